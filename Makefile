@@ -1,0 +1,153 @@
+# One build for the whole project: libchat, chatctl, chat-server, tests.
+#
+#   make                 build everything into build/
+#   make check           install missing packages, build with ASan+UBSan into
+#                        build/san/ and run every test
+#   make run             install missing packages, build, run a local chat-server
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCDIR     ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFDIR ?= $(LIBDIR)/pkgconfig
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD    ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson
+PKGS_TEST   := cmocka
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -fPIC -fvisibility=hidden -MMD -MP $(SANFLAGS) \
+           -DCHAT_VERSION=\"$(VERSION)\" -Iclient-lib \
+           $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
+LDFLAGS += $(SANFLAGS)
+LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
+
+LIB_SRC    := $(wildcard client-lib/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+SERVER_SRC := $(wildcard server-stub/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+SONAME  := libchat.so.0
+PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl
+LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
+
+.PHONY: all deps check unit integration run install uninstall clean tests
+all: $(LIBS_OUT) $(PROGS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libchat.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libchat.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/chatctl: $(CLI_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libchat.a $(LIBS)
+
+# The server shares libchat's crypto (signature checks) and nothing else; the
+# linker takes only those objects from the archive.
+$(BUILD)/chat-server: $(SERVER_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libchat.a $(LIBS)
+
+TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
+TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
+
+# Server unit tests link the server's objects (all but main); the others only libchat.
+$(BUILD)/tests/test_server_%: tests/unit/test_server_%.c $(SERVER_OBJ) $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(TEST_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
+
+tests: all $(UNIT_BIN)
+
+# make check: everything under the sanitizers, from a clean machine.
+check: deps
+	@$(MAKE) --no-print-directory SAN=1 tests
+	@$(MAKE) --no-print-directory SAN=1 unit integration
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: all
+	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
+
+RUN_DIR  ?= $(HOME)/.local/state/chat-server
+RUN_ADDR ?= 127.0.0.1:8700
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(RUN_DIR)
+	@echo "chat-server on ws://$(RUN_ADDR)/ with its store in $(RUN_DIR)/chat.db (Ctrl-C stops it)"
+	@echo "In two other terminals:"
+	@echo "  $(BUILD)/chatctl --home /tmp/alice --server ws://$(RUN_ADDR)/ register alice"
+	@echo "  $(BUILD)/chatctl --home /tmp/bob   --server ws://$(RUN_ADDR)/ register bob"
+	@echo "then see README.md, 'A short tour'."
+	exec $(BUILD)/chat-server --listen $(RUN_ADDR) --db $(RUN_DIR)/chat.db
+
+$(BUILD)/libchat.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+		'Name: libchat' 'Description: end-to-end encrypted chat client library' \
+		'Version: $(VERSION)' 'Requires.private: $(PKGS_LIB)' \
+		'Libs: -L$${libdir} -lchat' 'Cflags: -I$${includedir}' > $@
+
+install: all $(BUILD)/libchat.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/chatctl $(DESTDIR)$(BINDIR)/chatctl
+	install -m 755 $(BUILD)/chat-server $(DESTDIR)$(SBINDIR)/chat-server
+	install -m 644 $(BUILD)/libchat.a $(DESTDIR)$(LIBDIR)/libchat.a
+	install -m 755 $(BUILD)/libchat.so $(DESTDIR)$(LIBDIR)/libchat.so.$(VERSION)
+	ln -sf libchat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libchat.so
+	install -m 644 client-lib/chat.h $(DESTDIR)$(INCDIR)/chat.h
+	install -m 644 $(BUILD)/libchat.pc $(DESTDIR)$(PKGCONFDIR)/libchat.pc
+	install -m 644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
+	install -m 644 man/libchat.3 $(DESTDIR)$(MANDIR)/man3/libchat.3
+	install -m 644 man/chat-server.8 $(DESTDIR)$(MANDIR)/man8/chat-server.8
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/chatctl $(DESTDIR)$(SBINDIR)/chat-server \
+		$(DESTDIR)$(LIBDIR)/libchat.a $(DESTDIR)$(LIBDIR)/libchat.so* \
+		$(DESTDIR)$(INCDIR)/chat.h $(DESTDIR)$(PKGCONFDIR)/libchat.pc \
+		$(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man3/libchat.3 \
+		$(DESTDIR)$(MANDIR)/man8/chat-server.8
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
