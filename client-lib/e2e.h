@@ -1,0 +1,128 @@
+/*
+ * e2e.h - Stage-1 end-to-end encryption core of libchat: the per-device
+ * identity (Ed25519 identity key + signed X25519 exchange key), challenge
+ * signatures, and the sealed message envelope.
+ *
+ * Precondition for every function here: the caller has called sodium_init()
+ * successfully.  libchat does this in chat_client_new(); stand-alone users
+ * (e.g. the unit tests) must do it themselves.  We deliberately do not call
+ * it lazily: a hidden initialisation inside a crypto primitive would hide a
+ * failed init (no entropy source) until the worst possible moment.
+ *
+ * Functions returning int return 0 on success and -1 on any failure.
+ */
+#ifndef CHAT_E2E_H
+#define CHAT_E2E_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define E2E_PK_BYTES 32
+#define E2E_SIGN_SK_BYTES 64      /* libsodium ed25519 secret key (seed||pk) */
+#define E2E_SIG_BYTES 64
+#define E2E_NONCE_BYTES 24
+#define E2E_TAG_BYTES 16
+#define E2E_KEY_BYTES 32
+
+/* Domain strings for e2e_sign_challenge() / e2e_verify_challenge(). */
+#define E2E_DOMAIN_AUTH "chat-auth-v1"
+#define E2E_DOMAIN_REGISTER "chat-register-v1"
+
+struct e2e_identity {               /* one device */
+    uint8_t sign_pk[32];  uint8_t sign_sk[64];   /* Ed25519 identity key */
+    uint8_t x_pk[32];     uint8_t x_sk[32];      /* X25519 exchange key */
+    /* Ed25519 signature by sign_sk over "chat-xkey-v1" || x_pk
+     * (12 ASCII bytes, no NUL, then 32 bytes). */
+    uint8_t x_sig[64];
+};
+
+/*
+ * Fresh random keys + x_sig.  x_sk is stored already clamped (RFC 7748
+ * decodeScalar25519) so that every identity has exactly one serialized form;
+ * e2e_identity_parse() relies on this.  On failure *id is wiped.
+ */
+int  e2e_identity_generate(struct e2e_identity *id);
+/* sodium_memzero the whole struct. */
+void e2e_identity_wipe(struct e2e_identity *id);
+
+/*
+ * Fixed 4+32+64+32+32+64 = 228 byte blob: magic "CID1" then the fields in
+ * struct order.  The blob contains secret keys: wipe it after use.
+ */
+#define E2E_IDENTITY_BLOB_BYTES 228
+void e2e_identity_serialize(const struct e2e_identity *id,
+                            uint8_t out[E2E_IDENTITY_BLOB_BYTES]);
+/*
+ * Parse a blob.  Checks: len == 228, magic, sign_sk regenerates from its seed
+ * to exactly (sign_sk, sign_pk), x_sk is clamped, x_pk == X25519(x_sk, 9),
+ * and x_sig verifies.  Returns -1 (and wipes *id) otherwise.
+ */
+int  e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len);
+
+/* 0 if sig is a valid identity-key signature over "chat-xkey-v1"||x_pk, else -1. */
+int  e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
+                             const uint8_t sig[64]);
+
+/*
+ * Ed25519 signature over domain || challenge, where domain is the NUL-
+ * terminated string without its NUL (E2E_DOMAIN_AUTH for login,
+ * E2E_DOMAIN_REGISTER for registration).  The encoding has no length prefix,
+ * so only use fixed domains none of which is a prefix of another.
+ * challenge may be NULL only if len == 0.
+ */
+int  e2e_sign_challenge(uint8_t sig[64], const char *domain,
+                        const uint8_t *challenge, size_t len,
+                        const uint8_t sign_sk[64]);
+int  e2e_verify_challenge(const uint8_t sig[64], const char *domain,
+                          const uint8_t *challenge, size_t len,
+                          const uint8_t sign_pk[32]);
+
+/* What is bound into every envelope as AEAD associated data. */
+struct e2e_header {
+    const char *chat_id, *message_id;
+    const char *sender_user;    uint32_t sender_device;
+    const char *recipient_user; uint32_t recipient_device;
+};
+
+/*
+ * Canonical AD: "chat-e2e-v1" 0x00 chat_id 0x00 message_id 0x00 sender_user
+ * 0x00 <sender_device in decimal> 0x00 recipient_user 0x00
+ * <recipient_device in decimal>   (no trailing NUL).
+ * Writes at most cap bytes; returns the length, or 0 if it does not fit or a
+ * string is NULL.  NUL separators are unambiguous because C strings cannot
+ * contain NUL.
+ */
+size_t e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap);
+
+/*
+ * Seal pt for one recipient device.
+ *   key   = HKDF-SHA256(salt = none, ikm = X25519(sender_x_sk, recipient_x_pk),
+ *                       info = "chat-e2e-v1 key" || sender_x_pk || recipient_x_pk,
+ *                       L = 32)
+ *   nonce = 24 random bytes (written to nonce_out)
+ *   ct    = XChaCha20-Poly1305-IETF(key, nonce, pt, AD = e2e_header_ad(h))
+ * ct must have room for pt_len + E2E_TAG_BYTES.  pt may be NULL if pt_len is
+ * 0.  Fails if the X25519 output is all-zero (small-order recipient key) or
+ * if sender_x_pk is not the public key of sender_x_sk.
+ */
+int e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
+             const struct e2e_header *h,
+             const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
+             const uint8_t recipient_x_pk[32]);
+
+/*
+ * Open an envelope: same key derivation from the recipient side.
+ * pt must have room for ct_len - 16 bytes (may be NULL if ct_len == 16);
+ * *pt_len is set.  Returns -1 if ct is too short, if the tag fails (tampered
+ * ct/nonce, different header, wrong keys), or if recipient_x_pk is not the
+ * public key of recipient_x_sk.  On failure *pt_len = 0 and pt is zeroed.
+ */
+int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len,
+             const uint8_t nonce[24],
+             const struct e2e_header *h,
+             const uint8_t recipient_x_sk[32], const uint8_t recipient_x_pk[32],
+             const uint8_t sender_x_pk[32]);
+
+/* Safety number helper for later: not needed now. */
+
+#endif /* CHAT_E2E_H */
