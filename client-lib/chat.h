@@ -1,0 +1,273 @@
+/*
+ * chat.h - libchat, the client SDK of the end-to-end encrypted chat system.
+ *
+ * libchat owns a device's identity (its keys, in the "device home" directory),
+ * encrypts every message end to end for every recipient device, keeps the
+ * WebSocket session to chat-server, acknowledges what it receives only after it
+ * is stored, and keeps a local SQLite store (chats, messages, pinned keys) that
+ * works with no server at all.
+ *
+ * Model: one opaque handle per device home (struct chat_client), events through
+ * callbacks, and two ways to run it: the library's own loop (chat_client_loop),
+ * or the application's poll loop (chat_client_fd + chat_client_loop(c, 0)).
+ *
+ * Threads: a handle must be used from one thread at a time. Different handles
+ * are independent.
+ *
+ * Errors: calls return CHAT_OK (0) or a negative enum chat_err value;
+ * chat_strerror() names it and chat_client_errmsg() gives the detail of the last
+ * failure on a handle (for a refusal by the server: the server's message).
+ *
+ * Asynchronous calls (chat_register, chat_create_chat, chat_send_text) return
+ * CHAT_OK when the request is queued, not when it is done; their result comes
+ * to a chat_done_cb. "Done" for a send means the server has committed the
+ * message for every recipient device; delivery to each device is later.
+ *
+ * The full manual is libchat(3); the wire protocol is docs/PROTOCOL.md.
+ */
+#ifndef CHAT_H
+#define CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CHAT_API __attribute__((visibility("default")))
+#else
+#define CHAT_API
+#endif
+
+#define CHAT_PROTOCOL_VERSION 1
+#define CHAT_CHAT_ID_LEN      16      /* hex digits in a chat id */
+#define CHAT_MESSAGE_ID_LEN   32      /* hex digits in a message id */
+#define CHAT_USER_MAX         32      /* bytes in a user name */
+#define CHAT_MAX_TEXT         65536   /* bytes of text in one message */
+
+enum chat_err {
+	CHAT_OK = 0,
+	CHAT_ERR_INVALID = -1,        /* a bad argument (user name, chat id, empty text...) */
+	CHAT_ERR_NOMEM = -2,
+	CHAT_ERR_HOME = -3,           /* the device home cannot be created, read or written */
+	CHAT_ERR_STORE = -4,          /* the local database failed */
+	CHAT_ERR_NOT_REGISTERED = -5, /* this home has no registered device yet */
+	CHAT_ERR_REGISTERED = -6,     /* this home is registered already */
+	CHAT_ERR_CONNECT = -7,        /* the server cannot be reached */
+	CHAT_ERR_CONNECTION_LOST = -8,/* the connection dropped before the answer came */
+	CHAT_ERR_TIMEOUT = -9,        /* no answer in time */
+	CHAT_ERR_PROTOCOL = -10,      /* the server broke the protocol */
+	CHAT_ERR_REFUSED = -11,       /* the server refused; see chat_client_server_code() */
+	CHAT_ERR_KEY_CHANGED = -12,   /* a contact's key changed; see chat_trust() */
+	CHAT_ERR_BAD_KEY = -13,       /* a key whose signature does not verify */
+	CHAT_ERR_DECRYPT = -14,       /* a message that does not decrypt or authenticate */
+	CHAT_ERR_TOO_LARGE = -15,     /* text or frame over the protocol's limit */
+	CHAT_ERR_NO_SUCH_CHAT = -16,  /* the chat is not known here or on the server */
+	CHAT_ERR_NOT_CONNECTED = -17, /* the call needs a connection and there is none */
+	CHAT_ERR_UNSUPPORTED = -18    /* e.g. a URL scheme this build cannot speak */
+};
+
+/* A static English description of err. Never NULL. */
+CHAT_API const char *chat_strerror(int err);
+
+/* The library's version string, e.g. "0.1.0". */
+CHAT_API const char *chat_version(void);
+
+enum chat_state {
+	CHAT_STATE_OFFLINE = 0,       /* not connected */
+	CHAT_STATE_CONNECTING,        /* TCP/WebSocket handshake under way */
+	CHAT_STATE_AUTHENTICATING,    /* connected, proving the device's identity */
+	CHAT_STATE_ONLINE             /* authenticated: requests flow, messages arrive */
+};
+
+struct chat_opts {
+	/* The device home. NULL: $CHATCTL_HOME, else $XDG_DATA_HOME/chatctl, else
+	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
+	const char *home;
+	/* ws://HOST:PORT/ of the server. NULL: the one remembered at registration. */
+	const char *server_url;
+	/* How long connecting and each request may take; 0 means 10000 ms. */
+	int timeout_ms;
+};
+
+/* A message, as delivered to chat_message_cb and chat_history(). Every pointer
+ * is valid only during the callback; copy what you keep. */
+struct chat_message {
+	const char *chat_id;          /* 16 hex digits */
+	const char *message_id;       /* 32 hex digits */
+	const char *sender;           /* user name of the sender */
+	uint32_t sender_device;       /* the sender's device id */
+	int64_t seq;                  /* place in the chat, from the server; 0 if not yet sent */
+	int64_t sent_at;              /* ms since the epoch, server time; 0 if not yet sent */
+	const char *text;             /* UTF-8, NUL-terminated */
+	size_t text_len;              /* bytes, without the NUL */
+	int outgoing;                 /* 1 if sent by this user */
+	const char *state;            /* outgoing: "pending", "sent" or "failed"; incoming: "received" */
+};
+
+/* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
+struct chat_chat {
+	const char *chat_id;
+	const char *kind;             /* "direct" */
+	const char *name;             /* NULL for a direct chat */
+	const char *const *members;   /* user names, n_members of them */
+	size_t n_members;
+	int64_t last_activity;        /* ms since epoch of the newest message, or creation */
+	int64_t n_messages;           /* in the local store */
+};
+
+struct chat_client;
+
+/* Called for each new incoming message, after it is committed to the local store
+ * and before it is acknowledged to the server. A message already stored is not
+ * reported again. */
+typedef void (*chat_message_cb)(struct chat_client *c, void *udata,
+                                const struct chat_message *m);
+
+/* Called when the connection state changes. err is CHAT_OK or why it dropped. */
+typedef void (*chat_state_cb)(struct chat_client *c, void *udata,
+                              enum chat_state state, int err);
+
+/* Called when a message from a device whose identity key differs from the pinned
+ * one arrives. The message is kept on the server (not acknowledged) until the
+ * user accepts the new key with chat_trust() and receives again. */
+typedef void (*chat_key_changed_cb)(struct chat_client *c, void *udata,
+                                    const char *user, uint32_t device);
+
+/* Called for a message that could not be received (it does not decrypt, its
+ * sender's key is invalid...). err says why; the message is not acknowledged. */
+typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata,
+                                      const char *message_id, int err, const char *detail);
+
+/* Completion of an asynchronous call. err is CHAT_OK or the failure; id is the
+ * result (registration: the device id in decimal; create: the chat id; send:
+ * the message id), or NULL on failure. arg is the caller's pointer. */
+typedef void (*chat_done_cb)(struct chat_client *c, void *arg, int err, const char *id);
+
+struct chat_callbacks {
+	chat_message_cb on_message;
+	chat_state_cb on_state;
+	chat_key_changed_cb on_key_changed;
+	chat_receive_error_cb on_receive_error;
+};
+
+/* ---- Handle --------------------------------------------------------------- */
+
+/* Opens the device home (creating it if needed) and its store. Does not connect.
+ * opts may be NULL (all defaults). Returns NULL on failure, with errno set and,
+ * if err is not NULL, *err set to a chat_err value; errbuf (if not NULL) receives
+ * a message of at most errlen bytes. */
+CHAT_API struct chat_client *chat_client_new(const struct chat_opts *opts, void *udata,
+                                             int *err, char *errbuf, size_t errlen);
+
+/* Closes the connection (pending calls complete with CHAT_ERR_CONNECTION_LOST),
+ * closes the store and wipes the keys. NULL is a no-op. */
+CHAT_API void chat_client_destroy(struct chat_client *c);
+
+/* Sets the callbacks (copied). Any member may be NULL. */
+CHAT_API void chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cbs);
+
+/* Detail of the last failure on this handle; "" if none. Valid until the next call. */
+CHAT_API const char *chat_client_errmsg(const struct chat_client *c);
+
+/* For CHAT_ERR_REFUSED: the server's machine-readable code ("no_such_chat"...), or "". */
+CHAT_API const char *chat_client_server_code(const struct chat_client *c);
+
+/* The registered user name, or NULL when the home is not registered. */
+CHAT_API const char *chat_client_user(const struct chat_client *c);
+/* The registered device id, or 0. */
+CHAT_API uint32_t chat_client_device_id(const struct chat_client *c);
+/* The server URL in use (from opts, else remembered), or NULL. */
+CHAT_API const char *chat_client_server_url(const struct chat_client *c);
+/* The absolute path of the device home. */
+CHAT_API const char *chat_client_home(const struct chat_client *c);
+
+/* ---- Session -------------------------------------------------------------- */
+
+/* Starts connecting to the server (and, when registered, authenticating). Returns
+ * at once; the state callback reports progress. CHAT_ERR_NOT_REGISTERED if there
+ * is nothing to authenticate as and no registration is queued. */
+CHAT_API int chat_client_connect(struct chat_client *c);
+
+/* Closes the connection, after flushing acknowledgements already queued. */
+CHAT_API void chat_client_disconnect(struct chat_client *c);
+
+CHAT_API enum chat_state chat_client_state(const struct chat_client *c);
+
+/* Runs the network for at most timeout_ms (0: only what is ready now) and returns
+ * CHAT_OK, or CHAT_ERR_NOT_CONNECTED when there is no connection to run. */
+CHAT_API int chat_client_loop(struct chat_client *c, int timeout_ms);
+
+/* A file descriptor that becomes readable when chat_client_loop(c, 0) has work.
+ * For the application's own poll loop: poll it for POLLIN, call
+ * chat_client_loop(c, 0) when it is readable, and at least once a second. */
+CHAT_API int chat_client_fd(const struct chat_client *c);
+
+/* 1 once the server has pushed everything that was waiting in this device's inbox
+ * when the session began (and it was stored and handed to on_message), else 0. */
+CHAT_API int chat_client_drained(const struct chat_client *c);
+
+/* 1 when no request is waiting for an answer and every received message has been
+ * acknowledged to the server. */
+CHAT_API int chat_client_idle(const struct chat_client *c);
+
+/* Runs the loop until *flag becomes non-zero, the connection is lost, or
+ * timeout_ms passes (negative: no limit). Returns CHAT_OK when *flag was set,
+ * CHAT_ERR_TIMEOUT, or the connection's error. For programs that want to block. */
+CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *flag,
+                                   int timeout_ms);
+
+/* ---- Calls that talk to the server (asynchronous) ------------------------- */
+
+/* Registers user with this home's new device on server_url (NULL: opts). Creates
+ * the device's identity if the home has none, connects if needed. On success
+ * the home remembers the user, the device id and the server URL. */
+CHAT_API int chat_register(struct chat_client *c, const char *user, const char *device_name,
+                           chat_done_cb done, void *arg);
+
+/* Opens a one-to-one chat with the users listed (exactly one other user in
+ * protocol version 1), or returns the existing one. Pins the members' keys. */
+CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
+                              chat_done_cb done, void *arg);
+
+/* Encrypts text for every device in the chat and sends it. The message is in the
+ * local store (state "pending") when this returns; the message id is written to
+ * message_id (CHAT_MESSAGE_ID_LEN + 1 bytes) if not NULL. done gets CHAT_OK when
+ * the server has committed it. CHAT_ERR_TOO_LARGE over CHAT_MAX_TEXT bytes. */
+CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
+                            size_t len, char *message_id, chat_done_cb done, void *arg);
+
+/* ---- The local store (no server needed) ----------------------------------- */
+
+typedef int (*chat_chat_cb)(void *arg, const struct chat_chat *chat);
+typedef int (*chat_history_cb)(void *arg, const struct chat_message *m);
+
+/* Calls each() for every chat, newest activity first. A non-zero return from
+ * each() stops the walk and is returned. */
+CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg);
+
+/* Calls each() for the newest `limit` messages of chat_id (0: all), oldest first.
+ * CHAT_ERR_NO_SUCH_CHAT if the chat is not in the local store. */
+CHAT_API int chat_history(struct chat_client *c, const char *chat_id, int limit,
+                          chat_history_cb each, void *arg);
+
+/* Calls each() once for the message with this id, if it is in the local store.
+ * CHAT_ERR_INVALID if it is not. */
+CHAT_API int chat_message_get(struct chat_client *c, const char *message_id,
+                              chat_history_cb each, void *arg);
+
+/* Accepts the current keys of every device of user that changed since they were
+ * pinned. Returns the number of devices accepted (0 if none had changed), or an error. */
+CHAT_API int chat_trust(struct chat_client *c, const char *user);
+
+/* Resolves a chat given as a full id, an unambiguous prefix of at least 4 hex
+ * digits, or "@user" for the direct chat with user, to its full id in out
+ * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. */
+CHAT_API int chat_resolve_chat(struct chat_client *c, const char *spec, char *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CHAT_H */

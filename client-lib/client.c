@@ -1,0 +1,427 @@
+/*
+ * client.c - the libchat handle: device home, identity, errors, and the calls
+ * that only read or write the local store.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#define IDENTITY_FILE "identity.key"
+#define STORE_FILE    "store.db"
+
+const char *
+chat_version(void)
+{
+	return CHAT_VERSION;
+}
+
+const char *
+chat_strerror(int err)
+{
+	switch (err) {
+	case CHAT_OK: return "success";
+	case CHAT_ERR_INVALID: return "invalid argument";
+	case CHAT_ERR_NOMEM: return "out of memory";
+	case CHAT_ERR_HOME: return "device home not usable";
+	case CHAT_ERR_STORE: return "local store failed";
+	case CHAT_ERR_NOT_REGISTERED: return "this device is not registered";
+	case CHAT_ERR_REGISTERED: return "this device is already registered";
+	case CHAT_ERR_CONNECT: return "cannot reach the server";
+	case CHAT_ERR_CONNECTION_LOST: return "connection to the server lost";
+	case CHAT_ERR_TIMEOUT: return "timed out";
+	case CHAT_ERR_PROTOCOL: return "protocol error";
+	case CHAT_ERR_REFUSED: return "refused by the server";
+	case CHAT_ERR_KEY_CHANGED: return "a contact's key changed";
+	case CHAT_ERR_BAD_KEY: return "invalid key";
+	case CHAT_ERR_DECRYPT: return "message does not decrypt";
+	case CHAT_ERR_TOO_LARGE: return "too large";
+	case CHAT_ERR_NO_SUCH_CHAT: return "no such chat";
+	case CHAT_ERR_NOT_CONNECTED: return "not connected";
+	case CHAT_ERR_UNSUPPORTED: return "not supported";
+	}
+	return "unknown error";
+}
+
+int
+client_fail(struct chat_client *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+	va_end(ap);
+	if (err != CHAT_ERR_REFUSED)
+		c->server_code[0] = '\0';
+	return err;
+}
+
+/* Fills buf with the home directory to use, from opts or the environment. */
+static int
+pick_home(const char *opt, char *buf, size_t cap)
+{
+	const char *env;
+	int n;
+
+	if (opt != NULL && *opt != '\0')
+		n = snprintf(buf, cap, "%s", opt);
+	else if ((env = getenv("CHATCTL_HOME")) != NULL && *env != '\0')
+		n = snprintf(buf, cap, "%s", env);
+	else if ((env = getenv("XDG_DATA_HOME")) != NULL && *env == '/')
+		n = snprintf(buf, cap, "%s/chatctl", env);
+	else if ((env = getenv("HOME")) != NULL && *env != '\0')
+		n = snprintf(buf, cap, "%s/.local/share/chatctl", env);
+	else
+		return -1;
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* mkdir -p, with 0700 for what it creates: a home holds private keys. */
+static int
+make_dirs(char *path)
+{
+	for (char *p = path + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+				*p = saved;
+				return -1;
+			}
+			*p = saved;
+			if (saved == '\0')
+				return 0;
+		}
+	}
+}
+
+static int
+open_home(struct chat_client *c, const char *opt)
+{
+	char path[PATH_MAX], *abs;
+	struct stat st;
+
+	if (pick_home(opt, path, sizeof path) != 0)
+		return client_fail(c, CHAT_ERR_HOME, "no device home: give --home DIR or set CHATCTL_HOME");
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT || make_dirs(path) != 0)
+			return client_fail(c, CHAT_ERR_HOME, "cannot create device home %s: %s",
+			                   path, strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		return client_fail(c, CHAT_ERR_HOME, "device home %s is not a directory", path);
+	}
+	if (access(path, R_OK | W_OK | X_OK) != 0)
+		return client_fail(c, CHAT_ERR_HOME, "device home %s is not writable: %s",
+		                   path, strerror(errno));
+	abs = realpath(path, NULL);
+	if (abs == NULL)
+		return client_fail(c, CHAT_ERR_HOME, "device home %s: %s", path, strerror(errno));
+	c->home = abs;
+	return CHAT_OK;
+}
+
+static int
+home_path(const struct chat_client *c, const char *name, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/%s", c->home, name);
+
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int
+load_identity(struct chat_client *c)
+{
+	char path[PATH_MAX];
+	uint8_t blob[E2E_IDENTITY_BLOB_BYTES + 1];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = CHAT_OK;
+
+	if (home_path(c, IDENTITY_FILE, path, sizeof path) != 0)
+		return client_fail(c, CHAT_ERR_HOME, "device home path too long");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return CHAT_OK;
+		return client_fail(c, CHAT_ERR_HOME, "cannot read %s: %s", path, strerror(errno));
+	}
+	/* Like ssh, refuse a private key others can read: it may already be copied. */
+	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+		close(fd);
+		return client_fail(c, CHAT_ERR_HOME, "%s is readable by others (mode %03o); "
+		                   "run: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+	}
+	n = read(fd, blob, sizeof blob);
+	close(fd);
+	c->id = sodium_malloc(sizeof *c->id);
+	if (c->id == NULL)
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	else if (n < 0 || e2e_identity_parse(c->id, blob, (size_t)n) != 0)
+		rc = client_fail(c, CHAT_ERR_HOME, "%s is damaged (not a device identity)", path);
+	sodium_memzero(blob, sizeof blob);
+	if (rc != CHAT_OK && c->id != NULL) {
+		sodium_free(c->id);
+		c->id = NULL;
+	}
+	return rc;
+}
+
+/* Writes the identity with mode 0600 through a temporary file and rename, so a
+ * crash leaves either no identity or a whole one. */
+int
+client_save_identity(struct chat_client *c)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	uint8_t blob[E2E_IDENTITY_BLOB_BYTES];
+	int fd, ok;
+
+	if (home_path(c, IDENTITY_FILE, path, sizeof path) != 0 ||
+	    home_path(c, IDENTITY_FILE ".tmp", tmp, sizeof tmp) != 0)
+		return client_fail(c, CHAT_ERR_HOME, "device home path too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return client_fail(c, CHAT_ERR_HOME, "cannot write %s: %s", tmp, strerror(errno));
+	e2e_identity_serialize(c->id, blob);
+	ok = write(fd, blob, sizeof blob) == (ssize_t)sizeof blob && fsync(fd) == 0;
+	sodium_memzero(blob, sizeof blob);
+	if (close(fd) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return client_fail(c, CHAT_ERR_HOME, "cannot write %s: %s", path, strerror(e));
+	}
+	return CHAT_OK;
+}
+
+static int
+open_store(struct chat_client *c)
+{
+	char path[PATH_MAX], buf[64];
+	int fd;
+
+	if (home_path(c, STORE_FILE, path, sizeof path) != 0)
+		return client_fail(c, CHAT_ERR_HOME, "device home path too long");
+	/* Create it 0600 ourselves: it holds decrypted messages. SQLite gives its
+	 * -wal and -shm files the same mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return client_fail(c, CHAT_ERR_HOME, "cannot open %s: %s", path, strerror(errno));
+	close(fd);
+	if (store_open(&c->store, path) != 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (store_meta_get(&c->store, "user", c->user, sizeof c->user) < 0 ||
+	    store_meta_get(&c->store, "device_id", buf, sizeof buf) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (c->user[0] != '\0')
+		c->device_id = (uint32_t)strtoul(buf, NULL, 10);
+	if (c->server_url == NULL) {
+		char url[1024];
+		int found = store_meta_get(&c->store, "server_url", url, sizeof url);
+
+		if (found < 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		if (found && (c->server_url = strdup(url)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	return CHAT_OK;
+}
+
+struct chat_client *
+chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbuf, size_t errlen)
+{
+	struct chat_opts none = {0};
+	struct chat_client *c;
+	int rc;
+
+	if (opts == NULL)
+		opts = &none;
+	if (sodium_init() < 0) {
+		if (err)
+			*err = CHAT_ERR_NOMEM;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "libsodium failed to initialise");
+		errno = ENOMEM;
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		if (err)
+			*err = CHAT_ERR_NOMEM;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->udata = udata;
+	c->epfd = -1;
+	c->next_req_id = 1;
+	c->max_frame = PROTO_MAX_FRAME;
+	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+	rc = CHAT_OK;
+	if (opts->server_url != NULL && (c->server_url = strdup(opts->server_url)) == NULL)
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (rc == CHAT_OK)
+		rc = open_home(c, opts->home);
+	if (rc == CHAT_OK)
+		rc = load_identity(c);
+	if (rc == CHAT_OK)
+		rc = open_store(c);
+	if (rc != CHAT_OK) {
+		if (err)
+			*err = rc;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "%s", c->errmsg);
+		chat_client_destroy(c);
+		errno = rc == CHAT_ERR_NOMEM ? ENOMEM : EIO;
+		return NULL;
+	}
+	return c;
+}
+
+void
+chat_client_destroy(struct chat_client *c)
+{
+	if (c == NULL)
+		return;
+	session_stop(c);
+	ops_fail_all(c, CHAT_ERR_CONNECTION_LOST);
+	client_forget_session(c);
+	store_close(&c->store);
+	if (c->id != NULL) {
+		e2e_identity_wipe(c->id);
+		sodium_free(c->id);
+	}
+	free(c->home);
+	free(c->server_url);
+	free(c);
+}
+
+/* Frees what a session leaves behind: requests, acks not sent, buffers. */
+void
+client_forget_session(struct chat_client *c)
+{
+	while (c->reqs != NULL) {
+		struct request *r = c->reqs;
+
+		c->reqs = r->next;
+		free(r->frame);
+		free(r);
+	}
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+}
+
+void
+chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cbs)
+{
+	if (cbs != NULL)
+		c->cbs = *cbs;
+	else
+		memset(&c->cbs, 0, sizeof c->cbs);
+}
+
+const char *chat_client_errmsg(const struct chat_client *c) { return c->errmsg; }
+const char *chat_client_server_code(const struct chat_client *c) { return c->server_code; }
+const char *chat_client_user(const struct chat_client *c) { return c->user[0] ? c->user : NULL; }
+uint32_t chat_client_device_id(const struct chat_client *c) { return c->device_id; }
+const char *chat_client_server_url(const struct chat_client *c) { return c->server_url; }
+const char *chat_client_home(const struct chat_client *c) { return c->home; }
+
+int
+chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
+{
+	int rc = store_chat_each(&c->store, each, arg);
+
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return rc;
+}
+
+int
+chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
+{
+	int rc;
+
+	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+	rc = store_chat_exists(&c->store, chat_id);
+	if (rc == 0)
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store", chat_id);
+	if (rc > 0)
+		rc = store_message_each(&c->store, chat_id, limit, each, arg);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return rc;
+}
+
+int
+chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb each, void *arg)
+{
+	int rc;
+
+	if (!proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a message id",
+		                   message_id ? message_id : "");
+	rc = store_message_get(&c->store, message_id, each, arg);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "no message %s in this device's store", message_id);
+	return CHAT_OK;
+}
+
+int
+chat_trust(struct chat_client *c, const char *user)
+{
+	int n;
+
+	if (!proto_valid_user(user))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", user ? user : "");
+	n = store_peer_trust(&c->store, user);
+	if (n < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return n;
+}
+
+int
+chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
+{
+	size_t n = spec ? strlen(spec) : 0;
+	int rc;
+
+	if (spec != NULL && spec[0] == '@') {
+		if (!proto_valid_user(spec + 1))
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", spec + 1);
+	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id (16 hex digits, a prefix "
+		                   "of at least 4, or @user)", spec ? spec : "");
+	}
+	rc = store_chat_resolve(&c->store, c->user, spec, out);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 2)
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' matches more than one chat; give more digits", spec);
+	if (rc == 0) {
+		if (n == CHAT_CHAT_ID_LEN) {
+			/* A full id we have not seen may still be a chat on the server. */
+			memcpy(out, spec, CHAT_CHAT_ID_LEN + 1);
+			return CHAT_OK;
+		}
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat matches '%s' in this device's store", spec);
+	}
+	return CHAT_OK;
+}

@@ -1,0 +1,136 @@
+/*
+ * internal.h - libchat's handle and the calls its modules make to each other.
+ *
+ *   client.c    the handle, the device home, identity, errors, local-store calls
+ *   session.c   the WebSocket (libwebsockets), the loop, frames in and out, requests
+ *   ops.c       multi-step calls: register, create a chat, send a message
+ *   receive.c   newMessage pushes: check keys, decrypt, store, hand over, ack
+ *   directory.c checking and pinning keys from the directory
+ */
+#ifndef CHAT_INTERNAL_H
+#define CHAT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#include "chat.h"
+#include "e2e.h"
+#include "proto.h"
+#include "store.h"
+
+struct op;
+
+/* What a reply to a request is for. */
+typedef void (*reply_fn)(struct chat_client *c, struct op *op, const cJSON *reply, int err);
+
+struct request {
+	struct request *next;
+	int64_t id;
+	int64_t deadline;            /* monotonic ms */
+	reply_fn fn;
+	struct op *op;               /* may be NULL (internal requests) */
+	int preauth;                 /* register/auth: may go before authentication */
+	char *frame;                 /* serialized, until written */
+	size_t frame_len;
+	int sent;
+};
+
+/* A multi-step call (see ops.c). Lives until it calls its done callback. */
+struct op {
+	struct op *next;
+	int kind;
+	chat_done_cb done;
+	void *arg;
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char message_id[CHAT_MESSAGE_ID_LEN + 1];
+	char user[CHAT_USER_MAX + 1];
+	char *device_name;
+	char **users;                /* create: requested; send: chat members */
+	size_t n_users;
+	char *text;
+	size_t text_len;
+	int attempts;
+};
+
+struct chat_client {
+	void *udata;
+	struct chat_callbacks cbs;
+	char *home;
+	char *server_url;
+	int timeout_ms;
+
+	struct store store;
+	struct e2e_identity *id;     /* sodium_malloc'd; NULL until created or loaded */
+	char user[CHAT_USER_MAX + 1];
+	uint32_t device_id;
+
+	/* session */
+	struct lws_context *ctx;
+	struct lws *wsi;
+	enum chat_state state;
+	int conn_err;                /* why the last connection ended */
+	int was_online;
+	int64_t connect_deadline;
+	int epfd;                    /* mirrors lws's descriptors for chat_client_fd */
+	lws_sorted_usec_list_t wake; /* bounds one lws_service() wait */
+	uint8_t challenge[PROTO_CHALLENGE_LEN];
+	size_t max_frame;
+	int drained;
+	char *rx;                    /* reassembly of a fragmented incoming frame */
+	size_t rx_len, rx_cap;
+	int closing;
+
+	struct request *reqs;        /* in the order they were queued */
+	int64_t next_req_id;
+	struct op *ops;
+	char **acks;                 /* message ids stored and not yet acked */
+	size_t n_acks, cap_acks;
+
+	char errmsg[512];
+	char server_code[64];
+};
+
+/* client.c */
+int  client_fail(struct chat_client *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int  client_save_identity(struct chat_client *c);
+void client_forget_session(struct chat_client *c);
+
+/* session.c */
+int  session_start(struct chat_client *c);
+void session_stop(struct chat_client *c);
+/* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */
+int  session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth);
+void session_want_write(struct chat_client *c);
+void session_set_state(struct chat_client *c, enum chat_state st, int err);
+void session_online(struct chat_client *c);
+/* Fails every request waiting on op (used when an op ends early). */
+void session_drop_op_requests(struct chat_client *c, struct op *op);
+/* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
+int  session_reply_error(struct chat_client *c, const cJSON *reply);
+
+/* ops.c */
+void ops_on_hello(struct chat_client *c);
+void ops_fail_all(struct chat_client *c, int err);
+void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
+int  ops_pending_register(const struct chat_client *c);
+int  ops_fetch_chat(struct chat_client *c, const char *chat_id);
+
+/* receive.c */
+void receive_new_message(struct chat_client *c, const cJSON *msg);
+int  receive_queue_ack(struct chat_client *c, const char *message_id);
+/* Builds the next ack request from queued ids, if any. */
+void receive_flush_acks(struct chat_client *c);
+
+/* directory.c */
+/* Checks one directory entry (getKeys device or newMessage sender) against the
+ * pins: pins it when new, records a changed identity key. Returns CHAT_OK,
+ * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY or CHAT_ERR_STORE (errmsg set). */
+int directory_check(struct chat_client *c, const char *user, uint32_t device,
+                    const cJSON *entry, uint8_t xk_out[32]);
+/* Applies a getKeys reply: pins, deactivates devices no longer listed. */
+int directory_apply(struct chat_client *c, const cJSON *reply);
+
+#endif

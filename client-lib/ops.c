@@ -1,0 +1,714 @@
+/*
+ * ops.c - the calls that take several requests: register (and auth), create a
+ * chat, send a message. Each is an `op` that moves on when a reply comes and
+ * ends by calling its done callback exactly once.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+enum { OP_REGISTER = 1, OP_CREATE, OP_SEND };
+
+/* A send retries after device_mismatch with a fresh directory this many times. */
+#define SEND_ATTEMPTS 3
+
+static struct op *
+op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg)
+{
+	struct op *op = calloc(1, sizeof *op);
+
+	if (op == NULL)
+		return NULL;
+	op->kind = kind;
+	op->done = done;
+	op->arg = arg;
+	op->next = c->ops;
+	c->ops = op;
+	return op;
+}
+
+static void
+op_free(struct op *op)
+{
+	store_free_list(op->users, op->n_users);
+	if (op->text != NULL) {
+		sodium_memzero(op->text, op->text_len);
+		free(op->text);
+	}
+	free(op->device_name);
+	free(op);
+}
+
+void
+op_finish(struct chat_client *c, struct op *op, int err, const char *id)
+{
+	struct op **pp;
+
+	for (pp = &c->ops; *pp != NULL && *pp != op; pp = &(*pp)->next)
+		;
+	if (*pp == NULL)
+		return;
+	*pp = op->next;
+	session_drop_op_requests(c, op);
+	/* A send the server never committed (it refused, or we refused to encrypt)
+	 * is failed; one cut off by the network stays pending: it may have landed. */
+	if (op->kind == OP_SEND && err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST &&
+	    err != CHAT_ERR_TIMEOUT && err != CHAT_ERR_CONNECT)
+		store_message_set_state(&c->store, op->message_id, "failed");
+	if (op->done)
+		op->done(c, op->arg, err, err == CHAT_OK ? id : NULL);
+	op_free(op);
+}
+
+void
+ops_fail_all(struct chat_client *c, int err)
+{
+	while (c->ops != NULL)
+		op_finish(c, c->ops, err, NULL);
+}
+
+int
+ops_pending_register(const struct chat_client *c)
+{
+	for (const struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_REGISTER)
+			return 1;
+	return 0;
+}
+
+/* Connects when there is no connection yet; requests wait in the queue. */
+static int
+ensure_session(struct chat_client *c)
+{
+	return c->wsi != NULL ? CHAT_OK : session_start(c);
+}
+
+static int
+check_registered(struct chat_client *c)
+{
+	if (c->id == NULL || c->user[0] == '\0')
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered; "
+		                   "run: chatctl register USER");
+	return CHAT_OK;
+}
+
+/* Reads a list of user names (a reply's participants) into a malloc'd array. */
+static int
+read_users(const cJSON *arr, char ***out, size_t *n)
+{
+	const cJSON *u;
+	size_t len = 0, cap = (size_t)cJSON_GetArraySize(arr);
+	char **list;
+
+	*out = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(arr) || cap == 0 || cap > 1000)
+		return -1;
+	list = calloc(cap, sizeof *list);
+	if (list == NULL)
+		return -1;
+	cJSON_ArrayForEach(u, arr) {
+		if (!cJSON_IsString(u) || !proto_valid_user(u->valuestring) ||
+		    (list[len] = strdup(u->valuestring)) == NULL) {
+			store_free_list(list, len);
+			return -1;
+		}
+		len++;
+	}
+	*out = list;
+	*n = len;
+	return 0;
+}
+
+/* Stores a createChat/getChat reply: the chat and its members. */
+static int
+store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n)
+{
+	const char *chat_id = proto_get_str(reply, "chatId"), *kind = proto_get_str(reply, "kind");
+	const char *name = proto_get_str(reply, "name");
+	int64_t created = 0;
+
+	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN) || kind == NULL ||
+	    read_users(cJSON_GetObjectItemCaseSensitive(reply, "participants"), members, n) != 0)
+		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
+	proto_get_int(reply, "createdAt", 0, INT64_MAX / 2, &created);
+	if (store_chat_put(&c->store, chat_id, kind, name, created ? created : proto_now_ms(),
+	                   (const char *const *)*members, *n) != 0) {
+		store_free_list(*members, *n);
+		*members = NULL;
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
+	return CHAT_OK;
+}
+
+static cJSON *
+new_request(const char *type)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	if (req != NULL && cJSON_AddStringToObject(req, "type", type) == NULL) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	return req;
+}
+
+/* A getKeys request for users; reply goes to fn. */
+static int
+request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn)
+{
+	cJSON *req = new_request("getKeys"), *arr;
+
+	if (req == NULL || (arr = cJSON_AddArrayToObject(req, "users")) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(users[i]))) {
+			cJSON_Delete(req);
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		}
+	return session_request(c, req, fn, op, 0);
+}
+
+/* ---- register and auth --------------------------------------------------- */
+
+static void
+registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	int64_t dev;
+	char buf[32];
+
+	if (err == CHAT_OK && (proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0))
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's registration reply has no device id");
+	if (err != CHAT_OK) {
+		c->conn_err = err;
+		c->closing = 1;
+		session_want_write(c);
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	snprintf(buf, sizeof buf, "%u", (unsigned)dev);
+	if (store_meta_set(&c->store, "user", op->user) != 0 ||
+	    store_meta_set(&c->store, "device_id", buf) != 0 ||
+	    store_meta_set(&c->store, "server_url", c->server_url) != 0) {
+		op_finish(c, op, client_fail(c, CHAT_ERR_STORE, "registered on the server, but cannot "
+		                             "remember it: %s", c->store.err), NULL);
+		return;
+	}
+	snprintf(c->user, sizeof c->user, "%s", op->user);
+	c->device_id = (uint32_t)dev;
+	session_online(c);
+	op_finish(c, op, CHAT_OK, buf);
+}
+
+static int
+send_register(struct chat_client *c, struct op *op)
+{
+	cJSON *req = new_request("register");
+	uint8_t sig[64];
+
+	if (req == NULL)
+		return CHAT_ERR_NOMEM;
+	if (e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, c->challenge, sizeof c->challenge,
+	                       c->id->sign_sk) != 0 ||
+	    !cJSON_AddStringToObject(req, "user", op->user) ||
+	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
+	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
+	    proto_add_b64(req, "exchangeKey", c->id->x_pk, 32) ||
+	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64) ||
+	    proto_add_b64(req, "signature", sig, 64)) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the registration");
+	}
+	return session_request(c, req, registered, op, 1);
+}
+
+static void
+authenticated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)op;
+	(void)reply;
+	if (err == CHAT_OK) {
+		session_online(c);
+		return;
+	}
+	/* Keep the server's reason; the connection is of no use now. */
+	c->conn_err = err;
+	c->closing = 1;
+	session_want_write(c);
+}
+
+static int
+send_auth(struct chat_client *c)
+{
+	cJSON *req = new_request("auth");
+	uint8_t sig[64];
+
+	if (req == NULL)
+		return CHAT_ERR_NOMEM;
+	if (e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, c->challenge, sizeof c->challenge,
+	                       c->id->sign_sk) != 0 ||
+	    !cJSON_AddStringToObject(req, "user", c->user) ||
+	    !cJSON_AddNumberToObject(req, "deviceId", c->device_id) ||
+	    proto_add_b64(req, "signature", sig, 64)) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the authentication");
+	}
+	return session_request(c, req, authenticated, NULL, 1);
+}
+
+void
+ops_on_hello(struct chat_client *c)
+{
+	int rc = CHAT_ERR_NOT_REGISTERED;
+
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_REGISTER) {
+			rc = send_register(c, op);
+			goto sent;
+		}
+	if (c->id != NULL && c->user[0] != '\0')
+		rc = send_auth(c);
+	else
+		client_fail(c, rc, "this device is not registered; run: chatctl register USER");
+sent:
+	if (rc != CHAT_OK) {
+		c->conn_err = rc;
+		c->closing = 1;
+		session_want_write(c);
+	}
+}
+
+int
+chat_register(struct chat_client *c, const char *user, const char *device_name,
+              chat_done_cb done, void *arg)
+{
+	struct op *op;
+	int rc;
+
+	if (!proto_valid_user(user))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name: 1 to 32 of "
+		                   "a-z 0-9 . _ -, starting with a letter or digit", user ? user : "");
+	if (device_name != NULL && strlen(device_name) > PROTO_MAX_DEVICE_NAME)
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes", PROTO_MAX_DEVICE_NAME);
+	if (c->user[0] != '\0')
+		return client_fail(c, CHAT_ERR_REGISTERED, "this home (%s) is already registered as "
+		                   "%s, device %u", c->home, c->user, c->device_id);
+	if (c->server_url == NULL)
+		return client_fail(c, CHAT_ERR_INVALID, "no server URL: give --server ws://HOST:PORT/");
+	if (ops_pending_register(c))
+		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
+	/* The identity exists before the server hears of it, so a retry after a lost
+	 * reply presents the same key (and the server answers as the first time). */
+	if (c->id == NULL) {
+		c->id = sodium_malloc(sizeof *c->id);
+		if (c->id == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		if (e2e_identity_generate(c->id) != 0) {
+			sodium_free(c->id);
+			c->id = NULL;
+			return client_fail(c, CHAT_ERR_NOMEM, "cannot create the device's keys");
+		}
+		rc = client_save_identity(c);
+		if (rc != CHAT_OK) {
+			e2e_identity_wipe(c->id);
+			sodium_free(c->id);
+			c->id = NULL;
+			return rc;
+		}
+	}
+	op = op_new(c, OP_REGISTER, done, arg);
+	if (op == NULL || (device_name && (op->device_name = strdup(device_name)) == NULL)) {
+		if (op)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(op->user, sizeof op->user, "%s", user);
+	rc = ensure_session(c);
+	if (rc != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
+}
+
+/* ---- create a chat -------------------------------------------------------- */
+
+static void
+create_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	op_finish(c, op, err, op->chat_id);
+}
+
+static void
+created(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	char **members = NULL;
+	size_t n = 0;
+
+	if (err == CHAT_OK)
+		err = store_chat_reply(c, reply, &members, &n);
+	if (err != CHAT_OK) {
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", proto_get_str(reply, "chatId"));
+	/* Pin the members' keys now, so a changed key is caught before the first send. */
+	err = request_keys(c, op, members, n, create_keys);
+	store_free_list(members, n);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+int
+chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
+                 chat_done_cb done, void *arg)
+{
+	struct op *op;
+	cJSON *req, *arr;
+	int rc = check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (users == NULL || n_users == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "name at least one user to chat with");
+	if (n_users > 99)
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "a chat has at most 100 members");
+	for (size_t i = 0; i < n_users; i++)
+		if (!proto_valid_user(users[i]))
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", users[i]);
+	req = new_request("createChat");
+	arr = req ? cJSON_AddArrayToObject(req, "participants") : NULL;
+	for (size_t i = 0; arr != NULL && i < n_users; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(users[i])))
+			arr = NULL;
+	op = arr ? op_new(c, OP_CREATE, done, arg) : NULL;
+	if (op == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	rc = session_request(c, req, created, op, 0);
+	if (rc == CHAT_OK)
+		rc = ensure_session(c);
+	if (rc != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
+}
+
+/* ---- fetch a chat we only know by id --------------------------------------- */
+
+static void
+fetched_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	char **members = NULL;
+	size_t n = 0;
+
+	(void)op;
+	if (err == CHAT_OK && store_chat_reply(c, reply, &members, &n) == CHAT_OK)
+		store_free_list(members, n);
+}
+
+int
+ops_fetch_chat(struct chat_client *c, const char *chat_id)
+{
+	cJSON *req = new_request("getChat");
+
+	if (req == NULL || !cJSON_AddStringToObject(req, "chatId", chat_id)) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	return session_request(c, req, fetched_chat, NULL, 0);
+}
+
+/* ---- send a message --------------------------------------------------------- */
+
+static int send_step(struct chat_client *c, struct op *op);
+
+/* Builds one envelope per active device of the chat's members, but ours. */
+struct envelope_ctx {
+	struct chat_client *c;
+	struct op *op;
+	cJSON *arr;
+	const uint8_t *body;
+	size_t body_len;
+	int err;
+};
+
+static int
+add_envelope(void *arg, const char *user, uint32_t device, const struct store_peer *p)
+{
+	struct envelope_ctx *e = arg;
+	struct chat_client *c = e->c;
+	struct e2e_header h = { e->op->chat_id, e->op->message_id, c->user, c->device_id,
+	                        user, device };
+	uint8_t nonce[E2E_NONCE_BYTES], *ct;
+	cJSON *env;
+
+	if (strcmp(user, c->user) == 0 && device == c->device_id)
+		return 0;
+	if (p->has_pending) {
+		e->err = client_fail(c, CHAT_ERR_KEY_CHANGED, "the identity key of %s's device %u "
+		                     "changed; nothing was sent. If %s really has a new key, accept "
+		                     "it with: chatctl trust %s", user, device, user, user);
+		return 1;
+	}
+	ct = malloc(e->body_len + E2E_TAG_BYTES);
+	env = cJSON_CreateObject();
+	if (ct == NULL || env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
+		free(ct);
+		cJSON_Delete(env);
+		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		return 1;
+	}
+	if (e2e_seal(ct, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
+	             p->exchange_key) != 0) {
+		free(ct);
+		e->err = client_fail(c, CHAT_ERR_BAD_KEY, "cannot encrypt for %s's device %u: "
+		                     "its key is unusable", user, device);
+		return 1;
+	}
+	if (!cJSON_AddStringToObject(env, "user", user) ||
+	    !cJSON_AddNumberToObject(env, "deviceId", device) ||
+	    proto_add_b64(env, "nonce", nonce, sizeof nonce) ||
+	    proto_add_b64(env, "ciphertext", ct, e->body_len + E2E_TAG_BYTES))
+		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	free(ct);
+	return e->err != CHAT_OK;
+}
+
+/* The plaintext of a text message: kind 0x01, then the UTF-8 text (PROTOCOL.md). */
+static uint8_t *
+message_body(const struct op *op, size_t *len)
+{
+	uint8_t *b = malloc(op->text_len + 1);
+
+	if (b == NULL)
+		return NULL;
+	b[0] = PROTO_BODY_TEXT;
+	memcpy(b + 1, op->text, op->text_len);
+	*len = op->text_len + 1;
+	return b;
+}
+
+static void
+sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	int64_t seq, at;
+
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
+	    op->attempts < SEND_ATTEMPTS) {
+		/* The chat's devices changed: refresh the directory and encrypt again. */
+		store_free_list(op->users, op->n_users);
+		op->users = NULL;
+		op->n_users = 0;
+		err = send_step(c, op);
+		if (err != CHAT_OK)
+			op_finish(c, op, err, NULL);
+		return;
+	}
+	if (err == CHAT_OK && (proto_get_int(reply, "seq", 1, INT64_MAX / 2, &seq) != 0 ||
+	                       proto_get_int(reply, "sentAt", 0, INT64_MAX / 2, &at) != 0))
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's send reply has no seq or time");
+	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s", c->store.err);
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
+		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s on the server, or you are "
+		                  "not in it", op->chat_id);
+	op_finish(c, op, err, op->message_id);
+}
+
+static int
+encrypt_and_send(struct chat_client *c, struct op *op)
+{
+	struct envelope_ctx e = { c, op, NULL, NULL, 0, CHAT_OK };
+	cJSON *req = new_request("sendMessage");
+	size_t body_len = 0;
+	uint8_t *body = message_body(op, &body_len);
+	int rc = CHAT_OK;
+
+	e.arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
+	if (e.arr == NULL || body == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
+	    !cJSON_AddStringToObject(req, "messageId", op->message_id))
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	e.body = body;
+	e.body_len = body_len;
+	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
+		if (store_peer_each(&c->store, op->users[i], add_envelope, &e) < 0)
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == CHAT_OK)
+		rc = e.err;
+	if (body != NULL) {
+		sodium_memzero(body, e.body_len);
+		free(body);
+	}
+	if (rc != CHAT_OK) {
+		cJSON_Delete(req);
+		return rc;
+	}
+	op->attempts++;
+	return session_request(c, req, sent, op, 0);
+}
+
+static void
+send_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	if (err == CHAT_OK)
+		err = encrypt_and_send(c, op);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+static void
+send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	char **members = NULL;
+	size_t n = 0;
+
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
+		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s on the server, or you are "
+		                  "not in it", op->chat_id);
+	if (err == CHAT_OK)
+		err = store_chat_reply(c, reply, &members, &n);
+	store_free_list(members, n);
+	if (err == CHAT_OK)
+		err = send_step(c, op);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+/* Moves a send on: learn the chat's members, then their keys, then send. */
+static int
+send_step(struct chat_client *c, struct op *op)
+{
+	int rc;
+
+	if (op->users == NULL) {
+		rc = store_chat_has_members(&c->store, op->chat_id);
+		if (rc < 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		if (rc == 0) {
+			cJSON *req = new_request("getChat");
+
+			if (req == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id)) {
+				cJSON_Delete(req);
+				return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+			}
+			return session_request(c, req, send_chat, op, 0);
+		}
+		if (store_chat_members(&c->store, op->chat_id, &op->users, &op->n_users) != 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		/* Ask the directory on a retry, and whenever a member has no pinned device. */
+		for (size_t i = 0; i < op->n_users; i++) {
+			rc = store_peer_count(&c->store, op->users[i]);
+			if (rc < 0)
+				return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+			if (rc == 0 || op->attempts > 0)
+				return request_keys(c, op, op->users, op->n_users, send_keys);
+		}
+	}
+	return encrypt_and_send(c, op);
+}
+
+/* 1 if s[0..len) is UTF-8 without NUL bytes or overlong/surrogate forms. */
+static int
+valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char b = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (b == 0)
+			return 0;
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf) { n = 1; cp = b & 0x1f; }
+		else if (b >= 0xe0 && b <= 0xef) { n = 2; cp = b & 0x0f; }
+		else if (b >= 0xf0 && b <= 0xf4) { n = 3; cp = b & 0x07; }
+		else return 0;
+		if (i + n >= len)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+int
+chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
+               char *message_id, chat_done_cb done, void *arg)
+{
+	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
+	struct chat_message m = {0};
+	struct op *op;
+	int rc = check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+	if (text == NULL || len == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
+	if (len > CHAT_MAX_TEXT)
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "message of %zu bytes is over the limit of "
+		                   "%d bytes; nothing was sent", len, CHAT_MAX_TEXT);
+	if (!valid_utf8((const unsigned char *)text, len))
+		return client_fail(c, CHAT_ERR_INVALID, "message is not valid UTF-8 text (or contains "
+		                   "a NUL byte); nothing was sent");
+	op = op_new(c, OP_SEND, done, arg);
+	if (op == NULL || (op->text = malloc(len + 1)) == NULL) {
+		if (op)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	memcpy(op->text, text, len);
+	op->text[len] = '\0';
+	op->text_len = len;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(op->message_id, sizeof op->message_id, raw, sizeof raw);
+	/* Into the store first: the message is the user's the moment they sent it. */
+	m.chat_id = op->chat_id;
+	m.message_id = op->message_id;
+	m.sender = c->user;
+	m.sender_device = c->device_id;
+	m.text = op->text;
+	m.text_len = len;
+	m.outgoing = 1;
+	m.state = "pending";
+	if (store_message_insert(&c->store, &m) < 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == CHAT_OK)
+		rc = send_step(c, op);
+	if (rc == CHAT_OK)
+		rc = ensure_session(c);
+	if (rc != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+		return rc;
+	}
+	if (message_id != NULL)
+		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
+	return CHAT_OK;
+}

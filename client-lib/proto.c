@@ -1,0 +1,135 @@
+/* proto.c - identifiers, base64 fields and times of docs/PROTOCOL.md. */
+#include "proto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+int
+proto_valid_user(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	if (n < 1 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+int
+proto_valid_hex(const char *s, size_t n)
+{
+	if (s == NULL || strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+const char *
+proto_get_str(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int
+proto_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return -1;
+	d = v->valuedouble;
+	/* Doubles hold integers exactly up to 2^53, which bounds every integer
+	 * the protocol carries; reject fractions and anything out of range. */
+	if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
+		return -1;
+	*out = (int64_t)d;
+	return 0;
+}
+
+int
+proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
+              size_t cap, size_t *len)
+{
+	const char *s = proto_get_str(obj, name);
+	size_t bin_len = 0, slen, limit = want ? want : cap;
+
+	if (s == NULL)
+		return -1;
+	slen = strlen(s);
+	/* Refuse before decoding anything that cannot fit: base64 is 4 chars per 3 bytes. */
+	if (slen / 4 * 3 > limit + 2)
+		return -1;
+	if (sodium_base642bin(out, limit, s, slen, NULL, &bin_len, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	if (want && bin_len != want)
+		return -1;
+	if (len)
+		*len = bin_len;
+	return 0;
+}
+
+int
+proto_add_b64(cJSON *obj, const char *name, const uint8_t *bin, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+	int rc = -1;
+
+	if (s == NULL)
+		return -1;
+	sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	if (cJSON_AddStringToObject(obj, name, s) != NULL)
+		rc = 0;
+	free(s);
+	return rc;
+}
+
+int64_t
+proto_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+proto_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+proto_rfc3339(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms < 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, cap, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}

@@ -1,0 +1,51 @@
+/*
+ * proto.h - small pieces of docs/PROTOCOL.md shared by libchat's modules:
+ * the form of identifiers, base64 fields of fixed or bounded size, and times.
+ * Internal to libchat (not installed).
+ */
+#ifndef CHAT_PROTO_H
+#define CHAT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#define PROTO_SUBPROTOCOL   "chat.v1"
+#define PROTO_MAX_FRAME     (1024 * 1024)
+#define PROTO_CHALLENGE_LEN 32
+#define PROTO_MAX_GETKEYS   100
+#define PROTO_MAX_ACK       1000
+#define PROTO_MAX_DEVICE_NAME 64
+#define PROTO_MAX_CIPHERTEXT 66560      /* one envelope, decoded */
+#define PROTO_BODY_TEXT     0x01        /* plaintext kinds (first byte) */
+#define PROTO_BODY_JSON     0x02
+
+/* 1 if s is a user name as the protocol allows: 1-32 of [a-z0-9._-], first [a-z0-9]. */
+int proto_valid_user(const char *s);
+/* 1 if s is exactly n lowercase hex digits. */
+int proto_valid_hex(const char *s, size_t n);
+
+/* Decodes the standard-base64 string field `name` of obj into out, which must
+ * come out exactly `want` bytes (or, if want is 0, at most cap bytes; *len gets the
+ * size). Returns 0, or -1 if the field is missing, not a string, not base64 or
+ * of the wrong size. */
+int proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
+                  size_t cap, size_t *len);
+/* Adds bin as a standard-base64 string field. Returns 0, or -1 on allocation failure. */
+int proto_add_b64(cJSON *obj, const char *name, const uint8_t *bin, size_t len);
+
+/* The string field `name`, or NULL if missing or not a string. */
+const char *proto_get_str(const cJSON *obj, const char *name);
+/* The integer field `name` into *out if it is a number with an exact integer value
+ * in [min, max]. Returns 0, or -1. */
+int proto_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *out);
+
+/* Milliseconds since the epoch, now (CLOCK_REALTIME). */
+int64_t proto_now_ms(void);
+/* Milliseconds on the monotonic clock, for deadlines. */
+int64_t proto_mono_ms(void);
+/* Formats ms since the epoch as RFC 3339 UTC with milliseconds,
+ * "2026-11-28T03:29:22.123Z", into buf (at least 25 bytes). */
+void proto_rfc3339(int64_t ms, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * receive.c - newMessage pushes.
+ *
+ * Order matters and is the point of this file: check the sender's keys, decrypt,
+ * commit to the local store, hand to the application, and only then queue the
+ * ack. A message that fails any check is not acked: it stays in the server's
+ * inbox and comes again on the next connection, so nothing is lost to a bug or
+ * a key the user has not accepted yet. A message already stored is acked again
+ * without being shown again.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+int
+receive_queue_ack(struct chat_client *c, const char *message_id)
+{
+	char *id;
+
+	if (c->n_acks == c->cap_acks) {
+		size_t cap = c->cap_acks ? c->cap_acks * 2 : 16;
+		char **p = realloc(c->acks, cap * sizeof *p);
+
+		if (p == NULL)
+			return CHAT_ERR_NOMEM;
+		c->acks = p;
+		c->cap_acks = cap;
+	}
+	id = strdup(message_id);
+	if (id == NULL)
+		return CHAT_ERR_NOMEM;
+	c->acks[c->n_acks++] = id;
+	session_want_write(c);
+	return CHAT_OK;
+}
+
+static void
+acked(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)c;
+	(void)op;
+	(void)reply;
+	(void)err;  /* unacked rows come again next session; the store drops them */
+}
+
+void
+receive_flush_acks(struct chat_client *c)
+{
+	cJSON *req, *arr;
+	size_t n = c->n_acks < PROTO_MAX_ACK ? c->n_acks : PROTO_MAX_ACK;
+
+	if (n == 0)
+		return;
+	req = cJSON_CreateObject();
+	arr = req ? cJSON_AddArrayToObject(req, "messageIds") : NULL;
+	if (arr == NULL || !cJSON_AddStringToObject(req, "type", "ack")) {
+		cJSON_Delete(req);
+		return;  /* try again at the next write */
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(c->acks[i]))) {
+			cJSON_Delete(req);
+			return;
+		}
+	if (session_request(c, req, acked, NULL, 0) != CHAT_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(c->acks[i]);
+	memmove(c->acks, c->acks + n, (c->n_acks - n) * sizeof *c->acks);
+	c->n_acks -= n;
+}
+
+static void
+report(struct chat_client *c, const char *message_id, int err)
+{
+	if (c->cbs.on_receive_error)
+		c->cbs.on_receive_error(c, c->udata, message_id, err, c->errmsg);
+}
+
+/* The parts of a newMessage, checked for form and size. */
+struct incoming {
+	const char *chat_id, *message_id, *user;
+	int64_t seq, sent_at, device;
+	const cJSON *sender;
+	uint8_t nonce[E2E_NONCE_BYTES];
+	uint8_t *ct;
+	size_t ct_len;
+};
+
+static int
+parse(struct chat_client *c, const cJSON *msg, struct incoming *in)
+{
+	memset(in, 0, sizeof *in);
+	in->chat_id = proto_get_str(msg, "chatId");
+	in->message_id = proto_get_str(msg, "messageId");
+	in->sender = cJSON_GetObjectItemCaseSensitive(msg, "sender");
+	in->user = proto_get_str(in->sender, "user");
+	if (!proto_valid_hex(in->chat_id, CHAT_CHAT_ID_LEN) ||
+	    !proto_valid_hex(in->message_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(in->user) ||
+	    proto_get_int(in->sender, "deviceId", 1, INT32_MAX, &in->device) != 0 ||
+	    proto_get_int(msg, "seq", 1, INT64_MAX / 2, &in->seq) != 0 ||
+	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &in->sent_at) != 0 ||
+	    proto_get_b64(msg, "nonce", in->nonce, sizeof in->nonce, 0, NULL) != 0)
+		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed message");
+	in->ct = malloc(PROTO_MAX_CIPHERTEXT);
+	if (in->ct == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (proto_get_b64(msg, "ciphertext", in->ct, 0, PROTO_MAX_CIPHERTEXT, &in->ct_len) != 0 ||
+	    in->ct_len < E2E_TAG_BYTES)
+		return client_fail(c, CHAT_ERR_PROTOCOL, "message %s has a malformed or oversized "
+		                   "ciphertext", in->message_id);
+	return CHAT_OK;
+}
+
+/* Decrypts into a malloc'd buffer (*pt, *pt_len); wipe and free it after use. */
+static int
+open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
+              uint8_t **pt, size_t *pt_len)
+{
+	struct e2e_header h = { in->chat_id, in->message_id, in->user, (uint32_t)in->device,
+	                        c->user, c->device_id };
+
+	*pt = malloc(in->ct_len);
+	if (*pt == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (e2e_open(*pt, pt_len, in->ct, in->ct_len, in->nonce, &h, c->id->x_sk, c->id->x_pk,
+	             sender_xk) != 0) {
+		free(*pt);
+		*pt = NULL;
+		return client_fail(c, CHAT_ERR_DECRYPT, "message %s from %s does not decrypt: it was "
+		                   "altered, or not made for this device", in->message_id, in->user);
+	}
+	return CHAT_OK;
+}
+
+/* Stores the decrypted body; on_message fires if it was new. */
+static int
+store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, size_t len)
+{
+	struct chat_message m = {0};
+	char *text;
+	int rc;
+
+	if (len >= 1 && pt[0] == PROTO_BODY_TEXT && len - 1 <= CHAT_MAX_TEXT &&
+	    memchr(pt + 1, 0, len - 1) == NULL) {
+		text = malloc(len);
+		if (text == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		memcpy(text, pt + 1, len - 1);
+		text[len - 1] = '\0';
+		m.text_len = len - 1;
+	} else {
+		/* A kind from a later version: keep a placeholder, don't block the inbox. */
+		text = strdup("(a message this version of libchat cannot show)");
+		if (text == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		m.text_len = strlen(text);
+	}
+	m.chat_id = in->chat_id;
+	m.message_id = in->message_id;
+	m.sender = in->user;
+	m.sender_device = (uint32_t)in->device;
+	m.seq = in->seq;
+	m.sent_at = in->sent_at;
+	m.text = text;
+	m.outgoing = strcmp(in->user, c->user) == 0;
+	m.state = "received";
+	rc = store_message_insert(&c->store, &m);
+	if (rc < 0) {
+		sodium_memzero(text, m.text_len);
+		free(text);
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
+	if (rc == 1 && c->cbs.on_message)
+		c->cbs.on_message(c, c->udata, &m);
+	sodium_memzero(text, m.text_len);
+	free(text);
+	return CHAT_OK;
+}
+
+/* Makes sure the chat is in the store; asks the server for its members if new. */
+static int
+note_chat(struct chat_client *c, const char *chat_id)
+{
+	int rc = store_chat_exists(&c->store, chat_id);
+
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 1)
+		return CHAT_OK;
+	if (store_chat_put(&c->store, chat_id, "direct", NULL, proto_now_ms(), NULL, 0) != 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return ops_fetch_chat(c, chat_id);
+}
+
+void
+receive_new_message(struct chat_client *c, const cJSON *msg)
+{
+	struct incoming in;
+	uint8_t sender_xk[32], *pt = NULL;
+	size_t pt_len = 0;
+	int rc;
+
+	rc = parse(c, msg, &in);
+	if (rc == CHAT_OK) {
+		rc = store_message_exists(&c->store, in.message_id);
+		if (rc < 0) {
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		} else if (rc == 1) {
+			/* Delivered before, and the ack was lost: ack again, show nothing. */
+			free(in.ct);
+			receive_queue_ack(c, in.message_id);
+			return;
+		} else {
+			rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
+		}
+	}
+	if (rc == CHAT_ERR_KEY_CHANGED && c->cbs.on_key_changed)
+		c->cbs.on_key_changed(c, c->udata, in.user, (uint32_t)in.device);
+	if (rc == CHAT_OK)
+		rc = open_envelope(c, &in, sender_xk, &pt, &pt_len);
+	if (rc == CHAT_OK)
+		rc = note_chat(c, in.chat_id);
+	if (rc == CHAT_OK)
+		rc = store_body(c, &in, pt, pt_len);
+	if (rc == CHAT_OK)
+		rc = receive_queue_ack(c, in.message_id);
+	else if (rc != CHAT_ERR_KEY_CHANGED)
+		report(c, in.message_id, rc);
+	if (pt != NULL) {
+		sodium_memzero(pt, pt_len);
+		free(pt);
+	}
+	free(in.ct);
+}

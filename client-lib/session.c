@@ -1,0 +1,633 @@
+/*
+ * session.c - the WebSocket session to chat-server, on libwebsockets.
+ *
+ * libwebsockets is single-threaded and callback-driven: everything here runs
+ * inside lws_service(), called from chat_client_loop(). Requests are queued as
+ * serialized frames and written one per WRITEABLE callback; replies are matched
+ * to requests by id. Before authentication only register/auth frames go out.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define RX_CHUNK 65536
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                    void *in, size_t len);
+
+static const struct lws_protocols protocols[] = {
+	{ PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static struct chat_client *
+client_of(struct lws *wsi)
+{
+	return wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
+}
+
+void
+session_set_state(struct chat_client *c, enum chat_state st, int err)
+{
+	if (c->state == st)
+		return;
+	c->state = st;
+	if (c->cbs.on_state)
+		c->cbs.on_state(c, c->udata, st, err);
+}
+
+void
+session_want_write(struct chat_client *c)
+{
+	if (c->wsi != NULL)
+		lws_callback_on_writable(c->wsi);
+}
+
+/* The next frame allowed out now, or NULL. */
+static struct request *
+next_frame(struct chat_client *c)
+{
+	for (struct request *r = c->reqs; r != NULL; r = r->next)
+		if (!r->sent && (c->state == CHAT_STATE_ONLINE || r->preauth))
+			return r;
+	return NULL;
+}
+
+int
+session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth)
+{
+	struct request *r, **tail;
+	char *json;
+	size_t len;
+
+	r = calloc(1, sizeof *r);
+	if (r == NULL || !cJSON_AddNumberToObject(req, "id", (double)c->next_req_id) ||
+	    (json = cJSON_PrintUnformatted(req)) == NULL) {
+		free(r);
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	cJSON_Delete(req);
+	len = strlen(json);
+	if (len > c->max_frame) {
+		free(json);
+		free(r);
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "request of %zu bytes is over the server's "
+		                   "frame limit of %zu bytes", len, c->max_frame);
+	}
+	/* lws needs LWS_PRE bytes of headroom before the payload. */
+	r->frame = malloc(LWS_PRE + len);
+	if (r->frame == NULL) {
+		free(json);
+		free(r);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	memcpy(r->frame + LWS_PRE, json, len);
+	free(json);
+	r->frame_len = len;
+	r->id = c->next_req_id++;
+	r->fn = fn;
+	r->op = op;
+	r->preauth = preauth;
+	for (tail = &c->reqs; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = r;
+	session_want_write(c);
+	return CHAT_OK;
+}
+
+int
+session_reply_error(struct chat_client *c, const cJSON *reply)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+	const char *code = proto_get_str(e, "code"), *msg = proto_get_str(e, "message");
+
+	snprintf(c->server_code, sizeof c->server_code, "%s", code ? code : "unknown");
+	snprintf(c->errmsg, sizeof c->errmsg, "server refused: %s (%s)",
+	         msg ? msg : "no reason given", c->server_code);
+	return CHAT_ERR_REFUSED;
+}
+
+/* Removes r from the list and calls its reply function. */
+static void
+complete(struct chat_client *c, struct request *r, const cJSON *reply, int err)
+{
+	struct request **pp;
+
+	for (pp = &c->reqs; *pp != NULL && *pp != r; pp = &(*pp)->next)
+		;
+	if (*pp == r)
+		*pp = r->next;
+	if (r->fn)
+		r->fn(c, r->op, reply, err);
+	free(r->frame);
+	free(r);
+}
+
+void
+session_drop_op_requests(struct chat_client *c, struct op *op)
+{
+	struct request **pp = &c->reqs;
+
+	while (*pp != NULL) {
+		struct request *r = *pp;
+
+		if (r->op == op) {
+			*pp = r->next;
+			free(r->frame);
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+/* Fails every request: the connection is gone, so no reply will come. */
+static void
+fail_requests(struct chat_client *c, int err)
+{
+	while (c->reqs != NULL)
+		complete(c, c->reqs, NULL, err);
+}
+
+static void
+connection_gone(struct chat_client *c, int err)
+{
+	char saved[sizeof c->errmsg];
+
+	c->wsi = NULL;
+	c->drained = 0;
+	c->closing = 0;
+	if (c->conn_err == CHAT_OK)
+		c->conn_err = err;
+	/* Keep the first explanation (say, an auth refusal) over later echoes. */
+	memcpy(saved, c->errmsg, sizeof saved);
+	fail_requests(c, c->conn_err);
+	ops_fail_all(c, c->conn_err);
+	memcpy(c->errmsg, saved, sizeof saved);
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+	session_set_state(c, CHAT_STATE_OFFLINE, c->conn_err);
+}
+
+static void
+on_reply(struct chat_client *c, const cJSON *msg)
+{
+	const cJSON *idv = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(msg, "ok");
+	struct request *r;
+
+	if (!cJSON_IsNumber(idv)) {
+		/* The server could not read one of our frames: a bug on one side. */
+		session_reply_error(c, msg);
+		return;
+	}
+	for (r = c->reqs; r != NULL && (double)r->id != idv->valuedouble; r = r->next)
+		;
+	if (r == NULL || !r->sent)
+		return;  /* not ours (a late reply to a request that timed out) */
+	if (cJSON_IsTrue(ok))
+		complete(c, r, msg, CHAT_OK);
+	else
+		complete(c, r, msg, session_reply_error(c, msg));
+}
+
+static void
+on_hello(struct chat_client *c, const cJSON *msg)
+{
+	const cJSON *limits = cJSON_GetObjectItemCaseSensitive(msg, "limits");
+	int64_t proto, max_frame;
+
+	if (proto_get_int(msg, "protocol", 0, 1 << 30, &proto) != 0 || proto != CHAT_PROTOCOL_VERSION ||
+	    proto_get_b64(msg, "challenge", c->challenge, PROTO_CHALLENGE_LEN, 0, NULL) != 0) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server speaks another protocol version or sent "
+		            "a malformed hello");
+		c->conn_err = CHAT_ERR_PROTOCOL;
+		c->closing = 1;
+		session_want_write(c);
+		return;
+	}
+	if (proto_get_int(limits, "maxFrame", 1024, 64 << 20, &max_frame) == 0)
+		c->max_frame = (size_t)max_frame;
+	ops_on_hello(c);
+}
+
+static void
+dispatch(struct chat_client *c, const char *buf, size_t len)
+{
+	cJSON *msg = cJSON_ParseWithLength(buf, len);
+	const char *type;
+
+	if (!cJSON_IsObject(msg)) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame that is not a JSON object");
+		cJSON_Delete(msg);
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
+		on_reply(c, msg);
+	} else if ((type = proto_get_str(msg, "type")) == NULL) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame with no type");
+	} else if (strcmp(type, "hello") == 0) {
+		on_hello(c, msg);
+	} else if (c->state != CHAT_STATE_ONLINE) {
+		/* Pushes before authentication would be a server bug; ignore them. */
+	} else if (strcmp(type, "newMessage") == 0) {
+		receive_new_message(c, msg);
+	} else if (strcmp(type, "drained") == 0) {
+		c->drained = 1;
+	}
+	/* Other pushes are from a newer protocol revision: ignored, as the protocol says. */
+	cJSON_Delete(msg);
+}
+
+static int
+on_receive(struct chat_client *c, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_frame_is_binary(wsi)) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a binary frame");
+		return 0;
+	}
+	/* Bound what the network can make us allocate. */
+	if (c->rx_len + len > c->max_frame + 4096) {
+		c->conn_err = CHAT_ERR_PROTOCOL;
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame over %zu bytes", c->max_frame);
+		return -1;
+	}
+	if (c->rx_len + len > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+		char *p;
+
+		while (cap < c->rx_len + len)
+			cap *= 2;
+		p = realloc(c->rx, cap);
+		if (p == NULL) {
+			c->conn_err = CHAT_ERR_NOMEM;
+			return -1;
+		}
+		c->rx = p;
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+		size_t n = c->rx_len;
+
+		c->rx_len = 0;
+		dispatch(c, c->rx, n);
+	}
+	return 0;
+}
+
+static int
+on_writeable(struct chat_client *c, struct lws *wsi)
+{
+	struct request *r;
+
+	if (c->closing) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+		return -1;
+	}
+	if (c->state == CHAT_STATE_ONLINE)
+		receive_flush_acks(c);
+	r = next_frame(c);
+	if (r == NULL)
+		return 0;
+	if (lws_write(wsi, (unsigned char *)r->frame + LWS_PRE, r->frame_len, LWS_WRITE_TEXT) <
+	    (int)r->frame_len) {
+		c->conn_err = CHAT_ERR_CONNECTION_LOST;
+		return -1;
+	}
+	r->sent = 1;
+	r->deadline = proto_mono_ms() + c->timeout_ms;
+	/* The frame is out; only the reply matters now. */
+	free(r->frame);
+	r->frame = NULL;
+	if (next_frame(c) != NULL)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Keeps an epoll set equal to lws's descriptors, so that one fd can stand for
+ * all of them in the application's poll loop. */
+static void
+mirror_fd(struct chat_client *c, int op, const struct lws_pollargs *pa)
+{
+	struct epoll_event ev = {0};
+
+	if (c == NULL || c->epfd < 0 || pa == NULL)
+		return;
+	ev.data.fd = pa->fd;
+	ev.events = EPOLLIN | ((pa->events & POLLOUT) ? EPOLLOUT : 0);
+	if (epoll_ctl(c->epfd, op, pa->fd, &ev) != 0 && op == EPOLL_CTL_MOD)
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, pa->fd, &ev);
+}
+
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct chat_client *c = client_of(wsi);
+
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_ADD_POLL_FD:
+		mirror_fd(c, EPOLL_CTL_ADD, in);
+		return 0;
+	case LWS_CALLBACK_DEL_POLL_FD:
+		mirror_fd(c, EPOLL_CTL_DEL, in);
+		return 0;
+	case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
+		mirror_fd(c, EPOLL_CTL_MOD, in);
+		return 0;
+	default:
+		break;
+	}
+	if (c == NULL || wsi != c->wsi)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		session_set_state(c, CHAT_STATE_AUTHENTICATING, CHAT_OK);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c->conn_err == CHAT_OK)
+			client_fail(c, CHAT_ERR_CONNECT, "cannot connect to %s: %s", c->server_url,
+			            in ? (const char *)in : "connection failed");
+		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return on_receive(c, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return on_writeable(c, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2) {
+			const unsigned char *p = in;
+			unsigned code = (unsigned)p[0] << 8 | p[1];
+
+			if (c->conn_err == CHAT_OK)
+				client_fail(c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection "
+				            "(%u %.*s)", code, (int)(len - 2 > 120 ? 120 : len - 2),
+				            (const char *)p + 2);
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
+			client_fail(c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection");
+		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Splits ws://HOST[:PORT][/PATH] into its parts (host and path into caller buffers). */
+static int
+parse_url(struct chat_client *c, const char *url, char *host, size_t hcap, int *port,
+          char *path, size_t pcap)
+{
+	const char *p, *h, *slash, *colon;
+	size_t hl;
+
+	if (url == NULL)
+		return client_fail(c, CHAT_ERR_INVALID, "no server URL: give --server ws://HOST:PORT/");
+	if (strncmp(url, "ws://", 5) == 0) {
+		p = url + 5;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		return client_fail(c, CHAT_ERR_UNSUPPORTED, "wss:// (TLS) is not supported yet; "
+		                   "use ws://HOST:PORT/");
+	} else {
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a ws:// URL", url);
+	}
+	h = p;
+	slash = strchr(p, '/');
+	hl = slash ? (size_t)(slash - p) : strlen(p);
+	colon = memchr(p, ':', hl);
+	*port = 80;
+	if (colon != NULL) {
+		char *end;
+		long v = strtol(colon + 1, &end, 10);
+
+		if (end != p + hl || v < 1 || v > 65535)
+			return client_fail(c, CHAT_ERR_INVALID, "bad port in URL '%s'", url);
+		*port = (int)v;
+		hl = (size_t)(colon - p);
+	}
+	if (hl == 0 || hl >= hcap)
+		return client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", url);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(path, pcap, "%s", slash ? slash : "/");
+	return CHAT_OK;
+}
+
+static int
+make_context(struct chat_client *c)
+{
+	struct lws_context_creation_info info;
+
+	if (c->ctx != NULL)
+		return CHAT_OK;
+	/* lws logs to stderr by itself; a library must not. CHAT_DEBUG turns it on. */
+	lws_set_log_level(getenv("CHAT_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0)
+		return client_fail(c, CHAT_ERR_NOMEM, "epoll_create1: %s", strerror(errno));
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.gid = (gid_t)-1;
+	info.uid = (uid_t)-1;
+	info.user = c;
+	c->ctx = lws_create_context(&info);
+	if (c->ctx == NULL) {
+		close(c->epfd);
+		c->epfd = -1;
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot create the network context");
+	}
+	return CHAT_OK;
+}
+
+int
+session_start(struct chat_client *c)
+{
+	struct lws_client_connect_info ci;
+	char host[256], path[512];
+	int port = 0, rc;
+
+	if (c->wsi != NULL)
+		return CHAT_OK;
+	rc = parse_url(c, c->server_url, host, sizeof host, &port, path, sizeof path);
+	if (rc == CHAT_OK)
+		rc = make_context(c);
+	if (rc != CHAT_OK)
+		return rc;
+	memset(&ci, 0, sizeof ci);
+	ci.context = c->ctx;
+	ci.address = host;
+	ci.port = port;
+	ci.path = path;
+	ci.host = host;
+	ci.origin = host;
+	ci.protocol = PROTO_SUBPROTOCOL;
+	ci.pwsi = &c->wsi;
+	c->conn_err = CHAT_OK;
+	c->errmsg[0] = '\0';
+	c->drained = 0;
+	c->max_frame = PROTO_MAX_FRAME;
+	c->connect_deadline = proto_mono_ms() + c->timeout_ms;
+	session_set_state(c, CHAT_STATE_CONNECTING, CHAT_OK);
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		c->wsi = NULL;
+		session_set_state(c, CHAT_STATE_OFFLINE, CHAT_ERR_CONNECT);
+		return client_fail(c, CHAT_ERR_CONNECT, "cannot connect to %s", c->server_url);
+	}
+	return CHAT_OK;
+}
+
+void
+session_online(struct chat_client *c)
+{
+	c->was_online = 1;
+	session_set_state(c, CHAT_STATE_ONLINE, CHAT_OK);
+	session_want_write(c);
+}
+
+void
+session_stop(struct chat_client *c)
+{
+	if (c->ctx != NULL) {
+		struct lws_context *ctx = c->ctx;
+
+		/* Destroying the context closes the connection and calls back: by then
+		 * nothing must point at it. */
+		c->wsi = NULL;
+		c->ctx = NULL;
+		lws_context_destroy(ctx);
+	}
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->epfd = -1;
+	if (c->state != CHAT_STATE_OFFLINE)
+		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
+}
+
+/* Fails requests whose answer is overdue, and a connection that takes too long. */
+static void
+check_deadlines(struct chat_client *c)
+{
+	int64_t now = proto_mono_ms();
+	struct request *r;
+
+	if (c->wsi != NULL && c->state != CHAT_STATE_ONLINE && now > c->connect_deadline) {
+		c->conn_err = c->state == CHAT_STATE_CONNECTING ? CHAT_ERR_CONNECT : CHAT_ERR_TIMEOUT;
+		client_fail(c, c->conn_err, "no answer from %s within %d ms", c->server_url,
+		            c->timeout_ms);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	for (r = c->reqs; r != NULL; r = r->next) {
+		if (r->sent && now > r->deadline) {
+			client_fail(c, CHAT_ERR_TIMEOUT, "the server did not answer within %d ms",
+			            c->timeout_ms);
+			complete(c, r, NULL, CHAT_ERR_TIMEOUT);
+			r = c->reqs;  /* the list changed under us */
+			if (r == NULL)
+				break;
+		}
+	}
+}
+
+static void
+wake(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;  /* firing is the point: it ends lws_service()'s wait */
+}
+
+int
+chat_client_connect(struct chat_client *c)
+{
+	if (c->id == NULL || c->user[0] == '\0') {
+		if (!ops_pending_register(c))
+			return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered; "
+			                   "run: chatctl register USER");
+	}
+	return session_start(c);
+}
+
+void
+chat_client_disconnect(struct chat_client *c)
+{
+	int64_t until = proto_mono_ms() + 1000;
+
+	if (c->wsi == NULL)
+		return;
+	c->closing = 1;
+	session_want_write(c);
+	while (c->wsi != NULL && proto_mono_ms() < until)
+		chat_client_loop(c, 100);
+}
+
+enum chat_state
+chat_client_state(const struct chat_client *c)
+{
+	return c->state;
+}
+
+int
+chat_client_loop(struct chat_client *c, int timeout_ms)
+{
+	if (c->ctx == NULL || (c->wsi == NULL && c->state == CHAT_STATE_OFFLINE))
+		return CHAT_ERR_NOT_CONNECTED;
+	/* lws_service() sleeps until an event or its next timer; our timer bounds it. */
+	lws_sul_schedule(c->ctx, 0, &c->wake, wake,
+	                 (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * LWS_US_PER_MS + 1);
+	if (lws_service(c->ctx, 0) < 0)
+		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+	if (c->ctx != NULL)
+		lws_sul_cancel(&c->wake);
+	check_deadlines(c);
+	return CHAT_OK;
+}
+
+int
+chat_client_fd(const struct chat_client *c)
+{
+	return c->epfd;
+}
+
+int
+chat_client_drained(const struct chat_client *c)
+{
+	return c->drained;
+}
+
+int
+chat_client_idle(const struct chat_client *c)
+{
+	return c->reqs == NULL && c->n_acks == 0;
+}
+
+int
+chat_client_run_until(struct chat_client *c, const volatile int *flag, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : proto_mono_ms() + timeout_ms;
+
+	while (!*flag) {
+		int64_t left = deadline - proto_mono_ms();
+
+		if (left <= 0)
+			return client_fail(c, CHAT_ERR_TIMEOUT, "timed out after %d ms", timeout_ms);
+		if (chat_client_loop(c, left > 250 ? 250 : (int)left) != CHAT_OK)
+			return c->conn_err != CHAT_OK ? c->conn_err : CHAT_ERR_NOT_CONNECTED;
+	}
+	return CHAT_OK;
+}

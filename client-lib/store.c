@@ -1,0 +1,615 @@
+/*
+ * store.c - the device's local SQLite store.
+ *
+ * One database per device home, in WAL mode so that chatctl and chat-tui can use
+ * one home at once: readers never wait for the writer, and writers wait for each
+ * other at most busy_timeout. synchronous=FULL because a received message is
+ * acknowledged to the server right after its commit: once acked, the server
+ * forgets it, so the commit must survive a power cut, not only a crash.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta("
+	"  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS peers("
+	"  user TEXT NOT NULL, device_id INTEGER NOT NULL,"
+	"  identity_key BLOB NOT NULL, exchange_key BLOB NOT NULL,"
+	"  pending_identity BLOB, pending_exchange BLOB,"
+	"  active INTEGER NOT NULL DEFAULT 1, pinned_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(user, device_id));"
+	"CREATE TABLE IF NOT EXISTS chats("
+	"  chat_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT,"
+	"  created_at INTEGER NOT NULL, members_known INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS chat_members("
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE,"
+	"  user TEXT NOT NULL, PRIMARY KEY(chat_id, user));"
+	"CREATE TABLE IF NOT EXISTS messages("
+	"  message_id TEXT PRIMARY KEY, chat_id TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL DEFAULT 0, sender TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL, sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  text TEXT NOT NULL, outgoing INTEGER NOT NULL, state TEXT NOT NULL,"
+	"  stored_at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS messages_by_chat ON messages(chat_id, seq);";
+
+static int
+fail(struct store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
+	return -1;
+}
+
+static int
+exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->err, sizeof s->err, "%s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepares sql or records why not. */
+static sqlite3_stmt *
+prep(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "prepare");
+		return NULL;
+	}
+	return st;
+}
+
+/* Runs a statement that returns no rows, then finalizes it. */
+static int
+run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, what);
+	return 0;
+}
+
+int
+store_open(struct store *s, const char *path)
+{
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(s->err, sizeof s->err, "cannot open %s: %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		sqlite3_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+	    exec(s, "BEGIN IMMEDIATE") || exec(s, schema) ||
+	    exec(s, "PRAGMA user_version=1") || exec(s, "COMMIT")) {
+		char why[256];
+
+		memcpy(why, s->err, sizeof why);
+		snprintf(s->err, sizeof s->err, "cannot set up %s: %.160s", path, why);
+		store_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+int
+store_meta_get(struct store *s, const char *key, char *buf, size_t cap)
+{
+	sqlite3_stmt *st = prep(s, "SELECT value FROM meta WHERE key = ?");
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return fail(s, "read setting");
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int
+store_meta_set(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = prep(s, "INSERT INTO meta(key, value) VALUES(?, ?) "
+	                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return run(s, st, "write setting");
+}
+
+static void
+copy_blob(uint8_t *dst, sqlite3_stmt *st, int col)
+{
+	const void *b = sqlite3_column_blob(st, col);
+
+	if (b != NULL && sqlite3_column_bytes(st, col) == 32)
+		memcpy(dst, b, 32);
+	else
+		memset(dst, 0, 32);
+}
+
+static void
+row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
+{
+	memset(p, 0, sizeof *p);
+	copy_blob(p->identity_key, st, col);
+	copy_blob(p->exchange_key, st, col + 1);
+	p->has_pending = sqlite3_column_type(st, col + 2) == SQLITE_BLOB;
+	if (p->has_pending) {
+		copy_blob(p->pending_identity, st, col + 2);
+		copy_blob(p->pending_exchange, st, col + 3);
+	}
+	p->active = sqlite3_column_int(st, col + 4);
+}
+
+int
+store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p)
+{
+	sqlite3_stmt *st = prep(s, "SELECT identity_key, exchange_key, pending_identity,"
+	                           " pending_exchange, active FROM peers WHERE user = ? AND device_id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, device);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		row_to_peer(st, 0, p);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "read pinned key");
+}
+
+int
+store_peer_pin(struct store *s, const char *user, uint32_t device,
+               const uint8_t ik[32], const uint8_t xk[32])
+{
+	sqlite3_stmt *st = prep(s,
+		"INSERT INTO peers(user, device_id, identity_key, exchange_key, active, pinned_at)"
+		" VALUES(?, ?, ?, ?, 1, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
+		" exchange_key = excluded.exchange_key, active = 1,"
+		" pending_identity = NULL, pending_exchange = NULL"
+		" WHERE identity_key = excluded.identity_key");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, device);
+	sqlite3_bind_blob(st, 3, ik, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, xk, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, proto_now_ms());
+	return run(s, st, "pin key");
+}
+
+int
+store_peer_set_pending(struct store *s, const char *user, uint32_t device,
+                       const uint8_t ik[32], const uint8_t xk[32])
+{
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?"
+	                           " WHERE user = ? AND device_id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_blob(st, 1, ik, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, xk, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, device);
+	return run(s, st, "record changed key");
+}
+
+int
+store_peer_trust(struct store *s, const char *user)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET identity_key = pending_identity,"
+	                           " exchange_key = pending_exchange, pending_identity = NULL,"
+	                           " pending_exchange = NULL, pinned_at = ?"
+	                           " WHERE user = ? AND pending_identity IS NOT NULL");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, proto_now_ms());
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	if (run(s, st, "accept key") != 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+int
+store_peer_deactivate_user(struct store *s, const char *user)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0 WHERE user = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	return run(s, st, "update devices");
+}
+
+int
+store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
+	                           " pending_exchange, active FROM peers WHERE user = ? AND active = 1"
+	                           " ORDER BY device_id");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_peer p;
+
+		row_to_peer(st, 1, &p);
+		stop = fn(arg, user, (uint32_t)sqlite3_column_int64(st, 0), &p);
+	}
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "list devices");
+	return stop;
+}
+
+int
+store_peer_count(struct store *s, const char *user)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM peers WHERE user = ? AND active = 1");
+	int n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		fail(s, "count devices");
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
+               int64_t created_at, const char *const *members, size_t n_members)
+{
+	sqlite3_stmt *st;
+
+	if (exec(s, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	st = prep(s, "INSERT INTO chats(chat_id, kind, name, created_at, members_known)"
+	             " VALUES(?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET"
+	             " kind = excluded.kind, name = excluded.name,"
+	             " members_known = max(members_known, excluded.members_known)");
+	if (st == NULL)
+		goto rollback;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	if (name != NULL)
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, created_at);
+	sqlite3_bind_int(st, 5, members != NULL);
+	if (run(s, st, "store chat") != 0)
+		goto rollback;
+	if (members != NULL) {
+		st = prep(s, "DELETE FROM chat_members WHERE chat_id = ?");
+		if (st == NULL)
+			goto rollback;
+		sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+		if (run(s, st, "store members") != 0)
+			goto rollback;
+		for (size_t i = 0; i < n_members; i++) {
+			st = prep(s, "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?, ?)");
+			if (st == NULL)
+				goto rollback;
+			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, members[i], -1, SQLITE_STATIC);
+			if (run(s, st, "store members") != 0)
+				goto rollback;
+		}
+	}
+	return exec(s, "COMMIT");
+rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int
+exists(struct store *s, const char *sql, const char *key)
+{
+	sqlite3_stmt *st = prep(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "look up");
+}
+
+int
+store_chat_exists(struct store *s, const char *chat_id)
+{
+	return exists(s, "SELECT 1 FROM chats WHERE chat_id = ?", chat_id);
+}
+
+int
+store_chat_has_members(struct store *s, const char *chat_id)
+{
+	return exists(s, "SELECT 1 FROM chats WHERE chat_id = ? AND members_known", chat_id);
+}
+
+void
+store_free_list(char **list, size_t n)
+{
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int
+store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *n)
+{
+	sqlite3_stmt *st = prep(s, "SELECT user FROM chat_members WHERE chat_id = ? ORDER BY user");
+	char **list = NULL;
+	size_t len = 0;
+	int rc;
+
+	*users = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **grown = realloc(list, (len + 1) * sizeof *list);
+		char *u;
+
+		if (grown == NULL || (u = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			list = grown ? grown : list;
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		list[len++] = u;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_free_list(list, len);
+		return fail(s, "list members");
+	}
+	*users = list;
+	*n = len;
+	return 0;
+}
+
+int
+store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s,
+		"SELECT c.chat_id, c.kind, c.name,"
+		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
+		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id)"
+		" FROM chats c ORDER BY last DESC, c.chat_id");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct chat_chat ch = {0};
+		char **members;
+		size_t n;
+
+		ch.chat_id = (const char *)sqlite3_column_text(st, 0);
+		ch.kind = (const char *)sqlite3_column_text(st, 1);
+		ch.name = (const char *)sqlite3_column_text(st, 2);
+		ch.last_activity = sqlite3_column_int64(st, 3);
+		ch.n_messages = sqlite3_column_int64(st, 4);
+		if (store_chat_members(s, ch.chat_id, &members, &n) != 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		ch.members = (const char *const *)members;
+		ch.n_members = n;
+		stop = fn(arg, &ch);
+		store_free_list(members, n);
+	}
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "list chats");
+	return stop;
+}
+
+int
+store_chat_resolve(struct store *s, const char *self, const char *spec,
+                   char out[CHAT_CHAT_ID_LEN + 1])
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (spec[0] == '@') {
+		st = prep(s, "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
+		             " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id AND m.user = ?)"
+		             " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id AND m.user = ?)"
+		             " LIMIT 2");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, spec + 1, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, self ? self : "", -1, SQLITE_STATIC);
+	} else {
+		/* A prefix is made of hex digits only, so it cannot carry LIKE wildcards. */
+		st = prep(s, "SELECT chat_id FROM chats WHERE chat_id LIKE ? || '%' LIMIT 2");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (found++ == 0)
+			snprintf(out, CHAT_CHAT_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "find chat");
+	return found > 1 ? 2 : found;
+}
+
+int
+store_message_insert(struct store *s, const struct chat_message *m)
+{
+	sqlite3_stmt *st = prep(s,
+		"INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
+		" sent_at, text, outgoing, state, stored_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, m->seq);
+	sqlite3_bind_text(st, 4, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, m->sender_device);
+	sqlite3_bind_int64(st, 6, m->sent_at);
+	sqlite3_bind_text(st, 7, m->text, (int)m->text_len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, m->outgoing);
+	sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, proto_now_ms());
+	if (run(s, st, "store message") != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+int
+store_message_exists(struct store *s, const char *message_id)
+{
+	return exists(s, "SELECT 1 FROM messages WHERE message_id = ?", message_id);
+}
+
+int
+store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE messages SET seq = ?, sent_at = ?, state = 'sent'"
+	                           " WHERE message_id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, sent_at);
+	sqlite3_bind_text(st, 3, message_id, -1, SQLITE_STATIC);
+	return run(s, st, "mark message sent");
+}
+
+int
+store_message_set_state(struct store *s, const char *message_id, const char *state)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE messages SET state = ? WHERE message_id = ? AND seq = 0");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+	return run(s, st, "update message");
+}
+
+#define MESSAGE_COLUMNS "message_id, chat_id, seq, sender, sender_device, sent_at, text," \
+                        " outgoing, state"
+
+/* Reads a row whose first columns are MESSAGE_COLUMNS and calls fn with it. */
+static int
+emit_message(sqlite3_stmt *st, chat_history_cb fn, void *arg)
+{
+	struct chat_message m = {0};
+
+	m.message_id = (const char *)sqlite3_column_text(st, 0);
+	m.chat_id = (const char *)sqlite3_column_text(st, 1);
+	m.seq = sqlite3_column_int64(st, 2);
+	m.sender = (const char *)sqlite3_column_text(st, 3);
+	m.sender_device = (uint32_t)sqlite3_column_int64(st, 4);
+	m.sent_at = sqlite3_column_int64(st, 5);
+	m.text = (const char *)sqlite3_column_text(st, 6);
+	m.text_len = (size_t)sqlite3_column_bytes(st, 6);
+	m.outgoing = sqlite3_column_int(st, 7);
+	m.state = (const char *)sqlite3_column_text(st, 8);
+	return fn(arg, &m);
+}
+
+int
+store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE message_id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		emit_message(st, fn, arg);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
+}
+
+int
+store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn, void *arg)
+{
+	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
+	 * in the order they were written. The inner query picks the newest `limit`. */
+	sqlite3_stmt *st = prep(s,
+		"SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent, rowid AS r"
+		"  FROM messages WHERE chat_id = ?1 ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
+		" ORDER BY unsent, seq, r");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = emit_message(st, fn, arg);
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "read history");
+	return stop;
+}
