@@ -1,0 +1,298 @@
+/*
+ * chatctl.c - main: global options, the command table, and the helpers every
+ * command shares (opening the home, waiting on the network, exit codes).
+ */
+#include "chatctl.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_register_entry,
+	&cmd_create_entry,
+	&cmd_send_entry,
+	&cmd_recv_entry,
+	&cmd_chats_entry,
+	&cmd_history_entry,
+	&cmd_trust_entry,
+	&cmd_whoami_entry,
+	&cmd_help_entry,
+	NULL
+};
+
+static void
+usage_all(FILE *f)
+{
+	fputs("usage: chatctl [--home DIR] [--server URL] [--json] [--timeout SECONDS] "
+	      "COMMAND [ARGS]\n\ncommands:\n", f);
+	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++) {
+		char line[96];
+
+		snprintf(line, sizeof line, "%s %s", (*e)->name, (*e)->usage);
+		fprintf(f, "  %-34s %s\n", line, (*e)->summary);
+	}
+	fputs("\nSee chatctl(1) for details and exit codes.\n", f);
+}
+
+int
+cli_usage(const struct cmd_entry *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("chatctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (e != NULL)
+		fprintf(stderr, "usage: chatctl %s %s\n", e->name, e->usage);
+	else
+		usage_all(stderr);
+	return EXIT_USAGE;
+}
+
+int
+cli_exit_code(int err)
+{
+	switch (err) {
+	case CHAT_OK:
+		return EXIT_OK;
+	case CHAT_ERR_INVALID:
+	case CHAT_ERR_TOO_LARGE:
+		return EXIT_USAGE;
+	case CHAT_ERR_CONNECT:
+	case CHAT_ERR_CONNECTION_LOST:
+	case CHAT_ERR_TIMEOUT:
+	case CHAT_ERR_UNSUPPORTED:
+		return EXIT_UNREACHABLE;
+	case CHAT_ERR_REFUSED:
+	case CHAT_ERR_NO_SUCH_CHAT:
+		return EXIT_REFUSED;
+	case CHAT_ERR_KEY_CHANGED:
+	case CHAT_ERR_BAD_KEY:
+		return EXIT_KEY_CHANGED;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int
+cli_fail(struct cli *cli, int err, const char *what)
+{
+	const char *detail = cli->c ? chat_client_errmsg(cli->c) : "";
+
+	if (detail[0] != '\0')
+		fprintf(stderr, "chatctl: %s: %s\n", what, detail);
+	else
+		fprintf(stderr, "chatctl: %s: %s\n", what, chat_strerror(err));
+	if (err == CHAT_ERR_CONNECT)
+		fprintf(stderr, "chatctl: is chat-server running at %s? (see --server)\n",
+		        chat_client_server_url(cli->c) ? chat_client_server_url(cli->c) : "the server");
+	return cli_exit_code(err);
+}
+
+int
+cli_open(struct cli *cli)
+{
+	struct chat_opts opts = { cli->home, cli->server, cli->timeout_ms };
+	char err[512];
+	int rc;
+
+	if (cli->c != NULL)
+		return EXIT_OK;
+	cli->c = chat_client_new(&opts, cli, &rc, err, sizeof err);
+	if (cli->c == NULL) {
+		fprintf(stderr, "chatctl: %s\n", err);
+		return cli_exit_code(rc);
+	}
+	return EXIT_OK;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int
+cli_wait(struct cli *cli, const volatile int *flag)
+{
+	while (!*flag) {
+		int rc;
+
+		if (interrupted) {
+			fputs("chatctl: interrupted\n", stderr);
+			return EXIT_FAIL;
+		}
+		rc = chat_client_loop(cli->c, 200);
+		if (rc != CHAT_OK && !*flag) {
+			int err = chat_client_state(cli->c) == CHAT_STATE_OFFLINE ?
+			          CHAT_ERR_CONNECTION_LOST : rc;
+
+			return cli_fail(cli, err, "connection");
+		}
+	}
+	return EXIT_OK;
+}
+
+int
+cli_interrupted(void)
+{
+	return interrupted;
+}
+
+void
+cli_done_cb(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct cli_done *d = arg;
+
+	(void)c;
+	d->err = err;
+	snprintf(d->id, sizeof d->id, "%s", id ? id : "");
+	d->flag = 1;
+}
+
+int
+cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+int
+cli_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
+{
+	int rc = chat_resolve_chat(cli->c, spec, out);
+
+	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "chat");
+}
+
+static const struct cmd_entry *
+find_cmd(const char *name)
+{
+	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++)
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
+	return NULL;
+}
+
+/* help [COMMAND] */
+static int
+cmd_help_exec(struct cli *cli, int argc, char **argv)
+{
+	const struct cmd_entry *e;
+
+	(void)cli;
+	if (argc < 2) {
+		usage_all(stdout);
+		return EXIT_OK;
+	}
+	e = find_cmd(argv[1]);
+	if (e == NULL)
+		return cli_usage(NULL, "unknown command '%s'", argv[1]);
+	printf("usage: chatctl %s %s\n  %s\n", e->name, e->usage, e->summary);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_help_entry = {
+	.name = "help", .usage = "[COMMAND]", .summary = "show the commands, or one command's usage",
+	.exec = cmd_help_exec
+};
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = { NULL, NULL, 0, 0, NULL, NULL };
+	const struct cmd_entry *e;
+	struct sigaction sa;
+	int i, rc;
+	long secs;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* A closed pipe (chatctl recv | head) is a write error, not a silent death
+	 * between storing a message and acking it. */
+	signal(SIGPIPE, SIG_IGN);
+
+	cli.server = getenv("CHATCTL_SERVER");
+	if (cli.server != NULL && *cli.server == '\0')
+		cli.server = NULL;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *v = NULL;
+		int m;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			cli.json = 1;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage_all(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("chatctl %s (libchat %s, protocol %d)\n", CHAT_VERSION, chat_version(),
+			       CHAT_PROTOCOL_VERSION);
+			return EXIT_OK;
+		} else if ((m = cli_opt(argc, argv, &i, "--home", &v)) != 0) {
+			if (m < 0 || *v == '\0')
+				return cli_usage(NULL, "--home needs a directory");
+			cli.home = v;
+		} else if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
+			if (m < 0 || *v == '\0')
+				return cli_usage(NULL, "--server needs a URL such as ws://127.0.0.1:8700/");
+			cli.server = v;
+		} else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
+			if (m < 0 || cli_parse_int(v, 1, 3600, &secs) != 0)
+				return cli_usage(NULL, "--timeout needs a number of seconds (1-3600)");
+			cli.timeout_ms = (int)secs * 1000;
+		} else {
+			return cli_usage(NULL, "unknown option '%s'", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return cli_usage(NULL, "no command given");
+	e = find_cmd(argv[i]);
+	if (e == NULL)
+		return cli_usage(NULL, "unknown command '%s'", argv[i]);
+	rc = e->exec(&cli, argc - i, argv + i);
+	if (cli.c != NULL) {
+		chat_client_disconnect(cli.c);
+		chat_client_destroy(cli.c);
+	}
+	if (fflush(stdout) != 0 && rc == EXIT_OK) {
+		perror("chatctl: writing output");
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}

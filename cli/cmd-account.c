@@ -1,0 +1,130 @@
+/* cmd-account.c - register, whoami, trust: this device and the keys it trusts. */
+#include "chatctl.h"
+
+#include <string.h>
+
+static int
+cmd_register_exec(struct cli *cli, int argc, char **argv)
+{
+	const char *user = NULL, *name = NULL;
+	struct cli_done d = {0};
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		const char *v;
+		int m = cli_opt(argc, argv, &i, "--name", &v);
+
+		if (m < 0)
+			return cli_usage(&cmd_register_entry, "--name needs a device name");
+		if (m > 0)
+			name = v;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return cli_usage(&cmd_register_entry, "unknown option '%s'", argv[i]);
+		else if (user == NULL)
+			user = argv[i];
+		else
+			return cli_usage(&cmd_register_entry, "one user name only");
+	}
+	if (user == NULL)
+		return cli_usage(&cmd_register_entry, "no user name given");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if (chat_client_server_url(cli->c) == NULL)
+		return cli_usage(&cmd_register_entry, "no server: give --server ws://HOST:PORT/ "
+		                 "(or set CHATCTL_SERVER)");
+	rc = chat_register(cli->c, user, name, cli_done_cb, &d);
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "register");
+	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+		return rc;
+	if (d.err != CHAT_OK)
+		return cli_fail(cli, d.err, "register");
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
+		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
+		cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
+		out_json(o);
+	} else {
+		printf("registered %s, device %u, on %s\n", chat_client_user(cli->c),
+		       chat_client_device_id(cli->c), chat_client_server_url(cli->c));
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_register_entry = {
+	.name = "register", .usage = "USER [--name DEVICE]",
+	.summary = "create this device's keys and register USER on the server",
+	.exec = cmd_register_exec
+};
+
+static int
+cmd_whoami_exec(struct cli *cli, int argc, char **argv)
+{
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(&cmd_whoami_entry, "no arguments expected");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if (chat_client_user(cli->c) == NULL) {
+		fprintf(stderr, "chatctl: %s is not registered; run: chatctl register USER\n",
+		        chat_client_home(cli->c));
+		return EXIT_FAIL;
+	}
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
+		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
+		cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
+		out_json(o);
+	} else {
+		printf("user    %s\ndevice  %u\nserver  %s\nhome    %s\n", chat_client_user(cli->c),
+		       chat_client_device_id(cli->c), chat_client_server_url(cli->c),
+		       chat_client_home(cli->c));
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_whoami_entry = {
+	.name = "whoami", .usage = "",
+	.summary = "show this device's user, device id, server and home",
+	.exec = cmd_whoami_exec
+};
+
+static int
+cmd_trust_exec(struct cli *cli, int argc, char **argv)
+{
+	int rc, n;
+
+	if (argc != 2)
+		return cli_usage(&cmd_trust_entry, "give one user name");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	n = chat_trust(cli->c, argv[1]);
+	if (n < 0)
+		return cli_fail(cli, n, "trust");
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", argv[1]);
+		cJSON_AddNumberToObject(o, "accepted", n);
+		out_json(o);
+	} else if (n == 0) {
+		printf("no changed key of %s to accept\n", argv[1]);
+	} else {
+		printf("accepted the new key of %d device%s of %s\n", n, n == 1 ? "" : "s", argv[1]);
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_trust_entry = {
+	.name = "trust", .usage = "USER",
+	.summary = "accept the changed keys of USER's devices",
+	.exec = cmd_trust_exec
+};

@@ -1,0 +1,131 @@
+/* cmd-chat.c - create, chats: opening chats and listing them. */
+#include "chatctl.h"
+
+#include <string.h>
+
+#include "proto.h"
+
+static cJSON *
+chat_json(const struct chat_chat *ch)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+	char at[32];
+
+	cJSON_AddStringToObject(o, "chatId", ch->chat_id);
+	cJSON_AddStringToObject(o, "kind", ch->kind);
+	if (ch->name != NULL)
+		cJSON_AddStringToObject(o, "name", ch->name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	m = cJSON_AddArrayToObject(o, "participants");
+	for (size_t i = 0; i < ch->n_members; i++)
+		cJSON_AddItemToArray(m, cJSON_CreateString(ch->members[i]));
+	proto_rfc3339(ch->last_activity, at, sizeof at);
+	cJSON_AddStringToObject(o, "lastActivity", at);
+	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
+	return o;
+}
+
+struct find_chat {
+	const char *chat_id;
+	cJSON *found;
+};
+
+static int
+find_chat(void *arg, const struct chat_chat *ch)
+{
+	struct find_chat *f = arg;
+
+	if (strcmp(ch->chat_id, f->chat_id) != 0)
+		return 0;
+	f->found = chat_json(ch);
+	return 1;
+}
+
+static int
+cmd_create_exec(struct cli *cli, int argc, char **argv)
+{
+	struct cli_done d = {0};
+	int rc;
+
+	if (argc < 2)
+		return cli_usage(&cmd_create_entry, "name the user to chat with");
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return cli_usage(&cmd_create_entry, "unknown option '%s'", argv[i]);
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	rc = chat_create_chat(cli->c, (const char *const *)argv + 1, (size_t)argc - 1,
+	                      cli_done_cb, &d);
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "create");
+	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+		return rc;
+	if (d.err != CHAT_OK)
+		return cli_fail(cli, d.err, "create");
+	if (cli->json) {
+		struct find_chat f = { d.id, NULL };
+
+		chat_list_chats(cli->c, find_chat, &f);
+		out_json(f.found);
+	} else {
+		printf("%s\n", d.id);
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_create_entry = {
+	.name = "create", .usage = "USER",
+	.summary = "open a chat with USER (or find the open one); prints the chat id",
+	.exec = cmd_create_exec
+};
+
+/* What the chat walk prints into: a JSON array, or NULL for text. */
+static int
+print_chat(void *arg, const struct chat_chat *ch)
+{
+	cJSON *arr = arg;
+	char at[32];
+
+	if (arr != NULL) {
+		cJSON_AddItemToArray(arr, chat_json(ch));
+		return 0;
+	}
+	proto_rfc3339(ch->last_activity, at, sizeof at);
+	printf("%s  %-6s  ", ch->chat_id, ch->kind);
+	for (size_t i = 0; i < ch->n_members; i++)
+		printf("%s%s", i ? "," : "", ch->members[i]);
+	if (ch->n_members == 0)
+		fputs("(members not known yet)", stdout);
+	printf("  %lld message%s  %s\n", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s", at);
+	return 0;
+}
+
+static int
+cmd_chats_exec(struct cli *cli, int argc, char **argv)
+{
+	cJSON *arr = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(&cmd_chats_entry, "no arguments expected");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
+		return cli_fail(cli, CHAT_ERR_NOMEM, "chats");
+	rc = chat_list_chats(cli->c, print_chat, arr);
+	if (rc < 0) {
+		cJSON_Delete(arr);
+		return cli_fail(cli, rc, "chats");
+	}
+	if (arr != NULL)
+		out_json(arr);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_chats_entry = {
+	.name = "chats", .usage = "",
+	.summary = "list chats from the local store, newest activity first",
+	.exec = cmd_chats_exec
+};

@@ -1,0 +1,250 @@
+/* cmd-message.c - send, recv, history: messages out, in, and from the store. */
+#include "chatctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* Reads all of stdin, up to CHAT_MAX_TEXT bytes (one more tells "too long"). */
+static char *
+read_stdin(size_t *len)
+{
+	size_t cap = CHAT_MAX_TEXT + 2, n = 0, got;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return NULL;
+	while (n < cap && (got = fread(buf + n, 1, cap - n, stdin)) > 0)
+		n += got;
+	if (ferror(stdin)) {
+		free(buf);
+		return NULL;
+	}
+	/* "echo hi | chatctl send C -" means "hi", not "hi\n". */
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	*len = n;
+	return buf;
+}
+
+static int
+print_sent(void *arg, const struct chat_message *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	(void)arg;
+	proto_rfc3339(m->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "chatId", m->chat_id);
+	cJSON_AddStringToObject(o, "messageId", m->message_id);
+	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	out_json(o);
+	return 0;
+}
+
+static int
+cmd_send_exec(struct cli *cli, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1], *text, *owned = NULL;
+	struct cli_done d = {0};
+	size_t len;
+	int rc, i = 1;
+
+	if (argc > 1 && strcmp(argv[1], "--") == 0)
+		i++;
+	if (argc - i != 2 || (argv[i][0] == '-' && argv[i][1] != '\0'))
+		return cli_usage(&cmd_send_entry, argc - i < 2 ? "give a chat and a text (or -)" :
+		                 "give one text; quote it if it has spaces");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = cli_chat_arg(cli, argv[i], chat)) != EXIT_OK)
+		return rc;
+	if (strcmp(argv[i + 1], "-") == 0) {
+		text = owned = read_stdin(&len);
+		if (text == NULL) {
+			perror("chatctl: reading the message from stdin");
+			return EXIT_FAIL;
+		}
+	} else {
+		text = argv[i + 1];
+		len = strlen(text);
+	}
+	rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, &d);
+	free(owned);
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "send");
+	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+		return rc;
+	if (d.err != CHAT_OK)
+		return cli_fail(cli, d.err, "send");
+	if (cli->json)
+		chat_message_get(cli->c, d.id, print_sent, NULL);
+	else
+		printf("%s\n", d.id);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_send_entry = {
+	.name = "send", .usage = "CHAT TEXT|-",
+	.summary = "send TEXT (- reads stdin); prints the message id once the server has it",
+	.exec = cmd_send_exec
+};
+
+/* What recv has seen, for its exit code. */
+struct recv_state {
+	int key_changed;
+	int failed;
+};
+
+static void
+on_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_message_json(m));
+	else
+		out_message_text(stdout, m);
+}
+
+static void
+on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
+{
+	struct recv_state *st = ((struct cli *)udata)->cmd_state;
+
+	st->key_changed = 1;
+	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n",
+	        user, device, chat_client_errmsg(c));
+}
+
+static void
+on_receive_error(struct chat_client *c, void *udata, const char *message_id, int err,
+                 const char *detail)
+{
+	struct recv_state *st = ((struct cli *)udata)->cmd_state;
+
+	(void)c;
+	st->failed = 1;
+	fprintf(stderr, "chatctl: message %s not received (%s): %s\n",
+	        message_id ? message_id : "?", chat_strerror(err), detail);
+}
+
+static int
+cmd_recv_exec(struct cli *cli, int argc, char **argv)
+{
+	struct chat_callbacks cbs = { on_message, NULL, on_key_changed, on_receive_error };
+	struct recv_state st = { 0, 0 };
+	int64_t until = 0;
+	long wait_s = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m = cli_opt(argc, argv, &i, "--wait", &v);
+
+		if (m < 0 || (m > 0 && cli_parse_int(v, 0, 86400, &wait_s) != 0))
+			return cli_usage(&cmd_recv_entry, "--wait needs a number of seconds (0-86400)");
+		if (m == 0)
+			return cli_usage(&cmd_recv_entry, "unexpected argument '%s'", argv[i]);
+	}
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	cli->cmd_state = &st;
+	chat_client_set_callbacks(cli->c, &cbs);
+	rc = chat_client_connect(cli->c);
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "recv");
+	/* First everything that was waiting (drained), stored and acked (idle);
+	 * then, with --wait, whatever comes in the next SECONDS. */
+	for (;;) {
+		int caught_up = chat_client_drained(cli->c) && chat_client_idle(cli->c);
+
+		if (caught_up && until == 0)
+			until = proto_mono_ms() + wait_s * 1000;
+		if (caught_up && proto_mono_ms() >= until)
+			break;
+		if (cli_interrupted()) {
+			/* Stop taking more, but let the acks of what was shown go out. */
+			int64_t grace = proto_mono_ms() + 2000;
+
+			while (!chat_client_idle(cli->c) && proto_mono_ms() < grace &&
+			       chat_client_loop(cli->c, 100) == CHAT_OK)
+				;
+			break;
+		}
+		rc = chat_client_loop(cli->c, 200);
+		if (rc != CHAT_OK || chat_client_state(cli->c) == CHAT_STATE_OFFLINE) {
+			rc = cli_fail(cli, CHAT_ERR_CONNECTION_LOST, "recv");
+			return rc == EXIT_OK ? EXIT_UNREACHABLE : rc;
+		}
+	}
+	if (st.key_changed)
+		return EXIT_KEY_CHANGED;
+	return st.failed ? EXIT_FAIL : EXIT_OK;
+}
+
+const struct cmd_entry cmd_recv_entry = {
+	.name = "recv", .usage = "[--wait SECONDS]",
+	.summary = "receive, store and ack everything pending; print it; exit",
+	.exec = cmd_recv_exec
+};
+
+static int
+print_history(void *arg, const struct chat_message *m)
+{
+	cJSON *arr = arg;
+
+	if (arr != NULL)
+		cJSON_AddItemToArray(arr, out_message_json(m));
+	else
+		out_message_text(stdout, m);
+	return 0;
+}
+
+static int
+cmd_history_exec(struct cli *cli, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	const char *spec = NULL;
+	cJSON *arr = NULL;
+	long limit = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m = cli_opt(argc, argv, &i, "--limit", &v);
+
+		if (m < 0 || (m > 0 && cli_parse_int(v, 1, 1000000, &limit) != 0))
+			return cli_usage(&cmd_history_entry, "--limit needs a number (1-1000000)");
+		if (m > 0)
+			continue;
+		if (argv[i][0] == '-' || spec != NULL)
+			return cli_usage(&cmd_history_entry, "unexpected argument '%s'", argv[i]);
+		spec = argv[i];
+	}
+	if (spec == NULL)
+		return cli_usage(&cmd_history_entry, "give a chat");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = cli_chat_arg(cli, spec, chat)) != EXIT_OK)
+		return rc;
+	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
+		return cli_fail(cli, CHAT_ERR_NOMEM, "history");
+	rc = chat_history(cli->c, chat, (int)limit, print_history, arr);
+	if (rc < 0) {
+		cJSON_Delete(arr);
+		return cli_fail(cli, rc, "history");
+	}
+	if (arr != NULL)
+		out_json(arr);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_history_entry = {
+	.name = "history", .usage = "CHAT [--limit N]",
+	.summary = "print CHAT's messages from the local store (no server needed)",
+	.exec = cmd_history_exec
+};

@@ -1,0 +1,79 @@
+/* output.c - how chatctl prints messages: JSON for scripts, text for people. */
+#include "chatctl.h"
+
+#include <string.h>
+
+#include "proto.h"
+
+void
+out_json(cJSON *doc)
+{
+	char *s = doc ? cJSON_PrintUnformatted(doc) : NULL;
+
+	if (s != NULL) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	cJSON_free(s);
+	cJSON_Delete(doc);
+}
+
+cJSON *
+out_message_json(const struct chat_message *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	if (o == NULL)
+		return NULL;
+	proto_rfc3339(m->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "message");
+	cJSON_AddStringToObject(o, "chatId", m->chat_id);
+	cJSON_AddStringToObject(o, "messageId", m->message_id);
+	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+	cJSON_AddStringToObject(o, "sender", m->sender);
+	cJSON_AddNumberToObject(o, "senderDevice", m->sender_device);
+	cJSON_AddStringToObject(o, "text", m->text);
+	if (m->sent_at > 0)
+		cJSON_AddStringToObject(o, "sentAt", at);
+	else
+		cJSON_AddNullToObject(o, "sentAt");
+	cJSON_AddBoolToObject(o, "outgoing", m->outgoing);
+	cJSON_AddStringToObject(o, "state", m->state);
+	return o;
+}
+
+void
+out_safe(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		/* Escape sequences in a message must not reach the terminal: a sender
+		 * could otherwise move the cursor, retitle the window or fake lines. */
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+void
+out_message_text(FILE *f, const struct chat_message *m)
+{
+	char at[32];
+
+	if (m->sent_at > 0)
+		proto_rfc3339(m->sent_at, at, sizeof at);
+	else
+		snprintf(at, sizeof at, "%-24s", m->state);
+	fprintf(f, "%s %s ", at, m->chat_id);
+	out_safe(f, m->sender, strlen(m->sender));
+	fputs(": ", f);
+	out_safe(f, m->text, m->text_len);
+	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
+		fprintf(f, " [%s]", m->state);
+	fputc('\n', f);
+	fflush(f);
+}
