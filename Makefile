@@ -92,7 +92,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
 
-tests: all $(UNIT_BIN)
+# Test-only client for what chatctl must not do (raw frames, no acks).
+$(BUILD)/tests/chat-probe: tests/tools/chat-probe.c $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
+
+tests: all $(UNIT_BIN) $(BUILD)/tests/chat-probe
 
 # make check: everything under the sanitizers, from a clean machine.
 check: deps
@@ -102,7 +107,7 @@ check: deps
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: all
+integration: all $(BUILD)/tests/chat-probe
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
 RUN_DIR  ?= $(HOME)/.local/state/chat-server

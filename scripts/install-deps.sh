@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
-libsodium-dev libcjson-dev libncurses-dev libcmocka-dev tmux sqlite3"
+libsodium-dev libcjson-dev libncurses-dev libcmocka-dev tmux sqlite3 jq"
 
 missing=""
 for p in $pkgs; do

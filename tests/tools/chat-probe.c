@@ -1,0 +1,320 @@
+/*
+ * chat-probe - a test client for what chatctl deliberately cannot do.
+ *
+ *   chat-probe raw [--home DIR] [--wait MS] URL
+ *       Connects, optionally authenticates as the device of a chatctl home, then
+ *       sends each line of stdin as one text frame and prints every frame it
+ *       receives as one line. Lines of the form "@big N" send a frame of N bytes,
+ *       "@binary" a binary frame, "@sleep MS" pauses. After stdin ends it waits
+ *       MS (default 1000) for replies, or until the server closes; a close is
+ *       printed as "#closed". Nothing is acked unless stdin says so.
+ *
+ *   chat-probe recv-noack HOME
+ *       Receives like "chatctl recv", printing "message ID TEXT" lines, but never
+ *       acks, as a client that dies between storing and acking would.
+ *
+ * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <poll.h>
+#include <sodium.h>
+
+#include "internal.h"
+
+struct raw {
+	struct lws *wsi;
+	int closed, authed, want_auth, eof;
+	uint8_t sk[64];
+	char user[CHAT_USER_MAX + 1];
+	unsigned device;
+	char *out;           /* the next frame to write */
+	size_t out_len;
+	int out_binary;
+	char line[2 * 1024 * 1024];
+	char *rx;
+	size_t rx_len;
+};
+
+static struct raw R;
+
+static int
+queue_frame(const char *data, size_t len, int binary)
+{
+	free(R.out);
+	R.out = malloc(LWS_PRE + len + 1);
+	if (R.out == NULL)
+		return -1;
+	memcpy(R.out + LWS_PRE, data, len);
+	R.out_len = len;
+	R.out_binary = binary;
+	lws_callback_on_writable(R.wsi);
+	return 0;
+}
+
+static void
+send_auth(const char *hello)
+{
+	cJSON *h = cJSON_Parse(hello), *req = cJSON_CreateObject();
+	uint8_t chal[32], sig[64];
+	char *s;
+
+	if (proto_get_b64(h, "challenge", chal, 32, 0, NULL) != 0 ||
+	    e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, chal, 32, R.sk) != 0) {
+		fprintf(stderr, "chat-probe: bad hello\n");
+		exit(1);
+	}
+	cJSON_AddStringToObject(req, "type", "auth");
+	cJSON_AddNumberToObject(req, "id", 0);
+	cJSON_AddStringToObject(req, "user", R.user);
+	cJSON_AddNumberToObject(req, "deviceId", R.device);
+	proto_add_b64(req, "signature", sig, 64);
+	s = cJSON_PrintUnformatted(req);
+	queue_frame(s, strlen(s), 0);
+	free(s);
+	cJSON_Delete(req);
+	cJSON_Delete(h);
+}
+
+static int
+raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_RECEIVE: {
+		char *p = realloc(R.rx, R.rx_len + len + 1);
+
+		if (p == NULL)
+			return -1;
+		R.rx = p;
+		memcpy(R.rx + R.rx_len, in, len);
+		R.rx_len += len;
+		if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+			break;
+		R.rx[R.rx_len] = '\0';
+		printf("%s\n", R.rx);
+		fflush(stdout);
+		if (R.want_auth && !R.authed && strstr(R.rx, "\"hello\"") != NULL)
+			send_auth(R.rx);
+		else if (R.want_auth && !R.authed && strstr(R.rx, "\"id\":0") != NULL)
+			R.authed = 1;
+		R.rx_len = 0;
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (R.out != NULL) {
+			int n = lws_write(wsi, (unsigned char *)R.out + LWS_PRE, R.out_len,
+			                  R.out_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+
+			free(R.out);
+			R.out = NULL;
+			if (n < 0)
+				return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		fprintf(stderr, "chat-probe: cannot connect: %s\n", in ? (char *)in : "?");
+		R.closed = 1;
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (len >= 2)
+			printf("#closed %u\n", ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		printf("#closed\n");
+		R.closed = 1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols raw_protocols[] = {
+	{ PROTO_SUBPROTOCOL, raw_cb, 0, 65536, 0, NULL, 65536 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+load_home(const char *home)
+{
+	struct chat_opts o = { home, NULL, 0 };
+	int err;
+	char msg[256];
+	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
+
+	if (c == NULL || c->id == NULL || c->user[0] == '\0') {
+		fprintf(stderr, "chat-probe: %s: not a registered home %s\n", home, c ? "" : msg);
+		exit(1);
+	}
+	memcpy(R.sk, c->id->sign_sk, 64);
+	snprintf(R.user, sizeof R.user, "%s", c->user);
+	R.device = c->device_id;
+	chat_client_destroy(c);
+}
+
+static void
+tick(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;  /* only ends lws_service()'s wait */
+}
+
+static void
+service(struct lws_context *ctx, int ms)
+{
+	int64_t until = proto_mono_ms() + ms;
+	static lws_sorted_usec_list_t sul;
+
+	while (!R.closed && proto_mono_ms() < until) {
+		lws_sul_schedule(ctx, 0, &sul, tick, 50 * LWS_US_PER_MS);
+		lws_service(ctx, 0);
+		lws_sul_cancel(&sul);
+	}
+}
+
+static int
+run_raw(int argc, char **argv)
+{
+	struct lws_context_creation_info info;
+	struct lws_client_connect_info ci;
+	struct lws_context *ctx;
+	const char *url = NULL, *home = NULL;
+	char host[256] = "127.0.0.1";
+	int port = 0, wait_ms = 1000;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
+			home = argv[++i];
+		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
+			wait_ms = atoi(argv[++i]);
+		else
+			url = argv[i];
+	}
+	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2) {
+		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] ws://HOST:PORT/\n");
+		return 1;
+	}
+	if (home != NULL) {
+		load_home(home);
+		R.want_auth = 1;
+	}
+	lws_set_log_level(0, NULL);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = raw_protocols;
+	info.gid = (gid_t)-1;
+	info.uid = (uid_t)-1;
+	ctx = lws_create_context(&info);
+	memset(&ci, 0, sizeof ci);
+	ci.context = ctx;
+	ci.address = host;
+	ci.port = port;
+	ci.path = "/";
+	ci.host = host;
+	ci.origin = host;
+	ci.protocol = PROTO_SUBPROTOCOL;
+	ci.pwsi = &R.wsi;
+	if (ctx == NULL || lws_client_connect_via_info(&ci) == NULL) {
+		fprintf(stderr, "chat-probe: cannot connect to %s\n", url);
+		return 1;
+	}
+	/* Wait for hello (and auth) before sending anything from stdin. */
+	service(ctx, 300);
+	for (int i = 0; i < 50 && R.want_auth && !R.authed && !R.closed; i++)
+		service(ctx, 100);
+	while (!R.closed && fgets(R.line, sizeof R.line, stdin) != NULL) {
+		size_t n = strcspn(R.line, "\n");
+		long v;
+
+		R.line[n] = '\0';
+		if (sscanf(R.line, "@sleep %ld", &v) == 1) {
+			service(ctx, (int)v);
+			continue;
+		}
+		if (sscanf(R.line, "@big %ld", &v) == 1) {
+			char *big = malloc((size_t)v);
+
+			memset(big, 'x', (size_t)v);
+			big[0] = '{';
+			queue_frame(big, (size_t)v, 0);
+			free(big);
+		} else if (strcmp(R.line, "@binary") == 0) {
+			queue_frame("\x01\x02\x03", 3, 1);
+		} else {
+			queue_frame(R.line, n, 0);
+		}
+		/* Let this frame and its reply through before the next line. */
+		while (R.out != NULL && !R.closed)
+			service(ctx, 20);
+		service(ctx, 100);
+	}
+	service(ctx, wait_ms);
+	lws_context_destroy(ctx);
+	free(R.rx);
+	free(R.out);
+	sodium_memzero(R.sk, sizeof R.sk);
+	return 0;
+}
+
+static void
+print_noack(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	(void)udata;
+	printf("message %s %s\n", m->message_id, m->text);
+	fflush(stdout);
+}
+
+static int
+run_recv_noack(const char *home)
+{
+	struct chat_opts o = { home, NULL, 5000 };
+	struct chat_callbacks cbs = { print_noack, NULL, NULL, NULL };
+	char msg[512];
+	int err;
+	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
+	int64_t until;
+
+	if (c == NULL) {
+		fprintf(stderr, "chat-probe: %s\n", msg);
+		return 1;
+	}
+	chat_client_set_callbacks(c, &cbs);
+	if (chat_client_connect(c) != CHAT_OK) {
+		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
+		chat_client_destroy(c);
+		return 1;
+	}
+	until = proto_mono_ms() + 5000;
+	while (!chat_client_drained(c) && proto_mono_ms() < until &&
+	       chat_client_loop(c, 100) == CHAT_OK) {
+		/* Throw away the acks before they can be written: this client "dies"
+		 * between storing and acking. */
+		store_free_list(c->acks, c->n_acks);
+		c->acks = NULL;
+		c->n_acks = c->cap_acks = 0;
+	}
+	/* Close without the acks: destroy, not disconnect (which would flush them). */
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
+	chat_client_destroy(c);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (argc >= 2 && strcmp(argv[1], "raw") == 0)
+		return run_raw(argc, argv);
+	if (argc == 3 && strcmp(argv[1], "recv-noack") == 0)
+		return run_recv_noack(argv[2]);
+	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
+	        "       chat-probe recv-noack HOME\n");
+	return 1;
+}

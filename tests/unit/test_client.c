@@ -1,0 +1,311 @@
+/*
+ * test_client.c - libchat's protocol parsing helpers and local store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "proto.h"
+#include "store.h"
+
+static void
+test_user_names(void **state)
+{
+	(void)state;
+	assert_true(proto_valid_user("alice"));
+	assert_true(proto_valid_user("a"));
+	assert_true(proto_valid_user("0x.y_z-9"));
+	assert_true(proto_valid_user("abcdefghijklmnopqrstuvwxyz012345"));     /* 32 */
+	assert_false(proto_valid_user("abcdefghijklmnopqrstuvwxyz0123456"));   /* 33 */
+	assert_false(proto_valid_user(""));
+	assert_false(proto_valid_user(NULL));
+	assert_false(proto_valid_user("Alice"));
+	assert_false(proto_valid_user(".alice"));
+	assert_false(proto_valid_user("-alice"));
+	assert_false(proto_valid_user("al ice"));
+	assert_false(proto_valid_user("al/ice"));
+	assert_false(proto_valid_user("al\xc3\xa9"));
+}
+
+static void
+test_hex_ids(void **state)
+{
+	(void)state;
+	assert_true(proto_valid_hex("0123456789abcdef", 16));
+	assert_false(proto_valid_hex("0123456789ABCDEF", 16));
+	assert_false(proto_valid_hex("0123456789abcde", 16));
+	assert_false(proto_valid_hex("0123456789abcdef0", 16));
+	assert_false(proto_valid_hex("0123456789abcdeg", 16));
+	assert_false(proto_valid_hex(NULL, 16));
+}
+
+static void
+test_get_int(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"a\":5,\"b\":5.5,\"c\":\"5\",\"d\":-1,\"e\":9007199254740992}");
+	int64_t v;
+
+	(void)state;
+	assert_int_equal(proto_get_int(o, "a", 0, 10, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(proto_get_int(o, "a", 6, 10, &v), -1);  /* below min */
+	assert_int_equal(proto_get_int(o, "b", 0, 10, &v), -1);  /* not an integer */
+	assert_int_equal(proto_get_int(o, "c", 0, 10, &v), -1);  /* a string */
+	assert_int_equal(proto_get_int(o, "d", 0, 10, &v), -1);
+	assert_int_equal(proto_get_int(o, "e", 0, INT64_MAX / 2, &v), 0);
+	assert_int_equal(proto_get_int(o, "missing", 0, 10, &v), -1);
+	cJSON_Delete(o);
+}
+
+static void
+test_b64_bounds(void **state)
+{
+	uint8_t raw[40], out[64];
+	size_t len;
+	cJSON *o = cJSON_CreateObject();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof raw; i++)
+		raw[i] = (uint8_t)i;
+	assert_int_equal(proto_add_b64(o, "k32", raw, 32), 0);
+	assert_int_equal(proto_add_b64(o, "k40", raw, 40), 0);
+	cJSON_AddStringToObject(o, "junk", "not*base64!");
+	cJSON_AddNumberToObject(o, "num", 3);
+	/* Exact sizes. */
+	assert_int_equal(proto_get_b64(o, "k32", out, 32, 0, NULL), 0);
+	assert_memory_equal(out, raw, 32);
+	assert_int_equal(proto_get_b64(o, "k40", out, 32, 0, NULL), -1);
+	assert_int_equal(proto_get_b64(o, "k32", out, 24, 0, NULL), -1);
+	/* Bounded sizes: never write past cap. */
+	assert_int_equal(proto_get_b64(o, "k40", out, 0, 64, &len), 0);
+	assert_int_equal(len, 40);
+	assert_int_equal(proto_get_b64(o, "k40", out, 0, 39, &len), -1);
+	assert_int_equal(proto_get_b64(o, "junk", out, 0, 64, &len), -1);
+	assert_int_equal(proto_get_b64(o, "num", out, 0, 64, &len), -1);
+	assert_int_equal(proto_get_b64(o, "missing", out, 0, 64, &len), -1);
+	cJSON_Delete(o);
+}
+
+static void
+test_rfc3339(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	proto_rfc3339(0, buf, sizeof buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+	proto_rfc3339(1795000000123LL, buf, sizeof buf);
+	assert_string_equal(buf, "2026-11-18T11:06:40.123Z");
+}
+
+/* ---- store ------------------------------------------------------------- */
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store s;
+};
+
+static int
+store_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_client.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
+	if (store_open(&f->s, f->path) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+store_teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[128];
+
+	store_close(&f->s);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct chat_message
+msg(const char *id, const char *chat, int64_t seq, const char *text)
+{
+	struct chat_message m = {0};
+
+	m.message_id = id;
+	m.chat_id = chat;
+	m.seq = seq;
+	m.sender = "bob";
+	m.sender_device = 1;
+	m.sent_at = seq ? 1000 + seq : 0;
+	m.text = text;
+	m.text_len = strlen(text);
+	m.state = seq ? "received" : "pending";
+	return m;
+}
+
+struct collect {
+	char texts[8][32];
+	int n;
+};
+
+static int
+collect(void *arg, const struct chat_message *m)
+{
+	struct collect *c = arg;
+
+	if (c->n < 8)
+		snprintf(c->texts[c->n++], sizeof c->texts[0], "%s", m->text);
+	return 0;
+}
+
+static void
+test_message_stored_once(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_message m = msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "hi");
+	struct chat_message dup = msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "other");
+	struct collect c = {0};
+
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_message_insert(&f->s, &dup), 0);   /* same id: kept once */
+	assert_int_equal(store_message_exists(&f->s, m.message_id), 1);
+	assert_int_equal(store_message_each(&f->s, "aaaaaaaaaaaaaaaa", 0, collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.texts[0], "hi");
+}
+
+static void
+test_history_order_and_limit(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "bbbbbbbbbbbbbbbb";
+	struct chat_message a = msg("00000000000000000000000000000003", chat, 3, "three");
+	struct chat_message b = msg("00000000000000000000000000000001", chat, 1, "one");
+	struct chat_message p = msg("00000000000000000000000000000009", chat, 0, "pending");
+	struct chat_message d = msg("00000000000000000000000000000002", chat, 2, "two");
+	struct collect c = {0}, last2 = {0};
+
+	/* Stored out of order (pending first): shown in server order, unsent last. */
+	store_message_insert(&f->s, &p);
+	store_message_insert(&f->s, &a);
+	store_message_insert(&f->s, &b);
+	store_message_insert(&f->s, &d);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c), 0);
+	assert_int_equal(c.n, 4);
+	assert_string_equal(c.texts[0], "one");
+	assert_string_equal(c.texts[1], "two");
+	assert_string_equal(c.texts[2], "three");
+	assert_string_equal(c.texts[3], "pending");
+	/* --limit 2 keeps the newest two, still oldest first. */
+	assert_int_equal(store_message_each(&f->s, chat, 2, collect, &last2), 0);
+	assert_int_equal(last2.n, 2);
+	assert_string_equal(last2.texts[0], "three");
+	assert_string_equal(last2.texts[1], "pending");
+	/* Confirming the pending one gives it its place. */
+	assert_int_equal(store_message_sent(&f->s, p.message_id, 4, 2000), 0);
+	memset(&c, 0, sizeof c);
+	store_message_each(&f->s, chat, 1, collect, &c);
+	assert_string_equal(c.texts[0], "pending");
+}
+
+static void
+test_pins(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ik[32], xk[32], ik2[32], xk2[32];
+	struct store_peer p;
+
+	memset(ik, 1, 32);
+	memset(xk, 2, 32);
+	memset(ik2, 3, 32);
+	memset(xk2, 4, 32);
+	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 0);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk), 0);
+	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
+	assert_memory_equal(p.identity_key, ik, 32);
+	assert_false(p.has_pending);
+	/* Pinning another identity for the same device changes nothing. */
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik2, xk2), 0);
+	store_peer_get(&f->s, "bob", 1, &p);
+	assert_memory_equal(p.identity_key, ik, 32);
+	/* A change is pending until trusted; trusting swaps it in. */
+	assert_int_equal(store_peer_set_pending(&f->s, "bob", 1, ik2, xk2), 0);
+	store_peer_get(&f->s, "bob", 1, &p);
+	assert_true(p.has_pending);
+	assert_memory_equal(p.pending_identity, ik2, 32);
+	assert_int_equal(store_peer_trust(&f->s, "carol"), 0);
+	assert_int_equal(store_peer_trust(&f->s, "bob"), 1);
+	store_peer_get(&f->s, "bob", 1, &p);
+	assert_false(p.has_pending);
+	assert_memory_equal(p.identity_key, ik2, 32);
+	assert_memory_equal(p.exchange_key, xk2, 32);
+	assert_int_equal(store_peer_trust(&f->s, "bob"), 0);
+	/* Devices the directory stops listing are no longer counted. */
+	assert_int_equal(store_peer_count(&f->s, "bob"), 1);
+	assert_int_equal(store_peer_deactivate_user(&f->s, "bob"), 0);
+	assert_int_equal(store_peer_count(&f->s, "bob"), 0);
+}
+
+static void
+test_resolve(void **state)
+{
+	struct fixture *f = *state;
+	const char *ab[] = { "alice", "bob" }, *ac[] = { "alice", "carol" };
+	char out[CHAT_CHAT_ID_LEN + 1];
+
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000001", "direct", NULL, 1, ab, 2), 0);
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000002", "direct", NULL, 1, ac, 2), 0);
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "@bob", out), 1);
+	assert_string_equal(out, "abcd000000000001");
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "@carol", out), 1);
+	assert_string_equal(out, "abcd000000000002");
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "@dave", out), 0);
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "abcd", out), 2);   /* ambiguous */
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "abcd000000000002", out), 1);
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "ffff", out), 0);
+	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000001"), 1);
+	/* A chat first seen in a message has no members yet; a later put fills them. */
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, NULL, 0), 0);
+	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 0);
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, ab, 2), 0);
+	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_user_names),
+		cmocka_unit_test(test_hex_ids),
+		cmocka_unit_test(test_get_int),
+		cmocka_unit_test(test_b64_bounds),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test_setup_teardown(test_message_stored_once, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_history_order_and_limit, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_pins, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
