@@ -1,0 +1,92 @@
+# lib.sh - shared by the integration tests. Each test is a POSIX sh script that
+# sources this file, starts a real chat-server on a free loopback port with a
+# temporary database, drives real chatctl processes with temporary homes, and
+# exits 0 on success. Everything lives under $T and is removed on exit.
+set -u
+
+: "${BIN:?BIN must point at the build directory}"
+CHATCTL="$BIN/chatctl"
+SERVER="$BIN/chat-server"
+PROBE="$BIN/tests/chat-probe"
+T=$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")
+SERVER_PID=""
+URL=""
+
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	# Background chatctl processes a test left behind.
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$T/server.log" ]; then
+		echo "--- server log (last 20 lines)" >&2
+		tail -n 20 "$T/server.log" >&2
+	fi
+	exit 1
+}
+
+# start_server: runs chat-server on 127.0.0.1, port chosen by the kernel; sets URL.
+start_server() {
+	: > "$T/server.log"
+	"$SERVER" --listen 127.0.0.1:0 --db "$T/server.db" 2>>"$T/server.log" &
+	SERVER_PID=$!
+	i=0
+	while ! grep -q "listening on" "$T/server.log"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "chat-server did not start"
+		kill -0 "$SERVER_PID" 2>/dev/null || fail "chat-server exited at start"
+		sleep 0.05
+	done
+	port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$T/server.log" | head -n 1)
+	URL="ws://127.0.0.1:$port/"
+}
+
+stop_server() {
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=""
+}
+
+# ctl NAME ARGS...: chatctl with the home $T/NAME on the test server.
+ctl() {
+	name=$1
+	shift
+	"$CHATCTL" --home "$T/$name" --server "$URL" "$@"
+}
+
+# expect_exit CODE CMD...: runs CMD, fails unless it exits with CODE. Output in $T/out, $T/err.
+expect_exit() {
+	want=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	[ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat "$T/err")"
+}
+
+# expect_in FILE TEXT: FILE contains TEXT (fixed string).
+expect_in() {
+	grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 2000 "$1")"
+}
+
+expect_not_in() {
+	! grep -qF -- "$2" "$1" || fail "$1 contains '$2'"
+}
+
+# register NAME...: registers each user in its own home.
+register() {
+	for u in "$@"; do
+		expect_exit 0 ctl "$u" register "$u"
+	done
+}
+
+# count_lines FILE: number of lines.
+count_lines() {
+	wc -l < "$1" | tr -d ' '
+}
