@@ -1,0 +1,32 @@
+/*
+ * server.h - chat-server's network side: one libwebsockets vhost speaking
+ * the chat.v1 subprotocol, one connection per device session.
+ */
+#ifndef CHAT_SERVER_SERVER_H
+#define CHAT_SERVER_SERVER_H
+
+#include <stddef.h>
+
+struct server_opts {
+    const char *host;       /* as the user wrote it, for the log */
+    const char *bind_addr;  /* numeric address to bind */
+    int ipv6;               /* bind_addr is an IPv6 address */
+    int port;               /* 0: an ephemeral port */
+    const char *db_path;
+    size_t max_frame;
+};
+
+/*
+ * Open the store, listen, print "chat-server: listening on HOST:PORT", and
+ * serve until server_request_stop().  Returns the process exit status: 0
+ * after a requested stop, 1 if the store or the listener cannot be set up.
+ */
+int server_run(const struct server_opts *opts);
+
+/*
+ * Ask server_run() to return.  Async-signal-safe in practice: it sets a
+ * flag and lws_cancel_service() writes one byte to the loop's wake pipe.
+ */
+void server_request_stop(void);
+
+#endif /* CHAT_SERVER_SERVER_H */
