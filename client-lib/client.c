@@ -263,7 +263,7 @@ chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbu
 		return NULL;
 	}
 	c->udata = udata;
-	c->epfd = -1;
+	c->epfd = c->wakefd = c->sockfd = -1;
 	c->next_req_id = 1;
 	c->max_frame = PROTO_MAX_FRAME;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;

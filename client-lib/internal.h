@@ -73,7 +73,9 @@ struct chat_client {
 	int conn_err;                /* why the last connection ended */
 	int was_online;
 	int64_t connect_deadline;
-	int epfd;                    /* mirrors lws's descriptors for chat_client_fd */
+	int epfd;                    /* chat_client_fd: the socket and wakefd */
+	int wakefd;                  /* eventfd: "call chat_client_loop, there is output" */
+	int sockfd;                  /* the socket in epfd, or -1 */
 	lws_sorted_usec_list_t wake; /* bounds one lws_service() wait */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;

@@ -619,42 +619,6 @@ send_step(struct chat_client *c, struct op *op)
 	return encrypt_and_send(c, op);
 }
 
-/* 1 if s[0..len) is UTF-8 without NUL bytes or overlong/surrogate forms. */
-static int
-valid_utf8(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char b = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (b == 0)
-			return 0;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) { n = 1; cp = b & 0x1f; }
-		else if (b >= 0xe0 && b <= 0xef) { n = 2; cp = b & 0x0f; }
-		else if (b >= 0xf0 && b <= 0xf4) { n = 3; cp = b & 0x07; }
-		else return 0;
-		if (i + n >= len)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 int
 chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
                char *message_id, chat_done_cb done, void *arg)
@@ -673,7 +637,7 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	if (len > CHAT_MAX_TEXT)
 		return client_fail(c, CHAT_ERR_TOO_LARGE, "message of %zu bytes is over the limit of "
 		                   "%d bytes; nothing was sent", len, CHAT_MAX_TEXT);
-	if (!valid_utf8((const unsigned char *)text, len))
+	if (!proto_valid_utf8(text, len))
 		return client_fail(c, CHAT_ERR_INVALID, "message is not valid UTF-8 text (or contains "
 		                   "a NUL byte); nothing was sent");
 	op = op_new(c, OP_SEND, done, arg);

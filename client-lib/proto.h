@@ -40,6 +40,12 @@ const char *proto_get_str(const cJSON *obj, const char *name);
  * in [min, max]. Returns 0, or -1. */
 int proto_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *out);
 
+/* The length (1-4) of the well-formed UTF-8 sequence at s (len bytes left), or 0
+ * if it is not one (stray or overlong bytes, surrogates, past U+10FFFF). */
+size_t proto_utf8_seq(const unsigned char *s, size_t len);
+/* 1 if s[0..len) is well-formed UTF-8 with no NUL byte. */
+int proto_valid_utf8(const char *s, size_t len);
+
 /* Milliseconds since the epoch, now (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);
 /* Milliseconds on the monotonic clock, for deadlines. */

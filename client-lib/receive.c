@@ -145,7 +145,7 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	int rc;
 
 	if (len >= 1 && pt[0] == PROTO_BODY_TEXT && len - 1 <= CHAT_MAX_TEXT &&
-	    memchr(pt + 1, 0, len - 1) == NULL) {
+	    proto_valid_utf8((const char *)pt + 1, len - 1)) {
 		text = malloc(len);
 		if (text == NULL)
 			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");

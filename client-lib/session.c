@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define RX_CHUNK 65536
@@ -32,6 +33,39 @@ client_of(struct lws *wsi)
 	return wsi ? lws_context_user(lws_get_context(wsi)) : NULL;
 }
 
+/* The application's fd (chat_client_fd) is an epoll set holding the socket and
+ * an eventfd. Debian's libwebsockets is built without external-poll callbacks,
+ * so the socket is added by hand: lws creates it inside
+ * lws_client_connect_via_info(), and it is writable once connected. */
+static void
+watch_socket(struct chat_client *c, uint32_t events)
+{
+	struct epoll_event ev = {0};
+	int fd = c->wsi ? lws_get_socket_fd(c->wsi) : -1;
+
+	if (c->epfd < 0)
+		return;
+	if (c->sockfd >= 0 && c->sockfd != fd) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->sockfd, NULL);
+		c->sockfd = -1;
+	}
+	if (fd < 0)
+		return;
+	ev.events = events;
+	ev.data.fd = fd;
+	if (epoll_ctl(c->epfd, c->sockfd == fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0)
+		c->sockfd = fd;
+}
+
+static void
+unwatch_socket(struct chat_client *c)
+{
+	/* The socket may be closed already (then epoll dropped it itself). */
+	if (c->epfd >= 0 && c->sockfd >= 0)
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->sockfd, NULL);
+	c->sockfd = -1;
+}
+
 void
 session_set_state(struct chat_client *c, enum chat_state st, int err)
 {
@@ -45,8 +79,12 @@ session_set_state(struct chat_client *c, enum chat_state st, int err)
 void
 session_want_write(struct chat_client *c)
 {
-	if (c->wsi != NULL)
+	if (c->wsi != NULL) {
 		lws_callback_on_writable(c->wsi);
+		/* An application polling chat_client_fd must call us to write it. */
+		if (c->wakefd >= 0)
+			eventfd_write(c->wakefd, 1);
+	}
 }
 
 /* The next frame allowed out now, or NULL. */
@@ -161,6 +199,7 @@ connection_gone(struct chat_client *c, int err)
 {
 	char saved[sizeof c->errmsg];
 
+	unwatch_socket(c);
 	c->wsi = NULL;
 	c->drained = 0;
 	c->closing = 0;
@@ -293,15 +332,18 @@ on_writeable(struct chat_client *c, struct lws *wsi)
 {
 	struct request *r;
 
-	if (c->closing) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
-		return -1;
-	}
 	if (c->state == CHAT_STATE_ONLINE)
 		receive_flush_acks(c);
 	r = next_frame(c);
-	if (r == NULL)
+	if (r == NULL || (c->closing && c->conn_err != CHAT_OK)) {
+		/* A clean close still sends what is queued (acks above all) first;
+		 * a close for an error does not. */
+		if (c->closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"bye", 3);
+			return -1;
+		}
 		return 0;
+	}
 	if (lws_write(wsi, (unsigned char *)r->frame + LWS_PRE, r->frame_len, LWS_WRITE_TEXT) <
 	    (int)r->frame_len) {
 		c->conn_err = CHAT_ERR_CONNECTION_LOST;
@@ -312,24 +354,9 @@ on_writeable(struct chat_client *c, struct lws *wsi)
 	/* The frame is out; only the reply matters now. */
 	free(r->frame);
 	r->frame = NULL;
-	if (next_frame(c) != NULL)
+	if (next_frame(c) != NULL || c->closing)
 		lws_callback_on_writable(wsi);
 	return 0;
-}
-
-/* Keeps an epoll set equal to lws's descriptors, so that one fd can stand for
- * all of them in the application's poll loop. */
-static void
-mirror_fd(struct chat_client *c, int op, const struct lws_pollargs *pa)
-{
-	struct epoll_event ev = {0};
-
-	if (c == NULL || c->epfd < 0 || pa == NULL)
-		return;
-	ev.data.fd = pa->fd;
-	ev.events = EPOLLIN | ((pa->events & POLLOUT) ? EPOLLOUT : 0);
-	if (epoll_ctl(c->epfd, op, pa->fd, &ev) != 0 && op == EPOLL_CTL_MOD)
-		epoll_ctl(c->epfd, EPOLL_CTL_ADD, pa->fd, &ev);
 }
 
 static int
@@ -338,23 +365,12 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	struct chat_client *c = client_of(wsi);
 
 	(void)user;
-	switch (reason) {
-	case LWS_CALLBACK_ADD_POLL_FD:
-		mirror_fd(c, EPOLL_CTL_ADD, in);
-		return 0;
-	case LWS_CALLBACK_DEL_POLL_FD:
-		mirror_fd(c, EPOLL_CTL_DEL, in);
-		return 0;
-	case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
-		mirror_fd(c, EPOLL_CTL_MOD, in);
-		return 0;
-	default:
-		break;
-	}
 	if (c == NULL || wsi != c->wsi)
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		/* Connected: from now on only incoming data needs the application. */
+		watch_socket(c, EPOLLIN);
 		session_set_state(c, CHAT_STATE_AUTHENTICATING, CHAT_OK);
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -439,8 +455,22 @@ make_context(struct chat_client *c)
 	/* lws logs to stderr by itself; a library must not. CHAT_DEBUG turns it on. */
 	lws_set_log_level(getenv("CHAT_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epfd < 0)
-		return client_fail(c, CHAT_ERR_NOMEM, "epoll_create1: %s", strerror(errno));
+	c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->epfd < 0 || c->wakefd < 0) {
+		int e = errno;
+
+		if (c->epfd >= 0)
+			close(c->epfd);
+		if (c->wakefd >= 0)
+			close(c->wakefd);
+		c->epfd = c->wakefd = -1;
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot set up the event descriptors: %s",
+		                   strerror(e));
+	} else {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->wakefd };
+
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev);
+	}
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
@@ -450,7 +480,8 @@ make_context(struct chat_client *c)
 	c->ctx = lws_create_context(&info);
 	if (c->ctx == NULL) {
 		close(c->epfd);
-		c->epfd = -1;
+		close(c->wakefd);
+		c->epfd = c->wakefd = -1;
 		return client_fail(c, CHAT_ERR_NOMEM, "cannot create the network context");
 	}
 	return CHAT_OK;
@@ -490,6 +521,8 @@ session_start(struct chat_client *c)
 		session_set_state(c, CHAT_STATE_OFFLINE, CHAT_ERR_CONNECT);
 		return client_fail(c, CHAT_ERR_CONNECT, "cannot connect to %s", c->server_url);
 	}
+	/* Until the handshake is done lws waits for the socket to be writable. */
+	watch_socket(c, EPOLLIN | EPOLLOUT);
 	return CHAT_OK;
 }
 
@@ -515,7 +548,10 @@ session_stop(struct chat_client *c)
 	}
 	if (c->epfd >= 0)
 		close(c->epfd);
-	c->epfd = -1;
+	if (c->wakefd >= 0)
+		close(c->wakefd);
+	c->epfd = c->wakefd = -1;
+	c->sockfd = -1;
 	if (c->state != CHAT_STATE_OFFLINE)
 		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
 }
@@ -585,8 +621,12 @@ chat_client_state(const struct chat_client *c)
 int
 chat_client_loop(struct chat_client *c, int timeout_ms)
 {
+	eventfd_t pending;
+
 	if (c->ctx == NULL || (c->wsi == NULL && c->state == CHAT_STATE_OFFLINE))
 		return CHAT_ERR_NOT_CONNECTED;
+	if (c->wakefd >= 0)
+		eventfd_read(c->wakefd, &pending);  /* consumed by this pass */
 	/* lws_service() sleeps until an event or its next timer; our timer bounds it. */
 	lws_sul_schedule(c->ctx, 0, &c->wake, wake,
 	                 (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * LWS_US_PER_MS + 1);

@@ -226,8 +226,9 @@ int
 store_peer_set_pending(struct store *s, const char *user, uint32_t device,
                        const uint8_t ik[32], const uint8_t xk[32])
 {
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?"
-	                           " WHERE user = ? AND device_id = ?");
+	/* The device is still listed by the directory, only with another key. */
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?,"
+	                           " active = 1 WHERE user = ? AND device_id = ?");
 
 	if (st == NULL)
 		return -1;
