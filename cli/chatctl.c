@@ -146,6 +146,13 @@ cli_interrupted(void)
 	return interrupted;
 }
 
+struct cli_done *
+cli_done_reset(struct cli *cli)
+{
+	memset(&cli->done, 0, sizeof cli->done);
+	return &cli->done;
+}
+
 void
 cli_done_cb(struct chat_client *c, void *arg, int err, const char *id)
 {
@@ -234,12 +241,13 @@ const struct cmd_entry cmd_help_entry = {
 int
 main(int argc, char **argv)
 {
-	struct cli cli = { NULL, NULL, 0, 0, NULL, NULL };
+	struct cli cli;
 	const struct cmd_entry *e;
 	struct sigaction sa;
 	int i, rc;
 	long secs;
 
+	memset(&cli, 0, sizeof cli);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

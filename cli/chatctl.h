@@ -18,13 +18,24 @@
 #define EXIT_REFUSED     4   /* the server refused the request */
 #define EXIT_KEY_CHANGED 5   /* a contact's key changed (or is invalid) */
 
+/* The completion of an asynchronous libchat call, for cli_wait(). It lives in
+ * struct cli, not on a command's stack: a call still pending when a command
+ * gives up (Ctrl-C) completes later, while main() closes the handle. */
+struct cli_done {
+	volatile int flag;
+	int err;
+	char id[64];
+};
+
 struct cli {
 	const char *home;
 	const char *server;
 	int json;
 	int timeout_ms;
 	struct chat_client *c;       /* opened on demand by cli_open(); its udata is this */
-	void *cmd_state;             /* the running command's own state, for callbacks */
+	void *cmd_state;             /* the running command's own state, for callbacks;
+	                                NULL once the command has returned */
+	struct cli_done done;
 };
 
 struct cmd_entry {
@@ -49,12 +60,8 @@ int  cli_exit_code(int err);
 /* Runs the loop until *flag, or fails with the exit code of what stopped it. */
 int  cli_wait(struct cli *cli, const volatile int *flag);
 int  cli_interrupted(void);                          /* SIGINT/SIGTERM seen */
-/* The completion of an asynchronous libchat call, for cli_wait(). */
-struct cli_done {
-	volatile int flag;
-	int err;
-	char id[64];
-};
+/* Resets cli->done and returns it, for one asynchronous call. */
+struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
 /* Parses "--name VALUE" or "--name=VALUE" at argv[*i]; 1 if matched (VALUE in
  * *val, *i advanced past it), 0 if not, -1 if VALUE is missing. */

@@ -7,7 +7,7 @@ static int
 cmd_register_exec(struct cli *cli, int argc, char **argv)
 {
 	const char *user = NULL, *name = NULL;
-	struct cli_done d = {0};
+	struct cli_done *d = cli_done_reset(cli);
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -32,13 +32,13 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 	if (chat_client_server_url(cli->c) == NULL)
 		return cli_usage(&cmd_register_entry, "no server: give --server ws://HOST:PORT/ "
 		                 "(or set CHATCTL_SERVER)");
-	rc = chat_register(cli->c, user, name, cli_done_cb, &d);
+	rc = chat_register(cli->c, user, name, cli_done_cb, d);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, "register");
-	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
 		return rc;
-	if (d.err != CHAT_OK)
-		return cli_fail(cli, d.err, "register");
+	if (d->err != CHAT_OK)
+		return cli_fail(cli, d->err, "register");
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 

@@ -45,7 +45,7 @@ find_chat(void *arg, const struct chat_chat *ch)
 static int
 cmd_create_exec(struct cli *cli, int argc, char **argv)
 {
-	struct cli_done d = {0};
+	struct cli_done *d = cli_done_reset(cli);
 	int rc;
 
 	if (argc < 2)
@@ -56,20 +56,20 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	rc = chat_create_chat(cli->c, (const char *const *)argv + 1, (size_t)argc - 1,
-	                      cli_done_cb, &d);
+	                      cli_done_cb, d);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, "create");
-	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
 		return rc;
-	if (d.err != CHAT_OK)
-		return cli_fail(cli, d.err, "create");
+	if (d->err != CHAT_OK)
+		return cli_fail(cli, d->err, "create");
 	if (cli->json) {
-		struct find_chat f = { d.id, NULL };
+		struct find_chat f = { d->id, NULL };
 
 		chat_list_chats(cli->c, find_chat, &f);
 		out_json(f.found);
 	} else {
-		printf("%s\n", d.id);
+		printf("%s\n", d->id);
 	}
 	return EXIT_OK;
 }

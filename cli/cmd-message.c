@@ -48,7 +48,7 @@ static int
 cmd_send_exec(struct cli *cli, int argc, char **argv)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1], *text, *owned = NULL;
-	struct cli_done d = {0};
+	struct cli_done *d = cli_done_reset(cli);
 	size_t len;
 	int rc, i = 1;
 
@@ -71,18 +71,18 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 		text = argv[i + 1];
 		len = strlen(text);
 	}
-	rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, &d);
+	rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
 	free(owned);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, "send");
-	if ((rc = cli_wait(cli, &d.flag)) != EXIT_OK)
+	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
 		return rc;
-	if (d.err != CHAT_OK)
-		return cli_fail(cli, d.err, "send");
+	if (d->err != CHAT_OK)
+		return cli_fail(cli, d->err, "send");
 	if (cli->json)
-		chat_message_get(cli->c, d.id, print_sent, NULL);
+		chat_message_get(cli->c, d->id, print_sent, NULL);
 	else
-		printf("%s\n", d.id);
+		printf("%s\n", d->id);
 	return EXIT_OK;
 }
 
@@ -96,6 +96,7 @@ const struct cmd_entry cmd_send_entry = {
 struct recv_state {
 	int key_changed;
 	int failed;
+	int conn_err;                /* why the connection ended, if it did */
 };
 
 static void
@@ -115,6 +116,8 @@ on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t de
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
 
+	if (st == NULL)
+		return;  /* recv is over; main is closing the handle */
 	st->key_changed = 1;
 	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n",
 	        user, device, chat_client_errmsg(c));
@@ -127,17 +130,34 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
 
 	(void)c;
-	st->failed = 1;
+	if (st == NULL)
+		return;
+	/* A key that is not validly signed is as alarming as a changed one. */
+	if (err == CHAT_ERR_BAD_KEY)
+		st->key_changed = 1;
+	else
+		st->failed = 1;
 	fprintf(stderr, "chatctl: message %s not received (%s): %s\n",
 	        message_id ? message_id : "?", chat_strerror(err), detail);
 }
 
+static void
+on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
+{
+	struct recv_state *st = ((struct cli *)udata)->cmd_state;
+
+	(void)c;
+	if (st != NULL && state == CHAT_STATE_OFFLINE && st->conn_err == CHAT_OK)
+		st->conn_err = err != CHAT_OK ? err : CHAT_ERR_CONNECTION_LOST;
+}
+
+static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
+
 static int
 cmd_recv_exec(struct cli *cli, int argc, char **argv)
 {
-	struct chat_callbacks cbs = { on_message, NULL, on_key_changed, on_receive_error };
-	struct recv_state st = { 0, 0 };
-	int64_t until = 0;
+	struct chat_callbacks cbs = { on_message, on_state, on_key_changed, on_receive_error };
+	struct recv_state st = { 0, 0, CHAT_OK };
 	long wait_s = 0;
 	int rc;
 
@@ -155,10 +175,18 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 	cli->cmd_state = &st;
 	chat_client_set_callbacks(cli->c, &cbs);
 	rc = chat_client_connect(cli->c);
-	if (rc != CHAT_OK)
-		return cli_fail(cli, rc, "recv");
-	/* First everything that was waiting (drained), stored and acked (idle);
-	 * then, with --wait, whatever comes in the next SECONDS. */
+	rc = rc == CHAT_OK ? recv_loop(cli, &st, wait_s) : cli_fail(cli, rc, "recv");
+	cli->cmd_state = NULL;
+	return rc;
+}
+
+/* First everything that was waiting (drained), stored and acked (idle); then,
+ * with --wait, whatever comes in the next wait_s seconds. */
+static int
+recv_loop(struct cli *cli, struct recv_state *st, long wait_s)
+{
+	int64_t until = 0;
+
 	for (;;) {
 		int caught_up = chat_client_drained(cli->c) && chat_client_idle(cli->c);
 
@@ -167,7 +195,8 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 		if (caught_up && proto_mono_ms() >= until)
 			break;
 		if (cli_interrupted()) {
-			/* Stop taking more, but let the acks of what was shown go out. */
+			/* Ctrl-C is how one stops listening: not an error. Let the acks
+			 * of what was shown go out first. */
 			int64_t grace = proto_mono_ms() + 2000;
 
 			while (!chat_client_idle(cli->c) && proto_mono_ms() < grace &&
@@ -175,15 +204,14 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 				;
 			break;
 		}
-		rc = chat_client_loop(cli->c, 200);
-		if (rc != CHAT_OK || chat_client_state(cli->c) == CHAT_STATE_OFFLINE) {
-			rc = cli_fail(cli, CHAT_ERR_CONNECTION_LOST, "recv");
-			return rc == EXIT_OK ? EXIT_UNREACHABLE : rc;
-		}
+		if (chat_client_loop(cli->c, 200) != CHAT_OK ||
+		    chat_client_state(cli->c) == CHAT_STATE_OFFLINE)
+			return cli_fail(cli, st->conn_err != CHAT_OK ? st->conn_err :
+			                CHAT_ERR_CONNECTION_LOST, "recv");
 	}
-	if (st.key_changed)
+	if (st->key_changed)
 		return EXIT_KEY_CHANGED;
-	return st.failed ? EXIT_FAIL : EXIT_OK;
+	return st->failed ? EXIT_FAIL : EXIT_OK;
 }
 
 const struct cmd_entry cmd_recv_entry = {

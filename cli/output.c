@@ -47,15 +47,27 @@ out_message_json(const struct chat_message *m)
 void
 out_safe(FILE *f, const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
 
-		/* Escape sequences in a message must not reach the terminal: a sender
-		 * could otherwise move the cursor, retitle the window or fake lines. */
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
-		else
-			fputc(ch, f);
+	/* Control sequences in a message must not reach the terminal: a sender
+	 * could move the cursor, retitle the window or fake lines. C0, DEL and C1
+	 * controls (U+0080-U+009F, which some terminals take as 8-bit CSI) and
+	 * bytes that are not UTF-8 are written as \xNN. */
+	while (i < len) {
+		n = proto_utf8_seq(p + i, len - i);
+		if (n == 0 || (n == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') ||
+		                          p[i] == 0x7f)) ||
+		    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			size_t bad = n ? n : 1;
+
+			for (size_t k = 0; k < bad; k++)
+				fprintf(f, "\\x%02x", p[i + k]);
+			i += bad;
+			continue;
+		}
+		fwrite(p + i, 1, n, f);
+		i += n;
 	}
 }
 
