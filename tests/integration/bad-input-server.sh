@@ -90,10 +90,11 @@ echo "{\"id\":1,\"type\":\"ack\",\"messageIds\":[\"$mid\"]}" |
 	"$PROBE" raw --home "$T/carol" "$URL" > "$T/raw.out" 2>&1
 [ "$(reply 1 "$T/raw.out" | jq -r .acked)" = 0 ] || fail "carol acked bob's message: $(cat "$T/raw.out")"
 
-# A frame over the limit: refused, that connection closed, the server fine.
-printf '@big 1100000\n' | "$PROBE" raw "$URL" > "$T/raw.out" 2>&1
+# A frame over the limit: refused and skipped; that connection goes on.
+printf '@big 1100000\n{"id":3,"type":"frobnicate"}\n' | "$PROBE" raw "$URL" > "$T/raw.out" 2>&1
 expect_in "$T/raw.out" frame_too_large
-expect_in "$T/raw.out" "#closed"
+expect_code 3 unknown_type "$T/raw.out"
+expect_not_in "$T/raw.out" "#closed"
 kill -0 "$SERVER_PID" || fail "server died"
 expect_exit 0 ctl bob recv
 expect_in "$T/out" "for bob only"

@@ -11,6 +11,9 @@ expect_exit 0 ctl bob recv
 expect_exit 0 ctl bob send "$chat" "bob's reply"
 expect_exit 0 ctl alice recv
 
+# bob writes (with his real key) before anything changes; it waits for alice.
+expect_exit 0 ctl bob send "$chat" "held back"
+
 # Swap in mallory's (validly self-signed) keys for bob's device 1.
 sqlite3 "$T/server.db" "
   CREATE TEMP TABLE m AS SELECT identity_key, exchange_key, exchange_key_sig FROM devices WHERE user='mallory';
@@ -26,8 +29,7 @@ expect_exit 5 ctl alice send "$chat" "secret for bob"
 expect_in "$T/err" "nothing was sent"
 [ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='bob'")" -eq 0 ] || fail "something was sent"
 
-# Incoming: bob (his real key) writes; the server says the sender's key is mallory's.
-expect_exit 0 ctl bob send "$chat" "held back"
+# Incoming: the server now says bob's message carries mallory's key.
 expect_exit 5 ctl alice recv
 expect_in "$T/err" "held back"
 expect_not_in "$T/out" "held back"

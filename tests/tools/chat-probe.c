@@ -25,9 +25,13 @@
 
 #include "internal.h"
 
+/* The id of the probe's own auth request; scripts use small ids. */
+#define PROBE_AUTH_ID 999999
+#define PROBE_AUTH_ID_STR "999999"
+
 struct raw {
 	struct lws *wsi;
-	int closed, authed, want_auth, eof;
+	int closed, authed, want_auth, finishing;
 	uint8_t sk[64];
 	char user[CHAT_USER_MAX + 1];
 	unsigned device;
@@ -68,7 +72,7 @@ send_auth(const char *hello)
 		exit(1);
 	}
 	cJSON_AddStringToObject(req, "type", "auth");
-	cJSON_AddNumberToObject(req, "id", 0);
+	cJSON_AddNumberToObject(req, "id", PROBE_AUTH_ID);
 	cJSON_AddStringToObject(req, "user", R.user);
 	cJSON_AddNumberToObject(req, "deviceId", R.device);
 	proto_add_b64(req, "signature", sig, 64);
@@ -99,7 +103,7 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 		fflush(stdout);
 		if (R.want_auth && !R.authed && strstr(R.rx, "\"hello\"") != NULL)
 			send_auth(R.rx);
-		else if (R.want_auth && !R.authed && strstr(R.rx, "\"id\":0") != NULL)
+		else if (R.want_auth && !R.authed && strstr(R.rx, "\"id\":" PROBE_AUTH_ID_STR) != NULL)
 			R.authed = 1;
 		R.rx_len = 0;
 		break;
@@ -124,7 +128,8 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 			printf("#closed %u\n", ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		printf("#closed\n");
+		if (!R.finishing)  /* our own teardown is not news */
+			printf("#closed\n");
 		R.closed = 1;
 		break;
 	default:
@@ -252,6 +257,7 @@ run_raw(int argc, char **argv)
 		service(ctx, 100);
 	}
 	service(ctx, wait_ms);
+	R.finishing = 1;
 	lws_context_destroy(ctx);
 	free(R.rx);
 	free(R.out);
