@@ -12,14 +12,28 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")
 SERVER_PID=""
 URL=""
 
+# A sanitizer report in the server's log fails the test: the server's own exit
+# status is not seen when a test ends by killing it.
+check_server_log() {
+	if [ -f "$T/server.log" ] && grep -Eq "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T/server.log"; then
+		echo "FAIL: sanitizer report from chat-server:" >&2
+		cat "$T/server.log" >&2
+		return 1
+	fi
+	return 0
+}
+
 cleanup() {
+	status=$?
 	if [ -n "$SERVER_PID" ]; then
 		kill "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
 	# Background chatctl processes a test left behind.
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	check_server_log || status=1
 	rm -rf "$T"
+	exit $status
 }
 trap cleanup EXIT INT TERM
 
@@ -51,7 +65,11 @@ start_server() {
 stop_server() {
 	kill "$SERVER_PID" 2>/dev/null
 	wait "$SERVER_PID" 2>/dev/null
+	rc=$?
 	SERVER_PID=""
+	# SIGTERM is a clean stop: exit 0 (143 would mean it died of the signal).
+	[ "$rc" -eq 0 ] || fail "chat-server exited $rc on SIGTERM"
+	check_server_log || exit 1
 }
 
 # ctl NAME ARGS...: chatctl with the home $T/NAME on the test server.

@@ -9,6 +9,12 @@
  *       MS (default 1000) for replies, or until the server closes; a close is
  *       printed as "#closed". Nothing is acked unless stdin says so.
  *
+ *   chat-probe fd-send HOME CHAT TEXT
+ *   chat-probe fd-recv HOME COUNT
+ *       Send one message, or receive COUNT messages, driving libchat only from
+ *       poll() on chat_client_fd(), as an application with its own loop does.
+ *       Fails if the descriptor stays silent for 5 s while work is pending.
+ *
  *   chat-probe recv-noack HOME
  *       Receives like "chatctl recv", printing "message ID TEXT" lines, but never
  *       acks, as a client that dies between storing and acking would.
@@ -311,6 +317,100 @@ run_recv_noack(const char *home)
 	return 0;
 }
 
+/* One step of an application's loop: wait for the fd, then let libchat work. */
+static int
+fd_step(struct chat_client *c)
+{
+	struct pollfd p = { chat_client_fd(c), POLLIN, 0 };
+	int n = poll(&p, 1, 5000);
+
+	if (n == 0) {
+		fprintf(stderr, "chat-probe: chat_client_fd() stayed silent for 5 s\n");
+		return -1;
+	}
+	if (n < 0 || chat_client_loop(c, 0) != CHAT_OK) {
+		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
+		return -1;
+	}
+	return 0;
+}
+
+static struct chat_client *
+open_home(const char *home, void *udata)
+{
+	struct chat_opts o = { home, NULL, 5000 };
+	char msg[512];
+	int err;
+	struct chat_client *c = chat_client_new(&o, udata, &err, msg, sizeof msg);
+
+	if (c == NULL)
+		fprintf(stderr, "chat-probe: %s\n", msg);
+	return c;
+}
+
+static void
+fd_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	(void)c;
+	(void)id;
+	*(int *)arg = err == CHAT_OK ? 1 : -1;
+}
+
+static int
+run_fd_send(const char *home, const char *chat, const char *text)
+{
+	struct chat_client *c = open_home(home, NULL);
+	int done = 0, rc = 1;
+
+	if (c == NULL)
+		return 1;
+	if (chat_send_text(c, chat, text, strlen(text), NULL, fd_done, &done) != CHAT_OK)
+		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
+	else {
+		while (done == 0 && fd_step(c) == 0)
+			;
+		if (done == 1) {
+			printf("sent\n");
+			rc = 0;
+		} else if (done == -1) {
+			fprintf(stderr, "chat-probe: send failed: %s\n", chat_client_errmsg(c));
+		}
+	}
+	chat_client_destroy(c);
+	return rc;
+}
+
+static void
+count_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	printf("message %s\n", m->text);
+	fflush(stdout);
+	(*(long *)udata)--;
+}
+
+static int
+run_fd_recv(const char *home, long count)
+{
+	struct chat_callbacks cbs = { count_message, NULL, NULL, NULL };
+	struct chat_client *c = open_home(home, &count);
+	int rc = 1;
+
+	if (c == NULL)
+		return 1;
+	chat_client_set_callbacks(c, &cbs);
+	if (chat_client_connect(c) != CHAT_OK) {
+		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
+	} else {
+		while ((count > 0 || !chat_client_idle(c)) && fd_step(c) == 0)
+			;
+		rc = count > 0;
+	}
+	chat_client_disconnect(c);
+	chat_client_destroy(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,7 +420,13 @@ main(int argc, char **argv)
 		return run_raw(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "recv-noack") == 0)
 		return run_recv_noack(argv[2]);
+	if (argc == 5 && strcmp(argv[1], "fd-send") == 0)
+		return run_fd_send(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "fd-recv") == 0)
+		return run_fd_recv(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
-	        "       chat-probe recv-noack HOME\n");
+	        "       chat-probe recv-noack HOME\n"
+	        "       chat-probe fd-send HOME CHAT TEXT\n"
+	        "       chat-probe fd-recv HOME COUNT\n");
 	return 1;
 }
