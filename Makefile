@@ -103,6 +103,7 @@ tests: all $(UNIT_BIN) $(BUILD)/tests/chat-probe
 check: deps
 	@$(MAKE) --no-print-directory SAN=1 tests
 	@$(MAKE) --no-print-directory SAN=1 unit integration
+	@sh tests/install-check.sh
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
