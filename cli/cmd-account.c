@@ -3,6 +3,19 @@
 
 #include <string.h>
 
+/* This device, as register and whoami print it with --json. */
+static void
+print_identity_json(struct cli *cli)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
+	cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
+	cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
+	out_json(o);
+}
+
 static int
 cmd_register_exec(struct cli *cli, int argc, char **argv)
 {
@@ -40,13 +53,7 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 	if (d->err != CHAT_OK)
 		return cli_fail(cli, d->err, "register");
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
-		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
-		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
-		cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
-		out_json(o);
+		print_identity_json(cli);
 	} else {
 		printf("registered %s, device %u, on %s\n", chat_client_user(cli->c),
 		       chat_client_device_id(cli->c), chat_client_server_url(cli->c));
@@ -76,13 +83,7 @@ cmd_whoami_exec(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
-		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
-		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
-		cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
-		out_json(o);
+		print_identity_json(cli);
 	} else {
 		printf("user    %s\ndevice  %u\nserver  %s\nhome    %s\n", chat_client_user(cli->c),
 		       chat_client_device_id(cli->c), chat_client_server_url(cli->c),

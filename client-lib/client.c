@@ -306,7 +306,20 @@ chat_client_destroy(struct chat_client *c)
 	free(c);
 }
 
-/* Frees what a session leaves behind: requests, acks not sent, buffers. */
+/* Drops what only makes sense on one connection: acks not yet sent (the server
+ * sends those messages again) and a half-received frame. */
+void
+client_forget_buffers(struct chat_client *c)
+{
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+}
+
+/* Frees what a session leaves behind: requests and buffers. */
 void
 client_forget_session(struct chat_client *c)
 {
@@ -317,12 +330,7 @@ client_forget_session(struct chat_client *c)
 		free(r->frame);
 		free(r);
 	}
-	store_free_list(c->acks, c->n_acks);
-	c->acks = NULL;
-	c->n_acks = c->cap_acks = 0;
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = c->rx_cap = 0;
+	client_forget_buffers(c);
 }
 
 void

@@ -99,6 +99,7 @@ int  client_fail(struct chat_client *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int  client_save_identity(struct chat_client *c);
 void client_forget_session(struct chat_client *c);
+void client_forget_buffers(struct chat_client *c);
 
 /* session.c */
 int  session_start(struct chat_client *c);

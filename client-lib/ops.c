@@ -86,6 +86,20 @@ ensure_session(struct chat_client *c)
 	return c->wsi != NULL ? CHAT_OK : session_start(c);
 }
 
+/* Sends a new op on its way: connects if needed. If that fails (or rc already
+ * says so) the op ends without calling back, since the caller returns rc. */
+static int
+op_launch(struct chat_client *c, struct op *op, int rc)
+{
+	if (rc == CHAT_OK)
+		rc = ensure_session(c);
+	if (rc != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
+}
+
 static int
 check_registered(struct chat_client *c)
 {
@@ -328,12 +342,7 @@ chat_register(struct chat_client *c, const char *user, const char *device_name,
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
 	snprintf(op->user, sizeof op->user, "%s", user);
-	rc = ensure_session(c);
-	if (rc != CHAT_OK) {
-		op->done = NULL;
-		op_finish(c, op, rc, NULL);
-	}
-	return rc;
+	return op_launch(c, op, CHAT_OK);
 }
 
 /* ---- create a chat -------------------------------------------------------- */
@@ -393,14 +402,7 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
-	rc = session_request(c, req, created, op, 0);
-	if (rc == CHAT_OK)
-		rc = ensure_session(c);
-	if (rc != CHAT_OK) {
-		op->done = NULL;
-		op_finish(c, op, rc, NULL);
-	}
-	return rc;
+	return op_launch(c, op, session_request(c, req, created, op, 0));
 }
 
 /* ---- fetch a chat we only know by id --------------------------------------- */
@@ -665,13 +667,8 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == CHAT_OK)
 		rc = send_step(c, op);
-	if (rc == CHAT_OK)
-		rc = ensure_session(c);
-	if (rc != CHAT_OK) {
-		op->done = NULL;
-		op_finish(c, op, rc, NULL);
+	if ((rc = op_launch(c, op, rc)) != CHAT_OK)
 		return rc;
-	}
 	if (message_id != NULL)
 		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
 	return CHAT_OK;

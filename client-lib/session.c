@@ -210,12 +210,7 @@ connection_gone(struct chat_client *c, int err)
 	fail_requests(c, c->conn_err);
 	ops_fail_all(c, c->conn_err);
 	memcpy(c->errmsg, saved, sizeof saved);
-	store_free_list(c->acks, c->n_acks);
-	c->acks = NULL;
-	c->n_acks = c->cap_acks = 0;
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = c->rx_cap = 0;
+	client_forget_buffers(c);
 	session_set_state(c, CHAT_STATE_OFFLINE, c->conn_err);
 }
 
