@@ -5,7 +5,7 @@
  * (synchronous=FULL fsyncs on every COMMIT) stalls all connections for the
  * length of a commit.  That is fine for a local server and for tests; a
  * server for many users would move the store to its own thread and batch
- * commits (see DESIGN.md, "Performance").
+ * commits (one transaction per loop pass, replies and pushes after it).
  */
 #include "db.h"
 
