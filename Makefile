@@ -54,7 +54,7 @@ SONAME  := libchat.so.0
 PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
 
-.PHONY: all deps check unit integration run install uninstall clean tests
+.PHONY: all deps check unit integration run install uninstall clean tests format
 all: $(LIBS_OUT) $(PROGS)
 
 deps:
@@ -152,6 +152,11 @@ uninstall:
 		$(DESTDIR)$(INCDIR)/chat.h $(DESTDIR)$(PKGCONFDIR)/libchat.pc \
 		$(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man3/libchat.3 \
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
+
+# The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
+FORMAT_SRC = $(wildcard client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf build

@@ -9,24 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct cmd_entry *const cmd_table[] = {
-	&cmd_register_entry,
-	&cmd_create_entry,
-	&cmd_send_entry,
-	&cmd_recv_entry,
-	&cmd_chats_entry,
-	&cmd_history_entry,
-	&cmd_trust_entry,
-	&cmd_whoami_entry,
-	&cmd_help_entry,
-	NULL
-};
+const struct cmd_entry *const cmd_table[] = {&cmd_register_entry, &cmd_create_entry,
+					     &cmd_send_entry,     &cmd_recv_entry,
+					     &cmd_chats_entry,    &cmd_history_entry,
+					     &cmd_trust_entry,    &cmd_whoami_entry,
+					     &cmd_help_entry,     NULL};
 
 static void
 usage_all(FILE *f)
 {
 	fputs("usage: chatctl [--home DIR] [--server URL] [--json] [--timeout SECONDS] "
-	      "COMMAND [ARGS]\n\ncommands:\n", f);
+	      "COMMAND [ARGS]\n\ncommands:\n",
+	      f);
 	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++) {
 		char line[96];
 
@@ -57,24 +51,18 @@ int
 cli_exit_code(int err)
 {
 	switch (err) {
-	case CHAT_OK:
-		return EXIT_OK;
+	case CHAT_OK: return EXIT_OK;
 	case CHAT_ERR_INVALID:
-	case CHAT_ERR_TOO_LARGE:
-		return EXIT_USAGE;
+	case CHAT_ERR_TOO_LARGE: return EXIT_USAGE;
 	case CHAT_ERR_CONNECT:
 	case CHAT_ERR_CONNECTION_LOST:
 	case CHAT_ERR_TIMEOUT:
-	case CHAT_ERR_UNSUPPORTED:
-		return EXIT_UNREACHABLE;
+	case CHAT_ERR_UNSUPPORTED: return EXIT_UNREACHABLE;
 	case CHAT_ERR_REFUSED:
-	case CHAT_ERR_NO_SUCH_CHAT:
-		return EXIT_REFUSED;
+	case CHAT_ERR_NO_SUCH_CHAT: return EXIT_REFUSED;
 	case CHAT_ERR_KEY_CHANGED:
-	case CHAT_ERR_BAD_KEY:
-		return EXIT_KEY_CHANGED;
-	default:
-		return EXIT_FAIL;
+	case CHAT_ERR_BAD_KEY: return EXIT_KEY_CHANGED;
+	default: return EXIT_FAIL;
 	}
 }
 
@@ -89,14 +77,15 @@ cli_fail(struct cli *cli, int err, const char *what)
 		fprintf(stderr, "chatctl: %s: %s\n", what, chat_strerror(err));
 	if (err == CHAT_ERR_CONNECT)
 		fprintf(stderr, "chatctl: is chat-server running at %s? (see --server)\n",
-		        chat_client_server_url(cli->c) ? chat_client_server_url(cli->c) : "the server");
+			chat_client_server_url(cli->c) ? chat_client_server_url(cli->c)
+						       : "the server");
 	return cli_exit_code(err);
 }
 
 int
 cli_open(struct cli *cli)
 {
-	struct chat_opts opts = { cli->home, cli->server, cli->timeout_ms };
+	struct chat_opts opts = {cli->home, cli->server, cli->timeout_ms};
 	char err[512];
 	int rc;
 
@@ -131,8 +120,9 @@ cli_wait(struct cli *cli, const volatile int *flag)
 		}
 		rc = chat_client_loop(cli->c, 200);
 		if (rc != CHAT_OK && !*flag) {
-			int err = chat_client_state(cli->c) == CHAT_STATE_OFFLINE ?
-			          CHAT_ERR_CONNECTION_LOST : rc;
+			int err = chat_client_state(cli->c) == CHAT_STATE_OFFLINE
+					  ? CHAT_ERR_CONNECTION_LOST
+					  : rc;
 
 			return cli_fail(cli, err, "connection");
 		}
@@ -233,10 +223,10 @@ cmd_help_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-const struct cmd_entry cmd_help_entry = {
-	.name = "help", .usage = "[COMMAND]", .summary = "show the commands, or one command's usage",
-	.exec = cmd_help_exec
-};
+const struct cmd_entry cmd_help_entry = {.name = "help",
+					 .usage = "[COMMAND]",
+					 .summary = "show the commands, or one command's usage",
+					 .exec = cmd_help_exec};
 
 int
 main(int argc, char **argv)
@@ -269,8 +259,8 @@ main(int argc, char **argv)
 			usage_all(stdout);
 			return EXIT_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("chatctl %s (libchat %s, protocol %d)\n", CHAT_VERSION, chat_version(),
-			       CHAT_PROTOCOL_VERSION);
+			printf("chatctl %s (libchat %s, protocol %d)\n", CHAT_VERSION,
+			       chat_version(), CHAT_PROTOCOL_VERSION);
 			return EXIT_OK;
 		} else if ((m = cli_opt(argc, argv, &i, "--home", &v)) != 0) {
 			if (m < 0 || *v == '\0')
@@ -278,11 +268,13 @@ main(int argc, char **argv)
 			cli.home = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
 			if (m < 0 || *v == '\0')
-				return cli_usage(NULL, "--server needs a URL such as ws://127.0.0.1:8700/");
+				return cli_usage(
+					NULL, "--server needs a URL such as ws://127.0.0.1:8700/");
 			cli.server = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
 			if (m < 0 || cli_parse_int(v, 1, 3600, &secs) != 0)
-				return cli_usage(NULL, "--timeout needs a number of seconds (1-3600)");
+				return cli_usage(NULL,
+						 "--timeout needs a number of seconds (1-3600)");
 			cli.timeout_ms = (int)secs * 1000;
 		} else {
 			return cli_usage(NULL, "unknown option '%s'", argv[i]);

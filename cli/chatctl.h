@@ -12,11 +12,11 @@
 
 /* Exit codes: part of the interface scripts depend on (chatctl(1)). */
 #define EXIT_OK          0
-#define EXIT_FAIL        1   /* local failure: home, store, decryption... */
-#define EXIT_USAGE       2   /* bad command line or argument */
-#define EXIT_UNREACHABLE 3   /* the server cannot be reached, or the connection dropped */
-#define EXIT_REFUSED     4   /* the server refused the request */
-#define EXIT_KEY_CHANGED 5   /* a contact's key changed (or is invalid) */
+#define EXIT_FAIL        1 /* local failure: home, store, decryption... */
+#define EXIT_USAGE       2 /* bad command line or argument */
+#define EXIT_UNREACHABLE 3 /* the server cannot be reached, or the connection dropped */
+#define EXIT_REFUSED     4 /* the server refused the request */
+#define EXIT_KEY_CHANGED 5 /* a contact's key changed (or is invalid) */
 
 /* The completion of an asynchronous libchat call, for cli_wait(). It lives in
  * struct cli, not on a command's stack: a call still pending when a command
@@ -32,46 +32,45 @@ struct cli {
 	const char *server;
 	int json;
 	int timeout_ms;
-	struct chat_client *c;       /* opened on demand by cli_open(); its udata is this */
-	void *cmd_state;             /* the running command's own state, for callbacks;
+	struct chat_client *c; /* opened on demand by cli_open(); its udata is this */
+	void *cmd_state;       /* the running command's own state, for callbacks;
 	                                NULL once the command has returned */
 	struct cli_done done;
 };
 
 struct cmd_entry {
 	const char *name;
-	const char *usage;           /* arguments, after the name */
-	const char *summary;         /* one line */
+	const char *usage;   /* arguments, after the name */
+	const char *summary; /* one line */
 	int (*exec)(struct cli *cli, int argc, char **argv);
 };
 
-extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry,
-	cmd_recv_entry, cmd_chats_entry, cmd_history_entry, cmd_trust_entry,
-	cmd_whoami_entry, cmd_help_entry;
+extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
+	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
 
 /* chatctl.c */
-int  cli_open(struct cli *cli);                       /* opens the home; exit code */
-int  cli_usage(const struct cmd_entry *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));          /* prints, returns EXIT_USAGE */
+int cli_open(struct cli *cli); /* opens the home; exit code */
+int cli_usage(const struct cmd_entry *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3))); /* prints, returns EXIT_USAGE */
 /* Reports a libchat failure on stderr and returns the exit code for it. */
-int  cli_fail(struct cli *cli, int err, const char *what);
-int  cli_exit_code(int err);
+int cli_fail(struct cli *cli, int err, const char *what);
+int cli_exit_code(int err);
 /* Runs the loop until *flag, or fails with the exit code of what stopped it. */
-int  cli_wait(struct cli *cli, const volatile int *flag);
-int  cli_interrupted(void);                          /* SIGINT/SIGTERM seen */
+int cli_wait(struct cli *cli, const volatile int *flag);
+int cli_interrupted(void); /* SIGINT/SIGTERM seen */
 /* Resets cli->done and returns it, for one asynchronous call. */
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
 /* Parses "--name VALUE" or "--name=VALUE" at argv[*i]; 1 if matched (VALUE in
  * *val, *i advanced past it), 0 if not, -1 if VALUE is missing. */
-int  cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
-int  cli_parse_int(const char *s, long min, long max, long *out);
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+int cli_parse_int(const char *s, long min, long max, long *out);
 /* Resolves a chat argument (id, prefix, @user) to a full id, or returns an exit code. */
-int  cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
+int cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
 
 /* output.c */
-void out_json(cJSON *doc);                           /* prints one line, frees doc */
+void out_json(cJSON *doc); /* prints one line, frees doc */
 cJSON *out_message_json(const struct chat_message *m);
 void out_message_text(FILE *f, const struct chat_message *m);
 /* Writes s for a terminal: control characters shown as \xNN, never interpreted. */

@@ -44,7 +44,7 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (chat_client_server_url(cli->c) == NULL)
 		return cli_usage(&cmd_register_entry, "no server: give --server ws://HOST:PORT/ "
-		                 "(or set CHATCTL_SERVER)");
+						      "(or set CHATCTL_SERVER)");
 	rc = chat_register(cli->c, user, name, cli_done_cb, d);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, "register");
@@ -62,10 +62,10 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_register_entry = {
-	.name = "register", .usage = "USER [--name DEVICE]",
+	.name = "register",
+	.usage = "USER [--name DEVICE]",
 	.summary = "create this device's keys and register USER on the server",
-	.exec = cmd_register_exec
-};
+	.exec = cmd_register_exec};
 
 static int
 cmd_whoami_exec(struct cli *cli, int argc, char **argv)
@@ -79,7 +79,7 @@ cmd_whoami_exec(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (chat_client_user(cli->c) == NULL) {
 		fprintf(stderr, "chatctl: %s is not registered; run: chatctl register USER\n",
-		        chat_client_home(cli->c));
+			chat_client_home(cli->c));
 		return EXIT_FAIL;
 	}
 	if (cli->json) {
@@ -93,10 +93,10 @@ cmd_whoami_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_whoami_entry = {
-	.name = "whoami", .usage = "",
+	.name = "whoami",
+	.usage = "",
 	.summary = "show this device's user, device id, server and home",
-	.exec = cmd_whoami_exec
-};
+	.exec = cmd_whoami_exec};
 
 static int
 cmd_trust_exec(struct cli *cli, int argc, char **argv)
@@ -119,13 +119,13 @@ cmd_trust_exec(struct cli *cli, int argc, char **argv)
 	} else if (n == 0) {
 		printf("no changed key of %s to accept\n", argv[1]);
 	} else {
-		printf("accepted the new key of %d device%s of %s\n", n, n == 1 ? "" : "s", argv[1]);
+		printf("accepted the new key of %d device%s of %s\n", n, n == 1 ? "" : "s",
+		       argv[1]);
 	}
 	return EXIT_OK;
 }
 
-const struct cmd_entry cmd_trust_entry = {
-	.name = "trust", .usage = "USER",
-	.summary = "accept the changed keys of USER's devices",
-	.exec = cmd_trust_exec
-};
+const struct cmd_entry cmd_trust_entry = {.name = "trust",
+					  .usage = "USER",
+					  .summary = "accept the changed keys of USER's devices",
+					  .exec = cmd_trust_exec};

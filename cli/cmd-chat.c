@@ -55,8 +55,8 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 			return cli_usage(&cmd_create_entry, "unknown option '%s'", argv[i]);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	rc = chat_create_chat(cli->c, (const char *const *)argv + 1, (size_t)argc - 1,
-	                      cli_done_cb, d);
+	rc = chat_create_chat(cli->c, (const char *const *)argv + 1, (size_t)argc - 1, cli_done_cb,
+			      d);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, "create");
 	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
@@ -64,7 +64,7 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 	if (d->err != CHAT_OK)
 		return cli_fail(cli, d->err, "create");
 	if (cli->json) {
-		struct find_chat f = { d->id, NULL };
+		struct find_chat f = {d->id, NULL};
 
 		chat_list_chats(cli->c, find_chat, &f);
 		out_json(f.found);
@@ -75,10 +75,10 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_create_entry = {
-	.name = "create", .usage = "USER",
+	.name = "create",
+	.usage = "USER",
 	.summary = "open a chat with USER (or find the open one); prints the chat id",
-	.exec = cmd_create_exec
-};
+	.exec = cmd_create_exec};
 
 /* What the chat walk prints into: a JSON array, or NULL for text. */
 static int
@@ -97,7 +97,8 @@ print_chat(void *arg, const struct chat_chat *ch)
 		printf("%s%s", i ? "," : "", ch->members[i]);
 	if (ch->n_members == 0)
 		fputs("(members not known yet)", stdout);
-	printf("  %lld message%s  %s\n", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s", at);
+	printf("  %lld message%s  %s\n", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s",
+	       at);
 	return 0;
 }
 
@@ -125,7 +126,7 @@ cmd_chats_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_chats_entry = {
-	.name = "chats", .usage = "",
+	.name = "chats",
+	.usage = "",
 	.summary = "list chats from the local store, newest activity first",
-	.exec = cmd_chats_exec
-};
+	.exec = cmd_chats_exec};

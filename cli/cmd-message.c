@@ -55,8 +55,9 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--") == 0)
 		i++;
 	if (argc - i != 2 || (argv[i][0] == '-' && argv[i][1] != '\0'))
-		return cli_usage(&cmd_send_entry, argc - i < 2 ? "give a chat and a text (or -)" :
-		                 "give one text; quote it if it has spaces");
+		return cli_usage(&cmd_send_entry,
+				 argc - i < 2 ? "give a chat and a text (or -)"
+					      : "give one text; quote it if it has spaces");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = cli_chat_arg(cli, argv[i], chat)) != EXIT_OK)
@@ -87,16 +88,16 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_send_entry = {
-	.name = "send", .usage = "CHAT TEXT|-",
+	.name = "send",
+	.usage = "CHAT TEXT|-",
 	.summary = "send TEXT (- reads stdin); prints the message id once the server has it",
-	.exec = cmd_send_exec
-};
+	.exec = cmd_send_exec};
 
 /* What recv has seen, for its exit code. */
 struct recv_state {
 	int key_changed;
 	int failed;
-	int conn_err;                /* why the connection ended, if it did */
+	int conn_err; /* why the connection ended, if it did */
 };
 
 static void
@@ -117,15 +118,15 @@ on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t de
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
 
 	if (st == NULL)
-		return;  /* recv is over; main is closing the handle */
+		return; /* recv is over; main is closing the handle */
 	st->key_changed = 1;
-	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n",
-	        user, device, chat_client_errmsg(c));
+	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n", user,
+		device, chat_client_errmsg(c));
 }
 
 static void
 on_receive_error(struct chat_client *c, void *udata, const char *message_id, int err,
-                 const char *detail)
+		 const char *detail)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
 
@@ -138,7 +139,7 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 	else
 		st->failed = 1;
 	fprintf(stderr, "chatctl: message %s not received (%s): %s\n",
-	        message_id ? message_id : "?", chat_strerror(err), detail);
+		message_id ? message_id : "?", chat_strerror(err), detail);
 }
 
 static void
@@ -156,8 +157,8 @@ static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 static int
 cmd_recv_exec(struct cli *cli, int argc, char **argv)
 {
-	struct chat_callbacks cbs = { on_message, on_state, on_key_changed, on_receive_error };
-	struct recv_state st = { 0, 0, CHAT_OK };
+	struct chat_callbacks cbs = {on_message, on_state, on_key_changed, on_receive_error};
+	struct recv_state st = {0, 0, CHAT_OK};
 	long wait_s = 0;
 	int rc;
 
@@ -166,7 +167,8 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 		int m = cli_opt(argc, argv, &i, "--wait", &v);
 
 		if (m < 0 || (m > 0 && cli_parse_int(v, 0, 86400, &wait_s) != 0))
-			return cli_usage(&cmd_recv_entry, "--wait needs a number of seconds (0-86400)");
+			return cli_usage(&cmd_recv_entry,
+					 "--wait needs a number of seconds (0-86400)");
 		if (m == 0)
 			return cli_usage(&cmd_recv_entry, "unexpected argument '%s'", argv[i]);
 	}
@@ -206,8 +208,10 @@ recv_loop(struct cli *cli, struct recv_state *st, long wait_s)
 		}
 		if (chat_client_loop(cli->c, 200) != CHAT_OK ||
 		    chat_client_state(cli->c) == CHAT_STATE_OFFLINE)
-			return cli_fail(cli, st->conn_err != CHAT_OK ? st->conn_err :
-			                CHAT_ERR_CONNECTION_LOST, "recv");
+			return cli_fail(cli,
+					st->conn_err != CHAT_OK ? st->conn_err
+								: CHAT_ERR_CONNECTION_LOST,
+					"recv");
 	}
 	if (st->key_changed)
 		return EXIT_KEY_CHANGED;
@@ -215,10 +219,10 @@ recv_loop(struct cli *cli, struct recv_state *st, long wait_s)
 }
 
 const struct cmd_entry cmd_recv_entry = {
-	.name = "recv", .usage = "[--wait SECONDS]",
+	.name = "recv",
+	.usage = "[--wait SECONDS]",
 	.summary = "receive, store and ack everything pending; print it; exit",
-	.exec = cmd_recv_exec
-};
+	.exec = cmd_recv_exec};
 
 static int
 print_history(void *arg, const struct chat_message *m)
@@ -272,7 +276,7 @@ cmd_history_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_history_entry = {
-	.name = "history", .usage = "CHAT [--limit N]",
+	.name = "history",
+	.usage = "CHAT [--limit N]",
 	.summary = "print CHAT's messages from the local store (no server needed)",
-	.exec = cmd_history_exec
-};
+	.exec = cmd_history_exec};

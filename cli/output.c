@@ -56,8 +56,8 @@ out_safe(FILE *f, const char *s, size_t len)
 	 * bytes that are not UTF-8 are written as \xNN. */
 	while (i < len) {
 		n = proto_utf8_seq(p + i, len - i);
-		if (n == 0 || (n == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') ||
-		                          p[i] == 0x7f)) ||
+		if (n == 0 ||
+		    (n == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f)) ||
 		    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
 			size_t bad = n ? n : 1;
 

@@ -42,31 +42,31 @@ extern "C" {
 #endif
 
 #define CHAT_PROTOCOL_VERSION 1
-#define CHAT_CHAT_ID_LEN      16      /* hex digits in a chat id */
-#define CHAT_MESSAGE_ID_LEN   32      /* hex digits in a message id */
-#define CHAT_USER_MAX         32      /* bytes in a user name */
-#define CHAT_MAX_TEXT         65536   /* bytes of text in one message */
+#define CHAT_CHAT_ID_LEN      16    /* hex digits in a chat id */
+#define CHAT_MESSAGE_ID_LEN   32    /* hex digits in a message id */
+#define CHAT_USER_MAX         32    /* bytes in a user name */
+#define CHAT_MAX_TEXT         65536 /* bytes of text in one message */
 
 enum chat_err {
 	CHAT_OK = 0,
-	CHAT_ERR_INVALID = -1,        /* a bad argument (user name, chat id, empty text...) */
+	CHAT_ERR_INVALID = -1, /* a bad argument (user name, chat id, empty text...) */
 	CHAT_ERR_NOMEM = -2,
-	CHAT_ERR_HOME = -3,           /* the device home cannot be created, read or written */
-	CHAT_ERR_STORE = -4,          /* the local database failed */
-	CHAT_ERR_NOT_REGISTERED = -5, /* this home has no registered device yet */
-	CHAT_ERR_REGISTERED = -6,     /* this home is registered already */
-	CHAT_ERR_CONNECT = -7,        /* the server cannot be reached */
-	CHAT_ERR_CONNECTION_LOST = -8,/* the connection dropped before the answer came */
-	CHAT_ERR_TIMEOUT = -9,        /* no answer in time */
-	CHAT_ERR_PROTOCOL = -10,      /* the server broke the protocol */
-	CHAT_ERR_REFUSED = -11,       /* the server refused; see chat_client_server_code() */
-	CHAT_ERR_KEY_CHANGED = -12,   /* a contact's key changed; see chat_trust() */
-	CHAT_ERR_BAD_KEY = -13,       /* a key whose signature does not verify */
-	CHAT_ERR_DECRYPT = -14,       /* a message that does not decrypt or authenticate */
-	CHAT_ERR_TOO_LARGE = -15,     /* text or frame over the protocol's limit */
-	CHAT_ERR_NO_SUCH_CHAT = -16,  /* the chat is not known here or on the server */
-	CHAT_ERR_NOT_CONNECTED = -17, /* the call needs a connection and there is none */
-	CHAT_ERR_UNSUPPORTED = -18    /* e.g. a URL scheme this build cannot speak */
+	CHAT_ERR_HOME = -3,            /* the device home cannot be created, read or written */
+	CHAT_ERR_STORE = -4,           /* the local database failed */
+	CHAT_ERR_NOT_REGISTERED = -5,  /* this home has no registered device yet */
+	CHAT_ERR_REGISTERED = -6,      /* this home is registered already */
+	CHAT_ERR_CONNECT = -7,         /* the server cannot be reached */
+	CHAT_ERR_CONNECTION_LOST = -8, /* the connection dropped before the answer came */
+	CHAT_ERR_TIMEOUT = -9,         /* no answer in time */
+	CHAT_ERR_PROTOCOL = -10,       /* the server broke the protocol */
+	CHAT_ERR_REFUSED = -11,        /* the server refused; see chat_client_server_code() */
+	CHAT_ERR_KEY_CHANGED = -12,    /* a contact's key changed; see chat_trust() */
+	CHAT_ERR_BAD_KEY = -13,        /* a key whose signature does not verify */
+	CHAT_ERR_DECRYPT = -14,        /* a message that does not decrypt or authenticate */
+	CHAT_ERR_TOO_LARGE = -15,      /* text or frame over the protocol's limit */
+	CHAT_ERR_NO_SUCH_CHAT = -16,   /* the chat is not known here or on the server */
+	CHAT_ERR_NOT_CONNECTED = -17,  /* the call needs a connection and there is none */
+	CHAT_ERR_UNSUPPORTED = -18     /* e.g. a URL scheme this build cannot speak */
 };
 
 /* A static English description of err. Never NULL. */
@@ -76,10 +76,10 @@ CHAT_API const char *chat_strerror(int err);
 CHAT_API const char *chat_version(void);
 
 enum chat_state {
-	CHAT_STATE_OFFLINE = 0,       /* not connected */
-	CHAT_STATE_CONNECTING,        /* TCP/WebSocket handshake under way */
-	CHAT_STATE_AUTHENTICATING,    /* connected, proving the device's identity */
-	CHAT_STATE_ONLINE             /* authenticated: requests flow, messages arrive */
+	CHAT_STATE_OFFLINE = 0,    /* not connected */
+	CHAT_STATE_CONNECTING,     /* TCP/WebSocket handshake under way */
+	CHAT_STATE_AUTHENTICATING, /* connected, proving the device's identity */
+	CHAT_STATE_ONLINE          /* authenticated: requests flow, messages arrive */
 };
 
 struct chat_opts {
@@ -95,27 +95,27 @@ struct chat_opts {
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer
  * is valid only during the callback; copy what you keep. */
 struct chat_message {
-	const char *chat_id;          /* 16 hex digits */
-	const char *message_id;       /* 32 hex digits */
-	const char *sender;           /* user name of the sender */
-	uint32_t sender_device;       /* the sender's device id */
-	int64_t seq;                  /* place in the chat, from the server; 0 if not yet sent */
-	int64_t sent_at;              /* ms since the epoch, server time; 0 if not yet sent */
-	const char *text;             /* UTF-8, NUL-terminated */
-	size_t text_len;              /* bytes, without the NUL */
-	int outgoing;                 /* 1 if sent by this user */
-	const char *state;            /* outgoing: "pending", "sent" or "failed"; incoming: "received" */
+	const char *chat_id;    /* 16 hex digits */
+	const char *message_id; /* 32 hex digits */
+	const char *sender;     /* user name of the sender */
+	uint32_t sender_device; /* the sender's device id */
+	int64_t seq;            /* place in the chat, from the server; 0 if not yet sent */
+	int64_t sent_at;        /* ms since the epoch, server time; 0 if not yet sent */
+	const char *text;       /* UTF-8, NUL-terminated */
+	size_t text_len;        /* bytes, without the NUL */
+	int outgoing;           /* 1 if sent by this user */
+	const char *state;      /* outgoing: "pending", "sent" or "failed"; incoming: "received" */
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
 struct chat_chat {
 	const char *chat_id;
-	const char *kind;             /* "direct" */
-	const char *name;             /* NULL for a direct chat */
-	const char *const *members;   /* user names, n_members of them */
+	const char *kind;           /* "direct" */
+	const char *name;           /* NULL for a direct chat */
+	const char *const *members; /* user names, n_members of them */
 	size_t n_members;
-	int64_t last_activity;        /* ms since epoch of the newest message, or creation */
-	int64_t n_messages;           /* in the local store */
+	int64_t last_activity; /* ms since epoch of the newest message, or creation */
+	int64_t n_messages;    /* in the local store */
 };
 
 struct chat_client;
@@ -123,23 +123,21 @@ struct chat_client;
 /* Called for each new incoming message, after it is committed to the local store
  * and before it is acknowledged to the server. A message already stored is not
  * reported again. */
-typedef void (*chat_message_cb)(struct chat_client *c, void *udata,
-                                const struct chat_message *m);
+typedef void (*chat_message_cb)(struct chat_client *c, void *udata, const struct chat_message *m);
 
 /* Called when the connection state changes. err is CHAT_OK or why it dropped. */
-typedef void (*chat_state_cb)(struct chat_client *c, void *udata,
-                              enum chat_state state, int err);
+typedef void (*chat_state_cb)(struct chat_client *c, void *udata, enum chat_state state, int err);
 
 /* Called when a message from a device whose identity key differs from the pinned
  * one arrives. The message is kept on the server (not acknowledged) until the
  * user accepts the new key with chat_trust() and receives again. */
-typedef void (*chat_key_changed_cb)(struct chat_client *c, void *udata,
-                                    const char *user, uint32_t device);
+typedef void (*chat_key_changed_cb)(struct chat_client *c, void *udata, const char *user,
+				    uint32_t device);
 
 /* Called for a message that could not be received (it does not decrypt, its
  * sender's key is invalid...). err says why; the message is not acknowledged. */
-typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata,
-                                      const char *message_id, int err, const char *detail);
+typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata, const char *message_id,
+				      int err, const char *detail);
 
 /* Completion of an asynchronous call. err is CHAT_OK or the failure; id is the
  * result (registration: the device id in decimal; create: the chat id; send:
@@ -159,8 +157,8 @@ struct chat_callbacks {
  * opts may be NULL (all defaults). Returns NULL on failure, with errno set and,
  * if err is not NULL, *err set to a chat_err value; errbuf (if not NULL) receives
  * a message of at most errlen bytes. */
-CHAT_API struct chat_client *chat_client_new(const struct chat_opts *opts, void *udata,
-                                             int *err, char *errbuf, size_t errlen);
+CHAT_API struct chat_client *chat_client_new(const struct chat_opts *opts, void *udata, int *err,
+					     char *errbuf, size_t errlen);
 
 /* Closes the connection (pending calls complete with CHAT_ERR_CONNECTION_LOST),
  * closes the store and wipes the keys. NULL is a no-op. */
@@ -216,8 +214,7 @@ CHAT_API int chat_client_idle(const struct chat_client *c);
 /* Runs the loop until *flag becomes non-zero, the connection is lost, or
  * timeout_ms passes (negative: no limit). Returns CHAT_OK when *flag was set,
  * CHAT_ERR_TIMEOUT, or the connection's error. For programs that want to block. */
-CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *flag,
-                                   int timeout_ms);
+CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *flag, int timeout_ms);
 
 /* ---- Calls that talk to the server (asynchronous) ------------------------- */
 
@@ -225,19 +222,19 @@ CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *fl
  * the device's identity if the home has none, connects if needed. On success
  * the home remembers the user, the device id and the server URL. */
 CHAT_API int chat_register(struct chat_client *c, const char *user, const char *device_name,
-                           chat_done_cb done, void *arg);
+			   chat_done_cb done, void *arg);
 
 /* Opens a one-to-one chat with the users listed (exactly one other user in
  * protocol version 1), or returns the existing one. Pins the members' keys. */
 CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
-                              chat_done_cb done, void *arg);
+			      chat_done_cb done, void *arg);
 
 /* Encrypts text for every device in the chat and sends it. The message is in the
  * local store (state "pending") when this returns; the message id is written to
  * message_id (CHAT_MESSAGE_ID_LEN + 1 bytes) if not NULL. done gets CHAT_OK when
  * the server has committed it. CHAT_ERR_TOO_LARGE over CHAT_MAX_TEXT bytes. */
 CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
-                            size_t len, char *message_id, chat_done_cb done, void *arg);
+			    size_t len, char *message_id, chat_done_cb done, void *arg);
 
 /* ---- The local store (no server needed) ----------------------------------- */
 
@@ -251,12 +248,12 @@ CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg
 /* Calls each() for the newest `limit` messages of chat_id (0: all), oldest first.
  * CHAT_ERR_NO_SUCH_CHAT if the chat is not in the local store. */
 CHAT_API int chat_history(struct chat_client *c, const char *chat_id, int limit,
-                          chat_history_cb each, void *arg);
+			  chat_history_cb each, void *arg);
 
 /* Calls each() once for the message with this id, if it is in the local store.
  * CHAT_ERR_INVALID if it is not. */
-CHAT_API int chat_message_get(struct chat_client *c, const char *message_id,
-                              chat_history_cb each, void *arg);
+CHAT_API int chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb each,
+			      void *arg);
 
 /* Accepts the current keys of every device of user that changed since they were
  * pinned. Returns the number of devices accepted (0 if none had changed), or an error. */

@@ -87,7 +87,7 @@ pick_home(const char *opt, char *buf, size_t cap)
 static int
 make_dirs(char *path)
 {
-	for (char *p = path + 1; ; p++) {
+	for (char *p = path + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 
@@ -110,17 +110,18 @@ open_home(struct chat_client *c, const char *opt)
 	struct stat st;
 
 	if (pick_home(opt, path, sizeof path) != 0)
-		return client_fail(c, CHAT_ERR_HOME, "no device home: give --home DIR or set CHATCTL_HOME");
+		return client_fail(c, CHAT_ERR_HOME,
+				   "no device home: give --home DIR or set CHATCTL_HOME");
 	if (stat(path, &st) != 0) {
 		if (errno != ENOENT || make_dirs(path) != 0)
 			return client_fail(c, CHAT_ERR_HOME, "cannot create device home %s: %s",
-			                   path, strerror(errno));
+					   path, strerror(errno));
 	} else if (!S_ISDIR(st.st_mode)) {
 		return client_fail(c, CHAT_ERR_HOME, "device home %s is not a directory", path);
 	}
 	if (access(path, R_OK | W_OK | X_OK) != 0)
-		return client_fail(c, CHAT_ERR_HOME, "device home %s is not writable: %s",
-		                   path, strerror(errno));
+		return client_fail(c, CHAT_ERR_HOME, "device home %s is not writable: %s", path,
+				   strerror(errno));
 	abs = realpath(path, NULL);
 	if (abs == NULL)
 		return client_fail(c, CHAT_ERR_HOME, "device home %s: %s", path, strerror(errno));
@@ -156,8 +157,10 @@ load_identity(struct chat_client *c)
 	/* Like ssh, refuse a private key others can read: it may already be copied. */
 	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
 		close(fd);
-		return client_fail(c, CHAT_ERR_HOME, "%s is readable by others (mode %03o); "
-		                   "run: chmod 600 %s", path, (unsigned)(st.st_mode & 0777), path);
+		return client_fail(c, CHAT_ERR_HOME,
+				   "%s is readable by others (mode %03o); "
+				   "run: chmod 600 %s",
+				   path, (unsigned)(st.st_mode & 0777), path);
 	}
 	n = read(fd, blob, sizeof blob);
 	close(fd);
@@ -342,12 +345,36 @@ chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cb
 		memset(&c->cbs, 0, sizeof c->cbs);
 }
 
-const char *chat_client_errmsg(const struct chat_client *c) { return c->errmsg; }
-const char *chat_client_server_code(const struct chat_client *c) { return c->server_code; }
-const char *chat_client_user(const struct chat_client *c) { return c->user[0] ? c->user : NULL; }
-uint32_t chat_client_device_id(const struct chat_client *c) { return c->device_id; }
-const char *chat_client_server_url(const struct chat_client *c) { return c->server_url; }
-const char *chat_client_home(const struct chat_client *c) { return c->home; }
+const char *
+chat_client_errmsg(const struct chat_client *c)
+{
+	return c->errmsg;
+}
+const char *
+chat_client_server_code(const struct chat_client *c)
+{
+	return c->server_code;
+}
+const char *
+chat_client_user(const struct chat_client *c)
+{
+	return c->user[0] ? c->user : NULL;
+}
+uint32_t
+chat_client_device_id(const struct chat_client *c)
+{
+	return c->device_id;
+}
+const char *
+chat_client_server_url(const struct chat_client *c)
+{
+	return c->server_url;
+}
+const char *
+chat_client_home(const struct chat_client *c)
+{
+	return c->home;
+}
 
 int
 chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
@@ -365,10 +392,12 @@ chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history
 	int rc;
 
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
 	rc = store_chat_exists(&c->store, chat_id);
 	if (rc == 0)
-		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store", chat_id);
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store",
+				   chat_id);
 	if (rc > 0)
 		rc = store_message_each(&c->store, chat_id, limit, each, arg);
 	if (rc < 0)
@@ -383,12 +412,13 @@ chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb 
 
 	if (!proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
 		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a message id",
-		                   message_id ? message_id : "");
+				   message_id ? message_id : "");
 	rc = store_message_get(&c->store, message_id, each, arg);
 	if (rc < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == 0)
-		return client_fail(c, CHAT_ERR_INVALID, "no message %s in this device's store", message_id);
+		return client_fail(c, CHAT_ERR_INVALID, "no message %s in this device's store",
+				   message_id);
 	return CHAT_OK;
 }
 
@@ -398,7 +428,8 @@ chat_trust(struct chat_client *c, const char *user)
 	int n;
 
 	if (!proto_valid_user(user))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", user ? user : "");
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+				   user ? user : "");
 	n = store_peer_trust(&c->store, user);
 	if (n < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
@@ -413,23 +444,28 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 
 	if (spec != NULL && spec[0] == '@') {
 		if (!proto_valid_user(spec + 1))
-			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", spec + 1);
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+					   spec + 1);
 	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id (16 hex digits, a prefix "
-		                   "of at least 4, or @user)", spec ? spec : "");
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "'%s' is not a chat id (16 hex digits, a prefix "
+				   "of at least 4, or @user)",
+				   spec ? spec : "");
 	}
 	rc = store_chat_resolve(&c->store, c->user, spec, out);
 	if (rc < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == 2)
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' matches more than one chat; give more digits", spec);
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "'%s' matches more than one chat; give more digits", spec);
 	if (rc == 0) {
 		if (n == CHAT_CHAT_ID_LEN) {
 			/* A full id we have not seen may still be a chat on the server. */
 			memcpy(out, spec, CHAT_CHAT_ID_LEN + 1);
 			return CHAT_OK;
 		}
-		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat matches '%s' in this device's store", spec);
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
+				   "no chat matches '%s' in this device's store", spec);
 	}
 	return CHAT_OK;
 }

@@ -12,8 +12,8 @@
 #include <string.h>
 
 int
-directory_check(struct chat_client *c, const char *user, uint32_t device,
-                const cJSON *entry, uint8_t xk_out[32])
+directory_check(struct chat_client *c, const char *user, uint32_t device, const cJSON *entry,
+		uint8_t xk_out[32])
 {
 	uint8_t ik[32], xk[32], sig[64];
 	struct store_peer pin;
@@ -22,20 +22,26 @@ directory_check(struct chat_client *c, const char *user, uint32_t device,
 	if (proto_get_b64(entry, "identityKey", ik, 32, 0, NULL) != 0 ||
 	    proto_get_b64(entry, "exchangeKey", xk, 32, 0, NULL) != 0 ||
 	    proto_get_b64(entry, "exchangeKeySig", sig, 64, 0, NULL) != 0)
-		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent malformed keys for %s "
-		                   "device %u", user, device);
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "the server sent malformed keys for %s "
+				   "device %u",
+				   user, device);
 	if (e2e_verify_exchange_key(ik, xk, sig) != 0)
-		return client_fail(c, CHAT_ERR_BAD_KEY, "the key of %s's device %u is not signed by "
-		                   "its identity key; refusing it", user, device);
+		return client_fail(c, CHAT_ERR_BAD_KEY,
+				   "the key of %s's device %u is not signed by "
+				   "its identity key; refusing it",
+				   user, device);
 	found = store_peer_get(&c->store, user, device, &pin);
 	if (found < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (found && memcmp(pin.identity_key, ik, 32) != 0) {
 		if (store_peer_set_pending(&c->store, user, device, ik, xk) != 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-		return client_fail(c, CHAT_ERR_KEY_CHANGED, "the identity key of %s's device %u has "
-		                   "changed since it was first seen. If %s really has a new key, "
-		                   "accept it with: chatctl trust %s", user, device, user, user);
+		return client_fail(c, CHAT_ERR_KEY_CHANGED,
+				   "the identity key of %s's device %u has "
+				   "changed since it was first seen. If %s really has a new key, "
+				   "accept it with: chatctl trust %s",
+				   user, device, user, user);
 	}
 	/* New device, or the same identity with a (signed) new exchange key; a
 	 * change seen earlier and since reverted is forgotten. */
@@ -55,7 +61,8 @@ apply_user(struct chat_client *c, const cJSON *u)
 	int rc = CHAT_OK, first_err = CHAT_OK;
 
 	if (!proto_valid_user(user) || !cJSON_IsArray(devs))
-		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed key directory");
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "the server sent a malformed key directory");
 	/* Devices the directory no longer lists stop receiving our messages. */
 	if (store_peer_deactivate_user(&c->store, user) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
@@ -63,7 +70,8 @@ apply_user(struct chat_client *c, const cJSON *u)
 		int64_t dev;
 
 		if (proto_get_int(d, "deviceId", 1, INT32_MAX, &dev) != 0)
-			return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed device id");
+			return client_fail(c, CHAT_ERR_PROTOCOL,
+					   "the server sent a malformed device id");
 		rc = directory_check(c, user, (uint32_t)dev, d, NULL);
 		/* Go on checking the others, so every change is recorded at once;
 		 * report the first problem. */
@@ -83,7 +91,8 @@ directory_apply(struct chat_client *c, const cJSON *reply)
 	int first_err = CHAT_OK;
 
 	if (!cJSON_IsArray(users))
-		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed key directory");
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "the server sent a malformed key directory");
 	cJSON_ArrayForEach(u, users) {
 		int rc = apply_user(c, u);
 

@@ -15,178 +15,190 @@
 #include "hkdf.h"
 
 /* Domain-separation strings.  Used without their terminating NUL. */
-static const char E2E_XKEY_CTX[] = "chat-xkey-v1";       /* 12 bytes */
-static const char E2E_AD_CTX[] = "chat-e2e-v1";          /* 11 bytes */
-static const char E2E_KDF_CTX[] = "chat-e2e-v1 key";     /* 15 bytes */
-static const char E2E_BLOB_MAGIC[] = "CID1";             /* 4 bytes */
+static const char E2E_XKEY_CTX[] = "chat-xkey-v1";   /* 12 bytes */
+static const char E2E_AD_CTX[] = "chat-e2e-v1";      /* 11 bytes */
+static const char E2E_KDF_CTX[] = "chat-e2e-v1 key"; /* 15 bytes */
+static const char E2E_BLOB_MAGIC[] = "CID1";         /* 4 bytes */
 
-#define E2E_XKEY_CTX_LEN (sizeof E2E_XKEY_CTX - 1)
-#define E2E_KDF_CTX_LEN (sizeof E2E_KDF_CTX - 1)
-#define E2E_MAGIC_LEN (sizeof E2E_BLOB_MAGIC - 1)
+#define E2E_XKEY_CTX_LEN   (sizeof E2E_XKEY_CTX - 1)
+#define E2E_KDF_CTX_LEN    (sizeof E2E_KDF_CTX - 1)
+#define E2E_MAGIC_LEN      (sizeof E2E_BLOB_MAGIC - 1)
 #define E2E_XKEY_MSG_BYTES (E2E_XKEY_CTX_LEN + E2E_PK_BYTES)
 #define E2E_KDF_INFO_BYTES (E2E_KDF_CTX_LEN + 2 * E2E_PK_BYTES)
 /* Longest decimal uint32_t is "4294967295": 10 digits + NUL. */
 #define E2E_U32_DEC_BYTES 11
 
 /* Compile-time check that the blob layout matches the documented size. */
-_Static_assert(E2E_IDENTITY_BLOB_BYTES == 4 + 32 + 64 + 32 + 32 + 64,
-               "identity blob size");
+_Static_assert(E2E_IDENTITY_BLOB_BYTES == 4 + 32 + 64 + 32 + 32 + 64, "identity blob size");
 _Static_assert(crypto_sign_PUBLICKEYBYTES == E2E_PK_BYTES &&
-               crypto_sign_SECRETKEYBYTES == E2E_SIGN_SK_BYTES &&
-               crypto_sign_BYTES == E2E_SIG_BYTES &&
-               crypto_scalarmult_BYTES == E2E_PK_BYTES &&
-               crypto_scalarmult_SCALARBYTES == 32 &&
-               crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == E2E_NONCE_BYTES &&
-               crypto_aead_xchacha20poly1305_ietf_ABYTES == E2E_TAG_BYTES &&
-               crypto_aead_xchacha20poly1305_ietf_KEYBYTES == E2E_KEY_BYTES,
-               "libsodium sizes match e2e.h");
+		       crypto_sign_SECRETKEYBYTES == E2E_SIGN_SK_BYTES &&
+		       crypto_sign_BYTES == E2E_SIG_BYTES &&
+		       crypto_scalarmult_BYTES == E2E_PK_BYTES &&
+		       crypto_scalarmult_SCALARBYTES == 32 &&
+		       crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == E2E_NONCE_BYTES &&
+		       crypto_aead_xchacha20poly1305_ietf_ABYTES == E2E_TAG_BYTES &&
+		       crypto_aead_xchacha20poly1305_ietf_KEYBYTES == E2E_KEY_BYTES,
+	       "libsodium sizes match e2e.h");
 
 /* ------------------------------------------------------------------ */
 /* Exchange-key binding                                                */
 /* ------------------------------------------------------------------ */
 
 /* The message the identity key signs to vouch for an exchange key. */
-static void e2e_xkey_message(uint8_t msg[E2E_XKEY_MSG_BYTES],
-                             const uint8_t x_pk[32])
+static void
+e2e_xkey_message(uint8_t msg[E2E_XKEY_MSG_BYTES], const uint8_t x_pk[32])
 {
-    memcpy(msg, E2E_XKEY_CTX, E2E_XKEY_CTX_LEN);
-    memcpy(msg + E2E_XKEY_CTX_LEN, x_pk, E2E_PK_BYTES);
+	memcpy(msg, E2E_XKEY_CTX, E2E_XKEY_CTX_LEN);
+	memcpy(msg + E2E_XKEY_CTX_LEN, x_pk, E2E_PK_BYTES);
 }
 
-int e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
-                            const uint8_t sig[64])
+int
+e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32], const uint8_t sig[64])
 {
-    uint8_t msg[E2E_XKEY_MSG_BYTES];
+	uint8_t msg[E2E_XKEY_MSG_BYTES];
 
-    if (sign_pk == NULL || x_pk == NULL || sig == NULL)
-        return -1;
-    e2e_xkey_message(msg, x_pk);
-    return crypto_sign_verify_detached(sig, msg, sizeof msg, sign_pk) == 0
-               ? 0 : -1;
+	if (sign_pk == NULL || x_pk == NULL || sig == NULL)
+		return -1;
+	e2e_xkey_message(msg, x_pk);
+	return crypto_sign_verify_detached(sig, msg, sizeof msg, sign_pk) == 0 ? 0 : -1;
 }
 
 /* 0 iff x_pk == X25519(x_sk, 9).  Catches callers passing a mismatched
  * pair, which would otherwise silently derive a key nobody else can. */
-static int e2e_x_pair_matches(const uint8_t x_sk[32], const uint8_t x_pk[32])
+static int
+e2e_x_pair_matches(const uint8_t x_sk[32], const uint8_t x_pk[32])
 {
-    uint8_t calc[E2E_PK_BYTES];
-    int rc = -1;
+	uint8_t calc[E2E_PK_BYTES];
+	int rc = -1;
 
-    if (crypto_scalarmult_base(calc, x_sk) == 0 &&
-        sodium_memcmp(calc, x_pk, sizeof calc) == 0)
-        rc = 0;
-    sodium_memzero(calc, sizeof calc);
-    return rc;
+	if (crypto_scalarmult_base(calc, x_sk) == 0 && sodium_memcmp(calc, x_pk, sizeof calc) == 0)
+		rc = 0;
+	sodium_memzero(calc, sizeof calc);
+	return rc;
 }
 
 /* RFC 7748 decodeScalar25519 clamping, applied to the stored secret so the
  * serialized identity is canonical (X25519 clamps internally anyway). */
-static void e2e_clamp(uint8_t x_sk[32])
+static void
+e2e_clamp(uint8_t x_sk[32])
 {
-    x_sk[0] &= 248;
-    x_sk[31] &= 127;
-    x_sk[31] |= 64;
+	x_sk[0] &= 248;
+	x_sk[31] &= 127;
+	x_sk[31] |= 64;
 }
 
-static int e2e_is_clamped(const uint8_t x_sk[32])
+static int
+e2e_is_clamped(const uint8_t x_sk[32])
 {
-    return (x_sk[0] & 7) == 0 && (x_sk[31] & 0xc0) == 0x40;
+	return (x_sk[0] & 7) == 0 && (x_sk[31] & 0xc0) == 0x40;
 }
 
 /* ------------------------------------------------------------------ */
 /* Identity                                                            */
 /* ------------------------------------------------------------------ */
 
-void e2e_identity_wipe(struct e2e_identity *id)
+void
+e2e_identity_wipe(struct e2e_identity *id)
 {
-    if (id != NULL)
-        sodium_memzero(id, sizeof *id);
+	if (id != NULL)
+		sodium_memzero(id, sizeof *id);
 }
 
-int e2e_identity_generate(struct e2e_identity *id)
+int
+e2e_identity_generate(struct e2e_identity *id)
 {
-    uint8_t msg[E2E_XKEY_MSG_BYTES];
+	uint8_t msg[E2E_XKEY_MSG_BYTES];
 
-    if (id == NULL)
-        return -1;
-    if (crypto_sign_keypair(id->sign_pk, id->sign_sk) != 0)
-        goto fail;
-    randombytes_buf(id->x_sk, sizeof id->x_sk);
-    e2e_clamp(id->x_sk);
-    if (crypto_scalarmult_base(id->x_pk, id->x_sk) != 0)
-        goto fail;
-    e2e_xkey_message(msg, id->x_pk);
-    if (crypto_sign_detached(id->x_sig, NULL, msg, sizeof msg, id->sign_sk) != 0)
-        goto fail;
-    return 0;
+	if (id == NULL)
+		return -1;
+	if (crypto_sign_keypair(id->sign_pk, id->sign_sk) != 0)
+		goto fail;
+	randombytes_buf(id->x_sk, sizeof id->x_sk);
+	e2e_clamp(id->x_sk);
+	if (crypto_scalarmult_base(id->x_pk, id->x_sk) != 0)
+		goto fail;
+	e2e_xkey_message(msg, id->x_pk);
+	if (crypto_sign_detached(id->x_sig, NULL, msg, sizeof msg, id->sign_sk) != 0)
+		goto fail;
+	return 0;
 fail:
-    e2e_identity_wipe(id);
-    return -1;
+	e2e_identity_wipe(id);
+	return -1;
 }
 
-void e2e_identity_serialize(const struct e2e_identity *id,
-                            uint8_t out[E2E_IDENTITY_BLOB_BYTES])
+void
+e2e_identity_serialize(const struct e2e_identity *id, uint8_t out[E2E_IDENTITY_BLOB_BYTES])
 {
-    uint8_t *p = out;
+	uint8_t *p = out;
 
-    memcpy(p, E2E_BLOB_MAGIC, E2E_MAGIC_LEN);   p += E2E_MAGIC_LEN;
-    memcpy(p, id->sign_pk, sizeof id->sign_pk); p += sizeof id->sign_pk;
-    memcpy(p, id->sign_sk, sizeof id->sign_sk); p += sizeof id->sign_sk;
-    memcpy(p, id->x_pk, sizeof id->x_pk);       p += sizeof id->x_pk;
-    memcpy(p, id->x_sk, sizeof id->x_sk);       p += sizeof id->x_sk;
-    memcpy(p, id->x_sig, sizeof id->x_sig);
+	memcpy(p, E2E_BLOB_MAGIC, E2E_MAGIC_LEN);
+	p += E2E_MAGIC_LEN;
+	memcpy(p, id->sign_pk, sizeof id->sign_pk);
+	p += sizeof id->sign_pk;
+	memcpy(p, id->sign_sk, sizeof id->sign_sk);
+	p += sizeof id->sign_sk;
+	memcpy(p, id->x_pk, sizeof id->x_pk);
+	p += sizeof id->x_pk;
+	memcpy(p, id->x_sk, sizeof id->x_sk);
+	p += sizeof id->x_sk;
+	memcpy(p, id->x_sig, sizeof id->x_sig);
 }
 
 /* 0 iff sign_sk is exactly what libsodium derives from its own seed and
  * sign_pk is its public half.  (crypto_sign_ed25519_sk_to_pk would only copy
  * the stored pk, which proves nothing.) */
-static int e2e_sign_pair_matches(const uint8_t sign_sk[64],
-                                 const uint8_t sign_pk[32])
+static int
+e2e_sign_pair_matches(const uint8_t sign_sk[64], const uint8_t sign_pk[32])
 {
-    uint8_t seed[crypto_sign_SEEDBYTES];
-    uint8_t pk[E2E_PK_BYTES];
-    uint8_t sk[E2E_SIGN_SK_BYTES];
-    int rc = -1;
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	uint8_t pk[E2E_PK_BYTES];
+	uint8_t sk[E2E_SIGN_SK_BYTES];
+	int rc = -1;
 
-    if (crypto_sign_ed25519_sk_to_seed(seed, sign_sk) == 0 &&
-        crypto_sign_seed_keypair(pk, sk, seed) == 0 &&
-        sodium_memcmp(sk, sign_sk, sizeof sk) == 0 &&
-        sodium_memcmp(pk, sign_pk, sizeof pk) == 0)
-        rc = 0;
-    sodium_memzero(seed, sizeof seed);
-    sodium_memzero(sk, sizeof sk);
-    sodium_memzero(pk, sizeof pk);
-    return rc;
+	if (crypto_sign_ed25519_sk_to_seed(seed, sign_sk) == 0 &&
+	    crypto_sign_seed_keypair(pk, sk, seed) == 0 &&
+	    sodium_memcmp(sk, sign_sk, sizeof sk) == 0 &&
+	    sodium_memcmp(pk, sign_pk, sizeof pk) == 0)
+		rc = 0;
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(pk, sizeof pk);
+	return rc;
 }
 
-static void e2e_identity_load(struct e2e_identity *id, const uint8_t *in)
+static void
+e2e_identity_load(struct e2e_identity *id, const uint8_t *in)
 {
-    const uint8_t *p = in + E2E_MAGIC_LEN;
+	const uint8_t *p = in + E2E_MAGIC_LEN;
 
-    memcpy(id->sign_pk, p, sizeof id->sign_pk); p += sizeof id->sign_pk;
-    memcpy(id->sign_sk, p, sizeof id->sign_sk); p += sizeof id->sign_sk;
-    memcpy(id->x_pk, p, sizeof id->x_pk);       p += sizeof id->x_pk;
-    memcpy(id->x_sk, p, sizeof id->x_sk);       p += sizeof id->x_sk;
-    memcpy(id->x_sig, p, sizeof id->x_sig);
+	memcpy(id->sign_pk, p, sizeof id->sign_pk);
+	p += sizeof id->sign_pk;
+	memcpy(id->sign_sk, p, sizeof id->sign_sk);
+	p += sizeof id->sign_sk;
+	memcpy(id->x_pk, p, sizeof id->x_pk);
+	p += sizeof id->x_pk;
+	memcpy(id->x_sk, p, sizeof id->x_sk);
+	p += sizeof id->x_sk;
+	memcpy(id->x_sig, p, sizeof id->x_sig);
 }
 
-int e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len)
+int
+e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len)
 {
-    if (id == NULL)
-        return -1;
-    if (in == NULL || len != E2E_IDENTITY_BLOB_BYTES ||
-        memcmp(in, E2E_BLOB_MAGIC, E2E_MAGIC_LEN) != 0)
-        goto fail;
-    e2e_identity_load(id, in);
-    if (e2e_sign_pair_matches(id->sign_sk, id->sign_pk) != 0 ||
-        !e2e_is_clamped(id->x_sk) ||
-        e2e_x_pair_matches(id->x_sk, id->x_pk) != 0 ||
-        e2e_verify_exchange_key(id->sign_pk, id->x_pk, id->x_sig) != 0)
-        goto fail;
-    return 0;
+	if (id == NULL)
+		return -1;
+	if (in == NULL || len != E2E_IDENTITY_BLOB_BYTES ||
+	    memcmp(in, E2E_BLOB_MAGIC, E2E_MAGIC_LEN) != 0)
+		goto fail;
+	e2e_identity_load(id, in);
+	if (e2e_sign_pair_matches(id->sign_sk, id->sign_pk) != 0 || !e2e_is_clamped(id->x_sk) ||
+	    e2e_x_pair_matches(id->x_sk, id->x_pk) != 0 ||
+	    e2e_verify_exchange_key(id->sign_pk, id->x_pk, id->x_sig) != 0)
+		goto fail;
+	return 0;
 fail:
-    e2e_identity_wipe(id);
-    return -1;
+	e2e_identity_wipe(id);
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -196,64 +208,61 @@ fail:
 /* Heap buffer holding domain || challenge (Ed25519 in libsodium has no
  * streaming API for pure Ed25519, so the message must be contiguous).
  * Not secret.  Caller frees. */
-static uint8_t *e2e_challenge_message(const char *domain,
-                                      const uint8_t *challenge, size_t len,
-                                      size_t *msg_len)
+static uint8_t *
+e2e_challenge_message(const char *domain, const uint8_t *challenge, size_t len, size_t *msg_len)
 {
-    size_t dlen;
-    uint8_t *msg;
+	size_t dlen;
+	uint8_t *msg;
 
-    if (domain == NULL || (challenge == NULL && len != 0))
-        return NULL;
-    dlen = strlen(domain);
-    if (dlen == 0 || len > SIZE_MAX - dlen)
-        return NULL;
-    msg = malloc(dlen + len > 0 ? dlen + len : 1);
-    if (msg == NULL)
-        return NULL;
-    memcpy(msg, domain, dlen);
-    if (len > 0)
-        memcpy(msg + dlen, challenge, len);
-    *msg_len = dlen + len;
-    return msg;
+	if (domain == NULL || (challenge == NULL && len != 0))
+		return NULL;
+	dlen = strlen(domain);
+	if (dlen == 0 || len > SIZE_MAX - dlen)
+		return NULL;
+	msg = malloc(dlen + len > 0 ? dlen + len : 1);
+	if (msg == NULL)
+		return NULL;
+	memcpy(msg, domain, dlen);
+	if (len > 0)
+		memcpy(msg + dlen, challenge, len);
+	*msg_len = dlen + len;
+	return msg;
 }
 
-int e2e_sign_challenge(uint8_t sig[64], const char *domain,
-                       const uint8_t *challenge, size_t len,
-                       const uint8_t sign_sk[64])
+int
+e2e_sign_challenge(uint8_t sig[64], const char *domain, const uint8_t *challenge, size_t len,
+		   const uint8_t sign_sk[64])
 {
-    size_t msg_len = 0;
-    uint8_t *msg;
-    int rc = -1;
+	size_t msg_len = 0;
+	uint8_t *msg;
+	int rc = -1;
 
-    if (sig == NULL || sign_sk == NULL)
-        return -1;
-    msg = e2e_challenge_message(domain, challenge, len, &msg_len);
-    if (msg != NULL &&
-        crypto_sign_detached(sig, NULL, msg, msg_len, sign_sk) == 0)
-        rc = 0;
-    free(msg);
-    if (rc != 0)
-        sodium_memzero(sig, E2E_SIG_BYTES);
-    return rc;
+	if (sig == NULL || sign_sk == NULL)
+		return -1;
+	msg = e2e_challenge_message(domain, challenge, len, &msg_len);
+	if (msg != NULL && crypto_sign_detached(sig, NULL, msg, msg_len, sign_sk) == 0)
+		rc = 0;
+	free(msg);
+	if (rc != 0)
+		sodium_memzero(sig, E2E_SIG_BYTES);
+	return rc;
 }
 
-int e2e_verify_challenge(const uint8_t sig[64], const char *domain,
-                         const uint8_t *challenge, size_t len,
-                         const uint8_t sign_pk[32])
+int
+e2e_verify_challenge(const uint8_t sig[64], const char *domain, const uint8_t *challenge,
+		     size_t len, const uint8_t sign_pk[32])
 {
-    size_t msg_len = 0;
-    uint8_t *msg;
-    int rc = -1;
+	size_t msg_len = 0;
+	uint8_t *msg;
+	int rc = -1;
 
-    if (sig == NULL || sign_pk == NULL)
-        return -1;
-    msg = e2e_challenge_message(domain, challenge, len, &msg_len);
-    if (msg != NULL &&
-        crypto_sign_verify_detached(sig, msg, msg_len, sign_pk) == 0)
-        rc = 0;
-    free(msg);
-    return rc;
+	if (sig == NULL || sign_pk == NULL)
+		return -1;
+	msg = e2e_challenge_message(domain, challenge, len, &msg_len);
+	if (msg != NULL && crypto_sign_verify_detached(sig, msg, msg_len, sign_pk) == 0)
+		rc = 0;
+	free(msg);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,106 +270,110 @@ int e2e_verify_challenge(const uint8_t sig[64], const char *domain,
 /* ------------------------------------------------------------------ */
 
 /* Append n bytes at *pos if they fit in cap; -1 otherwise. */
-static int e2e_put(uint8_t *out, size_t cap, size_t *pos,
-                   const void *data, size_t n)
+static int
+e2e_put(uint8_t *out, size_t cap, size_t *pos, const void *data, size_t n)
 {
-    if (n > cap - *pos)
-        return -1;
-    if (n > 0)
-        memcpy(out + *pos, data, n);
-    *pos += n;
-    return 0;
+	if (n > cap - *pos)
+		return -1;
+	if (n > 0)
+		memcpy(out + *pos, data, n);
+	*pos += n;
+	return 0;
 }
 
 /* Append a string (without NUL) followed, if sep, by one 0x00 byte. */
-static int e2e_put_field(uint8_t *out, size_t cap, size_t *pos,
-                         const char *s, int sep)
+static int
+e2e_put_field(uint8_t *out, size_t cap, size_t *pos, const char *s, int sep)
 {
-    static const uint8_t zero = 0;
+	static const uint8_t zero = 0;
 
-    if (e2e_put(out, cap, pos, s, strlen(s)) != 0)
-        return -1;
-    return sep ? e2e_put(out, cap, pos, &zero, 1) : 0;
+	if (e2e_put(out, cap, pos, s, strlen(s)) != 0)
+		return -1;
+	return sep ? e2e_put(out, cap, pos, &zero, 1) : 0;
 }
 
 /* Decimal, no leading zeros, so each device number has one encoding. */
-static int e2e_u32_dec(char buf[E2E_U32_DEC_BYTES], uint32_t v)
+static int
+e2e_u32_dec(char buf[E2E_U32_DEC_BYTES], uint32_t v)
 {
-    int n = snprintf(buf, E2E_U32_DEC_BYTES, "%" PRIu32, v);
+	int n = snprintf(buf, E2E_U32_DEC_BYTES, "%" PRIu32, v);
 
-    return n > 0 && n < E2E_U32_DEC_BYTES ? 0 : -1;
+	return n > 0 && n < E2E_U32_DEC_BYTES ? 0 : -1;
 }
 
-static int e2e_header_ok(const struct e2e_header *h)
+static int
+e2e_header_ok(const struct e2e_header *h)
 {
-    return h != NULL && h->chat_id != NULL && h->message_id != NULL &&
-           h->sender_user != NULL && h->recipient_user != NULL;
+	return h != NULL && h->chat_id != NULL && h->message_id != NULL && h->sender_user != NULL &&
+	       h->recipient_user != NULL;
 }
 
-size_t e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap)
+size_t
+e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap)
 {
-    char sdev[E2E_U32_DEC_BYTES], rdev[E2E_U32_DEC_BYTES];
-    size_t pos = 0;
+	char sdev[E2E_U32_DEC_BYTES], rdev[E2E_U32_DEC_BYTES];
+	size_t pos = 0;
 
-    if (!e2e_header_ok(h) || out == NULL)
-        return 0;
-    if (e2e_u32_dec(sdev, h->sender_device) != 0 ||
-        e2e_u32_dec(rdev, h->recipient_device) != 0)
-        return 0;
-    if (e2e_put_field(out, cap, &pos, E2E_AD_CTX, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, h->chat_id, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, h->message_id, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, h->sender_user, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, sdev, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, h->recipient_user, 1) != 0 ||
-        e2e_put_field(out, cap, &pos, rdev, 0) != 0)
-        return 0;
-    return pos;
+	if (!e2e_header_ok(h) || out == NULL)
+		return 0;
+	if (e2e_u32_dec(sdev, h->sender_device) != 0 || e2e_u32_dec(rdev, h->recipient_device) != 0)
+		return 0;
+	if (e2e_put_field(out, cap, &pos, E2E_AD_CTX, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, h->chat_id, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, h->message_id, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, h->sender_user, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, sdev, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, h->recipient_user, 1) != 0 ||
+	    e2e_put_field(out, cap, &pos, rdev, 0) != 0)
+		return 0;
+	return pos;
 }
 
 /* Upper bound on the AD length for h (0 if h is invalid), so seal/open can
  * allocate a buffer that always fits. */
-static size_t e2e_header_ad_len(const struct e2e_header *h)
+static size_t
+e2e_header_ad_len(const struct e2e_header *h)
 {
-    const char *parts[4];
-    size_t total = (sizeof E2E_AD_CTX - 1) + 6;   /* context + 6 separators */
-    size_t i;
+	const char *parts[4];
+	size_t total = (sizeof E2E_AD_CTX - 1) + 6; /* context + 6 separators */
+	size_t i;
 
-    if (!e2e_header_ok(h))
-        return 0;
-    parts[0] = h->chat_id;
-    parts[1] = h->message_id;
-    parts[2] = h->sender_user;
-    parts[3] = h->recipient_user;
-    for (i = 0; i < 4; i++) {
-        size_t n = strlen(parts[i]);
+	if (!e2e_header_ok(h))
+		return 0;
+	parts[0] = h->chat_id;
+	parts[1] = h->message_id;
+	parts[2] = h->sender_user;
+	parts[3] = h->recipient_user;
+	for (i = 0; i < 4; i++) {
+		size_t n = strlen(parts[i]);
 
-        if (n > SIZE_MAX - total)
-            return 0;
-        total += n;
-    }
-    if (total > SIZE_MAX - 2 * (E2E_U32_DEC_BYTES - 1))
-        return 0;
-    return total + 2 * (E2E_U32_DEC_BYTES - 1);   /* upper bound for digits */
+		if (n > SIZE_MAX - total)
+			return 0;
+		total += n;
+	}
+	if (total > SIZE_MAX - 2 * (E2E_U32_DEC_BYTES - 1))
+		return 0;
+	return total + 2 * (E2E_U32_DEC_BYTES - 1); /* upper bound for digits */
 }
 
 /* Allocate and fill the AD for h.  Caller frees.  NULL on error. */
-static uint8_t *e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
+static uint8_t *
+e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
 {
-    size_t cap = e2e_header_ad_len(h);
-    uint8_t *ad;
+	size_t cap = e2e_header_ad_len(h);
+	uint8_t *ad;
 
-    if (cap == 0)
-        return NULL;
-    ad = malloc(cap);
-    if (ad == NULL)
-        return NULL;
-    *ad_len = e2e_header_ad(h, ad, cap);
-    if (*ad_len == 0) {
-        free(ad);
-        return NULL;
-    }
-    return ad;
+	if (cap == 0)
+		return NULL;
+	ad = malloc(cap);
+	if (ad == NULL)
+		return NULL;
+	*ad_len = e2e_header_ad(h, ad, cap);
+	if (*ad_len == 0) {
+		free(ad);
+		return NULL;
+	}
+	return ad;
 }
 
 /* ------------------------------------------------------------------ */
@@ -373,107 +386,102 @@ static uint8_t *e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
  * Both sides put the keys into info in sender, recipient order, so the key
  * is bound to the direction of the message as well as to the two devices.
  */
-static int e2e_derive_key(uint8_t key[E2E_KEY_BYTES],
-                          const uint8_t my_sk[32], const uint8_t peer_pk[32],
-                          const uint8_t sender_pk[32],
-                          const uint8_t recipient_pk[32])
+static int
+e2e_derive_key(uint8_t key[E2E_KEY_BYTES], const uint8_t my_sk[32], const uint8_t peer_pk[32],
+	       const uint8_t sender_pk[32], const uint8_t recipient_pk[32])
 {
-    uint8_t shared[crypto_scalarmult_BYTES];
-    uint8_t info[E2E_KDF_INFO_BYTES];
-    int rc = -1;
+	uint8_t shared[crypto_scalarmult_BYTES];
+	uint8_t info[E2E_KDF_INFO_BYTES];
+	int rc = -1;
 
-    /* crypto_scalarmult returns -1 for an all-zero result (small-order
-     * peer key): refuse rather than encrypt under a predictable key. */
-    if (crypto_scalarmult(shared, my_sk, peer_pk) != 0)
-        goto out;
-    memcpy(info, E2E_KDF_CTX, E2E_KDF_CTX_LEN);
-    memcpy(info + E2E_KDF_CTX_LEN, sender_pk, E2E_PK_BYTES);
-    memcpy(info + E2E_KDF_CTX_LEN + E2E_PK_BYTES, recipient_pk, E2E_PK_BYTES);
-    if (chat_hkdf_sha256(key, E2E_KEY_BYTES, NULL, 0, shared, sizeof shared,
-                         info, sizeof info) != 0)
-        goto out;
-    rc = 0;
+	/* crypto_scalarmult returns -1 for an all-zero result (small-order
+	 * peer key): refuse rather than encrypt under a predictable key. */
+	if (crypto_scalarmult(shared, my_sk, peer_pk) != 0)
+		goto out;
+	memcpy(info, E2E_KDF_CTX, E2E_KDF_CTX_LEN);
+	memcpy(info + E2E_KDF_CTX_LEN, sender_pk, E2E_PK_BYTES);
+	memcpy(info + E2E_KDF_CTX_LEN + E2E_PK_BYTES, recipient_pk, E2E_PK_BYTES);
+	if (chat_hkdf_sha256(key, E2E_KEY_BYTES, NULL, 0, shared, sizeof shared, info,
+			     sizeof info) != 0)
+		goto out;
+	rc = 0;
 out:
-    sodium_memzero(shared, sizeof shared);
-    if (rc != 0)
-        sodium_memzero(key, E2E_KEY_BYTES);
-    return rc;
+	sodium_memzero(shared, sizeof shared);
+	if (rc != 0)
+		sodium_memzero(key, E2E_KEY_BYTES);
+	return rc;
 }
 
-int e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
-             const struct e2e_header *h,
-             const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
-             const uint8_t recipient_x_pk[32])
+int
+e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
+	 const struct e2e_header *h, const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
+	 const uint8_t recipient_x_pk[32])
 {
-    static const uint8_t empty = 0;   /* stand-in for a NULL, empty pt */
-    uint8_t key[E2E_KEY_BYTES];
-    unsigned long long ct_len = 0;
-    uint8_t *ad = NULL;
-    size_t ad_len = 0;
-    int rc = -1;
+	static const uint8_t empty = 0; /* stand-in for a NULL, empty pt */
+	uint8_t key[E2E_KEY_BYTES];
+	unsigned long long ct_len = 0;
+	uint8_t *ad = NULL;
+	size_t ad_len = 0;
+	int rc = -1;
 
-    if (ct == NULL || nonce_out == NULL || (pt == NULL && pt_len != 0) ||
-        sender_x_sk == NULL || sender_x_pk == NULL || recipient_x_pk == NULL ||
-        pt_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX)
-        return -1;
-    if (pt == NULL)
-        pt = &empty;
-    ad = e2e_header_ad_alloc(h, &ad_len);
-    if (ad == NULL || e2e_x_pair_matches(sender_x_sk, sender_x_pk) != 0 ||
-        e2e_derive_key(key, sender_x_sk, recipient_x_pk,
-                       sender_x_pk, recipient_x_pk) != 0)
-        goto out;
-    /* 192-bit random nonces: collisions are negligible even without state. */
-    randombytes_buf(nonce_out, E2E_NONCE_BYTES);
-    if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, pt, pt_len,
-                                                   ad, ad_len, NULL,
-                                                   nonce_out, key) != 0 ||
-        ct_len != (unsigned long long) pt_len + E2E_TAG_BYTES)
-        goto out;
-    rc = 0;
+	if (ct == NULL || nonce_out == NULL || (pt == NULL && pt_len != 0) || sender_x_sk == NULL ||
+	    sender_x_pk == NULL || recipient_x_pk == NULL ||
+	    pt_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX)
+		return -1;
+	if (pt == NULL)
+		pt = &empty;
+	ad = e2e_header_ad_alloc(h, &ad_len);
+	if (ad == NULL || e2e_x_pair_matches(sender_x_sk, sender_x_pk) != 0 ||
+	    e2e_derive_key(key, sender_x_sk, recipient_x_pk, sender_x_pk, recipient_x_pk) != 0)
+		goto out;
+	/* 192-bit random nonces: collisions are negligible even without state. */
+	randombytes_buf(nonce_out, E2E_NONCE_BYTES);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, pt, pt_len, ad, ad_len, NULL,
+						       nonce_out, key) != 0 ||
+	    ct_len != (unsigned long long)pt_len + E2E_TAG_BYTES)
+		goto out;
+	rc = 0;
 out:
-    sodium_memzero(key, sizeof key);
-    free(ad);
-    return rc;
+	sodium_memzero(key, sizeof key);
+	free(ad);
+	return rc;
 }
 
-int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len,
-             const uint8_t nonce[24],
-             const struct e2e_header *h,
-             const uint8_t recipient_x_sk[32], const uint8_t recipient_x_pk[32],
-             const uint8_t sender_x_pk[32])
+int
+e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const uint8_t nonce[24],
+	 const struct e2e_header *h, const uint8_t recipient_x_sk[32],
+	 const uint8_t recipient_x_pk[32], const uint8_t sender_x_pk[32])
 {
-    uint8_t key[E2E_KEY_BYTES];
-    uint8_t scratch;                 /* stand-in for a NULL pt when empty */
-    unsigned long long m_len = 0;
-    uint8_t *ad = NULL;
-    size_t ad_len = 0;
-    int rc = -1;
+	uint8_t key[E2E_KEY_BYTES];
+	uint8_t scratch; /* stand-in for a NULL pt when empty */
+	unsigned long long m_len = 0;
+	uint8_t *ad = NULL;
+	size_t ad_len = 0;
+	int rc = -1;
 
-    if (pt_len == NULL)
-        return -1;
-    *pt_len = 0;
-    if (ct == NULL || ct_len < E2E_TAG_BYTES || nonce == NULL ||
-        recipient_x_sk == NULL || recipient_x_pk == NULL ||
-        sender_x_pk == NULL || (pt == NULL && ct_len != E2E_TAG_BYTES))
-        return -1;
-    if (pt == NULL)
-        pt = &scratch;
-    ad = e2e_header_ad_alloc(h, &ad_len);
-    if (ad == NULL || e2e_x_pair_matches(recipient_x_sk, recipient_x_pk) != 0 ||
-        e2e_derive_key(key, recipient_x_sk, sender_x_pk,
-                       sender_x_pk, recipient_x_pk) != 0)
-        goto out;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &m_len, NULL, ct, ct_len,
-                                                   ad, ad_len, nonce, key) != 0)
-        goto out;
-    *pt_len = (size_t) m_len;
-    rc = 0;
+	if (pt_len == NULL)
+		return -1;
+	*pt_len = 0;
+	if (ct == NULL || ct_len < E2E_TAG_BYTES || nonce == NULL || recipient_x_sk == NULL ||
+	    recipient_x_pk == NULL || sender_x_pk == NULL ||
+	    (pt == NULL && ct_len != E2E_TAG_BYTES))
+		return -1;
+	if (pt == NULL)
+		pt = &scratch;
+	ad = e2e_header_ad_alloc(h, &ad_len);
+	if (ad == NULL || e2e_x_pair_matches(recipient_x_sk, recipient_x_pk) != 0 ||
+	    e2e_derive_key(key, recipient_x_sk, sender_x_pk, sender_x_pk, recipient_x_pk) != 0)
+		goto out;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &m_len, NULL, ct, ct_len, ad, ad_len,
+						       nonce, key) != 0)
+		goto out;
+	*pt_len = (size_t)m_len;
+	rc = 0;
 out:
-    sodium_memzero(key, sizeof key);
-    free(ad);
-    /* Never hand back unauthenticated plaintext. */
-    if (rc != 0 && pt != &scratch)
-        sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
-    return rc;
+	sodium_memzero(key, sizeof key);
+	free(ad);
+	/* Never hand back unauthenticated plaintext. */
+	if (rc != 0 && pt != &scratch)
+		sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
+	return rc;
 }

@@ -17,23 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define E2E_PK_BYTES 32
-#define E2E_SIGN_SK_BYTES 64      /* libsodium ed25519 secret key (seed||pk) */
-#define E2E_SIG_BYTES 64
-#define E2E_NONCE_BYTES 24
-#define E2E_TAG_BYTES 16
-#define E2E_KEY_BYTES 32
+#define E2E_PK_BYTES      32
+#define E2E_SIGN_SK_BYTES 64 /* libsodium ed25519 secret key (seed||pk) */
+#define E2E_SIG_BYTES     64
+#define E2E_NONCE_BYTES   24
+#define E2E_TAG_BYTES     16
+#define E2E_KEY_BYTES     32
 
 /* Domain strings for e2e_sign_challenge() / e2e_verify_challenge(). */
-#define E2E_DOMAIN_AUTH "chat-auth-v1"
+#define E2E_DOMAIN_AUTH     "chat-auth-v1"
 #define E2E_DOMAIN_REGISTER "chat-register-v1"
 
-struct e2e_identity {               /* one device */
-    uint8_t sign_pk[32];  uint8_t sign_sk[64];   /* Ed25519 identity key */
-    uint8_t x_pk[32];     uint8_t x_sk[32];      /* X25519 exchange key */
-    /* Ed25519 signature by sign_sk over "chat-xkey-v1" || x_pk
-     * (12 ASCII bytes, no NUL, then 32 bytes). */
-    uint8_t x_sig[64];
+struct e2e_identity { /* one device */
+	uint8_t sign_pk[32];
+	uint8_t sign_sk[64]; /* Ed25519 identity key */
+	uint8_t x_pk[32];
+	uint8_t x_sk[32]; /* X25519 exchange key */
+	/* Ed25519 signature by sign_sk over "chat-xkey-v1" || x_pk
+	 * (12 ASCII bytes, no NUL, then 32 bytes). */
+	uint8_t x_sig[64];
 };
 
 /*
@@ -41,7 +43,7 @@ struct e2e_identity {               /* one device */
  * decodeScalar25519) so that every identity has exactly one serialized form;
  * e2e_identity_parse() relies on this.  On failure *id is wiped.
  */
-int  e2e_identity_generate(struct e2e_identity *id);
+int e2e_identity_generate(struct e2e_identity *id);
 /* sodium_memzero the whole struct. */
 void e2e_identity_wipe(struct e2e_identity *id);
 
@@ -50,18 +52,17 @@ void e2e_identity_wipe(struct e2e_identity *id);
  * struct order.  The blob contains secret keys: wipe it after use.
  */
 #define E2E_IDENTITY_BLOB_BYTES 228
-void e2e_identity_serialize(const struct e2e_identity *id,
-                            uint8_t out[E2E_IDENTITY_BLOB_BYTES]);
+void e2e_identity_serialize(const struct e2e_identity *id, uint8_t out[E2E_IDENTITY_BLOB_BYTES]);
 /*
  * Parse a blob.  Checks: len == 228, magic, sign_sk regenerates from its seed
  * to exactly (sign_sk, sign_pk), x_sk is clamped, x_pk == X25519(x_sk, 9),
  * and x_sig verifies.  Returns -1 (and wipes *id) otherwise.
  */
-int  e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len);
+int e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len);
 
 /* 0 if sig is a valid identity-key signature over "chat-xkey-v1"||x_pk, else -1. */
-int  e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
-                             const uint8_t sig[64]);
+int e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
+			    const uint8_t sig[64]);
 
 /*
  * Ed25519 signature over domain || challenge, where domain is the NUL-
@@ -70,18 +71,18 @@ int  e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
  * so only use fixed domains none of which is a prefix of another.
  * challenge may be NULL only if len == 0.
  */
-int  e2e_sign_challenge(uint8_t sig[64], const char *domain,
-                        const uint8_t *challenge, size_t len,
-                        const uint8_t sign_sk[64]);
-int  e2e_verify_challenge(const uint8_t sig[64], const char *domain,
-                          const uint8_t *challenge, size_t len,
-                          const uint8_t sign_pk[32]);
+int e2e_sign_challenge(uint8_t sig[64], const char *domain, const uint8_t *challenge, size_t len,
+		       const uint8_t sign_sk[64]);
+int e2e_verify_challenge(const uint8_t sig[64], const char *domain, const uint8_t *challenge,
+			 size_t len, const uint8_t sign_pk[32]);
 
 /* What is bound into every envelope as AEAD associated data. */
 struct e2e_header {
-    const char *chat_id, *message_id;
-    const char *sender_user;    uint32_t sender_device;
-    const char *recipient_user; uint32_t recipient_device;
+	const char *chat_id, *message_id;
+	const char *sender_user;
+	uint32_t sender_device;
+	const char *recipient_user;
+	uint32_t recipient_device;
 };
 
 /*
@@ -106,9 +107,8 @@ size_t e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap);
  * if sender_x_pk is not the public key of sender_x_sk.
  */
 int e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
-             const struct e2e_header *h,
-             const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
-             const uint8_t recipient_x_pk[32]);
+	     const struct e2e_header *h, const uint8_t sender_x_sk[32],
+	     const uint8_t sender_x_pk[32], const uint8_t recipient_x_pk[32]);
 
 /*
  * Open an envelope: same key derivation from the recipient side.
@@ -117,11 +117,9 @@ int e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_le
  * ct/nonce, different header, wrong keys), or if recipient_x_pk is not the
  * public key of recipient_x_sk.  On failure *pt_len = 0 and pt is zeroed.
  */
-int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len,
-             const uint8_t nonce[24],
-             const struct e2e_header *h,
-             const uint8_t recipient_x_sk[32], const uint8_t recipient_x_pk[32],
-             const uint8_t sender_x_pk[32]);
+int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const uint8_t nonce[24],
+	     const struct e2e_header *h, const uint8_t recipient_x_sk[32],
+	     const uint8_t recipient_x_pk[32], const uint8_t sender_x_pk[32]);
 
 /* Safety number helper for later: not needed now. */
 

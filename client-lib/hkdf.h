@@ -27,23 +27,19 @@
  * their length is 0.  1 <= out_len <= 255*32.  out must not overlap the
  * inputs.
  */
-int chat_hkdf_sha256(uint8_t *out, size_t out_len,
-                     const uint8_t *salt, size_t salt_len,
-                     const uint8_t *ikm, size_t ikm_len,
-                     const uint8_t *info, size_t info_len);
+int chat_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len,
+		     const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len);
 
 /* HKDF-Extract: prk = HMAC-SHA256(salt, ikm).  Same salt/ikm rules as above. */
-int chat_hkdf_sha256_extract(uint8_t prk[32],
-                             const uint8_t *salt, size_t salt_len,
-                             const uint8_t *ikm, size_t ikm_len);
+int chat_hkdf_sha256_extract(uint8_t prk[32], const uint8_t *salt, size_t salt_len,
+			     const uint8_t *ikm, size_t ikm_len);
 
 /*
  * HKDF-Expand: out = first out_len bytes of T(1) || T(2) || ...
  * 1 <= out_len <= 255*32.  out may overlap prk (prk is copied first) but
  * must not overlap info.
  */
-int chat_hkdf_sha256_expand(uint8_t *out, size_t out_len,
-                            const uint8_t prk[32],
-                            const uint8_t *info, size_t info_len);
+int chat_hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[32],
+			    const uint8_t *info, size_t info_len);
 
 #endif /* CHAT_HKDF_H */

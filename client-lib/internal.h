@@ -28,11 +28,11 @@ typedef void (*reply_fn)(struct chat_client *c, struct op *op, const cJSON *repl
 struct request {
 	struct request *next;
 	int64_t id;
-	int64_t deadline;            /* monotonic ms */
+	int64_t deadline; /* monotonic ms */
 	reply_fn fn;
-	struct op *op;               /* may be NULL (internal requests) */
-	int preauth;                 /* register/auth: may go before authentication */
-	char *frame;                 /* serialized, until written */
+	struct op *op; /* may be NULL (internal requests) */
+	int preauth;   /* register/auth: may go before authentication */
+	char *frame;   /* serialized, until written */
 	size_t frame_len;
 	int sent;
 };
@@ -47,7 +47,7 @@ struct op {
 	char message_id[CHAT_MESSAGE_ID_LEN + 1];
 	char user[CHAT_USER_MAX + 1];
 	char *device_name;
-	char **users;                /* create: requested; send: chat members */
+	char **users; /* create: requested; send: chat members */
 	size_t n_users;
 	char *text;
 	size_t text_len;
@@ -62,7 +62,7 @@ struct chat_client {
 	int timeout_ms;
 
 	struct store store;
-	struct e2e_identity *id;     /* sodium_malloc'd; NULL until created or loaded */
+	struct e2e_identity *id; /* sodium_malloc'd; NULL until created or loaded */
 	char user[CHAT_USER_MAX + 1];
 	uint32_t device_id;
 
@@ -70,7 +70,7 @@ struct chat_client {
 	struct lws_context *ctx;
 	struct lws *wsi;
 	enum chat_state state;
-	int conn_err;                /* why the last connection ended */
+	int conn_err; /* why the last connection ended */
 	int was_online;
 	int64_t connect_deadline;
 	int epfd;                    /* chat_client_fd: the socket and wakefd */
@@ -80,14 +80,14 @@ struct chat_client {
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;
 	int drained;
-	char *rx;                    /* reassembly of a fragmented incoming frame */
+	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
 	int closing;
 
-	struct request *reqs;        /* in the order they were queued */
+	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
 	struct op *ops;
-	char **acks;                 /* message ids stored and not yet acked */
+	char **acks; /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
 
 	char errmsg[512];
@@ -95,35 +95,35 @@ struct chat_client {
 };
 
 /* client.c */
-int  client_fail(struct chat_client *c, int err, const char *fmt, ...)
+int client_fail(struct chat_client *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int  client_save_identity(struct chat_client *c);
+int client_save_identity(struct chat_client *c);
 void client_forget_session(struct chat_client *c);
 void client_forget_buffers(struct chat_client *c);
 
 /* session.c */
-int  session_start(struct chat_client *c);
+int session_start(struct chat_client *c);
 void session_stop(struct chat_client *c);
 /* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */
-int  session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth);
+int session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth);
 void session_want_write(struct chat_client *c);
 void session_set_state(struct chat_client *c, enum chat_state st, int err);
 void session_online(struct chat_client *c);
 /* Fails every request waiting on op (used when an op ends early). */
 void session_drop_op_requests(struct chat_client *c, struct op *op);
 /* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
-int  session_reply_error(struct chat_client *c, const cJSON *reply);
+int session_reply_error(struct chat_client *c, const cJSON *reply);
 
 /* ops.c */
 void ops_on_hello(struct chat_client *c);
 void ops_fail_all(struct chat_client *c, int err);
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
-int  ops_pending_register(const struct chat_client *c);
-int  ops_fetch_chat(struct chat_client *c, const char *chat_id);
+int ops_pending_register(const struct chat_client *c);
+int ops_fetch_chat(struct chat_client *c, const char *chat_id);
 
 /* receive.c */
 void receive_new_message(struct chat_client *c, const cJSON *msg);
-int  receive_queue_ack(struct chat_client *c, const char *message_id);
+int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
 
@@ -131,8 +131,8 @@ void receive_flush_acks(struct chat_client *c);
 /* Checks one directory entry (getKeys device or newMessage sender) against the
  * pins: pins it when new, records a changed identity key. Returns CHAT_OK,
  * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY or CHAT_ERR_STORE (errmsg set). */
-int directory_check(struct chat_client *c, const char *user, uint32_t device,
-                    const cJSON *entry, uint8_t xk_out[32]);
+int directory_check(struct chat_client *c, const char *user, uint32_t device, const cJSON *entry,
+		    uint8_t xk_out[32]);
 /* Applies a getKeys reply: pins, deactivates devices no longer listed. */
 int directory_apply(struct chat_client *c, const cJSON *reply);
 

@@ -104,8 +104,9 @@ static int
 check_registered(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0')
-		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered; "
-		                   "run: chatctl register USER");
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED,
+				   "this device is not registered; "
+				   "run: chatctl register USER");
 	return CHAT_OK;
 }
 
@@ -150,7 +151,7 @@ store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, siz
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
 	proto_get_int(reply, "createdAt", 0, INT64_MAX / 2, &created);
 	if (store_chat_put(&c->store, chat_id, kind, name, created ? created : proto_now_ms(),
-	                   (const char *const *)*members, *n) != 0) {
+			   (const char *const *)*members, *n) != 0) {
 		store_free_list(*members, *n);
 		*members = NULL;
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
@@ -197,7 +198,8 @@ registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	char buf[32];
 
 	if (err == CHAT_OK && (proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0))
-		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's registration reply has no device id");
+		err = client_fail(c, CHAT_ERR_PROTOCOL,
+				  "the server's registration reply has no device id");
 	if (err != CHAT_OK) {
 		c->conn_err = err;
 		c->closing = 1;
@@ -209,8 +211,12 @@ registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	if (store_meta_set(&c->store, "user", op->user) != 0 ||
 	    store_meta_set(&c->store, "device_id", buf) != 0 ||
 	    store_meta_set(&c->store, "server_url", c->server_url) != 0) {
-		op_finish(c, op, client_fail(c, CHAT_ERR_STORE, "registered on the server, but cannot "
-		                             "remember it: %s", c->store.err), NULL);
+		op_finish(c, op,
+			  client_fail(c, CHAT_ERR_STORE,
+				      "registered on the server, but cannot "
+				      "remember it: %s",
+				      c->store.err),
+			  NULL);
 		return;
 	}
 	snprintf(c->user, sizeof c->user, "%s", op->user);
@@ -228,7 +234,7 @@ send_register(struct chat_client *c, struct op *op)
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
 	if (e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, c->challenge, sizeof c->challenge,
-	                       c->id->sign_sk) != 0 ||
+			       c->id->sign_sk) != 0 ||
 	    !cJSON_AddStringToObject(req, "user", op->user) ||
 	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
 	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
@@ -265,7 +271,7 @@ send_auth(struct chat_client *c)
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
 	if (e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, c->challenge, sizeof c->challenge,
-	                       c->id->sign_sk) != 0 ||
+			       c->id->sign_sk) != 0 ||
 	    !cJSON_AddStringToObject(req, "user", c->user) ||
 	    !cJSON_AddNumberToObject(req, "deviceId", c->device_id) ||
 	    proto_add_b64(req, "signature", sig, 64)) {
@@ -298,22 +304,28 @@ sent:
 }
 
 int
-chat_register(struct chat_client *c, const char *user, const char *device_name,
-              chat_done_cb done, void *arg)
+chat_register(struct chat_client *c, const char *user, const char *device_name, chat_done_cb done,
+	      void *arg)
 {
 	struct op *op;
 	int rc;
 
 	if (!proto_valid_user(user))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name: 1 to 32 of "
-		                   "a-z 0-9 . _ -, starting with a letter or digit", user ? user : "");
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "'%s' is not a valid user name: 1 to 32 of "
+				   "a-z 0-9 . _ -, starting with a letter or digit",
+				   user ? user : "");
 	if (device_name != NULL && strlen(device_name) > PROTO_MAX_DEVICE_NAME)
-		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes", PROTO_MAX_DEVICE_NAME);
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes",
+				   PROTO_MAX_DEVICE_NAME);
 	if (c->user[0] != '\0')
-		return client_fail(c, CHAT_ERR_REGISTERED, "this home (%s) is already registered as "
-		                   "%s, device %u", c->home, c->user, c->device_id);
+		return client_fail(c, CHAT_ERR_REGISTERED,
+				   "this home (%s) is already registered as "
+				   "%s, device %u",
+				   c->home, c->user, c->device_id);
 	if (c->server_url == NULL)
-		return client_fail(c, CHAT_ERR_INVALID, "no server URL: give --server ws://HOST:PORT/");
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "no server URL: give --server ws://HOST:PORT/");
 	if (ops_pending_register(c))
 		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
 	/* The identity exists before the server hears of it, so a retry after a lost
@@ -376,8 +388,8 @@ created(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 }
 
 int
-chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
-                 chat_done_cb done, void *arg)
+chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users, chat_done_cb done,
+		 void *arg)
 {
 	struct op *op;
 	cJSON *req, *arr;
@@ -391,7 +403,8 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		return client_fail(c, CHAT_ERR_TOO_LARGE, "a chat has at most 100 members");
 	for (size_t i = 0; i < n_users; i++)
 		if (!proto_valid_user(users[i]))
-			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name", users[i]);
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+					   users[i]);
 	req = new_request("createChat");
 	arr = req ? cJSON_AddArrayToObject(req, "participants") : NULL;
 	for (size_t i = 0; arr != NULL && i < n_users; i++)
@@ -449,17 +462,20 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 {
 	struct envelope_ctx *e = arg;
 	struct chat_client *c = e->c;
-	struct e2e_header h = { e->op->chat_id, e->op->message_id, c->user, c->device_id,
-	                        user, device };
+	struct e2e_header h = {e->op->chat_id, e->op->message_id, c->user, c->device_id, user,
+			       device};
 	uint8_t nonce[E2E_NONCE_BYTES], *ct;
 	cJSON *env;
 
 	if (strcmp(user, c->user) == 0 && device == c->device_id)
 		return 0;
 	if (p->has_pending) {
-		e->err = client_fail(c, CHAT_ERR_KEY_CHANGED, "the identity key of %s's device %u "
-		                     "changed; nothing was sent. If %s really has a new key, accept "
-		                     "it with: chatctl trust %s", user, device, user, user);
+		e->err =
+			client_fail(c, CHAT_ERR_KEY_CHANGED,
+				    "the identity key of %s's device %u "
+				    "changed; nothing was sent. If %s really has a new key, accept "
+				    "it with: chatctl trust %s",
+				    user, device, user, user);
 		return 1;
 	}
 	ct = malloc(e->body_len + E2E_TAG_BYTES);
@@ -471,10 +487,12 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 		return 1;
 	}
 	if (e2e_seal(ct, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
-	             p->exchange_key) != 0) {
+		     p->exchange_key) != 0) {
 		free(ct);
-		e->err = client_fail(c, CHAT_ERR_BAD_KEY, "cannot encrypt for %s's device %u: "
-		                     "its key is unusable", user, device);
+		e->err = client_fail(c, CHAT_ERR_BAD_KEY,
+				     "cannot encrypt for %s's device %u: "
+				     "its key is unusable",
+				     user, device);
 		return 1;
 	}
 	if (!cJSON_AddStringToObject(env, "user", user) ||
@@ -517,20 +535,24 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		return;
 	}
 	if (err == CHAT_OK && (proto_get_int(reply, "seq", 1, INT64_MAX / 2, &seq) != 0 ||
-	                       proto_get_int(reply, "sentAt", 0, INT64_MAX / 2, &at) != 0))
-		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's send reply has no seq or time");
+			       proto_get_int(reply, "sentAt", 0, INT64_MAX / 2, &at) != 0))
+		err = client_fail(c, CHAT_ERR_PROTOCOL,
+				  "the server's send reply has no seq or time");
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
-		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s", c->store.err);
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
+				  c->store.err);
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s on the server, or you are "
-		                  "not in it", op->chat_id);
+		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
+				  "no chat %s on the server, or you are "
+				  "not in it",
+				  op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
 
 static int
 encrypt_and_send(struct chat_client *c, struct op *op)
 {
-	struct envelope_ctx e = { c, op, NULL, NULL, 0, CHAT_OK };
+	struct envelope_ctx e = {c, op, NULL, NULL, 0, CHAT_OK};
 	cJSON *req = new_request("sendMessage");
 	size_t body_len = 0;
 	uint8_t *body = message_body(op, &body_len);
@@ -577,8 +599,10 @@ send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	size_t n = 0;
 
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s on the server, or you are "
-		                  "not in it", op->chat_id);
+		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
+				  "no chat %s on the server, or you are "
+				  "not in it",
+				  op->chat_id);
 	if (err == CHAT_OK)
 		err = store_chat_reply(c, reply, &members, &n);
 	store_free_list(members, n);
@@ -623,7 +647,7 @@ send_step(struct chat_client *c, struct op *op)
 
 int
 chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
-               char *message_id, chat_done_cb done, void *arg)
+	       char *message_id, chat_done_cb done, void *arg)
 {
 	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
 	struct chat_message m = {0};
@@ -633,15 +657,19 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	if (rc != CHAT_OK)
 		return rc;
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
 	if (text == NULL || len == 0)
 		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
 	if (len > CHAT_MAX_TEXT)
-		return client_fail(c, CHAT_ERR_TOO_LARGE, "message of %zu bytes is over the limit of "
-		                   "%d bytes; nothing was sent", len, CHAT_MAX_TEXT);
+		return client_fail(c, CHAT_ERR_TOO_LARGE,
+				   "message of %zu bytes is over the limit of "
+				   "%d bytes; nothing was sent",
+				   len, CHAT_MAX_TEXT);
 	if (!proto_valid_utf8(text, len))
-		return client_fail(c, CHAT_ERR_INVALID, "message is not valid UTF-8 text (or contains "
-		                   "a NUL byte); nothing was sent");
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message is not valid UTF-8 text (or contains "
+				   "a NUL byte); nothing was sent");
 	op = op_new(c, OP_SEND, done, arg);
 	if (op == NULL || (op->text = malloc(len + 1)) == NULL) {
 		if (op)

@@ -64,8 +64,8 @@ proto_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int6
 }
 
 int
-proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
-              size_t cap, size_t *len)
+proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want, size_t cap,
+	      size_t *len)
 {
 	const char *s = proto_get_str(obj, name);
 	size_t bin_len = 0, slen, limit = want ? want : cap;
@@ -77,7 +77,7 @@ proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
 	if (slen / 4 * 3 > limit + 2)
 		return -1;
 	if (sodium_base642bin(out, limit, s, slen, NULL, &bin_len, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0)
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	if (want && bin_len != want)
 		return -1;
@@ -112,10 +112,17 @@ proto_utf8_seq(const unsigned char *s, size_t len)
 		return 0;
 	if (s[0] < 0x80)
 		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) { n = 1; cp = s[0] & 0x1f; }
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) { n = 2; cp = s[0] & 0x0f; }
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4) { n = 3; cp = s[0] & 0x07; }
-	else return 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 3;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
 	if (n >= len)
 		return 0;
 	for (size_t k = 1; k <= n; k++) {
@@ -168,6 +175,6 @@ proto_rfc3339(int64_t ms, char *buf, size_t cap)
 		snprintf(buf, cap, "1970-01-01T00:00:00.000Z");
 		return;
 	}
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }

@@ -10,15 +10,15 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#define PROTO_SUBPROTOCOL   "chat.v1"
-#define PROTO_MAX_FRAME     (1024 * 1024)
-#define PROTO_CHALLENGE_LEN 32
-#define PROTO_MAX_GETKEYS   100
-#define PROTO_MAX_ACK       1000
+#define PROTO_SUBPROTOCOL     "chat.v1"
+#define PROTO_MAX_FRAME       (1024 * 1024)
+#define PROTO_CHALLENGE_LEN   32
+#define PROTO_MAX_GETKEYS     100
+#define PROTO_MAX_ACK         1000
 #define PROTO_MAX_DEVICE_NAME 64
-#define PROTO_MAX_CIPHERTEXT 66560      /* one envelope, decoded */
-#define PROTO_BODY_TEXT     0x01        /* plaintext kinds (first byte) */
-#define PROTO_BODY_JSON     0x02
+#define PROTO_MAX_CIPHERTEXT  66560 /* one envelope, decoded */
+#define PROTO_BODY_TEXT       0x01  /* plaintext kinds (first byte) */
+#define PROTO_BODY_JSON       0x02
 
 /* 1 if s is a user name as the protocol allows: 1-32 of [a-z0-9._-], first [a-z0-9]. */
 int proto_valid_user(const char *s);
@@ -29,8 +29,8 @@ int proto_valid_hex(const char *s, size_t n);
  * come out exactly `want` bytes (or, if want is 0, at most cap bytes; *len gets the
  * size). Returns 0, or -1 if the field is missing, not a string, not base64 or
  * of the wrong size. */
-int proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
-                  size_t cap, size_t *len);
+int proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want, size_t cap,
+		  size_t *len);
 /* Adds bin as a standard-base64 string field. Returns 0, or -1 on allocation failure. */
 int proto_add_b64(cJSON *obj, const char *name, const uint8_t *bin, size_t len);
 

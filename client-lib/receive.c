@@ -43,7 +43,7 @@ acked(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	(void)c;
 	(void)op;
 	(void)reply;
-	(void)err;  /* unacked rows come again next session; the store drops them */
+	(void)err; /* unacked rows come again next session; the store drops them */
 }
 
 void
@@ -58,7 +58,7 @@ receive_flush_acks(struct chat_client *c)
 	arr = req ? cJSON_AddArrayToObject(req, "messageIds") : NULL;
 	if (arr == NULL || !cJSON_AddStringToObject(req, "type", "ack")) {
 		cJSON_Delete(req);
-		return;  /* try again at the next write */
+		return; /* try again at the next write */
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(c->acks[i]))) {
@@ -110,28 +110,32 @@ parse(struct chat_client *c, const cJSON *msg, struct incoming *in)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (proto_get_b64(msg, "ciphertext", in->ct, 0, PROTO_MAX_CIPHERTEXT, &in->ct_len) != 0 ||
 	    in->ct_len < E2E_TAG_BYTES)
-		return client_fail(c, CHAT_ERR_PROTOCOL, "message %s has a malformed or oversized "
-		                   "ciphertext", in->message_id);
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "message %s has a malformed or oversized "
+				   "ciphertext",
+				   in->message_id);
 	return CHAT_OK;
 }
 
 /* Decrypts into a malloc'd buffer (*pt, *pt_len); wipe and free it after use. */
 static int
 open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
-              uint8_t **pt, size_t *pt_len)
+	      uint8_t **pt, size_t *pt_len)
 {
-	struct e2e_header h = { in->chat_id, in->message_id, in->user, (uint32_t)in->device,
-	                        c->user, c->device_id };
+	struct e2e_header h = {in->chat_id,          in->message_id, in->user,
+			       (uint32_t)in->device, c->user,        c->device_id};
 
 	*pt = malloc(in->ct_len);
 	if (*pt == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (e2e_open(*pt, pt_len, in->ct, in->ct_len, in->nonce, &h, c->id->x_sk, c->id->x_pk,
-	             sender_xk) != 0) {
+		     sender_xk) != 0) {
 		free(*pt);
 		*pt = NULL;
-		return client_fail(c, CHAT_ERR_DECRYPT, "message %s from %s does not decrypt: it was "
-		                   "altered, or not made for this device", in->message_id, in->user);
+		return client_fail(c, CHAT_ERR_DECRYPT,
+				   "message %s from %s does not decrypt: it was "
+				   "altered, or not made for this device",
+				   in->message_id, in->user);
 	}
 	return CHAT_OK;
 }

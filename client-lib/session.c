@@ -19,13 +19,12 @@
 
 #define RX_CHUNK 65536
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                    void *in, size_t len);
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len);
 
 static const struct lws_protocols protocols[] = {
-	{ PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+	{PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK},
+	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static struct chat_client *
 client_of(struct lws *wsi)
@@ -116,8 +115,10 @@ session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, i
 	if (len > c->max_frame) {
 		free(json);
 		free(r);
-		return client_fail(c, CHAT_ERR_TOO_LARGE, "request of %zu bytes is over the server's "
-		                   "frame limit of %zu bytes", len, c->max_frame);
+		return client_fail(c, CHAT_ERR_TOO_LARGE,
+				   "request of %zu bytes is over the server's "
+				   "frame limit of %zu bytes",
+				   len, c->max_frame);
 	}
 	/* lws needs LWS_PRE bytes of headroom before the payload. */
 	r->frame = malloc(LWS_PRE + len);
@@ -148,7 +149,7 @@ session_reply_error(struct chat_client *c, const cJSON *reply)
 
 	snprintf(c->server_code, sizeof c->server_code, "%s", code ? code : "unknown");
 	snprintf(c->errmsg, sizeof c->errmsg, "server refused: %s (%s)",
-	         msg ? msg : "no reason given", c->server_code);
+		 msg ? msg : "no reason given", c->server_code);
 	return CHAT_ERR_REFUSED;
 }
 
@@ -229,7 +230,7 @@ on_reply(struct chat_client *c, const cJSON *msg)
 	for (r = c->reqs; r != NULL && (double)r->id != idv->valuedouble; r = r->next)
 		;
 	if (r == NULL || !r->sent)
-		return;  /* not ours (a late reply to a request that timed out) */
+		return; /* not ours (a late reply to a request that timed out) */
 	if (cJSON_IsTrue(ok))
 		complete(c, r, msg, CHAT_OK);
 	else
@@ -242,10 +243,12 @@ on_hello(struct chat_client *c, const cJSON *msg)
 	const cJSON *limits = cJSON_GetObjectItemCaseSensitive(msg, "limits");
 	int64_t proto, max_frame;
 
-	if (proto_get_int(msg, "protocol", 0, 1 << 30, &proto) != 0 || proto != CHAT_PROTOCOL_VERSION ||
+	if (proto_get_int(msg, "protocol", 0, 1 << 30, &proto) != 0 ||
+	    proto != CHAT_PROTOCOL_VERSION ||
 	    proto_get_b64(msg, "challenge", c->challenge, PROTO_CHALLENGE_LEN, 0, NULL) != 0) {
-		client_fail(c, CHAT_ERR_PROTOCOL, "the server speaks another protocol version or sent "
-		            "a malformed hello");
+		client_fail(c, CHAT_ERR_PROTOCOL,
+			    "the server speaks another protocol version or sent "
+			    "a malformed hello");
 		c->conn_err = CHAT_ERR_PROTOCOL;
 		c->closing = 1;
 		session_want_write(c);
@@ -263,7 +266,8 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 	const char *type;
 
 	if (!cJSON_IsObject(msg)) {
-		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame that is not a JSON object");
+		client_fail(c, CHAT_ERR_PROTOCOL,
+			    "the server sent a frame that is not a JSON object");
 		cJSON_Delete(msg);
 		return;
 	}
@@ -294,7 +298,8 @@ on_receive(struct chat_client *c, struct lws *wsi, const void *in, size_t len)
 	/* Bound what the network can make us allocate. */
 	if (c->rx_len + len > c->max_frame + 4096) {
 		c->conn_err = CHAT_ERR_PROTOCOL;
-		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame over %zu bytes", c->max_frame);
+		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame over %zu bytes",
+			    c->max_frame);
 		return -1;
 	}
 	if (c->rx_len + len > c->rx_cap) {
@@ -371,50 +376,52 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c->conn_err == CHAT_OK)
 			client_fail(c, CHAT_ERR_CONNECT, "cannot connect to %s: %s", c->server_url,
-			            in ? (const char *)in : "connection failed");
+				    in ? (const char *)in : "connection failed");
 		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
 		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		return on_receive(c, wsi, in, len);
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		return on_writeable(c, wsi);
+	case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE: return on_writeable(c, wsi);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2) {
 			const unsigned char *p = in;
 			unsigned code = (unsigned)p[0] << 8 | p[1];
 
 			if (c->conn_err == CHAT_OK)
-				client_fail(c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection "
-				            "(%u %.*s)", code, (int)(len - 2 > 120 ? 120 : len - 2),
-				            (const char *)p + 2);
+				client_fail(c, CHAT_ERR_CONNECTION_LOST,
+					    "the server closed the connection "
+					    "(%u %.*s)",
+					    code, (int)(len - 2 > 120 ? 120 : len - 2),
+					    (const char *)p + 2);
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
-			client_fail(c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection");
+			client_fail(c, CHAT_ERR_CONNECTION_LOST,
+				    "the server closed the connection");
 		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
 
 /* Splits ws://HOST[:PORT][/PATH] into its parts (host and path into caller buffers). */
 static int
-parse_url(struct chat_client *c, const char *url, char *host, size_t hcap, int *port,
-          char *path, size_t pcap)
+parse_url(struct chat_client *c, const char *url, char *host, size_t hcap, int *port, char *path,
+	  size_t pcap)
 {
 	const char *p, *h, *slash, *colon;
 	size_t hl;
 
 	if (url == NULL)
-		return client_fail(c, CHAT_ERR_INVALID, "no server URL: give --server ws://HOST:PORT/");
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "no server URL: give --server ws://HOST:PORT/");
 	if (strncmp(url, "ws://", 5) == 0) {
 		p = url + 5;
 	} else if (strncmp(url, "wss://", 6) == 0) {
-		return client_fail(c, CHAT_ERR_UNSUPPORTED, "wss:// (TLS) is not supported yet; "
-		                   "use ws://HOST:PORT/");
+		return client_fail(c, CHAT_ERR_UNSUPPORTED,
+				   "wss:// (TLS) is not supported yet; "
+				   "use ws://HOST:PORT/");
 	} else {
 		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a ws:// URL", url);
 	}
@@ -460,9 +467,9 @@ make_context(struct chat_client *c)
 			close(c->wakefd);
 		c->epfd = c->wakefd = -1;
 		return client_fail(c, CHAT_ERR_NOMEM, "cannot set up the event descriptors: %s",
-		                   strerror(e));
+				   strerror(e));
 	} else {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->wakefd };
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = c->wakefd};
 
 		epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev);
 	}
@@ -559,18 +566,19 @@ check_deadlines(struct chat_client *c)
 	struct request *r;
 
 	if (c->wsi != NULL && c->state != CHAT_STATE_ONLINE && now > c->connect_deadline) {
-		c->conn_err = c->state == CHAT_STATE_CONNECTING ? CHAT_ERR_CONNECT : CHAT_ERR_TIMEOUT;
+		c->conn_err =
+			c->state == CHAT_STATE_CONNECTING ? CHAT_ERR_CONNECT : CHAT_ERR_TIMEOUT;
 		client_fail(c, c->conn_err, "no answer from %s within %d ms", c->server_url,
-		            c->timeout_ms);
+			    c->timeout_ms);
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}
 	for (r = c->reqs; r != NULL; r = r->next) {
 		if (r->sent && now > r->deadline) {
 			client_fail(c, CHAT_ERR_TIMEOUT, "the server did not answer within %d ms",
-			            c->timeout_ms);
+				    c->timeout_ms);
 			complete(c, r, NULL, CHAT_ERR_TIMEOUT);
-			r = c->reqs;  /* the list changed under us */
+			r = c->reqs; /* the list changed under us */
 			if (r == NULL)
 				break;
 		}
@@ -580,7 +588,7 @@ check_deadlines(struct chat_client *c)
 static void
 wake(lws_sorted_usec_list_t *sul)
 {
-	(void)sul;  /* firing is the point: it ends lws_service()'s wait */
+	(void)sul; /* firing is the point: it ends lws_service()'s wait */
 }
 
 int
@@ -588,8 +596,9 @@ chat_client_connect(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0') {
 		if (!ops_pending_register(c))
-			return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered; "
-			                   "run: chatctl register USER");
+			return client_fail(c, CHAT_ERR_NOT_REGISTERED,
+					   "this device is not registered; "
+					   "run: chatctl register USER");
 	}
 	return session_start(c);
 }
@@ -621,10 +630,10 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 	if (c->ctx == NULL || (c->wsi == NULL && c->state == CHAT_STATE_OFFLINE))
 		return CHAT_ERR_NOT_CONNECTED;
 	if (c->wakefd >= 0)
-		eventfd_read(c->wakefd, &pending);  /* consumed by this pass */
+		eventfd_read(c->wakefd, &pending); /* consumed by this pass */
 	/* lws_service() sleeps until an event or its next timer; our timer bounds it. */
 	lws_sul_schedule(c->ctx, 0, &c->wake, wake,
-	                 (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * LWS_US_PER_MS + 1);
+			 (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * LWS_US_PER_MS + 1);
 	if (lws_service(c->ctx, 0) < 0)
 		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
 	if (c->ctx != NULL)
@@ -660,7 +669,8 @@ chat_client_run_until(struct chat_client *c, const volatile int *flag, int timeo
 		int64_t left = deadline - proto_mono_ms();
 
 		if (left <= 0)
-			return client_fail(c, CHAT_ERR_TIMEOUT, "timed out after %d ms", timeout_ms);
+			return client_fail(c, CHAT_ERR_TIMEOUT, "timed out after %d ms",
+					   timeout_ms);
 		if (chat_client_loop(c, left > 250 ? 250 : (int)left) != CHAT_OK)
 			return c->conn_err != CHAT_OK ? c->conn_err : CHAT_ERR_NOT_CONNECTED;
 	}

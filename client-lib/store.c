@@ -43,7 +43,8 @@ static const char schema[] =
 static int
 fail(struct store *s, const char *what)
 {
-	snprintf(s->err, sizeof s->err, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
+	snprintf(s->err, sizeof s->err, "%s: %s", what,
+		 s->db ? sqlite3_errmsg(s->db) : "no database");
 	return -1;
 }
 
@@ -91,19 +92,20 @@ store_open(struct store *s, const char *path)
 	int rc;
 
 	memset(s, 0, sizeof *s);
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(s->err, sizeof s->err, "cannot open %s: %s", path,
-		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		sqlite3_close(s->db);
 		s->db = NULL;
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-	    exec(s, "BEGIN IMMEDIATE") || exec(s, schema) ||
-	    exec(s, "PRAGMA user_version=1") || exec(s, "COMMIT")) {
+	    exec(s, "BEGIN IMMEDIATE") || exec(s, schema) || exec(s, "PRAGMA user_version=1") ||
+	    exec(s, "COMMIT")) {
 		char why[256];
 
 		memcpy(why, s->err, sizeof why);
@@ -147,7 +149,7 @@ int
 store_meta_set(struct store *s, const char *key, const char *value)
 {
 	sqlite3_stmt *st = prep(s, "INSERT INTO meta(key, value) VALUES(?, ?) "
-	                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+				   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
 
 	if (st == NULL)
 		return -1;
@@ -184,8 +186,9 @@ row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
 int
 store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p)
 {
-	sqlite3_stmt *st = prep(s, "SELECT identity_key, exchange_key, pending_identity,"
-	                           " pending_exchange, active FROM peers WHERE user = ? AND device_id = ?");
+	sqlite3_stmt *st =
+		prep(s, "SELECT identity_key, exchange_key, pending_identity,"
+			" pending_exchange, active FROM peers WHERE user = ? AND device_id = ?");
 	int rc;
 
 	if (st == NULL)
@@ -202,10 +205,11 @@ store_peer_get(struct store *s, const char *user, uint32_t device, struct store_
 }
 
 int
-store_peer_pin(struct store *s, const char *user, uint32_t device,
-               const uint8_t ik[32], const uint8_t xk[32])
+store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
+	       const uint8_t xk[32])
 {
-	sqlite3_stmt *st = prep(s,
+	sqlite3_stmt *st = prep(
+		s,
 		"INSERT INTO peers(user, device_id, identity_key, exchange_key, active, pinned_at)"
 		" VALUES(?, ?, ?, ?, 1, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
 		" exchange_key = excluded.exchange_key, active = 1,"
@@ -223,12 +227,12 @@ store_peer_pin(struct store *s, const char *user, uint32_t device,
 }
 
 int
-store_peer_set_pending(struct store *s, const char *user, uint32_t device,
-                       const uint8_t ik[32], const uint8_t xk[32])
+store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
+		       const uint8_t xk[32])
 {
 	/* The device is still listed by the directory, only with another key. */
 	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?,"
-	                           " active = 1 WHERE user = ? AND device_id = ?");
+				   " active = 1 WHERE user = ? AND device_id = ?");
 
 	if (st == NULL)
 		return -1;
@@ -243,9 +247,9 @@ int
 store_peer_trust(struct store *s, const char *user)
 {
 	sqlite3_stmt *st = prep(s, "UPDATE peers SET identity_key = pending_identity,"
-	                           " exchange_key = pending_exchange, pending_identity = NULL,"
-	                           " pending_exchange = NULL, pinned_at = ?"
-	                           " WHERE user = ? AND pending_identity IS NOT NULL");
+				   " exchange_key = pending_exchange, pending_identity = NULL,"
+				   " pending_exchange = NULL, pinned_at = ?"
+				   " WHERE user = ? AND pending_identity IS NOT NULL");
 
 	if (st == NULL)
 		return -1;
@@ -270,9 +274,10 @@ store_peer_deactivate_user(struct store *s, const char *user)
 int
 store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
 {
-	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-	                           " pending_exchange, active FROM peers WHERE user = ? AND active = 1"
-	                           " ORDER BY device_id");
+	sqlite3_stmt *st =
+		prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
+			" pending_exchange, active FROM peers WHERE user = ? AND active = 1"
+			" ORDER BY device_id");
 	int rc, stop = 0;
 
 	if (st == NULL)
@@ -309,16 +314,16 @@ store_peer_count(struct store *s, const char *user)
 
 int
 store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-               int64_t created_at, const char *const *members, size_t n_members)
+	       int64_t created_at, const char *const *members, size_t n_members)
 {
 	sqlite3_stmt *st;
 
 	if (exec(s, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	st = prep(s, "INSERT INTO chats(chat_id, kind, name, created_at, members_known)"
-	             " VALUES(?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET"
-	             " kind = excluded.kind, name = excluded.name,"
-	             " members_known = max(members_known, excluded.members_known)");
+		     " VALUES(?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET"
+		     " kind = excluded.kind, name = excluded.name,"
+		     " members_known = max(members_known, excluded.members_known)");
 	if (st == NULL)
 		goto rollback;
 	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
@@ -337,7 +342,8 @@ store_chat_put(struct store *s, const char *chat_id, const char *kind, const cha
 		if (run(s, st, "store members") != 0)
 			goto rollback;
 		for (size_t i = 0; i < n_members; i++) {
-			st = prep(s, "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?, ?)");
+			st = prep(s,
+				  "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?, ?)");
 			if (st == NULL)
 				goto rollback;
 			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
@@ -407,7 +413,8 @@ store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *
 		char **grown = realloc(list, (len + 1) * sizeof *list);
 		char *u;
 
-		if (grown == NULL || (u = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+		if (grown == NULL ||
+		    (u = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
 			list = grown ? grown : list;
 			rc = SQLITE_NOMEM;
 			break;
@@ -428,7 +435,8 @@ store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *
 int
 store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 {
-	sqlite3_stmt *st = prep(s,
+	sqlite3_stmt *st = prep(
+		s,
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
 		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
@@ -465,16 +473,18 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 
 int
 store_chat_resolve(struct store *s, const char *self, const char *spec,
-                   char out[CHAT_CHAT_ID_LEN + 1])
+		   char out[CHAT_CHAT_ID_LEN + 1])
 {
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
 	if (spec[0] == '@') {
 		st = prep(s, "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
-		             " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id AND m.user = ?)"
-		             " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id AND m.user = ?)"
-		             " LIMIT 2");
+			     " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id "
+			     "AND m.user = ?)"
+			     " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id "
+			     "AND m.user = ?)"
+			     " LIMIT 2");
 		if (st == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, spec + 1, -1, SQLITE_STATIC);
@@ -488,7 +498,8 @@ store_chat_resolve(struct store *s, const char *self, const char *spec,
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (found++ == 0)
-			snprintf(out, CHAT_CHAT_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(out, CHAT_CHAT_ID_LEN + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -499,7 +510,8 @@ store_chat_resolve(struct store *s, const char *self, const char *spec,
 int
 store_message_insert(struct store *s, const struct chat_message *m)
 {
-	sqlite3_stmt *st = prep(s,
+	sqlite3_stmt *st = prep(
+		s,
 		"INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
 		" sent_at, text, outgoing, state, stored_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
@@ -530,7 +542,7 @@ int
 store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at)
 {
 	sqlite3_stmt *st = prep(s, "UPDATE messages SET seq = ?, sent_at = ?, state = 'sent'"
-	                           " WHERE message_id = ?");
+				   " WHERE message_id = ?");
 
 	if (st == NULL)
 		return -1;
@@ -543,7 +555,8 @@ store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t
 int
 store_message_set_state(struct store *s, const char *message_id, const char *state)
 {
-	sqlite3_stmt *st = prep(s, "UPDATE messages SET state = ? WHERE message_id = ? AND seq = 0");
+	sqlite3_stmt *st =
+		prep(s, "UPDATE messages SET state = ? WHERE message_id = ? AND seq = 0");
 
 	if (st == NULL)
 		return -1;
@@ -552,8 +565,9 @@ store_message_set_state(struct store *s, const char *message_id, const char *sta
 	return run(s, st, "update message");
 }
 
-#define MESSAGE_COLUMNS "message_id, chat_id, seq, sender, sender_device, sent_at, text," \
-                        " outgoing, state"
+#define MESSAGE_COLUMNS                                                                            \
+	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
+	" outgoing, state"
 
 /* Reads a row whose first columns are MESSAGE_COLUMNS and calls fn with it. */
 static int
@@ -597,10 +611,11 @@ store_message_each(struct store *s, const char *chat_id, int limit, chat_history
 {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
 	 * in the order they were written. The inner query picks the newest `limit`. */
-	sqlite3_stmt *st = prep(s,
-		"SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent, rowid AS r"
-		"  FROM messages WHERE chat_id = ?1 ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
-		" ORDER BY unsent, seq, r");
+	sqlite3_stmt *st =
+		prep(s, "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent, rowid AS r"
+			"  FROM messages WHERE chat_id = ?1 ORDER BY unsent DESC, seq DESC, r DESC "
+			"LIMIT ?2)"
+			" ORDER BY unsent, seq, r");
 	int rc, stop = 0;
 
 	if (st == NULL)

@@ -17,7 +17,7 @@ struct store {
 	char err[256];
 };
 
-int  store_open(struct store *s, const char *path);
+int store_open(struct store *s, const char *path);
 void store_close(struct store *s);
 
 /* Small settings: "user", "device_id", "server_url". get returns 1 found, 0 not. */
@@ -28,35 +28,35 @@ int store_meta_set(struct store *s, const char *key, const char *value);
 struct store_peer {
 	uint8_t identity_key[32];
 	uint8_t exchange_key[32];
-	int has_pending;            /* a different identity key was seen and not accepted */
+	int has_pending; /* a different identity key was seen and not accepted */
 	uint8_t pending_identity[32];
 	uint8_t pending_exchange[32];
-	int active;                 /* listed by the directory the last time we asked */
+	int active; /* listed by the directory the last time we asked */
 };
 /* 1 found, 0 not pinned, -1 error. */
 int store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p);
 /* Pins (user, device) to keys, or updates the exchange key of an already pinned
  * identity (the caller has checked its signature), marks it active and drops
  * any pending change (the directory is back to the pinned key). */
-int store_peer_pin(struct store *s, const char *user, uint32_t device,
-                   const uint8_t ik[32], const uint8_t xk[32]);
+int store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
+		   const uint8_t xk[32]);
 /* Records a changed identity key, waiting for the user's acceptance. */
-int store_peer_set_pending(struct store *s, const char *user, uint32_t device,
-                           const uint8_t ik[32], const uint8_t xk[32]);
+int store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
+			   const uint8_t xk[32]);
 /* Accepts all pending keys of user; returns how many devices changed, or -1. */
 int store_peer_trust(struct store *s, const char *user);
 /* Marks every device of user inactive (before a directory refresh re-pins). */
 int store_peer_deactivate_user(struct store *s, const char *user);
 /* Calls fn for each active pinned device of user. fn returning non-zero stops. */
 typedef int (*store_peer_fn)(void *arg, const char *user, uint32_t device,
-                             const struct store_peer *p);
+			     const struct store_peer *p);
 int store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg);
 /* Number of active pinned devices of user (or -1). */
 int store_peer_count(struct store *s, const char *user);
 
 /* Chats. */
 int store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-                   int64_t created_at, const char *const *members, size_t n_members);
+		   int64_t created_at, const char *const *members, size_t n_members);
 /* 1 if the chat is known, 0 if not. */
 int store_chat_exists(struct store *s, const char *chat_id);
 /* 1 if the chat is known and its member list has been filled in, 0 if not. */
@@ -67,7 +67,8 @@ void store_free_list(char **list, size_t n);
 int store_chat_each(struct store *s, chat_chat_cb fn, void *arg);
 /* Finds a chat from an id, a prefix of >= 4 hex digits or "@user". 1 found (out
  * gets the id), 0 none, 2 ambiguous, -1 error. */
-int store_chat_resolve(struct store *s, const char *self, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
+int store_chat_resolve(struct store *s, const char *self, const char *spec,
+		       char out[CHAT_CHAT_ID_LEN + 1]);
 
 /* Messages. insert returns 1 if stored, 0 if that id was stored already. */
 int store_message_insert(struct store *s, const struct chat_message *m);
@@ -76,7 +77,7 @@ int store_message_sent(struct store *s, const char *message_id, int64_t seq, int
 int store_message_set_state(struct store *s, const char *message_id, const char *state);
 /* Calls fn for the message with that id; 1 found, 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
-int store_message_each(struct store *s, const char *chat_id, int limit,
-                       chat_history_cb fn, void *arg);
+int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,
+		       void *arg);
 
 #endif

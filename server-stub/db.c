@@ -26,162 +26,148 @@
  * and a row with a reused id below a cursor would never be pushed.
  */
 static const char schema_sql[] =
-    "CREATE TABLE users ("
-    "  user TEXT PRIMARY KEY,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE devices ("
-    "  user TEXT NOT NULL REFERENCES users(user),"
-    "  device_id INTEGER NOT NULL CHECK (device_id BETWEEN 1 AND 2147483647),"
-    "  name TEXT,"
-    "  identity_key BLOB NOT NULL UNIQUE CHECK (length(identity_key) = 32),"
-    "  exchange_key BLOB NOT NULL CHECK (length(exchange_key) = 32),"
-    "  exchange_key_sig BLOB NOT NULL CHECK (length(exchange_key_sig) = 64),"
-    "  created_at INTEGER NOT NULL,"
-    "  last_seen INTEGER,"
-    "  PRIMARY KEY (user, device_id));"
-    "CREATE TABLE chats ("
-    "  chat_id TEXT PRIMARY KEY,"
-    "  kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),"
-    "  name TEXT,"
-    "  created_by TEXT NOT NULL REFERENCES users(user),"
-    "  created_at INTEGER NOT NULL,"
-    "  next_seq INTEGER NOT NULL DEFAULT 1,"
-    /* "alice\nbob", the two names sorted: one direct chat per pair. */
-    "  direct_key TEXT UNIQUE);"
-    "CREATE TABLE chat_members ("
-    "  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
-    "  user TEXT NOT NULL REFERENCES users(user),"
-    "  role TEXT NOT NULL,"
-    "  joined_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (chat_id, user));"
-    "CREATE INDEX chat_members_by_user ON chat_members(user);"
-    /* Metadata only, kept after every inbox row is acked so that a late
-     * retry of a send is still recognised. */
-    "CREATE TABLE messages ("
-    "  message_id TEXT PRIMARY KEY,"
-    "  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
-    "  sender_user TEXT NOT NULL,"
-    "  sender_device INTEGER NOT NULL,"
-    "  seq INTEGER NOT NULL,"
-    "  sent_at INTEGER NOT NULL,"
-    "  UNIQUE (chat_id, seq),"
-    "  FOREIGN KEY (sender_user, sender_device)"
-    "    REFERENCES devices(user, device_id));"
-    "CREATE TABLE inbox ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  user TEXT NOT NULL,"
-    "  device_id INTEGER NOT NULL,"
-    "  message_id TEXT NOT NULL REFERENCES messages(message_id),"
-    "  nonce BLOB NOT NULL CHECK (length(nonce) = 24),"
-    "  ciphertext BLOB NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  UNIQUE (user, device_id, message_id),"
-    "  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
-    "CREATE INDEX inbox_by_device ON inbox(user, device_id, id);";
+	"CREATE TABLE users ("
+	"  user TEXT PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE devices ("
+	"  user TEXT NOT NULL REFERENCES users(user),"
+	"  device_id INTEGER NOT NULL CHECK (device_id BETWEEN 1 AND 2147483647),"
+	"  name TEXT,"
+	"  identity_key BLOB NOT NULL UNIQUE CHECK (length(identity_key) = 32),"
+	"  exchange_key BLOB NOT NULL CHECK (length(exchange_key) = 32),"
+	"  exchange_key_sig BLOB NOT NULL CHECK (length(exchange_key_sig) = 64),"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER,"
+	"  PRIMARY KEY (user, device_id));"
+	"CREATE TABLE chats ("
+	"  chat_id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),"
+	"  name TEXT,"
+	"  created_by TEXT NOT NULL REFERENCES users(user),"
+	"  created_at INTEGER NOT NULL,"
+	"  next_seq INTEGER NOT NULL DEFAULT 1,"
+	/* "alice\nbob", the two names sorted: one direct chat per pair. */
+	"  direct_key TEXT UNIQUE);"
+	"CREATE TABLE chat_members ("
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+	"  user TEXT NOT NULL REFERENCES users(user),"
+	"  role TEXT NOT NULL,"
+	"  joined_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (chat_id, user));"
+	"CREATE INDEX chat_members_by_user ON chat_members(user);"
+	/* Metadata only, kept after every inbox row is acked so that a late
+	 * retry of a send is still recognised. */
+	"CREATE TABLE messages ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+	"  sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  sent_at INTEGER NOT NULL,"
+	"  UNIQUE (chat_id, seq),"
+	"  FOREIGN KEY (sender_user, sender_device)"
+	"    REFERENCES devices(user, device_id));"
+	"CREATE TABLE inbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL REFERENCES messages(message_id),"
+	"  nonce BLOB NOT NULL CHECK (length(nonce) = 24),"
+	"  ciphertext BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (user, device_id, message_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
+	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);";
 
 enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_USER_EXISTS,
-    ST_USER_INSERT,
-    ST_DEVICE_BY_KEY,
-    ST_DEVICE_INSERT,
-    ST_DEVICE_IDENTITY,
-    ST_DEVICE_TOUCH,
-    ST_USER_DEVICES,
-    ST_CHAT_BY_DIRECT_KEY,
-    ST_CHAT_INSERT,
-    ST_MEMBER_INSERT,
-    ST_CHAT_GET,
-    ST_CHAT_MEMBERS,
-    ST_IS_MEMBER,
-    ST_MESSAGE_GET,
-    ST_CHAT_DEVICES,
-    ST_CHAT_NEXT_SEQ,
-    ST_CHAT_SET_SEQ,
-    ST_MESSAGE_INSERT,
-    ST_INBOX_INSERT,
-    ST_INBOX_LOAD,
-    ST_ACK,
-    ST_COUNT
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_USER_EXISTS,
+	ST_USER_INSERT,
+	ST_DEVICE_BY_KEY,
+	ST_DEVICE_INSERT,
+	ST_DEVICE_IDENTITY,
+	ST_DEVICE_TOUCH,
+	ST_USER_DEVICES,
+	ST_CHAT_BY_DIRECT_KEY,
+	ST_CHAT_INSERT,
+	ST_MEMBER_INSERT,
+	ST_CHAT_GET,
+	ST_CHAT_MEMBERS,
+	ST_IS_MEMBER,
+	ST_MESSAGE_GET,
+	ST_CHAT_DEVICES,
+	ST_CHAT_NEXT_SEQ,
+	ST_CHAT_SET_SEQ,
+	ST_MESSAGE_INSERT,
+	ST_INBOX_INSERT,
+	ST_INBOX_LOAD,
+	ST_ACK,
+	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE user = ?1",
-    [ST_USER_INSERT] = "INSERT INTO users (user, created_at) VALUES (?1, ?2)",
-    [ST_DEVICE_BY_KEY] =
-        "SELECT user, device_id FROM devices WHERE identity_key = ?1",
-    [ST_DEVICE_INSERT] =
-        "INSERT INTO devices (user, device_id, name, identity_key,"
-        " exchange_key, exchange_key_sig, created_at, last_seen)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-    [ST_DEVICE_IDENTITY] =
-        "SELECT identity_key FROM devices WHERE user = ?1 AND device_id = ?2",
-    [ST_DEVICE_TOUCH] =
-        "UPDATE devices SET last_seen = ?3 WHERE user = ?1 AND device_id = ?2",
-    [ST_USER_DEVICES] =
-        "SELECT device_id, name, identity_key, exchange_key, exchange_key_sig"
-        " FROM devices WHERE user = ?1 ORDER BY device_id",
-    [ST_CHAT_BY_DIRECT_KEY] = "SELECT chat_id FROM chats WHERE direct_key = ?1",
-    [ST_CHAT_INSERT] =
-        "INSERT INTO chats (chat_id, kind, name, created_by, created_at,"
-        " next_seq, direct_key) VALUES (?1, 'direct', NULL, ?2, ?3, 1, ?4)",
-    [ST_MEMBER_INSERT] =
-        "INSERT INTO chat_members (chat_id, user, role, joined_at)"
-        " VALUES (?1, ?2, 'member', ?3)",
-    [ST_CHAT_GET] =
-        "SELECT c.kind, c.name, c.created_at FROM chats c"
-        " JOIN chat_members m ON m.chat_id = c.chat_id AND m.user = ?2"
-        " WHERE c.chat_id = ?1",
-    [ST_CHAT_MEMBERS] =
-        "SELECT user FROM chat_members WHERE chat_id = ?1 ORDER BY user",
-    [ST_IS_MEMBER] =
-        "SELECT 1 FROM chat_members WHERE chat_id = ?1 AND user = ?2",
-    [ST_MESSAGE_GET] =
-        "SELECT chat_id, sender_user, sender_device, seq, sent_at"
-        " FROM messages WHERE message_id = ?1",
-    [ST_CHAT_DEVICES] =
-        "SELECT d.user, d.device_id FROM chat_members m"
-        " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
-        " ORDER BY d.user, d.device_id",
-    [ST_CHAT_NEXT_SEQ] = "SELECT next_seq FROM chats WHERE chat_id = ?1",
-    [ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
-    [ST_MESSAGE_INSERT] =
-        "INSERT INTO messages (message_id, chat_id, sender_user,"
-        " sender_device, seq, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_INBOX_INSERT] =
-        "INSERT INTO inbox (user, device_id, message_id, nonce, ciphertext,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_INBOX_LOAD] =
-        "SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
-        " m.sender_user, m.sender_device, d.identity_key, d.exchange_key,"
-        " d.exchange_key_sig, i.nonce, i.ciphertext"
-        " FROM inbox i"
-        " JOIN messages m ON m.message_id = i.message_id"
-        " JOIN devices d ON d.user = m.sender_user"
-        "  AND d.device_id = m.sender_device"
-        " WHERE i.user = ?1 AND i.device_id = ?2 AND i.id > ?3"
-        " ORDER BY i.id LIMIT ?4",
-    [ST_ACK] =
-        "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2"
-        " AND message_id = ?3",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_USER_EXISTS] = "SELECT 1 FROM users WHERE user = ?1",
+	[ST_USER_INSERT] = "INSERT INTO users (user, created_at) VALUES (?1, ?2)",
+	[ST_DEVICE_BY_KEY] = "SELECT user, device_id FROM devices WHERE identity_key = ?1",
+	[ST_DEVICE_INSERT] = "INSERT INTO devices (user, device_id, name, identity_key,"
+			     " exchange_key, exchange_key_sig, created_at, last_seen)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+	[ST_DEVICE_IDENTITY] =
+		"SELECT identity_key FROM devices WHERE user = ?1 AND device_id = ?2",
+	[ST_DEVICE_TOUCH] = "UPDATE devices SET last_seen = ?3 WHERE user = ?1 AND device_id = ?2",
+	[ST_USER_DEVICES] = "SELECT device_id, name, identity_key, exchange_key, exchange_key_sig"
+			    " FROM devices WHERE user = ?1 ORDER BY device_id",
+	[ST_CHAT_BY_DIRECT_KEY] = "SELECT chat_id FROM chats WHERE direct_key = ?1",
+	[ST_CHAT_INSERT] = "INSERT INTO chats (chat_id, kind, name, created_by, created_at,"
+			   " next_seq, direct_key) VALUES (?1, 'direct', NULL, ?2, ?3, 1, ?4)",
+	[ST_MEMBER_INSERT] = "INSERT INTO chat_members (chat_id, user, role, joined_at)"
+			     " VALUES (?1, ?2, 'member', ?3)",
+	[ST_CHAT_GET] = "SELECT c.kind, c.name, c.created_at FROM chats c"
+			" JOIN chat_members m ON m.chat_id = c.chat_id AND m.user = ?2"
+			" WHERE c.chat_id = ?1",
+	[ST_CHAT_MEMBERS] = "SELECT user FROM chat_members WHERE chat_id = ?1 ORDER BY user",
+	[ST_IS_MEMBER] = "SELECT 1 FROM chat_members WHERE chat_id = ?1 AND user = ?2",
+	[ST_MESSAGE_GET] = "SELECT chat_id, sender_user, sender_device, seq, sent_at"
+			   " FROM messages WHERE message_id = ?1",
+	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
+			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
+			    " ORDER BY d.user, d.device_id",
+	[ST_CHAT_NEXT_SEQ] = "SELECT next_seq FROM chats WHERE chat_id = ?1",
+	[ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
+	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, sender_user,"
+			      " sender_device, seq, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_INBOX_INSERT] = "INSERT INTO inbox (user, device_id, message_id, nonce, ciphertext,"
+			    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_INBOX_LOAD] = "SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
+			  " m.sender_user, m.sender_device, d.identity_key, d.exchange_key,"
+			  " d.exchange_key_sig, i.nonce, i.ciphertext"
+			  " FROM inbox i"
+			  " JOIN messages m ON m.message_id = i.message_id"
+			  " JOIN devices d ON d.user = m.sender_user"
+			  "  AND d.device_id = m.sender_device"
+			  " WHERE i.user = ?1 AND i.device_id = ?2 AND i.id > ?3"
+			  " ORDER BY i.id LIMIT ?4",
+	[ST_ACK] = "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2"
+		   " AND message_id = ?3",
 };
 
 struct db {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT];
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
 };
 
 /* Where chat ids come from; tests replace it to force a collision. */
 void (*db_random_fn)(void *buf, size_t len) = randombytes_buf;
 
-static void db_fail(struct db *st, const char *what)
+static void
+db_fail(struct db *st, const char *what)
 {
-    srv_log("db: %s: %s", what, sqlite3_errmsg(st->db));
+	srv_log("db: %s: %s", what, sqlite3_errmsg(st->db));
 }
 
 /* ---- statement helpers -------------------------------------------------
@@ -190,215 +176,228 @@ static void db_fail(struct db *st, const char *what)
  * SQLITE_STATIC: every use ends with stmt_done(), which clears the bindings
  * before the caller's buffers can go away. */
 
-static sqlite3_stmt *stmt(struct db *st, int which)
+static sqlite3_stmt *
+stmt(struct db *st, int which)
 {
-    return st->st[which];
+	return st->st[which];
 }
 
-static void stmt_done(sqlite3_stmt *s)
+static void
+stmt_done(sqlite3_stmt *s)
 {
-    /* The return value of reset repeats the last step's error, which the
-     * caller has already handled. */
-    (void)sqlite3_reset(s);
-    (void)sqlite3_clear_bindings(s);
+	/* The return value of reset repeats the last step's error, which the
+	 * caller has already handled. */
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
 }
 
-static int bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v)
+static int
+bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v)
 {
-    int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
-               : sqlite3_bind_null(s, i);
+	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 
-    if (rc != SQLITE_OK) {
-        db_fail(st, "bind");
-        return -1;
-    }
-    return 0;
+	if (rc != SQLITE_OK) {
+		db_fail(st, "bind");
+		return -1;
+	}
+	return 0;
 }
 
-static int bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v)
+static int
+bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v)
 {
-    if (sqlite3_bind_int64(s, i, v) != SQLITE_OK) {
-        db_fail(st, "bind");
-        return -1;
-    }
-    return 0;
+	if (sqlite3_bind_int64(s, i, v) != SQLITE_OK) {
+		db_fail(st, "bind");
+		return -1;
+	}
+	return 0;
 }
 
-static int bind_blob(struct db *st, sqlite3_stmt *s, int i,
-                     const void *v, size_t n)
+static int
+bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n)
 {
-    /* zeroblob-safe: a zero-length blob with a NULL pointer would bind
-     * NULL, which NOT NULL columns refuse; an empty string does not. */
-    static const uint8_t empty[1];
+	/* zeroblob-safe: a zero-length blob with a NULL pointer would bind
+	 * NULL, which NOT NULL columns refuse; an empty string does not. */
+	static const uint8_t empty[1];
 
-    if (sqlite3_bind_blob64(s, i, n ? v : empty, n, SQLITE_STATIC)
-        != SQLITE_OK) {
-        db_fail(st, "bind");
-        return -1;
-    }
-    return 0;
+	if (sqlite3_bind_blob64(s, i, n ? v : empty, n, SQLITE_STATIC) != SQLITE_OK) {
+		db_fail(st, "bind");
+		return -1;
+	}
+	return 0;
 }
 
 /* Step a statement that returns no rows; -1 on error. */
-static int step_done(struct db *st, sqlite3_stmt *s, const char *what)
+static int
+step_done(struct db *st, sqlite3_stmt *s, const char *what)
 {
-    int rc = sqlite3_step(s);
+	int rc = sqlite3_step(s);
 
-    if (rc != SQLITE_DONE) {
-        db_fail(st, what);
-        stmt_done(s);
-        return -1;
-    }
-    stmt_done(s);
-    return 0;
+	if (rc != SQLITE_DONE) {
+		db_fail(st, what);
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
 }
 
 /* Step for at most one row: 1 row (statement left on it), 0 none, -1 error.
  * The caller calls stmt_done() after reading a row. */
-static int step_row(struct db *st, sqlite3_stmt *s, const char *what)
+static int
+step_row(struct db *st, sqlite3_stmt *s, const char *what)
 {
-    int rc = sqlite3_step(s);
+	int rc = sqlite3_step(s);
 
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc != SQLITE_DONE)
-        db_fail(st, what);
-    stmt_done(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		db_fail(st, what);
+	stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int tx_begin(struct db *st)
+static int
+tx_begin(struct db *st)
 {
-    return step_done(st, stmt(st, ST_BEGIN), "begin");
+	return step_done(st, stmt(st, ST_BEGIN), "begin");
 }
 
-static int tx_commit(struct db *st)
+static int
+tx_commit(struct db *st)
 {
-    return step_done(st, stmt(st, ST_COMMIT), "commit");
+	return step_done(st, stmt(st, ST_COMMIT), "commit");
 }
 
 /* Undo the open transaction, if any: a failed COMMIT may or may not have
  * ended it, so check before rolling back. */
-static void tx_rollback(struct db *st)
+static void
+tx_rollback(struct db *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
-        (void)step_done(st, stmt(st, ST_ROLLBACK), "rollback");
+	if (!sqlite3_get_autocommit(st->db))
+		(void)step_done(st, stmt(st, ST_ROLLBACK), "rollback");
 }
 
 /* Copy a text column into a fixed buffer; -1 if it does not fit. */
-static int col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
+static int
+col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(s, col);
-    size_t n = (size_t)sqlite3_column_bytes(s, col);
+	const unsigned char *t = sqlite3_column_text(s, col);
+	size_t n = (size_t)sqlite3_column_bytes(s, col);
 
-    if (t == NULL || n >= cap)
-        return -1;
-    memcpy(out, t, n + 1);
-    return 0;
+	if (t == NULL || n >= cap)
+		return -1;
+	memcpy(out, t, n + 1);
+	return 0;
 }
 
-static int col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len)
+static int
+col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len)
 {
-    const void *b = sqlite3_column_blob(s, col);
+	const void *b = sqlite3_column_blob(s, col);
 
-    if (b == NULL || (size_t)sqlite3_column_bytes(s, col) != len)
-        return -1;
-    memcpy(out, b, len);
-    return 0;
+	if (b == NULL || (size_t)sqlite3_column_bytes(s, col) != len)
+		return -1;
+	memcpy(out, b, len);
+	return 0;
 }
 
 /* ---- open and schema --------------------------------------------------- */
 
-static int exec(struct db *st, const char *sql, const char *what)
+static int
+exec(struct db *st, const char *sql, const char *what)
 {
-    char *msg = NULL;
+	char *msg = NULL;
 
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        srv_log("db: %s: %s", what, msg ? msg : sqlite3_errmsg(st->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		srv_log("db: %s: %s", what, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* Read one integer from a PRAGMA (or any one-row query). */
-static int query_int(struct db *st, const char *sql, int64_t *out)
+static int
+query_int(struct db *st, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *s;
-    int rc;
+	sqlite3_stmt *s;
+	int rc;
 
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_fail(st, sql);
-        return -1;
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    else
-        db_fail(st, sql);
-    if (sqlite3_finalize(s) != SQLITE_OK && rc == SQLITE_ROW)
-        rc = SQLITE_ERROR;
-    return rc == SQLITE_ROW ? 0 : -1;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_fail(st, sql);
+		return -1;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else
+		db_fail(st, sql);
+	if (sqlite3_finalize(s) != SQLITE_OK && rc == SQLITE_ROW)
+		rc = SQLITE_ERROR;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int set_wal(struct db *st, char *err, size_t errlen)
+static int
+set_wal(struct db *st, char *err, size_t errlen)
 {
-    sqlite3_stmt *s;
-    const unsigned char *mode;
-    int ok = 0;
+	sqlite3_stmt *s;
+	const unsigned char *mode;
+	int ok = 0;
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL)
-        != SQLITE_OK) {
-        snprintf(err, errlen, "journal_mode: %s", sqlite3_errmsg(st->db));
-        return -1;
-    }
-    /* The pragma answers with the mode in force: WAL can be refused (e.g.
-     * on a file system without shared memory), and we want to know. */
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        mode = sqlite3_column_text(s, 0);
-        ok = mode != NULL && strcmp((const char *)mode, "wal") == 0;
-    }
-    if (!ok)
-        snprintf(err, errlen, "cannot switch the database to WAL mode: %s",
-                 sqlite3_errmsg(st->db));
-    if (sqlite3_finalize(s) != SQLITE_OK && ok) {
-        snprintf(err, errlen, "journal_mode: %s", sqlite3_errmsg(st->db));
-        ok = 0;
-    }
-    return ok ? 0 : -1;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "journal_mode: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	/* The pragma answers with the mode in force: WAL can be refused (e.g.
+	 * on a file system without shared memory), and we want to know. */
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		mode = sqlite3_column_text(s, 0);
+		ok = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+	}
+	if (!ok)
+		snprintf(err, errlen, "cannot switch the database to WAL mode: %s",
+			 sqlite3_errmsg(st->db));
+	if (sqlite3_finalize(s) != SQLITE_OK && ok) {
+		snprintf(err, errlen, "journal_mode: %s", sqlite3_errmsg(st->db));
+		ok = 0;
+	}
+	return ok ? 0 : -1;
 }
 
-static int check_schema(struct db *st, char *err, size_t errlen)
+static int
+check_schema(struct db *st, char *err, size_t errlen)
 {
-    int64_t version;
+	int64_t version;
 
-    if (exec(st, "BEGIN IMMEDIATE", "begin") != 0 ||
-        query_int(st, "PRAGMA user_version", &version) != 0) {
-        snprintf(err, errlen, "cannot read the schema version: %s",
-                 sqlite3_errmsg(st->db));
-        goto fail;
-    }
-    if (version == 0) {
-        if (exec(st, schema_sql, "create schema") != 0 ||
-            exec(st, "PRAGMA user_version = 1", "user_version") != 0) {
-            snprintf(err, errlen, "cannot create the schema: %s",
-                     sqlite3_errmsg(st->db));
-            goto fail;
-        }
-    } else if (version != DB_SCHEMA_VERSION) {
-        snprintf(err, errlen, "database schema version %lld, this server "
-                 "knows version %d", (long long)version, DB_SCHEMA_VERSION);
-        goto fail;
-    }
-    if (exec(st, "COMMIT", "commit") != 0) {
-        snprintf(err, errlen, "commit: %s", sqlite3_errmsg(st->db));
-        goto fail;
-    }
-    return 0;
+	if (exec(st, "BEGIN IMMEDIATE", "begin") != 0 ||
+	    query_int(st, "PRAGMA user_version", &version) != 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (version == 0) {
+		if (exec(st, schema_sql, "create schema") != 0 ||
+		    exec(st, "PRAGMA user_version = 1", "user_version") != 0) {
+			snprintf(err, errlen, "cannot create the schema: %s",
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	} else if (version != DB_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "database schema version %lld, this server "
+			 "knows version %d",
+			 (long long)version, DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (exec(st, "COMMIT", "commit") != 0) {
+		snprintf(err, errlen, "commit: %s", sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	return 0;
 fail:
-    if (!sqlite3_get_autocommit(st->db))
-        (void)exec(st, "ROLLBACK", "rollback");
-    return -1;
+	if (!sqlite3_get_autocommit(st->db))
+		(void)exec(st, "ROLLBACK", "rollback");
+	return -1;
 }
 
 /*
@@ -406,878 +405,865 @@ fail:
  * 0644 (less the umask), and it creates the -wal and -shm files with the
  * main file's mode, so this covers all three.
  */
-static int create_private(const char *path, char *err, size_t errlen)
+static int
+create_private(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (close(fd) != 0) {
-        snprintf(err, errlen, "cannot close %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (close(fd) != 0) {
+		snprintf(err, errlen, "cannot close %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
-struct db *db_open(const char *path, char *err, size_t errlen)
+struct db *
+db_open(const char *path, char *err, size_t errlen)
 {
-    struct db *st = calloc(1, sizeof *st);
-    char inner[256];
-    int i;
+	struct db *st = calloc(1, sizeof *st);
+	char inner[256];
+	int i;
 
-    if (st == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (create_private(path, err, errlen) != 0) {
-        free(st);
-        return NULL;
-    }
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL)
-        != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path,
-                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        goto fail;
-    }
-    if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
-        sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
-        goto fail;
-    }
-    if (set_wal(st, inner, sizeof inner) != 0) {
-        snprintf(err, errlen, "%s: %s", path, inner);
-        goto fail;
-    }
-    if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-             "pragmas") != 0) {
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
-        goto fail;
-    }
-    if (check_schema(st, inner, sizeof inner) != 0) {
-        snprintf(err, errlen, "%s: %s", path, inner);
-        goto fail;
-    }
-    for (i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
-                               SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL)
-            != SQLITE_OK) {
-            snprintf(err, errlen, "%s: prepare %s: %s", path, stmt_sql[i],
-                     sqlite3_errmsg(st->db));
-            goto fail;
-        }
-    }
-    return st;
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (create_private(path, err, errlen) != 0) {
+		free(st);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
+	    sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (set_wal(st, inner, sizeof inner) != 0) {
+		snprintf(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", "pragmas") != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (check_schema(st, inner, sizeof inner) != 0) {
+		snprintf(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: prepare %s: %s", path, stmt_sql[i],
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	return st;
 fail:
-    db_close(st);
-    return NULL;
+	db_close(st);
+	return NULL;
 }
 
-void db_close(struct db *st)
+void
+db_close(struct db *st)
 {
-    int i;
+	int i;
 
-    if (st == NULL)
-        return;
-    for (i = 0; i < ST_COUNT; i++)
-        (void)sqlite3_finalize(st->st[i]);  /* NULL is a no-op */
-    if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
-        srv_log("db: close: %s", sqlite3_errmsg(st->db));
-    free(st);
+	if (st == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		(void)sqlite3_finalize(st->st[i]); /* NULL is a no-op */
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		srv_log("db: close: %s", sqlite3_errmsg(st->db));
+	free(st);
 }
 
 /* ---- users and devices ------------------------------------------------- */
 
 /* 1 the user exists, 0 not, -1 error. */
-static int user_exists(struct db *st, const char *user)
+static int
+user_exists(struct db *st, const char *user)
 {
-    sqlite3_stmt *s = stmt(st, ST_USER_EXISTS);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_USER_EXISTS);
+	int r;
 
-    if (bind_text(st, s, 1, user) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    r = step_row(st, s, "user exists");
-    if (r == 1)
-        stmt_done(s);
-    return r;
+	if (bind_text(st, s, 1, user) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "user exists");
+	if (r == 1)
+		stmt_done(s);
+	return r;
 }
 
-enum db_status db_user_exists(struct db *st, const char *user)
+enum db_status
+db_user_exists(struct db *st, const char *user)
 {
-    int r = user_exists(st, user);
+	int r = user_exists(st, user);
 
-    return r < 0 ? DB_INTERNAL : r ? DB_OK : DB_NOT_FOUND;
+	return r < 0 ? DB_INTERNAL : r ? DB_OK : DB_NOT_FOUND;
 }
 
 /* Who holds this identity key: 1 found (owner filled), 0 none, -1 error. */
-static int key_owner(struct db *st, const uint8_t key[CHAT_KEY_BYTES],
-                     char owner[CHAT_USER_MAX + 1], uint32_t *device_id)
+static int
+key_owner(struct db *st, const uint8_t key[CHAT_KEY_BYTES], char owner[CHAT_USER_MAX + 1],
+	  uint32_t *device_id)
 {
-    sqlite3_stmt *s = stmt(st, ST_DEVICE_BY_KEY);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_DEVICE_BY_KEY);
+	int r;
 
-    if (bind_blob(st, s, 1, key, CHAT_KEY_BYTES) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    r = step_row(st, s, "device by key");
-    if (r == 1) {
-        if (col_text(s, 0, owner, CHAT_USER_MAX + 1) != 0)
-            r = -1;
-        *device_id = (uint32_t)sqlite3_column_int64(s, 1);
-        stmt_done(s);
-    }
-    return r;
+	if (bind_blob(st, s, 1, key, CHAT_KEY_BYTES) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "device by key");
+	if (r == 1) {
+		if (col_text(s, 0, owner, CHAT_USER_MAX + 1) != 0)
+			r = -1;
+		*device_id = (uint32_t)sqlite3_column_int64(s, 1);
+		stmt_done(s);
+	}
+	return r;
 }
 
-static int insert_user_device(struct db *st, const char *user,
-                              const char *name, const uint8_t *ik,
-                              const uint8_t *xk, const uint8_t *xsig,
-                              int64_t now)
+static int
+insert_user_device(struct db *st, const char *user, const char *name, const uint8_t *ik,
+		   const uint8_t *xk, const uint8_t *xsig, int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, ST_USER_INSERT);
+	sqlite3_stmt *s = stmt(st, ST_USER_INSERT);
 
-    if (bind_text(st, s, 1, user) || bind_int(st, s, 2, now)) {
-        stmt_done(s);
-        return -1;
-    }
-    if (step_done(st, s, "insert user") != 0)
-        return -1;
-    s = stmt(st, ST_DEVICE_INSERT);
-    if (bind_text(st, s, 1, user) || bind_int(st, s, 2, 1) ||
-        bind_text(st, s, 3, name) ||
-        bind_blob(st, s, 4, ik, CHAT_KEY_BYTES) ||
-        bind_blob(st, s, 5, xk, CHAT_KEY_BYTES) ||
-        bind_blob(st, s, 6, xsig, CHAT_SIG_BYTES) ||
-        bind_int(st, s, 7, now)) {
-        stmt_done(s);
-        return -1;
-    }
-    return step_done(st, s, "insert device");
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, now)) {
+		stmt_done(s);
+		return -1;
+	}
+	if (step_done(st, s, "insert user") != 0)
+		return -1;
+	s = stmt(st, ST_DEVICE_INSERT);
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, 1) || bind_text(st, s, 3, name) ||
+	    bind_blob(st, s, 4, ik, CHAT_KEY_BYTES) || bind_blob(st, s, 5, xk, CHAT_KEY_BYTES) ||
+	    bind_blob(st, s, 6, xsig, CHAT_SIG_BYTES) || bind_int(st, s, 7, now)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert device");
 }
 
-enum db_status db_register(struct db *st, const char *user,
-                           const char *device_name,
-                           const uint8_t identity_key[CHAT_KEY_BYTES],
-                           const uint8_t exchange_key[CHAT_KEY_BYTES],
-                           const uint8_t exchange_key_sig[CHAT_SIG_BYTES],
-                           int64_t now, uint32_t *device_id, int *created)
+enum db_status
+db_register(struct db *st, const char *user, const char *device_name,
+	    const uint8_t identity_key[CHAT_KEY_BYTES], const uint8_t exchange_key[CHAT_KEY_BYTES],
+	    const uint8_t exchange_key_sig[CHAT_SIG_BYTES], int64_t now, uint32_t *device_id,
+	    int *created)
 {
-    char owner[CHAT_USER_MAX + 1];
-    uint32_t owner_device = 0;
-    enum db_status ret = DB_INTERNAL;
-    int exists, held = 0;
+	char owner[CHAT_USER_MAX + 1];
+	uint32_t owner_device = 0;
+	enum db_status ret = DB_INTERNAL;
+	int exists, held = 0;
 
-    *created = 0;
-    if (tx_begin(st) != 0)
-        return DB_INTERNAL;
-    if ((exists = user_exists(st, user)) < 0 ||
-        (held = key_owner(st, identity_key, owner, &owner_device)) < 0)
-        goto out;
-    if (exists) {
-        /* A retry whose reply was lost proves itself by the key. */
-        if (held && strcmp(owner, user) == 0) {
-            *device_id = owner_device;
-            ret = DB_OK;
-        } else {
-            ret = DB_EXISTS;
-        }
-        goto out;
-    }
-    if (held) {
-        ret = DB_KEY_TAKEN;
-        goto out;
-    }
-    if (insert_user_device(st, user, device_name, identity_key, exchange_key,
-                           exchange_key_sig, now) != 0 ||
-        tx_commit(st) != 0)
-        goto out;
-    *device_id = 1;
-    *created = 1;
-    return DB_OK;
+	*created = 0;
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if ((exists = user_exists(st, user)) < 0 ||
+	    (held = key_owner(st, identity_key, owner, &owner_device)) < 0)
+		goto out;
+	if (exists) {
+		/* A retry whose reply was lost proves itself by the key. */
+		if (held && strcmp(owner, user) == 0) {
+			*device_id = owner_device;
+			ret = DB_OK;
+		} else {
+			ret = DB_EXISTS;
+		}
+		goto out;
+	}
+	if (held) {
+		ret = DB_KEY_TAKEN;
+		goto out;
+	}
+	if (insert_user_device(st, user, device_name, identity_key, exchange_key, exchange_key_sig,
+			       now) != 0 ||
+	    tx_commit(st) != 0)
+		goto out;
+	*device_id = 1;
+	*created = 1;
+	return DB_OK;
 out:
-    tx_rollback(st);
-    return ret;
+	tx_rollback(st);
+	return ret;
 }
 
-enum db_status db_device_identity(struct db *st, const char *user,
-                                  uint32_t device_id,
-                                  uint8_t identity_key[CHAT_KEY_BYTES])
+enum db_status
+db_device_identity(struct db *st, const char *user, uint32_t device_id,
+		   uint8_t identity_key[CHAT_KEY_BYTES])
 {
-    sqlite3_stmt *s = stmt(st, ST_DEVICE_IDENTITY);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_DEVICE_IDENTITY);
+	int r;
 
-    if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id)) {
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    r = step_row(st, s, "device identity");
-    if (r <= 0)
-        return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-    r = col_blob(s, 0, identity_key, CHAT_KEY_BYTES);
-    stmt_done(s);
-    if (r != 0) {
-        srv_log("db: device %s/%u has a malformed identity key", user,
-                (unsigned)device_id);
-        return DB_INTERNAL;
-    }
-    return DB_OK;
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	r = step_row(st, s, "device identity");
+	if (r <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	r = col_blob(s, 0, identity_key, CHAT_KEY_BYTES);
+	stmt_done(s);
+	if (r != 0) {
+		srv_log("db: device %s/%u has a malformed identity key", user, (unsigned)device_id);
+		return DB_INTERNAL;
+	}
+	return DB_OK;
 }
 
-enum db_status db_touch_device(struct db *st, const char *user,
-                               uint32_t device_id, int64_t now)
+enum db_status
+db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, ST_DEVICE_TOUCH);
+	sqlite3_stmt *s = stmt(st, ST_DEVICE_TOUCH);
 
-    if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
-        bind_int(st, s, 3, now)) {
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    return step_done(st, s, "touch device") == 0 ? DB_OK : DB_INTERNAL;
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) || bind_int(st, s, 3, now)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	return step_done(st, s, "touch device") == 0 ? DB_OK : DB_INTERNAL;
 }
 
-static int read_device(sqlite3_stmt *s, struct db_device *d)
+static int
+read_device(sqlite3_stmt *s, struct db_device *d)
 {
-    int64_t id = sqlite3_column_int64(s, 0);
+	int64_t id = sqlite3_column_int64(s, 0);
 
-    if (id < 1 || id > CHAT_DEVICE_ID_MAX)
-        return -1;
-    d->device_id = (uint32_t)id;
-    d->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
-    d->name[0] = '\0';
-    if (d->has_name && col_text(s, 1, d->name, sizeof d->name) != 0)
-        return -1;
-    if (col_blob(s, 2, d->identity_key, CHAT_KEY_BYTES) != 0 ||
-        col_blob(s, 3, d->exchange_key, CHAT_KEY_BYTES) != 0 ||
-        col_blob(s, 4, d->exchange_key_sig, CHAT_SIG_BYTES) != 0)
-        return -1;
-    return 0;
+	if (id < 1 || id > CHAT_DEVICE_ID_MAX)
+		return -1;
+	d->device_id = (uint32_t)id;
+	d->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
+	d->name[0] = '\0';
+	if (d->has_name && col_text(s, 1, d->name, sizeof d->name) != 0)
+		return -1;
+	if (col_blob(s, 2, d->identity_key, CHAT_KEY_BYTES) != 0 ||
+	    col_blob(s, 3, d->exchange_key, CHAT_KEY_BYTES) != 0 ||
+	    col_blob(s, 4, d->exchange_key_sig, CHAT_SIG_BYTES) != 0)
+		return -1;
+	return 0;
 }
 
-enum db_status db_user_devices(struct db *st, const char *user,
-                               struct db_device *out, size_t cap,
-                               size_t *n)
+enum db_status
+db_user_devices(struct db *st, const char *user, struct db_device *out, size_t cap, size_t *n)
 {
-    sqlite3_stmt *s = stmt(st, ST_USER_DEVICES);
-    int rc, exists;
+	sqlite3_stmt *s = stmt(st, ST_USER_DEVICES);
+	int rc, exists;
 
-    *n = 0;
-    /* A user always has a device, but ask the users table anyway: "no such
-     * user" must not depend on that invariant. */
-    if ((exists = user_exists(st, user)) <= 0)
-        return exists == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-    if (bind_text(st, s, 1, user) != 0) {
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
-        if (read_device(s, &out[*n]) != 0) {
-            srv_log("db: user %s has a malformed device row", user);
-            stmt_done(s);
-            return DB_INTERNAL;
-        }
-        (*n)++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_fail(st, "user devices");
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    stmt_done(s);
-    return DB_OK;
+	*n = 0;
+	/* A user always has a device, but ask the users table anyway: "no such
+	 * user" must not depend on that invariant. */
+	if ((exists = user_exists(st, user)) <= 0)
+		return exists == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	if (bind_text(st, s, 1, user) != 0) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
+		if (read_device(s, &out[*n]) != 0) {
+			srv_log("db: user %s has a malformed device row", user);
+			stmt_done(s);
+			return DB_INTERNAL;
+		}
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(st, "user devices");
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	stmt_done(s);
+	return DB_OK;
 }
 
 /* ---- chats ------------------------------------------------------------- */
 
-static void new_chat_id(char out[CHAT_CHAT_ID_LEN + 1])
+static void
+new_chat_id(char out[CHAT_CHAT_ID_LEN + 1])
 {
-    uint8_t raw[CHAT_CHAT_ID_LEN / 2];
+	uint8_t raw[CHAT_CHAT_ID_LEN / 2];
 
-    db_random_fn(raw, sizeof raw);
-    sodium_bin2hex(out, CHAT_CHAT_ID_LEN + 1, raw, sizeof raw);
+	db_random_fn(raw, sizeof raw);
+	sodium_bin2hex(out, CHAT_CHAT_ID_LEN + 1, raw, sizeof raw);
 }
 
 /* 1 found (chat_id filled), 0 none, -1 error. */
-static int chat_by_direct_key(struct db *st, const char *key,
-                              char chat_id[CHAT_CHAT_ID_LEN + 1])
+static int
+chat_by_direct_key(struct db *st, const char *key, char chat_id[CHAT_CHAT_ID_LEN + 1])
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_BY_DIRECT_KEY);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_BY_DIRECT_KEY);
+	int r;
 
-    if (bind_text(st, s, 1, key) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    r = step_row(st, s, "chat by direct key");
-    if (r == 1) {
-        if (col_text(s, 0, chat_id, CHAT_CHAT_ID_LEN + 1) != 0)
-            r = -1;
-        stmt_done(s);
-    }
-    return r;
+	if (bind_text(st, s, 1, key) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "chat by direct key");
+	if (r == 1) {
+		if (col_text(s, 0, chat_id, CHAT_CHAT_ID_LEN + 1) != 0)
+			r = -1;
+		stmt_done(s);
+	}
+	return r;
 }
 
 /* Insert the chat row under a fresh random id: 0, or -1 on error.  A clash
  * with an existing id (2^-64 per pair, but cheap to handle) draws again. */
-static int insert_direct_chat(struct db *st, const char *creator,
-                              const char *key, int64_t now,
-                              char chat_id[CHAT_CHAT_ID_LEN + 1])
+static int
+insert_direct_chat(struct db *st, const char *creator, const char *key, int64_t now,
+		   char chat_id[CHAT_CHAT_ID_LEN + 1])
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_INSERT);
-    int attempt, rc;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_INSERT);
+	int attempt, rc;
 
-    for (attempt = 0; attempt < 8; attempt++) {
-        new_chat_id(chat_id);
-        if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, creator) ||
-            bind_int(st, s, 3, now) || bind_text(st, s, 4, key)) {
-            stmt_done(s);
-            return -1;
-        }
-        rc = sqlite3_step(s);
-        stmt_done(s);
-        if (rc == SQLITE_DONE)
-            return 0;
-        if (sqlite3_extended_errcode(st->db) != SQLITE_CONSTRAINT_PRIMARYKEY) {
-            db_fail(st, "insert chat");
-            return -1;
-        }
-    }
-    srv_log("db: insert chat: no free chat id after %d draws", attempt);
-    return -1;
+	for (attempt = 0; attempt < 8; attempt++) {
+		new_chat_id(chat_id);
+		if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, creator) ||
+		    bind_int(st, s, 3, now) || bind_text(st, s, 4, key)) {
+			stmt_done(s);
+			return -1;
+		}
+		rc = sqlite3_step(s);
+		stmt_done(s);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (sqlite3_extended_errcode(st->db) != SQLITE_CONSTRAINT_PRIMARYKEY) {
+			db_fail(st, "insert chat");
+			return -1;
+		}
+	}
+	srv_log("db: insert chat: no free chat id after %d draws", attempt);
+	return -1;
 }
 
-static int insert_member(struct db *st, const char *chat_id,
-                         const char *user, int64_t now)
+static int
+insert_member(struct db *st, const char *chat_id, const char *user, int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, ST_MEMBER_INSERT);
+	sqlite3_stmt *s = stmt(st, ST_MEMBER_INSERT);
 
-    if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user) ||
-        bind_int(st, s, 3, now)) {
-        stmt_done(s);
-        return -1;
-    }
-    return step_done(st, s, "insert member");
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user) || bind_int(st, s, 3, now)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert member");
 }
 
-enum db_status db_direct_chat(struct db *st, const char *creator,
-                              const char *other, int64_t now,
-                              char chat_id[CHAT_CHAT_ID_LEN + 1],
-                              int *created,
-                              char missing_user[CHAT_USER_MAX + 1])
+enum db_status
+db_direct_chat(struct db *st, const char *creator, const char *other, int64_t now,
+	       char chat_id[CHAT_CHAT_ID_LEN + 1], int *created,
+	       char missing_user[CHAT_USER_MAX + 1])
 {
-    char key[2 * (CHAT_USER_MAX + 1)];
-    const char *users[2] = { creator, other };
-    enum db_status ret = DB_INTERNAL;
-    int i, r;
+	char key[2 * (CHAT_USER_MAX + 1)];
+	const char *users[2] = {creator, other};
+	enum db_status ret = DB_INTERNAL;
+	int i, r;
 
-    *created = 0;
-    if (strcmp(creator, other) > 0) {
-        users[0] = other;
-        users[1] = creator;
-    }
-    snprintf(key, sizeof key, "%s\n%s", users[0], users[1]);
-    if (tx_begin(st) != 0)
-        return DB_INTERNAL;
-    for (i = 0; i < 2; i++) {
-        if ((r = user_exists(st, users[i])) < 0)
-            goto out;
-        if (r == 0) {
-            if (missing_user != NULL)
-                snprintf(missing_user, CHAT_USER_MAX + 1, "%s", users[i]);
-            ret = DB_NOT_FOUND;
-            goto out;
-        }
-    }
-    if ((r = chat_by_direct_key(st, key, chat_id)) < 0)
-        goto out;
-    if (r == 1) {
-        ret = DB_OK;
-        goto out;   /* nothing written: the rollback just ends the read */
-    }
-    if (insert_direct_chat(st, creator, key, now, chat_id) != 0 ||
-        insert_member(st, chat_id, users[0], now) != 0 ||
-        insert_member(st, chat_id, users[1], now) != 0 ||
-        tx_commit(st) != 0)
-        goto out;
-    *created = 1;
-    return DB_OK;
+	*created = 0;
+	if (strcmp(creator, other) > 0) {
+		users[0] = other;
+		users[1] = creator;
+	}
+	snprintf(key, sizeof key, "%s\n%s", users[0], users[1]);
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	for (i = 0; i < 2; i++) {
+		if ((r = user_exists(st, users[i])) < 0)
+			goto out;
+		if (r == 0) {
+			if (missing_user != NULL)
+				snprintf(missing_user, CHAT_USER_MAX + 1, "%s", users[i]);
+			ret = DB_NOT_FOUND;
+			goto out;
+		}
+	}
+	if ((r = chat_by_direct_key(st, key, chat_id)) < 0)
+		goto out;
+	if (r == 1) {
+		ret = DB_OK;
+		goto out; /* nothing written: the rollback just ends the read */
+	}
+	if (insert_direct_chat(st, creator, key, now, chat_id) != 0 ||
+	    insert_member(st, chat_id, users[0], now) != 0 ||
+	    insert_member(st, chat_id, users[1], now) != 0 || tx_commit(st) != 0)
+		goto out;
+	*created = 1;
+	return DB_OK;
 out:
-    tx_rollback(st);
-    return ret;
+	tx_rollback(st);
+	return ret;
 }
 
-static int chat_members(struct db *st, const char *chat_id,
-                        struct db_chat *out)
+static int
+chat_members(struct db *st, const char *chat_id, struct db_chat *out)
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_MEMBERS);
-    int rc;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_MEMBERS);
+	int rc;
 
-    out->n_members = 0;
-    if (bind_text(st, s, 1, chat_id) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (out->n_members >= CHAT_MAX_MEMBERS ||
-            col_text(s, 0, out->members[out->n_members],
-                     CHAT_USER_MAX + 1) != 0) {
-            srv_log("db: chat %s has a malformed member list", chat_id);
-            stmt_done(s);
-            return -1;
-        }
-        out->n_members++;
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, "chat members");
-        stmt_done(s);
-        return -1;
-    }
-    stmt_done(s);
-    return 0;
+	out->n_members = 0;
+	if (bind_text(st, s, 1, chat_id) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (out->n_members >= CHAT_MAX_MEMBERS ||
+		    col_text(s, 0, out->members[out->n_members], CHAT_USER_MAX + 1) != 0) {
+			srv_log("db: chat %s has a malformed member list", chat_id);
+			stmt_done(s);
+			return -1;
+		}
+		out->n_members++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "chat members");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
 }
 
-enum db_status db_get_chat(struct db *st, const char *chat_id,
-                           const char *viewer, struct db_chat *out)
+enum db_status
+db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_chat *out)
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_GET);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_GET);
+	int r;
 
-    if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, viewer)) {
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    r = step_row(st, s, "get chat");
-    if (r <= 0)
-        return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-    snprintf(out->chat_id, sizeof out->chat_id, "%s", chat_id);
-    out->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
-    out->name[0] = '\0';
-    r = col_text(s, 0, out->kind, sizeof out->kind);
-    if (r == 0 && out->has_name)
-        r = col_text(s, 1, out->name, sizeof out->name);
-    out->created_at = sqlite3_column_int64(s, 2);
-    stmt_done(s);
-    /* Two reads without a transaction: fine while members never change
-     * (version 1); group chats will need BEGIN here. */
-    if (r != 0 || chat_members(st, chat_id, out) != 0)
-        return DB_INTERNAL;
-    return DB_OK;
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, viewer)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	r = step_row(st, s, "get chat");
+	if (r <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	snprintf(out->chat_id, sizeof out->chat_id, "%s", chat_id);
+	out->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
+	out->name[0] = '\0';
+	r = col_text(s, 0, out->kind, sizeof out->kind);
+	if (r == 0 && out->has_name)
+		r = col_text(s, 1, out->name, sizeof out->name);
+	out->created_at = sqlite3_column_int64(s, 2);
+	stmt_done(s);
+	/* Two reads without a transaction: fine while members never change
+	 * (version 1); group chats will need BEGIN here. */
+	if (r != 0 || chat_members(st, chat_id, out) != 0)
+		return DB_INTERNAL;
+	return DB_OK;
 }
 
 /* ---- messages ---------------------------------------------------------- */
 
-int db_addr_cmp(const void *a, const void *b)
+int
+db_addr_cmp(const void *a, const void *b)
 {
-    const struct db_addr *x = a, *y = b;
-    int c = strcmp(x->user, y->user);
+	const struct db_addr *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
 
-    if (c != 0)
-        return c;
-    return x->device_id < y->device_id ? -1 : x->device_id > y->device_id;
+	if (c != 0)
+		return c;
+	return x->device_id < y->device_id ? -1 : x->device_id > y->device_id;
 }
 
-static int addr_push(struct db_addr **v, size_t *n,
-                     const struct db_addr *a)
+static int
+addr_push(struct db_addr **v, size_t *n, const struct db_addr *a)
 {
-    struct db_addr *nv = realloc(*v, (*n + 1) * sizeof **v);
+	struct db_addr *nv = realloc(*v, (*n + 1) * sizeof **v);
 
-    if (nv == NULL)
-        return -1;
-    nv[*n] = *a;
-    *v = nv;
-    (*n)++;
-    return 0;
+	if (nv == NULL)
+		return -1;
+	nv[*n] = *a;
+	*v = nv;
+	(*n)++;
+	return 0;
 }
 
-int db_diff_devices(const struct db_addr *want, size_t n_want,
-                    const struct db_addr *got, size_t n_got,
-                    struct db_addr **missing, size_t *n_missing,
-                    struct db_addr **extra, size_t *n_extra)
+int
+db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got, size_t n_got,
+		struct db_addr **missing, size_t *n_missing, struct db_addr **extra,
+		size_t *n_extra)
 {
-    struct db_addr *w = NULL, *g = NULL;
-    size_t i = 0, j = 0;
-    int rc = -1;
+	struct db_addr *w = NULL, *g = NULL;
+	size_t i = 0, j = 0;
+	int rc = -1;
 
-    *missing = *extra = NULL;
-    *n_missing = *n_extra = 0;
-    if ((n_want && (w = malloc(n_want * sizeof *w)) == NULL) ||
-        (n_got && (g = malloc(n_got * sizeof *g)) == NULL))
-        goto out;
-    if (n_want) {
-        memcpy(w, want, n_want * sizeof *w);
-        qsort(w, n_want, sizeof *w, db_addr_cmp);
-    }
-    if (n_got) {
-        memcpy(g, got, n_got * sizeof *g);
-        qsort(g, n_got, sizeof *g, db_addr_cmp);
-    }
-    /* One merge pass over the two sorted lists. */
-    while (i < n_want || j < n_got) {
-        int c;
+	*missing = *extra = NULL;
+	*n_missing = *n_extra = 0;
+	if ((n_want && (w = malloc(n_want * sizeof *w)) == NULL) ||
+	    (n_got && (g = malloc(n_got * sizeof *g)) == NULL))
+		goto out;
+	if (n_want) {
+		memcpy(w, want, n_want * sizeof *w);
+		qsort(w, n_want, sizeof *w, db_addr_cmp);
+	}
+	if (n_got) {
+		memcpy(g, got, n_got * sizeof *g);
+		qsort(g, n_got, sizeof *g, db_addr_cmp);
+	}
+	/* One merge pass over the two sorted lists. */
+	while (i < n_want || j < n_got) {
+		int c;
 
-        if (j > 0 && j < n_got && db_addr_cmp(&g[j], &g[j - 1]) == 0) {
-            if (addr_push(extra, n_extra, &g[j++]) != 0)
-                goto out;   /* the same device addressed twice */
-            continue;
-        }
-        c = i >= n_want ? 1 : j >= n_got ? -1 : db_addr_cmp(&w[i], &g[j]);
-        if (c < 0) {
-            if (addr_push(missing, n_missing, &w[i++]) != 0)
-                goto out;
-        } else if (c > 0) {
-            if (addr_push(extra, n_extra, &g[j++]) != 0)
-                goto out;
-        } else {
-            i++;
-            j++;
-        }
-    }
-    rc = 0;
+		if (j > 0 && j < n_got && db_addr_cmp(&g[j], &g[j - 1]) == 0) {
+			if (addr_push(extra, n_extra, &g[j++]) != 0)
+				goto out; /* the same device addressed twice */
+			continue;
+		}
+		c = i >= n_want ? 1 : j >= n_got ? -1 : db_addr_cmp(&w[i], &g[j]);
+		if (c < 0) {
+			if (addr_push(missing, n_missing, &w[i++]) != 0)
+				goto out;
+		} else if (c > 0) {
+			if (addr_push(extra, n_extra, &g[j++]) != 0)
+				goto out;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	rc = 0;
 out:
-    free(w);
-    free(g);
-    if (rc != 0) {
-        free(*missing);
-        free(*extra);
-        *missing = *extra = NULL;
-        *n_missing = *n_extra = 0;
-    }
-    return rc;
+	free(w);
+	free(g);
+	if (rc != 0) {
+		free(*missing);
+		free(*extra);
+		*missing = *extra = NULL;
+		*n_missing = *n_extra = 0;
+	}
+	return rc;
 }
 
-void db_send_result_free(struct db_send_result *res)
+void
+db_send_result_free(struct db_send_result *res)
 {
-    free(res->missing);
-    free(res->extra);
-    res->missing = res->extra = NULL;
-    res->n_missing = res->n_extra = 0;
+	free(res->missing);
+	free(res->extra);
+	res->missing = res->extra = NULL;
+	res->n_missing = res->n_extra = 0;
 }
 
 /* 1 member, 0 not (or no such chat), -1 error. */
-static int is_member(struct db *st, const char *chat_id, const char *user)
+static int
+is_member(struct db *st, const char *chat_id, const char *user)
 {
-    sqlite3_stmt *s = stmt(st, ST_IS_MEMBER);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_IS_MEMBER);
+	int r;
 
-    if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
-        stmt_done(s);
-        return -1;
-    }
-    r = step_row(st, s, "is member");
-    if (r == 1)
-        stmt_done(s);
-    return r;
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "is member");
+	if (r == 1)
+		stmt_done(s);
+	return r;
 }
 
 /*
  * An earlier message with this id: -1 error, 0 none, 1 a retry of this same
  * send (seq and sent_at filled), 2 someone else's.
  */
-static int prior_message(struct db *st, const struct db_send *req,
-                         struct db_send_result *res)
+static int
+prior_message(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
-    sqlite3_stmt *s = stmt(st, ST_MESSAGE_GET);
-    const unsigned char *chat, *sender;
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_MESSAGE_GET);
+	const unsigned char *chat, *sender;
+	int r;
 
-    if (bind_text(st, s, 1, req->message_id) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    r = step_row(st, s, "message by id");
-    if (r <= 0)
-        return r;
-    chat = sqlite3_column_text(s, 0);
-    sender = sqlite3_column_text(s, 1);
-    if (chat && sender && strcmp((const char *)chat, req->chat_id) == 0 &&
-        strcmp((const char *)sender, req->sender_user) == 0 &&
-        sqlite3_column_int64(s, 2) == req->sender_device) {
-        res->seq = sqlite3_column_int64(s, 3);
-        res->sent_at = sqlite3_column_int64(s, 4);
-        r = 1;
-    } else {
-        r = 2;
-    }
-    stmt_done(s);
-    return r;
+	if (bind_text(st, s, 1, req->message_id) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "message by id");
+	if (r <= 0)
+		return r;
+	chat = sqlite3_column_text(s, 0);
+	sender = sqlite3_column_text(s, 1);
+	if (chat && sender && strcmp((const char *)chat, req->chat_id) == 0 &&
+	    strcmp((const char *)sender, req->sender_user) == 0 &&
+	    sqlite3_column_int64(s, 2) == req->sender_device) {
+		res->seq = sqlite3_column_int64(s, 3);
+		res->sent_at = sqlite3_column_int64(s, 4);
+		r = 1;
+	} else {
+		r = 2;
+	}
+	stmt_done(s);
+	return r;
 }
 
 /* Every device of every member, minus the sender's; malloc'd into *out. */
-static int chat_devices(struct db *st, const struct db_send *req,
-                        struct db_addr **out, size_t *n)
+static int
+chat_devices(struct db *st, const struct db_send *req, struct db_addr **out, size_t *n)
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_DEVICES);
-    struct db_addr a;
-    int rc;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_DEVICES);
+	struct db_addr a;
+	int rc;
 
-    *out = NULL;
-    *n = 0;
-    if (bind_text(st, s, 1, req->chat_id) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (col_text(s, 0, a.user, sizeof a.user) != 0)
-            goto fail;
-        a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
-        if (strcmp(a.user, req->sender_user) == 0 &&
-            a.device_id == req->sender_device)
-            continue;
-        if (addr_push(out, n, &a) != 0)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, "chat devices");
-        goto fail;
-    }
-    stmt_done(s);
-    return 0;
+	*out = NULL;
+	*n = 0;
+	if (bind_text(st, s, 1, req->chat_id) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (col_text(s, 0, a.user, sizeof a.user) != 0)
+			goto fail;
+		a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
+		if (strcmp(a.user, req->sender_user) == 0 && a.device_id == req->sender_device)
+			continue;
+		if (addr_push(out, n, &a) != 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "chat devices");
+		goto fail;
+	}
+	stmt_done(s);
+	return 0;
 fail:
-    stmt_done(s);
-    free(*out);
-    *out = NULL;
-    *n = 0;
-    return -1;
+	stmt_done(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 /* 0 if the envelopes match the chat's devices, 1 if not (res filled), -1
  * on error. */
-static int check_devices(struct db *st, const struct db_send *req,
-                         struct db_send_result *res)
+static int
+check_devices(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
-    struct db_addr *want = NULL, *got = NULL;
-    size_t n_want, i;
-    int rc = -1;
+	struct db_addr *want = NULL, *got = NULL;
+	size_t n_want, i;
+	int rc = -1;
 
-    if (chat_devices(st, req, &want, &n_want) != 0)
-        return -1;
-    if (req->n_envelopes &&
-        (got = malloc(req->n_envelopes * sizeof *got)) == NULL)
-        goto out;
-    for (i = 0; i < req->n_envelopes; i++)
-        got[i] = req->envelopes[i].to;
-    if (db_diff_devices(want, n_want, got, req->n_envelopes,
-                        &res->missing, &res->n_missing,
-                        &res->extra, &res->n_extra) != 0)
-        goto out;
-    rc = res->n_missing || res->n_extra;
+	if (chat_devices(st, req, &want, &n_want) != 0)
+		return -1;
+	if (req->n_envelopes && (got = malloc(req->n_envelopes * sizeof *got)) == NULL)
+		goto out;
+	for (i = 0; i < req->n_envelopes; i++)
+		got[i] = req->envelopes[i].to;
+	if (db_diff_devices(want, n_want, got, req->n_envelopes, &res->missing, &res->n_missing,
+			    &res->extra, &res->n_extra) != 0)
+		goto out;
+	rc = res->n_missing || res->n_extra;
 out:
-    if (rc < 0)
-        srv_log("db: check devices: out of memory");
-    free(want);
-    free(got);
-    return rc;
+	if (rc < 0)
+		srv_log("db: check devices: out of memory");
+	free(want);
+	free(got);
+	return rc;
 }
 
 /* Take the chat's next seq and bump the counter: 0, or -1 on error. */
-static int take_seq(struct db *st, const char *chat_id, int64_t *seq)
+static int
+take_seq(struct db *st, const char *chat_id, int64_t *seq)
 {
-    sqlite3_stmt *s = stmt(st, ST_CHAT_NEXT_SEQ);
-    int r;
+	sqlite3_stmt *s = stmt(st, ST_CHAT_NEXT_SEQ);
+	int r;
 
-    if (bind_text(st, s, 1, chat_id) != 0) {
-        stmt_done(s);
-        return -1;
-    }
-    if ((r = step_row(st, s, "next seq")) != 1) {
-        if (r == 0)
-            srv_log("db: chat %s vanished", chat_id);
-        return -1;
-    }
-    *seq = sqlite3_column_int64(s, 0);
-    stmt_done(s);
-    s = stmt(st, ST_CHAT_SET_SEQ);
-    if (bind_text(st, s, 1, chat_id) || bind_int(st, s, 2, *seq + 1)) {
-        stmt_done(s);
-        return -1;
-    }
-    return step_done(st, s, "bump seq");
+	if (bind_text(st, s, 1, chat_id) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	if ((r = step_row(st, s, "next seq")) != 1) {
+		if (r == 0)
+			srv_log("db: chat %s vanished", chat_id);
+		return -1;
+	}
+	*seq = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	s = stmt(st, ST_CHAT_SET_SEQ);
+	if (bind_text(st, s, 1, chat_id) || bind_int(st, s, 2, *seq + 1)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "bump seq");
 }
 
-static int insert_message(struct db *st, const struct db_send *req,
-                          int64_t seq)
+static int
+insert_message(struct db *st, const struct db_send *req, int64_t seq)
 {
-    sqlite3_stmt *s = stmt(st, ST_MESSAGE_INSERT);
+	sqlite3_stmt *s = stmt(st, ST_MESSAGE_INSERT);
 
-    if (bind_text(st, s, 1, req->message_id) ||
-        bind_text(st, s, 2, req->chat_id) ||
-        bind_text(st, s, 3, req->sender_user) ||
-        bind_int(st, s, 4, req->sender_device) ||
-        bind_int(st, s, 5, seq) || bind_int(st, s, 6, req->now)) {
-        stmt_done(s);
-        return -1;
-    }
-    return step_done(st, s, "insert message");
+	if (bind_text(st, s, 1, req->message_id) || bind_text(st, s, 2, req->chat_id) ||
+	    bind_text(st, s, 3, req->sender_user) || bind_int(st, s, 4, req->sender_device) ||
+	    bind_int(st, s, 5, seq) || bind_int(st, s, 6, req->now)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert message");
 }
 
-static int insert_inbox(struct db *st, const struct db_send *req,
-                        const struct db_envelope *e)
+static int
+insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope *e)
 {
-    sqlite3_stmt *s = stmt(st, ST_INBOX_INSERT);
+	sqlite3_stmt *s = stmt(st, ST_INBOX_INSERT);
 
-    if (bind_text(st, s, 1, e->to.user) ||
-        bind_int(st, s, 2, e->to.device_id) ||
-        bind_text(st, s, 3, req->message_id) ||
-        bind_blob(st, s, 4, e->nonce, CHAT_NONCE_BYTES) ||
-        bind_blob(st, s, 5, e->ciphertext, e->ciphertext_len) ||
-        bind_int(st, s, 6, req->now)) {
-        stmt_done(s);
-        return -1;
-    }
-    return step_done(st, s, "insert inbox");
+	if (bind_text(st, s, 1, e->to.user) || bind_int(st, s, 2, e->to.device_id) ||
+	    bind_text(st, s, 3, req->message_id) ||
+	    bind_blob(st, s, 4, e->nonce, CHAT_NONCE_BYTES) ||
+	    bind_blob(st, s, 5, e->ciphertext, e->ciphertext_len) || bind_int(st, s, 6, req->now)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert inbox");
 }
 
-enum db_status db_send(struct db *st, const struct db_send *req,
-                       struct db_send_result *res)
+enum db_status
+db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
-    enum db_status ret = DB_INTERNAL;
-    size_t i;
-    int r;
+	enum db_status ret = DB_INTERNAL;
+	size_t i;
+	int r;
 
-    memset(res, 0, sizeof *res);
-    if (tx_begin(st) != 0)
-        return DB_INTERNAL;
-    if ((r = is_member(st, req->chat_id, req->sender_user)) <= 0) {
-        ret = r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-        goto out;
-    }
-    /* Before the device check: a retry must get its first reply even if
-     * the chat's devices have changed since. */
-    if ((r = prior_message(st, req, res)) != 0) {
-        if (r == 1) {
-            res->replayed = 1;
-            ret = DB_OK;
-        } else if (r == 2) {
-            ret = DB_DUPLICATE;
-        }
-        goto out;
-    }
-    if ((r = check_devices(st, req, res)) != 0) {
-        if (r == 1)
-            ret = DB_MISMATCH;
-        goto out;
-    }
-    if (take_seq(st, req->chat_id, &res->seq) != 0 ||
-        insert_message(st, req, res->seq) != 0)
-        goto out;
-    for (i = 0; i < req->n_envelopes; i++) {
-        if (insert_inbox(st, req, &req->envelopes[i]) != 0)
-            goto out;
-    }
-    if (tx_commit(st) != 0)
-        goto out;
-    res->sent_at = req->now;
-    return DB_OK;
+	memset(res, 0, sizeof *res);
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if ((r = is_member(st, req->chat_id, req->sender_user)) <= 0) {
+		ret = r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+		goto out;
+	}
+	/* Before the device check: a retry must get its first reply even if
+	 * the chat's devices have changed since. */
+	if ((r = prior_message(st, req, res)) != 0) {
+		if (r == 1) {
+			res->replayed = 1;
+			ret = DB_OK;
+		} else if (r == 2) {
+			ret = DB_DUPLICATE;
+		}
+		goto out;
+	}
+	if ((r = check_devices(st, req, res)) != 0) {
+		if (r == 1)
+			ret = DB_MISMATCH;
+		goto out;
+	}
+	if (take_seq(st, req->chat_id, &res->seq) != 0 || insert_message(st, req, res->seq) != 0)
+		goto out;
+	for (i = 0; i < req->n_envelopes; i++) {
+		if (insert_inbox(st, req, &req->envelopes[i]) != 0)
+			goto out;
+	}
+	if (tx_commit(st) != 0)
+		goto out;
+	res->sent_at = req->now;
+	return DB_OK;
 out:
-    tx_rollback(st);
-    if (ret != DB_MISMATCH)
-        db_send_result_free(res);
-    if (ret != DB_OK || !res->replayed)
-        res->seq = res->sent_at = 0;
-    return ret;
+	tx_rollback(st);
+	if (ret != DB_MISMATCH)
+		db_send_result_free(res);
+	if (ret != DB_OK || !res->replayed)
+		res->seq = res->sent_at = 0;
+	return ret;
 }
 
 /* ---- inbox ------------------------------------------------------------- */
 
 /* Fill a row from ST_INBOX_LOAD's columns; -1 if a blob is malformed. */
-static int read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
+static int
+read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 {
-    int64_t dev = sqlite3_column_int64(s, 6);
+	int64_t dev = sqlite3_column_int64(s, 6);
 
-    row->inbox_id = sqlite3_column_int64(s, 0);
-    row->chat_id = (const char *)sqlite3_column_text(s, 1);
-    row->message_id = (const char *)sqlite3_column_text(s, 2);
-    row->seq = sqlite3_column_int64(s, 3);
-    row->sent_at = sqlite3_column_int64(s, 4);
-    row->sender_user = (const char *)sqlite3_column_text(s, 5);
-    row->sender_device = (uint32_t)dev;
-    row->sender_identity_key = sqlite3_column_blob(s, 7);
-    row->sender_exchange_key = sqlite3_column_blob(s, 8);
-    row->sender_exchange_key_sig = sqlite3_column_blob(s, 9);
-    row->nonce = sqlite3_column_blob(s, 10);
-    row->ciphertext = sqlite3_column_blob(s, 11);
-    row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 11);
-    if (!row->chat_id || !row->message_id || !row->sender_user ||
-        dev < 1 || dev > CHAT_DEVICE_ID_MAX ||
-        sqlite3_column_bytes(s, 7) != CHAT_KEY_BYTES ||
-        sqlite3_column_bytes(s, 8) != CHAT_KEY_BYTES ||
-        sqlite3_column_bytes(s, 9) != CHAT_SIG_BYTES ||
-        sqlite3_column_bytes(s, 10) != CHAT_NONCE_BYTES ||
-        !row->sender_identity_key || !row->sender_exchange_key ||
-        !row->sender_exchange_key_sig || !row->nonce || !row->ciphertext)
-        return -1;
-    return 0;
+	row->inbox_id = sqlite3_column_int64(s, 0);
+	row->chat_id = (const char *)sqlite3_column_text(s, 1);
+	row->message_id = (const char *)sqlite3_column_text(s, 2);
+	row->seq = sqlite3_column_int64(s, 3);
+	row->sent_at = sqlite3_column_int64(s, 4);
+	row->sender_user = (const char *)sqlite3_column_text(s, 5);
+	row->sender_device = (uint32_t)dev;
+	row->sender_identity_key = sqlite3_column_blob(s, 7);
+	row->sender_exchange_key = sqlite3_column_blob(s, 8);
+	row->sender_exchange_key_sig = sqlite3_column_blob(s, 9);
+	row->nonce = sqlite3_column_blob(s, 10);
+	row->ciphertext = sqlite3_column_blob(s, 11);
+	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 11);
+	if (!row->chat_id || !row->message_id || !row->sender_user || dev < 1 ||
+	    dev > CHAT_DEVICE_ID_MAX || sqlite3_column_bytes(s, 7) != CHAT_KEY_BYTES ||
+	    sqlite3_column_bytes(s, 8) != CHAT_KEY_BYTES ||
+	    sqlite3_column_bytes(s, 9) != CHAT_SIG_BYTES ||
+	    sqlite3_column_bytes(s, 10) != CHAT_NONCE_BYTES || !row->sender_identity_key ||
+	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->nonce ||
+	    !row->ciphertext)
+		return -1;
+	return 0;
 }
 
-enum db_status db_inbox_load(struct db *st, const char *user,
-                             uint32_t device_id, int64_t after_id,
-                             size_t max, db_inbox_fn *fn,
-                             void *udata, size_t *n)
+enum db_status
+db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after_id, size_t max,
+	      db_inbox_fn *fn, void *udata, size_t *n)
 {
-    sqlite3_stmt *s = stmt(st, ST_INBOX_LOAD);
-    struct db_inbox_row row;
-    int rc;
+	sqlite3_stmt *s = stmt(st, ST_INBOX_LOAD);
+	struct db_inbox_row row;
+	int rc;
 
-    *n = 0;
-    if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
-        bind_int(st, s, 3, after_id) || bind_int(st, s, 4, (int64_t)max)) {
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (read_inbox_row(s, &row) != 0) {
-            srv_log("db: malformed inbox row %lld",
-                    (long long)sqlite3_column_int64(s, 0));
-            stmt_done(s);
-            return DB_INTERNAL;
-        }
-        (*n)++;
-        if (fn(udata, &row) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        db_fail(st, "inbox load");
-        stmt_done(s);
-        return DB_INTERNAL;
-    }
-    stmt_done(s);
-    return DB_OK;
+	*n = 0;
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
+	    bind_int(st, s, 3, after_id) || bind_int(st, s, 4, (int64_t)max)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (read_inbox_row(s, &row) != 0) {
+			srv_log("db: malformed inbox row %lld",
+				(long long)sqlite3_column_int64(s, 0));
+			stmt_done(s);
+			return DB_INTERNAL;
+		}
+		(*n)++;
+		if (fn(udata, &row) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "inbox load");
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	stmt_done(s);
+	return DB_OK;
 }
 
-enum db_status db_ack(struct db *st, const char *user,
-                      uint32_t device_id,
-                      const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1],
-                      size_t n, int64_t *acked)
+enum db_status
+db_ack(struct db *st, const char *user, uint32_t device_id,
+       const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked)
 {
-    sqlite3_stmt *s = stmt(st, ST_ACK);
-    size_t i;
+	sqlite3_stmt *s = stmt(st, ST_ACK);
+	size_t i;
 
-    *acked = 0;
-    if (n == 0)
-        return DB_OK;
-    if (tx_begin(st) != 0)
-        return DB_INTERNAL;
-    for (i = 0; i < n; i++) {
-        if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
-            bind_text(st, s, 3, message_ids[i])) {
-            stmt_done(s);
-            goto fail;
-        }
-        if (step_done(st, s, "ack") != 0)
-            goto fail;
-        *acked += sqlite3_changes(st->db);
-    }
-    if (tx_commit(st) != 0)
-        goto fail;
-    return DB_OK;
+	*acked = 0;
+	if (n == 0)
+		return DB_OK;
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	for (i = 0; i < n; i++) {
+		if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
+		    bind_text(st, s, 3, message_ids[i])) {
+			stmt_done(s);
+			goto fail;
+		}
+		if (step_done(st, s, "ack") != 0)
+			goto fail;
+		*acked += sqlite3_changes(st->db);
+	}
+	if (tx_commit(st) != 0)
+		goto fail;
+	return DB_OK;
 fail:
-    tx_rollback(st);
-    *acked = 0;
-    return DB_INTERNAL;
+	tx_rollback(st);
+	*acked = 0;
+	return DB_INTERNAL;
 }

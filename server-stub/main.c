@@ -27,215 +27,210 @@
 #define MAX_FRAME_MAX (64UL * 1024 * 1024)
 
 static const char usage_lines[] =
-    "usage: chat-server --listen HOST:PORT --db PATH [--max-frame BYTES] "
-    "[--verbose]\n"
-    "       chat-server --help | --version\n";
+	"usage: chat-server --listen HOST:PORT --db PATH [--max-frame BYTES] "
+	"[--verbose]\n"
+	"       chat-server --help | --version\n";
 
 static const char help_text[] =
-    "\n"
-    "Serves the chat protocol (docs/PROTOCOL.md) on ws://HOST:PORT/ with the\n"
-    "WebSocket subprotocol chat.v1, keeping its state in an SQLite database.\n"
-    "\n"
-    "  --listen HOST:PORT  address to listen on; HOST is a name or an address\n"
-    "                      ([::1] for IPv6); PORT 0 picks a free port, which\n"
-    "                      the line \"chat-server: listening on HOST:PORT\"\n"
-    "                      on stderr tells\n"
-    "  --db PATH           the database file, created (mode 0600) if missing\n"
-    "  --max-frame BYTES   the largest frame accepted, announced in hello\n"
-    "                      (default 1048576, from 1024 to 67108864)\n"
-    "  --verbose           also log every request and libwebsockets notices\n"
-    "  --help              print this help and exit\n"
-    "  --version           print the version and exit\n"
-    "\n"
-    "SIGINT or SIGTERM stops the server cleanly (exit status 0).  Exit status\n"
-    "1: the database or the listening socket could not be set up; 2: bad\n"
-    "arguments.\n";
+	"\n"
+	"Serves the chat protocol (docs/PROTOCOL.md) on ws://HOST:PORT/ with the\n"
+	"WebSocket subprotocol chat.v1, keeping its state in an SQLite database.\n"
+	"\n"
+	"  --listen HOST:PORT  address to listen on; HOST is a name or an address\n"
+	"                      ([::1] for IPv6); PORT 0 picks a free port, which\n"
+	"                      the line \"chat-server: listening on HOST:PORT\"\n"
+	"                      on stderr tells\n"
+	"  --db PATH           the database file, created (mode 0600) if missing\n"
+	"  --max-frame BYTES   the largest frame accepted, announced in hello\n"
+	"                      (default 1048576, from 1024 to 67108864)\n"
+	"  --verbose           also log every request and libwebsockets notices\n"
+	"  --help              print this help and exit\n"
+	"  --version           print the version and exit\n"
+	"\n"
+	"SIGINT or SIGTERM stops the server cleanly (exit status 0).  Exit status\n"
+	"1: the database or the listening socket could not be set up; 2: bad\n"
+	"arguments.\n";
 
-static void handle_stop(int sig)
+static void
+handle_stop(int sig)
 {
-    (void)sig;
-    server_request_stop();
+	(void)sig;
+	server_request_stop();
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int
+usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, "chat-server: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", usage_lines);
-    return 2;
+	fprintf(stderr, "chat-server: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_lines);
+	return 2;
 }
 
 /* Split "HOST:PORT" / "[V6]:PORT" into host and port; -1 if malformed. */
-static int parse_listen(const char *arg, char *host, size_t cap, int *port)
+static int
+parse_listen(const char *arg, char *host, size_t cap, int *port)
 {
-    const char *colon = strrchr(arg, ':'), *h = arg, *p;
-    size_t hlen;
-    long v = 0;
+	const char *colon = strrchr(arg, ':'), *h = arg, *p;
+	size_t hlen;
+	long v = 0;
 
-    if (colon == NULL || colon[1] == '\0')
-        return -1;
-    hlen = (size_t)(colon - arg);
-    if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
-        h = arg + 1;
-        hlen -= 2;
-    } else if (memchr(arg, ':', hlen) != NULL) {
-        return -1;  /* a bare IPv6 address is ambiguous: use [..] */
-    }
-    if (hlen == 0 || hlen >= cap)
-        return -1;
-    for (p = colon + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || p - colon > 5)
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    if (v > 65535)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (int)v;
-    return 0;
+	if (colon == NULL || colon[1] == '\0')
+		return -1;
+	hlen = (size_t)(colon - arg);
+	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
+		h = arg + 1;
+		hlen -= 2;
+	} else if (memchr(arg, ':', hlen) != NULL) {
+		return -1; /* a bare IPv6 address is ambiguous: use [..] */
+	}
+	if (hlen == 0 || hlen >= cap)
+		return -1;
+	for (p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || p - colon > 5)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v > 65535)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (int)v;
+	return 0;
 }
 
 /* Resolve host to a numeric address, preferring IPv4 (what "localhost"
  * clients try first); -1 with a message on failure. */
-static int resolve(const char *host, char *out, size_t cap, int *ipv6)
+static int
+resolve(const char *host, char *out, size_t cap, int *ipv6)
 {
-    struct addrinfo hints, *res, *ai, *pick = NULL;
-    const void *addr;
-    int rc;
+	struct addrinfo hints, *res, *ai, *pick = NULL;
+	const void *addr;
+	int rc;
 
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-        fprintf(stderr, "chat-server: cannot resolve %s: %s\n", host,
-                gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-        if (ai->ai_family == AF_INET6 && pick == NULL)
-            pick = ai;
-    }
-    if (pick == NULL) {
-        fprintf(stderr, "chat-server: no IPv4 or IPv6 address for %s\n", host);
-        freeaddrinfo(res);
-        return -1;
-    }
-    *ipv6 = pick->ai_family == AF_INET6;
-    if (*ipv6)
-        addr = &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
-    else
-        addr = &((struct sockaddr_in *)pick->ai_addr)->sin_addr;
-    rc = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap) ? 0 : -1;
-    if (rc != 0)
-        fprintf(stderr, "chat-server: cannot use the address of %s: %s\n",
-                host, strerror(errno));
-    freeaddrinfo(res);
-    return rc;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		fprintf(stderr, "chat-server: cannot resolve %s: %s\n", host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			pick = ai;
+			break;
+		}
+		if (ai->ai_family == AF_INET6 && pick == NULL)
+			pick = ai;
+	}
+	if (pick == NULL) {
+		fprintf(stderr, "chat-server: no IPv4 or IPv6 address for %s\n", host);
+		freeaddrinfo(res);
+		return -1;
+	}
+	*ipv6 = pick->ai_family == AF_INET6;
+	if (*ipv6)
+		addr = &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
+	else
+		addr = &((struct sockaddr_in *)pick->ai_addr)->sin_addr;
+	rc = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap) ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "chat-server: cannot use the address of %s: %s\n", host,
+			strerror(errno));
+	freeaddrinfo(res);
+	return rc;
 }
 
-static int parse_size(const char *arg, size_t *out)
+static int
+parse_size(const char *arg, size_t *out)
 {
-    char *end;
-    unsigned long long v;
+	char *end;
+	unsigned long long v;
 
-    if (arg[0] < '0' || arg[0] > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(arg, &end, 10);
-    if (errno != 0 || *end != '\0' || v < MAX_FRAME_MIN || v > MAX_FRAME_MAX)
-        return -1;
-    *out = (size_t)v;
-    return 0;
+	if (arg[0] < '0' || arg[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v < MAX_FRAME_MIN || v > MAX_FRAME_MAX)
+		return -1;
+	*out = (size_t)v;
+	return 0;
 }
 
-static int install_signals(void)
+static int
+install_signals(void)
 {
-    struct sigaction sa;
+	struct sigaction sa;
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handle_stop;
-    if (sigemptyset(&sa.sa_mask) != 0 ||
-        sigaction(SIGINT, &sa, NULL) != 0 ||
-        sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    /* A peer that goes away mid-write must cost an error code, not us. */
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handle_stop;
+	if (sigemptyset(&sa.sa_mask) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0)
+		return -1;
+	/* A peer that goes away mid-write must cost an error code, not us. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "listen", required_argument, NULL, 'l' },
-        { "db", required_argument, NULL, 'd' },
-        { "max-frame", required_argument, NULL, 'm' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 }
-    };
-    struct server_opts opts = { .max_frame = CHAT_DEFAULT_MAX_FRAME };
-    char host[256], addr[INET6_ADDRSTRLEN];
-    const char *listen_arg = NULL;
-    int ch;
+	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
+						 {"db", required_argument, NULL, 'd'},
+						 {"max-frame", required_argument, NULL, 'm'},
+						 {"verbose", no_argument, NULL, 'v'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
+	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME};
+	char host[256], addr[INET6_ADDRSTRLEN];
+	const char *listen_arg = NULL;
+	int ch;
 
-    opterr = 0;     /* we word the messages ourselves */
-    while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'l':
-            listen_arg = optarg;
-            break;
-        case 'd':
-            opts.db_path = optarg;
-            break;
-        case 'm':
-            if (parse_size(optarg, &opts.max_frame) != 0)
-                return usage_error("--max-frame: '%s' is not a number of "
-                                   "bytes from 1024 to 67108864", optarg);
-            break;
-        case 'v':
-            srv_verbose = 1;
-            break;
-        case 'h':
-            fputs(usage_lines, stdout);
-            fputs(help_text, stdout);
-            return 0;
-        case 'V':
-            printf("chat-server %s\n", CHAT_VERSION);
-            return 0;
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    if (listen_arg == NULL)
-        return usage_error("%s", "--listen HOST:PORT is required");
-    if (opts.db_path == NULL || opts.db_path[0] == '\0')
-        return usage_error("%s", "--db PATH is required");
-    if (parse_listen(listen_arg, host, sizeof host, &opts.port) != 0)
-        return usage_error("--listen: '%s' is not HOST:PORT (PORT from 0 to "
-                           "65535, an IPv6 HOST in brackets)", listen_arg);
+	opterr = 0; /* we word the messages ourselves */
+	while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': listen_arg = optarg; break;
+		case 'd': opts.db_path = optarg; break;
+		case 'm':
+			if (parse_size(optarg, &opts.max_frame) != 0)
+				return usage_error("--max-frame: '%s' is not a number of "
+						   "bytes from 1024 to 67108864",
+						   optarg);
+			break;
+		case 'v': srv_verbose = 1; break;
+		case 'h':
+			fputs(usage_lines, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		case 'V': printf("chat-server %s\n", CHAT_VERSION); return 0;
+		case ':': return usage_error("%s needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (listen_arg == NULL)
+		return usage_error("%s", "--listen HOST:PORT is required");
+	if (opts.db_path == NULL || opts.db_path[0] == '\0')
+		return usage_error("%s", "--db PATH is required");
+	if (parse_listen(listen_arg, host, sizeof host, &opts.port) != 0)
+		return usage_error("--listen: '%s' is not HOST:PORT (PORT from 0 to "
+				   "65535, an IPv6 HOST in brackets)",
+				   listen_arg);
 
-    if (sodium_init() < 0) {
-        fprintf(stderr, "chat-server: cannot initialise libsodium\n");
-        return 1;
-    }
-    if (resolve(host, addr, sizeof addr, &opts.ipv6) != 0)
-        return 1;
-    opts.host = host;
-    opts.bind_addr = addr;
-    if (install_signals() != 0) {
-        fprintf(stderr, "chat-server: cannot install signal handlers: %s\n",
-                strerror(errno));
-        return 1;
-    }
-    return server_run(&opts);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "chat-server: cannot initialise libsodium\n");
+		return 1;
+	}
+	if (resolve(host, addr, sizeof addr, &opts.ipv6) != 0)
+		return 1;
+	opts.host = host;
+	opts.bind_addr = addr;
+	if (install_signals() != 0) {
+		fprintf(stderr, "chat-server: cannot install signal handlers: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	return server_run(&opts);
 }

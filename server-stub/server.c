@@ -40,14 +40,14 @@
  * FILL_BYTES, so a device with a large backlog costs about 1 MiB here. */
 #define INBOX_BATCH 64
 #define FILL_FRAMES 8
-#define FILL_BYTES (1024 * 1024)
+#define FILL_BYTES  (1024 * 1024)
 
 /* A client that sends requests without reading the replies is paused (no
  * more reading from it) above the high mark, resumed below the low one. */
-#define PAUSE_FRAMES 256
-#define PAUSE_BYTES (8 * 1024 * 1024)
+#define PAUSE_FRAMES  256
+#define PAUSE_BYTES   (8 * 1024 * 1024)
 #define RESUME_FRAMES 64
-#define RESUME_BYTES (2 * 1024 * 1024)
+#define RESUME_BYTES  (2 * 1024 * 1024)
 
 /* How long a connection being closed may take to flush its last frames. */
 #define CLOSE_GRACE_SECS 5
@@ -57,157 +57,163 @@
 #define CLOSE_REPLACED 4001
 
 struct frame {
-    struct frame *next;
-    size_t len;
-    unsigned char buf[];        /* LWS_PRE bytes of headroom, then len */
+	struct frame *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len */
 };
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
  * data of the chat.v1 protocol. */
 struct conn {
-    struct session sess;        /* first: proto hooks get &sess back */
-    struct lws *wsi;            /* NULL until ESTABLISHED */
-    struct conn *prev, *next;   /* server's list of live connections */
-    char peer[INET6_ADDRSTRLEN + 8];
+	struct session sess;      /* first: proto hooks get &sess back */
+	struct lws *wsi;          /* NULL until ESTABLISHED */
+	struct conn *prev, *next; /* server's list of live connections */
+	char peer[INET6_ADDRSTRLEN + 8];
 
-    /* The message being reassembled from its fragments. */
-    char *rx;
-    size_t rx_len, rx_cap;
-    int rx_binary;
-    int rx_skip;                /* skipping the rest of a refused message */
+	/* The message being reassembled from its fragments. */
+	char *rx;
+	size_t rx_len, rx_cap;
+	int rx_binary;
+	int rx_skip; /* skipping the rest of a refused message */
 
-    /* Outgoing frames. */
-    struct frame *head, *tail;
-    size_t q_frames, q_bytes;
-    int rx_paused;
+	/* Outgoing frames. */
+	struct frame *head, *tail;
+	size_t q_frames, q_bytes;
+	int rx_paused;
 
-    /* Delivery: see the comment at the top. */
-    int64_t cursor;
-    int inbox_dirty;
-    int drained_sent;
+	/* Delivery: see the comment at the top. */
+	int64_t cursor;
+	int inbox_dirty;
+	int drained_sent;
 
-    /* Nonzero once the connection is to be closed with this code: after
-     * the queue is flushed, or at once if close_now. */
-    int close_code;
-    const char *close_reason;
-    int close_now;
+	/* Nonzero once the connection is to be closed with this code: after
+	 * the queue is flushed, or at once if close_now. */
+	int close_code;
+	const char *close_reason;
+	int close_now;
 };
 
 struct server {
-    struct lws_context *ctx;
-    struct db *db;
-    struct wire_hooks hooks;
-    size_t max_frame;
-    uint64_t next_conn_id;
-    struct conn *conns;
+	struct lws_context *ctx;
+	struct db *db;
+	struct wire_hooks hooks;
+	size_t max_frame;
+	uint64_t next_conn_id;
+	struct conn *conns;
 };
 
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile live_ctx;
 
-void server_request_stop(void)
+void
+server_request_stop(void)
 {
-    struct lws_context *ctx = live_ctx;
+	struct lws_context *ctx = live_ctx;
 
-    stop_requested = 1;
-    if (ctx != NULL)
-        lws_cancel_service(ctx);
+	stop_requested = 1;
+	if (ctx != NULL)
+		lws_cancel_service(ctx);
 }
 
-static struct conn *conn_of(struct session *s)
+static struct conn *
+conn_of(struct session *s)
 {
-    return (struct conn *)((char *)s - offsetof(struct conn, sess));
+	return (struct conn *)((char *)s - offsetof(struct conn, sess));
 }
 
-static const char *conn_device(const struct conn *c, char *buf, size_t cap)
+static const char *
+conn_device(const struct conn *c, char *buf, size_t cap)
 {
-    if (!c->sess.authed)
-        return "-";
-    snprintf(buf, cap, "%s/%u", c->sess.user, (unsigned)c->sess.device_id);
-    return buf;
+	if (!c->sess.authed)
+		return "-";
+	snprintf(buf, cap, "%s/%u", c->sess.user, (unsigned)c->sess.device_id);
+	return buf;
 }
 
 /* "192.0.2.1:4321" or "[2001:db8::1]:4321", from the socket itself. */
-static void peer_name(struct lws *wsi, char *out, size_t cap)
+static void
+peer_name(struct lws *wsi, char *out, size_t cap)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    char host[INET6_ADDRSTRLEN];
-    int fd = lws_get_socket_fd(wsi);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[INET6_ADDRSTRLEN];
+	int fd = lws_get_socket_fd(wsi);
 
-    snprintf(out, cap, "?");
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+	snprintf(out, cap, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
-        if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
-            snprintf(out, cap, "%s:%u", host, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
+			snprintf(out, cap, "%s:%u", host, ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
-        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-            if (inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host,
-                          sizeof host))
-                snprintf(out, cap, "%s:%u", host, ntohs(a->sin6_port));
-        } else if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host)) {
-            snprintf(out, cap, "[%s]:%u", host, ntohs(a->sin6_port));
-        }
-    }
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			if (inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof host))
+				snprintf(out, cap, "%s:%u", host, ntohs(a->sin6_port));
+		} else if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host)) {
+			snprintf(out, cap, "[%s]:%u", host, ntohs(a->sin6_port));
+		}
+	}
 }
 
 /* ---- the outgoing queue ------------------------------------------------ */
 
 /* Queue text (malloc'd JSON, taken over and freed here) as one frame.
  * Returns -1 if text is NULL or memory runs out. */
-static int queue_text(struct conn *c, char *text)
+static int
+queue_text(struct conn *c, char *text)
 {
-    struct frame *f;
-    size_t len;
+	struct frame *f;
+	size_t len;
 
-    if (text == NULL)
-        return -1;
-    len = strlen(text);
-    f = malloc(sizeof *f + LWS_PRE + len);
-    if (f == NULL) {
-        free(text);
-        return -1;
-    }
-    f->next = NULL;
-    f->len = len;
-    memcpy(f->buf + LWS_PRE, text, len);
-    free(text);
-    if (c->tail)
-        c->tail->next = f;
-    else
-        c->head = f;
-    c->tail = f;
-    c->q_frames++;
-    c->q_bytes += len;
-    lws_callback_on_writable(c->wsi);
-    return 0;
+	if (text == NULL)
+		return -1;
+	len = strlen(text);
+	f = malloc(sizeof *f + LWS_PRE + len);
+	if (f == NULL) {
+		free(text);
+		return -1;
+	}
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->buf + LWS_PRE, text, len);
+	free(text);
+	if (c->tail)
+		c->tail->next = f;
+	else
+		c->head = f;
+	c->tail = f;
+	c->q_frames++;
+	c->q_bytes += len;
+	lws_callback_on_writable(c->wsi);
+	return 0;
 }
 
-static struct frame *queue_pop(struct conn *c)
+static struct frame *
+queue_pop(struct conn *c)
 {
-    struct frame *f = c->head;
+	struct frame *f = c->head;
 
-    if (f != NULL) {
-        c->head = f->next;
-        if (c->head == NULL)
-            c->tail = NULL;
-        c->q_frames--;
-        c->q_bytes -= f->len;
-    }
-    return f;
+	if (f != NULL) {
+		c->head = f->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->q_frames--;
+		c->q_bytes -= f->len;
+	}
+	return f;
 }
 
-static void queue_clear(struct conn *c)
+static void
+queue_clear(struct conn *c)
 {
-    struct frame *f;
+	struct frame *f;
 
-    while ((f = queue_pop(c)) != NULL)
-        free(f);
+	while ((f = queue_pop(c)) != NULL)
+		free(f);
 }
 
 /*
@@ -215,45 +221,47 @@ static void queue_clear(struct conn *c)
  * from it is ignored from here on.  The timeout is the backstop for a peer
  * that never reads: lws then drops the socket without a close frame.
  */
-static void conn_close(struct conn *c, int code, const char *reason, int now)
+static void
+conn_close(struct conn *c, int code, const char *reason, int now)
 {
-    if (c->close_code)
-        return;
-    c->close_code = code;
-    c->close_reason = reason;
-    c->close_now = now;
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
-    lws_callback_on_writable(c->wsi);
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	c->close_reason = reason;
+	c->close_now = now;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_SECS);
+	lws_callback_on_writable(c->wsi);
 }
 
 /* ---- delivery ---------------------------------------------------------- */
 
 struct fill {
-    struct conn *c;
-    int failed;
-    int stopped;
+	struct conn *c;
+	int failed;
+	int stopped;
 };
 
-static int fill_row(void *udata, const struct db_inbox_row *row)
+static int
+fill_row(void *udata, const struct db_inbox_row *row)
 {
-    struct fill *f = udata;
+	struct fill *f = udata;
 
-    if (queue_text(f->c, wire_new_message(row)) != 0) {
-        f->failed = 1;
-        return 1;
-    }
-    f->c->cursor = row->inbox_id;
-    if (f->c->q_bytes >= FILL_BYTES) {
-        f->stopped = 1;
-        return 1;
-    }
-    return 0;
+	if (queue_text(f->c, wire_new_message(row)) != 0) {
+		f->failed = 1;
+		return 1;
+	}
+	f->c->cursor = row->inbox_id;
+	if (f->c->q_bytes >= FILL_BYTES) {
+		f->stopped = 1;
+		return 1;
+	}
+	return 0;
 }
 
-static int wants_fill(const struct conn *c)
+static int
+wants_fill(const struct conn *c)
 {
-    return c->sess.authed && !c->close_code &&
-           (c->inbox_dirty || !c->drained_sent);
+	return c->sess.authed && !c->close_code && (c->inbox_dirty || !c->drained_sent);
 }
 
 /*
@@ -261,308 +269,298 @@ static int wants_fill(const struct conn *c)
  * time there are none left.  Rows pushed but not acked stay in the inbox,
  * and go out again only on the device's next connection (cursor from 0).
  */
-static void fill(struct server *srv, struct conn *c)
+static void
+fill(struct server *srv, struct conn *c)
 {
-    struct fill f = { .c = c };
-    size_t n;
+	struct fill f = {.c = c};
+	size_t n;
 
-    if (!wants_fill(c) || c->q_frames >= FILL_FRAMES)
-        return;
-    if (db_inbox_load(srv->db, c->sess.user, c->sess.device_id,
-                      c->cursor, INBOX_BATCH, fill_row, &f, &n)
-        != DB_OK || f.failed) {
-        srv_log("conn %llu cannot load the inbox; closing",
-                (unsigned long long)c->sess.conn_id);
-        conn_close(c, CLOSE_INTERNAL, "internal error", 0);
-        return;
-    }
-    c->inbox_dirty = f.stopped || n == INBOX_BATCH;
-    if (!c->inbox_dirty && !c->drained_sent) {
-        if (queue_text(c, wire_drained()) != 0) {
-            conn_close(c, CLOSE_INTERNAL, "internal error", 0);
-            return;
-        }
-        c->drained_sent = 1;
-    }
+	if (!wants_fill(c) || c->q_frames >= FILL_FRAMES)
+		return;
+	if (db_inbox_load(srv->db, c->sess.user, c->sess.device_id, c->cursor, INBOX_BATCH,
+			  fill_row, &f, &n) != DB_OK ||
+	    f.failed) {
+		srv_log("conn %llu cannot load the inbox; closing",
+			(unsigned long long)c->sess.conn_id);
+		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		return;
+	}
+	c->inbox_dirty = f.stopped || n == INBOX_BATCH;
+	if (!c->inbox_dirty && !c->drained_sent) {
+		if (queue_text(c, wire_drained()) != 0) {
+			conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+			return;
+		}
+		c->drained_sent = 1;
+	}
 }
 
 /* ---- proto hooks ------------------------------------------------------- */
 
 /* A device has one session at a time: the newest wins. */
-static void on_authenticated(void *udata, struct session *s)
+static void
+on_authenticated(void *udata, struct session *s)
 {
-    struct server *srv = udata;
-    struct conn *c = conn_of(s), *o;
+	struct server *srv = udata;
+	struct conn *c = conn_of(s), *o;
 
-    for (o = srv->conns; o != NULL; o = o->next) {
-        if (o == c || !o->sess.authed || o->close_code ||
-            o->sess.device_id != s->device_id ||
-            strcmp(o->sess.user, s->user) != 0)
-            continue;
-        srv_log("conn %llu replaced by conn %llu device=%s/%u",
-                (unsigned long long)o->sess.conn_id,
-                (unsigned long long)s->conn_id, s->user,
-                (unsigned)s->device_id);
-        conn_close(o, CLOSE_REPLACED, "replaced", 1);
-    }
-    c->cursor = 0;
-    c->inbox_dirty = 1;
-    c->drained_sent = 0;
-    /* The reply is queued after this returns, and rows only load from the
-     * WRITEABLE callback: the reply goes out before the first push. */
-    lws_callback_on_writable(c->wsi);
+	for (o = srv->conns; o != NULL; o = o->next) {
+		if (o == c || !o->sess.authed || o->close_code ||
+		    o->sess.device_id != s->device_id || strcmp(o->sess.user, s->user) != 0)
+			continue;
+		srv_log("conn %llu replaced by conn %llu device=%s/%u",
+			(unsigned long long)o->sess.conn_id, (unsigned long long)s->conn_id,
+			s->user, (unsigned)s->device_id);
+		conn_close(o, CLOSE_REPLACED, "replaced", 1);
+	}
+	c->cursor = 0;
+	c->inbox_dirty = 1;
+	c->drained_sent = 0;
+	/* The reply is queued after this returns, and rows only load from the
+	 * WRITEABLE callback: the reply goes out before the first push. */
+	lws_callback_on_writable(c->wsi);
 }
 
-static void on_inbox_changed(void *udata, const char *user, uint32_t device_id)
+static void
+on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 {
-    struct server *srv = udata;
-    struct conn *o;
+	struct server *srv = udata;
+	struct conn *o;
 
-    /* A scan of every connection: fine for a local server; a hash by
-     * device is the fix if this ever shows in a profile. */
-    for (o = srv->conns; o != NULL; o = o->next) {
-        if (o->sess.authed && !o->close_code &&
-            o->sess.device_id == device_id &&
-            strcmp(o->sess.user, user) == 0) {
-            o->inbox_dirty = 1;
-            lws_callback_on_writable(o->wsi);
-        }
-    }
+	/* A scan of every connection: fine for a local server; a hash by
+	 * device is the fix if this ever shows in a profile. */
+	for (o = srv->conns; o != NULL; o = o->next) {
+		if (o->sess.authed && !o->close_code && o->sess.device_id == device_id &&
+		    strcmp(o->sess.user, user) == 0) {
+			o->inbox_dirty = 1;
+			lws_callback_on_writable(o->wsi);
+		}
+	}
 }
 
 /* ---- connection events ------------------------------------------------- */
 
-static int conn_open(struct server *srv, struct conn *c, struct lws *wsi)
+static int
+conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
-    c->wsi = wsi;
-    c->sess.conn_id = ++srv->next_conn_id;
-    peer_name(wsi, c->peer, sizeof c->peer);
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv_log("conn %llu open peer=%s", (unsigned long long)c->sess.conn_id,
-            c->peer);
-    if (queue_text(c, wire_hello(&srv->hooks, &c->sess)) != 0) {
-        srv_log("conn %llu out of memory for hello",
-                (unsigned long long)c->sess.conn_id);
-        return -1;
-    }
-    return 0;
+	c->wsi = wsi;
+	c->sess.conn_id = ++srv->next_conn_id;
+	peer_name(wsi, c->peer, sizeof c->peer);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv_log("conn %llu open peer=%s", (unsigned long long)c->sess.conn_id, c->peer);
+	if (queue_text(c, wire_hello(&srv->hooks, &c->sess)) != 0) {
+		srv_log("conn %llu out of memory for hello", (unsigned long long)c->sess.conn_id);
+		return -1;
+	}
+	return 0;
 }
 
 /* Called on CLOSED and again on WSI_DESTROY; does its work once. */
-static void conn_release(struct server *srv, struct conn *c)
+static void
+conn_release(struct server *srv, struct conn *c)
 {
-    char dev[CHAT_USER_MAX + 16];
+	char dev[CHAT_USER_MAX + 16];
 
-    if (c->wsi == NULL)
-        return;
-    srv_log("conn %llu close peer=%s device=%s",
-            (unsigned long long)c->sess.conn_id, c->peer,
-            conn_device(c, dev, sizeof dev));
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    queue_clear(c);
-    free(c->rx);
-    c->rx = NULL;
-    c->rx_len = c->rx_cap = 0;
-    c->wsi = NULL;
+	if (c->wsi == NULL)
+		return;
+	srv_log("conn %llu close peer=%s device=%s", (unsigned long long)c->sess.conn_id, c->peer,
+		conn_device(c, dev, sizeof dev));
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	queue_clear(c);
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = c->rx_cap = 0;
+	c->wsi = NULL;
 }
 
-static void queue_or_close(struct conn *c, char *text)
+static void
+queue_or_close(struct conn *c, char *text)
 {
-    if (queue_text(c, text) != 0)
-        conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+	if (queue_text(c, text) != 0)
+		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
 }
 
 /* Stop reading from a client that does not read its replies. */
-static void check_pause(struct conn *c)
+static void
+check_pause(struct conn *c)
 {
-    if (!c->rx_paused &&
-        (c->q_frames > PAUSE_FRAMES || c->q_bytes > PAUSE_BYTES)) {
-        c->rx_paused = 1;
-        lws_rx_flow_control(c->wsi, 0);
-    } else if (c->rx_paused &&
-               c->q_frames < RESUME_FRAMES && c->q_bytes < RESUME_BYTES) {
-        c->rx_paused = 0;
-        lws_rx_flow_control(c->wsi, 1);
-    }
+	if (!c->rx_paused && (c->q_frames > PAUSE_FRAMES || c->q_bytes > PAUSE_BYTES)) {
+		c->rx_paused = 1;
+		lws_rx_flow_control(c->wsi, 0);
+	} else if (c->rx_paused && c->q_frames < RESUME_FRAMES && c->q_bytes < RESUME_BYTES) {
+		c->rx_paused = 0;
+		lws_rx_flow_control(c->wsi, 1);
+	}
 }
 
-static int rx_reserve(struct conn *c, size_t need, size_t limit)
+static int
+rx_reserve(struct conn *c, size_t need, size_t limit)
 {
-    size_t cap = c->rx_cap ? c->rx_cap : 4096;
-    char *nb;
+	size_t cap = c->rx_cap ? c->rx_cap : 4096;
+	char *nb;
 
-    if (need <= c->rx_cap)
-        return 0;
-    while (cap < need)
-        cap *= 2;
-    if (cap > limit)
-        cap = limit;
-    if ((nb = realloc(c->rx, cap)) == NULL)
-        return -1;
-    c->rx = nb;
-    c->rx_cap = cap;
-    return 0;
+	if (need <= c->rx_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if ((nb = realloc(c->rx, cap)) == NULL)
+		return -1;
+	c->rx = nb;
+	c->rx_cap = cap;
+	return 0;
 }
 
-static void handle_message(struct server *srv, struct conn *c)
+static void
+handle_message(struct server *srv, struct conn *c)
 {
-    if (c->rx_binary) {
-        queue_or_close(c, wire_frame_error(&c->sess, "bad_request",
-                                           "binary frames are not accepted; "
-                                           "send each request as JSON in a "
-                                           "text frame"));
-    } else {
-        c->rx[c->rx_len] = '\0';
-        queue_or_close(c, wire_handle(&srv->hooks, &c->sess, c->rx,
-                                      c->rx_len));
-    }
-    c->rx_len = 0;
-    /* Do not keep a megabyte per idle connection after one big frame. */
-    if (c->rx_cap > 65536) {
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = 0;
-    }
-    check_pause(c);
+	if (c->rx_binary) {
+		queue_or_close(c, wire_frame_error(&c->sess, "bad_request",
+						   "binary frames are not accepted; "
+						   "send each request as JSON in a "
+						   "text frame"));
+	} else {
+		c->rx[c->rx_len] = '\0';
+		queue_or_close(c, wire_handle(&srv->hooks, &c->sess, c->rx, c->rx_len));
+	}
+	c->rx_len = 0;
+	/* Do not keep a megabyte per idle connection after one big frame. */
+	if (c->rx_cap > 65536) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
+	check_pause(c);
 }
 
-static int conn_receive(struct server *srv, struct conn *c, const void *in,
-                        size_t len)
+static int
+conn_receive(struct server *srv, struct conn *c, const void *in, size_t len)
 {
-    struct lws *wsi = c->wsi;
-    size_t remaining = lws_remaining_packet_payload(wsi);
+	struct lws *wsi = c->wsi;
+	size_t remaining = lws_remaining_packet_payload(wsi);
 
-    if (c->close_code)
-        return 0;   /* closing: the rest of the stream is not read */
-    if (lws_is_first_fragment(wsi)) {
-        c->rx_len = 0;
-        c->rx_binary = lws_frame_is_binary(wsi);
-        c->rx_skip = 0;
-    }
-    if (c->rx_skip) {
-        /* The rest of a message already refused as too large. */
-        if (lws_is_final_fragment(wsi))
-            c->rx_skip = 0;
-        return 0;
-    }
-    /* remaining is what is left of this WebSocket frame, so a frame that
-     * announces too much is refused before it is read in. WebSocket framing
-     * keeps the stream in step, so the rest of that message is skipped and the
-     * connection stays open. Closing instead would race: unread input makes
-     * the kernel answer the close with a reset, which can destroy the error
-     * reply before the client reads it. */
-    if (len > srv->max_frame - c->rx_len ||
-        remaining > srv->max_frame - c->rx_len - len) {
-        char msg[96];
+	if (c->close_code)
+		return 0; /* closing: the rest of the stream is not read */
+	if (lws_is_first_fragment(wsi)) {
+		c->rx_len = 0;
+		c->rx_binary = lws_frame_is_binary(wsi);
+		c->rx_skip = 0;
+	}
+	if (c->rx_skip) {
+		/* The rest of a message already refused as too large. */
+		if (lws_is_final_fragment(wsi))
+			c->rx_skip = 0;
+		return 0;
+	}
+	/* remaining is what is left of this WebSocket frame, so a frame that
+	 * announces too much is refused before it is read in. WebSocket framing
+	 * keeps the stream in step, so the rest of that message is skipped and the
+	 * connection stays open. Closing instead would race: unread input makes
+	 * the kernel answer the close with a reset, which can destroy the error
+	 * reply before the client reads it. */
+	if (len > srv->max_frame - c->rx_len || remaining > srv->max_frame - c->rx_len - len) {
+		char msg[96];
 
-        snprintf(msg, sizeof msg, "frames are limited to %zu bytes",
-                 srv->max_frame);
-        queue_or_close(c, wire_frame_error(&c->sess, "frame_too_large", msg));
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_len = c->rx_cap = 0;
-        c->rx_skip = !lws_is_final_fragment(wsi);
-        return 0;
-    }
-    if (!c->rx_binary) {
-        /* +1 for the NUL that wire.c wants after the frame. */
-        if (rx_reserve(c, c->rx_len + len + 1, srv->max_frame + 1) != 0) {
-            srv_log("conn %llu out of memory reading a frame",
-                    (unsigned long long)c->sess.conn_id);
-            return -1;
-        }
-        memcpy(c->rx + c->rx_len, in, len);
-    }
-    c->rx_len += len;   /* binary: counted for the limit, not kept */
-    if (lws_is_final_fragment(wsi))
-        handle_message(srv, c);
-    return 0;
+		snprintf(msg, sizeof msg, "frames are limited to %zu bytes", srv->max_frame);
+		queue_or_close(c, wire_frame_error(&c->sess, "frame_too_large", msg));
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = c->rx_cap = 0;
+		c->rx_skip = !lws_is_final_fragment(wsi);
+		return 0;
+	}
+	if (!c->rx_binary) {
+		/* +1 for the NUL that wire.c wants after the frame. */
+		if (rx_reserve(c, c->rx_len + len + 1, srv->max_frame + 1) != 0) {
+			srv_log("conn %llu out of memory reading a frame",
+				(unsigned long long)c->sess.conn_id);
+			return -1;
+		}
+		memcpy(c->rx + c->rx_len, in, len);
+	}
+	c->rx_len += len; /* binary: counted for the limit, not kept */
+	if (lws_is_final_fragment(wsi))
+		handle_message(srv, c);
+	return 0;
 }
 
-static int conn_writeable(struct server *srv, struct conn *c)
+static int
+conn_writeable(struct server *srv, struct conn *c)
 {
-    struct frame *f;
-    int n;
+	struct frame *f;
+	int n;
 
-    if (c->close_code && (c->close_now || c->head == NULL)) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason,
-                         strlen(c->close_reason));
-        return -1;
-    }
-    fill(srv, c);
-    if ((f = queue_pop(c)) != NULL) {
-        size_t len = f->len;
+	if (c->close_code && (c->close_now || c->head == NULL)) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	fill(srv, c);
+	if ((f = queue_pop(c)) != NULL) {
+		size_t len = f->len;
 
-        n = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
-        free(f);
-        /* lws buffers whatever the socket does not take at once, so a
-         * short count means the connection has failed. */
-        if (n < 0 || (size_t)n < len) {
-            srv_log("conn %llu write failed",
-                    (unsigned long long)c->sess.conn_id);
-            return -1;
-        }
-    }
-    if (c->head != NULL || c->close_code || wants_fill(c))
-        lws_callback_on_writable(c->wsi);
-    check_pause(c);
-    return 0;
+		n = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
+		free(f);
+		/* lws buffers whatever the socket does not take at once, so a
+		 * short count means the connection has failed. */
+		if (n < 0 || (size_t)n < len) {
+			srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
+			return -1;
+		}
+	}
+	if (c->head != NULL || c->close_code || wants_fill(c))
+		lws_callback_on_writable(c->wsi);
+	check_pause(c);
+	return 0;
 }
 
-static int callback_chat(struct lws *wsi, enum lws_callback_reasons reason,
-                         void *user, void *in, size_t len)
+static int
+callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-    struct server *srv = lws_context_user(lws_get_context(wsi));
-    struct conn *c = user;
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct conn *c = user;
 
-    switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        /* lws refuses a list without chat.v1 itself, but binds a request
-         * with no Sec-WebSocket-Protocol at all to the first protocol: a
-         * client must ask for chat.v1 by name. */
-        if (in == NULL || *(const char *)in == '\0') {
-            srv_log("refused a connection that did not ask for %s",
-                    PROTOCOL_NAME);
-            return -1;
-        }
-        return 0;
-    case LWS_CALLBACK_ESTABLISHED:
-        return conn_open(srv, c, wsi);
-    case LWS_CALLBACK_RECEIVE:
-        return conn_receive(srv, c, in, len);
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return conn_writeable(srv, c);
-    case LWS_CALLBACK_CLOSED:
-        conn_release(srv, c);
-        return 0;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (c != NULL)
-            conn_release(srv, c);
-        return 0;
-    default:
-        /* Plain HTTP requests get lws's 404. */
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* lws refuses a list without chat.v1 itself, but binds a request
+		 * with no Sec-WebSocket-Protocol at all to the first protocol: a
+		 * client must ask for chat.v1 by name. */
+		if (in == NULL || *(const char *)in == '\0') {
+			srv_log("refused a connection that did not ask for %s", PROTOCOL_NAME);
+			return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED: return conn_open(srv, c, wsi);
+	case LWS_CALLBACK_RECEIVE: return conn_receive(srv, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(srv, c);
+	case LWS_CALLBACK_CLOSED: conn_release(srv, c); return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (c != NULL)
+			conn_release(srv, c);
+		return 0;
+	default:
+		/* Plain HTTP requests get lws's 404. */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
 }
 
 static const struct lws_protocols protocols[] = {
-    {
-        .name = PROTOCOL_NAME,
-        .callback = callback_chat,
-        .per_session_data_size = sizeof(struct conn),
-        .rx_buffer_size = 65536,
-    },
-    { 0 }
-};
+	{
+		.name = PROTOCOL_NAME,
+		.callback = callback_chat,
+		.per_session_data_size = sizeof(struct conn),
+		.rx_buffer_size = 65536,
+	},
+	{0}};
 
 /* ---- the loop ---------------------------------------------------------- */
 
@@ -570,121 +568,121 @@ static const struct lws_protocols protocols[] = {
  * lws reports a failed bind only as a log line with a bare errno; bind the
  * same address ourselves to say why in words ("Address already in use").
  */
-static const char *bind_error(const struct server_opts *opts)
+static const char *
+bind_error(const struct server_opts *opts)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fd, err = 0;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err = 0;
 
-    memset(&ss, 0, sizeof ss);
-    if (opts->ipv6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+	memset(&ss, 0, sizeof ss);
+	if (opts->ipv6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)opts->port);
-        if (inet_pton(AF_INET6, opts->bind_addr, &a->sin6_addr) != 1)
-            return "not an address";
-        len = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)opts->port);
+		if (inet_pton(AF_INET6, opts->bind_addr, &a->sin6_addr) != 1)
+			return "not an address";
+		len = sizeof *a;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)opts->port);
-        if (inet_pton(AF_INET, opts->bind_addr, &a->sin_addr) != 1)
-            return "not an address";
-        len = sizeof *a;
-    }
-    if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
-        return strerror(errno);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-        err = errno;
-    close(fd);
-    return err ? strerror(err) : "libwebsockets refused it";
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)opts->port);
+		if (inet_pton(AF_INET, opts->bind_addr, &a->sin_addr) != 1)
+			return "not an address";
+		len = sizeof *a;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0)
+		return strerror(errno);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		err = errno;
+	close(fd);
+	return err ? strerror(err) : "libwebsockets refused it";
 }
 
 /* lws's own log lines (errors and warnings; notices too with --verbose). */
-static void lws_log(int level, const char *line)
+static void
+lws_log(int level, const char *line)
 {
-    size_t n = strlen(line);
+	size_t n = strlen(line);
 
-    (void)level;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    srv_log("lws: %.*s", (int)n, line);
+	(void)level;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	srv_log("lws: %.*s", (int)n, line);
 }
 
-int server_run(const struct server_opts *opts)
+int
+server_run(const struct server_opts *opts)
 {
-    struct lws_context_creation_info info;
-    struct server srv;
-    struct lws_vhost *vh;
-    char err[512];
-    uint64_t options;
+	struct lws_context_creation_info info;
+	struct server srv;
+	struct lws_vhost *vh;
+	char err[512];
+	uint64_t options;
 
-    memset(&srv, 0, sizeof srv);
-    srv.max_frame = opts->max_frame;
-    srv.db = db_open(opts->db_path, err, sizeof err);
-    if (srv.db == NULL) {
-        srv_log("cannot open the database: %s", err);
-        return 1;
-    }
-    srv.hooks = (struct wire_hooks){
-        .db = srv.db, .max_frame = opts->max_frame,
-        .authenticated = on_authenticated, .inbox_changed = on_inbox_changed,
-        .udata = &srv,
-    };
+	memset(&srv, 0, sizeof srv);
+	srv.max_frame = opts->max_frame;
+	srv.db = db_open(opts->db_path, err, sizeof err);
+	if (srv.db == NULL) {
+		srv_log("cannot open the database: %s", err);
+		return 1;
+	}
+	srv.hooks = (struct wire_hooks){
+		.db = srv.db,
+		.max_frame = opts->max_frame,
+		.authenticated = on_authenticated,
+		.inbox_changed = on_inbox_changed,
+		.udata = &srv,
+	};
 
-    lws_set_log_level(LLL_ERR | LLL_WARN | (srv_verbose ? LLL_NOTICE : 0),
-                      lws_log);
-    options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-              LWS_SERVER_OPTION_VALIDATE_UTF8 |
-              LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-              (opts->ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
-    memset(&info, 0, sizeof info);
-    info.options = options;
-    info.user = &srv;
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    srv.ctx = lws_create_context(&info);
-    if (srv.ctx == NULL) {
-        srv_log("cannot start libwebsockets");
-        db_close(srv.db);
-        return 1;
-    }
+	lws_set_log_level(LLL_ERR | LLL_WARN | (srv_verbose ? LLL_NOTICE : 0), lws_log);
+	options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		  LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+		  (opts->ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
+	memset(&info, 0, sizeof info);
+	info.options = options;
+	info.user = &srv;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	srv.ctx = lws_create_context(&info);
+	if (srv.ctx == NULL) {
+		srv_log("cannot start libwebsockets");
+		db_close(srv.db);
+		return 1;
+	}
 
-    memset(&info, 0, sizeof info);
-    info.options = options;
-    info.vhost_name = "chat";
-    info.iface = opts->bind_addr;
-    info.port = opts->port;
-    info.protocols = protocols;
-    vh = lws_create_vhost(srv.ctx, &info);
-    if (vh == NULL) {
-        srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "",
-                opts->host, opts->ipv6 ? "]" : "", opts->port,
-                bind_error(opts));
-        lws_context_destroy(srv.ctx);
-        db_close(srv.db);
-        return 1;
-    }
-    if (opts->ipv6)
-        srv_log("listening on [%s]:%d", opts->host,
-                lws_get_vhost_listen_port(vh));
-    else
-        srv_log("listening on %s:%d", opts->host,
-                lws_get_vhost_listen_port(vh));
+	memset(&info, 0, sizeof info);
+	info.options = options;
+	info.vhost_name = "chat";
+	info.iface = opts->bind_addr;
+	info.port = opts->port;
+	info.protocols = protocols;
+	vh = lws_create_vhost(srv.ctx, &info);
+	if (vh == NULL) {
+		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
+			opts->ipv6 ? "]" : "", opts->port, bind_error(opts));
+		lws_context_destroy(srv.ctx);
+		db_close(srv.db);
+		return 1;
+	}
+	if (opts->ipv6)
+		srv_log("listening on [%s]:%d", opts->host, lws_get_vhost_listen_port(vh));
+	else
+		srv_log("listening on %s:%d", opts->host, lws_get_vhost_listen_port(vh));
 
-    live_ctx = srv.ctx;
-    while (!stop_requested) {
-        if (lws_service(srv.ctx, 0) < 0) {
-            srv_log("the service loop failed");
-            break;
-        }
-    }
-    live_ctx = NULL;
-    /* Closes every connection, each through LWS_CALLBACK_CLOSED, which
-     * frees its queue before the store goes. */
-    lws_context_destroy(srv.ctx);
-    db_close(srv.db);
-    srv_log("stopped");
-    return stop_requested ? 0 : 1;
+	live_ctx = srv.ctx;
+	while (!stop_requested) {
+		if (lws_service(srv.ctx, 0) < 0) {
+			srv_log("the service loop failed");
+			break;
+		}
+	}
+	live_ctx = NULL;
+	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
+	 * frees its queue before the store goes. */
+	lws_context_destroy(srv.ctx);
+	db_close(srv.db);
+	srv_log("stopped");
+	return stop_requested ? 0 : 1;
 }

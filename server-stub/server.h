@@ -8,12 +8,12 @@
 #include <stddef.h>
 
 struct server_opts {
-    const char *host;       /* as the user wrote it, for the log */
-    const char *bind_addr;  /* numeric address to bind */
-    int ipv6;               /* bind_addr is an IPv6 address */
-    int port;               /* 0: an ephemeral port */
-    const char *db_path;
-    size_t max_frame;
+	const char *host;      /* as the user wrote it, for the log */
+	const char *bind_addr; /* numeric address to bind */
+	int ipv6;              /* bind_addr is an IPv6 address */
+	int port;              /* 0: an ephemeral port */
+	const char *db_path;
+	size_t max_frame;
 };
 
 /*

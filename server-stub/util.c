@@ -14,94 +14,102 @@
 int srv_verbose;
 int srv_quiet;
 
-void srv_log(const char *fmt, ...)
+void
+srv_log(const char *fmt, ...)
 {
-    char line[1024];
-    va_list ap;
+	char line[1024];
+	va_list ap;
 
-    if (srv_quiet)
-        return;
-    /* Format first and write once, so that a line is never split between
-     * two writers of the same stderr (the tests read it as lines). */
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "chat-server: %s\n", line);
-    fflush(stderr);
+	if (srv_quiet)
+		return;
+	/* Format first and write once, so that a line is never split between
+	 * two writers of the same stderr (the tests read it as lines). */
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "chat-server: %s\n", line);
+	fflush(stderr);
 }
 
-int64_t util_now_ms(void)
+int64_t
+util_now_ms(void)
 {
-    struct timespec ts;
+	struct timespec ts;
 
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;   /* cannot happen with CLOCK_REALTIME */
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0; /* cannot happen with CLOCK_REALTIME */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int user_char(char c, int first)
+static int
+user_char(char c, int first)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-        return 1;
-    return !first && (c == '.' || c == '_' || c == '-');
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return 1;
+	return !first && (c == '.' || c == '_' || c == '-');
 }
 
-int util_valid_user(const char *s)
+int
+util_valid_user(const char *s)
 {
-    size_t i;
+	size_t i;
 
-    if (s == NULL)
-        return 0;
-    for (i = 0; s[i] != '\0'; i++) {
-        if (i >= CHAT_USER_MAX || !user_char(s[i], i == 0))
-            return 0;
-    }
-    return i > 0;
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= CHAT_USER_MAX || !user_char(s[i], i == 0))
+			return 0;
+	}
+	return i > 0;
 }
 
-int util_valid_hex(const char *s, size_t len)
+int
+util_valid_hex(const char *s, size_t len)
 {
-    size_t i;
+	size_t i;
 
-    if (s == NULL)
-        return 0;
-    for (i = 0; i < len; i++) {
-        char c = s[i];
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
 
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return 0;   /* also stops at a NUL before len */
-    }
-    return s[len] == '\0';
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0; /* also stops at a NUL before len */
+	}
+	return s[len] == '\0';
 }
 
-char *util_b64_encode(const uint8_t *bin, size_t len)
+char *
+util_b64_encode(const uint8_t *bin, size_t len)
 {
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *s = malloc(cap);
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
 
-    if (s == NULL)
-        return NULL;
-    sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
-    return s;
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
 }
 
-size_t util_b64_len(size_t n)
+size_t
+util_b64_len(size_t n)
 {
-    /* ENCODED_LEN counts the NUL. */
-    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) - 1;
+	/* ENCODED_LEN counts the NUL. */
+	return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) - 1;
 }
 
-int util_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len)
+int
+util_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len)
 {
-    size_t n = strlen(s);
+	size_t n = strlen(s);
 
-    /* Checked first so that an oversized field costs no decoding work. */
-    if (n > util_b64_len(cap))
-        return -1;
-    /* With b64_end NULL, libsodium refuses trailing garbage and
-     * non-canonical padding bits. */
-    if (sodium_base642bin(out, cap, s, n, NULL, out_len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return -1;
-    return 0;
+	/* Checked first so that an oversized field costs no decoding work. */
+	if (n > util_b64_len(cap))
+		return -1;
+	/* With b64_end NULL, libsodium refuses trailing garbage and
+	 * non-canonical padding bits. */
+	if (sodium_base642bin(out, cap, s, n, NULL, out_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return 0;
 }

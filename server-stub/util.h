@@ -9,22 +9,22 @@
 #include <stdint.h>
 
 /* Protocol constants (docs/PROTOCOL.md, "Identifiers" and "Limits"). */
-#define CHAT_USER_MAX 32            /* bytes in a user name */
-#define CHAT_CHAT_ID_LEN 16         /* lowercase hex digits */
-#define CHAT_MESSAGE_ID_LEN 32      /* lowercase hex digits */
-#define CHAT_DEVICE_ID_MAX 2147483647L
-#define CHAT_DEVICE_NAME_MAX 64     /* bytes */
-#define CHAT_MAX_TEXT 65536         /* bytes of plaintext */
-#define CHAT_TAG_BYTES 16           /* XChaCha20-Poly1305 tag */
-#define CHAT_MAX_CIPHERTEXT 66560     /* one envelope: kind byte, text, tag, room to grow */
-#define CHAT_NONCE_BYTES 24
-#define CHAT_KEY_BYTES 32
-#define CHAT_SIG_BYTES 64
-#define CHAT_CHALLENGE_BYTES 32
-#define CHAT_MAX_DEVICES 3          /* per user (1 is all version 1 creates) */
-#define CHAT_MAX_MEMBERS 100        /* per chat (2 in version 1) */
-#define CHAT_MAX_GETKEYS 100        /* users per getKeys */
-#define CHAT_MAX_ACK 1000           /* ids per ack */
+#define CHAT_USER_MAX          32 /* bytes in a user name */
+#define CHAT_CHAT_ID_LEN       16 /* lowercase hex digits */
+#define CHAT_MESSAGE_ID_LEN    32 /* lowercase hex digits */
+#define CHAT_DEVICE_ID_MAX     2147483647L
+#define CHAT_DEVICE_NAME_MAX   64    /* bytes */
+#define CHAT_MAX_TEXT          65536 /* bytes of plaintext */
+#define CHAT_TAG_BYTES         16    /* XChaCha20-Poly1305 tag */
+#define CHAT_MAX_CIPHERTEXT    66560 /* one envelope: kind byte, text, tag, room to grow */
+#define CHAT_NONCE_BYTES       24
+#define CHAT_KEY_BYTES         32
+#define CHAT_SIG_BYTES         64
+#define CHAT_CHALLENGE_BYTES   32
+#define CHAT_MAX_DEVICES       3    /* per user (1 is all version 1 creates) */
+#define CHAT_MAX_MEMBERS       100  /* per chat (2 in version 1) */
+#define CHAT_MAX_GETKEYS       100  /* users per getKeys */
+#define CHAT_MAX_ACK           1000 /* ids per ack */
 #define CHAT_DEFAULT_MAX_FRAME 1048576
 /* Envelopes per sendMessage: one per device of every member. */
 #define CHAT_MAX_ENVELOPES (CHAT_MAX_MEMBERS * CHAT_MAX_DEVICES)

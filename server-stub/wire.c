@@ -19,21 +19,21 @@
 
 #include "e2e.h"
 
-#define ID_MAX 9007199254740992.0   /* 2^53: the largest id a client may use */
+#define ID_MAX 9007199254740992.0 /* 2^53: the largest id a client may use */
 
 /* One request being handled. */
 struct req {
-    const struct wire_hooks *h;
-    struct session *s;
-    const cJSON *msg;
-    int has_id;
-    int64_t id;
-    const char *type;
-    cJSON *reply;               /* the "ok" reply, built by the handler */
-    const char *err_code;       /* set by req_fail() */
-    char err_msg[200];
-    cJSON *err_extra;           /* extra members of "error" (device_mismatch) */
-    int oom;                    /* a cJSON allocation failed */
+	const struct wire_hooks *h;
+	struct session *s;
+	const cJSON *msg;
+	int has_id;
+	int64_t id;
+	const char *type;
+	cJSON *reply;         /* the "ok" reply, built by the handler */
+	const char *err_code; /* set by req_fail() */
+	char err_msg[200];
+	cJSON *err_extra; /* extra members of "error" (device_mismatch) */
+	int oom;          /* a cJSON allocation failed */
 };
 
 typedef void handler_fn(struct req *r);
@@ -44,16 +44,18 @@ typedef void handler_fn(struct req *r);
  * is NULL because its own creation failed).  These wrappers note that in
  * *oom so the builders read straight through and check once at the end. */
 
-static cJSON *j_check(int *oom, cJSON *item)
+static cJSON *
+j_check(int *oom, cJSON *item)
 {
-    if (item == NULL)
-        *oom = 1;
-    return item;
+	if (item == NULL)
+		*oom = 1;
+	return item;
 }
 
-static void j_str(int *oom, cJSON *o, const char *k, const char *v)
+static void
+j_str(int *oom, cJSON *o, const char *k, const char *v)
 {
-    j_check(oom, cJSON_AddStringToObject(o, k, v));
+	j_check(oom, cJSON_AddStringToObject(o, k, v));
 }
 
 /*
@@ -62,140 +64,142 @@ static void j_str(int *oom, cJSON *o, const char *k, const char *v)
  * that reads back "close enough", which turns an id of 2^53 into
  * 9007199254740990.
  */
-static void j_int(int *oom, cJSON *o, const char *k, int64_t v)
+static void
+j_int(int *oom, cJSON *o, const char *k, int64_t v)
 {
-    char buf[24];
+	char buf[24];
 
-    snprintf(buf, sizeof buf, "%" PRId64, v);
-    j_check(oom, cJSON_AddRawToObject(o, k, buf));
+	snprintf(buf, sizeof buf, "%" PRId64, v);
+	j_check(oom, cJSON_AddRawToObject(o, k, buf));
 }
 
 /* Binary values up to a signature's size, encoded on the stack. */
-static void j_b64(int *oom, cJSON *o, const char *k, const uint8_t *bin,
-                  size_t len)
+static void
+j_b64(int *oom, cJSON *o, const char *k, const uint8_t *bin, size_t len)
 {
-    char b64[sodium_base64_ENCODED_LEN(CHAT_SIG_BYTES,
-                                       sodium_base64_VARIANT_ORIGINAL)];
+	char b64[sodium_base64_ENCODED_LEN(CHAT_SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 
-    if (len > CHAT_SIG_BYTES) {
-        *oom = 1;   /* a programming error; refuse rather than overflow */
-        return;
-    }
-    sodium_bin2base64(b64, sizeof b64, bin, len,
-                      sodium_base64_VARIANT_ORIGINAL);
-    j_str(oom, o, k, b64);
+	if (len > CHAT_SIG_BYTES) {
+		*oom = 1; /* a programming error; refuse rather than overflow */
+		return;
+	}
+	sodium_bin2base64(b64, sizeof b64, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	j_str(oom, o, k, b64);
 }
 
-static cJSON *j_obj_in_array(int *oom, cJSON *arr)
+static cJSON *
+j_obj_in_array(int *oom, cJSON *arr)
 {
-    cJSON *o = j_check(oom, cJSON_CreateObject());
+	cJSON *o = j_check(oom, cJSON_CreateObject());
 
-    if (o != NULL && !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
-        *oom = 1;
-        return NULL;
-    }
-    return o;
+	if (o != NULL && !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		*oom = 1;
+		return NULL;
+	}
+	return o;
 }
 
-static void j_str_in_array(int *oom, cJSON *arr, const char *v)
+static void
+j_str_in_array(int *oom, cJSON *arr, const char *v)
 {
-    cJSON *s = j_check(oom, cJSON_CreateString(v));
+	cJSON *s = j_check(oom, cJSON_CreateString(v));
 
-    if (s != NULL && !cJSON_AddItemToArray(arr, s)) {
-        cJSON_Delete(s);
-        *oom = 1;
-    }
+	if (s != NULL && !cJSON_AddItemToArray(arr, s)) {
+		cJSON_Delete(s);
+		*oom = 1;
+	}
 }
 
 /* Print and free root; NULL if anything failed along the way. */
-static char *j_finish(int oom, cJSON *root)
+static char *
+j_finish(int oom, cJSON *root)
 {
-    char *text = NULL;
+	char *text = NULL;
 
-    if (!oom && root != NULL)
-        text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return text;
+	if (!oom && root != NULL)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
 }
 
 /* ---- errors ------------------------------------------------------------ */
 
 static void req_fail(struct req *r, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
-static void req_fail(struct req *r, const char *code, const char *fmt, ...)
+static void
+req_fail(struct req *r, const char *code, const char *fmt, ...)
 {
-    va_list ap;
+	va_list ap;
 
-    r->err_code = code;
-    va_start(ap, fmt);
-    vsnprintf(r->err_msg, sizeof r->err_msg, fmt, ap);
-    va_end(ap);
+	r->err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(r->err_msg, sizeof r->err_msg, fmt, ap);
+	va_end(ap);
 }
 
-static int failed(const struct req *r)
+static int
+failed(const struct req *r)
 {
-    return r->err_code != NULL || r->oom;
+	return r->err_code != NULL || r->oom;
 }
 
-static const char *session_device(const struct session *s, char *buf,
-                                  size_t cap)
+static const char *
+session_device(const struct session *s, char *buf, size_t cap)
 {
-    if (!s->authed)
-        return "-";
-    snprintf(buf, cap, "%s/%u", s->user, (unsigned)s->device_id);
-    return buf;
+	if (!s->authed)
+		return "-";
+	snprintf(buf, cap, "%s/%u", s->user, (unsigned)s->device_id);
+	return buf;
 }
 
-static char *error_frame(const struct session *s, int has_id, int64_t id,
-                         const char *code, const char *message,
-                         cJSON *extra)
+static char *
+error_frame(const struct session *s, int has_id, int64_t id, const char *code, const char *message,
+	    cJSON *extra)
 {
-    cJSON *root = cJSON_CreateObject(), *err;
-    char idbuf[32], dev[CHAT_USER_MAX + 16];
-    int oom = root == NULL;
+	cJSON *root = cJSON_CreateObject(), *err;
+	char idbuf[32], dev[CHAT_USER_MAX + 16];
+	int oom = root == NULL;
 
-    if (has_id) {
-        snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
-        j_int(&oom, root, "id", id);
-    } else {
-        snprintf(idbuf, sizeof idbuf, "null");
-        j_check(&oom, cJSON_AddNullToObject(root, "id"));
-    }
-    j_check(&oom, cJSON_AddFalseToObject(root, "ok"));
-    err = j_check(&oom, cJSON_AddObjectToObject(root, "error"));
-    j_str(&oom, err, "code", code);
-    j_str(&oom, err, "message", message);
-    if (extra != NULL) {
-        cJSON *item = extra->child;
+	if (has_id) {
+		snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
+		j_int(&oom, root, "id", id);
+	} else {
+		snprintf(idbuf, sizeof idbuf, "null");
+		j_check(&oom, cJSON_AddNullToObject(root, "id"));
+	}
+	j_check(&oom, cJSON_AddFalseToObject(root, "ok"));
+	err = j_check(&oom, cJSON_AddObjectToObject(root, "error"));
+	j_str(&oom, err, "code", code);
+	j_str(&oom, err, "message", message);
+	if (extra != NULL) {
+		cJSON *item = extra->child;
 
-        /* Move extra's members into "error". */
-        while (item != NULL) {
-            cJSON *next = item->next;
+		/* Move extra's members into "error". */
+		while (item != NULL) {
+			cJSON *next = item->next;
 
-            cJSON_DetachItemViaPointer(extra, item);
-            if (err == NULL ||
-                !cJSON_AddItemToObject(err, item->string, item)) {
-                cJSON_Delete(item);
-                oom = 1;
-            }
-            item = next;
-        }
-        cJSON_Delete(extra);
-    }
-    /* Messages name fields and validated user names only, never values
-     * from the frame: nothing in the log can come from a ciphertext. */
-    srv_log("conn %llu error id=%s code=%s device=%s: %s",
-            (unsigned long long)s->conn_id, idbuf, code,
-            session_device(s, dev, sizeof dev), message);
-    return j_finish(oom, root);
+			cJSON_DetachItemViaPointer(extra, item);
+			if (err == NULL || !cJSON_AddItemToObject(err, item->string, item)) {
+				cJSON_Delete(item);
+				oom = 1;
+			}
+			item = next;
+		}
+		cJSON_Delete(extra);
+	}
+	/* Messages name fields and validated user names only, never values
+	 * from the frame: nothing in the log can come from a ciphertext. */
+	srv_log("conn %llu error id=%s code=%s device=%s: %s", (unsigned long long)s->conn_id,
+		idbuf, code, session_device(s, dev, sizeof dev), message);
+	return j_finish(oom, root);
 }
 
-char *wire_frame_error(const struct session *s, const char *code,
-                       const char *message)
+char *
+wire_frame_error(const struct session *s, const char *code, const char *message)
 {
-    return error_frame(s, 0, 0, code, message, NULL);
+	return error_frame(s, 0, 0, code, message, NULL);
 }
 
 /* ---- reading fields -----------------------------------------------------
@@ -203,794 +207,792 @@ char *wire_frame_error(const struct session *s, const char *code,
  * Each getter returns the value, or fails the request with bad_request
  * (naming the field as `where`) and returns NULL / -1. */
 
-static const cJSON *field(const cJSON *o, const char *name)
+static const cJSON *
+field(const cJSON *o, const char *name)
 {
-    return cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_GetObjectItemCaseSensitive(o, name);
 }
 
-static const char *get_string(struct req *r, const cJSON *o, const char *name,
-                              const char *where)
+static const char *
+get_string(struct req *r, const cJSON *o, const char *name, const char *where)
 {
-    const cJSON *v = field(o, name);
+	const cJSON *v = field(o, name);
 
-    if (!cJSON_IsString(v) || v->valuestring == NULL) {
-        req_fail(r, "bad_request", "%s: %s", where,
-                 v ? "must be a string" : "missing");
-        return NULL;
-    }
-    return v->valuestring;
+	if (!cJSON_IsString(v) || v->valuestring == NULL) {
+		req_fail(r, "bad_request", "%s: %s", where, v ? "must be a string" : "missing");
+		return NULL;
+	}
+	return v->valuestring;
 }
 
 /* A user name; invalid_user when it is a string of the wrong form. */
-static int check_user(struct req *r, const cJSON *v, const char *where,
-                      char out[CHAT_USER_MAX + 1])
+static int
+check_user(struct req *r, const cJSON *v, const char *where, char out[CHAT_USER_MAX + 1])
 {
-    if (!cJSON_IsString(v) || v->valuestring == NULL) {
-        req_fail(r, "bad_request", "%s: %s", where,
-                 v ? "must be a string" : "missing");
-        return -1;
-    }
-    if (!util_valid_user(v->valuestring)) {
-        req_fail(r, "invalid_user", "%s: not a valid user name (1 to 32 of "
-                 "a-z 0-9 . _ -, starting with a letter or digit)", where);
-        return -1;
-    }
-    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
-    return 0;
+	if (!cJSON_IsString(v) || v->valuestring == NULL) {
+		req_fail(r, "bad_request", "%s: %s", where, v ? "must be a string" : "missing");
+		return -1;
+	}
+	if (!util_valid_user(v->valuestring)) {
+		req_fail(r, "invalid_user",
+			 "%s: not a valid user name (1 to 32 of "
+			 "a-z 0-9 . _ -, starting with a letter or digit)",
+			 where);
+		return -1;
+	}
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
 }
 
-static int is_integer(double d, double lo, double hi)
+static int
+is_integer(double d, double lo, double hi)
 {
-    return d >= lo && d <= hi && (double)(int64_t)d == d;
+	return d >= lo && d <= hi && (double)(int64_t)d == d;
 }
 
-static int get_device_id(struct req *r, const cJSON *o, const char *where,
-                         uint32_t *out)
+static int
+get_device_id(struct req *r, const cJSON *o, const char *where, uint32_t *out)
 {
-    const cJSON *v = field(o, "deviceId");
+	const cJSON *v = field(o, "deviceId");
 
-    if (!cJSON_IsNumber(v) ||
-        !is_integer(v->valuedouble, 1, CHAT_DEVICE_ID_MAX)) {
-        req_fail(r, "bad_request", "%s: %s", where,
-                 v ? "must be an integer from 1 to 2147483647" : "missing");
-        return -1;
-    }
-    *out = (uint32_t)v->valuedouble;
-    return 0;
+	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, CHAT_DEVICE_ID_MAX)) {
+		req_fail(r, "bad_request", "%s: %s", where,
+			 v ? "must be an integer from 1 to 2147483647" : "missing");
+		return -1;
+	}
+	*out = (uint32_t)v->valuedouble;
+	return 0;
 }
 
 /* Base64 of exactly len bytes. */
-static int get_bytes(struct req *r, const cJSON *o, const char *name,
-                     const char *where, uint8_t *out, size_t len)
+static int
+get_bytes(struct req *r, const cJSON *o, const char *name, const char *where, uint8_t *out,
+	  size_t len)
 {
-    const char *s = get_string(r, o, name, where);
-    size_t n;
+	const char *s = get_string(r, o, name, where);
+	size_t n;
 
-    if (s == NULL)
-        return -1;
-    if (util_b64_decode(s, out, len, &n) != 0 || n != len) {
-        req_fail(r, "bad_request", "%s: must be %zu bytes in base64", where,
-                 len);
-        return -1;
-    }
-    return 0;
+	if (s == NULL)
+		return -1;
+	if (util_b64_decode(s, out, len, &n) != 0 || n != len) {
+		req_fail(r, "bad_request", "%s: must be %zu bytes in base64", where, len);
+		return -1;
+	}
+	return 0;
 }
 
-static int get_hex(struct req *r, const cJSON *o, const char *name,
-                   size_t len, char *out)
+static int
+get_hex(struct req *r, const cJSON *o, const char *name, size_t len, char *out)
 {
-    const char *s = get_string(r, o, name, name);
+	const char *s = get_string(r, o, name, name);
 
-    if (s == NULL)
-        return -1;
-    if (!util_valid_hex(s, len)) {
-        req_fail(r, "bad_request", "%s: must be %zu lowercase hex digits",
-                 name, len);
-        return -1;
-    }
-    memcpy(out, s, len + 1);
-    return 0;
+	if (s == NULL)
+		return -1;
+	if (!util_valid_hex(s, len)) {
+		req_fail(r, "bad_request", "%s: must be %zu lowercase hex digits", name, len);
+		return -1;
+	}
+	memcpy(out, s, len + 1);
+	return 0;
 }
 
 /* An array of at most max items (too_large beyond). */
-static const cJSON *get_array(struct req *r, const char *name, int max)
+static const cJSON *
+get_array(struct req *r, const char *name, int max)
 {
-    const cJSON *v = field(r->msg, name);
+	const cJSON *v = field(r->msg, name);
 
-    if (!cJSON_IsArray(v)) {
-        req_fail(r, "bad_request", "%s: %s", name,
-                 v ? "must be an array" : "missing");
-        return NULL;
-    }
-    if (cJSON_GetArraySize(v) > max) {
-        req_fail(r, "too_large", "%s: at most %d items", name, max);
-        return NULL;
-    }
-    return v;
+	if (!cJSON_IsArray(v)) {
+		req_fail(r, "bad_request", "%s: %s", name, v ? "must be an array" : "missing");
+		return NULL;
+	}
+	if (cJSON_GetArraySize(v) > max) {
+		req_fail(r, "too_large", "%s: at most %d items", name, max);
+		return NULL;
+	}
+	return v;
 }
 
-static void fail_internal(struct req *r)
+static void
+fail_internal(struct req *r)
 {
-    req_fail(r, "internal", "the server's database failed; try again");
+	req_fail(r, "internal", "the server's database failed; try again");
 }
 
 /* ---- register and auth ------------------------------------------------- */
 
 /* The "ok" reply: id and ok first, as PROTOCOL.md writes them, for people
  * reading frames; the handler adds the rest. */
-static void start_reply(struct req *r)
+static void
+start_reply(struct req *r)
 {
-    r->reply = j_check(&r->oom, cJSON_CreateObject());
-    j_int(&r->oom, r->reply, "id", r->id);
-    j_check(&r->oom, cJSON_AddTrueToObject(r->reply, "ok"));
+	r->reply = j_check(&r->oom, cJSON_CreateObject());
+	j_int(&r->oom, r->reply, "id", r->id);
+	j_check(&r->oom, cJSON_AddTrueToObject(r->reply, "ok"));
 }
 
-static void reply_device(struct req *r)
+static void
+reply_device(struct req *r)
 {
-    start_reply(r);
-    j_str(&r->oom, r->reply, "user", r->s->user);
-    j_int(&r->oom, r->reply, "deviceId", r->s->device_id);
+	start_reply(r);
+	j_str(&r->oom, r->reply, "user", r->s->user);
+	j_int(&r->oom, r->reply, "deviceId", r->s->device_id);
 }
 
-static void become(struct req *r, const char *user, uint32_t device_id,
-                   const char *how)
+static void
+become(struct req *r, const char *user, uint32_t device_id, const char *how)
 {
-    struct session *s = r->s;
+	struct session *s = r->s;
 
-    s->authed = 1;
-    memcpy(s->user, user, strlen(user) + 1);
-    s->device_id = device_id;
-    srv_log("conn %llu auth device=%s/%u via=%s",
-            (unsigned long long)s->conn_id, s->user, (unsigned)device_id, how);
-    if (r->h->authenticated)
-        r->h->authenticated(r->h->udata, s);
+	s->authed = 1;
+	memcpy(s->user, user, strlen(user) + 1);
+	s->device_id = device_id;
+	srv_log("conn %llu auth device=%s/%u via=%s", (unsigned long long)s->conn_id, s->user,
+		(unsigned)device_id, how);
+	if (r->h->authenticated)
+		r->h->authenticated(r->h->udata, s);
 }
 
-static void handle_register(struct req *r)
+static void
+handle_register(struct req *r)
 {
-    char user[CHAT_USER_MAX + 1];
-    uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
-    uint8_t sig[CHAT_SIG_BYTES];
-    const cJSON *name = field(r->msg, "deviceName");
-    uint32_t device_id = 0;
-    int created;
+	char user[CHAT_USER_MAX + 1];
+	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
+	uint8_t sig[CHAT_SIG_BYTES];
+	const cJSON *name = field(r->msg, "deviceName");
+	uint32_t device_id = 0;
+	int created;
 
-    if (check_user(r, field(r->msg, "user"), "user", user) != 0)
-        return;
-    if (name != NULL && !cJSON_IsNull(name)) {
-        if (!cJSON_IsString(name) || name->valuestring == NULL) {
-            req_fail(r, "bad_request", "deviceName: must be a string");
-            return;
-        }
-        if (strlen(name->valuestring) > CHAT_DEVICE_NAME_MAX) {
-            req_fail(r, "too_large", "deviceName: at most %d bytes",
-                     CHAT_DEVICE_NAME_MAX);
-            return;
-        }
-    }
-    if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, sizeof ik) ||
-        get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, sizeof xk) ||
-        get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig,
-                  sizeof xsig) ||
-        get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig))
-        return;
-    if (e2e_verify_exchange_key(ik, xk, xsig) != 0) {
-        req_fail(r, "bad_signature", "exchangeKeySig does not verify with "
-                 "identityKey");
-        return;
-    }
-    if (e2e_verify_challenge(sig, E2E_DOMAIN_REGISTER, r->s->challenge,
-                             sizeof r->s->challenge, ik) != 0) {
-        req_fail(r, "bad_signature", "signature does not verify with "
-                 "identityKey over this connection's challenge");
-        return;
-    }
-    switch (db_register(r->h->db, user,
-                        cJSON_IsString(name) ? name->valuestring : NULL,
-                        ik, xk, xsig, util_now_ms(), &device_id, &created)) {
-    case DB_OK:
-        break;
-    case DB_EXISTS:
-        req_fail(r, "user_exists", "user '%s' is taken", user);
-        return;
-    case DB_KEY_TAKEN:
-        req_fail(r, "bad_request", "identityKey: already registered to "
-                 "another user");
-        return;
-    default:
-        fail_internal(r);
-        return;
-    }
-    become(r, user, device_id, created ? "register" : "register-retry");
-    reply_device(r);
+	if (check_user(r, field(r->msg, "user"), "user", user) != 0)
+		return;
+	if (name != NULL && !cJSON_IsNull(name)) {
+		if (!cJSON_IsString(name) || name->valuestring == NULL) {
+			req_fail(r, "bad_request", "deviceName: must be a string");
+			return;
+		}
+		if (strlen(name->valuestring) > CHAT_DEVICE_NAME_MAX) {
+			req_fail(r, "too_large", "deviceName: at most %d bytes",
+				 CHAT_DEVICE_NAME_MAX);
+			return;
+		}
+	}
+	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, sizeof ik) ||
+	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, sizeof xk) ||
+	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, sizeof xsig) ||
+	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig))
+		return;
+	if (e2e_verify_exchange_key(ik, xk, xsig) != 0) {
+		req_fail(r, "bad_signature",
+			 "exchangeKeySig does not verify with "
+			 "identityKey");
+		return;
+	}
+	if (e2e_verify_challenge(sig, E2E_DOMAIN_REGISTER, r->s->challenge, sizeof r->s->challenge,
+				 ik) != 0) {
+		req_fail(r, "bad_signature",
+			 "signature does not verify with "
+			 "identityKey over this connection's challenge");
+		return;
+	}
+	switch (db_register(r->h->db, user, cJSON_IsString(name) ? name->valuestring : NULL, ik, xk,
+			    xsig, util_now_ms(), &device_id, &created)) {
+	case DB_OK: break;
+	case DB_EXISTS: req_fail(r, "user_exists", "user '%s' is taken", user); return;
+	case DB_KEY_TAKEN:
+		req_fail(r, "bad_request",
+			 "identityKey: already registered to "
+			 "another user");
+		return;
+	default: fail_internal(r); return;
+	}
+	become(r, user, device_id, created ? "register" : "register-retry");
+	reply_device(r);
 }
 
-static void handle_auth(struct req *r)
+static void
+handle_auth(struct req *r)
 {
-    char user[CHAT_USER_MAX + 1];
-    uint8_t ik[CHAT_KEY_BYTES], sig[CHAT_SIG_BYTES];
-    uint32_t device_id;
+	char user[CHAT_USER_MAX + 1];
+	uint8_t ik[CHAT_KEY_BYTES], sig[CHAT_SIG_BYTES];
+	uint32_t device_id;
 
-    if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
-        get_device_id(r, r->msg, "deviceId", &device_id) != 0 ||
-        get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig) != 0)
-        return;
-    switch (db_device_identity(r->h->db, user, device_id, ik)) {
-    case DB_OK:
-        break;
-    case DB_NOT_FOUND:
-        req_fail(r, "unknown_device", "no device %s/%u", user,
-                 (unsigned)device_id);
-        return;
-    default:
-        fail_internal(r);
-        return;
-    }
-    if (e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, r->s->challenge,
-                             sizeof r->s->challenge, ik) != 0) {
-        req_fail(r, "bad_signature", "signature does not verify with the "
-                 "identity key of %s/%u", user, (unsigned)device_id);
-        return;
-    }
-    if (db_touch_device(r->h->db, user, device_id, util_now_ms())
-        != DB_OK) {
-        fail_internal(r);
-        return;
-    }
-    become(r, user, device_id, "auth");
-    reply_device(r);
+	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
+	    get_device_id(r, r->msg, "deviceId", &device_id) != 0 ||
+	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig) != 0)
+		return;
+	switch (db_device_identity(r->h->db, user, device_id, ik)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		req_fail(r, "unknown_device", "no device %s/%u", user, (unsigned)device_id);
+		return;
+	default: fail_internal(r); return;
+	}
+	if (e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, r->s->challenge, sizeof r->s->challenge,
+				 ik) != 0) {
+		req_fail(r, "bad_signature",
+			 "signature does not verify with the "
+			 "identity key of %s/%u",
+			 user, (unsigned)device_id);
+		return;
+	}
+	if (db_touch_device(r->h->db, user, device_id, util_now_ms()) != DB_OK) {
+		fail_internal(r);
+		return;
+	}
+	become(r, user, device_id, "auth");
+	reply_device(r);
 }
 
 /* ---- getKeys ----------------------------------------------------------- */
 
-static void add_device(int *oom, cJSON *arr, const struct db_device *d)
+static void
+add_device(int *oom, cJSON *arr, const struct db_device *d)
 {
-    cJSON *o = j_obj_in_array(oom, arr);
+	cJSON *o = j_obj_in_array(oom, arr);
 
-    j_int(oom, o, "deviceId", d->device_id);
-    if (d->has_name)
-        j_str(oom, o, "name", d->name);
-    else
-        j_check(oom, cJSON_AddNullToObject(o, "name"));
-    j_b64(oom, o, "identityKey", d->identity_key, CHAT_KEY_BYTES);
-    j_b64(oom, o, "exchangeKey", d->exchange_key, CHAT_KEY_BYTES);
-    j_b64(oom, o, "exchangeKeySig", d->exchange_key_sig, CHAT_SIG_BYTES);
+	j_int(oom, o, "deviceId", d->device_id);
+	if (d->has_name)
+		j_str(oom, o, "name", d->name);
+	else
+		j_check(oom, cJSON_AddNullToObject(o, "name"));
+	j_b64(oom, o, "identityKey", d->identity_key, CHAT_KEY_BYTES);
+	j_b64(oom, o, "exchangeKey", d->exchange_key, CHAT_KEY_BYTES);
+	j_b64(oom, o, "exchangeKeySig", d->exchange_key_sig, CHAT_SIG_BYTES);
 }
 
 /* 1 if name is among the first n of names. */
-static int seen(char (*names)[CHAT_USER_MAX + 1], size_t n, const char *name)
+static int
+seen(char (*names)[CHAT_USER_MAX + 1], size_t n, const char *name)
 {
-    size_t i;
+	size_t i;
 
-    for (i = 0; i < n; i++) {
-        if (strcmp(names[i], name) == 0)
-            return 1;
-    }
-    return 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	}
+	return 0;
 }
 
-static void handle_get_keys(struct req *r)
+static void
+handle_get_keys(struct req *r)
 {
-    char names[CHAT_MAX_GETKEYS][CHAT_USER_MAX + 1];
-    struct db_device devs[CHAT_MAX_DEVICES];
-    const cJSON *users = get_array(r, "users", CHAT_MAX_GETKEYS), *v;
-    cJSON *out;
-    size_t n = 0, i, nd, k;
-    char where[32];
+	char names[CHAT_MAX_GETKEYS][CHAT_USER_MAX + 1];
+	struct db_device devs[CHAT_MAX_DEVICES];
+	const cJSON *users = get_array(r, "users", CHAT_MAX_GETKEYS), *v;
+	cJSON *out;
+	size_t n = 0, i, nd, k;
+	char where[32];
 
-    if (users == NULL)
-        return;
-    i = 0;
-    cJSON_ArrayForEach(v, users) {
-        snprintf(where, sizeof where, "users[%zu]", i++);
-        if (check_user(r, v, where, names[n]) != 0)
-            return;
-        /* A name asked twice is answered once. */
-        if (!seen(names, n, names[n]))
-            n++;
-    }
-    start_reply(r);
-    out = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "users"));
-    for (i = 0; i < n && !failed(r); i++) {
-        cJSON *u;
+	if (users == NULL)
+		return;
+	i = 0;
+	cJSON_ArrayForEach(v, users) {
+		snprintf(where, sizeof where, "users[%zu]", i++);
+		if (check_user(r, v, where, names[n]) != 0)
+			return;
+		/* A name asked twice is answered once. */
+		if (!seen(names, n, names[n]))
+			n++;
+	}
+	start_reply(r);
+	out = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "users"));
+	for (i = 0; i < n && !failed(r); i++) {
+		cJSON *u;
 
-        switch (db_user_devices(r->h->db, names[i], devs,
-                                CHAT_MAX_DEVICES, &nd)) {
-        case DB_OK:
-            break;
-        case DB_NOT_FOUND:
-            req_fail(r, "unknown_user", "no user named '%s'", names[i]);
-            return;
-        default:
-            fail_internal(r);
-            return;
-        }
-        u = j_obj_in_array(&r->oom, out);
-        j_str(&r->oom, u, "user", names[i]);
-        u = j_check(&r->oom, cJSON_AddArrayToObject(u, "devices"));
-        for (k = 0; k < nd; k++)
-            add_device(&r->oom, u, &devs[k]);
-    }
+		switch (db_user_devices(r->h->db, names[i], devs, CHAT_MAX_DEVICES, &nd)) {
+		case DB_OK: break;
+		case DB_NOT_FOUND:
+			req_fail(r, "unknown_user", "no user named '%s'", names[i]);
+			return;
+		default: fail_internal(r); return;
+		}
+		u = j_obj_in_array(&r->oom, out);
+		j_str(&r->oom, u, "user", names[i]);
+		u = j_check(&r->oom, cJSON_AddArrayToObject(u, "devices"));
+		for (k = 0; k < nd; k++)
+			add_device(&r->oom, u, &devs[k]);
+	}
 }
 
 /* ---- chats ------------------------------------------------------------- */
 
-static void reply_participants(struct req *r, char (*names)[CHAT_USER_MAX + 1],
-                               size_t n)
+static void
+reply_participants(struct req *r, char (*names)[CHAT_USER_MAX + 1], size_t n)
 {
-    cJSON *arr = j_check(&r->oom, cJSON_AddArrayToObject(r->reply,
-                                                         "participants"));
-    size_t i;
+	cJSON *arr = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "participants"));
+	size_t i;
 
-    for (i = 0; i < n; i++)
-        j_str_in_array(&r->oom, arr, names[i]);
+	for (i = 0; i < n; i++)
+		j_str_in_array(&r->oom, arr, names[i]);
 }
 
-static void handle_create_chat(struct req *r)
+static void
+handle_create_chat(struct req *r)
 {
-    /* The creator plus at most CHAT_MAX_MEMBERS named. */
-    char names[CHAT_MAX_MEMBERS + 1][CHAT_USER_MAX + 1];
-    char chat_id[CHAT_CHAT_ID_LEN + 1], missing[CHAT_USER_MAX + 1];
-    const cJSON *list = get_array(r, "participants", CHAT_MAX_MEMBERS), *v;
-    size_t n = 1, i = 0;
-    char where[40];
-    int created;
+	/* The creator plus at most CHAT_MAX_MEMBERS named. */
+	char names[CHAT_MAX_MEMBERS + 1][CHAT_USER_MAX + 1];
+	char chat_id[CHAT_CHAT_ID_LEN + 1], missing[CHAT_USER_MAX + 1];
+	const cJSON *list = get_array(r, "participants", CHAT_MAX_MEMBERS), *v;
+	size_t n = 1, i = 0;
+	char where[40];
+	int created;
 
-    if (list == NULL)
-        return;
-    memcpy(names[0], r->s->user, sizeof names[0]);
-    cJSON_ArrayForEach(v, list) {
-        snprintf(where, sizeof where, "participants[%zu]", i++);
-        if (check_user(r, v, where, names[n]) != 0)
-            return;
-        if (!seen(names, n, names[n]))
-            n++;
-    }
-    if (n != 2) {
-        req_fail(r, "bad_participants", "a direct chat has exactly two "
-                 "users, the creator included; this request names %zu", n);
-        return;
-    }
-    switch (db_direct_chat(r->h->db, names[0], names[1], util_now_ms(),
-                           chat_id, &created, missing)) {
-    case DB_OK:
-        break;
-    case DB_NOT_FOUND:
-        req_fail(r, "unknown_user", "no user named '%s'", missing);
-        return;
-    default:
-        fail_internal(r);
-        return;
-    }
-    /* Sorted, as getChat lists them: both members see the same list. */
-    if (strcmp(names[0], names[1]) > 0) {
-        char tmp[CHAT_USER_MAX + 1];
+	if (list == NULL)
+		return;
+	memcpy(names[0], r->s->user, sizeof names[0]);
+	cJSON_ArrayForEach(v, list) {
+		snprintf(where, sizeof where, "participants[%zu]", i++);
+		if (check_user(r, v, where, names[n]) != 0)
+			return;
+		if (!seen(names, n, names[n]))
+			n++;
+	}
+	if (n != 2) {
+		req_fail(r, "bad_participants",
+			 "a direct chat has exactly two "
+			 "users, the creator included; this request names %zu",
+			 n);
+		return;
+	}
+	switch (db_direct_chat(r->h->db, names[0], names[1], util_now_ms(), chat_id, &created,
+			       missing)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND: req_fail(r, "unknown_user", "no user named '%s'", missing); return;
+	default: fail_internal(r); return;
+	}
+	/* Sorted, as getChat lists them: both members see the same list. */
+	if (strcmp(names[0], names[1]) > 0) {
+		char tmp[CHAT_USER_MAX + 1];
 
-        memcpy(tmp, names[0], sizeof tmp);
-        memcpy(names[0], names[1], sizeof tmp);
-        memcpy(names[1], tmp, sizeof tmp);
-    }
-    start_reply(r);
-    j_str(&r->oom, r->reply, "chatId", chat_id);
-    j_str(&r->oom, r->reply, "kind", "direct");
-    reply_participants(r, names, 2);
-    j_check(&r->oom, cJSON_AddBoolToObject(r->reply, "created", created));
+		memcpy(tmp, names[0], sizeof tmp);
+		memcpy(names[0], names[1], sizeof tmp);
+		memcpy(names[1], tmp, sizeof tmp);
+	}
+	start_reply(r);
+	j_str(&r->oom, r->reply, "chatId", chat_id);
+	j_str(&r->oom, r->reply, "kind", "direct");
+	reply_participants(r, names, 2);
+	j_check(&r->oom, cJSON_AddBoolToObject(r->reply, "created", created));
 }
 
-static void handle_get_chat(struct req *r)
+static void
+handle_get_chat(struct req *r)
 {
-    char chat_id[CHAT_CHAT_ID_LEN + 1];
-    struct db_chat *c;
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	struct db_chat *c;
 
-    if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0)
-        return;
-    if ((c = malloc(sizeof *c)) == NULL) {
-        r->oom = 1;
-        return;
-    }
-    switch (db_get_chat(r->h->db, chat_id, r->s->user, c)) {
-    case DB_OK:
-        start_reply(r);
-        j_str(&r->oom, r->reply, "chatId", c->chat_id);
-        j_str(&r->oom, r->reply, "kind", c->kind);
-        if (c->has_name)
-            j_str(&r->oom, r->reply, "name", c->name);
-        else
-            j_check(&r->oom, cJSON_AddNullToObject(r->reply, "name"));
-        reply_participants(r, c->members, c->n_members);
-        j_int(&r->oom, r->reply, "createdAt", c->created_at);
-        break;
-    case DB_NOT_FOUND:
-        req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
-        break;
-    default:
-        fail_internal(r);
-        break;
-    }
-    free(c);
+	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0)
+		return;
+	if ((c = malloc(sizeof *c)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	switch (db_get_chat(r->h->db, chat_id, r->s->user, c)) {
+	case DB_OK:
+		start_reply(r);
+		j_str(&r->oom, r->reply, "chatId", c->chat_id);
+		j_str(&r->oom, r->reply, "kind", c->kind);
+		if (c->has_name)
+			j_str(&r->oom, r->reply, "name", c->name);
+		else
+			j_check(&r->oom, cJSON_AddNullToObject(r->reply, "name"));
+		reply_participants(r, c->members, c->n_members);
+		j_int(&r->oom, r->reply, "createdAt", c->created_at);
+		break;
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
+		break;
+	default: fail_internal(r); break;
+	}
+	free(c);
 }
 
 /* ---- sendMessage ------------------------------------------------------- */
 
-static void free_envelopes(struct db_envelope *env, size_t n)
+static void
+free_envelopes(struct db_envelope *env, size_t n)
 {
-    size_t i;
+	size_t i;
 
-    for (i = 0; i < n; i++)
-        free((void *)env[i].ciphertext);
-    free(env);
+	for (i = 0; i < n; i++)
+		free((void *)env[i].ciphertext);
+	free(env);
 }
 
 /* Read envelopes[i]: 0, or -1 with the request failed. */
-static int read_envelope(struct req *r, const cJSON *o, size_t i,
-                         struct db_envelope *e)
+static int
+read_envelope(struct req *r, const cJSON *o, size_t i, struct db_envelope *e)
 {
-    char where[48];
-    const char *ct;
-    uint8_t *buf;
-    size_t cap;
+	char where[48];
+	const char *ct;
+	uint8_t *buf;
+	size_t cap;
 
-    snprintf(where, sizeof where, "envelopes[%zu]", i);
-    if (!cJSON_IsObject(o)) {
-        req_fail(r, "bad_request", "%s: must be an object", where);
-        return -1;
-    }
-    snprintf(where, sizeof where, "envelopes[%zu].user", i);
-    if (check_user(r, field(o, "user"), where, e->to.user) != 0)
-        return -1;
-    snprintf(where, sizeof where, "envelopes[%zu].deviceId", i);
-    if (get_device_id(r, o, where, &e->to.device_id) != 0)
-        return -1;
-    snprintf(where, sizeof where, "envelopes[%zu].nonce", i);
-    if (get_bytes(r, o, "nonce", where, e->nonce, sizeof e->nonce) != 0)
-        return -1;
-    snprintf(where, sizeof where, "envelopes[%zu].ciphertext", i);
-    if ((ct = get_string(r, o, "ciphertext", where)) == NULL)
-        return -1;
-    if (strlen(ct) > util_b64_len(CHAT_MAX_CIPHERTEXT)) {
-        req_fail(r, "too_large", "%s: at most %d bytes", where,
-                 CHAT_MAX_CIPHERTEXT);
-        return -1;
-    }
-    /* Base64 is 4 characters per 3 bytes: this is room enough. */
-    cap = strlen(ct) / 4 * 3;
-    if ((buf = malloc(cap ? cap : 1)) == NULL) {
-        r->oom = 1;
-        return -1;
-    }
-    e->ciphertext = buf;
-    if (util_b64_decode(ct, buf, cap, &e->ciphertext_len) != 0) {
-        req_fail(r, "bad_request", "%s: not valid base64", where);
-        return -1;
-    }
-    if (e->ciphertext_len > CHAT_MAX_CIPHERTEXT) {
-        req_fail(r, "too_large", "%s: at most %d bytes", where,
-                 CHAT_MAX_CIPHERTEXT);
-        return -1;
-    }
-    /* Nothing shorter than the AEAD tag can ever be opened. */
-    if (e->ciphertext_len < CHAT_TAG_BYTES) {
-        req_fail(r, "bad_request", "%s: at least %d bytes", where,
-                 CHAT_TAG_BYTES);
-        return -1;
-    }
-    return 0;
+	snprintf(where, sizeof where, "envelopes[%zu]", i);
+	if (!cJSON_IsObject(o)) {
+		req_fail(r, "bad_request", "%s: must be an object", where);
+		return -1;
+	}
+	snprintf(where, sizeof where, "envelopes[%zu].user", i);
+	if (check_user(r, field(o, "user"), where, e->to.user) != 0)
+		return -1;
+	snprintf(where, sizeof where, "envelopes[%zu].deviceId", i);
+	if (get_device_id(r, o, where, &e->to.device_id) != 0)
+		return -1;
+	snprintf(where, sizeof where, "envelopes[%zu].nonce", i);
+	if (get_bytes(r, o, "nonce", where, e->nonce, sizeof e->nonce) != 0)
+		return -1;
+	snprintf(where, sizeof where, "envelopes[%zu].ciphertext", i);
+	if ((ct = get_string(r, o, "ciphertext", where)) == NULL)
+		return -1;
+	if (strlen(ct) > util_b64_len(CHAT_MAX_CIPHERTEXT)) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, CHAT_MAX_CIPHERTEXT);
+		return -1;
+	}
+	/* Base64 is 4 characters per 3 bytes: this is room enough. */
+	cap = strlen(ct) / 4 * 3;
+	if ((buf = malloc(cap ? cap : 1)) == NULL) {
+		r->oom = 1;
+		return -1;
+	}
+	e->ciphertext = buf;
+	if (util_b64_decode(ct, buf, cap, &e->ciphertext_len) != 0) {
+		req_fail(r, "bad_request", "%s: not valid base64", where);
+		return -1;
+	}
+	if (e->ciphertext_len > CHAT_MAX_CIPHERTEXT) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, CHAT_MAX_CIPHERTEXT);
+		return -1;
+	}
+	/* Nothing shorter than the AEAD tag can ever be opened. */
+	if (e->ciphertext_len < CHAT_TAG_BYTES) {
+		req_fail(r, "bad_request", "%s: at least %d bytes", where, CHAT_TAG_BYTES);
+		return -1;
+	}
+	return 0;
 }
 
-static cJSON *addr_list(int *oom, const struct db_addr *a, size_t n)
+static cJSON *
+addr_list(int *oom, const struct db_addr *a, size_t n)
 {
-    cJSON *arr = j_check(oom, cJSON_CreateArray());
-    size_t i;
+	cJSON *arr = j_check(oom, cJSON_CreateArray());
+	size_t i;
 
-    for (i = 0; i < n && arr != NULL; i++) {
-        cJSON *o = j_obj_in_array(oom, arr);
+	for (i = 0; i < n && arr != NULL; i++) {
+		cJSON *o = j_obj_in_array(oom, arr);
 
-        j_str(oom, o, "user", a[i].user);
-        j_int(oom, o, "deviceId", a[i].device_id);
-    }
-    return arr;
+		j_str(oom, o, "user", a[i].user);
+		j_int(oom, o, "deviceId", a[i].device_id);
+	}
+	return arr;
 }
 
-static void fail_mismatch(struct req *r, const struct db_send_result *res)
+static void
+fail_mismatch(struct req *r, const struct db_send_result *res)
 {
-    cJSON *extra = j_check(&r->oom, cJSON_CreateObject());
+	cJSON *extra = j_check(&r->oom, cJSON_CreateObject());
 
-    if (extra != NULL) {
-        cJSON *m = addr_list(&r->oom, res->missing, res->n_missing);
-        cJSON *x = addr_list(&r->oom, res->extra, res->n_extra);
+	if (extra != NULL) {
+		cJSON *m = addr_list(&r->oom, res->missing, res->n_missing);
+		cJSON *x = addr_list(&r->oom, res->extra, res->n_extra);
 
-        if (m == NULL || !cJSON_AddItemToObject(extra, "missing", m)) {
-            cJSON_Delete(m);
-            r->oom = 1;
-        }
-        if (x == NULL || !cJSON_AddItemToObject(extra, "extra", x)) {
-            cJSON_Delete(x);
-            r->oom = 1;
-        }
-    }
-    r->err_extra = extra;
-    req_fail(r, "device_mismatch", "the envelopes do not match the chat's "
-             "devices: %zu missing, %zu extra or repeated; refresh the "
-             "keys and send again", res->n_missing, res->n_extra);
+		if (m == NULL || !cJSON_AddItemToObject(extra, "missing", m)) {
+			cJSON_Delete(m);
+			r->oom = 1;
+		}
+		if (x == NULL || !cJSON_AddItemToObject(extra, "extra", x)) {
+			cJSON_Delete(x);
+			r->oom = 1;
+		}
+	}
+	r->err_extra = extra;
+	req_fail(r, "device_mismatch",
+		 "the envelopes do not match the chat's "
+		 "devices: %zu missing, %zu extra or repeated; refresh the "
+		 "keys and send again",
+		 res->n_missing, res->n_extra);
 }
 
-static void handle_send(struct req *r)
+static void
+handle_send(struct req *r)
 {
-    char chat_id[CHAT_CHAT_ID_LEN + 1], message_id[CHAT_MESSAGE_ID_LEN + 1];
-    const cJSON *list, *v;
-    struct db_envelope *env = NULL;
-    struct db_send req;
-    struct db_send_result res;
-    size_t n = 0, i;
+	char chat_id[CHAT_CHAT_ID_LEN + 1], message_id[CHAT_MESSAGE_ID_LEN + 1];
+	const cJSON *list, *v;
+	struct db_envelope *env = NULL;
+	struct db_send req;
+	struct db_send_result res;
+	size_t n = 0, i;
 
-    if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
-        get_hex(r, r->msg, "messageId", CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
-        (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
-        return;
-    if (cJSON_GetArraySize(list) > 0 &&
-        (env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
-        r->oom = 1;
-        return;
-    }
-    cJSON_ArrayForEach(v, list) {
-        if (read_envelope(r, v, n, &env[n]) != 0) {
-            free_envelopes(env, n + 1);
-            return;
-        }
-        n++;
-    }
-    req = (struct db_send){
-        .chat_id = chat_id, .message_id = message_id,
-        .sender_user = r->s->user, .sender_device = r->s->device_id,
-        .envelopes = env, .n_envelopes = n, .now = util_now_ms(),
-    };
-    switch (db_send(r->h->db, &req, &res)) {
-    case DB_OK:
-        /* Only after COMMIT: a push must never show what could still be
-         * rolled back. */
-        for (i = 0; i < n && !res.replayed; i++) {
-            if (r->h->inbox_changed)
-                r->h->inbox_changed(r->h->udata, env[i].to.user,
-                                    env[i].to.device_id);
-        }
-        start_reply(r);
-        j_str(&r->oom, r->reply, "messageId", message_id);
-        j_int(&r->oom, r->reply, "seq", res.seq);
-        j_int(&r->oom, r->reply, "sentAt", res.sent_at);
-        break;
-    case DB_NOT_FOUND:
-        req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
-        break;
-    case DB_DUPLICATE:
-        req_fail(r, "duplicate_message_id", "message id %s is taken by "
-                 "another device's or chat's message", message_id);
-        break;
-    case DB_MISMATCH:
-        fail_mismatch(r, &res);
-        break;
-    default:
-        fail_internal(r);
-        break;
-    }
-    db_send_result_free(&res);
-    free_envelopes(env, n);
+	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
+	    get_hex(r, r->msg, "messageId", CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
+	    (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
+		return;
+	if (cJSON_GetArraySize(list) > 0 &&
+	    (env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	cJSON_ArrayForEach(v, list) {
+		if (read_envelope(r, v, n, &env[n]) != 0) {
+			free_envelopes(env, n + 1);
+			return;
+		}
+		n++;
+	}
+	req = (struct db_send){
+		.chat_id = chat_id,
+		.message_id = message_id,
+		.sender_user = r->s->user,
+		.sender_device = r->s->device_id,
+		.envelopes = env,
+		.n_envelopes = n,
+		.now = util_now_ms(),
+	};
+	switch (db_send(r->h->db, &req, &res)) {
+	case DB_OK:
+		/* Only after COMMIT: a push must never show what could still be
+		 * rolled back. */
+		for (i = 0; i < n && !res.replayed; i++) {
+			if (r->h->inbox_changed)
+				r->h->inbox_changed(r->h->udata, env[i].to.user,
+						    env[i].to.device_id);
+		}
+		start_reply(r);
+		j_str(&r->oom, r->reply, "messageId", message_id);
+		j_int(&r->oom, r->reply, "seq", res.seq);
+		j_int(&r->oom, r->reply, "sentAt", res.sent_at);
+		break;
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
+		break;
+	case DB_DUPLICATE:
+		req_fail(r, "duplicate_message_id",
+			 "message id %s is taken by "
+			 "another device's or chat's message",
+			 message_id);
+		break;
+	case DB_MISMATCH: fail_mismatch(r, &res); break;
+	default: fail_internal(r); break;
+	}
+	db_send_result_free(&res);
+	free_envelopes(env, n);
 }
 
 /* ---- ack --------------------------------------------------------------- */
 
-static void handle_ack(struct req *r)
+static void
+handle_ack(struct req *r)
 {
-    const cJSON *list = get_array(r, "messageIds", CHAT_MAX_ACK), *v;
-    char (*ids)[CHAT_MESSAGE_ID_LEN + 1] = NULL;
-    size_t n = 0, cap;
-    int64_t acked;
+	const cJSON *list = get_array(r, "messageIds", CHAT_MAX_ACK), *v;
+	char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = NULL;
+	size_t n = 0, cap;
+	int64_t acked;
 
-    if (list == NULL)
-        return;
-    cap = (size_t)cJSON_GetArraySize(list);
-    if (cap > 0 && (ids = malloc(cap * sizeof *ids)) == NULL) {
-        r->oom = 1;
-        return;
-    }
-    cJSON_ArrayForEach(v, list) {
-        if (!cJSON_IsString(v) ||
-            !util_valid_hex(v->valuestring, CHAT_MESSAGE_ID_LEN)) {
-            req_fail(r, "bad_request", "messageIds[%zu]: must be %d "
-                     "lowercase hex digits", n, CHAT_MESSAGE_ID_LEN);
-            free(ids);
-            return;
-        }
-        memcpy(ids[n++], v->valuestring, CHAT_MESSAGE_ID_LEN + 1);
-    }
-    if (db_ack(r->h->db, r->s->user, r->s->device_id,
-               (const char (*)[CHAT_MESSAGE_ID_LEN + 1])ids, n, &acked)
-        != DB_OK) {
-        fail_internal(r);
-    } else {
-        start_reply(r);
-        j_int(&r->oom, r->reply, "acked", acked);
-    }
-    free(ids);
+	if (list == NULL)
+		return;
+	cap = (size_t)cJSON_GetArraySize(list);
+	if (cap > 0 && (ids = malloc(cap * sizeof *ids)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	cJSON_ArrayForEach(v, list) {
+		if (!cJSON_IsString(v) || !util_valid_hex(v->valuestring, CHAT_MESSAGE_ID_LEN)) {
+			req_fail(r, "bad_request",
+				 "messageIds[%zu]: must be %d "
+				 "lowercase hex digits",
+				 n, CHAT_MESSAGE_ID_LEN);
+			free(ids);
+			return;
+		}
+		memcpy(ids[n++], v->valuestring, CHAT_MESSAGE_ID_LEN + 1);
+	}
+	if (db_ack(r->h->db, r->s->user, r->s->device_id,
+		   (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ids, n, &acked) != DB_OK) {
+		fail_internal(r);
+	} else {
+		start_reply(r);
+		j_int(&r->oom, r->reply, "acked", acked);
+	}
+	free(ids);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const struct handler {
-    const char *type;
-    int opens_session;          /* 1: register/auth, only before auth */
-    handler_fn *fn;
+	const char *type;
+	int opens_session; /* 1: register/auth, only before auth */
+	handler_fn *fn;
 } handlers[] = {
-    { "register", 1, handle_register },
-    { "auth", 1, handle_auth },
-    { "getKeys", 0, handle_get_keys },
-    { "createChat", 0, handle_create_chat },
-    { "getChat", 0, handle_get_chat },
-    { "sendMessage", 0, handle_send },
-    { "ack", 0, handle_ack },
+	{"register", 1, handle_register}, {"auth", 1, handle_auth},
+	{"getKeys", 0, handle_get_keys},  {"createChat", 0, handle_create_chat},
+	{"getChat", 0, handle_get_chat},  {"sendMessage", 0, handle_send},
+	{"ack", 0, handle_ack},
 };
 
-static const struct handler *find_handler(const char *type)
+static const struct handler *
+find_handler(const char *type)
 {
-    size_t i;
+	size_t i;
 
-    for (i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
-        if (strcmp(handlers[i].type, type) == 0)
-            return &handlers[i];
-    }
-    return NULL;
+	for (i = 0; i < sizeof handlers / sizeof handlers[0]; i++) {
+		if (strcmp(handlers[i].type, type) == 0)
+			return &handlers[i];
+	}
+	return NULL;
 }
 
 /* The frame's id if it is usable (an integer from 1 to 2^53). */
-static void read_id(struct req *r)
+static void
+read_id(struct req *r)
 {
-    const cJSON *id = field(r->msg, "id");
+	const cJSON *id = field(r->msg, "id");
 
-    if (cJSON_IsNumber(id) && is_integer(id->valuedouble, 1, ID_MAX)) {
-        r->has_id = 1;
-        r->id = (int64_t)id->valuedouble;
-    }
+	if (cJSON_IsNumber(id) && is_integer(id->valuedouble, 1, ID_MAX)) {
+		r->has_id = 1;
+		r->id = (int64_t)id->valuedouble;
+	}
 }
 
 /* Check the envelope of a request and find its handler; NULL with the
  * request failed if it cannot be run. */
-static const struct handler *route(struct req *r, const char *frame,
-                                   size_t len)
+static const struct handler *
+route(struct req *r, const char *frame, size_t len)
 {
-    const struct handler *hd;
-    const cJSON *type;
+	const struct handler *hd;
+	const cJSON *type;
 
-    if (memchr(frame, '\0', len) != NULL) {
-        req_fail(r, "bad_request", "the frame contains a NUL byte");
-        return NULL;
-    }
-    r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
-    if (r->msg == NULL) {
-        req_fail(r, "bad_request", "the frame is not valid JSON");
-        return NULL;
-    }
-    if (!cJSON_IsObject(r->msg)) {
-        req_fail(r, "bad_request", "the frame is not a JSON object");
-        return NULL;
-    }
-    read_id(r);
-    type = field(r->msg, "type");
-    if (!cJSON_IsString(type) || type->valuestring == NULL) {
-        req_fail(r, "bad_request", "type: %s",
-                 type ? "must be a string" : "missing");
-        return NULL;
-    }
-    if (!r->has_id) {
-        req_fail(r, "bad_request", "id: %s", field(r->msg, "id")
-                 ? "must be an integer from 1 to 2^53" : "missing");
-        return NULL;
-    }
-    if ((hd = find_handler(type->valuestring)) == NULL) {
-        /* The name is not echoed: it is whatever the client sent. */
-        req_fail(r, "unknown_type", "this server does not know that type");
-        return NULL;
-    }
-    r->type = hd->type;
-    if (hd->opens_session && r->s->authed) {
-        req_fail(r, "already_authenticated", "this connection is already "
-                 "authenticated as %s/%u", r->s->user,
-                 (unsigned)r->s->device_id);
-        return NULL;
-    }
-    if (!hd->opens_session && !r->s->authed) {
-        req_fail(r, "unauthenticated", "register or auth first");
-        return NULL;
-    }
-    return hd;
+	if (memchr(frame, '\0', len) != NULL) {
+		req_fail(r, "bad_request", "the frame contains a NUL byte");
+		return NULL;
+	}
+	r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
+	if (r->msg == NULL) {
+		req_fail(r, "bad_request", "the frame is not valid JSON");
+		return NULL;
+	}
+	if (!cJSON_IsObject(r->msg)) {
+		req_fail(r, "bad_request", "the frame is not a JSON object");
+		return NULL;
+	}
+	read_id(r);
+	type = field(r->msg, "type");
+	if (!cJSON_IsString(type) || type->valuestring == NULL) {
+		req_fail(r, "bad_request", "type: %s", type ? "must be a string" : "missing");
+		return NULL;
+	}
+	if (!r->has_id) {
+		req_fail(r, "bad_request", "id: %s",
+			 field(r->msg, "id") ? "must be an integer from 1 to 2^53" : "missing");
+		return NULL;
+	}
+	if ((hd = find_handler(type->valuestring)) == NULL) {
+		/* The name is not echoed: it is whatever the client sent. */
+		req_fail(r, "unknown_type", "this server does not know that type");
+		return NULL;
+	}
+	r->type = hd->type;
+	if (hd->opens_session && r->s->authed) {
+		req_fail(r, "already_authenticated",
+			 "this connection is already "
+			 "authenticated as %s/%u",
+			 r->s->user, (unsigned)r->s->device_id);
+		return NULL;
+	}
+	if (!hd->opens_session && !r->s->authed) {
+		req_fail(r, "unauthenticated", "register or auth first");
+		return NULL;
+	}
+	return hd;
 }
 
-char *wire_handle(const struct wire_hooks *h, struct session *s,
-                  const char *frame, size_t len)
+char *
+wire_handle(const struct wire_hooks *h, struct session *s, const char *frame, size_t len)
 {
-    struct req r = { .h = h, .s = s };
-    const struct handler *hd = route(&r, frame, len);
-    char *text;
+	struct req r = {.h = h, .s = s};
+	const struct handler *hd = route(&r, frame, len);
+	char *text;
 
-    if (hd != NULL)
-        hd->fn(&r);
-    if (r.err_code == NULL && (r.oom || r.reply == NULL))
-        req_fail(&r, "internal", "the server ran out of memory");
-    if (r.err_code != NULL) {
-        text = error_frame(s, r.has_id, r.id, r.err_code, r.err_msg,
-                           r.err_extra);
-    } else {
-        if (srv_verbose)
-            srv_log("conn %llu request id=%" PRId64 " type=%s ok",
-                    (unsigned long long)s->conn_id, r.id, r.type);
-        text = j_finish(0, r.reply);
-        r.reply = NULL;
-    }
-    cJSON_Delete(r.reply);
-    cJSON_Delete((cJSON *)r.msg);
-    return text;
+	if (hd != NULL)
+		hd->fn(&r);
+	if (r.err_code == NULL && (r.oom || r.reply == NULL))
+		req_fail(&r, "internal", "the server ran out of memory");
+	if (r.err_code != NULL) {
+		text = error_frame(s, r.has_id, r.id, r.err_code, r.err_msg, r.err_extra);
+	} else {
+		if (srv_verbose)
+			srv_log("conn %llu request id=%" PRId64 " type=%s ok",
+				(unsigned long long)s->conn_id, r.id, r.type);
+		text = j_finish(0, r.reply);
+		r.reply = NULL;
+	}
+	cJSON_Delete(r.reply);
+	cJSON_Delete((cJSON *)r.msg);
+	return text;
 }
 
 /* ---- pushes ------------------------------------------------------------ */
 
-char *wire_hello(const struct wire_hooks *h, struct session *s)
+char *
+wire_hello(const struct wire_hooks *h, struct session *s)
 {
-    cJSON *root = cJSON_CreateObject(), *lim;
-    int oom = root == NULL;
+	cJSON *root = cJSON_CreateObject(), *lim;
+	int oom = root == NULL;
 
-    randombytes_buf(s->challenge, sizeof s->challenge);
-    j_str(&oom, root, "type", "hello");
-    j_int(&oom, root, "protocol", 1);
-    j_str(&oom, root, "server", "chat-server/" CHAT_VERSION);
-    j_b64(&oom, root, "challenge", s->challenge, sizeof s->challenge);
-    lim = j_check(&oom, cJSON_AddObjectToObject(root, "limits"));
-    j_int(&oom, lim, "maxFrame", (int64_t)h->max_frame);
-    j_int(&oom, lim, "maxText", CHAT_MAX_TEXT);
-    j_int(&oom, lim, "maxCiphertext", CHAT_MAX_CIPHERTEXT);
-    j_int(&oom, lim, "maxDevices", CHAT_MAX_DEVICES);
-    j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
-    return j_finish(oom, root);
+	randombytes_buf(s->challenge, sizeof s->challenge);
+	j_str(&oom, root, "type", "hello");
+	j_int(&oom, root, "protocol", 1);
+	j_str(&oom, root, "server", "chat-server/" CHAT_VERSION);
+	j_b64(&oom, root, "challenge", s->challenge, sizeof s->challenge);
+	lim = j_check(&oom, cJSON_AddObjectToObject(root, "limits"));
+	j_int(&oom, lim, "maxFrame", (int64_t)h->max_frame);
+	j_int(&oom, lim, "maxText", CHAT_MAX_TEXT);
+	j_int(&oom, lim, "maxCiphertext", CHAT_MAX_CIPHERTEXT);
+	j_int(&oom, lim, "maxDevices", CHAT_MAX_DEVICES);
+	j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
+	return j_finish(oom, root);
 }
 
-char *wire_new_message(const struct db_inbox_row *row)
+char *
+wire_new_message(const struct db_inbox_row *row)
 {
-    cJSON *root = cJSON_CreateObject(), *snd, *ref;
-    char *ct = util_b64_encode(row->ciphertext, row->ciphertext_len);
-    char *text;
-    int oom = root == NULL || ct == NULL;
+	cJSON *root = cJSON_CreateObject(), *snd, *ref;
+	char *ct = util_b64_encode(row->ciphertext, row->ciphertext_len);
+	char *text;
+	int oom = root == NULL || ct == NULL;
 
-    j_str(&oom, root, "type", "newMessage");
-    j_str(&oom, root, "chatId", row->chat_id);
-    j_str(&oom, root, "messageId", row->message_id);
-    j_int(&oom, root, "seq", row->seq);
-    j_int(&oom, root, "sentAt", row->sent_at);
-    snd = j_check(&oom, cJSON_AddObjectToObject(root, "sender"));
-    j_str(&oom, snd, "user", row->sender_user);
-    j_int(&oom, snd, "deviceId", row->sender_device);
-    j_b64(&oom, snd, "identityKey", row->sender_identity_key, CHAT_KEY_BYTES);
-    j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, CHAT_KEY_BYTES);
-    j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig,
-          CHAT_SIG_BYTES);
-    j_b64(&oom, root, "nonce", row->nonce, CHAT_NONCE_BYTES);
-    /* By reference: the ciphertext can be 87 KB of base64, not worth a
-     * second copy; ct outlives the print below. */
-    ref = ct ? j_check(&oom, cJSON_CreateStringReference(ct)) : NULL;
-    if (ref != NULL && (root == NULL ||
-                        !cJSON_AddItemToObject(root, "ciphertext", ref))) {
-        cJSON_Delete(ref);
-        oom = 1;
-    }
-    text = j_finish(oom, root);
-    free(ct);
-    return text;
+	j_str(&oom, root, "type", "newMessage");
+	j_str(&oom, root, "chatId", row->chat_id);
+	j_str(&oom, root, "messageId", row->message_id);
+	j_int(&oom, root, "seq", row->seq);
+	j_int(&oom, root, "sentAt", row->sent_at);
+	snd = j_check(&oom, cJSON_AddObjectToObject(root, "sender"));
+	j_str(&oom, snd, "user", row->sender_user);
+	j_int(&oom, snd, "deviceId", row->sender_device);
+	j_b64(&oom, snd, "identityKey", row->sender_identity_key, CHAT_KEY_BYTES);
+	j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, CHAT_KEY_BYTES);
+	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, CHAT_SIG_BYTES);
+	j_b64(&oom, root, "nonce", row->nonce, CHAT_NONCE_BYTES);
+	/* By reference: the ciphertext can be 87 KB of base64, not worth a
+	 * second copy; ct outlives the print below. */
+	ref = ct ? j_check(&oom, cJSON_CreateStringReference(ct)) : NULL;
+	if (ref != NULL && (root == NULL || !cJSON_AddItemToObject(root, "ciphertext", ref))) {
+		cJSON_Delete(ref);
+		oom = 1;
+	}
+	text = j_finish(oom, root);
+	free(ct);
+	return text;
 }
 
-char *wire_drained(void)
+char *
+wire_drained(void)
 {
-    cJSON *root = cJSON_CreateObject();
-    int oom = root == NULL;
+	cJSON *root = cJSON_CreateObject();
+	int oom = root == NULL;
 
-    j_str(&oom, root, "type", "drained");
-    /* Drained is sent when a load of the inbox past the cursor comes back
-     * empty, so nothing is ever pending at that moment. */
-    j_int(&oom, root, "pending", 0);
-    return j_finish(oom, root);
+	j_str(&oom, root, "type", "drained");
+	/* Drained is sent when a load of the inbox past the cursor comes back
+	 * empty, so nothing is ever pending at that moment. */
+	j_int(&oom, root, "pending", 0);
+	return j_finish(oom, root);
 }

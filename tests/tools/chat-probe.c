@@ -32,7 +32,7 @@
 #include "internal.h"
 
 /* The id of the probe's own auth request; scripts use small ids. */
-#define PROBE_AUTH_ID 999999
+#define PROBE_AUTH_ID     999999
 #define PROBE_AUTH_ID_STR "999999"
 
 struct raw {
@@ -41,7 +41,7 @@ struct raw {
 	uint8_t sk[64];
 	char user[CHAT_USER_MAX + 1];
 	unsigned device;
-	char *out;           /* the next frame to write */
+	char *out; /* the next frame to write */
 	size_t out_len;
 	int out_binary;
 	char line[2 * 1024 * 1024];
@@ -109,7 +109,8 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 		fflush(stdout);
 		if (R.want_auth && !R.authed && strstr(R.rx, "\"hello\"") != NULL)
 			send_auth(R.rx);
-		else if (R.want_auth && !R.authed && strstr(R.rx, "\"id\":" PROBE_AUTH_ID_STR) != NULL)
+		else if (R.want_auth && !R.authed &&
+			 strstr(R.rx, "\"id\":" PROBE_AUTH_ID_STR) != NULL)
 			R.authed = 1;
 		R.rx_len = 0;
 		break;
@@ -117,7 +118,7 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (R.out != NULL) {
 			int n = lws_write(wsi, (unsigned char *)R.out + LWS_PRE, R.out_len,
-			                  R.out_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+					  R.out_binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 
 			free(R.out);
 			R.out = NULL;
@@ -131,28 +132,26 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2)
-			printf("#closed %u\n", ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
+			printf("#closed %u\n",
+			       ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (!R.finishing)  /* our own teardown is not news */
+		if (!R.finishing) /* our own teardown is not news */
 			printf("#closed\n");
 		R.closed = 1;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
 
 static const struct lws_protocols raw_protocols[] = {
-	{ PROTO_SUBPROTOCOL, raw_cb, 0, 65536, 0, NULL, 65536 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+	{PROTO_SUBPROTOCOL, raw_cb, 0, 65536, 0, NULL, 65536}, {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static void
 load_home(const char *home)
 {
-	struct chat_opts o = { home, NULL, 0 };
+	struct chat_opts o = {home, NULL, 0};
 	int err;
 	char msg[256];
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -170,7 +169,7 @@ load_home(const char *home)
 static void
 tick(lws_sorted_usec_list_t *sul)
 {
-	(void)sul;  /* only ends lws_service()'s wait */
+	(void)sul; /* only ends lws_service()'s wait */
 }
 
 static void
@@ -283,8 +282,8 @@ print_noack(struct chat_client *c, void *udata, const struct chat_message *m)
 static int
 run_recv_noack(const char *home)
 {
-	struct chat_opts o = { home, NULL, 5000 };
-	struct chat_callbacks cbs = { print_noack, NULL, NULL, NULL };
+	struct chat_opts o = {home, NULL, 5000};
+	struct chat_callbacks cbs = {print_noack, NULL, NULL, NULL};
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -321,7 +320,7 @@ run_recv_noack(const char *home)
 static int
 fd_step(struct chat_client *c)
 {
-	struct pollfd p = { chat_client_fd(c), POLLIN, 0 };
+	struct pollfd p = {chat_client_fd(c), POLLIN, 0};
 	int n = poll(&p, 1, 5000);
 
 	if (n == 0) {
@@ -338,7 +337,7 @@ fd_step(struct chat_client *c)
 static struct chat_client *
 open_home(const char *home, void *udata)
 {
-	struct chat_opts o = { home, NULL, 5000 };
+	struct chat_opts o = {home, NULL, 5000};
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, udata, &err, msg, sizeof msg);
@@ -392,7 +391,7 @@ count_message(struct chat_client *c, void *udata, const struct chat_message *m)
 static int
 run_fd_recv(const char *home, long count)
 {
-	struct chat_callbacks cbs = { count_message, NULL, NULL, NULL };
+	struct chat_callbacks cbs = {count_message, NULL, NULL, NULL};
 	struct chat_client *c = open_home(home, &count);
 	int rc = 1;
 
@@ -425,8 +424,8 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "fd-recv") == 0)
 		return run_fd_recv(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
-	        "       chat-probe recv-noack HOME\n"
-	        "       chat-probe fd-send HOME CHAT TEXT\n"
-	        "       chat-probe fd-recv HOME COUNT\n");
+			"       chat-probe recv-noack HOME\n"
+			"       chat-probe fd-send HOME CHAT TEXT\n"
+			"       chat-probe fd-recv HOME COUNT\n");
 	return 1;
 }

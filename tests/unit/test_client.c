@@ -22,8 +22,8 @@ test_user_names(void **state)
 	assert_true(proto_valid_user("alice"));
 	assert_true(proto_valid_user("a"));
 	assert_true(proto_valid_user("0x.y_z-9"));
-	assert_true(proto_valid_user("abcdefghijklmnopqrstuvwxyz012345"));     /* 32 */
-	assert_false(proto_valid_user("abcdefghijklmnopqrstuvwxyz0123456"));   /* 33 */
+	assert_true(proto_valid_user("abcdefghijklmnopqrstuvwxyz012345"));   /* 32 */
+	assert_false(proto_valid_user("abcdefghijklmnopqrstuvwxyz0123456")); /* 33 */
 	assert_false(proto_valid_user(""));
 	assert_false(proto_valid_user(NULL));
 	assert_false(proto_valid_user("Alice"));
@@ -55,9 +55,9 @@ test_get_int(void **state)
 	(void)state;
 	assert_int_equal(proto_get_int(o, "a", 0, 10, &v), 0);
 	assert_int_equal(v, 5);
-	assert_int_equal(proto_get_int(o, "a", 6, 10, &v), -1);  /* below min */
-	assert_int_equal(proto_get_int(o, "b", 0, 10, &v), -1);  /* not an integer */
-	assert_int_equal(proto_get_int(o, "c", 0, 10, &v), -1);  /* a string */
+	assert_int_equal(proto_get_int(o, "a", 6, 10, &v), -1); /* below min */
+	assert_int_equal(proto_get_int(o, "b", 0, 10, &v), -1); /* not an integer */
+	assert_int_equal(proto_get_int(o, "c", 0, 10, &v), -1); /* a string */
 	assert_int_equal(proto_get_int(o, "d", 0, 10, &v), -1);
 	assert_int_equal(proto_get_int(o, "e", 0, INT64_MAX / 2, &v), 0);
 	assert_int_equal(proto_get_int(o, "missing", 0, 10, &v), -1);
@@ -181,12 +181,14 @@ static void
 test_message_stored_once(void **state)
 {
 	struct fixture *f = *state;
-	struct chat_message m = msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "hi");
-	struct chat_message dup = msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "other");
+	struct chat_message m =
+		msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "hi");
+	struct chat_message dup =
+		msg("00000000000000000000000000000001", "aaaaaaaaaaaaaaaa", 1, "other");
 	struct collect c = {0};
 
 	assert_int_equal(store_message_insert(&f->s, &m), 1);
-	assert_int_equal(store_message_insert(&f->s, &dup), 0);   /* same id: kept once */
+	assert_int_equal(store_message_insert(&f->s, &dup), 0); /* same id: kept once */
 	assert_int_equal(store_message_exists(&f->s, m.message_id), 1);
 	assert_int_equal(store_message_each(&f->s, "aaaaaaaaaaaaaaaa", 0, collect, &c), 0);
 	assert_int_equal(c.n, 1);
@@ -269,7 +271,7 @@ static void
 test_resolve(void **state)
 {
 	struct fixture *f = *state;
-	const char *ab[] = { "alice", "bob" }, *ac[] = { "alice", "carol" };
+	const char *ab[] = {"alice", "bob"}, *ac[] = {"alice", "carol"};
 	char out[CHAT_CHAT_ID_LEN + 1];
 
 	assert_int_equal(store_chat_put(&f->s, "abcd000000000001", "direct", NULL, 1, ab, 2), 0);
@@ -279,7 +281,7 @@ test_resolve(void **state)
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@carol", out), 1);
 	assert_string_equal(out, "abcd000000000002");
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@dave", out), 0);
-	assert_int_equal(store_chat_resolve(&f->s, "alice", "abcd", out), 2);   /* ambiguous */
+	assert_int_equal(store_chat_resolve(&f->s, "alice", "abcd", out), 2); /* ambiguous */
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "abcd000000000002", out), 1);
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "ffff", out), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000001"), 1);
@@ -299,8 +301,10 @@ main(void)
 		cmocka_unit_test(test_get_int),
 		cmocka_unit_test(test_b64_bounds),
 		cmocka_unit_test(test_rfc3339),
-		cmocka_unit_test_setup_teardown(test_message_stored_once, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(test_history_order_and_limit, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_message_stored_once, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_history_order_and_limit, store_setup,
+						store_teardown),
 		cmocka_unit_test_setup_teardown(test_pins, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
 	};

@@ -20,275 +20,287 @@
 #include "db.h"
 
 struct fixture {
-    char dir[64];
-    char path[96];
-    struct db *db;
+	char dir[64];
+	char path[96];
+	struct db *db;
 };
 
-static void fill_key(uint8_t *k, size_t n, uint8_t seed)
+static void
+fill_key(uint8_t *k, size_t n, uint8_t seed)
 {
-    size_t i;
+	size_t i;
 
-    for (i = 0; i < n; i++)
-        k[i] = (uint8_t)(seed * 31 + i);
+	for (i = 0; i < n; i++)
+		k[i] = (uint8_t)(seed * 31 + i);
 }
 
 /* Register user with keys derived from seed; asserts the status. */
-static uint32_t reg(struct db *db, const char *user, const char *name,
-                    uint8_t seed, enum db_status want, int want_created)
+static uint32_t
+reg(struct db *db, const char *user, const char *name, uint8_t seed, enum db_status want,
+    int want_created)
 {
-    uint8_t ik[32], xk[32], xs[64];
-    uint32_t dev = 0;
-    int created = -1;
+	uint8_t ik[32], xk[32], xs[64];
+	uint32_t dev = 0;
+	int created = -1;
 
-    fill_key(ik, sizeof ik, seed);
-    fill_key(xk, sizeof xk, seed + 100);
-    fill_key(xs, sizeof xs, seed + 200);
-    assert_int_equal(db_register(db, user, name, ik, xk, xs, 1000, &dev,
-                                 &created), want);
-    if (want == DB_OK)
-        assert_int_equal(created, want_created);
-    return dev;
+	fill_key(ik, sizeof ik, seed);
+	fill_key(xk, sizeof xk, seed + 100);
+	fill_key(xs, sizeof xs, seed + 200);
+	assert_int_equal(db_register(db, user, name, ik, xk, xs, 1000, &dev, &created), want);
+	if (want == DB_OK)
+		assert_int_equal(created, want_created);
+	return dev;
 }
 
 /* Run SQL on the database file behind the store's back (second handle). */
-static void raw_sql(const struct fixture *f, const char *sql)
+static void
+raw_sql(const struct fixture *f, const char *sql)
 {
-    sqlite3 *h;
+	sqlite3 *h;
 
-    assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
-    assert_int_equal(sqlite3_busy_timeout(h, 5000), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL,
-                                  NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_busy_timeout(h, 5000), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 }
 
 /* A second device for alice, which version 1 cannot register itself. */
-static void add_device(const struct fixture *f, const char *user, int id)
+static void
+add_device(const struct fixture *f, const char *user, int id)
 {
-    char sql[512];
+	char sql[512];
 
-    snprintf(sql, sizeof sql,
-             "INSERT INTO devices (user, device_id, name, identity_key,"
-             " exchange_key, exchange_key_sig, created_at)"
-             " VALUES ('%s', %d, 'second', randomblob(32), randomblob(32),"
-             " randomblob(64), 1)", user, id);
-    raw_sql(f, sql);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO devices (user, device_id, name, identity_key,"
+		 " exchange_key, exchange_key_sig, created_at)"
+		 " VALUES ('%s', %d, 'second', randomblob(32), randomblob(32),"
+		 " randomblob(64), 1)",
+		 user, id);
+	raw_sql(f, sql);
 }
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    char err[256];
+	struct fixture *f = calloc(1, sizeof *f);
+	char err[256];
 
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_server_db.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/chat.db", f->dir);
-    f->db = db_open(f->path, err, sizeof err);
-    if (f->db == NULL) {
-        fprintf(stderr, "db_open: %s\n", err);
-        return -1;
-    }
-    reg(f->db, "alice", "laptop", 1, DB_OK, 1);
-    reg(f->db, "bob", NULL, 2, DB_OK, 1);
-    reg(f->db, "carol", "phone", 3, DB_OK, 1);
-    *state = f;
-    return 0;
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/test_server_db.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/chat.db", f->dir);
+	f->db = db_open(f->path, err, sizeof err);
+	if (f->db == NULL) {
+		fprintf(stderr, "db_open: %s\n", err);
+		return -1;
+	}
+	reg(f->db, "alice", "laptop", 1, DB_OK, 1);
+	reg(f->db, "bob", NULL, 2, DB_OK, 1);
+	reg(f->db, "carol", "phone", 3, DB_OK, 1);
+	*state = f;
+	return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
-    struct fixture *f = *state;
-    char p[128];
+	struct fixture *f = *state;
+	char p[128];
 
-    db_close(f->db);
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
-    rmdir(f->dir);
-    free(f);
-    return 0;
+	db_close(f->db);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
 }
 
-static void chat_of(struct db *db, const char *a, const char *b,
-                    char id[CHAT_CHAT_ID_LEN + 1], int want_created)
+static void
+chat_of(struct db *db, const char *a, const char *b, char id[CHAT_CHAT_ID_LEN + 1],
+	int want_created)
 {
-    int created = -1;
+	int created = -1;
 
-    assert_int_equal(db_direct_chat(db, a, b, 2000, id, &created, NULL), DB_OK);
-    assert_int_equal(created, want_created);
+	assert_int_equal(db_direct_chat(db, a, b, 2000, id, &created, NULL), DB_OK);
+	assert_int_equal(created, want_created);
 }
 
-static struct db_envelope env_to(const char *user, uint32_t dev,
-                                 const uint8_t *ct, size_t len)
+static struct db_envelope
+env_to(const char *user, uint32_t dev, const uint8_t *ct, size_t len)
 {
-    struct db_envelope e;
+	struct db_envelope e;
 
-    memset(&e, 0, sizeof e);
-    snprintf(e.to.user, sizeof e.to.user, "%s", user);
-    e.to.device_id = dev;
-    memset(e.nonce, 0x4e, sizeof e.nonce);
-    e.ciphertext = ct;
-    e.ciphertext_len = len;
-    return e;
+	memset(&e, 0, sizeof e);
+	snprintf(e.to.user, sizeof e.to.user, "%s", user);
+	e.to.device_id = dev;
+	memset(e.nonce, 0x4e, sizeof e.nonce);
+	e.ciphertext = ct;
+	e.ciphertext_len = len;
+	return e;
 }
 
-static enum db_status send_msg(struct db *db, const char *chat,
-                               const char *mid, const char *user,
-                               uint32_t dev, const struct db_envelope *env,
-                               size_t n, int64_t now,
-                               struct db_send_result *res)
+static enum db_status
+send_msg(struct db *db, const char *chat, const char *mid, const char *user, uint32_t dev,
+	 const struct db_envelope *env, size_t n, int64_t now, struct db_send_result *res)
 {
-    struct db_send req = {
-        .chat_id = chat, .message_id = mid, .sender_user = user,
-        .sender_device = dev, .envelopes = env, .n_envelopes = n, .now = now,
-    };
+	struct db_send req = {
+		.chat_id = chat,
+		.message_id = mid,
+		.sender_user = user,
+		.sender_device = dev,
+		.envelopes = env,
+		.n_envelopes = n,
+		.now = now,
+	};
 
-    return db_send(db, &req, res);
+	return db_send(db, &req, res);
 }
 
 /* ---- open -------------------------------------------------------------- */
 
-static void test_open_creates_private_file(void **state)
+static void
+test_open_creates_private_file(void **state)
 {
-    struct fixture *f = *state;
-    struct stat st;
-    char err[256];
-    struct db *again;
+	struct fixture *f = *state;
+	struct stat st;
+	char err[256];
+	struct db *again;
 
-    assert_int_equal(stat(f->path, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
-    /* A second open of an existing file checks, not recreates, the schema. */
-    again = db_open(f->path, err, sizeof err);
-    assert_non_null(again);
-    db_close(again);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* A second open of an existing file checks, not recreates, the schema. */
+	again = db_open(f->path, err, sizeof err);
+	assert_non_null(again);
+	db_close(again);
 }
 
-static void test_open_refuses_newer_schema(void **state)
+static void
+test_open_refuses_newer_schema(void **state)
 {
-    struct fixture *f = *state;
-    char err[256];
+	struct fixture *f = *state;
+	char err[256];
 
-    raw_sql(f, "PRAGMA user_version = 99");
-    assert_null(db_open(f->path, err, sizeof err));
-    assert_non_null(strstr(err, "99"));
-    raw_sql(f, "PRAGMA user_version = 1");
+	raw_sql(f, "PRAGMA user_version = 99");
+	assert_null(db_open(f->path, err, sizeof err));
+	assert_non_null(strstr(err, "99"));
+	raw_sql(f, "PRAGMA user_version = 1");
 }
 
-static void test_open_bad_path(void **state)
+static void
+test_open_bad_path(void **state)
 {
-    char err[256];
+	char err[256];
 
-    (void)state;
-    assert_null(db_open("/nonexistent-dir/x/chat.db", err, sizeof err));
-    assert_non_null(strstr(err, "/nonexistent-dir/x/chat.db"));
+	(void)state;
+	assert_null(db_open("/nonexistent-dir/x/chat.db", err, sizeof err));
+	assert_non_null(strstr(err, "/nonexistent-dir/x/chat.db"));
 }
 
 /* ---- register ---------------------------------------------------------- */
 
-static void test_register(void **state)
+static void
+test_register(void **state)
 {
-    struct fixture *f = *state;
-    struct db_device d[CHAT_MAX_DEVICES];
-    uint8_t ik[32], want[32];
-    size_t n;
+	struct fixture *f = *state;
+	struct db_device d[CHAT_MAX_DEVICES];
+	uint8_t ik[32], want[32];
+	size_t n;
 
-    /* Retry with the same key: same device, nothing new. */
-    assert_int_equal(reg(f->db, "alice", "other name", 1, DB_OK, 0), 1);
-    /* Taken name, another key. */
-    reg(f->db, "alice", NULL, 9, DB_EXISTS, 0);
-    /* Free name, but the key is bob's device's. */
-    reg(f->db, "dave", NULL, 2, DB_KEY_TAKEN, 0);
-    assert_int_equal(db_user_exists(f->db, "dave"), DB_NOT_FOUND);
-    assert_int_equal(db_user_exists(f->db, "bob"), DB_OK);
+	/* Retry with the same key: same device, nothing new. */
+	assert_int_equal(reg(f->db, "alice", "other name", 1, DB_OK, 0), 1);
+	/* Taken name, another key. */
+	reg(f->db, "alice", NULL, 9, DB_EXISTS, 0);
+	/* Free name, but the key is bob's device's. */
+	reg(f->db, "dave", NULL, 2, DB_KEY_TAKEN, 0);
+	assert_int_equal(db_user_exists(f->db, "dave"), DB_NOT_FOUND);
+	assert_int_equal(db_user_exists(f->db, "bob"), DB_OK);
 
-    assert_int_equal(db_device_identity(f->db, "alice", 1, ik), DB_OK);
-    fill_key(want, sizeof want, 1);
-    assert_memory_equal(ik, want, 32);
-    assert_int_equal(db_device_identity(f->db, "alice", 2, ik), DB_NOT_FOUND);
-    assert_int_equal(db_device_identity(f->db, "zed", 1, ik), DB_NOT_FOUND);
-    assert_int_equal(db_touch_device(f->db, "alice", 1, 5000), DB_OK);
+	assert_int_equal(db_device_identity(f->db, "alice", 1, ik), DB_OK);
+	fill_key(want, sizeof want, 1);
+	assert_memory_equal(ik, want, 32);
+	assert_int_equal(db_device_identity(f->db, "alice", 2, ik), DB_NOT_FOUND);
+	assert_int_equal(db_device_identity(f->db, "zed", 1, ik), DB_NOT_FOUND);
+	assert_int_equal(db_touch_device(f->db, "alice", 1, 5000), DB_OK);
 
-    assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n),
-                     DB_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(d[0].device_id, 1);
-    assert_true(d[0].has_name);
-    assert_string_equal(d[0].name, "laptop");   /* the retry changed nothing */
-    fill_key(want, sizeof want, 101);
-    assert_memory_equal(d[0].exchange_key, want, 32);
-    assert_int_equal(db_user_devices(f->db, "bob", d, CHAT_MAX_DEVICES, &n),
-                     DB_OK);
-    assert_int_equal(n, 1);
-    assert_false(d[0].has_name);
-    assert_int_equal(db_user_devices(f->db, "zed", d, CHAT_MAX_DEVICES, &n),
-                     DB_NOT_FOUND);
+	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].device_id, 1);
+	assert_true(d[0].has_name);
+	assert_string_equal(d[0].name, "laptop"); /* the retry changed nothing */
+	fill_key(want, sizeof want, 101);
+	assert_memory_equal(d[0].exchange_key, want, 32);
+	assert_int_equal(db_user_devices(f->db, "bob", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_false(d[0].has_name);
+	assert_int_equal(db_user_devices(f->db, "zed", d, CHAT_MAX_DEVICES, &n), DB_NOT_FOUND);
 }
 
 /* ---- chats ------------------------------------------------------------- */
 
-static void test_direct_chat_dedup(void **state)
+static void
+test_direct_chat_dedup(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17], ba[17], ac[17], missing[33];
-    struct db_chat *c = malloc(sizeof *c);
-    int created;
+	struct fixture *f = *state;
+	char ab[17], ba[17], ac[17], missing[33];
+	struct db_chat *c = malloc(sizeof *c);
+	int created;
 
-    assert_non_null(c);
-    chat_of(f->db, "alice", "bob", ab, 1);
-    chat_of(f->db, "bob", "alice", ba, 0);     /* either side, same chat */
-    assert_string_equal(ab, ba);
-    chat_of(f->db, "alice", "carol", ac, 1);
-    assert_string_not_equal(ab, ac);
-    assert_int_equal(strlen(ab), 16);
+	assert_non_null(c);
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "bob", "alice", ba, 0); /* either side, same chat */
+	assert_string_equal(ab, ba);
+	chat_of(f->db, "alice", "carol", ac, 1);
+	assert_string_not_equal(ab, ac);
+	assert_int_equal(strlen(ab), 16);
 
-    assert_int_equal(db_direct_chat(f->db, "alice", "zed", 1, ac, &created,
-                                    missing), DB_NOT_FOUND);
-    assert_string_equal(missing, "zed");
+	assert_int_equal(db_direct_chat(f->db, "alice", "zed", 1, ac, &created, missing),
+			 DB_NOT_FOUND);
+	assert_string_equal(missing, "zed");
 
-    assert_int_equal(db_get_chat(f->db, ab, "bob", c), DB_OK);
-    assert_string_equal(c->chat_id, ab);
-    assert_string_equal(c->kind, "direct");
-    assert_false(c->has_name);
-    assert_int_equal(c->created_at, 2000);
-    assert_int_equal(c->n_members, 2);
-    assert_string_equal(c->members[0], "alice");
-    assert_string_equal(c->members[1], "bob");
-    /* Not a member looks exactly like no such chat. */
-    assert_int_equal(db_get_chat(f->db, ab, "carol", c), DB_NOT_FOUND);
-    assert_int_equal(db_get_chat(f->db, "0123456789abcdef", "bob", c),
-                     DB_NOT_FOUND);
-    free(c);
+	assert_int_equal(db_get_chat(f->db, ab, "bob", c), DB_OK);
+	assert_string_equal(c->chat_id, ab);
+	assert_string_equal(c->kind, "direct");
+	assert_false(c->has_name);
+	assert_int_equal(c->created_at, 2000);
+	assert_int_equal(c->n_members, 2);
+	assert_string_equal(c->members[0], "alice");
+	assert_string_equal(c->members[1], "bob");
+	/* Not a member looks exactly like no such chat. */
+	assert_int_equal(db_get_chat(f->db, ab, "carol", c), DB_NOT_FOUND);
+	assert_int_equal(db_get_chat(f->db, "0123456789abcdef", "bob", c), DB_NOT_FOUND);
+	free(c);
 }
 
 /* Chat ids drawn from a fixed sequence, to force a collision. */
 static int draws;
 
-static void colliding_random(void *buf, size_t len)
+static void
+colliding_random(void *buf, size_t len)
 {
-    /* First two draws give the same id, the third a different one. */
-    memset(buf, draws++ < 2 ? 0xaa : 0xbb, len);
+	/* First two draws give the same id, the third a different one. */
+	memset(buf, draws++ < 2 ? 0xaa : 0xbb, len);
 }
 
-static void test_chat_id_collision_draws_again(void **state)
+static void
+test_chat_id_collision_draws_again(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17], ac[17];
+	struct fixture *f = *state;
+	char ab[17], ac[17];
 
-    draws = 0;
-    db_random_fn = colliding_random;
-    chat_of(f->db, "alice", "bob", ab, 1);
-    chat_of(f->db, "alice", "carol", ac, 1);
-    db_random_fn = randombytes_buf;
-    assert_string_equal(ab, "aaaaaaaaaaaaaaaa");
-    assert_string_equal(ac, "bbbbbbbbbbbbbbbb");
-    assert_int_equal(draws, 3);
+	draws = 0;
+	db_random_fn = colliding_random;
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "alice", "carol", ac, 1);
+	db_random_fn = randombytes_buf;
+	assert_string_equal(ab, "aaaaaaaaaaaaaaaa");
+	assert_string_equal(ac, "bbbbbbbbbbbbbbbb");
+	assert_int_equal(draws, 3);
 }
 
 /* ---- send -------------------------------------------------------------- */
@@ -297,380 +309,359 @@ static const char M1[] = "0123456789abcdef0123456789abcdef";
 static const char M2[] = "1123456789abcdef0123456789abcdef";
 static const char M3[] = "2123456789abcdef0123456789abcdef";
 
-static void test_send_idempotent_and_duplicate(void **state)
+static void
+test_send_idempotent_and_duplicate(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17], ac[17];
-    uint8_t ct[40] = { 1, 2, 3 };
-    struct db_envelope to_bob = env_to("bob", 1, ct, sizeof ct);
-    struct db_envelope to_alice = env_to("alice", 1, ct, sizeof ct);
-    struct db_envelope to_carol = env_to("carol", 1, ct, sizeof ct);
-    struct db_send_result res;
+	struct fixture *f = *state;
+	char ab[17], ac[17];
+	uint8_t ct[40] = {1, 2, 3};
+	struct db_envelope to_bob = env_to("bob", 1, ct, sizeof ct);
+	struct db_envelope to_alice = env_to("alice", 1, ct, sizeof ct);
+	struct db_envelope to_carol = env_to("carol", 1, ct, sizeof ct);
+	struct db_send_result res;
 
-    chat_of(f->db, "alice", "bob", ab, 1);
-    chat_of(f->db, "alice", "carol", ac, 1);
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "alice", "carol", ac, 1);
 
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &to_bob, 1, 7000,
-                              &res), DB_OK);
-    assert_int_equal(res.seq, 1);
-    assert_int_equal(res.sent_at, 7000);
-    assert_false(res.replayed);
-    db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &to_bob, 1, 7000, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	assert_int_equal(res.sent_at, 7000);
+	assert_false(res.replayed);
+	db_send_result_free(&res);
 
-    /* The same send again, later and even with other envelopes: the first
-     * reply, nothing stored. */
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, NULL, 0, 9999, &res),
-                     DB_OK);
-    assert_int_equal(res.seq, 1);
-    assert_int_equal(res.sent_at, 7000);
-    assert_true(res.replayed);
-    db_send_result_free(&res);
+	/* The same send again, later and even with other envelopes: the first
+	 * reply, nothing stored. */
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, NULL, 0, 9999, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	assert_int_equal(res.sent_at, 7000);
+	assert_true(res.replayed);
+	db_send_result_free(&res);
 
-    /* Same id from another device (bob's), or for another chat. */
-    assert_int_equal(send_msg(f->db, ab, M1, "bob", 1, &to_alice, 1, 1, &res),
-                     DB_DUPLICATE);
-    db_send_result_free(&res);
-    assert_int_equal(send_msg(f->db, ac, M1, "alice", 1, &to_carol, 1, 1,
-                              &res), DB_DUPLICATE);
-    db_send_result_free(&res);
-    /* ... or from the same user's other device. */
-    add_device(f, "alice", 2);
-    {
-        struct db_envelope two[2] = { to_bob, to_alice };
+	/* Same id from another device (bob's), or for another chat. */
+	assert_int_equal(send_msg(f->db, ab, M1, "bob", 1, &to_alice, 1, 1, &res), DB_DUPLICATE);
+	db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, ac, M1, "alice", 1, &to_carol, 1, 1, &res), DB_DUPLICATE);
+	db_send_result_free(&res);
+	/* ... or from the same user's other device. */
+	add_device(f, "alice", 2);
+	{
+		struct db_envelope two[2] = {to_bob, to_alice};
 
-        assert_int_equal(send_msg(f->db, ab, M1, "alice", 2, two, 2, 1, &res),
-                         DB_DUPLICATE);
-        db_send_result_free(&res);
-    }
+		assert_int_equal(send_msg(f->db, ab, M1, "alice", 2, two, 2, 1, &res),
+				 DB_DUPLICATE);
+		db_send_result_free(&res);
+	}
 
-    /* Seq counts per chat, in commit order. */
-    assert_int_equal(send_msg(f->db, ac, M2, "carol", 1, &to_alice, 1, 1,
-                              &res), DB_MISMATCH);  /* alice/2 now exists */
-    db_send_result_free(&res);
-    {
-        struct db_envelope two[2] = { to_alice, env_to("alice", 2, ct, 20) };
+	/* Seq counts per chat, in commit order. */
+	assert_int_equal(send_msg(f->db, ac, M2, "carol", 1, &to_alice, 1, 1, &res),
+			 DB_MISMATCH); /* alice/2 now exists */
+	db_send_result_free(&res);
+	{
+		struct db_envelope two[2] = {to_alice, env_to("alice", 2, ct, 20)};
 
-        assert_int_equal(send_msg(f->db, ac, M2, "carol", 1, two, 2, 8000,
-                                  &res), DB_OK);
-        assert_int_equal(res.seq, 1);
-        db_send_result_free(&res);
-    }
+		assert_int_equal(send_msg(f->db, ac, M2, "carol", 1, two, 2, 8000, &res), DB_OK);
+		assert_int_equal(res.seq, 1);
+		db_send_result_free(&res);
+	}
 
-    /* Not a member of the chat, or no such chat. */
-    assert_int_equal(send_msg(f->db, ab, M3, "carol", 1, &to_bob, 1, 1, &res),
-                     DB_NOT_FOUND);
-    db_send_result_free(&res);
-    assert_int_equal(send_msg(f->db, "ffffffffffffffff", M3, "alice", 1,
-                              &to_bob, 1, 1, &res), DB_NOT_FOUND);
-    db_send_result_free(&res);
+	/* Not a member of the chat, or no such chat. */
+	assert_int_equal(send_msg(f->db, ab, M3, "carol", 1, &to_bob, 1, 1, &res), DB_NOT_FOUND);
+	db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, "ffffffffffffffff", M3, "alice", 1, &to_bob, 1, 1, &res),
+			 DB_NOT_FOUND);
+	db_send_result_free(&res);
 }
 
-static void test_send_device_mismatch(void **state)
+static void
+test_send_device_mismatch(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17];
-    uint8_t ct[16] = { 0 };
-    struct db_send_result res;
-    struct db_envelope env[3];
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[16] = {0};
+	struct db_send_result res;
+	struct db_envelope env[3];
 
-    add_device(f, "alice", 2);
-    chat_of(f->db, "alice", "bob", ab, 1);
+	add_device(f, "alice", 2);
+	chat_of(f->db, "alice", "bob", ab, 1);
 
-    /* From alice/1 the chat's devices are alice/2 and bob/1. */
-    env[0] = env_to("bob", 1, ct, sizeof ct);
-    env[1] = env_to("alice", 1, ct, sizeof ct);     /* the sender itself */
-    env[2] = env_to("bob", 1, ct, sizeof ct);       /* twice */
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, env, 3, 1, &res),
-                     DB_MISMATCH);
-    assert_int_equal(res.n_missing, 1);
-    assert_string_equal(res.missing[0].user, "alice");
-    assert_int_equal(res.missing[0].device_id, 2);
-    assert_int_equal(res.n_extra, 2);
-    assert_string_equal(res.extra[0].user, "alice");
-    assert_int_equal(res.extra[0].device_id, 1);
-    assert_string_equal(res.extra[1].user, "bob");
-    assert_int_equal(res.extra[1].device_id, 1);
-    db_send_result_free(&res);
+	/* From alice/1 the chat's devices are alice/2 and bob/1. */
+	env[0] = env_to("bob", 1, ct, sizeof ct);
+	env[1] = env_to("alice", 1, ct, sizeof ct); /* the sender itself */
+	env[2] = env_to("bob", 1, ct, sizeof ct);   /* twice */
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, env, 3, 1, &res), DB_MISMATCH);
+	assert_int_equal(res.n_missing, 1);
+	assert_string_equal(res.missing[0].user, "alice");
+	assert_int_equal(res.missing[0].device_id, 2);
+	assert_int_equal(res.n_extra, 2);
+	assert_string_equal(res.extra[0].user, "alice");
+	assert_int_equal(res.extra[0].device_id, 1);
+	assert_string_equal(res.extra[1].user, "bob");
+	assert_int_equal(res.extra[1].device_id, 1);
+	db_send_result_free(&res);
 
-    /* Nothing was stored: the id is still free, the seq still 1. */
-    env[1] = env_to("alice", 2, ct, sizeof ct);
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, env, 2, 1, &res),
-                     DB_OK);
-    assert_int_equal(res.seq, 1);
-    db_send_result_free(&res);
+	/* Nothing was stored: the id is still free, the seq still 1. */
+	env[1] = env_to("alice", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, env, 2, 1, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
 }
 
-static void test_diff_devices(void **state)
+static void
+test_diff_devices(void **state)
 {
-    struct db_addr want[] = { { "bob", 2 }, { "alice", 2 }, { "bob", 1 } };
-    struct db_addr got[] = {
-        { "carol", 1 }, { "bob", 1 }, { "bob", 10 }, { "bob", 1 },
-        { "alice", 2 },
-    };
-    struct db_addr *missing, *extra;
-    size_t nm, nx;
+	struct db_addr want[] = {{"bob", 2}, {"alice", 2}, {"bob", 1}};
+	struct db_addr got[] = {
+		{"carol", 1}, {"bob", 1}, {"bob", 10}, {"bob", 1}, {"alice", 2},
+	};
+	struct db_addr *missing, *extra;
+	size_t nm, nx;
 
-    (void)state;
-    assert_int_equal(db_diff_devices(want, 3, got, 5, &missing, &nm, &extra,
-                                     &nx), 0);
-    assert_int_equal(nm, 1);
-    assert_string_equal(missing[0].user, "bob");
-    assert_int_equal(missing[0].device_id, 2);
-    assert_int_equal(nx, 3);    /* sorted: bob/1 (repeat), bob/10, carol/1 */
-    assert_string_equal(extra[0].user, "bob");
-    assert_int_equal(extra[0].device_id, 1);
-    assert_int_equal(extra[1].device_id, 10);
-    assert_string_equal(extra[2].user, "carol");
-    free(missing);
-    free(extra);
+	(void)state;
+	assert_int_equal(db_diff_devices(want, 3, got, 5, &missing, &nm, &extra, &nx), 0);
+	assert_int_equal(nm, 1);
+	assert_string_equal(missing[0].user, "bob");
+	assert_int_equal(missing[0].device_id, 2);
+	assert_int_equal(nx, 3); /* sorted: bob/1 (repeat), bob/10, carol/1 */
+	assert_string_equal(extra[0].user, "bob");
+	assert_int_equal(extra[0].device_id, 1);
+	assert_int_equal(extra[1].device_id, 10);
+	assert_string_equal(extra[2].user, "carol");
+	free(missing);
+	free(extra);
 
-    /* Equal sets in another order: nothing either way. */
-    assert_int_equal(db_diff_devices(want, 3, want, 3, &missing, &nm, &extra,
-                                     &nx), 0);
-    assert_int_equal(nm + nx, 0);
-    assert_null(missing);
-    assert_null(extra);
+	/* Equal sets in another order: nothing either way. */
+	assert_int_equal(db_diff_devices(want, 3, want, 3, &missing, &nm, &extra, &nx), 0);
+	assert_int_equal(nm + nx, 0);
+	assert_null(missing);
+	assert_null(extra);
 
-    /* Empty sides. */
-    assert_int_equal(db_diff_devices(NULL, 0, got, 2, &missing, &nm, &extra,
-                                     &nx), 0);
-    assert_int_equal(nm, 0);
-    assert_int_equal(nx, 2);
-    free(extra);
-    assert_int_equal(db_diff_devices(want, 3, NULL, 0, &missing, &nm, &extra,
-                                     &nx), 0);
-    assert_int_equal(nm, 3);
-    assert_int_equal(nx, 0);
-    free(missing);
+	/* Empty sides. */
+	assert_int_equal(db_diff_devices(NULL, 0, got, 2, &missing, &nm, &extra, &nx), 0);
+	assert_int_equal(nm, 0);
+	assert_int_equal(nx, 2);
+	free(extra);
+	assert_int_equal(db_diff_devices(want, 3, NULL, 0, &missing, &nm, &extra, &nx), 0);
+	assert_int_equal(nm, 3);
+	assert_int_equal(nx, 0);
+	free(missing);
 }
 
 /* ---- inbox and ack ----------------------------------------------------- */
 
 struct seen {
-    size_t n;
-    int stop_after;
-    int64_t ids[16];
-    int64_t seqs[16];
-    char mids[16][33];
+	size_t n;
+	int stop_after;
+	int64_t ids[16];
+	int64_t seqs[16];
+	char mids[16][33];
 };
 
-static int collect(void *udata, const struct db_inbox_row *row)
+static int
+collect(void *udata, const struct db_inbox_row *row)
 {
-    struct seen *s = udata;
-    uint8_t want[32];
+	struct seen *s = udata;
+	uint8_t want[32];
 
-    assert_true(s->n < 16);
-    s->ids[s->n] = row->inbox_id;
-    s->seqs[s->n] = row->seq;
-    memcpy(s->mids[s->n], row->message_id, 33);
-    s->n++;
-    /* The sender's current keys travel with the row. */
-    assert_string_equal(row->sender_user, "alice");
-    fill_key(want, sizeof want, 1);
-    assert_memory_equal(row->sender_identity_key, want, 32);
-    assert_int_equal(row->ciphertext_len, 40);
-    assert_int_equal(row->ciphertext[0], (uint8_t)row->seq);
-    assert_int_equal(row->nonce[0], 0x4e);
-    return s->stop_after && (int)s->n >= s->stop_after;
+	assert_true(s->n < 16);
+	s->ids[s->n] = row->inbox_id;
+	s->seqs[s->n] = row->seq;
+	memcpy(s->mids[s->n], row->message_id, 33);
+	s->n++;
+	/* The sender's current keys travel with the row. */
+	assert_string_equal(row->sender_user, "alice");
+	fill_key(want, sizeof want, 1);
+	assert_memory_equal(row->sender_identity_key, want, 32);
+	assert_int_equal(row->ciphertext_len, 40);
+	assert_int_equal(row->ciphertext[0], (uint8_t)row->seq);
+	assert_int_equal(row->nonce[0], 0x4e);
+	return s->stop_after && (int)s->n >= s->stop_after;
 }
 
-static void test_inbox_order_and_ack(void **state)
+static void
+test_inbox_order_and_ack(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17], ac[17];
-    const char *mids[4] = { M1, M2, M3, "3123456789abcdef0123456789abcdef" };
-    char acks[3][CHAT_MESSAGE_ID_LEN + 1];
-    struct db_send_result res;
-    struct seen s;
-    uint8_t ct[4][40];
-    int64_t acked;
-    size_t n, i;
+	struct fixture *f = *state;
+	char ab[17], ac[17];
+	const char *mids[4] = {M1, M2, M3, "3123456789abcdef0123456789abcdef"};
+	char acks[3][CHAT_MESSAGE_ID_LEN + 1];
+	struct db_send_result res;
+	struct seen s;
+	uint8_t ct[4][40];
+	int64_t acked;
+	size_t n, i;
 
-    chat_of(f->db, "alice", "bob", ab, 1);
-    chat_of(f->db, "alice", "carol", ac, 1);
-    /* Four messages interleaved across two chats; bob gets 0, 2, 3 and
-     * carol 1. */
-    for (i = 0; i < 4; i++) {
-        struct db_envelope e;
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "alice", "carol", ac, 1);
+	/* Four messages interleaved across two chats; bob gets 0, 2, 3 and
+	 * carol 1. */
+	for (i = 0; i < 4; i++) {
+		struct db_envelope e;
 
-        memset(ct[i], 0, sizeof ct[i]);
-        ct[i][0] = (uint8_t)(i == 1 ? 1 : i == 0 ? 1 : i);
-        e = env_to(i == 1 ? "carol" : "bob", 1, ct[i], sizeof ct[i]);
-        assert_int_equal(send_msg(f->db, i == 1 ? ac : ab, mids[i], "alice",
-                                  1, &e, 1, 100 + (int64_t)i, &res), DB_OK);
-        db_send_result_free(&res);
-    }
+		memset(ct[i], 0, sizeof ct[i]);
+		ct[i][0] = (uint8_t)(i == 1 ? 1 : i == 0 ? 1 : i);
+		e = env_to(i == 1 ? "carol" : "bob", 1, ct[i], sizeof ct[i]);
+		assert_int_equal(send_msg(f->db, i == 1 ? ac : ab, mids[i], "alice", 1, &e, 1,
+					  100 + (int64_t)i, &res),
+				 DB_OK);
+		db_send_result_free(&res);
+	}
 
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n),
-                     DB_OK);
-    assert_int_equal(n, 3);
-    assert_string_equal(s.mids[0], M1);
-    assert_string_equal(s.mids[1], M3);
-    assert_string_equal(s.mids[2], mids[3]);
-    assert_int_equal(s.seqs[0], 1);
-    assert_int_equal(s.seqs[1], 2);
-    assert_int_equal(s.seqs[2], 3);
-    assert_true(s.ids[0] < s.ids[1] && s.ids[1] < s.ids[2]);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(s.mids[0], M1);
+	assert_string_equal(s.mids[1], M3);
+	assert_string_equal(s.mids[2], mids[3]);
+	assert_int_equal(s.seqs[0], 1);
+	assert_int_equal(s.seqs[1], 2);
+	assert_int_equal(s.seqs[2], 3);
+	assert_true(s.ids[0] < s.ids[1] && s.ids[1] < s.ids[2]);
 
-    /* Past a cursor, with a batch limit, and stopped by the callback. */
-    {
-        struct seen t;
+	/* Past a cursor, with a batch limit, and stopped by the callback. */
+	{
+		struct seen t;
 
-        memset(&t, 0, sizeof t);
-        assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[0], 64,
-                                       collect, &t, &n), DB_OK);
-        assert_int_equal(n, 2);
-        assert_string_equal(t.mids[0], M3);
-        memset(&t, 0, sizeof t);
-        assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[0], 1,
-                                       collect, &t, &n), DB_OK);
-        assert_int_equal(n, 1);
-        assert_string_equal(t.mids[0], M3);
-        memset(&t, 0, sizeof t);
-        assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[2], 64,
-                                       collect, &t, &n), DB_OK);
-        assert_int_equal(n, 0);
-        memset(&t, 0, sizeof t);
-        t.stop_after = 1;
-        assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &t,
-                                       &n), DB_OK);
-        assert_int_equal(n, 1);
-        assert_string_equal(t.mids[0], M1);
-    }
+		memset(&t, 0, sizeof t);
+		assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[0], 64, collect, &t, &n),
+				 DB_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(t.mids[0], M3);
+		memset(&t, 0, sizeof t);
+		assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[0], 1, collect, &t, &n),
+				 DB_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(t.mids[0], M3);
+		memset(&t, 0, sizeof t);
+		assert_int_equal(db_inbox_load(f->db, "bob", 1, s.ids[2], 64, collect, &t, &n),
+				 DB_OK);
+		assert_int_equal(n, 0);
+		memset(&t, 0, sizeof t);
+		t.stop_after = 1;
+		assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &t, &n), DB_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(t.mids[0], M1);
+	}
 
-    /* Acks remove only the acking device's own rows. */
-    memcpy(acks[0], M2, sizeof acks[0]);    /* carol's row */
-    memcpy(acks[1], M1, sizeof acks[1]);
-    memcpy(acks[2], "ffffffffffffffffffffffffffffffff", sizeof acks[2]);
-    assert_int_equal(db_ack(f->db, "bob", 1,
-                            (const char (*)[CHAT_MESSAGE_ID_LEN + 1])acks, 3,
-                            &acked), DB_OK);
-    assert_int_equal(acked, 1);
-    assert_int_equal(db_ack(f->db, "bob", 1,
-                            (const char (*)[CHAT_MESSAGE_ID_LEN + 1])acks, 3,
-                            &acked), DB_OK);
-    assert_int_equal(acked, 0);     /* twice is harmless */
-    assert_int_equal(db_ack(f->db, "bob", 1, NULL, 0, &acked), DB_OK);
-    assert_int_equal(acked, 0);
+	/* Acks remove only the acking device's own rows. */
+	memcpy(acks[0], M2, sizeof acks[0]); /* carol's row */
+	memcpy(acks[1], M1, sizeof acks[1]);
+	memcpy(acks[2], "ffffffffffffffffffffffffffffffff", sizeof acks[2]);
+	assert_int_equal(
+		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
+		DB_OK);
+	assert_int_equal(acked, 1);
+	assert_int_equal(
+		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
+		DB_OK);
+	assert_int_equal(acked, 0); /* twice is harmless */
+	assert_int_equal(db_ack(f->db, "bob", 1, NULL, 0, &acked), DB_OK);
+	assert_int_equal(acked, 0);
 
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n),
-                     DB_OK);
-    assert_int_equal(n, 2);
-    assert_string_equal(s.mids[0], M3);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "carol", 1, 0, 64, collect, &s, &n),
-                     DB_OK);
-    assert_int_equal(n, 1);         /* bob's ack of M2 did not touch it */
-    assert_string_equal(s.mids[0], M2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(s.mids[0], M3);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "carol", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 1); /* bob's ack of M2 did not touch it */
+	assert_string_equal(s.mids[0], M2);
 
-    /* The message metadata outlives its inbox rows: a late retry of M1 is
-     * still recognised. */
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, NULL, 0, 1, &res),
-                     DB_OK);
-    assert_true(res.replayed);
-    assert_int_equal(res.seq, 1);
-    db_send_result_free(&res);
+	/* The message metadata outlives its inbox rows: a late retry of M1 is
+	 * still recognised. */
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, NULL, 0, 1, &res), DB_OK);
+	assert_true(res.replayed);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
 }
 
 /* Inbox ids are never reused, so a connection's cursor stays sound after
  * the newest row is acked. */
-static void test_inbox_ids_not_reused(void **state)
+static void
+test_inbox_ids_not_reused(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
-    uint8_t ct[40] = { 1 };
-    struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
-    struct db_send_result res;
-    struct seen s;
-    int64_t acked, first;
-    size_t n;
+	struct fixture *f = *state;
+	char ab[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+	struct seen s;
+	int64_t acked, first;
+	size_t n;
 
-    chat_of(f->db, "alice", "bob", ab, 1);
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
-    db_send_result_free(&res);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n),
-                     DB_OK);
-    first = s.ids[0];
-    memcpy(ack[0], M1, sizeof ack[0]);
-    assert_int_equal(db_ack(f->db, "bob", 1,
-                            (const char (*)[CHAT_MESSAGE_ID_LEN + 1])ack, 1,
-                            &acked), DB_OK);
-    assert_int_equal(acked, 1);
-    ct[0] = 2;
-    assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 1, &res), DB_OK);
-    db_send_result_free(&res);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "bob", 1, first, 64, collect, &s,
-                                   &n), DB_OK);
-    assert_int_equal(n, 1);
-    assert_true(s.ids[0] > first);
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
+	db_send_result_free(&res);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	first = s.ids[0];
+	memcpy(ack[0], M1, sizeof ack[0]);
+	assert_int_equal(
+		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
+		DB_OK);
+	assert_int_equal(acked, 1);
+	ct[0] = 2;
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 1, &res), DB_OK);
+	db_send_result_free(&res);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, first, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_true(s.ids[0] > first);
 }
 
 /* A failure inside the send transaction leaves nothing behind: no message,
  * no inbox row, no used seq. */
-static void test_send_rolls_back(void **state)
+static void
+test_send_rolls_back(void **state)
 {
-    struct fixture *f = *state;
-    char ab[17];
-    uint8_t ct[40] = { 1 };
-    struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
-    struct db_send_result res;
-    struct seen s;
-    size_t n;
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+	struct seen s;
+	size_t n;
 
-    chat_of(f->db, "alice", "bob", ab, 1);
-    raw_sql(f, "CREATE TRIGGER no_inbox BEFORE INSERT ON inbox"
-               " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res),
-                     DB_INTERNAL);
-    assert_int_equal(res.seq, 0);
-    assert_null(res.missing);
-    db_send_result_free(&res);
-    raw_sql(f, "DROP TRIGGER no_inbox");
+	chat_of(f->db, "alice", "bob", ab, 1);
+	raw_sql(f, "CREATE TRIGGER no_inbox BEFORE INSERT ON inbox"
+		   " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_INTERNAL);
+	assert_int_equal(res.seq, 0);
+	assert_null(res.missing);
+	db_send_result_free(&res);
+	raw_sql(f, "DROP TRIGGER no_inbox");
 
-    assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 5, &res),
-                     DB_OK);
-    assert_false(res.replayed);     /* the id was not taken */
-    assert_int_equal(res.seq, 1);   /* nor the seq */
-    db_send_result_free(&res);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n),
-                     DB_OK);
-    assert_int_equal(n, 1);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 5, &res), DB_OK);
+	assert_false(res.replayed);   /* the id was not taken */
+	assert_int_equal(res.seq, 1); /* nor the seq */
+	db_send_result_free(&res);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 1);
 }
 
-int main(void)
+int
+main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_private_file, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup,
-                                        teardown),
-        cmocka_unit_test(test_open_bad_path),
-        cmocka_unit_test_setup_teardown(test_register, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_direct_chat_dedup, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_chat_id_collision_draws_again,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_send_idempotent_and_duplicate,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_send_device_mismatch, setup,
-                                        teardown),
-        cmocka_unit_test(test_diff_devices),
-        cmocka_unit_test_setup_teardown(test_inbox_order_and_ack, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_inbox_ids_not_reused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_send_rolls_back, setup,
-                                        teardown),
-    };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_private_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test(test_open_bad_path),
+		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_chat_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chat_id_collision_draws_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_send_idempotent_and_duplicate, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_send_device_mismatch, setup, teardown),
+		cmocka_unit_test(test_diff_devices),
+		cmocka_unit_test_setup_teardown(test_inbox_order_and_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_ids_not_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_rolls_back, setup, teardown),
+	};
 
-    if (sodium_init() < 0)
-        return 1;
-    /* Errors are expected here; the server's log of them is noise. */
-    srv_quiet = 1;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+	if (sodium_init() < 0)
+		return 1;
+	/* Errors are expected here; the server's log of them is noise. */
+	srv_quiet = 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
