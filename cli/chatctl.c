@@ -9,11 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-const struct cmd_entry *const cmd_table[] = {&cmd_register_entry, &cmd_create_entry,
-					     &cmd_send_entry,     &cmd_recv_entry,
-					     &cmd_chats_entry,    &cmd_history_entry,
-					     &cmd_trust_entry,    &cmd_whoami_entry,
-					     &cmd_help_entry,     NULL};
+/* clang-format off: one command a line, in the order help lists them. */
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_register_entry,
+	&cmd_create_entry,
+	&cmd_send_entry,
+	&cmd_recv_entry,
+	&cmd_chats_entry,
+	&cmd_history_entry,
+	&cmd_members_entry,
+	&cmd_add_entry,
+	&cmd_remove_entry,
+	&cmd_leave_entry,
+	&cmd_device_entry,
+	&cmd_verify_entry,
+	&cmd_trust_entry,
+	&cmd_whoami_entry,
+	&cmd_help_entry,
+	NULL
+};
+/* clang-format on */
 
 static void
 usage_all(FILE *f)
@@ -82,6 +97,14 @@ cli_fail(struct cli *cli, int err, const char *what)
 	return cli_exit_code(err);
 }
 
+void
+cli_notice_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device,
+		     int added)
+{
+	(void)c;
+	out_device_change(((struct cli *)udata)->json, user, device, added);
+}
+
 int
 cli_open(struct cli *cli)
 {
@@ -96,6 +119,9 @@ cli_open(struct cli *cli)
 		fprintf(stderr, "chatctl: %s\n", err);
 		return cli_exit_code(rc);
 	}
+	/* Any command that meets the key directory may learn of a device change. */
+	chat_client_set_callbacks(cli->c, &(struct chat_callbacks){
+						  .on_device_change = cli_notice_device_change});
 	return EXIT_OK;
 }
 
@@ -134,6 +160,18 @@ int
 cli_interrupted(void)
 {
 	return interrupted;
+}
+
+int
+cli_await(struct cli *cli, int rc, const char *what)
+{
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, what);
+	if ((rc = cli_wait(cli, &cli->done.flag)) != EXIT_OK)
+		return rc;
+	if (cli->done.err != CHAT_OK)
+		return cli_fail(cli, cli->done.err, what);
+	return EXIT_OK;
 }
 
 struct cli_done *

@@ -45,6 +45,8 @@ struct cmd_entry {
 	int (*exec)(struct cli *cli, int argc, char **argv);
 };
 
+extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
+	cmd_device_entry, cmd_verify_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
@@ -59,6 +61,13 @@ int cli_exit_code(int err);
 /* Runs the loop until *flag, or fails with the exit code of what stopped it. */
 int cli_wait(struct cli *cli, const volatile int *flag);
 int cli_interrupted(void); /* SIGINT/SIGTERM seen */
+/* Finishes an asynchronous libchat call started with cli->done: rc is what the
+ * call returned. Waits for it; returns EXIT_OK, or reports the failure as `what`
+ * and returns its exit code. */
+int cli_await(struct cli *cli, int rc, const char *what);
+/* The on_device_change callback every command uses: see out_device_change. */
+void cli_notice_device_change(struct chat_client *c, void *udata, const char *user,
+			      uint32_t device, int added);
 /* Resets cli->done and returns it, for one asynchronous call. */
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
@@ -73,6 +82,9 @@ int cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 
 void out_json(cJSON *doc); /* prints one line, frees doc */
 cJSON *out_message_json(const struct chat_message *m);
 void out_message_text(FILE *f, const struct chat_message *m);
+cJSON *out_update_json(const struct chat_update *u);
+/* A device change notice: a JSON line on stdout with --json, a line on stderr always. */
+void out_device_change(int json, const char *user, uint32_t device, int added);
 /* Writes s for a terminal: control characters shown as \xNN, never interpreted. */
 void out_safe(FILE *f, const char *s, size_t len);
 

@@ -46,12 +46,8 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 		return cli_usage(&cmd_register_entry, "no server: give --server ws://HOST:PORT/ "
 						      "(or set CHATCTL_SERVER)");
 	rc = chat_register(cli->c, user, name, cli_done_cb, d);
-	if (rc != CHAT_OK)
-		return cli_fail(cli, rc, "register");
-	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
+	if ((rc = cli_await(cli, rc, "register")) != EXIT_OK)
 		return rc;
-	if (d->err != CHAT_OK)
-		return cli_fail(cli, d->err, "register");
 	if (cli->json) {
 		print_identity_json(cli);
 	} else {

@@ -46,23 +46,38 @@ static int
 cmd_create_exec(struct cli *cli, int argc, char **argv)
 {
 	struct cli_done *d = cli_done_reset(cli);
+	const char *name = NULL;
+	char **users = argv + 1;
+	size_t n = 0;
 	int rc;
 
-	if (argc < 2)
-		return cli_usage(&cmd_create_entry, "name the user to chat with");
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
+	/* Options first, then users: argv is reused to hold the users in order. */
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m = cli_opt(argc, argv, &i, "--name", &v);
+
+		if (m < 0 || (m > 0 && *v == '\0'))
+			return cli_usage(&cmd_create_entry, "--name needs the group's name");
+		if (m > 0)
+			name = v;
+		else if (argv[i][0] == '-')
 			return cli_usage(&cmd_create_entry, "unknown option '%s'", argv[i]);
+		else
+			users[n++] = argv[i];
+	}
+	if (n == 0)
+		return cli_usage(&cmd_create_entry, "name the user(s) to chat with");
+	if (name == NULL && n > 1)
+		return cli_usage(&cmd_create_entry, "a chat with several users is a group: "
+				 "give it a --name");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	rc = chat_create_chat(cli->c, (const char *const *)argv + 1, (size_t)argc - 1, cli_done_cb,
-			      d);
-	if (rc != CHAT_OK)
-		return cli_fail(cli, rc, "create");
-	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
+	if (name != NULL)
+		rc = chat_create_group(cli->c, name, (const char *const *)users, n, cli_done_cb, d);
+	else
+		rc = chat_create_chat(cli->c, (const char *const *)users, n, cli_done_cb, d);
+	if ((rc = cli_await(cli, rc, "create")) != EXIT_OK)
 		return rc;
-	if (d->err != CHAT_OK)
-		return cli_fail(cli, d->err, "create");
 	if (cli->json) {
 		struct find_chat f = {d->id, NULL};
 
@@ -76,8 +91,8 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_create_entry = {
 	.name = "create",
-	.usage = "USER",
-	.summary = "open a chat with USER (or find the open one); prints the chat id",
+	.usage = "USER | --name NAME USER...",
+	.summary = "open a chat with USER, or a group NAME; prints the chat id",
 	.exec = cmd_create_exec};
 
 /* What the chat walk prints into: a JSON array, or NULL for text. */

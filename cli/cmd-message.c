@@ -74,12 +74,8 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 	}
 	rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
 	free(owned);
-	if (rc != CHAT_OK)
-		return cli_fail(cli, rc, "send");
-	if ((rc = cli_wait(cli, &d->flag)) != EXIT_OK)
+	if ((rc = cli_await(cli, rc, "send")) != EXIT_OK)
 		return rc;
-	if (d->err != CHAT_OK)
-		return cli_fail(cli, d->err, "send");
 	if (cli->json)
 		chat_message_get(cli->c, d->id, print_sent, NULL);
 	else
@@ -99,6 +95,14 @@ struct recv_state {
 	int failed;
 	int conn_err; /* why the connection ended, if it did */
 };
+
+static int
+print_stored(void *arg, const struct chat_message *m)
+{
+	(void)arg;
+	out_message_text(stdout, m);
+	return 0;
+}
 
 static void
 on_message(struct chat_client *c, void *udata, const struct chat_message *m)
@@ -143,6 +147,21 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 }
 
 static void
+on_update(struct chat_client *c, void *udata, const struct chat_update *u)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json) {
+		out_json(out_update_json(u));
+		return;
+	}
+	/* The same line history prints for it: read the stored event back. */
+	if (chat_message_get(cli->c, u->update_id, print_stored, NULL) != CHAT_OK)
+		fprintf(stdout, "%s * %s changed the members\n", u->chat_id, u->actor);
+}
+
+static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -157,7 +176,14 @@ static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 static int
 cmd_recv_exec(struct cli *cli, int argc, char **argv)
 {
-	struct chat_callbacks cbs = {on_message, on_state, on_key_changed, on_receive_error};
+	struct chat_callbacks cbs = {
+		.on_message = on_message,
+		.on_state = on_state,
+		.on_key_changed = on_key_changed,
+		.on_receive_error = on_receive_error,
+		.on_update = on_update,
+		.on_device_change = cli_notice_device_change,
+	};
 	struct recv_state st = {0, 0, CHAT_OK};
 	long wait_s = 0;
 	int rc;

@@ -28,7 +28,9 @@ out_message_json(const struct chat_message *m)
 	if (o == NULL)
 		return NULL;
 	proto_rfc3339(m->sent_at, at, sizeof at);
-	cJSON_AddStringToObject(o, "type", "message");
+	/* A membership change kept in the history reads as what it is. */
+	cJSON_AddStringToObject(o, "type",
+				m->kind && strcmp(m->kind, "update") == 0 ? "chatUpdate" : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
 	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
@@ -81,6 +83,13 @@ out_message_text(FILE *f, const struct chat_message *m)
 	else
 		snprintf(at, sizeof at, "%-24s", m->state);
 	fprintf(f, "%s %s ", at, m->chat_id);
+	if (m->kind && strcmp(m->kind, "update") == 0) {
+		fputs("* ", f);
+		out_safe(f, m->text, m->text_len);
+		fputc('\n', f);
+		fflush(f);
+		return;
+	}
 	out_safe(f, m->sender, strlen(m->sender));
 	fputs(": ", f);
 	out_safe(f, m->text, m->text_len);
@@ -88,4 +97,61 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fprintf(f, " [%s]", m->state);
 	fputc('\n', f);
 	fflush(f);
+}
+
+static cJSON *
+names(const char *const *list, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+	return a;
+}
+
+cJSON *
+out_update_json(const struct chat_update *u)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	if (o == NULL)
+		return NULL;
+	proto_rfc3339(u->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "chatUpdate");
+	cJSON_AddStringToObject(o, "chatId", u->chat_id);
+	cJSON_AddStringToObject(o, "updateId", u->update_id);
+	cJSON_AddNumberToObject(o, "seq", (double)u->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	cJSON_AddStringToObject(o, "kind", u->kind ? u->kind : "group");
+	if (u->name != NULL)
+		cJSON_AddStringToObject(o, "name", u->name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	cJSON_AddStringToObject(o, "actor", u->actor);
+	cJSON_AddStringToObject(o, "operation", u->operation);
+	cJSON_AddItemToObject(o, "users", names(u->users, u->n_users));
+	cJSON_AddItemToObject(o, "participants", names(u->participants, u->n_participants));
+	cJSON_AddItemToObject(o, "admins", names(u->admins, u->n_admins));
+	return o;
+}
+
+void
+out_device_change(int json, const char *user, uint32_t device, int added)
+{
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "type", "deviceChange");
+		cJSON_AddStringToObject(o, "user", user);
+		cJSON_AddNumberToObject(o, "deviceId", device);
+		cJSON_AddStringToObject(o, "change", added ? "added" : "removed");
+		out_json(o);
+	}
+	if (added)
+		fprintf(stderr, "chatctl: NOTICE: %s has a new device (%u), approved by one of "
+			"their devices; compare safety numbers with: chatctl verify %s\n",
+			user, device, user);
+	else
+		fprintf(stderr, "chatctl: NOTICE: %s's device %u was removed\n", user, device);
 }

@@ -105,6 +105,8 @@ struct chat_message {
 	size_t text_len;        /* bytes, without the NUL */
 	int outgoing;           /* 1 if sent by this user */
 	const char *state;      /* outgoing: "pending", "sent" or "failed"; incoming: "received" */
+	const char *kind;       /* "text", or "update" for a membership change kept in the
+	                           history (text then describes it, sender is who made it) */
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -116,6 +118,34 @@ struct chat_chat {
 	size_t n_members;
 	int64_t last_activity; /* ms since epoch of the newest message, or creation */
 	int64_t n_messages;    /* in the local store */
+};
+
+/* A change of a chat's membership, as delivered to chat_update_cb. Pointers valid
+ * during the callback. */
+struct chat_update {
+	const char *chat_id;
+	const char *update_id;         /* 32 hex digits, unique like a message id */
+	int64_t seq;                   /* place in the chat's sequence, with its messages */
+	int64_t sent_at;               /* ms since the epoch, server time */
+	const char *kind;              /* "group" or "direct" */
+	const char *name;              /* the group's name, or NULL */
+	const char *actor;             /* who made the change */
+	const char *operation;         /* "create", "add", "remove" or "leave" */
+	const char *const *users;      /* who was added or removed (for create: everyone) */
+	size_t n_users;
+	const char *const *participants; /* the members after the change */
+	size_t n_participants;
+	const char *const *admins;
+	size_t n_admins;
+};
+
+/* A device of a user, as listed by chat_devices(). */
+struct chat_device {
+	const char *user;
+	uint32_t device_id;
+	const char *name;              /* "" if the device has none */
+	int this_device;               /* 1 for the device of this handle */
+	int key_changed;               /* 1 if its key changed and is not accepted yet */
 };
 
 struct chat_client;
@@ -144,11 +174,27 @@ typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata, const 
  * the message id), or NULL on failure. arg is the caller's pointer. */
 typedef void (*chat_done_cb)(struct chat_client *c, void *arg, int err, const char *id);
 
+/* Called for each membership change, after it is stored (members, admins, and an
+ * event in the chat's history) and before it is acknowledged. */
+typedef void (*chat_update_cb)(struct chat_client *c, void *udata, const struct chat_update *u);
+
+/* Called when the devices of a user this device knows change: a new device
+ * (approved by one of theirs that was already pinned, so it is accepted) or one
+ * that is gone. added is 1 or 0. */
+typedef void (*chat_device_change_cb)(struct chat_client *c, void *udata, const char *user,
+				      uint32_t device, int added);
+
+/* For chat_link_device: the code to show the user, to be approved on one of their
+ * existing devices. */
+typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
+
 struct chat_callbacks {
 	chat_message_cb on_message;
 	chat_state_cb on_state;
 	chat_key_changed_cb on_key_changed;
 	chat_receive_error_cb on_receive_error;
+	chat_update_cb on_update;
+	chat_device_change_cb on_device_change;
 };
 
 /* ---- Handle --------------------------------------------------------------- */
@@ -263,6 +309,74 @@ CHAT_API int chat_trust(struct chat_client *c, const char *user);
  * digits, or "@user" for the direct chat with user, to its full id in out
  * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. */
 CHAT_API int chat_resolve_chat(struct chat_client *c, const char *spec, char *out);
+
+/* ---- Groups ---------------------------------------------------------------- */
+
+/* Creates a group named name (1 to 64 bytes) with the users listed and this user,
+ * at most 100 members in all; this user is its admin. done gets the chat id. */
+CHAT_API int chat_create_group(struct chat_client *c, const char *name, const char *const *users,
+			       size_t n_users, chat_done_cb done, void *arg);
+
+#define CHAT_MEMBERS_ADD    1
+#define CHAT_MEMBERS_REMOVE 2
+
+/* Adds or removes members of a group (admins only, except that anyone may remove
+ * themselves). Nothing changes unless every user listed can be added or removed.
+ * done gets the chat id. */
+CHAT_API int chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
+				 const char *const *users, size_t n_users, chat_done_cb done,
+				 void *arg);
+
+/* Leaves a group: chat_modify_members with this user. */
+CHAT_API int chat_leave(struct chat_client *c, const char *chat_id, chat_done_cb done, void *arg);
+
+/* Asks the server for the chat's current members and stores them. done gets the
+ * chat id. */
+CHAT_API int chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
+			       void *arg);
+
+/* Calls each() for every member of chat_id in the local store, by name; admin is 1
+ * for an admin. A positive return from each() stops the walk and is returned. */
+typedef int (*chat_member_cb)(void *arg, const char *user, int admin);
+CHAT_API int chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each,
+			  void *arg);
+
+/* ---- Devices ----------------------------------------------------------------- */
+
+/* On a new device (an unregistered home): asks to join user. code() gets the code
+ * to approve on one of the user's devices (chat_approve_device); done gets this
+ * device's id once approved. The home then remembers user, device and server. The
+ * request ends after 10 minutes or when the connection closes. */
+CHAT_API int chat_link_device(struct chat_client *c, const char *user, const char *device_name,
+			      chat_code_cb code, chat_done_cb done, void *arg);
+
+/* On an existing device: approves the device that shows code, after checking that
+ * the code matches its keys (the server cannot swap them) and signing them. done
+ * gets the new device's id. CHAT_ERR_REFUSED (invalid_code) for a wrong or expired
+ * code, or one of another user. */
+CHAT_API int chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done,
+				 void *arg);
+
+/* Removes one of this user's devices (this one too): it gets nothing more and can
+ * no longer connect. done gets its id. */
+CHAT_API int chat_remove_device(struct chat_client *c, uint32_t device_id, chat_done_cb done,
+				void *arg);
+
+/* Asks the key directory for users' devices and checks and pins them (a changed
+ * key is refused as for a send). done gets NULL as id. */
+CHAT_API int chat_refresh_keys(struct chat_client *c, const char *const *users, size_t n_users,
+			       chat_done_cb done, void *arg);
+
+typedef int (*chat_device_cb)(void *arg, const struct chat_device *d);
+/* Calls each() for each known device of user (local store), by id. */
+CHAT_API int chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg);
+
+#define CHAT_SAFETY_NUMBER_LEN 71 /* 12 groups of 5 digits, spaces between */
+
+/* The safety number of this user and user, from the keys pinned for both (see
+ * docs/PROTOCOL.md): the same on both sides when nobody is in the middle. out gets
+ * CHAT_SAFETY_NUMBER_LEN + 1 bytes. CHAT_ERR_INVALID if no device of user is known. */
+CHAT_API int chat_safety_number(struct chat_client *c, const char *user, char *out);
 
 #ifdef __cplusplus
 }

@@ -206,6 +206,33 @@ client_save_identity(struct chat_client *c)
 	return CHAT_OK;
 }
 
+/* Creates the device's identity if the home has none, and writes it (0600)
+ * before any server hears of it, so a retry after a lost reply presents the same
+ * key (and the server answers as the first time). */
+int
+client_ensure_identity(struct chat_client *c)
+{
+	int rc;
+
+	if (c->id != NULL)
+		return CHAT_OK;
+	c->id = sodium_malloc(sizeof *c->id);
+	if (c->id == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (e2e_identity_generate(c->id) != 0) {
+		sodium_free(c->id);
+		c->id = NULL;
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot create the device's keys");
+	}
+	rc = client_save_identity(c);
+	if (rc != CHAT_OK) {
+		e2e_identity_wipe(c->id);
+		sodium_free(c->id);
+		c->id = NULL;
+	}
+	return rc;
+}
+
 static int
 open_store(struct chat_client *c)
 {

@@ -485,3 +485,101 @@ out:
 		sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Devices: approvals, link codes, safety numbers                      */
+/* ------------------------------------------------------------------ */
+
+/* "chat-device-v1" || user || 0x00 || ik || xk, malloc'd. */
+static uint8_t *
+e2e_device_message(const char *user, const uint8_t ik[32], const uint8_t xk[32], size_t *len)
+{
+	size_t dl = strlen(E2E_DOMAIN_DEVICE), ul = strlen(user);
+	uint8_t *m = malloc(dl + ul + 1 + 64);
+
+	if (m == NULL)
+		return NULL;
+	memcpy(m, E2E_DOMAIN_DEVICE, dl);
+	memcpy(m + dl, user, ul);
+	m[dl + ul] = 0;
+	memcpy(m + dl + ul + 1, ik, 32);
+	memcpy(m + dl + ul + 33, xk, 32);
+	*len = dl + ul + 1 + 64;
+	return m;
+}
+
+int
+e2e_sign_device(uint8_t sig[64], const char *user, const uint8_t ik[32], const uint8_t xk[32],
+		const uint8_t approver_sk[64])
+{
+	size_t len;
+	uint8_t *m = e2e_device_message(user, ik, xk, &len);
+	int rc = m != NULL && crypto_sign_detached(sig, NULL, m, len, approver_sk) == 0 ? 0 : -1;
+
+	free(m);
+	return rc;
+}
+
+int
+e2e_verify_device(const uint8_t sig[64], const char *user, const uint8_t ik[32],
+		  const uint8_t xk[32], const uint8_t approver_pk[32])
+{
+	size_t len;
+	uint8_t *m = e2e_device_message(user, ik, xk, &len);
+	int rc = m != NULL && crypto_sign_verify_detached(sig, m, len, approver_pk) == 0 ? 0 : -1;
+
+	free(m);
+	return rc;
+}
+
+void
+e2e_link_code(const uint8_t ik[32], const uint8_t xk[32], char out[E2E_LINK_CODE_LEN + 1])
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	static const char domain[] = "chat-link-code-v1";
+	crypto_hash_sha256_state st;
+	uint8_t h[32];
+	uint64_t bits = 0;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof domain - 1);
+	crypto_hash_sha256_update(&st, ik, 32);
+	crypto_hash_sha256_update(&st, xk, 32);
+	crypto_hash_sha256_final(&st, h);
+	for (int i = 0; i < 5; i++)
+		bits = bits << 8 | h[i];
+	/* 40 bits are 8 base32 digits, most significant first. */
+	for (int i = 0, o = 0; i < 8; i++) {
+		if (i == 4)
+			out[o++] = '-';
+		out[o++] = b32[(bits >> (35 - 5 * i)) & 31];
+	}
+	out[E2E_LINK_CODE_LEN] = '\0';
+}
+
+void
+e2e_safety_number(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+		  char out[E2E_SAFETY_LEN + 1])
+{
+	static const char domain[] = "chat-safety-v1";
+	crypto_hash_sha512_state st;
+	uint8_t h[64], zero = 0;
+	size_t o = 0;
+
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, (const uint8_t *)domain, sizeof domain - 1);
+	crypto_hash_sha512_update(&st, a, a_len);
+	crypto_hash_sha512_update(&st, &zero, 1);
+	crypto_hash_sha512_update(&st, b, b_len);
+	crypto_hash_sha512_final(&st, h);
+	/* 30 bytes = 240 bits = 12 groups of 20 bits. */
+	for (int g = 0; g < 12; g++) {
+		int bit = g * 20;
+		uint32_t v = 0;
+
+		for (int k = 0; k < 20; k++, bit++)
+			v = v << 1 | ((h[bit / 8] >> (7 - bit % 8)) & 1);
+		o += (size_t)snprintf(out + o, E2E_SAFETY_LEN + 1 - o, g ? " %05u" : "%05u",
+				      (unsigned)(v % 100000));
+	}
+}

@@ -121,6 +121,34 @@ int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, cons
 	     const struct e2e_header *h, const uint8_t recipient_x_sk[32],
 	     const uint8_t recipient_x_pk[32], const uint8_t sender_x_pk[32]);
 
-/* Safety number helper for later: not needed now. */
+/*
+ * Device approval (PROTOCOL.md, "Devices"): an Ed25519 signature by an existing
+ * device's identity key over "chat-device-v1" || user || 0x00 || ik || xk of the
+ * device it lets join. Both return 0 on success, -1 otherwise.
+ */
+#define E2E_DOMAIN_DEVICE "chat-device-v1"
+int e2e_sign_device(uint8_t sig[64], const char *user, const uint8_t ik[32], const uint8_t xk[32],
+		    const uint8_t approver_sk[64]);
+int e2e_verify_device(const uint8_t sig[64], const char *user, const uint8_t ik[32],
+		      const uint8_t xk[32], const uint8_t approver_pk[32]);
+
+/*
+ * The link code of a device's keys: the first 40 bits of
+ * SHA-256("chat-link-code-v1" || ik || xk) in RFC 4648 base32, as "XXXX-XXXX".
+ * out gets E2E_LINK_CODE_LEN + 1 bytes.
+ */
+#define E2E_LINK_CODE_LEN 9
+void e2e_link_code(const uint8_t ik[32], const uint8_t xk[32], char out[E2E_LINK_CODE_LEN + 1]);
+
+/*
+ * A safety number: SHA-512("chat-safety-v1" || a || 0x00 || b), where a and b are
+ * two users' key lists (device id as 4 bytes big-endian, then the 32-byte identity
+ * key, by device id), a being the list of the user whose name sorts first. The
+ * first 30 bytes make 12 groups of 5 digits (20 bits each, mod 100000), separated
+ * by spaces: out gets E2E_SAFETY_LEN + 1 bytes.
+ */
+#define E2E_SAFETY_LEN 71
+void e2e_safety_number(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+		       char out[E2E_SAFETY_LEN + 1]);
 
 #endif /* CHAT_E2E_H */

@@ -52,6 +52,9 @@ struct op {
 	char *text;
 	size_t text_len;
 	int attempts;
+	chat_code_cb code_cb;         /* link: where the code goes */
+	char code[16];                /* link/approve: the code, as XXXX-XXXX */
+	uint32_t device_id;           /* remove device */
 };
 
 struct chat_client {
@@ -83,6 +86,7 @@ struct chat_client {
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
 	int closing;
+	int linking;                  /* a link request waits for approval: no connect deadline */
 
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
@@ -98,6 +102,7 @@ struct chat_client {
 int client_fail(struct chat_client *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int client_save_identity(struct chat_client *c);
+int client_ensure_identity(struct chat_client *c);
 void client_forget_session(struct chat_client *c);
 void client_forget_buffers(struct chat_client *c);
 
@@ -114,14 +119,33 @@ void session_drop_op_requests(struct chat_client *c, struct op *op);
 /* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
 int session_reply_error(struct chat_client *c, const cJSON *reply);
 
+/* The kinds of op. */
+enum { OP_REGISTER = 1, OP_CREATE, OP_SEND, OP_GROUP, OP_MODIFY, OP_FETCH, OP_LINK, OP_APPROVE,
+       OP_REMOVE_DEVICE, OP_KEYS };
+
 /* ops.c */
+struct op *op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg);
+int op_launch(struct chat_client *c, struct op *op, int rc);
+int check_registered(struct chat_client *c);
+int read_users(const cJSON *arr, char ***out, size_t *n);
+int store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n);
+cJSON *new_request(const char *type);
+int request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn);
+void ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32_t dev);
+/* Reply to createChat: stores the chat, pins its members' keys, ends the op. */
+void ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 void ops_on_hello(struct chat_client *c);
 void ops_fail_all(struct chat_client *c, int err);
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
 int ops_pending_register(const struct chat_client *c);
 int ops_fetch_chat(struct chat_client *c, const char *chat_id);
 
+/* devices.c */
+int  ops_send_link(struct chat_client *c, struct op *op);
+void ops_on_linked(struct chat_client *c, const cJSON *msg);
+
 /* receive.c */
+void receive_chat_update(struct chat_client *c, const cJSON *msg);
 void receive_new_message(struct chat_client *c, const cJSON *msg);
 int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */

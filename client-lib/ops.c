@@ -10,12 +10,11 @@
 #include <string.h>
 #include <sodium.h>
 
-enum { OP_REGISTER = 1, OP_CREATE, OP_SEND };
 
 /* A send retries after device_mismatch with a fresh directory this many times. */
 #define SEND_ATTEMPTS 3
 
-static struct op *
+struct op *
 op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg)
 {
 	struct op *op = calloc(1, sizeof *op);
@@ -74,7 +73,7 @@ int
 ops_pending_register(const struct chat_client *c)
 {
 	for (const struct op *op = c->ops; op != NULL; op = op->next)
-		if (op->kind == OP_REGISTER)
+		if (op->kind == OP_REGISTER || op->kind == OP_LINK)
 			return 1;
 	return 0;
 }
@@ -88,7 +87,7 @@ ensure_session(struct chat_client *c)
 
 /* Sends a new op on its way: connects if needed. If that fails (or rc already
  * says so) the op ends without calling back, since the caller returns rc. */
-static int
+int
 op_launch(struct chat_client *c, struct op *op, int rc)
 {
 	if (rc == CHAT_OK)
@@ -100,7 +99,7 @@ op_launch(struct chat_client *c, struct op *op, int rc)
 	return rc;
 }
 
-static int
+int
 check_registered(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0')
@@ -111,7 +110,7 @@ check_registered(struct chat_client *c)
 }
 
 /* Reads a list of user names (a reply's participants) into a malloc'd array. */
-static int
+int
 read_users(const cJSON *arr, char ***out, size_t *n)
 {
 	const cJSON *u;
@@ -120,9 +119,9 @@ read_users(const cJSON *arr, char ***out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (!cJSON_IsArray(arr) || cap == 0 || cap > 1000)
+	if (!cJSON_IsArray(arr) || cap > 1000)
 		return -1;
-	list = calloc(cap, sizeof *list);
+	list = calloc(cap ? cap : 1, sizeof *list);
 	if (list == NULL)
 		return -1;
 	cJSON_ArrayForEach(u, arr) {
@@ -138,28 +137,41 @@ read_users(const cJSON *arr, char ***out, size_t *n)
 	return 0;
 }
 
-/* Stores a createChat/getChat reply: the chat and its members. */
-static int
+/* Stores a chat as a createChat/getChat reply or a chatUpdate describes it: the
+ * chat, its members and admins. *members gets the members (free with
+ * store_free_list). */
+int
 store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n)
 {
 	const char *chat_id = proto_get_str(reply, "chatId"), *kind = proto_get_str(reply, "kind");
 	const char *name = proto_get_str(reply, "name");
+	const cJSON *admins_j = cJSON_GetObjectItemCaseSensitive(reply, "admins");
+	char **admins = NULL;
+	size_t n_admins = 0;
 	int64_t created = 0;
+	int rc = CHAT_OK;
 
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN) || kind == NULL ||
 	    read_users(cJSON_GetObjectItemCaseSensitive(reply, "participants"), members, n) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
+	if (admins_j != NULL && read_users(admins_j, &admins, &n_admins) != 0)
+		rc = client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
 	proto_get_int(reply, "createdAt", 0, INT64_MAX / 2, &created);
-	if (store_chat_put(&c->store, chat_id, kind, name, created ? created : proto_now_ms(),
-			   (const char *const *)*members, *n) != 0) {
+	if (rc == CHAT_OK &&
+	    store_chat_put(&c->store, chat_id, kind, name, created ? created : proto_now_ms(),
+			   (const char *const *)*members, *n, (const char *const *)admins,
+			   n_admins) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	store_free_list(admins, n_admins);
+	if (rc != CHAT_OK) {
 		store_free_list(*members, *n);
 		*members = NULL;
-		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		*n = 0;
 	}
-	return CHAT_OK;
+	return rc;
 }
 
-static cJSON *
+cJSON *
 new_request(const char *type)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -172,7 +184,7 @@ new_request(const char *type)
 }
 
 /* A getKeys request for users; reply goes to fn. */
-static int
+int
 request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn)
 {
 	cJSON *req = new_request("getKeys"), *arr;
@@ -195,7 +207,6 @@ static void
 registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	int64_t dev;
-	char buf[32];
 
 	if (err == CHAT_OK && (proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0))
 		err = client_fail(c, CHAT_ERR_PROTOCOL,
@@ -207,20 +218,31 @@ registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		op_finish(c, op, err, NULL);
 		return;
 	}
+	ops_become_device(c, op, op->user, (uint32_t)dev);
+}
+
+/* The server took this home's identity as (user, device): remember it, pin our
+ * own keys (so devices we approve later verify against them) and go online. */
+void
+ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32_t dev)
+{
+	char buf[32];
+
 	snprintf(buf, sizeof buf, "%u", (unsigned)dev);
-	if (store_meta_set(&c->store, "user", op->user) != 0 ||
+	if (store_meta_set(&c->store, "user", user) != 0 ||
 	    store_meta_set(&c->store, "device_id", buf) != 0 ||
-	    store_meta_set(&c->store, "server_url", c->server_url) != 0) {
+	    store_meta_set(&c->store, "server_url", c->server_url) != 0 ||
+	    store_peer_pin(&c->store, user, dev, c->id->sign_pk, c->id->x_pk, NULL) != 0) {
 		op_finish(c, op,
 			  client_fail(c, CHAT_ERR_STORE,
-				      "registered on the server, but cannot "
+				      "the server accepted this device, but it cannot "
 				      "remember it: %s",
 				      c->store.err),
 			  NULL);
 		return;
 	}
-	snprintf(c->user, sizeof c->user, "%s", op->user);
-	c->device_id = (uint32_t)dev;
+	snprintf(c->user, sizeof c->user, "%s", user);
+	c->device_id = dev;
 	session_online(c);
 	op_finish(c, op, CHAT_OK, buf);
 }
@@ -286,11 +308,16 @@ ops_on_hello(struct chat_client *c)
 {
 	int rc = CHAT_ERR_NOT_REGISTERED;
 
-	for (struct op *op = c->ops; op != NULL; op = op->next)
+	for (struct op *op = c->ops; op != NULL; op = op->next) {
 		if (op->kind == OP_REGISTER) {
 			rc = send_register(c, op);
 			goto sent;
 		}
+		if (op->kind == OP_LINK) {
+			rc = ops_send_link(c, op);
+			goto sent;
+		}
+	}
 	if (c->id != NULL && c->user[0] != '\0')
 		rc = send_auth(c);
 	else
@@ -328,25 +355,8 @@ chat_register(struct chat_client *c, const char *user, const char *device_name, 
 				   "no server URL: give --server ws://HOST:PORT/");
 	if (ops_pending_register(c))
 		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
-	/* The identity exists before the server hears of it, so a retry after a lost
-	 * reply presents the same key (and the server answers as the first time). */
-	if (c->id == NULL) {
-		c->id = sodium_malloc(sizeof *c->id);
-		if (c->id == NULL)
-			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-		if (e2e_identity_generate(c->id) != 0) {
-			sodium_free(c->id);
-			c->id = NULL;
-			return client_fail(c, CHAT_ERR_NOMEM, "cannot create the device's keys");
-		}
-		rc = client_save_identity(c);
-		if (rc != CHAT_OK) {
-			e2e_identity_wipe(c->id);
-			sodium_free(c->id);
-			c->id = NULL;
-			return rc;
-		}
-	}
+	if ((rc = client_ensure_identity(c)) != CHAT_OK)
+		return rc;
 	op = op_new(c, OP_REGISTER, done, arg);
 	if (op == NULL || (device_name && (op->device_name = strdup(device_name)) == NULL)) {
 		if (op)
@@ -367,8 +377,8 @@ create_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	op_finish(c, op, err, op->chat_id);
 }
 
-static void
-created(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+void
+ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	char **members = NULL;
 	size_t n = 0;
@@ -415,7 +425,7 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
-	return op_launch(c, op, session_request(c, req, created, op, 0));
+	return op_launch(c, op, session_request(c, req, ops_chat_created, op, 0));
 }
 
 /* ---- fetch a chat we only know by id --------------------------------------- */

@@ -195,7 +195,8 @@ note_chat(struct chat_client *c, const char *chat_id)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == 1)
 		return CHAT_OK;
-	if (store_chat_put(&c->store, chat_id, "direct", NULL, proto_now_ms(), NULL, 0) != 0)
+	if (store_chat_put(&c->store, chat_id, "direct", NULL, proto_now_ms(), NULL, 0, NULL, 0) !=
+	    0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return ops_fetch_chat(c, chat_id);
 }
@@ -239,4 +240,97 @@ receive_new_message(struct chat_client *c, const cJSON *msg)
 		free(pt);
 	}
 	free(in.ct);
+}
+
+/* ---- chatUpdate ----------------------------------------------------------- */
+
+/* "alice added bob, carol", for the chat's history. */
+static void
+describe(const struct chat_update *u, char *buf, size_t cap)
+{
+	size_t o;
+
+	if (strcmp(u->operation, "create") == 0) {
+		snprintf(buf, cap, "%s created the group \"%s\"", u->actor, u->name ? u->name : "");
+		return;
+	}
+	if (strcmp(u->operation, "leave") == 0) {
+		snprintf(buf, cap, "%s left", u->actor);
+		return;
+	}
+	o = (size_t)snprintf(buf, cap, "%s %s ", u->actor,
+			     strcmp(u->operation, "add") == 0 ? "added" : "removed");
+	for (size_t i = 0; i < u->n_users && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", u->users[i]);
+}
+
+static int
+handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
+{
+	char **users = NULL, **members = NULL, **admins = NULL, text[1024];
+	size_t n_users = 0, n_members = 0, n_admins = 0;
+	struct chat_message m = { 0 };
+	int rc;
+
+	u->update_id = proto_get_str(msg, "updateId");
+	u->actor = proto_get_str(msg, "actor");
+	u->operation = proto_get_str(msg, "operation");
+	if (!proto_valid_hex(u->update_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(u->actor) ||
+	    u->operation == NULL || proto_get_int(msg, "seq", 1, INT64_MAX / 2, &u->seq) != 0 ||
+	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &u->sent_at) != 0 ||
+	    read_users(cJSON_GetObjectItemCaseSensitive(msg, "users"), &users, &n_users) != 0)
+		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat update");
+	rc = store_message_exists(&c->store, u->update_id);
+	if (rc != 0) {
+		store_free_list(users, n_users);
+		return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err) : 1;
+	}
+	rc = store_chat_reply(c, msg, &members, &n_members);
+	if (rc == CHAT_OK &&
+	    read_users(cJSON_GetObjectItemCaseSensitive(msg, "admins"), &admins, &n_admins) != 0)
+		rc = client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat update");
+	if (rc == CHAT_OK) {
+		u->chat_id = proto_get_str(msg, "chatId");
+		u->kind = proto_get_str(msg, "kind");
+		u->name = proto_get_str(msg, "name");
+		u->users = (const char *const *)users;
+		u->n_users = n_users;
+		u->participants = (const char *const *)members;
+		u->n_participants = n_members;
+		u->admins = (const char *const *)admins;
+		u->n_admins = n_admins;
+		/* Kept in the history as an event, in its place in the sequence. */
+		describe(u, text, sizeof text);
+		m.chat_id = u->chat_id;
+		m.message_id = u->update_id;
+		m.sender = u->actor;
+		m.seq = u->seq;
+		m.sent_at = u->sent_at;
+		m.text = text;
+		m.text_len = strlen(text);
+		m.outgoing = strcmp(u->actor, c->user) == 0;
+		m.state = "received";
+		m.kind = "update";
+		if (store_message_insert(&c->store, &m) < 0)
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
+	if (rc == CHAT_OK && c->cbs.on_update)
+		c->cbs.on_update(c, c->udata, u);
+	store_free_list(users, n_users);
+	store_free_list(members, n_members);
+	store_free_list(admins, n_admins);
+	return rc;
+}
+
+void
+receive_chat_update(struct chat_client *c, const cJSON *msg)
+{
+	struct chat_update u = { 0 };
+	int rc = handle_update(c, msg, &u);
+
+	/* Stored now (rc 0), or before (1): either way the server may forget it. */
+	if (rc >= 0)
+		rc = receive_queue_ack(c, u.update_id);
+	if (rc < 0)
+		report(c, u.update_id, rc);
 }

@@ -204,6 +204,7 @@ connection_gone(struct chat_client *c, int err)
 	c->wsi = NULL;
 	c->drained = 0;
 	c->closing = 0;
+	c->linking = 0;
 	if (c->conn_err == CHAT_OK)
 		c->conn_err = err;
 	/* Keep the first explanation (say, an auth refusal) over later echoes. */
@@ -277,10 +278,14 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame with no type");
 	} else if (strcmp(type, "hello") == 0) {
 		on_hello(c, msg);
+	} else if (strcmp(type, "linked") == 0) {
+		ops_on_linked(c, msg);
 	} else if (c->state != CHAT_STATE_ONLINE) {
 		/* Pushes before authentication would be a server bug; ignore them. */
 	} else if (strcmp(type, "newMessage") == 0) {
 		receive_new_message(c, msg);
+	} else if (strcmp(type, "chatUpdate") == 0) {
+		receive_chat_update(c, msg);
 	} else if (strcmp(type, "drained") == 0) {
 		c->drained = 1;
 	}
@@ -565,7 +570,9 @@ check_deadlines(struct chat_client *c)
 	int64_t now = proto_mono_ms();
 	struct request *r;
 
-	if (c->wsi != NULL && c->state != CHAT_STATE_ONLINE && now > c->connect_deadline) {
+	/* A link request waits for a person to approve it: no deadline then. */
+	if (c->wsi != NULL && c->state != CHAT_STATE_ONLINE && !c->linking &&
+	    now > c->connect_deadline) {
 		c->conn_err =
 			c->state == CHAT_STATE_CONNECTING ? CHAT_ERR_CONNECT : CHAT_ERR_TIMEOUT;
 		client_fail(c, c->conn_err, "no answer from %s within %d ms", c->server_url,

@@ -15,7 +15,7 @@
 
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -39,6 +39,14 @@ static const char schema[] =
 	"  text TEXT NOT NULL, outgoing INTEGER NOT NULL, state TEXT NOT NULL,"
 	"  stored_at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS messages_by_chat ON messages(chat_id, seq);";
+
+/* Each step takes a store from version i+1 to i+2; run in one transaction. */
+static const char *const migrations[] = {
+	/* 1 -> 2: groups (admins, update events in the history) and device names. */
+	"ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';"
+	"ALTER TABLE chat_members ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE peers ADD COLUMN name TEXT;",
+};
 
 static int
 fail(struct store *s, const char *what)
@@ -86,6 +94,46 @@ run(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+static int
+user_version(struct store *s)
+{
+	sqlite3_stmt *st = prep(s, "PRAGMA user_version");
+	int v = -1;
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Creates a new store at the current version, or brings an older one up to it.
+ * Runs inside the caller's transaction, so a failure changes nothing. */
+static int
+set_up(struct store *s)
+{
+	char sql[64];
+	int v = user_version(s);
+
+	if (v < 0)
+		return fail(s, "read schema version");
+	if (v > STORE_SCHEMA_VERSION) {
+		snprintf(s->err, sizeof s->err, "store is from a newer libchat (schema %d > %d)", v,
+			 STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == 0) {
+		/* New: version 1, then the same migrations an old store takes. */
+		if (exec(s, schema) != 0)
+			return -1;
+		v = 1;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++)
+		if (exec(s, migrations[v - 1]) != 0)
+			return -1;
+	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
+	return exec(s, sql);
+}
+
 int
 store_open(struct store *s, const char *path)
 {
@@ -104,8 +152,7 @@ store_open(struct store *s, const char *path)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-	    exec(s, "BEGIN IMMEDIATE") || exec(s, schema) || exec(s, "PRAGMA user_version=1") ||
-	    exec(s, "COMMIT")) {
+	    exec(s, "BEGIN IMMEDIATE") || set_up(s) != 0 || exec(s, "COMMIT")) {
 		char why[256];
 
 		memcpy(why, s->err, sizeof why);
@@ -181,6 +228,8 @@ row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
 		copy_blob(p->pending_exchange, st, col + 3);
 	}
 	p->active = sqlite3_column_int(st, col + 4);
+	if (sqlite3_column_type(st, col + 5) == SQLITE_TEXT)
+		snprintf(p->name, sizeof p->name, "%s", (const char *)sqlite3_column_text(st, col + 5));
 }
 
 int
@@ -188,7 +237,7 @@ store_peer_get(struct store *s, const char *user, uint32_t device, struct store_
 {
 	sqlite3_stmt *st =
 		prep(s, "SELECT identity_key, exchange_key, pending_identity,"
-			" pending_exchange, active FROM peers WHERE user = ? AND device_id = ?");
+			" pending_exchange, active, name FROM peers WHERE user = ? AND device_id = ?");
 	int rc;
 
 	if (st == NULL)
@@ -206,13 +255,13 @@ store_peer_get(struct store *s, const char *user, uint32_t device, struct store_
 
 int
 store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
-	       const uint8_t xk[32])
+	       const uint8_t xk[32], const char *name)
 {
 	sqlite3_stmt *st = prep(
 		s,
-		"INSERT INTO peers(user, device_id, identity_key, exchange_key, active, pinned_at)"
-		" VALUES(?, ?, ?, ?, 1, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
-		" exchange_key = excluded.exchange_key, active = 1,"
+		"INSERT INTO peers(user, device_id, identity_key, exchange_key, active, pinned_at, name)"
+		" VALUES(?, ?, ?, ?, 1, ?, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
+		" exchange_key = excluded.exchange_key, active = 1, name = coalesce(excluded.name, name),"
 		" pending_identity = NULL, pending_exchange = NULL"
 		" WHERE identity_key = excluded.identity_key");
 
@@ -223,7 +272,44 @@ store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t
 	sqlite3_bind_blob(st, 3, ik, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, xk, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, proto_now_ms());
+	if (name != NULL)
+		sqlite3_bind_text(st, 6, name, -1, SQLITE_STATIC);
 	return run(s, st, "pin key");
+}
+
+int
+store_peer_count_pins(struct store *s, const char *user, uint32_t skip)
+{
+	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM peers WHERE user = ? AND device_id != ?");
+	int n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, skip);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	else
+		fail(s, "count pins");
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32])
+{
+	sqlite3_stmt *st = prep(s, "SELECT 1 FROM peers WHERE user = ? AND identity_key = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, ik, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "look up key");
 }
 
 int
@@ -272,11 +358,23 @@ store_peer_deactivate_user(struct store *s, const char *user)
 }
 
 int
+store_peer_deactivate_device(struct store *s, const char *user, uint32_t device)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0 WHERE user = ? AND device_id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, device);
+	return run(s, st, "update device");
+}
+
+int
 store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
 {
 	sqlite3_stmt *st =
 		prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-			" pending_exchange, active FROM peers WHERE user = ? AND active = 1"
+			" pending_exchange, active, name FROM peers WHERE user = ? AND active = 1"
 			" ORDER BY device_id");
 	int rc, stop = 0;
 
@@ -314,7 +412,8 @@ store_peer_count(struct store *s, const char *user)
 
 int
 store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-	       int64_t created_at, const char *const *members, size_t n_members)
+	       int64_t created_at, const char *const *members, size_t n_members,
+	       const char *const *admins, size_t n_admins)
 {
 	sqlite3_stmt *st;
 
@@ -351,11 +450,38 @@ store_chat_put(struct store *s, const char *chat_id, const char *kind, const cha
 			if (run(s, st, "store members") != 0)
 				goto rollback;
 		}
+		for (size_t i = 0; admins != NULL && i < n_admins; i++) {
+			st = prep(s, "UPDATE chat_members SET admin = 1 WHERE chat_id = ? AND user = ?");
+			if (st == NULL)
+				goto rollback;
+			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, admins[i], -1, SQLITE_STATIC);
+			if (run(s, st, "store admins") != 0)
+				goto rollback;
+		}
 	}
 	return exec(s, "COMMIT");
 rollback:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+int
+store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s, "SELECT user, admin FROM chat_members WHERE chat_id = ?"
+				   " ORDER BY user");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "list members");
+	return stop;
 }
 
 static int
@@ -513,7 +639,8 @@ store_message_insert(struct store *s, const struct chat_message *m)
 	sqlite3_stmt *st = prep(
 		s,
 		"INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
-		" sent_at, text, outgoing, state, stored_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		" sent_at, text, outgoing, state, stored_at, kind)"
+		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -1;
@@ -527,6 +654,7 @@ store_message_insert(struct store *s, const struct chat_message *m)
 	sqlite3_bind_int(st, 8, m->outgoing);
 	sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, proto_now_ms());
+	sqlite3_bind_text(st, 11, m->kind ? m->kind : "text", -1, SQLITE_STATIC);
 	if (run(s, st, "store message") != 0)
 		return -1;
 	return sqlite3_changes(s->db) > 0;
@@ -567,7 +695,7 @@ store_message_set_state(struct store *s, const char *message_id, const char *sta
 
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state"
+	" outgoing, state, kind"
 
 /* Reads a row whose first columns are MESSAGE_COLUMNS and calls fn with it. */
 static int
@@ -585,6 +713,7 @@ emit_message(sqlite3_stmt *st, chat_history_cb fn, void *arg)
 	m.text_len = (size_t)sqlite3_column_bytes(st, 6);
 	m.outgoing = sqlite3_column_int(st, 7);
 	m.state = (const char *)sqlite3_column_text(st, 8);
+	m.kind = (const char *)sqlite3_column_text(st, 9);
 	return fn(arg, &m);
 }
 

@@ -32,6 +32,7 @@ struct store_peer {
 	uint8_t pending_identity[32];
 	uint8_t pending_exchange[32];
 	int active; /* listed by the directory the last time we asked */
+	char name[65]; /* the device's name, "" if none */
 };
 /* 1 found, 0 not pinned, -1 error. */
 int store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p);
@@ -39,7 +40,12 @@ int store_peer_get(struct store *s, const char *user, uint32_t device, struct st
  * identity (the caller has checked its signature), marks it active and drops
  * any pending change (the directory is back to the pinned key). */
 int store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
-		   const uint8_t xk[32]);
+		   const uint8_t xk[32], const char *name);
+/* How many devices of user are pinned (active or not), leaving out (user, skip):
+ * this device, when user is our own. */
+int store_peer_count_pins(struct store *s, const char *user, uint32_t skip);
+/* 1 if ik is (or was) the pinned identity key of one of user's devices. */
+int store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32]);
 /* Records a changed identity key, waiting for the user's acceptance. */
 int store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
 			   const uint8_t xk[32]);
@@ -47,6 +53,7 @@ int store_peer_set_pending(struct store *s, const char *user, uint32_t device, c
 int store_peer_trust(struct store *s, const char *user);
 /* Marks every device of user inactive (before a directory refresh re-pins). */
 int store_peer_deactivate_user(struct store *s, const char *user);
+int store_peer_deactivate_device(struct store *s, const char *user, uint32_t device);
 /* Calls fn for each active pinned device of user. fn returning non-zero stops. */
 typedef int (*store_peer_fn)(void *arg, const char *user, uint32_t device,
 			     const struct store_peer *p);
@@ -55,8 +62,14 @@ int store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *a
 int store_peer_count(struct store *s, const char *user);
 
 /* Chats. */
+/* Stores a chat. members NULL keeps the members known (none for a chat first seen
+ * in a message); admins may be NULL. */
 int store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-		   int64_t created_at, const char *const *members, size_t n_members);
+		   int64_t created_at, const char *const *members, size_t n_members,
+		   const char *const *admins, size_t n_admins);
+/* Calls fn for each member by name; admin is 1 for an admin. Non-zero stops. */
+typedef int (*store_member_fn)(void *arg, const char *user, int admin);
+int store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg);
 /* 1 if the chat is known, 0 if not. */
 int store_chat_exists(struct store *s, const char *chat_id);
 /* 1 if the chat is known and its member list has been filled in, 0 if not. */

@@ -283,7 +283,7 @@ static int
 run_recv_noack(const char *home)
 {
 	struct chat_opts o = {home, NULL, 5000};
-	struct chat_callbacks cbs = {print_noack, NULL, NULL, NULL};
+	struct chat_callbacks cbs = {.on_message = print_noack};
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -391,7 +391,7 @@ count_message(struct chat_client *c, void *udata, const struct chat_message *m)
 static int
 run_fd_recv(const char *home, long count)
 {
-	struct chat_callbacks cbs = {count_message, NULL, NULL, NULL};
+	struct chat_callbacks cbs = {.on_message = count_message};
 	struct chat_client *c = open_home(home, &count);
 	int rc = 1;
 

@@ -1,0 +1,261 @@
+/* cmd-device.c - device list|link|approve|remove, and verify: a user's devices
+ * and the safety number that covers them. */
+#include "chatctl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* A new device waits at most this long for approval, as the server does. */
+#define LINK_WAIT_MS (10 * 60 * 1000 + 5000)
+
+static int
+print_device(void *arg, const struct chat_device *d)
+{
+	cJSON *arr = arg;
+
+	if (arr != NULL) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "deviceId", d->device_id);
+		cJSON_AddStringToObject(o, "name", d->name);
+		cJSON_AddBoolToObject(o, "thisDevice", d->this_device);
+		cJSON_AddItemToArray(arr, o);
+	} else {
+		printf("%-4u %-20s%s%s\n", d->device_id, d->name[0] ? d->name : "-",
+		       d->this_device ? " (this device)" : "",
+		       d->key_changed ? " (KEY CHANGED, not accepted)" : "");
+	}
+	return 0;
+}
+
+static int
+device_list(struct cli *cli, int argc, char **argv)
+{
+	const char *me[1];
+	cJSON *doc = NULL, *arr = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc != 2)
+		return cli_usage(&cmd_device_entry, "device list takes no arguments");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	me[0] = chat_client_user(cli->c);
+	if (me[0] == NULL)
+		return cli_fail(cli, CHAT_ERR_NOT_REGISTERED, "device list");
+	rc = chat_refresh_keys(cli->c, me, 1, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "device list")) != EXIT_OK)
+		return rc;
+	if (cli->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "user", me[0]);
+		arr = cJSON_AddArrayToObject(doc, "devices");
+	}
+	rc = chat_devices(cli->c, me[0], print_device, arr);
+	if (rc < 0) {
+		cJSON_Delete(doc);
+		return cli_fail(cli, rc, "device list");
+	}
+	if (doc != NULL)
+		out_json(doc);
+	return EXIT_OK;
+}
+
+static void
+show_code(struct chat_client *c, void *arg, const char *code)
+{
+	struct cli *cli = arg;
+
+	(void)c;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "code", code);
+		out_json(o);
+	} else {
+		printf("%s\n", code);
+		fflush(stdout);
+	}
+	fprintf(stderr, "chatctl: on one of your devices, run: chatctl device approve %s\n"
+		"chatctl: waiting for approval (up to 10 minutes)...\n", code);
+}
+
+static void
+linked(struct chat_client *c, void *arg, int err, const char *id)
+{
+	cli_done_cb(c, &((struct cli *)arg)->done, err, id);
+}
+
+static int
+device_link(struct cli *cli, int argc, char **argv)
+{
+	const char *user = NULL, *name = NULL;
+	int64_t until;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		const char *v;
+		int m;
+
+		if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
+			if (m < 0)
+				return cli_usage(&cmd_device_entry, "--server needs a URL");
+			cli->server = v;
+		} else if ((m = cli_opt(argc, argv, &i, "--name", &v)) != 0) {
+			if (m < 0)
+				return cli_usage(&cmd_device_entry, "--name needs a device name");
+			name = v;
+		} else if (argv[i][0] == '-' || user != NULL) {
+			return cli_usage(&cmd_device_entry, "unexpected argument '%s'", argv[i]);
+		} else {
+			user = argv[i];
+		}
+	}
+	if (user == NULL)
+		return cli_usage(&cmd_device_entry, "device link needs the user to join");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	cli_done_reset(cli);
+	rc = chat_link_device(cli->c, user, name, show_code, linked, cli);
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "device link");
+	/* A person has to act on another device: wait as long as the request lives. */
+	until = proto_mono_ms() + LINK_WAIT_MS;
+	while (!cli->done.flag && proto_mono_ms() < until && !cli_interrupted())
+		if (chat_client_loop(cli->c, 250) != CHAT_OK && !cli->done.flag)
+			return cli_fail(cli, CHAT_ERR_CONNECTION_LOST, "device link");
+	if (!cli->done.flag) {
+		fprintf(stderr, "chatctl: device link: %s\n",
+			cli_interrupted() ? "interrupted" : "not approved within 10 minutes");
+		return EXIT_FAIL;
+	}
+	if (cli->done.err != CHAT_OK)
+		return cli_fail(cli, cli->done.err, "device link");
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
+		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
+		out_json(o);
+	} else {
+		fprintf(stderr, "chatctl: approved: this is %s's device %u\n",
+			chat_client_user(cli->c), chat_client_device_id(cli->c));
+	}
+	return EXIT_OK;
+}
+
+static int
+device_approve(struct cli *cli, int argc, char **argv)
+{
+	int rc;
+
+	if (argc != 3)
+		return cli_usage(&cmd_device_entry, "device approve needs the code the new device shows");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	rc = chat_approve_device(cli->c, argv[2], cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK)
+		return rc;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+		cJSON_AddNumberToObject(o, "deviceId", atoi(cli->done.id));
+		out_json(o);
+	} else {
+		printf("approved: %s's device %s\n", chat_client_user(cli->c), cli->done.id);
+	}
+	return EXIT_OK;
+}
+
+static int
+device_remove(struct cli *cli, int argc, char **argv)
+{
+	long id;
+	int rc;
+
+	if (argc != 3 || cli_parse_int(argv[2], 1, 2147483647L, &id) != 0)
+		return cli_usage(&cmd_device_entry, "device remove needs a device id (see device list)");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	rc = chat_remove_device(cli->c, (uint32_t)id, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "device remove")) != EXIT_OK)
+		return rc;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "deviceId", (double)id);
+		cJSON_AddBoolToObject(o, "removed", 1);
+		out_json(o);
+	} else {
+		printf("removed device %ld\n", id);
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_device_exec(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(&cmd_device_entry, "give list, link, approve or remove");
+	if (strcmp(argv[1], "list") == 0)
+		return device_list(cli, argc, argv);
+	if (strcmp(argv[1], "link") == 0)
+		return device_link(cli, argc, argv);
+	if (strcmp(argv[1], "approve") == 0)
+		return device_approve(cli, argc, argv);
+	if (strcmp(argv[1], "remove") == 0)
+		return device_remove(cli, argc, argv);
+	return cli_usage(&cmd_device_entry, "unknown device command '%s'", argv[1]);
+}
+
+const struct cmd_entry cmd_device_entry = {
+	.name = "device",
+	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE",
+	.summary = "this user's devices: list, link a new one, approve it, remove one",
+	.exec = cmd_device_exec};
+
+static int
+cmd_verify_exec(struct cli *cli, int argc, char **argv)
+{
+	char number[CHAT_SAFETY_NUMBER_LEN + 1];
+	const char *users[2];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(&cmd_verify_entry, "give one user");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	users[0] = chat_client_user(cli->c);
+	users[1] = argv[1];
+	if (users[0] == NULL)
+		return cli_fail(cli, CHAT_ERR_NOT_REGISTERED, "verify");
+	/* Against the directory as it is now: a changed key shows up here. */
+	rc = chat_refresh_keys(cli->c, users, 2, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "verify")) != EXIT_OK)
+		return rc;
+	if ((rc = chat_safety_number(cli->c, argv[1], number)) != CHAT_OK)
+		return cli_fail(cli, rc, "verify");
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", argv[1]);
+		cJSON_AddStringToObject(o, "safetyNumber", number);
+		out_json(o);
+	} else {
+		printf("%s\n", number);
+		fprintf(stderr, "chatctl: the safety number of %s and %s, covering all their devices.\n"
+			"chatctl: compare it with what 'chatctl verify %s' shows on %s's side.\n",
+			users[0], argv[1], users[0], argv[1]);
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_verify_entry = {
+	.name = "verify",
+	.usage = "USER",
+	.summary = "the safety number of you and USER, to compare out of band",
+	.exec = cmd_verify_exec};

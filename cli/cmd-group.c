@@ -1,0 +1,142 @@
+/* cmd-group.c - members, add, remove, leave: who is in a chat. */
+#include "chatctl.h"
+
+#include <string.h>
+
+static int
+print_member(void *arg, const char *user, int admin)
+{
+	cJSON *arr = arg;
+
+	if (arr != NULL) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", user);
+		cJSON_AddBoolToObject(o, "admin", admin);
+		cJSON_AddItemToArray(arr, o);
+	} else {
+		printf("%s%s\n", user, admin ? " (admin)" : "");
+	}
+	return 0;
+}
+
+/* Prints the members of chat as stored now. */
+static int
+print_members(struct cli *cli, const char *chat)
+{
+	cJSON *doc = NULL, *arr = NULL;
+	int rc;
+
+	if (cli->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "chatId", chat);
+		arr = cJSON_AddArrayToObject(doc, "participants");
+	}
+	rc = chat_members(cli->c, chat, print_member, arr);
+	if (rc < 0) {
+		cJSON_Delete(doc);
+		return cli_fail(cli, rc, "members");
+	}
+	if (doc != NULL)
+		out_json(doc);
+	return EXIT_OK;
+}
+
+/* members CHAT: asks the server (the local copy may predate a change). */
+static int
+cmd_members_exec(struct cli *cli, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(&cmd_members_entry, "give one chat");
+	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+		return rc;
+	rc = chat_refresh_chat(cli->c, chat, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "members")) != EXIT_OK)
+		return rc;
+	return print_members(cli, chat);
+}
+
+const struct cmd_entry cmd_members_entry = {
+	.name = "members",
+	.usage = "CHAT",
+	.summary = "list a chat's participants, admins marked",
+	.exec = cmd_members_exec};
+
+/* add/remove CHAT USER... */
+static int
+modify(struct cli *cli, const struct cmd_entry *e, int op, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int rc;
+
+	if (argc < 3)
+		return cli_usage(e, "give a chat and at least one user");
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return cli_usage(e, "unknown option '%s'", argv[i]);
+	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+		return rc;
+	rc = chat_modify_members(cli->c, chat, op, (const char *const *)argv + 2, (size_t)argc - 2,
+				 cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, e->name)) != EXIT_OK)
+		return rc;
+	return print_members(cli, chat);
+}
+
+static int
+cmd_add_exec(struct cli *cli, int argc, char **argv)
+{
+	return modify(cli, &cmd_add_entry, CHAT_MEMBERS_ADD, argc, argv);
+}
+
+static int
+cmd_remove_exec(struct cli *cli, int argc, char **argv)
+{
+	return modify(cli, &cmd_remove_entry, CHAT_MEMBERS_REMOVE, argc, argv);
+}
+
+const struct cmd_entry cmd_add_entry = {
+	.name = "add",
+	.usage = "CHAT USER...",
+	.summary = "add users to a group (admins only); prints the members",
+	.exec = cmd_add_exec};
+
+const struct cmd_entry cmd_remove_entry = {
+	.name = "remove",
+	.usage = "CHAT USER...",
+	.summary = "remove users from a group (admins only); prints the members",
+	.exec = cmd_remove_exec};
+
+static int
+cmd_leave_exec(struct cli *cli, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(&cmd_leave_entry, "give one chat");
+	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+		return rc;
+	rc = chat_leave(cli->c, chat, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "leave")) != EXIT_OK)
+		return rc;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "chatId", chat);
+		cJSON_AddBoolToObject(o, "left", 1);
+		out_json(o);
+	} else {
+		printf("left %s\n", chat);
+	}
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_leave_entry = {
+	.name = "leave",
+	.usage = "CHAT",
+	.summary = "leave a group",
+	.exec = cmd_leave_exec};

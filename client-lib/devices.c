@@ -1,0 +1,378 @@
+/*
+ * devices.c - a user's devices: linking a new one with the approval of an
+ * existing one, removing one, listing them, and safety numbers.
+ *
+ * The link code is derived from the new device's keys (e2e_link_code), so the
+ * approving device can tell when the server hands it other keys than the ones
+ * the new device shows: it recomputes the code and refuses a mismatch.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+/* "k7qm2xwd", "K7QM-2XWD" -> "K7QM-2XWD"; -1 if it is not 8 base32 digits. */
+static int
+normalize_code(const char *in, char out[16])
+{
+	char d[8];
+	size_t n = 0;
+
+	for (; in != NULL && *in != '\0'; in++) {
+		int ch = toupper((unsigned char)*in);
+
+		if (ch == '-' || ch == ' ')
+			continue;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= '2' && ch <= '7')) || n == sizeof d)
+			return -1;
+		d[n++] = (char)ch;
+	}
+	if (n != sizeof d)
+		return -1;
+	snprintf(out, 16, "%.4s-%.4s", d, d + 4);
+	return 0;
+}
+
+/* ---- on the new device ------------------------------------------------------ */
+
+static void
+link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	const char *code = proto_get_str(reply, "code");
+	char mine[E2E_LINK_CODE_LEN + 1];
+
+	if (err == CHAT_OK) {
+		e2e_link_code(c->id->sign_pk, c->id->x_pk, mine);
+		/* The server only echoes what our keys give; anything else means it
+		 * registered other keys under our request. */
+		if (code == NULL || strcmp(code, mine) != 0)
+			err = client_fail(c, CHAT_ERR_PROTOCOL,
+					  "the server's link code does not match this device's keys");
+	}
+	if (err != CHAT_OK) {
+		c->conn_err = err;
+		c->closing = 1;
+		session_want_write(c);
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	snprintf(op->code, sizeof op->code, "%s", mine);
+	c->linking = 1;
+	if (op->code_cb)
+		op->code_cb(c, op->arg, mine);
+}
+
+int
+ops_send_link(struct chat_client *c, struct op *op)
+{
+	cJSON *req = new_request("linkDevice");
+	uint8_t sig[64];
+
+	if (req == NULL)
+		return CHAT_ERR_NOMEM;
+	if (e2e_sign_challenge(sig, "chat-link-v1", c->challenge, sizeof c->challenge,
+			       c->id->sign_sk) != 0 ||
+	    !cJSON_AddStringToObject(req, "user", op->user) ||
+	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
+	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
+	    proto_add_b64(req, "exchangeKey", c->id->x_pk, 32) ||
+	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64) ||
+	    proto_add_b64(req, "signature", sig, 64)) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the link request");
+	}
+	return session_request(c, req, link_requested, op, 1);
+}
+
+void
+ops_on_linked(struct chat_client *c, const cJSON *msg)
+{
+	const char *user = proto_get_str(msg, "user");
+	int64_t dev;
+	struct op *op;
+
+	for (op = c->ops; op != NULL && op->kind != OP_LINK; op = op->next)
+		;
+	if (op == NULL || !c->linking)
+		return; /* not asked for: ignore */
+	c->linking = 0;
+	if (user == NULL || strcmp(user, op->user) != 0 ||
+	    proto_get_int(msg, "deviceId", 1, INT32_MAX, &dev) != 0) {
+		op_finish(c, op,
+			  client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed"),
+			  NULL);
+		return;
+	}
+	ops_become_device(c, op, user, (uint32_t)dev);
+}
+
+int
+chat_link_device(struct chat_client *c, const char *user, const char *device_name,
+		 chat_code_cb code, chat_done_cb done, void *arg)
+{
+	struct op *op;
+	int rc;
+
+	if (!proto_valid_user(user))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+				   user ? user : "");
+	if (device_name != NULL && strlen(device_name) > PROTO_MAX_DEVICE_NAME)
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes",
+				   PROTO_MAX_DEVICE_NAME);
+	if (c->user[0] != '\0')
+		return client_fail(c, CHAT_ERR_REGISTERED,
+				   "this home (%s) is already %s's device %u; link from a new home",
+				   c->home, c->user, c->device_id);
+	if (c->server_url == NULL)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "no server URL: give --server ws://HOST:PORT/");
+	if (ops_pending_register(c))
+		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
+	if ((rc = client_ensure_identity(c)) != CHAT_OK)
+		return rc;
+	op = op_new(c, OP_LINK, done, arg);
+	if (op == NULL || (device_name && (op->device_name = strdup(device_name)) == NULL)) {
+		if (op)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(op->user, sizeof op->user, "%s", user);
+	op->code_cb = code;
+	return op_launch(c, op, CHAT_OK);
+}
+
+/* ---- on an existing device ---------------------------------------------------- */
+
+static void
+approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	int64_t dev;
+	char buf[16];
+
+	if (err == CHAT_OK && proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0)
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's approval answer is malformed");
+	if (err != CHAT_OK) {
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	snprintf(buf, sizeof buf, "%u", (unsigned)dev);
+	op_finish(c, op, CHAT_OK, buf);
+}
+
+/* The keys behind the code: check them against the code, sign them, approve. */
+static void
+link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	uint8_t ik[32], xk[32], sig[64], approval[64];
+	char code[E2E_LINK_CODE_LEN + 1];
+	const char *user = proto_get_str(reply, "user");
+	cJSON *req;
+
+	if (err == CHAT_OK && (user == NULL || strcmp(user, c->user) != 0 ||
+			       proto_get_b64(reply, "identityKey", ik, 32, 0, NULL) != 0 ||
+			       proto_get_b64(reply, "exchangeKey", xk, 32, 0, NULL) != 0 ||
+			       proto_get_b64(reply, "exchangeKeySig", sig, 64, 0, NULL) != 0))
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's link request is malformed");
+	if (err == CHAT_OK) {
+		e2e_link_code(ik, xk, code);
+		if (strcmp(code, op->code) != 0 || e2e_verify_exchange_key(ik, xk, sig) != 0)
+			err = client_fail(c, CHAT_ERR_BAD_KEY,
+					  "the keys the server gave for code %s are not the new "
+					  "device's; nothing was approved",
+					  op->code);
+	}
+	if (err == CHAT_OK && e2e_sign_device(approval, c->user, ik, xk, c->id->sign_sk) != 0)
+		err = client_fail(c, CHAT_ERR_NOMEM, "cannot sign the approval");
+	if (err != CHAT_OK) {
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	req = new_request("approveLink");
+	if (req == NULL || !cJSON_AddStringToObject(req, "code", op->code) ||
+	    proto_add_b64(req, "approval", approval, 64) != 0) {
+		cJSON_Delete(req);
+		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
+		return;
+	}
+	if ((err = session_request(c, req, approved, op, 0)) != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+int
+chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done, void *arg)
+{
+	char norm[16];
+	struct op *op;
+	cJSON *req;
+	int rc = check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (normalize_code(code, norm) != 0)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "'%s' is not a link code (8 letters and digits, like K7QM-2XWD)",
+				   code ? code : "");
+	req = new_request("getLink");
+	if (req == NULL || !cJSON_AddStringToObject(req, "code", norm) ||
+	    (op = op_new(c, OP_APPROVE, done, arg)) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(op->code, sizeof op->code, "%s", norm);
+	return op_launch(c, op, session_request(c, req, link_found, op, 0));
+}
+
+static void
+device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	char buf[16];
+
+	(void)reply;
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unknown_device") == 0)
+		err = client_fail(c, CHAT_ERR_REFUSED, "%s has no device %u (see: chatctl device list)",
+				  c->user, op->device_id);
+	if (err != CHAT_OK) {
+		op_finish(c, op, err, NULL);
+		return;
+	}
+	store_peer_deactivate_device(&c->store, c->user, op->device_id);
+	if (op->device_id == c->device_id) {
+		/* This home is no device of anyone's any more; it may link again. */
+		store_meta_set(&c->store, "user", "");
+		store_meta_set(&c->store, "device_id", "0");
+	}
+	snprintf(buf, sizeof buf, "%u", op->device_id);
+	op_finish(c, op, CHAT_OK, buf);
+}
+
+int
+chat_remove_device(struct chat_client *c, uint32_t device_id, chat_done_cb done, void *arg)
+{
+	struct op *op;
+	cJSON *req;
+	int rc = check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (device_id == 0 || device_id > INT32_MAX)
+		return client_fail(c, CHAT_ERR_INVALID, "%u is not a device id", device_id);
+	req = new_request("removeDevice");
+	if (req == NULL || !cJSON_AddNumberToObject(req, "deviceId", device_id) ||
+	    (op = op_new(c, OP_REMOVE_DEVICE, done, arg)) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	op->device_id = device_id;
+	return op_launch(c, op, session_request(c, req, device_removed, op, 0));
+}
+
+static void
+keys_refreshed(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	op_finish(c, op, err, NULL);
+}
+
+int
+chat_refresh_keys(struct chat_client *c, const char *const *users, size_t n_users,
+		  chat_done_cb done, void *arg)
+{
+	struct op *op;
+	int rc = check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (users == NULL || n_users == 0 || n_users > PROTO_MAX_GETKEYS)
+		return client_fail(c, CHAT_ERR_INVALID, "name 1 to %d users", PROTO_MAX_GETKEYS);
+	for (size_t i = 0; i < n_users; i++)
+		if (!proto_valid_user(users[i]))
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+					   users[i] ? users[i] : "");
+	if ((op = op_new(c, OP_KEYS, done, arg)) == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	return op_launch(c, op, request_keys(c, op, (char **)users, n_users, keys_refreshed));
+}
+
+/* ---- local: devices and safety numbers ------------------------------------------ */
+
+struct device_walk {
+	struct chat_client *c;
+	chat_device_cb each;
+	void *arg;
+};
+
+static int
+each_device(void *arg, const char *user, uint32_t device, const struct store_peer *p)
+{
+	struct device_walk *w = arg;
+	struct chat_device d = { user, device, p->name,
+				 strcmp(user, w->c->user) == 0 && device == w->c->device_id,
+				 p->has_pending };
+
+	return w->each(w->arg, &d);
+}
+
+int
+chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg)
+{
+	struct device_walk w = { c, each, arg };
+	int rc;
+
+	if (!proto_valid_user(user))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+				   user ? user : "");
+	rc = store_peer_each(&c->store, user, each_device, &w);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return rc;
+}
+
+/* A user's key list for the safety number: (id big-endian, identity key) by id. */
+struct key_list {
+	uint8_t buf[64 * 36];
+	size_t len;
+};
+
+static int
+add_key(void *arg, const char *user, uint32_t device, const struct store_peer *p)
+{
+	struct key_list *l = arg;
+
+	(void)user;
+	if (l->len + 36 > sizeof l->buf)
+		return 1;
+	l->buf[l->len++] = (uint8_t)(device >> 24);
+	l->buf[l->len++] = (uint8_t)(device >> 16);
+	l->buf[l->len++] = (uint8_t)(device >> 8);
+	l->buf[l->len++] = (uint8_t)device;
+	memcpy(l->buf + l->len, p->identity_key, 32);
+	l->len += 32;
+	return 0;
+}
+
+int
+chat_safety_number(struct chat_client *c, const char *user, char *out)
+{
+	struct key_list mine = { .len = 0 }, theirs = { .len = 0 };
+	int rc = check_registered(c), first_mine;
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (!proto_valid_user(user))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+				   user ? user : "");
+	if (store_peer_each(&c->store, c->user, add_key, &mine) < 0 ||
+	    store_peer_each(&c->store, user, add_key, &theirs) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (theirs.len == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "no device of %s is known to this device",
+				   user);
+	first_mine = strcmp(c->user, user) <= 0;
+	e2e_safety_number(first_mine ? mine.buf : theirs.buf, first_mine ? mine.len : theirs.len,
+			  first_mine ? theirs.buf : mine.buf, first_mine ? theirs.len : mine.len, out);
+	return CHAT_OK;
+}
