@@ -51,15 +51,29 @@ parse_entry(struct chat_client *c, const char *user, uint32_t device, const cJSO
 	return CHAT_OK;
 }
 
-/* May a device of user we have never pinned be accepted? */
+/* May a device of user we have never pinned be accepted? On first contact
+ * there is nothing to check an approver against, but an approval that is there
+ * must still be a valid signature, and only one device (the first) may go
+ * without: *roots counts them over one listing. */
 static int
 check_new_device(struct chat_client *c, const char *user, uint32_t device, const struct entry *e,
-		 int first_contact)
+		 int first_contact, int *roots)
 {
 	int known;
 
-	if (first_contact)
+	if (first_contact) {
+		if (e->approved && e2e_verify_device(e->approval, user, e->ik, e->xk, e->approver) != 0)
+			return client_fail(c, CHAT_ERR_BAD_KEY,
+					   "%s's device %u carries an approval that does not verify; "
+					   "refusing it",
+					   user, device);
+		if (!e->approved && ++*roots > 1)
+			return client_fail(c, CHAT_ERR_BAD_KEY,
+					   "%s's device %u is not approved by any of %s's devices; "
+					   "refusing it",
+					   user, device, user);
 		return CHAT_OK;
+	}
 	if (!e->approved)
 		return client_fail(c, CHAT_ERR_BAD_KEY,
 				   "%s's device %u is not approved by any of %s's devices; "
@@ -88,7 +102,7 @@ first_contact(struct chat_client *c, const char *user)
 
 static int
 check_entry(struct chat_client *c, const char *user, uint32_t device, const cJSON *j, int first,
-	    uint8_t xk_out[32])
+	    int *roots, uint8_t xk_out[32])
 {
 	struct store_peer pin;
 	struct entry e;
@@ -113,7 +127,7 @@ check_entry(struct chat_client *c, const char *user, uint32_t device, const cJSO
 				   "chatctl trust %s",
 				   user, device, user, user);
 	}
-	if (!found && (rc = check_new_device(c, user, device, &e, first)) != CHAT_OK)
+	if (!found && (rc = check_new_device(c, user, device, &e, first, roots)) != CHAT_OK)
 		return rc;
 	/* New device, or the same identity with a (signed) new exchange key; a
 	 * change seen earlier and since reverted is forgotten. */
@@ -130,11 +144,11 @@ int
 directory_check(struct chat_client *c, const char *user, uint32_t device, const cJSON *entry,
 		uint8_t xk_out[32])
 {
-	int first = first_contact(c, user);
+	int first = first_contact(c, user), roots = 0;
 
 	if (first < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return check_entry(c, user, device, entry, first, xk_out);
+	return check_entry(c, user, device, entry, first, &roots, xk_out);
 }
 
 /* The active device ids of a user, before a directory refresh. */
@@ -183,7 +197,7 @@ apply_user(struct chat_client *c, const cJSON *u)
 	const char *user = proto_get_str(u, "user");
 	const cJSON *devs = cJSON_GetObjectItemCaseSensitive(u, "devices"), *d;
 	struct id_list before = { NULL, 0, 0 };
-	int rc = CHAT_OK, first_err = CHAT_OK, first;
+	int rc = CHAT_OK, first_err = CHAT_OK, first, roots = 0;
 
 	if (!proto_valid_user(user) || !cJSON_IsArray(devs))
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed key directory");
@@ -203,7 +217,7 @@ apply_user(struct chat_client *c, const cJSON *u)
 			free(before.ids);
 			return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed device id");
 		}
-		rc = check_entry(c, user, (uint32_t)dev, d, first, NULL);
+		rc = check_entry(c, user, (uint32_t)dev, d, first, &roots, NULL);
 		/* Go on checking the others, so every change is recorded at once;
 		 * report the first problem. */
 		if (rc != CHAT_OK && first_err == CHAT_OK)
