@@ -11,23 +11,10 @@
 
 /* clang-format off: one command a line, in the order help lists them. */
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_register_entry,
-	&cmd_create_entry,
-	&cmd_send_entry,
-	&cmd_recv_entry,
-	&cmd_chats_entry,
-	&cmd_history_entry,
-	&cmd_members_entry,
-	&cmd_add_entry,
-	&cmd_remove_entry,
-	&cmd_leave_entry,
-	&cmd_device_entry,
-	&cmd_verify_entry,
-	&cmd_trust_entry,
-	&cmd_whoami_entry,
-	&cmd_help_entry,
-	NULL
-};
+	&cmd_register_entry, &cmd_create_entry,  &cmd_send_entry,    &cmd_recv_entry,
+	&cmd_chats_entry,    &cmd_history_entry, &cmd_members_entry, &cmd_add_entry,
+	&cmd_remove_entry,   &cmd_leave_entry,   &cmd_device_entry,  &cmd_verify_entry,
+	&cmd_trust_entry,    &cmd_whoami_entry,  &cmd_help_entry,    NULL};
 /* clang-format on */
 
 static void
@@ -99,7 +86,7 @@ cli_fail(struct cli *cli, int err, const char *what)
 
 void
 cli_notice_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device,
-		     int added)
+			 int added)
 {
 	(void)c;
 	out_device_change(((struct cli *)udata)->json, user, device, added);
@@ -120,8 +107,8 @@ cli_open(struct cli *cli)
 		return cli_exit_code(rc);
 	}
 	/* Any command that meets the key directory may learn of a device change. */
-	chat_client_set_callbacks(cli->c, &(struct chat_callbacks){
-						  .on_device_change = cli_notice_device_change});
+	chat_client_set_callbacks(
+		cli->c, &(struct chat_callbacks){.on_device_change = cli_notice_device_change});
 	return EXIT_OK;
 }
 

@@ -66,8 +66,8 @@ int cli_interrupted(void); /* SIGINT/SIGTERM seen */
  * and returns its exit code. */
 int cli_await(struct cli *cli, int rc, const char *what);
 /* The on_device_change callback every command uses: see out_device_change. */
-void cli_notice_device_change(struct chat_client *c, void *udata, const char *user,
-			      uint32_t device, int added);
+void cli_notice_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device,
+			      int added);
 /* Resets cli->done and returns it, for one asynchronous call. */
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);

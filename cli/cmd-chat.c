@@ -69,7 +69,7 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 		return cli_usage(&cmd_create_entry, "name the user(s) to chat with");
 	if (name == NULL && n > 1)
 		return cli_usage(&cmd_create_entry, "a chat with several users is a group: "
-				 "give it a --name");
+						    "give it a --name");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (name != NULL)

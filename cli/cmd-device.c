@@ -78,8 +78,10 @@ show_code(struct chat_client *c, void *arg, const char *code)
 		printf("%s\n", code);
 		fflush(stdout);
 	}
-	fprintf(stderr, "chatctl: on one of your devices, run: chatctl device approve %s\n"
-		"chatctl: waiting for approval (up to 10 minutes)...\n", code);
+	fprintf(stderr,
+		"chatctl: on one of your devices, run: chatctl device approve %s\n"
+		"chatctl: waiting for approval (up to 10 minutes)...\n",
+		code);
 }
 
 static void
@@ -153,7 +155,8 @@ device_approve(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 3)
-		return cli_usage(&cmd_device_entry, "device approve needs the code the new device shows");
+		return cli_usage(&cmd_device_entry,
+				 "device approve needs the code the new device shows");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	rc = chat_approve_device(cli->c, argv[2], cli_done_cb, cli_done_reset(cli));
@@ -178,7 +181,8 @@ device_remove(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	if (argc != 3 || cli_parse_int(argv[2], 1, 2147483647L, &id) != 0)
-		return cli_usage(&cmd_device_entry, "device remove needs a device id (see device list)");
+		return cli_usage(&cmd_device_entry,
+				 "device remove needs a device id (see device list)");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	rc = chat_remove_device(cli->c, (uint32_t)id, cli_done_cb, cli_done_reset(cli));
@@ -247,7 +251,8 @@ cmd_verify_exec(struct cli *cli, int argc, char **argv)
 		out_json(o);
 	} else {
 		printf("%s\n", number);
-		fprintf(stderr, "chatctl: the safety number of %s and %s, covering all their devices.\n"
+		fprintf(stderr,
+			"chatctl: the safety number of %s and %s, covering all their devices.\n"
 			"chatctl: compare it with what 'chatctl verify %s' shows on %s's side.\n",
 			users[0], argv[1], users[0], argv[1]);
 	}

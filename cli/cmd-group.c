@@ -59,11 +59,10 @@ cmd_members_exec(struct cli *cli, int argc, char **argv)
 	return print_members(cli, chat);
 }
 
-const struct cmd_entry cmd_members_entry = {
-	.name = "members",
-	.usage = "CHAT",
-	.summary = "list a chat's participants, admins marked",
-	.exec = cmd_members_exec};
+const struct cmd_entry cmd_members_entry = {.name = "members",
+					    .usage = "CHAT",
+					    .summary = "list a chat's participants, admins marked",
+					    .exec = cmd_members_exec};
 
 /* add/remove CHAT USER... */
 static int
@@ -136,7 +135,4 @@ cmd_leave_exec(struct cli *cli, int argc, char **argv)
 }
 
 const struct cmd_entry cmd_leave_entry = {
-	.name = "leave",
-	.usage = "CHAT",
-	.summary = "leave a group",
-	.exec = cmd_leave_exec};
+	.name = "leave", .usage = "CHAT", .summary = "leave a group", .exec = cmd_leave_exec};

@@ -29,8 +29,8 @@ out_message_json(const struct chat_message *m)
 		return NULL;
 	proto_rfc3339(m->sent_at, at, sizeof at);
 	/* A membership change kept in the history reads as what it is. */
-	cJSON_AddStringToObject(o, "type",
-				m->kind && strcmp(m->kind, "update") == 0 ? "chatUpdate" : "message");
+	cJSON_AddStringToObject(
+		o, "type", m->kind && strcmp(m->kind, "update") == 0 ? "chatUpdate" : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
 	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
@@ -149,7 +149,8 @@ out_device_change(int json, const char *user, uint32_t device, int added)
 		out_json(o);
 	}
 	if (added)
-		fprintf(stderr, "chatctl: NOTICE: %s has a new device (%u), approved by one of "
+		fprintf(stderr,
+			"chatctl: NOTICE: %s has a new device (%u), approved by one of "
 			"their devices; compare safety numbers with: chatctl verify %s\n",
 			user, device, user);
 	else

@@ -124,14 +124,14 @@ struct chat_chat {
  * during the callback. */
 struct chat_update {
 	const char *chat_id;
-	const char *update_id;         /* 32 hex digits, unique like a message id */
-	int64_t seq;                   /* place in the chat's sequence, with its messages */
-	int64_t sent_at;               /* ms since the epoch, server time */
-	const char *kind;              /* "group" or "direct" */
-	const char *name;              /* the group's name, or NULL */
-	const char *actor;             /* who made the change */
-	const char *operation;         /* "create", "add", "remove" or "leave" */
-	const char *const *users;      /* who was added or removed (for create: everyone) */
+	const char *update_id;    /* 32 hex digits, unique like a message id */
+	int64_t seq;              /* place in the chat's sequence, with its messages */
+	int64_t sent_at;          /* ms since the epoch, server time */
+	const char *kind;         /* "group" or "direct" */
+	const char *name;         /* the group's name, or NULL */
+	const char *actor;        /* who made the change */
+	const char *operation;    /* "create", "add", "remove" or "leave" */
+	const char *const *users; /* who was added or removed (for create: everyone) */
 	size_t n_users;
 	const char *const *participants; /* the members after the change */
 	size_t n_participants;
@@ -143,9 +143,9 @@ struct chat_update {
 struct chat_device {
 	const char *user;
 	uint32_t device_id;
-	const char *name;              /* "" if the device has none */
-	int this_device;               /* 1 for the device of this handle */
-	int key_changed;               /* 1 if its key changed and is not accepted yet */
+	const char *name; /* "" if the device has none */
+	int this_device;  /* 1 for the device of this handle */
+	int key_changed;  /* 1 if its key changed and is not accepted yet */
 };
 
 struct chat_client;

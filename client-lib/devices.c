@@ -49,8 +49,9 @@ link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err
 		/* The server only echoes what our keys give; anything else means it
 		 * registered other keys under our request. */
 		if (code == NULL || strcmp(code, mine) != 0)
-			err = client_fail(c, CHAT_ERR_PROTOCOL,
-					  "the server's link code does not match this device's keys");
+			err = client_fail(
+				c, CHAT_ERR_PROTOCOL,
+				"the server's link code does not match this device's keys");
 	}
 	if (err != CHAT_OK) {
 		c->conn_err = err;
@@ -101,9 +102,10 @@ ops_on_linked(struct chat_client *c, const cJSON *msg)
 	c->linking = 0;
 	if (user == NULL || strcmp(user, op->user) != 0 ||
 	    proto_get_int(msg, "deviceId", 1, INT32_MAX, &dev) != 0) {
-		op_finish(c, op,
-			  client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed"),
-			  NULL);
+		op_finish(
+			c, op,
+			client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed"),
+			NULL);
 		return;
 	}
 	ops_become_device(c, op, user, (uint32_t)dev);
@@ -153,7 +155,8 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	char buf[16];
 
 	if (err == CHAT_OK && proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0)
-		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's approval answer is malformed");
+		err = client_fail(c, CHAT_ERR_PROTOCOL,
+				  "the server's approval answer is malformed");
 	if (err != CHAT_OK) {
 		op_finish(c, op, err, NULL);
 		return;
@@ -232,8 +235,9 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 
 	(void)reply;
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unknown_device") == 0)
-		err = client_fail(c, CHAT_ERR_REFUSED, "%s has no device %u (see: chatctl device list)",
-				  c->user, op->device_id);
+		err = client_fail(c, CHAT_ERR_REFUSED,
+				  "%s has no device %u (see: chatctl device list)", c->user,
+				  op->device_id);
 	if (err != CHAT_OK) {
 		op_finish(c, op, err, NULL);
 		return;
@@ -309,9 +313,9 @@ static int
 each_device(void *arg, const char *user, uint32_t device, const struct store_peer *p)
 {
 	struct device_walk *w = arg;
-	struct chat_device d = { user, device, p->name,
-				 strcmp(user, w->c->user) == 0 && device == w->c->device_id,
-				 p->has_pending };
+	struct chat_device d = {user, device, p->name,
+				strcmp(user, w->c->user) == 0 && device == w->c->device_id,
+				p->has_pending};
 
 	return w->each(w->arg, &d);
 }
@@ -319,7 +323,7 @@ each_device(void *arg, const char *user, uint32_t device, const struct store_pee
 int
 chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg)
 {
-	struct device_walk w = { c, each, arg };
+	struct device_walk w = {c, each, arg};
 	int rc;
 
 	if (!proto_valid_user(user))
@@ -357,7 +361,7 @@ add_key(void *arg, const char *user, uint32_t device, const struct store_peer *p
 int
 chat_safety_number(struct chat_client *c, const char *user, char *out)
 {
-	struct key_list mine = { .len = 0 }, theirs = { .len = 0 };
+	struct key_list mine = {.len = 0}, theirs = {.len = 0};
 	int rc = check_registered(c), first_mine;
 
 	if (rc != CHAT_OK)
@@ -373,6 +377,7 @@ chat_safety_number(struct chat_client *c, const char *user, char *out)
 				   user);
 	first_mine = strcmp(c->user, user) <= 0;
 	e2e_safety_number(first_mine ? mine.buf : theirs.buf, first_mine ? mine.len : theirs.len,
-			  first_mine ? theirs.buf : mine.buf, first_mine ? theirs.len : mine.len, out);
+			  first_mine ? theirs.buf : mine.buf, first_mine ? theirs.len : mine.len,
+			  out);
 	return CHAT_OK;
 }

@@ -62,11 +62,13 @@ check_new_device(struct chat_client *c, const char *user, uint32_t device, const
 	int known;
 
 	if (first_contact) {
-		if (e->approved && e2e_verify_device(e->approval, user, e->ik, e->xk, e->approver) != 0)
-			return client_fail(c, CHAT_ERR_BAD_KEY,
-					   "%s's device %u carries an approval that does not verify; "
-					   "refusing it",
-					   user, device);
+		if (e->approved &&
+		    e2e_verify_device(e->approval, user, e->ik, e->xk, e->approver) != 0)
+			return client_fail(
+				c, CHAT_ERR_BAD_KEY,
+				"%s's device %u carries an approval that does not verify; "
+				"refusing it",
+				user, device);
 		if (!e->approved && ++*roots > 1)
 			return client_fail(c, CHAT_ERR_BAD_KEY,
 					   "%s's device %u is not approved by any of %s's devices; "
@@ -196,11 +198,12 @@ apply_user(struct chat_client *c, const cJSON *u)
 {
 	const char *user = proto_get_str(u, "user");
 	const cJSON *devs = cJSON_GetObjectItemCaseSensitive(u, "devices"), *d;
-	struct id_list before = { NULL, 0, 0 };
+	struct id_list before = {NULL, 0, 0};
 	int rc = CHAT_OK, first_err = CHAT_OK, first, roots = 0;
 
 	if (!proto_valid_user(user) || !cJSON_IsArray(devs))
-		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed key directory");
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "the server sent a malformed key directory");
 	/* Decided once for the whole list: a device approved by one that has since
 	 * been removed is still part of a first contact. */
 	first = first_contact(c, user);
@@ -215,7 +218,8 @@ apply_user(struct chat_client *c, const cJSON *u)
 
 		if (proto_get_int(d, "deviceId", 1, INT32_MAX, &dev) != 0) {
 			free(before.ids);
-			return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed device id");
+			return client_fail(c, CHAT_ERR_PROTOCOL,
+					   "the server sent a malformed device id");
 		}
 		rc = check_entry(c, user, (uint32_t)dev, d, first, &roots, NULL);
 		/* Go on checking the others, so every change is recorded at once;
@@ -239,7 +243,8 @@ directory_apply(struct chat_client *c, const cJSON *reply)
 	int first_err = CHAT_OK;
 
 	if (!cJSON_IsArray(users))
-		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed key directory");
+		return client_fail(c, CHAT_ERR_PROTOCOL,
+				   "the server sent a malformed key directory");
 	cJSON_ArrayForEach(u, users) {
 		int rc = apply_user(c, u);
 

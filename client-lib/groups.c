@@ -38,8 +38,8 @@ add_users(cJSON *req, const char *field, const char *const *users, size_t n)
 }
 
 int
-chat_create_group(struct chat_client *c, const char *name, const char *const *users,
-		  size_t n_users, chat_done_cb done, void *arg)
+chat_create_group(struct chat_client *c, const char *name, const char *const *users, size_t n_users,
+		  chat_done_cb done, void *arg)
 {
 	struct op *op;
 	cJSON *req;
@@ -48,7 +48,8 @@ chat_create_group(struct chat_client *c, const char *name, const char *const *us
 
 	if (rc == CHAT_OK && (len == 0 || len > GROUP_NAME_MAX || !proto_valid_utf8(name, len)))
 		rc = client_fail(c, CHAT_ERR_INVALID,
-				 "a group needs a name of 1 to %d bytes of UTF-8 text", GROUP_NAME_MAX);
+				 "a group needs a name of 1 to %d bytes of UTF-8 text",
+				 GROUP_NAME_MAX);
 	if (rc == CHAT_OK)
 		rc = check_users(c, users, n_users, 99);
 	if (rc != CHAT_OK)
@@ -100,7 +101,8 @@ chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
 	if (rc != CHAT_OK)
 		return rc;
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
 	if ((op = op_new(c, OP_FETCH, done, arg)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
@@ -133,9 +135,11 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 	int rc = check_registered(c);
 
 	if (rc == CHAT_OK && !proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		rc = client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+		rc = client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				 chat_id ? chat_id : "");
 	if (rc == CHAT_OK && operation != CHAT_MEMBERS_ADD && operation != CHAT_MEMBERS_REMOVE)
-		rc = client_fail(c, CHAT_ERR_INVALID, "operation must be CHAT_MEMBERS_ADD or _REMOVE");
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "operation must be CHAT_MEMBERS_ADD or _REMOVE");
 	if (rc == CHAT_OK)
 		rc = check_users(c, users, n_users, 99);
 	if (rc != CHAT_OK)
@@ -156,11 +160,12 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 int
 chat_leave(struct chat_client *c, const char *chat_id, chat_done_cb done, void *arg)
 {
-	const char *self[1] = { c->user };
+	const char *self[1] = {c->user};
 	int rc = check_registered(c);
 
-	return rc != CHAT_OK ? rc
-			     : chat_modify_members(c, chat_id, CHAT_MEMBERS_REMOVE, self, 1, done, arg);
+	return rc != CHAT_OK
+		       ? rc
+		       : chat_modify_members(c, chat_id, CHAT_MEMBERS_REMOVE, self, 1, done, arg);
 }
 
 int
@@ -169,7 +174,8 @@ chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each, vo
 	int rc;
 
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id", chat_id ? chat_id : "");
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
 	rc = store_chat_exists(&c->store, chat_id);
 	if (rc == 0)
 		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store",

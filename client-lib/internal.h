@@ -52,9 +52,9 @@ struct op {
 	char *text;
 	size_t text_len;
 	int attempts;
-	chat_code_cb code_cb;         /* link: where the code goes */
-	char code[16];                /* link/approve: the code, as XXXX-XXXX */
-	uint32_t device_id;           /* remove device */
+	chat_code_cb code_cb; /* link: where the code goes */
+	char code[16];        /* link/approve: the code, as XXXX-XXXX */
+	uint32_t device_id;   /* remove device */
 };
 
 struct chat_client {
@@ -86,7 +86,7 @@ struct chat_client {
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
 	int closing;
-	int linking;                  /* a link request waits for approval: no connect deadline */
+	int linking; /* a link request waits for approval: no connect deadline */
 
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
@@ -120,8 +120,18 @@ void session_drop_op_requests(struct chat_client *c, struct op *op);
 int session_reply_error(struct chat_client *c, const cJSON *reply);
 
 /* The kinds of op. */
-enum { OP_REGISTER = 1, OP_CREATE, OP_SEND, OP_GROUP, OP_MODIFY, OP_FETCH, OP_LINK, OP_APPROVE,
-       OP_REMOVE_DEVICE, OP_KEYS };
+enum {
+	OP_REGISTER = 1,
+	OP_CREATE,
+	OP_SEND,
+	OP_GROUP,
+	OP_MODIFY,
+	OP_FETCH,
+	OP_LINK,
+	OP_APPROVE,
+	OP_REMOVE_DEVICE,
+	OP_KEYS
+};
 
 /* ops.c */
 struct op *op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg);
@@ -141,7 +151,7 @@ int ops_pending_register(const struct chat_client *c);
 int ops_fetch_chat(struct chat_client *c, const char *chat_id);
 
 /* devices.c */
-int  ops_send_link(struct chat_client *c, struct op *op);
+int ops_send_link(struct chat_client *c, struct op *op);
 void ops_on_linked(struct chat_client *c, const cJSON *msg);
 
 /* receive.c */

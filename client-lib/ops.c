@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sodium.h>
 
-
 /* A send retries after device_mismatch with a fresh directory this many times. */
 #define SEND_ATTEMPTS 3
 

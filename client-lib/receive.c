@@ -269,7 +269,7 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 {
 	char **users = NULL, **members = NULL, **admins = NULL, text[1024];
 	size_t n_users = 0, n_members = 0, n_admins = 0;
-	struct chat_message m = { 0 };
+	struct chat_message m = {0};
 	int rc;
 
 	u->update_id = proto_get_str(msg, "updateId");
@@ -325,7 +325,7 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 void
 receive_chat_update(struct chat_client *c, const cJSON *msg)
 {
-	struct chat_update u = { 0 };
+	struct chat_update u = {0};
 	int rc = handle_update(c, msg, &u);
 
 	/* Stored now (rc 0), or before (1): either way the server may forget it. */

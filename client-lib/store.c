@@ -229,15 +229,16 @@ row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
 	}
 	p->active = sqlite3_column_int(st, col + 4);
 	if (sqlite3_column_type(st, col + 5) == SQLITE_TEXT)
-		snprintf(p->name, sizeof p->name, "%s", (const char *)sqlite3_column_text(st, col + 5));
+		snprintf(p->name, sizeof p->name, "%s",
+			 (const char *)sqlite3_column_text(st, col + 5));
 }
 
 int
 store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p)
 {
-	sqlite3_stmt *st =
-		prep(s, "SELECT identity_key, exchange_key, pending_identity,"
-			" pending_exchange, active, name FROM peers WHERE user = ? AND device_id = ?");
+	sqlite3_stmt *st = prep(
+		s, "SELECT identity_key, exchange_key, pending_identity,"
+		   " pending_exchange, active, name FROM peers WHERE user = ? AND device_id = ?");
 	int rc;
 
 	if (st == NULL)
@@ -257,13 +258,14 @@ int
 store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
 	       const uint8_t xk[32], const char *name)
 {
-	sqlite3_stmt *st = prep(
-		s,
-		"INSERT INTO peers(user, device_id, identity_key, exchange_key, active, pinned_at, name)"
-		" VALUES(?, ?, ?, ?, 1, ?, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
-		" exchange_key = excluded.exchange_key, active = 1, name = coalesce(excluded.name, name),"
-		" pending_identity = NULL, pending_exchange = NULL"
-		" WHERE identity_key = excluded.identity_key");
+	sqlite3_stmt *st =
+		prep(s, "INSERT INTO peers(user, device_id, identity_key, exchange_key, active, "
+			"pinned_at, name)"
+			" VALUES(?, ?, ?, ?, 1, ?, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
+			" exchange_key = excluded.exchange_key, active = 1, name = "
+			"coalesce(excluded.name, name),"
+			" pending_identity = NULL, pending_exchange = NULL"
+			" WHERE identity_key = excluded.identity_key");
 
 	if (st == NULL)
 		return -1;
@@ -451,7 +453,9 @@ store_chat_put(struct store *s, const char *chat_id, const char *kind, const cha
 				goto rollback;
 		}
 		for (size_t i = 0; admins != NULL && i < n_admins; i++) {
-			st = prep(s, "UPDATE chat_members SET admin = 1 WHERE chat_id = ? AND user = ?");
+			st = prep(
+				s,
+				"UPDATE chat_members SET admin = 1 WHERE chat_id = ? AND user = ?");
 			if (st == NULL)
 				goto rollback;
 			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
@@ -637,10 +641,9 @@ int
 store_message_insert(struct store *s, const struct chat_message *m)
 {
 	sqlite3_stmt *st = prep(
-		s,
-		"INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
-		" sent_at, text, outgoing, state, stored_at, kind)"
-		" VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		s, "INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
+		   " sent_at, text, outgoing, state, stored_at, kind)"
+		   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -1;

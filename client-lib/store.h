@@ -31,7 +31,7 @@ struct store_peer {
 	int has_pending; /* a different identity key was seen and not accepted */
 	uint8_t pending_identity[32];
 	uint8_t pending_exchange[32];
-	int active; /* listed by the directory the last time we asked */
+	int active;    /* listed by the directory the last time we asked */
 	char name[65]; /* the device's name, "" if none */
 };
 /* 1 found, 0 not pinned, -1 error. */

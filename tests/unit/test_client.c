@@ -241,12 +241,12 @@ test_pins(void **state)
 	memset(ik2, 3, 32);
 	memset(xk2, 4, 32);
 	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 0);
-	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk), 0);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, "laptop"), 0);
 	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
 	assert_memory_equal(p.identity_key, ik, 32);
 	assert_false(p.has_pending);
 	/* Pinning another identity for the same device changes nothing. */
-	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik2, xk2), 0);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik2, xk2, NULL), 0);
 	store_peer_get(&f->s, "bob", 1, &p);
 	assert_memory_equal(p.identity_key, ik, 32);
 	/* A change is pending until trusted; trusting swaps it in. */
@@ -274,8 +274,10 @@ test_resolve(void **state)
 	const char *ab[] = {"alice", "bob"}, *ac[] = {"alice", "carol"};
 	char out[CHAT_CHAT_ID_LEN + 1];
 
-	assert_int_equal(store_chat_put(&f->s, "abcd000000000001", "direct", NULL, 1, ab, 2), 0);
-	assert_int_equal(store_chat_put(&f->s, "abcd000000000002", "direct", NULL, 1, ac, 2), 0);
+	assert_int_equal(
+		store_chat_put(&f->s, "abcd000000000001", "direct", NULL, 1, ab, 2, NULL, 0), 0);
+	assert_int_equal(
+		store_chat_put(&f->s, "abcd000000000002", "direct", NULL, 1, ac, 2, NULL, 0), 0);
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@bob", out), 1);
 	assert_string_equal(out, "abcd000000000001");
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@carol", out), 1);
@@ -286,10 +288,75 @@ test_resolve(void **state)
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "ffff", out), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000001"), 1);
 	/* A chat first seen in a message has no members yet; a later put fills them. */
-	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, NULL, 0), 0);
+	assert_int_equal(
+		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, NULL, 0, NULL, 0), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 0);
-	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, ab, 2), 0);
+	assert_int_equal(
+		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, ab, 2, NULL, 0), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 1);
+}
+
+/* A home made by the first release (schema 1) opens, keeps its messages, and
+ * gains what groups need. */
+static void
+test_store_migrates_v1(void **state)
+{
+	char dir[] = "/tmp/test_client_v1.XXXXXX", path[96], p[128];
+	struct collect c = {0};
+	struct store s;
+	sqlite3 *db;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/store.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(
+			db,
+			"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+			"CREATE TABLE peers(user TEXT NOT NULL, device_id INTEGER NOT NULL,"
+			" identity_key BLOB NOT NULL, exchange_key BLOB NOT NULL,"
+			" pending_identity BLOB, pending_exchange BLOB,"
+			" active INTEGER NOT NULL DEFAULT 1, pinned_at INTEGER NOT NULL,"
+			" PRIMARY KEY(user, device_id));"
+			"CREATE TABLE chats(chat_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name "
+			"TEXT,"
+			" created_at INTEGER NOT NULL, members_known INTEGER NOT NULL DEFAULT 0);"
+			"CREATE TABLE chat_members(chat_id TEXT NOT NULL, user TEXT NOT NULL,"
+			" PRIMARY KEY(chat_id, user));"
+			"CREATE TABLE messages(message_id TEXT PRIMARY KEY, chat_id TEXT NOT NULL,"
+			" seq INTEGER NOT NULL DEFAULT 0, sender TEXT NOT NULL,"
+			" sender_device INTEGER NOT NULL, sent_at INTEGER NOT NULL DEFAULT 0,"
+			" text TEXT NOT NULL, outgoing INTEGER NOT NULL, state TEXT NOT NULL,"
+			" stored_at INTEGER NOT NULL);"
+			"INSERT INTO chats VALUES('cccccccccccccccc', 'direct', NULL, 1, 1);"
+			"INSERT INTO chat_members VALUES('cccccccccccccccc', 'alice');"
+			"INSERT INTO messages VALUES('00000000000000000000000000000007',"
+			" 'cccccccccccccccc', 1, 'bob', 1, 5, 'kept', 0, 'received', 5);"
+			"PRAGMA user_version=1;",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(&s, path), 0);
+	assert_int_equal(store_message_each(&s, "cccccccccccccccc", 0, collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.texts[0], "kept");
+	/* The new columns work. */
+	assert_int_equal(store_chat_put(&s, "cccccccccccccccc", "group", "g", 1,
+					(const char *const[]){"alice", "bob"}, 2,
+					(const char *const[]){"alice"}, 1),
+			 0);
+	store_close(&s);
+	/* Opening again does not migrate twice. */
+	assert_int_equal(store_open(&s, path), 0);
+	store_close(&s);
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+	rmdir(dir);
 }
 
 int
@@ -307,6 +374,7 @@ main(void)
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_pins, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
+		cmocka_unit_test(test_store_migrates_v1),
 	};
 
 	if (sodium_init() < 0)

@@ -777,6 +777,79 @@ test_challenge_domain_separation(void **state)
 	e2e_identity_wipe(&b);
 }
 
+/* Link codes and safety numbers: vectors computed independently with Python's
+ * hashlib and base64 from the definitions in docs/PROTOCOL.md. */
+static void
+test_link_code_vector(void **state)
+{
+	uint8_t ik[32], xk[32];
+	char code[E2E_LINK_CODE_LEN + 1];
+
+	(void)state;
+	for (int i = 0; i < 32; i++) {
+		ik[i] = (uint8_t)i;
+		xk[i] = (uint8_t)(32 + i);
+	}
+	e2e_link_code(ik, xk, code);
+	assert_string_equal(code, "W2IO-5H4U");
+	xk[31] ^= 1; /* any other key gives another code */
+	e2e_link_code(ik, xk, code);
+	assert_string_not_equal(code, "W2IO-5H4U");
+}
+
+static void
+test_safety_number_vector(void **state)
+{
+	uint8_t a[36], b[72];
+	char n1[E2E_SAFETY_LEN + 1];
+
+	(void)state;
+	memset(a, 7, sizeof a);
+	memset(b, 9, 36);
+	memset(b + 36, 11, 36);
+	memcpy(a, "\0\0\0\1", 4);
+	memcpy(b, "\0\0\0\1", 4);
+	memcpy(b + 36, "\0\0\0\2", 4);
+	e2e_safety_number(a, sizeof a, b, sizeof b, n1);
+	assert_string_equal(
+		n1, "80234 07850 53886 29672 05736 41732 09185 46797 24623 21477 42297 86331");
+	assert_int_equal(strlen(n1), E2E_SAFETY_LEN);
+}
+
+static void
+test_device_approval(void **state)
+{
+	struct e2e_identity approver, newcomer, other;
+	uint8_t sig[64];
+
+	(void)state;
+	assert_int_equal(e2e_identity_generate(&approver), 0);
+	assert_int_equal(e2e_identity_generate(&newcomer), 0);
+	assert_int_equal(e2e_identity_generate(&other), 0);
+	assert_int_equal(
+		e2e_sign_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, approver.sign_sk),
+		0);
+	assert_int_equal(
+		e2e_verify_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, approver.sign_pk),
+		0);
+	/* Bound to the user, both keys, and the approver. */
+	assert_int_equal(
+		e2e_verify_device(sig, "alicf", newcomer.sign_pk, newcomer.x_pk, approver.sign_pk),
+		-1);
+	assert_int_equal(
+		e2e_verify_device(sig, "alice", other.sign_pk, newcomer.x_pk, approver.sign_pk),
+		-1);
+	assert_int_equal(
+		e2e_verify_device(sig, "alice", newcomer.sign_pk, other.x_pk, approver.sign_pk),
+		-1);
+	assert_int_equal(
+		e2e_verify_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, other.sign_pk),
+		-1);
+	e2e_identity_wipe(&approver);
+	e2e_identity_wipe(&newcomer);
+	e2e_identity_wipe(&other);
+}
+
 int
 main(void)
 {
@@ -803,6 +876,9 @@ main(void)
 		cmocka_unit_test(test_identity_parse_rejects_corruption),
 		cmocka_unit_test(test_verify_exchange_key),
 		cmocka_unit_test(test_challenge_domain_separation),
+		cmocka_unit_test(test_link_code_vector),
+		cmocka_unit_test(test_safety_number_vector),
+		cmocka_unit_test(test_device_approval),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
