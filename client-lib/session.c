@@ -638,13 +638,20 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 		return CHAT_ERR_NOT_CONNECTED;
 	if (c->wakefd >= 0)
 		eventfd_read(c->wakefd, &pending); /* consumed by this pass */
-	/* lws_service() sleeps until an event or its next timer; our timer bounds it. */
-	lws_sul_schedule(c->ctx, 0, &c->wake, wake,
-			 (lws_usec_t)(timeout_ms > 0 ? timeout_ms : 0) * LWS_US_PER_MS + 1);
-	if (lws_service(c->ctx, 0) < 0)
-		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
-	if (c->ctx != NULL)
-		lws_sul_cancel(&c->wake);
+	if (timeout_ms <= 0) {
+		/* Only what is ready: a negative timeout makes lws poll without
+		 * waiting. A due timer would not do: lws runs it before polling and
+		 * then sleeps until its own next timer, up to 30 s. */
+		if (lws_service(c->ctx, -1) < 0)
+			return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+	} else {
+		/* lws_service() sleeps until an event or its next timer; ours bounds it. */
+		lws_sul_schedule(c->ctx, 0, &c->wake, wake, (lws_usec_t)timeout_ms * LWS_US_PER_MS);
+		if (lws_service(c->ctx, 0) < 0)
+			return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+		if (c->ctx != NULL)
+			lws_sul_cancel(&c->wake);
+	}
 	check_deadlines(c);
 	return CHAT_OK;
 }

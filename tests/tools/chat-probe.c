@@ -316,18 +316,28 @@ run_recv_noack(const char *home)
 	return 0;
 }
 
-/* One step of an application's loop: wait for the fd, then let libchat work. */
+/* One step of an application's loop: wait up to a second for the fd, then let
+ * libchat work, as chat.h asks (when readable, and at least once a second).
+ * chat_client_loop(c, 0) must never block: an alarm kills the probe if it does. */
 static int
 fd_step(struct chat_client *c)
 {
+	static int idle;
 	struct pollfd p = {chat_client_fd(c), POLLIN, 0};
-	int n = poll(&p, 1, 5000);
+	int n = poll(&p, 1, 1000), rc;
 
-	if (n == 0) {
+	if (n < 0)
+		return -1;
+	if (n == 0 && ++idle > 5) {
 		fprintf(stderr, "chat-probe: chat_client_fd() stayed silent for 5 s\n");
 		return -1;
 	}
-	if (n < 0 || chat_client_loop(c, 0) != CHAT_OK) {
+	if (n > 0)
+		idle = 0;
+	alarm(5);
+	rc = chat_client_loop(c, 0);
+	alarm(0);
+	if (rc != CHAT_OK) {
 		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
 		return -1;
 	}
