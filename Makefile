@@ -111,6 +111,21 @@ unit: $(UNIT_BIN)
 integration: all $(BUILD)/tests/chat-probe
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
+# make bench: speed figures against the machine's limits (bench/run.sh). Always
+# from the normal optimised build, never the sanitizer one; not part of check.
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit ws-echo chat-bench)
+.PHONY: bench bench-run
+
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libchat.a $(LIBS)
+
+bench:
+	@$(MAKE) --no-print-directory SAN=0 bench-run
+
+bench-run: all $(BENCH_PROGS)
+	@BIN=$(abspath $(BUILD)) sh bench/run.sh
+
 RUN_DIR  ?= $(HOME)/.local/state/chat-server
 RUN_ADDR ?= 127.0.0.1:8700
 run: deps
