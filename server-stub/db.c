@@ -20,12 +20,17 @@
 #include <sqlite3.h>
 
 /*
+ * The schema is built the way an old database gets it: version 1 as the
+ * first revision made it, then each migration in turn.  So a new database
+ * and a migrated one are the same, and every open of a new one runs the
+ * migrations the old ones will.
+ *
  * Inbox ids come from AUTOINCREMENT on purpose: a connection's delivery
  * cursor is "the last inbox id pushed", which is only sound if ids are never
  * reused.  Plain rowids may reuse the largest id after it is deleted (acked),
  * and a row with a reused id below a cursor would never be pushed.
  */
-static const char schema_sql[] =
+static const char schema_v1_sql[] =
 	"CREATE TABLE users ("
 	"  user TEXT PRIMARY KEY,"
 	"  created_at INTEGER NOT NULL);"
@@ -79,79 +84,227 @@ static const char schema_sql[] =
 	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
 	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);";
 
+/*
+ * Version 2: groups and linked devices.
+ *
+ * - users.next_device_id: device ids are never reused, even after the
+ *   newest device is removed.
+ * - devices.approver_key, approval: NULL for a user's first device.
+ * - retired_devices: the keys of removed devices, for the sender entry of
+ *   messages they sent before (a removed device leaves the devices table).
+ * - messages.kind and body: a group's create and membership changes are
+ *   'update' rows in the same sequence as the messages, body being their
+ *   push frame (server-made metadata, not a secret).  The foreign key from
+ *   messages to devices goes, so that a device that has sent can be removed.
+ * - inbox.nonce and ciphertext become NULL for an update's rows.
+ *
+ * ADD COLUMN cannot drop a foreign key or a NOT NULL, so messages and inbox
+ * are copied into new tables (SQLite's "12-step" procedure; it needs
+ * foreign keys off, which db_open() arranges).  Inbox ids and the
+ * AUTOINCREMENT high-water mark are kept.
+ */
+static const char migrate_v2_sql[] =
+	"ALTER TABLE users ADD COLUMN next_device_id INTEGER NOT NULL DEFAULT 1"
+	"  CHECK (next_device_id BETWEEN 1 AND 2147483648);"
+	"UPDATE users SET next_device_id = 1 + coalesce("
+	"  (SELECT max(d.device_id) FROM devices d WHERE d.user = users.user), 0);"
+	"ALTER TABLE devices ADD COLUMN approver_key BLOB"
+	"  CHECK (approver_key IS NULL OR length(approver_key) = 32);"
+	"ALTER TABLE devices ADD COLUMN approval BLOB"
+	"  CHECK (approval IS NULL OR length(approval) = 64);"
+	"CREATE TABLE retired_devices ("
+	"  user TEXT NOT NULL REFERENCES users(user),"
+	"  device_id INTEGER NOT NULL,"
+	"  identity_key BLOB NOT NULL,"
+	"  exchange_key BLOB NOT NULL,"
+	"  exchange_key_sig BLOB NOT NULL,"
+	"  approver_key BLOB,"
+	"  approval BLOB,"
+	"  created_at INTEGER NOT NULL,"
+	"  removed_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user, device_id));"
+	"CREATE TABLE messages_v2 ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+	"  kind TEXT NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'update')),"
+	"  sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  sent_at INTEGER NOT NULL,"
+	"  body TEXT CHECK ((kind = 'update') = (body IS NOT NULL)),"
+	"  UNIQUE (chat_id, seq));"
+	"INSERT INTO messages_v2 (message_id, chat_id, kind, sender_user, sender_device,"
+	"  seq, sent_at, body)"
+	"  SELECT message_id, chat_id, 'message', sender_user, sender_device, seq,"
+	"  sent_at, NULL FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v2 RENAME TO messages;"
+	"CREATE TABLE inbox_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL REFERENCES messages(message_id),"
+	"  nonce BLOB CHECK (length(nonce) = 24),"
+	"  ciphertext BLOB,"
+	"  created_at INTEGER NOT NULL,"
+	"  CHECK ((nonce IS NULL) = (ciphertext IS NULL)),"
+	"  UNIQUE (user, device_id, message_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
+	"INSERT INTO inbox_v2 (id, user, device_id, message_id, nonce, ciphertext, created_at)"
+	"  SELECT id, user, device_id, message_id, nonce, ciphertext, created_at FROM inbox;"
+	"DELETE FROM sqlite_sequence WHERE name = 'inbox_v2';"
+	"INSERT INTO sqlite_sequence (name, seq)"
+	"  SELECT 'inbox_v2', seq FROM sqlite_sequence WHERE name = 'inbox';"
+	"DROP TABLE inbox;"
+	"ALTER TABLE inbox_v2 RENAME TO inbox;"
+	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);"
+	"CREATE INDEX inbox_by_message ON inbox(message_id);";
+
 enum {
 	ST_BEGIN,
+	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_USER_EXISTS,
 	ST_USER_INSERT,
+	ST_USER_NEXT_DEVICE,
+	ST_USER_SET_NEXT_DEVICE,
 	ST_DEVICE_BY_KEY,
 	ST_DEVICE_INSERT,
 	ST_DEVICE_IDENTITY,
 	ST_DEVICE_TOUCH,
+	ST_DEVICE_COUNT,
+	ST_DEVICE_RETIRE,
+	ST_DEVICE_DELETE,
+	ST_DEVICE_INBOX_DELETE,
 	ST_USER_DEVICES,
 	ST_CHAT_BY_DIRECT_KEY,
 	ST_CHAT_INSERT,
+	ST_GROUP_INSERT,
 	ST_MEMBER_INSERT,
+	ST_MEMBER_DELETE,
+	ST_MEMBER_SET_ROLE,
+	ST_MEMBER_FIRST,
 	ST_CHAT_GET,
 	ST_CHAT_MEMBERS,
-	ST_IS_MEMBER,
+	ST_MEMBER_ROLE,
 	ST_MESSAGE_GET,
 	ST_CHAT_DEVICES,
 	ST_CHAT_NEXT_SEQ,
 	ST_CHAT_SET_SEQ,
 	ST_MESSAGE_INSERT,
+	ST_UPDATE_INSERT,
 	ST_INBOX_INSERT,
+	ST_INBOX_UPDATE_MEMBERS,
+	ST_INBOX_UPDATE_USER,
+	ST_INBOX_RECIPIENTS,
 	ST_INBOX_LOAD,
 	ST_ACK,
 	ST_COUNT
 };
 
+/* The sender's keys of a message: from its device, or from the retired
+ * copy once the device is removed (device ids are never reused, so at most
+ * one of the two exists). */
+#define SENDER_COL(c) "CASE WHEN d.device_id IS NULL THEN r." c " ELSE d." c " END"
+
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_USER_EXISTS] = "SELECT 1 FROM users WHERE user = ?1",
-	[ST_USER_INSERT] = "INSERT INTO users (user, created_at) VALUES (?1, ?2)",
-	[ST_DEVICE_BY_KEY] = "SELECT user, device_id FROM devices WHERE identity_key = ?1",
+	[ST_USER_INSERT] =
+		"INSERT INTO users (user, created_at, next_device_id) VALUES (?1, ?2, 2)",
+	[ST_USER_NEXT_DEVICE] = "SELECT next_device_id FROM users WHERE user = ?1",
+	[ST_USER_SET_NEXT_DEVICE] = "UPDATE users SET next_device_id = ?2 WHERE user = ?1",
+	[ST_DEVICE_BY_KEY] = "SELECT user, device_id, approval IS NULL FROM devices"
+			     " WHERE identity_key = ?1",
 	[ST_DEVICE_INSERT] = "INSERT INTO devices (user, device_id, name, identity_key,"
-			     " exchange_key, exchange_key_sig, created_at, last_seen)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+			     " exchange_key, exchange_key_sig, created_at, last_seen,"
+			     " approver_key, approval)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
 	[ST_DEVICE_IDENTITY] =
 		"SELECT identity_key FROM devices WHERE user = ?1 AND device_id = ?2",
 	[ST_DEVICE_TOUCH] = "UPDATE devices SET last_seen = ?3 WHERE user = ?1 AND device_id = ?2",
-	[ST_USER_DEVICES] = "SELECT device_id, name, identity_key, exchange_key, exchange_key_sig"
+	[ST_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE user = ?1",
+	[ST_DEVICE_RETIRE] = "INSERT INTO retired_devices (user, device_id, identity_key,"
+			     " exchange_key, exchange_key_sig, approver_key, approval,"
+			     " created_at, removed_at)"
+			     " SELECT user, device_id, identity_key, exchange_key,"
+			     " exchange_key_sig, approver_key, approval, created_at, ?3"
+			     " FROM devices WHERE user = ?1 AND device_id = ?2",
+	[ST_DEVICE_DELETE] = "DELETE FROM devices WHERE user = ?1 AND device_id = ?2",
+	[ST_DEVICE_INBOX_DELETE] = "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2",
+	[ST_USER_DEVICES] = "SELECT device_id, name, identity_key, exchange_key, exchange_key_sig,"
+			    " approver_key, approval"
 			    " FROM devices WHERE user = ?1 ORDER BY device_id",
 	[ST_CHAT_BY_DIRECT_KEY] = "SELECT chat_id FROM chats WHERE direct_key = ?1",
 	[ST_CHAT_INSERT] = "INSERT INTO chats (chat_id, kind, name, created_by, created_at,"
 			   " next_seq, direct_key) VALUES (?1, 'direct', NULL, ?2, ?3, 1, ?4)",
+	[ST_GROUP_INSERT] = "INSERT INTO chats (chat_id, kind, name, created_by, created_at,"
+			    " next_seq, direct_key) VALUES (?1, 'group', ?4, ?2, ?3, 1, NULL)",
 	[ST_MEMBER_INSERT] = "INSERT INTO chat_members (chat_id, user, role, joined_at)"
-			     " VALUES (?1, ?2, 'member', ?3)",
+			     " VALUES (?1, ?2, ?4, ?3)",
+	[ST_MEMBER_DELETE] = "DELETE FROM chat_members WHERE chat_id = ?1 AND user = ?2",
+	[ST_MEMBER_SET_ROLE] = "UPDATE chat_members SET role = ?3 WHERE chat_id = ?1 AND user = ?2",
+	[ST_MEMBER_FIRST] = "SELECT user FROM chat_members WHERE chat_id = ?1"
+			    " ORDER BY joined_at, user LIMIT 1",
 	[ST_CHAT_GET] = "SELECT c.kind, c.name, c.created_at FROM chats c"
 			" JOIN chat_members m ON m.chat_id = c.chat_id AND m.user = ?2"
 			" WHERE c.chat_id = ?1",
-	[ST_CHAT_MEMBERS] = "SELECT user FROM chat_members WHERE chat_id = ?1 ORDER BY user",
-	[ST_IS_MEMBER] = "SELECT 1 FROM chat_members WHERE chat_id = ?1 AND user = ?2",
-	[ST_MESSAGE_GET] = "SELECT chat_id, sender_user, sender_device, seq, sent_at"
+	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",
+	[ST_MEMBER_ROLE] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user = ?2",
+	[ST_MESSAGE_GET] = "SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
 			   " FROM messages WHERE message_id = ?1",
 	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
 			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
 			    " ORDER BY d.user, d.device_id",
 	[ST_CHAT_NEXT_SEQ] = "SELECT next_seq FROM chats WHERE chat_id = ?1",
 	[ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
-	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, sender_user,"
-			      " sender_device, seq, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
+			      " sender_device, seq, sent_at)"
+			      " VALUES (?1, ?2, 'message', ?3, ?4, ?5, ?6)",
+	[ST_UPDATE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
+			     " sender_device, seq, sent_at, body)"
+			     " VALUES (?1, ?2, 'update', ?3, ?4, ?5, ?6, ?7)",
 	[ST_INBOX_INSERT] = "INSERT INTO inbox (user, device_id, message_id, nonce, ciphertext,"
 			    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_INBOX_LOAD] = "SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
-			  " m.sender_user, m.sender_device, d.identity_key, d.exchange_key,"
-			  " d.exchange_key_sig, i.nonce, i.ciphertext"
-			  " FROM inbox i"
-			  " JOIN messages m ON m.message_id = i.message_id"
-			  " JOIN devices d ON d.user = m.sender_user"
-			  "  AND d.device_id = m.sender_device"
-			  " WHERE i.user = ?1 AND i.device_id = ?2 AND i.id > ?3"
-			  " ORDER BY i.id LIMIT ?4",
+	[ST_INBOX_UPDATE_MEMBERS] = "INSERT INTO inbox (user, device_id, message_id, created_at)"
+				    " SELECT d.user, d.device_id, ?2, ?3 FROM chat_members m"
+				    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
+				    " ORDER BY d.user, d.device_id",
+	[ST_INBOX_UPDATE_USER] = "INSERT INTO inbox (user, device_id, message_id, created_at)"
+				 " SELECT user, device_id, ?2, ?3 FROM devices WHERE user = ?1"
+				 " ORDER BY device_id",
+	[ST_INBOX_RECIPIENTS] = "SELECT user, device_id FROM inbox WHERE message_id = ?1"
+				" ORDER BY user, device_id",
+	[ST_INBOX_LOAD] =
+		"SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
+		" m.sender_user, m.sender_device, " SENDER_COL("identity_key") ", " SENDER_COL(
+			"exc"
+			"han"
+			"ge_"
+			"ke"
+			"y") ", " SENDER_COL("exchange_key_sig") ", " SENDER_COL("approver_key") ","
+												 " " SENDER_COL(
+													 "approval") ","
+														     " i.nonce, i.ciphertext, "
+														     "m.kind, m.body"
+														     " FROM inbox i"
+														     " JOIN messages m ON "
+														     "m.message_id = i.message_id"
+														     " LEFT JOIN devices d ON "
+														     "d.user = m.sender_user"
+														     "  AND d.device_id = "
+														     "m.sender_device"
+														     " LEFT JOIN retired_devices r "
+														     "ON r.user = m.sender_user"
+														     "  AND r.device_id = "
+														     "m.sender_device"
+														     " WHERE i.user = ?1 AND "
+														     "i.device_id = ?2 AND i.id > ?3"
+														     " ORDER BY i.id LIMIT ?4",
 	[ST_ACK] = "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2"
 		   " AND message_id = ?3",
 };
@@ -365,29 +518,75 @@ set_wal(struct db *st, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
+/* 0 if PRAGMA foreign_key_check finds nothing, -1 otherwise. */
 static int
-check_schema(struct db *st, char *err, size_t errlen)
+foreign_keys_hold(struct db *st)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK) {
+		db_fail(st, "foreign_key_check");
+		return -1;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		srv_log("db: foreign_key_check: a row of %s breaks a foreign key",
+			(const char *)sqlite3_column_text(s, 0));
+	else if (rc != SQLITE_DONE)
+		db_fail(st, "foreign_key_check");
+	(void)sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Create the schema, or migrate it to DB_SCHEMA_VERSION, in one
+ * transaction: a failure leaves the file as it was.  Runs with foreign keys
+ * off (the migrations rebuild tables), and checks them before COMMIT.
+ * *from is the version found.
+ */
+static int
+check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 {
 	int64_t version;
+	char sql[64];
 
 	if (exec(st, "BEGIN IMMEDIATE", "begin") != 0 ||
 	    query_int(st, "PRAGMA user_version", &version) != 0) {
 		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (version == 0) {
-		if (exec(st, schema_sql, "create schema") != 0 ||
-		    exec(st, "PRAGMA user_version = 1", "user_version") != 0) {
-			snprintf(err, errlen, "cannot create the schema: %s",
-				 sqlite3_errmsg(st->db));
-			goto fail;
-		}
-	} else if (version != DB_SCHEMA_VERSION) {
+	*from = version;
+	if (version < 0 || version > DB_SCHEMA_VERSION) {
 		snprintf(err, errlen,
 			 "database schema version %lld, this server "
 			 "knows version %d",
 			 (long long)version, DB_SCHEMA_VERSION);
 		goto fail;
+	}
+	if (version == 0) {
+		if (exec(st, schema_v1_sql, "create schema") != 0) {
+			snprintf(err, errlen, "cannot create the schema: %s",
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+		version = 1;
+	}
+	if (version == 1) {
+		if (exec(st, migrate_v2_sql, "migrate to version 2") != 0) {
+			snprintf(err, errlen, "cannot migrate the schema to version 2: %s",
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+		version = 2;
+	}
+	if (*from != version) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)version);
+		if (foreign_keys_hold(st) != 0 || exec(st, sql, "user_version") != 0) {
+			snprintf(err, errlen, "cannot set up schema version %lld",
+				 (long long)version);
+			goto fail;
+		}
 	}
 	if (exec(st, "COMMIT", "commit") != 0) {
 		snprintf(err, errlen, "commit: %s", sqlite3_errmsg(st->db));
@@ -426,6 +625,7 @@ db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *st = calloc(1, sizeof *st);
 	char inner[256];
+	int64_t from = 0;
 	int i;
 
 	if (st == NULL) {
@@ -450,12 +650,19 @@ db_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, inner);
 		goto fail;
 	}
-	if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", "pragmas") != 0) {
+	if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", "pragmas") != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (check_schema(st, inner, sizeof inner) != 0) {
+	if (check_schema(st, &from, inner, sizeof inner) != 0) {
 		snprintf(err, errlen, "%s: %s", path, inner);
+		goto fail;
+	}
+	if (from != 0 && from != DB_SCHEMA_VERSION)
+		srv_log("db: %s: migrated the schema from version %lld to %d", path,
+			(long long)from, DB_SCHEMA_VERSION);
+	if (exec(st, "PRAGMA foreign_keys=ON;", "pragmas") != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
 	for (i = 0; i < ST_COUNT; i++) {
@@ -513,10 +720,11 @@ db_user_exists(struct db *st, const char *user)
 	return r < 0 ? DB_INTERNAL : r ? DB_OK : DB_NOT_FOUND;
 }
 
-/* Who holds this identity key: 1 found (owner filled), 0 none, -1 error. */
+/* Who holds this identity key: 1 found (owner filled; *first 1 if it is
+ * the user's first device, the one register made), 0 none, -1 error. */
 static int
 key_owner(struct db *st, const uint8_t key[CHAT_KEY_BYTES], char owner[CHAT_USER_MAX + 1],
-	  uint32_t *device_id)
+	  uint32_t *device_id, int *first)
 {
 	sqlite3_stmt *s = stmt(st, ST_DEVICE_BY_KEY);
 	int r;
@@ -530,9 +738,57 @@ key_owner(struct db *st, const uint8_t key[CHAT_KEY_BYTES], char owner[CHAT_USER
 		if (col_text(s, 0, owner, CHAT_USER_MAX + 1) != 0)
 			r = -1;
 		*device_id = (uint32_t)sqlite3_column_int64(s, 1);
+		*first = sqlite3_column_int(s, 2);
 		stmt_done(s);
 	}
 	return r;
+}
+
+/* One integer of one row (bound to one text parameter): 0, or -1 on error
+ * or no row. */
+static int
+query_text_int(struct db *st, int which, const char *arg, int64_t *out, const char *what)
+{
+	sqlite3_stmt *s = stmt(st, which);
+	int r;
+
+	if (bind_text(st, s, 1, arg) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	if ((r = step_row(st, s, what)) != 1) {
+		if (r == 0)
+			srv_log("db: %s: no row for %s", what, arg);
+		return -1;
+	}
+	*out = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return 0;
+}
+
+static int
+insert_device(struct db *st, const char *user, uint32_t device_id, const char *name,
+	      const uint8_t *ik, const uint8_t *xk, const uint8_t *xsig, const uint8_t *approver,
+	      const uint8_t *approval, int64_t now)
+{
+	sqlite3_stmt *s = stmt(st, ST_DEVICE_INSERT);
+	int rc = 0;
+
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
+	    bind_text(st, s, 3, name) || bind_blob(st, s, 4, ik, CHAT_KEY_BYTES) ||
+	    bind_blob(st, s, 5, xk, CHAT_KEY_BYTES) || bind_blob(st, s, 6, xsig, CHAT_SIG_BYTES) ||
+	    bind_int(st, s, 7, now))
+		rc = -1;
+	/* A first device has no approval: both stay NULL. */
+	if (rc == 0 && approver != NULL &&
+	    (bind_blob(st, s, 8, approver, CHAT_KEY_BYTES) ||
+	     bind_blob(st, s, 9, approval, CHAT_SIG_BYTES)))
+		rc = -1;
+	if (rc != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert device");
 }
 
 static int
@@ -547,14 +803,8 @@ insert_user_device(struct db *st, const char *user, const char *name, const uint
 	}
 	if (step_done(st, s, "insert user") != 0)
 		return -1;
-	s = stmt(st, ST_DEVICE_INSERT);
-	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, 1) || bind_text(st, s, 3, name) ||
-	    bind_blob(st, s, 4, ik, CHAT_KEY_BYTES) || bind_blob(st, s, 5, xk, CHAT_KEY_BYTES) ||
-	    bind_blob(st, s, 6, xsig, CHAT_SIG_BYTES) || bind_int(st, s, 7, now)) {
-		stmt_done(s);
-		return -1;
-	}
-	return step_done(st, s, "insert device");
+	/* The user row starts with next_device_id 2. */
+	return insert_device(st, user, 1, name, ik, xk, xsig, NULL, NULL, now);
 }
 
 enum db_status
@@ -566,17 +816,18 @@ db_register(struct db *st, const char *user, const char *device_name,
 	char owner[CHAT_USER_MAX + 1];
 	uint32_t owner_device = 0;
 	enum db_status ret = DB_INTERNAL;
-	int exists, held = 0;
+	int exists, held = 0, first = 0;
 
 	*created = 0;
 	if (tx_begin(st) != 0)
 		return DB_INTERNAL;
 	if ((exists = user_exists(st, user)) < 0 ||
-	    (held = key_owner(st, identity_key, owner, &owner_device)) < 0)
+	    (held = key_owner(st, identity_key, owner, &owner_device, &first)) < 0)
 		goto out;
 	if (exists) {
-		/* A retry whose reply was lost proves itself by the key. */
-		if (held && strcmp(owner, user) == 0) {
+		/* A retry whose reply was lost proves itself by the key; only
+		 * of the device register made, which linking never does. */
+		if (held && first && strcmp(owner, user) == 0) {
 			*device_id = owner_device;
 			ret = DB_OK;
 		} else {
@@ -594,6 +845,111 @@ db_register(struct db *st, const char *user, const char *device_name,
 		goto out;
 	*device_id = 1;
 	*created = 1;
+	return DB_OK;
+out:
+	tx_rollback(st);
+	return ret;
+}
+
+/* The checks a link must pass, inside the caller's transaction. */
+static enum db_status
+link_checks(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY_BYTES])
+{
+	char owner[CHAT_USER_MAX + 1];
+	uint32_t owner_device;
+	int64_t count;
+	int r, first;
+
+	if ((r = user_exists(st, user)) <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	if (query_text_int(st, ST_DEVICE_COUNT, user, &count, "device count") != 0)
+		return DB_INTERNAL;
+	if (count >= CHAT_MAX_DEVICES)
+		return DB_TOO_MANY;
+	if ((r = key_owner(st, identity_key, owner, &owner_device, &first)) != 0)
+		return r > 0 ? DB_KEY_TAKEN : DB_INTERNAL;
+	return DB_OK;
+}
+
+enum db_status
+db_link_check(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY_BYTES])
+{
+	enum db_status ret;
+
+	if (step_done(st, stmt(st, ST_BEGIN_READ), "begin") != 0)
+		return DB_INTERNAL;
+	ret = link_checks(st, user, identity_key);
+	tx_rollback(st); /* read only: ends the snapshot */
+	return ret;
+}
+
+enum db_status
+db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id)
+{
+	sqlite3_stmt *s;
+	enum db_status ret;
+	int64_t next;
+
+	*device_id = 0;
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if ((ret = link_checks(st, d->user, d->identity_key)) != DB_OK)
+		goto out;
+	ret = DB_INTERNAL;
+	if (query_text_int(st, ST_USER_NEXT_DEVICE, d->user, &next, "next device id") != 0)
+		goto out;
+	if (next < 1 || next > CHAT_DEVICE_ID_MAX) {
+		srv_log("db: user %s has used up its device ids", d->user);
+		goto out;
+	}
+	if (insert_device(st, d->user, (uint32_t)next, d->name, d->identity_key, d->exchange_key,
+			  d->exchange_key_sig, d->approver_key, d->approval, d->now) != 0)
+		goto out;
+	s = stmt(st, ST_USER_SET_NEXT_DEVICE);
+	if (bind_text(st, s, 1, d->user) || bind_int(st, s, 2, next + 1)) {
+		stmt_done(s);
+		goto out;
+	}
+	if (step_done(st, s, "bump device id") != 0 || tx_commit(st) != 0)
+		goto out;
+	*device_id = (uint32_t)next;
+	return DB_OK;
+out:
+	tx_rollback(st);
+	return ret;
+}
+
+/* Run a statement bound to (user, device id[, now]) that returns no rows. */
+static int
+device_step(struct db *st, int which, const char *user, uint32_t device_id, int64_t now,
+	    const char *what)
+{
+	sqlite3_stmt *s = stmt(st, which);
+
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
+	    (sqlite3_bind_parameter_count(s) >= 3 && bind_int(st, s, 3, now))) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, what);
+}
+
+enum db_status
+db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now)
+{
+	uint8_t ik[CHAT_KEY_BYTES];
+	enum db_status ret;
+
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if ((ret = db_device_identity(st, user, device_id, ik)) != DB_OK)
+		goto out;
+	ret = DB_INTERNAL;
+	if (device_step(st, ST_DEVICE_INBOX_DELETE, user, device_id, now, "delete inbox") != 0 ||
+	    device_step(st, ST_DEVICE_RETIRE, user, device_id, now, "retire device") != 0 ||
+	    device_step(st, ST_DEVICE_DELETE, user, device_id, now, "delete device") != 0 ||
+	    tx_commit(st) != 0)
+		goto out;
 	return DB_OK;
 out:
 	tx_rollback(st);
@@ -650,6 +1006,12 @@ read_device(sqlite3_stmt *s, struct db_device *d)
 	if (col_blob(s, 2, d->identity_key, CHAT_KEY_BYTES) != 0 ||
 	    col_blob(s, 3, d->exchange_key, CHAT_KEY_BYTES) != 0 ||
 	    col_blob(s, 4, d->exchange_key_sig, CHAT_SIG_BYTES) != 0)
+		return -1;
+	d->approved = sqlite3_column_type(s, 5) != SQLITE_NULL;
+	if (d->approved != (sqlite3_column_type(s, 6) != SQLITE_NULL))
+		return -1;
+	if (d->approved && (col_blob(s, 5, d->approver_key, CHAT_KEY_BYTES) != 0 ||
+			    col_blob(s, 6, d->approval, CHAT_SIG_BYTES) != 0))
 		return -1;
 	return 0;
 }
@@ -718,18 +1080,20 @@ chat_by_direct_key(struct db *st, const char *key, char chat_id[CHAT_CHAT_ID_LEN
 }
 
 /* Insert the chat row under a fresh random id: 0, or -1 on error.  A clash
- * with an existing id (2^-64 per pair, but cheap to handle) draws again. */
+ * with an existing id (2^-64 per pair, but cheap to handle) draws again.
+ * key is the direct key of a direct chat, name the name of a group (the
+ * other NULL). */
 static int
-insert_direct_chat(struct db *st, const char *creator, const char *key, int64_t now,
-		   char chat_id[CHAT_CHAT_ID_LEN + 1])
+insert_chat(struct db *st, const char *creator, const char *key, const char *name, int64_t now,
+	    char chat_id[CHAT_CHAT_ID_LEN + 1])
 {
-	sqlite3_stmt *s = stmt(st, ST_CHAT_INSERT);
+	sqlite3_stmt *s = stmt(st, key != NULL ? ST_CHAT_INSERT : ST_GROUP_INSERT);
 	int attempt, rc;
 
 	for (attempt = 0; attempt < 8; attempt++) {
 		new_chat_id(chat_id);
 		if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, creator) ||
-		    bind_int(st, s, 3, now) || bind_text(st, s, 4, key)) {
+		    bind_int(st, s, 3, now) || bind_text(st, s, 4, key != NULL ? key : name)) {
 			stmt_done(s);
 			return -1;
 		}
@@ -747,11 +1111,12 @@ insert_direct_chat(struct db *st, const char *creator, const char *key, int64_t 
 }
 
 static int
-insert_member(struct db *st, const char *chat_id, const char *user, int64_t now)
+insert_member(struct db *st, const char *chat_id, const char *user, const char *role, int64_t now)
 {
 	sqlite3_stmt *s = stmt(st, ST_MEMBER_INSERT);
 
-	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user) || bind_int(st, s, 3, now)) {
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user) || bind_int(st, s, 3, now) ||
+	    bind_text(st, s, 4, role)) {
 		stmt_done(s);
 		return -1;
 	}
@@ -792,9 +1157,10 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 		ret = DB_OK;
 		goto out; /* nothing written: the rollback just ends the read */
 	}
-	if (insert_direct_chat(st, creator, key, now, chat_id) != 0 ||
-	    insert_member(st, chat_id, users[0], now) != 0 ||
-	    insert_member(st, chat_id, users[1], now) != 0 || tx_commit(st) != 0)
+	/* Both members of a direct chat are plain members: it has no admins. */
+	if (insert_chat(st, creator, key, NULL, now, chat_id) != 0 ||
+	    insert_member(st, chat_id, users[0], "member", now) != 0 ||
+	    insert_member(st, chat_id, users[1], "member", now) != 0 || tx_commit(st) != 0)
 		goto out;
 	*created = 1;
 	return DB_OK;
@@ -803,25 +1169,31 @@ out:
 	return ret;
 }
 
+/* The chat's members and its admins, each sorted by name: 0 or -1. */
 static int
-chat_members(struct db *st, const char *chat_id, struct db_chat *out)
+chat_members(struct db *st, const char *chat_id, char (*members)[CHAT_USER_MAX + 1],
+	     size_t *n_members, char (*admins)[CHAT_USER_MAX + 1], size_t *n_admins)
 {
 	sqlite3_stmt *s = stmt(st, ST_CHAT_MEMBERS);
+	const unsigned char *role;
 	int rc;
 
-	out->n_members = 0;
+	*n_members = *n_admins = 0;
 	if (bind_text(st, s, 1, chat_id) != 0) {
 		stmt_done(s);
 		return -1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (out->n_members >= CHAT_MAX_MEMBERS ||
-		    col_text(s, 0, out->members[out->n_members], CHAT_USER_MAX + 1) != 0) {
+		if (*n_members >= CHAT_MAX_MEMBERS ||
+		    col_text(s, 0, members[*n_members], CHAT_USER_MAX + 1) != 0 ||
+		    (role = sqlite3_column_text(s, 1)) == NULL) {
 			srv_log("db: chat %s has a malformed member list", chat_id);
 			stmt_done(s);
 			return -1;
 		}
-		out->n_members++;
+		if (strcmp((const char *)role, "admin") == 0)
+			memcpy(admins[(*n_admins)++], members[*n_members], CHAT_USER_MAX + 1);
+		(*n_members)++;
 	}
 	if (rc != SQLITE_DONE) {
 		db_fail(st, "chat members");
@@ -832,19 +1204,21 @@ chat_members(struct db *st, const char *chat_id, struct db_chat *out)
 	return 0;
 }
 
-enum db_status
-db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_chat *out)
+/* The chat's kind and name if user is a member: 1 (filled), 0 not (or no
+ * such chat), -1 error. */
+static int
+chat_as_member(struct db *st, const char *chat_id, const char *user, struct db_chat *out)
 {
 	sqlite3_stmt *s = stmt(st, ST_CHAT_GET);
 	int r;
 
-	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, viewer)) {
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
 		stmt_done(s);
-		return DB_INTERNAL;
+		return -1;
 	}
 	r = step_row(st, s, "get chat");
 	if (r <= 0)
-		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+		return r;
 	snprintf(out->chat_id, sizeof out->chat_id, "%s", chat_id);
 	out->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
 	out->name[0] = '\0';
@@ -853,11 +1227,381 @@ db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_ch
 		r = col_text(s, 1, out->name, sizeof out->name);
 	out->created_at = sqlite3_column_int64(s, 2);
 	stmt_done(s);
-	/* Two reads without a transaction: fine while members never change
-	 * (version 1); group chats will need BEGIN here. */
-	if (r != 0 || chat_members(st, chat_id, out) != 0)
+	if (r != 0) {
+		srv_log("db: chat %s has a malformed kind or name", chat_id);
+		return -1;
+	}
+	return 1;
+}
+
+enum db_status
+db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_chat *out)
+{
+	enum db_status ret = DB_INTERNAL;
+	int r;
+
+	/* One read transaction: the members cannot change between the two
+	 * queries. */
+	if (step_done(st, stmt(st, ST_BEGIN_READ), "begin") != 0)
 		return DB_INTERNAL;
+	if ((r = chat_as_member(st, chat_id, viewer, out)) <= 0) {
+		if (r == 0)
+			ret = DB_NOT_FOUND;
+	} else if (chat_members(st, chat_id, out->members, &out->n_members, out->admins,
+				&out->n_admins) == 0) {
+		ret = DB_OK;
+	}
+	tx_rollback(st); /* read only: ends the snapshot */
+	return ret;
+}
+
+/* ---- groups ------------------------------------------------------------ */
+
+/* Defined with the messages below. */
+static int take_seq(struct db *st, const char *chat_id, int64_t *seq);
+static int addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+void
+db_change_result_free(struct db_change_result *res)
+{
+	free(res->recipients);
+	res->recipients = NULL;
+	res->n_recipients = 0;
+}
+
+/* Run a statement bound to (text, text[, int]) that returns no rows. */
+static int
+text_step(struct db *st, int which, const char *a, const char *b, int64_t n, const char *what)
+{
+	sqlite3_stmt *s = stmt(st, which);
+
+	if (bind_text(st, s, 1, a) || bind_text(st, s, 2, b) ||
+	    (sqlite3_bind_parameter_count(s) >= 3 && bind_int(st, s, 3, n))) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, what);
+}
+
+/* The devices that got the update's rows, into res->recipients. */
+static int
+update_recipients(struct db *st, struct db_change_result *res)
+{
+	sqlite3_stmt *s = stmt(st, ST_INBOX_RECIPIENTS);
+	struct db_addr a;
+	int rc;
+
+	if (bind_text(st, s, 1, res->update_id) != 0) {
+		stmt_done(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (col_text(s, 0, a.user, sizeof a.user) != 0 ||
+		    addr_push(&res->recipients, &res->n_recipients, &a) != 0) {
+			srv_log("db: update recipients: malformed row or out of memory");
+			stmt_done(s);
+			return -1;
+		}
+		res->recipients[res->n_recipients - 1].device_id =
+			(uint32_t)sqlite3_column_int64(s, 1);
+	}
+	stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "update recipients");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Store the update of a change already written to chat_members: read the
+ * members and admins after it into res, take the next seq, store the
+ * encoder's text and one inbox row for every device of every member and of
+ * every user in removed.  Inside the caller's transaction; 0 or -1.
+ */
+static int
+write_update(struct db *st, const struct db_chat *chat, const char *actor, uint32_t actor_device,
+	     const char (*users)[CHAT_USER_MAX + 1], size_t n_users, int removed, int64_t now,
+	     db_update_encode_fn *encode, struct db_change_result *res)
+{
+	char(*sorted)[CHAT_USER_MAX + 1] = NULL;
+	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
+	struct db_update u;
+	sqlite3_stmt *s;
+	char *body = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (chat_members(st, chat->chat_id, res->participants, &res->n_participants, res->admins,
+			 &res->n_admins) != 0 ||
+	    take_seq(st, chat->chat_id, &res->seq) != 0)
+		return -1;
+	db_random_fn(raw, sizeof raw);
+	sodium_bin2hex(res->update_id, sizeof res->update_id, raw, sizeof raw);
+	snprintf(res->chat_id, sizeof res->chat_id, "%s", chat->chat_id);
+	res->has_name = chat->has_name;
+	snprintf(res->name, sizeof res->name, "%s", chat->has_name ? chat->name : "");
+	res->sent_at = now;
+	if ((sorted = malloc((n_users ? n_users : 1) * sizeof *sorted)) == NULL)
+		goto out;
+	memcpy(sorted, users, n_users * sizeof *sorted);
+	qsort(sorted, n_users, sizeof *sorted, name_cmp);
+	u = (struct db_update){
+		.chat_id = chat->chat_id,
+		.update_id = res->update_id,
+		.seq = res->seq,
+		.sent_at = now,
+		.kind = chat->kind,
+		.name = chat->has_name ? chat->name : NULL,
+		.actor = actor,
+		.op = res->op,
+		.users = (const char(*)[CHAT_USER_MAX + 1]) sorted,
+		.n_users = n_users,
+		.participants = (const char(*)[CHAT_USER_MAX + 1]) res->participants,
+		.n_participants = res->n_participants,
+		.admins = (const char(*)[CHAT_USER_MAX + 1]) res->admins,
+		.n_admins = res->n_admins,
+	};
+	if ((body = encode(&u)) == NULL) {
+		srv_log("db: out of memory encoding an update");
+		goto out;
+	}
+	s = stmt(st, ST_UPDATE_INSERT);
+	if (bind_text(st, s, 1, res->update_id) || bind_text(st, s, 2, chat->chat_id) ||
+	    bind_text(st, s, 3, actor) || bind_int(st, s, 4, actor_device) ||
+	    bind_int(st, s, 5, res->seq) || bind_int(st, s, 6, now) || bind_text(st, s, 7, body)) {
+		stmt_done(s);
+		goto out;
+	}
+	if (step_done(st, s, "insert update") != 0 ||
+	    text_step(st, ST_INBOX_UPDATE_MEMBERS, chat->chat_id, res->update_id, now,
+		      "update rows of members") != 0)
+		goto out;
+	for (i = 0; removed && i < n_users; i++) {
+		if (text_step(st, ST_INBOX_UPDATE_USER, users[i], res->update_id, now,
+			      "update rows of the removed") != 0)
+			goto out;
+	}
+	rc = update_recipients(st, res);
+out:
+	free(body);
+	free(sorted);
+	return rc;
+}
+
+enum db_status
+db_create_group(struct db *st, const struct db_group_create *req, struct db_change_result *res)
+{
+	char(*all)[CHAT_USER_MAX + 1] = NULL;
+	struct db_chat chat;
+	enum db_status ret = DB_INTERNAL;
+	size_t i, n = 1;
+	int r;
+
+	memset(res, 0, sizeof *res);
+	res->op = DB_OP_CREATE;
+	for (i = 0; i < req->n_members; i++)
+		n += strcmp(req->members[i], req->creator) != 0;
+	if (n > CHAT_MAX_MEMBERS)
+		return DB_TOO_LARGE;
+	/* Everyone joins by the creation: the update's users are all the
+	 * members, the creator first (write_update sorts them). */
+	if ((all = malloc(n * sizeof *all)) == NULL)
+		return DB_INTERNAL;
+	snprintf(all[0], sizeof all[0], "%s", req->creator);
+	for (i = 0, n = 1; i < req->n_members; i++) {
+		if (strcmp(req->members[i], req->creator) != 0)
+			memcpy(all[n++], req->members[i], sizeof all[0]);
+	}
+	if (tx_begin(st) != 0) {
+		free(all);
+		return DB_INTERNAL;
+	}
+	for (i = 1; i < n; i++) {
+		if ((r = user_exists(st, all[i])) < 0)
+			goto out;
+		if (r == 0) {
+			snprintf(res->bad_user, sizeof res->bad_user, "%s", all[i]);
+			ret = DB_UNKNOWN_USER;
+			goto out;
+		}
+	}
+	memset(&chat, 0, sizeof chat);
+	snprintf(chat.kind, sizeof chat.kind, "group");
+	chat.has_name = 1;
+	snprintf(chat.name, sizeof chat.name, "%s", req->name);
+	if (insert_chat(st, req->creator, NULL, req->name, req->now, chat.chat_id) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (insert_member(st, chat.chat_id, all[i], i == 0 ? "admin" : "member",
+				  req->now) != 0)
+			goto out;
+	}
+	if (write_update(st, &chat, req->creator, req->creator_device,
+			 (const char(*)[CHAT_USER_MAX + 1]) all, n, 0, req->now, req->encode,
+			 res) != 0 ||
+	    tx_commit(st) != 0)
+		goto out;
+	free(all);
 	return DB_OK;
+out:
+	tx_rollback(st);
+	free(all);
+	db_change_result_free(res);
+	return ret;
+}
+
+/* The role of user in the chat: 1 admin, 0 member, -2 not a member, -1 error. */
+static int
+member_role(struct db *st, const char *chat_id, const char *user)
+{
+	sqlite3_stmt *s = stmt(st, ST_MEMBER_ROLE);
+	const unsigned char *role;
+	int r;
+
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
+		stmt_done(s);
+		return -1;
+	}
+	if ((r = step_row(st, s, "member role")) <= 0)
+		return r == 0 ? -2 : -1;
+	role = sqlite3_column_text(s, 0);
+	r = role != NULL && strcmp((const char *)role, "admin") == 0;
+	stmt_done(s);
+	return r;
+}
+
+/* After a removal: if members remain and none is an admin, the one who
+ * joined first (ties by name) becomes one.  0 or -1. */
+static int
+keep_an_admin(struct db *st, const char *chat_id)
+{
+	struct db_chat *c = malloc(sizeof *c);
+	char first[CHAT_USER_MAX + 1];
+	sqlite3_stmt *s;
+	int r, rc = -1;
+
+	if (c == NULL)
+		return -1;
+	if (chat_members(st, chat_id, c->members, &c->n_members, c->admins, &c->n_admins) != 0)
+		goto out;
+	rc = 0;
+	if (c->n_members == 0 || c->n_admins > 0)
+		goto out;
+	rc = -1;
+	s = stmt(st, ST_MEMBER_FIRST);
+	if (bind_text(st, s, 1, chat_id) != 0) {
+		stmt_done(s);
+		goto out;
+	}
+	if ((r = step_row(st, s, "first member")) != 1)
+		goto out;
+	r = col_text(s, 0, first, sizeof first);
+	stmt_done(s);
+	if (r != 0)
+		goto out;
+	s = stmt(st, ST_MEMBER_SET_ROLE);
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, first) ||
+	    bind_text(st, s, 3, "admin")) {
+		stmt_done(s);
+		goto out;
+	}
+	if (step_done(st, s, "promote") != 0)
+		goto out;
+	srv_log("db: chat %s: %s is admin now, the last admin having left", chat_id, first);
+	rc = 0;
+out:
+	free(c);
+	return rc;
+}
+
+enum db_status
+db_change_group(struct db *st, const struct db_group_change *req, struct db_change_result *res)
+{
+	struct db_chat *chat = malloc(sizeof *chat);
+	enum db_status ret = DB_INTERNAL;
+	size_t i, n_members;
+	int r, role;
+
+	memset(res, 0, sizeof *res);
+	res->op = req->add ? DB_OP_ADD : DB_OP_REMOVE;
+	if (chat == NULL)
+		return DB_INTERNAL;
+	if (tx_begin(st) != 0) {
+		free(chat);
+		return DB_INTERNAL;
+	}
+	/* Checks first, in the order of PROTOCOL.md; nothing is written
+	 * until every one has passed. */
+	if ((r = chat_as_member(st, req->chat_id, req->actor, chat)) <= 0) {
+		if (r == 0)
+			ret = DB_NOT_FOUND;
+		goto out;
+	}
+	if (strcmp(chat->kind, "group") != 0) {
+		ret = DB_WRONG_KIND;
+		goto out;
+	}
+	if ((role = member_role(st, req->chat_id, req->actor)) < 0)
+		goto out;
+	if (!req->add && req->n_users == 1 && strcmp(req->users[0], req->actor) == 0)
+		res->op = DB_OP_LEAVE; /* anyone may leave */
+	else if (!role) {
+		ret = DB_NOT_ADMIN;
+		goto out;
+	}
+	for (i = 0; i < req->n_users; i++) {
+		if ((r = user_exists(st, req->users[i])) < 0)
+			goto out;
+		if (r == 0)
+			ret = DB_UNKNOWN_USER;
+		else if ((r = member_role(st, req->chat_id, req->users[i])) == -1)
+			goto out;
+		else if (req->add && r != -2)
+			ret = DB_ALREADY_MEMBER;
+		else if (!req->add && r == -2)
+			ret = DB_NOT_MEMBER;
+		if (ret != DB_INTERNAL) {
+			snprintf(res->bad_user, sizeof res->bad_user, "%s", req->users[i]);
+			goto out;
+		}
+	}
+	if (chat_members(st, req->chat_id, chat->members, &n_members, chat->admins,
+			 &chat->n_admins) != 0)
+		goto out;
+	if (req->add && n_members + req->n_users > CHAT_MAX_MEMBERS) {
+		ret = DB_TOO_LARGE;
+		goto out;
+	}
+	for (i = 0; i < req->n_users; i++) {
+		if (req->add)
+			r = insert_member(st, req->chat_id, req->users[i], "member", req->now);
+		else
+			r = text_step(st, ST_MEMBER_DELETE, req->chat_id, req->users[i], 0,
+				      "remove member");
+		if (r != 0)
+			goto out;
+	}
+	if ((!req->add && keep_an_admin(st, req->chat_id) != 0) ||
+	    write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users,
+			 !req->add, req->now, req->encode, res) != 0 ||
+	    tx_commit(st) != 0)
+		goto out;
+	free(chat);
+	return DB_OK;
+out:
+	tx_rollback(st);
+	free(chat);
+	db_change_result_free(res);
+	if (ret != DB_OK)
+		res->seq = 0;
+	return ret;
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -955,17 +1699,9 @@ db_send_result_free(struct db_send_result *res)
 static int
 is_member(struct db *st, const char *chat_id, const char *user)
 {
-	sqlite3_stmt *s = stmt(st, ST_IS_MEMBER);
-	int r;
+	int r = member_role(st, chat_id, user);
 
-	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
-		stmt_done(s);
-		return -1;
-	}
-	r = step_row(st, s, "is member");
-	if (r == 1)
-		stmt_done(s);
-	return r;
+	return r == -2 ? 0 : r < 0 ? -1 : 1;
 }
 
 /*
@@ -976,7 +1712,7 @@ static int
 prior_message(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
 	sqlite3_stmt *s = stmt(st, ST_MESSAGE_GET);
-	const unsigned char *chat, *sender;
+	const unsigned char *chat, *sender, *kind;
 	int r;
 
 	if (bind_text(st, s, 1, req->message_id) != 0) {
@@ -988,7 +1724,10 @@ prior_message(struct db *st, const struct db_send *req, struct db_send_result *r
 		return r;
 	chat = sqlite3_column_text(s, 0);
 	sender = sqlite3_column_text(s, 1);
-	if (chat && sender && strcmp((const char *)chat, req->chat_id) == 0 &&
+	kind = sqlite3_column_text(s, 5);
+	/* An update's id is never a message's, even for its own actor. */
+	if (chat && sender && kind && strcmp((const char *)kind, "message") == 0 &&
+	    strcmp((const char *)chat, req->chat_id) == 0 &&
 	    strcmp((const char *)sender, req->sender_user) == 0 &&
 	    sqlite3_column_int64(s, 2) == req->sender_device) {
 		res->seq = sqlite3_column_int64(s, 3);
@@ -1171,12 +1910,26 @@ out:
 
 /* ---- inbox ------------------------------------------------------------- */
 
-/* Fill a row from ST_INBOX_LOAD's columns; -1 if a blob is malformed. */
+/* 1 if the column is NULL or a blob of len bytes (*out set, NULL for a
+ * NULL), 0 if it is malformed. */
+static int
+col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out)
+{
+	*out = NULL;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 1;
+	*out = sqlite3_column_blob(s, col);
+	return *out != NULL && (size_t)sqlite3_column_bytes(s, col) == len;
+}
+
+/* Fill a row from ST_INBOX_LOAD's columns; -1 if it is malformed. */
 static int
 read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 {
 	int64_t dev = sqlite3_column_int64(s, 6);
+	const unsigned char *kind = sqlite3_column_text(s, 14);
 
+	memset(row, 0, sizeof *row);
 	row->inbox_id = sqlite3_column_int64(s, 0);
 	row->chat_id = (const char *)sqlite3_column_text(s, 1);
 	row->message_id = (const char *)sqlite3_column_text(s, 2);
@@ -1184,19 +1937,26 @@ read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 	row->sent_at = sqlite3_column_int64(s, 4);
 	row->sender_user = (const char *)sqlite3_column_text(s, 5);
 	row->sender_device = (uint32_t)dev;
-	row->sender_identity_key = sqlite3_column_blob(s, 7);
-	row->sender_exchange_key = sqlite3_column_blob(s, 8);
-	row->sender_exchange_key_sig = sqlite3_column_blob(s, 9);
-	row->nonce = sqlite3_column_blob(s, 10);
-	row->ciphertext = sqlite3_column_blob(s, 11);
-	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 11);
-	if (!row->chat_id || !row->message_id || !row->sender_user || dev < 1 ||
-	    dev > CHAT_DEVICE_ID_MAX || sqlite3_column_bytes(s, 7) != CHAT_KEY_BYTES ||
-	    sqlite3_column_bytes(s, 8) != CHAT_KEY_BYTES ||
-	    sqlite3_column_bytes(s, 9) != CHAT_SIG_BYTES ||
-	    sqlite3_column_bytes(s, 10) != CHAT_NONCE_BYTES || !row->sender_identity_key ||
+	if (!row->chat_id || !row->message_id || !row->sender_user || !kind)
+		return -1;
+	if (strcmp((const char *)kind, "update") == 0) {
+		/* Its push is the stored frame; nothing else is needed. */
+		row->is_update = 1;
+		row->body = (const char *)sqlite3_column_text(s, 15);
+		return row->body != NULL ? 0 : -1;
+	}
+	row->ciphertext = sqlite3_column_blob(s, 13);
+	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
+	if (dev < 1 || dev > CHAT_DEVICE_ID_MAX ||
+	    !col_opt_blob(s, 7, CHAT_KEY_BYTES, &row->sender_identity_key) ||
+	    !col_opt_blob(s, 8, CHAT_KEY_BYTES, &row->sender_exchange_key) ||
+	    !col_opt_blob(s, 9, CHAT_SIG_BYTES, &row->sender_exchange_key_sig) ||
+	    !col_opt_blob(s, 10, CHAT_KEY_BYTES, &row->sender_approver_key) ||
+	    !col_opt_blob(s, 11, CHAT_SIG_BYTES, &row->sender_approval) ||
+	    !col_opt_blob(s, 12, CHAT_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
 	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->nonce ||
-	    !row->ciphertext)
+	    !row->ciphertext ||
+	    (row->sender_approver_key == NULL) != (row->sender_approval == NULL))
 		return -1;
 	return 0;
 }

@@ -18,19 +18,27 @@
 
 #include "util.h"
 
-/* The schema version kept in PRAGMA user_version. */
-#define DB_SCHEMA_VERSION 1
+/* The schema version kept in PRAGMA user_version.  Version 1 (the first
+ * revision of the protocol) is migrated in place when opened. */
+#define DB_SCHEMA_VERSION 2
 
 struct db;
 
 enum db_status {
 	DB_OK = 0,
-	DB_INTERNAL,  /* SQLite failed; nothing was changed */
-	DB_EXISTS,    /* register: the user exists with another key */
-	DB_KEY_TAKEN, /* register: identity key belongs to another user */
-	DB_NOT_FOUND, /* no such user, device or chat (or not a member) */
-	DB_DUPLICATE, /* sendMessage: id taken by another device or chat */
-	DB_MISMATCH   /* sendMessage: envelopes do not match the devices */
+	DB_INTERNAL,       /* SQLite failed; nothing was changed */
+	DB_EXISTS,         /* register: the user exists with another key */
+	DB_KEY_TAKEN,      /* register, link: identity key belongs to another device */
+	DB_NOT_FOUND,      /* no such user, device or chat (or not a member) */
+	DB_DUPLICATE,      /* sendMessage: id taken by another device or chat */
+	DB_MISMATCH,       /* sendMessage: envelopes do not match the devices */
+	DB_TOO_MANY,       /* link: the user has CHAT_MAX_DEVICES devices */
+	DB_UNKNOWN_USER,   /* group create or change: a named user does not exist */
+	DB_WRONG_KIND,     /* group change of a direct chat */
+	DB_NOT_ADMIN,      /* group change that needs an admin */
+	DB_ALREADY_MEMBER, /* ADD of a member */
+	DB_NOT_MEMBER,     /* REMOVE of a non-member */
+	DB_TOO_LARGE       /* a group over CHAT_MAX_MEMBERS */
 };
 
 /* A device address, (user, device id). */
@@ -47,6 +55,9 @@ struct db_device {
 	uint8_t identity_key[CHAT_KEY_BYTES];
 	uint8_t exchange_key[CHAT_KEY_BYTES];
 	uint8_t exchange_key_sig[CHAT_SIG_BYTES];
+	int approved; /* 0: the user's first device, no approval */
+	uint8_t approver_key[CHAT_KEY_BYTES];
+	uint8_t approval[CHAT_SIG_BYTES];
 };
 
 struct db_chat {
@@ -57,6 +68,8 @@ struct db_chat {
 	int64_t created_at;
 	size_t n_members; /* members sorted by name */
 	char members[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	size_t n_admins; /* admins sorted by name */
+	char admins[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
 };
 
 /* One envelope of a sendMessage: the recipient and its sealed copy. */
@@ -88,22 +101,102 @@ struct db_send_result {
 	size_t n_extra;
 };
 
-/* One inbox row joined with its message and the sender's current keys.
- * The pointers are valid only during the db_inbox_fn call. */
+/* One inbox row joined with its message and the sender's keys.  The
+ * pointers are valid only during the db_inbox_fn call. */
 struct db_inbox_row {
 	int64_t inbox_id;
 	const char *chat_id;
-	const char *message_id;
+	const char *message_id; /* a chatUpdate's updateId */
 	int64_t seq;
 	int64_t sent_at;
+	/* 1: a chatUpdate, whose whole push frame is body and which has no
+	 * sender keys, nonce or ciphertext (those are NULL). */
+	int is_update;
+	const char *body;
 	const char *sender_user;
 	uint32_t sender_device;
 	const uint8_t *sender_identity_key;     /* CHAT_KEY_BYTES */
 	const uint8_t *sender_exchange_key;     /* CHAT_KEY_BYTES */
 	const uint8_t *sender_exchange_key_sig; /* CHAT_SIG_BYTES */
+	const uint8_t *sender_approver_key;     /* CHAT_KEY_BYTES, NULL for a first device */
+	const uint8_t *sender_approval;         /* CHAT_SIG_BYTES, NULL for a first device */
 	const uint8_t *nonce;                   /* CHAT_NONCE_BYTES */
 	const uint8_t *ciphertext;
 	size_t ciphertext_len;
+};
+
+/* ---- group changes ------------------------------------------------------
+ *
+ * A group's creation and every change of its members is one "update": a
+ * row of the messages table (kind 'update') that takes the chat's next seq
+ * like a message, and one inbox row (without nonce or ciphertext) for
+ * every device of every member after the change and of every user removed.
+ * What the update says is made by the caller's encoder, inside the
+ * transaction, so that this file stays free of JSON.
+ */
+enum db_update_op { DB_OP_CREATE, DB_OP_ADD, DB_OP_REMOVE, DB_OP_LEAVE };
+
+/* What an encoder gets; every list is sorted by name. */
+struct db_update {
+	const char *chat_id;
+	const char *update_id; /* 32 lowercase hex digits */
+	int64_t seq;
+	int64_t sent_at;
+	const char *kind; /* "group" */
+	const char *name; /* NULL if the chat has none */
+	const char *actor;
+	enum db_update_op op;
+	const char (*users)[CHAT_USER_MAX + 1]; /* who joined or left */
+	size_t n_users;
+	const char (*participants)[CHAT_USER_MAX + 1]; /* after the change */
+	size_t n_participants;
+	const char (*admins)[CHAT_USER_MAX + 1];
+	size_t n_admins;
+};
+
+/* The text stored for an update (malloc'd; NULL when out of memory). */
+typedef char *db_update_encode_fn(const struct db_update *u);
+
+struct db_group_create {
+	const char *creator;
+	uint32_t creator_device;
+	const char *name;
+	/* Distinct names, the creator among them or not. */
+	const char (*members)[CHAT_USER_MAX + 1];
+	size_t n_members;
+	int64_t now;
+	db_update_encode_fn *encode;
+};
+
+struct db_group_change {
+	const char *chat_id;
+	const char *actor;
+	uint32_t actor_device;
+	int add;                                /* 1: ADD, 0: REMOVE */
+	const char (*users)[CHAT_USER_MAX + 1]; /* distinct names */
+	size_t n_users;
+	int64_t now;
+	db_update_encode_fn *encode;
+};
+
+struct db_change_result {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	int has_name;
+	char name[128]; /* the group's name */
+	char update_id[CHAT_MESSAGE_ID_LEN + 1];
+	int64_t seq;
+	int64_t sent_at;
+	enum db_update_op op;
+	size_t n_participants;
+	char participants[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	size_t n_admins;
+	char admins[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER: the first user
+	 * (in request order) that is wrong. */
+	char bad_user[CHAT_USER_MAX + 1];
+	/* DB_OK: the devices that got the update's inbox row (malloc'd). */
+	struct db_addr *recipients;
+	size_t n_recipients;
 };
 
 /* Return 0 to go on, nonzero to stop after this row. */
@@ -119,10 +212,10 @@ void db_close(struct db *st);
 
 /*
  * Register a new user with its first device (device id 1).  device_name may
- * be NULL.  If the user exists and one of its devices has this identity key,
- * returns DB_OK with that device's id and *created 0 (a retried
- * registration); DB_EXISTS if the user has other keys; DB_KEY_TAKEN if
- * another user's device has this identity key.
+ * be NULL.  If the user exists and its first device (the one register made,
+ * if not removed) has this identity key, returns DB_OK with that device's
+ * id and *created 0 (a retried registration); DB_EXISTS if the user exists
+ * otherwise; DB_KEY_TAKEN if another user's device has this identity key.
  */
 enum db_status db_register(struct db *st, const char *user, const char *device_name,
 			   const uint8_t identity_key[CHAT_KEY_BYTES],
@@ -130,7 +223,8 @@ enum db_status db_register(struct db *st, const char *user, const char *device_n
 			   const uint8_t exchange_key_sig[CHAT_SIG_BYTES], int64_t now,
 			   uint32_t *device_id, int *created);
 
-/* The identity key of a device, for auth; DB_NOT_FOUND if none. */
+/* The identity key of a device, for auth; DB_NOT_FOUND if none (or
+ * removed). */
 enum db_status db_device_identity(struct db *st, const char *user, uint32_t device_id,
 				  uint8_t identity_key[CHAT_KEY_BYTES]);
 
@@ -145,6 +239,41 @@ enum db_status db_user_devices(struct db *st, const char *user, struct db_device
 enum db_status db_user_exists(struct db *st, const char *user);
 
 /*
+ * Whether a device with this identity key could join the user now:
+ * DB_NOT_FOUND if there is no such user, DB_TOO_MANY if it has
+ * CHAT_MAX_DEVICES devices, DB_KEY_TAKEN if a device has this identity key.
+ */
+enum db_status db_link_check(struct db *st, const char *user,
+			     const uint8_t identity_key[CHAT_KEY_BYTES]);
+
+/* A device joining an existing user with the approval of one it has. */
+struct db_new_device {
+	const char *user;
+	const char *name;                /* may be NULL */
+	const uint8_t *identity_key;     /* CHAT_KEY_BYTES */
+	const uint8_t *exchange_key;     /* CHAT_KEY_BYTES */
+	const uint8_t *exchange_key_sig; /* CHAT_SIG_BYTES */
+	const uint8_t *approver_key;     /* CHAT_KEY_BYTES */
+	const uint8_t *approval;         /* CHAT_SIG_BYTES */
+	int64_t now;
+};
+
+/*
+ * Store a linked device under the user's next device id (ids are never
+ * reused), after the checks of db_link_check() (same statuses), all in one
+ * transaction.
+ */
+enum db_status db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id);
+
+/*
+ * Remove a device: its inbox rows go and its directory entry leaves the
+ * devices table, in one transaction.  Its keys are kept aside so that the
+ * messages it sent before can still be delivered with their sender entry.
+ * DB_NOT_FOUND if the user has no such device.
+ */
+enum db_status db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
+
+/*
  * Find or create the direct chat of two distinct users.  *created is 1 if
  * it was made now.  DB_NOT_FOUND if either user does not exist, with the
  * missing name copied to missing_user (may be NULL).
@@ -156,6 +285,28 @@ enum db_status db_direct_chat(struct db *st, const char *creator, const char *ot
 /* A chat as seen by viewer; DB_NOT_FOUND if no chat or not a member. */
 enum db_status db_get_chat(struct db *st, const char *chat_id, const char *viewer,
 			   struct db_chat *out);
+
+/*
+ * Create a group of the creator (its only admin) and the other members,
+ * and its create update.  DB_TOO_LARGE over CHAT_MAX_MEMBERS (the creator
+ * included), DB_UNKNOWN_USER (bad_user set) if a member does not exist.
+ * Free res with db_change_result_free() whatever the status.
+ */
+enum db_status db_create_group(struct db *st, const struct db_group_create *req,
+			       struct db_change_result *res);
+
+/*
+ * Add or remove members of a group, all or nothing, and store the update.
+ * DB_NOT_FOUND if there is no such chat or the actor is not in it,
+ * DB_WRONG_KIND for a direct chat, DB_NOT_ADMIN if the actor may not make
+ * this change, DB_UNKNOWN_USER / DB_ALREADY_MEMBER / DB_NOT_MEMBER with
+ * bad_user, DB_TOO_LARGE over CHAT_MAX_MEMBERS.  A member removing only
+ * themselves is a leave (res->op DB_OP_LEAVE); when no admin is left, the
+ * member who joined first (ties by name) becomes one.
+ */
+enum db_status db_change_group(struct db *st, const struct db_group_change *req,
+			       struct db_change_result *res);
+void db_change_result_free(struct db_change_result *res);
 
 /*
  * Store a message and one inbox row per envelope, after checking that the
@@ -175,8 +326,8 @@ void db_send_result_free(struct db_send_result *res);
 enum db_status db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after_id,
 			     size_t max, db_inbox_fn *fn, void *udata, size_t *n);
 
-/* Delete the device's inbox rows of these message ids; *acked is the
- * number of rows deleted. */
+/* Delete the device's inbox rows of these message (or update) ids; *acked
+ * is the number of rows deleted. */
 enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 		      const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked);
 
@@ -194,8 +345,8 @@ int db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_a
 /* Order of addresses: by user name, then device id. */
 int db_addr_cmp(const void *a, const void *b);
 
-/* Where new chat ids come from: randombytes_buf unless a test replaces it
- * (to force an id collision, for instance). */
+/* Where new chat and update ids come from: randombytes_buf unless a test
+ * replaces it (to force an id collision, for instance). */
 extern void (*db_random_fn)(void *buf, size_t len);
 
 #endif /* CHAT_SERVER_DB_H */

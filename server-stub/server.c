@@ -55,6 +55,7 @@
 /* Close codes (RFC 6455 section 7.4.1 and PROTOCOL.md). */
 #define CLOSE_INTERNAL 1011
 #define CLOSE_REPLACED 4001
+#define CLOSE_REMOVED  4002
 
 struct frame {
 	struct frame *next;
@@ -246,7 +247,7 @@ fill_row(void *udata, const struct db_inbox_row *row)
 {
 	struct fill *f = udata;
 
-	if (queue_text(f->c, wire_new_message(row)) != 0) {
+	if (queue_text(f->c, wire_inbox_push(row)) != 0) {
 		f->failed = 1;
 		return 1;
 	}
@@ -335,6 +336,70 @@ on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 			o->inbox_dirty = 1;
 			lws_callback_on_writable(o->wsi);
 		}
+	}
+}
+
+/* The pending link requests live in the sessions of the connections that
+ * made them, so a request dies with its connection; expiry is checked here. */
+static struct session *
+on_find_link(void *udata, const char *user, const char *code, int64_t now)
+{
+	struct server *srv = udata;
+	struct conn *o, *best = NULL;
+
+	for (o = srv->conns; o != NULL; o = o->next) {
+		const struct wire_link *l = &o->sess.link;
+
+		if (o->sess.authed || o->close_code || !l->pending || now >= l->expires_at ||
+		    strcmp(l->code, code) != 0 || strcmp(l->user, user) != 0)
+			continue;
+		/* The same keys asked twice (a client that reconnected): the
+		 * newest request is the one a person is looking at. */
+		if (best == NULL || l->created_at > best->sess.link.created_at ||
+		    (l->created_at == best->sess.link.created_at &&
+		     o->sess.conn_id > best->sess.conn_id))
+			best = o;
+	}
+	return best ? &best->sess : NULL;
+}
+
+/* s was waiting on a link request and is now a device: tell it, then
+ * deliver as after auth (its inbox is empty; drained follows). */
+static void
+on_linked(void *udata, struct session *s)
+{
+	struct server *srv = udata;
+	struct conn *c = conn_of(s), *o;
+
+	/* Other requests for the same keys cannot succeed any more. */
+	for (o = srv->conns; o != NULL; o = o->next) {
+		if (o != c && !o->sess.authed && o->sess.link.pending &&
+		    memcmp(o->sess.link.identity_key, s->link.identity_key,
+			   sizeof s->link.identity_key) == 0)
+			memset(&o->sess.link, 0, sizeof o->sess.link);
+	}
+	if (queue_text(c, wire_linked(s)) != 0) {
+		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		return;
+	}
+	on_authenticated(udata, s);
+}
+
+/* Close every connection of a removed device; the one that asked for its
+ * own removal gets its reply first. */
+static void
+on_device_removed(void *udata, const char *user, uint32_t device_id, struct session *by)
+{
+	struct server *srv = udata;
+	struct conn *o;
+
+	for (o = srv->conns; o != NULL; o = o->next) {
+		if (!o->sess.authed || o->close_code || o->sess.device_id != device_id ||
+		    strcmp(o->sess.user, user) != 0)
+			continue;
+		srv_log("conn %llu closed: device %s/%u removed",
+			(unsigned long long)o->sess.conn_id, user, (unsigned)device_id);
+		conn_close(o, CLOSE_REMOVED, "device removed", &o->sess != by);
 	}
 }
 
@@ -634,6 +699,9 @@ server_run(const struct server_opts *opts)
 		.max_frame = opts->max_frame,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
+		.find_link = on_find_link,
+		.linked = on_linked,
+		.device_removed = on_device_removed,
 		.udata = &srv,
 	};
 

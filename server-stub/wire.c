@@ -87,6 +87,26 @@ j_b64(int *oom, cJSON *o, const char *k, const uint8_t *bin, size_t len)
 	j_str(oom, o, k, b64);
 }
 
+/* Base64, or null when bin is NULL. */
+static void
+j_opt_b64(int *oom, cJSON *o, const char *k, const uint8_t *bin, size_t len)
+{
+	if (bin != NULL)
+		j_b64(oom, o, k, bin, len);
+	else
+		j_check(oom, cJSON_AddNullToObject(o, k));
+}
+
+/* A string, or null when v is NULL. */
+static void
+j_opt_str(int *oom, cJSON *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		j_str(oom, o, k, v);
+	else
+		j_check(oom, cJSON_AddNullToObject(o, k));
+}
+
 static cJSON *
 j_obj_in_array(int *oom, cJSON *arr)
 {
@@ -109,6 +129,17 @@ j_str_in_array(int *oom, cJSON *arr, const char *v)
 		cJSON_Delete(s);
 		*oom = 1;
 	}
+}
+
+/* An array of names under k. */
+static void
+j_names(int *oom, cJSON *o, const char *k, const char (*names)[CHAT_USER_MAX + 1], size_t n)
+{
+	cJSON *arr = j_check(oom, cJSON_AddArrayToObject(o, k));
+	size_t i;
+
+	for (i = 0; i < n && arr != NULL; i++)
+		j_str_in_array(oom, arr, names[i]);
 }
 
 /* Print and free root; NULL if anything failed along the way. */
@@ -339,18 +370,78 @@ reply_device(struct req *r)
 	j_int(&r->oom, r->reply, "deviceId", r->s->device_id);
 }
 
+/* s is now the device (user, device_id).  The caller ends a link request
+ * s was waiting on. */
 static void
-become(struct req *r, const char *user, uint32_t device_id, const char *how)
+session_become(struct session *s, const char *user, uint32_t device_id, const char *how)
 {
-	struct session *s = r->s;
-
 	s->authed = 1;
 	memcpy(s->user, user, strlen(user) + 1);
 	s->device_id = device_id;
 	srv_log("conn %llu auth device=%s/%u via=%s", (unsigned long long)s->conn_id, s->user,
 		(unsigned)device_id, how);
+}
+
+static void
+become(struct req *r, const char *user, uint32_t device_id, const char *how)
+{
+	session_become(r->s, user, device_id, how);
+	memset(&r->s->link, 0, sizeof r->s->link);
 	if (r->h->authenticated)
-		r->h->authenticated(r->h->udata, s);
+		r->h->authenticated(r->h->udata, r->s);
+}
+
+/* The optional deviceName of register and linkDevice: 0 (*out NULL if
+ * absent), or -1 with the request failed. */
+static int
+get_device_name(struct req *r, const char **out)
+{
+	const cJSON *name = field(r->msg, "deviceName");
+
+	*out = NULL;
+	if (name == NULL || cJSON_IsNull(name))
+		return 0;
+	if (!cJSON_IsString(name) || name->valuestring == NULL) {
+		req_fail(r, "bad_request", "deviceName: must be a string");
+		return -1;
+	}
+	if (strlen(name->valuestring) > CHAT_DEVICE_NAME_MAX) {
+		req_fail(r, "too_large", "deviceName: at most %d bytes", CHAT_DEVICE_NAME_MAX);
+		return -1;
+	}
+	*out = name->valuestring;
+	return 0;
+}
+
+/*
+ * The keys of register and linkDevice, checked: the exchange key signed by
+ * the identity key, and the challenge signed under domain.  0, or -1 with
+ * the request failed.
+ */
+static int
+get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
+	     uint8_t xk[CHAT_KEY_BYTES], uint8_t xsig[CHAT_SIG_BYTES])
+{
+	uint8_t sig[CHAT_SIG_BYTES];
+
+	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, CHAT_KEY_BYTES) ||
+	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, CHAT_KEY_BYTES) ||
+	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, CHAT_SIG_BYTES) ||
+	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig))
+		return -1;
+	if (e2e_verify_exchange_key(ik, xk, xsig) != 0) {
+		req_fail(r, "bad_signature",
+			 "exchangeKeySig does not verify with "
+			 "identityKey");
+		return -1;
+	}
+	if (e2e_verify_challenge(sig, domain, r->s->challenge, sizeof r->s->challenge, ik) != 0) {
+		req_fail(r, "bad_signature",
+			 "signature does not verify with "
+			 "identityKey over this connection's challenge");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -358,44 +449,15 @@ handle_register(struct req *r)
 {
 	char user[CHAT_USER_MAX + 1];
 	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
-	uint8_t sig[CHAT_SIG_BYTES];
-	const cJSON *name = field(r->msg, "deviceName");
+	const char *name;
 	uint32_t device_id = 0;
 	int created;
 
-	if (check_user(r, field(r->msg, "user"), "user", user) != 0)
+	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
+	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig))
 		return;
-	if (name != NULL && !cJSON_IsNull(name)) {
-		if (!cJSON_IsString(name) || name->valuestring == NULL) {
-			req_fail(r, "bad_request", "deviceName: must be a string");
-			return;
-		}
-		if (strlen(name->valuestring) > CHAT_DEVICE_NAME_MAX) {
-			req_fail(r, "too_large", "deviceName: at most %d bytes",
-				 CHAT_DEVICE_NAME_MAX);
-			return;
-		}
-	}
-	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, sizeof ik) ||
-	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, sizeof xk) ||
-	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, sizeof xsig) ||
-	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig))
-		return;
-	if (e2e_verify_exchange_key(ik, xk, xsig) != 0) {
-		req_fail(r, "bad_signature",
-			 "exchangeKeySig does not verify with "
-			 "identityKey");
-		return;
-	}
-	if (e2e_verify_challenge(sig, E2E_DOMAIN_REGISTER, r->s->challenge, sizeof r->s->challenge,
-				 ik) != 0) {
-		req_fail(r, "bad_signature",
-			 "signature does not verify with "
-			 "identityKey over this connection's challenge");
-		return;
-	}
-	switch (db_register(r->h->db, user, cJSON_IsString(name) ? name->valuestring : NULL, ik, xk,
-			    xsig, util_now_ms(), &device_id, &created)) {
+	switch (db_register(r->h->db, user, name, ik, xk, xsig, util_now_ms(), &device_id,
+			    &created)) {
 	case DB_OK: break;
 	case DB_EXISTS: req_fail(r, "user_exists", "user '%s' is taken", user); return;
 	case DB_KEY_TAKEN:
@@ -458,6 +520,8 @@ add_device(int *oom, cJSON *arr, const struct db_device *d)
 	j_b64(oom, o, "identityKey", d->identity_key, CHAT_KEY_BYTES);
 	j_b64(oom, o, "exchangeKey", d->exchange_key, CHAT_KEY_BYTES);
 	j_b64(oom, o, "exchangeKeySig", d->exchange_key_sig, CHAT_SIG_BYTES);
+	j_opt_b64(oom, o, "approverKey", d->approved ? d->approver_key : NULL, CHAT_KEY_BYTES);
+	j_opt_b64(oom, o, "approval", d->approved ? d->approval : NULL, CHAT_SIG_BYTES);
 }
 
 /* 1 if name is among the first n of names. */
@@ -519,11 +583,146 @@ handle_get_keys(struct req *r)
 static void
 reply_participants(struct req *r, char (*names)[CHAT_USER_MAX + 1], size_t n)
 {
-	cJSON *arr = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "participants"));
+	j_names(&r->oom, r->reply, "participants", (const char(*)[CHAT_USER_MAX + 1]) names, n);
+}
+
+static const char *
+op_name(enum db_update_op op)
+{
+	switch (op) {
+	case DB_OP_CREATE: return "create";
+	case DB_OP_ADD: return "add";
+	case DB_OP_REMOVE: return "remove";
+	case DB_OP_LEAVE: return "leave";
+	}
+	return "?";
+}
+
+/* After a committed group change: wake the recipients' connections, log
+ * it, and reply with the group as it is now. */
+static void
+reply_change(struct req *r, const struct db_change_result *res, size_t n_users)
+{
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		j_str_in_array(&r->oom, arr, names[i]);
+	for (i = 0; i < res->n_recipients && r->h->inbox_changed; i++)
+		r->h->inbox_changed(r->h->udata, res->recipients[i].user,
+				    res->recipients[i].device_id);
+	srv_log("conn %llu chat %s %s by %s/%u: %zu user(s), %zu member(s) now, seq %" PRId64,
+		(unsigned long long)r->s->conn_id, res->chat_id, op_name(res->op), r->s->user,
+		(unsigned)r->s->device_id, n_users, res->n_participants, res->seq);
+	start_reply(r);
+	j_str(&r->oom, r->reply, "chatId", res->chat_id);
+}
+
+static void
+reply_members(struct req *r, const struct db_change_result *res)
+{
+	j_names(&r->oom, r->reply, "participants",
+		(const char(*)[CHAT_USER_MAX + 1]) res->participants, res->n_participants);
+	j_names(&r->oom, r->reply, "admins", (const char(*)[CHAT_USER_MAX + 1]) res->admins,
+		res->n_admins);
+}
+
+/* The name of a group: 1 to CHAT_GROUP_NAME_MAX bytes of UTF-8. */
+static const char *
+get_group_name(struct req *r, const cJSON *name)
+{
+	size_t len;
+
+	if (!cJSON_IsString(name) || name->valuestring == NULL) {
+		req_fail(r, "bad_request", "name: must be a string");
+		return NULL;
+	}
+	len = strlen(name->valuestring);
+	if (len == 0) {
+		req_fail(r, "bad_request", "name: must not be empty");
+		return NULL;
+	}
+	if (len > CHAT_GROUP_NAME_MAX) {
+		req_fail(r, "too_large", "name: at most %d bytes", CHAT_GROUP_NAME_MAX);
+		return NULL;
+	}
+	if (!util_valid_utf8(name->valuestring, len)) {
+		req_fail(r, "bad_request", "name: must be valid UTF-8");
+		return NULL;
+	}
+	return name->valuestring;
+}
+
+static void
+create_group(struct req *r, const cJSON *name_field)
+{
+	/* The creator and up to CHAT_MAX_MEMBERS others: one more than a
+	 * group may have, to tell that it is over. */
+	char(*names)[CHAT_USER_MAX + 1] = NULL;
+	const cJSON *list = field(r->msg, "participants"), *v;
+	struct db_change_result *res = NULL;
+	struct db_group_create req;
+	const char *name;
+	size_t n = 1, i = 0;
+	char where[40];
+
+	if ((name = get_group_name(r, name_field)) == NULL)
+		return;
+	if (!cJSON_IsArray(list)) {
+		req_fail(r, "bad_request", "participants: %s",
+			 list ? "must be an array" : "missing");
+		return;
+	}
+	if ((names = malloc((CHAT_MAX_MEMBERS + 1) * sizeof *names)) == NULL ||
+	    (res = malloc(sizeof *res)) == NULL) {
+		r->oom = 1;
+		goto out;
+	}
+	memcpy(names[0], r->s->user, sizeof names[0]);
+	cJSON_ArrayForEach(v, list) {
+		snprintf(where, sizeof where, "participants[%zu]", i++);
+		if (check_user(r, v, where, names[n]) != 0)
+			goto out;
+		if (seen(names, n, names[n]))
+			continue;
+		if (n == CHAT_MAX_MEMBERS) {
+			req_fail(r, "too_large",
+				 "participants: a group has at most %d members, "
+				 "the creator included",
+				 CHAT_MAX_MEMBERS);
+			goto out;
+		}
+		n++;
+	}
+	req = (struct db_group_create){
+		.creator = r->s->user,
+		.creator_device = r->s->device_id,
+		.name = name,
+		.members = (const char(*)[CHAT_USER_MAX + 1]) names,
+		.n_members = n,
+		.now = util_now_ms(),
+		.encode = wire_chat_update,
+	};
+	switch (db_create_group(r->h->db, &req, res)) {
+	case DB_OK:
+		reply_change(r, res, n);
+		j_str(&r->oom, r->reply, "kind", "group");
+		j_str(&r->oom, r->reply, "name", name);
+		reply_members(r, res);
+		j_int(&r->oom, r->reply, "seq", res->seq);
+		j_check(&r->oom, cJSON_AddTrueToObject(r->reply, "created"));
+		break;
+	case DB_UNKNOWN_USER:
+		req_fail(r, "unknown_user", "no user named '%s'", res->bad_user);
+		break;
+	case DB_TOO_LARGE:
+		req_fail(r, "too_large",
+			 "participants: a group has at most %d members, the creator included",
+			 CHAT_MAX_MEMBERS);
+		break;
+	default: fail_internal(r); break;
+	}
+	db_change_result_free(res);
+out:
+	free(res);
+	free(names);
 }
 
 static void
@@ -532,12 +731,17 @@ handle_create_chat(struct req *r)
 	/* The creator plus at most CHAT_MAX_MEMBERS named. */
 	char names[CHAT_MAX_MEMBERS + 1][CHAT_USER_MAX + 1];
 	char chat_id[CHAT_CHAT_ID_LEN + 1], missing[CHAT_USER_MAX + 1];
-	const cJSON *list = get_array(r, "participants", CHAT_MAX_MEMBERS), *v;
+	const cJSON *group_name = field(r->msg, "name"), *list, *v;
 	size_t n = 1, i = 0;
 	char where[40];
 	int created;
 
-	if (list == NULL)
+	/* A name makes a group; null is no name, as for deviceName. */
+	if (group_name != NULL && !cJSON_IsNull(group_name)) {
+		create_group(r, group_name);
+		return;
+	}
+	if ((list = get_array(r, "participants", CHAT_MAX_MEMBERS)) == NULL)
 		return;
 	memcpy(names[0], r->s->user, sizeof names[0]);
 	cJSON_ArrayForEach(v, list) {
@@ -592,11 +796,10 @@ handle_get_chat(struct req *r)
 		start_reply(r);
 		j_str(&r->oom, r->reply, "chatId", c->chat_id);
 		j_str(&r->oom, r->reply, "kind", c->kind);
-		if (c->has_name)
-			j_str(&r->oom, r->reply, "name", c->name);
-		else
-			j_check(&r->oom, cJSON_AddNullToObject(r->reply, "name"));
+		j_opt_str(&r->oom, r->reply, "name", c->has_name ? c->name : NULL);
 		reply_participants(r, c->members, c->n_members);
+		j_names(&r->oom, r->reply, "admins", (const char(*)[CHAT_USER_MAX + 1]) c->admins,
+			c->n_admins);
 		j_int(&r->oom, r->reply, "createdAt", c->created_at);
 		break;
 	case DB_NOT_FOUND:
@@ -605,6 +808,301 @@ handle_get_chat(struct req *r)
 	default: fail_internal(r); break;
 	}
 	free(c);
+}
+
+static void
+handle_modify(struct req *r)
+{
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char(*users)[CHAT_USER_MAX + 1] = NULL;
+	struct db_change_result *res = NULL;
+	struct db_group_change req;
+	const cJSON *list, *v;
+	const char *op;
+	size_t n = 0, i = 0;
+	char where[32];
+	int add;
+
+	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
+	    (op = get_string(r, r->msg, "operation", "operation")) == NULL)
+		return;
+	if (strcmp(op, "ADD") != 0 && strcmp(op, "REMOVE") != 0) {
+		req_fail(r, "bad_request", "operation: must be ADD or REMOVE");
+		return;
+	}
+	add = op[0] == 'A';
+	if ((list = get_array(r, "users", CHAT_MAX_MODIFY)) == NULL)
+		return;
+	if (cJSON_GetArraySize(list) == 0) {
+		req_fail(r, "bad_request", "users: 1 to %d users", CHAT_MAX_MODIFY);
+		return;
+	}
+	if ((users = malloc(CHAT_MAX_MODIFY * sizeof *users)) == NULL ||
+	    (res = malloc(sizeof *res)) == NULL) {
+		r->oom = 1;
+		goto out;
+	}
+	cJSON_ArrayForEach(v, list) {
+		snprintf(where, sizeof where, "users[%zu]", i++);
+		if (check_user(r, v, where, users[n]) != 0)
+			goto out;
+		/* A name given twice counts once. */
+		if (!seen(users, n, users[n]))
+			n++;
+	}
+	req = (struct db_group_change){
+		.chat_id = chat_id,
+		.actor = r->s->user,
+		.actor_device = r->s->device_id,
+		.add = add,
+		.users = (const char(*)[CHAT_USER_MAX + 1]) users,
+		.n_users = n,
+		.now = util_now_ms(),
+		.encode = wire_chat_update,
+	};
+	switch (db_change_group(r->h->db, &req, res)) {
+	case DB_OK:
+		/* kind and name too, beyond PROTOCOL.md's example: the reply then
+		 * describes the chat as a chatUpdate and getChat do. */
+		reply_change(r, res, n);
+		j_str(&r->oom, r->reply, "kind", "group");
+		j_opt_str(&r->oom, r->reply, "name", res->has_name ? res->name : NULL);
+		j_int(&r->oom, r->reply, "seq", res->seq);
+		reply_members(r, res);
+		break;
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
+		break;
+	case DB_WRONG_KIND:
+		req_fail(r, "bad_request", "chat %s is a direct chat: its members are fixed",
+			 chat_id);
+		break;
+	case DB_NOT_ADMIN:
+		req_fail(r, "not_admin",
+			 "only an admin of the group adds members or removes others; "
+			 "a member may remove only themselves");
+		break;
+	case DB_UNKNOWN_USER:
+		req_fail(r, "unknown_user", "no user named '%s'", res->bad_user);
+		break;
+	case DB_ALREADY_MEMBER:
+		req_fail(r, "already_member", "'%s' is already in the group", res->bad_user);
+		break;
+	case DB_NOT_MEMBER:
+		req_fail(r, "not_member", "'%s' is not in the group", res->bad_user);
+		break;
+	case DB_TOO_LARGE:
+		req_fail(r, "too_large", "users: a group has at most %d members", CHAT_MAX_MEMBERS);
+		break;
+	default: fail_internal(r); break;
+	}
+	db_change_result_free(res);
+out:
+	free(res);
+	free(users);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+#define LINK_DOMAIN   "chat-link-v1"
+#define DEVICE_DOMAIN "chat-device-v1"
+
+int
+wire_verify_approval(const uint8_t approval[CHAT_SIG_BYTES], const char *user,
+		     const uint8_t identity_key[CHAT_KEY_BYTES],
+		     const uint8_t exchange_key[CHAT_KEY_BYTES],
+		     const uint8_t approver_key[CHAT_KEY_BYTES])
+{
+	uint8_t msg[sizeof DEVICE_DOMAIN - 1 + CHAT_USER_MAX + 1 + 2 * CHAT_KEY_BYTES];
+	size_t n = 0, ulen = strlen(user);
+
+	if (ulen > CHAT_USER_MAX)
+		return -1;
+	memcpy(msg, DEVICE_DOMAIN, sizeof DEVICE_DOMAIN - 1);
+	n += sizeof DEVICE_DOMAIN - 1;
+	memcpy(msg + n, user, ulen);
+	n += ulen;
+	msg[n++] = 0x00;
+	memcpy(msg + n, identity_key, CHAT_KEY_BYTES);
+	n += CHAT_KEY_BYTES;
+	memcpy(msg + n, exchange_key, CHAT_KEY_BYTES);
+	n += CHAT_KEY_BYTES;
+	return crypto_sign_verify_detached(approval, msg, n, approver_key) == 0 ? 0 : -1;
+}
+
+static void
+fail_too_many(struct req *r, const char *user)
+{
+	req_fail(r, "too_many_devices",
+		 "%s has %d devices, the most a user may have; remove one with "
+		 "`chatctl device remove DEVICE` first",
+		 user, CHAT_MAX_DEVICES);
+}
+
+static void
+fail_key_taken(struct req *r)
+{
+	req_fail(r, "bad_request", "identityKey: already registered to another device");
+}
+
+static void
+handle_link_device(struct req *r)
+{
+	struct wire_link *l = &r->s->link;
+	char user[CHAT_USER_MAX + 1];
+	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
+	const char *name;
+	int64_t now;
+
+	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
+	    get_device_name(r, &name) != 0 || get_new_keys(r, LINK_DOMAIN, ik, xk, xsig))
+		return;
+	switch (db_link_check(r->h->db, user, ik)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND: req_fail(r, "unknown_user", "no user named '%s'", user); return;
+	case DB_TOO_MANY: fail_too_many(r, user); return;
+	case DB_KEY_TAKEN: fail_key_taken(r); return;
+	default: fail_internal(r); return;
+	}
+	/* A request made again on this connection replaces the first. */
+	now = util_now_ms();
+	memset(l, 0, sizeof *l);
+	l->pending = 1;
+	l->created_at = now;
+	l->expires_at = now + CHAT_LINK_LIFETIME_MS;
+	memcpy(l->user, user, sizeof l->user);
+	l->has_name = name != NULL;
+	if (name != NULL)
+		memcpy(l->name, name, strlen(name) + 1);
+	memcpy(l->identity_key, ik, sizeof ik);
+	memcpy(l->exchange_key, xk, sizeof xk);
+	memcpy(l->exchange_key_sig, xsig, sizeof xsig);
+	util_link_code(ik, xk, l->code);
+	srv_log("conn %llu link request user=%s", (unsigned long long)r->s->conn_id, user);
+	start_reply(r);
+	j_str(&r->oom, r->reply, "code", l->code);
+	j_int(&r->oom, r->reply, "expiresAt", l->expires_at);
+}
+
+/* The session waiting with the request of this device's user that has the
+ * code in the request's "code", or NULL with the request failed. */
+static struct session *
+find_request(struct req *r)
+{
+	char code[CHAT_LINK_CODE_LEN + 1];
+	const char *typed = get_string(r, r->msg, "code", "code");
+	struct session *w = NULL;
+
+	if (typed == NULL)
+		return NULL;
+	/* A code that cannot be one is as wrong as one nobody asked for. */
+	if (util_parse_link_code(typed, code) == 0 && r->h->find_link != NULL)
+		w = r->h->find_link(r->h->udata, r->s->user, code, util_now_ms());
+	if (w == NULL || !w->link.pending || w->authed) {
+		req_fail(r, "invalid_code",
+			 "no link request of %s has this code: it is wrong, has "
+			 "expired, or its device has gone",
+			 r->s->user);
+		return NULL;
+	}
+	return w;
+}
+
+static void
+handle_get_link(struct req *r)
+{
+	struct session *w = find_request(r);
+	const struct wire_link *l;
+
+	if (w == NULL)
+		return;
+	l = &w->link;
+	start_reply(r);
+	j_str(&r->oom, r->reply, "user", l->user);
+	j_opt_str(&r->oom, r->reply, "deviceName", l->has_name ? l->name : NULL);
+	j_b64(&r->oom, r->reply, "identityKey", l->identity_key, CHAT_KEY_BYTES);
+	j_b64(&r->oom, r->reply, "exchangeKey", l->exchange_key, CHAT_KEY_BYTES);
+	j_b64(&r->oom, r->reply, "exchangeKeySig", l->exchange_key_sig, CHAT_SIG_BYTES);
+	j_int(&r->oom, r->reply, "expiresAt", l->expires_at);
+}
+
+static void
+handle_approve_link(struct req *r)
+{
+	uint8_t approval[CHAT_SIG_BYTES], approver[CHAT_KEY_BYTES];
+	struct db_new_device d;
+	struct session *w;
+	uint32_t device_id;
+
+	if ((w = find_request(r)) == NULL ||
+	    get_bytes(r, r->msg, "approval", "approval", approval, sizeof approval) != 0)
+		return;
+	switch (db_device_identity(r->h->db, r->s->user, r->s->device_id, approver)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		req_fail(r, "unknown_device", "this device, %s/%u, has been removed", r->s->user,
+			 (unsigned)r->s->device_id);
+		return;
+	default: fail_internal(r); return;
+	}
+	if (wire_verify_approval(approval, w->link.user, w->link.identity_key, w->link.exchange_key,
+				 approver) != 0) {
+		req_fail(r, "bad_signature",
+			 "approval does not verify with the identity key of %s/%u over "
+			 "the new device's keys",
+			 r->s->user, (unsigned)r->s->device_id);
+		return;
+	}
+	d = (struct db_new_device){
+		.user = w->link.user,
+		.name = w->link.has_name ? w->link.name : NULL,
+		.identity_key = w->link.identity_key,
+		.exchange_key = w->link.exchange_key,
+		.exchange_key_sig = w->link.exchange_key_sig,
+		.approver_key = approver,
+		.approval = approval,
+		.now = util_now_ms(),
+	};
+	switch (db_link_device(r->h->db, &d, &device_id)) {
+	case DB_OK: break;
+	case DB_TOO_MANY: fail_too_many(r, w->link.user); return;
+	case DB_KEY_TAKEN: fail_key_taken(r); return;
+	case DB_NOT_FOUND: req_fail(r, "unknown_user", "no user named '%s'", w->link.user); return;
+	default: fail_internal(r); return;
+	}
+	srv_log("conn %llu link approved device=%s/%u by=%s/%u conn=%llu",
+		(unsigned long long)r->s->conn_id, r->s->user, (unsigned)device_id, r->s->user,
+		(unsigned)r->s->device_id, (unsigned long long)w->conn_id);
+	session_become(w, r->s->user, device_id, "link");
+	/* The request is still there for the hook to see its keys. */
+	if (r->h->linked)
+		r->h->linked(r->h->udata, w);
+	memset(&w->link, 0, sizeof w->link);
+	start_reply(r);
+	j_str(&r->oom, r->reply, "user", r->s->user);
+	j_int(&r->oom, r->reply, "deviceId", device_id);
+}
+
+static void
+handle_remove_device(struct req *r)
+{
+	uint32_t device_id;
+
+	if (get_device_id(r, r->msg, "deviceId", &device_id) != 0)
+		return;
+	switch (db_remove_device(r->h->db, r->s->user, device_id, util_now_ms())) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		req_fail(r, "unknown_device", "no device %s/%u", r->s->user, (unsigned)device_id);
+		return;
+	default: fail_internal(r); return;
+	}
+	srv_log("conn %llu device removed device=%s/%u by=%s/%u", (unsigned long long)r->s->conn_id,
+		r->s->user, (unsigned)device_id, r->s->user, (unsigned)r->s->device_id);
+	if (r->h->device_removed)
+		r->h->device_removed(r->h->udata, r->s->user, device_id, r->s);
+	start_reply(r);
+	j_int(&r->oom, r->reply, "deviceId", device_id);
 }
 
 /* ---- sendMessage ------------------------------------------------------- */
@@ -820,13 +1318,21 @@ handle_ack(struct req *r)
 
 static const struct handler {
 	const char *type;
-	int opens_session; /* 1: register/auth, only before auth */
+	int opens_session; /* 1: register/auth/linkDevice, only before auth */
 	handler_fn *fn;
 } handlers[] = {
-	{"register", 1, handle_register}, {"auth", 1, handle_auth},
-	{"getKeys", 0, handle_get_keys},  {"createChat", 0, handle_create_chat},
-	{"getChat", 0, handle_get_chat},  {"sendMessage", 0, handle_send},
+	{"register", 1, handle_register},
+	{"auth", 1, handle_auth},
+	{"linkDevice", 1, handle_link_device},
+	{"getKeys", 0, handle_get_keys},
+	{"createChat", 0, handle_create_chat},
+	{"getChat", 0, handle_get_chat},
+	{"modifyChatParticipants", 0, handle_modify},
+	{"sendMessage", 0, handle_send},
 	{"ack", 0, handle_ack},
+	{"getLink", 0, handle_get_link},
+	{"approveLink", 0, handle_approve_link},
+	{"removeDevice", 0, handle_remove_device},
 };
 
 static const struct handler *
@@ -899,7 +1405,7 @@ route(struct req *r, const char *frame, size_t len)
 		return NULL;
 	}
 	if (!hd->opens_session && !r->s->authed) {
-		req_fail(r, "unauthenticated", "register or auth first");
+		req_fail(r, "unauthenticated", "register, auth or linkDevice first");
 		return NULL;
 	}
 	return hd;
@@ -971,6 +1477,8 @@ wire_new_message(const struct db_inbox_row *row)
 	j_b64(&oom, snd, "identityKey", row->sender_identity_key, CHAT_KEY_BYTES);
 	j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, CHAT_KEY_BYTES);
 	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, CHAT_SIG_BYTES);
+	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, CHAT_KEY_BYTES);
+	j_opt_b64(&oom, snd, "approval", row->sender_approval, CHAT_SIG_BYTES);
 	j_b64(&oom, root, "nonce", row->nonce, CHAT_NONCE_BYTES);
 	/* By reference: the ciphertext can be 87 KB of base64, not worth a
 	 * second copy; ct outlives the print below. */
@@ -982,6 +1490,54 @@ wire_new_message(const struct db_inbox_row *row)
 	text = j_finish(oom, root);
 	free(ct);
 	return text;
+}
+
+char *
+wire_inbox_push(const struct db_inbox_row *row)
+{
+	size_t n;
+	char *text;
+
+	if (!row->is_update)
+		return wire_new_message(row);
+	/* The frame was made when the update was stored (wire_chat_update). */
+	n = strlen(row->body);
+	if ((text = malloc(n + 1)) != NULL)
+		memcpy(text, row->body, n + 1);
+	return text;
+}
+
+char *
+wire_chat_update(const struct db_update *u)
+{
+	cJSON *root = cJSON_CreateObject();
+	int oom = root == NULL;
+
+	j_str(&oom, root, "type", "chatUpdate");
+	j_str(&oom, root, "chatId", u->chat_id);
+	j_str(&oom, root, "updateId", u->update_id);
+	j_int(&oom, root, "seq", u->seq);
+	j_int(&oom, root, "sentAt", u->sent_at);
+	j_str(&oom, root, "kind", u->kind);
+	j_opt_str(&oom, root, "name", u->name);
+	j_str(&oom, root, "actor", u->actor);
+	j_str(&oom, root, "operation", op_name(u->op));
+	j_names(&oom, root, "users", u->users, u->n_users);
+	j_names(&oom, root, "participants", u->participants, u->n_participants);
+	j_names(&oom, root, "admins", u->admins, u->n_admins);
+	return j_finish(oom, root);
+}
+
+char *
+wire_linked(const struct session *s)
+{
+	cJSON *root = cJSON_CreateObject();
+	int oom = root == NULL;
+
+	j_str(&oom, root, "type", "linked");
+	j_str(&oom, root, "user", s->user);
+	j_int(&oom, root, "deviceId", s->device_id);
+	return j_finish(oom, root);
 }
 
 char *

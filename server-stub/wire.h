@@ -1,10 +1,11 @@
 /*
  * wire.h - chat-server's request layer: one complete text frame in, one
  * reply frame out, per docs/PROTOCOL.md.  It validates every field, calls
- * the store, and tells the network layer (through hooks) about the two
- * events that concern other connections: a device has authenticated, and a
- * device has new inbox rows.  It knows nothing about libwebsockets, so the
- * unit tests drive it directly.
+ * the store, and tells the network layer (through hooks) about the events
+ * that concern other connections: a device has authenticated (or been
+ * linked, or removed), and a device has new inbox rows; and asks it for the
+ * connection waiting on a link request.  It knows nothing about
+ * libwebsockets, so the unit tests drive it directly.
  */
 #ifndef CHAT_SERVER_WIRE_H
 #define CHAT_SERVER_WIRE_H
@@ -15,6 +16,21 @@
 #include "db.h"
 #include "util.h"
 
+/* A new device's request to join a user (linkDevice), kept by the
+ * connection that made it and gone with it. */
+struct wire_link {
+	int pending;
+	int64_t created_at; /* the newest of two requests for one code wins */
+	int64_t expires_at;
+	char user[CHAT_USER_MAX + 1];
+	int has_name;
+	char name[CHAT_DEVICE_NAME_MAX + 1];
+	uint8_t identity_key[CHAT_KEY_BYTES];
+	uint8_t exchange_key[CHAT_KEY_BYTES];
+	uint8_t exchange_key_sig[CHAT_SIG_BYTES];
+	char code[CHAT_LINK_CODE_LEN + 1]; /* canonical "XXXX-XXXX" */
+};
+
 /* What the request layer knows about one connection. */
 struct session {
 	uint64_t conn_id; /* for the log */
@@ -22,6 +38,7 @@ struct session {
 	int authed;
 	char user[CHAT_USER_MAX + 1]; /* valid when authed */
 	uint32_t device_id;           /* valid when authed */
+	struct wire_link link;        /* unauthenticated, waiting for approval */
 };
 
 struct wire_hooks {
@@ -31,6 +48,18 @@ struct wire_hooks {
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */
 	void (*inbox_changed)(void *udata, const char *user, uint32_t device_id);
+	/* The live session waiting on an unexpired link request of user with
+	 * this canonical code (the newest, if several), or NULL. */
+	struct session *(*find_link)(void *udata, const char *user, const char *code, int64_t now);
+	/* s, which was waiting on a link request, has just become the new
+	 * device (s->user, s->device_id): push wire_linked(s), then deliver
+	 * as after authenticated.  s->link still holds the request (its
+	 * keys) during the call, and is cleared after it. */
+	void (*linked)(void *udata, struct session *s);
+	/* The device was removed, by the session by (which may be the
+	 * device's own): close its connection, after by's reply if it is. */
+	void (*device_removed)(void *udata, const char *user, uint32_t device_id,
+			       struct session *by);
 	void *udata;
 };
 
@@ -53,8 +82,27 @@ char *wire_handle(const struct wire_hooks *h, struct session *s, const char *fra
  */
 char *wire_frame_error(const struct session *s, const char *code, const char *message);
 
-/* The newMessage push for an inbox row. */
+/* The newMessage push for an inbox row of a message. */
 char *wire_new_message(const struct db_inbox_row *row);
+
+/* The push for any inbox row: newMessage, or the chatUpdate stored. */
+char *wire_inbox_push(const struct db_inbox_row *row);
+
+/* The chatUpdate push of an update, as the store keeps it (the store's
+ * db_update_encode_fn). */
+char *wire_chat_update(const struct db_update *u);
+
+/* The linked push to a session that has just become a new device. */
+char *wire_linked(const struct session *s);
+
+/*
+ * 0 if approval is the Ed25519 signature by approver_key over
+ * "chat-device-v1" || user || 0x00 || identity_key || exchange_key, else -1.
+ */
+int wire_verify_approval(const uint8_t approval[CHAT_SIG_BYTES], const char *user,
+			 const uint8_t identity_key[CHAT_KEY_BYTES],
+			 const uint8_t exchange_key[CHAT_KEY_BYTES],
+			 const uint8_t approver_key[CHAT_KEY_BYTES]);
 
 /* The drained push. */
 char *wire_drained(void);

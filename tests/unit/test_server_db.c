@@ -1,7 +1,9 @@
 /*
  * test_server_db.c - chat-server's store (server-stub/db.c): registration,
  * direct chats, sending with its idempotence and device checks, the inbox
- * and acks, against a real SQLite file in a temporary directory.
+ * and acks, groups and their updates, linked and removed devices, and the
+ * migration of a version-1 database, against a real SQLite file in a
+ * temporary directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,7 +67,24 @@ raw_sql(const struct fixture *f, const char *sql)
 	assert_int_equal(sqlite3_close(h), SQLITE_OK);
 }
 
-/* A second device for alice, which version 1 cannot register itself. */
+/* One integer from the database file, read behind the store's back. */
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *q;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+	return v;
+}
+
+/* A device added behind the store's back, without an approval. */
 static void
 add_device(const struct fixture *f, const char *user, int id)
 {
@@ -189,7 +208,7 @@ test_open_refuses_newer_schema(void **state)
 	raw_sql(f, "PRAGMA user_version = 99");
 	assert_null(db_open(f->path, err, sizeof err));
 	assert_non_null(strstr(err, "99"));
-	raw_sql(f, "PRAGMA user_version = 1");
+	raw_sql(f, "PRAGMA user_version = 2");
 }
 
 static void
@@ -639,6 +658,745 @@ test_send_rolls_back(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* ---- groups ------------------------------------------------------------ */
+
+typedef char name_t[CHAT_USER_MAX + 1];
+
+/* The update text the store keeps, made by a test encoder that shows what
+ * the store handed it: "op seq actor users=a,b members=a,b,c admins=a". */
+static const char *const op_names[] = {"create", "add", "remove", "leave"};
+
+static void
+join_names(char *out, size_t cap, const char (*names)[CHAT_USER_MAX + 1], size_t n)
+{
+	size_t i, len = strlen(out);
+
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", names[i]);
+}
+
+static char *
+test_encode(const struct db_update *u)
+{
+	char *out = malloc(8192);
+
+	assert_non_null(out);
+	assert_int_equal(strlen(u->update_id), 32);
+	assert_string_equal(u->kind, "group");
+	snprintf(out, 8192, "%s %lld %s users=", op_names[u->op], (long long)u->seq, u->actor);
+	join_names(out, 8192, u->users, u->n_users);
+	strcat(out, " members=");
+	join_names(out, 8192, u->participants, u->n_participants);
+	strcat(out, " admins=");
+	join_names(out, 8192, u->admins, u->n_admins);
+	return out;
+}
+
+static enum db_status
+group(struct db *db, const char *creator, const char *const *members, size_t n, int64_t now,
+      struct db_change_result *res)
+{
+	name_t *names = calloc(n ? n : 1, sizeof *names);
+	struct db_group_create req = {
+		.creator = creator,
+		.creator_device = 1,
+		.name = "climbing",
+		.members = (const name_t *)names,
+		.n_members = n,
+		.now = now,
+		.encode = test_encode,
+	};
+	enum db_status st;
+	size_t i;
+
+	assert_non_null(names);
+	for (i = 0; i < n; i++)
+		snprintf(names[i], sizeof names[i], "%s", members[i]);
+	st = db_create_group(db, &req, res);
+	free(names);
+	return st;
+}
+
+static enum db_status
+change(struct db *db, const char *chat, const char *actor, int add, const char *const *users,
+       size_t n, int64_t now, struct db_change_result *res)
+{
+	name_t names[8];
+	struct db_group_change req = {
+		.chat_id = chat,
+		.actor = actor,
+		.actor_device = 1,
+		.add = add,
+		.users = (const name_t *)names,
+		.n_users = n,
+		.now = now,
+		.encode = test_encode,
+	};
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++)
+		snprintf(names[i], sizeof names[i], "%s", users[i]);
+	return db_change_group(db, &req, res);
+}
+
+/* A change that must succeed; returns its seq. */
+static int64_t
+change_ok(struct db *db, const char *chat, const char *actor, int add, const char *user,
+	  int64_t now, enum db_update_op want_op)
+{
+	struct db_change_result *res = malloc(sizeof *res);
+	int64_t seq;
+
+	assert_non_null(res);
+	assert_int_equal(change(db, chat, actor, add, &user, 1, now, res), DB_OK);
+	assert_int_equal(res->op, want_op);
+	seq = res->seq;
+	db_change_result_free(res);
+	free(res);
+	return seq;
+}
+
+/* Everything in a device's inbox, updates and messages alike. */
+struct rows {
+	size_t n;
+	int64_t seq[32];
+	int update[32];
+	char mid[32][33];
+	char body[32][512];
+};
+
+static int
+collect_any(void *udata, const struct db_inbox_row *row)
+{
+	struct rows *r = udata;
+
+	assert_true(r->n < 32);
+	r->seq[r->n] = row->seq;
+	r->update[r->n] = row->is_update;
+	snprintf(r->mid[r->n], sizeof r->mid[0], "%s", row->message_id);
+	snprintf(r->body[r->n], sizeof r->body[0], "%s", row->is_update ? row->body : "");
+	if (row->is_update) {
+		assert_null(row->nonce);
+		assert_null(row->ciphertext);
+	} else {
+		assert_non_null(row->nonce);
+		assert_non_null(row->sender_identity_key);
+	}
+	r->n++;
+	return 0;
+}
+
+static void
+load_all(struct db *db, const char *user, uint32_t dev, struct rows *r)
+{
+	size_t n;
+
+	memset(r, 0, sizeof *r);
+	assert_int_equal(db_inbox_load(db, user, dev, 0, 64, collect_any, r, &n), DB_OK);
+	assert_int_equal(n, r->n);
+}
+
+static void
+members_are(struct db *db, const char *chat, const char *viewer, const char *members,
+	    const char *admins)
+{
+	struct db_chat *c = malloc(sizeof *c);
+	char got[4096] = "";
+
+	assert_non_null(c);
+	assert_int_equal(db_get_chat(db, chat, viewer, c), DB_OK);
+	join_names(got, sizeof got, (const name_t *)c->members, c->n_members);
+	assert_string_equal(got, members);
+	got[0] = '\0';
+	join_names(got, sizeof got, (const name_t *)c->admins, c->n_admins);
+	assert_string_equal(got, admins);
+	free(c);
+}
+
+static void
+test_group_create_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *names[101];
+	char users[101][8];
+	struct rows rows;
+	size_t i;
+
+	assert_non_null(res);
+	/* u0 creates; u1..u100 are the others. */
+	for (i = 0; i < 101; i++) {
+		snprintf(users[i], sizeof users[i], "u%zu", i);
+		reg(f->db, users[i], NULL, (uint8_t)(10 + i), DB_OK, 1);
+		names[i] = users[i];
+	}
+	/* 101 members, the creator included: refused, nothing stored. */
+	assert_int_equal(group(f->db, "u0", names + 1, 100, 1000, res), DB_TOO_LARGE);
+	db_change_result_free(res);
+	load_all(f->db, "u0", 1, &rows);
+	assert_int_equal(rows.n, 0);
+	/* Listing the creator too changes nothing: still 101. */
+	assert_int_equal(group(f->db, "u0", names, 101, 1000, res), DB_TOO_LARGE);
+	db_change_result_free(res);
+
+	/* 100 members: fine; every device gets the create update, the
+	 * creator's own included. */
+	assert_int_equal(group(f->db, "u0", names, 100, 1000, res), DB_OK);
+	assert_int_equal(res->op, DB_OP_CREATE);
+	assert_int_equal(res->seq, 1);
+	assert_int_equal(res->n_participants, 100);
+	assert_int_equal(res->n_admins, 1);
+	assert_string_equal(res->admins[0], "u0");
+	assert_int_equal(res->n_recipients, 100);
+	load_all(f->db, "u0", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_true(rows.update[0]);
+	assert_string_equal(rows.mid[0], res->update_id);
+	assert_non_null(strstr(rows.body[0], "create 1 u0 users=u0,u1,u10,"));
+	load_all(f->db, "u99", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	load_all(f->db, "u100", 1, &rows);
+	assert_int_equal(rows.n, 0);
+	/* ... and a 101st cannot be added. */
+	{
+		char chat[17];
+
+		memcpy(chat, res->chat_id, sizeof chat);
+		db_change_result_free(res);
+		assert_int_equal(change(f->db, chat, "u0", 1, &names[100], 1, 2000, res),
+				 DB_TOO_LARGE);
+		db_change_result_free(res);
+	}
+
+	/* An unknown member: named, nothing stored. */
+	names[1] = "nobody";
+	assert_int_equal(group(f->db, "u0", names, 3, 1000, res), DB_UNKNOWN_USER);
+	assert_string_equal(res->bad_user, "nobody");
+	db_change_result_free(res);
+	load_all(f->db, "u2", 1, &rows);
+	assert_int_equal(rows.n, 1); /* the first group's only */
+	/* A group of the creator alone is a group. */
+	assert_int_equal(group(f->db, "u0", NULL, 0, 1000, res), DB_OK);
+	assert_int_equal(res->n_participants, 1);
+	assert_int_equal(res->n_recipients, 1);
+	db_change_result_free(res);
+	free(res);
+}
+
+static void
+test_group_change_rules(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bc[] = {"bob", "carol"};
+	char g[17], direct[17];
+	struct rows rows;
+
+	assert_non_null(res);
+	reg(f->db, "dave", NULL, 4, DB_OK, 1);
+	assert_int_equal(group(f->db, "alice", bc, 2, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	members_are(f->db, g, "bob", "alice,bob,carol", "alice");
+
+	/* Each refusal changes nothing, even when only one user is wrong. */
+	{
+		const char *dave = "dave", *bob = "bob", *zed = "zed";
+		const char *dave_zed[] = {"dave", "zed"}, *dave_bob[] = {"dave", "bob"};
+		const char *bob_carol[] = {"bob", "carol"}, *carol_dave[] = {"carol", "dave"};
+
+		assert_int_equal(change(f->db, g, "bob", 1, &dave, 1, 2, res), DB_NOT_ADMIN);
+		assert_int_equal(change(f->db, g, "alice", 1, &bob, 1, 2, res), DB_ALREADY_MEMBER);
+		assert_string_equal(res->bad_user, "bob");
+		assert_int_equal(change(f->db, g, "alice", 0, &dave, 1, 2, res), DB_NOT_MEMBER);
+		assert_string_equal(res->bad_user, "dave");
+		assert_int_equal(change(f->db, g, "alice", 1, &zed, 1, 2, res), DB_UNKNOWN_USER);
+		assert_int_equal(change(f->db, g, "alice", 1, dave_zed, 2, 2, res),
+				 DB_UNKNOWN_USER);
+		assert_string_equal(res->bad_user, "zed");
+		assert_int_equal(change(f->db, g, "alice", 1, dave_bob, 2, 2, res),
+				 DB_ALREADY_MEMBER);
+		assert_int_equal(change(f->db, g, "alice", 0, carol_dave, 2, 2, res),
+				 DB_NOT_MEMBER);
+		/* A member removing others, or themselves with others. */
+		assert_int_equal(change(f->db, g, "bob", 0, bob_carol, 2, 2, res), DB_NOT_ADMIN);
+		assert_int_equal(change(f->db, g, "bob", 0, &zed, 1, 2, res), DB_NOT_ADMIN);
+		/* Not in the chat, no such chat, a direct chat. */
+		assert_int_equal(change(f->db, g, "dave", 1, &dave, 1, 2, res), DB_NOT_FOUND);
+		assert_int_equal(change(f->db, "0123456789abcdef", "alice", 1, &dave, 1, 2, res),
+				 DB_NOT_FOUND);
+		chat_of(f->db, "alice", "bob", direct, 1);
+		assert_int_equal(change(f->db, direct, "alice", 1, &dave, 1, 2, res),
+				 DB_WRONG_KIND);
+		assert_int_equal(change(f->db, direct, "carol", 1, &dave, 1, 2, res), DB_NOT_FOUND);
+		db_change_result_free(res);
+	}
+	members_are(f->db, g, "alice", "alice,bob,carol", "alice");
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 1); /* the create update only */
+
+	/* What is allowed: the next seq each, no seq used by the refusals. */
+	assert_int_equal(change_ok(f->db, g, "alice", 1, "dave", 3000, DB_OP_ADD), 2);
+	members_are(f->db, g, "dave", "alice,bob,carol,dave", "alice");
+	/* A member leaves: any member may. */
+	assert_int_equal(change_ok(f->db, g, "bob", 0, "bob", 4000, DB_OP_LEAVE), 3);
+	assert_int_equal(change_ok(f->db, g, "alice", 0, "dave", 5000, DB_OP_REMOVE), 4);
+	members_are(f->db, g, "alice", "alice,carol", "alice");
+	assert_int_equal(db_get_chat(f->db, g, "bob", &(struct db_chat){0}), DB_NOT_FOUND);
+	/* An admin removing only themselves leaves too. */
+	assert_int_equal(change_ok(f->db, g, "alice", 0, "alice", 6000, DB_OP_LEAVE), 5);
+	members_are(f->db, g, "carol", "carol", "carol");
+	free(res);
+}
+
+static void
+test_group_admin_promotion(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *carol = "carol";
+	char g[17];
+	struct rows rows;
+
+	assert_non_null(res);
+	reg(f->db, "dave", NULL, 4, DB_OK, 1);
+	/* carol joins at 1000, bob and dave later: the earliest comes first,
+	 * whatever the names; at the same time, the first by name. */
+	assert_int_equal(group(f->db, "alice", &carol, 1, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	change_ok(f->db, g, "alice", 1, "dave", 2000, DB_OP_ADD);
+	change_ok(f->db, g, "alice", 1, "bob", 2000, DB_OP_ADD);
+	assert_int_equal(change_ok(f->db, g, "alice", 0, "alice", 3000, DB_OP_LEAVE), 4);
+	members_are(f->db, g, "bob", "bob,carol,dave", "carol");
+	/* The leave update already shows the new admin. */
+	load_all(f->db, "alice", 1, &rows);
+	assert_string_equal(rows.body[rows.n - 1],
+			    "leave 4 alice users=alice members=bob,carol,dave admins=carol");
+	change_ok(f->db, g, "carol", 0, "carol", 4000, DB_OP_LEAVE);
+	members_are(f->db, g, "bob", "bob,dave", "bob");
+	/* An admin that is not the last one leaving changes no one. */
+	change_ok(f->db, g, "bob", 1, "carol", 5000, DB_OP_ADD);
+	change_ok(f->db, g, "dave", 0, "dave", 6000, DB_OP_LEAVE);
+	members_are(f->db, g, "bob", "bob,carol", "bob");
+	/* The last member leaves: an empty group, its update still reaches
+	 * the one who left, and nobody can send or add any more. */
+	change_ok(f->db, g, "bob", 0, "bob", 7000, DB_OP_LEAVE);
+	change_ok(f->db, g, "carol", 0, "carol", 8000, DB_OP_LEAVE);
+	load_all(f->db, "carol", 1, &rows);
+	assert_string_equal(rows.body[rows.n - 1], "leave 9 carol users=carol members= admins=");
+	assert_int_equal(change(f->db, g, "carol", 1, &carol, 1, 9000, res), DB_NOT_FOUND);
+	db_change_result_free(res);
+	free(res);
+}
+
+/* Messages and updates share the chat's one sequence, and each device gets
+ * them in commit order. */
+static void
+test_group_shared_sequence(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bob = "bob";
+	uint8_t ct[40] = {0};
+	struct db_envelope e[2];
+	struct db_send_result sr;
+	struct rows rows;
+	char g[17];
+
+	assert_non_null(res);
+	assert_int_equal(group(f->db, "alice", &bob, 1, 1000, res), DB_OK);
+	assert_int_equal(res->seq, 1);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	e[0] = env_to("bob", 1, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M1, "alice", 1, e, 1, 2000, &sr), DB_OK);
+	assert_int_equal(sr.seq, 2);
+	db_send_result_free(&sr);
+	assert_int_equal(change_ok(f->db, g, "alice", 1, "carol", 3000, DB_OP_ADD), 3);
+	/* carol is in the device set now. */
+	assert_int_equal(send_msg(f->db, g, M2, "bob", 1, e, 0, 4000, &sr), DB_MISMATCH);
+	assert_int_equal(sr.n_missing, 2);
+	db_send_result_free(&sr);
+	e[0] = env_to("alice", 1, ct, sizeof ct);
+	e[1] = env_to("carol", 1, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M2, "bob", 1, e, 2, 4000, &sr), DB_OK);
+	assert_int_equal(sr.seq, 4);
+	db_send_result_free(&sr);
+
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 3); /* create, alice's message, the add */
+	assert_int_equal(rows.seq[0], 1);
+	assert_true(rows.update[0]);
+	assert_int_equal(rows.seq[1], 2);
+	assert_false(rows.update[1]);
+	assert_string_equal(rows.mid[1], M1);
+	assert_int_equal(rows.seq[2], 3);
+	assert_string_equal(rows.body[2], "add 3 alice users=carol members=alice,bob,carol "
+					  "admins=alice");
+	/* carol has nothing from before she joined. */
+	load_all(f->db, "carol", 1, &rows);
+	assert_int_equal(rows.n, 2);
+	assert_int_equal(rows.seq[0], 3);
+	assert_int_equal(rows.seq[1], 4);
+
+	/* An update is acked like a message; its id is not a message id. */
+	{
+		char ack[1][CHAT_MESSAGE_ID_LEN + 1];
+		int64_t acked;
+
+		memcpy(ack[0], rows.mid[0], sizeof ack[0]);
+		assert_int_equal(db_ack(f->db, "carol", 1,
+					(const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
+				 DB_OK);
+		assert_int_equal(acked, 1);
+		assert_int_equal(send_msg(f->db, g, ack[0], "alice", 1, e, 0, 1, &sr),
+				 DB_DUPLICATE);
+		db_send_result_free(&sr);
+	}
+	free(res);
+}
+
+/* Removed members get the update, then nothing; they cannot send. */
+static void
+test_group_removed_members(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bc[] = {"bob", "carol"};
+	uint8_t ct[40] = {0};
+	struct db_envelope e[2];
+	struct db_send_result sr;
+	struct rows rows;
+	char g[17];
+	size_t i;
+
+	assert_non_null(res);
+	add_device(f, "carol", 2);
+	assert_int_equal(group(f->db, "alice", bc, 2, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	assert_int_equal(res->n_recipients, 4); /* carol has two devices */
+	db_change_result_free(res);
+	{
+		const char *carol = "carol";
+
+		assert_int_equal(change(f->db, g, "alice", 0, &carol, 1, 2000, res), DB_OK);
+	}
+	/* The update went to every device of the members after it and of
+	 * carol. */
+	assert_int_equal(res->n_recipients, 4);
+	for (i = 0; i < res->n_recipients; i++)
+		assert_true(strcmp(res->recipients[i].user, "bob") != 0 ||
+			    res->recipients[i].device_id == 1);
+	assert_string_equal(res->recipients[2].user, "carol");
+	assert_int_equal(res->recipients[3].device_id, 2);
+	db_change_result_free(res);
+	load_all(f->db, "carol", 2, &rows);
+	assert_int_equal(rows.n, 2);
+	assert_string_equal(rows.body[1], "remove 2 alice users=carol members=alice,bob "
+					  "admins=alice");
+
+	/* carol's devices are out of the device set; she cannot send. */
+	e[0] = env_to("bob", 1, ct, sizeof ct);
+	e[1] = env_to("carol", 1, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M1, "alice", 1, e, 2, 3000, &sr), DB_MISMATCH);
+	assert_int_equal(sr.n_extra, 1);
+	assert_string_equal(sr.extra[0].user, "carol");
+	db_send_result_free(&sr);
+	assert_int_equal(send_msg(f->db, g, M1, "alice", 1, e, 1, 3000, &sr), DB_OK);
+	db_send_result_free(&sr);
+	e[0] = env_to("alice", 1, ct, sizeof ct);
+	e[1] = env_to("bob", 1, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M2, "carol", 1, e, 2, 3000, &sr), DB_NOT_FOUND);
+	db_send_result_free(&sr);
+	load_all(f->db, "carol", 1, &rows);
+	assert_int_equal(rows.n, 2); /* nothing after the remove */
+	free(res);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+static enum db_status
+link_dev(struct db *db, const char *user, uint8_t seed, uint32_t *id)
+{
+	uint8_t ik[32], xk[32], xs[64], approver[32], approval[64];
+	struct db_new_device d = {
+		.user = user,
+		.name = "phone",
+		.identity_key = ik,
+		.exchange_key = xk,
+		.exchange_key_sig = xs,
+		.approver_key = approver,
+		.approval = approval,
+		.now = 5000,
+	};
+
+	fill_key(ik, sizeof ik, seed);
+	fill_key(xk, sizeof xk, seed + 100);
+	fill_key(xs, sizeof xs, seed + 200);
+	fill_key(approver, sizeof approver, 1);
+	memset(approval, 0xa5, sizeof approval);
+	return db_link_device(db, &d, id);
+}
+
+static void
+test_devices_limit_and_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct db_device d[CHAT_MAX_DEVICES];
+	uint8_t ik[32];
+	uint32_t id = 0;
+	size_t n;
+
+	assert_int_equal(link_dev(f->db, "alice", 50, &id), DB_OK);
+	assert_int_equal(id, 2);
+	assert_int_equal(link_dev(f->db, "alice", 51, &id), DB_OK);
+	assert_int_equal(id, 3);
+	/* A fourth device, checked before asking and again when storing. */
+	fill_key(ik, sizeof ik, 52);
+	assert_int_equal(db_link_check(f->db, "alice", ik), DB_TOO_MANY);
+	assert_int_equal(link_dev(f->db, "alice", 52, &id), DB_TOO_MANY);
+	assert_int_equal(db_link_check(f->db, "zed", ik), DB_NOT_FOUND);
+	assert_int_equal(link_dev(f->db, "zed", 52, &id), DB_NOT_FOUND);
+	/* A key another device has (bob's, or alice's own). */
+	fill_key(ik, sizeof ik, 2);
+	assert_int_equal(db_link_check(f->db, "carol", ik), DB_KEY_TAKEN);
+	assert_int_equal(link_dev(f->db, "carol", 2, &id), DB_KEY_TAKEN);
+	assert_int_equal(link_dev(f->db, "carol", 50, &id), DB_KEY_TAKEN);
+	assert_int_equal(db_link_check(f->db, "carol", (uint8_t[32]){0}), DB_OK);
+
+	/* The directory: the first device unapproved, the others approved. */
+	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(n, 3);
+	assert_false(d[0].approved);
+	assert_true(d[1].approved);
+	fill_key(ik, sizeof ik, 1);
+	assert_memory_equal(d[1].approver_key, ik, 32);
+	assert_int_equal(d[1].approval[0], 0xa5);
+	assert_string_equal(d[2].name, "phone");
+
+	/* register of an existing user stays user_exists, even with the key of
+	 * a linked device; a retry with the first device's key still works. */
+	reg(f->db, "alice", NULL, 50, DB_EXISTS, 0);
+	assert_int_equal(reg(f->db, "alice", NULL, 1, DB_OK, 0), 1);
+
+	/* Ids are never reused: remove the newest, link again. */
+	assert_int_equal(db_remove_device(f->db, "alice", 3, 6000), DB_OK);
+	assert_int_equal(db_remove_device(f->db, "alice", 3, 6000), DB_NOT_FOUND);
+	assert_int_equal(db_device_identity(f->db, "alice", 3, ik), DB_NOT_FOUND);
+	assert_int_equal(link_dev(f->db, "alice", 52, &id), DB_OK);
+	assert_int_equal(id, 4);
+	/* The first device can go too; then the others remain. */
+	assert_int_equal(db_remove_device(f->db, "alice", 1, 7000), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].device_id, 2);
+	assert_int_equal(d[1].device_id, 4);
+	reg(f->db, "alice", NULL, 1, DB_EXISTS, 0); /* no retry of a removed device */
+	/* A removed device's key may be linked again, under a new id. */
+	assert_int_equal(link_dev(f->db, "alice", 51, &id), DB_OK);
+	assert_int_equal(id, 5);
+}
+
+static void
+test_remove_device_deletes_inbox(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e[2];
+	struct db_send_result sr;
+	struct rows rows;
+	uint32_t id;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(link_dev(f->db, "bob", 60, &id), DB_OK);
+	e[0] = env_to("bob", 1, ct, sizeof ct);
+	e[1] = env_to("bob", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, e, 2, 1, &sr), DB_OK);
+	db_send_result_free(&sr);
+	/* bob/2 sends to alice and bob/1, then is removed before alice reads. */
+	e[0] = env_to("alice", 1, ct, sizeof ct);
+	e[1] = env_to("bob", 1, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, ab, M2, "bob", 2, e, 2, 2, &sr), DB_OK);
+	db_send_result_free(&sr);
+	load_all(f->db, "bob", 2, &rows);
+	assert_int_equal(rows.n, 1);
+
+	assert_int_equal(db_remove_device(f->db, "bob", 2, 3), DB_OK);
+	load_all(f->db, "bob", 2, &rows);
+	assert_int_equal(rows.n, 0);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 2); /* the other device's inbox is untouched */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"
+					  " WHERE user = 'bob' AND device_id = 2"),
+			 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices WHERE user = 'bob'"), 1);
+	/* What it sent before still reaches alice, with its keys. */
+	load_all(f->db, "alice", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.mid[0], M2);
+	/* From then on nothing is addressed to it. */
+	e[0] = env_to("bob", 1, ct, sizeof ct);
+	e[1] = env_to("bob", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, ab, M3, "alice", 1, e, 2, 4, &sr), DB_MISMATCH);
+	assert_int_equal(sr.n_extra, 1);
+	assert_int_equal(sr.extra[0].device_id, 2);
+	db_send_result_free(&sr);
+}
+
+/* ---- migration --------------------------------------------------------- */
+
+/* The schema of version 1, as the first revision of the server made it. */
+static const char v1_schema[] =
+	"CREATE TABLE users (user TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
+	"CREATE TABLE devices (user TEXT NOT NULL REFERENCES users(user),"
+	"  device_id INTEGER NOT NULL CHECK (device_id BETWEEN 1 AND 2147483647),"
+	"  name TEXT,"
+	"  identity_key BLOB NOT NULL UNIQUE CHECK (length(identity_key) = 32),"
+	"  exchange_key BLOB NOT NULL CHECK (length(exchange_key) = 32),"
+	"  exchange_key_sig BLOB NOT NULL CHECK (length(exchange_key_sig) = 64),"
+	"  created_at INTEGER NOT NULL, last_seen INTEGER,"
+	"  PRIMARY KEY (user, device_id));"
+	"CREATE TABLE chats (chat_id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')), name TEXT,"
+	"  created_by TEXT NOT NULL REFERENCES users(user), created_at INTEGER NOT NULL,"
+	"  next_seq INTEGER NOT NULL DEFAULT 1, direct_key TEXT UNIQUE);"
+	"CREATE TABLE chat_members (chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+	"  user TEXT NOT NULL REFERENCES users(user), role TEXT NOT NULL,"
+	"  joined_at INTEGER NOT NULL, PRIMARY KEY (chat_id, user));"
+	"CREATE INDEX chat_members_by_user ON chat_members(user);"
+	"CREATE TABLE messages (message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id), sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL, seq INTEGER NOT NULL, sent_at INTEGER NOT NULL,"
+	"  UNIQUE (chat_id, seq),"
+	"  FOREIGN KEY (sender_user, sender_device) REFERENCES devices(user, device_id));"
+	"CREATE TABLE inbox (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL REFERENCES messages(message_id),"
+	"  nonce BLOB NOT NULL CHECK (length(nonce) = 24), ciphertext BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL, UNIQUE (user, device_id, message_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
+	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);"
+	"PRAGMA user_version = 1;";
+
+/* A version-1 database with alice (devices 1 and 2) and bob, their direct
+ * chat with one message (seq 1) waiting for bob, inbox ids up to 7 used. */
+static const char v1_data[] =
+	"INSERT INTO users VALUES ('alice', 1), ('bob', 1);"
+	"INSERT INTO devices VALUES"
+	"  ('alice', 1, 'laptop', randomblob(32), randomblob(32), randomblob(64), 1, 1),"
+	"  ('alice', 2, NULL, randomblob(32), randomblob(32), randomblob(64), 1, NULL),"
+	"  ('bob', 1, NULL, randomblob(32), randomblob(32), randomblob(64), 1, NULL);"
+	"INSERT INTO chats VALUES ('00000000000000ab', 'direct', NULL, 'alice', 1, 2,"
+	"  'alice' || char(10) || 'bob');"
+	"INSERT INTO chat_members VALUES ('00000000000000ab', 'alice', 'member', 1),"
+	"  ('00000000000000ab', 'bob', 'member', 1);"
+	"INSERT INTO messages VALUES ('0123456789abcdef0123456789abcdef',"
+	"  '00000000000000ab', 'alice', 1, 1, 1234);"
+	"INSERT INTO inbox (id, user, device_id, message_id, nonce, ciphertext, created_at)"
+	"  VALUES (5, 'bob', 1, '0123456789abcdef0123456789abcdef', zeroblob(24),"
+	"  x'0102030405060708090a0b0c0d0e0f10', 1234),"
+	"  (7, 'alice', 2, '0123456789abcdef0123456789abcdef', zeroblob(24),"
+	"  x'0102030405060708090a0b0c0d0e0f10', 1234);"
+	"DELETE FROM inbox WHERE id = 7;";
+
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct db_device d[CHAT_MAX_DEVICES];
+	uint8_t ct[40] = {0};
+	struct db_envelope e[2];
+	struct db_send_result sr;
+	struct db_chat *c = malloc(sizeof *c);
+	struct rows rows;
+	char err[256];
+	uint32_t id;
+	size_t n;
+
+	assert_non_null(c);
+	/* Replace the fixture's database by a version-1 one. */
+	db_close(f->db);
+	unlink(f->path);
+	raw_sql(f, v1_schema);
+	raw_sql(f, v1_data);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+
+	/* The data survived: devices (first devices, unapproved), the chat, the
+	 * waiting message with its envelope. */
+	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].name, "laptop");
+	assert_false(d[0].approved);
+	assert_false(d[1].approved);
+	assert_int_equal(db_get_chat(f->db, "00000000000000ab", "bob", c), DB_OK);
+	assert_string_equal(c->kind, "direct");
+	assert_int_equal(c->n_members, 2);
+	assert_int_equal(c->n_admins, 0);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.seq[0], 1);
+	assert_false(rows.update[0]);
+	assert_string_equal(rows.mid[0], M1);
+	/* A retry of the old message is still recognised. */
+	e[0] = env_to("bob", 1, ct, sizeof ct);
+	e[1] = env_to("alice", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, "00000000000000ab", M1, "alice", 1, e, 2, 1, &sr), DB_OK);
+	assert_true(sr.replayed);
+	assert_int_equal(sr.seq, 1);
+	db_send_result_free(&sr);
+	/* New sends go on with the seq and above the old inbox ids. */
+	assert_int_equal(send_msg(f->db, "00000000000000ab", M2, "alice", 1, e, 2, 1, &sr), DB_OK);
+	assert_int_equal(sr.seq, 2);
+	db_send_result_free(&sr);
+	assert_int_equal(raw_int(f->path, "SELECT min(id) FROM inbox WHERE message_id ="
+					  " '1123456789abcdef0123456789abcdef'"),
+			 8);
+	/* Device ids go on after the highest: alice's next is 3. */
+	assert_int_equal(link_dev(f->db, "alice", 70, &id), DB_OK);
+	assert_int_equal(id, 3);
+	/* A device that has sent can be removed (no foreign key in the way). */
+	assert_int_equal(db_remove_device(f->db, "alice", 1, 9), DB_OK);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 2);
+
+	/* Opened again: nothing to migrate, nothing lost. */
+	db_close(f->db);
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 2);
+	free(c);
+}
+
+/* A failed migration leaves the version-1 file as it was. */
+static void
+test_migrate_v1_fails_whole(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	db_close(f->db);
+	f->db = NULL;
+	unlink(f->path);
+	raw_sql(f, v1_schema);
+	raw_sql(f, v1_data);
+	/* A table in the way of the migration. */
+	raw_sql(f, "CREATE TABLE retired_devices (x)");
+	assert_null(db_open(f->path, err, sizeof err));
+	assert_non_null(strstr(err, "version 2"));
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
+}
+
 int
 main(void)
 {
@@ -657,6 +1415,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_inbox_order_and_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_ids_not_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_create_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_change_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_admin_promotion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_shared_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_removed_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devices_limit_and_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_device_deletes_inbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1_fails_whole, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

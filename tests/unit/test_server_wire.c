@@ -1,7 +1,8 @@
 /*
  * test_server_wire.c - chat-server's request layer (server-stub/wire.c):
  * JSON frames in, reply frames out, with a real store in a temporary
- * directory and real signatures, but no network.
+ * directory and real signatures, but no network: groups, linking and
+ * removing devices included, with the network layer's hooks played here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +31,15 @@ struct fixture {
 	int n_inbox;
 	char inbox_user[CHAT_USER_MAX + 1];
 	uint32_t inbox_device;
+	/* The live sessions, for find_link (open_session adds them). */
+	struct session *sessions[16];
+	size_t n_sessions;
+	int n_linked;
+	struct session *last_linked;
+	int n_removed;
+	char removed_user[CHAT_USER_MAX + 1];
+	uint32_t removed_device;
+	struct session *removed_by;
 };
 
 static void
@@ -51,6 +61,46 @@ on_inbox(void *udata, const char *user, uint32_t device_id)
 	f->inbox_device = device_id;
 }
 
+/* What server.c does, over the test's sessions. */
+static struct session *
+on_find_link(void *udata, const char *user, const char *code, int64_t now)
+{
+	struct fixture *f = udata;
+	size_t i;
+
+	for (i = 0; i < f->n_sessions; i++) {
+		struct session *s = f->sessions[i];
+
+		if (!s->authed && s->link.pending && now < s->link.expires_at &&
+		    strcmp(s->link.code, code) == 0 && strcmp(s->link.user, user) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void
+on_linked(void *udata, struct session *s)
+{
+	struct fixture *f = udata;
+
+	f->n_linked++;
+	f->last_linked = s;
+	/* The request is still readable during the call. */
+	assert_true(s->link.pending);
+	assert_true(s->authed);
+}
+
+static void
+on_removed(void *udata, const char *user, uint32_t device_id, struct session *by)
+{
+	struct fixture *f = udata;
+
+	f->n_removed++;
+	snprintf(f->removed_user, sizeof f->removed_user, "%s", user);
+	f->removed_device = device_id;
+	f->removed_by = by;
+}
+
 static int
 setup(void **state)
 {
@@ -70,6 +120,9 @@ setup(void **state)
 		.max_frame = 4096,
 		.authenticated = on_auth,
 		.inbox_changed = on_inbox,
+		.find_link = on_find_link,
+		.linked = on_linked,
+		.device_removed = on_removed,
 		.udata = f,
 	};
 	*state = f;
@@ -172,9 +225,16 @@ static void
 open_session(struct fixture *f, struct session *s, uint64_t id)
 {
 	char *hello;
+	size_t i;
 
 	memset(s, 0, sizeof *s);
 	s->conn_id = id;
+	for (i = 0; i < f->n_sessions && f->sessions[i] != s; i++)
+		;
+	if (i == f->n_sessions) {
+		assert_true(f->n_sessions < 16);
+		f->sessions[f->n_sessions++] = s;
+	}
 	hello = wire_hello(&f->hooks, s);
 	assert_non_null(hello);
 	free(hello);
@@ -559,12 +619,724 @@ test_pushes(void **state)
 			    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
 	(void)str(snd, "exchangeKey");
 	(void)str(snd, "exchangeKeySig");
+	/* A first device: no approval. */
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(snd, "approverKey")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(snd, "approval")));
 	assert_null(cJSON_GetObjectItemCaseSensitive(p, "id"));
 	cJSON_Delete(p);
+
+	/* A linked device's entry carries its approval, as in getKeys. */
+	{
+		uint8_t approver[32], approval[64];
+
+		memset(approver, 6, sizeof approver);
+		memset(approval, 7, sizeof approval);
+		row.sender_approver_key = approver;
+		row.sender_approval = approval;
+		text = wire_inbox_push(&row);
+	}
+	p = cJSON_Parse(text);
+	free(text);
+	snd = cJSON_GetObjectItemCaseSensitive(p, "sender");
+	assert_string_equal(str(snd, "approverKey"),
+			    "BgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgYGBgY=");
+	assert_int_equal(strlen(str(snd, "approval")), 88);
+	assert_string_equal(str(p, "type"), "newMessage");
+	cJSON_Delete(p);
+
+	/* An update's row: its stored frame, as it is. */
+	memset(&row, 0, sizeof row);
+	row.is_update = 1;
+	row.body = "{\"type\":\"chatUpdate\",\"seq\":4}";
+	text = wire_inbox_push(&row);
+	assert_string_equal(text, row.body);
+	free(text);
 
 	text = wire_drained();
 	assert_string_equal(text, "{\"type\":\"drained\",\"pending\":0}");
 	free(text);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+static void
+test_link_code(void **state)
+{
+	uint8_t ik[32], xk[32];
+	char code[CHAT_LINK_CODE_LEN + 1];
+	size_t i;
+
+	(void)state;
+	/* Vectors computed with Python's hashlib and base64 from PROTOCOL.md:
+	 * b32encode(sha256(b"chat-link-code-v1" + ik + xk).digest()[:5]). */
+	for (i = 0; i < 32; i++) {
+		ik[i] = (uint8_t)i;
+		xk[i] = (uint8_t)(32 + i);
+	}
+	util_link_code(ik, xk, code);
+	assert_string_equal(code, "W2IO-5H4U");
+	memset(ik, 0xff, sizeof ik);
+	memset(xk, 0, sizeof xk);
+	util_link_code(ik, xk, code);
+	assert_string_equal(code, "NYM2-WPBC");
+
+	/* As typed: either case, with or without the dash. */
+	assert_int_equal(util_parse_link_code("W2IO-5H4U", code), 0);
+	assert_string_equal(code, "W2IO-5H4U");
+	assert_int_equal(util_parse_link_code("w2io5h4u", code), 0);
+	assert_string_equal(code, "W2IO-5H4U");
+	assert_int_equal(util_parse_link_code("w2Io-5h4U", code), 0);
+	assert_string_equal(code, "W2IO-5H4U");
+	assert_int_equal(util_parse_link_code("W2IO5H4", code), -1);
+	assert_int_equal(util_parse_link_code("W2IO5H4UU", code), -1);
+	assert_int_equal(util_parse_link_code("W2I-O5H4U", code), -1);
+	assert_int_equal(util_parse_link_code("W2IO--5H4U", code), -1);
+	assert_int_equal(util_parse_link_code("W2IO-5H4U-", code), -1);
+	assert_int_equal(util_parse_link_code("W2IO-5H41", code), -1); /* 1 is not base32 */
+	assert_int_equal(util_parse_link_code("", code), -1);
+}
+
+static void
+test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		int ok;
+	} cases[] = {
+		{"climbing", 1},
+		{"caf\xc3\xa9", 1},
+		{"\xe2\x82\xac", 1},     /* U+20AC */
+		{"\xf0\x9f\xa7\x97", 1}, /* U+1F9D7 */
+		{"\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF */
+		{"\xc3\x28", 0},         /* a lead without its continuation */
+		{"\xc3", 0},             /* cut short */
+		{"\x80", 0},             /* a lone continuation */
+		{"\xc0\xaf", 0},         /* overlong "/" */
+		{"\xe0\x80\xaf", 0},     /* overlong, three bytes */
+		{"\xed\xa0\x80", 0},     /* a surrogate, U+D800 */
+		{"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+		{"\xff", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_int_equal(util_valid_utf8(cases[i].s, strlen(cases[i].s)), cases[i].ok);
+	assert_int_equal(util_valid_utf8("a\0b", 3), 1); /* the length decides */
+}
+
+/* The approval signature of a new device, by approver. */
+static void
+sign_approval(uint8_t sig[64], const char *user, const struct e2e_identity *dev,
+	      const struct e2e_identity *approver)
+{
+	uint8_t msg[14 + 32 + 1 + 64];
+	size_t n = 0, ulen = strlen(user);
+
+	memcpy(msg, "chat-device-v1", 14);
+	n = 14;
+	memcpy(msg + n, user, ulen);
+	n += ulen;
+	msg[n++] = 0;
+	memcpy(msg + n, dev->sign_pk, 32);
+	n += 32;
+	memcpy(msg + n, dev->x_pk, 32);
+	n += 32;
+	assert_int_equal(crypto_sign_detached(sig, NULL, msg, n, approver->sign_sk), 0);
+}
+
+static void
+test_approval_verify(void **state)
+{
+	struct e2e_identity laptop, phone, other;
+	uint8_t sig[64];
+
+	(void)state;
+	assert_int_equal(e2e_identity_generate(&laptop), 0);
+	assert_int_equal(e2e_identity_generate(&phone), 0);
+	assert_int_equal(e2e_identity_generate(&other), 0);
+	sign_approval(sig, "alice", &phone, &laptop);
+	assert_int_equal(
+		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, laptop.sign_pk), 0);
+	/* Another user, other keys, another approver, a flipped bit. */
+	assert_int_equal(
+		wire_verify_approval(sig, "alicf", phone.sign_pk, phone.x_pk, laptop.sign_pk), -1);
+	assert_int_equal(
+		wire_verify_approval(sig, "alice", phone.sign_pk, other.x_pk, laptop.sign_pk), -1);
+	assert_int_equal(
+		wire_verify_approval(sig, "alice", other.sign_pk, phone.x_pk, laptop.sign_pk), -1);
+	assert_int_equal(
+		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, other.sign_pk), -1);
+	sig[10] ^= 1;
+	assert_int_equal(
+		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, laptop.sign_pk), -1);
+	e2e_identity_wipe(&laptop);
+	e2e_identity_wipe(&phone);
+	e2e_identity_wipe(&other);
+}
+
+/* A linkDevice request of session s for user with identity me. */
+static cJSON *
+do_link(struct fixture *f, struct session *s, int id, const char *user,
+	const struct e2e_identity *me, const char *domain)
+{
+	char ik[64], xk[64], xs[100], sg[100];
+	uint8_t sig[64];
+
+	assert_int_equal(
+		e2e_sign_challenge(sig, domain, s->challenge, sizeof s->challenge, me->sign_sk), 0);
+	b64(me->sign_pk, 32, ik, sizeof ik);
+	b64(me->x_pk, 32, xk, sizeof xk);
+	b64(me->x_sig, 64, xs, sizeof xs);
+	b64(sig, 64, sg, sizeof sg);
+	return call(f, s,
+		    "{\"id\":%d,\"type\":\"linkDevice\",\"user\":\"%s\","
+		    "\"deviceName\":\"phone\",\"identityKey\":\"%s\","
+		    "\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\","
+		    "\"signature\":\"%s\"}",
+		    id, user, ik, xk, xs, sg);
+}
+
+static cJSON *
+do_approve(struct fixture *f, struct session *s, int id, const char *code, const uint8_t sig[64])
+{
+	char sg[100];
+
+	b64(sig, 64, sg, sizeof sg);
+	return call(f, s,
+		    "{\"id\":%d,\"type\":\"approveLink\",\"code\":\"%s\",\"approval\":\"%s\"}", id,
+		    code, sg);
+}
+
+/* Link a new device for the user of session a (device approver), through
+ * session p; returns the new device id. */
+static int
+linked_device(struct fixture *f, struct session *a, const struct e2e_identity *approver,
+	      struct session *p, uint64_t conn, struct e2e_identity *me)
+{
+	char code[CHAT_LINK_CODE_LEN + 1];
+	uint8_t sig[64];
+	cJSON *r;
+	int id;
+
+	assert_int_equal(e2e_identity_generate(me), 0);
+	open_session(f, p, conn);
+	r = do_link(f, p, 1, a->user, me, "chat-link-v1");
+	expect_ok(r, 1);
+	snprintf(code, sizeof code, "%s", str(r, "code"));
+	cJSON_Delete(r);
+	sign_approval(sig, a->user, me, approver);
+	r = do_approve(f, a, 50, code, sig);
+	expect_ok(r, 50);
+	id = (int)num(r, "deviceId");
+	cJSON_Delete(r);
+	return id;
+}
+
+static void
+test_link_flow(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ip, it, ix;
+	struct session a, b, p, t, x, p2;
+	char code[CHAT_LINK_CODE_LEN + 1], want[CHAT_LINK_CODE_LEN + 1], lower[16], b64k[64];
+	uint8_t sig[64];
+	double expires;
+	cJSON *r, *u, *e;
+	size_t i;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	assert_int_equal(e2e_identity_generate(&ip), 0);
+	open_session(f, &p, 3);
+
+	/* The signature must be over chat-link-v1 || challenge. */
+	expect_error(do_link(f, &p, 1, "alice", &ip, E2E_DOMAIN_REGISTER), "bad_signature", 1);
+	expect_error(do_link(f, &p, 2, "zed", &ip, "chat-link-v1"), "unknown_user", 2);
+	/* Another device's identity key. */
+	expect_error(do_link(f, &p, 3, "alice", &ib, "chat-link-v1"), "bad_request", 3);
+	expect_error(call(f, &p, "{\"id\":4,\"type\":\"getLink\",\"code\":\"AAAA-AAAA\"}"),
+		     "unauthenticated", 4);
+	r = do_link(f, &p, 5, "alice", &ip, "chat-link-v1");
+	expect_ok(r, 5);
+	util_link_code(ip.sign_pk, ip.x_pk, want);
+	assert_string_equal(str(r, "code"), want);
+	expires = num(r, "expiresAt");
+	assert_true(expires > (double)util_now_ms() + 9 * 60 * 1000);
+	cJSON_Delete(r);
+	assert_false(p.authed);
+	memcpy(code, want, sizeof code);
+	/* Typed in lower case without the dash. */
+	for (i = 0; code[i]; i++)
+		lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]);
+	lower[i] = '\0';
+	memmove(lower + 4, lower + 5, strlen(lower + 5) + 1);
+
+	/* getLink: only the same user's devices see it. */
+	expect_error(call(f, &b, "{\"id\":6,\"type\":\"getLink\",\"code\":\"%s\"}", code),
+		     "invalid_code", 6);
+	expect_error(call(f, &a, "{\"id\":7,\"type\":\"getLink\",\"code\":\"AAAA-AAAA\"}"),
+		     "invalid_code", 7);
+	expect_error(call(f, &a, "{\"id\":8,\"type\":\"getLink\",\"code\":\"nonsense!\"}"),
+		     "invalid_code", 8);
+	expect_error(call(f, &a, "{\"id\":9,\"type\":\"getLink\",\"code\":7}"), "bad_request", 9);
+	r = call(f, &a, "{\"id\":10,\"type\":\"getLink\",\"code\":\"%s\"}", lower);
+	expect_ok(r, 10);
+	assert_string_equal(str(r, "user"), "alice");
+	assert_string_equal(str(r, "deviceName"), "phone");
+	b64(ip.sign_pk, 32, b64k, sizeof b64k);
+	assert_string_equal(str(r, "identityKey"), b64k);
+	b64(ip.x_pk, 32, b64k, sizeof b64k);
+	assert_string_equal(str(r, "exchangeKey"), b64k);
+	(void)str(r, "exchangeKeySig");
+	assert_true(num(r, "expiresAt") == expires);
+	cJSON_Delete(r);
+
+	/* approveLink: bob cannot; a signature by another key, or over other
+	 * keys, is refused. */
+	sign_approval(sig, "alice", &ip, &ia);
+	expect_error(do_approve(f, &b, 11, code, sig), "invalid_code", 11);
+	sign_approval(sig, "alice", &ip, &ib);
+	expect_error(do_approve(f, &a, 12, code, sig), "bad_signature", 12);
+	sign_approval(sig, "alice", &ib, &ia);
+	expect_error(do_approve(f, &a, 13, code, sig), "bad_signature", 13);
+	assert_int_equal(f->n_linked, 0);
+	assert_false(p.authed);
+
+	sign_approval(sig, "alice", &ip, &ia);
+	r = do_approve(f, &a, 14, lower, sig);
+	expect_ok(r, 14);
+	assert_string_equal(str(r, "user"), "alice");
+	assert_true(num(r, "deviceId") == 2);
+	cJSON_Delete(r);
+	assert_int_equal(f->n_linked, 1);
+	assert_ptr_equal(f->last_linked, &p);
+	assert_true(p.authed);
+	assert_string_equal(p.user, "alice");
+	assert_int_equal(p.device_id, 2);
+	assert_false(p.link.pending);
+	{
+		char *text = wire_linked(&p);
+
+		assert_string_equal(text,
+				    "{\"type\":\"linked\",\"user\":\"alice\",\"deviceId\":2}");
+		free(text);
+	}
+	/* The request is used up. */
+	expect_error(do_approve(f, &a, 15, code, sig), "invalid_code", 15);
+	/* The phone is a device now; it can auth on a new connection. */
+	open_session(f, &p2, 9);
+	r = do_auth(f, &p2, 1, "alice", 2, &ip);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+
+	/* getKeys shows who approved it. */
+	r = call(f, &b, "{\"id\":16,\"type\":\"getKeys\",\"users\":[\"alice\"]}");
+	expect_ok(r, 16);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "users"), 0);
+	u = cJSON_GetObjectItemCaseSensitive(u, "devices");
+	assert_int_equal(cJSON_GetArraySize(u), 2);
+	assert_true(cJSON_IsNull(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "approverKey")));
+	assert_true(cJSON_IsNull(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(u, 0), "approval")));
+	b64(ia.sign_pk, 32, b64k, sizeof b64k);
+	assert_string_equal(str(cJSON_GetArrayItem(u, 1), "approverKey"), b64k);
+	{
+		uint8_t got[64];
+		size_t n;
+
+		assert_int_equal(sodium_base642bin(got, sizeof got,
+						   str(cJSON_GetArrayItem(u, 1), "approval"), 88,
+						   NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL),
+				 0);
+		assert_int_equal(n, 64);
+		assert_int_equal(
+			wire_verify_approval(got, "alice", ip.sign_pk, ip.x_pk, ia.sign_pk), 0);
+	}
+	cJSON_Delete(r);
+
+	/* An expired request is gone. */
+	assert_int_equal(e2e_identity_generate(&it), 0);
+	open_session(f, &t, 4);
+	r = do_link(f, &t, 1, "alice", &it, "chat-link-v1");
+	expect_ok(r, 1);
+	snprintf(code, sizeof code, "%s", str(r, "code"));
+	cJSON_Delete(r);
+	t.link.expires_at = util_now_ms() - 1;
+	expect_error(call(f, &a, "{\"id\":17,\"type\":\"getLink\",\"code\":\"%s\"}", code),
+		     "invalid_code", 17);
+	/* A third device, approved by the second; then a fourth is refused,
+	 * when asking and (for a request made before) at approval. */
+	e2e_identity_wipe(&it);
+	assert_int_equal(e2e_identity_generate(&ix), 0);
+	open_session(f, &x, 5);
+	r = do_link(f, &x, 1, "alice", &ix, "chat-link-v1");
+	expect_ok(r, 1);
+	snprintf(code, sizeof code, "%s", str(r, "code"));
+	cJSON_Delete(r);
+	assert_int_equal(linked_device(f, &p2, &ip, &t, 6, &it), 3);
+	/* x's request, made when alice had two devices, still waits. */
+	r = call(f, &a, "{\"id\":18,\"type\":\"getLink\",\"code\":\"%s\"}", code);
+	expect_ok(r, 18);
+	cJSON_Delete(r);
+	{
+		struct session y;
+		struct e2e_identity iy;
+
+		assert_int_equal(e2e_identity_generate(&iy), 0);
+		open_session(f, &y, 7);
+		r = do_link(f, &y, 1, "alice", &iy, "chat-link-v1");
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_non_null(strstr(str(e, "message"), "chatctl device remove"));
+		expect_error(r, "too_many_devices", 1);
+		e2e_identity_wipe(&iy);
+	}
+	sign_approval(sig, "alice", &ix, &ia);
+	expect_error(do_approve(f, &a, 19, code, sig), "too_many_devices", 19);
+	assert_false(x.authed);
+
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	e2e_identity_wipe(&ip);
+	e2e_identity_wipe(&it);
+	e2e_identity_wipe(&ix);
+}
+
+static void
+test_remove_device(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ip;
+	struct session a, p, a2;
+	cJSON *r;
+
+	registered(f, &a, 1, "alice", &ia);
+	assert_int_equal(linked_device(f, &a, &ia, &p, 2, &ip), 2);
+	expect_error(call(f, &a, "{\"id\":2,\"type\":\"removeDevice\",\"deviceId\":7}"),
+		     "unknown_device", 2);
+	expect_error(call(f, &a, "{\"id\":3,\"type\":\"removeDevice\",\"deviceId\":0}"),
+		     "bad_request", 3);
+	assert_int_equal(f->n_removed, 0);
+	r = call(f, &p, "{\"id\":4,\"type\":\"removeDevice\",\"deviceId\":1}");
+	expect_ok(r, 4);
+	assert_true(num(r, "deviceId") == 1);
+	cJSON_Delete(r);
+	assert_int_equal(f->n_removed, 1);
+	assert_string_equal(f->removed_user, "alice");
+	assert_int_equal(f->removed_device, 1);
+	assert_ptr_equal(f->removed_by, &p);
+	/* The removed device cannot authenticate; it is unknown. */
+	open_session(f, &a2, 3);
+	expect_error(do_auth(f, &a2, 1, "alice", 1, &ia), "unknown_device", 1);
+	expect_error(do_register(f, &a2, 2, "alice", &ia, E2E_DOMAIN_REGISTER), "user_exists", 2);
+	/* A device removes itself: the hook is told it was by itself. */
+	r = call(f, &p, "{\"id\":5,\"type\":\"removeDevice\",\"deviceId\":2}");
+	expect_ok(r, 5);
+	cJSON_Delete(r);
+	assert_ptr_equal(f->removed_by, &p);
+	assert_int_equal(f->removed_device, 2);
+	expect_error(call(f, &p, "{\"id\":6,\"type\":\"removeDevice\",\"deviceId\":2}"),
+		     "unknown_device", 6);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ip);
+}
+
+/* ---- groups ------------------------------------------------------------ */
+
+/* A user with throwaway keys, straight into the store. */
+static void
+quick_user(struct fixture *f, const char *user)
+{
+	uint8_t ik[32], xk[32], xs[64];
+	uint32_t dev;
+	int created;
+
+	randombytes_buf(ik, sizeof ik);
+	randombytes_buf(xk, sizeof xk);
+	randombytes_buf(xs, sizeof xs);
+	assert_int_equal(db_register(f->db, user, NULL, ik, xk, xs, 1, &dev, &created), DB_OK);
+}
+
+static void
+names_are(const cJSON *o, const char *k, const char *want)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, k), *v;
+	char got[4096] = "";
+	size_t len = 0;
+
+	assert_true(cJSON_IsArray(arr));
+	cJSON_ArrayForEach(v, arr) {
+		assert_true(cJSON_IsString(v));
+		len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", len ? "," : "",
+					v->valuestring);
+	}
+	assert_string_equal(got, want);
+}
+
+struct pushes {
+	size_t n;
+	char *text[16];
+};
+
+static int
+push_row(void *udata, const struct db_inbox_row *row)
+{
+	struct pushes *p = udata;
+
+	assert_true(p->n < 16);
+	p->text[p->n] = wire_inbox_push(row);
+	assert_non_null(p->text[p->n]);
+	p->n++;
+	return 0;
+}
+
+/* The device's inbox as the pushes the server would send. */
+static cJSON *
+pushes_of(struct fixture *f, const char *user, uint32_t dev, size_t want)
+{
+	struct pushes p = {0};
+	cJSON *arr = cJSON_CreateArray();
+	size_t n, i;
+
+	assert_int_equal(db_inbox_load(f->db, user, dev, 0, 64, push_row, &p, &n), DB_OK);
+	assert_int_equal(p.n, want);
+	for (i = 0; i < p.n; i++) {
+		cJSON_AddItemToArray(arr, cJSON_Parse(p.text[i]));
+		free(p.text[i]);
+	}
+	return arr;
+}
+
+static void
+test_groups(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char big[70], frame[4096], g[17];
+	size_t len, i;
+	cJSON *r, *u, *pushes;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	quick_user(f, "carol");
+	quick_user(f, "dave");
+
+	/* The name: 1 to 64 bytes of UTF-8; null is no name (direct). */
+	expect_error(call(f, &a,
+			  "{\"id\":2,\"type\":\"createChat\",\"name\":\"\","
+			  "\"participants\":[\"bob\"]}"),
+		     "bad_request", 2);
+	memset(big, 'x', 65);
+	big[65] = '\0';
+	expect_error(call(f, &a,
+			  "{\"id\":3,\"type\":\"createChat\",\"name\":\"%s\","
+			  "\"participants\":[\"bob\"]}",
+			  big),
+		     "too_large", 3);
+	expect_error(call(f, &a,
+			  "{\"id\":4,\"type\":\"createChat\",\"name\":\"\xc3\x28\","
+			  "\"participants\":[\"bob\"]}"),
+		     "bad_request", 4);
+	expect_error(call(f, &a,
+			  "{\"id\":5,\"type\":\"createChat\",\"name\":5,"
+			  "\"participants\":[\"bob\"]}"),
+		     "bad_request", 5);
+	expect_error(call(f, &a,
+			  "{\"id\":6,\"type\":\"createChat\",\"name\":\"x\","
+			  "\"participants\":[\"bob\",\"zed\"]}"),
+		     "unknown_user", 6);
+	r = call(f, &a,
+		 "{\"id\":7,\"type\":\"createChat\",\"name\":null,"
+		 "\"participants\":[\"bob\"]}");
+	expect_ok(r, 7);
+	assert_string_equal(str(r, "kind"), "direct");
+	assert_null(cJSON_GetObjectItemCaseSensitive(r, "seq"));
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 0);
+
+	/* 64 bytes of UTF-8 (32 two-byte letters) is a fine name. */
+	for (len = 0; len < 64; len += 2)
+		memcpy(big + len, "\xc3\xa9", 2);
+	big[64] = '\0';
+	r = call(f, &a,
+		 "{\"id\":8,\"type\":\"createChat\",\"name\":\"%s\","
+		 "\"participants\":[\"carol\",\"bob\",\"alice\",\"bob\"]}",
+		 big);
+	expect_ok(r, 8);
+	snprintf(g, sizeof g, "%s", str(r, "chatId"));
+	assert_string_equal(str(r, "kind"), "group");
+	assert_string_equal(str(r, "name"), big);
+	names_are(r, "participants", "alice,bob,carol");
+	names_are(r, "admins", "alice");
+	assert_true(num(r, "seq") == 1);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "created")));
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 3); /* every device, the creator's too */
+
+	/* The create update, as every member's device gets it. */
+	pushes = pushes_of(f, "alice", 1, 1);
+	u = cJSON_GetArrayItem(pushes, 0);
+	assert_string_equal(str(u, "type"), "chatUpdate");
+	assert_string_equal(str(u, "chatId"), g);
+	assert_int_equal(strlen(str(u, "updateId")), 32);
+	assert_true(num(u, "seq") == 1);
+	(void)num(u, "sentAt");
+	assert_string_equal(str(u, "kind"), "group");
+	assert_string_equal(str(u, "name"), big);
+	assert_string_equal(str(u, "actor"), "alice");
+	assert_string_equal(str(u, "operation"), "create");
+	names_are(u, "users", "alice,bob,carol");
+	names_are(u, "participants", "alice,bob,carol");
+	names_are(u, "admins", "alice");
+	assert_null(cJSON_GetObjectItemCaseSensitive(u, "id"));
+	cJSON_Delete(pushes);
+
+	r = call(f, &b, "{\"id\":9,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	expect_ok(r, 9);
+	assert_string_equal(str(r, "name"), big);
+	names_are(r, "admins", "alice");
+	cJSON_Delete(r);
+
+	/* modifyChatParticipants: the forms first. */
+	expect_error(call(f, &a,
+			  "{\"id\":10,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"add\",\"users\":[\"dave\"]}",
+			  g),
+		     "bad_request", 10);
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[]}",
+			  g),
+		     "bad_request", 11);
+	len = (size_t)snprintf(frame, sizeof frame,
+			       "{\"id\":12,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			       "\"operation\":\"ADD\",\"users\":[",
+			       g);
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(frame + len, sizeof frame - len, "%s\"u%zu\"", i ? "," : "",
+					i);
+	snprintf(frame + len, sizeof frame - len, "]}");
+	expect_error(call(f, &a, "%s", frame), "too_large", 12);
+	expect_error(call(f, &b,
+			  "{\"id\":13,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[\"dave\"]}",
+			  g),
+		     "not_admin", 13);
+	expect_error(call(f, &a,
+			  "{\"id\":14,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[\"dave\",\"bob\"]}",
+			  g),
+		     "already_member", 14);
+	expect_error(call(f, &a,
+			  "{\"id\":15,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"REMOVE\",\"users\":[\"dave\"]}",
+			  g),
+		     "not_member", 15);
+	expect_error(call(f, &a,
+			  "{\"id\":16,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[\"dave\",\"Zed\"]}",
+			  g),
+		     "invalid_user", 16);
+	expect_error(call(f, &a,
+			  "{\"id\":17,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[\"dave\",\"zed\"]}",
+			  g),
+		     "unknown_user", 17);
+	expect_error(call(f, &a,
+			  "{\"id\":18,\"type\":\"modifyChatParticipants\",\"chatId\":"
+			  "\"0123456789abcdef\",\"operation\":\"ADD\",\"users\":[\"dave\"]}"),
+		     "no_such_chat", 18);
+	assert_int_equal(f->n_inbox, 3);
+
+	r = call(f, &a,
+		 "{\"id\":19,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"dave\",\"dave\"]}",
+		 g);
+	expect_ok(r, 19);
+	assert_string_equal(str(r, "chatId"), g);
+	assert_true(num(r, "seq") == 2);
+	names_are(r, "participants", "alice,bob,carol,dave");
+	names_are(r, "admins", "alice");
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 7);
+
+	/* bob leaves: his device gets the update too, as leave. */
+	r = call(f, &b,
+		 "{\"id\":20,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"REMOVE\",\"users\":[\"bob\"]}",
+		 g);
+	expect_ok(r, 20);
+	assert_true(num(r, "seq") == 3);
+	names_are(r, "participants", "alice,carol,dave");
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 11);
+	pushes = pushes_of(f, "bob", 1, 3);
+	u = cJSON_GetArrayItem(pushes, 2);
+	assert_string_equal(str(u, "operation"), "leave");
+	assert_string_equal(str(u, "actor"), "bob");
+	names_are(u, "users", "bob");
+	cJSON_Delete(pushes);
+	expect_error(call(f, &b, "{\"id\":21,\"type\":\"getChat\",\"chatId\":\"%s\"}", g),
+		     "no_such_chat", 21);
+
+	/* A direct chat's members are fixed. */
+	r = call(f, &a, "{\"id\":22,\"type\":\"createChat\",\"participants\":[\"carol\"]}");
+	expect_ok(r, 22);
+	snprintf(g, sizeof g, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	expect_error(call(f, &a,
+			  "{\"id\":23,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"ADD\",\"users\":[\"dave\"]}",
+			  g),
+		     "bad_request", 23);
+	r = call(f, &a, "{\"id\":24,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	names_are(r, "admins", "");
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+static void
+test_group_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia;
+	struct session a;
+	char frame[4096], user[8];
+	size_t len, i;
+	cJSON *r, *e;
+
+	registered(f, &a, 1, "u0", &ia);
+	for (i = 1; i <= 100; i++) {
+		snprintf(user, sizeof user, "u%zu", i);
+		quick_user(f, user);
+	}
+	/* u0 and 100 others: 101, one too many; the message says how many. */
+	for (int n = 100; n >= 99; n--) {
+		len = (size_t)snprintf(frame, sizeof frame,
+				       "{\"id\":%d,\"type\":\"createChat\",\"name\":\"big\","
+				       "\"participants\":[",
+				       n);
+		for (i = 1; i <= (size_t)n; i++)
+			len += (size_t)snprintf(frame + len, sizeof frame - len, "%s\"u%zu\"",
+						i > 1 ? "," : "", i);
+		snprintf(frame + len, sizeof frame - len, "]}");
+		r = call(f, &a, "%s", frame);
+		if (n == 100) {
+			e = cJSON_GetObjectItemCaseSensitive(r, "error");
+			assert_non_null(strstr(str(e, "message"), "100"));
+			expect_error(r, "too_large", n);
+		} else {
+			expect_ok(r, n);
+			assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+						 r, "participants")),
+					 100);
+			cJSON_Delete(r);
+		}
+	}
+	e2e_identity_wipe(&ia);
 }
 
 int
@@ -576,6 +1348,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_and_auth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_chats_messages, setup, teardown),
 		cmocka_unit_test(test_pushes),
+		cmocka_unit_test(test_link_code),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_approval_verify),
+		cmocka_unit_test_setup_teardown(test_link_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
