@@ -95,7 +95,9 @@ cli_notice_device_change(struct chat_client *c, void *udata, const char *user, u
 int
 cli_open(struct cli *cli)
 {
-	struct chat_opts opts = {cli->home, cli->server, cli->timeout_ms};
+	/* Only recv takes delivery: what arrives while another command runs stays on
+	 * the server for the next recv, instead of being stored unseen. */
+	struct chat_opts opts = {cli->home, cli->server, cli->timeout_ms, !cli->receives};
 	char err[512];
 	int rc;
 

@@ -33,6 +33,7 @@ struct cli {
 	int json;
 	int timeout_ms;
 	struct chat_client *c; /* opened on demand by cli_open(); its udata is this */
+	int receives; /* this command takes delivery (recv) */
 	void *cmd_state;       /* the running command's own state, for callbacks;
 	                                NULL once the command has returned */
 	struct cli_done done;

@@ -198,6 +198,7 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 		if (m == 0)
 			return cli_usage(&cmd_recv_entry, "unexpected argument '%s'", argv[i]);
 	}
+	cli->receives = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	cli->cmd_state = &st;

@@ -90,6 +90,11 @@ struct chat_opts {
 	const char *server_url;
 	/* How long connecting and each request may take; 0 means 10000 ms. */
 	int timeout_ms;
+	/* 1: this handle does not take delivery: messages and chat updates pushed to
+	 * it are left on the server (not stored, not acknowledged) for the next
+	 * session that does. For programs that only send or manage chats, so that
+	 * what arrives meanwhile is not stored unseen by whoever receives. */
+	int send_only;
 };
 
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer

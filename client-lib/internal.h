@@ -55,6 +55,7 @@ struct op {
 	chat_code_cb code_cb; /* link: where the code goes */
 	char code[16];        /* link/approve: the code, as XXXX-XXXX */
 	uint32_t device_id;   /* remove device */
+	int fresh_chat; /* send: members were read from the server for this try */
 };
 
 struct chat_client {
@@ -63,6 +64,7 @@ struct chat_client {
 	char *home;
 	char *server_url;
 	int timeout_ms;
+	int send_only;
 
 	struct store store;
 	struct e2e_identity *id; /* sodium_malloc'd; NULL until created or loaded */

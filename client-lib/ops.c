@@ -534,10 +534,12 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
 	    op->attempts < SEND_ATTEMPTS) {
-		/* The chat's devices changed: refresh the directory and encrypt again. */
+		/* The chat's devices changed, or its members did and this device has
+		 * not heard yet: read both again and encrypt again. */
 		store_free_list(op->users, op->n_users);
 		op->users = NULL;
 		op->n_users = 0;
+		op->fresh_chat = 0;
 		err = send_step(c, op);
 		if (err != CHAT_OK)
 			op_finish(c, op, err, NULL);
@@ -615,6 +617,7 @@ send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	if (err == CHAT_OK)
 		err = store_chat_reply(c, reply, &members, &n);
 	store_free_list(members, n);
+	op->fresh_chat = 1;
 	if (err == CHAT_OK)
 		err = send_step(c, op);
 	if (err != CHAT_OK)
@@ -631,7 +634,7 @@ send_step(struct chat_client *c, struct op *op)
 		rc = store_chat_has_members(&c->store, op->chat_id);
 		if (rc < 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-		if (rc == 0) {
+		if (rc == 0 || (op->attempts > 0 && !op->fresh_chat)) {
 			cJSON *req = new_request("getChat");
 
 			if (req == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id)) {

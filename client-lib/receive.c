@@ -172,6 +172,7 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	m.text = text;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
+	m.kind = "text";
 	rc = store_message_insert(&c->store, &m);
 	if (rc < 0) {
 		sodium_memzero(text, m.text_len);

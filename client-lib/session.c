@@ -283,9 +283,11 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 	} else if (c->state != CHAT_STATE_ONLINE) {
 		/* Pushes before authentication would be a server bug; ignore them. */
 	} else if (strcmp(type, "newMessage") == 0) {
-		receive_new_message(c, msg);
+		if (!c->send_only)
+			receive_new_message(c, msg);
 	} else if (strcmp(type, "chatUpdate") == 0) {
-		receive_chat_update(c, msg);
+		if (!c->send_only)
+			receive_chat_update(c, msg);
 	} else if (strcmp(type, "drained") == 0) {
 		c->drained = 1;
 	}
