@@ -117,7 +117,7 @@ struct chat_message {
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
 struct chat_chat {
 	const char *chat_id;
-	const char *kind;           /* "direct" */
+	const char *kind;           /* "direct" or "group" */
 	const char *name;           /* NULL for a direct chat */
 	const char *const *members; /* user names, n_members of them */
 	size_t n_members;
@@ -275,8 +275,9 @@ CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *fl
 CHAT_API int chat_register(struct chat_client *c, const char *user, const char *device_name,
 			   chat_done_cb done, void *arg);
 
-/* Opens a one-to-one chat with the users listed (exactly one other user in
- * protocol version 1), or returns the existing one. Pins the members' keys. */
+/* Opens the one-to-one chat with the one other user listed (n_users == 1), or
+ * returns the existing one; for more users, see chat_create_group. Pins the
+ * members' keys. done gets the chat id. */
 CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
 			      chat_done_cb done, void *arg);
 
