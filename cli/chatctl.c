@@ -97,7 +97,10 @@ cli_open(struct cli *cli)
 {
 	/* Only recv takes delivery: what arrives while another command runs stays on
 	 * the server for the next recv, instead of being stored unseen. */
-	struct chat_opts opts = {cli->home, cli->server, cli->timeout_ms, !cli->receives};
+	struct chat_opts opts = {.home = cli->home,
+				 .server_url = cli->server,
+				 .timeout_ms = cli->timeout_ms,
+				 .send_only = !cli->receives};
 	char err[512];
 	int rc;
 

@@ -17,7 +17,7 @@ cat > "$root/use.c" <<'C'
 #include <string.h>
 int main(int argc, char **argv)
 {
-	struct chat_opts o = { argv[1], NULL, 0 };
+	struct chat_opts o = { .home = argv[1] };
 	char err[256];
 	int rc;
 	struct chat_client *c;

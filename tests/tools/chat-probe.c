@@ -151,7 +151,7 @@ static const struct lws_protocols raw_protocols[] = {
 static void
 load_home(const char *home)
 {
-	struct chat_opts o = {home, NULL, 0};
+	struct chat_opts o = {.home = home};
 	int err;
 	char msg[256];
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -282,7 +282,7 @@ print_noack(struct chat_client *c, void *udata, const struct chat_message *m)
 static int
 run_recv_noack(const char *home)
 {
-	struct chat_opts o = {home, NULL, 5000};
+	struct chat_opts o = {.home = home, .timeout_ms = 5000};
 	struct chat_callbacks cbs = {.on_message = print_noack};
 	char msg[512];
 	int err;
@@ -347,7 +347,7 @@ fd_step(struct chat_client *c)
 static struct chat_client *
 open_home(const char *home, void *udata)
 {
-	struct chat_opts o = {home, NULL, 5000};
+	struct chat_opts o = {.home = home, .timeout_ms = 5000};
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, udata, &err, msg, sizeof msg);
