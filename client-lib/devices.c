@@ -116,32 +116,10 @@ chat_link_device(struct chat_client *c, const char *user, const char *device_nam
 		 chat_code_cb code, chat_done_cb done, void *arg)
 {
 	struct op *op;
-	int rc;
+	int rc = ops_new_device_op(c, OP_LINK, user, device_name, done, arg, &op);
 
-	if (!proto_valid_user(user))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
-				   user ? user : "");
-	if (device_name != NULL && strlen(device_name) > PROTO_MAX_DEVICE_NAME)
-		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes",
-				   PROTO_MAX_DEVICE_NAME);
-	if (c->user[0] != '\0')
-		return client_fail(c, CHAT_ERR_REGISTERED,
-				   "this home (%s) is already %s's device %u; link from a new home",
-				   c->home, c->user, c->device_id);
-	if (c->server_url == NULL)
-		return client_fail(c, CHAT_ERR_INVALID,
-				   "no server URL: give --server ws://HOST:PORT/");
-	if (ops_pending_register(c))
-		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
-	if ((rc = client_ensure_identity(c)) != CHAT_OK)
+	if (rc != CHAT_OK)
 		return rc;
-	op = op_new(c, OP_LINK, done, arg);
-	if (op == NULL || (device_name && (op->device_name = strdup(device_name)) == NULL)) {
-		if (op)
-			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
-		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	}
-	snprintf(op->user, sizeof op->user, "%s", user);
 	op->code_cb = code;
 	return op_launch(c, op, CHAT_OK);
 }

@@ -64,16 +64,15 @@ chat_create_group(struct chat_client *c, const char *name, const char *const *us
 	return op_launch(c, op, session_request(c, req, ops_chat_created, op, 0));
 }
 
-/* A getChat reply for an op: store the chat, end the op with its id. */
+/* A getChat or modifyChatParticipants reply: both describe the chat as it is
+ * now (the chatUpdate push follows on its own), so store it and end the op. */
 static void
 chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	char **members = NULL;
 	size_t n = 0;
 
-	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
-				  "no chat %s on the server, or you are not in it", op->chat_id);
+	err = ops_no_such_chat(c, err, op->chat_id);
 	if (err == CHAT_OK)
 		err = store_chat_reply(c, reply, &members, &n);
 	store_free_list(members, n);
@@ -109,23 +108,6 @@ chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
 	return op_launch(c, op, request_chat(c, op));
 }
 
-/* The change is made; the chatUpdate push follows on its own. The reply holds
- * the chat as it is now, so the local store is right at once. */
-static void
-modified(struct chat_client *c, struct op *op, const cJSON *reply, int err)
-{
-	char **members = NULL;
-	size_t n = 0;
-
-	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
-				  "no chat %s on the server, or you are not in it", op->chat_id);
-	if (err == CHAT_OK)
-		err = store_chat_reply(c, reply, &members, &n);
-	store_free_list(members, n);
-	op_finish(c, op, err, op->chat_id);
-}
-
 int
 chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 		    const char *const *users, size_t n_users, chat_done_cb done, void *arg)
@@ -154,7 +136,7 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
-	return op_launch(c, op, session_request(c, req, modified, op, 0));
+	return op_launch(c, op, session_request(c, req, chat_fetched, op, 0));
 }
 
 int

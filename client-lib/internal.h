@@ -55,7 +55,7 @@ struct op {
 	chat_code_cb code_cb; /* link: where the code goes */
 	char code[16];        /* link/approve: the code, as XXXX-XXXX */
 	uint32_t device_id;   /* remove device */
-	int fresh_chat; /* send: members were read from the server for this try */
+	int fresh_chat;       /* send: members were read from the server for this try */
 };
 
 struct chat_client {
@@ -143,6 +143,9 @@ int read_users(const cJSON *arr, char ***out, size_t *n);
 int store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n);
 cJSON *new_request(const char *type);
 int request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn);
+int ops_no_such_chat(struct chat_client *c, int err, const char *chat_id);
+int ops_new_device_op(struct chat_client *c, int kind, const char *user, const char *device_name,
+		      chat_done_cb done, void *arg, struct op **opp);
 void ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32_t dev);
 /* Reply to createChat: stores the chat, pins its members' keys, ends the op. */
 void ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err);

@@ -200,6 +200,16 @@ request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply
 	return session_request(c, req, fn, op, 0);
 }
 
+/* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
+int
+ops_no_such_chat(struct chat_client *c, int err, const char *chat_id)
+{
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
+				   "no chat %s on the server, or you are not in it", chat_id);
+	return err;
+}
+
 /* ---- register and auth --------------------------------------------------- */
 
 static void
@@ -329,9 +339,12 @@ sent:
 	}
 }
 
+/* The checks and set-up that registering and linking share: this home must not
+ * be a device yet, and gets its identity before any server hears of it. *opp
+ * gets the op, of the given kind, not yet launched. */
 int
-chat_register(struct chat_client *c, const char *user, const char *device_name, chat_done_cb done,
-	      void *arg)
+ops_new_device_op(struct chat_client *c, int kind, const char *user, const char *device_name,
+		  chat_done_cb done, void *arg, struct op **opp)
 {
 	struct op *op;
 	int rc;
@@ -346,8 +359,8 @@ chat_register(struct chat_client *c, const char *user, const char *device_name, 
 				   PROTO_MAX_DEVICE_NAME);
 	if (c->user[0] != '\0')
 		return client_fail(c, CHAT_ERR_REGISTERED,
-				   "this home (%s) is already registered as "
-				   "%s, device %u",
+				   "this home (%s) is already registered, as %s's device %u; "
+				   "use another home",
 				   c->home, c->user, c->device_id);
 	if (c->server_url == NULL)
 		return client_fail(c, CHAT_ERR_INVALID,
@@ -356,14 +369,25 @@ chat_register(struct chat_client *c, const char *user, const char *device_name, 
 		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
 	if ((rc = client_ensure_identity(c)) != CHAT_OK)
 		return rc;
-	op = op_new(c, OP_REGISTER, done, arg);
+	op = op_new(c, kind, done, arg);
 	if (op == NULL || (device_name && (op->device_name = strdup(device_name)) == NULL)) {
 		if (op)
 			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
 	snprintf(op->user, sizeof op->user, "%s", user);
-	return op_launch(c, op, CHAT_OK);
+	*opp = op;
+	return CHAT_OK;
+}
+
+int
+chat_register(struct chat_client *c, const char *user, const char *device_name, chat_done_cb done,
+	      void *arg)
+{
+	struct op *op;
+	int rc = ops_new_device_op(c, OP_REGISTER, user, device_name, done, arg, &op);
+
+	return rc != CHAT_OK ? rc : op_launch(c, op, CHAT_OK);
 }
 
 /* ---- create a chat -------------------------------------------------------- */
@@ -552,11 +576,7 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
-	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
-				  "no chat %s on the server, or you are "
-				  "not in it",
-				  op->chat_id);
+	err = ops_no_such_chat(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
 
@@ -609,11 +629,7 @@ send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	char **members = NULL;
 	size_t n = 0;
 
-	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "no_such_chat") == 0)
-		err = client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
-				  "no chat %s on the server, or you are "
-				  "not in it",
-				  op->chat_id);
+	err = ops_no_such_chat(c, err, op->chat_id);
 	if (err == CHAT_OK)
 		err = store_chat_reply(c, reply, &members, &n);
 	store_free_list(members, n);
