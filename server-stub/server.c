@@ -588,6 +588,14 @@ conn_writeable(struct server *srv, struct conn *c)
 	return 0;
 }
 
+/* Heartbeats: after 10 s without traffic lws pings the client; with nothing at
+ * all for 25 s it drops the connection (libchat does the same from its side),
+ * so a dead client is noticed within 25 s and its inbox waits for the next one. */
+static const lws_retry_bo_t heartbeat = {
+	.secs_since_valid_ping = 10,
+	.secs_since_valid_hangup = 25,
+};
+
 static int
 callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -726,6 +734,7 @@ server_run(const struct server_opts *opts)
 	info.iface = opts->bind_addr;
 	info.port = opts->port;
 	info.protocols = protocols;
+	info.retry_and_idle_policy = &heartbeat;
 	vh = lws_create_vhost(srv.ctx, &info);
 	if (vh == NULL) {
 		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
