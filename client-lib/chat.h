@@ -79,7 +79,9 @@ enum chat_state {
 	CHAT_STATE_OFFLINE = 0,    /* not connected */
 	CHAT_STATE_CONNECTING,     /* TCP/WebSocket handshake under way */
 	CHAT_STATE_AUTHENTICATING, /* connected, proving the device's identity */
-	CHAT_STATE_ONLINE          /* authenticated: requests flow, messages arrive */
+	CHAT_STATE_ONLINE,         /* authenticated: requests flow, messages arrive */
+	CHAT_STATE_WAITING         /* the connection dropped; the next attempt is due in
+	                              chat_client_retry_in() ms (chat_opts.reconnect) */
 };
 
 struct chat_opts {
@@ -95,6 +97,11 @@ struct chat_opts {
 	 * session that does. For programs that only send or manage chats, so that
 	 * what arrives meanwhile is not stored unseen by whoever receives. */
 	int send_only;
+	/* 1: when the connection drops (or cannot be made), try again and again, after
+	 * 0.5 s, then twice as long each time up to 30 s, with +-25% jitter; sends not
+	 * yet confirmed are sent again once connected. A refusal of this device (say,
+	 * it was removed) ends the retries. */
+	int reconnect;
 };
 
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer
@@ -253,6 +260,10 @@ CHAT_API int chat_client_loop(struct chat_client *c, int timeout_ms);
  * For the application's own poll loop: poll it for POLLIN, call
  * chat_client_loop(c, 0) when it is readable, and at least once a second. */
 CHAT_API int chat_client_fd(const struct chat_client *c);
+
+/* With chat_opts.reconnect, while CHAT_STATE_WAITING: milliseconds until the next
+ * attempt. -1 in any other state. */
+CHAT_API int chat_client_retry_in(const struct chat_client *c);
 
 /* 1 once the server has pushed everything that was waiting in this device's inbox
  * when the session began (and it was stored and handed to on_message), else 0. */

@@ -298,6 +298,7 @@ chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbu
 	c->max_frame = PROTO_MAX_FRAME;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
 	c->send_only = opts->send_only;
+	c->reconnect = opts->reconnect;
 	rc = CHAT_OK;
 	if (opts->server_url != NULL && (c->server_url = strdup(opts->server_url)) == NULL)
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");

@@ -56,6 +56,7 @@ struct op {
 	char code[16];        /* link/approve: the code, as XXXX-XXXX */
 	uint32_t device_id;   /* remove device */
 	int fresh_chat;       /* send: members were read from the server for this try */
+	int held;             /* send: waiting for the connection to come back */
 };
 
 struct chat_client {
@@ -65,6 +66,10 @@ struct chat_client {
 	char *server_url;
 	int timeout_ms;
 	int send_only;
+	int reconnect;
+	unsigned attempts;    /* failed connection attempts in a row */
+	int user_closed;      /* chat_client_disconnect: do not reconnect */
+	int64_t next_attempt; /* monotonic ms, in CHAT_STATE_WAITING */
 
 	struct store store;
 	struct e2e_identity *id; /* sodium_malloc'd; NULL until created or loaded */
@@ -151,6 +156,18 @@ void ops_become_device(struct chat_client *c, struct op *op, const char *user, u
 void ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 void ops_on_hello(struct chat_client *c);
 void ops_fail_all(struct chat_client *c, int err);
+/* The connection dropped and will be made again: sends wait for it instead of
+ * failing (their requests are gone). */
+void ops_hold_sends(struct chat_client *c);
+/* Online again: restarts held sends, oldest first, then sends what the store
+ * holds as pending from earlier sessions (the outbox). */
+void ops_resume_sends(struct chat_client *c);
+/* The connection dropped and will be made again: sends wait for it instead of
+ * failing (their requests are gone). */
+void ops_hold_sends(struct chat_client *c);
+/* Online again: restarts held sends, oldest first, then sends what the store
+ * holds as pending from earlier sessions (the outbox). */
+void ops_resume_sends(struct chat_client *c);
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
 int ops_pending_register(const struct chat_client *c);
 int ops_fetch_chat(struct chat_client *c, const char *chat_id);

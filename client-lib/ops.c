@@ -61,11 +61,30 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	op_free(op);
 }
 
+/* Ends every op but the sends held for a reconnection. */
 void
 ops_fail_all(struct chat_client *c, int err)
 {
-	while (c->ops != NULL)
-		op_finish(c, c->ops, err, NULL);
+	struct op *op = c->ops;
+
+	while (op != NULL) {
+		if (op->held) {
+			op = op->next;
+			continue;
+		}
+		op_finish(c, op, err, NULL);
+		op = c->ops; /* op_finish may have ended others too: start over */
+	}
+}
+
+void
+ops_hold_sends(struct chat_client *c)
+{
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND) {
+			op->held = 1;
+			session_drop_op_requests(c, op);
+		}
 }
 
 int
@@ -671,6 +690,73 @@ send_step(struct chat_client *c, struct op *op)
 		}
 	}
 	return encrypt_and_send(c, op);
+}
+
+/* Starts (or restarts) a send from its first step: the chat and the keys may
+ * have changed while the connection was away. */
+static void
+restart_send(struct chat_client *c, struct op *op)
+{
+	int rc;
+
+	op->held = 0;
+	store_free_list(op->users, op->n_users);
+	op->users = NULL;
+	op->n_users = 0;
+	op->fresh_chat = 0;
+	op->attempts = 0;
+	if ((rc = send_step(c, op)) != CHAT_OK)
+		op_finish(c, op, rc, NULL);
+}
+
+static int
+has_send(const struct chat_client *c, const char *message_id)
+{
+	for (const struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND && strcmp(op->message_id, message_id) == 0)
+			return 1;
+	return 0;
+}
+
+/* A pending message of an earlier session (or another program on this home):
+ * send it again under its own id, which the server recognises if it has it. */
+static int
+outbox_send(void *arg, const struct chat_message *m)
+{
+	struct chat_client *c = arg;
+	struct op *op;
+
+	if (has_send(c, m->message_id))
+		return 0;
+	op = op_new(c, OP_SEND, NULL, NULL);
+	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL) {
+		if (op != NULL)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return 1;
+	}
+	memcpy(op->text, m->text, m->text_len + 1);
+	op->text_len = m->text_len;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
+	snprintf(op->message_id, sizeof op->message_id, "%s", m->message_id);
+	restart_send(c, op);
+	return 0;
+}
+
+void
+ops_resume_sends(struct chat_client *c)
+{
+	struct op *held[64];
+	size_t n = 0;
+
+	/* The list is newest first; resume oldest first, so the server numbers
+	 * them in the order they were written. */
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND && op->held && n < sizeof held / sizeof *held)
+			held[n++] = op;
+	while (n > 0)
+		restart_send(c, held[--n]);
+	if (store_outbox_each(&c->store, outbox_send, c) < 0)
+		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 }
 
 int

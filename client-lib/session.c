@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #define RX_CHUNK 65536
 
@@ -25,6 +26,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 static const struct lws_protocols protocols[] = {
 	{PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
+
+/* Heartbeats: after 10 s without traffic lws sends a ping; with nothing at all
+ * for 25 s it drops the connection. The server does the same, so a dead
+ * connection is noticed on both sides within 25 s (PROTOCOL.md). */
+static const lws_retry_bo_t heartbeat = {
+	.secs_since_valid_ping = 10,
+	.secs_since_valid_hangup = 25,
+};
 
 static struct chat_client *
 client_of(struct lws *wsi)
@@ -195,6 +204,31 @@ fail_requests(struct chat_client *c, int err)
 		complete(c, c->reqs, NULL, err);
 }
 
+/* Whether a lost connection is made again: with chat_opts.reconnect, unless the
+ * server refused this device (retrying would be refused again) or the handle
+ * is being destroyed. */
+static int
+will_retry(const struct chat_client *c)
+{
+	return c->reconnect && !c->user_closed && c->ctx != NULL && c->user[0] != '\0' &&
+	       c->conn_err != CHAT_ERR_REFUSED && c->conn_err != CHAT_ERR_PROTOCOL &&
+	       c->conn_err != CHAT_ERR_NOT_REGISTERED;
+}
+
+/* 0.5 s, doubling up to 30 s, each +-25% so that many clients a restarted server
+ * brings back do not all knock at once. */
+static int64_t
+retry_delay(unsigned attempt)
+{
+	int64_t ms = 500;
+
+	while (attempt-- > 0 && ms < 30000)
+		ms *= 2;
+	if (ms > 30000)
+		ms = 30000;
+	return ms * 3 / 4 + (int64_t)randombytes_uniform((uint32_t)(ms / 2 + 1));
+}
+
 static void
 connection_gone(struct chat_client *c, int err)
 {
@@ -209,11 +243,19 @@ connection_gone(struct chat_client *c, int err)
 		c->conn_err = err;
 	/* Keep the first explanation (say, an auth refusal) over later echoes. */
 	memcpy(saved, c->errmsg, sizeof saved);
+	if (will_retry(c))
+		ops_hold_sends(c);
 	fail_requests(c, c->conn_err);
-	ops_fail_all(c, c->conn_err);
+	if (!will_retry(c))
+		ops_fail_all(c, c->conn_err);
 	memcpy(c->errmsg, saved, sizeof saved);
 	client_forget_buffers(c);
-	session_set_state(c, CHAT_STATE_OFFLINE, c->conn_err);
+	if (will_retry(c)) {
+		c->next_attempt = proto_mono_ms() + retry_delay(c->attempts++);
+		session_set_state(c, CHAT_STATE_WAITING, c->conn_err);
+	} else {
+		session_set_state(c, CHAT_STATE_OFFLINE, c->conn_err);
+	}
 }
 
 static void
@@ -519,7 +561,9 @@ session_start(struct chat_client *c)
 	ci.origin = host;
 	ci.protocol = PROTO_SUBPROTOCOL;
 	ci.pwsi = &c->wsi;
+	ci.retry_and_idle_policy = &heartbeat;
 	c->conn_err = CHAT_OK;
+	c->user_closed = 0;
 	c->errmsg[0] = '\0';
 	c->drained = 0;
 	c->max_frame = PROTO_MAX_FRAME;
@@ -539,7 +583,9 @@ void
 session_online(struct chat_client *c)
 {
 	c->was_online = 1;
+	c->attempts = 0;
 	session_set_state(c, CHAT_STATE_ONLINE, CHAT_OK);
+	ops_resume_sends(c);
 	session_want_write(c);
 }
 
@@ -620,6 +666,7 @@ chat_client_disconnect(struct chat_client *c)
 	if (c->wsi == NULL)
 		return;
 	c->closing = 1;
+	c->user_closed = 1;
 	session_want_write(c);
 	while (c->wsi != NULL && proto_mono_ms() < until)
 		chat_client_loop(c, 100);
@@ -638,6 +685,20 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 
 	if (c->ctx == NULL || (c->wsi == NULL && c->state == CHAT_STATE_OFFLINE))
 		return CHAT_ERR_NOT_CONNECTED;
+	if (c->state == CHAT_STATE_WAITING) {
+		int64_t left = c->next_attempt - proto_mono_ms();
+
+		if (left <= 0) {
+			/* A failed start is one more failed attempt: wait again. */
+			if (session_start(c) != CHAT_OK && c->wsi == NULL) {
+				c->next_attempt = proto_mono_ms() + retry_delay(c->attempts++);
+				session_set_state(c, CHAT_STATE_WAITING, CHAT_ERR_CONNECT);
+			}
+			return CHAT_OK;
+		}
+		if (timeout_ms > left)
+			timeout_ms = (int)left;
+	}
 	if (c->wakefd >= 0)
 		eventfd_read(c->wakefd, &pending); /* consumed by this pass */
 	if (timeout_ms <= 0) {
@@ -656,6 +717,17 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 	}
 	check_deadlines(c);
 	return CHAT_OK;
+}
+
+int
+chat_client_retry_in(const struct chat_client *c)
+{
+	int64_t left;
+
+	if (c->state != CHAT_STATE_WAITING)
+		return -1;
+	left = c->next_attempt - proto_mono_ms();
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 int

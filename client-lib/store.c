@@ -739,6 +739,23 @@ store_message_get(struct store *s, const char *message_id, chat_history_cb fn, v
 }
 
 int
+store_outbox_each(struct store *s, chat_history_cb fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
+				   " AND state = 'pending' AND kind = 'text' ORDER BY rowid");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = emit_message(st, fn, arg);
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "read the outbox");
+	return stop;
+}
+
+int
 store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn, void *arg)
 {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,

@@ -87,6 +87,9 @@ int store_chat_resolve(struct store *s, const char *self, const char *spec,
 int store_message_insert(struct store *s, const struct chat_message *m);
 int store_message_exists(struct store *s, const char *message_id);
 int store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at);
+/* Calls fn for each message this device wrote that no server confirmed yet,
+ * oldest first. */
+int store_outbox_each(struct store *s, chat_history_cb fn, void *arg);
 int store_message_set_state(struct store *s, const char *message_id, const char *state);
 /* Calls fn for the message with that id; 1 found, 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
