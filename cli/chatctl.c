@@ -9,12 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* clang-format off: one command a line, in the order help lists them. */
+/* The commands, one a line, in the order help lists them. */
+/* clang-format off */
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_register_entry, &cmd_create_entry,  &cmd_send_entry,    &cmd_recv_entry,
-	&cmd_chats_entry,    &cmd_history_entry, &cmd_members_entry, &cmd_add_entry,
-	&cmd_remove_entry,   &cmd_leave_entry,   &cmd_device_entry,  &cmd_verify_entry,
-	&cmd_trust_entry,    &cmd_whoami_entry,  &cmd_help_entry,    NULL};
+	&cmd_register_entry,
+	&cmd_create_entry,
+	&cmd_send_entry,
+	&cmd_recv_entry,
+	&cmd_listen_entry,
+	&cmd_chats_entry,
+	&cmd_history_entry,
+	&cmd_members_entry,
+	&cmd_add_entry,
+	&cmd_remove_entry,
+	&cmd_leave_entry,
+	&cmd_device_entry,
+	&cmd_verify_entry,
+	&cmd_trust_entry,
+	&cmd_whoami_entry,
+	&cmd_help_entry,
+	NULL
+};
 /* clang-format on */
 
 static void
@@ -100,7 +115,8 @@ cli_open(struct cli *cli)
 	struct chat_opts opts = {.home = cli->home,
 				 .server_url = cli->server,
 				 .timeout_ms = cli->timeout_ms,
-				 .send_only = !cli->receives};
+				 .send_only = !cli->receives,
+				 .reconnect = cli->reconnect};
 	char err[512];
 	int rc;
 

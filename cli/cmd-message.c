@@ -89,8 +89,37 @@ const struct cmd_entry cmd_send_entry = {
 	.summary = "send TEXT (- reads stdin); prints the message id once the server has it",
 	.exec = cmd_send_exec};
 
+/* listen tells people (stderr) and scripts (--json) how the connection fares. */
+static void
+report_state(struct cli *cli, struct chat_client *c, enum chat_state state, int err)
+{
+	static const char *const names[] = {"offline", "connecting", "authenticating", "online",
+					    "reconnecting"};
+	const char *name = (unsigned)state < sizeof names / sizeof *names ? names[state] : "?";
+	int retry = chat_client_retry_in(c);
+
+	if (state == CHAT_STATE_CONNECTING || state == CHAT_STATE_AUTHENTICATING)
+		return;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "type", "state");
+		cJSON_AddStringToObject(o, "state", name);
+		if (retry >= 0)
+			cJSON_AddNumberToObject(o, "retryInMs", retry);
+		out_json(o);
+	}
+	if (state == CHAT_STATE_ONLINE)
+		fprintf(stderr, "chatctl: connected to %s\n", chat_client_server_url(c));
+	else if (state == CHAT_STATE_WAITING)
+		fprintf(stderr, "chatctl: %s (%s); trying again in %.1f s\n",
+			chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : "connection lost",
+			chat_strerror(err), retry / 1000.0);
+}
+
 /* What recv has seen, for its exit code. */
 struct recv_state {
+	int listening; /* listen rather than recv */
 	int key_changed;
 	int failed;
 	int conn_err; /* why the connection ended, if it did */
@@ -166,9 +195,10 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
 
-	(void)c;
 	if (st != NULL && state == CHAT_STATE_OFFLINE && st->conn_err == CHAT_OK)
 		st->conn_err = err != CHAT_OK ? err : CHAT_ERR_CONNECTION_LOST;
+	if (st != NULL && st->listening)
+		report_state(udata, c, state, err);
 }
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
@@ -184,7 +214,7 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 		.on_update = on_update,
 		.on_device_change = cli_notice_device_change,
 	};
-	struct recv_state st = {0, 0, CHAT_OK};
+	struct recv_state st = {0};
 	long wait_s = 0;
 	int rc;
 
@@ -250,6 +280,58 @@ const struct cmd_entry cmd_recv_entry = {
 	.usage = "[--wait SECONDS]",
 	.summary = "receive, store and ack everything pending; print it; exit",
 	.exec = cmd_recv_exec};
+
+/* listen: stay connected until told to stop, through any number of lost
+ * connections; print and ack everything as it comes. */
+static int
+cmd_listen_exec(struct cli *cli, int argc, char **argv)
+{
+	struct chat_callbacks cbs = {
+		.on_message = on_message,
+		.on_state = on_state,
+		.on_key_changed = on_key_changed,
+		.on_receive_error = on_receive_error,
+		.on_update = on_update,
+		.on_device_change = cli_notice_device_change,
+	};
+	struct recv_state st = {.listening = 1};
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(&cmd_listen_entry, "no arguments expected");
+	cli->receives = 1;
+	cli->reconnect = 1;
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	cli->cmd_state = &st;
+	chat_client_set_callbacks(cli->c, &cbs);
+	rc = chat_client_connect(cli->c);
+	while (rc == CHAT_OK && !cli_interrupted()) {
+		if (chat_client_loop(cli->c, 500) != CHAT_OK) {
+			/* Not a dropped connection (that retries): this device was refused. */
+			rc = st.conn_err != CHAT_OK ? st.conn_err : CHAT_ERR_CONNECTION_LOST;
+			break;
+		}
+	}
+	if (rc == CHAT_OK) {
+		/* Let the acks of what was printed go out. */
+		int64_t grace = proto_mono_ms() + 2000;
+
+		while (chat_client_state(cli->c) == CHAT_STATE_ONLINE &&
+		       !chat_client_idle(cli->c) && proto_mono_ms() < grace &&
+		       chat_client_loop(cli->c, 100) == CHAT_OK)
+			;
+	}
+	cli->cmd_state = NULL;
+	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "listen");
+}
+
+const struct cmd_entry cmd_listen_entry = {
+	.name = "listen",
+	.usage = "",
+	.summary = "stay connected, reconnecting as needed; print and ack each event as it comes",
+	.exec = cmd_listen_exec};
 
 static int
 print_history(void *arg, const struct chat_message *m)
