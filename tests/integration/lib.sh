@@ -27,7 +27,7 @@ cleanup() {
 	status=$?
 	if [ -n "$SERVER_PID" ]; then
 		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
+		server_exit >/dev/null
 	fi
 	# Background chatctl processes a test left behind.
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
@@ -46,11 +46,26 @@ fail() {
 	exit 1
 }
 
-# start_server: runs chat-server on 127.0.0.1, port chosen by the kernel; sets URL.
+# start_server [PORT]: runs chat-server on 127.0.0.1, on PORT or one the kernel
+# chooses, with the test's database; sets URL. A second call with the same port
+# is a restart: same address, same data.
 start_server() {
 	: > "$T/server.log"
-	"$SERVER" --listen 127.0.0.1:0 --db "$T/server.db" 2>>"$T/server.log" &
-	SERVER_PID=$!
+	rm -f "$T/server.pid" "$T/server.exit"
+	# A wrapper keeps the server's exit status in a file: the test shell never
+	# waits on the server itself (with listeners in the background, dash's wait
+	# was seen to hang after the server had gone).
+	(
+		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" 2>>"$T/server.log" &
+		echo $! > "$T/server.pid"
+		wait $!
+		echo $? > "$T/server.exit"
+	) &
+	i=0
+	while [ ! -s "$T/server.pid" ]; do
+		i=$((i + 1)); [ $i -gt 100 ] && fail "chat-server did not start"; sleep 0.02
+	done
+	SERVER_PID=$(cat "$T/server.pid")
 	i=0
 	while ! grep -q "listening on" "$T/server.log"; do
 		i=$((i + 1))
@@ -62,13 +77,34 @@ start_server() {
 	URL="ws://127.0.0.1:$port/"
 }
 
+# restart_server: stops the server (if it runs) and starts it on the same port.
+restart_server() {
+	[ -n "$SERVER_PID" ] && stop_server
+	start_server "$port"
+}
+
+# server_exit: waits (at most 10 s) for the server to be gone; prints its status.
+server_exit() {
+	i=0
+	while [ ! -s "$T/server.exit" ]; do
+		i=$((i + 1)); [ $i -gt 500 ] && { echo timeout; return; }; sleep 0.02
+	done
+	cat "$T/server.exit"
+}
+
+# kill_server: SIGKILL, as a crash or a power cut would (no clean stop).
+kill_server() {
+	kill -9 "$SERVER_PID" 2>/dev/null
+	server_exit >/dev/null
+	SERVER_PID=""
+}
+
 stop_server() {
 	kill "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	rc=$?
+	rc=$(server_exit)
 	SERVER_PID=""
 	# SIGTERM is a clean stop: exit 0 (143 would mean it died of the signal).
-	[ "$rc" -eq 0 ] || fail "chat-server exited $rc on SIGTERM"
+	[ "$rc" = 0 ] || fail "chat-server exited '$rc' on SIGTERM"
 	check_server_log || exit 1
 }
 
