@@ -156,6 +156,7 @@ void ops_become_device(struct chat_client *c, struct op *op, const char *user, u
 void ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 void ops_on_hello(struct chat_client *c);
 void ops_fail_all(struct chat_client *c, int err);
+void ops_fail_unheld(struct chat_client *c, int err);
 /* The connection dropped and will be made again: sends wait for it instead of
  * failing (their requests are gone). */
 void ops_hold_sends(struct chat_client *c);

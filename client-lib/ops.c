@@ -61,9 +61,16 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	op_free(op);
 }
 
-/* Ends every op but the sends held for a reconnection. */
 void
 ops_fail_all(struct chat_client *c, int err)
+{
+	while (c->ops != NULL)
+		op_finish(c, c->ops, err, NULL);
+}
+
+/* Ends every op but the sends held for a reconnection. */
+void
+ops_fail_unheld(struct chat_client *c, int err)
 {
 	struct op *op = c->ops;
 
@@ -709,25 +716,29 @@ restart_send(struct chat_client *c, struct op *op)
 		op_finish(c, op, rc, NULL);
 }
 
-static int
-has_send(const struct chat_client *c, const char *message_id)
+static struct op *
+find_send(const struct chat_client *c, const char *message_id)
 {
-	for (const struct op *op = c->ops; op != NULL; op = op->next)
+	for (struct op *op = c->ops; op != NULL; op = op->next)
 		if (op->kind == OP_SEND && strcmp(op->message_id, message_id) == 0)
-			return 1;
-	return 0;
+			return op;
+	return NULL;
 }
 
-/* A pending message of an earlier session (or another program on this home):
- * send it again under its own id, which the server recognises if it has it. */
+/* One pending message, in the store's order: this session's own send waiting
+ * for the connection, or one of an earlier session (or another program on this
+ * home), sent again under its own id, which the server recognises if it has it. */
 static int
 outbox_send(void *arg, const struct chat_message *m)
 {
 	struct chat_client *c = arg;
-	struct op *op;
+	struct op *op = find_send(c, m->message_id);
 
-	if (has_send(c, m->message_id))
+	if (op != NULL) {
+		if (op->held)
+			restart_send(c, op);
 		return 0;
+	}
 	op = op_new(c, OP_SEND, NULL, NULL);
 	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL) {
 		if (op != NULL)
@@ -745,18 +756,21 @@ outbox_send(void *arg, const struct chat_message *m)
 void
 ops_resume_sends(struct chat_client *c)
 {
-	struct op *held[64];
-	size_t n = 0;
+	struct op *op;
 
-	/* The list is newest first; resume oldest first, so the server numbers
-	 * them in the order they were written. */
-	for (struct op *op = c->ops; op != NULL; op = op->next)
-		if (op->kind == OP_SEND && op->held && n < sizeof held / sizeof *held)
-			held[n++] = op;
-	while (n > 0)
-		restart_send(c, held[--n]);
+	/* Everything pending, in the order it was written, so the server numbers
+	 * the messages in that order. */
 	if (store_outbox_each(&c->store, outbox_send, c) < 0)
 		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	/* Held sends the store no longer lists as pending (another program on
+	 * this home had them confirmed): finish them the same way. */
+	while ((op = c->ops) != NULL) {
+		while (op != NULL && !(op->kind == OP_SEND && op->held))
+			op = op->next;
+		if (op == NULL)
+			break;
+		restart_send(c, op);
+	}
 }
 
 int
@@ -807,8 +821,12 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	m.state = "pending";
 	if (store_message_insert(&c->store, &m) < 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	if (rc == CHAT_OK)
+	/* Online: send now (the outbox went out when the session began). Not yet:
+	 * wait, so that on connecting everything pending goes out in order. */
+	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE)
 		rc = send_step(c, op);
+	else if (rc == CHAT_OK)
+		op->held = 1;
 	if ((rc = op_launch(c, op, rc)) != CHAT_OK)
 		return rc;
 	if (message_id != NULL)

@@ -243,11 +243,14 @@ connection_gone(struct chat_client *c, int err)
 		c->conn_err = err;
 	/* Keep the first explanation (say, an auth refusal) over later echoes. */
 	memcpy(saved, c->errmsg, sizeof saved);
-	if (will_retry(c))
+	if (will_retry(c)) {
 		ops_hold_sends(c);
-	fail_requests(c, c->conn_err);
-	if (!will_retry(c))
+		fail_requests(c, c->conn_err);
+		ops_fail_unheld(c, c->conn_err);
+	} else {
+		fail_requests(c, c->conn_err);
 		ops_fail_all(c, c->conn_err);
+	}
 	memcpy(c->errmsg, saved, sizeof saved);
 	client_forget_buffers(c);
 	if (will_retry(c)) {
