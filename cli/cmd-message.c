@@ -191,6 +191,28 @@ on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 }
 
 static void
+on_missed(struct chat_client *c, void *udata, int64_t count, int64_t oldest)
+{
+	struct cli *cli = udata;
+	char at[32];
+
+	(void)c;
+	proto_rfc3339(oldest, at, sizeof at);
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "type", "missed");
+		cJSON_AddNumberToObject(o, "count", (double)count);
+		cJSON_AddStringToObject(o, "oldest", at);
+		out_json(o);
+	}
+	fprintf(stderr,
+		"chatctl: WARNING: %lld message%s (the oldest sent %s) expired on the server "
+		"before this device collected them; they are lost to this device\n",
+		(long long)count, count == 1 ? "" : "s", at);
+}
+
+static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -213,6 +235,7 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 		.on_receive_error = on_receive_error,
 		.on_update = on_update,
 		.on_device_change = cli_notice_device_change,
+		.on_missed = on_missed,
 	};
 	struct recv_state st = {0};
 	long wait_s = 0;
@@ -293,6 +316,7 @@ cmd_listen_exec(struct cli *cli, int argc, char **argv)
 		.on_receive_error = on_receive_error,
 		.on_update = on_update,
 		.on_device_change = cli_notice_device_change,
+		.on_missed = on_missed,
 	};
 	struct recv_state st = {.listening = 1};
 	int rc;

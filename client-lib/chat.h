@@ -196,6 +196,11 @@ typedef void (*chat_update_cb)(struct chat_client *c, void *udata, const struct 
 typedef void (*chat_device_change_cb)(struct chat_client *c, void *udata, const char *user,
 				      uint32_t device, int added);
 
+/* Called when the server deleted messages of this device's inbox before it
+ * collected them (they were older than the server's retention time): count of
+ * them, the oldest sent at oldest (ms since the epoch). Once per occurrence. */
+typedef void (*chat_missed_cb)(struct chat_client *c, void *udata, int64_t count, int64_t oldest);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -207,6 +212,7 @@ struct chat_callbacks {
 	chat_receive_error_cb on_receive_error;
 	chat_update_cb on_update;
 	chat_device_change_cb on_device_change;
+	chat_missed_cb on_missed;
 };
 
 /* ---- Handle --------------------------------------------------------------- */

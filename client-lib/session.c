@@ -333,6 +333,13 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 	} else if (strcmp(type, "chatUpdate") == 0) {
 		if (!c->send_only)
 			receive_chat_update(c, msg);
+	} else if (strcmp(type, "missed") == 0) {
+		int64_t count, oldest;
+
+		if (!c->send_only && proto_get_int(msg, "count", 1, INT64_MAX / 2, &count) == 0 &&
+		    proto_get_int(msg, "oldest", 0, INT64_MAX / 2, &oldest) == 0 &&
+		    c->cbs.on_missed)
+			c->cbs.on_missed(c, c->udata, count, oldest);
 	} else if (strcmp(type, "drained") == 0) {
 		c->drained = 1;
 	}
