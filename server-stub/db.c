@@ -160,6 +160,21 @@ static const char migrate_v2_sql[] =
 	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);"
 	"CREATE INDEX inbox_by_message ON inbox(message_id);";
 
+/*
+ * Version 3: retention.
+ *
+ * - devices.missed_count, missed_oldest: the inbox rows of the device that
+ *   were deleted unread for their age since it was last told (missed
+ *   push), and the send time of the oldest of them (NULL when none).
+ * - indexes on the ages the purge looks for.
+ */
+static const char migrate_v3_sql[] =
+	"ALTER TABLE devices ADD COLUMN missed_count INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (missed_count >= 0);"
+	"ALTER TABLE devices ADD COLUMN missed_oldest INTEGER;"
+	"CREATE INDEX inbox_by_created ON inbox(created_at);"
+	"CREATE INDEX messages_by_sent ON messages(sent_at);";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -200,6 +215,11 @@ enum {
 	ST_INBOX_RECIPIENTS,
 	ST_INBOX_LOAD,
 	ST_ACK,
+	ST_PURGE_COUNT,
+	ST_PURGE_INBOX,
+	ST_PURGE_MESSAGES,
+	ST_MISSED_GET,
+	ST_MISSED_RESET,
 	ST_COUNT
 };
 
@@ -307,6 +327,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 														     " ORDER BY i.id LIMIT ?4",
 	[ST_ACK] = "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2"
 		   " AND message_id = ?3",
+	/* Correlated per device: the inbox_by_device index finds its rows. */
+	[ST_PURGE_COUNT] = "UPDATE devices SET"
+			   " missed_count = missed_count + (SELECT count(*) FROM inbox i"
+			   "  WHERE i.user = devices.user AND i.device_id = devices.device_id"
+			   "  AND i.created_at < ?1),"
+			   " missed_oldest = (SELECT min(x) FROM (SELECT devices.missed_oldest AS x"
+			   "  UNION ALL SELECT m.sent_at FROM inbox i"
+			   "  JOIN messages m ON m.message_id = i.message_id"
+			   "  WHERE i.user = devices.user AND i.device_id = devices.device_id"
+			   "  AND i.created_at < ?1))"
+			   " WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.user = devices.user"
+			   "  AND i.device_id = devices.device_id AND i.created_at < ?1)",
+	[ST_PURGE_INBOX] = "DELETE FROM inbox WHERE created_at < ?1",
+	[ST_PURGE_MESSAGES] = "DELETE FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
+			      " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
+	[ST_MISSED_GET] = "SELECT missed_count, coalesce(missed_oldest, 0) FROM devices"
+			  " WHERE user = ?1 AND device_id = ?2",
+	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"
+			    " WHERE user = ?1 AND device_id = ?2",
 };
 
 struct db {
@@ -579,6 +618,14 @@ check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 			goto fail;
 		}
 		version = 2;
+	}
+	if (version == 2) {
+		if (exec(st, migrate_v3_sql, "migrate to version 3") != 0) {
+			snprintf(err, errlen, "cannot migrate the schema to version 3: %s",
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+		version = 3;
 	}
 	if (*from != version) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)version);
@@ -2026,4 +2073,67 @@ fail:
 	tx_rollback(st);
 	*acked = 0;
 	return DB_INTERNAL;
+}
+
+/* ---- retention --------------------------------------------------------- */
+
+static int
+cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64_t *changes)
+{
+	sqlite3_stmt *s = stmt(st, which);
+
+	if (bind_int(st, s, 1, cutoff)) {
+		stmt_done(s);
+		return -1;
+	}
+	if (step_done(st, s, what) != 0)
+		return -1;
+	if (changes != NULL)
+		*changes = sqlite3_changes(st->db);
+	return 0;
+}
+
+enum db_status
+db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res)
+{
+	res->inbox_rows = res->messages = 0;
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if (cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
+	    cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
+	    cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||
+	    tx_commit(st) != 0) {
+		tx_rollback(st);
+		res->inbox_rows = res->messages = 0;
+		return DB_INTERNAL;
+	}
+	return DB_OK;
+}
+
+enum db_status
+db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count, int64_t *oldest)
+{
+	sqlite3_stmt *s = stmt(st, ST_MISSED_GET);
+	int r;
+
+	*count = *oldest = 0;
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	r = step_row(st, s, "missed");
+	if (r <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	*count = sqlite3_column_int64(s, 0);
+	*oldest = sqlite3_column_int64(s, 1);
+	stmt_done(s);
+	return DB_OK;
+}
+
+enum db_status
+db_missed_reset(struct db *st, const char *user, uint32_t device_id)
+{
+	return device_step(st, ST_MISSED_RESET, user, device_id, 0, "missed reset") == 0
+		       ? DB_OK
+		       : DB_INTERNAL;
 }

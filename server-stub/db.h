@@ -18,9 +18,10 @@
 
 #include "util.h"
 
-/* The schema version kept in PRAGMA user_version.  Version 1 (the first
- * revision of the protocol) is migrated in place when opened. */
-#define DB_SCHEMA_VERSION 2
+/* The schema version kept in PRAGMA user_version.  Older versions (1: the
+ * first revision of the protocol, 2: before retention) are migrated in
+ * place when opened. */
+#define DB_SCHEMA_VERSION 3
 
 struct db;
 
@@ -330,6 +331,34 @@ enum db_status db_inbox_load(struct db *st, const char *user, uint32_t device_id
  * is the number of rows deleted. */
 enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 		      const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked);
+
+/* ---- retention ----------------------------------------------------------
+ *
+ * Inbox rows older than the server's retention time are deleted, acked or
+ * not; each device keeps a count of the rows it lost that way (and the
+ * send time of the oldest of them) until it is told, on its next
+ * connection, by the missed push. */
+
+struct db_purge_result {
+	int64_t inbox_rows; /* inbox rows deleted */
+	int64_t messages;   /* messages rows deleted */
+};
+
+/*
+ * In one transaction: add to each device's missed counter its inbox rows
+ * created before cutoff (ms) and lower its oldest to the earliest sent_at
+ * among them, delete those rows, then delete the messages sent before
+ * cutoff that no inbox row refers to any more.
+ */
+enum db_status db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res);
+
+/* The device's missed counter: *count 0 (and *oldest 0) if nothing was
+ * lost since it was last reset. */
+enum db_status db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count,
+			 int64_t *oldest);
+
+/* Reset the device's missed counter, once the missed push is queued. */
+enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_id);
 
 /*
  * The device-set comparison of sendMessage, on its own for testing:

@@ -28,7 +28,7 @@
 
 static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--max-frame BYTES] "
-	"[--verbose]\n"
+	"[--retention DURATION] [--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -43,6 +43,12 @@ static const char help_text[] =
 	"  --db PATH           the database file, created (mode 0600) if missing\n"
 	"  --max-frame BYTES   the largest frame accepted, announced in hello\n"
 	"                      (default 1048576, from 1024 to 67108864)\n"
+	"  --retention DURATION\n"
+	"                      how long undelivered messages wait in a device's\n"
+	"                      inbox before they are deleted (the device is told\n"
+	"                      how many it missed): a positive whole number with\n"
+	"                      a unit s, m, h or d, e.g. 90s, 12h, 30d (default\n"
+	"                      30d, at most 36500d)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -178,11 +184,14 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
 						 {"db", required_argument, NULL, 'd'},
 						 {"max-frame", required_argument, NULL, 'm'},
+						 {"retention", required_argument, NULL, 'r'},
 						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
-	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME};
+	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME,
+				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
+				   .retention_arg = "30d"};
 	char host[256], addr[INET6_ADDRSTRLEN];
 	const char *listen_arg = NULL;
 	int ch;
@@ -197,6 +206,14 @@ main(int argc, char **argv)
 				return usage_error("--max-frame: '%s' is not a number of "
 						   "bytes from 1024 to 67108864",
 						   optarg);
+			break;
+		case 'r':
+			if (util_parse_duration(optarg, &opts.retention_ms) != 0)
+				return usage_error("--retention: '%s' is not a duration: a "
+						   "positive whole number with a unit s, m, h "
+						   "or d (e.g. 90s, 12h, 30d), at most 36500d",
+						   optarg);
+			opts.retention_arg = optarg;
 			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':

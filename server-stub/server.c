@@ -86,6 +86,7 @@ struct conn {
 	int64_t cursor;
 	int inbox_dirty;
 	int drained_sent;
+	int missed_checked; /* the missed counter was looked at after auth */
 
 	/* Nonzero once the connection is to be closed with this code: after
 	 * the queue is flushed, or at once if close_now. */
@@ -101,6 +102,10 @@ struct server {
 	size_t max_frame;
 	uint64_t next_conn_id;
 	struct conn *conns;
+	/* Retention: the purge runs on the service thread, from this timer. */
+	lws_sorted_usec_list_t purge_sul;
+	int64_t retention_ms;
+	const char *retention_arg;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -266,6 +271,34 @@ wants_fill(const struct conn *c)
 }
 
 /*
+ * The first time after auth, before any inbox row: if the device lost rows
+ * to the retention purge, queue the missed push, then reset its counter.
+ * Returns -1 if the connection is to be closed.
+ */
+static int
+check_missed(struct server *srv, struct conn *c)
+{
+	int64_t count, oldest;
+
+	if (c->missed_checked)
+		return 0;
+	if (db_missed(srv->db, c->sess.user, c->sess.device_id, &count, &oldest) != DB_OK)
+		return -1;
+	if (count > 0) {
+		if (queue_text(c, wire_missed(count, oldest)) != 0)
+			return -1;
+		/* Told: a failed reset would only tell it again next time. */
+		if (db_missed_reset(srv->db, c->sess.user, c->sess.device_id) != DB_OK)
+			srv_log("conn %llu cannot reset the missed counter",
+				(unsigned long long)c->sess.conn_id);
+		srv_log("conn %llu missed count=%lld", (unsigned long long)c->sess.conn_id,
+			(long long)count);
+	}
+	c->missed_checked = 1;
+	return 0;
+}
+
+/*
  * Queue the next inbox rows past the cursor, and the drained push the first
  * time there are none left.  Rows pushed but not acked stay in the inbox,
  * and go out again only on the device's next connection (cursor from 0).
@@ -278,6 +311,12 @@ fill(struct server *srv, struct conn *c)
 
 	if (!wants_fill(c) || c->q_frames >= FILL_FRAMES)
 		return;
+	if (check_missed(srv, c) != 0) {
+		srv_log("conn %llu cannot read the missed counter; closing",
+			(unsigned long long)c->sess.conn_id);
+		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		return;
+	}
 	if (db_inbox_load(srv->db, c->sess.user, c->sess.device_id, c->cursor, INBOX_BATCH,
 			  fill_row, &f, &n) != DB_OK ||
 	    f.failed) {
@@ -317,6 +356,7 @@ on_authenticated(void *udata, struct session *s)
 	c->cursor = 0;
 	c->inbox_dirty = 1;
 	c->drained_sent = 0;
+	c->missed_checked = 0;
 	/* The reply is queued after this returns, and rows only load from the
 	 * WRITEABLE callback: the reply goes out before the first push. */
 	lws_callback_on_writable(c->wsi);
@@ -635,6 +675,44 @@ static const struct lws_protocols protocols[] = {
 	},
 	{0}};
 
+/* ---- retention ---------------------------------------------------------- */
+
+int64_t
+server_purge_interval_ms(int64_t retention_ms)
+{
+	int64_t ms = retention_ms / 2;
+
+	if (ms > 60 * 60 * 1000)
+		ms = 60 * 60 * 1000;
+	if (ms < 1000)
+		ms = 1000;
+	return ms;
+}
+
+static void
+purge(struct server *srv)
+{
+	struct db_purge_result r;
+
+	if (db_purge(srv->db, util_now_ms() - srv->retention_ms, &r) != DB_OK) {
+		srv_log("retention: the purge failed; trying again later");
+		return;
+	}
+	if (r.inbox_rows > 0 || r.messages > 0)
+		srv_log("retention: deleted %lld inbox rows (%lld messages) older than %s",
+			(long long)r.inbox_rows, (long long)r.messages, srv->retention_arg);
+}
+
+static void
+purge_timer(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, purge_sul);
+
+	purge(srv);
+	lws_sul_schedule(srv->ctx, 0, &srv->purge_sul, purge_timer,
+			 server_purge_interval_ms(srv->retention_ms) * LWS_US_PER_MS);
+}
+
 /* ---- the loop ---------------------------------------------------------- */
 
 /*
@@ -697,6 +775,8 @@ server_run(const struct server_opts *opts)
 
 	memset(&srv, 0, sizeof srv);
 	srv.max_frame = opts->max_frame;
+	srv.retention_ms = opts->retention_ms;
+	srv.retention_arg = opts->retention_arg;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
@@ -748,6 +828,11 @@ server_run(const struct server_opts *opts)
 	else
 		srv_log("listening on %s:%d", opts->host, lws_get_vhost_listen_port(vh));
 
+	/* Once now, then on the timer. */
+	purge(&srv);
+	lws_sul_schedule(srv.ctx, 0, &srv.purge_sul, purge_timer,
+			 server_purge_interval_ms(srv.retention_ms) * LWS_US_PER_MS);
+
 	live_ctx = srv.ctx;
 	while (!stop_requested) {
 		if (lws_service(srv.ctx, 0) < 0) {
@@ -756,6 +841,7 @@ server_run(const struct server_opts *opts)
 		}
 	}
 	live_ctx = NULL;
+	lws_sul_cancel(&srv.purge_sul);
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	lws_context_destroy(srv.ctx);

@@ -6,6 +6,7 @@
 #define CHAT_SERVER_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct server_opts {
 	const char *host;      /* as the user wrote it, for the log */
@@ -14,6 +15,8 @@ struct server_opts {
 	int port;              /* 0: an ephemeral port */
 	const char *db_path;
 	size_t max_frame;
+	int64_t retention_ms;      /* inbox rows older than this are deleted */
+	const char *retention_arg; /* as the user wrote it ("30d"), for the log */
 };
 
 /*
@@ -22,6 +25,10 @@ struct server_opts {
  * after a requested stop, 1 if the store or the listener cannot be set up.
  */
 int server_run(const struct server_opts *opts);
+
+/* How often the retention purge runs, in ms: half the retention time,
+ * from 1 s to 1 hour. */
+int64_t server_purge_interval_ms(int64_t retention_ms);
 
 /*
  * Ask server_run() to return.  Async-signal-safe in practice: it sets a

@@ -210,3 +210,29 @@ util_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len)
 		return -1;
 	return 0;
 }
+
+int
+util_parse_duration(const char *s, int64_t *ms)
+{
+	int64_t v = 0, unit;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > UTIL_DURATION_MAX_MS / 1000)
+			return -1;
+	}
+	switch (*p) {
+	case 's': unit = 1000; break;
+	case 'm': unit = 60 * 1000; break;
+	case 'h': unit = 60 * 60 * 1000; break;
+	case 'd': unit = 24 * 60 * 60 * 1000; break;
+	default: return -1;
+	}
+	if (p[1] != '\0' || v == 0 || v > UTIL_DURATION_MAX_MS / unit)
+		return -1;
+	*ms = v * unit;
+	return 0;
+}

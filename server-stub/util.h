@@ -48,6 +48,14 @@ void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t util_now_ms(void);
 
+/* The longest --retention: 100 years. */
+#define UTIL_DURATION_MAX_MS (36500LL * 24 * 60 * 60 * 1000)
+
+/* Parse a DURATION, a positive whole number with a unit s, m, h or d
+ * ("90s", "12h", "30d"), into milliseconds; -1 if malformed, zero or over
+ * UTIL_DURATION_MAX_MS. */
+int util_parse_duration(const char *s, int64_t *ms);
+
 /* 1 if s is a user name: ^[a-z0-9][a-z0-9._-]{0,31}$ */
 int util_valid_user(const char *s);
 

@@ -1541,6 +1541,18 @@ wire_linked(const struct session *s)
 }
 
 char *
+wire_missed(int64_t count, int64_t oldest)
+{
+	cJSON *root = cJSON_CreateObject();
+	int oom = root == NULL;
+
+	j_str(&oom, root, "type", "missed");
+	j_int(&oom, root, "count", count);
+	j_int(&oom, root, "oldest", oldest);
+	return j_finish(oom, root);
+}
+
+char *
 wire_drained(void)
 {
 	cJSON *root = cJSON_CreateObject();

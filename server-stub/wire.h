@@ -104,6 +104,10 @@ int wire_verify_approval(const uint8_t approval[CHAT_SIG_BYTES], const char *use
 			 const uint8_t exchange_key[CHAT_KEY_BYTES],
 			 const uint8_t approver_key[CHAT_KEY_BYTES]);
 
+/* The missed push: count inbox rows deleted unread for their age, the
+ * oldest sent at oldest (ms). */
+char *wire_missed(int64_t count, int64_t oldest);
+
 /* The drained push. */
 char *wire_drained(void);
 

@@ -49,6 +49,7 @@ fail() {
 # start_server [PORT]: runs chat-server on 127.0.0.1, on PORT or one the kernel
 # chooses, with the test's database; sets URL. A second call with the same port
 # is a restart: same address, same data.
+# SERVER_OPTS, if set, adds options to the server's command line (word-split).
 start_server() {
 	: > "$T/server.log"
 	rm -f "$T/server.pid" "$T/server.exit"
@@ -56,7 +57,9 @@ start_server() {
 	# waits on the server itself (with listeners in the background, dash's wait
 	# was seen to hang after the server had gone).
 	(
-		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" 2>>"$T/server.log" &
+		# shellcheck disable=SC2086
+		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" ${SERVER_OPTS:-} \
+			2>>"$T/server.log" &
 		echo $! > "$T/server.pid"
 		wait $!
 		echo $? > "$T/server.exit"

@@ -2,7 +2,8 @@
  * test_server_db.c - chat-server's store (server-stub/db.c): registration,
  * direct chats, sending with its idempotence and device checks, the inbox
  * and acks, groups and their updates, linked and removed devices, and the
- * migration of a version-1 database, against a real SQLite file in a
+ * migration of version-1 and version-2 databases, retention (the purge
+ * and the missed counters), against a real SQLite file in a
  * temporary directory.
  */
 #include <setjmp.h>
@@ -1397,6 +1398,173 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
+/* ---- retention --------------------------------------------------------- */
+
+static const char M4[] = "4123456789abcdef0123456789abcdef";
+static const char M5[] = "5123456789abcdef0123456789abcdef";
+
+/* Send mid in chat from alice/1 to (user, 1) and, if dev2, (user, 2). */
+static void
+send_to(struct db *db, const char *chat, const char *mid, const char *user, int dev2, int64_t now)
+{
+	uint8_t ct[40] = {0};
+	struct db_envelope e[2];
+	struct db_send_result res;
+
+	e[0] = env_to(user, 1, ct, sizeof ct);
+	e[1] = env_to(user, 2, ct, sizeof ct);
+	assert_int_equal(send_msg(db, chat, mid, "alice", 1, e, dev2 ? 2 : 1, now, &res), DB_OK);
+	db_send_result_free(&res);
+}
+
+static void
+expect_missed(struct db *db, const char *user, uint32_t dev, int64_t count, int64_t oldest)
+{
+	int64_t c = -1, o = -1;
+
+	assert_int_equal(db_missed(db, user, dev, &c, &o), DB_OK);
+	assert_int_equal(c, count);
+	assert_int_equal(o, oldest);
+}
+
+static void
+test_purge_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct db_purge_result r;
+	char ab[17], ac[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	struct rows rows;
+	int64_t acked, c, o;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "alice", "carol", ac, 1);
+	add_device(f, "bob", 2);
+	send_to(f->db, ab, M1, "bob", 1, 100);   /* old, both of bob's devices */
+	send_to(f->db, ac, M2, "carol", 0, 200); /* old, carol */
+	send_to(f->db, ab, M4, "bob", 1, 300);   /* old; bob/1 acks it */
+	send_to(f->db, ac, M5, "carol", 0, 150); /* old; carol acks it */
+	send_to(f->db, ab, M3, "bob", 1, 5000);  /* new */
+	snprintf(ack[0], sizeof ack[0], "%s", M4);
+	assert_int_equal(db_ack(f->db, "bob", 1, ack, 1, &acked), DB_OK);
+	assert_int_equal(acked, 1);
+	snprintf(ack[0], sizeof ack[0], "%s", M5);
+	assert_int_equal(db_ack(f->db, "carol", 1, ack, 1, &acked), DB_OK);
+	/* oldest is the send time, not the inbox row's: M1 sent at 50; M3
+	 * sent long ago but queued recently (still referenced, kept). */
+	raw_sql(f, "UPDATE messages SET sent_at = 50 WHERE message_id = "
+		   "'0123456789abcdef0123456789abcdef';"
+		   "UPDATE messages SET sent_at = 10 WHERE message_id = "
+		   "'2123456789abcdef0123456789abcdef';");
+	expect_missed(f->db, "bob", 1, 0, 0);
+
+	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(r.inbox_rows, 4); /* bob/1 M1, bob/2 M1 M4, carol M2 */
+	assert_int_equal(r.messages, 4);   /* M1 M2 M4 M5; not M3 */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 1);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.mid[0], M3);
+	load_all(f->db, "bob", 2, &rows);
+	assert_int_equal(rows.n, 1);
+	expect_missed(f->db, "bob", 1, 1, 50);
+	expect_missed(f->db, "bob", 2, 2, 50);
+	expect_missed(f->db, "carol", 1, 1, 200);
+	expect_missed(f->db, "alice", 1, 0, 0);
+
+	/* Nothing more to do at the same cutoff. */
+	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(r.inbox_rows, 0);
+	assert_int_equal(r.messages, 0);
+	expect_missed(f->db, "bob", 2, 2, 50);
+
+	/* Counts add up until reset; oldest is the oldest of all. */
+	assert_int_equal(db_purge(f->db, 6000, &r), DB_OK);
+	assert_int_equal(r.inbox_rows, 2);
+	assert_int_equal(r.messages, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+	expect_missed(f->db, "bob", 1, 2, 10);
+	expect_missed(f->db, "bob", 2, 3, 10);
+
+	/* Reset: once told, the counter starts over; others keep theirs. */
+	assert_int_equal(db_missed_reset(f->db, "bob", 2), DB_OK);
+	expect_missed(f->db, "bob", 2, 0, 0);
+	expect_missed(f->db, "bob", 1, 2, 10);
+	send_to(f->db, ab, "6123456789abcdef0123456789abcdef", "bob", 1, 7000);
+	assert_int_equal(db_purge(f->db, 8000, &r), DB_OK);
+	expect_missed(f->db, "bob", 2, 1, 7000);
+	expect_missed(f->db, "bob", 1, 3, 10);
+	assert_int_equal(db_missed(f->db, "bob", 9, &c, &o), DB_NOT_FOUND);
+}
+
+/* A version-2 database: the fixture's, with what version 3 added taken
+ * away again, and bob's direct chat with M1 waiting. */
+static void
+make_v2(struct fixture *f)
+{
+	char ab[17];
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	send_to(f->db, ab, M1, "bob", 0, 100);
+	db_close(f->db);
+	f->db = NULL;
+	raw_sql(f, "DROP INDEX inbox_by_created; DROP INDEX messages_by_sent;"
+		   "ALTER TABLE devices DROP COLUMN missed_count;"
+		   "ALTER TABLE devices DROP COLUMN missed_oldest;"
+		   "PRAGMA user_version = 2;");
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices')"
+					  " WHERE name LIKE 'missed%'"),
+			 0);
+}
+
+static void
+test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+	struct db_purge_result r;
+	struct rows rows;
+	char err[256];
+
+	make_v2(f);
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	/* Data kept, counters start at zero. */
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.mid[0], M1);
+	expect_missed(f->db, "bob", 1, 0, 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices"), 3);
+	/* And retention works on it. */
+	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(r.inbox_rows, 1);
+	expect_missed(f->db, "bob", 1, 1, 100);
+	/* Opened again: nothing to migrate, nothing lost. */
+	db_close(f->db);
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	expect_missed(f->db, "bob", 1, 1, 100);
+}
+
+/* A failed migration leaves the version-2 file as it was. */
+static void
+test_migrate_v2_fails_whole(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	make_v2(f);
+	raw_sql(f, "CREATE INDEX inbox_by_created ON inbox(id)"); /* in the way */
+	assert_null(db_open(f->path, err, sizeof err));
+	assert_non_null(strstr(err, "version 3"));
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices')"
+					  " WHERE name LIKE 'missed%'"),
+			 0);
+}
+
 int
 main(void)
 {
@@ -1424,6 +1592,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remove_device_deletes_inbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1_fails_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_fails_whole, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

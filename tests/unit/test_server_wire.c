@@ -19,6 +19,7 @@
 
 #include "db.h"
 #include "e2e.h"
+#include "server.h"
 #include "wire.h"
 
 struct fixture {
@@ -1339,6 +1340,49 @@ test_group_limit(void **state)
 	e2e_identity_wipe(&ia);
 }
 
+/* ---- retention --------------------------------------------------------- */
+
+static void
+test_retention_parts(void **state)
+{
+	static const char *const bad[] = {"",
+					  "0s",
+					  "10",
+					  "5w",
+					  "-1d",
+					  "1.5h",
+					  "1h2",
+					  "s",
+					  " 1s",
+					  "36501d",
+					  "99999999999999999999s"};
+	int64_t ms;
+	size_t i;
+	char *t;
+
+	(void)state;
+	assert_int_equal(util_parse_duration("90s", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(util_parse_duration("2m", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(util_parse_duration("12h", &ms), 0);
+	assert_int_equal(ms, 12LL * 3600 * 1000);
+	assert_int_equal(util_parse_duration("30d", &ms), 0);
+	assert_int_equal(ms, 30LL * 86400 * 1000);
+	assert_int_equal(util_parse_duration("36500d", &ms), 0);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(util_parse_duration(bad[i], &ms), -1);
+	/* Half the retention, from 1 s to 1 hour. */
+	assert_int_equal(server_purge_interval_ms(1000), 1000);
+	assert_int_equal(server_purge_interval_ms(2000), 1000);
+	assert_int_equal(server_purge_interval_ms(90000), 45000);
+	assert_int_equal(server_purge_interval_ms(30LL * 86400 * 1000), 3600 * 1000);
+	t = wire_missed(3, 1795000000000);
+	assert_non_null(t);
+	assert_string_equal(t, "{\"type\":\"missed\",\"count\":3,\"oldest\":1795000000000}");
+	free(t);
+}
+
 int
 main(void)
 {
@@ -1348,6 +1392,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_register_and_auth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_chats_messages, setup, teardown),
 		cmocka_unit_test(test_pushes),
+		cmocka_unit_test(test_retention_parts),
 		cmocka_unit_test(test_link_code),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_approval_verify),
