@@ -163,12 +163,6 @@ void ops_hold_sends(struct chat_client *c);
 /* Online again: restarts held sends, oldest first, then sends what the store
  * holds as pending from earlier sessions (the outbox). */
 void ops_resume_sends(struct chat_client *c);
-/* The connection dropped and will be made again: sends wait for it instead of
- * failing (their requests are gone). */
-void ops_hold_sends(struct chat_client *c);
-/* Online again: restarts held sends, oldest first, then sends what the store
- * holds as pending from earlier sessions (the outbox). */
-void ops_resume_sends(struct chat_client *c);
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
 int ops_pending_register(const struct chat_client *c);
 int ops_fetch_chat(struct chat_client *c, const char *chat_id);

@@ -445,12 +445,19 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			const unsigned char *p = in;
 			unsigned code = (unsigned)p[0] << 8 | p[1];
 
+			/* Another program took this device's session: fighting back
+			 * (reconnecting) would only throw it out in turn. */
+			if (code == 4001 || code == 4002)
+				c->user_closed = 1;
 			if (c->conn_err == CHAT_OK)
 				client_fail(c, CHAT_ERR_CONNECTION_LOST,
 					    "the server closed the connection "
-					    "(%u %.*s)",
+					    "(%u %.*s)%s",
 					    code, (int)(len - 2 > 120 ? 120 : len - 2),
-					    (const char *)p + 2);
+					    (const char *)p + 2,
+					    code == 4001
+						    ? ": another program connected as this device"
+						    : "");
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
@@ -673,10 +680,14 @@ chat_client_disconnect(struct chat_client *c)
 {
 	int64_t until = proto_mono_ms() + 1000;
 
-	if (c->wsi == NULL)
-		return;
-	c->closing = 1;
 	c->user_closed = 1;
+	if (c->wsi == NULL) {
+		/* Waiting to reconnect: stop waiting. */
+		if (c->state == CHAT_STATE_WAITING)
+			connection_gone(c, CHAT_ERR_CONNECTION_LOST);
+		return;
+	}
+	c->closing = 1;
 	session_want_write(c);
 	while (c->wsi != NULL && proto_mono_ms() < until)
 		chat_client_loop(c, 100);
