@@ -223,20 +223,22 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 		report_state(udata, c, state, err);
 }
 
+/* What recv and listen do with everything that arrives. */
+static const struct chat_callbacks receive_callbacks = {
+	.on_message = on_message,
+	.on_state = on_state,
+	.on_key_changed = on_key_changed,
+	.on_receive_error = on_receive_error,
+	.on_update = on_update,
+	.on_device_change = cli_notice_device_change,
+	.on_missed = on_missed,
+};
+
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 
 static int
 cmd_recv_exec(struct cli *cli, int argc, char **argv)
 {
-	struct chat_callbacks cbs = {
-		.on_message = on_message,
-		.on_state = on_state,
-		.on_key_changed = on_key_changed,
-		.on_receive_error = on_receive_error,
-		.on_update = on_update,
-		.on_device_change = cli_notice_device_change,
-		.on_missed = on_missed,
-	};
 	struct recv_state st = {0};
 	long wait_s = 0;
 	int rc;
@@ -255,7 +257,7 @@ cmd_recv_exec(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	cli->cmd_state = &st;
-	chat_client_set_callbacks(cli->c, &cbs);
+	chat_client_set_callbacks(cli->c, &receive_callbacks);
 	rc = chat_client_connect(cli->c);
 	rc = rc == CHAT_OK ? recv_loop(cli, &st, wait_s) : cli_fail(cli, rc, "recv");
 	cli->cmd_state = NULL;
@@ -309,15 +311,6 @@ const struct cmd_entry cmd_recv_entry = {
 static int
 cmd_listen_exec(struct cli *cli, int argc, char **argv)
 {
-	struct chat_callbacks cbs = {
-		.on_message = on_message,
-		.on_state = on_state,
-		.on_key_changed = on_key_changed,
-		.on_receive_error = on_receive_error,
-		.on_update = on_update,
-		.on_device_change = cli_notice_device_change,
-		.on_missed = on_missed,
-	};
 	struct recv_state st = {.listening = 1};
 	int rc;
 
@@ -329,7 +322,7 @@ cmd_listen_exec(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	cli->cmd_state = &st;
-	chat_client_set_callbacks(cli->c, &cbs);
+	chat_client_set_callbacks(cli->c, &receive_callbacks);
 	rc = chat_client_connect(cli->c);
 	while (rc == CHAT_OK && !cli_interrupted()) {
 		if (chat_client_loop(cli->c, 500) != CHAT_OK) {
