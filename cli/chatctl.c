@@ -17,6 +17,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_send_entry,
 	&cmd_recv_entry,
 	&cmd_listen_entry,
+	&cmd_rpc_entry,
 	&cmd_chats_entry,
 	&cmd_history_entry,
 	&cmd_members_entry,

@@ -1,0 +1,505 @@
+/*
+ * cmd-rpc.c - chatctl rpc: JSON-RPC 2.0 over stdin and stdout, one object a line.
+ *
+ * Requests name chatctl's commands as methods; what arrives (messages, chat
+ * updates, device changes, connection states, missed messages) comes out as
+ * notifications, each acknowledged to the server once written. The session
+ * stays up and reconnects, as with listen. End of input ends it, after the
+ * calls under way have answered.
+ */
+#include "chatctl.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+#define RPC_MAX_LINE (1024 * 1024)
+
+/* JSON-RPC's own error codes; failures of a call use chatctl's exit codes (1-5). */
+#define RPC_PARSE_ERROR      -32700
+#define RPC_INVALID_REQUEST  -32600
+#define RPC_METHOD_NOT_FOUND -32601
+#define RPC_INVALID_PARAMS   -32602
+
+struct rpc {
+	struct cli *cli;
+	char *line;
+	size_t len;
+	int skipping; /* the current line is over the limit: drop to its end */
+	int pending;  /* calls under way */
+};
+
+/* One asynchronous call: what its answer needs. */
+struct rpc_call {
+	struct rpc *rpc;
+	cJSON *id;
+	char method[16];
+};
+
+static void
+emit(cJSON *o)
+{
+	out_json(o);
+}
+
+static int
+reply_result(const cJSON *id, cJSON *result)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "result", result ? result : cJSON_CreateObject());
+	emit(o);
+	return 0;
+}
+
+static int
+reply_error(const cJSON *id, int code, const char *message)
+{
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddItemToObject(o, "error", e);
+	emit(o);
+	return 0;
+}
+
+/* A failed libchat call, as a JSON-RPC error with chatctl's exit code. */
+static int
+reply_failure(struct cli *cli, const cJSON *id, int err)
+{
+	const char *msg = chat_client_errmsg(cli->c);
+
+	reply_error(id, cli_exit_code(err), msg[0] ? msg : chat_strerror(err));
+	return 0;
+}
+
+static void
+notify(const char *method, cJSON *params)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(o, "method", method);
+	cJSON_AddItemToObject(o, "params", params);
+	emit(o);
+}
+
+/* ---- notifications ----------------------------------------------------------- */
+
+static void
+on_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	(void)udata;
+	notify("message", out_message_json(m));
+}
+
+static void
+on_update(struct chat_client *c, void *udata, const struct chat_update *u)
+{
+	(void)c;
+	(void)udata;
+	notify("chatUpdate", out_update_json(u));
+}
+
+static void
+on_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device, int added)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	(void)c;
+	(void)udata;
+	cJSON_AddStringToObject(p, "user", user);
+	cJSON_AddNumberToObject(p, "deviceId", device);
+	cJSON_AddStringToObject(p, "change", added ? "added" : "removed");
+	notify("deviceChange", p);
+}
+
+static void
+on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
+{
+	static const char *const names[] = {"offline", "connecting", "authenticating", "online",
+					    "reconnecting"};
+	cJSON *p;
+
+	(void)udata;
+	(void)err;
+	if (state == CHAT_STATE_CONNECTING || state == CHAT_STATE_AUTHENTICATING)
+		return;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "state", names[state]);
+	if (chat_client_retry_in(c) >= 0)
+		cJSON_AddNumberToObject(p, "retryInMs", chat_client_retry_in(c));
+	notify("state", p);
+}
+
+static void
+on_missed(struct chat_client *c, void *udata, int64_t count, int64_t oldest)
+{
+	cJSON *p = cJSON_CreateObject();
+	char at[32];
+
+	(void)c;
+	(void)udata;
+	proto_rfc3339(oldest, at, sizeof at);
+	cJSON_AddNumberToObject(p, "count", (double)count);
+	cJSON_AddStringToObject(p, "oldest", at);
+	notify("missed", p);
+}
+
+static void
+on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	(void)udata;
+	cJSON_AddStringToObject(p, "user", user);
+	cJSON_AddNumberToObject(p, "deviceId", device);
+	cJSON_AddStringToObject(p, "message", chat_client_errmsg(c));
+	notify("keyChanged", p);
+}
+
+static const struct chat_callbacks rpc_callbacks = {
+	.on_message = on_message,
+	.on_state = on_state,
+	.on_key_changed = on_key_changed,
+	.on_update = on_update,
+	.on_device_change = on_device_change,
+	.on_missed = on_missed,
+};
+
+/* ---- methods ------------------------------------------------------------------- */
+
+static const char *
+param_str(const cJSON *params, const char *name)
+{
+	return proto_get_str(params, name);
+}
+
+/* params.users as a NULL-terminated array of borrowed strings (free the array). */
+static const char **
+param_users(const cJSON *params, size_t *n)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(params, "users"), *u;
+	const char **list;
+
+	*n = 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > 100)
+		return NULL;
+	list = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *list);
+	cJSON_ArrayForEach(u, arr) {
+		if (list == NULL || !cJSON_IsString(u)) {
+			free(list);
+			return NULL;
+		}
+		list[(*n)++] = u->valuestring;
+	}
+	return list;
+}
+
+static int
+add_message(void *arg, const struct chat_message *m)
+{
+	cJSON_AddItemToArray(arg, out_message_json(m));
+	return 0;
+}
+
+static int
+copy_message(void *arg, const struct chat_message *m)
+{
+	*(cJSON **)arg = out_message_json(m);
+	return 0;
+}
+
+static void
+call_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct rpc_call *call = arg;
+	struct cli *cli = call->rpc->cli;
+	cJSON *result;
+
+	(void)c;
+	call->rpc->pending--;
+	if (err != CHAT_OK) {
+		reply_failure(cli, call->id, err);
+	} else if (strcmp(call->method, "send") == 0) {
+		result = NULL;
+		chat_message_get(cli->c, id, copy_message, &result);
+		reply_result(call->id, result);
+	} else {
+		result = cJSON_CreateObject();
+		cJSON_AddStringToObject(result, "chatId", id ? id : "");
+		reply_result(call->id, result);
+	}
+	cJSON_Delete(call->id);
+	free(call);
+}
+
+static struct rpc_call *
+new_call(struct rpc *rpc, const cJSON *id, const char *method)
+{
+	struct rpc_call *call = calloc(1, sizeof *call);
+
+	if (call == NULL)
+		return NULL;
+	call->rpc = rpc;
+	call->id = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+	snprintf(call->method, sizeof call->method, "%s", method);
+	return call;
+}
+
+/* Starts an asynchronous call; its answer comes from call_done. */
+static int
+start(struct rpc *rpc, const cJSON *id, struct rpc_call *call, int rc)
+{
+	if (rc != CHAT_OK) {
+		reply_failure(rpc->cli, id, rc);
+		cJSON_Delete(call->id);
+		free(call);
+		return 0;
+	}
+	rpc->pending++;
+	return 0;
+}
+
+static int
+method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct cli *cli = rpc->cli;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	const char *spec = param_str(params, "chat"), **users = NULL;
+	struct rpc_call *call;
+	size_t n = 0;
+	int rc;
+
+	if (spec == NULL)
+		return reply_error(id, RPC_INVALID_PARAMS,
+				   "params.chat (a chat id, prefix or @user) is required");
+	if ((rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
+		return reply_failure(cli, id, rc);
+	if (strcmp(method, "history") == 0) {
+		cJSON *arr = cJSON_CreateArray();
+		int64_t limit = 0;
+
+		proto_get_int(params, "limit", 1, 1000000, &limit);
+		if ((rc = chat_history(cli->c, chat, (int)limit, add_message, arr)) < 0) {
+			cJSON_Delete(arr);
+			return reply_failure(cli, id, rc);
+		}
+		return reply_result(id, arr);
+	}
+	if (strcmp(method, "send") == 0 && param_str(params, "text") == NULL)
+		return reply_error(id, RPC_INVALID_PARAMS, "params.text is required");
+	if ((call = new_call(rpc, id, method)) == NULL)
+		return reply_error(id, 1, "out of memory");
+	if (strcmp(method, "send") == 0) {
+		const char *text = param_str(params, "text");
+
+		rc = chat_send_text(cli->c, chat, text, strlen(text), NULL, call_done, call);
+	} else if (strcmp(method, "leave") == 0) {
+		rc = chat_leave(cli->c, chat, call_done, call);
+	} else {
+		users = param_users(params, &n);
+		if (users == NULL) {
+			cJSON_Delete(call->id);
+			free(call);
+			return reply_error(id, RPC_INVALID_PARAMS,
+					   "params.users (1 to 100 names) is required");
+		}
+		rc = chat_modify_members(cli->c, chat,
+					 strcmp(method, "add") == 0 ? CHAT_MEMBERS_ADD
+								    : CHAT_MEMBERS_REMOVE,
+					 users, n, call_done, call);
+		free(users);
+	}
+	start(rpc, id, call, rc);
+	return 0;
+}
+
+static int
+add_chat(void *arg, const struct chat_chat *ch)
+{
+	cJSON *o = cJSON_CreateObject(), *m = cJSON_AddArrayToObject(o, "participants");
+
+	cJSON_AddStringToObject(o, "chatId", ch->chat_id);
+	cJSON_AddStringToObject(o, "kind", ch->kind);
+	if (ch->name)
+		cJSON_AddStringToObject(o, "name", ch->name);
+	for (size_t i = 0; i < ch->n_members; i++)
+		cJSON_AddItemToArray(m, cJSON_CreateString(ch->members[i]));
+	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+static int
+dispatch(struct rpc *rpc, const cJSON *req)
+{
+	struct cli *cli = rpc->cli;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
+	const char *method = proto_get_str(req, "method");
+	const char *version = proto_get_str(req, "jsonrpc");
+
+	if (version == NULL || strcmp(version, "2.0") != 0 || method == NULL ||
+	    (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id)))
+		return reply_error(id, RPC_INVALID_REQUEST,
+				   "a request is {\"jsonrpc\":\"2.0\",\"id\":N,\"method\":...,"
+				   "\"params\":{...}}");
+	if (params != NULL && !cJSON_IsObject(params))
+		return reply_error(id, RPC_INVALID_PARAMS, "params must be an object");
+	if (strcmp(method, "send") == 0 || strcmp(method, "history") == 0 ||
+	    strcmp(method, "add") == 0 || strcmp(method, "remove") == 0 ||
+	    strcmp(method, "leave") == 0)
+		return method_chat(rpc, id, method, params);
+	if (strcmp(method, "chats") == 0) {
+		cJSON *arr = cJSON_CreateArray();
+
+		chat_list_chats(cli->c, add_chat, arr);
+		return reply_result(id, arr);
+	}
+	if (strcmp(method, "whoami") == 0) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
+		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
+		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
+		return reply_result(id, o);
+	}
+	if (strcmp(method, "trust") == 0) {
+		const char *user = param_str(params, "user");
+		int n = user ? chat_trust(cli->c, user) : CHAT_ERR_INVALID;
+		cJSON *o;
+
+		if (n < 0)
+			return reply_failure(cli, id, n);
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "accepted", n);
+		return reply_result(id, o);
+	}
+	if (strcmp(method, "create") == 0) {
+		const char *name = param_str(params, "name"), **users;
+		struct rpc_call *call;
+		size_t n;
+		int rc;
+
+		if ((users = param_users(params, &n)) == NULL)
+			return reply_error(id, RPC_INVALID_PARAMS,
+					   "params.users (1 to 99 names) is required");
+		if ((call = new_call(rpc, id, method)) == NULL) {
+			free(users);
+			return reply_error(id, 1, "out of memory");
+		}
+		rc = name ? chat_create_group(cli->c, name, users, n, call_done, call)
+			  : chat_create_chat(cli->c, users, n, call_done, call);
+		free(users);
+		return start(rpc, id, call, rc);
+	}
+	reply_error(id, RPC_METHOD_NOT_FOUND, "unknown method; see chatctl(1), rpc");
+	return 0;
+}
+
+static void
+handle_line(struct rpc *rpc, char *line, size_t len)
+{
+	cJSON *req;
+
+	if (len == 0)
+		return;
+	req = cJSON_ParseWithLength(line, len);
+	if (req == NULL || !cJSON_IsObject(req))
+		reply_error(NULL, req == NULL ? RPC_PARSE_ERROR : RPC_INVALID_REQUEST,
+			    req == NULL ? "not JSON" : "a request is a JSON object");
+	else
+		dispatch(rpc, req);
+	cJSON_Delete(req);
+}
+
+/* Reads what stdin has; handles each complete line. Returns 0 at end of input. */
+static int
+read_input(struct rpc *rpc)
+{
+	char buf[65536];
+	ssize_t n = read(0, buf, sizeof buf);
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			if (!rpc->skipping)
+				handle_line(rpc, rpc->line, rpc->len);
+			rpc->skipping = 0;
+			rpc->len = 0;
+			continue;
+		}
+		if (rpc->skipping)
+			continue;
+		if (rpc->len == RPC_MAX_LINE) {
+			reply_error(NULL, RPC_INVALID_REQUEST, "request line over 1 MiB");
+			rpc->skipping = 1;
+			continue;
+		}
+		rpc->line[rpc->len++] = buf[i];
+	}
+	return 1;
+}
+
+static int
+cmd_rpc_exec(struct cli *cli, int argc, char **argv)
+{
+	struct rpc rpc = {cli, NULL, 0, 0, 0};
+	int open_input = 1, rc;
+	int64_t grace;
+
+	(void)argv;
+	if (argc > 1)
+		return cli_usage(&cmd_rpc_entry, "no arguments expected");
+	cli->receives = 1;
+	cli->reconnect = 1;
+	cli->json = 1;
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	rpc.line = malloc(RPC_MAX_LINE);
+	if (rpc.line == NULL)
+		return cli_fail(cli, CHAT_ERR_NOMEM, "rpc");
+	chat_client_set_callbacks(cli->c, &rpc_callbacks);
+	rc = chat_client_connect(cli->c);
+	if (rc != CHAT_OK) {
+		free(rpc.line);
+		return cli_fail(cli, rc, "rpc");
+	}
+	while (open_input && !cli_interrupted()) {
+		struct pollfd p[2] = {{0, POLLIN, 0}, {chat_client_fd(cli->c), POLLIN, 0}};
+
+		if (poll(p, 2, 500) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & (POLLIN | POLLHUP))
+			open_input = read_input(&rpc);
+		if (chat_client_loop(cli->c, 0) != CHAT_OK)
+			break; /* the device was refused: nothing more will work */
+	}
+	/* End of input: let the calls under way answer, and the acks go out. */
+	grace = proto_mono_ms() + 10000;
+	while ((rpc.pending > 0 || !chat_client_idle(cli->c)) && proto_mono_ms() < grace &&
+	       chat_client_loop(cli->c, 100) == CHAT_OK)
+		;
+	free(rpc.line);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_rpc_entry = {
+	.name = "rpc",
+	.usage = "",
+	.summary = "JSON-RPC 2.0 on stdin/stdout: commands as methods, events as notifications",
+	.exec = cmd_rpc_exec};
