@@ -19,6 +19,7 @@
 
 #include "server.h"
 #include "util.h"
+#include "wire.h"
 
 /* --max-frame bounds: below 1 KiB not even a getKeys reply fits; above
  * 64 MiB one connection's reassembly buffer is more than a local server
@@ -26,9 +27,15 @@
 #define MAX_FRAME_MIN 1024UL
 #define MAX_FRAME_MAX (64UL * 1024 * 1024)
 
+/* --rate and --rate-bytes bounds (0 disables the limit). */
+#define RATE_MAX       1000000ULL
+#define RATE_BYTES_MAX (1024ULL * 1024 * 1024)
+
 static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--max-frame BYTES] "
-	"[--retention DURATION] [--verbose]\n"
+	"[--retention DURATION]\n"
+	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND] "
+	"[--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -49,6 +56,15 @@ static const char help_text[] =
 	"                      how many it missed): a positive whole number with\n"
 	"                      a unit s, m, h or d, e.g. 90s, 12h, 30d (default\n"
 	"                      30d, at most 36500d)\n"
+	"  --rate REQUESTS_PER_SECOND\n"
+	"                      requests each device (each connection before\n"
+	"                      auth) may make per second, with bursts of 4\n"
+	"                      times that; more get the error rate_limited\n"
+	"                      (default 50, from 0 to 1000000; 0: no limit)\n"
+	"  --rate-bytes BYTES_PER_SECOND\n"
+	"                      bytes of frames each device may send per second,\n"
+	"                      with bursts of 8 times that (default 1048576,\n"
+	"                      from 0 to 1073741824; 0: no limit)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -163,6 +179,23 @@ parse_size(const char *arg, size_t *out)
 	return 0;
 }
 
+/* A rate: a whole number from 0 to max. */
+static int
+parse_rate(const char *arg, unsigned long long max, double *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (arg[0] < '0' || arg[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = (double)v;
+	return 0;
+}
+
 static int
 install_signals(void)
 {
@@ -185,13 +218,17 @@ main(int argc, char **argv)
 						 {"db", required_argument, NULL, 'd'},
 						 {"max-frame", required_argument, NULL, 'm'},
 						 {"retention", required_argument, NULL, 'r'},
+						 {"rate", required_argument, NULL, 'q'},
+						 {"rate-bytes", required_argument, NULL, 'b'},
 						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
 	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME,
 				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
-				   .retention_arg = "30d"};
+				   .retention_arg = "30d",
+				   .rate = WIRE_DEFAULT_RATE,
+				   .rate_bytes = WIRE_DEFAULT_RATE_BYTES};
 	char host[256], addr[INET6_ADDRSTRLEN];
 	const char *listen_arg = NULL;
 	int ch;
@@ -214,6 +251,18 @@ main(int argc, char **argv)
 						   "or d (e.g. 90s, 12h, 30d), at most 36500d",
 						   optarg);
 			opts.retention_arg = optarg;
+			break;
+		case 'q':
+			if (parse_rate(optarg, RATE_MAX, &opts.rate) != 0)
+				return usage_error("--rate: '%s' is not a number of requests "
+						   "per second from 0 to 1000000",
+						   optarg);
+			break;
+		case 'b':
+			if (parse_rate(optarg, RATE_BYTES_MAX, &opts.rate_bytes) != 0)
+				return usage_error("--rate-bytes: '%s' is not a number of bytes "
+						   "per second from 0 to 1073741824",
+						   optarg);
 			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':

@@ -351,6 +351,14 @@ on_authenticated(void *udata, struct session *s)
 		srv_log("conn %llu replaced by conn %llu device=%s/%u",
 			(unsigned long long)o->sess.conn_id, (unsigned long long)s->conn_id,
 			s->user, (unsigned)s->device_id);
+		/* Rate limits are per device: a reconnect does not refill them. */
+		if (o->sess.rate_requests.started &&
+		    (!s->rate_requests.started ||
+		     o->sess.rate_requests.tokens < s->rate_requests.tokens))
+			s->rate_requests = o->sess.rate_requests;
+		if (o->sess.rate_bytes.started &&
+		    (!s->rate_bytes.started || o->sess.rate_bytes.tokens < s->rate_bytes.tokens))
+			s->rate_bytes = o->sess.rate_bytes;
 		conn_close(o, CLOSE_REPLACED, "replaced", 1);
 	}
 	c->cursor = 0;
@@ -785,6 +793,8 @@ server_run(const struct server_opts *opts)
 	srv.hooks = (struct wire_hooks){
 		.db = srv.db,
 		.max_frame = opts->max_frame,
+		.rate = opts->rate,
+		.rate_bytes = opts->rate_bytes,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
 		.find_link = on_find_link,

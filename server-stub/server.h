@@ -17,6 +17,8 @@ struct server_opts {
 	size_t max_frame;
 	int64_t retention_ms;      /* inbox rows older than this are deleted */
 	const char *retention_arg; /* as the user wrote it ("30d"), for the log */
+	double rate;               /* requests per second per device; 0: no limit */
+	double rate_bytes;         /* bytes of frames per second per device; 0: no limit */
 };
 
 /*

@@ -48,6 +48,9 @@ void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t util_now_ms(void);
 
+/* Microseconds on CLOCK_MONOTONIC (rate limits: immune to clock steps). */
+int64_t util_mono_us(void);
+
 /* The longest --retention: 100 years. */
 #define UTIL_DURATION_MAX_MS (36500LL * 24 * 60 * 60 * 1000)
 

@@ -187,7 +187,7 @@ session_device(const struct session *s, char *buf, size_t cap)
 
 static char *
 error_frame(const struct session *s, int has_id, int64_t id, const char *code, const char *message,
-	    cJSON *extra)
+	    cJSON *extra, int log)
 {
 	cJSON *root = cJSON_CreateObject(), *err;
 	char idbuf[32], dev[CHAT_USER_MAX + 16];
@@ -222,15 +222,17 @@ error_frame(const struct session *s, int has_id, int64_t id, const char *code, c
 	}
 	/* Messages name fields and validated user names only, never values
 	 * from the frame: nothing in the log can come from a ciphertext. */
-	srv_log("conn %llu error id=%s code=%s device=%s: %s", (unsigned long long)s->conn_id,
-		idbuf, code, session_device(s, dev, sizeof dev), message);
+	if (log)
+		srv_log("conn %llu error id=%s code=%s device=%s: %s",
+			(unsigned long long)s->conn_id, idbuf, code,
+			session_device(s, dev, sizeof dev), message);
 	return j_finish(oom, root);
 }
 
 char *
 wire_frame_error(const struct session *s, const char *code, const char *message)
 {
-	return error_frame(s, 0, 0, code, message, NULL);
+	return error_frame(s, 0, 0, code, message, NULL, 1);
 }
 
 /* ---- reading fields -----------------------------------------------------
@@ -1411,19 +1413,116 @@ route(struct req *r, const char *frame, size_t len)
 	return hd;
 }
 
+/* ---- rate limits ------------------------------------------------------- */
+
+void
+rate_refill(struct rate_bucket *b, double rate, double burst, int64_t now_us)
+{
+	if (!b->started) {
+		b->started = 1;
+		b->tokens = burst;
+		b->last_us = now_us;
+		return;
+	}
+	if (now_us > b->last_us) {
+		b->tokens += (double)(now_us - b->last_us) * rate / 1e6;
+		if (b->tokens > burst)
+			b->tokens = burst;
+	}
+	b->last_us = now_us;
+}
+
+int64_t
+rate_wait_ms(const struct rate_bucket *b, double rate)
+{
+	double ms;
+
+	if (b->tokens >= 1.0 || rate <= 0)
+		return 0;
+	ms = (1.0 - b->tokens) * 1000.0 / rate;
+	if (ms > 1e12)
+		ms = 1e12;
+	return ms < 1.0 ? 1 : (int64_t)ms + ((double)(int64_t)ms < ms);
+}
+
+int64_t
+wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64_t now_us)
+{
+	int64_t wait = 0, w;
+
+	if (h->rate > 0) {
+		rate_refill(&s->rate_requests, h->rate, h->rate * WIRE_RATE_BURST, now_us);
+		wait = rate_wait_ms(&s->rate_requests, h->rate);
+	}
+	if (h->rate_bytes > 0) {
+		/* A frame is let in while the bucket holds a token, and then
+		 * costs all its bytes: a frame larger than the burst still
+		 * passes, and the debt holds the long-run rate. */
+		rate_refill(&s->rate_bytes, h->rate_bytes, h->rate_bytes * WIRE_RATE_BYTES_BURST,
+			    now_us);
+		w = rate_wait_ms(&s->rate_bytes, h->rate_bytes);
+		if (w > wait)
+			wait = w;
+	}
+	if (wait > 0)
+		return wait;
+	if (h->rate > 0)
+		s->rate_requests.tokens -= 1.0;
+	if (h->rate_bytes > 0)
+		s->rate_bytes.tokens -= (double)len;
+	return 0;
+}
+
+/* The rate_limited reply; one log line per second per connection at most. */
+static char *
+rate_limited(struct req *r, int64_t wait_ms, int64_t now_us)
+{
+	cJSON *extra = cJSON_CreateObject();
+	char msg[80], dev[CHAT_USER_MAX + 16];
+	struct session *s = r->s;
+
+	s->rate_refused++;
+	if (s->rate_logged_us == 0 || now_us - s->rate_logged_us >= 1000000) {
+		srv_log("conn %llu rate limited device=%s: %llu requests refused",
+			(unsigned long long)s->conn_id, session_device(s, dev, sizeof dev),
+			(unsigned long long)s->rate_refused);
+		s->rate_logged_us = now_us;
+		s->rate_refused = 0;
+	}
+	snprintf(msg, sizeof msg, "too many requests; retry in %lld ms", (long long)wait_ms);
+	if (extra != NULL &&
+	    cJSON_AddNumberToObject(extra, "retryAfterMs", (double)wait_ms) == NULL) {
+		cJSON_Delete(extra);
+		extra = NULL;
+	}
+	if (extra == NULL) /* the reply is still a rate_limited error */
+		extra = cJSON_CreateObject();
+	return error_frame(s, r->has_id, r->id, "rate_limited", msg, extra, 0);
+}
+
 char *
 wire_handle(const struct wire_hooks *h, struct session *s, const char *frame, size_t len)
 {
 	struct req r = {.h = h, .s = s};
-	const struct handler *hd = route(&r, frame, len);
+	int64_t now_us = h->rate > 0 || h->rate_bytes > 0 ? util_mono_us() : 0;
+	int64_t wait = now_us ? wire_rate_check(h, s, len, now_us) : 0;
+	const struct handler *hd;
 	char *text;
 
+	if (wait > 0) {
+		/* Not processed; parsed only for the id of the reply. */
+		route(&r, frame, len);
+		text = rate_limited(&r, wait, now_us);
+		cJSON_Delete((cJSON *)r.msg);
+		return text;
+	}
+	hd = route(&r, frame, len);
 	if (hd != NULL)
 		hd->fn(&r);
 	if (r.err_code == NULL && (r.oom || r.reply == NULL))
 		req_fail(&r, "internal", "the server ran out of memory");
 	if (r.err_code != NULL) {
-		text = error_frame(s, r.has_id, r.id, r.err_code, r.err_msg, r.err_extra);
+		text = error_frame(s, r.has_id, r.id, r.err_code, r.err_msg, r.err_extra, 1);
 	} else {
 		if (srv_verbose)
 			srv_log("conn %llu request id=%" PRId64 " type=%s ok",

@@ -31,6 +31,41 @@ struct wire_link {
 	char code[CHAT_LINK_CODE_LEN + 1]; /* canonical "XXXX-XXXX" */
 };
 
+/*
+ * Rate limits (PROTOCOL.md, "Rate limits"): a token bucket, refilled on
+ * each request from the monotonic clock.  Zeroed is "not started": the
+ * first refill fills it to its burst.
+ */
+struct rate_bucket {
+	double tokens;   /* may be below 0: a frame's bytes are taken whole */
+	int64_t last_us; /* util_mono_us() of the last refill */
+	int started;
+};
+
+/* Bursts: so many seconds of the rate. */
+#define WIRE_RATE_BURST       4 /* requests */
+#define WIRE_RATE_BYTES_BURST 8 /* bytes */
+/* Defaults of --rate and --rate-bytes. */
+#define WIRE_DEFAULT_RATE       50.0
+#define WIRE_DEFAULT_RATE_BYTES (1024.0 * 1024.0)
+
+struct wire_hooks;
+struct session;
+
+/* Refill b to now_us: tokens = min(burst, tokens + elapsed * rate). */
+void rate_refill(struct rate_bucket *b, double rate, double burst, int64_t now_us);
+
+/* 0 if b holds at least one token, else the ms (at least 1) until it does. */
+int64_t rate_wait_ms(const struct rate_bucket *b, double rate);
+
+/*
+ * The check of one incoming frame of len bytes against both buckets of s
+ * (a rate of 0 disables its bucket).  Returns 0 and takes one request and
+ * len bytes, or returns the ms until both buckets hold a token again and
+ * takes nothing.
+ */
+int64_t wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64_t now_us);
+
 /* What the request layer knows about one connection. */
 struct session {
 	uint64_t conn_id; /* for the log */
@@ -39,11 +74,19 @@ struct session {
 	char user[CHAT_USER_MAX + 1]; /* valid when authed */
 	uint32_t device_id;           /* valid when authed */
 	struct wire_link link;        /* unauthenticated, waiting for approval */
+	/* Rate limits: per connection, and per device after auth (the
+	 * network layer hands them on when a device's connection is
+	 * replaced). */
+	struct rate_bucket rate_requests, rate_bytes;
+	int64_t rate_logged_us; /* the last "rate limited" log line */
+	uint64_t rate_refused;  /* requests refused since that line */
 };
 
 struct wire_hooks {
 	struct db *db;
-	size_t max_frame; /* announced in hello */
+	size_t max_frame;  /* announced in hello */
+	double rate;       /* requests per second per connection; 0: no limit */
+	double rate_bytes; /* bytes of frames per second per connection; 0: no limit */
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */

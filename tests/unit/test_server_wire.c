@@ -1383,6 +1383,98 @@ test_retention_parts(void **state)
 	free(t);
 }
 
+/* Token bucket arithmetic, on a clock the test drives. */
+static void
+test_rate_bucket(void **state)
+{
+	struct rate_bucket b = {0};
+	struct wire_hooks h = {.rate = 20, .rate_bytes = 1000};
+	struct session s;
+	int64_t t = 5000000; /* any monotonic time */
+	int i;
+
+	(void)state;
+	/* The first refill fills it to the burst. */
+	rate_refill(&b, 10, 40, t);
+	assert_true(b.started && b.tokens == 40 && b.last_us == t);
+	b.tokens = 0;
+	/* 10 per second: one token back after 100 ms; 0.5 token after 50 ms. */
+	assert_int_equal(rate_wait_ms(&b, 10), 100);
+	rate_refill(&b, 10, 40, t + 50000);
+	assert_true(b.tokens > 0.499 && b.tokens < 0.501);
+	assert_int_equal(rate_wait_ms(&b, 10), 50);
+	rate_refill(&b, 10, 40, t + 100000);
+	assert_int_equal(rate_wait_ms(&b, 10), 0);
+	/* Never above the burst, however long it was idle. */
+	rate_refill(&b, 10, 40, t + 3600000000LL);
+	assert_true(b.tokens == 40);
+	/* A clock that does not move (or goes back) adds nothing. */
+	b.tokens = 0.25;
+	rate_refill(&b, 10, 40, t);
+	assert_true(b.tokens == 0.25);
+	/* Rounded up, and at least 1 ms. */
+	assert_int_equal(rate_wait_ms(&b, 10), 75);
+	b.tokens = 0.9999999;
+	assert_int_equal(rate_wait_ms(&b, 10), 1);
+	b.tokens = -5; /* a byte bucket in debt */
+	assert_int_equal(rate_wait_ms(&b, 1000), 6);
+	b.tokens = 0;
+	assert_int_equal(rate_wait_ms(&b, 3), 334);
+
+	/* Both buckets of a session: 20/s (burst 80), 1000 B/s (burst 8000). */
+	memset(&s, 0, sizeof s);
+	for (i = 0; i < 80; i++)
+		assert_int_equal(wire_rate_check(&h, &s, 10, t), 0);
+	assert_int_equal(wire_rate_check(&h, &s, 10, t), 50);
+	/* Refused requests take nothing. */
+	assert_true(s.rate_requests.tokens == 0 && s.rate_bytes.tokens == 8000 - 800);
+	assert_int_equal(wire_rate_check(&h, &s, 10, t + 50000), 0);
+	/* A frame larger than the burst passes once, then the debt holds. */
+	assert_int_equal(wire_rate_check(&h, &s, 9000, t + 1000000), 0);
+	assert_true(s.rate_bytes.tokens < 0);
+	assert_true(wire_rate_check(&h, &s, 1, t + 1000000) > 1000);
+	/* 0 disables a bucket. */
+	h.rate = 0;
+	h.rate_bytes = 0;
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(wire_rate_check(&h, &s, 1000000, t), 0);
+}
+
+/* A request refused for its rate is not processed: rate_limited, with its
+ * id and retryAfterMs, acks included. */
+static void
+test_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	struct session s;
+	const cJSON *e;
+	cJSON *r;
+	int i;
+
+	f->hooks.rate = 1; /* burst 4 */
+	open_session(f, &s, 1);
+	for (i = 1; i <= 4; i++)
+		expect_error(call(f, &s, "{\"id\":%d,\"type\":\"getKeys\",\"users\":[]}", i),
+			     "unauthenticated", i);
+	r = call(f, &s, "{\"id\":5,\"type\":\"ack\",\"messageIds\":[]}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(e);
+	assert_true(num(e, "retryAfterMs") >= 1 && num(e, "retryAfterMs") <= 1000);
+	assert_non_null(strstr(str(e, "message"), "too many requests; retry in "));
+	expect_error(r, "rate_limited", 5);
+	/* Not even readable: still refused, id null. */
+	expect_error(call(f, &s, "[1,2]"), "rate_limited", 0);
+	/* Other sessions have their own buckets. */
+	{
+		struct session other;
+
+		open_session(f, &other, 2);
+		expect_error(call(f, &other, "{\"id\":1,\"type\":\"getKeys\",\"users\":[]}"),
+			     "unauthenticated", 1);
+	}
+	assert_int_equal(f->n_auth, 0);
+}
+
 int
 main(void)
 {
@@ -1396,6 +1488,8 @@ main(void)
 		cmocka_unit_test(test_link_code),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_approval_verify),
+		cmocka_unit_test(test_rate_bucket),
+		cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
