@@ -52,9 +52,12 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	*pp = op->next;
 	session_drop_op_requests(c, op);
 	/* A send the server never committed (it refused, or we refused to encrypt)
-	 * is failed; one cut off by the network stays pending: it may have landed. */
+	 * is failed; one cut off by the network stays pending: it may have landed.
+	 * So does one the server only asked to slow down (rate_limited): the outbox
+	 * sends it again on the next connection. */
 	if (op->kind == OP_SEND && err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST &&
-	    err != CHAT_ERR_TIMEOUT && err != CHAT_ERR_CONNECT)
+	    err != CHAT_ERR_TIMEOUT && err != CHAT_ERR_CONNECT &&
+	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0))
 		store_message_set_state(&c->store, op->message_id, "failed");
 	if (op->done)
 		op->done(c, op->arg, err, err == CHAT_OK ? id : NULL);
