@@ -175,6 +175,14 @@ static const char migrate_v3_sql[] =
 	"CREATE INDEX inbox_by_created ON inbox(created_at);"
 	"CREATE INDEX messages_by_sent ON messages(sent_at);";
 
+/*
+ * Version 4 adds users.hide_last_seen: 1 if the user hides when they were
+ * last seen (and so sees nobody else's).
+ */
+static const char migrate_v4_sql[] =
+	"ALTER TABLE users ADD COLUMN hide_last_seen INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (hide_last_seen IN (0, 1));";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -220,6 +228,8 @@ enum {
 	ST_PURGE_MESSAGES,
 	ST_MISSED_GET,
 	ST_MISSED_RESET,
+	ST_LAST_SEEN,
+	ST_SET_HIDE_LAST_SEEN,
 	ST_COUNT
 };
 
@@ -247,6 +257,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEVICE_IDENTITY] =
 		"SELECT identity_key FROM devices WHERE user = ?1 AND device_id = ?2",
 	[ST_DEVICE_TOUCH] = "UPDATE devices SET last_seen = ?3 WHERE user = ?1 AND device_id = ?2",
+	[ST_LAST_SEEN] = "SELECT u.hide_last_seen,"
+			 " (SELECT max(d.last_seen) FROM devices d WHERE d.user = u.user)"
+			 " FROM users u WHERE u.user = ?1",
+	[ST_SET_HIDE_LAST_SEEN] = "UPDATE users SET hide_last_seen = ?2 WHERE user = ?1",
 	[ST_DEVICE_COUNT] = "SELECT count(*) FROM devices WHERE user = ?1",
 	[ST_DEVICE_RETIRE] = "INSERT INTO retired_devices (user, device_id, identity_key,"
 			     " exchange_key, exchange_key_sig, approver_key, approval,"
@@ -626,6 +640,14 @@ check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 			goto fail;
 		}
 		version = 3;
+	}
+	if (version == 3) {
+		if (exec(st, migrate_v4_sql, "migrate to version 4") != 0) {
+			snprintf(err, errlen, "cannot migrate the schema to version 4: %s",
+				 sqlite3_errmsg(st->db));
+			goto fail;
+		}
+		version = 4;
 	}
 	if (*from != version) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)version);
@@ -1036,6 +1058,40 @@ db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now
 		return DB_INTERNAL;
 	}
 	return step_done(st, s, "touch device") == 0 ? DB_OK : DB_INTERNAL;
+}
+
+enum db_status
+db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen)
+{
+	sqlite3_stmt *s = stmt(st, ST_LAST_SEEN);
+	int rc;
+
+	if (bind_text(st, s, 1, user)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	rc = step_row(st, s, "last seen");
+	if (rc == 1) {
+		*hide = sqlite3_column_int64(s, 0) != 0;
+		*last_seen =
+			sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+		stmt_done(s);
+	}
+	return rc < 0 ? DB_INTERNAL : rc == 0 ? DB_NOT_FOUND : DB_OK;
+}
+
+enum db_status
+db_set_hide_last_seen(struct db *st, const char *user, int hide)
+{
+	sqlite3_stmt *s = stmt(st, ST_SET_HIDE_LAST_SEEN);
+
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, hide ? 1 : 0)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	if (step_done(st, s, "set hide last seen") != 0)
+		return DB_INTERNAL;
+	return sqlite3_changes(st->db) > 0 ? DB_OK : DB_NOT_FOUND;
 }
 
 static int

@@ -19,9 +19,9 @@
 #include "util.h"
 
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
- * first revision of the protocol, 2: before retention) are migrated in
+ * first revision of the protocol, 2: before retention, 3: before last seen) are migrated in
  * place when opened. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 struct db;
 
@@ -229,8 +229,15 @@ enum db_status db_register(struct db *st, const char *user, const char *device_n
 enum db_status db_device_identity(struct db *st, const char *user, uint32_t device_id,
 				  uint8_t identity_key[CHAT_KEY_BYTES]);
 
-/* Record that the device has just authenticated. */
+/* Record that the device has just authenticated, or closed its connection. */
 enum db_status db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
+
+/* Whether the user hides their last seen, and the newest last_seen (ms) of
+ * their devices (-1 if none); DB_NOT_FOUND if no user. */
+enum db_status db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen);
+
+/* Set whether the user hides their last seen; DB_NOT_FOUND if no user. */
+enum db_status db_set_hide_last_seen(struct db *st, const char *user, int hide);
 
 /* A user's devices in id order (at most cap); DB_NOT_FOUND if no user. */
 enum db_status db_user_devices(struct db *st, const char *user, struct db_device *out, size_t cap,

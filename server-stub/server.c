@@ -387,6 +387,20 @@ on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 	}
 }
 
+/* Like on_inbox_changed, a scan of every connection. */
+static int
+on_online(void *udata, const char *user)
+{
+	struct server *srv = udata;
+	struct conn *o;
+
+	for (o = srv->conns; o != NULL; o = o->next) {
+		if (o->sess.authed && !o->close_code && strcmp(o->sess.user, user) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* The pending link requests live in the sessions of the connections that
  * made them, so a request dies with its connection; expiry is checked here. */
 static struct session *
@@ -481,6 +495,10 @@ conn_release(struct server *srv, struct conn *c)
 		return;
 	srv_log("conn %llu close peer=%s device=%s", (unsigned long long)c->sess.conn_id, c->peer,
 		conn_device(c, dev, sizeof dev));
+	/* Last seen: the close of an authenticated connection. */
+	if (c->sess.authed &&
+	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, util_now_ms()) != DB_OK)
+		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -800,6 +818,7 @@ server_run(const struct server_opts *opts)
 		.find_link = on_find_link,
 		.linked = on_linked,
 		.device_removed = on_device_removed,
+		.online = on_online,
 		.udata = &srv,
 	};
 

@@ -28,6 +28,7 @@
 #define CHAT_LINK_CODE_LEN     9   /* "XXXX-XXXX" */
 #define CHAT_LINK_LIFETIME_MS  (10 * 60 * 1000)
 #define CHAT_MAX_GETKEYS       100  /* users per getKeys */
+#define CHAT_MAX_LAST_SEEN     100  /* users per getLastSeen */
 #define CHAT_MAX_ACK           1000 /* ids per ack */
 #define CHAT_DEFAULT_MAX_FRAME 1048576
 /* Envelopes per sendMessage: one per device of every member. */

@@ -580,6 +580,82 @@ handle_get_keys(struct req *r)
 	}
 }
 
+/* ---- last seen --------------------------------------------------------- */
+
+static void
+handle_get_last_seen(struct req *r)
+{
+	char names[CHAT_MAX_LAST_SEEN][CHAT_USER_MAX + 1];
+	const cJSON *users = get_array(r, "users", CHAT_MAX_LAST_SEEN), *v;
+	cJSON *out;
+	size_t n = 0, i;
+	int self_hide, hide;
+	int64_t last;
+	char where[32];
+
+	if (users == NULL)
+		return;
+	if (cJSON_GetArraySize(users) < 1) {
+		req_fail(r, "bad_request", "users: at least 1 item");
+		return;
+	}
+	cJSON_ArrayForEach(v, users) {
+		snprintf(where, sizeof where, "users[%zu]", n);
+		if (check_user(r, v, where, names[n]) != 0)
+			return;
+		n++;
+	}
+	switch (db_last_seen(r->h->db, r->s->user, &self_hide, &last)) {
+	case DB_OK: break;
+	default: fail_internal(r); return;
+	}
+	start_reply(r);
+	out = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "users"));
+	for (i = 0; i < n && !failed(r); i++) {
+		int own = strcmp(names[i], r->s->user) == 0;
+		cJSON *u;
+
+		switch (db_last_seen(r->h->db, names[i], &hide, &last)) {
+		case DB_OK: break;
+		case DB_NOT_FOUND:
+			req_fail(r, "unknown_user", "no user named '%s'", names[i]);
+			return;
+		default: fail_internal(r); return;
+		}
+		u = j_obj_in_array(&r->oom, out);
+		j_str(&r->oom, u, "user", names[i]);
+		if (!own && (hide || self_hide)) {
+			j_check(&r->oom, cJSON_AddNullToObject(u, "online"));
+			j_check(&r->oom, cJSON_AddNullToObject(u, "lastSeen"));
+			continue;
+		}
+		j_check(&r->oom,
+			cJSON_AddBoolToObject(u, "online",
+					      r->h->online && r->h->online(r->h->udata, names[i])));
+		if (last < 0)
+			j_check(&r->oom, cJSON_AddNullToObject(u, "lastSeen"));
+		else
+			j_int(&r->oom, u, "lastSeen", last);
+	}
+}
+
+static void
+handle_set_privacy(struct req *r)
+{
+	const cJSON *v = field(r->msg, "hideLastSeen");
+
+	if (!cJSON_IsBool(v)) {
+		req_fail(r, "bad_request", "hideLastSeen: %s", v ? "must be a boolean" : "missing");
+		return;
+	}
+	if (db_set_hide_last_seen(r->h->db, r->s->user, cJSON_IsTrue(v)) != DB_OK) {
+		fail_internal(r);
+		return;
+	}
+	start_reply(r);
+	j_check(&r->oom, cJSON_AddBoolToObject(r->reply, "hideLastSeen", cJSON_IsTrue(v)));
+}
+
 /* ---- chats ------------------------------------------------------------- */
 
 static void
@@ -1335,6 +1411,8 @@ static const struct handler {
 	{"getLink", 0, handle_get_link},
 	{"approveLink", 0, handle_approve_link},
 	{"removeDevice", 0, handle_remove_device},
+	{"getLastSeen", 0, handle_get_last_seen},
+	{"setPrivacy", 0, handle_set_privacy},
 };
 
 static const struct handler *

@@ -103,6 +103,8 @@ struct wire_hooks {
 	 * device's own): close its connection, after by's reply if it is. */
 	void (*device_removed)(void *udata, const char *user, uint32_t device_id,
 			       struct session *by);
+	/* 1 if an authenticated connection of user is live (NULL: never). */
+	int (*online)(void *udata, const char *user);
 	void *udata;
 };
 

@@ -1511,6 +1511,7 @@ make_v2(struct fixture *f)
 	raw_sql(f, "DROP INDEX inbox_by_created; DROP INDEX messages_by_sent;"
 		   "ALTER TABLE devices DROP COLUMN missed_count;"
 		   "ALTER TABLE devices DROP COLUMN missed_oldest;"
+		   "ALTER TABLE users DROP COLUMN hide_last_seen;"
 		   "PRAGMA user_version = 2;");
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices')"
 					  " WHERE name LIKE 'missed%'"),
@@ -1528,7 +1529,7 @@ test_migrate_v2(void **state)
 	make_v2(f);
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	/* Data kept, counters start at zero. */
 	load_all(f->db, "bob", 1, &rows);
@@ -1565,6 +1566,79 @@ test_migrate_v2_fails_whole(void **state)
 			 0);
 }
 
+/* ---- last seen --------------------------------------------------------- */
+
+static void
+expect_last_seen(struct db *db, const char *user, int hide, int64_t last)
+{
+	int h = -1;
+	int64_t l = -2;
+
+	assert_int_equal(db_last_seen(db, user, &h, &l), DB_OK);
+	assert_int_equal(h, hide);
+	assert_int_equal(l, last);
+}
+
+static void
+test_last_seen(void **state)
+{
+	struct fixture *f = *state;
+	int h;
+	int64_t l;
+
+	/* The fixture registered alice and bob at 1000. */
+	expect_last_seen(f->db, "alice", 0, 1000);
+	/* The newest of the user's devices; a device never seen counts for
+	 * nothing. */
+	add_device(f, "alice", 2);
+	expect_last_seen(f->db, "alice", 0, 1000);
+	assert_int_equal(db_touch_device(f->db, "alice", 2, 5000), DB_OK);
+	expect_last_seen(f->db, "alice", 0, 5000);
+	assert_int_equal(db_touch_device(f->db, "alice", 1, 3000), DB_OK);
+	expect_last_seen(f->db, "alice", 0, 5000);
+	assert_int_equal(db_touch_device(f->db, "alice", 1, 7000), DB_OK);
+	expect_last_seen(f->db, "alice", 0, 7000);
+	expect_last_seen(f->db, "bob", 0, 1000);
+	/* Hiding is per user and undone. */
+	assert_int_equal(db_set_hide_last_seen(f->db, "alice", 1), DB_OK);
+	expect_last_seen(f->db, "alice", 1, 7000);
+	expect_last_seen(f->db, "bob", 0, 1000);
+	assert_int_equal(db_set_hide_last_seen(f->db, "alice", 0), DB_OK);
+	expect_last_seen(f->db, "alice", 0, 7000);
+	/* Unknown users. */
+	assert_int_equal(db_last_seen(f->db, "nobody", &h, &l), DB_NOT_FOUND);
+	assert_int_equal(db_set_hide_last_seen(f->db, "nobody", 1), DB_NOT_FOUND);
+}
+
+/* A version-3 database: the fixture's, without hide_last_seen. */
+static void
+test_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+
+	assert_int_equal(db_touch_device(f->db, "alice", 1, 4000), DB_OK);
+	db_close(f->db);
+	f->db = NULL;
+	raw_sql(f, "ALTER TABLE users DROP COLUMN hide_last_seen;"
+		   "PRAGMA user_version = 3;");
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM users WHERE hide_last_seen = 0"),
+			 raw_int(f->path, "SELECT count(*) FROM users"));
+	/* Data kept, nobody hides. */
+	expect_last_seen(f->db, "alice", 0, 4000);
+	expect_last_seen(f->db, "bob", 0, 1000);
+	assert_int_equal(db_set_hide_last_seen(f->db, "bob", 1), DB_OK);
+	/* Opened again: nothing to migrate, nothing lost. */
+	db_close(f->db);
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	expect_last_seen(f->db, "bob", 1, 1000);
+}
+
 int
 main(void)
 {
@@ -1595,6 +1669,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_purge_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_fails_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -102,6 +102,20 @@ on_removed(void *udata, const char *user, uint32_t device_id, struct session *by
 	f->removed_by = by;
 }
 
+/* What server.c does: any authenticated session of user. */
+static int
+on_online(void *udata, const char *user)
+{
+	struct fixture *f = udata;
+	size_t i;
+
+	for (i = 0; i < f->n_sessions; i++) {
+		if (f->sessions[i]->authed && strcmp(f->sessions[i]->user, user) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 setup(void **state)
 {
@@ -124,6 +138,7 @@ setup(void **state)
 		.find_link = on_find_link,
 		.linked = on_linked,
 		.device_removed = on_removed,
+		.online = on_online,
 		.udata = f,
 	};
 	*state = f;
@@ -1475,6 +1490,142 @@ test_rate_limited(void **state)
 	assert_int_equal(f->n_auth, 0);
 }
 
+/* ---- last seen --------------------------------------------------------- */
+
+/* Assert entry i of a getLastSeen reply: online -1 for null, else 0/1;
+ * last -1 for null, 0 for any number, else that number. */
+static void
+expect_seen(const cJSON *r, int i, const char *user, int online, int64_t last)
+{
+	const cJSON *u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "users"), i);
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(u, "online");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(u, "lastSeen");
+
+	assert_non_null(u);
+	assert_string_equal(str(u, "user"), user);
+	if (online < 0)
+		assert_true(cJSON_IsNull(o));
+	else
+		assert_true(cJSON_IsBool(o) && cJSON_IsTrue(o) == online);
+	if (last < 0)
+		assert_true(cJSON_IsNull(l));
+	else if (last == 0)
+		assert_true(cJSON_IsNumber(l) && l->valuedouble > 0);
+	else
+		assert_true(cJSON_IsNumber(l) && (int64_t)l->valuedouble == last);
+}
+
+static int64_t
+last_seen_of(const cJSON *r, int i)
+{
+	const cJSON *u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "users"), i);
+
+	return (int64_t)num(u, "lastSeen");
+}
+
+static void
+test_last_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct session a, b, b2, anon;
+	struct e2e_identity ia, ib;
+	cJSON *r;
+	int64_t before;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	quick_user(f, "carol");
+
+	/* Request order, repeats answered; carol has no connection. */
+	r = call(f, &a,
+		 "{\"id\":2,\"type\":\"getLastSeen\","
+		 "\"users\":[\"bob\",\"carol\",\"alice\",\"bob\"]}");
+	expect_ok(r, 2);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "users")), 4);
+	expect_seen(r, 0, "bob", 1, 0);
+	expect_seen(r, 1, "carol", 0, 1);
+	expect_seen(r, 2, "alice", 1, 0);
+	expect_seen(r, 3, "bob", 1, 0);
+	cJSON_Delete(r);
+
+	/* Errors. */
+	expect_error(call(f, &a,
+			  "{\"id\":3,\"type\":\"getLastSeen\","
+			  "\"users\":[\"bob\",\"nobody\"]}"),
+		     "unknown_user", 3);
+	expect_error(call(f, &a, "{\"id\":4,\"type\":\"getLastSeen\",\"users\":[]}"), "bad_request",
+		     4);
+	expect_error(call(f, &a, "{\"id\":5,\"type\":\"getLastSeen\"}"), "bad_request", 5);
+	expect_error(call(f, &a, "{\"id\":6,\"type\":\"getLastSeen\",\"users\":[7]}"),
+		     "bad_request", 6);
+	expect_error(call(f, &a, "{\"id\":7,\"type\":\"setPrivacy\",\"hideLastSeen\":1}"),
+		     "bad_request", 7);
+	expect_error(call(f, &a, "{\"id\":8,\"type\":\"setPrivacy\"}"), "bad_request", 8);
+	open_session(f, &anon, 9);
+	expect_error(call(f, &anon, "{\"id\":1,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}"),
+		     "unauthenticated", 1);
+	expect_error(call(f, &anon, "{\"id\":2,\"type\":\"setPrivacy\",\"hideLastSeen\":true}"),
+		     "unauthenticated", 2);
+
+	/* Auth updates last seen; a closed connection is offline. */
+	b.authed = 0;
+	before = util_now_ms();
+	open_session(f, &b2, 3);
+	r = do_auth(f, &b2, 1, "bob", 1, &ib);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":9,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 9);
+	expect_seen(r, 0, "bob", 1, 0);
+	assert_true(last_seen_of(r, 0) >= before);
+	cJSON_Delete(r);
+	b2.authed = 0;
+	assert_int_equal(db_touch_device(f->db, "bob", 1, 1795000000000), DB_OK);
+	r = call(f, &a, "{\"id\":10,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 10);
+	expect_seen(r, 0, "bob", 0, 1795000000000);
+	cJSON_Delete(r);
+	open_session(f, &b, 4);
+	r = do_auth(f, &b, 1, "bob", 1, &ib);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+
+	/* bob hides: nobody else sees his, he sees nobody else's, but his own. */
+	r = call(f, &b, "{\"id\":2,\"type\":\"setPrivacy\",\"hideLastSeen\":true}");
+	expect_ok(r, 2);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "hideLastSeen")));
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":11,\"type\":\"getLastSeen\",\"users\":[\"bob\",\"carol\"]}");
+	expect_ok(r, 11);
+	expect_seen(r, 0, "bob", -1, -1);
+	expect_seen(r, 1, "carol", 0, 1);
+	cJSON_Delete(r);
+	r = call(f, &b, "{\"id\":3,\"type\":\"getLastSeen\",\"users\":[\"alice\",\"bob\"]}");
+	expect_ok(r, 3);
+	expect_seen(r, 0, "alice", -1, -1);
+	expect_seen(r, 1, "bob", 1, 0);
+	cJSON_Delete(r);
+
+	/* bob shows it again, alice hides: the same the other way round. */
+	r = call(f, &b, "{\"id\":4,\"type\":\"setPrivacy\",\"hideLastSeen\":false}");
+	expect_ok(r, 4);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "hideLastSeen")));
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":12,\"type\":\"setPrivacy\",\"hideLastSeen\":true}");
+	expect_ok(r, 12);
+	cJSON_Delete(r);
+	r = call(f, &b, "{\"id\":5,\"type\":\"getLastSeen\",\"users\":[\"alice\",\"carol\"]}");
+	expect_ok(r, 5);
+	expect_seen(r, 0, "alice", -1, -1);
+	expect_seen(r, 1, "carol", 0, 1);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":13,\"type\":\"getLastSeen\",\"users\":[\"bob\",\"alice\"]}");
+	expect_ok(r, 13);
+	expect_seen(r, 0, "bob", -1, -1);
+	expect_seen(r, 1, "alice", 1, 0);
+	cJSON_Delete(r);
+}
+
 int
 main(void)
 {
@@ -1494,6 +1645,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_remove_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_seen, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
