@@ -26,6 +26,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_leave_entry,
 	&cmd_device_entry,
 	&cmd_verify_entry,
+	&cmd_lastseen_entry,
+	&cmd_privacy_entry,
 	&cmd_trust_entry,
 	&cmd_whoami_entry,
 	&cmd_help_entry,

@@ -394,6 +394,23 @@ typedef int (*chat_device_cb)(void *arg, const struct chat_device *d);
 /* Calls each() for each known device of user (local store), by id. */
 CHAT_API int chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg);
 
+/* ---- Presence ---------------------------------------------------------------- */
+
+/* The answer of chat_last_seen: online is 1 or 0, or -1 when hidden (by user, or
+ * because this user hides their own); last_seen is ms since the epoch, or -1 when
+ * hidden or never seen. On failure err is set and the rest is meaningless. */
+typedef void (*chat_last_seen_cb)(struct chat_client *c, void *arg, int err, const char *user,
+				  int online, int64_t last_seen);
+
+/* Asks the server when user was last connected. */
+CHAT_API int chat_last_seen(struct chat_client *c, const char *user, chat_last_seen_cb cb,
+			    void *arg);
+
+/* Hides (hide = 1) or shows this user's last seen. Hiding it also hides everyone
+ * else's from this user, as in the reference design. done gets NULL as id. */
+CHAT_API int chat_set_privacy(struct chat_client *c, int hide_last_seen, chat_done_cb done,
+			      void *arg);
+
 #define CHAT_SAFETY_NUMBER_LEN 71 /* 12 groups of 5 digits, spaces between */
 
 /* The safety number of this user and user, from the keys pinned for both (see

@@ -57,6 +57,7 @@ struct op {
 	uint32_t device_id;   /* remove device */
 	int fresh_chat;       /* send: members were read from the server for this try */
 	int held;             /* send: waiting for the connection to come back */
+	chat_last_seen_cb seen_cb; /* last seen: where the answer goes */
 };
 
 struct chat_client {
@@ -137,7 +138,8 @@ enum {
 	OP_LINK,
 	OP_APPROVE,
 	OP_REMOVE_DEVICE,
-	OP_KEYS
+	OP_KEYS,
+	OP_PRESENCE
 };
 
 /* ops.c */
