@@ -592,6 +592,11 @@ foreign_keys_hold(struct db *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* migrations[i] takes a database from version i + 1 to i + 2. */
+static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql};
+_Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
+	       "one migration per schema version after the first");
+
 /*
  * Create the schema, or migrate it to DB_SCHEMA_VERSION, in one
  * transaction: a failure leaves the file as it was.  Runs with foreign keys
@@ -625,29 +630,12 @@ check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 		}
 		version = 1;
 	}
-	if (version == 1) {
-		if (exec(st, migrate_v2_sql, "migrate to version 2") != 0) {
-			snprintf(err, errlen, "cannot migrate the schema to version 2: %s",
-				 sqlite3_errmsg(st->db));
+	for (; version < DB_SCHEMA_VERSION; version++) {
+		if (exec(st, migrations[version - 1], "migrate") != 0) {
+			snprintf(err, errlen, "cannot migrate the schema to version %lld: %s",
+				 (long long)version + 1, sqlite3_errmsg(st->db));
 			goto fail;
 		}
-		version = 2;
-	}
-	if (version == 2) {
-		if (exec(st, migrate_v3_sql, "migrate to version 3") != 0) {
-			snprintf(err, errlen, "cannot migrate the schema to version 3: %s",
-				 sqlite3_errmsg(st->db));
-			goto fail;
-		}
-		version = 3;
-	}
-	if (version == 3) {
-		if (exec(st, migrate_v4_sql, "migrate to version 4") != 0) {
-			snprintf(err, errlen, "cannot migrate the schema to version 4: %s",
-				 sqlite3_errmsg(st->db));
-			goto fail;
-		}
-		version = 4;
 	}
 	if (*from != version) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)version);
