@@ -38,8 +38,8 @@ normalize_code(const char *in, char out[16])
 
 /* ---- on the new device ------------------------------------------------------ */
 
-static void
-link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+void
+ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	const char *code = proto_get_str(reply, "code");
 	char mine[E2E_LINK_CODE_LEN + 1];
@@ -64,28 +64,6 @@ link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err
 	c->linking = 1;
 	if (op->code_cb)
 		op->code_cb(c, op->arg, mine);
-}
-
-int
-ops_send_link(struct chat_client *c, struct op *op)
-{
-	cJSON *req = new_request("linkDevice");
-	uint8_t sig[64];
-
-	if (req == NULL)
-		return CHAT_ERR_NOMEM;
-	if (e2e_sign_challenge(sig, "chat-link-v1", c->challenge, sizeof c->challenge,
-			       c->id->sign_sk) != 0 ||
-	    !cJSON_AddStringToObject(req, "user", op->user) ||
-	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
-	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
-	    proto_add_b64(req, "exchangeKey", c->id->x_pk, 32) ||
-	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64) ||
-	    proto_add_b64(req, "signature", sig, 64)) {
-		cJSON_Delete(req);
-		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the link request");
-	}
-	return session_request(c, req, link_requested, op, 1);
 }
 
 void

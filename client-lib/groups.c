@@ -64,33 +64,6 @@ chat_create_group(struct chat_client *c, const char *name, const char *const *us
 	return op_launch(c, op, session_request(c, req, ops_chat_created, op, 0));
 }
 
-/* A getChat or modifyChatParticipants reply: both describe the chat as it is
- * now (the chatUpdate push follows on its own), so store it and end the op. */
-static void
-chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err)
-{
-	char **members = NULL;
-	size_t n = 0;
-
-	err = ops_no_such_chat(c, err, op->chat_id);
-	if (err == CHAT_OK)
-		err = store_chat_reply(c, reply, &members, &n);
-	store_free_list(members, n);
-	op_finish(c, op, err, op->chat_id);
-}
-
-static int
-request_chat(struct chat_client *c, struct op *op)
-{
-	cJSON *req = new_request("getChat");
-
-	if (req == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id)) {
-		cJSON_Delete(req);
-		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	}
-	return session_request(c, req, chat_fetched, op, 0);
-}
-
 int
 chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done, void *arg)
 {
@@ -105,7 +78,7 @@ chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
 	if ((op = op_new(c, OP_FETCH, done, arg)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
-	return op_launch(c, op, request_chat(c, op));
+	return op_launch(c, op, ops_request_chat(c, op->chat_id, ops_chat_fetched, op));
 }
 
 int
@@ -136,7 +109,7 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
-	return op_launch(c, op, session_request(c, req, chat_fetched, op, 0));
+	return op_launch(c, op, session_request(c, req, ops_chat_fetched, op, 0));
 }
 
 int

@@ -52,11 +52,11 @@ struct op {
 	char *text;
 	size_t text_len;
 	int attempts;
-	chat_code_cb code_cb; /* link: where the code goes */
-	char code[16];        /* link/approve: the code, as XXXX-XXXX */
-	uint32_t device_id;   /* remove device */
-	int fresh_chat;       /* send: members were read from the server for this try */
-	int held;             /* send: waiting for the connection to come back */
+	chat_code_cb code_cb;      /* link: where the code goes */
+	char code[16];             /* link/approve: the code, as XXXX-XXXX */
+	uint32_t device_id;        /* remove device */
+	int fresh_chat;            /* send: members were read from the server for this try */
+	int held;                  /* send: waiting for the connection to come back */
 	chat_last_seen_cb seen_cb; /* last seen: where the answer goes */
 };
 
@@ -168,9 +168,13 @@ void ops_resume_sends(struct chat_client *c);
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
 int ops_pending_register(const struct chat_client *c);
 int ops_fetch_chat(struct chat_client *c, const char *chat_id);
+/* Sends getChat for chat_id; the reply goes to fn (with op, which may be NULL). */
+int ops_request_chat(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
+void ops_chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 
 /* devices.c */
-int ops_send_link(struct chat_client *c, struct op *op);
+/* Reply to linkDevice: show the code, wait for the linked push. */
+void ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 void ops_on_linked(struct chat_client *c, const cJSON *msg);
 
 /* receive.c */

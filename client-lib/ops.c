@@ -285,16 +285,19 @@ ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32
 	op_finish(c, op, CHAT_OK, buf);
 }
 
+/* register and linkDevice carry the same: this device's public keys, and its
+ * signature over the challenge under the request's own domain. */
 static int
-send_register(struct chat_client *c, struct op *op)
+send_device_keys(struct chat_client *c, struct op *op, const char *type, const char *domain,
+		 reply_fn fn)
 {
-	cJSON *req = new_request("register");
+	cJSON *req = new_request(type);
 	uint8_t sig[64];
 
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
-	if (e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, c->challenge, sizeof c->challenge,
-			       c->id->sign_sk) != 0 ||
+	if (e2e_sign_challenge(sig, domain, c->challenge, sizeof c->challenge, c->id->sign_sk) !=
+		    0 ||
 	    !cJSON_AddStringToObject(req, "user", op->user) ||
 	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
 	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
@@ -302,9 +305,9 @@ send_register(struct chat_client *c, struct op *op)
 	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64) ||
 	    proto_add_b64(req, "signature", sig, 64)) {
 		cJSON_Delete(req);
-		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the registration");
+		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the %s request", type);
 	}
-	return session_request(c, req, registered, op, 1);
+	return session_request(c, req, fn, op, 1);
 }
 
 static void
@@ -348,11 +351,12 @@ ops_on_hello(struct chat_client *c)
 
 	for (struct op *op = c->ops; op != NULL; op = op->next) {
 		if (op->kind == OP_REGISTER) {
-			rc = send_register(c, op);
+			rc = send_device_keys(c, op, "register", E2E_DOMAIN_REGISTER, registered);
 			goto sent;
 		}
 		if (op->kind == OP_LINK) {
-			rc = ops_send_link(c, op);
+			rc = send_device_keys(c, op, "linkDevice", "chat-link-v1",
+					      ops_link_requested);
 			goto sent;
 		}
 	}
@@ -482,19 +486,26 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 
 /* ---- fetch a chat we only know by id --------------------------------------- */
 
-static void
-fetched_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+/* A getChat or modifyChatParticipants reply: both describe the chat as it is
+ * now, so store it, and end the op (if there is one: a chat first seen in a
+ * message is fetched for the store alone). */
+void
+ops_chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	char **members = NULL;
 	size_t n = 0;
 
-	(void)op;
-	if (err == CHAT_OK && store_chat_reply(c, reply, &members, &n) == CHAT_OK)
-		store_free_list(members, n);
+	if (op != NULL)
+		err = ops_no_such_chat(c, err, op->chat_id);
+	if (err == CHAT_OK)
+		err = store_chat_reply(c, reply, &members, &n);
+	store_free_list(members, n);
+	if (op != NULL)
+		op_finish(c, op, err, op->chat_id);
 }
 
 int
-ops_fetch_chat(struct chat_client *c, const char *chat_id)
+ops_request_chat(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op)
 {
 	cJSON *req = new_request("getChat");
 
@@ -502,7 +513,13 @@ ops_fetch_chat(struct chat_client *c, const char *chat_id)
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
-	return session_request(c, req, fetched_chat, NULL, 0);
+	return session_request(c, req, fn, op, 0);
+}
+
+int
+ops_fetch_chat(struct chat_client *c, const char *chat_id)
+{
+	return ops_request_chat(c, chat_id, ops_chat_fetched, NULL);
 }
 
 /* ---- send a message --------------------------------------------------------- */
@@ -679,15 +696,8 @@ send_step(struct chat_client *c, struct op *op)
 		rc = store_chat_has_members(&c->store, op->chat_id);
 		if (rc < 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-		if (rc == 0 || (op->attempts > 0 && !op->fresh_chat)) {
-			cJSON *req = new_request("getChat");
-
-			if (req == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id)) {
-				cJSON_Delete(req);
-				return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-			}
-			return session_request(c, req, send_chat, op, 0);
-		}
+		if (rc == 0 || (op->attempts > 0 && !op->fresh_chat))
+			return ops_request_chat(c, op->chat_id, send_chat, op);
 		if (store_chat_members(&c->store, op->chat_id, &op->users, &op->n_users) != 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		/* Ask the directory on a retry, and whenever a member has no pinned device. */
