@@ -183,6 +183,33 @@ static const char migrate_v4_sql[] =
 	"ALTER TABLE users ADD COLUMN hide_last_seen INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (hide_last_seen IN (0, 1));";
 
+/*
+ * Version 5: receipts.  A receipt (delivered, read) is a row of messages
+ * of kind 'receipt' with inbox rows for the devices it addresses, like a
+ * message, but outside the chat's sequence: its seq is NULL.  The CHECK on
+ * kind and the NOT NULL on seq cannot be changed in place, so messages is
+ * copied (foreign keys are off during migrations, as for version 2).
+ */
+static const char migrate_v5_sql[] =
+	"CREATE TABLE messages_v5 ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+	"  kind TEXT NOT NULL DEFAULT 'message'"
+	"    CHECK (kind IN ('message', 'update', 'receipt')),"
+	"  sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL,"
+	"  seq INTEGER CHECK ((kind = 'receipt') = (seq IS NULL)),"
+	"  sent_at INTEGER NOT NULL,"
+	"  body TEXT CHECK ((kind = 'update') = (body IS NOT NULL)),"
+	"  UNIQUE (chat_id, seq));"
+	"INSERT INTO messages_v5 (message_id, chat_id, kind, sender_user, sender_device,"
+	"  seq, sent_at, body)"
+	"  SELECT message_id, chat_id, kind, sender_user, sender_device, seq, sent_at, body"
+	"  FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v5 RENAME TO messages;"
+	"CREATE INDEX messages_by_sent ON messages(sent_at);";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -298,7 +325,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
 	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			      " sender_device, seq, sent_at)"
-			      " VALUES (?1, ?2, 'message', ?3, ?4, ?5, ?6)",
+			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
 	[ST_UPDATE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			     " sender_device, seq, sent_at, body)"
 			     " VALUES (?1, ?2, 'update', ?3, ?4, ?5, ?6, ?7)",
@@ -313,32 +340,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 				 " ORDER BY device_id",
 	[ST_INBOX_RECIPIENTS] = "SELECT user, device_id FROM inbox WHERE message_id = ?1"
 				" ORDER BY user, device_id",
+	/* clang-format off */
 	[ST_INBOX_LOAD] =
 		"SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
-		" m.sender_user, m.sender_device, " SENDER_COL("identity_key") ", " SENDER_COL(
-			"exc"
-			"han"
-			"ge_"
-			"ke"
-			"y") ", " SENDER_COL("exchange_key_sig") ", " SENDER_COL("approver_key") ","
-												 " " SENDER_COL(
-													 "approval") ","
-														     " i.nonce, i.ciphertext, "
-														     "m.kind, m.body"
-														     " FROM inbox i"
-														     " JOIN messages m ON "
-														     "m.message_id = i.message_id"
-														     " LEFT JOIN devices d ON "
-														     "d.user = m.sender_user"
-														     "  AND d.device_id = "
-														     "m.sender_device"
-														     " LEFT JOIN retired_devices r "
-														     "ON r.user = m.sender_user"
-														     "  AND r.device_id = "
-														     "m.sender_device"
-														     " WHERE i.user = ?1 AND "
-														     "i.device_id = ?2 AND i.id > ?3"
-														     " ORDER BY i.id LIMIT ?4",
+		" m.sender_user, m.sender_device,"
+		" " SENDER_COL("identity_key") ","
+		" " SENDER_COL("exchange_key") ","
+		" " SENDER_COL("exchange_key_sig") ","
+		" " SENDER_COL("approver_key") ","
+		" " SENDER_COL("approval") ","
+		" i.nonce, i.ciphertext, m.kind, m.body"
+		" FROM inbox i"
+		" JOIN messages m ON m.message_id = i.message_id"
+		" LEFT JOIN devices d ON d.user = m.sender_user"
+		"  AND d.device_id = m.sender_device"
+		" LEFT JOIN retired_devices r ON r.user = m.sender_user"
+		"  AND r.device_id = m.sender_device"
+		" WHERE i.user = ?1 AND i.device_id = ?2 AND i.id > ?3"
+		" ORDER BY i.id LIMIT ?4",
+	/* clang-format on */
 	[ST_ACK] = "DELETE FROM inbox WHERE user = ?1 AND device_id = ?2"
 		   " AND message_id = ?3",
 	/* Correlated per device: the inbox_by_device index finds its rows. */
@@ -593,7 +613,8 @@ foreign_keys_hold(struct db *st)
 }
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
-static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql};
+static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
+					 migrate_v5_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 
@@ -1816,8 +1837,10 @@ prior_message(struct db *st, const struct db_send *req, struct db_send_result *r
 	chat = sqlite3_column_text(s, 0);
 	sender = sqlite3_column_text(s, 1);
 	kind = sqlite3_column_text(s, 5);
-	/* An update's id is never a message's, even for its own actor. */
-	if (chat && sender && kind && strcmp((const char *)kind, "message") == 0 &&
+	/* An update's id is never a message's, even for its own actor, nor is
+	 * a receipt's a message's. */
+	if (chat && sender && kind &&
+	    strcmp((const char *)kind, req->receipt ? "receipt" : "message") == 0 &&
 	    strcmp((const char *)chat, req->chat_id) == 0 &&
 	    strcmp((const char *)sender, req->sender_user) == 0 &&
 	    sqlite3_column_int64(s, 2) == req->sender_device) {
@@ -1886,7 +1909,16 @@ check_devices(struct db *st, const struct db_send *req, struct db_send_result *r
 	if (db_diff_devices(want, n_want, got, req->n_envelopes, &res->missing, &res->n_missing,
 			    &res->extra, &res->n_extra) != 0)
 		goto out;
-	rc = res->n_missing || res->n_extra;
+	/* A receipt goes to some of the chat's devices: only extra ones count,
+	 * and it must go somewhere. */
+	if (req->receipt) {
+		free(res->missing);
+		res->missing = NULL;
+		res->n_missing = 0;
+		rc = res->n_extra || req->n_envelopes == 0;
+	} else {
+		rc = res->n_missing || res->n_extra;
+	}
 out:
 	if (rc < 0)
 		srv_log("db: check devices: out of memory");
@@ -1928,7 +1960,9 @@ insert_message(struct db *st, const struct db_send *req, int64_t seq)
 
 	if (bind_text(st, s, 1, req->message_id) || bind_text(st, s, 2, req->chat_id) ||
 	    bind_text(st, s, 3, req->sender_user) || bind_int(st, s, 4, req->sender_device) ||
-	    bind_int(st, s, 5, seq) || bind_int(st, s, 6, req->now)) {
+	    /* A receipt leaves ?5 unbound: NULL, it has no seq. */
+	    (!req->receipt && bind_int(st, s, 5, seq)) || bind_int(st, s, 6, req->now) ||
+	    bind_text(st, s, 7, req->receipt ? "receipt" : "message")) {
 		stmt_done(s);
 		return -1;
 	}
@@ -1980,7 +2014,8 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 			ret = DB_MISMATCH;
 		goto out;
 	}
-	if (take_seq(st, req->chat_id, &res->seq) != 0 || insert_message(st, req, res->seq) != 0)
+	if ((!req->receipt && take_seq(st, req->chat_id, &res->seq) != 0) ||
+	    insert_message(st, req, res->seq) != 0)
 		goto out;
 	for (i = 0; i < req->n_envelopes; i++) {
 		if (insert_inbox(st, req, &req->envelopes[i]) != 0)
@@ -2036,6 +2071,7 @@ read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 		row->body = (const char *)sqlite3_column_text(s, 15);
 		return row->body != NULL ? 0 : -1;
 	}
+	row->is_receipt = strcmp((const char *)kind, "receipt") == 0;
 	row->ciphertext = sqlite3_column_blob(s, 13);
 	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
 	if (dev < 1 || dev > CHAT_DEVICE_ID_MAX ||

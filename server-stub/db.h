@@ -21,7 +21,7 @@
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen) are migrated in
  * place when opened. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 struct db;
 
@@ -89,6 +89,9 @@ struct db_send {
 	const struct db_envelope *envelopes;
 	size_t n_envelopes;
 	int64_t now;
+	/* 1: a receipt (sendReceipt): no seq, and the envelopes may address any
+	 * of the chat's devices (at least one), not all of them. */
+	int receipt;
 };
 
 struct db_send_result {
@@ -113,6 +116,7 @@ struct db_inbox_row {
 	/* 1: a chatUpdate, whose whole push frame is body and which has no
 	 * sender keys, nonce or ciphertext (those are NULL). */
 	int is_update;
+	int is_receipt; /* 1: a receipt; seq is 0 */
 	const char *body;
 	const char *sender_user;
 	uint32_t sender_device;
@@ -321,7 +325,8 @@ void db_change_result_free(struct db_change_result *res);
  * sender is a member (else DB_NOT_FOUND), the message id is new or a
  * retry of the same send (DB_OK with replayed 1, nothing stored), and
  * the envelopes address exactly the chat's devices minus the sender's
- * (else DB_MISMATCH with missing/extra).  Free res with
+ * (else DB_MISMATCH with missing/extra; for a receipt, any of them but
+ * at least one, so only extra counts).  A receipt takes no seq.  Free res with
  * db_send_result_free() whatever the status.
  */
 enum db_status db_send(struct db *st, const struct db_send *req, struct db_send_result *res);

@@ -1289,9 +1289,12 @@ fail_mismatch(struct req *r, const struct db_send_result *res)
 		 res->n_missing, res->n_extra);
 }
 
+/* sendMessage and sendReceipt: the same checks and storage, but a receipt
+ * has its own id field, no seq, and may address some of the chat's devices. */
 static void
-handle_send(struct req *r)
+send_common(struct req *r, int receipt)
 {
+	const char *id_field = receipt ? "receiptId" : "messageId";
 	char chat_id[CHAT_CHAT_ID_LEN + 1], message_id[CHAT_MESSAGE_ID_LEN + 1];
 	const cJSON *list, *v;
 	struct db_envelope *env = NULL;
@@ -1300,7 +1303,7 @@ handle_send(struct req *r)
 	size_t n = 0, i;
 
 	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
-	    get_hex(r, r->msg, "messageId", CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
+	    get_hex(r, r->msg, id_field, CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
 	    (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
 		return;
 	if (cJSON_GetArraySize(list) > 0 &&
@@ -1323,6 +1326,7 @@ handle_send(struct req *r)
 		.envelopes = env,
 		.n_envelopes = n,
 		.now = util_now_ms(),
+		.receipt = receipt,
 	};
 	switch (db_send(r->h->db, &req, &res)) {
 	case DB_OK:
@@ -1334,8 +1338,9 @@ handle_send(struct req *r)
 						    env[i].to.device_id);
 		}
 		start_reply(r);
-		j_str(&r->oom, r->reply, "messageId", message_id);
-		j_int(&r->oom, r->reply, "seq", res.seq);
+		j_str(&r->oom, r->reply, id_field, message_id);
+		if (!receipt)
+			j_int(&r->oom, r->reply, "seq", res.seq);
 		j_int(&r->oom, r->reply, "sentAt", res.sent_at);
 		break;
 	case DB_NOT_FOUND:
@@ -1343,15 +1348,31 @@ handle_send(struct req *r)
 		break;
 	case DB_DUPLICATE:
 		req_fail(r, "duplicate_message_id",
-			 "message id %s is taken by "
-			 "another device's or chat's message",
-			 message_id);
+			 "%s %s is taken by another device's or chat's message or receipt",
+			 id_field, message_id);
 		break;
-	case DB_MISMATCH: fail_mismatch(r, &res); break;
+	case DB_MISMATCH:
+		if (receipt && n == 0)
+			req_fail(r, "bad_request", "envelopes: a receipt needs at least one");
+		else
+			fail_mismatch(r, &res);
+		break;
 	default: fail_internal(r); break;
 	}
 	db_send_result_free(&res);
 	free_envelopes(env, n);
+}
+
+static void
+handle_send(struct req *r)
+{
+	send_common(r, 0);
+}
+
+static void
+handle_send_receipt(struct req *r)
+{
+	send_common(r, 1);
 }
 
 /* ---- ack --------------------------------------------------------------- */
@@ -1407,6 +1428,7 @@ static const struct handler {
 	{"getChat", 0, handle_get_chat},
 	{"modifyChatParticipants", 0, handle_modify},
 	{"sendMessage", 0, handle_send},
+	{"sendReceipt", 0, handle_send_receipt},
 	{"ack", 0, handle_ack},
 	{"getLink", 0, handle_get_link},
 	{"approveLink", 0, handle_approve_link},
@@ -1643,10 +1665,13 @@ wire_new_message(const struct db_inbox_row *row)
 	char *text;
 	int oom = root == NULL || ct == NULL;
 
-	j_str(&oom, root, "type", "newMessage");
+	/* A receipt is pushed as a message is, under its own type and id name,
+	 * and without a seq. */
+	j_str(&oom, root, "type", row->is_receipt ? "receipt" : "newMessage");
 	j_str(&oom, root, "chatId", row->chat_id);
-	j_str(&oom, root, "messageId", row->message_id);
-	j_int(&oom, root, "seq", row->seq);
+	j_str(&oom, root, row->is_receipt ? "receiptId" : "messageId", row->message_id);
+	if (!row->is_receipt)
+		j_int(&oom, root, "seq", row->seq);
 	j_int(&oom, root, "sentAt", row->sent_at);
 	snd = j_check(&oom, cJSON_AddObjectToObject(root, "sender"));
 	j_str(&oom, snd, "user", row->sender_user);

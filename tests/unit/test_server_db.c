@@ -1624,7 +1624,7 @@ test_migrate_v3(void **state)
 		   "PRAGMA user_version = 3;");
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM users WHERE hide_last_seen = 0"),
 			 raw_int(f->path, "SELECT count(*) FROM users"));
@@ -1637,6 +1637,120 @@ test_migrate_v3(void **state)
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
 	expect_last_seen(f->db, "bob", 1, 1000);
+}
+
+/* ---- receipts ------------------------------------------------------------ */
+
+static const char R1[] = "a123456789abcdef0123456789abcdef";
+
+/* A receipt goes to some of the chat's devices, takes no seq, is pushed in
+ * inbox order with the messages, and is idempotent like a send. */
+static void
+test_receipts(void **state)
+{
+	struct fixture *f = *state;
+	char g[17];
+	uint8_t ct[16] = {0};
+	struct db_send_result res;
+	struct db_envelope env[3];
+	struct rows r;
+
+	add_device(f, "alice", 2);
+	chat_of(f->db, "alice", "bob", g, 1);
+	env[0] = env_to("bob", 1, ct, sizeof ct);
+	env[1] = env_to("alice", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M1, "alice", 1, env, 2, 1000, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
+
+	/* bob tells alice/1 only (a subset is fine); no seq is taken. */
+	struct db_send rq = {g, R1, "bob", 1, env, 1, 2000, 1};
+	env[0] = env_to("alice", 1, ct, sizeof ct);
+	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
+	assert_int_equal(res.seq, 0);
+	assert_int_equal(res.sent_at, 2000);
+	db_send_result_free(&res);
+	/* Again: the first reply, nothing stored twice. */
+	rq.now = 3000;
+	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
+	assert_true(res.replayed);
+	assert_int_equal(res.sent_at, 2000);
+	db_send_result_free(&res);
+	load_all(f->db, "alice", 1, &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.mid[0], R1);
+	assert_int_equal(r.seq[0], 0);
+	load_all(f->db, "alice", 2, &r);
+	assert_int_equal(r.n, 1); /* only the message */
+	/* The next message still gets seq 2. */
+	env[0] = env_to("alice", 1, ct, sizeof ct);
+	env[1] = env_to("alice", 2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, g, M2, "bob", 1, env, 2, 4000, &res), DB_OK);
+	assert_int_equal(res.seq, 2);
+	db_send_result_free(&res);
+
+	/* A receipt id is not a message id, nor one for another sender. */
+	assert_int_equal(send_msg(f->db, g, R1, "bob", 1, env, 2, 5000, &res), DB_DUPLICATE);
+	db_send_result_free(&res);
+	/* Devices outside the chat, the sender's own, or none at all are refused. */
+	rq.message_id = M3;
+	env[0] = env_to("carol", 1, ct, sizeof ct);
+	assert_int_equal(db_send(f->db, &rq, &res), DB_MISMATCH);
+	assert_int_equal(res.n_extra, 1);
+	assert_int_equal(res.n_missing, 0);
+	db_send_result_free(&res);
+	rq.n_envelopes = 0;
+	assert_int_equal(db_send(f->db, &rq, &res), DB_MISMATCH);
+	db_send_result_free(&res);
+	/* Not a member: no such chat. */
+	rq.sender_user = "carol";
+	rq.n_envelopes = 1;
+	env[0] = env_to("alice", 1, ct, sizeof ct);
+	assert_int_equal(db_send(f->db, &rq, &res), DB_NOT_FOUND);
+	db_send_result_free(&res);
+}
+
+/* A version-4 database (no receipts) becomes version 5 with its messages. */
+static void
+test_migrate_v4(void **state)
+{
+	struct fixture *f = *state;
+	char g[17], err[256];
+	uint8_t ct[16] = {0};
+	struct db_send_result res;
+	struct db_envelope env = env_to("bob", 1, ct, sizeof ct);
+	struct rows r;
+
+	chat_of(f->db, "alice", "bob", g, 1);
+	assert_int_equal(send_msg(f->db, g, M1, "alice", 1, &env, 1, 1000, &res), DB_OK);
+	db_send_result_free(&res);
+	db_close(f->db);
+	f->db = NULL;
+	/* Version 4's messages table: seq NOT NULL, no 'receipt' kind. */
+	raw_sql(f, "PRAGMA foreign_keys = OFF;"
+		   "CREATE TABLE m4 (message_id TEXT PRIMARY KEY,"
+		   " chat_id TEXT NOT NULL REFERENCES chats(chat_id),"
+		   " kind TEXT NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'update')),"
+		   " sender_user TEXT NOT NULL, sender_device INTEGER NOT NULL,"
+		   " seq INTEGER NOT NULL, sent_at INTEGER NOT NULL,"
+		   " body TEXT CHECK ((kind = 'update') = (body IS NOT NULL)),"
+		   " UNIQUE (chat_id, seq));"
+		   "INSERT INTO m4 SELECT * FROM messages; DROP TABLE messages;"
+		   "ALTER TABLE m4 RENAME TO messages;"
+		   "CREATE INDEX messages_by_sent ON messages(sent_at);"
+		   "PRAGMA user_version = 4;");
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	load_all(f->db, "bob", 1, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.seq[0], 1);
+	/* And receipts can be stored now. */
+	struct db_send rq = {g, R1, "bob", 1, &env, 1, 2000, 1};
+	env = env_to("alice", 1, ct, sizeof ct);
+	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
+	db_send_result_free(&res);
 }
 
 int
@@ -1670,6 +1784,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_fails_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receipts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 	};
 
