@@ -116,8 +116,13 @@ struct chat_message {
 	const char *text;       /* UTF-8, NUL-terminated */
 	size_t text_len;        /* bytes, without the NUL */
 	int outgoing;           /* 1 if sent by this user */
-	const char *state;      /* outgoing: "pending", "sent" or "failed"; incoming: "received" */
-	const char *kind;       /* "text", or "update" for a membership change kept in the
+	/* outgoing: "pending" (not confirmed by the server yet), "sent" (committed by
+	 * the server), "delivered" (stored by a device of every other member),
+	 * "read" (read by every other member) or "failed"; incoming: "received",
+	 * or "read" once chat_mark_read() (here or on another device of this user)
+	 * covered it. */
+	const char *state;
+	const char *kind; /* "text", or "update" for a membership change kept in the
 	                           history (text then describes it, sender is who made it) */
 };
 
@@ -130,6 +135,27 @@ struct chat_chat {
 	size_t n_members;
 	int64_t last_activity; /* ms since epoch of the newest message, or creation */
 	int64_t n_messages;    /* in the local store */
+	int64_t n_unread;      /* incoming messages not marked read (chat_mark_read) */
+};
+
+/* What a receipt says about a message. */
+#define CHAT_RECEIPT_DELIVERED 1 /* a device of the user has stored it */
+#define CHAT_RECEIPT_READ      2 /* the user has seen it */
+
+/* A receipt, as delivered to chat_receipt_cb: user's device says it has stored
+ * (or the user has read) a message. Receipts travel end-to-end encrypted, like
+ * messages. Pointers valid during the callback. */
+struct chat_receipt {
+	const char *chat_id;
+	const char *message_id; /* the message it is about */
+	const char *user;       /* who stored or read it */
+	uint32_t device;        /* on which device */
+	int status;             /* CHAT_RECEIPT_DELIVERED or CHAT_RECEIPT_READ */
+	int64_t at;             /* ms since the epoch, by the reader's clock */
+	/* The message's state after this receipt ("sent", "delivered" or "read",
+	 * see struct chat_message). user is this user when another of their own
+	 * devices marked an incoming message read: state is then "read". */
+	const char *state;
 };
 
 /* A change of a chat's membership, as delivered to chat_update_cb. Pointers valid
@@ -201,6 +227,10 @@ typedef void (*chat_device_change_cb)(struct chat_client *c, void *udata, const 
  * them, the oldest sent at oldest (ms since the epoch). Once per occurrence. */
 typedef void (*chat_missed_cb)(struct chat_client *c, void *udata, int64_t count, int64_t oldest);
 
+/* Called for each receipt that tells something new about a message in the local
+ * store, after it is stored and before it is acknowledged. */
+typedef void (*chat_receipt_cb)(struct chat_client *c, void *udata, const struct chat_receipt *r);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -213,6 +243,7 @@ struct chat_callbacks {
 	chat_update_cb on_update;
 	chat_device_change_cb on_device_change;
 	chat_missed_cb on_missed;
+	chat_receipt_cb on_receipt;
 };
 
 /* ---- Handle --------------------------------------------------------------- */
@@ -304,6 +335,19 @@ CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, s
  * the server has committed it. CHAT_ERR_TOO_LARGE over CHAT_MAX_TEXT bytes. */
 CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
 			    size_t len, char *message_id, chat_done_cb done, void *arg);
+
+/* Marks every incoming message of chat_id that is not read yet as read, and
+ * queues a read receipt for each to its sender's devices (and to this user's
+ * other devices, which then mark it read too). Returns how many messages it
+ * marked (0 if none), or an error. The receipts go out on this handle's
+ * connection (at once when online, else when it is next online), or with any
+ * later session on this home; they are kept in the store until then. Likewise,
+ * a handle that takes delivery sends a delivered receipt for every message it
+ * stores. */
+CHAT_API int chat_mark_read(struct chat_client *c, const char *chat_id);
+
+/* 1 when receipts wait in the store to be sent, 0 if none, or an error. */
+CHAT_API int chat_receipts_pending(struct chat_client *c);
 
 /* ---- The local store (no server needed) ----------------------------------- */
 

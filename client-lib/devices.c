@@ -117,6 +117,14 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		op_finish(c, op, err, NULL);
 		return;
 	}
+	/* Pin it now: its keys were checked against the code the user typed,
+	 * the strongest pin there is, and our read receipts go to it at once. */
+	if (store_peer_pin(&c->store, c->user, (uint32_t)dev, (const uint8_t *)op->text,
+			   (const uint8_t *)op->text + 32, NULL) != 0) {
+		op_finish(c, op, client_fail(c, CHAT_ERR_STORE, "approved, but %s", c->store.err),
+			  NULL);
+		return;
+	}
 	snprintf(buf, sizeof buf, "%u", (unsigned)dev);
 	op_finish(c, op, CHAT_OK, buf);
 }
@@ -149,6 +157,14 @@ link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		op_finish(c, op, err, NULL);
 		return;
 	}
+	/* Kept (in op->text, wiped with the op) to pin once approved. */
+	if ((op->text = malloc(64)) == NULL) {
+		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
+		return;
+	}
+	memcpy(op->text, ik, 32);
+	memcpy(op->text + 32, xk, 32);
+	op->text_len = 64;
 	req = new_request("approveLink");
 	if (req == NULL || !cJSON_AddStringToObject(req, "code", op->code) ||
 	    proto_add_b64(req, "approval", approval, 64) != 0) {

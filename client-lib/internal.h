@@ -5,6 +5,7 @@
  *   session.c   the WebSocket (libwebsockets), the loop, frames in and out, requests
  *   ops.c       multi-step calls: register, create a chat, send a message
  *   receive.c   newMessage pushes: check keys, decrypt, store, hand over, ack
+ *   receipts.c  delivered and read receipts: owing, sending, applying
  *   directory.c checking and pinning keys from the directory
  */
 #ifndef CHAT_INTERNAL_H
@@ -101,6 +102,7 @@ struct chat_client {
 	struct op *ops;
 	char **acks; /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
+	int receipts_due; /* the store may owe receipts: look when online */
 
 	char errmsg[512];
 	char server_code[64];
@@ -139,7 +141,8 @@ enum {
 	OP_APPROVE,
 	OP_REMOVE_DEVICE,
 	OP_KEYS,
-	OP_PRESENCE
+	OP_PRESENCE,
+	OP_RECEIPT
 };
 
 /* ops.c */
@@ -172,6 +175,24 @@ int ops_fetch_chat(struct chat_client *c, const char *chat_id);
 int ops_request_chat(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
 void ops_chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 
+/* Adds to arr one envelope per active pinned device of user (but this one),
+ * sealing body under (chat_id, id). A device whose key changed and is not
+ * accepted fails with CHAT_ERR_KEY_CHANGED, or is left out if skip_changed. */
+int ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
+		      const char *user, const uint8_t *body, size_t len, int skip_changed);
+
+/* receipts.c */
+/* The store may owe receipts: send them when the connection allows. */
+void receipts_due(struct chat_client *c);
+/* Sends the next batch owed, if online and none is under way. */
+void receipts_flush(struct chat_client *c);
+/* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
+ * malformed (errmsg set; to be reported and acked), or an error. */
+int receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id,
+		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
+void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
+const char *receipts_status_name(int status);
+
 /* devices.c */
 /* Reply to linkDevice: show the code, wait for the linked push. */
 void ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err);
@@ -180,6 +201,7 @@ void ops_on_linked(struct chat_client *c, const cJSON *msg);
 /* receive.c */
 void receive_chat_update(struct chat_client *c, const cJSON *msg);
 void receive_new_message(struct chat_client *c, const cJSON *msg);
+void receive_receipt(struct chat_client *c, const cJSON *msg);
 int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);

@@ -526,13 +526,14 @@ ops_fetch_chat(struct chat_client *c, const char *chat_id)
 
 static int send_step(struct chat_client *c, struct op *op);
 
-/* Builds one envelope per active device of the chat's members, but ours. */
+/* Builds one envelope per active device of a user, but ours. */
 struct envelope_ctx {
 	struct chat_client *c;
-	struct op *op;
+	const char *chat_id, *id;
 	cJSON *arr;
 	const uint8_t *body;
 	size_t body_len;
+	int skip_changed;
 	int err;
 };
 
@@ -541,12 +542,13 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 {
 	struct envelope_ctx *e = arg;
 	struct chat_client *c = e->c;
-	struct e2e_header h = {e->op->chat_id, e->op->message_id, c->user, c->device_id, user,
-			       device};
+	struct e2e_header h = {e->chat_id, e->id, c->user, c->device_id, user, device};
 	uint8_t nonce[E2E_NONCE_BYTES], *ct;
 	cJSON *env;
 
 	if (strcmp(user, c->user) == 0 && device == c->device_id)
+		return 0;
+	if (p->has_pending && e->skip_changed)
 		return 0;
 	if (p->has_pending) {
 		e->err =
@@ -581,6 +583,17 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	free(ct);
 	return e->err != CHAT_OK;
+}
+
+int
+ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
+		  const char *user, const uint8_t *body, size_t len, int skip_changed)
+{
+	struct envelope_ctx e = {c, chat_id, id, arr, body, len, skip_changed, CHAT_OK};
+
+	if (store_peer_each(&c->store, user, add_envelope, &e) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return e.err;
 }
 
 /* The plaintext of a text message: kind 0x01, then the UTF-8 text (PROTOCOL.md). */
@@ -629,25 +642,20 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 static int
 encrypt_and_send(struct chat_client *c, struct op *op)
 {
-	struct envelope_ctx e = {c, op, NULL, NULL, 0, CHAT_OK};
-	cJSON *req = new_request("sendMessage");
+	cJSON *req = new_request("sendMessage"), *arr;
 	size_t body_len = 0;
 	uint8_t *body = message_body(op, &body_len);
 	int rc = CHAT_OK;
 
-	e.arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
-	if (e.arr == NULL || body == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
+	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
+	if (arr == NULL || body == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
 	    !cJSON_AddStringToObject(req, "messageId", op->message_id))
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	e.body = body;
-	e.body_len = body_len;
 	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
-		if (store_peer_each(&c->store, op->users[i], add_envelope, &e) < 0)
-			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	if (rc == CHAT_OK)
-		rc = e.err;
+		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
+				       body_len, 0);
 	if (body != NULL) {
-		sodium_memzero(body, e.body_len);
+		sodium_memzero(body, body_len);
 		free(body);
 	}
 	if (rc != CHAT_OK) {

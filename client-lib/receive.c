@@ -90,18 +90,19 @@ struct incoming {
 	size_t ct_len;
 };
 
+/* A newMessage, or a receipt: the same but for its id's name and no seq. */
 static int
-parse(struct chat_client *c, const cJSON *msg, struct incoming *in)
+parse(struct chat_client *c, const cJSON *msg, int receipt, struct incoming *in)
 {
 	memset(in, 0, sizeof *in);
 	in->chat_id = proto_get_str(msg, "chatId");
-	in->message_id = proto_get_str(msg, "messageId");
+	in->message_id = proto_get_str(msg, receipt ? "receiptId" : "messageId");
 	in->sender = cJSON_GetObjectItemCaseSensitive(msg, "sender");
 	in->user = proto_get_str(in->sender, "user");
 	if (!proto_valid_hex(in->chat_id, CHAT_CHAT_ID_LEN) ||
 	    !proto_valid_hex(in->message_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(in->user) ||
 	    proto_get_int(in->sender, "deviceId", 1, INT32_MAX, &in->device) != 0 ||
-	    proto_get_int(msg, "seq", 1, INT64_MAX / 2, &in->seq) != 0 ||
+	    (!receipt && proto_get_int(msg, "seq", 1, INT64_MAX / 2, &in->seq) != 0) ||
 	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &in->sent_at) != 0 ||
 	    proto_get_b64(msg, "nonce", in->nonce, sizeof in->nonce, 0, NULL) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed message");
@@ -173,7 +174,19 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
 	m.kind = "text";
-	rc = store_message_insert(&c->store, &m);
+	/* The message and the delivered receipt this device now owes its sender
+	 * land together: a crash cannot leave one without the other. */
+	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
+	if (rc == 1 && !m.outgoing &&
+	    store_receipt_queue(&c->store, m.chat_id, m.sender, m.message_id,
+				CHAT_RECEIPT_DELIVERED, proto_now_ms()) != 0)
+		rc = -1;
+	if (rc >= 0 && store_commit(&c->store) != 0)
+		rc = -1;
+	if (rc < 0)
+		store_rollback(&c->store);
+	if (rc == 1 && !m.outgoing)
+		receipts_due(c);
 	if (rc < 0) {
 		sodium_memzero(text, m.text_len);
 		free(text);
@@ -202,16 +215,21 @@ note_chat(struct chat_client *c, const char *chat_id)
 	return ops_fetch_chat(c, chat_id);
 }
 
-void
-receive_new_message(struct chat_client *c, const cJSON *msg)
+/* Shared by messages and receipts: parse, check the sender's keys, decrypt,
+ * then apply (store_body, or receipts_apply), then ack. A message already
+ * stored is acked again without being shown again. */
+static void
+receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 {
 	struct incoming in;
 	uint8_t sender_xk[32], *pt = NULL;
 	size_t pt_len = 0;
 	int rc;
 
-	rc = parse(c, msg, &in);
-	if (rc == CHAT_OK) {
+	rc = parse(c, msg, receipt, &in);
+	if (rc == CHAT_OK && receipt) {
+		rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
+	} else if (rc == CHAT_OK) {
 		rc = store_message_exists(&c->store, in.message_id);
 		if (rc < 0) {
 			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
@@ -228,9 +246,18 @@ receive_new_message(struct chat_client *c, const cJSON *msg)
 		c->cbs.on_key_changed(c, c->udata, in.user, (uint32_t)in.device);
 	if (rc == CHAT_OK)
 		rc = open_envelope(c, &in, sender_xk, &pt, &pt_len);
-	if (rc == CHAT_OK)
+	if (rc == CHAT_OK && receipt) {
+		rc = receipts_apply(c, in.chat_id, in.message_id, in.user, (uint32_t)in.device, pt,
+				    pt_len);
+		if (rc == 1) {
+			/* Malformed: say so, but take it, or it would come back forever. */
+			report(c, in.message_id, CHAT_ERR_PROTOCOL);
+			rc = CHAT_OK;
+		}
+	}
+	if (rc == CHAT_OK && !receipt)
 		rc = note_chat(c, in.chat_id);
-	if (rc == CHAT_OK)
+	if (rc == CHAT_OK && !receipt)
 		rc = store_body(c, &in, pt, pt_len);
 	if (rc == CHAT_OK)
 		rc = receive_queue_ack(c, in.message_id);
@@ -241,6 +268,18 @@ receive_new_message(struct chat_client *c, const cJSON *msg)
 		free(pt);
 	}
 	free(in.ct);
+}
+
+void
+receive_new_message(struct chat_client *c, const cJSON *msg)
+{
+	receive_envelope(c, msg, 0);
+}
+
+void
+receive_receipt(struct chat_client *c, const cJSON *msg)
+{
+	receive_envelope(c, msg, 1);
 }
 
 /* ---- chatUpdate ----------------------------------------------------------- */

@@ -333,6 +333,9 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 	} else if (strcmp(type, "chatUpdate") == 0) {
 		if (!c->send_only)
 			receive_chat_update(c, msg);
+	} else if (strcmp(type, "receipt") == 0) {
+		if (!c->send_only)
+			receive_receipt(c, msg);
 	} else if (strcmp(type, "missed") == 0) {
 		int64_t count, oldest;
 
@@ -391,8 +394,10 @@ on_writeable(struct chat_client *c, struct lws *wsi)
 {
 	struct request *r;
 
-	if (c->state == CHAT_STATE_ONLINE)
+	if (c->state == CHAT_STATE_ONLINE) {
 		receive_flush_acks(c);
+		receipts_flush(c);
+	}
 	r = next_frame(c);
 	if (r == NULL || (c->closing && c->conn_err != CHAT_OK)) {
 		/* A clean close still sends what is queued (acks above all) first;
@@ -603,6 +608,7 @@ session_online(struct chat_client *c)
 	c->attempts = 0;
 	session_set_state(c, CHAT_STATE_ONLINE, CHAT_OK);
 	ops_resume_sends(c);
+	c->receipts_due = 1; /* whatever the store owes from earlier */
 	session_want_write(c);
 }
 
@@ -766,7 +772,7 @@ chat_client_drained(const struct chat_client *c)
 int
 chat_client_idle(const struct chat_client *c)
 {
-	return c->reqs == NULL && c->n_acks == 0;
+	return c->reqs == NULL && c->n_acks == 0 && !c->receipts_due;
 }
 
 int

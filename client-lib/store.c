@@ -15,7 +15,7 @@
 
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -46,6 +46,20 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';"
 	"ALTER TABLE chat_members ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE peers ADD COLUMN name TEXT;",
+	/* 2 -> 3: receipts. What other devices said about our messages (the best
+	 * status per device), and the receipts this device owes, kept until the
+	 * server took them. */
+	"CREATE TABLE receipts("
+	"  message_id TEXT NOT NULL, user TEXT NOT NULL, device_id INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY(message_id, user, device_id));"
+	"CREATE TABLE receipt_outbox("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id TEXT NOT NULL,"
+	"  to_user TEXT NOT NULL, message_id TEXT NOT NULL, status INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL, UNIQUE(message_id, status));"
+	"CREATE INDEX receipt_outbox_by_batch ON receipt_outbox(chat_id, to_user, status, id);"
+	"CREATE INDEX messages_unread ON messages(chat_id)"
+	"  WHERE outgoing = 0 AND state = 'received';",
 };
 
 static int
@@ -570,7 +584,9 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
 		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
-		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id)"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id),"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
+		"   AND m.outgoing = 0 AND m.state = 'received')"
 		" FROM chats c ORDER BY last DESC, c.chat_id");
 	int rc, stop = 0;
 
@@ -586,6 +602,7 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 		ch.name = (const char *)sqlite3_column_text(st, 2);
 		ch.last_activity = sqlite3_column_int64(st, 3);
 		ch.n_messages = sqlite3_column_int64(st, 4);
+		ch.n_unread = sqlite3_column_int64(st, 5);
 		if (store_chat_members(s, ch.chat_id, &members, &n) != 0) {
 			sqlite3_finalize(st);
 			return -1;
@@ -672,8 +689,10 @@ store_message_exists(struct store *s, const char *message_id)
 int
 store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at)
 {
-	sqlite3_stmt *st = prep(s, "UPDATE messages SET seq = ?, sent_at = ?, state = 'sent'"
-				   " WHERE message_id = ?");
+	/* A receipt may have come first (the reply was lost): keep what it said. */
+	sqlite3_stmt *st = prep(s, "UPDATE messages SET seq = ?, sent_at = ?,"
+				   " state = CASE WHEN state IN ('pending', 'failed') THEN 'sent'"
+				   "  ELSE state END WHERE message_id = ?");
 
 	if (st == NULL)
 		return -1;
@@ -777,4 +796,247 @@ store_message_each(struct store *s, const char *chat_id, int limit, chat_history
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "read history");
 	return stop;
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+int
+store_begin(struct store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store *s)
+{
+	if (exec(s, "COMMIT") == 0)
+		return 0;
+	store_rollback(s);
+	return -1;
+}
+
+void
+store_rollback(struct store *s)
+{
+	char keep[sizeof s->err];
+
+	/* Keep the reason the caller is rolling back for. */
+	memcpy(keep, s->err, sizeof keep);
+	if (!sqlite3_get_autocommit(s->db))
+		(void)exec(s, "ROLLBACK");
+	memcpy(s->err, keep, sizeof keep);
+}
+
+/* ---- receipts ------------------------------------------------------------------ */
+
+int
+store_receipt_put(struct store *s, const char *message_id, const char *user, uint32_t device,
+		  int status, int64_t at)
+{
+	sqlite3_stmt *st =
+		prep(s, "INSERT INTO receipts(message_id, user, device_id, status, at)"
+			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(message_id, user, device_id)"
+			" DO UPDATE SET status = excluded.status, at = excluded.at"
+			" WHERE excluded.status > receipts.status");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, device);
+	sqlite3_bind_int(st, 4, status);
+	sqlite3_bind_int64(st, 5, at);
+	if (run(s, st, "store receipt") != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+int
+store_message_refresh_state(struct store *s, const char *message_id, const char *self)
+{
+	/* Every other member of the chat has a device at or past a status: the
+	 * message has that status. Only messages the server has (seq > 0) move. */
+	sqlite3_stmt *st = prep(
+		s, "UPDATE messages SET state = CASE"
+		   "  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
+		   "   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
+		   "   WHERE r.message_id = ?1 AND r.user = cm.user AND r.status >= 2)) THEN 'read'"
+		   "  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
+		   "   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
+		   "   WHERE r.message_id = ?1 AND r.user = cm.user)) THEN 'delivered'"
+		   "  ELSE 'sent' END"
+		   " WHERE message_id = ?1 AND outgoing = 1 AND kind = 'text' AND seq > 0"
+		   "  AND EXISTS (SELECT 1 FROM receipts r WHERE r.message_id = ?1)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	return run(s, st, "update message state");
+}
+
+int
+store_mark_read(struct store *s, const char *chat_id, const char *message_id, const char *self,
+		int queue, int64_t now)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	/* Read implies delivered: a delivered receipt still owed is not needed. */
+	if (queue) {
+		st = prep(s, "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user, message_id,"
+			     " status, created_at) SELECT chat_id, sender, message_id, 2, ?3"
+			     " FROM messages WHERE chat_id = ?1 AND (?2 IS NULL OR message_id = ?2)"
+			     " AND outgoing = 0 AND kind = 'text' AND state = 'received'"
+			     " AND sender <> ?4 ORDER BY seq");
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_text(st, 4, self, -1, SQLITE_STATIC);
+		if (run(s, st, "queue read receipts") != 0)
+			return -1;
+		st = prep(s, "DELETE FROM receipt_outbox WHERE status = 1 AND message_id IN"
+			     " (SELECT message_id FROM receipt_outbox WHERE status = 2)");
+		if (st == NULL || run(s, st, "drop delivered receipts") != 0)
+			return -1;
+	}
+	st = prep(s, "UPDATE messages SET state = 'read' WHERE chat_id = ?1"
+		     " AND (?2 IS NULL OR message_id = ?2) AND outgoing = 0 AND kind = 'text'"
+		     " AND state = 'received'");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+	if (run(s, st, "mark read") != 0)
+		return -1;
+	n = sqlite3_changes(s->db);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int
+store_receipt_queue(struct store *s, const char *chat_id, const char *to_user,
+		    const char *message_id, int status, int64_t now)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user,"
+				   " message_id, status, created_at) VALUES(?, ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, status);
+	sqlite3_bind_int64(st, 5, now);
+	return run(s, st, "queue receipt");
+}
+
+int
+store_receipt_next(struct store *s, struct store_receipt_batch *b, size_t max)
+{
+	sqlite3_stmt *st = prep(s, "SELECT chat_id, to_user, status FROM receipt_outbox"
+				   " ORDER BY id LIMIT 1");
+	int rc;
+
+	b->n = 0;
+	b->at = 0;
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(b->chat_id, sizeof b->chat_id, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(b->to_user, sizeof b->to_user, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		b->status = sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
+	st = prep(s, "SELECT message_id, created_at FROM receipt_outbox WHERE chat_id = ?"
+		     " AND to_user = ? AND status = ? ORDER BY id LIMIT ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, b->chat_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->to_user, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, b->status);
+	sqlite3_bind_int64(st, 4, (int64_t)max);
+	while (b->n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if (id == NULL || strlen(id) != CHAT_MESSAGE_ID_LEN)
+			continue;
+		memcpy(b->ids[b->n++], id, CHAT_MESSAGE_ID_LEN + 1);
+		if (sqlite3_column_int64(st, 1) > b->at)
+			b->at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(s, "read receipts");
+	return 1;
+}
+
+int
+store_receipt_done(struct store *s, const struct store_receipt_batch *b)
+{
+	sqlite3_stmt *st;
+
+	if (store_begin(s) != 0)
+		return -1;
+	for (size_t i = 0; i < b->n; i++) {
+		st = prep(s, "DELETE FROM receipt_outbox WHERE message_id = ? AND status = ?");
+		if (st == NULL) {
+			store_rollback(s);
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, b->ids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, b->status);
+		if (run(s, st, "drop sent receipt") != 0) {
+			store_rollback(s);
+			return -1;
+		}
+	}
+	return store_commit(s);
+}
+
+int
+store_receipts_pending(struct store *s)
+{
+	sqlite3_stmt *st = prep(s, "SELECT 1 FROM receipt_outbox LIMIT 1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
+}
+
+int
+store_message_brief(struct store *s, const char *message_id, struct store_brief *b)
+{
+	sqlite3_stmt *st = prep(s, "SELECT chat_id, sender, outgoing, state, kind FROM messages"
+				   " WHERE message_id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(b->chat_id, sizeof b->chat_id, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(b->sender, sizeof b->sender, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		b->outgoing = sqlite3_column_int(st, 2);
+		snprintf(b->state, sizeof b->state, "%s", (const char *)sqlite3_column_text(st, 3));
+		b->is_text = strcmp((const char *)sqlite3_column_text(st, 4), "text") == 0;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
 }

@@ -96,4 +96,52 @@ int store_message_get(struct store *s, const char *message_id, chat_history_cb f
 int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,
 		       void *arg);
 
+/* Transactions, for changes that must land together. commit rolls back on
+ * failure; rollback keeps err as it was. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Receipts. */
+/* Records that (user, device) reached status (CHAT_RECEIPT_*) for a message:
+ * 1 if that is news, 0 if it was known (or less), -1 on error. */
+int store_receipt_put(struct store *s, const char *message_id, const char *user, uint32_t device,
+		      int status, int64_t at);
+/* Recomputes the state of one of our messages from its receipts and the chat's
+ * members (self left out): "delivered", "read", or "sent". */
+int store_message_refresh_state(struct store *s, const char *message_id, const char *self);
+/* Marks incoming messages of a chat read (message_id NULL: all of them, else
+ * that one) and, if queue, owes each sender (not self) a read receipt.
+ * Returns how many were marked. */
+int store_mark_read(struct store *s, const char *chat_id, const char *message_id, const char *self,
+		    int queue, int64_t now);
+/* Owes to_user a receipt of status for message_id (once). */
+int store_receipt_queue(struct store *s, const char *chat_id, const char *to_user,
+			const char *message_id, int status, int64_t now);
+/* The oldest receipts owed, with as many more of the same chat, user and status
+ * as fit (up to max): 1 found, 0 none owed, -1 error. at is the newest one's
+ * time. */
+struct store_receipt_batch {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char to_user[CHAT_USER_MAX + 1];
+	int status;
+	int64_t at;
+	char (*ids)[CHAT_MESSAGE_ID_LEN + 1]; /* the caller's array of max */
+	size_t n;
+};
+int store_receipt_next(struct store *s, struct store_receipt_batch *b, size_t max);
+/* The server took the batch: it is owed no more. */
+int store_receipt_done(struct store *s, const struct store_receipt_batch *b);
+/* 1 when receipts are owed. */
+int store_receipts_pending(struct store *s);
+/* What receiving a receipt needs to know of a message: 1 found, 0 not, -1 error. */
+struct store_brief {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char sender[CHAT_USER_MAX + 1];
+	int outgoing;
+	char state[16];
+	int is_text;
+};
+int store_message_brief(struct store *s, const char *message_id, struct store_brief *b);
+
 #endif

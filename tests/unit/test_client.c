@@ -296,6 +296,93 @@ test_resolve(void **state)
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 1);
 }
 
+static void
+expect_state(struct store *s, const char *id, const char *state)
+{
+	struct store_brief b;
+
+	assert_int_equal(store_message_brief(s, id, &b), 1);
+	assert_string_equal(b.state, state);
+}
+
+/* Our message in a group: delivered once every other member has a device that
+ * stored it, read once every other member read it; a device's later, lesser
+ * receipt changes nothing. */
+static void
+test_receipt_states(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "cccccccccccccccc", *id = "0000000000000000000000000000000a";
+	const char *members[] = {"alice", "bob", "carol"};
+	struct chat_message m = msg(id, chat, 4, "ours");
+
+	m.sender = "alice";
+	m.outgoing = 1;
+	m.state = "sent";
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, members, 3, NULL, 0), 0);
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_receipt_put(&f->s, id, "bob", 2, CHAT_RECEIPT_DELIVERED, 5), 1);
+	assert_int_equal(store_message_refresh_state(&f->s, id, "alice"), 0);
+	expect_state(&f->s, id, "sent");
+	assert_int_equal(store_receipt_put(&f->s, id, "carol", 1, CHAT_RECEIPT_READ, 6), 1);
+	assert_int_equal(store_message_refresh_state(&f->s, id, "alice"), 0);
+	expect_state(&f->s, id, "delivered");
+	/* Nothing new: the same, or a lesser status. */
+	assert_int_equal(store_receipt_put(&f->s, id, "carol", 1, CHAT_RECEIPT_DELIVERED, 7), 0);
+	assert_int_equal(store_receipt_put(&f->s, id, "carol", 1, CHAT_RECEIPT_READ, 8), 0);
+	assert_int_equal(store_receipt_put(&f->s, id, "bob", 1, CHAT_RECEIPT_READ, 9), 1);
+	assert_int_equal(store_message_refresh_state(&f->s, id, "alice"), 0);
+	expect_state(&f->s, id, "read");
+	/* A late confirmation of the send (a lost reply) does not undo it. */
+	assert_int_equal(store_message_sent(&f->s, id, 4, 1004), 0);
+	expect_state(&f->s, id, "read");
+}
+
+/* Marking read: incoming messages only, each sender owed one read receipt (in
+ * place of a delivered one still owed), batched per chat, sender and status. */
+static void
+test_mark_read_and_owed(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "dddddddddddddddd";
+	const char *members[] = {"alice", "bob", "carol"};
+	struct chat_message a = msg("00000000000000000000000000000001", chat, 1, "from bob");
+	struct chat_message b = msg("00000000000000000000000000000002", chat, 2, "from carol");
+	struct chat_message o = msg("00000000000000000000000000000003", chat, 3, "ours");
+	char ids[4][CHAT_MESSAGE_ID_LEN + 1];
+	struct store_receipt_batch batch = {.ids = ids};
+
+	b.sender = "carol";
+	o.sender = "alice";
+	o.outgoing = 1;
+	o.state = "sent";
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, members, 3, NULL, 0), 0);
+	store_message_insert(&f->s, &a);
+	store_message_insert(&f->s, &b);
+	store_message_insert(&f->s, &o);
+	assert_int_equal(store_receipts_pending(&f->s), 0);
+	assert_int_equal(
+		store_receipt_queue(&f->s, chat, "bob", a.message_id, CHAT_RECEIPT_DELIVERED, 10),
+		0);
+	assert_int_equal(store_mark_read(&f->s, chat, NULL, "alice", 1, 20), 2);
+	assert_int_equal(store_mark_read(&f->s, chat, NULL, "alice", 1, 30), 0);
+	expect_state(&f->s, a.message_id, "read");
+	expect_state(&f->s, o.message_id, "sent");
+	/* Owed: a read for bob (the delivered one dropped), a read for carol. */
+	assert_int_equal(store_receipt_next(&f->s, &batch, 4), 1);
+	assert_string_equal(batch.to_user, "bob");
+	assert_int_equal(batch.status, CHAT_RECEIPT_READ);
+	assert_int_equal(batch.n, 1);
+	assert_string_equal(batch.ids[0], a.message_id);
+	assert_int_equal(batch.at, 20);
+	assert_int_equal(store_receipt_done(&f->s, &batch), 0);
+	assert_int_equal(store_receipt_next(&f->s, &batch, 4), 1);
+	assert_string_equal(batch.to_user, "carol");
+	assert_int_equal(store_receipt_done(&f->s, &batch), 0);
+	assert_int_equal(store_receipt_next(&f->s, &batch, 4), 0);
+	assert_int_equal(store_receipts_pending(&f->s), 0);
+}
+
 /* A home made by the first release (schema 1) opens, keeps its messages, and
  * gains what groups need. */
 static void
@@ -342,11 +429,13 @@ test_store_migrates_v1(void **state)
 	assert_int_equal(store_message_each(&s, "cccccccccccccccc", 0, collect, &c), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.texts[0], "kept");
-	/* The new columns work. */
+	/* The new columns and tables work. */
 	assert_int_equal(store_chat_put(&s, "cccccccccccccccc", "group", "g", 1,
 					(const char *const[]){"alice", "bob"}, 2,
 					(const char *const[]){"alice"}, 1),
 			 0);
+	assert_int_equal(store_mark_read(&s, "cccccccccccccccc", NULL, "alice", 1, 9), 1);
+	assert_int_equal(store_receipts_pending(&s), 1);
 	store_close(&s);
 	/* Opening again does not migrate twice. */
 	assert_int_equal(store_open(&s, path), 0);
@@ -374,6 +463,9 @@ main(void)
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_pins, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_receipt_states, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_mark_read_and_owed, store_setup,
+						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 	};
 

@@ -1,0 +1,341 @@
+/*
+ * receipts.c - delivered and read receipts (PROTOCOL.md, "Receipts").
+ *
+ * A device owes a delivered receipt for every message it stores, and a read
+ * receipt for every message chat_mark_read() covers. What is owed waits in the
+ * store's receipt_outbox (in the same transaction as the message, or the
+ * marking), so a crash or a dropped connection loses none: any session on this
+ * home sends them, one batch at a time, each batch one sendReceipt to one
+ * sender's devices (and, for read, this user's other devices), end-to-end
+ * encrypted like a message. Receiving one updates the message's state.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+/* A batch retries after device_mismatch with a fresh directory this many times. */
+#define RECEIPT_ATTEMPTS 2
+
+static const char *const status_names[] = {NULL, "delivered", "read"};
+
+const char *
+receipts_status_name(int status)
+{
+	return status == CHAT_RECEIPT_DELIVERED || status == CHAT_RECEIPT_READ
+		       ? status_names[status]
+		       : "unknown";
+}
+
+void
+receipts_due(struct chat_client *c)
+{
+	c->receipts_due = 1;
+	session_want_write(c);
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+static int receipt_send(struct chat_client *c, struct op *op);
+
+/* The plaintext: kind, status, time (big-endian ms), then the raw ids. */
+static int
+receipt_body(struct op *op, const struct store_receipt_batch *b)
+{
+	size_t len = PROTO_RECEIPT_HEAD + b->n * (CHAT_MESSAGE_ID_LEN / 2);
+	uint8_t *p = malloc(len);
+	uint64_t at = (uint64_t)b->at;
+
+	if (p == NULL)
+		return CHAT_ERR_NOMEM;
+	p[0] = PROTO_BODY_RECEIPT;
+	p[1] = (uint8_t)b->status;
+	for (int i = 0; i < 8; i++)
+		p[2 + i] = (uint8_t)(at >> (56 - 8 * i));
+	for (size_t i = 0; i < b->n; i++)
+		if (sodium_hex2bin(p + PROTO_RECEIPT_HEAD + i * 16, 16, b->ids[i],
+				   CHAT_MESSAGE_ID_LEN, NULL, NULL, NULL) != 0) {
+			free(p);
+			return CHAT_ERR_INVALID;
+		}
+	op->text = (char *)p;
+	op->text_len = len;
+	return CHAT_OK;
+}
+
+/* The batch back from the op's body, to drop it from the outbox. */
+static void
+batch_of(const struct op *op, struct store_receipt_batch *b)
+{
+	const uint8_t *p = (const uint8_t *)op->text;
+
+	b->status = p[1];
+	b->n = (op->text_len - PROTO_RECEIPT_HEAD) / 16;
+	for (size_t i = 0; i < b->n; i++)
+		sodium_bin2hex(b->ids[i], CHAT_MESSAGE_ID_LEN + 1, p + PROTO_RECEIPT_HEAD + i * 16,
+			       16);
+}
+
+/* The batch is settled (taken by the server, or undeliverable for good). */
+static int
+batch_done(struct chat_client *c, struct op *op)
+{
+	char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = malloc(PROTO_MAX_RECEIPT_IDS * sizeof *ids);
+	struct store_receipt_batch b = {.ids = ids};
+	int rc = CHAT_OK;
+
+	if (ids == NULL)
+		return CHAT_ERR_NOMEM;
+	batch_of(op, &b);
+	if (store_receipt_done(&c->store, &b) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	free(ids);
+	return rc;
+}
+
+static void
+receipt_sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)reply;
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
+	    op->attempts < RECEIPT_ATTEMPTS) {
+		/* A device is gone, or the sender left: ask the directory again. */
+		char *users[2] = {op->user, c->user};
+
+		err = request_keys(c, op, users, 2, ops_receipt_keys);
+		if (err != CHAT_OK)
+			op_finish(c, op, err, NULL);
+		return;
+	}
+	/* Taken; or refused for good (we or the sender left the chat, the
+	 * sender's devices are all gone): either way nothing more can be done
+	 * with it. Lost connections and rate limits keep it owed. */
+	if (err == CHAT_OK ||
+	    (err == CHAT_ERR_REFUSED && (strcmp(c->server_code, "no_such_chat") == 0 ||
+					 strcmp(c->server_code, "device_mismatch") == 0 ||
+					 strcmp(c->server_code, "bad_request") == 0))) {
+		err = batch_done(c, op);
+		if (err == CHAT_OK)
+			receipts_due(c); /* the next batch, if any */
+	}
+	op_finish(c, op, err, NULL);
+}
+
+void
+ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	if (err == CHAT_OK)
+		err = receipt_send(c, op);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+static int
+receipt_send(struct chat_client *c, struct op *op)
+{
+	cJSON *req = new_request("sendReceipt"), *arr;
+	int rc = CHAT_OK;
+
+	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
+	if (arr == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
+	    !cJSON_AddStringToObject(req, "receiptId", op->message_id))
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (rc == CHAT_OK)
+		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->user,
+				       (const uint8_t *)op->text, op->text_len, 1);
+	/* A read goes to this user's other devices too, so they show it read. */
+	if (rc == CHAT_OK && (uint8_t)op->text[1] == CHAT_RECEIPT_READ)
+		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, c->user,
+				       (const uint8_t *)op->text, op->text_len, 1);
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0) {
+		/* Nobody to tell (no device of theirs is trusted): settled. */
+		cJSON_Delete(req);
+		rc = batch_done(c, op);
+		if (rc == CHAT_OK)
+			receipts_due(c);
+		op_finish(c, op, rc, NULL);
+		return CHAT_OK;
+	}
+	if (rc != CHAT_OK) {
+		cJSON_Delete(req);
+		return rc;
+	}
+	op->attempts++;
+	return session_request(c, req, receipt_sent, op, 0);
+}
+
+static struct op *
+receipt_op(const struct chat_client *c)
+{
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_RECEIPT)
+			return op;
+	return NULL;
+}
+
+void
+receipts_flush(struct chat_client *c)
+{
+	char(*ids)[CHAT_MESSAGE_ID_LEN + 1];
+	struct store_receipt_batch b;
+	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
+	struct op *op;
+	int rc;
+
+	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
+		return;
+	c->receipts_due = 0;
+	if ((ids = malloc(PROTO_MAX_RECEIPT_IDS * sizeof *ids)) == NULL)
+		return;
+	b.ids = ids;
+	rc = store_receipt_next(&c->store, &b, PROTO_MAX_RECEIPT_IDS);
+	if (rc <= 0 || b.n == 0) {
+		if (rc < 0)
+			client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		free(ids);
+		return;
+	}
+	op = op_new(c, OP_RECEIPT, NULL, NULL);
+	if (op == NULL) {
+		free(ids);
+		return;
+	}
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", b.chat_id);
+	snprintf(op->user, sizeof op->user, "%s", b.to_user);
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(op->message_id, sizeof op->message_id, raw, sizeof raw);
+	rc = receipt_body(op, &b);
+	free(ids);
+	if (rc == CHAT_OK)
+		rc = receipt_send(c, op);
+	if (rc != CHAT_OK)
+		op_finish(c, op, rc, NULL);
+}
+
+int
+chat_mark_read(struct chat_client *c, const char *chat_id)
+{
+	int rc = check_registered(c), n;
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
+	if ((rc = store_chat_exists(&c->store, chat_id)) <= 0)
+		return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err)
+			      : client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s here", chat_id);
+	if (store_begin(&c->store) != 0 ||
+	    (n = store_mark_read(&c->store, chat_id, NULL, c->user, 1, proto_now_ms())) < 0 ||
+	    store_commit(&c->store) != 0) {
+		store_rollback(&c->store);
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
+	if (n > 0)
+		receipts_due(c);
+	return n;
+}
+
+int
+chat_receipts_pending(struct chat_client *c)
+{
+	int rc = store_receipts_pending(&c->store);
+
+	return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err) : rc;
+}
+
+/* ---- receiving --------------------------------------------------------------- */
+
+/* What a receipt changed, told to the application once it is committed. */
+struct news {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	char state[16];
+};
+
+/* One message id of a receipt from (user, device): 1 news (*out filled), 0
+ * nothing new, -1 error. */
+static int
+apply_one(struct chat_client *c, const char *chat_id, const char *message_id, const char *user,
+	  uint32_t device, int status, int64_t at, struct news *out)
+{
+	struct store_brief m;
+	int rc = store_message_brief(&c->store, message_id, &m);
+
+	/* Only about a message of that chat we have; others are ignored (this
+	 * device may have joined after it, or the sender lies). */
+	if (rc <= 0 || strcmp(m.chat_id, chat_id) != 0 || !m.is_text)
+		return rc;
+	if (strcmp(user, c->user) != 0) {
+		/* Someone else's receipt for one of our messages. */
+		if (!m.outgoing)
+			return 0;
+		if ((rc = store_receipt_put(&c->store, message_id, user, device, status, at)) <= 0)
+			return rc;
+		if (store_message_refresh_state(&c->store, message_id, c->user) != 0 ||
+		    store_message_brief(&c->store, message_id, &m) < 0)
+			return -1;
+	} else {
+		/* Another of our devices read it: so have we, here. */
+		if (m.outgoing || status != CHAT_RECEIPT_READ ||
+		    (rc = store_mark_read(&c->store, chat_id, message_id, c->user, 0, 0)) <= 0)
+			return rc;
+		snprintf(m.state, sizeof m.state, "read");
+	}
+	memcpy(out->id, message_id, sizeof out->id);
+	memcpy(out->state, m.state, sizeof out->state);
+	return 1;
+}
+
+int
+receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id, const char *user,
+	       uint32_t device, const uint8_t *pt, size_t len)
+{
+	struct chat_receipt r = {chat_id, NULL, user, device, 0, 0, NULL};
+	struct news *news;
+	size_t n, n_news = 0;
+	int rc;
+
+	if (len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
+	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
+	    (n = (len - PROTO_RECEIPT_HEAD) / 16) > PROTO_MAX_RECEIPT_IDS ||
+	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ)) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "receipt %s from %s is malformed; ignored",
+			    receipt_id, user);
+		return 1;
+	}
+	r.status = pt[1];
+	for (int i = 0; i < 8; i++)
+		r.at = (int64_t)(((uint64_t)r.at << 8) | pt[2 + i]);
+	if (r.at < 0)
+		r.at = 0;
+	if ((news = malloc(n * sizeof *news)) == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	rc = store_begin(&c->store);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char id[CHAT_MESSAGE_ID_LEN + 1];
+
+		sodium_bin2hex(id, sizeof id, pt + PROTO_RECEIPT_HEAD + i * 16, 16);
+		rc = apply_one(c, chat_id, id, user, device, r.status, r.at, &news[n_news]);
+		if (rc == 1)
+			n_news++;
+		rc = rc < 0 ? -1 : 0;
+	}
+	if (rc == 0)
+		rc = store_commit(&c->store);
+	else
+		store_rollback(&c->store);
+	if (rc != 0) {
+		free(news);
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
+	for (size_t i = 0; i < n_news && c->cbs.on_receipt; i++) {
+		r.message_id = news[i].id;
+		r.state = news[i].state;
+		c->cbs.on_receipt(c, c->udata, &r);
+	}
+	free(news);
+	return CHAT_OK;
+}
