@@ -20,6 +20,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_rpc_entry,
 	&cmd_chats_entry,
 	&cmd_history_entry,
+	&cmd_read_entry,
 	&cmd_members_entry,
 	&cmd_add_entry,
 	&cmd_remove_entry,
@@ -182,6 +183,25 @@ cli_await(struct cli *cli, int rc, const char *what)
 		return rc;
 	if (cli->done.err != CHAT_OK)
 		return cli_fail(cli, cli->done.err, what);
+	return EXIT_OK;
+}
+
+int
+cli_settle(struct cli *cli, const char *what)
+{
+	int rc = chat_client_connect(cli->c);
+
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, what);
+	while (!(chat_client_state(cli->c) == CHAT_STATE_ONLINE && chat_client_idle(cli->c))) {
+		if (interrupted) {
+			fputs("chatctl: interrupted\n", stderr);
+			return EXIT_FAIL;
+		}
+		rc = chat_client_loop(cli->c, 200);
+		if (rc != CHAT_OK || chat_client_state(cli->c) == CHAT_STATE_OFFLINE)
+			return cli_fail(cli, rc != CHAT_OK ? rc : CHAT_ERR_CONNECTION_LOST, what);
+	}
 	return EXIT_OK;
 }
 

@@ -49,7 +49,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry;
+	cmd_privacy_entry, cmd_read_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
@@ -78,6 +78,9 @@ void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
  * *val, *i advanced past it), 0 if not, -1 if VALUE is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 int cli_parse_int(const char *s, long min, long max, long *out);
+/* Connects and runs the loop until online with nothing left to do (requests
+ * answered, acks and receipts out), or fails with the exit code. */
+int cli_settle(struct cli *cli, const char *what);
 /* Resolves a chat argument (id, prefix, @user) to a full id, or returns an exit code. */
 int cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
 
@@ -86,6 +89,10 @@ void out_json(cJSON *doc); /* prints one line, frees doc */
 cJSON *out_message_json(const struct chat_message *m);
 void out_message_text(FILE *f, const struct chat_message *m);
 cJSON *out_update_json(const struct chat_update *u);
+cJSON *out_chat_json(const struct chat_chat *ch);
+cJSON *out_receipt_json(const struct chat_receipt *r);
+/* "<at> <chat> ~ bob read <message id> [state]" */
+void out_receipt_text(FILE *f, const struct chat_receipt *r);
 /* A device change notice: a JSON line on stdout with --json, a line on stderr always. */
 void out_device_change(int json, const char *user, uint32_t device, int added);
 /* Writes s for a terminal: control characters shown as \xNN, never interpreted. */

@@ -5,27 +5,6 @@
 
 #include "proto.h"
 
-static cJSON *
-chat_json(const struct chat_chat *ch)
-{
-	cJSON *o = cJSON_CreateObject(), *m;
-	char at[32];
-
-	cJSON_AddStringToObject(o, "chatId", ch->chat_id);
-	cJSON_AddStringToObject(o, "kind", ch->kind);
-	if (ch->name != NULL)
-		cJSON_AddStringToObject(o, "name", ch->name);
-	else
-		cJSON_AddNullToObject(o, "name");
-	m = cJSON_AddArrayToObject(o, "participants");
-	for (size_t i = 0; i < ch->n_members; i++)
-		cJSON_AddItemToArray(m, cJSON_CreateString(ch->members[i]));
-	proto_rfc3339(ch->last_activity, at, sizeof at);
-	cJSON_AddStringToObject(o, "lastActivity", at);
-	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
-	return o;
-}
-
 struct find_chat {
 	const char *chat_id;
 	cJSON *found;
@@ -38,7 +17,7 @@ find_chat(void *arg, const struct chat_chat *ch)
 
 	if (strcmp(ch->chat_id, f->chat_id) != 0)
 		return 0;
-	f->found = chat_json(ch);
+	f->found = out_chat_json(ch);
 	return 1;
 }
 
@@ -103,17 +82,23 @@ print_chat(void *arg, const struct chat_chat *ch)
 	char at[32];
 
 	if (arr != NULL) {
-		cJSON_AddItemToArray(arr, chat_json(ch));
+		cJSON_AddItemToArray(arr, out_chat_json(ch));
 		return 0;
 	}
 	proto_rfc3339(ch->last_activity, at, sizeof at);
 	printf("%s  %-6s  ", ch->chat_id, ch->kind);
+	if (ch->name != NULL) {
+		out_safe(stdout, ch->name, strlen(ch->name));
+		fputs(": ", stdout);
+	}
 	for (size_t i = 0; i < ch->n_members; i++)
 		printf("%s%s", i ? "," : "", ch->members[i]);
 	if (ch->n_members == 0)
 		fputs("(members not known yet)", stdout);
-	printf("  %lld message%s  %s\n", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s",
-	       at);
+	printf("  %lld message%s", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s");
+	if (ch->n_unread > 0)
+		printf(" (%lld unread)", (long long)ch->n_unread);
+	printf("  %s\n", at);
 	return 0;
 }
 

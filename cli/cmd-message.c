@@ -213,6 +213,18 @@ on_missed(struct chat_client *c, void *udata, int64_t count, int64_t oldest)
 }
 
 static void
+on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_receipt_json(r));
+	else
+		out_receipt_text(stdout, r);
+}
+
+static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -232,6 +244,7 @@ static const struct chat_callbacks receive_callbacks = {
 	.on_update = on_update,
 	.on_device_change = cli_notice_device_change,
 	.on_missed = on_missed,
+	.on_receipt = on_receipt,
 };
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
@@ -406,3 +419,43 @@ const struct cmd_entry cmd_history_entry = {
 	.usage = "CHAT [--limit N]",
 	.summary = "print CHAT's messages from the local store (no server needed)",
 	.exec = cmd_history_exec};
+
+/* read: the user has seen CHAT. Marks it here and tells the senders (and this
+ * user's other devices) with read receipts. */
+static int
+cmd_read_exec(struct cli *cli, int argc, char **argv)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int rc, n;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_usage(&cmd_read_entry, argc < 2 ? "give a chat" : "give one chat");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+		return rc;
+	if ((n = chat_mark_read(cli->c, chat)) < 0)
+		return cli_fail(cli, n, "read");
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "chatId", chat);
+		cJSON_AddNumberToObject(o, "marked", n);
+		out_json(o);
+	} else {
+		printf("%d message%s marked read\n", n, n == 1 ? "" : "s");
+	}
+	/* Nothing owed (this time or from before): no need for the server. */
+	if ((rc = chat_receipts_pending(cli->c)) <= 0)
+		return rc < 0 ? cli_fail(cli, rc, "read") : EXIT_OK;
+	if ((rc = cli_settle(cli, "read")) != EXIT_OK)
+		fprintf(stderr, "chatctl: the read receipts are kept, and go out with the next "
+				"connection from this home\n");
+	return rc;
+}
+
+const struct cmd_entry cmd_read_entry = {
+	.name = "read",
+	.usage = "CHAT",
+	.summary = "mark CHAT's messages read and tell their senders (read receipts)",
+	.exec = cmd_read_exec};

@@ -168,11 +168,20 @@ on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t de
 	notify("keyChanged", p);
 }
 
+static void
+on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
+{
+	(void)c;
+	(void)udata;
+	notify("receipt", out_receipt_json(r));
+}
+
 static const struct chat_callbacks rpc_callbacks = {
 	.on_message = on_message,
 	.on_state = on_state,
 	.on_key_changed = on_key_changed,
 	.on_update = on_update,
+	.on_receipt = on_receipt,
 	.on_device_change = on_device_change,
 	.on_missed = on_missed,
 };
@@ -286,6 +295,16 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 				   "params.chat (a chat id, prefix or @user) is required");
 	if ((rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
 		return reply_failure(cli, id, rc);
+	if (strcmp(method, "read") == 0) {
+		cJSON *o;
+
+		if ((rc = chat_mark_read(cli->c, chat)) < 0)
+			return reply_failure(cli, id, rc);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "chatId", chat);
+		cJSON_AddNumberToObject(o, "marked", rc);
+		return reply_result(id, o);
+	}
 	if (strcmp(method, "history") == 0) {
 		cJSON *arr = cJSON_CreateArray();
 		int64_t limit = 0;
@@ -328,16 +347,7 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 static int
 add_chat(void *arg, const struct chat_chat *ch)
 {
-	cJSON *o = cJSON_CreateObject(), *m = cJSON_AddArrayToObject(o, "participants");
-
-	cJSON_AddStringToObject(o, "chatId", ch->chat_id);
-	cJSON_AddStringToObject(o, "kind", ch->kind);
-	if (ch->name)
-		cJSON_AddStringToObject(o, "name", ch->name);
-	for (size_t i = 0; i < ch->n_members; i++)
-		cJSON_AddItemToArray(m, cJSON_CreateString(ch->members[i]));
-	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
-	cJSON_AddItemToArray(arg, o);
+	cJSON_AddItemToArray(arg, out_chat_json(ch));
 	return 0;
 }
 
@@ -358,8 +368,8 @@ dispatch(struct rpc *rpc, const cJSON *req)
 	if (params != NULL && !cJSON_IsObject(params))
 		return reply_error(id, RPC_INVALID_PARAMS, "params must be an object");
 	if (strcmp(method, "send") == 0 || strcmp(method, "history") == 0 ||
-	    strcmp(method, "add") == 0 || strcmp(method, "remove") == 0 ||
-	    strcmp(method, "leave") == 0)
+	    strcmp(method, "read") == 0 || strcmp(method, "add") == 0 ||
+	    strcmp(method, "remove") == 0 || strcmp(method, "leave") == 0)
 		return method_chat(rpc, id, method, params);
 	if (strcmp(method, "chats") == 0) {
 		cJSON *arr = cJSON_CreateArray();

@@ -46,6 +46,65 @@ out_message_json(const struct chat_message *m)
 	return o;
 }
 
+cJSON *
+out_chat_json(const struct chat_chat *ch)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+	char at[32];
+
+	cJSON_AddStringToObject(o, "chatId", ch->chat_id);
+	cJSON_AddStringToObject(o, "kind", ch->kind);
+	if (ch->name != NULL)
+		cJSON_AddStringToObject(o, "name", ch->name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	m = cJSON_AddArrayToObject(o, "participants");
+	for (size_t i = 0; i < ch->n_members; i++)
+		cJSON_AddItemToArray(m, cJSON_CreateString(ch->members[i]));
+	proto_rfc3339(ch->last_activity, at, sizeof at);
+	cJSON_AddStringToObject(o, "lastActivity", at);
+	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
+	cJSON_AddNumberToObject(o, "unread", (double)ch->n_unread);
+	return o;
+}
+
+static const char *
+receipt_status(int status)
+{
+	return status == CHAT_RECEIPT_READ ? "read" : "delivered";
+}
+
+cJSON *
+out_receipt_json(const struct chat_receipt *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	if (o == NULL)
+		return NULL;
+	proto_rfc3339(r->at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "receipt");
+	cJSON_AddStringToObject(o, "chatId", r->chat_id);
+	cJSON_AddStringToObject(o, "messageId", r->message_id);
+	cJSON_AddStringToObject(o, "user", r->user);
+	cJSON_AddNumberToObject(o, "deviceId", r->device);
+	cJSON_AddStringToObject(o, "status", receipt_status(r->status));
+	cJSON_AddStringToObject(o, "at", at);
+	cJSON_AddStringToObject(o, "state", r->state);
+	return o;
+}
+
+void
+out_receipt_text(FILE *f, const struct chat_receipt *r)
+{
+	char at[32];
+
+	proto_rfc3339(r->at, at, sizeof at);
+	fprintf(f, "%s %s ~ %s %s %s [%s]\n", at, r->chat_id, r->user,
+		r->status == CHAT_RECEIPT_READ ? "read" : "received", r->message_id, r->state);
+	fflush(f);
+}
+
 void
 out_safe(FILE *f, const char *s, size_t len)
 {
@@ -93,6 +152,7 @@ out_message_text(FILE *f, const struct chat_message *m)
 	out_safe(f, m->sender, strlen(m->sender));
 	fputs(": ", f);
 	out_safe(f, m->text, m->text_len);
+	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);
 	fputc('\n', f);

@@ -27,7 +27,8 @@ expect_in "$T/err" "changed"
 expect_in "$T/err" "chatctl trust bob"
 expect_exit 5 ctl alice send "$chat" "secret for bob"
 expect_in "$T/err" "nothing was sent"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='bob'")" -eq 0 ] || fail "something was sent"
+[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox JOIN messages USING (message_id)
+  WHERE user='bob' AND kind='message'")" -eq 0 ] || fail "something was sent"
 
 # Incoming: the server now says bob's message carries mallory's key.
 expect_exit 5 ctl alice recv
