@@ -29,7 +29,7 @@ endif
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson
+PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson openssl
 PKGS_TEST   := cmocka
 
 CFLAGS  ?= -O2 -g

@@ -39,8 +39,9 @@ const struct cmd_entry *const cmd_table[] = {
 static void
 usage_all(FILE *f)
 {
-	fputs("usage: chatctl [--home DIR] [--server URL] [--json] [--timeout SECONDS] "
-	      "COMMAND [ARGS]\n\ncommands:\n",
+	fputs("usage: chatctl [--home DIR] [--server URL] [--ca-file FILE] [--json] "
+	      "[--timeout SECONDS]\n"
+	      "               COMMAND [ARGS]\n\ncommands:\n",
 	      f);
 	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++) {
 		char line[96];
@@ -78,7 +79,8 @@ cli_exit_code(int err)
 	case CHAT_ERR_CONNECT:
 	case CHAT_ERR_CONNECTION_LOST:
 	case CHAT_ERR_TIMEOUT:
-	case CHAT_ERR_UNSUPPORTED: return EXIT_UNREACHABLE;
+	case CHAT_ERR_UNSUPPORTED:
+	case CHAT_ERR_TLS: return EXIT_UNREACHABLE;
 	case CHAT_ERR_REFUSED:
 	case CHAT_ERR_NO_SUCH_CHAT: return EXIT_REFUSED;
 	case CHAT_ERR_KEY_CHANGED:
@@ -100,6 +102,10 @@ cli_fail(struct cli *cli, int err, const char *what)
 		fprintf(stderr, "chatctl: is chat-server running at %s? (see --server)\n",
 			chat_client_server_url(cli->c) ? chat_client_server_url(cli->c)
 						       : "the server");
+	if (err == CHAT_ERR_TLS)
+		fprintf(stderr, "chatctl: the certificate must name the host of --server and "
+				"be signed by a trusted CA; for a development CA, give "
+				"--ca-file FILE (or set CHAT_CA_FILE)\n");
 	return cli_exit_code(err);
 }
 
@@ -118,6 +124,7 @@ cli_open(struct cli *cli)
 	 * the server for the next recv, instead of being stored unseen. */
 	struct chat_opts opts = {.home = cli->home,
 				 .server_url = cli->server,
+				 .ca_file = cli->ca_file,
 				 .timeout_ms = cli->timeout_ms,
 				 .send_only = !cli->receives,
 				 .reconnect = cli->reconnect};
@@ -340,6 +347,11 @@ main(int argc, char **argv)
 				return cli_usage(
 					NULL, "--server needs a URL such as ws://127.0.0.1:8700/");
 			cli.server = v;
+		} else if ((m = cli_opt(argc, argv, &i, "--ca-file", &v)) != 0) {
+			if (m < 0 || *v == '\0')
+				return cli_usage(NULL, "--ca-file needs a file of PEM CA "
+						       "certificates");
+			cli.ca_file = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
 			if (m < 0 || cli_parse_int(v, 1, 3600, &secs) != 0)
 				return cli_usage(NULL,

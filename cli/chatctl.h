@@ -30,6 +30,7 @@ struct cli_done {
 struct cli {
 	const char *home;
 	const char *server;
+	const char *ca_file; /* --ca-file; NULL: libchat reads $CHAT_CA_FILE */
 	int json;
 	int timeout_ms;
 	struct chat_client *c; /* opened on demand by cli_open(); its udata is this */

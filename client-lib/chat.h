@@ -66,7 +66,8 @@ enum chat_err {
 	CHAT_ERR_TOO_LARGE = -15,      /* text or frame over the protocol's limit */
 	CHAT_ERR_NO_SUCH_CHAT = -16,   /* the chat is not known here or on the server */
 	CHAT_ERR_NOT_CONNECTED = -17,  /* the call needs a connection and there is none */
-	CHAT_ERR_UNSUPPORTED = -18     /* e.g. a URL scheme this build cannot speak */
+	CHAT_ERR_UNSUPPORTED = -18,    /* e.g. a URL scheme this build cannot speak */
+	CHAT_ERR_TLS = -19             /* wss://: the server's certificate was refused */
 };
 
 /* A static English description of err. Never NULL. */
@@ -88,7 +89,8 @@ struct chat_opts {
 	/* The device home. NULL: $CHATCTL_HOME, else $XDG_DATA_HOME/chatctl, else
 	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
 	const char *home;
-	/* ws://HOST:PORT/ of the server. NULL: the one remembered at registration. */
+	/* ws://HOST:PORT/ of the server, or wss://HOST[:PORT]/ for TLS (port 443 by
+	 * default). NULL: the one remembered at registration. */
 	const char *server_url;
 	/* How long connecting and each request may take; 0 means 10000 ms. */
 	int timeout_ms;
@@ -100,8 +102,14 @@ struct chat_opts {
 	/* 1: when the connection drops (or cannot be made), try again and again, after
 	 * 0.5 s, then twice as long each time up to 30 s, with +-25% jitter; sends not
 	 * yet confirmed are sent again once connected. A refusal of this device (say,
-	 * it was removed) ends the retries. */
+	 * it was removed) ends the retries, and so does a certificate refused. */
 	int reconnect;
+	/* wss:// only: a PEM file of the CA certificates to trust instead of the
+	 * system's (/etc/ssl/certs), say a development CA's. NULL: $CHAT_CA_FILE
+	 * if set and not empty, else the system's. Either way the server's
+	 * certificate must chain to one of them, be valid now and name the URL's
+	 * host; if not, connecting fails with CHAT_ERR_TLS. */
+	const char *ca_file;
 };
 
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer

@@ -46,6 +46,7 @@ chat_strerror(int err)
 	case CHAT_ERR_NO_SUCH_CHAT: return "no such chat";
 	case CHAT_ERR_NOT_CONNECTED: return "not connected";
 	case CHAT_ERR_UNSUPPORTED: return "not supported";
+	case CHAT_ERR_TLS: return "the server's certificate was refused";
 	}
 	return "unknown error";
 }
@@ -81,6 +82,23 @@ pick_home(const char *opt, char *buf, size_t cap)
 	else
 		return -1;
 	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+/* The CA file for wss://, from opts or the environment; NULL: the system's CAs.
+ * Checked when a wss:// connection needs it, not here: a command that never
+ * connects must not fail for it. */
+static int
+pick_ca_file(struct chat_client *c, const char *opt)
+{
+	const char *f = opt;
+
+	if (f == NULL || *f == '\0')
+		f = getenv("CHAT_CA_FILE");
+	if (f == NULL || *f == '\0')
+		return CHAT_OK;
+	if ((c->ca_file = strdup(f)) == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	return CHAT_OK;
 }
 
 /* mkdir -p, with 0700 for what it creates: a home holds private keys. */
@@ -303,6 +321,8 @@ chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbu
 	if (opts->server_url != NULL && (c->server_url = strdup(opts->server_url)) == NULL)
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (rc == CHAT_OK)
+		rc = pick_ca_file(c, opts->ca_file);
+	if (rc == CHAT_OK)
 		rc = open_home(c, opts->home);
 	if (rc == CHAT_OK)
 		rc = load_identity(c);
@@ -335,6 +355,7 @@ chat_client_destroy(struct chat_client *c)
 	}
 	free(c->home);
 	free(c->server_url);
+	free(c->ca_file);
 	free(c);
 }
 

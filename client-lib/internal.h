@@ -66,6 +66,7 @@ struct chat_client {
 	struct chat_callbacks cbs;
 	char *home;
 	char *server_url;
+	char *ca_file; /* wss://: the CAs to trust; NULL: the system's */
 	int timeout_ms;
 	int send_only;
 	int reconnect;
@@ -95,7 +96,9 @@ struct chat_client {
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
 	int closing;
-	int linking; /* a link request waits for approval: no connect deadline */
+	int linking;       /* a link request waits for approval: no connect deadline */
+	int tls;           /* the server's URL is wss:// */
+	char tls_why[384]; /* why the server's certificate failed verification, or "" */
 
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;

@@ -147,6 +147,56 @@ proto_valid_utf8(const char *s, size_t len)
 	return 1;
 }
 
+int
+proto_parse_url(const char *url, struct proto_url *out)
+{
+	const char *p, *slash, *colon;
+	size_t hl;
+
+	memset(out, 0, sizeof *out);
+	if (url == NULL)
+		return PROTO_URL_SCHEME;
+	if (strncmp(url, "ws://", 5) == 0) {
+		p = url + 5;
+		out->port = 80;
+	} else if (strncmp(url, "wss://", 6) == 0) {
+		p = url + 6;
+		out->tls = 1;
+		out->port = 443;
+	} else {
+		return PROTO_URL_SCHEME;
+	}
+	slash = strchr(p, '/');
+	hl = slash ? (size_t)(slash - p) : strlen(p);
+	colon = memchr(p, ':', hl);
+	if (colon != NULL) {
+		const char *q;
+		long v = 0;
+
+		/* Digits only, at most 5 of them: strtol would take signs and spaces. */
+		for (q = colon + 1; q < p + hl; q++) {
+			if (*q < '0' || *q > '9' || q - colon > 5)
+				return PROTO_URL_PORT;
+			v = v * 10 + (*q - '0');
+		}
+		if (v < 1 || v > 65535)
+			return PROTO_URL_PORT;
+		out->port = (int)v;
+		hl = (size_t)(colon - p);
+	}
+	if (hl == 0 || hl >= sizeof out->host)
+		return PROTO_URL_HOST;
+	memcpy(out->host, p, hl);
+	out->host[hl] = '\0';
+	if (slash == NULL)
+		snprintf(out->path, sizeof out->path, "/");
+	else if (strlen(slash) >= sizeof out->path)
+		return PROTO_URL_PATH;
+	else
+		snprintf(out->path, sizeof out->path, "%s", slash);
+	return PROTO_URL_OK;
+}
+
 int64_t
 proto_now_ms(void)
 {

@@ -49,6 +49,26 @@ size_t proto_utf8_seq(const unsigned char *s, size_t len);
 /* 1 if s[0..len) is well-formed UTF-8 with no NUL byte. */
 int proto_valid_utf8(const char *s, size_t len);
 
+/* A server URL split into its parts: ws://HOST[:PORT][/PATH], or wss:// for
+ * WebSocket over TLS. */
+struct proto_url {
+	int tls;        /* 1 for wss:// */
+	char host[256]; /* as written: a name or an IPv4 address */
+	int port;       /* from the URL, else 80 (ws://) or 443 (wss://) */
+	char path[512]; /* from the first '/', else "/" */
+};
+
+enum {
+	PROTO_URL_OK = 0,
+	PROTO_URL_SCHEME = -1, /* neither ws:// nor wss:// */
+	PROTO_URL_HOST = -2,   /* no host, or one too long */
+	PROTO_URL_PORT = -3,   /* a port that is not 1 to 65535 */
+	PROTO_URL_PATH = -4    /* a path too long */
+};
+
+/* Splits url into *out. Returns PROTO_URL_OK or what is wrong with it. */
+int proto_parse_url(const char *url, struct proto_url *out);
+
 /* Milliseconds since the epoch, now (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);
 /* Milliseconds on the monotonic clock, for deadlines. */

@@ -17,6 +17,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <sodium.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #define RX_CHUNK 65536
 
@@ -210,9 +214,11 @@ fail_requests(struct chat_client *c, int err)
 static int
 will_retry(const struct chat_client *c)
 {
+	/* A refused certificate is a configuration to fix (a CA file, the URL's
+	 * host), not a passing failure: retrying would be refused again. */
 	return c->reconnect && !c->user_closed && c->ctx != NULL && c->user[0] != '\0' &&
 	       c->conn_err != CHAT_ERR_REFUSED && c->conn_err != CHAT_ERR_PROTOCOL &&
-	       c->conn_err != CHAT_ERR_NOT_REGISTERED;
+	       c->conn_err != CHAT_ERR_NOT_REGISTERED && c->conn_err != CHAT_ERR_TLS;
 }
 
 /* 0.5 s, doubling up to 30 s, each +-25% so that many clients a restarted server
@@ -423,6 +429,43 @@ on_writeable(struct chat_client *c, struct lws *wsi)
 	return 0;
 }
 
+/* Names in a certificate come from the server: none of their bytes may reach
+ * a terminal as a control sequence. ASCII only, '?' for the rest. */
+static void
+printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+/* OpenSSL checks the server's certificate chain (and lws has it check the
+ * URL's host too): on the first failure, keep what it was and whose certificate,
+ * for the CONNECTION_ERROR that follows. lws's own text for it is a bare
+ * OpenSSL error code. */
+static void
+note_cert_failure(struct chat_client *c, X509_STORE_CTX *x509_ctx)
+{
+	int err = X509_STORE_CTX_get_error(x509_ctx);
+	X509 *cert = X509_STORE_CTX_get_current_cert(x509_ctx);
+	char subject[64] = "", issuer[64] = "";
+
+	if (c->tls_why[0] != '\0' || err == X509_V_OK)
+		return;
+	if (cert != NULL) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, subject,
+					  sizeof subject);
+		X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, issuer,
+					  sizeof issuer);
+	}
+	printable(subject);
+	printable(issuer);
+	snprintf(c->tls_why, sizeof c->tls_why, "%s (%s presented a certificate%s%s%s%s%s%s)",
+		 X509_verify_cert_error_string(err), c->server_url, subject[0] ? " for '" : "",
+		 subject, subject[0] ? "'" : "", issuer[0] ? " issued by '" : "", issuer,
+		 issuer[0] ? "'" : "");
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -437,10 +480,28 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		watch_socket(c, EPOLLIN);
 		session_set_state(c, CHAT_STATE_AUTHENTICATING, CHAT_OK);
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* user is OpenSSL's X509_STORE_CTX, len its preverify_ok. Returning
+		 * 0 leaves OpenSSL's verdict as it is. */
+		if (len == 0 && user != NULL)
+			note_cert_failure(c, user);
+		return 0;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (c->conn_err == CHAT_OK)
+		if (c->tls_why[0] != '\0' && c->conn_err == CHAT_OK) {
+			c->conn_err = CHAT_ERR_TLS;
+			client_fail(c, CHAT_ERR_TLS, "the server's certificate was refused: %s",
+				    c->tls_why);
+		} else if (c->conn_err == CHAT_OK && c->tls && in != NULL &&
+			   strncmp(in, "connect SSL", 11) == 0) {
+			/* lws's text for it is a bare error number: say what it means. */
+			client_fail(c, CHAT_ERR_CONNECT,
+				    "cannot connect to %s: the TLS handshake failed "
+				    "(a ws:// server?)",
+				    c->server_url);
+		} else if (c->conn_err == CHAT_OK) {
 			client_fail(c, CHAT_ERR_CONNECT, "cannot connect to %s: %s", c->server_url,
 				    in ? (const char *)in : "connection failed");
+		}
 		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
@@ -476,55 +537,58 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	return 0;
 }
 
-/* Splits ws://HOST[:PORT][/PATH] into its parts (host and path into caller buffers). */
+/* Splits the server's URL (see proto_parse_url), or says what is wrong with it. */
 static int
-parse_url(struct chat_client *c, const char *url, char *host, size_t hcap, int *port, char *path,
-	  size_t pcap)
+parse_url(struct chat_client *c, const char *url, struct proto_url *u)
 {
-	const char *p, *h, *slash, *colon;
-	size_t hl;
-
 	if (url == NULL)
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "no server URL: give --server ws://HOST:PORT/");
-	if (strncmp(url, "ws://", 5) == 0) {
-		p = url + 5;
-	} else if (strncmp(url, "wss://", 6) == 0) {
-		return client_fail(c, CHAT_ERR_UNSUPPORTED,
-				   "wss:// (TLS) is not supported yet; "
-				   "use ws://HOST:PORT/");
-	} else {
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a ws:// URL", url);
+	switch (proto_parse_url(url, u)) {
+	case PROTO_URL_OK: return CHAT_OK;
+	case PROTO_URL_SCHEME:
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a ws:// or wss:// URL", url);
+	case PROTO_URL_PORT: return client_fail(c, CHAT_ERR_INVALID, "bad port in URL '%s'", url);
+	case PROTO_URL_PATH:
+		return client_fail(c, CHAT_ERR_INVALID, "path too long in URL '%s'", url);
+	default: return client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", url);
 	}
-	h = p;
-	slash = strchr(p, '/');
-	hl = slash ? (size_t)(slash - p) : strlen(p);
-	colon = memchr(p, ':', hl);
-	*port = 80;
-	if (colon != NULL) {
-		char *end;
-		long v = strtol(colon + 1, &end, 10);
+}
 
-		if (end != p + hl || v < 1 || v > 65535)
-			return client_fail(c, CHAT_ERR_INVALID, "bad port in URL '%s'", url);
-		*port = (int)v;
-		hl = (size_t)(colon - p);
-	}
-	if (hl == 0 || hl >= hcap)
-		return client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", url);
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	snprintf(path, pcap, "%s", slash ? slash : "/");
+/* lws only logs a CA file it cannot load, and every certificate is then
+ * refused as from an unknown CA: say what is wrong with the file instead. */
+static int
+check_ca_file(struct chat_client *c)
+{
+	FILE *f = fopen(c->ca_file, "r");
+	X509 *x;
+
+	if (f == NULL)
+		return client_fail(c, CHAT_ERR_INVALID, "cannot read the CA file %s: %s",
+				   c->ca_file, strerror(errno));
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error(); /* what PEM_read_X509 left on this thread's queue */
+	if (x == NULL)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "the CA file %s holds no PEM certificate "
+				   "(-----BEGIN CERTIFICATE-----)",
+				   c->ca_file);
+	X509_free(x);
 	return CHAT_OK;
 }
 
+/* The lws context, made once per handle; tls: for a wss:// server, which a
+ * handle's URL stays for its life. */
 static int
-make_context(struct chat_client *c)
+make_context(struct chat_client *c, int tls)
 {
 	struct lws_context_creation_info info;
 
 	if (c->ctx != NULL)
 		return CHAT_OK;
+	if (tls && c->ca_file != NULL && check_ca_file(c) != CHAT_OK)
+		return CHAT_ERR_INVALID;
 	/* lws logs to stderr by itself; a library must not. CHAT_DEBUG turns it on. */
 	lws_set_log_level(getenv("CHAT_DEBUG") ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0, NULL);
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -550,6 +614,15 @@ make_context(struct chat_client *c)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.user = c;
+	if (tls) {
+		/* The system's CAs (OpenSSL's default paths), or only the CA file:
+		 * a development CA must not add to what is trusted elsewhere. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		if (c->ca_file != NULL) {
+			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+			info.client_ssl_ca_filepath = c->ca_file;
+		}
+	}
 	c->ctx = lws_create_context(&info);
 	if (c->ctx == NULL) {
 		close(c->epfd);
@@ -564,24 +637,29 @@ int
 session_start(struct chat_client *c)
 {
 	struct lws_client_connect_info ci;
-	char host[256], path[512];
-	int port = 0, rc;
+	struct proto_url u;
+	int rc;
 
 	if (c->wsi != NULL)
 		return CHAT_OK;
-	rc = parse_url(c, c->server_url, host, sizeof host, &port, path, sizeof path);
+	rc = parse_url(c, c->server_url, &u);
 	if (rc == CHAT_OK)
-		rc = make_context(c);
+		rc = make_context(c, u.tls);
 	if (rc != CHAT_OK)
 		return rc;
 	memset(&ci, 0, sizeof ci);
 	ci.context = c->ctx;
-	ci.address = host;
-	ci.port = port;
-	ci.path = path;
-	ci.host = host;
-	ci.origin = host;
+	ci.address = u.host;
+	ci.port = u.port;
+	ci.path = u.path;
+	ci.host = u.host;
+	ci.origin = u.host;
 	ci.protocol = PROTO_SUBPROTOCOL;
+	/* Full verification: a known CA, valid dates, and the host's name (lws
+	 * checks ci.host against the certificate). No LCCSCF_ALLOW_* here. */
+	ci.ssl_connection = u.tls ? LCCSCF_USE_SSL : 0;
+	c->tls = u.tls;
+	c->tls_why[0] = '\0';
 	ci.pwsi = &c->wsi;
 	ci.retry_and_idle_policy = &heartbeat;
 	c->conn_err = CHAT_OK;

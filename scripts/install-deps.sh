@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
-libsodium-dev libcjson-dev libncurses-dev libcmocka-dev tmux sqlite3 jq"
+libsodium-dev libcjson-dev libncurses-dev libcmocka-dev libssl-dev tmux sqlite3 jq openssl"
 
 missing=""
 for p in $pkgs; do

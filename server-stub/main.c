@@ -15,6 +15,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "server.h"
@@ -32,8 +35,8 @@
 #define RATE_BYTES_MAX (1024ULL * 1024 * 1024)
 
 static const char usage_lines[] =
-	"usage: chat-server --listen HOST:PORT --db PATH [--max-frame BYTES] "
-	"[--retention DURATION]\n"
+	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
+	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND] "
 	"[--verbose]\n"
 	"       chat-server --help | --version\n";
@@ -42,12 +45,18 @@ static const char help_text[] =
 	"\n"
 	"Serves the chat protocol (docs/PROTOCOL.md) on ws://HOST:PORT/ with the\n"
 	"WebSocket subprotocol chat.v1, keeping its state in an SQLite database.\n"
+	"With --cert and --key it serves wss:// (and https://) instead.\n"
 	"\n"
 	"  --listen HOST:PORT  address to listen on; HOST is a name or an address\n"
 	"                      ([::1] for IPv6); PORT 0 picks a free port, which\n"
 	"                      the line \"chat-server: listening on HOST:PORT\"\n"
+	"                      (with TLS: \"listening on wss://HOST:PORT/\")\n"
 	"                      on stderr tells\n"
 	"  --db PATH           the database file, created (mode 0600) if missing\n"
+	"  --cert FILE         the server's certificate (PEM), followed by any\n"
+	"                      intermediate CA certificates; with --key, the\n"
+	"                      listener speaks TLS only (wss://, https://)\n"
+	"  --key FILE          the certificate's private key (PEM), unencrypted\n"
 	"  --max-frame BYTES   the largest frame accepted, announced in hello\n"
 	"                      (default 1048576, from 1024 to 67108864)\n"
 	"  --retention DURATION\n"
@@ -71,7 +80,7 @@ static const char help_text[] =
 	"\n"
 	"SIGINT or SIGTERM stops the server cleanly (exit status 0).  Exit status\n"
 	"1: the database or the listening socket could not be set up; 2: bad\n"
-	"arguments.\n";
+	"arguments, or a certificate or key that cannot be used.\n";
 
 static void
 handle_stop(int sig)
@@ -196,6 +205,81 @@ parse_rate(const char *arg, unsigned long long max, double *out)
 	return 0;
 }
 
+/* The first OpenSSL error queued, in words, and the queue cleared. */
+static const char *
+ssl_error(void)
+{
+	unsigned long e = ERR_peek_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r ? r : "no reason given";
+}
+
+/* An encrypted key would make OpenSSL ask for its passphrase on the terminal:
+ * a server refuses it instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/*
+ * lws loads the certificate and key only when it creates the listener, and
+ * says what went wrong only in its log; check them first, as lws will load
+ * them, so that a bad pair is a clear message and exit status 2.
+ */
+static int
+check_tls_files(const char *cert, const char *key)
+{
+	const char *files[2] = {cert, key};
+	EVP_PKEY *pkey = NULL;
+	SSL_CTX *ctx;
+	FILE *f;
+	int rc = 2;
+
+	for (int i = 0; i < 2; i++) {
+		if ((f = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "chat-server: cannot read %s %s: %s\n",
+				i == 0 ? "--cert" : "--key", files[i], strerror(errno));
+			return 2;
+		}
+		fclose(f);
+	}
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		fprintf(stderr, "chat-server: cannot set up TLS: %s\n", ssl_error());
+		return 1;
+	}
+	/* The key alone first, so that a file that is no key and a key of
+	 * another certificate get different messages. */
+	if ((f = fopen(key, "r")) != NULL) {
+		pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+		fclose(f);
+	}
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		fprintf(stderr, "chat-server: --cert %s is not a PEM certificate: %s\n", cert,
+			ssl_error());
+	else if (pkey == NULL)
+		fprintf(stderr,
+			"chat-server: --key %s is not a PEM private key without a "
+			"passphrase\n",
+			key);
+	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		fprintf(stderr, "chat-server: --key %s is not the private key of --cert %s (%s)\n",
+			key, cert, ssl_error());
+	else
+		rc = 0;
+	EVP_PKEY_free(pkey);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 static int
 install_signals(void)
 {
@@ -216,6 +300,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
 						 {"db", required_argument, NULL, 'd'},
+						 {"cert", required_argument, NULL, 'c'},
+						 {"key", required_argument, NULL, 'k'},
 						 {"max-frame", required_argument, NULL, 'm'},
 						 {"retention", required_argument, NULL, 'r'},
 						 {"rate", required_argument, NULL, 'q'},
@@ -238,6 +324,8 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'l': listen_arg = optarg; break;
 		case 'd': opts.db_path = optarg; break;
+		case 'c': opts.cert_path = optarg; break;
+		case 'k': opts.key_path = optarg; break;
 		case 'm':
 			if (parse_size(optarg, &opts.max_frame) != 0)
 				return usage_error("--max-frame: '%s' is not a number of "
@@ -284,6 +372,12 @@ main(int argc, char **argv)
 		return usage_error("--listen: '%s' is not HOST:PORT (PORT from 0 to "
 				   "65535, an IPv6 HOST in brackets)",
 				   listen_arg);
+	if ((opts.cert_path == NULL) != (opts.key_path == NULL))
+		return usage_error("%s", "--cert FILE and --key FILE go together");
+	if (opts.cert_path != NULL && (opts.cert_path[0] == '\0' || opts.key_path[0] == '\0'))
+		return usage_error("%s", "--cert and --key need a file name");
+	if (opts.cert_path != NULL && (ch = check_tls_files(opts.cert_path, opts.key_path)) != 0)
+		return ch;
 
 	if (sodium_init() < 0) {
 		fprintf(stderr, "chat-server: cannot initialise libsodium\n");

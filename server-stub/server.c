@@ -825,7 +825,8 @@ server_run(const struct server_opts *opts)
 	lws_set_log_level(LLL_ERR | LLL_WARN | (srv_verbose ? LLL_NOTICE : 0), lws_log);
 	options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		  LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-		  (opts->ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
+		  (opts->ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6) |
+		  (opts->cert_path ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	memset(&info, 0, sizeof info);
 	info.options = options;
 	info.user = &srv;
@@ -844,6 +845,10 @@ server_run(const struct server_opts *opts)
 	info.port = opts->port;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = &heartbeat;
+	/* TLS on the one listener: WebSocket (wss://) and plain HTTP requests
+	 * (https://) alike; main() checked the pair can be loaded. */
+	info.ssl_cert_filepath = opts->cert_path;
+	info.ssl_private_key_filepath = opts->key_path;
 	vh = lws_create_vhost(srv.ctx, &info);
 	if (vh == NULL) {
 		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
@@ -852,10 +857,11 @@ server_run(const struct server_opts *opts)
 		db_close(srv.db);
 		return 1;
 	}
-	if (opts->ipv6)
-		srv_log("listening on [%s]:%d", opts->host, lws_get_vhost_listen_port(vh));
-	else
-		srv_log("listening on %s:%d", opts->host, lws_get_vhost_listen_port(vh));
+	/* Scripts wait for this line and read the port from it (chat-server(8)):
+	 * its plain form stays as it always was. */
+	srv_log("listening on %s%s%s%s:%d%s", opts->cert_path ? "wss://" : "",
+		opts->ipv6 ? "[" : "", opts->host, opts->ipv6 ? "]" : "",
+		lws_get_vhost_listen_port(vh), opts->cert_path ? "/" : "");
 
 	/* Once now, then on the timer. */
 	purge(&srv);

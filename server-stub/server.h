@@ -14,6 +14,8 @@ struct server_opts {
 	int ipv6;              /* bind_addr is an IPv6 address */
 	int port;              /* 0: an ephemeral port */
 	const char *db_path;
+	const char *cert_path; /* with key_path: serve TLS (wss://, https://); else NULL */
+	const char *key_path;
 	size_t max_frame;
 	int64_t retention_ms;      /* inbox rows older than this are deleted */
 	const char *retention_arg; /* as the user wrote it ("30d"), for the log */
@@ -22,8 +24,8 @@ struct server_opts {
 };
 
 /*
- * Open the store, listen, print "chat-server: listening on HOST:PORT", and
- * serve until server_request_stop().  Returns the process exit status: 0
+ * Open the store, listen, print "chat-server: listening on HOST:PORT" (with
+ * TLS: "listening on wss://HOST:PORT/"), and serve until server_request_stop().  Returns the process exit status: 0
  * after a requested stop, 1 if the store or the listener cannot be set up.
  */
 int server_run(const struct server_opts *opts);

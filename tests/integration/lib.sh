@@ -50,6 +50,8 @@ fail() {
 # chooses, with the test's database; sets URL. A second call with the same port
 # is a restart: same address, same data.
 # SERVER_OPTS, if set, adds options to the server's command line (word-split).
+# With --cert and --key in it the server serves TLS, and URL is
+# wss://localhost:PORT/ (the name a test certificate is for).
 start_server() {
 	: > "$T/server.log"
 	rm -f "$T/server.pid" "$T/server.exit"
@@ -76,8 +78,12 @@ start_server() {
 		kill -0 "$SERVER_PID" 2>/dev/null || fail "chat-server exited at start"
 		sleep 0.05
 	done
-	port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$T/server.log" | head -n 1)
-	URL="ws://127.0.0.1:$port/"
+	port=$(sed -n 's/.*listening on \(wss:\/\/\)\{0,1\}[0-9.]*:\([0-9]*\).*/\2/p' "$T/server.log" | head -n 1)
+	if grep -q "listening on wss://" "$T/server.log"; then
+		URL="wss://localhost:$port/"
+	else
+		URL="ws://127.0.0.1:$port/"
+	fi
 }
 
 # restart_server: stops the server (if it runs) and starts it on the same port.

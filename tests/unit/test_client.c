@@ -105,6 +105,61 @@ test_rfc3339(void **state)
 	assert_string_equal(buf, "2026-11-18T11:06:40.123Z");
 }
 
+static void
+test_parse_url(void **state)
+{
+	struct proto_url u;
+	char long_host[300], long_path[600];
+
+	(void)state;
+	assert_int_equal(proto_parse_url("ws://127.0.0.1:8700/", &u), PROTO_URL_OK);
+	assert_int_equal(u.tls, 0);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 8700);
+	assert_string_equal(u.path, "/");
+	assert_int_equal(proto_parse_url("ws://chat.example", &u), PROTO_URL_OK);
+	assert_int_equal(u.port, 80);
+	assert_string_equal(u.path, "/");
+	/* wss://: TLS, port 443 unless given. */
+	assert_int_equal(proto_parse_url("wss://localhost:8443/", &u), PROTO_URL_OK);
+	assert_int_equal(u.tls, 1);
+	assert_string_equal(u.host, "localhost");
+	assert_int_equal(u.port, 8443);
+	assert_int_equal(proto_parse_url("wss://chat.example/chat/v1", &u), PROTO_URL_OK);
+	assert_int_equal(u.tls, 1);
+	assert_string_equal(u.host, "chat.example");
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.path, "/chat/v1");
+	assert_int_equal(proto_parse_url("wss://chat.example", &u), PROTO_URL_OK);
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.path, "/");
+	/* What is refused. */
+	assert_int_equal(proto_parse_url(NULL, &u), PROTO_URL_SCHEME);
+	assert_int_equal(proto_parse_url("https://chat.example/", &u), PROTO_URL_SCHEME);
+	assert_int_equal(proto_parse_url("WSS://chat.example/", &u), PROTO_URL_SCHEME);
+	assert_int_equal(proto_parse_url("wss:/chat.example/", &u), PROTO_URL_SCHEME);
+	assert_int_equal(proto_parse_url("wss://", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("wss:///x", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("wss://:443/", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("wss://h:/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h:0/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h:65536/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h:+443/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h: 443/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h:4a/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("wss://h:0000443/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("ws://h:65535", &u), PROTO_URL_OK);
+	assert_int_equal(u.port, 65535);
+	memset(long_host, 'a', sizeof long_host - 1);
+	long_host[sizeof long_host - 1] = '\0';
+	memcpy(long_host, "wss://", 6);
+	assert_int_equal(proto_parse_url(long_host, &u), PROTO_URL_HOST);
+	memset(long_path, 'p', sizeof long_path - 1);
+	long_path[sizeof long_path - 1] = '\0';
+	memcpy(long_path, "wss://h/", 8);
+	assert_int_equal(proto_parse_url(long_path, &u), PROTO_URL_PATH);
+}
+
 /* ---- store ------------------------------------------------------------- */
 
 struct fixture {
@@ -457,6 +512,7 @@ main(void)
 		cmocka_unit_test(test_get_int),
 		cmocka_unit_test(test_b64_bounds),
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_parse_url),
 		cmocka_unit_test_setup_teardown(test_message_stored_once, store_setup,
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_history_order_and_limit, store_setup,
