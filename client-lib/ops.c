@@ -337,7 +337,10 @@ send_auth(struct chat_client *c)
 			       c->id->sign_sk) != 0 ||
 	    !cJSON_AddStringToObject(req, "user", c->user) ||
 	    !cJSON_AddNumberToObject(req, "deviceId", c->device_id) ||
-	    proto_add_b64(req, "signature", sig, 64)) {
+	    proto_add_b64(req, "signature", sig, 64) ||
+	    /* A handle that does not take delivery does not take the device's
+	     * receiving session either: it runs beside it. */
+	    (c->send_only && !cJSON_AddFalseToObject(req, "receive"))) {
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the authentication");
 	}

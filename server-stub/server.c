@@ -93,6 +93,19 @@ struct conn {
 	int close_code;
 	const char *close_reason;
 	int close_now;
+
+	struct device_rate *rate; /* the device's buckets, once authenticated */
+};
+
+/* The rate buckets of one device, shared by all its connections (a receiving
+ * one and any number of send-only ones), and kept after the last closes until
+ * they are full again, so that reconnecting does not refill them. */
+struct device_rate {
+	struct device_rate *next;
+	char user[CHAT_USER_MAX + 1];
+	uint32_t device_id;
+	int refs;
+	struct rate_pair pair;
 };
 
 struct server {
@@ -102,6 +115,7 @@ struct server {
 	size_t max_frame;
 	uint64_t next_conn_id;
 	struct conn *conns;
+	struct device_rate *rates;
 	/* Retention: the purge runs on the service thread, from this timer. */
 	lws_sorted_usec_list_t purge_sul;
 	int64_t retention_ms;
@@ -267,7 +281,8 @@ fill_row(void *udata, const struct db_inbox_row *row)
 static int
 wants_fill(const struct conn *c)
 {
-	return c->sess.authed && !c->close_code && (c->inbox_dirty || !c->drained_sent);
+	return c->sess.authed && !c->sess.send_only && !c->close_code &&
+	       (c->inbox_dirty || !c->drained_sent);
 }
 
 /*
@@ -337,28 +352,68 @@ fill(struct server *srv, struct conn *c)
 
 /* ---- proto hooks ------------------------------------------------------- */
 
-/* A device has one session at a time: the newest wins. */
+/* The device's shared buckets, created from s's own (what it spent before
+ * auth counts); records nobody uses whose buckets are full again are freed on
+ * the way. NULL if out of memory (the connection keeps its own). */
+static struct device_rate *
+device_rate_get(struct server *srv, const struct session *s)
+{
+	int64_t now = util_mono_us();
+	struct device_rate **pp = &srv->rates, *d, *found = NULL;
+
+	while ((d = *pp) != NULL) {
+		if (d->device_id == s->device_id && strcmp(d->user, s->user) == 0) {
+			found = d;
+		} else if (d->refs == 0) {
+			wire_rate_refill(&srv->hooks, &d->pair, now);
+			if (wire_rate_full(&srv->hooks, &d->pair)) {
+				*pp = d->next;
+				free(d);
+				continue;
+			}
+		}
+		pp = &d->next;
+	}
+	if (found != NULL) {
+		/* The connection's spending before auth joins the device's. */
+		if (s->own.requests.started) {
+			wire_rate_refill(&srv->hooks, &found->pair, now);
+			found->pair.requests.tokens -=
+				srv->hooks.rate * WIRE_RATE_BURST - s->own.requests.tokens;
+		}
+		return found;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return NULL;
+	snprintf(d->user, sizeof d->user, "%s", s->user);
+	d->device_id = s->device_id;
+	d->pair = s->own;
+	d->next = srv->rates;
+	srv->rates = d;
+	return d;
+}
+
+/* A device has one receiving session at a time: the newest wins. Send-only
+ * sessions (several programs on one home) neither replace nor are replaced. */
 static void
 on_authenticated(void *udata, struct session *s)
 {
 	struct server *srv = udata;
 	struct conn *c = conn_of(s), *o;
 
+	if (c->rate == NULL && (c->rate = device_rate_get(srv, s)) != NULL) {
+		c->rate->refs++;
+		s->rate = &c->rate->pair;
+	}
+	if (s->send_only)
+		return;
 	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o == c || !o->sess.authed || o->close_code ||
+		if (o == c || !o->sess.authed || o->sess.send_only || o->close_code ||
 		    o->sess.device_id != s->device_id || strcmp(o->sess.user, s->user) != 0)
 			continue;
 		srv_log("conn %llu replaced by conn %llu device=%s/%u",
 			(unsigned long long)o->sess.conn_id, (unsigned long long)s->conn_id,
 			s->user, (unsigned)s->device_id);
-		/* Rate limits are per device: a reconnect does not refill them. */
-		if (o->sess.rate_requests.started &&
-		    (!s->rate_requests.started ||
-		     o->sess.rate_requests.tokens < s->rate_requests.tokens))
-			s->rate_requests = o->sess.rate_requests;
-		if (o->sess.rate_bytes.started &&
-		    (!s->rate_bytes.started || o->sess.rate_bytes.tokens < s->rate_bytes.tokens))
-			s->rate_bytes = o->sess.rate_bytes;
 		conn_close(o, CLOSE_REPLACED, "replaced", 1);
 	}
 	c->cursor = 0;
@@ -379,8 +434,8 @@ on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 	/* A scan of every connection: fine for a local server; a hash by
 	 * device is the fix if this ever shows in a profile. */
 	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o->sess.authed && !o->close_code && o->sess.device_id == device_id &&
-		    strcmp(o->sess.user, user) == 0) {
+		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
+		    o->sess.device_id == device_id && strcmp(o->sess.user, user) == 0) {
 			o->inbox_dirty = 1;
 			lws_callback_on_writable(o->wsi);
 		}
@@ -510,6 +565,10 @@ conn_release(struct server *srv, struct conn *c)
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
 	c->wsi = NULL;
+	if (c->rate != NULL)
+		c->rate->refs--;
+	c->rate = NULL;
+	c->sess.rate = NULL;
 }
 
 static void
@@ -880,6 +939,12 @@ server_run(const struct server_opts *opts)
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	lws_context_destroy(srv.ctx);
+	while (srv.rates != NULL) {
+		struct device_rate *d = srv.rates;
+
+		srv.rates = d->next;
+		free(d);
+	}
 	db_close(srv.db);
 	srv_log("stopped");
 	return stop_requested ? 0 : 1;

@@ -380,8 +380,8 @@ session_become(struct session *s, const char *user, uint32_t device_id, const ch
 	s->authed = 1;
 	memcpy(s->user, user, strlen(user) + 1);
 	s->device_id = device_id;
-	srv_log("conn %llu auth device=%s/%u via=%s", (unsigned long long)s->conn_id, s->user,
-		(unsigned)device_id, how);
+	srv_log("conn %llu auth device=%s/%u via=%s%s", (unsigned long long)s->conn_id, s->user,
+		(unsigned)device_id, how, s->send_only ? " send-only" : "");
 }
 
 static void
@@ -480,10 +480,16 @@ handle_auth(struct req *r)
 	uint8_t ik[CHAT_KEY_BYTES], sig[CHAT_SIG_BYTES];
 	uint32_t device_id;
 
+	const cJSON *receive = field(r->msg, "receive");
+
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
 	    get_device_id(r, r->msg, "deviceId", &device_id) != 0 ||
 	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig) != 0)
 		return;
+	if (receive != NULL && !cJSON_IsBool(receive)) {
+		req_fail(r, "bad_request", "receive: must be true or false");
+		return;
+	}
 	switch (db_device_identity(r->h->db, user, device_id, ik)) {
 	case DB_OK: break;
 	case DB_NOT_FOUND:
@@ -503,6 +509,7 @@ handle_auth(struct req *r)
 		fail_internal(r);
 		return;
 	}
+	r->s->send_only = cJSON_IsFalse(receive);
 	become(r, user, device_id, "auth");
 	reply_device(r);
 }
@@ -1545,31 +1552,45 @@ rate_wait_ms(const struct rate_bucket *b, double rate)
 	return ms < 1.0 ? 1 : (int64_t)ms + ((double)(int64_t)ms < ms);
 }
 
+void
+wire_rate_refill(const struct wire_hooks *h, struct rate_pair *p, int64_t now_us)
+{
+	if (h->rate > 0)
+		rate_refill(&p->requests, h->rate, h->rate * WIRE_RATE_BURST, now_us);
+	if (h->rate_bytes > 0)
+		rate_refill(&p->bytes, h->rate_bytes, h->rate_bytes * WIRE_RATE_BYTES_BURST,
+			    now_us);
+}
+
+int
+wire_rate_full(const struct wire_hooks *h, const struct rate_pair *p)
+{
+	return (h->rate <= 0 || !p->requests.started ||
+		p->requests.tokens >= h->rate * WIRE_RATE_BURST) &&
+	       (h->rate_bytes <= 0 || !p->bytes.started ||
+		p->bytes.tokens >= h->rate_bytes * WIRE_RATE_BYTES_BURST);
+}
+
 int64_t
 wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64_t now_us)
 {
+	struct rate_pair *p = s->rate != NULL ? s->rate : &s->own;
 	int64_t wait = 0, w;
 
-	if (h->rate > 0) {
-		rate_refill(&s->rate_requests, h->rate, h->rate * WIRE_RATE_BURST, now_us);
-		wait = rate_wait_ms(&s->rate_requests, h->rate);
-	}
-	if (h->rate_bytes > 0) {
-		/* A frame is let in while the bucket holds a token, and then
-		 * costs all its bytes: a frame larger than the burst still
-		 * passes, and the debt holds the long-run rate. */
-		rate_refill(&s->rate_bytes, h->rate_bytes, h->rate_bytes * WIRE_RATE_BYTES_BURST,
-			    now_us);
-		w = rate_wait_ms(&s->rate_bytes, h->rate_bytes);
-		if (w > wait)
-			wait = w;
-	}
+	/* A frame is let in while the bytes bucket holds a token, and then
+	 * costs all its bytes: a frame larger than the burst still passes,
+	 * and the debt holds the long-run rate. */
+	wire_rate_refill(h, p, now_us);
+	if (h->rate > 0)
+		wait = rate_wait_ms(&p->requests, h->rate);
+	if (h->rate_bytes > 0 && (w = rate_wait_ms(&p->bytes, h->rate_bytes)) > wait)
+		wait = w;
 	if (wait > 0)
 		return wait;
 	if (h->rate > 0)
-		s->rate_requests.tokens -= 1.0;
+		p->requests.tokens -= 1.0;
 	if (h->rate_bytes > 0)
-		s->rate_bytes.tokens -= (double)len;
+		p->bytes.tokens -= (double)len;
 	return 0;
 }
 

@@ -66,6 +66,16 @@ int64_t rate_wait_ms(const struct rate_bucket *b, double rate);
  */
 int64_t wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64_t now_us);
 
+/* The two buckets of a connection, or of a device's connections together. */
+struct rate_pair {
+	struct rate_bucket requests, bytes;
+};
+struct wire_hooks;
+/* Refills both buckets of p to now; 1 if both are full (a bucket never used
+ * counts as full): forgetting them then loses nothing. */
+void wire_rate_refill(const struct wire_hooks *h, struct rate_pair *p, int64_t now_us);
+int wire_rate_full(const struct wire_hooks *h, const struct rate_pair *p);
+
 /* What the request layer knows about one connection. */
 struct session {
 	uint64_t conn_id; /* for the log */
@@ -74,10 +84,14 @@ struct session {
 	char user[CHAT_USER_MAX + 1]; /* valid when authed */
 	uint32_t device_id;           /* valid when authed */
 	struct wire_link link;        /* unauthenticated, waiting for approval */
-	/* Rate limits: per connection, and per device after auth (the
-	 * network layer hands them on when a device's connection is
-	 * replaced). */
-	struct rate_bucket rate_requests, rate_bytes;
+	/* auth with "receive": false: the connection only sends; it gets no
+	 * inbox pushes and does not replace the device's receiving one. */
+	int send_only;
+	/* Rate limits: per connection (own) until auth, then per device: the
+	 * network layer points rate at the buckets all connections of the
+	 * device share. NULL means own. */
+	struct rate_pair own;
+	struct rate_pair *rate;
 	int64_t rate_logged_us; /* the last "rate limited" log line */
 	uint64_t rate_refused;  /* requests refused since that line */
 };

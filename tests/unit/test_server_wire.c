@@ -1442,12 +1442,30 @@ test_rate_bucket(void **state)
 		assert_int_equal(wire_rate_check(&h, &s, 10, t), 0);
 	assert_int_equal(wire_rate_check(&h, &s, 10, t), 50);
 	/* Refused requests take nothing. */
-	assert_true(s.rate_requests.tokens == 0 && s.rate_bytes.tokens == 8000 - 800);
+	assert_true(s.own.requests.tokens == 0 && s.own.bytes.tokens == 8000 - 800);
 	assert_int_equal(wire_rate_check(&h, &s, 10, t + 50000), 0);
 	/* A frame larger than the burst passes once, then the debt holds. */
 	assert_int_equal(wire_rate_check(&h, &s, 9000, t + 1000000), 0);
-	assert_true(s.rate_bytes.tokens < 0);
+	assert_true(s.own.bytes.tokens < 0);
 	assert_true(wire_rate_check(&h, &s, 1, t + 1000000) > 1000);
+	/* Sessions pointed at one pair (a device's connections) share it. */
+	{
+		struct session s2;
+		struct rate_pair shared = {0};
+
+		memset(&s2, 0, sizeof s2);
+		s.rate = s2.rate = &shared;
+		for (i = 0; i < 40; i++) {
+			assert_int_equal(wire_rate_check(&h, &s, 10, t + 9000000), 0);
+			assert_int_equal(wire_rate_check(&h, &s2, 10, t + 9000000), 0);
+		}
+		assert_true(wire_rate_check(&h, &s2, 10, t + 9000000) > 0);
+		assert_true(wire_rate_full(&h, &(struct rate_pair){0}));
+		assert_false(wire_rate_full(&h, &shared));
+		wire_rate_refill(&h, &shared, t + 99000000);
+		assert_true(wire_rate_full(&h, &shared));
+		s.rate = NULL;
+	}
 	/* 0 disables a bucket. */
 	h.rate = 0;
 	h.rate_bytes = 0;
