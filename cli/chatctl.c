@@ -117,6 +117,14 @@ cli_notice_device_change(struct chat_client *c, void *udata, const char *user, u
 	out_device_change(((struct cli *)udata)->json, user, device, added);
 }
 
+void
+cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat_id,
+		       const char *message_id, int err, const char *detail)
+{
+	(void)c;
+	out_send_failed(((struct cli *)udata)->json, chat_id, message_id, err, detail);
+}
+
 int
 cli_open(struct cli *cli)
 {
@@ -140,7 +148,8 @@ cli_open(struct cli *cli)
 	}
 	/* Any command that meets the key directory may learn of a device change. */
 	chat_client_set_callbacks(
-		cli->c, &(struct chat_callbacks){.on_device_change = cli_notice_device_change});
+		cli->c, &(struct chat_callbacks){.on_device_change = cli_notice_device_change,
+						 .on_send_failed = cli_notice_send_failed});
 	return EXIT_OK;
 }
 

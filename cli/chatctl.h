@@ -72,6 +72,9 @@ int cli_await(struct cli *cli, int rc, const char *what);
 /* The on_device_change callback every command uses: see out_device_change. */
 void cli_notice_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device,
 			      int added);
+/* The on_send_failed callback every command uses: see out_send_failed. */
+void cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat_id,
+			    const char *message_id, int err, const char *detail);
 /* Resets cli->done and returns it, for one asynchronous call. */
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
@@ -96,6 +99,10 @@ cJSON *out_receipt_json(const struct chat_receipt *r);
 void out_receipt_text(FILE *f, const struct chat_receipt *r);
 /* A device change notice: a JSON line on stdout with --json, a line on stderr always. */
 void out_device_change(int json, const char *user, uint32_t device, int added);
+/* An outbox message that failed for good: a JSON line on stdout with --json, a
+ * WARNING on stderr always. */
+void out_send_failed(int json, const char *chat_id, const char *message_id, int err,
+		     const char *detail);
 /* Writes s for a terminal: control characters shown as \xNN, never interpreted. */
 void out_safe(FILE *f, const char *s, size_t len);
 

@@ -245,6 +245,7 @@ static const struct chat_callbacks receive_callbacks = {
 	.on_device_change = cli_notice_device_change,
 	.on_missed = on_missed,
 	.on_receipt = on_receipt,
+	.on_send_failed = cli_notice_send_failed,
 };
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
@@ -354,7 +355,10 @@ cmd_listen_exec(struct cli *cli, int argc, char **argv)
 			;
 	}
 	cli->cmd_state = NULL;
-	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "listen");
+	if (rc != CHAT_OK)
+		return cli_fail(cli, rc, "listen");
+	/* As recv: a message held back or not received meanwhile is not a clean run. */
+	return st.key_changed ? EXIT_KEY_CHANGED : st.failed ? EXIT_FAIL : EXIT_OK;
 }
 
 const struct cmd_entry cmd_listen_entry = {

@@ -176,6 +176,21 @@ on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
 	notify("receipt", out_receipt_json(r));
 }
 
+static void
+on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const char *message_id,
+	       int err, const char *detail)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	(void)c;
+	(void)udata;
+	cJSON_AddStringToObject(p, "chatId", chat_id);
+	cJSON_AddStringToObject(p, "messageId", message_id);
+	cJSON_AddStringToObject(p, "error", chat_strerror(err));
+	cJSON_AddStringToObject(p, "detail", detail);
+	notify("sendFailed", p);
+}
+
 static const struct chat_callbacks rpc_callbacks = {
 	.on_message = on_message,
 	.on_state = on_state,
@@ -184,6 +199,7 @@ static const struct chat_callbacks rpc_callbacks = {
 	.on_receipt = on_receipt,
 	.on_device_change = on_device_change,
 	.on_missed = on_missed,
+	.on_send_failed = on_send_failed,
 };
 
 /* ---- methods ------------------------------------------------------------------- */

@@ -239,6 +239,15 @@ typedef void (*chat_missed_cb)(struct chat_client *c, void *udata, int64_t count
  * store, after it is stored and before it is acknowledged. */
 typedef void (*chat_receipt_cb)(struct chat_client *c, void *udata, const struct chat_receipt *r);
 
+/* Called when a message this home wrote earlier (the outbox: an earlier session,
+ * a killed process, another program on the home) fails for good as this handle
+ * sends it again: the server refused it (the user left the chat...) or a
+ * recipient's key changed. It is marked "failed" and not sent again. err and
+ * detail say why. (A send started by chat_send_text on this handle reports to
+ * its done callback instead.) */
+typedef void (*chat_send_failed_cb)(struct chat_client *c, void *udata, const char *chat_id,
+				    const char *message_id, int err, const char *detail);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -252,6 +261,7 @@ struct chat_callbacks {
 	chat_device_change_cb on_device_change;
 	chat_missed_cb on_missed;
 	chat_receipt_cb on_receipt;
+	chat_send_failed_cb on_send_failed;
 };
 
 /* ---- Handle --------------------------------------------------------------- */

@@ -370,6 +370,9 @@ client_forget_buffers(struct chat_client *c)
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
+	free(c->tx);
+	c->tx = NULL;
+	c->tx_cap = 0;
 }
 
 /* Frees what a session leaves behind: requests and buffers. */

@@ -33,9 +33,11 @@ struct request {
 	reply_fn fn;
 	struct op *op; /* may be NULL (internal requests) */
 	int preauth;   /* register/auth: may go before authentication */
-	char *frame;   /* serialized, until written */
+	char *frame;   /* serialized, kept until answered (it may go again) */
 	size_t frame_len;
 	int sent;
+	int64_t not_before; /* rate_limited: not again before (monotonic ms) */
+	int rate_tries;     /* times it was answered rate_limited */
 };
 
 /* A multi-step call (see ops.c). Lives until it calls its done callback. */
@@ -58,6 +60,7 @@ struct op {
 	uint32_t device_id;        /* remove device */
 	int fresh_chat;            /* send: members were read from the server for this try */
 	int held;                  /* send: waiting for the connection to come back */
+	int outbox;                /* send: from the store, nobody waits on it */
 	chat_last_seen_cb seen_cb; /* last seen: where the answer goes */
 };
 
@@ -86,15 +89,18 @@ struct chat_client {
 	int conn_err; /* why the last connection ended */
 	int was_online;
 	int64_t connect_deadline;
-	int epfd;                    /* chat_client_fd: the socket and wakefd */
-	int wakefd;                  /* eventfd: "call chat_client_loop, there is output" */
-	int sockfd;                  /* the socket in epfd, or -1 */
-	lws_sorted_usec_list_t wake; /* bounds one lws_service() wait */
+	int epfd;                     /* chat_client_fd: the socket and wakefd */
+	int wakefd;                   /* eventfd: "call chat_client_loop, there is output" */
+	int sockfd;                   /* the socket in epfd, or -1 */
+	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
+	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;
 	int drained;
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
+	char *tx; /* the frame being written (lws masks it in place) */
+	size_t tx_cap;
 	int closing;
 	int linking;       /* a link request waits for approval: no connect deadline */
 	int tls;           /* the server's URL is wss:// */

@@ -57,8 +57,13 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	 * sends it again on the next connection. */
 	if (op->kind == OP_SEND && err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST &&
 	    err != CHAT_ERR_TIMEOUT && err != CHAT_ERR_CONNECT &&
-	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0))
+	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
 		store_message_set_state(&c->store, op->message_id, "failed");
+		/* An outbox send has no caller waiting: tell the application. */
+		if (op->outbox && c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, op->chat_id, op->message_id, err,
+					      c->errmsg);
+	}
 	if (op->done)
 		op->done(c, op->arg, err, err == CHAT_OK ? id : NULL);
 	op_free(op);
@@ -771,6 +776,7 @@ outbox_send(void *arg, const struct chat_message *m)
 	}
 	memcpy(op->text, m->text, m->text_len + 1);
 	op->text_len = m->text_len;
+	op->outbox = 1;
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
 	snprintf(op->message_id, sizeof op->message_id, "%s", m->message_id);
 	restart_send(c, op);

@@ -99,14 +99,47 @@ session_want_write(struct chat_client *c)
 	}
 }
 
-/* The next frame allowed out now, or NULL. */
+/* The next frame allowed out now, or NULL. A request the server asked to
+ * wait holds back those behind it: they must not overtake it. */
 static struct request *
 next_frame(struct chat_client *c)
 {
-	for (struct request *r = c->reqs; r != NULL; r = r->next)
-		if (!r->sent && (c->state == CHAT_STATE_ONLINE || r->preauth))
-			return r;
+	int64_t now = proto_mono_ms();
+
+	for (struct request *r = c->reqs; r != NULL; r = r->next) {
+		if (r->sent || !(c->state == CHAT_STATE_ONLINE || r->preauth))
+			continue;
+		return r->not_before > now ? NULL : r;
+	}
 	return NULL;
+}
+
+static void
+retry_due(lws_sorted_usec_list_t *sul)
+{
+	struct chat_client *c = lws_container_of(sul, struct chat_client, retry);
+
+	session_want_write(c);
+}
+
+/* How often one request is sent again after rate_limited before it fails. */
+#define RATE_TRIES 20
+
+/* A rate_limited answer: send r again (in its place) after the time the
+ * server named. 1 if it will, 0 if it has been refused too often. */
+static int
+retry_later(struct chat_client *c, struct request *r, const cJSON *reply)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
+	int64_t wait = 1000;
+
+	if (c->state != CHAT_STATE_ONLINE || ++r->rate_tries > RATE_TRIES)
+		return 0;
+	proto_get_int(e, "retryAfterMs", 1, 60000, &wait);
+	r->sent = 0;
+	r->not_before = proto_mono_ms() + wait;
+	lws_sul_schedule(c->ctx, 0, &c->retry, retry_due, (lws_usec_t)wait * LWS_US_PER_MS);
+	return 1;
 }
 
 int
@@ -273,6 +306,7 @@ on_reply(struct chat_client *c, const cJSON *msg)
 	const cJSON *idv = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(msg, "ok");
 	struct request *r;
+	int err;
 
 	if (!cJSON_IsNumber(idv)) {
 		/* The server could not read one of our frames: a bug on one side. */
@@ -283,10 +317,14 @@ on_reply(struct chat_client *c, const cJSON *msg)
 		;
 	if (r == NULL || !r->sent)
 		return; /* not ours (a late reply to a request that timed out) */
-	if (cJSON_IsTrue(ok))
+	if (cJSON_IsTrue(ok)) {
 		complete(c, r, msg, CHAT_OK);
-	else
-		complete(c, r, msg, session_reply_error(c, msg));
+		return;
+	}
+	err = session_reply_error(c, msg);
+	if (strcmp(c->server_code, "rate_limited") == 0 && retry_later(c, r, msg))
+		return;
+	complete(c, r, msg, err);
 }
 
 static void
@@ -414,16 +452,26 @@ on_writeable(struct chat_client *c, struct lws *wsi)
 		}
 		return 0;
 	}
-	if (lws_write(wsi, (unsigned char *)r->frame + LWS_PRE, r->frame_len, LWS_WRITE_TEXT) <
+	/* lws masks the payload in place; the request keeps its frame clean
+	 * for a second sending (rate_limited), so a copy goes out. */
+	if (c->tx_cap < LWS_PRE + r->frame_len) {
+		char *p = realloc(c->tx, LWS_PRE + r->frame_len);
+
+		if (p == NULL) {
+			c->conn_err = CHAT_ERR_NOMEM;
+			return -1;
+		}
+		c->tx = p;
+		c->tx_cap = LWS_PRE + r->frame_len;
+	}
+	memcpy(c->tx + LWS_PRE, r->frame + LWS_PRE, r->frame_len);
+	if (lws_write(wsi, (unsigned char *)c->tx + LWS_PRE, r->frame_len, LWS_WRITE_TEXT) <
 	    (int)r->frame_len) {
 		c->conn_err = CHAT_ERR_CONNECTION_LOST;
 		return -1;
 	}
 	r->sent = 1;
 	r->deadline = proto_mono_ms() + c->timeout_ms;
-	/* The frame is out; only the reply matters now. */
-	free(r->frame);
-	r->frame = NULL;
 	if (next_frame(c) != NULL || c->closing)
 		lws_callback_on_writable(wsi);
 	return 0;
@@ -697,7 +745,8 @@ session_stop(struct chat_client *c)
 		struct lws_context *ctx = c->ctx;
 
 		/* Destroying the context closes the connection and calls back: by then
-		 * nothing must point at it. */
+		 * nothing must point at it, nor may a timer of ours stay in its lists. */
+		lws_sul_cancel(&c->retry);
 		c->wsi = NULL;
 		c->ctx = NULL;
 		lws_context_destroy(ctx);

@@ -1577,6 +1577,13 @@ wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64
 	struct rate_pair *p = s->rate != NULL ? s->rate : &s->own;
 	int64_t wait = 0, w;
 
+	if (h->rate <= 0 && h->rate_bytes <= 0)
+		return 0;
+	/* After a refusal, everything on the connection is refused until the
+	 * time it named: a request behind a refused one must not overtake it
+	 * (the client sends both again, in their order). */
+	if (now_us < s->rate_hold_us)
+		return (s->rate_hold_us - now_us + 999) / 1000;
 	/* A frame is let in while the bytes bucket holds a token, and then
 	 * costs all its bytes: a frame larger than the burst still passes,
 	 * and the debt holds the long-run rate. */
@@ -1585,8 +1592,10 @@ wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64
 		wait = rate_wait_ms(&p->requests, h->rate);
 	if (h->rate_bytes > 0 && (w = rate_wait_ms(&p->bytes, h->rate_bytes)) > wait)
 		wait = w;
-	if (wait > 0)
+	if (wait > 0) {
+		s->rate_hold_us = now_us + wait * 1000;
 		return wait;
+	}
 	if (h->rate > 0)
 		p->requests.tokens -= 1.0;
 	if (h->rate_bytes > 0)

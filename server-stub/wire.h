@@ -92,6 +92,7 @@ struct session {
 	 * device share. NULL means own. */
 	struct rate_pair own;
 	struct rate_pair *rate;
+	int64_t rate_hold_us;   /* refused: refuse all until then (monotonic us) */
 	int64_t rate_logged_us; /* the last "rate limited" log line */
 	uint64_t rate_refused;  /* requests refused since that line */
 };

@@ -34,3 +34,21 @@ kill_server
 start_server "$port"
 expect_exit 0 ctl bob recv
 expect_in "$T/out" "confirmed before the crash"
+
+# A message that can no longer be sent (its writer was removed from the group
+# while it waited) is marked failed, and the program that found out says so.
+expect_exit 0 ctl bob create --name club alice
+club=$(cat "$T/out")
+expect_exit 0 ctl alice recv
+stop_server
+expect_exit 3 ctl alice send "$club" "too late"
+restart_server
+expect_exit 0 ctl bob remove "$club" alice
+expect_exit 0 ctl alice --json recv
+[ "$(jq -r 'select(.type == "sendFailed") | .chatId' "$T/out")" = "$club" ] || fail "no sendFailed: $(cat "$T/out")"
+expect_in "$T/err" "cannot be sent and is marked failed"
+expect_exit 0 "$CHATCTL" --home "$T/alice" --json history "$club"
+[ "$(jq -r '.[] | select(.text == "too late") | .state' "$T/out")" = failed ] || fail "state: $(cat "$T/out")"
+# Reported once: it is not sent again.
+expect_exit 0 ctl alice recv
+expect_not_in "$T/err" "marked failed"

@@ -1443,6 +1443,11 @@ test_rate_bucket(void **state)
 	assert_int_equal(wire_rate_check(&h, &s, 10, t), 50);
 	/* Refused requests take nothing. */
 	assert_true(s.own.requests.tokens == 0 && s.own.bytes.tokens == 8000 - 800);
+	/* And until the time named, nothing passes, tokens or not: a request
+	 * must not overtake one refused before it. */
+	s.own.requests.tokens = 5;
+	assert_int_equal(wire_rate_check(&h, &s, 10, t + 10000), 40);
+	s.own.requests.tokens = 0;
 	assert_int_equal(wire_rate_check(&h, &s, 10, t + 50000), 0);
 	/* A frame larger than the burst passes once, then the debt holds. */
 	assert_int_equal(wire_rate_check(&h, &s, 9000, t + 1000000), 0);
