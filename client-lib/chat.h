@@ -197,8 +197,9 @@ struct chat_device {
 struct chat_client;
 
 /* Called for each new incoming message, after it is committed to the local store
- * and before it is acknowledged to the server. A message already stored is not
- * reported again. */
+ * and before it is acknowledged to the server. A message already handed to this
+ * callback is not reported again; one stored but not handed over (the program
+ * died before the callback returned) is reported when it comes again. */
 typedef void (*chat_message_cb)(struct chat_client *c, void *udata, const struct chat_message *m);
 
 /* Called when the connection state changes. err is CHAT_OK or why it dropped. */

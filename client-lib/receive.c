@@ -141,9 +141,11 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 	return CHAT_OK;
 }
 
-/* Stores the decrypted body; on_message fires if it was new. */
+/* Stores the decrypted body; on_message fires if it was new, or stored before
+ * but never handed over (the program died in between). */
 static int
-store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, size_t len)
+store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, size_t len,
+	   int unhanded)
 {
 	struct chat_message m = {0};
 	char *text;
@@ -192,8 +194,14 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 		free(text);
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
-	if (rc == 1 && c->cbs.on_message)
+	if ((rc == 1 || unhanded) && c->cbs.on_message)
 		c->cbs.on_message(c, c->udata, &m);
+	/* Handed over now: after this, a delivery again only acks it. */
+	if ((rc == 1 || unhanded) && store_message_handed(&c->store, m.message_id) != 0) {
+		sodium_memzero(text, m.text_len);
+		free(text);
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	}
 	sodium_memzero(text, m.text_len);
 	free(text);
 	return CHAT_OK;
@@ -224,13 +232,14 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	struct incoming in;
 	uint8_t sender_xk[32], *pt = NULL;
 	size_t pt_len = 0;
-	int rc;
+	int rc, unhanded = 0;
 
 	rc = parse(c, msg, receipt, &in);
 	if (rc == CHAT_OK && receipt) {
 		rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
 	} else if (rc == CHAT_OK) {
-		rc = store_message_exists(&c->store, in.message_id);
+		rc = store_message_received(&c->store, in.message_id);
+		unhanded = rc == 2;
 		if (rc < 0) {
 			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		} else if (rc == 1) {
@@ -258,7 +267,7 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	if (rc == CHAT_OK && !receipt)
 		rc = note_chat(c, in.chat_id);
 	if (rc == CHAT_OK && !receipt)
-		rc = store_body(c, &in, pt, pt_len);
+		rc = store_body(c, &in, pt, pt_len, unhanded);
 	if (rc == CHAT_OK)
 		rc = receive_queue_ack(c, in.message_id);
 	else if (rc != CHAT_ERR_KEY_CHANGED)
@@ -320,8 +329,10 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &u->sent_at) != 0 ||
 	    read_users(cJSON_GetObjectItemCaseSensitive(msg, "users"), &users, &n_users) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat update");
-	rc = store_message_exists(&c->store, u->update_id);
-	if (rc != 0) {
+	/* Stored and handed over before: done. Stored but never handed over (the
+	 * program died in between): again, as new; nothing after it was applied. */
+	rc = store_message_received(&c->store, u->update_id);
+	if (rc == 1 || rc < 0) {
 		store_free_list(users, n_users);
 		return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err) : 1;
 	}
@@ -356,6 +367,8 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 	}
 	if (rc == CHAT_OK && c->cbs.on_update)
 		c->cbs.on_update(c, c->udata, u);
+	if (rc == CHAT_OK && store_message_handed(&c->store, u->update_id) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	store_free_list(users, n_users);
 	store_free_list(members, n_members);
 	store_free_list(admins, n_admins);

@@ -15,7 +15,7 @@
 
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -60,6 +60,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX receipt_outbox_by_batch ON receipt_outbox(chat_id, to_user, status, id);"
 	"CREATE INDEX messages_unread ON messages(chat_id)"
 	"  WHERE outgoing = 0 AND state = 'received';",
+	/* 3 -> 4: handed: 0 while a received message (or event) is stored but the
+	 * application has not had it yet (on_message has not returned); such a
+	 * message is handed over again when the server delivers it again. What
+	 * older versions stored was handed over. */
+	"ALTER TABLE messages ADD COLUMN handed INTEGER NOT NULL DEFAULT 1;",
 };
 
 static int
@@ -659,8 +664,8 @@ store_message_insert(struct store *s, const struct chat_message *m)
 {
 	sqlite3_stmt *st = prep(
 		s, "INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
-		   " sent_at, text, outgoing, state, stored_at, kind)"
-		   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+		   " sent_at, text, outgoing, state, stored_at, kind, handed)"
+		   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return -1;
@@ -675,6 +680,8 @@ store_message_insert(struct store *s, const struct chat_message *m)
 	sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, proto_now_ms());
 	sqlite3_bind_text(st, 11, m->kind ? m->kind : "text", -1, SQLITE_STATIC);
+	/* What arrives is not handed over until store_message_handed(). */
+	sqlite3_bind_int(st, 12, strcmp(m->state, "received") != 0);
 	if (run(s, st, "store message") != 0)
 		return -1;
 	return sqlite3_changes(s->db) > 0;
@@ -684,6 +691,28 @@ int
 store_message_exists(struct store *s, const char *message_id)
 {
 	return exists(s, "SELECT 1 FROM messages WHERE message_id = ?", message_id);
+}
+
+int
+store_message_received(struct store *s, const char *message_id)
+{
+	int rc = exists(s, "SELECT 1 FROM messages WHERE message_id = ?", message_id);
+
+	if (rc != 1)
+		return rc;
+	rc = exists(s, "SELECT 1 FROM messages WHERE message_id = ? AND handed = 0", message_id);
+	return rc < 0 ? -1 : rc == 1 ? 2 : 1;
+}
+
+int
+store_message_handed(struct store *s, const char *message_id)
+{
+	sqlite3_stmt *st = prep(s, "UPDATE messages SET handed = 1 WHERE message_id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	return run(s, st, "mark message handed over");
 }
 
 int

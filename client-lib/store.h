@@ -86,6 +86,11 @@ int store_chat_resolve(struct store *s, const char *self, const char *spec,
 /* Messages. insert returns 1 if stored, 0 if that id was stored already. */
 int store_message_insert(struct store *s, const struct chat_message *m);
 int store_message_exists(struct store *s, const char *message_id);
+/* For a message (or event) that arrives: 0 not stored, 1 stored and handed over
+ * to the application, 2 stored but not handed over yet, -1 error. */
+int store_message_received(struct store *s, const char *message_id);
+/* The application has had it (its callback returned). */
+int store_message_handed(struct store *s, const char *message_id);
 int store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at);
 /* Calls fn for each message this device wrote that no server confirmed yet,
  * oldest first. */

@@ -24,3 +24,16 @@ rows=$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob'")
 [ "$rows" -eq 0 ] || fail "inbox not emptied by the ack ($rows rows)"
 expect_exit 0 ctl bob --json history "$chat"
 [ "$(jq '[.[] | select(.text == "second")] | length' "$T/out")" -eq 1 ] || fail "stored twice"
+
+# A program that dies while it handles a message (stored, not yet handed over)
+# gets it again next time: the store has it, but the application never did.
+expect_exit 0 ctl alice send "$chat" "third"
+"$PROBE" recv-die "$T/bob" >"$T/probe.out" 2>&1 || fail "probe: $(cat "$T/probe.out")"
+expect_in "$T/probe.out" "dying on"
+expect_exit 0 ctl bob recv
+expect_in "$T/out" "third"
+[ "$(grep -c third "$T/out")" -eq 1 ] || fail "shown twice: $(cat "$T/out")"
+expect_exit 0 ctl bob recv
+expect_not_in "$T/out" "third"
+expect_exit 0 ctl bob --json history "$chat"
+[ "$(jq '[.[] | select(.text == "third")] | length' "$T/out")" -eq 1 ] || fail "stored twice"

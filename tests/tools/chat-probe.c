@@ -19,6 +19,11 @@
  *       Receives like "chatctl recv", printing "message ID TEXT" lines, but never
  *       acks, as a client that dies between storing and acking would.
  *
+ *   chat-probe recv-die HOME
+ *       Receives until the first message is stored, and dies (_exit) inside its
+ *       on_message, before handing it over: a program killed while it handles
+ *       a message.
+ *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -279,11 +284,21 @@ print_noack(struct chat_client *c, void *udata, const struct chat_message *m)
 	fflush(stdout);
 }
 
+static void
+die_in_callback(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	(void)udata;
+	printf("dying on %s\n", m->message_id);
+	fflush(stdout);
+	_exit(0);
+}
+
 static int
-run_recv_noack(const char *home)
+run_recv_noack(const char *home, int die)
 {
 	struct chat_opts o = {.home = home, .timeout_ms = 5000};
-	struct chat_callbacks cbs = {.on_message = print_noack};
+	struct chat_callbacks cbs = {.on_message = die ? die_in_callback : print_noack};
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -428,13 +443,16 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "raw") == 0)
 		return run_raw(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "recv-noack") == 0)
-		return run_recv_noack(argv[2]);
+		return run_recv_noack(argv[2], 0);
+	if (argc == 3 && strcmp(argv[1], "recv-die") == 0)
+		return run_recv_noack(argv[2], 1);
 	if (argc == 5 && strcmp(argv[1], "fd-send") == 0)
 		return run_fd_send(argv[2], argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "fd-recv") == 0)
 		return run_fd_recv(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
 			"       chat-probe recv-noack HOME\n"
+			"       chat-probe recv-die HOME\n"
 			"       chat-probe fd-send HOME CHAT TEXT\n"
 			"       chat-probe fd-recv HOME COUNT\n");
 	return 1;
