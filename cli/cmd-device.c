@@ -174,17 +174,59 @@ device_approve(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* How many devices the user has, and whether one of them is the one named. */
+struct device_count {
+	uint32_t id;
+	int n, found;
+};
+
+static int
+count_device(void *arg, const struct chat_device *d)
+{
+	struct device_count *dc = arg;
+
+	dc->n++;
+	dc->found |= d->device_id == dc->id;
+	return 0;
+}
+
 static int
 device_remove(struct cli *cli, int argc, char **argv)
 {
-	long id;
-	int rc;
+	const char *me[1];
+	struct device_count dc = {0};
+	int rc, force = 0;
+	long id = 0;
 
-	if (argc != 3 || cli_parse_int(argv[2], 1, 2147483647L, &id) != 0)
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (id != 0 || cli_parse_int(argv[i], 1, 2147483647L, &id) != 0)
+			return cli_usage(&cmd_device_entry,
+					 "device remove needs a device id (see device list)");
+	}
+	if (id == 0)
 		return cli_usage(&cmd_device_entry,
 				 "device remove needs a device id (see device list)");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	/* The last device cannot be replaced: nothing would be left to approve a
+	 * new one. Ask the directory how many there are, unless told. */
+	if (!force && (me[0] = chat_client_user(cli->c)) != NULL) {
+		rc = chat_refresh_keys(cli->c, me, 1, cli_done_cb, cli_done_reset(cli));
+		if ((rc = cli_await(cli, rc, "device remove")) != EXIT_OK)
+			return rc;
+		dc.id = (uint32_t)id;
+		chat_devices(cli->c, me[0], count_device, &dc);
+		if (dc.found && dc.n <= 1) {
+			fprintf(stderr,
+				"chatctl: device %ld is %s's last device: removing it locks %s out "
+				"for good (no device would be left to approve a new one); give "
+				"--force if that is what you want\n",
+				id, me[0], me[0]);
+			return EXIT_USAGE;
+		}
+	}
 	rc = chat_remove_device(cli->c, (uint32_t)id, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "device remove")) != EXIT_OK)
 		return rc;
@@ -218,7 +260,7 @@ cmd_device_exec(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_device_entry = {
 	.name = "device",
-	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE",
+	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE [--force]",
 	.summary = "this user's devices: list, link a new one, approve it, remove one",
 	.exec = cmd_device_exec};
 

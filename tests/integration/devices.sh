@@ -87,9 +87,20 @@ expect_in "$T/out" "after the phone"
 	fail "the removed device still has an inbox"
 expect_exit 4 ctl alice device remove 2
 
+# A user's last device is not removed without --force: nothing could approve
+# a new one. (carol has one device.)
+expect_exit 2 ctl carol device remove 1
+expect_in "$T/err" "last device"
+expect_exit 0 ctl carol whoami
+
 # A device the directory shows without a valid approval is refused by others.
 sqlite3 "$T/server.db" "UPDATE devices SET approval = zeroblob(64) WHERE user='alice' AND device_id=3" ||
 	fail "sqlite3"
 expect_exit 5 ctl carol create alice; expect_in "$T/err" "does not verify"
 # bob pinned that device while its approval was good: he is not affected.
 expect_exit 0 ctl bob send "$chat" "still fine for bob"
+
+# With --force the last device goes, and with it the account's access.
+expect_exit 0 ctl carol device remove 1 --force
+expect_exit 1 ctl carol recv
+expect_in "$T/err" "not registered"
