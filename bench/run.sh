@@ -80,7 +80,9 @@ step() {
 # Like tests/integration/lib.sh: 127.0.0.1, port from the kernel, fresh database.
 start_server() {
 	: >"$T/server.log"
-	"$BIN/chat-server" --listen 127.0.0.1:0 --db "$T/server.db" 2>>"$T/server.log" &
+	# No rate limits: the point is how fast it can go.
+	"$BIN/chat-server" --listen 127.0.0.1:0 --db "$T/server.db" --rate 0 --rate-bytes 0 \
+		2>>"$T/server.log" &
 	SERVER_PID=$!
 	i=0
 	while ! grep -q "listening on" "$T/server.log"; do

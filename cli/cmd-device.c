@@ -260,7 +260,8 @@ cmd_device_exec(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_device_entry = {
 	.name = "device",
-	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE [--force]",
+	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE "
+		 "[--force]",
 	.summary = "this user's devices: list, link a new one, approve it, remove one",
 	.exec = cmd_device_exec};
 

@@ -94,6 +94,7 @@ struct chat_client {
 	int sockfd;                   /* the socket in epfd, or -1 */
 	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
 	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
+	int rate_paused;              /* rate_limited: one request at a time */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;
 	int drained;

@@ -107,6 +107,10 @@ next_frame(struct chat_client *c)
 	int64_t now = proto_mono_ms();
 
 	for (struct request *r = c->reqs; r != NULL; r = r->next) {
+		/* Slowed down: one request at a time until one is taken, or a whole
+		 * pipeline would be refused again and again. */
+		if (r->sent && c->rate_paused)
+			return NULL;
 		if (r->sent || !(c->state == CHAT_STATE_ONLINE || r->preauth))
 			continue;
 		return r->not_before > now ? NULL : r;
@@ -138,6 +142,7 @@ retry_later(struct chat_client *c, struct request *r, const cJSON *reply)
 	proto_get_int(e, "retryAfterMs", 1, 60000, &wait);
 	r->sent = 0;
 	r->not_before = proto_mono_ms() + wait;
+	c->rate_paused = 1;
 	lws_sul_schedule(c->ctx, 0, &c->retry, retry_due, (lws_usec_t)wait * LWS_US_PER_MS);
 	return 1;
 }
@@ -318,6 +323,8 @@ on_reply(struct chat_client *c, const cJSON *msg)
 	if (r == NULL || !r->sent)
 		return; /* not ours (a late reply to a request that timed out) */
 	if (cJSON_IsTrue(ok)) {
+		c->rate_paused = 0; /* taken: back to full speed */
+		session_want_write(c);
 		complete(c, r, msg, CHAT_OK);
 		return;
 	}
@@ -714,6 +721,7 @@ session_start(struct chat_client *c)
 	c->user_closed = 0;
 	c->errmsg[0] = '\0';
 	c->drained = 0;
+	c->rate_paused = 0;
 	c->max_frame = PROTO_MAX_FRAME;
 	c->connect_deadline = proto_mono_ms() + c->timeout_ms;
 	session_set_state(c, CHAT_STATE_CONNECTING, CHAT_OK);
