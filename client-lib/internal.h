@@ -95,6 +95,12 @@ struct chat_client {
 	size_t rx_len, rx_cap;
 	int closing;
 	int linking; /* a link request waits for approval: no connect deadline */
+	/* Heartbeat (chat_opts.heartbeat_s): lws keeps a pointer to the policy,
+	 * so it lives with the handle, which outlives the context. */
+	int heartbeat_s;
+	lws_retry_bo_t heartbeat;
+	int64_t valid_ms; /* monotonic ms: the handshake or the last pong */
+	int peer_closed;  /* the server sent a close frame */
 
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
@@ -115,6 +121,8 @@ void client_forget_session(struct chat_client *c);
 void client_forget_buffers(struct chat_client *c);
 
 /* session.c */
+/* Sets the heartbeat: hangup after secs without a pong, ping after 40% of it. */
+void session_set_heartbeat(struct chat_client *c, int secs);
 int session_start(struct chat_client *c);
 void session_stop(struct chat_client *c);
 /* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */

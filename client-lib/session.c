@@ -27,13 +27,31 @@ static const struct lws_protocols protocols[] = {
 	{PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
-/* Heartbeats: after 10 s without traffic lws sends a ping; with nothing at all
- * for 25 s it drops the connection. The server does the same, so a dead
- * connection is noticed on both sides within 25 s (PROTOCOL.md). */
-static const lws_retry_bo_t heartbeat = {
-	.secs_since_valid_ping = 10,
-	.secs_since_valid_hangup = 25,
-};
+/* Heartbeats (PROTOCOL.md): lws pings the server when nothing has confirmed
+ * the connection for the ping time, and drops it when no pong comes by the
+ * hangup time. The server does the same, so a dead connection is noticed on
+ * both sides within the hangup time (25 s unless set otherwise). */
+void
+session_set_heartbeat(struct chat_client *c, int secs)
+{
+	int ping = secs * 2 / 5;
+
+	c->heartbeat_s = secs;
+	memset(&c->heartbeat, 0, sizeof c->heartbeat);
+	c->heartbeat.secs_since_valid_ping = (uint16_t)(ping < 1 ? 1 : ping);
+	c->heartbeat.secs_since_valid_hangup = (uint16_t)secs;
+}
+
+/* Whether the connection that just closed was dropped for the heartbeat: no
+ * pong for the hangup time (a healthy one has one about every ping time).
+ * Half a second of slack covers the time between lws noting the proof and
+ * our callback hearing of it. */
+static int
+heartbeat_expired(const struct chat_client *c)
+{
+	return !c->peer_closed &&
+	       proto_mono_ms() - c->valid_ms >= (int64_t)c->heartbeat_s * 1000 - 500;
+}
 
 static struct chat_client *
 client_of(struct lws *wsi)
@@ -430,6 +448,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		/* Connected: from now on only incoming data needs the application. */
 		watch_socket(c, EPOLLIN);
+		c->valid_ms = proto_mono_ms(); /* the heartbeat starts from here */
 		session_set_state(c, CHAT_STATE_AUTHENTICATING, CHAT_OK);
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -440,7 +459,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE: return on_writeable(c, wsi);
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG: c->valid_ms = proto_mono_ms(); break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		c->peer_closed = 1;
 		if (len >= 2) {
 			const unsigned char *p = in;
 			unsigned code = (unsigned)p[0] << 8 | p[1];
@@ -461,7 +482,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
+		/* Said over any earlier message: nothing else explains the loss. */
+		if (c->conn_err == CHAT_OK && heartbeat_expired(c))
+			client_fail(c, CHAT_ERR_CONNECTION_LOST,
+				    "no answer from the server for %d s (heartbeat): the "
+				    "connection is dead",
+				    c->heartbeat_s);
+		else if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
 			client_fail(c, CHAT_ERR_CONNECTION_LOST,
 				    "the server closed the connection");
 		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
@@ -578,11 +605,12 @@ session_start(struct chat_client *c)
 	ci.origin = host;
 	ci.protocol = PROTO_SUBPROTOCOL;
 	ci.pwsi = &c->wsi;
-	ci.retry_and_idle_policy = &heartbeat;
+	ci.retry_and_idle_policy = &c->heartbeat;
 	c->conn_err = CHAT_OK;
 	c->user_closed = 0;
 	c->errmsg[0] = '\0';
 	c->drained = 0;
+	c->peer_closed = 0;
 	c->max_frame = PROTO_MAX_FRAME;
 	c->connect_deadline = proto_mono_ms() + c->timeout_ms;
 	session_set_state(c, CHAT_STATE_CONNECTING, CHAT_OK);
