@@ -147,3 +147,15 @@ register() {
 count_lines() {
 	wc -l < "$1" | tr -d ' '
 }
+
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.05 s until it succeeds;
+# fails the test with WHAT if SECONDS (whole seconds, by the clock) pass first.
+wait_until() {
+	wu_limit=$(($(date +%s) + $1))
+	wu_what=$2
+	shift 2
+	until "$@"; do
+		[ "$(date +%s)" -le "$wu_limit" ] || fail "$wu_what"
+		sleep 0.05
+	done
+}

@@ -15,17 +15,6 @@ register alice bob
 expect_exit 0 ctl alice create bob
 chat=$(cat "$T/out")
 
-# wait_until SECONDS WHAT CMD...: polls CMD until it succeeds; fails after SECONDS.
-wait_until() {
-	limit=$(($(date +%s) + $1))
-	what=$2
-	shift 2
-	until "$@"; do
-		[ "$(date +%s)" -le "$limit" ] || fail "$what"
-		sleep 0.05
-	done
-}
-
 "$BIN/tests/blackhole-proxy" "$port" >"$T/proxy.port" 2>"$T/proxy.log" &
 proxy=$!
 wait_until 5 "blackhole-proxy did not start" test -s "$T/proxy.port"
