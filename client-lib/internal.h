@@ -58,6 +58,13 @@ struct op {
 	int fresh_chat;            /* send: members were read from the server for this try */
 	int held;                  /* send: waiting for the connection to come back */
 	chat_last_seen_cb seen_cb; /* last seen: where the answer goes */
+
+	/* send: its place in this session's order of sends (see send_in_turn);
+	 * ready to be encrypted and sent, but waiting for an older send of its
+	 * chat; its sendMessage queued or sent. */
+	uint64_t turn;
+	int ready;
+	int on_wire;
 };
 
 struct chat_client {
@@ -69,6 +76,7 @@ struct chat_client {
 	int send_only;
 	int reconnect;
 	unsigned attempts;    /* failed connection attempts in a row */
+	uint64_t send_turns;  /* sends started in this session (send_in_turn) */
 	int user_closed;      /* chat_client_disconnect: do not reconnect */
 	int64_t next_attempt; /* monotonic ms, in CHAT_STATE_WAITING */
 
