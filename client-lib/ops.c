@@ -127,6 +127,12 @@ ensure_session(struct chat_client *c)
 int
 op_launch(struct chat_client *c, struct op *op, int rc)
 {
+	/* A send written while waiting to reconnect waits for the attempt the
+	 * backoff has set. Connecting at once for each one would knock on a
+	 * server that is down once per message, and each failure would double
+	 * the wait, leaving the device away for up to 30 s after it is back. */
+	if (rc == CHAT_OK && op->held && c->state == CHAT_STATE_WAITING)
+		return CHAT_OK;
 	if (rc == CHAT_OK)
 		rc = ensure_session(c);
 	if (rc != CHAT_OK) {
