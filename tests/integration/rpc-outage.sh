@@ -10,7 +10,11 @@ chat=$(cat "$T/out")
 stop_server
 
 # Once rpc waits to reconnect, 20 sends over a second; then, when told, one
-# more and the end of input.
+# more and the end of input. Through a FIFO, not a pipe, so that each side
+# is a job of its own, which lib.sh stops if the test fails.
+mkfifo "$T/in"
+"$CHATCTL" --home "$T/alice" --server "$URL" rpc <"$T/in" >"$T/rpc.out" 2>"$T/rpc.err" &
+rpc=$!
 (
 	while [ ! -e "$T/waiting" ]; do sleep 0.05; done
 	n=1
@@ -23,8 +27,7 @@ stop_server
 	while [ ! -e "$T/more" ]; do sleep 0.05; done
 	printf '{"jsonrpc":"2.0","id":21,"method":"send","params":{"chat":"%s","text":"late"}}\n' \
 		"$chat"
-) | "$CHATCTL" --home "$T/alice" --server "$URL" rpc >"$T/rpc.out" 2>"$T/rpc.err" &
-rpc=$!
+) >"$T/in" &
 attempts() { grep -c '"state":"reconnecting"' "$T/rpc.out"; }
 attempted() { [ "$(attempts)" -ge "$1" ]; }
 wait_until 10 "rpc did not start waiting to reconnect" attempted 1
@@ -37,7 +40,8 @@ sleep 2.5
 start_server "$port"
 answered() { [ "$(grep -c '"result"' "$T/rpc.out")" -eq 20 ]; }
 # At most one backoff step (4 s, +25%) after the server is back, plus slack.
-wait_until 10 "the sends were not answered after the server came back: $(tail -n 3 "$T/rpc.out")" answered
+wait_until 10 'the sends were not answered after the server came back: $(tail -n 3 "$T/rpc.out")' \
+	answered
 expect_exit 0 "$CHATCTL" --home "$T/alice" --json history "$chat"
 [ "$(jq -r '[.[].text] | join(",")' "$T/out")" = "$(seq 1 20 | sed 's/^/m/' | paste -sd,)" ] ||
 	fail "not in the order written: $(jq -c '[.[].text]' "$T/out")"

@@ -26,7 +26,7 @@ CHAT_HEARTBEAT=$HB "$CHATCTL" --home "$T/bob" --server "$via" --json listen \
 listener=$!
 online() { [ "$(grep -c '"state":"online"' "$T/listen.out")" -ge "$1" ]; }
 shown() { grep -q "\"text\":\"$1\"" "$T/listen.out"; }
-wait_until 10 "listen never came online: $(cat "$T/listen.err")" online 1
+wait_until 10 'listen never came online: $(cat "$T/listen.err")' online 1
 expect_exit 0 ctl alice send "$chat" "before the drop"
 wait_until 10 "listen never showed the first message" shown "before the drop"
 # A few heartbeats go by on a healthy connection, and it stays up.
@@ -42,16 +42,16 @@ wait_until 5 "blackhole-proxy did not go silent" grep -q "silenced 1" "$T/proxy.
 expect_exit 0 ctl alice send "$chat" "into the void"
 
 # Both sides notice, each by its own heartbeat, within HB (+ slack).
-wait_until $((HB + SLACK)) "the server did not notice within $HB s: $(grep close "$T/server.log")" \
+wait_until $((HB + SLACK)) 'the server did not notice within $HB s: $(grep close "$T/server.log")' \
 	grep -Eq "close peer=.* device=bob/[0-9]+ why=heartbeat" "$T/server.log"
-wait_until $((HB + SLACK)) "listen did not notice within $HB s: $(cat "$T/listen.out")" \
+wait_until $((HB + SLACK)) 'listen did not notice within $HB s: $(cat "$T/listen.out")' \
 	grep -q '"state":"reconnecting"' "$T/listen.out"
 expect_in "$T/listen.err" "(heartbeat)"
 shown "into the void" && fail "shown before the reconnection, over a dead connection?"
 
 # New connections go through: listen reconnects and gets what it missed, and
 # what comes after, each once.
-wait_until 15 "listen did not reconnect: $(cat "$T/listen.err")" online 2
+wait_until 15 'listen did not reconnect: $(cat "$T/listen.err")' online 2
 wait_until 10 "the message sent into the dead connection never came" shown "into the void"
 expect_exit 0 ctl alice send "$chat" "after the drop"
 wait_until 10 "listen never showed a message sent after the drop" shown "after the drop"
