@@ -120,6 +120,10 @@ chaos_cleanup() {
 	cleanup
 }
 trap chaos_cleanup EXIT INT TERM
+# The devices start with the server down: their first messages wait in the
+# outbox, and b and c have not fetched the others' keys yet, so once it is
+# up each pending message asks for them while new ones are being written.
+kill_server
 drivers=""
 for d in a b c; do
 	# The shell's "Killed" for each rpc the schedule kills goes to its log.
@@ -136,8 +140,10 @@ awk -v seed="$SEED" 'BEGIN {
 		       0.3 + 1.7 * rand(), 0.2 + 1.3 * rand(), substr("abc", 1 + int(3 * rand()), 1)
 }' >"$T/schedule"
 
+sleep 2
+start_server "$port"
 all_fed() { [ -e "$T/a.fed" ] && [ -e "$T/b.fed" ] && [ -e "$T/c.fed" ]; }
-server_kills=0
+server_kills=1
 client_kills=0
 ev=0
 while ! all_fed || [ $server_kills -lt 3 ]; do
