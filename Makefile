@@ -97,7 +97,14 @@ $(BUILD)/tests/chat-probe: tests/tools/chat-probe.c $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
 
-tests: all $(UNIT_BIN) $(BUILD)/tests/chat-probe
+# Test-only TCP proxy that can drop a connection silently (no FIN, no RST).
+$(BUILD)/tests/blackhole-proxy: tests/tools/blackhole-proxy.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy
+
+tests: all $(UNIT_BIN) $(TEST_TOOLS)
 
 # make check: everything under the sanitizers, from a clean machine.
 check: deps
@@ -108,7 +115,7 @@ check: deps
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: all $(BUILD)/tests/chat-probe
+integration: all $(TEST_TOOLS)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
 # make bench: speed figures against the machine's limits (bench/run.sh). Always

@@ -520,6 +520,12 @@ cmd_rpc_exec(struct cli *cli, int argc, char **argv)
 	while ((rpc.pending > 0 || !chat_client_idle(cli->c)) && proto_mono_ms() < grace &&
 	       chat_client_loop(cli->c, 100) == CHAT_OK)
 		;
+	/* Calls still under way end with the handle (a send stays pending, for
+	 * this home's next connection), and their answers need rpc and its
+	 * calls: close it here, not in main() once this frame is gone. */
+	chat_client_disconnect(cli->c);
+	chat_client_destroy(cli->c);
+	cli->c = NULL;
 	free(rpc.line);
 	return EXIT_OK;
 }

@@ -85,6 +85,8 @@ enum chat_state {
 	                              chat_client_retry_in() ms (chat_opts.reconnect) */
 };
 
+/* New members only ever come at the end: initialise the whole struct (= {0},
+ * or designated initialisers) so that those a program does not set are 0. */
 struct chat_opts {
 	/* The device home. NULL: $CHATCTL_HOME, else $XDG_DATA_HOME/chatctl, else
 	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
@@ -110,7 +112,16 @@ struct chat_opts {
 	 * certificate must chain to one of them, be valid now and name the URL's
 	 * host; if not, connecting fails with CHAT_ERR_TLS. */
 	const char *ca_file;
+	/* Heartbeat, in seconds: a connection that no pong has confirmed for this
+	 * long is taken for dead and closed (then made again, with reconnect); a
+	 * ping goes out after 40% of it. 0: $CHAT_HEARTBEAT if set, else
+	 * CHAT_HEARTBEAT_DEFAULT. From CHAT_HEARTBEAT_MIN to CHAT_HEARTBEAT_MAX. */
+	int heartbeat_s;
 };
+
+#define CHAT_HEARTBEAT_DEFAULT 25   /* seconds (PROTOCOL.md, "Heartbeats") */
+#define CHAT_HEARTBEAT_MIN     2    /* seconds */
+#define CHAT_HEARTBEAT_MAX     3600 /* seconds */
 
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer
  * is valid only during the callback; copy what you keep. */

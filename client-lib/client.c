@@ -284,6 +284,38 @@ open_store(struct chat_client *c)
 	return CHAT_OK;
 }
 
+/* The heartbeat to use: the option, else $CHAT_HEARTBEAT, else the default. */
+static int
+pick_heartbeat(struct chat_client *c, int opt)
+{
+	const char *env = getenv("CHAT_HEARTBEAT");
+	char *end;
+	long v;
+
+	if (opt != 0) {
+		if (opt < CHAT_HEARTBEAT_MIN || opt > CHAT_HEARTBEAT_MAX)
+			return client_fail(c, CHAT_ERR_INVALID,
+					   "heartbeat of %d s: give 0 (the default) or %d to %d "
+					   "seconds",
+					   opt, CHAT_HEARTBEAT_MIN, CHAT_HEARTBEAT_MAX);
+		session_set_heartbeat(c, opt);
+		return CHAT_OK;
+	}
+	if (env == NULL || *env == '\0') {
+		session_set_heartbeat(c, CHAT_HEARTBEAT_DEFAULT);
+		return CHAT_OK;
+	}
+	/* Set but wrong is said, not ignored: the user meant something by it. */
+	v = strtol(env, &end, 10);
+	if (*end != '\0' || end == env || v < CHAT_HEARTBEAT_MIN || v > CHAT_HEARTBEAT_MAX)
+		return client_fail(
+			c, CHAT_ERR_INVALID,
+			"CHAT_HEARTBEAT='%.32s' is not a number of seconds from %d to %d", env,
+			CHAT_HEARTBEAT_MIN, CHAT_HEARTBEAT_MAX);
+	session_set_heartbeat(c, (int)v);
+	return CHAT_OK;
+}
+
 struct chat_client *
 chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbuf, size_t errlen)
 {
@@ -317,8 +349,9 @@ chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbu
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
 	c->send_only = opts->send_only;
 	c->reconnect = opts->reconnect;
-	rc = CHAT_OK;
-	if (opts->server_url != NULL && (c->server_url = strdup(opts->server_url)) == NULL)
+	rc = pick_heartbeat(c, opts->heartbeat_s);
+	if (rc == CHAT_OK && opts->server_url != NULL &&
+	    (c->server_url = strdup(opts->server_url)) == NULL)
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (rc == CHAT_OK)
 		rc = pick_ca_file(c, opts->ca_file);

@@ -62,6 +62,13 @@ struct op {
 	int held;                  /* send: waiting for the connection to come back */
 	int outbox;                /* send: from the store, nobody waits on it */
 	chat_last_seen_cb seen_cb; /* last seen: where the answer goes */
+
+	/* send: its place in this session's order of sends (see send_in_turn);
+	 * ready to be encrypted and sent, but waiting for an older send of its
+	 * chat; its sendMessage queued or sent. */
+	uint64_t turn;
+	int ready;
+	int on_wire;
 };
 
 struct chat_client {
@@ -74,6 +81,7 @@ struct chat_client {
 	int send_only;
 	int reconnect;
 	unsigned attempts;    /* failed connection attempts in a row */
+	uint64_t send_turns;  /* sends started in this session (send_in_turn) */
 	int user_closed;      /* chat_client_disconnect: do not reconnect */
 	int64_t next_attempt; /* monotonic ms, in CHAT_STATE_WAITING */
 
@@ -94,7 +102,7 @@ struct chat_client {
 	int sockfd;                   /* the socket in epfd, or -1 */
 	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
 	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
-	int rate_paused;              /* rate_limited: one request at a time */
+	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;
 	int drained;
@@ -106,6 +114,12 @@ struct chat_client {
 	int linking;       /* a link request waits for approval: no connect deadline */
 	int tls;           /* the server's URL is wss:// */
 	char tls_why[384]; /* why the server's certificate failed verification, or "" */
+	/* Heartbeat (chat_opts.heartbeat_s): lws keeps a pointer to the policy,
+	 * so it lives with the handle, which outlives the context. */
+	int heartbeat_s;
+	lws_retry_bo_t heartbeat;
+	int64_t valid_ms; /* monotonic ms: the handshake or the last pong */
+	int peer_closed;  /* the server sent a close frame */
 
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
@@ -127,6 +141,8 @@ void client_forget_session(struct chat_client *c);
 void client_forget_buffers(struct chat_client *c);
 
 /* session.c */
+/* Sets the heartbeat: hangup after secs without a pong, ping after 40% of it. */
+void session_set_heartbeat(struct chat_client *c, int secs);
 int session_start(struct chat_client *c);
 void session_stop(struct chat_client *c);
 /* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */

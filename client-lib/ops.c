@@ -40,9 +40,13 @@ op_free(struct op *op)
 	free(op);
 }
 
+static void release_ready(struct chat_client *c, const char *chat_id);
+
 void
 op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	int kind = op->kind;
 	struct op **pp;
 
 	for (pp = &c->ops; *pp != NULL && *pp != op; pp = &(*pp)->next)
@@ -66,7 +70,11 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	}
 	if (op->done)
 		op->done(c, op->arg, err, err == CHAT_OK ? id : NULL);
+	memcpy(chat_id, op->chat_id, sizeof chat_id);
 	op_free(op);
+	/* A send that never went out no longer holds back the newer ones. */
+	if (kind == OP_SEND)
+		release_ready(c, chat_id);
 }
 
 void
@@ -98,6 +106,7 @@ ops_hold_sends(struct chat_client *c)
 	for (struct op *op = c->ops; op != NULL; op = op->next)
 		if (op->kind == OP_SEND) {
 			op->held = 1;
+			op->ready = op->on_wire = 0;
 			session_drop_op_requests(c, op);
 		}
 }
@@ -123,6 +132,12 @@ ensure_session(struct chat_client *c)
 int
 op_launch(struct chat_client *c, struct op *op, int rc)
 {
+	/* A send written while waiting to reconnect waits for the attempt the
+	 * backoff has set. Connecting at once for each one would knock on a
+	 * server that is down once per message, and each failure would double
+	 * the wait, leaving the device away for up to 30 s after it is back. */
+	if (rc == CHAT_OK && op->held && c->state == CHAT_STATE_WAITING)
+		return CHAT_OK;
 	if (rc == CHAT_OK)
 		rc = ensure_session(c);
 	if (rc != CHAT_OK) {
@@ -631,6 +646,7 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		op->users = NULL;
 		op->n_users = 0;
 		op->fresh_chat = 0;
+		op->on_wire = 0; /* and newer sends of the chat wait for it again */
 		err = send_step(c, op);
 		if (err != CHAT_OK)
 			op_finish(c, op, err, NULL);
@@ -674,13 +690,73 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	return session_request(c, req, sent, op, 0);
 }
 
+/* The oldest send of chat_id in this session that has not gone out yet (it
+ * is fetching the chat or keys, or ready and waiting), or NULL. */
+static struct op *
+oldest_unsent(const struct chat_client *c, const char *chat_id)
+{
+	struct op *oldest = NULL;
+
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND && !op->held && !op->on_wire &&
+		    strcmp(op->chat_id, chat_id) == 0 &&
+		    (oldest == NULL || op->turn < oldest->turn))
+			oldest = op;
+	return oldest;
+}
+
+/*
+ * Sends go out in the order they were written, per chat, since the server
+ * numbers them in the order they come. A send may need a getChat or getKeys
+ * reply before it can be encrypted, and one that does not would overtake it:
+ * after a reconnection the first pending message asks for keys, the keys
+ * come, and a message written meanwhile went out before the other pending
+ * ones. So a send that is ready waits while an older send of its chat has
+ * not gone out, and goes when that one does (or ends).
+ */
+static int
+send_in_turn(struct chat_client *c, struct op *op)
+{
+	int rc;
+
+	if (oldest_unsent(c, op->chat_id) != op) {
+		op->ready = 1;
+		return CHAT_OK;
+	}
+	op->ready = 0;
+	if ((rc = encrypt_and_send(c, op)) != CHAT_OK)
+		return rc;
+	op->on_wire = 1;
+	release_ready(c, op->chat_id);
+	return CHAT_OK;
+}
+
+/* Sends the waiting sends of chat_id that are next in turn. */
+static void
+release_ready(struct chat_client *c, const char *chat_id)
+{
+	struct op *op;
+
+	/* Not while the connection is going away: the sends are held or failed. */
+	while (c->wsi != NULL && c->state == CHAT_STATE_ONLINE &&
+	       (op = oldest_unsent(c, chat_id)) != NULL && op->ready) {
+		int rc;
+
+		op->ready = 0;
+		if ((rc = encrypt_and_send(c, op)) == CHAT_OK)
+			op->on_wire = 1;
+		else
+			op_finish(c, op, rc, NULL);
+	}
+}
+
 static void
 send_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	if (err == CHAT_OK)
 		err = directory_apply(c, reply);
 	if (err == CHAT_OK)
-		err = encrypt_and_send(c, op);
+		err = send_in_turn(c, op);
 	if (err != CHAT_OK)
 		op_finish(c, op, err, NULL);
 }
@@ -725,7 +801,7 @@ send_step(struct chat_client *c, struct op *op)
 				return request_keys(c, op, op->users, op->n_users, send_keys);
 		}
 	}
-	return encrypt_and_send(c, op);
+	return send_in_turn(c, op);
 }
 
 /* Starts (or restarts) a send from its first step: the chat and the keys may
@@ -741,6 +817,8 @@ restart_send(struct chat_client *c, struct op *op)
 	op->n_users = 0;
 	op->fresh_chat = 0;
 	op->attempts = 0;
+	op->ready = op->on_wire = 0;
+	op->turn = ++c->send_turns; /* restarts come in the store's order */
 	if ((rc = send_step(c, op)) != CHAT_OK)
 		op_finish(c, op, rc, NULL);
 }
@@ -853,10 +931,12 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	/* Online: send now (the outbox went out when the session began). Not yet:
 	 * wait, so that on connecting everything pending goes out in order. */
-	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE)
+	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE) {
+		op->turn = ++c->send_turns;
 		rc = send_step(c, op);
-	else if (rc == CHAT_OK)
+	} else if (rc == CHAT_OK) {
 		op->held = 1;
+	}
 	if ((rc = op_launch(c, op, rc)) != CHAT_OK)
 		return rc;
 	if (message_id != NULL)

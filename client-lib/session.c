@@ -31,13 +31,31 @@ static const struct lws_protocols protocols[] = {
 	{PROTO_SUBPROTOCOL, callback, 0, RX_CHUNK, 0, NULL, RX_CHUNK},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
-/* Heartbeats: after 10 s without traffic lws sends a ping; with nothing at all
- * for 25 s it drops the connection. The server does the same, so a dead
- * connection is noticed on both sides within 25 s (PROTOCOL.md). */
-static const lws_retry_bo_t heartbeat = {
-	.secs_since_valid_ping = 10,
-	.secs_since_valid_hangup = 25,
-};
+/* Heartbeats (PROTOCOL.md): lws pings the server when nothing has confirmed
+ * the connection for the ping time, and drops it when no pong comes by the
+ * hangup time. The server does the same, so a dead connection is noticed on
+ * both sides within the hangup time (25 s unless set otherwise). */
+void
+session_set_heartbeat(struct chat_client *c, int secs)
+{
+	int ping = secs * 2 / 5;
+
+	c->heartbeat_s = secs;
+	memset(&c->heartbeat, 0, sizeof c->heartbeat);
+	c->heartbeat.secs_since_valid_ping = (uint16_t)(ping < 1 ? 1 : ping);
+	c->heartbeat.secs_since_valid_hangup = (uint16_t)secs;
+}
+
+/* Whether the connection that just closed was dropped for the heartbeat: no
+ * pong for the hangup time (a healthy one has one about every ping time).
+ * Half a second of slack covers the time between lws noting the proof and
+ * our callback hearing of it. */
+static int
+heartbeat_expired(const struct chat_client *c)
+{
+	return !c->peer_closed &&
+	       proto_mono_ms() - c->valid_ms >= (int64_t)c->heartbeat_s * 1000 - 500;
+}
 
 static struct chat_client *
 client_of(struct lws *wsi)
@@ -105,11 +123,13 @@ static struct request *
 next_frame(struct chat_client *c)
 {
 	int64_t now = proto_mono_ms();
+	int in_flight = 0;
 
 	for (struct request *r = c->reqs; r != NULL; r = r->next) {
-		/* Slowed down: one request at a time until one is taken, or a whole
-		 * pipeline would be refused again and again. */
-		if (r->sent && c->rate_paused)
+		/* Slowed down: a window of requests in flight, 1 after a refusal and
+		 * twice as many after each one taken, or a whole pipeline would be
+		 * refused again and again. */
+		if (r->sent && c->rate_window > 0 && ++in_flight >= c->rate_window)
 			return NULL;
 		if (r->sent || !(c->state == CHAT_STATE_ONLINE || r->preauth))
 			continue;
@@ -126,23 +146,27 @@ retry_due(lws_sorted_usec_list_t *sul)
 	session_want_write(c);
 }
 
-/* How often one request is sent again after rate_limited before it fails. */
-#define RATE_TRIES 20
+/* Requests in flight while slowed down, at most; past it, no limit again. */
+#define RATE_WINDOW_MAX 64
 
 /* A rate_limited answer: send r again (in its place) after the time the
- * server named. 1 if it will, 0 if it has been refused too often. */
+ * server named. There is no count of tries: the server takes it once the
+ * device's rate allows (a request queued behind a long burst is refused many
+ * times over without being at fault). 1 if it will be sent again, 0 if not
+ * (the connection is not online). */
 static int
 retry_later(struct chat_client *c, struct request *r, const cJSON *reply)
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");
 	int64_t wait = 1000;
 
-	if (c->state != CHAT_STATE_ONLINE || ++r->rate_tries > RATE_TRIES)
+	if (c->state != CHAT_STATE_ONLINE)
 		return 0;
+	r->rate_tries++;
 	proto_get_int(e, "retryAfterMs", 1, 60000, &wait);
 	r->sent = 0;
 	r->not_before = proto_mono_ms() + wait;
-	c->rate_paused = 1;
+	c->rate_window = 1;
 	lws_sul_schedule(c->ctx, 0, &c->retry, retry_due, (lws_usec_t)wait * LWS_US_PER_MS);
 	return 1;
 }
@@ -323,7 +347,9 @@ on_reply(struct chat_client *c, const cJSON *msg)
 	if (r == NULL || !r->sent)
 		return; /* not ours (a late reply to a request that timed out) */
 	if (cJSON_IsTrue(ok)) {
-		c->rate_paused = 0; /* taken: back to full speed */
+		/* Taken: open the window again, up to no window at all. */
+		if (c->rate_window > 0 && (c->rate_window *= 2) > RATE_WINDOW_MAX)
+			c->rate_window = 0;
 		session_want_write(c);
 		complete(c, r, msg, CHAT_OK);
 		return;
@@ -533,6 +559,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		/* Connected: from now on only incoming data needs the application. */
 		watch_socket(c, EPOLLIN);
+		c->valid_ms = proto_mono_ms(); /* the heartbeat starts from here */
 		session_set_state(c, CHAT_STATE_AUTHENTICATING, CHAT_OK);
 		break;
 	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
@@ -561,7 +588,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE: return on_writeable(c, wsi);
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG: c->valid_ms = proto_mono_ms(); break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		c->peer_closed = 1;
 		if (len >= 2) {
 			const unsigned char *p = in;
 			unsigned code = (unsigned)p[0] << 8 | p[1];
@@ -582,7 +611,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
+		/* Said over any earlier message: nothing else explains the loss. */
+		if (c->conn_err == CHAT_OK && heartbeat_expired(c))
+			client_fail(c, CHAT_ERR_CONNECTION_LOST,
+				    "no answer from the server for %d s (heartbeat): the "
+				    "connection is dead",
+				    c->heartbeat_s);
+		else if (c->conn_err == CHAT_OK && c->errmsg[0] == '\0')
 			client_fail(c, CHAT_ERR_CONNECTION_LOST,
 				    "the server closed the connection");
 		connection_gone(c, CHAT_ERR_CONNECTION_LOST);
@@ -716,12 +751,13 @@ session_start(struct chat_client *c)
 	c->tls = u.tls;
 	c->tls_why[0] = '\0';
 	ci.pwsi = &c->wsi;
-	ci.retry_and_idle_policy = &heartbeat;
+	ci.retry_and_idle_policy = &c->heartbeat;
 	c->conn_err = CHAT_OK;
 	c->user_closed = 0;
 	c->errmsg[0] = '\0';
 	c->drained = 0;
-	c->rate_paused = 0;
+	c->rate_window = 0;
+	c->peer_closed = 0;
 	c->max_frame = PROTO_MAX_FRAME;
 	c->connect_deadline = proto_mono_ms() + c->timeout_ms;
 	session_set_state(c, CHAT_STATE_CONNECTING, CHAT_OK);

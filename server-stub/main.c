@@ -37,8 +37,8 @@
 static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
-	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND] "
-	"[--verbose]\n"
+	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
+	"                   [--heartbeat SECONDS] [--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -74,6 +74,9 @@ static const char help_text[] =
 	"                      bytes of frames each device may send per second,\n"
 	"                      with bursts of 8 times that (default 1048576,\n"
 	"                      from 0 to 1073741824; 0: no limit)\n"
+	"  --heartbeat SECONDS close a connection when no pong has answered the\n"
+	"                      pings for this long; a ping goes out after 40%\n"
+	"                      of it without one (default 25, from 2 to 3600)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -306,6 +309,7 @@ main(int argc, char **argv)
 						 {"retention", required_argument, NULL, 'r'},
 						 {"rate", required_argument, NULL, 'q'},
 						 {"rate-bytes", required_argument, NULL, 'b'},
+						 {"heartbeat", required_argument, NULL, 'H'},
 						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
@@ -314,9 +318,11 @@ main(int argc, char **argv)
 				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
 				   .retention_arg = "30d",
 				   .rate = WIRE_DEFAULT_RATE,
-				   .rate_bytes = WIRE_DEFAULT_RATE_BYTES};
+				   .rate_bytes = WIRE_DEFAULT_RATE_BYTES,
+				   .heartbeat_s = SERVER_HEARTBEAT_DEFAULT};
 	char host[256], addr[INET6_ADDRSTRLEN];
 	const char *listen_arg = NULL;
+	double secs;
 	int ch;
 
 	opterr = 0; /* we word the messages ourselves */
@@ -351,6 +357,14 @@ main(int argc, char **argv)
 				return usage_error("--rate-bytes: '%s' is not a number of bytes "
 						   "per second from 0 to 1073741824",
 						   optarg);
+			break;
+		case 'H':
+			if (parse_rate(optarg, SERVER_HEARTBEAT_MAX, &secs) != 0 ||
+			    secs < SERVER_HEARTBEAT_MIN)
+				return usage_error("--heartbeat: '%s' is not a number of seconds "
+						   "from 2 to 3600",
+						   optarg);
+			opts.heartbeat_s = (int)secs;
 			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':

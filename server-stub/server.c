@@ -95,6 +95,10 @@ struct conn {
 	int close_now;
 
 	struct device_rate *rate; /* the device's buckets, once authenticated */
+	/* Why it closed, for the log: the client sent a close frame, or no pong
+	 * confirmed the connection since valid_us (util_mono_us). */
+	int peer_closed;
+	int64_t valid_us;
 };
 
 /* The rate buckets of one device, shared by all its connections (a receiving
@@ -120,6 +124,8 @@ struct server {
 	lws_sorted_usec_list_t purge_sul;
 	int64_t retention_ms;
 	const char *retention_arg;
+	/* lws keeps a pointer to it: it lives as long as the context. */
+	lws_retry_bo_t heartbeat;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -527,6 +533,8 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
 	c->wsi = wsi;
 	c->sess.conn_id = ++srv->next_conn_id;
+	/* The handshake is the first proof the connection works. */
+	c->valid_us = util_mono_us();
 	peer_name(wsi, c->peer, sizeof c->peer);
 	c->next = srv->conns;
 	if (srv->conns)
@@ -540,16 +548,39 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* Why c is closing, for its close line (chat-server(8), LOGGING). A pong
+ * resets the heartbeat, so a connection that saw none for the hangup time
+ * is one that lws dropped for it: a healthy one is confirmed about every
+ * ping time. Half a second of slack covers the time between lws noting the
+ * proof and our callback hearing of it. */
+static const char *
+close_why(const struct server *srv, const struct conn *c, char *buf, size_t cap)
+{
+	int64_t hangup_us = (int64_t)srv->heartbeat.secs_since_valid_hangup * 1000000;
+
+	if (stop_requested)
+		return "stop";
+	if (c->close_code) {
+		snprintf(buf, cap, "server/%d", c->close_code);
+		return buf;
+	}
+	if (c->peer_closed)
+		return "client";
+	if (util_mono_us() - c->valid_us >= hangup_us - 500000)
+		return "heartbeat";
+	return "lost";
+}
+
 /* Called on CLOSED and again on WSI_DESTROY; does its work once. */
 static void
 conn_release(struct server *srv, struct conn *c)
 {
-	char dev[CHAT_USER_MAX + 16];
+	char dev[CHAT_USER_MAX + 16], why[32];
 
 	if (c->wsi == NULL)
 		return;
-	srv_log("conn %llu close peer=%s device=%s", (unsigned long long)c->sess.conn_id, c->peer,
-		conn_device(c, dev, sizeof dev));
+	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
+		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
 	/* Last seen: the close of an authenticated connection. */
 	if (c->sess.authed &&
 	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, util_now_ms()) != DB_OK)
@@ -713,13 +744,18 @@ conn_writeable(struct server *srv, struct conn *c)
 	return 0;
 }
 
-/* Heartbeats: after 10 s without traffic lws pings the client; with nothing at
- * all for 25 s it drops the connection (libchat does the same from its side),
- * so a dead client is noticed within 25 s and its inbox waits for the next one. */
-static const lws_retry_bo_t heartbeat = {
-	.secs_since_valid_ping = 10,
-	.secs_since_valid_hangup = 25,
-};
+/* Heartbeats (PROTOCOL.md): lws pings a client whose connection nothing has
+ * confirmed for the ping time, and drops it when no pong comes by the hangup
+ * time (--heartbeat, 25 s by default); libchat does the same from its side.
+ * So a dead client is noticed within the hangup time, and its inbox waits
+ * for its next connection. */
+int
+server_heartbeat_ping(int heartbeat_s)
+{
+	int ping = heartbeat_s * 2 / 5;
+
+	return ping < 1 ? 1 : ping;
+}
 
 static int
 callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -740,6 +776,13 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_ESTABLISHED: return conn_open(srv, c, wsi);
 	case LWS_CALLBACK_RECEIVE: return conn_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(srv, c);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		/* lws has reset the heartbeat; remember when, for the close line. */
+		c->valid_us = util_mono_us();
+		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		c->peer_closed = 1;
+		return 0; /* lws answers the close frame */
 	case LWS_CALLBACK_CLOSED: conn_release(srv, c); return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (c != NULL)
@@ -857,11 +900,15 @@ server_run(const struct server_opts *opts)
 	struct lws_vhost *vh;
 	char err[512];
 	uint64_t options;
+	int hangup;
 
 	memset(&srv, 0, sizeof srv);
 	srv.max_frame = opts->max_frame;
 	srv.retention_ms = opts->retention_ms;
 	srv.retention_arg = opts->retention_arg;
+	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : SERVER_HEARTBEAT_DEFAULT;
+	srv.heartbeat.secs_since_valid_ping = (uint16_t)server_heartbeat_ping(hangup);
+	srv.heartbeat.secs_since_valid_hangup = (uint16_t)hangup;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
@@ -903,7 +950,7 @@ server_run(const struct server_opts *opts)
 	info.iface = opts->bind_addr;
 	info.port = opts->port;
 	info.protocols = protocols;
-	info.retry_and_idle_policy = &heartbeat;
+	info.retry_and_idle_policy = &srv.heartbeat;
 	/* TLS on the one listener: WebSocket (wss://) and plain HTTP requests
 	 * (https://) alike; main() checked the pair can be loaded. */
 	info.ssl_cert_filepath = opts->cert_path;

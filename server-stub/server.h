@@ -21,7 +21,16 @@ struct server_opts {
 	const char *retention_arg; /* as the user wrote it ("30d"), for the log */
 	double rate;               /* requests per second per device; 0: no limit */
 	double rate_bytes;         /* bytes of frames per second per device; 0: no limit */
+	int heartbeat_s;           /* no pong for this long closes a connection; 0: 25 */
 };
+
+/* --heartbeat: the default (PROTOCOL.md) and the bounds of the hangup time. */
+#define SERVER_HEARTBEAT_DEFAULT 25
+#define SERVER_HEARTBEAT_MIN     2
+#define SERVER_HEARTBEAT_MAX     3600
+
+/* The ping time for a hangup time: 40 % of it (10 s of 25), at least 1 s. */
+int server_heartbeat_ping(int heartbeat_s);
 
 /*
  * Open the store, listen, print "chat-server: listening on HOST:PORT" (with

@@ -29,8 +29,12 @@ cleanup() {
 		kill "$SERVER_PID" 2>/dev/null
 		server_exit >/dev/null
 	fi
-	# Background chatctl processes a test left behind.
-	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	# Background chatctl processes a test left behind. Not $(jobs -p): dash
+	# runs a command substitution in a subshell, whose job table is empty,
+	# so a failing test used to leave its listeners running. For a pipeline
+	# this is its first process only: start what must be stopped on its own.
+	jobs -p >"$T/jobs" 2>/dev/null
+	for p in $(cat "$T/jobs" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	check_server_log || status=1
 	rm -rf "$T"
 	exit $status
@@ -152,4 +156,18 @@ register() {
 # count_lines FILE: number of lines.
 count_lines() {
 	wc -l < "$1" | tr -d ' '
+}
+
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.05 s until it succeeds;
+# fails the test with WHAT if SECONDS (whole seconds, by the clock) pass first.
+# WHAT is expanded then, not when called: single-quoted, '$(cat "$T/x")'
+# shows the file as it is at the failure.
+wait_until() {
+	wu_limit=$(($(date +%s) + $1))
+	wu_what=$2
+	shift 2
+	until "$@"; do
+		[ "$(date +%s)" -le "$wu_limit" ] || eval "fail \"$wu_what\""
+		sleep 0.05
+	done
 }

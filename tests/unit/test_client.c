@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "internal.h"
 #include "proto.h"
 #include "store.h"
 
@@ -503,6 +504,63 @@ test_store_migrates_v1(void **state)
 	rmdir(dir);
 }
 
+/* The heartbeat: from the option, else $CHAT_HEARTBEAT, else 25 s; the ping
+ * at 40% of it; out-of-range values refused, not quietly replaced. */
+static struct chat_client *
+open_with_heartbeat(const char *home, int opt, const char *env, int *err)
+{
+	struct chat_opts o = {.home = home, .heartbeat_s = opt};
+	char msg[256];
+
+	if (env != NULL)
+		setenv("CHAT_HEARTBEAT", env, 1);
+	else
+		unsetenv("CHAT_HEARTBEAT");
+	*err = CHAT_OK;
+	return chat_client_new(&o, NULL, err, msg, sizeof msg);
+}
+
+static void
+test_heartbeat(void **state)
+{
+	char home[] = "/tmp/test_client_hb.XXXXXX", p[128];
+	static const struct {
+		int opt;
+		const char *env;
+		int ping, hangup; /* 0: refused */
+	} cases[] = {
+		{0, NULL, 10, 25},       {0, "", 10, 25}, {0, "4", 1, 4},  {0, "2", 1, 2},
+		{0, "3600", 1440, 3600}, {7, "4", 2, 7},  {0, "1", 0, 0},  {0, "3601", 0, 0},
+		{0, "abc", 0, 0},        {0, "4s", 0, 0}, {1, NULL, 0, 0}, {-5, NULL, 0, 0},
+		{3601, NULL, 0, 0},
+	};
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		int err;
+		struct chat_client *c = open_with_heartbeat(home, cases[i].opt, cases[i].env, &err);
+
+		if (cases[i].hangup == 0) {
+			assert_null(c);
+			assert_int_equal(err, CHAT_ERR_INVALID);
+			continue;
+		}
+		assert_non_null(c);
+		assert_int_equal(c->heartbeat.secs_since_valid_ping, cases[i].ping);
+		assert_int_equal(c->heartbeat.secs_since_valid_hangup, cases[i].hangup);
+		chat_client_destroy(c);
+	}
+	unsetenv("CHAT_HEARTBEAT");
+	for (const char *const *f =
+		     (const char *const[]){"store.db", "store.db-wal", "store.db-shm", NULL};
+	     *f != NULL; f++) {
+		snprintf(p, sizeof p, "%s/%s", home, *f);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
 int
 main(void)
 {
@@ -523,6 +581,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mark_read_and_owed, store_setup,
 						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
+		cmocka_unit_test(test_heartbeat),
 	};
 
 	if (sodium_init() < 0)
