@@ -117,6 +117,14 @@ session_want_write(struct chat_client *c)
 	}
 }
 
+static void
+retry_due(lws_sorted_usec_list_t *sul)
+{
+	struct chat_client *c = lws_container_of(sul, struct chat_client, retry);
+
+	session_want_write(c);
+}
+
 /* The next frame allowed out now, or NULL. A request the server asked to
  * wait holds back those behind it: they must not overtake it. */
 static struct request *
@@ -133,18 +141,17 @@ next_frame(struct chat_client *c)
 			return NULL;
 		if (r->sent || !(c->state == CHAT_STATE_ONLINE || r->preauth))
 			continue;
-		return r->not_before > now ? NULL : r;
+		if (r->not_before > now) {
+			/* Timers may fire a little early: look again when it is due. */
+			lws_sul_schedule(c->ctx, 0, &c->retry, retry_due,
+					 (lws_usec_t)(r->not_before - now + 1) * LWS_US_PER_MS);
+			return NULL;
+		}
+		return r;
 	}
 	return NULL;
 }
 
-static void
-retry_due(lws_sorted_usec_list_t *sul)
-{
-	struct chat_client *c = lws_container_of(sul, struct chat_client, retry);
-
-	session_want_write(c);
-}
 
 /* Requests in flight while slowed down, at most; past it, no limit again. */
 #define RATE_WINDOW_MAX 64

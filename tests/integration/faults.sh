@@ -53,9 +53,14 @@ while [ "$(count_lines "$T/run1")" -lt 5 ] && [ $i -lt 400 ]; do i=$((i + 1)); s
 kill -9 $receiver 2>/dev/null
 wait $receiver 2>/dev/null
 expect_exit 0 ctl bob --json recv
-cat "$T/run1" "$T/out" | jq -r .text > "$T/shown"
-# Nothing shown twice...
-[ "$(sort "$T/shown" | uniq -d | wc -l)" -eq 0 ] || fail "shown twice: $(sort "$T/shown" | uniq -d | paste -s)"
+cat "$T/run1" "$T/out" | jq -r 'select(.type == "message") | .text' > "$T/shown"
+# Nothing shown twice, but for the one message the receiver was showing when
+# it was killed (shown, not yet recorded as handed over: it comes again, so
+# that a message is never lost to the program that shows it)...
+dups=$(sort "$T/shown" | uniq -d)
+[ "$(echo "$dups" | grep -c .)" -le 1 ] || fail "shown twice: $(echo "$dups" | paste -s)"
+[ -z "$dups" ] || [ "$(jq -r 'select(.type == "message") | .text' "$T/run1" | tail -n 1)" = "$dups" ] ||
+	fail "shown twice, and not the message being shown at the kill: $dups"
 # ...and nothing lost: the store has each exactly once, and the server nothing left.
 expect_exit 0 ctl bob --json history "$chat"
 [ "$(jq '[.[] | select(.text | startswith("b"))] | length' "$T/out")" -eq $N ] ||
