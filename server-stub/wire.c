@@ -1579,11 +1579,6 @@ wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64
 
 	if (h->rate <= 0 && h->rate_bytes <= 0)
 		return 0;
-	/* After a refusal, everything on the connection is refused until the
-	 * time it named: a request behind a refused one must not overtake it
-	 * (the client sends both again, in their order). */
-	if (now_us < s->rate_hold_us)
-		return (s->rate_hold_us - now_us + 999) / 1000;
 	/* A frame is let in while the bytes bucket holds a token, and then
 	 * costs all its bytes: a frame larger than the burst still passes,
 	 * and the debt holds the long-run rate. */
@@ -1592,14 +1587,46 @@ wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64
 		wait = rate_wait_ms(&p->requests, h->rate);
 	if (h->rate_bytes > 0 && (w = rate_wait_ms(&p->bytes, h->rate_bytes)) > wait)
 		wait = w;
-	if (wait > 0) {
-		s->rate_hold_us = now_us + wait * 1000;
+	if (wait > 0)
 		return wait;
-	}
 	if (h->rate > 0)
 		p->requests.tokens -= 1.0;
 	if (h->rate_bytes > 0)
 		p->bytes.tokens -= (double)len;
+	return 0;
+}
+
+/*
+ * Rate limits keep a connection's requests in their order: once a request is
+ * refused, every request behind it (a larger id: clients number them as they
+ * send) is refused too, tokens or not, until the refused one comes again and
+ * is taken. Holding for the time named would not do: a request sent behind
+ * the refused one but arriving after that time would be taken before it, and
+ * two sends would be numbered out of order. A client that never sends the
+ * refused request again is let go after WIRE_RATE_HOLD_MAX_US.
+ */
+#define WIRE_RATE_HOLD_MAX_US (30 * 1000000LL)
+
+int64_t
+wire_rate_gate(const struct wire_hooks *h, struct session *s, int has_id, int64_t id, size_t len,
+	       int64_t now_us)
+{
+	int64_t wait;
+
+	if (s->rate_hold_id > 0 && now_us - s->rate_hold_since_us > WIRE_RATE_HOLD_MAX_US)
+		s->rate_hold_id = 0;
+	if (s->rate_hold_id > 0 && (!has_id || id > s->rate_hold_id))
+		return s->rate_hold_us > now_us ? (s->rate_hold_us - now_us + 999) / 1000 : 1;
+	if ((wait = wire_rate_check(h, s, len, now_us)) > 0) {
+		if (has_id && (s->rate_hold_id == 0 || id < s->rate_hold_id)) {
+			s->rate_hold_id = id;
+			s->rate_hold_since_us = now_us;
+		}
+		s->rate_hold_us = now_us + wait * 1000;
+		return wait;
+	}
+	if (has_id && id == s->rate_hold_id)
+		s->rate_hold_id = 0;
 	return 0;
 }
 
@@ -1635,18 +1662,17 @@ wire_handle(const struct wire_hooks *h, struct session *s, const char *frame, si
 {
 	struct req r = {.h = h, .s = s};
 	int64_t now_us = h->rate > 0 || h->rate_bytes > 0 ? util_mono_us() : 0;
-	int64_t wait = now_us ? wire_rate_check(h, s, len, now_us) : 0;
-	const struct handler *hd;
+	const struct handler *hd = route(&r, frame, len);
+	int64_t wait = now_us ? wire_rate_gate(h, s, r.has_id, r.id, len, now_us) : 0;
 	char *text;
 
 	if (wait > 0) {
-		/* Not processed; parsed only for the id of the reply. */
-		route(&r, frame, len);
+		/* Not processed: parsed only for the id, of the reply and the gate. */
 		text = rate_limited(&r, wait, now_us);
+		cJSON_Delete(r.err_extra);
 		cJSON_Delete((cJSON *)r.msg);
 		return text;
 	}
-	hd = route(&r, frame, len);
 	if (hd != NULL)
 		hd->fn(&r);
 	if (r.err_code == NULL && (r.oom || r.reply == NULL))

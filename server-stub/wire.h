@@ -65,6 +65,10 @@ int64_t rate_wait_ms(const struct rate_bucket *b, double rate);
  * takes nothing.
  */
 int64_t wire_rate_check(const struct wire_hooks *h, struct session *s, size_t len, int64_t now_us);
+/* wire_rate_check, and the order of requests: after a refusal, requests with a
+ * larger id (or none) are refused until the refused one is taken. */
+int64_t wire_rate_gate(const struct wire_hooks *h, struct session *s, int has_id, int64_t id,
+		       size_t len, int64_t now_us);
 
 /* The two buckets of a connection, or of a device's connections together. */
 struct rate_pair {
@@ -92,7 +96,9 @@ struct session {
 	 * device share. NULL means own. */
 	struct rate_pair own;
 	struct rate_pair *rate;
-	int64_t rate_hold_us;   /* refused: refuse all until then (monotonic us) */
+	int64_t rate_hold_id;       /* the refused request the others wait for; 0: none */
+	int64_t rate_hold_since_us; /* when it was first refused */
+	int64_t rate_hold_us;       /* when it may come again (for retryAfterMs) */
 	int64_t rate_logged_us; /* the last "rate limited" log line */
 	uint64_t rate_refused;  /* requests refused since that line */
 };

@@ -1443,12 +1443,28 @@ test_rate_bucket(void **state)
 	assert_int_equal(wire_rate_check(&h, &s, 10, t), 50);
 	/* Refused requests take nothing. */
 	assert_true(s.own.requests.tokens == 0 && s.own.bytes.tokens == 8000 - 800);
-	/* And until the time named, nothing passes, tokens or not: a request
-	 * must not overtake one refused before it. */
-	s.own.requests.tokens = 5;
-	assert_int_equal(wire_rate_check(&h, &s, 10, t + 10000), 40);
-	s.own.requests.tokens = 0;
 	assert_int_equal(wire_rate_check(&h, &s, 10, t + 50000), 0);
+	/* The gate keeps the order: request 7 refused, then 8 (sent behind it)
+	 * is refused however many tokens there are, until 7 is taken. */
+	{
+		struct session g;
+
+		memset(&g, 0, sizeof g);
+		g.own.requests = (struct rate_bucket){.tokens = 0, .last_us = t, .started = 1};
+		assert_true(wire_rate_gate(&h, &g, 1, 7, 10, t) > 0);
+		g.own.requests.tokens = 5;
+		assert_true(wire_rate_gate(&h, &g, 1, 8, 10, t + 500000) > 0);
+		assert_true(wire_rate_gate(&h, &g, 0, 0, 10, t + 500000) > 0);
+		assert_true(g.own.requests.tokens >= 5); /* refused: nothing taken */
+		assert_int_equal(wire_rate_gate(&h, &g, 1, 7, 10, t + 500000), 0);
+		assert_int_equal(wire_rate_gate(&h, &g, 1, 8, 10, t + 500000), 0);
+		/* A client that never sends the refused one again is let go. */
+		g.own.requests.tokens = -10;
+		assert_true(wire_rate_gate(&h, &g, 1, 9, 10, t + 600000) > 0);
+		g.own.requests.tokens = 5;
+		assert_true(wire_rate_gate(&h, &g, 1, 10, 10, t + 700000) > 0);
+		assert_int_equal(wire_rate_gate(&h, &g, 1, 10, 10, t + 31000000), 0);
+	}
 	/* A frame larger than the burst passes once, then the debt holds. */
 	assert_int_equal(wire_rate_check(&h, &s, 9000, t + 1000000), 0);
 	assert_true(s.own.bytes.tokens < 0);
