@@ -126,7 +126,9 @@ struct chat_client {
 	struct op *ops;
 	char **acks; /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
-	int receipts_due; /* the store may owe receipts: look when online */
+	int receipts_due;    /* the store may owe receipts: look when online */
+	int64_t receipts_at; /* not before then (monotonic ms): batching */
+	lws_sorted_usec_list_t receipts_sul;
 
 	char errmsg[512];
 	char server_code[64];
@@ -208,8 +210,12 @@ int ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, co
 		      const char *user, const uint8_t *body, size_t len, int skip_changed);
 
 /* receipts.c */
-/* The store may owe receipts: send them when the connection allows. */
-void receipts_due(struct chat_client *c);
+/* Delivered receipts wait this long for more to join their batch: a burst of
+ * messages costs a few receipts, not one each. */
+#define RECEIPT_DELAY_MS 100
+/* The store may owe receipts: send them when the connection allows, and not
+ * before delay_ms from now (or sooner, if already due sooner). */
+void receipts_due(struct chat_client *c, int delay_ms);
 /* Sends the next batch owed, if online and none is under way. */
 void receipts_flush(struct chat_client *c);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is

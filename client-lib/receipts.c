@@ -28,11 +28,26 @@ receipts_status_name(int status)
 		       : "unknown";
 }
 
-void
-receipts_due(struct chat_client *c)
+static void
+receipts_timer(lws_sorted_usec_list_t *sul)
 {
+	session_want_write(lws_container_of(sul, struct chat_client, receipts_sul));
+}
+
+void
+receipts_due(struct chat_client *c, int delay_ms)
+{
+	int64_t at = proto_mono_ms() + delay_ms;
+
+	if (c->receipts_due && c->receipts_at <= at)
+		return; /* due as soon already */
 	c->receipts_due = 1;
-	session_want_write(c);
+	c->receipts_at = at;
+	if (delay_ms <= 0 || c->ctx == NULL)
+		session_want_write(c);
+	else
+		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
+				 (lws_usec_t)delay_ms * LWS_US_PER_MS);
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -117,7 +132,7 @@ receipt_sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 					 strcmp(c->server_code, "bad_request") == 0))) {
 		err = batch_done(c, op);
 		if (err == CHAT_OK)
-			receipts_due(c); /* the next batch, if any */
+			receipts_due(c, 0); /* the next batch, if any */
 	}
 	op_finish(c, op, err, NULL);
 }
@@ -155,7 +170,7 @@ receipt_send(struct chat_client *c, struct op *op)
 		cJSON_Delete(req);
 		rc = batch_done(c, op);
 		if (rc == CHAT_OK)
-			receipts_due(c);
+			receipts_due(c, 0);
 		op_finish(c, op, rc, NULL);
 		return CHAT_OK;
 	}
@@ -187,6 +202,13 @@ receipts_flush(struct chat_client *c)
 
 	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
 		return;
+	if (proto_mono_ms() < c->receipts_at) {
+		/* Timers may fire a little early: look again when it is due. */
+		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
+				 (lws_usec_t)(c->receipts_at - proto_mono_ms() + 1) *
+					 LWS_US_PER_MS);
+		return;
+	}
 	c->receipts_due = 0;
 	if ((ids = malloc(PROTO_MAX_RECEIPT_IDS * sizeof *ids)) == NULL)
 		return;
@@ -235,7 +257,7 @@ chat_mark_read(struct chat_client *c, const char *chat_id)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
 	if (n > 0)
-		receipts_due(c);
+		receipts_due(c, 0); /* the user acted: at once */
 	return n;
 }
 

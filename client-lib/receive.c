@@ -188,7 +188,7 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	if (rc < 0)
 		store_rollback(&c->store);
 	if (rc == 1 && !m.outgoing)
-		receipts_due(c);
+		receipts_due(c, RECEIPT_DELAY_MS);
 	if (rc < 0) {
 		sodium_memzero(text, m.text_len);
 		free(text);

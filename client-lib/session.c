@@ -152,7 +152,6 @@ next_frame(struct chat_client *c)
 	return NULL;
 }
 
-
 /* Requests in flight while slowed down, at most; past it, no limit again. */
 #define RATE_WINDOW_MAX 64
 
@@ -785,7 +784,7 @@ session_online(struct chat_client *c)
 	c->attempts = 0;
 	session_set_state(c, CHAT_STATE_ONLINE, CHAT_OK);
 	ops_resume_sends(c);
-	c->receipts_due = 1; /* whatever the store owes from earlier */
+	receipts_due(c, 0); /* whatever the store owes from earlier */
 	session_want_write(c);
 }
 
@@ -798,6 +797,7 @@ session_stop(struct chat_client *c)
 		/* Destroying the context closes the connection and calls back: by then
 		 * nothing must point at it, nor may a timer of ours stay in its lists. */
 		lws_sul_cancel(&c->retry);
+		lws_sul_cancel(&c->receipts_sul);
 		c->wsi = NULL;
 		c->ctx = NULL;
 		lws_context_destroy(ctx);

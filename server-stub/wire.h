@@ -99,8 +99,8 @@ struct session {
 	int64_t rate_hold_id;       /* the refused request the others wait for; 0: none */
 	int64_t rate_hold_since_us; /* when it was first refused */
 	int64_t rate_hold_us;       /* when it may come again (for retryAfterMs) */
-	int64_t rate_logged_us; /* the last "rate limited" log line */
-	uint64_t rate_refused;  /* requests refused since that line */
+	int64_t rate_logged_us;     /* the last "rate limited" log line */
+	uint64_t rate_refused;      /* requests refused since that line */
 };
 
 struct wire_hooks {
