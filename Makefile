@@ -31,6 +31,7 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson openssl
 PKGS_TEST   := cmocka
+PKGS_TUI    := ncursesw
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
@@ -43,15 +44,17 @@ LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
 LIB_SRC    := $(wildcard client-lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 SERVER_SRC := $(wildcard server-stub/*.c)
+TUI_SRC    := $(wildcard tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SONAME  := libchat.so.0
-PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl
+PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl $(BUILD)/chat-tui
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
 
 .PHONY: all deps check unit integration run install uninstall clean tests format
@@ -64,6 +67,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# chat-tui's own objects also see ncursesw's headers (and -D_XOPEN_SOURCE for
+# its wide-character calls).
+$(BUILD)/tui/%.o: tui/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI)) -c $< -o $@
+
 $(BUILD)/libchat.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -73,6 +82,10 @@ $(BUILD)/libchat.so: $(LIB_OBJ)
 
 $(BUILD)/chatctl: $(CLI_OBJ) $(BUILD)/libchat.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libchat.a $(LIBS)
+
+$(BUILD)/chat-tui: $(TUI_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libchat.a $(LIBS) \
+		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
 # The server shares libchat's crypto (signature checks) and nothing else; the
 # linker takes only those objects from the archive.
@@ -87,6 +100,13 @@ $(BUILD)/tests/test_server_%: tests/unit/test_server_%.c $(SERVER_OBJ) $(BUILD)/
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(TEST_LIBS)
+
+# chat-tui's unit tests link its objects (all but main), as the server's do.
+$(BUILD)/tests/test_tui_%: tests/unit/test_tui_%.c $(TUI_OBJ) $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Itui $(LDFLAGS) -o $@ $< \
+		$(filter-out $(BUILD)/tui/main.o,$(TUI_OBJ)) $(TEST_LIBS) \
+		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
@@ -176,11 +196,11 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
 
 # The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
-FORMAT_SRC = $(wildcard client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+FORMAT_SRC = $(wildcard client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(TUI_OBJ:.o=.d)
