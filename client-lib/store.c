@@ -88,26 +88,94 @@ exec(struct store *s, const char *sql)
 	return 0;
 }
 
-/* Prepares sql or records why not. */
+/* FNV-1a: the cache compares hashes before it compares texts. */
+static uint32_t
+sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)sql; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* Prepares sql or records why not. The statement comes from the store's cache
+ * when sql was prepared before: reset and with no bindings, as if new. Give it
+ * back with release(), never sqlite3_finalize().
+ *
+ * The key is the text, not the pointer: every caller passes a literal today,
+ * but the compiler may or may not merge equal literals, and a key on a pointer
+ * would hand out the wrong statement the day one caller builds its SQL in a
+ * buffer. Hashing a few hundred bytes costs far less than the prepare saved.
+ *
+ * A statement is handed out once at a time: a caller stepping through rows may
+ * call a function that wants the same SQL (a callback of store_message_each
+ * reading the history again), and must not have its rows reset under it. That
+ * one gets a statement of its own, finalized by release(); so does any SQL past
+ * STORE_STMT_CACHE, or when the copy of the key cannot be allocated. */
 static sqlite3_stmt *
 prep(struct store *s, const char *sql)
 {
+	uint32_t h = sql_hash(sql);
+	struct store_stmt *e = NULL;
 	sqlite3_stmt *st = NULL;
+	int found = 0;
 
+	for (size_t i = 0; i < s->n_cached; i++) {
+		if (s->cache[i].hash == h && strcmp(s->cache[i].sql, sql) == 0) {
+			found = 1;
+			if (!s->cache[i].busy) {
+				s->cache[i].busy = 1;
+				return s->cache[i].st;
+			}
+			break;
+		}
+	}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		fail(s, "prepare");
 		return NULL;
 	}
+	/* st is NULL, and success, for SQL that is only a comment: nothing to keep. */
+	if (st != NULL && !found && s->n_cached < STORE_STMT_CACHE) {
+		e = &s->cache[s->n_cached];
+		if ((e->sql = strdup(sql)) != NULL) {
+			e->hash = h;
+			e->busy = 1;
+			e->st = st;
+			s->n_cached++;
+		}
+	}
 	return st;
 }
 
-/* Runs a statement that returns no rows, then finalizes it. */
+/* Gives back a statement from prep() (NULL is fine). One of the cache's is
+ * reset, so it holds no read transaction open, and its bindings cleared, so it
+ * keeps no pointer to the caller's memory and the next user starts from NULLs;
+ * any other is finalized. reset returns the error of the last step again,
+ * which the caller has seen: not a failure of its own. */
+static void
+release(struct store *s, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < s->n_cached; i++) {
+		if (s->cache[i].st == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			s->cache[i].busy = 0;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+/* Runs a statement that returns no rows, then releases it. */
 static int
 run(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return fail(s, what);
 	return 0;
@@ -121,7 +189,7 @@ user_version(struct store *s)
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	release(s, st);
 	return v;
 }
 
@@ -185,6 +253,14 @@ store_open(struct store *s, const char *path)
 void
 store_close(struct store *s)
 {
+	/* sqlite3_close() refuses (and leaks the connection) while any statement
+	 * is left unfinalized. */
+	for (size_t i = 0; i < s->n_cached; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
+	memset(s->cache, 0, sizeof s->cache);
+	s->n_cached = 0;
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	s->db = NULL;
@@ -204,10 +280,10 @@ store_meta_get(struct store *s, const char *key, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
 		found = 1;
 	} else if (rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
+		release(s, st);
 		return fail(s, "read setting");
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	return found;
 }
 
@@ -267,7 +343,7 @@ store_peer_get(struct store *s, const char *user, uint32_t device, struct store_
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		row_to_peer(st, 0, p);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "read pinned key");
@@ -312,7 +388,7 @@ store_peer_count_pins(struct store *s, const char *user, uint32_t skip)
 		n = sqlite3_column_int(st, 0);
 	else
 		fail(s, "count pins");
-	sqlite3_finalize(st);
+	release(s, st);
 	return n;
 }
 
@@ -327,7 +403,7 @@ store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, ik, 32, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "look up key");
@@ -408,7 +484,7 @@ store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
 		row_to_peer(st, 1, &p);
 		stop = fn(arg, user, (uint32_t)sqlite3_column_int64(st, 0), &p);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "list devices");
 	return stop;
@@ -427,7 +503,7 @@ store_peer_count(struct store *s, const char *user)
 		n = sqlite3_column_int(st, 0);
 	else
 		fail(s, "count devices");
-	sqlite3_finalize(st);
+	release(s, st);
 	return n;
 }
 
@@ -501,7 +577,7 @@ store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn,
 	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "list members");
 	return stop;
@@ -517,7 +593,7 @@ exists(struct store *s, const char *sql, const char *key)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "look up");
@@ -571,7 +647,7 @@ store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *
 		list = grown;
 		list[len++] = u;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE) {
 		store_free_list(list, len);
 		return fail(s, "list members");
@@ -609,7 +685,7 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 		ch.n_messages = sqlite3_column_int64(st, 4);
 		ch.n_unread = sqlite3_column_int64(st, 5);
 		if (store_chat_members(s, ch.chat_id, &members, &n) != 0) {
-			sqlite3_finalize(st);
+			release(s, st);
 			return -1;
 		}
 		ch.members = (const char *const *)members;
@@ -617,7 +693,7 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 		stop = fn(arg, &ch);
 		store_free_list(members, n);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "list chats");
 	return stop;
@@ -653,7 +729,7 @@ store_chat_resolve(struct store *s, const char *self, const char *spec,
 			snprintf(out, CHAT_CHAT_ID_LEN + 1, "%s",
 				 (const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return fail(s, "find chat");
 	return found > 1 ? 2 : found;
@@ -790,7 +866,7 @@ store_message_get(struct store *s, const char *message_id, chat_history_cb fn, v
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		emit_message(st, fn, arg);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
@@ -807,7 +883,7 @@ store_outbox_each(struct store *s, chat_history_cb fn, void *arg)
 		return -1;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = emit_message(st, fn, arg);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "read the outbox");
 	return stop;
@@ -831,7 +907,7 @@ store_message_each(struct store *s, const char *chat_id, int limit, chat_history
 	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = emit_message(st, fn, arg);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "read history");
 	return stop;
@@ -990,7 +1066,7 @@ store_receipt_next(struct store *s, struct store_receipt_batch *b, size_t max)
 			 (const char *)sqlite3_column_text(st, 1));
 		b->status = sqlite3_column_int(st, 2);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
 	st = prep(s, "SELECT message_id, created_at FROM receipt_outbox WHERE chat_id = ?"
@@ -1010,7 +1086,7 @@ store_receipt_next(struct store *s, struct store_receipt_batch *b, size_t max)
 		if (sqlite3_column_int64(st, 1) > b->at)
 			b->at = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return fail(s, "read receipts");
 	return 1;
@@ -1048,7 +1124,7 @@ store_receipts_pending(struct store *s)
 	if (st == NULL)
 		return -1;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
@@ -1074,7 +1150,7 @@ store_message_brief(struct store *s, const char *message_id, struct store_brief 
 		snprintf(b->state, sizeof b->state, "%s", (const char *)sqlite3_column_text(st, 3));
 		b->is_text = strcmp((const char *)sqlite3_column_text(st, 4), "text") == 0;
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "read message");

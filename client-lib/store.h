@@ -12,12 +12,29 @@
 
 #include "chat.h"
 
+/* A statement prepared once and kept for the life of the store: preparing (the
+ * parser and code generator) cost more than running most of these statements.
+ * Kept reset and with no bindings while not handed out. Internal to store.c. */
+struct store_stmt {
+	char *sql;     /* a copy of the text it was prepared from: the key */
+	uint32_t hash; /* of sql, to skip most strcmp()s */
+	int busy;      /* handed out by prep(), not yet released */
+	sqlite3_stmt *st;
+};
+
+/* More distinct statements than this (store.c has about 40) are prepared on
+ * each use and finalized after it, as if there were no cache. */
+#define STORE_STMT_CACHE 64
+
 struct store {
 	sqlite3 *db;
 	char err[256];
+	struct store_stmt cache[STORE_STMT_CACHE];
+	size_t n_cached;
 };
 
 int store_open(struct store *s, const char *path);
+/* Finalizes the kept statements and closes the database. */
 void store_close(struct store *s);
 
 /* Small settings: "user", "device_id", "server_url". get returns 1 found, 0 not. */

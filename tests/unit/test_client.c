@@ -439,6 +439,160 @@ test_mark_read_and_owed(void **state)
 	assert_int_equal(store_receipts_pending(&f->s), 0);
 }
 
+/* ---- the statement cache ---------------------------------------------- */
+
+/* Statements the connection has prepared and not finalized. */
+static size_t
+live_statements(struct store *s)
+{
+	size_t n = 0;
+
+	for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st != NULL;
+	     st = sqlite3_next_stmt(s->db, st))
+		n++;
+	return n;
+}
+
+static int
+any_busy(const struct store *s)
+{
+	for (size_t i = 0; i < s->n_cached; i++)
+		if (s->cache[i].busy)
+			return 1;
+	return 0;
+}
+
+struct nested {
+	struct store *s;
+	const char *chat;
+	int outer, inner;
+	char texts[4][32];
+};
+
+static int
+count_row(void *arg, const struct chat_message *m)
+{
+	(void)m;
+	((struct nested *)arg)->inner++;
+	return 0;
+}
+
+/* Reads the whole history again from inside the history's callback. */
+static int
+reread_row(void *arg, const struct chat_message *m)
+{
+	struct nested *n = arg;
+
+	if (store_message_each(n->s, n->chat, 0, count_row, n) != 0 || n->outer >= 4)
+		return -1;
+	/* After the inner read: the row under the outer statement is intact. */
+	snprintf(n->texts[n->outer++], sizeof n->texts[0], "%s", m->text);
+	return 0;
+}
+
+static int
+collect_first(void *arg, const struct chat_message *m)
+{
+	collect(arg, m);
+	return 1;
+}
+
+static void
+insert_three(struct store *s, const char *chat)
+{
+	struct chat_message a = msg("00000000000000000000000000000011", chat, 1, "one");
+	struct chat_message b = msg("00000000000000000000000000000012", chat, 2, "two");
+	struct chat_message c = msg("00000000000000000000000000000013", chat, 3, "three");
+
+	assert_int_equal(store_message_insert(s, &a), 1);
+	assert_int_equal(store_message_insert(s, &b), 1);
+	assert_int_equal(store_message_insert(s, &c), 1);
+}
+
+/* A statement still stepping through rows is not handed out again: the same
+ * SQL used meanwhile (here from the row callback) gets a statement of its own,
+ * finalized when given back; the outer rows go on as if alone. */
+static void
+test_stmt_cache_nested(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "eeeeeeeeeeeeeeee";
+	struct nested n = {.s = &f->s, .chat = chat};
+	size_t cached;
+
+	insert_three(&f->s, chat);
+	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n), 0);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+	assert_string_equal(n.texts[0], "one");
+	assert_string_equal(n.texts[1], "two");
+	assert_string_equal(n.texts[2], "three");
+	/* The inner statements are gone; the cached ones are all given back. */
+	cached = f->s.n_cached;
+	assert_true(cached > 0);
+	assert_int_equal(live_statements(&f->s), cached);
+	assert_false(any_busy(&f->s));
+	/* Again, from the cache: nothing more is kept. */
+	n.outer = n.inner = 0;
+	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n), 0);
+	assert_int_equal(n.outer, 3);
+	assert_int_equal(n.inner, 9);
+	assert_int_equal(f->s.n_cached, cached);
+	assert_int_equal(live_statements(&f->s), cached);
+}
+
+/* A cached statement comes back as new: from its first row after a caller
+ * stopped early, and with no value left bound by the previous caller. */
+static void
+test_stmt_cache_reset(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "eeeeeeeeeeeeeeee";
+	uint8_t ik[32], xk[32];
+	struct store_peer p;
+	struct collect c = {0};
+
+	insert_three(&f->s, chat);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect_first, &c), 1);
+	assert_int_equal(c.n, 1);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.texts[0], "one");
+	/* The name is bound only when given. */
+	memset(ik, 1, 32);
+	memset(xk, 2, 32);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, "laptop"), 0);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 2, ik, xk, NULL), 0);
+	assert_int_equal(store_peer_get(&f->s, "bob", 2, &p), 1);
+	assert_string_equal(p.name, "");
+	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
+	assert_string_equal(p.name, "laptop");
+}
+
+/* Closing finalizes what the cache keeps: sqlite3_close() would refuse
+ * otherwise, leaking the connection (ASan says so) and its WAL file, which
+ * only the last connection's clean close removes. */
+static void
+test_stmt_cache_close(void **state)
+{
+	struct fixture *f = *state;
+	char wal[128];
+
+	insert_three(&f->s, "eeeeeeeeeeeeeeee");
+	assert_true(f->s.n_cached > 0);
+	snprintf(wal, sizeof wal, "%s-wal", f->path);
+	assert_int_equal(access(wal, F_OK), 0);
+	store_close(&f->s);
+	assert_null(f->s.db);
+	assert_int_equal(f->s.n_cached, 0);
+	assert_int_not_equal(access(wal, F_OK), 0);
+	/* It opens again, with an empty cache, and the teardown's close is a no-op. */
+	assert_int_equal(store_open(&f->s, f->path), 0);
+	assert_int_equal(store_message_exists(&f->s, "00000000000000000000000000000013"), 1);
+	store_close(&f->s);
+}
+
 /* A home made by the first release (schema 1) opens, keeps its messages, and
  * gains what groups need. */
 static void
@@ -580,6 +734,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_receipt_states, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_mark_read_and_owed, store_setup,
 						store_teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_nested, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_reset, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_close, store_setup, store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test(test_heartbeat),
 	};
