@@ -793,8 +793,10 @@ store_message_handed(struct store *s, const char *message_id)
 	 * survives the process dying (what this flag is about), only not a power
 	 * cut, after which a message may be shown twice. It is on every received
 	 * message's path, and an fsync there halves the receive rate. */
-	if (exec(s, "PRAGMA synchronous=NORMAL") != 0)
+	if (exec(s, "PRAGMA synchronous=NORMAL") != 0) {
+		release(s, st);
 		return -1;
+	}
 	rc = run(s, st, "mark message handed over");
 	if (exec(s, "PRAGMA synchronous=FULL") != 0)
 		rc = -1;
