@@ -1,7 +1,7 @@
 /*
  * test_tui_text.c - chat-tui's text (tui/text.c): UTF-8, what is unsafe,
- * widths, grapheme clusters, the safe form and wrapping. Widths are the C
- * library's, in C.UTF-8.
+ * widths, grapheme clusters, the safe form and wrapping; and its input line
+ * (tui/editor.c). Widths are the C library's, in C.UTF-8.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <locale.h>
 #include <cmocka.h>
 
+#include "editor.h"
 #include "text.h"
 
 /* What is invisible or confusable, spelt out. */
@@ -515,6 +516,472 @@ test_prev_next(void **state)
 	assert_int_equal(text_prev(flags, sizeof flags - 1, 12), 8);
 }
 
+/* An editor with s typed in, the cursor where "|" is in it. */
+static void
+load(struct editor *e, const char *s)
+{
+	const char *bar = strchr(s, '|');
+
+	editor_init(e);
+	assert_int_equal(editor_insert(e, s, bar ? (size_t)(bar - s) : strlen(s)), 0);
+	if (bar != NULL) {
+		size_t at = e->cursor;
+
+		assert_int_equal(editor_insert(e, bar + 1, strlen(bar + 1)), 0);
+		e->cursor = at;
+	}
+}
+
+/* The buffer with "|" at the cursor. */
+static void
+check_editor(const struct editor *e, const char *want)
+{
+	char got[1024];
+
+	assert_true(e->len + 2 < sizeof got);
+	assert_int_equal(strlen(e->buf), e->len);
+	assert_true(e->cursor <= e->len);
+	snprintf(got, sizeof got, "%.*s|%s", (int)e->cursor, e->buf, e->buf + e->cursor);
+	assert_string_equal(got, want);
+}
+
+static void
+test_editor_empty(void **state)
+{
+	struct editor e;
+	int rows = -1, row = -1, col = -1;
+
+	(void)state;
+	editor_init(&e);
+	check_editor(&e, "|");
+	editor_left(&e);
+	editor_backspace(&e);
+	editor_delete(&e);
+	editor_kill_word(&e);
+	editor_kill_start(&e);
+	editor_kill_end(&e);
+	editor_word_left(&e);
+	editor_word_right(&e);
+	editor_history_prev(&e);
+	editor_history_next(&e);
+	check_editor(&e, "|");
+	editor_layout(&e, 10, &rows, &row, &col);
+	assert_int_equal(rows, 1);
+	assert_int_equal(row, 0);
+	assert_int_equal(col, 0);
+	assert_null(editor_take(&e));
+	assert_int_equal(e.n_hist, 0);
+	editor_free(&e);
+	editor_free(&e); /* twice is harmless */
+}
+
+static void
+test_editor_clusters(void **state)
+{
+	struct editor e;
+
+	(void)state;
+	load(&e, "e" ACUTE "😀" FAMILY "x");
+	check_editor(&e, "e" ACUTE "😀" FAMILY "x|");
+	editor_left(&e);
+	check_editor(&e, "e" ACUTE "😀" FAMILY "|x");
+	editor_left(&e);
+	check_editor(&e, "e" ACUTE "😀|" FAMILY "x");
+	editor_left(&e);
+	check_editor(&e, "e" ACUTE "|😀" FAMILY "x");
+	editor_left(&e);
+	check_editor(&e, "|e" ACUTE "😀" FAMILY "x");
+	editor_left(&e);
+	check_editor(&e, "|e" ACUTE "😀" FAMILY "x");
+	editor_right(&e);
+	check_editor(&e, "e" ACUTE "|😀" FAMILY "x");
+	editor_right(&e);
+	editor_right(&e);
+	check_editor(&e, "e" ACUTE "😀" FAMILY "|x");
+	/* Backspace and Delete take whole clusters. */
+	editor_backspace(&e);
+	check_editor(&e, "e" ACUTE "😀|x");
+	editor_home(&e);
+	editor_delete(&e);
+	check_editor(&e, "|😀x");
+	editor_delete(&e);
+	check_editor(&e, "|x");
+	editor_free(&e);
+
+	load(&e, "a" THUMB "|" FR "b");
+	editor_backspace(&e);
+	check_editor(&e, "a|" FR "b");
+	editor_delete(&e);
+	check_editor(&e, "a|b");
+	editor_free(&e);
+}
+
+/* A mark typed after a letter joins it; a letter typed before a lone mark
+ * takes it, and the cursor goes past the mark, not between. */
+static void
+test_editor_joins(void **state)
+{
+	struct editor e;
+
+	(void)state;
+	editor_init(&e);
+	assert_int_equal(editor_insert(&e, "e", 1), 0);
+	assert_int_equal(editor_insert(&e, ACUTE, 2), 0);
+	check_editor(&e, "e" ACUTE "|");
+	editor_left(&e);
+	check_editor(&e, "|e" ACUTE);
+	editor_free(&e);
+
+	load(&e, "|" ACUTE "b");
+	assert_int_equal(editor_insert(&e, "e", 1), 0);
+	check_editor(&e, "e" ACUTE "|b");
+	editor_free(&e);
+
+	load(&e, "😀|😀");
+	assert_int_equal(editor_insert(&e, ZWJ, 3), 0);
+	check_editor(&e, "😀" ZWJ "😀|");
+	editor_free(&e);
+
+	/* Deleting what kept two emoji apart joins them. */
+	load(&e, "😀" ZWJ "x|😀");
+	editor_backspace(&e);
+	check_editor(&e, "😀" ZWJ "😀|");
+	editor_free(&e);
+}
+
+static void
+test_editor_words(void **state)
+{
+	struct editor e;
+
+	(void)state;
+	load(&e, "foo bar   |");
+	editor_kill_word(&e);
+	check_editor(&e, "foo |");
+	editor_kill_word(&e);
+	check_editor(&e, "|");
+	editor_free(&e);
+
+	load(&e, "foo| bar");
+	editor_kill_word(&e);
+	check_editor(&e, "| bar");
+	editor_free(&e);
+
+	load(&e, "héllo 😀" FAMILY "|");
+	editor_kill_word(&e);
+	check_editor(&e, "héllo |");
+	editor_free(&e);
+
+	load(&e, "one  two\tthree\nfour|");
+	editor_word_left(&e);
+	check_editor(&e, "one  two\tthree\n|four");
+	editor_word_left(&e);
+	check_editor(&e, "one  two\t|three\nfour");
+	editor_word_left(&e);
+	editor_word_left(&e);
+	check_editor(&e, "|one  two\tthree\nfour");
+	editor_word_left(&e);
+	check_editor(&e, "|one  two\tthree\nfour");
+	editor_word_right(&e);
+	check_editor(&e, "one|  two\tthree\nfour");
+	editor_word_right(&e);
+	check_editor(&e, "one  two|\tthree\nfour");
+	editor_word_right(&e);
+	editor_word_right(&e);
+	check_editor(&e, "one  two\tthree\nfour|");
+	editor_word_right(&e);
+	check_editor(&e, "one  two\tthree\nfour|");
+	editor_free(&e);
+
+	/* A space with a mark on it is still a space. */
+	load(&e, "a " ACUTE "bc|");
+	editor_word_left(&e);
+	check_editor(&e, "a " ACUTE "|bc");
+	editor_end(&e);
+	editor_kill_word(&e);
+	check_editor(&e, "a " ACUTE "|");
+	editor_kill_word(&e);
+	check_editor(&e, "|");
+	editor_free(&e);
+
+	/* A word of more marks than a cluster holds is still one word. */
+	load(&e, "x a");
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(editor_insert(&e, ACUTE, 2), 0);
+	editor_word_left(&e);
+	assert_int_equal(e.cursor, 2);
+	editor_word_right(&e);
+	assert_int_equal(e.cursor, e.len);
+	editor_left(&e);
+	assert_int_equal(e.cursor, 2 + 63);
+	editor_free(&e);
+
+	load(&e, "a e" ACUTE "e" ACUTE "|e" ACUTE);
+	editor_word_left(&e);
+	check_editor(&e, "a |e" ACUTE "e" ACUTE "e" ACUTE);
+	editor_word_right(&e);
+	check_editor(&e, "a e" ACUTE "e" ACUTE "e" ACUTE "|");
+	editor_free(&e);
+}
+
+static void
+test_editor_lines(void **state)
+{
+	struct editor e;
+
+	(void)state;
+	load(&e, "one\ntw|o\nthree");
+	editor_home(&e);
+	check_editor(&e, "one\n|two\nthree");
+	editor_end(&e);
+	check_editor(&e, "one\ntwo|\nthree");
+	editor_left(&e);
+	editor_kill_start(&e);
+	check_editor(&e, "one\n|o\nthree");
+	editor_kill_start(&e); /* at the start of a line: nothing */
+	check_editor(&e, "one\n|o\nthree");
+	editor_kill_end(&e);
+	check_editor(&e, "one\n|\nthree");
+	editor_kill_end(&e); /* at the end of a line: the '\n' */
+	check_editor(&e, "one\n|three");
+	editor_end(&e);
+	editor_kill_end(&e); /* at the end of the text: nothing */
+	check_editor(&e, "one\nthree|");
+	editor_kill_start(&e);
+	check_editor(&e, "one\n|");
+	editor_backspace(&e);
+	check_editor(&e, "one|");
+	editor_free(&e);
+}
+
+static void
+test_editor_paste(void **state)
+{
+	static const char paste[] = "a\rb\r\nc\033[31md\377e\177\tf\302\205g\0h\n" RLO;
+	struct editor e;
+
+	(void)state;
+	editor_init(&e);
+	assert_int_equal(editor_insert(&e, paste, sizeof paste - 1), 0);
+	check_editor(&e, "a\nb\nc[31md" FFFD "e\tfgh\n" RLO "|");
+	/* editor_set cleans the same way. */
+	assert_int_equal(editor_set(&e, "x\x1b\ry\xfe"), 0);
+	check_editor(&e, "x\ny" FFFD "|");
+	assert_int_equal(editor_set(&e, e.buf + 2), 0);
+	check_editor(&e, "y" FFFD "|");
+	editor_free(&e);
+}
+
+static void
+test_editor_max(void **state)
+{
+	struct editor e;
+	char *big = malloc(EDITOR_MAX + 1);
+	size_t len;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', EDITOR_MAX);
+	big[EDITOR_MAX] = '\0';
+	editor_init(&e);
+	assert_int_equal(editor_insert(&e, big, EDITOR_MAX - 2), 0);
+	/* An invalid byte becomes 3: it would pass the limit. */
+	assert_int_equal(editor_insert(&e, "\xff", 1), -1);
+	assert_int_equal(e.len, EDITOR_MAX - 2);
+	assert_int_equal(editor_insert(&e, "\033bc", 3), 0); /* the ESC is dropped */
+	assert_int_equal(e.len, EDITOR_MAX);
+	assert_int_equal(editor_insert(&e, "d", 1), -1);
+	assert_int_equal(e.len, EDITOR_MAX);
+	assert_int_equal(e.buf[EDITOR_MAX], '\0');
+	assert_int_equal(editor_insert(&e, "\x1b", 1), 0); /* nothing to add */
+	editor_free(&e);
+
+	/* Too long for editor_set: the buffer stays. */
+	load(&e, "keep|");
+	assert_int_equal(editor_set(&e, big), 0);
+	assert_int_equal(e.len, EDITOR_MAX);
+	len = e.len;
+	big[EDITOR_MAX - 1] = '\xff';
+	assert_int_equal(editor_set(&e, big), -1);
+	assert_int_equal(e.len, len);
+	editor_free(&e);
+	free(big);
+}
+
+static void
+test_editor_take(void **state)
+{
+	struct editor e;
+	char *t;
+
+	(void)state;
+	load(&e, "\n  \n\t\n  hello  \n\n world \t \n\n|");
+	t = editor_take(&e);
+	assert_string_equal(t, "  hello  \n\n world");
+	check_editor(&e, "|");
+	assert_int_equal(e.n_hist, 1);
+	assert_string_equal(e.hist[0], t);
+	free(t);
+
+	/* Blanks only: nothing to send, nothing kept, the buffer emptied. */
+	editor_free(&e);
+	load(&e, " \n\t \n |");
+	assert_null(editor_take(&e));
+	check_editor(&e, "|");
+	assert_int_equal(e.n_hist, 0);
+	editor_free(&e);
+}
+
+static void
+send_line(struct editor *e, const char *s)
+{
+	assert_int_equal(editor_set(e, s), 0);
+	free(editor_take(e));
+}
+
+static void
+test_editor_history(void **state)
+{
+	struct editor e;
+	char line[16];
+
+	(void)state;
+	editor_init(&e);
+	send_line(&e, "first");
+	send_line(&e, "second");
+	send_line(&e, "second"); /* equal to the newest: kept once */
+	assert_int_equal(e.n_hist, 2);
+	assert_int_equal(editor_insert(&e, "draft", 5), 0);
+	e.cursor = 2;
+	editor_history_prev(&e);
+	check_editor(&e, "second|");
+	editor_history_prev(&e);
+	check_editor(&e, "first|");
+	editor_history_prev(&e); /* the oldest: stays */
+	check_editor(&e, "first|");
+	editor_history_next(&e);
+	check_editor(&e, "second|");
+	editor_history_next(&e);
+	check_editor(&e, "draft|");
+	assert_int_equal(e.hist_pos, e.n_hist);
+	assert_null(e.draft);
+	editor_history_next(&e); /* not browsing: nothing */
+	check_editor(&e, "draft|");
+
+	/* A recalled line sent is the newest again unless it is already. */
+	editor_history_prev(&e);
+	editor_history_prev(&e);
+	free(editor_take(&e));
+	assert_int_equal(e.n_hist, 3);
+	assert_string_equal(e.hist[2], "first");
+	assert_null(e.draft);
+	check_editor(&e, "|");
+	send_line(&e, "second");
+	assert_int_equal(e.n_hist, 4);
+
+	/* Only the last EDITOR_HISTORY are kept. */
+	for (int i = 0; i < EDITOR_HISTORY + 5; i++) {
+		snprintf(line, sizeof line, "line %d", i);
+		send_line(&e, line);
+	}
+	assert_int_equal(e.n_hist, EDITOR_HISTORY);
+	assert_string_equal(e.hist[0], "line 5");
+	snprintf(line, sizeof line, "line %d", EDITOR_HISTORY + 4);
+	assert_string_equal(e.hist[EDITOR_HISTORY - 1], line);
+	editor_free(&e);
+}
+
+struct layout {
+	int rows, cursor_row, cursor_col;
+};
+
+static struct layout
+layout_of(const struct editor *e, int cols)
+{
+	struct layout l = {-1, -1, -1};
+
+	editor_layout(e, cols, &l.rows, &l.cursor_row, &l.cursor_col);
+	return l;
+}
+
+/* editor_rows() as "row|row", the same count as editor_layout(). */
+static void
+check_rows(const struct editor *e, int cols, const char *want)
+{
+	struct rows r = {e->buf, "", 0, 0};
+	struct layout l = layout_of(e, cols);
+	int n = 1;
+
+	editor_rows(e, cols, collect, &r);
+	assert_string_equal(r.out, want);
+	for (const char *p = want; *p != '\0'; p++)
+		n += *p == '|';
+	assert_int_equal(l.rows, n);
+}
+
+static void
+check_layout(const char *s, int cols, int rows, int row, int col)
+{
+	struct editor e;
+	struct layout l;
+
+	load(&e, s);
+	l = layout_of(&e, cols);
+	assert_int_equal(l.rows, rows);
+	assert_int_equal(l.cursor_row, row);
+	assert_int_equal(l.cursor_col, col);
+	editor_free(&e);
+}
+
+static void
+test_editor_layout(void **state)
+{
+	struct editor e;
+
+	(void)state;
+	check_layout("|", 5, 1, 0, 0);
+	check_layout("abc|", 5, 1, 0, 3);
+	check_layout("abcd|", 5, 1, 0, 4);
+	check_layout("abcdefgh|", 5, 2, 1, 3);
+	check_layout("abcde|fgh", 5, 2, 1, 0);
+	check_layout("hello world|", 5, 3, 2, 1); /* hard: no word wrap */
+	/* The cursor after a full row starts the next, which may be one more. */
+	check_layout("abcde|", 5, 2, 1, 0);
+	check_layout("|abcde", 5, 1, 0, 0);
+	check_layout("abcdefghij|", 5, 3, 2, 0);
+	check_layout("abcde|\nxy", 5, 3, 1, 0);
+	check_layout("abcde\nxy|", 5, 2, 1, 2);
+	/* Lines: an empty one is a row. */
+	check_layout("ab\n\n|cd", 5, 3, 2, 0);
+	check_layout("ab\n|\ncd", 5, 3, 1, 0);
+	check_layout("ab\n|", 5, 2, 1, 0);
+	/* Clusters and wide characters. */
+	check_layout("e" ACUTE "e" ACUTE "|", 5, 1, 0, 2);
+	check_layout(FAMILY FR "|", 5, 1, 0, 4);
+	check_layout("abcd漢|", 5, 2, 1, 2);
+	check_layout("abcd|漢", 5, 2, 1, 0);
+	check_layout("abc漢|", 5, 2, 1, 0);
+	check_layout("漢字|", 2, 3, 2, 0);
+	check_layout("漢|字", 2, 2, 1, 0);
+	check_layout("漢|字", 1, 2, 1, 0);
+	check_layout("x" RLO "|", 10, 1, 0, 7); /* shown as its escape */
+	check_layout("ab\t|" ACUTE, 3, 2, 1, 0);
+
+	load(&e, "abcdefgh|");
+	check_rows(&e, 5, "abcde|fgh");
+	e.cursor = 5;
+	check_rows(&e, 5, "abcde|fgh");
+	editor_free(&e);
+	load(&e, "abcde|\nxy");
+	check_rows(&e, 5, "abcde||xy");
+	e.cursor = 0;
+	check_rows(&e, 5, "abcde|xy");
+	editor_free(&e);
+	load(&e, "ab\n\ncdefgh|");
+	check_rows(&e, 3, "ab||cde|fgh|");
+	editor_free(&e);
+}
+
 int
 main(void)
 {
@@ -533,6 +1000,16 @@ main(void)
 		cmocka_unit_test(test_wrap_wide),
 		cmocka_unit_test(test_wrap_hard),
 		cmocka_unit_test(test_prev_next),
+		cmocka_unit_test(test_editor_empty),
+		cmocka_unit_test(test_editor_clusters),
+		cmocka_unit_test(test_editor_joins),
+		cmocka_unit_test(test_editor_words),
+		cmocka_unit_test(test_editor_lines),
+		cmocka_unit_test(test_editor_paste),
+		cmocka_unit_test(test_editor_max),
+		cmocka_unit_test(test_editor_take),
+		cmocka_unit_test(test_editor_history),
+		cmocka_unit_test(test_editor_layout),
 	};
 
 	/* wcwidth() answers for the locale, and the widths here are UTF-8's. */
