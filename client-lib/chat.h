@@ -306,6 +306,8 @@ CHAT_API uint32_t chat_client_device_id(const struct chat_client *c);
 CHAT_API const char *chat_client_server_url(const struct chat_client *c);
 /* The absolute path of the device home. */
 CHAT_API const char *chat_client_home(const struct chat_client *c);
+/* The udata given to chat_client_new(), for a chat_done_cb whose arg is not it. */
+CHAT_API void *chat_client_udata(const struct chat_client *c);
 
 /* ---- Session -------------------------------------------------------------- */
 

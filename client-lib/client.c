@@ -462,6 +462,12 @@ chat_client_home(const struct chat_client *c)
 	return c->home;
 }
 
+void *
+chat_client_udata(const struct chat_client *c)
+{
+	return c->udata;
+}
+
 int
 chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 {

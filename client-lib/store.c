@@ -667,7 +667,7 @@ store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
 		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.outgoing = 0 AND m.state = 'received')"
+		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
 		" FROM chats c ORDER BY last DESC, c.chat_id");
 	int rc, stop = 0;
 
