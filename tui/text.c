@@ -28,10 +28,12 @@
  *   Extended_Pictographic characters. Two regional indicators make a flag.
  *   A cluster stops at 32 code points, so a paste of thousands of combining
  *   marks cannot make one unit of the whole text; the rest starts new ones.
- * - A cluster's width is its base's, whatever joins it: 👨‍👩‍👧 and 👍🏽 are 2,
- *   e + U+0301 is 1, and a VS16 (U+FE0F) does not widen a width-1 base such as
- *   U+2764 ❤ (1 column, as wcwidth, ncurses and tmux count it, though some
- *   terminals draw it in 2). A flag is the width of its two indicators, 2.
+ * - A cluster's width is the sum of its code points' (wcwidth), because that
+ *   is how far ncursesw moves the cursor when it draws one, and how far tmux
+ *   and xterm-like terminals move theirs: 👨‍👩‍👧 is 6, 👍🏽 is 4, e + U+0301
+ *   is 1, a flag 2, and a VS16 (U+FE0F) does not widen a width-1 base such as
+ *   U+2764 ❤ (1). Terminals that draw a ZWJ sequence as one glyph in 2 columns
+ *   leave blank cells after it; they never misplace the cursor or the layout.
  *   '\n', '\t', unsafe code points and invalid bytes are clusters of their own.
  * - Soft wrapping (text_wrap): a space that would overflow a row ends it, and
  *   it and the spaces right after it belong to no row, as a '\n' does.
@@ -204,9 +206,11 @@ text_cluster(const char *s, size_t len, int *width)
 		n = text_decode(s + off, len - off, &cp);
 		if (n == 0 || !joins(base, prev, ncp, cp))
 			break;
-		/* A flag takes both its indicators' columns; nothing else widens. */
-		if (is_regional(base))
-			*width += text_cp_width(cp);
+		/* Every code point's columns: what curses advances the cursor by
+		 * (it adds them one by one), so the layout is where curses puts
+		 * things. Marks, ZWJ and VS16 add 0; a flag's second indicator, a
+		 * skin tone and each joined emoji add their own. */
+		*width += text_cp_width(cp);
 		off += n;
 	}
 	return off;
