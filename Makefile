@@ -3,7 +3,9 @@
 #   make                 build everything into build/
 #   make check           install missing packages, build with ASan+UBSan into
 #                        build/san/ and run every test
-#   make run             install missing packages, build, run a local chat-server
+#   make run             install missing packages, build, start a local chat-server
+#                        (once) and open chat-tui on it as $USER (USER=bob: as bob)
+#   make stop            stop that chat-server
 #   make install         PREFIX=/usr/local DESTDIR=
 #
 # SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -155,15 +157,15 @@ bench-run: all $(BENCH_PROGS)
 
 RUN_DIR  ?= $(HOME)/.local/state/chat-server
 RUN_ADDR ?= 127.0.0.1:8700
+# make run: a local chat-server (started once, left running) and chat-tui on it
+# as $(USER); make run USER=bob in a second terminal is a second person.
+.PHONY: stop
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p $(RUN_DIR)
-	@echo "chat-server on ws://$(RUN_ADDR)/ with its store in $(RUN_DIR)/chat.db (Ctrl-C stops it)"
-	@echo "In two other terminals:"
-	@echo "  $(BUILD)/chatctl --home /tmp/alice --server ws://$(RUN_ADDR)/ register alice"
-	@echo "  $(BUILD)/chatctl --home /tmp/bob   --server ws://$(RUN_ADDR)/ register bob"
-	@echo "then see README.md, 'A short tour'."
-	exec $(BUILD)/chat-server --listen $(RUN_ADDR) --db $(RUN_DIR)/chat.db
+	@BIN=$(BUILD) RUN_DIR=$(RUN_DIR) RUN_ADDR=$(RUN_ADDR) RUN_USER=$(USER) sh scripts/run.sh
+
+stop:
+	@BIN=$(BUILD) RUN_DIR=$(RUN_DIR) RUN_ADDR=$(RUN_ADDR) sh scripts/run.sh stop
 
 $(BUILD)/libchat.pc: Makefile
 	@mkdir -p $(dir $@)
@@ -177,6 +179,7 @@ install: all $(BUILD)/libchat.pc
 		$(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGCONFDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(BUILD)/chatctl $(DESTDIR)$(BINDIR)/chatctl
+	install -m 755 $(BUILD)/chat-tui $(DESTDIR)$(BINDIR)/chat-tui
 	install -m 755 $(BUILD)/chat-server $(DESTDIR)$(SBINDIR)/chat-server
 	install -m 644 $(BUILD)/libchat.a $(DESTDIR)$(LIBDIR)/libchat.a
 	install -m 755 $(BUILD)/libchat.so $(DESTDIR)$(LIBDIR)/libchat.so.$(VERSION)
@@ -185,11 +188,13 @@ install: all $(BUILD)/libchat.pc
 	install -m 644 client-lib/chat.h $(DESTDIR)$(INCDIR)/chat.h
 	install -m 644 $(BUILD)/libchat.pc $(DESTDIR)$(PKGCONFDIR)/libchat.pc
 	install -m 644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
+	install -m 644 man/chat-tui.1 $(DESTDIR)$(MANDIR)/man1/chat-tui.1
 	install -m 644 man/libchat.3 $(DESTDIR)$(MANDIR)/man3/libchat.3
 	install -m 644 man/chat-server.8 $(DESTDIR)$(MANDIR)/man8/chat-server.8
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/chatctl $(DESTDIR)$(SBINDIR)/chat-server \
+	rm -f $(DESTDIR)$(BINDIR)/chatctl $(DESTDIR)$(BINDIR)/chat-tui \
+		$(DESTDIR)$(SBINDIR)/chat-server $(DESTDIR)$(MANDIR)/man1/chat-tui.1 \
 		$(DESTDIR)$(LIBDIR)/libchat.a $(DESTDIR)$(LIBDIR)/libchat.so* \
 		$(DESTDIR)$(INCDIR)/chat.h $(DESTDIR)$(PKGCONFDIR)/libchat.pc \
 		$(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man3/libchat.3 \

@@ -6,7 +6,7 @@ root=$(mktemp -d "${TMPDIR:-/tmp}/chat-install.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 prefix=/opt/chat
 make --no-print-directory -s install PREFIX=$prefix DESTDIR="$root" >/dev/null
-for f in bin/chatctl sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.0 \
+for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.0 \
          include/chat.h lib/pkgconfig/libchat.pc share/man/man1/chatctl.1 \
          share/man/man3/libchat.3 share/man/man8/chat-server.8; do
 	[ -e "$root$prefix/$f" ] || { echo "install-check: $f not installed" >&2; exit 1; }

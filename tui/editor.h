@@ -68,8 +68,7 @@ char *editor_take(struct editor *e);
  * (hard-wrapped by text_wrap_hard at each '\n'-separated line; at least 1) and
  * the cursor's row and column in them. A cursor at the very end of a full row
  * goes to the start of the next one. */
-void editor_layout(const struct editor *e, int cols, int *rows, int *cursor_row,
-		   int *cursor_col);
+void editor_layout(const struct editor *e, int cols, int *rows, int *cursor_row, int *cursor_col);
 
 /* Calls row(arg, off, n) for each row editor_layout() counts. */
 void editor_rows(const struct editor *e, int cols, void (*row)(void *arg, size_t off, size_t n),

@@ -35,6 +35,8 @@ cleanup() {
 	# this is its first process only: start what must be stopped on its own.
 	jobs -p >"$T/jobs" 2>/dev/null
 	for p in $(cat "$T/jobs" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	# chat-tui tests run their terminals in a tmux server of their own.
+	[ -S "$T/tmux.sock" ] && tmux -S "$T/tmux.sock" kill-server 2>/dev/null
 	check_server_log || status=1
 	rm -rf "$T"
 	exit $status

@@ -8,7 +8,7 @@ pass=0
 failed=0
 for t in "$dir"/*.sh; do
 	name=$(basename "$t" .sh)
-	case $name in lib|run) continue ;; esac
+	case $name in lib|run|tui) continue ;; esac
 	log=$(mktemp)
 	if BIN=$BIN timeout 120 sh "$t" >"$log" 2>&1; then
 		echo "ok   $name"

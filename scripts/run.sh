@@ -1,0 +1,65 @@
+#!/bin/sh
+# scripts/run.sh - what `make run` does: a local chat-server on its SQLite store
+# (started if none is running, and left running for the next terminal), then
+# chat-tui on it for one user.
+#
+#   BIN=build RUN_DIR=DIR RUN_ADDR=HOST:PORT RUN_USER=NAME sh scripts/run.sh
+#   sh scripts/run.sh stop      stops the server this script started
+#
+# Each user gets a device home under $RUN_DIR/homes/NAME, registered on first
+# start, so `make run` in one terminal and `make run USER=bob` in another are
+# two people chatting on one machine.
+set -eu
+
+: "${BIN:?BIN must point at the build directory}"
+: "${RUN_DIR:?}" "${RUN_ADDR:?}"
+pidfile="$RUN_DIR/chat-server.pid"
+log="$RUN_DIR/chat-server.log"
+url="ws://$RUN_ADDR/"
+
+running() {
+	[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+if [ "${1:-}" = stop ]; then
+	if running; then
+		kill "$(cat "$pidfile")" && rm -f "$pidfile"
+		echo "run: chat-server stopped"
+	else
+		echo "run: no chat-server of ours is running"
+	fi
+	exit 0
+fi
+
+user=${RUN_USER:-}
+[ -n "$user" ] || user=$(id -un 2>/dev/null || echo me)
+# A login name is not always a valid chat user name (capitals, spaces...).
+user=$(printf '%s' "$user" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | cut -c1-32)
+
+mkdir -p "$RUN_DIR/homes"
+chmod 700 "$RUN_DIR"
+if ! running; then
+	: >>"$log"
+	# setsid: the server outlives this terminal, for the next `make run`.
+	setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" \
+		>>"$log" 2>&1 </dev/null &
+	echo $! >"$pidfile"
+	i=0
+	until grep -q "listening on" "$log" 2>/dev/null && [ "$(tail -n 1 "$log")" != "" ]; do
+		i=$((i + 1))
+		if ! running || [ $i -gt 100 ]; then
+			echo "run: chat-server did not start; its log ($log) says:" >&2
+			tail -n 5 "$log" >&2
+			rm -f "$pidfile"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	echo "run: chat-server on $url (store $RUN_DIR/chat.db, log $log; 'make stop' stops it)"
+fi
+case "${LANG:-}${LC_ALL:-}${LC_CTYPE:-}" in
+*UTF-8* | *utf8* | *UTF8* | *utf-8*) ;;
+*) export LANG=C.UTF-8 ;;
+esac
+echo "run: chat-tui as $user (another terminal: make run USER=someone-else)"
+exec "$BIN/chat-tui" --home "$RUN_DIR/homes/$user" --server "$url" --user "$user"

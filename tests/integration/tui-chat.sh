@@ -1,0 +1,80 @@
+# chat-tui, the everyday path: first start registers, a message from chatctl
+# shows up (and its chat opens), typing sends (emoji and CJK intact), receipts
+# move our message to delivered and read, another chat's message raises its
+# unread count, Tab switches to it, and /commands answer, wrong ones with usage.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tui.sh"
+start_server
+register bob carol
+
+# An empty home and --user: registers without asking.
+tui_start alice 100x30 --user alice
+tui_wait alice "registered as alice"
+tui_wait alice "[online] alice"
+
+# bob writes: the chat appears and opens, the message in it.
+expect_exit 0 ctl bob create alice
+c=$(cat "$T/out")
+expect_exit 0 ctl bob send "$c" "hello alice"
+tui_wait alice "bob: hello alice"
+tui_wait alice "1 bob"
+
+# alice types back; bob gets it byte for byte.
+tui_type alice "hi bob 😀 漢字 é"
+tui_keys alice Enter
+tui_wait alice "alice: hi bob 😀 漢字 é (sent)"
+# (Everything bob receives is kept in bob.all: the read receipt of alice's
+# screen may come with it.)
+i=0
+until ctl bob --json recv >"$T/bob.out" 2>/dev/null && cat "$T/bob.out" >>"$T/bob.all" &&
+	grep -q "hi bob" "$T/bob.all"; do
+	i=$((i + 1)); [ $i -gt 50 ] && fail "bob never got alice's message"; sleep 0.1
+done
+[ "$(jq -r 'select(.type == "message") | .text' "$T/bob.all")" = "hi bob 😀 漢字 é" ] ||
+	fail "bob got: $(cat "$T/bob.all")"
+# bob's device stored it (delivered); bob reads the chat (read).
+tui_wait alice "(delivered)"
+expect_exit 0 ctl bob read "$c"
+tui_wait alice "é (read)"
+# alice's screen marked bob's message read: bob learns it.
+i=0
+until grep -q '"status":"read"' "$T/bob.all"; do
+	ctl bob --json recv >>"$T/bob.all" 2>/dev/null
+	i=$((i + 1)); [ $i -gt 50 ] && fail "no read receipt from alice's screen"; sleep 0.1
+done
+
+# A new group from carol, with a message: its unread count, and Tab to it.
+expect_exit 0 ctl carol create --name climbing alice bob
+g=$(cat "$T/out")
+expect_exit 0 ctl carol send "$g" "saturday at 10?"
+tui_wait alice "climbing (1)"
+tui_keys alice Tab
+tui_wait alice "carol: saturday at 10?"
+tui_wait alice "carol created the group"
+tui_wait_gone alice "climbing (1)"
+# Alt-2 goes back to the second chat of the list (bob's, now older).
+tui_keys alice M-2
+tui_wait alice "bob: hello alice"
+
+# Commands: help from the table, a wrong argument shows the usage, an unknown one says so.
+tui_type alice "/help"
+tui_keys alice Enter
+tui_wait alice "/group NAME USER... - make a group NAME with these users"
+tui_type alice "/add"
+tui_keys alice Enter
+tui_wait alice "usage: /add USER..."
+tui_type alice "/frobnicate"
+tui_keys alice Enter
+tui_wait alice "unknown command /frobnicate; /help lists them"
+# Tab completes a command's name.
+tui_type alice "/memb"
+tui_keys alice Tab Enter
+tui_wait alice "members:"
+tui_wait alice "  bob"
+
+# /quit leaves with status 0; no sanitizer report.
+tui_type alice "/quit"
+tui_keys alice Enter
+tui_wait alice "[exit 0]"
+tui_check_asan
+stop_server

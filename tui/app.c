@@ -1,0 +1,755 @@
+/*
+ * app.c - chat-tui's loop: the terminal and libchat's descriptor in one
+ * poll(), keys to the input line or the commands, libchat's events to what is
+ * shown. Everything shown is read back from libchat's store (chat_list_chats,
+ * chat_history) when an event says it changed, so the screen is always what
+ * the store holds: a message is on screen because it is stored.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+#include <curses.h>
+
+#include "app.h"
+#include "text.h"
+
+#define HISTORY_PAGE 200 /* messages loaded at a time, more on PgUp */
+
+/* ---- saying things ------------------------------------------------------------ */
+
+/* A malloc'd safe copy of s for the screen. */
+static char *
+safe_dup(const char *s, size_t len)
+{
+	size_t n = text_sanitize(s, len, NULL, 0);
+	char *out = malloc(n + 1);
+
+	if (out != NULL)
+		text_sanitize(s, len, out, n + 1);
+	return out;
+}
+
+void
+app_notice(struct app *a, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (a->n_notices == APP_NOTICES) {
+		free(a->notices[0]);
+		memmove(a->notices, a->notices + 1, (APP_NOTICES - 1) * sizeof *a->notices);
+		a->n_notices--;
+	}
+	if ((a->notices[a->n_notices] = safe_dup(buf, strlen(buf))) != NULL)
+		a->n_notices++;
+	a->redraw = 1;
+}
+
+void
+app_status(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->status, sizeof a->status, fmt, ap);
+	va_end(ap);
+	a->redraw = 1;
+}
+
+static void
+clear_notices(struct app *a)
+{
+	for (size_t i = 0; i < a->n_notices; i++)
+		free(a->notices[i]);
+	a->n_notices = 0;
+}
+
+void
+app_done_notice(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)id;
+	if (err != CHAT_OK)
+		app_notice(a, "%s failed: %s", (const char *)arg,
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	else
+		app_notice(a, "%s: done", (const char *)arg);
+	a->dirty_chats = a->dirty_msgs = 1;
+}
+
+/* ---- the model: read back from the store --------------------------------------- */
+
+static void
+free_chats(struct app *a)
+{
+	for (size_t i = 0; i < a->n_chats; i++)
+		free(a->chats[i].title);
+	free(a->chats);
+	a->chats = NULL;
+	a->n_chats = 0;
+}
+
+/* A direct chat is called after the other member; a group by its name. */
+static char *
+chat_title(const struct chat_chat *ch, const char *self)
+{
+	char buf[128];
+
+	if (ch->name != NULL)
+		return safe_dup(ch->name, strlen(ch->name));
+	for (size_t i = 0; i < ch->n_members; i++)
+		if (self == NULL || strcmp(ch->members[i], self) != 0)
+			return safe_dup(ch->members[i], strlen(ch->members[i]));
+	snprintf(buf, sizeof buf, "(chat %.8s)", ch->chat_id);
+	return strdup(buf);
+}
+
+static int
+add_chat(void *arg, const struct chat_chat *ch)
+{
+	struct app *a = arg;
+	struct app_chat *p = realloc(a->chats, (a->n_chats + 1) * sizeof *p);
+
+	if (p == NULL)
+		return 1;
+	a->chats = p;
+	p = &a->chats[a->n_chats];
+	memset(p, 0, sizeof *p);
+	/* A chat first seen in a message: libchat asks the server for its
+	 * members, and no event says when they are in; look again soon. */
+	if (ch->n_members == 0)
+		a->members_unknown = 1;
+	snprintf(p->id, sizeof p->id, "%s", ch->chat_id);
+	p->title = chat_title(ch, chat_client_user(a->c));
+	p->group = strcmp(ch->kind, "group") == 0;
+	p->unread = ch->n_unread;
+	p->last = ch->last_activity;
+	if (p->title == NULL)
+		return 1;
+	a->n_chats++;
+	return 0;
+}
+
+static void
+load_chats(struct app *a)
+{
+	free_chats(a);
+	a->members_unknown = 0;
+	if (chat_list_chats(a->c, add_chat, a) < 0)
+		app_status(a, "cannot read the chats: %s", chat_client_errmsg(a->c));
+	a->dirty_chats = 0;
+	a->redraw = 1;
+	/* Nothing open yet and a chat appears (the first message to a new user):
+	 * open it. */
+	if (a->open[0] == '\0' && a->n_chats > 0)
+		app_open(a, a->chats[0].id);
+}
+
+static void
+free_msgs(struct app *a)
+{
+	for (size_t i = 0; i < a->n_msgs; i++) {
+		free(a->msgs[i].sender);
+		free(a->msgs[i].text);
+	}
+	free(a->msgs);
+	a->msgs = NULL;
+	a->n_msgs = 0;
+}
+
+static int
+add_msg(void *arg, const struct chat_message *m)
+{
+	struct app *a = arg;
+	struct app_msg *p = realloc(a->msgs, (a->n_msgs + 1) * sizeof *p);
+
+	if (p == NULL)
+		return 1;
+	a->msgs = p;
+	p = &a->msgs[a->n_msgs];
+	memset(p, 0, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", m->message_id);
+	snprintf(p->state, sizeof p->state, "%s", m->state ? m->state : "");
+	p->sent_at = m->sent_at;
+	p->outgoing = m->outgoing;
+	p->event = m->kind != NULL && strcmp(m->kind, "update") == 0;
+	p->sender = safe_dup(m->sender, strlen(m->sender));
+	p->text = safe_dup(m->text, m->text_len);
+	if (p->sender == NULL || p->text == NULL) {
+		free(p->sender);
+		free(p->text);
+		return 1;
+	}
+	if (p->outgoing && strcmp(p->state, "pending") == 0)
+		a->pending_shown = 1;
+	a->n_msgs++;
+	return 0;
+}
+
+static const struct app_chat *
+chat_of(const struct app *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_chats; i++)
+		if (strcmp(a->chats[i].id, id) == 0)
+			return &a->chats[i];
+	return NULL;
+}
+
+static void
+load_msgs(struct app *a)
+{
+	const struct app_chat *ch;
+
+	free_msgs(a);
+	a->dirty_msgs = 0;
+	a->pending_shown = 0;
+	a->redraw = 1;
+	if (a->open[0] == '\0')
+		return;
+	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
+		app_status(a, "cannot read the chat: %s", chat_client_errmsg(a->c));
+	/* Shown and at the newest: read. The senders learn it (read receipts). */
+	ch = chat_of(a, a->open);
+	if (a->scroll == 0 && ch != NULL && ch->unread > 0 && chat_mark_read(a->c, a->open) > 0)
+		a->dirty_chats = 1;
+}
+
+void
+app_open(struct app *a, const char *chat_id)
+{
+	if (strcmp(a->open, chat_id) != 0) {
+		snprintf(a->open, sizeof a->open, "%s", chat_id);
+		a->limit = HISTORY_PAGE;
+		a->scroll = 0;
+		a->more_below = 0;
+		clear_notices(a);
+	}
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+int
+app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
+{
+	char at[CHAT_USER_MAX + 2];
+
+	/* An id, a prefix or @user, as chatctl takes them. */
+	if (chat_resolve_chat(a->c, spec, out) == CHAT_OK)
+		return 0;
+	/* A user's name alone, or a group's name, as the list shows them. */
+	snprintf(at, sizeof at, "@%s", spec);
+	if (spec[0] != '@' && chat_resolve_chat(a->c, at, out) == CHAT_OK)
+		return 0;
+	for (size_t i = 0; i < a->n_chats; i++)
+		if (strcmp(a->chats[i].title, spec) == 0) {
+			memcpy(out, a->chats[i].id, CHAT_CHAT_ID_LEN + 1);
+			return 0;
+		}
+	app_notice(a, "no chat '%s' here: /create USER opens one, /chats lists them", spec);
+	return -1;
+}
+
+/* ---- libchat's events ----------------------------------------------------------- */
+
+static void
+on_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	struct app *a = udata;
+
+	(void)c;
+	a->dirty_chats = 1;
+	if (strcmp(m->chat_id, a->open) == 0) {
+		a->dirty_msgs = 1;
+		if (a->scroll > 0)
+			a->more_below = 1;
+		return;
+	}
+	/* Another chat: its unread count goes up (the list), and the bell rings. */
+	if (a->bell && !m->outgoing)
+		beep();
+}
+
+static void
+on_update(struct chat_client *c, void *udata, const struct chat_update *u)
+{
+	struct app *a = udata;
+
+	(void)c;
+	a->dirty_chats = 1;
+	if (strcmp(u->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+}
+
+static void
+on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (strcmp(r->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+	a->dirty_chats = 1;
+}
+
+static void
+on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
+{
+	struct app *a = udata;
+
+	a->state = state;
+	a->redraw = 1;
+	if (state == CHAT_STATE_ONLINE)
+		app_status(a, "connected to %s", chat_client_server_url(c));
+	else if (state == CHAT_STATE_WAITING || state == CHAT_STATE_OFFLINE)
+		app_status(a, "%s",
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	/* Writing offline puts messages in the outbox: they go out now. */
+	a->dirty_msgs = 1;
+}
+
+static void
+on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
+{
+	(void)c;
+	app_notice(udata,
+		   "WARNING: %s's device %u has a new key: their messages are held back. If "
+		   "they really changed it, compare /verify %s with them, then /trust %s",
+		   user, (unsigned)device, user, user);
+}
+
+static void
+on_receive_error(struct chat_client *c, void *udata, const char *message_id, int err,
+		 const char *detail)
+{
+	(void)c;
+	app_notice(udata, "a message (%.8s) could not be received (%s): %s",
+		   message_id ? message_id : "?", chat_strerror(err), detail);
+}
+
+static void
+on_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device, int added)
+{
+	(void)c;
+	if (added)
+		app_notice(udata, "%s has a new device (%u); compare safety numbers: /verify %s",
+			   user, (unsigned)device, user);
+	else
+		app_notice(udata, "%s's device %u was removed", user, (unsigned)device);
+}
+
+static void
+on_missed(struct chat_client *c, void *udata, int64_t count, int64_t oldest)
+{
+	(void)c;
+	(void)oldest;
+	app_notice(udata,
+		   "WARNING: %lld message%s expired on the server before this device "
+		   "collected them",
+		   (long long)count, count == 1 ? "" : "s");
+}
+
+static void
+on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const char *message_id,
+	       int err, const char *detail)
+{
+	struct app *a = udata;
+
+	(void)c;
+	(void)chat_id;
+	app_notice(a, "a message written earlier (%.8s) cannot be sent (%s): %s", message_id,
+		   chat_strerror(err), detail);
+	a->dirty_msgs = 1;
+}
+
+static const struct chat_callbacks callbacks = {
+	.on_message = on_message,
+	.on_state = on_state,
+	.on_key_changed = on_key_changed,
+	.on_receive_error = on_receive_error,
+	.on_update = on_update,
+	.on_device_change = on_device_change,
+	.on_missed = on_missed,
+	.on_receipt = on_receipt,
+	.on_send_failed = on_send_failed,
+};
+
+/* ---- the handle, and registering on first start -------------------------------- */
+
+static int
+open_client(struct app *a, const char *server)
+{
+	struct chat_opts o = {
+		.home = a->home,
+		.server_url = server,
+		.reconnect = 1,
+		.ca_file = a->ca_file,
+	};
+	char err[512];
+	int rc;
+
+	if (a->c != NULL)
+		chat_client_destroy(a->c);
+	a->c = chat_client_new(&o, a, &rc, err, sizeof err);
+	if (a->c == NULL) {
+		view_end();
+		fprintf(stderr, "chat-tui: %s\n", err);
+		return -1;
+	}
+	chat_client_set_callbacks(a->c, &callbacks);
+	return 0;
+}
+
+static void
+registered(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = arg;
+
+	(void)id;
+	if (err != CHAT_OK) {
+		app_status(a, "registration failed: %s; give another user name",
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		chat_client_disconnect(c);
+		a->mode = MODE_ASK_USER;
+		return;
+	}
+	a->mode = MODE_CHAT;
+	app_status(a, "registered as %s; /create USER opens a chat, /help lists the commands",
+		   chat_client_user(c));
+	a->dirty_chats = 1;
+}
+
+static void
+start_register(struct app *a, const char *user)
+{
+	int rc;
+
+	a->mode = MODE_REGISTERING;
+	app_status(a, "registering %s on %s...", user, chat_client_server_url(a->c));
+	rc = chat_register(a->c, user, NULL, registered, a);
+	if (rc != CHAT_OK)
+		registered(a->c, a, rc, NULL);
+}
+
+/* First start, one answer at a time, in the input line. */
+static void
+answer(struct app *a, char *line)
+{
+	if (a->mode == MODE_ASK_SERVER) {
+		const char *url = line[0] ? line : "ws://127.0.0.1:8700/";
+
+		snprintf(a->ask_server, sizeof a->ask_server, "%s", url);
+		if (open_client(a, a->ask_server) != 0) {
+			a->running = 0;
+			a->exit_code = 1;
+			return;
+		}
+		a->mode = a->user_arg ? MODE_REGISTERING : MODE_ASK_USER;
+		if (a->user_arg)
+			start_register(a, a->user_arg);
+		else
+			app_status(a, "your user name (1 to 32 of a-z 0-9 . _ -):");
+		return;
+	}
+	if (a->mode == MODE_ASK_USER && line[0])
+		start_register(a, line);
+}
+
+/* ---- keys ----------------------------------------------------------------------- */
+
+/* Confirmed (sent), or refused for good (failed): the state on screen moves. */
+static void
+sent_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = arg;
+
+	(void)id;
+	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_CONNECT &&
+	    err != CHAT_ERR_TIMEOUT)
+		app_notice(a, "a message was not sent: %s",
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+static void
+send_line(struct app *a)
+{
+	char *line = editor_take(&a->ed);
+	int rc;
+
+	if (line == NULL)
+		return;
+	if (a->mode != MODE_CHAT) {
+		answer(a, line);
+	} else if (line[0] == '/' && line[1] != '/') {
+		commands_run(a, line);
+	} else if (a->open[0] == '\0') {
+		app_status(a, "no chat open: /create USER opens one, Tab goes to the next");
+	} else {
+		/* "//text" sends "/text". */
+		const char *text = line[0] == '/' ? line + 1 : line;
+
+		rc = chat_send_text(a->c, a->open, text, strlen(text), NULL, sent_done, a);
+		if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+			app_status(a, "not sent: %s", chat_client_errmsg(a->c));
+		a->scroll = 0;
+		a->more_below = 0;
+		a->dirty_msgs = a->dirty_chats = 1;
+	}
+	free(line);
+}
+
+/* Moves through the list: delta chats on, or the next one with unread messages. */
+static void
+switch_chat(struct app *a, int delta, int unread_only)
+{
+	size_t cur = 0, n = a->n_chats;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a->chats[i].id, a->open) == 0)
+			cur = i;
+	for (size_t step = 1; step <= n; step++) {
+		size_t i = (cur + n + (size_t)(delta * (long)step) % n) % n;
+
+		if (!unread_only || a->chats[i].unread > 0) {
+			app_open(a, a->chats[i].id);
+			return;
+		}
+	}
+	if (unread_only)
+		app_status(a, "nothing unread");
+}
+
+static void
+page(struct app *a, int up)
+{
+	int rows = view_pane_rows() - 2;
+
+	if (rows < 1)
+		rows = 1;
+	if (up) {
+		a->scroll += rows;
+		/* Near the top of what is loaded: load older messages from the store. */
+		if ((size_t)a->limit == a->n_msgs) {
+			a->limit += HISTORY_PAGE;
+			a->dirty_msgs = 1;
+		}
+	} else {
+		a->scroll -= rows;
+		if (a->scroll <= 0) {
+			a->scroll = 0;
+			a->more_below = 0;
+			a->dirty_msgs = 1; /* back at the newest: read */
+		}
+	}
+	a->redraw = 1;
+}
+
+/* Alt+key (ESC then the key). */
+static void
+alt_key(struct app *a, wint_t ch)
+{
+	if (ch >= '1' && ch <= '9') {
+		if ((size_t)(ch - '1') < a->n_chats)
+			app_open(a, a->chats[ch - '1'].id);
+	} else if (ch == '0') {
+		if (a->n_chats >= 10)
+			app_open(a, a->chats[9].id);
+	} else if (ch == 'a') {
+		switch_chat(a, 1, 1);
+	} else if (ch == 'b') {
+		editor_word_left(&a->ed);
+	} else if (ch == 'f') {
+		editor_word_right(&a->ed);
+	} else if (ch == '\r' || ch == '\n') {
+		editor_insert(&a->ed, "\n", 1);
+	}
+}
+
+static void
+key(struct app *a, int kind, wint_t ch)
+{
+	char mb[MB_LEN_MAX];
+	mbstate_t ps;
+	size_t n;
+
+	a->redraw = 1;
+	if (kind == KEY_CODE_YES) {
+		switch (ch) {
+		case KEY_RESIZE: break;
+		case KEY_ENTER: send_line(a); break;
+		case KEY_BACKSPACE: editor_backspace(&a->ed); break;
+		case KEY_DC: editor_delete(&a->ed); break;
+		case KEY_LEFT: editor_left(&a->ed); break;
+		case KEY_RIGHT: editor_right(&a->ed); break;
+		case KEY_HOME: editor_home(&a->ed); break;
+		case KEY_END: editor_end(&a->ed); break;
+		case KEY_UP: editor_history_prev(&a->ed); break;
+		case KEY_DOWN: editor_history_next(&a->ed); break;
+		case KEY_PPAGE: page(a, 1); break;
+		case KEY_NPAGE: page(a, 0); break;
+		case KEY_BTAB: switch_chat(a, -1, 0); break;
+		default: break;
+		}
+		return;
+	}
+	switch (ch) {
+	case '\r': send_line(a); return;
+	case '\n': editor_insert(&a->ed, "\n", 1); return; /* Ctrl-J: a new line */
+	case '\t':
+		if (a->ed.len > 0 && a->ed.buf[0] == '/')
+			commands_complete(a);
+		else
+			switch_chat(a, 1, 0);
+		return;
+	case 1: editor_home(&a->ed); return; /* Ctrl-A */
+	case 2: editor_left(&a->ed); return; /* Ctrl-B */
+	case 3: a->running = 0; return;      /* Ctrl-C */
+	case 4:                              /* Ctrl-D: delete, or quit when empty */
+		if (a->ed.len == 0)
+			a->running = 0;
+		else
+			editor_delete(&a->ed);
+		return;
+	case 5: editor_end(&a->ed); return;         /* Ctrl-E */
+	case 6: editor_right(&a->ed); return;       /* Ctrl-F */
+	case 11: editor_kill_end(&a->ed); return;   /* Ctrl-K */
+	case 12: clearok(curscr, TRUE); return;     /* Ctrl-L */
+	case 14: switch_chat(a, 1, 1); return;      /* Ctrl-N: next unread */
+	case 21: editor_kill_start(&a->ed); return; /* Ctrl-U */
+	case 23: editor_kill_word(&a->ed); return;  /* Ctrl-W */
+	case 8:
+	case 127: editor_backspace(&a->ed); return;
+	case 27: {
+		/* Alt+key arrives as ESC and the key, at once; ESC alone cancels
+		 * a scroll (back to the newest message). */
+		wint_t next;
+		int k = get_wch(&next);
+
+		if (k == OK) {
+			alt_key(a, next);
+		} else if (a->scroll > 0) {
+			a->scroll = 0;
+			a->more_below = 0;
+			a->dirty_msgs = 1; /* at the newest again: read */
+		}
+		return;
+	}
+	default: break;
+	}
+	if (ch < 32)
+		return;
+	memset(&ps, 0, sizeof ps);
+	n = wcrtomb(mb, (wchar_t)ch, &ps);
+	if (n != (size_t)-1 && editor_insert(&a->ed, mb, n) != 0)
+		app_status(a, "the message is at its limit of %d bytes", CHAT_MAX_TEXT);
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+static void
+read_keys(struct app *a)
+{
+	wint_t ch;
+	int kind;
+
+	while ((kind = get_wch(&ch)) != ERR && a->running)
+		key(a, kind, ch);
+}
+
+static void
+start(struct app *a)
+{
+	if (open_client(a, a->server) != 0) {
+		a->running = 0;
+		a->exit_code = 1;
+		return;
+	}
+	if (chat_client_user(a->c) != NULL) {
+		a->mode = MODE_CHAT;
+		load_chats(a);
+		if (a->n_chats > 0)
+			app_open(a, a->chats[0].id);
+		else
+			app_status(a, "no chats yet: /create USER opens one; /help lists the "
+				      "commands");
+		/* Down is not an error: the store is there, and it keeps trying. */
+		chat_client_connect(a->c);
+		return;
+	}
+	/* An empty home: ask (or take --user and --server). */
+	if (chat_client_server_url(a->c) == NULL) {
+		a->mode = MODE_ASK_SERVER;
+		app_status(a, "first start: the server's URL (Enter for ws://127.0.0.1:8700/):");
+	} else if (a->user_arg != NULL) {
+		start_register(a, a->user_arg);
+	} else {
+		a->mode = MODE_ASK_USER;
+		app_status(a, "first start on %s: your user name (1 to 32 of a-z 0-9 . _ -):",
+			   chat_client_server_url(a->c));
+	}
+}
+
+int
+app_run(struct app *a)
+{
+	editor_init(&a->ed);
+	a->running = 1;
+	a->limit = HISTORY_PAGE;
+	view_init();
+	start(a);
+	while (a->running) {
+		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+
+		if (a->dirty_chats && a->mode == MODE_CHAT)
+			load_chats(a);
+		if (a->dirty_msgs && a->mode == MODE_CHAT)
+			load_msgs(a);
+		if (a->dirty_chats && a->mode == MODE_CHAT)
+			load_chats(a); /* marking read changed the counts */
+		if (a->redraw) {
+			view_draw(a);
+			a->redraw = 0;
+		}
+		if (a->c != NULL)
+			p[1].fd = chat_client_fd(a->c);
+		if (poll(p, 2, 1000) < 0 && errno != EINTR)
+			break;
+		/* A resize (SIGWINCH) interrupts poll; curses turns it into a key. */
+		read_keys(a);
+		if (a->c != NULL) {
+			chat_client_loop(a->c, 0);
+			if (a->members_unknown)
+				a->dirty_chats = 1;
+			/* Messages of the outbox (earlier sessions) have no done
+			 * callback: while one shows as sending, look again. */
+			if (a->pending_shown && a->state == CHAT_STATE_ONLINE)
+				a->dirty_msgs = 1;
+			/* The clock in the status line and the retry countdown. */
+			if (a->state != CHAT_STATE_ONLINE)
+				a->redraw = 1;
+		}
+	}
+	view_end();
+	if (a->c != NULL) {
+		chat_client_disconnect(a->c);
+		chat_client_destroy(a->c);
+	}
+	free_chats(a);
+	free_msgs(a);
+	clear_notices(a);
+	editor_free(&a->ed);
+	return a->exit_code;
+}

@@ -1,0 +1,117 @@
+/*
+ * app.h - chat-tui's state and the calls between its parts:
+ *
+ *   main.c      options, environment, locale; runs the app
+ *   app.c       the loop (terminal and libchat), keys, what is shown and why
+ *   view.c      drawing it with ncursesw
+ *   commands.c  the /commands: one table that runs them, completes and helps
+ *   text.c      widths, clusters, wrapping, the safe form of others' text
+ *   editor.c    the input line
+ *
+ * Everything that touches the network or the store goes through libchat,
+ * exactly as chatctl does; chat-tui has no protocol code of its own.
+ */
+#ifndef TUI_APP_H
+#define TUI_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat.h"
+#include "editor.h"
+
+#define APP_MIN_COLS 40 /* below this the screen only says it is too small */
+#define APP_MIN_ROWS 8
+
+/* A chat in the list, newest activity first (chat_list_chats). */
+struct app_chat {
+	char id[CHAT_CHAT_ID_LEN + 1];
+	char *title; /* a group's name, else the other member, safe for the screen */
+	int group;
+	int64_t unread;
+	int64_t last;
+};
+
+/* A message of the open chat, as the view draws it. */
+struct app_msg {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	char *sender; /* safe for the screen */
+	char *text;   /* safe for the screen (text_sanitize) */
+	int64_t sent_at;
+	int outgoing;
+	int event; /* a membership change */
+	char state[12];
+};
+
+/* What the app says to the user itself (command output, errors, notices):
+ * lines below the open chat's messages, until the next chat switch. */
+#define APP_NOTICES 200
+
+enum app_mode {
+	MODE_CHAT,       /* the normal screen */
+	MODE_ASK_SERVER, /* first start: the server's URL */
+	MODE_ASK_USER,   /* first start: the user name */
+	MODE_REGISTERING /* first start: waiting for the server */
+};
+
+struct app {
+	struct chat_client *c;
+	const char *home, *server, *ca_file, *user_arg;
+	int bell;
+	int running;
+	int exit_code;
+	enum app_mode mode;
+	char ask_server[256]; /* first start: what was answered */
+
+	/* The chat list, and which one is open ("" for none). */
+	struct app_chat *chats;
+	size_t n_chats;
+	char open[CHAT_CHAT_ID_LEN + 1];
+
+	/* The open chat's newest `limit` messages, oldest first. */
+	struct app_msg *msgs;
+	size_t n_msgs;
+	int limit;
+	int scroll;     /* screen rows scrolled up from the newest; 0 follows */
+	int more_below; /* something arrived while scrolled up */
+
+	char *notices[APP_NOTICES];
+	size_t n_notices;
+
+	struct editor ed;
+	char status[512]; /* the last thing the app said, for the status line */
+
+	enum chat_state state;
+	int dirty_chats, dirty_msgs, redraw;
+	int members_unknown; /* a chat in the list has no members yet */
+	int pending_shown;   /* a message of ours on screen is not sent yet */
+};
+
+/* app.c */
+int app_run(struct app *a);
+/* A line in the message pane (printf-style), and the status line. */
+void app_notice(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void app_status(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens the chat with this id (it must be in the list or the store). */
+void app_open(struct app *a, const char *chat_id);
+/* Resolves what a user typed for a chat: an id, a prefix, @user, a user, or a
+ * group's name. 0 and out set, or -1 (with a notice). */
+int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
+/* The completion of an asynchronous libchat call started by a command: a
+ * notice on failure, what (a verb) on success. */
+void app_done_notice(struct chat_client *c, void *arg, int err, const char *id);
+
+/* view.c */
+void view_init(void);
+void view_end(void);
+void view_draw(struct app *a);
+/* Rows the message pane has now (for paging). */
+int view_pane_rows(void);
+
+/* commands.c */
+/* Runs a line that starts with '/'. */
+void commands_run(struct app *a, const char *line);
+/* Completes the command name (or argument) the input line holds; Tab. */
+void commands_complete(struct app *a);
+
+#endif

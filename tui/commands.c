@@ -1,0 +1,446 @@
+/*
+ * commands.c - chat-tui's /commands. One table runs them, checks their
+ * arguments, completes their names and prints their help, so none of the
+ * three can drift from the others. They call libchat as chatctl's commands
+ * do; their results come back as notices in the message pane.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+
+#define MAX_ARGS 101 /* a group of 100 and its name */
+
+struct command {
+	const char *name;
+	const char *usage; /* the arguments */
+	const char *summary;
+	int min_args, max_args; /* max -1: any number */
+	int needs_chat;         /* works on the open chat */
+	void (*run)(struct app *a, int argc, char **argv);
+};
+
+static const struct command commands[];
+
+static void
+usage_of(struct app *a, const struct command *cmd)
+{
+	app_notice(a, "usage: /%s%s%s  (%s)", cmd->name, cmd->usage[0] ? " " : "", cmd->usage,
+		   cmd->summary);
+}
+
+/* ---- the commands --------------------------------------------------------------- */
+
+static void
+run_help(struct app *a, int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc == 2) {
+		for (c = commands; c->name != NULL; c++)
+			if (strcmp(c->name, argv[1][0] == '/' ? argv[1] + 1 : argv[1]) == 0) {
+				usage_of(a, c);
+				return;
+			}
+		app_notice(a, "no command /%s; /help lists them", argv[1]);
+		return;
+	}
+	app_notice(a, "commands (Tab completes them):");
+	for (c = commands; c->name != NULL; c++)
+		app_notice(a, "  /%s%s%s - %s", c->name, c->usage[0] ? " " : "", c->usage,
+			   c->summary);
+	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
+		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
+		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");
+}
+
+/* A chat was made: open it. */
+static void
+opened(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+
+	if (err != CHAT_OK) {
+		app_notice(a, "%s failed: %s", (const char *)arg,
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		return;
+	}
+	app_open(a, id);
+}
+
+static void
+run_create(struct app *a, int argc, char **argv)
+{
+	const char *users[1] = {argv[1]};
+	char id[CHAT_CHAT_ID_LEN + 1];
+	int rc;
+
+	(void)argc;
+	/* Already there: just open it. */
+	if (argv[1][0] != '@') {
+		char at[CHAT_USER_MAX + 2];
+
+		snprintf(at, sizeof at, "@%s", argv[1]);
+		if (chat_resolve_chat(a->c, at, id) == CHAT_OK) {
+			app_open(a, id);
+			return;
+		}
+	}
+	if (argv[1][0] == '@')
+		users[0] = argv[1] + 1;
+	rc = chat_create_chat(a->c, users, 1, opened, "create");
+	if (rc != CHAT_OK)
+		app_notice(a, "create failed: %s", chat_client_errmsg(a->c));
+	else
+		app_status(a, "opening a chat with %s...", users[0]);
+}
+
+static void
+run_group(struct app *a, int argc, char **argv)
+{
+	int rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
+				   opened, "group");
+
+	if (rc != CHAT_OK)
+		app_notice(a, "group failed: %s", chat_client_errmsg(a->c));
+	else
+		app_status(a, "creating the group %s...", argv[1]);
+}
+
+static void
+run_open(struct app *a, int argc, char **argv)
+{
+	char id[CHAT_CHAT_ID_LEN + 1];
+
+	(void)argc;
+	if (app_find_chat(a, argv[1], id) == 0)
+		app_open(a, id);
+}
+
+static void
+modify(struct app *a, int op, int argc, char **argv, const char *what)
+{
+	int rc = chat_modify_members(a->c, a->open, op, (const char *const *)argv + 1,
+				     (size_t)argc - 1, app_done_notice, (void *)what);
+
+	if (rc != CHAT_OK)
+		app_notice(a, "%s failed: %s", what, chat_client_errmsg(a->c));
+}
+
+static void
+run_add(struct app *a, int argc, char **argv)
+{
+	modify(a, CHAT_MEMBERS_ADD, argc, argv, "add");
+}
+
+static void
+run_remove(struct app *a, int argc, char **argv)
+{
+	modify(a, CHAT_MEMBERS_REMOVE, argc, argv, "remove");
+}
+
+static void
+run_leave(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (chat_leave(a->c, a->open, app_done_notice, "leave") != CHAT_OK)
+		app_notice(a, "leave failed: %s", chat_client_errmsg(a->c));
+}
+
+static int
+show_member(void *arg, const char *user, int admin)
+{
+	app_notice(arg, "  %s%s", user, admin ? " (admin)" : "");
+	return 0;
+}
+
+static void
+run_members(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	app_notice(a, "members:");
+	if (chat_members(a->c, a->open, show_member, a) < 0)
+		app_notice(a, "cannot read the members: %s", chat_client_errmsg(a->c));
+}
+
+/* verify: the keys are asked for first, so the number is of the keys now. */
+static void
+verified(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+	char *user = arg, num[CHAT_SAFETY_NUMBER_LEN + 1];
+
+	(void)id;
+	if (err != CHAT_OK || (err = chat_safety_number(c, user, num)) != CHAT_OK)
+		app_notice(a, "verify %s failed: %s", user,
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	else
+		app_notice(a,
+			   "safety number with %s: %s (the same on their screen: no one is "
+			   "in the middle)",
+			   user, num);
+	free(user);
+}
+
+static void
+run_verify(struct app *a, int argc, char **argv)
+{
+	char *user = strdup(argv[1]);
+	const char *users[1] = {argv[1]};
+
+	(void)argc;
+	if (user == NULL)
+		return;
+	if (chat_refresh_keys(a->c, users, 1, verified, user) != CHAT_OK) {
+		app_notice(a, "verify failed: %s", chat_client_errmsg(a->c));
+		free(user);
+	}
+}
+
+static void
+run_trust(struct app *a, int argc, char **argv)
+{
+	int n = chat_trust(a->c, argv[1]);
+
+	(void)argc;
+	if (n < 0)
+		app_notice(a, "trust failed: %s", chat_client_errmsg(a->c));
+	else
+		app_notice(a, "%d changed key%s of %s accepted%s", n, n == 1 ? "" : "s", argv[1],
+			   n ? "; held messages come on the next connection" : "");
+}
+
+static int
+show_device(void *arg, const struct chat_device *d)
+{
+	app_notice(arg, "  %u %s%s%s", (unsigned)d->device_id, d->name,
+		   d->this_device ? " (this device)" : "", d->key_changed ? " (KEY CHANGED)" : "");
+	return 0;
+}
+
+static void
+devices_listed(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)arg;
+	(void)id;
+	if (err != CHAT_OK)
+		app_notice(a, "devices: %s (showing what this device knows)",
+			   chat_client_errmsg(c));
+	app_notice(a, "your devices:");
+	chat_devices(c, chat_client_user(c), show_device, a);
+}
+
+static void
+run_devices(struct app *a, int argc, char **argv)
+{
+	const char *me[1] = {chat_client_user(a->c)};
+
+	(void)argc;
+	(void)argv;
+	if (chat_refresh_keys(a->c, me, 1, devices_listed, NULL) != CHAT_OK)
+		devices_listed(a->c, NULL, CHAT_ERR_NOT_CONNECTED, NULL);
+}
+
+static void
+run_approve(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	if (chat_approve_device(a->c, argv[1], app_done_notice, "approve") != CHAT_OK)
+		app_notice(a, "approve failed: %s", chat_client_errmsg(a->c));
+}
+
+static void
+seen(struct chat_client *c, void *arg, int err, const char *user, int online, int64_t last)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)arg;
+	if (err != CHAT_OK)
+		app_notice(a, "lastseen failed: %s", chat_client_errmsg(c));
+	else if (online < 0)
+		app_notice(a, "%s: hidden", user);
+	else if (online)
+		app_notice(a, "%s: online", user);
+	else if (last < 0)
+		app_notice(a, "%s: never seen", user);
+	else {
+		char when[64];
+		time_t t = (time_t)(last / 1000);
+		struct tm tm;
+
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+		app_notice(a, "%s: last seen %s", user, when);
+	}
+}
+
+static void
+run_lastseen(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	if (chat_last_seen(a->c, argv[1], seen, NULL) != CHAT_OK)
+		app_notice(a, "lastseen failed: %s", chat_client_errmsg(a->c));
+}
+
+static void
+run_bell(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	/* commands_run checked the word. */
+	a->bell = strcmp(argv[1], "on") == 0;
+	app_notice(a, "bell %s for messages in other chats", argv[1]);
+}
+
+static void
+run_quit(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	a->running = 0;
+}
+
+/* clang-format off */
+static const struct command commands[] = {
+	{"help",     "[COMMAND]",       "the commands and keys, or one command's usage", 0, 1, 0, run_help},
+	{"create",   "USER",            "open the chat with USER (made if new)",         1, 1, 0, run_create},
+	{"group",    "NAME USER...",    "make a group NAME with these users",             2, 100, 0, run_group},
+	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, 1, 0, run_open},
+	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
+	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
+	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},
+	{"members",  "",                "this chat's members",                            0, 0, 1, run_members},
+	{"verify",   "USER",            "the safety number to compare with USER",         1, 1, 0, run_verify},
+	{"trust",    "USER",            "accept USER's changed key (after /verify)",       1, 1, 0, run_trust},
+	{"devices",  "",                "your devices",                                   0, 0, 0, run_devices},
+	{"approve",  "CODE",            "approve a new device showing CODE",              1, 1, 0, run_approve},
+	{"lastseen", "USER",            "when USER was last online",                      1, 1, 0, run_lastseen},
+	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
+	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
+	{NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+/* clang-format on */
+
+static const struct command *
+find(const char *name)
+{
+	for (const struct command *c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Splits line into words; "double quotes" hold spaces. Returns argc, or -1
+ * for an unterminated quote or too many words. buf is modified. */
+static int
+split(char *buf, char **argv, int max)
+{
+	int argc = 0;
+	char *p = buf, *out;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (argc == max)
+			return -1;
+		argv[argc++] = out = p;
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '"') {
+				p++;
+				while (*p && *p != '"')
+					*out++ = *p++;
+				if (*p != '"')
+					return -1;
+				p++;
+			} else {
+				*out++ = *p++;
+			}
+		}
+		if (*p)
+			p++;
+		*out = '\0';
+	}
+	return argc;
+}
+
+void
+commands_run(struct app *a, const char *line)
+{
+	char *buf = strdup(line + 1), *argv[MAX_ARGS + 1];
+	const struct command *cmd;
+	int argc;
+
+	if (buf == NULL)
+		return;
+	argc = split(buf, argv, MAX_ARGS);
+	if (argc == 0) {
+		app_notice(a, "an empty command; /help lists them");
+	} else if (argc < 0) {
+		app_notice(a, "a quote is not closed, or too many words");
+	} else if ((cmd = find(argv[0])) == NULL) {
+		app_notice(a, "unknown command /%s; /help lists them", argv[0]);
+	} else if (argc - 1 < cmd->min_args || (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
+		usage_of(a, cmd);
+	} else if (cmd->needs_chat && a->open[0] == '\0') {
+		app_notice(a, "/%s works on the open chat, and none is open", cmd->name);
+	} else if (cmd->run == run_bell && strcmp(argv[1], "on") != 0 &&
+		   strcmp(argv[1], "off") != 0) {
+		usage_of(a, cmd);
+	} else {
+		cmd->run(a, argc, argv);
+	}
+	free(buf);
+}
+
+/* Tab: completes the command's name, or the word being typed with a user or
+ * chat name from the list. */
+void
+commands_complete(struct app *a)
+{
+	const char *buf = a->ed.buf, *word = strrchr(buf, ' ');
+	const char *found = NULL, *cands[64];
+	size_t n = 0, wlen;
+	char out[512];
+
+	if (word == NULL) {
+		/* The command's name. */
+		wlen = strlen(buf + 1);
+		for (const struct command *c = commands; c->name != NULL; c++)
+			if (strncmp(c->name, buf + 1, wlen) == 0 && n < 64)
+				cands[n++] = c->name;
+		if (n == 1) {
+			snprintf(out, sizeof out, "/%s ", cands[0]);
+			editor_set(&a->ed, out);
+			return;
+		}
+	} else {
+		word++;
+		wlen = strlen(word);
+		for (size_t i = 0; i < a->n_chats; i++)
+			if (wlen > 0 && strncmp(a->chats[i].title, word, wlen) == 0 && n < 64)
+				cands[n++] = found = a->chats[i].title;
+		if (n == 1 && strchr(found, ' ') == NULL) {
+			snprintf(out, sizeof out, "%.*s%s ", (int)(word - buf), buf, found);
+			editor_set(&a->ed, out);
+			return;
+		}
+	}
+	if (n == 0) {
+		app_status(a, "no completion");
+		return;
+	}
+	{
+		char list[400] = "";
+		size_t used = 0;
+
+		for (size_t i = 0; i < n && used < sizeof list - 40; i++)
+			used += (size_t)snprintf(list + used, sizeof list - used, "%s ", cands[i]);
+		app_status(a, "%s", list);
+	}
+}

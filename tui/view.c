@@ -1,0 +1,369 @@
+/*
+ * view.c - the screen: the chat list on the left, the open chat on the right,
+ * a status line and the input line at the bottom. Redrawn whole from the app's
+ * state (curses sends only what changed). Every string drawn here is safe
+ * already (text_sanitize), and is cut by display columns, cluster by cluster,
+ * so wide and combining characters never spill out of their pane.
+ */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curses.h>
+
+#include "app.h"
+#include "text.h"
+
+#define INPUT_ROWS_MAX 5
+
+static int pane_rows; /* of the message pane, as last drawn */
+
+void
+view_init(void)
+{
+	initscr();
+	raw(); /* Ctrl-C, Ctrl-Z... are keys; chat-tui quits on Ctrl-C itself */
+	noecho();
+	nonl(); /* Enter is '\r', Ctrl-J '\n': send and new line */
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	if (has_colors()) {
+		start_color();
+		use_default_colors();
+		init_pair(1, COLOR_CYAN, -1);   /* times and events */
+		init_pair(2, COLOR_GREEN, -1);  /* our own name */
+		init_pair(3, COLOR_YELLOW, -1); /* notices */
+		init_pair(4, COLOR_RED, -1);    /* failures */
+	}
+}
+
+void
+view_end(void)
+{
+	if (!isendwin())
+		endwin();
+}
+
+int
+view_pane_rows(void)
+{
+	return pane_rows;
+}
+
+/* Draws s (safe) at (y, x), at most cols columns, cluster by cluster; returns
+ * the columns used. */
+static int
+put(int y, int x, const char *s, size_t len, int cols)
+{
+	size_t off = 0;
+	int used = 0;
+
+	move(y, x);
+	while (off < len && s[off] != '\n') {
+		int w;
+		size_t n = text_cluster(s + off, len - off, &w);
+
+		if (used + w > cols)
+			break;
+		addnstr(s + off, (int)n);
+		used += w;
+		off += n;
+	}
+	return used;
+}
+
+static void
+blank(int y, int x, int cols)
+{
+	move(y, x);
+	for (int i = 0; i < cols; i++)
+		addch(' ');
+}
+
+/* ---- the chat list ------------------------------------------------------------------ */
+
+static void
+draw_list(const struct app *a, int rows, int cols)
+{
+	for (int y = 0; y < rows; y++) {
+		size_t i = (size_t)y;
+		char num[8], count[24];
+		int used, open, cw;
+
+		blank(y, 0, cols);
+		if (i >= a->n_chats)
+			continue;
+		open = strcmp(a->chats[i].id, a->open) == 0;
+		snprintf(num, sizeof num, "%c ", i < 9 ? (char)('1' + i) : ' ');
+		count[0] = '\0';
+		if (a->chats[i].unread > 0)
+			snprintf(count, sizeof count, " (%lld)", (long long)a->chats[i].unread);
+		cw = (int)strlen(count);
+		if (open)
+			attron(A_REVERSE);
+		if (a->chats[i].unread > 0)
+			attron(A_BOLD);
+		used = put(y, 0, num, strlen(num), cols);
+		used += put(y, used, a->chats[i].title, strlen(a->chats[i].title),
+			    cols - used - cw > 0 ? cols - used - cw : 0);
+		put(y, used, count, strlen(count), cols - used);
+		if (open) {
+			/* The whole row marked, not only the text. */
+			for (int x = used + cw; x < cols; x++)
+				mvaddch(y, x, ' ');
+		}
+		attroff(A_REVERSE | A_BOLD);
+	}
+}
+
+/* ---- the open chat ------------------------------------------------------------------ */
+
+struct row {
+	const char *s;
+	size_t n;
+	int attr;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+	const char *base;
+	int attr;
+};
+
+static void
+add_row(void *arg, size_t off, size_t n)
+{
+	struct rows *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct row *p = realloc(r->v, cap * sizeof *p);
+
+		if (p == NULL)
+			return;
+		r->v = p;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct row){r->base + off, n, r->attr};
+}
+
+static const char *
+state_word(const struct app_msg *m)
+{
+	if (!m->outgoing || m->event)
+		return "";
+	if (strcmp(m->state, "pending") == 0)
+		return " (sending)";
+	if (strcmp(m->state, "sent") == 0)
+		return " (sent)";
+	if (strcmp(m->state, "delivered") == 0)
+		return " (delivered)";
+	if (strcmp(m->state, "read") == 0)
+		return " (read)";
+	if (strcmp(m->state, "failed") == 0)
+		return " (FAILED)";
+	return "";
+}
+
+/* "12:04 bob: text (delivered)", or "12:04 * alice added carol". Malloc'd. */
+static char *
+message_line(const struct app_msg *m)
+{
+	char when[16] = "--:--";
+	time_t t = (time_t)(m->sent_at / 1000);
+	struct tm tm;
+	size_t len;
+	char *s;
+
+	if (m->sent_at > 0 && localtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%H:%M", &tm);
+	len = strlen(when) + strlen(m->sender) + strlen(m->text) + 32;
+	if ((s = malloc(len)) == NULL)
+		return NULL;
+	if (m->event)
+		snprintf(s, len, "%s * %s", when, m->text);
+	else
+		snprintf(s, len, "%s %s: %s%s", when, m->sender, m->text, state_word(m));
+	return s;
+}
+
+static void
+draw_chat(const struct app *a, int top, int x, int rows, int cols)
+{
+	struct rows r = {0};
+	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
+	const struct app_chat *ch = NULL;
+	int first, y;
+
+	for (size_t i = 0; i < a->n_chats; i++)
+		if (strcmp(a->chats[i].id, a->open) == 0)
+			ch = &a->chats[i];
+	/* The header: the chat's name. */
+	blank(top, x, cols);
+	attron(A_BOLD);
+	if (ch != NULL)
+		put(top, x, ch->title, strlen(ch->title), cols);
+	else
+		put(top, x, "chat-tui", 8, cols);
+	attroff(A_BOLD);
+	top++;
+	rows--;
+	if (rows <= 0 || lines == NULL) {
+		free(lines);
+		return;
+	}
+	for (size_t i = 0; i < a->n_msgs; i++) {
+		if ((lines[i] = message_line(&a->msgs[i])) == NULL)
+			continue;
+		r.base = lines[i];
+		r.attr = a->msgs[i].event                          ? COLOR_PAIR(1)
+			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
+			 : a->msgs[i].outgoing                     ? COLOR_PAIR(2)
+								   : 0;
+		text_wrap(lines[i], strlen(lines[i]), cols, add_row, &r);
+	}
+	for (size_t i = 0; i < a->n_notices; i++) {
+		r.base = a->notices[i];
+		r.attr = COLOR_PAIR(3);
+		text_wrap(a->notices[i], strlen(a->notices[i]), cols, add_row, &r);
+	}
+	/* The newest rows at the bottom, scroll rows up from there. */
+	first = (int)r.n - rows - a->scroll;
+	if (first < 0)
+		first = 0;
+	for (y = 0; y < rows; y++) {
+		size_t i = (size_t)(first + y);
+
+		blank(top + y, x, cols);
+		if (i >= r.n || (int)i >= (int)r.n - a->scroll)
+			continue;
+		attron(r.v[i].attr);
+		put(top + y, x, r.v[i].s, r.v[i].n, cols);
+		attroff(r.v[i].attr);
+	}
+	free(r.v);
+	for (size_t i = 0; i < a->n_msgs; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* ---- the status and input lines ------------------------------------------------------- */
+
+static const char *
+state_name(const struct app *a)
+{
+	switch (a->state) {
+	case CHAT_STATE_ONLINE: return "online";
+	case CHAT_STATE_CONNECTING:
+	case CHAT_STATE_AUTHENTICATING: return "connecting";
+	case CHAT_STATE_WAITING: return "reconnecting";
+	default: return "offline";
+	}
+}
+
+static void
+draw_status(const struct app *a, int y, int cols)
+{
+	char left[160], right[64] = "";
+	int used;
+
+	if (a->state == CHAT_STATE_WAITING && a->c != NULL && chat_client_retry_in(a->c) >= 0)
+		snprintf(left, sizeof left, "[reconnecting in %ds] %s",
+			 (chat_client_retry_in(a->c) + 999) / 1000,
+			 a->c && chat_client_user(a->c) ? chat_client_user(a->c) : "");
+	else
+		snprintf(left, sizeof left, "[%s] %s", state_name(a),
+			 a->c && chat_client_user(a->c) ? chat_client_user(a->c) : "");
+	if (a->more_below)
+		snprintf(right, sizeof right, " -- new messages below (PgDn) --");
+	else if (a->scroll > 0)
+		snprintf(right, sizeof right, " -- scrolled up (PgDn) --");
+	attron(A_REVERSE);
+	blank(y, 0, cols);
+	used = put(y, 0, left, strlen(left), cols);
+	if (used + 3 < cols)
+		used += put(y, used, " | ", 3, cols - used);
+	used += put(y, used, a->status, strlen(a->status),
+		    cols - used - (int)strlen(right) > 0 ? cols - used - (int)strlen(right) : 0);
+	put(y, cols - (int)strlen(right) > used ? cols - (int)strlen(right) : used, right,
+	    strlen(right), cols - used);
+	attroff(A_REVERSE);
+}
+
+struct input_rows {
+	const char *buf;
+	size_t off[INPUT_ROWS_MAX * 64];
+	size_t len[INPUT_ROWS_MAX * 64];
+	int n;
+};
+
+static void
+add_input_row(void *arg, size_t off, size_t n)
+{
+	struct input_rows *r = arg;
+
+	if (r->n < (int)(sizeof r->off / sizeof r->off[0])) {
+		r->off[r->n] = off;
+		r->len[r->n] = n;
+	}
+	r->n++;
+}
+
+/* The input rows (the last INPUT_ROWS_MAX around the cursor); returns the
+ * cursor's screen position. */
+static void
+draw_input(const struct app *a, int y, int rows, int cols, int crow, int ccol, int *cy, int *cx)
+{
+	static struct input_rows r;
+	int first;
+
+	r.n = 0;
+	editor_rows(&a->ed, cols, add_input_row, &r);
+	first = crow - rows + 1 > 0 ? crow - rows + 1 : 0;
+	for (int i = 0; i < rows; i++) {
+		int k = first + i;
+
+		blank(y + i, 0, cols);
+		if (k < r.n && k < (int)(sizeof r.off / sizeof r.off[0])) {
+			/* The editor's own text: safe but for controls, which it refuses. */
+			put(y + i, 0, a->ed.buf + r.off[k], r.len[k], cols);
+		}
+	}
+	*cy = y + crow - first;
+	*cx = ccol;
+}
+
+void
+view_draw(struct app *a)
+{
+	int cols = COLS, lines = LINES, list_w, in_rows, crow, ccol, cy, cx, status_y;
+
+	erase();
+	if (cols < APP_MIN_COLS || lines < APP_MIN_ROWS) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg, "terminal too small (%dx%d): chat-tui needs %dx%d", cols,
+			 lines, APP_MIN_COLS, APP_MIN_ROWS);
+		put(0, 0, msg, strlen(msg), cols);
+		refresh();
+		return;
+	}
+	editor_layout(&a->ed, cols, &in_rows, &crow, &ccol);
+	if (in_rows > INPUT_ROWS_MAX)
+		in_rows = INPUT_ROWS_MAX;
+	status_y = lines - in_rows - 1;
+	list_w = cols / 4 < 14 ? 14 : cols / 4 > 26 ? 26 : cols / 4;
+	pane_rows = status_y - 1;
+	draw_list(a, status_y, list_w);
+	for (int y = 0; y < status_y; y++)
+		mvaddch(y, list_w, ACS_VLINE);
+	draw_chat(a, 0, list_w + 2, status_y, cols - list_w - 2);
+	draw_status(a, status_y, cols);
+	draw_input(a, status_y + 1, in_rows, cols, crow, ccol, &cy, &cx);
+	move(cy, cx);
+	curs_set(1);
+	refresh();
+}
