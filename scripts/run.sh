@@ -15,7 +15,6 @@ set -eu
 : "${RUN_DIR:?}" "${RUN_ADDR:?}"
 pidfile="$RUN_DIR/chat-server.pid"
 log="$RUN_DIR/chat-server.log"
-url="ws://$RUN_ADDR/"
 
 running() {
 	[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
@@ -39,13 +38,13 @@ user=$(printf '%s' "$user" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | cut -c1-32
 mkdir -p "$RUN_DIR/homes"
 chmod 700 "$RUN_DIR"
 if ! running; then
-	: >>"$log"
+	: >"$log"
 	# setsid: the server outlives this terminal, for the next `make run`.
 	setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" \
 		>>"$log" 2>&1 </dev/null &
 	echo $! >"$pidfile"
 	i=0
-	until grep -q "listening on" "$log" 2>/dev/null && [ "$(tail -n 1 "$log")" != "" ]; do
+	until grep -q "listening on" "$log" 2>/dev/null; do
 		i=$((i + 1))
 		if ! running || [ $i -gt 100 ]; then
 			echo "run: chat-server did not start; its log ($log) says:" >&2
@@ -55,6 +54,11 @@ if ! running; then
 		fi
 		sleep 0.05
 	done
+	started=1
+fi
+# The address the server really listens on (RUN_ADDR may name port 0: any).
+url="ws://$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$log" | tail -n 1)/"
+if [ "${started:-0}" = 1 ]; then
 	echo "run: chat-server on $url (store $RUN_DIR/chat.db, log $log; 'make stop' stops it)"
 fi
 case "${LANG:-}${LC_ALL:-}${LC_CTYPE:-}" in
