@@ -309,6 +309,9 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 
 	a->state = state;
 	a->redraw = 1;
+	/* First start: the status line holds the question being asked. */
+	if (a->mode == MODE_ASK_USER || a->mode == MODE_ASK_SERVER)
+		return;
 	if (state == CHAT_STATE_ONLINE)
 		app_status(a, "connected to %s", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING || state == CHAT_STATE_OFFLINE)
@@ -417,9 +420,11 @@ registered(struct chat_client *c, void *arg, int err, const char *id)
 
 	(void)id;
 	if (err != CHAT_OK) {
+		/* libchat closes that connection itself (not from inside its own
+		 * callback, which disconnecting here would be); the next try
+		 * connects again. */
 		app_status(a, "registration failed: %s; give another user name",
 			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
-		chat_client_disconnect(c);
 		a->mode = MODE_ASK_USER;
 		return;
 	}

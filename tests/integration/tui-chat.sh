@@ -72,6 +72,30 @@ tui_keys alice Tab Enter
 tui_wait alice "members:"
 tui_wait alice "  bob"
 
+# First start without --user: chat-tui asks for the name; a taken one is asked again.
+tui_start dave 100x30
+tui_wait dave "your user name"
+tui_type dave "bob"
+tui_keys dave Enter
+tui_wait dave "registration failed: server refused: user 'bob' is taken"
+tui_type dave "dave"
+tui_keys dave Enter
+tui_wait dave "registered as dave"
+tui_wait dave "[online] dave"
+
+# No --server either: it asks for the URL first.
+$TMUX_CMD new-session -d -s eve -x 100 -y 30 \
+	"env LANG=C.UTF-8 ASAN_OPTIONS=log_path=$T/asan.eve $TUI --home $T/eve; echo \"[exit \$?]\"; sleep 30"
+tui_wait eve "the server's URL"
+tui_type eve "$URL"
+tui_keys eve Enter
+tui_wait eve "your user name"
+tui_type eve "eve"
+tui_keys eve Enter
+tui_wait eve "[online] eve"
+tui_keys eve C-c
+tui_wait eve "[exit 0]"
+
 # /quit leaves with status 0; no sanitizer report.
 tui_type alice "/quit"
 tui_keys alice Enter

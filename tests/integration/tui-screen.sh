@@ -34,8 +34,14 @@ until tui_screen alice | grep -q "bob: line 1$"; do
 	sleep 0.2
 done
 tui_wait alice "scrolled up"
+# A message arriving while scrolled up does not move the view; the status
+# line says so, and Esc goes to it.
+expect_exit 0 ctl bob send "$c" "new while you read"
+tui_wait alice "new messages below"
+tui_screen alice | grep -q "new while you read" && fail "the view moved while scrolled up"
 tui_keys alice Escape
-tui_wait alice "bob: line 80"
+tui_wait alice "bob: new while you read"
+tui_wait_gone alice "new messages below"
 
 # Wide, combining and RTL text: a group named in CJK, a message with emoji,
 # a ZWJ family, a flag, a combining accent and Hebrew.
