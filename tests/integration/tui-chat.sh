@@ -72,6 +72,18 @@ tui_keys alice Tab Enter
 tui_wait alice "members:"
 tui_wait alice "  bob"
 
+# /verify shows the same safety number bob's chatctl shows; /devices lists ours.
+expect_exit 0 ctl bob verify alice
+num=$(cat "$T/out")
+tui_type alice "/verify bob"
+tui_keys alice Enter
+# (The line wraps in the pane: its start, and its last group.)
+tui_wait alice "safety number with bob: $(echo "$num" | cut -d' ' -f1-4)"
+tui_wait alice "$(echo "$num" | cut -d' ' -f12)"
+tui_type alice "/devices"
+tui_keys alice Enter
+tui_wait alice "(this device)"
+
 # First start without --user: chat-tui asks for the name; a taken one is asked again.
 tui_start dave 100x30
 tui_wait dave "your user name"
