@@ -52,6 +52,15 @@ view_pane_rows(void)
 	return pane_rows;
 }
 
+/* 1 if the cluster must be shown as its escape. */
+static int
+cluster_unsafe(const char *s, size_t n)
+{
+	uint32_t cp;
+
+	return text_decode(s, n, &cp) == 0 || text_is_unsafe(cp);
+}
+
 /* Draws s (safe) at (y, x), at most cols columns, cluster by cluster; returns
  * the columns used. */
 static int
@@ -67,7 +76,16 @@ put(int y, int x, const char *s, size_t len, int cols)
 
 		if (used + w > cols)
 			break;
-		addnstr(s + off, (int)n);
+		if (cluster_unsafe(s + off, n)) {
+			/* Drawn as its escape (the input line can hold a bidi
+			 * control or an unknown code point). */
+			char esc[32];
+
+			text_sanitize(s + off, n, esc, sizeof esc);
+			addstr(esc);
+		} else {
+			addnstr(s + off, (int)n);
+		}
 		used += w;
 		off += n;
 	}
@@ -293,46 +311,39 @@ draw_status(const struct app *a, int y, int cols)
 	attroff(A_REVERSE);
 }
 
+/* The input rows shown: the INPUT_ROWS_MAX (at most) that end at the cursor's
+ * row, however long the text is. */
 struct input_rows {
-	const char *buf;
-	size_t off[INPUT_ROWS_MAX * 64];
-	size_t len[INPUT_ROWS_MAX * 64];
-	int n;
+	int first, count; /* rows wanted */
+	size_t off[INPUT_ROWS_MAX], len[INPUT_ROWS_MAX];
+	int n; /* rows seen so far */
 };
 
 static void
 add_input_row(void *arg, size_t off, size_t n)
 {
 	struct input_rows *r = arg;
+	int k = r->n++ - r->first;
 
-	if (r->n < (int)(sizeof r->off / sizeof r->off[0])) {
-		r->off[r->n] = off;
-		r->len[r->n] = n;
+	if (k >= 0 && k < r->count) {
+		r->off[k] = off;
+		r->len[k] = n;
 	}
-	r->n++;
 }
 
-/* The input rows (the last INPUT_ROWS_MAX around the cursor); returns the
- * cursor's screen position. */
 static void
 draw_input(const struct app *a, int y, int rows, int cols, int crow, int ccol, int *cy, int *cx)
 {
-	static struct input_rows r;
-	int first;
+	struct input_rows r = {.first = crow - rows + 1 > 0 ? crow - rows + 1 : 0, .count = rows};
 
-	r.n = 0;
 	editor_rows(&a->ed, cols, add_input_row, &r);
-	first = crow - rows + 1 > 0 ? crow - rows + 1 : 0;
 	for (int i = 0; i < rows; i++) {
-		int k = first + i;
-
 		blank(y + i, 0, cols);
-		if (k < r.n && k < (int)(sizeof r.off / sizeof r.off[0])) {
-			/* The editor's own text: safe but for controls, which it refuses. */
-			put(y + i, 0, a->ed.buf + r.off[k], r.len[k], cols);
-		}
+		/* The editor's own text: it refuses controls when typed or pasted. */
+		if (r.first + i < r.n)
+			put(y + i, 0, a->ed.buf + r.off[i], r.len[i], cols);
 	}
-	*cy = y + crow - first;
+	*cy = y + crow - r.first;
 	*cx = ccol;
 }
 

@@ -74,6 +74,13 @@ tui_wait alice "terminal too small"
 $TMUX_CMD resize-window -t alice -x 100 -y 30
 tui_wait alice "[online] alice"
 
+# What is typed is drawn safely too: a right-to-left override shows as its
+# escape and reorders nothing; Ctrl-U takes the line back.
+tui_type alice "$(printf 'a\342\200\256bc')"
+tui_wait alice 'a\u202ebc'
+tui_keys alice C-u
+tui_wait_gone alice 'a\u202ebc'
+
 # A multi-line message: Ctrl-J makes a new line in the input.
 tui_type alice "first line"
 tui_keys alice C-j
