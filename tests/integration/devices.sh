@@ -62,14 +62,7 @@ expect_exit 0 ctl bob verify alice; n2=$(cat "$T/out")
 echo "$n1" | grep -Eq '^([0-9]{5} ){11}[0-9]{5}$' || fail "safety number form: $n1"
 
 # A third device is fine; a fourth is refused with a way out.
-ctl tablet --json device link alice >"$T/link.out" 2>"$T/link.err" &
-link=$!
-i=0
-while ! grep -q '"code"' "$T/link.out"; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "no code for the tablet"; sleep 0.05
-done
-expect_exit 0 ctl phone device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
-wait $link || fail "tablet link"
+link_device tablet alice phone
 expect_exit 4 ctl desk device link alice; expect_in "$T/err" "too_many_devices"
 expect_in "$T/err" "device remove"
 

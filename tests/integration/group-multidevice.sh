@@ -6,14 +6,7 @@ start_server
 register alice bob carol
 
 # alice's phone joins her account.
-ctl phone --json device link --name phone alice >"$T/link.out" 2>"$T/link.err" &
-link=$!
-i=0
-while ! grep -q '"code"' "$T/link.out"; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "no link code"; sleep 0.05
-done
-expect_exit 0 ctl alice device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
-wait $link || fail "link"
+link_device phone alice alice phone
 
 expect_exit 0 ctl alice create --name "trip" bob carol
 g=$(cat "$T/out")

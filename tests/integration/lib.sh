@@ -155,6 +155,20 @@ register() {
 	done
 }
 
+# link_device NEW USER APPROVER [NAME]: the home NEW joins USER's account as a
+# new device (named NAME), approved from the home APPROVER with the code NEW shows.
+link_device() {
+	ctl "$1" --json device link ${4:+--name "$4"} "$2" >"$T/link.out" 2>"$T/link.err" &
+	link=$!
+	i=0
+	while ! grep -q '"code"' "$T/link.out"; do
+		i=$((i + 1)); [ $i -gt 100 ] && fail "no link code for $1: $(cat "$T/link.err")"
+		sleep 0.05
+	done
+	expect_exit 0 ctl "$3" device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
+	wait $link || fail "link of $1: $(cat "$T/link.err")"
+}
+
 # count_lines FILE: number of lines.
 count_lines() {
 	wc -l < "$1" | tr -d ' '

@@ -8,14 +8,7 @@ start_server
 register alice bob carol
 
 # bob's second device (tablet), to see read state follow him across devices.
-ctl tablet --json device link --name tablet bob >"$T/link.out" 2>"$T/link.err" &
-link=$!
-i=0
-while ! grep -q '"code"' "$T/link.out"; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "no link code"; sleep 0.05
-done
-expect_exit 0 ctl bob device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
-wait $link || fail "link"
+link_device tablet bob bob tablet
 
 expect_exit 0 ctl alice create bob
 c=$(cat "$T/out")
