@@ -31,7 +31,7 @@ endif
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson openssl
+PKGS_LIB    := libwebsockets sqlite3 libsodium libcjson openssl libcurl
 PKGS_TEST   := cmocka
 PKGS_TUI    := ncursesw
 
