@@ -300,14 +300,20 @@ attach_encrypt(const char *in_path, const char *out_path, uint64_t max_enc_size,
 	if ((in = attach_open_input(in_path, &sb, err, errlen)) < 0)
 		return in;
 	size = (uint64_t)sb.st_size;
-	if (size > ATTACH_SIZE_LIMIT || (max_enc_size && attach_enc_size(size) > max_enc_size)) {
+	if (size > ATTACH_SIZE_LIMIT) {
+		attach_err(err, errlen, "%s is too large: %llu bytes, over the limit of %llu",
+			   in_path, (unsigned long long)size,
+			   (unsigned long long)ATTACH_SIZE_LIMIT);
+		close(in);
+		return ATTACH_ERR_TOO_LARGE;
+	}
+	if (max_enc_size && attach_enc_size(size) > max_enc_size) {
 		attach_err(err, errlen,
-			   "%s is too large: %llu bytes, which encrypt to %llu, over "
-			   "the limit of %llu",
+			   "%s is too large: %llu bytes, which encrypt to %llu, over the limit "
+			   "of %llu",
 			   in_path, (unsigned long long)size,
 			   (unsigned long long)attach_enc_size(size),
-			   (unsigned long long)(max_enc_size ? max_enc_size
-							     : attach_enc_size(ATTACH_SIZE_LIMIT)));
+			   (unsigned long long)max_enc_size);
 		close(in);
 		return ATTACH_ERR_TOO_LARGE;
 	}
@@ -411,7 +417,9 @@ attach_encrypt(const char *in_path, const char *out_path, uint64_t max_enc_size,
 	m->size = size;
 	m->enc_size = enc;
 	attach_sanitize_name(in_path, m->name);
-	snprintf(m->type, sizeof m->type, "%s", attach_guess_type(m->name));
+	/* From the name as it was: cutting a long one may have lost its extension. */
+	snprintf(m->type, sizeof m->type, "%s",
+		 attach_guess_type(strrchr(in_path, '/') ? strrchr(in_path, '/') + 1 : in_path));
 	sodium_memzero(&st, sizeof st);
 	sodium_memzero(pt, ATTACH_CHUNK);
 	free(pt);
@@ -580,8 +588,10 @@ attach_decrypt(const char *in_path, const struct attach_meta *m, const char *out
 
 	/* mkstemp: O_EXCL, mode 0600, a name nobody else holds. */
 	if ((out = mkstemp(tmp)) < 0) {
-		attach_err(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
-		rc = errno == ENOSPC || errno == EDQUOT ? ATTACH_ERR_NOSPACE : ATTACH_ERR_OUTPUT;
+		int e = errno;
+
+		attach_err(err, errlen, "cannot create a file in %s: %s", dir, strerror(e));
+		rc = e == ENOSPC || e == EDQUOT ? ATTACH_ERR_NOSPACE : ATTACH_ERR_OUTPUT;
 		goto fail;
 	}
 	made = 1;
@@ -862,15 +872,20 @@ attach_members_ok(const cJSON *obj)
 	return 0;
 }
 
-/* 1 if json[0..len) contains the escape \u0000 (any case): cJSON would cut
- * the string there, so what the sender wrote is not what we would read. */
+/* 1 if json[0..len) contains the escape \u0000: cJSON would cut the string
+ * there, so what the sender wrote is not what we would read. Backslashes
+ * only occur inside strings, each starting an escape, so a left-to-right scan
+ * that skips the escaped character tells "\\u0000" (text) from "\u0000". */
 static int
 attach_has_nul_escape(const char *json, size_t len)
 {
-	for (size_t i = 0; i + 6 <= len; i++)
-		if (json[i] == '\\' && (json[i + 1] == 'u' || json[i + 1] == 'U') &&
-		    memcmp(json + i + 2, "0000", 4) == 0)
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (json[i] != '\\')
+			continue;
+		if (json[i + 1] == 'u' && len - i >= 6 && memcmp(json + i + 2, "0000", 4) == 0)
 			return 1;
+		i++; /* the escaped character */
+	}
 	return 0;
 }
 

@@ -702,7 +702,7 @@ static char last_err[256]; /* the last parse_json's err */
 	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\""
 #define GOOD                                                                                       \
 	"{" BLOB ",\"name\":\"a.jpg\",\"type\":\"image/"                                           \
-		 "jpeg\",\"size\":1,\"encSize\":42,\"key\":\"%s\"," SHA "}"
+	"jpeg\",\"size\":1,\"encSize\":42,\"key\":\"%s\"," SHA "}"
 
 /* Parses 0x03 followed by json (a printf format over key32/key31); returns the
  * result, and checks that a failure leaves the outputs empty. */
@@ -771,6 +771,9 @@ test_body_parse_rejects(void **state)
 		ATTACH_ERR_FORMAT);
 	assert_int_equal(parse_json("{\"text\":\"a\\u0000b\",\"attachments\":[" GOOD "]}", key32),
 			 ATTACH_ERR_FORMAT);
+	/* An escaped backslash, then the text u0000: fine. */
+	assert_int_equal(parse_json("{\"text\":\"a\\\\u0000b\",\"attachments\":[" GOOD "]}", key32),
+			 ATTACH_OK);
 
 	/* Eleven attachments. */
 	o = (size_t)snprintf(eleven, sizeof eleven, "{\"text\":\"\",\"attachments\":[");
