@@ -382,6 +382,40 @@ test_trailing_byte(void **state)
 	attach_meta_wipe(&m);
 }
 
+/* A sender's own file, every chunk authentic, but the first already FINAL and
+ * a second after it: the stream ended, so what follows must not be written. */
+static void
+test_data_after_final(void **state)
+{
+	struct fx *f = *state;
+	crypto_secretstream_xchacha20poly1305_state st;
+	struct attach_meta m;
+	static uint8_t pt[ATTACH_CHUNK],
+		file[ATTACH_HEADER_BYTES + 2 * ATTACH_ABYTES + ATTACH_CHUNK + 10];
+	uint8_t *p = file + ATTACH_HEADER_BYTES;
+	char ct[PATH_CAP];
+
+	memset(&m, 0, sizeof m);
+	crypto_secretstream_xchacha20poly1305_keygen(m.key);
+	assert_int_equal(crypto_secretstream_xchacha20poly1305_init_push(&st, file, m.key), 0);
+	assert_int_equal(crypto_secretstream_xchacha20poly1305_push(
+				 &st, p, NULL, pt, ATTACH_CHUNK, NULL, 0,
+				 crypto_secretstream_xchacha20poly1305_TAG_FINAL),
+			 0);
+	p += ATTACH_CHUNK + ATTACH_ABYTES;
+	assert_int_equal(crypto_secretstream_xchacha20poly1305_push(
+				 &st, p, NULL, pt, 10, NULL, 0,
+				 crypto_secretstream_xchacha20poly1305_TAG_FINAL),
+			 0);
+	write_file(at(ct, f, "ct"), file, sizeof file);
+	m.size = ATTACH_CHUNK + 10;
+	m.enc_size = attach_enc_size(m.size);
+	assert_int_equal(m.enc_size, sizeof file);
+	sha256_file(ct, m.sha256);
+	decrypt_fails(f, &m, ATTACH_ERR_AUTH, "marked final but data follows it");
+	attach_meta_wipe(&m);
+}
+
 static void
 test_wrong_key(void **state)
 {
@@ -890,6 +924,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tampered_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trailing_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_after_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inconsistent_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decrypt_into_missing_dir, setup, teardown),
