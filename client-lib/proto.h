@@ -22,6 +22,7 @@
 #define PROTO_RECEIPT_HEAD    10    /* kind, status, time */
 #define PROTO_MAX_RECEIPT_IDS 1000  /* message ids in one receipt */
 #define PROTO_BODY_JSON       0x02
+#define PROTO_BODY_ATTACH     0x03  /* text and attachments, JSON (attach.h) */
 
 /* 1 if s is a user name as the protocol allows: 1-32 of [a-z0-9._-], first [a-z0-9]. */
 int proto_valid_user(const char *s);
