@@ -21,7 +21,6 @@
 #define PROTO_BODY_RECEIPT    0x02  /* status, time (8 bytes), message ids (16 bytes each) */
 #define PROTO_RECEIPT_HEAD    10    /* kind, status, time */
 #define PROTO_MAX_RECEIPT_IDS 1000  /* message ids in one receipt */
-#define PROTO_BODY_JSON       0x02
 #define PROTO_BODY_ATTACH     0x03  /* text and attachments, JSON (attach.h) */
 
 /* 1 if s is a user name as the protocol allows: 1-32 of [a-z0-9._-], first [a-z0-9]. */
