@@ -141,7 +141,7 @@ blob_sign_get(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t ex
 }
 
 int
-blob_sig_equal(const char *sig, const char want[BLOB_SIG_LEN + 1])
+blob_sig_equal(const char *sig, const char *want)
 {
 	if (!util_valid_hex(sig, BLOB_SIG_LEN) || !util_valid_hex(want, BLOB_SIG_LEN))
 		return 0;

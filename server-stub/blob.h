@@ -44,7 +44,7 @@ void blob_sign_get(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64
 
 /* 1 if sig (BLOB_SIG_LEN lowercase hex digits) equals want, compared in
  * constant time; 0 otherwise. */
-int blob_sig_equal(const char *sig, const char want[BLOB_SIG_LEN + 1]);
+int blob_sig_equal(const char *sig, const char *want);
 
 /* The path given to a client (malloc'd, NULL when out of memory). */
 char *blob_upload_path(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp,
