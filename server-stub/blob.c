@@ -94,9 +94,9 @@ blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t e
 	close(fd);
 	if (got != BLOB_KEY_BYTES) {
 		snprintf(err, errlen,
-			 "the blob key %s is %s, not %d bytes: restore it, or delete it to make "
+			 "the blob key %s is not %d bytes long: restore it, or delete it to make "
 			 "a new one (paths already given out then stop working)",
-			 path, got > BLOB_KEY_BYTES ? "longer" : "shorter", BLOB_KEY_BYTES);
+			 path, BLOB_KEY_BYTES);
 		sodium_memzero(buf, sizeof buf);
 		return -1;
 	}

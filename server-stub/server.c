@@ -1072,12 +1072,12 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		break; /* lws's 404 */
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (c == NULL)
-			return -1;
+		if (c == NULL || c->xfer == NULL)
+			break; /* not an upload: as before, lws's */
 		return http_body(c, wsi, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (c == NULL)
-			return -1;
+		if (c == NULL || c->xfer == NULL)
+			break;
 		return http_body_done(srv, c, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* An upload cut off halfway leaves nothing (the blob stays pending,
