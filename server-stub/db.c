@@ -210,6 +210,32 @@ static const char migrate_v5_sql[] =
 	"ALTER TABLE messages_v5 RENAME TO messages;"
 	"CREATE INDEX messages_by_sent ON messages(sent_at);";
 
+/*
+ * Version 6: attachments (PROTOCOL.md, "Attachments").  A blob is made
+ * 'pending' by getAttachmentTarget and becomes 'complete' once its upload is
+ * on disk; message_blobs records which message refers to which blob, so
+ * which chats may download it.  No foreign key from message_blobs to
+ * messages: the retention purge deletes messages first, and the blob purge
+ * then finds the references left dangling (db_blob_purge()).
+ */
+static const char migrate_v6_sql[] =
+	"CREATE TABLE blobs ("
+	"  blob_id TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  max_size INTEGER NOT NULL CHECK (max_size >= 1),"
+	"  size INTEGER,"
+	"  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'complete')),"
+	"  created_at INTEGER NOT NULL,"
+	"  completed_at INTEGER,"
+	"  CHECK ((state = 'complete') = (size IS NOT NULL AND completed_at IS NOT NULL)));"
+	"CREATE INDEX blobs_by_created ON blobs(created_at);"
+	"CREATE TABLE message_blobs ("
+	"  message_id TEXT NOT NULL,"
+	"  blob_id TEXT NOT NULL REFERENCES blobs(blob_id),"
+	"  PRIMARY KEY (message_id, blob_id));"
+	"CREATE INDEX message_blobs_by_blob ON message_blobs(blob_id);";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -257,6 +283,14 @@ enum {
 	ST_MISSED_RESET,
 	ST_LAST_SEEN,
 	ST_SET_HIDE_LAST_SEEN,
+	ST_BLOB_INSERT,
+	ST_BLOB_GET,
+	ST_BLOB_COMPLETE,
+	ST_BLOB_READABLE,
+	ST_MESSAGE_BLOB_INSERT,
+	ST_BLOB_PURGE_LIST,
+	ST_BLOB_PURGE_REFS,
+	ST_BLOB_DELETE,
 	ST_COUNT
 };
 
@@ -380,6 +414,31 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " WHERE user = ?1 AND device_id = ?2",
 	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"
 			    " WHERE user = ?1 AND device_id = ?2",
+	[ST_BLOB_INSERT] = "INSERT INTO blobs (blob_id, user, device_id, max_size, created_at)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_BLOB_GET] = "SELECT user, device_id, max_size, size, state = 'complete', created_at"
+			" FROM blobs WHERE blob_id = ?1",
+	[ST_BLOB_COMPLETE] = "UPDATE blobs SET state = 'complete', size = ?2, completed_at = ?3"
+			     " WHERE blob_id = ?1 AND state = 'pending' AND ?2 <= max_size",
+	/* Complete, and referred to by a message of a chat the user is in now. */
+	[ST_BLOB_READABLE] = "SELECT b.size FROM blobs b WHERE b.blob_id = ?1"
+			     " AND b.state = 'complete' AND EXISTS (SELECT 1"
+			     "  FROM message_blobs mb"
+			     "  JOIN messages m ON m.message_id = mb.message_id"
+			     "  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user = ?2"
+			     "  WHERE mb.blob_id = b.blob_id)",
+	[ST_MESSAGE_BLOB_INSERT] = "INSERT OR IGNORE INTO message_blobs (message_id, blob_id)"
+				   " VALUES (?1, ?2)",
+	/* No message refers to it, and either one did (and is gone) or it is
+	 * older than the cutoff. */
+	[ST_BLOB_PURGE_LIST] = "SELECT b.blob_id FROM blobs b WHERE NOT EXISTS (SELECT 1"
+			       "  FROM message_blobs mb JOIN messages m"
+			       "  ON m.message_id = mb.message_id WHERE mb.blob_id = b.blob_id)"
+			       " AND (b.created_at < ?1 OR EXISTS (SELECT 1 FROM message_blobs mb"
+			       "  WHERE mb.blob_id = b.blob_id))",
+	[ST_BLOB_PURGE_REFS] = "DELETE FROM message_blobs WHERE NOT EXISTS (SELECT 1"
+			       " FROM messages m WHERE m.message_id = message_blobs.message_id)",
+	[ST_BLOB_DELETE] = "DELETE FROM blobs WHERE blob_id = ?1",
 };
 
 struct db {
@@ -614,7 +673,7 @@ foreign_keys_hold(struct db *st)
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql};
+					 migrate_v5_sql, migrate_v6_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 
@@ -696,6 +755,152 @@ create_private(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- blobs ------------------------------------------------------------- */
+
+enum db_status
+db_blob_create(struct db *st, const char *blob_id, const char *user, uint32_t device_id,
+	       int64_t max_size, int64_t now)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_INSERT);
+	int rc;
+
+	if (bind_text(st, s, 1, blob_id) || bind_text(st, s, 2, user) ||
+	    bind_int(st, s, 3, device_id) || bind_int(st, s, 4, max_size) ||
+	    bind_int(st, s, 5, now)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+		db_fail(st, "insert blob");
+	stmt_done(s);
+	return rc == SQLITE_DONE                    ? DB_OK
+	       : rc == SQLITE_CONSTRAINT_PRIMARYKEY ? DB_DUPLICATE
+						    : DB_INTERNAL;
+}
+
+enum db_status
+db_blob_get(struct db *st, const char *blob_id, struct db_blob *out)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_GET);
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (bind_text(st, s, 1, blob_id) != 0) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	if ((r = step_row(st, s, "blob")) <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	if (col_text(s, 0, out->user, sizeof out->user) != 0) {
+		srv_log("db: malformed blob row %s", blob_id);
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	out->device_id = (uint32_t)sqlite3_column_int64(s, 1);
+	out->max_size = sqlite3_column_int64(s, 2);
+	out->size = sqlite3_column_int64(s, 3); /* NULL reads as 0 */
+	out->complete = sqlite3_column_int(s, 4);
+	out->created_at = sqlite3_column_int64(s, 5);
+	stmt_done(s);
+	return DB_OK;
+}
+
+enum db_status
+db_blob_complete(struct db *st, const char *blob_id, int64_t size, int64_t now)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_COMPLETE);
+
+	if (bind_text(st, s, 1, blob_id) || bind_int(st, s, 2, size) || bind_int(st, s, 3, now)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	if (step_done(st, s, "complete blob") != 0)
+		return DB_INTERNAL;
+	return sqlite3_changes(st->db) == 1 ? DB_OK : DB_NOT_FOUND;
+}
+
+enum db_status
+db_blob_readable(struct db *st, const char *blob_id, const char *user, int64_t *size)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_READABLE);
+	int r;
+
+	*size = 0;
+	if (bind_text(st, s, 1, blob_id) || bind_text(st, s, 2, user)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	if ((r = step_row(st, s, "blob readable")) <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	*size = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return DB_OK;
+}
+
+enum db_status
+db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_t *n)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_PURGE_LIST);
+	char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = NULL, (*nids)[CHAT_MESSAGE_ID_LEN + 1];
+	size_t count = 0, cap = 0, i;
+	int rc;
+
+	*n = 0;
+	if (tx_begin(st) != 0)
+		return DB_INTERNAL;
+	if (bind_int(st, s, 1, cutoff) != 0) {
+		stmt_done(s);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nids = realloc(ids, cap * sizeof *ids)) == NULL) {
+				srv_log("db: blob purge: out of memory");
+				stmt_done(s);
+				goto fail;
+			}
+			ids = nids;
+		}
+		if (col_text(s, 0, ids[count], sizeof ids[count]) != 0) {
+			srv_log("db: malformed blob id");
+			stmt_done(s);
+			goto fail;
+		}
+		count++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "blob purge list");
+		stmt_done(s);
+		goto fail;
+	}
+	stmt_done(s);
+	/* The dangling references first: message_blobs refers to blobs. */
+	if (step_done(st, stmt(st, ST_BLOB_PURGE_REFS), "blob purge refs") != 0)
+		goto fail;
+	s = stmt(st, ST_BLOB_DELETE);
+	for (i = 0; i < count; i++) {
+		if (bind_text(st, s, 1, ids[i]) != 0) {
+			stmt_done(s);
+			goto fail;
+		}
+		if (step_done(st, s, "blob delete") != 0)
+			goto fail;
+	}
+	if (tx_commit(st) != 0)
+		goto fail;
+	for (i = 0; i < count; i++)
+		fn(udata, ids[i]);
+	*n = (int64_t)count;
+	free(ids);
+	return DB_OK;
+fail:
+	tx_rollback(st);
+	free(ids);
+	return DB_INTERNAL;
 }
 
 struct db *
@@ -1984,6 +2189,39 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 	return step_done(st, s, "insert inbox");
 }
 
+/* 0 if every blob of req is complete and the sender device's, 1 if one is
+ * not, -1 on error. */
+static int
+check_blobs(struct db *st, const struct db_send *req)
+{
+	struct db_blob b;
+	enum db_status r;
+	size_t i;
+
+	for (i = 0; i < req->n_blobs; i++) {
+		if ((r = db_blob_get(st, req->blobs[i], &b)) == DB_NOT_FOUND)
+			return 1;
+		if (r != DB_OK)
+			return -1;
+		if (!b.complete || b.device_id != req->sender_device ||
+		    strcmp(b.user, req->sender_user) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+insert_message_blob(struct db *st, const char *message_id, const char *blob_id)
+{
+	sqlite3_stmt *s = stmt(st, ST_MESSAGE_BLOB_INSERT);
+
+	if (bind_text(st, s, 1, message_id) || bind_text(st, s, 2, blob_id)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "insert message blob");
+}
+
 enum db_status
 db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
@@ -2014,11 +2252,20 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 			ret = DB_MISMATCH;
 		goto out;
 	}
+	if ((r = check_blobs(st, req)) != 0) {
+		if (r == 1)
+			ret = DB_NO_BLOB;
+		goto out;
+	}
 	if ((!req->receipt && take_seq(st, req->chat_id, &res->seq) != 0) ||
 	    insert_message(st, req, res->seq) != 0)
 		goto out;
 	for (i = 0; i < req->n_envelopes; i++) {
 		if (insert_inbox(st, req, &req->envelopes[i]) != 0)
+			goto out;
+	}
+	for (i = 0; i < req->n_blobs; i++) {
+		if (insert_message_blob(st, req->message_id, req->blobs[i]) != 0)
 			goto out;
 	}
 	if (tx_commit(st) != 0)

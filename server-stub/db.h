@@ -19,9 +19,9 @@
 #include "util.h"
 
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
- * first revision of the protocol, 2: before retention, 3: before last seen) are migrated in
- * place when opened. */
-#define DB_SCHEMA_VERSION 5
+ * first revision of the protocol, 2: before retention, 3: before last seen,
+ * 4: before receipts, 5: before attachments) are migrated in place when opened. */
+#define DB_SCHEMA_VERSION 6
 
 struct db;
 
@@ -39,7 +39,8 @@ enum db_status {
 	DB_NOT_ADMIN,      /* group change that needs an admin */
 	DB_ALREADY_MEMBER, /* ADD of a member */
 	DB_NOT_MEMBER,     /* REMOVE of a non-member */
-	DB_TOO_LARGE       /* a group over CHAT_MAX_MEMBERS */
+	DB_TOO_LARGE,      /* a group over CHAT_MAX_MEMBERS */
+	DB_NO_BLOB         /* sendMessage: a blob not uploaded in full by the sender */
 };
 
 /* A device address, (user, device id). */
@@ -92,6 +93,10 @@ struct db_send {
 	/* 1: a receipt (sendReceipt): no seq, and the envelopes may address any
 	 * of the chat's devices (at least one), not all of them. */
 	int receipt;
+	/* The blobs (attachments) the message refers to: each must be complete
+	 * and uploaded by the sending device (else DB_NO_BLOB); may repeat. */
+	const char (*blobs)[CHAT_MESSAGE_ID_LEN + 1];
+	size_t n_blobs;
 };
 
 struct db_send_result {
@@ -371,6 +376,42 @@ enum db_status db_missed(struct db *st, const char *user, uint32_t device_id, in
 
 /* Reset the device's missed counter, once the missed push is queued. */
 enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_id);
+
+/* ---- blobs (attachments) -------------------------------------------------
+ *
+ * The store keeps a blob's metadata; its bytes are files the network layer
+ * writes and deletes (server.c).  Blob ids are 32 lowercase hex digits. */
+struct db_blob {
+	char user[CHAT_USER_MAX + 1]; /* who asked for the upload */
+	uint32_t device_id;
+	int64_t max_size;
+	int64_t size; /* 0 while pending */
+	int complete;
+	int64_t created_at;
+};
+/* A new pending blob of at most max_size bytes; DB_DUPLICATE if the id is
+ * taken. */
+enum db_status db_blob_create(struct db *st, const char *blob_id, const char *user,
+			      uint32_t device_id, int64_t max_size, int64_t now);
+/* A blob's row; DB_NOT_FOUND if none. */
+enum db_status db_blob_get(struct db *st, const char *blob_id, struct db_blob *out);
+/* A pending blob of at most size bytes becomes complete; DB_NOT_FOUND if
+ * there is no such pending blob (gone, complete already, or size too big). */
+enum db_status db_blob_complete(struct db *st, const char *blob_id, int64_t size, int64_t now);
+/* DB_OK with *size if the blob is complete and a message of a chat user is
+ * in now refers to it; DB_NOT_FOUND otherwise. */
+enum db_status db_blob_readable(struct db *st, const char *blob_id, const char *user,
+				int64_t *size);
+/* Called for each blob whose row was deleted, after COMMIT. */
+typedef void db_blob_fn(void *udata, const char *blob_id);
+/*
+ * In one transaction, delete the blobs no message refers to that were made
+ * before cutoff (ms) or that were referred to by messages now gone (the
+ * retention purge deleted them), and the dangling references; then call fn
+ * with each deleted id.  *n is their number.
+ */
+enum db_status db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata,
+			     int64_t *n);
 
 /*
  * The device-set comparison of sendMessage, on its own for testing:

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 
 #include <openssl/err.h>
@@ -20,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "blob.h"
 #include "server.h"
 #include "util.h"
 #include "wire.h"
@@ -38,7 +41,8 @@ static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
-	"                   [--heartbeat SECONDS] [--verbose]\n"
+	"                   [--heartbeat SECONDS] [--blobs DIR] [--max-blob BYTES]\n"
+	"                   [--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -77,13 +81,21 @@ static const char help_text[] =
 	"  --heartbeat SECONDS close a connection when no pong has answered the\n"
 	"                      pings for this long; a ping goes out after 40%\n"
 	"                      of it without one (default 25, from 2 to 3600)\n"
+	"  --blobs DIR         where attachment files (blobs) are kept; created\n"
+	"                      (mode 0700) if missing (default: blobs next to\n"
+	"                      the --db file).  The key that signs their upload\n"
+	"                      and download paths is blob.key next to the --db\n"
+	"                      file, made (32 random bytes, mode 0600) if missing\n"
+	"  --max-blob BYTES    the largest attachment accepted, announced in hello\n"
+	"                      (default 104857600, from 1 to 1099511627776)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
 	"\n"
 	"SIGINT or SIGTERM stops the server cleanly (exit status 0).  Exit status\n"
-	"1: the database or the listening socket could not be set up; 2: bad\n"
-	"arguments, or a certificate or key that cannot be used.\n";
+	"1: the database, the blob directory or the listening socket could not be\n"
+	"set up; 2: bad arguments, a certificate or key that cannot be used, or a\n"
+	"blob.key that cannot be read or is not 32 bytes.\n";
 
 static void
 handle_stop(int sig)
@@ -283,6 +295,20 @@ check_tls_files(const char *cert, const char *key)
 	return rc;
 }
 
+/* name in the directory of the database file db ("x.db" -> "./name"). */
+static int
+beside_db(const char *db, const char *name, char *out, size_t cap)
+{
+	const char *slash = strrchr(db, '/');
+	int n;
+
+	if (slash == NULL)
+		n = snprintf(out, cap, "%s", name);
+	else
+		n = snprintf(out, cap, "%.*s/%s", (int)(slash - db), db, name);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 static int
 install_signals(void)
 {
@@ -310,6 +336,11 @@ main(int argc, char **argv)
 						 {"rate", required_argument, NULL, 'q'},
 						 {"rate-bytes", required_argument, NULL, 'b'},
 						 {"heartbeat", required_argument, NULL, 'H'},
+						 {"blobs", required_argument, NULL, 'B'},
+						 {"max-blob", required_argument, NULL, 'M'},
+						 /* Hidden, for tests: seconds a signed
+						  * blob path is good for. */
+						 {"blob-url-ttl", required_argument, NULL, 'T'},
 						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
@@ -319,8 +350,12 @@ main(int argc, char **argv)
 				   .retention_arg = "30d",
 				   .rate = WIRE_DEFAULT_RATE,
 				   .rate_bytes = WIRE_DEFAULT_RATE_BYTES,
-				   .heartbeat_s = SERVER_HEARTBEAT_DEFAULT};
-	char host[256], addr[INET6_ADDRSTRLEN];
+				   .heartbeat_s = SERVER_HEARTBEAT_DEFAULT,
+				   .max_blob = BLOB_DEFAULT_MAX};
+	char host[256], addr[INET6_ADDRSTRLEN], blobs_dir[PATH_MAX], key_path[PATH_MAX];
+	char err[PATH_MAX + 200];
+	uint8_t blob_key[BLOB_KEY_BYTES];
+	int64_t n64;
 	const char *listen_arg = NULL;
 	double secs;
 	int ch;
@@ -366,6 +401,27 @@ main(int argc, char **argv)
 						   optarg);
 			opts.heartbeat_s = (int)secs;
 			break;
+		case 'B':
+			if (optarg[0] == '\0')
+				return usage_error("%s", "--blobs needs a directory name");
+			opts.blobs_dir = optarg;
+			break;
+		case 'M':
+			if (blob_parse_number(optarg, &n64) != 0 || n64 < 1 || n64 > BLOB_MAX_MAX)
+				return usage_error(
+					"--max-blob: '%s' is not a number of bytes from 1 "
+					"to 1099511627776",
+					optarg);
+			opts.max_blob = n64;
+			break;
+		case 'T':
+			if (blob_parse_number(optarg, &n64) != 0 || n64 < 1 || n64 > 86400)
+				return usage_error(
+					"--blob-url-ttl: '%s' is not a number of seconds "
+					"from 1 to 86400",
+					optarg);
+			opts.blob_url_ttl = (int)n64;
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -397,6 +453,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-server: cannot initialise libsodium\n");
 		return 1;
 	}
+	if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0 ||
+	    (opts.blobs_dir == NULL &&
+	     beside_db(opts.db_path, "blobs", blobs_dir, sizeof blobs_dir) != 0))
+		return usage_error("--db: '%s' is too long a path", opts.db_path);
+	if (opts.blobs_dir == NULL)
+		opts.blobs_dir = blobs_dir;
+	if (mkdir(opts.blobs_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "chat-server: cannot create the blob directory %s: %s\n",
+			opts.blobs_dir, strerror(errno));
+		return 1;
+	}
+	if (blob_key_load(key_path, blob_key, err, sizeof err) != 0) {
+		fprintf(stderr, "chat-server: %s\n", err);
+		return 2;
+	}
+	opts.blob_key = blob_key;
 	if (resolve(host, addr, sizeof addr, &opts.ipv6) != 0)
 		return 1;
 	opts.host = host;
@@ -406,5 +478,7 @@ main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	return server_run(&opts);
+	ch = server_run(&opts);
+	sodium_memzero(blob_key, sizeof blob_key);
+	return ch;
 }

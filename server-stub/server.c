@@ -18,7 +18,10 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 
 #include <libwebsockets.h>
 
+#include "blob.h"
 #include "wire.h"
 #include "db.h"
 #include "util.h"
@@ -63,8 +67,20 @@ struct frame {
 	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len */
 };
 
+/* An upload in progress (PUT /blobs/<id>): the body goes to <id>.part as it
+ * arrives, never whole in memory. */
+struct xfer {
+	int fd; /* of part; -1 once closed */
+	char id[BLOB_ID_LEN + 1];
+	char part[PATH_MAX];
+	char final[PATH_MAX];
+	int64_t declared; /* Content-Length */
+	int64_t got;
+};
+
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
- * data of the chat.v1 protocol. */
+ * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the
+ * protocol is the vhost's first): it uses only xfer. */
 struct conn {
 	struct session sess;      /* first: proto hooks get &sess back */
 	struct lws *wsi;          /* NULL until ESTABLISHED */
@@ -99,6 +115,8 @@ struct conn {
 	 * confirmed the connection since valid_us (util_mono_us). */
 	int peer_closed;
 	int64_t valid_us;
+
+	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
 };
 
 /* The rate buckets of one device, shared by all its connections (a receiving
@@ -126,6 +144,9 @@ struct server {
 	const char *retention_arg;
 	/* lws keeps a pointer to it: it lives as long as the context. */
 	lws_retry_bo_t heartbeat;
+	const char *blobs_dir;
+	const uint8_t *blob_key;
+	int64_t max_blob;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -757,6 +778,259 @@ server_heartbeat_ping(int heartbeat_s)
 	return ping < 1 ? 1 : ping;
 }
 
+/* ---- HTTP: the blob store (PROTOCOL.md, "Attachments") -------------------
+ *
+ * PUT and GET of /blobs/<id>?exp=..[&max=..]&sig=.. on the WebSocket's own
+ * listener.  A refused PUT closes the connection after its status: the body
+ * the client may still be sending is not read.  Other paths keep lws's 404. */
+
+static int
+blob_file(const struct server *srv, const char *id, const char *suffix, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s%s", srv->blobs_dir, id, suffix);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Answer status; -1 (close) for a refused upload or when the answer cannot
+ * be sent, else the connection stays for the next request. */
+static int
+http_status(struct lws *wsi, unsigned int code, int close_after)
+{
+	if (lws_return_http_status(wsi, code, NULL) != 0 || close_after)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Delete an upload's temporary file and forget it. */
+static void
+xfer_abort(struct conn *c, const char *why)
+{
+	struct xfer *x = c->xfer;
+
+	if (x == NULL)
+		return;
+	if (x->fd >= 0)
+		close(x->fd);
+	if (unlink(x->part) != 0 && errno != ENOENT)
+		srv_log("blob %s: cannot delete %s: %s", x->id, x->part, strerror(errno));
+	if (why != NULL)
+		srv_log("blob %s upload refused: %s after %lld of %lld bytes", x->id, why,
+			(long long)x->got, (long long)x->declared);
+	free(x);
+	c->xfer = NULL;
+}
+
+/* A URL argument "name=value" into buf; NULL if absent or too long. */
+static const char *
+url_arg(struct lws *wsi, const char *name_eq, char *buf, int cap)
+{
+	const char *v = lws_get_urlarg_by_name(wsi, name_eq, buf, cap);
+
+	return v != NULL && strlen(v) < (size_t)cap - 1 ? v : NULL;
+}
+
+static int
+http_put(struct server *srv, struct conn *c, struct lws *wsi, const char *id, int64_t max)
+{
+	char cl[24], part[PATH_MAX], final[PATH_MAX];
+	struct db_blob b;
+	int64_t declared;
+	int fd;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+		return http_status(wsi, HTTP_STATUS_LENGTH_REQUIRED, 1);
+	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+	    blob_parse_number(cl, &declared) != 0 || declared < 1)
+		return http_status(wsi, HTTP_STATUS_BAD_REQUEST, 1);
+	if (declared > max || declared > srv->max_blob)
+		return http_status(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, 1);
+	switch (db_blob_get(srv->db, id, &b)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND: return http_status(wsi, HTTP_STATUS_NOT_FOUND, 1);
+	default: return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	}
+	if (b.complete)
+		return http_status(wsi, HTTP_STATUS_CONFLICT, 1);
+	if (declared > b.max_size)
+		return http_status(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, 1);
+	if (blob_file(srv, id, ".part", part, sizeof part) != 0 ||
+	    blob_file(srv, id, "", final, sizeof final) != 0)
+		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	/* Exclusive: a second upload of the same URL while the first runs is
+	 * refused like one after it. */
+	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return http_status(wsi, HTTP_STATUS_CONFLICT, 1);
+		srv_log("blob %s: cannot create %s: %s", id, part, strerror(errno));
+		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	}
+	if ((c->xfer = calloc(1, sizeof *c->xfer)) == NULL) {
+		close(fd);
+		unlink(part);
+		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	}
+	c->xfer->fd = fd;
+	memcpy(c->xfer->id, id, sizeof c->xfer->id);
+	memcpy(c->xfer->part, part, sizeof part);
+	memcpy(c->xfer->final, final, sizeof final);
+	c->xfer->declared = declared;
+	return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY */
+}
+
+static int
+http_body(struct conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	struct xfer *x = c->xfer;
+	const uint8_t *p = in;
+
+	if (x == NULL)
+		return -1; /* a body nobody asked for */
+	if ((int64_t)len > x->declared - x->got) {
+		xfer_abort(c, "longer than declared");
+		return http_status(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, 1);
+	}
+	while (len > 0) {
+		ssize_t n = write(x->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			srv_log("blob %s: cannot write %s: %s", x->id, x->part,
+				n < 0 ? strerror(errno) : "short write");
+			xfer_abort(c, "write failed");
+			return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+		}
+		p += n;
+		len -= (size_t)n;
+		x->got += n;
+	}
+	return 0;
+}
+
+/* fsync a directory, so that a rename in it survives a crash. */
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Every byte is in: on disk, then visible, then 201. */
+static int
+http_body_done(struct server *srv, struct conn *c, struct lws *wsi)
+{
+	struct xfer *x = c->xfer;
+	int rc;
+
+	if (x == NULL)
+		return -1;
+	if (x->got != x->declared) {
+		xfer_abort(c, "shorter than declared");
+		return http_status(wsi, HTTP_STATUS_BAD_REQUEST, 1);
+	}
+	rc = fsync(x->fd);
+	if (close(x->fd) != 0)
+		rc = -1;
+	x->fd = -1;
+	if (rc != 0 || rename(x->part, x->final) != 0 || sync_dir(srv->blobs_dir) != 0) {
+		srv_log("blob %s: cannot store %s: %s", x->id, x->final, strerror(errno));
+		unlink(x->final);
+		xfer_abort(c, "store failed");
+		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	}
+	switch (db_blob_complete(srv->db, x->id, x->got, util_now_ms())) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		/* Purged or completed by another upload while this one ran. */
+		unlink(x->final);
+		xfer_abort(c, "no longer pending");
+		return http_status(wsi, HTTP_STATUS_CONFLICT, 1);
+	default:
+		unlink(x->final);
+		xfer_abort(c, "database failed");
+		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	}
+	srv_log("blob %s stored size=%lld", x->id, (long long)x->got);
+	free(x);
+	c->xfer = NULL;
+	return http_status(wsi, 201 /* Created */, 0);
+}
+
+static int
+http_get(struct server *srv, struct lws *wsi, const char *id)
+{
+	char path[PATH_MAX];
+	struct db_blob b;
+	int n;
+
+	switch (db_blob_get(srv->db, id, &b)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND: return http_status(wsi, HTTP_STATUS_NOT_FOUND, 0);
+	default: return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 0);
+	}
+	if (!b.complete || blob_file(srv, id, "", path, sizeof path) != 0 ||
+	    access(path, R_OK) != 0)
+		return http_status(wsi, HTTP_STATUS_NOT_FOUND, 0);
+	n = lws_serve_http_file(wsi, path, "application/octet-stream", NULL, 0);
+	if (n < 0)
+		return -1;
+	if (n > 0 && lws_http_transaction_completed(wsi))
+		return -1;
+	return 0; /* LWS_CALLBACK_HTTP_FILE_COMPLETION ends it */
+}
+
+/* LWS_CALLBACK_HTTP: 1 if the path is not the blob store's (lws's 404
+ * then), else what the callback returns. */
+static int
+http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *uri, int *rc)
+{
+	char id[BLOB_ID_LEN + 1], a_exp[32], a_max[32], a_sig[80], want[BLOB_SIG_LEN + 1];
+	const char *exp_s, *max_s = NULL, *sig_s;
+	int64_t exp, max = 0;
+	int put = lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0;
+	int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+
+	if (uri == NULL || strncmp(uri, "/blobs/", 7) != 0)
+		return 1;
+	if (c == NULL || c->xfer != NULL) {
+		*rc = http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+		return 0;
+	}
+	if (!put && !get) {
+		*rc = http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, 1);
+		return 0;
+	}
+	exp_s = url_arg(wsi, "exp=", a_exp, sizeof a_exp);
+	sig_s = url_arg(wsi, "sig=", a_sig, sizeof a_sig);
+	if (put)
+		max_s = url_arg(wsi, "max=", a_max, sizeof a_max);
+	if (blob_parse_path(uri, id) != 0 || exp_s == NULL || sig_s == NULL ||
+	    blob_parse_number(exp_s, &exp) != 0 || !util_valid_hex(sig_s, BLOB_SIG_LEN) ||
+	    (put && (max_s == NULL || blob_parse_number(max_s, &max) != 0))) {
+		*rc = http_status(wsi, HTTP_STATUS_BAD_REQUEST, put);
+		return 0;
+	}
+	if (put)
+		blob_sign_put(srv->blob_key, id, exp, max, want);
+	else
+		blob_sign_get(srv->blob_key, id, exp, want);
+	if (!blob_sig_equal(sig_s, want) || exp < util_now_ms() / 1000) {
+		srv_log("blob %s %s refused: %s", id, put ? "upload" : "download",
+			blob_sig_equal(sig_s, want) ? "expired" : "bad signature");
+		*rc = http_status(wsi, HTTP_STATUS_FORBIDDEN, put);
+		return 0;
+	}
+	*rc = put ? http_put(srv, c, wsi, id, max) : http_get(srv, wsi, id);
+	return 0;
+}
+
 static int
 callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -785,13 +1059,36 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		return 0; /* lws answers the close frame */
 	case LWS_CALLBACK_CLOSED: conn_release(srv, c); return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
-		if (c != NULL)
+		if (c != NULL) {
+			xfer_abort(c, c->xfer ? "connection closed" : NULL);
 			conn_release(srv, c);
+		}
 		return 0;
-	default:
-		/* Plain HTTP requests get lws's 404. */
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	case LWS_CALLBACK_HTTP: {
+		int rc = 0;
+
+		if (http_request(srv, c, wsi, in, &rc) == 0)
+			return rc;
+		break; /* lws's 404 */
 	}
+	case LWS_CALLBACK_HTTP_BODY:
+		if (c == NULL || c->xfer == NULL)
+			break; /* not an upload: as before, lws's */
+		return http_body(c, wsi, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c == NULL || c->xfer == NULL)
+			break;
+		return http_body_done(srv, c, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		/* An upload cut off halfway leaves nothing (the blob stays pending,
+		 * and its URL could be used again before it expires). */
+		if (c != NULL)
+			xfer_abort(c, c->xfer ? "connection closed" : NULL);
+		break;
+	default: break;
+	}
+	/* Other plain HTTP requests get lws's 404. */
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 static const struct lws_protocols protocols[] = {
@@ -817,6 +1114,56 @@ server_purge_interval_ms(int64_t retention_ms)
 	return ms;
 }
 
+/* The rows are gone (committed): the files follow. */
+static void
+unlink_blob(void *udata, const char *blob_id)
+{
+	struct server *srv = udata;
+	char path[PATH_MAX];
+
+	if (blob_file(srv, blob_id, "", path, sizeof path) == 0 && unlink(path) != 0 &&
+	    errno != ENOENT)
+		srv_log("retention: cannot delete %s: %s", path, strerror(errno));
+}
+
+/* Blobs no message refers to an hour after they were made, and those whose
+ * last message the purge just took. */
+static void
+purge_blobs(struct server *srv)
+{
+	int64_t n;
+
+	if (db_blob_purge(srv->db, util_now_ms() - BLOB_ORPHAN_MS, unlink_blob, srv, &n) != DB_OK) {
+		srv_log("retention: the blob purge failed; trying again later");
+		return;
+	}
+	if (n > 0)
+		srv_log("retention: deleted %lld blobs no message refers to", (long long)n);
+}
+
+/* Temporary files of uploads a stop or a crash cut off: nothing refers to
+ * them (their blobs stay pending). */
+static void
+remove_stale_parts(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	size_t n;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n != BLOB_ID_LEN + 5 || strcmp(e->d_name + BLOB_ID_LEN, ".part") != 0)
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
+		    unlink(path) == 0)
+			srv_log("blob: deleted %s, an upload cut off earlier", e->d_name);
+	}
+	closedir(d);
+}
+
 static void
 purge(struct server *srv)
 {
@@ -829,6 +1176,7 @@ purge(struct server *srv)
 	if (r.inbox_rows > 0 || r.messages > 0)
 		srv_log("retention: deleted %lld inbox rows (%lld messages) older than %s",
 			(long long)r.inbox_rows, (long long)r.messages, srv->retention_arg);
+	purge_blobs(srv);
 }
 
 static void
@@ -906,6 +1254,9 @@ server_run(const struct server_opts *opts)
 	srv.max_frame = opts->max_frame;
 	srv.retention_ms = opts->retention_ms;
 	srv.retention_arg = opts->retention_arg;
+	srv.blobs_dir = opts->blobs_dir;
+	srv.blob_key = opts->blob_key;
+	srv.max_blob = opts->max_blob;
 	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : SERVER_HEARTBEAT_DEFAULT;
 	srv.heartbeat.secs_since_valid_ping = (uint16_t)server_heartbeat_ping(hangup);
 	srv.heartbeat.secs_since_valid_hangup = (uint16_t)hangup;
@@ -919,6 +1270,9 @@ server_run(const struct server_opts *opts)
 		.max_frame = opts->max_frame,
 		.rate = opts->rate,
 		.rate_bytes = opts->rate_bytes,
+		.blob_key = opts->blob_key,
+		.max_blob = opts->max_blob,
+		.blob_url_ttl = opts->blob_url_ttl,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
 		.find_link = on_find_link,
@@ -955,6 +1309,9 @@ server_run(const struct server_opts *opts)
 	 * (https://) alike; main() checked the pair can be loaded. */
 	info.ssl_cert_filepath = opts->cert_path;
 	info.ssl_private_key_filepath = opts->key_path;
+	/* HTTP/1.1 only: uploads and downloads are plain request bodies and
+	 * files, and libchat's WebSocket speaks nothing else. */
+	info.alpn = "http/1.1";
 	vh = lws_create_vhost(srv.ctx, &info);
 	if (vh == NULL) {
 		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
@@ -969,6 +1326,7 @@ server_run(const struct server_opts *opts)
 		opts->ipv6 ? "[" : "", opts->host, opts->ipv6 ? "]" : "",
 		lws_get_vhost_listen_port(vh), opts->cert_path ? "/" : "");
 
+	remove_stale_parts(srv.blobs_dir);
 	/* Once now, then on the timer. */
 	purge(&srv);
 	lws_sul_schedule(srv.ctx, 0, &srv.purge_sul, purge_timer,

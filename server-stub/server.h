@@ -22,6 +22,13 @@ struct server_opts {
 	double rate;               /* requests per second per device; 0: no limit */
 	double rate_bytes;         /* bytes of frames per second per device; 0: no limit */
 	int heartbeat_s;           /* no pong for this long closes a connection; 0: 25 */
+	/* Attachments: where blob files live (created 0700 by main), the key
+	 * that signs their paths, the largest blob, and how long a signed path
+	 * is good for (seconds; 0: BLOB_URL_TTL). */
+	const char *blobs_dir;
+	const uint8_t *blob_key;
+	int64_t max_blob;
+	int blob_url_ttl;
 };
 
 /* --heartbeat: the default (PROTOCOL.md) and the bounds of the hangup time. */

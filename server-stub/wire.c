@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "blob.h"
 #include "e2e.h"
 
 #define ID_MAX 9007199254740992.0 /* 2^53: the largest id a client may use */
@@ -1303,6 +1304,8 @@ send_common(struct req *r, int receipt)
 {
 	const char *id_field = receipt ? "receiptId" : "messageId";
 	char chat_id[CHAT_CHAT_ID_LEN + 1], message_id[CHAT_MESSAGE_ID_LEN + 1];
+	char blobs[BLOB_MAX_PER_MESSAGE][CHAT_MESSAGE_ID_LEN + 1];
+	size_t n_blobs = 0;
 	const cJSON *list, *v;
 	struct db_envelope *env = NULL;
 	struct db_send req;
@@ -1313,6 +1316,23 @@ send_common(struct req *r, int receipt)
 	    get_hex(r, r->msg, id_field, CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
 	    (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
 		return;
+	/* Optional, and only on messages: the attachments' blobs. */
+	if (!receipt && field(r->msg, "blobs") != NULL) {
+		const cJSON *bl = get_array(r, "blobs", BLOB_MAX_PER_MESSAGE);
+
+		if (bl == NULL)
+			return;
+		cJSON_ArrayForEach(v, bl) {
+			if (!cJSON_IsString(v) ||
+			    !util_valid_hex(v->valuestring, CHAT_MESSAGE_ID_LEN)) {
+				req_fail(r, "bad_request",
+					 "blobs[%zu]: must be %d lowercase hex digits", n_blobs,
+					 CHAT_MESSAGE_ID_LEN);
+				return;
+			}
+			memcpy(blobs[n_blobs++], v->valuestring, CHAT_MESSAGE_ID_LEN + 1);
+		}
+	}
 	if (cJSON_GetArraySize(list) > 0 &&
 	    (env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
 		r->oom = 1;
@@ -1334,6 +1354,8 @@ send_common(struct req *r, int receipt)
 		.n_envelopes = n,
 		.now = util_now_ms(),
 		.receipt = receipt,
+		.blobs = (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) blobs,
+		.n_blobs = n_blobs,
 	};
 	switch (db_send(r->h->db, &req, &res)) {
 	case DB_OK:
@@ -1363,6 +1385,12 @@ send_common(struct req *r, int receipt)
 			req_fail(r, "bad_request", "envelopes: a receipt needs at least one");
 		else
 			fail_mismatch(r, &res);
+		break;
+	case DB_NO_BLOB:
+		req_fail(
+			r, "no_such_blob",
+			"blobs: each must be uploaded in full by this device (getAttachmentTarget, "
+			"then PUT)");
 		break;
 	default: fail_internal(r); break;
 	}
@@ -1420,6 +1448,96 @@ handle_ack(struct req *r)
 	free(ids);
 }
 
+/* ---- attachments ------------------------------------------------------- */
+
+/* The expiry of a path signed now: seconds since the epoch. */
+static int64_t
+blob_expiry(const struct req *r)
+{
+	return util_now_ms() / 1000 + (r->h->blob_url_ttl > 0 ? r->h->blob_url_ttl : BLOB_URL_TTL);
+}
+
+/* A new pending blob (its id drawn again on the unlikely collision), and
+ * the path to upload it to. */
+static void
+handle_get_attachment_target(struct req *r)
+{
+	const cJSON *v = field(r->msg, "size");
+	char blob_id[BLOB_ID_LEN + 1], *path = NULL;
+	uint8_t raw[BLOB_ID_LEN / 2];
+	enum db_status st = DB_DUPLICATE;
+	int64_t size, exp;
+	int tries;
+
+	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, ID_MAX)) {
+		req_fail(r, "bad_request", "size: %s",
+			 v ? "must be a whole number of bytes, at least 1" : "missing");
+		return;
+	}
+	size = (int64_t)v->valuedouble;
+	if (size > r->h->max_blob) {
+		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
+		return;
+	}
+	if (r->h->blob_key == NULL) {
+		fail_internal(r);
+		return;
+	}
+	for (tries = 0; tries < 4 && st == DB_DUPLICATE; tries++) {
+		db_random_fn(raw, sizeof raw);
+		sodium_bin2hex(blob_id, sizeof blob_id, raw, sizeof raw);
+		st = db_blob_create(r->h->db, blob_id, r->s->user, r->s->device_id, size,
+				    util_now_ms());
+	}
+	if (st != DB_OK) {
+		fail_internal(r);
+		return;
+	}
+	exp = blob_expiry(r);
+	if ((path = blob_upload_path(r->h->blob_key, blob_id, exp, size)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	start_reply(r);
+	j_str(&r->oom, r->reply, "blobId", blob_id);
+	j_int(&r->oom, r->reply, "maxSize", size);
+	j_str(&r->oom, r->reply, "uploadPath", path);
+	j_int(&r->oom, r->reply, "expiresAt", exp * 1000);
+	free(path);
+}
+
+static void
+handle_get_attachment_download(struct req *r)
+{
+	char blob_id[BLOB_ID_LEN + 1], *path;
+	int64_t size, exp;
+
+	if (get_hex(r, r->msg, "blobId", BLOB_ID_LEN, blob_id) != 0)
+		return;
+	if (r->h->blob_key == NULL) {
+		fail_internal(r);
+		return;
+	}
+	switch (db_blob_readable(r->h->db, blob_id, r->s->user, &size)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_blob", "no complete blob %s in a message of a chat you are in",
+			 blob_id);
+		return;
+	default: fail_internal(r); return;
+	}
+	exp = blob_expiry(r);
+	if ((path = blob_download_path(r->h->blob_key, blob_id, exp)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	start_reply(r);
+	j_int(&r->oom, r->reply, "size", size);
+	j_str(&r->oom, r->reply, "downloadPath", path);
+	j_int(&r->oom, r->reply, "expiresAt", exp * 1000);
+	free(path);
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
 static const struct handler {
@@ -1442,6 +1560,8 @@ static const struct handler {
 	{"removeDevice", 0, handle_remove_device},
 	{"getLastSeen", 0, handle_get_last_seen},
 	{"setPrivacy", 0, handle_set_privacy},
+	{"getAttachmentTarget", 0, handle_get_attachment_target},
+	{"getAttachmentDownload", 0, handle_get_attachment_download},
 };
 
 static const struct handler *
@@ -1710,6 +1830,8 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	j_int(&oom, lim, "maxCiphertext", CHAT_MAX_CIPHERTEXT);
 	j_int(&oom, lim, "maxDevices", CHAT_MAX_DEVICES);
 	j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
+	if (h->max_blob > 0)
+		j_int(&oom, lim, "maxBlob", h->max_blob);
 	return j_finish(oom, root);
 }
 

@@ -108,6 +108,12 @@ struct wire_hooks {
 	size_t max_frame;  /* announced in hello */
 	double rate;       /* requests per second per connection; 0: no limit */
 	double rate_bytes; /* bytes of frames per second per connection; 0: no limit */
+	/* Attachments: the key that signs upload and download paths (NULL: the
+	 * requests fail with internal), the largest blob (announced in hello
+	 * as maxBlob) and how long a signed path is good for, in seconds. */
+	const uint8_t *blob_key;
+	int64_t max_blob;
+	int blob_url_ttl;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */

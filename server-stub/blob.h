@@ -1,0 +1,64 @@
+/*
+ * blob.h - the blob store's secrets and URLs (PROTOCOL.md, "Attachments"):
+ * the HMAC key kept next to the database, the signatures of pre-signed
+ * upload and download paths, and the parsing of those paths when they come
+ * back over HTTP.  No I/O but the key file; no libwebsockets, so the unit
+ * tests drive it directly.
+ */
+#ifndef CHAT_SERVER_BLOB_H
+#define CHAT_SERVER_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BLOB_KEY_BYTES 32
+#define BLOB_ID_LEN    32 /* lowercase hex digits */
+#define BLOB_SIG_LEN   64 /* lowercase hex of HMAC-SHA256 */
+
+/* --max-blob: the default (100 MiB) and the largest accepted (1 TiB). */
+#define BLOB_DEFAULT_MAX (100LL * 1024 * 1024)
+#define BLOB_MAX_MAX     (1024LL * 1024 * 1024 * 1024)
+/* How long a pre-signed path is good for, in seconds (the contract's 5
+ * minutes; the hidden --blob-url-ttl changes it for tests). */
+#define BLOB_URL_TTL 300
+/* Blobs per sendMessage. */
+#define BLOB_MAX_PER_MESSAGE 10
+/* A blob no message refers to is deleted this long after it was made. */
+#define BLOB_ORPHAN_MS (60LL * 60 * 1000)
+
+/*
+ * Read the key at path, or create it (32 random bytes, mode 0600) if there is
+ * no file.  Returns 0, or -1 with a reason naming path in err: a file that
+ * cannot be read or does not hold exactly 32 bytes is an error, never
+ * replaced (every signed path out there would stop working).
+ */
+int blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen);
+
+/* The signature of an upload path: lowercase hex HMAC-SHA256 under key of
+ * "put\n<blob_id>\n<exp>\n<max>"; out gets BLOB_SIG_LEN digits and a NUL. */
+void blob_sign_put(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp, int64_t max,
+		   char out[BLOB_SIG_LEN + 1]);
+/* The signature of a download path: over "get\n<blob_id>\n<exp>". */
+void blob_sign_get(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp,
+		   char out[BLOB_SIG_LEN + 1]);
+
+/* 1 if sig (BLOB_SIG_LEN lowercase hex digits) equals want, compared in
+ * constant time; 0 otherwise. */
+int blob_sig_equal(const char *sig, const char *want);
+
+/* The path given to a client (malloc'd, NULL when out of memory). */
+char *blob_upload_path(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp,
+		       int64_t max);
+char *blob_download_path(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp);
+
+/*
+ * The blob id of an HTTP path "/blobs/<32 hex>" (the query string already
+ * split off): 0 with id filled, -1 if path is not of that form.
+ */
+int blob_parse_path(const char *path, char id[BLOB_ID_LEN + 1]);
+
+/* A query value that is a decimal number of at most 18 digits, without a sign or
+ * leading zeros: 0, or -1. */
+int blob_parse_number(const char *s, int64_t *out);
+
+#endif /* CHAT_SERVER_BLOB_H */
