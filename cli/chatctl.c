@@ -21,6 +21,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_chats_entry,
 	&cmd_history_entry,
 	&cmd_read_entry,
+	&cmd_download_entry,
 	&cmd_members_entry,
 	&cmd_add_entry,
 	&cmd_remove_entry,

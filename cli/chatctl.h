@@ -39,6 +39,7 @@ struct cli {
 	void *cmd_state;       /* the running command's own state, for callbacks;
 	                                NULL once the command has returned */
 	struct cli_done done;
+	int last_pct; /* the progress bar's last figure */
 };
 
 struct cmd_entry {
@@ -50,7 +51,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_read_entry;
+	cmd_privacy_entry, cmd_read_entry, cmd_download_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];

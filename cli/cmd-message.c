@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proto.h"
 
@@ -44,35 +45,88 @@ print_sent(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* A progress bar on standard error, only for a person at a terminal. */
+static void
+progress_bar(struct chat_client *c, void *arg, int64_t done, int64_t total)
+{
+	struct cli *cli = chat_client_udata(c); /* arg is the call's: cli->done */
+	int pct = total > 0 ? (int)(done * 100 / total) : 100, w = 30, fill = pct * w / 100;
+
+	(void)arg;
+	if (cli->json || !isatty(STDERR_FILENO) || pct == cli->last_pct)
+		return;
+	cli->last_pct = pct;
+	fprintf(stderr, "\r[%.*s%*s] %3d%% %lld/%lld KiB", fill, "##############################",
+		w - fill, "", pct, (long long)(done / 1024), (long long)(total / 1024));
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
 static int
 cmd_send_exec(struct cli *cli, int argc, char **argv)
 {
-	char chat[CHAT_CHAT_ID_LEN + 1], *text, *owned = NULL;
+	char chat[CHAT_CHAT_ID_LEN + 1], *text = NULL, *owned = NULL;
+	const char *files[CHAT_MAX_ATTACHMENTS], *args[2];
 	struct cli_done *d = cli_done_reset(cli);
-	size_t len;
-	int rc, i = 1;
+	size_t len = 0, n_files = 0, n_args = 0;
+	int rc, dashdash = 0;
 
-	if (argc > 1 && strcmp(argv[1], "--") == 0)
-		i++;
-	if (argc - i != 2 || (argv[i][0] == '-' && argv[i][1] != '\0'))
-		return cli_usage(&cmd_send_entry,
-				 argc - i < 2 ? "give a chat and a text (or -)"
-					      : "give one text; quote it if it has spaces");
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m = dashdash ? 0 : cli_opt(argc, argv, &i, "--attach", &v);
+
+		if (m < 0)
+			return cli_usage(&cmd_send_entry, "--attach needs a file");
+		if (m > 0) {
+			if (n_files == CHAT_MAX_ATTACHMENTS)
+				return cli_usage(&cmd_send_entry, "at most %d files in a message",
+						 CHAT_MAX_ATTACHMENTS);
+			files[n_files++] = v;
+		} else if (!dashdash && strcmp(argv[i], "--") == 0) {
+			dashdash = 1;
+		} else if (!dashdash && argv[i][0] == '-' && argv[i][1] != '\0') {
+			return cli_usage(&cmd_send_entry, "unknown option '%s'", argv[i]);
+		} else if (n_args == 2) {
+			return cli_usage(&cmd_send_entry,
+					 "give one text; quote it if it has spaces");
+		} else {
+			args[n_args++] = argv[i];
+		}
+	}
+	if (n_args == 0 || (n_args == 1 && n_files == 0))
+		return cli_usage(&cmd_send_entry, n_args == 0
+							  ? "give a chat and a text (or -)"
+							  : "give a text (or -), or --attach FILE");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = cli_chat_arg(cli, argv[i], chat)) != EXIT_OK)
+	if ((rc = cli_chat_arg(cli, args[0], chat)) != EXIT_OK)
 		return rc;
-	if (strcmp(argv[i + 1], "-") == 0) {
+	if (n_args == 2 && strcmp(args[1], "-") == 0) {
 		text = owned = read_stdin(&len);
 		if (text == NULL) {
 			perror("chatctl: reading the message from stdin");
 			return EXIT_FAIL;
 		}
-	} else {
-		text = argv[i + 1];
+		if (len > CHAT_MAX_TEXT) {
+			free(owned);
+			fprintf(stderr,
+				"chatctl: send: the message is over the limit of %d bytes; nothing "
+				"was sent\n",
+				CHAT_MAX_TEXT);
+			return EXIT_USAGE;
+		}
+		text[len] = '\0'; /* read_stdin leaves room for one more byte */
+	} else if (n_args == 2) {
+		text = (char *)args[1];
 		len = strlen(text);
 	}
-	rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
+	cli->last_pct = -1;
+	if (n_files > 0)
+		rc = chat_send_files(cli->c, chat, text, files, n_files, progress_bar, cli_done_cb,
+				     d);
+	else
+		rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
 	free(owned);
 	if ((rc = cli_await(cli, rc, "send")) != EXIT_OK)
 		return rc;
@@ -85,8 +139,9 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_send_entry = {
 	.name = "send",
-	.usage = "CHAT TEXT|-",
-	.summary = "send TEXT (- reads stdin); prints the message id once the server has it",
+	.usage = "CHAT [TEXT|-] [--attach FILE]...",
+	.summary = "send TEXT (- reads stdin) and files; prints the message id once the server "
+		   "has it",
 	.exec = cmd_send_exec};
 
 /* listen tells people (stderr) and scripts (--json) how the connection fares. */
@@ -463,3 +518,97 @@ const struct cmd_entry cmd_read_entry = {
 	.usage = "CHAT",
 	.summary = "mark CHAT's messages read and tell their senders (read receipts)",
 	.exec = cmd_read_exec};
+
+/* download MESSAGE [--out PATH] [--index N]: fetch, verify and decrypt. */
+struct download_count {
+	size_t n;
+};
+
+static int
+count_attachments(void *arg, const struct chat_message *m)
+{
+	((struct download_count *)arg)->n = m->n_attachments;
+	return 0;
+}
+
+static int
+cmd_download_exec(struct cli *cli, int argc, char **argv)
+{
+	const char *out = NULL, *id = NULL;
+	struct download_count dc = {0};
+	cJSON *arr = NULL;
+	long index = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		int m;
+
+		if ((m = cli_opt(argc, argv, &i, "--out", &v)) != 0) {
+			if (m < 0 || *v == '\0')
+				return cli_usage(&cmd_download_entry, "--out needs a path");
+			out = v;
+		} else if ((m = cli_opt(argc, argv, &i, "--index", &v)) != 0) {
+			if (m < 0 || cli_parse_int(v, 1, CHAT_MAX_ATTACHMENTS, &index) != 0)
+				return cli_usage(&cmd_download_entry,
+						 "--index needs a number (1-%d)",
+						 CHAT_MAX_ATTACHMENTS);
+		} else if (argv[i][0] == '-' || id != NULL) {
+			return cli_usage(&cmd_download_entry, "unexpected argument '%s'", argv[i]);
+		} else {
+			id = argv[i];
+		}
+	}
+	if (id == NULL)
+		return cli_usage(&cmd_download_entry,
+				 "give a message id (recv and history show them)");
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if (chat_message_get(cli->c, id, count_attachments, &dc) != CHAT_OK) {
+		fprintf(stderr, "chatctl: download: no message %s here (recv it first)\n", id);
+		return EXIT_REFUSED;
+	}
+	if (dc.n == 0) {
+		fprintf(stderr, "chatctl: download: message %s has no attachments\n", id);
+		return EXIT_REFUSED;
+	}
+	if (out != NULL && dc.n > 1 && index == 0)
+		return cli_usage(&cmd_download_entry,
+				 "the message has %zu files: give --index N with --out", dc.n);
+	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
+		return cli_fail(cli, CHAT_ERR_NOMEM, "download");
+	for (size_t k = index ? (size_t)index - 1 : 0; k < (index ? (size_t)index : dc.n); k++) {
+		struct cli_done *d = cli_done_reset(cli);
+
+		if (k >= dc.n) {
+			cJSON_Delete(arr);
+			fprintf(stderr, "chatctl: download: message %s has %zu file%s\n", id, dc.n,
+				dc.n == 1 ? "" : "s");
+			return EXIT_REFUSED;
+		}
+		cli->last_pct = -1;
+		rc = chat_download(cli->c, id, k, out, progress_bar, cli_done_cb, d);
+		if ((rc = cli_await(cli, rc, "download")) != EXIT_OK) {
+			cJSON_Delete(arr);
+			return rc;
+		}
+		if (arr != NULL) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "index", (double)k + 1);
+			cJSON_AddStringToObject(o, "path", d->id);
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			printf("%s\n", d->id);
+		}
+	}
+	if (arr != NULL)
+		out_json(arr);
+	return EXIT_OK;
+}
+
+const struct cmd_entry cmd_download_entry = {
+	.name = "download",
+	.usage = "MESSAGE [--index N] [--out PATH]",
+	.summary = "fetch, verify and decrypt a message's files; prints where they are",
+	.exec = cmd_download_exec};

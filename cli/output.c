@@ -43,6 +43,22 @@ out_message_json(const struct chat_message *m)
 		cJSON_AddNullToObject(o, "sentAt");
 	cJSON_AddBoolToObject(o, "outgoing", m->outgoing);
 	cJSON_AddStringToObject(o, "state", m->state);
+	if (m->n_attachments > 0) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "attachments");
+
+		for (size_t i = 0; arr != NULL && i < m->n_attachments; i++) {
+			const struct chat_attachment *a = &m->attachments[i];
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "name", a->name);
+			cJSON_AddStringToObject(f, "type", a->type);
+			cJSON_AddNumberToObject(f, "size", (double)a->size);
+			cJSON_AddBoolToObject(f, "downloaded", a->path != NULL);
+			if (a->path != NULL)
+				cJSON_AddStringToObject(f, "path", a->path);
+			cJSON_AddItemToArray(arr, f);
+		}
+	}
 	return o;
 }
 
@@ -152,6 +168,12 @@ out_message_text(FILE *f, const struct chat_message *m)
 	out_safe(f, m->sender, strlen(m->sender));
 	fputs(": ", f);
 	out_safe(f, m->text, m->text_len);
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		fprintf(f, "%s[file: ", m->text_len || i ? " " : "");
+		out_safe(f, m->attachments[i].name, strlen(m->attachments[i].name));
+		fprintf(f, ", %lld bytes%s]", (long long)m->attachments[i].size,
+			m->attachments[i].path ? ", downloaded" : "");
+	}
 	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);

@@ -123,6 +123,16 @@ struct chat_opts {
 #define CHAT_HEARTBEAT_MIN     2    /* seconds */
 #define CHAT_HEARTBEAT_MAX     3600 /* seconds */
 
+/* A file attached to a message (PROTOCOL.md, "Attachments"). */
+struct chat_attachment {
+	const char *name; /* the file's name, as the sender gave it: no '/', no controls */
+	const char *type; /* its media type, e.g. "image/jpeg" */
+	int64_t size;     /* bytes */
+	const char *path; /* where chat_download() put it on this device, or NULL */
+};
+
+#define CHAT_MAX_ATTACHMENTS 10
+
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer
  * is valid only during the callback; copy what you keep. */
 struct chat_message {
@@ -143,6 +153,8 @@ struct chat_message {
 	const char *state;
 	const char *kind; /* "text", or "update" for a membership change kept in the
 	                           history (text then describes it, sender is who made it) */
+	const struct chat_attachment *attachments; /* n_attachments files, or NULL */
+	size_t n_attachments;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -380,6 +392,32 @@ CHAT_API int chat_mark_read(struct chat_client *c, const char *chat_id);
 
 /* 1 when receipts wait in the store to be sent, 0 if none, or an error. */
 CHAT_API int chat_receipts_pending(struct chat_client *c);
+
+/* ---- Attachments ------------------------------------------------------------ */
+
+/* Progress of a file transfer: done of total bytes (of the encrypted file). */
+typedef void (*chat_progress_cb)(struct chat_client *c, void *arg, int64_t done, int64_t total);
+
+/* Sends text (may be NULL or "") with the files at paths (1 to
+ * CHAT_MAX_ATTACHMENTS) attached: each is encrypted here with a fresh key, put
+ * into the server's blob store with a pre-signed URL (progress reports it, may
+ * be NULL), and only when all have arrived is the message sent, carrying the
+ * keys end to end; it is then in the local store as any message. done gets
+ * the message id once the server has committed it. A file that cannot be read
+ * fails here (CHAT_ERR_INVALID); one over the server's limit, an upload that
+ * fails or a lost connection fail through done, and no message is sent. */
+CHAT_API int chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
+			     const char *const *paths, size_t n, chat_progress_cb progress,
+			     chat_done_cb done, void *arg);
+
+/* Fetches attachment idx (from 0) of the message message_id (in the local
+ * store), checks its hash and every chunk, decrypts it and puts it at out_path
+ * (NULL: the home's downloads/ directory, under the file's name, made unique).
+ * Nothing is written under the destination unless all of it checked out. done
+ * gets the path. CHAT_ERR_INVALID for no such message or attachment. */
+CHAT_API int chat_download(struct chat_client *c, const char *message_id, size_t idx,
+			   const char *out_path, chat_progress_cb progress, chat_done_cb done,
+			   void *arg);
 
 /* ---- The local store (no server needed) ----------------------------------- */
 

@@ -69,6 +69,10 @@ struct op {
 	uint64_t turn;
 	int ready;
 	int on_wire;
+
+	struct media_job *media;  /* attachments: the files and their transfer */
+	struct attach_meta *atts; /* send: the files the message carries */
+	size_t n_atts;
 };
 
 struct chat_client {
@@ -105,6 +109,7 @@ struct chat_client {
 	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
 	size_t max_frame;
+	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
 	int drained;
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
@@ -170,7 +175,8 @@ enum {
 	OP_REMOVE_DEVICE,
 	OP_KEYS,
 	OP_PRESENCE,
-	OP_RECEIPT
+	OP_RECEIPT,
+	OP_MEDIA
 };
 
 /* ops.c */
@@ -208,6 +214,14 @@ void ops_chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, 
  * accepted fails with CHAT_ERR_KEY_CHANGED, or is left out if skip_changed. */
 int ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
 		      const char *user, const uint8_t *body, size_t len, int skip_changed);
+
+/* media.c */
+struct media_job;
+void media_free(struct media_job *j);
+/* Moves transfers on: progress, and what follows their end. From the loop. */
+void media_poll(struct chat_client *c);
+/* ops.c: sends a pending message of the store (files uploaded) with done. */
+int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
 
 /* receipts.c */
 /* Delivered receipts wait this long for more to join their batch: a burst of

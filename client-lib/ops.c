@@ -4,6 +4,7 @@
  * ends by calling its done callback exactly once.
  */
 #include "internal.h"
+#include "attach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ op_free(struct op *op)
 		free(op->text);
 	}
 	free(op->device_name);
+	media_free(op->media);
+	attach_meta_free(op->atts, op->n_atts);
 	free(op);
 }
 
@@ -619,11 +622,22 @@ ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const 
 	return e.err;
 }
 
-/* The plaintext of a text message: kind 0x01, then the UTF-8 text (PROTOCOL.md). */
+/* The plaintext of a text message: kind 0x01, then the UTF-8 text; with files,
+ * kind 0x03 and the JSON that carries their keys (PROTOCOL.md). */
 static uint8_t *
-message_body(const struct op *op, size_t *len)
+message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
-	uint8_t *b = malloc(op->text_len + 1);
+	uint8_t *b;
+
+	if (op->n_atts > 0) {
+		char err[256];
+
+		b = attach_body_build(op->text, op->atts, op->n_atts, len, err, sizeof err);
+		if (b == NULL)
+			client_fail(c, CHAT_ERR_TOO_LARGE, "%s", err);
+		return b;
+	}
+	b = malloc(op->text_len + 1);
 
 	if (b == NULL)
 		return NULL;
@@ -668,13 +682,27 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 {
 	cJSON *req = new_request("sendMessage"), *arr;
 	size_t body_len = 0;
-	uint8_t *body = message_body(op, &body_len);
+	uint8_t *body = message_body(c, op, &body_len);
 	int rc = CHAT_OK;
 
 	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
-	if (arr == NULL || body == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
-	    !cJSON_AddStringToObject(req, "messageId", op->message_id))
+	if (body == NULL && op->n_atts > 0)
+		rc = CHAT_ERR_TOO_LARGE; /* message_body said why */
+	else if (arr == NULL || body == NULL ||
+		 !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
+		 !cJSON_AddStringToObject(req, "messageId", op->message_id))
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	/* The blobs it refers to: the server checks they arrived, and lets the
+	 * chat's members fetch them. */
+	if (rc == CHAT_OK && op->n_atts > 0) {
+		cJSON *blobs = cJSON_AddArrayToObject(req, "blobs");
+
+		for (size_t i = 0; blobs != NULL && i < op->n_atts; i++)
+			if (!cJSON_AddItemToArray(blobs, cJSON_CreateString(op->atts[i].blob_id)))
+				blobs = NULL;
+		if (blobs == NULL)
+			rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
 				       body_len, 0);
@@ -847,7 +875,8 @@ outbox_send(void *arg, const struct chat_message *m)
 		return 0;
 	}
 	op = op_new(c, OP_SEND, NULL, NULL);
-	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL) {
+	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL ||
+	    store_attachments(&c->store, m->message_id, &op->atts, NULL, &op->n_atts) != 0) {
 		if (op != NULL)
 			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
 		return 1;
@@ -941,5 +970,42 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 		return rc;
 	if (message_id != NULL)
 		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
+	return CHAT_OK;
+}
+
+static int
+copy_stored(void *arg, const struct chat_message *m)
+{
+	struct op *op = arg;
+
+	if ((op->text = malloc(m->text_len + 1)) == NULL)
+		return 1;
+	memcpy(op->text, m->text, m->text_len + 1);
+	op->text_len = m->text_len;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
+	return 0;
+}
+
+/* Sends a message already in the store as pending (one whose files are all
+ * uploaded), done reporting it as chat_send_text's would: now if online, else
+ * with the outbox when the connection comes. */
+int
+ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
+{
+	struct op *op = op_new(c, OP_SEND, done, arg);
+
+	if (op == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	snprintf(op->message_id, sizeof op->message_id, "%s", message_id);
+	if (store_message_get(&c->store, message_id, copy_stored, op) != 1 || op->text == NULL ||
+	    store_attachments(&c->store, message_id, &op->atts, NULL, &op->n_atts) != 0) {
+		op->done = NULL;
+		op_finish(c, op, CHAT_ERR_STORE, NULL);
+		return client_fail(c, CHAT_ERR_STORE, "cannot read back message %s", message_id);
+	}
+	if (c->state == CHAT_STATE_ONLINE)
+		restart_send(c, op);
+	else
+		op->held = 1;
 	return CHAT_OK;
 }

@@ -9,6 +9,7 @@
  * without being shown again.
  */
 #include "internal.h"
+#include "attach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,11 +149,23 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	   int unhanded)
 {
 	struct chat_message m = {0};
+	struct chat_attachment a[ATTACH_MAX_COUNT];
+	struct attach_meta *atts = NULL;
+	size_t n_atts = 0;
 	char *text;
 	int rc;
 
-	if (len >= 1 && pt[0] == PROTO_BODY_TEXT && len - 1 <= CHAT_MAX_TEXT &&
-	    proto_valid_utf8((const char *)pt + 1, len - 1)) {
+	if (len >= 1 && pt[0] == PROTO_BODY_ATTACH &&
+	    attach_body_parse(pt, len, &text, &atts, &n_atts, NULL, 0) == ATTACH_OK) {
+		/* Text and files: the files' keys go to the store with the message. */
+		m.text_len = strlen(text);
+		for (size_t i = 0; i < n_atts; i++)
+			a[i] = (struct chat_attachment){atts[i].name, atts[i].type,
+							(int64_t)atts[i].size, NULL};
+		m.attachments = a;
+		m.n_attachments = n_atts;
+	} else if (len >= 1 && pt[0] == PROTO_BODY_TEXT && len - 1 <= CHAT_MAX_TEXT &&
+		   proto_valid_utf8((const char *)pt + 1, len - 1)) {
 		text = malloc(len);
 		if (text == NULL)
 			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
@@ -183,6 +196,9 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	    store_receipt_queue(&c->store, m.chat_id, m.sender, m.message_id,
 				CHAT_RECEIPT_DELIVERED, proto_now_ms()) != 0)
 		rc = -1;
+	for (size_t i = 0; rc == 1 && i < n_atts; i++)
+		if (store_attachment_put(&c->store, m.message_id, (int)i, &atts[i]) != 0)
+			rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;
 	if (rc < 0)
@@ -192,10 +208,12 @@ store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, 
 	if (rc < 0) {
 		sodium_memzero(text, m.text_len);
 		free(text);
+		attach_meta_free(atts, n_atts);
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
 	if ((rc == 1 || unhanded) && c->cbs.on_message)
 		c->cbs.on_message(c, c->udata, &m);
+	attach_meta_free(atts, n_atts);
 	/* Handed over now: after this, a delivery again only acks it. */
 	if ((rc == 1 || unhanded) && store_message_handed(&c->store, m.message_id) != 0) {
 		sodium_memzero(text, m.text_len);

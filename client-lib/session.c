@@ -385,6 +385,8 @@ on_hello(struct chat_client *c, const cJSON *msg)
 	}
 	if (proto_get_int(limits, "maxFrame", 1024, 64 << 20, &max_frame) == 0)
 		c->max_frame = (size_t)max_frame;
+	if (proto_get_int(limits, "maxBlob", 1, INT64_MAX / 2, &max_frame) == 0)
+		c->max_blob = (uint64_t)max_frame;
 	ops_on_hello(c);
 }
 
@@ -921,6 +923,7 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 			lws_sul_cancel(&c->wake);
 	}
 	check_deadlines(c);
+	media_poll(c);
 	return CHAT_OK;
 }
 

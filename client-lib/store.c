@@ -8,6 +8,7 @@
  * forgets it, so the commit must survive a power cut, not only a crash.
  */
 #include "store.h"
+#include "attach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -65,6 +66,14 @@ static const char *const migrations[] = {
 	 * message is handed over again when the server delivers it again. What
 	 * older versions stored was handed over. */
 	"ALTER TABLE messages ADD COLUMN handed INTEGER NOT NULL DEFAULT 1;",
+	/* 4 -> 5: attachments (PROTOCOL.md, "Attachments"): what a message says of
+	 * each file, its key included (the store is the device's, 0600, like the
+	 * texts), and where it was downloaded. */
+	"CREATE TABLE attachments("
+	"  message_id TEXT NOT NULL, idx INTEGER NOT NULL, blob_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL,"
+	"  enc_size INTEGER NOT NULL, key BLOB NOT NULL, sha256 BLOB NOT NULL, path TEXT,"
+	"  PRIMARY KEY(message_id, idx));",
 };
 
 static int
@@ -838,9 +847,14 @@ store_message_set_state(struct store *s, const char *message_id, const char *sta
 
 /* Reads a row whose first columns are MESSAGE_COLUMNS and calls fn with it. */
 static int
-emit_message(sqlite3_stmt *st, chat_history_cb fn, void *arg)
+emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *arg)
 {
 	struct chat_message m = {0};
+	struct chat_attachment a[ATTACH_MAX_COUNT];
+	struct attach_meta *metas = NULL;
+	char **paths = NULL;
+	size_t n = 0;
+	int rc;
 
 	m.message_id = (const char *)sqlite3_column_text(st, 0);
 	m.chat_id = (const char *)sqlite3_column_text(st, 1);
@@ -853,7 +867,19 @@ emit_message(sqlite3_stmt *st, chat_history_cb fn, void *arg)
 	m.outgoing = sqlite3_column_int(st, 7);
 	m.state = (const char *)sqlite3_column_text(st, 8);
 	m.kind = (const char *)sqlite3_column_text(st, 9);
-	return fn(arg, &m);
+	/* A message's files, if it has any (never a membership event). */
+	if (m.kind != NULL && strcmp(m.kind, "text") == 0 && m.message_id != NULL &&
+	    store_attachments(s, m.message_id, &metas, &paths, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			a[i] = (struct chat_attachment){metas[i].name, metas[i].type,
+							(int64_t)metas[i].size, paths[i]};
+		m.attachments = n ? a : NULL;
+		m.n_attachments = n;
+	}
+	rc = fn(arg, &m);
+	attach_meta_free(metas, n);
+	store_free_list(paths, n);
+	return rc;
 }
 
 int
@@ -867,7 +893,7 @@ store_message_get(struct store *s, const char *message_id, chat_history_cb fn, v
 	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		emit_message(st, fn, arg);
+		emit_message(s, st, fn, arg);
 	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -884,7 +910,7 @@ store_outbox_each(struct store *s, chat_history_cb fn, void *arg)
 	if (st == NULL)
 		return -1;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = emit_message(st, fn, arg);
+		stop = emit_message(s, st, fn, arg);
 	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "read the outbox");
@@ -908,7 +934,7 @@ store_message_each(struct store *s, const char *chat_id, int limit, chat_history
 	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = emit_message(st, fn, arg);
+		stop = emit_message(s, st, fn, arg);
 	release(s, st);
 	if (!stop && rc != SQLITE_DONE)
 		return fail(s, "read history");
@@ -1156,4 +1182,103 @@ store_message_brief(struct store *s, const char *message_id, struct store_brief 
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
+}
+
+/* ---- attachments ------------------------------------------------------------------ */
+
+int
+store_attachment_put(struct store *s, const char *message_id, int idx, const struct attach_meta *m)
+{
+	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO attachments(message_id, idx, blob_id,"
+				   " name, type, size, enc_size, key, sha256)"
+				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, idx);
+	sqlite3_bind_text(st, 3, m->blob_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)m->size);
+	sqlite3_bind_int64(st, 7, (int64_t)m->enc_size);
+	sqlite3_bind_blob(st, 8, m->key, sizeof m->key, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, m->sha256, sizeof m->sha256, SQLITE_STATIC);
+	return run(s, st, "store attachment");
+}
+
+int
+store_attachments(struct store *s, const char *message_id, struct attach_meta **out, char ***paths,
+		  size_t *n)
+{
+	sqlite3_stmt *st = prep(s, "SELECT blob_id, name, type, size, enc_size, key, sha256, path"
+				   " FROM attachments WHERE message_id = ? ORDER BY idx");
+	struct attach_meta *v = NULL;
+	char **p = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (paths != NULL)
+		*paths = NULL;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < ATTACH_MAX_COUNT) {
+		struct attach_meta *nv = realloc(v, (len + 1) * sizeof *nv);
+		char **np = paths ? realloc(p, (len + 1) * sizeof *np) : NULL;
+		const char *path = (const char *)sqlite3_column_text(st, 7);
+		struct attach_meta *m;
+
+		if (nv != NULL)
+			v = nv;
+		if (np != NULL)
+			p = np;
+		if (nv == NULL || (paths != NULL && np == NULL)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		m = &v[len];
+		memset(m, 0, sizeof *m);
+		snprintf(m->blob_id, sizeof m->blob_id, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(m->name, sizeof m->name, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(m->type, sizeof m->type, "%s", (const char *)sqlite3_column_text(st, 2));
+		m->size = (uint64_t)sqlite3_column_int64(st, 3);
+		m->enc_size = (uint64_t)sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == sizeof m->key)
+			memcpy(m->key, sqlite3_column_blob(st, 5), sizeof m->key);
+		if (sqlite3_column_bytes(st, 6) == sizeof m->sha256)
+			memcpy(m->sha256, sqlite3_column_blob(st, 6), sizeof m->sha256);
+		if (paths != NULL)
+			p[len] = path ? strdup(path) : NULL;
+		len++;
+	}
+	release(s, st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		attach_meta_free(v, len);
+		if (paths != NULL)
+			store_free_list(p, len);
+		return fail(s, "read attachments");
+	}
+	*out = v;
+	*n = len;
+	if (paths != NULL)
+		*paths = p;
+	return 0;
+}
+
+int
+store_attachment_set_path(struct store *s, const char *message_id, int idx, const char *path)
+{
+	sqlite3_stmt *st =
+		prep(s, "UPDATE attachments SET path = ? WHERE message_id = ? AND idx = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, idx);
+	return run(s, st, "record download");
 }

@@ -166,4 +166,15 @@ struct store_brief {
 };
 int store_message_brief(struct store *s, const char *message_id, struct store_brief *b);
 
+/* Attachments (attach.h). put stores one (idx from 0); attachments reads a
+ * message's, oldest first, into a malloc'd array (attach_meta_free) and, if
+ * paths is not NULL, where each was downloaded (NULL entries if not; free with
+ * store_free_list); set_path records a download. */
+struct attach_meta;
+int store_attachment_put(struct store *s, const char *message_id, int idx,
+			 const struct attach_meta *m);
+int store_attachments(struct store *s, const char *message_id, struct attach_meta **out,
+		      char ***paths, size_t *n);
+int store_attachment_set_path(struct store *s, const char *message_id, int idx, const char *path);
+
 #endif

@@ -106,6 +106,15 @@ write_body(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A PUT's answer body (a short page): not the application's stdout. */
+static size_t
+discard(char *buf, size_t size, size_t n, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * n;
+}
+
 static int
 progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -171,6 +180,7 @@ run(void *arg)
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
 		curl_easy_setopt(h, CURLOPT_READDATA, &io);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->size);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	} else {
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &io);
