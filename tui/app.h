@@ -41,6 +41,7 @@ struct app_msg {
 	int outgoing;
 	int event; /* a membership change */
 	char state[12];
+	int files, files_fetched; /* attachments, and how many are downloaded */
 };
 
 /* What the app says to the user itself (command output, errors, notices):

@@ -297,6 +297,75 @@ run_bell(struct app *a, int argc, char **argv)
 }
 
 static void
+transfer_progress(struct chat_client *c, void *arg, int64_t done, int64_t total)
+{
+	app_status(chat_client_udata(c), "%s: %d%%", (const char *)arg,
+		   total > 0 ? (int)(done * 100 / total) : 100);
+}
+
+static void
+attached(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)arg;
+	(void)id;
+	if (err != CHAT_OK)
+		app_notice(a, "the files were not sent: %s",
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	else
+		app_status(a, "files sent");
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+static void
+run_attach(struct app *a, int argc, char **argv)
+{
+	int rc = chat_send_files(a->c, a->open, NULL, (const char *const *)argv + 1,
+				 (size_t)argc - 1, transfer_progress, attached, "uploading");
+
+	if (rc != CHAT_OK)
+		app_notice(a, "attach: %s", chat_client_errmsg(a->c));
+	else
+		app_status(a, "uploading...");
+}
+
+static void
+downloaded(struct chat_client *c, void *arg, int err, const char *path)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)arg;
+	if (err != CHAT_OK)
+		app_notice(a, "download failed: %s",
+			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+	else
+		app_notice(a, "saved %s", path);
+	a->dirty_msgs = 1;
+}
+
+/* /download: every file of the newest message in the open chat that has files
+ * not downloaded yet. */
+static void
+run_download(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (size_t i = a->n_msgs; i-- > 0;) {
+		struct app_msg *m = &a->msgs[i];
+
+		if (m->files == 0 || m->files_fetched == m->files)
+			continue;
+		for (int k = 0; k < m->files; k++)
+			if (chat_download(a->c, m->id, (size_t)k, NULL, transfer_progress,
+					  downloaded, "downloading") != CHAT_OK)
+				app_notice(a, "download: %s", chat_client_errmsg(a->c));
+		return;
+	}
+	app_notice(a, "no file to download in this chat");
+}
+
+static void
 run_quit(struct app *a, int argc, char **argv)
 {
 	(void)argc;
@@ -319,6 +388,8 @@ static const struct command commands[] = {
 	{"devices",  "",                "your devices",                                   0, 0, 0, run_devices},
 	{"approve",  "CODE",            "approve a new device showing CODE",              1, 1, 0, run_approve},
 	{"lastseen", "USER",            "when USER was last online",                      1, 1, 0, run_lastseen},
+	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
+	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
