@@ -331,6 +331,9 @@ main(int argc, char **argv)
 	/* A closed pipe (chatctl recv | head) is a write error, not a silent death
 	 * between storing a message and acking it. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f) is an error to report, like a full disk,
+	 * not a reason to die with half a download on disk. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	cli.server = getenv("CHATCTL_SERVER");
 	if (cli.server != NULL && *cli.server == '\0')

@@ -215,14 +215,18 @@ transfer_ended(struct chat_client *c, struct op *op)
 {
 	struct media_job *j = op->media;
 	long status = j->xfer.http_status;
-	int ok = j->xfer.result == 0, err;
+	int ok = j->xfer.result == 0, local = j->xfer.local, err;
 	char why[300];
 
 	snprintf(why, sizeof why, "%s", j->xfer.err);
 	transfer_free(&j->xfer);
 	j->xfer_on = 0;
 	if (!ok) {
-		err = status >= 400 ? CHAT_ERR_REFUSED : CHAT_ERR_CONNECTION_LOST;
+		/* Our disk (full, a size limit), the server's refusal, or the
+		 * network. */
+		err = local           ? CHAT_ERR_HOME
+		      : status >= 400 ? CHAT_ERR_REFUSED
+				      : CHAT_ERR_CONNECTION_LOST;
 		op_finish(c, op,
 			  client_fail(c, err, "%s of %s failed: %s",
 				      j->download ? "the download" : "the upload",

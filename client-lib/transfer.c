@@ -56,6 +56,7 @@ struct io {
 	int fd;
 	int64_t bytes; /* sent or received so far */
 	int too_big;
+	int werr; /* errno of a failed write to the file (disk full...) */
 };
 
 static size_t
@@ -97,8 +98,10 @@ write_body(char *buf, size_t size, size_t n, void *arg)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			io->werr = w < 0 ? errno : EIO;
 			return 0;
+		}
 		off += (size_t)w;
 	}
 	io->bytes += (int64_t)len;
@@ -140,7 +143,7 @@ static void *
 run(void *arg)
 {
 	struct transfer *t = arg;
-	struct io io = {t, -1, 0, 0};
+	struct io io = {t, -1, 0, 0, 0};
 	char curl_err[CURL_ERROR_SIZE] = "";
 	CURL *h = curl_easy_init();
 	CURLcode rc;
@@ -187,7 +190,10 @@ run(void *arg)
 	}
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->http_status);
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK && io.werr != 0) {
+		snprintf(t->err, sizeof t->err, "writing %s: %s", t->path, strerror(io.werr));
+		t->local = 1;
+	} else if (rc != CURLE_OK)
 		snprintf(t->err, sizeof t->err, "%s",
 			 atomic_load(&t->cancel) ? "cancelled"
 			 : io.too_big            ? "the server sent more than the blob holds"

@@ -35,6 +35,7 @@ struct transfer {
 	/* Final once finished. */
 	int result;       /* 0: the server answered 201 (PUT) or 200 (GET) */
 	long http_status; /* the server's status, 0 if none came */
+	int local;        /* the failure was here: the file could not be written */
 	char err[256];
 
 	pthread_t thread;

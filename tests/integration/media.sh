@@ -64,6 +64,19 @@ expect_exit 1 ctl bob download "$m2" --out "$T/tampered.jpg"
 [ ! -e "$T/tampered.jpg" ] || fail "a tampered download was written"
 [ -z "$(ls "$T/bob/tmp")" ] || fail "bob left temporary files"
 
+# A disk that fills up (a file size limit here, on the downloading side; the
+# same on the sending side): a clear error, and nothing left under the name.
+( ulimit -f 2000; exec "$CHATCTL" --home "$T/bob" --server "$URL" download "$m" \
+	--out "$T/full.jpg" ) >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "download onto a full disk: exit status; $(cat "$T/err")"
+expect_in "$T/err" "File too large"
+[ ! -e "$T/full.jpg" ] || fail "a partial download was left"
+[ -z "$(ls "$T/bob/tmp")" ] || fail "bob left temporary files after a full disk"
+( ulimit -f 2000; exec "$CHATCTL" --home "$T/alice" --server "$URL" send "$c" "full" \
+	--attach "$T/photo.jpg" ) >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "send from a full disk: exit status; $(cat "$T/err")"
+[ -z "$(ls "$T/alice/tmp")" ] || fail "alice left temporary files after a full disk"
+
 # A member removed from a group before the message cannot fetch its file.
 expect_exit 0 ctl alice create --name team bob carol
 g=$(cat "$T/out")
