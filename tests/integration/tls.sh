@@ -71,6 +71,14 @@ expect_exit 0 env CHAT_CA_FILE="$T/ca.pem" "$CHATCTL" --home "$T/bob" \
 	--server "wss://127.0.0.1:$port/" recv
 expect_in "$T/out" "alice: hello over wss"
 
+# Files go over https:// on the same listener, verified against the same CA.
+head -c 300000 /dev/urandom >"$T/file.bin"
+expect_exit 0 ctl alice --ca-file "$T/ca.pem" --json send @bob "a file over https" --attach "$T/file.bin"
+fm=$(jq -r .messageId "$T/out")
+expect_exit 0 ctl bob --ca-file "$T/ca.pem" recv
+expect_exit 0 ctl bob --ca-file "$T/ca.pem" download "$fm" --out "$T/file.got"
+cmp -s "$T/file.bin" "$T/file.got" || fail "the file over https differs"
+
 # Plain HTTP requests are served on the same listener, over TLS (https://).
 printf 'GET /nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
 	timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" -servername localhost \
