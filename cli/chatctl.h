@@ -102,6 +102,8 @@ void out_receipt_text(FILE *f, const struct chat_receipt *r);
 void out_device_change(int json, const char *user, uint32_t device, int added);
 /* An outbox message that failed for good: a JSON line on stdout with --json, a
  * WARNING on stderr always. */
+cJSON *out_send_failed_json(const char *chat_id, const char *message_id, int err,
+			    const char *detail);
 void out_send_failed(int json, const char *chat_id, const char *message_id, int err,
 		     const char *detail);
 /* Writes s for a terminal: control characters shown as \xNN, never interpreted. */

@@ -180,15 +180,9 @@ static void
 on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const char *message_id,
 	       int err, const char *detail)
 {
-	cJSON *p = cJSON_CreateObject();
-
 	(void)c;
 	(void)udata;
-	cJSON_AddStringToObject(p, "chatId", chat_id);
-	cJSON_AddStringToObject(p, "messageId", message_id);
-	cJSON_AddStringToObject(p, "error", chat_strerror(err));
-	cJSON_AddStringToObject(p, "detail", detail);
-	notify("sendFailed", p);
+	notify("sendFailed", out_send_failed_json(chat_id, message_id, err, detail));
 }
 
 static const struct chat_callbacks rpc_callbacks = {

@@ -239,19 +239,24 @@ out_device_change(int json, const char *user, uint32_t device, int added)
 		fprintf(stderr, "chatctl: NOTICE: %s's device %u was removed\n", user, device);
 }
 
+cJSON *
+out_send_failed_json(const char *chat_id, const char *message_id, int err, const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "type", "sendFailed");
+	cJSON_AddStringToObject(o, "chatId", chat_id);
+	cJSON_AddStringToObject(o, "messageId", message_id);
+	cJSON_AddStringToObject(o, "error", chat_strerror(err));
+	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
 void
 out_send_failed(int json, const char *chat_id, const char *message_id, int err, const char *detail)
 {
-	if (json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "type", "sendFailed");
-		cJSON_AddStringToObject(o, "chatId", chat_id);
-		cJSON_AddStringToObject(o, "messageId", message_id);
-		cJSON_AddStringToObject(o, "error", chat_strerror(err));
-		cJSON_AddStringToObject(o, "detail", detail);
-		out_json(o);
-	}
+	if (json)
+		out_json(out_send_failed_json(chat_id, message_id, err, detail));
 	fprintf(stderr,
 		"chatctl: WARNING: message %s to chat %s, written earlier, cannot be sent "
 		"and is marked failed: %s\n",

@@ -481,17 +481,11 @@ chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 int
 chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
 {
-	int rc;
+	int rc = check_local_chat(c, chat_id);
 
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
-	rc = store_chat_exists(&c->store, chat_id);
-	if (rc == 0)
-		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store",
-				   chat_id);
-	if (rc > 0)
-		rc = store_message_each(&c->store, chat_id, limit, each, arg);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = store_message_each(&c->store, chat_id, limit, each, arg);
 	if (rc < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return rc;

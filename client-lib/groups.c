@@ -70,11 +70,8 @@ chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
 	struct op *op;
 	int rc = check_registered(c);
 
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK || (rc = check_chat_id(c, chat_id)) != CHAT_OK)
 		return rc;
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
 	if ((op = op_new(c, OP_FETCH, done, arg)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
@@ -89,9 +86,8 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 	cJSON *req;
 	int rc = check_registered(c);
 
-	if (rc == CHAT_OK && !proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		rc = client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				 chat_id ? chat_id : "");
+	if (rc == CHAT_OK)
+		rc = check_chat_id(c, chat_id);
 	if (rc == CHAT_OK && operation != CHAT_MEMBERS_ADD && operation != CHAT_MEMBERS_REMOVE)
 		rc = client_fail(c, CHAT_ERR_INVALID,
 				 "operation must be CHAT_MEMBERS_ADD or _REMOVE");
@@ -126,17 +122,11 @@ chat_leave(struct chat_client *c, const char *chat_id, chat_done_cb done, void *
 int
 chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each, void *arg)
 {
-	int rc;
+	int rc = check_local_chat(c, chat_id);
 
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
-	rc = store_chat_exists(&c->store, chat_id);
-	if (rc == 0)
-		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store",
-				   chat_id);
-	if (rc > 0)
-		rc = store_chat_member_each(&c->store, chat_id, each, arg);
+	if (rc != CHAT_OK)
+		return rc;
+	rc = store_chat_member_each(&c->store, chat_id, each, arg);
 	if (rc < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return rc;

@@ -37,7 +37,6 @@ struct request {
 	size_t frame_len;
 	int sent;
 	int64_t not_before; /* rate_limited: not again before (monotonic ms) */
-	int rate_tries;     /* times it was answered rate_limited */
 };
 
 /* A multi-step call (see ops.c). Lives until it calls its done callback. */
@@ -183,6 +182,8 @@ enum {
 struct op *op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg);
 int op_launch(struct chat_client *c, struct op *op, int rc);
 int check_registered(struct chat_client *c);
+int check_chat_id(struct chat_client *c, const char *chat_id);
+int check_local_chat(struct chat_client *c, const char *chat_id);
 int read_users(const cJSON *arr, char ***out, size_t *n);
 int store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n);
 cJSON *new_request(const char *type);
@@ -237,7 +238,6 @@ void receipts_flush(struct chat_client *c);
 int receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id,
 		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
 void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-const char *receipts_status_name(int status);
 
 /* devices.c */
 /* Reply to linkDevice: show the code, wait for the linked push. */

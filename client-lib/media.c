@@ -287,11 +287,8 @@ chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
 	char err[512];
 	int rc = check_registered(c);
 
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK || (rc = check_chat_id(c, chat_id)) != CHAT_OK)
 		return rc;
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
 	if (paths == NULL || n == 0 || n > ATTACH_MAX_COUNT)
 		return client_fail(c, CHAT_ERR_INVALID, "attach 1 to %d files", ATTACH_MAX_COUNT);
 	if (text != NULL && (strlen(text) > CHAT_MAX_TEXT || !proto_valid_utf8(text, strlen(text))))
@@ -395,9 +392,11 @@ chat_download(struct chat_client *c, const char *message_id, size_t idx, const c
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (idx >= n) {
 		attach_meta_free(metas, n);
+		if (n == 0)
+			return client_fail(c, CHAT_ERR_INVALID,
+					   "message %s has no attachments here", message_id);
 		return client_fail(c, CHAT_ERR_INVALID,
-				   n ? "message %s has %zu attachment%s; there is no %zu"
-				     : "message %s has no attachments here%.0zu%s%.0zu",
+				   "message %s has %zu attachment%s; there is no number %zu",
 				   message_id, n, n == 1 ? "" : "s", idx + 1);
 	}
 	j = calloc(1, sizeof *j);

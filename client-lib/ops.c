@@ -150,6 +150,34 @@ op_launch(struct chat_client *c, struct op *op, int rc)
 	return rc;
 }
 
+/* A well-formed chat id, or CHAT_ERR_INVALID saying so. */
+int
+check_chat_id(struct chat_client *c, const char *chat_id)
+{
+	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
+				   chat_id ? chat_id : "");
+	return CHAT_OK;
+}
+
+/* A chat this device's store holds: CHAT_OK, CHAT_ERR_INVALID,
+ * CHAT_ERR_NO_SUCH_CHAT or CHAT_ERR_STORE. */
+int
+check_local_chat(struct chat_client *c, const char *chat_id)
+{
+	int rc = check_chat_id(c, chat_id);
+
+	if (rc != CHAT_OK)
+		return rc;
+	rc = store_chat_exists(&c->store, chat_id);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 0)
+		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s in this device's store",
+				   chat_id);
+	return CHAT_OK;
+}
+
 int
 check_registered(struct chat_client *c)
 {
@@ -919,11 +947,8 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	struct op *op;
 	int rc = check_registered(c);
 
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK || (rc = check_chat_id(c, chat_id)) != CHAT_OK)
 		return rc;
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
 	if (text == NULL || len == 0)
 		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
 	if (len > CHAT_MAX_TEXT)

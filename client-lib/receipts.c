@@ -18,16 +18,6 @@
 /* A batch retries after device_mismatch with a fresh directory this many times. */
 #define RECEIPT_ATTEMPTS 2
 
-static const char *const status_names[] = {NULL, "delivered", "read"};
-
-const char *
-receipts_status_name(int status)
-{
-	return status == CHAT_RECEIPT_DELIVERED || status == CHAT_RECEIPT_READ
-		       ? status_names[status]
-		       : "unknown";
-}
-
 static void
 receipts_timer(lws_sorted_usec_list_t *sul)
 {
@@ -242,14 +232,8 @@ chat_mark_read(struct chat_client *c, const char *chat_id)
 {
 	int rc = check_registered(c), n;
 
-	if (rc != CHAT_OK)
+	if (rc != CHAT_OK || (rc = check_local_chat(c, chat_id)) != CHAT_OK)
 		return rc;
-	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN))
-		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a chat id",
-				   chat_id ? chat_id : "");
-	if ((rc = store_chat_exists(&c->store, chat_id)) <= 0)
-		return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err)
-			      : client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s here", chat_id);
 	if (store_begin(&c->store) != 0 ||
 	    (n = store_mark_read(&c->store, chat_id, NULL, c->user, 1, proto_now_ms())) < 0 ||
 	    store_commit(&c->store) != 0) {

@@ -168,7 +168,6 @@ retry_later(struct chat_client *c, struct request *r, const cJSON *reply)
 
 	if (c->state != CHAT_STATE_ONLINE)
 		return 0;
-	r->rate_tries++;
 	proto_get_int(e, "retryAfterMs", 1, 60000, &wait);
 	r->sent = 0;
 	r->not_before = proto_mono_ms() + wait;

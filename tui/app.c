@@ -67,6 +67,12 @@ app_status(struct app *a, const char *fmt, ...)
 	a->redraw = 1;
 }
 
+const char *
+app_why(struct chat_client *c, int err)
+{
+	return chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err);
+}
+
 static void
 clear_notices(struct app *a)
 {
@@ -82,8 +88,7 @@ app_done_notice(struct chat_client *c, void *arg, int err, const char *id)
 
 	(void)id;
 	if (err != CHAT_OK)
-		app_notice(a, "%s failed: %s", (const char *)arg,
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_notice(a, "%s failed: %s", (const char *)arg, app_why(c, err));
 	else
 		app_notice(a, "%s: done", (const char *)arg);
 	a->dirty_chats = a->dirty_msgs = 1;
@@ -334,8 +339,7 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 	if (state == CHAT_STATE_ONLINE)
 		app_status(a, "connected to %s", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING || state == CHAT_STATE_OFFLINE)
-		app_status(a, "%s",
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_status(a, "%s", app_why(c, err));
 	/* Writing offline puts messages in the outbox: they go out now. */
 	a->dirty_msgs = 1;
 }
@@ -442,8 +446,7 @@ registered(struct chat_client *c, void *arg, int err, const char *id)
 		/* libchat closes that connection itself (not from inside its own
 		 * callback, which disconnecting here would be); the next try
 		 * connects again. */
-		app_status(a, "registration failed: %s; give another user name",
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_status(a, "registration failed: %s; give another user name", app_why(c, err));
 		a->mode = MODE_ASK_USER;
 		return;
 	}
@@ -500,8 +503,7 @@ sent_done(struct chat_client *c, void *arg, int err, const char *id)
 	(void)id;
 	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_CONNECT &&
 	    err != CHAT_ERR_TIMEOUT)
-		app_notice(a, "a message was not sent: %s",
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_notice(a, "a message was not sent: %s", app_why(c, err));
 	a->dirty_msgs = a->dirty_chats = 1;
 }
 

@@ -101,6 +101,8 @@ int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1
 /* The completion of an asynchronous libchat call started by a command: a
  * notice on failure, what (a verb) on success. */
 void app_done_notice(struct chat_client *c, void *arg, int err, const char *id);
+/* Why a libchat call failed, in words: its message, else err's name. */
+const char *app_why(struct chat_client *c, int err);
 
 /* view.c */
 void view_init(void);

@@ -60,14 +60,10 @@ run_help(struct app *a, int argc, char **argv)
 static void
 opened(struct chat_client *c, void *arg, int err, const char *id)
 {
-	struct app *a = chat_client_udata(c);
-
-	if (err != CHAT_OK) {
-		app_notice(a, "%s failed: %s", (const char *)arg,
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
-		return;
-	}
-	app_open(a, id);
+	if (err != CHAT_OK)
+		app_done_notice(c, arg, err, id);
+	else
+		app_open(chat_client_udata(c), id);
 }
 
 static void
@@ -176,8 +172,7 @@ verified(struct chat_client *c, void *arg, int err, const char *id)
 
 	(void)id;
 	if (err != CHAT_OK || (err = chat_safety_number(c, user, num)) != CHAT_OK)
-		app_notice(a, "verify %s failed: %s", user,
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_notice(a, "verify %s failed: %s", user, app_why(c, err));
 	else
 		app_notice(a,
 			   "safety number with %s: %s (the same on their screen: no one is "
@@ -311,8 +306,7 @@ attached(struct chat_client *c, void *arg, int err, const char *id)
 	(void)arg;
 	(void)id;
 	if (err != CHAT_OK)
-		app_notice(a, "the files were not sent: %s",
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_notice(a, "the files were not sent: %s", app_why(c, err));
 	else
 		app_status(a, "files sent");
 	a->dirty_msgs = a->dirty_chats = 1;
@@ -337,8 +331,7 @@ downloaded(struct chat_client *c, void *arg, int err, const char *path)
 
 	(void)arg;
 	if (err != CHAT_OK)
-		app_notice(a, "download failed: %s",
-			   chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err));
+		app_notice(a, "download failed: %s", app_why(c, err));
 	else
 		app_notice(a, "saved %s", path);
 	a->dirty_msgs = 1;
