@@ -369,7 +369,8 @@ CHAT_API int chat_register(struct chat_client *c, const char *user, const char *
 
 /* Opens the one-to-one chat with the one other user listed (n_users == 1), or
  * returns the existing one; for more users, see chat_create_group. Pins the
- * members' keys. done gets the chat id. */
+ * members' keys. done gets the chat id. CHAT_ERR_INVALID at once for this
+ * user itself (no notes to self yet). */
 CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
 			      chat_done_cb done, void *arg);
 
@@ -444,7 +445,9 @@ CHAT_API int chat_trust(struct chat_client *c, const char *user);
 
 /* Resolves a chat given as a full id, an unambiguous prefix of at least 4 hex
  * digits, or "@user" for the direct chat with user, to its full id in out
- * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. */
+ * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. CHAT_ERR_INVALID for a
+ * malformed or ambiguous spec, and for "@" this user (no notes to self yet);
+ * CHAT_ERR_NO_SUCH_CHAT if nothing matches. */
 CHAT_API int chat_resolve_chat(struct chat_client *c, const char *spec, char *out);
 
 /* ---- Groups ---------------------------------------------------------------- */

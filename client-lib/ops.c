@@ -280,6 +280,15 @@ request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply
 	return session_request(c, req, fn, op, 0);
 }
 
+int
+ops_self_chat(struct chat_client *c, const char *user)
+{
+	return client_fail(c, CHAT_ERR_INVALID,
+			   "%s is you: notes to yourself are not supported yet; name "
+			   "another user",
+			   user);
+}
+
 /* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
 int
 ops_no_such_chat(struct chat_client *c, int err, const char *chat_id)
@@ -525,6 +534,8 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		if (!proto_valid_user(users[i]))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   users[i]);
+	if (n_users == 1 && strcmp(users[0], c->user) == 0)
+		return ops_self_chat(c, users[0]);
 	req = new_request("createChat");
 	arr = req ? cJSON_AddArrayToObject(req, "participants") : NULL;
 	for (size_t i = 0; arr != NULL && i < n_users; i++)
