@@ -63,6 +63,25 @@ progress_bar(struct chat_client *c, void *arg, int64_t done, int64_t total)
 	fflush(stderr);
 }
 
+/* A second text where one is allowed: most likely a misspelt option (the
+ * text, or what follows it, begins with "--"). Says which. */
+static int
+send_extra_arg(const char *text, const char *extra)
+{
+	const char *opt = strncmp(extra, "--", 2) == 0 ? extra : text;
+
+	if (strncmp(opt, "--", 2) == 0)
+		return cli_usage(&cmd_send_entry,
+				 "unknown option '%s' (a text that begins with - goes right "
+				 "after the chat, or after --)",
+				 opt);
+	return cli_usage(&cmd_send_entry, "give one text; quote it if it has spaces");
+}
+
+/* send CHAT [TEXT|-] [--attach FILE]...: the first argument that is not an
+ * option is the chat, the next one the text, whatever it begins with
+ * (chatctl(1)), so "-5 degrees" is text. Before the chat, an unknown option
+ * is an error; "--" ends the options. */
 static int
 cmd_send_exec(struct cli *cli, int argc, char **argv)
 {
@@ -85,11 +104,10 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 			files[n_files++] = v;
 		} else if (!dashdash && strcmp(argv[i], "--") == 0) {
 			dashdash = 1;
-		} else if (!dashdash && argv[i][0] == '-' && argv[i][1] != '\0') {
+		} else if (!dashdash && n_args == 0 && argv[i][0] == '-') {
 			return cli_usage(&cmd_send_entry, "unknown option '%s'", argv[i]);
 		} else if (n_args == 2) {
-			return cli_usage(&cmd_send_entry,
-					 "give one text; quote it if it has spaces");
+			return send_extra_arg(args[1], argv[i]);
 		} else {
 			args[n_args++] = argv[i];
 		}
