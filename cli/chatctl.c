@@ -95,8 +95,9 @@ cli_fail(struct cli *cli, int err, const char *what)
 {
 	const char *detail = cli->c ? chat_client_errmsg(cli->c) : "";
 
+	/* The detail may quote the server, or what a peer sent. */
 	if (detail[0] != '\0')
-		fprintf(stderr, "chatctl: %s: %s\n", what, detail);
+		fprintf(stderr, "chatctl: %s: %s\n", what, out_esc(detail));
 	else
 		fprintf(stderr, "chatctl: %s: %s\n", what, chat_strerror(err));
 	if (err == CHAT_ERR_CONNECT)
@@ -144,7 +145,7 @@ cli_open(struct cli *cli)
 		return EXIT_OK;
 	cli->c = chat_client_new(&opts, cli, &rc, err, sizeof err);
 	if (cli->c == NULL) {
-		fprintf(stderr, "chatctl: %s\n", err);
+		fprintf(stderr, "chatctl: %s\n", out_esc(err));
 		return cli_exit_code(rc);
 	}
 	/* Any command that meets the key directory may learn of a device change. */

@@ -24,7 +24,7 @@
 struct cli_done {
 	volatile int flag;
 	int err;
-	char id[64];
+	char id[4096]; /* a download's path too */
 };
 
 struct cli {
@@ -106,7 +106,14 @@ cJSON *out_send_failed_json(const char *chat_id, const char *message_id, int err
 			    const char *detail);
 void out_send_failed(int json, const char *chat_id, const char *message_id, int err,
 		     const char *detail);
-/* Writes s for a terminal: control characters shown as \xNN, never interpreted. */
-void out_safe(FILE *f, const char *s, size_t len);
+/* Writes s for a terminal, with what could drive or reorder it (controls, C1,
+ * bidi overrides and isolates, bytes that are not UTF-8) shown as escapes
+ * (client-lib/termtext.h): every string that others wrote (texts, names, the
+ * server's messages) goes out through this or out_esc. flags:
+ * TERMTEXT_MULTILINE for a message's text (keeps '\n' and '\t'), else 0. */
+void out_safe(FILE *f, const char *s, size_t len, int flags);
+/* s made safe as by out_safe (one line), for a printf argument: in a static
+ * buffer that the fourth call after this one reuses; cut at 4 KiB. */
+const char *out_esc(const char *s);
 
 #endif

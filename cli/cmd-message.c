@@ -186,7 +186,7 @@ report_state(struct cli *cli, struct chat_client *c, enum chat_state state, int 
 		fprintf(stderr, "chatctl: connected to %s\n", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING)
 		fprintf(stderr, "chatctl: %s (%s); trying again in %.1f s\n",
-			chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : "connection lost",
+			chat_client_errmsg(c)[0] ? out_esc(chat_client_errmsg(c)) : "connection lost",
 			chat_strerror(err), retry / 1000.0);
 }
 
@@ -227,7 +227,7 @@ on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t de
 		return; /* recv is over; main is closing the handle */
 	st->key_changed = 1;
 	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n", user,
-		device, chat_client_errmsg(c));
+		device, out_esc(chat_client_errmsg(c)));
 }
 
 static void
@@ -245,7 +245,7 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 	else
 		st->failed = 1;
 	fprintf(stderr, "chatctl: message %s not received (%s): %s\n",
-		message_id ? message_id : "?", chat_strerror(err), detail);
+		message_id ? out_esc(message_id) : "?", chat_strerror(err), out_esc(detail));
 }
 
 static void
@@ -617,7 +617,9 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 			cJSON_AddStringToObject(o, "path", d->id);
 			cJSON_AddItemToArray(arr, o);
 		} else {
-			printf("%s\n", d->id);
+			/* The path ends in the name the sender gave the file. */
+			out_safe(stdout, d->id, strlen(d->id), 0);
+			putchar('\n');
 		}
 	}
 	if (arr != NULL)
