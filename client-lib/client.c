@@ -47,6 +47,7 @@ chat_strerror(int err)
 	case CHAT_ERR_NOT_CONNECTED: return "not connected";
 	case CHAT_ERR_UNSUPPORTED: return "not supported";
 	case CHAT_ERR_TLS: return "the server's certificate was refused";
+	case CHAT_ERR_NO_SUCH_MESSAGE: return "no such message";
 	}
 	return "unknown error";
 }

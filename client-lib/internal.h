@@ -225,6 +225,10 @@ void media_free(struct media_job *j);
 void media_poll(struct chat_client *c);
 /* ops.c: sends a pending message of the store (files uploaded) with done. */
 int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* The same, and connects if needed (chat_retry): the send goes out once online. */
+int ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* 1 if this handle is sending message_id now (or holds it for the connection). */
+int ops_sending(const struct chat_client *c, const char *message_id);
 
 /* receipts.c */
 /* Delivered receipts wait this long for more to join their batch: a burst of
