@@ -1,6 +1,7 @@
 /* cmd-message.c - send, recv, history: messages out, in, and from the store. */
 #include "chatctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ static int
 cmd_send_exec(struct cli *cli, int argc, char **argv)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1], *text = NULL, *owned = NULL;
+	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
 	const char *files[CHAT_MAX_ATTACHMENTS], *args[2];
 	struct cli_done *d = cli_done_reset(cli);
 	size_t len = 0, n_files = 0, n_args = 0;
@@ -123,15 +125,14 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 	if (n_args == 2 && strcmp(args[1], "-") == 0) {
 		text = owned = read_stdin(&len);
 		if (text == NULL) {
-			perror("chatctl: reading the message from stdin");
+			cli_error("reading the message from stdin: %s", strerror(errno));
 			return EXIT_FAIL;
 		}
 		if (len > CHAT_MAX_TEXT) {
 			free(owned);
-			fprintf(stderr,
-				"chatctl: send: the message is over the limit of %d bytes; nothing "
-				"was sent\n",
-				CHAT_MAX_TEXT);
+			cli_error("send: the message is over the limit of %d bytes; nothing was "
+				  "sent",
+				  CHAT_MAX_TEXT);
 			return EXIT_USAGE;
 		}
 		text[len] = '\0'; /* read_stdin leaves room for one more byte */
@@ -144,10 +145,10 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 		rc = chat_send_files(cli->c, chat, text, files, n_files, progress_bar, cli_done_cb,
 				     d);
 	else
-		rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
+		rc = chat_send_text(cli->c, chat, text, len, kept, cli_done_cb, d);
 	free(owned);
 	if ((rc = cli_await(cli, rc, "send")) != EXIT_OK)
-		return rc;
+		return cli_kept(cli, kept[0] ? kept : d->id, rc);
 	if (cli->json)
 		chat_message_get(cli->c, d->id, print_sent, NULL);
 	else
@@ -552,7 +553,8 @@ count_attachments(void *arg, const struct chat_message *m)
 static int
 cmd_download_exec(struct cli *cli, int argc, char **argv)
 {
-	const char *out = NULL, *id = NULL;
+	const char *out = NULL, *spec = NULL;
+	char id[CHAT_MESSAGE_ID_LEN + 1];
 	struct download_count dc = {0};
 	cJSON *arr = NULL;
 	long index = 0;
@@ -571,23 +573,21 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 				return cli_usage(&cmd_download_entry,
 						 "--index needs a number (1-%d)",
 						 CHAT_MAX_ATTACHMENTS);
-		} else if (argv[i][0] == '-' || id != NULL) {
+		} else if (argv[i][0] == '-' || spec != NULL) {
 			return cli_usage(&cmd_download_entry, "unexpected argument '%s'", argv[i]);
 		} else {
-			id = argv[i];
+			spec = argv[i];
 		}
 	}
-	if (id == NULL)
+	if (spec == NULL)
 		return cli_usage(&cmd_download_entry,
 				 "give a message id (recv and history show them)");
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_message_arg(cli, spec, id)) != EXIT_OK)
 		return rc;
-	if (chat_message_get(cli->c, id, count_attachments, &dc) != CHAT_OK) {
-		fprintf(stderr, "chatctl: download: no message %s here (recv it first)\n", id);
-		return EXIT_REFUSED;
-	}
+	if ((rc = chat_message_get(cli->c, id, count_attachments, &dc)) != CHAT_OK)
+		return cli_fail(cli, rc, "download");
 	if (dc.n == 0) {
-		fprintf(stderr, "chatctl: download: message %s has no attachments\n", id);
+		cli_error("download: message %s has no attachments", id);
 		return EXIT_REFUSED;
 	}
 	if (out != NULL && dc.n > 1 && index == 0)
@@ -600,8 +600,8 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 
 		if (k >= dc.n) {
 			cJSON_Delete(arr);
-			fprintf(stderr, "chatctl: download: message %s has %zu file%s\n", id, dc.n,
-				dc.n == 1 ? "" : "s");
+			cli_error("download: message %s has %zu file%s", id, dc.n,
+				  dc.n == 1 ? "" : "s");
 			return EXIT_REFUSED;
 		}
 		cli->last_pct = -1;

@@ -118,8 +118,9 @@ out_receipt_text(FILE *f, const struct chat_receipt *r)
 	char at[32];
 
 	proto_rfc3339(r->at, at, sizeof at);
-	fprintf(f, "%s %s ~ %s %s %s [%s]\n", at, r->chat_id, r->user,
-		r->status == CHAT_RECEIPT_READ ? "read" : "received", r->message_id, r->state);
+	fprintf(f, "%s %s ~ %s %s %.*s [%s]\n", at, r->chat_id, r->user,
+		r->status == CHAT_RECEIPT_READ ? "read" : "received", OUT_SHORT_ID, r->message_id,
+		r->state);
 	fflush(f);
 }
 
@@ -162,7 +163,8 @@ out_message_text(FILE *f, const struct chat_message *m)
 		proto_rfc3339(m->sent_at, at, sizeof at);
 	else
 		snprintf(at, sizeof at, "%-24s", m->state);
-	fprintf(f, "%s %s ", at, m->chat_id);
+	/* The id's first digits: what download, retry and discard take. */
+	fprintf(f, "%s %s %.*s ", at, m->chat_id, OUT_SHORT_ID, m->message_id);
 	if (m->kind && strcmp(m->kind, "update") == 0) {
 		fputs("* ", f);
 		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
