@@ -485,9 +485,13 @@ main(int argc, char **argv)
 
 	/* --json anywhere among the global options: even an error in one that
 	 * comes before it is then a JSON object. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++)
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			cli.json = 1;
+		else if (strcmp(argv[i], "--home") == 0 || strcmp(argv[i], "--server") == 0 ||
+			 strcmp(argv[i], "--ca-file") == 0 || strcmp(argv[i], "--timeout") == 0)
+			i++; /* its value */
+	}
 	cli.server = getenv("CHATCTL_SERVER");
 	if (cli.server != NULL && *cli.server == '\0')
 		cli.server = NULL;
