@@ -93,7 +93,8 @@ struct chat_opts {
 	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
 	const char *home;
 	/* ws://HOST:PORT/ of the server, or wss://HOST[:PORT]/ for TLS (port 443 by
-	 * default). NULL: the one remembered at registration. */
+	 * default); an IPv6 HOST in brackets, ws://[::1]:8700/. NULL: the one
+	 * remembered at registration. */
 	const char *server_url;
 	/* How long connecting and each request may take; 0 means 10000 ms. */
 	int timeout_ms;
