@@ -108,9 +108,9 @@ retry_pending(struct cli *cli)
 	struct unsent u = {0};
 	int rc, worst = EXIT_OK;
 
-	if (chat_outbox(cli->c, collect_pending, &u) != CHAT_OK) {
+	if ((rc = chat_outbox(cli->c, collect_pending, &u)) != CHAT_OK) {
 		free(u.ids);
-		return cli_fail(cli, CHAT_ERR_NOMEM, "retry");
+		return cli_fail(cli, rc < 0 ? rc : CHAT_ERR_NOMEM, "retry");
 	}
 	if (u.failed > 0)
 		fprintf(stderr,
