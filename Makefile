@@ -162,10 +162,10 @@ RUN_ADDR ?= 127.0.0.1:8700
 .PHONY: stop
 run: deps
 	@$(MAKE) --no-print-directory all
-	@BIN=$(BUILD) RUN_DIR=$(RUN_DIR) RUN_ADDR=$(RUN_ADDR) RUN_USER=$(USER) sh scripts/run.sh
+	@BIN='$(BUILD)' RUN_DIR='$(RUN_DIR)' RUN_ADDR='$(RUN_ADDR)' RUN_USER='$(USER)' sh scripts/run.sh
 
 stop:
-	@BIN=$(BUILD) RUN_DIR=$(RUN_DIR) RUN_ADDR=$(RUN_ADDR) sh scripts/run.sh stop
+	@BIN='$(BUILD)' RUN_DIR='$(RUN_DIR)' RUN_ADDR='$(RUN_ADDR)' sh scripts/run.sh stop
 
 $(BUILD)/libchat.pc: Makefile
 	@mkdir -p $(dir $@)

@@ -22,6 +22,9 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_history_entry,
 	&cmd_read_entry,
 	&cmd_download_entry,
+	&cmd_outbox_entry,
+	&cmd_retry_entry,
+	&cmd_discard_entry,
 	&cmd_members_entry,
 	&cmd_add_entry,
 	&cmd_remove_entry,
@@ -53,16 +56,60 @@ usage_all(FILE *f)
 	fputs("\nSee chatctl(1) for details and exit codes.\n", f);
 }
 
+/* The first error of this run, for the error object of --json (main). */
+static struct {
+	char message[1024];
+	char server_code[64];
+	int json_done; /* the command printed its own error object */
+} first_error;
+
+static void
+verror(const char *fmt, va_list ap)
+{
+	char msg[sizeof first_error.message];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fprintf(stderr, "chatctl: %s\n", msg);
+	if (first_error.message[0] == '\0')
+		memcpy(first_error.message, msg, sizeof msg);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(fmt, ap);
+	va_end(ap);
+}
+
+cJSON *
+cli_error_json(int code)
+{
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+	static const char *const what[] = {"", "failed", "usage error", "the server cannot be reached",
+					   "refused by the server", "a contact's key changed"};
+	const char *msg = first_error.message;
+
+	if (msg[0] == '\0')
+		msg = code > 0 && code <= EXIT_KEY_CHANGED ? what[code] : "failed";
+	cJSON_AddNumberToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	if (first_error.server_code[0] != '\0')
+		cJSON_AddStringToObject(e, "serverCode", first_error.server_code);
+	first_error.json_done = 1;
+	return o;
+}
+
 int
 cli_usage(const struct cmd_entry *e, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("chatctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (e != NULL)
 		fprintf(stderr, "usage: chatctl %s %s\n", e->name, e->usage);
 	else
@@ -83,7 +130,8 @@ cli_exit_code(int err)
 	case CHAT_ERR_UNSUPPORTED:
 	case CHAT_ERR_TLS: return EXIT_UNREACHABLE;
 	case CHAT_ERR_REFUSED:
-	case CHAT_ERR_NO_SUCH_CHAT: return EXIT_REFUSED;
+	case CHAT_ERR_NO_SUCH_CHAT:
+	case CHAT_ERR_NO_SUCH_MESSAGE: return EXIT_REFUSED;
 	case CHAT_ERR_KEY_CHANGED:
 	case CHAT_ERR_BAD_KEY: return EXIT_KEY_CHANGED;
 	default: return EXIT_FAIL;
@@ -95,10 +143,14 @@ cli_fail(struct cli *cli, int err, const char *what)
 {
 	const char *detail = cli->c ? chat_client_errmsg(cli->c) : "";
 
+	/* The detail may quote the server, or what a peer sent. */
 	if (detail[0] != '\0')
-		fprintf(stderr, "chatctl: %s: %s\n", what, detail);
+		cli_error("%s: %s", what, out_esc(detail));
 	else
-		fprintf(stderr, "chatctl: %s: %s\n", what, chat_strerror(err));
+		cli_error("%s: %s", what, chat_strerror(err));
+	if (err == CHAT_ERR_REFUSED && cli->c != NULL && first_error.server_code[0] == '\0')
+		snprintf(first_error.server_code, sizeof first_error.server_code, "%s",
+			 chat_client_server_code(cli->c));
 	if (err == CHAT_ERR_CONNECT)
 		fprintf(stderr, "chatctl: is chat-server running at %s? (see --server)\n",
 			chat_client_server_url(cli->c) ? chat_client_server_url(cli->c)
@@ -144,7 +196,7 @@ cli_open(struct cli *cli)
 		return EXIT_OK;
 	cli->c = chat_client_new(&opts, cli, &rc, err, sizeof err);
 	if (cli->c == NULL) {
-		fprintf(stderr, "chatctl: %s\n", err);
+		cli_error("%s", out_esc(err));
 		return cli_exit_code(rc);
 	}
 	/* Any command that meets the key directory may learn of a device change. */
@@ -170,7 +222,7 @@ cli_wait(struct cli *cli, const volatile int *flag)
 		int rc;
 
 		if (interrupted) {
-			fputs("chatctl: interrupted\n", stderr);
+			cli_error("interrupted");
 			return EXIT_FAIL;
 		}
 		rc = chat_client_loop(cli->c, 200);
@@ -212,7 +264,7 @@ cli_settle(struct cli *cli, const char *what)
 		return cli_fail(cli, rc, what);
 	while (!(chat_client_state(cli->c) == CHAT_STATE_ONLINE && chat_client_idle(cli->c))) {
 		if (interrupted) {
-			fputs("chatctl: interrupted\n", stderr);
+			cli_error("interrupted");
 			return EXIT_FAIL;
 		}
 		rc = chat_client_loop(cli->c, 200);
@@ -282,6 +334,61 @@ cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
 	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "chat");
 }
 
+/* What a failed send left in the store, for cli_kept. */
+struct kept {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char state[16];
+};
+
+static int
+kept_state(void *arg, const struct chat_message *m)
+{
+	struct kept *k = arg;
+
+	snprintf(k->chat_id, sizeof k->chat_id, "%s", m->chat_id);
+	snprintf(k->state, sizeof k->state, "%s", m->state);
+	return 0;
+}
+
+int
+cli_kept(struct cli *cli, const char *id, int rc)
+{
+	struct kept k = {"", ""};
+	cJSON *o;
+
+	if (id == NULL || id[0] == '\0' || chat_message_get(cli->c, id, kept_state, &k) != CHAT_OK)
+		return rc; /* nothing was kept (say, an upload failed) */
+	if (strcmp(k.state, "pending") == 0)
+		fprintf(stderr,
+			"chatctl: the message (%.8s) is kept: it goes out with this home's next "
+			"connection to the server (any chatctl command that connects), or now "
+			"with: chatctl retry %.8s\n",
+			id, id);
+	else if (strcmp(k.state, "failed") == 0)
+		fprintf(stderr,
+			"chatctl: the message (%.8s) is marked failed and is not sent again; "
+			"once the cause is fixed: chatctl retry %.8s (or chatctl discard %.8s)\n",
+			id, id, id);
+	else
+		return rc; /* it got through after all (another program sent it) */
+	if (cli->json) {
+		o = cli_error_json(rc);
+		cJSON_AddStringToObject(o, "chatId", k.chat_id);
+		cJSON_AddStringToObject(o, "messageId", id);
+		cJSON_AddStringToObject(o, "state", k.state);
+		out_json(o);
+	}
+	return rc;
+}
+
+int
+cli_message_arg(struct cli *cli, const char *spec, char out[CHAT_MESSAGE_ID_LEN + 1])
+{
+	int rc = chat_resolve_message(cli->c, spec, out);
+
+	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "message");
+}
+
 static const struct cmd_entry *
 find_cmd(const char *name)
 {
@@ -289,6 +396,13 @@ find_cmd(const char *name)
 		if (strcmp((*e)->name, name) == 0)
 			return *e;
 	return NULL;
+}
+
+static void
+usage_one(const struct cmd_entry *e)
+{
+	printf("usage: chatctl %s %s\n  %s\nSee chatctl(1) for details and exit codes.\n", e->name,
+	       e->usage, e->summary);
 }
 
 /* help [COMMAND] */
@@ -302,17 +416,51 @@ cmd_help_exec(struct cli *cli, int argc, char **argv)
 		usage_all(stdout);
 		return EXIT_OK;
 	}
+	if (argc > 2)
+		return cli_usage(&cmd_help_entry, "give one command");
 	e = find_cmd(argv[1]);
 	if (e == NULL)
 		return cli_usage(NULL, "unknown command '%s'", argv[1]);
-	printf("usage: chatctl %s %s\n  %s\n", e->name, e->usage, e->summary);
+	usage_one(e);
 	return EXIT_OK;
+}
+
+/* CMD --help (or -h) anywhere among a command's arguments, before a "--":
+ * that command's usage, as help CMD. A text or a file name that is exactly
+ * --help goes after "--" (send), where options end. */
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
 }
 
 const struct cmd_entry cmd_help_entry = {.name = "help",
 					 .usage = "[COMMAND]",
 					 .summary = "show the commands, or one command's usage",
 					 .exec = cmd_help_exec};
+
+/* With --json, a run that fails ends with one JSON object on standard output
+ * saying why, {"error":{"code":EXIT,"message":...}} (the same text as on
+ * standard error), unless the command printed its own. rpc's is a JSON-RPC
+ * error response. Returns rc. */
+static int
+finish(struct cli *cli, const struct cmd_entry *e, int rc)
+{
+	cJSON *o;
+
+	if (rc == EXIT_OK || !cli->json || first_error.json_done)
+		return rc;
+	o = cli_error_json(rc);
+	if (e == &cmd_rpc_entry) {
+		cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+		cJSON_AddNullToObject(o, "id");
+	}
+	out_json(o);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
@@ -335,6 +483,15 @@ main(int argc, char **argv)
 	 * not a reason to die with half a download on disk. */
 	signal(SIGXFSZ, SIG_IGN);
 
+	/* --json anywhere among the global options: even an error in one that
+	 * comes before it is then a JSON object. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			cli.json = 1;
+		else if (strcmp(argv[i], "--home") == 0 || strcmp(argv[i], "--server") == 0 ||
+			 strcmp(argv[i], "--ca-file") == 0 || strcmp(argv[i], "--timeout") == 0)
+			i++; /* its value */
+	}
 	cli.server = getenv("CHATCTL_SERVER");
 	if (cli.server != NULL && *cli.server == '\0')
 		cli.server = NULL;
@@ -353,37 +510,45 @@ main(int argc, char **argv)
 			return EXIT_OK;
 		} else if ((m = cli_opt(argc, argv, &i, "--home", &v)) != 0) {
 			if (m < 0 || *v == '\0')
-				return cli_usage(NULL, "--home needs a directory");
+				return finish(&cli, NULL, cli_usage(NULL, "--home needs a directory"));
 			cli.home = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
 			if (m < 0 || *v == '\0')
-				return cli_usage(
-					NULL, "--server needs a URL such as ws://127.0.0.1:8700/");
+				return finish(&cli, NULL,
+					      cli_usage(NULL, "--server needs a URL such as "
+							      "ws://127.0.0.1:8700/"));
 			cli.server = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--ca-file", &v)) != 0) {
 			if (m < 0 || *v == '\0')
-				return cli_usage(NULL, "--ca-file needs a file of PEM CA "
-						       "certificates");
+				return finish(&cli, NULL,
+					      cli_usage(NULL, "--ca-file needs a file of PEM CA "
+							      "certificates"));
 			cli.ca_file = v;
 		} else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
 			if (m < 0 || cli_parse_int(v, 1, 3600, &secs) != 0)
-				return cli_usage(NULL,
-						 "--timeout needs a number of seconds (1-3600)");
+				return finish(&cli, NULL,
+					      cli_usage(NULL, "--timeout needs a number of seconds "
+							      "(1-3600)"));
 			cli.timeout_ms = (int)secs * 1000;
 		} else {
-			return cli_usage(NULL, "unknown option '%s'", argv[i]);
+			return finish(&cli, NULL, cli_usage(NULL, "unknown option '%s'", argv[i]));
 		}
 	}
 	if (i >= argc)
-		return cli_usage(NULL, "no command given");
+		return finish(&cli, NULL, cli_usage(NULL, "no command given"));
 	e = find_cmd(argv[i]);
 	if (e == NULL)
-		return cli_usage(NULL, "unknown command '%s'", argv[i]);
+		return finish(&cli, e, cli_usage(NULL, "unknown command '%s'", argv[i]));
+	if (wants_help(argc - i, argv + i)) {
+		usage_one(e);
+		return EXIT_OK;
+	}
 	rc = e->exec(&cli, argc - i, argv + i);
 	if (cli.c != NULL) {
 		chat_client_disconnect(cli.c);
 		chat_client_destroy(cli.c);
 	}
+	rc = finish(&cli, e, rc);
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {
 		perror("chatctl: writing output");
 		rc = EXIT_FAIL;

@@ -24,7 +24,7 @@
 struct cli_done {
 	volatile int flag;
 	int err;
-	char id[64];
+	char id[4096]; /* a download's path too */
 };
 
 struct cli {
@@ -51,7 +51,8 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_read_entry, cmd_download_entry;
+	cmd_privacy_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry, cmd_retry_entry,
+	cmd_discard_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
@@ -60,6 +61,12 @@ extern const struct cmd_entry *const cmd_table[];
 int cli_open(struct cli *cli); /* opens the home; exit code */
 int cli_usage(const struct cmd_entry *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3))); /* prints, returns EXIT_USAGE */
+/* Prints "chatctl: MESSAGE" on stderr as an error: the first one of a run is
+ * also the message of the error object that --json prints at the end. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* That error object, {"error":{"code":code,"message":...}}, for a command
+ * that prints it itself (within a result of its own); main then does not. */
+cJSON *cli_error_json(int code);
 /* Reports a libchat failure on stderr and returns the exit code for it. */
 int cli_fail(struct cli *cli, int err, const char *what);
 int cli_exit_code(int err);
@@ -88,8 +95,18 @@ int cli_parse_int(const char *s, long min, long max, long *out);
 int cli_settle(struct cli *cli, const char *what);
 /* Resolves a chat argument (id, prefix, @user) to a full id, or returns an exit code. */
 int cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
+/* A send (or retry) of message id failed with exit code rc, reported already:
+ * if the message is kept, says what becomes of it (pending: it goes out
+ * later; failed: retry or discard it), and with --json prints the error
+ * object with its chatId, messageId and state. Returns rc. */
+int cli_kept(struct cli *cli, const char *id, int rc);
+/* Resolves a message argument (id, or a prefix of at least 4 hex digits). */
+int cli_message_arg(struct cli *cli, const char *spec, char out[CHAT_MESSAGE_ID_LEN + 1]);
 
 /* output.c */
+/* Hex digits of a message id in text output: a prefix that commands taking a
+ * message id accept (the full id is in the JSON). */
+#define OUT_SHORT_ID 8
 void out_json(cJSON *doc); /* prints one line, frees doc */
 cJSON *out_message_json(const struct chat_message *m);
 void out_message_text(FILE *f, const struct chat_message *m);
@@ -106,7 +123,14 @@ cJSON *out_send_failed_json(const char *chat_id, const char *message_id, int err
 			    const char *detail);
 void out_send_failed(int json, const char *chat_id, const char *message_id, int err,
 		     const char *detail);
-/* Writes s for a terminal: control characters shown as \xNN, never interpreted. */
-void out_safe(FILE *f, const char *s, size_t len);
+/* Writes s for a terminal, with what could drive or reorder it (controls, C1,
+ * bidi overrides and isolates, bytes that are not UTF-8) shown as escapes
+ * (client-lib/termtext.h): every string that others wrote (texts, names, the
+ * server's messages) goes out through this or out_esc. flags:
+ * TERMTEXT_MULTILINE for a message's text (keeps '\n' and '\t'), else 0. */
+void out_safe(FILE *f, const char *s, size_t len, int flags);
+/* s made safe as by out_safe (one line), for a printf argument: in a static
+ * buffer that the fourth call after this one reuses; cut at 4 KiB. */
+const char *out_esc(const char *s);
 
 #endif

@@ -74,8 +74,8 @@ cmd_whoami_exec(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (chat_client_user(cli->c) == NULL) {
-		fprintf(stderr, "chatctl: %s is not registered; run: chatctl register USER\n",
-			chat_client_home(cli->c));
+		cli_error("%s is not registered; run: chatctl register USER",
+			  chat_client_home(cli->c));
 		return EXIT_FAIL;
 	}
 	if (cli->json) {

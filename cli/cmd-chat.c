@@ -86,13 +86,14 @@ print_chat(void *arg, const struct chat_chat *ch)
 		return 0;
 	}
 	proto_rfc3339(ch->last_activity, at, sizeof at);
-	printf("%s  %-6s  ", ch->chat_id, ch->kind);
+	/* The kind and the name are the server's word: escaped as a text. */
+	printf("%s  %-6s  ", ch->chat_id, out_esc(ch->kind));
 	if (ch->name != NULL) {
-		out_safe(stdout, ch->name, strlen(ch->name));
+		out_safe(stdout, ch->name, strlen(ch->name), 0);
 		fputs(": ", stdout);
 	}
 	for (size_t i = 0; i < ch->n_members; i++)
-		printf("%s%s", i ? "," : "", ch->members[i]);
+		printf("%s%s", i ? "," : "", out_esc(ch->members[i]));
 	if (ch->n_members == 0)
 		fputs("(members not known yet)", stdout);
 	printf("  %lld message%s", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s");

@@ -23,7 +23,7 @@ print_device(void *arg, const struct chat_device *d)
 		cJSON_AddBoolToObject(o, "thisDevice", d->this_device);
 		cJSON_AddItemToArray(arr, o);
 	} else {
-		printf("%-4u %-20s%s%s\n", d->device_id, d->name[0] ? d->name : "-",
+		printf("%-4u %-20s%s%s\n", d->device_id, d->name[0] ? out_esc(d->name) : "-",
 		       d->this_device ? " (this device)" : "",
 		       d->key_changed ? " (KEY CHANGED, not accepted)" : "");
 	}

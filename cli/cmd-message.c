@@ -1,6 +1,7 @@
 /* cmd-message.c - send, recv, history: messages out, in, and from the store. */
 #include "chatctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,10 +64,30 @@ progress_bar(struct chat_client *c, void *arg, int64_t done, int64_t total)
 	fflush(stderr);
 }
 
+/* A second text where one is allowed: most likely a misspelt option (the
+ * text, or what follows it, begins with "--"). Says which. */
+static int
+send_extra_arg(const char *text, const char *extra)
+{
+	const char *opt = strncmp(extra, "--", 2) == 0 ? extra : text;
+
+	if (strncmp(opt, "--", 2) == 0)
+		return cli_usage(&cmd_send_entry,
+				 "unknown option '%s' (a text that begins with - goes right "
+				 "after the chat, or after --)",
+				 opt);
+	return cli_usage(&cmd_send_entry, "give one text; quote it if it has spaces");
+}
+
+/* send CHAT [TEXT|-] [--attach FILE]...: the first argument that is not an
+ * option is the chat, the next one the text, whatever it begins with
+ * (chatctl(1)), so "-5 degrees" is text. Before the chat, an unknown option
+ * is an error; "--" ends the options. */
 static int
 cmd_send_exec(struct cli *cli, int argc, char **argv)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1], *text = NULL, *owned = NULL;
+	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
 	const char *files[CHAT_MAX_ATTACHMENTS], *args[2];
 	struct cli_done *d = cli_done_reset(cli);
 	size_t len = 0, n_files = 0, n_args = 0;
@@ -85,11 +106,10 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 			files[n_files++] = v;
 		} else if (!dashdash && strcmp(argv[i], "--") == 0) {
 			dashdash = 1;
-		} else if (!dashdash && argv[i][0] == '-' && argv[i][1] != '\0') {
+		} else if (!dashdash && n_args == 0 && argv[i][0] == '-') {
 			return cli_usage(&cmd_send_entry, "unknown option '%s'", argv[i]);
 		} else if (n_args == 2) {
-			return cli_usage(&cmd_send_entry,
-					 "give one text; quote it if it has spaces");
+			return send_extra_arg(args[1], argv[i]);
 		} else {
 			args[n_args++] = argv[i];
 		}
@@ -105,15 +125,14 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 	if (n_args == 2 && strcmp(args[1], "-") == 0) {
 		text = owned = read_stdin(&len);
 		if (text == NULL) {
-			perror("chatctl: reading the message from stdin");
+			cli_error("reading the message from stdin: %s", strerror(errno));
 			return EXIT_FAIL;
 		}
 		if (len > CHAT_MAX_TEXT) {
 			free(owned);
-			fprintf(stderr,
-				"chatctl: send: the message is over the limit of %d bytes; nothing "
-				"was sent\n",
-				CHAT_MAX_TEXT);
+			cli_error("send: the message is over the limit of %d bytes; nothing was "
+				  "sent",
+				  CHAT_MAX_TEXT);
 			return EXIT_USAGE;
 		}
 		text[len] = '\0'; /* read_stdin leaves room for one more byte */
@@ -126,10 +145,10 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 		rc = chat_send_files(cli->c, chat, text, files, n_files, progress_bar, cli_done_cb,
 				     d);
 	else
-		rc = chat_send_text(cli->c, chat, text, len, NULL, cli_done_cb, d);
+		rc = chat_send_text(cli->c, chat, text, len, kept, cli_done_cb, d);
 	free(owned);
 	if ((rc = cli_await(cli, rc, "send")) != EXIT_OK)
-		return rc;
+		return cli_kept(cli, kept[0] ? kept : d->id, rc);
 	if (cli->json)
 		chat_message_get(cli->c, d->id, print_sent, NULL);
 	else
@@ -168,7 +187,7 @@ report_state(struct cli *cli, struct chat_client *c, enum chat_state state, int 
 		fprintf(stderr, "chatctl: connected to %s\n", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING)
 		fprintf(stderr, "chatctl: %s (%s); trying again in %.1f s\n",
-			chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : "connection lost",
+			chat_client_errmsg(c)[0] ? out_esc(chat_client_errmsg(c)) : "connection lost",
 			chat_strerror(err), retry / 1000.0);
 }
 
@@ -209,7 +228,7 @@ on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t de
 		return; /* recv is over; main is closing the handle */
 	st->key_changed = 1;
 	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n", user,
-		device, chat_client_errmsg(c));
+		device, out_esc(chat_client_errmsg(c)));
 }
 
 static void
@@ -227,7 +246,7 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 	else
 		st->failed = 1;
 	fprintf(stderr, "chatctl: message %s not received (%s): %s\n",
-		message_id ? message_id : "?", chat_strerror(err), detail);
+		message_id ? out_esc(message_id) : "?", chat_strerror(err), out_esc(detail));
 }
 
 static void
@@ -534,7 +553,8 @@ count_attachments(void *arg, const struct chat_message *m)
 static int
 cmd_download_exec(struct cli *cli, int argc, char **argv)
 {
-	const char *out = NULL, *id = NULL;
+	const char *out = NULL, *spec = NULL;
+	char id[CHAT_MESSAGE_ID_LEN + 1];
 	struct download_count dc = {0};
 	cJSON *arr = NULL;
 	long index = 0;
@@ -553,23 +573,21 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 				return cli_usage(&cmd_download_entry,
 						 "--index needs a number (1-%d)",
 						 CHAT_MAX_ATTACHMENTS);
-		} else if (argv[i][0] == '-' || id != NULL) {
+		} else if (argv[i][0] == '-' || spec != NULL) {
 			return cli_usage(&cmd_download_entry, "unexpected argument '%s'", argv[i]);
 		} else {
-			id = argv[i];
+			spec = argv[i];
 		}
 	}
-	if (id == NULL)
+	if (spec == NULL)
 		return cli_usage(&cmd_download_entry,
 				 "give a message id (recv and history show them)");
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_message_arg(cli, spec, id)) != EXIT_OK)
 		return rc;
-	if (chat_message_get(cli->c, id, count_attachments, &dc) != CHAT_OK) {
-		fprintf(stderr, "chatctl: download: no message %s here (recv it first)\n", id);
-		return EXIT_REFUSED;
-	}
+	if ((rc = chat_message_get(cli->c, id, count_attachments, &dc)) != CHAT_OK)
+		return cli_fail(cli, rc, "download");
 	if (dc.n == 0) {
-		fprintf(stderr, "chatctl: download: message %s has no attachments\n", id);
+		cli_error("download: message %s has no attachments", id);
 		return EXIT_REFUSED;
 	}
 	if (out != NULL && dc.n > 1 && index == 0)
@@ -582,8 +600,8 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 
 		if (k >= dc.n) {
 			cJSON_Delete(arr);
-			fprintf(stderr, "chatctl: download: message %s has %zu file%s\n", id, dc.n,
-				dc.n == 1 ? "" : "s");
+			cli_error("download: message %s has %zu file%s", id, dc.n,
+				  dc.n == 1 ? "" : "s");
 			return EXIT_REFUSED;
 		}
 		cli->last_pct = -1;
@@ -599,7 +617,9 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 			cJSON_AddStringToObject(o, "path", d->id);
 			cJSON_AddItemToArray(arr, o);
 		} else {
-			printf("%s\n", d->id);
+			/* The path ends in the name the sender gave the file. */
+			out_safe(stdout, d->id, strlen(d->id), 0);
+			putchar('\n');
 		}
 	}
 	if (arr != NULL)

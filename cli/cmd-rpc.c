@@ -196,6 +196,124 @@ static const struct chat_callbacks rpc_callbacks = {
 	.on_send_failed = on_send_failed,
 };
 
+/* ---- params ------------------------------------------------------------------------ */
+
+/* What a method takes. A request with a param not listed, of another type, or
+ * without one that is required is refused with -32602 naming it: a misspelt
+ * or unsupported param must not be dropped silently (a send with "attach"
+ * would go without its files). */
+enum ptype {
+	P_STR,  /* a string */
+	P_INT,  /* an integer from min to max */
+	P_LIST, /* an array of min to max strings */
+};
+
+struct pspec {
+	const char *name;
+	enum ptype type;
+	int required;
+	int64_t min, max;
+	const char *what; /* for the error: what it is */
+};
+
+#define MAX_PARAMS 3
+
+struct method {
+	const char *name;
+	int (*fn)(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params);
+	struct pspec params[MAX_PARAMS];
+};
+
+/* The type error for spec, as "params.NAME must be ...". */
+static void
+type_error(const struct pspec *p, char *buf, size_t cap)
+{
+	if (p->type == P_INT)
+		snprintf(buf, cap, "params.%s must be an integer from %lld to %lld (%s)", p->name,
+			 (long long)p->min, (long long)p->max, p->what);
+	else if (p->type == P_LIST)
+		snprintf(buf, cap, "params.%s must be an array of %lld to %lld strings (%s)",
+			 p->name, (long long)p->min, (long long)p->max, p->what);
+	else
+		snprintf(buf, cap, "params.%s must be a string (%s)", p->name, p->what);
+}
+
+static int
+type_ok(const struct pspec *p, const cJSON *v)
+{
+	const cJSON *e;
+	int n;
+
+	switch (p->type) {
+	case P_STR: return cJSON_IsString(v);
+	case P_INT:
+		/* The range first: converting a double out of int64_t's range is UB. */
+		return cJSON_IsNumber(v) && v->valuedouble >= (double)p->min &&
+		       v->valuedouble <= (double)p->max &&
+		       v->valuedouble == (double)(int64_t)v->valuedouble;
+	case P_LIST:
+		if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < p->min || n > p->max)
+			return 0;
+		cJSON_ArrayForEach(e, v) {
+			if (!cJSON_IsString(e))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static const struct pspec *
+find_param(const struct method *m, const char *name)
+{
+	for (size_t i = 0; i < MAX_PARAMS && m->params[i].name != NULL; i++)
+		if (strcmp(m->params[i].name, name) == 0)
+			return &m->params[i];
+	return NULL;
+}
+
+/* 1 if params suit m; else replies -32602 saying why, and returns 0. */
+static int
+check_params(const struct method *m, const cJSON *id, const cJSON *params)
+{
+	char msg[300];
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, params) {
+		const struct pspec *p = find_param(m, v->string);
+
+		if (p == NULL) {
+			size_t n = (size_t)snprintf(msg, sizeof msg, "unknown param '%s' for %s",
+						    v->string, m->name);
+
+			for (size_t i = 0; i < MAX_PARAMS && m->params[i].name && n < sizeof msg;
+			     i++)
+				n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s",
+						      i ? ", " : " (it takes: ",
+						      m->params[i].name);
+			if (n < sizeof msg)
+				snprintf(msg + n, sizeof msg - n, "%s",
+					 m->params[0].name ? ")" : " (it takes none)");
+			reply_error(id, RPC_INVALID_PARAMS, msg);
+			return 0;
+		}
+		if (!type_ok(p, v)) {
+			type_error(p, msg, sizeof msg);
+			reply_error(id, RPC_INVALID_PARAMS, msg);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < MAX_PARAMS && m->params[i].name != NULL; i++)
+		if (m->params[i].required &&
+		    cJSON_GetObjectItemCaseSensitive(params, m->params[i].name) == NULL) {
+			snprintf(msg, sizeof msg, "params.%s is required (%s)", m->params[i].name,
+				 m->params[i].what);
+			reply_error(id, RPC_INVALID_PARAMS, msg);
+			return 0;
+		}
+	return 1;
+}
+
 /* ---- methods ------------------------------------------------------------------- */
 
 static const char *
@@ -204,24 +322,21 @@ param_str(const cJSON *params, const char *name)
 	return proto_get_str(params, name);
 }
 
-/* params.users as a NULL-terminated array of borrowed strings (free the array). */
+/* A list param (checked: strings only) as a malloc'd array of borrowed
+ * strings, *n of them; NULL if absent or out of memory. */
 static const char **
-param_users(const cJSON *params, size_t *n)
+param_list(const cJSON *params, const char *name, size_t *n)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(params, "users"), *u;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(params, name), *u;
 	const char **list;
 
 	*n = 0;
-	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > 100)
+	if (!cJSON_IsArray(arr))
 		return NULL;
 	list = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *list);
-	cJSON_ArrayForEach(u, arr) {
-		if (list == NULL || !cJSON_IsString(u)) {
-			free(list);
-			return NULL;
-		}
-		list[(*n)++] = u->valuestring;
-	}
+	if (list == NULL)
+		return NULL;
+	cJSON_ArrayForEach(u, arr) list[(*n)++] = u->valuestring;
 	return list;
 }
 
@@ -239,18 +354,49 @@ copy_message(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* A send (or retry) that failed once its message was stored: the error
+ * carries the message's id and state in its data, so that a program does
+ * not send it twice (pending: it goes out later; failed: retry or discard). */
+static void
+reply_send_failure(struct cli *cli, const cJSON *id, int err, const char *message_id)
+{
+	cJSON *msg = NULL, *o, *e;
+	char *s;
+
+	if (message_id != NULL)
+		chat_message_get(cli->c, message_id, copy_message, &msg);
+	if (msg == NULL) {
+		reply_failure(cli, id, err);
+		return;
+	}
+	o = cJSON_CreateObject();
+	e = cJSON_CreateObject();
+	s = chat_client_errmsg(cli->c)[0] ? strdup(chat_client_errmsg(cli->c)) : NULL;
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(e, "code", cli_exit_code(err));
+	cJSON_AddStringToObject(e, "message", s ? s : chat_strerror(err));
+	cJSON_AddItemToObject(e, "data", msg);
+	cJSON_AddItemToObject(o, "error", e);
+	free(s);
+	emit(o);
+}
+
 static void
 call_done(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct rpc_call *call = arg;
 	struct cli *cli = call->rpc->cli;
+	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0;
 	cJSON *result;
 
 	(void)c;
 	call->rpc->pending--;
-	if (err != CHAT_OK) {
+	if (err != CHAT_OK && sends) {
+		reply_send_failure(cli, call->id, err, id);
+	} else if (err != CHAT_OK) {
 		reply_failure(cli, call->id, err);
-	} else if (strcmp(call->method, "send") == 0) {
+	} else if (sends) {
 		result = NULL;
 		chat_message_get(cli->c, id, copy_message, &result);
 		reply_result(call->id, result);
@@ -290,6 +436,35 @@ start(struct rpc *rpc, const cJSON *id, struct rpc_call *call, int rc)
 	return 0;
 }
 
+/* send: text, files, or both. */
+static int
+do_send(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
+	struct rpc_call *call)
+{
+	struct cli *cli = rpc->cli;
+	const char *text = param_str(params, "text"), **files;
+	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
+	size_t n = 0;
+	int rc;
+
+	if (cJSON_GetObjectItemCaseSensitive(params, "attach") == NULL) {
+		rc = chat_send_text(cli->c, chat, text, strlen(text), kept, call_done, call);
+		if (rc != CHAT_OK && kept[0] != '\0') {
+			/* Stored, then connecting failed: it is kept, and says so. */
+			reply_send_failure(cli, id, rc, kept);
+			cJSON_Delete(call->id);
+			free(call);
+			return 0;
+		}
+		return start(rpc, id, call, rc);
+	}
+	if ((files = param_list(params, "attach", &n)) == NULL)
+		return start(rpc, id, call, CHAT_ERR_NOMEM);
+	rc = chat_send_files(cli->c, chat, text, files, n, NULL, call_done, call);
+	free(files);
+	return start(rpc, id, call, rc);
+}
+
 static int
 method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
 {
@@ -300,9 +475,6 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 	size_t n = 0;
 	int rc;
 
-	if (spec == NULL)
-		return reply_error(id, RPC_INVALID_PARAMS,
-				   "params.chat (a chat id, prefix or @user) is required");
 	if ((rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
 		return reply_failure(cli, id, rc);
 	if (strcmp(method, "read") == 0) {
@@ -326,32 +498,26 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		}
 		return reply_result(id, arr);
 	}
-	if (strcmp(method, "send") == 0 && param_str(params, "text") == NULL)
-		return reply_error(id, RPC_INVALID_PARAMS, "params.text is required");
+	if (strcmp(method, "send") == 0 && param_str(params, "text") == NULL &&
+	    cJSON_GetObjectItemCaseSensitive(params, "attach") == NULL)
+		return reply_error(id, RPC_INVALID_PARAMS, "params.text or params.attach is required");
 	if ((call = new_call(rpc, id, method)) == NULL)
 		return reply_error(id, 1, "out of memory");
-	if (strcmp(method, "send") == 0) {
-		const char *text = param_str(params, "text");
-
-		rc = chat_send_text(cli->c, chat, text, strlen(text), NULL, call_done, call);
-	} else if (strcmp(method, "leave") == 0) {
+	if (strcmp(method, "send") == 0)
+		return do_send(rpc, id, chat, params, call);
+	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
 	} else {
-		users = param_users(params, &n);
-		if (users == NULL) {
-			cJSON_Delete(call->id);
-			free(call);
-			return reply_error(id, RPC_INVALID_PARAMS,
-					   "params.users (1 to 100 names) is required");
-		}
-		rc = chat_modify_members(cli->c, chat,
-					 strcmp(method, "add") == 0 ? CHAT_MEMBERS_ADD
-								    : CHAT_MEMBERS_REMOVE,
-					 users, n, call_done, call);
+		users = param_list(params, "users", &n);
+		rc = users == NULL ? CHAT_ERR_NOMEM
+				   : chat_modify_members(cli->c, chat,
+							 strcmp(method, "add") == 0
+								 ? CHAT_MEMBERS_ADD
+								 : CHAT_MEMBERS_REMOVE,
+							 users, n, call_done, call);
 		free(users);
 	}
-	start(rpc, id, call, rc);
-	return 0;
+	return start(rpc, id, call, rc);
 }
 
 static int
@@ -362,13 +528,138 @@ add_chat(void *arg, const struct chat_chat *ch)
 }
 
 static int
-dispatch(struct rpc *rpc, const cJSON *req)
+method_chats(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	(void)method;
+	(void)params;
+	chat_list_chats(rpc->cli->c, add_chat, arr);
+	return reply_result(id, arr);
+}
+
+static int
+method_whoami(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = rpc->cli->c;
+	cJSON *o = cJSON_CreateObject();
+
+	(void)method;
+	(void)params;
+	cJSON_AddStringToObject(o, "user", chat_client_user(c));
+	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(c));
+	cJSON_AddStringToObject(o, "server", chat_client_server_url(c));
+	return reply_result(id, o);
+}
+
+static int
+method_trust(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	int n = chat_trust(rpc->cli->c, param_str(params, "user"));
+	cJSON *o;
+
+	(void)method;
+	if (n < 0)
+		return reply_failure(rpc->cli, id, n);
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "accepted", n);
+	return reply_result(id, o);
+}
+
+static int
+method_create(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
 {
 	struct cli *cli = rpc->cli;
+	const char *name = param_str(params, "name"), **users;
+	struct rpc_call *call;
+	size_t n;
+	int rc;
+
+	if ((users = param_list(params, "users", &n)) == NULL)
+		return reply_error(id, 1, "out of memory");
+	if ((call = new_call(rpc, id, method)) == NULL) {
+		free(users);
+		return reply_error(id, 1, "out of memory");
+	}
+	rc = name ? chat_create_group(cli->c, name, users, n, call_done, call)
+		  : chat_create_chat(cli->c, users, n, call_done, call);
+	free(users);
+	return start(rpc, id, call, rc);
+}
+
+static int
+method_outbox(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	cJSON *arr = cJSON_CreateArray();
+	int rc = chat_outbox(rpc->cli->c, add_message, arr);
+
+	(void)method;
+	(void)params;
+	if (rc < 0) {
+		cJSON_Delete(arr);
+		return reply_failure(rpc->cli, id, rc);
+	}
+	return reply_result(id, arr);
+}
+
+/* retry and discard: a message of the outbox, by its id or a prefix. */
+static int
+method_message(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct cli *cli = rpc->cli;
+	char msg[CHAT_MESSAGE_ID_LEN + 1];
+	struct rpc_call *call;
+	cJSON *o;
+	int rc;
+
+	if ((rc = chat_resolve_message(cli->c, param_str(params, "message"), msg)) != CHAT_OK)
+		return reply_failure(cli, id, rc);
+	if (strcmp(method, "discard") == 0) {
+		if ((rc = chat_discard(cli->c, msg)) != CHAT_OK)
+			return reply_failure(cli, id, rc);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "messageId", msg);
+		cJSON_AddBoolToObject(o, "discarded", 1);
+		return reply_result(id, o);
+	}
+	if ((call = new_call(rpc, id, method)) == NULL)
+		return reply_error(id, 1, "out of memory");
+	return start(rpc, id, call, chat_retry(cli->c, msg, call_done, call));
+}
+
+#define CHAT_P  {"chat", P_STR, 1, 0, 0, "a chat id, prefix or @user"}
+#define USERS_P {"users", P_LIST, 1, 1, 100, "user names"}
+#define MSG_P   {"message", P_STR, 1, 0, 0, "a message id or a prefix of at least 4 hex digits"}
+
+/* clang-format off */
+static const struct method methods[] = {
+	{"send", method_chat, {CHAT_P, {"text", P_STR, 0, 0, 0, "the message's text"},
+			       {"attach", P_LIST, 0, 1, CHAT_MAX_ATTACHMENTS, "paths of files"}}},
+	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
+	{"read", method_chat, {CHAT_P}},
+	{"add", method_chat, {CHAT_P, USERS_P}},
+	{"remove", method_chat, {CHAT_P, USERS_P}},
+	{"leave", method_chat, {CHAT_P}},
+	{"create", method_create, {{"users", P_LIST, 1, 1, 99, "user names"},
+				   {"name", P_STR, 0, 0, 0, "a group's name"}}},
+	{"chats", method_chats, {{0}}},
+	{"whoami", method_whoami, {{0}}},
+	{"trust", method_trust, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"outbox", method_outbox, {{0}}},
+	{"retry", method_message, {MSG_P}},
+	{"discard", method_message, {MSG_P}},
+};
+/* clang-format on */
+
+static int
+dispatch(struct rpc *rpc, const cJSON *req)
+{
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
 	const char *method = proto_get_str(req, "method");
 	const char *version = proto_get_str(req, "jsonrpc");
+	cJSON *none = NULL;
+	int rc = 0;
 
 	if (version == NULL || strcmp(version, "2.0") != 0 || method == NULL ||
 	    (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id)))
@@ -377,52 +668,15 @@ dispatch(struct rpc *rpc, const cJSON *req)
 				   "\"params\":{...}}");
 	if (params != NULL && !cJSON_IsObject(params))
 		return reply_error(id, RPC_INVALID_PARAMS, "params must be an object");
-	if (strcmp(method, "send") == 0 || strcmp(method, "history") == 0 ||
-	    strcmp(method, "read") == 0 || strcmp(method, "add") == 0 ||
-	    strcmp(method, "remove") == 0 || strcmp(method, "leave") == 0)
-		return method_chat(rpc, id, method, params);
-	if (strcmp(method, "chats") == 0) {
-		cJSON *arr = cJSON_CreateArray();
-
-		chat_list_chats(cli->c, add_chat, arr);
-		return reply_result(id, arr);
-	}
-	if (strcmp(method, "whoami") == 0) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
-		cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
-		cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
-		return reply_result(id, o);
-	}
-	if (strcmp(method, "trust") == 0) {
-		const char *user = param_str(params, "user");
-		int n = user ? chat_trust(cli->c, user) : CHAT_ERR_INVALID;
-		cJSON *o;
-
-		if (n < 0)
-			return reply_failure(cli, id, n);
-		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "accepted", n);
-		return reply_result(id, o);
-	}
-	if (strcmp(method, "create") == 0) {
-		const char *name = param_str(params, "name"), **users;
-		struct rpc_call *call;
-		size_t n;
-		int rc;
-
-		if ((users = param_users(params, &n)) == NULL)
-			return reply_error(id, RPC_INVALID_PARAMS,
-					   "params.users (1 to 99 names) is required");
-		if ((call = new_call(rpc, id, method)) == NULL) {
-			free(users);
-			return reply_error(id, 1, "out of memory");
-		}
-		rc = name ? chat_create_group(cli->c, name, users, n, call_done, call)
-			  : chat_create_chat(cli->c, users, n, call_done, call);
-		free(users);
-		return start(rpc, id, call, rc);
+	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
+		if (strcmp(method, methods[i].name) != 0)
+			continue;
+		if (params == NULL)
+			params = none = cJSON_CreateObject();
+		if (check_params(&methods[i], id, params))
+			rc = methods[i].fn(rpc, id, method, params);
+		cJSON_Delete(none);
+		return rc;
 	}
 	reply_error(id, RPC_METHOD_NOT_FOUND, "unknown method; see chatctl(1), rpc");
 	return 0;

@@ -1,9 +1,11 @@
 /* output.c - how chatctl prints messages: JSON for scripts, text for people. */
 #include "chatctl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
+#include "termtext.h"
 
 void
 out_json(cJSON *doc)
@@ -116,36 +118,40 @@ out_receipt_text(FILE *f, const struct chat_receipt *r)
 	char at[32];
 
 	proto_rfc3339(r->at, at, sizeof at);
-	fprintf(f, "%s %s ~ %s %s %s [%s]\n", at, r->chat_id, r->user,
-		r->status == CHAT_RECEIPT_READ ? "read" : "received", r->message_id, r->state);
+	fprintf(f, "%s %s ~ %s %s %.*s [%s]\n", at, r->chat_id, r->user,
+		r->status == CHAT_RECEIPT_READ ? "read" : "received", OUT_SHORT_ID, r->message_id,
+		r->state);
 	fflush(f);
 }
 
 void
-out_safe(FILE *f, const char *s, size_t len)
+out_safe(FILE *f, const char *s, size_t len, int flags)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
+	size_t need = termtext_sanitize(s, len, flags, NULL, 0);
+	char *buf = malloc(need + 1);
 
-	/* Control sequences in a message must not reach the terminal: a sender
-	 * could move the cursor, retitle the window or fake lines. C0, DEL and C1
-	 * controls (U+0080-U+009F, which some terminals take as 8-bit CSI) and
-	 * bytes that are not UTF-8 are written as \xNN. */
-	while (i < len) {
-		n = proto_utf8_seq(p + i, len - i);
-		if (n == 0 ||
-		    (n == 1 && ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] == 0x7f)) ||
-		    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
-			size_t bad = n ? n : 1;
-
-			for (size_t k = 0; k < bad; k++)
-				fprintf(f, "\\x%02x", p[i + k]);
-			i += bad;
-			continue;
-		}
-		fwrite(p + i, 1, n, f);
-		i += n;
+	/* Out of memory: nothing of it, rather than the text as it is. */
+	if (buf == NULL) {
+		fputs("(out of memory)", f);
+		return;
 	}
+	termtext_sanitize(s, len, flags, buf, need + 1);
+	fwrite(buf, 1, need, f);
+	free(buf);
+}
+
+const char *
+out_esc(const char *s)
+{
+	/* A few at once, for the arguments of one printf. */
+	static char ring[4][4096];
+	static unsigned next;
+	char *buf = ring[next++ % 4];
+
+	if (s == NULL)
+		return "(null)";
+	termtext_sanitize(s, strlen(s), 0, buf, sizeof ring[0]);
+	return buf;
 }
 
 void
@@ -157,20 +163,21 @@ out_message_text(FILE *f, const struct chat_message *m)
 		proto_rfc3339(m->sent_at, at, sizeof at);
 	else
 		snprintf(at, sizeof at, "%-24s", m->state);
-	fprintf(f, "%s %s ", at, m->chat_id);
+	/* The id's first digits: what download, retry and discard take. */
+	fprintf(f, "%s %s %.*s ", at, m->chat_id, OUT_SHORT_ID, m->message_id);
 	if (m->kind && strcmp(m->kind, "update") == 0) {
 		fputs("* ", f);
-		out_safe(f, m->text, m->text_len);
+		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
 		fputc('\n', f);
 		fflush(f);
 		return;
 	}
-	out_safe(f, m->sender, strlen(m->sender));
+	out_safe(f, m->sender, strlen(m->sender), 0);
 	fputs(": ", f);
-	out_safe(f, m->text, m->text_len);
+	out_safe(f, m->text, m->text_len, TERMTEXT_MULTILINE);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		fprintf(f, "%s[file: ", m->text_len || i ? " " : "");
-		out_safe(f, m->attachments[i].name, strlen(m->attachments[i].name));
+		out_safe(f, m->attachments[i].name, strlen(m->attachments[i].name), 0);
 		fprintf(f, ", %lld bytes%s]", (long long)m->attachments[i].size,
 			m->attachments[i].path ? ", downloaded" : "");
 	}
@@ -260,5 +267,5 @@ out_send_failed(int json, const char *chat_id, const char *message_id, int err, 
 	fprintf(stderr,
 		"chatctl: WARNING: message %s to chat %s, written earlier, cannot be sent "
 		"and is marked failed: %s\n",
-		message_id, chat_id, detail[0] ? detail : chat_strerror(err));
+		message_id, chat_id, detail[0] ? out_esc(detail) : chat_strerror(err));
 }

@@ -67,7 +67,8 @@ enum chat_err {
 	CHAT_ERR_NO_SUCH_CHAT = -16,   /* the chat is not known here or on the server */
 	CHAT_ERR_NOT_CONNECTED = -17,  /* the call needs a connection and there is none */
 	CHAT_ERR_UNSUPPORTED = -18,    /* e.g. a URL scheme this build cannot speak */
-	CHAT_ERR_TLS = -19             /* wss://: the server's certificate was refused */
+	CHAT_ERR_TLS = -19,            /* wss://: the server's certificate was refused */
+	CHAT_ERR_NO_SUCH_MESSAGE = -20 /* no message of the local store has that id (prefix) */
 };
 
 /* A static English description of err. Never NULL. */
@@ -92,7 +93,8 @@ struct chat_opts {
 	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
 	const char *home;
 	/* ws://HOST:PORT/ of the server, or wss://HOST[:PORT]/ for TLS (port 443 by
-	 * default). NULL: the one remembered at registration. */
+	 * default); an IPv6 HOST in brackets, ws://[::1]:8700/. NULL: the one
+	 * remembered at registration. */
 	const char *server_url;
 	/* How long connecting and each request may take; 0 means 10000 ms. */
 	int timeout_ms;
@@ -241,7 +243,10 @@ typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata, const 
 
 /* Completion of an asynchronous call. err is CHAT_OK or the failure; id is the
  * result (registration: the device id in decimal; create: the chat id; send:
- * the message id), or NULL on failure. arg is the caller's pointer. */
+ * the message id), or NULL on failure. A send that fails once its message is
+ * in the local store still gets its id: the message is then "pending" (the
+ * network failed: it goes out with a later connection, see chat_outbox) or
+ * "failed". arg is the caller's pointer. */
 typedef void (*chat_done_cb)(struct chat_client *c, void *arg, int err, const char *id);
 
 /* Called for each membership change, after it is stored (members, admins, and an
@@ -369,14 +374,17 @@ CHAT_API int chat_register(struct chat_client *c, const char *user, const char *
 
 /* Opens the one-to-one chat with the one other user listed (n_users == 1), or
  * returns the existing one; for more users, see chat_create_group. Pins the
- * members' keys. done gets the chat id. */
+ * members' keys. done gets the chat id. CHAT_ERR_INVALID at once for this
+ * user itself (no notes to self yet). */
 CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
 			      chat_done_cb done, void *arg);
 
 /* Encrypts text for every device in the chat and sends it. The message is in the
  * local store (state "pending") when this returns; the message id is written to
- * message_id (CHAT_MESSAGE_ID_LEN + 1 bytes) if not NULL. done gets CHAT_OK when
- * the server has committed it. CHAT_ERR_TOO_LARGE over CHAT_MAX_TEXT bytes. */
+ * message_id (CHAT_MESSAGE_ID_LEN + 1 bytes) if not NULL, as soon as it is
+ * stored: also when the call then fails to connect (it stays pending). done
+ * gets CHAT_OK when the server has committed it. CHAT_ERR_TOO_LARGE over
+ * CHAT_MAX_TEXT bytes. */
 CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
 			    size_t len, char *message_id, chat_done_cb done, void *arg);
 
@@ -444,8 +452,42 @@ CHAT_API int chat_trust(struct chat_client *c, const char *user);
 
 /* Resolves a chat given as a full id, an unambiguous prefix of at least 4 hex
  * digits, or "@user" for the direct chat with user, to its full id in out
- * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. */
+ * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. CHAT_ERR_INVALID for a
+ * malformed or ambiguous spec, and for "@" this user (no notes to self yet);
+ * CHAT_ERR_NO_SUCH_CHAT if nothing matches. */
 CHAT_API int chat_resolve_chat(struct chat_client *c, const char *spec, char *out);
+
+/* Resolves a message given as its full id or an unambiguous prefix of at
+ * least 4 hex digits to its full id in out (CHAT_MESSAGE_ID_LEN + 1 bytes).
+ * Local store only. CHAT_ERR_INVALID for a malformed spec or one that matches
+ * several messages, CHAT_ERR_NO_SUCH_MESSAGE if none matches. */
+CHAT_API int chat_resolve_message(struct chat_client *c, const char *spec, char *out);
+
+/* ---- The outbox: messages not sent yet ----------------------------------------- */
+
+/* Calls each() for every message of this home that no server has confirmed,
+ * oldest first: state "pending" (it goes out with the next connection of any
+ * handle on the home) or "failed" (refused, or a recipient's key failed the
+ * checks: never sent again but by chat_retry). A non-zero return from each()
+ * stops the walk and is returned. */
+CHAT_API int chat_outbox(struct chat_client *c, chat_history_cb each, void *arg);
+
+/* Sends a pending or failed message of the outbox again, under its id (the
+ * server stores it once however often it comes): it becomes pending, and goes
+ * out now when online, else once connected (this call connects). done gets
+ * the message id once the server has committed it, or the failure (the
+ * message is then failed again, or still pending if the network failed).
+ * CHAT_ERR_INVALID if message_id is not a message of the outbox, or this
+ * handle is sending it already. */
+CHAT_API int chat_retry(struct chat_client *c, const char *message_id, chat_done_cb done,
+			void *arg);
+
+/* Deletes a pending or failed message of the outbox from the local store, so
+ * that it is never sent. A pending message may have reached the server all
+ * the same (its answer was lost, or another program of the home is sending
+ * it now): its recipients then get it. CHAT_ERR_INVALID if message_id is not
+ * a message of the outbox. */
+CHAT_API int chat_discard(struct chat_client *c, const char *message_id);
 
 /* ---- Groups ---------------------------------------------------------------- */
 

@@ -47,6 +47,7 @@ chat_strerror(int err)
 	case CHAT_ERR_NOT_CONNECTED: return "not connected";
 	case CHAT_ERR_UNSUPPORTED: return "not supported";
 	case CHAT_ERR_TLS: return "the server's certificate was refused";
+	case CHAT_ERR_NO_SUCH_MESSAGE: return "no such message";
 	}
 	return "unknown error";
 }
@@ -532,6 +533,9 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 		if (!proto_valid_user(spec + 1))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   spec + 1);
+		/* Every direct chat has this user in it: "@self" would match them all. */
+		if (strcmp(spec + 1, c->user) == 0)
+			return ops_self_chat(c, spec + 1);
 	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "'%s' is not a chat id (16 hex digits, a prefix "

@@ -189,6 +189,8 @@ int store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members,
 cJSON *new_request(const char *type);
 int request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn);
 int ops_no_such_chat(struct chat_client *c, int err, const char *chat_id);
+/* A direct chat with this user itself (no notes to self yet): CHAT_ERR_INVALID. */
+int ops_self_chat(struct chat_client *c, const char *user);
 int ops_new_device_op(struct chat_client *c, int kind, const char *user, const char *device_name,
 		      chat_done_cb done, void *arg, struct op **opp);
 void ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32_t dev);
@@ -223,6 +225,10 @@ void media_free(struct media_job *j);
 void media_poll(struct chat_client *c);
 /* ops.c: sends a pending message of the store (files uploaded) with done. */
 int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* The same, and connects if needed (chat_retry): the send goes out once online. */
+int ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* 1 if this handle is sending message_id now (or holds it for the connection). */
+int ops_sending(const struct chat_client *c, const char *message_id);
 
 /* receipts.c */
 /* Delivered receipts wait this long for more to join their batch: a burst of

@@ -205,7 +205,8 @@ uploads_done(struct chat_client *c, struct op *op)
 	}
 	/* The send itself, with this op's done, as an outbox message goes. */
 	rc = ops_send_stored(c, id, op->done, op->arg);
-	op->done = NULL;
+	if (rc == CHAT_OK) /* the send's done is the caller's now; else this op's is */
+		op->done = NULL;
 	op_finish(c, op, rc, NULL);
 }
 

@@ -71,8 +71,11 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 			c->cbs.on_send_failed(c, c->udata, op->chat_id, op->message_id, err,
 					      c->errmsg);
 	}
+	/* A failed send tells its id all the same: the message is in the store
+	 * (pending or failed), and the caller may want to retry or discard it. */
 	if (op->done)
-		op->done(c, op->arg, err, err == CHAT_OK ? id : NULL);
+		op->done(c, op->arg, err,
+			 err == CHAT_OK ? id : op->kind == OP_SEND ? op->message_id : NULL);
 	memcpy(chat_id, op->chat_id, sizeof chat_id);
 	op_free(op);
 	/* A send that never went out no longer holds back the newer ones. */
@@ -278,6 +281,15 @@ request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply
 			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 		}
 	return session_request(c, req, fn, op, 0);
+}
+
+int
+ops_self_chat(struct chat_client *c, const char *user)
+{
+	return client_fail(c, CHAT_ERR_INVALID,
+			   "%s is you: notes to yourself are not supported yet; name "
+			   "another user",
+			   user);
 }
 
 /* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
@@ -525,6 +537,8 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		if (!proto_valid_user(users[i]))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   users[i]);
+	if (n_users == 1 && strcmp(users[0], c->user) == 0)
+		return ops_self_chat(c, users[0]);
 	req = new_request("createChat");
 	arr = req ? cJSON_AddArrayToObject(req, "participants") : NULL;
 	for (size_t i = 0; arr != NULL && i < n_users; i++)
@@ -983,6 +997,9 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	m.state = "pending";
 	if (store_message_insert(&c->store, &m) < 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	else if (message_id != NULL) /* stored: the caller may need it even if
+					   connecting fails (the message is kept) */
+		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
 	/* Online: send now (the outbox went out when the session began). Not yet:
 	 * wait, so that on connecting everything pending goes out in order. */
 	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE) {
@@ -991,11 +1008,7 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	} else if (rc == CHAT_OK) {
 		op->held = 1;
 	}
-	if ((rc = op_launch(c, op, rc)) != CHAT_OK)
-		return rc;
-	if (message_id != NULL)
-		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
-	return CHAT_OK;
+	return op_launch(c, op, rc);
 }
 
 static int
@@ -1033,4 +1046,18 @@ ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
 	else
 		op->held = 1;
 	return CHAT_OK;
+}
+
+int
+ops_sending(const struct chat_client *c, const char *message_id)
+{
+	return find_send(c, message_id) != NULL;
+}
+
+int
+ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
+{
+	int rc = ops_send_stored(c, message_id, done, arg);
+
+	return rc != CHAT_OK ? rc : op_launch(c, find_send(c, message_id), CHAT_OK);
 }

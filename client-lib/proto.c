@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <sodium.h>
 
 int
@@ -147,11 +148,54 @@ proto_valid_utf8(const char *s, size_t len)
 	return 1;
 }
 
+/* The port after the host, digits only, at most 5 of them (strtol would take
+ * signs and spaces): 1 to 65535 into *port. */
+static int
+parse_port(const char *q, const char *end, int *port)
+{
+	long v = 0;
+
+	if (q == end || end - q > 5)
+		return PROTO_URL_PORT;
+	for (; q < end; q++) {
+		if (*q < '0' || *q > '9')
+			return PROTO_URL_PORT;
+		v = v * 10 + (*q - '0');
+	}
+	if (v < 1 || v > 65535)
+		return PROTO_URL_PORT;
+	*port = (int)v;
+	return PROTO_URL_OK;
+}
+
+/* "[ADDR]" or "[ADDR]:PORT" (RFC 3986's IP-literal), auth being hl bytes. */
+static int
+parse_ipv6_host(const char *auth, size_t hl, struct proto_url *out)
+{
+	const char *close = memchr(auth, ']', hl);
+	struct in6_addr a;
+	size_t al;
+
+	if (close == NULL || (al = (size_t)(close - auth) - 1) == 0 || al >= sizeof out->host)
+		return PROTO_URL_HOST;
+	memcpy(out->host, auth + 1, al);
+	out->host[al] = '\0';
+	if (inet_pton(AF_INET6, out->host, &a) != 1)
+		return PROTO_URL_HOST;
+	out->ipv6 = 1;
+	if (close + 1 == auth + hl)
+		return PROTO_URL_OK;
+	if (close[1] != ':')
+		return PROTO_URL_PORT;
+	return parse_port(close + 2, auth + hl, &out->port);
+}
+
 int
 proto_parse_url(const char *url, struct proto_url *out)
 {
 	const char *p, *slash, *colon;
 	size_t hl;
+	int rc;
 
 	memset(out, 0, sizeof *out);
 	if (url == NULL)
@@ -168,26 +212,25 @@ proto_parse_url(const char *url, struct proto_url *out)
 	}
 	slash = strchr(p, '/');
 	hl = slash ? (size_t)(slash - p) : strlen(p);
-	colon = memchr(p, ':', hl);
-	if (colon != NULL) {
-		const char *q;
-		long v = 0;
-
-		/* Digits only, at most 5 of them: strtol would take signs and spaces. */
-		for (q = colon + 1; q < p + hl; q++) {
-			if (*q < '0' || *q > '9' || q - colon > 5)
-				return PROTO_URL_PORT;
-			v = v * 10 + (*q - '0');
+	if (hl > 0 && p[0] == '[') {
+		if ((rc = parse_ipv6_host(p, hl, out)) != PROTO_URL_OK)
+			return rc;
+	} else {
+		colon = memchr(p, ':', hl);
+		/* Two colons: an IPv6 address, whose own colons cannot be told
+		 * from the port's without the brackets. */
+		if (colon != NULL && memchr(colon + 1, ':', hl - (size_t)(colon + 1 - p)) != NULL)
+			return PROTO_URL_IPV6;
+		if (colon != NULL) {
+			if ((rc = parse_port(colon + 1, p + hl, &out->port)) != PROTO_URL_OK)
+				return rc;
+			hl = (size_t)(colon - p);
 		}
-		if (v < 1 || v > 65535)
-			return PROTO_URL_PORT;
-		out->port = (int)v;
-		hl = (size_t)(colon - p);
+		if (hl == 0 || hl >= sizeof out->host)
+			return PROTO_URL_HOST;
+		memcpy(out->host, p, hl);
+		out->host[hl] = '\0';
 	}
-	if (hl == 0 || hl >= sizeof out->host)
-		return PROTO_URL_HOST;
-	memcpy(out->host, p, hl);
-	out->host[hl] = '\0';
 	if (slash == NULL)
 		snprintf(out->path, sizeof out->path, "/");
 	else if (strlen(slash) >= sizeof out->path)

@@ -53,7 +53,9 @@ int proto_valid_utf8(const char *s, size_t len);
  * WebSocket over TLS. */
 struct proto_url {
 	int tls;        /* 1 for wss:// */
-	char host[256]; /* as written: a name or an IPv4 address */
+	int ipv6;       /* 1 if host is an IPv6 address ([...] in the URL) */
+	char host[256]; /* as written: a name, an IPv4 address, or an IPv6 address
+	                   without its brackets */
 	int port;       /* from the URL, else 80 (ws://) or 443 (wss://) */
 	char path[512]; /* from the first '/', else "/" */
 };
@@ -61,7 +63,8 @@ struct proto_url {
 enum {
 	PROTO_URL_OK = 0,
 	PROTO_URL_SCHEME = -1, /* neither ws:// nor wss:// */
-	PROTO_URL_HOST = -2,   /* no host, or one too long */
+	PROTO_URL_HOST = -2,   /* no host, or one too long, or a bad [IPv6] */
+	PROTO_URL_IPV6 = -5,   /* an IPv6 address not in brackets */
 	PROTO_URL_PORT = -3,   /* a port that is not 1 to 65535 */
 	PROTO_URL_PATH = -4    /* a path too long */
 };

@@ -648,6 +648,11 @@ parse_url(struct chat_client *c, const char *url, struct proto_url *u)
 	case PROTO_URL_PORT: return client_fail(c, CHAT_ERR_INVALID, "bad port in URL '%s'", url);
 	case PROTO_URL_PATH:
 		return client_fail(c, CHAT_ERR_INVALID, "path too long in URL '%s'", url);
+	case PROTO_URL_IPV6:
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "an IPv6 address in a URL goes in brackets: ws://[::1]:8700/, "
+				   "not '%s'",
+				   url);
 	default: return client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", url);
 	}
 }
@@ -735,6 +740,7 @@ session_start(struct chat_client *c)
 {
 	struct lws_client_connect_info ci;
 	struct proto_url u;
+	char host[sizeof u.host + 2];
 	int rc;
 
 	if (c->wsi != NULL)
@@ -745,12 +751,15 @@ session_start(struct chat_client *c)
 	if (rc != CHAT_OK)
 		return rc;
 	memset(&ci, 0, sizeof ci);
+	/* The address to connect to is bare; the Host header of an IPv6 address
+	 * has its brackets (RFC 7230, 5.4). */
+	snprintf(host, sizeof host, u.ipv6 ? "[%s]" : "%s", u.host);
 	ci.context = c->ctx;
 	ci.address = u.host;
 	ci.port = u.port;
 	ci.path = u.path;
-	ci.host = u.host;
-	ci.origin = u.host;
+	ci.host = host;
+	ci.origin = host;
 	ci.protocol = PROTO_SUBPROTOCOL;
 	/* Full verification: a known CA, valid dates, and the host's name (lws
 	 * checks ci.host against the certificate). No LCCSCF_ALLOW_* here. */

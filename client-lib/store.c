@@ -918,6 +918,101 @@ store_outbox_each(struct store *s, chat_history_cb fn, void *arg)
 }
 
 int
+store_unsent_each(struct store *s, chat_history_cb fn, void *arg)
+{
+	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
+				   " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'"
+				   " ORDER BY rowid");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = emit_message(s, st, fn, arg);
+	release(s, st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "read the outbox");
+	return stop;
+}
+
+int
+store_unsent_state(struct store *s, const char *message_id, char *state, size_t cap)
+{
+	sqlite3_stmt *st = prep(s, "SELECT state FROM messages WHERE message_id = ? AND"
+				   " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
+				   " AND kind = 'text'");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(state, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	release(s, st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(s, "look up the outbox");
+}
+
+int
+store_unsent_delete(struct store *s, const char *message_id)
+{
+	static const char *const sql[] = {
+		/* Only what no server confirmed: the row's guard decides, and the
+		 * others follow it in the same transaction. */
+		"DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1 AND seq = 0"
+		" AND state IN ('pending', 'failed') AND kind = 'text'",
+		"DELETE FROM attachments WHERE message_id = ?1",
+		"DELETE FROM receipts WHERE message_id = ?1",
+	};
+	int n = 0;
+
+	if (store_begin(s) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sql / sizeof *sql && (i == 0 || n > 0); i++) {
+		sqlite3_stmt *st = prep(s, sql[i]);
+
+		if (st == NULL) {
+			store_rollback(s);
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+		if (run(s, st, "discard a message") != 0) {
+			store_rollback(s);
+			return -1;
+		}
+		if (i == 0)
+			n = sqlite3_changes(s->db);
+	}
+	if (store_commit(s) != 0)
+		return -1;
+	return n > 0;
+}
+
+int
+store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MESSAGE_ID_LEN + 1])
+{
+	/* Hex digits sort before 'g': the ids that start with prefix are those
+	 * from prefix up to prefix || 'g', a range of the primary key. */
+	sqlite3_stmt *st = prep(s, "SELECT message_id FROM messages WHERE message_id >= ?1"
+				   " AND message_id < ?1 || 'g' LIMIT 2");
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (found++ == 0)
+			snprintf(out, CHAT_MESSAGE_ID_LEN + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+	release(s, st);
+	if (rc != SQLITE_DONE)
+		return fail(s, "find message");
+	return found > 1 ? 2 : found;
+}
+
+int
 store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn, void *arg)
 {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,

@@ -113,6 +113,18 @@ int store_message_sent(struct store *s, const char *message_id, int64_t seq, int
  * oldest first. */
 int store_outbox_each(struct store *s, chat_history_cb fn, void *arg);
 int store_message_set_state(struct store *s, const char *message_id, const char *state);
+/* Calls fn for each message this device wrote that no server confirmed,
+ * pending or failed, oldest first. */
+int store_unsent_each(struct store *s, chat_history_cb fn, void *arg);
+/* 1 and its state ("pending" or "failed") in state if message_id is one of
+ * them, 0 if not (unknown, sent, received, an event), -1 error. */
+int store_unsent_state(struct store *s, const char *message_id, char *state, size_t cap);
+/* Deletes such a message with its attachments' records: 1 done, 0 it is not
+ * one, -1 error. */
+int store_unsent_delete(struct store *s, const char *message_id);
+/* Finds a message (or event) from a prefix of its id (hex digits): 1 found
+ * (out gets the id), 0 none, 2 ambiguous, -1 error. */
+int store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MESSAGE_ID_LEN + 1]);
 /* Calls fn for the message with that id; 1 found, 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
 int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,

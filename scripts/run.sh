@@ -20,13 +20,49 @@ running() {
 	[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
 
+# ours_elsewhere: the chat-servers this script started with another RUN_DIR
+# that listen on RUN_ADDR, one "PID DIR" a line. A server's --db names its
+# RUN_DIR (relative to the server's working directory, if it was), and the
+# pid file there must name that very process.
+ours_elsewhere() {
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		args=$(tr '\0' '\n' <"$d/cmdline" 2>/dev/null) || continue
+		case $args in *chat-server*) ;; *) continue ;; esac
+		[ "$(printf '%s\n' "$args" | sed -n '/^--listen$/{n;p;q;}')" = "$RUN_ADDR" ] || continue
+		db=$(printf '%s\n' "$args" | sed -n '/^--db$/{n;p;q;}')
+		case $db in
+		'') continue ;;
+		/*) dir=$(dirname "$db") ;;
+		*) dir=$(readlink -f "$d/cwd/$(dirname "$db")" 2>/dev/null) || continue ;;
+		esac
+		[ "$(cat "$dir/chat-server.pid" 2>/dev/null)" = "$pid" ] && printf '%s %s\n' "$pid" "$dir"
+	done
+	return 0 # set -e: the last process looked at need not be ours
+}
+
 if [ "${1:-}" = stop ]; then
 	if running; then
 		kill "$(cat "$pidfile")" && rm -f "$pidfile"
 		echo "run: chat-server stopped"
-	else
-		echo "run: no chat-server of ours is running"
+		exit 0
 	fi
+	# Started with another RUN_DIR (make run RUN_DIR=... then make stop):
+	# the one on our address is the one meant.
+	found=$(ours_elsewhere)
+	case $(printf '%s' "$found" | grep -c .) in
+	0) echo "run: no chat-server of ours is running in $RUN_DIR or on $RUN_ADDR" ;;
+	1)
+		pid=${found%% *}
+		dir=${found#* }
+		kill "$pid" && rm -f "$dir/chat-server.pid"
+		echo "run: chat-server stopped (it ran from $dir)"
+		;;
+	*)
+		echo "run: none in $RUN_DIR; these run on $RUN_ADDR, stop one with make stop RUN_DIR=DIR:"
+		printf '%s\n' "$found" | sed 's/^[0-9]* /  /'
+		;;
+	esac
 	exit 0
 fi
 

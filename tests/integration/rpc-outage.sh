@@ -50,7 +50,7 @@ expect_exit 0 "$CHATCTL" --home "$T/alice" --json history "$chat"
 
 # Down again; the last send cannot be answered before input ends and the
 # grace (10 s) is over: it is answered with an error (3, unreachable), and
-# stays pending in the store for the next connection.
+# stays pending in the store for the next connection (the error carries it).
 before=$(attempts)
 stop_server
 wait_until 10 "rpc did not notice the server stopping" attempted $((before + 1))
@@ -64,4 +64,8 @@ expect_not_in "$T/rpc.err" "Sanitizer"
 expect_exit 0 "$CHATCTL" --home "$T/alice" --json history "$chat"
 [ "$(jq -r '.[-1] | "\(.text) \(.state)"' "$T/out")" = "late pending" ] ||
 	fail "the late send: $(jq -c '.[-1]' "$T/out")"
+# Its error says so, with the message, so that the program does not send it twice.
+[ "$(grep '"id":21' "$T/rpc.out" | jq -r '"\(.error.data.messageId) \(.error.data.state)"')" = \
+	"$(jq -r '.[-1].messageId' "$T/out") pending" ] ||
+	fail "the error does not tell the kept message: $(grep '"id":21' "$T/rpc.out")"
 exit 0

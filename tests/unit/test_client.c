@@ -151,6 +151,26 @@ test_parse_url(void **state)
 	assert_int_equal(proto_parse_url("wss://h:0000443/", &u), PROTO_URL_PORT);
 	assert_int_equal(proto_parse_url("ws://h:65535", &u), PROTO_URL_OK);
 	assert_int_equal(u.port, 65535);
+	/* IPv6 addresses, in brackets (RFC 3986): host without them. */
+	assert_int_equal(proto_parse_url("ws://[::1]:8700/", &u), PROTO_URL_OK);
+	assert_int_equal(u.ipv6, 1);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 8700);
+	assert_string_equal(u.path, "/");
+	assert_int_equal(proto_parse_url("wss://[2001:db8::7]/chat", &u), PROTO_URL_OK);
+	assert_int_equal(u.ipv6, 1);
+	assert_string_equal(u.host, "2001:db8::7");
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.path, "/chat");
+	assert_int_equal(proto_parse_url("ws://127.0.0.1:1/", &u), PROTO_URL_OK);
+	assert_int_equal(u.ipv6, 0);
+	assert_int_equal(proto_parse_url("ws://::1:8700/", &u), PROTO_URL_IPV6);
+	assert_int_equal(proto_parse_url("ws://[::1:8700/", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("ws://[]:8700/", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("ws://[chat.example]:8700/", &u), PROTO_URL_HOST);
+	assert_int_equal(proto_parse_url("ws://[::1]x/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("ws://[::1]:/", &u), PROTO_URL_PORT);
+	assert_int_equal(proto_parse_url("ws://[::1]:65536/", &u), PROTO_URL_PORT);
 	memset(long_host, 'a', sizeof long_host - 1);
 	long_host[sizeof long_host - 1] = '\0';
 	memcpy(long_host, "wss://", 6);
