@@ -229,6 +229,17 @@ chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done, 
 	return op_launch(c, op, session_request(c, req, link_found, op, 0));
 }
 
+/* Our own device is gone: removed for good here too, as the directory would
+ * have it next time (horizon: the highest id of ours known). */
+static void
+remove_own_pin(struct chat_client *c, uint32_t device)
+{
+	uint32_t max = device;
+
+	if (store_peer_max_id(&c->store, c->user, &max) == 0)
+		store_peer_remove(&c->store, c->user, device, max > device ? max : device);
+}
+
 static void
 device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
@@ -243,7 +254,7 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 		op_finish(c, op, err, NULL);
 		return;
 	}
-	store_peer_deactivate_device(&c->store, c->user, op->device_id);
+	remove_own_pin(c, op->device_id);
 	if (op->device_id == c->device_id) {
 		/* This home is no device of anyone's any more; it may link again. */
 		store_meta_set(&c->store, "user", "");

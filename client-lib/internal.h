@@ -141,6 +141,12 @@ struct chat_client {
 	int64_t receipts_at; /* not before then (monotonic ms): batching */
 	lws_sorted_usec_list_t receipts_sul;
 
+	/* Frames waiting for their senders' listings (directory_hold), and the
+	 * user whose listing has just come in while they are handled again. */
+	struct held_frame *held;
+	size_t n_held;
+	const char *listing_user;
+
 	char errmsg[512];
 	char server_code[64];
 };
@@ -268,12 +274,23 @@ int receive_queue_ack(struct chat_client *c, const char *message_id);
 void receive_flush_acks(struct chat_client *c);
 
 /* directory.c */
-/* Checks one directory entry (getKeys device or newMessage sender) against the
+/* directory_check: the entry is of a user never seen and approved by another
+ * of their devices; it can only be judged with their whole listing. */
+#define DIRECTORY_NEED_LISTING 1
+/* Checks one directory entry (a newMessage or receipt sender) against the
  * pins: pins it when new, records a changed identity key. Returns CHAT_OK,
- * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY or CHAT_ERR_STORE (errmsg set). */
+ * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY, CHAT_ERR_STORE (errmsg set), or
+ * DIRECTORY_NEED_LISTING. */
 int directory_check(struct chat_client *c, const char *user, uint32_t device, const cJSON *entry,
 		    uint8_t xk_out[32]);
-/* Applies a getKeys reply: pins, deactivates devices no longer listed. */
+/* Applies a getKeys reply: pins, marks removed the devices no longer listed. */
 int directory_apply(struct chat_client *c, const cJSON *reply);
+/* Keeps a copy of a newMessage (or receipt) whose sender needs its listing
+ * (DIRECTORY_NEED_LISTING), asks for it, and hands the frame to
+ * receive_new_message (receive_receipt) again once it is in. CHAT_OK, or an
+ * error (the frame is then not kept: it comes again next connection). */
+int directory_hold(struct chat_client *c, const char *user, const cJSON *msg, int receipt);
+/* Drops the held frames (the connection is gone: the server sends them again). */
+void directory_forget_held(struct chat_client *c);
 
 #endif
