@@ -124,7 +124,12 @@ $(BUILD)/tests/blackhole-proxy: tests/tools/blackhole-proxy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy
+# Test-only TLS-terminating relay: a hostile server in the middle (tls.sh).
+$(BUILD)/tests/tls-relay: tests/tools/tls-relay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs openssl)
+
+TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay
 
 tests: all $(UNIT_BIN) $(TEST_TOOLS)
 

@@ -152,14 +152,26 @@ device_link(struct cli *cli, int argc, char **argv)
 static int
 device_approve(struct cli *cli, int argc, char **argv)
 {
+	char code[64] = "";
+	size_t len = 0;
 	int rc;
 
-	if (argc != 3)
+	if (argc < 3)
 		return cli_usage(&cmd_device_entry,
 				 "device approve needs the code the new device shows");
+	/* The code as a person types it, in one word or in its four groups. */
+	for (int i = 2; i < argc; i++) {
+		int n = snprintf(code + len, sizeof code - len, "%s%s", i > 2 ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof code - len)
+			return cli_usage(&cmd_device_entry,
+					 "that is not a link code (16 letters and digits, like "
+					 "K7QM-2XWD-R4TP-9BNA)");
+		len += (size_t)n;
+	}
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	rc = chat_approve_device(cli->c, argv[2], cli_done_cb, cli_done_reset(cli));
+	rc = chat_approve_device(cli->c, code, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
@@ -260,7 +272,7 @@ cmd_device_exec(struct cli *cli, int argc, char **argv)
 
 const struct cmd_entry cmd_device_entry = {
 	.name = "device",
-	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE | remove DEVICE "
+	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE... | remove DEVICE "
 		 "[--force]",
 	.summary = "this user's devices: list, link a new one, approve it, remove one",
 	.exec = cmd_device_exec};

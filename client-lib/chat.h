@@ -447,7 +447,8 @@ CHAT_API int chat_message_get(struct chat_client *c, const char *message_id, cha
 			      void *arg);
 
 /* Accepts the current keys of every device of user that changed since they were
- * pinned. Returns the number of devices accepted (0 if none had changed), or an error. */
+ * pinned, and the removed devices of user that the server lists again. Returns
+ * the number of devices accepted (0 if none), or an error. */
 CHAT_API int chat_trust(struct chat_client *c, const char *user);
 
 /* Resolves a chat given as a full id, an unambiguous prefix of at least 4 hex
@@ -523,16 +524,20 @@ CHAT_API int chat_members(struct chat_client *c, const char *chat_id, chat_membe
 /* ---- Devices ----------------------------------------------------------------- */
 
 /* On a new device (an unregistered home): asks to join user. code() gets the code
- * to approve on one of the user's devices (chat_approve_device); done gets this
- * device's id once approved. The home then remembers user, device and server. The
- * request ends after 10 minutes or when the connection closes. */
+ * to approve on one of the user's devices (chat_approve_device): a secret of 80
+ * random bits, new for each call, as "K7TF-2VWI-R4RZ-4TYD", that the server never
+ * sees. done gets this device's id once approved. The home then remembers user,
+ * device and server. The request ends after 10 minutes or when the connection
+ * closes. */
 CHAT_API int chat_link_device(struct chat_client *c, const char *user, const char *device_name,
 			      chat_code_cb code, chat_done_cb done, void *arg);
 
-/* On an existing device: approves the device that shows code, after checking that
- * the code matches its keys (the server cannot swap them) and signing them. done
- * gets the new device's id. CHAT_ERR_REFUSED (invalid_code) for a wrong or expired
- * code, or one of another user. */
+/* On an existing device: approves the device that shows code (16 base32
+ * characters; case, dashes and spaces do not matter): finds the waiting request
+ * whose MAC the code makes (the server cannot swap its keys) and signs its keys.
+ * done gets the new device's id. CHAT_ERR_REFUSED with server code invalid_code
+ * (found by libchat) when no request matches: a wrong or expired code, one of
+ * another user, or keys the server changed. */
 CHAT_API int chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done,
 				 void *arg);
 

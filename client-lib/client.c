@@ -398,6 +398,7 @@ chat_client_destroy(struct chat_client *c)
 void
 client_forget_buffers(struct chat_client *c)
 {
+	directory_forget_held(c);
 	store_free_list(c->acks, c->n_acks);
 	c->acks = NULL;
 	c->n_acks = c->cap_acks = 0;

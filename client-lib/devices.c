@@ -2,57 +2,29 @@
  * devices.c - a user's devices: linking a new one with the approval of an
  * existing one, removing one, listing them, and safety numbers.
  *
- * The link code is derived from the new device's keys (e2e_link_code), so the
- * approving device can tell when the server hands it other keys than the ones
- * the new device shows: it recomputes the code and refuses a mismatch.
+ * The new device draws a secret and shows it as its link code; it sends the
+ * server only a MAC over its keys under that secret (e2e_link_mac). The user
+ * types the code on an existing device, which finds the waiting request whose
+ * MAC the code makes. The server never sees the secret, so it can neither
+ * hand the approving device other keys than the new device's (their MAC
+ * would not match) nor find keys of its own that fit the code.
  */
 #include "internal.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-
-/* "k7qm2xwd", "K7QM-2XWD" -> "K7QM-2XWD"; -1 if it is not 8 base32 digits. */
-static int
-normalize_code(const char *in, char out[16])
-{
-	char d[8];
-	size_t n = 0;
-
-	for (; in != NULL && *in != '\0'; in++) {
-		int ch = toupper((unsigned char)*in);
-
-		if (ch == '-' || ch == ' ')
-			continue;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= '2' && ch <= '7')) || n == sizeof d)
-			return -1;
-		d[n++] = (char)ch;
-	}
-	if (n != sizeof d)
-		return -1;
-	snprintf(out, 16, "%.4s-%.4s", d, d + 4);
-	return 0;
-}
 
 /* ---- on the new device ------------------------------------------------------ */
 
 void
 ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
-	const char *code = proto_get_str(reply, "code");
-	char mine[E2E_LINK_CODE_LEN + 1];
+	int64_t expires;
 
-	if (err == CHAT_OK) {
-		e2e_link_code(c->id->sign_pk, c->id->x_pk, mine);
-		/* The server only echoes what our keys give; anything else means it
-		 * registered other keys under our request. */
-		if (code == NULL || strcmp(code, mine) != 0)
-			err = client_fail(
-				c, CHAT_ERR_PROTOCOL,
-				"the server's link code does not match this device's keys");
-	}
+	if (err == CHAT_OK && proto_get_int(reply, "expiresAt", 0, INT64_MAX / 2, &expires) != 0)
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed");
 	if (err != CHAT_OK) {
 		c->conn_err = err;
 		c->closing = 1;
@@ -60,10 +32,17 @@ ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int
 		op_finish(c, op, err, NULL);
 		return;
 	}
-	snprintf(op->code, sizeof op->code, "%s", mine);
 	c->linking = 1;
 	if (op->code_cb)
-		op->code_cb(c, op->arg, mine);
+		op->code_cb(c, op->arg, op->code);
+}
+
+/* The MAC a linkDevice carries: this device's keys, to join op->user, under
+ * the secret its code shows. */
+int
+ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[E2E_LINK_MAC_BYTES])
+{
+	return e2e_link_mac(mac, op->secret, op->user, c->id->sign_pk, c->id->x_pk);
 }
 
 void
@@ -99,6 +78,9 @@ chat_link_device(struct chat_client *c, const char *user, const char *device_nam
 	if (rc != CHAT_OK)
 		return rc;
 	op->code_cb = code;
+	/* The secret lives in the op only, and goes (wiped) with it. */
+	randombytes_buf(op->secret, sizeof op->secret);
+	e2e_link_code(op->secret, op->code);
 	return op_launch(c, op, CHAT_OK);
 }
 
@@ -129,29 +111,73 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	op_finish(c, op, CHAT_OK, buf);
 }
 
-/* The keys behind the code: check them against the code, sign them, approve. */
+/* A waiting request, read from getLink's list. */
+struct link_request {
+	uint8_t ik[32], xk[32], sig[64], mac[E2E_LINK_MAC_BYTES];
+};
+
+static int
+read_request(const cJSON *j, struct link_request *q)
+{
+	if (proto_get_b64(j, "identityKey", q->ik, 32, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKey", q->xk, 32, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKeySig", q->sig, 64, 0, NULL) != 0 ||
+	    proto_get_b64(j, "linkMac", q->mac, sizeof q->mac, 0, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+/* The request among getLink's whose MAC the typed code makes: 1 found (in
+ * *q), 0 none, -1 malformed. */
+static int
+find_request(struct chat_client *c, const struct op *op, const cJSON *reply, struct link_request *q)
+{
+	const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(reply, "requests"), *j;
+	const char *user = proto_get_str(reply, "user");
+
+	if (user == NULL || strcmp(user, c->user) != 0 || !cJSON_IsArray(reqs))
+		return -1;
+	cJSON_ArrayForEach(j, reqs) {
+		if (read_request(j, q) != 0)
+			return -1;
+		if (e2e_link_mac_verify(q->mac, op->secret, c->user, q->ik, q->xk) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* What a code matches no request means: reported as the server's
+ * invalid_code always was (CHAT_ERR_REFUSED), though it is found here. */
+static int
+wrong_code(struct chat_client *c, const struct op *op)
+{
+	snprintf(c->server_code, sizeof c->server_code, "invalid_code");
+	return client_fail(c, CHAT_ERR_REFUSED,
+			   "no device waiting to join %s shows the code %s: it is mistyped, has "
+			   "expired (10 minutes), or its device has gone; nothing was approved "
+			   "(invalid_code)",
+			   c->user, op->code);
+}
+
+/* The requests waiting: find the one of the code, check its keys, sign them,
+ * approve. */
 static void
 link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
-	uint8_t ik[32], xk[32], sig[64], approval[64];
-	char code[E2E_LINK_CODE_LEN + 1];
-	const char *user = proto_get_str(reply, "user");
+	struct link_request q;
+	uint8_t approval[64];
 	cJSON *req;
+	int found = 0;
 
-	if (err == CHAT_OK && (user == NULL || strcmp(user, c->user) != 0 ||
-			       proto_get_b64(reply, "identityKey", ik, 32, 0, NULL) != 0 ||
-			       proto_get_b64(reply, "exchangeKey", xk, 32, 0, NULL) != 0 ||
-			       proto_get_b64(reply, "exchangeKeySig", sig, 64, 0, NULL) != 0))
-		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's link request is malformed");
-	if (err == CHAT_OK) {
-		e2e_link_code(ik, xk, code);
-		if (strcmp(code, op->code) != 0 || e2e_verify_exchange_key(ik, xk, sig) != 0)
-			err = client_fail(c, CHAT_ERR_BAD_KEY,
-					  "the keys the server gave for code %s are not the new "
-					  "device's; nothing was approved",
-					  op->code);
-	}
-	if (err == CHAT_OK && e2e_sign_device(approval, c->user, ik, xk, c->id->sign_sk) != 0)
+	if (err == CHAT_OK && (found = find_request(c, op, reply, &q)) < 0)
+		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's link requests are malformed");
+	if (err == CHAT_OK && found == 0)
+		err = wrong_code(c, op);
+	if (err == CHAT_OK && e2e_verify_exchange_key(q.ik, q.xk, q.sig) != 0)
+		err = client_fail(c, CHAT_ERR_BAD_KEY,
+				  "the new device's exchange key is not signed by its identity "
+				  "key; nothing was approved");
+	if (err == CHAT_OK && e2e_sign_device(approval, c->user, q.ik, q.xk, c->id->sign_sk) != 0)
 		err = client_fail(c, CHAT_ERR_NOMEM, "cannot sign the approval");
 	if (err != CHAT_OK) {
 		op_finish(c, op, err, NULL);
@@ -162,11 +188,11 @@ link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
 		return;
 	}
-	memcpy(op->text, ik, 32);
-	memcpy(op->text + 32, xk, 32);
+	memcpy(op->text, q.ik, 32);
+	memcpy(op->text + 32, q.xk, 32);
 	op->text_len = 64;
 	req = new_request("approveLink");
-	if (req == NULL || !cJSON_AddStringToObject(req, "code", op->code) ||
+	if (req == NULL || proto_add_b64(req, "identityKey", q.ik, 32) != 0 ||
 	    proto_add_b64(req, "approval", approval, 64) != 0) {
 		cJSON_Delete(req);
 		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
@@ -179,25 +205,39 @@ link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 int
 chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done, void *arg)
 {
-	char norm[16];
+	uint8_t secret[E2E_LINK_SECRET_BYTES];
 	struct op *op;
 	cJSON *req;
 	int rc = check_registered(c);
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (normalize_code(code, norm) != 0)
+	if (e2e_link_code_parse(code, secret) != 0)
 		return client_fail(c, CHAT_ERR_INVALID,
-				   "'%s' is not a link code (8 letters and digits, like K7QM-2XWD)",
+				   "'%s' is not a link code (16 letters and digits, like "
+				   "K7QM-2XWD-R4TP-9BNA)",
 				   code ? code : "");
 	req = new_request("getLink");
-	if (req == NULL || !cJSON_AddStringToObject(req, "code", norm) ||
-	    (op = op_new(c, OP_APPROVE, done, arg)) == NULL) {
+	if (req == NULL || (op = op_new(c, OP_APPROVE, done, arg)) == NULL) {
+		sodium_memzero(secret, sizeof secret);
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
-	snprintf(op->code, sizeof op->code, "%s", norm);
+	memcpy(op->secret, secret, sizeof secret);
+	sodium_memzero(secret, sizeof secret);
+	e2e_link_code(op->secret, op->code);
 	return op_launch(c, op, session_request(c, req, link_found, op, 0));
+}
+
+/* Our own device is gone: removed for good here too, as the directory would
+ * have it next time (horizon: the highest id of ours known). */
+static void
+remove_own_pin(struct chat_client *c, uint32_t device)
+{
+	uint32_t max = device;
+
+	if (store_peer_max_id(&c->store, c->user, &max) == 0)
+		store_peer_remove(&c->store, c->user, device, max > device ? max : device);
 }
 
 static void
@@ -214,7 +254,7 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 		op_finish(c, op, err, NULL);
 		return;
 	}
-	store_peer_deactivate_device(&c->store, c->user, op->device_id);
+	remove_own_pin(c, op->device_id);
 	if (op->device_id == c->device_id) {
 		/* This home is no device of anyone's any more; it may link again. */
 		store_meta_set(&c->store, "user", "");

@@ -265,6 +265,58 @@ e2e_verify_challenge(const uint8_t sig[64], const char *domain, const uint8_t *c
 	return rc;
 }
 
+/* challenge || server || 0x00 || binding, the part of a session signature
+ * after its domain (e2e.h), malloc'd; NULL on a bad argument. */
+static uint8_t *
+e2e_session_suffix(const uint8_t challenge[32], const char *server, const uint8_t *binding,
+		   size_t binding_len, size_t *len)
+{
+	size_t sl = server != NULL ? strlen(server) : 0;
+	uint8_t *m;
+
+	if (challenge == NULL || sl == 0 || sl > E2E_SERVER_NAME_MAX ||
+	    (binding_len != 0 && binding_len != E2E_BINDING_BYTES) ||
+	    (binding == NULL && binding_len != 0))
+		return NULL;
+	*len = 32 + sl + 1 + binding_len;
+	if ((m = malloc(*len)) == NULL)
+		return NULL;
+	memcpy(m, challenge, 32);
+	memcpy(m + 32, server, sl);
+	m[32 + sl] = 0x00;
+	if (binding_len > 0)
+		memcpy(m + 32 + sl + 1, binding, binding_len);
+	return m;
+}
+
+int
+e2e_sign_session(uint8_t sig[64], const char *domain, const uint8_t challenge[32],
+		 const char *server, const uint8_t *binding, size_t binding_len,
+		 const uint8_t sign_sk[64])
+{
+	size_t len = 0;
+	uint8_t *m = e2e_session_suffix(challenge, server, binding, binding_len, &len);
+	int rc = m != NULL ? e2e_sign_challenge(sig, domain, m, len, sign_sk) : -1;
+
+	if (rc != 0 && sig != NULL)
+		sodium_memzero(sig, E2E_SIG_BYTES);
+	free(m);
+	return rc;
+}
+
+int
+e2e_verify_session(const uint8_t sig[64], const char *domain, const uint8_t challenge[32],
+		   const char *server, const uint8_t *binding, size_t binding_len,
+		   const uint8_t sign_pk[32])
+{
+	size_t len = 0;
+	uint8_t *m = e2e_session_suffix(challenge, server, binding, binding_len, &len);
+	int rc = m != NULL ? e2e_verify_challenge(sig, domain, m, len, sign_pk) : -1;
+
+	free(m);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Associated data                                                     */
 /* ------------------------------------------------------------------ */
@@ -532,29 +584,102 @@ e2e_verify_device(const uint8_t sig[64], const char *user, const uint8_t ik[32],
 	return rc;
 }
 
-void
-e2e_link_code(const uint8_t ik[32], const uint8_t xk[32], char out[E2E_LINK_CODE_LEN + 1])
-{
-	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	static const char domain[] = "chat-link-code-v1";
-	crypto_hash_sha256_state st;
-	uint8_t h[32];
-	uint64_t bits = 0;
+/* RFC 4648 base32, most significant bit first; the code's four groups. */
+static const char e2e_b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+static const char E2E_LINK_CTX[] = "chat-link-code-v2";
+#define E2E_LINK_CTX_LEN (sizeof E2E_LINK_CTX - 1)
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)domain, sizeof domain - 1);
-	crypto_hash_sha256_update(&st, ik, 32);
-	crypto_hash_sha256_update(&st, xk, 32);
-	crypto_hash_sha256_final(&st, h);
-	for (int i = 0; i < 5; i++)
-		bits = bits << 8 | h[i];
-	/* 40 bits are 8 base32 digits, most significant first. */
-	for (int i = 0, o = 0; i < 8; i++) {
-		if (i == 4)
+void
+e2e_link_code(const uint8_t secret[E2E_LINK_SECRET_BYTES], char out[E2E_LINK_CODE_LEN + 1])
+{
+	int o = 0;
+
+	/* 80 bits are 16 digits of 5 bits; bit i is bit 7 - i % 8 of byte i / 8. */
+	for (int d = 0; d < 16; d++) {
+		unsigned v = 0;
+
+		for (int k = 0, bit = d * 5; k < 5; k++, bit++)
+			v = v << 1 | ((secret[bit / 8] >> (7 - bit % 8)) & 1);
+		if (d > 0 && d % 4 == 0)
 			out[o++] = '-';
-		out[o++] = b32[(bits >> (35 - 5 * i)) & 31];
+		out[o++] = e2e_b32[v];
 	}
-	out[E2E_LINK_CODE_LEN] = '\0';
+	out[o] = '\0';
+}
+
+int
+e2e_link_code_parse(const char *code, uint8_t secret[E2E_LINK_SECRET_BYTES])
+{
+	int bit = 0;
+
+	if (code == NULL)
+		return -1;
+	memset(secret, 0, E2E_LINK_SECRET_BYTES);
+	for (; *code != '\0'; code++) {
+		int ch = *code >= 'a' && *code <= 'z' ? *code - 'a' + 'A' : *code;
+		const char *p;
+
+		if (ch == '-' || ch == ' ')
+			continue;
+		p = ch != '\0' ? strchr(e2e_b32, ch) : NULL;
+		if (p == NULL || bit == E2E_LINK_SECRET_BYTES * 8) {
+			sodium_memzero(secret, E2E_LINK_SECRET_BYTES);
+			return -1;
+		}
+		for (int k = 4; k >= 0; k--, bit++)
+			if (((p - e2e_b32) >> k) & 1)
+				secret[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	}
+	if (bit != E2E_LINK_SECRET_BYTES * 8) {
+		sodium_memzero(secret, E2E_LINK_SECRET_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+int
+e2e_link_mac(uint8_t mac[E2E_LINK_MAC_BYTES], const uint8_t secret[E2E_LINK_SECRET_BYTES],
+	     const char *user, const uint8_t ik[32], const uint8_t xk[32])
+{
+	static const uint8_t zero_salt[32];
+	crypto_auth_hmacsha256_state st;
+	uint8_t key[32];
+	int rc = -1;
+
+	if (mac == NULL)
+		return -1;
+	if (secret != NULL && user != NULL && ik != NULL && xk != NULL &&
+	    chat_hkdf_sha256(key, sizeof key, zero_salt, sizeof zero_salt, secret,
+			     E2E_LINK_SECRET_BYTES, (const uint8_t *)E2E_LINK_CTX,
+			     E2E_LINK_CTX_LEN) == 0 &&
+	    crypto_auth_hmacsha256_init(&st, key, sizeof key) == 0 &&
+	    crypto_auth_hmacsha256_update(&st, (const uint8_t *)E2E_LINK_CTX, E2E_LINK_CTX_LEN) ==
+		    0 &&
+	    crypto_auth_hmacsha256_update(&st, (const uint8_t *)user, strlen(user) + 1) == 0 &&
+	    crypto_auth_hmacsha256_update(&st, ik, 32) == 0 &&
+	    crypto_auth_hmacsha256_update(&st, xk, 32) == 0 &&
+	    crypto_auth_hmacsha256_final(&st, mac) == 0)
+		rc = 0;
+	sodium_memzero(key, sizeof key);
+	sodium_memzero(&st, sizeof st);
+	if (rc != 0)
+		sodium_memzero(mac, E2E_LINK_MAC_BYTES);
+	return rc;
+}
+
+int
+e2e_link_mac_verify(const uint8_t mac[E2E_LINK_MAC_BYTES],
+		    const uint8_t secret[E2E_LINK_SECRET_BYTES], const char *user,
+		    const uint8_t ik[32], const uint8_t xk[32])
+{
+	uint8_t want[E2E_LINK_MAC_BYTES];
+	int rc = -1;
+
+	if (mac != NULL && e2e_link_mac(want, secret, user, ik, xk) == 0 &&
+	    crypto_verify_32(want, mac) == 0)
+		rc = 0;
+	sodium_memzero(want, sizeof want);
+	return rc;
 }
 
 void

@@ -24,9 +24,12 @@
 #define E2E_TAG_BYTES     16
 #define E2E_KEY_BYTES     32
 
-/* Domain strings for e2e_sign_challenge() / e2e_verify_challenge(). */
-#define E2E_DOMAIN_AUTH     "chat-auth-v1"
-#define E2E_DOMAIN_REGISTER "chat-register-v1"
+/* Domain strings for e2e_sign_session() / e2e_verify_session(): what a device
+ * signs to register, authenticate or ask to join a user (PROTOCOL.md,
+ * "Session"). The -v1 forms, which covered the challenge alone, are gone. */
+#define E2E_DOMAIN_AUTH     "chat-auth-v2"
+#define E2E_DOMAIN_REGISTER "chat-register-v2"
+#define E2E_DOMAIN_LINK     "chat-link-v2"
 
 struct e2e_identity { /* one device */
 	uint8_t sign_pk[32];
@@ -66,15 +69,38 @@ int e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32],
 
 /*
  * Ed25519 signature over domain || challenge, where domain is the NUL-
- * terminated string without its NUL (E2E_DOMAIN_AUTH for login,
- * E2E_DOMAIN_REGISTER for registration).  The encoding has no length prefix,
- * so only use fixed domains none of which is a prefix of another.
+ * terminated string without its NUL and challenge any bytes (the building
+ * block of e2e_sign_session).  The encoding has no length prefix, so only use
+ * fixed domains none of which is a prefix of another.
  * challenge may be NULL only if len == 0.
  */
 int e2e_sign_challenge(uint8_t sig[64], const char *domain, const uint8_t *challenge, size_t len,
 		       const uint8_t sign_sk[64]);
 int e2e_verify_challenge(const uint8_t sig[64], const char *domain, const uint8_t *challenge,
 			 size_t len, const uint8_t sign_pk[32]);
+
+/*
+ * The message a device signs to prove itself to one server over one
+ * connection (register, auth, linkDevice):
+ *
+ *   domain || challenge (32 bytes) || server || 0x00 || binding
+ *
+ * server is the server's name as the client was given it, "host:port"
+ * (PROTOCOL.md, "Session"); binding is empty (binding_len 0) on ws:// and
+ * the connection's 32-byte TLS exporter (RFC 9266) on wss://. So a signature
+ * made for one server, or one TLS connection, is worth nothing on another:
+ * a server cannot relay another server's challenge and act as the device.
+ * The server name ends at its 0x00 and the binding has a fixed length, so
+ * the encoding is unambiguous. server must be 1 to E2E_SERVER_NAME_MAX bytes.
+ */
+#define E2E_SERVER_NAME_MAX 300
+#define E2E_BINDING_BYTES   32
+int e2e_sign_session(uint8_t sig[64], const char *domain, const uint8_t challenge[32],
+		     const char *server, const uint8_t *binding, size_t binding_len,
+		     const uint8_t sign_sk[64]);
+int e2e_verify_session(const uint8_t sig[64], const char *domain, const uint8_t challenge[32],
+		       const char *server, const uint8_t *binding, size_t binding_len,
+		       const uint8_t sign_pk[32]);
 
 /* What is bound into every envelope as AEAD associated data. */
 struct e2e_header {
@@ -133,12 +159,36 @@ int e2e_verify_device(const uint8_t sig[64], const char *user, const uint8_t ik[
 		      const uint8_t xk[32], const uint8_t approver_pk[32]);
 
 /*
- * The link code of a device's keys: the first 40 bits of
- * SHA-256("chat-link-code-v1" || ik || xk) in RFC 4648 base32, as "XXXX-XXXX".
- * out gets E2E_LINK_CODE_LEN + 1 bytes.
+ * Link codes (PROTOCOL.md, "Devices"). A new device draws a random secret of
+ * E2E_LINK_SECRET_BYTES (80 bits), shows it as its code, and proves its keys
+ * with a MAC under it; the server never sees the secret, so it can neither
+ * swap the keys nor grind a code for keys of its own.
+ *
+ * The code is the secret in RFC 4648 base32 (16 characters, no padding), in
+ * four groups of four: "K7QM-2XWD-R4TP-9BNA". out gets E2E_LINK_CODE_LEN + 1
+ * bytes.
  */
-#define E2E_LINK_CODE_LEN 9
-void e2e_link_code(const uint8_t ik[32], const uint8_t xk[32], char out[E2E_LINK_CODE_LEN + 1]);
+#define E2E_LINK_SECRET_BYTES 10
+#define E2E_LINK_CODE_LEN     19
+#define E2E_LINK_MAC_BYTES    32
+void e2e_link_code(const uint8_t secret[E2E_LINK_SECRET_BYTES], char out[E2E_LINK_CODE_LEN + 1]);
+/* A code as a person typed it: the 16 base32 characters in either case, with
+ * any dashes and spaces. 0 and the secret, or -1 if it is not one. */
+int e2e_link_code_parse(const char *code, uint8_t secret[E2E_LINK_SECRET_BYTES]);
+/*
+ * The link MAC of a request to join user with keys ik, xk:
+ *   key = HKDF-SHA256(salt = 32 zero bytes, IKM = secret,
+ *                     info = "chat-link-code-v2", L = 32)
+ *   mac = HMAC-SHA256(key, "chat-link-code-v2" || user || 0x00 || ik || xk)
+ * 0, or -1 (mac zeroed).
+ */
+int e2e_link_mac(uint8_t mac[E2E_LINK_MAC_BYTES], const uint8_t secret[E2E_LINK_SECRET_BYTES],
+		 const char *user, const uint8_t ik[32], const uint8_t xk[32]);
+/* 0 if mac is the link MAC of (user, ik, xk) under secret (compared in
+ * constant time), else -1. */
+int e2e_link_mac_verify(const uint8_t mac[E2E_LINK_MAC_BYTES],
+			const uint8_t secret[E2E_LINK_SECRET_BYTES], const char *user,
+			const uint8_t ik[32], const uint8_t xk[32]);
 
 /*
  * A safety number: SHA-512("chat-safety-v1" || a || 0x00 || b), where a and b are

@@ -54,8 +54,9 @@ struct op {
 	char *text;
 	size_t text_len;
 	int attempts;
-	chat_code_cb code_cb;      /* link: where the code goes */
-	char code[16];             /* link/approve: the code, as XXXX-XXXX */
+	chat_code_cb code_cb;                  /* link: where the code goes */
+	char code[E2E_LINK_CODE_LEN + 1];      /* link/approve: the code, as shown */
+	uint8_t secret[E2E_LINK_SECRET_BYTES]; /* link/approve: what the code says */
 	uint32_t device_id;        /* remove device */
 	int fresh_chat;            /* send: members were read from the server for this try */
 	int held;                  /* send: waiting for the connection to come back */
@@ -107,6 +108,12 @@ struct chat_client {
 	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
 	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
 	uint8_t challenge[PROTO_CHALLENGE_LEN];
+	/* What the session signature covers beside the challenge: the server's
+	 * name from its URL, and on wss:// the TLS exporter value (RFC 9266) of
+	 * this connection (binding_len 0 on ws://). */
+	char server_name[E2E_SERVER_NAME_MAX + 1];
+	uint8_t binding[E2E_BINDING_BYTES];
+	size_t binding_len;
 	size_t max_frame;
 	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
 	int drained;
@@ -133,6 +140,12 @@ struct chat_client {
 	int receipts_due;    /* the store may owe receipts: look when online */
 	int64_t receipts_at; /* not before then (monotonic ms): batching */
 	lws_sorted_usec_list_t receipts_sul;
+
+	/* Frames waiting for their senders' listings (directory_hold), and the
+	 * user whose listing has just come in while they are handled again. */
+	struct held_frame *held;
+	size_t n_held;
+	const char *listing_user;
 
 	char errmsg[512];
 	char server_code[64];
@@ -248,6 +261,8 @@ void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, 
 /* devices.c */
 /* Reply to linkDevice: show the code, wait for the linked push. */
 void ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err);
+/* The linkMac of a link op (PROTOCOL.md, "Devices"): 0, or -1. */
+int ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[E2E_LINK_MAC_BYTES]);
 void ops_on_linked(struct chat_client *c, const cJSON *msg);
 
 /* receive.c */
@@ -259,12 +274,23 @@ int receive_queue_ack(struct chat_client *c, const char *message_id);
 void receive_flush_acks(struct chat_client *c);
 
 /* directory.c */
-/* Checks one directory entry (getKeys device or newMessage sender) against the
+/* directory_check: the entry is of a user never seen and approved by another
+ * of their devices; it can only be judged with their whole listing. */
+#define DIRECTORY_NEED_LISTING 1
+/* Checks one directory entry (a newMessage or receipt sender) against the
  * pins: pins it when new, records a changed identity key. Returns CHAT_OK,
- * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY or CHAT_ERR_STORE (errmsg set). */
+ * CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY, CHAT_ERR_STORE (errmsg set), or
+ * DIRECTORY_NEED_LISTING. */
 int directory_check(struct chat_client *c, const char *user, uint32_t device, const cJSON *entry,
 		    uint8_t xk_out[32]);
-/* Applies a getKeys reply: pins, deactivates devices no longer listed. */
+/* Applies a getKeys reply: pins, marks removed the devices no longer listed. */
 int directory_apply(struct chat_client *c, const cJSON *reply);
+/* Keeps a copy of a newMessage (or receipt) whose sender needs its listing
+ * (DIRECTORY_NEED_LISTING), asks for it, and hands the frame to
+ * receive_new_message (receive_receipt) again once it is in. CHAT_OK, or an
+ * error (the frame is then not kept: it comes again next connection). */
+int directory_hold(struct chat_client *c, const char *user, const cJSON *msg, int receipt);
+/* Drops the held frames (the connection is gone: the server sends them again). */
+void directory_forget_held(struct chat_client *c);
 
 #endif

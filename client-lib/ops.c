@@ -32,6 +32,8 @@ op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg)
 static void
 op_free(struct op *op)
 {
+	sodium_memzero(op->secret, sizeof op->secret);
+	sodium_memzero(op->code, sizeof op->code);
 	store_free_list(op->users, op->n_users);
 	if (op->text != NULL) {
 		sodium_memzero(op->text, op->text_len);
@@ -348,25 +350,43 @@ ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32
 	op_finish(c, op, CHAT_OK, buf);
 }
 
+/* The session signature of register, auth and linkDevice (PROTOCOL.md,
+ * "Session"): over the challenge, the name of the server as this device was
+ * given it, and the TLS connection, so that no other server can use it. Adds
+ * "server" and "signature" to req; 0, or -1. */
+static int
+add_session_sig(struct chat_client *c, cJSON *req, const char *domain)
+{
+	uint8_t sig[64];
+
+	if (e2e_sign_session(sig, domain, c->challenge, c->server_name, c->binding, c->binding_len,
+			     c->id->sign_sk) != 0 ||
+	    !cJSON_AddStringToObject(req, "server", c->server_name) ||
+	    proto_add_b64(req, "signature", sig, 64) != 0)
+		return -1;
+	return 0;
+}
+
 /* register and linkDevice carry the same: this device's public keys, and its
- * signature over the challenge under the request's own domain. */
+ * session signature under the request's own domain; linkDevice also the MAC
+ * of the keys under the secret of the code. */
 static int
 send_device_keys(struct chat_client *c, struct op *op, const char *type, const char *domain,
 		 reply_fn fn)
 {
 	cJSON *req = new_request(type);
-	uint8_t sig[64];
+	uint8_t mac[E2E_LINK_MAC_BYTES];
 
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
-	if (e2e_sign_challenge(sig, domain, c->challenge, sizeof c->challenge, c->id->sign_sk) !=
-		    0 ||
+	if (add_session_sig(c, req, domain) != 0 ||
+	    (op->kind == OP_LINK &&
+	     (ops_link_mac(c, op, mac) != 0 || proto_add_b64(req, "linkMac", mac, sizeof mac))) ||
 	    !cJSON_AddStringToObject(req, "user", op->user) ||
 	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
 	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
 	    proto_add_b64(req, "exchangeKey", c->id->x_pk, 32) ||
-	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64) ||
-	    proto_add_b64(req, "signature", sig, 64)) {
+	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64)) {
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the %s request", type);
 	}
@@ -392,15 +412,12 @@ static int
 send_auth(struct chat_client *c)
 {
 	cJSON *req = new_request("auth");
-	uint8_t sig[64];
 
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
-	if (e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, c->challenge, sizeof c->challenge,
-			       c->id->sign_sk) != 0 ||
-	    !cJSON_AddStringToObject(req, "user", c->user) ||
+	if (!cJSON_AddStringToObject(req, "user", c->user) ||
 	    !cJSON_AddNumberToObject(req, "deviceId", c->device_id) ||
-	    proto_add_b64(req, "signature", sig, 64) ||
+	    add_session_sig(c, req, E2E_DOMAIN_AUTH) != 0 ||
 	    /* A handle that does not take delivery does not take the device's
 	     * receiving session either: it runs beside it. */
 	    (c->send_only && !cJSON_AddFalseToObject(req, "receive"))) {
@@ -421,7 +438,7 @@ ops_on_hello(struct chat_client *c)
 			goto sent;
 		}
 		if (op->kind == OP_LINK) {
-			rc = send_device_keys(c, op, "linkDevice", "chat-link-v1",
+			rc = send_device_keys(c, op, "linkDevice", E2E_DOMAIN_LINK,
 					      ops_link_requested);
 			goto sent;
 		}

@@ -240,6 +240,35 @@ proto_parse_url(const char *url, struct proto_url *out)
 	return PROTO_URL_OK;
 }
 
+int
+proto_server_name(const struct proto_url *u, char *out, size_t cap)
+{
+	char h[sizeof u->host], addr[INET6_ADDRSTRLEN];
+	size_t len = strlen(u->host);
+	struct in6_addr a6;
+	int n;
+
+	if (len >= 2 && u->host[0] == '[' && u->host[len - 1] == ']') {
+		memcpy(h, u->host + 1, len - 2);
+		h[len - 2] = '\0';
+	} else {
+		memcpy(h, u->host, len + 1);
+	}
+	if (strchr(h, ':') != NULL) {
+		/* IPv6: one spelling of each address, the one inet_ntop writes. */
+		if (inet_pton(AF_INET6, h, &a6) != 1 ||
+		    inet_ntop(AF_INET6, &a6, addr, sizeof addr) == NULL)
+			return -1;
+		n = snprintf(out, cap, "[%s]:%d", addr, u->port);
+	} else {
+		for (char *p = h; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		n = snprintf(out, cap, "%s:%d", h, u->port);
+	}
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int64_t
 proto_now_ms(void)
 {

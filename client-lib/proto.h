@@ -72,6 +72,12 @@ enum {
 /* Splits url into *out. Returns PROTO_URL_OK or what is wrong with it. */
 int proto_parse_url(const char *url, struct proto_url *out);
 
+/* The server's name as a device signs it (PROTOCOL.md, "Session"): the
+ * URL's host in lower case (an IPv6 address in brackets, in the form
+ * inet_ntop writes), ':', and the port, always written. 0, or -1 if it does
+ * not fit in cap or an IPv6 host is no address. */
+int proto_server_name(const struct proto_url *u, char *out, size_t cap);
+
 /* Milliseconds since the epoch, now (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);
 /* Milliseconds on the monotonic clock, for deadlines. */

@@ -269,6 +269,14 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 			rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
 		}
 	}
+	if (rc == DIRECTORY_NEED_LISTING) {
+		/* A sender never seen, approved by another of their devices: the
+		 * frame comes back here once their whole listing is in. */
+		if ((rc = directory_hold(c, in.user, msg, receipt)) == CHAT_OK) {
+			free(in.ct);
+			return;
+		}
+	}
 	if (rc == CHAT_ERR_KEY_CHANGED && c->cbs.on_key_changed)
 		c->cbs.on_key_changed(c, c->udata, in.user, (uint32_t)in.device);
 	if (rc == CHAT_OK)

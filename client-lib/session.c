@@ -19,6 +19,7 @@
 #include <sodium.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -554,6 +555,31 @@ note_cert_failure(struct chat_client *c, X509_STORE_CTX *x509_ctx)
 		 issuer[0] ? "'" : "");
 }
 
+/* wss://: this connection's TLS exporter value (RFC 9266, no context), which
+ * the session signature covers: a relay that ends TLS and opens its own to
+ * the server has another, and the server refuses the signature. 0, or -1 if
+ * it cannot be had over TLS (the connection is given up). */
+static int
+bind_channel(struct chat_client *c, struct lws *wsi)
+{
+	static const char label[] = "EXPORTER-Channel-Binding";
+	SSL *ssl = c->tls ? lws_get_ssl(wsi) : NULL;
+
+	c->binding_len = 0;
+	if (!c->tls)
+		return 0;
+	if (ssl == NULL || SSL_export_keying_material(ssl, c->binding, sizeof c->binding, label,
+						      sizeof label - 1, NULL, 0, 0) != 1) {
+		c->conn_err = CHAT_ERR_TLS;
+		client_fail(c, CHAT_ERR_TLS,
+			    "cannot bind the session to the TLS connection to %s (no exporter)",
+			    c->server_url);
+		return -1;
+	}
+	c->binding_len = sizeof c->binding;
+	return 0;
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -564,6 +590,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (bind_channel(c, wsi) != 0)
+			return -1;
 		/* Connected: from now on only incoming data needs the application. */
 		watch_socket(c, EPOLLIN);
 		c->valid_ms = proto_mono_ms(); /* the heartbeat starts from here */
@@ -746,6 +774,8 @@ session_start(struct chat_client *c)
 	if (c->wsi != NULL)
 		return CHAT_OK;
 	rc = parse_url(c, c->server_url, &u);
+	if (rc == CHAT_OK && proto_server_name(&u, c->server_name, sizeof c->server_name) != 0)
+		rc = client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", c->server_url);
 	if (rc == CHAT_OK)
 		rc = make_context(c, u.tls);
 	if (rc != CHAT_OK)

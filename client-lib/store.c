@@ -16,7 +16,7 @@
 
 #include "proto.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -74,6 +74,15 @@ static const char *const migrations[] = {
 	"  name TEXT NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL,"
 	"  enc_size INTEGER NOT NULL, key BLOB NOT NULL, sha256 BLOB NOT NULL, path TEXT,"
 	"  PRIMARY KEY(message_id, idx));",
+	/* 5 -> 6: removed devices (PROTOCOL.md, "What clients accept"). A device
+	 * the directory stopped listing is removed for good: active 0, and the
+	 * highest device id known of its user at that moment, past which its key
+	 * approves nothing. Earlier versions marked such devices inactive only;
+	 * the best horizon known for them is the highest id known now. */
+	"ALTER TABLE peers ADD COLUMN removed_horizon INTEGER;"
+	"UPDATE peers SET removed_horizon ="
+	"  (SELECT max(p.device_id) FROM peers AS p WHERE p.user = peers.user)"
+	"  WHERE active = 0;",
 };
 
 static int
@@ -335,14 +344,16 @@ row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
 	if (sqlite3_column_type(st, col + 5) == SQLITE_TEXT)
 		snprintf(p->name, sizeof p->name, "%s",
 			 (const char *)sqlite3_column_text(st, col + 5));
+	p->removed = sqlite3_column_type(st, col + 6) == SQLITE_INTEGER;
+	p->horizon = p->removed ? (uint32_t)sqlite3_column_int64(st, col + 6) : 0;
 }
 
 int
 store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p)
 {
-	sqlite3_stmt *st = prep(
-		s, "SELECT identity_key, exchange_key, pending_identity,"
-		   " pending_exchange, active, name FROM peers WHERE user = ? AND device_id = ?");
+	sqlite3_stmt *st = prep(s, "SELECT identity_key, exchange_key, pending_identity,"
+				   " pending_exchange, active, name, removed_horizon FROM peers"
+				   " WHERE user = ? AND device_id = ?");
 	int rc;
 
 	if (st == NULL)
@@ -369,7 +380,9 @@ store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t
 			" exchange_key = excluded.exchange_key, active = 1, name = "
 			"coalesce(excluded.name, name),"
 			" pending_identity = NULL, pending_exchange = NULL"
-			" WHERE identity_key = excluded.identity_key");
+			/* Never a removed device: only the user brings one back
+			 * (store_peer_trust). */
+			" WHERE identity_key = excluded.identity_key AND removed_horizon IS NULL");
 
 	if (st == NULL)
 		return -1;
@@ -402,9 +415,15 @@ store_peer_count_pins(struct store *s, const char *user, uint32_t skip)
 }
 
 int
-store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32])
+store_peer_find_identity(struct store *s, const char *user, const uint8_t ik[32], uint32_t *device,
+			 struct store_peer *p)
 {
-	sqlite3_stmt *st = prep(s, "SELECT 1 FROM peers WHERE user = ? AND identity_key = ?");
+	/* A key pinned twice (a device removed, then linked again with the same
+	 * key) counts as its live pin first. */
+	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
+				   " pending_exchange, active, name, removed_horizon FROM peers"
+				   " WHERE user = ? AND identity_key = ?"
+				   " ORDER BY active DESC, removed_horizon DESC LIMIT 1");
 	int rc;
 
 	if (st == NULL)
@@ -412,6 +431,10 @@ store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, ik, 32, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*device = (uint32_t)sqlite3_column_int64(st, 0);
+		row_to_peer(st, 1, p);
+	}
 	release(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -419,12 +442,28 @@ store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32
 }
 
 int
+store_peer_max_id(struct store *s, const char *user, uint32_t *max)
+{
+	sqlite3_stmt *st = prep(s, "SELECT coalesce(max(device_id), 0) FROM peers WHERE user = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*max = (uint32_t)sqlite3_column_int64(st, 0);
+	release(s, st);
+	return rc == SQLITE_ROW ? 0 : fail(s, "read device ids");
+}
+
+int
 store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
 		       const uint8_t xk[32])
 {
-	/* The device is still listed by the directory, only with another key. */
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?,"
-				   " active = 1 WHERE user = ? AND device_id = ?");
+	/* Active or removed, it stays as it is until the user accepts. */
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?"
+				   " WHERE user = ? AND device_id = ?");
 
 	if (st == NULL)
 		return -1;
@@ -438,9 +477,11 @@ store_peer_set_pending(struct store *s, const char *user, uint32_t device, const
 int
 store_peer_trust(struct store *s, const char *user)
 {
+	/* A removed device listed again comes back with it: the user's word. */
 	sqlite3_stmt *st = prep(s, "UPDATE peers SET identity_key = pending_identity,"
 				   " exchange_key = pending_exchange, pending_identity = NULL,"
-				   " pending_exchange = NULL, pinned_at = ?"
+				   " pending_exchange = NULL, pinned_at = ?, active = 1,"
+				   " removed_horizon = NULL"
 				   " WHERE user = ? AND pending_identity IS NOT NULL");
 
 	if (st == NULL)
@@ -453,35 +494,62 @@ store_peer_trust(struct store *s, const char *user)
 }
 
 int
-store_peer_deactivate_user(struct store *s, const char *user)
+store_peer_remove(struct store *s, const char *user, uint32_t device, uint32_t horizon)
 {
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0 WHERE user = ?");
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0, removed_horizon = ?"
+				   " WHERE user = ? AND device_id = ? AND removed_horizon IS NULL");
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	return run(s, st, "update devices");
+	sqlite3_bind_int64(st, 1, horizon);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, device);
+	return run(s, st, "mark device removed");
 }
 
 int
-store_peer_deactivate_device(struct store *s, const char *user, uint32_t device)
+store_peer_drop_pending(struct store *s, const char *user, uint32_t device)
 {
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0 WHERE user = ? AND device_id = ?");
+	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = NULL,"
+				   " pending_exchange = NULL WHERE user = ? AND device_id = ?");
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, device);
-	return run(s, st, "update device");
+	return run(s, st, "forget changed key");
+}
+
+int
+store_peer_each_pin(struct store *s, const char *user, store_peer_fn fn, void *arg)
+{
+	sqlite3_stmt *st =
+		prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
+			" pending_exchange, active, name, removed_horizon FROM peers WHERE user = ?"
+			" ORDER BY device_id");
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_peer p;
+
+		row_to_peer(st, 1, &p);
+		stop = fn(arg, user, (uint32_t)sqlite3_column_int64(st, 0), &p);
+	}
+	release(s, st);
+	if (!stop && rc != SQLITE_DONE)
+		return fail(s, "list devices");
+	return stop;
 }
 
 int
 store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
 {
-	sqlite3_stmt *st =
-		prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-			" pending_exchange, active, name FROM peers WHERE user = ? AND active = 1"
-			" ORDER BY device_id");
+	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
+				   " pending_exchange, active, name, removed_horizon FROM peers"
+				   " WHERE user = ? AND active = 1 ORDER BY device_id");
 	int rc, stop = 0;
 
 	if (st == NULL)

@@ -50,31 +50,47 @@ struct store_peer {
 	uint8_t pending_exchange[32];
 	int active;    /* listed by the directory the last time we asked */
 	char name[65]; /* the device's name, "" if none */
+	/* The directory stopped listing it: it is removed for good (active 0)
+	 * until the user accepts it again (store_peer_trust), and its key
+	 * approves no device with an id above horizon, the highest device id
+	 * known of its user when it was removed. */
+	int removed;
+	uint32_t horizon;
 };
 /* 1 found, 0 not pinned, -1 error. */
 int store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p);
 /* Pins (user, device) to keys, or updates the exchange key of an already pinned
- * identity (the caller has checked its signature), marks it active and drops
- * any pending change (the directory is back to the pinned key). */
+ * identity (the caller has checked its signature), and drops any pending change
+ * (the directory is back to the pinned key). A removed device is left as it is:
+ * only store_peer_trust brings one back. */
 int store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
 		   const uint8_t xk[32], const char *name);
 /* How many devices of user are pinned (active or not), leaving out (user, skip):
  * this device, when user is our own. */
 int store_peer_count_pins(struct store *s, const char *user, uint32_t skip);
-/* 1 if ik is (or was) the pinned identity key of one of user's devices. */
-int store_peer_known_identity(struct store *s, const char *user, const uint8_t ik[32]);
+/* The pinned device of user whose identity key is ik (an active one first):
+ * 1 found (*device and *p set), 0 none, -1 error. */
+int store_peer_find_identity(struct store *s, const char *user, const uint8_t ik[32],
+			     uint32_t *device, struct store_peer *p);
+/* The highest device id pinned of user (active or removed), 0 if none. */
+int store_peer_max_id(struct store *s, const char *user, uint32_t *max);
 /* Records a changed identity key, waiting for the user's acceptance. */
 int store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
 			   const uint8_t xk[32]);
-/* Accepts all pending keys of user; returns how many devices changed, or -1. */
+/* Accepts all pending keys of user, and with them the removed devices listed
+ * again; returns how many devices changed, or -1. */
 int store_peer_trust(struct store *s, const char *user);
-/* Marks every device of user inactive (before a directory refresh re-pins). */
-int store_peer_deactivate_user(struct store *s, const char *user);
-int store_peer_deactivate_device(struct store *s, const char *user, uint32_t device);
+/* Marks an active device removed, with the horizon of its key's approvals
+ * (see struct store_peer); a removed one keeps its first horizon. */
+int store_peer_remove(struct store *s, const char *user, uint32_t device, uint32_t horizon);
+/* Forgets a change of key waiting for the user (the device is gone again). */
+int store_peer_drop_pending(struct store *s, const char *user, uint32_t device);
 /* Calls fn for each active pinned device of user. fn returning non-zero stops. */
 typedef int (*store_peer_fn)(void *arg, const char *user, uint32_t device,
 			     const struct store_peer *p);
 int store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg);
+/* The same for every pinned device of user, removed ones included. */
+int store_peer_each_pin(struct store *s, const char *user, store_peer_fn fn, void *arg);
 /* Number of active pinned devices of user (or -1). */
 int store_peer_count(struct store *s, const char *user);
 

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "blob.h"
+#include "names.h"
 #include "server.h"
 #include "util.h"
 #include "wire.h"
@@ -37,12 +38,16 @@
 #define RATE_MAX       1000000ULL
 #define RATE_BYTES_MAX (1024ULL * 1024 * 1024)
 
+/* --name, at most this often. */
+#define MAX_NAMES     64
+#define MAX_NAMES_STR "64"
+
 static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
 	"                   [--heartbeat SECONDS] [--blobs DIR] [--max-blob BYTES]\n"
-	"                   [--verbose]\n"
+	"                   [--name HOST[:PORT]]... [--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -88,6 +93,16 @@ static const char help_text[] =
 	"                      file, made (32 random bytes, mode 0600) if missing\n"
 	"  --max-blob BYTES    the largest attachment accepted, announced in hello\n"
 	"                      (default 104857600, from 1 to 1099511627776)\n"
+	"  --name HOST[:PORT]  a name clients reach this server by, as in their\n"
+	"                      URL (PORT: 443 with --cert, else 80, as a URL\n"
+	"                      without one); repeatable. Devices sign the name\n"
+	"                      they were given, and one for another server is\n"
+	"                      refused (wrong_server), so a server reached\n"
+	"                      through a proxy needs the proxy's name here.\n"
+	"                      Always accepted: --listen's HOST and address at\n"
+	"                      its port; for a loopback address also localhost,\n"
+	"                      127.0.0.1 and [::1]; for 0.0.0.0 or [::] also the\n"
+	"                      host name and every interface's address\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -309,6 +324,62 @@ beside_db(const char *db, const char *name, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+static void
+free_names(struct server_opts *opts)
+{
+	for (size_t i = 0; i < opts->n_names; i++)
+		free((char *)opts->names[i]);
+	free((void *)opts->names);
+	opts->names = NULL;
+	opts->n_names = 0;
+}
+
+/* --name, kept as given until --cert says which port a name without one
+ * means. 0, or the exit status. */
+static int
+add_name_arg(const char **args, size_t *n, const char *arg)
+{
+	if (*n == MAX_NAMES)
+		return usage_error("--name: at most %s of them", MAX_NAMES_STR);
+	args[(*n)++] = arg;
+	return 0;
+}
+
+/* Checks the --name arguments (with TLS, a name without a port means 443).
+ * 0, or the exit status. */
+static int
+check_names(const char *const *args, size_t n, int tls)
+{
+	char buf[NAMES_LEN_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
+		if (names_parse(args[i], tls ? 443 : 80, buf, sizeof buf) != 0)
+			return usage_error("--name: '%s' is not HOST[:PORT] (a host name or "
+					   "address, an IPv6 address in brackets; PORT from 1 "
+					   "to 65535)",
+					   args[i]);
+	return 0;
+}
+
+/* The --name arguments (checked) in canonical form (names.h) into opts.
+ * 0, or -1 out of memory. */
+static int
+make_names(const char *const *args, size_t n, int tls, struct server_opts *opts)
+{
+	char **names = n > 0 ? calloc(n, sizeof *names) : NULL;
+	char buf[NAMES_LEN_MAX + 1];
+
+	opts->names = (const char *const *)names;
+	opts->n_names = names != NULL ? n : 0;
+	if (n > 0 && names == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (names_parse(args[i], tls ? 443 : 80, buf, sizeof buf) != 0 ||
+		    (names[i] = strdup(buf)) == NULL)
+			return -1;
+	return 0;
+}
+
 static int
 install_signals(void)
 {
@@ -341,6 +412,11 @@ main(int argc, char **argv)
 						 /* Hidden, for tests: seconds a signed
 						  * blob path is good for. */
 						 {"blob-url-ttl", required_argument, NULL, 'T'},
+						 {"name", required_argument, NULL, 'N'},
+						 /* Hidden, for tests: play a hostile
+						  * server that swaps the keys of
+						  * link requests. */
+						 {"test-link-swap", no_argument, NULL, 'S'},
 						 {"verbose", no_argument, NULL, 'v'},
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
@@ -357,6 +433,8 @@ main(int argc, char **argv)
 	uint8_t blob_key[BLOB_KEY_BYTES];
 	int64_t n64;
 	const char *listen_arg = NULL;
+	const char *name_args[MAX_NAMES];
+	size_t n_name_args = 0;
 	double secs;
 	int ch;
 
@@ -422,6 +500,11 @@ main(int argc, char **argv)
 					optarg);
 			opts.blob_url_ttl = (int)n64;
 			break;
+		case 'N':
+			if ((ch = add_name_arg(name_args, &n_name_args, optarg)) != 0)
+				return ch;
+			break;
+		case 'S': opts.test_link_swap = 1; break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -447,6 +530,8 @@ main(int argc, char **argv)
 	if (opts.cert_path != NULL && (opts.cert_path[0] == '\0' || opts.key_path[0] == '\0'))
 		return usage_error("%s", "--cert and --key need a file name");
 	if (opts.cert_path != NULL && (ch = check_tls_files(opts.cert_path, opts.key_path)) != 0)
+		return ch;
+	if ((ch = check_names(name_args, n_name_args, opts.cert_path != NULL)) != 0)
 		return ch;
 
 	if (sodium_init() < 0) {
@@ -478,7 +563,13 @@ main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	ch = server_run(&opts);
+	if (make_names(name_args, n_name_args, opts.cert_path != NULL, &opts) != 0) {
+		fprintf(stderr, "chat-server: out of memory\n");
+		ch = 1;
+	} else {
+		ch = server_run(&opts);
+	}
+	free_names(&opts);
 	sodium_memzero(blob_key, sizeof blob_key);
 	return ch;
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include "blob.h"
 #include "wire.h"
@@ -134,6 +135,7 @@ struct server {
 	struct lws_context *ctx;
 	struct db *db;
 	struct wire_hooks hooks;
+	struct server_names names; /* what register, auth and linkDevice may name */
 	size_t max_frame;
 	uint64_t next_conn_id;
 	struct conn *conns;
@@ -483,28 +485,66 @@ on_online(void *udata, const char *user)
 	return 0;
 }
 
+/* 1 if a's request is the newer of two for one key: later, or (in the same
+ * millisecond) on the later connection. */
+static int
+newer_link(const struct conn *a, const struct conn *b)
+{
+	return a->sess.link.created_at > b->sess.link.created_at ||
+	       (a->sess.link.created_at == b->sess.link.created_at &&
+		a->sess.conn_id > b->sess.conn_id);
+}
+
+/* Whether c's request is one wire_hooks.list_links shows for user: live,
+ * unexpired, and the newest for its key (a client that reconnected asks
+ * again; the newest request is the one a person is looking at). */
+static int
+listed_link(struct server *srv, const struct conn *c, const char *user, int64_t now)
+{
+	const struct wire_link *l = &c->sess.link;
+	const struct conn *o;
+
+	if (c->sess.authed || c->close_code || !l->pending || now >= l->expires_at ||
+	    strcmp(l->user, user) != 0)
+		return 0;
+	for (o = srv->conns; o != NULL; o = o->next)
+		if (o != c && !o->sess.authed && !o->close_code && o->sess.link.pending &&
+		    now < o->sess.link.expires_at && strcmp(o->sess.link.user, user) == 0 &&
+		    memcmp(o->sess.link.identity_key, l->identity_key, sizeof l->identity_key) ==
+			    0 &&
+		    newer_link(o, c))
+			return 0;
+	return 1;
+}
+
 /* The pending link requests live in the sessions of the connections that
- * made them, so a request dies with its connection; expiry is checked here. */
-static struct session *
-on_find_link(void *udata, const char *user, const char *code, int64_t now)
+ * made them, so a request dies with its connection; expiry is checked here.
+ * A scan of every connection (twice, for the rare key asked twice), as for
+ * on_online: link requests are rare. Oldest first. */
+static size_t
+on_list_links(void *udata, const char *user, int64_t now, struct session **out, size_t cap)
 {
 	struct server *srv = udata;
-	struct conn *o, *best = NULL;
+	struct conn *o;
+	size_t n = 0;
 
 	for (o = srv->conns; o != NULL; o = o->next) {
-		const struct wire_link *l = &o->sess.link;
+		size_t i;
 
-		if (o->sess.authed || o->close_code || !l->pending || now >= l->expires_at ||
-		    strcmp(l->code, code) != 0 || strcmp(l->user, user) != 0)
+		if (!listed_link(srv, o, user, now))
 			continue;
-		/* The same keys asked twice (a client that reconnected): the
-		 * newest request is the one a person is looking at. */
-		if (best == NULL || l->created_at > best->sess.link.created_at ||
-		    (l->created_at == best->sess.link.created_at &&
-		     o->sess.conn_id > best->sess.conn_id))
-			best = o;
+		/* Insertion sort by age: at most a handful are listed. */
+		for (i = n < cap ? n : cap; i > 0; i--) {
+			if (!newer_link(conn_of(out[i - 1]), o))
+				break;
+			if (i < cap)
+				out[i] = out[i - 1];
+		}
+		if (i < cap)
+			out[i] = &o->sess;
+		n++;
 	}
-	return best ? &best->sess : NULL;
+	return n;
 }
 
 /* s was waiting on a link request and is now a device: tell it, then
@@ -549,6 +589,25 @@ on_device_removed(void *udata, const char *user, uint32_t device_id, struct sess
 
 /* ---- connection events ------------------------------------------------- */
 
+/* wss://: the connection's TLS exporter value (RFC 9266), which devices sign
+ * into their session: a TLS-terminating relay has another. 0, or -1 if TLS
+ * is on and the value cannot be had (the connection is refused). */
+static int
+bind_channel(struct session *s, struct lws *wsi)
+{
+	static const char label[] = "EXPORTER-Channel-Binding";
+	SSL *ssl = lws_get_ssl(wsi);
+
+	s->binding_len = 0;
+	if (ssl == NULL)
+		return 0;
+	if (SSL_export_keying_material(ssl, s->binding, sizeof s->binding, label, sizeof label - 1,
+				       NULL, 0, 0) != 1)
+		return -1;
+	s->binding_len = sizeof s->binding;
+	return 0;
+}
+
 static int
 conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
@@ -562,6 +621,10 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv_log("conn %llu open peer=%s", (unsigned long long)c->sess.conn_id, c->peer);
+	if (bind_channel(&c->sess, wsi) != 0) {
+		srv_log("conn %llu no TLS channel binding", (unsigned long long)c->sess.conn_id);
+		return -1;
+	}
 	if (queue_text(c, wire_hello(&srv->hooks, &c->sess)) != 0) {
 		srv_log("conn %llu out of memory for hello", (unsigned long long)c->sess.conn_id);
 		return -1;
@@ -1240,6 +1303,25 @@ lws_log(int level, const char *line)
 	srv_log("lws: %.*s", (int)n, line);
 }
 
+/* The names devices may sign for (names.h): --listen's, once its port is
+ * known, and each --name. Logged, for whoever reads a wrong_server. */
+static int
+set_names(struct server *srv, const struct server_opts *opts, int port)
+{
+	char line[1024];
+	size_t o = 0;
+
+	if (names_defaults(&srv->names, opts->host, opts->bind_addr, port) != 0)
+		return -1;
+	for (size_t i = 0; i < opts->n_names; i++)
+		if (names_add(&srv->names, opts->names[i]) != 0)
+			return -1;
+	for (size_t i = 0; i < srv->names.n && o < sizeof line; i++)
+		o += (size_t)snprintf(line + o, sizeof line - o, " %s", srv->names.v[i]);
+	srv_log("names:%s%s", line, o >= sizeof line ? " ..." : "");
+	return 0;
+}
+
 int
 server_run(const struct server_opts *opts)
 {
@@ -1275,7 +1357,9 @@ server_run(const struct server_opts *opts)
 		.blob_url_ttl = opts->blob_url_ttl,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
-		.find_link = on_find_link,
+		.list_links = on_list_links,
+		.names = &srv.names,
+		.test_link_swap = opts->test_link_swap,
 		.linked = on_linked,
 		.device_removed = on_device_removed,
 		.online = on_online,
@@ -1325,6 +1409,13 @@ server_run(const struct server_opts *opts)
 	srv_log("listening on %s%s%s%s:%d%s", opts->cert_path ? "wss://" : "",
 		opts->ipv6 ? "[" : "", opts->host, opts->ipv6 ? "]" : "",
 		lws_get_vhost_listen_port(vh), opts->cert_path ? "/" : "");
+	if (set_names(&srv, opts, lws_get_vhost_listen_port(vh)) != 0) {
+		srv_log("out of memory for the server's names");
+		lws_context_destroy(srv.ctx);
+		names_free(&srv.names);
+		db_close(srv.db);
+		return 1;
+	}
 
 	remove_stale_parts(srv.blobs_dir);
 	/* Once now, then on the timer. */
@@ -1351,6 +1442,7 @@ server_run(const struct server_opts *opts)
 		free(d);
 	}
 	db_close(srv.db);
+	names_free(&srv.names);
 	srv_log("stopped");
 	return stop_requested ? 0 : 1;
 }

@@ -29,6 +29,11 @@ struct server_opts {
 	const uint8_t *blob_key;
 	int64_t max_blob;
 	int blob_url_ttl;
+	/* --name: canonical "host:port" names (names.h) the server answers to
+	 * beside those that follow from the listening address. */
+	const char *const *names;
+	size_t n_names;
+	int test_link_swap; /* hidden --test-link-swap: a hostile server, for tests */
 };
 
 /* --heartbeat: the default (PROTOCOL.md) and the bounds of the hangup time. */

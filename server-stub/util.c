@@ -130,62 +130,6 @@ util_valid_utf8(const char *s, size_t len)
 	return 1;
 }
 
-static const char base32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-void
-util_link_code(const uint8_t identity_key[32], const uint8_t exchange_key[32],
-	       char out[CHAT_LINK_CODE_LEN + 1])
-{
-	static const char domain[] = "chat-link-code-v1";
-	crypto_hash_sha256_state h;
-	uint8_t digest[crypto_hash_sha256_BYTES];
-	uint64_t bits = 0;
-	size_t i, o = 0;
-
-	crypto_hash_sha256_init(&h);
-	crypto_hash_sha256_update(&h, (const uint8_t *)domain, sizeof domain - 1);
-	crypto_hash_sha256_update(&h, identity_key, 32);
-	crypto_hash_sha256_update(&h, exchange_key, 32);
-	crypto_hash_sha256_final(&h, digest);
-	for (i = 0; i < 5; i++)
-		bits = bits << 8 | digest[i];
-	/* 40 bits are exactly eight base32 digits, most significant first. */
-	for (i = 0; i < 8; i++) {
-		if (i == 4)
-			out[o++] = '-';
-		out[o++] = base32_alphabet[(bits >> (35 - 5 * i)) & 31];
-	}
-	out[o] = '\0';
-}
-
-int
-util_parse_link_code(const char *s, char out[CHAT_LINK_CODE_LEN + 1])
-{
-	size_t i, o = 0;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (c == '-' && i == 4 && o == 4) {
-			out[o++] = '-';
-			continue;
-		}
-		if (o == 4)
-			out[o++] = '-'; /* typed without the dash */
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		if (o >= CHAT_LINK_CODE_LEN || !((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7')))
-			return -1;
-		out[o++] = c;
-	}
-	if (o != CHAT_LINK_CODE_LEN)
-		return -1;
-	out[o] = '\0';
-	return 0;
-}
-
 char *
 util_b64_encode(const uint8_t *bin, size_t len)
 {

@@ -25,8 +25,10 @@
 #define CHAT_MAX_MEMBERS       100 /* per group, the creator included */
 #define CHAT_MAX_MODIFY        99  /* users per modifyChatParticipants */
 #define CHAT_GROUP_NAME_MAX    64  /* bytes of UTF-8 */
-#define CHAT_LINK_CODE_LEN     9   /* "XXXX-XXXX" */
+#define CHAT_LINK_MAC_BYTES    32  /* linkMac: HMAC-SHA256 */
 #define CHAT_LINK_LIFETIME_MS  (10 * 60 * 1000)
+#define CHAT_MAX_LINKS         5    /* link requests waiting per user */
+#define CHAT_BINDING_BYTES     32   /* the TLS exporter value a device signs */
 #define CHAT_MAX_GETKEYS       100  /* users per getKeys */
 #define CHAT_MAX_LAST_SEEN     100  /* users per getLastSeen */
 #define CHAT_MAX_ACK           1000 /* ids per ack */
@@ -69,21 +71,6 @@ int util_valid_hex(const char *s, size_t len);
 /* 1 if the len bytes at s are well-formed UTF-8 (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF). */
 int util_valid_utf8(const char *s, size_t len);
-
-/*
- * The link code of a new device's keys (PROTOCOL.md, "Devices"): the first
- * 40 bits of SHA-256("chat-link-code-v1" || identity_key || exchange_key) in
- * RFC 4648 base32, written "XXXX-XXXX".
- */
-void util_link_code(const uint8_t identity_key[32], const uint8_t exchange_key[32],
-		    char out[CHAT_LINK_CODE_LEN + 1]);
-
-/*
- * A code as a person typed it: eight base32 characters, either case, with or
- * without the dash after the fourth.  Writes the canonical "XXXX-XXXX" form
- * and returns 0, or -1 if s is not of that form.
- */
-int util_parse_link_code(const char *s, char out[CHAT_LINK_CODE_LEN + 1]);
 
 /*
  * Standard base64 with padding of len bytes into a malloc'd string; NULL

@@ -417,8 +417,59 @@ get_device_name(struct req *r, const char **out)
 }
 
 /*
+ * The "server" of register, auth and linkDevice: the name of the server the
+ * device was pointed at, which its signature covers (PROTOCOL.md, "Session").
+ * It must be one of this server's names, or the device is talking to another
+ * server that relays to this one. Returns it, or NULL with the request
+ * failed. A request without it comes from a client that signs the old -v1
+ * forms (the challenge alone, which a relay can reuse): it is told to update.
+ */
+static const char *
+get_server_name(struct req *r)
+{
+	const cJSON *v = field(r->msg, "server");
+
+	if (v == NULL) {
+		req_fail(r, "bad_request",
+			 "server: missing; this client signs the old chat-*-v1 forms, which "
+			 "this server refuses: update the client (libchat, chatctl, chat-tui)");
+		return NULL;
+	}
+	if (!cJSON_IsString(v) || !names_valid_form(v->valuestring)) {
+		req_fail(r, "bad_request", "server: must be the server's host:port in lower case");
+		return NULL;
+	}
+	if (r->h->names == NULL || !names_has(r->h->names, v->valuestring)) {
+		req_fail(r, "wrong_server",
+			 "this server is not %s; behind a proxy, start chat-server with --name "
+			 "%s",
+			 v->valuestring, v->valuestring);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+/* 0 if sig is ik's signature under domain over this connection's challenge,
+ * the server's name and the TLS binding; -1 with bad_signature (naming whose
+ * key) otherwise. */
+static int
+check_session_sig(struct req *r, const char *domain, const char *server,
+		  const uint8_t sig[CHAT_SIG_BYTES], const uint8_t ik[CHAT_KEY_BYTES],
+		  const char *whose)
+{
+	if (e2e_verify_session(sig, domain, r->s->challenge, server, r->s->binding,
+			       r->s->binding_len, ik) == 0)
+		return 0;
+	req_fail(r, "bad_signature",
+		 "signature does not verify with %s over this connection's challenge, "
+		 "server name and TLS binding",
+		 whose);
+	return -1;
+}
+
+/*
  * The keys of register and linkDevice, checked: the exchange key signed by
- * the identity key, and the challenge signed under domain.  0, or -1 with
+ * the identity key, and the session signed under domain.  0, or -1 with
  * the request failed.
  */
 static int
@@ -426,11 +477,13 @@ get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
 	     uint8_t xk[CHAT_KEY_BYTES], uint8_t xsig[CHAT_SIG_BYTES])
 {
 	uint8_t sig[CHAT_SIG_BYTES];
+	const char *server;
 
 	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, CHAT_KEY_BYTES) ||
 	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, CHAT_KEY_BYTES) ||
 	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, CHAT_SIG_BYTES) ||
-	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig))
+	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig) ||
+	    (server = get_server_name(r)) == NULL)
 		return -1;
 	if (e2e_verify_exchange_key(ik, xk, xsig) != 0) {
 		req_fail(r, "bad_signature",
@@ -438,13 +491,7 @@ get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
 			 "identityKey");
 		return -1;
 	}
-	if (e2e_verify_challenge(sig, domain, r->s->challenge, sizeof r->s->challenge, ik) != 0) {
-		req_fail(r, "bad_signature",
-			 "signature does not verify with "
-			 "identityKey over this connection's challenge");
-		return -1;
-	}
-	return 0;
+	return check_session_sig(r, domain, server, sig, ik, "identityKey");
 }
 
 static void
@@ -479,7 +526,9 @@ handle_auth(struct req *r)
 {
 	char user[CHAT_USER_MAX + 1];
 	uint8_t ik[CHAT_KEY_BYTES], sig[CHAT_SIG_BYTES];
+	char whose[CHAT_USER_MAX + 64];
 	uint32_t device_id;
+	const char *server;
 
 	const cJSON *receive = field(r->msg, "receive");
 
@@ -491,6 +540,8 @@ handle_auth(struct req *r)
 		req_fail(r, "bad_request", "receive: must be true or false");
 		return;
 	}
+	if ((server = get_server_name(r)) == NULL)
+		return;
 	switch (db_device_identity(r->h->db, user, device_id, ik)) {
 	case DB_OK: break;
 	case DB_NOT_FOUND:
@@ -498,14 +549,9 @@ handle_auth(struct req *r)
 		return;
 	default: fail_internal(r); return;
 	}
-	if (e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, r->s->challenge, sizeof r->s->challenge,
-				 ik) != 0) {
-		req_fail(r, "bad_signature",
-			 "signature does not verify with the "
-			 "identity key of %s/%u",
-			 user, (unsigned)device_id);
+	snprintf(whose, sizeof whose, "the identity key of %s/%u", user, (unsigned)device_id);
+	if (check_session_sig(r, E2E_DOMAIN_AUTH, server, sig, ik, whose) != 0)
 		return;
-	}
 	if (db_touch_device(r->h->db, user, device_id, util_now_ms()) != DB_OK) {
 		fail_internal(r);
 		return;
@@ -990,7 +1036,6 @@ out:
 
 /* ---- devices ----------------------------------------------------------- */
 
-#define LINK_DOMAIN   "chat-link-v1"
 #define DEVICE_DOMAIN "chat-device-v1"
 
 int
@@ -1031,17 +1076,56 @@ fail_key_taken(struct req *r)
 	req_fail(r, "bad_request", "identityKey: already registered to another device");
 }
 
+/* Test only (--test-link-swap): what a hostile server would do to a link
+ * request: keep its MAC, and put keys of its own (validly signed) in place
+ * of the new device's. The approving device must notice. */
+static int
+swap_link_keys(struct wire_link *l)
+{
+	struct e2e_identity id;
+
+	if (e2e_identity_generate(&id) != 0)
+		return -1;
+	memcpy(l->identity_key, id.sign_pk, sizeof l->identity_key);
+	memcpy(l->exchange_key, id.x_pk, sizeof l->exchange_key);
+	memcpy(l->exchange_key_sig, id.x_sig, sizeof l->exchange_key_sig);
+	e2e_identity_wipe(&id);
+	return 0;
+}
+
+/* Other requests to join user than the one of session self or for key ik
+ * (the newest request for a key replaces the others): at most
+ * CHAT_MAX_LINKS may wait at once, so that the approving device has few
+ * MACs to try and the list stays short. */
+static size_t
+other_links(struct req *r, const char *user, const uint8_t ik[CHAT_KEY_BYTES], int64_t now)
+{
+	struct session *w[CHAT_MAX_LINKS + 2];
+	size_t n, i, others = 0;
+
+	if (r->h->list_links == NULL)
+		return 0;
+	n = r->h->list_links(r->h->udata, user, now, w, sizeof w / sizeof *w);
+	for (i = 0; i < n && i < sizeof w / sizeof *w; i++)
+		if (w[i] != r->s && memcmp(w[i]->link.identity_key, ik, CHAT_KEY_BYTES) != 0)
+			others++;
+	return others + (n > i ? n - i : 0);
+}
+
 static void
 handle_link_device(struct req *r)
 {
 	struct wire_link *l = &r->s->link;
 	char user[CHAT_USER_MAX + 1];
 	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
+	uint8_t mac[CHAT_LINK_MAC_BYTES];
 	const char *name;
 	int64_t now;
 
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
-	    get_device_name(r, &name) != 0 || get_new_keys(r, LINK_DOMAIN, ik, xk, xsig))
+	    get_device_name(r, &name) != 0 ||
+	    get_bytes(r, r->msg, "linkMac", "linkMac", mac, sizeof mac) != 0 ||
+	    get_new_keys(r, E2E_DOMAIN_LINK, ik, xk, xsig))
 		return;
 	switch (db_link_check(r->h->db, user, ik)) {
 	case DB_OK: break;
@@ -1050,8 +1134,15 @@ handle_link_device(struct req *r)
 	case DB_KEY_TAKEN: fail_key_taken(r); return;
 	default: fail_internal(r); return;
 	}
-	/* A request made again on this connection replaces the first. */
 	now = util_now_ms();
+	if (other_links(r, user, ik, now) >= CHAT_MAX_LINKS) {
+		req_fail(r, "too_many_links",
+			 "%d devices are waiting to join %s, the most at once; approve one, or "
+			 "try again when one has gone (10 minutes at most)",
+			 CHAT_MAX_LINKS, user);
+		return;
+	}
+	/* A request made again on this connection replaces the first. */
 	memset(l, 0, sizeof *l);
 	l->pending = 1;
 	l->created_at = now;
@@ -1063,53 +1154,73 @@ handle_link_device(struct req *r)
 	memcpy(l->identity_key, ik, sizeof ik);
 	memcpy(l->exchange_key, xk, sizeof xk);
 	memcpy(l->exchange_key_sig, xsig, sizeof xsig);
-	util_link_code(ik, xk, l->code);
+	memcpy(l->link_mac, mac, sizeof mac);
+	if (r->h->test_link_swap && swap_link_keys(l) != 0) {
+		memset(l, 0, sizeof *l);
+		fail_internal(r);
+		return;
+	}
 	srv_log("conn %llu link request user=%s", (unsigned long long)r->s->conn_id, user);
 	start_reply(r);
-	j_str(&r->oom, r->reply, "code", l->code);
 	j_int(&r->oom, r->reply, "expiresAt", l->expires_at);
-}
-
-/* The session waiting with the request of this device's user that has the
- * code in the request's "code", or NULL with the request failed. */
-static struct session *
-find_request(struct req *r)
-{
-	char code[CHAT_LINK_CODE_LEN + 1];
-	const char *typed = get_string(r, r->msg, "code", "code");
-	struct session *w = NULL;
-
-	if (typed == NULL)
-		return NULL;
-	/* A code that cannot be one is as wrong as one nobody asked for. */
-	if (util_parse_link_code(typed, code) == 0 && r->h->find_link != NULL)
-		w = r->h->find_link(r->h->udata, r->s->user, code, util_now_ms());
-	if (w == NULL || !w->link.pending || w->authed) {
-		req_fail(r, "invalid_code",
-			 "no link request of %s has this code: it is wrong, has "
-			 "expired, or its device has gone",
-			 r->s->user);
-		return NULL;
-	}
-	return w;
 }
 
 static void
+add_link(int *oom, cJSON *arr, const struct wire_link *l)
+{
+	cJSON *o = j_obj_in_array(oom, arr);
+
+	j_opt_str(oom, o, "deviceName", l->has_name ? l->name : NULL);
+	j_b64(oom, o, "identityKey", l->identity_key, CHAT_KEY_BYTES);
+	j_b64(oom, o, "exchangeKey", l->exchange_key, CHAT_KEY_BYTES);
+	j_b64(oom, o, "exchangeKeySig", l->exchange_key_sig, CHAT_SIG_BYTES);
+	j_b64(oom, o, "linkMac", l->link_mac, CHAT_LINK_MAC_BYTES);
+	j_int(oom, o, "expiresAt", l->expires_at);
+}
+
+/* The requests waiting to join this device's user, with their keys and
+ * MACs: the device finds the one whose MAC the code a person typed makes.
+ * The server cannot, for it never sees the code. */
+static void
 handle_get_link(struct req *r)
 {
-	struct session *w = find_request(r);
-	const struct wire_link *l;
+	struct session *w[CHAT_MAX_LINKS + 2];
+	size_t n = 0, i;
+	cJSON *arr;
 
-	if (w == NULL)
-		return;
-	l = &w->link;
+	if (r->h->list_links != NULL)
+		n = r->h->list_links(r->h->udata, r->s->user, util_now_ms(), w,
+				     sizeof w / sizeof *w);
 	start_reply(r);
-	j_str(&r->oom, r->reply, "user", l->user);
-	j_opt_str(&r->oom, r->reply, "deviceName", l->has_name ? l->name : NULL);
-	j_b64(&r->oom, r->reply, "identityKey", l->identity_key, CHAT_KEY_BYTES);
-	j_b64(&r->oom, r->reply, "exchangeKey", l->exchange_key, CHAT_KEY_BYTES);
-	j_b64(&r->oom, r->reply, "exchangeKeySig", l->exchange_key_sig, CHAT_SIG_BYTES);
-	j_int(&r->oom, r->reply, "expiresAt", l->expires_at);
+	j_str(&r->oom, r->reply, "user", r->s->user);
+	arr = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "requests"));
+	for (i = 0; i < n && i < sizeof w / sizeof *w; i++)
+		add_link(&r->oom, arr, &w[i]->link);
+}
+
+/* The session waiting with the request of this device's user for the
+ * identity key in the request's "identityKey", or NULL with the request
+ * failed. */
+static struct session *
+find_request(struct req *r)
+{
+	struct session *w[CHAT_MAX_LINKS + 2];
+	uint8_t ik[CHAT_KEY_BYTES];
+	size_t n = 0, i;
+
+	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, sizeof ik) != 0)
+		return NULL;
+	if (r->h->list_links != NULL)
+		n = r->h->list_links(r->h->udata, r->s->user, util_now_ms(), w,
+				     sizeof w / sizeof *w);
+	for (i = 0; i < n && i < sizeof w / sizeof *w; i++)
+		if (memcmp(w[i]->link.identity_key, ik, sizeof ik) == 0)
+			return w[i];
+	req_fail(r, "no_such_link",
+		 "no device with this identityKey is waiting to join %s: its request has "
+		 "expired, or its device has gone",
+		 r->s->user);
+	return NULL;
 }
 
 static void

@@ -14,13 +14,14 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "names.h"
 #include "util.h"
 
 /* A new device's request to join a user (linkDevice), kept by the
  * connection that made it and gone with it. */
 struct wire_link {
 	int pending;
-	int64_t created_at; /* the newest of two requests for one code wins */
+	int64_t created_at; /* the newest of two requests for one key wins */
 	int64_t expires_at;
 	char user[CHAT_USER_MAX + 1];
 	int has_name;
@@ -28,7 +29,10 @@ struct wire_link {
 	uint8_t identity_key[CHAT_KEY_BYTES];
 	uint8_t exchange_key[CHAT_KEY_BYTES];
 	uint8_t exchange_key_sig[CHAT_SIG_BYTES];
-	char code[CHAT_LINK_CODE_LEN + 1]; /* canonical "XXXX-XXXX" */
+	/* The new device's MAC over its keys under the secret its code shows
+	 * (PROTOCOL.md, "Devices"): passed on to the approving device, which
+	 * alone can check it. */
+	uint8_t link_mac[CHAT_LINK_MAC_BYTES];
 };
 
 /*
@@ -84,6 +88,10 @@ int wire_rate_full(const struct wire_hooks *h, const struct rate_pair *p);
 struct session {
 	uint64_t conn_id; /* for the log */
 	uint8_t challenge[CHAT_CHALLENGE_BYTES];
+	/* wss://: the connection's TLS exporter value (RFC 9266), which the
+	 * device signs into register, auth and linkDevice; ws://: none (0). */
+	uint8_t binding[CHAT_BINDING_BYTES];
+	size_t binding_len;
 	int authed;
 	char user[CHAT_USER_MAX + 1]; /* valid when authed */
 	uint32_t device_id;           /* valid when authed */
@@ -114,13 +122,21 @@ struct wire_hooks {
 	const uint8_t *blob_key;
 	int64_t max_blob;
 	int blob_url_ttl;
+	/* The names this server answers to: register, auth and linkDevice must
+	 * name one of them (else wrong_server). */
+	const struct server_names *names;
+	/* Test only (chat-server --test-link-swap): play a hostile server that
+	 * swaps every link request's keys for keys of its own. */
+	int test_link_swap;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */
 	void (*inbox_changed)(void *udata, const char *user, uint32_t device_id);
-	/* The live session waiting on an unexpired link request of user with
-	 * this canonical code (the newest, if several), or NULL. */
-	struct session *(*find_link)(void *udata, const char *user, const char *code, int64_t now);
+	/* The live sessions waiting on an unexpired link request to join user,
+	 * the newest request for each identity key only, oldest first: up to
+	 * cap of them into out; returns how many there are in all. */
+	size_t (*list_links)(void *udata, const char *user, int64_t now, struct session **out,
+			     size_t cap);
 	/* s, which was waiting on a link request, has just become the new
 	 * device (s->user, s->device_id): push wire_linked(s), then deliver
 	 * as after authenticated.  s->link still holds the request (its

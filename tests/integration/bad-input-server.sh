@@ -26,8 +26,8 @@ this is not json
 {"id":2,"type":"frobnicate"}
 {"id":3,"type":"getKeys","users":["bob"]}
 {"id":4,"type":"auth","user":"alice","deviceId":1,"signature":"AAAA"}
-{"id":5,"type":"auth","user":"alice","deviceId":1,"signature":"$zero64"}
-{"id":6,"type":"auth","user":"ghost","deviceId":1,"signature":"$zero64"}
+{"id":5,"type":"auth","user":"alice","deviceId":1,"server":"127.0.0.1:$port","signature":"$zero64"}
+{"id":6,"type":"auth","user":"ghost","deviceId":1,"server":"127.0.0.1:$port","signature":"$zero64"}
 {"id":7,"type":"register","user":"alice"}
 @binary
 {"id":8,"type":"createChat","participants":["bob"]}

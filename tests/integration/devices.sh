@@ -16,12 +16,16 @@ while ! grep -q '"code"' "$T/link.out"; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "no link code: $(cat "$T/link.err")"; sleep 0.05
 done
 code=$(head -n 1 "$T/link.out" | jq -r .code)
-echo "$code" | grep -Eq '^[A-Z2-7]{4}-[A-Z2-7]{4}$' || fail "code '$code'"
+# 80 random bits the server never sees, in four groups of four.
+echo "$code" | grep -Eq '^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$' || fail "code '$code'"
+expect_not_in "$T/server.log" "$code"
 # Wrong codes, and codes approved by someone else, are refused.
-expect_exit 4 ctl alice device approve AAAA-AAAA; expect_in "$T/err" "invalid_code"
+expect_exit 4 ctl alice device approve AAAA-AAAA-AAAA-AAAA; expect_in "$T/err" "invalid_code"
 expect_exit 2 ctl alice device approve not-a-code-1
+expect_exit 2 ctl alice device approve AAAA-AAAA
 expect_exit 4 ctl bob device approve "$code";     expect_in "$T/err" "invalid_code"
-expect_exit 0 ctl alice device approve "$code"
+# As a person types it: lower case, in its four groups, without dashes.
+expect_exit 0 ctl alice device approve $(echo "$code" | tr 'A-Z-' 'a-z ')
 wait $link || fail "link: $(cat "$T/link.err")"
 [ "$(tail -n 1 "$T/link.out" | jq -r .deviceId)" = 2 ] || fail "phone id: $(cat "$T/link.out")"
 expect_exit 0 ctl phone --json whoami

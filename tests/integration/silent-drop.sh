@@ -4,6 +4,7 @@
 # gets everything once. The connection goes through blackhole-proxy, which
 # SIGUSR1 silences; the heartbeat is shortened to HB seconds on both sides
 # (chat-server --heartbeat, CHAT_HEARTBEAT) so the test does not wait 25 s.
+# The server knows the proxy's address as a name of its own (--name).
 . "$(dirname "$0")/lib.sh"
 HB=4
 # How late past HB a side may notice: timers, and a machine shared with
@@ -19,6 +20,10 @@ chat=$(cat "$T/out")
 proxy=$!
 wait_until 5 "blackhole-proxy did not start" test -s "$T/proxy.port"
 via="ws://127.0.0.1:$(cat "$T/proxy.port")/"
+# Devices sign the name of the server they were given (the proxy's): the
+# server must know it as one of its own.
+SERVER_OPTS="$SERVER_OPTS --name 127.0.0.1:$(cat "$T/proxy.port")"
+restart_server
 
 # bob listens through the proxy. Started directly, so that $! is chatctl.
 CHAT_HEARTBEAT=$HB "$CHATCTL" --home "$T/bob" --server "$via" --json listen \

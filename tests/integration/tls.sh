@@ -2,7 +2,9 @@
 # libchat checks it. With the development CA that signed it (--ca-file, or
 # CHAT_CA_FILE) messages go end to end through TLS; without that CA, or with a
 # certificate for another name, the connection is refused with a clear error
-# and exit status 3, nothing reaches the server, and listen stops retrying. A
+# and exit status 3, nothing reaches the server, and listen stops retrying.
+# Devices bind their session to the TLS connection: a TLS-terminating relay
+# cannot act as them, while a TCP proxy (with --name) can carry them. A
 # chat-server with a certificate or key it cannot use does not start (exit 2).
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null 2>&1 ||
@@ -85,6 +87,31 @@ printf 'GET /nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
 		-CAfile "$T/ca.pem" -verify_return_error -verify_hostname localhost \
 		>"$T/https.out" 2>"$T/https.err"
 expect_in "$T/https.out" "HTTP/1.1 404"
+
+# --- relays. Through a TCP proxy (TLS end to end) a device gets in when the
+# server knows the proxy's name (--name). Through a relay that ends TLS and
+# opens its own to the server (a server in the middle, with a certificate
+# the client trusts), the name passes too, but the device signed its own TLS
+# connection's binding, which is not the relay's: refused, nothing sent.
+"$BIN/tests/blackhole-proxy" "$port" >"$T/proxy.port" 2>"$T/proxy.log" &
+"$BIN/tests/tls-relay" --cert "$T/localhost.pem" --key "$T/localhost.key" "$port" \
+	>"$T/relay.port" 2>"$T/relay.log" &
+wait_until 5 "blackhole-proxy did not start" test -s "$T/proxy.port"
+wait_until 5 'tls-relay did not start: $(cat "$T/relay.log")' test -s "$T/relay.port"
+proxied="wss://localhost:$(cat "$T/proxy.port")/"
+relayed="wss://localhost:$(cat "$T/relay.port")/"
+SERVER_OPTS="--cert $T/localhost.pem --key $T/localhost.key --name localhost:$(cat "$T/proxy.port")"
+SERVER_OPTS="$SERVER_OPTS --name localhost:$(cat "$T/relay.port")"
+restart_server
+expect_exit 0 "$CHATCTL" --home "$T/alice" --server "$proxied" --ca-file "$T/ca.pem" \
+	send @bob "through a TCP proxy"
+expect_exit 4 "$CHATCTL" --home "$T/alice" --server "$relayed" --ca-file "$T/ca.pem" \
+	send @bob "through a TLS relay"
+expect_in "$T/err" "bad_signature"
+expect_in "$T/server.log" "code=bad_signature device=-: signature does not verify with the identity key of alice/1 over this connection's challenge, server name and TLS binding"
+expect_exit 0 ctl bob --ca-file "$T/ca.pem" recv
+expect_in "$T/out" "alice: through a TCP proxy"
+expect_not_in "$T/out" "through a TLS relay"
 
 # --- no CA file: the system's CAs do not know the test CA
 opens=$(grep -c " open peer=" "$T/server.log")

@@ -24,6 +24,13 @@
  *       on_message, before handing it over: a program killed while it handles
  *       a message.
  *
+ *   chat-probe forge-device USER [APPROVER_HOME]
+ *       What a hostile server needs to slip a device of its own into USER's
+ *       list: fresh keys, validly signed, and an approval of them by the
+ *       device of APPROVER_HOME (a key it got hold of), or by a fresh key of
+ *       its own. Prints "IK XK XSIG APPROVER APPROVAL" in hex, for sqlite3's
+ *       X'..' literals.
+ *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -44,6 +51,7 @@ struct raw {
 	struct lws *wsi;
 	int closed, authed, want_auth, finishing;
 	uint8_t sk[64];
+	char server[E2E_SERVER_NAME_MAX + 1]; /* what the auth signature names */
 	char user[CHAT_USER_MAX + 1];
 	unsigned device;
 	char *out; /* the next frame to write */
@@ -78,7 +86,7 @@ send_auth(const char *hello)
 	char *s;
 
 	if (proto_get_b64(h, "challenge", chal, 32, 0, NULL) != 0 ||
-	    e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, chal, 32, R.sk) != 0) {
+	    e2e_sign_session(sig, E2E_DOMAIN_AUTH, chal, R.server, NULL, 0, R.sk) != 0) {
 		fprintf(stderr, "chat-probe: bad hello\n");
 		exit(1);
 	}
@@ -86,6 +94,7 @@ send_auth(const char *hello)
 	cJSON_AddNumberToObject(req, "id", PROBE_AUTH_ID);
 	cJSON_AddStringToObject(req, "user", R.user);
 	cJSON_AddNumberToObject(req, "deviceId", R.device);
+	cJSON_AddStringToObject(req, "server", R.server);
 	proto_add_b64(req, "signature", sig, 64);
 	s = cJSON_PrintUnformatted(req);
 	queue_frame(s, strlen(s), 0);
@@ -199,6 +208,7 @@ run_raw(int argc, char **argv)
 	const char *url = NULL, *home = NULL;
 	char host[256] = "127.0.0.1";
 	int port = 0, wait_ms = 1000;
+	struct proto_url u;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
@@ -208,7 +218,9 @@ run_raw(int argc, char **argv)
 		else
 			url = argv[i];
 	}
-	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2) {
+	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2 ||
+	    proto_parse_url(url, &u) != PROTO_URL_OK ||
+	    proto_server_name(&u, R.server, sizeof R.server) != 0) {
 		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] ws://HOST:PORT/\n");
 		return 1;
 	}
@@ -272,6 +284,45 @@ run_raw(int argc, char **argv)
 	free(R.rx);
 	free(R.out);
 	sodium_memzero(R.sk, sizeof R.sk);
+	return 0;
+}
+
+static void
+print_hex(const uint8_t *b, size_t n, const char *end)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", b[i]);
+	fputs(end, stdout);
+}
+
+static int
+run_forge_device(const char *user, const char *approver_home)
+{
+	struct e2e_identity dev, approver;
+	uint8_t approval[64];
+
+	if (!proto_valid_user(user) || e2e_identity_generate(&dev) != 0 ||
+	    e2e_identity_generate(&approver) != 0) {
+		fprintf(stderr, "usage: chat-probe forge-device USER [APPROVER_HOME]\n");
+		return 1;
+	}
+	if (approver_home != NULL) {
+		load_home(approver_home);
+		memcpy(approver.sign_sk, R.sk, 64);
+		crypto_sign_ed25519_sk_to_pk(approver.sign_pk, R.sk);
+		sodium_memzero(R.sk, sizeof R.sk);
+	}
+	if (e2e_sign_device(approval, user, dev.sign_pk, dev.x_pk, approver.sign_sk) != 0) {
+		fprintf(stderr, "chat-probe: cannot sign\n");
+		return 1;
+	}
+	print_hex(dev.sign_pk, 32, " ");
+	print_hex(dev.x_pk, 32, " ");
+	print_hex(dev.x_sig, 64, " ");
+	print_hex(approver.sign_pk, 32, " ");
+	print_hex(approval, 64, "\n");
+	e2e_identity_wipe(&dev);
+	e2e_identity_wipe(&approver);
 	return 0;
 }
 
@@ -450,10 +501,13 @@ main(int argc, char **argv)
 		return run_fd_send(argv[2], argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "fd-recv") == 0)
 		return run_fd_recv(argv[2], atol(argv[3]));
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "forge-device") == 0)
+		return run_forge_device(argv[2], argc == 4 ? argv[3] : NULL);
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
 			"       chat-probe recv-noack HOME\n"
 			"       chat-probe recv-die HOME\n"
 			"       chat-probe fd-send HOME CHAT TEXT\n"
-			"       chat-probe fd-recv HOME COUNT\n");
+			"       chat-probe fd-recv HOME COUNT\n"
+			"       chat-probe forge-device USER [APPROVER_HOME]\n");
 	return 1;
 }

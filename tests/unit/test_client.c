@@ -339,7 +339,7 @@ test_pins(void **state)
 	assert_int_equal(store_peer_trust(&f->s, "bob"), 0);
 	/* Devices the directory stops listing are no longer counted. */
 	assert_int_equal(store_peer_count(&f->s, "bob"), 1);
-	assert_int_equal(store_peer_deactivate_user(&f->s, "bob"), 0);
+	assert_int_equal(store_peer_remove(&f->s, "bob", 1, 1), 0);
 	assert_int_equal(store_peer_count(&f->s, "bob"), 0);
 }
 

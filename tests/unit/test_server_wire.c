@@ -64,21 +64,35 @@ on_inbox(void *udata, const char *user, uint32_t device_id)
 	f->inbox_device = device_id;
 }
 
-/* What server.c does, over the test's sessions. */
-static struct session *
-on_find_link(void *udata, const char *user, const char *code, int64_t now)
+/* What server.c does, over the test's sessions (opened in order, so the
+ * first of two requests for one key is the older). */
+static size_t
+on_list_links(void *udata, const char *user, int64_t now, struct session **out, size_t cap)
 {
 	struct fixture *f = udata;
-	size_t i;
+	size_t i, j, n = 0;
 
 	for (i = 0; i < f->n_sessions; i++) {
 		struct session *s = f->sessions[i];
+		int newest = 1;
 
-		if (!s->authed && s->link.pending && now < s->link.expires_at &&
-		    strcmp(s->link.code, code) == 0 && strcmp(s->link.user, user) == 0)
-			return s;
+		if (s->authed || !s->link.pending || now >= s->link.expires_at ||
+		    strcmp(s->link.user, user) != 0)
+			continue;
+		for (j = i + 1; j < f->n_sessions; j++)
+			if (!f->sessions[j]->authed && f->sessions[j]->link.pending &&
+			    memcmp(f->sessions[j]->link.identity_key, s->link.identity_key, 32) ==
+				    0 &&
+			    strcmp(f->sessions[j]->link.user, user) == 0 &&
+			    f->sessions[j]->link.created_at >= s->link.created_at)
+				newest = 0;
+		if (!newest)
+			continue;
+		if (n < cap)
+			out[n] = s;
+		n++;
 	}
-	return NULL;
+	return n;
 }
 
 static void
@@ -118,6 +132,12 @@ on_online(void *udata, const char *user)
 	return 0;
 }
 
+/* The names the test server answers to. */
+static char name_local[] = "127.0.0.1:8700", name_proxy[] = "proxy.example:443";
+static char *name_list[] = {name_local, name_proxy};
+static const struct server_names test_names = {name_list, 2, 2};
+#define SERVER_NAME "127.0.0.1:8700"
+
 /* Bytes 0 to 31: the key of the known answers below. */
 static const uint8_t test_blob_key[BLOB_KEY_BYTES] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
 						      11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
@@ -144,7 +164,8 @@ setup(void **state)
 		.max_blob = 1000000,
 		.authenticated = on_auth,
 		.inbox_changed = on_inbox,
-		.find_link = on_find_link,
+		.list_links = on_list_links,
+		.names = &test_names,
 		.linked = on_linked,
 		.device_removed = on_removed,
 		.online = on_online,
@@ -265,44 +286,67 @@ open_session(struct fixture *f, struct session *s, uint64_t id)
 	free(hello);
 }
 
-/* A register request for user with identity me, signing this session's
- * challenge under domain. */
-static cJSON *
-do_register(struct fixture *f, struct session *s, int id, const char *user,
-	    const struct e2e_identity *me, const char *domain)
+/* The session signature of me, under domain, over this session's challenge,
+ * server and binding (PROTOCOL.md, "Session"), in base64 into sg. */
+static void
+session_sig(const struct session *s, const struct e2e_identity *me, const char *domain,
+	    const char *server, const uint8_t *binding, size_t binding_len, char sg[100])
 {
-	char ik[64], xk[64], xs[100], sg[100];
 	uint8_t sig[64];
 
-	assert_int_equal(
-		e2e_sign_challenge(sig, domain, s->challenge, sizeof s->challenge, me->sign_sk), 0);
+	assert_int_equal(e2e_sign_session(sig, domain, s->challenge, server, binding, binding_len,
+					  me->sign_sk),
+			 0);
+	b64(sig, 64, sg, 100);
+}
+
+/* A register request for user with identity me, signing this session's
+ * challenge under domain, for the server named server. */
+static cJSON *
+do_register_for(struct fixture *f, struct session *s, int id, const char *user,
+		const struct e2e_identity *me, const char *domain, const char *server)
+{
+	char ik[64], xk[64], xs[100], sg[100];
+
+	session_sig(s, me, domain, server, s->binding, s->binding_len, sg);
 	b64(me->sign_pk, 32, ik, sizeof ik);
 	b64(me->x_pk, 32, xk, sizeof xk);
 	b64(me->x_sig, 64, xs, sizeof xs);
-	b64(sig, 64, sg, sizeof sg);
 	return call(f, s,
 		    "{\"id\":%d,\"type\":\"register\",\"user\":\"%s\","
 		    "\"deviceName\":\"test\",\"identityKey\":\"%s\","
 		    "\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\","
-		    "\"signature\":\"%s\"}",
-		    id, user, ik, xk, xs, sg);
+		    "\"server\":\"%s\",\"signature\":\"%s\"}",
+		    id, user, ik, xk, xs, server, sg);
+}
+
+static cJSON *
+do_register(struct fixture *f, struct session *s, int id, const char *user,
+	    const struct e2e_identity *me, const char *domain)
+{
+	return do_register_for(f, s, id, user, me, domain, SERVER_NAME);
+}
+
+/* auth for the server named server, signed with binding. */
+static cJSON *
+do_auth_for(struct fixture *f, struct session *s, int id, const char *user, int dev,
+	    const struct e2e_identity *me, const char *server, const uint8_t *binding,
+	    size_t binding_len)
+{
+	char sg[100];
+
+	session_sig(s, me, E2E_DOMAIN_AUTH, server, binding, binding_len, sg);
+	return call(f, s,
+		    "{\"id\":%d,\"type\":\"auth\",\"user\":\"%s\","
+		    "\"deviceId\":%d,\"server\":\"%s\",\"signature\":\"%s\"}",
+		    id, user, dev, server, sg);
 }
 
 static cJSON *
 do_auth(struct fixture *f, struct session *s, int id, const char *user, int dev,
 	const struct e2e_identity *me)
 {
-	uint8_t sig[64];
-	char sg[100];
-
-	assert_int_equal(e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, s->challenge, sizeof s->challenge,
-					    me->sign_sk),
-			 0);
-	b64(sig, 64, sg, sizeof sg);
-	return call(f, s,
-		    "{\"id\":%d,\"type\":\"auth\",\"user\":\"%s\","
-		    "\"deviceId\":%d,\"signature\":\"%s\"}",
-		    id, user, dev, sg);
+	return do_auth_for(f, s, id, user, dev, me, SERVER_NAME, s->binding, s->binding_len);
 }
 
 static void
@@ -440,16 +484,13 @@ test_register_and_auth(void **state)
 		     "bad_request", 4);
 	{
 		/* A valid signature, but over another connection's challenge. */
-		uint8_t sig[64];
 		char sg[100];
 
-		assert_int_equal(
-			e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, s1.challenge, 32, alice.sign_sk),
-			0);
-		b64(sig, 64, sg, sizeof sg);
+		session_sig(&s1, &alice, E2E_DOMAIN_AUTH, SERVER_NAME, NULL, 0, sg);
 		expect_error(call(f, &s3,
 				  "{\"id\":5,\"type\":\"auth\",\"user\":"
-				  "\"alice\",\"deviceId\":1,\"signature\":\"%s\"}",
+				  "\"alice\",\"deviceId\":1,\"server\":\"" SERVER_NAME
+				  "\",\"signature\":\"%s\"}",
 				  sg),
 			     "bad_signature", 5);
 		expect_error(call(f, &s3,
@@ -685,41 +726,81 @@ test_pushes(void **state)
 
 /* ---- devices ----------------------------------------------------------- */
 
+/* The names a server answers to (names.c): one spelling each, --name's
+ * form, and what follows from --listen. */
 static void
-test_link_code(void **state)
+test_server_names(void **state)
 {
-	uint8_t ik[32], xk[32];
-	char code[CHAT_LINK_CODE_LEN + 1];
-	size_t i;
+	static const struct {
+		const char *arg;
+		int port;
+		const char *want; /* NULL: refused */
+	} parse[] = {
+		{"chat.example.org", 443, "chat.example.org:443"},
+		{"Chat.Example.ORG:8443", 443, "chat.example.org:8443"},
+		{"127.0.0.1:8700", 80, "127.0.0.1:8700"},
+		{"localhost", 80, "localhost:80"},
+		{"[::1]:8700", 80, "[::1]:8700"},
+		{"[0:0:0:0:0:0:0:1]:9", 80, "[::1]:9"},
+		{"[2001:DB8::A]", 443, "[2001:db8::a]:443"},
+		{"::1", 80, NULL}, /* a bare IPv6 address: brackets needed */
+		{"[::1", 80, NULL},
+		{"[::1]x", 80, NULL},
+		{"[nonsense]:1", 80, NULL},
+		{"host:0", 80, NULL},
+		{"host:65536", 80, NULL},
+		{"host:+80", 80, NULL},
+		{"host:", 80, NULL},
+		{":80", 80, NULL},
+		{"", 80, NULL},
+		{"ho st:80", 80, NULL},
+		{"host/x:80", 80, NULL},
+	};
+	struct server_names n = {0};
+	char out[NAMES_LEN_MAX + 1];
 
 	(void)state;
-	/* Vectors computed with Python's hashlib and base64 from PROTOCOL.md:
-	 * b32encode(sha256(b"chat-link-code-v1" + ik + xk).digest()[:5]). */
-	for (i = 0; i < 32; i++) {
-		ik[i] = (uint8_t)i;
-		xk[i] = (uint8_t)(32 + i);
-	}
-	util_link_code(ik, xk, code);
-	assert_string_equal(code, "W2IO-5H4U");
-	memset(ik, 0xff, sizeof ik);
-	memset(xk, 0, sizeof xk);
-	util_link_code(ik, xk, code);
-	assert_string_equal(code, "NYM2-WPBC");
+	for (size_t i = 0; i < sizeof parse / sizeof *parse; i++) {
+		int rc = names_parse(parse[i].arg, parse[i].port, out, sizeof out);
 
-	/* As typed: either case, with or without the dash. */
-	assert_int_equal(util_parse_link_code("W2IO-5H4U", code), 0);
-	assert_string_equal(code, "W2IO-5H4U");
-	assert_int_equal(util_parse_link_code("w2io5h4u", code), 0);
-	assert_string_equal(code, "W2IO-5H4U");
-	assert_int_equal(util_parse_link_code("w2Io-5h4U", code), 0);
-	assert_string_equal(code, "W2IO-5H4U");
-	assert_int_equal(util_parse_link_code("W2IO5H4", code), -1);
-	assert_int_equal(util_parse_link_code("W2IO5H4UU", code), -1);
-	assert_int_equal(util_parse_link_code("W2I-O5H4U", code), -1);
-	assert_int_equal(util_parse_link_code("W2IO--5H4U", code), -1);
-	assert_int_equal(util_parse_link_code("W2IO-5H4U-", code), -1);
-	assert_int_equal(util_parse_link_code("W2IO-5H41", code), -1); /* 1 is not base32 */
-	assert_int_equal(util_parse_link_code("", code), -1);
+		if (parse[i].want == NULL) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_string_equal(out, parse[i].want);
+		assert_true(names_valid_form(out));
+	}
+	assert_false(names_valid_form("Upper:80"));
+	assert_false(names_valid_form(""));
+	assert_false(names_valid_form("a b:1"));
+	assert_false(names_valid_form("a\x1b:1"));
+
+	/* A loopback listen answers to its own name and address, and to the
+	 * usual names of the loopback, at the port bound; nothing else. */
+	assert_int_equal(names_defaults(&n, "127.0.0.2", "127.0.0.2", 8700), 0);
+	assert_true(names_has(&n, "127.0.0.2:8700"));
+	assert_true(names_has(&n, "localhost:8700"));
+	assert_true(names_has(&n, "127.0.0.1:8700"));
+	assert_true(names_has(&n, "[::1]:8700"));
+	assert_false(names_has(&n, "127.0.0.1:8701"));
+	assert_false(names_has(&n, "localhost:80"));
+	assert_int_equal(names_add(&n, "proxy:1"), 0);
+	assert_int_equal(names_add(&n, "proxy:1"), 0);
+	assert_int_equal(n.n, 5);
+	names_free(&n);
+	/* Another address answers to itself only. */
+	assert_int_equal(names_defaults(&n, "chat.example.org", "192.0.2.7", 443), 0);
+	assert_true(names_has(&n, "chat.example.org:443"));
+	assert_true(names_has(&n, "192.0.2.7:443"));
+	assert_false(names_has(&n, "localhost:443"));
+	assert_int_equal(n.n, 2);
+	names_free(&n);
+	/* A wildcard one also to the loopback and every interface's address. */
+	assert_int_equal(names_defaults(&n, "0.0.0.0", "0.0.0.0", 9), 0);
+	assert_true(names_has(&n, "127.0.0.1:9"));
+	assert_true(names_has(&n, "localhost:9"));
+	names_free(&n);
 }
 
 static void
@@ -801,37 +882,52 @@ test_approval_verify(void **state)
 	e2e_identity_wipe(&other);
 }
 
+/* The MAC a new device puts in its request (any 32 bytes will do for the
+ * server, which cannot check it): here the keys' first bytes, so each
+ * request's MAC differs. */
+static void
+fake_mac(const struct e2e_identity *me, char out[64])
+{
+	uint8_t mac[32];
+
+	memcpy(mac, me->sign_pk, 16);
+	memcpy(mac + 16, me->x_pk, 16);
+	b64(mac, 32, out, 64);
+}
+
 /* A linkDevice request of session s for user with identity me. */
 static cJSON *
 do_link(struct fixture *f, struct session *s, int id, const char *user,
 	const struct e2e_identity *me, const char *domain)
 {
-	char ik[64], xk[64], xs[100], sg[100];
-	uint8_t sig[64];
+	char ik[64], xk[64], xs[100], sg[100], mac[64];
 
-	assert_int_equal(
-		e2e_sign_challenge(sig, domain, s->challenge, sizeof s->challenge, me->sign_sk), 0);
+	session_sig(s, me, domain, SERVER_NAME, s->binding, s->binding_len, sg);
 	b64(me->sign_pk, 32, ik, sizeof ik);
 	b64(me->x_pk, 32, xk, sizeof xk);
 	b64(me->x_sig, 64, xs, sizeof xs);
-	b64(sig, 64, sg, sizeof sg);
+	fake_mac(me, mac);
 	return call(f, s,
 		    "{\"id\":%d,\"type\":\"linkDevice\",\"user\":\"%s\","
 		    "\"deviceName\":\"phone\",\"identityKey\":\"%s\","
-		    "\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\","
-		    "\"signature\":\"%s\"}",
-		    id, user, ik, xk, xs, sg);
+		    "\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\",\"linkMac\":\"%s\","
+		    "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
+		    id, user, ik, xk, xs, mac, sg);
 }
 
+/* approveLink of the request of the device with identity dev. */
 static cJSON *
-do_approve(struct fixture *f, struct session *s, int id, const char *code, const uint8_t sig[64])
+do_approve(struct fixture *f, struct session *s, int id, const struct e2e_identity *dev,
+	   const uint8_t sig[64])
 {
-	char sg[100];
+	char sg[100], ik[64];
 
 	b64(sig, 64, sg, sizeof sg);
+	b64(dev->sign_pk, 32, ik, sizeof ik);
 	return call(f, s,
-		    "{\"id\":%d,\"type\":\"approveLink\",\"code\":\"%s\",\"approval\":\"%s\"}", id,
-		    code, sg);
+		    "{\"id\":%d,\"type\":\"approveLink\",\"identityKey\":\"%s\","
+		    "\"approval\":\"%s\"}",
+		    id, ik, sg);
 }
 
 /* Link a new device for the user of session a (device approver), through
@@ -840,23 +936,31 @@ static int
 linked_device(struct fixture *f, struct session *a, const struct e2e_identity *approver,
 	      struct session *p, uint64_t conn, struct e2e_identity *me)
 {
-	char code[CHAT_LINK_CODE_LEN + 1];
 	uint8_t sig[64];
 	cJSON *r;
 	int id;
 
 	assert_int_equal(e2e_identity_generate(me), 0);
 	open_session(f, p, conn);
-	r = do_link(f, p, 1, a->user, me, "chat-link-v1");
+	r = do_link(f, p, 1, a->user, me, E2E_DOMAIN_LINK);
 	expect_ok(r, 1);
-	snprintf(code, sizeof code, "%s", str(r, "code"));
 	cJSON_Delete(r);
 	sign_approval(sig, a->user, me, approver);
-	r = do_approve(f, a, 50, code, sig);
+	r = do_approve(f, a, 50, me, sig);
 	expect_ok(r, 50);
 	id = (int)num(r, "deviceId");
 	cJSON_Delete(r);
 	return id;
+}
+
+/* getLink's requests, as an array the caller frees with the reply. */
+static const cJSON *
+requests(const cJSON *r)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "requests");
+
+	assert_true(cJSON_IsArray(arr));
+	return arr;
 }
 
 static void
@@ -864,74 +968,90 @@ test_link_flow(void **state)
 {
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib, ip, it, ix;
-	struct session a, b, p, t, x, p2;
-	char code[CHAT_LINK_CODE_LEN + 1], want[CHAT_LINK_CODE_LEN + 1], lower[16], b64k[64];
+	/* y lives as long as the fixture's list of sessions points at it. */
+	struct session a, b, p, t, x, p2, y;
+	char b64k[100];
 	uint8_t sig[64];
 	double expires;
 	cJSON *r, *u, *e;
-	size_t i;
 
 	registered(f, &a, 1, "alice", &ia);
 	registered(f, &b, 2, "bob", &ib);
 	assert_int_equal(e2e_identity_generate(&ip), 0);
 	open_session(f, &p, 3);
 
-	/* The signature must be over chat-link-v1 || challenge. */
+	/* The signature must be under chat-link-v2, for this server. */
 	expect_error(do_link(f, &p, 1, "alice", &ip, E2E_DOMAIN_REGISTER), "bad_signature", 1);
-	expect_error(do_link(f, &p, 2, "zed", &ip, "chat-link-v1"), "unknown_user", 2);
+	expect_error(do_link(f, &p, 2, "zed", &ip, E2E_DOMAIN_LINK), "unknown_user", 2);
 	/* Another device's identity key. */
-	expect_error(do_link(f, &p, 3, "alice", &ib, "chat-link-v1"), "bad_request", 3);
-	expect_error(call(f, &p, "{\"id\":4,\"type\":\"getLink\",\"code\":\"AAAA-AAAA\"}"),
-		     "unauthenticated", 4);
-	r = do_link(f, &p, 5, "alice", &ip, "chat-link-v1");
-	expect_ok(r, 5);
-	util_link_code(ip.sign_pk, ip.x_pk, want);
-	assert_string_equal(str(r, "code"), want);
+	expect_error(do_link(f, &p, 3, "alice", &ib, E2E_DOMAIN_LINK), "bad_request", 3);
+	expect_error(call(f, &p, "{\"id\":4,\"type\":\"getLink\"}"), "unauthenticated", 4);
+	/* A linkMac that is not 32 bytes. */
+	{
+		char ik[64], xk[64], xs[100], sg[100];
+
+		session_sig(&p, &ip, E2E_DOMAIN_LINK, SERVER_NAME, NULL, 0, sg);
+		b64(ip.sign_pk, 32, ik, sizeof ik);
+		b64(ip.x_pk, 32, xk, sizeof xk);
+		b64(ip.x_sig, 64, xs, sizeof xs);
+		expect_error(call(f, &p,
+				  "{\"id\":5,\"type\":\"linkDevice\",\"user\":\"alice\","
+				  "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\","
+				  "\"exchangeKeySig\":\"%s\",\"linkMac\":\"AAAA\","
+				  "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
+				  ik, xk, xs, sg),
+			     "bad_request", 5);
+	}
+	r = do_link(f, &p, 6, "alice", &ip, E2E_DOMAIN_LINK);
+	expect_ok(r, 6);
+	/* The reply has no code: the code is the new device's secret. */
+	assert_null(cJSON_GetObjectItemCaseSensitive(r, "code"));
 	expires = num(r, "expiresAt");
 	assert_true(expires > (double)util_now_ms() + 9 * 60 * 1000);
 	cJSON_Delete(r);
 	assert_false(p.authed);
-	memcpy(code, want, sizeof code);
-	/* Typed in lower case without the dash. */
-	for (i = 0; code[i]; i++)
-		lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]);
-	lower[i] = '\0';
-	memmove(lower + 4, lower + 5, strlen(lower + 5) + 1);
 
-	/* getLink: only the same user's devices see it. */
-	expect_error(call(f, &b, "{\"id\":6,\"type\":\"getLink\",\"code\":\"%s\"}", code),
-		     "invalid_code", 6);
-	expect_error(call(f, &a, "{\"id\":7,\"type\":\"getLink\",\"code\":\"AAAA-AAAA\"}"),
-		     "invalid_code", 7);
-	expect_error(call(f, &a, "{\"id\":8,\"type\":\"getLink\",\"code\":\"nonsense!\"}"),
-		     "invalid_code", 8);
-	expect_error(call(f, &a, "{\"id\":9,\"type\":\"getLink\",\"code\":7}"), "bad_request", 9);
-	r = call(f, &a, "{\"id\":10,\"type\":\"getLink\",\"code\":\"%s\"}", lower);
+	/* getLink: only the same user's devices see the request, with its keys
+	 * and MAC as they came. */
+	r = call(f, &b, "{\"id\":6,\"type\":\"getLink\"}");
+	expect_ok(r, 6);
+	assert_string_equal(str(r, "user"), "bob");
+	assert_int_equal(cJSON_GetArraySize(requests(r)), 0);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":10,\"type\":\"getLink\"}");
 	expect_ok(r, 10);
 	assert_string_equal(str(r, "user"), "alice");
-	assert_string_equal(str(r, "deviceName"), "phone");
+	assert_int_equal(cJSON_GetArraySize(requests(r)), 1);
+	u = cJSON_GetArrayItem(requests(r), 0);
+	assert_string_equal(str(u, "deviceName"), "phone");
 	b64(ip.sign_pk, 32, b64k, sizeof b64k);
-	assert_string_equal(str(r, "identityKey"), b64k);
+	assert_string_equal(str(u, "identityKey"), b64k);
 	b64(ip.x_pk, 32, b64k, sizeof b64k);
-	assert_string_equal(str(r, "exchangeKey"), b64k);
-	(void)str(r, "exchangeKeySig");
-	assert_true(num(r, "expiresAt") == expires);
+	assert_string_equal(str(u, "exchangeKey"), b64k);
+	b64(ip.x_sig, 64, b64k, sizeof b64k);
+	assert_string_equal(str(u, "exchangeKeySig"), b64k);
+	fake_mac(&ip, b64k);
+	assert_string_equal(str(u, "linkMac"), b64k);
+	assert_true(num(u, "expiresAt") == expires);
 	cJSON_Delete(r);
 
-	/* approveLink: bob cannot; a signature by another key, or over other
-	 * keys, is refused. */
+	/* approveLink: bob cannot (no request of his has that key); a signature
+	 * by another key, or over other keys, is refused. */
 	sign_approval(sig, "alice", &ip, &ia);
-	expect_error(do_approve(f, &b, 11, code, sig), "invalid_code", 11);
+	expect_error(do_approve(f, &b, 11, &ip, sig), "no_such_link", 11);
+	expect_error(do_approve(f, &a, 12, &ib, sig), "no_such_link", 12);
 	sign_approval(sig, "alice", &ip, &ib);
-	expect_error(do_approve(f, &a, 12, code, sig), "bad_signature", 12);
+	expect_error(do_approve(f, &a, 13, &ip, sig), "bad_signature", 13);
 	sign_approval(sig, "alice", &ib, &ia);
-	expect_error(do_approve(f, &a, 13, code, sig), "bad_signature", 13);
+	expect_error(do_approve(f, &a, 14, &ip, sig), "bad_signature", 14);
+	expect_error(call(f, &a, "{\"id\":15,\"type\":\"approveLink\",\"approval\":\"x\"}"),
+		     "bad_request", 15);
 	assert_int_equal(f->n_linked, 0);
 	assert_false(p.authed);
 
 	sign_approval(sig, "alice", &ip, &ia);
-	r = do_approve(f, &a, 14, lower, sig);
-	expect_ok(r, 14);
+	r = do_approve(f, &a, 16, &ip, sig);
+	expect_ok(r, 16);
 	assert_string_equal(str(r, "user"), "alice");
 	assert_true(num(r, "deviceId") == 2);
 	cJSON_Delete(r);
@@ -949,7 +1069,7 @@ test_link_flow(void **state)
 		free(text);
 	}
 	/* The request is used up. */
-	expect_error(do_approve(f, &a, 15, code, sig), "invalid_code", 15);
+	expect_error(do_approve(f, &a, 17, &ip, sig), "no_such_link", 17);
 	/* The phone is a device now; it can auth on a new connection. */
 	open_session(f, &p2, 9);
 	r = do_auth(f, &p2, 1, "alice", 2, &ip);
@@ -982,44 +1102,45 @@ test_link_flow(void **state)
 	}
 	cJSON_Delete(r);
 
-	/* An expired request is gone. */
+	/* An expired request is not listed, nor can it be approved. */
 	assert_int_equal(e2e_identity_generate(&it), 0);
 	open_session(f, &t, 4);
-	r = do_link(f, &t, 1, "alice", &it, "chat-link-v1");
+	r = do_link(f, &t, 1, "alice", &it, E2E_DOMAIN_LINK);
 	expect_ok(r, 1);
-	snprintf(code, sizeof code, "%s", str(r, "code"));
 	cJSON_Delete(r);
 	t.link.expires_at = util_now_ms() - 1;
-	expect_error(call(f, &a, "{\"id\":17,\"type\":\"getLink\",\"code\":\"%s\"}", code),
-		     "invalid_code", 17);
+	r = call(f, &a, "{\"id\":17,\"type\":\"getLink\"}");
+	assert_int_equal(cJSON_GetArraySize(requests(r)), 0);
+	cJSON_Delete(r);
+	sign_approval(sig, "alice", &it, &ia);
+	expect_error(do_approve(f, &a, 18, &it, sig), "no_such_link", 18);
 	/* A third device, approved by the second; then a fourth is refused,
 	 * when asking and (for a request made before) at approval. */
 	e2e_identity_wipe(&it);
 	assert_int_equal(e2e_identity_generate(&ix), 0);
 	open_session(f, &x, 5);
-	r = do_link(f, &x, 1, "alice", &ix, "chat-link-v1");
+	r = do_link(f, &x, 1, "alice", &ix, E2E_DOMAIN_LINK);
 	expect_ok(r, 1);
-	snprintf(code, sizeof code, "%s", str(r, "code"));
 	cJSON_Delete(r);
 	assert_int_equal(linked_device(f, &p2, &ip, &t, 6, &it), 3);
 	/* x's request, made when alice had two devices, still waits. */
-	r = call(f, &a, "{\"id\":18,\"type\":\"getLink\",\"code\":\"%s\"}", code);
+	r = call(f, &a, "{\"id\":18,\"type\":\"getLink\"}");
 	expect_ok(r, 18);
+	assert_int_equal(cJSON_GetArraySize(requests(r)), 1);
 	cJSON_Delete(r);
 	{
-		struct session y;
 		struct e2e_identity iy;
 
 		assert_int_equal(e2e_identity_generate(&iy), 0);
 		open_session(f, &y, 7);
-		r = do_link(f, &y, 1, "alice", &iy, "chat-link-v1");
+		r = do_link(f, &y, 1, "alice", &iy, E2E_DOMAIN_LINK);
 		e = cJSON_GetObjectItemCaseSensitive(r, "error");
 		assert_non_null(strstr(str(e, "message"), "chatctl device remove"));
 		expect_error(r, "too_many_devices", 1);
 		e2e_identity_wipe(&iy);
 	}
 	sign_approval(sig, "alice", &ix, &ia);
-	expect_error(do_approve(f, &a, 19, code, sig), "too_many_devices", 19);
+	expect_error(do_approve(f, &a, 19, &ix, sig), "too_many_devices", 19);
 	assert_false(x.authed);
 
 	e2e_identity_wipe(&ia);
@@ -1027,6 +1148,197 @@ test_link_flow(void **state)
 	e2e_identity_wipe(&ip);
 	e2e_identity_wipe(&it);
 	e2e_identity_wipe(&ix);
+}
+
+/* At most CHAT_MAX_LINKS requests wait for one user; the same keys asking
+ * again (a reconnected client) replace their request and do not count
+ * twice; another user's do not count. */
+static void
+test_link_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, id[CHAT_MAX_LINKS + 1];
+	struct session a, b, w[CHAT_MAX_LINKS + 2], again;
+	cJSON *r;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	for (int i = 0; i <= CHAT_MAX_LINKS; i++)
+		assert_int_equal(e2e_identity_generate(&id[i]), 0);
+	for (int i = 0; i < CHAT_MAX_LINKS; i++) {
+		open_session(f, &w[i], 10 + (uint64_t)i);
+		r = do_link(f, &w[i], 1, "alice", &id[i], E2E_DOMAIN_LINK);
+		expect_ok(r, 1);
+		cJSON_Delete(r);
+	}
+	/* The first device asks again on a new connection: still five. */
+	open_session(f, &again, 20);
+	r = do_link(f, &again, 1, "alice", &id[0], E2E_DOMAIN_LINK);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":2,\"type\":\"getLink\"}");
+	assert_int_equal(cJSON_GetArraySize(requests(r)), CHAT_MAX_LINKS);
+	cJSON_Delete(r);
+	/* A sixth is refused, saying what to do. */
+	open_session(f, &w[CHAT_MAX_LINKS], 30);
+	r = do_link(f, &w[CHAT_MAX_LINKS], 1, "alice", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	assert_non_null(strstr(str(cJSON_GetObjectItemCaseSensitive(r, "error"), "message"),
+			       "approve one"));
+	expect_error(r, "too_many_links", 1);
+	/* bob's requests are counted apart. */
+	open_session(f, &w[CHAT_MAX_LINKS + 1], 31);
+	r = do_link(f, &w[CHAT_MAX_LINKS + 1], 1, "bob", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	/* One expires: room for the sixth. */
+	w[1].link.expires_at = util_now_ms() - 1;
+	r = do_link(f, &w[CHAT_MAX_LINKS], 2, "alice", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	assert_null(cJSON_GetObjectItemCaseSensitive(r, "error"));
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	for (int i = 0; i <= CHAT_MAX_LINKS; i++)
+		e2e_identity_wipe(&id[i]);
+}
+
+/* The session signature names the server and binds the TLS connection:
+ * for another server, or another TLS connection, it is refused; a client
+ * of the old form (no server, the challenge alone) is told to update. */
+static void
+test_session_binding(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ip;
+	struct session a, s, l;
+	uint8_t other[32];
+	char sg[100];
+	cJSON *r, *e;
+
+	assert_int_equal(e2e_identity_generate(&ia), 0);
+	assert_int_equal(e2e_identity_generate(&ip), 0);
+	open_session(f, &a, 1);
+	/* register for another server: wrong_server, which names it. */
+	r = do_register_for(f, &a, 1, "alice", &ia, E2E_DOMAIN_REGISTER, "evil.example:8700");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "this server is not evil.example:8700"));
+	assert_non_null(strstr(str(e, "message"), "--name"));
+	expect_error(r, "wrong_server", 1);
+	/* Not the form of a name at all. */
+	expect_error(do_register_for(f, &a, 2, "alice", &ia, E2E_DOMAIN_REGISTER, "A B"),
+		     "bad_request", 2);
+	/* Every name of the server is good: its own, a proxy's (--name). */
+	r = do_register_for(f, &a, 3, "alice", &ia, E2E_DOMAIN_REGISTER, "proxy.example:443");
+	expect_ok(r, 3);
+	cJSON_Delete(r);
+
+	/* auth: the name must match what was signed. */
+	open_session(f, &s, 2);
+	session_sig(&s, &ia, E2E_DOMAIN_AUTH, "proxy.example:443", NULL, 0, sg);
+	expect_error(call(f, &s,
+			  "{\"id\":1,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
+			  "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
+			  sg),
+		     "bad_signature", 1);
+	expect_error(do_auth_for(f, &s, 2, "alice", 1, &ia, "localhost:8700", NULL, 0),
+		     "wrong_server", 2);
+	/* The old form: the challenge alone under chat-auth-v1, no server. */
+	{
+		uint8_t sig[64];
+		char old[100];
+
+		assert_int_equal(
+			e2e_sign_challenge(sig, "chat-auth-v1", s.challenge, 32, ia.sign_sk), 0);
+		b64(sig, 64, old, sizeof old);
+		r = call(f, &s,
+			 "{\"id\":3,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
+			 "\"signature\":\"%s\"}",
+			 old);
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_non_null(strstr(str(e, "message"), "update the client"));
+		expect_error(r, "bad_request", 3);
+	}
+
+	/* Over TLS the connection's binding is signed too: a signature made on
+	 * another TLS connection (a relay's), or made without one, fails. */
+	for (int i = 0; i < 32; i++)
+		s.binding[i] = (uint8_t)(0xa0 + i);
+	s.binding_len = 32;
+	memcpy(other, s.binding, 32);
+	other[7] ^= 0x10;
+	expect_error(do_auth_for(f, &s, 4, "alice", 1, &ia, SERVER_NAME, other, 32),
+		     "bad_signature", 4);
+	expect_error(do_auth_for(f, &s, 5, "alice", 1, &ia, SERVER_NAME, NULL, 0), "bad_signature",
+		     5);
+	assert_false(s.authed);
+	r = do_auth_for(f, &s, 6, "alice", 1, &ia, SERVER_NAME, s.binding, 32);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	assert_true(s.authed);
+
+	/* linkDevice too: for another server, and over another TLS connection. */
+	open_session(f, &l, 3);
+	for (int i = 0; i < 32; i++)
+		l.binding[i] = (uint8_t)i;
+	l.binding_len = 32;
+	{
+		char ik[64], xk[64], xs[100], mac[64];
+
+		b64(ip.sign_pk, 32, ik, sizeof ik);
+		b64(ip.x_pk, 32, xk, sizeof xk);
+		b64(ip.x_sig, 64, xs, sizeof xs);
+		fake_mac(&ip, mac);
+		session_sig(&l, &ip, E2E_DOMAIN_LINK, SERVER_NAME, other, 32, sg);
+		expect_error(call(f, &l,
+				  "{\"id\":1,\"type\":\"linkDevice\",\"user\":\"alice\","
+				  "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\","
+				  "\"exchangeKeySig\":\"%s\",\"linkMac\":\"%s\","
+				  "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
+				  ik, xk, xs, mac, sg),
+			     "bad_signature", 1);
+		session_sig(&l, &ip, E2E_DOMAIN_LINK, "evil.example:1", l.binding, 32, sg);
+		expect_error(call(f, &l,
+				  "{\"id\":2,\"type\":\"linkDevice\",\"user\":\"alice\","
+				  "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\","
+				  "\"exchangeKeySig\":\"%s\",\"linkMac\":\"%s\","
+				  "\"server\":\"evil.example:1\",\"signature\":\"%s\"}",
+				  ik, xk, xs, mac, sg),
+			     "wrong_server", 2);
+	}
+	r = do_link(f, &l, 3, "alice", &ip, E2E_DOMAIN_LINK);
+	expect_ok(r, 3);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ip);
+}
+
+/* --test-link-swap: the server plays the attacker, and hands out keys of its
+ * own under the new device's MAC. (What the approving device makes of that
+ * is libchat's: tests/integration/link-swap.sh.) */
+static void
+test_link_swap_hook(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ip;
+	struct session a, p;
+	char b64k[100];
+	cJSON *r, *u;
+
+	registered(f, &a, 1, "alice", &ia);
+	f->hooks.test_link_swap = 1;
+	assert_int_equal(e2e_identity_generate(&ip), 0);
+	open_session(f, &p, 2);
+	r = do_link(f, &p, 1, "alice", &ip, E2E_DOMAIN_LINK);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":2,\"type\":\"getLink\"}");
+	u = cJSON_GetArrayItem(requests(r), 0);
+	b64(ip.sign_pk, 32, b64k, sizeof b64k);
+	assert_string_not_equal(str(u, "identityKey"), b64k);
+	fake_mac(&ip, b64k);
+	assert_string_equal(str(u, "linkMac"), b64k);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ip);
 }
 
 static void
@@ -1894,12 +2206,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_keys_chats_messages, setup, teardown),
 		cmocka_unit_test(test_pushes),
 		cmocka_unit_test(test_retention_parts),
-		cmocka_unit_test(test_link_code),
+		cmocka_unit_test(test_server_names),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_approval_verify),
 		cmocka_unit_test(test_rate_bucket),
 		cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_swap_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
