@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -436,18 +438,52 @@ open_client(struct app *a, const char *server)
 	return 0;
 }
 
+#define DEFAULT_SERVER "ws://127.0.0.1:8700/" /* make run's */
+
+static void
+ask_user(struct app *a)
+{
+	a->mode = MODE_ASK_USER;
+	app_status(a, "first start on %s: your user name (1 to 32 of a-z 0-9 . _ -):",
+		   chat_client_server_url(a->c));
+}
+
+/* The question in the status line; what went wrong before it (why, may be
+ * "") in the pane, where a long reason fits. */
+static void
+ask_server(struct app *a, const char *why)
+{
+	a->mode = MODE_ASK_SERVER;
+	if (why[0])
+		app_notice(a, "%s", why);
+	app_status(a, "%sthe server's URL (Enter for %s):", why[0] ? "" : "first start: ",
+		   a->ask_server[0] ? a->ask_server : DEFAULT_SERVER);
+}
+
 static void
 registered(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct app *a = arg;
+	char why[400];
 
 	(void)id;
-	if (err != CHAT_OK) {
-		/* libchat closes that connection itself (not from inside its own
-		 * callback, which disconnecting here would be); the next try
-		 * connects again. */
-		app_status(a, "registration failed: %s; give another user name", app_why(c, err));
+	if (err == CHAT_ERR_REFUSED) {
+		/* The server said no to the name (taken...). libchat closes that
+		 * connection itself (not from inside its own callback, which
+		 * disconnecting here would be); the next try connects again. */
+		app_notice(a, "registration failed: %s", app_why(c, err));
+		app_status(a, "give another user name:");
 		a->mode = MODE_ASK_USER;
+		return;
+	}
+	if (err != CHAT_OK) {
+		/* The name passed plausible_name(): what failed is the server (a
+		 * wrong URL, nothing listening, TLS...). Ask it again, keep the
+		 * name; Enter tries the same server again. */
+		snprintf(why, sizeof why, "cannot register %s on %s: %s", a->ask_user,
+			 chat_client_server_url(c), app_why(c, err));
+		snprintf(a->ask_server, sizeof a->ask_server, "%s", chat_client_server_url(c));
+		ask_server(a, why);
 		return;
 	}
 	a->mode = MODE_CHAT;
@@ -456,11 +492,33 @@ registered(struct chat_client *c, void *arg, int err, const char *id)
 	a->dirty_chats = 1;
 }
 
+/* The form of a user name (1 to 32 of a-z 0-9 . _ -, starting with a letter
+ * or digit). libchat checks it again; checked here first so that a failure
+ * of chat_register() is about the server, whose URL is then asked again. */
+static int
+plausible_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CHAT_USER_MAX || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
 static void
 start_register(struct app *a, const char *user)
 {
 	int rc;
 
+	if (!plausible_name(user)) {
+		a->mode = MODE_ASK_USER;
+		app_notice(a, "'%.40s' is not a user name: 1 to 32 of a-z 0-9 . _ -, starting with "
+			      "a letter or digit", user);
+		app_status(a, "your user name:");
+		return;
+	}
+	if (user != a->ask_user)
+		snprintf(a->ask_user, sizeof a->ask_user, "%s", user);
 	a->mode = MODE_REGISTERING;
 	app_status(a, "registering %s on %s...", user, chat_client_server_url(a->c));
 	rc = chat_register(a->c, user, NULL, registered, a);
@@ -468,24 +526,32 @@ start_register(struct app *a, const char *user)
 		registered(a->c, a, rc, NULL);
 }
 
-/* First start, one answer at a time, in the input line. */
+/* First start, one answer at a time, in the input line ("" is Enter alone). */
 static void
-answer(struct app *a, char *line)
+answer(struct app *a, const char *line)
 {
 	if (a->mode == MODE_ASK_SERVER) {
-		const char *url = line[0] ? line : "ws://127.0.0.1:8700/";
+		const char *url = line[0] ? line : a->ask_server[0] ? a->ask_server : DEFAULT_SERVER;
+		char why[400];
 
-		snprintf(a->ask_server, sizeof a->ask_server, "%s", url);
+		/* A user name typed a question too early is not a URL. */
+		if (strncmp(url, "ws://", 5) != 0 && strncmp(url, "wss://", 6) != 0) {
+			snprintf(why, sizeof why, "'%.60s' is not a server URL (ws://HOST:PORT/ or "
+				 "wss://HOST/)", url);
+			ask_server(a, why);
+			return;
+		}
+		if (url != a->ask_server)
+			snprintf(a->ask_server, sizeof a->ask_server, "%s", url);
 		if (open_client(a, a->ask_server) != 0) {
 			a->running = 0;
 			a->exit_code = 1;
 			return;
 		}
-		a->mode = a->user_arg ? MODE_REGISTERING : MODE_ASK_USER;
-		if (a->user_arg)
-			start_register(a, a->user_arg);
+		if (a->ask_user[0] != '\0' || a->user_arg != NULL)
+			start_register(a, a->ask_user[0] ? a->ask_user : a->user_arg);
 		else
-			app_status(a, "your user name (1 to 32 of a-z 0-9 . _ -):");
+			ask_user(a);
 		return;
 	}
 	if (a->mode == MODE_ASK_USER && line[0])
@@ -513,11 +579,15 @@ send_line(struct app *a)
 	char *line = editor_take(&a->ed);
 	int rc;
 
+	if (a->mode != MODE_CHAT) {
+		/* Enter alone answers too: it takes the default. */
+		answer(a, line ? line : "");
+		free(line);
+		return;
+	}
 	if (line == NULL)
 		return;
-	if (a->mode != MODE_CHAT) {
-		answer(a, line);
-	} else if (line[0] == '/' && line[1] != '/') {
+	if (line[0] == '/' && line[1] != '/') {
 		commands_run(a, line);
 	} else if (a->open[0] == '\0') {
 		app_status(a, "no chat open: /create USER opens one, Tab goes to the next");
@@ -685,14 +755,58 @@ key(struct app *a, int kind, wint_t ch)
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
+static volatile sig_atomic_t stop_signal;
+
 static void
+on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void
+app_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the signal interrupts poll(), and the loop ends. Set
+	 * even where the parent ignored SIGHUP (nohup): a full-screen program
+	 * whose terminal is gone has nothing left to do. */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* Reads the keys waiting; returns how many. */
+static int
 read_keys(struct app *a)
 {
 	wint_t ch;
-	int kind;
+	int kind, n = 0;
 
-	while ((kind = get_wch(&ch)) != ERR && a->running)
+	while (a->running && (kind = get_wch(&ch)) != ERR) {
 		key(a, kind, ch);
+		n++;
+	}
+	return n;
+}
+
+/* 1 if the terminal is gone (hung up, closed): poll() says so, or it said
+ * there was input and none could be read, and the terminal no longer
+ * answers (a hung-up tty fails every call with EIO). Without this check the
+ * loop would spin on a terminal that is always "readable". */
+static int
+terminal_lost(short revents, int keys)
+{
+	struct termios t;
+
+	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		return 1;
+	if (!(revents & POLLIN) || keys > 0)
+		return 0;
+	return tcgetattr(STDIN_FILENO, &t) != 0 && errno != EINTR;
 }
 
 static void
@@ -716,16 +830,12 @@ start(struct app *a)
 		return;
 	}
 	/* An empty home: ask (or take --user and --server). */
-	if (chat_client_server_url(a->c) == NULL) {
-		a->mode = MODE_ASK_SERVER;
-		app_status(a, "first start: the server's URL (Enter for ws://127.0.0.1:8700/):");
-	} else if (a->user_arg != NULL) {
+	if (chat_client_server_url(a->c) == NULL)
+		ask_server(a, "");
+	else if (a->user_arg != NULL)
 		start_register(a, a->user_arg);
-	} else {
-		a->mode = MODE_ASK_USER;
-		app_status(a, "first start on %s: your user name (1 to 32 of a-z 0-9 . _ -):",
-			   chat_client_server_url(a->c));
-	}
+	else
+		ask_user(a);
 }
 
 int
@@ -751,10 +861,15 @@ app_run(struct app *a)
 		}
 		if (a->c != NULL)
 			p[1].fd = chat_client_fd(a->c);
+		if (stop_signal)
+			break;
 		if (poll(p, 2, 1000) < 0 && errno != EINTR)
 			break;
+		if (stop_signal)
+			break;
 		/* A resize (SIGWINCH) interrupts poll; curses turns it into a key. */
-		read_keys(a);
+		if (terminal_lost(p[0].revents, read_keys(a)))
+			break;
 		if (a->c != NULL) {
 			chat_client_loop(a->c, 0);
 			if (a->members_unknown)

@@ -62,7 +62,8 @@ struct app {
 	int running;
 	int exit_code;
 	enum app_mode mode;
-	char ask_server[256]; /* first start: what was answered */
+	char ask_server[256];              /* first start: the URL answered */
+	char ask_user[CHAT_USER_MAX + 1]; /* and the name, kept if the server fails */
 
 	/* The chat list, and which one is open ("" for none). */
 	struct app_chat *chats;
@@ -89,6 +90,10 @@ struct app {
 };
 
 /* app.c */
+/* SIGHUP, SIGTERM and SIGINT end the loop as /quit does (the store closed,
+ * the terminal restored if it is still there). Before app_run, and before
+ * curses sets up its own handlers. */
+void app_catch_signals(void);
 int app_run(struct app *a);
 /* A line in the message pane (printf-style), and the status line. */
 void app_notice(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -108,5 +108,6 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is an error, not a death */
+	app_catch_signals();
 	return app_run(&a);
 }
