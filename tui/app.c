@@ -158,10 +158,6 @@ load_chats(struct app *a)
 		app_status(a, "cannot read the chats: %s", chat_client_errmsg(a->c));
 	a->dirty_chats = 0;
 	a->redraw = 1;
-	/* Nothing open yet and a chat appears (the first message to a new user):
-	 * open it. */
-	if (a->open[0] == '\0' && a->n_chats > 0)
-		app_open(a, a->chats[0].id);
 }
 
 static void
@@ -220,6 +216,8 @@ add_msg(void *arg, const struct chat_message *m)
 	}
 	if (p->outgoing && strcmp(p->state, "pending") == 0)
 		a->pending_shown = 1;
+	p->unread = !p->outgoing && strcmp(p->state, "received") == 0;
+	a->n_unread += (size_t)p->unread;
 	a->n_msgs++;
 	return 0;
 }
@@ -239,6 +237,7 @@ load_msgs(struct app *a)
 	const struct app_chat *ch;
 
 	free_msgs(a);
+	a->n_unread = 0;
 	a->dirty_msgs = 0;
 	a->pending_shown = 0;
 	a->redraw = 1;
@@ -246,10 +245,55 @@ load_msgs(struct app *a)
 		return;
 	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
 		app_status(a, "cannot read the chat: %s", chat_client_errmsg(a->c));
-	/* Shown and at the newest: read. The senders learn it (read receipts). */
+	/* Unread messages older than what is loaded would be marked read with
+	 * the rest, never shown: load back to the first of them. */
 	ch = chat_of(a, a->open);
-	if (a->scroll == 0 && ch != NULL && ch->unread > 0 && chat_mark_read(a->c, a->open) > 0)
-		a->dirty_chats = 1;
+	if (ch != NULL && ch->unread > (int64_t)a->n_unread && a->n_msgs == (size_t)a->limit &&
+	    ch->unread - (int64_t)a->n_unread < INT_MAX - a->limit - HISTORY_PAGE) {
+		a->limit += (int)(ch->unread - (int64_t)a->n_unread) + HISTORY_PAGE;
+		a->dirty_msgs = 1;
+	}
+}
+
+/* After a drawing: what it showed of the open chat is read, and the senders
+ * learn it (read receipts). "Showed" means the pane was drawn at the newest
+ * message (not scrolled up, not too small a terminal); app_settle_scroll()
+ * stops a drawing at the first unread message instead when they do not all
+ * fit, so the newest is reached only once the user has paged through them
+ * (or jumped there with Esc). Messages not loaded are not covered: load_msgs
+ * loads back to the first unread one first. */
+static void
+mark_shown_read(struct app *a)
+{
+	const struct app_chat *ch = chat_of(a, a->open);
+
+	if (a->mode != MODE_CHAT || !a->pane_shown || a->scroll != 0 || a->dirty_msgs ||
+	    a->n_unread == 0 || ch == NULL || ch->unread > (int64_t)a->n_unread)
+		return;
+	if (chat_mark_read(a->c, a->open) > 0)
+		a->dirty_chats = a->dirty_msgs = 1;
+}
+
+void
+app_settle_scroll(struct app *a, int total, int rows, int unread_row)
+{
+	int max = total > rows ? total - rows : 0;
+
+	/* Following the newest would push the first unread message off the top:
+	 * stop there instead, and say there is more below. */
+	if (a->to_unread && a->scroll == 0 && unread_row >= 0 && unread_row < max) {
+		a->scroll = max - unread_row;
+		a->more_below = 1;
+	}
+	a->to_unread = 0;
+	/* Never past the first row: PgUp there does nothing, so the next PgDn
+	 * moves at once. */
+	if (a->scroll > max)
+		a->scroll = max;
+	if (a->scroll < 0)
+		a->scroll = 0;
+	if (a->scroll == 0)
+		a->more_below = 0;
 }
 
 void
@@ -260,6 +304,7 @@ app_open(struct app *a, const char *chat_id)
 		a->limit = HISTORY_PAGE;
 		a->scroll = 0;
 		a->more_below = 0;
+		a->to_unread = 1;
 		clear_notices(a);
 	}
 	a->dirty_msgs = a->dirty_chats = 1;
@@ -299,6 +344,8 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 		a->dirty_msgs = 1;
 		if (a->scroll > 0)
 			a->more_below = 1;
+		else
+			a->to_unread = 1; /* a burst bigger than the pane stops at its start */
 		return;
 	}
 	/* Another chat: its unread count goes up (the list), and the bell rings. */
@@ -609,10 +656,12 @@ send_line(struct app *a)
 static void
 switch_chat(struct app *a, int delta, int unread_only)
 {
-	size_t cur = 0, n = a->n_chats;
+	size_t n = a->n_chats, cur;
 
 	if (n == 0)
 		return;
+	/* None open: Tab goes to the first chat, Shift-Tab to the last. */
+	cur = delta > 0 ? n - 1 : 0;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
 			cur = i;
@@ -636,6 +685,7 @@ page(struct app *a, int up)
 	if (rows < 1)
 		rows = 1;
 	if (up) {
+		/* The drawing clamps it at the first row (app_settle_scroll). */
 		a->scroll += rows;
 		/* Near the top of what is loaded: load older messages from the store. */
 		if ((size_t)a->limit == a->n_msgs) {
@@ -647,7 +697,6 @@ page(struct app *a, int up)
 		if (a->scroll <= 0) {
 			a->scroll = 0;
 			a->more_below = 0;
-			a->dirty_msgs = 1; /* back at the newest: read */
 		}
 	}
 	a->redraw = 1;
@@ -737,9 +786,11 @@ key(struct app *a, int kind, wint_t ch)
 		if (k == OK) {
 			alt_key(a, next);
 		} else if (a->scroll > 0) {
+			/* At the newest again, past any unread ones: the user chose
+			 * to skip them, and the drawing marks them read. */
 			a->scroll = 0;
 			a->more_below = 0;
-			a->dirty_msgs = 1; /* at the newest again: read */
+			a->to_unread = 0;
 		}
 		return;
 	}
@@ -818,13 +869,10 @@ start(struct app *a)
 		return;
 	}
 	if (chat_client_user(a->c) != NULL) {
+		/* No chat is opened for the user: what it shows would be marked
+		 * read unseen (the pane says how to open one). */
 		a->mode = MODE_CHAT;
 		load_chats(a);
-		if (a->n_chats > 0)
-			app_open(a, a->chats[0].id);
-		else
-			app_status(a, "no chats yet: /create USER opens one; /help lists the "
-				      "commands");
 		/* Down is not an error: the store is there, and it keeps trying. */
 		chat_client_connect(a->c);
 		return;
@@ -838,6 +886,25 @@ start(struct app *a)
 		ask_user(a);
 }
 
+/* Reads back what changed, draws, and marks read what the drawing showed;
+ * that changes counts and states, which are read back and drawn at once (a
+ * few passes at most: loading can ask for older messages once). */
+static void
+update(struct app *a)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		if (a->dirty_chats && a->mode == MODE_CHAT)
+			load_chats(a);
+		if (a->dirty_msgs && a->mode == MODE_CHAT)
+			load_msgs(a);
+		if (!a->redraw)
+			return;
+		view_draw(a);
+		a->redraw = 0;
+		mark_shown_read(a);
+	}
+}
+
 int
 app_run(struct app *a)
 {
@@ -849,16 +916,7 @@ app_run(struct app *a)
 	while (a->running) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
 
-		if (a->dirty_chats && a->mode == MODE_CHAT)
-			load_chats(a);
-		if (a->dirty_msgs && a->mode == MODE_CHAT)
-			load_msgs(a);
-		if (a->dirty_chats && a->mode == MODE_CHAT)
-			load_chats(a); /* marking read changed the counts */
-		if (a->redraw) {
-			view_draw(a);
-			a->redraw = 0;
-		}
+		update(a);
 		if (a->c != NULL)
 			p[1].fd = chat_client_fd(a->c);
 		if (stop_signal)

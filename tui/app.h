@@ -42,6 +42,7 @@ struct app_msg {
 	int event; /* a membership change */
 	char state[12];
 	int files, files_fetched; /* attachments, and how many are downloaded */
+	int unread;               /* incoming and not marked read */
 };
 
 /* What the app says to the user itself (command output, errors, notices):
@@ -72,10 +73,15 @@ struct app {
 
 	/* The open chat's newest `limit` messages, oldest first. */
 	struct app_msg *msgs;
-	size_t n_msgs;
+	size_t n_msgs, n_unread; /* n_unread: of them, not marked read */
 	int limit;
 	int scroll;     /* screen rows scrolled up from the newest; 0 follows */
 	int more_below; /* something arrived while scrolled up */
+	/* The next drawing of the open chat stops at its first unread message if
+	 * following the newest would push it off the top unseen: set when a chat
+	 * is opened and when messages arrive while following. */
+	int to_unread;
+	int pane_shown; /* the last drawing showed the open chat's messages */
 
 	char *notices[APP_NOTICES];
 	size_t n_notices;
@@ -98,8 +104,14 @@ int app_run(struct app *a);
 /* A line in the message pane (printf-style), and the status line. */
 void app_notice(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_status(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Opens the chat with this id (it must be in the list or the store). */
+/* Opens the chat with this id (it must be in the list or the store): only
+ * ever because the user chose it, since what it shows is marked read. */
 void app_open(struct app *a, const char *chat_id);
+/* Called by the view once it has laid out the open chat: total rows, of
+ * which the pane shows rows, the first unread message starting at row
+ * unread_row (-1: none). Sets where the view stands (a->scroll): never past
+ * the first row, and at the first unread message rather than past it. */
+void app_settle_scroll(struct app *a, int total, int rows, int unread_row);
 /* Resolves what a user typed for a chat: an id, a prefix, @user, a user, or a
  * group's name. 0 and out set, or -1 (with a notice). */
 int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);

@@ -208,13 +208,27 @@ message_line(const struct app_msg *m)
 	return s;
 }
 
+/* What the pane says while no chat is open. */
+static const char *
+no_chat_hint(const struct app *a)
+{
+	if (a->mode != MODE_CHAT)
+		return "";
+	if (a->n_chats == 0)
+		return "No chats yet: /create USER starts one, /group NAME USER... a group; "
+		       "/help lists the commands.";
+	return "Tab or Alt-1..9 opens a chat from the list, /open CHAT one by name; "
+	       "/create USER starts one; /help lists the commands.";
+}
+
 static void
-draw_chat(const struct app *a, int top, int x, int rows, int cols)
+draw_chat(struct app *a, int top, int x, int rows, int cols)
 {
 	struct rows r = {0};
 	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
 	const struct app_chat *ch = NULL;
-	int first, y;
+	const char *hint = a->open[0] ? "" : no_chat_hint(a);
+	int first, y, unread_row = -1;
 
 	for (size_t i = 0; i < a->n_chats; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
@@ -224,6 +238,8 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 	attron(A_BOLD);
 	if (ch != NULL)
 		put(top, x, ch->title, strlen(ch->title), cols);
+	else if (a->mode == MODE_CHAT && a->open[0] == '\0')
+		put(top, x, "no chat open", 12, cols);
 	else
 		put(top, x, "chat-tui", 8, cols);
 	attroff(A_BOLD);
@@ -233,9 +249,16 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		free(lines);
 		return;
 	}
+	if (hint[0]) {
+		r.base = hint;
+		r.attr = 0;
+		text_wrap(hint, strlen(hint), cols, add_row, &r);
+	}
 	for (size_t i = 0; i < a->n_msgs; i++) {
 		if ((lines[i] = message_line(&a->msgs[i])) == NULL)
 			continue;
+		if (a->msgs[i].unread && unread_row < 0)
+			unread_row = (int)r.n;
 		r.base = lines[i];
 		r.attr = a->msgs[i].event                          ? COLOR_PAIR(1)
 			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
@@ -248,7 +271,10 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		r.attr = COLOR_PAIR(3);
 		text_wrap(a->notices[i], strlen(a->notices[i]), cols, add_row, &r);
 	}
-	/* The newest rows at the bottom, scroll rows up from there. */
+	/* The newest rows at the bottom, scroll rows up from there (never past
+	 * the first row, and not past the first unread message). */
+	app_settle_scroll(a, (int)r.n, rows, unread_row);
+	a->pane_shown = a->open[0] != '\0';
 	first = (int)r.n - rows - a->scroll;
 	if (first < 0)
 		first = 0;
@@ -256,7 +282,7 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		size_t i = (size_t)(first + y);
 
 		blank(top + y, x, cols);
-		if (i >= r.n || (int)i >= (int)r.n - a->scroll)
+		if (i >= r.n)
 			continue;
 		attron(r.v[i].attr);
 		put(top + y, x, r.v[i].s, r.v[i].n, cols);
@@ -353,6 +379,7 @@ view_draw(struct app *a)
 	int cols = COLS, lines = LINES, list_w, in_rows, crow, ccol, cy, cx, status_y;
 
 	erase();
+	a->pane_shown = 0;
 	if (cols < APP_MIN_COLS || lines < APP_MIN_ROWS) {
 		char msg[128];
 

@@ -21,6 +21,8 @@ tui_keys alice Enter
 tui_wait alice "[online] alice | opening a chat with bob"
 tui_type alice "hi bob, it is alice"
 tui_keys alice Enter
+tui_wait bob "alice (1)"
+tui_keys bob Tab
 tui_wait bob "alice: hi bob, it is alice"
 tui_type bob "hello alice"
 tui_keys bob Enter

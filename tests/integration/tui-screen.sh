@@ -24,6 +24,11 @@ while [ $i -le 80 ]; do
 		"$i" "$c" "$i"
 	i=$((i + 1))
 done | ctl bob rpc >"$T/rpc.out" 2>&1 || fail "rpc: $(cat "$T/rpc.out")"
+# Opened, it stands at the first unread message; Esc goes to the newest.
+tui_wait alice "bob (80)"
+tui_keys alice M-1
+tui_wait alice "bob: line 1"
+tui_keys alice Escape
 tui_wait alice "bob: line 80"
 tui_screen alice | grep -q "bob: line 1$" && fail "line 1 should be off screen"
 # PgUp until the first line shows; PgDn (or Esc) back to the newest.
