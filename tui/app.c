@@ -58,6 +58,15 @@ app_notice(struct app *a, const char *fmt, ...)
 	a->redraw = 1;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 app_status(struct app *a, const char *fmt, ...)
 {
@@ -66,7 +75,20 @@ app_status(struct app *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->status, sizeof a->status, fmt, ap);
 	va_end(ap);
+	a->status_at = now_ms();
 	a->redraw = 1;
+}
+
+/* A notice in the status line goes after a while: left there, an old one
+ * reads as news. The questions of the first start stay until answered, and
+ * what must last (errors, command output) goes to the pane instead. */
+static void
+expire_status(struct app *a)
+{
+	if (a->mode == MODE_CHAT && a->status[0] && now_ms() - a->status_at >= APP_STATUS_MS) {
+		a->status[0] = '\0';
+		a->redraw = 1;
+	}
 }
 
 const char *
@@ -940,6 +962,7 @@ app_run(struct app *a)
 			if (a->state != CHAT_STATE_ONLINE)
 				a->redraw = 1;
 		}
+		expire_status(a);
 	}
 	view_end();
 	if (a->c != NULL) {

@@ -22,6 +22,7 @@
 
 #define APP_MIN_COLS 40 /* below this the screen only says it is too small */
 #define APP_MIN_ROWS 8
+#define APP_STATUS_MS 5000 /* a notice stays this long in the status line */
 
 /* A chat in the list, newest activity first (chat_list_chats). */
 struct app_chat {
@@ -88,6 +89,7 @@ struct app {
 
 	struct editor ed;
 	char status[512]; /* the last thing the app said, for the status line */
+	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 
 	enum chat_state state;
 	int dirty_chats, dirty_msgs, redraw;

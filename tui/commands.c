@@ -106,6 +106,27 @@ run_group(struct app *a, int argc, char **argv)
 }
 
 static void
+run_chats(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (a->n_chats == 0) {
+		app_notice(a, "no chats yet: /create USER starts one");
+		return;
+	}
+	app_notice(a, "chats (newest first; /open takes the name or the id):");
+	for (size_t i = 0; i < a->n_chats; i++) {
+		const struct app_chat *ch = &a->chats[i];
+		char unread[32] = "";
+
+		if (ch->unread > 0)
+			snprintf(unread, sizeof unread, ", %lld unread", (long long)ch->unread);
+		app_notice(a, "  %zu %s (%s, %s)%s", i + 1, ch->title, ch->group ? "group" : "direct",
+			   ch->id, unread);
+	}
+}
+
+static void
 run_open(struct app *a, int argc, char **argv)
 {
 	char id[CHAT_CHAT_ID_LEN + 1];
@@ -372,6 +393,7 @@ static const struct command commands[] = {
 	{"create",   "USER",            "open the chat with USER (made if new)",         1, 1, 0, run_create},
 	{"group",    "NAME USER...",    "make a group NAME with these users",             2, 100, 0, run_group},
 	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, 1, 0, run_open},
+	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},

@@ -373,6 +373,58 @@ draw_input(const struct app *a, int y, int rows, int cols, int crow, int ccol, i
 	*cx = ccol;
 }
 
+/* 1 if no word of s is wider than cols (so wrapping cuts none). */
+static int
+fits_words(const char *s, int cols)
+{
+	while (*s) {
+		size_t n = strcspn(s, " ");
+
+		if (text_width(s, n) > cols)
+			return 0;
+		s += n + (s[n] == ' ');
+	}
+	return 1;
+}
+
+/* Rows of a too small screen: wrapped into it. */
+struct small {
+	const char *s;
+	int y;
+};
+
+static void
+small_row(void *arg, size_t off, size_t n)
+{
+	struct small *sm = arg;
+
+	put(sm->y++, 0, sm->s + off, n, COLS);
+}
+
+/* "terminal too small": the longest of these that fits whole, wrapped, so the
+ * size needed is never cut off (it alone fits 5 columns). */
+static void
+draw_too_small(int cols, int lines)
+{
+	char forms[4][96];
+	struct small sm = {0};
+	int k;
+
+	snprintf(forms[0], sizeof forms[0], "terminal too small (%dx%d): chat-tui needs %dx%d",
+		 cols, lines, APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[1], sizeof forms[1], "too small: needs %dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[2], sizeof forms[2], "needs %dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[3], sizeof forms[3], "%dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	/* Cut at word ends only: "needs 40x8" must not break inside "40x8". */
+	for (k = 0; k < 3; k++)
+		if (text_wrap(forms[k], strlen(forms[k]), cols, NULL, NULL) <= lines &&
+		    fits_words(forms[k], cols))
+			break;
+	sm.s = forms[k];
+	text_wrap(forms[k], strlen(forms[k]), cols, small_row, &sm);
+	refresh();
+}
+
 void
 view_draw(struct app *a)
 {
@@ -381,12 +433,7 @@ view_draw(struct app *a)
 	erase();
 	a->pane_shown = 0;
 	if (cols < APP_MIN_COLS || lines < APP_MIN_ROWS) {
-		char msg[128];
-
-		snprintf(msg, sizeof msg, "terminal too small (%dx%d): chat-tui needs %dx%d", cols,
-			 lines, APP_MIN_COLS, APP_MIN_ROWS);
-		put(0, 0, msg, strlen(msg), cols);
-		refresh();
+		draw_too_small(cols, lines);
 		return;
 	}
 	editor_layout(&a->ed, cols, &in_rows, &crow, &ccol);
