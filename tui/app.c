@@ -7,6 +7,7 @@
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -401,6 +402,7 @@ static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct app *a = udata;
+	enum chat_state was = a->state;
 
 	a->state = state;
 	a->redraw = 1;
@@ -411,6 +413,20 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 		app_status(a, "connected to %s", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING || state == CHAT_STATE_OFFLINE)
 		app_status(a, "%s", app_why(c, err));
+	if (state == CHAT_STATE_ONLINE && a->other_pid > 0) {
+		app_notice(a,
+			   "another chat-tui (pid %ld) was using this home: this one took over the "
+			   "connection (the server keeps one per device), and that one is now "
+			   "offline; /reconnect there takes the connection back",
+			   a->other_pid);
+		a->other_pid = 0;
+	}
+	/* libchat has stopped trying (another program took the connection, the
+	 * device was removed, a certificate was refused): said where it stays,
+	 * with the way back. The status line says "[offline: /reconnect]". */
+	if (state == CHAT_STATE_OFFLINE && was != CHAT_STATE_OFFLINE && a->mode == MODE_CHAT &&
+	    a->running)
+		app_notice(a, "OFFLINE: %s. /reconnect connects again", app_why(c, err));
 	/* Writing offline puts messages in the outbox: they go out now. */
 	a->dirty_msgs = 1;
 }
@@ -480,6 +496,35 @@ static const struct chat_callbacks callbacks = {
 	.on_receipt = on_receipt,
 	.on_send_failed = on_send_failed,
 };
+
+/* ---- one home, several programs ------------------------------------------------- */
+
+/* chat-tui holds a lock (fcntl, so it goes whenever the process does) on
+ * chat-tui.lock in its home. The server keeps one receiving connection per
+ * device, and a second chat-tui on the home takes it from the first: the
+ * second learns here who the first is, to say so once online. One that does
+ * not get the lock tries again (each pass of the loop) until the other ends. */
+static void
+lock_home(struct app *a)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[PATH_MAX];
+
+	if (a->lock_held || a->c == NULL || chat_client_user(a->c) == NULL)
+		return;
+	if (a->lock_fd < 0) {
+		snprintf(path, sizeof path, "%s/chat-tui.lock", chat_client_home(a->c));
+		if ((a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+			return; /* only a warning is lost */
+	}
+	if (fcntl(a->lock_fd, F_SETLK, &fl) == 0) {
+		a->lock_held = 1;
+		return;
+	}
+	fl.l_type = F_WRLCK;
+	if (a->other_pid == 0 && fcntl(a->lock_fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		a->other_pid = fl.l_pid;
+}
 
 /* ---- the handle, and registering on first start -------------------------------- */
 
@@ -894,6 +939,7 @@ start(struct app *a)
 		/* No chat is opened for the user: what it shows would be marked
 		 * read unseen (the pane says how to open one). */
 		a->mode = MODE_CHAT;
+		lock_home(a);
 		load_chats(a);
 		/* Down is not an error: the store is there, and it keeps trying. */
 		chat_client_connect(a->c);
@@ -931,6 +977,7 @@ int
 app_run(struct app *a)
 {
 	editor_init(&a->ed);
+	a->lock_fd = -1;
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
 	view_init();
@@ -963,6 +1010,8 @@ app_run(struct app *a)
 				a->redraw = 1;
 		}
 		expire_status(a);
+		if (a->mode == MODE_CHAT)
+			lock_home(a);
 	}
 	view_end();
 	if (a->c != NULL) {
@@ -973,5 +1022,7 @@ app_run(struct app *a)
 	free_msgs(a);
 	clear_notices(a);
 	editor_free(&a->ed);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
 	return a->exit_code;
 }

@@ -92,6 +92,10 @@ struct app {
 	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 
 	enum chat_state state;
+	/* One home, several programs: the lock chat-tui holds on its home (-1:
+	 * not open), whether it holds it, and the chat-tui that held it at start. */
+	int lock_fd, lock_held;
+	long other_pid;
 	int dirty_chats, dirty_msgs, redraw;
 	int members_unknown; /* a chat in the list has no members yet */
 	int pending_shown;   /* a message of ours on screen is not sent yet */

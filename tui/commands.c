@@ -380,6 +380,24 @@ run_download(struct app *a, int argc, char **argv)
 }
 
 static void
+run_reconnect(struct app *a, int argc, char **argv)
+{
+	enum chat_state st = chat_client_state(a->c);
+
+	(void)argc;
+	(void)argv;
+	if (st == CHAT_STATE_ONLINE) {
+		app_notice(a, "already online");
+	} else if (st == CHAT_STATE_CONNECTING || st == CHAT_STATE_AUTHENTICATING) {
+		app_status(a, "connecting already");
+	} else if (chat_client_connect(a->c) != CHAT_OK) {
+		app_notice(a, "reconnect failed: %s", chat_client_errmsg(a->c));
+	} else {
+		app_status(a, "connecting to %s...", chat_client_server_url(a->c));
+	}
+}
+
+static void
 run_quit(struct app *a, int argc, char **argv)
 {
 	(void)argc;
@@ -406,6 +424,7 @@ static const struct command commands[] = {
 	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
 	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
+	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };

@@ -304,7 +304,8 @@ state_name(const struct app *a)
 	case CHAT_STATE_CONNECTING:
 	case CHAT_STATE_AUTHENTICATING: return "connecting";
 	case CHAT_STATE_WAITING: return "reconnecting";
-	default: return "offline";
+	/* libchat has given up (it retries by itself otherwise): say the way back. */
+	default: return a->mode == MODE_CHAT ? "offline: /reconnect" : "offline";
 	}
 }
 
