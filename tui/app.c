@@ -80,8 +80,8 @@ app_status(struct app *a, const char *fmt, ...)
 	a->redraw = 1;
 }
 
-/* A notice in the status line goes after a while: left there, an old one
- * reads as news. The questions of the first start stay until answered, and
+/* A notice in the status line goes after a while (or at the next key, see
+ * key()): left there, an old one reads as news. The questions of the first start stay until answered, and
  * what must last (errors, command output) goes to the pane instead. */
 static void
 expire_status(struct app *a)
@@ -334,10 +334,40 @@ app_open(struct app *a, const char *chat_id)
 }
 
 int
+app_is_self(struct app *a, const char *name)
+{
+	const char *me = a->c ? chat_client_user(a->c) : NULL;
+
+	return me != NULL && strcmp(name[0] == '@' ? name + 1 : name, me) == 0;
+}
+
+int
+app_refuse_self(struct app *a, const char *name)
+{
+	if (!app_is_self(a, name))
+		return 0;
+	app_status(a, "%s is you: there is no chat with yourself (no notes to self yet)",
+		   chat_client_user(a->c));
+	return 1;
+}
+
+int
 app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
 {
 	char at[CHAT_USER_MAX + 2];
 
+	/* Your own name: only a group can be called that. Checked here, not
+	 * left to the lookups below, which could find a chat with someone else
+	 * (both members of any direct chat "match" you). */
+	if (app_is_self(a, spec)) {
+		for (size_t i = 0; i < a->n_chats; i++)
+			if (a->chats[i].group && strcmp(a->chats[i].title, spec) == 0) {
+				memcpy(out, a->chats[i].id, CHAT_CHAT_ID_LEN + 1);
+				return 0;
+			}
+		app_refuse_self(a, spec);
+		return -1;
+	}
 	/* An id, a prefix or @user, as chatctl takes them. */
 	if (chat_resolve_chat(a->c, spec, out) == CHAT_OK)
 		return 0;
@@ -798,6 +828,9 @@ key(struct app *a, int kind, wint_t ch)
 	size_t n;
 
 	a->redraw = 1;
+	/* The status line's notice was about what came before this key. */
+	if (a->mode == MODE_CHAT && !(kind == KEY_CODE_YES && ch == KEY_RESIZE))
+		a->status[0] = '\0';
 	if (kind == KEY_CODE_YES) {
 		switch (ch) {
 		case KEY_RESIZE: break;

@@ -74,6 +74,8 @@ run_create(struct app *a, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (app_refuse_self(a, argv[1]))
+		return;
 	/* Already there: just open it. */
 	if (argv[1][0] != '@') {
 		char at[CHAT_USER_MAX + 2];
@@ -96,9 +98,16 @@ run_create(struct app *a, int argc, char **argv)
 static void
 run_group(struct app *a, int argc, char **argv)
 {
-	int rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
-				   opened, "group");
+	int others = 0, rc;
 
+	for (int i = 2; i < argc; i++)
+		others += !app_is_self(a, argv[i]);
+	if (others == 0) {
+		app_status(a, "a group needs at least one member besides you");
+		return;
+	}
+	rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
+			       opened, "group");
 	if (rc != CHAT_OK)
 		app_notice(a, "group failed: %s", chat_client_errmsg(a->c));
 	else

@@ -16,16 +16,20 @@ expect_exit 0 ctl bob create --name climbing alice
 g=$(cat "$T/out")
 tui_wait alice "climbing"
 
-# A notice in the status line, then gone; the state stays.
+# A notice in the status line, then gone after a few seconds, or at the
+# next key; the state stays.
 tui_type alice "/zzz"
 tui_keys alice Tab
 tui_wait alice "| no completion"
-tui_keys alice C-u
 i=0
 while tui_screen alice | grep -q "no completion"; do
 	i=$((i + 1)); [ $i -gt 200 ] && fail "the status notice never went"; sleep 0.05
 done
 tui_wait alice "[online] alice"
+tui_keys alice Tab
+tui_wait alice "| no completion"
+tui_keys alice C-u
+tui_wait_gone alice "no completion"
 
 # /open of an unknown chat points to /chats, which lists them with their ids.
 tui_type alice "/open nobody"
