@@ -22,6 +22,7 @@
 #include <curses.h>
 
 #include "app.h"
+#include "term.h"
 #include "text.h"
 
 #define HISTORY_PAGE 200 /* messages loaded at a time, more on PgUp */
@@ -1013,6 +1014,9 @@ app_run(struct app *a)
 	a->lock_fd = -1;
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
+	/* Before curses takes the terminal: how it draws what wcwidth() cannot
+	 * speak for (a second is plenty; a terminal answers in microseconds). */
+	text_set_quirks(a->probe ? term_probe(STDIN_FILENO, STDOUT_FILENO, 1000) : TEXT_QUIRK_ALL);
 	view_init();
 	start(a);
 	while (a->running) {

@@ -61,6 +61,7 @@ struct app {
 	struct chat_client *c;
 	const char *home, *server, *ca_file, *user_arg;
 	int bell;
+	int probe; /* measure the terminal at start (else assume the worst) */
 	int running;
 	int exit_code;
 	enum app_mode mode;

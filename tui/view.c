@@ -52,15 +52,6 @@ view_pane_rows(void)
 	return pane_rows;
 }
 
-/* 1 if the cluster must be shown as its escape. */
-static int
-cluster_unsafe(const char *s, size_t n)
-{
-	uint32_t cp;
-
-	return text_decode(s, n, &cp) == 0 || text_is_unsafe(cp);
-}
-
 /* Draws s (safe) at (y, x), at most cols columns, cluster by cluster; returns
  * the columns used. */
 static int
@@ -73,19 +64,14 @@ put(int y, int x, const char *s, size_t len, int cols)
 	while (off < len && s[off] != '\n') {
 		int w;
 		size_t n = text_cluster(s + off, len - off, &w);
+		char form[160]; /* a cluster: 32 code points at most */
 
 		if (used + w > cols)
 			break;
-		if (cluster_unsafe(s + off, n)) {
-			/* Drawn as its escape (the input line can hold a bidi
-			 * control or an unknown code point). */
-			char esc[32];
-
-			text_sanitize(s + off, n, esc, sizeof esc);
-			addstr(esc);
-		} else {
-			addnstr(s + off, (int)n);
-		}
+		/* Its escape if unsafe (the input line can hold a bidi control),
+		 * else what the terminal draws in w columns (text.h, quirks). */
+		text_cluster_form(s + off, n, form, sizeof form);
+		addstr(form);
 		used += w;
 		off += n;
 	}

@@ -55,7 +55,9 @@ g=$(cat "$T/out")
 expect_exit 0 ctl bob send "$g" "x😀y 👨‍👩‍👧 🇫🇷 e$(printf '\314\201') שלום z"
 tui_wait alice "漢字の会"
 tui_keys alice M-1
-tui_wait alice "bob: x😀y 👨‍👩‍👧 🇫🇷 e$(printf '\314\201') שלום z"
+# (tmux joins a ZWJ sequence its own way: chat-tui draws the family as its
+# parts there, see tui-emoji.sh.)
+tui_wait alice "bob: x😀y 👨👩👧 🇫🇷 e$(printf '\314\201') שלום z"
 # The list's border is in the same column on every row, whatever the names hold.
 tui_screen alice | sed -n 's/│.*//p' | while IFS= read -r left; do
 	printf '%s\n' "$left" | LC_ALL=C.UTF-8 wc -L
