@@ -240,7 +240,7 @@ add_msg(void *arg, const struct chat_message *m)
 	}
 	if (p->outgoing && strcmp(p->state, "pending") == 0)
 		a->pending_shown = 1;
-	p->unread = !p->outgoing && strcmp(p->state, "received") == 0;
+	p->unread = !p->outgoing && !p->event && strcmp(p->state, "received") == 0;
 	a->n_unread += (size_t)p->unread;
 	a->n_msgs++;
 	return 0;
