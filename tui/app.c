@@ -82,8 +82,9 @@ app_status(struct app *a, const char *fmt, ...)
 }
 
 /* A notice in the status line goes after a while (or at the next key, see
- * key()): left there, an old one reads as news. The questions of the first start stay until answered, and
- * what must last (errors, command output) goes to the pane instead. */
+ * key()): left there, an old one reads as news. The questions of the first
+ * start stay until answered, and what must last (errors, command output)
+ * goes to the pane instead. */
 static void
 expire_status(struct app *a)
 {
@@ -645,7 +646,8 @@ plausible_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > CHAT_USER_MAX || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+	if (n == 0 || n > CHAT_USER_MAX ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
@@ -657,8 +659,10 @@ start_register(struct app *a, const char *user)
 
 	if (!plausible_name(user)) {
 		a->mode = MODE_ASK_USER;
-		app_notice(a, "'%.40s' is not a user name: 1 to 32 of a-z 0-9 . _ -, starting with "
-			      "a letter or digit", user);
+		app_notice(a,
+			   "'%.40s' is not a user name: 1 to 32 of a-z 0-9 . _ -, starting with "
+			   "a letter or digit",
+			   user);
 		app_status(a, "your user name:");
 		return;
 	}
@@ -676,13 +680,17 @@ static void
 answer(struct app *a, const char *line)
 {
 	if (a->mode == MODE_ASK_SERVER) {
-		const char *url = line[0] ? line : a->ask_server[0] ? a->ask_server : DEFAULT_SERVER;
+		const char *url = line[0]            ? line
+				  : a->ask_server[0] ? a->ask_server
+						     : DEFAULT_SERVER;
 		char why[400];
 
 		/* A user name typed a question too early is not a URL. */
 		if (strncmp(url, "ws://", 5) != 0 && strncmp(url, "wss://", 6) != 0) {
-			snprintf(why, sizeof why, "'%.60s' is not a server URL (ws://HOST:PORT/ or "
-				 "wss://HOST/)", url);
+			snprintf(why, sizeof why,
+				 "'%.60s' is not a server URL (ws://HOST:PORT/ or "
+				 "wss://HOST/)",
+				 url);
 			ask_server(a, why);
 			return;
 		}

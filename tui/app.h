@@ -20,8 +20,8 @@
 #include "chat.h"
 #include "editor.h"
 
-#define APP_MIN_COLS 40 /* below this the screen only says it is too small */
-#define APP_MIN_ROWS 8
+#define APP_MIN_COLS  40 /* below this the screen only says it is too small */
+#define APP_MIN_ROWS  8
 #define APP_STATUS_MS 5000 /* a notice stays this long in the status line */
 
 /* A chat in the list, newest activity first (chat_list_chats). */
@@ -65,7 +65,7 @@ struct app {
 	int running;
 	int exit_code;
 	enum app_mode mode;
-	char ask_server[256];              /* first start: the URL answered */
+	char ask_server[256];             /* first start: the URL answered */
 	char ask_user[CHAT_USER_MAX + 1]; /* and the name, kept if the server fails */
 
 	/* The chat list, and which one is open ("" for none). */
@@ -89,7 +89,7 @@ struct app {
 	size_t n_notices;
 
 	struct editor ed;
-	char status[512]; /* the last thing the app said, for the status line */
+	char status[512];  /* the last thing the app said, for the status line */
 	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 
 	enum chat_state state;

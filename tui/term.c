@@ -31,7 +31,8 @@ static const struct probe {
 	unsigned quirk;
 } probes[] = {
 	/* man ZWJ woman ZWJ girl: 6 counted, 2 where ZWJ sequences join */
-	{"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7", TEXT_QUIRK_ZWJ},
+	{"\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7",
+	 TEXT_QUIRK_ZWJ},
 	/* a ZWJ grinning face: 3 counted; some join any emoji after a ZWJ */
 	{"a\xe2\x80\x8d\xf0\x9f\x98\x80", TEXT_QUIRK_ZWJ},
 	/* heavy black heart VS16: 1 counted, 2 where VS16 means emoji-wide */

@@ -1016,7 +1016,7 @@ test_form_plain(void **state)
 	assert_string_equal(form("❤" VS16), "❤" VS16);
 	assert_string_equal(form("e" ACUTE "x"), "e" ACUTE);
 	assert_string_equal(form(RLO "x"), "\\u202e");
-	assert_string_equal(form("\xff" "x"), "\\xff");
+	assert_string_equal(form("\xffx"), "\\xff");
 	assert_string_equal(form("\x1b[2J"), "\\x1b");
 	assert_string_equal(form("\tx"), " ");
 }
