@@ -996,6 +996,25 @@ start(struct app *a)
 		ask_user(a);
 }
 
+/* Before curses takes the terminal: how it draws what wcwidth() cannot
+ * speak for (a second is plenty; a terminal answers in microseconds). Then
+ * curses starts, and reads first what was typed during the probe. */
+static void
+probe_terminal(struct app *a)
+{
+	char typed[1024];
+	size_t n = 0;
+
+	if (a->probe)
+		text_set_quirks(
+			term_probe(STDIN_FILENO, STDOUT_FILENO, 1000, typed, sizeof typed, &n));
+	else
+		text_set_quirks(TEXT_QUIRK_ALL);
+	view_init();
+	while (n > 0)
+		ungetch((unsigned char)typed[--n]);
+}
+
 /* Reads back what changed, draws, and marks read what the drawing showed;
  * that changes counts and states, which are read back and drawn at once (a
  * few passes at most: loading can ask for older messages once). */
@@ -1022,10 +1041,7 @@ app_run(struct app *a)
 	a->lock_fd = -1;
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
-	/* Before curses takes the terminal: how it draws what wcwidth() cannot
-	 * speak for (a second is plenty; a terminal answers in microseconds). */
-	text_set_quirks(a->probe ? term_probe(STDIN_FILENO, STDOUT_FILENO, 1000) : TEXT_QUIRK_ALL);
-	view_init();
+	probe_terminal(a);
 	start(a);
 	while (a->running) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};

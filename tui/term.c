@@ -80,37 +80,59 @@ term_quirks(const int *cols, size_t n)
 	return q;
 }
 
+/* The length of the cursor position report ("ESC [ row ; col R") at buf[i],
+ * its column in *col; 0 if there is none (or only the start of one). */
+static size_t
+report_at(const char *buf, size_t len, size_t i, int *col)
+{
+	size_t j = i + 2;
+	long row = 0, c = 0;
+	int digits = 0;
+
+	if (i + 1 >= len || buf[i] != '\033' || buf[i + 1] != '[')
+		return 0;
+	while (j < len && buf[j] >= '0' && buf[j] <= '9' && row < 100000)
+		row = row * 10 + (buf[j++] - '0'), digits++;
+	if (j >= len || buf[j] != ';' || digits == 0)
+		return 0;
+	j++;
+	digits = 0;
+	while (j < len && buf[j] >= '0' && buf[j] <= '9' && c < 100000)
+		c = c * 10 + (buf[j++] - '0'), digits++;
+	if (j >= len || buf[j] != 'R' || digits == 0)
+		return 0;
+	*col = (int)c;
+	return j + 1 - i;
+}
+
 size_t
 term_parse_reports(const char *buf, size_t len, int *cols, size_t max)
 {
-	size_t i = 0, n = 0;
+	size_t i = 0, n = 0, k;
 
-	while (i + 1 < len && n < max) {
-		size_t j = i + 2;
-		long row = 0, col = 0;
-		int digits = 0;
-
-		if (buf[i] != '\033' || buf[i + 1] != '[') {
-			i++;
-			continue;
-		}
-		while (j < len && buf[j] >= '0' && buf[j] <= '9' && row < 100000)
-			row = row * 10 + (buf[j++] - '0'), digits++;
-		if (j >= len || buf[j] != ';' || digits == 0) {
-			i++;
-			continue;
-		}
-		j++;
-		digits = 0;
-		while (j < len && buf[j] >= '0' && buf[j] <= '9' && col < 100000)
-			col = col * 10 + (buf[j++] - '0'), digits++;
-		if (j >= len || buf[j] != 'R' || digits == 0) {
-			i++;
-			continue;
-		}
-		cols[n++] = (int)col;
-		i = j + 1;
+	while (i < len && n < max) {
+		k = report_at(buf, len, i, &cols[n]);
+		n += k > 0;
+		i += k > 0 ? k : 1;
 	}
+	return n;
+}
+
+size_t
+term_take_reports(char *buf, size_t len, size_t *rest)
+{
+	size_t i = 0, n = 0, out = 0, k;
+	int col;
+
+	while (i < len) {
+		if ((k = report_at(buf, len, i, &col)) > 0) {
+			n++;
+			i += k;
+		} else {
+			buf[out++] = buf[i++];
+		}
+	}
+	*rest = out;
 	return n;
 }
 
@@ -139,38 +161,41 @@ write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-/* Reads the answers until all came or the time is up; returns how many. */
+/* Reads the answers until all came or the time is up; returns how many.
+ * What else was read (keys typed meanwhile) is left in buf, *len bytes. */
 static size_t
-read_reports(int in, int *cols, long deadline)
+read_reports(int in, int *cols, long deadline, char *buf, size_t cap, size_t *len)
 {
-	char buf[1024];
-	size_t len = 0, n = 0;
+	size_t n = 0;
 
-	while (n < N_PROBES && len < sizeof buf) {
+	*len = 0;
+	while (n < N_PROBES && *len < cap) {
 		struct pollfd p = {.fd = in, .events = POLLIN};
 		long left = deadline - mono_ms();
 		ssize_t k;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
-		if ((k = read(in, buf + len, sizeof buf - len)) < 0 && errno == EINTR)
+		if ((k = read(in, buf + *len, cap - *len)) < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
 			break; /* the terminal is gone: app_run finds out */
-		len += (size_t)k;
-		n = term_parse_reports(buf, len, cols, N_PROBES);
+		*len += (size_t)k;
+		n = term_parse_reports(buf, *len, cols, N_PROBES);
 	}
+	term_take_reports(buf, *len, len);
 	return n;
 }
 
 unsigned
-term_probe(int in, int out, int timeout_ms)
+term_probe(int in, int out, int timeout_ms, char *typed, size_t cap, size_t *n_typed)
 {
 	struct termios saved, raw;
 	char msg[512];
-	size_t len = 0, n;
+	size_t len = 0, n = 0;
 	int cols[N_PROBES];
 
+	*n_typed = 0;
 	if (tcgetattr(in, &saved) != 0)
 		return TEXT_QUIRK_ALL;
 	/* No echo of the answers, and no waiting for a line. */
@@ -186,7 +211,8 @@ term_probe(int in, int out, int timeout_ms)
 		len += k > 0 ? (size_t)k : 0;
 	}
 	len += (size_t)snprintf(msg + len, sizeof msg - len, "\r\033[K");
-	n = write_all(out, msg, len) == 0 ? read_reports(in, cols, mono_ms() + timeout_ms) : 0;
+	if (write_all(out, msg, len) == 0)
+		n = read_reports(in, cols, mono_ms() + timeout_ms, typed, cap, n_typed);
 	tcsetattr(in, TCSANOW, &saved);
 	return term_quirks(cols, n);
 }

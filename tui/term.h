@@ -18,8 +18,10 @@ size_t term_probes(void);
  * each probe after a carriage return, asks for the cursor's position, and
  * waits at most timeout_ms for the answers; then wipes the line and puts the
  * terminal's modes back. Returns the quirks (TEXT_QUIRK_*), TEXT_QUIRK_ALL
- * for the kinds that got no answer. */
-unsigned term_probe(int in, int out, int timeout_ms);
+ * for the kinds that got no answer. Keys typed meanwhile are not lost: their
+ * bytes go to typed (cap bytes; *n_typed of them), for curses to read again
+ * (ungetch). */
+unsigned term_probe(int in, int out, int timeout_ms, char *typed, size_t cap, size_t *n_typed);
 
 /* The pure parts, for the tests. */
 
@@ -27,6 +29,10 @@ unsigned term_probe(int in, int out, int timeout_ms);
  * order, at most max. Anything else in buf (keys typed meanwhile) is skipped;
  * a report cut off at the end is not counted. Returns how many. */
 size_t term_parse_reports(const char *buf, size_t len, int *cols, size_t max);
+
+/* Takes the complete reports out of buf (len bytes), moving what is left to
+ * its start (*rest bytes). Returns how many it took. */
+size_t term_take_reports(char *buf, size_t len, size_t *rest);
 
 /* The quirks from the columns the cursor reached after each probe (printed
  * from column 1): n answers for the first n probes; a kind whose probe drew

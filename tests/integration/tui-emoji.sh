@@ -79,6 +79,16 @@ tui_type dave "$KINDS"
 [ "$(screen dave | sed -n 30p)" = "h ❤ t 👍 f FR z" ] ||
 	{ tui_screen dave >&2; fail "dave's input line is garbled"; }
 
+# Keys typed while the terminal is measured are not lost.
+$TMUX_CMD new-session -d -s early -x 100 -y 30 \
+	"env LANG=C.UTF-8 ASAN_OPTIONS=log_path=$T/asan.early $TUI --home $T/early --server $URL --user early; echo \"[exit \$?]\"; sleep 30"
+tui_type early "typed early"
+tui_wait early "[online] early"
+[ "$(screen early | sed -n 30p)" = "typed early" ] ||
+	{ tui_screen early >&2; fail "keys typed at start were lost"; }
+tui_keys early C-c
+tui_wait early "[exit 0]"
+
 tui_keys alice C-c
 tui_wait alice "[exit 0]"
 tui_keys dave C-c

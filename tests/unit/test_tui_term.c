@@ -45,6 +45,26 @@ test_parse_reports(void **state)
 	assert_int_equal(parse("\033[1;99999999999999999999R", cols, 8), 0);
 }
 
+/* Keys typed while the probe waited are kept, in order, without the reports. */
+static void
+test_take_reports(void **state)
+{
+	char buf[64];
+	size_t rest;
+
+	(void)state;
+	strcpy(buf, "h\033[5;7Ri\033[A\033[5;3R!");
+	assert_int_equal(term_take_reports(buf, strlen(buf), &rest), 2);
+	assert_int_equal(rest, 6);
+	assert_memory_equal(buf, "hi\033[A!", 6);
+	/* The start of a report is kept (it is not one yet). */
+	strcpy(buf, "x\033[5;");
+	assert_int_equal(term_take_reports(buf, strlen(buf), &rest), 0);
+	assert_int_equal(rest, 5);
+	assert_int_equal(term_take_reports(buf, 0, &rest), 0);
+	assert_int_equal(rest, 0);
+}
+
 /* What an xterm-like terminal answers: as counted (6 3 1 2 4 2, plus 1). */
 static const int counted[] = {7, 4, 2, 3, 5, 3};
 
@@ -84,6 +104,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_reports),
+		cmocka_unit_test(test_take_reports),
 		cmocka_unit_test(test_quirks_from_answers),
 	};
 
