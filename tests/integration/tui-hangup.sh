@@ -6,6 +6,9 @@
 # sent to chat-tui ends it cleanly too (exit 0, no sanitizer report).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
+# run.sh starts its server detached (not this shell's child): stop it
+# whatever happens, then lib.sh's cleanup, with the test's status.
+trap 'st=$?; BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 sh "$(dirname "$0")/../../scripts/run.sh" stop >/dev/null 2>&1; (exit $st); cleanup' EXIT
 RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run"
 
 # alive PID: the process exists and is not a zombie.

@@ -4,6 +4,9 @@
 # to it, and everybody sees everything. Then make stop stops the server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
+# run.sh starts its server detached (not this shell's child): stop it
+# whatever happens, then lib.sh's cleanup, with the test's status.
+trap 'st=$?; BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 sh "$(dirname "$0")/../../scripts/run.sh" stop >/dev/null 2>&1; (exit $st); cleanup' EXIT
 RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0"
 
 $TMUX_CMD new-session -d -s alice -x 100 -y 30 \
@@ -19,6 +22,7 @@ URL="ws://$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$T/run/chat-ser
 tui_type alice "/create bob"
 tui_keys alice Enter
 tui_wait alice "[online] alice | opening a chat with bob"
+tui_wait alice "│ bob" # open: what is typed now goes to it
 tui_type alice "hi bob, it is alice"
 tui_keys alice Enter
 tui_wait bob "alice (1)"
