@@ -7,8 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
 # run.sh starts its server detached (not this shell's child): stop it
-# whatever happens, then lib.sh's cleanup, with the test's status.
-trap 'st=$?; BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 sh "$(dirname "$0")/../../scripts/run.sh" stop >/dev/null 2>&1; (exit $st); cleanup' EXIT
+# whatever happens (by its pid file: run.sh stop would look further, for
+# servers of other RUN_DIRs on the address), then lib.sh's cleanup, with the
+# test's status.
+trap 'st=$?; [ -s "$T/run/chat-server.pid" ] && kill "$(cat "$T/run/chat-server.pid")" 2>/dev/null; (exit $st); cleanup' EXIT
 RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run"
 
 # alive PID: the process exists and is not a zombie.
