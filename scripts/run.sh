@@ -75,10 +75,17 @@ mkdir -p "$RUN_DIR/homes"
 chmod 700 "$RUN_DIR"
 if ! running; then
 	: >"$log"
-	# setsid: the server outlives this terminal, for the next `make run`.
-	setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" \
-		>>"$log" 2>&1 </dev/null &
-	echo $! >"$pidfile"
+	# The server outlives this terminal, for the next `make run`: setsid puts
+	# it in a session of its own (no SIGHUP when the terminal goes), and the
+	# subshell that starts it exits at once, so it is not this shell's child
+	# either: once this shell becomes chat-tui (exec, below), chat-tui would
+	# be its parent, and a server stopped after chat-tui's terminal went away
+	# would be left a zombie of it.
+	(
+		setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" \
+			>>"$log" 2>&1 </dev/null &
+		echo $! >"$pidfile"
+	)
 	i=0
 	until grep -q "listening on" "$log" 2>/dev/null; do
 		i=$((i + 1))

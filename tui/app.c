@@ -7,18 +7,22 @@
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 #include <curses.h>
 
 #include "app.h"
+#include "term.h"
 #include "text.h"
 
 #define HISTORY_PAGE 200 /* messages loaded at a time, more on PgUp */
@@ -56,6 +60,15 @@ app_notice(struct app *a, const char *fmt, ...)
 	a->redraw = 1;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 app_status(struct app *a, const char *fmt, ...)
 {
@@ -64,7 +77,21 @@ app_status(struct app *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->status, sizeof a->status, fmt, ap);
 	va_end(ap);
+	a->status_at = now_ms();
 	a->redraw = 1;
+}
+
+/* A notice in the status line goes after a while (or at the next key, see
+ * key()): left there, an old one reads as news. The questions of the first
+ * start stay until answered, and what must last (errors, command output)
+ * goes to the pane instead. */
+static void
+expire_status(struct app *a)
+{
+	if (a->mode == MODE_CHAT && a->status[0] && now_ms() - a->status_at >= APP_STATUS_MS) {
+		a->status[0] = '\0';
+		a->redraw = 1;
+	}
 }
 
 const char *
@@ -156,10 +183,6 @@ load_chats(struct app *a)
 		app_status(a, "cannot read the chats: %s", chat_client_errmsg(a->c));
 	a->dirty_chats = 0;
 	a->redraw = 1;
-	/* Nothing open yet and a chat appears (the first message to a new user):
-	 * open it. */
-	if (a->open[0] == '\0' && a->n_chats > 0)
-		app_open(a, a->chats[0].id);
 }
 
 static void
@@ -218,6 +241,8 @@ add_msg(void *arg, const struct chat_message *m)
 	}
 	if (p->outgoing && strcmp(p->state, "pending") == 0)
 		a->pending_shown = 1;
+	p->unread = !p->outgoing && !p->event && strcmp(p->state, "received") == 0;
+	a->n_unread += (size_t)p->unread;
 	a->n_msgs++;
 	return 0;
 }
@@ -237,6 +262,7 @@ load_msgs(struct app *a)
 	const struct app_chat *ch;
 
 	free_msgs(a);
+	a->n_unread = 0;
 	a->dirty_msgs = 0;
 	a->pending_shown = 0;
 	a->redraw = 1;
@@ -244,10 +270,55 @@ load_msgs(struct app *a)
 		return;
 	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
 		app_status(a, "cannot read the chat: %s", chat_client_errmsg(a->c));
-	/* Shown and at the newest: read. The senders learn it (read receipts). */
+	/* Unread messages older than what is loaded would be marked read with
+	 * the rest, never shown: load back to the first of them. */
 	ch = chat_of(a, a->open);
-	if (a->scroll == 0 && ch != NULL && ch->unread > 0 && chat_mark_read(a->c, a->open) > 0)
-		a->dirty_chats = 1;
+	if (ch != NULL && ch->unread > (int64_t)a->n_unread && a->n_msgs == (size_t)a->limit &&
+	    ch->unread - (int64_t)a->n_unread < INT_MAX - a->limit - HISTORY_PAGE) {
+		a->limit += (int)(ch->unread - (int64_t)a->n_unread) + HISTORY_PAGE;
+		a->dirty_msgs = 1;
+	}
+}
+
+/* After a drawing: what it showed of the open chat is read, and the senders
+ * learn it (read receipts). "Showed" means the pane was drawn at the newest
+ * message (not scrolled up, not too small a terminal); app_settle_scroll()
+ * stops a drawing at the first unread message instead when they do not all
+ * fit, so the newest is reached only once the user has paged through them
+ * (or jumped there with Esc). Messages not loaded are not covered: load_msgs
+ * loads back to the first unread one first. */
+static void
+mark_shown_read(struct app *a)
+{
+	const struct app_chat *ch = chat_of(a, a->open);
+
+	if (a->mode != MODE_CHAT || !a->pane_shown || a->scroll != 0 || a->dirty_msgs ||
+	    a->n_unread == 0 || ch == NULL || ch->unread > (int64_t)a->n_unread)
+		return;
+	if (chat_mark_read(a->c, a->open) > 0)
+		a->dirty_chats = a->dirty_msgs = 1;
+}
+
+void
+app_settle_scroll(struct app *a, int total, int rows, int unread_row)
+{
+	int max = total > rows ? total - rows : 0;
+
+	/* Following the newest would push the first unread message off the top:
+	 * stop there instead, and say there is more below. */
+	if (a->to_unread && a->scroll == 0 && unread_row >= 0 && unread_row < max) {
+		a->scroll = max - unread_row;
+		a->more_below = 1;
+	}
+	a->to_unread = 0;
+	/* Never past the first row: PgUp there does nothing, so the next PgDn
+	 * moves at once. */
+	if (a->scroll > max)
+		a->scroll = max;
+	if (a->scroll < 0)
+		a->scroll = 0;
+	if (a->scroll == 0)
+		a->more_below = 0;
 }
 
 void
@@ -258,9 +329,28 @@ app_open(struct app *a, const char *chat_id)
 		a->limit = HISTORY_PAGE;
 		a->scroll = 0;
 		a->more_below = 0;
+		a->to_unread = 1;
 		clear_notices(a);
 	}
 	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+int
+app_is_self(struct app *a, const char *name)
+{
+	const char *me = a->c ? chat_client_user(a->c) : NULL;
+
+	return me != NULL && strcmp(name[0] == '@' ? name + 1 : name, me) == 0;
+}
+
+int
+app_refuse_self(struct app *a, const char *name)
+{
+	if (!app_is_self(a, name))
+		return 0;
+	app_status(a, "%s is you: there is no chat with yourself (no notes to self yet)",
+		   chat_client_user(a->c));
+	return 1;
 }
 
 int
@@ -268,6 +358,18 @@ app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
 {
 	char at[CHAT_USER_MAX + 2];
 
+	/* Your own name: only a group can be called that. Checked here, not
+	 * left to the lookups below, which could find a chat with someone else
+	 * (both members of any direct chat "match" you). */
+	if (app_is_self(a, spec)) {
+		for (size_t i = 0; i < a->n_chats; i++)
+			if (a->chats[i].group && strcmp(a->chats[i].title, spec) == 0) {
+				memcpy(out, a->chats[i].id, CHAT_CHAT_ID_LEN + 1);
+				return 0;
+			}
+		app_refuse_self(a, spec);
+		return -1;
+	}
 	/* An id, a prefix or @user, as chatctl takes them. */
 	if (chat_resolve_chat(a->c, spec, out) == CHAT_OK)
 		return 0;
@@ -297,6 +399,8 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 		a->dirty_msgs = 1;
 		if (a->scroll > 0)
 			a->more_below = 1;
+		else
+			a->to_unread = 1; /* a burst bigger than the pane stops at its start */
 		return;
 	}
 	/* Another chat: its unread count goes up (the list), and the bell rings. */
@@ -330,6 +434,7 @@ static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct app *a = udata;
+	enum chat_state was = a->state;
 
 	a->state = state;
 	a->redraw = 1;
@@ -340,6 +445,20 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 		app_status(a, "connected to %s", chat_client_server_url(c));
 	else if (state == CHAT_STATE_WAITING || state == CHAT_STATE_OFFLINE)
 		app_status(a, "%s", app_why(c, err));
+	if (state == CHAT_STATE_ONLINE && a->other_pid > 0) {
+		app_notice(a,
+			   "another chat-tui (pid %ld) was using this home: this one took over the "
+			   "connection (the server keeps one per device), and that one is now "
+			   "offline; /reconnect there takes the connection back",
+			   a->other_pid);
+		a->other_pid = 0;
+	}
+	/* libchat has stopped trying (another program took the connection, the
+	 * device was removed, a certificate was refused): said where it stays,
+	 * with the way back. The status line says "[offline: /reconnect]". */
+	if (state == CHAT_STATE_OFFLINE && was != CHAT_STATE_OFFLINE && a->mode == MODE_CHAT &&
+	    a->running)
+		app_notice(a, "OFFLINE: %s. /reconnect connects again", app_why(c, err));
 	/* Writing offline puts messages in the outbox: they go out now. */
 	a->dirty_msgs = 1;
 }
@@ -410,6 +529,35 @@ static const struct chat_callbacks callbacks = {
 	.on_send_failed = on_send_failed,
 };
 
+/* ---- one home, several programs ------------------------------------------------- */
+
+/* chat-tui holds a lock (fcntl, so it goes whenever the process does) on
+ * chat-tui.lock in its home. The server keeps one receiving connection per
+ * device, and a second chat-tui on the home takes it from the first: the
+ * second learns here who the first is, to say so once online. One that does
+ * not get the lock tries again (each pass of the loop) until the other ends. */
+static void
+lock_home(struct app *a)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[PATH_MAX];
+
+	if (a->lock_held || a->c == NULL || chat_client_user(a->c) == NULL)
+		return;
+	if (a->lock_fd < 0) {
+		snprintf(path, sizeof path, "%s/chat-tui.lock", chat_client_home(a->c));
+		if ((a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+			return; /* only a warning is lost */
+	}
+	if (fcntl(a->lock_fd, F_SETLK, &fl) == 0) {
+		a->lock_held = 1;
+		return;
+	}
+	fl.l_type = F_WRLCK;
+	if (a->other_pid == 0 && fcntl(a->lock_fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		a->other_pid = fl.l_pid;
+}
+
 /* ---- the handle, and registering on first start -------------------------------- */
 
 static int
@@ -436,18 +584,52 @@ open_client(struct app *a, const char *server)
 	return 0;
 }
 
+#define DEFAULT_SERVER "ws://127.0.0.1:8700/" /* make run's */
+
+static void
+ask_user(struct app *a)
+{
+	a->mode = MODE_ASK_USER;
+	app_status(a, "first start on %s: your user name (1 to 32 of a-z 0-9 . _ -):",
+		   chat_client_server_url(a->c));
+}
+
+/* The question in the status line; what went wrong before it (why, may be
+ * "") in the pane, where a long reason fits. */
+static void
+ask_server(struct app *a, const char *why)
+{
+	a->mode = MODE_ASK_SERVER;
+	if (why[0])
+		app_notice(a, "%s", why);
+	app_status(a, "%sthe server's URL (Enter for %s):", why[0] ? "" : "first start: ",
+		   a->ask_server[0] ? a->ask_server : DEFAULT_SERVER);
+}
+
 static void
 registered(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct app *a = arg;
+	char why[400];
 
 	(void)id;
-	if (err != CHAT_OK) {
-		/* libchat closes that connection itself (not from inside its own
-		 * callback, which disconnecting here would be); the next try
-		 * connects again. */
-		app_status(a, "registration failed: %s; give another user name", app_why(c, err));
+	if (err == CHAT_ERR_REFUSED) {
+		/* The server said no to the name (taken...). libchat closes that
+		 * connection itself (not from inside its own callback, which
+		 * disconnecting here would be); the next try connects again. */
+		app_notice(a, "registration failed: %s", app_why(c, err));
+		app_status(a, "give another user name:");
 		a->mode = MODE_ASK_USER;
+		return;
+	}
+	if (err != CHAT_OK) {
+		/* The name passed plausible_name(): what failed is the server (a
+		 * wrong URL, nothing listening, TLS...). Ask it again, keep the
+		 * name; Enter tries the same server again. */
+		snprintf(why, sizeof why, "cannot register %s on %s: %s", a->ask_user,
+			 chat_client_server_url(c), app_why(c, err));
+		snprintf(a->ask_server, sizeof a->ask_server, "%s", chat_client_server_url(c));
+		ask_server(a, why);
 		return;
 	}
 	a->mode = MODE_CHAT;
@@ -456,11 +638,36 @@ registered(struct chat_client *c, void *arg, int err, const char *id)
 	a->dirty_chats = 1;
 }
 
+/* The form of a user name (1 to 32 of a-z 0-9 . _ -, starting with a letter
+ * or digit). libchat checks it again; checked here first so that a failure
+ * of chat_register() is about the server, whose URL is then asked again. */
+static int
+plausible_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CHAT_USER_MAX ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
 static void
 start_register(struct app *a, const char *user)
 {
 	int rc;
 
+	if (!plausible_name(user)) {
+		a->mode = MODE_ASK_USER;
+		app_notice(a,
+			   "'%.40s' is not a user name: 1 to 32 of a-z 0-9 . _ -, starting with "
+			   "a letter or digit",
+			   user);
+		app_status(a, "your user name:");
+		return;
+	}
+	if (user != a->ask_user)
+		snprintf(a->ask_user, sizeof a->ask_user, "%s", user);
 	a->mode = MODE_REGISTERING;
 	app_status(a, "registering %s on %s...", user, chat_client_server_url(a->c));
 	rc = chat_register(a->c, user, NULL, registered, a);
@@ -468,24 +675,36 @@ start_register(struct app *a, const char *user)
 		registered(a->c, a, rc, NULL);
 }
 
-/* First start, one answer at a time, in the input line. */
+/* First start, one answer at a time, in the input line ("" is Enter alone). */
 static void
-answer(struct app *a, char *line)
+answer(struct app *a, const char *line)
 {
 	if (a->mode == MODE_ASK_SERVER) {
-		const char *url = line[0] ? line : "ws://127.0.0.1:8700/";
+		const char *url = line[0]            ? line
+				  : a->ask_server[0] ? a->ask_server
+						     : DEFAULT_SERVER;
+		char why[400];
 
-		snprintf(a->ask_server, sizeof a->ask_server, "%s", url);
+		/* A user name typed a question too early is not a URL. */
+		if (strncmp(url, "ws://", 5) != 0 && strncmp(url, "wss://", 6) != 0) {
+			snprintf(why, sizeof why,
+				 "'%.60s' is not a server URL (ws://HOST:PORT/ or "
+				 "wss://HOST/)",
+				 url);
+			ask_server(a, why);
+			return;
+		}
+		if (url != a->ask_server)
+			snprintf(a->ask_server, sizeof a->ask_server, "%s", url);
 		if (open_client(a, a->ask_server) != 0) {
 			a->running = 0;
 			a->exit_code = 1;
 			return;
 		}
-		a->mode = a->user_arg ? MODE_REGISTERING : MODE_ASK_USER;
-		if (a->user_arg)
-			start_register(a, a->user_arg);
+		if (a->ask_user[0] != '\0' || a->user_arg != NULL)
+			start_register(a, a->ask_user[0] ? a->ask_user : a->user_arg);
 		else
-			app_status(a, "your user name (1 to 32 of a-z 0-9 . _ -):");
+			ask_user(a);
 		return;
 	}
 	if (a->mode == MODE_ASK_USER && line[0])
@@ -513,11 +732,15 @@ send_line(struct app *a)
 	char *line = editor_take(&a->ed);
 	int rc;
 
+	if (a->mode != MODE_CHAT) {
+		/* Enter alone answers too: it takes the default. */
+		answer(a, line ? line : "");
+		free(line);
+		return;
+	}
 	if (line == NULL)
 		return;
-	if (a->mode != MODE_CHAT) {
-		answer(a, line);
-	} else if (line[0] == '/' && line[1] != '/') {
+	if (line[0] == '/' && line[1] != '/') {
 		commands_run(a, line);
 	} else if (a->open[0] == '\0') {
 		app_status(a, "no chat open: /create USER opens one, Tab goes to the next");
@@ -539,10 +762,12 @@ send_line(struct app *a)
 static void
 switch_chat(struct app *a, int delta, int unread_only)
 {
-	size_t cur = 0, n = a->n_chats;
+	size_t n = a->n_chats, cur;
 
 	if (n == 0)
 		return;
+	/* None open: Tab goes to the first chat, Shift-Tab to the last. */
+	cur = delta > 0 ? n - 1 : 0;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
 			cur = i;
@@ -566,6 +791,7 @@ page(struct app *a, int up)
 	if (rows < 1)
 		rows = 1;
 	if (up) {
+		/* The drawing clamps it at the first row (app_settle_scroll). */
 		a->scroll += rows;
 		/* Near the top of what is loaded: load older messages from the store. */
 		if ((size_t)a->limit == a->n_msgs) {
@@ -577,7 +803,6 @@ page(struct app *a, int up)
 		if (a->scroll <= 0) {
 			a->scroll = 0;
 			a->more_below = 0;
-			a->dirty_msgs = 1; /* back at the newest: read */
 		}
 	}
 	a->redraw = 1;
@@ -612,6 +837,9 @@ key(struct app *a, int kind, wint_t ch)
 	size_t n;
 
 	a->redraw = 1;
+	/* The status line's notice was about what came before this key. */
+	if (a->mode == MODE_CHAT && !(kind == KEY_CODE_YES && ch == KEY_RESIZE))
+		a->status[0] = '\0';
 	if (kind == KEY_CODE_YES) {
 		switch (ch) {
 		case KEY_RESIZE: break;
@@ -667,9 +895,11 @@ key(struct app *a, int kind, wint_t ch)
 		if (k == OK) {
 			alt_key(a, next);
 		} else if (a->scroll > 0) {
+			/* At the newest again, past any unread ones: the user chose
+			 * to skip them, and the drawing marks them read. */
 			a->scroll = 0;
 			a->more_below = 0;
-			a->dirty_msgs = 1; /* at the newest again: read */
+			a->to_unread = 0;
 		}
 		return;
 	}
@@ -685,14 +915,58 @@ key(struct app *a, int kind, wint_t ch)
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
+static volatile sig_atomic_t stop_signal;
+
 static void
+on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void
+app_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the signal interrupts poll(), and the loop ends. Set
+	 * even where the parent ignored SIGHUP (nohup): a full-screen program
+	 * whose terminal is gone has nothing left to do. */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* Reads the keys waiting; returns how many. */
+static int
 read_keys(struct app *a)
 {
 	wint_t ch;
-	int kind;
+	int kind, n = 0;
 
-	while ((kind = get_wch(&ch)) != ERR && a->running)
+	while (a->running && (kind = get_wch(&ch)) != ERR) {
 		key(a, kind, ch);
+		n++;
+	}
+	return n;
+}
+
+/* 1 if the terminal is gone (hung up, closed): poll() says so, or it said
+ * there was input and none could be read, and the terminal no longer
+ * answers (a hung-up tty fails every call with EIO). Without this check the
+ * loop would spin on a terminal that is always "readable". */
+static int
+terminal_lost(short revents, int keys)
+{
+	struct termios t;
+
+	if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		return 1;
+	if (!(revents & POLLIN) || keys > 0)
+		return 0;
+	return tcgetattr(STDIN_FILENO, &t) != 0 && errno != EINTR;
 }
 
 static void
@@ -704,27 +978,59 @@ start(struct app *a)
 		return;
 	}
 	if (chat_client_user(a->c) != NULL) {
+		/* No chat is opened for the user: what it shows would be marked
+		 * read unseen (the pane says how to open one). */
 		a->mode = MODE_CHAT;
+		lock_home(a);
 		load_chats(a);
-		if (a->n_chats > 0)
-			app_open(a, a->chats[0].id);
-		else
-			app_status(a, "no chats yet: /create USER opens one; /help lists the "
-				      "commands");
 		/* Down is not an error: the store is there, and it keeps trying. */
 		chat_client_connect(a->c);
 		return;
 	}
 	/* An empty home: ask (or take --user and --server). */
-	if (chat_client_server_url(a->c) == NULL) {
-		a->mode = MODE_ASK_SERVER;
-		app_status(a, "first start: the server's URL (Enter for ws://127.0.0.1:8700/):");
-	} else if (a->user_arg != NULL) {
+	if (chat_client_server_url(a->c) == NULL)
+		ask_server(a, "");
+	else if (a->user_arg != NULL)
 		start_register(a, a->user_arg);
-	} else {
-		a->mode = MODE_ASK_USER;
-		app_status(a, "first start on %s: your user name (1 to 32 of a-z 0-9 . _ -):",
-			   chat_client_server_url(a->c));
+	else
+		ask_user(a);
+}
+
+/* Before curses takes the terminal: how it draws what wcwidth() cannot
+ * speak for (a second is plenty; a terminal answers in microseconds). Then
+ * curses starts, and reads first what was typed during the probe. */
+static void
+probe_terminal(struct app *a)
+{
+	char typed[1024];
+	size_t n = 0;
+
+	if (a->probe)
+		text_set_quirks(
+			term_probe(STDIN_FILENO, STDOUT_FILENO, 1000, typed, sizeof typed, &n));
+	else
+		text_set_quirks(TEXT_QUIRK_ALL);
+	view_init();
+	while (n > 0)
+		ungetch((unsigned char)typed[--n]);
+}
+
+/* Reads back what changed, draws, and marks read what the drawing showed;
+ * that changes counts and states, which are read back and drawn at once (a
+ * few passes at most: loading can ask for older messages once). */
+static void
+update(struct app *a)
+{
+	for (int pass = 0; pass < 3; pass++) {
+		if (a->dirty_chats && a->mode == MODE_CHAT)
+			load_chats(a);
+		if (a->dirty_msgs && a->mode == MODE_CHAT)
+			load_msgs(a);
+		if (!a->redraw)
+			return;
+		view_draw(a);
+		a->redraw = 0;
+		mark_shown_read(a);
 	}
 }
 
@@ -732,29 +1038,26 @@ int
 app_run(struct app *a)
 {
 	editor_init(&a->ed);
+	a->lock_fd = -1;
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
-	view_init();
+	probe_terminal(a);
 	start(a);
 	while (a->running) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
 
-		if (a->dirty_chats && a->mode == MODE_CHAT)
-			load_chats(a);
-		if (a->dirty_msgs && a->mode == MODE_CHAT)
-			load_msgs(a);
-		if (a->dirty_chats && a->mode == MODE_CHAT)
-			load_chats(a); /* marking read changed the counts */
-		if (a->redraw) {
-			view_draw(a);
-			a->redraw = 0;
-		}
+		update(a);
 		if (a->c != NULL)
 			p[1].fd = chat_client_fd(a->c);
+		if (stop_signal)
+			break;
 		if (poll(p, 2, 1000) < 0 && errno != EINTR)
 			break;
+		if (stop_signal)
+			break;
 		/* A resize (SIGWINCH) interrupts poll; curses turns it into a key. */
-		read_keys(a);
+		if (terminal_lost(p[0].revents, read_keys(a)))
+			break;
 		if (a->c != NULL) {
 			chat_client_loop(a->c, 0);
 			if (a->members_unknown)
@@ -767,6 +1070,9 @@ app_run(struct app *a)
 			if (a->state != CHAT_STATE_ONLINE)
 				a->redraw = 1;
 		}
+		expire_status(a);
+		if (a->mode == MODE_CHAT)
+			lock_home(a);
 	}
 	view_end();
 	if (a->c != NULL) {
@@ -777,5 +1083,7 @@ app_run(struct app *a)
 	free_msgs(a);
 	clear_notices(a);
 	editor_free(&a->ed);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
 	return a->exit_code;
 }

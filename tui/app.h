@@ -20,8 +20,9 @@
 #include "chat.h"
 #include "editor.h"
 
-#define APP_MIN_COLS 40 /* below this the screen only says it is too small */
-#define APP_MIN_ROWS 8
+#define APP_MIN_COLS  40 /* below this the screen only says it is too small */
+#define APP_MIN_ROWS  8
+#define APP_STATUS_MS 5000 /* a notice stays this long in the status line */
 
 /* A chat in the list, newest activity first (chat_list_chats). */
 struct app_chat {
@@ -42,6 +43,7 @@ struct app_msg {
 	int event; /* a membership change */
 	char state[12];
 	int files, files_fetched; /* attachments, and how many are downloaded */
+	int unread;               /* incoming and not marked read */
 };
 
 /* What the app says to the user itself (command output, errors, notices):
@@ -59,10 +61,12 @@ struct app {
 	struct chat_client *c;
 	const char *home, *server, *ca_file, *user_arg;
 	int bell;
+	int probe; /* measure the terminal at start (else assume the worst) */
 	int running;
 	int exit_code;
 	enum app_mode mode;
-	char ask_server[256]; /* first start: what was answered */
+	char ask_server[256];             /* first start: the URL answered */
+	char ask_user[CHAT_USER_MAX + 1]; /* and the name, kept if the server fails */
 
 	/* The chat list, and which one is open ("" for none). */
 	struct app_chat *chats;
@@ -71,30 +75,55 @@ struct app {
 
 	/* The open chat's newest `limit` messages, oldest first. */
 	struct app_msg *msgs;
-	size_t n_msgs;
+	size_t n_msgs, n_unread; /* n_unread: of them, not marked read */
 	int limit;
 	int scroll;     /* screen rows scrolled up from the newest; 0 follows */
 	int more_below; /* something arrived while scrolled up */
+	/* The next drawing of the open chat stops at its first unread message if
+	 * following the newest would push it off the top unseen: set when a chat
+	 * is opened and when messages arrive while following. */
+	int to_unread;
+	int pane_shown; /* the last drawing showed the open chat's messages */
 
 	char *notices[APP_NOTICES];
 	size_t n_notices;
 
 	struct editor ed;
-	char status[512]; /* the last thing the app said, for the status line */
+	char status[512];  /* the last thing the app said, for the status line */
+	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 
 	enum chat_state state;
+	/* One home, several programs: the lock chat-tui holds on its home (-1:
+	 * not open), whether it holds it, and the chat-tui that held it at start. */
+	int lock_fd, lock_held;
+	long other_pid;
 	int dirty_chats, dirty_msgs, redraw;
 	int members_unknown; /* a chat in the list has no members yet */
 	int pending_shown;   /* a message of ours on screen is not sent yet */
 };
 
 /* app.c */
+/* SIGHUP, SIGTERM and SIGINT end the loop as /quit does (the store closed,
+ * the terminal restored if it is still there). Before app_run, and before
+ * curses sets up its own handlers. */
+void app_catch_signals(void);
 int app_run(struct app *a);
 /* A line in the message pane (printf-style), and the status line. */
 void app_notice(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_status(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Opens the chat with this id (it must be in the list or the store). */
+/* Opens the chat with this id (it must be in the list or the store): only
+ * ever because the user chose it, since what it shows is marked read. */
 void app_open(struct app *a, const char *chat_id);
+/* Called by the view once it has laid out the open chat: total rows, of
+ * which the pane shows rows, the first unread message starting at row
+ * unread_row (-1: none). Sets where the view stands (a->scroll): never past
+ * the first row, and at the first unread message rather than past it. */
+void app_settle_scroll(struct app *a, int total, int rows, int unread_row);
+/* 1 if name (or @name) is this user's own: there is no chat with yourself
+ * (no notes to self), and a lookup of one must not find another chat. */
+int app_is_self(struct app *a, const char *name);
+/* Says so (status line) when name is this user's own; returns 1 then. */
+int app_refuse_self(struct app *a, const char *name);
 /* Resolves what a user typed for a chat: an id, a prefix, @user, a user, or a
  * group's name. 0 and out set, or -1 (with a notice). */
 int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);

@@ -74,6 +74,8 @@ run_create(struct app *a, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (app_refuse_self(a, argv[1]))
+		return;
 	/* Already there: just open it. */
 	if (argv[1][0] != '@') {
 		char at[CHAT_USER_MAX + 2];
@@ -96,13 +98,41 @@ run_create(struct app *a, int argc, char **argv)
 static void
 run_group(struct app *a, int argc, char **argv)
 {
-	int rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
-				   opened, "group");
+	int others = 0, rc;
 
+	for (int i = 2; i < argc; i++)
+		others += !app_is_self(a, argv[i]);
+	if (others == 0) {
+		app_status(a, "a group needs at least one member besides you");
+		return;
+	}
+	rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
+			       opened, "group");
 	if (rc != CHAT_OK)
 		app_notice(a, "group failed: %s", chat_client_errmsg(a->c));
 	else
 		app_status(a, "creating the group %s...", argv[1]);
+}
+
+static void
+run_chats(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (a->n_chats == 0) {
+		app_notice(a, "no chats yet: /create USER starts one");
+		return;
+	}
+	app_notice(a, "chats (newest first; /open takes the name or the id):");
+	for (size_t i = 0; i < a->n_chats; i++) {
+		const struct app_chat *ch = &a->chats[i];
+		char unread[32] = "";
+
+		if (ch->unread > 0)
+			snprintf(unread, sizeof unread, ", %lld unread", (long long)ch->unread);
+		app_notice(a, "  %zu %s (%s, %s)%s", i + 1, ch->title,
+			   ch->group ? "group" : "direct", ch->id, unread);
+	}
 }
 
 static void
@@ -359,6 +389,24 @@ run_download(struct app *a, int argc, char **argv)
 }
 
 static void
+run_reconnect(struct app *a, int argc, char **argv)
+{
+	enum chat_state st = chat_client_state(a->c);
+
+	(void)argc;
+	(void)argv;
+	if (st == CHAT_STATE_ONLINE) {
+		app_notice(a, "already online");
+	} else if (st == CHAT_STATE_CONNECTING || st == CHAT_STATE_AUTHENTICATING) {
+		app_status(a, "connecting already");
+	} else if (chat_client_connect(a->c) != CHAT_OK) {
+		app_notice(a, "reconnect failed: %s", chat_client_errmsg(a->c));
+	} else {
+		app_status(a, "connecting to %s...", chat_client_server_url(a->c));
+	}
+}
+
+static void
 run_quit(struct app *a, int argc, char **argv)
 {
 	(void)argc;
@@ -372,6 +420,7 @@ static const struct command commands[] = {
 	{"create",   "USER",            "open the chat with USER (made if new)",         1, 1, 0, run_create},
 	{"group",    "NAME USER...",    "make a group NAME with these users",             2, 100, 0, run_group},
 	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, 1, 0, run_open},
+	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},
@@ -384,6 +433,7 @@ static const struct command commands[] = {
 	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
 	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
+	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},
 };

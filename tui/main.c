@@ -63,6 +63,7 @@ main(int argc, char **argv)
 		a.server = NULL;
 	if (getenv("CHAT_TUI_BELL") != NULL && strcmp(getenv("CHAT_TUI_BELL"), "0") == 0)
 		a.bell = 0;
+	a.probe = !(getenv("CHAT_TUI_PROBE") != NULL && strcmp(getenv("CHAT_TUI_PROBE"), "0") == 0);
 	for (int i = 1; i < argc; i++) {
 		int m = 0;
 
@@ -108,5 +109,6 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN); /* a file size limit is an error, not a death */
+	app_catch_signals();
 	return app_run(&a);
 }

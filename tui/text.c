@@ -29,11 +29,19 @@
  *   A cluster stops at 32 code points, so a paste of thousands of combining
  *   marks cannot make one unit of the whole text; the rest starts new ones.
  * - A cluster's width is the sum of its code points' (wcwidth), because that
- *   is how far ncursesw moves the cursor when it draws one, and how far tmux
- *   and xterm-like terminals move theirs: 👨‍👩‍👧 is 6, 👍🏽 is 4, e + U+0301
- *   is 1, a flag 2, and a VS16 (U+FE0F) does not widen a width-1 base such as
- *   U+2764 ❤ (1). Terminals that draw a ZWJ sequence as one glyph in 2 columns
- *   leave blank cells after it; they never misplace the cursor or the layout.
+ *   is how far ncursesw moves its cursor when it draws one (it adds them one
+ *   by one): 👨‍👩‍👧 is 6, 👍🏽 is 4, e + U+0301 is 1, a flag 2, and a VS16
+ *   (U+FE0F) does not widen a width-1 base such as U+2764 ❤ (1). xterm
+ *   moves its cursor as far. Others do not: tmux joins what follows a ZWJ
+ *   into one cell (👨‍👩‍👧 in 2 columns), kitty and others join skin tones
+ *   and widen after a VS16; the cursor curses believes in and the one on the
+ *   screen then part, and everything after the cluster lands in the wrong
+ *   place. So the quirks (text_set_quirks, measured by tui/term.c) say which
+ *   kinds the terminal draws otherwise, and those are drawn in a form both
+ *   count alike: without the ZWJ (its parts side by side, each a cluster of
+ *   its own here), without the variation selector, without the skin tone
+ *   (counted 0 then), regional indicators as letters. Nothing the sender
+ *   wrote changes: this is only how it is drawn.
  *   '\n', '\t', unsafe code points and invalid bytes are clusters of their own.
  * - Soft wrapping (text_wrap): a space that would overflow a row ends it, and
  *   it and the spaces right after it belong to no row, as a '\n' does.
@@ -47,6 +55,22 @@
 
 #define CLUSTER_MAX_CPS 32 /* code points in one cluster, at most */
 #define ZWJ             0x200d
+#define VS15            0xfe0e
+#define VS16            0xfe0f
+
+static unsigned quirks;
+
+void
+text_set_quirks(unsigned q)
+{
+	quirks = q & TEXT_QUIRK_ALL;
+}
+
+unsigned
+text_quirks(void)
+{
+	return quirks;
+}
 
 size_t
 text_decode(const char *s, size_t len, uint32_t *cp)
@@ -182,7 +206,11 @@ joins(uint32_t base, uint32_t prev, int ncp, uint32_t cp)
 		return ncp == 1 && is_regional(cp);
 	if (!is_pictographic(base))
 		return 0;
-	return is_modifier(cp) || (prev == ZWJ && is_pictographic(cp));
+	if (is_modifier(cp))
+		return 1;
+	/* Split there when the terminal joins its own way: drawn without the
+	 * ZWJ, the parts are clusters of their own on every terminal. */
+	return prev == ZWJ && is_pictographic(cp) && !(quirks & TEXT_QUIRK_ZWJ);
 }
 
 size_t
@@ -209,11 +237,67 @@ text_cluster(const char *s, size_t len, int *width)
 		/* Every code point's columns: what curses advances the cursor by
 		 * (it adds them one by one), so the layout is where curses puts
 		 * things. Marks, ZWJ and VS16 add 0; a flag's second indicator, a
-		 * skin tone and each joined emoji add their own. */
-		*width += text_cp_width(cp);
+		 * skin tone and each joined emoji add their own (a skin tone not
+		 * drawn, TEXT_QUIRK_MODIFIER, none). */
+		if (!(is_modifier(cp) && (quirks & TEXT_QUIRK_MODIFIER)))
+			*width += text_cp_width(cp);
 		off += n;
 	}
 	return off;
+}
+
+/* 1 if cp, at index i of a cluster, is left out of what is drawn. */
+static int
+left_out(uint32_t cp, size_t i)
+{
+	if (cp == ZWJ)
+		return (quirks & TEXT_QUIRK_ZWJ) != 0;
+	if (cp == VS15 || cp == VS16)
+		return (quirks & TEXT_QUIRK_VS) != 0;
+	return i > 0 && is_modifier(cp) && (quirks & TEXT_QUIRK_MODIFIER);
+}
+
+size_t
+text_cluster_form(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t off = 0, len = 0, k, i;
+	char esc[16];
+	uint32_t cp;
+
+	if (cap == 0)
+		return 0;
+	if (n > 0 && (text_decode(s, n, &cp) == 0 || text_is_unsafe(cp))) {
+		/* An invalid byte or an unsafe code point is a cluster of its
+		 * own: its escape. */
+		text_sanitize(s, text_decode(s, n, &cp) ? n : 1, esc, sizeof esc);
+		snprintf(out, cap, "%s", esc);
+		return strlen(out);
+	}
+	for (i = 0; off < n; i++, off += k) {
+		char letter;
+
+		if ((k = text_decode(s + off, n - off, &cp)) == 0)
+			break; /* not one cluster: the rest is not drawn */
+		if (left_out(cp, i))
+			continue;
+		if (cp == '\t') { /* curses would expand it to a tab stop */
+			if (len + 1 < cap)
+				out[len++] = ' ';
+			continue;
+		}
+		if (is_regional(cp) && (quirks & TEXT_QUIRK_FLAG)) {
+			letter = (char)('A' + (cp - 0x1f1e6));
+			if (len + 1 < cap)
+				out[len++] = letter;
+			continue;
+		}
+		if (len + k < cap) {
+			memcpy(out + len, s + off, k);
+			len += k;
+		}
+	}
+	out[len] = '\0';
+	return len;
 }
 
 int
@@ -424,7 +508,7 @@ starts_cluster(const char *s, size_t len, size_t q)
 		return 1;
 	if (wcwidth((wchar_t)cp) == 0 || is_modifier(cp) || is_regional(cp))
 		return 0;
-	return prev != ZWJ;
+	return prev != ZWJ || (quirks & TEXT_QUIRK_ZWJ);
 }
 
 /* Clusters only have a forward definition (a run of regional indicators pairs

@@ -52,15 +52,6 @@ view_pane_rows(void)
 	return pane_rows;
 }
 
-/* 1 if the cluster must be shown as its escape. */
-static int
-cluster_unsafe(const char *s, size_t n)
-{
-	uint32_t cp;
-
-	return text_decode(s, n, &cp) == 0 || text_is_unsafe(cp);
-}
-
 /* Draws s (safe) at (y, x), at most cols columns, cluster by cluster; returns
  * the columns used. */
 static int
@@ -73,19 +64,14 @@ put(int y, int x, const char *s, size_t len, int cols)
 	while (off < len && s[off] != '\n') {
 		int w;
 		size_t n = text_cluster(s + off, len - off, &w);
+		char form[160]; /* a cluster: 32 code points at most */
 
 		if (used + w > cols)
 			break;
-		if (cluster_unsafe(s + off, n)) {
-			/* Drawn as its escape (the input line can hold a bidi
-			 * control or an unknown code point). */
-			char esc[32];
-
-			text_sanitize(s + off, n, esc, sizeof esc);
-			addstr(esc);
-		} else {
-			addnstr(s + off, (int)n);
-		}
+		/* Its escape if unsafe (the input line can hold a bidi control),
+		 * else what the terminal draws in w columns (text.h, quirks). */
+		text_cluster_form(s + off, n, form, sizeof form);
+		addstr(form);
 		used += w;
 		off += n;
 	}
@@ -208,13 +194,27 @@ message_line(const struct app_msg *m)
 	return s;
 }
 
+/* What the pane says while no chat is open. */
+static const char *
+no_chat_hint(const struct app *a)
+{
+	if (a->mode != MODE_CHAT)
+		return "";
+	if (a->n_chats == 0)
+		return "No chats yet: /create USER starts one, /group NAME USER... a group; "
+		       "/help lists the commands.";
+	return "Tab or Alt-1..9 opens a chat from the list, /open CHAT one by name; "
+	       "/create USER starts one; /help lists the commands.";
+}
+
 static void
-draw_chat(const struct app *a, int top, int x, int rows, int cols)
+draw_chat(struct app *a, int top, int x, int rows, int cols)
 {
 	struct rows r = {0};
 	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
 	const struct app_chat *ch = NULL;
-	int first, y;
+	const char *hint = a->open[0] ? "" : no_chat_hint(a);
+	int first, y, unread_row = -1;
 
 	for (size_t i = 0; i < a->n_chats; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
@@ -224,6 +224,8 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 	attron(A_BOLD);
 	if (ch != NULL)
 		put(top, x, ch->title, strlen(ch->title), cols);
+	else if (a->mode == MODE_CHAT && a->open[0] == '\0')
+		put(top, x, "no chat open", 12, cols);
 	else
 		put(top, x, "chat-tui", 8, cols);
 	attroff(A_BOLD);
@@ -233,9 +235,16 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		free(lines);
 		return;
 	}
+	if (hint[0]) {
+		r.base = hint;
+		r.attr = 0;
+		text_wrap(hint, strlen(hint), cols, add_row, &r);
+	}
 	for (size_t i = 0; i < a->n_msgs; i++) {
 		if ((lines[i] = message_line(&a->msgs[i])) == NULL)
 			continue;
+		if (a->msgs[i].unread && unread_row < 0)
+			unread_row = (int)r.n;
 		r.base = lines[i];
 		r.attr = a->msgs[i].event                          ? COLOR_PAIR(1)
 			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
@@ -248,7 +257,10 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		r.attr = COLOR_PAIR(3);
 		text_wrap(a->notices[i], strlen(a->notices[i]), cols, add_row, &r);
 	}
-	/* The newest rows at the bottom, scroll rows up from there. */
+	/* The newest rows at the bottom, scroll rows up from there (never past
+	 * the first row, and not past the first unread message). */
+	app_settle_scroll(a, (int)r.n, rows, unread_row);
+	a->pane_shown = a->open[0] != '\0';
 	first = (int)r.n - rows - a->scroll;
 	if (first < 0)
 		first = 0;
@@ -256,7 +268,7 @@ draw_chat(const struct app *a, int top, int x, int rows, int cols)
 		size_t i = (size_t)(first + y);
 
 		blank(top + y, x, cols);
-		if (i >= r.n || (int)i >= (int)r.n - a->scroll)
+		if (i >= r.n)
 			continue;
 		attron(r.v[i].attr);
 		put(top + y, x, r.v[i].s, r.v[i].n, cols);
@@ -278,7 +290,8 @@ state_name(const struct app *a)
 	case CHAT_STATE_CONNECTING:
 	case CHAT_STATE_AUTHENTICATING: return "connecting";
 	case CHAT_STATE_WAITING: return "reconnecting";
-	default: return "offline";
+	/* libchat has given up (it retries by itself otherwise): say the way back. */
+	default: return a->mode == MODE_CHAT ? "offline: /reconnect" : "offline";
 	}
 }
 
@@ -347,19 +360,67 @@ draw_input(const struct app *a, int y, int rows, int cols, int crow, int ccol, i
 	*cx = ccol;
 }
 
+/* 1 if no word of s is wider than cols (so wrapping cuts none). */
+static int
+fits_words(const char *s, int cols)
+{
+	while (*s) {
+		size_t n = strcspn(s, " ");
+
+		if (text_width(s, n) > cols)
+			return 0;
+		s += n + (s[n] == ' ');
+	}
+	return 1;
+}
+
+/* Rows of a too small screen: wrapped into it. */
+struct small {
+	const char *s;
+	int y;
+};
+
+static void
+small_row(void *arg, size_t off, size_t n)
+{
+	struct small *sm = arg;
+
+	put(sm->y++, 0, sm->s + off, n, COLS);
+}
+
+/* "terminal too small": the longest of these that fits whole, wrapped, so the
+ * size needed is never cut off (it alone fits 5 columns). */
+static void
+draw_too_small(int cols, int lines)
+{
+	char forms[4][96];
+	struct small sm = {0};
+	int k;
+
+	snprintf(forms[0], sizeof forms[0], "terminal too small (%dx%d): chat-tui needs %dx%d",
+		 cols, lines, APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[1], sizeof forms[1], "too small: needs %dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[2], sizeof forms[2], "needs %dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	snprintf(forms[3], sizeof forms[3], "%dx%d", APP_MIN_COLS, APP_MIN_ROWS);
+	/* Cut at word ends only: "needs 40x8" must not break inside "40x8". */
+	for (k = 0; k < 3; k++)
+		if (text_wrap(forms[k], strlen(forms[k]), cols, NULL, NULL) <= lines &&
+		    fits_words(forms[k], cols))
+			break;
+	sm.s = forms[k];
+	text_wrap(forms[k], strlen(forms[k]), cols, small_row, &sm);
+	refresh();
+}
+
 void
 view_draw(struct app *a)
 {
 	int cols = COLS, lines = LINES, list_w, in_rows, crow, ccol, cy, cx, status_y;
 
 	erase();
+	a->pane_shown = 0;
 	if (cols < APP_MIN_COLS || lines < APP_MIN_ROWS) {
-		char msg[128];
-
-		snprintf(msg, sizeof msg, "terminal too small (%dx%d): chat-tui needs %dx%d", cols,
-			 lines, APP_MIN_COLS, APP_MIN_ROWS);
-		put(0, 0, msg, strlen(msg), cols);
-		refresh();
+		draw_too_small(cols, lines);
 		return;
 	}
 	editor_layout(&a->ed, cols, &in_rows, &crow, &ccol);

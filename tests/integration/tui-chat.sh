@@ -1,5 +1,5 @@
 # chat-tui, the everyday path: first start registers, a message from chatctl
-# shows up (and its chat opens), typing sends (emoji and CJK intact), receipts
+# shows up (its chat listed with an unread count, opened with Tab), typing sends (emoji and CJK intact), receipts
 # move our message to delivered and read, another chat's message raises its
 # unread count, Tab switches to it, and /commands answer, wrong ones with usage.
 . "$(dirname "$0")/lib.sh"
@@ -12,10 +12,12 @@ tui_start alice 100x30 --user alice
 tui_wait alice "registered as alice"
 tui_wait alice "[online] alice"
 
-# bob writes: the chat appears and opens, the message in it.
+# bob writes: the chat appears, Tab opens it, the message in it.
 expect_exit 0 ctl bob create alice
 c=$(cat "$T/out")
 expect_exit 0 ctl bob send "$c" "hello alice"
+tui_wait alice "1 bob (1)"
+tui_keys alice Tab
 tui_wait alice "bob: hello alice"
 tui_wait alice "1 bob"
 

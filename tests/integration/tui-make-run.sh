@@ -4,6 +4,11 @@
 # to it, and everybody sees everything. Then make stop stops the server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
+# run.sh starts its server detached (not this shell's child): stop it
+# whatever happens (by its pid file: run.sh stop would look further, for
+# servers of other RUN_DIRs on the address), then lib.sh's cleanup, with the
+# test's status.
+trap 'st=$?; [ -s "$T/run/chat-server.pid" ] && kill "$(cat "$T/run/chat-server.pid")" 2>/dev/null; (exit $st); cleanup' EXIT
 RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0"
 
 $TMUX_CMD new-session -d -s alice -x 100 -y 30 \
@@ -19,8 +24,11 @@ URL="ws://$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$T/run/chat-ser
 tui_type alice "/create bob"
 tui_keys alice Enter
 tui_wait alice "[online] alice | opening a chat with bob"
+tui_wait alice "│ bob" # open: what is typed now goes to it
 tui_type alice "hi bob, it is alice"
 tui_keys alice Enter
+tui_wait bob "alice (1)"
+tui_keys bob Tab
 tui_wait bob "alice: hi bob, it is alice"
 tui_type bob "hello alice"
 tui_keys bob Enter

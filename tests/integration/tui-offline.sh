@@ -11,6 +11,7 @@ expect_exit 0 ctl alice send "$c" "before"
 stop_server
 
 tui_start alice 100x30
+tui_keys alice M-1
 tui_wait alice "alice: before"
 tui_wait alice "reconnecting"
 tui_type alice "while away 1"

@@ -1,7 +1,8 @@
 /*
  * test_tui_text.c - chat-tui's text (tui/text.c): UTF-8, what is unsafe,
- * widths, grapheme clusters, the safe form and wrapping; and its input line
- * (tui/editor.c). Widths are the C library's, in C.UTF-8.
+ * widths, grapheme clusters, the safe form and wrapping, what is drawn for a
+ * terminal with quirks; and its input line (tui/editor.c). Widths are the C
+ * library's, in C.UTF-8.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -984,6 +985,137 @@ test_editor_layout(void **state)
 	editor_free(&e);
 }
 
+/* The drawn form of the first cluster of s, in a static buffer. */
+static const char *
+form(const char *s)
+{
+	static char out[160];
+	int w;
+
+	text_cluster_form(s, text_cluster(s, strlen(s), &w), out, sizeof out);
+	return out;
+}
+
+static int
+reset_quirks(void **state)
+{
+	(void)state;
+	text_set_quirks(0);
+	return 0;
+}
+
+/* A terminal that draws as wcwidth() counts: every cluster is drawn as it is,
+ * but what is unsafe (its escape) and a tab (a space: curses would expand it). */
+static void
+test_form_plain(void **state)
+{
+	(void)state;
+	assert_string_equal(form(FAMILY), FAMILY);
+	assert_string_equal(form(THUMB), THUMB);
+	assert_string_equal(form(FR), FR);
+	assert_string_equal(form("❤" VS16), "❤" VS16);
+	assert_string_equal(form("e" ACUTE "x"), "e" ACUTE);
+	assert_string_equal(form(RLO "x"), "\\u202e");
+	assert_string_equal(form("\xffx"), "\\xff");
+	assert_string_equal(form("\x1b[2J"), "\\x1b");
+	assert_string_equal(form("\tx"), " ");
+}
+
+/* tmux: what follows a ZWJ joins the cell before it. The ZWJ is not drawn
+ * and joins nothing: the parts are clusters of their own, each as wide as
+ * curses counts it, and the sum is unchanged. */
+static void
+test_quirk_zwj(void **state)
+{
+	int w;
+
+	(void)state;
+	text_set_quirks(TEXT_QUIRK_ZWJ);
+	assert_int_equal(cluster(FAMILY, &w), 7); /* man and the ZWJ */
+	assert_int_equal(w, 2);
+	assert_string_equal(form(FAMILY), "👨");
+	assert_int_equal(text_width(FAMILY, strlen(FAMILY)), 6);
+	assert_int_equal(text_next(FAMILY, 18, 0), 7);
+	assert_int_equal(text_next(FAMILY, 18, 7), 14);
+	assert_int_equal(text_prev(FAMILY, 18, 18), 14);
+	assert_int_equal(text_prev(FAMILY, 18, 14), 7);
+	/* Between other characters it joined nothing anyway; now it is not drawn. */
+	assert_int_equal(cluster("a" ZWJ "😀", &w), 4);
+	assert_int_equal(w, 1);
+	assert_string_equal(form("a" ZWJ "😀"), "a");
+	/* Other kinds are untouched. */
+	assert_string_equal(form(THUMB), THUMB);
+	assert_string_equal(form(FR), FR);
+	/* Without the quirk the sequence is one cluster again. */
+	text_set_quirks(0);
+	assert_int_equal(cluster(FAMILY, &w), 18);
+	assert_int_equal(w, 6);
+}
+
+static void
+test_quirk_vs(void **state)
+{
+	int w;
+
+	(void)state;
+	text_set_quirks(TEXT_QUIRK_VS);
+	assert_int_equal(cluster("❤" VS16 "x", &w), 6);
+	assert_int_equal(w, 1);
+	assert_string_equal(form("❤" VS16 "x"), "❤");
+	assert_string_equal(form("😀\xef\xb8\x8e"), "😀"); /* VS15 */
+	assert_string_equal(form(FAMILY), FAMILY);
+}
+
+/* A terminal that joins a skin tone to its emoji: the tone is not drawn and
+ * counts 0, so the cluster is as wide as its emoji everywhere. */
+static void
+test_quirk_modifier(void **state)
+{
+	int w;
+
+	(void)state;
+	text_set_quirks(TEXT_QUIRK_MODIFIER);
+	assert_int_equal(cluster(THUMB, &w), 8);
+	assert_int_equal(w, 2);
+	assert_string_equal(form(THUMB), "👍");
+	assert_int_equal(text_width("a" THUMB "b", 10), 4);
+	/* A tone on its own is a swatch, drawn. */
+	assert_int_equal(cluster(TONE, &w), 4);
+	assert_int_equal(w, 2);
+	assert_string_equal(form(TONE), TONE);
+}
+
+static void
+test_quirk_flag(void **state)
+{
+	int w;
+
+	(void)state;
+	text_set_quirks(TEXT_QUIRK_FLAG);
+	assert_int_equal(cluster(FR DE, &w), 8);
+	assert_int_equal(w, 2);
+	assert_string_equal(form(FR DE), "FR");
+	assert_string_equal(form("\xf0\x9f\x87\xa6"), "A"); /* a lone indicator */
+	text_set_quirks(TEXT_QUIRK_ALL);
+	assert_string_equal(form(FAMILY), "👨");
+	assert_string_equal(form(THUMB), "👍");
+	assert_string_equal(form(FR), "FR");
+	assert_string_equal(form("❤" VS16), "❤");
+}
+
+/* The drawn form fits the buffer or is cut at a code point, never inside. */
+static void
+test_form_cap(void **state)
+{
+	char out[8];
+
+	(void)state;
+	assert_int_equal(text_cluster_form(FAMILY, 18, out, 6), 4);
+	assert_string_equal(out, "👨");
+	assert_int_equal(text_cluster_form(FAMILY, 18, out, 1), 0);
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -1012,6 +1144,12 @@ main(void)
 		cmocka_unit_test(test_editor_take),
 		cmocka_unit_test(test_editor_history),
 		cmocka_unit_test(test_editor_layout),
+		cmocka_unit_test(test_form_plain),
+		cmocka_unit_test_teardown(test_quirk_zwj, reset_quirks),
+		cmocka_unit_test_teardown(test_quirk_vs, reset_quirks),
+		cmocka_unit_test_teardown(test_quirk_modifier, reset_quirks),
+		cmocka_unit_test_teardown(test_quirk_flag, reset_quirks),
+		cmocka_unit_test(test_form_cap),
 	};
 
 	/* wcwidth() answers for the locale, and the widths here are UTF-8's. */
