@@ -19,6 +19,7 @@
 
 #include "blob.h"
 #include "e2e.h"
+#include "proto.h"
 
 #define ID_MAX 9007199254740992.0 /* 2^53: the largest id a client may use */
 
@@ -1580,16 +1581,18 @@ handle_get_attachment_target(struct req *r)
 	int64_t size, exp;
 	int tries;
 
+	/* Over the limit is too_large however far over (2^64 included), before
+	 * the number is looked at as an integer. */
+	if (cJSON_IsNumber(v) && v->valuedouble > (double)r->h->max_blob) {
+		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
+		return;
+	}
 	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, ID_MAX)) {
 		req_fail(r, "bad_request", "size: %s",
 			 v ? "must be a whole number of bytes, at least 1" : "missing");
 		return;
 	}
 	size = (int64_t)v->valuedouble;
-	if (size > r->h->max_blob) {
-		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
-		return;
-	}
 	if (r->h->blob_key == NULL) {
 		fail_internal(r);
 		return;
@@ -1707,11 +1710,25 @@ route(struct req *r, const char *frame, size_t len)
 	const struct handler *hd;
 	const cJSON *type;
 
-	if (memchr(frame, '\0', len) != NULL) {
-		req_fail(r, "bad_request", "the frame contains a NUL byte");
-		return NULL;
+	unsigned bad = proto_json_check(frame, len);
+
+	/* A string with U+0000 would be cut short by cJSON, and a lone
+	 * surrogate would make it refuse the whole frame: rewritten on a copy
+	 * (rare, so normal frames are not copied), read for the id, refused. */
+	if (bad == 0) {
+		r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
+	} else {
+		char *copy = malloc(len + 1);
+
+		if (copy == NULL) {
+			r->oom = 1;
+			return NULL;
+		}
+		memcpy(copy, frame, len + 1);
+		(void)proto_json_scrub(copy, len);
+		r->msg = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
+		free(copy);
 	}
-	r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
 	if (r->msg == NULL) {
 		req_fail(r, "bad_request", "the frame is not valid JSON");
 		return NULL;
@@ -1721,6 +1738,12 @@ route(struct req *r, const char *frame, size_t len)
 		return NULL;
 	}
 	read_id(r);
+	if (bad != 0) {
+		req_fail(r, "bad_request",
+			 "%s: no string in a frame may contain U+0000 or a lone surrogate",
+			 proto_scrub_reason(bad));
+		return NULL;
+	}
 	type = field(r->msg, "type");
 	if (!cJSON_IsString(type) || type->valuestring == NULL) {
 		req_fail(r, "bad_request", "type: %s", type ? "must be a string" : "missing");
