@@ -68,7 +68,8 @@ enum chat_err {
 	CHAT_ERR_NOT_CONNECTED = -17,  /* the call needs a connection and there is none */
 	CHAT_ERR_UNSUPPORTED = -18,    /* e.g. a URL scheme this build cannot speak */
 	CHAT_ERR_TLS = -19,            /* wss://: the server's certificate was refused */
-	CHAT_ERR_NO_SUCH_MESSAGE = -20 /* no message of the local store has that id (prefix) */
+	CHAT_ERR_NO_SUCH_MESSAGE = -20, /* no message of the local store has that id (prefix) */
+	CHAT_ERR_EXPIRED = -21         /* a message not sent within the server's retention */
 };
 
 /* A static English description of err. Never NULL. */

@@ -116,6 +116,9 @@ struct chat_client {
 	size_t binding_len;
 	size_t max_frame;
 	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
+	/* The server's retention time in ms (hello), 0 if unknown: an unsent
+	 * message older than it is given up (ops_resume_sends). */
+	int64_t retention_ms;
 	int drained;
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;

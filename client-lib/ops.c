@@ -949,11 +949,75 @@ outbox_send(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* "4 days", "12 hours", "90 seconds": a retention in words, in its unit. */
+static void
+say_duration(int64_t ms, char *buf, size_t cap)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "day"}, {3600000, "hour"}, {60000, "minute"}, {1000, "second"}};
+	size_t i = 0;
+
+	while (i + 1 < sizeof units / sizeof *units && ms % units[i].ms != 0)
+		i++;
+	snprintf(buf, cap, "%lld %s%s", (long long)(ms / units[i].ms), units[i].unit,
+		 ms / units[i].ms == 1 ? "" : "s");
+}
+
+static int
+copy_chat_id(void *arg, const struct chat_message *m)
+{
+	snprintf(arg, CHAT_CHAT_ID_LEN + 1, "%s", m->chat_id);
+	return 0;
+}
+
+/*
+ * Unsent messages written longer ago than the server's retention are given
+ * up: marked failed and reported, as a refused send is. The server keeps a
+ * message id for twice its retention after the send (PROTOCOL.md,
+ * "Delivery"); a message older than that would be stored again if it had
+ * landed once already, so no outbox entry may outlive it.
+ */
+static void
+expire_outbox(struct chat_client *c)
+{
+	char **ids = NULL, chat_id[CHAT_CHAT_ID_LEN + 1], reason[64];
+	size_t n = 0;
+
+	if (c->retention_ms <= 0)
+		return;
+	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0) {
+		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		return;
+	}
+	say_duration(c->retention_ms, reason, sizeof reason);
+	for (size_t i = 0; i < n; i++) {
+		struct op *op = find_send(c, ids[i]);
+
+		client_fail(c, CHAT_ERR_EXPIRED, "expired: not sent within the server's retention of %s",
+			    reason);
+		if (op != NULL) {
+			op_finish(c, op, CHAT_ERR_EXPIRED, NULL);
+			continue;
+		}
+		chat_id[0] = '\0';
+		if (store_message_get(&c->store, ids[i], copy_chat_id, chat_id) != 1 ||
+		    store_message_set_state(&c->store, ids[i], "failed") != 0)
+			continue;
+		if (c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, chat_id, ids[i], CHAT_ERR_EXPIRED,
+					      c->errmsg);
+	}
+	store_free_list(ids, n);
+}
+
 void
 ops_resume_sends(struct chat_client *c)
 {
 	struct op *op;
 
+	expire_outbox(c);
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
 	if (store_outbox_each(&c->store, outbox_send, c) < 0)

@@ -387,6 +387,8 @@ on_hello(struct chat_client *c, const cJSON *msg)
 		c->max_frame = (size_t)max_frame;
 	if (proto_get_int(limits, "maxBlob", 1, INT64_MAX / 2, &max_frame) == 0)
 		c->max_blob = (uint64_t)max_frame;
+	if (proto_get_int(limits, "retention", 1000, INT64_MAX / 4, &c->retention_ms) != 0)
+		c->retention_ms = 0;
 	ops_on_hello(c);
 }
 

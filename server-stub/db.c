@@ -236,6 +236,25 @@ static const char migrate_v6_sql[] =
 	"  PRIMARY KEY (message_id, blob_id));"
 	"CREATE INDEX message_blobs_by_blob ON message_blobs(blob_id);";
 
+/*
+ * Version 7: limits (issue 10).
+ *
+ * - message_tombstones: what the retention purge keeps of a message it
+ *   deletes, so that a late resend of it is answered as its first send was
+ *   instead of being stored again (db_send); deleted a second retention
+ *   period later (db_purge).
+ */
+static const char migrate_v7_sql[] =
+	"CREATE TABLE message_tombstones ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL,"
+	"  seq INTEGER,"
+	"  sent_at INTEGER NOT NULL);"
+	"CREATE INDEX message_tombstones_by_sent ON message_tombstones(sent_at);";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -278,7 +297,9 @@ enum {
 	ST_ACK,
 	ST_PURGE_COUNT,
 	ST_PURGE_INBOX,
+	ST_PURGE_TOMB,
 	ST_PURGE_MESSAGES,
+	ST_PURGE_TOMBSTONES,
 	ST_MISSED_GET,
 	ST_MISSED_RESET,
 	ST_LAST_SEEN,
@@ -350,8 +371,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" WHERE c.chat_id = ?1",
 	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_MEMBER_ROLE] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user = ?2",
+	/* A message, or the tombstone the purge left of it. */
 	[ST_MESSAGE_GET] = "SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
-			   " FROM messages WHERE message_id = ?1",
+			   " FROM messages WHERE message_id = ?1 UNION ALL"
+			   " SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
+			   " FROM message_tombstones WHERE message_id = ?1 LIMIT 1",
 	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
 			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
 			    " ORDER BY d.user, d.device_id",
@@ -408,8 +432,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.user = devices.user"
 			   "  AND i.device_id = devices.device_id AND i.created_at < ?1)",
 	[ST_PURGE_INBOX] = "DELETE FROM inbox WHERE created_at < ?1",
+	/* The same rows as ST_PURGE_MESSAGES deletes, just before. */
+	[ST_PURGE_TOMB] = "INSERT OR IGNORE INTO message_tombstones (message_id, chat_id, kind,"
+			  " sender_user, sender_device, seq, sent_at)"
+			  " SELECT message_id, chat_id, kind, sender_user, sender_device, seq,"
+			  " sent_at FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
+			  " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
 	[ST_PURGE_MESSAGES] = "DELETE FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
 			      " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
+	[ST_PURGE_TOMBSTONES] = "DELETE FROM message_tombstones WHERE sent_at < ?1",
 	[ST_MISSED_GET] = "SELECT missed_count, coalesce(missed_oldest, 0) FROM devices"
 			  " WHERE user = ?1 AND device_id = ?2",
 	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"
@@ -673,7 +704,7 @@ foreign_keys_hold(struct db *st)
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql, migrate_v6_sql};
+					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 
@@ -2421,17 +2452,20 @@ cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64_t 
 }
 
 enum db_status
-db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res)
+db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_result *res)
 {
-	res->inbox_rows = res->messages = 0;
+	memset(res, 0, sizeof *res);
 	if (tx_begin(st) != 0)
 		return DB_INTERNAL;
 	if (cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
 	    cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
+	    cutoff_step(st, ST_PURGE_TOMB, cutoff, "purge: tombstones", NULL) != 0 ||
 	    cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||
+	    cutoff_step(st, ST_PURGE_TOMBSTONES, tomb_cutoff, "purge: old tombstones",
+			&res->tombstones) != 0 ||
 	    tx_commit(st) != 0) {
 		tx_rollback(st);
-		res->inbox_rows = res->messages = 0;
+		memset(res, 0, sizeof *res);
 		return DB_INTERNAL;
 	}
 	return DB_OK;

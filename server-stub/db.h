@@ -20,8 +20,9 @@
 
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen,
- * 4: before receipts, 5: before attachments) are migrated in place when opened. */
-#define DB_SCHEMA_VERSION 6
+ * 4: before receipts, 5: before attachments, 6: before tombstones and
+ * quotas) are migrated in place when opened. */
+#define DB_SCHEMA_VERSION 7
 
 struct db;
 
@@ -358,16 +359,22 @@ enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 
 struct db_purge_result {
 	int64_t inbox_rows; /* inbox rows deleted */
-	int64_t messages;   /* messages rows deleted */
+	int64_t messages;   /* messages rows deleted (each leaving a tombstone) */
+	int64_t tombstones; /* tombstones deleted */
 };
 
 /*
  * In one transaction: add to each device's missed counter its inbox rows
  * created before cutoff (ms) and lower its oldest to the earliest sent_at
  * among them, delete those rows, then delete the messages sent before
- * cutoff that no inbox row refers to any more.
+ * cutoff that no inbox row refers to any more, keeping a tombstone of each
+ * (id, chat, kind, sender, seq, time: what db_send needs to recognise a late
+ * resend), and delete the tombstones of messages sent before tomb_cutoff.
+ * The server passes now - retention and now - 2 x retention: a message id
+ * is recognised for twice the retention time after its send.
  */
-enum db_status db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res);
+enum db_status db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff,
+			struct db_purge_result *res);
 
 /* The device's missed counter: *count 0 (and *oldest 0) if nothing was
  * lost since it was last reset. */

@@ -1232,7 +1232,12 @@ purge(struct server *srv)
 {
 	struct db_purge_result r;
 
-	if (db_purge(srv->db, util_now_ms() - srv->retention_ms, &r) != DB_OK) {
+	int64_t now = util_now_ms();
+
+	/* Tombstones live a second retention period: past the first, no
+	 * client's outbox still holds the message (libchat expires it). */
+	if (db_purge(srv->db, now - srv->retention_ms, now - 2 * srv->retention_ms, &r) !=
+	    DB_OK) {
 		srv_log("retention: the purge failed; trying again later");
 		return;
 	}
@@ -1355,6 +1360,7 @@ server_run(const struct server_opts *opts)
 		.blob_key = opts->blob_key,
 		.max_blob = opts->max_blob,
 		.blob_url_ttl = opts->blob_url_ttl,
+		.retention_ms = opts->retention_ms,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
 		.list_links = on_list_links,

@@ -1966,6 +1966,10 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
 	if (h->max_blob > 0)
 		j_int(&oom, lim, "maxBlob", h->max_blob);
+	/* How long a message may wait: libchat gives up on an unsent one older
+	 * than this (the server recognises its id for twice as long). */
+	if (h->retention_ms > 0)
+		j_int(&oom, lim, "retention", h->retention_ms);
 	return j_finish(oom, root);
 }
 

@@ -128,6 +128,8 @@ struct wire_hooks {
 	/* Test only (chat-server --test-link-swap): play a hostile server that
 	 * swaps every link request's keys for keys of its own. */
 	int test_link_swap;
+	/* The retention time in ms, announced in hello (0: not announced). */
+	int64_t retention_ms;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */

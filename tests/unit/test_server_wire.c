@@ -162,6 +162,7 @@ setup(void **state)
 		.max_frame = 4096,
 		.blob_key = test_blob_key,
 		.max_blob = 1000000,
+		.retention_ms = 86400000,
 		.authenticated = on_auth,
 		.inbox_changed = on_inbox,
 		.list_links = on_list_links,
@@ -389,6 +390,7 @@ test_hello(void **state)
 	assert_true(num(lim, "maxDevices") == 3);
 	assert_true(num(lim, "maxMembers") == 100);
 	assert_true(num(lim, "maxBlob") == 1000000);
+	assert_true(num(lim, "retention") == 86400000);
 	cJSON_Delete(h);
 	/* A new challenge every time. */
 	assert_memory_not_equal(s.challenge, zero, 32);
