@@ -995,8 +995,8 @@ expire_outbox(struct chat_client *c)
 	for (size_t i = 0; i < n; i++) {
 		struct op *op = find_send(c, ids[i]);
 
-		client_fail(c, CHAT_ERR_EXPIRED, "expired: not sent within the server's retention of %s",
-			    reason);
+		client_fail(c, CHAT_ERR_EXPIRED,
+			    "expired: not sent within the server's retention of %s", reason);
 		if (op != NULL) {
 			op_finish(c, op, CHAT_ERR_EXPIRED, NULL);
 			continue;

@@ -406,8 +406,8 @@ on_bad_strings(struct chat_client *c, const cJSON *msg, unsigned bad)
 	struct request *r;
 
 	if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
-		for (r = c->reqs; r != NULL && cJSON_IsNumber(idv) &&
-				  (double)r->id != idv->valuedouble;
+		for (r = c->reqs;
+		     r != NULL && cJSON_IsNumber(idv) && (double)r->id != idv->valuedouble;
 		     r = r->next)
 			;
 		client_fail(c, CHAT_ERR_PROTOCOL,
@@ -422,8 +422,8 @@ on_bad_strings(struct chat_client *c, const cJSON *msg, unsigned bad)
 		if (strcmp(type, pushes[i]) == 0)
 			name = pushes[i];
 	client_fail(c, CHAT_ERR_PROTOCOL,
-		    "the server sent a push (%s) that broke the protocol: %s; it was ignored",
-		    name, proto_scrub_reason(bad));
+		    "the server sent a push (%s) that broke the protocol: %s; it was ignored", name,
+		    proto_scrub_reason(bad));
 	if (strcmp(name, "hello") == 0) {
 		/* Nothing can follow a hello we cannot use. */
 		c->conn_err = CHAT_ERR_PROTOCOL;

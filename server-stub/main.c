@@ -173,7 +173,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		fprintf(stderr, "chat-server: cannot resolve %s: %s\n", host, gai_strerror(rc));
+		srv_log("cannot resolve %s: %s", host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -185,7 +185,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 			pick = ai;
 	}
 	if (pick == NULL) {
-		fprintf(stderr, "chat-server: no IPv4 or IPv6 address for %s\n", host);
+		srv_log("no IPv4 or IPv6 address for %s", host);
 		freeaddrinfo(res);
 		return -1;
 	}
@@ -196,8 +196,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 		addr = &((struct sockaddr_in *)pick->ai_addr)->sin_addr;
 	rc = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap) ? 0 : -1;
 	if (rc != 0)
-		fprintf(stderr, "chat-server: cannot use the address of %s: %s\n", host,
-			strerror(errno));
+		srv_log("cannot use the address of %s: %s", host, strerror(errno));
 	freeaddrinfo(res);
 	return rc;
 }
@@ -274,15 +273,15 @@ check_tls_files(const char *cert, const char *key)
 
 	for (int i = 0; i < 2; i++) {
 		if ((f = fopen(files[i], "r")) == NULL) {
-			fprintf(stderr, "chat-server: cannot read %s %s: %s\n",
-				i == 0 ? "--cert" : "--key", files[i], strerror(errno));
+			srv_log("cannot read %s %s: %s", i == 0 ? "--cert" : "--key", files[i],
+				strerror(errno));
 			return 2;
 		}
 		fclose(f);
 	}
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		fprintf(stderr, "chat-server: cannot set up TLS: %s\n", ssl_error());
+		srv_log("cannot set up TLS: %s", ssl_error());
 		return 1;
 	}
 	/* The key alone first, so that a file that is no key and a key of
@@ -293,16 +292,14 @@ check_tls_files(const char *cert, const char *key)
 	}
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		fprintf(stderr, "chat-server: --cert %s is not a PEM certificate: %s\n", cert,
-			ssl_error());
+		srv_log("--cert %s is not a PEM certificate: %s", cert, ssl_error());
 	else if (pkey == NULL)
-		fprintf(stderr,
-			"chat-server: --key %s is not a PEM private key without a "
-			"passphrase\n",
+		srv_log("--key %s is not a PEM private key without a "
+			"passphrase",
 			key);
 	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		fprintf(stderr, "chat-server: --key %s is not the private key of --cert %s (%s)\n",
-			key, cert, ssl_error());
+		srv_log("--key %s is not the private key of --cert %s (%s)", key, cert,
+			ssl_error());
 	else
 		rc = 0;
 	EVP_PKEY_free(pkey);
@@ -535,7 +532,7 @@ main(int argc, char **argv)
 		return ch;
 
 	if (sodium_init() < 0) {
-		fprintf(stderr, "chat-server: cannot initialise libsodium\n");
+		srv_log("cannot initialise libsodium");
 		return 1;
 	}
 	if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0 ||
@@ -545,12 +542,11 @@ main(int argc, char **argv)
 	if (opts.blobs_dir == NULL)
 		opts.blobs_dir = blobs_dir;
 	if (mkdir(opts.blobs_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "chat-server: cannot create the blob directory %s: %s\n",
-			opts.blobs_dir, strerror(errno));
+		srv_log("cannot create the blob directory %s: %s", opts.blobs_dir, strerror(errno));
 		return 1;
 	}
 	if (blob_key_load(key_path, blob_key, err, sizeof err) != 0) {
-		fprintf(stderr, "chat-server: %s\n", err);
+		srv_log("%s", err);
 		return 2;
 	}
 	opts.blob_key = blob_key;
@@ -559,8 +555,7 @@ main(int argc, char **argv)
 	opts.host = host;
 	opts.bind_addr = addr;
 	if (install_signals() != 0) {
-		fprintf(stderr, "chat-server: cannot install signal handlers: %s\n",
-			strerror(errno));
+		srv_log("cannot install signal handlers: %s", strerror(errno));
 		return 1;
 	}
 	if (make_names(name_args, n_name_args, opts.cert_path != NULL, &opts) != 0) {

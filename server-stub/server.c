@@ -1236,8 +1236,7 @@ purge(struct server *srv)
 
 	/* Tombstones live a second retention period: past the first, no
 	 * client's outbox still holds the message (libchat expires it). */
-	if (db_purge(srv->db, now - srv->retention_ms, now - 2 * srv->retention_ms, &r) !=
-	    DB_OK) {
+	if (db_purge(srv->db, now - srv->retention_ms, now - 2 * srv->retention_ms, &r) != DB_OK) {
 		srv_log("retention: the purge failed; trying again later");
 		return;
 	}
@@ -1296,16 +1295,18 @@ bind_error(const struct server_opts *opts)
 	return err ? strerror(err) : "libwebsockets refused it";
 }
 
-/* lws's own log lines (errors and warnings; notices too with --verbose). */
+/* lws's own log lines (errors and warnings; notices too with --verbose),
+ * at most a few a second: under a flood lws can log one per event. */
 static void
 lws_log(int level, const char *line)
 {
+	static struct log_limit limit = {.rate = 5, .burst = 50};
 	size_t n = strlen(line);
 
 	(void)level;
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	srv_log("lws: %.*s", (int)n, line);
+	srv_log_limited(&limit, "lws: %.*s", (int)n, line);
 }
 
 /* The names devices may sign for (names.h): --listen's, once its port is

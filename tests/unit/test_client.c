@@ -90,9 +90,9 @@ test_json_scrub(void **state)
 	(void)state;
 	/* Nothing to do: the text is left as it is. */
 	assert_int_equal(scrub_as("{\"user\":\"bob\"}", "{\"user\":\"bob\"}"), 0);
-	assert_int_equal(scrub_as("{\"a\":\"\\u00e9\\ud83d\\ude00\"}",
-				  "{\"a\":\"\\u00e9\\ud83d\\ude00\"}"),
-			 0); /* a pair is a character */
+	assert_int_equal(
+		scrub_as("{\"a\":\"\\u00e9\\ud83d\\ude00\"}", "{\"a\":\"\\u00e9\\ud83d\\ude00\"}"),
+		0); /* a pair is a character */
 	/* U+0000, in a value or in a key, any case of the digits around it. */
 	assert_int_equal(scrub_as("{\"user\":\"bob\\u0000x\"}", "{\"user\":\"bob\\uFFFDx\"}"),
 			 PROTO_SCRUB_NUL);
@@ -109,9 +109,9 @@ test_json_scrub(void **state)
 			 PROTO_SCRUB_SURROGATE);
 	assert_int_equal(scrub_as("{\"a\":\"\\udc00\\ud800\"}", "{\"a\":\"\\uFFFD\\uFFFD\"}"),
 			 PROTO_SCRUB_SURROGATE);
-	assert_int_equal(scrub_as("{\"a\":\"\\ud800\\ud800\\udc00\"}",
-				  "{\"a\":\"\\uFFFD\\ud800\\udc00\"}"),
-			 PROTO_SCRUB_SURROGATE);
+	assert_int_equal(
+		scrub_as("{\"a\":\"\\ud800\\ud800\\udc00\"}", "{\"a\":\"\\uFFFD\\ud800\\udc00\"}"),
+		PROTO_SCRUB_SURROGATE);
 	assert_int_equal(scrub_as("{\"a\":\"\\ud800\\u0000\"}", "{\"a\":\"\\uFFFD\\uFFFD\"}"),
 			 PROTO_SCRUB_NUL | PROTO_SCRUB_SURROGATE);
 	/* Cut short: left for the parser to refuse. */

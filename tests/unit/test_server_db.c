@@ -1573,8 +1573,8 @@ make_v2(struct fixture *f)
 	raw_sql(f, "DROP INDEX inbox_by_created; DROP INDEX messages_by_sent;"
 		   "ALTER TABLE devices DROP COLUMN missed_count;"
 		   "ALTER TABLE devices DROP COLUMN missed_oldest;"
-		   "ALTER TABLE users DROP COLUMN hide_last_seen;"
-		   UNDO_V7 "DROP TABLE message_blobs; DROP TABLE blobs;"
+		   "ALTER TABLE users DROP COLUMN hide_last_seen;" UNDO_V7
+		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 2;");
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices')"
 					  " WHERE name LIKE 'missed%'"),
@@ -1683,8 +1683,8 @@ test_migrate_v3(void **state)
 	assert_int_equal(db_touch_device(f->db, "alice", 1, 4000), DB_OK);
 	db_close(f->db);
 	f->db = NULL;
-	raw_sql(f, "ALTER TABLE users DROP COLUMN hide_last_seen;"
-		   UNDO_V7 "DROP TABLE message_blobs; DROP TABLE blobs;"
+	raw_sql(f, "ALTER TABLE users DROP COLUMN hide_last_seen;" UNDO_V7
+		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 3;");
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
@@ -1801,8 +1801,8 @@ test_migrate_v4(void **state)
 		   " UNIQUE (chat_id, seq));"
 		   "INSERT INTO m4 SELECT * FROM messages; DROP TABLE messages;"
 		   "ALTER TABLE m4 RENAME TO messages;"
-		   "CREATE INDEX messages_by_sent ON messages(sent_at);"
-		   UNDO_V7 "DROP TABLE message_blobs; DROP TABLE blobs;"
+		   "CREATE INDEX messages_by_sent ON messages(sent_at);" UNDO_V7
+		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 4;");
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);

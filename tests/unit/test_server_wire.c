@@ -2221,10 +2221,10 @@ test_nul_and_surrogates(void **state)
 	/* register: neither "bob" nor anyone else comes of it. */
 	assert_int_equal(e2e_identity_generate(&ix), 0);
 	open_session(f, &x, 9);
-	expect_error(do_register(f, &x, 1, "bob\\u0000x", &ix, E2E_DOMAIN_REGISTER),
-		     "bad_request", 1);
-	expect_error(do_register(f, &x, 2, "bob\\ud800", &ix, E2E_DOMAIN_REGISTER),
-		     "bad_request", 2);
+	expect_error(do_register(f, &x, 1, "bob\\u0000x", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+		     1);
+	expect_error(do_register(f, &x, 2, "bob\\ud800", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+		     2);
 	assert_false(x.authed);
 	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
 	/* A NUL in a key names nothing either, and the message says what. */
@@ -2248,9 +2248,9 @@ test_nul_and_surrogates(void **state)
 	registered(f, &b, 2, "bob", &ib);
 	expect_error(call(f, &a, "{\"id\":6,\"type\":\"getKeys\",\"users\":[\"bob\\u0000x\"]}"),
 		     "bad_request", 6);
-	expect_error(call(f, &a,
-			  "{\"id\":7,\"type\":\"createChat\",\"participants\":[\"bob\\u0000\"]}"),
-		     "bad_request", 7);
+	expect_error(
+		call(f, &a, "{\"id\":7,\"type\":\"createChat\",\"participants\":[\"bob\\u0000\"]}"),
+		"bad_request", 7);
 	expect_error(call(f, &a,
 			  "{\"id\":8,\"type\":\"createChat\",\"name\":\"a\\u0000b\","
 			  "\"participants\":[\"bob\"]}"),
@@ -2259,9 +2259,9 @@ test_nul_and_surrogates(void **state)
 	expect_ok(r, 9);
 	snprintf(chat, sizeof chat, "%s", str(r, "chatId"));
 	cJSON_Delete(r);
-	expect_error(call(f, &a, "{\"id\":10,\"type\":\"getChat\",\"chatId\":\"%s\\u0000zz\"}",
-			  chat),
-		     "bad_request", 10);
+	expect_error(
+		call(f, &a, "{\"id\":10,\"type\":\"getChat\",\"chatId\":\"%s\\u0000zz\"}", chat),
+		"bad_request", 10);
 	/* A message id with a NUL and junk after it is not stored under its
 	 * prefix. */
 	expect_error(call(f, &a,
@@ -2286,9 +2286,9 @@ test_nul_and_surrogates(void **state)
 
 		assert_int_equal(e2e_identity_generate(&in), 0);
 		open_session(f, &n, 10);
-		assert_int_equal(e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, n.challenge, 32,
-						    in.sign_sk),
-				 0);
+		assert_int_equal(
+			e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, n.challenge, 32, in.sign_sk),
+			0);
 		b64(in.sign_pk, 32, ik, sizeof ik);
 		b64(in.x_pk, 32, xk, sizeof xk);
 		b64(in.x_sig, 64, xs, sizeof xs);
@@ -2306,9 +2306,10 @@ test_nul_and_surrogates(void **state)
 	}
 	/* Sizes: over the limit is too_large, however far over (2^64 included);
 	 * not a whole number, or below 1, is bad_request. */
-	expect_error(call(f, &a,
-			  "{\"id\":14,\"type\":\"getAttachmentTarget\",\"size\":18446744073709551616}"),
-		     "too_large", 14);
+	expect_error(
+		call(f, &a,
+		     "{\"id\":14,\"type\":\"getAttachmentTarget\",\"size\":18446744073709551616}"),
+		"too_large", 14);
 	expect_error(call(f, &a, "{\"id\":15,\"type\":\"getAttachmentTarget\",\"size\":1e300}"),
 		     "too_large", 15);
 	expect_error(call(f, &a, "{\"id\":16,\"type\":\"getAttachmentTarget\",\"size\":-5}"),
