@@ -47,6 +47,9 @@ static const char usage_lines[] =
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
 	"                   [--heartbeat SECONDS] [--blobs DIR] [--max-blob BYTES]\n"
+	"                   [--max-connections N] [--max-connections-per-address N]\n"
+	"                   [--auth-timeout SECONDS] [--register-rate N]\n"
+	"                   [--upload-min-rate BYTES_PER_SECOND] [--upload-grace SECONDS]\n"
 	"                   [--name HOST[:PORT]]... [--verbose]\n"
 	"       chat-server --help | --version\n";
 
@@ -103,6 +106,30 @@ static const char help_text[] =
 	"                      its port; for a loopback address also localhost,\n"
 	"                      127.0.0.1 and [::1]; for 0.0.0.0 or [::] also the\n"
 	"                      host name and every interface's address\n"
+	"  --max-connections N connections open at once, WebSocket and HTTP\n"
+	"                      (default: as many as the limit on open files\n"
+	"                      allows, (ulimit -n - 32) / 2; the soft limit is\n"
+	"                      first raised to the hard one); more are closed\n"
+	"                      as soon as they are accepted\n"
+	"  --max-connections-per-address N\n"
+	"                      connections open at once from one IPv4 address\n"
+	"                      or IPv6 /64 (default 32, from 1 to 1000000)\n"
+	"  --auth-timeout SECONDS\n"
+	"                      close a connection not authenticated this long\n"
+	"                      after it opened (one waiting for a device link\n"
+	"                      to be approved: after the request expires)\n"
+	"                      (default 10, from 1 to 3600)\n"
+	"  --register-rate N   new users one address may register per hour,\n"
+	"                      all at once at most; more get the error\n"
+	"                      too_many_registrations (default 10, from 0\n"
+	"                      to 1000000; 0: no limit)\n"
+	"  --upload-min-rate BYTES_PER_SECOND\n"
+	"                      cut off an attachment upload that averages less\n"
+	"                      than this after the grace (default 4096, from 0\n"
+	"                      to 1073741824; 0: no limit)\n"
+	"  --upload-grace SECONDS\n"
+	"                      the start of an upload not held to its minimum\n"
+	"                      rate (default 30, from 1 to 3600)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -395,29 +422,35 @@ install_signals(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
-						 {"db", required_argument, NULL, 'd'},
-						 {"cert", required_argument, NULL, 'c'},
-						 {"key", required_argument, NULL, 'k'},
-						 {"max-frame", required_argument, NULL, 'm'},
-						 {"retention", required_argument, NULL, 'r'},
-						 {"rate", required_argument, NULL, 'q'},
-						 {"rate-bytes", required_argument, NULL, 'b'},
-						 {"heartbeat", required_argument, NULL, 'H'},
-						 {"blobs", required_argument, NULL, 'B'},
-						 {"max-blob", required_argument, NULL, 'M'},
-						 /* Hidden, for tests: seconds a signed
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"db", required_argument, NULL, 'd'},
+		{"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"max-frame", required_argument, NULL, 'm'},
+		{"retention", required_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, 'q'},
+		{"rate-bytes", required_argument, NULL, 'b'},
+		{"heartbeat", required_argument, NULL, 'H'},
+		{"blobs", required_argument, NULL, 'B'},
+		{"max-blob", required_argument, NULL, 'M'},
+		/* Hidden, for tests: seconds a signed
 						  * blob path is good for. */
-						 {"blob-url-ttl", required_argument, NULL, 'T'},
-						 {"name", required_argument, NULL, 'N'},
-						 /* Hidden, for tests: play a hostile
-						  * server that swaps the keys of
-						  * link requests. */
-						 {"test-link-swap", no_argument, NULL, 'S'},
-						 {"verbose", no_argument, NULL, 'v'},
-						 {"help", no_argument, NULL, 'h'},
-						 {"version", no_argument, NULL, 'V'},
-						 {NULL, 0, NULL, 0}};
+		{"blob-url-ttl", required_argument, NULL, 'T'},
+		{"name", required_argument, NULL, 'N'},
+		/* Hidden, for tests: play a hostile server that swaps the keys
+		 * of link requests. */
+		{"test-link-swap", no_argument, NULL, 'S'},
+		{"max-connections", required_argument, NULL, 'C'},
+		{"max-connections-per-address", required_argument, NULL, 'A'},
+		{"auth-timeout", required_argument, NULL, 'a'},
+		{"register-rate", required_argument, NULL, 'R'},
+		{"upload-min-rate", required_argument, NULL, 'U'},
+		{"upload-grace", required_argument, NULL, 'G'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
 	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME,
 				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
 				   .retention_arg = "30d",
@@ -502,6 +535,50 @@ main(int argc, char **argv)
 				return ch;
 			break;
 		case 'S': opts.test_link_swap = 1; break;
+		case 'C':
+			if (parse_rate(optarg, 1000000, &secs) != 0 || secs < 1)
+				return usage_error("--max-connections: '%s' is not a number from 1 "
+						   "to 1000000",
+						   optarg);
+			opts.max_connections = (int)secs;
+			break;
+		case 'A':
+			if (parse_rate(optarg, 1000000, &secs) != 0 || secs < 1)
+				return usage_error("--max-connections-per-address: '%s' is not a "
+						   "number from 1 to 1000000",
+						   optarg);
+			opts.max_connections_per_addr = (int)secs;
+			break;
+		case 'a':
+			if (parse_rate(optarg, 3600, &secs) != 0 || secs < 1)
+				return usage_error(
+					"--auth-timeout: '%s' is not a number of seconds "
+					"from 1 to 3600",
+					optarg);
+			opts.auth_timeout_s = (int)secs;
+			break;
+		case 'R':
+			if (parse_rate(optarg, 1000000, &secs) != 0)
+				return usage_error("--register-rate: '%s' is not a number of users "
+						   "per hour from 0 to 1000000",
+						   optarg);
+			opts.register_rate = secs > 0 ? secs : -1;
+			break;
+		case 'U':
+			if (parse_rate(optarg, RATE_BYTES_MAX, &secs) != 0)
+				return usage_error("--upload-min-rate: '%s' is not a number of "
+						   "bytes per second from 0 to 1073741824",
+						   optarg);
+			opts.upload_min_rate = secs > 0 ? (int64_t)secs : -1;
+			break;
+		case 'G':
+			if (parse_rate(optarg, 3600, &secs) != 0 || secs < 1)
+				return usage_error(
+					"--upload-grace: '%s' is not a number of seconds "
+					"from 1 to 3600",
+					optarg);
+			opts.upload_grace_s = (int)secs;
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);

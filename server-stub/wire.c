@@ -495,6 +495,35 @@ get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
 	return check_session_sig(r, domain, server, sig, ik, "identityKey");
 }
 
+/*
+ * Registrations per address (--register-rate): 0 if this one may go ahead,
+ * else -1 with the request failed. A user that exists is let through (a
+ * retry gets its first reply, another key user_exists): only new users
+ * count.
+ */
+static int
+register_allowed(struct req *r, const char *user)
+{
+	int64_t wait;
+	cJSON *extra;
+
+	if (r->h->register_wait == NULL || (wait = r->h->register_wait(r->h->udata, r->s, 0)) <= 0)
+		return 0;
+	switch (db_user_exists(r->h->db, user)) {
+	case DB_OK: return 0;
+	case DB_NOT_FOUND: break;
+	default: fail_internal(r); return -1;
+	}
+	extra = j_check(&r->oom, cJSON_CreateObject());
+	j_int(&r->oom, extra, "retryAfterMs", wait);
+	r->err_extra = extra;
+	req_fail(r, "too_many_registrations",
+		 "too many new users from your address (at most %.0f an hour); try again in %lld "
+		 "s",
+		 r->h->register_rate, (long long)(wait + 999) / 1000);
+	return -1;
+}
+
 static void
 handle_register(struct req *r)
 {
@@ -505,7 +534,8 @@ handle_register(struct req *r)
 	int created;
 
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
-	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig))
+	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig) ||
+	    register_allowed(r, user) != 0)
 		return;
 	switch (db_register(r->h->db, user, name, ik, xk, xsig, util_now_ms(), &device_id,
 			    &created)) {
@@ -518,6 +548,8 @@ handle_register(struct req *r)
 		return;
 	default: fail_internal(r); return;
 	}
+	if (created && r->h->register_wait != NULL)
+		(void)r->h->register_wait(r->h->udata, r->s, 1);
 	become(r, user, device_id, created ? "register" : "register-retry");
 	reply_device(r);
 }

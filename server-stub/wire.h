@@ -99,6 +99,9 @@ struct session {
 	/* auth with "receive": false: the connection only sends; it gets no
 	 * inbox pushes and does not replace the device's receiving one. */
 	int send_only;
+	/* Where the connection comes from, as the per-address limits count it
+	 * ("192.0.2.1", "2001:db8::/64"), for the log; "" if unknown. */
+	char peer[64];
 	/* Rate limits: per connection (own) until auth, then per device: the
 	 * network layer points rate at the buckets all connections of the
 	 * device share. NULL means own. */
@@ -150,6 +153,11 @@ struct wire_hooks {
 			       struct session *by);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
+	/* Registrations from s's address (--register-rate): 0 if one may be
+	 * made now, else the ms until one may; with take, one is counted.
+	 * NULL: no limit. */
+	int64_t (*register_wait)(void *udata, struct session *s, int take);
+	double register_rate; /* per hour, for the message; 0: no limit */
 	void *udata;
 };
 

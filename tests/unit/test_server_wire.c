@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "blob.h"
 #include "db.h"
 #include "e2e.h"
@@ -43,6 +45,9 @@ struct fixture {
 	char removed_user[CHAT_USER_MAX + 1];
 	uint32_t removed_device;
 	struct session *removed_by;
+	/* register_wait: what it answers, and how many it took. */
+	int64_t reg_wait;
+	int reg_taken;
 };
 
 static void
@@ -137,6 +142,19 @@ static char name_local[] = "127.0.0.1:8700", name_proxy[] = "proxy.example:443";
 static char *name_list[] = {name_local, name_proxy};
 static const struct server_names test_names = {name_list, 2, 2};
 #define SERVER_NAME "127.0.0.1:8700"
+
+static int64_t
+on_register_wait(void *udata, struct session *s, int take)
+{
+	struct fixture *f = udata;
+
+	(void)s;
+	if (take) {
+		f->reg_taken++;
+		return 0;
+	}
+	return f->reg_wait;
+}
 
 /* Bytes 0 to 31: the key of the known answers below. */
 static const uint8_t test_blob_key[BLOB_KEY_BYTES] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
@@ -2319,6 +2337,94 @@ test_nul_and_surrogates(void **state)
 	e2e_identity_wipe(&ix);
 }
 
+/*
+ * Registrations per address (issue 10, item 12): a new user is refused with
+ * too_many_registrations (and retryAfterMs) when the address's bucket is
+ * empty, and counted when made; a retry of a registration that was made is
+ * not a new user and goes through.
+ */
+static void
+test_register_rate(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, a2, b;
+	const cJSON *e;
+	cJSON *r;
+
+	f->hooks.register_wait = on_register_wait;
+	f->hooks.register_rate = 10;
+	registered(f, &a, 1, "alice", &ia);
+	assert_int_equal(f->reg_taken, 1);
+	f->reg_wait = 1500;
+	assert_int_equal(e2e_identity_generate(&ib), 0);
+	open_session(f, &b, 2);
+	r = do_register(f, &b, 7, "bob", &ib, E2E_DOMAIN_REGISTER);
+	e = cJSON_GetObjectItem(r, "error");
+	assert_true(num(e, "retryAfterMs") == 1500);
+	assert_non_null(strstr(str(e, "message"), "at most 10 an hour"));
+	expect_error(r, "too_many_registrations", 7);
+	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
+	/* alice's registration again: answered as the first time. */
+	open_session(f, &a2, 3);
+	r = do_register(f, &a2, 8, "alice", &ia, E2E_DOMAIN_REGISTER);
+	expect_ok(r, 8);
+	cJSON_Delete(r);
+	assert_int_equal(f->reg_taken, 1);
+	/* Room again: bob goes through, and is counted. */
+	f->reg_wait = 0;
+	r = do_register(f, &b, 9, "bob", &ib, E2E_DOMAIN_REGISTER);
+	expect_ok(r, 9);
+	cJSON_Delete(r);
+	assert_int_equal(f->reg_taken, 2);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/* Per-address accounting: the keys (an IPv6 /64 counts as one address) and
+ * the table's life cycle. */
+static void
+test_addr_table(void **state)
+{
+	struct sockaddr_in v4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+	struct addr_table *t = addr_table_new();
+	struct addr_entry *e;
+	char key[ADDR_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr), 1);
+	addr_key((struct sockaddr *)&v4, sizeof v4, key);
+	assert_string_equal(key, "192.0.2.7");
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", &v6.sin6_addr), 1);
+	addr_key((struct sockaddr *)&v6, sizeof v6, key);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.1", &v6.sin6_addr), 1);
+	addr_key((struct sockaddr *)&v6, sizeof v6, key);
+	assert_string_equal(key, "198.51.100.1");
+	addr_key((struct sockaddr *)&v4, 2, key);
+	assert_string_equal(key, "?");
+
+	assert_non_null(t);
+	assert_null(addr_get(t, "192.0.2.7", 0));
+	e = addr_get(t, "192.0.2.7", 1);
+	assert_non_null(e);
+	assert_ptr_equal(addr_get(t, "192.0.2.7", 1), e);
+	e->conns = 1;
+	addr_release(t, e, 1.0, 10.0, 0); /* a connection holds it */
+	assert_int_equal(addr_count(t), 1);
+	/* No connection, but a registration bucket not full yet. */
+	e->conns = 0;
+	rate_refill(&e->reg, 1.0, 10.0, 0);
+	e->reg.tokens -= 3;
+	addr_release(t, e, 1.0, 10.0, 1000000);
+	assert_int_equal(addr_count(t), 1);
+	addr_sweep(t, 1.0, 10.0, 3000000); /* full again after 3 s */
+	assert_int_equal(addr_count(t), 0);
+	assert_null(addr_get(t, "192.0.2.7", 0));
+	addr_table_free(t);
+}
+
 int
 main(void)
 {
@@ -2346,6 +2452,8 @@ main(void)
 		cmocka_unit_test(test_blob_key_file),
 		cmocka_unit_test_setup_teardown(test_attachments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nul_and_surrogates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_rate, setup, teardown),
+		cmocka_unit_test(test_addr_table),
 	};
 
 	if (sodium_init() < 0)
