@@ -765,6 +765,10 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
 				       body_len, 0);
+	/* The server refuses a message with no envelope: say why here. */
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "nobody else in this chat: the message was not sent");
 	if (body != NULL) {
 		sodium_memzero(body, body_len);
 		free(body);

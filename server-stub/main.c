@@ -50,6 +50,9 @@ static const char usage_lines[] =
 	"                   [--max-connections N] [--max-connections-per-address N]\n"
 	"                   [--auth-timeout SECONDS] [--register-rate N]\n"
 	"                   [--upload-min-rate BYTES_PER_SECOND] [--upload-grace SECONDS]\n"
+	"                   [--max-pending-blobs N] [--max-pending-blob-bytes BYTES]\n"
+	"                   [--max-blob-bytes BYTES] [--max-inbox-bytes BYTES]\n"
+	"                   [--stranger-adds-per-day N] [--stranger-adds-per-hour N]\n"
 	"                   [--name HOST[:PORT]]... [--verbose]\n"
 	"       chat-server --help | --version\n";
 
@@ -130,6 +133,30 @@ static const char help_text[] =
 	"  --upload-grace SECONDS\n"
 	"                      the start of an upload not held to its minimum\n"
 	"                      rate (default 30, from 1 to 3600)\n"
+	"  --max-pending-blobs N\n"
+	"                      attachments one device may have asked for and not\n"
+	"                      uploaded yet (default 32; 0: no limit)\n"
+	"  --max-pending-blob-bytes BYTES\n"
+	"                      the bytes those may take together (default\n"
+	"                      1073741824; 0: no limit)\n"
+	"  --max-blob-bytes BYTES\n"
+	"                      the bytes of the attachments one device has\n"
+	"                      uploaded and the server still keeps (default\n"
+	"                      10737418240; 0: no limit); over any of the three,\n"
+	"                      getAttachmentTarget gets quota_exceeded\n"
+	"  --max-inbox-bytes BYTES\n"
+	"                      the bytes of messages waiting for one device (each\n"
+	"                      counts its ciphertext and 100); a send that would\n"
+	"                      take it over gets inbox_full (default 134217728;\n"
+	"                      0: no limit)\n"
+	"  --stranger-adds-per-day N\n"
+	"                      times a user may be added to groups in a day by\n"
+	"                      people who never took part in a chat with them\n"
+	"                      (default 20; 0: no limit)\n"
+	"  --stranger-adds-per-hour N\n"
+	"                      such people one user may add to groups in an hour;\n"
+	"                      over either, too_many_group_adds (default 100;\n"
+	"                      0: no limit)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -404,6 +431,38 @@ make_names(const char *const *args, size_t n, int tls, struct server_opts *opts)
 	return 0;
 }
 
+/* The names of the quota options, by their getopt values. */
+static const char *const quota_opts[] = {NULL,
+					 "max-pending-blobs",
+					 "max-pending-blob-bytes",
+					 "max-blob-bytes",
+					 "max-inbox-bytes",
+					 "stranger-adds-per-day",
+					 "stranger-adds-per-hour"};
+
+/* One of the quota options (getopt values 1 to 6): 0 is no limit (-1 in
+ * opts); -1 if malformed. */
+static int
+set_quota(struct server_opts *o, int which, const char *arg)
+{
+	int64_t v;
+
+	if (blob_parse_number(arg, &v) != 0 || v > BLOB_MAX_MAX ||
+	    ((which == 5 || which == 6) && v > 1000000))
+		return -1;
+	if (v == 0)
+		v = -1;
+	switch (which) {
+	case 1: o->max_pending_blobs = v; break;
+	case 2: o->max_pending_blob_bytes = v; break;
+	case 3: o->max_blob_bytes = v; break;
+	case 4: o->max_inbox_bytes = v; break;
+	case 5: o->stranger_adds_per_day = (int)v; break;
+	default: o->stranger_adds_per_hour = (int)v; break;
+	}
+	return 0;
+}
+
 static int
 install_signals(void)
 {
@@ -447,6 +506,13 @@ main(int argc, char **argv)
 		{"register-rate", required_argument, NULL, 'R'},
 		{"upload-min-rate", required_argument, NULL, 'U'},
 		{"upload-grace", required_argument, NULL, 'G'},
+		/* The quota options: getopt values 1 to 6 (quota_opts). */
+		{"max-pending-blobs", required_argument, NULL, 1},
+		{"max-pending-blob-bytes", required_argument, NULL, 2},
+		{"max-blob-bytes", required_argument, NULL, 3},
+		{"max-inbox-bytes", required_argument, NULL, 4},
+		{"stranger-adds-per-day", required_argument, NULL, 5},
+		{"stranger-adds-per-hour", required_argument, NULL, 6},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -578,6 +644,22 @@ main(int argc, char **argv)
 					"from 1 to 3600",
 					optarg);
 			opts.upload_grace_s = (int)secs;
+			break;
+		case 1:
+		case 2:
+		case 3:
+		case 4:
+		case 5:
+		case 6:
+			if (set_quota(&opts, ch, optarg) != 0) {
+				fprintf(stderr,
+					"chat-server: --%s: '%s' is not a whole number from 0 to "
+					"%s\n",
+					quota_opts[ch], optarg,
+					ch >= 5 ? "1000000" : "1099511627776");
+				fputs(usage_lines, stderr);
+				return 2;
+			}
 			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':

@@ -503,7 +503,9 @@ on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 	}
 }
 
-/* Like on_inbox_changed, a scan of every connection. */
+/* Like on_inbox_changed, a scan of every connection. Online is a receiving
+ * session: a send-only one (chatctl send) does not make its user online, as
+ * nothing sent to them would be shown then (PROTOCOL.md, "getLastSeen"). */
 static int
 on_online(void *udata, const char *user)
 {
@@ -511,7 +513,8 @@ on_online(void *udata, const char *user)
 	struct conn *o;
 
 	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o->sess.authed && !o->close_code && strcmp(o->sess.user, user) == 0)
+		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
+		    strcmp(o->sess.user, user) == 0)
 			return 1;
 	}
 	return 0;
@@ -1575,6 +1578,31 @@ set_fd_limits(struct server *srv, int wanted)
 	return 0;
 }
 
+/* An option's value: 0 is its default, below 0 no limit (0 in the hooks). */
+static int64_t
+pick(int64_t v, int64_t dflt)
+{
+	return v == 0 ? dflt : v < 0 ? 0 : v;
+}
+
+/* The limits in force, once at start: so that what applies can be seen. */
+static void
+log_limits(const struct server *srv)
+{
+	const struct wire_hooks *h = &srv->hooks;
+
+	srv_log("limits: %d connections, %d per address, %d s to authenticate, %.0f new users "
+		"per address an hour, uploads of %lld bytes a second after %d s",
+		srv->max_conns, srv->max_per_addr, srv->auth_timeout_s, srv->register_rate * 3600,
+		(long long)srv->upload_min_rate, srv->upload_grace_s);
+	srv_log("quotas: %lld pending blobs, %lld pending blob bytes, %lld blob bytes per "
+		"device, %lld inbox bytes per device, %d adds by strangers a day per user, %d "
+		"adds of strangers an hour per user",
+		(long long)h->max_pending_blobs, (long long)h->max_pending_blob_bytes,
+		(long long)h->max_blob_bytes, (long long)h->max_inbox_bytes,
+		h->add_limits.per_target_day, h->add_limits.per_adder_hour);
+}
+
 int
 server_run(const struct server_opts *opts)
 {
@@ -1638,6 +1666,16 @@ server_run(const struct server_opts *opts)
 		.online = on_online,
 		.register_wait = on_register_wait,
 		.register_rate = srv.register_rate * 3600.0,
+		.max_pending_blobs =
+			pick(opts->max_pending_blobs, SERVER_MAX_PENDING_BLOBS_DEFAULT),
+		.max_pending_blob_bytes =
+			pick(opts->max_pending_blob_bytes, SERVER_MAX_PENDING_BLOB_BYTES_DEFAULT),
+		.max_blob_bytes = pick(opts->max_blob_bytes, SERVER_MAX_BLOB_BYTES_DEFAULT),
+		.max_inbox_bytes = pick(opts->max_inbox_bytes, SERVER_MAX_INBOX_BYTES_DEFAULT),
+		.add_limits = {(int)pick(opts->stranger_adds_per_day,
+					 SERVER_STRANGER_ADDS_DAY_DEFAULT),
+			       (int)pick(opts->stranger_adds_per_hour,
+					 SERVER_STRANGER_ADDS_HOUR_DEFAULT)},
 		.udata = &srv,
 	};
 
@@ -1695,8 +1733,7 @@ server_run(const struct server_opts *opts)
 		return 1;
 	}
 
-	srv_log("limits: %d connections, %d per address, %d s to authenticate", srv.max_conns,
-		srv.max_per_addr, srv.auth_timeout_s);
+	log_limits(&srv);
 	remove_stale_parts(srv.blobs_dir);
 	/* Once now, then on the timer. */
 	purge(&srv);

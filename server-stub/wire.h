@@ -133,6 +133,15 @@ struct wire_hooks {
 	int test_link_swap;
 	/* The retention time in ms, announced in hello (0: not announced). */
 	int64_t retention_ms;
+	/* Quotas (issue 10, item 12; 0: no limit). Per device: blobs asked
+	 * for and not uploaded yet, the bytes they may take, the bytes of
+	 * blobs uploaded; per recipient device, the bytes its inbox holds. */
+	int64_t max_pending_blobs;
+	int64_t max_pending_blob_bytes;
+	int64_t max_blob_bytes;
+	int64_t max_inbox_bytes;
+	/* Adding strangers to groups (db_add_limits). */
+	struct db_add_limits add_limits;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */

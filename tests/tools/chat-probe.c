@@ -1,7 +1,7 @@
 /*
  * chat-probe - a test client for what chatctl deliberately cannot do.
  *
- *   chat-probe raw [--home DIR] [--wait MS] URL
+ *   chat-probe raw [--home DIR] [--send-only] [--wait MS] URL
  *       Connects, optionally authenticates as the device of a chatctl home, then
  *       sends each line of stdin as one text frame and prints every frame it
  *       receives as one line. Lines of the form "@big N" send a frame of N bytes,
@@ -64,7 +64,7 @@
 
 struct raw {
 	struct lws *wsi;
-	int closed, authed, want_auth, finishing;
+	int closed, authed, want_auth, finishing, send_only;
 	uint8_t sk[64];
 	char server[E2E_SERVER_NAME_MAX + 1]; /* what the auth signature names */
 	char user[CHAT_USER_MAX + 1];
@@ -111,6 +111,8 @@ send_auth(const char *hello)
 	cJSON_AddNumberToObject(req, "deviceId", R.device);
 	cJSON_AddStringToObject(req, "server", R.server);
 	proto_add_b64(req, "signature", sig, 64);
+	if (R.send_only)
+		cJSON_AddFalseToObject(req, "receive");
 	s = cJSON_PrintUnformatted(req);
 	queue_frame(s, strlen(s), 0);
 	free(s);
@@ -228,6 +230,8 @@ run_raw(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
 			home = argv[++i];
+		else if (strcmp(argv[i], "--send-only") == 0)
+			R.send_only = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			wait_ms = atoi(argv[++i]);
 		else
@@ -236,7 +240,8 @@ run_raw(int argc, char **argv)
 	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2 ||
 	    proto_parse_url(url, &u) != PROTO_URL_OK ||
 	    proto_server_name(&u, R.server, sizeof R.server) != 0) {
-		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] ws://HOST:PORT/\n");
+		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] "
+				"ws://HOST:PORT/\n");
 		return 1;
 	}
 	if (home != NULL) {
@@ -618,7 +623,7 @@ main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && strcmp(argv[1], "hold") == 0)
 		return run_hold(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
 				argc == 7 ? argv[6] : NULL);
-	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
+	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"
 			"       chat-probe recv-noack HOME\n"
 			"       chat-probe recv-die HOME\n"
 			"       chat-probe fd-send HOME CHAT TEXT\n"

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "addr.h"
 #include "blob.h"
@@ -382,6 +383,26 @@ registered(struct fixture *f, struct session *s, uint64_t conn, const char *user
 	assert_true(s->authed);
 }
 
+/* Messages the store holds (of every kind). */
+static int
+db_message_count(struct fixture *f)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM messages WHERE kind = 'message'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void
@@ -552,7 +573,8 @@ test_keys_chats_messages(void **state)
 	u = cJSON_GetArrayItem(cJSON_GetArrayItem(u, 0), 1); /* bob's devices */
 	u = cJSON_GetArrayItem(u, 0);
 	assert_true(num(u, "deviceId") == 1);
-	assert_string_equal(str(u, "name"), "test");
+	/* bob has not taken part in a chat with alice: no names for her. */
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u, "name")));
 	b64(ib.sign_pk, 32, ikb, sizeof ikb);
 	assert_string_equal(str(u, "identityKey"), ikb);
 	cJSON_Delete(r);
@@ -572,6 +594,13 @@ test_keys_chats_messages(void **state)
 	u = cJSON_GetObjectItemCaseSensitive(r, "participants");
 	assert_string_equal(cJSON_GetArrayItem(u, 0)->valuestring, "alice");
 	assert_string_equal(cJSON_GetArrayItem(u, 1)->valuestring, "bob");
+	cJSON_Delete(r);
+	/* bob made a chat with alice: he is her contact now, names and all. */
+	r = call(f, &a, "{\"id\":4,\"type\":\"getKeys\",\"users\":[\"bob\"]}");
+	expect_ok(r, 4);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "users"), 0);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(u, "devices"), 0);
+	assert_string_equal(str(u, "name"), "test");
 	cJSON_Delete(r);
 	r = call(f, &a,
 		 "{\"id\":5,\"type\":\"createChat\",\"participants\":"
@@ -625,19 +654,27 @@ test_keys_chats_messages(void **state)
 	assert_string_equal(f->inbox_user, "bob");
 	assert_int_equal(f->inbox_device, 1);
 
-	/* The retry: same reply, no new push. */
+	/* The retry: same reply, no new push. (No envelope at all is refused
+	 * first, as a malformed request is.) */
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			  "\"messageId\":\"%s\",\"envelopes\":[]}",
+			  chat, mid),
+		     "bad_request", 11);
 	r = call(f, &a,
 		 "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
-		 "\"messageId\":\"%s\",\"envelopes\":[]}",
-		 chat, mid);
+		 "\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"bob\","
+		 "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, mid, nonce, ct);
 	expect_ok(r, 11);
 	assert_true(num(r, "seq") == seq && num(r, "sentAt") == sent_at);
 	cJSON_Delete(r);
 	assert_int_equal(f->n_inbox, 1);
 	expect_error(call(f, &b,
 			  "{\"id\":12,\"type\":\"sendMessage\",\"chatId\":"
-			  "\"%s\",\"messageId\":\"%s\",\"envelopes\":[]}",
-			  chat, mid),
+			  "\"%s\",\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"alice\","
+			  "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+			  chat, mid, nonce, ct),
 		     "duplicate_message_id", 12);
 
 	/* ack */
@@ -1917,6 +1954,25 @@ test_last_seen(void **state)
 	registered(f, &b, 2, "bob", &ib);
 	quick_user(f, "carol");
 
+	/* Strangers to alice: nothing shown (issue 10, item 14). */
+	r = call(f, &a, "{\"id\":1,\"type\":\"getLastSeen\",\"users\":[\"bob\",\"carol\"]}");
+	expect_ok(r, 1);
+	expect_seen(r, 0, "bob", -1, -1);
+	expect_seen(r, 1, "carol", -1, -1);
+	cJSON_Delete(r);
+	/* Each takes part in a chat with her: contacts. */
+	{
+		char id[CHAT_CHAT_ID_LEN + 1];
+		int created;
+
+		assert_int_equal(db_direct_chat(f->db, "bob", "alice", 1, id, &created, NULL),
+				 DB_OK);
+		assert_int_equal(db_direct_chat(f->db, "carol", "alice", 1, id, &created, NULL),
+				 DB_OK);
+		assert_int_equal(db_direct_chat(f->db, "carol", "bob", 1, id, &created, NULL),
+				 DB_OK);
+	}
+
 	/* Request order, repeats answered; carol has no connection. */
 	r = call(f, &a,
 		 "{\"id\":2,\"type\":\"getLastSeen\","
@@ -2425,6 +2481,417 @@ test_addr_table(void **state)
 	addr_table_free(t);
 }
 
+/* An envelope to (user, 1) with a ciphertext of ct_len zero bytes. */
+static const char *
+envelope(const char *user, size_t ct_len)
+{
+	static char buf[4][512];
+	static int next;
+	uint8_t ct[256] = {0};
+	char b[400];
+	char *out = buf[next++ % 4];
+
+	assert_true(ct_len <= sizeof ct);
+	b64(ct, ct_len, b, sizeof b);
+	snprintf(out, sizeof buf[0],
+		 "{\"user\":\"%s\",\"deviceId\":1,\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+		 "\"ciphertext\":\"%s\"}",
+		 user, b);
+	return out;
+}
+
+/* sendMessage of message id number mid into chat with these envelopes. */
+static cJSON *
+send_env(struct fixture *f, struct session *s, int id, const char *chat, int mid, const char *envs)
+{
+	return call(f, s,
+		    "{\"id\":%d,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		    "\"messageId\":\"%032x\",\"envelopes\":[%s]}",
+		    id, chat, mid, envs);
+}
+
+/* A direct chat of a and b, made by a (a takes part). */
+static void
+direct(struct fixture *f, struct session *s, const char *other, char chat[CHAT_CHAT_ID_LEN + 1])
+{
+	cJSON *r =
+		call(f, s, "{\"id\":90,\"type\":\"createChat\",\"participants\":[\"%s\"]}", other);
+
+	expect_ok(r, 90);
+	snprintf(chat, CHAT_CHAT_ID_LEN + 1, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+}
+
+/* The first device's name in a getKeys reply about user, or NULL if null. */
+static const char *
+device_name(struct fixture *f, struct session *s, const char *user, cJSON **keep)
+{
+	const cJSON *u, *n;
+
+	*keep = call(f, s, "{\"id\":91,\"type\":\"getKeys\",\"users\":[\"%s\"]}", user);
+	expect_ok(*keep, 91);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*keep, "users"), 0);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(u, "devices"), 0);
+	n = cJSON_GetObjectItemCaseSensitive(u, "name");
+	return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+/*
+ * Who sees what (issue 10, item 14): a user's device names and last seen go
+ * to their contacts only, the users who share a chat with them in which they
+ * took part (made it, added someone, sent a message). Making a chat with
+ * someone does not make them show anything to you; a receipt (sent by
+ * itself) does not count as taking part.
+ */
+static void
+test_contacts_only(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	cJSON *r, *keep;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	assert_string_equal(device_name(f, &a, "alice", &keep), "test"); /* her own */
+	cJSON_Delete(keep);
+
+	/* alice writes to bob: she is his contact, he is not hers yet. */
+	direct(f, &a, "bob", chat);
+	r = send_env(f, &a, 2, chat, 1, envelope("bob", 16));
+	expect_ok(r, 2);
+	cJSON_Delete(r);
+	assert_string_equal(device_name(f, &b, "alice", &keep), "test");
+	cJSON_Delete(keep);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	r = call(f, &a, "{\"id\":3,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 3);
+	expect_seen(r, 0, "bob", -1, -1);
+	cJSON_Delete(r);
+	r = call(f, &b, "{\"id\":3,\"type\":\"getLastSeen\",\"users\":[\"alice\"]}");
+	expect_ok(r, 3);
+	expect_seen(r, 0, "alice", 1, 0);
+	cJSON_Delete(r);
+	/* bob's delivered receipt: still not taking part. */
+	r = call(f, &b,
+		 "{\"id\":4,\"type\":\"sendReceipt\",\"chatId\":\"%s\","
+		 "\"receiptId\":\"%032x\",\"envelopes\":[%s]}",
+		 chat, 77, envelope("alice", 16));
+	expect_ok(r, 4);
+	cJSON_Delete(r);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	/* bob answers: now each is the other's contact. */
+	r = send_env(f, &b, 5, chat, 2, envelope("alice", 16));
+	expect_ok(r, 5);
+	cJSON_Delete(r);
+	assert_string_equal(device_name(f, &a, "bob", &keep), "test");
+	cJSON_Delete(keep);
+	r = call(f, &a, "{\"id\":6,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 6);
+	expect_seen(r, 0, "bob", 1, 0);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * Groups made of strangers (issue 10, item 12): being added to groups by
+ * people one never took part in a chat with is limited per day, and adding
+ * such people per hour; contacts are added freely.
+ */
+static void
+test_stranger_adds(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity im, iv;
+	struct session m, v;
+	char chat[CHAT_CHAT_ID_LEN + 1], g[CHAT_CHAT_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+	int i;
+
+	f->hooks.add_limits = (struct db_add_limits){.per_target_day = 2, .per_adder_hour = 4};
+	registered(f, &m, 1, "mallory", &im);
+	registered(f, &v, 2, "victim", &iv);
+	quick_user(f, "s1");
+	quick_user(f, "s2");
+	quick_user(f, "s3");
+	/* Two groups with the victim in them; the third is refused. */
+	for (i = 1; i <= 3; i++) {
+		r = call(f, &m,
+			 "{\"id\":%d,\"type\":\"createChat\",\"name\":\"g%d\","
+			 "\"participants\":[\"victim\"]}",
+			 i, i);
+		if (i < 3) {
+			expect_ok(r, i);
+			snprintf(g, sizeof g, "%s", str(r, "chatId"));
+			cJSON_Delete(r);
+			continue;
+		}
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_non_null(strstr(str(e, "message"), "'victim' was added to 2 groups"));
+		expect_error(r, "too_many_group_adds", 3);
+	}
+	/* mallory's own hourly share: 2 spent, 2 left (s1, s2); s3 is one more. */
+	r = call(f, &m,
+		 "{\"id\":6,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s1\"]}",
+		 g);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":7,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s2\"]}",
+		 g);
+	expect_ok(r, 7);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":8,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s3\"]}",
+		 g);
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "in the last hour"));
+	expect_error(r, "too_many_group_adds", 8);
+	r = call(f, &m, "{\"id\":5,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	names_are(r, "participants", "mallory,s1,s2,victim");
+	cJSON_Delete(r);
+	/* Once the victim writes to mallory, mallory adds them freely. */
+	direct(f, &v, "mallory", chat);
+	r = send_env(f, &v, 9, chat, 3, envelope("mallory", 16));
+	expect_ok(r, 9);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":10,\"type\":\"createChat\",\"name\":\"g3\","
+		 "\"participants\":[\"victim\"]}");
+	expect_ok(r, 10);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&im);
+	e2e_identity_wipe(&iv);
+}
+
+/*
+ * A recipient device's inbox has a quota (issue 10, item 12): a send that
+ * would take it over is refused with inbox_full, naming the device, and
+ * nothing is stored for anyone; acks make room again.
+ */
+static void
+test_inbox_quota(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+
+	/* Two rows of 16 bytes (116 each toward the quota), not three. */
+	f->hooks.max_inbox_bytes = 300;
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	for (int i = 1; i <= 3; i++) {
+		r = send_env(f, &a, i, chat, i, envelope("bob", 16));
+		if (i < 3) {
+			expect_ok(r, i);
+			cJSON_Delete(r);
+			continue;
+		}
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_string_equal(str(e, "user"), "bob");
+		assert_true(num(e, "deviceId") == 1);
+		assert_non_null(strstr(str(e, "message"), "bob's device 1"));
+		expect_error(r, "inbox_full", 3);
+	}
+	assert_int_equal(db_message_count(f), 2);
+	r = call(f, &b, "{\"id\":1,\"type\":\"ack\",\"messageIds\":[\"%032x\"]}", 1);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	r = send_env(f, &a, 4, chat, 3, envelope("bob", 16));
+	expect_ok(r, 4);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * A device's quotas in the blob store (issue 10, item 12): blobs asked for
+ * and not uploaded, the bytes they may take, and the bytes uploaded.
+ */
+static void
+test_blob_quotas(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia;
+	struct session a;
+	char blob[BLOB_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+
+	f->hooks.max_pending_blobs = 2;
+	f->hooks.max_pending_blob_bytes = 1500;
+	f->hooks.max_blob_bytes = 2000;
+	registered(f, &a, 1, "alice", &ia);
+	r = call(f, &a, "{\"id\":1,\"type\":\"getAttachmentTarget\",\"size\":1000}");
+	expect_ok(r, 1);
+	snprintf(blob, sizeof blob, "%s", str(r, "blobId"));
+	cJSON_Delete(r);
+	/* 1000 + 600 bytes would be pending: over 1500. */
+	r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":600}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "not uploaded yet"));
+	expect_error(r, "quota_exceeded", 2);
+	r = call(f, &a, "{\"id\":3,\"type\":\"getAttachmentTarget\",\"size\":400}");
+	expect_ok(r, 3);
+	cJSON_Delete(r);
+	/* Two pending: a third is refused whatever its size. */
+	r = call(f, &a, "{\"id\":4,\"type\":\"getAttachmentTarget\",\"size\":1}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "2 attachments asked for"));
+	expect_error(r, "quota_exceeded", 4);
+	/* The first uploaded (1000 stored): another 1001 would be over 2000. */
+	assert_int_equal(db_blob_complete(f->db, blob, 1000, util_now_ms()), DB_OK);
+	r = call(f, &a, "{\"id\":5,\"type\":\"getAttachmentTarget\",\"size\":1001}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "on the server"));
+	expect_error(r, "quota_exceeded", 5);
+	r = call(f, &a, "{\"id\":6,\"type\":\"getAttachmentTarget\",\"size\":1000}");
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+}
+
+/*
+ * Which check wins (issue 10, item 26; PROTOCOL.md, "Errors"): a request's
+ * fields are checked in the order the text lists them, form before state;
+ * so a malformed field is bad_request (or too_large) even where the state
+ * would also refuse it (device_mismatch, bad_signature).
+ */
+static void
+test_error_precedence(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b, s;
+	char chat[CHAT_CHAT_ID_LEN + 1], *envs, sig63[100];
+	uint8_t z[63] = {0};
+	size_t len = 0;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	/* 301 envelopes to the wrong devices: too_large, not device_mismatch. */
+	envs = malloc(301 * 200);
+	assert_non_null(envs);
+	for (int i = 0; i < 301; i++)
+		len += (size_t)snprintf(envs + len, 301 * 200 - len, "%s%s", i ? "," : "",
+					envelope("alice", 16));
+	{
+		char *frame = malloc(len + 200);
+		char *text;
+
+		assert_non_null(frame);
+		len = (size_t)snprintf(frame, len + 200,
+				       "{\"id\":1,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+				       "\"messageId\":\"%032x\",\"envelopes\":[%s]}",
+				       chat, 1, envs);
+		text = wire_handle(&f->hooks, &a, frame, len);
+		expect_error(cJSON_Parse(text), "too_large", 1);
+		free(text);
+		free(frame);
+	}
+	free(envs);
+	/* A ciphertext under 16 bytes to the wrong device: bad_request. */
+	expect_error(send_env(f, &a, 2, chat, 2, envelope("alice", 15)), "bad_request", 2);
+	/* No envelope at all: bad_request, not device_mismatch. */
+	expect_error(send_env(f, &a, 3, chat, 3, ""), "bad_request", 3);
+	/* Well formed but to the wrong device: now device_mismatch. */
+	expect_error(send_env(f, &a, 4, chat, 4, envelope("alice", 16)), "device_mismatch", 4);
+	/* A signature of 63 bytes: bad_request, before it is checked. */
+	b64(z, sizeof z, sig63, sizeof sig63);
+	open_session(f, &s, 3);
+	expect_error(call(f, &s,
+			  "{\"id\":5,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
+			  "\"signature\":\"%s\"}",
+			  sig63),
+		     "bad_request", 5);
+	/* ... and unknown_device only for a well-formed request. */
+	expect_error(call(f, &s,
+			  "{\"id\":6,\"type\":\"auth\",\"user\":\"zed\",\"deviceId\":1,"
+			  "\"signature\":\"%s\"}",
+			  sig63),
+		     "bad_request", 6);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * Blobs and members added later (issue 10, item 26): a member may download
+ * the files of messages sent after they joined, not of those before (whose
+ * keys they never got either).
+ */
+static void
+test_blob_after_join(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ic;
+	struct session a, b, c;
+	char g[CHAT_CHAT_ID_LEN + 1], early[BLOB_ID_LEN + 1], late[BLOB_ID_LEN + 1];
+	char envs[1024];
+	cJSON *r;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	registered(f, &c, 3, "carol", &ic);
+	r = call(f, &a,
+		 "{\"id\":1,\"type\":\"createChat\",\"name\":\"g\",\"participants\":[\"bob\"]}");
+	expect_ok(r, 1);
+	snprintf(g, sizeof g, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	for (int i = 0; i < 2; i++) {
+		char *id = i == 0 ? early : late;
+
+		r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":10}");
+		expect_ok(r, 2);
+		snprintf(id, BLOB_ID_LEN + 1, "%s", str(r, "blobId"));
+		cJSON_Delete(r);
+		assert_int_equal(db_blob_complete(f->db, id, 10, util_now_ms()), DB_OK);
+		if (i == 1) {
+			r = call(f, &a,
+				 "{\"id\":3,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+				 "\"operation\":\"ADD\",\"users\":[\"carol\"]}",
+				 g);
+			expect_ok(r, 3);
+			cJSON_Delete(r);
+		}
+		snprintf(envs, sizeof envs, "%s%s%s", envelope("bob", 16), i ? "," : "",
+			 i ? envelope("carol", 16) : "");
+		r = call(f, &a,
+			 "{\"id\":4,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			 "\"messageId\":\"%032x\",\"envelopes\":[%s],\"blobs\":[\"%s\"]}",
+			 g, 10 + i, envs, id);
+		expect_ok(r, 4);
+		cJSON_Delete(r);
+	}
+	expect_error(call(f, &c, "{\"id\":5,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}",
+			  early),
+		     "no_such_blob", 5);
+	r = call(f, &c, "{\"id\":6,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}", late);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	/* bob, there from the start, gets both. */
+	r = call(f, &b, "{\"id\":7,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}", early);
+	expect_ok(r, 7);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	e2e_identity_wipe(&ic);
+}
+
 int
 main(void)
 {
@@ -2454,6 +2921,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nul_and_surrogates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_rate, setup, teardown),
 		cmocka_unit_test(test_addr_table),
+		cmocka_unit_test_setup_teardown(test_contacts_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stranger_adds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_precedence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_after_join, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
