@@ -77,7 +77,9 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	 * (pending or failed), and the caller may want to retry or discard it. */
 	if (op->done)
 		op->done(c, op->arg, err,
-			 err == CHAT_OK ? id : op->kind == OP_SEND ? op->message_id : NULL);
+			 err == CHAT_OK        ? id
+			 : op->kind == OP_SEND ? op->message_id
+					       : NULL);
 	memcpy(chat_id, op->chat_id, sizeof chat_id);
 	op_free(op);
 	/* A send that never went out no longer holds back the newer ones. */
@@ -1139,10 +1141,41 @@ ops_sending(const struct chat_client *c, const char *message_id)
 	return find_send(c, message_id) != NULL;
 }
 
+/* 1 if message_id, pending, was written longer ago than the server's
+ * retention (see expire_outbox), 0 if not or if the retention is unknown. */
+static int
+outbox_expired(struct chat_client *c, const char *message_id)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (c->retention_ms <= 0 ||
+	    store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(ids[i], message_id) == 0;
+	store_free_list(ids, n);
+	return found;
+}
+
 int
 ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
-	int rc = ops_send_stored(c, message_id, done, arg);
+	char reason[64];
+	int rc;
+
+	/* A retry cannot bring back a message the server may no longer
+	 * recognise: it would be stored twice if it had landed once. */
+	if (outbox_expired(c, message_id)) {
+		store_message_set_state(&c->store, message_id, "failed");
+		say_duration(c->retention_ms, reason, sizeof reason);
+		return client_fail(c, CHAT_ERR_EXPIRED,
+				   "expired: not sent within the server's retention of %s; it "
+				   "cannot be sent again",
+				   reason);
+	}
+	rc = ops_send_stored(c, message_id, done, arg);
 
 	return rc != CHAT_OK ? rc : op_launch(c, find_send(c, message_id), CHAT_OK);
 }

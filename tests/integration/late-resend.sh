@@ -45,8 +45,20 @@ start_server "$port"
 expect_exit 0 ctl alice recv
 expect_in "$T/err" "expired: not sent within the server's retention of 4 seconds"
 expect_exit 0 ctl alice --json history "$chat"
+cp "$T/out" "$T/hist"
 [ "$(jq -r '.[] | select(.text == "too late") | .state' "$T/out")" = failed ] ||
 	fail "not marked failed: $(cat "$T/out")"
+expect_exit 0 ctl bob --json recv
+expect_not_in "$T/out" "too late"
+# Nor can it be sent again by hand.
+late=$(jq -r '.[] | select(.text == "too late") | .messageId' "$T/hist")
+"$CHATCTL" --home "$T/alice" --server "$URL" retry "$late" >"$T/out" 2>"$T/err" &&
+	fail "an expired message was sent again: $(cat "$T/out")"
+expect_in "$T/err" "expired"
+# ... not even by a program already online (chatctl rpc).
+(sleep 1; printf '{"jsonrpc":"2.0","id":1,"method":"retry","params":{"message":"%s"}}\n' "$late"
+	sleep 1) | ctl alice rpc >"$T/out" 2>"$T/err"
+grep '"id":1' "$T/out" | grep -q expired || fail "rpc retry: $(cat "$T/out")"
 expect_exit 0 ctl bob --json recv
 expect_not_in "$T/out" "too late"
 # A message still within the retention goes out as before.
