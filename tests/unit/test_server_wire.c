@@ -570,6 +570,9 @@ test_keys_chats_messages(void **state)
 	expect_ok(r, 2);
 	u = cJSON_GetObjectItemCaseSensitive(r, "users");
 	assert_int_equal(cJSON_GetArraySize(u), 2);
+	/* In the order first named (PROTOCOL.md, "getKeys"). */
+	assert_string_equal(str(cJSON_GetArrayItem(u, 0), "user"), "bob");
+	assert_string_equal(str(cJSON_GetArrayItem(u, 1), "user"), "carol");
 	u = cJSON_GetArrayItem(cJSON_GetArrayItem(u, 0), 1); /* bob's devices */
 	u = cJSON_GetArrayItem(u, 0);
 	assert_true(num(u, "deviceId") == 1);
@@ -2892,6 +2895,49 @@ test_blob_after_join(void **state)
 	e2e_identity_wipe(&ic);
 }
 
+/*
+ * Log lines (issue 10, items 11 and 25): each starts with the UTC time, and a
+ * kind of line that repeats (a refused connection, lws complaining) is let
+ * through only as its bucket allows; the next line let through says how many
+ * were left out.
+ */
+static void
+test_log_lines(void **state)
+{
+	struct log_limit l = {.rate = 1, .burst = 3};
+	char path[] = "/tmp/test_server_log.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(2), n = 0, noted = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	srv_quiet = 0;
+	for (int i = 0; i < 10; i++)
+		srv_log_limited(&l, "refused %d", i);
+	l.tokens = 1; /* as if a second had passed */
+	srv_log_limited(&l, "refused again");
+	fflush(stderr);
+	srv_quiet = 1;
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	rewind(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		/* 2026-11-28T03:29:22.123Z chat-server: ... */
+		assert_true(strlen(line) > 25 && line[4] == '-' && line[10] == 'T' &&
+			    line[19] == '.' && line[23] == 'Z' && line[24] == ' ');
+		assert_memory_equal(line + 25, "chat-server: ", 13);
+		n++;
+		noted += strstr(line, "(7 lines like the next were not logged)") != NULL;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(n, 5); /* three, the note, the last */
+	assert_int_equal(noted, 1);
+}
+
 int
 main(void)
 {
@@ -2927,6 +2973,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_blob_quotas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_after_join, setup, teardown),
+		cmocka_unit_test(test_log_lines),
 	};
 
 	if (sodium_init() < 0)
