@@ -872,23 +872,6 @@ attach_members_ok(const cJSON *obj)
 	return 0;
 }
 
-/* 1 if json[0..len) contains the escape \u0000: cJSON would cut the string
- * there, so what the sender wrote is not what we would read. Backslashes
- * only occur inside strings, each starting an escape, so a left-to-right scan
- * that skips the escaped character tells "\\u0000" (text) from "\u0000". */
-static int
-attach_has_nul_escape(const char *json, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (json[i] != '\\')
-			continue;
-		if (json[i + 1] == 'u' && len - i >= 6 && memcmp(json + i + 2, "0000", 4) == 0)
-			return 1;
-		i++; /* the escaped character */
-	}
-	return 0;
-}
-
 static int
 attach_parse_one(const cJSON *o, size_t i, struct attach_meta *m, char *err, size_t errlen)
 {
@@ -956,6 +939,7 @@ attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_me
 	struct attach_meta *out = NULL;
 	char *t = NULL;
 	size_t jlen, count, i = 0;
+	unsigned bad;
 	int rc = ATTACH_ERR_FORMAT;
 
 	if (err && errlen)
@@ -974,8 +958,10 @@ attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_me
 	}
 	json = (const char *)body + 1;
 	jlen = len - 1;
-	if (memchr(json, '\0', jlen) != NULL || attach_has_nul_escape(json, jlen)) {
-		attach_err(err, errlen, "attachment body: NUL in the JSON");
+	/* cJSON would cut a string at U+0000, so what the sender wrote would
+	 * not be what we read (proto_json_check says why). */
+	if ((bad = proto_json_check(json, jlen)) != 0) {
+		attach_err(err, errlen, "attachment body: %s", proto_scrub_reason(bad));
 		return ATTACH_ERR_FORMAT;
 	}
 	root = cJSON_ParseWithLengthOpts(json, jlen, &end, 0);

@@ -51,24 +51,25 @@ enum chat_err {
 	CHAT_OK = 0,
 	CHAT_ERR_INVALID = -1, /* a bad argument (user name, chat id, empty text...) */
 	CHAT_ERR_NOMEM = -2,
-	CHAT_ERR_HOME = -3,            /* the device home cannot be created, read or written */
-	CHAT_ERR_STORE = -4,           /* the local database failed */
-	CHAT_ERR_NOT_REGISTERED = -5,  /* this home has no registered device yet */
-	CHAT_ERR_REGISTERED = -6,      /* this home is registered already */
-	CHAT_ERR_CONNECT = -7,         /* the server cannot be reached */
-	CHAT_ERR_CONNECTION_LOST = -8, /* the connection dropped before the answer came */
-	CHAT_ERR_TIMEOUT = -9,         /* no answer in time */
-	CHAT_ERR_PROTOCOL = -10,       /* the server broke the protocol */
-	CHAT_ERR_REFUSED = -11,        /* the server refused; see chat_client_server_code() */
-	CHAT_ERR_KEY_CHANGED = -12,    /* a contact's key changed; see chat_trust() */
-	CHAT_ERR_BAD_KEY = -13,        /* a key whose signature does not verify */
-	CHAT_ERR_DECRYPT = -14,        /* a message that does not decrypt or authenticate */
-	CHAT_ERR_TOO_LARGE = -15,      /* text or frame over the protocol's limit */
-	CHAT_ERR_NO_SUCH_CHAT = -16,   /* the chat is not known here or on the server */
-	CHAT_ERR_NOT_CONNECTED = -17,  /* the call needs a connection and there is none */
-	CHAT_ERR_UNSUPPORTED = -18,    /* e.g. a URL scheme this build cannot speak */
-	CHAT_ERR_TLS = -19,            /* wss://: the server's certificate was refused */
-	CHAT_ERR_NO_SUCH_MESSAGE = -20 /* no message of the local store has that id (prefix) */
+	CHAT_ERR_HOME = -3,             /* the device home cannot be created, read or written */
+	CHAT_ERR_STORE = -4,            /* the local database failed */
+	CHAT_ERR_NOT_REGISTERED = -5,   /* this home has no registered device yet */
+	CHAT_ERR_REGISTERED = -6,       /* this home is registered already */
+	CHAT_ERR_CONNECT = -7,          /* the server cannot be reached */
+	CHAT_ERR_CONNECTION_LOST = -8,  /* the connection dropped before the answer came */
+	CHAT_ERR_TIMEOUT = -9,          /* no answer in time */
+	CHAT_ERR_PROTOCOL = -10,        /* the server broke the protocol */
+	CHAT_ERR_REFUSED = -11,         /* the server refused; see chat_client_server_code() */
+	CHAT_ERR_KEY_CHANGED = -12,     /* a contact's key changed; see chat_trust() */
+	CHAT_ERR_BAD_KEY = -13,         /* a key whose signature does not verify */
+	CHAT_ERR_DECRYPT = -14,         /* a message that does not decrypt or authenticate */
+	CHAT_ERR_TOO_LARGE = -15,       /* text or frame over the protocol's limit */
+	CHAT_ERR_NO_SUCH_CHAT = -16,    /* the chat is not known here or on the server */
+	CHAT_ERR_NOT_CONNECTED = -17,   /* the call needs a connection and there is none */
+	CHAT_ERR_UNSUPPORTED = -18,     /* e.g. a URL scheme this build cannot speak */
+	CHAT_ERR_TLS = -19,             /* wss://: the server's certificate was refused */
+	CHAT_ERR_NO_SUCH_MESSAGE = -20, /* no message of the local store has that id (prefix) */
+	CHAT_ERR_EXPIRED = -21          /* a message not sent within the server's retention */
 };
 
 /* A static English description of err. Never NULL. */

@@ -116,6 +116,9 @@ struct chat_client {
 	size_t binding_len;
 	size_t max_frame;
 	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
+	/* The server's retention time in ms (hello), 0 if unknown: an unsent
+	 * message older than it is given up (ops_resume_sends). */
+	int64_t retention_ms;
 	int drained;
 	char *rx; /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;
@@ -171,6 +174,9 @@ void session_set_state(struct chat_client *c, enum chat_state st, int err);
 void session_online(struct chat_client *c);
 /* Fails every request waiting on op (used when an op ends early). */
 void session_drop_op_requests(struct chat_client *c, struct op *op);
+/* Handles one whole frame from the server (buf[0..len), which it may rewrite:
+ * see proto_json_scrub). */
+void session_dispatch(struct chat_client *c, char *buf, size_t len);
 /* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
 int session_reply_error(struct chat_client *c, const cJSON *reply);
 

@@ -77,7 +77,9 @@ op_finish(struct chat_client *c, struct op *op, int err, const char *id)
 	 * (pending or failed), and the caller may want to retry or discard it. */
 	if (op->done)
 		op->done(c, op->arg, err,
-			 err == CHAT_OK ? id : op->kind == OP_SEND ? op->message_id : NULL);
+			 err == CHAT_OK        ? id
+			 : op->kind == OP_SEND ? op->message_id
+					       : NULL);
 	memcpy(chat_id, op->chat_id, sizeof chat_id);
 	op_free(op);
 	/* A send that never went out no longer holds back the newer ones. */
@@ -765,6 +767,10 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
 				       body_len, 0);
+	/* The server refuses a message with no envelope: say why here. */
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "nobody else in this chat: the message was not sent");
 	if (body != NULL) {
 		sodium_memzero(body, body_len);
 		free(body);
@@ -949,11 +955,75 @@ outbox_send(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* "4 days", "12 hours", "90 seconds": a retention in words, in its unit. */
+static void
+say_duration(int64_t ms, char *buf, size_t cap)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "day"}, {3600000, "hour"}, {60000, "minute"}, {1000, "second"}};
+	size_t i = 0;
+
+	while (i + 1 < sizeof units / sizeof *units && ms % units[i].ms != 0)
+		i++;
+	snprintf(buf, cap, "%lld %s%s", (long long)(ms / units[i].ms), units[i].unit,
+		 ms / units[i].ms == 1 ? "" : "s");
+}
+
+static int
+copy_chat_id(void *arg, const struct chat_message *m)
+{
+	snprintf(arg, CHAT_CHAT_ID_LEN + 1, "%s", m->chat_id);
+	return 0;
+}
+
+/*
+ * Unsent messages written longer ago than the server's retention are given
+ * up: marked failed and reported, as a refused send is. The server keeps a
+ * message id for twice its retention after the send (PROTOCOL.md,
+ * "Delivery"); a message older than that would be stored again if it had
+ * landed once already, so no outbox entry may outlive it.
+ */
+static void
+expire_outbox(struct chat_client *c)
+{
+	char **ids = NULL, chat_id[CHAT_CHAT_ID_LEN + 1], reason[64];
+	size_t n = 0;
+
+	if (c->retention_ms <= 0)
+		return;
+	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0) {
+		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		return;
+	}
+	say_duration(c->retention_ms, reason, sizeof reason);
+	for (size_t i = 0; i < n; i++) {
+		struct op *op = find_send(c, ids[i]);
+
+		client_fail(c, CHAT_ERR_EXPIRED,
+			    "expired: not sent within the server's retention of %s", reason);
+		if (op != NULL) {
+			op_finish(c, op, CHAT_ERR_EXPIRED, NULL);
+			continue;
+		}
+		chat_id[0] = '\0';
+		if (store_message_get(&c->store, ids[i], copy_chat_id, chat_id) != 1 ||
+		    store_message_set_state(&c->store, ids[i], "failed") != 0)
+			continue;
+		if (c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, chat_id, ids[i], CHAT_ERR_EXPIRED,
+					      c->errmsg);
+	}
+	store_free_list(ids, n);
+}
+
 void
 ops_resume_sends(struct chat_client *c)
 {
 	struct op *op;
 
+	expire_outbox(c);
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
 	if (store_outbox_each(&c->store, outbox_send, c) < 0)
@@ -1071,10 +1141,41 @@ ops_sending(const struct chat_client *c, const char *message_id)
 	return find_send(c, message_id) != NULL;
 }
 
+/* 1 if message_id, pending, was written longer ago than the server's
+ * retention (see expire_outbox), 0 if not or if the retention is unknown. */
+static int
+outbox_expired(struct chat_client *c, const char *message_id)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (c->retention_ms <= 0 ||
+	    store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(ids[i], message_id) == 0;
+	store_free_list(ids, n);
+	return found;
+}
+
 int
 ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
-	int rc = ops_send_stored(c, message_id, done, arg);
+	char reason[64];
+	int rc;
+
+	/* A retry cannot bring back a message the server may no longer
+	 * recognise: it would be stored twice if it had landed once. */
+	if (outbox_expired(c, message_id)) {
+		store_message_set_state(&c->store, message_id, "failed");
+		say_duration(c->retention_ms, reason, sizeof reason);
+		return client_fail(c, CHAT_ERR_EXPIRED,
+				   "expired: not sent within the server's retention of %s; it "
+				   "cannot be sent again",
+				   reason);
+	}
+	rc = ops_send_stored(c, message_id, done, arg);
 
 	return rc != CHAT_OK ? rc : op_launch(c, find_send(c, message_id), CHAT_OK);
 }

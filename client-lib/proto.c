@@ -190,6 +190,99 @@ parse_ipv6_host(const char *auth, size_t hl, struct proto_url *out)
 	return parse_port(close + 2, auth + hl, &out->port);
 }
 
+/* The value of the 4 hex digits at s, or -1 if they are not hex digits. */
+static long
+hex4(const char *s)
+{
+	long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		char ch = s[k];
+		int d = ch >= '0' && ch <= '9'   ? ch - '0'
+			: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+			: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+						 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* 1 if the 6 bytes at s (n left) are a low-surrogate escape, \uDC00-\uDFFF. */
+static int
+low_surrogate_at(const char *s, size_t n)
+{
+	long v;
+
+	if (n < 6 || s[0] != '\\' || s[1] != 'u')
+		return 0;
+	v = hex4(s + 2);
+	return v >= 0xdc00 && v <= 0xdfff;
+}
+
+/* The walk of proto_json_scrub (w is text, rewritten) and of
+ * proto_json_check (w NULL). Backslashes occur only inside strings in valid
+ * JSON, so the walk need not know where strings are: an escape is a
+ * backslash and what follows, and skipping the escaped character is what
+ * tells "\\u0000" (a backslash, then text) from "\u0000". Invalid JSON is
+ * left for cJSON to refuse. */
+static unsigned
+json_walk(const char *t, char *w, size_t len)
+{
+	unsigned flags = 0;
+	long v;
+
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '\0') {
+			flags |= PROTO_SCRUB_NUL;
+			if (w != NULL)
+				w[i] = ' ';
+			continue;
+		}
+		if (t[i] != '\\' || i + 1 >= len)
+			continue;
+		if (t[i + 1] != 'u' || len - i < 6 || (v = hex4(t + i + 2)) < 0) {
+			i++; /* the escaped character */
+			continue;
+		}
+		if (v >= 0xd800 && v <= 0xdbff && low_surrogate_at(t + i + 6, len - i - 6)) {
+			i += 11; /* a whole pair */
+			continue;
+		}
+		if (v == 0 || (v >= 0xd800 && v <= 0xdfff)) {
+			flags |= v == 0 ? PROTO_SCRUB_NUL : PROTO_SCRUB_SURROGATE;
+			if (w != NULL)
+				memcpy(w + i + 2, "FFFD", 4);
+		}
+		i += 5;
+	}
+	return flags;
+}
+
+unsigned
+proto_json_scrub(char *text, size_t len)
+{
+	return json_walk(text, text, len);
+}
+
+unsigned
+proto_json_check(const char *text, size_t len)
+{
+	return json_walk(text, NULL, len);
+}
+
+const char *
+proto_scrub_reason(unsigned flags)
+{
+	if (flags & PROTO_SCRUB_NUL)
+		return "a string holds U+0000";
+	if (flags & PROTO_SCRUB_SURROGATE)
+		return "a string holds a lone surrogate";
+	return "nothing";
+}
+
 int
 proto_parse_url(const char *url, struct proto_url *out)
 {

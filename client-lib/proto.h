@@ -49,6 +49,29 @@ size_t proto_utf8_seq(const unsigned char *s, size_t len);
 /* 1 if s[0..len) is well-formed UTF-8 with no NUL byte. */
 int proto_valid_utf8(const char *s, size_t len);
 
+/* What proto_json_scrub() found in a JSON text (flag bits). */
+#define PROTO_SCRUB_NUL       1u /* U+0000: a \u0000 escape or a raw NUL byte */
+#define PROTO_SCRUB_SURROGATE 2u /* a lone surrogate escape (\ud800 alone, \udc00 first) */
+
+/*
+ * Makes a JSON text safe to give cJSON, which ends its C strings at the first
+ * NUL (so "bob\u0000x" would read as "bob") and refuses a lone surrogate
+ * escape outright (so a request holding one could not even be answered with
+ * its id). Walks text[0..len) and, inside strings (keys included), rewrites
+ * every \u0000 escape and every lone surrogate escape (a high one not
+ * directly followed by a low-surrogate escape, or a low one on its own) to
+ * \uFFFD, the same 6 bytes; a raw NUL byte anywhere becomes a space. An
+ * escaped backslash is not the start of an escape ("\\u0000" is text).
+ * Returns the PROTO_SCRUB_* bits of what it found (0: nothing, text untouched).
+ * The caller refuses a text with any bit set, after parsing it for its id.
+ */
+unsigned proto_json_scrub(char *text, size_t len);
+/* The same walk without rewriting: the bits proto_json_scrub() would return. */
+unsigned proto_json_check(const char *text, size_t len);
+/* What a bit set of proto_json_scrub() means, in words: "a string holds
+ * U+0000" or "a string holds a lone surrogate" (NUL first). */
+const char *proto_scrub_reason(unsigned flags);
+
 /* A server URL split into its parts: ws://HOST[:PORT][/PATH], or wss:// for
  * WebSocket over TLS. */
 struct proto_url {

@@ -387,12 +387,59 @@ on_hello(struct chat_client *c, const cJSON *msg)
 		c->max_frame = (size_t)max_frame;
 	if (proto_get_int(limits, "maxBlob", 1, INT64_MAX / 2, &max_frame) == 0)
 		c->max_blob = (uint64_t)max_frame;
+	if (proto_get_int(limits, "retention", 1000, INT64_MAX / 4, &c->retention_ms) != 0)
+		c->retention_ms = 0;
 	ops_on_hello(c);
 }
 
+/* A frame whose strings held U+0000 or a lone surrogate (bad: the scrub's
+ * bits), rewritten so that it parses: never acted upon. A reply fails its
+ * request; a push is reported (as a message that could not be received) and
+ * not acked, so that nothing cut short is stored. */
 static void
-dispatch(struct chat_client *c, const char *buf, size_t len)
+on_bad_strings(struct chat_client *c, const cJSON *msg, unsigned bad)
 {
+	static const char *const pushes[] = {"newMessage", "receipt", "chatUpdate", "hello",
+					     "linked",     "missed",  "drained",    NULL};
+	const cJSON *idv = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	const char *type = proto_get_str(msg, "type"), *name = "of an unknown type";
+	struct request *r;
+
+	if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
+		for (r = c->reqs;
+		     r != NULL && cJSON_IsNumber(idv) && (double)r->id != idv->valuedouble;
+		     r = r->next)
+			;
+		client_fail(c, CHAT_ERR_PROTOCOL,
+			    "the server's reply broke the protocol: %s; it was not used",
+			    proto_scrub_reason(bad));
+		if (r != NULL && cJSON_IsNumber(idv) && r->sent)
+			complete(c, r, NULL, CHAT_ERR_PROTOCOL);
+		return;
+	}
+	/* Only a known name goes into the message: the type is the server's text. */
+	for (size_t i = 0; type != NULL && pushes[i] != NULL; i++)
+		if (strcmp(type, pushes[i]) == 0)
+			name = pushes[i];
+	client_fail(c, CHAT_ERR_PROTOCOL,
+		    "the server sent a push (%s) that broke the protocol: %s; it was ignored", name,
+		    proto_scrub_reason(bad));
+	if (strcmp(name, "hello") == 0) {
+		/* Nothing can follow a hello we cannot use. */
+		c->conn_err = CHAT_ERR_PROTOCOL;
+		c->closing = 1;
+		session_want_write(c);
+	} else if (c->cbs.on_receive_error) {
+		c->cbs.on_receive_error(c, c->udata, NULL, CHAT_ERR_PROTOCOL, c->errmsg);
+	}
+}
+
+void
+session_dispatch(struct chat_client *c, char *buf, size_t len)
+{
+	/* cJSON would cut a string at U+0000 and refuse a lone surrogate: make
+	 * the frame readable, and refuse it below if it held one. */
+	unsigned bad = proto_json_scrub(buf, len);
 	cJSON *msg = cJSON_ParseWithLength(buf, len);
 	const char *type;
 
@@ -402,7 +449,9 @@ dispatch(struct chat_client *c, const char *buf, size_t len)
 		cJSON_Delete(msg);
 		return;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
+	if (bad != 0) {
+		on_bad_strings(c, msg, bad);
+	} else if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
 		on_reply(c, msg);
 	} else if ((type = proto_get_str(msg, "type")) == NULL) {
 		client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a frame with no type");
@@ -469,7 +518,7 @@ on_receive(struct chat_client *c, struct lws *wsi, const void *in, size_t len)
 		size_t n = c->rx_len;
 
 		c->rx_len = 0;
-		dispatch(c, c->rx, n);
+		session_dispatch(c, c->rx, n);
 	}
 	return 0;
 }

@@ -1081,6 +1081,44 @@ store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MESSAGE
 }
 
 int
+store_outbox_older(struct store *s, int64_t cutoff, char ***ids, size_t *n)
+{
+	sqlite3_stmt *st = prep(s, "SELECT message_id FROM messages WHERE outgoing = 1"
+				   " AND state = 'pending' AND kind = 'text' AND stored_at < ?"
+				   " ORDER BY rowid");
+	char **list = NULL;
+	size_t len = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, cutoff);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **grown = realloc(list, (len + 1) * sizeof *list);
+		char *id;
+
+		if (grown == NULL ||
+		    (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			list = grown ? grown : list;
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		list[len++] = id;
+	}
+	release(s, st);
+	if (rc != SQLITE_DONE) {
+		store_free_list(list, len);
+		return fail(s, "read the outbox");
+	}
+	*ids = list;
+	*n = len;
+	return 0;
+}
+
+int
 store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn, void *arg)
 {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,

@@ -128,6 +128,9 @@ int store_message_sent(struct store *s, const char *message_id, int64_t seq, int
 /* Calls fn for each message this device wrote that no server confirmed yet,
  * oldest first. */
 int store_outbox_each(struct store *s, chat_history_cb fn, void *arg);
+/* The ids of the messages of the outbox written (stored) before cutoff (ms
+ * since the epoch), oldest first, into a malloc'd list (store_free_list). */
+int store_outbox_older(struct store *s, int64_t cutoff, char ***ids, size_t *n);
 int store_message_set_state(struct store *s, const char *message_id, const char *state);
 /* Calls fn for each message this device wrote that no server confirmed,
  * pending or failed, oldest first. */

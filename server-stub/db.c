@@ -236,6 +236,200 @@ static const char migrate_v6_sql[] =
 	"  PRIMARY KEY (message_id, blob_id));"
 	"CREATE INDEX message_blobs_by_blob ON message_blobs(blob_id);";
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/*
+ * Version 7: limits (issue 10).
+ *
+ * - message_tombstones: what the retention purge keeps of a message it
+ *   deletes, so that a late resend of it is answered as its first send was
+ *   instead of being stored again (db_send); deleted a second retention
+ *   period later (db_purge).
+ * - devices.inbox_bytes: what the device's inbox holds toward its quota,
+ *   kept by two triggers so that no path that adds or deletes inbox rows
+ *   can forget it; updates' rows (no ciphertext) do not count.
+ * - blobs_by_device: the blob quotas sum a device's blobs.
+ * - chat_members.joined_seq: the seq of the update that added the member
+ *   (0 for a direct chat's and for members of old): they may download the
+ *   blobs of messages after it only.
+ * - chat_activity: who took part in which chat (created it, added members,
+ *   sent a message): whom a user is a contact of (db_is_contact).
+ * - group_adds: each time a user was added to a group by someone they are
+ *   not a contact of, for the limits on that (db_add_limits).
+ */
+static const char migrate_v7_sql[] =
+	"CREATE TABLE message_tombstones ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  chat_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  sender_user TEXT NOT NULL,"
+	"  sender_device INTEGER NOT NULL,"
+	"  seq INTEGER,"
+	"  sent_at INTEGER NOT NULL);"
+	"CREATE INDEX message_tombstones_by_sent ON message_tombstones(sent_at);"
+	"ALTER TABLE devices ADD COLUMN inbox_bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE devices SET inbox_bytes = (SELECT coalesce(sum(length(i.ciphertext) + " STR(
+		DB_INBOX_ROW_BYTES) "), 0) FROM inbox i WHERE i.user = devices.user"
+				    "  AND i.device_id = devices.device_id AND i.ciphertext IS NOT "
+				    "NULL);"
+				    "CREATE TRIGGER inbox_bytes_add AFTER INSERT ON inbox WHEN "
+				    "new.ciphertext IS NOT NULL"
+				    " BEGIN UPDATE devices SET inbox_bytes = inbox_bytes + "
+				    "length(new.ciphertext) + " STR(
+					    DB_INBOX_ROW_BYTES) " WHERE user = new.user AND "
+								"device_id = new.device_id; END;"
+								"CREATE TRIGGER inbox_bytes_sub "
+								"AFTER DELETE ON inbox WHEN "
+								"old.ciphertext IS NOT NULL"
+								" BEGIN UPDATE devices SET "
+								"inbox_bytes = inbox_bytes - "
+								"length(old.ciphertext) - " STR(
+									DB_INBOX_ROW_BYTES) " WHERE"
+											    " user "
+											    "= "
+											    "old."
+											    "user "
+											    "AND "
+											    "device"
+											    "_id = "
+											    "old."
+											    "device"
+											    "_id; "
+											    "END;"
+											    "CREATE"
+											    " INDEX"
+											    " blobs"
+											    "_by_"
+											    "device"
+											    " ON "
+											    "blobs("
+											    "user, "
+											    "device"
+											    "_id);"
+											    "ALTER "
+											    "TABLE "
+											    "chat_"
+											    "member"
+											    "s ADD "
+											    "COLUMN"
+											    " joine"
+											    "d_seq "
+											    "INTEGE"
+											    "R NOT "
+											    "NULL "
+											    "DEFAUL"
+											    "T 0;"
+											    "CREATE"
+											    " TABLE"
+											    " chat_"
+											    "activi"
+											    "ty ("
+											    "  "
+											    "chat_"
+											    "id "
+											    "TEXT "
+											    "NOT "
+											    "NULL "
+											    "REFERE"
+											    "NCES "
+											    "chats("
+											    "chat_"
+											    "id),"
+											    "  "
+											    "user "
+											    "TEXT "
+											    "NOT "
+											    "NULL,"
+											    "  "
+											    "PRIMAR"
+											    "Y KEY "
+											    "(chat_"
+											    "id, "
+											    "user))"
+											    ";"
+											    "INSERT"
+											    " OR "
+											    "IGNORE"
+											    " INTO "
+											    "chat_"
+											    "activi"
+											    "ty "
+											    "SELECT"
+											    " chat_"
+											    "id, "
+											    "create"
+											    "d_by "
+											    "FROM "
+											    "chats;"
+											    "INSERT"
+											    " OR "
+											    "IGNORE"
+											    " INTO "
+											    "chat_"
+											    "activi"
+											    "ty "
+											    "SELECT"
+											    " DISTI"
+											    "NCT "
+											    "chat_"
+											    "id, "
+											    "sender"
+											    "_user "
+											    "FROM "
+											    "messag"
+											    "es"
+											    "  "
+											    "WHERE "
+											    "kind "
+											    "IN "
+											    "('"
+											    "messag"
+											    "e', "
+											    "'updat"
+											    "e');"
+											    "CREATE"
+											    " TABLE"
+											    " group"
+											    "_adds "
+											    "("
+											    "  "
+											    "target"
+											    " TEXT "
+											    "NOT "
+											    "NULL,"
+											    "  "
+											    "adder "
+											    "TEXT "
+											    "NOT "
+											    "NULL,"
+											    "  at "
+											    "INTEGE"
+											    "R NOT "
+											    "NULL);"
+											    "CREATE"
+											    " INDEX"
+											    " group"
+											    "_adds_"
+											    "by_"
+											    "target"
+											    " ON "
+											    "group_"
+											    "adds("
+											    "target"
+											    ", at);"
+											    "CREATE"
+											    " INDEX"
+											    " group"
+											    "_adds_"
+											    "by_"
+											    "adder "
+											    "ON "
+											    "group_"
+											    "adds("
+											    "adder,"
+											    " at);";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -278,7 +472,9 @@ enum {
 	ST_ACK,
 	ST_PURGE_COUNT,
 	ST_PURGE_INBOX,
+	ST_PURGE_TOMB,
 	ST_PURGE_MESSAGES,
+	ST_PURGE_TOMBSTONES,
 	ST_MISSED_GET,
 	ST_MISSED_RESET,
 	ST_LAST_SEEN,
@@ -291,6 +487,15 @@ enum {
 	ST_BLOB_PURGE_LIST,
 	ST_BLOB_PURGE_REFS,
 	ST_BLOB_DELETE,
+	ST_INBOX_BYTES,
+	ST_BLOB_USAGE,
+	ST_IS_CONTACT,
+	ST_ACTIVITY,
+	ST_ADDS_TARGET,
+	ST_ADDS_ADDER,
+	ST_ADDS_INSERT,
+	ST_ADDS_PRUNE,
+	ST_MEMBER_SET_JOINED,
 	ST_COUNT
 };
 
@@ -350,8 +555,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" WHERE c.chat_id = ?1",
 	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_MEMBER_ROLE] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user = ?2",
+	/* A message, or the tombstone the purge left of it. */
 	[ST_MESSAGE_GET] = "SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
-			   " FROM messages WHERE message_id = ?1",
+			   " FROM messages WHERE message_id = ?1 UNION ALL"
+			   " SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
+			   " FROM message_tombstones WHERE message_id = ?1 LIMIT 1",
 	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
 			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
 			    " ORDER BY d.user, d.device_id",
@@ -408,8 +616,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.user = devices.user"
 			   "  AND i.device_id = devices.device_id AND i.created_at < ?1)",
 	[ST_PURGE_INBOX] = "DELETE FROM inbox WHERE created_at < ?1",
+	/* The same rows as ST_PURGE_MESSAGES deletes, just before. */
+	[ST_PURGE_TOMB] = "INSERT OR IGNORE INTO message_tombstones (message_id, chat_id, kind,"
+			  " sender_user, sender_device, seq, sent_at)"
+			  " SELECT message_id, chat_id, kind, sender_user, sender_device, seq,"
+			  " sent_at FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
+			  " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
 	[ST_PURGE_MESSAGES] = "DELETE FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
 			      " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
+	[ST_PURGE_TOMBSTONES] = "DELETE FROM message_tombstones WHERE sent_at < ?1",
 	[ST_MISSED_GET] = "SELECT missed_count, coalesce(missed_oldest, 0) FROM devices"
 			  " WHERE user = ?1 AND device_id = ?2",
 	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"
@@ -420,13 +635,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" FROM blobs WHERE blob_id = ?1",
 	[ST_BLOB_COMPLETE] = "UPDATE blobs SET state = 'complete', size = ?2, completed_at = ?3"
 			     " WHERE blob_id = ?1 AND state = 'pending' AND ?2 <= max_size",
-	/* Complete, and referred to by a message of a chat the user is in now. */
+	/* Complete, and referred to by a message of a chat the user is in now,
+	 * sent after they joined it. */
 	[ST_BLOB_READABLE] = "SELECT b.size FROM blobs b WHERE b.blob_id = ?1"
 			     " AND b.state = 'complete' AND EXISTS (SELECT 1"
 			     "  FROM message_blobs mb"
 			     "  JOIN messages m ON m.message_id = mb.message_id"
 			     "  JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user = ?2"
-			     "  WHERE mb.blob_id = b.blob_id)",
+			     "  WHERE mb.blob_id = b.blob_id AND m.seq > cm.joined_seq)",
 	[ST_MESSAGE_BLOB_INSERT] = "INSERT OR IGNORE INTO message_blobs (message_id, blob_id)"
 				   " VALUES (?1, ?2)",
 	/* No message refers to it, and either one did (and is gone) or it is
@@ -439,6 +655,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOB_PURGE_REFS] = "DELETE FROM message_blobs WHERE NOT EXISTS (SELECT 1"
 			       " FROM messages m WHERE m.message_id = message_blobs.message_id)",
 	[ST_BLOB_DELETE] = "DELETE FROM blobs WHERE blob_id = ?1",
+	[ST_INBOX_BYTES] = "SELECT inbox_bytes FROM devices WHERE user = ?1 AND device_id = ?2",
+	[ST_BLOB_USAGE] = "SELECT coalesce(sum(state = 'pending'), 0),"
+			  " coalesce(sum(CASE WHEN state = 'pending' THEN max_size END), 0),"
+			  " coalesce(sum(CASE WHEN state = 'complete' THEN size END), 0)"
+			  " FROM blobs WHERE user = ?1 AND device_id = ?2",
+	[ST_IS_CONTACT] = "SELECT 1 FROM chat_members a"
+			  " JOIN chat_members b ON b.chat_id = a.chat_id AND b.user = ?2"
+			  " JOIN chat_activity t ON t.chat_id = a.chat_id AND t.user = ?2"
+			  " WHERE a.user = ?1 LIMIT 1",
+	[ST_ACTIVITY] = "INSERT OR IGNORE INTO chat_activity (chat_id, user) VALUES (?1, ?2)",
+	[ST_ADDS_TARGET] = "SELECT count(*) FROM group_adds WHERE target = ?1 AND at > ?2",
+	[ST_ADDS_ADDER] = "SELECT count(*) FROM group_adds WHERE adder = ?1 AND at > ?2",
+	[ST_ADDS_INSERT] = "INSERT INTO group_adds (target, adder, at) VALUES (?1, ?2, ?3)",
+	[ST_ADDS_PRUNE] = "DELETE FROM group_adds WHERE at < ?1",
+	[ST_MEMBER_SET_JOINED] = "UPDATE chat_members SET joined_seq = ?3"
+				 " WHERE chat_id = ?1 AND user = ?2",
 };
 
 struct db {
@@ -673,7 +905,7 @@ foreign_keys_hold(struct db *st)
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql, migrate_v6_sql};
+					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 
@@ -841,6 +1073,25 @@ db_blob_readable(struct db *st, const char *blob_id, const char *user, int64_t *
 }
 
 enum db_status
+db_blob_usage(struct db *st, const char *user, uint32_t device_id, struct db_blob_usage *out)
+{
+	sqlite3_stmt *s = stmt(st, ST_BLOB_USAGE);
+
+	memset(out, 0, sizeof *out);
+	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id)) {
+		stmt_done(s);
+		return DB_INTERNAL;
+	}
+	if (step_row(st, s, "blob usage") != 1)
+		return DB_INTERNAL; /* an aggregate always has its row */
+	out->pending = sqlite3_column_int64(s, 0);
+	out->pending_bytes = sqlite3_column_int64(s, 1);
+	out->stored_bytes = sqlite3_column_int64(s, 2);
+	stmt_done(s);
+	return DB_OK;
+}
+
+enum db_status
 db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_t *n)
 {
 	sqlite3_stmt *s = stmt(st, ST_BLOB_PURGE_LIST);
@@ -993,6 +1244,46 @@ user_exists(struct db *st, const char *user)
 	if (r == 1)
 		stmt_done(s);
 	return r;
+}
+
+/* 1 if subject has taken part in a chat viewer is in, 0 not, -1 error. */
+static int
+is_contact(struct db *st, const char *viewer, const char *subject)
+{
+	sqlite3_stmt *s = stmt(st, ST_IS_CONTACT);
+	int r;
+
+	if (strcmp(viewer, subject) == 0)
+		return 1;
+	if (bind_text(st, s, 1, viewer) || bind_text(st, s, 2, subject)) {
+		stmt_done(s);
+		return -1;
+	}
+	r = step_row(st, s, "contact");
+	if (r == 1)
+		stmt_done(s);
+	return r;
+}
+
+enum db_status
+db_is_contact(struct db *st, const char *viewer, const char *subject)
+{
+	int r = is_contact(st, viewer, subject);
+
+	return r < 0 ? DB_INTERNAL : r ? DB_OK : DB_NOT_FOUND;
+}
+
+/* user has taken part in the chat (see db_is_contact): 0 or -1. */
+static int
+note_activity(struct db *st, const char *chat_id, const char *user)
+{
+	sqlite3_stmt *s = stmt(st, ST_ACTIVITY);
+
+	if (bind_text(st, s, 1, chat_id) || bind_text(st, s, 2, user)) {
+		stmt_done(s);
+		return -1;
+	}
+	return step_done(st, s, "chat activity");
 }
 
 enum db_status
@@ -1470,16 +1761,14 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 	}
 	if ((r = chat_by_direct_key(st, key, chat_id)) < 0)
 		goto out;
-	if (r == 1) {
-		ret = DB_OK;
-		goto out; /* nothing written: the rollback just ends the read */
-	}
-	/* Both members of a direct chat are plain members: it has no admins. */
-	if (insert_chat(st, creator, key, NULL, now, chat_id) != 0 ||
-	    insert_member(st, chat_id, users[0], "member", now) != 0 ||
-	    insert_member(st, chat_id, users[1], "member", now) != 0 || tx_commit(st) != 0)
+	/* Both members of a direct chat are plain members: it has no admins.
+	 * Asking for it, new or not, is taking part in it. */
+	if ((r == 0 && (insert_chat(st, creator, key, NULL, now, chat_id) != 0 ||
+			insert_member(st, chat_id, users[0], "member", now) != 0 ||
+			insert_member(st, chat_id, users[1], "member", now) != 0)) ||
+	    note_activity(st, chat_id, creator) != 0 || tx_commit(st) != 0)
 		goto out;
-	*created = 1;
+	*created = r == 0;
 	return DB_OK;
 out:
 	tx_rollback(st);
@@ -1574,9 +1863,11 @@ db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_ch
 
 /* ---- groups ------------------------------------------------------------ */
 
-/* Defined with the messages below. */
+/* Defined with the messages and the retention below. */
 static int take_seq(struct db *st, const char *chat_id, int64_t *seq);
 static int addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
+static int cutoff_step(struct db *st, int which, int64_t cutoff, const char *what,
+		       int64_t *changes);
 
 static int
 name_cmp(const void *a, const void *b)
@@ -1712,6 +2003,81 @@ out:
 	return rc;
 }
 
+/* A count query bound to (text, int): the count, or -1. */
+static int64_t
+count_since(struct db *st, int which, const char *who, int64_t since)
+{
+	sqlite3_stmt *s = stmt(st, which);
+	int64_t n;
+
+	if (bind_text(st, s, 1, who) || bind_int(st, s, 2, since)) {
+		stmt_done(s);
+		return -1;
+	}
+	if (step_row(st, s, "count adds") != 1)
+		return -1;
+	n = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return n;
+}
+
+#define DAY_MS  (24LL * 60 * 60 * 1000)
+#define HOUR_MS (60LL * 60 * 1000)
+
+/*
+ * The limits on adding strangers (db_add_limits): each of users (but the
+ * actor) whom the actor is not a contact of counts once for them (per day)
+ * and once for the actor (per hour). 0 if all may be added (and they are
+ * recorded), 1 if not (res->bad_user, res->adder_limited), -1 on error.
+ * Inside the caller's transaction.
+ */
+static int
+check_adds(struct db *st, const char *actor, const char (*users)[CHAT_USER_MAX + 1], size_t n,
+	   const struct db_add_limits *lim, int64_t now, struct db_change_result *res)
+{
+	int64_t by_actor = -1, count;
+	size_t i;
+	int r;
+
+	if (lim->per_target_day <= 0 && lim->per_adder_hour <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((r = is_contact(st, actor, users[i])) < 0)
+			return -1;
+		if (r == 1)
+			continue;
+		if (by_actor < 0 &&
+		    (by_actor = count_since(st, ST_ADDS_ADDER, actor, now - HOUR_MS)) < 0)
+			return -1;
+		if ((count = count_since(st, ST_ADDS_TARGET, users[i], now - DAY_MS)) < 0)
+			return -1;
+		res->adder_limited = lim->per_adder_hour > 0 && by_actor >= lim->per_adder_hour;
+		if (res->adder_limited ||
+		    (lim->per_target_day > 0 && count >= lim->per_target_day)) {
+			snprintf(res->bad_user, sizeof res->bad_user, "%s", users[i]);
+			return 1;
+		}
+		if (text_step(st, ST_ADDS_INSERT, users[i], actor, now, "record an add") != 0)
+			return -1;
+		by_actor++;
+	}
+	/* Records older than the longest window are of no more use. */
+	return cutoff_step(st, ST_ADDS_PRUNE, now - DAY_MS, "prune adds", NULL);
+}
+
+/* The members just added took the update's place in the sequence: what they
+ * may download starts after it. 0 or -1. */
+static int
+set_joined(struct db *st, const char *chat_id, const char (*users)[CHAT_USER_MAX + 1], size_t n,
+	   int64_t seq)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (text_step(st, ST_MEMBER_SET_JOINED, chat_id, users[i], seq, "joined seq") != 0)
+			return -1;
+	}
+	return 0;
+}
+
 enum db_status
 db_create_group(struct db *st, const struct db_group_create *req, struct db_change_result *res)
 {
@@ -1749,6 +2115,12 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 		}
 	}
+	if ((r = check_adds(st, req->creator, (const char(*)[CHAT_USER_MAX + 1]) all + 1, n - 1,
+			    &req->limits, req->now, res)) != 0) {
+		if (r == 1)
+			ret = DB_TOO_MANY_ADDS;
+		goto out;
+	}
 	memset(&chat, 0, sizeof chat);
 	snprintf(chat.kind, sizeof chat.kind, "group");
 	chat.has_name = 1;
@@ -1763,7 +2135,9 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 	if (write_update(st, &chat, req->creator, req->creator_device,
 			 (const char(*)[CHAT_USER_MAX + 1]) all, n, 0, req->now, req->encode,
 			 res) != 0 ||
-	    tx_commit(st) != 0)
+	    set_joined(st, chat.chat_id, (const char(*)[CHAT_USER_MAX + 1]) all, n, res->seq) !=
+		    0 ||
+	    note_activity(st, chat.chat_id, req->creator) != 0 || tx_commit(st) != 0)
 		goto out;
 	free(all);
 	return DB_OK;
@@ -1896,6 +2270,12 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 		ret = DB_TOO_LARGE;
 		goto out;
 	}
+	if (req->add && (r = check_adds(st, req->actor, req->users, req->n_users, &req->limits,
+					req->now, res)) != 0) {
+		if (r == 1)
+			ret = DB_TOO_MANY_ADDS;
+		goto out;
+	}
 	for (i = 0; i < req->n_users; i++) {
 		if (req->add)
 			r = insert_member(st, req->chat_id, req->users[i], "member", req->now);
@@ -1908,6 +2288,8 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 	if ((!req->add && keep_an_admin(st, req->chat_id) != 0) ||
 	    write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users,
 			 !req->add, req->now, req->encode, res) != 0 ||
+	    (req->add && (set_joined(st, req->chat_id, req->users, req->n_users, res->seq) != 0 ||
+			  note_activity(st, req->chat_id, req->actor) != 0)) ||
 	    tx_commit(st) != 0)
 		goto out;
 	free(chat);
@@ -2210,6 +2592,37 @@ check_blobs(struct db *st, const struct db_send *req)
 	return 0;
 }
 
+/* 0 if every recipient device's inbox has room for its envelope (quota
+ * req->max_inbox_bytes), 1 if one has not (res->full), -1 on error. */
+static int
+check_inboxes(struct db *st, const struct db_send *req, struct db_send_result *res)
+{
+	sqlite3_stmt *s = stmt(st, ST_INBOX_BYTES);
+	int64_t held;
+	size_t i;
+	int r;
+
+	if (req->max_inbox_bytes <= 0)
+		return 0;
+	for (i = 0; i < req->n_envelopes; i++) {
+		const struct db_envelope *e = &req->envelopes[i];
+
+		if (bind_text(st, s, 1, e->to.user) || bind_int(st, s, 2, e->to.device_id)) {
+			stmt_done(s);
+			return -1;
+		}
+		if ((r = step_row(st, s, "inbox bytes")) <= 0)
+			return r; /* no such device: check_devices said so already */
+		held = sqlite3_column_int64(s, 0);
+		stmt_done(s);
+		if (held + (int64_t)e->ciphertext_len + DB_INBOX_ROW_BYTES > req->max_inbox_bytes) {
+			res->full = e->to;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 insert_message_blob(struct db *st, const char *message_id, const char *blob_id)
 {
@@ -2257,6 +2670,11 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 			ret = DB_NO_BLOB;
 		goto out;
 	}
+	if ((r = check_inboxes(st, req, res)) != 0) {
+		if (r == 1)
+			ret = DB_INBOX_FULL;
+		goto out;
+	}
 	if ((!req->receipt && take_seq(st, req->chat_id, &res->seq) != 0) ||
 	    insert_message(st, req, res->seq) != 0)
 		goto out;
@@ -2268,7 +2686,9 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 		if (insert_message_blob(st, req->message_id, req->blobs[i]) != 0)
 			goto out;
 	}
-	if (tx_commit(st) != 0)
+	/* A message is taking part in the chat; a receipt, sent by itself, not. */
+	if ((!req->receipt && note_activity(st, req->chat_id, req->sender_user) != 0) ||
+	    tx_commit(st) != 0)
 		goto out;
 	res->sent_at = req->now;
 	return DB_OK;
@@ -2421,17 +2841,20 @@ cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64_t 
 }
 
 enum db_status
-db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res)
+db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_result *res)
 {
-	res->inbox_rows = res->messages = 0;
+	memset(res, 0, sizeof *res);
 	if (tx_begin(st) != 0)
 		return DB_INTERNAL;
 	if (cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
 	    cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
+	    cutoff_step(st, ST_PURGE_TOMB, cutoff, "purge: tombstones", NULL) != 0 ||
 	    cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||
+	    cutoff_step(st, ST_PURGE_TOMBSTONES, tomb_cutoff, "purge: old tombstones",
+			&res->tombstones) != 0 ||
 	    tx_commit(st) != 0) {
 		tx_rollback(st);
-		res->inbox_rows = res->messages = 0;
+		memset(res, 0, sizeof *res);
 		return DB_INTERNAL;
 	}
 	return DB_OK;

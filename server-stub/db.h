@@ -20,8 +20,9 @@
 
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen,
- * 4: before receipts, 5: before attachments) are migrated in place when opened. */
-#define DB_SCHEMA_VERSION 6
+ * 4: before receipts, 5: before attachments, 6: before tombstones and
+ * quotas) are migrated in place when opened. */
+#define DB_SCHEMA_VERSION 7
 
 struct db;
 
@@ -40,7 +41,9 @@ enum db_status {
 	DB_ALREADY_MEMBER, /* ADD of a member */
 	DB_NOT_MEMBER,     /* REMOVE of a non-member */
 	DB_TOO_LARGE,      /* a group over CHAT_MAX_MEMBERS */
-	DB_NO_BLOB         /* sendMessage: a blob not uploaded in full by the sender */
+	DB_NO_BLOB,        /* sendMessage: a blob not uploaded in full by the sender */
+	DB_INBOX_FULL,     /* sendMessage: a recipient device's inbox is at its quota */
+	DB_TOO_MANY_ADDS   /* group create or ADD: a stranger added too often */
 };
 
 /* A device address, (user, device id). */
@@ -97,12 +100,21 @@ struct db_send {
 	 * and uploaded by the sending device (else DB_NO_BLOB); may repeat. */
 	const char (*blobs)[CHAT_MESSAGE_ID_LEN + 1];
 	size_t n_blobs;
+	/* The most a recipient device's inbox may hold, in bytes (each row
+	 * counts its ciphertext and DB_INBOX_ROW_BYTES); 0: no limit. */
+	int64_t max_inbox_bytes;
 };
+
+/* What an inbox row costs besides its ciphertext, toward the quota: so that
+ * many tiny envelopes count too. */
+#define DB_INBOX_ROW_BYTES 100
 
 struct db_send_result {
 	int64_t seq;
 	int64_t sent_at;
 	int replayed; /* 1: an earlier send of the same message was found */
+	/* DB_INBOX_FULL: the first recipient device whose inbox is full. */
+	struct db_addr full;
 	/* DB_MISMATCH only; malloc'd, sorted by (user, device id). */
 	struct db_addr *missing;
 	size_t n_missing;
@@ -167,6 +179,16 @@ struct db_update {
 /* The text stored for an update (malloc'd; NULL when out of memory). */
 typedef char *db_update_encode_fn(const struct db_update *u);
 
+/*
+ * Adding to a group users who are strangers to the one adding (they have
+ * not taken part in a chat with them: see db_is_contact) is limited: per
+ * added user in the last day, per adder in the last hour. 0: no limit.
+ */
+struct db_add_limits {
+	int per_target_day;
+	int per_adder_hour;
+};
+
 struct db_group_create {
 	const char *creator;
 	uint32_t creator_device;
@@ -176,6 +198,7 @@ struct db_group_create {
 	size_t n_members;
 	int64_t now;
 	db_update_encode_fn *encode;
+	struct db_add_limits limits;
 };
 
 struct db_group_change {
@@ -187,6 +210,7 @@ struct db_group_change {
 	size_t n_users;
 	int64_t now;
 	db_update_encode_fn *encode;
+	struct db_add_limits limits;
 };
 
 struct db_change_result {
@@ -201,9 +225,12 @@ struct db_change_result {
 	char participants[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
 	size_t n_admins;
 	char admins[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
-	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER: the first user
-	 * (in request order) that is wrong. */
+	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS:
+	 * the first user (in request order) that is wrong. */
 	char bad_user[CHAT_USER_MAX + 1];
+	/* DB_TOO_MANY_ADDS: 1 if the adder's hourly limit was reached, 0 if
+	 * bad_user's daily one. */
+	int adder_limited;
 	/* DB_OK: the devices that got the update's inbox row (malloc'd). */
 	struct db_addr *recipients;
 	size_t n_recipients;
@@ -254,6 +281,15 @@ enum db_status db_user_devices(struct db *st, const char *user, struct db_device
 
 /* DB_OK if the user exists, DB_NOT_FOUND if not. */
 enum db_status db_user_exists(struct db *st, const char *user);
+
+/*
+ * DB_OK if subject is a contact of viewer: the same user, or a member of a
+ * chat viewer is in, in which subject has taken part (created it, added
+ * members to it, or sent a message into it; receipts do not count, being
+ * sent by themselves). DB_NOT_FOUND if not. A contact's device names and
+ * last seen are shown to viewer, and viewer may add them to groups freely.
+ */
+enum db_status db_is_contact(struct db *st, const char *viewer, const char *subject);
 
 /*
  * Whether a device with this identity key could join the user now:
@@ -358,16 +394,22 @@ enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 
 struct db_purge_result {
 	int64_t inbox_rows; /* inbox rows deleted */
-	int64_t messages;   /* messages rows deleted */
+	int64_t messages;   /* messages rows deleted (each leaving a tombstone) */
+	int64_t tombstones; /* tombstones deleted */
 };
 
 /*
  * In one transaction: add to each device's missed counter its inbox rows
  * created before cutoff (ms) and lower its oldest to the earliest sent_at
  * among them, delete those rows, then delete the messages sent before
- * cutoff that no inbox row refers to any more.
+ * cutoff that no inbox row refers to any more, keeping a tombstone of each
+ * (id, chat, kind, sender, seq, time: what db_send needs to recognise a late
+ * resend), and delete the tombstones of messages sent before tomb_cutoff.
+ * The server passes now - retention and now - 2 x retention: a message id
+ * is recognised for twice the retention time after its send.
  */
-enum db_status db_purge(struct db *st, int64_t cutoff, struct db_purge_result *res);
+enum db_status db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff,
+			struct db_purge_result *res);
 
 /* The device's missed counter: *count 0 (and *oldest 0) if nothing was
  * lost since it was last reset. */
@@ -399,9 +441,19 @@ enum db_status db_blob_get(struct db *st, const char *blob_id, struct db_blob *o
  * there is no such pending blob (gone, complete already, or size too big). */
 enum db_status db_blob_complete(struct db *st, const char *blob_id, int64_t size, int64_t now);
 /* DB_OK with *size if the blob is complete and a message of a chat user is
- * in now refers to it; DB_NOT_FOUND otherwise. */
+ * in now refers to it, sent after user joined the chat (a member added later
+ * gets nothing from before); DB_NOT_FOUND otherwise. */
 enum db_status db_blob_readable(struct db *st, const char *blob_id, const char *user,
 				int64_t *size);
+/* What a device holds in the blob store: blobs not uploaded yet (and the
+ * bytes they may take), and the bytes of those uploaded. */
+struct db_blob_usage {
+	int64_t pending;
+	int64_t pending_bytes;
+	int64_t stored_bytes;
+};
+enum db_status db_blob_usage(struct db *st, const char *user, uint32_t device_id,
+			     struct db_blob_usage *out);
 /* Called for each blob whose row was deleted, after COMMIT. */
 typedef void db_blob_fn(void *udata, const char *blob_id);
 /*

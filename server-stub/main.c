@@ -47,6 +47,12 @@ static const char usage_lines[] =
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
 	"                   [--heartbeat SECONDS] [--blobs DIR] [--max-blob BYTES]\n"
+	"                   [--max-connections N] [--max-connections-per-address N]\n"
+	"                   [--auth-timeout SECONDS] [--register-rate N]\n"
+	"                   [--upload-min-rate BYTES_PER_SECOND] [--upload-grace SECONDS]\n"
+	"                   [--max-pending-blobs N] [--max-pending-blob-bytes BYTES]\n"
+	"                   [--max-blob-bytes BYTES] [--max-inbox-bytes BYTES]\n"
+	"                   [--stranger-adds-per-day N] [--stranger-adds-per-hour N]\n"
 	"                   [--name HOST[:PORT]]... [--verbose]\n"
 	"       chat-server --help | --version\n";
 
@@ -103,6 +109,54 @@ static const char help_text[] =
 	"                      its port; for a loopback address also localhost,\n"
 	"                      127.0.0.1 and [::1]; for 0.0.0.0 or [::] also the\n"
 	"                      host name and every interface's address\n"
+	"  --max-connections N connections open at once, WebSocket and HTTP\n"
+	"                      (default: as many as the limit on open files\n"
+	"                      allows, (ulimit -n - 32) / 2; the soft limit is\n"
+	"                      first raised to the hard one); more are closed\n"
+	"                      as soon as they are accepted\n"
+	"  --max-connections-per-address N\n"
+	"                      connections open at once from one IPv4 address\n"
+	"                      or IPv6 /64 (default 32, from 1 to 1000000)\n"
+	"  --auth-timeout SECONDS\n"
+	"                      close a connection not authenticated this long\n"
+	"                      after it opened (one waiting for a device link\n"
+	"                      to be approved: after the request expires)\n"
+	"                      (default 10, from 1 to 3600)\n"
+	"  --register-rate N   new users one address may register per hour,\n"
+	"                      all at once at most; more get the error\n"
+	"                      too_many_registrations (default 10, from 0\n"
+	"                      to 1000000; 0: no limit)\n"
+	"  --upload-min-rate BYTES_PER_SECOND\n"
+	"                      cut off an attachment upload that averages less\n"
+	"                      than this after the grace (default 4096, from 0\n"
+	"                      to 1073741824; 0: no limit)\n"
+	"  --upload-grace SECONDS\n"
+	"                      the start of an upload not held to its minimum\n"
+	"                      rate (default 30, from 1 to 3600)\n"
+	"  --max-pending-blobs N\n"
+	"                      attachments one device may have asked for and not\n"
+	"                      uploaded yet (default 32; 0: no limit)\n"
+	"  --max-pending-blob-bytes BYTES\n"
+	"                      the bytes those may take together (default\n"
+	"                      1073741824; 0: no limit)\n"
+	"  --max-blob-bytes BYTES\n"
+	"                      the bytes of the attachments one device has\n"
+	"                      uploaded and the server still keeps (default\n"
+	"                      10737418240; 0: no limit); over any of the three,\n"
+	"                      getAttachmentTarget gets quota_exceeded\n"
+	"  --max-inbox-bytes BYTES\n"
+	"                      the bytes of messages waiting for one device (each\n"
+	"                      counts its ciphertext and 100); a send that would\n"
+	"                      take it over gets inbox_full (default 134217728;\n"
+	"                      0: no limit)\n"
+	"  --stranger-adds-per-day N\n"
+	"                      times a user may be added to groups in a day by\n"
+	"                      people who never took part in a chat with them\n"
+	"                      (default 20; 0: no limit)\n"
+	"  --stranger-adds-per-hour N\n"
+	"                      such people one user may add to groups in an hour;\n"
+	"                      over either, too_many_group_adds (default 100;\n"
+	"                      0: no limit)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -173,7 +227,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		fprintf(stderr, "chat-server: cannot resolve %s: %s\n", host, gai_strerror(rc));
+		srv_log("cannot resolve %s: %s", host, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -185,7 +239,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 			pick = ai;
 	}
 	if (pick == NULL) {
-		fprintf(stderr, "chat-server: no IPv4 or IPv6 address for %s\n", host);
+		srv_log("no IPv4 or IPv6 address for %s", host);
 		freeaddrinfo(res);
 		return -1;
 	}
@@ -196,8 +250,7 @@ resolve(const char *host, char *out, size_t cap, int *ipv6)
 		addr = &((struct sockaddr_in *)pick->ai_addr)->sin_addr;
 	rc = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap) ? 0 : -1;
 	if (rc != 0)
-		fprintf(stderr, "chat-server: cannot use the address of %s: %s\n", host,
-			strerror(errno));
+		srv_log("cannot use the address of %s: %s", host, strerror(errno));
 	freeaddrinfo(res);
 	return rc;
 }
@@ -274,15 +327,15 @@ check_tls_files(const char *cert, const char *key)
 
 	for (int i = 0; i < 2; i++) {
 		if ((f = fopen(files[i], "r")) == NULL) {
-			fprintf(stderr, "chat-server: cannot read %s %s: %s\n",
-				i == 0 ? "--cert" : "--key", files[i], strerror(errno));
+			srv_log("cannot read %s %s: %s", i == 0 ? "--cert" : "--key", files[i],
+				strerror(errno));
 			return 2;
 		}
 		fclose(f);
 	}
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		fprintf(stderr, "chat-server: cannot set up TLS: %s\n", ssl_error());
+		srv_log("cannot set up TLS: %s", ssl_error());
 		return 1;
 	}
 	/* The key alone first, so that a file that is no key and a key of
@@ -293,16 +346,14 @@ check_tls_files(const char *cert, const char *key)
 	}
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		fprintf(stderr, "chat-server: --cert %s is not a PEM certificate: %s\n", cert,
-			ssl_error());
+		srv_log("--cert %s is not a PEM certificate: %s", cert, ssl_error());
 	else if (pkey == NULL)
-		fprintf(stderr,
-			"chat-server: --key %s is not a PEM private key without a "
-			"passphrase\n",
+		srv_log("--key %s is not a PEM private key without a "
+			"passphrase",
 			key);
 	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		fprintf(stderr, "chat-server: --key %s is not the private key of --cert %s (%s)\n",
-			key, cert, ssl_error());
+		srv_log("--key %s is not the private key of --cert %s (%s)", key, cert,
+			ssl_error());
 	else
 		rc = 0;
 	EVP_PKEY_free(pkey);
@@ -380,6 +431,38 @@ make_names(const char *const *args, size_t n, int tls, struct server_opts *opts)
 	return 0;
 }
 
+/* The names of the quota options, by their getopt values. */
+static const char *const quota_opts[] = {NULL,
+					 "max-pending-blobs",
+					 "max-pending-blob-bytes",
+					 "max-blob-bytes",
+					 "max-inbox-bytes",
+					 "stranger-adds-per-day",
+					 "stranger-adds-per-hour"};
+
+/* One of the quota options (getopt values 1 to 6): 0 is no limit (-1 in
+ * opts); -1 if malformed. */
+static int
+set_quota(struct server_opts *o, int which, const char *arg)
+{
+	int64_t v;
+
+	if (blob_parse_number(arg, &v) != 0 || v > BLOB_MAX_MAX ||
+	    ((which == 5 || which == 6) && v > 1000000))
+		return -1;
+	if (v == 0)
+		v = -1;
+	switch (which) {
+	case 1: o->max_pending_blobs = v; break;
+	case 2: o->max_pending_blob_bytes = v; break;
+	case 3: o->max_blob_bytes = v; break;
+	case 4: o->max_inbox_bytes = v; break;
+	case 5: o->stranger_adds_per_day = (int)v; break;
+	default: o->stranger_adds_per_hour = (int)v; break;
+	}
+	return 0;
+}
+
 static int
 install_signals(void)
 {
@@ -398,29 +481,42 @@ install_signals(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
-						 {"db", required_argument, NULL, 'd'},
-						 {"cert", required_argument, NULL, 'c'},
-						 {"key", required_argument, NULL, 'k'},
-						 {"max-frame", required_argument, NULL, 'm'},
-						 {"retention", required_argument, NULL, 'r'},
-						 {"rate", required_argument, NULL, 'q'},
-						 {"rate-bytes", required_argument, NULL, 'b'},
-						 {"heartbeat", required_argument, NULL, 'H'},
-						 {"blobs", required_argument, NULL, 'B'},
-						 {"max-blob", required_argument, NULL, 'M'},
-						 /* Hidden, for tests: seconds a signed
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"db", required_argument, NULL, 'd'},
+		{"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"max-frame", required_argument, NULL, 'm'},
+		{"retention", required_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, 'q'},
+		{"rate-bytes", required_argument, NULL, 'b'},
+		{"heartbeat", required_argument, NULL, 'H'},
+		{"blobs", required_argument, NULL, 'B'},
+		{"max-blob", required_argument, NULL, 'M'},
+		/* Hidden, for tests: seconds a signed
 						  * blob path is good for. */
-						 {"blob-url-ttl", required_argument, NULL, 'T'},
-						 {"name", required_argument, NULL, 'N'},
-						 /* Hidden, for tests: play a hostile
-						  * server that swaps the keys of
-						  * link requests. */
-						 {"test-link-swap", no_argument, NULL, 'S'},
-						 {"verbose", no_argument, NULL, 'v'},
-						 {"help", no_argument, NULL, 'h'},
-						 {"version", no_argument, NULL, 'V'},
-						 {NULL, 0, NULL, 0}};
+		{"blob-url-ttl", required_argument, NULL, 'T'},
+		{"name", required_argument, NULL, 'N'},
+		/* Hidden, for tests: play a hostile server that swaps the keys
+		 * of link requests. */
+		{"test-link-swap", no_argument, NULL, 'S'},
+		{"max-connections", required_argument, NULL, 'C'},
+		{"max-connections-per-address", required_argument, NULL, 'A'},
+		{"auth-timeout", required_argument, NULL, 'a'},
+		{"register-rate", required_argument, NULL, 'R'},
+		{"upload-min-rate", required_argument, NULL, 'U'},
+		{"upload-grace", required_argument, NULL, 'G'},
+		/* The quota options: getopt values 1 to 6 (quota_opts). */
+		{"max-pending-blobs", required_argument, NULL, 1},
+		{"max-pending-blob-bytes", required_argument, NULL, 2},
+		{"max-blob-bytes", required_argument, NULL, 3},
+		{"max-inbox-bytes", required_argument, NULL, 4},
+		{"stranger-adds-per-day", required_argument, NULL, 5},
+		{"stranger-adds-per-hour", required_argument, NULL, 6},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
 	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME,
 				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
 				   .retention_arg = "30d",
@@ -505,6 +601,66 @@ main(int argc, char **argv)
 				return ch;
 			break;
 		case 'S': opts.test_link_swap = 1; break;
+		case 'C':
+			if (parse_rate(optarg, 1000000, &secs) != 0 || secs < 1)
+				return usage_error("--max-connections: '%s' is not a number from 1 "
+						   "to 1000000",
+						   optarg);
+			opts.max_connections = (int)secs;
+			break;
+		case 'A':
+			if (parse_rate(optarg, 1000000, &secs) != 0 || secs < 1)
+				return usage_error("--max-connections-per-address: '%s' is not a "
+						   "number from 1 to 1000000",
+						   optarg);
+			opts.max_connections_per_addr = (int)secs;
+			break;
+		case 'a':
+			if (parse_rate(optarg, 3600, &secs) != 0 || secs < 1)
+				return usage_error(
+					"--auth-timeout: '%s' is not a number of seconds "
+					"from 1 to 3600",
+					optarg);
+			opts.auth_timeout_s = (int)secs;
+			break;
+		case 'R':
+			if (parse_rate(optarg, 1000000, &secs) != 0)
+				return usage_error("--register-rate: '%s' is not a number of users "
+						   "per hour from 0 to 1000000",
+						   optarg);
+			opts.register_rate = secs > 0 ? secs : -1;
+			break;
+		case 'U':
+			if (parse_rate(optarg, RATE_BYTES_MAX, &secs) != 0)
+				return usage_error("--upload-min-rate: '%s' is not a number of "
+						   "bytes per second from 0 to 1073741824",
+						   optarg);
+			opts.upload_min_rate = secs > 0 ? (int64_t)secs : -1;
+			break;
+		case 'G':
+			if (parse_rate(optarg, 3600, &secs) != 0 || secs < 1)
+				return usage_error(
+					"--upload-grace: '%s' is not a number of seconds "
+					"from 1 to 3600",
+					optarg);
+			opts.upload_grace_s = (int)secs;
+			break;
+		case 1:
+		case 2:
+		case 3:
+		case 4:
+		case 5:
+		case 6:
+			if (set_quota(&opts, ch, optarg) != 0) {
+				fprintf(stderr,
+					"chat-server: --%s: '%s' is not a whole number from 0 to "
+					"%s\n",
+					quota_opts[ch], optarg,
+					ch >= 5 ? "1000000" : "1099511627776");
+				fputs(usage_lines, stderr);
+				return 2;
+			}
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -535,7 +691,7 @@ main(int argc, char **argv)
 		return ch;
 
 	if (sodium_init() < 0) {
-		fprintf(stderr, "chat-server: cannot initialise libsodium\n");
+		srv_log("cannot initialise libsodium");
 		return 1;
 	}
 	if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0 ||
@@ -545,12 +701,11 @@ main(int argc, char **argv)
 	if (opts.blobs_dir == NULL)
 		opts.blobs_dir = blobs_dir;
 	if (mkdir(opts.blobs_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "chat-server: cannot create the blob directory %s: %s\n",
-			opts.blobs_dir, strerror(errno));
+		srv_log("cannot create the blob directory %s: %s", opts.blobs_dir, strerror(errno));
 		return 1;
 	}
 	if (blob_key_load(key_path, blob_key, err, sizeof err) != 0) {
-		fprintf(stderr, "chat-server: %s\n", err);
+		srv_log("%s", err);
 		return 2;
 	}
 	opts.blob_key = blob_key;
@@ -559,8 +714,7 @@ main(int argc, char **argv)
 	opts.host = host;
 	opts.bind_addr = addr;
 	if (install_signals() != 0) {
-		fprintf(stderr, "chat-server: cannot install signal handlers: %s\n",
-			strerror(errno));
+		srv_log("cannot install signal handlers: %s", strerror(errno));
 		return 1;
 	}
 	if (make_names(name_args, n_name_args, opts.cert_path != NULL, &opts) != 0) {

@@ -27,12 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 
+#include "addr.h"
 #include "blob.h"
 #include "wire.h"
 #include "db.h"
@@ -61,6 +63,7 @@
 #define CLOSE_INTERNAL 1011
 #define CLOSE_REPLACED 4001
 #define CLOSE_REMOVED  4002
+#define CLOSE_AUTH     4003 /* not authenticated in time */
 
 struct frame {
 	struct frame *next;
@@ -77,6 +80,12 @@ struct xfer {
 	char final[PATH_MAX];
 	int64_t declared; /* Content-Length */
 	int64_t got;
+	/* The upload's deadline (--upload-min-rate): checked from this timer. */
+	lws_sorted_usec_list_t sul;
+	struct server *srv;
+	struct conn *conn;
+	struct lws *wsi;
+	int64_t start_us; /* util_mono_us() when the body began */
 };
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
@@ -118,6 +127,13 @@ struct conn {
 	int64_t valid_us;
 
 	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
+
+	/* HTTP: an upload was cut off; close at the next chance. */
+	int doomed;
+
+	/* Closes the connection if it has not authenticated in time. */
+	lws_sorted_usec_list_t auth_sul;
+	struct server *srv;
 };
 
 /* The rate buckets of one device, shared by all its connections (a receiving
@@ -149,7 +165,23 @@ struct server {
 	const char *blobs_dir;
 	const uint8_t *blob_key;
 	int64_t max_blob;
+	/* Connections (issue 10, item 11): every accepted socket, WebSocket or
+	 * plain HTTP, counts from its adoption to its destruction, in total and
+	 * per address (addr.h); over a cap a new one is closed at once. */
+	struct addr_table *addrs;
+	int n_conns;
+	int max_conns;
+	int max_per_addr;
+	int auth_timeout_s;
+	double register_rate; /* per second; 0: no limit */
+	/* Uploads slower than this on average after the grace are cut off. */
+	int64_t upload_min_rate;
+	int upload_grace_s;
 };
+
+/* The registration bucket of an address: --register-rate a hour, all of it
+ * at once at most. */
+#define REGISTER_BURST(srv) ((srv)->register_rate * 3600.0)
 
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile live_ctx;
@@ -471,7 +503,9 @@ on_inbox_changed(void *udata, const char *user, uint32_t device_id)
 	}
 }
 
-/* Like on_inbox_changed, a scan of every connection. */
+/* Like on_inbox_changed, a scan of every connection. Online is a receiving
+ * session: a send-only one (chatctl send) does not make its user online, as
+ * nothing sent to them would be shown then (PROTOCOL.md, "getLastSeen"). */
 static int
 on_online(void *udata, const char *user)
 {
@@ -479,7 +513,8 @@ on_online(void *udata, const char *user)
 	struct conn *o;
 
 	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o->sess.authed && !o->close_code && strcmp(o->sess.user, user) == 0)
+		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
+		    strcmp(o->sess.user, user) == 0)
 			return 1;
 	}
 	return 0;
@@ -608,11 +643,44 @@ bind_channel(struct session *s, struct lws *wsi)
 	return 0;
 }
 
+/*
+ * A connection must authenticate within --auth-timeout (issue 10, item 11),
+ * or it holds a socket for nothing. One waiting on a link request is waiting
+ * for a person: it gets until the request expires, and the timeout again
+ * after that for another request.
+ */
+static void
+auth_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, auth_sul);
+	struct server *srv = c->srv;
+	int64_t now = util_now_ms();
+
+	if (c->wsi == NULL || c->sess.authed || c->close_code)
+		return;
+	if (c->sess.link.pending && now < c->sess.link.expires_at) {
+		lws_sul_schedule(srv->ctx, 0, &c->auth_sul, auth_deadline,
+				 ((c->sess.link.expires_at - now) / 1000 + srv->auth_timeout_s) *
+					 LWS_US_PER_SEC);
+		return;
+	}
+	srv_log("conn %llu closed: not authenticated within %d s",
+		(unsigned long long)c->sess.conn_id, srv->auth_timeout_s);
+	conn_close(c, CLOSE_AUTH, "authentication timeout", 0);
+}
+
 static int
 conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
+	struct addr_entry *e = lws_get_opaque_user_data(wsi);
+
 	c->wsi = wsi;
+	c->srv = srv;
 	c->sess.conn_id = ++srv->next_conn_id;
+	if (e != NULL)
+		snprintf(c->sess.peer, sizeof c->sess.peer, "%s", e->key);
+	lws_sul_schedule(srv->ctx, 0, &c->auth_sul, auth_deadline,
+			 (lws_usec_t)srv->auth_timeout_s * LWS_US_PER_SEC);
 	/* The handshake is the first proof the connection works. */
 	c->valid_us = util_mono_us();
 	peer_name(wsi, c->peer, sizeof c->peer);
@@ -661,6 +729,7 @@ conn_release(struct server *srv, struct conn *c)
 {
 	char dev[CHAT_USER_MAX + 16], why[32];
 
+	lws_sul_cancel(&c->auth_sul);
 	if (c->wsi == NULL)
 		return;
 	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
@@ -873,6 +942,7 @@ xfer_abort(struct conn *c, const char *why)
 
 	if (x == NULL)
 		return;
+	lws_sul_cancel(&x->sul);
 	if (x->fd >= 0)
 		close(x->fd);
 	if (unlink(x->part) != 0 && errno != ENOENT)
@@ -891,6 +961,39 @@ url_arg(struct lws *wsi, const char *name_eq, char *buf, int cap)
 	const char *v = lws_get_urlarg_by_name(wsi, name_eq, buf, cap);
 
 	return v != NULL && strlen(v) < (size_t)cap - 1 ? v : NULL;
+}
+
+/*
+ * An upload must keep up an average of --upload-min-rate bytes a second
+ * after a grace of --upload-grace seconds (issue 10, item 13): by t seconds
+ * after its body began, at least rate x (t - grace) bytes. One that falls
+ * behind is cut off: its temporary file goes and its connection closes, so
+ * a trickle of bytes cannot hold a socket and a file for days. Checked when
+ * the bytes in hand would run out, not on every chunk.
+ */
+static void
+upload_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct xfer *x = lws_container_of(sul, struct xfer, sul);
+	struct server *srv = x->srv;
+	int64_t now = util_mono_us(), grace_us = (int64_t)srv->upload_grace_s * 1000000;
+	int64_t due_us = x->start_us + grace_us + x->got * 1000000 / srv->upload_min_rate;
+	struct lws *wsi = x->wsi;
+	char why[96];
+
+	if (due_us > now) {
+		lws_sul_schedule(srv->ctx, 0, &x->sul, upload_deadline, (lws_usec_t)(due_us - now));
+		return;
+	}
+	snprintf(why, sizeof why, "too slow (under %lld bytes a second after %d s)",
+		 (long long)srv->upload_min_rate, srv->upload_grace_s);
+	/* Closed by the next callback of it (lws resets its own timeouts on
+	 * every chunk of body, so a timeout alone would not do), or by the
+	 * timeout if nothing more comes. */
+	x->conn->doomed = 1;
+	xfer_abort(x->conn, why);
+	lws_callback_on_writable(wsi);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 static int
@@ -939,6 +1042,13 @@ http_put(struct server *srv, struct conn *c, struct lws *wsi, const char *id, in
 	memcpy(c->xfer->part, part, sizeof part);
 	memcpy(c->xfer->final, final, sizeof final);
 	c->xfer->declared = declared;
+	c->xfer->srv = srv;
+	c->xfer->conn = c;
+	c->xfer->wsi = wsi;
+	c->xfer->start_us = util_mono_us();
+	if (srv->upload_min_rate > 0)
+		lws_sul_schedule(srv->ctx, 0, &c->xfer->sul, upload_deadline,
+				 (lws_usec_t)srv->upload_grace_s * LWS_US_PER_SEC);
 	return 0; /* the body follows: LWS_CALLBACK_HTTP_BODY */
 }
 
@@ -1021,6 +1131,7 @@ http_body_done(struct server *srv, struct conn *c, struct lws *wsi)
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
 	}
 	srv_log("blob %s stored size=%lld", x->id, (long long)x->got);
+	lws_sul_cancel(&x->sul);
 	free(x);
 	c->xfer = NULL;
 	return http_status(wsi, 201 /* Created */, 0);
@@ -1094,6 +1205,90 @@ http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *ur
 	return 0;
 }
 
+/* ---- connection caps ----------------------------------------------------- */
+
+/* FILTER_NETWORK_CONNECTION: a socket just accepted, before lws adopts it.
+ * Over a cap it is closed at once (lws closes it when we return -1), before
+ * any TLS or HTTP: nothing is spent on it, and nothing is said to it. */
+static int
+conn_admit(struct server *srv, const struct lws_filter_network_conn_args *a)
+{
+	static struct log_limit total_limit = {.rate = 1, .burst = 5},
+				addr_limit = {.rate = 1, .burst = 5};
+	char key[ADDR_KEY_MAX];
+	struct addr_entry *e;
+
+	addr_key((const struct sockaddr *)&a->cli_addr, a->clilen, key);
+	if (srv->n_conns >= srv->max_conns) {
+		srv_log_limited(&total_limit,
+				"refused a connection from %s: %d connections open, the most "
+				"allowed (--max-connections)",
+				key, srv->n_conns);
+		return -1;
+	}
+	e = addr_get(srv->addrs, key, 0);
+	if (e != NULL && e->conns >= srv->max_per_addr) {
+		srv_log_limited(&addr_limit,
+				"refused a connection from %s: %d connections open from it, the "
+				"most allowed (--max-connections-per-address)",
+				key, e->conns);
+		return -1;
+	}
+	return 0;
+}
+
+/* SERVER_NEW_CLIENT_INSTANTIATED: the socket is a connection now; count it
+ * until WSI_DESTROY. The entry rides on the wsi (opaque user data, which
+ * lws sets before this and leaves alone after). */
+static void
+conn_count(struct server *srv, struct lws *wsi)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char key[ADDR_KEY_MAX] = "?";
+	struct addr_entry *e;
+	int fd = lws_get_socket_fd(wsi);
+
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_key((struct sockaddr *)&ss, len, key);
+	if ((e = addr_get(srv->addrs, key, 1)) == NULL)
+		return; /* out of memory: uncounted, like a connection of old */
+	e->conns++;
+	srv->n_conns++;
+	lws_set_opaque_user_data(wsi, e);
+}
+
+static void
+conn_uncount(struct server *srv, struct lws *wsi)
+{
+	struct addr_entry *e = lws_get_opaque_user_data(wsi);
+
+	if (e == NULL)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	e->conns--;
+	srv->n_conns--;
+	addr_release(srv->addrs, e, srv->register_rate, REGISTER_BURST(srv), util_mono_us());
+}
+
+/* register_wait hook: the registration bucket of the session's address. */
+static int64_t
+on_register_wait(void *udata, struct session *s, int take)
+{
+	struct server *srv = udata;
+	struct addr_entry *e = s->peer[0] ? addr_get(srv->addrs, s->peer, 0) : NULL;
+
+	/* No entry: the connection was not counted (out of memory); let it. */
+	if (e == NULL || srv->register_rate <= 0)
+		return 0;
+	rate_refill(&e->reg, srv->register_rate, REGISTER_BURST(srv), util_mono_us());
+	if (take) {
+		e->reg.tokens -= 1.0;
+		return 0;
+	}
+	return rate_wait_ms(&e->reg, srv->register_rate);
+}
+
 static int
 callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -1101,6 +1296,10 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	struct conn *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* user is lws's struct of the accepted socket here, not ours. */
+		return conn_admit(srv, user);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: conn_count(srv, wsi); return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* lws refuses a list without chat.v1 itself, but binds a request
 		 * with no Sec-WebSocket-Protocol at all to the first protocol: a
@@ -1126,6 +1325,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			xfer_abort(c, c->xfer ? "connection closed" : NULL);
 			conn_release(srv, c);
 		}
+		conn_uncount(srv, wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP: {
 		int rc = 0;
@@ -1134,7 +1334,13 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			return rc;
 		break; /* lws's 404 */
 	}
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (c != NULL && c->doomed)
+			return -1;
+		break;
 	case LWS_CALLBACK_HTTP_BODY:
+		if (c != NULL && c->doomed)
+			return -1;
 		if (c == NULL || c->xfer == NULL)
 			break; /* not an upload: as before, lws's */
 		return http_body(c, wsi, in, len);
@@ -1232,10 +1438,16 @@ purge(struct server *srv)
 {
 	struct db_purge_result r;
 
-	if (db_purge(srv->db, util_now_ms() - srv->retention_ms, &r) != DB_OK) {
+	int64_t now = util_now_ms();
+
+	/* Tombstones live a second retention period: past the first, no
+	 * client's outbox still holds the message (libchat expires it). */
+	if (db_purge(srv->db, now - srv->retention_ms, now - 2 * srv->retention_ms, &r) != DB_OK) {
 		srv_log("retention: the purge failed; trying again later");
 		return;
 	}
+	/* Addresses nothing counts any more (their registrations forgiven). */
+	addr_sweep(srv->addrs, srv->register_rate, REGISTER_BURST(srv), util_mono_us());
 	if (r.inbox_rows > 0 || r.messages > 0)
 		srv_log("retention: deleted %lld inbox rows (%lld messages) older than %s",
 			(long long)r.inbox_rows, (long long)r.messages, srv->retention_arg);
@@ -1291,16 +1503,18 @@ bind_error(const struct server_opts *opts)
 	return err ? strerror(err) : "libwebsockets refused it";
 }
 
-/* lws's own log lines (errors and warnings; notices too with --verbose). */
+/* lws's own log lines (errors and warnings; notices too with --verbose),
+ * at most a few a second: under a flood lws can log one per event. */
 static void
 lws_log(int level, const char *line)
 {
+	static struct log_limit limit = {.rate = 5, .burst = 50};
 	size_t n = strlen(line);
 
 	(void)level;
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	srv_log("lws: %.*s", (int)n, line);
+	srv_log_limited(&limit, "lws: %.*s", (int)n, line);
 }
 
 /* The names devices may sign for (names.h): --listen's, once its port is
@@ -1322,6 +1536,73 @@ set_names(struct server *srv, const struct server_opts *opts, int port)
 	return 0;
 }
 
+/*
+ * Raise the soft limit on open files to the hard one (at most
+ * SERVER_FD_CEILING) and derive the connection cap from it, so that accept()
+ * never meets EMFILE: libwebsockets retries a failed accept at once, forever
+ * (issue 10, item 11). 0, or -1 with a log line if the limit is too low to
+ * serve anyone.
+ */
+static int
+set_fd_limits(struct server *srv, int wanted)
+{
+	struct rlimit rl;
+	rlim_t target;
+	int cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		srv_log("cannot read the limit on open files: %s", strerror(errno));
+		return -1;
+	}
+	/* RLIM_INFINITY is the largest rlim_t: capped like any large value. */
+	target = rl.rlim_max > SERVER_FD_CEILING ? SERVER_FD_CEILING : rl.rlim_max;
+	if (rl.rlim_cur != target) {
+		rl.rlim_cur = target;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			srv_log("cannot set the limit on open files to %llu: %s",
+				(unsigned long long)target, strerror(errno));
+			return -1;
+		}
+	}
+	if (rl.rlim_cur < SERVER_FD_RESERVE + 2) {
+		srv_log("the limit on open files (%llu, ulimit -n) is too low: at least %d are "
+			"needed",
+			(unsigned long long)rl.rlim_cur, SERVER_FD_RESERVE + 2);
+		return -1;
+	}
+	cap = (int)((rl.rlim_cur - SERVER_FD_RESERVE) / 2);
+	if (wanted > cap)
+		srv_log("--max-connections %d is more than %llu open files allow; using %d", wanted,
+			(unsigned long long)rl.rlim_cur, cap);
+	srv->max_conns = wanted > 0 && wanted < cap ? wanted : cap;
+	return 0;
+}
+
+/* An option's value: 0 is its default, below 0 no limit (0 in the hooks). */
+static int64_t
+pick(int64_t v, int64_t dflt)
+{
+	return v == 0 ? dflt : v < 0 ? 0 : v;
+}
+
+/* The limits in force, once at start: so that what applies can be seen. */
+static void
+log_limits(const struct server *srv)
+{
+	const struct wire_hooks *h = &srv->hooks;
+
+	srv_log("limits: %d connections, %d per address, %d s to authenticate, %.0f new users "
+		"per address an hour, uploads of %lld bytes a second after %d s",
+		srv->max_conns, srv->max_per_addr, srv->auth_timeout_s, srv->register_rate * 3600,
+		(long long)srv->upload_min_rate, srv->upload_grace_s);
+	srv_log("quotas: %lld pending blobs, %lld pending blob bytes, %lld blob bytes per "
+		"device, %lld inbox bytes per device, %d adds by strangers a day per user, %d "
+		"adds of strangers an hour per user",
+		(long long)h->max_pending_blobs, (long long)h->max_pending_blob_bytes,
+		(long long)h->max_blob_bytes, (long long)h->max_inbox_bytes,
+		h->add_limits.per_target_day, h->add_limits.per_adder_hour);
+}
+
 int
 server_run(const struct server_opts *opts)
 {
@@ -1333,6 +1614,24 @@ server_run(const struct server_opts *opts)
 	int hangup;
 
 	memset(&srv, 0, sizeof srv);
+	if (set_fd_limits(&srv, opts->max_connections) != 0)
+		return 1;
+	srv.max_per_addr = opts->max_connections_per_addr > 0 ? opts->max_connections_per_addr
+							      : SERVER_MAX_PER_ADDR_DEFAULT;
+	srv.auth_timeout_s =
+		opts->auth_timeout_s > 0 ? opts->auth_timeout_s : SERVER_AUTH_TIMEOUT_DEFAULT;
+	srv.register_rate = opts->register_rate < 0    ? 0
+			    : opts->register_rate == 0 ? SERVER_REGISTER_RATE_DEFAULT / 3600.0
+						       : opts->register_rate / 3600.0;
+	srv.upload_min_rate = opts->upload_min_rate < 0    ? 0
+			      : opts->upload_min_rate == 0 ? SERVER_UPLOAD_MIN_RATE_DEFAULT
+							   : opts->upload_min_rate;
+	srv.upload_grace_s =
+		opts->upload_grace_s > 0 ? opts->upload_grace_s : SERVER_UPLOAD_GRACE_DEFAULT;
+	if ((srv.addrs = addr_table_new()) == NULL) {
+		srv_log("out of memory");
+		return 1;
+	}
 	srv.max_frame = opts->max_frame;
 	srv.retention_ms = opts->retention_ms;
 	srv.retention_arg = opts->retention_arg;
@@ -1345,6 +1644,7 @@ server_run(const struct server_opts *opts)
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
+		addr_table_free(srv.addrs);
 		return 1;
 	}
 	srv.hooks = (struct wire_hooks){
@@ -1355,6 +1655,7 @@ server_run(const struct server_opts *opts)
 		.blob_key = opts->blob_key,
 		.max_blob = opts->max_blob,
 		.blob_url_ttl = opts->blob_url_ttl,
+		.retention_ms = opts->retention_ms,
 		.authenticated = on_authenticated,
 		.inbox_changed = on_inbox_changed,
 		.list_links = on_list_links,
@@ -1363,6 +1664,18 @@ server_run(const struct server_opts *opts)
 		.linked = on_linked,
 		.device_removed = on_device_removed,
 		.online = on_online,
+		.register_wait = on_register_wait,
+		.register_rate = srv.register_rate * 3600.0,
+		.max_pending_blobs =
+			pick(opts->max_pending_blobs, SERVER_MAX_PENDING_BLOBS_DEFAULT),
+		.max_pending_blob_bytes =
+			pick(opts->max_pending_blob_bytes, SERVER_MAX_PENDING_BLOB_BYTES_DEFAULT),
+		.max_blob_bytes = pick(opts->max_blob_bytes, SERVER_MAX_BLOB_BYTES_DEFAULT),
+		.max_inbox_bytes = pick(opts->max_inbox_bytes, SERVER_MAX_INBOX_BYTES_DEFAULT),
+		.add_limits = {(int)pick(opts->stranger_adds_per_day,
+					 SERVER_STRANGER_ADDS_DAY_DEFAULT),
+			       (int)pick(opts->stranger_adds_per_hour,
+					 SERVER_STRANGER_ADDS_HOUR_DEFAULT)},
 		.udata = &srv,
 	};
 
@@ -1379,6 +1692,7 @@ server_run(const struct server_opts *opts)
 	if (srv.ctx == NULL) {
 		srv_log("cannot start libwebsockets");
 		db_close(srv.db);
+		addr_table_free(srv.addrs);
 		return 1;
 	}
 
@@ -1402,6 +1716,7 @@ server_run(const struct server_opts *opts)
 			opts->ipv6 ? "]" : "", opts->port, bind_error(opts));
 		lws_context_destroy(srv.ctx);
 		db_close(srv.db);
+		addr_table_free(srv.addrs);
 		return 1;
 	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
@@ -1414,9 +1729,11 @@ server_run(const struct server_opts *opts)
 		lws_context_destroy(srv.ctx);
 		names_free(&srv.names);
 		db_close(srv.db);
+		addr_table_free(srv.addrs);
 		return 1;
 	}
 
+	log_limits(&srv);
 	remove_stale_parts(srv.blobs_dir);
 	/* Once now, then on the timer. */
 	purge(&srv);
@@ -1443,6 +1760,7 @@ server_run(const struct server_opts *opts)
 	}
 	db_close(srv.db);
 	names_free(&srv.names);
+	addr_table_free(srv.addrs);
 	srv_log("stopped");
 	return stop_requested ? 0 : 1;
 }

@@ -34,7 +34,41 @@ struct server_opts {
 	const char *const *names;
 	size_t n_names;
 	int test_link_swap; /* hidden --test-link-swap: a hostile server, for tests */
+	/* Limits (issue 10; 0 in each: the default below). */
+	int max_connections;          /* in total; 0: from the fd limit */
+	int max_connections_per_addr; /* per IPv4 address or IPv6 /64 */
+	int auth_timeout_s;           /* to authenticate after the handshake */
+	double register_rate;         /* new users per address per hour; < 0: none */
+	int64_t upload_min_rate;      /* bytes a second; < 0: none */
+	int upload_grace_s;
+	/* Quotas (issue 10, item 12; 0: the default below, < 0: none). */
+	int64_t max_pending_blobs;      /* per device */
+	int64_t max_pending_blob_bytes; /* per device */
+	int64_t max_blob_bytes;         /* per device, uploaded */
+	int64_t max_inbox_bytes;        /* per recipient device */
+	int stranger_adds_per_day;      /* per user added */
+	int stranger_adds_per_hour;     /* per user adding */
 };
+
+/* The defaults of the limits above (chat-server(8), PROTOCOL.md "Limits"). */
+#define SERVER_MAX_PER_ADDR_DEFAULT           32
+#define SERVER_AUTH_TIMEOUT_DEFAULT           10
+#define SERVER_REGISTER_RATE_DEFAULT          10.0
+#define SERVER_UPLOAD_MIN_RATE_DEFAULT        4096
+#define SERVER_UPLOAD_GRACE_DEFAULT           30
+#define SERVER_MAX_PENDING_BLOBS_DEFAULT      32
+#define SERVER_MAX_PENDING_BLOB_BYTES_DEFAULT (1024LL * 1024 * 1024)
+#define SERVER_MAX_BLOB_BYTES_DEFAULT         (10LL * 1024 * 1024 * 1024)
+#define SERVER_MAX_INBOX_BYTES_DEFAULT        (128LL * 1024 * 1024)
+#define SERVER_STRANGER_ADDS_DAY_DEFAULT      20
+#define SERVER_STRANGER_ADDS_HOUR_DEFAULT     100
+/* File descriptors kept aside from connections: the database's, the log,
+ * libwebsockets' own. Each connection may hold two (its socket and a blob
+ * file), so at most (limit - reserve) / 2 connections. */
+#define SERVER_FD_RESERVE 32
+/* The soft limit is raised to the hard one, but not past this: libwebsockets
+ * keeps a table the size of the limit. */
+#define SERVER_FD_CEILING (1 << 20)
 
 /* --heartbeat: the default (PROTOCOL.md) and the bounds of the hangup time. */
 #define SERVER_HEARTBEAT_DEFAULT 25

@@ -43,10 +43,31 @@ extern int srv_verbose;
 extern int srv_quiet;
 
 /*
- * One line to stderr, prefixed "chat-server: ", newline added, flushed at
- * once: the integration tests read this stream while the server runs.
+ * One line to stderr, prefixed with the time (UTC, ISO 8601 with
+ * milliseconds) and "chat-server: ", newline added, flushed at once: the
+ * integration tests read this stream while the server runs.  All lines
+ * together are limited to LOG_RATE a second, bursts of LOG_BURST; a line
+ * that gets through after some did not says how many were left out.
  */
 void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define LOG_RATE  200.0
+#define LOG_BURST 2000.0
+
+/* A token bucket of log lines of one kind (zeroed but for rate and burst). */
+struct log_limit {
+	double rate;  /* lines a second */
+	double burst; /* lines at once */
+	double tokens;
+	int64_t last_us;
+	int started;
+	uint64_t dropped; /* lines left out since the last one written */
+};
+
+/* srv_log, but also within l: for lines an attacker can make repeat (a
+ * refused connection, libwebsockets' own complaints). */
+void srv_log_limited(struct log_limit *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t util_now_ms(void);

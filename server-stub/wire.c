@@ -19,6 +19,7 @@
 
 #include "blob.h"
 #include "e2e.h"
+#include "proto.h"
 
 #define ID_MAX 9007199254740992.0 /* 2^53: the largest id a client may use */
 
@@ -494,6 +495,35 @@ get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
 	return check_session_sig(r, domain, server, sig, ik, "identityKey");
 }
 
+/*
+ * Registrations per address (--register-rate): 0 if this one may go ahead,
+ * else -1 with the request failed. A user that exists is let through (a
+ * retry gets its first reply, another key user_exists): only new users
+ * count.
+ */
+static int
+register_allowed(struct req *r, const char *user)
+{
+	int64_t wait;
+	cJSON *extra;
+
+	if (r->h->register_wait == NULL || (wait = r->h->register_wait(r->h->udata, r->s, 0)) <= 0)
+		return 0;
+	switch (db_user_exists(r->h->db, user)) {
+	case DB_OK: return 0;
+	case DB_NOT_FOUND: break;
+	default: fail_internal(r); return -1;
+	}
+	extra = j_check(&r->oom, cJSON_CreateObject());
+	j_int(&r->oom, extra, "retryAfterMs", wait);
+	r->err_extra = extra;
+	req_fail(r, "too_many_registrations",
+		 "too many new users from your address (at most %.0f an hour); try again in %lld "
+		 "s",
+		 r->h->register_rate, (long long)(wait + 999) / 1000);
+	return -1;
+}
+
 static void
 handle_register(struct req *r)
 {
@@ -504,7 +534,8 @@ handle_register(struct req *r)
 	int created;
 
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
-	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig))
+	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig) ||
+	    register_allowed(r, user) != 0)
 		return;
 	switch (db_register(r->h->db, user, name, ik, xk, xsig, util_now_ms(), &device_id,
 			    &created)) {
@@ -517,6 +548,8 @@ handle_register(struct req *r)
 		return;
 	default: fail_internal(r); return;
 	}
+	if (created && r->h->register_wait != NULL)
+		(void)r->h->register_wait(r->h->udata, r->s, 1);
 	become(r, user, device_id, created ? "register" : "register-retry");
 	reply_device(r);
 }
@@ -564,12 +597,12 @@ handle_auth(struct req *r)
 /* ---- getKeys ----------------------------------------------------------- */
 
 static void
-add_device(int *oom, cJSON *arr, const struct db_device *d)
+add_device(int *oom, cJSON *arr, const struct db_device *d, int show_name)
 {
 	cJSON *o = j_obj_in_array(oom, arr);
 
 	j_int(oom, o, "deviceId", d->device_id);
-	if (d->has_name)
+	if (d->has_name && show_name)
 		j_str(oom, o, "name", d->name);
 	else
 		j_check(oom, cJSON_AddNullToObject(o, "name"));
@@ -591,6 +624,18 @@ seen(char (*names)[CHAT_USER_MAX + 1], size_t n, const char *name)
 			return 1;
 	}
 	return 0;
+}
+
+/* 1 if subject is a contact of this device's user (db_is_contact), 0 if
+ * not, -1 with the request failed. */
+static int
+contact_of(struct req *r, const char *subject)
+{
+	switch (db_is_contact(r->h->db, r->s->user, subject)) {
+	case DB_OK: return 1;
+	case DB_NOT_FOUND: return 0;
+	default: fail_internal(r); return -1;
+	}
 }
 
 static void
@@ -618,6 +663,7 @@ handle_get_keys(struct req *r)
 	out = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "users"));
 	for (i = 0; i < n && !failed(r); i++) {
 		cJSON *u;
+		int contact;
 
 		switch (db_user_devices(r->h->db, names[i], devs, CHAT_MAX_DEVICES, &nd)) {
 		case DB_OK: break;
@@ -626,11 +672,14 @@ handle_get_keys(struct req *r)
 			return;
 		default: fail_internal(r); return;
 		}
+		/* Device names are for contacts only (PROTOCOL.md, "getKeys"). */
+		if ((contact = contact_of(r, names[i])) < 0)
+			return;
 		u = j_obj_in_array(&r->oom, out);
 		j_str(&r->oom, u, "user", names[i]);
 		u = j_check(&r->oom, cJSON_AddArrayToObject(u, "devices"));
 		for (k = 0; k < nd; k++)
-			add_device(&r->oom, u, &devs[k]);
+			add_device(&r->oom, u, &devs[k], contact);
 	}
 }
 
@@ -643,7 +692,7 @@ handle_get_last_seen(struct req *r)
 	const cJSON *users = get_array(r, "users", CHAT_MAX_LAST_SEEN), *v;
 	cJSON *out;
 	size_t n = 0, i;
-	int self_hide, hide;
+	int self_hide, hide, contact;
 	int64_t last;
 	char where[32];
 
@@ -676,9 +725,13 @@ handle_get_last_seen(struct req *r)
 			return;
 		default: fail_internal(r); return;
 		}
+		if ((contact = contact_of(r, names[i])) < 0)
+			return;
 		u = j_obj_in_array(&r->oom, out);
 		j_str(&r->oom, u, "user", names[i]);
-		if (!own && (hide || self_hide)) {
+		/* Shown to contacts only, and only between users who both show
+		 * theirs. */
+		if (!own && (hide || self_hide || !contact)) {
 			j_check(&r->oom, cJSON_AddNullToObject(u, "online"));
 			j_check(&r->oom, cJSON_AddNullToObject(u, "lastSeen"));
 			continue;
@@ -782,6 +835,24 @@ get_group_name(struct req *r, const cJSON *name)
 	return name->valuestring;
 }
 
+/* too_many_group_adds: someone who has not taken part in a chat with this
+ * user was added to groups too often lately, or this user added too many
+ * such people (PROTOCOL.md, "Groups"). */
+static void
+fail_too_many_adds(struct req *r, const struct db_change_result *res)
+{
+	if (res->adder_limited)
+		req_fail(r, "too_many_group_adds",
+			 "you have added %d people who never took part in a chat with you to "
+			 "groups in the last hour, the most allowed; try again later",
+			 r->h->add_limits.per_adder_hour);
+	else
+		req_fail(r, "too_many_group_adds",
+			 "'%s' was added to %d groups today by people they never took part in "
+			 "a chat with, the most allowed; ask them to write to you first",
+			 res->bad_user, r->h->add_limits.per_target_day);
+}
+
 static void
 create_group(struct req *r, const cJSON *name_field)
 {
@@ -831,6 +902,7 @@ create_group(struct req *r, const cJSON *name_field)
 		.n_members = n,
 		.now = util_now_ms(),
 		.encode = wire_chat_update,
+		.limits = r->h->add_limits,
 	};
 	switch (db_create_group(r->h->db, &req, res)) {
 	case DB_OK:
@@ -849,6 +921,7 @@ create_group(struct req *r, const cJSON *name_field)
 			 "participants: a group has at most %d members, the creator included",
 			 CHAT_MAX_MEMBERS);
 		break;
+	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
 	default: fail_internal(r); break;
 	}
 	db_change_result_free(res);
@@ -991,6 +1064,7 @@ handle_modify(struct req *r)
 		.n_users = n,
 		.now = util_now_ms(),
 		.encode = wire_chat_update,
+		.limits = r->h->add_limits,
 	};
 	switch (db_change_group(r->h->db, &req, res)) {
 	case DB_OK:
@@ -1026,6 +1100,7 @@ handle_modify(struct req *r)
 	case DB_TOO_LARGE:
 		req_fail(r, "too_large", "users: a group has at most %d members", CHAT_MAX_MEMBERS);
 		break;
+	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
 	default: fail_internal(r); break;
 	}
 	db_change_result_free(res);
@@ -1408,6 +1483,23 @@ fail_mismatch(struct req *r, const struct db_send_result *res)
 		 res->n_missing, res->n_extra);
 }
 
+/* inbox_full: a recipient device's inbox is at its quota; the error names
+ * it (user and deviceId), so that the sender can tell its user who. */
+static void
+fail_inbox_full(struct req *r, const struct db_addr *full)
+{
+	cJSON *extra = j_check(&r->oom, cJSON_CreateObject());
+
+	j_str(&r->oom, extra, "user", full->user);
+	j_int(&r->oom, extra, "deviceId", full->device_id);
+	r->err_extra = extra;
+	req_fail(r, "inbox_full",
+		 "%s's device %u has %lld bytes of messages waiting, the most it may hold; "
+		 "nothing was sent: try again once %s has collected them",
+		 full->user, (unsigned)full->device_id, (long long)r->h->max_inbox_bytes,
+		 full->user);
+}
+
 /* sendMessage and sendReceipt: the same checks and storage, but a receipt
  * has its own id field, no seq, and may address some of the chat's devices. */
 static void
@@ -1427,6 +1519,14 @@ send_common(struct req *r, int receipt)
 	    get_hex(r, r->msg, id_field, CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
 	    (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
 		return;
+	/* Nobody to deliver to: a message with no envelope would only keep its
+	 * blobs on the server for nothing. */
+	if (cJSON_GetArraySize(list) == 0) {
+		req_fail(r, "bad_request",
+			 "envelopes: at least one (a chat with no other device cannot be sent "
+			 "to)");
+		return;
+	}
 	/* Optional, and only on messages: the attachments' blobs. */
 	if (!receipt && field(r->msg, "blobs") != NULL) {
 		const cJSON *bl = get_array(r, "blobs", BLOB_MAX_PER_MESSAGE);
@@ -1467,6 +1567,7 @@ send_common(struct req *r, int receipt)
 		.receipt = receipt,
 		.blobs = (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) blobs,
 		.n_blobs = n_blobs,
+		.max_inbox_bytes = r->h->max_inbox_bytes,
 	};
 	switch (db_send(r->h->db, &req, &res)) {
 	case DB_OK:
@@ -1491,12 +1592,8 @@ send_common(struct req *r, int receipt)
 			 "%s %s is taken by another device's or chat's message or receipt",
 			 id_field, message_id);
 		break;
-	case DB_MISMATCH:
-		if (receipt && n == 0)
-			req_fail(r, "bad_request", "envelopes: a receipt needs at least one");
-		else
-			fail_mismatch(r, &res);
-		break;
+	case DB_MISMATCH: fail_mismatch(r, &res); break;
+	case DB_INBOX_FULL: fail_inbox_full(r, &res.full); break;
 	case DB_NO_BLOB:
 		req_fail(
 			r, "no_such_blob",
@@ -1568,6 +1665,45 @@ blob_expiry(const struct req *r)
 	return util_now_ms() / 1000 + (r->h->blob_url_ttl > 0 ? r->h->blob_url_ttl : BLOB_URL_TTL);
 }
 
+/*
+ * The device's quotas in the blob store (issue 10, item 12): blobs asked for
+ * and not uploaded yet, the bytes they may take with this one, and the bytes
+ * of the blobs it has uploaded (they go with their messages, at the
+ * retention time, or an hour after they were made if no message refers to
+ * them). 0 if size fits, else -1 with the request failed (quota_exceeded).
+ */
+static int
+blob_quota_ok(struct req *r, int64_t size)
+{
+	const struct wire_hooks *h = r->h;
+	struct db_blob_usage u;
+
+	if (db_blob_usage(h->db, r->s->user, r->s->device_id, &u) != DB_OK) {
+		fail_internal(r);
+		return -1;
+	}
+	if (h->max_pending_blobs > 0 && u.pending >= h->max_pending_blobs)
+		req_fail(r, "quota_exceeded",
+			 "this device has %lld attachments asked for and not uploaded, the most "
+			 "it may have; upload them, or wait an hour for them to lapse",
+			 (long long)u.pending);
+	else if (h->max_pending_blob_bytes > 0 &&
+		 u.pending_bytes + size > h->max_pending_blob_bytes)
+		req_fail(r, "quota_exceeded",
+			 "this device's attachments not uploaded yet would take over %lld bytes "
+			 "with this one, the most allowed; upload them first",
+			 (long long)h->max_pending_blob_bytes);
+	else if (h->max_blob_bytes > 0 && u.stored_bytes + size > h->max_blob_bytes)
+		req_fail(r, "quota_exceeded",
+			 "this device's attachments on the server would take over %lld bytes "
+			 "with this one, the most allowed; older ones go with the retention "
+			 "time",
+			 (long long)h->max_blob_bytes);
+	else
+		return 0;
+	return -1;
+}
+
 /* A new pending blob (its id drawn again on the unlikely collision), and
  * the path to upload it to. */
 static void
@@ -1580,20 +1716,24 @@ handle_get_attachment_target(struct req *r)
 	int64_t size, exp;
 	int tries;
 
+	/* Over the limit is too_large however far over (2^64 included), before
+	 * the number is looked at as an integer. */
+	if (cJSON_IsNumber(v) && v->valuedouble > (double)r->h->max_blob) {
+		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
+		return;
+	}
 	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, ID_MAX)) {
 		req_fail(r, "bad_request", "size: %s",
 			 v ? "must be a whole number of bytes, at least 1" : "missing");
 		return;
 	}
 	size = (int64_t)v->valuedouble;
-	if (size > r->h->max_blob) {
-		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
-		return;
-	}
 	if (r->h->blob_key == NULL) {
 		fail_internal(r);
 		return;
 	}
+	if (blob_quota_ok(r, size) != 0)
+		return;
 	for (tries = 0; tries < 4 && st == DB_DUPLICATE; tries++) {
 		db_random_fn(raw, sizeof raw);
 		sodium_bin2hex(blob_id, sizeof blob_id, raw, sizeof raw);
@@ -1707,11 +1847,25 @@ route(struct req *r, const char *frame, size_t len)
 	const struct handler *hd;
 	const cJSON *type;
 
-	if (memchr(frame, '\0', len) != NULL) {
-		req_fail(r, "bad_request", "the frame contains a NUL byte");
-		return NULL;
+	unsigned bad = proto_json_check(frame, len);
+
+	/* A string with U+0000 would be cut short by cJSON, and a lone
+	 * surrogate would make it refuse the whole frame: rewritten on a copy
+	 * (rare, so normal frames are not copied), read for the id, refused. */
+	if (bad == 0) {
+		r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
+	} else {
+		char *copy = malloc(len + 1);
+
+		if (copy == NULL) {
+			r->oom = 1;
+			return NULL;
+		}
+		memcpy(copy, frame, len + 1);
+		(void)proto_json_scrub(copy, len);
+		r->msg = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
+		free(copy);
 	}
-	r->msg = cJSON_ParseWithLengthOpts(frame, len + 1, NULL, 1);
 	if (r->msg == NULL) {
 		req_fail(r, "bad_request", "the frame is not valid JSON");
 		return NULL;
@@ -1721,6 +1875,12 @@ route(struct req *r, const char *frame, size_t len)
 		return NULL;
 	}
 	read_id(r);
+	if (bad != 0) {
+		req_fail(r, "bad_request",
+			 "%s: no string in a frame may contain U+0000 or a lone surrogate",
+			 proto_scrub_reason(bad));
+		return NULL;
+	}
 	type = field(r->msg, "type");
 	if (!cJSON_IsString(type) || type->valuestring == NULL) {
 		req_fail(r, "bad_request", "type: %s", type ? "must be a string" : "missing");
@@ -1943,6 +2103,10 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
 	if (h->max_blob > 0)
 		j_int(&oom, lim, "maxBlob", h->max_blob);
+	/* How long a message may wait: libchat gives up on an unsent one older
+	 * than this (the server recognises its id for twice as long). */
+	if (h->retention_ms > 0)
+		j_int(&oom, lim, "retention", h->retention_ms);
 	return j_finish(oom, root);
 }
 

@@ -99,6 +99,9 @@ struct session {
 	/* auth with "receive": false: the connection only sends; it gets no
 	 * inbox pushes and does not replace the device's receiving one. */
 	int send_only;
+	/* Where the connection comes from, as the per-address limits count it
+	 * ("192.0.2.1", "2001:db8::/64"), for the log; "" if unknown. */
+	char peer[64];
 	/* Rate limits: per connection (own) until auth, then per device: the
 	 * network layer points rate at the buckets all connections of the
 	 * device share. NULL means own. */
@@ -128,6 +131,17 @@ struct wire_hooks {
 	/* Test only (chat-server --test-link-swap): play a hostile server that
 	 * swaps every link request's keys for keys of its own. */
 	int test_link_swap;
+	/* The retention time in ms, announced in hello (0: not announced). */
+	int64_t retention_ms;
+	/* Quotas (issue 10, item 12; 0: no limit). Per device: blobs asked
+	 * for and not uploaded yet, the bytes they may take, the bytes of
+	 * blobs uploaded; per recipient device, the bytes its inbox holds. */
+	int64_t max_pending_blobs;
+	int64_t max_pending_blob_bytes;
+	int64_t max_blob_bytes;
+	int64_t max_inbox_bytes;
+	/* Adding strangers to groups (db_add_limits). */
+	struct db_add_limits add_limits;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
 	/* Inbox rows for this device were committed. */
@@ -148,6 +162,11 @@ struct wire_hooks {
 			       struct session *by);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
+	/* Registrations from s's address (--register-rate): 0 if one may be
+	 * made now, else the ms until one may; with take, one is counted.
+	 * NULL: no limit. */
+	int64_t (*register_wait)(void *udata, struct session *s, int take);
+	double register_rate; /* per hour, for the message; 0: no limit */
 	void *udata;
 };
 

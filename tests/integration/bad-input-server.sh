@@ -8,6 +8,7 @@ register alice bob carol
 expect_exit 0 ctl alice create bob
 chat=$(cat "$T/out")
 zero64=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==
+zero32=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
 # reply ID FILE: the reply line with that id.
 reply() { grep "\"id\":$1[,}]" "$2" | head -n 1; }
@@ -30,6 +31,8 @@ this is not json
 {"id":6,"type":"auth","user":"ghost","deviceId":1,"server":"127.0.0.1:$port","signature":"$zero64"}
 {"id":7,"type":"register","user":"alice"}
 @binary
+{"id":9,"type":"register","user":"bob\u0000x","identityKey":"$zero32"}
+{"id":10,"type":"auth","user":"\ud800","deviceId":1,"signature":"$zero64"}
 {"id":8,"type":"createChat","participants":["bob"]}
 IN
 "$PROBE" raw "$URL" < "$T/in" > "$T/raw.out" 2>&1 || fail "probe: $(cat "$T/raw.out")"
@@ -42,6 +45,12 @@ expect_code 4 bad_request "$T/raw.out"
 expect_code 5 bad_signature "$T/raw.out"
 expect_code 6 unknown_device "$T/raw.out"
 expect_code 7 bad_request "$T/raw.out"
+# Strings are read whole: U+0000 and lone surrogates are refused, with the
+# request's id (issue 10, item 2).
+expect_code 9 bad_request "$T/raw.out"
+reply 9 "$T/raw.out" | grep -q "U+0000" || fail "register with U+0000: $(reply 9 "$T/raw.out")"
+expect_code 10 bad_request "$T/raw.out"
+reply 10 "$T/raw.out" | grep -q "lone surrogate" || fail "lone surrogate: $(reply 10 "$T/raw.out")"
 # Still open after all of that: the last request was answered.
 expect_code 8 unauthenticated "$T/raw.out"
 expect_not_in "$T/raw.out" "#closed"
@@ -56,6 +65,8 @@ cat > "$T/in" <<IN
 {"id":6,"type":"auth","user":"carol","deviceId":1,"signature":"$zero64"}
 {"id":7,"type":"getChat","chatId":"not-hex"}
 {"id":8,"type":"getKeys","users":["bob"]}
+{"id":9,"type":"getAttachmentTarget","size":18446744073709551616}
+{"id":10,"type":"getKeys","users":["bob\u0000x"]}
 IN
 "$PROBE" raw --home "$T/carol" "$URL" < "$T/in" > "$T/raw.out" 2>&1 || fail "probe: $(cat "$T/raw.out")"
 expect_code 1 no_such_chat "$T/raw.out"
@@ -67,6 +78,10 @@ expect_code 5 bad_participants "$T/raw.out"
 expect_code 6 already_authenticated "$T/raw.out"
 expect_code 7 bad_request "$T/raw.out"
 [ "$(reply 8 "$T/raw.out" | jq -r '.users[0].devices[0].deviceId')" = 1 ] || fail "getKeys after errors"
+# A size over the limit is too_large however far over; a user name with a
+# NUL in it names nobody.
+expect_code 9 too_large "$T/raw.out"
+expect_code 10 bad_request "$T/raw.out"
 
 # Envelopes that do not match the chat's devices are refused, with the difference.
 expect_exit 0 ctl carol create alice

@@ -1,8 +1,14 @@
-# Last seen: when a user was last connected, or that they are online now; a
-# user may hide it, and then sees nobody else's either.
+# Last seen: when a user was last connected, or that they are online now, shown
+# to contacts only; a user may hide it, and then sees nobody else's either.
 . "$(dirname "$0")/lib.sh"
 start_server
 register alice bob
+# Strangers see nothing: bob has not taken part in a chat with alice.
+expect_exit 0 ctl alice --json lastseen bob
+[ "$(jq -c '[.online, .lastSeen]' "$T/out")" = "[null,null]" ] || fail "shown to a stranger: $(cat "$T/out")"
+# bob writes to alice: she is his contact now, and he hers (she made the chat).
+expect_exit 0 ctl alice create bob
+expect_exit 0 ctl bob create alice
 expect_exit 0 ctl alice --json lastseen bob
 [ "$(jq -r .online "$T/out")" = false ] || fail "online: $(cat "$T/out")"
 jq -r .lastSeen "$T/out" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' || fail "lastSeen: $(cat "$T/out")"

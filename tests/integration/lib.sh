@@ -56,6 +56,9 @@ fail() {
 # chooses, with the test's database; sets URL. A second call with the same port
 # is a restart: same address, same data.
 # SERVER_OPTS, if set, adds options to the server's command line (word-split).
+# Every test registers many users from 127.0.0.1, so the limit on new users per
+# address is lifted, unless SERVER_DEFAULT_LIMITS is set (for the test that
+# checks the defaults).
 # With --cert and --key in it the server serves TLS, and URL is
 # wss://localhost:PORT/ (the name a test certificate is for).
 start_server() {
@@ -65,8 +68,10 @@ start_server() {
 	# waits on the server itself (with listeners in the background, dash's wait
 	# was seen to hang after the server had gone).
 	(
+		limits="--register-rate 0"
+		[ -n "${SERVER_DEFAULT_LIMITS:-}" ] && limits=""
 		# shellcheck disable=SC2086
-		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" ${SERVER_OPTS:-} \
+		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" $limits ${SERVER_OPTS:-} \
 			2>>"$T/server.log" &
 		echo $! > "$T/server.pid"
 		wait $!
@@ -165,6 +170,8 @@ link_device() {
 		i=$((i + 1)); [ $i -gt 100 ] && fail "no link code for $1: $(cat "$T/link.err")"
 		sleep 0.05
 	done
+	# LINK_DELAY: seconds a person takes to approve it.
+	[ -n "${LINK_DELAY:-}" ] && sleep "$LINK_DELAY"
 	expect_exit 0 ctl "$3" device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
 	wait $link || fail "link of $1: $(cat "$T/link.err")"
 }

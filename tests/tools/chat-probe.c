@@ -1,7 +1,7 @@
 /*
  * chat-probe - a test client for what chatctl deliberately cannot do.
  *
- *   chat-probe raw [--home DIR] [--wait MS] URL
+ *   chat-probe raw [--home DIR] [--send-only] [--wait MS] URL
  *       Connects, optionally authenticates as the device of a chatctl home, then
  *       sends each line of stdin as one text frame and prints every frame it
  *       receives as one line. Lines of the form "@big N" send a frame of N bytes,
@@ -19,6 +19,17 @@
  *       Receives like "chatctl recv", printing "message ID TEXT" lines, but never
  *       acks, as a client that dies between storing and acking would.
  *
+ *   chat-probe hold N HOST PORT MS [SRC]
+ *       Opens N plain TCP connections to HOST:PORT (numeric IPv4), from the
+ *       address SRC if given, sends nothing, and after MS ms prints "open K
+ *       closed M": how many the server still holds and how many it closed.
+ *       A connection refused at once is one the server closed.
+ *
+ *   chat-probe slow-put HOST PORT PATH SIZE RATE
+ *       PUTs SIZE bytes to http://HOST:PORT/PATH (numeric IPv4) at RATE bytes a
+ *       second, a tenth of it every 100 ms, and prints the answer's status
+ *       code, or "closed after N" if the server closed the connection first.
+ *
  *   chat-probe recv-die HOME
  *       Receives until the first message is stored, and dies (_exit) inside its
  *       on_message, before handing it over: a program killed while it handles
@@ -34,11 +45,15 @@
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sodium.h>
 
 #include "internal.h"
@@ -49,7 +64,7 @@
 
 struct raw {
 	struct lws *wsi;
-	int closed, authed, want_auth, finishing;
+	int closed, authed, want_auth, finishing, send_only;
 	uint8_t sk[64];
 	char server[E2E_SERVER_NAME_MAX + 1]; /* what the auth signature names */
 	char user[CHAT_USER_MAX + 1];
@@ -96,6 +111,8 @@ send_auth(const char *hello)
 	cJSON_AddNumberToObject(req, "deviceId", R.device);
 	cJSON_AddStringToObject(req, "server", R.server);
 	proto_add_b64(req, "signature", sig, 64);
+	if (R.send_only)
+		cJSON_AddFalseToObject(req, "receive");
 	s = cJSON_PrintUnformatted(req);
 	queue_frame(s, strlen(s), 0);
 	free(s);
@@ -213,6 +230,8 @@ run_raw(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc)
 			home = argv[++i];
+		else if (strcmp(argv[i], "--send-only") == 0)
+			R.send_only = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			wait_ms = atoi(argv[++i]);
 		else
@@ -221,7 +240,8 @@ run_raw(int argc, char **argv)
 	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2 ||
 	    proto_parse_url(url, &u) != PROTO_URL_OK ||
 	    proto_server_name(&u, R.server, sizeof R.server) != 0) {
-		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] ws://HOST:PORT/\n");
+		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] "
+				"ws://HOST:PORT/\n");
 		return 1;
 	}
 	if (home != NULL) {
@@ -486,6 +506,101 @@ run_fd_recv(const char *home, long count)
 	return rc;
 }
 
+/* 1 if the server has closed fd (EOF or reset), 0 if it is still open. */
+static int
+peer_closed(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	if (n == 0)
+		return 1;
+	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+}
+
+static int
+run_hold(int n, const char *host, int port, int ms, const char *src)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	int *fds = calloc((size_t)n, sizeof *fds), open_n = 0, closed = 0;
+
+	if (fds == NULL || inet_pton(AF_INET, host, &to.sin_addr) != 1 ||
+	    (src != NULL && inet_pton(AF_INET, src, &from.sin_addr) != 1)) {
+		fprintf(stderr, "chat-probe: bad address\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (fds[i] < 0 ||
+		    (src != NULL && bind(fds[i], (struct sockaddr *)&from, sizeof from) != 0)) {
+			fprintf(stderr, "chat-probe: socket %d: %s\n", i, strerror(errno));
+			return 1;
+		}
+		/* A refusal after the accept is a close: counted below. */
+		if (connect(fds[i], (struct sockaddr *)&to, sizeof to) != 0 &&
+		    errno != ECONNRESET) {
+			fprintf(stderr, "chat-probe: connect %d: %s\n", i, strerror(errno));
+			return 1;
+		}
+	}
+	usleep((useconds_t)ms * 1000);
+	for (int i = 0; i < n; i++) {
+		if (peer_closed(fds[i]))
+			closed++;
+		else
+			open_n++;
+		close(fds[i]);
+	}
+	printf("open %d closed %d\n", open_n, closed);
+	free(fds);
+	return 0;
+}
+
+static int
+run_slow_put(const char *host, int port, const char *path, long size, long rate)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char head[1024], chunk[4096], resp[256];
+	long sent = 0, step = rate / 10 > 0 ? rate / 10 : 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+	ssize_t got;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (step > (long)sizeof chunk)
+		step = sizeof chunk;
+	memset(chunk, 'x', sizeof chunk);
+	if (fd < 0 || inet_pton(AF_INET, host, &to.sin_addr) != 1 ||
+	    connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+		fprintf(stderr, "chat-probe: cannot connect: %s\n", strerror(errno));
+		return 1;
+	}
+	n = snprintf(head, sizeof head,
+		     "PUT %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %ld\r\n\r\n", path, host,
+		     port, size);
+	if (write(fd, head, (size_t)n) != n)
+		goto closed;
+	while (sent < size) {
+		long k = size - sent < step ? size - sent : step;
+
+		if (peer_closed(fd) || write(fd, chunk, (size_t)k) != k)
+			goto closed;
+		sent += k;
+		usleep(100000);
+	}
+	got = read(fd, resp, sizeof resp - 1);
+	if (got <= 0)
+		goto closed;
+	resp[got] = '\0';
+	printf("%.3s\n", strchr(resp, ' ') ? strchr(resp, ' ') + 1 : "?");
+	close(fd);
+	return 0;
+closed:
+	printf("closed after %ld\n", sent);
+	close(fd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -503,11 +618,18 @@ main(int argc, char **argv)
 		return run_fd_recv(argv[2], atol(argv[3]));
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "forge-device") == 0)
 		return run_forge_device(argv[2], argc == 4 ? argv[3] : NULL);
-	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--wait MS] URL\n"
+	if (argc == 7 && strcmp(argv[1], "slow-put") == 0)
+		return run_slow_put(argv[2], atoi(argv[3]), argv[4], atol(argv[5]), atol(argv[6]));
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "hold") == 0)
+		return run_hold(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
+				argc == 7 ? argv[6] : NULL);
+	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"
 			"       chat-probe recv-noack HOME\n"
 			"       chat-probe recv-die HOME\n"
 			"       chat-probe fd-send HOME CHAT TEXT\n"
 			"       chat-probe fd-recv HOME COUNT\n"
-			"       chat-probe forge-device USER [APPROVER_HOME]\n");
+			"       chat-probe forge-device USER [APPROVER_HOME]\n"
+			"       chat-probe hold N HOST PORT MS [SRC]\n"
+			"       chat-probe slow-put HOST PORT PATH SIZE RATE\n");
 	return 1;
 }

@@ -805,6 +805,10 @@ test_body_parse_rejects(void **state)
 		ATTACH_ERR_FORMAT);
 	assert_int_equal(parse_json("{\"text\":\"a\\u0000b\",\"attachments\":[" GOOD "]}", key32),
 			 ATTACH_ERR_FORMAT);
+	assert_non_null(strstr(last_err, "U+0000"));
+	assert_int_equal(parse_json("{\"text\":\"a\\ud800\",\"attachments\":[" GOOD "]}", key32),
+			 ATTACH_ERR_FORMAT);
+	assert_non_null(strstr(last_err, "lone surrogate"));
 	/* An escaped backslash, then the text u0000: fine. */
 	assert_int_equal(parse_json("{\"text\":\"a\\\\u0000b\",\"attachments\":[" GOOD "]}", key32),
 			 ATTACH_OK);

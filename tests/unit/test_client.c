@@ -65,6 +65,81 @@ test_get_int(void **state)
 	cJSON_Delete(o);
 }
 
+/* Scrub a copy of the C string in, compare with want, return the flags. */
+static unsigned
+scrub_as(const char *in, const char *want)
+{
+	char buf[256];
+	size_t n = strlen(in);
+	unsigned flags, checked = proto_json_check(in, n);
+
+	assert_true(n < sizeof buf);
+	memcpy(buf, in, n + 1);
+	flags = proto_json_scrub(buf, n);
+	assert_int_equal(flags, checked); /* the same walk, with and without rewriting */
+	assert_string_equal(buf, want);
+	return flags;
+}
+
+static void
+test_json_scrub(void **state)
+{
+	cJSON *o;
+	char raw[] = "{\"a\":\"x\0y\"}";
+
+	(void)state;
+	/* Nothing to do: the text is left as it is. */
+	assert_int_equal(scrub_as("{\"user\":\"bob\"}", "{\"user\":\"bob\"}"), 0);
+	assert_int_equal(
+		scrub_as("{\"a\":\"\\u00e9\\ud83d\\ude00\"}", "{\"a\":\"\\u00e9\\ud83d\\ude00\"}"),
+		0); /* a pair is a character */
+	/* U+0000, in a value or in a key, any case of the digits around it. */
+	assert_int_equal(scrub_as("{\"user\":\"bob\\u0000x\"}", "{\"user\":\"bob\\uFFFDx\"}"),
+			 PROTO_SCRUB_NUL);
+	assert_int_equal(scrub_as("{\"a\\u0000\":1}", "{\"a\\uFFFD\":1}"), PROTO_SCRUB_NUL);
+	/* An escaped backslash, then text: not an escape. */
+	assert_int_equal(scrub_as("{\"a\":\"\\\\u0000\"}", "{\"a\":\"\\\\u0000\"}"), 0);
+	assert_int_equal(scrub_as("{\"a\":\"\\\\\\u0000\"}", "{\"a\":\"\\\\\\uFFFD\"}"),
+			 PROTO_SCRUB_NUL);
+	/* Lone surrogates: a high one alone or before anything but a low one, a
+	 * low one first; the pair after a lone high is kept. */
+	assert_int_equal(scrub_as("{\"id\":7,\"a\":\"\\ud800\"}", "{\"id\":7,\"a\":\"\\uFFFD\"}"),
+			 PROTO_SCRUB_SURROGATE);
+	assert_int_equal(scrub_as("{\"a\":\"\\uDBFFx\"}", "{\"a\":\"\\uFFFDx\"}"),
+			 PROTO_SCRUB_SURROGATE);
+	assert_int_equal(scrub_as("{\"a\":\"\\udc00\\ud800\"}", "{\"a\":\"\\uFFFD\\uFFFD\"}"),
+			 PROTO_SCRUB_SURROGATE);
+	assert_int_equal(
+		scrub_as("{\"a\":\"\\ud800\\ud800\\udc00\"}", "{\"a\":\"\\uFFFD\\ud800\\udc00\"}"),
+		PROTO_SCRUB_SURROGATE);
+	assert_int_equal(scrub_as("{\"a\":\"\\ud800\\u0000\"}", "{\"a\":\"\\uFFFD\\uFFFD\"}"),
+			 PROTO_SCRUB_NUL | PROTO_SCRUB_SURROGATE);
+	/* Cut short: left for the parser to refuse. */
+	assert_int_equal(scrub_as("{\"a\":\"\\u000", "{\"a\":\"\\u000"), 0);
+	assert_int_equal(scrub_as("{\"a\":\"\\ud800\\u", "{\"a\":\"\\uFFFD\\u"),
+			 PROTO_SCRUB_SURROGATE);
+	/* A raw NUL byte becomes a space, so the rest can still be read. */
+	assert_int_equal(proto_json_scrub(raw, sizeof raw - 1), PROTO_SCRUB_NUL);
+	assert_memory_equal(raw, "{\"a\":\"x y\"}", sizeof raw);
+	/* What comes out parses, and the strings hold U+FFFD where the bad
+	 * escape was, whole: nothing is cut. */
+	{
+		char t[] = "{\"id\":9,\"user\":\"bob\\u0000x\",\"n\":\"\\udfff!\"}";
+
+		assert_int_equal(proto_json_scrub(t, strlen(t)),
+				 PROTO_SCRUB_NUL | PROTO_SCRUB_SURROGATE);
+		o = cJSON_Parse(t);
+		assert_non_null(o);
+		assert_string_equal(proto_get_str(o, "user"), "bob\xef\xbf\xbdx");
+		assert_string_equal(proto_get_str(o, "n"), "\xef\xbf\xbd!");
+		cJSON_Delete(o);
+	}
+	assert_string_equal(proto_scrub_reason(PROTO_SCRUB_NUL | PROTO_SCRUB_SURROGATE),
+			    "a string holds U+0000");
+	assert_string_equal(proto_scrub_reason(PROTO_SCRUB_SURROGATE),
+			    "a string holds a lone surrogate");
+}
+
 static void
 test_b64_bounds(void **state)
 {
@@ -735,6 +810,107 @@ test_heartbeat(void **state)
 	rmdir(home);
 }
 
+/* What the dispatch test's callbacks saw. */
+static int bad_reports, bad_err, bad_reply_err;
+
+static void
+count_receive_error(struct chat_client *c, void *udata, const char *message_id, int err,
+		    const char *detail)
+{
+	(void)c;
+	(void)udata;
+	(void)message_id;
+	bad_reports++;
+	bad_err = err;
+	assert_non_null(strstr(detail, "U+0000"));
+}
+
+static void
+note_reply(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)c;
+	(void)op;
+	(void)reply;
+	bad_reply_err = err;
+}
+
+/* Feed one frame (a C string) to the session's dispatch, as if received. */
+static void
+feed(struct chat_client *c, const char *frame)
+{
+	char buf[1024];
+	size_t n = strlen(frame);
+
+	assert_true(n < sizeof buf);
+	memcpy(buf, frame, n + 1);
+	session_dispatch(c, buf, n);
+}
+
+/*
+ * Frames from the server get the same scrub as the server gives requests
+ * (issue 10, item 2): a push holding U+0000 is reported and ignored, never
+ * acked (cJSON would have stored the group's name cut at the NUL), and a
+ * reply holding one fails its request as a protocol error.
+ */
+static void
+test_dispatch_bad_strings(void **state)
+{
+	char home[] = "/tmp/test_client_scrub.XXXXXX", p[128];
+	struct chat_opts o = {.home = home};
+	struct chat_client *c;
+	cJSON *req;
+	int err;
+	static const char update[] =
+		"{\"type\":\"chatUpdate\",\"chatId\":\"0123456789abcdef\","
+		"\"updateId\":\"00112233445566778899aabbccddeeff\",\"seq\":1,\"sentAt\":5,"
+		"\"kind\":\"group\",\"name\":\"climb%sing\",\"actor\":\"bob\","
+		"\"operation\":\"create\",\"users\":[\"alice\",\"bob\"],"
+		"\"participants\":[\"alice\",\"bob\"],\"admins\":[\"bob\"]}";
+	char frame[1024];
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	c = chat_client_new(&o, NULL, &err, NULL, 0);
+	assert_non_null(c);
+	c->cbs.on_receive_error = count_receive_error;
+	snprintf(c->user, sizeof c->user, "alice");
+	c->state = CHAT_STATE_ONLINE;
+
+	snprintf(frame, sizeof frame, update, "\\u0000");
+	feed(c, frame);
+	assert_int_equal(bad_reports, 1);
+	assert_int_equal(bad_err, CHAT_ERR_PROTOCOL);
+	assert_int_equal(c->n_acks, 0);
+	/* The same push whole is taken, and acked. */
+	snprintf(frame, sizeof frame, update, "");
+	feed(c, frame);
+	assert_int_equal(bad_reports, 1);
+	assert_int_equal(c->n_acks, 1);
+
+	/* A reply: the request ends with a protocol error. */
+	req = cJSON_CreateObject();
+	assert_non_null(req);
+	assert_non_null(cJSON_AddStringToObject(req, "type", "getChat"));
+	assert_int_equal(session_request(c, req, note_reply, NULL, 0), CHAT_OK);
+	c->reqs->sent = 1;
+	bad_reply_err = 1;
+	snprintf(frame, sizeof frame, "{\"id\":%lld,\"ok\":true,\"name\":\"\\u0000\"}",
+		 (long long)c->reqs->id);
+	feed(c, frame);
+	assert_int_equal(bad_reply_err, CHAT_ERR_PROTOCOL);
+	assert_null(c->reqs);
+	assert_non_null(strstr(chat_client_errmsg(c), "U+0000"));
+
+	chat_client_destroy(c);
+	for (const char *const *f =
+		     (const char *const[]){"store.db", "store.db-wal", "store.db-shm", NULL};
+	     *f != NULL; f++) {
+		snprintf(p, sizeof p, "%s/%s", home, *f);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
 int
 main(void)
 {
@@ -742,6 +918,8 @@ main(void)
 		cmocka_unit_test(test_user_names),
 		cmocka_unit_test(test_hex_ids),
 		cmocka_unit_test(test_get_int),
+		cmocka_unit_test(test_json_scrub),
+		cmocka_unit_test(test_dispatch_bad_strings),
 		cmocka_unit_test(test_b64_bounds),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_parse_url),

@@ -1398,6 +1398,14 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
+/* What version 7 added, taken away again: for the tests that make older
+ * versions out of the fixture's database. */
+#define UNDO_V7                                                                                    \
+	"DROP TABLE message_tombstones; DROP TRIGGER inbox_bytes_add;"                             \
+	"DROP TRIGGER inbox_bytes_sub; ALTER TABLE devices DROP COLUMN inbox_bytes;"               \
+	"DROP INDEX blobs_by_device; ALTER TABLE chat_members DROP COLUMN joined_seq;"             \
+	"DROP TABLE chat_activity; DROP TABLE group_adds;"
+
 /* ---- retention --------------------------------------------------------- */
 
 static const char M4[] = "4123456789abcdef0123456789abcdef";
@@ -1457,7 +1465,7 @@ test_purge_retention(void **state)
 		   "'2123456789abcdef0123456789abcdef';");
 	expect_missed(f->db, "bob", 1, 0, 0);
 
-	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(db_purge(f->db, 1000, 0, &r), DB_OK);
 	assert_int_equal(r.inbox_rows, 4); /* bob/1 M1, bob/2 M1 M4, carol M2 */
 	assert_int_equal(r.messages, 4);   /* M1 M2 M4 M5; not M3 */
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 2);
@@ -1473,13 +1481,13 @@ test_purge_retention(void **state)
 	expect_missed(f->db, "alice", 1, 0, 0);
 
 	/* Nothing more to do at the same cutoff. */
-	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(db_purge(f->db, 1000, 0, &r), DB_OK);
 	assert_int_equal(r.inbox_rows, 0);
 	assert_int_equal(r.messages, 0);
 	expect_missed(f->db, "bob", 2, 2, 50);
 
 	/* Counts add up until reset; oldest is the oldest of all. */
-	assert_int_equal(db_purge(f->db, 6000, &r), DB_OK);
+	assert_int_equal(db_purge(f->db, 6000, 0, &r), DB_OK);
 	assert_int_equal(r.inbox_rows, 2);
 	assert_int_equal(r.messages, 1);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
@@ -1491,10 +1499,68 @@ test_purge_retention(void **state)
 	expect_missed(f->db, "bob", 2, 0, 0);
 	expect_missed(f->db, "bob", 1, 2, 10);
 	send_to(f->db, ab, "6123456789abcdef0123456789abcdef", "bob", 1, 7000);
-	assert_int_equal(db_purge(f->db, 8000, &r), DB_OK);
+	assert_int_equal(db_purge(f->db, 8000, 0, &r), DB_OK);
 	expect_missed(f->db, "bob", 2, 1, 7000);
 	expect_missed(f->db, "bob", 1, 3, 10);
 	assert_int_equal(db_missed(f->db, "bob", 9, &c, &o), DB_NOT_FOUND);
+}
+
+/*
+ * A late resend after the retention purge (issue 10, item 3): the purge takes
+ * the message's rows and ciphertexts but keeps a tombstone of its id for a
+ * further retention period, so a resend is answered as the first send was
+ * (same seq and time) and stored nowhere, whether the message was acked or
+ * purged unread; only after the tombstone's own cutoff is the id forgotten.
+ */
+static void
+test_purge_keeps_tombstones(void **state)
+{
+	struct fixture *f = *state;
+	struct db_purge_result r;
+	struct db_send_result res;
+	char ab[17], ac[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	uint8_t ct[40] = {0};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	int64_t acked, seq1;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	chat_of(f->db, "alice", "carol", ac, 1);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 100, &res), DB_OK);
+	seq1 = res.seq;
+	db_send_result_free(&res);
+	send_to(f->db, ab, M2, "bob", 0, 200); /* never acked */
+	snprintf(ack[0], sizeof ack[0], "%s", M1);
+	assert_int_equal(db_ack(f->db, "bob", 1, ack, 1, &acked), DB_OK);
+	assert_int_equal(acked, 1);
+
+	assert_int_equal(db_purge(f->db, 1000, 0, &r), DB_OK);
+	assert_int_equal(r.messages, 2);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM message_tombstones"), 2);
+
+	/* Resent after the purge: the first reply, nothing stored. */
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1500, &res), DB_OK);
+	assert_true(res.replayed);
+	assert_int_equal(res.seq, seq1);
+	assert_int_equal(res.sent_at, 100);
+	db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 1500, &res), DB_OK);
+	assert_true(res.replayed);
+	assert_int_equal(res.sent_at, 200);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+	/* The id is still nobody else's. */
+	assert_int_equal(send_msg(f->db, ac, M1, "alice", 1, &e, 1, 1500, &res), DB_DUPLICATE);
+	db_send_result_free(&res);
+
+	/* A second retention period later the tombstones go too. */
+	assert_int_equal(db_purge(f->db, 3000, 150, &r), DB_OK);
+	assert_int_equal(r.tombstones, 1); /* M1, sent at 100 */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM message_tombstones"), 1);
+	assert_int_equal(db_purge(f->db, 3000, 2000, &r), DB_OK);
+	assert_int_equal(r.tombstones, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM message_tombstones"), 0);
 }
 
 /* A version-2 database: the fixture's, with what version 3 added taken
@@ -1511,7 +1577,7 @@ make_v2(struct fixture *f)
 	raw_sql(f, "DROP INDEX inbox_by_created; DROP INDEX messages_by_sent;"
 		   "ALTER TABLE devices DROP COLUMN missed_count;"
 		   "ALTER TABLE devices DROP COLUMN missed_oldest;"
-		   "ALTER TABLE users DROP COLUMN hide_last_seen;"
+		   "ALTER TABLE users DROP COLUMN hide_last_seen;" UNDO_V7
 		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 2;");
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('devices')"
@@ -1539,7 +1605,7 @@ test_migrate_v2(void **state)
 	expect_missed(f->db, "bob", 1, 0, 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices"), 3);
 	/* And retention works on it. */
-	assert_int_equal(db_purge(f->db, 1000, &r), DB_OK);
+	assert_int_equal(db_purge(f->db, 1000, 0, &r), DB_OK);
 	assert_int_equal(r.inbox_rows, 1);
 	expect_missed(f->db, "bob", 1, 1, 100);
 	/* Opened again: nothing to migrate, nothing lost. */
@@ -1621,7 +1687,7 @@ test_migrate_v3(void **state)
 	assert_int_equal(db_touch_device(f->db, "alice", 1, 4000), DB_OK);
 	db_close(f->db);
 	f->db = NULL;
-	raw_sql(f, "ALTER TABLE users DROP COLUMN hide_last_seen;"
+	raw_sql(f, "ALTER TABLE users DROP COLUMN hide_last_seen;" UNDO_V7
 		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 3;");
 	f->db = db_open(f->path, err, sizeof err);
@@ -1666,7 +1732,7 @@ test_receipts(void **state)
 	db_send_result_free(&res);
 
 	/* bob tells alice/1 only (a subset is fine); no seq is taken. */
-	struct db_send rq = {g, R1, "bob", 1, env, 1, 2000, 1, NULL, 0};
+	struct db_send rq = {g, R1, "bob", 1, env, 1, 2000, 1, NULL, 0, 0};
 	env[0] = env_to("alice", 1, ct, sizeof ct);
 	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
 	assert_int_equal(res.seq, 0);
@@ -1739,7 +1805,7 @@ test_migrate_v4(void **state)
 		   " UNIQUE (chat_id, seq));"
 		   "INSERT INTO m4 SELECT * FROM messages; DROP TABLE messages;"
 		   "ALTER TABLE m4 RENAME TO messages;"
-		   "CREATE INDEX messages_by_sent ON messages(sent_at);"
+		   "CREATE INDEX messages_by_sent ON messages(sent_at);" UNDO_V7
 		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 4;");
 	f->db = db_open(f->path, err, sizeof err);
@@ -1750,7 +1816,7 @@ test_migrate_v4(void **state)
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.seq[0], 1);
 	/* And receipts can be stored now. */
-	struct db_send rq = {g, R1, "bob", 1, &env, 1, 2000, 1, NULL, 0};
+	struct db_send rq = {g, R1, "bob", 1, &env, 1, 2000, 1, NULL, 0, 0};
 	env = env_to("alice", 1, ct, sizeof ct);
 	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
 	db_send_result_free(&res);
@@ -1930,7 +1996,7 @@ test_blobs_purge(void **state)
 	const char(*mids)[CHAT_MESSAGE_ID_LEN + 1] = (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) M1;
 	assert_int_equal(db_ack(f->db, "bob", 1, mids, 1, &acked), DB_OK);
 	assert_int_equal(acked, 1);
-	assert_int_equal(db_purge(f->db, 100000, &pr), DB_OK);
+	assert_int_equal(db_purge(f->db, 100000, 0, &pr), DB_OK);
 	assert_int_equal(pr.messages, 1);
 	p.n = 0;
 	assert_int_equal(db_blob_purge(f->db, 0, on_purged, &p, &n), DB_OK);
@@ -1959,7 +2025,7 @@ test_migrate_v5(void **state)
 	db_send_result_free(&res);
 	db_close(f->db);
 	f->db = NULL;
-	raw_sql(f, "DROP TABLE message_blobs; DROP TABLE blobs; PRAGMA user_version = 5;");
+	raw_sql(f, UNDO_V7 "DROP TABLE message_blobs; DROP TABLE blobs; PRAGMA user_version = 5;");
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
@@ -2001,6 +2067,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1_fails_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge_keeps_tombstones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_fails_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_seen, setup, teardown),

@@ -11,13 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
+#include "addr.h"
 #include "blob.h"
 #include "db.h"
 #include "e2e.h"
@@ -43,6 +46,9 @@ struct fixture {
 	char removed_user[CHAT_USER_MAX + 1];
 	uint32_t removed_device;
 	struct session *removed_by;
+	/* register_wait: what it answers, and how many it took. */
+	int64_t reg_wait;
+	int reg_taken;
 };
 
 static void
@@ -138,6 +144,19 @@ static char *name_list[] = {name_local, name_proxy};
 static const struct server_names test_names = {name_list, 2, 2};
 #define SERVER_NAME "127.0.0.1:8700"
 
+static int64_t
+on_register_wait(void *udata, struct session *s, int take)
+{
+	struct fixture *f = udata;
+
+	(void)s;
+	if (take) {
+		f->reg_taken++;
+		return 0;
+	}
+	return f->reg_wait;
+}
+
 /* Bytes 0 to 31: the key of the known answers below. */
 static const uint8_t test_blob_key[BLOB_KEY_BYTES] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
 						      11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
@@ -162,6 +181,7 @@ setup(void **state)
 		.max_frame = 4096,
 		.blob_key = test_blob_key,
 		.max_blob = 1000000,
+		.retention_ms = 86400000,
 		.authenticated = on_auth,
 		.inbox_changed = on_inbox,
 		.list_links = on_list_links,
@@ -363,6 +383,26 @@ registered(struct fixture *f, struct session *s, uint64_t conn, const char *user
 	assert_true(s->authed);
 }
 
+/* Messages the store holds (of every kind). */
+static int
+db_message_count(struct fixture *f)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM messages WHERE kind = 'message'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void
@@ -389,6 +429,7 @@ test_hello(void **state)
 	assert_true(num(lim, "maxDevices") == 3);
 	assert_true(num(lim, "maxMembers") == 100);
 	assert_true(num(lim, "maxBlob") == 1000000);
+	assert_true(num(lim, "retention") == 86400000);
 	cJSON_Delete(h);
 	/* A new challenge every time. */
 	assert_memory_not_equal(s.challenge, zero, 32);
@@ -529,10 +570,14 @@ test_keys_chats_messages(void **state)
 	expect_ok(r, 2);
 	u = cJSON_GetObjectItemCaseSensitive(r, "users");
 	assert_int_equal(cJSON_GetArraySize(u), 2);
+	/* In the order first named (PROTOCOL.md, "getKeys"). */
+	assert_string_equal(str(cJSON_GetArrayItem(u, 0), "user"), "bob");
+	assert_string_equal(str(cJSON_GetArrayItem(u, 1), "user"), "carol");
 	u = cJSON_GetArrayItem(cJSON_GetArrayItem(u, 0), 1); /* bob's devices */
 	u = cJSON_GetArrayItem(u, 0);
 	assert_true(num(u, "deviceId") == 1);
-	assert_string_equal(str(u, "name"), "test");
+	/* bob has not taken part in a chat with alice: no names for her. */
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u, "name")));
 	b64(ib.sign_pk, 32, ikb, sizeof ikb);
 	assert_string_equal(str(u, "identityKey"), ikb);
 	cJSON_Delete(r);
@@ -552,6 +597,13 @@ test_keys_chats_messages(void **state)
 	u = cJSON_GetObjectItemCaseSensitive(r, "participants");
 	assert_string_equal(cJSON_GetArrayItem(u, 0)->valuestring, "alice");
 	assert_string_equal(cJSON_GetArrayItem(u, 1)->valuestring, "bob");
+	cJSON_Delete(r);
+	/* bob made a chat with alice: he is her contact now, names and all. */
+	r = call(f, &a, "{\"id\":4,\"type\":\"getKeys\",\"users\":[\"bob\"]}");
+	expect_ok(r, 4);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "users"), 0);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(u, "devices"), 0);
+	assert_string_equal(str(u, "name"), "test");
 	cJSON_Delete(r);
 	r = call(f, &a,
 		 "{\"id\":5,\"type\":\"createChat\",\"participants\":"
@@ -605,19 +657,27 @@ test_keys_chats_messages(void **state)
 	assert_string_equal(f->inbox_user, "bob");
 	assert_int_equal(f->inbox_device, 1);
 
-	/* The retry: same reply, no new push. */
+	/* The retry: same reply, no new push. (No envelope at all is refused
+	 * first, as a malformed request is.) */
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			  "\"messageId\":\"%s\",\"envelopes\":[]}",
+			  chat, mid),
+		     "bad_request", 11);
 	r = call(f, &a,
 		 "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
-		 "\"messageId\":\"%s\",\"envelopes\":[]}",
-		 chat, mid);
+		 "\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"bob\","
+		 "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, mid, nonce, ct);
 	expect_ok(r, 11);
 	assert_true(num(r, "seq") == seq && num(r, "sentAt") == sent_at);
 	cJSON_Delete(r);
 	assert_int_equal(f->n_inbox, 1);
 	expect_error(call(f, &b,
 			  "{\"id\":12,\"type\":\"sendMessage\",\"chatId\":"
-			  "\"%s\",\"messageId\":\"%s\",\"envelopes\":[]}",
-			  chat, mid),
+			  "\"%s\",\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"alice\","
+			  "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+			  chat, mid, nonce, ct),
 		     "duplicate_message_id", 12);
 
 	/* ack */
@@ -1897,6 +1957,25 @@ test_last_seen(void **state)
 	registered(f, &b, 2, "bob", &ib);
 	quick_user(f, "carol");
 
+	/* Strangers to alice: nothing shown (issue 10, item 14). */
+	r = call(f, &a, "{\"id\":1,\"type\":\"getLastSeen\",\"users\":[\"bob\",\"carol\"]}");
+	expect_ok(r, 1);
+	expect_seen(r, 0, "bob", -1, -1);
+	expect_seen(r, 1, "carol", -1, -1);
+	cJSON_Delete(r);
+	/* Each takes part in a chat with her: contacts. */
+	{
+		char id[CHAT_CHAT_ID_LEN + 1];
+		int created;
+
+		assert_int_equal(db_direct_chat(f->db, "bob", "alice", 1, id, &created, NULL),
+				 DB_OK);
+		assert_int_equal(db_direct_chat(f->db, "carol", "alice", 1, id, &created, NULL),
+				 DB_OK);
+		assert_int_equal(db_direct_chat(f->db, "carol", "bob", 1, id, &created, NULL),
+				 DB_OK);
+	}
+
 	/* Request order, repeats answered; carol has no connection. */
 	r = call(f, &a,
 		 "{\"id\":2,\"type\":\"getLastSeen\","
@@ -2196,6 +2275,669 @@ test_attachments(void **state)
 		     "bad_request", 14);
 }
 
+/*
+ * Strings are read whole (issue 10, item 2): cJSON ends a string at an
+ * escaped NUL, so "bob\u0000x" used to register bob, and a lone surrogate
+ * made the whole frame unreadable (id null). Each is bad_request with the
+ * request's id, and nothing is stored under a cut name or id.
+ */
+static void
+test_nul_and_surrogates(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ix;
+	struct session a, b, x;
+	char chat[17];
+	const char *env = "{\"user\":\"bob\",\"deviceId\":1,"
+			  "\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+			  "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
+	struct db_device devs[CHAT_MAX_DEVICES];
+	size_t nd;
+	cJSON *r;
+
+	/* register: neither "bob" nor anyone else comes of it. */
+	assert_int_equal(e2e_identity_generate(&ix), 0);
+	open_session(f, &x, 9);
+	expect_error(do_register(f, &x, 1, "bob\\u0000x", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+		     1);
+	expect_error(do_register(f, &x, 2, "bob\\ud800", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+		     2);
+	assert_false(x.authed);
+	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
+	/* A NUL in a key names nothing either, and the message says what. */
+	r = call(f, &x, "{\"id\":3,\"type\\u0000\":\"auth\"}");
+	assert_non_null(strstr(str(cJSON_GetObjectItem(r, "error"), "message"), "U+0000"));
+	expect_error(r, "bad_request", 3);
+	r = call(f, &x, "{\"id\":4,\"type\":\"auth\",\"user\":\"\\udc00\"}");
+	assert_non_null(strstr(str(cJSON_GetObjectItem(r, "error"), "message"), "lone surrogate"));
+	expect_error(r, "bad_request", 4);
+	/* A raw NUL byte, too, gets an answer with the id. */
+	{
+		static const char nul[] = "{\"id\":5,\"type\":\"a\0\"}";
+		char *text = wire_handle(&f->hooks, &x, nul, sizeof nul - 1);
+
+		r = cJSON_Parse(text);
+		free(text);
+		expect_error(r, "bad_request", 5);
+	}
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	expect_error(call(f, &a, "{\"id\":6,\"type\":\"getKeys\",\"users\":[\"bob\\u0000x\"]}"),
+		     "bad_request", 6);
+	expect_error(
+		call(f, &a, "{\"id\":7,\"type\":\"createChat\",\"participants\":[\"bob\\u0000\"]}"),
+		"bad_request", 7);
+	expect_error(call(f, &a,
+			  "{\"id\":8,\"type\":\"createChat\",\"name\":\"a\\u0000b\","
+			  "\"participants\":[\"bob\"]}"),
+		     "bad_request", 8);
+	r = call(f, &a, "{\"id\":9,\"type\":\"createChat\",\"participants\":[\"bob\"]}");
+	expect_ok(r, 9);
+	snprintf(chat, sizeof chat, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	expect_error(
+		call(f, &a, "{\"id\":10,\"type\":\"getChat\",\"chatId\":\"%s\\u0000zz\"}", chat),
+		"bad_request", 10);
+	/* A message id with a NUL and junk after it is not stored under its
+	 * prefix. */
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			  "\"messageId\":\"00112233445566778899aabbccddeeff\\u0000junk\","
+			  "\"envelopes\":[%s]}",
+			  chat, env),
+		     "bad_request", 11);
+	r = call(f, &a,
+		 "{\"id\":12,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		 "\"messageId\":\"00112233445566778899aabbccddeeff\",\"envelopes\":[%s]}",
+		 chat, env);
+	expect_ok(r, 12);
+	assert_true(num(r, "seq") == 1); /* the first, not a replay */
+	cJSON_Delete(r);
+	/* A device name with a NUL is not cut to its prefix. */
+	{
+		struct e2e_identity in;
+		struct session n;
+		char ik[64], xk[64], xs[100], sg[100];
+		uint8_t sig[64];
+
+		assert_int_equal(e2e_identity_generate(&in), 0);
+		open_session(f, &n, 10);
+		assert_int_equal(
+			e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, n.challenge, 32, in.sign_sk),
+			0);
+		b64(in.sign_pk, 32, ik, sizeof ik);
+		b64(in.x_pk, 32, xk, sizeof xk);
+		b64(in.x_sig, 64, xs, sizeof xs);
+		b64(sig, 64, sg, sizeof sg);
+		expect_error(call(f, &n,
+				  "{\"id\":13,\"type\":\"register\",\"user\":\"dave\","
+				  "\"deviceName\":\"pho\\u0000ne\",\"identityKey\":\"%s\","
+				  "\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\","
+				  "\"signature\":\"%s\"}",
+				  ik, xk, xs, sg),
+			     "bad_request", 13);
+		assert_int_equal(db_user_devices(f->db, "dave", devs, CHAT_MAX_DEVICES, &nd),
+				 DB_NOT_FOUND);
+		e2e_identity_wipe(&in);
+	}
+	/* Sizes: over the limit is too_large, however far over (2^64 included);
+	 * not a whole number, or below 1, is bad_request. */
+	expect_error(
+		call(f, &a,
+		     "{\"id\":14,\"type\":\"getAttachmentTarget\",\"size\":18446744073709551616}"),
+		"too_large", 14);
+	expect_error(call(f, &a, "{\"id\":15,\"type\":\"getAttachmentTarget\",\"size\":1e300}"),
+		     "too_large", 15);
+	expect_error(call(f, &a, "{\"id\":16,\"type\":\"getAttachmentTarget\",\"size\":-5}"),
+		     "bad_request", 16);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	e2e_identity_wipe(&ix);
+}
+
+/*
+ * Registrations per address (issue 10, item 12): a new user is refused with
+ * too_many_registrations (and retryAfterMs) when the address's bucket is
+ * empty, and counted when made; a retry of a registration that was made is
+ * not a new user and goes through.
+ */
+static void
+test_register_rate(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, a2, b;
+	const cJSON *e;
+	cJSON *r;
+
+	f->hooks.register_wait = on_register_wait;
+	f->hooks.register_rate = 10;
+	registered(f, &a, 1, "alice", &ia);
+	assert_int_equal(f->reg_taken, 1);
+	f->reg_wait = 1500;
+	assert_int_equal(e2e_identity_generate(&ib), 0);
+	open_session(f, &b, 2);
+	r = do_register(f, &b, 7, "bob", &ib, E2E_DOMAIN_REGISTER);
+	e = cJSON_GetObjectItem(r, "error");
+	assert_true(num(e, "retryAfterMs") == 1500);
+	assert_non_null(strstr(str(e, "message"), "at most 10 an hour"));
+	expect_error(r, "too_many_registrations", 7);
+	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
+	/* alice's registration again: answered as the first time. */
+	open_session(f, &a2, 3);
+	r = do_register(f, &a2, 8, "alice", &ia, E2E_DOMAIN_REGISTER);
+	expect_ok(r, 8);
+	cJSON_Delete(r);
+	assert_int_equal(f->reg_taken, 1);
+	/* Room again: bob goes through, and is counted. */
+	f->reg_wait = 0;
+	r = do_register(f, &b, 9, "bob", &ib, E2E_DOMAIN_REGISTER);
+	expect_ok(r, 9);
+	cJSON_Delete(r);
+	assert_int_equal(f->reg_taken, 2);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/* Per-address accounting: the keys (an IPv6 /64 counts as one address) and
+ * the table's life cycle. */
+static void
+test_addr_table(void **state)
+{
+	struct sockaddr_in v4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+	struct addr_table *t = addr_table_new();
+	struct addr_entry *e;
+	char key[ADDR_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr), 1);
+	addr_key((struct sockaddr *)&v4, sizeof v4, key);
+	assert_string_equal(key, "192.0.2.7");
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", &v6.sin6_addr), 1);
+	addr_key((struct sockaddr *)&v6, sizeof v6, key);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:198.51.100.1", &v6.sin6_addr), 1);
+	addr_key((struct sockaddr *)&v6, sizeof v6, key);
+	assert_string_equal(key, "198.51.100.1");
+	addr_key((struct sockaddr *)&v4, 2, key);
+	assert_string_equal(key, "?");
+
+	assert_non_null(t);
+	assert_null(addr_get(t, "192.0.2.7", 0));
+	e = addr_get(t, "192.0.2.7", 1);
+	assert_non_null(e);
+	assert_ptr_equal(addr_get(t, "192.0.2.7", 1), e);
+	e->conns = 1;
+	addr_release(t, e, 1.0, 10.0, 0); /* a connection holds it */
+	assert_int_equal(addr_count(t), 1);
+	/* No connection, but a registration bucket not full yet. */
+	e->conns = 0;
+	rate_refill(&e->reg, 1.0, 10.0, 0);
+	e->reg.tokens -= 3;
+	addr_release(t, e, 1.0, 10.0, 1000000);
+	assert_int_equal(addr_count(t), 1);
+	addr_sweep(t, 1.0, 10.0, 3000000); /* full again after 3 s */
+	assert_int_equal(addr_count(t), 0);
+	assert_null(addr_get(t, "192.0.2.7", 0));
+	addr_table_free(t);
+}
+
+/* An envelope to (user, 1) with a ciphertext of ct_len zero bytes. */
+static const char *
+envelope(const char *user, size_t ct_len)
+{
+	static char buf[4][512];
+	static int next;
+	uint8_t ct[256] = {0};
+	char b[400];
+	char *out = buf[next++ % 4];
+
+	assert_true(ct_len <= sizeof ct);
+	b64(ct, ct_len, b, sizeof b);
+	snprintf(out, sizeof buf[0],
+		 "{\"user\":\"%s\",\"deviceId\":1,\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+		 "\"ciphertext\":\"%s\"}",
+		 user, b);
+	return out;
+}
+
+/* sendMessage of message id number mid into chat with these envelopes. */
+static cJSON *
+send_env(struct fixture *f, struct session *s, int id, const char *chat, int mid, const char *envs)
+{
+	return call(f, s,
+		    "{\"id\":%d,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		    "\"messageId\":\"%032x\",\"envelopes\":[%s]}",
+		    id, chat, mid, envs);
+}
+
+/* A direct chat of a and b, made by a (a takes part). */
+static void
+direct(struct fixture *f, struct session *s, const char *other, char chat[CHAT_CHAT_ID_LEN + 1])
+{
+	cJSON *r =
+		call(f, s, "{\"id\":90,\"type\":\"createChat\",\"participants\":[\"%s\"]}", other);
+
+	expect_ok(r, 90);
+	snprintf(chat, CHAT_CHAT_ID_LEN + 1, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+}
+
+/* The first device's name in a getKeys reply about user, or NULL if null. */
+static const char *
+device_name(struct fixture *f, struct session *s, const char *user, cJSON **keep)
+{
+	const cJSON *u, *n;
+
+	*keep = call(f, s, "{\"id\":91,\"type\":\"getKeys\",\"users\":[\"%s\"]}", user);
+	expect_ok(*keep, 91);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(*keep, "users"), 0);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(u, "devices"), 0);
+	n = cJSON_GetObjectItemCaseSensitive(u, "name");
+	return cJSON_IsString(n) ? n->valuestring : NULL;
+}
+
+/*
+ * Who sees what (issue 10, item 14): a user's device names and last seen go
+ * to their contacts only, the users who share a chat with them in which they
+ * took part (made it, added someone, sent a message). Making a chat with
+ * someone does not make them show anything to you; a receipt (sent by
+ * itself) does not count as taking part.
+ */
+static void
+test_contacts_only(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	cJSON *r, *keep;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	assert_string_equal(device_name(f, &a, "alice", &keep), "test"); /* her own */
+	cJSON_Delete(keep);
+
+	/* alice writes to bob: she is his contact, he is not hers yet. */
+	direct(f, &a, "bob", chat);
+	r = send_env(f, &a, 2, chat, 1, envelope("bob", 16));
+	expect_ok(r, 2);
+	cJSON_Delete(r);
+	assert_string_equal(device_name(f, &b, "alice", &keep), "test");
+	cJSON_Delete(keep);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	r = call(f, &a, "{\"id\":3,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 3);
+	expect_seen(r, 0, "bob", -1, -1);
+	cJSON_Delete(r);
+	r = call(f, &b, "{\"id\":3,\"type\":\"getLastSeen\",\"users\":[\"alice\"]}");
+	expect_ok(r, 3);
+	expect_seen(r, 0, "alice", 1, 0);
+	cJSON_Delete(r);
+	/* bob's delivered receipt: still not taking part. */
+	r = call(f, &b,
+		 "{\"id\":4,\"type\":\"sendReceipt\",\"chatId\":\"%s\","
+		 "\"receiptId\":\"%032x\",\"envelopes\":[%s]}",
+		 chat, 77, envelope("alice", 16));
+	expect_ok(r, 4);
+	cJSON_Delete(r);
+	assert_null(device_name(f, &a, "bob", &keep));
+	cJSON_Delete(keep);
+	/* bob answers: now each is the other's contact. */
+	r = send_env(f, &b, 5, chat, 2, envelope("alice", 16));
+	expect_ok(r, 5);
+	cJSON_Delete(r);
+	assert_string_equal(device_name(f, &a, "bob", &keep), "test");
+	cJSON_Delete(keep);
+	r = call(f, &a, "{\"id\":6,\"type\":\"getLastSeen\",\"users\":[\"bob\"]}");
+	expect_ok(r, 6);
+	expect_seen(r, 0, "bob", 1, 0);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * Groups made of strangers (issue 10, item 12): being added to groups by
+ * people one never took part in a chat with is limited per day, and adding
+ * such people per hour; contacts are added freely.
+ */
+static void
+test_stranger_adds(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity im, iv;
+	struct session m, v;
+	char chat[CHAT_CHAT_ID_LEN + 1], g[CHAT_CHAT_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+	int i;
+
+	f->hooks.add_limits = (struct db_add_limits){.per_target_day = 2, .per_adder_hour = 4};
+	registered(f, &m, 1, "mallory", &im);
+	registered(f, &v, 2, "victim", &iv);
+	quick_user(f, "s1");
+	quick_user(f, "s2");
+	quick_user(f, "s3");
+	/* Two groups with the victim in them; the third is refused. */
+	for (i = 1; i <= 3; i++) {
+		r = call(f, &m,
+			 "{\"id\":%d,\"type\":\"createChat\",\"name\":\"g%d\","
+			 "\"participants\":[\"victim\"]}",
+			 i, i);
+		if (i < 3) {
+			expect_ok(r, i);
+			snprintf(g, sizeof g, "%s", str(r, "chatId"));
+			cJSON_Delete(r);
+			continue;
+		}
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_non_null(strstr(str(e, "message"), "'victim' was added to 2 groups"));
+		expect_error(r, "too_many_group_adds", 3);
+	}
+	/* mallory's own hourly share: 2 spent, 2 left (s1, s2); s3 is one more. */
+	r = call(f, &m,
+		 "{\"id\":6,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s1\"]}",
+		 g);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":7,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s2\"]}",
+		 g);
+	expect_ok(r, 7);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":8,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"ADD\",\"users\":[\"s3\"]}",
+		 g);
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "in the last hour"));
+	expect_error(r, "too_many_group_adds", 8);
+	r = call(f, &m, "{\"id\":5,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	names_are(r, "participants", "mallory,s1,s2,victim");
+	cJSON_Delete(r);
+	/* Once the victim writes to mallory, mallory adds them freely. */
+	direct(f, &v, "mallory", chat);
+	r = send_env(f, &v, 9, chat, 3, envelope("mallory", 16));
+	expect_ok(r, 9);
+	cJSON_Delete(r);
+	r = call(f, &m,
+		 "{\"id\":10,\"type\":\"createChat\",\"name\":\"g3\","
+		 "\"participants\":[\"victim\"]}");
+	expect_ok(r, 10);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&im);
+	e2e_identity_wipe(&iv);
+}
+
+/*
+ * A recipient device's inbox has a quota (issue 10, item 12): a send that
+ * would take it over is refused with inbox_full, naming the device, and
+ * nothing is stored for anyone; acks make room again.
+ */
+static void
+test_inbox_quota(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+
+	/* Two rows of 16 bytes (116 each toward the quota), not three. */
+	f->hooks.max_inbox_bytes = 300;
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	for (int i = 1; i <= 3; i++) {
+		r = send_env(f, &a, i, chat, i, envelope("bob", 16));
+		if (i < 3) {
+			expect_ok(r, i);
+			cJSON_Delete(r);
+			continue;
+		}
+		e = cJSON_GetObjectItemCaseSensitive(r, "error");
+		assert_string_equal(str(e, "user"), "bob");
+		assert_true(num(e, "deviceId") == 1);
+		assert_non_null(strstr(str(e, "message"), "bob's device 1"));
+		expect_error(r, "inbox_full", 3);
+	}
+	assert_int_equal(db_message_count(f), 2);
+	r = call(f, &b, "{\"id\":1,\"type\":\"ack\",\"messageIds\":[\"%032x\"]}", 1);
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+	r = send_env(f, &a, 4, chat, 3, envelope("bob", 16));
+	expect_ok(r, 4);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * A device's quotas in the blob store (issue 10, item 12): blobs asked for
+ * and not uploaded, the bytes they may take, and the bytes uploaded.
+ */
+static void
+test_blob_quotas(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia;
+	struct session a;
+	char blob[BLOB_ID_LEN + 1];
+	const cJSON *e;
+	cJSON *r;
+
+	f->hooks.max_pending_blobs = 2;
+	f->hooks.max_pending_blob_bytes = 1500;
+	f->hooks.max_blob_bytes = 2000;
+	registered(f, &a, 1, "alice", &ia);
+	r = call(f, &a, "{\"id\":1,\"type\":\"getAttachmentTarget\",\"size\":1000}");
+	expect_ok(r, 1);
+	snprintf(blob, sizeof blob, "%s", str(r, "blobId"));
+	cJSON_Delete(r);
+	/* 1000 + 600 bytes would be pending: over 1500. */
+	r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":600}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "not uploaded yet"));
+	expect_error(r, "quota_exceeded", 2);
+	r = call(f, &a, "{\"id\":3,\"type\":\"getAttachmentTarget\",\"size\":400}");
+	expect_ok(r, 3);
+	cJSON_Delete(r);
+	/* Two pending: a third is refused whatever its size. */
+	r = call(f, &a, "{\"id\":4,\"type\":\"getAttachmentTarget\",\"size\":1}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "2 attachments asked for"));
+	expect_error(r, "quota_exceeded", 4);
+	/* The first uploaded (1000 stored): another 1001 would be over 2000. */
+	assert_int_equal(db_blob_complete(f->db, blob, 1000, util_now_ms()), DB_OK);
+	r = call(f, &a, "{\"id\":5,\"type\":\"getAttachmentTarget\",\"size\":1001}");
+	e = cJSON_GetObjectItemCaseSensitive(r, "error");
+	assert_non_null(strstr(str(e, "message"), "on the server"));
+	expect_error(r, "quota_exceeded", 5);
+	r = call(f, &a, "{\"id\":6,\"type\":\"getAttachmentTarget\",\"size\":1000}");
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+}
+
+/*
+ * Which check wins (issue 10, item 26; PROTOCOL.md, "Errors"): a request's
+ * fields are checked in the order the text lists them, form before state;
+ * so a malformed field is bad_request (or too_large) even where the state
+ * would also refuse it (device_mismatch, bad_signature).
+ */
+static void
+test_error_precedence(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b, s;
+	char chat[CHAT_CHAT_ID_LEN + 1], *envs, sig63[100];
+	uint8_t z[63] = {0};
+	size_t len = 0;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	/* 301 envelopes to the wrong devices: too_large, not device_mismatch. */
+	envs = malloc(301 * 200);
+	assert_non_null(envs);
+	for (int i = 0; i < 301; i++)
+		len += (size_t)snprintf(envs + len, 301 * 200 - len, "%s%s", i ? "," : "",
+					envelope("alice", 16));
+	{
+		char *frame = malloc(len + 200);
+		char *text;
+
+		assert_non_null(frame);
+		len = (size_t)snprintf(frame, len + 200,
+				       "{\"id\":1,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+				       "\"messageId\":\"%032x\",\"envelopes\":[%s]}",
+				       chat, 1, envs);
+		text = wire_handle(&f->hooks, &a, frame, len);
+		expect_error(cJSON_Parse(text), "too_large", 1);
+		free(text);
+		free(frame);
+	}
+	free(envs);
+	/* A ciphertext under 16 bytes to the wrong device: bad_request. */
+	expect_error(send_env(f, &a, 2, chat, 2, envelope("alice", 15)), "bad_request", 2);
+	/* No envelope at all: bad_request, not device_mismatch. */
+	expect_error(send_env(f, &a, 3, chat, 3, ""), "bad_request", 3);
+	/* Well formed but to the wrong device: now device_mismatch. */
+	expect_error(send_env(f, &a, 4, chat, 4, envelope("alice", 16)), "device_mismatch", 4);
+	/* A signature of 63 bytes: bad_request, before it is checked. */
+	b64(z, sizeof z, sig63, sizeof sig63);
+	open_session(f, &s, 3);
+	expect_error(call(f, &s,
+			  "{\"id\":5,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
+			  "\"signature\":\"%s\"}",
+			  sig63),
+		     "bad_request", 5);
+	/* ... and unknown_device only for a well-formed request. */
+	expect_error(call(f, &s,
+			  "{\"id\":6,\"type\":\"auth\",\"user\":\"zed\",\"deviceId\":1,"
+			  "\"signature\":\"%s\"}",
+			  sig63),
+		     "bad_request", 6);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
+/*
+ * Blobs and members added later (issue 10, item 26): a member may download
+ * the files of messages sent after they joined, not of those before (whose
+ * keys they never got either).
+ */
+static void
+test_blob_after_join(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ic;
+	struct session a, b, c;
+	char g[CHAT_CHAT_ID_LEN + 1], early[BLOB_ID_LEN + 1], late[BLOB_ID_LEN + 1];
+	char envs[1024];
+	cJSON *r;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	registered(f, &c, 3, "carol", &ic);
+	r = call(f, &a,
+		 "{\"id\":1,\"type\":\"createChat\",\"name\":\"g\",\"participants\":[\"bob\"]}");
+	expect_ok(r, 1);
+	snprintf(g, sizeof g, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	for (int i = 0; i < 2; i++) {
+		char *id = i == 0 ? early : late;
+
+		r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":10}");
+		expect_ok(r, 2);
+		snprintf(id, BLOB_ID_LEN + 1, "%s", str(r, "blobId"));
+		cJSON_Delete(r);
+		assert_int_equal(db_blob_complete(f->db, id, 10, util_now_ms()), DB_OK);
+		if (i == 1) {
+			r = call(f, &a,
+				 "{\"id\":3,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+				 "\"operation\":\"ADD\",\"users\":[\"carol\"]}",
+				 g);
+			expect_ok(r, 3);
+			cJSON_Delete(r);
+		}
+		snprintf(envs, sizeof envs, "%s%s%s", envelope("bob", 16), i ? "," : "",
+			 i ? envelope("carol", 16) : "");
+		r = call(f, &a,
+			 "{\"id\":4,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			 "\"messageId\":\"%032x\",\"envelopes\":[%s],\"blobs\":[\"%s\"]}",
+			 g, 10 + i, envs, id);
+		expect_ok(r, 4);
+		cJSON_Delete(r);
+	}
+	expect_error(call(f, &c, "{\"id\":5,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}",
+			  early),
+		     "no_such_blob", 5);
+	r = call(f, &c, "{\"id\":6,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}", late);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	/* bob, there from the start, gets both. */
+	r = call(f, &b, "{\"id\":7,\"type\":\"getAttachmentDownload\",\"blobId\":\"%s\"}", early);
+	expect_ok(r, 7);
+	cJSON_Delete(r);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	e2e_identity_wipe(&ic);
+}
+
+/*
+ * Log lines (issue 10, items 11 and 25): each starts with the UTC time, and a
+ * kind of line that repeats (a refused connection, lws complaining) is let
+ * through only as its bucket allows; the next line let through says how many
+ * were left out.
+ */
+static void
+test_log_lines(void **state)
+{
+	struct log_limit l = {.rate = 1, .burst = 3};
+	char path[] = "/tmp/test_server_log.XXXXXX", line[512];
+	int fd = mkstemp(path), saved = dup(2), n = 0, noted = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	srv_quiet = 0;
+	for (int i = 0; i < 10; i++)
+		srv_log_limited(&l, "refused %d", i);
+	l.tokens = 1; /* as if a second had passed */
+	srv_log_limited(&l, "refused again");
+	fflush(stderr);
+	srv_quiet = 1;
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	rewind(f);
+	while (fgets(line, sizeof line, f) != NULL) {
+		/* 2026-11-28T03:29:22.123Z chat-server: ... */
+		assert_true(strlen(line) > 25 && line[4] == '-' && line[10] == 'T' &&
+			    line[19] == '.' && line[23] == 'Z' && line[24] == ' ');
+		assert_memory_equal(line + 25, "chat-server: ", 13);
+		n++;
+		noted += strstr(line, "(7 lines like the next were not logged)") != NULL;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(n, 5); /* three, the note, the last */
+	assert_int_equal(noted, 1);
+}
+
 int
 main(void)
 {
@@ -2222,6 +2964,16 @@ main(void)
 		cmocka_unit_test(test_blob_signatures),
 		cmocka_unit_test(test_blob_key_file),
 		cmocka_unit_test_setup_teardown(test_attachments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_and_surrogates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_rate, setup, teardown),
+		cmocka_unit_test(test_addr_table),
+		cmocka_unit_test_setup_teardown(test_contacts_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stranger_adds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbox_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_precedence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_after_join, setup, teardown),
+		cmocka_unit_test(test_log_lines),
 	};
 
 	if (sodium_init() < 0)
