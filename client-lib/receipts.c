@@ -151,8 +151,11 @@ receipt_send(struct chat_client *c, struct op *op)
 	if (rc == CHAT_OK)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
-	/* A read goes to this user's other devices too, so they show it read. */
-	if (rc == CHAT_OK && (uint8_t)op->text[1] == CHAT_RECEIPT_READ)
+	/* This user's other devices get it too: a read makes them show the
+	 * messages read. A delivered one tells them nothing new, but goes all
+	 * the same, so that who gets a receipt (which the server sees) does not
+	 * say which kind it is (which only the devices see). */
+	if (rc == CHAT_OK)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, c->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0) {
@@ -273,7 +276,7 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 	/* Only about a message of that chat we have; others are ignored (this
 	 * device may have joined after it, or the sender lies). */
 	if (rc <= 0 || strcmp(m.chat_id, chat_id) != 0 || !m.is_text)
-		return rc;
+		return rc < 0 ? -1 : 0;
 	if (strcmp(user, c->user) != 0) {
 		/* Someone else's receipt for one of our messages. */
 		if (!m.outgoing)
@@ -284,9 +287,11 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 		    store_message_brief(&c->store, message_id, &m) < 0)
 			return -1;
 	} else {
-		/* Another of our devices read it: so have we, here. */
-		if (m.outgoing || status != CHAT_RECEIPT_READ ||
-		    (rc = store_mark_read(&c->store, chat_id, message_id, c->user, 0, 0)) <= 0)
+		/* Another of our devices read it: so have we, here. That it
+		 * stored it (delivered) is no news to this one. */
+		if (m.outgoing || status != CHAT_RECEIPT_READ)
+			return 0;
+		if ((rc = store_mark_read(&c->store, chat_id, message_id, c->user, 0, 0)) <= 0)
 			return rc;
 		snprintf(m.state, sizeof m.state, "read");
 	}
