@@ -253,9 +253,10 @@ void receipts_due(struct chat_client *c, int delay_ms);
 /* Sends the next batch owed, if online and none is under way. */
 void receipts_flush(struct chat_client *c);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
- * malformed (errmsg set; to be reported and acked), or an error. */
-int receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id,
-		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
+ * malformed (errmsg says how; it is undecryptable: told once and acked), or
+ * an error. */
+int receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
+		   const uint8_t *pt, size_t len);
 void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 
 /* devices.c */

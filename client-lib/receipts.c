@@ -301,8 +301,8 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 }
 
 int
-receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id, const char *user,
-	       uint32_t device, const uint8_t *pt, size_t len)
+receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
+	       const uint8_t *pt, size_t len)
 {
 	struct chat_receipt r = {chat_id, NULL, user, device, 0, 0, NULL};
 	struct news *news;
@@ -313,8 +313,7 @@ receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_i
 	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
 	    (n = (len - PROTO_RECEIPT_HEAD) / 16) > PROTO_MAX_RECEIPT_IDS ||
 	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ)) {
-		client_fail(c, CHAT_ERR_PROTOCOL, "receipt %s from %s is malformed; ignored",
-			    receipt_id, user);
+		client_fail(c, CHAT_ERR_PROTOCOL, "its body is not a well-formed receipt");
 		return 1;
 	}
 	r.status = pt[1];
