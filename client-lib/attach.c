@@ -956,7 +956,7 @@ attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_me
 	cJSON *root = NULL, *arr, *o;
 	struct attach_meta *out = NULL;
 	char *t = NULL;
-	size_t jlen, count, i = 0;
+	size_t jlen, count = 0, i = 0;
 	int rc = ATTACH_ERR_FORMAT;
 
 	if (err && errlen)

@@ -252,6 +252,15 @@ int ops_sending(const struct chat_client *c, const char *message_id);
 void receipts_due(struct chat_client *c, int delay_ms);
 /* Sends the next batch owed, if online and none is under way. */
 void receipts_flush(struct chat_client *c);
+/* A receipt's plaintext (kind 0x02), read: 0, or -1 if it is malformed.
+ * ids points into pt: n raw 16-byte message ids. */
+struct receipt_body {
+	int status; /* CHAT_RECEIPT_DELIVERED or CHAT_RECEIPT_READ */
+	int64_t at; /* ms since the epoch, the reader's clock; 0 if past 2^63 */
+	const uint8_t *ids;
+	size_t n; /* 1 to PROTO_MAX_RECEIPT_IDS */
+};
+int receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
  * malformed (errmsg says how; it is undecryptable: told once and acked), or
  * an error. */
@@ -273,6 +282,10 @@ void receive_receipt(struct chat_client *c, const cJSON *msg);
 int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
+
+/* session.c: one complete text frame from the server, as if it had come off
+ * the socket (for tests/fuzz; the socket's callback calls the same). */
+void session_dispatch_frame(struct chat_client *c, const char *buf, size_t len);
 
 /* directory.c */
 /* directory_check: the entry is of a user never seen and approved by another

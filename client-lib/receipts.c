@@ -301,33 +301,50 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 }
 
 int
+receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
+{
+	uint64_t at = 0;
+
+	memset(out, 0, sizeof *out);
+	if (pt == NULL || len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
+	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
+	    (len - PROTO_RECEIPT_HEAD) / 16 > PROTO_MAX_RECEIPT_IDS ||
+	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ))
+		return -1;
+	out->status = pt[1];
+	for (int i = 0; i < 8; i++)
+		at = at << 8 | pt[2 + i];
+	/* A time past 2^63 (the reader's clock, so anything) reads as 0. */
+	out->at = at > INT64_MAX ? 0 : (int64_t)at;
+	out->ids = pt + PROTO_RECEIPT_HEAD;
+	out->n = (len - PROTO_RECEIPT_HEAD) / 16;
+	return 0;
+}
+
+int
 receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
 	       const uint8_t *pt, size_t len)
 {
 	struct chat_receipt r = {chat_id, NULL, user, device, 0, 0, NULL};
+	struct receipt_body body;
 	struct news *news;
 	size_t n, n_news = 0;
 	int rc;
 
-	if (len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
-	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
-	    (n = (len - PROTO_RECEIPT_HEAD) / 16) > PROTO_MAX_RECEIPT_IDS ||
-	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ)) {
+	if (receipt_body_parse(pt, len, &body) != 0) {
 		client_fail(c, CHAT_ERR_PROTOCOL, "its body is not a well-formed receipt");
 		return 1;
 	}
-	r.status = pt[1];
-	for (int i = 0; i < 8; i++)
-		r.at = (int64_t)(((uint64_t)r.at << 8) | pt[2 + i]);
-	if (r.at < 0)
-		r.at = 0;
+	r.status = body.status;
+	r.at = body.at;
+	n = body.n;
 	if ((news = malloc(n * sizeof *news)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	rc = store_begin(&c->store);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char id[CHAT_MESSAGE_ID_LEN + 1];
 
-		sodium_bin2hex(id, sizeof id, pt + PROTO_RECEIPT_HEAD + i * 16, 16);
+		sodium_bin2hex(id, sizeof id, body.ids + i * 16, 16);
 		rc = apply_one(c, chat_id, id, user, device, r.status, r.at, &news[n_news]);
 		if (rc == 1)
 			n_news++;

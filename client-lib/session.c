@@ -1010,3 +1010,9 @@ chat_client_run_until(struct chat_client *c, const volatile int *flag, int timeo
 	}
 	return CHAT_OK;
 }
+
+void
+session_dispatch_frame(struct chat_client *c, const char *buf, size_t len)
+{
+	dispatch(c, buf, len);
+}
