@@ -8,12 +8,16 @@
  * carol) and two messages of the direct chat: alice's aaaa...a and bob's
  * bbbb...b.
  *
- * Input: one byte choosing the mode (mod 3), then
+ * Input: one byte choosing the mode (mod 4), then
  *   0: frames separated by '\n', dispatched in turn (request ids start at 1
  *      with each input, so a frame can answer one an earlier frame caused);
  *   1: a body (kind byte and all) sealed as a newMessage, then
  *   2: sealed as a receipt; for both, one byte first picks the sender
- *      (alice/1, bob/2, carol/1) and the chat (direct, group).
+ *      (alice/1, bob/2, carol/1) and the chat (direct, group);
+ *   3: as 0, after a getKeys of alice, carol and dave (request id 1), so
+ *      that the frames can answer it: the key directory's checks.
+ * The pins are put back after each input, so what one input made of them
+ * does not keep the next from decrypting.
  * Every callback reads every string it is given, so a pointer to garbage is
  * caught there.
  */
@@ -196,6 +200,16 @@ pin(const char *user, uint32_t device, uint8_t tag)
 		die("pinning keys");
 }
 
+/* The pins of fill_store(), as they were (a pending key change dropped). */
+static void
+repin(void)
+{
+	pin("alice", 1, 1);
+	pin("bob", 1, 2);
+	pin("bob", 2, 4);
+	pin("carol", 1, 3);
+}
+
 static void
 add_message(const char *id, const char *sender, int outgoing, const char *state)
 {
@@ -213,10 +227,7 @@ fill_store(void)
 	static const char *const three[] = {"alice", "bob", "carol"};
 	static const char *const admins[] = {"alice"};
 
-	pin("alice", 1, 1);
-	pin("bob", 1, 2);
-	pin("bob", 2, 4);
-	pin("carol", 1, 3);
+	repin();
 	if (store_chat_put(&c->store, FUZZ_DIRECT, "direct", NULL, 1000, two, 2, NULL, 0) != 0 ||
 	    store_chat_put(&c->store, FUZZ_GROUP, "group", "climbing", 1000, three, 3, admins, 1) !=
 		    0)
@@ -340,6 +351,26 @@ frames(const uint8_t *data, size_t size)
 	}
 }
 
+static void
+keys_reply(struct chat_client *cl, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(cl, reply);
+	op_finish(cl, op, err, NULL);
+}
+
+/* A getKeys under way, as chat_refresh_keys() starts one (without its
+ * connecting, which the target cannot). */
+static void
+ask_keys(void)
+{
+	static char *users[] = {"alice", "carol", "dave"};
+	struct op *op = op_new(c, OP_KEYS, NULL, NULL);
+
+	if (op != NULL && request_keys(c, op, users, 3, keys_reply) != CHAT_OK)
+		op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -347,10 +378,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	c->state = CHAT_STATE_ONLINE;
 	c->next_req_id = 1;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: frames(data + 1, size - 1); break;
 	case 1: sealed_push(data + 1, size - 1, 0); break;
-	default: sealed_push(data + 1, size - 1, 1); break;
+	case 2: sealed_push(data + 1, size - 1, 1); break;
+	default:
+		ask_keys();
+		frames(data + 1, size - 1);
+		break;
 	}
 	/* What a connection would leave behind: no requests, acks or ops carry
 	 * over to the next input. */
@@ -359,5 +394,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->closing = 0;
 	c->drained = 0;
 	c->linking = 0;
+	if (data[0] % 4 == 0 || data[0] % 4 == 3)
+		repin();
 	return 0;
 }

@@ -12,8 +12,10 @@ from cryptography.hazmat.primitives import serialization as S
 RAW = (S.Encoding.Raw, S.PublicFormat.Raw)
 b64 = lambda b: base64.b64encode(b).decode()
 
+def signer(tag): return Ed25519PrivateKey.from_private_bytes(bytes([tag]) * 32)
+
 def identity(tag):
-    sk = Ed25519PrivateKey.from_private_bytes(bytes([tag]) * 32)
+    sk = signer(tag)
     x = bytearray([(tag + 0x40) & 0xff] * 32)
     x[0] &= 248; x[31] &= 127; x[31] |= 64
     xk = X25519PrivateKey.from_private_bytes(bytes(x))
@@ -72,6 +74,8 @@ for name, body in bodies.items():
     write("frame", "sealed-receipt-alice-" + name, b"2" + bytes([0]) + body)
 write("frame", "sealed-receipt-tablet-read", b"2" + bytes([1]) + receipt(2, [A_MSG]))
 write("frame", "sealed-message-carol-group", b"1" + bytes([5]) + bodies["text"])
+# A receipt in the group about a message of the direct chat: ignored, not news.
+write("frame", "sealed-receipt-alice-other-chat", b"2" + bytes([3]) + receipt(1, [B_MSG]))
 
 # ---- frames from the server (frame mode 0: '0', then frames by lines)
 def sender(user, dev, keys): return dict({"user": user, "deviceId": dev}, **keys)
@@ -116,6 +120,28 @@ write("frame", "nul-in-chat-id", '0{"type":"newMessage","chatId":"10101010101010
 write("frame", "surrogate", '0{"type":"chatUpdate","chatId":"' + GROUP + '","actor":"\\ud800"}')
 write("frame", "not-json", "0{\"type\":")
 write("frame", "binaryish", b"0\x00\xff\xfe{}")
+
+# Frame mode 3: a getKeys of alice, carol and dave is under way (id 1).
+def approved(tag, user, by):
+    d = identity(tag)
+    ik, xk = base64.b64decode(d["identityKey"]), base64.b64decode(d["exchangeKey"])
+    sig = signer(by).sign(b"chat-device-v1" + user.encode() + b"\0" + ik + xk)
+    return dict(d, approverKey=identity(by)["identityKey"], approval=b64(sig))
+def dev(n, keys, name="x"): return dict({"deviceId": n, "name": name, "approverKey": None,
+                                         "approval": None}, **keys)
+def keys_reply(users): return "3" + j({"id": 1, "ok": True, "users": users})
+write("frame", "keys-same", keys_reply([{"user": "alice", "devices": [dev(1, ALICE)]},
+      {"user": "carol", "devices": [dev(1, CAROL)]}, {"user": "dave", "devices": [dev(1, identity(7))]}]))
+write("frame", "keys-new-approved", keys_reply([{"user": "alice", "devices": [dev(1, ALICE),
+      dict(approved(8, "alice", 1), deviceId=2, name="phone")]},
+      {"user": "carol", "devices": [dev(1, CAROL)]}, {"user": "dave", "devices": []}]))
+write("frame", "keys-bad-approval", keys_reply([{"user": "alice", "devices": [dev(1, ALICE),
+      dict(approved(8, "alice", 3), deviceId=2)]}]))
+write("frame", "keys-changed", keys_reply([{"user": "alice", "devices": [dev(1, identity(9))]}]))
+write("frame", "keys-removed", keys_reply([{"user": "alice", "devices": [dev(1, ALICE)]},
+      {"user": "carol", "devices": []}]))
+write("frame", "keys-refused", "3" + j({"id": 1, "ok": False,
+      "error": {"code": "unknown_user", "message": "no user named 'dave'"}}))
 
 # ---- frames to the server (wire: a byte picking the connection, then lines)
 # '0' (48 % 4 = 0): not authenticated; '1' alice/1; '2' bob/1; '3' carol/1.
