@@ -134,16 +134,16 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 	size_t ct_len = 0;
 	int rc = CHAT_OK;
 
-	*pt = ct == NULL ? NULL : malloc(PROTO_MAX_CIPHERTEXT);
-	if (*pt == NULL) {
-		free(ct);
+	*pt = NULL;
+	if (ct == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	}
 	if (proto_get_b64(in->msg, "nonce", nonce, sizeof nonce, 0, NULL) != 0 ||
 	    proto_get_b64(in->msg, "ciphertext", ct, 0, PROTO_MAX_CIPHERTEXT, &ct_len) != 0 ||
 	    ct_len < E2E_TAG_BYTES) {
 		snprintf(why, cap, "its nonce or ciphertext is malformed");
 		rc = 1;
+	} else if ((*pt = malloc(ct_len)) == NULL) {
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	} else {
 		switch (e2e_open(*pt, pt_len, ct, ct_len, nonce, &h, c->id->x_sk, c->id->x_pk,
 				 sender_xk)) {
@@ -171,7 +171,6 @@ struct body {
 	size_t text_len;
 	struct attach_meta *atts;
 	size_t n_atts;
-	const char *kind; /* "text", or "undecryptable" (text "") */
 };
 
 static void
@@ -192,10 +191,9 @@ static int
 read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, char *why,
 	  size_t cap)
 {
-	const char *fmt = NULL;
+	static const char unknown[] = "(a message this version of libchat cannot show)";
 
 	memset(b, 0, sizeof *b);
-	b->kind = "text";
 	if (len == 0) {
 		snprintf(why, cap, "it is empty");
 		return 1;
@@ -234,8 +232,7 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 		return 1;
 	default:
 		/* A kind from a later version: keep a placeholder. */
-		fmt = "(a message this version of libchat cannot show)";
-		if ((b->text = strdup(fmt)) == NULL)
+		if ((b->text = strdup(unknown)) == NULL)
 			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 		b->text_len = strlen(b->text);
 		return CHAT_OK;
@@ -284,7 +281,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
-	m.kind = why ? "undecryptable" : b->kind;
+	m.kind = why ? "undecryptable" : "text";
 	/* What did not decrypt is not acknowledged to its sender as delivered. */
 	owed = !m.outgoing && why == NULL;
 	/* The message and the delivered receipt this device now owes its sender
