@@ -1095,7 +1095,10 @@ test_challenge_domain_separation(void **state)
 }
 
 /* Safety numbers: a vector computed independently with Python's hashlib
- * from the definition in docs/PROTOCOL.md. (Link codes: test_devices.c.) */
+ * from the definition in docs/PROTOCOL.md. (Link codes: test_devices.c.) It
+ * is PROTOCOL.md's "Safety numbers, exactly" example: the first 30 bytes of
+ * the hash as one big-endian number, 20 bits per group from the top, each mod
+ * 100000 in 5 digits, single spaces. */
 static void
 test_safety_number_vector(void **state)
 {
