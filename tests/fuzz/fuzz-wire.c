@@ -7,8 +7,10 @@
  * fuzz-keys.h, so that frames in the corpus can name real chats and devices.
  *
  * Input: one byte choosing the connection (mod 4: 0 a new one, not
- * authenticated; 1 alice/1; 2 bob/1; 3 carol/1), then frames separated by
- * '\n', each handled in turn on that connection. After them, the inbox of the
+ * authenticated; 1 alice/1; 2 bob/1; 3 carol/1; with 0 and the top bit set,
+ * a new one that first authenticates as alice/1 with a real signature of its
+ * challenge), then frames separated by '\n', each handled in turn on that
+ * connection. After them, the inbox of the
  * connection's device is rendered as the server would push it, then acked.
  */
 #include <stdint.h>
@@ -19,6 +21,7 @@
 
 #include "db.h"
 #include "fuzz-keys.h"
+#include "names.h"
 #include "wire.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -31,6 +34,10 @@ static struct db *db;
 static struct wire_hooks hooks;
 static char dir[256], path[300];
 static uint8_t counter = 0x10;
+/* The names this server answers to, as a request's "server" gives them. */
+#define FUZZ_SERVER "127.0.0.1:8700"
+static char *name_list[] = {FUZZ_SERVER, "localhost:8700"};
+static const struct server_names names = {name_list, 2, 2};
 static const uint8_t blob_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 				     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
@@ -56,14 +63,16 @@ on_inbox(void *udata, const char *user, uint32_t device_id)
 	(void)device_id;
 }
 
-static struct session *
-on_find_link(void *udata, const char *user, const char *code, int64_t now)
+/* No other connection waits on a link request. */
+static size_t
+on_list_links(void *udata, const char *user, int64_t now, struct session **out, size_t cap)
 {
 	(void)udata;
 	(void)user;
-	(void)code;
 	(void)now;
-	return NULL;
+	(void)out;
+	(void)cap;
+	return 0;
 }
 
 static void
@@ -194,7 +203,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		.blob_url_ttl = 300,
 		.authenticated = on_auth,
 		.inbox_changed = on_inbox,
-		.find_link = on_find_link,
+		.names = &names,
+		.list_links = on_list_links,
 		.linked = on_linked,
 		.device_removed = on_removed,
 		.online = on_online,
@@ -218,6 +228,30 @@ push(void *udata, const struct db_inbox_row *row)
 	return 0;
 }
 
+/* auth as alice/1, signed for this connection's challenge, as a client would. */
+static void
+sign_in(struct session *s)
+{
+	struct e2e_identity alice;
+	uint8_t sig[64];
+	char sig64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)], frame[512];
+	int n;
+
+	if (fuzz_identity(&alice, 1) != 0 ||
+	    e2e_sign_session(sig, E2E_DOMAIN_AUTH, s->challenge, FUZZ_SERVER, NULL, 0,
+			     alice.sign_sk) != 0)
+		abort();
+	e2e_identity_wipe(&alice);
+	sodium_bin2base64(sig64, sizeof sig64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
+	n = snprintf(frame, sizeof frame,
+		     "{\"id\":1,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
+		     "\"server\":\"%s\",\"signature\":\"%s\"}",
+		     FUZZ_SERVER, sig64);
+	free(wire_handle(&hooks, s, frame, (size_t)n));
+	if (!s->authed)
+		abort(); /* the target's own auth must pass, or it tests nothing */
+}
+
 static void
 as_device(struct session *s, const char *user, uint32_t device)
 {
@@ -239,6 +273,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.conn_id = 1;
 	free(wire_hello(&hooks, &s)); /* draws the challenge */
 	switch (data[0] % 4) {
+	case 0:
+		if (data[0] & 0x80)
+			sign_in(&s);
+		break;
 	case 1: as_device(&s, "alice", 1); break;
 	case 2: as_device(&s, "bob", 1); break;
 	case 3: as_device(&s, "carol", 1); break;

@@ -144,15 +144,21 @@ write("frame", "keys-refused", "3" + j({"id": 1, "ok": False,
       "error": {"code": "unknown_user", "message": "no user named 'dave'"}}))
 
 # ---- frames to the server (wire: a byte picking the connection, then lines)
-# '0' (48 % 4 = 0): not authenticated; '1' alice/1; '2' bob/1; '3' carol/1.
+# '0' (48 % 4 = 0): not authenticated; '1' alice/1; '2' bob/1; '3' carol/1;
+# 0x80: not authenticated, then signed in as alice/1 by the target itself.
+SERVER = "127.0.0.1:8700"
 def env(user, dev, ct=bytes(272)): return {"user": user, "deviceId": dev, "nonce": b64(bytes(24)),
                                            "ciphertext": b64(ct)}
 reqs = {
     "0-register": {"id": 1, "type": "register", "user": "dave", "deviceName": "laptop",
-                   "signature": b64(bytes(64)), **identity(5)},
-    "0-auth": {"id": 1, "type": "auth", "user": "alice", "deviceId": 1, "signature": b64(bytes(64))},
+                   "server": SERVER, "signature": b64(bytes(64)), **identity(5)},
+    "0-register-other-server": {"id": 1, "type": "register", "user": "dave", "server": "evil:1",
+                                "signature": b64(bytes(64)), **identity(5)},
+    "0-auth": {"id": 1, "type": "auth", "user": "alice", "deviceId": 1, "server": SERVER,
+               "signature": b64(bytes(64))},
     "0-link": {"id": 1, "type": "linkDevice", "user": "alice", "deviceName": "phone",
-               "signature": b64(bytes(64)), **identity(6)},
+               "server": SERVER, "linkMac": b64(bytes(32)), "signature": b64(bytes(64)),
+               **identity(6)},
     "0-getkeys": {"id": 1, "type": "getKeys", "users": ["alice"]},
     "1-getkeys": {"id": 1, "type": "getKeys", "users": ["bob", "carol"]},
     "1-create-direct": {"id": 2, "type": "createChat", "participants": ["carol"]},
@@ -179,13 +185,16 @@ reqs = {
     "1-download": {"id": 9, "type": "getAttachmentDownload", "blobId": "5e" * 16},
     "1-lastseen": {"id": 10, "type": "getLastSeen", "users": ["bob", "carol"]},
     "1-privacy": {"id": 11, "type": "setPrivacy", "hideLastSeen": True},
-    "2-getlink": {"id": 12, "type": "getLink", "code": "K7QM-2XWD"},
-    "2-approve": {"id": 13, "type": "approveLink", "code": "K7QM-2XWD", "approval": b64(bytes(64))},
+    "2-getlink": {"id": 12, "type": "getLink"},
+    "2-approve": {"id": 13, "type": "approveLink", "identityKey": identity(6)["identityKey"],
+                  "approval": b64(bytes(64))},
     "2-remove-device": {"id": 14, "type": "removeDevice", "deviceId": 5},
     "1-unknown": {"id": 15, "type": "frobnicate"},
 }
 for name, r in reqs.items():
     write("wire", name, name[0] + j(r))
+write("wire", "signed-in-then-send", b"\x80" + j(reqs["1-send"]).encode() + b"\n" +
+      j(reqs["1-getkeys"]).encode())
 write("wire", "1-send-then-resend", "1" + j(reqs["1-send"]) + "\n" + j(reqs["1-send"]))
 write("wire", "1-target-2e64", '1{"id":8,"type":"getAttachmentTarget","size":18446744073709551616}')
 write("wire", "1-nul-user", '1{"id":1,"type":"getKeys","users":["bob\\u0000x"]}')
