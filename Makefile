@@ -7,8 +7,14 @@
 #                        (once) and open chat-tui on it as $USER (USER=bob: as bob)
 #   make stop            stop that chat-server
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make fuzz            build the fuzz targets (tests/fuzz/) with clang's libFuzzer
+#                        into build/fuzz/ and run each for FUZZ_SECONDS (default 60)
+#                        from its saved corpus; what crashes is saved as
+#                        build/fuzz/crash-TARGET-*. (make check runs every target
+#                        over its saved corpus alone, with any compiler.)
 #
-# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer.
+# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer; SAN=fuzz
+# (what make fuzz uses) adds libFuzzer's coverage, for clang.
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -24,6 +30,10 @@ SAN ?= 0
 ifeq ($(SAN),1)
 BUILD    ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+BUILD    ?= build/fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
 else
 BUILD    ?= build
 SANFLAGS :=
@@ -131,7 +141,24 @@ $(BUILD)/tests/tls-relay: tests/tools/tls-relay.c
 
 TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay
 
-tests: all $(UNIT_BIN) $(TEST_TOOLS)
+# Fuzz targets (tests/fuzz/fuzz-NAME.c): one per parser of bytes from the
+# network. Each links the server's objects (all but main) and libchat. For
+# make check, with standalone.c as main: every file of tests/fuzz/corpus/NAME
+# once, with the compiler at hand; for make fuzz, with clang's libFuzzer.
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-%)
+FUZZ_SECONDS ?= 60
+FUZZ_DEPS = tests/fuzz/fuzz-keys.h $(SERVER_OBJ) $(BUILD)/libchat.a
+FUZZ_LINK = $(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS)
+
+$(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/standalone.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/standalone.c $(FUZZ_LINK)
+
+$(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DEPS)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+tests: all $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY)
 
 # make check: everything under the sanitizers, from a clean machine.
 check: deps
@@ -139,8 +166,24 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=1 unit integration
 	@sh tests/install-check.sh
 
-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	for t in $(FUZZ_NAMES); do echo "== fuzz corpus: $$t"; \
+		$(BUILD)/tests/fuzz-$$t tests/fuzz/corpus/$$t || fail=1; done; exit $$fail
+
+# make fuzz: look for new crashes, FUZZ_SECONDS per target. New inputs go to
+# build/fuzz/corpus/NAME (copy the interesting ones to tests/fuzz/corpus/NAME).
+.PHONY: fuzz fuzz-run
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory SAN=fuzz CC=clang fuzz-run
+
+fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
+	@for t in $(FUZZ_NAMES); do echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		mkdir -p $(BUILD)/corpus/$$t; \
+		$(BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/crash-$$t- \
+			$(BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; done
 
 integration: all $(TEST_TOOLS)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh

@@ -115,6 +115,11 @@ cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);
 /* "<at> <chat> ~ bob read <message id> [state]" */
 void out_receipt_text(FILE *f, const struct chat_receipt *r);
+/* What a message that did not decrypt shows in its text's place. */
+#define OUT_UNDECRYPTABLE "[this message could not be decrypted]"
+/* An envelope that did not decrypt (chat_undecryptable_cb), for --json:
+ * {"type": "message" or "receipt", ..., "undecryptable": true, "reason"}. */
+cJSON *out_undecryptable_json(const struct chat_undecryptable *u);
 /* A device change notice: a JSON line on stdout with --json, a line on stderr always. */
 void out_device_change(int json, const char *user, uint32_t device, int added);
 /* An outbox message that failed for good: a JSON line on stdout with --json, a

@@ -249,6 +249,21 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 		message_id ? out_esc(message_id) : "?", chat_strerror(err), out_esc(detail));
 }
 
+/* Not a failure of recv: it was taken (and kept in the history, for a
+ * message), so it will not come again. One warning line for people, the
+ * event for scripts. */
+static void
+on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecryptable *u)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_undecryptable_json(u));
+	fprintf(stderr, "chatctl: WARNING: %s%s\n", u->reason,
+		u->receipt ? "; it was dropped" : "; it is kept in the history as undecryptable");
+}
+
 static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
@@ -320,6 +335,7 @@ static const struct chat_callbacks receive_callbacks = {
 	.on_missed = on_missed,
 	.on_receipt = on_receipt,
 	.on_send_failed = cli_notice_send_failed,
+	.on_undecryptable = on_undecryptable,
 };
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);

@@ -185,6 +185,16 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 	notify("sendFailed", out_send_failed_json(chat_id, message_id, err, detail));
 }
 
+/* Taken and acked (kept in the history, for a message): a notification, not
+ * an error of the session. */
+static void
+on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecryptable *u)
+{
+	(void)c;
+	(void)udata;
+	notify("undecryptable", out_undecryptable_json(u));
+}
+
 static const struct chat_callbacks rpc_callbacks = {
 	.on_message = on_message,
 	.on_state = on_state,
@@ -194,6 +204,7 @@ static const struct chat_callbacks rpc_callbacks = {
 	.on_device_change = on_device_change,
 	.on_missed = on_missed,
 	.on_send_failed = on_send_failed,
+	.on_undecryptable = on_undecryptable,
 };
 
 /* ---- params ------------------------------------------------------------------------ */

@@ -45,6 +45,9 @@ out_message_json(const struct chat_message *m)
 		cJSON_AddNullToObject(o, "sentAt");
 	cJSON_AddBoolToObject(o, "outgoing", m->outgoing);
 	cJSON_AddStringToObject(o, "state", m->state);
+	/* It came, from a valid sender, but did not decrypt: text is "". */
+	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
+		cJSON_AddBoolToObject(o, "undecryptable", 1);
 	if (m->n_attachments > 0) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "attachments");
 
@@ -174,6 +177,8 @@ out_message_text(FILE *f, const struct chat_message *m)
 	}
 	out_safe(f, m->sender, strlen(m->sender), 0);
 	fputs(": ", f);
+	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
+		fputs(OUT_UNDECRYPTABLE, f);
 	out_safe(f, m->text, m->text_len, TERMTEXT_MULTILINE);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		fprintf(f, "%s[file: ", m->text_len || i ? " " : "");
@@ -268,4 +273,24 @@ out_send_failed(int json, const char *chat_id, const char *message_id, int err, 
 		"chatctl: WARNING: message %s to chat %s, written earlier, cannot be sent "
 		"and is marked failed: %s\n",
 		message_id, chat_id, detail[0] ? out_esc(detail) : chat_strerror(err));
+}
+
+cJSON *
+out_undecryptable_json(const struct chat_undecryptable *u)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	if (o == NULL)
+		return NULL;
+	proto_rfc3339(u->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", u->receipt ? "receipt" : "message");
+	cJSON_AddStringToObject(o, "chatId", u->chat_id);
+	cJSON_AddStringToObject(o, u->receipt ? "receiptId" : "messageId", u->message_id);
+	cJSON_AddStringToObject(o, "sender", u->sender);
+	cJSON_AddNumberToObject(o, "senderDevice", u->sender_device);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	cJSON_AddBoolToObject(o, "undecryptable", 1);
+	cJSON_AddStringToObject(o, "reason", u->reason);
+	return o;
 }

@@ -28,8 +28,9 @@ _Static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == ATTACH_KEY_BYTE
 		       crypto_secretstream_xchacha20poly1305_ABYTES == ATTACH_ABYTES &&
 		       crypto_hash_sha256_BYTES == ATTACH_SHA256_BYTES,
 	       "libsodium sizes match attach.h");
-_Static_assert(ATTACH_BODY_MAX == PROTO_MAX_CIPHERTEXT - E2E_TAG_BYTES,
-	       "0x03 body fits one envelope");
+_Static_assert(ATTACH_BODY_MAX == E2E_MAX_PLAINTEXT &&
+		       E2E_MAX_PADDED == PROTO_MAX_CIPHERTEXT - E2E_TAG_BYTES,
+	       "0x03 body fits one envelope, padded");
 
 #define ATTACH_SEALED   (ATTACH_CHUNK + ATTACH_ABYTES) /* one full chunk, sealed */
 #define ATTACH_TMP_NAME "/.chat-attach-XXXXXX"
@@ -938,7 +939,7 @@ attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_me
 	cJSON *root = NULL, *arr, *o;
 	struct attach_meta *out = NULL;
 	char *t = NULL;
-	size_t jlen, count, i = 0;
+	size_t jlen, count = 0, i = 0;
 	unsigned bad;
 	int rc = ATTACH_ERR_FORMAT;
 

@@ -38,9 +38,10 @@
 /* The largest plaintext this format accepts (1 TiB): far above any server's
  * limit, far below 2^53 (JSON numbers are doubles) and any uint64_t overflow. */
 #define ATTACH_SIZE_LIMIT ((uint64_t)1 << 40)
-/* The largest 0x03 body: it must fit one envelope (PROTO_MAX_CIPHERTEXT less
- * the 16-byte AEAD tag). */
-#define ATTACH_BODY_MAX (66560 - 16)
+/* The largest 0x03 body: it must fit one envelope with its padding
+ * (E2E_MAX_PLAINTEXT: PROTO_MAX_CIPHERTEXT less the 16-byte AEAD tag, less
+ * at least one byte of padding). */
+#define ATTACH_BODY_MAX (66560 - 16 - 1)
 
 enum {
 	ATTACH_OK = 0,

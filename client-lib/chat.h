@@ -154,8 +154,11 @@ struct chat_message {
 	 * or "read" once chat_mark_read() (here or on another device of this user)
 	 * covered it. */
 	const char *state;
-	const char *kind; /* "text", or "update" for a membership change kept in the
-	                           history (text then describes it, sender is who made it) */
+	/* "text"; "update" for a membership change kept in the history (text then
+	 * describes it, sender is who made it); "undecryptable" for a message from
+	 * a sender whose keys are valid that did not decrypt, or decrypted to a
+	 * malformed body (text is then "": see chat_undecryptable_cb). */
+	const char *kind;
 	const struct chat_attachment *attachments; /* n_attachments files, or NULL */
 	size_t n_attachments;
 };
@@ -237,10 +240,35 @@ typedef void (*chat_state_cb)(struct chat_client *c, void *udata, enum chat_stat
 typedef void (*chat_key_changed_cb)(struct chat_client *c, void *udata, const char *user,
 				    uint32_t device);
 
-/* Called for a message that could not be received (it does not decrypt, its
- * sender's key is invalid...). err says why; the message is not acknowledged. */
+/* Called for a message that could not be received (its sender's key is invalid,
+ * the local store failed, the server sent a malformed frame...). err says why;
+ * the message is not acknowledged: it comes again with the next session. (One
+ * that does not decrypt goes to chat_undecryptable_cb instead.) */
 typedef void (*chat_receive_error_cb)(struct chat_client *c, void *udata, const char *message_id,
 				      int err, const char *detail);
+
+/* An envelope that could not be read, as delivered to chat_undecryptable_cb.
+ * Pointers valid during the callback. */
+struct chat_undecryptable {
+	const char *chat_id;
+	const char *message_id; /* the message's id, or the receipt's */
+	const char *sender;     /* who sent it (their keys were valid) */
+	uint32_t sender_device;
+	int64_t sent_at;    /* ms since the epoch, server time */
+	int receipt;        /* 1: a receipt, dropped; 0: a message, kept in the history as
+	                       kind "undecryptable", with no text */
+	const char *reason; /* what was wrong, for people */
+};
+
+/* Called once for each envelope from a sender whose keys are valid (pinned, the
+ * exchange key signed, no change waiting for chat_trust) that does not decrypt,
+ * or decrypts to a malformed body: a broken or hostile sender's client (anyone
+ * can address envelopes to anyone's devices). It is stored (a message, in its
+ * place in the history) and acknowledged, so it never comes again and never
+ * blocks what follows; no receipt is sent for it. A message whose sender's key
+ * changed is still held back (chat_key_changed_cb), not reported here. */
+typedef void (*chat_undecryptable_cb)(struct chat_client *c, void *udata,
+				      const struct chat_undecryptable *u);
 
 /* Completion of an asynchronous call. err is CHAT_OK or the failure; id is the
  * result (registration: the device id in decimal; create: the chat id; send:
@@ -292,6 +320,7 @@ struct chat_callbacks {
 	chat_missed_cb on_missed;
 	chat_receipt_cb on_receipt;
 	chat_send_failed_cb on_send_failed;
+	chat_undecryptable_cb on_undecryptable;
 };
 
 /* ---- Handle --------------------------------------------------------------- */

@@ -16,7 +16,8 @@
 
 /* Domain-separation strings.  Used without their terminating NUL. */
 static const char E2E_XKEY_CTX[] = "chat-xkey-v1";   /* 12 bytes */
-static const char E2E_AD_CTX[] = "chat-e2e-v1";      /* 11 bytes */
+static const char E2E_AD_CTX_V1[] = "chat-e2e-v1";   /* 11 bytes */
+static const char E2E_AD_CTX_V2[] = "chat-e2e-v2";   /* 11 bytes */
 static const char E2E_KDF_CTX[] = "chat-e2e-v1 key"; /* 15 bytes */
 static const char E2E_BLOB_MAGIC[] = "CID1";         /* 4 bytes */
 
@@ -39,6 +40,7 @@ _Static_assert(crypto_sign_PUBLICKEYBYTES == E2E_PK_BYTES &&
 		       crypto_aead_xchacha20poly1305_ietf_ABYTES == E2E_TAG_BYTES &&
 		       crypto_aead_xchacha20poly1305_ietf_KEYBYTES == E2E_KEY_BYTES,
 	       "libsodium sizes match e2e.h");
+_Static_assert(sizeof E2E_AD_CTX_V1 == sizeof E2E_AD_CTX_V2, "AD labels of one length");
 
 /* ------------------------------------------------------------------ */
 /* Exchange-key binding                                                */
@@ -361,16 +363,19 @@ e2e_header_ok(const struct e2e_header *h)
 }
 
 size_t
-e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap)
+e2e_header_ad(const struct e2e_header *h, int version, uint8_t *out, size_t cap)
 {
 	char sdev[E2E_U32_DEC_BYTES], rdev[E2E_U32_DEC_BYTES];
+	const char *label = version == E2E_AD_V2 ? E2E_AD_CTX_V2
+			    : version == E2E_AD_V1 ? E2E_AD_CTX_V1
+						   : NULL;
 	size_t pos = 0;
 
-	if (!e2e_header_ok(h) || out == NULL)
+	if (!e2e_header_ok(h) || out == NULL || label == NULL)
 		return 0;
 	if (e2e_u32_dec(sdev, h->sender_device) != 0 || e2e_u32_dec(rdev, h->recipient_device) != 0)
 		return 0;
-	if (e2e_put_field(out, cap, &pos, E2E_AD_CTX, 1) != 0 ||
+	if (e2e_put_field(out, cap, &pos, label, 1) != 0 ||
 	    e2e_put_field(out, cap, &pos, h->chat_id, 1) != 0 ||
 	    e2e_put_field(out, cap, &pos, h->message_id, 1) != 0 ||
 	    e2e_put_field(out, cap, &pos, h->sender_user, 1) != 0 ||
@@ -387,7 +392,7 @@ static size_t
 e2e_header_ad_len(const struct e2e_header *h)
 {
 	const char *parts[4];
-	size_t total = (sizeof E2E_AD_CTX - 1) + 6; /* context + 6 separators */
+	size_t total = (sizeof E2E_AD_CTX_V2 - 1) + 6; /* label + 6 separators */
 	size_t i;
 
 	if (!e2e_header_ok(h))
@@ -408,9 +413,9 @@ e2e_header_ad_len(const struct e2e_header *h)
 	return total + 2 * (E2E_U32_DEC_BYTES - 1); /* upper bound for digits */
 }
 
-/* Allocate and fill the AD for h.  Caller frees.  NULL on error. */
+/* Allocate and fill the AD of a version for h.  Caller frees.  NULL on error. */
 static uint8_t *
-e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
+e2e_header_ad_alloc(const struct e2e_header *h, int version, size_t *ad_len)
 {
 	size_t cap = e2e_header_ad_len(h);
 	uint8_t *ad;
@@ -420,7 +425,7 @@ e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
 	ad = malloc(cap);
 	if (ad == NULL)
 		return NULL;
-	*ad_len = e2e_header_ad(h, ad, cap);
+	*ad_len = e2e_header_ad(h, version, ad, cap);
 	if (*ad_len == 0) {
 		free(ad);
 		return NULL;
@@ -429,11 +434,11 @@ e2e_header_ad_alloc(const struct e2e_header *h, size_t *ad_len)
 }
 
 /* ------------------------------------------------------------------ */
-/* Envelope                                                            */
+/* Key derivation                                                      */
 /* ------------------------------------------------------------------ */
 
 /*
- * key = HKDF-SHA256(salt=NULL, ikm=X25519(my_sk, peer_pk),
+ * key = HKDF-SHA256(salt = none, i.e. 32 zero bytes, ikm = X25519(my_sk, peer_pk),
  *                   info="chat-e2e-v1 key" || sender_pk || recipient_pk, 32)
  * Both sides put the keys into info in sender, recipient order, so the key
  * is bound to the direction of the message as well as to the two devices.
@@ -464,37 +469,134 @@ out:
 	return rc;
 }
 
-int
-e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
-	 const struct e2e_header *h, const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
-	 const uint8_t recipient_x_pk[32])
+/* ------------------------------------------------------------------ */
+/* Padding                                                             */
+/* ------------------------------------------------------------------ */
+
+size_t
+e2e_pad_len(size_t n)
 {
-	static const uint8_t empty = 0; /* stand-in for a NULL, empty pt */
+	size_t bucket = E2E_PAD_MIN;
+
+	if (n > E2E_MAX_PLAINTEXT)
+		return 0;
+	while (bucket < n + 1)
+		bucket *= 2;
+	return bucket < E2E_MAX_PADDED ? bucket : E2E_MAX_PADDED;
+}
+
+size_t
+e2e_sealed_len(size_t n)
+{
+	size_t padded = e2e_pad_len(n);
+
+	return padded ? padded + E2E_TAG_BYTES : 0;
+}
+
+int
+e2e_unpad(const uint8_t *buf, size_t len, size_t *n)
+{
+	if (n == NULL)
+		return -1;
+	*n = 0;
+	/* The whole buffer is one block: the 0x80 may be anywhere in it. */
+	if (buf == NULL || len == 0 || sodium_unpad(n, buf, len, len) != 0) {
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* A malloc'd copy of pt padded to its bucket (*padded_len); wipe and free it. */
+static uint8_t *
+e2e_pad(const uint8_t *pt, size_t pt_len, size_t *padded_len)
+{
+	size_t bucket = e2e_pad_len(pt_len);
+	uint8_t *buf;
+
+	if (bucket == 0 || (buf = malloc(bucket)) == NULL)
+		return NULL;
+	if (pt_len > 0)
+		memcpy(buf, pt, pt_len);
+	/* One block of the bucket's size: exactly the bucket, 0x80 then zeros. */
+	if (sodium_pad(padded_len, buf, pt_len, bucket, bucket) != 0 || *padded_len != bucket) {
+		sodium_memzero(buf, bucket);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Envelope                                                            */
+/* ------------------------------------------------------------------ */
+
+int
+e2e_seal_with_nonce(uint8_t *ct, size_t *ct_len, const uint8_t nonce[24], const uint8_t *pt,
+		    size_t pt_len, const struct e2e_header *h, const uint8_t sender_x_sk[32],
+		    const uint8_t sender_x_pk[32], const uint8_t recipient_x_pk[32])
+{
 	uint8_t key[E2E_KEY_BYTES];
-	unsigned long long ct_len = 0;
-	uint8_t *ad = NULL;
-	size_t ad_len = 0;
+	unsigned long long out_len = 0;
+	uint8_t *ad = NULL, *padded = NULL;
+	size_t ad_len = 0, padded_len = 0;
 	int rc = -1;
 
-	if (ct == NULL || nonce_out == NULL || (pt == NULL && pt_len != 0) || sender_x_sk == NULL ||
-	    sender_x_pk == NULL || recipient_x_pk == NULL ||
-	    pt_len > crypto_aead_xchacha20poly1305_ietf_MESSAGEBYTES_MAX)
+	if (ct_len != NULL)
+		*ct_len = 0;
+	if (ct == NULL || ct_len == NULL || nonce == NULL || (pt == NULL && pt_len != 0) ||
+	    sender_x_sk == NULL || sender_x_pk == NULL || recipient_x_pk == NULL ||
+	    pt_len > E2E_MAX_PLAINTEXT)
 		return -1;
-	if (pt == NULL)
-		pt = &empty;
-	ad = e2e_header_ad_alloc(h, &ad_len);
-	if (ad == NULL || e2e_x_pair_matches(sender_x_sk, sender_x_pk) != 0 ||
+	ad = e2e_header_ad_alloc(h, E2E_AD_V2, &ad_len);
+	padded = e2e_pad(pt, pt_len, &padded_len);
+	if (ad == NULL || padded == NULL || e2e_x_pair_matches(sender_x_sk, sender_x_pk) != 0 ||
 	    e2e_derive_key(key, sender_x_sk, recipient_x_pk, sender_x_pk, recipient_x_pk) != 0)
 		goto out;
-	/* 192-bit random nonces: collisions are negligible even without state. */
-	randombytes_buf(nonce_out, E2E_NONCE_BYTES);
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, pt, pt_len, ad, ad_len, NULL,
-						       nonce_out, key) != 0 ||
-	    ct_len != (unsigned long long)pt_len + E2E_TAG_BYTES)
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &out_len, padded, padded_len, ad, ad_len,
+						       NULL, nonce, key) != 0 ||
+	    out_len != (unsigned long long)padded_len + E2E_TAG_BYTES)
 		goto out;
+	*ct_len = (size_t)out_len;
 	rc = 0;
 out:
 	sodium_memzero(key, sizeof key);
+	if (padded != NULL) {
+		sodium_memzero(padded, padded_len);
+		free(padded);
+	}
+	free(ad);
+	return rc;
+}
+
+int
+e2e_seal(uint8_t *ct, size_t *ct_len, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
+	 const struct e2e_header *h, const uint8_t sender_x_sk[32], const uint8_t sender_x_pk[32],
+	 const uint8_t recipient_x_pk[32])
+{
+	if (nonce_out == NULL)
+		return -1;
+	/* 192-bit random nonces: collisions are negligible even without state. */
+	randombytes_buf(nonce_out, E2E_NONCE_BYTES);
+	return e2e_seal_with_nonce(ct, ct_len, nonce_out, pt, pt_len, h, sender_x_sk, sender_x_pk,
+				   recipient_x_pk);
+}
+
+/* Decrypts under the AD of one version: 0, or -1 if the tag fails. */
+static int
+e2e_decrypt(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const uint8_t nonce[24],
+	    const struct e2e_header *h, int version, const uint8_t key[E2E_KEY_BYTES])
+{
+	unsigned long long m_len = 0;
+	size_t ad_len = 0;
+	uint8_t *ad = e2e_header_ad_alloc(h, version, &ad_len);
+	int rc = -1;
+
+	if (ad != NULL && crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &m_len, NULL, ct, ct_len,
+								     ad, ad_len, nonce, key) == 0) {
+		*pt_len = (size_t)m_len;
+		rc = 0;
+	}
 	free(ad);
 	return rc;
 }
@@ -506,35 +608,37 @@ e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const ui
 {
 	uint8_t key[E2E_KEY_BYTES];
 	uint8_t scratch; /* stand-in for a NULL pt when empty */
-	unsigned long long m_len = 0;
-	uint8_t *ad = NULL;
-	size_t ad_len = 0;
-	int rc = -1;
+	size_t m_len = 0;
+	int rc = E2E_OPEN_FAILED;
 
 	if (pt_len == NULL)
-		return -1;
+		return E2E_OPEN_FAILED;
 	*pt_len = 0;
 	if (ct == NULL || ct_len < E2E_TAG_BYTES || nonce == NULL || recipient_x_sk == NULL ||
 	    recipient_x_pk == NULL || sender_x_pk == NULL ||
-	    (pt == NULL && ct_len != E2E_TAG_BYTES))
-		return -1;
+	    (pt == NULL && ct_len != E2E_TAG_BYTES) || !e2e_header_ok(h))
+		return E2E_OPEN_FAILED;
 	if (pt == NULL)
 		pt = &scratch;
-	ad = e2e_header_ad_alloc(h, &ad_len);
-	if (ad == NULL || e2e_x_pair_matches(recipient_x_sk, recipient_x_pk) != 0 ||
+	if (e2e_x_pair_matches(recipient_x_sk, recipient_x_pk) != 0 ||
 	    e2e_derive_key(key, recipient_x_sk, sender_x_pk, sender_x_pk, recipient_x_pk) != 0)
 		goto out;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &m_len, NULL, ct, ct_len, ad, ad_len,
-						       nonce, key) != 0)
-		goto out;
-	*pt_len = (size_t)m_len;
-	rc = 0;
+	if (e2e_decrypt(pt, &m_len, ct, ct_len, nonce, h, E2E_AD_V2, key) == 0) {
+		/* Authentic, so the sender padded it: bad padding is their fault. */
+		rc = e2e_unpad(pt, m_len, pt_len) == 0 ? 0 : E2E_OPEN_PADDING;
+	} else if (e2e_decrypt(pt, &m_len, ct, ct_len, nonce, h, E2E_AD_V1, key) == 0) {
+		/* Sealed by an older libchat: not padded. */
+		*pt_len = m_len;
+		rc = 0;
+	}
 out:
 	sodium_memzero(key, sizeof key);
-	free(ad);
-	/* Never hand back unauthenticated plaintext. */
-	if (rc != 0 && pt != &scratch)
-		sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
+	/* Never hand back unauthenticated (or malformed) plaintext. */
+	if (rc != 0) {
+		*pt_len = 0;
+		if (pt != &scratch)
+			sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
+	}
 	return rc;
 }
 

@@ -112,37 +112,86 @@ struct e2e_header {
 };
 
 /*
- * Canonical AD: "chat-e2e-v1" 0x00 chat_id 0x00 message_id 0x00 sender_user
- * 0x00 <sender_device in decimal> 0x00 recipient_user 0x00
- * <recipient_device in decimal>   (no trailing NUL).
- * Writes at most cap bytes; returns the length, or 0 if it does not fit or a
- * string is NULL.  NUL separators are unambiguous because C strings cannot
- * contain NUL.
+ * The two forms of envelope.  Version 2 (what e2e_seal makes) pads the
+ * plaintext to a size bucket, so the ciphertext's length says little about
+ * what it holds; version 1 (older libchat) did not.  The AD's label tells
+ * them apart, so a version-1 envelope cannot be taken for a padded one.
  */
-size_t e2e_header_ad(const struct e2e_header *h, uint8_t *out, size_t cap);
+#define E2E_AD_V1 1 /* "chat-e2e-v1": the plaintext as it is (legacy, open only) */
+#define E2E_AD_V2 2 /* "chat-e2e-v2": the plaintext padded (e2e_pad_len) */
+
+/*
+ * Canonical AD: "chat-e2e-v2" (or "chat-e2e-v1") 0x00 chat_id 0x00
+ * message_id 0x00 sender_user 0x00 <sender_device in decimal> 0x00
+ * recipient_user 0x00 <recipient_device in decimal>   (no trailing NUL).
+ * The ids go in as the text the protocol writes them in (hex digits), not
+ * decoded.  Writes at most cap bytes; returns the length, or 0 if it does
+ * not fit, a string is NULL or version is neither.  NUL separators are
+ * unambiguous because C strings cannot contain NUL.
+ */
+size_t e2e_header_ad(const struct e2e_header *h, int version, uint8_t *out, size_t cap);
+
+/*
+ * Padding (version 2).  A plaintext of n bytes gets 0x80, then 0x00 bytes,
+ * up to its bucket: the smallest power of two >= max(E2E_PAD_MIN, n + 1),
+ * but never more than E2E_MAX_PADDED, the most one envelope holds (the
+ * protocol's maxCiphertext, 66,560, less the tag).  So every plaintext of up
+ * to 255 bytes makes a 256-byte one, 256 to 511 bytes a 512-byte one, ...,
+ * 32,768 to 65,535 bytes a 65,536-byte one, and 65,536 to 66,543 bytes a
+ * 66,544-byte one.  (ISO/IEC 7816-4 padding, as libsodium's sodium_pad
+ * writes it.)
+ */
+#define E2E_PAD_MIN       256
+#define E2E_MAX_PADDED    (66560 - E2E_TAG_BYTES)
+#define E2E_MAX_PLAINTEXT (E2E_MAX_PADDED - 1) /* at least one byte of padding */
+/* The padded size of a plaintext of n bytes, or 0 if n > E2E_MAX_PLAINTEXT. */
+size_t e2e_pad_len(size_t n);
+/* The ciphertext's size for a plaintext of n bytes: e2e_pad_len(n) plus the
+ * tag, or 0 if n > E2E_MAX_PLAINTEXT. */
+size_t e2e_sealed_len(size_t n);
+/*
+ * Finds where the padding of buf[0..len) begins: *n is the plaintext's
+ * length.  Returns -1 (and *n = 0) unless the buffer ends in 0x80 followed
+ * only by 0x00 bytes.  The length need not be a bucket: how much to pad is
+ * the sender's choice, only the form is checked.  Constant time in len.
+ */
+int e2e_unpad(const uint8_t *buf, size_t len, size_t *n);
 
 /*
  * Seal pt for one recipient device.
- *   key   = HKDF-SHA256(salt = none, ikm = X25519(sender_x_sk, recipient_x_pk),
+ *   key   = HKDF-SHA256(salt = 32 zero bytes (RFC 5869's "not provided"),
+ *                       IKM = X25519(sender_x_sk, recipient_x_pk),
  *                       info = "chat-e2e-v1 key" || sender_x_pk || recipient_x_pk,
  *                       L = 32)
  *   nonce = 24 random bytes (written to nonce_out)
- *   ct    = XChaCha20-Poly1305-IETF(key, nonce, pt, AD = e2e_header_ad(h))
- * ct must have room for pt_len + E2E_TAG_BYTES.  pt may be NULL if pt_len is
- * 0.  Fails if the X25519 output is all-zero (small-order recipient key) or
- * if sender_x_pk is not the public key of sender_x_sk.
+ *   ct    = XChaCha20-Poly1305-IETF(key, nonce, pad(pt), AD = e2e_header_ad(h, E2E_AD_V2))
+ * ct must have room for e2e_sealed_len(pt_len) bytes; *ct_len gets that.
+ * pt may be NULL if pt_len is 0.  Fails if pt_len > E2E_MAX_PLAINTEXT, if
+ * the X25519 output is all-zero (small-order recipient key) or if
+ * sender_x_pk is not the public key of sender_x_sk.
  */
-int e2e_seal(uint8_t *ct, uint8_t nonce_out[24], const uint8_t *pt, size_t pt_len,
-	     const struct e2e_header *h, const uint8_t sender_x_sk[32],
+int e2e_seal(uint8_t *ct, size_t *ct_len, uint8_t nonce_out[24], const uint8_t *pt,
+	     size_t pt_len, const struct e2e_header *h, const uint8_t sender_x_sk[32],
 	     const uint8_t sender_x_pk[32], const uint8_t recipient_x_pk[32]);
+/* e2e_seal with the caller's nonce, for known-answer tests only: a nonce
+ * used twice under one key gives away both plaintexts. */
+int e2e_seal_with_nonce(uint8_t *ct, size_t *ct_len, const uint8_t nonce[24], const uint8_t *pt,
+			size_t pt_len, const struct e2e_header *h, const uint8_t sender_x_sk[32],
+			const uint8_t sender_x_pk[32], const uint8_t recipient_x_pk[32]);
 
 /*
- * Open an envelope: same key derivation from the recipient side.
+ * Open an envelope: same key derivation from the recipient side; the AD of
+ * version 2 first, then (for envelopes older libchat sealed) version 1.
  * pt must have room for ct_len - 16 bytes (may be NULL if ct_len == 16);
- * *pt_len is set.  Returns -1 if ct is too short, if the tag fails (tampered
- * ct/nonce, different header, wrong keys), or if recipient_x_pk is not the
- * public key of recipient_x_sk.  On failure *pt_len = 0 and pt is zeroed.
+ * *pt_len is set to the plaintext without its padding.  Returns 0,
+ * E2E_OPEN_FAILED if ct is too short, if the tag fails under both labels
+ * (tampered ct/nonce, different header, wrong keys) or if recipient_x_pk is
+ * not the public key of recipient_x_sk, or E2E_OPEN_PADDING if it is an
+ * authentic version-2 envelope whose padding is malformed (its sender's
+ * client is broken or hostile).  On failure *pt_len = 0 and pt is zeroed.
  */
+#define E2E_OPEN_FAILED  (-1)
+#define E2E_OPEN_PADDING (-2)
 int e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const uint8_t nonce[24],
 	     const struct e2e_header *h, const uint8_t recipient_x_sk[32],
 	     const uint8_t recipient_x_pk[32], const uint8_t sender_x_pk[32]);

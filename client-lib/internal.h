@@ -258,10 +258,20 @@ int ops_sending(const struct chat_client *c, const char *message_id);
 void receipts_due(struct chat_client *c, int delay_ms);
 /* Sends the next batch owed, if online and none is under way. */
 void receipts_flush(struct chat_client *c);
+/* A receipt's plaintext (kind 0x02), read: 0, or -1 if it is malformed.
+ * ids points into pt: n raw 16-byte message ids. */
+struct receipt_body {
+	int status; /* CHAT_RECEIPT_DELIVERED or CHAT_RECEIPT_READ */
+	int64_t at; /* ms since the epoch, the reader's clock; 0 if past 2^63 */
+	const uint8_t *ids;
+	size_t n; /* 1 to PROTO_MAX_RECEIPT_IDS */
+};
+int receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
- * malformed (errmsg set; to be reported and acked), or an error. */
-int receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id,
-		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
+ * malformed (errmsg says how; it is undecryptable: told once and acked), or
+ * an error. */
+int receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
+		   const uint8_t *pt, size_t len);
 void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 
 /* devices.c */

@@ -631,6 +631,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	struct chat_client *c = e->c;
 	struct e2e_header h = {e->chat_id, e->id, c->user, c->device_id, user, device};
 	uint8_t nonce[E2E_NONCE_BYTES], *ct;
+	size_t ct_len = 0;
 	cJSON *env;
 
 	if (strcmp(user, c->user) == 0 && device == c->device_id)
@@ -646,7 +647,13 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 				    user, device, user, user);
 		return 1;
 	}
-	ct = malloc(e->body_len + E2E_TAG_BYTES);
+	if (e2e_sealed_len(e->body_len) == 0) {
+		/* The callers bound what they build; this is the last line. */
+		e->err = client_fail(c, CHAT_ERR_TOO_LARGE,
+				     "a message of %zu bytes does not fit one envelope", e->body_len);
+		return 1;
+	}
+	ct = malloc(e2e_sealed_len(e->body_len));
 	env = cJSON_CreateObject();
 	if (ct == NULL || env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
 		free(ct);
@@ -654,7 +661,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 		return 1;
 	}
-	if (e2e_seal(ct, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
+	if (e2e_seal(ct, &ct_len, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
 		     p->exchange_key) != 0) {
 		free(ct);
 		e->err = client_fail(c, CHAT_ERR_BAD_KEY,
@@ -666,7 +673,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	if (!cJSON_AddStringToObject(env, "user", user) ||
 	    !cJSON_AddNumberToObject(env, "deviceId", device) ||
 	    proto_add_b64(env, "nonce", nonce, sizeof nonce) ||
-	    proto_add_b64(env, "ciphertext", ct, e->body_len + E2E_TAG_BYTES))
+	    proto_add_b64(env, "ciphertext", ct, ct_len))
 		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	free(ct);
 	return e->err != CHAT_OK;

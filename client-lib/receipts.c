@@ -151,8 +151,11 @@ receipt_send(struct chat_client *c, struct op *op)
 	if (rc == CHAT_OK)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
-	/* A read goes to this user's other devices too, so they show it read. */
-	if (rc == CHAT_OK && (uint8_t)op->text[1] == CHAT_RECEIPT_READ)
+	/* This user's other devices get it too: a read makes them show the
+	 * messages read. A delivered one tells them nothing new, but goes all
+	 * the same, so that who gets a receipt (which the server sees) does not
+	 * say which kind it is (which only the devices see). */
+	if (rc == CHAT_OK)
 		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, c->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0) {
@@ -273,7 +276,7 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 	/* Only about a message of that chat we have; others are ignored (this
 	 * device may have joined after it, or the sender lies). */
 	if (rc <= 0 || strcmp(m.chat_id, chat_id) != 0 || !m.is_text)
-		return rc;
+		return rc < 0 ? -1 : 0;
 	if (strcmp(user, c->user) != 0) {
 		/* Someone else's receipt for one of our messages. */
 		if (!m.outgoing)
@@ -284,9 +287,11 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 		    store_message_brief(&c->store, message_id, &m) < 0)
 			return -1;
 	} else {
-		/* Another of our devices read it: so have we, here. */
-		if (m.outgoing || status != CHAT_RECEIPT_READ ||
-		    (rc = store_mark_read(&c->store, chat_id, message_id, c->user, 0, 0)) <= 0)
+		/* Another of our devices read it: so have we, here. That it
+		 * stored it (delivered) is no news to this one. */
+		if (m.outgoing || status != CHAT_RECEIPT_READ)
+			return 0;
+		if ((rc = store_mark_read(&c->store, chat_id, message_id, c->user, 0, 0)) <= 0)
 			return rc;
 		snprintf(m.state, sizeof m.state, "read");
 	}
@@ -296,34 +301,50 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 }
 
 int
-receipts_apply(struct chat_client *c, const char *chat_id, const char *receipt_id, const char *user,
-	       uint32_t device, const uint8_t *pt, size_t len)
+receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
+{
+	uint64_t at = 0;
+
+	memset(out, 0, sizeof *out);
+	if (pt == NULL || len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
+	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
+	    (len - PROTO_RECEIPT_HEAD) / 16 > PROTO_MAX_RECEIPT_IDS ||
+	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ))
+		return -1;
+	out->status = pt[1];
+	for (int i = 0; i < 8; i++)
+		at = at << 8 | pt[2 + i];
+	/* A time past 2^63 (the reader's clock, so anything) reads as 0. */
+	out->at = at > INT64_MAX ? 0 : (int64_t)at;
+	out->ids = pt + PROTO_RECEIPT_HEAD;
+	out->n = (len - PROTO_RECEIPT_HEAD) / 16;
+	return 0;
+}
+
+int
+receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
+	       const uint8_t *pt, size_t len)
 {
 	struct chat_receipt r = {chat_id, NULL, user, device, 0, 0, NULL};
+	struct receipt_body body;
 	struct news *news;
 	size_t n, n_news = 0;
 	int rc;
 
-	if (len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
-	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
-	    (n = (len - PROTO_RECEIPT_HEAD) / 16) > PROTO_MAX_RECEIPT_IDS ||
-	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ)) {
-		client_fail(c, CHAT_ERR_PROTOCOL, "receipt %s from %s is malformed; ignored",
-			    receipt_id, user);
+	if (receipt_body_parse(pt, len, &body) != 0) {
+		client_fail(c, CHAT_ERR_PROTOCOL, "its body is not a well-formed receipt");
 		return 1;
 	}
-	r.status = pt[1];
-	for (int i = 0; i < 8; i++)
-		r.at = (int64_t)(((uint64_t)r.at << 8) | pt[2 + i]);
-	if (r.at < 0)
-		r.at = 0;
+	r.status = body.status;
+	r.at = body.at;
+	n = body.n;
 	if ((news = malloc(n * sizeof *news)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	rc = store_begin(&c->store);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char id[CHAT_MESSAGE_ID_LEN + 1];
 
-		sodium_bin2hex(id, sizeof id, pt + PROTO_RECEIPT_HEAD + i * 16, 16);
+		sodium_bin2hex(id, sizeof id, body.ids + i * 16, 16);
 		rc = apply_one(c, chat_id, id, user, device, r.status, r.at, &news[n_news]);
 		if (rc == 1)
 			n_news++;

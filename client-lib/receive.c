@@ -3,10 +3,15 @@
  *
  * Order matters and is the point of this file: check the sender's keys, decrypt,
  * commit to the local store, hand to the application, and only then queue the
- * ack. A message that fails any check is not acked: it stays in the server's
- * inbox and comes again on the next connection, so nothing is lost to a bug or
- * a key the user has not accepted yet. A message already stored is acked again
- * without being shown again.
+ * ack. A message whose sender's keys do not check out (a key the user has not
+ * accepted yet), or that the store cannot take, is not acked: it stays in the
+ * server's inbox and comes again on the next connection, so nothing is lost to
+ * a bug or a pending key. Once the keys are good, whatever the envelope holds
+ * is taken: one that does not decrypt, or holds a malformed body, is stored as
+ * undecryptable, told once and acked, or any user could jam another's inbox
+ * for the server's whole retention time (PROTOCOL.md, "Undecryptable
+ * envelopes"). A message already stored is acked again without being shown
+ * again.
  */
 #include "internal.h"
 #include "attach.h"
@@ -83,19 +88,21 @@ report(struct chat_client *c, const char *message_id, int err)
 
 /* The parts of a newMessage, checked for form and size. */
 struct incoming {
+	const cJSON *msg;
 	const char *chat_id, *message_id, *user;
 	int64_t seq, sent_at, device;
 	const cJSON *sender;
-	uint8_t nonce[E2E_NONCE_BYTES];
-	uint8_t *ct;
-	size_t ct_len;
+	int receipt;
 };
 
-/* A newMessage, or a receipt: the same but for its id's name and no seq. */
+/* A newMessage, or a receipt: the same but for its id's name and no seq. The
+ * nonce and ciphertext are the envelope's content: open_envelope reads them. */
 static int
 parse(struct chat_client *c, const cJSON *msg, int receipt, struct incoming *in)
 {
 	memset(in, 0, sizeof *in);
+	in->msg = msg;
+	in->receipt = receipt;
 	in->chat_id = proto_get_str(msg, "chatId");
 	in->message_id = proto_get_str(msg, receipt ? "receiptId" : "messageId");
 	in->sender = cJSON_GetObjectItemCaseSensitive(msg, "sender");
@@ -104,124 +111,206 @@ parse(struct chat_client *c, const cJSON *msg, int receipt, struct incoming *in)
 	    !proto_valid_hex(in->message_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(in->user) ||
 	    proto_get_int(in->sender, "deviceId", 1, INT32_MAX, &in->device) != 0 ||
 	    (!receipt && proto_get_int(msg, "seq", 1, INT64_MAX / 2, &in->seq) != 0) ||
-	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &in->sent_at) != 0 ||
-	    proto_get_b64(msg, "nonce", in->nonce, sizeof in->nonce, 0, NULL) != 0)
+	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &in->sent_at) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed message");
-	in->ct = malloc(PROTO_MAX_CIPHERTEXT);
-	if (in->ct == NULL)
-		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	if (proto_get_b64(msg, "ciphertext", in->ct, 0, PROTO_MAX_CIPHERTEXT, &in->ct_len) != 0 ||
-	    in->ct_len < E2E_TAG_BYTES)
-		return client_fail(c, CHAT_ERR_PROTOCOL,
-				   "message %s has a malformed or oversized "
-				   "ciphertext",
-				   in->message_id);
 	return CHAT_OK;
 }
 
-/* Decrypts into a malloc'd buffer (*pt, *pt_len); wipe and free it after use. */
+/*
+ * Decrypts the envelope into a malloc'd buffer (*pt, *pt_len; wipe and free it
+ * after use). CHAT_OK; 1 if it cannot be read (why says how), which from a
+ * sender whose keys are valid makes it undecryptable; or CHAT_ERR_NOMEM. A
+ * nonce or ciphertext of the wrong form counts as not decrypting: the server
+ * refuses those, so only it could have made them, and nothing here can do
+ * better with one than with any other envelope that does not open.
+ */
 static int
 open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
-	      uint8_t **pt, size_t *pt_len)
+	      uint8_t **pt, size_t *pt_len, char *why, size_t cap)
 {
 	struct e2e_header h = {in->chat_id,          in->message_id, in->user,
 			       (uint32_t)in->device, c->user,        c->device_id};
+	uint8_t nonce[E2E_NONCE_BYTES], *ct = malloc(PROTO_MAX_CIPHERTEXT);
+	size_t ct_len = 0;
+	int rc = CHAT_OK;
 
-	*pt = malloc(in->ct_len);
-	if (*pt == NULL)
+	*pt = NULL;
+	if (ct == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	if (e2e_open(*pt, pt_len, in->ct, in->ct_len, in->nonce, &h, c->id->x_sk, c->id->x_pk,
-		     sender_xk) != 0) {
+	if (proto_get_b64(in->msg, "nonce", nonce, sizeof nonce, 0, NULL) != 0 ||
+	    proto_get_b64(in->msg, "ciphertext", ct, 0, PROTO_MAX_CIPHERTEXT, &ct_len) != 0 ||
+	    ct_len < E2E_TAG_BYTES) {
+		snprintf(why, cap, "its nonce or ciphertext is malformed");
+		rc = 1;
+	} else if ((*pt = malloc(ct_len)) == NULL) {
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	} else {
+		switch (e2e_open(*pt, pt_len, ct, ct_len, nonce, &h, c->id->x_sk, c->id->x_pk,
+				 sender_xk)) {
+		case 0: break;
+		case E2E_OPEN_PADDING:
+			snprintf(why, cap, "it opens, but its padding is malformed");
+			rc = 1;
+			break;
+		default:
+			snprintf(why, cap, "it was altered, or not made for this device");
+			rc = 1;
+		}
+	}
+	free(ct);
+	if (rc != CHAT_OK) {
 		free(*pt);
 		*pt = NULL;
-		return client_fail(c, CHAT_ERR_DECRYPT,
-				   "message %s from %s does not decrypt: it was "
-				   "altered, or not made for this device",
-				   in->message_id, in->user);
 	}
-	return CHAT_OK;
+	return rc;
 }
 
-/* Stores the decrypted body; on_message fires if it was new, or stored before
- * but never handed over (the program died in between). */
+/* A message's plaintext, read: text (malloc'd, wipe it) and its files. */
+struct body {
+	char *text;
+	size_t text_len;
+	struct attach_meta *atts;
+	size_t n_atts;
+};
+
+static void
+body_free(struct body *b)
+{
+	if (b->text != NULL)
+		sodium_memzero(b->text, b->text_len);
+	free(b->text);
+	attach_meta_free(b->atts, b->n_atts);
+	memset(b, 0, sizeof *b);
+}
+
+/* Reads the plaintext of a message: CHAT_OK (b filled), 1 if it is malformed
+ * (why says how; b is empty), or CHAT_ERR_NOMEM. A kind this version does not
+ * know is not malformed: it is kept as a placeholder, so one new feature
+ * never blocks a device's inbox. */
 static int
-store_body(struct chat_client *c, const struct incoming *in, const uint8_t *pt, size_t len,
-	   int unhanded)
+read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, char *why,
+	  size_t cap)
+{
+	static const char unknown[] = "(a message this version of libchat cannot show)";
+
+	memset(b, 0, sizeof *b);
+	if (len == 0) {
+		snprintf(why, cap, "it is empty");
+		return 1;
+	}
+	switch (pt[0]) {
+	case PROTO_BODY_TEXT:
+		if (len - 1 > CHAT_MAX_TEXT) {
+			snprintf(why, cap, "its text is over %d bytes", CHAT_MAX_TEXT);
+			return 1;
+		}
+		if (!proto_valid_utf8((const char *)pt + 1, len - 1)) {
+			snprintf(why, cap, "its text is not UTF-8 (or holds a NUL)");
+			return 1;
+		}
+		if ((b->text = malloc(len)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		memcpy(b->text, pt + 1, len - 1);
+		b->text[len - 1] = '\0';
+		b->text_len = len - 1;
+		return CHAT_OK;
+	case PROTO_BODY_ATTACH: {
+		char err[200];
+		int rc = attach_body_parse(pt, len, &b->text, &b->atts, &b->n_atts, err, sizeof err);
+
+		if (rc == ATTACH_ERR_NOMEM)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		if (rc != ATTACH_OK) {
+			snprintf(why, cap, "its files do not read: %s", err);
+			return 1;
+		}
+		b->text_len = strlen(b->text);
+		return CHAT_OK;
+	}
+	case PROTO_BODY_RECEIPT:
+		snprintf(why, cap, "it is a receipt sent as a message");
+		return 1;
+	default:
+		/* A kind from a later version: keep a placeholder. */
+		if ((b->text = strdup(unknown)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		b->text_len = strlen(b->text);
+		return CHAT_OK;
+	}
+}
+
+/* Tells the application of an envelope it will never see the content of. */
+static void
+tell_undecryptable(struct chat_client *c, const struct incoming *in, const char *why)
+{
+	struct chat_undecryptable u = {in->chat_id,     in->message_id, in->user,
+				       (uint32_t)in->device, in->sent_at,    in->receipt,
+				       NULL};
+
+	client_fail(c, CHAT_ERR_DECRYPT, "%s %s from %s's device %u could not be decrypted: %s",
+		    in->receipt ? "receipt" : "message", in->message_id, in->user,
+		    (unsigned)in->device, why);
+	u.reason = c->errmsg;
+	if (c->cbs.on_undecryptable)
+		c->cbs.on_undecryptable(c, c->udata, &u);
+}
+
+/* Stores the message (an undecryptable one as such, when why is not NULL);
+ * on_message (or on_undecryptable) fires if it was new, or stored before but
+ * never handed over (the program died in between). */
+static int
+store_body(struct chat_client *c, const struct incoming *in, const struct body *b,
+	   const char *why, int unhanded)
 {
 	struct chat_message m = {0};
 	struct chat_attachment a[ATTACH_MAX_COUNT];
-	struct attach_meta *atts = NULL;
-	size_t n_atts = 0;
-	char *text;
-	int rc;
+	int rc, owed;
 
-	if (len >= 1 && pt[0] == PROTO_BODY_ATTACH &&
-	    attach_body_parse(pt, len, &text, &atts, &n_atts, NULL, 0) == ATTACH_OK) {
-		/* Text and files: the files' keys go to the store with the message. */
-		m.text_len = strlen(text);
-		for (size_t i = 0; i < n_atts; i++)
-			a[i] = (struct chat_attachment){atts[i].name, atts[i].type,
-							(int64_t)atts[i].size, NULL};
-		m.attachments = a;
-		m.n_attachments = n_atts;
-	} else if (len >= 1 && pt[0] == PROTO_BODY_TEXT && len - 1 <= CHAT_MAX_TEXT &&
-		   proto_valid_utf8((const char *)pt + 1, len - 1)) {
-		text = malloc(len);
-		if (text == NULL)
-			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-		memcpy(text, pt + 1, len - 1);
-		text[len - 1] = '\0';
-		m.text_len = len - 1;
-	} else {
-		/* A kind from a later version: keep a placeholder, don't block the inbox. */
-		text = strdup("(a message this version of libchat cannot show)");
-		if (text == NULL)
-			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-		m.text_len = strlen(text);
-	}
+	for (size_t i = 0; i < b->n_atts; i++)
+		a[i] = (struct chat_attachment){b->atts[i].name, b->atts[i].type,
+						(int64_t)b->atts[i].size, NULL};
+	m.attachments = b->n_atts ? a : NULL;
+	m.n_attachments = b->n_atts;
 	m.chat_id = in->chat_id;
 	m.message_id = in->message_id;
 	m.sender = in->user;
 	m.sender_device = (uint32_t)in->device;
 	m.seq = in->seq;
 	m.sent_at = in->sent_at;
-	m.text = text;
+	m.text = why ? "" : b->text;
+	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
-	m.kind = "text";
+	m.kind = why ? "undecryptable" : "text";
+	/* What did not decrypt is not acknowledged to its sender as delivered. */
+	owed = !m.outgoing && why == NULL;
 	/* The message and the delivered receipt this device now owes its sender
 	 * land together: a crash cannot leave one without the other. */
 	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
-	if (rc == 1 && !m.outgoing &&
+	if (rc == 1 && owed &&
 	    store_receipt_queue(&c->store, m.chat_id, m.sender, m.message_id,
 				CHAT_RECEIPT_DELIVERED, proto_now_ms()) != 0)
 		rc = -1;
-	for (size_t i = 0; rc == 1 && i < n_atts; i++)
-		if (store_attachment_put(&c->store, m.message_id, (int)i, &atts[i]) != 0)
+	for (size_t i = 0; rc == 1 && i < b->n_atts; i++)
+		if (store_attachment_put(&c->store, m.message_id, (int)i, &b->atts[i]) != 0)
 			rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;
-	if (rc < 0)
-		store_rollback(&c->store);
-	if (rc == 1 && !m.outgoing)
-		receipts_due(c, RECEIPT_DELAY_MS);
 	if (rc < 0) {
-		sodium_memzero(text, m.text_len);
-		free(text);
-		attach_meta_free(atts, n_atts);
+		store_rollback(&c->store);
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
-	if ((rc == 1 || unhanded) && c->cbs.on_message)
-		c->cbs.on_message(c, c->udata, &m);
-	attach_meta_free(atts, n_atts);
-	/* Handed over now: after this, a delivery again only acks it. */
-	if ((rc == 1 || unhanded) && store_message_handed(&c->store, m.message_id) != 0) {
-		sodium_memzero(text, m.text_len);
-		free(text);
-		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 1 && owed)
+		receipts_due(c, RECEIPT_DELAY_MS);
+	if (rc == 1 || unhanded) {
+		if (why != NULL)
+			tell_undecryptable(c, in, why);
+		else if (c->cbs.on_message)
+			c->cbs.on_message(c, c->udata, &m);
+		/* Handed over now: after this, a delivery again only acks it. */
+		if (store_message_handed(&c->store, m.message_id) != 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
-	sodium_memzero(text, m.text_len);
-	free(text);
 	return CHAT_OK;
 }
 
@@ -241,68 +330,101 @@ note_chat(struct chat_client *c, const char *chat_id)
 	return ops_fetch_chat(c, chat_id);
 }
 
-/* Shared by messages and receipts: parse, check the sender's keys, decrypt,
- * then apply (store_body, or receipts_apply), then ack. A message already
- * stored is acked again without being shown again. */
+/* A message from a sender whose keys checked out: read it (or find it
+ * undecryptable), store it, hand it over. */
+static int
+take_message(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
+	     int unhanded)
+{
+	struct body b = {0};
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	char why[300];
+	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why), unreadable;
+
+	if (rc == CHAT_OK)
+		rc = read_body(c, pt, pt_len, &b, why, sizeof why);
+	if (pt != NULL) {
+		sodium_memzero(pt, pt_len);
+		free(pt);
+	}
+	unreadable = rc == 1;
+	if (rc >= 0 && (rc = note_chat(c, in->chat_id)) == CHAT_OK)
+		rc = store_body(c, in, &b, unreadable ? why : NULL, unhanded);
+	body_free(&b);
+	return rc;
+}
+
+/* A receipt from a sender whose keys checked out: apply it, or, if it does
+ * not decrypt or is malformed, say so once and take it all the same. */
+static int
+take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32])
+{
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	char why[sizeof c->errmsg];
+	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+
+	if (rc == CHAT_OK) {
+		rc = receipts_apply(c, in->chat_id, in->user, (uint32_t)in->device, pt, pt_len);
+		if (rc == 1)
+			snprintf(why, sizeof why, "%s", c->errmsg);
+	}
+	if (pt != NULL) {
+		sodium_memzero(pt, pt_len);
+		free(pt);
+	}
+	if (rc == 1) {
+		tell_undecryptable(c, in, why);
+		rc = CHAT_OK;
+	}
+	return rc;
+}
+
+/* Shared by messages and receipts: parse, check the sender's keys, then take
+ * it (take_message, take_receipt), then ack. A message already stored is
+ * acked again without being shown again. What fails before the sender's keys
+ * are known good is not acked: it comes again, once the user accepted a
+ * changed key, or the store works again. */
 static void
 receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 {
 	struct incoming in;
-	uint8_t sender_xk[32], *pt = NULL;
-	size_t pt_len = 0;
+	uint8_t sender_xk[32];
 	int rc, unhanded = 0;
 
 	rc = parse(c, msg, receipt, &in);
-	if (rc == CHAT_OK && receipt) {
-		rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
-	} else if (rc == CHAT_OK) {
+	if (rc == CHAT_OK && !receipt) {
 		rc = store_message_received(&c->store, in.message_id);
 		unhanded = rc == 2;
 		if (rc < 0) {
 			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		} else if (rc == 1) {
 			/* Delivered before, and the ack was lost: ack again, show nothing. */
-			free(in.ct);
 			receive_queue_ack(c, in.message_id);
 			return;
 		} else {
-			rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
+			rc = CHAT_OK;
 		}
 	}
+	if (rc == CHAT_OK)
+		rc = directory_check(c, in.user, (uint32_t)in.device, in.sender, sender_xk);
 	if (rc == DIRECTORY_NEED_LISTING) {
 		/* A sender never seen, approved by another of their devices: the
 		 * frame comes back here once their whole listing is in. */
-		if ((rc = directory_hold(c, in.user, msg, receipt)) == CHAT_OK) {
-			free(in.ct);
+		if ((rc = directory_hold(c, in.user, msg, receipt)) == CHAT_OK)
 			return;
-		}
 	}
 	if (rc == CHAT_ERR_KEY_CHANGED && c->cbs.on_key_changed)
 		c->cbs.on_key_changed(c, c->udata, in.user, (uint32_t)in.device);
 	if (rc == CHAT_OK)
-		rc = open_envelope(c, &in, sender_xk, &pt, &pt_len);
-	if (rc == CHAT_OK && receipt) {
-		rc = receipts_apply(c, in.chat_id, in.message_id, in.user, (uint32_t)in.device, pt,
-				    pt_len);
-		if (rc == 1) {
-			/* Malformed: say so, but take it, or it would come back forever. */
-			report(c, in.message_id, CHAT_ERR_PROTOCOL);
-			rc = CHAT_OK;
-		}
-	}
-	if (rc == CHAT_OK && !receipt)
-		rc = note_chat(c, in.chat_id);
-	if (rc == CHAT_OK && !receipt)
-		rc = store_body(c, &in, pt, pt_len, unhanded);
+		rc = receipt ? take_receipt(c, &in, sender_xk)
+			     : take_message(c, &in, sender_xk, unhanded);
 	if (rc == CHAT_OK)
 		rc = receive_queue_ack(c, in.message_id);
 	else if (rc != CHAT_ERR_KEY_CHANGED)
 		report(c, in.message_id, rc);
-	if (pt != NULL) {
-		sodium_memzero(pt, pt_len);
-		free(pt);
-	}
-	free(in.ct);
+	sodium_memzero(sender_xk, sizeof sender_xk);
 }
 
 void

@@ -1029,8 +1029,8 @@ store_unsent_delete(struct store *s, const char *message_id)
 	static const char *const sql[] = {
 		/* Only what no server confirmed: the row's guard decides, and the
 		 * others follow it in the same transaction. */
-		"DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1 AND seq = 0"
-		" AND state IN ('pending', 'failed') AND kind = 'text'",
+		("DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1 AND seq = 0"
+		 " AND state IN ('pending', 'failed') AND kind = 'text'"),
 		"DELETE FROM attachments WHERE message_id = ?1",
 		"DELETE FROM receipts WHERE message_id = ?1",
 	};

@@ -214,7 +214,10 @@ add_msg(void *arg, const struct chat_message *m)
 	p->outgoing = m->outgoing;
 	p->event = m->kind != NULL && strcmp(m->kind, "update") == 0;
 	p->sender = safe_dup(m->sender, strlen(m->sender));
-	p->text = safe_dup(m->text, m->text_len);
+	if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
+		p->text = strdup("[this message could not be decrypted]");
+	else
+		p->text = safe_dup(m->text, m->text_len);
 	/* Files: "[file: photo.jpg, 1.2 MB]" after the text (safe names). */
 	for (size_t i = 0; p->text != NULL && i < m->n_attachments; i++) {
 		const struct chat_attachment *f = &m->attachments[i];
@@ -483,6 +486,18 @@ on_receive_error(struct chat_client *c, void *udata, const char *message_id, int
 }
 
 static void
+on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecryptable *u)
+{
+	struct app *a = udata;
+
+	(void)c;
+	app_notice(a, "WARNING: %s", u->reason);
+	a->dirty_chats = 1;
+	if (strcmp(u->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+}
+
+static void
 on_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device, int added)
 {
 	(void)c;
@@ -522,6 +537,7 @@ static const struct chat_callbacks callbacks = {
 	.on_state = on_state,
 	.on_key_changed = on_key_changed,
 	.on_receive_error = on_receive_error,
+	.on_undecryptable = on_undecryptable,
 	.on_update = on_update,
 	.on_device_change = on_device_change,
 	.on_missed = on_missed,

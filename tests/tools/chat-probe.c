@@ -42,6 +42,12 @@
  *       its own. Prints "IK XK XSIG APPROVER APPROVAL" in hex, for sqlite3's
  *       X'..' literals.
  *
+ *   chat-probe seal HOME CHAT ID HEXBODY
+ *       Prints the "envelopes" array of a message ID whose plaintext is HEXBODY
+ *       (the kind byte included), sealed and padded as libchat seals any, for
+ *       every device of CHAT's members that HOME has pinned: what a client with
+ *       a broken (or hostile) body encoder sends. No network.
+ *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -601,6 +607,40 @@ closed:
 	return 0;
 }
 
+static int
+run_seal(const char *home, const char *chat, const char *id, const char *hex)
+{
+	struct chat_opts o = {.home = home};
+	uint8_t body[4096];
+	size_t len = 0, n = 0;
+	char **users = NULL, *s;
+	struct chat_client *c = chat_client_new(&o, NULL, NULL, NULL, 0);
+	cJSON *arr = cJSON_CreateArray();
+	int rc = 1;
+
+	if (c == NULL || c->id == NULL || arr == NULL ||
+	    sodium_hex2bin(body, sizeof body, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+	    store_chat_members(&c->store, chat, &users, &n) != 0 || n == 0) {
+		fprintf(stderr, "chat-probe: seal: bad home, chat or hex body\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ops_add_envelopes(c, arr, chat, id, users[i], body, len, 0) != CHAT_OK) {
+			fprintf(stderr, "chat-probe: seal: %s\n", chat_client_errmsg(c));
+			goto out;
+		}
+	if ((s = cJSON_PrintUnformatted(arr)) != NULL) {
+		printf("%s\n", s);
+		free(s);
+		rc = 0;
+	}
+out:
+	store_free_list(users, n);
+	cJSON_Delete(arr);
+	chat_client_destroy(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -623,6 +663,8 @@ main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && strcmp(argv[1], "hold") == 0)
 		return run_hold(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
 				argc == 7 ? argv[6] : NULL);
+	if (argc == 6 && strcmp(argv[1], "seal") == 0)
+		return run_seal(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"
 			"       chat-probe recv-noack HOME\n"
 			"       chat-probe recv-die HOME\n"
@@ -630,6 +672,7 @@ main(int argc, char **argv)
 			"       chat-probe fd-recv HOME COUNT\n"
 			"       chat-probe forge-device USER [APPROVER_HOME]\n"
 			"       chat-probe hold N HOST PORT MS [SRC]\n"
-			"       chat-probe slow-put HOST PORT PATH SIZE RATE\n");
+			"       chat-probe slow-put HOST PORT PATH SIZE RATE\n"
+			"       chat-probe seal HOME CHAT ID HEXBODY\n");
 	return 1;
 }

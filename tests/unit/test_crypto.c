@@ -18,6 +18,7 @@
 
 #include "e2e.h"
 #include "hkdf.h"
+#include "proto.h"
 
 /* Decode hex (spaces and colons ignored) into out; fail the test unless the
  * whole string decodes to exactly want bytes. */
@@ -406,8 +407,10 @@ static const struct e2e_header base_header = {
 
 static const uint8_t hello[] = "hello, bob"; /* includes its NUL; fine */
 
+/* hello, sealed: padded to the smallest bucket. */
 struct sealed {
-	uint8_t ct[sizeof hello + E2E_TAG_BYTES];
+	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES];
+	size_t ct_len;
 	uint8_t nonce[E2E_NONCE_BYTES];
 };
 
@@ -420,9 +423,10 @@ gen(struct e2e_identity *id)
 static void
 seal_hello(struct sealed *s, const struct e2e_identity *from, const struct e2e_identity *to)
 {
-	assert_int_equal(e2e_seal(s->ct, s->nonce, hello, sizeof hello, &base_header, from->x_sk,
-				  from->x_pk, to->x_pk),
+	assert_int_equal(e2e_seal(s->ct, &s->ct_len, s->nonce, hello, sizeof hello, &base_header,
+				  from->x_sk, from->x_pk, to->x_pk),
 			 0);
+	assert_int_equal(s->ct_len, sizeof s->ct);
 }
 
 /* Try to open s as `to` from `from` under header h; return e2e_open's rc. */
@@ -430,7 +434,7 @@ static int
 open_as(const struct sealed *s, size_t ct_len, const struct e2e_header *h,
 	const struct e2e_identity *to, const struct e2e_identity *from)
 {
-	uint8_t pt[sizeof hello];
+	uint8_t pt[E2E_PAD_MIN];
 	size_t pt_len = 12345;
 	int rc = e2e_open(pt, &pt_len, s->ct, ct_len, s->nonce, h, to->x_sk, to->x_pk, from->x_pk);
 
@@ -443,30 +447,63 @@ open_as(const struct sealed *s, size_t ct_len, const struct e2e_header *h,
 	return rc;
 }
 
+/*
+ * An envelope made from the primitives, as PROTOCOL.md describes it, not
+ * through e2e_seal: version 1 (what older libchat sent, no padding), or a
+ * version 2 one whose plaintext the caller padded (or failed to). The key:
+ * HKDF-SHA256 with no salt over X25519, info "chat-e2e-v1 key" || S || R.
+ */
+static size_t
+seal_by_hand(uint8_t *ct, const uint8_t nonce[24], const uint8_t *pt, size_t len,
+	     const struct e2e_header *h, int version, const struct e2e_identity *from,
+	     const uint8_t to_pk[32])
+{
+	uint8_t shared[32], info[15 + 64], key[32], ad[256];
+	unsigned long long ct_len = 0;
+	size_t ad_len = e2e_header_ad(h, version, ad, sizeof ad);
+
+	assert_true(ad_len > 0);
+	assert_int_equal(crypto_scalarmult(shared, from->x_sk, to_pk), 0);
+	memcpy(info, "chat-e2e-v1 key", 15);
+	memcpy(info + 15, from->x_pk, 32);
+	memcpy(info + 47, to_pk, 32);
+	assert_int_equal(chat_hkdf_sha256(key, 32, NULL, 0, shared, 32, info, sizeof info), 0);
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &ct_len, pt, len, ad,
+								    ad_len, NULL, nonce, key),
+			 0);
+	return (size_t)ct_len;
+}
+
 static void
 test_header_ad_format(void **state)
 {
-	static const uint8_t want[] = "chat-e2e-v1\0chat-42\0msg-0001\0alice\0001\0bob\0007";
+	static const uint8_t want[] = "chat-e2e-v2\0chat-42\0msg-0001\0alice\0001\0bob\0007";
 	const size_t want_len = sizeof want - 1; /* no trailing NUL in the AD */
 	uint8_t ad[128];
 	struct e2e_header h = base_header;
 	(void)state;
 
-	assert_int_equal(e2e_header_ad(&h, ad, sizeof ad), want_len);
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V2, ad, sizeof ad), want_len);
 	assert_memory_equal(ad, want, want_len);
-	assert_int_equal(e2e_header_ad(&h, ad, want_len), want_len);
-	assert_int_equal(e2e_header_ad(&h, ad, want_len - 1), 0);
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V2, ad, want_len), want_len);
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V2, ad, want_len - 1), 0);
+	/* Version 1 differs in its label only. */
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V1, ad, sizeof ad), want_len);
+	assert_memory_equal(ad, "chat-e2e-v1", 11);
+	assert_memory_equal(ad + 11, want + 11, want_len - 11);
+	assert_int_equal(e2e_header_ad(&h, 3, ad, sizeof ad), 0);
+	assert_int_equal(e2e_header_ad(&h, 0, ad, sizeof ad), 0);
 
 	h.sender_device = 4294967295u;
 	h.recipient_device = 0;
-	assert_int_equal(e2e_header_ad(&h, ad, sizeof ad), want_len + 9);
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V2, ad, sizeof ad), want_len + 9);
 	/* ... "alice" 0x00 | "4294967295" 0x00 "bob" 0x00 "0" */
 	assert_memory_equal(ad + want_len - 8, "\0004294967295\0bob\0000", 17);
 
 	h = base_header;
 	h.message_id = NULL;
-	assert_int_equal(e2e_header_ad(&h, ad, sizeof ad), 0);
-	assert_int_equal(e2e_header_ad(NULL, ad, sizeof ad), 0);
+	assert_int_equal(e2e_header_ad(&h, E2E_AD_V2, ad, sizeof ad), 0);
+	assert_int_equal(e2e_header_ad(NULL, E2E_AD_V2, ad, sizeof ad), 0);
 }
 
 static void
@@ -479,7 +516,7 @@ test_envelope_roundtrip(void **state)
 	gen(&alice);
 	gen(&bob);
 	seal_hello(&s, &alice, &bob);
-	assert_int_equal(open_as(&s, sizeof s.ct, &base_header, &bob, &alice), 0);
+	assert_int_equal(open_as(&s, s.ct_len, &base_header, &bob, &alice), 0);
 	e2e_identity_wipe(&alice);
 	e2e_identity_wipe(&bob);
 }
@@ -591,26 +628,36 @@ static void
 test_envelope_empty_plaintext(void **state)
 {
 	struct e2e_identity alice, bob;
-	uint8_t ct[E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES], pt[1];
-	size_t pt_len = 99;
+	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES], pt[E2E_PAD_MIN];
+	size_t ct_len = 0, pt_len = 99;
 	(void)state;
 
 	gen(&alice);
 	gen(&bob);
-	assert_int_equal(
-		e2e_seal(ct, nonce, NULL, 0, &base_header, alice.x_sk, alice.x_pk, bob.x_pk), 0);
-	assert_int_equal(e2e_open(NULL, &pt_len, ct, sizeof ct, nonce, &base_header, bob.x_sk,
-				  bob.x_pk, alice.x_pk),
+	/* Nothing is padded to a whole bucket too: 0x80 and 255 zeros. */
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, NULL, 0, &base_header, alice.x_sk,
+				  alice.x_pk, bob.x_pk),
+			 0);
+	assert_int_equal(ct_len, sizeof ct);
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
 			 0);
 	assert_int_equal(pt_len, 0);
+	ct[3] ^= 0x01;
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
+			 -1);
+	/* A version-1 empty envelope is the tag alone, and opens with no buffer. */
+	ct_len = seal_by_hand(ct, nonce, NULL, 0, &base_header, E2E_AD_V1, &alice, bob.x_pk);
+	assert_int_equal(ct_len, E2E_TAG_BYTES);
 	pt_len = 99;
-	assert_int_equal(e2e_open(pt, &pt_len, ct, sizeof ct, nonce, &base_header, bob.x_sk,
+	assert_int_equal(e2e_open(NULL, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk,
 				  bob.x_pk, alice.x_pk),
 			 0);
 	assert_int_equal(pt_len, 0);
 	ct[3] ^= 0x01; /* the tag alone still authenticates the header */
-	assert_int_equal(e2e_open(pt, &pt_len, ct, sizeof ct, nonce, &base_header, bob.x_sk,
-				  bob.x_pk, alice.x_pk),
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
 			 -1);
 	e2e_identity_wipe(&alice);
 	e2e_identity_wipe(&bob);
@@ -623,32 +670,302 @@ test_envelope_refuses_bad_keys(void **state)
 	static const uint8_t zero_pk[32] = {0};
 	static const uint8_t one_pk[32] = {1};
 	struct e2e_identity alice, bob;
-	uint8_t ct[sizeof hello + E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES];
+	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES];
+	size_t ct_len = 7;
 	(void)state;
 
 	gen(&alice);
 	gen(&bob);
-	assert_int_equal(e2e_seal(ct, nonce, hello, sizeof hello, &base_header, alice.x_sk,
-				  alice.x_pk, zero_pk),
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, hello, sizeof hello, &base_header,
+				  alice.x_sk, alice.x_pk, zero_pk),
 			 -1);
-	assert_int_equal(e2e_seal(ct, nonce, hello, sizeof hello, &base_header, alice.x_sk,
-				  alice.x_pk, one_pk),
+	assert_int_equal(ct_len, 0);
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, hello, sizeof hello, &base_header,
+				  alice.x_sk, alice.x_pk, one_pk),
 			 -1);
 	/* A sender public key that does not belong to the secret key. */
-	assert_int_equal(e2e_seal(ct, nonce, hello, sizeof hello, &base_header, alice.x_sk,
-				  bob.x_pk, bob.x_pk),
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, hello, sizeof hello, &base_header,
+				  alice.x_sk, bob.x_pk, bob.x_pk),
 			 -1);
 	/* A NULL header string. */
 	{
 		struct e2e_header h = base_header;
 
 		h.recipient_user = NULL;
-		assert_int_equal(e2e_seal(ct, nonce, hello, sizeof hello, &h, alice.x_sk,
+		assert_int_equal(e2e_seal(ct, &ct_len, nonce, hello, sizeof hello, &h, alice.x_sk,
 					  alice.x_pk, bob.x_pk),
 				 -1);
 	}
 	e2e_identity_wipe(&alice);
 	e2e_identity_wipe(&bob);
+}
+
+/* ---- padding (PROTOCOL.md, "Padding") ------------------------------------ */
+
+static void
+test_pad_buckets(void **state)
+{
+	(void)state;
+	assert_int_equal(e2e_pad_len(0), 256);
+	assert_int_equal(e2e_pad_len(1), 256);
+	assert_int_equal(e2e_pad_len(255), 256); /* + 0x80 = 256 */
+	assert_int_equal(e2e_pad_len(256), 512); /* no room for the 0x80 */
+	assert_int_equal(e2e_pad_len(511), 512);
+	assert_int_equal(e2e_pad_len(512), 1024);
+	assert_int_equal(e2e_pad_len(16383), 16384);
+	assert_int_equal(e2e_pad_len(32767), 32768);
+	assert_int_equal(e2e_pad_len(32768), 65536);
+	assert_int_equal(e2e_pad_len(65535), 65536);
+	/* Past 64 KiB the next power of two would not fit: the cap. */
+	assert_int_equal(e2e_pad_len(65536), 66544);
+	assert_int_equal(e2e_pad_len(65537), 66544); /* the longest text message */
+	assert_int_equal(e2e_pad_len(66543), 66544);
+	assert_int_equal(e2e_pad_len(66544), 0);
+	assert_int_equal(E2E_MAX_PADDED + E2E_TAG_BYTES, 66560); /* maxCiphertext */
+	assert_int_equal(e2e_sealed_len(3), 272);
+	assert_int_equal(e2e_sealed_len(66543), 66560);
+	assert_int_equal(e2e_sealed_len(66544), 0);
+}
+
+/* The length of the ciphertext of pt, sealed alice to bob. */
+static size_t
+sealed_size(const uint8_t *pt, size_t len, const struct e2e_identity *alice,
+	    const struct e2e_identity *bob)
+{
+	static uint8_t ct[E2E_MAX_PADDED + E2E_TAG_BYTES];
+	uint8_t nonce[E2E_NONCE_BYTES];
+	size_t ct_len = 0;
+
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, pt, len, &base_header, alice->x_sk,
+				  alice->x_pk, bob->x_pk),
+			 0);
+	return ct_len;
+}
+
+/* What a receipt says (how many message ids), and how long a text is,
+ * does not show in the envelope's length within a bucket. */
+static void
+test_pad_hides_length(void **state)
+{
+	static uint8_t body[1 + 65536];
+	struct e2e_identity alice, bob;
+	size_t one, ten;
+	(void)state;
+
+	gen(&alice);
+	gen(&bob);
+	memset(body, 0xab, sizeof body);
+	body[0] = 0x02; /* receipt: kind, status, time (8), ids (16 each) */
+	body[1] = 1;
+	one = sealed_size(body, 10 + 16, &alice, &bob);
+	ten = sealed_size(body, 10 + 10 * 16, &alice, &bob);
+	assert_int_equal(one, ten);
+	assert_int_equal(one, 256 + E2E_TAG_BYTES);
+	body[0] = 0x01; /* text: "hi" and 200 bytes */
+	assert_int_equal(sealed_size(body, 3, &alice, &bob), one);
+	assert_int_equal(sealed_size(body, 201, &alice, &bob), one);
+	/* Past the bucket, the next one; and the largest text fills the cap. */
+	assert_int_equal(sealed_size(body, 300, &alice, &bob), 512 + E2E_TAG_BYTES);
+	assert_int_equal(sealed_size(body, 1 + 65536, &alice, &bob), 66560);
+	e2e_identity_wipe(&alice);
+	e2e_identity_wipe(&bob);
+}
+
+static void
+test_unpad(void **state)
+{
+	uint8_t b[300];
+	size_t n = 77;
+	(void)state;
+
+	memset(b, 0, sizeof b);
+	memcpy(b, "\x01hi\x80", 4);
+	assert_int_equal(e2e_unpad(b, 256, &n), 0);
+	assert_int_equal(n, 3);
+	/* Only the form counts, not the length: 0x80 last is 0 bytes of zeros. */
+	assert_int_equal(e2e_unpad(b, 4, &n), 0);
+	assert_int_equal(n, 3);
+	b[0] = 0x80;
+	assert_int_equal(e2e_unpad(b, 1, &n), 0); /* an empty plaintext */
+	assert_int_equal(n, 0);
+	/* No 0x80 at all: nothing but zeros. */
+	memset(b, 0, sizeof b);
+	assert_int_equal(e2e_unpad(b, 256, &n), -1);
+	assert_int_equal(n, 0);
+	/* Something other than 0x00 after the 0x80, or another marker. */
+	memcpy(b, "\x01hi\x80", 4);
+	b[100] = 0x01;
+	assert_int_equal(e2e_unpad(b, 256, &n), -1);
+	b[100] = 0x80;
+	assert_int_equal(e2e_unpad(b, 256, &n), 0); /* the last 0x80 is the marker */
+	assert_int_equal(n, 100);
+	b[255] = 0x81;
+	assert_int_equal(e2e_unpad(b, 256, &n), -1);
+	assert_int_equal(e2e_unpad(b, 0, &n), -1);
+	assert_int_equal(e2e_unpad(NULL, 0, &n), -1);
+}
+
+/* An authentic version-2 envelope whose plaintext is not padded right: the
+ * sender's fault, told apart from one that does not authenticate. */
+static void
+test_envelope_bad_padding(void **state)
+{
+	struct e2e_identity alice, bob;
+	uint8_t pad[256], ct[256 + E2E_TAG_BYTES], pt[256], nonce[E2E_NONCE_BYTES];
+	size_t ct_len, pt_len = 5;
+	(void)state;
+
+	gen(&alice);
+	gen(&bob);
+	randombytes_buf(nonce, sizeof nonce);
+	memset(pad, 0, sizeof pad); /* no 0x80 */
+	pad[0] = 0x01;
+	ct_len = seal_by_hand(ct, nonce, pad, sizeof pad, &base_header, E2E_AD_V2, &alice, bob.x_pk);
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
+			 E2E_OPEN_PADDING);
+	assert_int_equal(pt_len, 0);
+	for (size_t i = 0; i < sizeof pt; i++)
+		assert_int_equal(pt[i], 0); /* nothing of it handed back */
+	pad[9] = 0x80; /* now padded: opens, to 9 bytes */
+	ct_len = seal_by_hand(ct, nonce, pad, sizeof pad, &base_header, E2E_AD_V2, &alice, bob.x_pk);
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
+			 0);
+	assert_int_equal(pt_len, 9);
+	e2e_identity_wipe(&alice);
+	e2e_identity_wipe(&bob);
+}
+
+/* Envelopes older libchat sealed (label v1, no padding) still open, and keep
+ * every byte: a v1 plaintext is never unpadded, even one that ends in 0x80. */
+static void
+test_envelope_v1_still_opens(void **state)
+{
+	static const uint8_t old[] = "\x01text\x80";
+	struct e2e_identity alice, bob;
+	uint8_t ct[64], pt[64], nonce[E2E_NONCE_BYTES];
+	size_t ct_len, pt_len = 0;
+	(void)state;
+
+	gen(&alice);
+	gen(&bob);
+	randombytes_buf(nonce, sizeof nonce);
+	ct_len = seal_by_hand(ct, nonce, old, sizeof old - 1, &base_header, E2E_AD_V1, &alice,
+			      bob.x_pk);
+	assert_int_equal(ct_len, sizeof old - 1 + E2E_TAG_BYTES);
+	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
+				  alice.x_pk),
+			 0);
+	assert_int_equal(pt_len, sizeof old - 1);
+	assert_memory_equal(pt, old, sizeof old - 1);
+	/* Bound to its header like any other. */
+	{
+		struct e2e_header h = base_header;
+
+		h.message_id = "msg-0002";
+		assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &h, bob.x_sk, bob.x_pk,
+					  alice.x_pk),
+				 -1);
+	}
+	e2e_identity_wipe(&alice);
+	e2e_identity_wipe(&bob);
+}
+
+/*
+ * PROTOCOL.md's worked example ("End-to-end encryption", "A worked example"),
+ * byte for byte. The expected values were computed apart from libchat and
+ * libsodium: Python's hashlib and hmac (HKDF), the "cryptography" package
+ * (X25519, ChaCha20-Poly1305) and HChaCha20 written out from
+ * draft-irtf-cfrg-xchacha (checked on the draft's own vectors). The keys are
+ * RFC 7748 section 6.1's, so the shared secret is a published value too.
+ * tests/vectors/protocol-examples.py recomputes every value.
+ */
+static const char ex_alice_sk[] = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+static const char ex_bob_sk[] = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";
+static const struct e2e_header ex_header = {
+	.chat_id = "9f1c0a6e2b7d4c13",
+	.message_id = "4be0a1f3c2d94e6f8a7b6c5d4e3f2a1b",
+	.sender_user = "alice",
+	.sender_device = 1,
+	.recipient_user = "bob",
+	.recipient_device = 2,
+};
+
+static void
+test_envelope_worked_example(void **state)
+{
+	static const char want_ad[] =
+		"636861742d6532652d7632003966316330613665326237643463313300346265306131663363"
+		"326439346536663861376236633564346533663261316200616c696365003100626f620032";
+	static const char want_key[] =
+		"018479e0d2158c2ca76d203b91cf2f12c5cd1b3b9285a02768c5ca701d8b76a6";
+	static const char want_ct[] =
+		"97583c6e58f51fbae2bfdbc9674e0c00c210f7e37bcb1c70f18f28c818c08d8c"
+		"fc90152b4df2c890e48c5f387a5630f7309e927833bd408f2e1364c2e3db7dbd"
+		"da80bc656a7b0aac095f5d0ec85a5a2d6f61326d452a644356393cb43497491b"
+		"bf8cdd0550c1ff787758d4859b7075025cb7c80b65b3dacbef7bd36308ebff7d"
+		"68a1bf27c8bf9209f259ab7936b418cd9bd02d0372061c9ad5e7269686e2d9c8"
+		"abb36bfe1fff3c85d26505f325f6fa6fe8fdc9bc1077ea7e0be4ca9968ab7302"
+		"18a128de1a65ef0e5e31a2a83e6df8b9cdf20cd101821c554243c8b61c85a610"
+		"517b3750ed398051fe32b1f1c6ad41b903cd141d664533d3b0e3850a9e60e52a"
+		"3035f0591336850bc64808f9978795ff";
+	static const char want_v1_ct[] = "97583c46a9ee5266355ccf39914f1eba79d7be";
+	uint8_t a_sk[32], a_pk[32], b_sk[32], b_pk[32], shared[32], info[79], key[32], got_key[32];
+	uint8_t ad[75], want[75], nonce[24], ct[272], ct_want[272], v1[19], pt[256];
+	size_t ct_len = 0, pt_len = 0;
+	(void)state;
+
+	unhex(a_sk, 32, ex_alice_sk);
+	unhex(b_sk, 32, ex_bob_sk);
+	assert_int_equal(crypto_scalarmult_base(a_pk, a_sk), 0);
+	assert_int_equal(crypto_scalarmult_base(b_pk, b_sk), 0);
+	for (int i = 0; i < 24; i++)
+		nonce[i] = (uint8_t)i;
+
+	/* AD: the label, then the ids as the hex text they are on the wire. */
+	unhex(want, sizeof want, want_ad);
+	assert_int_equal(e2e_header_ad(&ex_header, E2E_AD_V2, ad, sizeof ad), sizeof ad);
+	assert_memory_equal(ad, want, sizeof ad);
+	assert_memory_equal(ad, "chat-e2e-v2\0" "9f1c0a6e2b7d4c13\0", 29);
+
+	/* key = HKDF-SHA256(no salt, X25519, "chat-e2e-v1 key" || S || R). */
+	assert_int_equal(crypto_scalarmult(shared, a_sk, b_pk), 0);
+	memcpy(info, "chat-e2e-v1 key", 15);
+	memcpy(info + 15, a_pk, 32);
+	memcpy(info + 47, b_pk, 32);
+	unhex(key, 32, want_key);
+	assert_int_equal(chat_hkdf_sha256(got_key, 32, NULL, 0, shared, 32, info, sizeof info), 0);
+	assert_memory_equal(got_key, key, 32);
+	{
+		/* "salt = none" is RFC 5869's HashLen zero bytes. */
+		static const uint8_t zeros[32];
+
+		assert_int_equal(
+			chat_hkdf_sha256(got_key, 32, zeros, 32, shared, 32, info, sizeof info), 0);
+		assert_memory_equal(got_key, key, 32);
+	}
+
+	/* 0x01 "hi", padded to 256 bytes, sealed. */
+	unhex(ct_want, sizeof ct_want, want_ct);
+	assert_int_equal(e2e_seal_with_nonce(ct, &ct_len, nonce, (const uint8_t *)"\x01hi", 3,
+					     &ex_header, a_sk, a_pk, b_pk),
+			 0);
+	assert_int_equal(ct_len, sizeof ct);
+	assert_memory_equal(ct, ct_want, sizeof ct);
+	assert_int_equal(
+		e2e_open(pt, &pt_len, ct, ct_len, nonce, &ex_header, b_sk, b_pk, a_pk), 0);
+	assert_int_equal(pt_len, 3);
+	assert_memory_equal(pt, "\x01hi", 3);
+
+	/* The same message as an older libchat sealed it (v1: no padding). */
+	unhex(v1, sizeof v1, want_v1_ct);
+	assert_int_equal(
+		e2e_open(pt, &pt_len, v1, sizeof v1, nonce, &ex_header, b_sk, b_pk, a_pk), 0);
+	assert_int_equal(pt_len, 3);
+	assert_memory_equal(pt, "\x01hi", 3);
+	sodium_memzero(a_sk, sizeof a_sk);
+	sodium_memzero(b_sk, sizeof b_sk);
 }
 
 static void
@@ -778,7 +1095,10 @@ test_challenge_domain_separation(void **state)
 }
 
 /* Safety numbers: a vector computed independently with Python's hashlib
- * from the definition in docs/PROTOCOL.md. (Link codes: test_devices.c.) */
+ * from the definition in docs/PROTOCOL.md. (Link codes: test_devices.c.) It
+ * is PROTOCOL.md's "Safety numbers, exactly" example: the first 30 bytes of
+ * the hash as one big-endian number, 20 bits per group from the top, each mod
+ * 100000 in 5 digits, single spaces. */
 static void
 test_safety_number_vector(void **state)
 {
@@ -854,6 +1174,12 @@ main(void)
 		cmocka_unit_test(test_envelope_short_ct),
 		cmocka_unit_test(test_envelope_empty_plaintext),
 		cmocka_unit_test(test_envelope_refuses_bad_keys),
+		cmocka_unit_test(test_pad_buckets),
+		cmocka_unit_test(test_pad_hides_length),
+		cmocka_unit_test(test_unpad),
+		cmocka_unit_test(test_envelope_bad_padding),
+		cmocka_unit_test(test_envelope_v1_still_opens),
+		cmocka_unit_test(test_envelope_worked_example),
 		cmocka_unit_test(test_identity_serialize_parse),
 		cmocka_unit_test(test_identity_parse_rejects_corruption),
 		cmocka_unit_test(test_verify_exchange_key),

@@ -1,0 +1,71 @@
+/*
+ * fuzz-body.c - libFuzzer target: the plaintext of an envelope, as it comes
+ * out of decryption (PROTOCOL.md, "End-to-end encryption"): the padding, then
+ * the body of each kind: text (0x01), receipt (0x02), text and attachments
+ * (0x03). The input is taken both as a padded plaintext and as a body.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "attach.h"
+#include "e2e.h"
+#include "internal.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+static void
+body(const uint8_t *p, size_t len)
+{
+	struct receipt_body r;
+	struct attach_meta *atts = NULL;
+	size_t n = 0;
+	char *text = NULL, err[256];
+
+	if (len == 0)
+		return;
+	switch (p[0]) {
+	case PROTO_BODY_TEXT:
+		(void)proto_valid_utf8((const char *)p + 1, len - 1);
+		break;
+	case PROTO_BODY_RECEIPT:
+		if (receipt_body_parse(p, len, &r) == 0 &&
+		    (r.n < 1 || r.n > PROTO_MAX_RECEIPT_IDS || r.ids + 16 * r.n != p + len))
+			abort(); /* the parser's promise */
+		break;
+	case PROTO_BODY_ATTACH:
+		if (attach_body_parse(p, len, &text, &atts, &n, err, sizeof err) == ATTACH_OK) {
+			if (n < 1 || n > ATTACH_MAX_COUNT || strlen(text) > CHAT_MAX_TEXT)
+				abort();
+			free(text);
+			attach_meta_free(atts, n);
+		}
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t n = 0;
+
+	if (size > E2E_MAX_PADDED)
+		return 0; /* no envelope holds more */
+	body(data, size);
+	if (e2e_unpad(data, size, &n) == 0) {
+		if (n >= size || data[n] != 0x80)
+			abort();
+		body(data, n);
+	}
+	return 0;
+}

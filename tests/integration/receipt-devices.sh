@@ -1,0 +1,53 @@
+# Receipts do not give away their kind or size: a delivered receipt goes to
+# exactly the devices a read receipt goes to (every trusted device of the
+# message's sender, and the receiver's own other devices), and every envelope
+# is padded, so a receipt of one id, a short text and a longer one look alike
+# on the server.
+. "$(dirname "$0")/lib.sh"
+start_server
+register alice bob
+link_device tablet bob bob tablet
+
+expect_exit 0 ctl alice create bob
+c=$(cat "$T/out")
+expect_exit 0 ctl alice send "$c" "hi"
+expect_exit 0 ctl alice send "$c" "a longer text, but still well under two hundred and fifty-six bytes"
+
+# The devices the server holds envelopes of a receipt for, as user/device lines.
+receipt_devices() {
+	sqlite3 "$T/server.db" "SELECT user || '/' || device_id FROM inbox WHERE message_id = '$1'
+		ORDER BY user, device_id"
+}
+receipts() {
+	sqlite3 "$T/server.db" "SELECT message_id FROM messages WHERE kind = 'receipt'
+		AND sender_user = 'bob' AND sender_device = 1 ORDER BY rowid"
+}
+
+# bob's first device stores both messages: it owes alice a delivered receipt.
+expect_exit 0 ctl bob recv
+[ "$(receipts | wc -l)" = 1 ] || fail "one delivered receipt expected: $(receipts)"
+delivered=$(receipts | head -n 1)
+# Then he reads them: a read receipt.
+expect_exit 0 ctl bob read "$c"
+expect_exit 0 ctl bob recv
+[ "$(receipts | wc -l)" = 2 ] || fail "one read receipt expected: $(receipts)"
+read=$(receipts | tail -n 1)
+
+receipt_devices "$delivered" > "$T/delivered"
+receipt_devices "$read" > "$T/read"
+[ -s "$T/read" ] || fail "the read receipt went nowhere"
+cmp -s "$T/delivered" "$T/read" ||
+	fail "delivered went to $(cat "$T/delivered" | tr '\n' ' '), read to $(cat "$T/read" | tr '\n' ' ')"
+grep -qx "bob/2" "$T/delivered" || fail "bob's tablet got no delivered receipt: $(cat "$T/delivered")"
+
+# One envelope length for the receipts and both texts (one bucket: 256 + the tag).
+lengths=$(sqlite3 "$T/server.db" "SELECT DISTINCT length(ciphertext) FROM inbox
+	WHERE ciphertext IS NOT NULL")
+[ "$lengths" = 272 ] || fail "envelope lengths differ: $(echo $lengths)"
+
+# The tablet takes the delivered receipt of its own user's device without fuss
+# (it says nothing new), and the read one marks the messages read there too.
+expect_exit 0 ctl tablet --json recv
+[ "$(ctl tablet --json history "$c" | jq -r '[.[] | .state] | unique | join(",")')" = read ] ||
+	fail "tablet's history: $(ctl tablet --json history "$c")"
+stop_server
