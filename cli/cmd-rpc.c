@@ -697,13 +697,20 @@ static void
 handle_line(struct rpc *rpc, char *line, size_t len)
 {
 	cJSON *req;
+	unsigned bad;
 
 	if (len == 0)
 		return;
+	/* cJSON would cut a string at U+0000 ("a\u0000b" sent as "a"): the
+	 * protocol's own rule refuses such a string whole, with the request's id. */
+	bad = proto_json_scrub(line, len);
 	req = cJSON_ParseWithLength(line, len);
 	if (req == NULL || !cJSON_IsObject(req))
 		reply_error(NULL, req == NULL ? RPC_PARSE_ERROR : RPC_INVALID_REQUEST,
 			    req == NULL ? "not JSON" : "a request is a JSON object");
+	else if (bad != 0)
+		reply_error(cJSON_GetObjectItemCaseSensitive(req, "id"), RPC_INVALID_PARAMS,
+			    proto_scrub_reason(bad));
 	else
 		dispatch(rpc, req);
 	cJSON_Delete(req);

@@ -45,3 +45,13 @@ expect_exit 0 ctl bob --json recv
 id=$(jq -r .messageId "$T/out")
 expect_exit 0 ctl bob download "$id"
 cmp "$(cat "$T/out")" "$T/f.txt" || fail "the file differs"
+
+# A string holding U+0000 is refused whole, not cut at the NUL: "a\u0000b"
+# must not go out as "a".
+printf '%s\n' '{"jsonrpc":"2.0","id":12,"method":"send","params":{"chat":"@bob","text":"a\u0000b"}}' \
+	'{"jsonrpc":"2.0","id":13,"method":"send","params":{"chat":"@bob","text":"x\ud800"}}' >"$T/in"
+(cat "$T/in"; sleep 1) | ctl alice rpc > "$T/out" 2>"$T/err" || fail "rpc exited $?: $(cat "$T/err")"
+code 12 "a string holds U+0000"
+code 13 "a string holds a lone surrogate"
+expect_exit 0 ctl bob --json recv
+[ ! -s "$T/out" ] || fail "bob got: $(cat "$T/out")"
