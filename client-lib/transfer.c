@@ -146,11 +146,14 @@ run(void *arg)
 	struct io io = {t, -1, 0, 0, 0};
 	char curl_err[CURL_ERROR_SIZE] = "";
 	CURL *h = curl_easy_init();
+	struct curl_slist *no_expect = curl_slist_append(NULL, "Expect:");
 	CURLcode rc;
 	int ok = -1;
 
-	if (h == NULL) {
+	if (h == NULL || no_expect == NULL) {
 		snprintf(t->err, sizeof t->err, "cannot start an HTTP transfer (out of memory)");
+		curl_easy_cleanup(h);
+		curl_slist_free_all(no_expect);
 		finish(t, -1);
 		return NULL;
 	}
@@ -161,6 +164,7 @@ run(void *arg)
 	if (io.fd < 0) {
 		snprintf(t->err, sizeof t->err, "%s: %s", t->path, strerror(errno));
 		curl_easy_cleanup(h);
+		curl_slist_free_all(no_expect);
 		finish(t, -1);
 		return NULL;
 	}
@@ -179,6 +183,10 @@ run(void *arg)
 	if (t->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
 	if (t->kind == TRANSFER_PUT) {
+		/* No "Expect: 100-continue" (curl adds it to bodies over 1 MiB):
+		 * chat-server never answers it, so curl would wait a second
+		 * before every large upload. */
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, no_expect);
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
 		curl_easy_setopt(h, CURLOPT_READDATA, &io);
@@ -213,6 +221,7 @@ run(void *arg)
 	if (ok != 0 && t->kind == TRANSFER_GET)
 		unlink(t->path);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(no_expect);
 	finish(t, ok);
 	return NULL;
 }

@@ -29,6 +29,7 @@ struct server {
 	size_t body_len;    /* GET: bytes of 'b' to answer with */
 	size_t got;         /* PUT: body bytes received */
 	unsigned long sum;  /* PUT: their sum, to compare with the file */
+	int expect;         /* PUT: the request asked "Expect: 100-continue" */
 	pthread_t thread;
 };
 
@@ -61,8 +62,10 @@ serve(void *arg)
 		for (size_t i = 0; i < in; i++)
 			s->sum += (unsigned char)end[4 + i];
 		s->got = in;
-		/* curl asks before sending a large body. */
-		if (want > 0 && strcasestr(buf, "expect: 100-continue") != NULL)
+		/* Answered, as a server should; but chat-server (libwebsockets)
+		 * never answers it, so a client that asks waits a second. */
+		s->expect = strcasestr(buf, "expect: 100-continue") != NULL;
+		if (want > 0 && s->expect)
 			(void)!write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		while (s->got < want) {
 			ssize_t n = read(fd, buf, sizeof buf);
@@ -175,6 +178,8 @@ test_put_streams_the_file(void **state)
 	assert_int_equal(t.result, 0);
 	assert_int_equal(t.http_status, 201);
 	assert_int_equal(s.got, size);
+	/* The body goes at once: chat-server does not answer 100-continue. */
+	assert_false(s.expect);
 	assert_true(s.sum == sum);
 	assert_int_equal(atomic_load(&t.done_bytes), (int64_t)size);
 	unlink(file);
