@@ -16,8 +16,15 @@ set -eu
 pidfile="$RUN_DIR/chat-server.pid"
 log="$RUN_DIR/chat-server.log"
 
+# alive PID: the process exists and is not a zombie (a server stopped while
+# nobody reaps it, as under an init that does not, is not running).
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case $(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) in Z) return 1 ;; esac
+}
+
 running() {
-	[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+	[ -s "$pidfile" ] && alive "$(cat "$pidfile")"
 }
 
 # ours_elsewhere: the chat-servers this script started with another RUN_DIR
@@ -73,6 +80,12 @@ user=$(printf '%s' "$user" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9._-' '_' | cut -c1-32
 
 mkdir -p "$RUN_DIR/homes"
 chmod 700 "$RUN_DIR"
+# On the loopback every user comes from one address, the developer's: the
+# limit on registrations per address (10 an hour) would only get in the way.
+case $RUN_ADDR in
+127.* | localhost:* | "[::1]:"*) limits="--register-rate 0" ;;
+*) limits="" ;;
+esac
 if ! running; then
 	: >"$log"
 	# The server outlives this terminal, for the next `make run`: setsid puts
@@ -82,7 +95,7 @@ if ! running; then
 	# be its parent, and a server stopped after chat-tui's terminal went away
 	# would be left a zombie of it.
 	(
-		setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" \
+		setsid "$BIN/chat-server" --listen "$RUN_ADDR" --db "$RUN_DIR/chat.db" $limits \
 			>>"$log" 2>&1 </dev/null &
 		echo $! >"$pidfile"
 	)
