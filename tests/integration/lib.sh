@@ -194,3 +194,10 @@ wait_until() {
 		sleep 0.05
 	done
 }
+
+# dead PID: the process is gone or a zombie. A process that is not this
+# shell's child (run.sh's detached chat-server) is reaped by init, and an init
+# that does not reap leaves a zombie that kill -0 still finds.
+dead() {
+	! kill -0 "$1" 2>/dev/null || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}

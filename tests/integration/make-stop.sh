@@ -17,8 +17,7 @@ die() { kill "$pid" 2>/dev/null; fail "$@"; }
 
 expect_exit 0 make -s -C "$repo" stop BUILD="$BIN" RUN_DIR="$T/elsewhere" RUN_ADDR="$addr"
 grep -qF "chat-server stopped (it ran from $T/work/state)" "$T/out" || die "make stop: $(cat "$T/out")"
-gone() { ! kill -0 "$pid" 2>/dev/null; }
-wait_until 10 "the server still runs" gone
+wait_until 10 "the server still runs" dead "$pid"
 [ -e "$T/work/state/chat-server.pid" ] && fail "its pid file is left"
 
 # Nothing of ours at all: said so, with both places looked at.

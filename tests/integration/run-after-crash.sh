@@ -15,8 +15,7 @@ run
 old=$(cat "$T/state/chat-server.pid" 2>/dev/null)
 [ -n "$old" ] && kill -0 "$old" 2>/dev/null || fail "no server started: $(cat "$T/run.out")"
 kill -9 "$old"
-dead() { ! kill -0 "$old" 2>/dev/null || grep -q '^[0-9]* (.*) Z' "/proc/$old/stat" 2>/dev/null; }
-wait_until 10 "the server is still alive" dead
+wait_until 10 "the server is still alive" dead "$old"
 
 run
 new=$(cat "$T/state/chat-server.pid" 2>/dev/null)
