@@ -131,7 +131,8 @@ cli_exit_code(int err)
 	case CHAT_ERR_TLS: return EXIT_UNREACHABLE;
 	case CHAT_ERR_REFUSED:
 	case CHAT_ERR_NO_SUCH_CHAT:
-	case CHAT_ERR_NO_SUCH_MESSAGE: return EXIT_REFUSED;
+	case CHAT_ERR_NO_SUCH_MESSAGE:
+	case CHAT_ERR_EXPIRED: return EXIT_REFUSED;
 	case CHAT_ERR_KEY_CHANGED:
 	case CHAT_ERR_BAD_KEY: return EXIT_KEY_CHANGED;
 	default: return EXIT_FAIL;
@@ -363,6 +364,11 @@ cli_kept(struct cli *cli, const char *id, int rc)
 			"chatctl: the message (%.8s) is kept: it goes out with this home's next "
 			"connection to the server (any chatctl command that connects), or now "
 			"with: chatctl retry %.8s\n",
+			id, id);
+	else if (strcmp(k.state, "failed") == 0 && cli->done.err == CHAT_ERR_EXPIRED)
+		fprintf(stderr,
+			"chatctl: the message (%.8s) is too old to be sent at all; remove it "
+			"with: chatctl discard %.8s\n",
 			id, id);
 	else if (strcmp(k.state, "failed") == 0)
 		fprintf(stderr,

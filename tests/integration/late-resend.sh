@@ -52,8 +52,9 @@ expect_exit 0 ctl bob --json recv
 expect_not_in "$T/out" "too late"
 # Nor can it be sent again by hand.
 late=$(jq -r '.[] | select(.text == "too late") | .messageId' "$T/hist")
-"$CHATCTL" --home "$T/alice" --server "$URL" retry "$late" >"$T/out" 2>"$T/err" &&
-	fail "an expired message was sent again: $(cat "$T/out")"
+"$CHATCTL" --home "$T/alice" --server "$URL" retry "$late" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 4 ] || fail "retry of an expired message exited $rc (want 4): $(cat "$T/out" "$T/err")"
 expect_in "$T/err" "expired"
 # ... not even by a program already online (chatctl rpc).
 (sleep 1; printf '{"jsonrpc":"2.0","id":1,"method":"retry","params":{"message":"%s"}}\n' "$late"
