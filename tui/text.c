@@ -51,6 +51,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "termtext.h"
 #include "text.h"
 
 #define CLUSTER_MAX_CPS 32 /* code points in one cluster, at most */
@@ -72,46 +73,11 @@ text_quirks(void)
 	return quirks;
 }
 
+/* The rules chatctl shares live in libchat's termtext.c. */
 size_t
 text_decode(const char *s, size_t len, uint32_t *cp)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	uint32_t c, min;
-	size_t n, k;
-
-	if (len == 0)
-		return 0;
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	/* 0x80-0xc1 (continuation bytes, or overlong leads) and 0xf5-0xff never lead. */
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		c = p[0] & 0x1f;
-		min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		c = p[0] & 0x0f;
-		min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		c = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[k] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
+	return termtext_decode(s, len, cp);
 }
 
 int
@@ -119,29 +85,9 @@ text_is_unsafe(uint32_t cp)
 {
 	if (cp == '\n' || cp == '\t')
 		return 0;
-	if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
-		return 1;
-	if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-		return 1;
-	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 1;
-	return wcwidth((wchar_t)cp) < 0;
-}
-
-/* Writes the escape of an unsafe cp to buf (cap 11 or more); returns its
- * length, which is also its width. */
-static size_t
-escape(uint32_t cp, char *buf, size_t cap)
-{
-	int n;
-
-	if (cp < 0xa0) /* C0, DEL, C1 */
-		n = snprintf(buf, cap, "\\x%02x", (unsigned)cp);
-	else if (cp <= 0xffff)
-		n = snprintf(buf, cap, "\\u%04x", (unsigned)cp);
-	else
-		n = snprintf(buf, cap, "\\U%08x", (unsigned)cp);
-	return n > 0 ? (size_t)n : 0;
+	/* Beyond what chatctl escapes: what curses and the terminal would each
+	 * give a width of their own guessing. */
+	return termtext_unsafe(cp) || wcwidth((wchar_t)cp) < 0;
 }
 
 int
@@ -154,7 +100,7 @@ text_cp_width(uint32_t cp)
 	if (cp == '\t')
 		return 1;
 	if (text_is_unsafe(cp))
-		return (int)escape(cp, esc, sizeof esc);
+		return (int)termtext_escape(cp, esc, sizeof esc);
 	return wcwidth((wchar_t)cp);
 }
 
@@ -342,7 +288,7 @@ text_sanitize(const char *s, size_t len, char *out, size_t cap)
 		} else if (cp == '\t') {
 			put(out, cap, &need, &wrote, " ", 1);
 		} else if (text_is_unsafe(cp)) {
-			k = escape(cp, esc, sizeof esc);
+			k = termtext_escape(cp, esc, sizeof esc);
 			put(out, cap, &need, &wrote, esc, k);
 		} else {
 			put(out, cap, &need, &wrote, s + i, n);
