@@ -698,40 +698,49 @@ store_free_list(char **list, size_t n)
 	free(list);
 }
 
+/* Steps st (bound, from prep) to its end, collecting its first column's texts
+ * into a malloc'd list (free with store_free_list); releases st. */
+static int
+collect_texts(struct store *s, sqlite3_stmt *st, const char *what, char ***out, size_t *n)
+{
+	char **list = NULL;
+	size_t len = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **grown = realloc(list, (len + 1) * sizeof *list);
+		char *t;
+
+		if (grown == NULL ||
+		    (t = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
+			list = grown ? grown : list;
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		list[len++] = t;
+	}
+	release(s, st);
+	if (rc != SQLITE_DONE) {
+		store_free_list(list, len);
+		return fail(s, what);
+	}
+	*out = list;
+	*n = len;
+	return 0;
+}
+
 int
 store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *n)
 {
 	sqlite3_stmt *st = prep(s, "SELECT user FROM chat_members WHERE chat_id = ? ORDER BY user");
-	char **list = NULL;
-	size_t len = 0;
-	int rc;
 
 	*users = NULL;
 	*n = 0;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **grown = realloc(list, (len + 1) * sizeof *list);
-		char *u;
-
-		if (grown == NULL ||
-		    (u = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-			list = grown ? grown : list;
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		list = grown;
-		list[len++] = u;
-	}
-	release(s, st);
-	if (rc != SQLITE_DONE) {
-		store_free_list(list, len);
-		return fail(s, "list members");
-	}
-	*users = list;
-	*n = len;
-	return 0;
+	return collect_texts(s, st, "list members", users, n);
 }
 
 int
@@ -1086,36 +1095,13 @@ store_outbox_older(struct store *s, int64_t cutoff, char ***ids, size_t *n)
 	sqlite3_stmt *st = prep(s, "SELECT message_id FROM messages WHERE outgoing = 1"
 				   " AND state = 'pending' AND kind = 'text' AND stored_at < ?"
 				   " ORDER BY rowid");
-	char **list = NULL;
-	size_t len = 0;
-	int rc;
 
 	*ids = NULL;
 	*n = 0;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, cutoff);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **grown = realloc(list, (len + 1) * sizeof *list);
-		char *id;
-
-		if (grown == NULL ||
-		    (id = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-			list = grown ? grown : list;
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		list = grown;
-		list[len++] = id;
-	}
-	release(s, st);
-	if (rc != SQLITE_DONE) {
-		store_free_list(list, len);
-		return fail(s, "read the outbox");
-	}
-	*ids = list;
-	*n = len;
-	return 0;
+	return collect_texts(s, st, "read the outbox", ids, n);
 }
 
 int
