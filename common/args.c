@@ -102,10 +102,11 @@ take_option(struct args *a, const struct args_option *o, const char *inline_valu
 {
 	struct args_hit *h = &a->hits[a->n_hits];
 	const char *v = inline_value;
-	char name[64];
 
 	if (!(o->flags & (ARGS_VALUE | ARGS_NUMBER))) {
 		if (inline_value != NULL) {
+			char name[64];
+
 			fail(a, "%s takes no value", spelling(o, name, sizeof name));
 			return;
 		}
