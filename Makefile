@@ -65,6 +65,11 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# The option parser chatctl and chat-tui share (common/args.c): pure, linked
+# into both programs, not into libchat.
+ARGS_OBJ   := $(BUILD)/common/args.o
+CFLAGS     += -Icommon
+
 SONAME  := libchat.so.0
 PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl $(BUILD)/chat-tui
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
@@ -92,11 +97,11 @@ $(BUILD)/libchat.a: $(LIB_OBJ)
 $(BUILD)/libchat.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/chatctl: $(CLI_OBJ) $(BUILD)/libchat.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libchat.a $(LIBS)
+$(BUILD)/chatctl: $(CLI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a $(LIBS)
 
-$(BUILD)/chat-tui: $(TUI_OBJ) $(BUILD)/libchat.a
-	$(CC) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libchat.a $(LIBS) \
+$(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
+	$(CC) $(LDFLAGS) -o $@ $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
 # The server shares libchat's crypto (signature checks) and nothing else; the
@@ -119,6 +124,17 @@ $(BUILD)/tests/test_tui_%: tests/unit/test_tui_%.c $(TUI_OBJ) $(BUILD)/libchat.a
 	$(CC) $(TEST_CFLAGS) -Itui $(LDFLAGS) -o $@ $< \
 		$(filter-out $(BUILD)/tui/main.o,$(TUI_OBJ)) $(TEST_LIBS) \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
+
+# The option parser's tests link it alone.
+$(BUILD)/tests/test_args: tests/unit/test_args.c $(ARGS_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(ARGS_OBJ) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
+
+# chatctl's unit tests link its objects (all but main), as chat-tui's do.
+$(BUILD)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -Icli $(LDFLAGS) -o $@ $< \
+		$(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(ARGS_OBJ) $(TEST_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
@@ -249,11 +265,11 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
 
 # The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
-FORMAT_SRC = $(wildcard client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(TUI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(TUI_OBJ:.o=.d) $(ARGS_OBJ:.o=.d)

@@ -1,6 +1,7 @@
 /*
- * chatctl.c - main: global options, the command table, and the helpers every
- * command shares (opening the home, waiting on the network, exit codes).
+ * chatctl.c - the global options, the command table and how a command is run
+ * (its options parsed from its entry), and the helpers every command shares
+ * (opening the home, waiting on the network, exit codes). main() is in main.c.
  */
 #include "chatctl.h"
 
@@ -40,17 +41,82 @@ const struct cmd_entry *const cmd_table[] = {
 };
 /* clang-format on */
 
-static void
-usage_all(FILE *f)
-{
-	fputs("usage: chatctl [--home DIR] [--server URL] [--ca-file FILE] [--json] "
-	      "[--timeout SECONDS]\n"
-	      "               COMMAND [ARGS]\n\ncommands:\n",
-	      f);
-	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++) {
-		char line[96];
+/* chatctl's own options, before the command. --help and --version answer
+ * before anything else on the line is checked (main.c). */
+static const struct args_option global_options[] = {
+	{.name = "home",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "DIR",
+	 .needs = "a directory"},
+	{.name = "server",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "URL",
+	 .needs = "a URL such as ws://127.0.0.1:8700/"},
+	{.name = "ca-file",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "FILE",
+	 .needs = "a file of PEM CA certificates"},
+	{.name = "json"},
+	{.name = "timeout",
+	 .flags = ARGS_NUMBER,
+	 .meta = "SECONDS",
+	 .needs = "a number of seconds",
+	 .min = 1,
+	 .max = 3600},
+	{.name = "help", .letter = 'h', .flags = ARGS_HIDDEN},
+	{.name = "version", .flags = ARGS_HIDDEN},
+	{0},
+};
 
-		snprintf(line, sizeof line, "%s %s", (*e)->name, (*e)->usage);
+const struct args_spec cli_global_args = {.options = global_options,
+					  .min_args = 1,
+					  .max_args = -1,
+					  .flags = ARGS_IN_ORDER,
+					  .too_few = "no command given"};
+
+const char *
+cli_cmd_name(const struct cmd_entry *e, char *buf, size_t size)
+{
+	if (e->parent != NULL)
+		snprintf(buf, size, "%s %s", e->parent->name, e->name);
+	else
+		snprintf(buf, size, "%s", e->name);
+	return buf;
+}
+
+const char *
+cli_cmd_usage(const struct cmd_entry *e, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (e->subcommands == NULL) {
+		snprintf(buf, size, "%s", e->usage);
+		return buf;
+	}
+	for (const struct cmd_entry *const *s = e->subcommands; *s != NULL && len < size; s++) {
+		int n = snprintf(buf + len, size - len, "%s%s%s%s", len > 0 ? " | " : "",
+				 (*s)->name, (*s)->usage[0] != '\0' ? " " : "", (*s)->usage);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	return buf;
+}
+
+void
+cli_usage_all(FILE *f)
+{
+	char options[256], usage[256];
+
+	args_usage(&cli_global_args, options, sizeof options);
+	fprintf(f, "usage: chatctl %s\n               COMMAND [ARGS]\n\ncommands:\n", options);
+	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++) {
+		char line[sizeof usage + 64];
+
+		snprintf(line, sizeof line, "%s %s", (*e)->name,
+			 cli_cmd_usage(*e, usage, sizeof usage));
 		fprintf(f, "  %-34s %s\n", line, (*e)->summary);
 	}
 	fputs("\nSee chatctl(1) for details and exit codes.\n", f);
@@ -110,10 +176,14 @@ cli_usage(const struct cmd_entry *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	verror(fmt, ap);
 	va_end(ap);
-	if (e != NULL)
-		fprintf(stderr, "usage: chatctl %s %s\n", e->name, e->usage);
-	else
-		usage_all(stderr);
+	if (e != NULL) {
+		char name[64], usage[256];
+
+		fprintf(stderr, "usage: chatctl %s %s\n", cli_cmd_name(e, name, sizeof name),
+			cli_cmd_usage(e, usage, sizeof usage));
+	} else {
+		cli_usage_all(stderr);
+	}
 	return EXIT_USAGE;
 }
 
@@ -216,6 +286,17 @@ on_signal(int sig)
 	interrupted = 1;
 }
 
+void
+cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 cli_wait(struct cli *cli, const volatile int *flag)
 {
@@ -291,25 +372,6 @@ cli_done_cb(struct chat_client *c, void *arg, int err, const char *id)
 	d->err = err;
 	snprintf(d->id, sizeof d->id, "%s", id ? id : "");
 	d->flag = 1;
-}
-
-int
-cli_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*val = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
 }
 
 int
@@ -395,65 +457,70 @@ cli_message_arg(struct cli *cli, const char *spec, char out[CHAT_MESSAGE_ID_LEN 
 	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "message");
 }
 
-static const struct cmd_entry *
-find_cmd(const char *name)
+const struct cmd_entry *
+cli_find_cmd(const struct cmd_entry *const *table, const char *name)
 {
-	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++)
+	for (const struct cmd_entry *const *e = table; *e != NULL; e++)
 		if (strcmp((*e)->name, name) == 0)
 			return *e;
 	return NULL;
 }
 
-static void
-usage_one(const struct cmd_entry *e)
+void
+cli_usage_one(const struct cmd_entry *e)
 {
-	printf("usage: chatctl %s %s\n  %s\nSee chatctl(1) for details and exit codes.\n", e->name,
-	       e->usage, e->summary);
+	char name[64], usage[256];
+
+	printf("usage: chatctl %s %s\n  %s\nSee chatctl(1) for details and exit codes.\n",
+	       cli_cmd_name(e, name, sizeof name), cli_cmd_usage(e, usage, sizeof usage),
+	       e->summary);
+}
+
+int
+cli_run(struct cli *cli, const struct cmd_entry *e, int argc, char **argv)
+{
+	struct args a;
+	char name[64];
+	int rc;
+
+	if (args_parse(&a, &e->args, argc, argv, cli_cmd_name(e, name, sizeof name)) != 0)
+		rc = cli_usage(e, "%s", a.error);
+	else
+		rc = e->exec(cli, &a);
+	args_free(&a);
+	return rc;
 }
 
 /* help [COMMAND] */
 static int
-cmd_help_exec(struct cli *cli, int argc, char **argv)
+cmd_help_exec(struct cli *cli, struct args *args)
 {
 	const struct cmd_entry *e;
 
 	(void)cli;
-	if (argc < 2) {
-		usage_all(stdout);
+	if (args->argc == 0) {
+		cli_usage_all(stdout);
 		return EXIT_OK;
 	}
-	if (argc > 2)
-		return cli_usage(&cmd_help_entry, "give one command");
-	e = find_cmd(argv[1]);
+	e = cli_find_cmd(cmd_table, args->argv[0]);
 	if (e == NULL)
-		return cli_usage(NULL, "unknown command '%s'", argv[1]);
-	usage_one(e);
+		return cli_usage(NULL, "unknown command '%s'", args->argv[0]);
+	cli_usage_one(e);
 	return EXIT_OK;
-}
-
-/* CMD --help (or -h) anywhere among a command's arguments, before a "--":
- * that command's usage, as help CMD. A text or a file name that is exactly
- * --help goes after "--" (send), where options end. */
-static int
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
 }
 
 const struct cmd_entry cmd_help_entry = {.name = "help",
 					 .usage = "[COMMAND]",
 					 .summary = "show the commands, or one command's usage",
+					 .args = {.max_args = 1, .too_many = "give one command"},
 					 .exec = cmd_help_exec};
 
 /* With --json, a run that fails ends with one JSON object on standard output
  * saying why, {"error":{"code":EXIT,"message":...}} (the same text as on
  * standard error), unless the command printed its own. rpc's is a JSON-RPC
  * error response. Returns rc. */
-static int
-finish(struct cli *cli, const struct cmd_entry *e, int rc)
+int
+cli_finish(struct cli *cli, const struct cmd_entry *e, int rc)
 {
 	cJSON *o;
 
@@ -465,99 +532,5 @@ finish(struct cli *cli, const struct cmd_entry *e, int rc)
 		cJSON_AddNullToObject(o, "id");
 	}
 	out_json(o);
-	return rc;
-}
-
-int
-main(int argc, char **argv)
-{
-	struct cli cli;
-	const struct cmd_entry *e;
-	struct sigaction sa;
-	int i, rc;
-	long secs;
-
-	memset(&cli, 0, sizeof cli);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* A closed pipe (chatctl recv | head) is a write error, not a silent death
-	 * between storing a message and acking it. */
-	signal(SIGPIPE, SIG_IGN);
-	/* A file size limit (ulimit -f) is an error to report, like a full disk,
-	 * not a reason to die with half a download on disk. */
-	signal(SIGXFSZ, SIG_IGN);
-
-	/* --json anywhere among the global options: even an error in one that
-	 * comes before it is then a JSON object. */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			cli.json = 1;
-		else if (strcmp(argv[i], "--home") == 0 || strcmp(argv[i], "--server") == 0 ||
-			 strcmp(argv[i], "--ca-file") == 0 || strcmp(argv[i], "--timeout") == 0)
-			i++; /* its value */
-	}
-	cli.server = getenv("CHATCTL_SERVER");
-	if (cli.server != NULL && *cli.server == '\0')
-		cli.server = NULL;
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *v = NULL;
-		int m;
-
-		if (strcmp(argv[i], "--json") == 0) {
-			cli.json = 1;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage_all(stdout);
-			return EXIT_OK;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("chatctl %s (libchat %s, protocol %d)\n", CHAT_VERSION,
-			       chat_version(), CHAT_PROTOCOL_VERSION);
-			return EXIT_OK;
-		} else if ((m = cli_opt(argc, argv, &i, "--home", &v)) != 0) {
-			if (m < 0 || *v == '\0')
-				return finish(&cli, NULL, cli_usage(NULL, "--home needs a directory"));
-			cli.home = v;
-		} else if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
-			if (m < 0 || *v == '\0')
-				return finish(&cli, NULL,
-					      cli_usage(NULL, "--server needs a URL such as "
-							      "ws://127.0.0.1:8700/"));
-			cli.server = v;
-		} else if ((m = cli_opt(argc, argv, &i, "--ca-file", &v)) != 0) {
-			if (m < 0 || *v == '\0')
-				return finish(&cli, NULL,
-					      cli_usage(NULL, "--ca-file needs a file of PEM CA "
-							      "certificates"));
-			cli.ca_file = v;
-		} else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
-			if (m < 0 || cli_parse_int(v, 1, 3600, &secs) != 0)
-				return finish(&cli, NULL,
-					      cli_usage(NULL, "--timeout needs a number of seconds "
-							      "(1-3600)"));
-			cli.timeout_ms = (int)secs * 1000;
-		} else {
-			return finish(&cli, NULL, cli_usage(NULL, "unknown option '%s'", argv[i]));
-		}
-	}
-	if (i >= argc)
-		return finish(&cli, NULL, cli_usage(NULL, "no command given"));
-	e = find_cmd(argv[i]);
-	if (e == NULL)
-		return finish(&cli, e, cli_usage(NULL, "unknown command '%s'", argv[i]));
-	if (wants_help(argc - i, argv + i)) {
-		usage_one(e);
-		return EXIT_OK;
-	}
-	rc = e->exec(&cli, argc - i, argv + i);
-	if (cli.c != NULL) {
-		chat_client_disconnect(cli.c);
-		chat_client_destroy(cli.c);
-	}
-	rc = finish(&cli, e, rc);
-	if (fflush(stdout) != 0 && rc == EXIT_OK) {
-		perror("chatctl: writing output");
-		rc = EXIT_FAIL;
-	}
 	return rc;
 }

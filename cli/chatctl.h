@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <cjson/cJSON.h>
 
+#include "args.h"
 #include "chat.h"
 
 /* Exit codes: part of the interface scripts depend on (chatctl(1)). */
@@ -42,11 +43,24 @@ struct cli {
 	int last_pct; /* the progress bar's last figure */
 };
 
+/* A command: its name, what it takes, and what runs it. The options and the
+ * number of arguments are declared here (.args), as tmux's cmd_entry does,
+ * and parsed by cli_run() before exec is called; usage and help come from the
+ * entry too, so they never drift (tests/unit/test_cli_commands.c checks that
+ * .usage names every option .args declares, and no other). */
 struct cmd_entry {
 	const char *name;
-	const char *usage;   /* arguments, after the name */
+	const char *usage;   /* arguments, after the name; a command with
+	                        subcommands composes its own from theirs */
 	const char *summary; /* one line */
-	int (*exec)(struct cli *cli, int argc, char **argv);
+	struct args_spec args;
+	/* A command made of subcommands (device list|link|...): the first
+	 * argument names one, and the rest is parsed with that one's .args.
+	 * NULL-terminated; NULL for a plain command. */
+	const struct cmd_entry *const *subcommands;
+	const struct cmd_entry *parent; /* of a subcommand */
+	/* args: the positional arguments and the options given. */
+	int (*exec)(struct cli *cli, struct args *args);
 };
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
@@ -56,8 +70,23 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
+/* chatctl's own options, before the command (main.c). */
+extern const struct args_spec cli_global_args;
 
 /* chatctl.c */
+/* Parses argv (the words after the command's name) with e->args and runs e,
+ * or reports what is wrong with e's usage (exit 2). */
+int cli_run(struct cli *cli, const struct cmd_entry *e, int argc, char **argv);
+const struct cmd_entry *cli_find_cmd(const struct cmd_entry *const *table, const char *name);
+/* "send", or "device link" for a subcommand, into buf. */
+const char *cli_cmd_name(const struct cmd_entry *e, char *buf, size_t size);
+/* e's usage after its name: .usage, or its subcommands' joined by " | ". */
+const char *cli_cmd_usage(const struct cmd_entry *e, char *buf, size_t size);
+void cli_usage_all(FILE *f);
+void cli_usage_one(const struct cmd_entry *e); /* on stdout: CMD --help, help CMD */
+/* With --json, a failed run's error object on stdout (unless the command
+ * printed its own); returns rc. */
+int cli_finish(struct cli *cli, const struct cmd_entry *e, int rc);
 int cli_open(struct cli *cli); /* opens the home; exit code */
 int cli_usage(const struct cmd_entry *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3))); /* prints, returns EXIT_USAGE */
@@ -72,6 +101,9 @@ int cli_fail(struct cli *cli, int err, const char *what);
 int cli_exit_code(int err);
 /* Runs the loop until *flag, or fails with the exit code of what stopped it. */
 int cli_wait(struct cli *cli, const volatile int *flag);
+/* SIGINT and SIGTERM set a flag that the loops check, instead of killing a
+ * run between storing a message and acking it. */
+void cli_catch_signals(void);
 int cli_interrupted(void); /* SIGINT/SIGTERM seen */
 /* Finishes an asynchronous libchat call started with cli->done: rc is what the
  * call returned. Waits for it; returns EXIT_OK, or reports the failure as `what`
@@ -86,9 +118,6 @@ void cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat
 /* Resets cli->done and returns it, for one asynchronous call. */
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
-/* Parses "--name VALUE" or "--name=VALUE" at argv[*i]; 1 if matched (VALUE in
- * *val, *i advanced past it), 0 if not, -1 if VALUE is missing. */
-int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
 int cli_parse_int(const char *s, long min, long max, long *out);
 /* Connects and runs the loop until online with nothing left to do (requests
  * answered, acks and receipts out), or fails with the exit code. */

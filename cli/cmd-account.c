@@ -17,29 +17,12 @@ print_identity_json(struct cli *cli)
 }
 
 static int
-cmd_register_exec(struct cli *cli, int argc, char **argv)
+cmd_register_exec(struct cli *cli, struct args *args)
 {
-	const char *user = NULL, *name = NULL;
+	const char *user = args->argv[0], *name = args_get(args, "name");
 	struct cli_done *d = cli_done_reset(cli);
-	int i, rc;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		const char *v;
-		int m = cli_opt(argc, argv, &i, "--name", &v);
-
-		if (m < 0)
-			return cli_usage(&cmd_register_entry, "--name needs a device name");
-		if (m > 0)
-			name = v;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return cli_usage(&cmd_register_entry, "unknown option '%s'", argv[i]);
-		else if (user == NULL)
-			user = argv[i];
-		else
-			return cli_usage(&cmd_register_entry, "one user name only");
-	}
-	if (user == NULL)
-		return cli_usage(&cmd_register_entry, "no user name given");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (chat_client_server_url(cli->c) == NULL)
@@ -57,20 +40,28 @@ cmd_register_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option register_options[] = {
+	{.name = "name", .flags = ARGS_VALUE, .meta = "DEVICE", .needs = "a device name"},
+	{0},
+};
+
 const struct cmd_entry cmd_register_entry = {
 	.name = "register",
 	.usage = "USER [--name DEVICE]",
 	.summary = "create this device's keys and register USER on the server",
+	.args = {.options = register_options,
+		 .min_args = 1,
+		 .max_args = 1,
+		 .too_few = "no user name given",
+		 .too_many = "one user name only"},
 	.exec = cmd_register_exec};
 
 static int
-cmd_whoami_exec(struct cli *cli, int argc, char **argv)
+cmd_whoami_exec(struct cli *cli, struct args *args)
 {
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(&cmd_whoami_entry, "no arguments expected");
+	(void)args;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (chat_client_user(cli->c) == NULL) {
@@ -92,31 +83,30 @@ const struct cmd_entry cmd_whoami_entry = {
 	.name = "whoami",
 	.usage = "",
 	.summary = "show this device's user, device id, server and home",
+	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_whoami_exec};
 
 static int
-cmd_trust_exec(struct cli *cli, int argc, char **argv)
+cmd_trust_exec(struct cli *cli, struct args *args)
 {
+	const char *user = args->argv[0];
 	int rc, n;
 
-	if (argc != 2)
-		return cli_usage(&cmd_trust_entry, "give one user name");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	n = chat_trust(cli->c, argv[1]);
+	n = chat_trust(cli->c, user);
 	if (n < 0)
 		return cli_fail(cli, n, "trust");
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "user", argv[1]);
+		cJSON_AddStringToObject(o, "user", user);
 		cJSON_AddNumberToObject(o, "accepted", n);
 		out_json(o);
 	} else if (n == 0) {
-		printf("no changed key of %s to accept\n", argv[1]);
+		printf("no changed key of %s to accept\n", user);
 	} else {
-		printf("accepted the new key of %d device%s of %s\n", n, n == 1 ? "" : "s",
-		       argv[1]);
+		printf("accepted the new key of %d device%s of %s\n", n, n == 1 ? "" : "s", user);
 	}
 	return EXIT_OK;
 }
@@ -124,4 +114,8 @@ cmd_trust_exec(struct cli *cli, int argc, char **argv)
 const struct cmd_entry cmd_trust_entry = {.name = "trust",
 					  .usage = "USER",
 					  .summary = "accept the changed keys of USER's devices",
+					  .args = {.min_args = 1,
+						   .max_args = 1,
+						   .too_few = "give one user name",
+						   .too_many = "give one user name"},
 					  .exec = cmd_trust_exec};

@@ -22,30 +22,14 @@ find_chat(void *arg, const struct chat_chat *ch)
 }
 
 static int
-cmd_create_exec(struct cli *cli, int argc, char **argv)
+cmd_create_exec(struct cli *cli, struct args *args)
 {
 	struct cli_done *d = cli_done_reset(cli);
-	const char *name = NULL;
-	char **users = argv + 1;
-	size_t n = 0;
+	const char *name = args_get(args, "name");
+	char **users = args->argv;
+	size_t n = (size_t)args->argc;
 	int rc;
 
-	/* Options first, then users: argv is reused to hold the users in order. */
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m = cli_opt(argc, argv, &i, "--name", &v);
-
-		if (m < 0 || (m > 0 && *v == '\0'))
-			return cli_usage(&cmd_create_entry, "--name needs the group's name");
-		if (m > 0)
-			name = v;
-		else if (argv[i][0] == '-')
-			return cli_usage(&cmd_create_entry, "unknown option '%s'", argv[i]);
-		else
-			users[n++] = argv[i];
-	}
-	if (n == 0)
-		return cli_usage(&cmd_create_entry, "name the user(s) to chat with");
 	if (name == NULL && n > 1)
 		return cli_usage(&cmd_create_entry, "a chat with several users is a group: "
 						    "give it a --name");
@@ -68,10 +52,22 @@ cmd_create_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option create_options[] = {
+	{.name = "name",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "NAME",
+	 .needs = "the group's name"},
+	{0},
+};
+
 const struct cmd_entry cmd_create_entry = {
 	.name = "create",
 	.usage = "USER | --name NAME USER...",
 	.summary = "open a chat with USER, or a group NAME; prints the chat id",
+	.args = {.options = create_options,
+		 .min_args = 1,
+		 .max_args = -1,
+		 .too_few = "name the user(s) to chat with"},
 	.exec = cmd_create_exec};
 
 /* What the chat walk prints into: a JSON array, or NULL for text. */
@@ -104,14 +100,12 @@ print_chat(void *arg, const struct chat_chat *ch)
 }
 
 static int
-cmd_chats_exec(struct cli *cli, int argc, char **argv)
+cmd_chats_exec(struct cli *cli, struct args *args)
 {
 	cJSON *arr = NULL;
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(&cmd_chats_entry, "no arguments expected");
+	(void)args;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
@@ -130,4 +124,5 @@ const struct cmd_entry cmd_chats_entry = {
 	.name = "chats",
 	.usage = "",
 	.summary = "list chats from the local store, newest activity first",
+	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_chats_exec};

@@ -7,6 +7,9 @@
 
 #include "proto.h"
 
+/* The subcommands' entries (below), for their usage lines in errors. */
+static const struct cmd_entry cmd_device_approve_entry, cmd_device_remove_entry;
+
 /* A new device waits at most this long for approval, as the server does. */
 #define LINK_WAIT_MS (10 * 60 * 1000 + 5000)
 
@@ -31,15 +34,13 @@ print_device(void *arg, const struct chat_device *d)
 }
 
 static int
-device_list(struct cli *cli, int argc, char **argv)
+device_list(struct cli *cli, struct args *args)
 {
 	const char *me[1];
 	cJSON *doc = NULL, *arr = NULL;
 	int rc;
 
-	(void)argv;
-	if (argc != 2)
-		return cli_usage(&cmd_device_entry, "device list takes no arguments");
+	(void)args;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	me[0] = chat_client_user(cli->c);
@@ -91,32 +92,14 @@ linked(struct chat_client *c, void *arg, int err, const char *id)
 }
 
 static int
-device_link(struct cli *cli, int argc, char **argv)
+device_link(struct cli *cli, struct args *args)
 {
-	const char *user = NULL, *name = NULL;
+	const char *user = args->argv[0], *name = args_get(args, "name");
 	int64_t until;
 	int rc;
 
-	for (int i = 2; i < argc; i++) {
-		const char *v;
-		int m;
-
-		if ((m = cli_opt(argc, argv, &i, "--server", &v)) != 0) {
-			if (m < 0)
-				return cli_usage(&cmd_device_entry, "--server needs a URL");
-			cli->server = v;
-		} else if ((m = cli_opt(argc, argv, &i, "--name", &v)) != 0) {
-			if (m < 0)
-				return cli_usage(&cmd_device_entry, "--name needs a device name");
-			name = v;
-		} else if (argv[i][0] == '-' || user != NULL) {
-			return cli_usage(&cmd_device_entry, "unexpected argument '%s'", argv[i]);
-		} else {
-			user = argv[i];
-		}
-	}
-	if (user == NULL)
-		return cli_usage(&cmd_device_entry, "device link needs the user to join");
+	if (args_get(args, "server") != NULL)
+		cli->server = args_get(args, "server");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	cli_done_reset(cli);
@@ -150,21 +133,19 @@ device_link(struct cli *cli, int argc, char **argv)
 }
 
 static int
-device_approve(struct cli *cli, int argc, char **argv)
+device_approve(struct cli *cli, struct args *args)
 {
 	char code[64] = "";
 	size_t len = 0;
 	int rc;
 
-	if (argc < 3)
-		return cli_usage(&cmd_device_entry,
-				 "device approve needs the code the new device shows");
 	/* The code as a person types it, in one word or in its four groups. */
-	for (int i = 2; i < argc; i++) {
-		int n = snprintf(code + len, sizeof code - len, "%s%s", i > 2 ? " " : "", argv[i]);
+	for (int i = 0; i < args->argc; i++) {
+		int n = snprintf(code + len, sizeof code - len, "%s%s", i > 0 ? " " : "",
+				 args->argv[i]);
 
 		if (n < 0 || (size_t)n >= sizeof code - len)
-			return cli_usage(&cmd_device_entry,
+			return cli_usage(&cmd_device_approve_entry,
 					 "that is not a link code (16 letters and digits, like "
 					 "K7QM-2XWD-R4TP-9BNA)");
 		len += (size_t)n;
@@ -202,24 +183,18 @@ count_device(void *arg, const struct chat_device *d)
 	return 0;
 }
 
+#define DEVICE_REMOVE_NEEDS "device remove needs a device id (see device list)"
+
 static int
-device_remove(struct cli *cli, int argc, char **argv)
+device_remove(struct cli *cli, struct args *args)
 {
 	const char *me[1];
 	struct device_count dc = {0};
-	int rc, force = 0;
+	int rc, force = args_count(args, "force") > 0;
 	long id = 0;
 
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
-			force = 1;
-		else if (id != 0 || cli_parse_int(argv[i], 1, 2147483647L, &id) != 0)
-			return cli_usage(&cmd_device_entry,
-					 "device remove needs a device id (see device list)");
-	}
-	if (id == 0)
-		return cli_usage(&cmd_device_entry,
-				 "device remove needs a device id (see device list)");
+	if (cli_parse_int(args->argv[0], 1, 2147483647L, &id) != 0)
+		return cli_usage(&cmd_device_remove_entry, DEVICE_REMOVE_NEEDS);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	/* The last device cannot be replaced: nothing would be left to approve a
@@ -254,54 +229,112 @@ device_remove(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The subcommands, in the order the usage lists them: each declares its own
+ * options, as a command does. */
+static const struct cmd_entry cmd_device_list_entry = {
+	.name = "list",
+	.usage = "",
+	.summary = "list this user's devices",
+	.parent = &cmd_device_entry,
+	.args = {.max_args = 0, .too_many = "device list takes no arguments"},
+	.exec = device_list};
+
+static const struct args_option link_options[] = {
+	{.name = "server", .flags = ARGS_VALUE, .meta = "URL", .needs = "a URL"},
+	{.name = "name", .flags = ARGS_VALUE, .meta = "NAME", .needs = "a device name"},
+	{0},
+};
+
+static const struct cmd_entry cmd_device_link_entry = {
+	.name = "link",
+	.usage = "[--server URL] [--name NAME] USER",
+	.summary = "make this home a new device of USER, once approved on another",
+	.parent = &cmd_device_entry,
+	.args = {.options = link_options,
+		 .min_args = 1,
+		 .max_args = 1,
+		 .too_few = "device link needs the user to join"},
+	.exec = device_link};
+
+static const struct cmd_entry cmd_device_approve_entry = {
+	.name = "approve",
+	.usage = "CODE...",
+	.summary = "approve the new device that shows CODE",
+	.parent = &cmd_device_entry,
+	.args = {.min_args = 1,
+		 .max_args = -1,
+		 .too_few = "device approve needs the code the new device shows"},
+	.exec = device_approve};
+
+static const struct args_option remove_options[] = {
+	{.name = "force"},
+	{0},
+};
+
+static const struct cmd_entry cmd_device_remove_entry = {
+	.name = "remove",
+	.usage = "DEVICE [--force]",
+	.summary = "remove one of this user's devices",
+	.parent = &cmd_device_entry,
+	.args = {.options = remove_options,
+		 .min_args = 1,
+		 .max_args = 1,
+		 .too_few = DEVICE_REMOVE_NEEDS,
+		 .too_many = DEVICE_REMOVE_NEEDS},
+	.exec = device_remove};
+
+static const struct cmd_entry *const device_table[] = {
+	&cmd_device_list_entry,
+	&cmd_device_link_entry,
+	&cmd_device_approve_entry,
+	&cmd_device_remove_entry,
+	NULL,
+};
+
+/* device SUBCOMMAND ...: the rest is the subcommand's to parse. */
 static int
-cmd_device_exec(struct cli *cli, int argc, char **argv)
+cmd_device_exec(struct cli *cli, struct args *args)
 {
-	if (argc < 2)
-		return cli_usage(&cmd_device_entry, "give list, link, approve or remove");
-	if (strcmp(argv[1], "list") == 0)
-		return device_list(cli, argc, argv);
-	if (strcmp(argv[1], "link") == 0)
-		return device_link(cli, argc, argv);
-	if (strcmp(argv[1], "approve") == 0)
-		return device_approve(cli, argc, argv);
-	if (strcmp(argv[1], "remove") == 0)
-		return device_remove(cli, argc, argv);
-	return cli_usage(&cmd_device_entry, "unknown device command '%s'", argv[1]);
+	const struct cmd_entry *e = cli_find_cmd(device_table, args->argv[0]);
+
+	if (e == NULL)
+		return cli_usage(&cmd_device_entry, "unknown device command '%s'", args->argv[0]);
+	return cli_run(cli, e, args->argc - 1, args->argv + 1);
 }
 
 const struct cmd_entry cmd_device_entry = {
 	.name = "device",
-	.usage = "list | link [--server URL] [--name NAME] USER | approve CODE... | remove DEVICE "
-		 "[--force]",
 	.summary = "this user's devices: list, link a new one, approve it, remove one",
+	.args = {.min_args = 1,
+		 .max_args = -1,
+		 .flags = ARGS_IN_ORDER,
+		 .too_few = "give list, link, approve or remove"},
+	.subcommands = device_table,
 	.exec = cmd_device_exec};
 
 static int
-cmd_verify_exec(struct cli *cli, int argc, char **argv)
+cmd_verify_exec(struct cli *cli, struct args *args)
 {
 	char number[CHAT_SAFETY_NUMBER_LEN + 1];
 	const char *users[2];
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(&cmd_verify_entry, "give one user");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	users[0] = chat_client_user(cli->c);
-	users[1] = argv[1];
+	users[1] = args->argv[0];
 	if (users[0] == NULL)
 		return cli_fail(cli, CHAT_ERR_NOT_REGISTERED, "verify");
 	/* Against the directory as it is now: a changed key shows up here. */
 	rc = chat_refresh_keys(cli->c, users, 2, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "verify")) != EXIT_OK)
 		return rc;
-	if ((rc = chat_safety_number(cli->c, argv[1], number)) != CHAT_OK)
+	if ((rc = chat_safety_number(cli->c, args->argv[0], number)) != CHAT_OK)
 		return cli_fail(cli, rc, "verify");
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "user", argv[1]);
+		cJSON_AddStringToObject(o, "user", args->argv[0]);
 		cJSON_AddStringToObject(o, "safetyNumber", number);
 		out_json(o);
 	} else {
@@ -309,7 +342,7 @@ cmd_verify_exec(struct cli *cli, int argc, char **argv)
 		fprintf(stderr,
 			"chatctl: the safety number of %s and %s, covering all their devices.\n"
 			"chatctl: compare it with what 'chatctl verify %s' shows on %s's side.\n",
-			users[0], argv[1], users[0], argv[1]);
+			users[0], args->argv[0], users[0], args->argv[0]);
 	}
 	return EXIT_OK;
 }
@@ -318,4 +351,8 @@ const struct cmd_entry cmd_verify_entry = {
 	.name = "verify",
 	.usage = "USER",
 	.summary = "the safety number of you and USER, to compare out of band",
+	.args = {.min_args = 1,
+		 .max_args = 1,
+		 .too_few = "give one user",
+		 .too_many = "give one user"},
 	.exec = cmd_verify_exec};

@@ -44,14 +44,13 @@ print_members(struct cli *cli, const char *chat)
 
 /* members CHAT: asks the server (the local copy may predate a change). */
 static int
-cmd_members_exec(struct cli *cli, int argc, char **argv)
+cmd_members_exec(struct cli *cli, struct args *args)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(&cmd_members_entry, "give one chat");
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
 		return rc;
 	rc = chat_refresh_chat(cli->c, chat, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "members")) != EXIT_OK)
@@ -62,62 +61,63 @@ cmd_members_exec(struct cli *cli, int argc, char **argv)
 const struct cmd_entry cmd_members_entry = {.name = "members",
 					    .usage = "CHAT",
 					    .summary = "list a chat's participants, admins marked",
+					    .args = {.min_args = 1,
+						     .max_args = 1,
+						     .too_few = "give one chat",
+						     .too_many = "give one chat"},
 					    .exec = cmd_members_exec};
 
 /* add/remove CHAT USER... */
 static int
-modify(struct cli *cli, const struct cmd_entry *e, int op, int argc, char **argv)
+modify(struct cli *cli, const struct cmd_entry *e, int op, struct args *args)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	int rc;
 
-	if (argc < 3)
-		return cli_usage(e, "give a chat and at least one user");
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cli_usage(e, "unknown option '%s'", argv[i]);
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
 		return rc;
-	rc = chat_modify_members(cli->c, chat, op, (const char *const *)argv + 2, (size_t)argc - 2,
-				 cli_done_cb, cli_done_reset(cli));
+	rc = chat_modify_members(cli->c, chat, op, (const char *const *)args->argv + 1,
+				 (size_t)args->argc - 1, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, e->name)) != EXIT_OK)
 		return rc;
 	return print_members(cli, chat);
 }
 
 static int
-cmd_add_exec(struct cli *cli, int argc, char **argv)
+cmd_add_exec(struct cli *cli, struct args *args)
 {
-	return modify(cli, &cmd_add_entry, CHAT_MEMBERS_ADD, argc, argv);
+	return modify(cli, &cmd_add_entry, CHAT_MEMBERS_ADD, args);
 }
 
 static int
-cmd_remove_exec(struct cli *cli, int argc, char **argv)
+cmd_remove_exec(struct cli *cli, struct args *args)
 {
-	return modify(cli, &cmd_remove_entry, CHAT_MEMBERS_REMOVE, argc, argv);
+	return modify(cli, &cmd_remove_entry, CHAT_MEMBERS_REMOVE, args);
 }
 
 const struct cmd_entry cmd_add_entry = {
 	.name = "add",
 	.usage = "CHAT USER...",
 	.summary = "add users to a group (admins only); prints the members",
+	.args = {.min_args = 2, .max_args = -1, .too_few = "give a chat and at least one user"},
 	.exec = cmd_add_exec};
 
 const struct cmd_entry cmd_remove_entry = {
 	.name = "remove",
 	.usage = "CHAT USER...",
 	.summary = "remove users from a group (admins only); prints the members",
+	.args = {.min_args = 2, .max_args = -1, .too_few = "give a chat and at least one user"},
 	.exec = cmd_remove_exec};
 
 static int
-cmd_leave_exec(struct cli *cli, int argc, char **argv)
+cmd_leave_exec(struct cli *cli, struct args *args)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(&cmd_leave_entry, "give one chat");
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
 		return rc;
 	rc = chat_leave(cli->c, chat, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "leave")) != EXIT_OK)
@@ -134,5 +134,11 @@ cmd_leave_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-const struct cmd_entry cmd_leave_entry = {
-	.name = "leave", .usage = "CHAT", .summary = "leave a group", .exec = cmd_leave_exec};
+const struct cmd_entry cmd_leave_entry = {.name = "leave",
+					  .usage = "CHAT",
+					  .summary = "leave a group",
+					  .args = {.min_args = 1,
+						   .max_args = 1,
+						   .too_few = "give one chat",
+						   .too_many = "give one chat"},
+					  .exec = cmd_leave_exec};

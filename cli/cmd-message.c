@@ -81,43 +81,27 @@ send_extra_arg(const char *text, const char *extra)
 
 /* send CHAT [TEXT|-] [--attach FILE]...: the first argument that is not an
  * option is the chat, the next one the text, whatever it begins with
- * (chatctl(1)), so "-5 degrees" is text. Before the chat, an unknown option
- * is an error; "--" ends the options. */
+ * (chatctl(1), and .text_from below), so "-5 degrees" is text. Before the
+ * chat, an unknown option is an error; "--" ends the options. */
 static int
-cmd_send_exec(struct cli *cli, int argc, char **argv)
+cmd_send_exec(struct cli *cli, struct args *a)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1], *text = NULL, *owned = NULL;
 	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
-	const char *files[CHAT_MAX_ATTACHMENTS], *args[2];
+	const char *files[CHAT_MAX_ATTACHMENTS], *const *args = (const char *const *)a->argv;
 	struct cli_done *d = cli_done_reset(cli);
-	size_t len = 0, n_files = 0, n_args = 0;
-	int rc, dashdash = 0;
+	size_t len = 0, n_files = (size_t)args_count(a, "attach"), n_args = (size_t)a->argc;
+	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m = dashdash ? 0 : cli_opt(argc, argv, &i, "--attach", &v);
-
-		if (m < 0)
-			return cli_usage(&cmd_send_entry, "--attach needs a file");
-		if (m > 0) {
-			if (n_files == CHAT_MAX_ATTACHMENTS)
-				return cli_usage(&cmd_send_entry, "at most %d files in a message",
-						 CHAT_MAX_ATTACHMENTS);
-			files[n_files++] = v;
-		} else if (!dashdash && strcmp(argv[i], "--") == 0) {
-			dashdash = 1;
-		} else if (!dashdash && n_args == 0 && argv[i][0] == '-') {
-			return cli_usage(&cmd_send_entry, "unknown option '%s'", argv[i]);
-		} else if (n_args == 2) {
-			return send_extra_arg(args[1], argv[i]);
-		} else {
-			args[n_args++] = argv[i];
-		}
-	}
-	if (n_args == 0 || (n_args == 1 && n_files == 0))
-		return cli_usage(&cmd_send_entry, n_args == 0
-							  ? "give a chat and a text (or -)"
-							  : "give a text (or -), or --attach FILE");
+	if (n_args > 2)
+		return send_extra_arg(args[1], args[2]);
+	if (n_args == 1 && n_files == 0)
+		return cli_usage(&cmd_send_entry, "give a text (or -), or --attach FILE");
+	if (n_files > CHAT_MAX_ATTACHMENTS)
+		return cli_usage(&cmd_send_entry, "at most %d files in a message",
+				 CHAT_MAX_ATTACHMENTS);
+	for (size_t i = 0; i < n_files; i++)
+		files[i] = args_value(a, "attach", (int)i);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = cli_chat_arg(cli, args[0], chat)) != EXIT_OK)
@@ -156,11 +140,23 @@ cmd_send_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option send_options[] = {
+	{.name = "attach", .flags = ARGS_VALUE, .meta = "FILE", .needs = "a file"},
+	{0},
+};
+
 const struct cmd_entry cmd_send_entry = {
 	.name = "send",
 	.usage = "CHAT [TEXT|-] [--attach FILE]...",
 	.summary = "send TEXT (- reads stdin) and files; prints the message id once the server "
 		   "has it",
+	/* A second text is left to send_extra_arg, which tells a misspelt
+	 * option from a text that needs quotes. */
+	.args = {.options = send_options,
+		 .min_args = 1,
+		 .max_args = -1,
+		 .text_from = 2,
+		 .too_few = "give a chat and a text (or -)"},
 	.exec = cmd_send_exec};
 
 /* listen tells people (stderr) and scripts (--json) how the connection fares. */
@@ -341,22 +337,12 @@ static const struct chat_callbacks receive_callbacks = {
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 
 static int
-cmd_recv_exec(struct cli *cli, int argc, char **argv)
+cmd_recv_exec(struct cli *cli, struct args *args)
 {
 	struct recv_state st = {0};
-	long wait_s = 0;
+	long wait_s = args_number(args, "wait", 0);
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m = cli_opt(argc, argv, &i, "--wait", &v);
-
-		if (m < 0 || (m > 0 && cli_parse_int(v, 0, 86400, &wait_s) != 0))
-			return cli_usage(&cmd_recv_entry,
-					 "--wait needs a number of seconds (0-86400)");
-		if (m == 0)
-			return cli_usage(&cmd_recv_entry, "unexpected argument '%s'", argv[i]);
-	}
 	cli->receives = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
@@ -404,23 +390,32 @@ recv_loop(struct cli *cli, struct recv_state *st, long wait_s)
 	return st->failed ? EXIT_FAIL : EXIT_OK;
 }
 
+static const struct args_option recv_options[] = {
+	{.name = "wait",
+	 .flags = ARGS_NUMBER,
+	 .meta = "SECONDS",
+	 .needs = "a number of seconds",
+	 .min = 0,
+	 .max = 86400},
+	{0},
+};
+
 const struct cmd_entry cmd_recv_entry = {
 	.name = "recv",
 	.usage = "[--wait SECONDS]",
 	.summary = "receive, store and ack everything pending; print it; exit",
+	.args = {.options = recv_options, .max_args = 0},
 	.exec = cmd_recv_exec};
 
 /* listen: stay connected until told to stop, through any number of lost
  * connections; print and ack everything as it comes. */
 static int
-cmd_listen_exec(struct cli *cli, int argc, char **argv)
+cmd_listen_exec(struct cli *cli, struct args *args)
 {
 	struct recv_state st = {.listening = 1};
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(&cmd_listen_entry, "no arguments expected");
+	(void)args;
 	cli->receives = 1;
 	cli->reconnect = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
@@ -455,6 +450,7 @@ const struct cmd_entry cmd_listen_entry = {
 	.name = "listen",
 	.usage = "",
 	.summary = "stay connected, reconnecting as needed; print and ack each event as it comes",
+	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_listen_exec};
 
 static int
@@ -470,28 +466,14 @@ print_history(void *arg, const struct chat_message *m)
 }
 
 static int
-cmd_history_exec(struct cli *cli, int argc, char **argv)
+cmd_history_exec(struct cli *cli, struct args *args)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1];
-	const char *spec = NULL;
+	const char *spec = args->argv[0];
 	cJSON *arr = NULL;
-	long limit = 0;
+	long limit = args_number(args, "limit", 0);
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m = cli_opt(argc, argv, &i, "--limit", &v);
-
-		if (m < 0 || (m > 0 && cli_parse_int(v, 1, 1000000, &limit) != 0))
-			return cli_usage(&cmd_history_entry, "--limit needs a number (1-1000000)");
-		if (m > 0)
-			continue;
-		if (argv[i][0] == '-' || spec != NULL)
-			return cli_usage(&cmd_history_entry, "unexpected argument '%s'", argv[i]);
-		spec = argv[i];
-	}
-	if (spec == NULL)
-		return cli_usage(&cmd_history_entry, "give a chat");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if ((rc = cli_chat_arg(cli, spec, chat)) != EXIT_OK)
@@ -508,25 +490,37 @@ cmd_history_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option history_options[] = {
+	{.name = "limit",
+	 .flags = ARGS_NUMBER,
+	 .meta = "N",
+	 .needs = "a number",
+	 .min = 1,
+	 .max = 1000000},
+	{0},
+};
+
 const struct cmd_entry cmd_history_entry = {
 	.name = "history",
 	.usage = "CHAT [--limit N]",
 	.summary = "print CHAT's messages from the local store (no server needed)",
+	.args = {.options = history_options,
+		 .min_args = 1,
+		 .max_args = 1,
+		 .too_few = "give a chat"},
 	.exec = cmd_history_exec};
 
 /* read: the user has seen CHAT. Marks it here and tells the senders (and this
  * user's other devices) with read receipts. */
 static int
-cmd_read_exec(struct cli *cli, int argc, char **argv)
+cmd_read_exec(struct cli *cli, struct args *args)
 {
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	int rc, n;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(&cmd_read_entry, argc < 2 ? "give a chat" : "give one chat");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if ((rc = cli_chat_arg(cli, argv[1], chat)) != EXIT_OK)
+	if ((rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
 		return rc;
 	if ((n = chat_mark_read(cli->c, chat)) < 0)
 		return cli_fail(cli, n, "read");
@@ -552,6 +546,10 @@ const struct cmd_entry cmd_read_entry = {
 	.name = "read",
 	.usage = "CHAT",
 	.summary = "mark CHAT's messages read and tell their senders (read receipts)",
+	.args = {.min_args = 1,
+		 .max_args = 1,
+		 .too_few = "give a chat",
+		 .too_many = "give one chat"},
 	.exec = cmd_read_exec};
 
 /* download MESSAGE [--out PATH] [--index N]: fetch, verify and decrypt. */
@@ -567,37 +565,15 @@ count_attachments(void *arg, const struct chat_message *m)
 }
 
 static int
-cmd_download_exec(struct cli *cli, int argc, char **argv)
+cmd_download_exec(struct cli *cli, struct args *args)
 {
-	const char *out = NULL, *spec = NULL;
+	const char *out = args_get(args, "out"), *spec = args->argv[0];
 	char id[CHAT_MESSAGE_ID_LEN + 1];
 	struct download_count dc = {0};
 	cJSON *arr = NULL;
-	long index = 0;
+	long index = args_number(args, "index", 0);
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-		int m;
-
-		if ((m = cli_opt(argc, argv, &i, "--out", &v)) != 0) {
-			if (m < 0 || *v == '\0')
-				return cli_usage(&cmd_download_entry, "--out needs a path");
-			out = v;
-		} else if ((m = cli_opt(argc, argv, &i, "--index", &v)) != 0) {
-			if (m < 0 || cli_parse_int(v, 1, CHAT_MAX_ATTACHMENTS, &index) != 0)
-				return cli_usage(&cmd_download_entry,
-						 "--index needs a number (1-%d)",
-						 CHAT_MAX_ATTACHMENTS);
-		} else if (argv[i][0] == '-' || spec != NULL) {
-			return cli_usage(&cmd_download_entry, "unexpected argument '%s'", argv[i]);
-		} else {
-			spec = argv[i];
-		}
-	}
-	if (spec == NULL)
-		return cli_usage(&cmd_download_entry,
-				 "give a message id (recv and history show them)");
 	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_message_arg(cli, spec, id)) != EXIT_OK)
 		return rc;
 	if ((rc = chat_message_get(cli->c, id, count_attachments, &dc)) != CHAT_OK)
@@ -643,8 +619,23 @@ cmd_download_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option download_options[] = {
+	{.name = "index",
+	 .flags = ARGS_NUMBER,
+	 .meta = "N",
+	 .needs = "a number",
+	 .min = 1,
+	 .max = CHAT_MAX_ATTACHMENTS},
+	{.name = "out", .flags = ARGS_VALUE | ARGS_NONEMPTY, .meta = "PATH", .needs = "a path"},
+	{0},
+};
+
 const struct cmd_entry cmd_download_entry = {
 	.name = "download",
 	.usage = "MESSAGE [--index N] [--out PATH]",
 	.summary = "fetch, verify and decrypt a message's files; prints where they are",
+	.args = {.options = download_options,
+		 .min_args = 1,
+		 .max_args = 1,
+		 .too_few = "give a message id (recv and history show them)"},
 	.exec = cmd_download_exec};

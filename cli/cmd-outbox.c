@@ -30,14 +30,12 @@ add_message(void *arg, const struct chat_message *m)
 }
 
 static int
-cmd_outbox_exec(struct cli *cli, int argc, char **argv)
+cmd_outbox_exec(struct cli *cli, struct args *args)
 {
 	cJSON *arr = NULL;
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(&cmd_outbox_entry, "no arguments expected");
+	(void)args;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
@@ -56,6 +54,7 @@ const struct cmd_entry cmd_outbox_entry = {
 	.name = "outbox",
 	.usage = "",
 	.summary = "list this home's messages not sent yet: pending, and failed (no server needed)",
+	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_outbox_exec};
 
 /* retry with no MESSAGE: what was pending before the connection, to print. */
@@ -135,22 +134,19 @@ retry_pending(struct cli *cli)
 }
 
 static int
-cmd_retry_exec(struct cli *cli, int argc, char **argv)
+cmd_retry_exec(struct cli *cli, struct args *args)
 {
 	char id[CHAT_MESSAGE_ID_LEN + 1];
 	int rc;
 
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cli_usage(&cmd_retry_entry, "unknown option '%s'", argv[i]);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if (argc == 1)
+	if (args->argc == 0)
 		return retry_pending(cli);
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; i < args->argc; i++) {
 		struct cli_done *d = cli_done_reset(cli);
 
-		if ((rc = cli_message_arg(cli, argv[i], id)) != EXIT_OK)
+		if ((rc = cli_message_arg(cli, args->argv[i], id)) != EXIT_OK)
 			return rc;
 		if ((rc = chat_retry(cli->c, id, cli_done_cb, d)) != CHAT_OK)
 			return cli_fail(cli, rc, "retry");
@@ -165,23 +161,19 @@ const struct cmd_entry cmd_retry_entry = {
 	.name = "retry",
 	.usage = "[MESSAGE]...",
 	.summary = "send the pending messages now, or send MESSAGE (pending or failed) again",
+	.args = {.max_args = -1},
 	.exec = cmd_retry_exec};
 
 static int
-cmd_discard_exec(struct cli *cli, int argc, char **argv)
+cmd_discard_exec(struct cli *cli, struct args *args)
 {
 	char id[CHAT_MESSAGE_ID_LEN + 1];
 	int rc;
 
-	if (argc < 2)
-		return cli_usage(&cmd_discard_entry, "give the message(s) to discard");
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cli_usage(&cmd_discard_entry, "unknown option '%s'", argv[i]);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	for (int i = 1; i < argc; i++) {
-		if ((rc = cli_message_arg(cli, argv[i], id)) != EXIT_OK)
+	for (int i = 0; i < args->argc; i++) {
+		if ((rc = cli_message_arg(cli, args->argv[i], id)) != EXIT_OK)
 			return rc;
 		if ((rc = chat_discard(cli->c, id)) != CHAT_OK)
 			return cli_fail(cli, rc, "discard");
@@ -202,4 +194,5 @@ const struct cmd_entry cmd_discard_entry = {
 	.name = "discard",
 	.usage = "MESSAGE...",
 	.summary = "delete pending or failed messages of the outbox, so they are never sent",
+	.args = {.min_args = 1, .max_args = -1, .too_few = "give the message(s) to discard"},
 	.exec = cmd_discard_exec};

@@ -26,19 +26,17 @@ got_seen(struct chat_client *c, void *arg, int err, const char *user, int online
 }
 
 static int
-cmd_lastseen_exec(struct cli *cli, int argc, char **argv)
+cmd_lastseen_exec(struct cli *cli, struct args *args)
 {
 	struct seen_answer a = {-1, -1, ""};
 	char at[32];
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(&cmd_lastseen_entry, "give one user");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	cli_done_reset(cli);
 	cli->cmd_state = &a;
-	rc = chat_last_seen(cli->c, argv[1], got_seen, cli);
+	rc = chat_last_seen(cli->c, args->argv[0], got_seen, cli);
 	rc = cli_await(cli, rc, "lastseen");
 	cli->cmd_state = NULL;
 	if (rc != EXIT_OK)
@@ -73,19 +71,22 @@ const struct cmd_entry cmd_lastseen_entry = {
 	.name = "lastseen",
 	.usage = "USER",
 	.summary = "when USER was last connected (or that they hide it)",
+	.args = {.min_args = 1,
+		 .max_args = 1,
+		 .too_few = "give one user",
+		 .too_many = "give one user"},
 	.exec = cmd_lastseen_exec};
 
-static int
-cmd_privacy_exec(struct cli *cli, int argc, char **argv)
-{
-	const char *v = NULL;
-	int i = 1, m, hide, rc;
+#define PRIVACY_NEEDS "give --hide-last-seen on or off"
 
-	if (argc != 2 && argc != 3)
-		return cli_usage(&cmd_privacy_entry, "give --hide-last-seen on or off");
-	m = cli_opt(argc, argv, &i, "--hide-last-seen", &v);
-	if (m <= 0 || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) || i != argc - 1)
-		return cli_usage(&cmd_privacy_entry, "give --hide-last-seen on or off");
+static int
+cmd_privacy_exec(struct cli *cli, struct args *args)
+{
+	const char *v = args_get(args, "hide-last-seen");
+	int hide, rc;
+
+	if (v == NULL || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0))
+		return cli_usage(&cmd_privacy_entry, PRIVACY_NEEDS);
 	hide = strcmp(v, "on") == 0;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
@@ -103,8 +104,14 @@ cmd_privacy_exec(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct args_option privacy_options[] = {
+	{.name = "hide-last-seen", .flags = ARGS_VALUE, .meta = "on|off", .needs = "on or off"},
+	{0},
+};
+
 const struct cmd_entry cmd_privacy_entry = {
 	.name = "privacy",
 	.usage = "--hide-last-seen on|off",
 	.summary = "hide or show your last seen (hiding it hides others' from you)",
+	.args = {.options = privacy_options, .max_args = 0, .too_many = PRIVACY_NEEDS},
 	.exec = cmd_privacy_exec};

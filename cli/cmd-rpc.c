@@ -748,15 +748,13 @@ read_input(struct rpc *rpc)
 }
 
 static int
-cmd_rpc_exec(struct cli *cli, int argc, char **argv)
+cmd_rpc_exec(struct cli *cli, struct args *args)
 {
 	struct rpc rpc = {cli, NULL, 0, 0, 0};
 	int open_input = 1, rc;
 	int64_t grace;
 
-	(void)argv;
-	if (argc > 1)
-		return cli_usage(&cmd_rpc_entry, "no arguments expected");
+	(void)args;
 	cli->receives = 1;
 	cli->reconnect = 1;
 	cli->json = 1;
@@ -800,4 +798,5 @@ const struct cmd_entry cmd_rpc_entry = {
 	.name = "rpc",
 	.usage = "",
 	.summary = "JSON-RPC 2.0 on stdin/stdout: commands as methods, events as notifications",
+	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_rpc_exec};

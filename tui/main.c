@@ -15,46 +15,92 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "args.h"
+
+/* chat-tui's options: those it shares with chatctl mean the same there. */
+static const struct args_option options[] = {
+	{.name = "home",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "DIR",
+	 .needs = "a directory"},
+	{.name = "server",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "URL",
+	 .needs = "a URL such as ws://127.0.0.1:8700/"},
+	{.name = "ca-file",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "FILE",
+	 .needs = "a file of PEM CA certificates"},
+	{.name = "user",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "NAME",
+	 .needs = "a user name"},
+	{.name = "no-bell"},
+	{.name = "help", .letter = 'h', .flags = ARGS_HIDDEN},
+	{.name = "version", .flags = ARGS_HIDDEN},
+	{0},
+};
+
+static const struct args_spec spec = {.options = options, .max_args = 0};
 
 static void
 usage(FILE *f)
 {
-	fputs("usage: chat-tui [--home DIR] [--server URL] [--ca-file FILE] [--user NAME] "
-	      "[--no-bell]\n"
-	      "       chat-tui --help | --version\n"
-	      "\n"
-	      "An end-to-end encrypted chat in the terminal. With an empty home it asks for\n"
-	      "the server and a user name and registers (--user NAME: without asking).\n"
-	      "Inside, /help lists the commands. See chat-tui(1).\n",
-	      f);
+	char line[256];
+
+	args_usage(&spec, line, sizeof line);
+	fprintf(f,
+		"usage: chat-tui %s\n"
+		"       chat-tui --help | --version\n"
+		"\n"
+		"An end-to-end encrypted chat in the terminal. With an empty home it asks for\n"
+		"the server and a user name and registers (--user NAME: without asking).\n"
+		"Inside, /help lists the commands. See chat-tui(1).\n",
+		line);
 }
 
-/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 (value in *v), 0 not this
- * option, -1 value missing. */
+/* The options into a; returns -1 with the exit code in *rc when there is
+ * nothing more to do (--help, --version, a usage error). */
 static int
-opt(int argc, char **argv, int *i, const char *name, const char **v)
+parse_options(struct app *a, int argc, char **argv, int *rc)
 {
-	size_t n = strlen(name);
+	struct args args;
+	int done = -1;
 
-	if (strncmp(argv[*i], name, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*v = argv[*i] + n + 1;
-		return 1;
+	*rc = 0;
+	if (args_parse(&args, &spec, argc - 1, argv + 1, NULL) != 0 &&
+	    args_count(&args, "help") == 0 && args_count(&args, "version") == 0) {
+		fprintf(stderr, "chat-tui: %s\n", args.error);
+		usage(stderr);
+		*rc = 2;
+	} else if (args_count(&args, "help") > 0) {
+		usage(stdout);
+	} else if (args_count(&args, "version") > 0) {
+		printf("chat-tui %s (libchat %s, protocol %d)\n", CHAT_VERSION, chat_version(),
+		       CHAT_PROTOCOL_VERSION);
+	} else {
+		/* The values point into argv, which outlives the run. */
+		if (args_get(&args, "home") != NULL)
+			a->home = args_get(&args, "home");
+		if (args_get(&args, "server") != NULL)
+			a->server = args_get(&args, "server");
+		if (args_get(&args, "ca-file") != NULL)
+			a->ca_file = args_get(&args, "ca-file");
+		if (args_get(&args, "user") != NULL)
+			a->user_arg = args_get(&args, "user");
+		if (args_count(&args, "no-bell") > 0)
+			a->bell = 0;
+		done = 0;
 	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*v = argv[++*i];
-	return 1;
+	args_free(&args);
+	return done;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct app a;
-	const char *v;
+	int rc;
 
 	memset(&a, 0, sizeof a);
 	a.bell = 1;
@@ -64,35 +110,8 @@ main(int argc, char **argv)
 	if (getenv("CHAT_TUI_BELL") != NULL && strcmp(getenv("CHAT_TUI_BELL"), "0") == 0)
 		a.bell = 0;
 	a.probe = !(getenv("CHAT_TUI_PROBE") != NULL && strcmp(getenv("CHAT_TUI_PROBE"), "0") == 0);
-	for (int i = 1; i < argc; i++) {
-		int m = 0;
-
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("chat-tui %s (libchat %s, protocol %d)\n", CHAT_VERSION,
-			       chat_version(), CHAT_PROTOCOL_VERSION);
-			return 0;
-		} else if (strcmp(argv[i], "--no-bell") == 0) {
-			a.bell = 0;
-		} else if ((m = opt(argc, argv, &i, "--home", &v)) > 0 && *v) {
-			a.home = v;
-		} else if (m == 0 && (m = opt(argc, argv, &i, "--server", &v)) > 0 && *v) {
-			a.server = v;
-		} else if (m == 0 && (m = opt(argc, argv, &i, "--ca-file", &v)) > 0 && *v) {
-			a.ca_file = v;
-		} else if (m == 0 && (m = opt(argc, argv, &i, "--user", &v)) > 0 && *v) {
-			a.user_arg = v;
-		} else {
-			if (m != 0)
-				fprintf(stderr, "chat-tui: %s needs a value\n", argv[i]);
-			else
-				fprintf(stderr, "chat-tui: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
+	if (parse_options(&a, argc, argv, &rc) != 0)
+		return rc;
 	/* Widths, clusters and the terminal's own idea of them all come from the
 	 * locale: without UTF-8 every non-ASCII character would be mangled. */
 	setlocale(LC_ALL, "");

@@ -17,7 +17,7 @@ jq -r .lastSeen "$T/out" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' || fail "last
 "$CHATCTL" --home "$T/bob" --server "$URL" listen >/dev/null 2>&1 &
 bob=$!
 i=0
-while ! grep -q "auth device=bob/1 via=auth" "$T/server.log"; do
+while ! grep -q "auth device=bob/1 via=auth$" "$T/server.log"; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "bob never connected"; sleep 0.05
 done
 expect_exit 0 ctl alice lastseen bob

@@ -163,6 +163,9 @@ register() {
 # link_device NEW USER APPROVER [NAME]: the home NEW joins USER's account as a
 # new device (named NAME), approved from the home APPROVER with the code NEW shows.
 link_device() {
+	# Emptied here, not only by the background job's redirection: that one may
+	# come after the wait below has read an earlier link's code from the file.
+	: >"$T/link.out"
 	ctl "$1" --json device link ${4:+--name "$4"} "$2" >"$T/link.out" 2>"$T/link.err" &
 	link=$!
 	i=0
