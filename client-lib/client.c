@@ -474,24 +474,23 @@ chat_client_udata(const struct chat_client *c)
 int
 chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 {
-	int rc = store_chat_each(&c->store, each, arg);
+	int stop;
 
-	if (rc < 0)
+	if (store_chat_each(&c->store, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }
 
 int
 chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
 {
-	int rc = check_local_chat(c, chat_id);
+	int stop, rc = check_local_chat(c, chat_id);
 
 	if (rc != CHAT_OK)
 		return rc;
-	rc = store_message_each(&c->store, chat_id, limit, each, arg);
-	if (rc < 0)
+	if (store_message_each(&c->store, chat_id, limit, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }
 
 int

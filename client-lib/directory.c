@@ -378,7 +378,7 @@ mark_removed(struct chat_client *c, const char *user, const struct entry *v, siz
 	if (store_peer_max_id(&c->store, user, &max) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	r->horizon = n > 0 && v[n - 1].device > max ? v[n - 1].device : max;
-	if (store_peer_each_pin(&c->store, user, remove_unlisted, r) < 0 || r->err != 0)
+	if (store_peer_each_pin(&c->store, user, remove_unlisted, r, NULL) < 0 || r->err != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return CHAT_OK;
 }

@@ -685,7 +685,7 @@ ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const 
 {
 	struct envelope_ctx e = {c, chat_id, id, arr, body, len, skip_changed, CHAT_OK};
 
-	if (store_peer_each(&c->store, user, add_envelope, &e) < 0)
+	if (store_peer_each(&c->store, user, add_envelope, &e, NULL) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return e.err;
 }
@@ -1033,7 +1033,7 @@ ops_resume_sends(struct chat_client *c)
 	expire_outbox(c);
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
-	if (store_outbox_each(&c->store, outbox_send, c) < 0)
+	if (store_outbox_each(&c->store, outbox_send, c, NULL) < 0)
 		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	/* Held sends the store no longer lists as pending (another program on
 	 * this home had them confirmed): finish them the same way. */

@@ -424,7 +424,7 @@ active(struct dir_fixture *f)
 	static char buf[64];
 
 	buf[0] = '\0';
-	assert_true(store_peer_each(&f->c->store, "alice", list_id, buf) >= 0);
+	assert_true(store_peer_each(&f->c->store, "alice", list_id, buf, NULL) >= 0);
 	return buf;
 }
 
