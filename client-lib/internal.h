@@ -242,7 +242,9 @@ struct media_job;
 void media_free(struct media_job *j);
 /* Moves transfers on: progress, and what follows their end. From the loop. */
 void media_poll(struct chat_client *c);
-/* ops.c: sends a pending message of the store (files uploaded) with done. */
+/* ops.c: sends a pending message of the store (files uploaded) with done.
+ * An error returned means done will not be called (the message is failed,
+ * or still pending if the network failed). */
 int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
 /* The same, and connects if needed (chat_retry): the send goes out once online. */
 int ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);

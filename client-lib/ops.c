@@ -905,12 +905,10 @@ send_step(struct chat_client *c, struct op *op)
 }
 
 /* Starts (or restarts) a send from its first step: the chat and the keys may
- * have changed while the connection was away. */
-static void
-restart_send(struct chat_client *c, struct op *op)
+ * have changed while the connection was away. On failure the caller ends op. */
+static int
+restart_send_step(struct chat_client *c, struct op *op)
 {
-	int rc;
-
 	op->held = 0;
 	store_free_list(op->users, op->n_users);
 	op->users = NULL;
@@ -919,7 +917,15 @@ restart_send(struct chat_client *c, struct op *op)
 	op->attempts = 0;
 	op->ready = op->on_wire = 0;
 	op->turn = ++c->send_turns; /* restarts come in the store's order */
-	if ((rc = send_step(c, op)) != CHAT_OK)
+	return send_step(c, op);
+}
+
+static void
+restart_send(struct chat_client *c, struct op *op)
+{
+	int rc = restart_send_step(c, op);
+
+	if (rc != CHAT_OK)
 		op_finish(c, op, rc, NULL);
 }
 
@@ -1125,6 +1131,7 @@ int
 ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
 	struct op *op = op_new(c, OP_SEND, done, arg);
+	int rc;
 
 	if (op == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
@@ -1135,11 +1142,17 @@ ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
 		op_finish(c, op, CHAT_ERR_STORE, NULL);
 		return client_fail(c, CHAT_ERR_STORE, "cannot read back message %s", message_id);
 	}
-	if (c->state == CHAT_STATE_ONLINE)
-		restart_send(c, op);
-	else
+	if (c->state != CHAT_STATE_ONLINE) {
 		op->held = 1;
-	return CHAT_OK;
+		return CHAT_OK;
+	}
+	/* A send that fails before anything went out (a recipient's key changed)
+	 * fails the call, as in chat_send_text: done is not called for it. */
+	if ((rc = restart_send_step(c, op)) != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
 }
 
 int
