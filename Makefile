@@ -65,7 +65,8 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-SONAME  := libchat.so.0
+# The ABI's number: chat.h ("Growing structs, and the ABI") says when it changes.
+SONAME  := libchat.so.1
 PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl $(BUILD)/chat-tui
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
 

@@ -247,8 +247,7 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 
 	(void)reply;
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unknown_device") == 0)
-		err = client_fail(c, CHAT_ERR_REFUSED,
-				  "%s has no device %u (see: chatctl device list)", c->user,
+		err = client_fail(c, CHAT_ERR_REFUSED, "%s has no device %u", c->user,
 				  op->device_id);
 	if (err != CHAT_OK) {
 		op_finish(c, op, err, NULL);

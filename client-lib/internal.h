@@ -152,10 +152,15 @@ struct chat_client {
 
 	char errmsg[512];
 	char server_code[64];
+	char err_user[CHAT_USER_MAX + 1]; /* chat_client_error_user */
 };
 
 /* client.c */
 int client_fail(struct chat_client *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* client_fail for CHAT_ERR_KEY_CHANGED (returned): a key of user's that this
+ * device has not accepted, user kept for chat_client_error_user. */
+int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int client_save_identity(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);

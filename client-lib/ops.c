@@ -189,9 +189,7 @@ int
 check_registered(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0')
-		return client_fail(c, CHAT_ERR_NOT_REGISTERED,
-				   "this device is not registered; "
-				   "run: chatctl register USER");
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered");
 	return CHAT_OK;
 }
 
@@ -448,7 +446,7 @@ ops_on_hello(struct chat_client *c)
 	if (c->id != NULL && c->user[0] != '\0')
 		rc = send_auth(c);
 	else
-		client_fail(c, rc, "this device is not registered; run: chatctl register USER");
+		client_fail(c, rc, "this device is not registered");
 sent:
 	if (rc != CHAT_OK) {
 		c->conn_err = rc;
@@ -482,7 +480,7 @@ ops_new_device_op(struct chat_client *c, int kind, const char *user, const char 
 				   c->home, c->user, c->device_id);
 	if (c->server_url == NULL)
 		return client_fail(c, CHAT_ERR_INVALID,
-				   "no server URL: give --server ws://HOST:PORT/");
+				   "no server URL: none was given, and none is remembered");
 	if (ops_pending_register(c))
 		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
 	if ((rc = client_ensure_identity(c)) != CHAT_OK)
@@ -639,12 +637,10 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	if (p->has_pending && e->skip_changed)
 		return 0;
 	if (p->has_pending) {
-		e->err =
-			client_fail(c, CHAT_ERR_KEY_CHANGED,
-				    "the identity key of %s's device %u "
-				    "changed; nothing was sent. If %s really has a new key, accept "
-				    "it with: chatctl trust %s",
-				    user, device, user, user);
+		e->err = client_fail_key(c, user,
+					 "the identity key of %s's device %u changed; nothing was "
+					 "sent",
+					 user, device);
 		return 1;
 	}
 	if (e2e_sealed_len(e->body_len) == 0) {

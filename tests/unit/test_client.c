@@ -978,7 +978,7 @@ test_store_migrates_v1(void **state)
 static struct chat_client *
 open_with_heartbeat(const char *home, int opt, const char *env, int *err)
 {
-	struct chat_opts o = {.home = home, .heartbeat_s = opt};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = opt);
 	char msg[256];
 
 	if (env != NULL)
@@ -1030,6 +1030,158 @@ test_heartbeat(void **state)
 	rmdir(home);
 }
 
+/* ---- the handle's contract (chat.h) ------------------------------------------- */
+
+static void
+remove_home(const char *home)
+{
+	char p[128];
+
+	for (const char *const *f =
+		     (const char *const[]){"store.db", "store.db-wal", "store.db-shm", NULL};
+	     *f != NULL; f++) {
+		snprintf(p, sizeof p, "%s/%s", home, *f);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
+/* A program built against a newer chat.h: one member more. */
+struct opts_v2 {
+	struct chat_opts o;
+	int future;
+};
+
+/* struct chat_opts is read as far as the program's size says: refused
+ * without a size (or with what a libchat.so.0 program has there), taken from
+ * a newer program as long as it sets nothing this library does not know. */
+static void
+test_sized_opts(void **state)
+{
+	char home[] = "/tmp/test_client_opts.XXXXXX", msg[256];
+	struct chat_opts none = {.home = home};
+	struct opts_v2 v2 = {.o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = 7)};
+	struct chat_client *c;
+	int err = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	unsetenv("CHAT_HEARTBEAT");
+	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	assert_non_null(strstr(msg, "CHAT_OPTS_INIT"));
+	/* A pointer where the size goes (the layout of libchat.so.0). */
+	memcpy(&none.size, &(const char *){home}, sizeof none.size);
+	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	/* Newer, with its new member unset: fine, and what it set is used. */
+	v2.o.size = sizeof v2;
+	assert_non_null(c = chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_int_equal(c->heartbeat.secs_since_valid_hangup, 7);
+	chat_client_destroy(c);
+	/* Newer, asking for something this library cannot do: refused. */
+	v2.future = 1;
+	assert_null(chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	assert_non_null(strstr(msg, "does not know"));
+	/* The macro alone: every default. */
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    &err, msg, sizeof msg));
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
+static int seen_messages;
+
+static void
+seen_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	(void)udata;
+	(void)m;
+	seen_messages++;
+}
+
+/* struct chat_callbacks likewise; a refused one leaves the callbacks as they
+ * were. */
+static void
+test_sized_callbacks(void **state)
+{
+	char home[] = "/tmp/test_client_cbs.XXXXXX";
+	struct chat_callbacks good = CHAT_CALLBACKS_INIT(.on_message = seen_message);
+	struct chat_callbacks bad = good;
+	struct {
+		struct chat_callbacks cbs;
+		void (*on_future)(void);
+	} v2 = {.cbs = good};
+	struct chat_message m = {0};
+	struct chat_client *c;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    NULL, NULL, 0));
+	assert_int_equal(chat_client_set_callbacks(c, &good), CHAT_OK);
+	bad.size = 0;
+	assert_int_equal(chat_client_set_callbacks(c, &bad), CHAT_ERR_INVALID);
+	assert_non_null(strstr(chat_client_errmsg(c), "CHAT_CALLBACKS_INIT"));
+	c->cbs.on_message(c, NULL, &m); /* still the good ones */
+	assert_int_equal(seen_messages, 1);
+	v2.cbs.size = sizeof v2;
+	v2.on_future = (void (*)(void))seen_message;
+	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_ERR_INVALID);
+	v2.on_future = NULL;
+	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_OK);
+	assert_int_equal(chat_client_set_callbacks(c, NULL), CHAT_OK);
+	assert_null(c->cbs.on_message);
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
+static int
+stop_with(void *arg, const struct chat_message *m)
+{
+	(void)m;
+	return *(int *)arg;
+}
+
+static int
+stop_chat_with(void *arg, const struct chat_chat *ch)
+{
+	(void)ch;
+	return *(int *)arg;
+}
+
+/* One stop rule for every walk: what each() stops with is what the call
+ * returns, negative values too (they used to come back as CHAT_ERR_STORE,
+ * with the message of some earlier failure). */
+static void
+test_walk_stop_rule(void **state)
+{
+	char home[] = "/tmp/test_client_walk.XXXXXX";
+	const char *chat = "abababababababab", *two[] = {"alice", "bob"};
+	struct chat_message m = msg("00000000000000000000000000000031", chat, 1, "hi");
+	struct chat_client *c;
+	int stop;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    NULL, NULL, 0));
+	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, 1, two, 2, NULL, 0), 0);
+	assert_int_equal(store_message_insert(&c->store, &m), 1);
+	for (int i = 0; i < 3; i++) {
+		stop = (int[]){7, -7, CHAT_ERR_STORE}[i];
+		assert_int_equal(chat_history(c, chat, 0, stop_with, &stop), stop);
+		assert_int_equal(chat_list_chats(c, stop_chat_with, &stop), stop);
+		assert_string_equal(chat_client_errmsg(c), "");
+	}
+	stop = 0;
+	assert_int_equal(chat_history(c, chat, 0, stop_with, &stop), 0);
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
 /* What the dispatch test's callbacks saw. */
 static int bad_reports, bad_err, bad_reply_err;
 
@@ -1076,7 +1228,7 @@ static void
 test_dispatch_bad_strings(void **state)
 {
 	char home[] = "/tmp/test_client_scrub.XXXXXX", p[128];
-	struct chat_opts o = {.home = home};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
 	struct chat_client *c;
 	cJSON *req;
 	int err;
@@ -1165,6 +1317,9 @@ main(void)
 						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_sized_opts),
+		cmocka_unit_test(test_sized_callbacks),
+		cmocka_unit_test(test_walk_stop_rule),
 	};
 
 	if (sodium_init() < 0)
