@@ -64,7 +64,7 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 	sqlite3_stmt *st = store_stmt(s, ST_ATTACH_LIST);
 	struct attach_meta *v = NULL;
 	char **p = NULL;
-	size_t len = 0, room = 0; /* room: entries of v, wiped on failure (keys) */
+	size_t len = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -74,17 +74,13 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 	if (st == NULL || store_bind_text(s, st, 1, message_id))
 		return store_abandon(s, st, "read attachments");
 	while (len < ATTACH_MAX_COUNT && (rc = store_step(s, st, "read attachments")) == 1) {
-		struct attach_meta *nv = realloc(v, (len + 1) * sizeof *nv);
-		char **np = paths ? realloc(p, (len + 1) * sizeof *np) : NULL;
-
-		if (nv != NULL) {
-			v = nv;
-			room = len + 1;
-		}
-		if (np != NULL)
-			p = np;
-		if (nv == NULL || (paths != NULL && np == NULL) ||
-		    row_to_meta(st, &v[len], paths ? &p[len] : NULL) != 0) {
+		/* A message has at most ATTACH_MAX_COUNT: room for them all at
+		 * its first (most messages have none, and allocate nothing). */
+		if (v == NULL &&
+		    ((v = calloc(ATTACH_MAX_COUNT, sizeof *v)) == NULL ||
+		     (paths != NULL && (p = calloc(ATTACH_MAX_COUNT, sizeof *p)) == NULL)))
+			rc = -1;
+		if (rc < 0 || row_to_meta(st, &v[len], paths ? &p[len] : NULL) != 0) {
 			snprintf(s->err, sizeof s->err, "read attachments: out of memory");
 			rc = -1;
 			break;
@@ -93,7 +89,8 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 	}
 	store_done(s, st);
 	if (rc < 0) {
-		attach_meta_free(v, room);
+		/* The entry being read when it failed holds a key too: wiped. */
+		attach_meta_free(v, v != NULL && len < ATTACH_MAX_COUNT ? len + 1 : len);
 		store_free_list(p, len);
 		return -1;
 	}
