@@ -821,6 +821,24 @@ test_closed_under_walk(void **state)
 	assert_int_equal(history_count(&f->s, "eeeeeeeeeeeeeeee"), 3);
 }
 
+/* Statements are prepared on first use: a typo in a rare one would only show
+ * the day it runs. Every one of the table prepares on a new store. */
+static void
+test_every_statement_prepares(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < ST_COUNT; i++) {
+		sqlite3_stmt *st = store_stmt(&f->s, (enum store_st)i);
+
+		if (st == NULL)
+			fail_msg("statement %d: %s", i, f->s.err);
+		store_done(&f->s, st);
+	}
+	assert_int_equal(prepared(&f->s), ST_COUNT);
+	assert_false(any_busy(&f->s));
+}
+
 /* A statement still stepping through rows is not handed out again: the same
  * SQL used meanwhile (here from the row callback) gets a statement of its own,
  * finalized when given back; the outer rows go on as if alone. */
@@ -1314,6 +1332,8 @@ main(void)
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_closed_store, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_closed_under_walk, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_every_statement_prepares, store_setup,
 						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test(test_heartbeat),
