@@ -5,8 +5,6 @@
  */
 #include "store_sql.h"
 
-#include <stdio.h>
-#include <string.h>
 
 /* Runs a statement that takes (chat_id, user) as ?1 and ?2. */
 static int

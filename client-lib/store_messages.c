@@ -6,7 +6,6 @@
 #include "store_sql.h"
 #include "attach.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "proto.h"

@@ -5,8 +5,6 @@
  */
 #include "store_sql.h"
 
-#include <stdio.h>
-
 int
 store_outbox_each(struct store *s, chat_history_cb fn, void *arg, int *stop)
 {

@@ -5,7 +5,6 @@
  */
 #include "store_sql.h"
 
-#include <stdio.h>
 #include <string.h>
 
 int
