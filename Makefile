@@ -70,7 +70,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ARGS_OBJ   := $(BUILD)/common/args.o
 CFLAGS     += -Icommon
 
-SONAME  := libchat.so.0
+# The ABI's number: chat.h ("Growing structs, and the ABI") says when it changes.
+SONAME  := libchat.so.1
 PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl $(BUILD)/chat-tui
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
 

@@ -390,10 +390,10 @@ throughput_phase(long m)
 static int
 open_device(struct device *d, const char *name, const char *home, const char *url)
 {
-	struct chat_opts o = {.home = home, .server_url = url, .timeout_ms = 10000};
-	struct chat_callbacks cbs = {.on_state = on_state,
-				     .on_key_changed = on_key_changed,
-				     .on_receive_error = on_receive_error};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .server_url = url, .timeout_ms = 10000);
+	struct chat_callbacks cbs =
+		CHAT_CALLBACKS_INIT(.on_state = on_state, .on_key_changed = on_key_changed,
+				    .on_receive_error = on_receive_error);
 	char msg[512];
 	int err;
 
@@ -405,8 +405,8 @@ open_device(struct device *d, const char *name, const char *home, const char *ur
 	}
 	if (strcmp(name, "bob") == 0)
 		cbs.on_message = on_message;
-	chat_client_set_callbacks(d->c, &cbs);
-	if (chat_client_connect(d->c) != CHAT_OK) {
+	if (chat_client_set_callbacks(d->c, &cbs) != CHAT_OK ||
+	    chat_client_connect(d->c) != CHAT_OK) {
 		bench_fail("cannot connect: %s", chat_client_errmsg(d->c));
 		return -1;
 	}

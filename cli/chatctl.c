@@ -209,16 +209,47 @@ cli_exit_code(int err)
 	}
 }
 
+/* What a chatctl user does about a failure libchat reports (its texts name
+ * no program); "" when there is nothing to add. */
+static void
+hint(struct cli *cli, int err, char *buf, size_t cap)
+{
+	const char *user = cli->c ? chat_client_error_user(cli->c) : "";
+
+	buf[0] = '\0';
+	if (err == CHAT_ERR_KEY_CHANGED && user[0] != '\0')
+		snprintf(buf, cap,
+			 "if %s really made this change, accept it with: chatctl trust %s", user,
+			 user);
+	else if (err == CHAT_ERR_NOT_REGISTERED)
+		snprintf(buf, cap, "run: chatctl register USER");
+	else if (err == CHAT_ERR_REFUSED && cli->c != NULL &&
+		 strcmp(chat_client_server_code(cli->c), "unknown_device") == 0)
+		snprintf(buf, cap, "see: chatctl device list");
+	else if (err == CHAT_ERR_INVALID && cli->c != NULL &&
+		 chat_client_server_url(cli->c) == NULL)
+		snprintf(buf, cap, "give --server ws://HOST:PORT/");
+}
+
+const char *
+cli_detail(struct cli *cli, int err, char *buf, size_t cap)
+{
+	const char *detail = cli->c ? chat_client_errmsg(cli->c) : "";
+	char more[256];
+
+	hint(cli, err, more, sizeof more);
+	snprintf(buf, cap, "%s%s%s", detail[0] ? detail : chat_strerror(err), more[0] ? "; " : "",
+		 more);
+	return buf;
+}
+
 int
 cli_fail(struct cli *cli, int err, const char *what)
 {
-	const char *detail = cli->c ? chat_client_errmsg(cli->c) : "";
+	char detail[1024];
 
 	/* The detail may quote the server, or what a peer sent. */
-	if (detail[0] != '\0')
-		cli_error("%s: %s", what, out_esc(detail));
-	else
-		cli_error("%s: %s", what, chat_strerror(err));
+	cli_error("%s: %s", what, out_esc(cli_detail(cli, err, detail, sizeof detail)));
 	if (err == CHAT_ERR_REFUSED && cli->c != NULL && first_error.server_code[0] == '\0')
 		snprintf(first_error.server_code, sizeof first_error.server_code, "%s",
 			 chat_client_server_code(cli->c));
@@ -245,21 +276,36 @@ void
 cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat_id,
 		       const char *message_id, int err, const char *detail)
 {
+	struct cli *cli = udata;
+	char full[1024];
+
 	(void)c;
-	out_send_failed(((struct cli *)udata)->json, chat_id, message_id, err, detail);
+	(void)detail; /* the handle's errmsg: cli_detail adds chatctl's hint to it */
+	out_send_failed(cli->json, chat_id, message_id, err,
+			cli_detail(cli, err, full, sizeof full));
 }
+
+int
+cli_set_callbacks(struct cli *cli, const struct chat_callbacks *cbs)
+{
+	int rc = chat_client_set_callbacks(cli->c, cbs);
+
+	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "callbacks");
+}
+
+static const struct chat_callbacks open_callbacks =
+	CHAT_CALLBACKS_INIT(.on_device_change = cli_notice_device_change,
+			    .on_send_failed = cli_notice_send_failed);
 
 int
 cli_open(struct cli *cli)
 {
 	/* Only recv takes delivery: what arrives while another command runs stays on
 	 * the server for the next recv, instead of being stored unseen. */
-	struct chat_opts opts = {.home = cli->home,
-				 .server_url = cli->server,
-				 .ca_file = cli->ca_file,
-				 .timeout_ms = cli->timeout_ms,
-				 .send_only = !cli->receives,
-				 .reconnect = cli->reconnect};
+	struct chat_opts opts =
+		CHAT_OPTS_INIT(.home = cli->home, .server_url = cli->server,
+			       .ca_file = cli->ca_file, .timeout_ms = cli->timeout_ms,
+			       .send_only = !cli->receives, .reconnect = cli->reconnect);
 	char err[512];
 	int rc;
 
@@ -267,14 +313,16 @@ cli_open(struct cli *cli)
 		return EXIT_OK;
 	cli->c = chat_client_new(&opts, cli, &rc, err, sizeof err);
 	if (cli->c == NULL) {
-		cli_error("%s", out_esc(err));
+		/* libchat found no home to use: say how chatctl is given one. */
+		if (rc == CHAT_ERR_HOME && (cli->home == NULL || cli->home[0] == '\0') &&
+		    getenv("CHATCTL_HOME") == NULL && getenv("HOME") == NULL)
+			cli_error("%s; give --home DIR or set CHATCTL_HOME", out_esc(err));
+		else
+			cli_error("%s", out_esc(err));
 		return cli_exit_code(rc);
 	}
 	/* Any command that meets the key directory may learn of a device change. */
-	chat_client_set_callbacks(
-		cli->c, &(struct chat_callbacks){.on_device_change = cli_notice_device_change,
-						 .on_send_failed = cli_notice_send_failed});
-	return EXIT_OK;
+	return cli_set_callbacks(cli, &open_callbacks);
 }
 
 static volatile sig_atomic_t interrupted;

@@ -98,6 +98,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 cJSON *cli_error_json(int code);
 /* Reports a libchat failure on stderr and returns the exit code for it. */
 int cli_fail(struct cli *cli, int err, const char *what);
+/* libchat's detail of the last failure (or chat_strerror(err)), with what to
+ * do about it in chatctl's words (libchat names no program), in buf. */
+const char *cli_detail(struct cli *cli, int err, char *buf, size_t cap);
 int cli_exit_code(int err);
 /* Runs the loop until *flag, or fails with the exit code of what stopped it. */
 int cli_wait(struct cli *cli, const volatile int *flag);
@@ -112,6 +115,8 @@ int cli_await(struct cli *cli, int rc, const char *what);
 /* The on_device_change callback every command uses: see out_device_change. */
 void cli_notice_device_change(struct chat_client *c, void *udata, const char *user, uint32_t device,
 			      int added);
+/* chat_client_set_callbacks on cli's handle: an exit code. */
+int cli_set_callbacks(struct cli *cli, const struct chat_callbacks *cbs);
 /* The on_send_failed callback every command uses: see out_send_failed. */
 void cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat_id,
 			    const char *message_id, int err, const char *detail);

@@ -219,12 +219,14 @@ static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
+	char why[1024];
 
+	(void)c;
 	if (st == NULL)
 		return; /* recv is over; main is closing the handle */
 	st->key_changed = 1;
 	fprintf(stderr, "chatctl: WARNING: a message from %s's device %u is held back: %s\n", user,
-		device, out_esc(chat_client_errmsg(c)));
+		device, out_esc(cli_detail(udata, CHAT_ERR_KEY_CHANGED, why, sizeof why)));
 }
 
 static void
@@ -321,18 +323,13 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 }
 
 /* What recv and listen do with everything that arrives. */
-static const struct chat_callbacks receive_callbacks = {
-	.on_message = on_message,
-	.on_state = on_state,
-	.on_key_changed = on_key_changed,
-	.on_receive_error = on_receive_error,
-	.on_update = on_update,
-	.on_device_change = cli_notice_device_change,
-	.on_missed = on_missed,
-	.on_receipt = on_receipt,
-	.on_send_failed = cli_notice_send_failed,
-	.on_undecryptable = on_undecryptable,
-};
+static const struct chat_callbacks receive_callbacks =
+	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
+			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
+			    .on_update = on_update, .on_device_change = cli_notice_device_change,
+			    .on_missed = on_missed, .on_receipt = on_receipt,
+			    .on_send_failed = cli_notice_send_failed,
+			    .on_undecryptable = on_undecryptable);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 
@@ -346,8 +343,9 @@ cmd_recv_exec(struct cli *cli, struct args *args)
 	cli->receives = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	if ((rc = cli_set_callbacks(cli, &receive_callbacks)) != EXIT_OK)
+		return rc;
 	cli->cmd_state = &st;
-	chat_client_set_callbacks(cli->c, &receive_callbacks);
 	rc = chat_client_connect(cli->c);
 	rc = rc == CHAT_OK ? recv_loop(cli, &st, wait_s) : cli_fail(cli, rc, "recv");
 	cli->cmd_state = NULL;
@@ -420,8 +418,9 @@ cmd_listen_exec(struct cli *cli, struct args *args)
 	cli->reconnect = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	if ((rc = cli_set_callbacks(cli, &receive_callbacks)) != EXIT_OK)
+		return rc;
 	cli->cmd_state = &st;
-	chat_client_set_callbacks(cli->c, &receive_callbacks);
 	rc = chat_client_connect(cli->c);
 	while (rc == CHAT_OK && !cli_interrupted()) {
 		if (chat_client_loop(cli->c, 500) != CHAT_OK) {

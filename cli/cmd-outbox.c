@@ -99,6 +99,10 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 		*worst = cli_exit_code(err);
 }
 
+static const struct chat_callbacks retry_callbacks =
+	CHAT_CALLBACKS_INIT(.on_device_change = cli_notice_device_change,
+			    .on_send_failed = on_send_failed);
+
 /* Every pending message, now: connect (which sends the outbox) and wait
  * until the server answered them all; print those it took. */
 static int
@@ -121,10 +125,11 @@ retry_pending(struct cli *cli)
 		free(u.ids);
 		return EXIT_OK; /* nothing to send: no need for the server */
 	}
+	if ((rc = cli_set_callbacks(cli, &retry_callbacks)) != EXIT_OK) {
+		free(u.ids);
+		return rc;
+	}
 	cli->cmd_state = &worst;
-	chat_client_set_callbacks(
-		cli->c, &(struct chat_callbacks){.on_device_change = cli_notice_device_change,
-						 .on_send_failed = on_send_failed});
 	rc = cli_settle(cli, "retry");
 	cli->cmd_state = NULL;
 	for (size_t i = 0; rc == EXIT_OK && i < u.n; i++)

@@ -76,9 +76,9 @@ reply_error(const cJSON *id, int code, const char *message)
 static int
 reply_failure(struct cli *cli, const cJSON *id, int err)
 {
-	const char *msg = chat_client_errmsg(cli->c);
+	char msg[1024];
 
-	reply_error(id, cli_exit_code(err), msg[0] ? msg : chat_strerror(err));
+	reply_error(id, cli_exit_code(err), cli_detail(cli, err, msg, sizeof msg));
 	return 0;
 }
 
@@ -160,11 +160,13 @@ static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	cJSON *p = cJSON_CreateObject();
+	char why[1024];
 
-	(void)udata;
+	(void)c;
 	cJSON_AddStringToObject(p, "user", user);
 	cJSON_AddNumberToObject(p, "deviceId", device);
-	cJSON_AddStringToObject(p, "message", chat_client_errmsg(c));
+	cJSON_AddStringToObject(p, "message",
+				cli_detail(udata, CHAT_ERR_KEY_CHANGED, why, sizeof why));
 	notify("keyChanged", p);
 }
 
@@ -195,17 +197,12 @@ on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecrypt
 	notify("undecryptable", out_undecryptable_json(u));
 }
 
-static const struct chat_callbacks rpc_callbacks = {
-	.on_message = on_message,
-	.on_state = on_state,
-	.on_key_changed = on_key_changed,
-	.on_update = on_update,
-	.on_receipt = on_receipt,
-	.on_device_change = on_device_change,
-	.on_missed = on_missed,
-	.on_send_failed = on_send_failed,
-	.on_undecryptable = on_undecryptable,
-};
+static const struct chat_callbacks rpc_callbacks =
+	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
+			    .on_key_changed = on_key_changed, .on_update = on_update,
+			    .on_receipt = on_receipt, .on_device_change = on_device_change,
+			    .on_missed = on_missed, .on_send_failed = on_send_failed,
+			    .on_undecryptable = on_undecryptable);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -372,7 +369,7 @@ static void
 reply_send_failure(struct cli *cli, const cJSON *id, int err, const char *message_id)
 {
 	cJSON *msg = NULL, *o, *e;
-	char *s;
+	char detail[1024];
 
 	if (message_id != NULL)
 		chat_message_get(cli->c, message_id, copy_message, &msg);
@@ -382,14 +379,12 @@ reply_send_failure(struct cli *cli, const cJSON *id, int err, const char *messag
 	}
 	o = cJSON_CreateObject();
 	e = cJSON_CreateObject();
-	s = chat_client_errmsg(cli->c)[0] ? strdup(chat_client_errmsg(cli->c)) : NULL;
 	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
 	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(e, "code", cli_exit_code(err));
-	cJSON_AddStringToObject(e, "message", s ? s : chat_strerror(err));
+	cJSON_AddStringToObject(e, "message", cli_detail(cli, err, detail, sizeof detail));
 	cJSON_AddItemToObject(e, "data", msg);
 	cJSON_AddItemToObject(o, "error", e);
-	free(s);
 	emit(o);
 }
 
@@ -760,10 +755,11 @@ cmd_rpc_exec(struct cli *cli, struct args *args)
 	cli->json = 1;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	if ((rc = cli_set_callbacks(cli, &rpc_callbacks)) != EXIT_OK)
+		return rc;
 	rpc.line = malloc(RPC_MAX_LINE);
 	if (rpc.line == NULL)
 		return cli_fail(cli, CHAT_ERR_NOMEM, "rpc");
-	chat_client_set_callbacks(cli->c, &rpc_callbacks);
 	rc = chat_client_connect(cli->c);
 	if (rc != CHAT_OK) {
 		free(rpc.line);

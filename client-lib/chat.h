@@ -11,19 +11,118 @@
  * callbacks, and two ways to run it: the library's own loop (chat_client_loop),
  * or the application's poll loop (chat_client_fd + chat_client_loop(c, 0)).
  *
- * Threads: a handle must be used from one thread at a time. Different handles
- * are independent.
+ * This header is the contract; libchat(3) says the same at more length, and
+ * docs/PROTOCOL.md is the wire protocol. Each call below says what it returns:
+ * "Returns" lists every error code it can give back at once, "done gets" what
+ * can reach its callback.
  *
- * Errors: calls return CHAT_OK (0) or a negative enum chat_err value;
- * chat_strerror() names it and chat_client_errmsg() gives the detail of the last
- * failure on a handle (for a refusal by the server: the server's message).
+ * ---- Errors
  *
- * Asynchronous calls (chat_register, chat_create_chat, chat_send_text) return
- * CHAT_OK when the request is queued, not when it is done; their result comes
- * to a chat_done_cb. "Done" for a send means the server has committed the
+ * Calls return CHAT_OK (0) or a negative enum chat_err value (some return a
+ * count or a flag instead, as they say). chat_strerror() names a code;
+ * chat_client_errmsg() gives the detail of the last failure on a handle, in
+ * words for people that name no program (front ends add their own hints:
+ * chat_client_error_user() and chat_client_server_code() tell them what the
+ * failure was about). Later versions may add codes: treat an unknown one as
+ * a failure, and show chat_strerror() of it.
+ *
+ * ---- Asynchronous calls
+ *
+ * These talk to the server and report their result later, to a callback:
+ *
+ *   chat_register       chat_link_device    chat_approve_device
+ *   chat_remove_device  chat_refresh_keys   chat_create_chat
+ *   chat_create_group   chat_modify_members chat_leave
+ *   chat_refresh_chat   chat_send_text      chat_send_files
+ *   chat_retry          chat_download       chat_set_privacy
+ *   chat_last_seen (its callback is a chat_last_seen_cb)
+ *
+ * Each returns CHAT_OK once the request is queued (connecting first if there
+ * is no connection), or an error, and then:
+ *   - after CHAT_OK, its done (or cb) runs exactly once, with CHAT_OK or the
+ *     failure; never before the call has returned;
+ *   - after an error, it never runs.
+ * done may be NULL (nobody is told). The calls copy their arguments (names,
+ * user lists, texts, codes, paths) before they return; only arg must live
+ * until done has run. "Done" for a send means the server has committed the
  * message for every recipient device; delivery to each device is later.
  *
- * The full manual is libchat(3); the wire protocol is docs/PROTOCOL.md.
+ * Beyond its own codes, listed with it, every asynchronous call
+ *   Returns at once: CHAT_ERR_NOMEM; CHAT_ERR_TOO_LARGE (the request is over
+ *     the server's frame limit); and, when it has to connect, what
+ *     chat_client_connect returns (CHAT_ERR_INVALID for a missing or malformed
+ *     server URL or an unreadable CA file, CHAT_ERR_CONNECT, CHAT_ERR_NOMEM);
+ *   done gets: CHAT_ERR_CONNECT, CHAT_ERR_CONNECTION_LOST, CHAT_ERR_TIMEOUT,
+ *     CHAT_ERR_TLS, CHAT_ERR_PROTOCOL, CHAT_ERR_REFUSED (with
+ *     chat_client_server_code()), CHAT_ERR_NOMEM.
+ * These are "the session errors" below.
+ *
+ * ---- Walks
+ *
+ * chat_list_chats, chat_history, chat_outbox, chat_members and chat_devices
+ * call each() for one item after another from the local store. One rule for
+ * all: each() returns 0 to go on; any other value stops the walk, and the call
+ * returns that value as it is (so a program may pass its own code out of a
+ * walk; a value that looks like a chat_err is the program's, not libchat's).
+ * A walk that ran to its end returns 0, one that failed a chat_err. What
+ * each() gets is valid during the call only.
+ *
+ * ---- Threads and reentrancy
+ *
+ * A handle must be used from one thread at a time; different handles are
+ * independent and may be used from different threads at once. Every callback
+ * runs on the thread that made the call it runs in, and only inside calls on
+ * its handle:
+ *   - events (on_message, on_receipt, on_update...) and most completions:
+ *     inside chat_client_loop, and the calls that run it (chat_client_run_until,
+ *     chat_client_disconnect);
+ *   - on_state: also inside any call that connects (CONNECTING, or OFFLINE
+ *     when connecting fails at once) and chat_client_destroy;
+ *   - a done with CHAT_ERR_CONNECTION_LOST: inside chat_client_destroy, for
+ *     every call still pending;
+ *   - the done of an earlier send (its failure): also inside a later
+ *     chat_send_text or chat_retry, when the earlier one, waiting for its
+ *     turn, fails as it goes;
+ *   - each() of a walk: inside that walk only.
+ * libchat starts threads of its own for file transfers; no callback ever runs
+ * on them.
+ *
+ * Inside any callback (each() of a walk included), a program may call every
+ * accessor (chat_client_errmsg, chat_client_state...), the local-store calls
+ * (walks too, nested: chat_history inside chat_list_chats is fine),
+ * chat_mark_read, chat_trust, chat_discard and chat_client_set_callbacks. It
+ * may start asynchronous calls too, except inside on_state and inside a done
+ * (or cb) that got an error: there the connection may be going away, and what
+ * they queue would fail with it (a program that retried there would loop).
+ * It must not call, on the same handle:
+ *   - chat_client_destroy: the handle is in use below the callback; destroy it
+ *     once the call that ran the callback has returned;
+ *   - chat_client_loop, chat_client_run_until, chat_client_disconnect: they
+ *     run the network loop, which is running already (libwebsockets does not
+ *     nest);
+ *   - chat_client_connect: the connection may be changing below the callback;
+ *     set a flag, and connect once the loop has returned.
+ * Inside a callback run by chat_client_destroy, call nothing on the handle.
+ *
+ * ---- Growing structs, and the ABI
+ *
+ * struct chat_opts and struct chat_callbacks begin with their size, as the
+ * program was compiled: initialise them with CHAT_OPTS_INIT(...) and
+ * CHAT_CALLBACKS_INIT(...), which set it. Members are only ever added at the
+ * end; the library reads the ones the program's size covers, takes 0 for the
+ * rest, and refuses (CHAT_ERR_INVALID) a size of 0, one too small, and one
+ * larger than its own unless the members it does not know are all 0. The
+ * structs the library hands to callbacks (chat_message...) also only grow at
+ * the end: read their members, never rely on their sizeof.
+ *
+ * The soname, libchat.so.N, changes when a program built against the previous
+ * header could misbehave with the new library: a call removed, or changed in
+ * its signature or meaning; a member of a public struct moved, retyped or
+ * removed; a constant or enum value changed. Within one N these are
+ * compatible: new calls, new error codes, new enum values at the end, new
+ * members at the end of the structs above; a program built against an older
+ * header keeps working with a newer library of the same N. libchat.so.1 is
+ * the first with sized structs (libchat.so.0 copied them by sizeof).
  */
 #ifndef CHAT_H
 #define CHAT_H
@@ -87,9 +186,15 @@ enum chat_state {
 	                              chat_client_retry_in() ms (chat_opts.reconnect) */
 };
 
-/* New members only ever come at the end: initialise the whole struct (= {0},
- * or designated initialisers) so that those a program does not set are 0. */
+/* How a handle works; see chat_client_new. Initialise it with CHAT_OPTS_INIT,
+ * which sets size (see "Growing structs" above); every member left out is 0,
+ * its default:
+ *
+ *	struct chat_opts o = CHAT_OPTS_INIT(.home = dir, .reconnect = 1);
+ */
 struct chat_opts {
+	/* sizeof(struct chat_opts) where the program was compiled. */
+	size_t size;
 	/* The device home. NULL: $CHATCTL_HOME, else $XDG_DATA_HOME/chatctl, else
 	 * $HOME/.local/share/chatctl. Created (mode 0700) when missing. */
 	const char *home;
@@ -121,6 +226,13 @@ struct chat_opts {
 	 * CHAT_HEARTBEAT_DEFAULT. From CHAT_HEARTBEAT_MIN to CHAT_HEARTBEAT_MAX. */
 	int heartbeat_s;
 };
+
+/* A struct chat_opts with its size set, and the members given (designated
+ * initialisers, or nothing: CHAT_OPTS_INIT()). */
+#define CHAT_OPTS_INIT(...)                                                                        \
+	{                                                                                          \
+		.size = sizeof(struct chat_opts), __VA_ARGS__                                      \
+	}
 
 #define CHAT_HEARTBEAT_DEFAULT 25   /* seconds (PROTOCOL.md, "Heartbeats") */
 #define CHAT_HEARTBEAT_MIN     2    /* seconds */
@@ -310,7 +422,16 @@ typedef void (*chat_send_failed_cb)(struct chat_client *c, void *udata, const ch
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
 
+/* The event callbacks of a handle; see chat_client_set_callbacks. Initialise
+ * it with CHAT_CALLBACKS_INIT, which sets size; every callback left out is
+ * NULL (not called):
+ *
+ *	static const struct chat_callbacks cbs =
+ *		CHAT_CALLBACKS_INIT(.on_message = got, .on_state = state);
+ */
 struct chat_callbacks {
+	/* sizeof(struct chat_callbacks) where the program was compiled. */
+	size_t size;
 	chat_message_cb on_message;
 	chat_state_cb on_state;
 	chat_key_changed_cb on_key_changed;
@@ -323,27 +444,52 @@ struct chat_callbacks {
 	chat_undecryptable_cb on_undecryptable;
 };
 
+/* A struct chat_callbacks with its size set, and the callbacks given. */
+#define CHAT_CALLBACKS_INIT(...)                                                                   \
+	{                                                                                          \
+		.size = sizeof(struct chat_callbacks), __VA_ARGS__                                 \
+	}
+
 /* ---- Handle --------------------------------------------------------------- */
 
-/* Opens the device home (creating it if needed) and its store. Does not connect.
- * opts may be NULL (all defaults). Returns NULL on failure, with errno set and,
- * if err is not NULL, *err set to a chat_err value; errbuf (if not NULL) receives
- * a message of at most errlen bytes. */
+/* Opens the device home (creating it if needed) and its store, and loads the
+ * device's identity if it has one. Does not connect. opts may be NULL (all
+ * defaults). udata goes to every event callback.
+ * Returns the handle, or NULL with errno set (ENOMEM or EIO), *err (if err is
+ * not NULL) set to CHAT_ERR_NOMEM, CHAT_ERR_INVALID (opts without its size or
+ * setting members this libchat does not know, a heartbeat out of range),
+ * CHAT_ERR_HOME (the home or its identity cannot be made or read, or the
+ * identity is readable by others) or CHAT_ERR_STORE (the store cannot be
+ * opened, or is from a newer libchat), and a message of at most errlen bytes
+ * in errbuf (if not NULL). */
 CHAT_API struct chat_client *chat_client_new(const struct chat_opts *opts, void *udata, int *err,
 					     char *errbuf, size_t errlen);
 
-/* Closes the connection (pending calls complete with CHAT_ERR_CONNECTION_LOST),
- * closes the store and wipes the keys. NULL is a no-op. */
+/* Closes the connection at once, completes every pending asynchronous call
+ * (done gets CHAT_ERR_CONNECTION_LOST; on_state may run too), closes the store,
+ * wipes the keys and frees the handle. NULL is a no-op. Never inside a
+ * callback of the handle. */
 CHAT_API void chat_client_destroy(struct chat_client *c);
 
-/* Sets the callbacks (copied). Any member may be NULL. */
-CHAT_API void chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cbs);
+/* Sets the callbacks: a copy of *cbs (made with CHAT_CALLBACKS_INIT) replaces
+ * them all; any member may be NULL, and cbs NULL clears them all.
+ * Returns CHAT_OK, or CHAT_ERR_INVALID (no size, too small a one, or members
+ * this libchat does not know set) and the callbacks stay as they were. */
+CHAT_API int chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cbs);
 
-/* Detail of the last failure on this handle; "" if none. Valid until the next call. */
+/* Detail of the last failure on this handle, for people; "" if none. Valid
+ * until the next call on the handle. */
 CHAT_API const char *chat_client_errmsg(const struct chat_client *c);
 
-/* For CHAT_ERR_REFUSED: the server's machine-readable code ("no_such_chat"...), or "". */
+/* For CHAT_ERR_REFUSED: the server's machine-readable code ("no_such_chat"...),
+ * or ""; valid as chat_client_errmsg. */
 CHAT_API const char *chat_client_server_code(const struct chat_client *c);
+
+/* For CHAT_ERR_KEY_CHANGED: the user whose device has a key this device has
+ * not accepted (changed, or a removed device listed again): what chat_trust()
+ * takes once the user has checked it. "" after any other failure. Valid as
+ * chat_client_errmsg. */
+CHAT_API const char *chat_client_error_user(const struct chat_client *c);
 
 /* The registered user name, or NULL when the home is not registered. */
 CHAT_API const char *chat_client_user(const struct chat_client *c);
@@ -358,23 +504,34 @@ CHAT_API void *chat_client_udata(const struct chat_client *c);
 
 /* ---- Session -------------------------------------------------------------- */
 
-/* Starts connecting to the server (and, when registered, authenticating). Returns
- * at once; the state callback reports progress. CHAT_ERR_NOT_REGISTERED if there
- * is nothing to authenticate as and no registration is queued. */
+/* Starts connecting to the server (and, when registered, authenticating).
+ * Returns at once; on_state reports progress (it runs inside this call with
+ * CHAT_STATE_CONNECTING). Connected already: nothing to do.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED (nothing to authenticate as, and no
+ * registration or link queued); CHAT_ERR_INVALID (no server URL, a malformed
+ * one, an unreadable CA file); CHAT_ERR_NOMEM; CHAT_ERR_CONNECT (the
+ * connection cannot even be started). Never inside a callback. */
 CHAT_API int chat_client_connect(struct chat_client *c);
 
-/* Closes the connection, after flushing acknowledgements already queued. */
+/* Closes the connection, after flushing acknowledgements and requests already
+ * queued (it runs the loop for up to a second, so callbacks run), and ends the
+ * retries of opts.reconnect. Pending calls complete with
+ * CHAT_ERR_CONNECTION_LOST. Never inside a callback. */
 CHAT_API void chat_client_disconnect(struct chat_client *c);
 
 CHAT_API enum chat_state chat_client_state(const struct chat_client *c);
 
-/* Runs the network for at most timeout_ms (0: only what is ready now) and returns
- * CHAT_OK, or CHAT_ERR_NOT_CONNECTED when there is no connection to run. */
+/* Runs the network for at most timeout_ms (0: only what is ready now); the
+ * callbacks run inside it.
+ * Returns CHAT_OK; CHAT_ERR_NOT_CONNECTED when there is no connection to run
+ * (offline, and not waiting to reconnect); CHAT_ERR_CONNECTION_LOST when the
+ * network loop itself failed. Never inside a callback. */
 CHAT_API int chat_client_loop(struct chat_client *c, int timeout_ms);
 
-/* A file descriptor that becomes readable when chat_client_loop(c, 0) has work.
- * For the application's own poll loop: poll it for POLLIN, call
- * chat_client_loop(c, 0) when it is readable, and at least once a second. */
+/* A file descriptor that becomes readable when chat_client_loop(c, 0) has work,
+ * or -1 before the first connection. For the application's own poll loop: poll
+ * it for POLLIN, call chat_client_loop(c, 0) when it is readable, and at least
+ * once a second (deadlines are checked there). */
 CHAT_API int chat_client_fd(const struct chat_client *c);
 
 /* With chat_opts.reconnect, while CHAT_STATE_WAITING: milliseconds until the next
@@ -390,60 +547,96 @@ CHAT_API int chat_client_drained(const struct chat_client *c);
 CHAT_API int chat_client_idle(const struct chat_client *c);
 
 /* Runs the loop until *flag becomes non-zero, the connection is lost, or
- * timeout_ms passes (negative: no limit). Returns CHAT_OK when *flag was set,
- * CHAT_ERR_TIMEOUT, or the connection's error. For programs that want to block. */
+ * timeout_ms passes (negative: no limit). For programs that want to block.
+ * Returns CHAT_OK when *flag was set; CHAT_ERR_TIMEOUT; CHAT_ERR_NOT_CONNECTED;
+ * or why the connection ended (a session error, or CHAT_ERR_NOT_REGISTERED).
+ * Never inside a callback. */
 CHAT_API int chat_client_run_until(struct chat_client *c, const volatile int *flag, int timeout_ms);
 
 /* ---- Calls that talk to the server (asynchronous) ------------------------- */
 
 /* Registers user with this home's new device on server_url (NULL: opts). Creates
  * the device's identity if the home has none, connects if needed. On success
- * the home remembers the user, the device id and the server URL. */
+ * the home remembers the user, the device id and the server URL.
+ * Returns CHAT_OK; CHAT_ERR_INVALID (a bad user name, no server URL, a
+ * registration or link under way); CHAT_ERR_TOO_LARGE (device_name over 64
+ * bytes); CHAT_ERR_REGISTERED; CHAT_ERR_HOME (the identity cannot be written);
+ * the session errors.
+ * done gets the device id in decimal; or a session error (CHAT_ERR_REFUSED
+ * with "user_exists" for a name taken), CHAT_ERR_STORE (registered, but the
+ * store cannot remember it). */
 CHAT_API int chat_register(struct chat_client *c, const char *user, const char *device_name,
 			   chat_done_cb done, void *arg);
 
 /* Opens the one-to-one chat with the one other user listed (n_users == 1), or
  * returns the existing one; for more users, see chat_create_group. Pins the
- * members' keys. done gets the chat id. CHAT_ERR_INVALID at once for this
- * user itself (no notes to self yet). */
+ * members' keys.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (no user, a bad
+ * name, this user itself: no notes to self yet); CHAT_ERR_TOO_LARGE (over 99
+ * users); the session errors.
+ * done gets the chat id; or a session error (CHAT_ERR_REFUSED: "unknown_user"
+ * and others), CHAT_ERR_KEY_CHANGED or CHAT_ERR_BAD_KEY (a member's keys fail
+ * the checks; the chat is made all the same, and chat_resolve_chat finds it),
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users,
 			      chat_done_cb done, void *arg);
 
 /* Encrypts text for every device in the chat and sends it. The message is in the
  * local store (state "pending") when this returns; the message id is written to
  * message_id (CHAT_MESSAGE_ID_LEN + 1 bytes) if not NULL, as soon as it is
- * stored: also when the call then fails to connect (it stays pending). done
- * gets CHAT_OK when the server has committed it. CHAT_ERR_TOO_LARGE over
- * CHAT_MAX_TEXT bytes. */
+ * stored: also when the call then fails (the message is then "failed", or
+ * still pending if the network failed).
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
+ * empty text, text that is not UTF-8 or holds a NUL); CHAT_ERR_TOO_LARGE (over
+ * CHAT_MAX_TEXT bytes); CHAT_ERR_STORE; when online, what fails before
+ * anything goes out (CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY, CHAT_ERR_INVALID:
+ * nobody else in the chat); the session errors.
+ * done gets the message id, on success and on failure; err is CHAT_OK once the
+ * server has committed it, or a session error, CHAT_ERR_KEY_CHANGED,
+ * CHAT_ERR_BAD_KEY, CHAT_ERR_NO_SUCH_CHAT, CHAT_ERR_INVALID (nobody else in
+ * the chat), CHAT_ERR_TOO_LARGE, CHAT_ERR_EXPIRED (not sent within the
+ * server's retention), CHAT_ERR_STORE. */
 CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
 			    size_t len, char *message_id, chat_done_cb done, void *arg);
 
 /* Marks every incoming message of chat_id that is not read yet as read, and
  * queues a read receipt for each to its sender's devices (and to this user's
- * other devices, which then mark it read too). Returns how many messages it
- * marked (0 if none), or an error. The receipts go out on this handle's
- * connection (at once when online, else when it is next online), or with any
- * later session on this home; they are kept in the store until then. Likewise,
- * a handle that takes delivery sends a delivered receipt for every message it
- * stores. */
+ * other devices, which then mark it read too). The receipts go out on this
+ * handle's connection (at once when online, else when it is next online), or
+ * with any later session on this home; they are kept in the store until then.
+ * Likewise, a handle that takes delivery sends a delivered receipt for every
+ * message it stores. Local: no callback.
+ * Returns how many messages it marked (0 if none); CHAT_ERR_NOT_REGISTERED;
+ * CHAT_ERR_INVALID (a bad chat id); CHAT_ERR_NO_SUCH_CHAT (not in the local
+ * store); CHAT_ERR_STORE. */
 CHAT_API int chat_mark_read(struct chat_client *c, const char *chat_id);
 
-/* 1 when receipts wait in the store to be sent, 0 if none, or an error. */
+/* Returns 1 when receipts wait in the store to be sent, 0 if none;
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_receipts_pending(struct chat_client *c);
 
 /* ---- Attachments ------------------------------------------------------------ */
 
-/* Progress of a file transfer: done of total bytes (of the encrypted file). */
+/* Progress of a file transfer: done of total bytes (of the encrypted file).
+ * Runs inside chat_client_loop. */
 typedef void (*chat_progress_cb)(struct chat_client *c, void *arg, int64_t done, int64_t total);
 
 /* Sends text (may be NULL or "") with the files at paths (1 to
  * CHAT_MAX_ATTACHMENTS) attached: each is encrypted here with a fresh key, put
  * into the server's blob store with a pre-signed URL (progress reports it, may
  * be NULL), and only when all have arrived is the message sent, carrying the
- * keys end to end; it is then in the local store as any message. done gets
- * the message id once the server has committed it. A file that cannot be read
- * fails here (CHAT_ERR_INVALID); one over the server's limit, an upload that
- * fails or a lost connection fail through done, and no message is sent. */
+ * keys end to end; it is then in the local store as any message. A lost
+ * connection or a failed upload fails the call through done, and no message
+ * is sent.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
+ * no file or too many, text not UTF-8 or too long, a file that cannot be
+ * read); CHAT_ERR_TOO_LARGE (a file over the server's limit, when known);
+ * CHAT_ERR_HOME (no room for the encrypted copies in the home); the session
+ * errors.
+ * done gets the message id once the server has committed it; or a session
+ * error (CHAT_ERR_REFUSED: a quota, or an upload the blob store refused;
+ * CHAT_ERR_CONNECTION_LOST: an upload cut off), CHAT_ERR_TOO_LARGE,
+ * CHAT_ERR_HOME, CHAT_ERR_STORE, or what done of chat_send_text gets. */
 CHAT_API int chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
 			     const char *const *paths, size_t n, chat_progress_cb progress,
 			     chat_done_cb done, void *arg);
@@ -451,79 +644,104 @@ CHAT_API int chat_send_files(struct chat_client *c, const char *chat_id, const c
 /* Fetches attachment idx (from 0) of the message message_id (in the local
  * store), checks its hash and every chunk, decrypts it and puts it at out_path
  * (NULL: the home's downloads/ directory, under the file's name, made unique).
- * Nothing is written under the destination unless all of it checked out. done
- * gets the path. CHAT_ERR_INVALID for no such message or attachment. */
+ * Nothing is written under the destination unless all of it checked out.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad message id,
+ * no such message here, or no attachment idx); CHAT_ERR_HOME (no room for the
+ * download); CHAT_ERR_STORE; the session errors.
+ * done gets the path written; or a session error (CHAT_ERR_REFUSED
+ * "no_such_blob": gone, or this user is no longer in the chat;
+ * CHAT_ERR_CONNECTION_LOST: the download cut off), CHAT_ERR_DECRYPT (the file
+ * does not match its hash or does not decrypt), CHAT_ERR_HOME (it cannot be
+ * written), CHAT_ERR_TOO_LARGE. */
 CHAT_API int chat_download(struct chat_client *c, const char *message_id, size_t idx,
 			   const char *out_path, chat_progress_cb progress, chat_done_cb done,
 			   void *arg);
 
 /* ---- The local store (no server needed) ----------------------------------- */
 
+/* The callbacks of the walks: 0 goes on, anything else stops (see "Walks"). */
 typedef int (*chat_chat_cb)(void *arg, const struct chat_chat *chat);
 typedef int (*chat_history_cb)(void *arg, const struct chat_message *m);
 
-/* Calls each() for every chat, newest activity first. A non-zero return from
- * each() stops the walk and is returned. */
+/* Walks every chat, newest activity first.
+ * Returns 0, what each() stopped the walk with, or CHAT_ERR_STORE. */
 CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg);
 
-/* Calls each() for the newest `limit` messages of chat_id (0: all), oldest first.
- * CHAT_ERR_NO_SUCH_CHAT if the chat is not in the local store. */
+/* Walks the newest `limit` messages of chat_id (0: all), oldest first.
+ * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (a bad chat
+ * id), CHAT_ERR_NO_SUCH_CHAT (not in the local store) or CHAT_ERR_STORE. */
 CHAT_API int chat_history(struct chat_client *c, const char *chat_id, int limit,
 			  chat_history_cb each, void *arg);
 
-/* Calls each() once for the message with this id, if it is in the local store.
- * CHAT_ERR_INVALID if it is not. */
+/* Calls each() once for the message with this id, if it is in the local store
+ * (what each() returns is not used).
+ * Returns CHAT_OK; CHAT_ERR_INVALID (a bad id, or no such message here);
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb each,
 			      void *arg);
 
 /* Accepts the current keys of every device of user that changed since they were
- * pinned, and the removed devices of user that the server lists again. Returns
- * the number of devices accepted (0 if none), or an error. */
+ * pinned, and the removed devices of user that the server lists again.
+ * Returns the number of devices accepted (0 if none); CHAT_ERR_INVALID (a bad
+ * user name); CHAT_ERR_STORE. */
 CHAT_API int chat_trust(struct chat_client *c, const char *user);
 
 /* Resolves a chat given as a full id, an unambiguous prefix of at least 4 hex
  * digits, or "@user" for the direct chat with user, to its full id in out
- * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only. CHAT_ERR_INVALID for a
- * malformed or ambiguous spec, and for "@" this user (no notes to self yet);
- * CHAT_ERR_NO_SUCH_CHAT if nothing matches. */
+ * (CHAT_CHAT_ID_LEN + 1 bytes). Local store only; a full id not in it is taken
+ * as it is (the chat may be on the server).
+ * Returns CHAT_OK; CHAT_ERR_INVALID (a malformed or ambiguous spec, or "@"
+ * this user: no notes to self yet); CHAT_ERR_NO_SUCH_CHAT (nothing matches);
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_resolve_chat(struct chat_client *c, const char *spec, char *out);
 
 /* Resolves a message given as its full id or an unambiguous prefix of at
  * least 4 hex digits to its full id in out (CHAT_MESSAGE_ID_LEN + 1 bytes).
- * Local store only. CHAT_ERR_INVALID for a malformed spec or one that matches
- * several messages, CHAT_ERR_NO_SUCH_MESSAGE if none matches. */
+ * Local store only.
+ * Returns CHAT_OK; CHAT_ERR_INVALID (a malformed spec, or one that matches
+ * several messages); CHAT_ERR_NO_SUCH_MESSAGE (none matches); CHAT_ERR_STORE. */
 CHAT_API int chat_resolve_message(struct chat_client *c, const char *spec, char *out);
 
 /* ---- The outbox: messages not sent yet ----------------------------------------- */
 
-/* Calls each() for every message of this home that no server has confirmed,
- * oldest first: state "pending" (it goes out with the next connection of any
- * handle on the home) or "failed" (refused, or a recipient's key failed the
- * checks: never sent again but by chat_retry). A non-zero return from each()
- * stops the walk and is returned. */
+/* Walks every message of this home that no server has confirmed, oldest
+ * first: state "pending" (it goes out with the next connection of any handle
+ * on the home) or "failed" (refused, or a recipient's key failed the checks:
+ * never sent again but by chat_retry).
+ * Returns 0, what each() stopped the walk with, or CHAT_ERR_STORE. */
 CHAT_API int chat_outbox(struct chat_client *c, chat_history_cb each, void *arg);
 
 /* Sends a pending or failed message of the outbox again, under its id (the
  * server stores it once however often it comes): it becomes pending, and goes
- * out now when online, else once connected (this call connects). done gets
- * the message id once the server has committed it, or the failure (the
- * message is then failed again, or still pending if the network failed).
- * CHAT_ERR_INVALID if message_id is not a message of the outbox, or this
- * handle is sending it already. */
+ * out now when online, else once connected (this call connects).
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad id, a
+ * message that is not in the outbox, or one this handle is sending already);
+ * CHAT_ERR_NO_SUCH_MESSAGE (no such message here); CHAT_ERR_EXPIRED (written
+ * longer ago than the server's retention: it is failed for good); CHAT_ERR_STORE;
+ * when online, what fails before anything goes out, as for chat_send_text (the
+ * message is failed again); the session errors.
+ * done gets the message id, and what done of chat_send_text gets. */
 CHAT_API int chat_retry(struct chat_client *c, const char *message_id, chat_done_cb done,
 			void *arg);
 
 /* Deletes a pending or failed message of the outbox from the local store, so
  * that it is never sent. A pending message may have reached the server all
  * the same (its answer was lost, or another program of the home is sending
- * it now): its recipients then get it. CHAT_ERR_INVALID if message_id is not
- * a message of the outbox. */
+ * it now): its recipients then get it.
+ * Returns CHAT_OK; CHAT_ERR_INVALID (a bad id, a message that is not in the
+ * outbox, one this handle is sending now, or one sent meanwhile);
+ * CHAT_ERR_NO_SUCH_MESSAGE; CHAT_ERR_STORE. */
 CHAT_API int chat_discard(struct chat_client *c, const char *message_id);
 
 /* ---- Groups ---------------------------------------------------------------- */
 
 /* Creates a group named name (1 to 64 bytes) with the users listed and this user,
- * at most 100 members in all; this user is its admin. done gets the chat id. */
+ * at most 100 members in all; this user is its admin.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad name or
+ * user name, no user); CHAT_ERR_TOO_LARGE (over 99 users); the session errors.
+ * done gets the chat id; or a session error (CHAT_ERR_REFUSED:
+ * "bad_participants" and others), CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY,
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_create_group(struct chat_client *c, const char *name, const char *const *users,
 			       size_t n_users, chat_done_cb done, void *arg);
 
@@ -532,21 +750,31 @@ CHAT_API int chat_create_group(struct chat_client *c, const char *name, const ch
 
 /* Adds or removes members of a group (admins only, except that anyone may remove
  * themselves). Nothing changes unless every user listed can be added or removed.
- * done gets the chat id. */
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
+ * operation or user name, no user); CHAT_ERR_TOO_LARGE (over 99 users); the
+ * session errors.
+ * done gets the chat id; or a session error (CHAT_ERR_REFUSED: "not_admin",
+ * "already_member", "not_member"...), CHAT_ERR_NO_SUCH_CHAT, CHAT_ERR_STORE. */
 CHAT_API int chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 				 const char *const *users, size_t n_users, chat_done_cb done,
 				 void *arg);
 
-/* Leaves a group: chat_modify_members with this user. */
+/* Leaves a group: chat_modify_members with this user; returns and reports as
+ * it does. */
 CHAT_API int chat_leave(struct chat_client *c, const char *chat_id, chat_done_cb done, void *arg);
 
-/* Asks the server for the chat's current members and stores them. done gets the
- * chat id. */
+/* Asks the server for the chat's current members and stores them.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id);
+ * the session errors.
+ * done gets the chat id; or a session error, CHAT_ERR_NO_SUCH_CHAT (not on the
+ * server, or this user is not in it), CHAT_ERR_STORE. */
 CHAT_API int chat_refresh_chat(struct chat_client *c, const char *chat_id, chat_done_cb done,
 			       void *arg);
 
-/* Calls each() for every member of chat_id in the local store, by name; admin is 1
- * for an admin. A positive return from each() stops the walk and is returned. */
+/* Walks the members of chat_id in the local store, by name; admin is 1 for an
+ * admin.
+ * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (a bad chat
+ * id), CHAT_ERR_NO_SUCH_CHAT (not in the local store) or CHAT_ERR_STORE. */
 typedef int (*chat_member_cb)(void *arg, const char *user, int admin);
 CHAT_API int chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each,
 			  void *arg);
@@ -556,33 +784,50 @@ CHAT_API int chat_members(struct chat_client *c, const char *chat_id, chat_membe
 /* On a new device (an unregistered home): asks to join user. code() gets the code
  * to approve on one of the user's devices (chat_approve_device): a secret of 80
  * random bits, new for each call, as "K7TF-2VWI-R4RZ-4TYD", that the server never
- * sees. done gets this device's id once approved. The home then remembers user,
- * device and server. The request ends after 10 minutes or when the connection
- * closes. */
+ * sees; it runs once, inside chat_client_loop, when the server holds the
+ * request (not if the request fails first). done gets this device's id once
+ * approved. The home then remembers user, device and server. The request ends
+ * after 10 minutes or when the connection closes.
+ * Returns CHAT_OK and fails as chat_register does.
+ * done gets the device id; or a session error (CHAT_ERR_REFUSED:
+ * "unknown_user", "too_many_devices", "too_many_links"...), CHAT_ERR_STORE. */
 CHAT_API int chat_link_device(struct chat_client *c, const char *user, const char *device_name,
 			      chat_code_cb code, chat_done_cb done, void *arg);
 
 /* On an existing device: approves the device that shows code (16 base32
  * characters; case, dashes and spaces do not matter): finds the waiting request
  * whose MAC the code makes (the server cannot swap its keys) and signs its keys.
- * done gets the new device's id. CHAT_ERR_REFUSED with server code invalid_code
- * (found by libchat) when no request matches: a wrong or expired code, one of
- * another user, or keys the server changed. */
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (not a link
+ * code); the session errors.
+ * done gets the new device's id; or a session error (CHAT_ERR_REFUSED with
+ * server code "invalid_code", set by libchat, when no request matches: a
+ * wrong or expired code, one of another user, or keys the server changed),
+ * CHAT_ERR_BAD_KEY (the request's keys do not verify), CHAT_ERR_STORE. */
 CHAT_API int chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done,
 				 void *arg);
 
 /* Removes one of this user's devices (this one too): it gets nothing more and can
- * no longer connect. done gets its id. */
+ * no longer connect.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (not a device id);
+ * the session errors.
+ * done gets its id; or a session error (CHAT_ERR_REFUSED "unknown_device": this
+ * user has no such device). */
 CHAT_API int chat_remove_device(struct chat_client *c, uint32_t device_id, chat_done_cb done,
 				void *arg);
 
 /* Asks the key directory for users' devices and checks and pins them (a changed
- * key is refused as for a send). done gets NULL as id. */
+ * key is refused as for a send).
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (no user, too
+ * many, a bad name); the session errors.
+ * done gets NULL as id; err CHAT_OK, or a session error, CHAT_ERR_KEY_CHANGED,
+ * CHAT_ERR_BAD_KEY, CHAT_ERR_STORE. */
 CHAT_API int chat_refresh_keys(struct chat_client *c, const char *const *users, size_t n_users,
 			       chat_done_cb done, void *arg);
 
+/* Walks the known devices of user (local store), by id.
+ * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (a bad user
+ * name) or CHAT_ERR_STORE. */
 typedef int (*chat_device_cb)(void *arg, const struct chat_device *d);
-/* Calls each() for each known device of user (local store), by id. */
 CHAT_API int chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg);
 
 /* ---- Presence ---------------------------------------------------------------- */
@@ -593,12 +838,16 @@ CHAT_API int chat_devices(struct chat_client *c, const char *user, chat_device_c
 typedef void (*chat_last_seen_cb)(struct chat_client *c, void *arg, int err, const char *user,
 				  int online, int64_t last_seen);
 
-/* Asks the server when user was last connected. */
+/* Asks the server when user was last connected. cb runs as a done does.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad user
+ * name); the session errors. cb gets the answer, or a session error. */
 CHAT_API int chat_last_seen(struct chat_client *c, const char *user, chat_last_seen_cb cb,
 			    void *arg);
 
 /* Hides (hide = 1) or shows this user's last seen. Hiding it also hides everyone
- * else's from this user, as in the reference design. done gets NULL as id. */
+ * else's from this user, as in the reference design.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; the session errors.
+ * done gets NULL as id; err CHAT_OK or a session error. */
 CHAT_API int chat_set_privacy(struct chat_client *c, int hide_last_seen, chat_done_cb done,
 			      void *arg);
 
@@ -606,7 +855,9 @@ CHAT_API int chat_set_privacy(struct chat_client *c, int hide_last_seen, chat_do
 
 /* The safety number of this user and user, from the keys pinned for both (see
  * docs/PROTOCOL.md): the same on both sides when nobody is in the middle. out gets
- * CHAT_SAFETY_NUMBER_LEN + 1 bytes. CHAT_ERR_INVALID if no device of user is known. */
+ * CHAT_SAFETY_NUMBER_LEN + 1 bytes.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad user name,
+ * or no device of user is known); CHAT_ERR_STORE. */
 CHAT_API int chat_safety_number(struct chat_client *c, const char *user, char *out);
 
 #ifdef __cplusplus

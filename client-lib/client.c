@@ -63,10 +63,25 @@ client_fail(struct chat_client *c, int err, const char *fmt, ...)
 	va_end(ap);
 	if (err != CHAT_ERR_REFUSED)
 		c->server_code[0] = '\0';
+	c->err_user[0] = '\0';
 	return err;
 }
 
-/* Fills buf with the home directory to use, from opts or the environment. */
+int
+client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
+	va_end(ap);
+	c->server_code[0] = '\0';
+	snprintf(c->err_user, sizeof c->err_user, "%s", user);
+	return CHAT_ERR_KEY_CHANGED;
+}
+
+/* Fills buf with the home directory to use, from opts or the environment:
+ * 0, -1 none, -2 too long. */
 static int
 pick_home(const char *opt, char *buf, size_t cap)
 {
@@ -83,7 +98,7 @@ pick_home(const char *opt, char *buf, size_t cap)
 		n = snprintf(buf, cap, "%s/.local/share/chatctl", env);
 	else
 		return -1;
-	return n > 0 && (size_t)n < cap ? 0 : -1;
+	return n > 0 && (size_t)n < cap ? 0 : -2;
 }
 
 /* The CA file for wss://, from opts or the environment; NULL: the system's CAs.
@@ -129,9 +144,14 @@ open_home(struct chat_client *c, const char *opt)
 	char path[PATH_MAX], *abs;
 	struct stat st;
 
-	if (pick_home(opt, path, sizeof path) != 0)
+	switch (pick_home(opt, path, sizeof path)) {
+	case 0: break;
+	case -1:
 		return client_fail(c, CHAT_ERR_HOME,
-				   "no device home: give --home DIR or set CHATCTL_HOME");
+				   "no device home: none was given, and none of CHATCTL_HOME, "
+				   "XDG_DATA_HOME and HOME is set");
+	default: return client_fail(c, CHAT_ERR_HOME, "device home path too long");
+	}
 	if (stat(path, &st) != 0) {
 		if (errno != ENOENT || make_dirs(path) != 0)
 			return client_fail(c, CHAT_ERR_HOME, "cannot create device home %s: %s",
@@ -318,15 +338,66 @@ pick_heartbeat(struct chat_client *c, int opt)
 	return CHAT_OK;
 }
 
-struct chat_client *
-chat_client_new(const struct chat_opts *opts, void *udata, int *err, char *errbuf, size_t errlen)
+/*
+ * The sized structs (chat.h, "Growing structs"). Every program built against
+ * libchat.so.1 knows at least the members up to these: a size below their end
+ * is not such a struct (an uninitialised size, or a program built against
+ * libchat.so.0).
+ */
+#define OPTS_MIN_SIZE (offsetof(struct chat_opts, heartbeat_s) + sizeof(int))
+#define CALLBACKS_MIN_SIZE                                                                         \
+	(offsetof(struct chat_callbacks, on_undecryptable) + sizeof(chat_undecryptable_cb))
+
+/* Copies a sized struct the program made (its first member is its size as
+ * the program was compiled) into dst, own bytes: what the program's size does
+ * not cover stays 0, and what this library does not know must be 0 (else the
+ * program asks for something it would not get). 0, or -1 with why in err. */
+static int
+take_sized(void *dst, size_t own, const void *src, size_t min, const char *name, const char *init,
+	   char *err, size_t errlen)
 {
-	struct chat_opts none = {0};
+	size_t given;
+
+	memcpy(&given, src, sizeof given);
+	/* Far larger than any struct of ours will grow: no size at all, but
+	 * what a program built against libchat.so.0 has there (a pointer). */
+	if (given < min || given > own + 4096) {
+		snprintf(err, errlen,
+			 "struct %s has no valid size (%zu): initialise it with %s(...), and "
+			 "build against this chat.h",
+			 name, given, init);
+		return -1;
+	}
+	for (size_t i = own; i < given; i++)
+		if (((const unsigned char *)src)[i] != 0) {
+			snprintf(err, errlen,
+				 "struct %s sets members this libchat (%s) does not know: it is "
+				 "older than the chat.h the program was built with",
+				 name, CHAT_VERSION);
+			return -1;
+		}
+	memset(dst, 0, own);
+	memcpy(dst, src, given < own ? given : own);
+	return 0;
+}
+
+struct chat_client *
+chat_client_new(const struct chat_opts *given, void *udata, int *err, char *errbuf, size_t errlen)
+{
+	struct chat_opts o = CHAT_OPTS_INIT(), *opts = &o;
 	struct chat_client *c;
+	char why[256];
 	int rc;
 
-	if (opts == NULL)
-		opts = &none;
+	if (given != NULL && take_sized(&o, sizeof o, given, OPTS_MIN_SIZE, "chat_opts",
+					"CHAT_OPTS_INIT", why, sizeof why) != 0) {
+		if (err)
+			*err = CHAT_ERR_INVALID;
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "%s", why);
+		errno = EINVAL;
+		return NULL;
+	}
 	if (sodium_init() < 0) {
 		if (err)
 			*err = CHAT_ERR_NOMEM;
@@ -425,13 +496,21 @@ client_forget_session(struct chat_client *c)
 	client_forget_buffers(c);
 }
 
-void
+int
 chat_client_set_callbacks(struct chat_client *c, const struct chat_callbacks *cbs)
 {
-	if (cbs != NULL)
-		c->cbs = *cbs;
-	else
+	struct chat_callbacks copy;
+	char why[256];
+
+	if (cbs == NULL) {
 		memset(&c->cbs, 0, sizeof c->cbs);
+		return CHAT_OK;
+	}
+	if (take_sized(&copy, sizeof copy, cbs, CALLBACKS_MIN_SIZE, "chat_callbacks",
+		       "CHAT_CALLBACKS_INIT", why, sizeof why) != 0)
+		return client_fail(c, CHAT_ERR_INVALID, "%s", why);
+	c->cbs = copy;
+	return CHAT_OK;
 }
 
 const char *
@@ -443,6 +522,11 @@ const char *
 chat_client_server_code(const struct chat_client *c)
 {
 	return c->server_code;
+}
+const char *
+chat_client_error_user(const struct chat_client *c)
+{
+	return c->err_user;
 }
 const char *
 chat_client_user(const struct chat_client *c)
@@ -474,24 +558,23 @@ chat_client_udata(const struct chat_client *c)
 int
 chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 {
-	int rc = store_chat_each(&c->store, each, arg);
+	int stop;
 
-	if (rc < 0)
+	if (store_chat_each(&c->store, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }
 
 int
 chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
 {
-	int rc = check_local_chat(c, chat_id);
+	int stop, rc = check_local_chat(c, chat_id);
 
 	if (rc != CHAT_OK)
 		return rc;
-	rc = store_message_each(&c->store, chat_id, limit, each, arg);
-	if (rc < 0)
+	if (store_message_each(&c->store, chat_id, limit, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }
 
 int

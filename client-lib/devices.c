@@ -247,8 +247,7 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 
 	(void)reply;
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unknown_device") == 0)
-		err = client_fail(c, CHAT_ERR_REFUSED,
-				  "%s has no device %u (see: chatctl device list)", c->user,
+		err = client_fail(c, CHAT_ERR_REFUSED, "%s has no device %u", c->user,
 				  op->device_id);
 	if (err != CHAT_OK) {
 		op_finish(c, op, err, NULL);
@@ -336,15 +335,14 @@ int
 chat_devices(struct chat_client *c, const char *user, chat_device_cb each, void *arg)
 {
 	struct device_walk w = {c, each, arg};
-	int rc;
+	int stop;
 
 	if (!proto_valid_user(user))
 		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 				   user ? user : "");
-	rc = store_peer_each(&c->store, user, each_device, &w);
-	if (rc < 0)
+	if (store_peer_each(&c->store, user, each_device, &w, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }
 
 /* A user's key list for the safety number: (id big-endian, identity key) by id. */
@@ -381,8 +379,8 @@ chat_safety_number(struct chat_client *c, const char *user, char *out)
 	if (!proto_valid_user(user))
 		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 				   user ? user : "");
-	if (store_peer_each(&c->store, c->user, add_key, &mine) < 0 ||
-	    store_peer_each(&c->store, user, add_key, &theirs) < 0)
+	if (store_peer_each(&c->store, c->user, add_key, &mine, NULL) < 0 ||
+	    store_peer_each(&c->store, user, add_key, &theirs, NULL) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (theirs.len == 0)
 		return client_fail(c, CHAT_ERR_INVALID, "no device of %s is known to this device",

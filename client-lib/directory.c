@@ -207,17 +207,18 @@ check_entry(struct chat_client *c, const char *user, const struct entry *e, int 
 	if (found && (pin.removed || memcmp(pin.identity_key, e->ik, 32) != 0)) {
 		if (store_peer_set_pending(&c->store, user, e->device, e->ik, e->xk) != 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		/* What to do about it is the front end's to say (with
+		 * chat_client_error_user): chatctl and chat-tui say it their way. */
 		if (pin.removed)
-			return client_fail(c, CHAT_ERR_KEY_CHANGED,
-					   "%s's device %u was removed, and the server lists it "
-					   "again; it is not trusted again by itself. If %s really "
-					   "brought it back, accept it with: chatctl trust %s",
-					   user, e->device, user, user);
-		return client_fail(c, CHAT_ERR_KEY_CHANGED,
-				   "the identity key of %s's device %u has changed since it was "
-				   "first seen. If %s really has a new key, accept it with: "
-				   "chatctl trust %s",
-				   user, e->device, user, user);
+			return client_fail_key(
+				c, user,
+				"%s's device %u was removed, and the server lists it "
+				"again; it is not trusted again until it is accepted",
+				user, e->device);
+		return client_fail_key(c, user,
+				       "the identity key of %s's device %u has changed since it "
+				       "was first seen; it is not used until it is accepted",
+				       user, e->device);
 	}
 	if (!found && !first && (rc = check_new_device(c, user, e)) != CHAT_OK)
 		return rc;
@@ -378,7 +379,7 @@ mark_removed(struct chat_client *c, const char *user, const struct entry *v, siz
 	if (store_peer_max_id(&c->store, user, &max) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	r->horizon = n > 0 && v[n - 1].device > max ? v[n - 1].device : max;
-	if (store_peer_each_pin(&c->store, user, remove_unlisted, r) < 0 || r->err != 0)
+	if (store_peer_each_pin(&c->store, user, remove_unlisted, r, NULL) < 0 || r->err != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return CHAT_OK;
 }

@@ -122,12 +122,11 @@ chat_leave(struct chat_client *c, const char *chat_id, chat_done_cb done, void *
 int
 chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each, void *arg)
 {
-	int rc = check_local_chat(c, chat_id);
+	int stop, rc = check_local_chat(c, chat_id);
 
 	if (rc != CHAT_OK)
 		return rc;
-	rc = store_chat_member_each(&c->store, chat_id, each, arg);
-	if (rc < 0)
+	if (store_chat_member_each(&c->store, chat_id, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return rc;
+	return stop;
 }

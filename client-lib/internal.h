@@ -152,10 +152,15 @@ struct chat_client {
 
 	char errmsg[512];
 	char server_code[64];
+	char err_user[CHAT_USER_MAX + 1]; /* chat_client_error_user */
 };
 
 /* client.c */
 int client_fail(struct chat_client *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* client_fail for CHAT_ERR_KEY_CHANGED (returned): a key of user's that this
+ * device has not accepted, user kept for chat_client_error_user. */
+int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int client_save_identity(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);
@@ -242,7 +247,9 @@ struct media_job;
 void media_free(struct media_job *j);
 /* Moves transfers on: progress, and what follows their end. From the loop. */
 void media_poll(struct chat_client *c);
-/* ops.c: sends a pending message of the store (files uploaded) with done. */
+/* ops.c: sends a pending message of the store (files uploaded) with done.
+ * An error returned means done will not be called (the message is failed,
+ * or still pending if the network failed). */
 int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
 /* The same, and connects if needed (chat_retry): the send goes out once online. */
 int ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);

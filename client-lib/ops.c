@@ -189,9 +189,7 @@ int
 check_registered(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0')
-		return client_fail(c, CHAT_ERR_NOT_REGISTERED,
-				   "this device is not registered; "
-				   "run: chatctl register USER");
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered");
 	return CHAT_OK;
 }
 
@@ -448,7 +446,7 @@ ops_on_hello(struct chat_client *c)
 	if (c->id != NULL && c->user[0] != '\0')
 		rc = send_auth(c);
 	else
-		client_fail(c, rc, "this device is not registered; run: chatctl register USER");
+		client_fail(c, rc, "this device is not registered");
 sent:
 	if (rc != CHAT_OK) {
 		c->conn_err = rc;
@@ -482,7 +480,7 @@ ops_new_device_op(struct chat_client *c, int kind, const char *user, const char 
 				   c->home, c->user, c->device_id);
 	if (c->server_url == NULL)
 		return client_fail(c, CHAT_ERR_INVALID,
-				   "no server URL: give --server ws://HOST:PORT/");
+				   "no server URL: none was given, and none is remembered");
 	if (ops_pending_register(c))
 		return client_fail(c, CHAT_ERR_INVALID, "a registration is already under way");
 	if ((rc = client_ensure_identity(c)) != CHAT_OK)
@@ -639,12 +637,10 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	if (p->has_pending && e->skip_changed)
 		return 0;
 	if (p->has_pending) {
-		e->err =
-			client_fail(c, CHAT_ERR_KEY_CHANGED,
-				    "the identity key of %s's device %u "
-				    "changed; nothing was sent. If %s really has a new key, accept "
-				    "it with: chatctl trust %s",
-				    user, device, user, user);
+		e->err = client_fail_key(c, user,
+					 "the identity key of %s's device %u changed; nothing was "
+					 "sent",
+					 user, device);
 		return 1;
 	}
 	if (e2e_sealed_len(e->body_len) == 0) {
@@ -685,7 +681,7 @@ ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const 
 {
 	struct envelope_ctx e = {c, chat_id, id, arr, body, len, skip_changed, CHAT_OK};
 
-	if (store_peer_each(&c->store, user, add_envelope, &e) < 0)
+	if (store_peer_each(&c->store, user, add_envelope, &e, NULL) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return e.err;
 }
@@ -905,12 +901,10 @@ send_step(struct chat_client *c, struct op *op)
 }
 
 /* Starts (or restarts) a send from its first step: the chat and the keys may
- * have changed while the connection was away. */
-static void
-restart_send(struct chat_client *c, struct op *op)
+ * have changed while the connection was away. On failure the caller ends op. */
+static int
+restart_send_step(struct chat_client *c, struct op *op)
 {
-	int rc;
-
 	op->held = 0;
 	store_free_list(op->users, op->n_users);
 	op->users = NULL;
@@ -919,7 +913,15 @@ restart_send(struct chat_client *c, struct op *op)
 	op->attempts = 0;
 	op->ready = op->on_wire = 0;
 	op->turn = ++c->send_turns; /* restarts come in the store's order */
-	if ((rc = send_step(c, op)) != CHAT_OK)
+	return send_step(c, op);
+}
+
+static void
+restart_send(struct chat_client *c, struct op *op)
+{
+	int rc = restart_send_step(c, op);
+
+	if (rc != CHAT_OK)
 		op_finish(c, op, rc, NULL);
 }
 
@@ -1033,7 +1035,7 @@ ops_resume_sends(struct chat_client *c)
 	expire_outbox(c);
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
-	if (store_outbox_each(&c->store, outbox_send, c) < 0)
+	if (store_outbox_each(&c->store, outbox_send, c, NULL) < 0)
 		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	/* Held sends the store no longer lists as pending (another program on
 	 * this home had them confirmed): finish them the same way. */
@@ -1125,6 +1127,7 @@ int
 ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
 	struct op *op = op_new(c, OP_SEND, done, arg);
+	int rc;
 
 	if (op == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
@@ -1135,11 +1138,17 @@ ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
 		op_finish(c, op, CHAT_ERR_STORE, NULL);
 		return client_fail(c, CHAT_ERR_STORE, "cannot read back message %s", message_id);
 	}
-	if (c->state == CHAT_STATE_ONLINE)
-		restart_send(c, op);
-	else
+	if (c->state != CHAT_STATE_ONLINE) {
 		op->held = 1;
-	return CHAT_OK;
+		return CHAT_OK;
+	}
+	/* A send that fails before anything went out (a recipient's key changed)
+	 * fails the call, as in chat_send_text: done is not called for it. */
+	if ((rc = restart_send_step(c, op)) != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
 }
 
 int

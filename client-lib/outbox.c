@@ -35,9 +35,11 @@ chat_resolve_message(struct chat_client *c, const char *spec, char *out)
 int
 chat_outbox(struct chat_client *c, chat_history_cb each, void *arg)
 {
-	int rc = store_unsent_each(&c->store, each, arg);
+	int stop;
 
-	return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err) : rc;
+	if (store_unsent_each(&c->store, each, arg, &stop) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return stop;
 }
 
 /* CHAT_OK if message_id is a message of the outbox (its state in state), else

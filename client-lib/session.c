@@ -229,6 +229,7 @@ session_reply_error(struct chat_client *c, const cJSON *reply)
 	const char *code = proto_get_str(e, "code"), *msg = proto_get_str(e, "message");
 
 	snprintf(c->server_code, sizeof c->server_code, "%s", code ? code : "unknown");
+	c->err_user[0] = '\0';
 	snprintf(c->errmsg, sizeof c->errmsg, "server refused: %s (%s)",
 		 msg ? msg : "no reason given", c->server_code);
 	return CHAT_ERR_REFUSED;
@@ -306,7 +307,7 @@ retry_delay(unsigned attempt)
 static void
 connection_gone(struct chat_client *c, int err)
 {
-	char saved[sizeof c->errmsg];
+	char saved[sizeof c->errmsg], saved_user[sizeof c->err_user];
 
 	unwatch_socket(c);
 	c->wsi = NULL;
@@ -317,6 +318,7 @@ connection_gone(struct chat_client *c, int err)
 		c->conn_err = err;
 	/* Keep the first explanation (say, an auth refusal) over later echoes. */
 	memcpy(saved, c->errmsg, sizeof saved);
+	memcpy(saved_user, c->err_user, sizeof saved_user);
 	if (will_retry(c)) {
 		ops_hold_sends(c);
 		fail_requests(c, c->conn_err);
@@ -326,6 +328,7 @@ connection_gone(struct chat_client *c, int err)
 		ops_fail_all(c, c->conn_err);
 	}
 	memcpy(c->errmsg, saved, sizeof saved);
+	memcpy(c->err_user, saved_user, sizeof saved_user);
 	client_forget_buffers(c);
 	if (will_retry(c)) {
 		c->next_attempt = proto_mono_ms() + retry_delay(c->attempts++);
@@ -717,7 +720,7 @@ parse_url(struct chat_client *c, const char *url, struct proto_url *u)
 {
 	if (url == NULL)
 		return client_fail(c, CHAT_ERR_INVALID,
-				   "no server URL: give --server ws://HOST:PORT/");
+				   "no server URL: none was given, and none is remembered");
 	switch (proto_parse_url(url, u)) {
 	case PROTO_URL_OK: return CHAT_OK;
 	case PROTO_URL_SCHEME:
@@ -850,6 +853,7 @@ session_start(struct chat_client *c)
 	c->conn_err = CHAT_OK;
 	c->user_closed = 0;
 	c->errmsg[0] = '\0';
+	c->err_user[0] = '\0';
 	c->drained = 0;
 	c->rate_window = 0;
 	c->peer_closed = 0;
@@ -942,8 +946,7 @@ chat_client_connect(struct chat_client *c)
 	if (c->id == NULL || c->user[0] == '\0') {
 		if (!ops_pending_register(c))
 			return client_fail(c, CHAT_ERR_NOT_REGISTERED,
-					   "this device is not registered; "
-					   "run: chatctl register USER");
+					   "this device is not registered");
 	}
 	return session_start(c);
 }

@@ -1,5 +1,7 @@
 /*
- * store.c - the device's local SQLite store.
+ * store.c - the device's local SQLite store: opening it, its schema, the one
+ * table of its statements with the helpers that run them (store_sql.h says
+ * how the store is split and why), settings and transactions.
  *
  * One database per device home, in WAL mode so that chatctl and chat-tui can use
  * one home at once: readers never wait for the writer, and writers wait for each
@@ -7,14 +9,11 @@
  * acknowledged to the server right after its commit: once acked, the server
  * forgets it, so the commit must survive a power cut, not only a crash.
  */
-#include "store.h"
-#include "attach.h"
+#include "store_sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "proto.h"
 
 #define STORE_SCHEMA_VERSION 6
 
@@ -85,14 +84,407 @@ static const char *const migrations[] = {
 	"  WHERE active = 0;",
 };
 
-static int
-fail(struct store *s, const char *what)
+/* ---- the statements -------------------------------------------------------------
+ *
+ * Every statement of the store, by the area that runs it (store_sql.h). Prepared
+ * on first use, not at open: a statement names tables that a store being created
+ * or migrated does not have yet, and a chatctl command uses a handful of them. */
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_USER_VERSION] = "PRAGMA user_version",
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+
+	/* store_peers.c */
+	[ST_PEER_GET] = "SELECT " PEER_COLUMNS " FROM peers WHERE user = ?1 AND device_id = ?2",
+	[ST_PEER_PIN] = "INSERT INTO peers(user, device_id, identity_key, exchange_key, active,"
+			" pinned_at, name) VALUES(?1, ?2, ?3, ?4, 1, ?5, ?6)"
+			" ON CONFLICT(user, device_id) DO UPDATE SET"
+			" exchange_key = excluded.exchange_key, active = 1,"
+			" name = coalesce(excluded.name, name),"
+			" pending_identity = NULL, pending_exchange = NULL"
+			/* Never a removed device: only the user brings one back
+			 * (store_peer_trust). */
+			" WHERE identity_key = excluded.identity_key AND removed_horizon IS NULL",
+	[ST_PEER_COUNT_PINS] = "SELECT count(*) FROM peers WHERE user = ?1 AND device_id != ?2",
+	/* A key pinned twice (a device removed, then linked again with the same
+	 * key) counts as its live pin first. */
+	[ST_PEER_FIND_IDENTITY] = "SELECT device_id, " PEER_COLUMNS " FROM peers"
+				  " WHERE user = ?1 AND identity_key = ?2"
+				  " ORDER BY active DESC, removed_horizon DESC LIMIT 1",
+	[ST_PEER_MAX_ID] = "SELECT coalesce(max(device_id), 0) FROM peers WHERE user = ?1",
+	/* Active or removed, it stays as it is until the user accepts. */
+	[ST_PEER_SET_PENDING] = "UPDATE peers SET pending_identity = ?1, pending_exchange = ?2"
+				" WHERE user = ?3 AND device_id = ?4",
+	/* A removed device listed again comes back with it: the user's word. */
+	[ST_PEER_TRUST] =
+		"UPDATE peers SET identity_key = pending_identity,"
+		" exchange_key = pending_exchange, pending_identity = NULL,"
+		" pending_exchange = NULL, pinned_at = ?1, active = 1,"
+		" removed_horizon = NULL WHERE user = ?2 AND pending_identity IS NOT NULL",
+	[ST_PEER_REMOVE] = "UPDATE peers SET active = 0, removed_horizon = ?1"
+			   " WHERE user = ?2 AND device_id = ?3 AND removed_horizon IS NULL",
+	[ST_PEER_DROP_PENDING] = "UPDATE peers SET pending_identity = NULL,"
+				 " pending_exchange = NULL WHERE user = ?1 AND device_id = ?2",
+	[ST_PEER_EACH_PIN] = "SELECT device_id, " PEER_COLUMNS " FROM peers WHERE user = ?1"
+			     " ORDER BY device_id",
+	[ST_PEER_EACH] = "SELECT device_id, " PEER_COLUMNS " FROM peers"
+			 " WHERE user = ?1 AND active = 1 ORDER BY device_id",
+	[ST_PEER_COUNT] = "SELECT count(*) FROM peers WHERE user = ?1 AND active = 1",
+
+	/* store_chats.c */
+	[ST_CHAT_PUT] = "INSERT INTO chats(chat_id, kind, name, created_at, members_known)"
+			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(chat_id) DO UPDATE SET"
+			" kind = excluded.kind, name = excluded.name,"
+			" members_known = max(members_known, excluded.members_known)",
+	[ST_MEMBERS_CLEAR] = "DELETE FROM chat_members WHERE chat_id = ?1",
+	[ST_MEMBER_ADD] = "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?1, ?2)",
+	[ST_MEMBER_SET_ADMIN] =
+		"UPDATE chat_members SET admin = 1 WHERE chat_id = ?1 AND user = ?2",
+	[ST_MEMBER_EACH] = "SELECT user, admin FROM chat_members WHERE chat_id = ?1 ORDER BY user",
+	[ST_CHAT_MEMBERS] = "SELECT user FROM chat_members WHERE chat_id = ?1 ORDER BY user",
+	[ST_CHAT_EXISTS] = "SELECT 1 FROM chats WHERE chat_id = ?1",
+	[ST_CHAT_HAS_MEMBERS] = "SELECT 1 FROM chats WHERE chat_id = ?1 AND members_known",
+	[ST_CHAT_EACH] =
+		"SELECT c.chat_id, c.kind, c.name,"
+		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
+		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id),"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
+		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
+		" FROM chats c ORDER BY last DESC, c.chat_id",
+	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
+			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
+			    "  AND m.user = ?1)"
+			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
+			    "  AND m.user = ?2) LIMIT 2",
+	/* A prefix is made of hex digits only, so it cannot carry LIKE wildcards. */
+	[ST_CHAT_BY_PREFIX] = "SELECT chat_id FROM chats WHERE chat_id LIKE ?1 || '%' LIMIT 2",
+
+	/* store_messages.c */
+	[ST_MESSAGE_INSERT] = "INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender,"
+			      " sender_device, sent_at, text, outgoing, state, stored_at, kind,"
+			      " handed) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_MESSAGE_EXISTS] = "SELECT 1 FROM messages WHERE message_id = ?1",
+	[ST_MESSAGE_RECEIVED] = "SELECT handed FROM messages WHERE message_id = ?1",
+	[ST_MESSAGE_HANDED] = "UPDATE messages SET handed = 1 WHERE message_id = ?1",
+	/* A receipt may have come first (the reply was lost): keep what it said. */
+	[ST_MESSAGE_SENT] = "UPDATE messages SET seq = ?1, sent_at = ?2,"
+			    " state = CASE WHEN state IN ('pending', 'failed') THEN 'sent'"
+			    "  ELSE state END WHERE message_id = ?3",
+	[ST_MESSAGE_SET_STATE] = "UPDATE messages SET state = ?1 WHERE message_id = ?2 AND seq = 0",
+	[ST_MESSAGE_GET] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE message_id = ?1",
+	/* Hex digits sort before 'g': the ids that start with a prefix are those
+	 * from prefix up to prefix || 'g', a range of the primary key. */
+	[ST_MESSAGE_BY_PREFIX] = "SELECT message_id FROM messages WHERE message_id >= ?1"
+				 " AND message_id < ?1 || 'g' LIMIT 2",
+	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
+	 * in the order they were written. The inner query picks the newest ?2. */
+	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
+			       "  rowid AS r FROM messages WHERE chat_id = ?1"
+			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
+			       " ORDER BY unsent, seq, r",
+	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
+			     " WHERE message_id = ?1",
+
+	/* store_outbox.c */
+	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
+			   " AND state = 'pending' AND kind = 'text' ORDER BY rowid",
+	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
+			    " AND state = 'pending' AND kind = 'text' AND stored_at < ?1"
+			    " ORDER BY rowid",
+	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
+			   " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'"
+			   " ORDER BY rowid",
+	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
+			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
+			    " AND kind = 'text'",
+	/* Only what no server confirmed: the row's guard decides, and the other
+	 * two follow it in the same transaction. */
+	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
+			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'",
+	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
+	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
+
+	/* store_receipts.c */
+	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(message_id, user, device_id)"
+			   " DO UPDATE SET status = excluded.status, at = excluded.at"
+			   " WHERE excluded.status > receipts.status",
+	/* Every other member of the chat has a device at or past a status: the
+	 * message has that status. Only messages the server has (seq > 0) move. */
+	[ST_MESSAGE_REFRESH_STATE] =
+		"UPDATE messages SET state = CASE"
+		"  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
+		"   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
+		"   WHERE r.message_id = ?1 AND r.user = cm.user AND r.status >= 2)) THEN 'read'"
+		"  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
+		"   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
+		"   WHERE r.message_id = ?1 AND r.user = cm.user)) THEN 'delivered'"
+		"  ELSE 'sent' END"
+		" WHERE message_id = ?1 AND outgoing = 1 AND kind = 'text' AND seq > 0"
+		"  AND EXISTS (SELECT 1 FROM receipts r WHERE r.message_id = ?1)",
+	[ST_READ_QUEUE] = "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user, message_id,"
+			  " status, created_at) SELECT chat_id, sender, message_id, 2, ?3"
+			  " FROM messages WHERE chat_id = ?1 AND (?2 IS NULL OR message_id = ?2)"
+			  " AND outgoing = 0 AND kind = 'text' AND state = 'received'"
+			  " AND sender <> ?4 ORDER BY seq",
+	/* Read implies delivered: a delivered receipt still owed is not needed. */
+	[ST_READ_DROP_DELIVERED] = "DELETE FROM receipt_outbox WHERE status = 1 AND message_id IN"
+				   " (SELECT message_id FROM receipt_outbox WHERE status = 2)",
+	[ST_READ_MARK] = "UPDATE messages SET state = 'read' WHERE chat_id = ?1"
+			 " AND (?2 IS NULL OR message_id = ?2) AND outgoing = 0 AND kind = 'text'"
+			 " AND state = 'received'",
+	[ST_RECEIPT_QUEUE] = "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user,"
+			     " message_id, status, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_RECEIPT_OLDEST] = "SELECT chat_id, to_user, status FROM receipt_outbox"
+			      " ORDER BY id LIMIT 1",
+	[ST_RECEIPT_BATCH] = "SELECT message_id, created_at FROM receipt_outbox WHERE chat_id = ?1"
+			     " AND to_user = ?2 AND status = ?3 ORDER BY id LIMIT ?4",
+	[ST_RECEIPT_DONE] = "DELETE FROM receipt_outbox WHERE message_id = ?1 AND status = ?2",
+	[ST_RECEIPTS_PENDING] = "SELECT 1 FROM receipt_outbox LIMIT 1",
+
+	/* store_attach.c */
+	[ST_ATTACH_PUT] =
+		"INSERT OR IGNORE INTO attachments(message_id, idx, blob_id, name, type,"
+		" size, enc_size, key, sha256) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_ATTACH_LIST] = "SELECT blob_id, name, type, size, enc_size, key, sha256, path"
+			   " FROM attachments WHERE message_id = ?1 ORDER BY idx",
+	[ST_ATTACH_SET_PATH] =
+		"UPDATE attachments SET path = ?1 WHERE message_id = ?2 AND idx = ?3",
+};
+
+/* ---- helpers (store_sql.h) ------------------------------------------------------- */
+
+int
+store_fail(struct store *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what,
-		 s->db ? sqlite3_errmsg(s->db) : "no database");
+		 s->db ? sqlite3_errmsg(s->db) : "the store is closed");
 	return -1;
 }
 
+/*
+ * A statement is handed out once at a time: a caller stepping through rows may
+ * call a function that wants the same statement (a callback of a walk of the
+ * history reading the history again), and must not have its rows reset under
+ * it. That one gets a statement of its own, finalized when given back.
+ */
+sqlite3_stmt *
+store_stmt(struct store *s, enum store_st which)
+{
+	struct store_stmts *t = s->stmts;
+	sqlite3_stmt *st = NULL;
+
+	if (s->db == NULL || t == NULL) {
+		snprintf(s->err, sizeof s->err, "the store is closed");
+		return NULL;
+	}
+	if (t->st[which] != NULL && !t->busy[which]) {
+		t->busy[which] = 1;
+		return t->st[which];
+	}
+	if (t->st[which] == NULL) {
+		/* Kept for the life of the store: tell SQLite so. */
+		if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+				       &t->st[which], NULL) != SQLITE_OK) {
+			t->st[which] = NULL;
+			store_fail(s, "prepare");
+			return NULL;
+		}
+		t->busy[which] = 1;
+		return t->st[which];
+	}
+	if (sqlite3_prepare_v2(s->db, stmt_sql[which], -1, &st, NULL) != SQLITE_OK) {
+		store_fail(s, "prepare");
+		return NULL;
+	}
+	return st;
+}
+
+/* A statement of the table is reset, so that it holds no read transaction
+ * open, and its bindings cleared, so that it keeps no pointer to the caller's
+ * memory; any other (one of its own, or one a closed store left to its
+ * holder) is finalized. Looking it up costs a few dozen compares, nothing
+ * beside the reset. reset and finalize return the error of the last step
+ * again, which the caller has had: not a failure of their own. */
+void
+store_done(struct store *s, sqlite3_stmt *st)
+{
+	struct store_stmts *t = s->stmts;
+
+	if (st == NULL)
+		return;
+	for (int i = 0; t != NULL && i < ST_COUNT; i++) {
+		if (t->st[i] == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			t->busy[i] = 0;
+			return;
+		}
+	}
+	(void)sqlite3_finalize(st);
+}
+
+/* A bind's failure in err; the caller's store_abandon puts its what before it. */
+static int
+bind_failed(struct store *s, int i, int rc)
+{
+	snprintf(s->err, sizeof s->err, "bind parameter %d: %s", i, sqlite3_errstr(rc));
+	return -1;
+}
+
+int
+store_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *v)
+{
+	int rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : bind_failed(s, i, rc);
+}
+
+int
+store_bind_text_len(struct store *s, sqlite3_stmt *st, int i, const char *v, size_t len)
+{
+	int rc = sqlite3_bind_text64(st, i, v, len, SQLITE_STATIC, SQLITE_UTF8);
+
+	return rc == SQLITE_OK ? 0 : bind_failed(s, i, rc);
+}
+
+int
+store_bind_int(struct store *s, sqlite3_stmt *st, int i, int64_t v)
+{
+	int rc = sqlite3_bind_int64(st, i, v);
+
+	return rc == SQLITE_OK ? 0 : bind_failed(s, i, rc);
+}
+
+int
+store_bind_blob(struct store *s, sqlite3_stmt *st, int i, const void *v, size_t len)
+{
+	int rc = sqlite3_bind_blob64(st, i, v, len, SQLITE_STATIC);
+
+	return rc == SQLITE_OK ? 0 : bind_failed(s, i, rc);
+}
+
+int
+store_step(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	/* Closed under a walk (from its callback): the statement still works on
+	 * the closed connection, but what it reads is no longer anybody's. */
+	if (s->db == NULL) {
+		snprintf(s->err, sizeof s->err, "%s: the store was closed", what);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_fail(s, what);
+}
+
+int
+store_run(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = store_step(s, st, what);
+
+	store_done(s, st);
+	if (rc == 1) {
+		snprintf(s->err, sizeof s->err, "%s: a row where none was expected", what);
+		return -1;
+	}
+	return rc;
+}
+
+int
+store_abandon(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	char why[sizeof s->err];
+
+	memcpy(why, s->err, sizeof why);
+	snprintf(s->err, sizeof s->err, "%s: %.200s", what, why);
+	store_done(s, st);
+	return -1;
+}
+
+int
+store_exists(struct store *s, enum store_st which, const char *key)
+{
+	sqlite3_stmt *st = store_stmt(s, which);
+	int rc;
+
+	if (st == NULL || store_bind_text(s, st, 1, key))
+		return store_abandon(s, st, "look up");
+	rc = store_step(s, st, "look up");
+	store_done(s, st);
+	return rc;
+}
+
+const char *
+store_col_text(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return t != NULL ? t : "";
+}
+
+void
+store_col_copy(sqlite3_stmt *st, int col, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", store_col_text(st, col));
+}
+
+int
+store_collect_texts(struct store *s, sqlite3_stmt *st, const char *what, char ***out, size_t *n)
+{
+	char **list = NULL;
+	size_t len = 0;
+	int rc;
+
+	while ((rc = store_step(s, st, what)) == 1) {
+		char **grown = realloc(list, (len + 1) * sizeof *list);
+		char *t;
+
+		if (grown == NULL || (t = strdup(store_col_text(st, 0))) == NULL) {
+			list = grown ? grown : list;
+			snprintf(s->err, sizeof s->err, "%s: out of memory", what);
+			rc = -1;
+			break;
+		}
+		list = grown;
+		list[len++] = t;
+	}
+	store_done(s, st);
+	if (rc != 0) {
+		store_free_list(list, len);
+		return -1;
+	}
+	*out = list;
+	*n = len;
+	return 0;
+}
+
+void
+store_free_list(char **list, size_t n)
+{
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* ---- open and close ------------------------------------------------------------ */
+
+/* Runs a script of several statements: the schema, a migration, pragmas. */
 static int
 exec(struct store *s, const char *sql)
 {
@@ -106,108 +498,15 @@ exec(struct store *s, const char *sql)
 	return 0;
 }
 
-/* FNV-1a: the cache compares hashes before it compares texts. */
-static uint32_t
-sql_hash(const char *sql)
-{
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)sql; *p != '\0'; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
-/* Prepares sql or records why not. The statement comes from the store's cache
- * when sql was prepared before: reset and with no bindings, as if new. Give it
- * back with release(), never sqlite3_finalize().
- *
- * The key is the text, not the pointer: every caller passes a literal today,
- * but the compiler may or may not merge equal literals, and a key on a pointer
- * would hand out the wrong statement the day one caller builds its SQL in a
- * buffer. Hashing a few hundred bytes costs far less than the prepare saved.
- *
- * A statement is handed out once at a time: a caller stepping through rows may
- * call a function that wants the same SQL (a callback of store_message_each
- * reading the history again), and must not have its rows reset under it. That
- * one gets a statement of its own, finalized by release(); so does any SQL past
- * STORE_STMT_CACHE, or when the copy of the key cannot be allocated. */
-static sqlite3_stmt *
-prep(struct store *s, const char *sql)
-{
-	uint32_t h = sql_hash(sql);
-	struct store_stmt *e = NULL;
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	for (size_t i = 0; i < s->n_cached; i++) {
-		if (s->cache[i].hash == h && strcmp(s->cache[i].sql, sql) == 0) {
-			found = 1;
-			if (!s->cache[i].busy) {
-				s->cache[i].busy = 1;
-				return s->cache[i].st;
-			}
-			break;
-		}
-	}
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail(s, "prepare");
-		return NULL;
-	}
-	/* st is NULL, and success, for SQL that is only a comment: nothing to keep. */
-	if (st != NULL && !found && s->n_cached < STORE_STMT_CACHE) {
-		e = &s->cache[s->n_cached];
-		if ((e->sql = strdup(sql)) != NULL) {
-			e->hash = h;
-			e->busy = 1;
-			e->st = st;
-			s->n_cached++;
-		}
-	}
-	return st;
-}
-
-/* Gives back a statement from prep() (NULL is fine). One of the cache's is
- * reset, so it holds no read transaction open, and its bindings cleared, so it
- * keeps no pointer to the caller's memory and the next user starts from NULLs;
- * any other is finalized. reset returns the error of the last step again,
- * which the caller has seen: not a failure of its own. */
-static void
-release(struct store *s, sqlite3_stmt *st)
-{
-	if (st == NULL)
-		return;
-	for (size_t i = 0; i < s->n_cached; i++) {
-		if (s->cache[i].st == st) {
-			(void)sqlite3_reset(st);
-			(void)sqlite3_clear_bindings(st);
-			s->cache[i].busy = 0;
-			return;
-		}
-	}
-	sqlite3_finalize(st);
-}
-
-/* Runs a statement that returns no rows, then releases it. */
-static int
-run(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	release(s, st);
-	if (rc != SQLITE_DONE)
-		return fail(s, what);
-	return 0;
-}
-
 static int
 user_version(struct store *s)
 {
-	sqlite3_stmt *st = prep(s, "PRAGMA user_version");
+	sqlite3_stmt *st = store_stmt(s, ST_USER_VERSION);
 	int v = -1;
 
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+	if (st != NULL && store_step(s, st, "read schema version") == 1)
 		v = sqlite3_column_int(st, 0);
-	release(s, st);
+	store_done(s, st);
 	return v;
 }
 
@@ -220,7 +519,7 @@ set_up(struct store *s)
 	int v = user_version(s);
 
 	if (v < 0)
-		return fail(s, "read schema version");
+		return -1;
 	if (v > STORE_SCHEMA_VERSION) {
 		snprintf(s->err, sizeof s->err, "store is from a newer libchat (schema %d > %d)", v,
 			 STORE_SCHEMA_VERSION);
@@ -251,13 +550,18 @@ store_open(struct store *s, const char *path)
 	if (rc != SQLITE_OK) {
 		snprintf(s->err, sizeof s->err, "cannot open %s: %s", path,
 			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		sqlite3_close(s->db);
+		(void)sqlite3_close(s->db); /* the handle of a failed open: nothing to keep */
 		s->db = NULL;
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
-	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-	    exec(s, "BEGIN IMMEDIATE") || set_up(s) != 0 || exec(s, "COMMIT")) {
+	if ((s->stmts = calloc(1, sizeof *s->stmts)) == NULL) {
+		snprintf(s->err, sizeof s->err, "cannot open %s: out of memory", path);
+		store_close(s);
+		return -1;
+	}
+	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
+	    store_begin(s) != 0 || set_up(s) != 0 || store_commit(s) != 0) {
 		char why[256];
 
 		memcpy(why, s->err, sizeof why);
@@ -268,864 +572,55 @@ store_open(struct store *s, const char *path)
 	return 0;
 }
 
+/*
+ * Finalizes the table's statements and closes the database. A statement a
+ * caller still holds (the store is closed from a walk's callback) is left to
+ * it: the connection lives on as a "zombie" (sqlite3_close_v2) until that
+ * statement is given back, store_step refuses to go on with it, and store_done
+ * finalizes it. sqlite3_close() would refuse to close instead, leaking the
+ * connection and its WAL file.
+ */
 void
 store_close(struct store *s)
 {
-	/* sqlite3_close() refuses (and leaks the connection) while any statement
-	 * is left unfinalized. */
-	for (size_t i = 0; i < s->n_cached; i++) {
-		sqlite3_finalize(s->cache[i].st);
-		free(s->cache[i].sql);
+	if (s->stmts != NULL) {
+		for (int i = 0; i < ST_COUNT; i++)
+			if (!s->stmts->busy[i])
+				(void)sqlite3_finalize(s->stmts->st[i]); /* NULL is a no-op */
+		free(s->stmts);
+		s->stmts = NULL;
 	}
-	memset(s->cache, 0, sizeof s->cache);
-	s->n_cached = 0;
+	/* sqlite3_close_v2 defers what it cannot do now; it returns SQLITE_OK
+	 * for any connection it was given. */
 	if (s->db != NULL)
-		sqlite3_close(s->db);
+		(void)sqlite3_close_v2(s->db);
 	s->db = NULL;
 }
+
+/* ---- settings ------------------------------------------------------------------- */
 
 int
 store_meta_get(struct store *s, const char *key, char *buf, size_t cap)
 {
-	sqlite3_stmt *st = prep(s, "SELECT value FROM meta WHERE key = ?");
-	int rc, found = 0;
+	sqlite3_stmt *st = store_stmt(s, ST_META_GET);
+	int rc;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-		found = 1;
-	} else if (rc != SQLITE_DONE) {
-		release(s, st);
-		return fail(s, "read setting");
-	}
-	release(s, st);
-	return found;
+	if (st == NULL || store_bind_text(s, st, 1, key))
+		return store_abandon(s, st, "read setting");
+	if ((rc = store_step(s, st, "read setting")) == 1)
+		store_col_copy(st, 0, buf, cap);
+	store_done(s, st);
+	return rc;
 }
 
 int
 store_meta_set(struct store *s, const char *key, const char *value)
 {
-	sqlite3_stmt *st = prep(s, "INSERT INTO meta(key, value) VALUES(?, ?) "
-				   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	return run(s, st, "write setting");
-}
-
-static void
-copy_blob(uint8_t *dst, sqlite3_stmt *st, int col)
-{
-	const void *b = sqlite3_column_blob(st, col);
-
-	if (b != NULL && sqlite3_column_bytes(st, col) == 32)
-		memcpy(dst, b, 32);
-	else
-		memset(dst, 0, 32);
-}
-
-static void
-row_to_peer(sqlite3_stmt *st, int col, struct store_peer *p)
-{
-	memset(p, 0, sizeof *p);
-	copy_blob(p->identity_key, st, col);
-	copy_blob(p->exchange_key, st, col + 1);
-	p->has_pending = sqlite3_column_type(st, col + 2) == SQLITE_BLOB;
-	if (p->has_pending) {
-		copy_blob(p->pending_identity, st, col + 2);
-		copy_blob(p->pending_exchange, st, col + 3);
-	}
-	p->active = sqlite3_column_int(st, col + 4);
-	if (sqlite3_column_type(st, col + 5) == SQLITE_TEXT)
-		snprintf(p->name, sizeof p->name, "%s",
-			 (const char *)sqlite3_column_text(st, col + 5));
-	p->removed = sqlite3_column_type(st, col + 6) == SQLITE_INTEGER;
-	p->horizon = p->removed ? (uint32_t)sqlite3_column_int64(st, col + 6) : 0;
-}
-
-int
-store_peer_get(struct store *s, const char *user, uint32_t device, struct store_peer *p)
-{
-	sqlite3_stmt *st = prep(s, "SELECT identity_key, exchange_key, pending_identity,"
-				   " pending_exchange, active, name, removed_horizon FROM peers"
-				   " WHERE user = ? AND device_id = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, device);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		row_to_peer(st, 0, p);
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "read pinned key");
-}
-
-int
-store_peer_pin(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
-	       const uint8_t xk[32], const char *name)
-{
-	sqlite3_stmt *st =
-		prep(s, "INSERT INTO peers(user, device_id, identity_key, exchange_key, active, "
-			"pinned_at, name)"
-			" VALUES(?, ?, ?, ?, 1, ?, ?) ON CONFLICT(user, device_id) DO UPDATE SET"
-			" exchange_key = excluded.exchange_key, active = 1, name = "
-			"coalesce(excluded.name, name),"
-			" pending_identity = NULL, pending_exchange = NULL"
-			/* Never a removed device: only the user brings one back
-			 * (store_peer_trust). */
-			" WHERE identity_key = excluded.identity_key AND removed_horizon IS NULL");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, device);
-	sqlite3_bind_blob(st, 3, ik, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, xk, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, proto_now_ms());
-	if (name != NULL)
-		sqlite3_bind_text(st, 6, name, -1, SQLITE_STATIC);
-	return run(s, st, "pin key");
-}
-
-int
-store_peer_count_pins(struct store *s, const char *user, uint32_t skip)
-{
-	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM peers WHERE user = ? AND device_id != ?");
-	int n = -1;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, skip);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	else
-		fail(s, "count pins");
-	release(s, st);
-	return n;
-}
-
-int
-store_peer_find_identity(struct store *s, const char *user, const uint8_t ik[32], uint32_t *device,
-			 struct store_peer *p)
-{
-	/* A key pinned twice (a device removed, then linked again with the same
-	 * key) counts as its live pin first. */
-	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-				   " pending_exchange, active, name, removed_horizon FROM peers"
-				   " WHERE user = ? AND identity_key = ?"
-				   " ORDER BY active DESC, removed_horizon DESC LIMIT 1");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, ik, 32, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*device = (uint32_t)sqlite3_column_int64(st, 0);
-		row_to_peer(st, 1, p);
-	}
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "look up key");
-}
-
-int
-store_peer_max_id(struct store *s, const char *user, uint32_t *max)
-{
-	sqlite3_stmt *st = prep(s, "SELECT coalesce(max(device_id), 0) FROM peers WHERE user = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*max = (uint32_t)sqlite3_column_int64(st, 0);
-	release(s, st);
-	return rc == SQLITE_ROW ? 0 : fail(s, "read device ids");
-}
-
-int
-store_peer_set_pending(struct store *s, const char *user, uint32_t device, const uint8_t ik[32],
-		       const uint8_t xk[32])
-{
-	/* Active or removed, it stays as it is until the user accepts. */
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = ?, pending_exchange = ?"
-				   " WHERE user = ? AND device_id = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_blob(st, 1, ik, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, xk, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, device);
-	return run(s, st, "record changed key");
-}
-
-int
-store_peer_trust(struct store *s, const char *user)
-{
-	/* A removed device listed again comes back with it: the user's word. */
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET identity_key = pending_identity,"
-				   " exchange_key = pending_exchange, pending_identity = NULL,"
-				   " pending_exchange = NULL, pinned_at = ?, active = 1,"
-				   " removed_horizon = NULL"
-				   " WHERE user = ? AND pending_identity IS NOT NULL");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, proto_now_ms());
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	if (run(s, st, "accept key") != 0)
-		return -1;
-	return sqlite3_changes(s->db);
-}
-
-int
-store_peer_remove(struct store *s, const char *user, uint32_t device, uint32_t horizon)
-{
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET active = 0, removed_horizon = ?"
-				   " WHERE user = ? AND device_id = ? AND removed_horizon IS NULL");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, horizon);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, device);
-	return run(s, st, "mark device removed");
-}
-
-int
-store_peer_drop_pending(struct store *s, const char *user, uint32_t device)
-{
-	sqlite3_stmt *st = prep(s, "UPDATE peers SET pending_identity = NULL,"
-				   " pending_exchange = NULL WHERE user = ? AND device_id = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, device);
-	return run(s, st, "forget changed key");
-}
-
-int
-store_peer_each_pin(struct store *s, const char *user, store_peer_fn fn, void *arg)
-{
-	sqlite3_stmt *st =
-		prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-			" pending_exchange, active, name, removed_horizon FROM peers WHERE user = ?"
-			" ORDER BY device_id");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_peer p;
-
-		row_to_peer(st, 1, &p);
-		stop = fn(arg, user, (uint32_t)sqlite3_column_int64(st, 0), &p);
-	}
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "list devices");
-	return stop;
-}
-
-int
-store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg)
-{
-	sqlite3_stmt *st = prep(s, "SELECT device_id, identity_key, exchange_key, pending_identity,"
-				   " pending_exchange, active, name, removed_horizon FROM peers"
-				   " WHERE user = ? AND active = 1 ORDER BY device_id");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_peer p;
-
-		row_to_peer(st, 1, &p);
-		stop = fn(arg, user, (uint32_t)sqlite3_column_int64(st, 0), &p);
-	}
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "list devices");
-	return stop;
-}
-
-int
-store_peer_count(struct store *s, const char *user)
-{
-	sqlite3_stmt *st = prep(s, "SELECT count(*) FROM peers WHERE user = ? AND active = 1");
-	int n = -1;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	else
-		fail(s, "count devices");
-	release(s, st);
-	return n;
-}
-
-int
-store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-	       int64_t created_at, const char *const *members, size_t n_members,
-	       const char *const *admins, size_t n_admins)
-{
-	sqlite3_stmt *st;
-
-	if (exec(s, "BEGIN IMMEDIATE") != 0)
-		return -1;
-	st = prep(s, "INSERT INTO chats(chat_id, kind, name, created_at, members_known)"
-		     " VALUES(?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET"
-		     " kind = excluded.kind, name = excluded.name,"
-		     " members_known = max(members_known, excluded.members_known)");
-	if (st == NULL)
-		goto rollback;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	if (name != NULL)
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, created_at);
-	sqlite3_bind_int(st, 5, members != NULL);
-	if (run(s, st, "store chat") != 0)
-		goto rollback;
-	if (members != NULL) {
-		st = prep(s, "DELETE FROM chat_members WHERE chat_id = ?");
-		if (st == NULL)
-			goto rollback;
-		sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-		if (run(s, st, "store members") != 0)
-			goto rollback;
-		for (size_t i = 0; i < n_members; i++) {
-			st = prep(s,
-				  "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?, ?)");
-			if (st == NULL)
-				goto rollback;
-			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, members[i], -1, SQLITE_STATIC);
-			if (run(s, st, "store members") != 0)
-				goto rollback;
-		}
-		for (size_t i = 0; admins != NULL && i < n_admins; i++) {
-			st = prep(
-				s,
-				"UPDATE chat_members SET admin = 1 WHERE chat_id = ? AND user = ?");
-			if (st == NULL)
-				goto rollback;
-			sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, admins[i], -1, SQLITE_STATIC);
-			if (run(s, st, "store admins") != 0)
-				goto rollback;
-		}
-	}
-	return exec(s, "COMMIT");
-rollback:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
-int
-store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg)
-{
-	sqlite3_stmt *st = prep(s, "SELECT user, admin FROM chat_members WHERE chat_id = ?"
-				   " ORDER BY user");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "list members");
-	return stop;
-}
-
-static int
-exists(struct store *s, const char *sql, const char *key)
-{
-	sqlite3_stmt *st = prep(s, sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "look up");
-}
-
-int
-store_chat_exists(struct store *s, const char *chat_id)
-{
-	return exists(s, "SELECT 1 FROM chats WHERE chat_id = ?", chat_id);
-}
-
-int
-store_chat_has_members(struct store *s, const char *chat_id)
-{
-	return exists(s, "SELECT 1 FROM chats WHERE chat_id = ? AND members_known", chat_id);
-}
-
-void
-store_free_list(char **list, size_t n)
-{
-	if (list == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-/* Steps st (bound, from prep) to its end, collecting its first column's texts
- * into a malloc'd list (free with store_free_list); releases st. */
-static int
-collect_texts(struct store *s, sqlite3_stmt *st, const char *what, char ***out, size_t *n)
-{
-	char **list = NULL;
-	size_t len = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **grown = realloc(list, (len + 1) * sizeof *list);
-		char *t;
-
-		if (grown == NULL ||
-		    (t = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
-			list = grown ? grown : list;
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		list = grown;
-		list[len++] = t;
-	}
-	release(s, st);
-	if (rc != SQLITE_DONE) {
-		store_free_list(list, len);
-		return fail(s, what);
-	}
-	*out = list;
-	*n = len;
-	return 0;
-}
-
-int
-store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *n)
-{
-	sqlite3_stmt *st = prep(s, "SELECT user FROM chat_members WHERE chat_id = ? ORDER BY user");
-
-	*users = NULL;
-	*n = 0;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	return collect_texts(s, st, "list members", users, n);
-}
-
-int
-store_chat_each(struct store *s, chat_chat_cb fn, void *arg)
-{
-	sqlite3_stmt *st = prep(
-		s,
-		"SELECT c.chat_id, c.kind, c.name,"
-		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
-		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
-		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id),"
-		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
-		" FROM chats c ORDER BY last DESC, c.chat_id");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct chat_chat ch = {0};
-		char **members;
-		size_t n;
-
-		ch.chat_id = (const char *)sqlite3_column_text(st, 0);
-		ch.kind = (const char *)sqlite3_column_text(st, 1);
-		ch.name = (const char *)sqlite3_column_text(st, 2);
-		ch.last_activity = sqlite3_column_int64(st, 3);
-		ch.n_messages = sqlite3_column_int64(st, 4);
-		ch.n_unread = sqlite3_column_int64(st, 5);
-		if (store_chat_members(s, ch.chat_id, &members, &n) != 0) {
-			release(s, st);
-			return -1;
-		}
-		ch.members = (const char *const *)members;
-		ch.n_members = n;
-		stop = fn(arg, &ch);
-		store_free_list(members, n);
-	}
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "list chats");
-	return stop;
-}
-
-int
-store_chat_resolve(struct store *s, const char *self, const char *spec,
-		   char out[CHAT_CHAT_ID_LEN + 1])
-{
-	sqlite3_stmt *st;
-	int rc, found = 0;
-
-	if (spec[0] == '@') {
-		st = prep(s, "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
-			     " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id "
-			     "AND m.user = ?)"
-			     " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id "
-			     "AND m.user = ?)"
-			     " LIMIT 2");
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, spec + 1, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, self ? self : "", -1, SQLITE_STATIC);
-	} else {
-		/* A prefix is made of hex digits only, so it cannot carry LIKE wildcards. */
-		st = prep(s, "SELECT chat_id FROM chats WHERE chat_id LIKE ? || '%' LIMIT 2");
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (found++ == 0)
-			snprintf(out, CHAT_CHAT_ID_LEN + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-	}
-	release(s, st);
-	if (rc != SQLITE_DONE)
-		return fail(s, "find chat");
-	return found > 1 ? 2 : found;
-}
-
-int
-store_message_insert(struct store *s, const struct chat_message *m)
-{
-	sqlite3_stmt *st = prep(
-		s, "INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender, sender_device,"
-		   " sent_at, text, outgoing, state, stored_at, kind, handed)"
-		   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, m->seq);
-	sqlite3_bind_text(st, 4, m->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, m->sender_device);
-	sqlite3_bind_int64(st, 6, m->sent_at);
-	sqlite3_bind_text(st, 7, m->text, (int)m->text_len, SQLITE_STATIC);
-	sqlite3_bind_int(st, 8, m->outgoing);
-	sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, proto_now_ms());
-	sqlite3_bind_text(st, 11, m->kind ? m->kind : "text", -1, SQLITE_STATIC);
-	/* What arrives is not handed over until store_message_handed(). */
-	sqlite3_bind_int(st, 12, strcmp(m->state, "received") != 0);
-	if (run(s, st, "store message") != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}
-
-int
-store_message_exists(struct store *s, const char *message_id)
-{
-	return exists(s, "SELECT 1 FROM messages WHERE message_id = ?", message_id);
-}
-
-int
-store_message_received(struct store *s, const char *message_id)
-{
-	int rc = exists(s, "SELECT 1 FROM messages WHERE message_id = ?", message_id);
-
-	if (rc != 1)
-		return rc;
-	rc = exists(s, "SELECT 1 FROM messages WHERE message_id = ? AND handed = 0", message_id);
-	return rc < 0 ? -1 : rc == 1 ? 2 : 1;
-}
-
-int
-store_message_handed(struct store *s, const char *message_id)
-{
-	sqlite3_stmt *st = prep(s, "UPDATE messages SET handed = 1 WHERE message_id = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	/* Without an fsync of its own: in WAL mode a commit at synchronous=NORMAL
-	 * survives the process dying (what this flag is about), only not a power
-	 * cut, after which a message may be shown twice. It is on every received
-	 * message's path, and an fsync there halves the receive rate. */
-	if (exec(s, "PRAGMA synchronous=NORMAL") != 0) {
-		release(s, st);
-		return -1;
-	}
-	rc = run(s, st, "mark message handed over");
-	if (exec(s, "PRAGMA synchronous=FULL") != 0)
-		rc = -1;
-	return rc;
-}
-
-int
-store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at)
-{
-	/* A receipt may have come first (the reply was lost): keep what it said. */
-	sqlite3_stmt *st = prep(s, "UPDATE messages SET seq = ?, sent_at = ?,"
-				   " state = CASE WHEN state IN ('pending', 'failed') THEN 'sent'"
-				   "  ELSE state END WHERE message_id = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, sent_at);
-	sqlite3_bind_text(st, 3, message_id, -1, SQLITE_STATIC);
-	return run(s, st, "mark message sent");
-}
-
-int
-store_message_set_state(struct store *s, const char *message_id, const char *state)
-{
-	sqlite3_stmt *st =
-		prep(s, "UPDATE messages SET state = ? WHERE message_id = ? AND seq = 0");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
-	return run(s, st, "update message");
-}
-
-#define MESSAGE_COLUMNS                                                                            \
-	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state, kind"
-
-/* Reads a row whose first columns are MESSAGE_COLUMNS and calls fn with it. */
-static int
-emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *arg)
-{
-	struct chat_message m = {0};
-	struct chat_attachment a[ATTACH_MAX_COUNT];
-	struct attach_meta *metas = NULL;
-	char **paths = NULL;
-	size_t n = 0;
-	int rc;
-
-	m.message_id = (const char *)sqlite3_column_text(st, 0);
-	m.chat_id = (const char *)sqlite3_column_text(st, 1);
-	m.seq = sqlite3_column_int64(st, 2);
-	m.sender = (const char *)sqlite3_column_text(st, 3);
-	m.sender_device = (uint32_t)sqlite3_column_int64(st, 4);
-	m.sent_at = sqlite3_column_int64(st, 5);
-	m.text = (const char *)sqlite3_column_text(st, 6);
-	m.text_len = (size_t)sqlite3_column_bytes(st, 6);
-	m.outgoing = sqlite3_column_int(st, 7);
-	m.state = (const char *)sqlite3_column_text(st, 8);
-	m.kind = (const char *)sqlite3_column_text(st, 9);
-	/* A message's files, if it has any (never a membership event). */
-	if (m.kind != NULL && strcmp(m.kind, "text") == 0 && m.message_id != NULL &&
-	    store_attachments(s, m.message_id, &metas, &paths, &n) == 0) {
-		for (size_t i = 0; i < n; i++)
-			a[i] = (struct chat_attachment){metas[i].name, metas[i].type,
-							(int64_t)metas[i].size, paths[i]};
-		m.attachments = n ? a : NULL;
-		m.n_attachments = n;
-	}
-	rc = fn(arg, &m);
-	attach_meta_free(metas, n);
-	store_free_list(paths, n);
-	return rc;
-}
-
-int
-store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg)
-{
-	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE message_id = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		emit_message(s, st, fn, arg);
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
-}
-
-int
-store_outbox_each(struct store *s, chat_history_cb fn, void *arg)
-{
-	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-				   " AND state = 'pending' AND kind = 'text' ORDER BY rowid");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = emit_message(s, st, fn, arg);
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "read the outbox");
-	return stop;
-}
-
-int
-store_unsent_each(struct store *s, chat_history_cb fn, void *arg)
-{
-	sqlite3_stmt *st = prep(s, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-				   " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'"
-				   " ORDER BY rowid");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = emit_message(s, st, fn, arg);
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "read the outbox");
-	return stop;
-}
-
-int
-store_unsent_state(struct store *s, const char *message_id, char *state, size_t cap)
-{
-	sqlite3_stmt *st = prep(s, "SELECT state FROM messages WHERE message_id = ? AND"
-				   " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-				   " AND kind = 'text'");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(state, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "look up the outbox");
-}
-
-int
-store_unsent_delete(struct store *s, const char *message_id)
-{
-	static const char *const sql[] = {
-		/* Only what no server confirmed: the row's guard decides, and the
-		 * others follow it in the same transaction. */
-		("DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1 AND seq = 0"
-		 " AND state IN ('pending', 'failed') AND kind = 'text'"),
-		"DELETE FROM attachments WHERE message_id = ?1",
-		"DELETE FROM receipts WHERE message_id = ?1",
-	};
-	int n = 0;
-
-	if (store_begin(s) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof sql / sizeof *sql && (i == 0 || n > 0); i++) {
-		sqlite3_stmt *st = prep(s, sql[i]);
-
-		if (st == NULL) {
-			store_rollback(s);
-			return -1;
-		}
-		sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-		if (run(s, st, "discard a message") != 0) {
-			store_rollback(s);
-			return -1;
-		}
-		if (i == 0)
-			n = sqlite3_changes(s->db);
-	}
-	if (store_commit(s) != 0)
-		return -1;
-	return n > 0;
-}
-
-int
-store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MESSAGE_ID_LEN + 1])
-{
-	/* Hex digits sort before 'g': the ids that start with prefix are those
-	 * from prefix up to prefix || 'g', a range of the primary key. */
-	sqlite3_stmt *st = prep(s, "SELECT message_id FROM messages WHERE message_id >= ?1"
-				   " AND message_id < ?1 || 'g' LIMIT 2");
-	int rc, found = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (found++ == 0)
-			snprintf(out, CHAT_MESSAGE_ID_LEN + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-	release(s, st);
-	if (rc != SQLITE_DONE)
-		return fail(s, "find message");
-	return found > 1 ? 2 : found;
-}
-
-int
-store_outbox_older(struct store *s, int64_t cutoff, char ***ids, size_t *n)
-{
-	sqlite3_stmt *st = prep(s, "SELECT message_id FROM messages WHERE outgoing = 1"
-				   " AND state = 'pending' AND kind = 'text' AND stored_at < ?"
-				   " ORDER BY rowid");
-
-	*ids = NULL;
-	*n = 0;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, cutoff);
-	return collect_texts(s, st, "read the outbox", ids, n);
-}
-
-int
-store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn, void *arg)
-{
-	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
-	 * in the order they were written. The inner query picks the newest `limit`. */
-	sqlite3_stmt *st =
-		prep(s, "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent, rowid AS r"
-			"  FROM messages WHERE chat_id = ?1 ORDER BY unsent DESC, seq DESC, r DESC "
-			"LIMIT ?2)"
-			" ORDER BY unsent, seq, r");
-	int rc, stop = 0;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = emit_message(s, st, fn, arg);
-	release(s, st);
-	if (!stop && rc != SQLITE_DONE)
-		return fail(s, "read history");
-	return stop;
+	sqlite3_stmt *st = store_stmt(s, ST_META_SET);
+
+	if (st == NULL || store_bind_text(s, st, 1, key) || store_bind_text(s, st, 2, value))
+		return store_abandon(s, st, "write setting");
+	return store_run(s, st, "write setting");
 }
 
 /* ---- transactions ------------------------------------------------------------ */
@@ -1133,339 +628,42 @@ store_message_each(struct store *s, const char *chat_id, int limit, chat_history
 int
 store_begin(struct store *s)
 {
-	return exec(s, "BEGIN IMMEDIATE");
+	sqlite3_stmt *st = store_stmt(s, ST_BEGIN);
+
+	return st == NULL ? store_abandon(s, st, "begin") : store_run(s, st, "begin");
 }
 
 int
 store_commit(struct store *s)
 {
-	if (exec(s, "COMMIT") == 0)
+	sqlite3_stmt *st = store_stmt(s, ST_COMMIT);
+
+	if ((st == NULL ? store_abandon(s, st, "commit") : store_run(s, st, "commit")) == 0)
 		return 0;
 	store_rollback(s);
 	return -1;
 }
 
+/* A failed statement may or may not have ended the transaction (SQLITE_FULL
+ * can roll it back by itself): look before rolling back. */
 void
 store_rollback(struct store *s)
 {
 	char keep[sizeof s->err];
+	sqlite3_stmt *st;
 
-	/* Keep the reason the caller is rolling back for. */
+	if (s->db == NULL || sqlite3_get_autocommit(s->db))
+		return;
+	/* Keep the reason the caller is rolling back for, and add to it if the
+	 * rollback fails too (the transaction is then still open). */
 	memcpy(keep, s->err, sizeof keep);
-	if (!sqlite3_get_autocommit(s->db))
-		(void)exec(s, "ROLLBACK");
+	st = store_stmt(s, ST_ROLLBACK);
+	if ((st == NULL ? store_abandon(s, st, "rollback") : store_run(s, st, "rollback")) != 0) {
+		char why[sizeof s->err];
+
+		memcpy(why, s->err, sizeof why);
+		snprintf(s->err, sizeof s->err, "%.120s; %.120s", keep, why);
+		return;
+	}
 	memcpy(s->err, keep, sizeof keep);
-}
-
-/* ---- receipts ------------------------------------------------------------------ */
-
-int
-store_receipt_put(struct store *s, const char *message_id, const char *user, uint32_t device,
-		  int status, int64_t at)
-{
-	sqlite3_stmt *st =
-		prep(s, "INSERT INTO receipts(message_id, user, device_id, status, at)"
-			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(message_id, user, device_id)"
-			" DO UPDATE SET status = excluded.status, at = excluded.at"
-			" WHERE excluded.status > receipts.status");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, device);
-	sqlite3_bind_int(st, 4, status);
-	sqlite3_bind_int64(st, 5, at);
-	if (run(s, st, "store receipt") != 0)
-		return -1;
-	return sqlite3_changes(s->db) > 0;
-}
-
-int
-store_message_refresh_state(struct store *s, const char *message_id, const char *self)
-{
-	/* Every other member of the chat has a device at or past a status: the
-	 * message has that status. Only messages the server has (seq > 0) move. */
-	sqlite3_stmt *st = prep(
-		s, "UPDATE messages SET state = CASE"
-		   "  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
-		   "   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
-		   "   WHERE r.message_id = ?1 AND r.user = cm.user AND r.status >= 2)) THEN 'read'"
-		   "  WHEN NOT EXISTS (SELECT 1 FROM chat_members cm WHERE cm.chat_id ="
-		   "   messages.chat_id AND cm.user <> ?2 AND NOT EXISTS (SELECT 1 FROM receipts r"
-		   "   WHERE r.message_id = ?1 AND r.user = cm.user)) THEN 'delivered'"
-		   "  ELSE 'sent' END"
-		   " WHERE message_id = ?1 AND outgoing = 1 AND kind = 'text' AND seq > 0"
-		   "  AND EXISTS (SELECT 1 FROM receipts r WHERE r.message_id = ?1)");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-	return run(s, st, "update message state");
-}
-
-int
-store_mark_read(struct store *s, const char *chat_id, const char *message_id, const char *self,
-		int queue, int64_t now)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-
-	/* Read implies delivered: a delivered receipt still owed is not needed. */
-	if (queue) {
-		st = prep(s, "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user, message_id,"
-			     " status, created_at) SELECT chat_id, sender, message_id, 2, ?3"
-			     " FROM messages WHERE chat_id = ?1 AND (?2 IS NULL OR message_id = ?2)"
-			     " AND outgoing = 0 AND kind = 'text' AND state = 'received'"
-			     " AND sender <> ?4 ORDER BY seq");
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		sqlite3_bind_text(st, 4, self, -1, SQLITE_STATIC);
-		if (run(s, st, "queue read receipts") != 0)
-			return -1;
-		st = prep(s, "DELETE FROM receipt_outbox WHERE status = 1 AND message_id IN"
-			     " (SELECT message_id FROM receipt_outbox WHERE status = 2)");
-		if (st == NULL || run(s, st, "drop delivered receipts") != 0)
-			return -1;
-	}
-	st = prep(s, "UPDATE messages SET state = 'read' WHERE chat_id = ?1"
-		     " AND (?2 IS NULL OR message_id = ?2) AND outgoing = 0 AND kind = 'text'"
-		     " AND state = 'received'");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
-	if (run(s, st, "mark read") != 0)
-		return -1;
-	n = sqlite3_changes(s->db);
-	return n > INT32_MAX ? INT32_MAX : (int)n;
-}
-
-int
-store_receipt_queue(struct store *s, const char *chat_id, const char *to_user,
-		    const char *message_id, int status, int64_t now)
-{
-	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO receipt_outbox(chat_id, to_user,"
-				   " message_id, status, created_at) VALUES(?, ?, ?, ?, ?)");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, to_user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, status);
-	sqlite3_bind_int64(st, 5, now);
-	return run(s, st, "queue receipt");
-}
-
-int
-store_receipt_next(struct store *s, struct store_receipt_batch *b, size_t max)
-{
-	sqlite3_stmt *st = prep(s, "SELECT chat_id, to_user, status FROM receipt_outbox"
-				   " ORDER BY id LIMIT 1");
-	int rc;
-
-	b->n = 0;
-	b->at = 0;
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(b->chat_id, sizeof b->chat_id, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		snprintf(b->to_user, sizeof b->to_user, "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		b->status = sqlite3_column_int(st, 2);
-	}
-	release(s, st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
-	st = prep(s, "SELECT message_id, created_at FROM receipt_outbox WHERE chat_id = ?"
-		     " AND to_user = ? AND status = ? ORDER BY id LIMIT ?");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, b->chat_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b->to_user, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, b->status);
-	sqlite3_bind_int64(st, 4, (int64_t)max);
-	while (b->n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-
-		if (id == NULL || strlen(id) != CHAT_MESSAGE_ID_LEN)
-			continue;
-		memcpy(b->ids[b->n++], id, CHAT_MESSAGE_ID_LEN + 1);
-		if (sqlite3_column_int64(st, 1) > b->at)
-			b->at = sqlite3_column_int64(st, 1);
-	}
-	release(s, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(s, "read receipts");
-	return 1;
-}
-
-int
-store_receipt_done(struct store *s, const struct store_receipt_batch *b)
-{
-	sqlite3_stmt *st;
-
-	if (store_begin(s) != 0)
-		return -1;
-	for (size_t i = 0; i < b->n; i++) {
-		st = prep(s, "DELETE FROM receipt_outbox WHERE message_id = ? AND status = ?");
-		if (st == NULL) {
-			store_rollback(s);
-			return -1;
-		}
-		sqlite3_bind_text(st, 1, b->ids[i], -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, b->status);
-		if (run(s, st, "drop sent receipt") != 0) {
-			store_rollback(s);
-			return -1;
-		}
-	}
-	return store_commit(s);
-}
-
-int
-store_receipts_pending(struct store *s)
-{
-	sqlite3_stmt *st = prep(s, "SELECT 1 FROM receipt_outbox LIMIT 1");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "read receipts");
-}
-
-int
-store_message_brief(struct store *s, const char *message_id, struct store_brief *b)
-{
-	sqlite3_stmt *st = prep(s, "SELECT chat_id, sender, outgoing, state, kind FROM messages"
-				   " WHERE message_id = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(b->chat_id, sizeof b->chat_id, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		snprintf(b->sender, sizeof b->sender, "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		b->outgoing = sqlite3_column_int(st, 2);
-		snprintf(b->state, sizeof b->state, "%s", (const char *)sqlite3_column_text(st, 3));
-		b->is_text = strcmp((const char *)sqlite3_column_text(st, 4), "text") == 0;
-	}
-	release(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : fail(s, "read message");
-}
-
-/* ---- attachments ------------------------------------------------------------------ */
-
-int
-store_attachment_put(struct store *s, const char *message_id, int idx, const struct attach_meta *m)
-{
-	sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO attachments(message_id, idx, blob_id,"
-				   " name, type, size, enc_size, key, sha256)"
-				   " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, idx);
-	sqlite3_bind_text(st, 3, m->blob_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)m->size);
-	sqlite3_bind_int64(st, 7, (int64_t)m->enc_size);
-	sqlite3_bind_blob(st, 8, m->key, sizeof m->key, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 9, m->sha256, sizeof m->sha256, SQLITE_STATIC);
-	return run(s, st, "store attachment");
-}
-
-int
-store_attachments(struct store *s, const char *message_id, struct attach_meta **out, char ***paths,
-		  size_t *n)
-{
-	sqlite3_stmt *st = prep(s, "SELECT blob_id, name, type, size, enc_size, key, sha256, path"
-				   " FROM attachments WHERE message_id = ? ORDER BY idx");
-	struct attach_meta *v = NULL;
-	char **p = NULL;
-	size_t len = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (paths != NULL)
-		*paths = NULL;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < ATTACH_MAX_COUNT) {
-		struct attach_meta *nv = realloc(v, (len + 1) * sizeof *nv);
-		char **np = paths ? realloc(p, (len + 1) * sizeof *np) : NULL;
-		const char *path = (const char *)sqlite3_column_text(st, 7);
-		struct attach_meta *m;
-
-		if (nv != NULL)
-			v = nv;
-		if (np != NULL)
-			p = np;
-		if (nv == NULL || (paths != NULL && np == NULL)) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		m = &v[len];
-		memset(m, 0, sizeof *m);
-		snprintf(m->blob_id, sizeof m->blob_id, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		snprintf(m->name, sizeof m->name, "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(m->type, sizeof m->type, "%s", (const char *)sqlite3_column_text(st, 2));
-		m->size = (uint64_t)sqlite3_column_int64(st, 3);
-		m->enc_size = (uint64_t)sqlite3_column_int64(st, 4);
-		if (sqlite3_column_bytes(st, 5) == sizeof m->key)
-			memcpy(m->key, sqlite3_column_blob(st, 5), sizeof m->key);
-		if (sqlite3_column_bytes(st, 6) == sizeof m->sha256)
-			memcpy(m->sha256, sqlite3_column_blob(st, 6), sizeof m->sha256);
-		if (paths != NULL)
-			p[len] = path ? strdup(path) : NULL;
-		len++;
-	}
-	release(s, st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		attach_meta_free(v, len);
-		if (paths != NULL)
-			store_free_list(p, len);
-		return fail(s, "read attachments");
-	}
-	*out = v;
-	*n = len;
-	if (paths != NULL)
-		*paths = p;
-	return 0;
-}
-
-int
-store_attachment_set_path(struct store *s, const char *message_id, int idx, const char *path)
-{
-	sqlite3_stmt *st =
-		prep(s, "UPDATE attachments SET path = ? WHERE message_id = ? AND idx = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, idx);
-	return run(s, st, "record download");
 }

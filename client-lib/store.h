@@ -1,7 +1,17 @@
 /*
  * store.h - the device's local SQLite store: what this device knows with no
- * server. Internal to libchat. Every function returns 0 (or a count) on
- * success and -1 on a database failure, with the message in err (if given).
+ * server. Internal to libchat; its files are store*.c (store_sql.h says how
+ * they are split, and the idiom they share).
+ *
+ * Every function returns 0 (or a count, or 1 found / 0 not) on success and -1
+ * on failure, with a sentence in err that says what failed and why ("store
+ * message: database or disk is full"). A failed write changes nothing: the
+ * functions that make several changes make them in one transaction.
+ *
+ * Walks (the *_each functions) call fn for each row while it returns 0; the
+ * walk returns 0, or -1 on failure; *stop, if not NULL, gets fn's non-zero
+ * return that ended the walk early, else 0. fn may call into the store,
+ * the same walk included; it may even close it, and the walk then fails.
  */
 #ifndef CHAT_STORE_H
 #define CHAT_STORE_H
@@ -12,29 +22,17 @@
 
 #include "chat.h"
 
-/* A statement prepared once and kept for the life of the store: preparing (the
- * parser and code generator) cost more than running most of these statements.
- * Kept reset and with no bindings while not handed out. Internal to store.c. */
-struct store_stmt {
-	char *sql;     /* a copy of the text it was prepared from: the key */
-	uint32_t hash; /* of sql, to skip most strcmp()s */
-	int busy;      /* handed out by prep(), not yet released */
-	sqlite3_stmt *st;
-};
-
-/* More distinct statements than this (store.c has about 40) are prepared on
- * each use and finalized after it, as if there were no cache. */
-#define STORE_STMT_CACHE 64
+struct store_stmts; /* the statements prepared so far (store_sql.h) */
 
 struct store {
-	sqlite3 *db;
+	sqlite3 *db; /* NULL once closed */
 	char err[256];
-	struct store_stmt cache[STORE_STMT_CACHE];
-	size_t n_cached;
+	struct store_stmts *stmts;
 };
 
 int store_open(struct store *s, const char *path);
-/* Finalizes the kept statements and closes the database. */
+/* Finalizes the kept statements and closes the database. Any call after it
+ * fails with "the store is closed"; closing twice is fine. */
 void store_close(struct store *s);
 
 /* Small settings: "user", "device_id", "server_url". get returns 1 found, 0 not. */
@@ -85,12 +83,12 @@ int store_peer_trust(struct store *s, const char *user);
 int store_peer_remove(struct store *s, const char *user, uint32_t device, uint32_t horizon);
 /* Forgets a change of key waiting for the user (the device is gone again). */
 int store_peer_drop_pending(struct store *s, const char *user, uint32_t device);
-/* Calls fn for each active pinned device of user. fn returning non-zero stops. */
+/* Walks the active pinned devices of user, by id. */
 typedef int (*store_peer_fn)(void *arg, const char *user, uint32_t device,
 			     const struct store_peer *p);
-int store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg);
+int store_peer_each(struct store *s, const char *user, store_peer_fn fn, void *arg, int *stop);
 /* The same for every pinned device of user, removed ones included. */
-int store_peer_each_pin(struct store *s, const char *user, store_peer_fn fn, void *arg);
+int store_peer_each_pin(struct store *s, const char *user, store_peer_fn fn, void *arg, int *stop);
 /* Number of active pinned devices of user (or -1). */
 int store_peer_count(struct store *s, const char *user);
 
@@ -100,9 +98,10 @@ int store_peer_count(struct store *s, const char *user);
 int store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
 		   int64_t created_at, const char *const *members, size_t n_members,
 		   const char *const *admins, size_t n_admins);
-/* Calls fn for each member by name; admin is 1 for an admin. Non-zero stops. */
+/* Walks the members by name; admin is 1 for an admin. */
 typedef int (*store_member_fn)(void *arg, const char *user, int admin);
-int store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg);
+int store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg,
+			   int *stop);
 /* 1 if the chat is known, 0 if not. */
 int store_chat_exists(struct store *s, const char *chat_id);
 /* 1 if the chat is known and its member list has been filled in, 0 if not. */
@@ -110,7 +109,8 @@ int store_chat_has_members(struct store *s, const char *chat_id);
 /* Members of a chat as a malloc'd array of malloc'd strings; free with store_free_list. */
 int store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *n);
 void store_free_list(char **list, size_t n);
-int store_chat_each(struct store *s, chat_chat_cb fn, void *arg);
+/* Walks the chats, newest activity first. */
+int store_chat_each(struct store *s, chat_chat_cb fn, void *arg, int *stop);
 /* Finds a chat from an id, a prefix of >= 4 hex digits or "@user". 1 found (out
  * gets the id), 0 none, 2 ambiguous, -1 error. */
 int store_chat_resolve(struct store *s, const char *self, const char *spec,
@@ -125,16 +125,16 @@ int store_message_received(struct store *s, const char *message_id);
 /* The application has had it (its callback returned). */
 int store_message_handed(struct store *s, const char *message_id);
 int store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t sent_at);
-/* Calls fn for each message this device wrote that no server confirmed yet,
- * oldest first. */
-int store_outbox_each(struct store *s, chat_history_cb fn, void *arg);
+/* Walks the messages this device wrote that no server confirmed yet and that
+ * are to go out (pending), oldest first. */
+int store_outbox_each(struct store *s, chat_history_cb fn, void *arg, int *stop);
 /* The ids of the messages of the outbox written (stored) before cutoff (ms
  * since the epoch), oldest first, into a malloc'd list (store_free_list). */
 int store_outbox_older(struct store *s, int64_t cutoff, char ***ids, size_t *n);
 int store_message_set_state(struct store *s, const char *message_id, const char *state);
-/* Calls fn for each message this device wrote that no server confirmed,
- * pending or failed, oldest first. */
-int store_unsent_each(struct store *s, chat_history_cb fn, void *arg);
+/* Walks the messages this device wrote that no server confirmed, pending or
+ * failed, oldest first. */
+int store_unsent_each(struct store *s, chat_history_cb fn, void *arg, int *stop);
 /* 1 and its state ("pending" or "failed") in state if message_id is one of
  * them, 0 if not (unknown, sent, received, an event), -1 error. */
 int store_unsent_state(struct store *s, const char *message_id, char *state, size_t cap);
@@ -144,10 +144,12 @@ int store_unsent_delete(struct store *s, const char *message_id);
 /* Finds a message (or event) from a prefix of its id (hex digits): 1 found
  * (out gets the id), 0 none, 2 ambiguous, -1 error. */
 int store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MESSAGE_ID_LEN + 1]);
-/* Calls fn for the message with that id; 1 found, 0 not, -1 error. */
+/* Calls fn for the message with that id (its return is not used); 1 found,
+ * 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
+/* Walks the newest limit messages of a chat (0: all), oldest first. */
 int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,
-		       void *arg);
+		       void *arg, int *stop);
 
 /* Transactions, for changes that must land together. commit rolls back on
  * failure; rollback keeps err as it was. */

@@ -6,7 +6,7 @@ root=$(mktemp -d "${TMPDIR:-/tmp}/chat-install.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 prefix=/opt/chat
 make --no-print-directory -s install PREFIX=$prefix DESTDIR="$root" >/dev/null
-for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.0 \
+for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.1 \
          include/chat.h lib/pkgconfig/libchat.pc share/man/man1/chatctl.1 \
          share/man/man3/libchat.3 share/man/man8/chat-server.8; do
 	[ -e "$root$prefix/$f" ] || { echo "install-check: $f not installed" >&2; exit 1; }
@@ -17,7 +17,7 @@ cat > "$root/use.c" <<'C'
 #include <string.h>
 int main(int argc, char **argv)
 {
-	struct chat_opts o = { .home = argv[1] };
+	struct chat_opts o = CHAT_OPTS_INIT(.home = argv[1]);
 	char err[256];
 	int rc;
 	struct chat_client *c;
@@ -42,6 +42,6 @@ out=$(LD_LIBRARY_PATH="$root$prefix/lib" "$root/use" "$root/home")
 [ "$out" = "$(sed -n 's/^VERSION *:= *//p' Makefile) a contact's key changed 1" ] ||
 	{ echo "install-check: unexpected output: $out" >&2; exit 1; }
 # It must be the installed shared library that ran, not a static copy.
-LD_LIBRARY_PATH="$root$prefix/lib" ldd "$root/use" | grep -q "$root$prefix/lib/libchat.so.0" ||
+LD_LIBRARY_PATH="$root$prefix/lib" ldd "$root/use" | grep -q "$root$prefix/lib/libchat.so.1" ||
 	{ echo "install-check: not linked to the installed libchat.so" >&2; exit 1; }
 echo "install-check: ok"

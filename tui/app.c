@@ -97,7 +97,23 @@ expire_status(struct app *a)
 const char *
 app_why(struct chat_client *c, int err)
 {
-	return chat_client_errmsg(c)[0] ? chat_client_errmsg(c) : chat_strerror(err);
+	return chat_client_errmsg(c)[0] ? app_error(c) : chat_strerror(err);
+}
+
+const char *
+app_error(struct chat_client *c)
+{
+	/* One UI thread, one message shown at a time: a static buffer will do. */
+	static char buf[768];
+	const char *user = chat_client_error_user(c);
+
+	if (user[0] == '\0')
+		return chat_client_errmsg(c);
+	snprintf(buf, sizeof buf,
+		 "%s; if %s really made this change, compare /verify %s with them, "
+		 "then /trust %s",
+		 chat_client_errmsg(c), user, user, user);
+	return buf;
 }
 
 static void
@@ -180,7 +196,7 @@ load_chats(struct app *a)
 	free_chats(a);
 	a->members_unknown = 0;
 	if (chat_list_chats(a->c, add_chat, a) < 0)
-		app_status(a, "cannot read the chats: %s", chat_client_errmsg(a->c));
+		app_status(a, "cannot read the chats: %s", app_error(a->c));
 	a->dirty_chats = 0;
 	a->redraw = 1;
 }
@@ -272,7 +288,7 @@ load_msgs(struct app *a)
 	if (a->open[0] == '\0')
 		return;
 	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
-		app_status(a, "cannot read the chat: %s", chat_client_errmsg(a->c));
+		app_status(a, "cannot read the chat: %s", app_error(a->c));
 	/* Unread messages older than what is loaded would be marked read with
 	 * the rest, never shown: load back to the first of them. */
 	ch = chat_of(a, a->open);
@@ -525,25 +541,19 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 {
 	struct app *a = udata;
 
-	(void)c;
 	(void)chat_id;
+	(void)detail; /* the handle's errmsg, which app_error gives with a hint */
 	app_notice(a, "a message written earlier (%.8s) cannot be sent (%s): %s", message_id,
-		   chat_strerror(err), detail);
+		   chat_strerror(err), app_error(c));
 	a->dirty_msgs = 1;
 }
 
-static const struct chat_callbacks callbacks = {
-	.on_message = on_message,
-	.on_state = on_state,
-	.on_key_changed = on_key_changed,
-	.on_receive_error = on_receive_error,
-	.on_undecryptable = on_undecryptable,
-	.on_update = on_update,
-	.on_device_change = on_device_change,
-	.on_missed = on_missed,
-	.on_receipt = on_receipt,
-	.on_send_failed = on_send_failed,
-};
+static const struct chat_callbacks callbacks =
+	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
+			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
+			    .on_undecryptable = on_undecryptable, .on_update = on_update,
+			    .on_device_change = on_device_change, .on_missed = on_missed,
+			    .on_receipt = on_receipt, .on_send_failed = on_send_failed);
 
 /* ---- one home, several programs ------------------------------------------------- */
 
@@ -579,12 +589,8 @@ lock_home(struct app *a)
 static int
 open_client(struct app *a, const char *server)
 {
-	struct chat_opts o = {
-		.home = a->home,
-		.server_url = server,
-		.reconnect = 1,
-		.ca_file = a->ca_file,
-	};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = a->home, .server_url = server, .reconnect = 1,
+					    .ca_file = a->ca_file);
 	char err[512];
 	int rc;
 
@@ -593,10 +599,19 @@ open_client(struct app *a, const char *server)
 	a->c = chat_client_new(&o, a, &rc, err, sizeof err);
 	if (a->c == NULL) {
 		view_end();
-		fprintf(stderr, "chat-tui: %s\n", err);
+		/* libchat found no home to use: say how chat-tui is given one. */
+		fprintf(stderr, "chat-tui: %s%s\n", err,
+			rc == CHAT_ERR_HOME && (a->home == NULL || a->home[0] == '\0') &&
+					getenv("CHATCTL_HOME") == NULL && getenv("HOME") == NULL
+				? "; give --home DIR or set CHATCTL_HOME"
+				: "");
 		return -1;
 	}
-	chat_client_set_callbacks(a->c, &callbacks);
+	if (chat_client_set_callbacks(a->c, &callbacks) != CHAT_OK) {
+		view_end();
+		fprintf(stderr, "chat-tui: %s\n", chat_client_errmsg(a->c));
+		return -1;
+	}
 	return 0;
 }
 
@@ -766,7 +781,7 @@ send_line(struct app *a)
 
 		rc = chat_send_text(a->c, a->open, text, strlen(text), NULL, sent_done, a);
 		if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
-			app_status(a, "not sent: %s", chat_client_errmsg(a->c));
+			app_status(a, "not sent: %s", app_error(a->c));
 		a->scroll = 0;
 		a->more_below = 0;
 		a->dirty_msgs = a->dirty_chats = 1;

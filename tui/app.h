@@ -132,6 +132,9 @@ int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1
 void app_done_notice(struct chat_client *c, void *arg, int err, const char *id);
 /* Why a libchat call failed, in words: its message, else err's name. */
 const char *app_why(struct chat_client *c, int err);
+/* chat_client_errmsg, with what to do about it in chat-tui (libchat's texts
+ * name no program): for a key not accepted, /verify and /trust. */
+const char *app_error(struct chat_client *c);
 
 /* view.c */
 void view_init(void);

@@ -90,7 +90,7 @@ run_create(struct app *a, int argc, char **argv)
 		users[0] = argv[1] + 1;
 	rc = chat_create_chat(a->c, users, 1, opened, "create");
 	if (rc != CHAT_OK)
-		app_notice(a, "create failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "create failed: %s", app_error(a->c));
 	else
 		app_status(a, "opening a chat with %s...", users[0]);
 }
@@ -109,7 +109,7 @@ run_group(struct app *a, int argc, char **argv)
 	rc = chat_create_group(a->c, argv[1], (const char *const *)argv + 2, (size_t)argc - 2,
 			       opened, "group");
 	if (rc != CHAT_OK)
-		app_notice(a, "group failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "group failed: %s", app_error(a->c));
 	else
 		app_status(a, "creating the group %s...", argv[1]);
 }
@@ -152,7 +152,7 @@ modify(struct app *a, int op, int argc, char **argv, const char *what)
 				     (size_t)argc - 1, app_done_notice, (void *)what);
 
 	if (rc != CHAT_OK)
-		app_notice(a, "%s failed: %s", what, chat_client_errmsg(a->c));
+		app_notice(a, "%s failed: %s", what, app_error(a->c));
 }
 
 static void
@@ -173,7 +173,7 @@ run_leave(struct app *a, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (chat_leave(a->c, a->open, app_done_notice, "leave") != CHAT_OK)
-		app_notice(a, "leave failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "leave failed: %s", app_error(a->c));
 }
 
 static int
@@ -190,7 +190,7 @@ run_members(struct app *a, int argc, char **argv)
 	(void)argv;
 	app_notice(a, "members:");
 	if (chat_members(a->c, a->open, show_member, a) < 0)
-		app_notice(a, "cannot read the members: %s", chat_client_errmsg(a->c));
+		app_notice(a, "cannot read the members: %s", app_error(a->c));
 }
 
 /* verify: the keys are asked for first, so the number is of the keys now. */
@@ -221,7 +221,7 @@ run_verify(struct app *a, int argc, char **argv)
 	if (user == NULL)
 		return;
 	if (chat_refresh_keys(a->c, users, 1, verified, user) != CHAT_OK) {
-		app_notice(a, "verify failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "verify failed: %s", app_error(a->c));
 		free(user);
 	}
 }
@@ -233,7 +233,7 @@ run_trust(struct app *a, int argc, char **argv)
 
 	(void)argc;
 	if (n < 0)
-		app_notice(a, "trust failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "trust failed: %s", app_error(a->c));
 	else
 		app_notice(a, "%d changed key%s of %s accepted%s", n, n == 1 ? "" : "s", argv[1],
 			   n ? "; held messages come on the next connection" : "");
@@ -255,8 +255,7 @@ devices_listed(struct chat_client *c, void *arg, int err, const char *id)
 	(void)arg;
 	(void)id;
 	if (err != CHAT_OK)
-		app_notice(a, "devices: %s (showing what this device knows)",
-			   chat_client_errmsg(c));
+		app_notice(a, "devices: %s (showing what this device knows)", app_error(c));
 	app_notice(a, "your devices:");
 	chat_devices(c, chat_client_user(c), show_device, a);
 }
@@ -277,7 +276,7 @@ run_approve(struct app *a, int argc, char **argv)
 {
 	(void)argc;
 	if (chat_approve_device(a->c, argv[1], app_done_notice, "approve") != CHAT_OK)
-		app_notice(a, "approve failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "approve failed: %s", app_error(a->c));
 }
 
 static void
@@ -287,7 +286,7 @@ seen(struct chat_client *c, void *arg, int err, const char *user, int online, in
 
 	(void)arg;
 	if (err != CHAT_OK)
-		app_notice(a, "lastseen failed: %s", chat_client_errmsg(c));
+		app_notice(a, "lastseen failed: %s", app_error(c));
 	else if (online < 0)
 		app_notice(a, "%s: hidden", user);
 	else if (online)
@@ -309,7 +308,7 @@ run_lastseen(struct app *a, int argc, char **argv)
 {
 	(void)argc;
 	if (chat_last_seen(a->c, argv[1], seen, NULL) != CHAT_OK)
-		app_notice(a, "lastseen failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "lastseen failed: %s", app_error(a->c));
 }
 
 static void
@@ -349,7 +348,7 @@ run_attach(struct app *a, int argc, char **argv)
 				 (size_t)argc - 1, transfer_progress, attached, "uploading");
 
 	if (rc != CHAT_OK)
-		app_notice(a, "attach: %s", chat_client_errmsg(a->c));
+		app_notice(a, "attach: %s", app_error(a->c));
 	else
 		app_status(a, "uploading...");
 }
@@ -382,7 +381,7 @@ run_download(struct app *a, int argc, char **argv)
 		for (int k = 0; k < m->files; k++)
 			if (chat_download(a->c, m->id, (size_t)k, NULL, transfer_progress,
 					  downloaded, "downloading") != CHAT_OK)
-				app_notice(a, "download: %s", chat_client_errmsg(a->c));
+				app_notice(a, "download: %s", app_error(a->c));
 		return;
 	}
 	app_notice(a, "no file to download in this chat");
@@ -400,7 +399,7 @@ run_reconnect(struct app *a, int argc, char **argv)
 	} else if (st == CHAT_STATE_CONNECTING || st == CHAT_STATE_AUTHENTICATING) {
 		app_status(a, "connecting already");
 	} else if (chat_client_connect(a->c) != CHAT_OK) {
-		app_notice(a, "reconnect failed: %s", chat_client_errmsg(a->c));
+		app_notice(a, "reconnect failed: %s", app_error(a->c));
 	} else {
 		app_status(a, "connecting to %s...", chat_client_server_url(a->c));
 	}

@@ -162,9 +162,12 @@ on_undecryptable(struct chat_client *cl, void *udata, const struct chat_undecryp
 	touch(u->reason);
 }
 
-static const struct chat_callbacks callbacks = {
-	on_message, on_state,   on_key_changed, on_receive_error, on_update,
-	on_device_change, on_missed, on_receipt, on_send_failed, on_undecryptable};
+static const struct chat_callbacks callbacks =
+	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
+			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
+			    .on_update = on_update, .on_device_change = on_device_change,
+			    .on_missed = on_missed, .on_receipt = on_receipt,
+			    .on_send_failed = on_send_failed, .on_undecryptable = on_undecryptable);
 
 static void
 cleanup(void)
@@ -239,7 +242,7 @@ fill_store(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct chat_opts o = {0};
+	struct chat_opts o = CHAT_OPTS_INIT();
 	const char *d;
 	char err[256];
 
@@ -261,7 +264,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(c->user, sizeof c->user, "bob");
 	c->device_id = 1;
 	fill_store();
-	chat_client_set_callbacks(c, &callbacks);
+	if (chat_client_set_callbacks(c, &callbacks) != CHAT_OK)
+		die(chat_client_errmsg(c));
 	return 0;
 }
 

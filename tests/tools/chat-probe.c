@@ -188,7 +188,7 @@ static const struct lws_protocols raw_protocols[] = {
 static void
 load_home(const char *home)
 {
-	struct chat_opts o = {.home = home};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
 	int err;
 	char msg[256];
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -374,8 +374,9 @@ die_in_callback(struct chat_client *c, void *udata, const struct chat_message *m
 static int
 run_recv_noack(const char *home, int die)
 {
-	struct chat_opts o = {.home = home, .timeout_ms = 5000};
-	struct chat_callbacks cbs = {.on_message = die ? die_in_callback : print_noack};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .timeout_ms = 5000);
+	struct chat_callbacks cbs =
+		CHAT_CALLBACKS_INIT(.on_message = die ? die_in_callback : print_noack);
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, NULL, &err, msg, sizeof msg);
@@ -385,8 +386,7 @@ run_recv_noack(const char *home, int die)
 		fprintf(stderr, "chat-probe: %s\n", msg);
 		return 1;
 	}
-	chat_client_set_callbacks(c, &cbs);
-	if (chat_client_connect(c) != CHAT_OK) {
+	if (chat_client_set_callbacks(c, &cbs) != CHAT_OK || chat_client_connect(c) != CHAT_OK) {
 		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
 		chat_client_destroy(c);
 		return 1;
@@ -439,7 +439,7 @@ fd_step(struct chat_client *c)
 static struct chat_client *
 open_home(const char *home, void *udata)
 {
-	struct chat_opts o = {.home = home, .timeout_ms = 5000};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .timeout_ms = 5000);
 	char msg[512];
 	int err;
 	struct chat_client *c = chat_client_new(&o, udata, &err, msg, sizeof msg);
@@ -493,14 +493,13 @@ count_message(struct chat_client *c, void *udata, const struct chat_message *m)
 static int
 run_fd_recv(const char *home, long count)
 {
-	struct chat_callbacks cbs = {.on_message = count_message};
+	struct chat_callbacks cbs = CHAT_CALLBACKS_INIT(.on_message = count_message);
 	struct chat_client *c = open_home(home, &count);
 	int rc = 1;
 
 	if (c == NULL)
 		return 1;
-	chat_client_set_callbacks(c, &cbs);
-	if (chat_client_connect(c) != CHAT_OK) {
+	if (chat_client_set_callbacks(c, &cbs) != CHAT_OK || chat_client_connect(c) != CHAT_OK) {
 		fprintf(stderr, "chat-probe: %s\n", chat_client_errmsg(c));
 	} else {
 		while ((count > 0 || !chat_client_idle(c)) && fd_step(c) == 0)
@@ -610,7 +609,7 @@ closed:
 static int
 run_seal(const char *home, const char *chat, const char *id, const char *hex)
 {
-	struct chat_opts o = {.home = home};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
 	uint8_t body[4096];
 	size_t len = 0, n = 0;
 	char **users = NULL, *s;

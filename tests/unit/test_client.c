@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "proto.h"
 #include "store.h"
+#include "store_sql.h"
 
 static void
 test_user_names(void **state)
@@ -341,7 +342,7 @@ test_message_stored_once(void **state)
 	assert_int_equal(store_message_insert(&f->s, &m), 1);
 	assert_int_equal(store_message_insert(&f->s, &dup), 0); /* same id: kept once */
 	assert_int_equal(store_message_exists(&f->s, m.message_id), 1);
-	assert_int_equal(store_message_each(&f->s, "aaaaaaaaaaaaaaaa", 0, collect, &c), 0);
+	assert_int_equal(store_message_each(&f->s, "aaaaaaaaaaaaaaaa", 0, collect, &c, NULL), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.texts[0], "hi");
 }
@@ -362,21 +363,21 @@ test_history_order_and_limit(void **state)
 	store_message_insert(&f->s, &a);
 	store_message_insert(&f->s, &b);
 	store_message_insert(&f->s, &d);
-	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c), 0);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c, NULL), 0);
 	assert_int_equal(c.n, 4);
 	assert_string_equal(c.texts[0], "one");
 	assert_string_equal(c.texts[1], "two");
 	assert_string_equal(c.texts[2], "three");
 	assert_string_equal(c.texts[3], "pending");
 	/* --limit 2 keeps the newest two, still oldest first. */
-	assert_int_equal(store_message_each(&f->s, chat, 2, collect, &last2), 0);
+	assert_int_equal(store_message_each(&f->s, chat, 2, collect, &last2, NULL), 0);
 	assert_int_equal(last2.n, 2);
 	assert_string_equal(last2.texts[0], "three");
 	assert_string_equal(last2.texts[1], "pending");
 	/* Confirming the pending one gives it its place. */
 	assert_int_equal(store_message_sent(&f->s, p.message_id, 4, 2000), 0);
 	memset(&c, 0, sizeof c);
-	store_message_each(&f->s, chat, 1, collect, &c);
+	store_message_each(&f->s, chat, 1, collect, &c, NULL);
 	assert_string_equal(c.texts[0], "pending");
 }
 
@@ -534,6 +535,183 @@ test_mark_read_and_owed(void **state)
 	assert_int_equal(store_receipts_pending(&f->s), 0);
 }
 
+/* ---- failures: a clear error, and nothing lost ---------------------------- */
+
+static int
+count_rows(void *arg, const struct chat_message *m)
+{
+	(void)m;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* One message more: 1. */
+static int
+fill_some(struct store *s, const char *chat, int *next)
+{
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct chat_message m = msg(id, chat, *next, "after");
+
+	snprintf(id, sizeof id, "%032x", *next);
+	assert_int_equal(store_message_insert(s, &m), 1);
+	(*next)++;
+	return 1;
+}
+
+static int
+history_count(struct store *s, const char *chat)
+{
+	int n = 0;
+
+	assert_int_equal(store_message_each(s, chat, 0, count_rows, &n, NULL), 0);
+	return n;
+}
+
+struct members {
+	char names[8][CHAT_USER_MAX + 1];
+	int n;
+};
+
+static int
+collect_member(void *arg, const char *user, int admin)
+{
+	struct members *m = arg;
+
+	(void)admin;
+	if (m->n < 8)
+		snprintf(m->names[m->n++], sizeof m->names[0], "%s", user);
+	return 0;
+}
+
+/* A value the database will not take fails its bind: the write is refused
+ * with a reason, not made with NULL in its place (a chat without its name, a
+ * device without its name), and the rest of the transaction goes with it. */
+static void
+test_bind_failure_refuses(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "abab000000000001", *ab[] = {"alice", "bob"}, *ac[] = {"alice", "carol"};
+	char long_name[200];
+	uint8_t ik[32], xk[32];
+	struct store_peer p;
+	struct members m = {0};
+
+	memset(ik, 1, 32);
+	memset(xk, 2, 32);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "old", 1, ab, 2, NULL, 0), 0);
+	/* Longer than the connection takes: SQLITE_TOOBIG at bind time. */
+	sqlite3_limit(f->s.db, SQLITE_LIMIT_LENGTH, 100);
+	memset(long_name, 'n', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, 1, ac, 2, NULL, 0), -1);
+	assert_non_null(strstr(f->s.err, "store chat"));
+	assert_non_null(strstr(f->s.err, "bind parameter 3"));
+	assert_non_null(strstr(f->s.err, "too big"));
+	/* Nothing of it landed: the members are still alice and bob. */
+	assert_int_equal(store_chat_member_each(&f->s, chat, collect_member, &m, NULL), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.names[1], "bob");
+
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, long_name), -1);
+	assert_non_null(strstr(f->s.err, "pin key"));
+	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 0);
+
+	/* What fits goes through on the same statements. */
+	sqlite3_limit(f->s.db, SQLITE_LIMIT_LENGTH, 1000000);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, 1, ac, 2, NULL, 0), 0);
+	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, long_name), 0);
+	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
+	assert_int_equal(strncmp(p.name, long_name, sizeof p.name - 1), 0);
+}
+
+/* Inserts messages of len bytes into chat until the store refuses one;
+ * returns how many it took, from *next on (the ids). */
+static int
+fill(struct store *s, const char *chat, size_t len, int *next)
+{
+	char text[2048], id[CHAT_MESSAGE_ID_LEN + 1];
+	int n = 0, rc;
+
+	memset(text, 'x', len);
+	text[len] = '\0';
+	for (;;) {
+		struct chat_message m = msg(id, chat, *next, text);
+
+		snprintf(id, sizeof id, "%032x", *next);
+		if ((rc = store_message_insert(s, &m)) != 1)
+			break;
+		n++;
+		(*next)++;
+	}
+	assert_int_equal(rc, -1);
+	return n;
+}
+
+/* A full disk (here: a database that may not grow) fails the write that
+ * needs the room, says so, and loses nothing: what was stored stays readable,
+ * a transaction that failed half-way leaves nothing of itself, and once there
+ * is room again the same writes go through. */
+static void
+test_disk_full_loses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "fafafafafafafafa", *two[] = {"alice", "bob"};
+	char names[100][CHAT_USER_MAX + 1];
+	const char *many[100];
+	struct members m = {0};
+	int next = 1, stored = 0;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(names[i], sizeof names[i], "member-%025d", i);
+		many[i] = names[i];
+	}
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, two, 2, NULL, 0), 0);
+	assert_int_equal(sqlite3_exec(f->s.db, "PRAGMA max_page_count = 40", NULL, NULL, NULL),
+			 SQLITE_OK);
+	/* Fill it up, to the last small gap. */
+	stored += fill(&f->s, chat, 2000, &next);
+	assert_true(stored > 0);
+	assert_non_null(strstr(f->s.err, "store message"));
+	assert_non_null(strstr(f->s.err, "full"));
+	stored += fill(&f->s, chat, 100, &next);
+	stored += fill(&f->s, chat, 1, &next);
+	assert_int_equal(history_count(&f->s, chat), stored);
+
+	/* A hundred members need room: all of them or none. */
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, many, 100, many, 1), -1);
+	assert_non_null(strstr(f->s.err, "full"));
+	assert_int_equal(store_chat_member_each(&f->s, chat, collect_member, &m, NULL), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.names[0], "alice");
+	assert_string_equal(m.names[1], "bob");
+
+	/* Room again: the store works as before, on the same connection. */
+	assert_int_equal(sqlite3_exec(f->s.db, "PRAGMA max_page_count = 100000", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, many, 100, many, 1), 0);
+	stored += fill_some(&f->s, chat, &next);
+	assert_int_equal(history_count(&f->s, chat), stored);
+}
+
+/* A store closed under its user answers every call with an error that says
+ * so, and never touches a connection that is gone. */
+static void
+test_closed_store(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_message m = msg("00000000000000000000000000000021", "abcdabcdabcdabcd", 1, "x");
+	char buf[16];
+
+	store_close(&f->s);
+	assert_int_equal(store_message_insert(&f->s, &m), -1);
+	assert_non_null(strstr(f->s.err, "closed"));
+	assert_int_equal(store_meta_get(&f->s, "user", buf, sizeof buf), -1);
+	assert_int_equal(store_begin(&f->s), -1);
+	store_rollback(&f->s);
+	assert_non_null(strstr(f->s.err, "closed"));
+}
+
 /* ---- the statement cache ---------------------------------------------- */
 
 /* Statements the connection has prepared and not finalized. */
@@ -548,11 +726,22 @@ live_statements(struct store *s)
 	return n;
 }
 
+/* Statements of the table prepared and kept. */
+static size_t
+prepared(const struct store *s)
+{
+	size_t n = 0;
+
+	for (int i = 0; s->stmts != NULL && i < ST_COUNT; i++)
+		n += s->stmts->st[i] != NULL;
+	return n;
+}
+
 static int
 any_busy(const struct store *s)
 {
-	for (size_t i = 0; i < s->n_cached; i++)
-		if (s->cache[i].busy)
+	for (int i = 0; i < ST_COUNT; i++)
+		if (s->stmts->busy[i])
 			return 1;
 	return 0;
 }
@@ -578,7 +767,7 @@ reread_row(void *arg, const struct chat_message *m)
 {
 	struct nested *n = arg;
 
-	if (store_message_each(n->s, n->chat, 0, count_row, n) != 0 || n->outer >= 4)
+	if (store_message_each(n->s, n->chat, 0, count_row, n, NULL) != 0 || n->outer >= 4)
 		return -1;
 	/* After the inner read: the row under the outer statement is intact. */
 	snprintf(n->texts[n->outer++], sizeof n->texts[0], "%s", m->text);
@@ -604,6 +793,52 @@ insert_three(struct store *s, const char *chat)
 	assert_int_equal(store_message_insert(s, &c), 1);
 }
 
+static int
+close_store(void *arg, const struct chat_message *m)
+{
+	(void)m;
+	store_close(arg);
+	return 0;
+}
+
+/* Closed from a walk's callback (the statement under the walk still held):
+ * the walk ends with an error that says so, and the connection goes away
+ * with the statement (ASan would report the connection leaked). */
+static void
+test_closed_under_walk(void **state)
+{
+	struct fixture *f = *state;
+	int stop = 7;
+
+	insert_three(&f->s, "eeeeeeeeeeeeeeee");
+	assert_int_equal(
+		store_message_each(&f->s, "eeeeeeeeeeeeeeee", 0, close_store, &f->s, &stop), -1);
+	assert_int_equal(stop, 0);
+	assert_non_null(strstr(f->s.err, "read history: the store was closed"));
+	assert_null(f->s.db);
+	/* It opens again and has everything. */
+	assert_int_equal(store_open(&f->s, f->path), 0);
+	assert_int_equal(history_count(&f->s, "eeeeeeeeeeeeeeee"), 3);
+}
+
+/* Statements are prepared on first use: a typo in a rare one would only show
+ * the day it runs. Every one of the table prepares on a new store. */
+static void
+test_every_statement_prepares(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < ST_COUNT; i++) {
+		sqlite3_stmt *st = store_stmt(&f->s, (enum store_st)i);
+
+		if (st == NULL)
+			fail_msg("statement %d: %s", i, f->s.err);
+		store_done(&f->s, st);
+	}
+	assert_int_equal(prepared(&f->s), ST_COUNT);
+	assert_false(any_busy(&f->s));
+}
+
 /* A statement still stepping through rows is not handed out again: the same
  * SQL used meanwhile (here from the row callback) gets a statement of its own,
  * finalized when given back; the outer rows go on as if alone. */
@@ -616,23 +851,23 @@ test_stmt_cache_nested(void **state)
 	size_t cached;
 
 	insert_three(&f->s, chat);
-	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n), 0);
+	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n, NULL), 0);
 	assert_int_equal(n.outer, 3);
 	assert_int_equal(n.inner, 9);
 	assert_string_equal(n.texts[0], "one");
 	assert_string_equal(n.texts[1], "two");
 	assert_string_equal(n.texts[2], "three");
 	/* The inner statements are gone; the cached ones are all given back. */
-	cached = f->s.n_cached;
+	cached = prepared(&f->s);
 	assert_true(cached > 0);
 	assert_int_equal(live_statements(&f->s), cached);
 	assert_false(any_busy(&f->s));
 	/* Again, from the cache: nothing more is kept. */
 	n.outer = n.inner = 0;
-	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n), 0);
+	assert_int_equal(store_message_each(&f->s, chat, 0, reread_row, &n, NULL), 0);
 	assert_int_equal(n.outer, 3);
 	assert_int_equal(n.inner, 9);
-	assert_int_equal(f->s.n_cached, cached);
+	assert_int_equal(prepared(&f->s), cached);
 	assert_int_equal(live_statements(&f->s), cached);
 }
 
@@ -647,11 +882,14 @@ test_stmt_cache_reset(void **state)
 	struct store_peer p;
 	struct collect c = {0};
 
+	int stop;
+
 	insert_three(&f->s, chat);
-	assert_int_equal(store_message_each(&f->s, chat, 0, collect_first, &c), 1);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect_first, &c, &stop), 0);
+	assert_int_equal(stop, 1);
 	assert_int_equal(c.n, 1);
 	memset(&c, 0, sizeof c);
-	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c), 0);
+	assert_int_equal(store_message_each(&f->s, chat, 0, collect, &c, NULL), 0);
 	assert_int_equal(c.n, 3);
 	assert_string_equal(c.texts[0], "one");
 	/* The name is bound only when given. */
@@ -675,12 +913,12 @@ test_stmt_cache_close(void **state)
 	char wal[128];
 
 	insert_three(&f->s, "eeeeeeeeeeeeeeee");
-	assert_true(f->s.n_cached > 0);
+	assert_true(prepared(&f->s) > 0);
 	snprintf(wal, sizeof wal, "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(&f->s);
 	assert_null(f->s.db);
-	assert_int_equal(f->s.n_cached, 0);
+	assert_null(f->s.stmts);
 	assert_int_not_equal(access(wal, F_OK), 0);
 	/* It opens again, with an empty cache, and the teardown's close is a no-op. */
 	assert_int_equal(store_open(&f->s, f->path), 0);
@@ -731,7 +969,7 @@ test_store_migrates_v1(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(&s, path), 0);
-	assert_int_equal(store_message_each(&s, "cccccccccccccccc", 0, collect, &c), 0);
+	assert_int_equal(store_message_each(&s, "cccccccccccccccc", 0, collect, &c, NULL), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.texts[0], "kept");
 	/* The new columns and tables work. */
@@ -758,7 +996,7 @@ test_store_migrates_v1(void **state)
 static struct chat_client *
 open_with_heartbeat(const char *home, int opt, const char *env, int *err)
 {
-	struct chat_opts o = {.home = home, .heartbeat_s = opt};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = opt);
 	char msg[256];
 
 	if (env != NULL)
@@ -810,6 +1048,158 @@ test_heartbeat(void **state)
 	rmdir(home);
 }
 
+/* ---- the handle's contract (chat.h) ------------------------------------------- */
+
+static void
+remove_home(const char *home)
+{
+	char p[128];
+
+	for (const char *const *f =
+		     (const char *const[]){"store.db", "store.db-wal", "store.db-shm", NULL};
+	     *f != NULL; f++) {
+		snprintf(p, sizeof p, "%s/%s", home, *f);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
+/* A program built against a newer chat.h: one member more. */
+struct opts_v2 {
+	struct chat_opts o;
+	int future;
+};
+
+/* struct chat_opts is read as far as the program's size says: refused
+ * without a size (or with what a libchat.so.0 program has there), taken from
+ * a newer program as long as it sets nothing this library does not know. */
+static void
+test_sized_opts(void **state)
+{
+	char home[] = "/tmp/test_client_opts.XXXXXX", msg[256];
+	struct chat_opts none = {.home = home};
+	struct opts_v2 v2 = {.o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = 7)};
+	struct chat_client *c;
+	int err = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	unsetenv("CHAT_HEARTBEAT");
+	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	assert_non_null(strstr(msg, "CHAT_OPTS_INIT"));
+	/* A pointer where the size goes (the layout of libchat.so.0). */
+	memcpy(&none.size, &(const char *){home}, sizeof none.size);
+	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	/* Newer, with its new member unset: fine, and what it set is used. */
+	v2.o.size = sizeof v2;
+	assert_non_null(c = chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_int_equal(c->heartbeat.secs_since_valid_hangup, 7);
+	chat_client_destroy(c);
+	/* Newer, asking for something this library cannot do: refused. */
+	v2.future = 1;
+	assert_null(chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_int_equal(err, CHAT_ERR_INVALID);
+	assert_non_null(strstr(msg, "does not know"));
+	/* The macro alone: every default. */
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    &err, msg, sizeof msg));
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
+static int seen_messages;
+
+static void
+seen_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	(void)c;
+	(void)udata;
+	(void)m;
+	seen_messages++;
+}
+
+/* struct chat_callbacks likewise; a refused one leaves the callbacks as they
+ * were. */
+static void
+test_sized_callbacks(void **state)
+{
+	char home[] = "/tmp/test_client_cbs.XXXXXX";
+	struct chat_callbacks good = CHAT_CALLBACKS_INIT(.on_message = seen_message);
+	struct chat_callbacks bad = good;
+	struct {
+		struct chat_callbacks cbs;
+		void (*on_future)(void);
+	} v2 = {.cbs = good};
+	struct chat_message m = {0};
+	struct chat_client *c;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    NULL, NULL, 0));
+	assert_int_equal(chat_client_set_callbacks(c, &good), CHAT_OK);
+	bad.size = 0;
+	assert_int_equal(chat_client_set_callbacks(c, &bad), CHAT_ERR_INVALID);
+	assert_non_null(strstr(chat_client_errmsg(c), "CHAT_CALLBACKS_INIT"));
+	c->cbs.on_message(c, NULL, &m); /* still the good ones */
+	assert_int_equal(seen_messages, 1);
+	v2.cbs.size = sizeof v2;
+	v2.on_future = (void (*)(void))seen_message;
+	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_ERR_INVALID);
+	v2.on_future = NULL;
+	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_OK);
+	assert_int_equal(chat_client_set_callbacks(c, NULL), CHAT_OK);
+	assert_null(c->cbs.on_message);
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
+static int
+stop_with(void *arg, const struct chat_message *m)
+{
+	(void)m;
+	return *(int *)arg;
+}
+
+static int
+stop_chat_with(void *arg, const struct chat_chat *ch)
+{
+	(void)ch;
+	return *(int *)arg;
+}
+
+/* One stop rule for every walk: what each() stops with is what the call
+ * returns, negative values too (they used to come back as CHAT_ERR_STORE,
+ * with the message of some earlier failure). */
+static void
+test_walk_stop_rule(void **state)
+{
+	char home[] = "/tmp/test_client_walk.XXXXXX";
+	const char *chat = "abababababababab", *two[] = {"alice", "bob"};
+	struct chat_message m = msg("00000000000000000000000000000031", chat, 1, "hi");
+	struct chat_client *c;
+	int stop;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    NULL, NULL, 0));
+	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, 1, two, 2, NULL, 0), 0);
+	assert_int_equal(store_message_insert(&c->store, &m), 1);
+	for (int i = 0; i < 3; i++) {
+		stop = (int[]){7, -7, CHAT_ERR_STORE}[i];
+		assert_int_equal(chat_history(c, chat, 0, stop_with, &stop), stop);
+		assert_int_equal(chat_list_chats(c, stop_chat_with, &stop), stop);
+		assert_string_equal(chat_client_errmsg(c), "");
+	}
+	stop = 0;
+	assert_int_equal(chat_history(c, chat, 0, stop_with, &stop), 0);
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
 /* What the dispatch test's callbacks saw. */
 static int bad_reports, bad_err, bad_reply_err;
 
@@ -856,7 +1246,7 @@ static void
 test_dispatch_bad_strings(void **state)
 {
 	char home[] = "/tmp/test_client_scrub.XXXXXX", p[128];
-	struct chat_opts o = {.home = home};
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
 	struct chat_client *c;
 	cJSON *req;
 	int err;
@@ -936,8 +1326,20 @@ main(void)
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_stmt_cache_reset, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_stmt_cache_close, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_bind_failure_refuses, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_loses_nothing, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_closed_store, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_closed_under_walk, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_every_statement_prepares, store_setup,
+						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_sized_opts),
+		cmocka_unit_test(test_sized_callbacks),
+		cmocka_unit_test(test_walk_stop_rule),
 	};
 
 	if (sodium_init() < 0)
