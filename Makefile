@@ -48,18 +48,23 @@ PKGS_TUI    := ncursesw
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -fPIC -fvisibility=hidden -MMD -MP $(SANFLAGS) \
-           -DCHAT_VERSION=\"$(VERSION)\" -Iclient-lib \
+           -DCHAT_VERSION=\"$(VERSION)\" -Iclient-lib -Icommon \
            $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
 
+# common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
+# crypto both sides check), compiled once, put into libchat and linked into
+# chat-server directly.
+COMMON_SRC := $(wildcard common/*.c)
 LIB_SRC    := $(wildcard client-lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 SERVER_SRC := $(wildcard server-stub/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(COMMON_OBJ)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
@@ -249,7 +254,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
 
 # The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
-FORMAT_SRC = $(wildcard client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 

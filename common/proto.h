@@ -1,5 +1,5 @@
 /*
- * proto.h - small pieces of docs/PROTOCOL.md shared by libchat's modules:
+ * proto.h - small pieces of docs/PROTOCOL.md shared by libchat and chat-server:
  * the form of identifiers, base64 fields of fixed or bounded size, and times.
  * Internal to libchat (not installed).
  */
