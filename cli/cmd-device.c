@@ -213,7 +213,7 @@ device_remove(struct cli *cli, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0)
 			force = 1;
-		else if (id != 0 || cli_parse_int(argv[i], 1, 2147483647L, &id) != 0)
+		else if (id != 0 || cli_parse_int(argv[i], 1, PROTO_DEVICE_ID_MAX, &id) != 0)
 			return cli_usage(&cmd_device_entry,
 					 "device remove needs a device id (see device list)");
 	}

@@ -927,7 +927,7 @@ static int
 emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *arg)
 {
 	struct chat_message m = {0};
-	struct chat_attachment a[ATTACH_MAX_COUNT];
+	struct chat_attachment a[PROTO_MAX_BLOBS];
 	struct attach_meta *metas = NULL;
 	char **paths = NULL;
 	size_t n = 0;
@@ -1412,7 +1412,7 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < ATTACH_MAX_COUNT) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < PROTO_MAX_BLOBS) {
 		struct attach_meta *nv = realloc(v, (len + 1) * sizeof *nv);
 		char **np = paths ? realloc(p, (len + 1) * sizeof *np) : NULL;
 		const char *path = (const char *)sqlite3_column_text(st, 7);

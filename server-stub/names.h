@@ -15,9 +15,6 @@
 
 #include <stddef.h>
 
-/* The longest name, without its NUL (e2e.h's E2E_SERVER_NAME_MAX). */
-#define NAMES_LEN_MAX 300
-
 struct server_names {
 	char **v; /* malloc'd names, no two alike */
 	size_t n, cap;
@@ -48,7 +45,7 @@ int names_defaults(struct server_names *n, const char *host, const char *bind_ad
 /* 1 if name is one of n's. */
 int names_has(const struct server_names *n, const char *name);
 
-/* 1 if s has the form of a name: 1 to NAMES_LEN_MAX bytes of lower-case
+/* 1 if s has the form of a name: 1 to PROTO_SERVER_NAME_MAX bytes of lower-case
  * letters, digits, '.', '-', '_', ':', '[' and ']'. What a request may name
  * before it is looked up (and so what the log may show). */
 int names_valid_form(const char *s);
