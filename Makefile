@@ -84,6 +84,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The server and common/ do not see libchat's headers: the server shares the
+# protocol core with the client, nothing else.
+$(SERVER_OBJ) $(COMMON_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Iclient-lib,$(CFLAGS)) -c $< -o $@
+
 # chat-tui's own objects also see ncursesw's headers (and -D_XOPEN_SOURCE for
 # its wide-character calls).
 $(BUILD)/tui/%.o: tui/%.c
@@ -104,10 +110,9 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(BUILD)/libchat.a
 	$(CC) $(LDFLAGS) -o $@ $(TUI_OBJ) $(BUILD)/libchat.a $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
-# The server shares libchat's crypto (signature checks) and nothing else; the
-# linker takes only those objects from the archive.
-$(BUILD)/chat-server: $(SERVER_OBJ) $(BUILD)/libchat.a
-	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libchat.a $(LIBS)
+# The server links the protocol core, not libchat.
+$(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS)
 
 TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
