@@ -8,7 +8,9 @@
  *
  * A name is "host:port" in the form clients write it: the host in lower
  * case, an IPv6 address in brackets in its RFC 5952 form ("[::1]"), and the
- * port in decimal, always there.
+ * port in decimal, always there. That form is proto_server_name()'s
+ * (common/proto.h), the one libchat signs; at most PROTO_SERVER_NAME_MAX
+ * bytes.
  */
 #ifndef CHAT_SERVER_NAMES_H
 #define CHAT_SERVER_NAMES_H
@@ -20,9 +22,9 @@ struct server_names {
 	size_t n, cap;
 };
 
-/* The canonical "host:port" of host (a name, an IPv4 address, or an IPv6
- * address with or without brackets) and port (1 to 65535) into out; -1 if
- * host is no host name or address. */
+/* The canonical "host:port" of host (a name of letters, digits, '.', '-'
+ * and '_', an IPv4 address, or an IPv6 address with or without brackets)
+ * and port (1 to 65535) into out; -1 if host is none of these. */
 int names_canonical(const char *host, int port, char *out, size_t cap);
 
 /* --name's "HOST[:PORT]", canonical, into out; PORT defaults to
