@@ -48,18 +48,23 @@ PKGS_TUI    := ncursesw
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -fPIC -fvisibility=hidden -MMD -MP $(SANFLAGS) \
-           -DCHAT_VERSION=\"$(VERSION)\" -Iclient-lib \
+           -DCHAT_VERSION=\"$(VERSION)\" -Iclient-lib -Icommon \
            $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
 
+# common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
+# crypto both sides check), compiled once, put into libchat and linked into
+# chat-server directly.
+COMMON_SRC := $(wildcard common/*.c)
 LIB_SRC    := $(wildcard client-lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 SERVER_SRC := $(wildcard server-stub/*.c)
 TUI_SRC    := $(wildcard tui/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(COMMON_OBJ)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ    := $(TUI_SRC:%.c=$(BUILD)/%.o)
@@ -85,6 +90,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The server and common/ do not see libchat's headers: the server shares the
+# protocol core with the client, nothing else.
+$(SERVER_OBJ) $(COMMON_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Iclient-lib,$(CFLAGS)) -c $< -o $@
+
 # chat-tui's own objects also see ncursesw's headers (and -D_XOPEN_SOURCE for
 # its wide-character calls).
 $(BUILD)/tui/%.o: tui/%.c
@@ -105,10 +116,9 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
 	$(CC) $(LDFLAGS) -o $@ $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a $(LIBS) \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
-# The server shares libchat's crypto (signature checks) and nothing else; the
-# linker takes only those objects from the archive.
-$(BUILD)/chat-server: $(SERVER_OBJ) $(BUILD)/libchat.a
-	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(BUILD)/libchat.a $(LIBS)
+# The server links the protocol core, not libchat.
+$(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS)
 
 TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))

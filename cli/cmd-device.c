@@ -193,7 +193,7 @@ device_remove(struct cli *cli, struct args *args)
 	int rc, force = args_count(args, "force") > 0;
 	long id = 0;
 
-	if (cli_parse_int(args->argv[0], 1, 2147483647L, &id) != 0)
+	if (cli_parse_int(args->argv[0], 1, PROTO_DEVICE_ID_MAX, &id) != 0)
 		return cli_usage(&cmd_device_remove_entry, DEVICE_REMOVE_NEEDS);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;

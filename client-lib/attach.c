@@ -28,9 +28,6 @@ _Static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == ATTACH_KEY_BYTE
 		       crypto_secretstream_xchacha20poly1305_ABYTES == ATTACH_ABYTES &&
 		       crypto_hash_sha256_BYTES == ATTACH_SHA256_BYTES,
 	       "libsodium sizes match attach.h");
-_Static_assert(ATTACH_BODY_MAX == E2E_MAX_PLAINTEXT &&
-		       E2E_MAX_PADDED == PROTO_MAX_CIPHERTEXT - E2E_TAG_BYTES,
-	       "0x03 body fits one envelope, padded");
 
 #define ATTACH_SEALED   (ATTACH_CHUNK + ATTACH_ABYTES) /* one full chunk, sealed */
 #define ATTACH_TMP_NAME "/.chat-attach-XXXXXX"
@@ -727,7 +724,7 @@ attach_meta_free(struct attach_meta *atts, size_t n)
 static int
 attach_meta_check(const struct attach_meta *m, size_t i, char *err, size_t errlen)
 {
-	if (!proto_valid_hex(m->blob_id, ATTACH_BLOB_ID_LEN))
+	if (!proto_valid_hex(m->blob_id, PROTO_BLOB_ID_LEN))
 		attach_err(err, errlen, "attachment %zu: blobId is not 32 lowercase hex digits", i);
 	else if (!attach_valid_name(m->name))
 		attach_err(err, errlen, "attachment %zu: bad name", i);
@@ -787,9 +784,9 @@ attach_body_build(const char *text, const struct attach_meta *atts, size_t n, si
 	*len = 0;
 	if (text == NULL)
 		text = "";
-	if (n == 0 || n > ATTACH_MAX_COUNT) {
+	if (n == 0 || n > PROTO_MAX_BLOBS) {
 		attach_err(err, errlen, "%zu attachments: 1 to %d may go in one message", n,
-			   ATTACH_MAX_COUNT);
+			   PROTO_MAX_BLOBS);
 		return NULL;
 	}
 	if (!attach_valid_text(text)) {
@@ -883,11 +880,11 @@ attach_parse_one(const cJSON *o, size_t i, struct attach_meta *m, char *err, siz
 		attach_err(err, errlen, "attachment %zu: not an object of distinct members", i);
 		return -1;
 	}
-	if ((s = proto_get_str(o, "blobId")) == NULL || !proto_valid_hex(s, ATTACH_BLOB_ID_LEN)) {
+	if ((s = proto_get_str(o, "blobId")) == NULL || !proto_valid_hex(s, PROTO_BLOB_ID_LEN)) {
 		attach_err(err, errlen, "attachment %zu: blobId is not 32 lowercase hex digits", i);
 		return -1;
 	}
-	memcpy(m->blob_id, s, ATTACH_BLOB_ID_LEN + 1);
+	memcpy(m->blob_id, s, PROTO_BLOB_ID_LEN + 1);
 	if ((s = proto_get_str(o, "name")) == NULL || !attach_valid_name(s)) {
 		attach_err(err, errlen,
 			   "attachment %zu: bad name (1 to %d bytes of UTF-8, no '/' or "
@@ -987,9 +984,9 @@ attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_me
 	}
 	arr = cJSON_GetObjectItemCaseSensitive(root, "attachments");
 	count = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
-	if (count == 0 || count > ATTACH_MAX_COUNT) {
+	if (count == 0 || count > PROTO_MAX_BLOBS) {
 		attach_err(err, errlen, "attachment body: attachments must be an array of 1 to %d",
-			   ATTACH_MAX_COUNT);
+			   PROTO_MAX_BLOBS);
 		goto fail;
 	}
 	if ((t = strdup(s)) == NULL || (out = calloc(count, sizeof *out)) == NULL) {

@@ -26,22 +26,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol.h"
+
 #define ATTACH_KEY_BYTES    32
 #define ATTACH_SHA256_BYTES 32
 #define ATTACH_HEADER_BYTES 24    /* crypto_secretstream_xchacha20poly1305_HEADERBYTES */
 #define ATTACH_ABYTES       17    /* crypto_secretstream_xchacha20poly1305_ABYTES */
 #define ATTACH_CHUNK        65536 /* plaintext bytes per chunk */
-#define ATTACH_MAX_COUNT    10    /* attachments in one message (as "blobs" in sendMessage) */
 #define ATTACH_NAME_MAX     255   /* bytes of a name, UTF-8 */
 #define ATTACH_TYPE_MAX     127   /* bytes of a media type */
-#define ATTACH_BLOB_ID_LEN  32    /* lowercase hex */
 /* The largest plaintext this format accepts (1 TiB): far above any server's
  * limit, far below 2^53 (JSON numbers are doubles) and any uint64_t overflow. */
 #define ATTACH_SIZE_LIMIT ((uint64_t)1 << 40)
-/* The largest 0x03 body: it must fit one envelope with its padding
- * (E2E_MAX_PLAINTEXT: PROTO_MAX_CIPHERTEXT less the 16-byte AEAD tag, less
- * at least one byte of padding). */
-#define ATTACH_BODY_MAX (66560 - 16 - 1)
+/* The largest 0x03 body: it must fit one envelope with its padding. */
+#define ATTACH_BODY_MAX PROTO_MAX_PLAINTEXT
 
 enum {
 	ATTACH_OK = 0,
@@ -62,11 +60,11 @@ enum {
  * it as 64 lowercase hex digits. key is secret: wipe with attach_meta_wipe().
  */
 struct attach_meta {
-	char blob_id[ATTACH_BLOB_ID_LEN + 1]; /* "" until the caller uploads it */
-	char name[ATTACH_NAME_MAX + 1];       /* a safe base name: see attach_valid_name() */
-	char type[ATTACH_TYPE_MAX + 1];       /* e.g. "image/jpeg" */
-	uint64_t size;                        /* plaintext bytes */
-	uint64_t enc_size;                    /* ciphertext bytes: attach_enc_size(size) */
+	char blob_id[PROTO_BLOB_ID_LEN + 1]; /* "" until the caller uploads it */
+	char name[ATTACH_NAME_MAX + 1];      /* a safe base name: see attach_valid_name() */
+	char type[ATTACH_TYPE_MAX + 1];      /* e.g. "image/jpeg" */
+	uint64_t size;                       /* plaintext bytes */
+	uint64_t enc_size;                   /* ciphertext bytes: attach_enc_size(size) */
 	uint8_t key[ATTACH_KEY_BYTES];
 	uint8_t sha256[ATTACH_SHA256_BYTES]; /* of the whole ciphertext file */
 };
@@ -132,7 +130,7 @@ const char *attach_guess_type(const char *name);
  * The body of kind 0x03 (PROTO_BODY_ATTACH): the byte 0x03, then
  * {"text": text, "attachments": [{"blobId", "name", "type", "size", "encSize",
  * "key" (base64), "sha256" (hex)}, ...]}. text may be NULL (""); it must be
- * well-formed UTF-8 of at most CHAT_MAX_TEXT bytes. n is 1 to ATTACH_MAX_COUNT
+ * well-formed UTF-8 of at most CHAT_MAX_TEXT bytes. n is 1 to PROTO_MAX_BLOBS
  * and every atts[i] must pass the checks attach_body_parse() makes (blob_id
  * set). Returns a malloc'd buffer and its length in *len, or NULL (err says
  * why: bad input, over ATTACH_BODY_MAX, no memory). The buffer holds the keys:
@@ -144,7 +142,7 @@ uint8_t *attach_body_build(const char *text, const struct attach_meta *atts, siz
 /*
  * Parses a 0x03 body strictly: at most ATTACH_BODY_MAX bytes, one JSON object
  * and nothing after it, no duplicate members, no "\u0000"; "text" a string as
- * above; "attachments" 1 to ATTACH_MAX_COUNT objects, each with blobId (32
+ * above; "attachments" 1 to PROTO_MAX_BLOBS objects, each with blobId (32
  * lowercase hex), name (attach_valid_name), type (attach_valid_type), size (an
  * integer, 0 to ATTACH_SIZE_LIMIT), encSize (exactly attach_enc_size(size)),
  * key (base64 of exactly 32 bytes), sha256 (exactly 64 lowercase hex). Unknown

@@ -17,6 +17,22 @@
 #define IDENTITY_FILE "identity.key"
 #define STORE_FILE    "store.db"
 
+/* chat.h stands alone, so it repeats what an application needs of
+ * protocol.h (and of e2e.h); the two must never drift apart. */
+_Static_assert(CHAT_PROTOCOL_VERSION == PROTO_VERSION && CHAT_USER_MAX == PROTO_USER_MAX &&
+		       CHAT_CHAT_ID_LEN == PROTO_CHAT_ID_LEN &&
+		       CHAT_MESSAGE_ID_LEN == PROTO_MESSAGE_ID_LEN &&
+		       CHAT_MAX_TEXT == PROTO_MAX_TEXT && CHAT_MAX_ATTACHMENTS == PROTO_MAX_BLOBS,
+	       "chat.h's protocol constants are protocol.h's");
+_Static_assert(CHAT_HEARTBEAT_DEFAULT == PROTO_HEARTBEAT_DEFAULT &&
+		       CHAT_HEARTBEAT_MIN == PROTO_HEARTBEAT_MIN &&
+		       CHAT_HEARTBEAT_MAX == PROTO_HEARTBEAT_MAX,
+	       "chat.h's heartbeat bounds are protocol.h's");
+_Static_assert(CHAT_RECEIPT_DELIVERED == PROTO_RECEIPT_DELIVERED &&
+		       CHAT_RECEIPT_READ == PROTO_RECEIPT_READ,
+	       "chat.h's receipt statuses are the bytes a receipt carries");
+_Static_assert(CHAT_SAFETY_NUMBER_LEN == E2E_SAFETY_LEN, "chat.h's safety number is e2e.h's");
+
 const char *
 chat_version(void)
 {

@@ -40,7 +40,7 @@ ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int
 /* The MAC a linkDevice carries: this device's keys, to join op->user, under
  * the secret its code shows. */
 int
-ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[E2E_LINK_MAC_BYTES])
+ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[PROTO_LINK_MAC_BYTES])
 {
 	return e2e_link_mac(mac, op->secret, op->user, c->id->sign_pk, c->id->x_pk);
 }
@@ -58,7 +58,7 @@ ops_on_linked(struct chat_client *c, const cJSON *msg)
 		return; /* not asked for: ignore */
 	c->linking = 0;
 	if (user == NULL || strcmp(user, op->user) != 0 ||
-	    proto_get_int(msg, "deviceId", 1, INT32_MAX, &dev) != 0) {
+	    proto_get_int(msg, "deviceId", 1, PROTO_DEVICE_ID_MAX, &dev) != 0) {
 		op_finish(
 			c, op,
 			client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed"),
@@ -92,7 +92,7 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	int64_t dev;
 	char buf[16];
 
-	if (err == CHAT_OK && proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0)
+	if (err == CHAT_OK && proto_get_int(reply, "deviceId", 1, PROTO_DEVICE_ID_MAX, &dev) != 0)
 		err = client_fail(c, CHAT_ERR_PROTOCOL,
 				  "the server's approval answer is malformed");
 	if (err != CHAT_OK) {
@@ -102,7 +102,7 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	/* Pin it now: its keys were checked against the code the user typed,
 	 * the strongest pin there is, and our read receipts go to it at once. */
 	if (store_peer_pin(&c->store, c->user, (uint32_t)dev, (const uint8_t *)op->text,
-			   (const uint8_t *)op->text + 32, NULL) != 0) {
+			   (const uint8_t *)op->text + PROTO_KEY_BYTES, NULL) != 0) {
 		op_finish(c, op, client_fail(c, CHAT_ERR_STORE, "approved, but %s", c->store.err),
 			  NULL);
 		return;
@@ -113,15 +113,16 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 
 /* A waiting request, read from getLink's list. */
 struct link_request {
-	uint8_t ik[32], xk[32], sig[64], mac[E2E_LINK_MAC_BYTES];
+	uint8_t ik[PROTO_KEY_BYTES], xk[PROTO_KEY_BYTES], sig[PROTO_SIG_BYTES];
+	uint8_t mac[PROTO_LINK_MAC_BYTES];
 };
 
 static int
 read_request(const cJSON *j, struct link_request *q)
 {
-	if (proto_get_b64(j, "identityKey", q->ik, 32, 0, NULL) != 0 ||
-	    proto_get_b64(j, "exchangeKey", q->xk, 32, 0, NULL) != 0 ||
-	    proto_get_b64(j, "exchangeKeySig", q->sig, 64, 0, NULL) != 0 ||
+	if (proto_get_b64(j, "identityKey", q->ik, sizeof q->ik, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKey", q->xk, sizeof q->xk, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKeySig", q->sig, sizeof q->sig, 0, NULL) != 0 ||
 	    proto_get_b64(j, "linkMac", q->mac, sizeof q->mac, 0, NULL) != 0)
 		return -1;
 	return 0;
@@ -165,7 +166,7 @@ static void
 link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	struct link_request q;
-	uint8_t approval[64];
+	uint8_t approval[PROTO_SIG_BYTES];
 	cJSON *req;
 	int found = 0;
 
@@ -184,16 +185,16 @@ link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		return;
 	}
 	/* Kept (in op->text, wiped with the op) to pin once approved. */
-	if ((op->text = malloc(64)) == NULL) {
+	if ((op->text = malloc(2 * PROTO_KEY_BYTES)) == NULL) {
 		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
 		return;
 	}
-	memcpy(op->text, q.ik, 32);
-	memcpy(op->text + 32, q.xk, 32);
-	op->text_len = 64;
+	memcpy(op->text, q.ik, PROTO_KEY_BYTES);
+	memcpy(op->text + PROTO_KEY_BYTES, q.xk, PROTO_KEY_BYTES);
+	op->text_len = 2 * PROTO_KEY_BYTES;
 	req = new_request("approveLink");
-	if (req == NULL || proto_add_b64(req, "identityKey", q.ik, 32) != 0 ||
-	    proto_add_b64(req, "approval", approval, 64) != 0) {
+	if (req == NULL || proto_add_b64(req, "identityKey", q.ik, sizeof q.ik) != 0 ||
+	    proto_add_b64(req, "approval", approval, sizeof approval) != 0) {
 		cJSON_Delete(req);
 		op_finish(c, op, client_fail(c, CHAT_ERR_NOMEM, "out of memory"), NULL);
 		return;
@@ -205,7 +206,7 @@ link_found(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 int
 chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done, void *arg)
 {
-	uint8_t secret[E2E_LINK_SECRET_BYTES];
+	uint8_t secret[PROTO_LINK_SECRET_BYTES];
 	struct op *op;
 	cJSON *req;
 	int rc = check_registered(c);
@@ -272,7 +273,7 @@ chat_remove_device(struct chat_client *c, uint32_t device_id, chat_done_cb done,
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (device_id == 0 || device_id > INT32_MAX)
+	if (device_id == 0 || device_id > PROTO_DEVICE_ID_MAX)
 		return client_fail(c, CHAT_ERR_INVALID, "%u is not a device id", device_id);
 	req = new_request("removeDevice");
 	if (req == NULL || !cJSON_AddNumberToObject(req, "deviceId", device_id) ||
@@ -363,8 +364,8 @@ add_key(void *arg, const char *user, uint32_t device, const struct store_peer *p
 	l->buf[l->len++] = (uint8_t)(device >> 16);
 	l->buf[l->len++] = (uint8_t)(device >> 8);
 	l->buf[l->len++] = (uint8_t)device;
-	memcpy(l->buf + l->len, p->identity_key, 32);
-	l->len += 32;
+	memcpy(l->buf + l->len, p->identity_key, PROTO_KEY_BYTES);
+	l->len += PROTO_KEY_BYTES;
 	return 0;
 }
 

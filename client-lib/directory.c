@@ -28,9 +28,9 @@
 /* The keys of one directory entry. */
 struct entry {
 	uint32_t device;
-	uint8_t ik[32], xk[32], sig[64];
+	uint8_t ik[PROTO_KEY_BYTES], xk[PROTO_KEY_BYTES], sig[PROTO_SIG_BYTES];
 	int approved; /* approverKey and approval present */
-	uint8_t approver[32], approval[64];
+	uint8_t approver[PROTO_KEY_BYTES], approval[PROTO_SIG_BYTES];
 	const char *name;
 };
 
@@ -42,21 +42,22 @@ parse_entry(struct chat_client *c, const char *user, uint32_t device, const cJSO
 
 	memset(e, 0, sizeof *e);
 	e->device = device;
-	if (proto_get_b64(j, "identityKey", e->ik, 32, 0, NULL) != 0 ||
-	    proto_get_b64(j, "exchangeKey", e->xk, 32, 0, NULL) != 0 ||
-	    proto_get_b64(j, "exchangeKeySig", e->sig, 64, 0, NULL) != 0)
+	if (proto_get_b64(j, "identityKey", e->ik, sizeof e->ik, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKey", e->xk, sizeof e->xk, 0, NULL) != 0 ||
+	    proto_get_b64(j, "exchangeKeySig", e->sig, sizeof e->sig, 0, NULL) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL,
 				   "the server sent malformed keys for %s device %u", user, device);
 	if (ak != NULL && !cJSON_IsNull(ak)) {
-		if (proto_get_b64(j, "approverKey", e->approver, 32, 0, NULL) != 0 ||
-		    proto_get_b64(j, "approval", e->approval, 64, 0, NULL) != 0)
+		if (proto_get_b64(j, "approverKey", e->approver, sizeof e->approver, 0, NULL) !=
+			    0 ||
+		    proto_get_b64(j, "approval", e->approval, sizeof e->approval, 0, NULL) != 0)
 			return client_fail(c, CHAT_ERR_PROTOCOL,
 					   "the server sent a malformed approval for %s device %u",
 					   user, device);
 		e->approved = 1;
 	}
 	e->name = proto_get_str(j, "name");
-	if (e->name != NULL && strlen(e->name) > PROTO_MAX_DEVICE_NAME)
+	if (e->name != NULL && strlen(e->name) > PROTO_DEVICE_NAME_MAX)
 		e->name = NULL;
 	return CHAT_OK;
 }
@@ -301,7 +302,7 @@ parse_listing(struct chat_client *c, const char *user, const cJSON *devs, struct
 	cJSON_ArrayForEach(d, devs) {
 		int64_t dev;
 
-		if (proto_get_int(d, "deviceId", 1, INT32_MAX, &dev) != 0) {
+		if (proto_get_int(d, "deviceId", 1, PROTO_DEVICE_ID_MAX, &dev) != 0) {
 			rc = client_fail(c, CHAT_ERR_PROTOCOL,
 					 "the server sent a malformed device id");
 			break;

@@ -1,5 +1,8 @@
 /*
- * e2e.c - Stage-1 device identity, challenge signatures and envelope.
+ * e2e.c - the client's end-to-end crypto: its identity kept on disk, the
+ * sealed message envelope (AD, key derivation, padding), link codes as
+ * people type them, and safety numbers. The keys' formats and the
+ * signatures and MACs the server checks too are common/crypto.c's.
  *
  * Requires sodium_init() to have been called (see e2e.h).
  */
@@ -14,63 +17,36 @@
 
 #include "hkdf.h"
 
-/* Domain-separation strings.  Used without their terminating NUL. */
-static const char E2E_XKEY_CTX[] = "chat-xkey-v1";   /* 12 bytes */
-static const char E2E_AD_CTX_V1[] = "chat-e2e-v1";   /* 11 bytes */
-static const char E2E_AD_CTX_V2[] = "chat-e2e-v2";   /* 11 bytes */
-static const char E2E_KDF_CTX[] = "chat-e2e-v1 key"; /* 15 bytes */
-static const char E2E_BLOB_MAGIC[] = "CID1";         /* 4 bytes */
+/* Labels, used without their terminating NUL. */
+static const char E2E_AD_CTX_V1[] = PROTO_LABEL_AD_V1;
+static const char E2E_AD_CTX_V2[] = PROTO_LABEL_AD_V2;
+static const char E2E_KDF_CTX[] = PROTO_LABEL_KDF;
+static const char E2E_BLOB_MAGIC[] = "CID1"; /* the identity blob's, kept on disk only */
 
-#define E2E_XKEY_CTX_LEN   (sizeof E2E_XKEY_CTX - 1)
 #define E2E_KDF_CTX_LEN    (sizeof E2E_KDF_CTX - 1)
 #define E2E_MAGIC_LEN      (sizeof E2E_BLOB_MAGIC - 1)
-#define E2E_XKEY_MSG_BYTES (E2E_XKEY_CTX_LEN + E2E_PK_BYTES)
-#define E2E_KDF_INFO_BYTES (E2E_KDF_CTX_LEN + 2 * E2E_PK_BYTES)
+#define E2E_KDF_INFO_BYTES (E2E_KDF_CTX_LEN + 2 * PROTO_KEY_BYTES)
 /* Longest decimal uint32_t is "4294967295": 10 digits + NUL. */
 #define E2E_U32_DEC_BYTES 11
 
 /* Compile-time check that the blob layout matches the documented size. */
 _Static_assert(E2E_IDENTITY_BLOB_BYTES == 4 + 32 + 64 + 32 + 32 + 64, "identity blob size");
-_Static_assert(crypto_sign_PUBLICKEYBYTES == E2E_PK_BYTES &&
-		       crypto_sign_SECRETKEYBYTES == E2E_SIGN_SK_BYTES &&
-		       crypto_sign_BYTES == E2E_SIG_BYTES &&
-		       crypto_scalarmult_BYTES == E2E_PK_BYTES &&
-		       crypto_scalarmult_SCALARBYTES == 32 &&
-		       crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == E2E_NONCE_BYTES &&
-		       crypto_aead_xchacha20poly1305_ietf_ABYTES == E2E_TAG_BYTES &&
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == PROTO_NONCE_BYTES &&
+		       crypto_aead_xchacha20poly1305_ietf_ABYTES == PROTO_TAG_BYTES &&
 		       crypto_aead_xchacha20poly1305_ietf_KEYBYTES == E2E_KEY_BYTES,
 	       "libsodium sizes match e2e.h");
 _Static_assert(sizeof E2E_AD_CTX_V1 == sizeof E2E_AD_CTX_V2, "AD labels of one length");
 
 /* ------------------------------------------------------------------ */
-/* Exchange-key binding                                                */
+/* Identity                                                            */
 /* ------------------------------------------------------------------ */
-
-/* The message the identity key signs to vouch for an exchange key. */
-static void
-e2e_xkey_message(uint8_t msg[E2E_XKEY_MSG_BYTES], const uint8_t x_pk[32])
-{
-	memcpy(msg, E2E_XKEY_CTX, E2E_XKEY_CTX_LEN);
-	memcpy(msg + E2E_XKEY_CTX_LEN, x_pk, E2E_PK_BYTES);
-}
-
-int
-e2e_verify_exchange_key(const uint8_t sign_pk[32], const uint8_t x_pk[32], const uint8_t sig[64])
-{
-	uint8_t msg[E2E_XKEY_MSG_BYTES];
-
-	if (sign_pk == NULL || x_pk == NULL || sig == NULL)
-		return -1;
-	e2e_xkey_message(msg, x_pk);
-	return crypto_sign_verify_detached(sig, msg, sizeof msg, sign_pk) == 0 ? 0 : -1;
-}
 
 /* 0 iff x_pk == X25519(x_sk, 9).  Catches callers passing a mismatched
  * pair, which would otherwise silently derive a key nobody else can. */
 static int
 e2e_x_pair_matches(const uint8_t x_sk[32], const uint8_t x_pk[32])
 {
-	uint8_t calc[E2E_PK_BYTES];
+	uint8_t calc[PROTO_KEY_BYTES];
 	int rc = -1;
 
 	if (crypto_scalarmult_base(calc, x_sk) == 0 && sodium_memcmp(calc, x_pk, sizeof calc) == 0)
@@ -79,53 +55,10 @@ e2e_x_pair_matches(const uint8_t x_sk[32], const uint8_t x_pk[32])
 	return rc;
 }
 
-/* RFC 7748 decodeScalar25519 clamping, applied to the stored secret so the
- * serialized identity is canonical (X25519 clamps internally anyway). */
-static void
-e2e_clamp(uint8_t x_sk[32])
-{
-	x_sk[0] &= 248;
-	x_sk[31] &= 127;
-	x_sk[31] |= 64;
-}
-
 static int
 e2e_is_clamped(const uint8_t x_sk[32])
 {
 	return (x_sk[0] & 7) == 0 && (x_sk[31] & 0xc0) == 0x40;
-}
-
-/* ------------------------------------------------------------------ */
-/* Identity                                                            */
-/* ------------------------------------------------------------------ */
-
-void
-e2e_identity_wipe(struct e2e_identity *id)
-{
-	if (id != NULL)
-		sodium_memzero(id, sizeof *id);
-}
-
-int
-e2e_identity_generate(struct e2e_identity *id)
-{
-	uint8_t msg[E2E_XKEY_MSG_BYTES];
-
-	if (id == NULL)
-		return -1;
-	if (crypto_sign_keypair(id->sign_pk, id->sign_sk) != 0)
-		goto fail;
-	randombytes_buf(id->x_sk, sizeof id->x_sk);
-	e2e_clamp(id->x_sk);
-	if (crypto_scalarmult_base(id->x_pk, id->x_sk) != 0)
-		goto fail;
-	e2e_xkey_message(msg, id->x_pk);
-	if (crypto_sign_detached(id->x_sig, NULL, msg, sizeof msg, id->sign_sk) != 0)
-		goto fail;
-	return 0;
-fail:
-	e2e_identity_wipe(id);
-	return -1;
 }
 
 void
@@ -153,7 +86,7 @@ static int
 e2e_sign_pair_matches(const uint8_t sign_sk[64], const uint8_t sign_pk[32])
 {
 	uint8_t seed[crypto_sign_SEEDBYTES];
-	uint8_t pk[E2E_PK_BYTES];
+	uint8_t pk[PROTO_KEY_BYTES];
 	uint8_t sk[E2E_SIGN_SK_BYTES];
 	int rc = -1;
 
@@ -201,122 +134,6 @@ e2e_identity_parse(struct e2e_identity *id, const uint8_t *in, size_t len)
 fail:
 	e2e_identity_wipe(id);
 	return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Challenge signatures                                                */
-/* ------------------------------------------------------------------ */
-
-/* Heap buffer holding domain || challenge (Ed25519 in libsodium has no
- * streaming API for pure Ed25519, so the message must be contiguous).
- * Not secret.  Caller frees. */
-static uint8_t *
-e2e_challenge_message(const char *domain, const uint8_t *challenge, size_t len, size_t *msg_len)
-{
-	size_t dlen;
-	uint8_t *msg;
-
-	if (domain == NULL || (challenge == NULL && len != 0))
-		return NULL;
-	dlen = strlen(domain);
-	if (dlen == 0 || len > SIZE_MAX - dlen)
-		return NULL;
-	msg = malloc(dlen + len > 0 ? dlen + len : 1);
-	if (msg == NULL)
-		return NULL;
-	memcpy(msg, domain, dlen);
-	if (len > 0)
-		memcpy(msg + dlen, challenge, len);
-	*msg_len = dlen + len;
-	return msg;
-}
-
-int
-e2e_sign_challenge(uint8_t sig[64], const char *domain, const uint8_t *challenge, size_t len,
-		   const uint8_t sign_sk[64])
-{
-	size_t msg_len = 0;
-	uint8_t *msg;
-	int rc = -1;
-
-	if (sig == NULL || sign_sk == NULL)
-		return -1;
-	msg = e2e_challenge_message(domain, challenge, len, &msg_len);
-	if (msg != NULL && crypto_sign_detached(sig, NULL, msg, msg_len, sign_sk) == 0)
-		rc = 0;
-	free(msg);
-	if (rc != 0)
-		sodium_memzero(sig, E2E_SIG_BYTES);
-	return rc;
-}
-
-int
-e2e_verify_challenge(const uint8_t sig[64], const char *domain, const uint8_t *challenge,
-		     size_t len, const uint8_t sign_pk[32])
-{
-	size_t msg_len = 0;
-	uint8_t *msg;
-	int rc = -1;
-
-	if (sig == NULL || sign_pk == NULL)
-		return -1;
-	msg = e2e_challenge_message(domain, challenge, len, &msg_len);
-	if (msg != NULL && crypto_sign_verify_detached(sig, msg, msg_len, sign_pk) == 0)
-		rc = 0;
-	free(msg);
-	return rc;
-}
-
-/* challenge || server || 0x00 || binding, the part of a session signature
- * after its domain (e2e.h), malloc'd; NULL on a bad argument. */
-static uint8_t *
-e2e_session_suffix(const uint8_t challenge[32], const char *server, const uint8_t *binding,
-		   size_t binding_len, size_t *len)
-{
-	size_t sl = server != NULL ? strlen(server) : 0;
-	uint8_t *m;
-
-	if (challenge == NULL || sl == 0 || sl > E2E_SERVER_NAME_MAX ||
-	    (binding_len != 0 && binding_len != E2E_BINDING_BYTES) ||
-	    (binding == NULL && binding_len != 0))
-		return NULL;
-	*len = 32 + sl + 1 + binding_len;
-	if ((m = malloc(*len)) == NULL)
-		return NULL;
-	memcpy(m, challenge, 32);
-	memcpy(m + 32, server, sl);
-	m[32 + sl] = 0x00;
-	if (binding_len > 0)
-		memcpy(m + 32 + sl + 1, binding, binding_len);
-	return m;
-}
-
-int
-e2e_sign_session(uint8_t sig[64], const char *domain, const uint8_t challenge[32],
-		 const char *server, const uint8_t *binding, size_t binding_len,
-		 const uint8_t sign_sk[64])
-{
-	size_t len = 0;
-	uint8_t *m = e2e_session_suffix(challenge, server, binding, binding_len, &len);
-	int rc = m != NULL ? e2e_sign_challenge(sig, domain, m, len, sign_sk) : -1;
-
-	if (rc != 0 && sig != NULL)
-		sodium_memzero(sig, E2E_SIG_BYTES);
-	free(m);
-	return rc;
-}
-
-int
-e2e_verify_session(const uint8_t sig[64], const char *domain, const uint8_t challenge[32],
-		   const char *server, const uint8_t *binding, size_t binding_len,
-		   const uint8_t sign_pk[32])
-{
-	size_t len = 0;
-	uint8_t *m = e2e_session_suffix(challenge, server, binding, binding_len, &len);
-	int rc = m != NULL ? e2e_verify_challenge(sig, domain, m, len, sign_pk) : -1;
-
-	free(m);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -456,8 +273,8 @@ e2e_derive_key(uint8_t key[E2E_KEY_BYTES], const uint8_t my_sk[32], const uint8_
 	if (crypto_scalarmult(shared, my_sk, peer_pk) != 0)
 		goto out;
 	memcpy(info, E2E_KDF_CTX, E2E_KDF_CTX_LEN);
-	memcpy(info + E2E_KDF_CTX_LEN, sender_pk, E2E_PK_BYTES);
-	memcpy(info + E2E_KDF_CTX_LEN + E2E_PK_BYTES, recipient_pk, E2E_PK_BYTES);
+	memcpy(info + E2E_KDF_CTX_LEN, sender_pk, PROTO_KEY_BYTES);
+	memcpy(info + E2E_KDF_CTX_LEN + PROTO_KEY_BYTES, recipient_pk, PROTO_KEY_BYTES);
 	if (chat_hkdf_sha256(key, E2E_KEY_BYTES, NULL, 0, shared, sizeof shared, info,
 			     sizeof info) != 0)
 		goto out;
@@ -476,13 +293,13 @@ out:
 size_t
 e2e_pad_len(size_t n)
 {
-	size_t bucket = E2E_PAD_MIN;
+	size_t bucket = PROTO_PAD_MIN;
 
-	if (n > E2E_MAX_PLAINTEXT)
+	if (n > PROTO_MAX_PLAINTEXT)
 		return 0;
 	while (bucket < n + 1)
 		bucket *= 2;
-	return bucket < E2E_MAX_PADDED ? bucket : E2E_MAX_PADDED;
+	return bucket < PROTO_MAX_PADDED ? bucket : PROTO_MAX_PADDED;
 }
 
 size_t
@@ -490,7 +307,7 @@ e2e_sealed_len(size_t n)
 {
 	size_t padded = e2e_pad_len(n);
 
-	return padded ? padded + E2E_TAG_BYTES : 0;
+	return padded ? padded + PROTO_TAG_BYTES : 0;
 }
 
 int
@@ -546,7 +363,7 @@ e2e_seal_with_nonce(uint8_t *ct, size_t *ct_len, const uint8_t nonce[24], const 
 		*ct_len = 0;
 	if (ct == NULL || ct_len == NULL || nonce == NULL || (pt == NULL && pt_len != 0) ||
 	    sender_x_sk == NULL || sender_x_pk == NULL || recipient_x_pk == NULL ||
-	    pt_len > E2E_MAX_PLAINTEXT)
+	    pt_len > PROTO_MAX_PLAINTEXT)
 		return -1;
 	ad = e2e_header_ad_alloc(h, E2E_AD_V2, &ad_len);
 	padded = e2e_pad(pt, pt_len, &padded_len);
@@ -555,7 +372,7 @@ e2e_seal_with_nonce(uint8_t *ct, size_t *ct_len, const uint8_t nonce[24], const 
 		goto out;
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &out_len, padded, padded_len, ad, ad_len,
 						       NULL, nonce, key) != 0 ||
-	    out_len != (unsigned long long)padded_len + E2E_TAG_BYTES)
+	    out_len != (unsigned long long)padded_len + PROTO_TAG_BYTES)
 		goto out;
 	*ct_len = (size_t)out_len;
 	rc = 0;
@@ -577,7 +394,7 @@ e2e_seal(uint8_t *ct, size_t *ct_len, uint8_t nonce_out[24], const uint8_t *pt, 
 	if (nonce_out == NULL)
 		return -1;
 	/* 192-bit random nonces: collisions are negligible even without state. */
-	randombytes_buf(nonce_out, E2E_NONCE_BYTES);
+	randombytes_buf(nonce_out, PROTO_NONCE_BYTES);
 	return e2e_seal_with_nonce(ct, ct_len, nonce_out, pt, pt_len, h, sender_x_sk, sender_x_pk,
 				   recipient_x_pk);
 }
@@ -614,9 +431,9 @@ e2e_open(uint8_t *pt, size_t *pt_len, const uint8_t *ct, size_t ct_len, const ui
 	if (pt_len == NULL)
 		return E2E_OPEN_FAILED;
 	*pt_len = 0;
-	if (ct == NULL || ct_len < E2E_TAG_BYTES || nonce == NULL || recipient_x_sk == NULL ||
+	if (ct == NULL || ct_len < PROTO_TAG_BYTES || nonce == NULL || recipient_x_sk == NULL ||
 	    recipient_x_pk == NULL || sender_x_pk == NULL ||
-	    (pt == NULL && ct_len != E2E_TAG_BYTES) || !e2e_header_ok(h))
+	    (pt == NULL && ct_len != PROTO_TAG_BYTES) || !e2e_header_ok(h))
 		return E2E_OPEN_FAILED;
 	if (pt == NULL)
 		pt = &scratch;
@@ -637,64 +454,20 @@ out:
 	if (rc != 0) {
 		*pt_len = 0;
 		if (pt != &scratch)
-			sodium_memzero(pt, ct_len - E2E_TAG_BYTES);
+			sodium_memzero(pt, ct_len - PROTO_TAG_BYTES);
 	}
 	return rc;
 }
 
 /* ------------------------------------------------------------------ */
-/* Devices: approvals, link codes, safety numbers                      */
+/* Link codes, safety numbers                                          */
 /* ------------------------------------------------------------------ */
-
-/* "chat-device-v1" || user || 0x00 || ik || xk, malloc'd. */
-static uint8_t *
-e2e_device_message(const char *user, const uint8_t ik[32], const uint8_t xk[32], size_t *len)
-{
-	size_t dl = strlen(E2E_DOMAIN_DEVICE), ul = strlen(user);
-	uint8_t *m = malloc(dl + ul + 1 + 64);
-
-	if (m == NULL)
-		return NULL;
-	memcpy(m, E2E_DOMAIN_DEVICE, dl);
-	memcpy(m + dl, user, ul);
-	m[dl + ul] = 0;
-	memcpy(m + dl + ul + 1, ik, 32);
-	memcpy(m + dl + ul + 33, xk, 32);
-	*len = dl + ul + 1 + 64;
-	return m;
-}
-
-int
-e2e_sign_device(uint8_t sig[64], const char *user, const uint8_t ik[32], const uint8_t xk[32],
-		const uint8_t approver_sk[64])
-{
-	size_t len;
-	uint8_t *m = e2e_device_message(user, ik, xk, &len);
-	int rc = m != NULL && crypto_sign_detached(sig, NULL, m, len, approver_sk) == 0 ? 0 : -1;
-
-	free(m);
-	return rc;
-}
-
-int
-e2e_verify_device(const uint8_t sig[64], const char *user, const uint8_t ik[32],
-		  const uint8_t xk[32], const uint8_t approver_pk[32])
-{
-	size_t len;
-	uint8_t *m = e2e_device_message(user, ik, xk, &len);
-	int rc = m != NULL && crypto_sign_verify_detached(sig, m, len, approver_pk) == 0 ? 0 : -1;
-
-	free(m);
-	return rc;
-}
 
 /* RFC 4648 base32, most significant bit first; the code's four groups. */
 static const char e2e_b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-static const char E2E_LINK_CTX[] = "chat-link-code-v2";
-#define E2E_LINK_CTX_LEN (sizeof E2E_LINK_CTX - 1)
 
 void
-e2e_link_code(const uint8_t secret[E2E_LINK_SECRET_BYTES], char out[E2E_LINK_CODE_LEN + 1])
+e2e_link_code(const uint8_t secret[PROTO_LINK_SECRET_BYTES], char out[E2E_LINK_CODE_LEN + 1])
 {
 	int o = 0;
 
@@ -712,13 +485,13 @@ e2e_link_code(const uint8_t secret[E2E_LINK_SECRET_BYTES], char out[E2E_LINK_COD
 }
 
 int
-e2e_link_code_parse(const char *code, uint8_t secret[E2E_LINK_SECRET_BYTES])
+e2e_link_code_parse(const char *code, uint8_t secret[PROTO_LINK_SECRET_BYTES])
 {
 	int bit = 0;
 
 	if (code == NULL)
 		return -1;
-	memset(secret, 0, E2E_LINK_SECRET_BYTES);
+	memset(secret, 0, PROTO_LINK_SECRET_BYTES);
 	for (; *code != '\0'; code++) {
 		int ch = *code >= 'a' && *code <= 'z' ? *code - 'a' + 'A' : *code;
 		const char *p;
@@ -726,71 +499,26 @@ e2e_link_code_parse(const char *code, uint8_t secret[E2E_LINK_SECRET_BYTES])
 		if (ch == '-' || ch == ' ')
 			continue;
 		p = ch != '\0' ? strchr(e2e_b32, ch) : NULL;
-		if (p == NULL || bit == E2E_LINK_SECRET_BYTES * 8) {
-			sodium_memzero(secret, E2E_LINK_SECRET_BYTES);
+		if (p == NULL || bit == PROTO_LINK_SECRET_BYTES * 8) {
+			sodium_memzero(secret, PROTO_LINK_SECRET_BYTES);
 			return -1;
 		}
 		for (int k = 4; k >= 0; k--, bit++)
 			if (((p - e2e_b32) >> k) & 1)
 				secret[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
 	}
-	if (bit != E2E_LINK_SECRET_BYTES * 8) {
-		sodium_memzero(secret, E2E_LINK_SECRET_BYTES);
+	if (bit != PROTO_LINK_SECRET_BYTES * 8) {
+		sodium_memzero(secret, PROTO_LINK_SECRET_BYTES);
 		return -1;
 	}
 	return 0;
-}
-
-int
-e2e_link_mac(uint8_t mac[E2E_LINK_MAC_BYTES], const uint8_t secret[E2E_LINK_SECRET_BYTES],
-	     const char *user, const uint8_t ik[32], const uint8_t xk[32])
-{
-	static const uint8_t zero_salt[32];
-	crypto_auth_hmacsha256_state st;
-	uint8_t key[32];
-	int rc = -1;
-
-	if (mac == NULL)
-		return -1;
-	if (secret != NULL && user != NULL && ik != NULL && xk != NULL &&
-	    chat_hkdf_sha256(key, sizeof key, zero_salt, sizeof zero_salt, secret,
-			     E2E_LINK_SECRET_BYTES, (const uint8_t *)E2E_LINK_CTX,
-			     E2E_LINK_CTX_LEN) == 0 &&
-	    crypto_auth_hmacsha256_init(&st, key, sizeof key) == 0 &&
-	    crypto_auth_hmacsha256_update(&st, (const uint8_t *)E2E_LINK_CTX, E2E_LINK_CTX_LEN) ==
-		    0 &&
-	    crypto_auth_hmacsha256_update(&st, (const uint8_t *)user, strlen(user) + 1) == 0 &&
-	    crypto_auth_hmacsha256_update(&st, ik, 32) == 0 &&
-	    crypto_auth_hmacsha256_update(&st, xk, 32) == 0 &&
-	    crypto_auth_hmacsha256_final(&st, mac) == 0)
-		rc = 0;
-	sodium_memzero(key, sizeof key);
-	sodium_memzero(&st, sizeof st);
-	if (rc != 0)
-		sodium_memzero(mac, E2E_LINK_MAC_BYTES);
-	return rc;
-}
-
-int
-e2e_link_mac_verify(const uint8_t mac[E2E_LINK_MAC_BYTES],
-		    const uint8_t secret[E2E_LINK_SECRET_BYTES], const char *user,
-		    const uint8_t ik[32], const uint8_t xk[32])
-{
-	uint8_t want[E2E_LINK_MAC_BYTES];
-	int rc = -1;
-
-	if (mac != NULL && e2e_link_mac(want, secret, user, ik, xk) == 0 &&
-	    crypto_verify_32(want, mac) == 0)
-		rc = 0;
-	sodium_memzero(want, sizeof want);
-	return rc;
 }
 
 void
 e2e_safety_number(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
 		  char out[E2E_SAFETY_LEN + 1])
 {
-	static const char domain[] = "chat-safety-v1";
+	static const char domain[] = PROTO_LABEL_SAFETY;
 	crypto_hash_sha512_state st;
 	uint8_t h[64], zero = 0;
 	size_t o = 0;

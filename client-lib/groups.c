@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GROUP_NAME_MAX 64
-
 /* Checks a list of user names given by the application. */
 static int
 check_users(struct chat_client *c, const char *const *users, size_t n, size_t max)
@@ -18,7 +16,8 @@ check_users(struct chat_client *c, const char *const *users, size_t n, size_t ma
 		return client_fail(c, CHAT_ERR_INVALID, "name at least one user");
 	if (n > max)
 		return client_fail(c, CHAT_ERR_TOO_LARGE,
-				   "a chat has at most 100 members; %zu users are too many", n + 1);
+				   "a chat has at most %d members; %zu users are too many",
+				   PROTO_MAX_MEMBERS, n + 1);
 	for (size_t i = 0; i < n; i++)
 		if (!proto_valid_user(users[i]))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
@@ -46,12 +45,13 @@ chat_create_group(struct chat_client *c, const char *name, const char *const *us
 	size_t len = name ? strlen(name) : 0;
 	int rc = check_registered(c);
 
-	if (rc == CHAT_OK && (len == 0 || len > GROUP_NAME_MAX || !proto_valid_utf8(name, len)))
+	if (rc == CHAT_OK &&
+	    (len == 0 || len > PROTO_GROUP_NAME_MAX || !proto_valid_utf8(name, len)))
 		rc = client_fail(c, CHAT_ERR_INVALID,
 				 "a group needs a name of 1 to %d bytes of UTF-8 text",
-				 GROUP_NAME_MAX);
+				 PROTO_GROUP_NAME_MAX);
 	if (rc == CHAT_OK)
-		rc = check_users(c, users, n_users, 99);
+		rc = check_users(c, users, n_users, PROTO_MAX_MEMBERS - 1);
 	if (rc != CHAT_OK)
 		return rc;
 	req = new_request("createChat");
@@ -92,7 +92,7 @@ chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 		rc = client_fail(c, CHAT_ERR_INVALID,
 				 "operation must be CHAT_MEMBERS_ADD or _REMOVE");
 	if (rc == CHAT_OK)
-		rc = check_users(c, users, n_users, 99);
+		rc = check_users(c, users, n_users, PROTO_MAX_MODIFY);
 	if (rc != CHAT_OK)
 		return rc;
 	req = new_request("modifyChatParticipants");

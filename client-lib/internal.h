@@ -54,10 +54,10 @@ struct op {
 	char *text;
 	size_t text_len;
 	int attempts;
-	chat_code_cb code_cb;                  /* link: where the code goes */
-	char code[E2E_LINK_CODE_LEN + 1];      /* link/approve: the code, as shown */
-	uint8_t secret[E2E_LINK_SECRET_BYTES]; /* link/approve: what the code says */
-	uint32_t device_id;        /* remove device */
+	chat_code_cb code_cb;                    /* link: where the code goes */
+	char code[E2E_LINK_CODE_LEN + 1];        /* link/approve: the code, as shown */
+	uint8_t secret[PROTO_LINK_SECRET_BYTES]; /* link/approve: what the code says */
+	uint32_t device_id;                      /* remove device */
 	int fresh_chat;            /* send: members were read from the server for this try */
 	int held;                  /* send: waiting for the connection to come back */
 	int outbox;                /* send: from the store, nobody waits on it */
@@ -107,12 +107,12 @@ struct chat_client {
 	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
 	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
 	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
-	uint8_t challenge[PROTO_CHALLENGE_LEN];
+	uint8_t challenge[PROTO_CHALLENGE_BYTES];
 	/* What the session signature covers beside the challenge: the server's
 	 * name from its URL, and on wss:// the TLS exporter value (RFC 9266) of
 	 * this connection (binding_len 0 on ws://). */
-	char server_name[E2E_SERVER_NAME_MAX + 1];
-	uint8_t binding[E2E_BINDING_BYTES];
+	char server_name[PROTO_SERVER_NAME_MAX + 1];
+	uint8_t binding[PROTO_BINDING_BYTES];
 	size_t binding_len;
 	size_t max_frame;
 	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
@@ -285,7 +285,7 @@ void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, 
 /* Reply to linkDevice: show the code, wait for the linked push. */
 void ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 /* The linkMac of a link op (PROTOCOL.md, "Devices"): 0, or -1. */
-int ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[E2E_LINK_MAC_BYTES]);
+int ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[PROTO_LINK_MAC_BYTES]);
 void ops_on_linked(struct chat_client *c, const cJSON *msg);
 
 /* receive.c */

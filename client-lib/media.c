@@ -37,8 +37,8 @@ struct media_job {
 
 	/* upload */
 	size_t n, i;
-	struct attach_meta metas[ATTACH_MAX_COUNT];
-	char *enc[ATTACH_MAX_COUNT]; /* the ciphertext files in tmp/ */
+	struct attach_meta metas[PROTO_MAX_BLOBS];
+	char *enc[PROTO_MAX_BLOBS]; /* the ciphertext files in tmp/ */
 	char *text;
 
 	/* download */
@@ -290,8 +290,8 @@ chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
 
 	if (rc != CHAT_OK || (rc = check_chat_id(c, chat_id)) != CHAT_OK)
 		return rc;
-	if (paths == NULL || n == 0 || n > ATTACH_MAX_COUNT)
-		return client_fail(c, CHAT_ERR_INVALID, "attach 1 to %d files", ATTACH_MAX_COUNT);
+	if (paths == NULL || n == 0 || n > PROTO_MAX_BLOBS)
+		return client_fail(c, CHAT_ERR_INVALID, "attach 1 to %d files", PROTO_MAX_BLOBS);
 	if (text != NULL && (strlen(text) > CHAT_MAX_TEXT || !proto_valid_utf8(text, strlen(text))))
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "the text is not valid UTF-8 text or too long");

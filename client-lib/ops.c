@@ -311,7 +311,7 @@ registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	int64_t dev;
 
-	if (err == CHAT_OK && (proto_get_int(reply, "deviceId", 1, INT32_MAX, &dev) != 0))
+	if (err == CHAT_OK && (proto_get_int(reply, "deviceId", 1, PROTO_DEVICE_ID_MAX, &dev) != 0))
 		err = client_fail(c, CHAT_ERR_PROTOCOL,
 				  "the server's registration reply has no device id");
 	if (err != CHAT_OK) {
@@ -357,12 +357,12 @@ ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32
 static int
 add_session_sig(struct chat_client *c, cJSON *req, const char *domain)
 {
-	uint8_t sig[64];
+	uint8_t sig[PROTO_SIG_BYTES];
 
 	if (e2e_sign_session(sig, domain, c->challenge, c->server_name, c->binding, c->binding_len,
 			     c->id->sign_sk) != 0 ||
 	    !cJSON_AddStringToObject(req, "server", c->server_name) ||
-	    proto_add_b64(req, "signature", sig, 64) != 0)
+	    proto_add_b64(req, "signature", sig, sizeof sig) != 0)
 		return -1;
 	return 0;
 }
@@ -375,7 +375,7 @@ send_device_keys(struct chat_client *c, struct op *op, const char *type, const c
 		 reply_fn fn)
 {
 	cJSON *req = new_request(type);
-	uint8_t mac[E2E_LINK_MAC_BYTES];
+	uint8_t mac[PROTO_LINK_MAC_BYTES];
 
 	if (req == NULL)
 		return CHAT_ERR_NOMEM;
@@ -384,9 +384,9 @@ send_device_keys(struct chat_client *c, struct op *op, const char *type, const c
 	     (ops_link_mac(c, op, mac) != 0 || proto_add_b64(req, "linkMac", mac, sizeof mac))) ||
 	    !cJSON_AddStringToObject(req, "user", op->user) ||
 	    (op->device_name && !cJSON_AddStringToObject(req, "deviceName", op->device_name)) ||
-	    proto_add_b64(req, "identityKey", c->id->sign_pk, 32) ||
-	    proto_add_b64(req, "exchangeKey", c->id->x_pk, 32) ||
-	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, 64)) {
+	    proto_add_b64(req, "identityKey", c->id->sign_pk, PROTO_KEY_BYTES) ||
+	    proto_add_b64(req, "exchangeKey", c->id->x_pk, PROTO_KEY_BYTES) ||
+	    proto_add_b64(req, "exchangeKeySig", c->id->x_sig, PROTO_SIG_BYTES)) {
 		cJSON_Delete(req);
 		return client_fail(c, CHAT_ERR_NOMEM, "cannot build the %s request", type);
 	}
@@ -417,7 +417,7 @@ send_auth(struct chat_client *c)
 		return CHAT_ERR_NOMEM;
 	if (!cJSON_AddStringToObject(req, "user", c->user) ||
 	    !cJSON_AddNumberToObject(req, "deviceId", c->device_id) ||
-	    add_session_sig(c, req, E2E_DOMAIN_AUTH) != 0 ||
+	    add_session_sig(c, req, PROTO_LABEL_AUTH) != 0 ||
 	    /* A handle that does not take delivery does not take the device's
 	     * receiving session either: it runs beside it. */
 	    (c->send_only && !cJSON_AddFalseToObject(req, "receive"))) {
@@ -434,11 +434,11 @@ ops_on_hello(struct chat_client *c)
 
 	for (struct op *op = c->ops; op != NULL; op = op->next) {
 		if (op->kind == OP_REGISTER) {
-			rc = send_device_keys(c, op, "register", E2E_DOMAIN_REGISTER, registered);
+			rc = send_device_keys(c, op, "register", PROTO_LABEL_REGISTER, registered);
 			goto sent;
 		}
 		if (op->kind == OP_LINK) {
-			rc = send_device_keys(c, op, "linkDevice", E2E_DOMAIN_LINK,
+			rc = send_device_keys(c, op, "linkDevice", PROTO_LABEL_LINK,
 					      ops_link_requested);
 			goto sent;
 		}
@@ -467,12 +467,11 @@ ops_new_device_op(struct chat_client *c, int kind, const char *user, const char 
 
 	if (!proto_valid_user(user))
 		return client_fail(c, CHAT_ERR_INVALID,
-				   "'%s' is not a valid user name: 1 to 32 of "
-				   "a-z 0-9 . _ -, starting with a letter or digit",
+				   "'%s' is not a valid user name: " PROTO_USER_FORM,
 				   user ? user : "");
-	if (device_name != NULL && strlen(device_name) > PROTO_MAX_DEVICE_NAME)
+	if (device_name != NULL && strlen(device_name) > PROTO_DEVICE_NAME_MAX)
 		return client_fail(c, CHAT_ERR_TOO_LARGE, "device name over %d bytes",
-				   PROTO_MAX_DEVICE_NAME);
+				   PROTO_DEVICE_NAME_MAX);
 	if (c->user[0] != '\0')
 		return client_fail(c, CHAT_ERR_REGISTERED,
 				   "this home (%s) is already registered, as %s's device %u; "
@@ -548,8 +547,9 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		return rc;
 	if (users == NULL || n_users == 0)
 		return client_fail(c, CHAT_ERR_INVALID, "name at least one user to chat with");
-	if (n_users > 99)
-		return client_fail(c, CHAT_ERR_TOO_LARGE, "a chat has at most 100 members");
+	if (n_users > PROTO_MAX_MEMBERS - 1)
+		return client_fail(c, CHAT_ERR_TOO_LARGE, "a chat has at most %d members",
+				   PROTO_MAX_MEMBERS);
 	for (size_t i = 0; i < n_users; i++)
 		if (!proto_valid_user(users[i]))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
@@ -628,7 +628,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	struct envelope_ctx *e = arg;
 	struct chat_client *c = e->c;
 	struct e2e_header h = {e->chat_id, e->id, c->user, c->device_id, user, device};
-	uint8_t nonce[E2E_NONCE_BYTES], *ct;
+	uint8_t nonce[PROTO_NONCE_BYTES], *ct;
 	size_t ct_len = 0;
 	cJSON *env;
 

@@ -48,7 +48,7 @@ static int receipt_send(struct chat_client *c, struct op *op);
 static int
 receipt_body(struct op *op, const struct store_receipt_batch *b)
 {
-	size_t len = PROTO_RECEIPT_HEAD + b->n * (CHAT_MESSAGE_ID_LEN / 2);
+	size_t len = PROTO_RECEIPT_HEAD + b->n * PROTO_RECEIPT_ID_BYTES;
 	uint8_t *p = malloc(len);
 	uint64_t at = (uint64_t)b->at;
 
@@ -59,8 +59,9 @@ receipt_body(struct op *op, const struct store_receipt_batch *b)
 	for (int i = 0; i < 8; i++)
 		p[2 + i] = (uint8_t)(at >> (56 - 8 * i));
 	for (size_t i = 0; i < b->n; i++)
-		if (sodium_hex2bin(p + PROTO_RECEIPT_HEAD + i * 16, 16, b->ids[i],
-				   CHAT_MESSAGE_ID_LEN, NULL, NULL, NULL) != 0) {
+		if (sodium_hex2bin(p + PROTO_RECEIPT_HEAD + i * PROTO_RECEIPT_ID_BYTES,
+				   PROTO_RECEIPT_ID_BYTES, b->ids[i], CHAT_MESSAGE_ID_LEN, NULL,
+				   NULL, NULL) != 0) {
 			free(p);
 			return CHAT_ERR_INVALID;
 		}
@@ -76,10 +77,11 @@ batch_of(const struct op *op, struct store_receipt_batch *b)
 	const uint8_t *p = (const uint8_t *)op->text;
 
 	b->status = p[1];
-	b->n = (op->text_len - PROTO_RECEIPT_HEAD) / 16;
+	b->n = (op->text_len - PROTO_RECEIPT_HEAD) / PROTO_RECEIPT_ID_BYTES;
 	for (size_t i = 0; i < b->n; i++)
-		sodium_bin2hex(b->ids[i], CHAT_MESSAGE_ID_LEN + 1, p + PROTO_RECEIPT_HEAD + i * 16,
-			       16);
+		sodium_bin2hex(b->ids[i], CHAT_MESSAGE_ID_LEN + 1,
+			       p + PROTO_RECEIPT_HEAD + i * PROTO_RECEIPT_ID_BYTES,
+			       PROTO_RECEIPT_ID_BYTES);
 }
 
 /* The batch is settled (taken by the server, or undeliverable for good). */
@@ -306,10 +308,11 @@ receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
 	uint64_t at = 0;
 
 	memset(out, 0, sizeof *out);
-	if (pt == NULL || len < PROTO_RECEIPT_HEAD + 16 || pt[0] != PROTO_BODY_RECEIPT ||
-	    (len - PROTO_RECEIPT_HEAD) % 16 != 0 ||
-	    (len - PROTO_RECEIPT_HEAD) / 16 > PROTO_MAX_RECEIPT_IDS ||
-	    (pt[1] != CHAT_RECEIPT_DELIVERED && pt[1] != CHAT_RECEIPT_READ))
+	if (pt == NULL || len < PROTO_RECEIPT_HEAD + PROTO_RECEIPT_ID_BYTES ||
+	    pt[0] != PROTO_BODY_RECEIPT ||
+	    (len - PROTO_RECEIPT_HEAD) % PROTO_RECEIPT_ID_BYTES != 0 ||
+	    (len - PROTO_RECEIPT_HEAD) / PROTO_RECEIPT_ID_BYTES > PROTO_MAX_RECEIPT_IDS ||
+	    (pt[1] != PROTO_RECEIPT_DELIVERED && pt[1] != PROTO_RECEIPT_READ))
 		return -1;
 	out->status = pt[1];
 	for (int i = 0; i < 8; i++)
@@ -317,7 +320,7 @@ receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
 	/* A time past 2^63 (the reader's clock, so anything) reads as 0. */
 	out->at = at > INT64_MAX ? 0 : (int64_t)at;
 	out->ids = pt + PROTO_RECEIPT_HEAD;
-	out->n = (len - PROTO_RECEIPT_HEAD) / 16;
+	out->n = (len - PROTO_RECEIPT_HEAD) / PROTO_RECEIPT_ID_BYTES;
 	return 0;
 }
 
@@ -344,7 +347,8 @@ receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uin
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char id[CHAT_MESSAGE_ID_LEN + 1];
 
-		sodium_bin2hex(id, sizeof id, body.ids + i * 16, 16);
+		sodium_bin2hex(id, sizeof id, body.ids + i * PROTO_RECEIPT_ID_BYTES,
+			       PROTO_RECEIPT_ID_BYTES);
 		rc = apply_one(c, chat_id, id, user, device, r.status, r.at, &news[n_news]);
 		if (rc == 1)
 			n_news++;

@@ -109,7 +109,7 @@ parse(struct chat_client *c, const cJSON *msg, int receipt, struct incoming *in)
 	in->user = proto_get_str(in->sender, "user");
 	if (!proto_valid_hex(in->chat_id, CHAT_CHAT_ID_LEN) ||
 	    !proto_valid_hex(in->message_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(in->user) ||
-	    proto_get_int(in->sender, "deviceId", 1, INT32_MAX, &in->device) != 0 ||
+	    proto_get_int(in->sender, "deviceId", 1, PROTO_DEVICE_ID_MAX, &in->device) != 0 ||
 	    (!receipt && proto_get_int(msg, "seq", 1, INT64_MAX / 2, &in->seq) != 0) ||
 	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &in->sent_at) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed message");
@@ -130,7 +130,7 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 {
 	struct e2e_header h = {in->chat_id,          in->message_id, in->user,
 			       (uint32_t)in->device, c->user,        c->device_id};
-	uint8_t nonce[E2E_NONCE_BYTES], *ct = malloc(PROTO_MAX_CIPHERTEXT);
+	uint8_t nonce[PROTO_NONCE_BYTES], *ct = malloc(PROTO_MAX_CIPHERTEXT);
 	size_t ct_len = 0;
 	int rc = CHAT_OK;
 
@@ -139,7 +139,7 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (proto_get_b64(in->msg, "nonce", nonce, sizeof nonce, 0, NULL) != 0 ||
 	    proto_get_b64(in->msg, "ciphertext", ct, 0, PROTO_MAX_CIPHERTEXT, &ct_len) != 0 ||
-	    ct_len < E2E_TAG_BYTES) {
+	    ct_len < PROTO_TAG_BYTES) {
 		snprintf(why, cap, "its nonce or ciphertext is malformed");
 		rc = 1;
 	} else if ((*pt = malloc(ct_len)) == NULL) {
@@ -263,7 +263,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	   const char *why, int unhanded)
 {
 	struct chat_message m = {0};
-	struct chat_attachment a[ATTACH_MAX_COUNT];
+	struct chat_attachment a[PROTO_MAX_BLOBS];
 	int rc, owed;
 
 	for (size_t i = 0; i < b->n_atts; i++)

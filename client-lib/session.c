@@ -39,11 +39,9 @@ static const struct lws_protocols protocols[] = {
 void
 session_set_heartbeat(struct chat_client *c, int secs)
 {
-	int ping = secs * 2 / 5;
-
 	c->heartbeat_s = secs;
 	memset(&c->heartbeat, 0, sizeof c->heartbeat);
-	c->heartbeat.secs_since_valid_ping = (uint16_t)(ping < 1 ? 1 : ping);
+	c->heartbeat.secs_since_valid_ping = (uint16_t)proto_heartbeat_ping(secs);
 	c->heartbeat.secs_since_valid_hangup = (uint16_t)secs;
 }
 
@@ -375,9 +373,8 @@ on_hello(struct chat_client *c, const cJSON *msg)
 	const cJSON *limits = cJSON_GetObjectItemCaseSensitive(msg, "limits");
 	int64_t proto, max_frame;
 
-	if (proto_get_int(msg, "protocol", 0, 1 << 30, &proto) != 0 ||
-	    proto != CHAT_PROTOCOL_VERSION ||
-	    proto_get_b64(msg, "challenge", c->challenge, PROTO_CHALLENGE_LEN, 0, NULL) != 0) {
+	if (proto_get_int(msg, "protocol", 0, 1 << 30, &proto) != 0 || proto != PROTO_VERSION ||
+	    proto_get_b64(msg, "challenge", c->challenge, PROTO_CHALLENGE_BYTES, 0, NULL) != 0) {
 		client_fail(c, CHAT_ERR_PROTOCOL,
 			    "the server speaks another protocol version or sent "
 			    "a malformed hello");
@@ -386,7 +383,8 @@ on_hello(struct chat_client *c, const cJSON *msg)
 		session_want_write(c);
 		return;
 	}
-	if (proto_get_int(limits, "maxFrame", 1024, 64 << 20, &max_frame) == 0)
+	if (proto_get_int(limits, "maxFrame", PROTO_FRAME_LIMIT_MIN, PROTO_FRAME_LIMIT_MAX,
+			  &max_frame) == 0)
 		c->max_frame = (size_t)max_frame;
 	if (proto_get_int(limits, "maxBlob", 1, INT64_MAX / 2, &max_frame) == 0)
 		c->max_blob = (uint64_t)max_frame;
@@ -684,7 +682,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 			/* Another program took this device's session: fighting back
 			 * (reconnecting) would only throw it out in turn. */
-			if (code == 4001 || code == 4002)
+			if (code == PROTO_CLOSE_REPLACED || code == PROTO_CLOSE_REMOVED)
 				c->user_closed = 1;
 			if (c->conn_err == CHAT_OK)
 				client_fail(c, CHAT_ERR_CONNECTION_LOST,
@@ -692,7 +690,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 					    "(%u %.*s)%s",
 					    code, (int)(len - 2 > 120 ? 120 : len - 2),
 					    (const char *)p + 2,
-					    code == 4001
+					    code == PROTO_CLOSE_REPLACED
 						    ? ": another program connected as this device"
 						    : "");
 		}
@@ -826,7 +824,8 @@ session_start(struct chat_client *c)
 	if (c->wsi != NULL)
 		return CHAT_OK;
 	rc = parse_url(c, c->server_url, &u);
-	if (rc == CHAT_OK && proto_server_name(&u, c->server_name, sizeof c->server_name) != 0)
+	if (rc == CHAT_OK &&
+	    proto_server_name(u.host, u.port, c->server_name, sizeof c->server_name) != 0)
 		rc = client_fail(c, CHAT_ERR_INVALID, "bad host in URL '%s'", c->server_url);
 	if (rc == CHAT_OK)
 		rc = make_context(c, u.tls);

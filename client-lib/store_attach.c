@@ -73,12 +73,12 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 		*paths = NULL;
 	if (st == NULL || store_bind_text(s, st, 1, message_id))
 		return store_abandon(s, st, "read attachments");
-	while (len < ATTACH_MAX_COUNT && (rc = store_step(s, st, "read attachments")) == 1) {
-		/* A message has at most ATTACH_MAX_COUNT: room for them all at
+	while (len < PROTO_MAX_BLOBS && (rc = store_step(s, st, "read attachments")) == 1) {
+		/* A message has at most PROTO_MAX_BLOBS: room for them all at
 		 * its first (most messages have none, and allocate nothing). */
 		if (v == NULL &&
-		    ((v = calloc(ATTACH_MAX_COUNT, sizeof *v)) == NULL ||
-		     (paths != NULL && (p = calloc(ATTACH_MAX_COUNT, sizeof *p)) == NULL)))
+		    ((v = calloc(PROTO_MAX_BLOBS, sizeof *v)) == NULL ||
+		     (paths != NULL && (p = calloc(PROTO_MAX_BLOBS, sizeof *p)) == NULL)))
 			rc = -1;
 		if (rc < 0 || row_to_meta(st, &v[len], paths ? &p[len] : NULL) != 0) {
 			snprintf(s->err, sizeof s->err, "read attachments: out of memory");
@@ -90,7 +90,7 @@ store_attachments(struct store *s, const char *message_id, struct attach_meta **
 	store_done(s, st);
 	if (rc < 0) {
 		/* The entry being read when it failed holds a key too: wiped. */
-		attach_meta_free(v, v != NULL && len < ATTACH_MAX_COUNT ? len + 1 : len);
+		attach_meta_free(v, v != NULL && len < PROTO_MAX_BLOBS ? len + 1 : len);
 		store_free_list(p, len);
 		return -1;
 	}

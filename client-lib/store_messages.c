@@ -108,7 +108,7 @@ int
 store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *arg)
 {
 	struct chat_message m = {0};
-	struct chat_attachment a[ATTACH_MAX_COUNT];
+	struct chat_attachment a[PROTO_MAX_BLOBS];
 	struct attach_meta *metas = NULL;
 	char **paths = NULL;
 	size_t n = 0;

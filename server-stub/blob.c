@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "proto.h"
 #include "util.h"
 
 /* Write all of buf to fd: 0, or -1 with errno. */
@@ -124,7 +125,7 @@ void
 blob_sign_put(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp, int64_t max,
 	      char out[BLOB_SIG_LEN + 1])
 {
-	char text[BLOB_ID_LEN + 64];
+	char text[PROTO_BLOB_ID_LEN + 64];
 
 	snprintf(text, sizeof text, "put\n%s\n%" PRId64 "\n%" PRId64, blob_id, exp, max);
 	sign_text(key, text, out);
@@ -134,7 +135,7 @@ void
 blob_sign_get(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t exp,
 	      char out[BLOB_SIG_LEN + 1])
 {
-	char text[BLOB_ID_LEN + 64];
+	char text[PROTO_BLOB_ID_LEN + 64];
 
 	snprintf(text, sizeof text, "get\n%s\n%" PRId64, blob_id, exp);
 	sign_text(key, text, out);
@@ -143,7 +144,7 @@ blob_sign_get(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64_t ex
 int
 blob_sig_equal(const char *sig, const char *want)
 {
-	if (!util_valid_hex(sig, BLOB_SIG_LEN) || !util_valid_hex(want, BLOB_SIG_LEN))
+	if (!proto_valid_hex(sig, BLOB_SIG_LEN) || !proto_valid_hex(want, BLOB_SIG_LEN))
 		return 0;
 	return sodium_memcmp(sig, want, BLOB_SIG_LEN) == 0;
 }
@@ -174,16 +175,16 @@ blob_download_path(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id, int64
 }
 
 int
-blob_parse_path(const char *path, char id[BLOB_ID_LEN + 1])
+blob_parse_path(const char *path, char id[PROTO_BLOB_ID_LEN + 1])
 {
 	static const char prefix[] = "/blobs/";
 
 	if (strncmp(path, prefix, sizeof prefix - 1) != 0)
 		return -1;
 	path += sizeof prefix - 1;
-	if (!util_valid_hex(path, BLOB_ID_LEN))
+	if (!proto_valid_hex(path, PROTO_BLOB_ID_LEN))
 		return -1;
-	memcpy(id, path, BLOB_ID_LEN + 1);
+	memcpy(id, path, PROTO_BLOB_ID_LEN + 1);
 	return 0;
 }
 

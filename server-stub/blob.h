@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol.h"
+
 #define BLOB_KEY_BYTES 32
-#define BLOB_ID_LEN    32 /* lowercase hex digits */
 #define BLOB_SIG_LEN   64 /* lowercase hex of HMAC-SHA256 */
 
 /* --max-blob: the default (100 MiB) and the largest accepted (1 TiB). */
@@ -21,8 +22,6 @@
 /* How long a pre-signed path is good for, in seconds (the contract's 5
  * minutes; the hidden --blob-url-ttl changes it for tests). */
 #define BLOB_URL_TTL 300
-/* Blobs per sendMessage. */
-#define BLOB_MAX_PER_MESSAGE 10
 /* A blob no message refers to is deleted this long after it was made. */
 #define BLOB_ORPHAN_MS (60LL * 60 * 1000)
 
@@ -55,7 +54,7 @@ char *blob_download_path(const uint8_t key[BLOB_KEY_BYTES], const char *blob_id,
  * The blob id of an HTTP path "/blobs/<32 hex>" (the query string already
  * split off): 0 with id filled, -1 if path is not of that form.
  */
-int blob_parse_path(const char *path, char id[BLOB_ID_LEN + 1]);
+int blob_parse_path(const char *path, char id[PROTO_BLOB_ID_LEN + 1]);
 
 /* A query value that is a decimal number of at most 18 digits, without a sign or
  * leading zeros: 0, or -1. */

@@ -1095,7 +1095,7 @@ enum db_status
 db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_t *n)
 {
 	sqlite3_stmt *s = stmt(st, ST_BLOB_PURGE_LIST);
-	char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = NULL, (*nids)[CHAT_MESSAGE_ID_LEN + 1];
+	char(*ids)[PROTO_MESSAGE_ID_LEN + 1] = NULL, (*nids)[PROTO_MESSAGE_ID_LEN + 1];
 	size_t count = 0, cap = 0, i;
 	int rc;
 
@@ -1297,19 +1297,19 @@ db_user_exists(struct db *st, const char *user)
 /* Who holds this identity key: 1 found (owner filled; *first 1 if it is
  * the user's first device, the one register made), 0 none, -1 error. */
 static int
-key_owner(struct db *st, const uint8_t key[CHAT_KEY_BYTES], char owner[CHAT_USER_MAX + 1],
+key_owner(struct db *st, const uint8_t key[PROTO_KEY_BYTES], char owner[PROTO_USER_MAX + 1],
 	  uint32_t *device_id, int *first)
 {
 	sqlite3_stmt *s = stmt(st, ST_DEVICE_BY_KEY);
 	int r;
 
-	if (bind_blob(st, s, 1, key, CHAT_KEY_BYTES) != 0) {
+	if (bind_blob(st, s, 1, key, PROTO_KEY_BYTES) != 0) {
 		stmt_done(s);
 		return -1;
 	}
 	r = step_row(st, s, "device by key");
 	if (r == 1) {
-		if (col_text(s, 0, owner, CHAT_USER_MAX + 1) != 0)
+		if (col_text(s, 0, owner, PROTO_USER_MAX + 1) != 0)
 			r = -1;
 		*device_id = (uint32_t)sqlite3_column_int64(s, 1);
 		*first = sqlite3_column_int(s, 2);
@@ -1349,14 +1349,14 @@ insert_device(struct db *st, const char *user, uint32_t device_id, const char *n
 	int rc = 0;
 
 	if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
-	    bind_text(st, s, 3, name) || bind_blob(st, s, 4, ik, CHAT_KEY_BYTES) ||
-	    bind_blob(st, s, 5, xk, CHAT_KEY_BYTES) || bind_blob(st, s, 6, xsig, CHAT_SIG_BYTES) ||
-	    bind_int(st, s, 7, now))
+	    bind_text(st, s, 3, name) || bind_blob(st, s, 4, ik, PROTO_KEY_BYTES) ||
+	    bind_blob(st, s, 5, xk, PROTO_KEY_BYTES) ||
+	    bind_blob(st, s, 6, xsig, PROTO_SIG_BYTES) || bind_int(st, s, 7, now))
 		rc = -1;
 	/* A first device has no approval: both stay NULL. */
 	if (rc == 0 && approver != NULL &&
-	    (bind_blob(st, s, 8, approver, CHAT_KEY_BYTES) ||
-	     bind_blob(st, s, 9, approval, CHAT_SIG_BYTES)))
+	    (bind_blob(st, s, 8, approver, PROTO_KEY_BYTES) ||
+	     bind_blob(st, s, 9, approval, PROTO_SIG_BYTES)))
 		rc = -1;
 	if (rc != 0) {
 		stmt_done(s);
@@ -1383,11 +1383,12 @@ insert_user_device(struct db *st, const char *user, const char *name, const uint
 
 enum db_status
 db_register(struct db *st, const char *user, const char *device_name,
-	    const uint8_t identity_key[CHAT_KEY_BYTES], const uint8_t exchange_key[CHAT_KEY_BYTES],
-	    const uint8_t exchange_key_sig[CHAT_SIG_BYTES], int64_t now, uint32_t *device_id,
+	    const uint8_t identity_key[PROTO_KEY_BYTES],
+	    const uint8_t exchange_key[PROTO_KEY_BYTES],
+	    const uint8_t exchange_key_sig[PROTO_SIG_BYTES], int64_t now, uint32_t *device_id,
 	    int *created)
 {
-	char owner[CHAT_USER_MAX + 1];
+	char owner[PROTO_USER_MAX + 1];
 	uint32_t owner_device = 0;
 	enum db_status ret = DB_INTERNAL;
 	int exists, held = 0, first = 0;
@@ -1427,9 +1428,9 @@ out:
 
 /* The checks a link must pass, inside the caller's transaction. */
 static enum db_status
-link_checks(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY_BYTES])
+link_checks(struct db *st, const char *user, const uint8_t identity_key[PROTO_KEY_BYTES])
 {
-	char owner[CHAT_USER_MAX + 1];
+	char owner[PROTO_USER_MAX + 1];
 	uint32_t owner_device;
 	int64_t count;
 	int r, first;
@@ -1438,7 +1439,7 @@ link_checks(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
 	if (query_text_int(st, ST_DEVICE_COUNT, user, &count, "device count") != 0)
 		return DB_INTERNAL;
-	if (count >= CHAT_MAX_DEVICES)
+	if (count >= PROTO_MAX_DEVICES)
 		return DB_TOO_MANY;
 	if ((r = key_owner(st, identity_key, owner, &owner_device, &first)) != 0)
 		return r > 0 ? DB_KEY_TAKEN : DB_INTERNAL;
@@ -1446,7 +1447,7 @@ link_checks(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY
 }
 
 enum db_status
-db_link_check(struct db *st, const char *user, const uint8_t identity_key[CHAT_KEY_BYTES])
+db_link_check(struct db *st, const char *user, const uint8_t identity_key[PROTO_KEY_BYTES])
 {
 	enum db_status ret;
 
@@ -1472,7 +1473,7 @@ db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id
 	ret = DB_INTERNAL;
 	if (query_text_int(st, ST_USER_NEXT_DEVICE, d->user, &next, "next device id") != 0)
 		goto out;
-	if (next < 1 || next > CHAT_DEVICE_ID_MAX) {
+	if (next < 1 || next > PROTO_DEVICE_ID_MAX) {
 		srv_log("db: user %s has used up its device ids", d->user);
 		goto out;
 	}
@@ -1511,7 +1512,7 @@ device_step(struct db *st, int which, const char *user, uint32_t device_id, int6
 enum db_status
 db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now)
 {
-	uint8_t ik[CHAT_KEY_BYTES];
+	uint8_t ik[PROTO_KEY_BYTES];
 	enum db_status ret;
 
 	if (tx_begin(st) != 0)
@@ -1532,7 +1533,7 @@ out:
 
 enum db_status
 db_device_identity(struct db *st, const char *user, uint32_t device_id,
-		   uint8_t identity_key[CHAT_KEY_BYTES])
+		   uint8_t identity_key[PROTO_KEY_BYTES])
 {
 	sqlite3_stmt *s = stmt(st, ST_DEVICE_IDENTITY);
 	int r;
@@ -1544,7 +1545,7 @@ db_device_identity(struct db *st, const char *user, uint32_t device_id,
 	r = step_row(st, s, "device identity");
 	if (r <= 0)
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-	r = col_blob(s, 0, identity_key, CHAT_KEY_BYTES);
+	r = col_blob(s, 0, identity_key, PROTO_KEY_BYTES);
 	stmt_done(s);
 	if (r != 0) {
 		srv_log("db: device %s/%u has a malformed identity key", user, (unsigned)device_id);
@@ -1604,22 +1605,22 @@ read_device(sqlite3_stmt *s, struct db_device *d)
 {
 	int64_t id = sqlite3_column_int64(s, 0);
 
-	if (id < 1 || id > CHAT_DEVICE_ID_MAX)
+	if (id < 1 || id > PROTO_DEVICE_ID_MAX)
 		return -1;
 	d->device_id = (uint32_t)id;
 	d->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
 	d->name[0] = '\0';
 	if (d->has_name && col_text(s, 1, d->name, sizeof d->name) != 0)
 		return -1;
-	if (col_blob(s, 2, d->identity_key, CHAT_KEY_BYTES) != 0 ||
-	    col_blob(s, 3, d->exchange_key, CHAT_KEY_BYTES) != 0 ||
-	    col_blob(s, 4, d->exchange_key_sig, CHAT_SIG_BYTES) != 0)
+	if (col_blob(s, 2, d->identity_key, PROTO_KEY_BYTES) != 0 ||
+	    col_blob(s, 3, d->exchange_key, PROTO_KEY_BYTES) != 0 ||
+	    col_blob(s, 4, d->exchange_key_sig, PROTO_SIG_BYTES) != 0)
 		return -1;
 	d->approved = sqlite3_column_type(s, 5) != SQLITE_NULL;
 	if (d->approved != (sqlite3_column_type(s, 6) != SQLITE_NULL))
 		return -1;
-	if (d->approved && (col_blob(s, 5, d->approver_key, CHAT_KEY_BYTES) != 0 ||
-			    col_blob(s, 6, d->approval, CHAT_SIG_BYTES) != 0))
+	if (d->approved && (col_blob(s, 5, d->approver_key, PROTO_KEY_BYTES) != 0 ||
+			    col_blob(s, 6, d->approval, PROTO_SIG_BYTES) != 0))
 		return -1;
 	return 0;
 }
@@ -1659,17 +1660,17 @@ db_user_devices(struct db *st, const char *user, struct db_device *out, size_t c
 /* ---- chats ------------------------------------------------------------- */
 
 static void
-new_chat_id(char out[CHAT_CHAT_ID_LEN + 1])
+new_chat_id(char out[PROTO_CHAT_ID_LEN + 1])
 {
-	uint8_t raw[CHAT_CHAT_ID_LEN / 2];
+	uint8_t raw[PROTO_CHAT_ID_LEN / 2];
 
 	db_random_fn(raw, sizeof raw);
-	sodium_bin2hex(out, CHAT_CHAT_ID_LEN + 1, raw, sizeof raw);
+	sodium_bin2hex(out, PROTO_CHAT_ID_LEN + 1, raw, sizeof raw);
 }
 
 /* 1 found (chat_id filled), 0 none, -1 error. */
 static int
-chat_by_direct_key(struct db *st, const char *key, char chat_id[CHAT_CHAT_ID_LEN + 1])
+chat_by_direct_key(struct db *st, const char *key, char chat_id[PROTO_CHAT_ID_LEN + 1])
 {
 	sqlite3_stmt *s = stmt(st, ST_CHAT_BY_DIRECT_KEY);
 	int r;
@@ -1680,7 +1681,7 @@ chat_by_direct_key(struct db *st, const char *key, char chat_id[CHAT_CHAT_ID_LEN
 	}
 	r = step_row(st, s, "chat by direct key");
 	if (r == 1) {
-		if (col_text(s, 0, chat_id, CHAT_CHAT_ID_LEN + 1) != 0)
+		if (col_text(s, 0, chat_id, PROTO_CHAT_ID_LEN + 1) != 0)
 			r = -1;
 		stmt_done(s);
 	}
@@ -1693,7 +1694,7 @@ chat_by_direct_key(struct db *st, const char *key, char chat_id[CHAT_CHAT_ID_LEN
  * other NULL). */
 static int
 insert_chat(struct db *st, const char *creator, const char *key, const char *name, int64_t now,
-	    char chat_id[CHAT_CHAT_ID_LEN + 1])
+	    char chat_id[PROTO_CHAT_ID_LEN + 1])
 {
 	sqlite3_stmt *s = stmt(st, key != NULL ? ST_CHAT_INSERT : ST_GROUP_INSERT);
 	int attempt, rc;
@@ -1733,10 +1734,10 @@ insert_member(struct db *st, const char *chat_id, const char *user, const char *
 
 enum db_status
 db_direct_chat(struct db *st, const char *creator, const char *other, int64_t now,
-	       char chat_id[CHAT_CHAT_ID_LEN + 1], int *created,
-	       char missing_user[CHAT_USER_MAX + 1])
+	       char chat_id[PROTO_CHAT_ID_LEN + 1], int *created,
+	       char missing_user[PROTO_USER_MAX + 1])
 {
-	char key[2 * (CHAT_USER_MAX + 1)];
+	char key[2 * (PROTO_USER_MAX + 1)];
 	const char *users[2] = {creator, other};
 	enum db_status ret = DB_INTERNAL;
 	int i, r;
@@ -1754,7 +1755,7 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 			goto out;
 		if (r == 0) {
 			if (missing_user != NULL)
-				snprintf(missing_user, CHAT_USER_MAX + 1, "%s", users[i]);
+				snprintf(missing_user, PROTO_USER_MAX + 1, "%s", users[i]);
 			ret = DB_NOT_FOUND;
 			goto out;
 		}
@@ -1777,8 +1778,8 @@ out:
 
 /* The chat's members and its admins, each sorted by name: 0 or -1. */
 static int
-chat_members(struct db *st, const char *chat_id, char (*members)[CHAT_USER_MAX + 1],
-	     size_t *n_members, char (*admins)[CHAT_USER_MAX + 1], size_t *n_admins)
+chat_members(struct db *st, const char *chat_id, char (*members)[PROTO_USER_MAX + 1],
+	     size_t *n_members, char (*admins)[PROTO_USER_MAX + 1], size_t *n_admins)
 {
 	sqlite3_stmt *s = stmt(st, ST_CHAT_MEMBERS);
 	const unsigned char *role;
@@ -1790,15 +1791,15 @@ chat_members(struct db *st, const char *chat_id, char (*members)[CHAT_USER_MAX +
 		return -1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n_members >= CHAT_MAX_MEMBERS ||
-		    col_text(s, 0, members[*n_members], CHAT_USER_MAX + 1) != 0 ||
+		if (*n_members >= PROTO_MAX_MEMBERS ||
+		    col_text(s, 0, members[*n_members], PROTO_USER_MAX + 1) != 0 ||
 		    (role = sqlite3_column_text(s, 1)) == NULL) {
 			srv_log("db: chat %s has a malformed member list", chat_id);
 			stmt_done(s);
 			return -1;
 		}
 		if (strcmp((const char *)role, "admin") == 0)
-			memcpy(admins[(*n_admins)++], members[*n_members], CHAT_USER_MAX + 1);
+			memcpy(admins[(*n_admins)++], members[*n_members], PROTO_USER_MAX + 1);
 		(*n_members)++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -1935,11 +1936,11 @@ update_recipients(struct db *st, struct db_change_result *res)
  */
 static int
 write_update(struct db *st, const struct db_chat *chat, const char *actor, uint32_t actor_device,
-	     const char (*users)[CHAT_USER_MAX + 1], size_t n_users, int removed, int64_t now,
+	     const char (*users)[PROTO_USER_MAX + 1], size_t n_users, int removed, int64_t now,
 	     db_update_encode_fn *encode, struct db_change_result *res)
 {
-	char(*sorted)[CHAT_USER_MAX + 1] = NULL;
-	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
+	char(*sorted)[PROTO_USER_MAX + 1] = NULL;
+	uint8_t raw[PROTO_MESSAGE_ID_LEN / 2];
 	struct db_update u;
 	sqlite3_stmt *s;
 	char *body = NULL;
@@ -1969,11 +1970,11 @@ write_update(struct db *st, const struct db_chat *chat, const char *actor, uint3
 		.name = chat->has_name ? chat->name : NULL,
 		.actor = actor,
 		.op = res->op,
-		.users = (const char(*)[CHAT_USER_MAX + 1]) sorted,
+		.users = (const char(*)[PROTO_USER_MAX + 1]) sorted,
 		.n_users = n_users,
-		.participants = (const char(*)[CHAT_USER_MAX + 1]) res->participants,
+		.participants = (const char(*)[PROTO_USER_MAX + 1]) res->participants,
 		.n_participants = res->n_participants,
-		.admins = (const char(*)[CHAT_USER_MAX + 1]) res->admins,
+		.admins = (const char(*)[PROTO_USER_MAX + 1]) res->admins,
 		.n_admins = res->n_admins,
 	};
 	if ((body = encode(&u)) == NULL) {
@@ -2032,7 +2033,7 @@ count_since(struct db *st, int which, const char *who, int64_t since)
  * Inside the caller's transaction.
  */
 static int
-check_adds(struct db *st, const char *actor, const char (*users)[CHAT_USER_MAX + 1], size_t n,
+check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_MAX + 1], size_t n,
 	   const struct db_add_limits *lim, int64_t now, struct db_change_result *res)
 {
 	int64_t by_actor = -1, count;
@@ -2068,7 +2069,7 @@ check_adds(struct db *st, const char *actor, const char (*users)[CHAT_USER_MAX +
 /* The members just added took the update's place in the sequence: what they
  * may download starts after it. 0 or -1. */
 static int
-set_joined(struct db *st, const char *chat_id, const char (*users)[CHAT_USER_MAX + 1], size_t n,
+set_joined(struct db *st, const char *chat_id, const char (*users)[PROTO_USER_MAX + 1], size_t n,
 	   int64_t seq)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -2081,7 +2082,7 @@ set_joined(struct db *st, const char *chat_id, const char (*users)[CHAT_USER_MAX
 enum db_status
 db_create_group(struct db *st, const struct db_group_create *req, struct db_change_result *res)
 {
-	char(*all)[CHAT_USER_MAX + 1] = NULL;
+	char(*all)[PROTO_USER_MAX + 1] = NULL;
 	struct db_chat chat;
 	enum db_status ret = DB_INTERNAL;
 	size_t i, n = 1;
@@ -2091,7 +2092,7 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 	res->op = DB_OP_CREATE;
 	for (i = 0; i < req->n_members; i++)
 		n += strcmp(req->members[i], req->creator) != 0;
-	if (n > CHAT_MAX_MEMBERS)
+	if (n > PROTO_MAX_MEMBERS)
 		return DB_TOO_LARGE;
 	/* Everyone joins by the creation: the update's users are all the
 	 * members, the creator first (write_update sorts them). */
@@ -2115,7 +2116,7 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 		}
 	}
-	if ((r = check_adds(st, req->creator, (const char(*)[CHAT_USER_MAX + 1]) all + 1, n - 1,
+	if ((r = check_adds(st, req->creator, (const char(*)[PROTO_USER_MAX + 1]) all + 1, n - 1,
 			    &req->limits, req->now, res)) != 0) {
 		if (r == 1)
 			ret = DB_TOO_MANY_ADDS;
@@ -2133,9 +2134,9 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 	}
 	if (write_update(st, &chat, req->creator, req->creator_device,
-			 (const char(*)[CHAT_USER_MAX + 1]) all, n, 0, req->now, req->encode,
+			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, req->now, req->encode,
 			 res) != 0 ||
-	    set_joined(st, chat.chat_id, (const char(*)[CHAT_USER_MAX + 1]) all, n, res->seq) !=
+	    set_joined(st, chat.chat_id, (const char(*)[PROTO_USER_MAX + 1]) all, n, res->seq) !=
 		    0 ||
 	    note_activity(st, chat.chat_id, req->creator) != 0 || tx_commit(st) != 0)
 		goto out;
@@ -2174,7 +2175,7 @@ static int
 keep_an_admin(struct db *st, const char *chat_id)
 {
 	struct db_chat *c = malloc(sizeof *c);
-	char first[CHAT_USER_MAX + 1];
+	char first[PROTO_USER_MAX + 1];
 	sqlite3_stmt *s;
 	int r, rc = -1;
 
@@ -2266,7 +2267,7 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 	if (chat_members(st, req->chat_id, chat->members, &n_members, chat->admins,
 			 &chat->n_admins) != 0)
 		goto out;
-	if (req->add && n_members + req->n_users > CHAT_MAX_MEMBERS) {
+	if (req->add && n_members + req->n_users > PROTO_MAX_MEMBERS) {
 		ret = DB_TOO_LARGE;
 		goto out;
 	}
@@ -2563,7 +2564,7 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 
 	if (bind_text(st, s, 1, e->to.user) || bind_int(st, s, 2, e->to.device_id) ||
 	    bind_text(st, s, 3, req->message_id) ||
-	    bind_blob(st, s, 4, e->nonce, CHAT_NONCE_BYTES) ||
+	    bind_blob(st, s, 4, e->nonce, PROTO_NONCE_BYTES) ||
 	    bind_blob(st, s, 5, e->ciphertext, e->ciphertext_len) || bind_int(st, s, 6, req->now)) {
 		stmt_done(s);
 		return -1;
@@ -2741,13 +2742,13 @@ read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 	row->is_receipt = strcmp((const char *)kind, "receipt") == 0;
 	row->ciphertext = sqlite3_column_blob(s, 13);
 	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
-	if (dev < 1 || dev > CHAT_DEVICE_ID_MAX ||
-	    !col_opt_blob(s, 7, CHAT_KEY_BYTES, &row->sender_identity_key) ||
-	    !col_opt_blob(s, 8, CHAT_KEY_BYTES, &row->sender_exchange_key) ||
-	    !col_opt_blob(s, 9, CHAT_SIG_BYTES, &row->sender_exchange_key_sig) ||
-	    !col_opt_blob(s, 10, CHAT_KEY_BYTES, &row->sender_approver_key) ||
-	    !col_opt_blob(s, 11, CHAT_SIG_BYTES, &row->sender_approval) ||
-	    !col_opt_blob(s, 12, CHAT_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
+	if (dev < 1 || dev > PROTO_DEVICE_ID_MAX ||
+	    !col_opt_blob(s, 7, PROTO_KEY_BYTES, &row->sender_identity_key) ||
+	    !col_opt_blob(s, 8, PROTO_KEY_BYTES, &row->sender_exchange_key) ||
+	    !col_opt_blob(s, 9, PROTO_SIG_BYTES, &row->sender_exchange_key_sig) ||
+	    !col_opt_blob(s, 10, PROTO_KEY_BYTES, &row->sender_approver_key) ||
+	    !col_opt_blob(s, 11, PROTO_SIG_BYTES, &row->sender_approval) ||
+	    !col_opt_blob(s, 12, PROTO_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
 	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->nonce ||
 	    !row->ciphertext ||
 	    (row->sender_approver_key == NULL) != (row->sender_approval == NULL))
@@ -2793,7 +2794,7 @@ db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after
 
 enum db_status
 db_ack(struct db *st, const char *user, uint32_t device_id,
-       const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked)
+       const char (*message_ids)[PROTO_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked)
 {
 	sqlite3_stmt *s = stmt(st, ST_ACK);
 	size_t i;

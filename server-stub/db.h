@@ -34,13 +34,13 @@ enum db_status {
 	DB_NOT_FOUND,      /* no such user, device or chat (or not a member) */
 	DB_DUPLICATE,      /* sendMessage: id taken by another device or chat */
 	DB_MISMATCH,       /* sendMessage: envelopes do not match the devices */
-	DB_TOO_MANY,       /* link: the user has CHAT_MAX_DEVICES devices */
+	DB_TOO_MANY,       /* link: the user has PROTO_MAX_DEVICES devices */
 	DB_UNKNOWN_USER,   /* group create or change: a named user does not exist */
 	DB_WRONG_KIND,     /* group change of a direct chat */
 	DB_NOT_ADMIN,      /* group change that needs an admin */
 	DB_ALREADY_MEMBER, /* ADD of a member */
 	DB_NOT_MEMBER,     /* REMOVE of a non-member */
-	DB_TOO_LARGE,      /* a group over CHAT_MAX_MEMBERS */
+	DB_TOO_LARGE,      /* a group over PROTO_MAX_MEMBERS */
 	DB_NO_BLOB,        /* sendMessage: a blob not uploaded in full by the sender */
 	DB_INBOX_FULL,     /* sendMessage: a recipient device's inbox is at its quota */
 	DB_TOO_MANY_ADDS   /* group create or ADD: a stranger added too often */
@@ -48,7 +48,7 @@ enum db_status {
 
 /* A device address, (user, device id). */
 struct db_addr {
-	char user[CHAT_USER_MAX + 1];
+	char user[PROTO_USER_MAX + 1];
 	uint32_t device_id;
 };
 
@@ -56,31 +56,31 @@ struct db_addr {
 struct db_device {
 	uint32_t device_id;
 	int has_name; /* 0: registered without a name */
-	char name[CHAT_DEVICE_NAME_MAX + 1];
-	uint8_t identity_key[CHAT_KEY_BYTES];
-	uint8_t exchange_key[CHAT_KEY_BYTES];
-	uint8_t exchange_key_sig[CHAT_SIG_BYTES];
+	char name[PROTO_DEVICE_NAME_MAX + 1];
+	uint8_t identity_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key_sig[PROTO_SIG_BYTES];
 	int approved; /* 0: the user's first device, no approval */
-	uint8_t approver_key[CHAT_KEY_BYTES];
-	uint8_t approval[CHAT_SIG_BYTES];
+	uint8_t approver_key[PROTO_KEY_BYTES];
+	uint8_t approval[PROTO_SIG_BYTES];
 };
 
 struct db_chat {
-	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	char kind[16];
 	int has_name;
 	char name[128];
 	int64_t created_at;
 	size_t n_members; /* members sorted by name */
-	char members[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	char members[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 	size_t n_admins; /* admins sorted by name */
-	char admins[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 };
 
 /* One envelope of a sendMessage: the recipient and its sealed copy. */
 struct db_envelope {
 	struct db_addr to;
-	uint8_t nonce[CHAT_NONCE_BYTES];
+	uint8_t nonce[PROTO_NONCE_BYTES];
 	const uint8_t *ciphertext;
 	size_t ciphertext_len;
 };
@@ -98,7 +98,7 @@ struct db_send {
 	int receipt;
 	/* The blobs (attachments) the message refers to: each must be complete
 	 * and uploaded by the sending device (else DB_NO_BLOB); may repeat. */
-	const char (*blobs)[CHAT_MESSAGE_ID_LEN + 1];
+	const char (*blobs)[PROTO_MESSAGE_ID_LEN + 1];
 	size_t n_blobs;
 	/* The most a recipient device's inbox may hold, in bytes (each row
 	 * counts its ciphertext and DB_INBOX_ROW_BYTES); 0: no limit. */
@@ -137,12 +137,12 @@ struct db_inbox_row {
 	const char *body;
 	const char *sender_user;
 	uint32_t sender_device;
-	const uint8_t *sender_identity_key;     /* CHAT_KEY_BYTES */
-	const uint8_t *sender_exchange_key;     /* CHAT_KEY_BYTES */
-	const uint8_t *sender_exchange_key_sig; /* CHAT_SIG_BYTES */
-	const uint8_t *sender_approver_key;     /* CHAT_KEY_BYTES, NULL for a first device */
-	const uint8_t *sender_approval;         /* CHAT_SIG_BYTES, NULL for a first device */
-	const uint8_t *nonce;                   /* CHAT_NONCE_BYTES */
+	const uint8_t *sender_identity_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *sender_exchange_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *sender_exchange_key_sig; /* PROTO_SIG_BYTES */
+	const uint8_t *sender_approver_key;     /* PROTO_KEY_BYTES, NULL for a first device */
+	const uint8_t *sender_approval;         /* PROTO_SIG_BYTES, NULL for a first device */
+	const uint8_t *nonce;                   /* PROTO_NONCE_BYTES */
 	const uint8_t *ciphertext;
 	size_t ciphertext_len;
 };
@@ -168,11 +168,11 @@ struct db_update {
 	const char *name; /* NULL if the chat has none */
 	const char *actor;
 	enum db_update_op op;
-	const char (*users)[CHAT_USER_MAX + 1]; /* who joined or left */
+	const char (*users)[PROTO_USER_MAX + 1]; /* who joined or left */
 	size_t n_users;
-	const char (*participants)[CHAT_USER_MAX + 1]; /* after the change */
+	const char (*participants)[PROTO_USER_MAX + 1]; /* after the change */
 	size_t n_participants;
-	const char (*admins)[CHAT_USER_MAX + 1];
+	const char (*admins)[PROTO_USER_MAX + 1];
 	size_t n_admins;
 };
 
@@ -194,7 +194,7 @@ struct db_group_create {
 	uint32_t creator_device;
 	const char *name;
 	/* Distinct names, the creator among them or not. */
-	const char (*members)[CHAT_USER_MAX + 1];
+	const char (*members)[PROTO_USER_MAX + 1];
 	size_t n_members;
 	int64_t now;
 	db_update_encode_fn *encode;
@@ -205,8 +205,8 @@ struct db_group_change {
 	const char *chat_id;
 	const char *actor;
 	uint32_t actor_device;
-	int add;                                /* 1: ADD, 0: REMOVE */
-	const char (*users)[CHAT_USER_MAX + 1]; /* distinct names */
+	int add;                                 /* 1: ADD, 0: REMOVE */
+	const char (*users)[PROTO_USER_MAX + 1]; /* distinct names */
 	size_t n_users;
 	int64_t now;
 	db_update_encode_fn *encode;
@@ -214,20 +214,20 @@ struct db_group_change {
 };
 
 struct db_change_result {
-	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	int has_name;
 	char name[128]; /* the group's name */
-	char update_id[CHAT_MESSAGE_ID_LEN + 1];
+	char update_id[PROTO_MESSAGE_ID_LEN + 1];
 	int64_t seq;
 	int64_t sent_at;
 	enum db_update_op op;
 	size_t n_participants;
-	char participants[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 	size_t n_admins;
-	char admins[CHAT_MAX_MEMBERS][CHAT_USER_MAX + 1];
+	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS:
 	 * the first user (in request order) that is wrong. */
-	char bad_user[CHAT_USER_MAX + 1];
+	char bad_user[PROTO_USER_MAX + 1];
 	/* DB_TOO_MANY_ADDS: 1 if the adder's hourly limit was reached, 0 if
 	 * bad_user's daily one. */
 	int adder_limited;
@@ -255,15 +255,15 @@ void db_close(struct db *st);
  * otherwise; DB_KEY_TAKEN if another user's device has this identity key.
  */
 enum db_status db_register(struct db *st, const char *user, const char *device_name,
-			   const uint8_t identity_key[CHAT_KEY_BYTES],
-			   const uint8_t exchange_key[CHAT_KEY_BYTES],
-			   const uint8_t exchange_key_sig[CHAT_SIG_BYTES], int64_t now,
+			   const uint8_t identity_key[PROTO_KEY_BYTES],
+			   const uint8_t exchange_key[PROTO_KEY_BYTES],
+			   const uint8_t exchange_key_sig[PROTO_SIG_BYTES], int64_t now,
 			   uint32_t *device_id, int *created);
 
 /* The identity key of a device, for auth; DB_NOT_FOUND if none (or
  * removed). */
 enum db_status db_device_identity(struct db *st, const char *user, uint32_t device_id,
-				  uint8_t identity_key[CHAT_KEY_BYTES]);
+				  uint8_t identity_key[PROTO_KEY_BYTES]);
 
 /* Record that the device has just authenticated, or closed its connection. */
 enum db_status db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
@@ -294,20 +294,20 @@ enum db_status db_is_contact(struct db *st, const char *viewer, const char *subj
 /*
  * Whether a device with this identity key could join the user now:
  * DB_NOT_FOUND if there is no such user, DB_TOO_MANY if it has
- * CHAT_MAX_DEVICES devices, DB_KEY_TAKEN if a device has this identity key.
+ * PROTO_MAX_DEVICES devices, DB_KEY_TAKEN if a device has this identity key.
  */
 enum db_status db_link_check(struct db *st, const char *user,
-			     const uint8_t identity_key[CHAT_KEY_BYTES]);
+			     const uint8_t identity_key[PROTO_KEY_BYTES]);
 
 /* A device joining an existing user with the approval of one it has. */
 struct db_new_device {
 	const char *user;
 	const char *name;                /* may be NULL */
-	const uint8_t *identity_key;     /* CHAT_KEY_BYTES */
-	const uint8_t *exchange_key;     /* CHAT_KEY_BYTES */
-	const uint8_t *exchange_key_sig; /* CHAT_SIG_BYTES */
-	const uint8_t *approver_key;     /* CHAT_KEY_BYTES */
-	const uint8_t *approval;         /* CHAT_SIG_BYTES */
+	const uint8_t *identity_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *exchange_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *exchange_key_sig; /* PROTO_SIG_BYTES */
+	const uint8_t *approver_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *approval;         /* PROTO_SIG_BYTES */
 	int64_t now;
 };
 
@@ -332,8 +332,8 @@ enum db_status db_remove_device(struct db *st, const char *user, uint32_t device
  * missing name copied to missing_user (may be NULL).
  */
 enum db_status db_direct_chat(struct db *st, const char *creator, const char *other, int64_t now,
-			      char chat_id[CHAT_CHAT_ID_LEN + 1], int *created,
-			      char missing_user[CHAT_USER_MAX + 1]);
+			      char chat_id[PROTO_CHAT_ID_LEN + 1], int *created,
+			      char missing_user[PROTO_USER_MAX + 1]);
 
 /* A chat as seen by viewer; DB_NOT_FOUND if no chat or not a member. */
 enum db_status db_get_chat(struct db *st, const char *chat_id, const char *viewer,
@@ -341,7 +341,7 @@ enum db_status db_get_chat(struct db *st, const char *chat_id, const char *viewe
 
 /*
  * Create a group of the creator (its only admin) and the other members,
- * and its create update.  DB_TOO_LARGE over CHAT_MAX_MEMBERS (the creator
+ * and its create update.  DB_TOO_LARGE over PROTO_MAX_MEMBERS (the creator
  * included), DB_UNKNOWN_USER (bad_user set) if a member does not exist.
  * Free res with db_change_result_free() whatever the status.
  */
@@ -353,7 +353,7 @@ enum db_status db_create_group(struct db *st, const struct db_group_create *req,
  * DB_NOT_FOUND if there is no such chat or the actor is not in it,
  * DB_WRONG_KIND for a direct chat, DB_NOT_ADMIN if the actor may not make
  * this change, DB_UNKNOWN_USER / DB_ALREADY_MEMBER / DB_NOT_MEMBER with
- * bad_user, DB_TOO_LARGE over CHAT_MAX_MEMBERS.  A member removing only
+ * bad_user, DB_TOO_LARGE over PROTO_MAX_MEMBERS.  A member removing only
  * themselves is a leave (res->op DB_OP_LEAVE); when no admin is left, the
  * member who joined first (ties by name) becomes one.
  */
@@ -383,7 +383,8 @@ enum db_status db_inbox_load(struct db *st, const char *user, uint32_t device_id
 /* Delete the device's inbox rows of these message (or update) ids; *acked
  * is the number of rows deleted. */
 enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
-		      const char (*message_ids)[CHAT_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked);
+		      const char (*message_ids)[PROTO_MESSAGE_ID_LEN + 1], size_t n,
+		      int64_t *acked);
 
 /* ---- retention ----------------------------------------------------------
  *
@@ -424,7 +425,7 @@ enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_
  * The store keeps a blob's metadata; its bytes are files the network layer
  * writes and deletes (server.c).  Blob ids are 32 lowercase hex digits. */
 struct db_blob {
-	char user[CHAT_USER_MAX + 1]; /* who asked for the upload */
+	char user[PROTO_USER_MAX + 1]; /* who asked for the upload */
 	uint32_t device_id;
 	int64_t max_size;
 	int64_t size; /* 0 while pending */

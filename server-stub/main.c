@@ -28,12 +28,6 @@
 #include "util.h"
 #include "wire.h"
 
-/* --max-frame bounds: below 1 KiB not even a getKeys reply fits; above
- * 64 MiB one connection's reassembly buffer is more than a local server
- * should hold. */
-#define MAX_FRAME_MIN 1024UL
-#define MAX_FRAME_MAX (64UL * 1024 * 1024)
-
 /* --rate and --rate-bytes bounds (0 disables the limit). */
 #define RATE_MAX       1000000ULL
 #define RATE_BYTES_MAX (1024ULL * 1024 * 1024)
@@ -265,7 +259,7 @@ parse_size(const char *arg, size_t *out)
 		return -1;
 	errno = 0;
 	v = strtoull(arg, &end, 10);
-	if (errno != 0 || *end != '\0' || v < MAX_FRAME_MIN || v > MAX_FRAME_MAX)
+	if (errno != 0 || *end != '\0' || v < PROTO_FRAME_LIMIT_MIN || v > PROTO_FRAME_LIMIT_MAX)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -401,7 +395,7 @@ add_name_arg(const char **args, size_t *n, const char *arg)
 static int
 check_names(const char *const *args, size_t n, int tls)
 {
-	char buf[NAMES_LEN_MAX + 1];
+	char buf[PROTO_SERVER_NAME_MAX + 1];
 
 	for (size_t i = 0; i < n; i++)
 		if (names_parse(args[i], tls ? 443 : 80, buf, sizeof buf) != 0)
@@ -418,7 +412,7 @@ static int
 make_names(const char *const *args, size_t n, int tls, struct server_opts *opts)
 {
 	char **names = n > 0 ? calloc(n, sizeof *names) : NULL;
-	char buf[NAMES_LEN_MAX + 1];
+	char buf[PROTO_SERVER_NAME_MAX + 1];
 
 	opts->names = (const char *const *)names;
 	opts->n_names = names != NULL ? n : 0;
@@ -517,12 +511,12 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}};
-	struct server_opts opts = {.max_frame = CHAT_DEFAULT_MAX_FRAME,
+	struct server_opts opts = {.max_frame = PROTO_MAX_FRAME,
 				   .retention_ms = 30LL * 24 * 60 * 60 * 1000,
 				   .retention_arg = "30d",
 				   .rate = WIRE_DEFAULT_RATE,
 				   .rate_bytes = WIRE_DEFAULT_RATE_BYTES,
-				   .heartbeat_s = SERVER_HEARTBEAT_DEFAULT,
+				   .heartbeat_s = PROTO_HEARTBEAT_DEFAULT,
 				   .max_blob = BLOB_DEFAULT_MAX};
 	char host[256], addr[INET6_ADDRSTRLEN], blobs_dir[PATH_MAX], key_path[PATH_MAX];
 	char err[PATH_MAX + 200];
@@ -568,8 +562,8 @@ main(int argc, char **argv)
 						   optarg);
 			break;
 		case 'H':
-			if (parse_rate(optarg, SERVER_HEARTBEAT_MAX, &secs) != 0 ||
-			    secs < SERVER_HEARTBEAT_MIN)
+			if (parse_rate(optarg, PROTO_HEARTBEAT_MAX, &secs) != 0 ||
+			    secs < PROTO_HEARTBEAT_MIN)
 				return usage_error("--heartbeat: '%s' is not a number of seconds "
 						   "from 2 to 3600",
 						   optarg);

@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "proto.h"
+
 /* "8700" -> 8700; -1 unless 1 to 65535 in plain digits. */
 static int
 parse_port(const char *s)
@@ -29,51 +31,39 @@ parse_port(const char *s)
 	return v >= 1 && v <= 65535 ? (int)v : -1;
 }
 
+/* 1 if host may be an IPv6 address (in brackets, or holding a colon: then
+ * proto_server_name() checks it is one), or is a host name of letters,
+ * digits, '.', '-' and '_' only: what --name and --listen may give, before
+ * proto_server_name() writes it the one way. */
+static int
+plain_host(const char *host)
+{
+	size_t len = strlen(host);
+
+	if ((len >= 2 && host[0] == '[' && host[len - 1] == ']') || strchr(host, ':') != NULL)
+		return 1;
+	for (const char *p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			return 0;
+	return 1;
+}
+
 int
 names_canonical(const char *host, int port, char *out, size_t cap)
 {
-	char h[NAMES_LEN_MAX + 1], addr[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
-	size_t len = host != NULL ? strlen(host) : 0;
-	int bracketed = 0, n;
-
-	if (len == 0 || len > NAMES_LEN_MAX || port < 1 || port > 65535)
+	if (host == NULL || !plain_host(host))
 		return -1;
-	if (host[0] == '[' && host[len - 1] == ']') {
-		host++;
-		len -= 2;
-		bracketed = 1;
-	}
-	memcpy(h, host, len);
-	h[len] = '\0';
-	if (bracketed || strchr(h, ':') != NULL) {
-		/* IPv6: one spelling of each address, the one inet_ntop writes. */
-		if (inet_pton(AF_INET6, h, &a6) != 1 ||
-		    inet_ntop(AF_INET6, &a6, addr, sizeof addr) == NULL)
-			return -1;
-		n = snprintf(out, cap, "[%s]:%d", addr, port);
-	} else {
-		for (size_t i = 0; i < len; i++) {
-			if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-' &&
-			    h[i] != '_')
-				return -1;
-			h[i] = (char)tolower((unsigned char)h[i]);
-		}
-		if (len == 0)
-			return -1;
-		n = snprintf(out, cap, "%s:%d", h, port);
-	}
-	return n < 0 || (size_t)n >= cap || (size_t)n > NAMES_LEN_MAX ? -1 : 0;
+	return proto_server_name(host, port, out, cap);
 }
 
 int
 names_parse(const char *arg, int default_port, char *out, size_t cap)
 {
-	char host[NAMES_LEN_MAX + 1];
+	char host[PROTO_SERVER_NAME_MAX + 1];
 	const char *colon, *end;
 	int port = default_port;
 
-	if (arg == NULL || strlen(arg) > NAMES_LEN_MAX)
+	if (arg == NULL || strlen(arg) > PROTO_SERVER_NAME_MAX)
 		return -1;
 	if (arg[0] == '[') {
 		if ((end = strchr(arg, ']')) == NULL)
@@ -132,7 +122,7 @@ names_add(struct server_names *n, const char *name)
 static int
 add_host(struct server_names *n, const char *host, int port)
 {
-	char name[NAMES_LEN_MAX + 1];
+	char name[PROTO_SERVER_NAME_MAX + 1];
 
 	if (names_canonical(host, port, name, sizeof name) != 0)
 		return 0;
@@ -191,7 +181,7 @@ names_valid_form(const char *s)
 {
 	size_t len = s != NULL ? strlen(s) : 0;
 
-	if (len == 0 || len > NAMES_LEN_MAX)
+	if (len == 0 || len > PROTO_SERVER_NAME_MAX)
 		return 0;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||

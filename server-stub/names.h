@@ -8,24 +8,23 @@
  *
  * A name is "host:port" in the form clients write it: the host in lower
  * case, an IPv6 address in brackets in its RFC 5952 form ("[::1]"), and the
- * port in decimal, always there.
+ * port in decimal, always there. That form is proto_server_name()'s
+ * (common/proto.h), the one libchat signs; at most PROTO_SERVER_NAME_MAX
+ * bytes.
  */
 #ifndef CHAT_SERVER_NAMES_H
 #define CHAT_SERVER_NAMES_H
 
 #include <stddef.h>
 
-/* The longest name, without its NUL (e2e.h's E2E_SERVER_NAME_MAX). */
-#define NAMES_LEN_MAX 300
-
 struct server_names {
 	char **v; /* malloc'd names, no two alike */
 	size_t n, cap;
 };
 
-/* The canonical "host:port" of host (a name, an IPv4 address, or an IPv6
- * address with or without brackets) and port (1 to 65535) into out; -1 if
- * host is no host name or address. */
+/* The canonical "host:port" of host (a name of letters, digits, '.', '-'
+ * and '_', an IPv4 address, or an IPv6 address with or without brackets)
+ * and port (1 to 65535) into out; -1 if host is none of these. */
 int names_canonical(const char *host, int port, char *out, size_t cap);
 
 /* --name's "HOST[:PORT]", canonical, into out; PORT defaults to
@@ -48,7 +47,7 @@ int names_defaults(struct server_names *n, const char *host, const char *bind_ad
 /* 1 if name is one of n's. */
 int names_has(const struct server_names *n, const char *name);
 
-/* 1 if s has the form of a name: 1 to NAMES_LEN_MAX bytes of lower-case
+/* 1 if s has the form of a name: 1 to PROTO_SERVER_NAME_MAX bytes of lower-case
  * letters, digits, '.', '-', '_', ':', '[' and ']'. What a request may name
  * before it is looked up (and so what the log may show). */
 int names_valid_form(const char *s);

@@ -38,9 +38,8 @@
 #include "blob.h"
 #include "wire.h"
 #include "db.h"
+#include "proto.h"
 #include "util.h"
-
-#define PROTOCOL_NAME "chat.v1"
 
 /* Inbox rows loaded per batch, and how full the queue may be for a load:
  * a batch is loaded only below FILL_FRAMES frames and stops growing past
@@ -59,12 +58,6 @@
 /* How long a connection being closed may take to flush its last frames. */
 #define CLOSE_GRACE_SECS 5
 
-/* Close codes (RFC 6455 section 7.4.1 and PROTOCOL.md). */
-#define CLOSE_INTERNAL 1011
-#define CLOSE_REPLACED 4001
-#define CLOSE_REMOVED  4002
-#define CLOSE_AUTH     4003 /* not authenticated in time */
-
 struct frame {
 	struct frame *next;
 	size_t len;
@@ -75,7 +68,7 @@ struct frame {
  * arrives, never whole in memory. */
 struct xfer {
 	int fd; /* of part; -1 once closed */
-	char id[BLOB_ID_LEN + 1];
+	char id[PROTO_BLOB_ID_LEN + 1];
 	char part[PATH_MAX];
 	char final[PATH_MAX];
 	int64_t declared; /* Content-Length */
@@ -141,7 +134,7 @@ struct conn {
  * they are full again, so that reconnecting does not refill them. */
 struct device_rate {
 	struct device_rate *next;
-	char user[CHAT_USER_MAX + 1];
+	char user[PROTO_USER_MAX + 1];
 	uint32_t device_id;
 	int refs;
 	struct rate_pair pair;
@@ -390,7 +383,7 @@ fill(struct server *srv, struct conn *c)
 	if (check_missed(srv, c) != 0) {
 		srv_log("conn %llu cannot read the missed counter; closing",
 			(unsigned long long)c->sess.conn_id);
-		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 		return;
 	}
 	if (db_inbox_load(srv->db, c->sess.user, c->sess.device_id, c->cursor, INBOX_BATCH,
@@ -398,13 +391,13 @@ fill(struct server *srv, struct conn *c)
 	    f.failed) {
 		srv_log("conn %llu cannot load the inbox; closing",
 			(unsigned long long)c->sess.conn_id);
-		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 		return;
 	}
 	c->inbox_dirty = f.stopped || n == INBOX_BATCH;
 	if (!c->inbox_dirty && !c->drained_sent) {
 		if (queue_text(c, wire_drained()) != 0) {
-			conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+			conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 			return;
 		}
 		c->drained_sent = 1;
@@ -475,7 +468,7 @@ on_authenticated(void *udata, struct session *s)
 		srv_log("conn %llu replaced by conn %llu device=%s/%u",
 			(unsigned long long)o->sess.conn_id, (unsigned long long)s->conn_id,
 			s->user, (unsigned)s->device_id);
-		conn_close(o, CLOSE_REPLACED, "replaced", 1);
+		conn_close(o, PROTO_CLOSE_REPLACED, "replaced", 1);
 	}
 	c->cursor = 0;
 	c->inbox_dirty = 1;
@@ -598,7 +591,7 @@ on_linked(void *udata, struct session *s)
 			memset(&o->sess.link, 0, sizeof o->sess.link);
 	}
 	if (queue_text(c, wire_linked(s)) != 0) {
-		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 		return;
 	}
 	on_authenticated(udata, s);
@@ -618,7 +611,7 @@ on_device_removed(void *udata, const char *user, uint32_t device_id, struct sess
 			continue;
 		srv_log("conn %llu closed: device %s/%u removed",
 			(unsigned long long)o->sess.conn_id, user, (unsigned)device_id);
-		conn_close(o, CLOSE_REMOVED, "device removed", &o->sess != by);
+		conn_close(o, PROTO_CLOSE_REMOVED, "device removed", &o->sess != by);
 	}
 }
 
@@ -654,7 +647,7 @@ auth_deadline(lws_sorted_usec_list_t *sul)
 {
 	struct conn *c = lws_container_of(sul, struct conn, auth_sul);
 	struct server *srv = c->srv;
-	int64_t now = util_now_ms();
+	int64_t now = proto_now_ms();
 
 	if (c->wsi == NULL || c->sess.authed || c->close_code)
 		return;
@@ -666,7 +659,7 @@ auth_deadline(lws_sorted_usec_list_t *sul)
 	}
 	srv_log("conn %llu closed: not authenticated within %d s",
 		(unsigned long long)c->sess.conn_id, srv->auth_timeout_s);
-	conn_close(c, CLOSE_AUTH, "authentication timeout", 0);
+	conn_close(c, PROTO_CLOSE_AUTH_TIMEOUT, "authentication timeout", 0);
 }
 
 static int
@@ -727,7 +720,7 @@ close_why(const struct server *srv, const struct conn *c, char *buf, size_t cap)
 static void
 conn_release(struct server *srv, struct conn *c)
 {
-	char dev[CHAT_USER_MAX + 16], why[32];
+	char dev[PROTO_USER_MAX + 16], why[32];
 
 	lws_sul_cancel(&c->auth_sul);
 	if (c->wsi == NULL)
@@ -736,7 +729,7 @@ conn_release(struct server *srv, struct conn *c)
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
 	/* Last seen: the close of an authenticated connection. */
 	if (c->sess.authed &&
-	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, util_now_ms()) != DB_OK)
+	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK)
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -759,7 +752,7 @@ static void
 queue_or_close(struct conn *c, char *text)
 {
 	if (queue_text(c, text) != 0)
-		conn_close(c, CLOSE_INTERNAL, "internal error", 0);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 }
 
 /* Stop reading from a client that does not read its replies. */
@@ -895,19 +888,6 @@ conn_writeable(struct server *srv, struct conn *c)
 		lws_callback_on_writable(c->wsi);
 	check_pause(c);
 	return 0;
-}
-
-/* Heartbeats (PROTOCOL.md): lws pings a client whose connection nothing has
- * confirmed for the ping time, and drops it when no pong comes by the hangup
- * time (--heartbeat, 25 s by default); libchat does the same from its side.
- * So a dead client is noticed within the hangup time, and its inbox waits
- * for its next connection. */
-int
-server_heartbeat_ping(int heartbeat_s)
-{
-	int ping = heartbeat_s * 2 / 5;
-
-	return ping < 1 ? 1 : ping;
 }
 
 /* ---- HTTP: the blob store (PROTOCOL.md, "Attachments") -------------------
@@ -1118,7 +1098,7 @@ http_body_done(struct server *srv, struct conn *c, struct lws *wsi)
 		xfer_abort(c, "store failed");
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
 	}
-	switch (db_blob_complete(srv->db, x->id, x->got, util_now_ms())) {
+	switch (db_blob_complete(srv->db, x->id, x->got, proto_now_ms())) {
 	case DB_OK: break;
 	case DB_NOT_FOUND:
 		/* Purged or completed by another upload while this one ran. */
@@ -1165,7 +1145,7 @@ http_get(struct server *srv, struct lws *wsi, const char *id)
 static int
 http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *uri, int *rc)
 {
-	char id[BLOB_ID_LEN + 1], a_exp[32], a_max[32], a_sig[80], want[BLOB_SIG_LEN + 1];
+	char id[PROTO_BLOB_ID_LEN + 1], a_exp[32], a_max[32], a_sig[80], want[BLOB_SIG_LEN + 1];
 	const char *exp_s, *max_s = NULL, *sig_s;
 	int64_t exp, max = 0;
 	int put = lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0;
@@ -1186,7 +1166,7 @@ http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *ur
 	if (put)
 		max_s = url_arg(wsi, "max=", a_max, sizeof a_max);
 	if (blob_parse_path(uri, id) != 0 || exp_s == NULL || sig_s == NULL ||
-	    blob_parse_number(exp_s, &exp) != 0 || !util_valid_hex(sig_s, BLOB_SIG_LEN) ||
+	    blob_parse_number(exp_s, &exp) != 0 || !proto_valid_hex(sig_s, BLOB_SIG_LEN) ||
 	    (put && (max_s == NULL || blob_parse_number(max_s, &max) != 0))) {
 		*rc = http_status(wsi, HTTP_STATUS_BAD_REQUEST, put);
 		return 0;
@@ -1195,7 +1175,7 @@ http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *ur
 		blob_sign_put(srv->blob_key, id, exp, max, want);
 	else
 		blob_sign_get(srv->blob_key, id, exp, want);
-	if (!blob_sig_equal(sig_s, want) || exp < util_now_ms() / 1000) {
+	if (!blob_sig_equal(sig_s, want) || exp < proto_now_ms() / 1000) {
 		srv_log("blob %s %s refused: %s", id, put ? "upload" : "download",
 			blob_sig_equal(sig_s, want) ? "expired" : "bad signature");
 		*rc = http_status(wsi, HTTP_STATUS_FORBIDDEN, put);
@@ -1305,7 +1285,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		 * with no Sec-WebSocket-Protocol at all to the first protocol: a
 		 * client must ask for chat.v1 by name. */
 		if (in == NULL || *(const char *)in == '\0') {
-			srv_log("refused a connection that did not ask for %s", PROTOCOL_NAME);
+			srv_log("refused a connection that did not ask for %s", PROTO_SUBPROTOCOL);
 			return -1;
 		}
 		return 0;
@@ -1362,7 +1342,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 
 static const struct lws_protocols protocols[] = {
 	{
-		.name = PROTOCOL_NAME,
+		.name = PROTO_SUBPROTOCOL,
 		.callback = callback_chat,
 		.per_session_data_size = sizeof(struct conn),
 		.rx_buffer_size = 65536,
@@ -1402,7 +1382,8 @@ purge_blobs(struct server *srv)
 {
 	int64_t n;
 
-	if (db_blob_purge(srv->db, util_now_ms() - BLOB_ORPHAN_MS, unlink_blob, srv, &n) != DB_OK) {
+	if (db_blob_purge(srv->db, proto_now_ms() - BLOB_ORPHAN_MS, unlink_blob, srv, &n) !=
+	    DB_OK) {
 		srv_log("retention: the blob purge failed; trying again later");
 		return;
 	}
@@ -1424,7 +1405,8 @@ remove_stale_parts(const char *dir)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		n = strlen(e->d_name);
-		if (n != BLOB_ID_LEN + 5 || strcmp(e->d_name + BLOB_ID_LEN, ".part") != 0)
+		if (n != PROTO_BLOB_ID_LEN + 5 ||
+		    strcmp(e->d_name + PROTO_BLOB_ID_LEN, ".part") != 0)
 			continue;
 		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
 		    unlink(path) == 0)
@@ -1438,7 +1420,7 @@ purge(struct server *srv)
 {
 	struct db_purge_result r;
 
-	int64_t now = util_now_ms();
+	int64_t now = proto_now_ms();
 
 	/* Tombstones live a second retention period: past the first, no
 	 * client's outbox still holds the message (libchat expires it). */
@@ -1638,8 +1620,13 @@ server_run(const struct server_opts *opts)
 	srv.blobs_dir = opts->blobs_dir;
 	srv.blob_key = opts->blob_key;
 	srv.max_blob = opts->max_blob;
-	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : SERVER_HEARTBEAT_DEFAULT;
-	srv.heartbeat.secs_since_valid_ping = (uint16_t)server_heartbeat_ping(hangup);
+	/* Heartbeats (PROTOCOL.md): lws pings a client whose connection nothing
+	 * has confirmed for the ping time, and drops it when no pong comes by
+	 * the hangup time; libchat does the same from its side. So a dead
+	 * client is noticed within the hangup time, and its inbox waits for its
+	 * next connection. */
+	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : PROTO_HEARTBEAT_DEFAULT;
+	srv.heartbeat.secs_since_valid_ping = (uint16_t)proto_heartbeat_ping(hangup);
 	srv.heartbeat.secs_since_valid_hangup = (uint16_t)hangup;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {

@@ -70,14 +70,6 @@ struct server_opts {
  * keeps a table the size of the limit. */
 #define SERVER_FD_CEILING (1 << 20)
 
-/* --heartbeat: the default (PROTOCOL.md) and the bounds of the hangup time. */
-#define SERVER_HEARTBEAT_DEFAULT 25
-#define SERVER_HEARTBEAT_MIN     2
-#define SERVER_HEARTBEAT_MAX     3600
-
-/* The ping time for a hangup time: 40 % of it (10 s of 25), at least 1 s. */
-int server_heartbeat_ping(int heartbeat_s);
-
 /*
  * Open the store, listen, print "chat-server: listening on HOST:PORT" (with
  * TLS: "listening on wss://HOST:PORT/"), and serve until server_request_stop().  Returns the process exit status: 0

@@ -18,10 +18,8 @@
 #include <sodium.h>
 
 #include "blob.h"
-#include "e2e.h"
+#include "crypto.h"
 #include "proto.h"
-
-#define ID_MAX 9007199254740992.0 /* 2^53: the largest id a client may use */
 
 /* One request being handled. */
 struct req {
@@ -79,9 +77,9 @@ j_int(int *oom, cJSON *o, const char *k, int64_t v)
 static void
 j_b64(int *oom, cJSON *o, const char *k, const uint8_t *bin, size_t len)
 {
-	char b64[sodium_base64_ENCODED_LEN(CHAT_SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char b64[sodium_base64_ENCODED_LEN(PROTO_SIG_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 
-	if (len > CHAT_SIG_BYTES) {
+	if (len > PROTO_SIG_BYTES) {
 		*oom = 1; /* a programming error; refuse rather than overflow */
 		return;
 	}
@@ -135,7 +133,7 @@ j_str_in_array(int *oom, cJSON *arr, const char *v)
 
 /* An array of names under k. */
 static void
-j_names(int *oom, cJSON *o, const char *k, const char (*names)[CHAT_USER_MAX + 1], size_t n)
+j_names(int *oom, cJSON *o, const char *k, const char (*names)[PROTO_USER_MAX + 1], size_t n)
 {
 	cJSON *arr = j_check(oom, cJSON_AddArrayToObject(o, k));
 	size_t i;
@@ -192,7 +190,7 @@ error_frame(const struct session *s, int has_id, int64_t id, const char *code, c
 	    cJSON *extra, int log)
 {
 	cJSON *root = cJSON_CreateObject(), *err;
-	char idbuf[32], dev[CHAT_USER_MAX + 16];
+	char idbuf[32], dev[PROTO_USER_MAX + 16];
 	int oom = root == NULL;
 
 	if (has_id) {
@@ -262,16 +260,14 @@ get_string(struct req *r, const cJSON *o, const char *name, const char *where)
 
 /* A user name; invalid_user when it is a string of the wrong form. */
 static int
-check_user(struct req *r, const cJSON *v, const char *where, char out[CHAT_USER_MAX + 1])
+check_user(struct req *r, const cJSON *v, const char *where, char out[PROTO_USER_MAX + 1])
 {
 	if (!cJSON_IsString(v) || v->valuestring == NULL) {
 		req_fail(r, "bad_request", "%s: %s", where, v ? "must be a string" : "missing");
 		return -1;
 	}
-	if (!util_valid_user(v->valuestring)) {
-		req_fail(r, "invalid_user",
-			 "%s: not a valid user name (1 to 32 of "
-			 "a-z 0-9 . _ -, starting with a letter or digit)",
+	if (!proto_valid_user(v->valuestring)) {
+		req_fail(r, "invalid_user", "%s: not a valid user name (" PROTO_USER_FORM ")",
 			 where);
 		return -1;
 	}
@@ -280,19 +276,17 @@ check_user(struct req *r, const cJSON *v, const char *where, char out[CHAT_USER_
 }
 
 static int
-is_integer(double d, double lo, double hi)
-{
-	return d >= lo && d <= hi && (double)(int64_t)d == d;
-}
-
-static int
 get_device_id(struct req *r, const cJSON *o, const char *where, uint32_t *out)
 {
 	const cJSON *v = field(o, "deviceId");
 
-	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, CHAT_DEVICE_ID_MAX)) {
-		req_fail(r, "bad_request", "%s: %s", where,
-			 v ? "must be an integer from 1 to 2147483647" : "missing");
+	if (v == NULL) {
+		req_fail(r, "bad_request", "%s: missing", where);
+		return -1;
+	}
+	if (!cJSON_IsNumber(v) || !proto_is_integer(v->valuedouble, 1, PROTO_DEVICE_ID_MAX)) {
+		req_fail(r, "bad_request", "%s: must be an integer from 1 to %ld", where,
+			 PROTO_DEVICE_ID_MAX);
 		return -1;
 	}
 	*out = (uint32_t)v->valuedouble;
@@ -309,7 +303,7 @@ get_bytes(struct req *r, const cJSON *o, const char *name, const char *where, ui
 
 	if (s == NULL)
 		return -1;
-	if (util_b64_decode(s, out, len, &n) != 0 || n != len) {
+	if (proto_b64_decode(s, out, len, &n) != 0 || n != len) {
 		req_fail(r, "bad_request", "%s: must be %zu bytes in base64", where, len);
 		return -1;
 	}
@@ -323,7 +317,7 @@ get_hex(struct req *r, const cJSON *o, const char *name, size_t len, char *out)
 
 	if (s == NULL)
 		return -1;
-	if (!util_valid_hex(s, len)) {
+	if (!proto_valid_hex(s, len)) {
 		req_fail(r, "bad_request", "%s: must be %zu lowercase hex digits", name, len);
 		return -1;
 	}
@@ -409,8 +403,8 @@ get_device_name(struct req *r, const char **out)
 		req_fail(r, "bad_request", "deviceName: must be a string");
 		return -1;
 	}
-	if (strlen(name->valuestring) > CHAT_DEVICE_NAME_MAX) {
-		req_fail(r, "too_large", "deviceName: at most %d bytes", CHAT_DEVICE_NAME_MAX);
+	if (strlen(name->valuestring) > PROTO_DEVICE_NAME_MAX) {
+		req_fail(r, "too_large", "deviceName: at most %d bytes", PROTO_DEVICE_NAME_MAX);
 		return -1;
 	}
 	*out = name->valuestring;
@@ -455,7 +449,7 @@ get_server_name(struct req *r)
  * key) otherwise. */
 static int
 check_session_sig(struct req *r, const char *domain, const char *server,
-		  const uint8_t sig[CHAT_SIG_BYTES], const uint8_t ik[CHAT_KEY_BYTES],
+		  const uint8_t sig[PROTO_SIG_BYTES], const uint8_t ik[PROTO_KEY_BYTES],
 		  const char *whose)
 {
 	if (e2e_verify_session(sig, domain, r->s->challenge, server, r->s->binding,
@@ -474,15 +468,15 @@ check_session_sig(struct req *r, const char *domain, const char *server,
  * the request failed.
  */
 static int
-get_new_keys(struct req *r, const char *domain, uint8_t ik[CHAT_KEY_BYTES],
-	     uint8_t xk[CHAT_KEY_BYTES], uint8_t xsig[CHAT_SIG_BYTES])
+get_new_keys(struct req *r, const char *domain, uint8_t ik[PROTO_KEY_BYTES],
+	     uint8_t xk[PROTO_KEY_BYTES], uint8_t xsig[PROTO_SIG_BYTES])
 {
-	uint8_t sig[CHAT_SIG_BYTES];
+	uint8_t sig[PROTO_SIG_BYTES];
 	const char *server;
 
-	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, CHAT_KEY_BYTES) ||
-	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, CHAT_KEY_BYTES) ||
-	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, CHAT_SIG_BYTES) ||
+	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, PROTO_KEY_BYTES) ||
+	    get_bytes(r, r->msg, "exchangeKey", "exchangeKey", xk, PROTO_KEY_BYTES) ||
+	    get_bytes(r, r->msg, "exchangeKeySig", "exchangeKeySig", xsig, PROTO_SIG_BYTES) ||
 	    get_bytes(r, r->msg, "signature", "signature", sig, sizeof sig) ||
 	    (server = get_server_name(r)) == NULL)
 		return -1;
@@ -527,17 +521,17 @@ register_allowed(struct req *r, const char *user)
 static void
 handle_register(struct req *r)
 {
-	char user[CHAT_USER_MAX + 1];
-	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
+	char user[PROTO_USER_MAX + 1];
+	uint8_t ik[PROTO_KEY_BYTES], xk[PROTO_KEY_BYTES], xsig[PROTO_SIG_BYTES];
 	const char *name;
 	uint32_t device_id = 0;
 	int created;
 
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
-	    get_device_name(r, &name) != 0 || get_new_keys(r, E2E_DOMAIN_REGISTER, ik, xk, xsig) ||
+	    get_device_name(r, &name) != 0 || get_new_keys(r, PROTO_LABEL_REGISTER, ik, xk, xsig) ||
 	    register_allowed(r, user) != 0)
 		return;
-	switch (db_register(r->h->db, user, name, ik, xk, xsig, util_now_ms(), &device_id,
+	switch (db_register(r->h->db, user, name, ik, xk, xsig, proto_now_ms(), &device_id,
 			    &created)) {
 	case DB_OK: break;
 	case DB_EXISTS: req_fail(r, "user_exists", "user '%s' is taken", user); return;
@@ -557,9 +551,9 @@ handle_register(struct req *r)
 static void
 handle_auth(struct req *r)
 {
-	char user[CHAT_USER_MAX + 1];
-	uint8_t ik[CHAT_KEY_BYTES], sig[CHAT_SIG_BYTES];
-	char whose[CHAT_USER_MAX + 64];
+	char user[PROTO_USER_MAX + 1];
+	uint8_t ik[PROTO_KEY_BYTES], sig[PROTO_SIG_BYTES];
+	char whose[PROTO_USER_MAX + 64];
 	uint32_t device_id;
 	const char *server;
 
@@ -583,9 +577,9 @@ handle_auth(struct req *r)
 	default: fail_internal(r); return;
 	}
 	snprintf(whose, sizeof whose, "the identity key of %s/%u", user, (unsigned)device_id);
-	if (check_session_sig(r, E2E_DOMAIN_AUTH, server, sig, ik, whose) != 0)
+	if (check_session_sig(r, PROTO_LABEL_AUTH, server, sig, ik, whose) != 0)
 		return;
-	if (db_touch_device(r->h->db, user, device_id, util_now_ms()) != DB_OK) {
+	if (db_touch_device(r->h->db, user, device_id, proto_now_ms()) != DB_OK) {
 		fail_internal(r);
 		return;
 	}
@@ -606,16 +600,16 @@ add_device(int *oom, cJSON *arr, const struct db_device *d, int show_name)
 		j_str(oom, o, "name", d->name);
 	else
 		j_check(oom, cJSON_AddNullToObject(o, "name"));
-	j_b64(oom, o, "identityKey", d->identity_key, CHAT_KEY_BYTES);
-	j_b64(oom, o, "exchangeKey", d->exchange_key, CHAT_KEY_BYTES);
-	j_b64(oom, o, "exchangeKeySig", d->exchange_key_sig, CHAT_SIG_BYTES);
-	j_opt_b64(oom, o, "approverKey", d->approved ? d->approver_key : NULL, CHAT_KEY_BYTES);
-	j_opt_b64(oom, o, "approval", d->approved ? d->approval : NULL, CHAT_SIG_BYTES);
+	j_b64(oom, o, "identityKey", d->identity_key, PROTO_KEY_BYTES);
+	j_b64(oom, o, "exchangeKey", d->exchange_key, PROTO_KEY_BYTES);
+	j_b64(oom, o, "exchangeKeySig", d->exchange_key_sig, PROTO_SIG_BYTES);
+	j_opt_b64(oom, o, "approverKey", d->approved ? d->approver_key : NULL, PROTO_KEY_BYTES);
+	j_opt_b64(oom, o, "approval", d->approved ? d->approval : NULL, PROTO_SIG_BYTES);
 }
 
 /* 1 if name is among the first n of names. */
 static int
-seen(char (*names)[CHAT_USER_MAX + 1], size_t n, const char *name)
+seen(char (*names)[PROTO_USER_MAX + 1], size_t n, const char *name)
 {
 	size_t i;
 
@@ -641,9 +635,9 @@ contact_of(struct req *r, const char *subject)
 static void
 handle_get_keys(struct req *r)
 {
-	char names[CHAT_MAX_GETKEYS][CHAT_USER_MAX + 1];
-	struct db_device devs[CHAT_MAX_DEVICES];
-	const cJSON *users = get_array(r, "users", CHAT_MAX_GETKEYS), *v;
+	char names[PROTO_MAX_GETKEYS][PROTO_USER_MAX + 1];
+	struct db_device devs[PROTO_MAX_DEVICES];
+	const cJSON *users = get_array(r, "users", PROTO_MAX_GETKEYS), *v;
 	cJSON *out;
 	size_t n = 0, i, nd, k;
 	char where[32];
@@ -665,7 +659,7 @@ handle_get_keys(struct req *r)
 		cJSON *u;
 		int contact;
 
-		switch (db_user_devices(r->h->db, names[i], devs, CHAT_MAX_DEVICES, &nd)) {
+		switch (db_user_devices(r->h->db, names[i], devs, PROTO_MAX_DEVICES, &nd)) {
 		case DB_OK: break;
 		case DB_NOT_FOUND:
 			req_fail(r, "unknown_user", "no user named '%s'", names[i]);
@@ -688,8 +682,8 @@ handle_get_keys(struct req *r)
 static void
 handle_get_last_seen(struct req *r)
 {
-	char names[CHAT_MAX_LAST_SEEN][CHAT_USER_MAX + 1];
-	const cJSON *users = get_array(r, "users", CHAT_MAX_LAST_SEEN), *v;
+	char names[PROTO_MAX_LAST_SEEN][PROTO_USER_MAX + 1];
+	const cJSON *users = get_array(r, "users", PROTO_MAX_LAST_SEEN), *v;
 	cJSON *out;
 	size_t n = 0, i;
 	int self_hide, hide, contact;
@@ -766,9 +760,9 @@ handle_set_privacy(struct req *r)
 /* ---- chats ------------------------------------------------------------- */
 
 static void
-reply_participants(struct req *r, char (*names)[CHAT_USER_MAX + 1], size_t n)
+reply_participants(struct req *r, char (*names)[PROTO_USER_MAX + 1], size_t n)
 {
-	j_names(&r->oom, r->reply, "participants", (const char(*)[CHAT_USER_MAX + 1]) names, n);
+	j_names(&r->oom, r->reply, "participants", (const char(*)[PROTO_USER_MAX + 1]) names, n);
 }
 
 static const char *
@@ -804,12 +798,12 @@ static void
 reply_members(struct req *r, const struct db_change_result *res)
 {
 	j_names(&r->oom, r->reply, "participants",
-		(const char(*)[CHAT_USER_MAX + 1]) res->participants, res->n_participants);
-	j_names(&r->oom, r->reply, "admins", (const char(*)[CHAT_USER_MAX + 1]) res->admins,
+		(const char(*)[PROTO_USER_MAX + 1]) res->participants, res->n_participants);
+	j_names(&r->oom, r->reply, "admins", (const char(*)[PROTO_USER_MAX + 1]) res->admins,
 		res->n_admins);
 }
 
-/* The name of a group: 1 to CHAT_GROUP_NAME_MAX bytes of UTF-8. */
+/* The name of a group: 1 to PROTO_GROUP_NAME_MAX bytes of UTF-8. */
 static const char *
 get_group_name(struct req *r, const cJSON *name)
 {
@@ -824,11 +818,11 @@ get_group_name(struct req *r, const cJSON *name)
 		req_fail(r, "bad_request", "name: must not be empty");
 		return NULL;
 	}
-	if (len > CHAT_GROUP_NAME_MAX) {
-		req_fail(r, "too_large", "name: at most %d bytes", CHAT_GROUP_NAME_MAX);
+	if (len > PROTO_GROUP_NAME_MAX) {
+		req_fail(r, "too_large", "name: at most %d bytes", PROTO_GROUP_NAME_MAX);
 		return NULL;
 	}
-	if (!util_valid_utf8(name->valuestring, len)) {
+	if (!proto_valid_utf8(name->valuestring, len)) {
 		req_fail(r, "bad_request", "name: must be valid UTF-8");
 		return NULL;
 	}
@@ -856,9 +850,9 @@ fail_too_many_adds(struct req *r, const struct db_change_result *res)
 static void
 create_group(struct req *r, const cJSON *name_field)
 {
-	/* The creator and up to CHAT_MAX_MEMBERS others: one more than a
+	/* The creator and up to PROTO_MAX_MEMBERS others: one more than a
 	 * group may have, to tell that it is over. */
-	char(*names)[CHAT_USER_MAX + 1] = NULL;
+	char(*names)[PROTO_USER_MAX + 1] = NULL;
 	const cJSON *list = field(r->msg, "participants"), *v;
 	struct db_change_result *res = NULL;
 	struct db_group_create req;
@@ -873,7 +867,7 @@ create_group(struct req *r, const cJSON *name_field)
 			 list ? "must be an array" : "missing");
 		return;
 	}
-	if ((names = malloc((CHAT_MAX_MEMBERS + 1) * sizeof *names)) == NULL ||
+	if ((names = malloc((PROTO_MAX_MEMBERS + 1) * sizeof *names)) == NULL ||
 	    (res = malloc(sizeof *res)) == NULL) {
 		r->oom = 1;
 		goto out;
@@ -885,11 +879,11 @@ create_group(struct req *r, const cJSON *name_field)
 			goto out;
 		if (seen(names, n, names[n]))
 			continue;
-		if (n == CHAT_MAX_MEMBERS) {
+		if (n == PROTO_MAX_MEMBERS) {
 			req_fail(r, "too_large",
 				 "participants: a group has at most %d members, "
 				 "the creator included",
-				 CHAT_MAX_MEMBERS);
+				 PROTO_MAX_MEMBERS);
 			goto out;
 		}
 		n++;
@@ -898,9 +892,9 @@ create_group(struct req *r, const cJSON *name_field)
 		.creator = r->s->user,
 		.creator_device = r->s->device_id,
 		.name = name,
-		.members = (const char(*)[CHAT_USER_MAX + 1]) names,
+		.members = (const char(*)[PROTO_USER_MAX + 1]) names,
 		.n_members = n,
-		.now = util_now_ms(),
+		.now = proto_now_ms(),
 		.encode = wire_chat_update,
 		.limits = r->h->add_limits,
 	};
@@ -919,7 +913,7 @@ create_group(struct req *r, const cJSON *name_field)
 	case DB_TOO_LARGE:
 		req_fail(r, "too_large",
 			 "participants: a group has at most %d members, the creator included",
-			 CHAT_MAX_MEMBERS);
+			 PROTO_MAX_MEMBERS);
 		break;
 	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
 	default: fail_internal(r); break;
@@ -933,9 +927,9 @@ out:
 static void
 handle_create_chat(struct req *r)
 {
-	/* The creator plus at most CHAT_MAX_MEMBERS named. */
-	char names[CHAT_MAX_MEMBERS + 1][CHAT_USER_MAX + 1];
-	char chat_id[CHAT_CHAT_ID_LEN + 1], missing[CHAT_USER_MAX + 1];
+	/* The creator plus at most PROTO_MAX_MEMBERS named. */
+	char names[PROTO_MAX_MEMBERS + 1][PROTO_USER_MAX + 1];
+	char chat_id[PROTO_CHAT_ID_LEN + 1], missing[PROTO_USER_MAX + 1];
 	const cJSON *group_name = field(r->msg, "name"), *list, *v;
 	size_t n = 1, i = 0;
 	char where[40];
@@ -946,7 +940,7 @@ handle_create_chat(struct req *r)
 		create_group(r, group_name);
 		return;
 	}
-	if ((list = get_array(r, "participants", CHAT_MAX_MEMBERS)) == NULL)
+	if ((list = get_array(r, "participants", PROTO_MAX_MEMBERS)) == NULL)
 		return;
 	memcpy(names[0], r->s->user, sizeof names[0]);
 	cJSON_ArrayForEach(v, list) {
@@ -963,7 +957,7 @@ handle_create_chat(struct req *r)
 			 n);
 		return;
 	}
-	switch (db_direct_chat(r->h->db, names[0], names[1], util_now_ms(), chat_id, &created,
+	switch (db_direct_chat(r->h->db, names[0], names[1], proto_now_ms(), chat_id, &created,
 			       missing)) {
 	case DB_OK: break;
 	case DB_NOT_FOUND: req_fail(r, "unknown_user", "no user named '%s'", missing); return;
@@ -971,7 +965,7 @@ handle_create_chat(struct req *r)
 	}
 	/* Sorted, as getChat lists them: both members see the same list. */
 	if (strcmp(names[0], names[1]) > 0) {
-		char tmp[CHAT_USER_MAX + 1];
+		char tmp[PROTO_USER_MAX + 1];
 
 		memcpy(tmp, names[0], sizeof tmp);
 		memcpy(names[0], names[1], sizeof tmp);
@@ -987,10 +981,10 @@ handle_create_chat(struct req *r)
 static void
 handle_get_chat(struct req *r)
 {
-	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	struct db_chat *c;
 
-	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0)
+	if (get_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0)
 		return;
 	if ((c = malloc(sizeof *c)) == NULL) {
 		r->oom = 1;
@@ -1003,7 +997,7 @@ handle_get_chat(struct req *r)
 		j_str(&r->oom, r->reply, "kind", c->kind);
 		j_opt_str(&r->oom, r->reply, "name", c->has_name ? c->name : NULL);
 		reply_participants(r, c->members, c->n_members);
-		j_names(&r->oom, r->reply, "admins", (const char(*)[CHAT_USER_MAX + 1]) c->admins,
+		j_names(&r->oom, r->reply, "admins", (const char(*)[PROTO_USER_MAX + 1]) c->admins,
 			c->n_admins);
 		j_int(&r->oom, r->reply, "createdAt", c->created_at);
 		break;
@@ -1018,8 +1012,8 @@ handle_get_chat(struct req *r)
 static void
 handle_modify(struct req *r)
 {
-	char chat_id[CHAT_CHAT_ID_LEN + 1];
-	char(*users)[CHAT_USER_MAX + 1] = NULL;
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
+	char(*users)[PROTO_USER_MAX + 1] = NULL;
 	struct db_change_result *res = NULL;
 	struct db_group_change req;
 	const cJSON *list, *v;
@@ -1028,7 +1022,7 @@ handle_modify(struct req *r)
 	char where[32];
 	int add;
 
-	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
+	if (get_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
 	    (op = get_string(r, r->msg, "operation", "operation")) == NULL)
 		return;
 	if (strcmp(op, "ADD") != 0 && strcmp(op, "REMOVE") != 0) {
@@ -1036,13 +1030,13 @@ handle_modify(struct req *r)
 		return;
 	}
 	add = op[0] == 'A';
-	if ((list = get_array(r, "users", CHAT_MAX_MODIFY)) == NULL)
+	if ((list = get_array(r, "users", PROTO_MAX_MODIFY)) == NULL)
 		return;
 	if (cJSON_GetArraySize(list) == 0) {
-		req_fail(r, "bad_request", "users: 1 to %d users", CHAT_MAX_MODIFY);
+		req_fail(r, "bad_request", "users: 1 to %d users", PROTO_MAX_MODIFY);
 		return;
 	}
-	if ((users = malloc(CHAT_MAX_MODIFY * sizeof *users)) == NULL ||
+	if ((users = malloc(PROTO_MAX_MODIFY * sizeof *users)) == NULL ||
 	    (res = malloc(sizeof *res)) == NULL) {
 		r->oom = 1;
 		goto out;
@@ -1060,9 +1054,9 @@ handle_modify(struct req *r)
 		.actor = r->s->user,
 		.actor_device = r->s->device_id,
 		.add = add,
-		.users = (const char(*)[CHAT_USER_MAX + 1]) users,
+		.users = (const char(*)[PROTO_USER_MAX + 1]) users,
 		.n_users = n,
-		.now = util_now_ms(),
+		.now = proto_now_ms(),
 		.encode = wire_chat_update,
 		.limits = r->h->add_limits,
 	};
@@ -1098,7 +1092,8 @@ handle_modify(struct req *r)
 		req_fail(r, "not_member", "'%s' is not in the group", res->bad_user);
 		break;
 	case DB_TOO_LARGE:
-		req_fail(r, "too_large", "users: a group has at most %d members", CHAT_MAX_MEMBERS);
+		req_fail(r, "too_large", "users: a group has at most %d members",
+			 PROTO_MAX_MEMBERS);
 		break;
 	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
 	default: fail_internal(r); break;
@@ -1111,38 +1106,13 @@ out:
 
 /* ---- devices ----------------------------------------------------------- */
 
-#define DEVICE_DOMAIN "chat-device-v1"
-
-int
-wire_verify_approval(const uint8_t approval[CHAT_SIG_BYTES], const char *user,
-		     const uint8_t identity_key[CHAT_KEY_BYTES],
-		     const uint8_t exchange_key[CHAT_KEY_BYTES],
-		     const uint8_t approver_key[CHAT_KEY_BYTES])
-{
-	uint8_t msg[sizeof DEVICE_DOMAIN - 1 + CHAT_USER_MAX + 1 + 2 * CHAT_KEY_BYTES];
-	size_t n = 0, ulen = strlen(user);
-
-	if (ulen > CHAT_USER_MAX)
-		return -1;
-	memcpy(msg, DEVICE_DOMAIN, sizeof DEVICE_DOMAIN - 1);
-	n += sizeof DEVICE_DOMAIN - 1;
-	memcpy(msg + n, user, ulen);
-	n += ulen;
-	msg[n++] = 0x00;
-	memcpy(msg + n, identity_key, CHAT_KEY_BYTES);
-	n += CHAT_KEY_BYTES;
-	memcpy(msg + n, exchange_key, CHAT_KEY_BYTES);
-	n += CHAT_KEY_BYTES;
-	return crypto_sign_verify_detached(approval, msg, n, approver_key) == 0 ? 0 : -1;
-}
-
 static void
 fail_too_many(struct req *r, const char *user)
 {
 	req_fail(r, "too_many_devices",
 		 "%s has %d devices, the most a user may have; remove one with "
 		 "`chatctl device remove DEVICE` first",
-		 user, CHAT_MAX_DEVICES);
+		 user, PROTO_MAX_DEVICES);
 }
 
 static void
@@ -1170,19 +1140,19 @@ swap_link_keys(struct wire_link *l)
 
 /* Other requests to join user than the one of session self or for key ik
  * (the newest request for a key replaces the others): at most
- * CHAT_MAX_LINKS may wait at once, so that the approving device has few
+ * PROTO_MAX_LINKS may wait at once, so that the approving device has few
  * MACs to try and the list stays short. */
 static size_t
-other_links(struct req *r, const char *user, const uint8_t ik[CHAT_KEY_BYTES], int64_t now)
+other_links(struct req *r, const char *user, const uint8_t ik[PROTO_KEY_BYTES], int64_t now)
 {
-	struct session *w[CHAT_MAX_LINKS + 2];
+	struct session *w[PROTO_MAX_LINKS + 2];
 	size_t n, i, others = 0;
 
 	if (r->h->list_links == NULL)
 		return 0;
 	n = r->h->list_links(r->h->udata, user, now, w, sizeof w / sizeof *w);
 	for (i = 0; i < n && i < sizeof w / sizeof *w; i++)
-		if (w[i] != r->s && memcmp(w[i]->link.identity_key, ik, CHAT_KEY_BYTES) != 0)
+		if (w[i] != r->s && memcmp(w[i]->link.identity_key, ik, PROTO_KEY_BYTES) != 0)
 			others++;
 	return others + (n > i ? n - i : 0);
 }
@@ -1191,16 +1161,16 @@ static void
 handle_link_device(struct req *r)
 {
 	struct wire_link *l = &r->s->link;
-	char user[CHAT_USER_MAX + 1];
-	uint8_t ik[CHAT_KEY_BYTES], xk[CHAT_KEY_BYTES], xsig[CHAT_SIG_BYTES];
-	uint8_t mac[CHAT_LINK_MAC_BYTES];
+	char user[PROTO_USER_MAX + 1];
+	uint8_t ik[PROTO_KEY_BYTES], xk[PROTO_KEY_BYTES], xsig[PROTO_SIG_BYTES];
+	uint8_t mac[PROTO_LINK_MAC_BYTES];
 	const char *name;
 	int64_t now;
 
 	if (check_user(r, field(r->msg, "user"), "user", user) != 0 ||
 	    get_device_name(r, &name) != 0 ||
 	    get_bytes(r, r->msg, "linkMac", "linkMac", mac, sizeof mac) != 0 ||
-	    get_new_keys(r, E2E_DOMAIN_LINK, ik, xk, xsig))
+	    get_new_keys(r, PROTO_LABEL_LINK, ik, xk, xsig))
 		return;
 	switch (db_link_check(r->h->db, user, ik)) {
 	case DB_OK: break;
@@ -1209,19 +1179,19 @@ handle_link_device(struct req *r)
 	case DB_KEY_TAKEN: fail_key_taken(r); return;
 	default: fail_internal(r); return;
 	}
-	now = util_now_ms();
-	if (other_links(r, user, ik, now) >= CHAT_MAX_LINKS) {
+	now = proto_now_ms();
+	if (other_links(r, user, ik, now) >= PROTO_MAX_LINKS) {
 		req_fail(r, "too_many_links",
 			 "%d devices are waiting to join %s, the most at once; approve one, or "
 			 "try again when one has gone (10 minutes at most)",
-			 CHAT_MAX_LINKS, user);
+			 PROTO_MAX_LINKS, user);
 		return;
 	}
 	/* A request made again on this connection replaces the first. */
 	memset(l, 0, sizeof *l);
 	l->pending = 1;
 	l->created_at = now;
-	l->expires_at = now + CHAT_LINK_LIFETIME_MS;
+	l->expires_at = now + PROTO_LINK_LIFETIME_MS;
 	memcpy(l->user, user, sizeof l->user);
 	l->has_name = name != NULL;
 	if (name != NULL)
@@ -1246,10 +1216,10 @@ add_link(int *oom, cJSON *arr, const struct wire_link *l)
 	cJSON *o = j_obj_in_array(oom, arr);
 
 	j_opt_str(oom, o, "deviceName", l->has_name ? l->name : NULL);
-	j_b64(oom, o, "identityKey", l->identity_key, CHAT_KEY_BYTES);
-	j_b64(oom, o, "exchangeKey", l->exchange_key, CHAT_KEY_BYTES);
-	j_b64(oom, o, "exchangeKeySig", l->exchange_key_sig, CHAT_SIG_BYTES);
-	j_b64(oom, o, "linkMac", l->link_mac, CHAT_LINK_MAC_BYTES);
+	j_b64(oom, o, "identityKey", l->identity_key, PROTO_KEY_BYTES);
+	j_b64(oom, o, "exchangeKey", l->exchange_key, PROTO_KEY_BYTES);
+	j_b64(oom, o, "exchangeKeySig", l->exchange_key_sig, PROTO_SIG_BYTES);
+	j_b64(oom, o, "linkMac", l->link_mac, PROTO_LINK_MAC_BYTES);
 	j_int(oom, o, "expiresAt", l->expires_at);
 }
 
@@ -1259,12 +1229,12 @@ add_link(int *oom, cJSON *arr, const struct wire_link *l)
 static void
 handle_get_link(struct req *r)
 {
-	struct session *w[CHAT_MAX_LINKS + 2];
+	struct session *w[PROTO_MAX_LINKS + 2];
 	size_t n = 0, i;
 	cJSON *arr;
 
 	if (r->h->list_links != NULL)
-		n = r->h->list_links(r->h->udata, r->s->user, util_now_ms(), w,
+		n = r->h->list_links(r->h->udata, r->s->user, proto_now_ms(), w,
 				     sizeof w / sizeof *w);
 	start_reply(r);
 	j_str(&r->oom, r->reply, "user", r->s->user);
@@ -1279,14 +1249,14 @@ handle_get_link(struct req *r)
 static struct session *
 find_request(struct req *r)
 {
-	struct session *w[CHAT_MAX_LINKS + 2];
-	uint8_t ik[CHAT_KEY_BYTES];
+	struct session *w[PROTO_MAX_LINKS + 2];
+	uint8_t ik[PROTO_KEY_BYTES];
 	size_t n = 0, i;
 
 	if (get_bytes(r, r->msg, "identityKey", "identityKey", ik, sizeof ik) != 0)
 		return NULL;
 	if (r->h->list_links != NULL)
-		n = r->h->list_links(r->h->udata, r->s->user, util_now_ms(), w,
+		n = r->h->list_links(r->h->udata, r->s->user, proto_now_ms(), w,
 				     sizeof w / sizeof *w);
 	for (i = 0; i < n && i < sizeof w / sizeof *w; i++)
 		if (memcmp(w[i]->link.identity_key, ik, sizeof ik) == 0)
@@ -1301,7 +1271,7 @@ find_request(struct req *r)
 static void
 handle_approve_link(struct req *r)
 {
-	uint8_t approval[CHAT_SIG_BYTES], approver[CHAT_KEY_BYTES];
+	uint8_t approval[PROTO_SIG_BYTES], approver[PROTO_KEY_BYTES];
 	struct db_new_device d;
 	struct session *w;
 	uint32_t device_id;
@@ -1317,8 +1287,8 @@ handle_approve_link(struct req *r)
 		return;
 	default: fail_internal(r); return;
 	}
-	if (wire_verify_approval(approval, w->link.user, w->link.identity_key, w->link.exchange_key,
-				 approver) != 0) {
+	if (e2e_verify_device(approval, w->link.user, w->link.identity_key, w->link.exchange_key,
+			      approver) != 0) {
 		req_fail(r, "bad_signature",
 			 "approval does not verify with the identity key of %s/%u over "
 			 "the new device's keys",
@@ -1333,7 +1303,7 @@ handle_approve_link(struct req *r)
 		.exchange_key_sig = w->link.exchange_key_sig,
 		.approver_key = approver,
 		.approval = approval,
-		.now = util_now_ms(),
+		.now = proto_now_ms(),
 	};
 	switch (db_link_device(r->h->db, &d, &device_id)) {
 	case DB_OK: break;
@@ -1362,7 +1332,7 @@ handle_remove_device(struct req *r)
 
 	if (get_device_id(r, r->msg, "deviceId", &device_id) != 0)
 		return;
-	switch (db_remove_device(r->h->db, r->s->user, device_id, util_now_ms())) {
+	switch (db_remove_device(r->h->db, r->s->user, device_id, proto_now_ms())) {
 	case DB_OK: break;
 	case DB_NOT_FOUND:
 		req_fail(r, "unknown_device", "no device %s/%u", r->s->user, (unsigned)device_id);
@@ -1415,8 +1385,8 @@ read_envelope(struct req *r, const cJSON *o, size_t i, struct db_envelope *e)
 	snprintf(where, sizeof where, "envelopes[%zu].ciphertext", i);
 	if ((ct = get_string(r, o, "ciphertext", where)) == NULL)
 		return -1;
-	if (strlen(ct) > util_b64_len(CHAT_MAX_CIPHERTEXT)) {
-		req_fail(r, "too_large", "%s: at most %d bytes", where, CHAT_MAX_CIPHERTEXT);
+	if (strlen(ct) > proto_b64_len(PROTO_MAX_CIPHERTEXT)) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_CIPHERTEXT);
 		return -1;
 	}
 	/* Base64 is 4 characters per 3 bytes: this is room enough. */
@@ -1426,17 +1396,17 @@ read_envelope(struct req *r, const cJSON *o, size_t i, struct db_envelope *e)
 		return -1;
 	}
 	e->ciphertext = buf;
-	if (util_b64_decode(ct, buf, cap, &e->ciphertext_len) != 0) {
+	if (proto_b64_decode(ct, buf, cap, &e->ciphertext_len) != 0) {
 		req_fail(r, "bad_request", "%s: not valid base64", where);
 		return -1;
 	}
-	if (e->ciphertext_len > CHAT_MAX_CIPHERTEXT) {
-		req_fail(r, "too_large", "%s: at most %d bytes", where, CHAT_MAX_CIPHERTEXT);
+	if (e->ciphertext_len > PROTO_MAX_CIPHERTEXT) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_CIPHERTEXT);
 		return -1;
 	}
 	/* Nothing shorter than the AEAD tag can ever be opened. */
-	if (e->ciphertext_len < CHAT_TAG_BYTES) {
-		req_fail(r, "bad_request", "%s: at least %d bytes", where, CHAT_TAG_BYTES);
+	if (e->ciphertext_len < PROTO_TAG_BYTES) {
+		req_fail(r, "bad_request", "%s: at least %d bytes", where, PROTO_TAG_BYTES);
 		return -1;
 	}
 	return 0;
@@ -1506,8 +1476,8 @@ static void
 send_common(struct req *r, int receipt)
 {
 	const char *id_field = receipt ? "receiptId" : "messageId";
-	char chat_id[CHAT_CHAT_ID_LEN + 1], message_id[CHAT_MESSAGE_ID_LEN + 1];
-	char blobs[BLOB_MAX_PER_MESSAGE][CHAT_MESSAGE_ID_LEN + 1];
+	char chat_id[PROTO_CHAT_ID_LEN + 1], message_id[PROTO_MESSAGE_ID_LEN + 1];
+	char blobs[PROTO_MAX_BLOBS][PROTO_MESSAGE_ID_LEN + 1];
 	size_t n_blobs = 0;
 	const cJSON *list, *v;
 	struct db_envelope *env = NULL;
@@ -1515,9 +1485,9 @@ send_common(struct req *r, int receipt)
 	struct db_send_result res;
 	size_t n = 0, i;
 
-	if (get_hex(r, r->msg, "chatId", CHAT_CHAT_ID_LEN, chat_id) != 0 ||
-	    get_hex(r, r->msg, id_field, CHAT_MESSAGE_ID_LEN, message_id) != 0 ||
-	    (list = get_array(r, "envelopes", CHAT_MAX_ENVELOPES)) == NULL)
+	if (get_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
+	    get_hex(r, r->msg, id_field, PROTO_MESSAGE_ID_LEN, message_id) != 0 ||
+	    (list = get_array(r, "envelopes", PROTO_MAX_ENVELOPES)) == NULL)
 		return;
 	/* Nobody to deliver to: a message with no envelope would only keep its
 	 * blobs on the server for nothing. */
@@ -1529,19 +1499,19 @@ send_common(struct req *r, int receipt)
 	}
 	/* Optional, and only on messages: the attachments' blobs. */
 	if (!receipt && field(r->msg, "blobs") != NULL) {
-		const cJSON *bl = get_array(r, "blobs", BLOB_MAX_PER_MESSAGE);
+		const cJSON *bl = get_array(r, "blobs", PROTO_MAX_BLOBS);
 
 		if (bl == NULL)
 			return;
 		cJSON_ArrayForEach(v, bl) {
 			if (!cJSON_IsString(v) ||
-			    !util_valid_hex(v->valuestring, CHAT_MESSAGE_ID_LEN)) {
+			    !proto_valid_hex(v->valuestring, PROTO_MESSAGE_ID_LEN)) {
 				req_fail(r, "bad_request",
 					 "blobs[%zu]: must be %d lowercase hex digits", n_blobs,
-					 CHAT_MESSAGE_ID_LEN);
+					 PROTO_MESSAGE_ID_LEN);
 				return;
 			}
-			memcpy(blobs[n_blobs++], v->valuestring, CHAT_MESSAGE_ID_LEN + 1);
+			memcpy(blobs[n_blobs++], v->valuestring, PROTO_MESSAGE_ID_LEN + 1);
 		}
 	}
 	if (cJSON_GetArraySize(list) > 0 &&
@@ -1563,9 +1533,9 @@ send_common(struct req *r, int receipt)
 		.sender_device = r->s->device_id,
 		.envelopes = env,
 		.n_envelopes = n,
-		.now = util_now_ms(),
+		.now = proto_now_ms(),
 		.receipt = receipt,
-		.blobs = (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) blobs,
+		.blobs = (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) blobs,
 		.n_blobs = n_blobs,
 		.max_inbox_bytes = r->h->max_inbox_bytes,
 	};
@@ -1623,8 +1593,8 @@ handle_send_receipt(struct req *r)
 static void
 handle_ack(struct req *r)
 {
-	const cJSON *list = get_array(r, "messageIds", CHAT_MAX_ACK), *v;
-	char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = NULL;
+	const cJSON *list = get_array(r, "messageIds", PROTO_MAX_ACK), *v;
+	char(*ids)[PROTO_MESSAGE_ID_LEN + 1] = NULL;
 	size_t n = 0, cap;
 	int64_t acked;
 
@@ -1636,18 +1606,18 @@ handle_ack(struct req *r)
 		return;
 	}
 	cJSON_ArrayForEach(v, list) {
-		if (!cJSON_IsString(v) || !util_valid_hex(v->valuestring, CHAT_MESSAGE_ID_LEN)) {
+		if (!cJSON_IsString(v) || !proto_valid_hex(v->valuestring, PROTO_MESSAGE_ID_LEN)) {
 			req_fail(r, "bad_request",
 				 "messageIds[%zu]: must be %d "
 				 "lowercase hex digits",
-				 n, CHAT_MESSAGE_ID_LEN);
+				 n, PROTO_MESSAGE_ID_LEN);
 			free(ids);
 			return;
 		}
-		memcpy(ids[n++], v->valuestring, CHAT_MESSAGE_ID_LEN + 1);
+		memcpy(ids[n++], v->valuestring, PROTO_MESSAGE_ID_LEN + 1);
 	}
 	if (db_ack(r->h->db, r->s->user, r->s->device_id,
-		   (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ids, n, &acked) != DB_OK) {
+		   (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) ids, n, &acked) != DB_OK) {
 		fail_internal(r);
 	} else {
 		start_reply(r);
@@ -1662,7 +1632,7 @@ handle_ack(struct req *r)
 static int64_t
 blob_expiry(const struct req *r)
 {
-	return util_now_ms() / 1000 + (r->h->blob_url_ttl > 0 ? r->h->blob_url_ttl : BLOB_URL_TTL);
+	return proto_now_ms() / 1000 + (r->h->blob_url_ttl > 0 ? r->h->blob_url_ttl : BLOB_URL_TTL);
 }
 
 /*
@@ -1710,8 +1680,8 @@ static void
 handle_get_attachment_target(struct req *r)
 {
 	const cJSON *v = field(r->msg, "size");
-	char blob_id[BLOB_ID_LEN + 1], *path = NULL;
-	uint8_t raw[BLOB_ID_LEN / 2];
+	char blob_id[PROTO_BLOB_ID_LEN + 1], *path = NULL;
+	uint8_t raw[PROTO_BLOB_ID_LEN / 2];
 	enum db_status st = DB_DUPLICATE;
 	int64_t size, exp;
 	int tries;
@@ -1722,7 +1692,7 @@ handle_get_attachment_target(struct req *r)
 		req_fail(r, "too_large", "size: at most %lld bytes", (long long)r->h->max_blob);
 		return;
 	}
-	if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble, 1, ID_MAX)) {
+	if (!cJSON_IsNumber(v) || !proto_is_integer(v->valuedouble, 1, PROTO_ID_MAX)) {
 		req_fail(r, "bad_request", "size: %s",
 			 v ? "must be a whole number of bytes, at least 1" : "missing");
 		return;
@@ -1738,7 +1708,7 @@ handle_get_attachment_target(struct req *r)
 		db_random_fn(raw, sizeof raw);
 		sodium_bin2hex(blob_id, sizeof blob_id, raw, sizeof raw);
 		st = db_blob_create(r->h->db, blob_id, r->s->user, r->s->device_id, size,
-				    util_now_ms());
+				    proto_now_ms());
 	}
 	if (st != DB_OK) {
 		fail_internal(r);
@@ -1760,10 +1730,10 @@ handle_get_attachment_target(struct req *r)
 static void
 handle_get_attachment_download(struct req *r)
 {
-	char blob_id[BLOB_ID_LEN + 1], *path;
+	char blob_id[PROTO_BLOB_ID_LEN + 1], *path;
 	int64_t size, exp;
 
-	if (get_hex(r, r->msg, "blobId", BLOB_ID_LEN, blob_id) != 0)
+	if (get_hex(r, r->msg, "blobId", PROTO_BLOB_ID_LEN, blob_id) != 0)
 		return;
 	if (r->h->blob_key == NULL) {
 		fail_internal(r);
@@ -1833,7 +1803,7 @@ read_id(struct req *r)
 {
 	const cJSON *id = field(r->msg, "id");
 
-	if (cJSON_IsNumber(id) && is_integer(id->valuedouble, 1, ID_MAX)) {
+	if (cJSON_IsNumber(id) && proto_is_integer(id->valuedouble, 1, PROTO_ID_MAX)) {
 		r->has_id = 1;
 		r->id = (int64_t)id->valuedouble;
 	}
@@ -2026,7 +1996,7 @@ static char *
 rate_limited(struct req *r, int64_t wait_ms, int64_t now_us)
 {
 	cJSON *extra = cJSON_CreateObject();
-	char msg[80], dev[CHAT_USER_MAX + 16];
+	char msg[80], dev[PROTO_USER_MAX + 16];
 	struct session *s = r->s;
 
 	s->rate_refused++;
@@ -2092,15 +2062,15 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 
 	randombytes_buf(s->challenge, sizeof s->challenge);
 	j_str(&oom, root, "type", "hello");
-	j_int(&oom, root, "protocol", 1);
+	j_int(&oom, root, "protocol", PROTO_VERSION);
 	j_str(&oom, root, "server", "chat-server/" CHAT_VERSION);
 	j_b64(&oom, root, "challenge", s->challenge, sizeof s->challenge);
 	lim = j_check(&oom, cJSON_AddObjectToObject(root, "limits"));
 	j_int(&oom, lim, "maxFrame", (int64_t)h->max_frame);
-	j_int(&oom, lim, "maxText", CHAT_MAX_TEXT);
-	j_int(&oom, lim, "maxCiphertext", CHAT_MAX_CIPHERTEXT);
-	j_int(&oom, lim, "maxDevices", CHAT_MAX_DEVICES);
-	j_int(&oom, lim, "maxMembers", CHAT_MAX_MEMBERS);
+	j_int(&oom, lim, "maxText", PROTO_MAX_TEXT);
+	j_int(&oom, lim, "maxCiphertext", PROTO_MAX_CIPHERTEXT);
+	j_int(&oom, lim, "maxDevices", PROTO_MAX_DEVICES);
+	j_int(&oom, lim, "maxMembers", PROTO_MAX_MEMBERS);
 	if (h->max_blob > 0)
 		j_int(&oom, lim, "maxBlob", h->max_blob);
 	/* How long a message may wait: libchat gives up on an unsent one older
@@ -2114,7 +2084,7 @@ char *
 wire_new_message(const struct db_inbox_row *row)
 {
 	cJSON *root = cJSON_CreateObject(), *snd, *ref;
-	char *ct = util_b64_encode(row->ciphertext, row->ciphertext_len);
+	char *ct = proto_b64_encode(row->ciphertext, row->ciphertext_len);
 	char *text;
 	int oom = root == NULL || ct == NULL;
 
@@ -2129,12 +2099,12 @@ wire_new_message(const struct db_inbox_row *row)
 	snd = j_check(&oom, cJSON_AddObjectToObject(root, "sender"));
 	j_str(&oom, snd, "user", row->sender_user);
 	j_int(&oom, snd, "deviceId", row->sender_device);
-	j_b64(&oom, snd, "identityKey", row->sender_identity_key, CHAT_KEY_BYTES);
-	j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, CHAT_KEY_BYTES);
-	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, CHAT_SIG_BYTES);
-	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, CHAT_KEY_BYTES);
-	j_opt_b64(&oom, snd, "approval", row->sender_approval, CHAT_SIG_BYTES);
-	j_b64(&oom, root, "nonce", row->nonce, CHAT_NONCE_BYTES);
+	j_b64(&oom, snd, "identityKey", row->sender_identity_key, PROTO_KEY_BYTES);
+	j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, PROTO_KEY_BYTES);
+	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, PROTO_SIG_BYTES);
+	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, PROTO_KEY_BYTES);
+	j_opt_b64(&oom, snd, "approval", row->sender_approval, PROTO_SIG_BYTES);
+	j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);
 	/* By reference: the ciphertext can be 87 KB of base64, not worth a
 	 * second copy; ct outlives the print below. */
 	ref = ct ? j_check(&oom, cJSON_CreateStringReference(ct)) : NULL;

@@ -23,16 +23,16 @@ struct wire_link {
 	int pending;
 	int64_t created_at; /* the newest of two requests for one key wins */
 	int64_t expires_at;
-	char user[CHAT_USER_MAX + 1];
+	char user[PROTO_USER_MAX + 1];
 	int has_name;
-	char name[CHAT_DEVICE_NAME_MAX + 1];
-	uint8_t identity_key[CHAT_KEY_BYTES];
-	uint8_t exchange_key[CHAT_KEY_BYTES];
-	uint8_t exchange_key_sig[CHAT_SIG_BYTES];
+	char name[PROTO_DEVICE_NAME_MAX + 1];
+	uint8_t identity_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key_sig[PROTO_SIG_BYTES];
 	/* The new device's MAC over its keys under the secret its code shows
 	 * (PROTOCOL.md, "Devices"): passed on to the approving device, which
 	 * alone can check it. */
-	uint8_t link_mac[CHAT_LINK_MAC_BYTES];
+	uint8_t link_mac[PROTO_LINK_MAC_BYTES];
 };
 
 /*
@@ -87,15 +87,15 @@ int wire_rate_full(const struct wire_hooks *h, const struct rate_pair *p);
 /* What the request layer knows about one connection. */
 struct session {
 	uint64_t conn_id; /* for the log */
-	uint8_t challenge[CHAT_CHALLENGE_BYTES];
+	uint8_t challenge[PROTO_CHALLENGE_BYTES];
 	/* wss://: the connection's TLS exporter value (RFC 9266), which the
 	 * device signs into register, auth and linkDevice; ws://: none (0). */
-	uint8_t binding[CHAT_BINDING_BYTES];
+	uint8_t binding[PROTO_BINDING_BYTES];
 	size_t binding_len;
 	int authed;
-	char user[CHAT_USER_MAX + 1]; /* valid when authed */
-	uint32_t device_id;           /* valid when authed */
-	struct wire_link link;        /* unauthenticated, waiting for approval */
+	char user[PROTO_USER_MAX + 1]; /* valid when authed */
+	uint32_t device_id;            /* valid when authed */
+	struct wire_link link;         /* unauthenticated, waiting for approval */
 	/* auth with "receive": false: the connection only sends; it gets no
 	 * inbox pushes and does not replace the device's receiving one. */
 	int send_only;
@@ -201,15 +201,6 @@ char *wire_chat_update(const struct db_update *u);
 
 /* The linked push to a session that has just become a new device. */
 char *wire_linked(const struct session *s);
-
-/*
- * 0 if approval is the Ed25519 signature by approver_key over
- * "chat-device-v1" || user || 0x00 || identity_key || exchange_key, else -1.
- */
-int wire_verify_approval(const uint8_t approval[CHAT_SIG_BYTES], const char *user,
-			 const uint8_t identity_key[CHAT_KEY_BYTES],
-			 const uint8_t exchange_key[CHAT_KEY_BYTES],
-			 const uint8_t approver_key[CHAT_KEY_BYTES]);
 
 /* The missed push: count inbox rows deleted unread for their age, the
  * oldest sent at oldest (ms). */

@@ -22,6 +22,7 @@
 #include <curses.h>
 
 #include "app.h"
+#include "proto.h"
 #include "term.h"
 #include "text.h"
 
@@ -669,31 +670,17 @@ registered(struct chat_client *c, void *arg, int err, const char *id)
 	a->dirty_chats = 1;
 }
 
-/* The form of a user name (1 to 32 of a-z 0-9 . _ -, starting with a letter
- * or digit). libchat checks it again; checked here first so that a failure
- * of chat_register() is about the server, whose URL is then asked again. */
-static int
-plausible_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CHAT_USER_MAX ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 static void
 start_register(struct app *a, const char *user)
 {
 	int rc;
 
-	if (!plausible_name(user)) {
+	/* The protocol's rule (common/proto.h), checked here before libchat
+	 * does so that a failure of chat_register() is about the server, whose
+	 * URL is then asked again. */
+	if (!proto_valid_user(user)) {
 		a->mode = MODE_ASK_USER;
-		app_notice(a,
-			   "'%.40s' is not a user name: 1 to 32 of a-z 0-9 . _ -, starting with "
-			   "a letter or digit",
-			   user);
+		app_notice(a, "'%.40s' is not a user name: " PROTO_USER_FORM, user);
 		app_status(a, "your user name:");
 		return;
 	}

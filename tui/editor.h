@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 
-#define EDITOR_MAX     65536 /* bytes: a message's limit (CHAT_MAX_TEXT) */
-#define EDITOR_HISTORY 100   /* sent lines kept */
+#include "chat.h"
+
+#define EDITOR_MAX     CHAT_MAX_TEXT /* bytes: a message's limit */
+#define EDITOR_HISTORY 100           /* sent lines kept */
 
 struct editor {
 	char *buf; /* UTF-8, NUL-terminated, may hold '\n' */

@@ -45,7 +45,7 @@ body(const uint8_t *p, size_t len)
 		break;
 	case PROTO_BODY_ATTACH:
 		if (attach_body_parse(p, len, &text, &atts, &n, err, sizeof err) == ATTACH_OK) {
-			if (n < 1 || n > ATTACH_MAX_COUNT || strlen(text) > CHAT_MAX_TEXT)
+			if (n < 1 || n > PROTO_MAX_BLOBS || strlen(text) > CHAT_MAX_TEXT)
 				abort();
 			free(text);
 			attach_meta_free(atts, n);
@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = 0;
 
-	if (size > E2E_MAX_PADDED)
+	if (size > PROTO_MAX_PADDED)
 		return 0; /* no envelope holds more */
 	body(data, size);
 	if (e2e_unpad(data, size, &n) == 0) {

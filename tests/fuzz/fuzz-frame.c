@@ -281,13 +281,13 @@ static void
 sealed_push(const uint8_t *data, size_t size, int receipt)
 {
 	struct e2e_identity from;
-	uint8_t nonce[E2E_NONCE_BYTES], digest[32], *ct;
+	uint8_t nonce[PROTO_NONCE_BYTES], digest[32], *ct;
 	char id[CHAT_MESSAGE_ID_LEN + 1], *text;
 	size_t ct_len = 0;
 	int who, group;
 	cJSON *msg, *sender;
 
-	if (size < 1 || size - 1 > E2E_MAX_PLAINTEXT)
+	if (size < 1 || size - 1 > PROTO_MAX_PLAINTEXT)
 		return;
 	who = data[0] % 3;
 	group = (data[0] / 3) % 2;

@@ -157,8 +157,8 @@ add_bob_tablet(void)
 static void
 add_chats(void)
 {
-	static const char members[3][CHAT_USER_MAX + 1] = {"alice", "bob", "carol"};
-	char chat[CHAT_CHAT_ID_LEN + 1], missing[CHAT_USER_MAX + 1];
+	static const char members[3][PROTO_USER_MAX + 1] = {"alice", "bob", "carol"};
+	char chat[PROTO_CHAT_ID_LEN + 1], missing[PROTO_USER_MAX + 1];
 	struct db_group_create g = {.creator = "alice",
 				    .creator_device = 1,
 				    .name = "climbing",
@@ -224,12 +224,12 @@ push(void *udata, const struct db_inbox_row *row)
 {
 	struct session *s = udata;
 	char *text = wire_inbox_push(row);
-	char id[1][CHAT_MESSAGE_ID_LEN + 1];
+	char id[1][PROTO_MESSAGE_ID_LEN + 1];
 	int64_t acked;
 
 	free(text);
 	snprintf(id[0], sizeof id[0], "%s", row->message_id);
-	(void)db_ack(db, s->user, s->device_id, (const char(*)[CHAT_MESSAGE_ID_LEN + 1])id, 1,
+	(void)db_ack(db, s->user, s->device_id, (const char(*)[PROTO_MESSAGE_ID_LEN + 1])id, 1,
 		     &acked);
 	return 0;
 }
@@ -244,7 +244,7 @@ sign_in(struct session *s)
 	int n;
 
 	if (fuzz_identity(&alice, 1) != 0 ||
-	    e2e_sign_session(sig, E2E_DOMAIN_AUTH, s->challenge, FUZZ_SERVER, NULL, 0,
+	    e2e_sign_session(sig, PROTO_LABEL_AUTH, s->challenge, FUZZ_SERVER, NULL, 0,
 			     alice.sign_sk) != 0)
 		abort();
 	e2e_identity_wipe(&alice);

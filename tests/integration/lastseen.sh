@@ -13,7 +13,8 @@ expect_exit 0 ctl alice --json lastseen bob
 [ "$(jq -r .online "$T/out")" = false ] || fail "online: $(cat "$T/out")"
 jq -r .lastSeen "$T/out" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' || fail "lastSeen: $(cat "$T/out")"
 
-# While bob listens he is online.
+# While bob listens he is online. (Wait for his receiving session: the
+# send-only one of "ctl bob create" above logs "via=auth send-only".)
 "$CHATCTL" --home "$T/bob" --server "$URL" listen >/dev/null 2>&1 &
 bob=$!
 i=0

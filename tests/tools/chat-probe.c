@@ -72,7 +72,7 @@ struct raw {
 	struct lws *wsi;
 	int closed, authed, want_auth, finishing, send_only;
 	uint8_t sk[64];
-	char server[E2E_SERVER_NAME_MAX + 1]; /* what the auth signature names */
+	char server[PROTO_SERVER_NAME_MAX + 1]; /* what the auth signature names */
 	char user[CHAT_USER_MAX + 1];
 	unsigned device;
 	char *out; /* the next frame to write */
@@ -107,7 +107,7 @@ send_auth(const char *hello)
 	char *s;
 
 	if (proto_get_b64(h, "challenge", chal, 32, 0, NULL) != 0 ||
-	    e2e_sign_session(sig, E2E_DOMAIN_AUTH, chal, R.server, NULL, 0, R.sk) != 0) {
+	    e2e_sign_session(sig, PROTO_LABEL_AUTH, chal, R.server, NULL, 0, R.sk) != 0) {
 		fprintf(stderr, "chat-probe: bad hello\n");
 		exit(1);
 	}
@@ -245,7 +245,7 @@ run_raw(int argc, char **argv)
 	}
 	if (url == NULL || sscanf(url, "ws://%255[^:]:%d", host, &port) != 2 ||
 	    proto_parse_url(url, &u) != PROTO_URL_OK ||
-	    proto_server_name(&u, R.server, sizeof R.server) != 0) {
+	    proto_server_name(u.host, u.port, R.server, sizeof R.server) != 0) {
 		fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] "
 				"ws://HOST:PORT/\n");
 		return 1;

@@ -659,20 +659,20 @@ fill_meta(struct attach_meta *m, int i)
 static void
 test_body_round_trip(void **state)
 {
-	struct attach_meta in[ATTACH_MAX_COUNT], *out = NULL;
+	struct attach_meta in[PROTO_MAX_BLOBS], *out = NULL;
 	char *text = NULL, err[256];
 	uint8_t *body;
 	size_t len, n = 0;
 
 	(void)state;
-	for (int i = 0; i < ATTACH_MAX_COUNT; i++)
+	for (int i = 0; i < PROTO_MAX_BLOBS; i++)
 		fill_meta(&in[i], i);
-	body = attach_body_build("héllo \"world\"\n", in, ATTACH_MAX_COUNT, &len, err, sizeof err);
+	body = attach_body_build("héllo \"world\"\n", in, PROTO_MAX_BLOBS, &len, err, sizeof err);
 	assert_non_null(body);
 	assert_int_equal(body[0], 0x03);
 	assert_int_equal(attach_body_parse(body, len, &text, &out, &n, err, sizeof err), ATTACH_OK);
 	assert_string_equal(text, "héllo \"world\"\n");
-	assert_int_equal(n, ATTACH_MAX_COUNT);
+	assert_int_equal(n, PROTO_MAX_BLOBS);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(out[i].blob_id, in[i].blob_id);
 		assert_string_equal(out[i].name, in[i].name);
@@ -696,21 +696,21 @@ test_body_round_trip(void **state)
 	attach_meta_free(out, n);
 	free(text);
 	free(body);
-	for (int i = 0; i < ATTACH_MAX_COUNT; i++)
+	for (int i = 0; i < PROTO_MAX_BLOBS; i++)
 		attach_meta_wipe(&in[i]);
 }
 
 static void
 test_body_build_refuses(void **state)
 {
-	struct attach_meta in[ATTACH_MAX_COUNT + 1];
+	struct attach_meta in[PROTO_MAX_BLOBS + 1];
 	char err[256];
 	size_t len = 99;
 
 	(void)state;
-	for (int i = 0; i <= ATTACH_MAX_COUNT; i++)
+	for (int i = 0; i <= PROTO_MAX_BLOBS; i++)
 		fill_meta(&in[i], i);
-	assert_null(attach_body_build("", in, ATTACH_MAX_COUNT + 1, &len, err, sizeof err));
+	assert_null(attach_body_build("", in, PROTO_MAX_BLOBS + 1, &len, err, sizeof err));
 	assert_int_equal(len, 0);
 	assert_null(attach_body_build("", in, 0, &len, err, sizeof err));
 	assert_null(attach_body_build("\xff", in, 1, &len, err, sizeof err));
@@ -723,7 +723,7 @@ test_body_build_refuses(void **state)
 	fill_meta(&in[0], 0);
 	snprintf(in[0].name, sizeof in[0].name, "../etc/passwd");
 	assert_null(attach_body_build("", in, 1, &len, err, sizeof err));
-	for (int i = 0; i <= ATTACH_MAX_COUNT; i++)
+	for (int i = 0; i <= PROTO_MAX_BLOBS; i++)
 		attach_meta_wipe(&in[i]);
 }
 

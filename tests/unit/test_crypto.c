@@ -1,7 +1,9 @@
 /*
- * test_crypto.c - known-answer and behaviour tests for libchat's crypto core
- * (client-lib/hkdf.c, client-lib/e2e.c) and for the libsodium primitives it
- * relies on.
+ * test_crypto.c - known-answer and behaviour tests for the crypto of
+ * common/ (hkdf.c; crypto.c: keys, challenge signatures, device approvals)
+ * and of libchat's envelope (client-lib/e2e.c), and for the libsodium
+ * primitives they rely on. (The session signatures' and link MACs' worked
+ * examples of PROTOCOL.md are test_devices.c's.)
  *
  * Every vector below is copied from the published document named next to
  * it.  Hex strings may contain spaces and colons (ignored by the decoder) so
@@ -409,9 +411,9 @@ static const uint8_t hello[] = "hello, bob"; /* includes its NUL; fine */
 
 /* hello, sealed: padded to the smallest bucket. */
 struct sealed {
-	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES];
+	uint8_t ct[PROTO_PAD_MIN + PROTO_TAG_BYTES];
 	size_t ct_len;
-	uint8_t nonce[E2E_NONCE_BYTES];
+	uint8_t nonce[PROTO_NONCE_BYTES];
 };
 
 static void
@@ -434,7 +436,7 @@ static int
 open_as(const struct sealed *s, size_t ct_len, const struct e2e_header *h,
 	const struct e2e_identity *to, const struct e2e_identity *from)
 {
-	uint8_t pt[E2E_PAD_MIN];
+	uint8_t pt[PROTO_PAD_MIN];
 	size_t pt_len = 12345;
 	int rc = e2e_open(pt, &pt_len, s->ct, ct_len, s->nonce, h, to->x_sk, to->x_pk, from->x_pk);
 
@@ -616,7 +618,7 @@ test_envelope_short_ct(void **state)
 	gen(&alice);
 	gen(&bob);
 	seal_hello(&s, &alice, &bob);
-	for (len = 0; len < E2E_TAG_BYTES; len++)
+	for (len = 0; len < PROTO_TAG_BYTES; len++)
 		assert_int_equal(open_as(&s, len, &base_header, &bob, &alice), -1);
 	/* Truncating a real envelope also breaks the tag. */
 	assert_int_equal(open_as(&s, sizeof s.ct - 1, &base_header, &bob, &alice), -1);
@@ -628,7 +630,7 @@ static void
 test_envelope_empty_plaintext(void **state)
 {
 	struct e2e_identity alice, bob;
-	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES], pt[E2E_PAD_MIN];
+	uint8_t ct[PROTO_PAD_MIN + PROTO_TAG_BYTES], nonce[PROTO_NONCE_BYTES], pt[PROTO_PAD_MIN];
 	size_t ct_len = 0, pt_len = 99;
 	(void)state;
 
@@ -649,7 +651,7 @@ test_envelope_empty_plaintext(void **state)
 			 -1);
 	/* A version-1 empty envelope is the tag alone, and opens with no buffer. */
 	ct_len = seal_by_hand(ct, nonce, NULL, 0, &base_header, E2E_AD_V1, &alice, bob.x_pk);
-	assert_int_equal(ct_len, E2E_TAG_BYTES);
+	assert_int_equal(ct_len, PROTO_TAG_BYTES);
 	pt_len = 99;
 	assert_int_equal(e2e_open(NULL, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk,
 				  bob.x_pk, alice.x_pk),
@@ -670,7 +672,7 @@ test_envelope_refuses_bad_keys(void **state)
 	static const uint8_t zero_pk[32] = {0};
 	static const uint8_t one_pk[32] = {1};
 	struct e2e_identity alice, bob;
-	uint8_t ct[E2E_PAD_MIN + E2E_TAG_BYTES], nonce[E2E_NONCE_BYTES];
+	uint8_t ct[PROTO_PAD_MIN + PROTO_TAG_BYTES], nonce[PROTO_NONCE_BYTES];
 	size_t ct_len = 7;
 	(void)state;
 
@@ -721,7 +723,7 @@ test_pad_buckets(void **state)
 	assert_int_equal(e2e_pad_len(65537), 66544); /* the longest text message */
 	assert_int_equal(e2e_pad_len(66543), 66544);
 	assert_int_equal(e2e_pad_len(66544), 0);
-	assert_int_equal(E2E_MAX_PADDED + E2E_TAG_BYTES, 66560); /* maxCiphertext */
+	assert_int_equal(PROTO_MAX_PADDED + PROTO_TAG_BYTES, 66560); /* maxCiphertext */
 	assert_int_equal(e2e_sealed_len(3), 272);
 	assert_int_equal(e2e_sealed_len(66543), 66560);
 	assert_int_equal(e2e_sealed_len(66544), 0);
@@ -732,8 +734,8 @@ static size_t
 sealed_size(const uint8_t *pt, size_t len, const struct e2e_identity *alice,
 	    const struct e2e_identity *bob)
 {
-	static uint8_t ct[E2E_MAX_PADDED + E2E_TAG_BYTES];
-	uint8_t nonce[E2E_NONCE_BYTES];
+	static uint8_t ct[PROTO_MAX_PADDED + PROTO_TAG_BYTES];
+	uint8_t nonce[PROTO_NONCE_BYTES];
 	size_t ct_len = 0;
 
 	assert_int_equal(e2e_seal(ct, &ct_len, nonce, pt, len, &base_header, alice->x_sk,
@@ -760,12 +762,12 @@ test_pad_hides_length(void **state)
 	one = sealed_size(body, 10 + 16, &alice, &bob);
 	ten = sealed_size(body, 10 + 10 * 16, &alice, &bob);
 	assert_int_equal(one, ten);
-	assert_int_equal(one, 256 + E2E_TAG_BYTES);
+	assert_int_equal(one, 256 + PROTO_TAG_BYTES);
 	body[0] = 0x01; /* text: "hi" and 200 bytes */
 	assert_int_equal(sealed_size(body, 3, &alice, &bob), one);
 	assert_int_equal(sealed_size(body, 201, &alice, &bob), one);
 	/* Past the bucket, the next one; and the largest text fills the cap. */
-	assert_int_equal(sealed_size(body, 300, &alice, &bob), 512 + E2E_TAG_BYTES);
+	assert_int_equal(sealed_size(body, 300, &alice, &bob), 512 + PROTO_TAG_BYTES);
 	assert_int_equal(sealed_size(body, 1 + 65536, &alice, &bob), 66560);
 	e2e_identity_wipe(&alice);
 	e2e_identity_wipe(&bob);
@@ -811,7 +813,7 @@ static void
 test_envelope_bad_padding(void **state)
 {
 	struct e2e_identity alice, bob;
-	uint8_t pad[256], ct[256 + E2E_TAG_BYTES], pt[256], nonce[E2E_NONCE_BYTES];
+	uint8_t pad[256], ct[256 + PROTO_TAG_BYTES], pt[256], nonce[PROTO_NONCE_BYTES];
 	size_t ct_len, pt_len = 5;
 	(void)state;
 
@@ -844,7 +846,7 @@ test_envelope_v1_still_opens(void **state)
 {
 	static const uint8_t old[] = "\x01text\x80";
 	struct e2e_identity alice, bob;
-	uint8_t ct[64], pt[64], nonce[E2E_NONCE_BYTES];
+	uint8_t ct[64], pt[64], nonce[PROTO_NONCE_BYTES];
 	size_t ct_len, pt_len = 0;
 	(void)state;
 
@@ -853,7 +855,7 @@ test_envelope_v1_still_opens(void **state)
 	randombytes_buf(nonce, sizeof nonce);
 	ct_len = seal_by_hand(ct, nonce, old, sizeof old - 1, &base_header, E2E_AD_V1, &alice,
 			      bob.x_pk);
-	assert_int_equal(ct_len, sizeof old - 1 + E2E_TAG_BYTES);
+	assert_int_equal(ct_len, sizeof old - 1 + PROTO_TAG_BYTES);
 	assert_int_equal(e2e_open(pt, &pt_len, ct, ct_len, nonce, &base_header, bob.x_sk, bob.x_pk,
 				  alice.x_pk),
 			 0);
@@ -1048,7 +1050,7 @@ test_challenge_domain_separation(void **state)
 {
 	static const uint8_t challenge[32] = {0xde, 0xad, 0xbe, 0xef, 7};
 	struct e2e_identity a, b;
-	uint8_t sig[E2E_SIG_BYTES], other[32];
+	uint8_t sig[PROTO_SIG_BYTES], other[32];
 	(void)state;
 
 	gen(&a);
@@ -1057,7 +1059,7 @@ test_challenge_domain_separation(void **state)
 	other[31] ^= 0x01;
 
 	assert_int_equal(
-		e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, challenge, sizeof challenge, a.sign_sk),
+		e2e_sign_challenge(sig, PROTO_LABEL_AUTH, challenge, sizeof challenge, a.sign_sk),
 		0);
 	assert_int_equal(
 		e2e_verify_challenge(sig, "chat-auth-v2", challenge, sizeof challenge, a.sign_pk),
@@ -1065,31 +1067,31 @@ test_challenge_domain_separation(void **state)
 	assert_int_equal(e2e_verify_challenge(sig, "chat-register-v1", challenge, sizeof challenge,
 					      a.sign_pk),
 			 -1);
-	assert_int_equal(e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, other, sizeof other, a.sign_pk),
-			 -1);
 	assert_int_equal(
-		e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, challenge, sizeof challenge, b.sign_pk),
+		e2e_verify_challenge(sig, PROTO_LABEL_AUTH, other, sizeof other, a.sign_pk), -1);
+	assert_int_equal(
+		e2e_verify_challenge(sig, PROTO_LABEL_AUTH, challenge, sizeof challenge, b.sign_pk),
 		-1);
 
-	assert_int_equal(e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, challenge, sizeof challenge,
+	assert_int_equal(e2e_sign_challenge(sig, PROTO_LABEL_REGISTER, challenge, sizeof challenge,
 					    a.sign_sk),
 			 0);
-	assert_int_equal(e2e_verify_challenge(sig, E2E_DOMAIN_REGISTER, challenge, sizeof challenge,
-					      a.sign_pk),
+	assert_int_equal(e2e_verify_challenge(sig, PROTO_LABEL_REGISTER, challenge,
+					      sizeof challenge, a.sign_pk),
 			 0);
 	assert_int_equal(
-		e2e_verify_challenge(sig, E2E_DOMAIN_AUTH, challenge, sizeof challenge, a.sign_pk),
+		e2e_verify_challenge(sig, PROTO_LABEL_AUTH, challenge, sizeof challenge, a.sign_pk),
 		-1);
 
 	/* The identity's exchange-key signature is not a valid login proof. */
 	assert_int_equal(
 		e2e_verify_challenge(a.x_sig, "chat-xkey-v1", a.x_pk, sizeof a.x_pk, a.sign_pk), 0);
 	assert_int_equal(
-		e2e_verify_challenge(a.x_sig, E2E_DOMAIN_AUTH, a.x_pk, sizeof a.x_pk, a.sign_pk),
+		e2e_verify_challenge(a.x_sig, PROTO_LABEL_AUTH, a.x_pk, sizeof a.x_pk, a.sign_pk),
 		-1);
 
 	assert_int_equal(e2e_sign_challenge(sig, NULL, challenge, sizeof challenge, a.sign_sk), -1);
-	assert_int_equal(e2e_sign_challenge(sig, E2E_DOMAIN_AUTH, NULL, 4, a.sign_sk), -1);
+	assert_int_equal(e2e_sign_challenge(sig, PROTO_LABEL_AUTH, NULL, 4, a.sign_sk), -1);
 	e2e_identity_wipe(&a);
 	e2e_identity_wipe(&b);
 }
@@ -1146,6 +1148,18 @@ test_device_approval(void **state)
 		-1);
 	assert_int_equal(
 		e2e_verify_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, other.sign_pk),
+		-1);
+	/* No user name is longer than 32 bytes: nothing is signed or checked
+	 * for one (chat-server relied on this before it shared the code). */
+	assert_int_equal(e2e_sign_device(sig, "abcdefghijklmnopqrstuvwxyz0123456", newcomer.sign_pk,
+					 newcomer.x_pk, approver.sign_sk),
+			 -1);
+	assert_int_equal(
+		e2e_sign_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, approver.sign_sk),
+		0);
+	sig[10] ^= 1;
+	assert_int_equal(
+		e2e_verify_device(sig, "alice", newcomer.sign_pk, newcomer.x_pk, approver.sign_pk),
 		-1);
 	e2e_identity_wipe(&approver);
 	e2e_identity_wipe(&newcomer);

@@ -102,9 +102,9 @@ test_session_signatures(void **state)
 
 	(void)state;
 	example(&e);
-	assert_string_equal(E2E_DOMAIN_AUTH, "chat-auth-v2");
-	assert_string_equal(E2E_DOMAIN_REGISTER, "chat-register-v2");
-	assert_string_equal(E2E_DOMAIN_LINK, "chat-link-v2");
+	assert_string_equal(PROTO_LABEL_AUTH, "chat-auth-v2");
+	assert_string_equal(PROTO_LABEL_REGISTER, "chat-register-v2");
+	assert_string_equal(PROTO_LABEL_LINK, "chat-link-v2");
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		size_t bl = cases[i].binding ? 32 : 0;
 
@@ -119,40 +119,40 @@ test_session_signatures(void **state)
 	}
 	/* Another server, another binding, none where there was one, another
 	 * challenge, another domain: refused. */
-	assert_int_equal(e2e_sign_session(sig, E2E_DOMAIN_AUTH, e.challenge, "chat.example.org:443",
-					  e.binding, 32, e.sk),
+	assert_int_equal(e2e_sign_session(sig, PROTO_LABEL_AUTH, e.challenge,
+					  "chat.example.org:443", e.binding, 32, e.sk),
 			 0);
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_AUTH, e.challenge,
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_AUTH, e.challenge,
 					    "chat.example.org:8443", e.binding, 32, e.ik),
 			 -1);
 	memcpy(other, e.binding, 32);
 	other[31] ^= 1;
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_AUTH, e.challenge,
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_AUTH, e.challenge,
 					    "chat.example.org:443", other, 32, e.ik),
 			 -1);
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_AUTH, e.challenge,
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_AUTH, e.challenge,
 					    "chat.example.org:443", NULL, 0, e.ik),
 			 -1);
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_REGISTER, e.challenge,
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_REGISTER, e.challenge,
 					    "chat.example.org:443", e.binding, 32, e.ik),
 			 -1);
 	memcpy(other, e.challenge, 32);
 	other[0] ^= 1;
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_AUTH, other, "chat.example.org:443",
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_AUTH, other, "chat.example.org:443",
 					    e.binding, 32, e.ik),
 			 -1);
 	/* The old form (label and challenge only) does not pass for the new. */
 	assert_int_equal(e2e_sign_challenge(sig, "chat-auth-v1", e.challenge, 32, e.sk), 0);
-	assert_int_equal(e2e_verify_session(sig, E2E_DOMAIN_AUTH, e.challenge, "127.0.0.1:8700",
+	assert_int_equal(e2e_verify_session(sig, PROTO_LABEL_AUTH, e.challenge, "127.0.0.1:8700",
 					    NULL, 0, e.ik),
 			 -1);
 	/* No server name, a binding that is not 32 bytes: not signed at all. */
-	assert_int_equal(e2e_sign_session(sig, E2E_DOMAIN_AUTH, e.challenge, "", NULL, 0, e.sk),
+	assert_int_equal(e2e_sign_session(sig, PROTO_LABEL_AUTH, e.challenge, "", NULL, 0, e.sk),
 			 -1);
-	assert_int_equal(e2e_sign_session(sig, E2E_DOMAIN_AUTH, e.challenge, NULL, NULL, 0, e.sk),
+	assert_int_equal(e2e_sign_session(sig, PROTO_LABEL_AUTH, e.challenge, NULL, NULL, 0, e.sk),
 			 -1);
 	assert_int_equal(
-		e2e_sign_session(sig, E2E_DOMAIN_AUTH, e.challenge, "a:1", e.binding, 16, e.sk),
+		e2e_sign_session(sig, PROTO_LABEL_AUTH, e.challenge, "a:1", e.binding, 16, e.sk),
 		-1);
 }
 
@@ -220,47 +220,6 @@ test_link_mac(void **state)
 	assert_int_equal(e2e_link_mac_verify(mac, s2, "alice", e.ik, e.xk), -1);
 	mac[0] ^= 1;
 	assert_int_equal(e2e_link_mac_verify(mac, secret, "alice", e.ik, e.xk), -1);
-}
-
-/* The server's name as a device signs it, from the URL it was given. */
-static void
-test_server_name(void **state)
-{
-	static const struct {
-		const char *url, *want;
-	} cases[] = {
-		{"ws://127.0.0.1:8700/", "127.0.0.1:8700"},
-		{"ws://Chat.Example.ORG/", "chat.example.org:80"},
-		{"wss://chat.example.org", "chat.example.org:443"},
-		{"wss://chat.example.org:8443/chat", "chat.example.org:8443"},
-		{"ws://localhost:9/", "localhost:9"},
-	};
-	struct proto_url u;
-	char name[E2E_SERVER_NAME_MAX + 1];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		assert_int_equal(proto_parse_url(cases[i].url, &u), PROTO_URL_OK);
-		assert_int_equal(proto_server_name(&u, name, sizeof name), 0);
-		assert_string_equal(name, cases[i].want);
-	}
-	/* IPv6 hosts, however the URL parser hands them over: bracketed, in
-	 * inet_ntop's one spelling. */
-	memset(&u, 0, sizeof u);
-	u.port = 8700;
-	snprintf(u.host, sizeof u.host, "::1");
-	assert_int_equal(proto_server_name(&u, name, sizeof name), 0);
-	assert_string_equal(name, "[::1]:8700");
-	snprintf(u.host, sizeof u.host, "[0:0:0:0:0:0:0:1]");
-	assert_int_equal(proto_server_name(&u, name, sizeof name), 0);
-	assert_string_equal(name, "[::1]:8700");
-	snprintf(u.host, sizeof u.host, "[2001:DB8::A]");
-	assert_int_equal(proto_server_name(&u, name, sizeof name), 0);
-	assert_string_equal(name, "[2001:db8::a]:8700");
-	snprintf(u.host, sizeof u.host, "[not:an:address]");
-	assert_int_equal(proto_server_name(&u, name, sizeof name), -1);
-	snprintf(u.host, sizeof u.host, "a.example");
-	assert_int_equal(proto_server_name(&u, name, 5), -1);
 }
 
 /* An approval signs the raw keys: "chat-device-v1" || user || 0x00 || ik || xk. */
@@ -718,7 +677,6 @@ main(void)
 		cmocka_unit_test(test_link_code),
 		cmocka_unit_test(test_link_mac),
 		cmocka_unit_test(test_approval),
-		cmocka_unit_test(test_server_name),
 		cmocka_unit_test_setup_teardown(test_first_contact_chain, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_first_contact_server_device, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_first_contact_without_first_device, dir_setup, dir_teardown),

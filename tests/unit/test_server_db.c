@@ -142,7 +142,7 @@ teardown(void **state)
 }
 
 static void
-chat_of(struct db *db, const char *a, const char *b, char id[CHAT_CHAT_ID_LEN + 1],
+chat_of(struct db *db, const char *a, const char *b, char id[PROTO_CHAT_ID_LEN + 1],
 	int want_created)
 {
 	int created = -1;
@@ -228,7 +228,7 @@ static void
 test_register(void **state)
 {
 	struct fixture *f = *state;
-	struct db_device d[CHAT_MAX_DEVICES];
+	struct db_device d[PROTO_MAX_DEVICES];
 	uint8_t ik[32], want[32];
 	size_t n;
 
@@ -248,17 +248,17 @@ test_register(void **state)
 	assert_int_equal(db_device_identity(f->db, "zed", 1, ik), DB_NOT_FOUND);
 	assert_int_equal(db_touch_device(f->db, "alice", 1, 5000), DB_OK);
 
-	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "alice", d, PROTO_MAX_DEVICES, &n), DB_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(d[0].device_id, 1);
 	assert_true(d[0].has_name);
 	assert_string_equal(d[0].name, "laptop"); /* the retry changed nothing */
 	fill_key(want, sizeof want, 101);
 	assert_memory_equal(d[0].exchange_key, want, 32);
-	assert_int_equal(db_user_devices(f->db, "bob", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "bob", d, PROTO_MAX_DEVICES, &n), DB_OK);
 	assert_int_equal(n, 1);
 	assert_false(d[0].has_name);
-	assert_int_equal(db_user_devices(f->db, "zed", d, CHAT_MAX_DEVICES, &n), DB_NOT_FOUND);
+	assert_int_equal(db_user_devices(f->db, "zed", d, PROTO_MAX_DEVICES, &n), DB_NOT_FOUND);
 }
 
 /* ---- chats ------------------------------------------------------------- */
@@ -503,7 +503,7 @@ test_inbox_order_and_ack(void **state)
 	struct fixture *f = *state;
 	char ab[17], ac[17];
 	const char *mids[4] = {M1, M2, M3, "3123456789abcdef0123456789abcdef"};
-	char acks[3][CHAT_MESSAGE_ID_LEN + 1];
+	char acks[3][PROTO_MESSAGE_ID_LEN + 1];
 	struct db_send_result res;
 	struct seen s;
 	uint8_t ct[4][40];
@@ -567,11 +567,11 @@ test_inbox_order_and_ack(void **state)
 	memcpy(acks[1], M1, sizeof acks[1]);
 	memcpy(acks[2], "ffffffffffffffffffffffffffffffff", sizeof acks[2]);
 	assert_int_equal(
-		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
+		db_ack(f->db, "bob", 1, (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
 		DB_OK);
 	assert_int_equal(acked, 1);
 	assert_int_equal(
-		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
+		db_ack(f->db, "bob", 1, (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) acks, 3, &acked),
 		DB_OK);
 	assert_int_equal(acked, 0); /* twice is harmless */
 	assert_int_equal(db_ack(f->db, "bob", 1, NULL, 0, &acked), DB_OK);
@@ -600,7 +600,7 @@ static void
 test_inbox_ids_not_reused(void **state)
 {
 	struct fixture *f = *state;
-	char ab[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	char ab[17], ack[1][PROTO_MESSAGE_ID_LEN + 1];
 	uint8_t ct[40] = {1};
 	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
 	struct db_send_result res;
@@ -616,7 +616,7 @@ test_inbox_ids_not_reused(void **state)
 	first = s.ids[0];
 	memcpy(ack[0], M1, sizeof ack[0]);
 	assert_int_equal(
-		db_ack(f->db, "bob", 1, (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
+		db_ack(f->db, "bob", 1, (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
 		DB_OK);
 	assert_int_equal(acked, 1);
 	ct[0] = 2;
@@ -661,14 +661,14 @@ test_send_rolls_back(void **state)
 
 /* ---- groups ------------------------------------------------------------ */
 
-typedef char name_t[CHAT_USER_MAX + 1];
+typedef char name_t[PROTO_USER_MAX + 1];
 
 /* The update text the store keeps, made by a test encoder that shows what
  * the store handed it: "op seq actor users=a,b members=a,b,c admins=a". */
 static const char *const op_names[] = {"create", "add", "remove", "leave"};
 
 static void
-join_names(char *out, size_t cap, const char (*names)[CHAT_USER_MAX + 1], size_t n)
+join_names(char *out, size_t cap, const char (*names)[PROTO_USER_MAX + 1], size_t n)
 {
 	size_t i, len = strlen(out);
 
@@ -1044,12 +1044,12 @@ test_group_shared_sequence(void **state)
 
 	/* An update is acked like a message; its id is not a message id. */
 	{
-		char ack[1][CHAT_MESSAGE_ID_LEN + 1];
+		char ack[1][PROTO_MESSAGE_ID_LEN + 1];
 		int64_t acked;
 
 		memcpy(ack[0], rows.mid[0], sizeof ack[0]);
 		assert_int_equal(db_ack(f->db, "carol", 1,
-					(const char(*)[CHAT_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
+					(const char(*)[PROTO_MESSAGE_ID_LEN + 1]) ack, 1, &acked),
 				 DB_OK);
 		assert_int_equal(acked, 1);
 		assert_int_equal(send_msg(f->db, g, ack[0], "alice", 1, e, 0, 1, &sr),
@@ -1145,7 +1145,7 @@ static void
 test_devices_limit_and_ids(void **state)
 {
 	struct fixture *f = *state;
-	struct db_device d[CHAT_MAX_DEVICES];
+	struct db_device d[PROTO_MAX_DEVICES];
 	uint8_t ik[32];
 	uint32_t id = 0;
 	size_t n;
@@ -1168,7 +1168,7 @@ test_devices_limit_and_ids(void **state)
 	assert_int_equal(db_link_check(f->db, "carol", (uint8_t[32]){0}), DB_OK);
 
 	/* The directory: the first device unapproved, the others approved. */
-	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "alice", d, PROTO_MAX_DEVICES, &n), DB_OK);
 	assert_int_equal(n, 3);
 	assert_false(d[0].approved);
 	assert_true(d[1].approved);
@@ -1190,7 +1190,7 @@ test_devices_limit_and_ids(void **state)
 	assert_int_equal(id, 4);
 	/* The first device can go too; then the others remain. */
 	assert_int_equal(db_remove_device(f->db, "alice", 1, 7000), DB_OK);
-	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "alice", d, PROTO_MAX_DEVICES, &n), DB_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(d[0].device_id, 2);
 	assert_int_equal(d[1].device_id, 4);
@@ -1307,7 +1307,7 @@ static void
 test_migrate_v1(void **state)
 {
 	struct fixture *f = *state;
-	struct db_device d[CHAT_MAX_DEVICES];
+	struct db_device d[PROTO_MAX_DEVICES];
 	uint8_t ct[40] = {0};
 	struct db_envelope e[2];
 	struct db_send_result sr;
@@ -1332,7 +1332,7 @@ test_migrate_v1(void **state)
 
 	/* The data survived: devices (first devices, unapproved), the chat, the
 	 * waiting message with its envelope. */
-	assert_int_equal(db_user_devices(f->db, "alice", d, CHAT_MAX_DEVICES, &n), DB_OK);
+	assert_int_equal(db_user_devices(f->db, "alice", d, PROTO_MAX_DEVICES, &n), DB_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(d[0].name, "laptop");
 	assert_false(d[0].approved);
@@ -1440,7 +1440,7 @@ test_purge_retention(void **state)
 {
 	struct fixture *f = *state;
 	struct db_purge_result r;
-	char ab[17], ac[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	char ab[17], ac[17], ack[1][PROTO_MESSAGE_ID_LEN + 1];
 	struct rows rows;
 	int64_t acked, c, o;
 
@@ -1518,7 +1518,7 @@ test_purge_keeps_tombstones(void **state)
 	struct fixture *f = *state;
 	struct db_purge_result r;
 	struct db_send_result res;
-	char ab[17], ac[17], ack[1][CHAT_MESSAGE_ID_LEN + 1];
+	char ab[17], ac[17], ack[1][PROTO_MESSAGE_ID_LEN + 1];
 	uint8_t ct[40] = {0};
 	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
 	int64_t acked, seq1;
@@ -1828,7 +1828,7 @@ static const char B1[] = "b100000000000000000000000000000b";
 static const char B2[] = "b200000000000000000000000000000b";
 static const char B3[] = "b300000000000000000000000000000b";
 
-typedef char blob_id_t[CHAT_MESSAGE_ID_LEN + 1];
+typedef char blob_id_t[PROTO_MESSAGE_ID_LEN + 1];
 
 static enum db_status
 send_blobs(struct db *db, const char *chat, const char *mid, const char *user,
@@ -1854,7 +1854,7 @@ send_blobs(struct db *db, const char *chat, const char *mid, const char *user,
 
 struct purged {
 	int n;
-	char ids[8][CHAT_MESSAGE_ID_LEN + 1];
+	char ids[8][PROTO_MESSAGE_ID_LEN + 1];
 };
 
 static void
@@ -1993,7 +1993,7 @@ test_blobs_purge(void **state)
 	/* The message goes (acked, then purged): B3 goes with it, even though
 	 * the blob cutoff is before its creation. */
 	int64_t acked;
-	const char(*mids)[CHAT_MESSAGE_ID_LEN + 1] = (const char(*)[CHAT_MESSAGE_ID_LEN + 1]) M1;
+	const char(*mids)[PROTO_MESSAGE_ID_LEN + 1] = (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) M1;
 	assert_int_equal(db_ack(f->db, "bob", 1, mids, 1, &acked), DB_OK);
 	assert_int_equal(acked, 1);
 	assert_int_equal(db_purge(f->db, 100000, 0, &pr), DB_OK);

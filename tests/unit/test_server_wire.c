@@ -24,6 +24,7 @@
 #include "blob.h"
 #include "db.h"
 #include "e2e.h"
+#include "proto.h"
 #include "server.h"
 #include "wire.h"
 
@@ -35,7 +36,7 @@ struct fixture {
 	int n_auth;
 	struct session *last_auth;
 	int n_inbox;
-	char inbox_user[CHAT_USER_MAX + 1];
+	char inbox_user[PROTO_USER_MAX + 1];
 	uint32_t inbox_device;
 	/* The live sessions, for find_link (open_session adds them). */
 	struct session *sessions[16];
@@ -43,7 +44,7 @@ struct fixture {
 	int n_linked;
 	struct session *last_linked;
 	int n_removed;
-	char removed_user[CHAT_USER_MAX + 1];
+	char removed_user[PROTO_USER_MAX + 1];
 	uint32_t removed_device;
 	struct session *removed_by;
 	/* register_wait: what it answers, and how many it took. */
@@ -355,7 +356,7 @@ do_auth_for(struct fixture *f, struct session *s, int id, const char *user, int 
 {
 	char sg[100];
 
-	session_sig(s, me, E2E_DOMAIN_AUTH, server, binding, binding_len, sg);
+	session_sig(s, me, PROTO_LABEL_AUTH, server, binding, binding_len, sg);
 	return call(f, s,
 		    "{\"id\":%d,\"type\":\"auth\",\"user\":\"%s\","
 		    "\"deviceId\":%d,\"server\":\"%s\",\"signature\":\"%s\"}",
@@ -377,7 +378,7 @@ registered(struct fixture *f, struct session *s, uint64_t conn, const char *user
 
 	assert_int_equal(e2e_identity_generate(me), 0);
 	open_session(f, s, conn);
-	r = do_register(f, s, 1, user, me, E2E_DOMAIN_REGISTER);
+	r = do_register(f, s, 1, user, me, PROTO_LABEL_REGISTER);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	assert_true(s->authed);
@@ -488,10 +489,10 @@ test_register_and_auth(void **state)
 	open_session(f, &s1, 1);
 
 	/* A register signature under the auth domain does not verify. */
-	expect_error(do_register(f, &s1, 1, "alice", &alice, E2E_DOMAIN_AUTH), "bad_signature", 1);
-	expect_error(do_register(f, &s1, 2, "Alice", &alice, E2E_DOMAIN_REGISTER), "invalid_user",
+	expect_error(do_register(f, &s1, 1, "alice", &alice, PROTO_LABEL_AUTH), "bad_signature", 1);
+	expect_error(do_register(f, &s1, 2, "Alice", &alice, PROTO_LABEL_REGISTER), "invalid_user",
 		     2);
-	r = do_register(f, &s1, 3, "alice", &alice, E2E_DOMAIN_REGISTER);
+	r = do_register(f, &s1, 3, "alice", &alice, PROTO_LABEL_REGISTER);
 	expect_ok(r, 3);
 	assert_string_equal(str(r, "user"), "alice");
 	assert_true(num(r, "deviceId") == 1);
@@ -499,15 +500,15 @@ test_register_and_auth(void **state)
 	assert_int_equal(f->n_auth, 1);
 	assert_ptr_equal(f->last_auth, &s1);
 	assert_true(s1.authed);
-	expect_error(do_register(f, &s1, 4, "alice", &alice, E2E_DOMAIN_REGISTER),
+	expect_error(do_register(f, &s1, 4, "alice", &alice, PROTO_LABEL_REGISTER),
 		     "already_authenticated", 4);
 	expect_error(do_auth(f, &s1, 5, "alice", 1, &alice), "already_authenticated", 5);
 
 	/* A retry on a new connection gets the same reply; another key not. */
 	open_session(f, &s2, 2);
-	expect_error(do_register(f, &s2, 1, "alice", &other, E2E_DOMAIN_REGISTER), "user_exists",
+	expect_error(do_register(f, &s2, 1, "alice", &other, PROTO_LABEL_REGISTER), "user_exists",
 		     1);
-	r = do_register(f, &s2, 2, "alice", &alice, E2E_DOMAIN_REGISTER);
+	r = do_register(f, &s2, 2, "alice", &alice, PROTO_LABEL_REGISTER);
 	expect_ok(r, 2);
 	assert_true(num(r, "deviceId") == 1);
 	cJSON_Delete(r);
@@ -527,7 +528,7 @@ test_register_and_auth(void **state)
 		/* A valid signature, but over another connection's challenge. */
 		char sg[100];
 
-		session_sig(&s1, &alice, E2E_DOMAIN_AUTH, SERVER_NAME, NULL, 0, sg);
+		session_sig(&s1, &alice, PROTO_LABEL_AUTH, SERVER_NAME, NULL, 0, sg);
 		expect_error(call(f, &s3,
 				  "{\"id\":5,\"type\":\"auth\",\"user\":"
 				  "\"alice\",\"deviceId\":1,\"server\":\"" SERVER_NAME
@@ -817,7 +818,7 @@ test_server_names(void **state)
 		{"host/x:80", 80, NULL},
 	};
 	struct server_names n = {0};
-	char out[NAMES_LEN_MAX + 1];
+	char out[PROTO_SERVER_NAME_MAX + 1];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof parse / sizeof *parse; i++) {
@@ -831,6 +832,15 @@ test_server_names(void **state)
 		assert_string_equal(out, parse[i].want);
 		assert_true(names_valid_form(out));
 	}
+	/* --listen's host as it is: written the way a device signs it
+	 * (proto_server_name), but only a plain host name or an address. */
+	assert_int_equal(names_canonical("Chat_1.Example", 80, out, sizeof out), 0);
+	assert_string_equal(out, "chat_1.example:80");
+	assert_int_equal(names_canonical("::1", 80, out, sizeof out), 0);
+	assert_string_equal(out, "[::1]:80");
+	assert_int_equal(names_canonical("[", 80, out, sizeof out), -1);
+	assert_int_equal(names_canonical("a]", 80, out, sizeof out), -1);
+	assert_int_equal(names_canonical("a%b", 80, out, sizeof out), -1);
 	assert_false(names_valid_form("Upper:80"));
 	assert_false(names_valid_form(""));
 	assert_false(names_valid_form("a b:1"));
@@ -863,35 +873,6 @@ test_server_names(void **state)
 	names_free(&n);
 }
 
-static void
-test_utf8(void **state)
-{
-	static const struct {
-		const char *s;
-		int ok;
-	} cases[] = {
-		{"climbing", 1},
-		{"caf\xc3\xa9", 1},
-		{"\xe2\x82\xac", 1},     /* U+20AC */
-		{"\xf0\x9f\xa7\x97", 1}, /* U+1F9D7 */
-		{"\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF */
-		{"\xc3\x28", 0},         /* a lead without its continuation */
-		{"\xc3", 0},             /* cut short */
-		{"\x80", 0},             /* a lone continuation */
-		{"\xc0\xaf", 0},         /* overlong "/" */
-		{"\xe0\x80\xaf", 0},     /* overlong, three bytes */
-		{"\xed\xa0\x80", 0},     /* a surrogate, U+D800 */
-		{"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
-		{"\xff", 0},
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_int_equal(util_valid_utf8(cases[i].s, strlen(cases[i].s)), cases[i].ok);
-	assert_int_equal(util_valid_utf8("a\0b", 3), 1); /* the length decides */
-}
-
 /* The approval signature of a new device, by approver. */
 static void
 sign_approval(uint8_t sig[64], const char *user, const struct e2e_identity *dev,
@@ -910,36 +891,6 @@ sign_approval(uint8_t sig[64], const char *user, const struct e2e_identity *dev,
 	memcpy(msg + n, dev->x_pk, 32);
 	n += 32;
 	assert_int_equal(crypto_sign_detached(sig, NULL, msg, n, approver->sign_sk), 0);
-}
-
-static void
-test_approval_verify(void **state)
-{
-	struct e2e_identity laptop, phone, other;
-	uint8_t sig[64];
-
-	(void)state;
-	assert_int_equal(e2e_identity_generate(&laptop), 0);
-	assert_int_equal(e2e_identity_generate(&phone), 0);
-	assert_int_equal(e2e_identity_generate(&other), 0);
-	sign_approval(sig, "alice", &phone, &laptop);
-	assert_int_equal(
-		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, laptop.sign_pk), 0);
-	/* Another user, other keys, another approver, a flipped bit. */
-	assert_int_equal(
-		wire_verify_approval(sig, "alicf", phone.sign_pk, phone.x_pk, laptop.sign_pk), -1);
-	assert_int_equal(
-		wire_verify_approval(sig, "alice", phone.sign_pk, other.x_pk, laptop.sign_pk), -1);
-	assert_int_equal(
-		wire_verify_approval(sig, "alice", other.sign_pk, phone.x_pk, laptop.sign_pk), -1);
-	assert_int_equal(
-		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, other.sign_pk), -1);
-	sig[10] ^= 1;
-	assert_int_equal(
-		wire_verify_approval(sig, "alice", phone.sign_pk, phone.x_pk, laptop.sign_pk), -1);
-	e2e_identity_wipe(&laptop);
-	e2e_identity_wipe(&phone);
-	e2e_identity_wipe(&other);
 }
 
 /* The MAC a new device puts in its request (any 32 bytes will do for the
@@ -1002,7 +953,7 @@ linked_device(struct fixture *f, struct session *a, const struct e2e_identity *a
 
 	assert_int_equal(e2e_identity_generate(me), 0);
 	open_session(f, p, conn);
-	r = do_link(f, p, 1, a->user, me, E2E_DOMAIN_LINK);
+	r = do_link(f, p, 1, a->user, me, PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	sign_approval(sig, a->user, me, approver);
@@ -1041,16 +992,16 @@ test_link_flow(void **state)
 	open_session(f, &p, 3);
 
 	/* The signature must be under chat-link-v2, for this server. */
-	expect_error(do_link(f, &p, 1, "alice", &ip, E2E_DOMAIN_REGISTER), "bad_signature", 1);
-	expect_error(do_link(f, &p, 2, "zed", &ip, E2E_DOMAIN_LINK), "unknown_user", 2);
+	expect_error(do_link(f, &p, 1, "alice", &ip, PROTO_LABEL_REGISTER), "bad_signature", 1);
+	expect_error(do_link(f, &p, 2, "zed", &ip, PROTO_LABEL_LINK), "unknown_user", 2);
 	/* Another device's identity key. */
-	expect_error(do_link(f, &p, 3, "alice", &ib, E2E_DOMAIN_LINK), "bad_request", 3);
+	expect_error(do_link(f, &p, 3, "alice", &ib, PROTO_LABEL_LINK), "bad_request", 3);
 	expect_error(call(f, &p, "{\"id\":4,\"type\":\"getLink\"}"), "unauthenticated", 4);
 	/* A linkMac that is not 32 bytes. */
 	{
 		char ik[64], xk[64], xs[100], sg[100];
 
-		session_sig(&p, &ip, E2E_DOMAIN_LINK, SERVER_NAME, NULL, 0, sg);
+		session_sig(&p, &ip, PROTO_LABEL_LINK, SERVER_NAME, NULL, 0, sg);
 		b64(ip.sign_pk, 32, ik, sizeof ik);
 		b64(ip.x_pk, 32, xk, sizeof xk);
 		b64(ip.x_sig, 64, xs, sizeof xs);
@@ -1062,12 +1013,12 @@ test_link_flow(void **state)
 				  ik, xk, xs, sg),
 			     "bad_request", 5);
 	}
-	r = do_link(f, &p, 6, "alice", &ip, E2E_DOMAIN_LINK);
+	r = do_link(f, &p, 6, "alice", &ip, PROTO_LABEL_LINK);
 	expect_ok(r, 6);
 	/* The reply has no code: the code is the new device's secret. */
 	assert_null(cJSON_GetObjectItemCaseSensitive(r, "code"));
 	expires = num(r, "expiresAt");
-	assert_true(expires > (double)util_now_ms() + 9 * 60 * 1000);
+	assert_true(expires > (double)proto_now_ms() + 9 * 60 * 1000);
 	cJSON_Delete(r);
 	assert_false(p.authed);
 
@@ -1157,18 +1108,18 @@ test_link_flow(void **state)
 						   NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL),
 				 0);
 		assert_int_equal(n, 64);
-		assert_int_equal(
-			wire_verify_approval(got, "alice", ip.sign_pk, ip.x_pk, ia.sign_pk), 0);
+		assert_int_equal(e2e_verify_device(got, "alice", ip.sign_pk, ip.x_pk, ia.sign_pk),
+				 0);
 	}
 	cJSON_Delete(r);
 
 	/* An expired request is not listed, nor can it be approved. */
 	assert_int_equal(e2e_identity_generate(&it), 0);
 	open_session(f, &t, 4);
-	r = do_link(f, &t, 1, "alice", &it, E2E_DOMAIN_LINK);
+	r = do_link(f, &t, 1, "alice", &it, PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
-	t.link.expires_at = util_now_ms() - 1;
+	t.link.expires_at = proto_now_ms() - 1;
 	r = call(f, &a, "{\"id\":17,\"type\":\"getLink\"}");
 	assert_int_equal(cJSON_GetArraySize(requests(r)), 0);
 	cJSON_Delete(r);
@@ -1179,7 +1130,7 @@ test_link_flow(void **state)
 	e2e_identity_wipe(&it);
 	assert_int_equal(e2e_identity_generate(&ix), 0);
 	open_session(f, &x, 5);
-	r = do_link(f, &x, 1, "alice", &ix, E2E_DOMAIN_LINK);
+	r = do_link(f, &x, 1, "alice", &ix, PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	assert_int_equal(linked_device(f, &p2, &ip, &t, 6, &it), 3);
@@ -1193,7 +1144,7 @@ test_link_flow(void **state)
 
 		assert_int_equal(e2e_identity_generate(&iy), 0);
 		open_session(f, &y, 7);
-		r = do_link(f, &y, 1, "alice", &iy, E2E_DOMAIN_LINK);
+		r = do_link(f, &y, 1, "alice", &iy, PROTO_LABEL_LINK);
 		e = cJSON_GetObjectItemCaseSensitive(r, "error");
 		assert_non_null(strstr(str(e, "message"), "chatctl device remove"));
 		expect_error(r, "too_many_devices", 1);
@@ -1210,54 +1161,54 @@ test_link_flow(void **state)
 	e2e_identity_wipe(&ix);
 }
 
-/* At most CHAT_MAX_LINKS requests wait for one user; the same keys asking
+/* At most PROTO_MAX_LINKS requests wait for one user; the same keys asking
  * again (a reconnected client) replace their request and do not count
  * twice; another user's do not count. */
 static void
 test_link_cap(void **state)
 {
 	struct fixture *f = *state;
-	struct e2e_identity ia, ib, id[CHAT_MAX_LINKS + 1];
-	struct session a, b, w[CHAT_MAX_LINKS + 2], again;
+	struct e2e_identity ia, ib, id[PROTO_MAX_LINKS + 1];
+	struct session a, b, w[PROTO_MAX_LINKS + 2], again;
 	cJSON *r;
 
 	registered(f, &a, 1, "alice", &ia);
 	registered(f, &b, 2, "bob", &ib);
-	for (int i = 0; i <= CHAT_MAX_LINKS; i++)
+	for (int i = 0; i <= PROTO_MAX_LINKS; i++)
 		assert_int_equal(e2e_identity_generate(&id[i]), 0);
-	for (int i = 0; i < CHAT_MAX_LINKS; i++) {
+	for (int i = 0; i < PROTO_MAX_LINKS; i++) {
 		open_session(f, &w[i], 10 + (uint64_t)i);
-		r = do_link(f, &w[i], 1, "alice", &id[i], E2E_DOMAIN_LINK);
+		r = do_link(f, &w[i], 1, "alice", &id[i], PROTO_LABEL_LINK);
 		expect_ok(r, 1);
 		cJSON_Delete(r);
 	}
 	/* The first device asks again on a new connection: still five. */
 	open_session(f, &again, 20);
-	r = do_link(f, &again, 1, "alice", &id[0], E2E_DOMAIN_LINK);
+	r = do_link(f, &again, 1, "alice", &id[0], PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	r = call(f, &a, "{\"id\":2,\"type\":\"getLink\"}");
-	assert_int_equal(cJSON_GetArraySize(requests(r)), CHAT_MAX_LINKS);
+	assert_int_equal(cJSON_GetArraySize(requests(r)), PROTO_MAX_LINKS);
 	cJSON_Delete(r);
 	/* A sixth is refused, saying what to do. */
-	open_session(f, &w[CHAT_MAX_LINKS], 30);
-	r = do_link(f, &w[CHAT_MAX_LINKS], 1, "alice", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	open_session(f, &w[PROTO_MAX_LINKS], 30);
+	r = do_link(f, &w[PROTO_MAX_LINKS], 1, "alice", &id[PROTO_MAX_LINKS], PROTO_LABEL_LINK);
 	assert_non_null(strstr(str(cJSON_GetObjectItemCaseSensitive(r, "error"), "message"),
 			       "approve one"));
 	expect_error(r, "too_many_links", 1);
 	/* bob's requests are counted apart. */
-	open_session(f, &w[CHAT_MAX_LINKS + 1], 31);
-	r = do_link(f, &w[CHAT_MAX_LINKS + 1], 1, "bob", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	open_session(f, &w[PROTO_MAX_LINKS + 1], 31);
+	r = do_link(f, &w[PROTO_MAX_LINKS + 1], 1, "bob", &id[PROTO_MAX_LINKS], PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	/* One expires: room for the sixth. */
-	w[1].link.expires_at = util_now_ms() - 1;
-	r = do_link(f, &w[CHAT_MAX_LINKS], 2, "alice", &id[CHAT_MAX_LINKS], E2E_DOMAIN_LINK);
+	w[1].link.expires_at = proto_now_ms() - 1;
+	r = do_link(f, &w[PROTO_MAX_LINKS], 2, "alice", &id[PROTO_MAX_LINKS], PROTO_LABEL_LINK);
 	assert_null(cJSON_GetObjectItemCaseSensitive(r, "error"));
 	cJSON_Delete(r);
 	e2e_identity_wipe(&ia);
 	e2e_identity_wipe(&ib);
-	for (int i = 0; i <= CHAT_MAX_LINKS; i++)
+	for (int i = 0; i <= PROTO_MAX_LINKS; i++)
 		e2e_identity_wipe(&id[i]);
 }
 
@@ -1278,22 +1229,22 @@ test_session_binding(void **state)
 	assert_int_equal(e2e_identity_generate(&ip), 0);
 	open_session(f, &a, 1);
 	/* register for another server: wrong_server, which names it. */
-	r = do_register_for(f, &a, 1, "alice", &ia, E2E_DOMAIN_REGISTER, "evil.example:8700");
+	r = do_register_for(f, &a, 1, "alice", &ia, PROTO_LABEL_REGISTER, "evil.example:8700");
 	e = cJSON_GetObjectItemCaseSensitive(r, "error");
 	assert_non_null(strstr(str(e, "message"), "this server is not evil.example:8700"));
 	assert_non_null(strstr(str(e, "message"), "--name"));
 	expect_error(r, "wrong_server", 1);
 	/* Not the form of a name at all. */
-	expect_error(do_register_for(f, &a, 2, "alice", &ia, E2E_DOMAIN_REGISTER, "A B"),
+	expect_error(do_register_for(f, &a, 2, "alice", &ia, PROTO_LABEL_REGISTER, "A B"),
 		     "bad_request", 2);
 	/* Every name of the server is good: its own, a proxy's (--name). */
-	r = do_register_for(f, &a, 3, "alice", &ia, E2E_DOMAIN_REGISTER, "proxy.example:443");
+	r = do_register_for(f, &a, 3, "alice", &ia, PROTO_LABEL_REGISTER, "proxy.example:443");
 	expect_ok(r, 3);
 	cJSON_Delete(r);
 
 	/* auth: the name must match what was signed. */
 	open_session(f, &s, 2);
-	session_sig(&s, &ia, E2E_DOMAIN_AUTH, "proxy.example:443", NULL, 0, sg);
+	session_sig(&s, &ia, PROTO_LABEL_AUTH, "proxy.example:443", NULL, 0, sg);
 	expect_error(call(f, &s,
 			  "{\"id\":1,\"type\":\"auth\",\"user\":\"alice\",\"deviceId\":1,"
 			  "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
@@ -1347,7 +1298,7 @@ test_session_binding(void **state)
 		b64(ip.x_pk, 32, xk, sizeof xk);
 		b64(ip.x_sig, 64, xs, sizeof xs);
 		fake_mac(&ip, mac);
-		session_sig(&l, &ip, E2E_DOMAIN_LINK, SERVER_NAME, other, 32, sg);
+		session_sig(&l, &ip, PROTO_LABEL_LINK, SERVER_NAME, other, 32, sg);
 		expect_error(call(f, &l,
 				  "{\"id\":1,\"type\":\"linkDevice\",\"user\":\"alice\","
 				  "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\","
@@ -1355,7 +1306,7 @@ test_session_binding(void **state)
 				  "\"server\":\"" SERVER_NAME "\",\"signature\":\"%s\"}",
 				  ik, xk, xs, mac, sg),
 			     "bad_signature", 1);
-		session_sig(&l, &ip, E2E_DOMAIN_LINK, "evil.example:1", l.binding, 32, sg);
+		session_sig(&l, &ip, PROTO_LABEL_LINK, "evil.example:1", l.binding, 32, sg);
 		expect_error(call(f, &l,
 				  "{\"id\":2,\"type\":\"linkDevice\",\"user\":\"alice\","
 				  "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\","
@@ -1364,7 +1315,7 @@ test_session_binding(void **state)
 				  ik, xk, xs, mac, sg),
 			     "wrong_server", 2);
 	}
-	r = do_link(f, &l, 3, "alice", &ip, E2E_DOMAIN_LINK);
+	r = do_link(f, &l, 3, "alice", &ip, PROTO_LABEL_LINK);
 	expect_ok(r, 3);
 	cJSON_Delete(r);
 	e2e_identity_wipe(&ia);
@@ -1387,7 +1338,7 @@ test_link_swap_hook(void **state)
 	f->hooks.test_link_swap = 1;
 	assert_int_equal(e2e_identity_generate(&ip), 0);
 	open_session(f, &p, 2);
-	r = do_link(f, &p, 1, "alice", &ip, E2E_DOMAIN_LINK);
+	r = do_link(f, &p, 1, "alice", &ip, PROTO_LABEL_LINK);
 	expect_ok(r, 1);
 	cJSON_Delete(r);
 	r = call(f, &a, "{\"id\":2,\"type\":\"getLink\"}");
@@ -1427,7 +1378,7 @@ test_remove_device(void **state)
 	/* The removed device cannot authenticate; it is unknown. */
 	open_session(f, &a2, 3);
 	expect_error(do_auth(f, &a2, 1, "alice", 1, &ia), "unknown_device", 1);
-	expect_error(do_register(f, &a2, 2, "alice", &ia, E2E_DOMAIN_REGISTER), "user_exists", 2);
+	expect_error(do_register(f, &a2, 2, "alice", &ia, PROTO_LABEL_REGISTER), "user_exists", 2);
 	/* A device removes itself: the hook is told it was by itself. */
 	r = call(f, &p, "{\"id\":5,\"type\":\"removeDevice\",\"deviceId\":2}");
 	expect_ok(r, 5);
@@ -1965,7 +1916,7 @@ test_last_seen(void **state)
 	cJSON_Delete(r);
 	/* Each takes part in a chat with her: contacts. */
 	{
-		char id[CHAT_CHAT_ID_LEN + 1];
+		char id[PROTO_CHAT_ID_LEN + 1];
 		int created;
 
 		assert_int_equal(db_direct_chat(f->db, "bob", "alice", 1, id, &created, NULL),
@@ -2009,7 +1960,7 @@ test_last_seen(void **state)
 
 	/* Auth updates last seen; a closed connection is offline. */
 	b.authed = 0;
-	before = util_now_ms();
+	before = proto_now_ms();
 	open_session(f, &b2, 3);
 	r = do_auth(f, &b2, 1, "bob", 1, &ib);
 	expect_ok(r, 1);
@@ -2073,7 +2024,7 @@ static void
 test_blob_signatures(void **state)
 {
 	static const char id[] = "5e1d0000000000000000000000000001";
-	char sig[BLOB_SIG_LEN + 1], want[BLOB_SIG_LEN + 1], *p, bid[BLOB_ID_LEN + 1];
+	char sig[BLOB_SIG_LEN + 1], want[BLOB_SIG_LEN + 1], *p, bid[PROTO_BLOB_ID_LEN + 1];
 	int64_t v;
 
 	(void)state;
@@ -2166,8 +2117,8 @@ test_attachments(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib, ic;
 	struct session a, b, c;
-	char chat[17], blob[BLOB_ID_LEN + 1], path[256], sig[BLOB_SIG_LEN + 1],
-		other[BLOB_ID_LEN + 1];
+	char chat[17], blob[PROTO_BLOB_ID_LEN + 1], path[256], sig[BLOB_SIG_LEN + 1],
+		other[PROTO_BLOB_ID_LEN + 1];
 	const char *mid = "00112233445566778899aabbccddeeff";
 	const char *env = "{\"user\":\"bob\",\"deviceId\":1,"
 			  "\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
@@ -2194,11 +2145,11 @@ test_attachments(void **state)
 	r = call(f, &a, "{\"id\":4,\"type\":\"getAttachmentTarget\",\"size\":1000000}");
 	expect_ok(r, 4);
 	snprintf(blob, sizeof blob, "%s", str(r, "blobId"));
-	assert_true(util_valid_hex(blob, BLOB_ID_LEN));
+	assert_true(proto_valid_hex(blob, PROTO_BLOB_ID_LEN));
 	assert_true(num(r, "maxSize") == 1000000);
 	exp = num(r, "expiresAt");
-	assert_true(exp / 1000 >= (double)(util_now_ms() / 1000 + BLOB_URL_TTL - 2));
-	assert_true(exp / 1000 <= (double)(util_now_ms() / 1000 + BLOB_URL_TTL));
+	assert_true(exp / 1000 >= (double)(proto_now_ms() / 1000 + BLOB_URL_TTL - 2));
+	assert_true(exp / 1000 <= (double)(proto_now_ms() / 1000 + BLOB_URL_TTL));
 	blob_sign_put(test_blob_key, blob, (int64_t)(exp / 1000), 1000000, sig);
 	snprintf(path, sizeof path, "/blobs/%s?exp=%lld&max=1000000&sig=%s", blob,
 		 (long long)(exp / 1000), sig);
@@ -2240,12 +2191,12 @@ test_attachments(void **state)
 
 	/* Uploaded (as the HTTP side would mark it): bob's own blob is not
 	 * alice's to send. */
-	assert_int_equal(db_blob_complete(f->db, blob, 1000, util_now_ms()), DB_OK);
+	assert_int_equal(db_blob_complete(f->db, blob, 1000, proto_now_ms()), DB_OK);
 	r = call(f, &b, "{\"id\":9,\"type\":\"getAttachmentTarget\",\"size\":10}");
 	expect_ok(r, 9);
 	snprintf(other, sizeof other, "%s", str(r, "blobId"));
 	cJSON_Delete(r);
-	assert_int_equal(db_blob_complete(f->db, other, 10, util_now_ms()), DB_OK);
+	assert_int_equal(db_blob_complete(f->db, other, 10, proto_now_ms()), DB_OK);
 	expect_error(call(f, &a,
 			  "{\"id\":10,\"type\":\"sendMessage\",\"chatId\":\"%s\","
 			  "\"messageId\":\"%s\",\"envelopes\":[%s],\"blobs\":[\"%s\",\"%s\"]}",
@@ -2291,16 +2242,16 @@ test_nul_and_surrogates(void **state)
 	const char *env = "{\"user\":\"bob\",\"deviceId\":1,"
 			  "\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
 			  "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
-	struct db_device devs[CHAT_MAX_DEVICES];
+	struct db_device devs[PROTO_MAX_DEVICES];
 	size_t nd;
 	cJSON *r;
 
 	/* register: neither "bob" nor anyone else comes of it. */
 	assert_int_equal(e2e_identity_generate(&ix), 0);
 	open_session(f, &x, 9);
-	expect_error(do_register(f, &x, 1, "bob\\u0000x", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+	expect_error(do_register(f, &x, 1, "bob\\u0000x", &ix, PROTO_LABEL_REGISTER), "bad_request",
 		     1);
-	expect_error(do_register(f, &x, 2, "bob\\ud800", &ix, E2E_DOMAIN_REGISTER), "bad_request",
+	expect_error(do_register(f, &x, 2, "bob\\ud800", &ix, PROTO_LABEL_REGISTER), "bad_request",
 		     2);
 	assert_false(x.authed);
 	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
@@ -2364,7 +2315,7 @@ test_nul_and_surrogates(void **state)
 		assert_int_equal(e2e_identity_generate(&in), 0);
 		open_session(f, &n, 10);
 		assert_int_equal(
-			e2e_sign_challenge(sig, E2E_DOMAIN_REGISTER, n.challenge, 32, in.sign_sk),
+			e2e_sign_challenge(sig, PROTO_LABEL_REGISTER, n.challenge, 32, in.sign_sk),
 			0);
 		b64(in.sign_pk, 32, ik, sizeof ik);
 		b64(in.x_pk, 32, xk, sizeof xk);
@@ -2377,7 +2328,7 @@ test_nul_and_surrogates(void **state)
 				  "\"signature\":\"%s\"}",
 				  ik, xk, xs, sg),
 			     "bad_request", 13);
-		assert_int_equal(db_user_devices(f->db, "dave", devs, CHAT_MAX_DEVICES, &nd),
+		assert_int_equal(db_user_devices(f->db, "dave", devs, PROTO_MAX_DEVICES, &nd),
 				 DB_NOT_FOUND);
 		e2e_identity_wipe(&in);
 	}
@@ -2418,7 +2369,7 @@ test_register_rate(void **state)
 	f->reg_wait = 1500;
 	assert_int_equal(e2e_identity_generate(&ib), 0);
 	open_session(f, &b, 2);
-	r = do_register(f, &b, 7, "bob", &ib, E2E_DOMAIN_REGISTER);
+	r = do_register(f, &b, 7, "bob", &ib, PROTO_LABEL_REGISTER);
 	e = cJSON_GetObjectItem(r, "error");
 	assert_true(num(e, "retryAfterMs") == 1500);
 	assert_non_null(strstr(str(e, "message"), "at most 10 an hour"));
@@ -2426,13 +2377,13 @@ test_register_rate(void **state)
 	assert_int_equal(db_user_exists(f->db, "bob"), DB_NOT_FOUND);
 	/* alice's registration again: answered as the first time. */
 	open_session(f, &a2, 3);
-	r = do_register(f, &a2, 8, "alice", &ia, E2E_DOMAIN_REGISTER);
+	r = do_register(f, &a2, 8, "alice", &ia, PROTO_LABEL_REGISTER);
 	expect_ok(r, 8);
 	cJSON_Delete(r);
 	assert_int_equal(f->reg_taken, 1);
 	/* Room again: bob goes through, and is counted. */
 	f->reg_wait = 0;
-	r = do_register(f, &b, 9, "bob", &ib, E2E_DOMAIN_REGISTER);
+	r = do_register(f, &b, 9, "bob", &ib, PROTO_LABEL_REGISTER);
 	expect_ok(r, 9);
 	cJSON_Delete(r);
 	assert_int_equal(f->reg_taken, 2);
@@ -2515,13 +2466,13 @@ send_env(struct fixture *f, struct session *s, int id, const char *chat, int mid
 
 /* A direct chat of a and b, made by a (a takes part). */
 static void
-direct(struct fixture *f, struct session *s, const char *other, char chat[CHAT_CHAT_ID_LEN + 1])
+direct(struct fixture *f, struct session *s, const char *other, char chat[PROTO_CHAT_ID_LEN + 1])
 {
 	cJSON *r =
 		call(f, s, "{\"id\":90,\"type\":\"createChat\",\"participants\":[\"%s\"]}", other);
 
 	expect_ok(r, 90);
-	snprintf(chat, CHAT_CHAT_ID_LEN + 1, "%s", str(r, "chatId"));
+	snprintf(chat, PROTO_CHAT_ID_LEN + 1, "%s", str(r, "chatId"));
 	cJSON_Delete(r);
 }
 
@@ -2552,7 +2503,7 @@ test_contacts_only(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib;
 	struct session a, b;
-	char chat[CHAT_CHAT_ID_LEN + 1];
+	char chat[PROTO_CHAT_ID_LEN + 1];
 	cJSON *r, *keep;
 
 	registered(f, &a, 1, "alice", &ia);
@@ -2613,7 +2564,7 @@ test_stranger_adds(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity im, iv;
 	struct session m, v;
-	char chat[CHAT_CHAT_ID_LEN + 1], g[CHAT_CHAT_ID_LEN + 1];
+	char chat[PROTO_CHAT_ID_LEN + 1], g[PROTO_CHAT_ID_LEN + 1];
 	const cJSON *e;
 	cJSON *r;
 	int i;
@@ -2688,7 +2639,7 @@ test_inbox_quota(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib;
 	struct session a, b;
-	char chat[CHAT_CHAT_ID_LEN + 1];
+	char chat[PROTO_CHAT_ID_LEN + 1];
 	const cJSON *e;
 	cJSON *r;
 
@@ -2731,7 +2682,7 @@ test_blob_quotas(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia;
 	struct session a;
-	char blob[BLOB_ID_LEN + 1];
+	char blob[PROTO_BLOB_ID_LEN + 1];
 	const cJSON *e;
 	cJSON *r;
 
@@ -2757,7 +2708,7 @@ test_blob_quotas(void **state)
 	assert_non_null(strstr(str(e, "message"), "2 attachments asked for"));
 	expect_error(r, "quota_exceeded", 4);
 	/* The first uploaded (1000 stored): another 1001 would be over 2000. */
-	assert_int_equal(db_blob_complete(f->db, blob, 1000, util_now_ms()), DB_OK);
+	assert_int_equal(db_blob_complete(f->db, blob, 1000, proto_now_ms()), DB_OK);
 	r = call(f, &a, "{\"id\":5,\"type\":\"getAttachmentTarget\",\"size\":1001}");
 	e = cJSON_GetObjectItemCaseSensitive(r, "error");
 	assert_non_null(strstr(str(e, "message"), "on the server"));
@@ -2780,7 +2731,7 @@ test_error_precedence(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib;
 	struct session a, b, s;
-	char chat[CHAT_CHAT_ID_LEN + 1], *envs, sig63[100];
+	char chat[PROTO_CHAT_ID_LEN + 1], *envs, sig63[100];
 	uint8_t z[63] = {0};
 	size_t len = 0;
 
@@ -2843,7 +2794,7 @@ test_blob_after_join(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib, ic;
 	struct session a, b, c;
-	char g[CHAT_CHAT_ID_LEN + 1], early[BLOB_ID_LEN + 1], late[BLOB_ID_LEN + 1];
+	char g[PROTO_CHAT_ID_LEN + 1], early[PROTO_BLOB_ID_LEN + 1], late[PROTO_BLOB_ID_LEN + 1];
 	char envs[1024];
 	cJSON *r;
 
@@ -2860,9 +2811,9 @@ test_blob_after_join(void **state)
 
 		r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":10}");
 		expect_ok(r, 2);
-		snprintf(id, BLOB_ID_LEN + 1, "%s", str(r, "blobId"));
+		snprintf(id, PROTO_BLOB_ID_LEN + 1, "%s", str(r, "blobId"));
 		cJSON_Delete(r);
-		assert_int_equal(db_blob_complete(f->db, id, 10, util_now_ms()), DB_OK);
+		assert_int_equal(db_blob_complete(f->db, id, 10, proto_now_ms()), DB_OK);
 		if (i == 1) {
 			r = call(f, &a,
 				 "{\"id\":3,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
@@ -2949,8 +2900,6 @@ main(void)
 		cmocka_unit_test(test_pushes),
 		cmocka_unit_test(test_retention_parts),
 		cmocka_unit_test(test_server_names),
-		cmocka_unit_test(test_utf8),
-		cmocka_unit_test(test_approval_verify),
 		cmocka_unit_test(test_rate_bucket),
 		cmocka_unit_test_setup_teardown(test_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_flow, setup, teardown),

@@ -1,7 +1,10 @@
 /*
- * proto.h - small pieces of docs/PROTOCOL.md shared by libchat's modules:
- * the form of identifiers, base64 fields of fixed or bounded size, and times.
- * Internal to libchat (not installed).
+ * proto.h - the forms of docs/PROTOCOL.md that both sides check, written
+ * once: user names, hex ids, UTF-8, standard base64 (bare and as JSON
+ * fields), the scrub of U+0000 and lone surrogates from JSON texts, the
+ * server's name as a device signs it, the heartbeat's ping time, and times.
+ * Part of common/, the protocol core linked into libchat and chat-server;
+ * internal (not installed). The constants are in protocol.h.
  */
 #ifndef CHAT_PROTO_H
 #define CHAT_PROTO_H
@@ -10,23 +13,24 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#define PROTO_SUBPROTOCOL     "chat.v1"
-#define PROTO_MAX_FRAME       (1024 * 1024)
-#define PROTO_CHALLENGE_LEN   32
-#define PROTO_MAX_GETKEYS     100
-#define PROTO_MAX_ACK         1000
-#define PROTO_MAX_DEVICE_NAME 64
-#define PROTO_MAX_CIPHERTEXT  66560 /* one envelope, decoded */
-#define PROTO_BODY_TEXT       0x01  /* plaintext kinds (first byte) */
-#define PROTO_BODY_RECEIPT    0x02  /* status, time (8 bytes), message ids (16 bytes each) */
-#define PROTO_RECEIPT_HEAD    10    /* kind, status, time */
-#define PROTO_MAX_RECEIPT_IDS 1000  /* message ids in one receipt */
-#define PROTO_BODY_ATTACH     0x03  /* text and attachments, JSON (attach.h) */
+#include "protocol.h"
 
-/* 1 if s is a user name as the protocol allows: 1-32 of [a-z0-9._-], first [a-z0-9]. */
+/* 1 if s is a user name as the protocol allows: 1 to PROTO_USER_MAX of
+ * [a-z0-9._-], the first one of [a-z0-9] (PROTO_USER_FORM). */
 int proto_valid_user(const char *s);
-/* 1 if s is exactly n lowercase hex digits. */
+/* 1 if s is exactly n lowercase hex digits (and ends there). */
 int proto_valid_hex(const char *s, size_t n);
+
+/* Standard base64 with padding (RFC 4648 section 4) of len bytes into a
+ * malloc'd string; NULL when out of memory. Free with free(). */
+char *proto_b64_encode(const uint8_t *bin, size_t len);
+/* Decodes standard padded base64 into out (room for cap bytes). Returns 0
+ * and sets *out_len, or -1 if s is not canonical base64 (libsodium refuses
+ * trailing garbage and non-canonical padding bits) or decodes to more than
+ * cap bytes; a string too long for cap is refused before any decoding. */
+int proto_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len);
+/* The longest base64 string that can decode to at most n bytes. */
+size_t proto_b64_len(size_t n);
 
 /* Decodes the standard-base64 string field `name` of obj into out, which must
  * come out exactly `want` bytes (or, if want is 0, at most cap bytes; *len gets the
@@ -37,6 +41,9 @@ int proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want,
 /* Adds bin as a standard-base64 string field. Returns 0, or -1 on allocation failure. */
 int proto_add_b64(cJSON *obj, const char *name, const uint8_t *bin, size_t len);
 
+/* 1 if d is a whole number from min to max: every number of the protocol is
+ * an integer (PROTOCOL.md, "Frames"). min and max must lie within +-2^62. */
+int proto_is_integer(double d, double min, double max);
 /* The string field `name`, or NULL if missing or not a string. */
 const char *proto_get_str(const cJSON *obj, const char *name);
 /* The integer field `name` into *out if it is a number with an exact integer value
@@ -95,11 +102,20 @@ enum {
 /* Splits url into *out. Returns PROTO_URL_OK or what is wrong with it. */
 int proto_parse_url(const char *url, struct proto_url *out);
 
-/* The server's name as a device signs it (PROTOCOL.md, "Session"): the
- * URL's host in lower case (an IPv6 address in brackets, in the form
- * inet_ntop writes), ':', and the port, always written. 0, or -1 if it does
- * not fit in cap or an IPv6 host is no address. */
-int proto_server_name(const struct proto_url *u, char *out, size_t cap);
+/*
+ * The server's name as a device signs it and the server compares it
+ * (PROTOCOL.md, "The session signature"): host in lower case (an IPv6
+ * address, given with or without its brackets, in brackets in the one form
+ * inet_ntop writes, RFC 5952's), ':', and port in decimal, always written.
+ * 0, or -1 if host is empty, a bracketed or colon-holding host is no IPv6
+ * address, port is not 1 to 65535, or the name is over PROTO_SERVER_NAME_MAX
+ * bytes or does not fit in cap.
+ */
+int proto_server_name(const char *host, int port, char *out, size_t cap);
+
+/* The ping time, in seconds, of a heartbeat whose hangup time is hangup_s
+ * (PROTOCOL.md, "Heartbeats"): 40 % of it (10 s of 25), at least 1 s. */
+int proto_heartbeat_ping(int hangup_s);
 
 /* Milliseconds since the epoch, now (CLOCK_REALTIME). */
 int64_t proto_now_ms(void);

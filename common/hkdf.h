@@ -1,5 +1,7 @@
 /*
- * hkdf.h - RFC 5869 HKDF with SHA-256, built on libsodium's HMAC-SHA256.
+ * hkdf.h - RFC 5869 HKDF with SHA-256, built on libsodium's HMAC-SHA256:
+ * the envelope key and the link MAC's key (PROTOCOL.md). Part of common/,
+ * linked into libchat and chat-server; internal (not installed).
  *
  * libsodium 1.0.18 has no HKDF (crypto_kdf_hkdf_* arrived in 1.0.19), so we
  * implement the two RFC steps directly on crypto_auth_hmacsha256_*.
@@ -9,7 +11,7 @@
  * that forgets to check the return value never uses half-derived key material.
  *
  * The caller must have called sodium_init() (libchat does it in
- * chat_client_new()).
+ * chat_client_new(), chat-server in main()).
  */
 #ifndef CHAT_HKDF_H
 #define CHAT_HKDF_H

@@ -1,4 +1,7 @@
-/* proto.c - identifiers, base64 fields and times of docs/PROTOCOL.md. */
+/*
+ * proto.c - the forms of docs/PROTOCOL.md that libchat and chat-server both
+ * check (proto.h).
+ */
 #include "proto.h"
 
 #include <stdio.h>
@@ -16,7 +19,7 @@ proto_valid_user(const char *s)
 	if (s == NULL)
 		return 0;
 	n = strlen(s);
-	if (n < 1 || n > 32)
+	if (n < 1 || n > PROTO_USER_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
@@ -48,19 +51,57 @@ proto_get_str(const cJSON *obj, const char *name)
 }
 
 int
+proto_is_integer(double d, double min, double max)
+{
+	/* The range first: only then is the cast to int64_t defined. Doubles
+	 * hold integers exactly up to 2^53, which bounds every integer the
+	 * protocol carries. */
+	return d >= min && d <= max && (double)(int64_t)d == d;
+}
+
+int
 proto_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-	double d;
 
-	if (!cJSON_IsNumber(v))
+	if (!cJSON_IsNumber(v) || !proto_is_integer(v->valuedouble, (double)min, (double)max))
 		return -1;
-	d = v->valuedouble;
-	/* Doubles hold integers exactly up to 2^53, which bounds every integer
-	 * the protocol carries; reject fractions and anything out of range. */
-	if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
+char *
+proto_b64_encode(const uint8_t *bin, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+size_t
+proto_b64_len(size_t n)
+{
+	/* ENCODED_LEN counts the NUL. */
+	return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) - 1;
+}
+
+int
+proto_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t n = strlen(s);
+
+	/* Checked first so that an oversized field costs no decoding work. */
+	if (n > proto_b64_len(cap))
 		return -1;
-	*out = (int64_t)d;
+	/* With b64_end NULL, libsodium refuses trailing garbage and
+	 * non-canonical padding bits. */
+	if (sodium_base642bin(out, cap, s, n, NULL, out_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
 	return 0;
 }
 
@@ -69,16 +110,9 @@ proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want, siz
 	      size_t *len)
 {
 	const char *s = proto_get_str(obj, name);
-	size_t bin_len = 0, slen, limit = want ? want : cap;
+	size_t bin_len = 0;
 
-	if (s == NULL)
-		return -1;
-	slen = strlen(s);
-	/* Refuse before decoding anything that cannot fit: base64 is 4 chars per 3 bytes. */
-	if (slen / 4 * 3 > limit + 2)
-		return -1;
-	if (sodium_base642bin(out, limit, s, slen, NULL, &bin_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0)
+	if (s == NULL || proto_b64_decode(s, out, want ? want : cap, &bin_len) != 0)
 		return -1;
 	if (want && bin_len != want)
 		return -1;
@@ -90,13 +124,11 @@ proto_get_b64(const cJSON *obj, const char *name, uint8_t *out, size_t want, siz
 int
 proto_add_b64(cJSON *obj, const char *name, const uint8_t *bin, size_t len)
 {
-	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(n);
+	char *s = proto_b64_encode(bin, len);
 	int rc = -1;
 
 	if (s == NULL)
 		return -1;
-	sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
 	if (cJSON_AddStringToObject(obj, name, s) != NULL)
 		rc = 0;
 	free(s);
@@ -334,32 +366,43 @@ proto_parse_url(const char *url, struct proto_url *out)
 }
 
 int
-proto_server_name(const struct proto_url *u, char *out, size_t cap)
+proto_server_name(const char *host, int port, char *out, size_t cap)
 {
-	char h[sizeof u->host], addr[INET6_ADDRSTRLEN];
-	size_t len = strlen(u->host);
+	char h[PROTO_SERVER_NAME_MAX + 1], addr[INET6_ADDRSTRLEN];
+	size_t len = host != NULL ? strlen(host) : 0;
 	struct in6_addr a6;
-	int n;
+	int bracketed = 0, n;
 
-	if (len >= 2 && u->host[0] == '[' && u->host[len - 1] == ']') {
-		memcpy(h, u->host + 1, len - 2);
-		h[len - 2] = '\0';
-	} else {
-		memcpy(h, u->host, len + 1);
+	if (len == 0 || len > PROTO_SERVER_NAME_MAX || port < 1 || port > 65535)
+		return -1;
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+		bracketed = 1;
 	}
-	if (strchr(h, ':') != NULL) {
+	memcpy(h, host, len);
+	h[len] = '\0';
+	if (bracketed || strchr(h, ':') != NULL) {
 		/* IPv6: one spelling of each address, the one inet_ntop writes. */
 		if (inet_pton(AF_INET6, h, &a6) != 1 ||
 		    inet_ntop(AF_INET6, &a6, addr, sizeof addr) == NULL)
 			return -1;
-		n = snprintf(out, cap, "[%s]:%d", addr, u->port);
+		n = snprintf(out, cap, "[%s]:%d", addr, port);
 	} else {
 		for (char *p = h; *p != '\0'; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-		n = snprintf(out, cap, "%s:%d", h, u->port);
+		n = snprintf(out, cap, "%s:%d", h, port);
 	}
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
+	return n < 0 || (size_t)n >= cap || n > PROTO_SERVER_NAME_MAX ? -1 : 0;
+}
+
+int
+proto_heartbeat_ping(int hangup_s)
+{
+	int ping = hangup_s * 2 / 5;
+
+	return ping < 1 ? 1 : ping;
 }
 
 int64_t

@@ -1,0 +1,117 @@
+/*
+ * protocol.h - every constant of docs/PROTOCOL.md, once: the subprotocol and
+ * its close codes, the forms of identifiers, the sizes of keys and
+ * signatures, the labels that signatures, MACs and keys are made under, the
+ * kinds of plaintext, and the limits. Internal (not installed): libchat and
+ * chat-server both build on it (common/ is linked into both), and neither
+ * writes one of these numbers or strings again.
+ *
+ * chat.h, the public header, must stand alone, so it repeats the few an
+ * application needs (CHAT_USER_MAX, CHAT_MAX_TEXT, ...); client-lib/client.c
+ * checks at compile time that each equals its PROTO_ twin here.
+ *
+ * The limits a server may be configured to change (rates, quotas, the
+ * blob size) are chat-server's options, not here: see chat-server(8).
+ */
+#ifndef CHAT_PROTOCOL_H
+#define CHAT_PROTOCOL_H
+
+/* ---- Transport ---------------------------------------------------------- */
+
+#define PROTO_SUBPROTOCOL "chat.v1" /* Sec-WebSocket-Protocol */
+#define PROTO_VERSION     1         /* the hello's "protocol" */
+#define PROTO_MAX_FRAME   1048576   /* bytes: the frame limit unless the hello says otherwise */
+/* The frame limits a hello may announce (chat-server --max-frame): below
+ * 1 KiB not even a getKeys reply fits; above 64 MiB one connection's
+ * reassembly buffer is more than a server should hold. */
+#define PROTO_FRAME_LIMIT_MIN 1024
+#define PROTO_FRAME_LIMIT_MAX (64L * 1024 * 1024)
+/* 2^53: the largest request id, and of any integer a frame carries (JSON
+ * numbers are doubles, exact up to 2^53). */
+#define PROTO_ID_MAX 9007199254740992.0
+
+/* Close codes: RFC 6455's, and the server's own (4000-4999). */
+#define PROTO_CLOSE_INTERNAL     1011 /* the server could not read its database */
+#define PROTO_CLOSE_REPLACED     4001 /* another connection took this device's session */
+#define PROTO_CLOSE_REMOVED      4002 /* the device was removed */
+#define PROTO_CLOSE_AUTH_TIMEOUT 4003 /* not authenticated in time */
+
+/* Heartbeats: the hangup time in seconds, its default and bounds on both
+ * sides; the ping goes out after 40 % of it (proto_heartbeat_ping). */
+#define PROTO_HEARTBEAT_DEFAULT 25
+#define PROTO_HEARTBEAT_MIN     2
+#define PROTO_HEARTBEAT_MAX     3600
+
+/* ---- Identifiers -------------------------------------------------------- */
+
+#define PROTO_USER_MAX 32 /* bytes in a user name (proto_valid_user) */
+/* The form of a user name, in words, for error messages. */
+#define PROTO_USER_FORM      "1 to 32 of a-z 0-9 . _ -, starting with a letter or digit"
+#define PROTO_DEVICE_ID_MAX  2147483647L /* device ids are 1 to 2^31-1 */
+#define PROTO_CHAT_ID_LEN    16          /* lowercase hex digits */
+#define PROTO_MESSAGE_ID_LEN 32          /* lowercase hex digits (128 random bits) */
+#define PROTO_BLOB_ID_LEN    32          /* lowercase hex digits */
+
+/* ---- Keys, signatures, envelopes ---------------------------------------- */
+
+#define PROTO_KEY_BYTES         32  /* an identity key (Ed25519) or exchange key (X25519) */
+#define PROTO_SIG_BYTES         64  /* an Ed25519 signature */
+#define PROTO_NONCE_BYTES       24  /* an envelope's XChaCha20-Poly1305 nonce */
+#define PROTO_TAG_BYTES         16  /* its Poly1305 tag */
+#define PROTO_CHALLENGE_BYTES   32  /* the hello's challenge */
+#define PROTO_BINDING_BYTES     32  /* the TLS exporter a session signature covers on wss:// */
+#define PROTO_SERVER_NAME_MAX   300 /* bytes of a server's name, "host:port" */
+#define PROTO_LINK_SECRET_BYTES 10  /* a link code's secret (80 bits) */
+#define PROTO_LINK_MAC_BYTES    32  /* linkMac: HMAC-SHA256 */
+
+/* Labels, as ASCII bytes without their NUL. None is a prefix of another
+ * used in the same place, so no length needs to go with them. */
+/* The session signature of each request (PROTOCOL.md, "The session signature"). */
+#define PROTO_LABEL_REGISTER "chat-register-v2"
+#define PROTO_LABEL_AUTH     "chat-auth-v2"
+#define PROTO_LABEL_LINK     "chat-link-v2"
+/* Keys and devices (PROTOCOL.md, "Devices"). */
+#define PROTO_LABEL_XKEY      "chat-xkey-v1"      /* an identity key vouches for an exchange key */
+#define PROTO_LABEL_DEVICE    "chat-device-v1"    /* a device approves another */
+#define PROTO_LABEL_LINK_CODE "chat-link-code-v2" /* the link MAC, and its key's info */
+/* Envelopes and safety numbers (PROTOCOL.md, "End-to-end encryption"). */
+#define PROTO_LABEL_KDF    "chat-e2e-v1 key" /* an envelope key's HKDF info */
+#define PROTO_LABEL_AD_V1  "chat-e2e-v1"     /* an envelope's AD: unpadded (open only) */
+#define PROTO_LABEL_AD_V2  "chat-e2e-v2"     /* an envelope's AD: padded */
+#define PROTO_LABEL_SAFETY "chat-safety-v1"  /* a safety number */
+
+/* ---- Limits ------------------------------------------------------------- */
+
+#define PROTO_MAX_TEXT       65536 /* bytes of text in one message */
+#define PROTO_MAX_CIPHERTEXT 66560 /* bytes of one envelope's ciphertext, decoded */
+/* Padding (PROTOCOL.md, "Padding"): plaintexts pad to a power of two from
+ * PROTO_PAD_MIN, at most to what one envelope holds less its tag. */
+#define PROTO_PAD_MIN          256
+#define PROTO_MAX_PADDED       (PROTO_MAX_CIPHERTEXT - PROTO_TAG_BYTES)
+#define PROTO_MAX_PLAINTEXT    (PROTO_MAX_PADDED - 1)  /* at least one byte of padding */
+#define PROTO_MAX_DEVICES      3                       /* per user */
+#define PROTO_MAX_MEMBERS      100                     /* per group, the creator included */
+#define PROTO_MAX_MODIFY       (PROTO_MAX_MEMBERS - 1) /* users per modifyChatParticipants */
+#define PROTO_GROUP_NAME_MAX   64                      /* bytes of UTF-8 */
+#define PROTO_DEVICE_NAME_MAX  64                      /* bytes */
+#define PROTO_LINK_LIFETIME_MS (10 * 60 * 1000)
+#define PROTO_MAX_LINKS        5    /* link requests waiting per user */
+#define PROTO_MAX_GETKEYS      100  /* users per getKeys */
+#define PROTO_MAX_LAST_SEEN    100  /* users per getLastSeen */
+#define PROTO_MAX_ACK          1000 /* ids per ack */
+#define PROTO_MAX_BLOBS        10   /* blobs per sendMessage: attachments in one message */
+/* Envelopes per sendMessage: one per device of every member. */
+#define PROTO_MAX_ENVELOPES (PROTO_MAX_MEMBERS * PROTO_MAX_DEVICES)
+
+/* ---- Plaintexts (the first byte says the kind) ---------------------------- */
+
+#define PROTO_BODY_TEXT         0x01 /* UTF-8 text */
+#define PROTO_BODY_RECEIPT      0x02 /* status, time (8 bytes), message ids (16 bytes each) */
+#define PROTO_BODY_ATTACH       0x03 /* text and attachments, JSON (client-lib/attach.h) */
+#define PROTO_RECEIPT_HEAD      10   /* a receipt's kind, status and time */
+#define PROTO_RECEIPT_ID_BYTES  (PROTO_MESSAGE_ID_LEN / 2) /* a message id in a receipt, raw */
+#define PROTO_MAX_RECEIPT_IDS   1000                       /* message ids in one receipt */
+#define PROTO_RECEIPT_DELIVERED 1 /* a receipt's status: a device of the user stored it */
+#define PROTO_RECEIPT_READ      2 /* the user has seen it */
+
+#endif /* CHAT_PROTOCOL_H */
