@@ -671,6 +671,22 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		}
 		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
 		break;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		/* Until the server's upgrade answer is in, lws holds the
+		 * connection as an HTTP client's: closed then (our connect
+		 * deadline, or lws's own), it says so with this, not with
+		 * CLIENT_CONNECTION_ERROR. The attempt failed all the same. */
+		if (c->conn_err == CHAT_OK)
+			client_fail(c, CHAT_ERR_CONNECT,
+				    "cannot connect to %s: the WebSocket handshake did not finish",
+				    c->server_url);
+		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* lws frees the connection now. Every way it ends is handled
+		 * above; should one be missed, c->wsi must still not outlive it. */
+		connection_gone(c, c->was_online ? CHAT_ERR_CONNECTION_LOST : CHAT_ERR_CONNECT);
+		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE: return on_writeable(c, wsi);
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG: c->valid_ms = proto_mono_ms(); break;
