@@ -96,6 +96,14 @@ client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
 	return CHAT_ERR_KEY_CHANGED;
 }
 
+int
+client_check_registered(struct chat_client *c)
+{
+	if (c->id == NULL || c->user[0] == '\0')
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered");
+	return CHAT_OK;
+}
+
 /* Fills buf with the home directory to use, from opts or the environment:
  * 0, -1 none, -2 too long. */
 static int
@@ -584,7 +592,7 @@ chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 int
 chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
 {
-	int stop, rc = check_local_chat(c, chat_id);
+	int stop, rc = chats_check_local(c, chat_id);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -636,7 +644,7 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 					   spec + 1);
 		/* Every direct chat has this user in it: "@self" would match them all. */
 		if (strcmp(spec + 1, c->user) == 0)
-			return ops_self_chat(c, spec + 1);
+			return chats_self(c, spec + 1);
 	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "'%s' is not a chat id (16 hex digits, a prefix "

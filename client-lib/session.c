@@ -95,6 +95,12 @@ unwatch_socket(struct chat_client *c)
 	c->sockfd = -1;
 }
 
+int
+session_has_connection(const struct chat_client *c)
+{
+	return c->wsi != NULL;
+}
+
 void
 session_set_state(struct chat_client *c, enum chat_state st, int err)
 {
@@ -173,6 +179,18 @@ retry_later(struct chat_client *c, struct request *r, const cJSON *reply)
 	c->rate_window = 1;
 	lws_sul_schedule(c->ctx, 0, &c->retry, retry_due, (lws_usec_t)wait * LWS_US_PER_MS);
 	return 1;
+}
+
+cJSON *
+request_new(const char *type)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	if (req != NULL && cJSON_AddStringToObject(req, "type", type) == NULL) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	return req;
 }
 
 int
@@ -318,7 +336,7 @@ connection_gone(struct chat_client *c, int err)
 	memcpy(saved, c->errmsg, sizeof saved);
 	memcpy(saved_user, c->err_user, sizeof saved_user);
 	if (will_retry(c)) {
-		ops_hold_sends(c);
+		send_hold_all(c);
 		fail_requests(c, c->conn_err);
 		ops_fail_unheld(c, c->conn_err);
 	} else {
@@ -390,7 +408,7 @@ on_hello(struct chat_client *c, const cJSON *msg)
 		c->max_blob = (uint64_t)max_frame;
 	if (proto_get_int(limits, "retention", 1000, INT64_MAX / 4, &c->retention_ms) != 0)
 		c->retention_ms = 0;
-	ops_on_hello(c);
+	account_on_hello(c);
 }
 
 /* A frame whose strings held U+0000 or a lone surrogate (bad: the scrub's
@@ -459,7 +477,7 @@ session_dispatch(struct chat_client *c, char *buf, size_t len)
 	} else if (strcmp(type, "hello") == 0) {
 		on_hello(c, msg);
 	} else if (strcmp(type, "linked") == 0) {
-		ops_on_linked(c, msg);
+		account_on_linked(c, msg);
 	} else if (c->state != CHAT_STATE_ONLINE) {
 		/* Pushes before authentication would be a server bug; ignore them. */
 	} else if (strcmp(type, "newMessage") == 0) {
@@ -891,7 +909,7 @@ session_online(struct chat_client *c)
 	c->was_online = 1;
 	c->attempts = 0;
 	session_set_state(c, CHAT_STATE_ONLINE, CHAT_OK);
-	ops_resume_sends(c);
+	outbox_resume(c);
 	receipts_due(c, 0); /* whatever the store owes from earlier */
 	session_want_write(c);
 }
@@ -959,7 +977,7 @@ int
 chat_client_connect(struct chat_client *c)
 {
 	if (c->id == NULL || c->user[0] == '\0') {
-		if (!ops_pending_register(c))
+		if (!account_pending(c))
 			return client_fail(c, CHAT_ERR_NOT_REGISTERED,
 					   "this device is not registered");
 	}

@@ -371,7 +371,7 @@ ask_keys(void)
 	static char *users[] = {"alice", "carol", "dave"};
 	struct op *op = op_new(c, OP_KEYS, NULL, NULL);
 
-	if (op != NULL && request_keys(c, op, users, 3, keys_reply) != CHAT_OK)
+	if (op != NULL && directory_request(c, op, users, 3, keys_reply) != CHAT_OK)
 		op_finish(c, op, CHAT_ERR_NOMEM, NULL);
 }
 

@@ -624,7 +624,7 @@ run_seal(const char *home, const char *chat, const char *id, const char *hex)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (ops_add_envelopes(c, arr, chat, id, users[i], body, len, 0) != CHAT_OK) {
+		if (send_envelopes(c, arr, chat, id, users[i], body, len, 0) != CHAT_OK) {
 			fprintf(stderr, "chat-probe: seal: %s\n", chat_client_errmsg(c));
 			goto out;
 		}
