@@ -1,12 +1,32 @@
 /*
- * internal.h - libchat's handle and the calls its modules make to each other.
+ * internal.h - libchat's handle, and what its modules share.
  *
- *   client.c    the handle, the device home, identity, errors, local-store calls
- *   session.c   the WebSocket (libwebsockets), the loop, frames in and out, requests
- *   ops.c       multi-step calls: register, create a chat, send a message
- *   receive.c   newMessage pushes: check keys, decrypt, store, hand over, ack
- *   receipts.c  delivered and read receipts: owing, sending, applying
- *   directory.c checking and pinning keys from the directory
+ * The files of client-lib/, by what they hold:
+ *
+ *   client.c       the handle: device home, identity, errors, the calls that
+ *                  only read or write the local store
+ *   session.c      the session, whatever carries it (session.h): requests and
+ *                  replies by id, rate limits, deadlines, hello, states,
+ *                  reconnecting, the loop
+ *   ws.c           what carries it: libwebsockets, TLS, heartbeats, the
+ *                  application's fd
+ *   events.c       the client's answer to the session (its session_hooks):
+ *                  where each push and each turn of the connection goes
+ *   op.c           the machinery of multi-step calls (ops)
+ *   account.c      register, authenticate, link, approve and remove devices;
+ *                  device lists, safety numbers
+ *   chats.c        create and fetch chats, groups and their members
+ *   send.c         one message's send; outbox.c: what is unsent, replayed on
+ *                  every connection, expired, retried, listed
+ *   receive.c      newMessage and chatUpdate pushes: check, decrypt, store,
+ *                  hand over, ack
+ *   receipts.c     delivered and read receipts: owing, sending, applying
+ *   directory.c    the key directory: checking and pinning keys, getKeys
+ *   media.c        attachments: upload and download (attach.c and
+ *                  attach_body.c: their crypto and format; transfer.c: HTTP)
+ *   presence.c     last seen, and hiding it
+ *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
+ *                  store (store.h); termtext.c: text safe for a terminal
  */
 #ifndef CHAT_INTERNAL_H
 #define CHAT_INTERNAL_H
@@ -14,30 +34,12 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include <libwebsockets.h>
 
 #include "chat.h"
 #include "e2e.h"
 #include "proto.h"
+#include "session.h"
 #include "store.h"
-
-struct op;
-
-/* What a reply to a request is for. */
-typedef void (*reply_fn)(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-
-struct request {
-	struct request *next;
-	int64_t id;
-	int64_t deadline; /* monotonic ms */
-	reply_fn fn;
-	struct op *op; /* may be NULL (internal requests) */
-	int preauth;   /* register/auth: may go before authentication */
-	char *frame;   /* serialized, kept until answered (it may go again) */
-	size_t frame_len;
-	int sent;
-	int64_t not_before; /* rate_limited: not again before (monotonic ms) */
-};
 
 /* The kinds of op. */
 enum {
@@ -110,29 +112,34 @@ struct chat_client {
 	int timeout_ms;
 	int send_only;
 	int reconnect;
-	unsigned attempts;    /* failed connection attempts in a row */
-	uint64_t send_turns;  /* sends started in this session (send_in_turn) */
-	int user_closed;      /* chat_client_disconnect: do not reconnect */
-	int64_t next_attempt; /* monotonic ms, in CHAT_STATE_WAITING */
+	int heartbeat_s; /* chat_opts.heartbeat_s, or its default */
 
 	struct store store;
 	struct e2e_identity *id; /* sodium_malloc'd; NULL until created or loaded */
 	char user[CHAT_USER_MAX + 1];
 	uint32_t device_id;
 
-	/* session */
-	struct lws_context *ctx;
-	struct lws *wsi;
+	/* The session (session.c), carried by transport (ws_transport unless a
+	 * test puts in its own), whose own state is tp; it tells the client
+	 * through hooks (events.c's client_hooks). */
+	const struct transport_ops *transport;
+	void *tp;
+	const struct session_hooks *hooks;
 	enum chat_state state;
-	int conn_err; /* why the last connection ended */
+	int has_conn;  /* a connection exists or is being made */
+	int conn_err;  /* why the last connection ended */
+	int closing;   /* session_close: ends once the frames due are out */
+	int linking;   /* a link request waits for approval: no connect deadline */
 	int was_online;
+	int user_closed;      /* chat_client_disconnect: do not reconnect */
+	unsigned attempts;    /* failed connection attempts in a row */
+	int64_t next_attempt; /* session clock, in CHAT_STATE_WAITING */
 	int64_t connect_deadline;
-	int epfd;                     /* chat_client_fd: the socket and wakefd */
-	int wakefd;                   /* eventfd: "call chat_client_loop, there is output" */
-	int sockfd;                   /* the socket in epfd, or -1 */
-	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
-	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
-	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
+	int timer_set;    /* the transport's timer is set for timer_at */
+	int64_t timer_at; /* session clock */
+	int rate_window;  /* rate_limited: requests in flight at most; 0: any */
+	struct request *reqs; /* in the order they were queued */
+	int64_t next_req_id;
 	uint8_t challenge[PROTO_CHALLENGE_BYTES];
 	/* What the session signature covers beside the challenge: the server's
 	 * name from its URL, and on wss:// the TLS exporter value (RFC 9266) of
@@ -145,31 +152,15 @@ struct chat_client {
 	/* The server's retention time in ms (hello), 0 if unknown: an unsent
 	 * message older than it is given up (outbox_resume). */
 	int64_t retention_ms;
-	int drained;
-	char *rx; /* reassembly of a fragmented incoming frame */
-	size_t rx_len, rx_cap;
-	char *tx; /* the frame being written (lws masks it in place) */
-	size_t tx_cap;
-	int closing;
-	int linking;       /* a link request waits for approval: no connect deadline */
-	int tls;           /* the server's URL is wss:// */
-	char tls_why[384]; /* why the server's certificate failed verification, or "" */
-	/* Heartbeat (chat_opts.heartbeat_s): lws keeps a pointer to the policy,
-	 * so it lives with the handle, which outlives the context. */
-	int heartbeat_s;
-	lws_retry_bo_t heartbeat;
-	int64_t valid_ms; /* monotonic ms: the handshake or the last pong */
-	int peer_closed;  /* the server sent a close frame */
 
-	struct request *reqs; /* in the order they were queued */
-	int64_t next_req_id;
+	/* The client */
+	int drained;          /* the server said the inbox is delivered */
 	struct op *ops;
-	char **acks; /* message ids stored and not yet acked */
+	uint64_t send_turns; /* sends started in this session (send_in_turn) */
+	char **acks;         /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
 	int receipts_due;    /* the store may owe receipts: look when online */
-	int64_t receipts_at; /* not before then (monotonic ms): batching */
-	lws_sorted_usec_list_t receipts_sul;
-
+	int64_t receipts_at; /* not before then (session clock): batching */
 	/* Frames waiting for their senders' listings (directory_hold), and the
 	 * user whose listing has just come in while they are handled again. */
 	struct held_frame *held;
@@ -192,30 +183,14 @@ int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ..
 int client_check_registered(struct chat_client *c);
 int client_save_identity(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);
-void client_forget_session(struct chat_client *c);
-void client_forget_buffers(struct chat_client *c);
 
-/* session.c */
-/* Sets the heartbeat: hangup after secs without a pong, ping after 40% of it. */
-void session_set_heartbeat(struct chat_client *c, int secs);
-int session_start(struct chat_client *c);
-void session_stop(struct chat_client *c);
-/* 1 while a connection exists or is being made. */
-int session_has_connection(const struct chat_client *c);
-/* {"type": type}, for session_request; NULL if out of memory. */
-cJSON *request_new(const char *type);
-/* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */
-int session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth);
-void session_want_write(struct chat_client *c);
-void session_set_state(struct chat_client *c, enum chat_state st, int err);
-void session_online(struct chat_client *c);
-/* Fails every request waiting on op (used when an op ends early). */
-void session_drop_op_requests(struct chat_client *c, struct op *op);
-/* Handles one whole frame from the server (buf[0..len), which it may rewrite:
- * see proto_json_scrub). */
-void session_dispatch(struct chat_client *c, char *buf, size_t len);
-/* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
-int session_reply_error(struct chat_client *c, const cJSON *reply);
+/* events.c */
+/* The client's hooks: what the session's events do. */
+extern const struct session_hooks client_hooks;
+/* Drops what only made sense on one connection: acks not yet sent (the
+ * server sends those messages again) and frames held for their senders'
+ * keys. */
+void events_forget_connection(struct chat_client *c);
 
 /* op.c */
 struct op *op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg);
@@ -328,6 +303,8 @@ void receive_receipt(struct chat_client *c, const cJSON *msg);
 int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
+/* Drops the queued acks (the connection is gone). */
+void receive_forget_acks(struct chat_client *c);
 
 /* directory.c */
 /* directory_check: the entry is of a user never seen and approved by another

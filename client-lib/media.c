@@ -122,7 +122,7 @@ start_transfer(struct chat_client *c, struct media_job *j, enum transfer_kind ki
 	j->xfer.path = strdup(file);
 	j->xfer.ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
 	j->xfer.size = size;
-	j->xfer.wakefd = c->wakefd;
+	j->xfer.wakefd = c->transport->wake_fd(c);
 	if (j->xfer.url == NULL || j->xfer.path == NULL || (c->ca_file && !j->xfer.ca_file)) {
 		transfer_free(&j->xfer);
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server gave an unusable blob path");

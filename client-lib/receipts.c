@@ -18,26 +18,19 @@
 /* A batch retries after device_mismatch with a fresh directory this many times. */
 #define RECEIPT_ATTEMPTS 2
 
-static void
-receipts_timer(lws_sorted_usec_list_t *sul)
-{
-	session_want_write(lws_container_of(sul, struct chat_client, receipts_sul));
-}
-
 void
 receipts_due(struct chat_client *c, int delay_ms)
 {
-	int64_t at = proto_mono_ms() + delay_ms;
+	int64_t at = session_now(c) + delay_ms;
 
 	if (c->receipts_due && c->receipts_at <= at)
 		return; /* due as soon already */
 	c->receipts_due = 1;
 	c->receipts_at = at;
-	if (delay_ms <= 0 || c->ctx == NULL)
+	if (delay_ms <= 0)
 		session_want_write(c);
 	else
-		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
-				 (lws_usec_t)delay_ms * LWS_US_PER_MS);
+		session_wake_at(c, at);
 }
 
 /* ---- sending --------------------------------------------------------------- */
@@ -198,11 +191,9 @@ receipts_flush(struct chat_client *c)
 
 	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
 		return;
-	if (proto_mono_ms() < c->receipts_at) {
+	if (session_now(c) < c->receipts_at) {
 		/* Timers may fire a little early: look again when it is due. */
-		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
-				 (lws_usec_t)(c->receipts_at - proto_mono_ms() + 1) *
-					 LWS_US_PER_MS);
+		session_wake_at(c, c->receipts_at + 1);
 		return;
 	}
 	c->receipts_due = 0;

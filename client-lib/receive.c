@@ -79,6 +79,14 @@ receive_flush_acks(struct chat_client *c)
 	c->n_acks -= n;
 }
 
+void
+receive_forget_acks(struct chat_client *c)
+{
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
+}
+
 static void
 report(struct chat_client *c, const char *message_id, int err)
 {

@@ -245,7 +245,7 @@ release_ready(struct chat_client *c, const char *chat_id)
 	struct op *op;
 
 	/* Not while the connection is going away: the sends are held or failed. */
-	while (c->wsi != NULL && c->state == CHAT_STATE_ONLINE &&
+	while (c->has_conn && c->state == CHAT_STATE_ONLINE &&
 	       (op = oldest_unsent(c, chat_id)) != NULL && op->ready) {
 		int rc;
 
