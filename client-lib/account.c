@@ -442,15 +442,24 @@ chat_approve_device(struct chat_client *c, const char *code, chat_done_cb done, 
 
 /* ---- removing a device --------------------------------------------------- */
 
-/* Our own device is gone: removed for good here too, as the directory would
- * have it next time (horizon: the highest id of ours known). */
-static void
-remove_own_pin(struct chat_client *c, uint32_t device)
+/* One of our own devices is gone: removed for good here too, as the
+ * directory would have it next time (horizon: the highest id of ours
+ * known); and if it is this one, this home is no device of anyone's any
+ * more: it may link again. 0, or -1 (store.err says why; nothing changed). */
+static int
+forget_device(struct chat_client *c, uint32_t device)
 {
 	uint32_t max = device;
 
-	if (store_peer_max_id(&c->store, c->user, &max) == 0)
-		store_peer_remove(&c->store, c->user, device, max > device ? max : device);
+	if (store_begin(&c->store) != 0 || store_peer_max_id(&c->store, c->user, &max) != 0 ||
+	    store_peer_remove(&c->store, c->user, device, max > device ? max : device) != 0 ||
+	    (device == c->device_id && (store_meta_set(&c->store, "user", "") != 0 ||
+					store_meta_set(&c->store, "device_id", "0") != 0)) ||
+	    store_commit(&c->store) != 0) {
+		store_rollback(&c->store);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -462,18 +471,13 @@ device_removed(struct chat_client *c, struct op *op, const cJSON *reply, int err
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unknown_device") == 0)
 		err = client_fail(c, CHAT_ERR_REFUSED, "%s has no device %u", c->user,
 				  op->device_id);
-	if (err != CHAT_OK) {
-		op_finish(c, op, err, NULL);
-		return;
-	}
-	remove_own_pin(c, op->device_id);
-	if (op->device_id == c->device_id) {
-		/* This home is no device of anyone's any more; it may link again. */
-		store_meta_set(&c->store, "user", "");
-		store_meta_set(&c->store, "device_id", "0");
-	}
+	if (err == CHAT_OK && forget_device(c, op->device_id) != 0)
+		err = client_fail(c, CHAT_ERR_STORE,
+				  "device %u was removed on the server, but this device cannot "
+				  "record it: %s",
+				  op->device_id, c->store.err);
 	snprintf(buf, sizeof buf, "%u", op->device_id);
-	op_finish(c, op, CHAT_OK, buf);
+	op_finish(c, op, err, buf);
 }
 
 int

@@ -70,39 +70,52 @@ copy_chat_id(void *arg, const struct chat_message *m)
  * up: marked failed and reported, as a refused send is. The server keeps a
  * message id for twice its retention after the send (PROTOCOL.md,
  * "Delivery"); a message older than that would be stored again if it had
- * landed once already, so no outbox entry may outlive it.
+ * landed once already, so no outbox entry may outlive it. 0, or -1 if the
+ * store failed: then nothing of the outbox may go now, since an expired
+ * message could be among it.
  */
-static void
+static int
 expire_outbox(struct chat_client *c)
 {
 	char **ids = NULL, chat_id[CHAT_CHAT_ID_LEN + 1], reason[64];
 	size_t n = 0;
+	int rc = 0, found;
 
 	if (c->retention_ms <= 0)
-		return;
+		return 0;
 	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0) {
-		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-		return;
+		client_fail(c, CHAT_ERR_STORE,
+			    "cannot look for expired messages, so none is sent now: %s",
+			    c->store.err);
+		return -1;
 	}
 	say_duration(c->retention_ms, reason, sizeof reason);
 	for (size_t i = 0; i < n; i++) {
 		struct op *op = send_find(c, ids[i]);
+		int err = CHAT_ERR_EXPIRED;
 
-		client_fail(c, CHAT_ERR_EXPIRED,
-			    "expired: not sent within the server's retention of %s", reason);
+		client_fail(c, err, "expired: not sent within the server's retention of %s",
+			    reason);
 		if (op != NULL) {
-			op_finish(c, op, CHAT_ERR_EXPIRED, NULL);
+			op_finish(c, op, err, NULL);
 			continue;
 		}
 		chat_id[0] = '\0';
-		if (store_message_get(&c->store, ids[i], copy_chat_id, chat_id) != 1 ||
-		    store_message_set_state(&c->store, ids[i], "failed") != 0)
-			continue;
-		if (c->cbs.on_send_failed)
-			c->cbs.on_send_failed(c, c->udata, chat_id, ids[i], CHAT_ERR_EXPIRED,
-					      c->errmsg);
+		found = store_message_get(&c->store, ids[i], copy_chat_id, chat_id);
+		if (found == 0)
+			continue; /* discarded meanwhile */
+		if (found < 0 || store_message_set_state(&c->store, ids[i], "failed") != 0) {
+			err = client_fail(c, CHAT_ERR_STORE,
+					  "message %s expired (not sent within the server's "
+					  "retention of %s), and the store cannot mark it failed: %s",
+					  ids[i], reason, c->store.err);
+			rc = -1;
+		}
+		if (found > 0 && c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, chat_id, ids[i], err, c->errmsg);
 	}
 	store_free_list(ids, n);
+	return rc;
 }
 
 void
@@ -110,7 +123,10 @@ outbox_resume(struct chat_client *c)
 {
 	struct op *op;
 
-	expire_outbox(c);
+	/* A store that fails to say what has expired sends nothing: what is
+	 * pending waits for a connection when the store works again. */
+	if (expire_outbox(c) != 0)
+		return;
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
 	if (store_outbox_each(&c->store, outbox_send, c, NULL) < 0)
@@ -127,7 +143,8 @@ outbox_resume(struct chat_client *c)
 }
 
 /* 1 if message_id, pending, was written longer ago than the server's
- * retention (see expire_outbox), 0 if not or if the retention is unknown. */
+ * retention (see expire_outbox), 0 if not or if the retention is unknown, -1
+ * if the store failed. */
 static int
 outbox_expired(struct chat_client *c, const char *message_id)
 {
@@ -135,9 +152,10 @@ outbox_expired(struct chat_client *c, const char *message_id)
 	size_t n = 0;
 	int found = 0;
 
-	if (c->retention_ms <= 0 ||
-	    store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0)
+	if (c->retention_ms <= 0)
 		return 0;
+	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0)
+		return -1;
 	for (size_t i = 0; i < n && !found; i++)
 		found = strcmp(ids[i], message_id) == 0;
 	store_free_list(ids, n);
@@ -152,13 +170,23 @@ outbox_retry(struct chat_client *c, const char *message_id, chat_done_cb done, v
 
 	/* A retry cannot bring back a message the server may no longer
 	 * recognise: it would be stored twice if it had landed once. */
-	if (outbox_expired(c, message_id)) {
-		store_message_set_state(&c->store, message_id, "failed");
+	switch (outbox_expired(c, message_id)) {
+	case 0: break;
+	case 1:
 		say_duration(c->retention_ms, reason, sizeof reason);
+		if (store_message_set_state(&c->store, message_id, "failed") != 0)
+			return client_fail(c, CHAT_ERR_STORE,
+					   "expired: not sent within the server's retention of "
+					   "%s, and the store cannot mark it failed: %s",
+					   reason, c->store.err);
 		return client_fail(c, CHAT_ERR_EXPIRED,
 				   "expired: not sent within the server's retention of %s; it "
 				   "cannot be sent again",
 				   reason);
+	default:
+		return client_fail(c, CHAT_ERR_STORE,
+				   "cannot tell whether message %s has expired: %s", message_id,
+				   c->store.err);
 	}
 	rc = send_stored(c, message_id, done, arg);
 

@@ -271,7 +271,16 @@ send_end(struct chat_client *c, struct op *op, int err, const char **id)
 	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_TIMEOUT &&
 	    err != CHAT_ERR_CONNECT &&
 	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
-		store_message_set_state(&c->store, op->message_id, "failed");
+		if (store_message_set_state(&c->store, op->message_id, "failed") != 0) {
+			char why[sizeof c->errmsg];
+
+			/* Said with the reason it failed: pending, it goes again. */
+			snprintf(why, sizeof why, "%s", c->errmsg);
+			err = client_fail(c, CHAT_ERR_STORE,
+					  "%s; and the store cannot mark it failed (it stays "
+					  "pending, and goes again): %s",
+					  why, c->store.err);
+		}
 		/* An outbox send has no caller waiting: tell the application. */
 		if (op->outbox && c->cbs.on_send_failed)
 			c->cbs.on_send_failed(c, c->udata, op->chat_id, op->message_id, err,

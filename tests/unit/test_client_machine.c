@@ -11,7 +11,9 @@
  *     the same id, and its done runs once;
  *   - a newMessage pushed twice is stored and reported once, acked twice,
  *     and owes one delivered receipt;
- *   - a rate_limited request goes again after retryAfterMs, not before.
+ *   - a rate_limited request goes again after retryAfterMs, not before;
+ *   - a store that cannot record what the server answered is reported as
+ *     such, never swallowed.
  *
  * The handle is alice's device 1, with bob's device 1 pinned and the direct
  * chat CHAT of the two in its store.
@@ -181,6 +183,8 @@ struct fixture {
 	struct e2e_identity bob;
 	int messages; /* on_message calls */
 	char last_text[64];
+	int send_failed, send_failed_err; /* on_send_failed calls, the last err */
+	int64_t retention; /* the hello's limits.retention, if not 0 */
 };
 
 static void
@@ -191,6 +195,20 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 	(void)c;
 	f->messages++;
 	snprintf(f->last_text, sizeof f->last_text, "%s", m->text);
+}
+
+static void
+on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const char *message_id,
+	       int err, const char *detail)
+{
+	struct fixture *f = udata;
+
+	(void)c;
+	(void)chat_id;
+	(void)message_id;
+	(void)detail;
+	f->send_failed++;
+	f->send_failed_err = err;
 }
 
 static struct fixture *
@@ -213,7 +231,8 @@ open_handle(int reconnect)
 	c->tp = &f->fake;
 	f->fake.now = 1000000;
 	assert_int_equal(chat_client_set_callbacks(c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(
-							      .on_message = on_message)),
+							      .on_message = on_message,
+							      .on_send_failed = on_send_failed)),
 			 CHAT_OK);
 	/* alice's device 1, as registering would leave it. */
 	assert_int_equal(client_ensure_identity(c), CHAT_OK);
@@ -313,7 +332,7 @@ static void
 go_online(struct fixture *f)
 {
 	uint8_t challenge[PROTO_CHALLENGE_BYTES] = {1, 2, 3};
-	cJSON *hello = cJSON_CreateObject();
+	cJSON *hello = cJSON_CreateObject(), *limits;
 
 	if (f->c->state == CHAT_STATE_OFFLINE)
 		assert_int_equal(chat_client_connect(f->c), CHAT_OK);
@@ -324,7 +343,9 @@ go_online(struct fixture *f)
 	cJSON_AddStringToObject(hello, "type", "hello");
 	cJSON_AddNumberToObject(hello, "protocol", PROTO_VERSION);
 	assert_int_equal(proto_add_b64(hello, "challenge", challenge, sizeof challenge), 0);
-	cJSON_AddObjectToObject(hello, "limits");
+	limits = cJSON_AddObjectToObject(hello, "limits");
+	if (f->retention > 0)
+		cJSON_AddNumberToObject(limits, "retention", (double)f->retention);
 	inject(f, hello);
 	pass(f);
 	reply_ok(f, request_id(expect_request(f, "auth")), 0);
@@ -344,6 +365,39 @@ expect_send(struct fixture *f, const char *id)
 	assert_int_equal(cJSON_GetArraySize(envs), 1);
 	assert_string_equal(proto_get_str(cJSON_GetArrayItem(envs, 0), "user"), "bob");
 	return request_id(r);
+}
+
+/* {"id": id, "ok": false, "error": {"code": code, ...}} */
+static void
+reply_error(struct fixture *f, int64_t id, const char *code)
+{
+	cJSON *r = cJSON_CreateObject(), *e;
+
+	cJSON_AddNumberToObject(r, "id", (double)id);
+	cJSON_AddFalseToObject(r, "ok");
+	e = cJSON_AddObjectToObject(r, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", "refused by the test");
+	inject(f, r);
+}
+
+/* From now on every write to the store fails (reads still work), as on a
+ * disk that has gone read-only. */
+static void
+store_read_only(struct fixture *f)
+{
+	assert_int_equal(sqlite3_exec(f->c->store.db, "PRAGMA query_only = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+}
+
+/* Makes a stored message look written long ago (past any retention). */
+static void
+store_age(struct fixture *f, const char *id)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "UPDATE messages SET stored_at = 1 WHERE message_id = '%s'", id);
+	assert_int_equal(sqlite3_exec(f->c->store.db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
 static int
@@ -581,6 +635,98 @@ test_rate_limited_retry(void **state)
 	close_handle(f);
 }
 
+/* ---- store failures: said, not swallowed ------------------------------------ */
+
+/* A send the server refuses is marked failed; when the store cannot do it,
+ * done hears of that (the message stays pending, and goes again), instead
+ * of a refusal that the store contradicts. */
+static void
+test_refused_send_store_fails(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct done d = {0};
+
+	(void)state;
+	go_online(f);
+	assert_int_equal(chat_send_text(f->c, CHAT, "no", 2, id, on_done, &d), CHAT_OK);
+	pass(f);
+	store_read_only(f);
+	reply_error(f, expect_send(f, id), "bad_request");
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_ERR_STORE);
+	assert_string_equal(d.id, id);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "refused by the test"));
+	assert_non_null(strstr(chat_client_errmsg(f->c), "cannot mark it failed"));
+	assert_string_equal(state_of(f, id), "pending");
+	close_handle(f);
+}
+
+/* A device removed on the server that this device cannot record as removed
+ * is a store failure, not a success. */
+static void
+test_removed_device_store_fails(void **state)
+{
+	struct fixture *f = open_handle(0);
+	struct done d = {0};
+
+	(void)state;
+	assert_int_equal(store_peer_pin(&f->c->store, "alice", 2, f->bob.sign_pk, f->bob.x_pk, NULL),
+			 0);
+	go_online(f);
+	assert_int_equal(chat_remove_device(f->c, 2, on_done, &d), CHAT_OK);
+	pass(f);
+	store_read_only(f);
+	reply_ok(f, request_id(expect_request(f, "removeDevice")), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_ERR_STORE);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "removed"));
+	close_handle(f);
+}
+
+/* chat_retry of a message past the server's retention fails it for good;
+ * when the store cannot mark it so, the call says the store failed. */
+static void
+test_retry_expired_store_fails(void **state)
+{
+	static const char id[] = "0000000000000000000000000000ab01";
+	struct fixture *f = open_handle(0);
+	struct done d = {0};
+
+	(void)state;
+	store_pending(f, id, "old");
+	store_age(f, id);
+	f->c->retention_ms = 1000; /* as a hello told it */
+	store_read_only(f);
+	assert_int_equal(chat_retry(f->c, id, on_done, &d), CHAT_ERR_STORE);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "retention"));
+	assert_int_equal(d.calls, 0);
+	close_handle(f);
+}
+
+/* On connecting, a pending message past the server's retention is given up,
+ * never sent: the server may have forgotten its id and would store it twice.
+ * When the store cannot mark it failed, it still does not go out, and the
+ * application hears why. */
+static void
+test_expired_outbox_store_fails(void **state)
+{
+	static const char id[] = "0000000000000000000000000000ab02";
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	store_pending(f, id, "old");
+	store_age(f, id);
+	store_read_only(f);
+	f->retention = 1000;
+	go_online(f);
+	assert_null(next_frame(f));
+	assert_int_equal(f->send_failed, 1);
+	assert_int_equal(f->send_failed_err, CHAT_ERR_STORE);
+	assert_string_equal(state_of(f, id), "pending");
+	close_handle(f);
+}
+
 int
 main(void)
 {
@@ -589,6 +735,10 @@ main(void)
 		cmocka_unit_test(test_reconnect_mid_send),
 		cmocka_unit_test(test_duplicate_push),
 		cmocka_unit_test(test_rate_limited_retry),
+		cmocka_unit_test(test_refused_send_store_fails),
+		cmocka_unit_test(test_removed_device_store_fails),
+		cmocka_unit_test(test_retry_expired_store_fails),
+		cmocka_unit_test(test_expired_outbox_store_fails),
 	};
 
 	if (sodium_init() < 0)
