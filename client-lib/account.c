@@ -64,9 +64,7 @@ registered(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		err = client_fail(c, CHAT_ERR_PROTOCOL,
 				  "the server's registration reply has no device id");
 	if (err != CHAT_OK) {
-		c->conn_err = err;
-		c->closing = 1;
-		session_want_write(c);
+		session_close(c, err);
 		op_finish(c, op, err, NULL);
 		return;
 	}
@@ -106,9 +104,7 @@ link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err
 	if (err == CHAT_OK && proto_get_int(reply, "expiresAt", 0, INT64_MAX / 2, &expires) != 0)
 		err = client_fail(c, CHAT_ERR_PROTOCOL, "the server's link answer is malformed");
 	if (err != CHAT_OK) {
-		c->conn_err = err;
-		c->closing = 1;
-		session_want_write(c);
+		session_close(c, err);
 		op_finish(c, op, err, NULL);
 		return;
 	}
@@ -176,9 +172,7 @@ authenticated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		return;
 	}
 	/* Keep the server's reason; the connection is of no use now. */
-	c->conn_err = err;
-	c->closing = 1;
-	session_want_write(c);
+	session_close(c, err);
 }
 
 static int
@@ -222,9 +216,7 @@ account_on_hello(struct chat_client *c)
 		client_fail(c, rc, "this device is not registered");
 sent:
 	if (rc != CHAT_OK) {
-		c->conn_err = rc;
-		c->closing = 1;
-		session_want_write(c);
+		session_close(c, rc);
 	}
 }
 

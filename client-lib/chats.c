@@ -190,7 +190,7 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 /* A getChat or modifyChatParticipants reply: both describe the chat as it is
  * now, so store it, and end the op (if there is one: a chat first seen in a
  * message is fetched for the store alone). */
-void
+static void
 chats_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	char **members = NULL;

@@ -243,7 +243,7 @@ load_identity(struct chat_client *c)
 
 /* Writes the identity with mode 0600 through a temporary file and rename, so a
  * crash leaves either no identity or a whole one. */
-int
+static int
 client_save_identity(struct chat_client *c)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];

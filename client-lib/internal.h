@@ -181,7 +181,6 @@ int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ..
 	__attribute__((format(printf, 3, 4)));
 /* CHAT_OK if this home is a registered device, else CHAT_ERR_NOT_REGISTERED. */
 int client_check_registered(struct chat_client *c);
-int client_save_identity(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);
 
 /* events.c */
@@ -229,8 +228,6 @@ int chats_no_such(struct chat_client *c, int err, const char *chat_id);
 int chats_self(struct chat_client *c, const char *user);
 /* Sends getChat for chat_id; the reply goes to fn (with op, which may be NULL). */
 int chats_request(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
-/* A getChat or modifyChatParticipants reply: stores the chat, ends op (if any). */
-void chats_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 /* Asks for a chat first seen in a message, for the store alone. */
 int chats_fetch(struct chat_client *c, const char *chat_id);
 
@@ -262,9 +259,6 @@ int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
  * sends what the store holds as pending, oldest first (this session's held
  * sends and earlier sessions' messages alike). */
 void outbox_resume(struct chat_client *c);
-/* send_stored, and connects if needed (chat_retry): the send goes out once
- * online. */
-int outbox_retry(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
 
 /* media.c */
 struct media_job;
@@ -300,7 +294,6 @@ int receipts_apply(struct chat_client *c, const char *chat_id, const char *user,
 void receive_chat_update(struct chat_client *c, const cJSON *msg);
 void receive_new_message(struct chat_client *c, const cJSON *msg);
 void receive_receipt(struct chat_client *c, const cJSON *msg);
-int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
 /* Drops the queued acks (the connection is gone). */

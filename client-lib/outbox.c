@@ -162,7 +162,9 @@ outbox_expired(struct chat_client *c, const char *message_id)
 	return found;
 }
 
-int
+/* send_stored, connecting if needed (chat_retry): the send goes out once
+ * online. A message past the retention is failed instead. */
+static int
 outbox_retry(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
 	char reason[64];

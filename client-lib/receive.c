@@ -21,7 +21,8 @@
 #include <string.h>
 #include <sodium.h>
 
-int
+/* Queues an ack for message_id: it goes with the next chance to write. */
+static int
 receive_queue_ack(struct chat_client *c, const char *message_id)
 {
 	char *id;

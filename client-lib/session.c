@@ -175,7 +175,8 @@ session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, i
 	return CHAT_OK;
 }
 
-int
+/* Sets errmsg and server_code from an error reply; CHAT_ERR_REFUSED. */
+static int
 session_reply_error(struct chat_client *c, const cJSON *reply)
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply, "error");

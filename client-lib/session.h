@@ -175,7 +175,5 @@ void session_fail_requests(struct chat_client *c, int err);
 /* Frees every queued request, calling back none (the handle goes, or a test
  * starts over). */
 void session_forget_requests(struct chat_client *c);
-/* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
-int session_reply_error(struct chat_client *c, const cJSON *reply);
 
 #endif
