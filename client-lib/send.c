@@ -342,10 +342,9 @@ send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 static int
 send_step(struct chat_client *c, struct op *op)
 {
-	int rc;
-
 	if (op->users == NULL) {
-		rc = store_chat_has_members(&c->store, op->chat_id);
+		int rc = store_chat_has_members(&c->store, op->chat_id);
+
 		if (rc < 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		if (rc == 0 || (op->attempts > 0 && !op->fresh_chat))

@@ -212,7 +212,7 @@ complete(struct chat_client *c, struct request *r, const cJSON *reply, int err)
 }
 
 void
-session_drop_op_requests(struct chat_client *c, struct op *op)
+session_drop_op_requests(struct chat_client *c, const struct op *op)
 {
 	struct request **pp = &c->reqs;
 
@@ -323,10 +323,10 @@ on_bad_strings(struct chat_client *c, const cJSON *msg, unsigned bad)
 	static const char *const pushes[] = {"newMessage", "receipt", "chatUpdate", "hello",
 					     "linked",     "missed",  "drained",    NULL};
 	const char *type = proto_get_str(msg, "type"), *name = "of an unknown type";
-	struct request *r;
 
 	if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL) {
-		r = sent_request(c, cJSON_GetObjectItemCaseSensitive(msg, "id"));
+		struct request *r = sent_request(c, cJSON_GetObjectItemCaseSensitive(msg, "id"));
+
 		client_fail(c, CHAT_ERR_PROTOCOL,
 			    "the server's reply broke the protocol: %s; it was not used",
 			    proto_scrub_reason(bad));

@@ -169,7 +169,7 @@ void session_online(struct chat_client *c);
  * once with err as the reason the connection ends. */
 void session_close(struct chat_client *c, int err);
 /* Forgets the requests waiting on op, unanswered (op ends early). */
-void session_drop_op_requests(struct chat_client *c, struct op *op);
+void session_drop_op_requests(struct chat_client *c, const struct op *op);
 /* Fails every queued request with err: no reply will come. */
 void session_fail_requests(struct chat_client *c, int err);
 /* Frees every queued request, calling back none (the handle goes, or a test

@@ -90,7 +90,7 @@ attempt(enum server how)
 	char home[] = "/tmp/test_ws.XXXXXX", url[64];
 	struct attempt a = {0};
 	struct chat_client *c;
-	int port, lfd = listener(how, &port), loops = 0;
+	int port, lfd = listener(how, &port);
 
 	assert_non_null(mkdtemp(home));
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
@@ -105,7 +105,7 @@ attempt(enum server how)
 	} else {
 		/* Well past the 200 ms deadline: the loop goes on after it, which
 		 * is where a connection lws freed would be touched again. */
-		while (loops++ < 60 && chat_client_loop(c, 20) == CHAT_OK) {
+		for (int loops = 0; loops < 60 && chat_client_loop(c, 20) == CHAT_OK; loops++) {
 			int s = lfd >= 0 && how == HANG_UP ? accept(lfd, NULL, NULL) : -1;
 
 			if (s >= 0)
