@@ -225,7 +225,7 @@ sent:
  * gets the op, of the given kind, not yet launched. */
 static int
 new_device_op(struct chat_client *c, int kind, const char *user, const char *device_name,
-		  chat_done_cb done, void *arg, struct op **opp)
+	      chat_done_cb done, void *arg, struct op **opp)
 {
 	struct op *op;
 	int rc;

@@ -83,7 +83,8 @@ chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *
 	int rc = CHAT_OK;
 
 	if (!proto_valid_hex(chat_id, CHAT_CHAT_ID_LEN) || kind == NULL ||
-	    chats_read_users(cJSON_GetObjectItemCaseSensitive(reply, "participants"), members, n) != 0)
+	    chats_read_users(cJSON_GetObjectItemCaseSensitive(reply, "participants"), members, n) !=
+		    0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
 	if (admins_j != NULL && chats_read_users(admins_j, &admins, &n_admins) != 0)
 		rc = client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");

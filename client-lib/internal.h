@@ -126,18 +126,18 @@ struct chat_client {
 	void *tp;
 	const struct session_hooks *hooks;
 	enum chat_state state;
-	int has_conn;  /* a connection exists or is being made */
-	int conn_err;  /* why the last connection ended */
-	int closing;   /* session_close: ends once the frames due are out */
-	int linking;   /* a link request waits for approval: no connect deadline */
+	int has_conn; /* a connection exists or is being made */
+	int conn_err; /* why the last connection ended */
+	int closing;  /* session_close: ends once the frames due are out */
+	int linking;  /* a link request waits for approval: no connect deadline */
 	int was_online;
 	int user_closed;      /* chat_client_disconnect: do not reconnect */
 	unsigned attempts;    /* failed connection attempts in a row */
 	int64_t next_attempt; /* session clock, in CHAT_STATE_WAITING */
 	int64_t connect_deadline;
-	int timer_set;    /* the transport's timer is set for timer_at */
-	int64_t timer_at; /* session clock */
-	int rate_window;  /* rate_limited: requests in flight at most; 0: any */
+	int timer_set;        /* the transport's timer is set for timer_at */
+	int64_t timer_at;     /* session clock */
+	int rate_window;      /* rate_limited: requests in flight at most; 0: any */
 	struct request *reqs; /* in the order they were queued */
 	int64_t next_req_id;
 	uint8_t challenge[PROTO_CHALLENGE_BYTES];
@@ -154,7 +154,7 @@ struct chat_client {
 	int64_t retention_ms;
 
 	/* The client */
-	int drained;          /* the server said the inbox is delivered */
+	int drained; /* the server said the inbox is delivered */
 	struct op *ops;
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	char **acks;         /* message ids stored and not yet acked */

@@ -105,10 +105,11 @@ expire_outbox(struct chat_client *c)
 		if (found == 0)
 			continue; /* discarded meanwhile */
 		if (found < 0 || store_message_set_state(&c->store, ids[i], "failed") != 0) {
-			err = client_fail(c, CHAT_ERR_STORE,
-					  "message %s expired (not sent within the server's "
-					  "retention of %s), and the store cannot mark it failed: %s",
-					  ids[i], reason, c->store.err);
+			err = client_fail(
+				c, CHAT_ERR_STORE,
+				"message %s expired (not sent within the server's "
+				"retention of %s), and the store cannot mark it failed: %s",
+				ids[i], reason, c->store.err);
 			rc = -1;
 		}
 		if (found > 0 && c->cbs.on_send_failed)

@@ -57,7 +57,8 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	if (e2e_sealed_len(e->body_len) == 0) {
 		/* The callers bound what they build; this is the last line. */
 		e->err = client_fail(c, CHAT_ERR_TOO_LARGE,
-				     "a message of %zu bytes does not fit one envelope", e->body_len);
+				     "a message of %zu bytes does not fit one envelope",
+				     e->body_len);
 		return 1;
 	}
 	ct = malloc(e2e_sealed_len(e->body_len));
@@ -88,7 +89,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 
 int
 send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
-		  const char *user, const uint8_t *body, size_t len, int skip_changed)
+	       const char *user, const uint8_t *body, size_t len, int skip_changed)
 {
 	struct envelope_ctx e = {c, chat_id, id, arr, body, len, skip_changed, CHAT_OK};
 
@@ -180,7 +181,7 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	}
 	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
 		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
-				       body_len, 0);
+				    body_len, 0);
 	/* The server refuses a message with no envelope: say why here. */
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
 		rc = client_fail(c, CHAT_ERR_INVALID,

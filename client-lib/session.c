@@ -386,11 +386,11 @@ session_on_peer_close(struct chat_client *c, unsigned code, const char *reason, 
 	if (code == PROTO_CLOSE_REPLACED || code == PROTO_CLOSE_REMOVED)
 		c->user_closed = 1;
 	if (c->conn_err == CHAT_OK)
-		client_fail(c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection (%u %.*s)%s",
-			    code, (int)(len > 120 ? 120 : len), reason,
-			    code == PROTO_CLOSE_REPLACED
-				    ? ": another program connected as this device"
-				    : "");
+		client_fail(
+			c, CHAT_ERR_CONNECTION_LOST, "the server closed the connection (%u %.*s)%s",
+			code, (int)(len > 120 ? 120 : len), reason,
+			code == PROTO_CLOSE_REPLACED ? ": another program connected as this device"
+						     : "");
 }
 
 /* ---- frames out --------------------------------------------------------- */

@@ -89,7 +89,7 @@ void session_on_peer_close(struct chat_client *c, unsigned code, const char *rea
 /* The transport may write: the session writes (transport_ops.write) what
  * is due and says what the transport does next. */
 enum session_write {
-	SESSION_WRITE_OK, /* go on (want_write was called if more is due) */
+	SESSION_WRITE_OK,  /* go on (want_write was called if more is due) */
 	SESSION_WRITE_BYE, /* close now, with a normal close frame */
 	SESSION_WRITE_DROP /* close now: the write failed */
 };

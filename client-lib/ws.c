@@ -36,16 +36,16 @@ struct ws {
 	struct lws *wsi; /* the connection, or NULL */
 	/* chat_client_fd: an epoll set of the socket and an eventfd. */
 	int epfd;
-	int wakefd; /* "call chat_client_loop, there is output" */
-	int sockfd; /* the socket in epfd, or -1 */
+	int wakefd;                   /* "call chat_client_loop, there is output" */
+	int sockfd;                   /* the socket in epfd, or -1 */
 	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
 	lws_sorted_usec_list_t timer; /* the session's timer */
 	/* Heartbeat: lws keeps a pointer to the policy, so it lives as long
 	 * as the context. */
 	lws_retry_bo_t heartbeat;
-	int64_t valid_ms; /* the handshake or the last pong */
-	int peer_closed;  /* the server sent a close frame */
-	int tls;          /* the server's URL is wss:// */
+	int64_t valid_ms;  /* the handshake or the last pong */
+	int peer_closed;   /* the server sent a close frame */
+	int tls;           /* the server's URL is wss:// */
 	char tls_why[384]; /* why the server's certificate failed verification, or "" */
 	char *rx;          /* reassembly of a fragmented incoming frame */
 	size_t rx_len, rx_cap;

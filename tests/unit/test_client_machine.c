@@ -38,13 +38,13 @@
 #define MAX_FRAMES 64
 
 struct fake {
-	int64_t now;     /* the clock, ms */
-	int open;        /* a connection is under way or up */
-	int opens;       /* connections started */
-	int want_write;  /* the session asked for a chance to write */
-	int timer_set;   /* the session's timer, due at timer_at */
+	int64_t now;    /* the clock, ms */
+	int open;       /* a connection is under way or up */
+	int opens;      /* connections started */
+	int want_write; /* the session asked for a chance to write */
+	int timer_set;  /* the session's timer, due at timer_at */
 	int64_t timer_at;
-	int aborted;     /* the session dropped the connection (a deadline) */
+	int aborted;               /* the session dropped the connection (a deadline) */
 	cJSON *frames[MAX_FRAMES]; /* what libchat wrote, parsed */
 	size_t n_frames;
 	size_t seen; /* frames the test has looked at (next_frame) */
@@ -184,7 +184,7 @@ struct fixture {
 	int messages; /* on_message calls */
 	char last_text[64];
 	int send_failed, send_failed_err; /* on_send_failed calls, the last err */
-	int64_t retention; /* the hello's limits.retention, if not 0 */
+	int64_t retention;                /* the hello's limits.retention, if not 0 */
 };
 
 static void
@@ -222,18 +222,20 @@ open_handle(int reconnect)
 	snprintf(f->home, sizeof f->home, "/tmp/test_client_machine.XXXXXX");
 	assert_non_null(mkdtemp(f->home));
 	c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = f->home,
-							       .server_url = "ws://127.0.0.1:9/",
-							       .reconnect = reconnect),
+							      .server_url = "ws://127.0.0.1:9/",
+							      .reconnect = reconnect),
 			    f, NULL, NULL, 0);
 	assert_non_null(c);
 	f->c = c;
 	c->transport = &fake_transport;
 	c->tp = &f->fake;
 	f->fake.now = 1000000;
-	assert_int_equal(chat_client_set_callbacks(c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(
-							      .on_message = on_message,
-							      .on_send_failed = on_send_failed)),
-			 CHAT_OK);
+	assert_int_equal(
+		chat_client_set_callbacks(
+			c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(.on_message = on_message,
+								       .on_send_failed =
+									       on_send_failed)),
+		CHAT_OK);
 	/* alice's device 1, as registering would leave it. */
 	assert_int_equal(client_ensure_identity(c), CHAT_OK);
 	snprintf(c->user, sizeof c->user, "alice");
@@ -241,8 +243,7 @@ open_handle(int reconnect)
 	assert_int_equal(store_peer_pin(&c->store, "alice", 1, c->id->sign_pk, c->id->x_pk, NULL),
 			 0);
 	assert_int_equal(e2e_identity_generate(&f->bob), 0);
-	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL),
-			 0);
+	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
 	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, 1, both, 2, NULL, 0), 0);
 	return f;
 }
@@ -671,8 +672,8 @@ test_removed_device_store_fails(void **state)
 	struct done d = {0};
 
 	(void)state;
-	assert_int_equal(store_peer_pin(&f->c->store, "alice", 2, f->bob.sign_pk, f->bob.x_pk, NULL),
-			 0);
+	assert_int_equal(
+		store_peer_pin(&f->c->store, "alice", 2, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
 	go_online(f);
 	assert_int_equal(chat_remove_device(f->c, 2, on_done, &d), CHAT_OK);
 	pass(f);

@@ -95,7 +95,7 @@ attempt(enum server how)
 	assert_non_null(mkdtemp(home));
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
 	c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home, .server_url = url,
-							       .timeout_ms = 200),
+							      .timeout_ms = 200),
 			    NULL, NULL, NULL, 0);
 	assert_non_null(c);
 	if (chat_register(c, "alice", NULL, on_done, &a) != CHAT_OK) {
