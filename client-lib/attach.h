@@ -161,4 +161,7 @@ void attach_meta_free(struct attach_meta *atts, size_t n);
 /* Wipes one attach_meta (e.g. one filled by attach_encrypt on the stack). */
 void attach_meta_wipe(struct attach_meta *m);
 
+/* attach.c and attach_body.c: err (if not NULL) gets the sentence. */
+void attach_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif /* CHAT_ATTACH_H */

@@ -413,8 +413,10 @@ typedef void (*chat_receipt_cb)(struct chat_client *c, void *udata, const struct
  * a killed process, another program on the home) fails for good as this handle
  * sends it again: the server refused it (the user left the chat...) or a
  * recipient's key changed. It is marked "failed" and not sent again. err and
- * detail say why. (A send started by chat_send_text on this handle reports to
- * its done callback instead.) */
+ * detail say why; CHAT_ERR_STORE: the store could not mark it, so it stays
+ * pending and a later connection tries again (one past the server's
+ * retention is never sent). (A send started by chat_send_text on this handle
+ * reports to its done callback instead.) */
 typedef void (*chat_send_failed_cb)(struct chat_client *c, void *udata, const char *chat_id,
 				    const char *message_id, int err, const char *detail);
 
@@ -811,7 +813,8 @@ CHAT_API int chat_approve_device(struct chat_client *c, const char *code, chat_d
  * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (not a device id);
  * the session errors.
  * done gets its id; or a session error (CHAT_ERR_REFUSED "unknown_device": this
- * user has no such device). */
+ * user has no such device), CHAT_ERR_STORE (removed on the server, but the
+ * store cannot record it). */
 CHAT_API int chat_remove_device(struct chat_client *c, uint32_t device_id, chat_done_cb done,
 				void *arg);
 

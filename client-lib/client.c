@@ -96,6 +96,14 @@ client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
 	return CHAT_ERR_KEY_CHANGED;
 }
 
+int
+client_check_registered(struct chat_client *c)
+{
+	if (c->id == NULL || c->user[0] == '\0')
+		return client_fail(c, CHAT_ERR_NOT_REGISTERED, "this device is not registered");
+	return CHAT_OK;
+}
+
 /* Fills buf with the home directory to use, from opts or the environment:
  * 0, -1 none, -2 too long. */
 static int
@@ -235,7 +243,7 @@ load_identity(struct chat_client *c)
 
 /* Writes the identity with mode 0600 through a temporary file and rename, so a
  * crash leaves either no identity or a whole one. */
-int
+static int
 client_save_identity(struct chat_client *c)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
@@ -336,11 +344,11 @@ pick_heartbeat(struct chat_client *c, int opt)
 					   "heartbeat of %d s: give 0 (the default) or %d to %d "
 					   "seconds",
 					   opt, CHAT_HEARTBEAT_MIN, CHAT_HEARTBEAT_MAX);
-		session_set_heartbeat(c, opt);
+		c->heartbeat_s = opt;
 		return CHAT_OK;
 	}
 	if (env == NULL || *env == '\0') {
-		session_set_heartbeat(c, CHAT_HEARTBEAT_DEFAULT);
+		c->heartbeat_s = CHAT_HEARTBEAT_DEFAULT;
 		return CHAT_OK;
 	}
 	/* Set but wrong is said, not ignored: the user meant something by it. */
@@ -350,7 +358,7 @@ pick_heartbeat(struct chat_client *c, int opt)
 			c, CHAT_ERR_INVALID,
 			"CHAT_HEARTBEAT='%.32s' is not a number of seconds from %d to %d", env,
 			CHAT_HEARTBEAT_MIN, CHAT_HEARTBEAT_MAX);
-	session_set_heartbeat(c, (int)v);
+	c->heartbeat_s = (int)v;
 	return CHAT_OK;
 }
 
@@ -432,7 +440,8 @@ chat_client_new(const struct chat_opts *given, void *udata, int *err, char *errb
 		return NULL;
 	}
 	c->udata = udata;
-	c->epfd = c->wakefd = c->sockfd = -1;
+	c->transport = &ws_transport;
+	c->hooks = &client_hooks;
 	c->next_req_id = 1;
 	c->max_frame = PROTO_MAX_FRAME;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
@@ -469,7 +478,7 @@ chat_client_destroy(struct chat_client *c)
 		return;
 	session_stop(c);
 	ops_fail_all(c, CHAT_ERR_CONNECTION_LOST);
-	client_forget_session(c);
+	events_forget_connection(c);
 	store_close(&c->store);
 	if (c->id != NULL) {
 		e2e_identity_wipe(c->id);
@@ -481,35 +490,21 @@ chat_client_destroy(struct chat_client *c)
 	free(c);
 }
 
-/* Drops what only makes sense on one connection: acks not yet sent (the server
- * sends those messages again) and a half-received frame. */
-void
-client_forget_buffers(struct chat_client *c)
+int
+chat_client_connect(struct chat_client *c)
 {
-	directory_forget_held(c);
-	store_free_list(c->acks, c->n_acks);
-	c->acks = NULL;
-	c->n_acks = c->cap_acks = 0;
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = c->rx_cap = 0;
-	free(c->tx);
-	c->tx = NULL;
-	c->tx_cap = 0;
+	if (c->id == NULL || c->user[0] == '\0') {
+		if (!account_pending(c))
+			return client_fail(c, CHAT_ERR_NOT_REGISTERED,
+					   "this device is not registered");
+	}
+	return session_start(c);
 }
 
-/* Frees what a session leaves behind: requests and buffers. */
-void
-client_forget_session(struct chat_client *c)
+int
+chat_client_idle(const struct chat_client *c)
 {
-	while (c->reqs != NULL) {
-		struct request *r = c->reqs;
-
-		c->reqs = r->next;
-		free(r->frame);
-		free(r);
-	}
-	client_forget_buffers(c);
+	return c->reqs == NULL && c->n_acks == 0 && !c->receipts_due;
 }
 
 int
@@ -584,7 +579,7 @@ chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 int
 chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history_cb each, void *arg)
 {
-	int stop, rc = check_local_chat(c, chat_id);
+	int stop, rc = chats_check_local(c, chat_id);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -636,7 +631,7 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 					   spec + 1);
 		/* Every direct chat has this user in it: "@self" would match them all. */
 		if (strcmp(spec + 1, c->user) == 0)
-			return ops_self_chat(c, spec + 1);
+			return chats_self(c, spec + 1);
 	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "'%s' is not a chat id (16 hex digits, a prefix "

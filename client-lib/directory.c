@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -454,6 +455,52 @@ directory_apply(struct chat_client *c, const cJSON *reply)
 	return first_err;
 }
 
+/* A getKeys request for users; reply goes to fn. */
+int
+directory_request(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn)
+{
+	cJSON *req = request_new("getKeys"), *arr;
+
+	if (req == NULL || (arr = cJSON_AddArrayToObject(req, "users")) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(users[i]))) {
+			cJSON_Delete(req);
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		}
+	return session_request(c, req, fn, op, 0);
+}
+
+static void
+keys_refreshed(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	op_finish(c, op, err, NULL);
+}
+
+int
+chat_refresh_keys(struct chat_client *c, const char *const *users, size_t n_users,
+		  chat_done_cb done, void *arg)
+{
+	struct op *op;
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (users == NULL || n_users == 0 || n_users > PROTO_MAX_GETKEYS)
+		return client_fail(c, CHAT_ERR_INVALID, "name 1 to %d users", PROTO_MAX_GETKEYS);
+	for (size_t i = 0; i < n_users; i++)
+		if (!proto_valid_user(users[i]))
+			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
+					   users[i] ? users[i] : "");
+	if ((op = op_new(c, OP_KEYS, done, arg)) == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	return op_launch(c, op, directory_request(c, op, (char **)users, n_users, keys_refreshed));
+}
+
 /* ---- senders never seen ----------------------------------------------------- */
 
 /* A newMessage or receipt held until its sender's listing is in. */
@@ -519,7 +566,7 @@ fetch_listing(struct chat_client *c, const char *user)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	snprintf(op->user, sizeof op->user, "%s", user);
 	users[0] = op->user;
-	rc = request_keys(c, op, users, 1, listing_in);
+	rc = directory_request(c, op, users, 1, listing_in);
 	if (rc != CHAT_OK)
 		op_finish(c, op, rc, NULL);
 	return rc;

@@ -1,12 +1,32 @@
 /*
- * internal.h - libchat's handle and the calls its modules make to each other.
+ * internal.h - libchat's handle, and what its modules share.
  *
- *   client.c    the handle, the device home, identity, errors, local-store calls
- *   session.c   the WebSocket (libwebsockets), the loop, frames in and out, requests
- *   ops.c       multi-step calls: register, create a chat, send a message
- *   receive.c   newMessage pushes: check keys, decrypt, store, hand over, ack
- *   receipts.c  delivered and read receipts: owing, sending, applying
- *   directory.c checking and pinning keys from the directory
+ * The files of client-lib/, by what they hold:
+ *
+ *   client.c       the handle: device home, identity, errors, the calls that
+ *                  only read or write the local store
+ *   session.c      the session, whatever carries it (session.h): requests and
+ *                  replies by id, rate limits, deadlines, hello, states,
+ *                  reconnecting, the loop
+ *   ws.c           what carries it: libwebsockets, TLS, heartbeats, the
+ *                  application's fd
+ *   events.c       the client's answer to the session (its session_hooks):
+ *                  where each push and each turn of the connection goes
+ *   op.c           the machinery of multi-step calls (ops)
+ *   account.c      register, authenticate, link, approve and remove devices;
+ *                  device lists, safety numbers
+ *   chats.c        create and fetch chats, groups and their members
+ *   send.c         one message's send; outbox.c: what is unsent, replayed on
+ *                  every connection, expired, retried, listed
+ *   receive.c      newMessage and chatUpdate pushes: check, decrypt, store,
+ *                  hand over, ack
+ *   receipts.c     delivered and read receipts: owing, sending, applying
+ *   directory.c    the key directory: checking and pinning keys, getKeys
+ *   media.c        attachments: upload and download (attach.c and
+ *                  attach_body.c: their crypto and format; transfer.c: HTTP)
+ *   presence.c     last seen, and hiding it
+ *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
+ *                  store (store.h); termtext.c: text safe for a terminal
  */
 #ifndef CHAT_INTERNAL_H
 #define CHAT_INTERNAL_H
@@ -14,37 +34,45 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include <libwebsockets.h>
 
 #include "chat.h"
 #include "e2e.h"
 #include "proto.h"
+#include "session.h"
 #include "store.h"
 
-struct op;
-
-/* What a reply to a request is for. */
-typedef void (*reply_fn)(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-
-struct request {
-	struct request *next;
-	int64_t id;
-	int64_t deadline; /* monotonic ms */
-	reply_fn fn;
-	struct op *op; /* may be NULL (internal requests) */
-	int preauth;   /* register/auth: may go before authentication */
-	char *frame;   /* serialized, kept until answered (it may go again) */
-	size_t frame_len;
-	int sent;
-	int64_t not_before; /* rate_limited: not again before (monotonic ms) */
+/* The kinds of op. */
+enum {
+	OP_REGISTER = 1,
+	OP_CREATE,
+	OP_SEND,
+	OP_GROUP,
+	OP_MODIFY,
+	OP_FETCH,
+	OP_LINK,
+	OP_APPROVE,
+	OP_REMOVE_DEVICE,
+	OP_KEYS,
+	OP_PRESENCE,
+	OP_RECEIPT,
+	OP_MEDIA
 };
 
-/* A multi-step call (see ops.c). Lives until it calls its done callback. */
+/* What a kind of op adds to its end (op_finish). end runs first, the op out
+ * of the list and its requests dropped: it returns the error done gets and
+ * may set the id done gets (NULL on a failure, unless end says otherwise).
+ * ended runs after done, the op not yet freed. */
+typedef int (*op_end_fn)(struct chat_client *c, struct op *op, int err, const char **id);
+typedef void (*op_ended_fn)(struct chat_client *c, struct op *op);
+
+/* A multi-step call (see op.c). Lives until it calls its done callback. */
 struct op {
 	struct op *next;
 	int kind;
 	chat_done_cb done;
 	void *arg;
+	op_end_fn end;     /* may be NULL */
+	op_ended_fn ended; /* may be NULL */
 	char chat_id[CHAT_CHAT_ID_LEN + 1];
 	char message_id[CHAT_MESSAGE_ID_LEN + 1];
 	char user[CHAT_USER_MAX + 1];
@@ -84,29 +112,34 @@ struct chat_client {
 	int timeout_ms;
 	int send_only;
 	int reconnect;
-	unsigned attempts;    /* failed connection attempts in a row */
-	uint64_t send_turns;  /* sends started in this session (send_in_turn) */
-	int user_closed;      /* chat_client_disconnect: do not reconnect */
-	int64_t next_attempt; /* monotonic ms, in CHAT_STATE_WAITING */
+	int heartbeat_s; /* chat_opts.heartbeat_s, or its default */
 
 	struct store store;
 	struct e2e_identity *id; /* sodium_malloc'd; NULL until created or loaded */
 	char user[CHAT_USER_MAX + 1];
 	uint32_t device_id;
 
-	/* session */
-	struct lws_context *ctx;
-	struct lws *wsi;
+	/* The session (session.c), carried by transport (ws_transport unless a
+	 * test puts in its own), whose own state is tp; it tells the client
+	 * through hooks (events.c's client_hooks). */
+	const struct transport_ops *transport;
+	void *tp;
+	const struct session_hooks *hooks;
 	enum chat_state state;
+	int has_conn; /* a connection exists or is being made */
 	int conn_err; /* why the last connection ended */
+	int closing;  /* session_close: ends once the frames due are out */
+	int linking;  /* a link request waits for approval: no connect deadline */
 	int was_online;
+	int user_closed;      /* chat_client_disconnect: do not reconnect */
+	unsigned attempts;    /* failed connection attempts in a row */
+	int64_t next_attempt; /* session clock, in CHAT_STATE_WAITING */
 	int64_t connect_deadline;
-	int epfd;                     /* chat_client_fd: the socket and wakefd */
-	int wakefd;                   /* eventfd: "call chat_client_loop, there is output" */
-	int sockfd;                   /* the socket in epfd, or -1 */
-	lws_sorted_usec_list_t wake;  /* bounds one lws_service() wait */
-	lws_sorted_usec_list_t retry; /* a rate-limited request may go again */
-	int rate_window;              /* rate_limited: requests in flight at most; 0: any */
+	int timer_set;        /* the transport's timer is set for timer_at */
+	int64_t timer_at;     /* session clock */
+	int rate_window;      /* rate_limited: requests in flight at most; 0: any */
+	struct request *reqs; /* in the order they were queued */
+	int64_t next_req_id;
 	uint8_t challenge[PROTO_CHALLENGE_BYTES];
 	/* What the session signature covers beside the challenge: the server's
 	 * name from its URL, and on wss:// the TLS exporter value (RFC 9266) of
@@ -117,33 +150,17 @@ struct chat_client {
 	size_t max_frame;
 	uint64_t max_blob; /* the server's limit on a blob (hello), 0 if unknown */
 	/* The server's retention time in ms (hello), 0 if unknown: an unsent
-	 * message older than it is given up (ops_resume_sends). */
+	 * message older than it is given up (outbox_resume). */
 	int64_t retention_ms;
-	int drained;
-	char *rx; /* reassembly of a fragmented incoming frame */
-	size_t rx_len, rx_cap;
-	char *tx; /* the frame being written (lws masks it in place) */
-	size_t tx_cap;
-	int closing;
-	int linking;       /* a link request waits for approval: no connect deadline */
-	int tls;           /* the server's URL is wss:// */
-	char tls_why[384]; /* why the server's certificate failed verification, or "" */
-	/* Heartbeat (chat_opts.heartbeat_s): lws keeps a pointer to the policy,
-	 * so it lives with the handle, which outlives the context. */
-	int heartbeat_s;
-	lws_retry_bo_t heartbeat;
-	int64_t valid_ms; /* monotonic ms: the handshake or the last pong */
-	int peer_closed;  /* the server sent a close frame */
 
-	struct request *reqs; /* in the order they were queued */
-	int64_t next_req_id;
+	/* The client */
+	int drained; /* the server said the inbox is delivered */
 	struct op *ops;
-	char **acks; /* message ids stored and not yet acked */
+	uint64_t send_turns; /* sends started in this session (send_in_turn) */
+	char **acks;         /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
 	int receipts_due;    /* the store may owe receipts: look when online */
-	int64_t receipts_at; /* not before then (monotonic ms): batching */
-	lws_sorted_usec_list_t receipts_sul;
-
+	int64_t receipts_at; /* not before then (session clock): batching */
 	/* Frames waiting for their senders' listings (directory_hold), and the
 	 * user whose listing has just come in while they are handled again. */
 	struct held_frame *held;
@@ -162,99 +179,92 @@ int client_fail(struct chat_client *c, int err, const char *fmt, ...)
  * device has not accepted, user kept for chat_client_error_user. */
 int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int client_save_identity(struct chat_client *c);
+/* CHAT_OK if this home is a registered device, else CHAT_ERR_NOT_REGISTERED. */
+int client_check_registered(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);
-void client_forget_session(struct chat_client *c);
-void client_forget_buffers(struct chat_client *c);
 
-/* session.c */
-/* Sets the heartbeat: hangup after secs without a pong, ping after 40% of it. */
-void session_set_heartbeat(struct chat_client *c, int secs);
-int session_start(struct chat_client *c);
-void session_stop(struct chat_client *c);
-/* Queues a request (takes ownership of req). Returns CHAT_OK or an error. */
-int session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, int preauth);
-void session_want_write(struct chat_client *c);
-void session_set_state(struct chat_client *c, enum chat_state st, int err);
-void session_online(struct chat_client *c);
-/* Fails every request waiting on op (used when an op ends early). */
-void session_drop_op_requests(struct chat_client *c, struct op *op);
-/* Handles one whole frame from the server (buf[0..len), which it may rewrite:
- * see proto_json_scrub). */
-void session_dispatch(struct chat_client *c, char *buf, size_t len);
-/* Sets errmsg/server_code from an error reply; returns CHAT_ERR_REFUSED. */
-int session_reply_error(struct chat_client *c, const cJSON *reply);
+/* events.c */
+/* The client's hooks: what the session's events do. */
+extern const struct session_hooks client_hooks;
+/* Drops what only made sense on one connection: acks not yet sent (the
+ * server sends those messages again) and frames held for their senders'
+ * keys. */
+void events_forget_connection(struct chat_client *c);
 
-/* The kinds of op. */
-enum {
-	OP_REGISTER = 1,
-	OP_CREATE,
-	OP_SEND,
-	OP_GROUP,
-	OP_MODIFY,
-	OP_FETCH,
-	OP_LINK,
-	OP_APPROVE,
-	OP_REMOVE_DEVICE,
-	OP_KEYS,
-	OP_PRESENCE,
-	OP_RECEIPT,
-	OP_MEDIA
-};
-
-/* ops.c */
+/* op.c */
 struct op *op_new(struct chat_client *c, int kind, chat_done_cb done, void *arg);
+/* Sends a new op on its way: connects if needed. If that fails (or rc already
+ * says so) the op ends without calling back, since the caller returns rc. */
 int op_launch(struct chat_client *c, struct op *op, int rc);
-int check_registered(struct chat_client *c);
-int check_chat_id(struct chat_client *c, const char *chat_id);
-int check_local_chat(struct chat_client *c, const char *chat_id);
-int read_users(const cJSON *arr, char ***out, size_t *n);
-int store_chat_reply(struct chat_client *c, const cJSON *reply, char ***members, size_t *n);
-cJSON *new_request(const char *type);
-int request_keys(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn);
-int ops_no_such_chat(struct chat_client *c, int err, const char *chat_id);
-/* A direct chat with this user itself (no notes to self yet): CHAT_ERR_INVALID. */
-int ops_self_chat(struct chat_client *c, const char *user);
-int ops_new_device_op(struct chat_client *c, int kind, const char *user, const char *device_name,
-		      chat_done_cb done, void *arg, struct op **opp);
-void ops_become_device(struct chat_client *c, struct op *op, const char *user, uint32_t dev);
-/* Reply to createChat: stores the chat, pins its members' keys, ends the op. */
-void ops_chat_created(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-void ops_on_hello(struct chat_client *c);
-void ops_fail_all(struct chat_client *c, int err);
-void ops_fail_unheld(struct chat_client *c, int err);
-/* The connection dropped and will be made again: sends wait for it instead of
- * failing (their requests are gone). */
-void ops_hold_sends(struct chat_client *c);
-/* Online again: restarts held sends, oldest first, then sends what the store
- * holds as pending from earlier sessions (the outbox). */
-void ops_resume_sends(struct chat_client *c);
+/* Ends op: drops its requests, runs its kind's end, calls done once (with
+ * id on success), frees it. Nothing if op has ended already. */
 void op_finish(struct chat_client *c, struct op *op, int err, const char *id);
-int ops_pending_register(const struct chat_client *c);
-int ops_fetch_chat(struct chat_client *c, const char *chat_id);
-/* Sends getChat for chat_id; the reply goes to fn (with op, which may be NULL). */
-int ops_request_chat(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
-void ops_chat_fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err);
+void ops_fail_all(struct chat_client *c, int err);
+/* Ends every op but the sends held for a reconnection. */
+void ops_fail_unheld(struct chat_client *c, int err);
 
+/* account.c */
+/* 1 while a register or link op waits for the connection or the server. */
+int account_pending(const struct chat_client *c);
+/* The server's hello is in: register, link or authenticate, as ops say. */
+void account_on_hello(struct chat_client *c);
+/* A "linked" push: the link op (if any) becomes this device. */
+void account_on_linked(struct chat_client *c, const cJSON *msg);
+
+/* chats.c */
+int chats_check_id(struct chat_client *c, const char *chat_id);
+/* A chat this device's store holds: CHAT_OK, CHAT_ERR_INVALID,
+ * CHAT_ERR_NO_SUCH_CHAT or CHAT_ERR_STORE. */
+int chats_check_local(struct chat_client *c, const char *chat_id);
+/* Reads a list of user names (a reply's participants) into a malloc'd
+ * array (free with store_free_list): 0, or -1 if malformed. */
+int chats_read_users(const cJSON *arr, char ***out, size_t *n);
+/* Stores a chat as a reply or a chatUpdate describes it; *members gets its
+ * members (free with store_free_list). */
+int chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *n);
+/* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
+int chats_no_such(struct chat_client *c, int err, const char *chat_id);
+/* A direct chat with this user itself (no notes to self yet): CHAT_ERR_INVALID. */
+int chats_self(struct chat_client *c, const char *user);
+/* Sends getChat for chat_id; the reply goes to fn (with op, which may be NULL). */
+int chats_request(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
+/* Asks for a chat first seen in a message, for the store alone. */
+int chats_fetch(struct chat_client *c, const char *chat_id);
+
+/* send.c */
+/* A send op (kind OP_SEND), with what every send does at its end. */
+struct op *send_op_new(struct chat_client *c, chat_done_cb done, void *arg);
 /* Adds to arr one envelope per active pinned device of user (but this one),
  * sealing body under (chat_id, id). A device whose key changed and is not
  * accepted fails with CHAT_ERR_KEY_CHANGED, or is left out if skip_changed. */
-int ops_add_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
-		      const char *user, const uint8_t *body, size_t len, int skip_changed);
+int send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
+		   const char *user, const uint8_t *body, size_t len, int skip_changed);
+/* The send op of message_id in this handle, or NULL. */
+struct op *send_find(const struct chat_client *c, const char *message_id);
+/* 1 if this handle is sending message_id now (or holds it for the connection). */
+int send_busy(const struct chat_client *c, const char *message_id);
+/* (Re)starts a send from its first step (online); ends it if that fails. */
+void send_restart(struct chat_client *c, struct op *op);
+/* The connection dropped and will be made again: sends wait for it instead of
+ * failing (their requests are gone). */
+void send_hold_all(struct chat_client *c);
+/* Sends a pending message of the store (files uploaded) with done: now if
+ * online, else once the connection comes. An error returned means done will
+ * not be called (the message is failed, or still pending if the network
+ * failed). */
+int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+
+/* outbox.c */
+/* Online again: gives up what is older than the server's retention, then
+ * sends what the store holds as pending, oldest first (this session's held
+ * sends and earlier sessions' messages alike). */
+void outbox_resume(struct chat_client *c);
 
 /* media.c */
 struct media_job;
 void media_free(struct media_job *j);
 /* Moves transfers on: progress, and what follows their end. From the loop. */
 void media_poll(struct chat_client *c);
-/* ops.c: sends a pending message of the store (files uploaded) with done.
- * An error returned means done will not be called (the message is failed,
- * or still pending if the network failed). */
-int ops_send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
-/* The same, and connects if needed (chat_retry): the send goes out once online. */
-int ops_retry_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
-/* 1 if this handle is sending message_id now (or holds it for the connection). */
-int ops_sending(const struct chat_client *c, const char *message_id);
 
 /* receipts.c */
 /* Delivered receipts wait this long for more to join their batch: a burst of
@@ -279,22 +289,15 @@ int receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out);
  * an error. */
 int receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
 		   const uint8_t *pt, size_t len);
-void ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-
-/* devices.c */
-/* Reply to linkDevice: show the code, wait for the linked push. */
-void ops_link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err);
-/* The linkMac of a link op (PROTOCOL.md, "Devices"): 0, or -1. */
-int ops_link_mac(struct chat_client *c, const struct op *op, uint8_t mac[PROTO_LINK_MAC_BYTES]);
-void ops_on_linked(struct chat_client *c, const cJSON *msg);
 
 /* receive.c */
 void receive_chat_update(struct chat_client *c, const cJSON *msg);
 void receive_new_message(struct chat_client *c, const cJSON *msg);
 void receive_receipt(struct chat_client *c, const cJSON *msg);
-int receive_queue_ack(struct chat_client *c, const char *message_id);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
+/* Drops the queued acks (the connection is gone). */
+void receive_forget_acks(struct chat_client *c);
 
 /* directory.c */
 /* directory_check: the entry is of a user never seen and approved by another
@@ -308,6 +311,8 @@ int directory_check(struct chat_client *c, const char *user, uint32_t device, co
 		    uint8_t xk_out[32]);
 /* Applies a getKeys reply: pins, marks removed the devices no longer listed. */
 int directory_apply(struct chat_client *c, const cJSON *reply);
+/* A getKeys request for users (for op, which may be NULL); reply goes to fn. */
+int directory_request(struct chat_client *c, struct op *op, char **users, size_t n, reply_fn fn);
 /* Keeps a copy of a newMessage (or receipt) whose sender needs its listing
  * (DIRECTORY_NEED_LISTING), asks for it, and hands the frame to
  * receive_new_message (receive_receipt) again once it is in. CHAT_OK, or an

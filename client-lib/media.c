@@ -122,7 +122,7 @@ start_transfer(struct chat_client *c, struct media_job *j, enum transfer_kind ki
 	j->xfer.path = strdup(file);
 	j->xfer.ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
 	j->xfer.size = size;
-	j->xfer.wakefd = c->wakefd;
+	j->xfer.wakefd = c->transport->wake_fd(c);
 	if (j->xfer.url == NULL || j->xfer.path == NULL || (c->ca_file && !j->xfer.ca_file)) {
 		transfer_free(&j->xfer);
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server gave an unusable blob path");
@@ -161,7 +161,7 @@ static int
 upload_next(struct chat_client *c, struct op *op)
 {
 	struct media_job *j = op->media;
-	cJSON *req = new_request("getAttachmentTarget");
+	cJSON *req = request_new("getAttachmentTarget");
 
 	if (req == NULL || !cJSON_AddNumberToObject(req, "size", (double)j->metas[j->i].enc_size)) {
 		cJSON_Delete(req);
@@ -204,7 +204,7 @@ uploads_done(struct chat_client *c, struct op *op)
 		return;
 	}
 	/* The send itself, with this op's done, as an outbox message goes. */
-	rc = ops_send_stored(c, id, op->done, op->arg);
+	rc = send_stored(c, id, op->done, op->arg);
 	if (rc == CHAT_OK) /* the send's done is the caller's now; else this op's is */
 		op->done = NULL;
 	op_finish(c, op, rc, NULL);
@@ -286,9 +286,9 @@ chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
 	struct media_job *j;
 	struct op *op;
 	char err[512];
-	int rc = check_registered(c);
+	int rc = client_check_registered(c);
 
-	if (rc != CHAT_OK || (rc = check_chat_id(c, chat_id)) != CHAT_OK)
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
 		return rc;
 	if (paths == NULL || n == 0 || n > PROTO_MAX_BLOBS)
 		return client_fail(c, CHAT_ERR_INVALID, "attach 1 to %d files", PROTO_MAX_BLOBS);
@@ -382,7 +382,7 @@ chat_download(struct chat_client *c, const char *message_id, size_t idx, const c
 	struct op *op;
 	cJSON *req;
 	size_t n = 0;
-	int rc = check_registered(c);
+	int rc = client_check_registered(c);
 
 	if (rc != CHAT_OK)
 		return rc;
@@ -418,7 +418,7 @@ chat_download(struct chat_client *c, const char *message_id, size_t idx, const c
 		return client_fail(c, CHAT_ERR_HOME, "cannot make room for the download in %s",
 				   c->home);
 	}
-	req = new_request("getAttachmentDownload");
+	req = request_new("getAttachmentDownload");
 	op = req ? op_new(c, OP_MEDIA, done, arg) : NULL;
 	if (op == NULL || !cJSON_AddStringToObject(req, "blobId", j->meta.blob_id)) {
 		cJSON_Delete(req);

@@ -1,12 +1,202 @@
 /*
- * outbox.c - the messages of this home that no server has confirmed: listing
- * them, sending one again, dropping one; and finding a message by a prefix
- * of its id. The sending itself is ops.c's (the outbox goes out with every
- * connection); this is what an application offers its user on top.
+ * outbox.c - the messages of this home that no server has confirmed. Every
+ * connection sends them all again, oldest first, each under its own id
+ * (send.c sends each one; the server recognises one it has), after giving
+ * up on what is older than the server's retention. On top, what an
+ * application offers its user: listing them, sending one again, dropping
+ * one, and finding a message by a prefix of its id.
  */
 #include "internal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* One pending message, in the store's order: this session's own send waiting
+ * for the connection, or one of an earlier session (or another program on this
+ * home), sent again under its own id, which the server recognises if it has it. */
+static int
+outbox_send(void *arg, const struct chat_message *m)
+{
+	struct chat_client *c = arg;
+	struct op *op = send_find(c, m->message_id);
+
+	if (op != NULL) {
+		if (op->held)
+			send_restart(c, op);
+		return 0;
+	}
+	op = send_op_new(c, NULL, NULL);
+	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL ||
+	    store_attachments(&c->store, m->message_id, &op->atts, NULL, &op->n_atts) != 0) {
+		if (op != NULL)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return 1;
+	}
+	memcpy(op->text, m->text, m->text_len + 1);
+	op->text_len = m->text_len;
+	op->outbox = 1;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
+	snprintf(op->message_id, sizeof op->message_id, "%s", m->message_id);
+	send_restart(c, op);
+	return 0;
+}
+
+/* "4 days", "12 hours", "90 seconds": a retention in words, in its unit. */
+static void
+say_duration(int64_t ms, char *buf, size_t cap)
+{
+	static const struct {
+		int64_t ms;
+		const char *unit;
+	} units[] = {{86400000, "day"}, {3600000, "hour"}, {60000, "minute"}, {1000, "second"}};
+	size_t i = 0;
+
+	while (i + 1 < sizeof units / sizeof *units && ms % units[i].ms != 0)
+		i++;
+	snprintf(buf, cap, "%lld %s%s", (long long)(ms / units[i].ms), units[i].unit,
+		 ms / units[i].ms == 1 ? "" : "s");
+}
+
+static int
+copy_chat_id(void *arg, const struct chat_message *m)
+{
+	snprintf(arg, CHAT_CHAT_ID_LEN + 1, "%s", m->chat_id);
+	return 0;
+}
+
+/*
+ * Unsent messages written longer ago than the server's retention are given
+ * up: marked failed and reported, as a refused send is. The server keeps a
+ * message id for twice its retention after the send (PROTOCOL.md,
+ * "Delivery"); a message older than that would be stored again if it had
+ * landed once already, so no outbox entry may outlive it. 0, or -1 if the
+ * store failed: then nothing of the outbox may go now, since an expired
+ * message could be among it.
+ */
+static int
+expire_outbox(struct chat_client *c)
+{
+	char **ids = NULL, chat_id[CHAT_CHAT_ID_LEN + 1], reason[64];
+	size_t n = 0;
+	int rc = 0, found;
+
+	if (c->retention_ms <= 0)
+		return 0;
+	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0) {
+		client_fail(c, CHAT_ERR_STORE,
+			    "cannot look for expired messages, so none is sent now: %s",
+			    c->store.err);
+		return -1;
+	}
+	say_duration(c->retention_ms, reason, sizeof reason);
+	for (size_t i = 0; i < n; i++) {
+		struct op *op = send_find(c, ids[i]);
+		int err = CHAT_ERR_EXPIRED;
+
+		client_fail(c, err, "expired: not sent within the server's retention of %s",
+			    reason);
+		if (op != NULL) {
+			op_finish(c, op, err, NULL);
+			continue;
+		}
+		chat_id[0] = '\0';
+		found = store_message_get(&c->store, ids[i], copy_chat_id, chat_id);
+		if (found == 0)
+			continue; /* discarded meanwhile */
+		if (found < 0 || store_message_set_state(&c->store, ids[i], "failed") != 0) {
+			err = client_fail(
+				c, CHAT_ERR_STORE,
+				"message %s expired (not sent within the server's "
+				"retention of %s), and the store cannot mark it failed: %s",
+				ids[i], reason, c->store.err);
+			rc = -1;
+		}
+		if (found > 0 && c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, chat_id, ids[i], err, c->errmsg);
+	}
+	store_free_list(ids, n);
+	return rc;
+}
+
+void
+outbox_resume(struct chat_client *c)
+{
+	struct op *op;
+
+	/* A store that fails to say what has expired sends nothing: what is
+	 * pending waits for a connection when the store works again. */
+	if (expire_outbox(c) != 0)
+		return;
+	/* Everything pending, in the order it was written, so the server numbers
+	 * the messages in that order. */
+	if (store_outbox_each(&c->store, outbox_send, c, NULL) < 0)
+		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	/* Held sends the store no longer lists as pending (another program on
+	 * this home had them confirmed): finish them the same way. */
+	while ((op = c->ops) != NULL) {
+		while (op != NULL && !(op->kind == OP_SEND && op->held))
+			op = op->next;
+		if (op == NULL)
+			break;
+		send_restart(c, op);
+	}
+}
+
+/* 1 if message_id, pending, was written longer ago than the server's
+ * retention (see expire_outbox), 0 if not or if the retention is unknown, -1
+ * if the store failed. */
+static int
+outbox_expired(struct chat_client *c, const char *message_id)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (c->retention_ms <= 0)
+		return 0;
+	if (store_outbox_older(&c->store, proto_now_ms() - c->retention_ms, &ids, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(ids[i], message_id) == 0;
+	store_free_list(ids, n);
+	return found;
+}
+
+/* send_stored, connecting if needed (chat_retry): the send goes out once
+ * online. A message past the retention is failed instead. */
+static int
+outbox_retry(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
+{
+	char reason[64];
+	int rc;
+
+	/* A retry cannot bring back a message the server may no longer
+	 * recognise: it would be stored twice if it had landed once. */
+	switch (outbox_expired(c, message_id)) {
+	case 0: break;
+	case 1:
+		say_duration(c->retention_ms, reason, sizeof reason);
+		if (store_message_set_state(&c->store, message_id, "failed") != 0)
+			return client_fail(c, CHAT_ERR_STORE,
+					   "expired: not sent within the server's retention of "
+					   "%s, and the store cannot mark it failed: %s",
+					   reason, c->store.err);
+		return client_fail(c, CHAT_ERR_EXPIRED,
+				   "expired: not sent within the server's retention of %s; it "
+				   "cannot be sent again",
+				   reason);
+	default:
+		return client_fail(c, CHAT_ERR_STORE,
+				   "cannot tell whether message %s has expired: %s", message_id,
+				   c->store.err);
+	}
+	rc = send_stored(c, message_id, done, arg);
+
+	return rc != CHAT_OK ? rc : op_launch(c, send_find(c, message_id), CHAT_OK);
+}
+
+/* ---- what an application offers ------------------------------------------ */
 
 int
 chat_resolve_message(struct chat_client *c, const char *spec, char *out)
@@ -70,18 +260,18 @@ int
 chat_retry(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
 {
 	char state[16];
-	int rc = check_registered(c);
+	int rc = client_check_registered(c);
 
 	if (rc != CHAT_OK || (rc = check_unsent(c, message_id, state, sizeof state)) != CHAT_OK)
 		return rc;
-	if (ops_sending(c, message_id))
+	if (send_busy(c, message_id))
 		return client_fail(c, CHAT_ERR_INVALID, "message %s is being sent already",
 				   message_id);
 	/* Pending again: if this program dies now, the next connection sends it. */
 	if (strcmp(state, "failed") == 0 &&
 	    store_message_set_state(&c->store, message_id, "pending") != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return ops_retry_stored(c, message_id, done, arg);
+	return outbox_retry(c, message_id, done, arg);
 }
 
 int
@@ -92,7 +282,7 @@ chat_discard(struct chat_client *c, const char *message_id)
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (ops_sending(c, message_id))
+	if (send_busy(c, message_id))
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "message %s is being sent now; discard it once this program "
 				   "is offline",

@@ -34,14 +34,14 @@ chat_last_seen(struct chat_client *c, const char *user, chat_last_seen_cb cb, vo
 {
 	struct op *op;
 	cJSON *req, *arr;
-	int rc = check_registered(c);
+	int rc = client_check_registered(c);
 
 	if (rc != CHAT_OK)
 		return rc;
 	if (!proto_valid_user(user))
 		return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 				   user ? user : "");
-	req = new_request("getLastSeen");
+	req = request_new("getLastSeen");
 	arr = req ? cJSON_AddArrayToObject(req, "users") : NULL;
 	if (arr == NULL || !cJSON_AddItemToArray(arr, cJSON_CreateString(user)) ||
 	    (op = op_new(c, OP_PRESENCE, NULL, arg)) == NULL) {
@@ -65,11 +65,11 @@ chat_set_privacy(struct chat_client *c, int hide_last_seen, chat_done_cb done, v
 {
 	struct op *op;
 	cJSON *req;
-	int rc = check_registered(c);
+	int rc = client_check_registered(c);
 
 	if (rc != CHAT_OK)
 		return rc;
-	req = new_request("setPrivacy");
+	req = request_new("setPrivacy");
 	if (req == NULL || !cJSON_AddBoolToObject(req, "hideLastSeen", hide_last_seen != 0) ||
 	    (op = op_new(c, OP_PRESENCE, done, arg)) == NULL) {
 		cJSON_Delete(req);

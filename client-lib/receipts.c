@@ -18,31 +18,25 @@
 /* A batch retries after device_mismatch with a fresh directory this many times. */
 #define RECEIPT_ATTEMPTS 2
 
-static void
-receipts_timer(lws_sorted_usec_list_t *sul)
-{
-	session_want_write(lws_container_of(sul, struct chat_client, receipts_sul));
-}
-
 void
 receipts_due(struct chat_client *c, int delay_ms)
 {
-	int64_t at = proto_mono_ms() + delay_ms;
+	int64_t at = session_now(c) + delay_ms;
 
 	if (c->receipts_due && c->receipts_at <= at)
 		return; /* due as soon already */
 	c->receipts_due = 1;
 	c->receipts_at = at;
-	if (delay_ms <= 0 || c->ctx == NULL)
+	if (delay_ms <= 0)
 		session_want_write(c);
 	else
-		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
-				 (lws_usec_t)delay_ms * LWS_US_PER_MS);
+		session_wake_at(c, at);
 }
 
 /* ---- sending --------------------------------------------------------------- */
 
 static int receipt_send(struct chat_client *c, struct op *op);
+static void receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err);
 
 /* The plaintext: kind, status, time (big-endian ms), then the raw ids. */
 static int
@@ -110,7 +104,7 @@ receipt_sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		/* A device is gone, or the sender left: ask the directory again. */
 		char *users[2] = {op->user, c->user};
 
-		err = request_keys(c, op, users, 2, ops_receipt_keys);
+		err = directory_request(c, op, users, 2, receipt_keys);
 		if (err != CHAT_OK)
 			op_finish(c, op, err, NULL);
 		return;
@@ -129,8 +123,8 @@ receipt_sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	op_finish(c, op, err, NULL);
 }
 
-void
-ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+static void
+receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	if (err == CHAT_OK)
 		err = directory_apply(c, reply);
@@ -143,7 +137,7 @@ ops_receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int e
 static int
 receipt_send(struct chat_client *c, struct op *op)
 {
-	cJSON *req = new_request("sendReceipt"), *arr;
+	cJSON *req = request_new("sendReceipt"), *arr;
 	int rc = CHAT_OK;
 
 	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
@@ -151,14 +145,14 @@ receipt_send(struct chat_client *c, struct op *op)
 	    !cJSON_AddStringToObject(req, "receiptId", op->message_id))
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (rc == CHAT_OK)
-		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, op->user,
+		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
 	/* This user's other devices get it too: a read makes them show the
 	 * messages read. A delivered one tells them nothing new, but goes all
 	 * the same, so that who gets a receipt (which the server sees) does not
 	 * say which kind it is (which only the devices see). */
 	if (rc == CHAT_OK)
-		rc = ops_add_envelopes(c, arr, op->chat_id, op->message_id, c->user,
+		rc = send_envelopes(c, arr, op->chat_id, op->message_id, c->user,
 				       (const uint8_t *)op->text, op->text_len, 1);
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0) {
 		/* Nobody to tell (no device of theirs is trusted): settled. */
@@ -197,11 +191,9 @@ receipts_flush(struct chat_client *c)
 
 	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
 		return;
-	if (proto_mono_ms() < c->receipts_at) {
+	if (session_now(c) < c->receipts_at) {
 		/* Timers may fire a little early: look again when it is due. */
-		lws_sul_schedule(c->ctx, 0, &c->receipts_sul, receipts_timer,
-				 (lws_usec_t)(c->receipts_at - proto_mono_ms() + 1) *
-					 LWS_US_PER_MS);
+		session_wake_at(c, c->receipts_at + 1);
 		return;
 	}
 	c->receipts_due = 0;
@@ -235,9 +227,9 @@ receipts_flush(struct chat_client *c)
 int
 chat_mark_read(struct chat_client *c, const char *chat_id)
 {
-	int rc = check_registered(c), n;
+	int rc = client_check_registered(c), n;
 
-	if (rc != CHAT_OK || (rc = check_local_chat(c, chat_id)) != CHAT_OK)
+	if (rc != CHAT_OK || (rc = chats_check_local(c, chat_id)) != CHAT_OK)
 		return rc;
 	if (store_begin(&c->store) != 0 ||
 	    (n = store_mark_read(&c->store, chat_id, NULL, c->user, 1, proto_now_ms())) < 0 ||

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <sodium.h>
 
-int
+/* Queues an ack for message_id: it goes with the next chance to write. */
+static int
 receive_queue_ack(struct chat_client *c, const char *message_id)
 {
 	char *id;
@@ -77,6 +78,14 @@ receive_flush_acks(struct chat_client *c)
 		free(c->acks[i]);
 	memmove(c->acks, c->acks + n, (c->n_acks - n) * sizeof *c->acks);
 	c->n_acks -= n;
+}
+
+void
+receive_forget_acks(struct chat_client *c)
+{
+	store_free_list(c->acks, c->n_acks);
+	c->acks = NULL;
+	c->n_acks = c->cap_acks = 0;
 }
 
 static void
@@ -327,7 +336,7 @@ note_chat(struct chat_client *c, const char *chat_id)
 	if (store_chat_put(&c->store, chat_id, "direct", NULL, proto_now_ms(), NULL, 0, NULL, 0) !=
 	    0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	return ops_fetch_chat(c, chat_id);
+	return chats_fetch(c, chat_id);
 }
 
 /* A message from a sender whose keys checked out: read it (or find it
@@ -475,7 +484,7 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 	if (!proto_valid_hex(u->update_id, CHAT_MESSAGE_ID_LEN) || !proto_valid_user(u->actor) ||
 	    u->operation == NULL || proto_get_int(msg, "seq", 1, INT64_MAX / 2, &u->seq) != 0 ||
 	    proto_get_int(msg, "sentAt", 0, INT64_MAX / 2, &u->sent_at) != 0 ||
-	    read_users(cJSON_GetObjectItemCaseSensitive(msg, "users"), &users, &n_users) != 0)
+	    chats_read_users(cJSON_GetObjectItemCaseSensitive(msg, "users"), &users, &n_users) != 0)
 		return client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat update");
 	/* Stored and handed over before: done. Stored but never handed over (the
 	 * program died in between): again, as new; nothing after it was applied. */
@@ -484,9 +493,9 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 		store_free_list(users, n_users);
 		return rc < 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err) : 1;
 	}
-	rc = store_chat_reply(c, msg, &members, &n_members);
+	rc = chats_store(c, msg, &members, &n_members);
 	if (rc == CHAT_OK &&
-	    read_users(cJSON_GetObjectItemCaseSensitive(msg, "admins"), &admins, &n_admins) != 0)
+	    chats_read_users(cJSON_GetObjectItemCaseSensitive(msg, "admins"), &admins, &n_admins) != 0)
 		rc = client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat update");
 	if (rc == CHAT_OK) {
 		u->chat_id = proto_get_str(msg, "chatId");

@@ -1,6 +1,6 @@
 /*
  * fuzz-frame.c - libFuzzer target: libchat's handling of what the server
- * sends (session.c's frame dispatch and everything a frame reaches: replies,
+ * sends (session.c's frames and everything a frame reaches: replies,
  * hello, newMessage, receipt, chatUpdate, missed, drained, linked), with no
  * network. The handle is bob's device 1 (keys of fuzz-keys.h), online, with
  * an in-memory store that knows alice/1, bob/2 and carol/1, the direct chat
@@ -330,7 +330,7 @@ sealed_push(const uint8_t *data, size_t size, int receipt)
 	proto_add_b64(msg, "ciphertext", ct, ct_len);
 	free(ct);
 	if ((text = cJSON_PrintUnformatted(msg)) != NULL)
-		session_dispatch(c, text, strlen(text));
+		session_on_frame(c, text, strlen(text));
 	free(text);
 	cJSON_Delete(msg);
 	e2e_identity_wipe(&from);
@@ -348,7 +348,7 @@ frames(const uint8_t *data, size_t size)
 		if (frame == NULL)
 			return;
 		memcpy(frame, data, n);
-		session_dispatch(c, frame, n);
+		session_on_frame(c, frame, n);
 		free(frame);
 		data += nl ? n + 1 : n;
 		size -= nl ? n + 1 : n;
@@ -371,7 +371,7 @@ ask_keys(void)
 	static char *users[] = {"alice", "carol", "dave"};
 	struct op *op = op_new(c, OP_KEYS, NULL, NULL);
 
-	if (op != NULL && request_keys(c, op, users, 3, keys_reply) != CHAT_OK)
+	if (op != NULL && directory_request(c, op, users, 3, keys_reply) != CHAT_OK)
 		op_finish(c, op, CHAT_ERR_NOMEM, NULL);
 }
 
@@ -394,7 +394,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What a connection would leave behind: no requests, acks or ops carry
 	 * over to the next input. */
 	ops_fail_all(c, CHAT_ERR_CONNECTION_LOST);
-	client_forget_session(c);
+	session_forget_requests(c);
+	events_forget_connection(c);
 	c->closing = 0;
 	c->drained = 0;
 	c->linking = 0;

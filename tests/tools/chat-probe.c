@@ -60,6 +60,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <libwebsockets.h>
 #include <sodium.h>
 
 #include "internal.h"
@@ -396,14 +397,10 @@ run_recv_noack(const char *home, int die)
 	       chat_client_loop(c, 100) == CHAT_OK) {
 		/* Throw away the acks before they can be written: this client "dies"
 		 * between storing and acking. */
-		store_free_list(c->acks, c->n_acks);
-		c->acks = NULL;
-		c->n_acks = c->cap_acks = 0;
+		receive_forget_acks(c);
 	}
 	/* Close without the acks: destroy, not disconnect (which would flush them). */
-	store_free_list(c->acks, c->n_acks);
-	c->acks = NULL;
-	c->n_acks = c->cap_acks = 0;
+	receive_forget_acks(c);
 	chat_client_destroy(c);
 	return 0;
 }
@@ -624,7 +621,7 @@ run_seal(const char *home, const char *chat, const char *id, const char *hex)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (ops_add_envelopes(c, arr, chat, id, users[i], body, len, 0) != CHAT_OK) {
+		if (send_envelopes(c, arr, chat, id, users[i], body, len, 0) != CHAT_OK) {
 			fprintf(stderr, "chat-probe: seal: %s\n", chat_client_errmsg(c));
 			goto out;
 		}

@@ -795,8 +795,8 @@ test_heartbeat(void **state)
 			continue;
 		}
 		assert_non_null(c);
-		assert_int_equal(c->heartbeat.secs_since_valid_ping, cases[i].ping);
-		assert_int_equal(c->heartbeat.secs_since_valid_hangup, cases[i].hangup);
+		assert_int_equal(proto_heartbeat_ping(c->heartbeat_s), cases[i].ping);
+		assert_int_equal(c->heartbeat_s, cases[i].hangup);
 		chat_client_destroy(c);
 	}
 	unsetenv("CHAT_HEARTBEAT");
@@ -856,7 +856,7 @@ test_sized_opts(void **state)
 	/* Newer, with its new member unset: fine, and what it set is used. */
 	v2.o.size = sizeof v2;
 	assert_non_null(c = chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
-	assert_int_equal(c->heartbeat.secs_since_valid_hangup, 7);
+	assert_int_equal(c->heartbeat_s, 7);
 	chat_client_destroy(c);
 	/* Newer, asking for something this library cannot do: refused. */
 	v2.future = 1;
@@ -985,7 +985,7 @@ note_reply(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	bad_reply_err = err;
 }
 
-/* Feed one frame (a C string) to the session's dispatch, as if received. */
+/* Feed one frame (a C string) to the session, as if received. */
 static void
 feed(struct chat_client *c, const char *frame)
 {
@@ -994,7 +994,7 @@ feed(struct chat_client *c, const char *frame)
 
 	assert_true(n < sizeof buf);
 	memcpy(buf, frame, n + 1);
-	session_dispatch(c, buf, n);
+	session_on_frame(c, buf, n);
 }
 
 /*

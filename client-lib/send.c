@@ -1,0 +1,519 @@
+/*
+ * send.c - sending one message: chat_send_text(), and the send op every
+ * message goes out by (outbox.c's replays and media.c's files too). A send
+ * learns the chat's members (getChat) and their devices' keys (getKeys) when
+ * this device does not know them, seals one envelope per device, and sends
+ * them in one sendMessage under the message's id, which the client draws:
+ * a send that goes again after a lost reply is recognised by the server.
+ * The message is in the store (pending) before anything goes out, and is
+ * marked sent when the server has committed it, or failed when it refused.
+ */
+#include "internal.h"
+#include "attach.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+/* A send retries after device_mismatch with a fresh directory this many times. */
+#define SEND_ATTEMPTS 3
+
+static int send_step(struct chat_client *c, struct op *op);
+static void release_ready(struct chat_client *c, const char *chat_id);
+
+/* Builds one envelope per active device of a user, but ours. */
+struct envelope_ctx {
+	struct chat_client *c;
+	const char *chat_id, *id;
+	cJSON *arr;
+	const uint8_t *body;
+	size_t body_len;
+	int skip_changed;
+	int err;
+};
+
+static int
+add_envelope(void *arg, const char *user, uint32_t device, const struct store_peer *p)
+{
+	struct envelope_ctx *e = arg;
+	struct chat_client *c = e->c;
+	struct e2e_header h = {e->chat_id, e->id, c->user, c->device_id, user, device};
+	uint8_t nonce[PROTO_NONCE_BYTES], *ct;
+	size_t ct_len = 0;
+	cJSON *env;
+
+	if (strcmp(user, c->user) == 0 && device == c->device_id)
+		return 0;
+	if (p->has_pending && e->skip_changed)
+		return 0;
+	if (p->has_pending) {
+		e->err = client_fail_key(c, user,
+					 "the identity key of %s's device %u changed; nothing was "
+					 "sent",
+					 user, device);
+		return 1;
+	}
+	if (e2e_sealed_len(e->body_len) == 0) {
+		/* The callers bound what they build; this is the last line. */
+		e->err = client_fail(c, CHAT_ERR_TOO_LARGE,
+				     "a message of %zu bytes does not fit one envelope",
+				     e->body_len);
+		return 1;
+	}
+	ct = malloc(e2e_sealed_len(e->body_len));
+	env = cJSON_CreateObject();
+	if (ct == NULL || env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
+		free(ct);
+		cJSON_Delete(env);
+		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		return 1;
+	}
+	if (e2e_seal(ct, &ct_len, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
+		     p->exchange_key) != 0) {
+		free(ct);
+		e->err = client_fail(c, CHAT_ERR_BAD_KEY,
+				     "cannot encrypt for %s's device %u: "
+				     "its key is unusable",
+				     user, device);
+		return 1;
+	}
+	if (!cJSON_AddStringToObject(env, "user", user) ||
+	    !cJSON_AddNumberToObject(env, "deviceId", device) ||
+	    proto_add_b64(env, "nonce", nonce, sizeof nonce) ||
+	    proto_add_b64(env, "ciphertext", ct, ct_len))
+		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	free(ct);
+	return e->err != CHAT_OK;
+}
+
+int
+send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
+	       const char *user, const uint8_t *body, size_t len, int skip_changed)
+{
+	struct envelope_ctx e = {c, chat_id, id, arr, body, len, skip_changed, CHAT_OK};
+
+	if (store_peer_each(&c->store, user, add_envelope, &e, NULL) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return e.err;
+}
+
+/* The plaintext of a text message: kind 0x01, then the UTF-8 text; with files,
+ * kind 0x03 and the JSON that carries their keys (PROTOCOL.md). */
+static uint8_t *
+message_body(struct chat_client *c, const struct op *op, size_t *len)
+{
+	uint8_t *b;
+
+	if (op->n_atts > 0) {
+		char err[256];
+
+		b = attach_body_build(op->text, op->atts, op->n_atts, len, err, sizeof err);
+		if (b == NULL)
+			client_fail(c, CHAT_ERR_TOO_LARGE, "%s", err);
+		return b;
+	}
+	b = malloc(op->text_len + 1);
+
+	if (b == NULL)
+		return NULL;
+	b[0] = PROTO_BODY_TEXT;
+	memcpy(b + 1, op->text, op->text_len);
+	*len = op->text_len + 1;
+	return b;
+}
+
+static void
+sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	int64_t seq, at;
+
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
+	    op->attempts < SEND_ATTEMPTS) {
+		/* The chat's devices changed, or its members did and this device has
+		 * not heard yet: read both again and encrypt again. */
+		store_free_list(op->users, op->n_users);
+		op->users = NULL;
+		op->n_users = 0;
+		op->fresh_chat = 0;
+		op->on_wire = 0; /* and newer sends of the chat wait for it again */
+		err = send_step(c, op);
+		if (err != CHAT_OK)
+			op_finish(c, op, err, NULL);
+		return;
+	}
+	if (err == CHAT_OK && (proto_get_int(reply, "seq", 1, INT64_MAX / 2, &seq) != 0 ||
+			       proto_get_int(reply, "sentAt", 0, INT64_MAX / 2, &at) != 0))
+		err = client_fail(c, CHAT_ERR_PROTOCOL,
+				  "the server's send reply has no seq or time");
+	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
+				  c->store.err);
+	err = chats_no_such(c, err, op->chat_id);
+	op_finish(c, op, err, op->message_id);
+}
+
+static int
+encrypt_and_send(struct chat_client *c, struct op *op)
+{
+	cJSON *req = request_new("sendMessage"), *arr;
+	size_t body_len = 0;
+	uint8_t *body = message_body(c, op, &body_len);
+	int rc = CHAT_OK;
+
+	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
+	if (body == NULL && op->n_atts > 0)
+		rc = CHAT_ERR_TOO_LARGE; /* message_body said why */
+	else if (arr == NULL || body == NULL ||
+		 !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
+		 !cJSON_AddStringToObject(req, "messageId", op->message_id))
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	/* The blobs it refers to: the server checks they arrived, and lets the
+	 * chat's members fetch them. */
+	if (rc == CHAT_OK && op->n_atts > 0) {
+		cJSON *blobs = cJSON_AddArrayToObject(req, "blobs");
+
+		for (size_t i = 0; blobs != NULL && i < op->n_atts; i++)
+			if (!cJSON_AddItemToArray(blobs, cJSON_CreateString(op->atts[i].blob_id)))
+				blobs = NULL;
+		if (blobs == NULL)
+			rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
+		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
+				    body_len, 0);
+	/* The server refuses a message with no envelope: say why here. */
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "nobody else in this chat: the message was not sent");
+	if (body != NULL) {
+		sodium_memzero(body, body_len);
+		free(body);
+	}
+	if (rc != CHAT_OK) {
+		cJSON_Delete(req);
+		return rc;
+	}
+	op->attempts++;
+	return session_request(c, req, sent, op, 0);
+}
+
+/* The oldest send of chat_id in this session that has not gone out yet (it
+ * is fetching the chat or keys, or ready and waiting), or NULL. */
+static struct op *
+oldest_unsent(const struct chat_client *c, const char *chat_id)
+{
+	struct op *oldest = NULL;
+
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND && !op->held && !op->on_wire &&
+		    strcmp(op->chat_id, chat_id) == 0 &&
+		    (oldest == NULL || op->turn < oldest->turn))
+			oldest = op;
+	return oldest;
+}
+
+/*
+ * Sends go out in the order they were written, per chat, since the server
+ * numbers them in the order they come. A send may need a getChat or getKeys
+ * reply before it can be encrypted, and one that does not would overtake it:
+ * after a reconnection the first pending message asks for keys, the keys
+ * come, and a message written meanwhile went out before the other pending
+ * ones. So a send that is ready waits while an older send of its chat has
+ * not gone out, and goes when that one does (or ends).
+ */
+static int
+send_in_turn(struct chat_client *c, struct op *op)
+{
+	int rc;
+
+	if (oldest_unsent(c, op->chat_id) != op) {
+		op->ready = 1;
+		return CHAT_OK;
+	}
+	op->ready = 0;
+	if ((rc = encrypt_and_send(c, op)) != CHAT_OK)
+		return rc;
+	op->on_wire = 1;
+	release_ready(c, op->chat_id);
+	return CHAT_OK;
+}
+
+/* Sends the waiting sends of chat_id that are next in turn. */
+static void
+release_ready(struct chat_client *c, const char *chat_id)
+{
+	struct op *op;
+
+	/* Not while the connection is going away: the sends are held or failed. */
+	while (c->has_conn && c->state == CHAT_STATE_ONLINE &&
+	       (op = oldest_unsent(c, chat_id)) != NULL && op->ready) {
+		int rc;
+
+		op->ready = 0;
+		if ((rc = encrypt_and_send(c, op)) == CHAT_OK)
+			op->on_wire = 1;
+		else
+			op_finish(c, op, rc, NULL);
+	}
+}
+
+/*
+ * A send the server never committed (it refused, or we refused to encrypt)
+ * is failed; one cut off by the network stays pending: it may have landed.
+ * So does one the server only asked to slow down (rate_limited): the outbox
+ * sends it again on the next connection. A failed send tells its id all the
+ * same: the message is in the store (pending or failed), and the caller may
+ * want to retry or discard it.
+ */
+static int
+send_end(struct chat_client *c, struct op *op, int err, const char **id)
+{
+	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_TIMEOUT &&
+	    err != CHAT_ERR_CONNECT &&
+	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
+		if (store_message_set_state(&c->store, op->message_id, "failed") != 0) {
+			char why[sizeof c->errmsg];
+
+			/* Said with the reason it failed: pending, it goes again. */
+			snprintf(why, sizeof why, "%s", c->errmsg);
+			err = client_fail(c, CHAT_ERR_STORE,
+					  "%s; and the store cannot mark it failed (it stays "
+					  "pending, and goes again): %s",
+					  why, c->store.err);
+		}
+		/* An outbox send has no caller waiting: tell the application. */
+		if (op->outbox && c->cbs.on_send_failed)
+			c->cbs.on_send_failed(c, c->udata, op->chat_id, op->message_id, err,
+					      c->errmsg);
+	}
+	if (err != CHAT_OK)
+		*id = op->message_id;
+	return err;
+}
+
+/* A send that never went out no longer holds back the newer ones. */
+static void
+send_ended(struct chat_client *c, struct op *op)
+{
+	release_ready(c, op->chat_id);
+}
+
+struct op *
+send_op_new(struct chat_client *c, chat_done_cb done, void *arg)
+{
+	struct op *op = op_new(c, OP_SEND, done, arg);
+
+	if (op != NULL) {
+		op->end = send_end;
+		op->ended = send_ended;
+	}
+	return op;
+}
+
+static void
+send_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	if (err == CHAT_OK)
+		err = directory_apply(c, reply);
+	if (err == CHAT_OK)
+		err = send_in_turn(c, op);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+static void
+send_chat(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	char **members = NULL;
+	size_t n = 0;
+
+	err = chats_no_such(c, err, op->chat_id);
+	if (err == CHAT_OK)
+		err = chats_store(c, reply, &members, &n);
+	store_free_list(members, n);
+	op->fresh_chat = 1;
+	if (err == CHAT_OK)
+		err = send_step(c, op);
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+/* Moves a send on: learn the chat's members, then their keys, then send. */
+static int
+send_step(struct chat_client *c, struct op *op)
+{
+	if (op->users == NULL) {
+		int rc = store_chat_has_members(&c->store, op->chat_id);
+
+		if (rc < 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		if (rc == 0 || (op->attempts > 0 && !op->fresh_chat))
+			return chats_request(c, op->chat_id, send_chat, op);
+		if (store_chat_members(&c->store, op->chat_id, &op->users, &op->n_users) != 0)
+			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		/* Ask the directory on a retry, and whenever a member has no pinned device. */
+		for (size_t i = 0; i < op->n_users; i++) {
+			rc = store_peer_count(&c->store, op->users[i]);
+			if (rc < 0)
+				return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+			if (rc == 0 || op->attempts > 0)
+				return directory_request(c, op, op->users, op->n_users, send_keys);
+		}
+	}
+	return send_in_turn(c, op);
+}
+
+/* Starts (or restarts) a send from its first step: the chat and the keys may
+ * have changed while the connection was away. On failure the caller ends op. */
+static int
+restart_send_step(struct chat_client *c, struct op *op)
+{
+	op->held = 0;
+	store_free_list(op->users, op->n_users);
+	op->users = NULL;
+	op->n_users = 0;
+	op->fresh_chat = 0;
+	op->attempts = 0;
+	op->ready = op->on_wire = 0;
+	op->turn = ++c->send_turns; /* restarts come in the store's order */
+	return send_step(c, op);
+}
+
+void
+send_restart(struct chat_client *c, struct op *op)
+{
+	int rc = restart_send_step(c, op);
+
+	if (rc != CHAT_OK)
+		op_finish(c, op, rc, NULL);
+}
+
+struct op *
+send_find(const struct chat_client *c, const char *message_id)
+{
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND && strcmp(op->message_id, message_id) == 0)
+			return op;
+	return NULL;
+}
+
+void
+send_hold_all(struct chat_client *c)
+{
+	for (struct op *op = c->ops; op != NULL; op = op->next)
+		if (op->kind == OP_SEND) {
+			op->held = 1;
+			op->ready = op->on_wire = 0;
+			session_drop_op_requests(c, op);
+		}
+}
+
+int
+chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
+	       char *message_id, chat_done_cb done, void *arg)
+{
+	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
+	struct chat_message m = {0};
+	struct op *op;
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
+		return rc;
+	if (text == NULL || len == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
+	if (len > CHAT_MAX_TEXT)
+		return client_fail(c, CHAT_ERR_TOO_LARGE,
+				   "message of %zu bytes is over the limit of "
+				   "%d bytes; nothing was sent",
+				   len, CHAT_MAX_TEXT);
+	if (!proto_valid_utf8(text, len))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message is not valid UTF-8 text (or contains "
+				   "a NUL byte); nothing was sent");
+	op = send_op_new(c, done, arg);
+	if (op == NULL || (op->text = malloc(len + 1)) == NULL) {
+		if (op)
+			op_finish(c, op, CHAT_ERR_NOMEM, NULL);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	memcpy(op->text, text, len);
+	op->text[len] = '\0';
+	op->text_len = len;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(op->message_id, sizeof op->message_id, raw, sizeof raw);
+	/* Into the store first: the message is the user's the moment they sent it. */
+	m.chat_id = op->chat_id;
+	m.message_id = op->message_id;
+	m.sender = c->user;
+	m.sender_device = c->device_id;
+	m.text = op->text;
+	m.text_len = len;
+	m.outgoing = 1;
+	m.state = "pending";
+	if (store_message_insert(&c->store, &m) < 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	else if (message_id != NULL) /* stored: the caller may need it even if
+					   connecting fails (the message is kept) */
+		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
+	/* Online: send now (the outbox went out when the session began). Not yet:
+	 * wait, so that on connecting everything pending goes out in order. */
+	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE) {
+		op->turn = ++c->send_turns;
+		rc = send_step(c, op);
+	} else if (rc == CHAT_OK) {
+		op->held = 1;
+	}
+	return op_launch(c, op, rc);
+}
+
+static int
+copy_stored(void *arg, const struct chat_message *m)
+{
+	struct op *op = arg;
+
+	if ((op->text = malloc(m->text_len + 1)) == NULL)
+		return 1;
+	memcpy(op->text, m->text, m->text_len + 1);
+	op->text_len = m->text_len;
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
+	return 0;
+}
+
+/* Sends a message already in the store as pending (one whose files are all
+ * uploaded), done reporting it as chat_send_text's would: now if online, else
+ * with the outbox when the connection comes. */
+int
+send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg)
+{
+	struct op *op = send_op_new(c, done, arg);
+	int rc;
+
+	if (op == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	snprintf(op->message_id, sizeof op->message_id, "%s", message_id);
+	if (store_message_get(&c->store, message_id, copy_stored, op) != 1 || op->text == NULL ||
+	    store_attachments(&c->store, message_id, &op->atts, NULL, &op->n_atts) != 0) {
+		op->done = NULL;
+		op_finish(c, op, CHAT_ERR_STORE, NULL);
+		return client_fail(c, CHAT_ERR_STORE, "cannot read back message %s", message_id);
+	}
+	if (c->state != CHAT_STATE_ONLINE) {
+		op->held = 1;
+		return CHAT_OK;
+	}
+	/* A send that fails before anything went out (a recipient's key changed)
+	 * fails the call, as in chat_send_text: done is not called for it. */
+	if ((rc = restart_send_step(c, op)) != CHAT_OK) {
+		op->done = NULL;
+		op_finish(c, op, rc, NULL);
+	}
+	return rc;
+}
+
+int
+send_busy(const struct chat_client *c, const char *message_id)
+{
+	return send_find(c, message_id) != NULL;
+}

@@ -1,0 +1,748 @@
+/*
+ * test_client_machine.c - the client's state machine (session.c, events.c,
+ * send.c, outbox.c, receive.c) driven by a fake transport: no socket, no
+ * libwebsockets, no server. The fake records every frame libchat writes and
+ * lets a test hand it frames (hello, replies, pushes), drop the connection,
+ * and move the clock, so what happens across connections is exact:
+ *
+ *   - the outbox: messages pending from an earlier session go out on the
+ *     next connection, in the order they were written, under their ids;
+ *   - a send cut off by a lost connection goes again on the next one under
+ *     the same id, and its done runs once;
+ *   - a newMessage pushed twice is stored and reported once, acked twice,
+ *     and owes one delivered receipt;
+ *   - a rate_limited request goes again after retryAfterMs, not before;
+ *   - a store that cannot record what the server answered is reported as
+ *     such, never swallowed.
+ *
+ * The handle is alice's device 1, with bob's device 1 pinned and the direct
+ * chat CHAT of the two in its store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "internal.h"
+
+#define CHAT "0123456789abcdef"
+
+/* ---- the fake transport ---------------------------------------------------- */
+
+#define MAX_FRAMES 64
+
+struct fake {
+	int64_t now;    /* the clock, ms */
+	int open;       /* a connection is under way or up */
+	int opens;      /* connections started */
+	int want_write; /* the session asked for a chance to write */
+	int timer_set;  /* the session's timer, due at timer_at */
+	int64_t timer_at;
+	int aborted;               /* the session dropped the connection (a deadline) */
+	cJSON *frames[MAX_FRAMES]; /* what libchat wrote, parsed */
+	size_t n_frames;
+	size_t seen; /* frames the test has looked at (next_frame) */
+};
+
+static int
+fake_setup(struct chat_client *c, int tls)
+{
+	(void)c;
+	(void)tls;
+	return CHAT_OK;
+}
+
+static int
+fake_open(struct chat_client *c, const struct proto_url *u)
+{
+	struct fake *f = c->tp;
+
+	(void)u;
+	f->open = 1;
+	f->opens++;
+	return CHAT_OK;
+}
+
+static void
+fake_want_write(struct chat_client *c)
+{
+	((struct fake *)c->tp)->want_write = 1;
+}
+
+static int
+fake_write(struct chat_client *c, const char *frame, size_t len)
+{
+	struct fake *f = c->tp;
+
+	assert_true(f->open);
+	assert_true(f->n_frames < MAX_FRAMES);
+	f->frames[f->n_frames] = cJSON_ParseWithLength(frame, len);
+	assert_non_null(f->frames[f->n_frames]);
+	f->n_frames++;
+	return 0;
+}
+
+static void
+fake_abort(struct chat_client *c)
+{
+	((struct fake *)c->tp)->aborted = 1;
+}
+
+static void
+fake_timer(struct chat_client *c, int64_t delay_ms)
+{
+	struct fake *f = c->tp;
+
+	f->timer_set = 1;
+	f->timer_at = f->now + delay_ms;
+}
+
+/* Drops the connection, as a server gone away would. */
+static void
+fake_drop(struct chat_client *c)
+{
+	struct fake *f = c->tp;
+
+	assert_true(f->open);
+	f->open = 0;
+	f->want_write = 0;
+	session_on_closed(c, CHAT_ERR_CONNECTION_LOST);
+}
+
+/* One pass of the loop: the timer if due, then every chance to write that
+ * was asked for, as the network would give them. */
+static int
+fake_service(struct chat_client *c, int timeout_ms)
+{
+	struct fake *f = c->tp;
+
+	(void)timeout_ms;
+	if (f->timer_set && f->now >= f->timer_at) {
+		f->timer_set = 0;
+		session_on_timer(c);
+	}
+	while (f->open && f->want_write) {
+		f->want_write = 0;
+		if (session_on_writable(c) != SESSION_WRITE_OK) {
+			fake_drop(c);
+			return 0;
+		}
+	}
+	if (f->open && f->aborted) {
+		f->aborted = 0;
+		fake_drop(c);
+	}
+	return 0;
+}
+
+static int64_t
+fake_now(const struct chat_client *c)
+{
+	return ((const struct fake *)c->tp)->now;
+}
+
+static void
+fake_stop(struct chat_client *c)
+{
+	((struct fake *)c->tp)->open = 0;
+}
+
+static int
+no_fd(const struct chat_client *c)
+{
+	(void)c;
+	return -1;
+}
+
+static const struct transport_ops fake_transport = {
+	.setup = fake_setup,
+	.open = fake_open,
+	.want_write = fake_want_write,
+	.write = fake_write,
+	.abort = fake_abort,
+	.timer = fake_timer,
+	.service = fake_service,
+	.now = fake_now,
+	.stop = fake_stop,
+	.poll_fd = no_fd,
+	.wake_fd = no_fd,
+};
+
+/* ---- the handle ------------------------------------------------------------ */
+
+struct fixture {
+	char home[64];
+	struct chat_client *c;
+	struct fake fake;
+	struct e2e_identity bob;
+	int messages; /* on_message calls */
+	char last_text[64];
+	int send_failed, send_failed_err; /* on_send_failed calls, the last err */
+	int64_t retention;                /* the hello's limits.retention, if not 0 */
+};
+
+static void
+on_message(struct chat_client *c, void *udata, const struct chat_message *m)
+{
+	struct fixture *f = udata;
+
+	(void)c;
+	f->messages++;
+	snprintf(f->last_text, sizeof f->last_text, "%s", m->text);
+}
+
+static void
+on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const char *message_id,
+	       int err, const char *detail)
+{
+	struct fixture *f = udata;
+
+	(void)c;
+	(void)chat_id;
+	(void)message_id;
+	(void)detail;
+	f->send_failed++;
+	f->send_failed_err = err;
+}
+
+static struct fixture *
+open_handle(int reconnect)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	const char *both[] = {"alice", "bob"};
+	struct chat_client *c;
+
+	assert_non_null(f);
+	snprintf(f->home, sizeof f->home, "/tmp/test_client_machine.XXXXXX");
+	assert_non_null(mkdtemp(f->home));
+	c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = f->home,
+							      .server_url = "ws://127.0.0.1:9/",
+							      .reconnect = reconnect),
+			    f, NULL, NULL, 0);
+	assert_non_null(c);
+	f->c = c;
+	c->transport = &fake_transport;
+	c->tp = &f->fake;
+	f->fake.now = 1000000;
+	assert_int_equal(
+		chat_client_set_callbacks(
+			c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(.on_message = on_message,
+								       .on_send_failed =
+									       on_send_failed)),
+		CHAT_OK);
+	/* alice's device 1, as registering would leave it. */
+	assert_int_equal(client_ensure_identity(c), CHAT_OK);
+	snprintf(c->user, sizeof c->user, "alice");
+	c->device_id = 1;
+	assert_int_equal(store_peer_pin(&c->store, "alice", 1, c->id->sign_pk, c->id->x_pk, NULL),
+			 0);
+	assert_int_equal(e2e_identity_generate(&f->bob), 0);
+	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
+	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, 1, both, 2, NULL, 0), 0);
+	return f;
+}
+
+static void
+close_handle(struct fixture *f)
+{
+	char p[128];
+
+	chat_client_destroy(f->c);
+	for (size_t i = 0; i < f->fake.n_frames; i++)
+		cJSON_Delete(f->fake.frames[i]);
+	for (const char *const *n = (const char *const[]){"store.db", "store.db-wal",
+							  "store.db-shm", "identity.key", NULL};
+	     *n != NULL; n++) {
+		snprintf(p, sizeof p, "%s/%s", f->home, *n);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(f->home), 0);
+	e2e_identity_wipe(&f->bob);
+	free(f);
+}
+
+/* ---- frames in and out ------------------------------------------------------- */
+
+/* Hands the session a frame, as if the server had sent it. */
+static void
+inject(struct fixture *f, cJSON *msg)
+{
+	char *text = cJSON_PrintUnformatted(msg);
+
+	assert_non_null(text);
+	cJSON_Delete(msg);
+	session_on_frame(f->c, text, strlen(text));
+	free(text);
+}
+
+static void
+pass(struct fixture *f)
+{
+	assert_int_equal(chat_client_loop(f->c, 0), CHAT_OK);
+}
+
+/* The next frame libchat wrote that the test has not looked at, or NULL. */
+static const cJSON *
+next_frame(struct fixture *f)
+{
+	return f->fake.seen < f->fake.n_frames ? f->fake.frames[f->fake.seen++] : NULL;
+}
+
+/* The next frame, which must be a request of type. */
+static const cJSON *
+expect_request(struct fixture *f, const char *type)
+{
+	const cJSON *r = next_frame(f);
+
+	assert_non_null(r);
+	assert_string_equal(proto_get_str(r, "type"), type);
+	return r;
+}
+
+static int64_t
+request_id(const cJSON *r)
+{
+	int64_t id;
+
+	assert_int_equal(proto_get_int(r, "id", 1, INT64_MAX / 2, &id), 0);
+	return id;
+}
+
+/* {"id": id, "ok": true} with seq and sentAt (what sendMessage's reply has;
+ * the other requests here ignore them). */
+static void
+reply_ok(struct fixture *f, int64_t id, int64_t seq)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(r, "id", (double)id);
+	cJSON_AddTrueToObject(r, "ok");
+	cJSON_AddNumberToObject(r, "seq", (double)seq);
+	cJSON_AddNumberToObject(r, "sentAt", 1795000000000.0 + (double)seq);
+	inject(f, r);
+}
+
+/* Opens a connection and takes it online: the hello, the auth, its reply. */
+static void
+go_online(struct fixture *f)
+{
+	uint8_t challenge[PROTO_CHALLENGE_BYTES] = {1, 2, 3};
+	cJSON *hello = cJSON_CreateObject(), *limits;
+
+	if (f->c->state == CHAT_STATE_OFFLINE)
+		assert_int_equal(chat_client_connect(f->c), CHAT_OK);
+	assert_true(f->fake.open);
+	assert_int_equal(f->c->state, CHAT_STATE_CONNECTING);
+	session_on_open(f->c, challenge, 0);
+	assert_int_equal(f->c->state, CHAT_STATE_AUTHENTICATING);
+	cJSON_AddStringToObject(hello, "type", "hello");
+	cJSON_AddNumberToObject(hello, "protocol", PROTO_VERSION);
+	assert_int_equal(proto_add_b64(hello, "challenge", challenge, sizeof challenge), 0);
+	limits = cJSON_AddObjectToObject(hello, "limits");
+	if (f->retention > 0)
+		cJSON_AddNumberToObject(limits, "retention", (double)f->retention);
+	inject(f, hello);
+	pass(f);
+	reply_ok(f, request_id(expect_request(f, "auth")), 0);
+	assert_int_equal(f->c->state, CHAT_STATE_ONLINE);
+	pass(f); /* what going online starts */
+}
+
+/* A sendMessage of message id to bob's device 1, in CHAT. */
+static int64_t
+expect_send(struct fixture *f, const char *id)
+{
+	const cJSON *r = expect_request(f, "sendMessage");
+	const cJSON *envs = cJSON_GetObjectItemCaseSensitive(r, "envelopes");
+
+	assert_string_equal(proto_get_str(r, "chatId"), CHAT);
+	assert_string_equal(proto_get_str(r, "messageId"), id);
+	assert_int_equal(cJSON_GetArraySize(envs), 1);
+	assert_string_equal(proto_get_str(cJSON_GetArrayItem(envs, 0), "user"), "bob");
+	return request_id(r);
+}
+
+/* {"id": id, "ok": false, "error": {"code": code, ...}} */
+static void
+reply_error(struct fixture *f, int64_t id, const char *code)
+{
+	cJSON *r = cJSON_CreateObject(), *e;
+
+	cJSON_AddNumberToObject(r, "id", (double)id);
+	cJSON_AddFalseToObject(r, "ok");
+	e = cJSON_AddObjectToObject(r, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", "refused by the test");
+	inject(f, r);
+}
+
+/* From now on every write to the store fails (reads still work), as on a
+ * disk that has gone read-only. */
+static void
+store_read_only(struct fixture *f)
+{
+	assert_int_equal(sqlite3_exec(f->c->store.db, "PRAGMA query_only = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+}
+
+/* Makes a stored message look written long ago (past any retention). */
+static void
+store_age(struct fixture *f, const char *id)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "UPDATE messages SET stored_at = 1 WHERE message_id = '%s'", id);
+	assert_int_equal(sqlite3_exec(f->c->store.db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static int
+copy_state(void *arg, const struct chat_message *m)
+{
+	snprintf(arg, 16, "%s", m->state);
+	return 0;
+}
+
+static const char *
+state_of(struct fixture *f, const char *id)
+{
+	static char state[16];
+
+	state[0] = '\0';
+	assert_int_equal(store_message_get(&f->c->store, id, copy_state, state), 1);
+	return state;
+}
+
+/* A message of alice's written by an earlier session and never confirmed. */
+static void
+store_pending(struct fixture *f, const char *id, const char *text)
+{
+	struct chat_message m = {0};
+
+	m.chat_id = CHAT;
+	m.message_id = id;
+	m.sender = "alice";
+	m.sender_device = 1;
+	m.text = text;
+	m.text_len = strlen(text);
+	m.outgoing = 1;
+	m.state = "pending";
+	assert_int_equal(store_message_insert(&f->c->store, &m), 1);
+}
+
+struct done {
+	int calls, err;
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+};
+
+static void
+on_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct done *d = arg;
+
+	(void)c;
+	d->calls++;
+	d->err = err;
+	snprintf(d->id, sizeof d->id, "%s", id ? id : "");
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
+
+/* What an earlier session left pending goes out on connecting, oldest first,
+ * each under the id it was stored with, and is sent once confirmed. */
+static void
+test_outbox_replay(void **state)
+{
+	static const char *ids[] = {"00000000000000000000000000000001",
+				    "ffffffffffffffffffffffffffffff02",
+				    "80000000000000000000000000000003"};
+	struct fixture *f = open_handle(0);
+	int64_t req[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		store_pending(f, ids[i], (const char *[]){"one", "two", "three"}[i]);
+	go_online(f);
+	for (int i = 0; i < 3; i++)
+		req[i] = expect_send(f, ids[i]);
+	assert_null(next_frame(f));
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(state_of(f, ids[i]), "pending");
+		reply_ok(f, req[i], i + 1);
+		assert_string_equal(state_of(f, ids[i]), "sent");
+	}
+	/* Confirmed: nothing goes again. */
+	pass(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* A send whose reply never came (the connection dropped) goes again on the
+ * next connection under the same id; its done runs once, for that reply. */
+static void
+test_reconnect_mid_send(void **state)
+{
+	struct fixture *f = open_handle(1);
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct done d = {0};
+
+	(void)state;
+	go_online(f);
+	assert_int_equal(chat_send_text(f->c, CHAT, "hi", 2, id, on_done, &d), CHAT_OK);
+	pass(f);
+	expect_send(f, id);
+	fake_drop(f->c);
+	assert_int_equal(f->c->state, CHAT_STATE_WAITING);
+	assert_int_equal(d.calls, 0);
+	assert_string_equal(state_of(f, id), "pending");
+	/* Not before the backoff's time... */
+	pass(f);
+	assert_int_equal(f->fake.opens, 1);
+	/* ...then a new connection, and the same message again. */
+	f->fake.now += 30000;
+	pass(f);
+	assert_int_equal(f->fake.opens, 2);
+	go_online(f);
+	reply_ok(f, expect_send(f, id), 7);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_OK);
+	assert_string_equal(d.id, id);
+	assert_string_equal(state_of(f, id), "sent");
+	pass(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* A newMessage from bob's device 1 to this one, sealed for it. */
+static cJSON *
+new_message(struct fixture *f, const char *id, const char *text)
+{
+	struct e2e_header h = {CHAT, id, "bob", 1, "alice", 1};
+	uint8_t body[64], nonce[PROTO_NONCE_BYTES], *ct;
+	size_t len = strlen(text) + 1, ct_len;
+	cJSON *msg = cJSON_CreateObject(), *sender;
+
+	assert_true(len <= sizeof body);
+	body[0] = PROTO_BODY_TEXT;
+	memcpy(body + 1, text, len - 1);
+	assert_non_null(ct = malloc(e2e_sealed_len(len)));
+	assert_int_equal(e2e_seal(ct, &ct_len, nonce, body, len, &h, f->bob.x_sk, f->bob.x_pk,
+				  f->c->id->x_pk),
+			 0);
+	cJSON_AddStringToObject(msg, "type", "newMessage");
+	cJSON_AddStringToObject(msg, "chatId", CHAT);
+	cJSON_AddStringToObject(msg, "messageId", id);
+	cJSON_AddNumberToObject(msg, "seq", 5);
+	cJSON_AddNumberToObject(msg, "sentAt", 1795000000000.0);
+	sender = cJSON_AddObjectToObject(msg, "sender");
+	cJSON_AddStringToObject(sender, "user", "bob");
+	cJSON_AddNumberToObject(sender, "deviceId", 1);
+	proto_add_b64(sender, "identityKey", f->bob.sign_pk, 32);
+	proto_add_b64(sender, "exchangeKey", f->bob.x_pk, 32);
+	proto_add_b64(sender, "exchangeKeySig", f->bob.x_sig, 64);
+	proto_add_b64(msg, "nonce", nonce, sizeof nonce);
+	proto_add_b64(msg, "ciphertext", ct, ct_len);
+	free(ct);
+	return msg;
+}
+
+/* The ack that follows, which must carry exactly id. */
+static void
+expect_ack(struct fixture *f, const char *id)
+{
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(expect_request(f, "ack"), "messageIds");
+
+	assert_int_equal(cJSON_GetArraySize(ids), 1);
+	assert_string_equal(cJSON_GetArrayItem(ids, 0)->valuestring, id);
+}
+
+/* The server sends a message again when it did not get the ack: the device
+ * stores and shows it once, and acks it each time. */
+static void
+test_duplicate_push(void **state)
+{
+	static const char id[] = "abcdefabcdefabcdefabcdefabcdef01";
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	go_online(f);
+	inject(f, new_message(f, id, "hello alice"));
+	assert_int_equal(f->messages, 1);
+	assert_string_equal(f->last_text, "hello alice");
+	assert_string_equal(state_of(f, id), "received");
+	pass(f);
+	expect_ack(f, id);
+	inject(f, new_message(f, id, "hello alice"));
+	assert_int_equal(f->messages, 1);
+	pass(f);
+	expect_ack(f, id);
+	assert_null(next_frame(f));
+	/* One delivered receipt is owed for it, after the batching delay. */
+	f->fake.now += RECEIPT_DELAY_MS + 1;
+	pass(f);
+	expect_request(f, "sendReceipt");
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* A request refused as rate_limited goes again, whole and under the same id,
+ * once retryAfterMs has passed on the session's clock, and not before. */
+static void
+test_rate_limited_retry(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char id[CHAT_MESSAGE_ID_LEN + 1], *first, *again;
+	struct done d = {0};
+	const cJSON *r;
+	cJSON *refusal, *e;
+	int64_t req;
+
+	(void)state;
+	go_online(f);
+	assert_int_equal(chat_send_text(f->c, CHAT, "slow down", 9, id, on_done, &d), CHAT_OK);
+	pass(f);
+	r = expect_request(f, "sendMessage");
+	req = request_id(r);
+	first = cJSON_PrintUnformatted(r);
+	refusal = cJSON_CreateObject();
+	cJSON_AddNumberToObject(refusal, "id", (double)req);
+	cJSON_AddFalseToObject(refusal, "ok");
+	e = cJSON_AddObjectToObject(refusal, "error");
+	cJSON_AddStringToObject(e, "code", "rate_limited");
+	cJSON_AddStringToObject(e, "message", "too many requests; retry in 2000 ms");
+	cJSON_AddNumberToObject(e, "retryAfterMs", 2000);
+	inject(f, refusal);
+	assert_int_equal(d.calls, 0);
+	pass(f);
+	f->fake.now += 1999;
+	pass(f);
+	assert_null(next_frame(f));
+	f->fake.now += 2;
+	pass(f);
+	r = expect_request(f, "sendMessage");
+	again = cJSON_PrintUnformatted(r);
+	assert_string_equal(again, first);
+	reply_ok(f, req, 3);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_OK);
+	assert_string_equal(state_of(f, id), "sent");
+	free(first);
+	free(again);
+	close_handle(f);
+}
+
+/* ---- store failures: said, not swallowed ------------------------------------ */
+
+/* A send the server refuses is marked failed; when the store cannot do it,
+ * done hears of that (the message stays pending, and goes again), instead
+ * of a refusal that the store contradicts. */
+static void
+test_refused_send_store_fails(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct done d = {0};
+
+	(void)state;
+	go_online(f);
+	assert_int_equal(chat_send_text(f->c, CHAT, "no", 2, id, on_done, &d), CHAT_OK);
+	pass(f);
+	store_read_only(f);
+	reply_error(f, expect_send(f, id), "bad_request");
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_ERR_STORE);
+	assert_string_equal(d.id, id);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "refused by the test"));
+	assert_non_null(strstr(chat_client_errmsg(f->c), "cannot mark it failed"));
+	assert_string_equal(state_of(f, id), "pending");
+	close_handle(f);
+}
+
+/* A device removed on the server that this device cannot record as removed
+ * is a store failure, not a success. */
+static void
+test_removed_device_store_fails(void **state)
+{
+	struct fixture *f = open_handle(0);
+	struct done d = {0};
+
+	(void)state;
+	assert_int_equal(
+		store_peer_pin(&f->c->store, "alice", 2, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
+	go_online(f);
+	assert_int_equal(chat_remove_device(f->c, 2, on_done, &d), CHAT_OK);
+	pass(f);
+	store_read_only(f);
+	reply_ok(f, request_id(expect_request(f, "removeDevice")), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.err, CHAT_ERR_STORE);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "removed"));
+	close_handle(f);
+}
+
+/* chat_retry of a message past the server's retention fails it for good;
+ * when the store cannot mark it so, the call says the store failed. */
+static void
+test_retry_expired_store_fails(void **state)
+{
+	static const char id[] = "0000000000000000000000000000ab01";
+	struct fixture *f = open_handle(0);
+	struct done d = {0};
+
+	(void)state;
+	store_pending(f, id, "old");
+	store_age(f, id);
+	f->c->retention_ms = 1000; /* as a hello told it */
+	store_read_only(f);
+	assert_int_equal(chat_retry(f->c, id, on_done, &d), CHAT_ERR_STORE);
+	assert_non_null(strstr(chat_client_errmsg(f->c), "retention"));
+	assert_int_equal(d.calls, 0);
+	close_handle(f);
+}
+
+/* On connecting, a pending message past the server's retention is given up,
+ * never sent: the server may have forgotten its id and would store it twice.
+ * When the store cannot mark it failed, it still does not go out, and the
+ * application hears why. */
+static void
+test_expired_outbox_store_fails(void **state)
+{
+	static const char id[] = "0000000000000000000000000000ab02";
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	store_pending(f, id, "old");
+	store_age(f, id);
+	store_read_only(f);
+	f->retention = 1000;
+	go_online(f);
+	assert_null(next_frame(f));
+	assert_int_equal(f->send_failed, 1);
+	assert_int_equal(f->send_failed_err, CHAT_ERR_STORE);
+	assert_string_equal(state_of(f, id), "pending");
+	close_handle(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_outbox_replay),
+		cmocka_unit_test(test_reconnect_mid_send),
+		cmocka_unit_test(test_duplicate_push),
+		cmocka_unit_test(test_rate_limited_retry),
+		cmocka_unit_test(test_refused_send_store_fails),
+		cmocka_unit_test(test_removed_device_store_fails),
+		cmocka_unit_test(test_retry_expired_store_fails),
+		cmocka_unit_test(test_expired_outbox_store_fails),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
