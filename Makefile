@@ -120,6 +120,40 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS)
 
+# ---- examples/: programs against libchat as its users build them ------------
+# Each examples/NAME.c is built the way libchat(3) says to build a program:
+# C11, the one header chat.h, and what `pkg-config --cflags --libs libchat`
+# gives -- here from an uninstalled libchat.pc for this build, whose include
+# directory holds chat.h alone, so no example can reach libchat's insides.
+# They find libchat.so.1 beside them ($$ORIGIN/..), wherever the build is.
+# tests/integration/examples.sh runs them.
+EXAMPLE_SRC    := $(wildcard examples/*.c)
+EXAMPLES       := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+EXAMPLE_PC     := $(BUILD)/uninstalled
+EXAMPLE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
+
+all: $(EXAMPLES)
+
+$(BUILD)/include/chat.h: client-lib/chat.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/$(SONAME): $(BUILD)/libchat.so
+	ln -sf libchat.so $@
+
+$(EXAMPLE_PC)/libchat.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'Name: libchat' 'Description: libchat, not installed: $(abspath $(BUILD))' \
+		'Version: $(VERSION)' 'Requires.private: $(PKGS_LIB)' \
+		'Libs: -L$(abspath $(BUILD)) -lchat' 'Cflags: -I$(abspath $(BUILD))/include' > $@
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/include/chat.h $(BUILD)/$(SONAME) \
+		$(EXAMPLE_PC)/libchat.pc
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< \
+		$$(PKG_CONFIG_PATH=$(EXAMPLE_PC) $(PKG_CONFIG) --cflags --libs libchat) \
+		-Wl,-rpath,'$$ORIGIN/..'
+
 TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
 
@@ -275,8 +309,9 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man3/libchat.3 \
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
 
-# The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
-FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+# The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included,
+# and examples/ (its own .clang-format: 72 columns, for man/libchat.3).
+FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c examples/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 
