@@ -126,7 +126,8 @@ $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 # gives -- here from an uninstalled libchat.pc for this build, whose include
 # directory holds chat.h alone, so no example can reach libchat's insides.
 # They find libchat.so.1 beside them ($$ORIGIN/..), wherever the build is.
-# tests/integration/examples.sh runs them.
+# tests/integration/examples.sh runs them; tests/install-check.sh builds
+# them against the installed library; man/libchat.3 quotes them.
 EXAMPLE_SRC    := $(wildcard examples/*.c)
 EXAMPLES       := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 EXAMPLE_PC     := $(BUILD)/uninstalled
@@ -153,6 +154,18 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/include/chat.h $(BUILD)/$(SONAME) \
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< \
 		$$(PKG_CONFIG_PATH=$(EXAMPLE_PC) $(PKG_CONFIG) --cflags --libs libchat) \
 		-Wl,-rpath,'$$ORIGIN/..'
+
+# Installed as sources, where libchat(3) says they are.
+DOCDIR ?= $(PREFIX)/share/doc/libchat
+.PHONY: install-examples uninstall-examples
+install: install-examples
+uninstall: uninstall-examples
+install-examples:
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 $(EXAMPLE_SRC) $(DESTDIR)$(DOCDIR)/examples/
+uninstall-examples:
+	rm -f $(EXAMPLE_SRC:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
