@@ -259,7 +259,7 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
 			-artifact_prefix=$(BUILD)/crash-$$t- \
 			$(BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; done
 
-integration: all $(TEST_TOOLS)
+integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
 # make bench: speed figures against the machine's limits (bench/run.sh). Always
