@@ -288,8 +288,12 @@ run_raw(int argc, char **argv)
 			continue;
 		}
 		if (sscanf(R.line, "@big %ld", &v) == 1) {
-			char *big = malloc((size_t)v);
+			char *big = v > 0 ? malloc((size_t)v) : NULL;
 
+			if (big == NULL) {
+				fprintf(stderr, "chat-probe: @big %ld: no memory\n", v);
+				exit(1);
+			}
 			memset(big, 'x', (size_t)v);
 			big[0] = '{';
 			queue_frame(big, (size_t)v, 0);
@@ -533,6 +537,7 @@ run_hold(int n, const char *host, int port, int ms, const char *src)
 	if (fds == NULL || inet_pton(AF_INET, host, &to.sin_addr) != 1 ||
 	    (src != NULL && inet_pton(AF_INET, src, &from.sin_addr) != 1)) {
 		fprintf(stderr, "chat-probe: bad address\n");
+		free(fds);
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -540,12 +545,14 @@ run_hold(int n, const char *host, int port, int ms, const char *src)
 		if (fds[i] < 0 ||
 		    (src != NULL && bind(fds[i], (struct sockaddr *)&from, sizeof from) != 0)) {
 			fprintf(stderr, "chat-probe: socket %d: %s\n", i, strerror(errno));
+			free(fds); /* and the sockets, with the process */
 			return 1;
 		}
 		/* A refusal after the accept is a close: counted below. */
 		if (connect(fds[i], (struct sockaddr *)&to, sizeof to) != 0 &&
 		    errno != ECONNRESET) {
 			fprintf(stderr, "chat-probe: connect %d: %s\n", i, strerror(errno));
+			free(fds);
 			return 1;
 		}
 	}

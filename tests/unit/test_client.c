@@ -311,9 +311,10 @@ static int
 fill_some(struct store *s, const char *chat, int *next)
 {
 	char id[CHAT_MESSAGE_ID_LEN + 1];
-	struct chat_message m = msg(id, chat, *next, "after");
+	struct chat_message m;
 
 	snprintf(id, sizeof id, "%032x", *next);
+	m = msg(id, chat, *next, "after");
 	assert_int_equal(store_message_insert(s, &m), 1);
 	(*next)++;
 	return 1;
@@ -397,9 +398,10 @@ fill(struct store *s, const char *chat, size_t len, int *next)
 	memset(text, 'x', len);
 	text[len] = '\0';
 	for (;;) {
-		struct chat_message m = msg(id, chat, *next, text);
+		struct chat_message m;
 
 		snprintf(id, sizeof id, "%032x", *next);
+		m = msg(id, chat, *next, text);
 		if ((rc = store_message_insert(s, &m)) != 1)
 			break;
 		n++;

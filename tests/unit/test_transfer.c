@@ -195,6 +195,7 @@ test_put_refused(void **state)
 	FILE *f = fopen(file, "w");
 
 	(void)state;
+	assert_non_null(f);
 	fputs("hello", f);
 	fclose(f);
 	server_start(&s, "403 Forbidden", 0);
