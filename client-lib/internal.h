@@ -178,7 +178,7 @@ void session_want_write(struct chat_client *c);
 void session_set_state(struct chat_client *c, enum chat_state st, int err);
 void session_online(struct chat_client *c);
 /* Fails every request waiting on op (used when an op ends early). */
-void session_drop_op_requests(struct chat_client *c, struct op *op);
+void session_drop_op_requests(struct chat_client *c, const struct op *op);
 /* Handles one whole frame from the server (buf[0..len), which it may rewrite:
  * see proto_json_scrub). */
 void session_dispatch(struct chat_client *c, char *buf, size_t len);

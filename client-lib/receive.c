@@ -61,10 +61,12 @@ void
 receive_flush_acks(struct chat_client *c)
 {
 	cJSON *req, *arr;
-	size_t n = c->n_acks < PROTO_MAX_ACK ? c->n_acks : PROTO_MAX_ACK;
+	size_t n = c->n_acks;
 
 	if (n == 0)
 		return;
+	if (n > PROTO_MAX_ACK)
+		n = PROTO_MAX_ACK; /* the most one ack takes; the rest go next */
 	req = cJSON_CreateObject();
 	arr = req ? cJSON_AddArrayToObject(req, "messageIds") : NULL;
 	if (arr == NULL || !cJSON_AddStringToObject(req, "type", "ack")) {
@@ -425,10 +427,13 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	if (rc == CHAT_OK)
 		rc = receipt ? take_receipt(c, &in, sender_xk)
 			     : take_message(c, &in, sender_xk, unhanded);
-	if (rc == CHAT_OK)
-		rc = receive_queue_ack(c, in.message_id);
-	else if (rc != CHAT_ERR_KEY_CHANGED)
+	if (rc == CHAT_OK) {
+		/* No memory for the ack only delays it: the server sends the
+		 * message again next session, and the store knows it. */
+		(void)receive_queue_ack(c, in.message_id);
+	} else if (rc != CHAT_ERR_KEY_CHANGED) {
 		report(c, in.message_id, rc);
+	}
 	sodium_memzero(sender_xk, sizeof sender_xk);
 }
 

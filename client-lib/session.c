@@ -250,7 +250,7 @@ complete(struct chat_client *c, struct request *r, const cJSON *reply, int err)
 }
 
 void
-session_drop_op_requests(struct chat_client *c, struct op *op)
+session_drop_op_requests(struct chat_client *c, const struct op *op)
 {
 	struct request **pp = &c->reqs;
 

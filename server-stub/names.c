@@ -62,7 +62,7 @@ names_parse(const char *arg, int default_port, char *out, size_t cap)
 {
 	char host[PROTO_SERVER_NAME_MAX + 1];
 	const char *colon, *end;
-	int port = default_port;
+	int port;
 
 	if (arg == NULL || strlen(arg) > PROTO_SERVER_NAME_MAX)
 		return -1;
@@ -80,7 +80,8 @@ names_parse(const char *arg, int default_port, char *out, size_t cap)
 			return -1;
 		end = colon != NULL ? colon : arg + strlen(arg);
 	}
-	if (colon != NULL && (port = parse_port(colon + 1)) < 0)
+	port = colon != NULL ? parse_port(colon + 1) : default_port;
+	if (port < 0)
 		return -1;
 	memcpy(host, arg, (size_t)(end - arg));
 	host[end - arg] = '\0';

@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <poll.h>
 #include <arpa/inet.h>
@@ -169,8 +170,8 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2)
-			printf("#closed %u\n",
-			       ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
+			printf("#closed %u\n", (unsigned)(((unsigned char *)in)[0] << 8 |
+							  ((unsigned char *)in)[1]));
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (!R.finishing) /* our own teardown is not news */
@@ -527,6 +528,15 @@ peer_closed(int fd)
 	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 run_hold(int n, const char *host, int port, int ms, const char *src)
 {
@@ -556,7 +566,7 @@ run_hold(int n, const char *host, int port, int ms, const char *src)
 			return 1;
 		}
 	}
-	usleep((useconds_t)ms * 1000);
+	sleep_ms(ms);
 	for (int i = 0; i < n; i++) {
 		if (peer_closed(fds[i]))
 			closed++;
@@ -598,7 +608,7 @@ run_slow_put(const char *host, int port, const char *path, long size, long rate)
 		if (peer_closed(fd) || write(fd, chunk, (size_t)k) != k)
 			goto closed;
 		sent += k;
-		usleep(100000);
+		sleep_ms(100);
 	}
 	got = read(fd, resp, sizeof resp - 1);
 	if (got <= 0)
