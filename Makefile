@@ -1,12 +1,14 @@
 # One build for the whole project: libchat, chatctl, chat-server, tests.
 #
-#   make                 build everything into build/
+#   make                 build everything into build/ (examples/ too)
 #   make check           install missing packages, build with ASan+UBSan into
 #                        build/san/ and run every test
 #   make run             install missing packages, build, start a local chat-server
 #                        (once) and open chat-tui on it as $USER (USER=bob: as bob)
 #   make stop            stop that chat-server
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make analyze         gcc -fanalyzer and cppcheck over every C file; any finding
+#                        fails it (make check runs it first)
 #   make fuzz            build the fuzz targets (tests/fuzz/) with clang's libFuzzer
 #                        into build/fuzz/ and run each for FUZZ_SECONDS (default 60)
 #                        from its saved corpus; what crashes is saved as
@@ -120,6 +122,53 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS)
 
+# ---- examples/: programs against libchat as its users build them ------------
+# Each examples/NAME.c is built the way libchat(3) says to build a program:
+# C11, the one header chat.h, and what `pkg-config --cflags --libs libchat`
+# gives -- here from an uninstalled libchat.pc for this build, whose include
+# directory holds chat.h alone, so no example can reach libchat's insides.
+# They find libchat.so.1 beside them ($$ORIGIN/..), wherever the build is.
+# tests/integration/examples.sh runs them; tests/install-check.sh builds
+# them against the installed library; man/libchat.3 quotes them.
+EXAMPLE_SRC    := $(wildcard examples/*.c)
+EXAMPLES       := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+EXAMPLE_PC     := $(BUILD)/uninstalled
+EXAMPLE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g $(SANFLAGS)
+
+all: $(EXAMPLES)
+
+$(BUILD)/include/chat.h: client-lib/chat.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/$(SONAME): $(BUILD)/libchat.so
+	ln -sf libchat.so $@
+
+$(EXAMPLE_PC)/libchat.pc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'Name: libchat' 'Description: libchat, not installed: $(abspath $(BUILD))' \
+		'Version: $(VERSION)' 'Requires.private: $(PKGS_LIB)' \
+		'Libs: -L$(abspath $(BUILD)) -lchat' 'Cflags: -I$(abspath $(BUILD))/include' > $@
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/include/chat.h $(BUILD)/$(SONAME) \
+		$(EXAMPLE_PC)/libchat.pc
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< \
+		$$(PKG_CONFIG_PATH=$(EXAMPLE_PC) $(PKG_CONFIG) --cflags --libs libchat) \
+		-Wl,-rpath,'$$ORIGIN/..'
+
+# Installed as sources, where libchat(3) says they are.
+DOCDIR ?= $(PREFIX)/share/doc/libchat
+.PHONY: install-examples uninstall-examples
+install: install-examples
+uninstall: uninstall-examples
+install-examples:
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 $(EXAMPLE_SRC) $(DESTDIR)$(DOCDIR)/examples/
+uninstall-examples:
+	rm -f $(EXAMPLE_SRC:examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-stub
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
 
@@ -189,6 +238,7 @@ tests: all $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY)
 
 # make check: everything under the sanitizers, from a clean machine.
 check: deps
+	@$(MAKE) --no-print-directory analyze
 	@$(MAKE) --no-print-directory SAN=1 tests
 	@$(MAKE) --no-print-directory SAN=1 unit integration
 	@sh tests/install-check.sh
@@ -212,7 +262,7 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
 			-artifact_prefix=$(BUILD)/crash-$$t- \
 			$(BUILD)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; done
 
-integration: all $(TEST_TOOLS)
+integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
 # make bench: speed figures against the machine's limits (bench/run.sh). Always
@@ -229,6 +279,54 @@ bench:
 
 bench-run: all $(BENCH_PROGS)
 	@BIN=$(abspath $(BUILD)) sh bench/run.sh
+
+# ---- make analyze: gcc -fanalyzer and cppcheck, clean ------------------------
+# Every C file of the project, found by wildcard so that a new one is covered:
+# libchat, common/, chat-server, chatctl, chat-tui, examples/, the tests, their
+# tools and fuzz targets, bench/. Any finding fails it. Fix the code; suppress
+# only a false positive (or what the project decided against), where it is,
+# with the reason beside it: common/analyzer.h says how for gcc,
+# .cppcheck-suppressions for cppcheck. make check runs it.
+#
+# gcc analyses one file at a time, at -O0 (GCC 12's analyzer reports fewer
+# false positives there, and is faster), and keeps a stamp per file in
+# build/analyze/, so only what changed (or a header it includes) is analysed
+# again. cppcheck sees every file in one run (its whole-program checks too).
+ANALYZE_CC    ?= gcc
+CPPCHECK      ?= cppcheck
+ANALYZE_SRC   := $(wildcard common/*.c client-lib/*.c server-stub/*.c cli/*.c tui/*.c \
+                  examples/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c bench/*.c)
+ANALYZE_OK    := $(ANALYZE_SRC:%.c=build/analyze/%.ok)
+ANALYZE_DEFS  := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DCHAT_VERSION=\"$(VERSION)\" \
+                 -Icommon -Iclient-lib -Iserver-stub -Icli -Itui
+ANALYZE_FLAGS := -std=c11 -O0 -fanalyzer -Wall -Wextra -Werror $(ANALYZE_DEFS) \
+                 $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB) $(PKGS_TEST))
+CPPCHECK_FLAGS := --std=c11 --quiet --error-exitcode=1 \
+                  --enable=warning,style,performance,portability,information \
+                  --library=posix,gnu,sqlite3,libcurl,openssl \
+                  --inline-suppr --suppressions-list=.cppcheck-suppressions $(ANALYZE_DEFS)
+
+.PHONY: analyze analyze-gcc analyze-cppcheck
+analyze: analyze-gcc analyze-cppcheck
+
+analyze-gcc: $(ANALYZE_OK)
+
+# chat-tui's files see ncursesw's flags, as in the build.
+build/analyze/tui/%.ok build/analyze/tests/unit/test_tui_%.ok: \
+	ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI))
+
+build/analyze/%.ok: %.c
+	@mkdir -p $(dir $@)
+	$(ANALYZE_CC) $(ANALYZE_FLAGS) -MMD -MP -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
+	@touch $@
+
+analyze-cppcheck:
+	@command -v $(CPPCHECK) >/dev/null || \
+		{ echo "make analyze needs cppcheck: apt-get install cppcheck (or make deps)"; exit 1; }
+	@echo "$(CPPCHECK) ... $(words $(ANALYZE_SRC)) files"
+	@$(CPPCHECK) $(CPPCHECK_FLAGS) $(ANALYZE_SRC)
+
+-include $(ANALYZE_OK:.ok=.d)
 
 RUN_DIR  ?= $(HOME)/.local/state/chat-server
 RUN_ADDR ?= 127.0.0.1:8700
@@ -275,8 +373,9 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/chatctl.1 $(DESTDIR)$(MANDIR)/man3/libchat.3 \
 		$(DESTDIR)$(MANDIR)/man8/chat-server.8
 
-# The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included.
-FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c)
+# The project's style is .clang-format (tabs, tmux/BSD layout); bench/ included,
+# and examples/ (its own .clang-format: 72 columns, for man/libchat.3).
+FORMAT_SRC = $(wildcard common/*.[ch] client-lib/*.[ch] server-stub/*.[ch] cli/*.[ch] tui/*.[ch] tests/unit/*.c tests/tools/*.c bench/*.c examples/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 

@@ -420,6 +420,7 @@ cmd_listen_exec(struct cli *cli, struct args *args)
 		return rc;
 	if ((rc = cli_set_callbacks(cli, &receive_callbacks)) != EXIT_OK)
 		return rc;
+	/* cppcheck-suppress autoVariables ; set back to NULL before st goes */
 	cli->cmd_state = &st;
 	rc = chat_client_connect(cli->c);
 	while (rc == CHAT_OK && !cli_interrupted()) {

@@ -622,10 +622,13 @@ chat_trust(struct chat_client *c, const char *user)
 int
 chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 {
-	size_t n = spec ? strlen(spec) : 0;
+	size_t n;
 	int rc;
 
-	if (spec != NULL && spec[0] == '@') {
+	if (spec == NULL)
+		spec = ""; /* refused below, as any spec too short */
+	n = strlen(spec);
+	if (spec[0] == '@') {
 		if (!proto_valid_user(spec + 1))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   spec + 1);
@@ -636,7 +639,7 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "'%s' is not a chat id (16 hex digits, a prefix "
 				   "of at least 4, or @user)",
-				   spec ? spec : "");
+				   spec);
 	}
 	rc = store_chat_resolve(&c->store, c->user, spec, out);
 	if (rc < 0)

@@ -600,7 +600,7 @@ on_linked(void *udata, struct session *s)
 /* Close every connection of a removed device; the one that asked for its
  * own removal gets its reply first. */
 static void
-on_device_removed(void *udata, const char *user, uint32_t device_id, struct session *by)
+on_device_removed(void *udata, const char *user, uint32_t device_id, const struct session *by)
 {
 	struct server *srv = udata;
 	struct conn *o;

@@ -1483,7 +1483,7 @@ send_common(struct req *r, int receipt)
 	struct db_envelope *env = NULL;
 	struct db_send req;
 	struct db_send_result res;
-	size_t n = 0, i;
+	size_t n = 0, i, count;
 
 	if (get_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
 	    get_hex(r, r->msg, id_field, PROTO_MESSAGE_ID_LEN, message_id) != 0 ||
@@ -1491,7 +1491,7 @@ send_common(struct req *r, int receipt)
 		return;
 	/* Nobody to deliver to: a message with no envelope would only keep its
 	 * blobs on the server for nothing. */
-	if (cJSON_GetArraySize(list) == 0) {
+	if ((count = (size_t)cJSON_GetArraySize(list)) == 0) {
 		req_fail(r, "bad_request",
 			 "envelopes: at least one (a chat with no other device cannot be sent "
 			 "to)");
@@ -1514,8 +1514,7 @@ send_common(struct req *r, int receipt)
 			memcpy(blobs[n_blobs++], v->valuestring, PROTO_MESSAGE_ID_LEN + 1);
 		}
 	}
-	if (cJSON_GetArraySize(list) > 0 &&
-	    (env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
+	if ((env = calloc(count, sizeof *env)) == NULL) {
 		r->oom = 1;
 		return;
 	}
@@ -1606,6 +1605,8 @@ handle_ack(struct req *r)
 		return;
 	}
 	cJSON_ArrayForEach(v, list) {
+		if (n == cap)
+			break; /* never, but ids has room for cap (none: NULL) */
 		if (!cJSON_IsString(v) || !proto_valid_hex(v->valuestring, PROTO_MESSAGE_ID_LEN)) {
 			req_fail(r, "bad_request",
 				 "messageIds[%zu]: must be %d "

@@ -159,7 +159,7 @@ struct wire_hooks {
 	/* The device was removed, by the session by (which may be the
 	 * device's own): close its connection, after by's reply if it is. */
 	void (*device_removed)(void *udata, const char *user, uint32_t device_id,
-			       struct session *by);
+			       const struct session *by);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
 	/* Registrations from s's address (--register-rate): 0 if one may be

@@ -8,7 +8,8 @@ prefix=/opt/chat
 make --no-print-directory -s install PREFIX=$prefix DESTDIR="$root" >/dev/null
 for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.1 \
          include/chat.h lib/pkgconfig/libchat.pc share/man/man1/chatctl.1 \
-         share/man/man3/libchat.3 share/man/man8/chat-server.8; do
+         share/man/man3/libchat.3 share/man/man8/chat-server.8 \
+         share/doc/libchat/examples/send-lines.c share/doc/libchat/examples/echo-bot.c; do
 	[ -e "$root$prefix/$f" ] || { echo "install-check: $f not installed" >&2; exit 1; }
 done
 cat > "$root/use.c" <<'C'
@@ -44,4 +45,19 @@ out=$(LD_LIBRARY_PATH="$root$prefix/lib" "$root/use" "$root/home")
 # It must be the installed shared library that ran, not a static copy.
 LD_LIBRARY_PATH="$root$prefix/lib" ldd "$root/use" | grep -q "$root$prefix/lib/libchat.so.1" ||
 	{ echo "install-check: not linked to the installed libchat.so" >&2; exit 1; }
+# The programs libchat(3) quotes, as installed, built as the page says:
+# each with the one header and the one library, nothing of the source tree.
+for src in "$root$prefix"/share/doc/libchat/examples/*.c; do
+	ex="$root/$(basename "$src" .c)"
+	cc -std=c11 -Wall -Wextra -Werror $(PKG_CONFIG_PATH="$pc" pkg-config --cflags libchat) \
+		"$src" -o "$ex" $(PKG_CONFIG_PATH="$pc" pkg-config --libs libchat) ||
+		{ echo "install-check: $src does not build against the installed libchat" >&2; exit 1; }
+done
+# One of them run: a home not registered is refused with libchat's words.
+if echo hi | LD_LIBRARY_PATH="$root$prefix/lib" "$root/send-lines" 0123456789abcdef "$root/home" 2>"$root/err"; then
+	echo "install-check: send-lines sent from a home not registered" >&2
+	exit 1
+fi
+grep -q "not registered" "$root/err" ||
+	{ echo "install-check: send-lines said: $(cat "$root/err")" >&2; exit 1; }
 echo "install-check: ok"

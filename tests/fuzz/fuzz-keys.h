@@ -40,15 +40,15 @@ fuzz_identity(struct e2e_identity *id, uint8_t tag)
 static inline const char *
 fuzz_scratch_dir(const char *name)
 {
-	static char dir[256];
+	static char scratch[256];
 	const char *base = getenv("TMPDIR");
 
 	if (access("/dev/shm", W_OK) == 0)
 		base = "/dev/shm";
 	else if (base == NULL || *base == '\0')
 		base = "/tmp";
-	snprintf(dir, sizeof dir, "%s/chat-fuzz-%s.XXXXXX", base, name);
-	return mkdtemp(dir);
+	snprintf(scratch, sizeof scratch, "%s/chat-fuzz-%s.XXXXXX", base, name);
+	return mkdtemp(scratch);
 }
 
 #endif

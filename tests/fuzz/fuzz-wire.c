@@ -83,7 +83,7 @@ on_linked(void *udata, struct session *s)
 }
 
 static void
-on_removed(void *udata, const char *user, uint32_t device_id, struct session *by)
+on_removed(void *udata, const char *user, uint32_t device_id, const struct session *by)
 {
 	(void)udata;
 	(void)user;

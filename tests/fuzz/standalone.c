@@ -80,7 +80,8 @@ run_dir(const char *dir)
 		sprintf(names[n++], "%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, by_name);
+	if (n > 1) /* names is NULL for an empty corpus: qsort takes no NULL */
+		qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0)
 			rc = run_file(names[i]);

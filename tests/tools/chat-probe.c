@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <poll.h>
 #include <arpa/inet.h>
@@ -170,8 +171,8 @@ raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (len >= 2)
-			printf("#closed %u\n",
-			       ((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]);
+			printf("#closed %u\n", (unsigned)(((unsigned char *)in)[0] << 8 |
+							  ((unsigned char *)in)[1]));
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (!R.finishing) /* our own teardown is not news */
@@ -289,8 +290,12 @@ run_raw(int argc, char **argv)
 			continue;
 		}
 		if (sscanf(R.line, "@big %ld", &v) == 1) {
-			char *big = malloc((size_t)v);
+			char *big = v > 0 ? malloc((size_t)v) : NULL;
 
+			if (big == NULL) {
+				fprintf(stderr, "chat-probe: @big %ld: no memory\n", v);
+				exit(1);
+			}
 			memset(big, 'x', (size_t)v);
 			big[0] = '{';
 			queue_frame(big, (size_t)v, 0);
@@ -520,6 +525,15 @@ peer_closed(int fd)
 	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
 }
 
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 run_hold(int n, const char *host, int port, int ms, const char *src)
 {
@@ -530,6 +544,7 @@ run_hold(int n, const char *host, int port, int ms, const char *src)
 	if (fds == NULL || inet_pton(AF_INET, host, &to.sin_addr) != 1 ||
 	    (src != NULL && inet_pton(AF_INET, src, &from.sin_addr) != 1)) {
 		fprintf(stderr, "chat-probe: bad address\n");
+		free(fds);
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -537,16 +552,18 @@ run_hold(int n, const char *host, int port, int ms, const char *src)
 		if (fds[i] < 0 ||
 		    (src != NULL && bind(fds[i], (struct sockaddr *)&from, sizeof from) != 0)) {
 			fprintf(stderr, "chat-probe: socket %d: %s\n", i, strerror(errno));
+			free(fds); /* and the sockets, with the process */
 			return 1;
 		}
 		/* A refusal after the accept is a close: counted below. */
 		if (connect(fds[i], (struct sockaddr *)&to, sizeof to) != 0 &&
 		    errno != ECONNRESET) {
 			fprintf(stderr, "chat-probe: connect %d: %s\n", i, strerror(errno));
+			free(fds);
 			return 1;
 		}
 	}
-	usleep((useconds_t)ms * 1000);
+	sleep_ms(ms);
 	for (int i = 0; i < n; i++) {
 		if (peer_closed(fds[i]))
 			closed++;
@@ -588,7 +605,7 @@ run_slow_put(const char *host, int port, const char *path, long size, long rate)
 		if (peer_closed(fd) || write(fd, chunk, (size_t)k) != k)
 			goto closed;
 		sent += k;
-		usleep(100000);
+		sleep_ms(100);
 	}
 	got = read(fd, resp, sizeof resp - 1);
 	if (got <= 0)

@@ -174,6 +174,8 @@ main(int argc, char **argv)
 			close(lfd);
 			_exit(relay(server_ctx, client_ctx, cfd, target));
 		}
+		if (pid < 0) /* this client goes unserved; the next may not */
+			perror("tls-relay: fork");
 		close(cfd);
 	}
 }

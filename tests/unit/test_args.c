@@ -55,9 +55,11 @@ static int
 parse(struct args *a, const struct args_spec *spec, const char *what, char *line)
 {
 	static char *words[16];
+	char *save;
 	int n = 0;
 
-	for (char *w = strtok(line, " "); w != NULL && n < 16; w = strtok(NULL, " "))
+	for (char *w = strtok_r(line, " ", &save); w != NULL && n < 16;
+	     w = strtok_r(NULL, " ", &save))
 		words[n++] = w;
 	return args_parse(a, spec, n, words, what);
 }

@@ -121,11 +121,13 @@ parse(const char *cmd, const char *line)
 	char buf[256], name[64], *words[32];
 	const struct cmd_entry *e = cli_find_cmd(cmd_table, cmd);
 	struct args a;
+	char *save;
 	int n = 0;
 
 	assert_non_null(e);
 	snprintf(buf, sizeof buf, "%s", line);
-	for (char *w = strtok(buf, " "); w != NULL && n < 32; w = strtok(NULL, " "))
+	for (char *w = strtok_r(buf, " ", &save); w != NULL && n < 32;
+	     w = strtok_r(NULL, " ", &save))
 		words[n++] = w;
 	if (e->subcommands != NULL && n > 0) {
 		e = cli_find_cmd(e->subcommands, words[0]);

@@ -31,12 +31,18 @@ store_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 
+	if (f == NULL)
+		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_client.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
-	if (store_open(&f->s, f->path) != 0)
+	if (store_open(&f->s, f->path) != 0) {
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -311,9 +317,10 @@ static int
 fill_some(struct store *s, const char *chat, int *next)
 {
 	char id[CHAT_MESSAGE_ID_LEN + 1];
-	struct chat_message m = msg(id, chat, *next, "after");
+	struct chat_message m;
 
 	snprintf(id, sizeof id, "%032x", *next);
+	m = msg(id, chat, *next, "after");
 	assert_int_equal(store_message_insert(s, &m), 1);
 	(*next)++;
 	return 1;
@@ -397,9 +404,10 @@ fill(struct store *s, const char *chat, size_t len, int *next)
 	memset(text, 'x', len);
 	text[len] = '\0';
 	for (;;) {
-		struct chat_message m = msg(id, chat, *next, text);
+		struct chat_message m;
 
 		snprintf(id, sizeof id, "%032x", *next);
+		m = msg(id, chat, *next, text);
 		if ((rc = store_message_insert(s, &m)) != 1)
 			break;
 		n++;
@@ -758,14 +766,14 @@ static struct chat_client *
 open_with_heartbeat(const char *home, int opt, const char *env, int *err)
 {
 	struct chat_opts o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = opt);
-	char msg[256];
+	char errbuf[256];
 
 	if (env != NULL)
 		setenv("CHAT_HEARTBEAT", env, 1);
 	else
 		unsetenv("CHAT_HEARTBEAT");
 	*err = CHAT_OK;
-	return chat_client_new(&o, NULL, err, msg, sizeof msg);
+	return chat_client_new(&o, NULL, err, errbuf, sizeof errbuf);
 }
 
 static void
@@ -837,7 +845,7 @@ struct opts_v2 {
 static void
 test_sized_opts(void **state)
 {
-	char home[] = "/tmp/test_client_opts.XXXXXX", msg[256];
+	char home[] = "/tmp/test_client_opts.XXXXXX", errbuf[256];
 	struct chat_opts none = {.home = home};
 	struct opts_v2 v2 = {.o = CHAT_OPTS_INIT(.home = home, .heartbeat_s = 7)};
 	struct chat_client *c;
@@ -846,26 +854,52 @@ test_sized_opts(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(home));
 	unsetenv("CHAT_HEARTBEAT");
-	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_null(chat_client_new(&none, NULL, &err, errbuf, sizeof errbuf));
 	assert_int_equal(err, CHAT_ERR_INVALID);
-	assert_non_null(strstr(msg, "CHAT_OPTS_INIT"));
+	assert_non_null(strstr(errbuf, "CHAT_OPTS_INIT"));
 	/* A pointer where the size goes (the layout of libchat.so.0). */
 	memcpy(&none.size, &(const char *){home}, sizeof none.size);
-	assert_null(chat_client_new(&none, NULL, &err, msg, sizeof msg));
+	assert_null(chat_client_new(&none, NULL, &err, errbuf, sizeof errbuf));
 	assert_int_equal(err, CHAT_ERR_INVALID);
 	/* Newer, with its new member unset: fine, and what it set is used. */
 	v2.o.size = sizeof v2;
-	assert_non_null(c = chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_non_null(c = chat_client_new(&v2.o, NULL, &err, errbuf, sizeof errbuf));
 	assert_int_equal(c->heartbeat_s, 7);
 	chat_client_destroy(c);
 	/* Newer, asking for something this library cannot do: refused. */
 	v2.future = 1;
-	assert_null(chat_client_new(&v2.o, NULL, &err, msg, sizeof msg));
+	assert_null(chat_client_new(&v2.o, NULL, &err, errbuf, sizeof errbuf));
 	assert_int_equal(err, CHAT_ERR_INVALID);
-	assert_non_null(strstr(msg, "does not know"));
+	assert_non_null(strstr(errbuf, "does not know"));
 	/* The macro alone: every default. */
 	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
-					    &err, msg, sizeof msg));
+					    &err, errbuf, sizeof errbuf));
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
+/* chat_resolve_chat refuses what is no chat, NULL too, with the forms it
+ * takes; a full id it has not seen is taken as it is (it may be on the
+ * server). */
+static void
+test_resolve_chat_forms(void **state)
+{
+	char home[] = "/tmp/test_client_resolve.XXXXXX", errbuf[256];
+	char out[CHAT_CHAT_ID_LEN + 1];
+	struct chat_client *c;
+	int err = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    &err, errbuf, sizeof errbuf));
+	assert_int_equal(chat_resolve_chat(c, NULL, out), CHAT_ERR_INVALID);
+	assert_non_null(strstr(chat_client_errmsg(c), "is not a chat id"));
+	assert_int_equal(chat_resolve_chat(c, "abc", out), CHAT_ERR_INVALID);
+	assert_int_equal(chat_resolve_chat(c, "@", out), CHAT_ERR_INVALID);
+	assert_int_equal(chat_resolve_chat(c, "abcd", out), CHAT_ERR_NO_SUCH_CHAT);
+	assert_int_equal(chat_resolve_chat(c, "0123456789abcdef", out), CHAT_OK);
+	assert_string_equal(out, "0123456789abcdef");
 	chat_client_destroy(c);
 	remove_home(home);
 }
@@ -909,6 +943,7 @@ test_sized_callbacks(void **state)
 	v2.cbs.size = sizeof v2;
 	v2.on_future = (void (*)(void))seen_message;
 	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_ERR_INVALID);
+	/* cppcheck-suppress redundantAssignment ; the call above read it in v2.cbs */
 	v2.on_future = NULL;
 	assert_int_equal(chat_client_set_callbacks(c, &v2.cbs), CHAT_OK);
 	assert_int_equal(chat_client_set_callbacks(c, NULL), CHAT_OK);
@@ -1092,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test(test_heartbeat),
 		cmocka_unit_test(test_sized_opts),
+		cmocka_unit_test(test_resolve_chat_forms),
 		cmocka_unit_test(test_sized_callbacks),
 		cmocka_unit_test(test_walk_stop_rule),
 	};

@@ -273,11 +273,15 @@ dir_setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->home, sizeof f->home, "/tmp/test_devices.XXXXXX");
-	if (mkdtemp(f->home) == NULL)
+	if (mkdtemp(f->home) == NULL) {
+		free(f);
 		return -1;
+	}
 	o.home = f->home;
-	if ((f->c = chat_client_new(&o, f, &err, msg, sizeof msg)) == NULL)
+	if ((f->c = chat_client_new(&o, f, &err, msg, sizeof msg)) == NULL) {
+		free(f);
 		return -1;
+	}
 	assert_int_equal(
 		chat_client_set_callbacks(
 			f->c,

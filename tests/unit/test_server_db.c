@@ -109,12 +109,15 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_server_db.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof f->path, "%s/chat.db", f->dir);
 	f->db = db_open(f->path, err, sizeof err);
 	if (f->db == NULL) {
 		fprintf(stderr, "db_open: %s\n", err);
+		free(f);
 		return -1;
 	}
 	reg(f->db, "alice", "laptop", 1, DB_OK, 1);
@@ -1751,6 +1754,7 @@ test_receipts(void **state)
 	load_all(f->db, "alice", 2, &r);
 	assert_int_equal(r.n, 1); /* only the message */
 	/* The next message still gets seq 2. */
+	/* cppcheck-suppress redundantAssignment ; rq (sent above) points to env */
 	env[0] = env_to("alice", 1, ct, sizeof ct);
 	env[1] = env_to("alice", 2, ct, sizeof ct);
 	assert_int_equal(send_msg(f->db, g, M2, "bob", 1, env, 2, 4000, &res), DB_OK);
@@ -1773,6 +1777,7 @@ test_receipts(void **state)
 	/* Not a member: no such chat. */
 	rq.sender_user = "carol";
 	rq.n_envelopes = 1;
+	/* cppcheck-suppress [redundantAssignment, unreadVariable] ; rq points to env */
 	env[0] = env_to("alice", 1, ct, sizeof ct);
 	assert_int_equal(db_send(f->db, &rq, &res), DB_NOT_FOUND);
 	db_send_result_free(&res);

@@ -46,7 +46,7 @@ struct fixture {
 	int n_removed;
 	char removed_user[PROTO_USER_MAX + 1];
 	uint32_t removed_device;
-	struct session *removed_by;
+	const struct session *removed_by;
 	/* register_wait: what it answers, and how many it took. */
 	int64_t reg_wait;
 	int reg_taken;
@@ -115,7 +115,7 @@ on_linked(void *udata, struct session *s)
 }
 
 static void
-on_removed(void *udata, const char *user, uint32_t device_id, struct session *by)
+on_removed(void *udata, const char *user, uint32_t device_id, const struct session *by)
 {
 	struct fixture *f = udata;
 
@@ -172,11 +172,15 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_server_wire.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof f->path, "%s/chat.db", f->dir);
-	if ((f->db = db_open(f->path, err, sizeof err)) == NULL)
+	if ((f->db = db_open(f->path, err, sizeof err)) == NULL) {
+		free(f);
 		return -1;
+	}
 	f->hooks = (struct wire_hooks){
 		.db = f->db,
 		.max_frame = 4096,
@@ -2807,7 +2811,7 @@ test_blob_after_join(void **state)
 	snprintf(g, sizeof g, "%s", str(r, "chatId"));
 	cJSON_Delete(r);
 	for (int i = 0; i < 2; i++) {
-		char *id = i == 0 ? early : late;
+		char *id = i == 0 ? &early[0] : &late[0];
 
 		r = call(f, &a, "{\"id\":2,\"type\":\"getAttachmentTarget\",\"size\":10}");
 		expect_ok(r, 2);

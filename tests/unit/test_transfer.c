@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transfer.h"
@@ -147,7 +148,7 @@ run(struct transfer *t)
 {
 	assert_int_equal(transfer_start(t), 0);
 	while (!atomic_load(&t->finished))
-		usleep(1000);
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 }
 
 static void
@@ -195,6 +196,7 @@ test_put_refused(void **state)
 	FILE *f = fopen(file, "w");
 
 	(void)state;
+	assert_non_null(f);
 	fputs("hello", f);
 	fclose(f);
 	server_start(&s, "403 Forbidden", 0);
