@@ -19,6 +19,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "proto.h"
+
 /*
  * The schema is built the way an old database gets it: version 1 as the
  * first revision made it, then each migration in turn.  So a new database
@@ -430,6 +432,25 @@ static const char migrate_v7_sql[] =
 											    "adder,"
 											    " at);";
 
+/*
+ * Version 8: what a group update says is kept as data, not as its push frame
+ * (the store hands data to the request layer, which alone makes JSON).  The
+ * body of an update becomes four lines: its operation (create, add, remove,
+ * leave), the users it names, the members after it and the admins after it,
+ * each list its names separated by spaces (no name holds a space or a line
+ * break: PROTO_USER_FORM).  The rest of the push comes from the row (chat, id,
+ * seq, time, actor) and from its chat (kind, name; a group keeps its name).
+ * Version 7's bodies were chatUpdate frames, read here once with SQLite's
+ * JSON functions.
+ */
+#define UPDATE_NAMES(list)                                                                         \
+	"coalesce((SELECT group_concat(value, ' ') FROM (SELECT value"                             \
+	" FROM json_each(messages.body, '$." list "') ORDER BY key)), '')"
+static const char migrate_v8_sql[] =
+	"UPDATE messages SET body = json_extract(body, '$.operation')"
+	" || char(10) || " UPDATE_NAMES("users") " || char(10) || " UPDATE_NAMES("participants")
+	" || char(10) || " UPDATE_NAMES("admins") " WHERE kind = 'update';";
+
 enum {
 	ST_BEGIN,
 	ST_BEGIN_READ,
@@ -591,9 +612,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" " SENDER_COL("exchange_key_sig") ","
 		" " SENDER_COL("approver_key") ","
 		" " SENDER_COL("approval") ","
-		" i.nonce, i.ciphertext, m.kind, m.body"
+		" i.nonce, i.ciphertext, m.kind, m.body, c.kind, c.name"
 		" FROM inbox i"
 		" JOIN messages m ON m.message_id = i.message_id"
+		" JOIN chats c ON c.chat_id = m.chat_id"
 		" LEFT JOIN devices d ON d.user = m.sender_user"
 		"  AND d.device_id = m.sender_device"
 		" LEFT JOIN retired_devices r ON r.user = m.sender_user"
@@ -673,9 +695,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 				 " WHERE chat_id = ?1 AND user = ?2",
 };
 
+/* The lists of the update db_inbox_load hands out last: valid during its
+ * call of the db_inbox_fn. */
+struct db_update_lists {
+	char users[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+};
+_Static_assert(PROTO_MAX_MODIFY <= PROTO_MAX_MEMBERS, "an update names at most a group's members");
+
 struct db {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	struct db_update update;
+	struct db_update_lists lists;
 };
 
 /* Where chat ids come from; tests replace it to force a collision. */
@@ -905,7 +938,8 @@ foreign_keys_hold(struct db *st)
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql};
+					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql,
+					 migrate_v8_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 
@@ -1884,6 +1918,107 @@ db_change_result_free(struct db_change_result *res)
 	res->n_recipients = 0;
 }
 
+/* ---- what an update says, as stored (version 8's form, at the schema) ---- */
+
+static const char *const update_ops[] = {
+	[DB_OP_CREATE] = "create",
+	[DB_OP_ADD] = "add",
+	[DB_OP_REMOVE] = "remove",
+	[DB_OP_LEAVE] = "leave",
+};
+
+/* Write n names separated by spaces at p, then end; returns past it. */
+static char *
+put_names(char *p, const char (*names)[PROTO_USER_MAX + 1], size_t n, char end)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		if (i > 0)
+			*p++ = ' ';
+		memcpy(p, names[i], len);
+		p += len;
+	}
+	*p++ = end;
+	return p;
+}
+
+/* The body an update is stored as; malloc'd, NULL when out of memory. */
+static char *
+update_body(const struct db_update *u)
+{
+	size_t n = u->n_users + u->n_participants + u->n_admins;
+	char *body = malloc(16 + n * (PROTO_USER_MAX + 1)), *p = body;
+	size_t len = strlen(update_ops[u->op]);
+
+	if (body == NULL)
+		return NULL;
+	memcpy(p, update_ops[u->op], len);
+	p[len] = '\n';
+	p = put_names(p + len + 1, u->users, u->n_users, '\n');
+	p = put_names(p, u->participants, u->n_participants, '\n');
+	(void)put_names(p, u->admins, u->n_admins, '\0');
+	return body;
+}
+
+/* Read the line of names at *p (up to end, a line break or the NUL) into
+ * out, at most cap, and step *p past it: 0, or -1 if it is malformed. */
+static int
+take_names(const char **p, char end, char (*out)[PROTO_USER_MAX + 1], size_t cap, size_t *n)
+{
+	const char *s = *p, *stop = strchr(s, end), *sp;
+	size_t len;
+
+	*n = 0;
+	if (stop == NULL)
+		return -1;
+	while (s < stop) {
+		sp = memchr(s, ' ', (size_t)(stop - s));
+		len = (size_t)((sp != NULL ? sp : stop) - s);
+		if (*n == cap || len == 0 || len > PROTO_USER_MAX)
+			return -1;
+		memcpy(out[*n], s, len);
+		out[*n][len] = '\0';
+		if (!proto_valid_user(out[*n]))
+			return -1;
+		(*n)++;
+		s += len;
+		if (sp != NULL && ++s == stop)
+			return -1; /* a space at the end */
+	}
+	*p = end != '\0' ? stop + 1 : stop;
+	return 0;
+}
+
+/* Fill u's operation and lists (into st->lists) from a stored body: 0, or
+ * -1 if it is malformed. */
+static int
+parse_update(struct db *st, const char *body, struct db_update *u)
+{
+	struct db_update_lists *l = &st->lists;
+	const char *nl = strchr(body, '\n');
+	size_t op;
+
+	for (op = 0; nl != NULL && op < sizeof update_ops / sizeof *update_ops; op++) {
+		if (strlen(update_ops[op]) == (size_t)(nl - body) &&
+		    memcmp(update_ops[op], body, (size_t)(nl - body)) == 0)
+			break;
+	}
+	if (nl == NULL || op == sizeof update_ops / sizeof *update_ops)
+		return -1;
+	u->op = (enum db_update_op)op;
+	body = nl + 1;
+	if (take_names(&body, '\n', l->users, PROTO_MAX_MEMBERS, &u->n_users) != 0 ||
+	    take_names(&body, '\n', l->participants, PROTO_MAX_MEMBERS, &u->n_participants) != 0 ||
+	    take_names(&body, '\0', l->admins, PROTO_MAX_MEMBERS, &u->n_admins) != 0)
+		return -1;
+	u->users = (const char(*)[PROTO_USER_MAX + 1]) l->users;
+	u->participants = (const char(*)[PROTO_USER_MAX + 1]) l->participants;
+	u->admins = (const char(*)[PROTO_USER_MAX + 1]) l->admins;
+	return 0;
+}
+
 /* Run a statement bound to (text, text[, int]) that returns no rows. */
 static int
 text_step(struct db *st, int which, const char *a, const char *b, int64_t n, const char *what)
@@ -1930,14 +2065,14 @@ update_recipients(struct db *st, struct db_change_result *res)
 
 /*
  * Store the update of a change already written to chat_members: read the
- * members and admins after it into res, take the next seq, store the
- * encoder's text and one inbox row for every device of every member and of
- * every user in removed.  Inside the caller's transaction; 0 or -1.
+ * members and admins after it into res, take the next seq, store what it
+ * says and one inbox row for every device of every member and of every user
+ * in removed.  Inside the caller's transaction; 0 or -1.
  */
 static int
 write_update(struct db *st, const struct db_chat *chat, const char *actor, uint32_t actor_device,
 	     const char (*users)[PROTO_USER_MAX + 1], size_t n_users, int removed, int64_t now,
-	     db_update_encode_fn *encode, struct db_change_result *res)
+	     struct db_change_result *res)
 {
 	char(*sorted)[PROTO_USER_MAX + 1] = NULL;
 	uint8_t raw[PROTO_MESSAGE_ID_LEN / 2];
@@ -1977,8 +2112,8 @@ write_update(struct db *st, const struct db_chat *chat, const char *actor, uint3
 		.admins = (const char(*)[PROTO_USER_MAX + 1]) res->admins,
 		.n_admins = res->n_admins,
 	};
-	if ((body = encode(&u)) == NULL) {
-		srv_log("db: out of memory encoding an update");
+	if ((body = update_body(&u)) == NULL) {
+		srv_log("db: out of memory storing an update");
 		goto out;
 	}
 	s = stmt(st, ST_UPDATE_INSERT);
@@ -2134,8 +2269,7 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 	}
 	if (write_update(st, &chat, req->creator, req->creator_device,
-			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, req->now, req->encode,
-			 res) != 0 ||
+			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, req->now, res) != 0 ||
 	    set_joined(st, chat.chat_id, (const char(*)[PROTO_USER_MAX + 1]) all, n, res->seq) !=
 		    0 ||
 	    note_activity(st, chat.chat_id, req->creator) != 0 || tx_commit(st) != 0)
@@ -2288,7 +2422,7 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 	}
 	if ((!req->add && keep_an_admin(st, req->chat_id) != 0) ||
 	    write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users,
-			 !req->add, req->now, req->encode, res) != 0 ||
+			 !req->add, req->now, res) != 0 ||
 	    (req->add && (set_joined(st, req->chat_id, req->users, req->n_users, res->seq) != 0 ||
 			  note_activity(st, req->chat_id, req->actor) != 0)) ||
 	    tx_commit(st) != 0)
@@ -2716,9 +2850,32 @@ col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out)
 	return *out != NULL && (size_t)sqlite3_column_bytes(s, col) == len;
 }
 
+/* The update of an inbox row, from ST_INBOX_LOAD's columns, into
+ * st->update: 0, or -1 if it is malformed. */
+static int
+read_update(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
+{
+	struct db_update *u = &st->update;
+	const char *body = (const char *)sqlite3_column_text(s, 15);
+
+	memset(u, 0, sizeof *u);
+	u->chat_id = row->chat_id;
+	u->update_id = row->message_id;
+	u->seq = row->seq;
+	u->sent_at = row->sent_at;
+	u->actor = row->sender_user;
+	u->kind = (const char *)sqlite3_column_text(s, 16);
+	u->name = (const char *)sqlite3_column_text(s, 17); /* NULL: no name */
+	if (body == NULL || u->kind == NULL || parse_update(st, body, u) != 0)
+		return -1;
+	row->is_update = 1;
+	row->update = u;
+	return 0;
+}
+
 /* Fill a row from ST_INBOX_LOAD's columns; -1 if it is malformed. */
 static int
-read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
+read_inbox_row(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
 {
 	int64_t dev = sqlite3_column_int64(s, 6);
 	const unsigned char *kind = sqlite3_column_text(s, 14);
@@ -2733,12 +2890,8 @@ read_inbox_row(sqlite3_stmt *s, struct db_inbox_row *row)
 	row->sender_device = (uint32_t)dev;
 	if (!row->chat_id || !row->message_id || !row->sender_user || !kind)
 		return -1;
-	if (strcmp((const char *)kind, "update") == 0) {
-		/* Its push is the stored frame; nothing else is needed. */
-		row->is_update = 1;
-		row->body = (const char *)sqlite3_column_text(s, 15);
-		return row->body != NULL ? 0 : -1;
-	}
+	if (strcmp((const char *)kind, "update") == 0)
+		return read_update(st, s, row); /* no keys, nonce or ciphertext */
 	row->is_receipt = strcmp((const char *)kind, "receipt") == 0;
 	row->ciphertext = sqlite3_column_blob(s, 13);
 	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
@@ -2771,7 +2924,7 @@ db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after
 		return DB_INTERNAL;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (read_inbox_row(s, &row) != 0) {
+		if (read_inbox_row(st, s, &row) != 0) {
 			srv_log("db: malformed inbox row %lld",
 				(long long)sqlite3_column_int64(s, 0));
 			stmt_done(s);

@@ -21,8 +21,9 @@
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen,
  * 4: before receipts, 5: before attachments, 6: before tombstones and
- * quotas) are migrated in place when opened. */
-#define DB_SCHEMA_VERSION 7
+ * quotas, 7: updates kept as their push frames) are migrated in place when
+ * opened. */
+#define DB_SCHEMA_VERSION 8
 
 struct db;
 
@@ -122,6 +123,8 @@ struct db_send_result {
 	size_t n_extra;
 };
 
+struct db_update;
+
 /* One inbox row joined with its message and the sender's keys.  The
  * pointers are valid only during the db_inbox_fn call. */
 struct db_inbox_row {
@@ -130,11 +133,11 @@ struct db_inbox_row {
 	const char *message_id; /* a chatUpdate's updateId */
 	int64_t seq;
 	int64_t sent_at;
-	/* 1: a chatUpdate, whose whole push frame is body and which has no
-	 * sender keys, nonce or ciphertext (those are NULL). */
+	/* 1: a group update (update says what it is), which has no sender
+	 * keys, nonce or ciphertext (those are NULL). */
 	int is_update;
 	int is_receipt; /* 1: a receipt; seq is 0 */
-	const char *body;
+	const struct db_update *update; /* is_update only, else NULL */
 	const char *sender_user;
 	uint32_t sender_device;
 	const uint8_t *sender_identity_key;     /* PROTO_KEY_BYTES */
@@ -150,15 +153,15 @@ struct db_inbox_row {
 /* ---- group changes ------------------------------------------------------
  *
  * A group's creation and every change of its members is one "update": a
- * row of the messages table (kind 'update') that takes the chat's next seq
- * like a message, and one inbox row (without nonce or ciphertext) for
- * every device of every member after the change and of every user removed.
- * What the update says is made by the caller's encoder, inside the
- * transaction, so that this file stays free of JSON.
+ * message of the chat that takes the chat's next seq like a message, and
+ * one inbox row (without nonce or ciphertext) for every device of every
+ * member after the change and of every user removed.  The store keeps what
+ * the update says as data and hands it back with the inbox rows
+ * (db_inbox_row.update); the request layer makes the push of it.
  */
 enum db_update_op { DB_OP_CREATE, DB_OP_ADD, DB_OP_REMOVE, DB_OP_LEAVE };
 
-/* What an encoder gets; every list is sorted by name. */
+/* What an update says; every list is sorted by name. */
 struct db_update {
 	const char *chat_id;
 	const char *update_id; /* 32 lowercase hex digits */
@@ -175,9 +178,6 @@ struct db_update {
 	const char (*admins)[PROTO_USER_MAX + 1];
 	size_t n_admins;
 };
-
-/* The text stored for an update (malloc'd; NULL when out of memory). */
-typedef char *db_update_encode_fn(const struct db_update *u);
 
 /*
  * Adding to a group users who are strangers to the one adding (they have
@@ -197,7 +197,6 @@ struct db_group_create {
 	const char (*members)[PROTO_USER_MAX + 1];
 	size_t n_members;
 	int64_t now;
-	db_update_encode_fn *encode;
 	struct db_add_limits limits;
 };
 
@@ -209,7 +208,6 @@ struct db_group_change {
 	const char (*users)[PROTO_USER_MAX + 1]; /* distinct names */
 	size_t n_users;
 	int64_t now;
-	db_update_encode_fn *encode;
 	struct db_add_limits limits;
 };
 

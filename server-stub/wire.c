@@ -895,7 +895,6 @@ create_group(struct req *r, const cJSON *name_field)
 		.members = (const char(*)[PROTO_USER_MAX + 1]) names,
 		.n_members = n,
 		.now = proto_now_ms(),
-		.encode = wire_chat_update,
 		.limits = r->h->add_limits,
 	};
 	switch (db_create_group(r->h->db, &req, res)) {
@@ -1057,7 +1056,6 @@ handle_modify(struct req *r)
 		.users = (const char(*)[PROTO_USER_MAX + 1]) users,
 		.n_users = n,
 		.now = proto_now_ms(),
-		.encode = wire_chat_update,
 		.limits = r->h->add_limits,
 	};
 	switch (db_change_group(r->h->db, &req, res)) {
@@ -2120,16 +2118,7 @@ wire_new_message(const struct db_inbox_row *row)
 char *
 wire_inbox_push(const struct db_inbox_row *row)
 {
-	size_t n;
-	char *text;
-
-	if (!row->is_update)
-		return wire_new_message(row);
-	/* The frame was made when the update was stored (wire_chat_update). */
-	n = strlen(row->body);
-	if ((text = malloc(n + 1)) != NULL)
-		memcpy(text, row->body, n + 1);
-	return text;
+	return row->is_update ? wire_chat_update(row->update) : wire_new_message(row);
 }
 
 char *

@@ -192,11 +192,10 @@ char *wire_frame_error(const struct session *s, const char *code, const char *me
 /* The newMessage push for an inbox row of a message. */
 char *wire_new_message(const struct db_inbox_row *row);
 
-/* The push for any inbox row: newMessage, or the chatUpdate stored. */
+/* The push for any inbox row: newMessage, receipt or chatUpdate. */
 char *wire_inbox_push(const struct db_inbox_row *row);
 
-/* The chatUpdate push of an update, as the store keeps it (the store's
- * db_update_encode_fn). */
+/* The chatUpdate push of an update. */
 char *wire_chat_update(const struct db_update *u);
 
 /* The linked push to a session that has just become a new device. */

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "wire.h"
 
 struct fixture {
 	char dir[64];
@@ -663,8 +664,8 @@ test_send_rolls_back(void **state)
 
 typedef char name_t[PROTO_USER_MAX + 1];
 
-/* The update text the store keeps, made by a test encoder that shows what
- * the store handed it: "op seq actor users=a,b members=a,b,c admins=a". */
+/* What an update says, as one line: "op seq actor users=a,b members=a,b,c
+ * admins=a". */
 static const char *const op_names[] = {"create", "add", "remove", "leave"};
 
 static void
@@ -672,25 +673,21 @@ join_names(char *out, size_t cap, const char (*names)[PROTO_USER_MAX + 1], size_
 {
 	size_t i, len = strlen(out);
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && len < cap; i++) /* cut at cap, as snprintf cuts */
 		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", names[i]);
 }
 
-static char *
-test_encode(const struct db_update *u)
+static void
+update_text(const struct db_update *u, char *out, size_t cap)
 {
-	char *out = malloc(8192);
-
-	assert_non_null(out);
 	assert_int_equal(strlen(u->update_id), 32);
 	assert_string_equal(u->kind, "group");
-	snprintf(out, 8192, "%s %lld %s users=", op_names[u->op], (long long)u->seq, u->actor);
-	join_names(out, 8192, u->users, u->n_users);
-	strcat(out, " members=");
-	join_names(out, 8192, u->participants, u->n_participants);
-	strcat(out, " admins=");
-	join_names(out, 8192, u->admins, u->n_admins);
-	return out;
+	snprintf(out, cap, "%s %lld %s users=", op_names[u->op], (long long)u->seq, u->actor);
+	join_names(out, cap, u->users, u->n_users);
+	strncat(out, " members=", cap - strlen(out) - 1);
+	join_names(out, cap, u->participants, u->n_participants);
+	strncat(out, " admins=", cap - strlen(out) - 1);
+	join_names(out, cap, u->admins, u->n_admins);
 }
 
 static enum db_status
@@ -705,7 +702,6 @@ group(struct db *db, const char *creator, const char *const *members, size_t n, 
 		.members = (const name_t *)names,
 		.n_members = n,
 		.now = now,
-		.encode = test_encode,
 	};
 	enum db_status st;
 	size_t i;
@@ -731,7 +727,6 @@ change(struct db *db, const char *chat, const char *actor, int add, const char *
 		.users = (const name_t *)names,
 		.n_users = n,
 		.now = now,
-		.encode = test_encode,
 	};
 	size_t i;
 
@@ -776,7 +771,11 @@ collect_any(void *udata, const struct db_inbox_row *row)
 	r->seq[r->n] = row->seq;
 	r->update[r->n] = row->is_update;
 	snprintf(r->mid[r->n], sizeof r->mid[0], "%s", row->message_id);
-	snprintf(r->body[r->n], sizeof r->body[0], "%s", row->is_update ? row->body : "");
+	r->body[r->n][0] = '\0';
+	if (row->is_update)
+		update_text(row->update, r->body[r->n], sizeof r->body[0]);
+	else
+		assert_null(row->update);
 	if (row->is_update) {
 		assert_null(row->nonce);
 		assert_null(row->ciphertext);
@@ -1399,7 +1398,8 @@ test_migrate_v1_fails_whole(void **state)
 }
 
 /* What version 7 added, taken away again: for the tests that make older
- * versions out of the fixture's database. */
+ * versions out of the fixture's database. (Version 8 changed only the bodies
+ * of group updates, and the databases made older hold none.) */
 #define UNDO_V7                                                                                    \
 	"DROP TABLE message_tombstones; DROP TRIGGER inbox_bytes_add;"                             \
 	"DROP TRIGGER inbox_bytes_sub; ALTER TABLE devices DROP COLUMN inbox_bytes;"               \
@@ -2039,6 +2039,120 @@ test_migrate_v5(void **state)
 	assert_int_equal(send_blobs(f->db, g, M2, "alice", &env, 1, ids, 1), DB_OK);
 }
 
+/* ---- version 8: updates kept as data ------------------------------------ */
+
+/* A device's inbox as the request layer pushes it: each update's chatUpdate,
+ * "message" for anything else. */
+struct frames {
+	size_t n;
+	char id[8][PROTO_MESSAGE_ID_LEN + 1];
+	char *text[8];
+};
+
+static int
+collect_frames(void *udata, const struct db_inbox_row *row)
+{
+	struct frames *fr = udata;
+
+	assert_true(fr->n < 8);
+	snprintf(fr->id[fr->n], sizeof fr->id[0], "%s", row->message_id);
+	fr->text[fr->n] = row->is_update ? wire_chat_update(row->update) : strdup("message");
+	assert_non_null(fr->text[fr->n]);
+	fr->n++;
+	return 0;
+}
+
+static void
+frames_of(struct db *db, const char *user, struct frames *fr)
+{
+	size_t n;
+
+	memset(fr, 0, sizeof *fr);
+	assert_int_equal(db_inbox_load(db, user, 1, 0, 64, collect_frames, fr, &n), DB_OK);
+}
+
+static void
+frames_free(struct frames *fr)
+{
+	for (size_t i = 0; i < fr->n; i++)
+		free(fr->text[i]);
+}
+
+/*
+ * Version 7 kept each update as the chatUpdate frame it pushes; version 8
+ * keeps what it says, and the request layer makes the frame. A version-7
+ * database's waiting updates are pushed byte for byte as before; a body
+ * version 8 cannot read fails the migration, which leaves the file as it was.
+ */
+static void
+test_migrate_v7(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bc[] = {"bob", "carol"};
+	struct frames before, after;
+	char sql[1024], err[256], g[17];
+	size_t i;
+
+	assert_non_null(res);
+	assert_int_equal(group(f->db, "alice", bc, 2, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	change_ok(f->db, g, "alice", 0, "carol", 2000, DB_OP_REMOVE);
+	change_ok(f->db, g, "bob", 0, "bob", 3000, DB_OP_LEAVE);
+	frames_of(f->db, "bob", &before);
+	assert_int_equal(before.n, 3);
+	assert_non_null(strstr(before.text[2], "\"operation\":\"leave\",\"users\":[\"bob\"],"
+						"\"participants\":[\"alice\"],\"admins\":[\"alice\"]}"));
+	/* What version 7 held: the frames themselves. */
+	db_close(f->db);
+	f->db = NULL;
+	for (i = 0; i < before.n; i++) {
+		snprintf(sql, sizeof sql, "UPDATE messages SET body = '%s' WHERE message_id = '%s'",
+			 before.text[i], before.id[i]);
+		raw_sql(f, sql);
+	}
+	raw_sql(f, "PRAGMA user_version = 7");
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	frames_of(f->db, "bob", &after);
+	assert_int_equal(after.n, before.n);
+	for (i = 0; i < before.n; i++)
+		assert_string_equal(after.text[i], before.text[i]);
+	frames_free(&after);
+
+	/* A body that is no frame: the migration fails, nothing changes. */
+	db_close(f->db);
+	f->db = NULL;
+	snprintf(sql, sizeof sql,
+		 "UPDATE messages SET body = '{\"operation\":' WHERE message_id = '%s';"
+		 "PRAGMA user_version = 7",
+		 before.id[0]);
+	raw_sql(f, sql);
+	assert_null(db_open(f->path, err, sizeof err));
+	assert_non_null(strstr(err, "version 8"));
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+	/* Version 8 refuses to push a body it cannot read, rather than guess. */
+	snprintf(sql, sizeof sql,
+		 "UPDATE messages SET body = 'join' || char(10) || 'bob' || char(10) ||"
+		 " 'bob' || char(10) || 'bob' WHERE message_id = '%s'; PRAGMA user_version = 8",
+		 before.id[0]);
+	raw_sql(f, sql);
+	f->db = db_open(f->path, err, sizeof err);
+	assert_non_null(f->db);
+	{
+		struct frames fr = {0};
+		size_t n;
+
+		assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect_frames, &fr, &n),
+				 DB_INTERNAL);
+		frames_free(&fr);
+	}
+	frames_free(&before);
+	free(res);
+}
+
 int
 main(void)
 {
@@ -2078,6 +2192,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_blobs_removed_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blobs_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v7, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -772,13 +772,48 @@ test_pushes(void **state)
 	assert_string_equal(str(p, "type"), "newMessage");
 	cJSON_Delete(p);
 
-	/* An update's row: its stored frame, as it is. */
-	memset(&row, 0, sizeof row);
-	row.is_update = 1;
-	row.body = "{\"type\":\"chatUpdate\",\"seq\":4}";
-	text = wire_inbox_push(&row);
-	assert_string_equal(text, row.body);
-	free(text);
+	/* An update's row: its chatUpdate, every field in PROTOCOL.md's order. */
+	{
+		static const char users[1][PROTO_USER_MAX + 1] = {"carol"};
+		static const char members[3][PROTO_USER_MAX + 1] = {"alice", "bob", "carol"};
+		struct db_update u = {
+			.chat_id = "0123456789abcdef",
+			.update_id = "00112233445566778899aabbccddeeff",
+			.seq = 4,
+			.sent_at = 1795000000456LL,
+			.kind = "group",
+			.name = "climbing",
+			.actor = "alice",
+			.op = DB_OP_ADD,
+			.users = users,
+			.n_users = 1,
+			.participants = members,
+			.n_participants = 3,
+			.admins = members,
+			.n_admins = 1,
+		};
+
+		memset(&row, 0, sizeof row);
+		row.is_update = 1;
+		row.update = &u;
+		text = wire_inbox_push(&row);
+		assert_string_equal(
+			text, "{\"type\":\"chatUpdate\",\"chatId\":\"0123456789abcdef\","
+			      "\"updateId\":\"00112233445566778899aabbccddeeff\",\"seq\":4,"
+			      "\"sentAt\":1795000000456,\"kind\":\"group\",\"name\":\"climbing\","
+			      "\"actor\":\"alice\",\"operation\":\"add\",\"users\":[\"carol\"],"
+			      "\"participants\":[\"alice\",\"bob\",\"carol\"],\"admins\":[\"alice\"]}");
+		free(text);
+		/* No name is null; a leave of the last member leaves empty lists. */
+		u.name = NULL;
+		u.op = DB_OP_LEAVE;
+		u.n_participants = u.n_admins = 0;
+		text = wire_chat_update(&u);
+		assert_non_null(strstr(text, "\"name\":null,\"actor\":\"alice\",\"operation\":"
+					     "\"leave\",\"users\":[\"carol\"],\"participants\":[],"
+					     "\"admins\":[]}"));
+		free(text);
+	}
 
 	text = wire_drained();
 	assert_string_equal(text, "{\"type\":\"drained\",\"pending\":0}");
