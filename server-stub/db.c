@@ -519,6 +519,9 @@ enum {
 	ST_MEMBER_SET_JOINED,
 	ST_COUNT
 };
+/* The transactions' statements come first: they are prepared before the
+ * schema is checked, which runs in a transaction too. */
+#define ST_TX_COUNT (ST_ROLLBACK + 1)
 
 /* The sender's keys of a message: from its device, or from the retired
  * copy once the device is removed (device ids are never reused, so at most
@@ -807,25 +810,38 @@ step_row(struct db *st, sqlite3_stmt *s, const char *what)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Transactions.  Every BEGIN, COMMIT and ROLLBACK of the store goes through
+ * this pair, the schema's at open included.  Group commit (one transaction
+ * per pass of the service loop, a savepoint per request, replies after the
+ * COMMIT: DESIGN.md, "Performance") is then a change here alone: begin opens
+ * a savepoint inside the loop's transaction, and end releases it or rolls
+ * back to it.
+ */
+enum db_tx_kind { DB_TX_READ, DB_TX_WRITE };
+enum db_tx_end { DB_TX_ROLLBACK, DB_TX_COMMIT };
+
+/* BEGIN IMMEDIATE for a write (it takes the write lock at once, so a
+ * transaction never fails half-way for want of it); BEGIN for a read, whose
+ * snapshot then holds for every query until its end.  0, or -1. */
 static int
-tx_begin(struct db *st)
+db_tx_begin(struct db *st, enum db_tx_kind kind)
 {
-	return step_done(st, stmt(st, ST_BEGIN), "begin");
+	return step_done(st, stmt(st, kind == DB_TX_WRITE ? ST_BEGIN : ST_BEGIN_READ), "begin");
 }
 
+/* COMMIT: 0, or -1, and then the transaction may still be open: end it
+ * again with DB_TX_ROLLBACK.  ROLLBACK (of a read, or on any failure): of
+ * the open transaction, if any, since a failed COMMIT may or may not have
+ * ended it; always 0. */
 static int
-tx_commit(struct db *st)
+db_tx_end(struct db *st, enum db_tx_end end)
 {
-	return step_done(st, stmt(st, ST_COMMIT), "commit");
-}
-
-/* Undo the open transaction, if any: a failed COMMIT may or may not have
- * ended it, so check before rolling back. */
-static void
-tx_rollback(struct db *st)
-{
+	if (end == DB_TX_COMMIT)
+		return step_done(st, stmt(st, ST_COMMIT), "commit");
 	if (!sqlite3_get_autocommit(st->db))
 		(void)step_done(st, stmt(st, ST_ROLLBACK), "rollback");
+	return 0;
 }
 
 /* Copy a text column into a fixed buffer; -1 if it does not fit. */
@@ -955,7 +971,7 @@ check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 	int64_t version;
 	char sql[64];
 
-	if (exec(st, "BEGIN IMMEDIATE", "begin") != 0 ||
+	if (db_tx_begin(st, DB_TX_WRITE) != 0 ||
 	    query_int(st, "PRAGMA user_version", &version) != 0) {
 		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(st->db));
 		goto fail;
@@ -991,14 +1007,13 @@ check_schema(struct db *st, int64_t *from, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (exec(st, "COMMIT", "commit") != 0) {
+	if (db_tx_end(st, DB_TX_COMMIT) != 0) {
 		snprintf(err, errlen, "commit: %s", sqlite3_errmsg(st->db));
 		goto fail;
 	}
 	return 0;
 fail:
-	if (!sqlite3_get_autocommit(st->db))
-		(void)exec(st, "ROLLBACK", "rollback");
+	db_tx_end(st, DB_TX_ROLLBACK);
 	return -1;
 }
 
@@ -1134,7 +1149,7 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 	int rc;
 
 	*n = 0;
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if (bind_int(st, s, 1, cutoff) != 0) {
 		stmt_done(s);
@@ -1175,7 +1190,7 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 		if (step_done(st, s, "blob delete") != 0)
 			goto fail;
 	}
-	if (tx_commit(st) != 0)
+	if (db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto fail;
 	for (i = 0; i < count; i++)
 		fn(udata, ids[i]);
@@ -1183,9 +1198,25 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 	free(ids);
 	return DB_OK;
 fail:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	free(ids);
 	return DB_INTERNAL;
+}
+
+/* Prepare the statements of the table from first to before end, kept for
+ * the life of the handle: 0, or -1 with a reason in err. */
+static int
+prepare(struct db *st, int first, int end, char *err, size_t errlen, const char *path)
+{
+	for (int i = first; i < end; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &st->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: prepare %s: %s", path, stmt_sql[i],
+				 sqlite3_errmsg(st->db));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 struct db *
@@ -1194,7 +1225,6 @@ db_open(const char *path, char *err, size_t errlen)
 	struct db *st = calloc(1, sizeof *st);
 	char inner[256];
 	int64_t from = 0;
-	int i;
 
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1222,6 +1252,10 @@ db_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	/* The transactions' own statements first: the schema's check and
+	 * migrations run in a transaction too. */
+	if (prepare(st, 0, ST_TX_COUNT, err, errlen, path) != 0)
+		goto fail;
 	if (check_schema(st, &from, inner, sizeof inner) != 0) {
 		snprintf(err, errlen, "%s: %s", path, inner);
 		goto fail;
@@ -1233,14 +1267,8 @@ db_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &st->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: prepare %s: %s", path, stmt_sql[i],
-				 sqlite3_errmsg(st->db));
-			goto fail;
-		}
-	}
+	if (prepare(st, ST_TX_COUNT, ST_COUNT, err, errlen, path) != 0)
+		goto fail;
 	return st;
 fail:
 	db_close(st);
@@ -1428,7 +1456,7 @@ db_register(struct db *st, const char *user, const char *device_name,
 	int exists, held = 0, first = 0;
 
 	*created = 0;
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if ((exists = user_exists(st, user)) < 0 ||
 	    (held = key_owner(st, identity_key, owner, &owner_device, &first)) < 0)
@@ -1450,13 +1478,13 @@ db_register(struct db *st, const char *user, const char *device_name,
 	}
 	if (insert_user_device(st, user, device_name, identity_key, exchange_key, exchange_key_sig,
 			       now) != 0 ||
-	    tx_commit(st) != 0)
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	*device_id = 1;
 	*created = 1;
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	return ret;
 }
 
@@ -1485,10 +1513,10 @@ db_link_check(struct db *st, const char *user, const uint8_t identity_key[PROTO_
 {
 	enum db_status ret;
 
-	if (step_done(st, stmt(st, ST_BEGIN_READ), "begin") != 0)
+	if (db_tx_begin(st, DB_TX_READ) != 0)
 		return DB_INTERNAL;
 	ret = link_checks(st, user, identity_key);
-	tx_rollback(st); /* read only: ends the snapshot */
+	db_tx_end(st, DB_TX_ROLLBACK); /* read only: ends the snapshot */
 	return ret;
 }
 
@@ -1500,7 +1528,7 @@ db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id
 	int64_t next;
 
 	*device_id = 0;
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if ((ret = link_checks(st, d->user, d->identity_key)) != DB_OK)
 		goto out;
@@ -1519,12 +1547,12 @@ db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id
 		stmt_done(s);
 		goto out;
 	}
-	if (step_done(st, s, "bump device id") != 0 || tx_commit(st) != 0)
+	if (step_done(st, s, "bump device id") != 0 || db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	*device_id = (uint32_t)next;
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	return ret;
 }
 
@@ -1549,7 +1577,7 @@ db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t no
 	uint8_t ik[PROTO_KEY_BYTES];
 	enum db_status ret;
 
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if ((ret = db_device_identity(st, user, device_id, ik)) != DB_OK)
 		goto out;
@@ -1557,11 +1585,11 @@ db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t no
 	if (device_step(st, ST_DEVICE_INBOX_DELETE, user, device_id, now, "delete inbox") != 0 ||
 	    device_step(st, ST_DEVICE_RETIRE, user, device_id, now, "retire device") != 0 ||
 	    device_step(st, ST_DEVICE_DELETE, user, device_id, now, "delete device") != 0 ||
-	    tx_commit(st) != 0)
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	return ret;
 }
 
@@ -1782,7 +1810,7 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 		users[1] = creator;
 	}
 	snprintf(key, sizeof key, "%s\n%s", users[0], users[1]);
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	for (i = 0; i < 2; i++) {
 		if ((r = user_exists(st, users[i])) < 0)
@@ -1801,12 +1829,12 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 	if ((r == 0 && (insert_chat(st, creator, key, NULL, now, chat_id) != 0 ||
 			insert_member(st, chat_id, users[0], "member", now) != 0 ||
 			insert_member(st, chat_id, users[1], "member", now) != 0)) ||
-	    note_activity(st, chat_id, creator) != 0 || tx_commit(st) != 0)
+	    note_activity(st, chat_id, creator) != 0 || db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	*created = r == 0;
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	return ret;
 }
 
@@ -1883,7 +1911,7 @@ db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_ch
 
 	/* One read transaction: the members cannot change between the two
 	 * queries. */
-	if (step_done(st, stmt(st, ST_BEGIN_READ), "begin") != 0)
+	if (db_tx_begin(st, DB_TX_READ) != 0)
 		return DB_INTERNAL;
 	if ((r = chat_as_member(st, chat_id, viewer, out)) <= 0) {
 		if (r == 0)
@@ -1892,7 +1920,7 @@ db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_ch
 				&out->n_admins) == 0) {
 		ret = DB_OK;
 	}
-	tx_rollback(st); /* read only: ends the snapshot */
+	db_tx_end(st, DB_TX_ROLLBACK); /* read only: ends the snapshot */
 	return ret;
 }
 
@@ -2238,7 +2266,7 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 		if (strcmp(req->members[i], req->creator) != 0)
 			memcpy(all[n++], req->members[i], sizeof all[0]);
 	}
-	if (tx_begin(st) != 0) {
+	if (db_tx_begin(st, DB_TX_WRITE) != 0) {
 		free(all);
 		return DB_INTERNAL;
 	}
@@ -2272,12 +2300,12 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, req->now, res) != 0 ||
 	    set_joined(st, chat.chat_id, (const char(*)[PROTO_USER_MAX + 1]) all, n, res->seq) !=
 		    0 ||
-	    note_activity(st, chat.chat_id, req->creator) != 0 || tx_commit(st) != 0)
+	    note_activity(st, chat.chat_id, req->creator) != 0 || db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	free(all);
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	free(all);
 	db_change_result_free(res);
 	return ret;
@@ -2359,7 +2387,7 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 	res->op = req->add ? DB_OP_ADD : DB_OP_REMOVE;
 	if (chat == NULL)
 		return DB_INTERNAL;
-	if (tx_begin(st) != 0) {
+	if (db_tx_begin(st, DB_TX_WRITE) != 0) {
 		free(chat);
 		return DB_INTERNAL;
 	}
@@ -2425,12 +2453,12 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 			 !req->add, req->now, res) != 0 ||
 	    (req->add && (set_joined(st, req->chat_id, req->users, req->n_users, res->seq) != 0 ||
 			  note_activity(st, req->chat_id, req->actor) != 0)) ||
-	    tx_commit(st) != 0)
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	free(chat);
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	free(chat);
 	db_change_result_free(res);
 	if (ret != DB_OK)
@@ -2778,7 +2806,7 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	int r;
 
 	memset(res, 0, sizeof *res);
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if ((r = is_member(st, req->chat_id, req->sender_user)) <= 0) {
 		ret = r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
@@ -2823,12 +2851,12 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	}
 	/* A message is taking part in the chat; a receipt, sent by itself, not. */
 	if ((!req->receipt && note_activity(st, req->chat_id, req->sender_user) != 0) ||
-	    tx_commit(st) != 0)
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	res->sent_at = req->now;
 	return DB_OK;
 out:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	if (ret != DB_MISMATCH)
 		db_send_result_free(res);
 	if (ret != DB_OK || !res->replayed)
@@ -2955,7 +2983,7 @@ db_ack(struct db *st, const char *user, uint32_t device_id,
 	*acked = 0;
 	if (n == 0)
 		return DB_OK;
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	for (i = 0; i < n; i++) {
 		if (bind_text(st, s, 1, user) || bind_int(st, s, 2, device_id) ||
@@ -2967,11 +2995,11 @@ db_ack(struct db *st, const char *user, uint32_t device_id,
 			goto fail;
 		*acked += sqlite3_changes(st->db);
 	}
-	if (tx_commit(st) != 0)
+	if (db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto fail;
 	return DB_OK;
 fail:
-	tx_rollback(st);
+	db_tx_end(st, DB_TX_ROLLBACK);
 	*acked = 0;
 	return DB_INTERNAL;
 }
@@ -2998,7 +3026,7 @@ enum db_status
 db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_result *res)
 {
 	memset(res, 0, sizeof *res);
-	if (tx_begin(st) != 0)
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
 	if (cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
 	    cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
@@ -3006,8 +3034,8 @@ db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_res
 	    cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||
 	    cutoff_step(st, ST_PURGE_TOMBSTONES, tomb_cutoff, "purge: old tombstones",
 			&res->tombstones) != 0 ||
-	    tx_commit(st) != 0) {
-		tx_rollback(st);
+	    db_tx_end(st, DB_TX_COMMIT) != 0) {
+		db_tx_end(st, DB_TX_ROLLBACK);
 		memset(res, 0, sizeof *res);
 		return DB_INTERNAL;
 	}
