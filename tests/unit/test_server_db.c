@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_sql.h" /* DB_SCHEMA_VERSION */
 #include "wire.h"
 
 struct fixture {
