@@ -227,7 +227,7 @@ int db_tx_begin(struct db *st, enum db_tx_kind kind);
  * ended it; always 0. */
 int db_tx_end(struct db *st, enum db_tx_end end);
 
-/* ---- db_schema.c ----------------------------------------------------------- */
+/* ---- db_schema.c ------------------------------------------------------- */
 
 /* Create the file if needed, mode 0600 (before SQLite opens it, so that its
  * -wal and -shm files get that mode too): 0, or -1 with why in err. */
@@ -237,7 +237,7 @@ int db_schema_create_file(const char *path, char *err, size_t errlen);
  * was), then foreign keys on: 0, or -1 with why in err (naming path). */
 int db_schema_setup(struct db *st, const char *path, char *err, size_t errlen);
 
-/* ---- what the areas ask of each other ------------------------------------ */
+/* ---- what the areas ask of each other ---------------------------------- */
 
 /* db_accounts.c: 1 the user exists, 0 not, -1 error; 1 if subject is a
  * contact of viewer (db_is_contact), 0 not, -1 error. */

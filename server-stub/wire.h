@@ -6,6 +6,10 @@
  * linked, or removed), and a device has new inbox rows; and asks it for the
  * connection waiting on a link request.  It knows nothing about
  * libwebsockets, so the unit tests drive it directly.
+ *
+ * It is the only part of the server that makes JSON: the store (db.h) takes
+ * and returns data, and the network layer sends the text made here.  Its
+ * files are wire*.c, one per protocol area; wire_req.h maps them.
  */
 #ifndef CHAT_SERVER_WIRE_H
 #define CHAT_SERVER_WIRE_H
