@@ -414,7 +414,8 @@ int db_addr_cmp(const void *a, const void *b);
 /* ---- blobs: attachments (db_blobs.c) --------------------------------------
  *
  * The store keeps a blob's metadata; its bytes are files the network layer
- * writes and deletes (server.c).  Blob ids are 32 lowercase hex digits. */
+ * writes and deletes (server_http.c, server_limits.c).  Blob ids are 32
+ * lowercase hex digits. */
 struct db_blob {
 	char user[PROTO_USER_MAX + 1]; /* who asked for the upload */
 	uint32_t device_id;
