@@ -148,6 +148,61 @@ test_remove_device_deletes_inbox(void **state)
 	db_send_result_free(&sr);
 }
 
+/*
+ * db_is_contact: subject is a contact of viewer when it is viewer, or when
+ * both are in a chat in which subject has taken part: made it, added
+ * members to it, or sent a message into it. A receipt, sent by itself, is
+ * no taking part; being added is not either.
+ */
+static void
+test_contacts(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *cr = malloc(sizeof *cr);
+	char ab[PROTO_CHAT_ID_LEN + 1], g[PROTO_CHAT_ID_LEN + 1];
+	uint8_t ct[16] = {0};
+	struct db_envelope e = env_to("alice", 1, ct, sizeof ct);
+	struct db_send rq = {.message_id = R1,
+			     .sender_user = "bob",
+			     .sender_device = 1,
+			     .envelopes = &e,
+			     .n_envelopes = 1,
+			     .now = 3000,
+			     .receipt = 1};
+	struct db_send_result res;
+	const char *dave = "dave";
+
+	assert_non_null(cr);
+	reg(f->db, "dave", NULL, 4, DB_OK, 1);
+	assert_int_equal(db_is_contact(f->db, "alice", "alice"), DB_OK);
+	assert_int_equal(db_is_contact(f->db, "alice", "bob"), DB_NOT_FOUND);
+	assert_int_equal(db_is_contact(f->db, "bob", "alice"), DB_NOT_FOUND);
+	/* alice asks for the chat: she takes part, bob does not. */
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(db_is_contact(f->db, "bob", "alice"), DB_OK);
+	assert_int_equal(db_is_contact(f->db, "alice", "bob"), DB_NOT_FOUND);
+	/* bob's receipt is no taking part; his message is. */
+	rq.chat_id = ab;
+	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(db_is_contact(f->db, "alice", "bob"), DB_NOT_FOUND);
+	assert_int_equal(send_msg(f->db, ab, M1, "bob", 1, &e, 1, 4000, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(db_is_contact(f->db, "alice", "bob"), DB_OK);
+	/* carol makes a group of alice: she takes part, alice does not; dave,
+	 * added later by carol, neither. */
+	assert_int_equal(group(f->db, "carol", (const char *const[]){"alice"}, 1, 5000, cr), DB_OK);
+	memcpy(g, cr->chat_id, sizeof g);
+	db_change_result_free(cr);
+	assert_int_equal(change(f->db, g, "carol", 1, &dave, 1, 6000, cr), DB_OK);
+	db_change_result_free(cr);
+	assert_int_equal(db_is_contact(f->db, "alice", "carol"), DB_OK);
+	assert_int_equal(db_is_contact(f->db, "dave", "carol"), DB_OK);
+	assert_int_equal(db_is_contact(f->db, "carol", "alice"), DB_NOT_FOUND);
+	assert_int_equal(db_is_contact(f->db, "alice", "dave"), DB_NOT_FOUND);
+	free(cr);
+}
+
 int
 main(void)
 {
@@ -156,6 +211,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_devices_limit_and_ids, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_device_deletes_inbox, setup_store,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_contacts, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -161,6 +161,36 @@ test_blobs_purge(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* What a device holds in the blob store, for its quotas: blobs asked for and
+ * not uploaded (and the bytes they may take), and the bytes of those
+ * uploaded; another device's count apart. */
+static void
+test_blob_usage(void **state)
+{
+	struct fixture *f = *state;
+	struct db_blob_usage u;
+
+	assert_int_equal(db_blob_usage(f->db, "alice", 1, &u), DB_OK);
+	assert_int_equal(u.pending + u.pending_bytes + u.stored_bytes, 0);
+	assert_int_equal(db_blob_create(f->db, B1, "alice", 1, 100, 1000), DB_OK);
+	assert_int_equal(db_blob_create(f->db, B2, "alice", 1, 50, 1000), DB_OK);
+	assert_int_equal(db_blob_create(f->db, B3, "bob", 1, 70, 1000), DB_OK);
+	assert_int_equal(db_blob_usage(f->db, "alice", 1, &u), DB_OK);
+	assert_int_equal(u.pending, 2);
+	assert_int_equal(u.pending_bytes, 150);
+	assert_int_equal(u.stored_bytes, 0);
+	/* Uploaded: its size counts, not the most it could have had. */
+	assert_int_equal(db_blob_complete(f->db, B1, 40, 2000), DB_OK);
+	assert_int_equal(db_blob_usage(f->db, "alice", 1, &u), DB_OK);
+	assert_int_equal(u.pending, 1);
+	assert_int_equal(u.pending_bytes, 50);
+	assert_int_equal(u.stored_bytes, 40);
+	assert_int_equal(db_blob_usage(f->db, "alice", 2, &u), DB_OK);
+	assert_int_equal(u.pending + u.pending_bytes + u.stored_bytes, 0);
+	assert_int_equal(db_blob_usage(f->db, "bob", 1, &u), DB_OK);
+	assert_int_equal(u.pending_bytes, 70);
+}
+
 int
 main(void)
 {
@@ -168,6 +198,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_blobs_send, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_blobs_removed_member, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_blobs_purge, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_usage, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)
