@@ -211,6 +211,34 @@ req_array(struct req *r, const char *name, int max)
 	return v;
 }
 
+/*
+ * The user names of the array list (the field name) into names after the *n
+ * already there, each checked as req_user checks it ("name[i]" naming it);
+ * with dedup, a name names already holds is read once.  names has room for
+ * cap: 0, 1 if the list holds more (the request not failed: the caller says
+ * what the limit is), or -1 with the request failed.
+ */
+int
+req_users(struct req *r, const cJSON *list, const char *name, char (*names)[PROTO_USER_MAX + 1],
+	  size_t *n, size_t cap, int dedup)
+{
+	char one[PROTO_USER_MAX + 1], where[48];
+	const cJSON *v;
+	size_t i = 0;
+
+	cJSON_ArrayForEach(v, list) {
+		snprintf(where, sizeof where, "%s[%zu]", name, i++);
+		if (req_user(r, v, where, one) != 0)
+			return -1;
+		if (dedup && req_seen(names, *n, one))
+			continue;
+		if (*n == cap)
+			return 1;
+		memcpy(names[(*n)++], one, sizeof one);
+	}
+	return 0;
+}
+
 /* 1 if name is among the first n of names. */
 int
 req_seen(char (*names)[PROTO_USER_MAX + 1], size_t n, const char *name)

@@ -269,22 +269,13 @@ handle_get_keys(struct req *r)
 {
 	char names[PROTO_MAX_GETKEYS][PROTO_USER_MAX + 1];
 	struct db_device devs[PROTO_MAX_DEVICES];
-	const cJSON *users = req_array(r, "users", PROTO_MAX_GETKEYS), *v;
+	const cJSON *users = req_array(r, "users", PROTO_MAX_GETKEYS);
 	cJSON *out;
 	size_t n = 0, i, nd, k;
-	char where[32];
 
-	if (users == NULL)
+	/* A name asked twice is answered once. */
+	if (users == NULL || req_users(r, users, "users", names, &n, PROTO_MAX_GETKEYS, 1) != 0)
 		return;
-	i = 0;
-	cJSON_ArrayForEach(v, users) {
-		snprintf(where, sizeof where, "users[%zu]", i++);
-		if (req_user(r, v, where, names[n]) != 0)
-			return;
-		/* A name asked twice is answered once. */
-		if (!req_seen(names, n, names[n]))
-			n++;
-	}
 	req_reply(r);
 	out = j_check(&r->oom, cJSON_AddArrayToObject(r->reply, "users"));
 	for (i = 0; i < n && !req_failed(r); i++) {

@@ -90,17 +90,23 @@ fail_too_many_adds(struct req *r, const struct db_change_result *res)
 }
 
 static void
+fail_group_too_large(struct req *r)
+{
+	req_fail(r, "too_large",
+		 "participants: a group has at most %d members, the creator included",
+		 PROTO_MAX_MEMBERS);
+}
+
+static void
 create_group(struct req *r, const cJSON *name_field)
 {
-	/* The creator and up to PROTO_MAX_MEMBERS others: one more than a
-	 * group may have, to tell that it is over. */
 	char(*names)[PROTO_USER_MAX + 1] = NULL;
-	const cJSON *list = req_field(r->msg, "participants"), *v;
+	const cJSON *list = req_field(r->msg, "participants");
 	struct db_change_result *res = NULL;
 	struct db_group_create req;
 	const char *name;
-	size_t n = 1, i = 0;
-	char where[40];
+	size_t n = 1;
+	int over;
 
 	if ((name = get_group_name(r, name_field)) == NULL)
 		return;
@@ -109,26 +115,17 @@ create_group(struct req *r, const cJSON *name_field)
 			 list ? "must be an array" : "missing");
 		return;
 	}
-	if ((names = malloc((PROTO_MAX_MEMBERS + 1) * sizeof *names)) == NULL ||
+	if ((names = malloc(PROTO_MAX_MEMBERS * sizeof *names)) == NULL ||
 	    (res = malloc(sizeof *res)) == NULL) {
 		r->oom = 1;
 		goto out;
 	}
+	/* The creator and the others, each once. */
 	memcpy(names[0], r->s->user, sizeof names[0]);
-	cJSON_ArrayForEach(v, list) {
-		snprintf(where, sizeof where, "participants[%zu]", i++);
-		if (req_user(r, v, where, names[n]) != 0)
-			goto out;
-		if (req_seen(names, n, names[n]))
-			continue;
-		if (n == PROTO_MAX_MEMBERS) {
-			req_fail(r, "too_large",
-				 "participants: a group has at most %d members, "
-				 "the creator included",
-				 PROTO_MAX_MEMBERS);
-			goto out;
-		}
-		n++;
+	if ((over = req_users(r, list, "participants", names, &n, PROTO_MAX_MEMBERS, 1)) != 0) {
+		if (over > 0)
+			fail_group_too_large(r);
+		goto out;
 	}
 	req = (struct db_group_create){
 		.creator = r->s->user,
@@ -151,11 +148,7 @@ create_group(struct req *r, const cJSON *name_field)
 	case DB_UNKNOWN_USER:
 		req_fail(r, "unknown_user", "no user named '%s'", res->bad_user);
 		break;
-	case DB_TOO_LARGE:
-		req_fail(r, "too_large",
-			 "participants: a group has at most %d members, the creator included",
-			 PROTO_MAX_MEMBERS);
-		break;
+	case DB_TOO_LARGE: fail_group_too_large(r); break;
 	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
 	default: req_internal(r); break;
 	}
@@ -171,9 +164,8 @@ handle_create_chat(struct req *r)
 	/* The creator plus at most PROTO_MAX_MEMBERS named. */
 	char names[PROTO_MAX_MEMBERS + 1][PROTO_USER_MAX + 1];
 	char chat_id[PROTO_CHAT_ID_LEN + 1], missing[PROTO_USER_MAX + 1];
-	const cJSON *group_name = req_field(r->msg, "name"), *list, *v;
-	size_t n = 1, i = 0;
-	char where[40];
+	const cJSON *group_name = req_field(r->msg, "name"), *list;
+	size_t n = 1;
 	int created;
 
 	/* A name makes a group; null is no name, as for deviceName. */
@@ -184,13 +176,8 @@ handle_create_chat(struct req *r)
 	if ((list = req_array(r, "participants", PROTO_MAX_MEMBERS)) == NULL)
 		return;
 	memcpy(names[0], r->s->user, sizeof names[0]);
-	cJSON_ArrayForEach(v, list) {
-		snprintf(where, sizeof where, "participants[%zu]", i++);
-		if (req_user(r, v, where, names[n]) != 0)
-			return;
-		if (!req_seen(names, n, names[n]))
-			n++;
-	}
+	if (req_users(r, list, "participants", names, &n, PROTO_MAX_MEMBERS + 1, 1) != 0)
+		return;
 	if (n != 2) {
 		req_fail(r, "bad_participants",
 			 "a direct chat has exactly two "
@@ -257,10 +244,9 @@ handle_modify(struct req *r)
 	char(*users)[PROTO_USER_MAX + 1] = NULL;
 	struct db_change_result *res = NULL;
 	struct db_group_change req;
-	const cJSON *list, *v;
+	const cJSON *list;
 	const char *op;
-	size_t n = 0, i = 0;
-	char where[32];
+	size_t n = 0;
 	int add;
 
 	if (req_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
@@ -282,14 +268,9 @@ handle_modify(struct req *r)
 		r->oom = 1;
 		goto out;
 	}
-	cJSON_ArrayForEach(v, list) {
-		snprintf(where, sizeof where, "users[%zu]", i++);
-		if (req_user(r, v, where, users[n]) != 0)
-			goto out;
-		/* A name given twice counts once. */
-		if (!req_seen(users, n, users[n]))
-			n++;
-	}
+	/* A name given twice counts once. */
+	if (req_users(r, list, "users", users, &n, PROTO_MAX_MODIFY, 1) != 0)
+		goto out;
 	req = (struct db_group_change){
 		.chat_id = chat_id,
 		.actor = r->s->user,

@@ -12,12 +12,11 @@ void
 handle_get_last_seen(struct req *r)
 {
 	char names[PROTO_MAX_LAST_SEEN][PROTO_USER_MAX + 1];
-	const cJSON *users = req_array(r, "users", PROTO_MAX_LAST_SEEN), *v;
+	const cJSON *users = req_array(r, "users", PROTO_MAX_LAST_SEEN);
 	cJSON *out;
 	size_t n = 0, i;
 	int self_hide, hide, contact;
 	int64_t last;
-	char where[32];
 
 	if (users == NULL)
 		return;
@@ -25,12 +24,9 @@ handle_get_last_seen(struct req *r)
 		req_fail(r, "bad_request", "users: at least 1 item");
 		return;
 	}
-	cJSON_ArrayForEach(v, users) {
-		snprintf(where, sizeof where, "users[%zu]", n);
-		if (req_user(r, v, where, names[n]) != 0)
-			return;
-		n++;
-	}
+	/* Each as asked, repeats included. */
+	if (req_users(r, users, "users", names, &n, PROTO_MAX_LAST_SEEN, 0) != 0)
+		return;
 	switch (db_last_seen(r->h->db, r->s->user, &self_hide, &last)) {
 	case DB_OK: break;
 	default: req_internal(r); return;

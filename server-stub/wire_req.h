@@ -117,6 +117,12 @@ int req_hex(struct req *r, const cJSON *o, const char *name, size_t len, char *o
 /* An array of at most max items (too_large beyond). */
 const cJSON *req_array(struct req *r, const char *name, int max);
 
+/* The user names of the array list (field name) into names after the *n
+ * there, each checked as req_user does; with dedup each name once.  0, 1 if
+ * there are more than cap (the request not failed: the caller says what the
+ * limit is), or -1 with the request failed. */
+int req_users(struct req *r, const cJSON *list, const char *name, char (*names)[PROTO_USER_MAX + 1],
+	      size_t *n, size_t cap, int dedup);
 /* 1 if name is among the first n of names. */
 int req_seen(char (*names)[PROTO_USER_MAX + 1], size_t n, const char *name);
 /* 1 if subject is a contact of this device's user (db_is_contact), 0 if
