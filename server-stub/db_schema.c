@@ -1,17 +1,8 @@
 /*
- * db_schema.c - the schema of chat-server's SQLite store and its migrations,
- * and the setting up of the file: created private, WAL, synchronous=FULL,
+ * db_schema.c - the schema of chat-server's SQLite store and its migrations
+ * (a new version is a migration here and DB_SCHEMA_VERSION in db_sql.h), and
+ * the setting up of the file: created private, WAL, synchronous=FULL,
  * foreign keys (db_schema_setup, from db_open).
- *
- * The schema is built the way an old database gets it: version 1 as the
- * first revision made it, then each migration in turn.  So a new database
- * and a migrated one are the same, and every open of a new one runs the
- * migrations the old ones will.
- *
- * Inbox ids come from AUTOINCREMENT on purpose: a connection's delivery
- * cursor is "the last inbox id pushed", which is only sound if ids are never
- * reused.  Plain rowids may reuse the largest id after it is deleted (acked),
- * and a row with a reused id below a cursor would never be pushed.
  */
 #include "db_sql.h"
 
