@@ -34,7 +34,7 @@ struct db;
 
 enum db_status {
 	DB_OK = 0,
-	DB_INTERNAL,       /* SQLite failed; nothing was changed */
+	DB_INTERNAL,       /* the store failed (logged); nothing was changed */
 	DB_EXISTS,         /* register: the user exists with another key */
 	DB_KEY_TAKEN,      /* register, link: identity key belongs to another device */
 	DB_NOT_FOUND,      /* no such user, device or chat (or not a member) */
@@ -145,9 +145,9 @@ struct db_new_device {
 enum db_status db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id);
 
 /*
- * Remove a device: its inbox rows go and its directory entry leaves the
- * devices table, in one transaction.  Its keys are kept aside so that the
- * messages it sent before can still be delivered with their sender entry.
+ * Remove a device: its inbox rows go and it leaves the key directory, in
+ * one transaction.  Its keys are kept aside so that the messages it sent
+ * before can still be delivered with their sender entry.
  * DB_NOT_FOUND if the user has no such device.
  */
 enum db_status db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
