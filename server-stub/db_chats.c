@@ -298,10 +298,9 @@ static const char *const update_ops[] = {
 static char *
 put_names(char *p, const char (*names)[PROTO_USER_MAX + 1], size_t n, char end)
 {
-	size_t i, len;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
 
-	for (i = 0; i < n; i++) {
-		len = strlen(names[i]);
 		if (i > 0)
 			*p++ = ' ';
 		memcpy(p, names[i], len);
@@ -334,15 +333,15 @@ update_body(const struct db_update *u)
 static int
 take_names(const char **p, char end, char (*out)[PROTO_USER_MAX + 1], size_t cap, size_t *n)
 {
-	const char *s = *p, *stop = strchr(s, end), *sp;
-	size_t len;
+	const char *s = *p, *stop = strchr(s, end);
 
 	*n = 0;
 	if (stop == NULL)
 		return -1;
 	while (s < stop) {
-		sp = memchr(s, ' ', (size_t)(stop - s));
-		len = (size_t)((sp != NULL ? sp : stop) - s);
+		const char *sp = memchr(s, ' ', (size_t)(stop - s));
+		size_t len = (size_t)((sp != NULL ? sp : stop) - s);
+
 		if (*n == cap || len == 0 || len > PROTO_USER_MAX)
 			return -1;
 		memcpy(out[*n], s, len);

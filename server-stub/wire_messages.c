@@ -177,8 +177,8 @@ send_common(struct req *r, int receipt)
 			memcpy(blobs[n_blobs++], v->valuestring, PROTO_MESSAGE_ID_LEN + 1);
 		}
 	}
-	if (cJSON_GetArraySize(list) > 0 &&
-	    (env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
+	/* At least one, as checked above: env is never NULL past here. */
+	if ((env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
 		r->oom = 1;
 		return;
 	}
@@ -264,7 +264,9 @@ handle_ack(struct req *r)
 	if (list == NULL)
 		return;
 	cap = (size_t)cJSON_GetArraySize(list);
-	if (cap > 0 && (ids = malloc(cap * sizeof *ids)) == NULL) {
+	/* Room for one at least, so that ids is never NULL (an empty list acks
+	 * nothing). */
+	if ((ids = malloc((cap ? cap : 1) * sizeof *ids)) == NULL) {
 		r->oom = 1;
 		return;
 	}

@@ -81,24 +81,29 @@ typedef char blob_id_t[PROTO_MESSAGE_ID_LEN + 1];
 
 /* ---- the store -------------------------------------------------------- */
 
-/* A fresh store in a new temporary directory: 0, or -1. */
-static inline int
-fixture_open(struct fixture **out)
+/* A fresh store in a new temporary directory, or NULL (having said why). */
+static inline struct fixture *
+fixture_open(void)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	char err[256];
 
-	if ((*out = f) == NULL)
-		return -1;
+	if (f == NULL)
+		return NULL;
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_server.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
+	if (mkdtemp(f->dir) == NULL) {
+		perror("mkdtemp");
+		free(f);
+		return NULL;
+	}
 	snprintf(f->path, sizeof f->path, "%s/chat.db", f->dir);
 	if ((f->db = db_open(f->path, err, sizeof err)) == NULL) {
 		fprintf(stderr, "db_open: %s\n", err);
-		return -1;
+		rmdir(f->dir);
+		free(f);
+		return NULL;
 	}
-	return 0;
+	return f;
 }
 
 /* ---- the store's helpers ---------------------------------------------- */
@@ -180,9 +185,9 @@ add_device(const struct fixture *f, const char *user, int id)
 static inline int
 setup_store(void **state)
 {
-	struct fixture *f;
+	struct fixture *f = fixture_open();
 
-	if (fixture_open(&f) != 0)
+	if (f == NULL)
 		return -1;
 	reg(f->db, "alice", "laptop", 1, DB_OK, 1);
 	reg(f->db, "bob", NULL, 2, DB_OK, 1);
@@ -582,9 +587,9 @@ setup_wire(void **state)
 	static char name_local[] = "127.0.0.1:8700", name_proxy[] = "proxy.example:443";
 	static char *name_list[] = {name_local, name_proxy};
 	static const struct server_names test_names = {name_list, 2, 2};
-	struct fixture *f;
+	struct fixture *f = fixture_open();
 
-	if (fixture_open(&f) != 0)
+	if (f == NULL)
 		return -1;
 	f->hooks = (struct wire_hooks){
 		.db = f->db,
