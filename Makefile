@@ -173,6 +173,8 @@ TEST_CFLAGS = $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TEST)) -Iserver-st
 TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TEST))
 
 # Server unit tests link the server's objects (all but main); the others only libchat.
+# One file per area of the store and of the request layer (test_server_db_AREA.c,
+# test_server_wire_AREA.c), all set up from tests/unit/server_fixture.h.
 $(BUILD)/tests/test_server_%: tests/unit/test_server_%.c $(SERVER_OBJ) $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< \
@@ -233,6 +235,9 @@ $(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/standalone.c $(FUZZ_DEPS)
 
 $(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DEPS)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+# A test is rebuilt when a header it includes changes (a fixture header, say).
+-include $(UNIT_BIN:=.d) $(FUZZ_REPLAY:=.d)
 
 tests: all $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY)
 

@@ -1,14 +1,26 @@
 /*
- * db.h - chat-server's SQLite store: users, devices and their public
- * keys, chats and members, message metadata and the per-device inbox.
+ * db.h - chat-server's store: users, devices and their public keys, chats
+ * and members, message metadata and the per-device inbox, the metadata of
+ * attachments.
  *
- * Every call that writes more than one row runs in one BEGIN IMMEDIATE
- * transaction, so a failure leaves the database as it was and the request
- * can be retried.  Every call returns a db_status; DB_INTERNAL means
- * SQLite failed, and the reason has been logged.
+ * This header is the store's whole interface, and it says nothing of how the
+ * data is kept: the SQLite store implements it (db*.c; db_sql.h maps its
+ * files), and a second backend (PostgreSQL, DESIGN.md "Scale-out") would
+ * implement the same calls.  Nothing here knows about JSON either: the store
+ * takes and returns data, and the request layer (wire*.c) makes the frames.
  *
- * Strings passed in are validated by the caller (wire.c): user names and
- * hex ids are of their protocol form.  Nothing here knows about JSON.
+ * Every call that writes more than one row does it in one transaction, so a
+ * failure leaves the store as it was and the request can be retried.  Every
+ * call returns a db_status; DB_INTERNAL means the store failed, and the
+ * reason has been logged.
+ *
+ * Strings passed in are validated by the caller (wire*.c): user names and
+ * hex ids are of their protocol form.
+ *
+ * The calls come by area, as the files do: opening; accounts and devices;
+ * presence; chats and groups; messages, receipts and the inbox; blobs;
+ * retention.  The limits the store keeps are fields of the requests they
+ * apply to (db_add_limits, db_send.max_inbox_bytes).
  */
 #ifndef CHAT_SERVER_DB_H
 #define CHAT_SERVER_DB_H
@@ -18,17 +30,11 @@
 
 #include "util.h"
 
-/* The schema version kept in PRAGMA user_version.  Older versions (1: the
- * first revision of the protocol, 2: before retention, 3: before last seen,
- * 4: before receipts, 5: before attachments, 6: before tombstones and
- * quotas) are migrated in place when opened. */
-#define DB_SCHEMA_VERSION 7
-
 struct db;
 
 enum db_status {
 	DB_OK = 0,
-	DB_INTERNAL,       /* SQLite failed; nothing was changed */
+	DB_INTERNAL,       /* the store failed (logged); nothing was changed */
 	DB_EXISTS,         /* register: the user exists with another key */
 	DB_KEY_TAKEN,      /* register, link: identity key belongs to another device */
 	DB_NOT_FOUND,      /* no such user, device or chat (or not a member) */
@@ -45,6 +51,18 @@ enum db_status {
 	DB_INBOX_FULL,     /* sendMessage: a recipient device's inbox is at its quota */
 	DB_TOO_MANY_ADDS   /* group create or ADD: a stranger added too often */
 };
+
+/* ---- open and close ---------------------------------------------------- */
+
+/*
+ * Open (creating if needed, mode 0600) the database at path, set WAL mode,
+ * synchronous=FULL and foreign keys, and create or check the schema.
+ * Returns NULL with a reason in err (naming path) on failure.
+ */
+struct db *db_open(const char *path, char *err, size_t errlen);
+void db_close(struct db *st);
+
+/* ---- accounts and devices (db_accounts.c) ------------------------------ */
 
 /* A device address, (user, device id). */
 struct db_addr {
@@ -65,6 +83,100 @@ struct db_device {
 	uint8_t approval[PROTO_SIG_BYTES];
 };
 
+/*
+ * Register a new user with its first device (device id 1).  device_name may
+ * be NULL.  If the user exists and its first device (the one register made,
+ * if not removed) has this identity key, returns DB_OK with that device's
+ * id and *created 0 (a retried registration); DB_EXISTS if the user exists
+ * otherwise; DB_KEY_TAKEN if another user's device has this identity key.
+ */
+enum db_status db_register(struct db *st, const char *user, const char *device_name,
+			   const uint8_t identity_key[PROTO_KEY_BYTES],
+			   const uint8_t exchange_key[PROTO_KEY_BYTES],
+			   const uint8_t exchange_key_sig[PROTO_SIG_BYTES], int64_t now,
+			   uint32_t *device_id, int *created);
+
+/* The identity key of a device, for auth; DB_NOT_FOUND if none (or
+ * removed). */
+enum db_status db_device_identity(struct db *st, const char *user, uint32_t device_id,
+				  uint8_t identity_key[PROTO_KEY_BYTES]);
+
+/* A user's devices in id order (at most cap); DB_NOT_FOUND if no user. */
+enum db_status db_user_devices(struct db *st, const char *user, struct db_device *out, size_t cap,
+			       size_t *n);
+
+/* DB_OK if the user exists, DB_NOT_FOUND if not. */
+enum db_status db_user_exists(struct db *st, const char *user);
+
+/*
+ * DB_OK if subject is a contact of viewer: the same user, or a member of a
+ * chat viewer is in, in which subject has taken part (created it, added
+ * members to it, or sent a message into it; receipts do not count, being
+ * sent by themselves). DB_NOT_FOUND if not. A contact's device names and
+ * last seen are shown to viewer, and viewer may add them to groups freely.
+ */
+enum db_status db_is_contact(struct db *st, const char *viewer, const char *subject);
+
+/*
+ * Whether a device with this identity key could join the user now:
+ * DB_NOT_FOUND if there is no such user, DB_TOO_MANY if it has
+ * PROTO_MAX_DEVICES devices, DB_KEY_TAKEN if a device has this identity key.
+ */
+enum db_status db_link_check(struct db *st, const char *user,
+			     const uint8_t identity_key[PROTO_KEY_BYTES]);
+
+/* A device joining an existing user with the approval of one it has. */
+struct db_new_device {
+	const char *user;
+	const char *name;                /* may be NULL */
+	const uint8_t *identity_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *exchange_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *exchange_key_sig; /* PROTO_SIG_BYTES */
+	const uint8_t *approver_key;     /* PROTO_KEY_BYTES */
+	const uint8_t *approval;         /* PROTO_SIG_BYTES */
+	int64_t now;
+};
+
+/*
+ * Store a linked device under the user's next device id (ids are never
+ * reused), after the checks of db_link_check() (same statuses), all in one
+ * transaction.
+ */
+enum db_status db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id);
+
+/*
+ * Remove a device: its inbox rows go and it leaves the key directory, in
+ * one transaction.  Its keys are kept aside so that the messages it sent
+ * before can still be delivered with their sender entry.
+ * DB_NOT_FOUND if the user has no such device.
+ */
+enum db_status db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
+
+/* ---- presence (db_presence.c) ------------------------------------------ */
+
+/* Record that the device has just authenticated, or closed its connection. */
+enum db_status db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
+
+/* Whether the user hides their last seen, and the newest last_seen (ms) of
+ * their devices (-1 if none); DB_NOT_FOUND if no user. */
+enum db_status db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen);
+
+/* Set whether the user hides their last seen; DB_NOT_FOUND if no user. */
+enum db_status db_set_hide_last_seen(struct db *st, const char *user, int hide);
+
+/* ---- chats and groups (db_chats.c) ----------------------------------------
+ *
+ * A chat as a member sees it, and how direct chats and groups are made.
+ *
+ * A group's creation and every change of its members is one "update": a
+ * message of the chat that takes the chat's next seq like a message, and
+ * one inbox row (without nonce or ciphertext) for every device of every
+ * member after the change and of every user removed.  The store keeps what
+ * the update says as data and hands it back with the inbox rows
+ * (db_inbox_row.update); the request layer makes the push of it.
+ */
+enum db_update_op { DB_OP_CREATE, DB_OP_ADD, DB_OP_REMOVE, DB_OP_LEAVE };
+
 struct db_chat {
 	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	char kind[16];
@@ -76,6 +188,116 @@ struct db_chat {
 	size_t n_admins; /* admins sorted by name */
 	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 };
+
+/* What an update says; every list is sorted by name. */
+struct db_update {
+	const char *chat_id;
+	const char *update_id; /* 32 lowercase hex digits */
+	int64_t seq;
+	int64_t sent_at;
+	const char *kind; /* "group" */
+	const char *name; /* NULL if the chat has none */
+	const char *actor;
+	enum db_update_op op;
+	const char (*users)[PROTO_USER_MAX + 1]; /* who joined or left */
+	size_t n_users;
+	const char (*participants)[PROTO_USER_MAX + 1]; /* after the change */
+	size_t n_participants;
+	const char (*admins)[PROTO_USER_MAX + 1];
+	size_t n_admins;
+};
+
+/*
+ * Adding to a group users who are strangers to the one adding (they have
+ * not taken part in a chat with them: see db_is_contact) is limited: per
+ * added user in the last day, per adder in the last hour. 0: no limit.
+ */
+struct db_add_limits {
+	int per_target_day;
+	int per_adder_hour;
+};
+
+struct db_group_create {
+	const char *creator;
+	uint32_t creator_device;
+	const char *name;
+	/* Distinct names, the creator among them or not. */
+	const char (*members)[PROTO_USER_MAX + 1];
+	size_t n_members;
+	int64_t now;
+	struct db_add_limits limits;
+};
+
+struct db_group_change {
+	const char *chat_id;
+	const char *actor;
+	uint32_t actor_device;
+	int add;                                 /* 1: ADD, 0: REMOVE */
+	const char (*users)[PROTO_USER_MAX + 1]; /* distinct names */
+	size_t n_users;
+	int64_t now;
+	struct db_add_limits limits;
+};
+
+struct db_change_result {
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
+	int has_name;
+	char name[128]; /* the group's name */
+	char update_id[PROTO_MESSAGE_ID_LEN + 1];
+	int64_t seq;
+	int64_t sent_at;
+	enum db_update_op op;
+	size_t n_participants;
+	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	size_t n_admins;
+	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS:
+	 * the first user (in request order) that is wrong. */
+	char bad_user[PROTO_USER_MAX + 1];
+	/* DB_TOO_MANY_ADDS: 1 if the adder's hourly limit was reached, 0 if
+	 * bad_user's daily one. */
+	int adder_limited;
+	/* DB_OK: the devices that got the update's inbox row (malloc'd). */
+	struct db_addr *recipients;
+	size_t n_recipients;
+};
+
+/*
+ * Find or create the direct chat of two distinct users.  *created is 1 if
+ * it was made now.  DB_NOT_FOUND if either user does not exist, with the
+ * missing name copied to missing_user (may be NULL).
+ */
+enum db_status db_direct_chat(struct db *st, const char *creator, const char *other, int64_t now,
+			      char chat_id[PROTO_CHAT_ID_LEN + 1], int *created,
+			      char missing_user[PROTO_USER_MAX + 1]);
+
+/* A chat as seen by viewer; DB_NOT_FOUND if no chat or not a member. */
+enum db_status db_get_chat(struct db *st, const char *chat_id, const char *viewer,
+			   struct db_chat *out);
+
+/*
+ * Create a group of the creator (its only admin) and the other members,
+ * and its create update.  DB_TOO_LARGE over PROTO_MAX_MEMBERS (the creator
+ * included), DB_UNKNOWN_USER (bad_user set) if a member does not exist.
+ * Free res with db_change_result_free() whatever the status.
+ */
+enum db_status db_create_group(struct db *st, const struct db_group_create *req,
+			       struct db_change_result *res);
+
+/*
+ * Add or remove members of a group, all or nothing, and store the update.
+ * DB_NOT_FOUND if there is no such chat or the actor is not in it,
+ * DB_WRONG_KIND for a direct chat, DB_NOT_ADMIN if the actor may not make
+ * this change, DB_UNKNOWN_USER / DB_ALREADY_MEMBER / DB_NOT_MEMBER with
+ * bad_user, DB_TOO_LARGE over PROTO_MAX_MEMBERS.  A member removing only
+ * themselves is a leave (res->op DB_OP_LEAVE); when no admin is left, the
+ * member who joined first (ties by name) becomes one.
+ */
+enum db_status db_change_group(struct db *st, const struct db_group_change *req,
+			       struct db_change_result *res);
+void db_change_result_free(struct db_change_result *res);
+
+/* ---- messages, receipts and the inbox (db_messages.c) ------------------ */
 
 /* One envelope of a sendMessage: the recipient and its sealed copy. */
 struct db_envelope {
@@ -130,11 +352,11 @@ struct db_inbox_row {
 	const char *message_id; /* a chatUpdate's updateId */
 	int64_t seq;
 	int64_t sent_at;
-	/* 1: a chatUpdate, whose whole push frame is body and which has no
-	 * sender keys, nonce or ciphertext (those are NULL). */
+	/* 1: a group update (update says what it is), which has no sender
+	 * keys, nonce or ciphertext (those are NULL). */
 	int is_update;
-	int is_receipt; /* 1: a receipt; seq is 0 */
-	const char *body;
+	int is_receipt;                 /* 1: a receipt; seq is 0 */
+	const struct db_update *update; /* is_update only, else NULL */
 	const char *sender_user;
 	uint32_t sender_device;
 	const uint8_t *sender_identity_key;     /* PROTO_KEY_BYTES */
@@ -147,219 +369,8 @@ struct db_inbox_row {
 	size_t ciphertext_len;
 };
 
-/* ---- group changes ------------------------------------------------------
- *
- * A group's creation and every change of its members is one "update": a
- * row of the messages table (kind 'update') that takes the chat's next seq
- * like a message, and one inbox row (without nonce or ciphertext) for
- * every device of every member after the change and of every user removed.
- * What the update says is made by the caller's encoder, inside the
- * transaction, so that this file stays free of JSON.
- */
-enum db_update_op { DB_OP_CREATE, DB_OP_ADD, DB_OP_REMOVE, DB_OP_LEAVE };
-
-/* What an encoder gets; every list is sorted by name. */
-struct db_update {
-	const char *chat_id;
-	const char *update_id; /* 32 lowercase hex digits */
-	int64_t seq;
-	int64_t sent_at;
-	const char *kind; /* "group" */
-	const char *name; /* NULL if the chat has none */
-	const char *actor;
-	enum db_update_op op;
-	const char (*users)[PROTO_USER_MAX + 1]; /* who joined or left */
-	size_t n_users;
-	const char (*participants)[PROTO_USER_MAX + 1]; /* after the change */
-	size_t n_participants;
-	const char (*admins)[PROTO_USER_MAX + 1];
-	size_t n_admins;
-};
-
-/* The text stored for an update (malloc'd; NULL when out of memory). */
-typedef char *db_update_encode_fn(const struct db_update *u);
-
-/*
- * Adding to a group users who are strangers to the one adding (they have
- * not taken part in a chat with them: see db_is_contact) is limited: per
- * added user in the last day, per adder in the last hour. 0: no limit.
- */
-struct db_add_limits {
-	int per_target_day;
-	int per_adder_hour;
-};
-
-struct db_group_create {
-	const char *creator;
-	uint32_t creator_device;
-	const char *name;
-	/* Distinct names, the creator among them or not. */
-	const char (*members)[PROTO_USER_MAX + 1];
-	size_t n_members;
-	int64_t now;
-	db_update_encode_fn *encode;
-	struct db_add_limits limits;
-};
-
-struct db_group_change {
-	const char *chat_id;
-	const char *actor;
-	uint32_t actor_device;
-	int add;                                 /* 1: ADD, 0: REMOVE */
-	const char (*users)[PROTO_USER_MAX + 1]; /* distinct names */
-	size_t n_users;
-	int64_t now;
-	db_update_encode_fn *encode;
-	struct db_add_limits limits;
-};
-
-struct db_change_result {
-	char chat_id[PROTO_CHAT_ID_LEN + 1];
-	int has_name;
-	char name[128]; /* the group's name */
-	char update_id[PROTO_MESSAGE_ID_LEN + 1];
-	int64_t seq;
-	int64_t sent_at;
-	enum db_update_op op;
-	size_t n_participants;
-	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
-	size_t n_admins;
-	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
-	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS:
-	 * the first user (in request order) that is wrong. */
-	char bad_user[PROTO_USER_MAX + 1];
-	/* DB_TOO_MANY_ADDS: 1 if the adder's hourly limit was reached, 0 if
-	 * bad_user's daily one. */
-	int adder_limited;
-	/* DB_OK: the devices that got the update's inbox row (malloc'd). */
-	struct db_addr *recipients;
-	size_t n_recipients;
-};
-
 /* Return 0 to go on, nonzero to stop after this row. */
 typedef int db_inbox_fn(void *udata, const struct db_inbox_row *row);
-
-/*
- * Open (creating if needed, mode 0600) the database at path, set WAL mode,
- * synchronous=FULL and foreign keys, and create or check the schema.
- * Returns NULL with a reason in err (naming path) on failure.
- */
-struct db *db_open(const char *path, char *err, size_t errlen);
-void db_close(struct db *st);
-
-/*
- * Register a new user with its first device (device id 1).  device_name may
- * be NULL.  If the user exists and its first device (the one register made,
- * if not removed) has this identity key, returns DB_OK with that device's
- * id and *created 0 (a retried registration); DB_EXISTS if the user exists
- * otherwise; DB_KEY_TAKEN if another user's device has this identity key.
- */
-enum db_status db_register(struct db *st, const char *user, const char *device_name,
-			   const uint8_t identity_key[PROTO_KEY_BYTES],
-			   const uint8_t exchange_key[PROTO_KEY_BYTES],
-			   const uint8_t exchange_key_sig[PROTO_SIG_BYTES], int64_t now,
-			   uint32_t *device_id, int *created);
-
-/* The identity key of a device, for auth; DB_NOT_FOUND if none (or
- * removed). */
-enum db_status db_device_identity(struct db *st, const char *user, uint32_t device_id,
-				  uint8_t identity_key[PROTO_KEY_BYTES]);
-
-/* Record that the device has just authenticated, or closed its connection. */
-enum db_status db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
-
-/* Whether the user hides their last seen, and the newest last_seen (ms) of
- * their devices (-1 if none); DB_NOT_FOUND if no user. */
-enum db_status db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen);
-
-/* Set whether the user hides their last seen; DB_NOT_FOUND if no user. */
-enum db_status db_set_hide_last_seen(struct db *st, const char *user, int hide);
-
-/* A user's devices in id order (at most cap); DB_NOT_FOUND if no user. */
-enum db_status db_user_devices(struct db *st, const char *user, struct db_device *out, size_t cap,
-			       size_t *n);
-
-/* DB_OK if the user exists, DB_NOT_FOUND if not. */
-enum db_status db_user_exists(struct db *st, const char *user);
-
-/*
- * DB_OK if subject is a contact of viewer: the same user, or a member of a
- * chat viewer is in, in which subject has taken part (created it, added
- * members to it, or sent a message into it; receipts do not count, being
- * sent by themselves). DB_NOT_FOUND if not. A contact's device names and
- * last seen are shown to viewer, and viewer may add them to groups freely.
- */
-enum db_status db_is_contact(struct db *st, const char *viewer, const char *subject);
-
-/*
- * Whether a device with this identity key could join the user now:
- * DB_NOT_FOUND if there is no such user, DB_TOO_MANY if it has
- * PROTO_MAX_DEVICES devices, DB_KEY_TAKEN if a device has this identity key.
- */
-enum db_status db_link_check(struct db *st, const char *user,
-			     const uint8_t identity_key[PROTO_KEY_BYTES]);
-
-/* A device joining an existing user with the approval of one it has. */
-struct db_new_device {
-	const char *user;
-	const char *name;                /* may be NULL */
-	const uint8_t *identity_key;     /* PROTO_KEY_BYTES */
-	const uint8_t *exchange_key;     /* PROTO_KEY_BYTES */
-	const uint8_t *exchange_key_sig; /* PROTO_SIG_BYTES */
-	const uint8_t *approver_key;     /* PROTO_KEY_BYTES */
-	const uint8_t *approval;         /* PROTO_SIG_BYTES */
-	int64_t now;
-};
-
-/*
- * Store a linked device under the user's next device id (ids are never
- * reused), after the checks of db_link_check() (same statuses), all in one
- * transaction.
- */
-enum db_status db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id);
-
-/*
- * Remove a device: its inbox rows go and its directory entry leaves the
- * devices table, in one transaction.  Its keys are kept aside so that the
- * messages it sent before can still be delivered with their sender entry.
- * DB_NOT_FOUND if the user has no such device.
- */
-enum db_status db_remove_device(struct db *st, const char *user, uint32_t device_id, int64_t now);
-
-/*
- * Find or create the direct chat of two distinct users.  *created is 1 if
- * it was made now.  DB_NOT_FOUND if either user does not exist, with the
- * missing name copied to missing_user (may be NULL).
- */
-enum db_status db_direct_chat(struct db *st, const char *creator, const char *other, int64_t now,
-			      char chat_id[PROTO_CHAT_ID_LEN + 1], int *created,
-			      char missing_user[PROTO_USER_MAX + 1]);
-
-/* A chat as seen by viewer; DB_NOT_FOUND if no chat or not a member. */
-enum db_status db_get_chat(struct db *st, const char *chat_id, const char *viewer,
-			   struct db_chat *out);
-
-/*
- * Create a group of the creator (its only admin) and the other members,
- * and its create update.  DB_TOO_LARGE over PROTO_MAX_MEMBERS (the creator
- * included), DB_UNKNOWN_USER (bad_user set) if a member does not exist.
- * Free res with db_change_result_free() whatever the status.
- */
-enum db_status db_create_group(struct db *st, const struct db_group_create *req,
-			       struct db_change_result *res);
-
-/*
- * Add or remove members of a group, all or nothing, and store the update.
- * DB_NOT_FOUND if there is no such chat or the actor is not in it,
- * DB_WRONG_KIND for a direct chat, DB_NOT_ADMIN if the actor may not make
- * this change, DB_UNKNOWN_USER / DB_ALREADY_MEMBER / DB_NOT_MEMBER with
- * bad_user, DB_TOO_LARGE over PROTO_MAX_MEMBERS.  A member removing only
- * themselves is a leave (res->op DB_OP_LEAVE); when no admin is left, the
- * member who joined first (ties by name) becomes one.
- */
-enum db_status db_change_group(struct db *st, const struct db_group_change *req,
-			       struct db_change_result *res);
-void db_change_result_free(struct db_change_result *res);
 
 /*
  * Store a message and one inbox row per envelope, after checking that the
@@ -386,44 +397,25 @@ enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 		      const char (*message_ids)[PROTO_MESSAGE_ID_LEN + 1], size_t n,
 		      int64_t *acked);
 
-/* ---- retention ----------------------------------------------------------
- *
- * Inbox rows older than the server's retention time are deleted, acked or
- * not; each device keeps a count of the rows it lost that way (and the
- * send time of the oldest of them) until it is told, on its next
- * connection, by the missed push. */
-
-struct db_purge_result {
-	int64_t inbox_rows; /* inbox rows deleted */
-	int64_t messages;   /* messages rows deleted (each leaving a tombstone) */
-	int64_t tombstones; /* tombstones deleted */
-};
-
 /*
- * In one transaction: add to each device's missed counter its inbox rows
- * created before cutoff (ms) and lower its oldest to the earliest sent_at
- * among them, delete those rows, then delete the messages sent before
- * cutoff that no inbox row refers to any more, keeping a tombstone of each
- * (id, chat, kind, sender, seq, time: what db_send needs to recognise a late
- * resend), and delete the tombstones of messages sent before tomb_cutoff.
- * The server passes now - retention and now - 2 x retention: a message id
- * is recognised for twice the retention time after its send.
+ * The device-set comparison of sendMessage, on its own for testing:
+ * want is what the chat has, got what the envelopes address (both in any
+ * order; got may repeat).  Fills malloc'd, sorted missing (in want, not in
+ * got) and extra (in got but not in want, plus every repeat).  Returns 0, or
+ * -1 when out of memory.  The arrays are NULL when empty.
  */
-enum db_status db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff,
-			struct db_purge_result *res);
+int db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got,
+		    size_t n_got, struct db_addr **missing, size_t *n_missing,
+		    struct db_addr **extra, size_t *n_extra);
 
-/* The device's missed counter: *count 0 (and *oldest 0) if nothing was
- * lost since it was last reset. */
-enum db_status db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count,
-			 int64_t *oldest);
+/* Order of addresses: by user name, then device id. */
+int db_addr_cmp(const void *a, const void *b);
 
-/* Reset the device's missed counter, once the missed push is queued. */
-enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_id);
-
-/* ---- blobs (attachments) -------------------------------------------------
+/* ---- blobs: attachments (db_blobs.c) --------------------------------------
  *
  * The store keeps a blob's metadata; its bytes are files the network layer
- * writes and deletes (server.c).  Blob ids are 32 lowercase hex digits. */
+ * writes and deletes (server_http.c, server_limits.c).  Blob ids are 32
+ * lowercase hex digits. */
 struct db_blob {
 	char user[PROTO_USER_MAX + 1]; /* who asked for the upload */
 	uint32_t device_id;
@@ -466,19 +458,41 @@ typedef void db_blob_fn(void *udata, const char *blob_id);
 enum db_status db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata,
 			     int64_t *n);
 
-/*
- * The device-set comparison of sendMessage, on its own for testing:
- * want is what the chat has, got what the envelopes address (both in any
- * order; got may repeat).  Fills malloc'd, sorted missing (in want, not in
- * got) and extra (in got but not in want, plus every repeat).  Returns 0, or
- * -1 when out of memory.  The arrays are NULL when empty.
- */
-int db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got,
-		    size_t n_got, struct db_addr **missing, size_t *n_missing,
-		    struct db_addr **extra, size_t *n_extra);
+/* ---- retention (db_retention.c) -------------------------------------------
+ *
+ * Inbox rows older than the server's retention time are deleted, acked or
+ * not; each device keeps a count of the rows it lost that way (and the
+ * send time of the oldest of them) until it is told, on its next
+ * connection, by the missed push. */
 
-/* Order of addresses: by user name, then device id. */
-int db_addr_cmp(const void *a, const void *b);
+struct db_purge_result {
+	int64_t inbox_rows; /* inbox rows deleted */
+	int64_t messages;   /* messages rows deleted (each leaving a tombstone) */
+	int64_t tombstones; /* tombstones deleted */
+};
+
+/*
+ * In one transaction: add to each device's missed counter its inbox rows
+ * created before cutoff (ms) and lower its oldest to the earliest sent_at
+ * among them, delete those rows, then delete the messages sent before
+ * cutoff that no inbox row refers to any more, keeping a tombstone of each
+ * (id, chat, kind, sender, seq, time: what db_send needs to recognise a late
+ * resend), and delete the tombstones of messages sent before tomb_cutoff.
+ * The server passes now - retention and now - 2 x retention: a message id
+ * is recognised for twice the retention time after its send.
+ */
+enum db_status db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff,
+			struct db_purge_result *res);
+
+/* The device's missed counter: *count 0 (and *oldest 0) if nothing was
+ * lost since it was last reset. */
+enum db_status db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count,
+			 int64_t *oldest);
+
+/* Reset the device's missed counter, once the missed push is queued. */
+enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_id);
+
+/* ---- ids --------------------------------------------------------------- */
 
 /* Where new chat and update ids come from: randombytes_buf unless a test
  * replaces it (to force an id collision, for instance). */

@@ -1,6 +1,8 @@
 /*
  * server.h - chat-server's network side: one libwebsockets vhost speaking
- * the chat.v1 subprotocol, one connection per device session.
+ * the chat.v1 subprotocol, one connection per device session, and the blob
+ * store over HTTP on the same listener.  Its files are server*.c
+ * (server_int.h maps them); main.c reads the options into server_opts.
  */
 #ifndef CHAT_SERVER_SERVER_H
 #define CHAT_SERVER_SERVER_H

@@ -6,6 +6,10 @@
  * linked, or removed), and a device has new inbox rows; and asks it for the
  * connection waiting on a link request.  It knows nothing about
  * libwebsockets, so the unit tests drive it directly.
+ *
+ * It is the only part of the server that makes JSON: the store (db.h) takes
+ * and returns data, and the network layer sends the text made here.  Its
+ * files are wire*.c, one per protocol area; wire_req.h maps them.
  */
 #ifndef CHAT_SERVER_WIRE_H
 #define CHAT_SERVER_WIRE_H
@@ -192,11 +196,10 @@ char *wire_frame_error(const struct session *s, const char *code, const char *me
 /* The newMessage push for an inbox row of a message. */
 char *wire_new_message(const struct db_inbox_row *row);
 
-/* The push for any inbox row: newMessage, or the chatUpdate stored. */
+/* The push for any inbox row: newMessage, receipt or chatUpdate. */
 char *wire_inbox_push(const struct db_inbox_row *row);
 
-/* The chatUpdate push of an update, as the store keeps it (the store's
- * db_update_encode_fn). */
+/* The chatUpdate push of an update. */
 char *wire_chat_update(const struct db_update *u);
 
 /* The linked push to a session that has just become a new device. */

@@ -164,8 +164,7 @@ add_chats(void)
 				    .name = "climbing",
 				    .members = members,
 				    .n_members = 3,
-				    .now = 1000,
-				    .encode = wire_chat_update};
+				    .now = 1000};
 	struct db_change_result res;
 	int created;
 

@@ -1,0 +1,437 @@
+/*
+ * db_messages.c - messages and receipts, and the per-device inbox (see
+ * db.h): db_send stores a message (or a receipt: a message without a seq,
+ * which may address some of the chat's devices) and one inbox row per
+ * envelope, all or nothing; db_inbox_load hands a device its rows in order;
+ * db_ack deletes them.
+ *
+ * A message id is recognised for as long as the message or its tombstone is
+ * kept, so that a retry after a lost reply gets the first reply and is
+ * stored once.
+ */
+#include "db_sql.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+db_addr_cmp(const void *a, const void *b)
+{
+	const struct db_addr *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
+
+	if (c != 0)
+		return c;
+	return x->device_id < y->device_id ? -1 : x->device_id > y->device_id;
+}
+
+int
+db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got, size_t n_got,
+		struct db_addr **missing, size_t *n_missing, struct db_addr **extra,
+		size_t *n_extra)
+{
+	struct db_addr *w = NULL, *g = NULL;
+	size_t i = 0, j = 0;
+	int rc = -1;
+
+	*missing = *extra = NULL;
+	*n_missing = *n_extra = 0;
+	if ((n_want && (w = malloc(n_want * sizeof *w)) == NULL) ||
+	    (n_got && (g = malloc(n_got * sizeof *g)) == NULL))
+		goto out;
+	if (n_want) {
+		memcpy(w, want, n_want * sizeof *w);
+		qsort(w, n_want, sizeof *w, db_addr_cmp);
+	}
+	if (n_got) {
+		memcpy(g, got, n_got * sizeof *g);
+		qsort(g, n_got, sizeof *g, db_addr_cmp);
+	}
+	/* One merge pass over the two sorted lists. */
+	while (i < n_want || j < n_got) {
+		int c;
+
+		if (j > 0 && j < n_got && db_addr_cmp(&g[j], &g[j - 1]) == 0) {
+			if (db_addr_push(extra, n_extra, &g[j++]) != 0)
+				goto out; /* the same device addressed twice */
+			continue;
+		}
+		c = i >= n_want ? 1 : j >= n_got ? -1 : db_addr_cmp(&w[i], &g[j]);
+		if (c < 0) {
+			if (db_addr_push(missing, n_missing, &w[i++]) != 0)
+				goto out;
+		} else if (c > 0) {
+			if (db_addr_push(extra, n_extra, &g[j++]) != 0)
+				goto out;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	rc = 0;
+out:
+	free(w);
+	free(g);
+	if (rc != 0) {
+		free(*missing);
+		free(*extra);
+		*missing = *extra = NULL;
+		*n_missing = *n_extra = 0;
+	}
+	return rc;
+}
+
+void
+db_send_result_free(struct db_send_result *res)
+{
+	free(res->missing);
+	free(res->extra);
+	res->missing = res->extra = NULL;
+	res->n_missing = res->n_extra = 0;
+}
+
+/* 1 member, 0 not (or no such chat), -1 error. */
+static int
+is_member(struct db *st, const char *chat_id, const char *user)
+{
+	int r = db_member_role(st, chat_id, user);
+
+	return r == -2 ? 0 : r < 0 ? -1 : 1;
+}
+
+/*
+ * An earlier message with this id: -1 error, 0 none, 1 a retry of this same
+ * send (seq and sent_at filled), 2 someone else's.
+ */
+static int
+prior_message(struct db *st, const struct db_send *req, struct db_send_result *res)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_MESSAGE_GET);
+	const unsigned char *chat, *sender, *kind;
+	int r;
+
+	if (db_bind_text(st, s, 1, req->message_id) != 0) {
+		db_done(s);
+		return -1;
+	}
+	r = db_step_row(st, s, "message by id");
+	if (r <= 0)
+		return r;
+	chat = sqlite3_column_text(s, 0);
+	sender = sqlite3_column_text(s, 1);
+	kind = sqlite3_column_text(s, 5);
+	/* An update's id is never a message's, even for its own actor, nor is
+	 * a receipt's a message's. */
+	if (chat && sender && kind &&
+	    strcmp((const char *)kind, req->receipt ? "receipt" : "message") == 0 &&
+	    strcmp((const char *)chat, req->chat_id) == 0 &&
+	    strcmp((const char *)sender, req->sender_user) == 0 &&
+	    sqlite3_column_int64(s, 2) == req->sender_device) {
+		res->seq = sqlite3_column_int64(s, 3);
+		res->sent_at = sqlite3_column_int64(s, 4);
+		r = 1;
+	} else {
+		r = 2;
+	}
+	db_done(s);
+	return r;
+}
+
+/* Every device of every member, minus the sender's; malloc'd into *out. */
+static int
+chat_devices(struct db *st, const struct db_send *req, struct db_addr **out, size_t *n)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_CHAT_DEVICES);
+	struct db_addr a;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (db_bind_text(st, s, 1, req->chat_id) != 0) {
+		db_done(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (db_col_text(s, 0, a.user, sizeof a.user) != 0)
+			goto fail;
+		a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
+		if (strcmp(a.user, req->sender_user) == 0 && a.device_id == req->sender_device)
+			continue;
+		if (db_addr_push(out, n, &a) != 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "chat devices");
+		goto fail;
+	}
+	db_done(s);
+	return 0;
+fail:
+	db_done(s);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* 0 if the envelopes match the chat's devices, 1 if not (res filled), -1
+ * on error. */
+static int
+check_devices(struct db *st, const struct db_send *req, struct db_send_result *res)
+{
+	struct db_addr *want = NULL, *got = NULL;
+	size_t n_want, i;
+	int rc = -1;
+
+	if (chat_devices(st, req, &want, &n_want) != 0)
+		return -1;
+	if (req->n_envelopes && (got = malloc(req->n_envelopes * sizeof *got)) == NULL)
+		goto out;
+	for (i = 0; i < req->n_envelopes; i++)
+		got[i] = req->envelopes[i].to;
+	if (db_diff_devices(want, n_want, got, req->n_envelopes, &res->missing, &res->n_missing,
+			    &res->extra, &res->n_extra) != 0)
+		goto out;
+	/* A receipt goes to some of the chat's devices: only extra ones count,
+	 * and it must go somewhere. */
+	if (req->receipt) {
+		free(res->missing);
+		res->missing = NULL;
+		res->n_missing = 0;
+		rc = res->n_extra || req->n_envelopes == 0;
+	} else {
+		rc = res->n_missing || res->n_extra;
+	}
+out:
+	if (rc < 0)
+		srv_log("db: check devices: out of memory");
+	free(want);
+	free(got);
+	return rc;
+}
+
+static int
+insert_message(struct db *st, const struct db_send *req, int64_t seq)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_MESSAGE_INSERT);
+
+	if (db_bind_text(st, s, 1, req->message_id) || db_bind_text(st, s, 2, req->chat_id) ||
+	    db_bind_text(st, s, 3, req->sender_user) || db_bind_int(st, s, 4, req->sender_device) ||
+	    /* A receipt leaves ?5 unbound: NULL, it has no seq. */
+	    (!req->receipt && db_bind_int(st, s, 5, seq)) || db_bind_int(st, s, 6, req->now) ||
+	    db_bind_text(st, s, 7, req->receipt ? "receipt" : "message")) {
+		db_done(s);
+		return -1;
+	}
+	return db_step_done(st, s, "insert message");
+}
+
+static int
+insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope *e)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_INBOX_INSERT);
+
+	if (db_bind_text(st, s, 1, e->to.user) || db_bind_int(st, s, 2, e->to.device_id) ||
+	    db_bind_text(st, s, 3, req->message_id) ||
+	    db_bind_blob(st, s, 4, e->nonce, PROTO_NONCE_BYTES) ||
+	    db_bind_blob(st, s, 5, e->ciphertext, e->ciphertext_len) ||
+	    db_bind_int(st, s, 6, req->now)) {
+		db_done(s);
+		return -1;
+	}
+	return db_step_done(st, s, "insert inbox");
+}
+
+enum db_status
+db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
+{
+	enum db_status ret = DB_INTERNAL;
+	size_t i;
+	int r;
+
+	memset(res, 0, sizeof *res);
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
+		return DB_INTERNAL;
+	if ((r = is_member(st, req->chat_id, req->sender_user)) <= 0) {
+		ret = r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+		goto out;
+	}
+	/* Before the device check: a retry must get its first reply even if
+	 * the chat's devices have changed since. */
+	if ((r = prior_message(st, req, res)) != 0) {
+		if (r == 1) {
+			res->replayed = 1;
+			ret = DB_OK;
+		} else if (r == 2) {
+			ret = DB_DUPLICATE;
+		}
+		goto out;
+	}
+	if ((r = check_devices(st, req, res)) != 0) {
+		if (r == 1)
+			ret = DB_MISMATCH;
+		goto out;
+	}
+	if ((r = db_check_blobs(st, req)) != 0) {
+		if (r == 1)
+			ret = DB_NO_BLOB;
+		goto out;
+	}
+	if ((r = db_check_inboxes(st, req, res)) != 0) {
+		if (r == 1)
+			ret = DB_INBOX_FULL;
+		goto out;
+	}
+	if ((!req->receipt && db_take_seq(st, req->chat_id, &res->seq) != 0) ||
+	    insert_message(st, req, res->seq) != 0)
+		goto out;
+	for (i = 0; i < req->n_envelopes; i++) {
+		if (insert_inbox(st, req, &req->envelopes[i]) != 0)
+			goto out;
+	}
+	for (i = 0; i < req->n_blobs; i++) {
+		if (db_blob_refer(st, req->message_id, req->blobs[i]) != 0)
+			goto out;
+	}
+	/* A message is taking part in the chat; a receipt, sent by itself, not. */
+	if ((!req->receipt && db_note_activity(st, req->chat_id, req->sender_user) != 0) ||
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
+		goto out;
+	res->sent_at = req->now;
+	return DB_OK;
+out:
+	db_tx_end(st, DB_TX_ROLLBACK);
+	if (ret != DB_MISMATCH)
+		db_send_result_free(res);
+	if (ret != DB_OK || !res->replayed)
+		res->seq = res->sent_at = 0;
+	return ret;
+}
+
+/* ---- inbox ------------------------------------------------------------- */
+
+/* The update of an inbox row, from ST_INBOX_LOAD's columns, into
+ * st->update: 0, or -1 if it is malformed. */
+static int
+read_update(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
+{
+	struct db_update *u = &st->update;
+	const char *body = (const char *)sqlite3_column_text(s, 15);
+
+	memset(u, 0, sizeof *u);
+	u->chat_id = row->chat_id;
+	u->update_id = row->message_id;
+	u->seq = row->seq;
+	u->sent_at = row->sent_at;
+	u->actor = row->sender_user;
+	u->kind = (const char *)sqlite3_column_text(s, 16);
+	u->name = (const char *)sqlite3_column_text(s, 17); /* NULL: no name */
+	if (body == NULL || u->kind == NULL || db_update_parse(st, body, u) != 0)
+		return -1;
+	row->is_update = 1;
+	row->update = u;
+	return 0;
+}
+
+/* Fill a row from ST_INBOX_LOAD's columns; -1 if it is malformed. */
+static int
+read_inbox_row(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
+{
+	int64_t dev = sqlite3_column_int64(s, 6);
+	const unsigned char *kind = sqlite3_column_text(s, 14);
+
+	memset(row, 0, sizeof *row);
+	row->inbox_id = sqlite3_column_int64(s, 0);
+	row->chat_id = (const char *)sqlite3_column_text(s, 1);
+	row->message_id = (const char *)sqlite3_column_text(s, 2);
+	row->seq = sqlite3_column_int64(s, 3);
+	row->sent_at = sqlite3_column_int64(s, 4);
+	row->sender_user = (const char *)sqlite3_column_text(s, 5);
+	row->sender_device = (uint32_t)dev;
+	if (!row->chat_id || !row->message_id || !row->sender_user || !kind)
+		return -1;
+	if (strcmp((const char *)kind, "update") == 0)
+		return read_update(st, s, row); /* no keys, nonce or ciphertext */
+	row->is_receipt = strcmp((const char *)kind, "receipt") == 0;
+	row->ciphertext = sqlite3_column_blob(s, 13);
+	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
+	if (dev < 1 || dev > PROTO_DEVICE_ID_MAX ||
+	    !db_col_opt_blob(s, 7, PROTO_KEY_BYTES, &row->sender_identity_key) ||
+	    !db_col_opt_blob(s, 8, PROTO_KEY_BYTES, &row->sender_exchange_key) ||
+	    !db_col_opt_blob(s, 9, PROTO_SIG_BYTES, &row->sender_exchange_key_sig) ||
+	    !db_col_opt_blob(s, 10, PROTO_KEY_BYTES, &row->sender_approver_key) ||
+	    !db_col_opt_blob(s, 11, PROTO_SIG_BYTES, &row->sender_approval) ||
+	    !db_col_opt_blob(s, 12, PROTO_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
+	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->nonce ||
+	    !row->ciphertext ||
+	    (row->sender_approver_key == NULL) != (row->sender_approval == NULL))
+		return -1;
+	return 0;
+}
+
+enum db_status
+db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after_id, size_t max,
+	      db_inbox_fn *fn, void *udata, size_t *n)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_INBOX_LOAD);
+	struct db_inbox_row row;
+	int rc;
+
+	*n = 0;
+	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
+	    db_bind_int(st, s, 3, after_id) || db_bind_int(st, s, 4, (int64_t)max)) {
+		db_done(s);
+		return DB_INTERNAL;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (read_inbox_row(st, s, &row) != 0) {
+			srv_log("db: malformed inbox row %lld",
+				(long long)sqlite3_column_int64(s, 0));
+			db_done(s);
+			return DB_INTERNAL;
+		}
+		(*n)++;
+		if (fn(udata, &row) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(st, "inbox load");
+		db_done(s);
+		return DB_INTERNAL;
+	}
+	db_done(s);
+	return DB_OK;
+}
+
+enum db_status
+db_ack(struct db *st, const char *user, uint32_t device_id,
+       const char (*message_ids)[PROTO_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked)
+{
+	sqlite3_stmt *s = db_stmt(st, ST_ACK);
+	size_t i;
+
+	*acked = 0;
+	if (n == 0)
+		return DB_OK;
+	if (db_tx_begin(st, DB_TX_WRITE) != 0)
+		return DB_INTERNAL;
+	for (i = 0; i < n; i++) {
+		if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
+		    db_bind_text(st, s, 3, message_ids[i])) {
+			db_done(s);
+			goto fail;
+		}
+		if (db_step_done(st, s, "ack") != 0)
+			goto fail;
+		*acked += sqlite3_changes(st->db);
+	}
+	if (db_tx_end(st, DB_TX_COMMIT) != 0)
+		goto fail;
+	return DB_OK;
+fail:
+	db_tx_end(st, DB_TX_ROLLBACK);
+	*acked = 0;
+	return DB_INTERNAL;
+}

@@ -1,0 +1,273 @@
+/*
+ * db_sql.h - what the files of chat-server's SQLite store share, and nothing
+ * outside them includes (but the store's own tests): the handle, the one
+ * table of statements, and the checked helpers every query goes through.
+ *
+ * The interface of the store is db.h, which says nothing of SQLite: a second
+ * backend (PostgreSQL, DESIGN.md "Scale-out") would implement db.h with files
+ * of its own, and this header is what it would not share.
+ *
+ * The store is split the way the protocol is, so that each file holds the
+ * queries of one area and none is a hub:
+ *
+ *   db.c            the statement table (all the SQL but the schema's), the
+ *                   helpers below, transactions, opening and closing
+ *   db_schema.c     the schema, its migrations, the file and its pragmas
+ *   db_accounts.c   users and devices: register, link, remove, the key
+ *                   directory, contacts
+ *   db_presence.c   last seen, and hiding it
+ *   db_chats.c      direct chats, groups and their updates
+ *   db_messages.c   messages and receipts (db_send), the inbox, acks
+ *   db_blobs.c      the metadata of attachments
+ *   db_limits.c     what the store counts for limits: stranger adds, inbox
+ *                   quotas
+ *   db_retention.c  the retention purge, and what devices missed by it
+ *
+ * Receipts have no file of their own: a receipt is a message without a seq
+ * (db_send's receipt flag), and the few rules that differ sit on db_send's
+ * path, next to the message's.
+ *
+ * A function of the store reads:
+ *
+ *	sqlite3_stmt *s = db_stmt(st, ST_MISSED_GET);
+ *
+ *	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
+ *		db_done(s);
+ *		return DB_INTERNAL;
+ *	}
+ *	if ((r = db_step_row(st, s, "missed")) <= 0)
+ *		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+ *	*count = sqlite3_column_int64(s, 0);
+ *	db_done(s);
+ *
+ * Each helper returns 0 (or what it says) or -1, having logged why
+ * (db_fail).  Text and blobs are bound SQLITE_STATIC: every use of a
+ * statement ends with db_done(), which db_step_done calls, and db_step_row
+ * when there is no row; it clears the bindings before the caller's buffers
+ * can go away.  A call that writes more than one row runs in one
+ * transaction, begun and ended by db_tx_begin and db_tx_end and by nothing
+ * else.
+ */
+#ifndef CHAT_SERVER_DB_SQL_H
+#define CHAT_SERVER_DB_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+/* The schema version kept in PRAGMA user_version.  Older versions (1: the
+ * first revision of the protocol, 2: before retention, 3: before last seen,
+ * 4: before receipts, 5: before attachments, 6: before tombstones and
+ * quotas, 7: updates kept as their push frames) are migrated in place when
+ * opened (db_schema.c). */
+#define DB_SCHEMA_VERSION 8
+
+/* The statements, by the file that runs them; their SQL is db.c's
+ * stmt_sql[]. */
+enum db_st {
+	/* db.c */
+	ST_BEGIN,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	/* db_accounts.c */
+	ST_USER_EXISTS,
+	ST_USER_INSERT,
+	ST_USER_NEXT_DEVICE,
+	ST_USER_SET_NEXT_DEVICE,
+	ST_DEVICE_BY_KEY,
+	ST_DEVICE_INSERT,
+	ST_DEVICE_IDENTITY,
+	ST_DEVICE_COUNT,
+	ST_DEVICE_RETIRE,
+	ST_DEVICE_DELETE,
+	ST_DEVICE_INBOX_DELETE,
+	ST_USER_DEVICES,
+	ST_IS_CONTACT,
+	/* db_presence.c */
+	ST_DEVICE_TOUCH,
+	ST_LAST_SEEN,
+	ST_SET_HIDE_LAST_SEEN,
+	/* db_chats.c */
+	ST_CHAT_BY_DIRECT_KEY,
+	ST_CHAT_INSERT,
+	ST_GROUP_INSERT,
+	ST_MEMBER_INSERT,
+	ST_MEMBER_DELETE,
+	ST_MEMBER_SET_ROLE,
+	ST_MEMBER_FIRST,
+	ST_MEMBER_SET_JOINED,
+	ST_CHAT_GET,
+	ST_CHAT_MEMBERS,
+	ST_MEMBER_ROLE,
+	ST_CHAT_NEXT_SEQ,
+	ST_CHAT_SET_SEQ,
+	ST_ACTIVITY,
+	ST_UPDATE_INSERT,
+	ST_INBOX_UPDATE_MEMBERS,
+	ST_INBOX_UPDATE_USER,
+	ST_INBOX_RECIPIENTS,
+	/* db_messages.c */
+	ST_MESSAGE_GET,
+	ST_CHAT_DEVICES,
+	ST_MESSAGE_INSERT,
+	ST_INBOX_INSERT,
+	ST_INBOX_LOAD,
+	ST_ACK,
+	/* db_limits.c */
+	ST_ADDS_TARGET,
+	ST_ADDS_ADDER,
+	ST_ADDS_INSERT,
+	ST_ADDS_PRUNE,
+	ST_INBOX_BYTES,
+	/* db_blobs.c */
+	ST_BLOB_INSERT,
+	ST_BLOB_GET,
+	ST_BLOB_COMPLETE,
+	ST_BLOB_READABLE,
+	ST_MESSAGE_BLOB_INSERT,
+	ST_BLOB_PURGE_LIST,
+	ST_BLOB_PURGE_REFS,
+	ST_BLOB_DELETE,
+	ST_BLOB_USAGE,
+	/* db_retention.c */
+	ST_PURGE_COUNT,
+	ST_PURGE_INBOX,
+	ST_PURGE_TOMB,
+	ST_PURGE_MESSAGES,
+	ST_PURGE_TOMBSTONES,
+	ST_MISSED_GET,
+	ST_MISSED_RESET,
+	ST_COUNT
+};
+/* The transactions' statements come first: they are prepared before the
+ * schema is checked, which runs in a transaction too. */
+#define ST_TX_COUNT (ST_ROLLBACK + 1)
+
+/* The lists of the update db_inbox_load hands out last: valid during its
+ * call of the db_inbox_fn. */
+struct db_update_lists {
+	char users[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
+};
+_Static_assert(PROTO_MAX_MODIFY <= PROTO_MAX_MEMBERS, "an update names at most a group's members");
+
+struct db {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT]; /* all prepared by db_open */
+	struct db_update update;
+	struct db_update_lists lists;
+};
+
+/* ---- db.c: statements -----------------------------------------------------
+ *
+ * Binds and steps return 0 or -1 (having logged why).  A bind that fails
+ * leaves the statement to the caller, who gives it back with db_done(). */
+
+/* Log SQLite's reason for the last failure, after what. */
+void db_fail(struct db *st, const char *what);
+/* The statement of the table, reset and without bindings. */
+sqlite3_stmt *db_stmt(struct db *st, int which);
+/* Give a statement back: reset, bindings cleared. */
+void db_done(sqlite3_stmt *s);
+/* Bind parameter i (from 1). Text NULL binds NULL; a blob of n 0 bytes binds
+ * an empty blob, not NULL. */
+int db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v);
+int db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v);
+int db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n);
+/* Step a statement that returns no rows, and give it back. */
+int db_step_done(struct db *st, sqlite3_stmt *s, const char *what);
+/* Step for at most one row: 1 a row (the statement stays on it: read it,
+ * then db_done), 0 none, -1 error (given back either way). */
+int db_step_row(struct db *st, sqlite3_stmt *s, const char *what);
+/* Copy a text column into a fixed buffer, a blob column of exactly len
+ * bytes into out: 0, or -1 if it does not fit or is NULL. */
+int db_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
+int db_col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len);
+/* 1 if the column is NULL or a blob of len bytes (*out set, NULL for a
+ * NULL), 0 if it is malformed. */
+int db_col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out);
+
+/* The shapes of statement the areas share, run whole (bound, stepped, given
+ * back): one integer of one row bound to one text; no rows, bound to (user,
+ * device id[, now]), to (text, text[, int]), or to (cutoff) with the number
+ * of rows changed into *changes (may be NULL). */
+int db_query_text_int(struct db *st, int which, const char *arg, int64_t *out, const char *what);
+int db_device_step(struct db *st, int which, const char *user, uint32_t device_id, int64_t now,
+		   const char *what);
+int db_text_step(struct db *st, int which, const char *a, const char *b, int64_t n,
+		 const char *what);
+int db_cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64_t *changes);
+
+/* Append a to the malloc'd array *v of *n: 0, or -1 when out of memory. */
+int db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
+
+/* ---- db.c: transactions ---------------------------------------------------
+ *
+ * Every BEGIN, COMMIT and ROLLBACK of the store goes through this pair, the
+ * schema's at open included.  Group commit (one transaction per pass of the
+ * service loop, a savepoint per request, replies after the COMMIT:
+ * DESIGN.md, "Performance") is then a change of db_tx_begin and db_tx_end
+ * alone: begin opens a savepoint inside the loop's transaction, and end
+ * releases it or rolls back to it. */
+enum db_tx_kind { DB_TX_READ, DB_TX_WRITE };
+enum db_tx_end { DB_TX_ROLLBACK, DB_TX_COMMIT };
+
+/* BEGIN IMMEDIATE for a write (it takes the write lock at once, so that a
+ * transaction never fails half-way for want of it); BEGIN for a read, whose
+ * snapshot then holds for every query until its end.  0, or -1. */
+int db_tx_begin(struct db *st, enum db_tx_kind kind);
+/* COMMIT: 0, or -1, and then the transaction may still be open: end it
+ * again with DB_TX_ROLLBACK.  ROLLBACK (of a read, or on any failure): of
+ * the open transaction, if any, since a failed COMMIT may or may not have
+ * ended it; always 0. */
+int db_tx_end(struct db *st, enum db_tx_end end);
+
+/* ---- db_schema.c ------------------------------------------------------- */
+
+/* Create the file if needed, mode 0600 (before SQLite opens it, so that its
+ * -wal and -shm files get that mode too): 0, or -1 with why in err. */
+int db_schema_create_file(const char *path, char *err, size_t errlen);
+/* WAL, synchronous=FULL, then the schema created or migrated to
+ * DB_SCHEMA_VERSION in one transaction (a failure leaves the file as it
+ * was), then foreign keys on: 0, or -1 with why in err (naming path). */
+int db_schema_setup(struct db *st, const char *path, char *err, size_t errlen);
+
+/* ---- what the areas ask of each other ---------------------------------- */
+
+/* db_accounts.c: 1 the user exists, 0 not, -1 error; 1 if subject is a
+ * contact of viewer (db_is_contact), 0 not, -1 error. */
+int db_find_user(struct db *st, const char *user);
+int db_find_contact(struct db *st, const char *viewer, const char *subject);
+
+/* db_chats.c: user has taken part in the chat (db_is_contact): 0 or -1.
+ * The role of user in the chat: 1 admin, 0 member, -2 not a member, -1
+ * error.  Take the chat's next seq and bump the counter: 0 or -1.  Fill u's
+ * operation and lists (into st->lists) from an update's stored body: 0, or
+ * -1 if it is malformed. */
+int db_note_activity(struct db *st, const char *chat_id, const char *user);
+int db_member_role(struct db *st, const char *chat_id, const char *user);
+int db_take_seq(struct db *st, const char *chat_id, int64_t *seq);
+int db_update_parse(struct db *st, const char *body, struct db_update *u);
+
+/* db_limits.c: inside the caller's transaction, whether the actor may add
+ * these users (db_add_limits), recording the adds of strangers: 0 yes, 1 no
+ * (res->bad_user, res->adder_limited), -1 error; whether every recipient
+ * device's inbox has room for its envelope: 0 yes, 1 no (res->full), -1
+ * error. */
+int db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_MAX + 1],
+		  size_t n, const struct db_add_limits *lim, int64_t now,
+		  struct db_change_result *res);
+int db_check_inboxes(struct db *st, const struct db_send *req, struct db_send_result *res);
+
+/* db_blobs.c: 0 if every blob of req is complete and the sending device's,
+ * 1 if one is not, -1 error; record that a message refers to a blob (once):
+ * 0 or -1. */
+int db_check_blobs(struct db *st, const struct db_send *req);
+int db_blob_refer(struct db *st, const char *message_id, const char *blob_id);
+
+#endif /* CHAT_SERVER_DB_SQL_H */

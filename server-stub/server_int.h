@@ -1,0 +1,199 @@
+/*
+ * server_int.h - what the files of chat-server's network side share, and
+ * nothing else includes: the server, its connections, and how the files
+ * call each other.  The interface of the network side is server.h.
+ *
+ *   server.c         the loop: options into settings and hooks, the store,
+ *                    the listener, the service loop, the stop
+ *   server_conn.c    the libwebsockets callback; a connection's life, the
+ *                    frames it reads, its outgoing queue and delivery
+ *   server_hooks.c   what the request layer asks of the connections
+ *                    (wire_hooks), and each device's rate buckets
+ *   server_http.c    the blob store over HTTP: uploads and downloads
+ *   server_limits.c  the auth deadline, the connection caps, registrations
+ *                    per address, open files, the retention purge's timer
+ *
+ * Everything runs on the one libwebsockets service thread (server.c says
+ * why), so nothing here is locked.
+ */
+#ifndef CHAT_SERVER_SERVER_INT_H
+#define CHAT_SERVER_SERVER_INT_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "db.h"
+#include "names.h"
+#include "server.h"
+#include "util.h"
+#include "wire.h"
+
+struct frame;      /* an outgoing frame (server_conn.c) */
+struct xfer;       /* an upload in progress (server_http.c) */
+struct addr_table; /* connections and registrations per address (addr.h) */
+
+/* One WebSocket connection; lws allocates it, zeroed, as the per-session
+ * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the
+ * protocol is the vhost's first): it uses only xfer. */
+struct conn {
+	struct session sess;      /* first: proto hooks get &sess back */
+	struct lws *wsi;          /* NULL until ESTABLISHED */
+	struct conn *prev, *next; /* server's list of live connections */
+	char peer[INET6_ADDRSTRLEN + 8];
+
+	/* The message being reassembled from its fragments. */
+	char *rx;
+	size_t rx_len, rx_cap;
+	int rx_binary;
+	int rx_skip; /* skipping the rest of a refused message */
+
+	/* Outgoing frames. */
+	struct frame *head, *tail;
+	size_t q_frames, q_bytes;
+	int rx_paused;
+
+	/* Delivery: see the comment at the top. */
+	int64_t cursor;
+	int inbox_dirty;
+	int drained_sent;
+	int missed_checked; /* the missed counter was looked at after auth */
+
+	/* Nonzero once the connection is to be closed with this code: after
+	 * the queue is flushed, or at once if close_now. */
+	int close_code;
+	const char *close_reason;
+	int close_now;
+
+	struct device_rate *rate; /* the device's buckets, once authenticated */
+	/* Why it closed, for the log: the client sent a close frame, or no pong
+	 * confirmed the connection since valid_us (util_mono_us). */
+	int peer_closed;
+	int64_t valid_us;
+
+	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
+
+	/* HTTP: an upload was cut off; close at the next chance. */
+	int doomed;
+
+	/* Closes the connection if it has not authenticated in time. */
+	lws_sorted_usec_list_t auth_sul;
+	struct server *srv;
+};
+
+/* The rate buckets of one device, shared by all its connections (a receiving
+ * one and any number of send-only ones), and kept after the last closes until
+ * they are full again, so that reconnecting does not refill them. */
+struct device_rate {
+	struct device_rate *next;
+	char user[PROTO_USER_MAX + 1];
+	uint32_t device_id;
+	int refs;
+	struct rate_pair pair;
+};
+
+struct server {
+	struct lws_context *ctx;
+	struct db *db;
+	struct wire_hooks hooks;
+	struct server_names names; /* what register, auth and linkDevice may name */
+	size_t max_frame;
+	uint64_t next_conn_id;
+	struct conn *conns;
+	struct device_rate *rates;
+	/* Retention: the purge runs on the service thread, from this timer. */
+	lws_sorted_usec_list_t purge_sul;
+	int64_t retention_ms;
+	const char *retention_arg;
+	/* lws keeps a pointer to it: it lives as long as the context. */
+	lws_retry_bo_t heartbeat;
+	const char *blobs_dir;
+	const uint8_t *blob_key;
+	int64_t max_blob;
+	/* Connections (issue 10, item 11): every accepted socket, WebSocket or
+	 * plain HTTP, counts from its adoption to its destruction, in total and
+	 * per address (addr.h); over a cap a new one is closed at once. */
+	struct addr_table *addrs;
+	int n_conns;
+	int max_conns;
+	int max_per_addr;
+	int auth_timeout_s;
+	double register_rate; /* per second; 0: no limit */
+	/* Uploads slower than this on average after the grace are cut off. */
+	int64_t upload_min_rate;
+	int upload_grace_s;
+};
+
+/* ---- server.c ------------------------------------------------------------ */
+
+/* 1 once server_request_stop() has been called. */
+int server_stopping(void);
+
+/* ---- server_conn.c ------------------------------------------------------- */
+
+/* The one protocol of the vhost: chat.v1, whose callback serves plain HTTP
+ * requests (the blob store) too. */
+extern const struct lws_protocols server_protocols[];
+
+/* The connection whose session s is. */
+struct conn *conn_of(struct session *s);
+/* Queue text (malloc'd JSON, taken over and freed here) as one frame:
+ * 0, or -1 if text is NULL or memory runs out. */
+int conn_queue_text(struct conn *c, char *text);
+/* Close c with code once its queue is flushed (or at once if now); input
+ * from it is ignored from here on. */
+void conn_close(struct conn *c, int code, const char *reason, int now);
+
+/* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
+
+void hook_authenticated(void *udata, struct session *s);
+void hook_inbox_changed(void *udata, const char *user, uint32_t device_id);
+int hook_online(void *udata, const char *user);
+size_t hook_list_links(void *udata, const char *user, int64_t now, struct session **out,
+		       size_t cap);
+void hook_linked(void *udata, struct session *s);
+void hook_device_removed(void *udata, const char *user, uint32_t device_id,
+			 const struct session *by);
+
+/* ---- server_http.c --------------------------------------------------------- */
+
+/* LWS_CALLBACK_HTTP: 1 if the path is not the blob store's (lws's 404
+ * then), else 0 with what the callback returns in *rc. */
+int http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *uri, int *rc);
+/* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of an upload: what the
+ * callback returns. */
+int http_body(struct conn *c, struct lws *wsi, const void *in, size_t len);
+int http_body_done(struct server *srv, struct conn *c, struct lws *wsi);
+/* Delete an upload's temporary file and forget it (why, if not NULL, is
+ * logged); nothing if c has none. */
+void http_xfer_abort(struct conn *c, const char *why);
+/* The path of blob id's file (with suffix) in the blob directory: 0, or -1
+ * if it does not fit in cap. */
+int http_blob_file(const struct server *srv, const char *id, const char *suffix, char *out,
+		   size_t cap);
+
+/* ---- server_limits.c ------------------------------------------------------- */
+
+/* The timer that closes a connection not authenticated in time. */
+void limits_auth_deadline(lws_sorted_usec_list_t *sul);
+/* FILTER_NETWORK_CONNECTION: 0 to accept a socket, -1 over a cap. */
+int limits_admit(struct server *srv, const struct lws_filter_network_conn_args *a);
+/* Count a connection from its adoption (SERVER_NEW_CLIENT_INSTANTIATED) to
+ * its destruction (WSI_DESTROY). */
+void limits_count(struct server *srv, struct lws *wsi);
+void limits_uncount(struct server *srv, struct lws *wsi);
+/* The wire_hooks register_wait: registrations from the session's address. */
+int64_t limits_register_wait(void *udata, struct session *s, int take);
+/* Raise the limit on open files and set srv->max_conns from it (wanted:
+ * --max-connections, 0 for as many as it allows): 0, or -1 logged. */
+int limits_fd(struct server *srv, int wanted);
+/* Log the limits in force, once at start. */
+void limits_log(const struct server *srv);
+/* Delete what uploads cut off earlier left, purge once, then every
+ * server_purge_interval_ms; stop: cancel the timer. */
+void limits_purge_start(struct server *srv);
+void limits_purge_stop(struct server *srv);
+
+#endif /* CHAT_SERVER_SERVER_INT_H */
