@@ -1,6 +1,11 @@
 /*
  * chat.h - libchat, the client SDK of the end-to-end encrypted chat system.
  *
+ * (Longer than the project's ~800-line rule on purpose: this header is the
+ * SDK's manual, every call with its parameters, return codes and callbacks in
+ * one place, as mosquitto.h and sqlite3.h are; splitting it would split the
+ * manual.)
+ *
  * libchat owns a device's identity (its keys, in the "device home" directory),
  * encrypts every message end to end for every recipient device, keeps the
  * WebSocket session to chat-server, acknowledges what it receives only after it

@@ -4,6 +4,12 @@
  * shown. Everything shown is read back from libchat's store (chat_list_chats,
  * chat_history) when an event says it changed, so the screen is always what
  * the store holds: a message is on screen because it is stored.
+ *
+ * Over ~800 lines: the loop, the first start's questions and libchat's
+ * callbacks share the one struct app and its static helpers; the commands
+ * (commands.c), the drawing (view.c), the text (text.c) and the input line
+ * (editor.c) are already apart. The next split is the first start (register
+ * or link) into its own file when it grows again.
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
