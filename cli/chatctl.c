@@ -44,18 +44,7 @@ const struct cmd_entry *const cmd_table[] = {
 /* chatctl's own options, before the command. --help and --version answer
  * before anything else on the line is checked (main.c). */
 static const struct args_option global_options[] = {
-	{.name = "home",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "DIR",
-	 .needs = "a directory"},
-	{.name = "server",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "URL",
-	 .needs = "a URL such as ws://127.0.0.1:8700/"},
-	{.name = "ca-file",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "FILE",
-	 .needs = "a file of PEM CA certificates"},
+	ARGS_OPTIONS_DEVICE,
 	{.name = "json"},
 	{.name = "timeout",
 	 .flags = ARGS_NUMBER,

@@ -104,4 +104,16 @@ int args_wants_help(int argc, char **argv);
  * buf (cut to size, always terminated). */
 void args_usage(const struct args_spec *spec, char *buf, size_t size);
 
+/* The options chatctl and chat-tui share, one spelling and meaning for both:
+ * the device home, the server's URL and the CAs to trust for wss://. */
+/* clang-format off */
+#define ARGS_OPTIONS_DEVICE                                                       \
+	{.name = "home", .flags = ARGS_VALUE | ARGS_NONEMPTY, .meta = "DIR",      \
+	 .needs = "a directory"},                                                 \
+	{.name = "server", .flags = ARGS_VALUE | ARGS_NONEMPTY, .meta = "URL",    \
+	 .needs = "a URL such as ws://127.0.0.1:8700/"},                          \
+	{.name = "ca-file", .flags = ARGS_VALUE | ARGS_NONEMPTY, .meta = "FILE",  \
+	 .needs = "a file of PEM CA certificates"}
+/* clang-format on */
+
 #endif

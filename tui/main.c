@@ -19,18 +19,7 @@
 
 /* chat-tui's options: those it shares with chatctl mean the same there. */
 static const struct args_option options[] = {
-	{.name = "home",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "DIR",
-	 .needs = "a directory"},
-	{.name = "server",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "URL",
-	 .needs = "a URL such as ws://127.0.0.1:8700/"},
-	{.name = "ca-file",
-	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
-	 .meta = "FILE",
-	 .needs = "a file of PEM CA certificates"},
+	ARGS_OPTIONS_DEVICE,
 	{.name = "user",
 	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
 	 .meta = "NAME",
