@@ -23,21 +23,26 @@ receipts() {
 		AND sender_user = 'bob' AND sender_device = 1 ORDER BY rowid"
 }
 
-# bob's first device stores both messages: it owes alice a delivered receipt.
+# bob's first device stores both messages: it owes alice delivered receipts
+# (one batch as a rule; two if the messages came more than the batching delay
+# apart, as on a loaded machine: the test holds for each).
 expect_exit 0 ctl bob recv
-[ "$(receipts | wc -l)" = 1 ] || fail "one delivered receipt expected: $(receipts)"
-delivered=$(receipts | head -n 1)
+receipts > "$T/delivered-ids"
+[ -s "$T/delivered-ids" ] || fail "no delivered receipt"
 # Then he reads them: a read receipt.
 expect_exit 0 ctl bob read "$c"
 expect_exit 0 ctl bob recv
-[ "$(receipts | wc -l)" = 2 ] || fail "one read receipt expected: $(receipts)"
-read=$(receipts | tail -n 1)
+receipts | grep -vxF -f "$T/delivered-ids" > "$T/read-ids"
+[ "$(wc -l < "$T/read-ids")" = 1 ] || fail "one read receipt expected: $(cat "$T/read-ids")"
+read=$(cat "$T/read-ids")
 
-receipt_devices "$delivered" > "$T/delivered"
 receipt_devices "$read" > "$T/read"
 [ -s "$T/read" ] || fail "the read receipt went nowhere"
-cmp -s "$T/delivered" "$T/read" ||
-	fail "delivered went to $(cat "$T/delivered" | tr '\n' ' '), read to $(cat "$T/read" | tr '\n' ' ')"
+for delivered in $(cat "$T/delivered-ids"); do
+	receipt_devices "$delivered" > "$T/delivered"
+	cmp -s "$T/delivered" "$T/read" ||
+		fail "delivered went to $(cat "$T/delivered" | tr '\n' ' '), read to $(cat "$T/read" | tr '\n' ' ')"
+done
 grep -qx "bob/2" "$T/delivered" || fail "bob's tablet got no delivered receipt: $(cat "$T/delivered")"
 
 # One envelope length for the receipts and both texts (one bucket: 256 + the tag).
