@@ -272,7 +272,7 @@ integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 
 # make bench: speed figures against the machine's limits (bench/run.sh). Always
 # from the normal optimised build, never the sanitizer one; not part of check.
-BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit ws-echo chat-bench)
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit ws-echo chat-bench chat-load)
 .PHONY: bench bench-run
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a
