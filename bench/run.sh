@@ -10,7 +10,8 @@
 #
 # Steps, in this order, in one temporary directory (removed at the end):
 #   bare limits   sqlite-commit (one row per FULL commit, NORMAL, 100 rows per
-#                 FULL commit), ws-echo (bare lws round trip), crypto-cost
+#                 FULL commit), ws-echo (bare lws round trip, one connection
+#                 and 64), crypto-cost
 #                 (libchat's seal/open per envelope)
 #   mosquitto     started on a loopback port with persistence on; mqtt-load
 #                 at QoS 1: 32 pairs at peak, again at half that rate, fan-out
@@ -41,13 +42,13 @@ done
 OUT=${BENCH_OUT:-$BIN/bench/results.json}
 
 if [ "$SMOKE" -eq 1 ]; then
-	COMMITS=50 ECHOES=50 CRYPTO=50
+	COMMITS=50 ECHOES=50 ECHO_CONNS=4 CRYPTO=50
 	PAIRS=2 PAIR_MSGS=20 GROUP=5 GROUP_MSGS=10 DRAIN=50
 	IDLE_LEVELS=20 IDLE_BURST=10 IDLE_ADDRS=2
 	MQ_PAIR_MSGS=20 MQ_FANOUT=4 COLD_RUNS=3 CB_N=10 CB_M=20
 	STEP_TIMEOUT=60
 else
-	COMMITS=${BENCH_COMMITS:-2000} ECHOES=${BENCH_ECHO:-2000} CRYPTO=2000
+	COMMITS=${BENCH_COMMITS:-2000} ECHOES=${BENCH_ECHO:-2000} ECHO_CONNS=64 CRYPTO=2000
 	PAIRS=32 PAIR_MSGS=${BENCH_PAIR_MSGS:-200} GROUP=100 GROUP_MSGS=${BENCH_GROUP_MSGS:-100}
 	DRAIN=10000 IDLE_LEVELS=${BENCH_IDLE_LEVELS:-1000,5000,10000,max} IDLE_BURST=100
 	IDLE_ADDRS=8 MQ_PAIR_MSGS=1000 MQ_FANOUT=99 COLD_RUNS=20 CB_N=200 CB_M=1000
@@ -289,7 +290,9 @@ table() {
 		row("libchat end to end, one pair (chat-bench)",
 		    "p50 " n(f["chat.latency.p50_ms"]) " / p99 " n(f["chat.latency.p99_ms"]) " ms; burst " \
 		      n(f["chat.throughput.msgs_per_s"]) " msg/s",
-		    "bare lws echo RTT p50 " n(f["echo.rtt_p50_us"] / 1000) " ms", "")
+		    "bare lws echo RTT p50 " n(f["echo.rtt_p50_us"] / 1000) " ms; " \
+		      sprintf("%d connections: ", f["echo.many.conns"]) n(f["echo.many.round_trips_per_s"]) \
+		      " round trips/s", "")
 	}' "$VOIDS" "$FIG"
 }
 
@@ -318,6 +321,7 @@ mkdir "$T/sqlite" || fail "cannot create $T/sqlite"
 # 1. the bare limits
 step sqlite-commit "$BIN/bench/sqlite-commit" -n "$COMMITS" -d "$T/sqlite"
 step ws-echo "$BIN/bench/ws-echo" -n "$ECHOES"
+step ws-echo-many "$BIN/bench/ws-echo" -n "$((ECHOES * 5))" -k "$ECHO_CONNS"
 step crypto-cost "$BIN/bench/crypto-cost" -n "$CRYPTO"
 
 # 2. the peer
@@ -347,7 +351,11 @@ step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
 step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
 # The server holds at most MAX_CONN connections (from its fd limit): "max" is
 # that, less the pair the burst uses and a margin.
-levels=$(echo "$IDLE_LEVELS" | sed "s/max/$(( ${MAX_CONN:-1000} - 16 ))/")
+levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
+	for (i = 1; i <= NF; i++) {
+		v = $i == "max" ? cap : $i + 0
+		printf "%s%d", (i > 1 ? "," : ""), (v > cap ? cap : v)
+	} }')
 step chat-idle $LOAD -m idle -k "$levels" -a "$IDLE_ADDRS" -b "$IDLE_BURST" -P "$SERVER_PID" -p idle
 chatctl_cold
 # libchat end to end, for context. Not fatal: its last wait (for both devices
