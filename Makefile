@@ -9,6 +9,10 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make analyze         gcc -fanalyzer and cppcheck over every C file; any finding
 #                        fails it (make check runs it first)
+#   make bench           chat-server's speed beside the machine's limits and
+#                        mosquitto, in one run: a table, and JSON in
+#                        build/bench/results.json (README, Performance);
+#                        make bench-smoke: the same with tiny counts (make check)
 #   make fuzz            build the fuzz targets (tests/fuzz/) with clang's libFuzzer
 #                        into build/fuzz/ and run each for FUZZ_SECONDS (default 60)
 #                        from its saved corpus; what crashes is saved as

@@ -56,6 +56,7 @@
 #include <libwebsockets.h>
 #include <sodium.h>
 
+#include "analyzer.h"
 #include "bench.h"
 
 #define SUBPROTOCOL "chat.v1"
@@ -219,25 +220,19 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Queues one request (text of len bytes) and remembers its kind for the reply. */
+/* Queues one request (text of len bytes) and remembers its kind for the reply.
+ * The ring and the frame are stored in c, which conn_free() frees: the
+ * analyzer loses them through c (common/analyzer.h). */
+ANALYZER_LEAK_FP_BEGIN
 static int
 conn_send(struct conn *c, int kind, const char *text, size_t len)
 {
-	struct frame *f = malloc(sizeof *f + LWS_PRE + len);
+	struct frame *f;
 
-	if (f == NULL || c->wsi == NULL) {
-		free(f);
-		load_fail("%s%s", c->wsi ? "out of memory" : "a request on a closed connection", "");
+	if (c->wsi == NULL) {
+		load_fail("%s%s", "a request on a closed connection", "");
 		return -1;
 	}
-	f->next = NULL;
-	f->len = len;
-	memcpy(f->buf + LWS_PRE, text, len);
-	if (c->tail)
-		c->tail->next = f;
-	else
-		c->head = f;
-	c->tail = f;
 	if (c->pend_n == c->pend_cap) {
 		/* unroll the ring into a larger one */
 		size_t cap = c->pend_cap ? c->pend_cap * 2 : 8;
@@ -254,12 +249,26 @@ conn_send(struct conn *c, int kind, const char *text, size_t len)
 		c->pend_cap = cap;
 		c->pend_head = 0;
 	}
+	f = malloc(sizeof *f + LWS_PRE + len);
+	if (f == NULL) {
+		load_fail("%s%s", "out of memory", "");
+		return -1;
+	}
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->buf + LWS_PRE, text, len);
+	if (c->tail)
+		c->tail->next = f;
+	else
+		c->head = f;
+	c->tail = f;
 	c->pend[(c->pend_head + c->pend_n) % c->pend_cap] = (struct pend){c->next_id, kind};
 	c->pend_n++;
 	c->next_id++;
 	lws_callback_on_writable(c->wsi);
 	return 0;
 }
+ANALYZER_LEAK_FP_END
 
 static int
 write_all(struct conn *c)
@@ -291,7 +300,8 @@ b64(char *out, size_t cap, const unsigned char *bin, size_t len)
 
 /* The session signature (PROTOCOL.md, The session signature) over ws://. */
 static void
-session_sig(const struct dev *d, const char *label, const unsigned char ch[32], char *out, size_t cap)
+session_sig(const struct dev *d, const char *label, const unsigned char ch[32], char *out,
+	    size_t cap)
 {
 	size_t ll = strlen(label), nl = strlen(L.server_name);
 	unsigned char msg[32 + 32 + 160 + 1], sig[crypto_sign_BYTES];
@@ -363,6 +373,28 @@ queue_ack(struct conn *c, const char *id)
 	return 0;
 }
 
+/* One ack request for the n ids from c->acks[first]. */
+static int
+send_ack(struct conn *c, size_t first, size_t n)
+{
+	char *buf = malloc(80 + n * 35);
+	size_t len;
+	int rc;
+
+	if (buf == NULL) {
+		load_fail("%s%s", "out of memory", "");
+		return -1;
+	}
+	len = (size_t)sprintf(buf, "{\"id\":%lld,\"type\":\"ack\",\"messageIds\":[",
+			      (long long)c->next_id);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(buf + len, "%s\"%s\"", i ? "," : "", c->acks[first + i]);
+	len += (size_t)sprintf(buf + len, "]}");
+	rc = conn_send(c, K_ACK, buf, len);
+	free(buf);
+	return rc;
+}
+
 /* Sends the acks gathered in this loop pass, up to ACK_MAX ids a request. */
 static void
 flush_acks(void)
@@ -370,29 +402,11 @@ flush_acks(void)
 	struct conn *c, *next;
 
 	for (c = L.dirty; c != NULL; c = next) {
-		size_t done = 0;
-
 		next = c->dirty_next;
 		c->dirty = 0;
-		while (done < c->acks_n && c->wsi != NULL && !L.failed) {
-			size_t n = c->acks_n - done < ACK_MAX ? c->acks_n - done : ACK_MAX;
-			char *buf = malloc(80 + n * 35);
-			size_t len;
-
-			if (buf == NULL) {
-				load_fail("%s%s", "out of memory", "");
-				break;
-			}
-			len = (size_t)sprintf(buf, "{\"id\":%lld,\"type\":\"ack\",\"messageIds\":[",
-					      (long long)c->next_id);
-			for (size_t i = 0; i < n; i++)
-				len += (size_t)sprintf(buf + len, "%s\"%s\"", i ? "," : "",
-						       c->acks[done + i]);
-			len += (size_t)sprintf(buf + len, "]}");
-			conn_send(c, K_ACK, buf, len);
-			free(buf);
-			done += n;
-		}
+		for (size_t done = 0; done < c->acks_n && c->wsi != NULL && !L.failed;
+		     done += ACK_MAX)
+			send_ack(c, done, c->acks_n - done < ACK_MAX ? c->acks_n - done : ACK_MAX);
 		c->acks_n = 0;
 	}
 	L.dirty = NULL;
@@ -500,7 +514,8 @@ on_new_message(struct conn *c, const cJSON *j)
 	memcpy(&seq, hdr + 8, 8);
 	memcpy(&t_send, hdr + 16, 8);
 	if (magic != MAGIC || from != d->from) {
-		load_fail("%s: %s", d->user, "a message that is not this run's, or from another sender");
+		load_fail("%s: %s", d->user,
+			  "a message that is not this run's, or from another sender");
 		return -1;
 	}
 	if (seq == d->expect) {
@@ -638,7 +653,8 @@ on_frame(struct conn *c, const char *text, size_t len)
 		} else {
 			rc = send_hello_answer(c);
 		}
-	} else if (strcmp(type->valuestring, "error") == 0 || strcmp(type->valuestring, "missed") == 0) {
+	} else if (strcmp(type->valuestring, "error") == 0 ||
+		   strcmp(type->valuestring, "missed") == 0) {
 		load_fail("%s: unexpected %.300s", c->dev->user, text);
 		rc = -1;
 	} /* anything else (receipts, presence) is not this program's business */
@@ -1395,7 +1411,8 @@ main(int argc, char **argv)
 	free(L.last_n);
 	if (L.violations > 0) {
 		printf("%s.void 1\n", L.prefix);
-		fprintf(stderr, "chat-load: %s: VOID: %llu violations of exactly-once/in-order: %s\n",
+		fprintf(stderr,
+			"chat-load: %s: VOID: %llu violations of exactly-once/in-order: %s\n",
 			L.prefix, (unsigned long long)L.violations, L.void_why);
 		return 3;
 	}

@@ -47,7 +47,9 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 'n': n = bench_count("crypto-cost", optarg, 10000000); break;
 		case 't': text = bench_count("crypto-cost", optarg, 65536); break;
-		default: fprintf(stderr, "usage: crypto-cost [-n ITERATIONS] [-t TEXT_BYTES]\n"); return 2;
+		default:
+			fprintf(stderr, "usage: crypto-cost [-n ITERATIONS] [-t TEXT_BYTES]\n");
+			return 2;
 		}
 	}
 	pt = calloc(1, (size_t)text + 1);
@@ -62,7 +64,8 @@ main(int argc, char **argv)
 	memset(pt + 1, 'x', (size_t)text);
 	for (long i = 0; i < n; i++) {
 		t0 = bench_now_us();
-		if (e2e_seal(ct, &ct_len, nonce, pt, (size_t)text + 1, &hdr, a.x_sk, a.x_pk, b.x_pk) != 0)
+		if (e2e_seal(ct, &ct_len, nonce, pt, (size_t)text + 1, &hdr, a.x_sk, a.x_pk,
+			     b.x_pk) != 0)
 			goto fail;
 		seal += bench_now_us() - t0;
 		t0 = bench_now_us();

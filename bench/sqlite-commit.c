@@ -197,8 +197,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct run runs[] = {
-		{"sqlite.full", "FULL", 1},           /* what chat-server does per message */
-		{"sqlite.normal", "NORMAL", 1},       /* for context: no fsync per commit */
+		{"sqlite.full", "FULL", 1},            /* what chat-server does per message */
+		{"sqlite.normal", "NORMAL", 1},        /* for context: no fsync per commit */
 		{"sqlite.full_batch100", "FULL", 100}, /* group commit: 100 rows a commit */
 	};
 	char tmpl[4096];
@@ -228,7 +228,8 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof runs / sizeof runs[0] && rc == 0; i++)
 		/* a batch is 100 rows: a tenth as many commits keeps the time alike */
-		rc = measure(&runs[i], dir ? dir : tmpl, runs[i].rows > 1 && n >= 20 ? n / 10 : n, size);
+		rc = measure(&runs[i], dir ? dir : tmpl, runs[i].rows > 1 && n >= 20 ? n / 10 : n,
+			     size);
 	if (dir == NULL && rmdir(tmpl) != 0)
 		fprintf(stderr, "sqlite-commit: rmdir %s: %s\n", tmpl, strerror(errno));
 	return rc == 0 ? 0 : 1;

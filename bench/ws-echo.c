@@ -261,7 +261,8 @@ report(void)
 	bench_sort(B.rtt, (size_t)B.n);
 	if (B.conns > 1) {
 		bench_put("echo.many.conns", (double)B.conns);
-		bench_put("echo.many.round_trips_per_s", (double)B.n / ((B.t_end - B.t_start) / 1e6));
+		bench_put("echo.many.round_trips_per_s",
+			  (double)B.n / ((B.t_end - B.t_start) / 1e6));
 		bench_put("echo.many.rtt_p50_us", bench_pct(B.rtt, (size_t)B.n, 50));
 		bench_put("echo.many.rtt_p99_us", bench_pct(B.rtt, (size_t)B.n, 99));
 		return;
@@ -288,7 +289,8 @@ main(int argc, char **argv)
 		case 'n': B.n = bench_count("ws-echo", optarg, 10000000); break;
 		case 's': B.size = (size_t)bench_count("ws-echo", optarg, MAX_FRAME); break;
 		default:
-			fprintf(stderr, "usage: ws-echo [-n ROUND_TRIPS] [-s BYTES] [-k CONNECTIONS]\n");
+			fprintf(stderr,
+				"usage: ws-echo [-n ROUND_TRIPS] [-s BYTES] [-k CONNECTIONS]\n");
 			return 2;
 		}
 	}
