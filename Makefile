@@ -281,8 +281,8 @@ integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 # sanitizer one. make bench-smoke runs the same suite with tiny counts, so it
 # never rots: only a broken run fails it (a crash, a VOID figure, a hang),
 # never a figure; make check runs it once.
-BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit ws-echo chat-bench chat-load \
-                 crypto-cost mqtt-load)
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit store-commit ws-echo chat-bench \
+                 chat-load crypto-cost mqtt-load)
 .PHONY: bench bench-run bench-smoke bench-smoke-run
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a
@@ -293,6 +293,12 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a
 $(BUILD)/bench/mqtt-load: bench/mqtt-load.c bench/bench.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmosquitto $(LIBS)
+
+# chat-server's own store, linked in without its main.
+$(BUILD)/bench/store-commit: bench/store-commit.c bench/bench.h $(SERVER_OBJ) $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Iclient-lib,$(CFLAGS)) -Iserver-stub $(LDFLAGS) -o $@ $< \
+		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS)
 
 bench:
 	@$(MAKE) --no-print-directory SAN=0 bench-run

@@ -10,7 +10,9 @@
 #
 # Steps, in this order, in one temporary directory (removed at the end):
 #   bare limits   sqlite-commit (one row per FULL commit, NORMAL, 100 rows per
-#                 FULL commit), ws-echo (bare lws round trip, one connection
+#                 FULL commit), store-commit (chat-server's own store: a send
+#                 and its ack per message, each committed, no network),
+#                 ws-echo (bare lws round trip, one connection
 #                 and 64), crypto-cost
 #                 (libchat's seal/open per envelope)
 #   mosquitto     started on a loopback port with persistence on; mqtt-load
@@ -234,7 +236,7 @@ table() {
 	awk -v voids="$VOIDS" -v smoke="$SMOKE" '
 	FILENAME == voids { bad[$1] = 1; next }
 	{ f[$1] = $2 }
-	function n(x) { return sprintf(x >= 100 ? "%.0f" : (x >= 10 ? "%.1f" : "%.2f"), x) }
+	function n(x) { return sprintf(x >= 100 ? "%.0f" : (x >= 10 ? "%.1f" : (x >= 1 ? "%.2f" : "%.3f")), x) }
 	function v(step, text) { return (step in bad) ? "VOID" : text }
 	function row(a, b, c, d) { printf "| %s | %s | %s | %s |\n", a, b, c, d }
 	function ratio(x, y) { return (x > 0 && y > 0) ? (x >= y ? n(x / y) "x" : "1/" n(y / x)) : "" }
@@ -245,7 +247,8 @@ table() {
 		    v("chat-pairs", n(f["pairs.deliveries_per_s"]) " (p99 " n(f["pairs.latency_p99_ms"]) " ms)"),
 		    v("mq-pairs", "mosquitto QoS 1: " n(f["mq.pairs.deliveries_per_s"])) "; SQLite FULL: " \
 		      n(f["sqlite.full.commits_per_s"]) " commits/s, 100 rows a commit: " \
-		      n(f["sqlite.full_batch100.rows_per_s"]) " rows/s",
+		      n(f["sqlite.full_batch100.rows_per_s"]) " rows/s; chat-server'"'"'s store alone " \
+		      "(send and ack, a commit each): " n(f["store.msgs_per_s"]) " msg/s",
 		    ratio(f["pairs.deliveries_per_s"], f["mq.pairs.deliveries_per_s"]) " of mosquitto")
 		row(sprintf("latency at half of peak (%s msg/s offered)", n(f["half.offered_per_s"])),
 		    v("chat-half", "p50 " n(f["half.latency_p50_ms"]) " / p99 " n(f["half.latency_p99_ms"]) \
@@ -314,7 +317,7 @@ json() {
 	}' "$VOIDS" "$FIG"
 }
 
-for prog in chat-server chatctl bench/sqlite-commit bench/ws-echo bench/chat-bench \
+for prog in chat-server chatctl bench/sqlite-commit bench/store-commit bench/ws-echo bench/chat-bench \
 	bench/chat-load bench/mqtt-load bench/crypto-cost; do
 	[ -x "$BIN/$prog" ] || fail "no $BIN/$prog: build first (make bench does)"
 done
@@ -324,6 +327,7 @@ mkdir "$T/sqlite" || fail "cannot create $T/sqlite"
 
 # 1. the bare limits
 step sqlite-commit "$BIN/bench/sqlite-commit" -n "$COMMITS" -d "$T/sqlite"
+step store-commit "$BIN/bench/store-commit" -n "$COMMITS" -d "$T/sqlite"
 step ws-echo "$BIN/bench/ws-echo" -n "$ECHOES"
 step ws-echo-many "$BIN/bench/ws-echo" -n "$((ECHOES * 5))" -k "$ECHO_CONNS"
 step crypto-cost "$BIN/bench/crypto-cost" -n "$CRYPTO"
