@@ -36,7 +36,8 @@
  *
  * Options: -w WINDOW (32), -t TEXT_BYTES (64), -p PREFIX for the figure
  * names (default: the mode), -T SECONDS the most a phase may go without
- * progress (60). The server must let a benchmark in: --rate 0 --rate-bytes 0
+ * progress (60), -X sends one sequence number twice on purpose (the run
+ * must then be VOID: bench-smoke proves the check with it). The server must let a benchmark in: --rate 0 --rate-bytes 0
  * --register-rate 0 --max-connections-per-address (large) and, for idle,
  * --max-connections (large); bench/run.sh starts it so.
  *
@@ -148,6 +149,7 @@ static struct {
 	double t_first_recv, t_last_recv;
 	pid_t server_pid;
 	char tag[8];
+	int inject; /* -X: one duplicate on purpose, to prove the check */
 } L;
 
 /* ---- failures and figures ------------------------------------------------- */
@@ -422,6 +424,13 @@ send_message(struct dev *s, struct dev *const *recips, size_t n, double t_send)
 	unsigned char hdr[HDR_BYTES] = {0}, nonce[24], mid[16];
 	uint32_t magic = MAGIC;
 	uint64_t seq = ++s->next_seq;
+
+	if (L.inject && seq == 3 && s->index == 0) {
+		/* -X: the first sender's third message repeats the second's
+		 * number, as a duplicate delivery would: the run must go VOID */
+		seq = s->next_seq = 2;
+		L.inject = 0;
+	}
 	char midhex[33], nb64[40], *ct64, *buf;
 	size_t ct64_len = sodium_base64_ENCODED_LEN(L.ct_len, sodium_base64_VARIANT_ORIGINAL);
 	size_t cap, len;
@@ -1294,7 +1303,7 @@ usage(void)
 		"usage: chat-load -u ws://127.0.0.1:PORT/ -m pairs|group|drain|idle\n"
 		"                 [-n PAIRS] [-c MESSAGES] [-w WINDOW] [-r RATE] [-t TEXT_BYTES]\n"
 		"                 [-g MEMBERS] [-k LEVELS] [-a SOURCE_ADDRS] [-b BURST]\n"
-		"                 [-P SERVER_PID] [-p PREFIX] [-T STALL_SECONDS]\n");
+		"                 [-P SERVER_PID] [-p PREFIX] [-T STALL_SECONDS] [-X]\n");
 	exit(2);
 }
 
@@ -1328,8 +1337,9 @@ main(int argc, char **argv)
 	L.burst = 200;
 	L.addrs = 8;
 	L.stall_s = 60;
-	while ((opt = getopt(argc, argv, "u:m:n:c:w:r:t:g:k:a:b:P:p:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:m:n:c:w:r:t:g:k:a:b:P:p:T:X")) != -1) {
 		switch (opt) {
+		case 'X': L.inject = 1; break;
 		case 'u': url = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'n': L.pairs = bench_count("chat-load", optarg, 100000); break;

@@ -352,6 +352,14 @@ MQ_PID=""
 # 3. chat-server
 start_server
 LOAD="$BIN/bench/chat-load -u $URL"
+if [ "$SMOKE" -eq 1 ]; then
+	# The check itself: one duplicate sent on purpose must make a run VOID.
+	echo "bench: chat-load's check catches a duplicate ..." >&2
+	$LOAD -m pairs -n 1 -c 5 -X -p selfcheck >/dev/null 2>"$T/selfcheck.err"
+	rc=$?
+	[ $rc -eq 3 ] && grep -q "VOID.*duplicate" "$T/selfcheck.err" ||
+		fail "chat-load -X did not end VOID (exit $rc): $(cat "$T/selfcheck.err")"
+fi
 step chat-pairs $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -p pairs
 rate=$(half_rate pairs.deliveries_per_s)
 step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 3)" -p half
