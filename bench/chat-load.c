@@ -37,7 +37,9 @@
  * Options: -w WINDOW (32), -t TEXT_BYTES (64), -p PREFIX for the figure
  * names (default: the mode), -T SECONDS the most a phase may go without
  * progress (60), -X sends one sequence number twice on purpose (the run
- * must then be VOID: bench-smoke proves the check with it). The server must let a benchmark in: --rate 0 --rate-bytes 0
+ * must then be VOID: bench-smoke proves the check with it), -R makes every
+ * receiver send a delivered receipt per loop pass to its sender, as libchat
+ * does (the senders acknowledge them; figure "receipts"). The server must let a benchmark in: --rate 0 --rate-bytes 0
  * --register-rate 0 --max-connections-per-address (large) and, for idle,
  * --max-connections (large); bench/run.sh starts it so.
  *
@@ -69,7 +71,7 @@
 #define ACK_MAX     1000        /* ids per ack (PROTOCOL.md, Limits) */
 
 enum mode { PAIRS, GROUP, DRAIN, IDLE };
-enum kind { K_REGISTER = 1, K_AUTH, K_CREATE, K_SEND, K_ACK };
+enum kind { K_REGISTER = 1, K_AUTH, K_CREATE, K_SEND, K_ACK, K_RECEIPT };
 
 struct frame {
 	struct frame *next;
@@ -98,6 +100,7 @@ struct conn {
 	size_t acks_n, acks_cap;
 	struct conn *dirty_next;
 	int dirty, closing, closed, authed, drained, ready;
+	long owed; /* -R: messages received this pass, owed a delivered receipt */
 };
 
 struct dev {
@@ -149,7 +152,10 @@ static struct {
 	double t_first_recv, t_last_recv;
 	pid_t server_pid;
 	char tag[8];
-	int inject; /* -X: one duplicate on purpose, to prove the check */
+	int inject;   /* -X: one duplicate on purpose, to prove the check */
+	int receipts; /* -R: receivers send delivered receipts, as libchat does */
+	uint64_t receipts_sent;
+	unsigned char *rct; /* random bytes for receipts' ciphertexts */
 } L;
 
 /* ---- failures and figures ------------------------------------------------- */
@@ -397,6 +403,47 @@ send_ack(struct conn *c, size_t first, size_t n)
 	return rc;
 }
 
+static size_t ct_len_for(size_t text_len);
+
+/* -R: one delivered receipt for what c received in this pass, to its
+ * sender's device, as libchat batches them (PROTOCOL.md, Receipts): body
+ * kind, status, time and 16 bytes per message id, padded and sealed. */
+static int
+send_receipt(struct conn *c)
+{
+	const struct dev *d = c->dev, *s = L.devs[d->from];
+	size_t ids = c->owed < ACK_MAX ? (size_t)c->owed : ACK_MAX;
+	size_t ct = ct_len_for(9 + 16 * ids); /* the kind byte is ct_len_for's */
+	size_t b64len = sodium_base64_ENCODED_LEN(ct, sodium_base64_VARIANT_ORIGINAL);
+	unsigned char nonce[24], rid[16];
+	char nb64[40], ridhex[33], *buf = malloc(b64len + 400);
+	size_t len;
+	int rc;
+
+	c->owed = 0;
+	if (buf == NULL) {
+		load_fail("%s%s", "out of memory", "");
+		return -1;
+	}
+	randombytes_buf(nonce, sizeof nonce);
+	randombytes_buf(rid, sizeof rid);
+	sodium_bin2hex(ridhex, sizeof ridhex, rid, sizeof rid);
+	b64(nb64, sizeof nb64, nonce, sizeof nonce);
+	len = (size_t)snprintf(buf, b64len + 400,
+			       "{\"id\":%lld,\"type\":\"sendReceipt\",\"chatId\":\"%s\","
+			       "\"receiptId\":\"%s\",\"envelopes\":[{\"user\":\"%s\","
+			       "\"deviceId\":%d,\"nonce\":\"%s\",\"ciphertext\":\"",
+			       (long long)c->next_id, d->chat, ridhex, s->user, (int)s->device_id,
+			       nb64);
+	b64(buf + len, b64len, L.rct, ct);
+	len += strlen(buf + len);
+	len += (size_t)snprintf(buf + len, 8, "\"}]}");
+	rc = conn_send(c, K_RECEIPT, buf, len);
+	free(buf);
+	L.receipts_sent++;
+	return rc;
+}
+
 /* Sends the acks gathered in this loop pass, up to ACK_MAX ids a request. */
 static void
 flush_acks(void)
@@ -410,11 +457,26 @@ flush_acks(void)
 		     done += ACK_MAX)
 			send_ack(c, done, c->acks_n - done < ACK_MAX ? c->acks_n - done : ACK_MAX);
 		c->acks_n = 0;
+		if (c->owed > 0 && c->wsi != NULL && !L.failed)
+			send_receipt(c);
 	}
 	L.dirty = NULL;
 }
 
 /* ---- messages ---------------------------------------------------------------- */
+
+/* The sender's next sequence number. With -X, the first sender's third
+ * message repeats the second's number, as a duplicate delivery would: the
+ * run must then go VOID. */
+static uint64_t
+next_seq(struct dev *s)
+{
+	if (L.inject && s->next_seq == 2 && s->index == 0) {
+		L.inject = 0;
+		return 2;
+	}
+	return ++s->next_seq;
+}
 
 /* Sends the sender's next message into its chat: one envelope per recipient
  * device in recips (n of them), t_send the time its latency counts from. */
@@ -423,14 +485,7 @@ send_message(struct dev *s, struct dev *const *recips, size_t n, double t_send)
 {
 	unsigned char hdr[HDR_BYTES] = {0}, nonce[24], mid[16];
 	uint32_t magic = MAGIC;
-	uint64_t seq = ++s->next_seq;
-
-	if (L.inject && seq == 3 && s->index == 0) {
-		/* -X: the first sender's third message repeats the second's
-		 * number, as a duplicate delivery would: the run must go VOID */
-		seq = s->next_seq = 2;
-		L.inject = 0;
-	}
+	uint64_t seq = next_seq(s);
 	char midhex[33], nb64[40], *ct64, *buf;
 	size_t ct64_len = sodium_base64_ENCODED_LEN(L.ct_len, sodium_base64_VARIANT_ORIGINAL);
 	size_t cap, len;
@@ -547,6 +602,8 @@ on_new_message(struct conn *c, const cJSON *j)
 		if (seq > d->expect)
 			d->expect = seq + 1;
 	}
+	if (L.receipts)
+		c->owed++;
 	return queue_ack(c, mid->valuestring);
 }
 
@@ -600,6 +657,13 @@ on_reply(struct conn *c, const cJSON *j, int64_t id)
 			return -1;
 		}
 		memcpy(d->chat, chat->valuestring, 17);
+		if (L.receipts) { /* its members learn the id (they send receipts into it) */
+			size_t n;
+			struct dev **r = recipients_of(d, &n);
+
+			for (size_t i = 0; i < n; i++)
+				memcpy(r[i]->chat, chat->valuestring, 17);
+		}
 		break;
 	}
 	case K_SEND:
@@ -644,6 +708,10 @@ on_frame(struct conn *c, const char *text, size_t len)
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "updateId");
 
 		rc = queue_ack(c, cJSON_IsString(u) ? u->valuestring : NULL);
+	} else if (strcmp(type->valuestring, "receipt") == 0) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "receiptId");
+
+		rc = queue_ack(c, cJSON_IsString(r) ? r->valuestring : NULL);
 	} else if (strcmp(type->valuestring, "drained") == 0) {
 		c->drained = 1;
 		check_ready(c);
@@ -1022,6 +1090,8 @@ mode_pairs(void)
 	put("pairs", (double)L.pairs);
 	put("messages", (double)L.delivered);
 	put("deliveries_per_s", (double)L.delivered / ((L.t_last_recv - t0) / 1e6));
+	if (L.receipts)
+		put("receipts", (double)L.receipts_sent);
 	if (L.rate > 0)
 		put("offered_per_s", L.rate);
 	put_latency("latency", L.lat, L.nlat);
@@ -1052,6 +1122,8 @@ mode_group(void)
 	put("members", (double)L.group);
 	put("messages", (double)L.msgs);
 	put("deliveries_per_s", (double)L.delivered / ((L.t_last_recv - t0) / 1e6));
+	if (L.receipts)
+		put("receipts", (double)L.receipts_sent);
 	put_latency("latency", L.lat, L.nlat);
 	last = L.last_t; /* the latency of each message to its last member */
 	put_latency("last_member", last, (size_t)L.msgs);
@@ -1303,7 +1375,7 @@ usage(void)
 		"usage: chat-load -u ws://127.0.0.1:PORT/ -m pairs|group|drain|idle\n"
 		"                 [-n PAIRS] [-c MESSAGES] [-w WINDOW] [-r RATE] [-t TEXT_BYTES]\n"
 		"                 [-g MEMBERS] [-k LEVELS] [-a SOURCE_ADDRS] [-b BURST]\n"
-		"                 [-P SERVER_PID] [-p PREFIX] [-T STALL_SECONDS] [-X]\n");
+		"                 [-P SERVER_PID] [-p PREFIX] [-T STALL_SECONDS] [-X] [-R]\n");
 	exit(2);
 }
 
@@ -1337,9 +1409,10 @@ main(int argc, char **argv)
 	L.burst = 200;
 	L.addrs = 8;
 	L.stall_s = 60;
-	while ((opt = getopt(argc, argv, "u:m:n:c:w:r:t:g:k:a:b:P:p:T:X")) != -1) {
+	while ((opt = getopt(argc, argv, "u:m:n:c:w:r:t:g:k:a:b:P:p:T:XR")) != -1) {
 		switch (opt) {
 		case 'X': L.inject = 1; break;
+		case 'R': L.receipts = 1; break;
 		case 'u': url = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'n': L.pairs = bench_count("chat-load", optarg, 100000); break;
@@ -1385,6 +1458,10 @@ main(int argc, char **argv)
 	if (L.ct == NULL)
 		return 1;
 	randombytes_buf(L.ct, L.ct_len);
+	L.rct = malloc(66560);
+	if (L.rct == NULL)
+		return 1;
+	randombytes_buf(L.rct, 66560);
 
 	lws_set_log_level(LLL_ERR, NULL);
 	memset(&info, 0, sizeof info);
@@ -1416,6 +1493,7 @@ main(int argc, char **argv)
 	}
 	free(L.devs);
 	free(L.ct);
+	free(L.rct);
 	free(L.lat);
 	free(L.last_t);
 	free(L.last_n);

@@ -20,7 +20,7 @@
 #                 to 99, offline drain of 10,000 (persistent session);
 #                 mosquitto_pub -q 1 cold, for chatctl send
 #   chat-server   started with no rate limits; chat-load: 32 pairs at peak,
-#                 at half of it, a group of 100, an offline drain of 10,000,
+#                 again with delivered receipts (-R), at half of the peak, a group of 100, an offline drain of 10,000,
 #                 idle sessions (1,000, 5,000, up to what the fd limit
 #                 allows, over 8 source addresses) with the server's memory
 #                 per session and CPU per message; chat-bench (libchat end to
@@ -250,6 +250,9 @@ table() {
 		      n(f["sqlite.full_batch100.rows_per_s"]) " rows/s; chat-server'"'"'s store alone " \
 		      "(send and ack, a commit each): " n(f["store.msgs_per_s"]) " msg/s",
 		    ratio(f["pairs.deliveries_per_s"], f["mq.pairs.deliveries_per_s"]) " of mosquitto")
+		row("the same with delivered receipts (as libchat sends them)",
+		    v("chat-pairs-r", n(f["pairs_r.deliveries_per_s"]) " (" n(f["pairs_r.receipts"]) \
+		      " receipts; p99 " n(f["pairs_r.latency_p99_ms"]) " ms)"), "", "")
 		row(sprintf("latency at half of peak (%s msg/s offered)", n(f["half.offered_per_s"])),
 		    v("chat-half", "p50 " n(f["half.latency_p50_ms"]) " / p99 " n(f["half.latency_p99_ms"]) \
 		      " / max " n(f["half.latency_max_ms"]) " ms"),
@@ -363,6 +366,8 @@ fi
 step chat-pairs $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -p pairs
 rate=$(half_rate pairs.deliveries_per_s)
 step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 3)" -p half
+# as libchat behaves: every receiver sends a delivered receipt per loop pass
+step chat-pairs-r $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -R -p pairs_r
 step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
 step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
 # The server holds at most MAX_CONN connections (from its fd limit): "max" is
