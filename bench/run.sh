@@ -4,6 +4,9 @@
 #
 #   BIN=build sh bench/run.sh [-s] [-r]
 #
+# BIN is the build directory (chat-server, chatctl, bench/*); BENCH_SERVER=PATH
+# measures another chat-server binary with the same suite (a branch's, say).
+#
 #   -s  smoke: tiny counts, every step once (make bench-smoke, run by make
 #       check): only a broken run fails (a crash, a hang, a VOID figure)
 #   -r  also print every raw figure
@@ -42,6 +45,7 @@ while getopts sr opt; do
 	esac
 done
 OUT=${BENCH_OUT:-$BIN/bench/results.json}
+SERVER=${BENCH_SERVER:-$BIN/chat-server}
 
 if [ "$SMOKE" -eq 1 ]; then
 	COMMITS=50 ECHOES=50 ECHO_CONNS=4 CRYPTO=50
@@ -148,7 +152,7 @@ start_mosquitto() {
 # address, connections per address, adds of strangers to a group).
 start_server() {
 	: >"$T/server.log"
-	"$BIN/chat-server" --listen 127.0.0.1:0 --db "$T/server.db" --rate 0 --rate-bytes 0 \
+	"$SERVER" --listen 127.0.0.1:0 --db "$T/server.db" --rate 0 --rate-bytes 0 \
 		--register-rate 0 --max-connections-per-address 1000000 \
 		--stranger-adds-per-day 0 --stranger-adds-per-hour 0 2>>"$T/server.log" &
 	SERVER_PID=$!
@@ -320,7 +324,8 @@ json() {
 	}' "$VOIDS" "$FIG"
 }
 
-for prog in chat-server chatctl bench/sqlite-commit bench/store-commit bench/ws-echo bench/chat-bench \
+[ -x "$SERVER" ] || fail "no $SERVER: build first (make bench does)"
+for prog in chatctl bench/sqlite-commit bench/store-commit bench/ws-echo bench/chat-bench \
 	bench/chat-load bench/mqtt-load bench/crypto-cost; do
 	[ -x "$BIN/$prog" ] || fail "no $BIN/$prog: build first (make bench does)"
 done
@@ -340,7 +345,7 @@ start_mosquitto
 MQ="$BIN/bench/mqtt-load -P $MQ_PORT"
 step mq-pairs $MQ -m pairs -n "$PAIRS" -c "$MQ_PAIR_MSGS" -p mq.pairs
 rate=$(half_rate mq.pairs.deliveries_per_s)
-step mq-half $MQ -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 3)" -p mq.half
+step mq-half $MQ -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 5)" -p mq.half
 step mq-fanout $MQ -m fanout -g "$MQ_FANOUT" -c "$GROUP_MSGS" -p mq.fanout
 echo "mq.fanout.subscribers $MQ_FANOUT" >>"$FIG"
 step mq-drain $MQ -m drain -c "$DRAIN" -p mq.drain
@@ -365,7 +370,7 @@ if [ "$SMOKE" -eq 1 ]; then
 fi
 step chat-pairs $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -p pairs
 rate=$(half_rate pairs.deliveries_per_s)
-step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 3)" -p half
+step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 5)" -p half
 # as libchat behaves: every receiver sends a delivered receipt per loop pass
 step chat-pairs-r $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -R -p pairs_r
 step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
