@@ -1270,12 +1270,40 @@ raise_fd_limit(void)
 static char srcs[256][16];
 static const char *levels_arg = "1000,5000,10000,max";
 
-/* One burst over the pair devs[0] -> devs[1], the rest idle: server CPU per message. */
+static double quiet_until;
+
+static int
+quiet_over(void)
+{
+	L.progress++; /* waiting on purpose is not a stall */
+	return bench_now_us() >= quiet_until;
+}
+
+/* The server's CPU with the sessions connected and nothing sent, over one
+ * second (this loop keeps running, so pings are answered): what they cost
+ * by themselves (heartbeats, timers), in µs of CPU per second. */
+static double
+idle_cpu_rate(long level)
+{
+	double cpu0 = server_cpu_us(), t0 = bench_now_us(), rate;
+	char name[64];
+
+	quiet_until = t0 + 1e6;
+	if (run_until(quiet_over, "a quiet second") != 0 || cpu0 < 0)
+		return 0;
+	rate = (server_cpu_us() - cpu0) / ((bench_now_us() - t0) / 1e6);
+	snprintf(name, sizeof name, "s%ld.server_idle_cpu_pct", level);
+	put(name, rate / 1e4);
+	return rate;
+}
+
+/* One burst over the pair devs[0] -> devs[1], the rest idle: server CPU per
+ * message, as measured and less what the idle sessions took meanwhile. */
 static int
 idle_burst(long level)
 {
 	struct dev *s = L.devs[0];
-	double cpu0 = server_cpu_us(), t0, cpu1;
+	double idle = idle_cpu_rate(level), cpu0 = server_cpu_us(), t0, cpu1;
 	char name[64];
 	long keep = L.msgs;
 
@@ -1293,8 +1321,12 @@ idle_burst(long level)
 	snprintf(name, sizeof name, "s%ld.burst_per_s", level);
 	put(name, (double)L.burst / ((L.t_last_recv - t0) / 1e6));
 	if (cpu0 >= 0 && cpu1 >= 0) {
+		double busy = cpu1 - cpu0, wall = (bench_now_us() - t0) / 1e6;
+
 		snprintf(name, sizeof name, "s%ld.server_cpu_us_per_msg", level);
-		put(name, (cpu1 - cpu0) / (double)L.burst);
+		put(name, busy / (double)L.burst);
+		snprintf(name, sizeof name, "s%ld.server_net_cpu_us_per_msg", level);
+		put(name, (busy - idle * wall > 0 ? busy - idle * wall : 0) / (double)L.burst);
 	}
 	snprintf(name, sizeof name, "s%ld.burst_latency", level);
 	put_latency(name, L.lat, L.nlat);
@@ -1341,7 +1373,10 @@ mode_idle(void)
 		snprintf(name, sizeof name, "s%ld.signin_per_s", level);
 		put(name, (double)(level - prev) / ((bench_now_us() - t0) / 1e6));
 		prev = level;
-		sleep(1); /* the server settles (frees what the handshakes took) */
+		/* the server settles (frees what the handshakes took) */
+		quiet_until = bench_now_us() + 1e6;
+		if (run_until(quiet_over, "a quiet second") != 0)
+			return -1;
 		if (rss0 > 0) {
 			snprintf(name, sizeof name, "s%ld.rss_kib_per_session", level);
 			put(name, (double)(server_rss_kib() - rss0) / (double)level);
