@@ -169,6 +169,20 @@ start_server() {
 	MAX_CONN=$(sed -n 's/.*limits: \([0-9]*\) connections.*/\1/p' "$T/server.log" | head -n 1)
 }
 
+# Stops chat-server: SIGTERM, then after 20 s (thousands of closes to write
+# out) SIGKILL; its figures are all taken by then.
+stop_server() {
+	kill "$SERVER_PID" 2>/dev/null
+	i=0
+	while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=""
+}
+
 # half_rate KEY: half the peak deliveries/s measured as KEY, at least 10.
 half_rate() {
 	awk -v v="$(fig "$1")" 'BEGIN { r = int(v / 2); print (r < 10 ? 10 : r) }'
@@ -378,6 +392,11 @@ step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PA
 step chat-pairs-r $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -R -p pairs_r
 step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
 step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
+chatctl_cold
+# libchat end to end, for context.
+step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" -n "$CB_N" -m "$CB_M"
+# Idle sessions last: when chat-load ends them all at once, the server spends
+# a while on closing them (each close writes last seen today).
 # The server holds at most MAX_CONN connections (from its fd limit): "max" is
 # that, less the pair the burst uses and a margin.
 levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
@@ -386,14 +405,8 @@ levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
 		printf "%s%d", (i > 1 ? "," : ""), (v > cap ? cap : v)
 	} }')
 step chat-idle $LOAD -m idle -k "$levels" -a "$IDLE_ADDRS" -b "$IDLE_BURST" -P "$SERVER_PID" -p idle
-chatctl_cold
-# libchat end to end, for context.
-step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" -n "$CB_N" -m "$CB_M"
 
-kill "$SERVER_PID" 2>/dev/null
-wait "$SERVER_PID" 2>/dev/null
-SERVER_PID=""
-
+stop_server
 echo
 echo "chat benchmark$([ "$SMOKE" -eq 1 ] && echo ' (smoke: tiny counts, the figures mean nothing)'): $(machine)"
 echo
