@@ -1347,6 +1347,7 @@ mode_idle(void)
 	for (long i = 0; i < L.addrs && i < 250; i++)
 		snprintf(srcs[i], sizeof srcs[i], "127.0.0.%d", (int)(i + 2) & 0xff);
 	put("fd_limit_sessions", (double)max);
+	put("burst", (double)L.burst);
 	if (bring_up(0, 2) != 0 || create_chat(s, &r, 1, NULL) != 0 ||
 	    run_until(all_chats, "the chat") != 0)
 		return -1;

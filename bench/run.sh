@@ -298,9 +298,10 @@ table() {
 			cpu = cpu (i > 1 ? " / " : "") n(f["idle.s" L[i] ".server_cpu_us_per_msg"] / 1000)
 			lv = lv (i > 1 ? " / " : "") L[i]
 		}
-		si = ""; ic = ""
+		si = ""; ic = ""; br = ""
 		for (i = 1; i <= nl; i++) {
 			si = si (i > 1 ? " / " : "") n(f["idle.s" L[i] ".signin_per_s"])
+			br = br (i > 1 ? " / " : "") n(f["idle.s" L[i] ".burst_per_s"])
 			ic = ic (i > 1 ? " / " : "") n(f["idle.s" L[i] ".server_idle_cpu_pct"])
 		}
 		row("idle sessions " lv ": server memory per session", v("chat-idle", mem " KiB"), "", "")
@@ -308,6 +309,8 @@ table() {
 		row("a 1:1 burst with " lv " sessions connected: server CPU per message",
 		    v("chat-idle", cpu " ms"), "with none: " n(f["idle.s0.server_cpu_us_per_msg"] / 1000) \
 		      " ms; the idle sessions alone take " ic " % of a CPU", "")
+		row(sprintf("a 1:1 burst (one pair, %d messages) with %s sessions connected", f["idle.burst"], lv),
+		    v("chat-idle", br " msg/s"), "with none: " n(f["idle.s0.burst_per_s"]) " msg/s", "")
 		row("cold `chatctl send` (median wall, mean CPU)",
 		    n(f["chatctl_send.wall_ms"]) " ms wall, " n(f["chatctl_send.cpu_ms"]) " ms CPU, " \
 		      (("chatctl_send.fsyncs" in f) ? f["chatctl_send.fsyncs"] " client fdatasyncs" : "fdatasyncs: no strace"),
