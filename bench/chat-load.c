@@ -30,18 +30,24 @@
  *          then it connects: the time until all are received and acked.
  *   idle   sessions are opened up to each level of -k (e.g. 1000,5000,max;
  *          max: what the fd limit allows), one registered device each,
- *          spread over -a source addresses 127.0.0.2, .3, ...; at each
- *          level the server's memory (VmRSS of -P PID) per session and the
- *          server CPU per message of a burst of -b messages over one pair.
+ *          spread over -a source addresses 127.0.0.2, .3, ... (default 8);
+ *          at each level the server's memory (VmRSS of -P PID) per session,
+ *          its CPU over a second with nothing sent, and the rate and server
+ *          CPU per message of a burst of -b messages (200) over one pair
+ *          (CPU from /proc/PID/task/x/schedstat, summed over its threads).
  *
  * Options: -w WINDOW (32), -t TEXT_BYTES (64), -p PREFIX for the figure
  * names (default: the mode), -T SECONDS the most a phase may go without
  * progress (60), -X sends one sequence number twice on purpose (the run
  * must then be VOID: bench-smoke proves the check with it), -R makes every
  * receiver send a delivered receipt per loop pass to its sender, as libchat
- * does (the senders acknowledge them; figure "receipts"). The server must let a benchmark in: --rate 0 --rate-bytes 0
- * --register-rate 0 --max-connections-per-address (large) and, for idle,
- * --max-connections (large); bench/run.sh starts it so.
+ * does (the senders acknowledge them; figure "receipts").
+ *
+ * The server must let a benchmark in: --rate 0 --rate-bytes 0
+ * --register-rate 0 --max-connections-per-address (large), and for groups
+ * --stranger-adds-per-day 0 --stranger-adds-per-hour 0; bench/run.sh starts
+ * it so. For idle, -k levels above what the server holds (its log says, at
+ * start, "limits: N connections") fail: run.sh caps them.
  *
  * Figures go to stdout as "name value" lines (see bench.h); exit 0 when the
  * run is valid, 3 when VOID, 1 when it broke.
