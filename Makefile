@@ -9,6 +9,10 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make analyze         gcc -fanalyzer and cppcheck over every C file; any finding
 #                        fails it (make check runs it first)
+#   make bench           chat-server's speed beside the machine's limits and
+#                        mosquitto, in one run: a table, and JSON in
+#                        build/bench/results.json (README, Performance);
+#                        make bench-smoke: the same with tiny counts (make check)
 #   make fuzz            build the fuzz targets (tests/fuzz/) with clang's libFuzzer
 #                        into build/fuzz/ and run each for FUZZ_SECONDS (default 60)
 #                        from its saved corpus; what crashes is saved as
@@ -247,6 +251,7 @@ check: deps
 	@$(MAKE) --no-print-directory SAN=1 tests
 	@$(MAKE) --no-print-directory SAN=1 unit integration
 	@sh tests/install-check.sh
+	@$(MAKE) --no-print-directory bench-smoke
 
 unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
@@ -270,20 +275,42 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
 integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
 
-# make bench: speed figures against the machine's limits (bench/run.sh). Always
-# from the normal optimised build, never the sanitizer one; not part of check.
-BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit ws-echo chat-bench)
-.PHONY: bench bench-run
+# make bench: speed figures against the machine's limits and the peer
+# (mosquitto), in one run (bench/run.sh): a table, and JSON in
+# build/bench/results.json. Always from the normal optimised build, never the
+# sanitizer one. make bench-smoke runs the same suite with tiny counts, so it
+# never rots: only a broken run fails it (a crash, a VOID figure, a hang),
+# never a figure; make check runs it once.
+BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit store-commit ws-echo chat-bench \
+                 chat-load crypto-cost mqtt-load)
+.PHONY: bench bench-run bench-smoke bench-smoke-run
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libchat.a $(LIBS)
+
+# The peer's client library, only for this program (not a dependency of the build).
+$(BUILD)/bench/mqtt-load: bench/mqtt-load.c bench/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmosquitto $(LIBS)
+
+# chat-server's own store, linked in without its main.
+$(BUILD)/bench/store-commit: bench/store-commit.c bench/bench.h $(SERVER_OBJ) $(BUILD)/libchat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Iclient-lib,$(CFLAGS)) -Iserver-stub $(LDFLAGS) -o $@ $< \
+		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS)
 
 bench:
 	@$(MAKE) --no-print-directory SAN=0 bench-run
 
 bench-run: all $(BENCH_PROGS)
 	@BIN=$(abspath $(BUILD)) sh bench/run.sh
+
+bench-smoke:
+	@$(MAKE) --no-print-directory SAN=0 bench-smoke-run
+
+bench-smoke-run: all $(BENCH_PROGS)
+	@BIN=$(abspath $(BUILD)) BENCH_OUT=$(abspath $(BUILD))/bench/smoke.json sh bench/run.sh -s
 
 # ---- make analyze: gcc -fanalyzer and cppcheck, clean ------------------------
 # Every C file of the project, found by wildcard so that a new one is covered:

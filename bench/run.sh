@@ -1,56 +1,79 @@
 #!/bin/sh
-# bench/run.sh - chat speed against the physical limits of this machine, in one run.
+# bench/run.sh - chat-server's speed beside the machine's limits and beside the
+# peer (mosquitto), all measured in this one run.
 #
-#   BIN=build sh bench/run.sh [-n LATENCY_MSGS] [-m BURST_MSGS] [-c COMMITS]
-#                             [-e ECHOES] [-t TEXT_BYTES] [-r]
+#   BIN=build sh bench/run.sh [-s] [-r]
 #
-# Measures, in this order and on the same file system (one temporary directory):
-#   1. sqlite-commit  bare SQLite commit loop (WAL, synchronous=FULL as chat-server,
-#                     and NORMAL for context): the storage limit
-#   2. ws-echo        bare libwebsockets echo over 127.0.0.1: the network limit
-#   3. chat-bench     a real chat-server on 127.0.0.1 (port from the kernel, fresh
-#                     database), alice and bob registered with chatctl in fresh
-#                     homes, sharing one chat: end-to-end latency and throughput
-# then prints one table with the figures and their ratios to the limits. -r also
-# prints every raw figure. Figures, never pass/fail: nothing here asserts a speed.
+# BIN is the build directory (chat-server, chatctl, bench/*); BENCH_SERVER=PATH
+# measures another chat-server binary with the same suite (a branch's, say).
 #
-# Defaults, also from the environment (so "make bench BENCH_M=5000" works):
-# BENCH_N=500 BENCH_M=2000 BENCH_COMMITS=2000 BENCH_ECHO=2000 BENCH_TEXT=64
-# BENCH_RAW=0. Everything is removed at the end, failure or not.
+#   -s  smoke: tiny counts, every step once (make bench-smoke, run by make
+#       check): only a broken run fails (a crash, a hang, a VOID figure)
+#   -r  also print every raw figure
+#
+# Steps, in this order, in one temporary directory (removed at the end):
+#   bare limits   sqlite-commit (one row per FULL commit, NORMAL, 100 rows per
+#                 FULL commit), store-commit (chat-server's own store: a send
+#                 and its ack per message, each committed, no network),
+#                 ws-echo (bare lws round trip, one connection
+#                 and 64), crypto-cost
+#                 (libchat's seal/open per envelope)
+#   mosquitto     started on a loopback port with persistence on; mqtt-load
+#                 at QoS 1: 32 pairs at peak, again at half that rate, fan-out
+#                 to 99, offline drain of 10,000 (persistent session);
+#                 mosquitto_pub -q 1 cold, for chatctl send
+#   chat-server   started with no rate limits; chat-load: 32 pairs at peak,
+#                 again with delivered receipts (-R), at half of the peak, a group of 100, an offline drain of 10,000,
+#                 idle sessions (1,000, 5,000, up to what the fd limit
+#                 allows, over 8 source addresses) with the server's memory
+#                 per session and CPU per message; chat-bench (libchat end to
+#                 end, one pair); cold chatctl send (wall, CPU, fdatasyncs)
+# Then one table (workload | chat-server | reference | ratio) on stdout and
+# every figure as JSON in $BENCH_OUT (default $BIN/bench/results.json).
+# Figures never pass or fail; a VOID one (a message lost, duplicated or out
+# of order) is shown as VOID with its reason, and fails the run in smoke mode.
 set -u
 
 : "${BIN:?BIN must point at the build directory (make bench sets it)}"
-N=${BENCH_N:-500}
-M=${BENCH_M:-2000}
-COMMITS=${BENCH_COMMITS:-2000}
-ECHOES=${BENCH_ECHO:-2000}
-TEXT=${BENCH_TEXT:-64}
+SMOKE=0
 RAW=${BENCH_RAW:-0}
-while getopts n:m:c:e:t:r opt; do
+while getopts sr opt; do
 	case $opt in
-	n) N=$OPTARG ;;
-	m) M=$OPTARG ;;
-	c) COMMITS=$OPTARG ;;
-	e) ECHOES=$OPTARG ;;
-	t) TEXT=$OPTARG ;;
+	s) SMOKE=1 ;;
 	r) RAW=1 ;;
-	*) sed -n '4,5p' "$0" >&2; exit 2 ;;
+	*) sed -n '4p' "$0" >&2; exit 2 ;;
 	esac
 done
+OUT=${BENCH_OUT:-$BIN/bench/results.json}
+SERVER=${BENCH_SERVER:-$BIN/chat-server}
 
-# A hung program must not hang the run: each step gets at most this long.
-STEP_TIMEOUT=120
+if [ "$SMOKE" -eq 1 ]; then
+	COMMITS=50 ECHOES=50 ECHO_CONNS=4 CRYPTO=50
+	PAIRS=2 PAIR_MSGS=20 GROUP=5 GROUP_MSGS=10 DRAIN=50
+	IDLE_LEVELS=20 IDLE_BURST=10 IDLE_ADDRS=2
+	MQ_PAIR_MSGS=20 MQ_FANOUT=4 COLD_RUNS=3 CB_N=10 CB_M=20
+	STEP_TIMEOUT=60
+else
+	COMMITS=${BENCH_COMMITS:-2000} ECHOES=${BENCH_ECHO:-2000} ECHO_CONNS=64 CRYPTO=2000
+	PAIRS=32 PAIR_MSGS=${BENCH_PAIR_MSGS:-200} GROUP=100 GROUP_MSGS=${BENCH_GROUP_MSGS:-100}
+	DRAIN=10000 IDLE_LEVELS=${BENCH_IDLE_LEVELS:-1000,5000,10000,max} IDLE_BURST=100
+	IDLE_ADDRS=8 MQ_PAIR_MSGS=1000 MQ_FANOUT=99 COLD_RUNS=20 CB_N=200 CB_M=1000
+	STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-400}
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX") || exit 1
 SERVER_PID=""
+MQ_PID=""
 FIG="$T/figures"
+VOIDS="$T/voids"
+BROKEN=0
 
 cleanup() {
 	status=$?
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-	fi
+	for pid in $SERVER_PID $MQ_PID; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	rm -rf "$T"
 	exit $status
 }
@@ -67,22 +90,71 @@ fail() {
 	exit 1
 }
 
-# step NAME CMD...: runs a benchmark program, its figures go to $FIG.
+# step NAME CMD...: runs a benchmark program, its figures go to $FIG. A VOID
+# run (exit 3) is recorded and the suite goes on; in smoke mode it fails it.
+# Any other failure ends the run: the figures after it would mean little.
 step() {
 	name=$1
 	shift
 	echo "bench: $name ..." >&2
 	# --foreground: Ctrl-C must reach the program too, not only this script.
-	timeout --foreground "$STEP_TIMEOUT" "$@" >>"$FIG" 2>"$T/$name.err" ||
-		fail "$name failed: $(cat "$T/$name.err")"
+	timeout --foreground "$STEP_TIMEOUT" "$@" >>"$FIG" 2>"$T/$name.err"
+	rc=$?
+	if [ $rc -eq 3 ]; then
+		echo "$name $(grep VOID "$T/$name.err" | head -n 1)" >>"$VOIDS"
+		echo "bench: $name: VOID: $(grep VOID "$T/$name.err" | head -n 1)" >&2
+		BROKEN=1
+		return 0
+	fi
+	[ $rc -eq 124 ] && fail "$name took over $STEP_TIMEOUT s: $(tail -n 3 "$T/$name.err")"
+	[ $rc -ne 0 ] && fail "$name failed ($rc): $(tail -n 5 "$T/$name.err")"
+	return 0
 }
 
-# Like tests/integration/lib.sh: 127.0.0.1, port from the kernel, fresh database.
+fig() { awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$FIG"; }
+
+# A port nobody listens on, for mosquitto (it cannot be told to take port 0).
+free_port() {
+	p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ))
+	while ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$p\$"; do
+		p=$((p + 1))
+	done
+	echo $p
+}
+
+start_mosquitto() {
+	command -v mosquitto >/dev/null 2>&1 ||
+		fail "no mosquitto: apt-get install mosquitto libmosquitto-dev (make deps)"
+	mkdir -p "$T/mq"
+	MQ_PORT=$(free_port)
+	{
+		echo "listener $MQ_PORT 127.0.0.1"
+		echo "allow_anonymous true"
+		echo "persistence true"
+		echo "persistence_location $T/mq/"
+		echo "max_queued_messages 0" # the offline drain queues 10,000
+		echo "log_dest file $T/mq/mosquitto.log"
+		[ "$(id -u)" -eq 0 ] && echo "user root" # else it drops to "mosquitto", who cannot write $T
+	} >"$T/mq/mosquitto.conf"
+	mosquitto -c "$T/mq/mosquitto.conf" 2>"$T/mq/stderr" &
+	MQ_PID=$!
+	i=0
+	until ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$MQ_PORT\$"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "mosquitto did not start: $(cat "$T/mq/stderr")"
+		kill -0 "$MQ_PID" 2>/dev/null || fail "mosquitto exited: $(cat "$T/mq/stderr")"
+		sleep 0.05
+	done
+}
+
+# Like tests/integration/lib.sh: 127.0.0.1, port from the kernel, fresh
+# database; no limits that a benchmark would hit (rates, registrations per
+# address, connections per address, adds of strangers to a group).
 start_server() {
 	: >"$T/server.log"
-	# No rate limits: the point is how fast it can go.
-	"$BIN/chat-server" --listen 127.0.0.1:0 --db "$T/server.db" --rate 0 --rate-bytes 0 \
-		2>>"$T/server.log" &
+	"$SERVER" --listen 127.0.0.1:0 --db "$T/server.db" --rate 0 --rate-bytes 0 \
+		--register-rate 0 --max-connections-per-address 1000000 \
+		--stranger-adds-per-day 0 --stranger-adds-per-hour 0 2>>"$T/server.log" &
 	SERVER_PID=$!
 	i=0
 	while ! grep -q "listening on" "$T/server.log"; do
@@ -93,95 +165,265 @@ start_server() {
 	done
 	port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$T/server.log" | head -n 1)
 	URL="ws://127.0.0.1:$port/"
+	# what it holds at most: "limits: N connections, ..."
+	MAX_CONN=$(sed -n 's/.*limits: \([0-9]*\) connections.*/\1/p' "$T/server.log" | head -n 1)
 }
 
-# server_cpu_ticks: the server's user+system CPU time so far, in clock ticks.
-server_cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0
+# Stops chat-server: SIGTERM, then after 20 s (thousands of closes to write
+# out) SIGKILL; its figures are all taken by then.
+stop_server() {
+	kill "$SERVER_PID" 2>/dev/null
+	i=0
+	while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=""
 }
 
-# Two users with one device each and the direct chat between them.
-make_pair() {
+# half_rate KEY: half the peak deliveries/s measured as KEY, at least 10.
+half_rate() {
+	awk -v v="$(fig "$1")" 'BEGIN { r = int(v / 2); print (r < 10 ? 10 : r) }'
+}
+
+# msgs_for RATE SENDERS SECONDS: messages per sender for a paced run of SECONDS.
+msgs_for() {
+	awk -v r="$1" -v n="$2" -v s="$3" 'BEGIN { m = int(r * s / n);
+		print (m < 10 ? 10 : (m > 5000 ? 5000 : m)) }'
+}
+
+# Cold commands: the median wall time of COLD_RUNS runs, and their mean CPU
+# time (user + system, from the shell's "times": exact enough over many runs).
+# cold NAME CMD...
+cold() {
+	name=$1
+	shift
+	(
+		k=0
+		while [ $k -lt "$COLD_RUNS" ]; do
+			t0=$(date +%s%N)
+			"$@" >/dev/null 2>"$T/cold.err" || exit 1
+			t1=$(date +%s%N)
+			echo "$(( (t1 - t0) / 1000 ))" >>"$T/cold.$name"
+			k=$((k + 1))
+		done
+		times >"$T/cold.times"
+	) || fail "$name: $(cat "$T/cold.err")"
+	sort -n "$T/cold.$name" | awk -v k="$name.wall_ms" '{ v[NR] = $1 }
+		END { printf "%s %.3f\n", k, v[int((NR + 1) / 2)] / 1000 }' >>"$FIG"
+	# the second line: the children's user and system time, as 0m0.123456s
+	sed -n '2s/[ms]/ /gp' "$T/cold.times" | awk -v k="$name.cpu_ms" -v n="$COLD_RUNS" \
+		'{ printf "%s %.3f\n", k, (($1 * 60 + $2) + ($3 * 60 + $4)) * 1000 / n }' >>"$FIG"
+}
+
+chatctl_cold() {
 	for u in alice bob; do
 		"$BIN/chatctl" --home "$T/$u" --server "$URL" register "$u" >/dev/null 2>"$T/ctl.err" ||
 			fail "chatctl register $u: $(cat "$T/ctl.err")"
 	done
 	CHAT=$("$BIN/chatctl" --home "$T/alice" create bob 2>"$T/ctl.err") ||
 		fail "chatctl create: $(cat "$T/ctl.err")"
+	echo "bench: chatctl send, cold ..." >&2
+	cold chatctl_send "$BIN/chatctl" --home "$T/alice" send "$CHAT" "a short text of a cold send"
+	# fdatasyncs of one cold send, the client's and its threads' (the server's are not in it)
+	if command -v strace >/dev/null 2>&1; then
+		strace -f -c -e trace=fdatasync,fsync -o "$T/strace" \
+			"$BIN/chatctl" --home "$T/alice" send "$CHAT" "counted" >/dev/null 2>&1 &&
+			awk '$NF == "fdatasync" || $NF == "fsync" { n += $4 }
+				END { printf "chatctl_send.fsyncs %d\n", n }' "$T/strace" >>"$FIG"
+	fi
+	# bob collects them, so that chat-bench starts on an empty inbox
+	"$BIN/chatctl" --home "$T/bob" recv >/dev/null 2>"$T/ctl.err" ||
+		fail "chatctl recv: $(cat "$T/ctl.err")"
 }
 
-summary() {
-	echo
-	printf 'chat benchmark: %s CPUs, %s in %s, libwebsockets %s, SQLite %s\n' \
-		"$(nproc 2>/dev/null || echo '?')" "$(df -PT "$T" 2>/dev/null | awk 'NR == 2 { print $2 }')" \
-		"$(dirname "$T")" "$(pkg-config --modversion libwebsockets 2>/dev/null || echo '?')" \
-		"$(pkg-config --modversion sqlite3 2>/dev/null || echo '?')"
-	printf '%s latency messages, %s burst messages of %s bytes of text; all on 127.0.0.1\n\n' \
-		"$N" "$M" "$TEXT"
-	awk -v burst="$M" '{ f[$1] = $2 }
-	function ms(x) { return sprintf("%.2f ms", x) }
-	function row(what, fig, limit, ratio) {
-		printf "%-34s %-24s %-32s %s\n", what, fig, limit, ratio
-	}
+machine() {
+	printf '%s CPUs (%s), Linux %s, %s for the databases, libwebsockets %s, SQLite %s, mosquitto %s' \
+		"$(nproc 2>/dev/null || echo '?')" \
+		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" \
+		"$(uname -r)" "$(df -PT "$T" 2>/dev/null | awk 'NR == 2 { print $2 }')" \
+		"$(pkg-config --modversion libwebsockets 2>/dev/null || echo '?')" \
+		"$(pkg-config --modversion sqlite3 2>/dev/null || echo '?')" \
+		"$(mosquitto -h 2>/dev/null | sed -n 's/^mosquitto version //p')"
+}
+
+# The table, from the figures: workload | chat-server | reference | ratio.
+table() {
+	awk -v voids="$VOIDS" -v smoke="$SMOKE" '
+	FILENAME == voids { bad[$1] = 1; next }
+	{ f[$1] = $2 }
+	function n(x) { return sprintf(x >= 100 ? "%.0f" : (x >= 10 ? "%.1f" : (x >= 1 ? "%.2f" : "%.3f")), x) }
+	function v(step, text) { return (step in bad) ? "VOID" : text }
+	function row(a, b, c, d) { printf "| %s | %s | %s | %s |\n", a, b, c, d }
+	function ratio(x, y) { return (x > 0 && y > 0) ? (x >= y ? n(x / y) "x" : "1/" n(y / x)) : "" }
 	END {
-		echo50 = f["echo.rtt_p50_us"] / 1000; echo99 = f["echo.rtt_p99_us"] / 1000
-		row("what", "chat", "physical limit (this run)", "ratio")
-		row("end-to-end latency p50", ms(f["chat.latency.p50_ms"]),
-		    sprintf("lws echo RTT p50 %.3f ms", echo50),
-		    sprintf("%.0fx echo", f["chat.latency.p50_ms"] / echo50))
-		row("end-to-end latency p90", ms(f["chat.latency.p90_ms"]), "", "")
-		row("end-to-end latency p99", ms(f["chat.latency.p99_ms"]),
-		    sprintf("lws echo RTT p99 %.3f ms", echo99),
-		    sprintf("%.0fx echo", f["chat.latency.p99_ms"] / echo99))
-		row("end-to-end latency max", ms(f["chat.latency.max_ms"]), "", "")
-		row("send confirmed p50", ms(f["chat.confirm.p50_ms"]),
-		    sprintf("SQLite FULL commit p50 %.3f ms", f["sqlite.full.p50_us"] / 1000),
-		    sprintf("%.1fx commit", f["chat.confirm.p50_ms"] * 1000 / f["sqlite.full.p50_us"]))
-		row("send confirmed p99", ms(f["chat.confirm.p99_ms"]), "", "")
-		row("throughput (burst, until at bob)",
-		    sprintf("%.0f msg/s", f["chat.throughput.msgs_per_s"]),
-		    sprintf("SQLite FULL %.0f commits/s", f["sqlite.full.commits_per_s"]),
-		    sprintf("%.3f of the limit",
-			    f["chat.throughput.msgs_per_s"] / f["sqlite.full.commits_per_s"]))
-		row("throughput (burst, confirmed)",
-		    sprintf("%.0f msg/s", f["chat.throughput.confirmed_per_s"]),
-		    sprintf("SQLite NORMAL %.0f commits/s", f["sqlite.normal.commits_per_s"]), "")
-		row("", "", sprintf("lws echo %.0f round trips/s", f["echo.round_trips_per_s"]), "")
-		printf "\nper message, in the benchmark thread (both devices run in it):\n"
-		printf "  latency phase: alice %.0f us, bob %.0f us, waiting for server and network %.0f us\n",
-		    f["chat.latency.alice_us_per_msg"], f["chat.latency.bob_us_per_msg"],
-		    f["chat.latency.wait_us_per_msg"]
-		printf "  burst phase:   alice %.0f us, bob %.0f us, waiting %.0f us (queueing %d sends took %.0f ms)\n",
-		    f["chat.throughput.alice_us_per_msg"], f["chat.throughput.bob_us_per_msg"],
-		    f["chat.throughput.wait_us_per_msg"], burst, f["chat.throughput.queue_ms"]
-		busy = f["chat.throughput.alice_us_per_msg"] + f["chat.throughput.bob_us_per_msg"]
-		if (f["chat.throughput.wait_us_per_msg"] < 0.05 * busy)
-			printf "  (the thread hardly waited: the burst is bound by the work of the two devices, not by the server)\n"
-		printf "  chat-server CPU (no fsync waits in it): %.0f us per message, acks included\n",
-		    f["server.cpu_s"] * 1e6 / f["chat.messages"]
-		if (f["chat.out_of_order"] > 0)
-			printf "  WARNING: bob saw %d messages out of order\n", f["chat.out_of_order"]
-	}' "$FIG"
+		row("workload", "chat-server", "reference (same run)", "ratio")
+		row("---", "---", "---", "---")
+		row(sprintf("1:1 deliveries/s, %d pairs, at peak", f["pairs.pairs"]),
+		    v("chat-pairs", n(f["pairs.deliveries_per_s"]) " (p99 " n(f["pairs.latency_p99_ms"]) " ms)"),
+		    v("mq-pairs", "mosquitto QoS 1: " n(f["mq.pairs.deliveries_per_s"])) "; SQLite FULL: " \
+		      n(f["sqlite.full.commits_per_s"]) " commits/s, 100 rows a commit: " \
+		      n(f["sqlite.full_batch100.rows_per_s"]) " rows/s; chat-server'"'"'s store alone " \
+		      "(send and ack, a commit each): " n(f["store.msgs_per_s"]) " msg/s",
+		    ratio(f["pairs.deliveries_per_s"], f["mq.pairs.deliveries_per_s"]) " of mosquitto")
+		row("the same with delivered receipts (as libchat sends them)",
+		    v("chat-pairs-r", n(f["pairs_r.deliveries_per_s"]) " (" n(f["pairs_r.receipts"]) \
+		      " receipts; p99 " n(f["pairs_r.latency_p99_ms"]) " ms)"), "", "")
+		row(sprintf("latency at half of peak (%s msg/s offered)", n(f["half.offered_per_s"])),
+		    v("chat-half", "p50 " n(f["half.latency_p50_ms"]) " / p99 " n(f["half.latency_p99_ms"]) \
+		      " / max " n(f["half.latency_max_ms"]) " ms"),
+		    v("mq-half", "mosquitto at half its peak (" n(f["mq.half.offered_per_s"]) "/s): p99 " \
+		      n(f["mq.half.latency_p99_ms"]) " ms"),
+		    ratio(f["half.latency_p99_ms"], f["mq.half.latency_p99_ms"]) " (p99)")
+		row(sprintf("group of %d, deliveries/s", f["group.members"]),
+		    v("chat-group", n(f["group.deliveries_per_s"]) " (p99 to the last member " \
+		      n(f["group.last_member_p99_ms"]) " ms)"),
+		    v("mq-fanout", sprintf("mosquitto fan-out to %d: ", f["mq.fanout.subscribers"]) \
+		      n(f["mq.fanout.deliveries_per_s"]) " (p99 " n(f["mq.fanout.last_member_p99_ms"]) " ms)"),
+		    ratio(f["group.deliveries_per_s"], f["mq.fanout.deliveries_per_s"]))
+		row(sprintf("offline drain of %d", f["drain.messages"]),
+		    v("chat-drain", n(f["drain.drain_s"]) " s"),
+		    v("mq-drain", "mosquitto persistent session: " n(f["mq.drain.drain_s"]) " s"),
+		    ratio(f["drain.drain_s"], f["mq.drain.drain_s"]))
+		for (k in f) if (k ~ /^idle\.s[0-9]+\.rss_kib_per_session$/) {
+			split(k, p, "."); levels[substr(p[2], 2) + 0] = 1
+		}
+		nl = 0; for (l in levels) L[++nl] = l + 0
+		for (i = 1; i <= nl; i++) for (j = i + 1; j <= nl; j++) if (L[j] < L[i]) { t = L[i]; L[i] = L[j]; L[j] = t }
+		mem = ""; cpu = ""; lv = ""
+		for (i = 1; i <= nl; i++) {
+			mem = mem (i > 1 ? " / " : "") n(f["idle.s" L[i] ".rss_kib_per_session"])
+			cpu = cpu (i > 1 ? " / " : "") n(f["idle.s" L[i] ".server_cpu_us_per_msg"] / 1000)
+			lv = lv (i > 1 ? " / " : "") L[i]
+		}
+		si = ""; ic = ""; br = ""
+		for (i = 1; i <= nl; i++) {
+			si = si (i > 1 ? " / " : "") n(f["idle.s" L[i] ".signin_per_s"])
+			br = br (i > 1 ? " / " : "") n(f["idle.s" L[i] ".burst_per_s"])
+			ic = ic (i > 1 ? " / " : "") n(f["idle.s" L[i] ".server_idle_cpu_pct"])
+		}
+		row("idle sessions " lv ": server memory per session", v("chat-idle", mem " KiB"), "", "")
+		row("sign-ins/s (register) while reaching " lv " sessions", v("chat-idle", si), "", "")
+		row("a 1:1 burst with " lv " sessions connected: server CPU per message",
+		    v("chat-idle", cpu " ms"), "with none: " n(f["idle.s0.server_cpu_us_per_msg"] / 1000) \
+		      " ms; the idle sessions alone take " ic " % of a CPU", "")
+		row(sprintf("a 1:1 burst (one pair, %d messages) with %s sessions connected", f["idle.burst"], lv),
+		    v("chat-idle", br " msg/s"), "with none: " n(f["idle.s0.burst_per_s"]) " msg/s", "")
+		row("cold `chatctl send` (median wall, mean CPU)",
+		    n(f["chatctl_send.wall_ms"]) " ms wall, " n(f["chatctl_send.cpu_ms"]) " ms CPU, " \
+		      (("chatctl_send.fsyncs" in f) ? f["chatctl_send.fsyncs"] " client fdatasyncs" : "fdatasyncs: no strace"),
+		    (("mosquitto_pub.wall_ms" in f) ? "`mosquitto_pub -q 1`: " n(f["mosquitto_pub.wall_ms"]) " ms" \
+		      : "no mosquitto_pub (apt-get install mosquitto-clients)"),
+		    ratio(f["chatctl_send.wall_ms"], f["mosquitto_pub.wall_ms"]))
+		row(sprintf("client crypto per message (text of %d bytes)", f["crypto.text_bytes"]),
+		    "seal for one device " n(f["crypto.seal_us"]) " us, open " n(f["crypto.open_us"]) \
+		      " us + sender key check " n(f["crypto.verify_key_us"]) " us",
+		    "a group-100 send: " n(99 * f["crypto.seal_us"] / 1000) " ms of sealing", "")
+		row("libchat end to end, one pair (chat-bench)",
+		    "p50 " n(f["chat.latency.p50_ms"]) " / p99 " n(f["chat.latency.p99_ms"]) " ms; burst " \
+		      n(f["chat.throughput.msgs_per_s"]) " msg/s",
+		    "bare lws echo RTT p50 " n(f["echo.rtt_p50_us"] / 1000) " ms; " \
+		      sprintf("%d connections: ", f["echo.many.conns"]) n(f["echo.many.round_trips_per_s"]) \
+		      " round trips/s", "")
+	}' "$VOIDS" "$FIG"
 }
 
-for prog in chat-server chatctl bench/sqlite-commit bench/ws-echo bench/chat-bench; do
+json() {
+	awk -v machine="$(machine)" -v smoke="$SMOKE" -v voids="$VOIDS" '
+	FILENAME == voids { gsub(/["\\]/, "", $0); vv[++nv] = $0; next }
+	{ k[++n] = $1; val[n] = $2 }
+	END {
+		printf "{\n  \"machine\": \"%s\",\n  \"smoke\": %s,\n", machine, smoke ? "true" : "false"
+		printf "  \"void\": ["
+		for (i = 1; i <= nv; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), vv[i]
+		printf "],\n  \"figures\": {\n"
+		for (i = 1; i <= n; i++) printf "    \"%s\": %s%s\n", k[i], val[i], (i < n ? "," : "")
+		printf "  }\n}\n"
+	}' "$VOIDS" "$FIG"
+}
+
+[ -x "$SERVER" ] || fail "no $SERVER: build first (make bench does)"
+for prog in chatctl bench/sqlite-commit bench/store-commit bench/ws-echo bench/chat-bench \
+	bench/chat-load bench/mqtt-load bench/crypto-cost; do
 	[ -x "$BIN/$prog" ] || fail "no $BIN/$prog: build first (make bench does)"
 done
 : >"$FIG"
+: >"$VOIDS"
 mkdir "$T/sqlite" || fail "cannot create $T/sqlite"
+
+# 1. the bare limits
 step sqlite-commit "$BIN/bench/sqlite-commit" -n "$COMMITS" -d "$T/sqlite"
+step store-commit "$BIN/bench/store-commit" -n "$COMMITS" -d "$T/sqlite"
 step ws-echo "$BIN/bench/ws-echo" -n "$ECHOES"
+step ws-echo-many "$BIN/bench/ws-echo" -n "$((ECHOES * 5))" -k "$ECHO_CONNS"
+step crypto-cost "$BIN/bench/crypto-cost" -n "$CRYPTO"
+
+# 2. the peer
+start_mosquitto
+MQ="$BIN/bench/mqtt-load -P $MQ_PORT"
+step mq-pairs $MQ -m pairs -n "$PAIRS" -c "$MQ_PAIR_MSGS" -p mq.pairs
+rate=$(half_rate mq.pairs.deliveries_per_s)
+step mq-half $MQ -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 5)" -p mq.half
+step mq-fanout $MQ -m fanout -g "$MQ_FANOUT" -c "$GROUP_MSGS" -p mq.fanout
+echo "mq.fanout.subscribers $MQ_FANOUT" >>"$FIG"
+step mq-drain $MQ -m drain -c "$DRAIN" -p mq.drain
+if command -v mosquitto_pub >/dev/null 2>&1; then
+	echo "bench: mosquitto_pub, cold ..." >&2
+	cold mosquitto_pub mosquitto_pub -p "$MQ_PORT" -h 127.0.0.1 -q 1 -t cold -m "a short text"
+fi
+kill "$MQ_PID" 2>/dev/null
+wait "$MQ_PID" 2>/dev/null
+MQ_PID=""
+
+# 3. chat-server
 start_server
-make_pair
-cpu0=$(server_cpu_ticks)
-step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" \
-	-n "$N" -m "$M" -t "$TEXT"
-# CPU only: the server's fsync waits are not in it. Its ticks are coarse (1/100 s).
-echo "server.cpu_s $(( $(server_cpu_ticks) - cpu0 )) $(getconf CLK_TCK)" |
-	awk '{ printf "%s %.3f\n", $1, $2 / $3 }' >>"$FIG"
-summary
+LOAD="$BIN/bench/chat-load -u $URL"
+if [ "$SMOKE" -eq 1 ]; then
+	# The check itself: one duplicate sent on purpose must make a run VOID.
+	echo "bench: chat-load's check catches a duplicate ..." >&2
+	$LOAD -m pairs -n 1 -c 5 -X -p selfcheck >/dev/null 2>"$T/selfcheck.err"
+	rc=$?
+	[ $rc -eq 3 ] && grep -q "VOID.*duplicate" "$T/selfcheck.err" ||
+		fail "chat-load -X did not end VOID (exit $rc): $(cat "$T/selfcheck.err")"
+fi
+step chat-pairs $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -p pairs
+rate=$(half_rate pairs.deliveries_per_s)
+step chat-half $LOAD -m pairs -n "$PAIRS" -r "$rate" -c "$(msgs_for "$rate" "$PAIRS" 5)" -p half
+# as libchat behaves: every receiver sends a delivered receipt per loop pass
+step chat-pairs-r $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -R -p pairs_r
+step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
+step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
+chatctl_cold
+# libchat end to end, for context.
+step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" -n "$CB_N" -m "$CB_M"
+# Idle sessions last: when chat-load ends them all at once, the server spends
+# a while on closing them (each close writes last seen today).
+# The server holds at most MAX_CONN connections (from its fd limit): "max" is
+# that, less the pair the burst uses and a margin.
+levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
+	for (i = 1; i <= NF; i++) {
+		v = $i == "max" ? cap : $i + 0
+		printf "%s%d", (i > 1 ? "," : ""), (v > cap ? cap : v)
+	} }')
+step chat-idle $LOAD -m idle -k "$levels" -a "$IDLE_ADDRS" -b "$IDLE_BURST" -P "$SERVER_PID" -p idle
+
+stop_server
+echo
+echo "chat benchmark$([ "$SMOKE" -eq 1 ] && echo ' (smoke: tiny counts, the figures mean nothing)'): $(machine)"
+echo
+table
+if [ -s "$VOIDS" ]; then
+	echo
+	echo "VOID (a message lost, duplicated or out of order; the figure is not shown):"
+	sed 's/^/  /' "$VOIDS"
+fi
+mkdir -p "$(dirname "$OUT")" && json >"$OUT" && echo && echo "figures: $OUT"
 if [ "$RAW" -eq 1 ]; then
 	echo
 	echo "raw figures:"
 	sed 's/^/  /' "$FIG"
 fi
+[ "$SMOKE" -eq 1 ] && [ "$BROKEN" -ne 0 ] && exit 1
+exit 0

@@ -2,7 +2,7 @@
  * ws-echo - the network limit: a bare libwebsockets echo, server and client
  * in one process and one thread, over 127.0.0.1.
  *
- *   ws-echo [-n ROUND_TRIPS] [-s BYTES]
+ *   ws-echo [-n ROUND_TRIPS] [-s BYTES] [-k CONNECTIONS]
  *
  * One lws context has a vhost listening on 127.0.0.1 (port chosen by the
  * kernel) and a client connection into it. The client sends N text frames of
@@ -10,6 +10,12 @@
  * echo of the previous one. Like libchat and chat-server, both sides write
  * only from their WRITEABLE callback, so a round trip here costs the same lws
  * machinery a chat request does, with no JSON, crypto or SQLite.
+ *
+ * With -k CONNECTIONS (more than 1), that many client connections each keep
+ * one round trip going, N in all: the round trips per second of the wall
+ * clock are lws's throughput over many connections in one thread (both ends
+ * in it, so it is a ceiling for the server's share, not the server's alone).
+ * Those figures are named echo.many.*.
  *
  * Figures go to stdout as "name value" lines (see bench.h).
  */
@@ -33,15 +39,17 @@ struct conn {
 	unsigned char buf[LWS_PRE + MAX_FRAME];
 	size_t len;
 	int echo_pending;
+	double t_sent; /* client side: when its current round trip was asked for */
 };
 
 static struct {
-	struct lws *client;
+	long conns;     /* client connections (-k) */
+	double t_start; /* when the timed round trips began (after warm-up) */
+	double t_end;
 	unsigned char *payload; /* what every frame carries, size bytes */
 	unsigned char *tx;      /* LWS_PRE, then a copy of it: lws masks in place */
 	size_t size;
 	long n, done_trips; /* round trips wanted (after warm-up), completed */
-	double t_sent;      /* when the current round trip was asked for */
 	double *rtt;        /* n samples, µs */
 	int finished, failed;
 } B;
@@ -71,9 +79,9 @@ gather(struct lws *wsi, struct conn *c, const void *in, size_t len)
 /* The client asks for the next round trip; the clock starts here, as it
  * does for a chat request that is queued and then waits to be writable. */
 static int
-next_trip(struct lws *wsi)
+next_trip(struct lws *wsi, struct conn *c)
 {
-	B.t_sent = bench_now_us();
+	c->t_sent = bench_now_us();
 	if (lws_callback_on_writable(wsi) < 0) {
 		bench_fail("cannot ask for a writeable callback");
 		return -1;
@@ -85,22 +93,25 @@ static int
 client_received(struct lws *wsi, struct conn *c, const void *in, size_t len)
 {
 	int whole = gather(wsi, c, in, len);
-	double rtt = bench_now_us() - B.t_sent;
+	double now = bench_now_us(), rtt = now - c->t_sent;
 
-	if (whole <= 0)
+	if (whole <= 0 || B.finished)
 		return whole;
 	if (c->len != B.size || memcmp(c->buf + LWS_PRE, B.payload, B.size) != 0) {
 		bench_fail("the echo differs from what was sent");
 		return -1;
 	}
 	c->len = 0;
+	if (B.done_trips == WARMUP)
+		B.t_start = now;
 	if (B.done_trips >= WARMUP)
 		B.rtt[B.done_trips - WARMUP] = rtt;
 	if (++B.done_trips == B.n + WARMUP) {
+		B.t_end = now;
 		B.finished = 1;
 		return 0;
 	}
-	return next_trip(wsi);
+	return next_trip(wsi, c);
 }
 
 static int
@@ -140,19 +151,17 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		len = c->len;
 		c->len = 0;
 		return write_frame(wsi, c->buf, len);
-	case LWS_CALLBACK_CLIENT_ESTABLISHED: return next_trip(wsi);
+	case LWS_CALLBACK_CLIENT_ESTABLISHED: return next_trip(wsi, c);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		memcpy(B.tx + LWS_PRE, B.payload, B.size);
 		return write_frame(wsi, B.tx, B.size);
 	case LWS_CALLBACK_CLIENT_RECEIVE: return client_received(wsi, c, in, len);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		bench_fail(in ? (const char *)in : "cannot connect");
-		B.client = NULL;
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		if (!B.finished)
 			bench_fail("the connection closed early");
-		B.client = NULL;
 		return 0;
 	default: return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
@@ -201,7 +210,6 @@ connect_client(struct lws_context *ctx, struct lws_vhost *vh, int port)
 	ci.host = ci.address;
 	ci.origin = ci.address;
 	ci.protocol = PROTOCOL;
-	ci.pwsi = &B.client;
 	return lws_client_connect_via_info(&ci) == NULL ? -1 : 0;
 }
 
@@ -228,8 +236,9 @@ run(void)
 	port = listen_vhost(ctx, &vh);
 	if (port <= 0)
 		bench_fail("cannot listen on 127.0.0.1");
-	else if (connect_client(ctx, vh, port) != 0)
-		bench_fail("cannot start the client connection");
+	for (long i = 0; i < B.conns && port > 0 && !B.failed; i++)
+		if (connect_client(ctx, vh, port) != 0)
+			bench_fail("cannot start a client connection");
 	memset(&sul, 0, sizeof sul);
 	lws_sul_schedule(ctx, 0, &sul, deadline,
 			 (lws_usec_t)DEADLINE_S * LWS_USEC_PER_SEC +
@@ -250,6 +259,14 @@ report(void)
 	for (long i = 0; i < B.n; i++)
 		total += B.rtt[i];
 	bench_sort(B.rtt, (size_t)B.n);
+	if (B.conns > 1) {
+		bench_put("echo.many.conns", (double)B.conns);
+		bench_put("echo.many.round_trips_per_s",
+			  (double)B.n / ((B.t_end - B.t_start) / 1e6));
+		bench_put("echo.many.rtt_p50_us", bench_pct(B.rtt, (size_t)B.n, 50));
+		bench_put("echo.many.rtt_p99_us", bench_pct(B.rtt, (size_t)B.n, 99));
+		return;
+	}
 	bench_put("echo.frame_bytes", (double)B.size);
 	bench_put("echo.round_trips_per_s", (double)B.n / (total / 1e6));
 	bench_put("echo.rtt_mean_us", total / (double)B.n);
@@ -265,11 +282,16 @@ main(int argc, char **argv)
 
 	B.n = 2000;
 	B.size = 300;
-	while ((opt = getopt(argc, argv, "n:s:")) != -1) {
+	B.conns = 1;
+	while ((opt = getopt(argc, argv, "n:s:k:")) != -1) {
 		switch (opt) {
+		case 'k': B.conns = bench_count("ws-echo", optarg, 10000); break;
 		case 'n': B.n = bench_count("ws-echo", optarg, 10000000); break;
 		case 's': B.size = (size_t)bench_count("ws-echo", optarg, MAX_FRAME); break;
-		default: fprintf(stderr, "usage: ws-echo [-n ROUND_TRIPS] [-s BYTES]\n"); return 2;
+		default:
+			fprintf(stderr,
+				"usage: ws-echo [-n ROUND_TRIPS] [-s BYTES] [-k CONNECTIONS]\n");
+			return 2;
 		}
 	}
 	B.payload = malloc(B.size);

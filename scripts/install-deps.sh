@@ -5,7 +5,7 @@ set -eu
 
 pkgs="build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
 libsodium-dev libcjson-dev libncurses-dev libcmocka-dev libssl-dev tmux sqlite3 jq openssl
-curl cppcheck"
+curl cppcheck mosquitto mosquitto-clients libmosquitto-dev strace"
 
 missing=""
 for p in $pkgs; do
