@@ -4,12 +4,10 @@
  * statements, the checked helpers every query goes through, transactions,
  * and opening and closing the store.
  *
- * Known limit: every call runs on the libwebsockets thread, so a slow disk
- * (synchronous=FULL fsyncs on every COMMIT) stalls all connections for the
- * length of a commit.  That is fine for a local server and for tests; a
- * server for many users would move the store to its own thread and batch
- * commits (one transaction per loop pass, replies and pushes after it: the
- * transaction pair below is where that goes).
+ * Every call runs on the libwebsockets thread.  The network layer batches
+ * the requests of one pass of its loop into one transaction (group commit,
+ * db_batch_open below): a COMMIT, with its fsyncs (synchronous=FULL), is
+ * paid once per pass, not once per request, and replies wait for it.
  */
 #include "db_sql.h"
 
@@ -29,6 +27,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT tx",
+	[ST_RELEASE] = "RELEASE tx",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO tx",
 	/* db_accounts.c */
 	[ST_USER_EXISTS] = "SELECT 1 FROM users WHERE user = ?1",
 	[ST_USER_INSERT] =
@@ -263,11 +264,27 @@ db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n)
 	return 0;
 }
 
+/* sqlite3_step, counted: the first step of a statement is one statement
+ * run (the count the issue's "statements per message" is made of). */
+int
+db_step(struct db *st, sqlite3_stmt *s)
+{
+	if (!sqlite3_stmt_busy(s))
+		st->steps++;
+	return sqlite3_step(s);
+}
+
+uint64_t
+db_statements(const struct db *st)
+{
+	return st->steps;
+}
+
 /* Step a statement that returns no rows; -1 on error. */
 int
 db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(st, s);
 
 	if (rc != SQLITE_DONE) {
 		db_fail(st, what);
@@ -283,7 +300,7 @@ db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
 int
 db_step_row(struct db *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(st, s);
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -416,26 +433,107 @@ db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a)
 
 /* BEGIN IMMEDIATE for a write (it takes the write lock at once, so a
  * transaction never fails half-way for want of it); BEGIN for a read, whose
- * snapshot then holds for every query until its end.  0, or -1. */
+ * snapshot then holds for every query until its end.  In a batch, either is
+ * a SAVEPOINT of the batch's transaction.  0, or -1. */
 int
 db_tx_begin(struct db *st, enum db_tx_kind kind)
 {
+	if (st->batch) {
+		if (st->batch_failed || db_step_done(st, db_stmt(st, ST_SAVEPOINT), "savepoint") != 0)
+			return -1;
+		st->savepoints++;
+		return 0;
+	}
 	return db_step_done(st, db_stmt(st, kind == DB_TX_WRITE ? ST_BEGIN : ST_BEGIN_READ),
 			    "begin");
+}
+
+/* SQLite ends a transaction by itself on some errors (I/O, full disk, out
+ * of memory): then the batch, and every call in it so far, is lost. */
+static void
+batch_check(struct db *st)
+{
+	if (st->batch && sqlite3_get_autocommit(st->db)) {
+		srv_log("db: the batch's transaction was rolled back");
+		st->batch_failed = 1;
+	}
+}
+
+/* In a batch: RELEASE, or ROLLBACK TO and RELEASE, the call's savepoint.
+ * A savepoint that cannot be released is rolled back: the call fails. */
+static int
+savepoint_end(struct db *st, enum db_tx_end end)
+{
+	int rc = 0;
+
+	if (st->savepoints == 0) /* ended already (a failed release) */
+		return end == DB_TX_COMMIT ? -1 : 0;
+	st->savepoints--;
+	batch_check(st);
+	if (st->batch_failed)
+		return end == DB_TX_COMMIT ? -1 : 0;
+	if (end == DB_TX_COMMIT &&
+	    (rc = db_step_done(st, db_stmt(st, ST_RELEASE), "release")) == 0)
+		return 0;
+	if (db_step_done(st, db_stmt(st, ST_ROLLBACK_TO), "rollback to") != 0 ||
+	    db_step_done(st, db_stmt(st, ST_RELEASE), "release") != 0)
+		st->batch_failed = 1;
+	batch_check(st);
+	return rc;
 }
 
 /* COMMIT: 0, or -1, and then the transaction may still be open: end it
  * again with DB_TX_ROLLBACK.  ROLLBACK (of a read, or on any failure): of
  * the open transaction, if any, since a failed COMMIT may or may not have
- * ended it; always 0. */
+ * ended it; always 0.  In a batch, of the call's savepoint only (a failed
+ * release is rolled back at once, so the second call does nothing). */
 int
 db_tx_end(struct db *st, enum db_tx_end end)
 {
+	if (st->batch)
+		return savepoint_end(st, end);
 	if (end == DB_TX_COMMIT)
 		return db_step_done(st, db_stmt(st, ST_COMMIT), "commit");
 	if (!sqlite3_get_autocommit(st->db))
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback");
 	return 0;
+}
+
+/* ---- group commit (db.h) ----------------------------------------------- */
+
+int
+db_batch_open(struct db *st)
+{
+	if (st->batch)
+		return 0;
+	if (db_step_done(st, db_stmt(st, ST_BEGIN), "begin batch") != 0)
+		return -1;
+	st->batch = 1;
+	st->batch_failed = 0;
+	return 0;
+}
+
+int
+db_batch_is_open(const struct db *st)
+{
+	return st->batch;
+}
+
+int
+db_batch_commit(struct db *st)
+{
+	int failed;
+
+	if (!st->batch)
+		return 0;
+	batch_check(st);
+	failed = st->batch_failed || db_step_done(st, db_stmt(st, ST_COMMIT), "commit batch") != 0;
+	st->batch = 0;
+	st->batch_failed = 0;
+	st->savepoints = 0;
+	if (failed && !sqlite3_get_autocommit(st->db))
+		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback batch");
+	return failed ? -1 : 0;
 }
 
 /* ---- open and close ---------------------------------------------------- */

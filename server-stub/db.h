@@ -62,6 +62,28 @@ enum db_status {
 struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *st);
 
+/*
+ * Group commit: the network layer applies the requests of one pass of its
+ * loop in one transaction, and sends their replies only after its COMMIT,
+ * so a reply still means the change is on disk (synchronous=FULL: fsync'd
+ * before COMMIT returns).
+ *
+ * db_batch_open begins the batch (BEGIN IMMEDIATE) if none is open: 0, or
+ * -1 (the calls then run in transactions of their own, as without a batch).
+ * While it is open, each call of the store that writes runs in a SAVEPOINT
+ * of it, so a call that fails (a refused request) undoes only itself.
+ * db_batch_commit ends it: 0, or -1 if the COMMIT failed or SQLite had
+ * already rolled the batch back; every change since db_batch_open is then
+ * lost, and no reply of the batch may be sent.  Nothing (0) if none is open.
+ */
+int db_batch_open(struct db *st);
+int db_batch_commit(struct db *st);
+int db_batch_is_open(const struct db *st);
+
+/* How many statements the store has run since it was opened (each
+ * BEGIN, SAVEPOINT, query, insert... once): for measuring. */
+uint64_t db_statements(const struct db *st);
+
 /* ---- accounts and devices (db_accounts.c) ------------------------------ */
 
 /* A device address, (user, device id). */

@@ -151,7 +151,7 @@ chat_devices(struct db *st, const struct db_send *req, struct db_addr **out, siz
 		db_done(s);
 		return -1;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW) {
 		if (db_col_text(s, 0, a.user, sizeof a.user) != 0)
 			goto fail;
 		a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
@@ -383,7 +383,7 @@ db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW) {
 		if (read_inbox_row(st, s, &row) != 0) {
 			srv_log("db: malformed inbox row %lld",
 				(long long)sqlite3_column_int64(s, 0));

@@ -73,6 +73,9 @@ enum db_st {
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	/* db_accounts.c */
 	ST_USER_EXISTS,
 	ST_USER_INSERT,
@@ -145,7 +148,7 @@ enum db_st {
 };
 /* The transactions' statements come first: they are prepared before the
  * schema is checked, which runs in a transaction too. */
-#define ST_TX_COUNT (ST_ROLLBACK + 1)
+#define ST_TX_COUNT (ST_ROLLBACK_TO + 1)
 
 /* The lists of the update db_inbox_load hands out last: valid during its
  * call of the db_inbox_fn. */
@@ -161,6 +164,14 @@ struct db {
 	sqlite3_stmt *st[ST_COUNT]; /* all prepared by db_open */
 	struct db_update update;
 	struct db_update_lists lists;
+	/* Group commit (db_batch_open): 1 while the loop's transaction is
+	 * open; failed once SQLite has ended it early (an I/O error rolls a
+	 * whole transaction back), so that its COMMIT reports the loss. */
+	int batch;
+	int batch_failed;
+	int savepoints; /* open in the batch: 0 or 1 (calls do not nest) */
+	/* Statements stepped, for the figures of issue 12 (db_statements). */
+	uint64_t steps;
 };
 
 /* ---- db.c: statements -----------------------------------------------------
@@ -179,6 +190,8 @@ void db_done(sqlite3_stmt *s);
 int db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v);
 int db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v);
 int db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n);
+/* sqlite3_step, counting each statement run once (db_statements). */
+int db_step(struct db *st, sqlite3_stmt *s);
 /* Step a statement that returns no rows, and give it back. */
 int db_step_done(struct db *st, sqlite3_stmt *s, const char *what);
 /* Step for at most one row: 1 a row (the statement stays on it: read it,
@@ -209,11 +222,10 @@ int db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
 /* ---- db.c: transactions ---------------------------------------------------
  *
  * Every BEGIN, COMMIT and ROLLBACK of the store goes through this pair, the
- * schema's at open included.  Group commit (one transaction per pass of the
- * service loop, a savepoint per request, replies after the COMMIT:
- * DESIGN.md, "Performance") is then a change of db_tx_begin and db_tx_end
- * alone: begin opens a savepoint inside the loop's transaction, and end
- * releases it or rolls back to it. */
+ * schema's at open included, and db_batch_open/db_batch_commit (db.h).
+ * Inside a batch (group commit: one transaction per pass of the service
+ * loop), begin opens a SAVEPOINT in the loop's transaction, and end releases
+ * it or rolls back to it, so a call that fails undoes only itself. */
 enum db_tx_kind { DB_TX_READ, DB_TX_WRITE };
 enum db_tx_end { DB_TX_ROLLBACK, DB_TX_COMMIT };
 

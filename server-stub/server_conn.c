@@ -3,9 +3,16 @@
  * libwebsockets callback, a connection's life from handshake to close, the
  * frames it reads, and its outgoing queue and delivery.
  *
- * Each connection has an outgoing queue of whole frames, written one per
- * WRITEABLE callback.  Replies are queued as requests are handled, so they
- * leave in request order.  Pushes are never queued from memory by the
+ * Each connection has an outgoing queue of whole frames, written as many
+ * per WRITEABLE callback as the socket takes.  Replies are queued as
+ * requests are handled, so they leave in request order.
+ *
+ * The batch (group commit, issue 12): the requests of one pass of the loop
+ * run in one transaction of the store (db_batch_open), each in a savepoint
+ * of its own.  Every frame queued while it is open is held, and leaves only
+ * after its COMMIT (server_batch_end), so a reply still means durable; the
+ * inbox is not read while it is open, so a push never shows what could
+ * still be rolled back.  Pushes are never queued from memory by the
  * sender's request: a send only marks the recipient's connection "inbox
  * changed" (server_hooks.c), and that connection, when its queue runs low,
  * loads the next rows of its device's inbox past its cursor (the last inbox
@@ -43,6 +50,16 @@
 
 /* How long a connection being closed may take to flush its last frames. */
 #define CLOSE_GRACE_SECS 5
+
+/* A batch ends at the end of a pass of the loop, or sooner at this many
+ * requests or bytes of frames, so that the first reply of a long pass does
+ * not wait for all the others. */
+#define BATCH_MAX_REQS  512
+#define BATCH_MAX_BYTES (4 * 1024 * 1024)
+
+/* What one WRITEABLE callback writes at most, so that one reader of a large
+ * backlog does not hold up the others. */
+#define WRITE_BUDGET (1024 * 1024)
 
 struct frame {
 	struct frame *next;
@@ -96,6 +113,38 @@ peer_name(struct lws *wsi, char *out, size_t cap)
 
 /* ---- the outgoing queue ------------------------------------------------ */
 
+/* Put c on the list of connections the batch's end releases: 0, or -1 if
+ * memory runs out (the caller closes c). */
+static int
+batch_note(struct server *srv, struct conn *c)
+{
+	if (c->in_batch)
+		return 0;
+	if (srv->n_batch_conns == srv->cap_batch_conns) {
+		size_t cap = srv->cap_batch_conns ? srv->cap_batch_conns * 2 : 64;
+		struct conn **v = realloc(srv->batch_conns, cap * sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		srv->batch_conns = v;
+		srv->cap_batch_conns = cap;
+	}
+	c->in_batch = 1;
+	c->batch_idx = srv->n_batch_conns;
+	srv->batch_conns[srv->n_batch_conns++] = c;
+	return 0;
+}
+
+/* Take c off the batch's list: it is closing. */
+static void
+batch_forget(struct server *srv, struct conn *c)
+{
+	if (c->in_batch)
+		srv->batch_conns[c->batch_idx] = NULL;
+	c->in_batch = 0;
+	c->held = NULL;
+}
+
 /* Queue text (malloc'd JSON, taken over and freed here) as one frame.
  * Returns -1 if text is NULL or memory runs out. */
 int
@@ -123,7 +172,14 @@ conn_queue_text(struct conn *c, char *text)
 	c->tail = f;
 	c->q_frames++;
 	c->q_bytes += len;
-	lws_callback_on_writable(c->wsi);
+	if (db_batch_is_open(c->srv->db) && c->held == NULL) {
+		/* Held until the COMMIT, which asks for the writable then. */
+		c->held = f;
+		if (batch_note(c->srv, c) != 0)
+			return -1;
+	}
+	if (c->held == NULL)
+		lws_callback_on_writable(c->wsi);
 	return 0;
 }
 
@@ -149,6 +205,14 @@ queue_clear(struct conn *c)
 
 	while ((f = queue_pop(c)) != NULL)
 		free(f);
+	c->held = NULL;
+}
+
+/* 1 if c has a frame that may be written now. */
+static int
+queue_ready(const struct conn *c)
+{
+	return c->head != NULL && c->head != c->held;
 }
 
 /*
@@ -241,6 +305,13 @@ fill(struct server *srv, struct conn *c)
 
 	if (!wants_fill(c) || c->q_frames >= FILL_FRAMES)
 		return;
+	/* Read between batches only (the batch's end loads it): rows of an
+	 * open batch could still be rolled back. */
+	if (db_batch_is_open(srv->db)) {
+		if (batch_note(srv, c) != 0)
+			conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 1);
+		return;
+	}
 	if (check_missed(srv, c) != 0) {
 		srv_log("conn %llu cannot read the missed counter; closing",
 			(unsigned long long)c->sess.conn_id);
@@ -351,10 +422,13 @@ conn_release(struct server *srv, struct conn *c)
 		return;
 	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
-	/* Last seen: the close of an authenticated connection. */
-	if (c->sess.authed &&
-	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK)
+	/* Last seen: the close of an authenticated connection, written with
+	 * the batch (nobody waits on it: no fsync of its own). */
+	if (c->sess.authed && (db_batch_open(srv->db) != 0 ||
+			       db_touch_device(srv->db, c->sess.user, c->sess.device_id,
+					       proto_now_ms()) != DB_OK))
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
+	batch_forget(srv, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -421,7 +495,13 @@ handle_message(struct server *srv, struct conn *c)
 						   "text frame"));
 	} else {
 		c->rx[c->rx_len] = '\0';
+		/* Without a batch (BEGIN failed), each request commits alone. */
+		if (db_batch_open(srv->db) != 0)
+			srv_log("conn %llu cannot begin a batch; the request commits alone",
+				(unsigned long long)c->sess.conn_id);
 		queue_or_close(c, wire_handle(&srv->hooks, &c->sess, c->rx, c->rx_len));
+		srv->batch_reqs++;
+		srv->batch_bytes += c->rx_len;
 	}
 	c->rx_len = 0;
 	/* Do not keep a megabyte per idle connection after one big frame. */
@@ -431,6 +511,8 @@ handle_message(struct server *srv, struct conn *c)
 		c->rx_cap = 0;
 	}
 	check_pause(c);
+	if (srv->batch_reqs >= BATCH_MAX_REQS || srv->batch_bytes >= BATCH_MAX_BYTES)
+		server_batch_end(srv);
 }
 
 static int
@@ -484,34 +566,106 @@ conn_receive(struct server *srv, struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
+/* Write the frames the socket takes (lws_send_pipe_choked between them),
+ * up to WRITE_BUDGET bytes, keeping the queue fed from the inbox: 0, or -1
+ * if the connection has failed. */
 static int
-conn_writeable(struct server *srv, struct conn *c)
+write_frames(struct server *srv, struct conn *c)
 {
+	size_t written = 0;
 	struct frame *f;
 	int n;
 
+	while (queue_ready(c) && written < WRITE_BUDGET) {
+		/* The callback itself means the first frame can go. */
+		if (written > 0 && lws_send_pipe_choked(c->wsi))
+			break;
+		f = queue_pop(c);
+		n = lws_write(c->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+		written += f->len;
+		/* lws buffers whatever the socket does not take at once, so a
+		 * short count means the connection has failed. */
+		if (n < 0 || (size_t)n < f->len) {
+			free(f);
+			srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
+			return -1;
+		}
+		free(f);
+		if (c->head == NULL)
+			fill(srv, c);
+	}
+	return 0;
+}
+
+static int
+conn_writeable(struct server *srv, struct conn *c)
+{
 	if (c->close_code && (c->close_now || c->head == NULL)) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
 	fill(srv, c);
-	if ((f = queue_pop(c)) != NULL) {
-		size_t len = f->len;
-
-		n = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
-		free(f);
-		/* lws buffers whatever the socket does not take at once, so a
-		 * short count means the connection has failed. */
-		if (n < 0 || (size_t)n < len) {
-			srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
-			return -1;
-		}
-	}
-	if (c->head != NULL || c->close_code || wants_fill(c))
+	if (write_frames(srv, c) != 0)
+		return -1;
+	/* Held frames, and a load that waits for the batch, ask again when
+	 * the batch ends. */
+	if (queue_ready(c) || (c->close_code && c->held == NULL) ||
+	    (!db_batch_is_open(srv->db) && wants_fill(c)))
 		lws_callback_on_writable(c->wsi);
 	check_pause(c);
 	return 0;
+}
+
+/* ---- the batch ----------------------------------------------------------- */
+
+/* After the batch: its frames may go, and the inbox may be read. */
+static void
+batch_release(struct server *srv, struct conn *c, int committed)
+{
+	c->in_batch = 0;
+	if (!committed && c->held != NULL) {
+		/* Nothing of the batch is stored: its replies must not go.  The
+		 * client sends again (same ids) on its next connection. */
+		srv_log("conn %llu closed: the batch's commit failed",
+			(unsigned long long)c->sess.conn_id);
+		queue_clear(c);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 1);
+		return;
+	}
+	c->held = NULL;
+	fill(srv, c);
+	lws_callback_on_writable(c->wsi);
+}
+
+void
+server_batch_end(struct server *srv)
+{
+	int committed;
+	size_t i;
+
+	if (!db_batch_is_open(srv->db) && srv->n_batch_conns == 0)
+		return;
+	committed = db_batch_commit(srv->db) == 0;
+	if (!committed)
+		srv_log("the batch of %zu requests could not be committed; closing the "
+			"connections that wait for it", srv->batch_reqs);
+	for (i = 0; i < srv->n_batch_conns; i++) {
+		struct conn *c = srv->batch_conns[i];
+
+		if (c != NULL)
+			batch_release(srv, c, committed);
+	}
+	srv->n_batch_conns = 0;
+	srv->batch_reqs = srv->batch_bytes = 0;
+}
+
+void
+server_batch_free(struct server *srv)
+{
+	free(srv->batch_conns);
+	srv->batch_conns = NULL;
+	srv->n_batch_conns = srv->cap_batch_conns = 0;
 }
 
 /* ---- the callback ------------------------------------------------------ */

@@ -81,6 +81,14 @@ struct conn {
 	/* Closes the connection if it has not authenticated in time. */
 	lws_sorted_usec_list_t auth_sul;
 	struct server *srv;
+
+	/* Group commit (issue 12, server_conn.c "the batch"): frames from held
+	 * to the tail were queued while the batch was open and wait for its
+	 * COMMIT; in_batch: c is srv->batch_conns[batch_idx], to be released
+	 * (and its inbox loaded) after it. */
+	struct frame *held;
+	int in_batch;
+	size_t batch_idx;
 };
 
 /* The rate buckets of one device, shared by all its connections (a receiving
@@ -124,6 +132,14 @@ struct server {
 	/* Uploads slower than this on average after the grace are cut off. */
 	int64_t upload_min_rate;
 	int upload_grace_s;
+
+	/* Group commit (issue 12, server_conn.c "the batch"): the connections
+	 * with held frames or an inbox to load after the COMMIT (NULL: closed
+	 * since), and the requests and bytes of frames in the batch, which
+	 * bound it. */
+	struct conn **batch_conns;
+	size_t n_batch_conns, cap_batch_conns;
+	size_t batch_reqs, batch_bytes;
 };
 
 /* ---- server.c ------------------------------------------------------------ */
@@ -145,6 +161,13 @@ int conn_queue_text(struct conn *c, char *text);
 /* Close c with code once its queue is flushed (or at once if now); input
  * from it is ignored from here on. */
 void conn_close(struct conn *c, int code, const char *reason, int now);
+/* End the batch, if one is open: COMMIT, then send the held replies and
+ * load the inboxes that waited for it; if the COMMIT fails, close every
+ * connection with a held reply (1011).  Called after each pass of the loop,
+ * when a batch is full, and before what must not join one. */
+void server_batch_end(struct server *srv);
+/* Free what the batch keeps (at the stop). */
+void server_batch_free(struct server *srv);
 
 /* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
 
