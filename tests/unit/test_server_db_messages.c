@@ -2,9 +2,12 @@
  * test_server_db_messages.c - chat-server's store: messages and the inbox
  * (server-stub/db_messages.c): a send stored once whatever the retries, the
  * device check, the inbox in order past a cursor, acks, and a failed send
- * leaving nothing.
+ * leaving nothing; and in a batch (group commit), a refused send undoing
+ * only itself, nothing visible before the COMMIT, nothing kept if it fails.
  */
 #include "server_fixture.h"
+
+#include "db_sql.h" /* the batch's own connection, to make its COMMIT fail */
 
 static void
 test_send_idempotent_and_duplicate(void **state)
@@ -334,6 +337,83 @@ test_send_rolls_back(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* Group commit: in one batch, a send that fails half-way (its inbox row
+ * refused after its message row and seq were written) undoes only itself;
+ * the others are stored, in order, and nothing is visible to anyone else
+ * before the COMMIT (which is why the network layer holds the replies). */
+static void
+test_batch_refused_undoes_only_itself(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+	struct seen s;
+	size_t n;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	raw_sql(f, "CREATE TRIGGER no_m2 BEFORE INSERT ON inbox WHEN new.message_id = '"
+		   "1123456789abcdef0123456789abcdef'"
+		   " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+	assert_int_equal(db_batch_open(f->db), 0);
+	assert_true(db_batch_is_open(f->db));
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 2, &res), DB_INTERNAL);
+	db_send_result_free(&res);
+	ct[0] = 2; /* collect() wants the seq there */
+	assert_int_equal(send_msg(f->db, ab, M3, "alice", 1, &e, 1, 3, &res), DB_OK);
+	assert_int_equal(res.seq, 2); /* M2's seq was given back */
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+	assert_int_equal(db_batch_commit(f->db), 0);
+	assert_false(db_batch_is_open(f->db));
+
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(s.mids[0], M1);
+	assert_string_equal(s.mids[1], M3);
+}
+
+/* A COMMIT that fails loses the whole batch (the network layer then closes
+ * the connections that wait on it, and their clients send again), and the
+ * store goes on afterwards: the same send is new again. */
+static void
+test_batch_commit_fails(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(db_batch_open(f->db), 0);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
+	db_send_result_free(&res);
+	/* A foreign key checked at the COMMIT only: it fails there. */
+	assert_int_equal(sqlite3_exec(f->db->db, "PRAGMA defer_foreign_keys=ON", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(f->db->db,
+				      "INSERT INTO inbox (user, device_id, message_id, created_at)"
+				      " VALUES ('bob', 1, 'no such message', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(db_batch_commit(f->db), -1);
+	assert_false(db_batch_is_open(f->db));
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 5, &res), DB_OK);
+	assert_false(res.replayed);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 1);
+}
+
 int
 main(void)
 {
@@ -345,6 +425,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_inbox_order_and_ack, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_ids_not_reused, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_send_rolls_back, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_refused_undoes_only_itself, setup_store,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_commit_fails, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)
