@@ -85,8 +85,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" WHERE c.chat_id = ?1",
 	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_MEMBER_ROLE] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user = ?2",
-	[ST_CHAT_NEXT_SEQ] = "SELECT next_seq FROM chats WHERE chat_id = ?1",
-	[ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
+	/* Taken and bumped in one statement. */
+	[ST_CHAT_TAKE_SEQ] = "UPDATE chats SET next_seq = next_seq + 1 WHERE chat_id = ?1"
+			     " RETURNING next_seq - 1",
 	[ST_ACTIVITY] = "INSERT OR IGNORE INTO chat_activity (chat_id, user) VALUES (?1, ?2)",
 	[ST_UPDATE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			     " sender_device, seq, sent_at, body)"
@@ -106,9 +107,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " FROM messages WHERE message_id = ?1 UNION ALL"
 			   " SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
 			   " FROM message_tombstones WHERE message_id = ?1 LIMIT 1",
-	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
+	/* With what each inbox holds, for the quota (db_limits.c). */
+	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id, d.inbox_bytes FROM chat_members m"
 			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
 			    " ORDER BY d.user, d.device_id",
+	/* A sender's keys, as ST_INBOX_LOAD reads them (SENDER_COL). */
+	[ST_SENDER_KEYS] = "SELECT identity_key, exchange_key, exchange_key_sig, approver_key,"
+			   " approval FROM devices WHERE user = ?1 AND device_id = ?2"
+			   " UNION ALL SELECT identity_key, exchange_key, exchange_key_sig,"
+			   " approver_key, approval FROM retired_devices"
+			   " WHERE user = ?1 AND device_id = ?2 LIMIT 1",
 	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			      " sender_device, seq, sent_at)"
 			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
@@ -141,7 +149,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ADDS_ADDER] = "SELECT count(*) FROM group_adds WHERE adder = ?1 AND at > ?2",
 	[ST_ADDS_INSERT] = "INSERT INTO group_adds (target, adder, at) VALUES (?1, ?2, ?3)",
 	[ST_ADDS_PRUNE] = "DELETE FROM group_adds WHERE at < ?1",
-	[ST_INBOX_BYTES] = "SELECT inbox_bytes FROM devices WHERE user = ?1 AND device_id = ?2",
 	/* db_blobs.c */
 	[ST_BLOB_INSERT] = "INSERT INTO blobs (blob_id, user, device_id, max_size, created_at)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -475,6 +482,7 @@ savepoint_end(struct db *st, enum db_tx_end end)
 	if (end == DB_TX_COMMIT &&
 	    (rc = db_step_done(st, db_stmt(st, ST_RELEASE), "release")) == 0)
 		return 0;
+	db_keys_forget(st);
 	if (db_step_done(st, db_stmt(st, ST_ROLLBACK_TO), "rollback to") != 0 ||
 	    db_step_done(st, db_stmt(st, ST_RELEASE), "release") != 0)
 		st->batch_failed = 1;
@@ -494,8 +502,10 @@ db_tx_end(struct db *st, enum db_tx_end end)
 		return savepoint_end(st, end);
 	if (end == DB_TX_COMMIT)
 		return db_step_done(st, db_stmt(st, ST_COMMIT), "commit");
-	if (!sqlite3_get_autocommit(st->db))
+	if (!sqlite3_get_autocommit(st->db)) {
+		db_keys_forget(st);
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback");
+	}
 	return 0;
 }
 
@@ -531,6 +541,8 @@ db_batch_commit(struct db *st)
 	st->batch = 0;
 	st->batch_failed = 0;
 	st->savepoints = 0;
+	if (failed)
+		db_keys_forget(st);
 	if (failed && !sqlite3_get_autocommit(st->db))
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback batch");
 	return failed ? -1 : 0;

@@ -359,6 +359,10 @@ struct db_send_result {
 	int replayed; /* 1: an earlier send of the same message was found */
 	/* DB_INBOX_FULL: the first recipient device whose inbox is full. */
 	struct db_addr full;
+	/* DB_OK, not replayed: the inbox id of each envelope's row, in the
+	 * order of the envelopes (malloc'd), so that the rows can be pushed
+	 * without reading them back. */
+	int64_t *inbox_ids;
 	/* DB_MISMATCH only; malloc'd, sorted by (user, device id). */
 	struct db_addr *missing;
 	size_t n_missing;
@@ -429,6 +433,21 @@ enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 int db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got,
 		    size_t n_got, struct db_addr **missing, size_t *n_missing,
 		    struct db_addr **extra, size_t *n_extra);
+
+/* A device's keys, as a push of its message carries them. */
+struct db_keys {
+	uint8_t identity_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key_sig[PROTO_SIG_BYTES];
+	int has_approval; /* 0: a first device, with no approver */
+	uint8_t approver_key[PROTO_KEY_BYTES];
+	uint8_t approval[PROTO_SIG_BYTES];
+};
+
+/* The keys of a device, or of the device it was before its removal, from a
+ * cache: DB_OK, DB_NOT_FOUND, DB_INTERNAL. */
+enum db_status db_sender_keys(struct db *st, const char *user, uint32_t device_id,
+			      struct db_keys *out);
 
 /* Order of addresses: by user name, then device id. */
 int db_addr_cmp(const void *a, const void *b);

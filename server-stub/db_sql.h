@@ -106,8 +106,7 @@ enum db_st {
 	ST_CHAT_GET,
 	ST_CHAT_MEMBERS,
 	ST_MEMBER_ROLE,
-	ST_CHAT_NEXT_SEQ,
-	ST_CHAT_SET_SEQ,
+	ST_CHAT_TAKE_SEQ,
 	ST_ACTIVITY,
 	ST_UPDATE_INSERT,
 	ST_INBOX_UPDATE_MEMBERS,
@@ -116,6 +115,7 @@ enum db_st {
 	/* db_messages.c */
 	ST_MESSAGE_GET,
 	ST_CHAT_DEVICES,
+	ST_SENDER_KEYS,
 	ST_MESSAGE_INSERT,
 	ST_INBOX_INSERT,
 	ST_INBOX_LOAD,
@@ -125,7 +125,6 @@ enum db_st {
 	ST_ADDS_ADDER,
 	ST_ADDS_INSERT,
 	ST_ADDS_PRUNE,
-	ST_INBOX_BYTES,
 	/* db_blobs.c */
 	ST_BLOB_INSERT,
 	ST_BLOB_GET,
@@ -159,6 +158,9 @@ struct db_update_lists {
 };
 _Static_assert(PROTO_MAX_MODIFY <= PROTO_MAX_MEMBERS, "an update names at most a group's members");
 
+/* Entries of the cache of senders' keys (a power of two). */
+#define DB_KEYS_CACHE 256
+
 struct db {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT]; /* all prepared by db_open */
@@ -170,6 +172,15 @@ struct db {
 	int batch;
 	int batch_failed;
 	int savepoints; /* open in the batch: 0 or 1 (calls do not nest) */
+	/* Senders' keys (db_sender_keys), by a hash of the device: a device's
+	 * keys never change and its id is never reused, so an entry is never
+	 * stale. */
+	struct db_keys_slot {
+		int used;
+		char user[PROTO_USER_MAX + 1];
+		uint32_t device_id;
+		struct db_keys keys;
+	} keys_cache[DB_KEYS_CACHE];
 	/* Statements stepped, for the figures of issue 12 (db_statements). */
 	uint64_t steps;
 };
@@ -256,6 +267,9 @@ int db_schema_setup(struct db *st, const char *path, char *err, size_t errlen);
 int db_find_user(struct db *st, const char *user);
 int db_find_contact(struct db *st, const char *viewer, const char *subject);
 
+/* db_messages.c: empty the cache of senders' keys (after a rollback). */
+void db_keys_forget(struct db *st);
+
 /* db_chats.c: user has taken part in the chat (db_is_contact): 0 or -1.
  * The role of user in the chat: 1 admin, 0 member, -2 not a member, -1
  * error.  Take the chat's next seq and bump the counter: 0 or -1.  Fill u's
@@ -269,12 +283,14 @@ int db_update_parse(struct db *st, const char *body, struct db_update *u);
 /* db_limits.c: inside the caller's transaction, whether the actor may add
  * these users (db_add_limits), recording the adds of strangers: 0 yes, 1 no
  * (res->bad_user, res->adder_limited), -1 error; whether every recipient
- * device's inbox has room for its envelope: 0 yes, 1 no (res->full), -1
- * error. */
+ * device's inbox has room for its envelope, from the chat's devices devs
+ * (sorted, as ST_CHAT_DEVICES reads them) and the bytes their inboxes hold:
+ * 0 yes, 1 no (res->full). */
 int db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_MAX + 1],
 		  size_t n, const struct db_add_limits *lim, int64_t now,
 		  struct db_change_result *res);
-int db_check_inboxes(struct db *st, const struct db_send *req, struct db_send_result *res);
+int db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const int64_t *bytes,
+		     size_t n_devs, struct db_send_result *res);
 
 /* db_blobs.c: 0 if every blob of req is complete and the sending device's,
  * 1 if one is not, -1 error; record that a message refers to a blob (once):
