@@ -31,7 +31,8 @@
 #include "util.h"
 #include "wire.h"
 
-struct frame;      /* an outgoing frame (server_conn.c) */
+struct frame;       /* an outgoing frame (server_conn.c) */
+struct inbox_event; /* an inbox row written in the batch (server_conn.c) */
 struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
 
@@ -140,6 +141,10 @@ struct server {
 	struct conn **batch_conns;
 	size_t n_batch_conns, cap_batch_conns;
 	size_t batch_reqs, batch_bytes;
+	/* What the batch wrote to inboxes, in the order written, delivered
+	 * after its COMMIT (server_conn.c, "delivery from memory"). */
+	struct inbox_event *events;
+	size_t n_events, cap_events;
 };
 
 /* ---- server.c ------------------------------------------------------------ */
@@ -168,6 +173,11 @@ void conn_close(struct conn *c, int code, const char *reason, int now);
 void server_batch_end(struct server *srv);
 /* Free what the batch keeps (at the stop). */
 void server_batch_free(struct server *srv);
+/* The wire_hooks inbox_changed and inbox_row: noted in the batch, acted
+ * on after its COMMIT (at once if none is open). */
+void conn_inbox_changed(void *udata, const char *user, uint32_t device_id);
+void conn_inbox_row(void *udata, const char *user, uint32_t device_id,
+		    const struct db_inbox_row *row);
 
 /* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
 
