@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -529,6 +530,12 @@ db_batch_is_open(const struct db *st)
 	return st->batch;
 }
 
+void
+db_test_fail_commit(struct db *st, const char *path)
+{
+	st->test_fail_commit = path;
+}
+
 int
 db_batch_commit(struct db *st)
 {
@@ -537,6 +544,10 @@ db_batch_commit(struct db *st)
 	if (!st->batch)
 		return 0;
 	batch_check(st);
+	if (st->test_fail_commit != NULL && access(st->test_fail_commit, F_OK) == 0) {
+		srv_log("db: commit batch: failed on purpose (--test-fail-commit)");
+		st->batch_failed = 1;
+	}
 	failed = st->batch_failed || db_step_done(st, db_stmt(st, ST_COMMIT), "commit batch") != 0;
 	st->batch = 0;
 	st->batch_failed = 0;

@@ -79,6 +79,9 @@ void db_close(struct db *st);
 int db_batch_open(struct db *st);
 int db_batch_commit(struct db *st);
 int db_batch_is_open(const struct db *st);
+/* For tests (chat-server --test-fail-commit): while the file path exists,
+ * db_batch_commit rolls the batch back and fails.  NULL: never. */
+void db_test_fail_commit(struct db *st, const char *path);
 
 /* How many statements the store has run since it was opened (each
  * BEGIN, SAVEPOINT, query, insert... once): for measuring. */

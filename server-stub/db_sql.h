@@ -172,6 +172,7 @@ struct db {
 	int batch;
 	int batch_failed;
 	int savepoints; /* open in the batch: 0 or 1 (calls do not nest) */
+	const char *test_fail_commit; /* db_test_fail_commit */
 	/* Senders' keys (db_sender_keys), by a hash of the device: a device's
 	 * keys never change and its id is never reused, so an entry is never
 	 * stale. */

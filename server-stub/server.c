@@ -170,6 +170,7 @@ server_run(const struct server_opts *opts)
 		addr_table_free(srv.addrs);
 		return 1;
 	}
+	db_test_fail_commit(srv.db, opts->test_fail_commit);
 	srv.hooks = (struct wire_hooks){
 		.db = srv.db,
 		.max_frame = opts->max_frame,
