@@ -8,7 +8,7 @@
  * the request layer and the store.  That keeps the state of the network side
  * free of locks.  A COMMIT stalls every connection for its length, so there
  * is one per pass of the loop, not one per request (group commit: the batch,
- * server_conn.c).
+ * server_batch.c).
  */
 #include "server_int.h"
 
@@ -268,7 +268,7 @@ server_run(const struct server_opts *opts)
 			break;
 		}
 		/* Group commit: what the pass's requests wrote, in one COMMIT;
-		 * then their replies go (server_conn.c, "the batch"). */
+		 * then their replies go (server_batch.c). */
 		server_batch_end(&srv);
 	}
 	live_ctx = NULL;
