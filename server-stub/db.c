@@ -447,7 +447,8 @@ int
 db_tx_begin(struct db *st, enum db_tx_kind kind)
 {
 	if (st->batch) {
-		if (st->batch_failed || db_step_done(st, db_stmt(st, ST_SAVEPOINT), "savepoint") != 0)
+		if (st->batch_failed ||
+		    db_step_done(st, db_stmt(st, ST_SAVEPOINT), "savepoint") != 0)
 			return -1;
 		st->savepoints++;
 		return 0;
@@ -480,8 +481,7 @@ savepoint_end(struct db *st, enum db_tx_end end)
 	batch_check(st);
 	if (st->batch_failed)
 		return end == DB_TX_COMMIT ? -1 : 0;
-	if (end == DB_TX_COMMIT &&
-	    (rc = db_step_done(st, db_stmt(st, ST_RELEASE), "release")) == 0)
+	if (end == DB_TX_COMMIT && (rc = db_step_done(st, db_stmt(st, ST_RELEASE), "release")) == 0)
 		return 0;
 	db_keys_forget(st);
 	if (db_step_done(st, db_stmt(st, ST_ROLLBACK_TO), "rollback to") != 0 ||

@@ -171,7 +171,8 @@ struct db {
 	 * whole transaction back), so that its COMMIT reports the loss. */
 	int batch;
 	int batch_failed;
-	int savepoints; /* open in the batch: 0 or 1 (calls do not nest) */
+	/* Savepoints open in the batch: 0 or 1 (calls do not nest). */
+	int savepoints;
 	const char *test_fail_commit; /* db_test_fail_commit */
 	/* Senders' keys (db_sender_keys), by a hash of the device: a device's
 	 * keys never change and its id is never reused, so an entry is never

@@ -236,7 +236,8 @@ server_batch_end(struct server *srv)
 	committed = db_batch_commit(srv->db) == 0;
 	if (!committed)
 		srv_log("the batch of %zu requests could not be committed; closing the "
-			"connections that wait for it", srv->batch_reqs);
+			"connections that wait for it",
+			srv->batch_reqs);
 	events_end(srv, committed);
 	for (i = 0; i < srv->n_batch_conns; i++) {
 		struct conn *c = srv->batch_conns[i];

@@ -389,9 +389,9 @@ conn_release(struct server *srv, struct conn *c)
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
 	/* Last seen: the close of an authenticated connection, written with
 	 * the batch (nobody waits on it: no fsync of its own). */
-	if (c->sess.authed && (db_batch_open(srv->db) != 0 ||
-			       db_touch_device(srv->db, c->sess.user, c->sess.device_id,
-					       proto_now_ms()) != DB_OK))
+	if (c->sess.authed &&
+	    (db_batch_open(srv->db) != 0 ||
+	     db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK))
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
 	batch_forget(srv, c);
 	if (c->prev)

@@ -33,10 +33,11 @@
 #include "util.h"
 #include "wire.h"
 
-struct frame;       /* an outgoing frame (server_conn.c) */
-struct inbox_event; /* an inbox row written in the batch (server_batch.c) */
+struct frame;      /* an outgoing frame (server_conn.c) */
 struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
+/* An inbox row written in the batch (server_batch.c). */
+struct inbox_event;
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
  * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the
