@@ -463,7 +463,8 @@ test_sender_keys_as_loaded(void **state)
 	struct fixture *f = *state;
 	char ab[17];
 	uint8_t ct[40] = {1};
-	struct db_envelope e[2] = {env_to("bob", 1, ct, sizeof ct), env_to("alice", 1, ct, sizeof ct)};
+	struct db_envelope e[2] = {env_to("bob", 1, ct, sizeof ct),
+				   env_to("alice", 1, ct, sizeof ct)};
 	struct db_send_result res;
 	struct keys_row first = {0}, linked = {0};
 	struct db_keys k;
