@@ -4,17 +4,16 @@
  * statements, the checked helpers every query goes through, transactions,
  * and opening and closing the store.
  *
- * Known limit: every call runs on the libwebsockets thread, so a slow disk
- * (synchronous=FULL fsyncs on every COMMIT) stalls all connections for the
- * length of a commit.  That is fine for a local server and for tests; a
- * server for many users would move the store to its own thread and batch
- * commits (one transaction per loop pass, replies and pushes after it: the
- * transaction pair below is where that goes).
+ * Every call runs on the libwebsockets thread.  The network layer batches
+ * the requests of one pass of its loop into one transaction (group commit,
+ * db_batch_open below): a COMMIT, with its fsyncs (synchronous=FULL), is
+ * paid once per pass, not once per request, and replies wait for it.
  */
 #include "db_sql.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -29,6 +28,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT tx",
+	[ST_RELEASE] = "RELEASE tx",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO tx",
 	/* db_accounts.c */
 	[ST_USER_EXISTS] = "SELECT 1 FROM users WHERE user = ?1",
 	[ST_USER_INSERT] =
@@ -84,8 +86,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" WHERE c.chat_id = ?1",
 	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_MEMBER_ROLE] = "SELECT role FROM chat_members WHERE chat_id = ?1 AND user = ?2",
-	[ST_CHAT_NEXT_SEQ] = "SELECT next_seq FROM chats WHERE chat_id = ?1",
-	[ST_CHAT_SET_SEQ] = "UPDATE chats SET next_seq = ?2 WHERE chat_id = ?1",
+	/* Taken and bumped in one statement. */
+	[ST_CHAT_TAKE_SEQ] = "UPDATE chats SET next_seq = next_seq + 1 WHERE chat_id = ?1"
+			     " RETURNING next_seq - 1",
 	[ST_ACTIVITY] = "INSERT OR IGNORE INTO chat_activity (chat_id, user) VALUES (?1, ?2)",
 	[ST_UPDATE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			     " sender_device, seq, sent_at, body)"
@@ -105,9 +108,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " FROM messages WHERE message_id = ?1 UNION ALL"
 			   " SELECT chat_id, sender_user, sender_device, seq, sent_at, kind"
 			   " FROM message_tombstones WHERE message_id = ?1 LIMIT 1",
-	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id FROM chat_members m"
+	/* With what each inbox holds, for the quota (db_limits.c). */
+	[ST_CHAT_DEVICES] = "SELECT d.user, d.device_id, d.inbox_bytes FROM chat_members m"
 			    " JOIN devices d ON d.user = m.user WHERE m.chat_id = ?1"
 			    " ORDER BY d.user, d.device_id",
+	/* A sender's keys, as ST_INBOX_LOAD reads them (SENDER_COL). */
+	[ST_SENDER_KEYS] = "SELECT identity_key, exchange_key, exchange_key_sig, approver_key,"
+			   " approval FROM devices WHERE user = ?1 AND device_id = ?2"
+			   " UNION ALL SELECT identity_key, exchange_key, exchange_key_sig,"
+			   " approver_key, approval FROM retired_devices"
+			   " WHERE user = ?1 AND device_id = ?2 LIMIT 1",
 	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
 			      " sender_device, seq, sent_at)"
 			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
@@ -140,7 +150,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ADDS_ADDER] = "SELECT count(*) FROM group_adds WHERE adder = ?1 AND at > ?2",
 	[ST_ADDS_INSERT] = "INSERT INTO group_adds (target, adder, at) VALUES (?1, ?2, ?3)",
 	[ST_ADDS_PRUNE] = "DELETE FROM group_adds WHERE at < ?1",
-	[ST_INBOX_BYTES] = "SELECT inbox_bytes FROM devices WHERE user = ?1 AND device_id = ?2",
 	/* db_blobs.c */
 	[ST_BLOB_INSERT] = "INSERT INTO blobs (blob_id, user, device_id, max_size, created_at)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -263,11 +272,27 @@ db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n)
 	return 0;
 }
 
+/* sqlite3_step, counted: the first step of a statement is one statement
+ * run (the count the issue's "statements per message" is made of). */
+int
+db_step(struct db *st, sqlite3_stmt *s)
+{
+	if (!sqlite3_stmt_busy(s))
+		st->steps++;
+	return sqlite3_step(s);
+}
+
+uint64_t
+db_statements(const struct db *st)
+{
+	return st->steps;
+}
+
 /* Step a statement that returns no rows; -1 on error. */
 int
 db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(st, s);
 
 	if (rc != SQLITE_DONE) {
 		db_fail(st, what);
@@ -283,7 +308,7 @@ db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
 int
 db_step_row(struct db *st, sqlite3_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(st, s);
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -416,26 +441,122 @@ db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a)
 
 /* BEGIN IMMEDIATE for a write (it takes the write lock at once, so a
  * transaction never fails half-way for want of it); BEGIN for a read, whose
- * snapshot then holds for every query until its end.  0, or -1. */
+ * snapshot then holds for every query until its end.  In a batch, either is
+ * a SAVEPOINT of the batch's transaction.  0, or -1. */
 int
 db_tx_begin(struct db *st, enum db_tx_kind kind)
 {
+	if (st->batch) {
+		if (st->batch_failed ||
+		    db_step_done(st, db_stmt(st, ST_SAVEPOINT), "savepoint") != 0)
+			return -1;
+		st->savepoints++;
+		return 0;
+	}
 	return db_step_done(st, db_stmt(st, kind == DB_TX_WRITE ? ST_BEGIN : ST_BEGIN_READ),
 			    "begin");
+}
+
+/* SQLite ends a transaction by itself on some errors (I/O, full disk, out
+ * of memory): then the batch, and every call in it so far, is lost. */
+static void
+batch_check(struct db *st)
+{
+	if (st->batch && sqlite3_get_autocommit(st->db)) {
+		srv_log("db: the batch's transaction was rolled back");
+		st->batch_failed = 1;
+	}
+}
+
+/* In a batch: RELEASE, or ROLLBACK TO and RELEASE, the call's savepoint.
+ * A savepoint that cannot be released is rolled back: the call fails. */
+static int
+savepoint_end(struct db *st, enum db_tx_end end)
+{
+	int rc = 0;
+
+	if (st->savepoints == 0) /* ended already (a failed release) */
+		return end == DB_TX_COMMIT ? -1 : 0;
+	st->savepoints--;
+	batch_check(st);
+	if (st->batch_failed)
+		return end == DB_TX_COMMIT ? -1 : 0;
+	if (end == DB_TX_COMMIT && (rc = db_step_done(st, db_stmt(st, ST_RELEASE), "release")) == 0)
+		return 0;
+	db_keys_forget(st);
+	if (db_step_done(st, db_stmt(st, ST_ROLLBACK_TO), "rollback to") != 0 ||
+	    db_step_done(st, db_stmt(st, ST_RELEASE), "release") != 0)
+		st->batch_failed = 1;
+	batch_check(st);
+	return rc;
 }
 
 /* COMMIT: 0, or -1, and then the transaction may still be open: end it
  * again with DB_TX_ROLLBACK.  ROLLBACK (of a read, or on any failure): of
  * the open transaction, if any, since a failed COMMIT may or may not have
- * ended it; always 0. */
+ * ended it; always 0.  In a batch, of the call's savepoint only (a failed
+ * release is rolled back at once, so the second call does nothing). */
 int
 db_tx_end(struct db *st, enum db_tx_end end)
 {
+	if (st->batch)
+		return savepoint_end(st, end);
 	if (end == DB_TX_COMMIT)
 		return db_step_done(st, db_stmt(st, ST_COMMIT), "commit");
-	if (!sqlite3_get_autocommit(st->db))
+	if (!sqlite3_get_autocommit(st->db)) {
+		db_keys_forget(st);
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback");
+	}
 	return 0;
+}
+
+/* ---- group commit (db.h) ----------------------------------------------- */
+
+int
+db_batch_open(struct db *st)
+{
+	if (st->batch)
+		return 0;
+	if (db_step_done(st, db_stmt(st, ST_BEGIN), "begin batch") != 0)
+		return -1;
+	st->batch = 1;
+	st->batch_failed = 0;
+	return 0;
+}
+
+int
+db_batch_is_open(const struct db *st)
+{
+	return st->batch;
+}
+
+void
+db_test_fail_commit(struct db *st, const char *path)
+{
+	st->test_fail_commit = path;
+}
+
+int
+db_batch_commit(struct db *st)
+{
+	int failed;
+
+	if (!st->batch)
+		return 0;
+	batch_check(st);
+	if (st->test_fail_commit != NULL && access(st->test_fail_commit, F_OK) == 0) {
+		srv_log("db: commit batch: failed on purpose (--test-fail-commit)");
+		st->batch_failed = 1;
+	}
+	failed = st->batch_failed || db_step_done(st, db_stmt(st, ST_COMMIT), "commit batch") != 0;
+	st->batch = 0;
+	st->batch_failed = 0;
+	st->savepoints = 0;
+	if (failed)
+		db_keys_forget(st);
+	if (failed && !sqlite3_get_autocommit(st->db))
+		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback batch");
+	return failed ? -1 : 0;
 }
 
 /* ---- open and close ---------------------------------------------------- */

@@ -62,6 +62,31 @@ enum db_status {
 struct db *db_open(const char *path, char *err, size_t errlen);
 void db_close(struct db *st);
 
+/*
+ * Group commit: the network layer applies the requests of one pass of its
+ * loop in one transaction, and sends their replies only after its COMMIT,
+ * so a reply still means the change is on disk (synchronous=FULL: fsync'd
+ * before COMMIT returns).
+ *
+ * db_batch_open begins the batch (BEGIN IMMEDIATE) if none is open: 0, or
+ * -1 (the calls then run in transactions of their own, as without a batch).
+ * While it is open, each call of the store that writes runs in a SAVEPOINT
+ * of it, so a call that fails (a refused request) undoes only itself.
+ * db_batch_commit ends it: 0, or -1 if the COMMIT failed or SQLite had
+ * already rolled the batch back; every change since db_batch_open is then
+ * lost, and no reply of the batch may be sent.  Nothing (0) if none is open.
+ */
+int db_batch_open(struct db *st);
+int db_batch_commit(struct db *st);
+int db_batch_is_open(const struct db *st);
+/* For tests (chat-server --test-fail-commit): while the file path exists,
+ * db_batch_commit rolls the batch back and fails.  NULL: never. */
+void db_test_fail_commit(struct db *st, const char *path);
+
+/* How many statements the store has run since it was opened (each
+ * BEGIN, SAVEPOINT, query, insert... once): for measuring. */
+uint64_t db_statements(const struct db *st);
+
 /* ---- accounts and devices (db_accounts.c) ------------------------------ */
 
 /* A device address, (user, device id). */
@@ -337,6 +362,10 @@ struct db_send_result {
 	int replayed; /* 1: an earlier send of the same message was found */
 	/* DB_INBOX_FULL: the first recipient device whose inbox is full. */
 	struct db_addr full;
+	/* DB_OK, not replayed: the inbox id of each envelope's row, in the
+	 * order of the envelopes (malloc'd), so that the rows can be pushed
+	 * without reading them back. */
+	int64_t *inbox_ids;
 	/* DB_MISMATCH only; malloc'd, sorted by (user, device id). */
 	struct db_addr *missing;
 	size_t n_missing;
@@ -407,6 +436,21 @@ enum db_status db_ack(struct db *st, const char *user, uint32_t device_id,
 int db_diff_devices(const struct db_addr *want, size_t n_want, const struct db_addr *got,
 		    size_t n_got, struct db_addr **missing, size_t *n_missing,
 		    struct db_addr **extra, size_t *n_extra);
+
+/* A device's keys, as a push of its message carries them. */
+struct db_keys {
+	uint8_t identity_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key[PROTO_KEY_BYTES];
+	uint8_t exchange_key_sig[PROTO_SIG_BYTES];
+	int has_approval; /* 0: a first device, with no approver */
+	uint8_t approver_key[PROTO_KEY_BYTES];
+	uint8_t approval[PROTO_SIG_BYTES];
+};
+
+/* The keys of a device, or of the device it was before its removal, from a
+ * cache: DB_OK, DB_NOT_FOUND, DB_INTERNAL. */
+enum db_status db_sender_keys(struct db *st, const char *user, uint32_t device_id,
+			      struct db_keys *out);
 
 /* Order of addresses: by user name, then device id. */
 int db_addr_cmp(const void *a, const void *b);

@@ -326,7 +326,7 @@ db_user_devices(struct db *st, const char *user, struct db_device *out, size_t c
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW && *n < cap) {
 		if (read_device(s, &out[*n]) != 0) {
 			srv_log("db: user %s has a malformed device row", user);
 			db_done(s);

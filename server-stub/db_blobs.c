@@ -23,7 +23,7 @@ db_blob_create(struct db *st, const char *blob_id, const char *user, uint32_t de
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	rc = sqlite3_step(s);
+	rc = db_step(st, s);
 	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
 		db_fail(st, "insert blob");
 	db_done(s);
@@ -159,7 +159,7 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 		db_done(s);
 		goto fail;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW) {
 		if (count == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((nids = realloc(ids, cap * sizeof *ids)) == NULL) {

@@ -258,26 +258,22 @@ db_member_role(struct db *st, const char *chat_id, const char *user)
 int
 db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_NEXT_SEQ);
+	sqlite3_stmt *s = db_stmt(st, ST_CHAT_TAKE_SEQ);
 	int r;
 
 	if (db_bind_text(st, s, 1, chat_id) != 0) {
 		db_done(s);
 		return -1;
 	}
-	if ((r = db_step_row(st, s, "next seq")) != 1) {
+	/* The UPDATE is done by the step that returns its row. */
+	if ((r = db_step_row(st, s, "take seq")) != 1) {
 		if (r == 0)
 			srv_log("db: chat %s vanished", chat_id);
 		return -1;
 	}
 	*seq = sqlite3_column_int64(s, 0);
 	db_done(s);
-	s = db_stmt(st, ST_CHAT_SET_SEQ);
-	if (db_bind_text(st, s, 1, chat_id) || db_bind_int(st, s, 2, *seq + 1)) {
-		db_done(s);
-		return -1;
-	}
-	return db_step_done(st, s, "bump seq");
+	return 0;
 }
 
 /* ---- what an update says, as stored ---------------------------------------

@@ -7,6 +7,8 @@
  */
 #include "db_sql.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -75,27 +77,22 @@ db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_M
 /* 0 if every recipient device's inbox has room for its envelope (quota
  * req->max_inbox_bytes), 1 if one has not (res->full), -1 on error. */
 int
-db_check_inboxes(struct db *st, const struct db_send *req, struct db_send_result *res)
+db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const int64_t *bytes,
+		 size_t n_devs, struct db_send_result *res)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_INBOX_BYTES);
-	int64_t held;
+	const struct db_addr *d;
 	size_t i;
-	int r;
 
 	if (req->max_inbox_bytes <= 0)
 		return 0;
 	for (i = 0; i < req->n_envelopes; i++) {
 		const struct db_envelope *e = &req->envelopes[i];
 
-		if (db_bind_text(st, s, 1, e->to.user) || db_bind_int(st, s, 2, e->to.device_id)) {
-			db_done(s);
-			return -1;
-		}
-		if ((r = db_step_row(st, s, "inbox bytes")) <= 0)
-			return r; /* no such device: check_devices said so already */
-		held = sqlite3_column_int64(s, 0);
-		db_done(s);
-		if (held + (int64_t)e->ciphertext_len + DB_INBOX_ROW_BYTES > req->max_inbox_bytes) {
+		d = bsearch(&e->to, devs, n_devs, sizeof *devs, db_addr_cmp);
+		if (d == NULL)
+			continue; /* no such device: check_devices said so already */
+		if (bytes[d - devs] + (int64_t)e->ciphertext_len + DB_INBOX_ROW_BYTES >
+		    req->max_inbox_bytes) {
 			res->full = e->to;
 			return 1;
 		}

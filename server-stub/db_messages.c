@@ -11,6 +11,7 @@
  */
 #include "db_sql.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,17 +87,10 @@ db_send_result_free(struct db_send_result *res)
 {
 	free(res->missing);
 	free(res->extra);
+	free(res->inbox_ids);
+	res->inbox_ids = NULL;
 	res->missing = res->extra = NULL;
 	res->n_missing = res->n_extra = 0;
-}
-
-/* 1 member, 0 not (or no such chat), -1 error. */
-static int
-is_member(struct db *st, const char *chat_id, const char *user)
-{
-	int r = db_member_role(st, chat_id, user);
-
-	return r == -2 ? 0 : r < 0 ? -1 : 1;
 }
 
 /*
@@ -137,27 +131,66 @@ prior_message(struct db *st, const struct db_send *req, struct db_send_result *r
 	return r;
 }
 
-/* Every device of every member, minus the sender's; malloc'd into *out. */
+/* The chat's devices, as ST_CHAT_DEVICES reads them (sorted), with what
+ * each inbox holds: one query for the membership, the device check and the
+ * quota. */
+struct chat_devs {
+	struct db_addr *v; /* every device of every member, minus the sender's */
+	int64_t *bytes;    /* v[i]'s inbox */
+	size_t n, cap;
+	int member; /* the sender's device is among them */
+};
+
+static void
+chat_devs_free(struct chat_devs *d)
+{
+	free(d->v);
+	free(d->bytes);
+	memset(d, 0, sizeof *d);
+}
+
 static int
-chat_devices(struct db *st, const struct db_send *req, struct db_addr **out, size_t *n)
+chat_devs_push(struct chat_devs *d, const struct db_addr *a, int64_t bytes)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct db_addr *v = realloc(d->v, cap * sizeof *v);
+		int64_t *b;
+
+		if (v == NULL)
+			return -1;
+		d->v = v;
+		if ((b = realloc(d->bytes, cap * sizeof *b)) == NULL)
+			return -1;
+		d->bytes = b;
+		d->cap = cap;
+	}
+	d->v[d->n] = *a;
+	d->bytes[d->n++] = bytes;
+	return 0;
+}
+
+static int
+chat_devices(struct db *st, const struct db_send *req, struct chat_devs *d)
 {
 	sqlite3_stmt *s = db_stmt(st, ST_CHAT_DEVICES);
 	struct db_addr a;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
+	memset(d, 0, sizeof *d);
 	if (db_bind_text(st, s, 1, req->chat_id) != 0) {
 		db_done(s);
 		return -1;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW) {
 		if (db_col_text(s, 0, a.user, sizeof a.user) != 0)
 			goto fail;
 		a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
-		if (strcmp(a.user, req->sender_user) == 0 && a.device_id == req->sender_device)
+		if (strcmp(a.user, req->sender_user) == 0 && a.device_id == req->sender_device) {
+			d->member = 1;
 			continue;
-		if (db_addr_push(out, n, &a) != 0)
+		}
+		if (chat_devs_push(d, &a, sqlite3_column_int64(s, 2)) != 0)
 			goto fail;
 	}
 	if (rc != SQLITE_DONE) {
@@ -168,23 +201,20 @@ chat_devices(struct db *st, const struct db_send *req, struct db_addr **out, siz
 	return 0;
 fail:
 	db_done(s);
-	free(*out);
-	*out = NULL;
-	*n = 0;
+	chat_devs_free(d);
 	return -1;
 }
 
 /* 0 if the envelopes match the chat's devices, 1 if not (res filled), -1
  * on error. */
 static int
-check_devices(struct db *st, const struct db_send *req, struct db_send_result *res)
+check_devices(const struct chat_devs *d, const struct db_send *req, struct db_send_result *res)
 {
-	struct db_addr *want = NULL, *got = NULL;
-	size_t n_want, i;
+	const struct db_addr *want = d->v;
+	struct db_addr *got = NULL;
+	size_t n_want = d->n, i;
 	int rc = -1;
 
-	if (chat_devices(st, req, &want, &n_want) != 0)
-		return -1;
 	if (req->n_envelopes && (got = malloc(req->n_envelopes * sizeof *got)) == NULL)
 		goto out;
 	for (i = 0; i < req->n_envelopes; i++)
@@ -205,7 +235,6 @@ check_devices(struct db *st, const struct db_send *req, struct db_send_result *r
 out:
 	if (rc < 0)
 		srv_log("db: check devices: out of memory");
-	free(want);
 	free(got);
 	return rc;
 }
@@ -227,7 +256,8 @@ insert_message(struct db *st, const struct db_send *req, int64_t seq)
 }
 
 static int
-insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope *e)
+insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope *e,
+	     int64_t *inbox_id)
 {
 	sqlite3_stmt *s = db_stmt(st, ST_INBOX_INSERT);
 
@@ -239,21 +269,27 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 		db_done(s);
 		return -1;
 	}
-	return db_step_done(st, s, "insert inbox");
+	if (db_step_done(st, s, "insert inbox") != 0)
+		return -1;
+	*inbox_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
 }
 
 enum db_status
 db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
 	enum db_status ret = DB_INTERNAL;
+	struct chat_devs devs;
 	size_t i;
 	int r;
 
 	memset(res, 0, sizeof *res);
 	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
-	if ((r = is_member(st, req->chat_id, req->sender_user)) <= 0) {
-		ret = r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	if (chat_devices(st, req, &devs) != 0)
+		goto out;
+	if (!devs.member) {
+		ret = DB_NOT_FOUND;
 		goto out;
 	}
 	/* Before the device check: a retry must get its first reply even if
@@ -267,7 +303,7 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 		}
 		goto out;
 	}
-	if ((r = check_devices(st, req, res)) != 0) {
+	if ((r = check_devices(&devs, req, res)) != 0) {
 		if (r == 1)
 			ret = DB_MISMATCH;
 		goto out;
@@ -277,16 +313,17 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 			ret = DB_NO_BLOB;
 		goto out;
 	}
-	if ((r = db_check_inboxes(st, req, res)) != 0) {
-		if (r == 1)
-			ret = DB_INBOX_FULL;
+	if (db_check_inboxes(req, devs.v, devs.bytes, devs.n, res) != 0) {
+		ret = DB_INBOX_FULL;
 		goto out;
 	}
-	if ((!req->receipt && db_take_seq(st, req->chat_id, &res->seq) != 0) ||
+	if ((res->inbox_ids = calloc(req->n_envelopes ? req->n_envelopes : 1,
+				     sizeof *res->inbox_ids)) == NULL ||
+	    (!req->receipt && db_take_seq(st, req->chat_id, &res->seq) != 0) ||
 	    insert_message(st, req, res->seq) != 0)
 		goto out;
 	for (i = 0; i < req->n_envelopes; i++) {
-		if (insert_inbox(st, req, &req->envelopes[i]) != 0)
+		if (insert_inbox(st, req, &req->envelopes[i], &res->inbox_ids[i]) != 0)
 			goto out;
 	}
 	for (i = 0; i < req->n_blobs; i++) {
@@ -297,15 +334,90 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	if ((!req->receipt && db_note_activity(st, req->chat_id, req->sender_user) != 0) ||
 	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
+	chat_devs_free(&devs);
 	res->sent_at = req->now;
 	return DB_OK;
 out:
+	chat_devs_free(&devs);
 	db_tx_end(st, DB_TX_ROLLBACK);
 	if (ret != DB_MISMATCH)
 		db_send_result_free(res);
+	free(res->inbox_ids);
+	res->inbox_ids = NULL;
 	if (ret != DB_OK || !res->replayed)
 		res->seq = res->sent_at = 0;
 	return ret;
+}
+
+/* ---- senders' keys ------------------------------------------------------ */
+
+static size_t
+keys_slot(const char *user, uint32_t device_id)
+{
+	uint32_t h = 2166136261u ^ device_id; /* FNV-1a */
+
+	while (*user)
+		h = (h ^ (uint8_t)*user++) * 16777619u;
+	return h & (DB_KEYS_CACHE - 1);
+}
+
+static int
+read_keys(sqlite3_stmt *s, struct db_keys *k)
+{
+	const uint8_t *approver, *approval;
+
+	if (db_col_blob(s, 0, k->identity_key, sizeof k->identity_key) != 0 ||
+	    db_col_blob(s, 1, k->exchange_key, sizeof k->exchange_key) != 0 ||
+	    db_col_blob(s, 2, k->exchange_key_sig, sizeof k->exchange_key_sig) != 0 ||
+	    !db_col_opt_blob(s, 3, PROTO_KEY_BYTES, &approver) ||
+	    !db_col_opt_blob(s, 4, PROTO_SIG_BYTES, &approval) ||
+	    (approver == NULL) != (approval == NULL))
+		return -1;
+	k->has_approval = approver != NULL;
+	if (approver != NULL) {
+		memcpy(k->approver_key, approver, sizeof k->approver_key);
+		memcpy(k->approval, approval, sizeof k->approval);
+	}
+	return 0;
+}
+
+void
+db_keys_forget(struct db *st)
+{
+	memset(st->keys_cache, 0, sizeof st->keys_cache);
+}
+
+enum db_status
+db_sender_keys(struct db *st, const char *user, uint32_t device_id, struct db_keys *out)
+{
+	struct db_keys_slot *e = &st->keys_cache[keys_slot(user, device_id)];
+	sqlite3_stmt *s;
+	int r;
+
+	if (e->used && e->device_id == device_id && strcmp(e->user, user) == 0) {
+		*out = e->keys;
+		return DB_OK;
+	}
+	s = db_stmt(st, ST_SENDER_KEYS);
+	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
+		db_done(s);
+		return DB_INTERNAL;
+	}
+	if ((r = db_step_row(st, s, "sender keys")) <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	r = read_keys(s, out);
+	db_done(s);
+	if (r != 0) {
+		srv_log("db: malformed keys of %s/%u", user, (unsigned)device_id);
+		return DB_INTERNAL;
+	}
+	/* Kept until a rollback (db_keys_forget): a device that a rollback
+	 * takes back leaves its id free for another with other keys. */
+	e->used = 1;
+	snprintf(e->user, sizeof e->user, "%s", user);
+	e->device_id = device_id;
+	e->keys = *out;
+	return DB_OK;
 }
 
 /* ---- inbox ------------------------------------------------------------- */
@@ -383,7 +495,7 @@ db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == SQLITE_ROW) {
 		if (read_inbox_row(st, s, &row) != 0) {
 			srv_log("db: malformed inbox row %lld",
 				(long long)sqlite3_column_int64(s, 0));

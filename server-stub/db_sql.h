@@ -73,6 +73,9 @@ enum db_st {
 	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	/* db_accounts.c */
 	ST_USER_EXISTS,
 	ST_USER_INSERT,
@@ -103,8 +106,7 @@ enum db_st {
 	ST_CHAT_GET,
 	ST_CHAT_MEMBERS,
 	ST_MEMBER_ROLE,
-	ST_CHAT_NEXT_SEQ,
-	ST_CHAT_SET_SEQ,
+	ST_CHAT_TAKE_SEQ,
 	ST_ACTIVITY,
 	ST_UPDATE_INSERT,
 	ST_INBOX_UPDATE_MEMBERS,
@@ -113,6 +115,7 @@ enum db_st {
 	/* db_messages.c */
 	ST_MESSAGE_GET,
 	ST_CHAT_DEVICES,
+	ST_SENDER_KEYS,
 	ST_MESSAGE_INSERT,
 	ST_INBOX_INSERT,
 	ST_INBOX_LOAD,
@@ -122,7 +125,6 @@ enum db_st {
 	ST_ADDS_ADDER,
 	ST_ADDS_INSERT,
 	ST_ADDS_PRUNE,
-	ST_INBOX_BYTES,
 	/* db_blobs.c */
 	ST_BLOB_INSERT,
 	ST_BLOB_GET,
@@ -145,7 +147,7 @@ enum db_st {
 };
 /* The transactions' statements come first: they are prepared before the
  * schema is checked, which runs in a transaction too. */
-#define ST_TX_COUNT (ST_ROLLBACK + 1)
+#define ST_TX_COUNT (ST_ROLLBACK_TO + 1)
 
 /* The lists of the update db_inbox_load hands out last: valid during its
  * call of the db_inbox_fn. */
@@ -156,11 +158,33 @@ struct db_update_lists {
 };
 _Static_assert(PROTO_MAX_MODIFY <= PROTO_MAX_MEMBERS, "an update names at most a group's members");
 
+/* Entries of the cache of senders' keys (a power of two). */
+#define DB_KEYS_CACHE 256
+
 struct db {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT]; /* all prepared by db_open */
 	struct db_update update;
 	struct db_update_lists lists;
+	/* Group commit (db_batch_open): 1 while the loop's transaction is
+	 * open; failed once SQLite has ended it early (an I/O error rolls a
+	 * whole transaction back), so that its COMMIT reports the loss. */
+	int batch;
+	int batch_failed;
+	/* Savepoints open in the batch: 0 or 1 (calls do not nest). */
+	int savepoints;
+	const char *test_fail_commit; /* db_test_fail_commit */
+	/* Senders' keys (db_sender_keys), by a hash of the device: a device's
+	 * keys never change and its id is never reused, so an entry is never
+	 * stale. */
+	struct db_keys_slot {
+		int used;
+		char user[PROTO_USER_MAX + 1];
+		uint32_t device_id;
+		struct db_keys keys;
+	} keys_cache[DB_KEYS_CACHE];
+	/* Statements stepped, for the figures of issue 12 (db_statements). */
+	uint64_t steps;
 };
 
 /* ---- db.c: statements -----------------------------------------------------
@@ -179,6 +203,8 @@ void db_done(sqlite3_stmt *s);
 int db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v);
 int db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v);
 int db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n);
+/* sqlite3_step, counting each statement run once (db_statements). */
+int db_step(struct db *st, sqlite3_stmt *s);
 /* Step a statement that returns no rows, and give it back. */
 int db_step_done(struct db *st, sqlite3_stmt *s, const char *what);
 /* Step for at most one row: 1 a row (the statement stays on it: read it,
@@ -209,11 +235,10 @@ int db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
 /* ---- db.c: transactions ---------------------------------------------------
  *
  * Every BEGIN, COMMIT and ROLLBACK of the store goes through this pair, the
- * schema's at open included.  Group commit (one transaction per pass of the
- * service loop, a savepoint per request, replies after the COMMIT:
- * DESIGN.md, "Performance") is then a change of db_tx_begin and db_tx_end
- * alone: begin opens a savepoint inside the loop's transaction, and end
- * releases it or rolls back to it. */
+ * schema's at open included, and db_batch_open/db_batch_commit (db.h).
+ * Inside a batch (group commit: one transaction per pass of the service
+ * loop), begin opens a SAVEPOINT in the loop's transaction, and end releases
+ * it or rolls back to it, so a call that fails undoes only itself. */
 enum db_tx_kind { DB_TX_READ, DB_TX_WRITE };
 enum db_tx_end { DB_TX_ROLLBACK, DB_TX_COMMIT };
 
@@ -244,6 +269,9 @@ int db_schema_setup(struct db *st, const char *path, char *err, size_t errlen);
 int db_find_user(struct db *st, const char *user);
 int db_find_contact(struct db *st, const char *viewer, const char *subject);
 
+/* db_messages.c: empty the cache of senders' keys (after a rollback). */
+void db_keys_forget(struct db *st);
+
 /* db_chats.c: user has taken part in the chat (db_is_contact): 0 or -1.
  * The role of user in the chat: 1 admin, 0 member, -2 not a member, -1
  * error.  Take the chat's next seq and bump the counter: 0 or -1.  Fill u's
@@ -257,12 +285,14 @@ int db_update_parse(struct db *st, const char *body, struct db_update *u);
 /* db_limits.c: inside the caller's transaction, whether the actor may add
  * these users (db_add_limits), recording the adds of strangers: 0 yes, 1 no
  * (res->bad_user, res->adder_limited), -1 error; whether every recipient
- * device's inbox has room for its envelope: 0 yes, 1 no (res->full), -1
- * error. */
+ * device's inbox has room for its envelope, from the chat's devices devs
+ * (sorted, as ST_CHAT_DEVICES reads them) and the bytes their inboxes hold:
+ * 0 yes, 1 no (res->full). */
 int db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_MAX + 1],
 		  size_t n, const struct db_add_limits *lim, int64_t now,
 		  struct db_change_result *res);
-int db_check_inboxes(struct db *st, const struct db_send *req, struct db_send_result *res);
+int db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const int64_t *bytes,
+		     size_t n_devs, struct db_send_result *res);
 
 /* db_blobs.c: 0 if every blob of req is complete and the sending device's,
  * 1 if one is not, -1 error; record that a message refers to a blob (once):

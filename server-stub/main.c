@@ -494,6 +494,9 @@ main(int argc, char **argv)
 		/* Hidden, for tests: play a hostile server that swaps the keys
 		 * of link requests. */
 		{"test-link-swap", no_argument, NULL, 'S'},
+		/* Hidden, for tests: every batch's COMMIT fails while this file
+		 * exists (group-commit-fails.sh). */
+		{"test-fail-commit", required_argument, NULL, 'F'},
 		{"max-connections", required_argument, NULL, 'C'},
 		{"max-connections-per-address", required_argument, NULL, 'A'},
 		{"auth-timeout", required_argument, NULL, 'a'},
@@ -595,6 +598,7 @@ main(int argc, char **argv)
 				return ch;
 			break;
 		case 'S': opts.test_link_swap = 1; break;
+		case 'F': opts.test_fail_commit = optarg; break;
 		case 'C':
 			if (parse_rate(optarg, 1000000, &secs) != 0 || secs < 1)
 				return usage_error("--max-connections: '%s' is not a number from 1 "

@@ -6,8 +6,9 @@
  *
  * Everything runs on the one libwebsockets service thread: the callbacks,
  * the request layer and the store.  That keeps the state of the network side
- * free of locks; the cost is that a slow COMMIT stalls every connection for
- * its length (see the note at the top of db.c).
+ * free of locks.  A COMMIT stalls every connection for its length, so there
+ * is one per pass of the loop, not one per request (group commit: the batch,
+ * server_batch.c).
  */
 #include "server_int.h"
 
@@ -169,6 +170,7 @@ server_run(const struct server_opts *opts)
 		addr_table_free(srv.addrs);
 		return 1;
 	}
+	db_test_fail_commit(srv.db, opts->test_fail_commit);
 	srv.hooks = (struct wire_hooks){
 		.db = srv.db,
 		.max_frame = opts->max_frame,
@@ -179,7 +181,8 @@ server_run(const struct server_opts *opts)
 		.blob_url_ttl = opts->blob_url_ttl,
 		.retention_ms = opts->retention_ms,
 		.authenticated = hook_authenticated,
-		.inbox_changed = hook_inbox_changed,
+		.inbox_changed = conn_inbox_changed,
+		.inbox_row = conn_inbox_row,
 		.list_links = hook_list_links,
 		.names = &srv.names,
 		.test_link_swap = opts->test_link_swap,
@@ -264,12 +267,18 @@ server_run(const struct server_opts *opts)
 			srv_log("the service loop failed");
 			break;
 		}
+		/* Group commit: what the pass's requests wrote, in one COMMIT;
+		 * then their replies go (server_batch.c). */
+		server_batch_end(&srv);
 	}
 	live_ctx = NULL;
 	limits_purge_stop(&srv);
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	lws_context_destroy(srv.ctx);
+	/* The last seen of the connections just closed. */
+	server_batch_end(&srv);
+	server_batch_free(&srv);
 	while (srv.rates != NULL) {
 		struct device_rate *d = srv.rates;
 

@@ -36,6 +36,9 @@ struct server_opts {
 	const char *const *names;
 	size_t n_names;
 	int test_link_swap; /* hidden --test-link-swap: a hostile server, for tests */
+	/* hidden --test-fail-commit FILE: batches fail to commit while FILE
+	 * exists, for tests */
+	const char *test_fail_commit;
 	/* Limits (issue 10; 0 in each: the default below). */
 	int max_connections;          /* in total; 0: from the fd limit */
 	int max_connections_per_addr; /* per IPv4 address or IPv6 /64 */

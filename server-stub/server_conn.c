@@ -3,9 +3,13 @@
  * libwebsockets callback, a connection's life from handshake to close, the
  * frames it reads, and its outgoing queue and delivery.
  *
- * Each connection has an outgoing queue of whole frames, written one per
- * WRITEABLE callback.  Replies are queued as requests are handled, so they
- * leave in request order.  Pushes are never queued from memory by the
+ * Each connection has an outgoing queue of whole frames, written as many
+ * per WRITEABLE callback as the socket takes.  Replies are queued as
+ * requests are handled, so they leave in request order.
+ *
+ * Group commit and delivery from memory (issue 12) are server_batch.c's:
+ * frames queued while a batch is open are held until its COMMIT, and the
+ * inbox is not read while it is open.  Pushes are never queued from memory by the
  * sender's request: a send only marks the recipient's connection "inbox
  * changed" (server_hooks.c), and that connection, when its queue runs low,
  * loads the next rows of its device's inbox past its cursor (the last inbox
@@ -43,6 +47,10 @@
 
 /* How long a connection being closed may take to flush its last frames. */
 #define CLOSE_GRACE_SECS 5
+
+/* What one WRITEABLE callback writes at most, so that one reader of a large
+ * backlog does not hold up the others. */
+#define WRITE_BUDGET (1024 * 1024)
 
 struct frame {
 	struct frame *next;
@@ -123,7 +131,14 @@ conn_queue_text(struct conn *c, char *text)
 	c->tail = f;
 	c->q_frames++;
 	c->q_bytes += len;
-	lws_callback_on_writable(c->wsi);
+	if (db_batch_is_open(c->srv->db) && c->held == NULL) {
+		/* Held until the COMMIT, which asks for the writable then. */
+		c->held = f;
+		if (batch_note(c->srv, c) != 0)
+			return -1;
+	}
+	if (c->held == NULL)
+		lws_callback_on_writable(c->wsi);
 	return 0;
 }
 
@@ -142,13 +157,21 @@ queue_pop(struct conn *c)
 	return f;
 }
 
-static void
-queue_clear(struct conn *c)
+void
+conn_queue_clear(struct conn *c)
 {
 	struct frame *f;
 
 	while ((f = queue_pop(c)) != NULL)
 		free(f);
+	c->held = NULL;
+}
+
+/* 1 if c has a frame that may be written now. */
+static int
+queue_ready(const struct conn *c)
+{
+	return c->head != NULL && c->head != c->held;
 }
 
 /*
@@ -193,6 +216,12 @@ fill_row(void *udata, const struct db_inbox_row *row)
 	return 0;
 }
 
+int
+conn_caught_up(const struct conn *c, size_t len)
+{
+	return c->drained_sent && !c->inbox_dirty && c->q_bytes + len <= FILL_BYTES;
+}
+
 static int
 wants_fill(const struct conn *c)
 {
@@ -233,14 +262,21 @@ check_missed(struct server *srv, struct conn *c)
  * time there are none left.  Rows pushed but not acked stay in the inbox,
  * and go out again only on the device's next connection (cursor from 0).
  */
-static void
-fill(struct server *srv, struct conn *c)
+void
+conn_fill(struct server *srv, struct conn *c)
 {
 	struct fill f = {.c = c};
 	size_t n;
 
 	if (!wants_fill(c) || c->q_frames >= FILL_FRAMES)
 		return;
+	/* Read between batches only (the batch's end loads it): rows of an
+	 * open batch could still be rolled back. */
+	if (db_batch_is_open(srv->db)) {
+		if (batch_note(srv, c) != 0)
+			conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 1);
+		return;
+	}
 	if (check_missed(srv, c) != 0) {
 		srv_log("conn %llu cannot read the missed counter; closing",
 			(unsigned long long)c->sess.conn_id);
@@ -351,17 +387,20 @@ conn_release(struct server *srv, struct conn *c)
 		return;
 	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
-	/* Last seen: the close of an authenticated connection. */
+	/* Last seen: the close of an authenticated connection, written with
+	 * the batch (nobody waits on it: no fsync of its own). */
 	if (c->sess.authed &&
-	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK)
+	    (db_batch_open(srv->db) != 0 ||
+	     db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK))
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
+	batch_forget(srv, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	queue_clear(c);
+	conn_queue_clear(c);
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
@@ -414,6 +453,8 @@ rx_reserve(struct conn *c, size_t need, size_t limit)
 static void
 handle_message(struct server *srv, struct conn *c)
 {
+	size_t len = c->rx_len;
+
 	if (c->rx_binary) {
 		queue_or_close(c, wire_frame_error(&c->sess, "bad_request",
 						   "binary frames are not accepted; "
@@ -421,6 +462,10 @@ handle_message(struct server *srv, struct conn *c)
 						   "text frame"));
 	} else {
 		c->rx[c->rx_len] = '\0';
+		/* Without a batch (BEGIN failed), each request commits alone. */
+		if (db_batch_open(srv->db) != 0)
+			srv_log("conn %llu cannot begin a batch; the request commits alone",
+				(unsigned long long)c->sess.conn_id);
 		queue_or_close(c, wire_handle(&srv->hooks, &c->sess, c->rx, c->rx_len));
 	}
 	c->rx_len = 0;
@@ -431,6 +476,8 @@ handle_message(struct server *srv, struct conn *c)
 		c->rx_cap = 0;
 	}
 	check_pause(c);
+	if (!c->rx_binary)
+		server_batch_count(srv, len);
 }
 
 static int
@@ -484,31 +531,52 @@ conn_receive(struct server *srv, struct conn *c, const void *in, size_t len)
 	return 0;
 }
 
+/* Write the frames the socket takes (lws_send_pipe_choked between them),
+ * up to WRITE_BUDGET bytes, keeping the queue fed from the inbox: 0, or -1
+ * if the connection has failed. */
 static int
-conn_writeable(struct server *srv, struct conn *c)
+write_frames(struct server *srv, struct conn *c)
 {
+	size_t written = 0;
 	struct frame *f;
 	int n;
 
+	while (queue_ready(c) && written < WRITE_BUDGET) {
+		/* The callback itself means the first frame can go. */
+		if (written > 0 && lws_send_pipe_choked(c->wsi))
+			break;
+		f = queue_pop(c);
+		n = lws_write(c->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+		written += f->len;
+		/* lws buffers whatever the socket does not take at once, so a
+		 * short count means the connection has failed. */
+		if (n < 0 || (size_t)n < f->len) {
+			free(f);
+			srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
+			return -1;
+		}
+		free(f);
+		if (c->head == NULL)
+			conn_fill(srv, c);
+	}
+	return 0;
+}
+
+static int
+conn_writeable(struct server *srv, struct conn *c)
+{
 	if (c->close_code && (c->close_now || c->head == NULL)) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
-	fill(srv, c);
-	if ((f = queue_pop(c)) != NULL) {
-		size_t len = f->len;
-
-		n = lws_write(c->wsi, f->buf + LWS_PRE, len, LWS_WRITE_TEXT);
-		free(f);
-		/* lws buffers whatever the socket does not take at once, so a
-		 * short count means the connection has failed. */
-		if (n < 0 || (size_t)n < len) {
-			srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
-			return -1;
-		}
-	}
-	if (c->head != NULL || c->close_code || wants_fill(c))
+	conn_fill(srv, c);
+	if (write_frames(srv, c) != 0)
+		return -1;
+	/* Held frames, and a load that waits for the batch, ask again when
+	 * the batch ends. */
+	if (queue_ready(c) || (c->close_code && c->held == NULL) ||
+	    (!db_batch_is_open(srv->db) && wants_fill(c)))
 		lws_callback_on_writable(c->wsi);
 	check_pause(c);
 	return 0;

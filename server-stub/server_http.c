@@ -239,6 +239,9 @@ http_body_done(struct server *srv, struct conn *c, struct lws *wsi)
 		http_xfer_abort(c, "store failed");
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
 	}
+	/* Not in a batch: the 201 below is sent at once, so the row must be
+	 * committed when it is. */
+	server_batch_end(srv);
 	switch (db_blob_complete(srv->db, x->id, x->got, proto_now_ms())) {
 	case DB_OK: break;
 	case DB_NOT_FOUND:

@@ -12,6 +12,8 @@
  *   server_http.c    the blob store over HTTP: uploads and downloads
  *   server_limits.c  the auth deadline, the connection caps, registrations
  *                    per address, open files, the retention purge's timer
+ *   server_batch.c   group commit (one transaction per pass of the loop,
+ *                    replies held until its COMMIT) and delivery from memory
  *
  * Everything runs on the one libwebsockets service thread (server.c says
  * why), so nothing here is locked.
@@ -34,6 +36,8 @@
 struct frame;      /* an outgoing frame (server_conn.c) */
 struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
+/* An inbox row written in the batch (server_batch.c). */
+struct inbox_event;
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
  * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the
@@ -81,6 +85,14 @@ struct conn {
 	/* Closes the connection if it has not authenticated in time. */
 	lws_sorted_usec_list_t auth_sul;
 	struct server *srv;
+
+	/* Group commit (issue 12, server_batch.c): frames from held
+	 * to the tail were queued while the batch was open and wait for its
+	 * COMMIT; in_batch: c is srv->batch_conns[batch_idx], to be released
+	 * (and its inbox loaded) after it. */
+	struct frame *held;
+	int in_batch;
+	size_t batch_idx;
 };
 
 /* The rate buckets of one device, shared by all its connections (a receiving
@@ -124,6 +136,18 @@ struct server {
 	/* Uploads slower than this on average after the grace are cut off. */
 	int64_t upload_min_rate;
 	int upload_grace_s;
+
+	/* Group commit (issue 12, server_batch.c): the connections
+	 * with held frames or an inbox to load after the COMMIT (NULL: closed
+	 * since), and the requests and bytes of frames in the batch, which
+	 * bound it. */
+	struct conn **batch_conns;
+	size_t n_batch_conns, cap_batch_conns;
+	size_t batch_reqs, batch_bytes;
+	/* What the batch wrote to inboxes, in the order written, delivered
+	 * after its COMMIT (server_batch.c, delivery from memory). */
+	struct inbox_event *events;
+	size_t n_events, cap_events;
 };
 
 /* ---- server.c ------------------------------------------------------------ */
@@ -145,6 +169,36 @@ int conn_queue_text(struct conn *c, char *text);
 /* Close c with code once its queue is flushed (or at once if now); input
  * from it is ignored from here on. */
 void conn_close(struct conn *c, int code, const char *reason, int now);
+/* Empty c's queue. */
+void conn_queue_clear(struct conn *c);
+/* Queue the next rows of c's inbox if it wants them (between batches only:
+ * while one is open, c is noted for the batch's end instead). */
+void conn_fill(struct server *srv, struct conn *c);
+/* 1 if c has pushed every row of its device so far and has room for len
+ * more bytes: the next row may be pushed from memory. */
+int conn_caught_up(const struct conn *c, size_t len);
+
+/* ---- server_batch.c: group commit, delivery from memory ------------------- */
+
+/* Put c on the list of connections the batch's end releases: 0, or -1 if
+ * memory runs out (the caller closes c).  Take it off: it is closing. */
+int batch_note(struct server *srv, struct conn *c);
+void batch_forget(struct server *srv, struct conn *c);
+/* A request of bytes has run in the batch: end the batch if it is full. */
+void server_batch_count(struct server *srv, size_t bytes);
+/* End the batch, if one is open: COMMIT, then deliver what it wrote to
+ * inboxes, send the held frames and load the inboxes that waited for it;
+ * if the COMMIT fails, close every connection with a held frame (1011).
+ * Called after each pass of the loop, when a batch is full, and before
+ * what must not join one. */
+void server_batch_end(struct server *srv);
+/* Free what the batch keeps (at the stop). */
+void server_batch_free(struct server *srv);
+/* The wire_hooks inbox_changed and inbox_row: noted in the batch, acted
+ * on after its COMMIT (at once if none is open). */
+void conn_inbox_changed(void *udata, const char *user, uint32_t device_id);
+void conn_inbox_row(void *udata, const char *user, uint32_t device_id,
+		    const struct db_inbox_row *row);
 
 /* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
 

@@ -209,6 +209,8 @@ purge(struct server *srv)
 
 	int64_t now = proto_now_ms();
 
+	/* Not in a batch: the blob files it deletes cannot be rolled back. */
+	server_batch_end(srv);
 	/* Tombstones live a second retention period: past the first, no
 	 * client's outbox still holds the message (libchat expires it). */
 	if (db_purge(srv->db, now - srv->retention_ms, now - 2 * srv->retention_ms, &r) != DB_OK) {

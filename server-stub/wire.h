@@ -148,8 +148,14 @@ struct wire_hooks {
 	struct db_add_limits add_limits;
 	/* s has just become (s->user, s->device_id), by register or auth. */
 	void (*authenticated)(void *udata, struct session *s);
-	/* Inbox rows for this device were committed. */
+	/* Inbox rows for this device were written by the request (committed
+	 * by the time the network layer acts on it: after the batch). */
 	void (*inbox_changed)(void *udata, const char *user, uint32_t device_id);
+	/* The same for one row of a send, handed over whole so that its push
+	 * can be made without reading it back; row is valid during the call.
+	 * NULL: inbox_changed is called instead. */
+	void (*inbox_row)(void *udata, const char *user, uint32_t device_id,
+			  const struct db_inbox_row *row);
 	/* The live sessions waiting on an unexpired link request to join user,
 	 * the newest request for each identity key only, oldest first: up to
 	 * cap of them into out; returns how many there are in all. */

@@ -133,6 +133,46 @@ fail_inbox_full(struct req *r, const struct db_addr *full)
 		 full->user);
 }
 
+/* Tell the network layer of a stored send's rows, each with what its push
+ * needs (the sender's keys from the store's cache), or only that the
+ * device's inbox changed if the keys cannot be had. */
+static void
+tell_recipients(struct req *r, const struct db_send *req, const struct db_send_result *res)
+{
+	const struct wire_hooks *h = r->h;
+	struct db_keys k = {0};
+	int rows = h->inbox_row != NULL &&
+		   db_sender_keys(h->db, req->sender_user, req->sender_device, &k) == DB_OK;
+	size_t i;
+
+	for (i = 0; i < req->n_envelopes; i++) {
+		const struct db_envelope *e = &req->envelopes[i];
+		struct db_inbox_row row = {
+			.inbox_id = res->inbox_ids ? res->inbox_ids[i] : 0,
+			.chat_id = req->chat_id,
+			.message_id = req->message_id,
+			.seq = res->seq,
+			.sent_at = res->sent_at,
+			.is_receipt = req->receipt,
+			.sender_user = req->sender_user,
+			.sender_device = req->sender_device,
+			.sender_identity_key = k.identity_key,
+			.sender_exchange_key = k.exchange_key,
+			.sender_exchange_key_sig = k.exchange_key_sig,
+			.sender_approver_key = k.has_approval ? k.approver_key : NULL,
+			.sender_approval = k.has_approval ? k.approval : NULL,
+			.nonce = e->nonce,
+			.ciphertext = e->ciphertext,
+			.ciphertext_len = e->ciphertext_len,
+		};
+
+		if (rows && res->inbox_ids != NULL)
+			h->inbox_row(h->udata, e->to.user, e->to.device_id, &row);
+		else if (h->inbox_changed)
+			h->inbox_changed(h->udata, e->to.user, e->to.device_id);
+	}
+}
+
 /* sendMessage and sendReceipt: the same checks and storage, but a receipt
  * has its own id field, no seq, and may address some of the chat's devices. */
 static void
@@ -146,7 +186,7 @@ send_common(struct req *r, int receipt)
 	struct db_envelope *env = NULL;
 	struct db_send req;
 	struct db_send_result res;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	if (req_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
 	    req_hex(r, r->msg, id_field, PROTO_MESSAGE_ID_LEN, message_id) != 0 ||
@@ -204,13 +244,10 @@ send_common(struct req *r, int receipt)
 	};
 	switch (db_send(r->h->db, &req, &res)) {
 	case DB_OK:
-		/* Only after COMMIT: a push must never show what could still be
-		 * rolled back. */
-		for (i = 0; i < n && !res.replayed; i++) {
-			if (r->h->inbox_changed)
-				r->h->inbox_changed(r->h->udata, env[i].to.user,
-						    env[i].to.device_id);
-		}
+		/* The network layer pushes only after the COMMIT: a push must
+		 * never show what could still be rolled back. */
+		if (!res.replayed)
+			tell_recipients(r, &req, &res);
 		req_reply(r);
 		j_str(&r->oom, r->reply, id_field, message_id);
 		if (!receipt)

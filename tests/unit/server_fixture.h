@@ -63,6 +63,8 @@ struct fixture {
 	/* register_wait: what it answers, and how many it took. */
 	int64_t reg_wait;
 	int reg_taken;
+	/* What a test's own hooks keep. */
+	void *hooks_extra;
 };
 
 /* Ids the tests use: messages, a receipt, blobs. */

@@ -2,9 +2,12 @@
  * test_server_db_messages.c - chat-server's store: messages and the inbox
  * (server-stub/db_messages.c): a send stored once whatever the retries, the
  * device check, the inbox in order past a cursor, acks, and a failed send
- * leaving nothing.
+ * leaving nothing; and in a batch (group commit), a refused send undoing
+ * only itself, nothing visible before the COMMIT, nothing kept if it fails.
  */
 #include "server_fixture.h"
+
+#include "db_sql.h" /* the batch's own connection, to make its COMMIT fail */
 
 static void
 test_send_idempotent_and_duplicate(void **state)
@@ -334,6 +337,170 @@ test_send_rolls_back(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* Group commit: in one batch, a send that fails half-way (its inbox row
+ * refused after its message row and seq were written) undoes only itself;
+ * the others are stored, in order, and nothing is visible to anyone else
+ * before the COMMIT (which is why the network layer holds the replies). */
+static void
+test_batch_refused_undoes_only_itself(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+	struct seen s;
+	size_t n;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	raw_sql(f, "CREATE TRIGGER no_m2 BEFORE INSERT ON inbox WHEN new.message_id = '"
+		   "1123456789abcdef0123456789abcdef'"
+		   " BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+	assert_int_equal(db_batch_open(f->db), 0);
+	assert_true(db_batch_is_open(f->db));
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 2, &res), DB_INTERNAL);
+	db_send_result_free(&res);
+	ct[0] = 2; /* collect() wants the seq there */
+	assert_int_equal(send_msg(f->db, ab, M3, "alice", 1, &e, 1, 3, &res), DB_OK);
+	assert_int_equal(res.seq, 2); /* M2's seq was given back */
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+	assert_int_equal(db_batch_commit(f->db), 0);
+	assert_false(db_batch_is_open(f->db));
+
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 64, collect, &s, &n), DB_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(s.mids[0], M1);
+	assert_string_equal(s.mids[1], M3);
+}
+
+/* A COMMIT that fails loses the whole batch (the network layer then closes
+ * the connections that wait on it, and their clients send again), and the
+ * store goes on afterwards: the same send is new again. */
+static void
+test_batch_commit_fails(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send_result res;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(db_batch_open(f->db), 0);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 1, &res), DB_OK);
+	db_send_result_free(&res);
+	/* A foreign key checked at the COMMIT only: it fails there. */
+	assert_int_equal(sqlite3_exec(f->db->db, "PRAGMA defer_foreign_keys=ON", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(f->db->db,
+				      "INSERT INTO inbox (user, device_id, message_id, created_at)"
+				      " VALUES ('bob', 1, 'no such message', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(db_batch_commit(f->db), -1);
+	assert_false(db_batch_is_open(f->db));
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 0);
+
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, &e, 1, 5, &res), DB_OK);
+	assert_false(res.replayed);
+	assert_int_equal(res.seq, 1);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 1);
+}
+
+/* The sender's keys a push from memory carries (db_sender_keys, cached) are
+ * those a load of the row carries: for a first device (no approval), for a
+ * linked one (approver and approval), and for a removed one (from the
+ * retired copy), read from the store and from the cache alike. */
+struct keys_row {
+	struct db_keys k;
+	int n;
+};
+
+static int
+keys_of_row(void *udata, const struct db_inbox_row *row)
+{
+	struct keys_row *r = udata;
+
+	memcpy(r->k.identity_key, row->sender_identity_key, PROTO_KEY_BYTES);
+	memcpy(r->k.exchange_key, row->sender_exchange_key, PROTO_KEY_BYTES);
+	memcpy(r->k.exchange_key_sig, row->sender_exchange_key_sig, PROTO_SIG_BYTES);
+	r->k.has_approval = row->sender_approver_key != NULL;
+	if (r->k.has_approval) {
+		memcpy(r->k.approver_key, row->sender_approver_key, PROTO_KEY_BYTES);
+		memcpy(r->k.approval, row->sender_approval, PROTO_SIG_BYTES);
+	}
+	r->n++;
+	return 0;
+}
+
+static void
+expect_keys(struct db *db, const char *user, uint32_t dev, const struct db_keys *want)
+{
+	struct db_keys k;
+
+	memset(&k, 0, sizeof k);
+	assert_int_equal(db_sender_keys(db, user, dev, &k), DB_OK);
+	assert_int_equal(k.has_approval, want->has_approval);
+	assert_memory_equal(k.identity_key, want->identity_key, PROTO_KEY_BYTES);
+	assert_memory_equal(k.exchange_key, want->exchange_key, PROTO_KEY_BYTES);
+	assert_memory_equal(k.exchange_key_sig, want->exchange_key_sig, PROTO_SIG_BYTES);
+	if (want->has_approval) {
+		assert_memory_equal(k.approver_key, want->approver_key, PROTO_KEY_BYTES);
+		assert_memory_equal(k.approval, want->approval, PROTO_SIG_BYTES);
+	}
+}
+
+static void
+test_sender_keys_as_loaded(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17];
+	uint8_t ct[40] = {1};
+	struct db_envelope e[2] = {env_to("bob", 1, ct, sizeof ct),
+				   env_to("alice", 1, ct, sizeof ct)};
+	struct db_send_result res;
+	struct keys_row first = {0}, linked = {0};
+	struct db_keys k;
+	uint32_t dev2 = 0;
+	int64_t bob_first;
+	size_t n;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	assert_int_equal(link_dev(f->db, "alice", 9, &dev2), DB_OK);
+	e[1] = env_to("alice", dev2, ct, sizeof ct);
+	assert_int_equal(send_msg(f->db, ab, M1, "alice", 1, e, 2, 1, &res), DB_OK);
+	/* Envelopes in order: the inbox ids are the rows' own. */
+	assert_non_null(res.inbox_ids);
+	assert_true(res.inbox_ids[0] > 0 && res.inbox_ids[1] > res.inbox_ids[0]);
+	bob_first = res.inbox_ids[0];
+	db_send_result_free(&res);
+	e[1] = env_to("alice", 1, ct, sizeof ct);
+	ct[0] = 2;
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", dev2, e, 2, 2, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 1, keys_of_row, &first, &n), DB_OK);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, bob_first, 64, keys_of_row, &linked, &n),
+			 DB_OK);
+	assert_int_equal(linked.n, 1);
+	assert_int_equal(first.n, 1);
+	assert_false(first.k.has_approval);
+	assert_true(linked.k.has_approval);
+	expect_keys(f->db, "alice", 1, &first.k);     /* read */
+	expect_keys(f->db, "alice", 1, &first.k);     /* cached */
+	expect_keys(f->db, "alice", dev2, &linked.k); /* read */
+	db_keys_forget(f->db);
+	assert_int_equal(db_remove_device(f->db, "alice", dev2, 3), DB_OK);
+	expect_keys(f->db, "alice", dev2, &linked.k); /* the retired copy */
+	assert_int_equal(db_sender_keys(f->db, "alice", 77, &k), DB_NOT_FOUND);
+}
+
 int
 main(void)
 {
@@ -345,6 +512,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_inbox_order_and_ack, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_ids_not_reused, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_send_rolls_back, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_refused_undoes_only_itself, setup_store,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_commit_fails, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_sender_keys_as_loaded, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -166,10 +166,117 @@ test_inbox_quota(void **state)
 	e2e_identity_wipe(&ib);
 }
 
+/* Delivery from memory (issue 12): the push the network layer makes from a
+ * send's own data (inbox_row) is the very frame a load from the store makes
+ * of the row, with the same inbox id, for a message and for a receipt. */
+struct pushed {
+	size_t n;
+	int64_t ids[4];
+	char *frames[4];
+	char users[4][PROTO_USER_MAX + 1];
+};
+
+static void
+on_row(void *udata, const char *user, uint32_t device_id, const struct db_inbox_row *row)
+{
+	struct pushed *p = ((struct fixture *)udata)->hooks_extra;
+
+	(void)device_id;
+	assert_true(p->n < 4);
+	p->ids[p->n] = row->inbox_id;
+	p->frames[p->n] = wire_inbox_push(row);
+	assert_non_null(p->frames[p->n]);
+	snprintf(p->users[p->n], sizeof p->users[p->n], "%s", user);
+	p->n++;
+}
+
+struct loaded {
+	int64_t id;
+	char *frame;
+};
+
+static int
+load_one(void *udata, const struct db_inbox_row *row)
+{
+	struct loaded *l = udata;
+
+	l->id = row->inbox_id;
+	l->frame = wire_inbox_push(row);
+	return 1;
+}
+
+static void
+expect_same_as_stored(struct fixture *f, const struct pushed *p, size_t i, int64_t after)
+{
+	struct loaded l = {0};
+	size_t n;
+
+	assert_int_equal(db_inbox_load(f->db, p->users[i], 1, after, 1, load_one, &l, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(l.id, p->ids[i]);
+	assert_string_equal(l.frame, p->frames[i]);
+	free(l.frame);
+}
+
+static void
+test_push_from_memory_is_the_stored_row(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	struct pushed p = {0};
+	char chat[17], nonce[64], ct[64];
+	uint8_t raw[40];
+	cJSON *r;
+	size_t i;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	f->hooks.inbox_row = on_row;
+	f->hooks_extra = &p;
+	randombytes_buf(raw, sizeof raw);
+	b64(raw, 24, nonce, sizeof nonce);
+	b64(raw, sizeof raw, ct, sizeof ct);
+	r = call(f, &a,
+		 "{\"id\":5,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		 "\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"bob\","
+		 "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, M1, nonce, ct);
+	expect_ok(r, 5);
+	cJSON_Delete(r);
+	r = call(f, &b,
+		 "{\"id\":6,\"type\":\"sendReceipt\",\"chatId\":\"%s\","
+		 "\"receiptId\":\"%s\",\"envelopes\":[{\"user\":\"alice\","
+		 "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, R1, nonce, ct);
+	expect_ok(r, 6);
+	cJSON_Delete(r);
+	/* A retry stores nothing, so it pushes nothing. */
+	r = call(f, &a,
+		 "{\"id\":7,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		 "\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"bob\","
+		 "\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, M1, nonce, ct);
+	expect_ok(r, 7);
+	cJSON_Delete(r);
+
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.users[0], "bob");
+	assert_string_equal(p.users[1], "alice");
+	assert_non_null(strstr(p.frames[1], "\"type\":\"receipt\""));
+	expect_same_as_stored(f, &p, 0, 0);
+	expect_same_as_stored(f, &p, 1, 0);
+	for (i = 0; i < p.n; i++)
+		free(p.frames[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_push_from_memory_is_the_stored_row, setup_wire,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_send_and_ack, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_quota, setup_wire, teardown),
 	};
