@@ -155,14 +155,14 @@ server_run(const struct server_opts *opts)
 	srv.blobs_dir = opts->blobs_dir;
 	srv.blob_key = opts->blob_key;
 	srv.max_blob = opts->max_blob;
-	/* Heartbeats (PROTOCOL.md): lws pings a client whose connection nothing
-	 * has confirmed for the ping time, and drops it when no pong comes by
-	 * the hangup time; libchat does the same from its side. So a dead
-	 * client is noticed within the hangup time, and its inbox waits for its
-	 * next connection. */
+	/* Heartbeats (PROTOCOL.md): the server pings a client whose connection
+	 * nothing has confirmed for the ping time, and drops it when no pong
+	 * comes by the hangup time (server_limits.c); libchat does the same
+	 * from its side. So a dead client is noticed within the hangup time,
+	 * and its inbox waits for its next connection. */
 	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : PROTO_HEARTBEAT_DEFAULT;
-	srv.heartbeat.secs_since_valid_ping = (uint16_t)proto_heartbeat_ping(hangup);
-	srv.heartbeat.secs_since_valid_hangup = (uint16_t)hangup;
+	srv.ping_ms = (int64_t)proto_heartbeat_ping(hangup) * 1000;
+	srv.hangup_ms = (int64_t)hangup * 1000;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
@@ -224,7 +224,9 @@ server_run(const struct server_opts *opts)
 	info.iface = opts->bind_addr;
 	info.port = opts->port;
 	info.protocols = server_protocols;
-	info.retry_and_idle_policy = &srv.heartbeat;
+	/* lws's own heartbeat re-arms a timer per connection in a sorted list
+	 * (O(connections) each): off, with a policy that has no hangup. */
+	info.retry_and_idle_policy = &srv.no_validity;
 	/* TLS on the one listener: WebSocket (wss://) and plain HTTP requests
 	 * (https://) alike; main() checked the pair can be loaded. */
 	info.ssl_cert_filepath = opts->cert_path;
@@ -256,6 +258,7 @@ server_run(const struct server_opts *opts)
 	}
 
 	limits_log(&srv);
+	limits_timers_start(&srv);
 	limits_purge_start(&srv);
 
 	live_ctx = srv.ctx;
@@ -267,6 +270,7 @@ server_run(const struct server_opts *opts)
 	}
 	live_ctx = NULL;
 	limits_purge_stop(&srv);
+	limits_timers_stop(&srv);
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	lws_context_destroy(srv.ctx);

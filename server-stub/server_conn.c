@@ -296,10 +296,7 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 	c->sess.conn_id = ++srv->next_conn_id;
 	if (e != NULL)
 		snprintf(c->sess.peer, sizeof c->sess.peer, "%s", e->key);
-	lws_sul_schedule(srv->ctx, 0, &c->auth_sul, limits_auth_deadline,
-			 (lws_usec_t)srv->auth_timeout_s * LWS_US_PER_SEC);
-	/* The handshake is the first proof the connection works. */
-	c->valid_us = util_mono_us();
+	limits_conn_open(srv, c);
 	peer_name(wsi, c->peer, sizeof c->peer);
 	c->next = srv->conns;
 	if (srv->conns)
@@ -319,13 +316,13 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 
 /* Why c is closing, for its close line (chat-server(8), LOGGING). A pong
  * resets the heartbeat, so a connection that saw none for the hangup time
- * is one that lws dropped for it: a healthy one is confirmed about every
- * ping time. Half a second of slack covers the time between lws noting the
- * proof and our callback hearing of it. */
+ * is one that the heartbeat dropped (server_limits.c): a healthy one is
+ * confirmed about every ping time. Half a second of slack, as when lws
+ * kept the heartbeat. */
 static const char *
 close_why(const struct server *srv, const struct conn *c, char *buf, size_t cap)
 {
-	int64_t hangup_us = (int64_t)srv->heartbeat.secs_since_valid_hangup * 1000000;
+	int64_t hangup_us = srv->hangup_ms * 1000;
 
 	if (server_stopping())
 		return "stop";
@@ -346,9 +343,9 @@ conn_release(struct server *srv, struct conn *c)
 {
 	char dev[PROTO_USER_MAX + 16], why[32];
 
-	lws_sul_cancel(&c->auth_sul);
 	if (c->wsi == NULL)
 		return;
+	limits_conn_close(srv, c);
 	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
 	/* Last seen: the close of an authenticated connection. */
@@ -495,6 +492,11 @@ conn_writeable(struct server *srv, struct conn *c)
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
+	if (c->ping_due) {
+		/* The heartbeat's ping, alone in its callback. */
+		lws_callback_on_writable(c->wsi);
+		return limits_write_ping(c);
+	}
 	fill(srv, c);
 	if ((f = queue_pop(c)) != NULL) {
 		size_t len = f->len;
@@ -539,10 +541,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_ESTABLISHED: return conn_open(srv, c, wsi);
 	case LWS_CALLBACK_RECEIVE: return conn_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(srv, c);
-	case LWS_CALLBACK_RECEIVE_PONG:
-		/* lws has reset the heartbeat; remember when, for the close line. */
-		c->valid_us = util_mono_us();
-		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG: limits_pong(srv, c); return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		c->peer_closed = 1;
 		return 0; /* lws answers the close frame */

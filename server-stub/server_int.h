@@ -29,6 +29,7 @@
 #include "names.h"
 #include "server.h"
 #include "util.h"
+#include "wheel.h"
 #include "wire.h"
 
 struct frame;      /* an outgoing frame (server_conn.c) */
@@ -72,14 +73,19 @@ struct conn {
 	 * confirmed the connection since valid_us (util_mono_us). */
 	int peer_closed;
 	int64_t valid_us;
+	/* The heartbeat and the auth deadline (server_limits.c): one node in
+	 * the server's wheel, at the next of the two; a ping waits for the
+	 * next WRITEABLE (ping_due), one per silence (ping_out). */
+	struct wheel_node timer;
+	int64_t auth_due_ms; /* util_mono_us / 1000; until authenticated */
+	int ping_due;
+	int ping_out;
 
 	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
 
 	/* HTTP: an upload was cut off; close at the next chance. */
 	int doomed;
 
-	/* Closes the connection if it has not authenticated in time. */
-	lws_sorted_usec_list_t auth_sul;
 	struct server *srv;
 };
 
@@ -107,8 +113,13 @@ struct server {
 	lws_sorted_usec_list_t purge_sul;
 	int64_t retention_ms;
 	const char *retention_arg;
-	/* lws keeps a pointer to it: it lives as long as the context. */
-	lws_retry_bo_t heartbeat;
+	/* Heartbeats are ours (server_limits.c): lws's own, per connection, is
+	 * off (a policy with no hangup; lws keeps a pointer to it). */
+	lws_retry_bo_t no_validity;
+	int64_t ping_ms, hangup_ms;
+	/* Every connection's deadline, advanced by one lws timer. */
+	struct wheel wheel;
+	lws_sorted_usec_list_t tick_sul;
 	const char *blobs_dir;
 	const uint8_t *blob_key;
 	int64_t max_blob;
@@ -176,8 +187,18 @@ int http_blob_file(const struct server *srv, const char *id, const char *suffix,
 
 /* ---- server_limits.c ------------------------------------------------------- */
 
-/* The timer that closes a connection not authenticated in time. */
-void limits_auth_deadline(lws_sorted_usec_list_t *sul);
+/* The wheel and the one lws timer that drives it: start once the context
+ * is made; stop before it is destroyed. */
+void limits_timers_start(struct server *srv);
+void limits_timers_stop(struct server *srv);
+/* ESTABLISHED: the heartbeat and the auth deadline start. */
+void limits_conn_open(struct server *srv, struct conn *c);
+/* Closed: its deadline goes. */
+void limits_conn_close(struct server *srv, struct conn *c);
+/* A pong confirmed the connection. */
+void limits_pong(struct server *srv, struct conn *c);
+/* WRITEABLE with c->ping_due: write the ping. 0, or -1 to close. */
+int limits_write_ping(struct conn *c);
 /* FILTER_NETWORK_CONNECTION: 0 to accept a socket, -1 over a cap. */
 int limits_admit(struct server *srv, const struct lws_filter_network_conn_args *a);
 /* Count a connection from its adoption (SERVER_NEW_CLIENT_INSTANTIATED) to
