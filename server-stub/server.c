@@ -145,7 +145,9 @@ server_run(const struct server_opts *opts)
 							   : opts->upload_min_rate;
 	srv.upload_grace_s =
 		opts->upload_grace_s > 0 ? opts->upload_grace_s : SERVER_UPLOAD_GRACE_DEFAULT;
-	if ((srv.addrs = addr_table_new()) == NULL) {
+	if ((srv.addrs = addr_table_new()) == NULL || devtab_init(&srv.devices) != 0) {
+		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		srv_log("out of memory");
 		return 1;
 	}
@@ -167,6 +169,7 @@ server_run(const struct server_opts *opts)
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 	srv.hooks = (struct wire_hooks){
@@ -215,6 +218,7 @@ server_run(const struct server_opts *opts)
 		srv_log("cannot start libwebsockets");
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 
@@ -241,6 +245,7 @@ server_run(const struct server_opts *opts)
 		lws_context_destroy(srv.ctx);
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
@@ -254,6 +259,7 @@ server_run(const struct server_opts *opts)
 		names_free(&srv.names);
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 
@@ -274,15 +280,10 @@ server_run(const struct server_opts *opts)
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	lws_context_destroy(srv.ctx);
-	while (srv.rates != NULL) {
-		struct device_rate *d = srv.rates;
-
-		srv.rates = d->next;
-		free(d);
-	}
 	db_close(srv.db);
 	names_free(&srv.names);
 	addr_table_free(srv.addrs);
+	devtab_free(&srv.devices);
 	srv_log("stopped");
 	return stop_requested ? 0 : 1;
 }

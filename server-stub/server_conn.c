@@ -298,10 +298,7 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 		snprintf(c->sess.peer, sizeof c->sess.peer, "%s", e->key);
 	limits_conn_open(srv, c);
 	peer_name(wsi, c->peer, sizeof c->peer);
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
+	hooks_conn_open(srv, c);
 	srv_log("conn %llu open peer=%s", (unsigned long long)c->sess.conn_id, c->peer);
 	if (bind_channel(&c->sess, wsi) != 0) {
 		srv_log("conn %llu no TLS channel binding", (unsigned long long)c->sess.conn_id);
@@ -352,21 +349,12 @@ conn_release(struct server *srv, struct conn *c)
 	if (c->sess.authed &&
 	    db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK)
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	hooks_conn_closed(srv, c);
 	queue_clear(c);
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
 	c->wsi = NULL;
-	if (c->rate != NULL)
-		c->rate->refs--;
-	c->rate = NULL;
-	c->sess.rate = NULL;
 }
 
 static void

@@ -26,6 +26,7 @@
 #include <libwebsockets.h>
 
 #include "db.h"
+#include "devtab.h"
 #include "names.h"
 #include "server.h"
 #include "util.h"
@@ -41,8 +42,14 @@ struct addr_table; /* connections and registrations per address (addr.h) */
  * protocol is the vhost's first): it uses only xfer. */
 struct conn {
 	struct session sess;      /* first: proto hooks get &sess back */
-	struct lws *wsi;          /* NULL until ESTABLISHED */
-	struct conn *prev, *next; /* server's list of live connections */
+	struct lws *wsi; /* NULL until ESTABLISHED */
+	/* Until it authenticates, in the server's list of such connections
+	 * (listed), where link requests are looked for; after, one of its
+	 * device's connections (server_hooks.c). */
+	struct conn *prev, *next;
+	int listed;
+	struct dev_entry *dev;
+	struct dev_member member;
 	char peer[INET6_ADDRSTRLEN + 8];
 
 	/* The message being reassembled from its fragments. */
@@ -68,7 +75,6 @@ struct conn {
 	const char *close_reason;
 	int close_now;
 
-	struct device_rate *rate; /* the device's buckets, once authenticated */
 	/* Why it closed, for the log: the client sent a close frame, or no pong
 	 * confirmed the connection since valid_us (util_mono_us). */
 	int peer_closed;
@@ -89,17 +95,6 @@ struct conn {
 	struct server *srv;
 };
 
-/* The rate buckets of one device, shared by all its connections (a receiving
- * one and any number of send-only ones), and kept after the last closes until
- * they are full again, so that reconnecting does not refill them. */
-struct device_rate {
-	struct device_rate *next;
-	char user[PROTO_USER_MAX + 1];
-	uint32_t device_id;
-	int refs;
-	struct rate_pair pair;
-};
-
 struct server {
 	struct lws_context *ctx;
 	struct db *db;
@@ -107,8 +102,10 @@ struct server {
 	struct server_names names; /* what register, auth and linkDevice may name */
 	size_t max_frame;
 	uint64_t next_conn_id;
-	struct conn *conns;
-	struct device_rate *rates;
+	/* The connections not authenticated yet (few: they have
+	 * --auth-timeout), and every device with connections (devtab.h). */
+	struct conn *unauthed;
+	struct devtab devices;
 	/* Retention: the purge runs on the service thread, from this timer. */
 	lws_sorted_usec_list_t purge_sul;
 	int64_t retention_ms;
@@ -158,6 +155,12 @@ int conn_queue_text(struct conn *c, char *text);
 void conn_close(struct conn *c, int code, const char *reason, int now);
 
 /* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
+
+/* ESTABLISHED: c joins the connections not authenticated yet. Closed: c
+ * leaves its device (or that list); a device with no connections left is
+ * forgotten once its rate buckets are full again. */
+void hooks_conn_open(struct server *srv, struct conn *c);
+void hooks_conn_closed(struct server *srv, struct conn *c);
 
 void hook_authenticated(void *udata, struct session *s);
 void hook_inbox_changed(void *udata, const char *user, uint32_t device_id);
