@@ -33,6 +33,7 @@
 #include "wheel.h"
 #include "wire.h"
 
+struct ev_loop;    /* libev's loop (server.c) */
 struct frame;      /* an outgoing frame (server_conn.c) */
 struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
@@ -97,6 +98,7 @@ struct conn {
 
 struct server {
 	struct lws_context *ctx;
+	struct ev_loop *ev; /* --event-loop libev: lws's loop, ours; NULL: poll() */
 	struct db *db;
 	struct wire_hooks hooks;
 	struct server_names names; /* what register, auth and linkDevice may name */
