@@ -8,10 +8,12 @@
  *   server_conn.c    the libwebsockets callback; a connection's life, the
  *                    frames it reads, its outgoing queue and delivery
  *   server_hooks.c   what the request layer asks of the connections
- *                    (wire_hooks), and each device's rate buckets
+ *                    (wire_hooks), found through the device index
+ *                    (devtab.h), and each device's rate buckets
  *   server_http.c    the blob store over HTTP: uploads and downloads
- *   server_limits.c  the auth deadline, the connection caps, registrations
- *                    per address, open files, the retention purge's timer
+ *   server_limits.c  heartbeats and the auth deadline (one timer wheel,
+ *                    wheel.h), the connection caps, registrations per
+ *                    address, open files, the retention purge's timer
  *
  * Everything runs on the one libwebsockets service thread (server.c says
  * why), so nothing here is locked.
