@@ -152,7 +152,10 @@ static void
 test_callbacks_change_the_wheel(void **state)
 {
 	static struct wheel w;
-	struct item a = {0}, b = {0}, p = {0}, z = {0};
+	struct item a = {0}, b = {0};
+	/* p: periodic; z: re-armed in the past, so for the next advance. */
+	struct item p = {.rearm_by = 1000, .rearms_left = 3};
+	struct item z = {.rearm_by = -1, .rearms_left = 2};
 	int64_t now = 0;
 
 	(void)state;
@@ -161,11 +164,7 @@ test_callbacks_change_the_wheel(void **state)
 	b.cancel = &a;
 	wheel_arm(&w, &a.node, 100, on_fire);
 	wheel_arm(&w, &b.node, 100, on_fire);
-	p.rearm_by = 1000;
-	p.rearms_left = 3;
 	wheel_arm(&w, &p.node, 1000, on_fire);
-	z.rearm_by = -1; /* re-armed in the past: next advance */
-	z.rearms_left = 2;
 	wheel_arm(&w, &z.node, 100, on_fire);
 	now = 100;
 	wheel_advance(&w, now);
