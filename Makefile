@@ -58,6 +58,8 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_S
            $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
+# chat-server's event loop (--event-loop libev); libev has no .pc file.
+SERVER_LIBS := -lev
 
 # common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
 # crypto both sides check), compiled once, put into libchat and linked into
@@ -124,7 +126,7 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
 
 # The server links the protocol core, not libchat.
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS) $(SERVER_LIBS)
 
 # ---- examples/: programs against libchat as its users build them ------------
 # Each examples/NAME.c is built the way libchat(3) says to build a program:
@@ -182,7 +184,7 @@ TEST_LIBS   = $(BUILD)/libchat.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(PKGS_TES
 $(BUILD)/tests/test_server_%: tests/unit/test_server_%.c $(SERVER_OBJ) $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< \
-		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(TEST_LIBS)
+		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(TEST_LIBS) $(SERVER_LIBS)
 
 # chat-tui's unit tests link its objects (all but main), as the server's do.
 $(BUILD)/tests/test_tui_%: tests/unit/test_tui_%.c $(TUI_OBJ) $(BUILD)/libchat.a
@@ -231,7 +233,8 @@ FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-%)
 FUZZ_SECONDS ?= 60
 FUZZ_DEPS = tests/fuzz/fuzz-keys.h $(SERVER_OBJ) $(BUILD)/libchat.a
-FUZZ_LINK = $(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS)
+FUZZ_LINK = $(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS) \
+	    $(SERVER_LIBS)
 
 $(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/standalone.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)

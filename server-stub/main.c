@@ -40,7 +40,8 @@ static const char usage_lines[] =
 	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
-	"                   [--heartbeat SECONDS] [--blobs DIR] [--max-blob BYTES]\n"
+	"                   [--heartbeat SECONDS] [--event-loop libev|poll]\n"
+	"                   [--blobs DIR] [--max-blob BYTES]\n"
 	"                   [--max-connections N] [--max-connections-per-address N]\n"
 	"                   [--auth-timeout SECONDS] [--register-rate N]\n"
 	"                   [--upload-min-rate BYTES_PER_SECOND] [--upload-grace SECONDS]\n"
@@ -86,6 +87,11 @@ static const char help_text[] =
 	"  --heartbeat SECONDS close a connection when no pong has answered the\n"
 	"                      pings for this long; a ping goes out after 40%\n"
 	"                      of it without one (default 25, from 2 to 3600)\n"
+	"  --event-loop libev|poll\n"
+	"                      how connections are watched: libev (epoll; the\n"
+	"                      default, poll if libwebsockets-evlib-ev is\n"
+	"                      missing) or poll(), whose cost grows with every\n"
+	"                      connection open\n"
 	"  --blobs DIR         where attachment files (blobs) are kept; created\n"
 	"                      (mode 0700) if missing (default: blobs next to\n"
 	"                      the --db file).  The key that signs their upload\n"
@@ -485,6 +491,7 @@ main(int argc, char **argv)
 		{"rate", required_argument, NULL, 'q'},
 		{"rate-bytes", required_argument, NULL, 'b'},
 		{"heartbeat", required_argument, NULL, 'H'},
+		{"event-loop", required_argument, NULL, 'E'},
 		{"blobs", required_argument, NULL, 'B'},
 		{"max-blob", required_argument, NULL, 'M'},
 		/* Hidden, for tests: seconds a signed
@@ -571,6 +578,14 @@ main(int argc, char **argv)
 						   "from 2 to 3600",
 						   optarg);
 			opts.heartbeat_s = (int)secs;
+			break;
+		case 'E':
+			if (strcmp(optarg, "libev") == 0)
+				opts.event_loop = SERVER_LOOP_LIBEV;
+			else if (strcmp(optarg, "poll") == 0)
+				opts.event_loop = SERVER_LOOP_POLL;
+			else
+				return usage_error("--event-loop: '%s' is not libev or poll", optarg);
 			break;
 		case 'B':
 			if (optarg[0] == '\0')

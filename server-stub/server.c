@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "addr.h"
 #include "proto.h"
 
@@ -114,6 +116,70 @@ set_names(struct server *srv, const struct server_opts *opts, int port)
 	return 0;
 }
 
+/*
+ * The context, on libev's loop (--event-loop libev, the default) or on
+ * poll(). poll() hands the kernel every descriptor at each pass: with 5,000
+ * idle sessions that was 70 % of the server's CPU, and a message cost 5 times
+ * what it does with none (issue 12); epoll's cost follows the descriptors
+ * that are ready. The loop is ours (lws's "foreign loop"), so that
+ * server_run() keeps one pass at a time. Without lws's libev plugin
+ * (libwebsockets-evlib-ev), poll() it is.
+ */
+static struct lws_context *
+create_context(struct server *srv, const struct server_opts *opts, uint64_t *options)
+{
+	struct lws_context_creation_info info;
+	struct lws_context *ctx;
+	void *loops[1];
+
+	memset(&info, 0, sizeof info);
+	info.user = srv;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	if (opts->event_loop == SERVER_LOOP_LIBEV) {
+		/* No signal handling by libev: main() has its own. */
+		srv->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+		if (srv->ev != NULL) {
+			loops[0] = srv->ev;
+			info.foreign_loops = loops;
+			info.options = *options | LWS_SERVER_OPTION_LIBEV;
+			if ((ctx = lws_create_context(&info)) != NULL) {
+				*options |= LWS_SERVER_OPTION_LIBEV;
+				srv_log("event loop: libev");
+				return ctx;
+			}
+			ev_loop_destroy(srv->ev);
+			srv->ev = NULL;
+		}
+		srv_log("cannot use libev (is libwebsockets-evlib-ev installed?); using poll()");
+	}
+	info.foreign_loops = NULL;
+	info.options = *options;
+	if ((ctx = lws_create_context(&info)) != NULL)
+		srv_log("event loop: poll");
+	return ctx;
+}
+
+static void
+destroy_context(struct server *srv)
+{
+	lws_context_destroy(srv->ctx);
+	if (srv->ev != NULL)
+		ev_loop_destroy(srv->ev);
+	srv->ev = NULL;
+}
+
+/* One pass of the loop: what is ready, and the timers due. -1 if the loop
+ * failed. */
+static int
+service(struct server *srv)
+{
+	if (srv->ev != NULL) {
+		ev_run(srv->ev, EVRUN_ONCE);
+		return 0;
+	}
+	return lws_service(srv->ctx, 0) < 0 ? -1 : 0;
+}
+
 /* An option's value: 0 is its default, below 0 no limit (0 in the hooks). */
 static int64_t
 pick(int64_t v, int64_t dflt)
@@ -146,7 +212,9 @@ server_run(const struct server_opts *opts)
 							   : opts->upload_min_rate;
 	srv.upload_grace_s =
 		opts->upload_grace_s > 0 ? opts->upload_grace_s : SERVER_UPLOAD_GRACE_DEFAULT;
-	if ((srv.addrs = addr_table_new()) == NULL) {
+	if ((srv.addrs = addr_table_new()) == NULL || devtab_init(&srv.devices) != 0) {
+		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		srv_log("out of memory");
 		return 1;
 	}
@@ -156,18 +224,19 @@ server_run(const struct server_opts *opts)
 	srv.blobs_dir = opts->blobs_dir;
 	srv.blob_key = opts->blob_key;
 	srv.max_blob = opts->max_blob;
-	/* Heartbeats (PROTOCOL.md): lws pings a client whose connection nothing
-	 * has confirmed for the ping time, and drops it when no pong comes by
-	 * the hangup time; libchat does the same from its side. So a dead
-	 * client is noticed within the hangup time, and its inbox waits for its
-	 * next connection. */
+	/* Heartbeats (PROTOCOL.md): the server pings a client whose connection
+	 * nothing has confirmed for the ping time, and drops it when no pong
+	 * comes by the hangup time (server_limits.c); libchat does the same
+	 * from its side. So a dead client is noticed within the hangup time,
+	 * and its inbox waits for its next connection. */
 	hangup = opts->heartbeat_s > 0 ? opts->heartbeat_s : PROTO_HEARTBEAT_DEFAULT;
-	srv.heartbeat.secs_since_valid_ping = (uint16_t)proto_heartbeat_ping(hangup);
-	srv.heartbeat.secs_since_valid_hangup = (uint16_t)hangup;
+	srv.ping_ms = (int64_t)proto_heartbeat_ping(hangup) * 1000;
+	srv.hangup_ms = (int64_t)hangup * 1000;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
 		srv_log("cannot open the database: %s", err);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 	db_test_fail_commit(srv.db, opts->test_fail_commit);
@@ -209,15 +278,12 @@ server_run(const struct server_opts *opts)
 		  LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
 		  (opts->ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6) |
 		  (opts->cert_path ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
-	memset(&info, 0, sizeof info);
-	info.options = options;
-	info.user = &srv;
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	srv.ctx = lws_create_context(&info);
+	srv.ctx = create_context(&srv, opts, &options);
 	if (srv.ctx == NULL) {
 		srv_log("cannot start libwebsockets");
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 
@@ -227,7 +293,9 @@ server_run(const struct server_opts *opts)
 	info.iface = opts->bind_addr;
 	info.port = opts->port;
 	info.protocols = server_protocols;
-	info.retry_and_idle_policy = &srv.heartbeat;
+	/* lws's own heartbeat re-arms a timer per connection in a sorted list
+	 * (O(connections) each): off, with a policy that has no hangup. */
+	info.retry_and_idle_policy = &srv.no_validity;
 	/* TLS on the one listener: WebSocket (wss://) and plain HTTP requests
 	 * (https://) alike; main() checked the pair can be loaded. */
 	info.ssl_cert_filepath = opts->cert_path;
@@ -239,9 +307,10 @@ server_run(const struct server_opts *opts)
 	if (vh == NULL) {
 		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
 			opts->ipv6 ? "]" : "", opts->port, bind_error(opts));
-		lws_context_destroy(srv.ctx);
+		destroy_context(&srv);
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
@@ -251,19 +320,21 @@ server_run(const struct server_opts *opts)
 		lws_get_vhost_listen_port(vh), opts->cert_path ? "/" : "");
 	if (set_names(&srv, opts, lws_get_vhost_listen_port(vh)) != 0) {
 		srv_log("out of memory for the server's names");
-		lws_context_destroy(srv.ctx);
+		destroy_context(&srv);
 		names_free(&srv.names);
 		db_close(srv.db);
 		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
 		return 1;
 	}
 
 	limits_log(&srv);
+	limits_timers_start(&srv);
 	limits_purge_start(&srv);
 
 	live_ctx = srv.ctx;
 	while (!stop_requested) {
-		if (lws_service(srv.ctx, 0) < 0) {
+		if (service(&srv) != 0) {
 			srv_log("the service loop failed");
 			break;
 		}
@@ -273,21 +344,17 @@ server_run(const struct server_opts *opts)
 	}
 	live_ctx = NULL;
 	limits_purge_stop(&srv);
+	limits_timers_stop(&srv);
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
-	lws_context_destroy(srv.ctx);
+	destroy_context(&srv);
 	/* The last seen of the connections just closed. */
 	server_batch_end(&srv);
 	server_batch_free(&srv);
-	while (srv.rates != NULL) {
-		struct device_rate *d = srv.rates;
-
-		srv.rates = d->next;
-		free(d);
-	}
 	db_close(srv.db);
 	names_free(&srv.names);
 	addr_table_free(srv.addrs);
+	devtab_free(&srv.devices);
 	srv_log("stopped");
 	return stop_requested ? 0 : 1;
 }

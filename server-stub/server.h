@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* --event-loop: libev's (epoll: its cost does not grow with idle
+ * connections), falling back to poll() if lws cannot load it; or poll(). */
+enum { SERVER_LOOP_LIBEV = 0, SERVER_LOOP_POLL = 1 };
+
 struct server_opts {
 	const char *host;      /* as the user wrote it, for the log */
 	const char *bind_addr; /* numeric address to bind */
@@ -24,6 +28,7 @@ struct server_opts {
 	double rate;               /* requests per second per device; 0: no limit */
 	double rate_bytes;         /* bytes of frames per second per device; 0: no limit */
 	int heartbeat_s;           /* no pong for this long closes a connection; 0: 25 */
+	int event_loop;            /* SERVER_LOOP_* (--event-loop) */
 	/* Attachments: where blob files live (created 0700 by main), the key
 	 * that signs their paths, the largest blob, and how long a signed path
 	 * is good for (seconds; 0: BLOB_URL_TTL). */

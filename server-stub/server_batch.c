@@ -80,26 +80,12 @@ struct inbox_event {
 	char *frame;
 };
 
-/* The device's receiving connection, if it is live.
- * i12-events: a scan of every connection, to become the device index. */
-static struct conn *
-conn_receiver(struct server *srv, const char *user, uint32_t device_id)
-{
-	struct conn *o;
-
-	for (o = srv->conns; o != NULL; o = o->next)
-		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
-		    o->sess.device_id == device_id && strcmp(o->sess.user, user) == 0)
-			return o;
-	return NULL;
-}
-
 /* Act on a committed event: queue the push (frame, taken over), or mark
  * the device's inbox as to be loaded. */
 static void
 deliver(struct server *srv, struct inbox_event *ev)
 {
-	struct conn *c = conn_receiver(srv, ev->user, ev->device_id);
+	struct conn *c = hooks_receiver(srv, ev->user, ev->device_id);
 	char *frame = ev->frame;
 
 	ev->frame = NULL;
@@ -159,7 +145,7 @@ void
 conn_inbox_row(void *udata, const char *user, uint32_t device_id, const struct db_inbox_row *row)
 {
 	struct server *srv = udata;
-	struct conn *c = conn_receiver(srv, user, device_id);
+	struct conn *c = hooks_receiver(srv, user, device_id);
 	char *frame = NULL;
 	struct inbox_event ev;
 

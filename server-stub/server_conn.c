@@ -45,6 +45,9 @@
 #define RESUME_FRAMES 64
 #define RESUME_BYTES  (2 * 1024 * 1024)
 
+/* lws's receive buffer per connection, whole with its headroom: 1 KiB. */
+#define RX_CHUNK (1024 - LWS_PRE - 4)
+
 /* How long a connection being closed may take to flush its last frames. */
 #define CLOSE_GRACE_SECS 5
 
@@ -332,15 +335,9 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 	c->sess.conn_id = ++srv->next_conn_id;
 	if (e != NULL)
 		snprintf(c->sess.peer, sizeof c->sess.peer, "%s", e->key);
-	lws_sul_schedule(srv->ctx, 0, &c->auth_sul, limits_auth_deadline,
-			 (lws_usec_t)srv->auth_timeout_s * LWS_US_PER_SEC);
-	/* The handshake is the first proof the connection works. */
-	c->valid_us = util_mono_us();
+	limits_conn_open(srv, c);
 	peer_name(wsi, c->peer, sizeof c->peer);
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
+	hooks_conn_open(srv, c);
 	srv_log("conn %llu open peer=%s", (unsigned long long)c->sess.conn_id, c->peer);
 	if (bind_channel(&c->sess, wsi) != 0) {
 		srv_log("conn %llu no TLS channel binding", (unsigned long long)c->sess.conn_id);
@@ -355,13 +352,13 @@ conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 
 /* Why c is closing, for its close line (chat-server(8), LOGGING). A pong
  * resets the heartbeat, so a connection that saw none for the hangup time
- * is one that lws dropped for it: a healthy one is confirmed about every
- * ping time. Half a second of slack covers the time between lws noting the
- * proof and our callback hearing of it. */
+ * is one that the heartbeat dropped (server_limits.c): a healthy one is
+ * confirmed about every ping time. Half a second of slack, as when lws
+ * kept the heartbeat. */
 static const char *
 close_why(const struct server *srv, const struct conn *c, char *buf, size_t cap)
 {
-	int64_t hangup_us = (int64_t)srv->heartbeat.secs_since_valid_hangup * 1000000;
+	int64_t hangup_us = srv->hangup_ms * 1000;
 
 	if (server_stopping())
 		return "stop";
@@ -382,9 +379,9 @@ conn_release(struct server *srv, struct conn *c)
 {
 	char dev[PROTO_USER_MAX + 16], why[32];
 
-	lws_sul_cancel(&c->auth_sul);
 	if (c->wsi == NULL)
 		return;
+	limits_conn_close(srv, c);
 	srv_log("conn %llu close peer=%s device=%s why=%s", (unsigned long long)c->sess.conn_id,
 		c->peer, conn_device(c, dev, sizeof dev), close_why(srv, c, why, sizeof why));
 	/* Last seen: the close of an authenticated connection, written with
@@ -394,21 +391,12 @@ conn_release(struct server *srv, struct conn *c)
 	     db_touch_device(srv->db, c->sess.user, c->sess.device_id, proto_now_ms()) != DB_OK))
 		srv_log("conn %llu cannot record last seen", (unsigned long long)c->sess.conn_id);
 	batch_forget(srv, c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	hooks_conn_closed(srv, c);
 	conn_queue_clear(c);
 	free(c->rx);
 	c->rx = NULL;
 	c->rx_len = c->rx_cap = 0;
 	c->wsi = NULL;
-	if (c->rate != NULL)
-		c->rate->refs--;
-	c->rate = NULL;
-	c->sess.rate = NULL;
 }
 
 static void
@@ -431,16 +419,19 @@ check_pause(struct conn *c)
 	}
 }
 
+/* Room for need bytes in c->rx. The first allocation is what the frame
+ * announces, so that a message in one frame (nearly all) is one exact
+ * allocation; a message in fragments doubles it as it grows. */
 static int
 rx_reserve(struct conn *c, size_t need, size_t limit)
 {
-	size_t cap = c->rx_cap ? c->rx_cap : 4096;
+	size_t cap = c->rx_cap * 2;
 	char *nb;
 
 	if (need <= c->rx_cap)
 		return 0;
-	while (cap < need)
-		cap *= 2;
+	if (cap < need)
+		cap = need;
 	if (cap > limit)
 		cap = limit;
 	if ((nb = realloc(c->rx, cap)) == NULL)
@@ -468,13 +459,12 @@ handle_message(struct server *srv, struct conn *c)
 				(unsigned long long)c->sess.conn_id);
 		queue_or_close(c, wire_handle(&srv->hooks, &c->sess, c->rx, c->rx_len));
 	}
+	/* Released between messages: an idle connection holds no buffer of
+	 * ours (issue 12: memory per idle session). */
 	c->rx_len = 0;
-	/* Do not keep a megabyte per idle connection after one big frame. */
-	if (c->rx_cap > 65536) {
-		free(c->rx);
-		c->rx = NULL;
-		c->rx_cap = 0;
-	}
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_cap = 0;
 	check_pause(c);
 	if (!c->rx_binary)
 		server_batch_count(srv, len);
@@ -517,8 +507,9 @@ conn_receive(struct server *srv, struct conn *c, const void *in, size_t len)
 		return 0;
 	}
 	if (!c->rx_binary) {
-		/* +1 for the NUL that wire.c wants after the frame. */
-		if (rx_reserve(c, c->rx_len + len + 1, srv->max_frame + 1) != 0) {
+		/* All this frame announces (bounded above), +1 for the NUL that
+		 * wire.c wants after the message. */
+		if (rx_reserve(c, c->rx_len + len + remaining + 1, srv->max_frame + 1) != 0) {
 			srv_log("conn %llu out of memory reading a frame",
 				(unsigned long long)c->sess.conn_id);
 			return -1;
@@ -570,6 +561,11 @@ conn_writeable(struct server *srv, struct conn *c)
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
+	if (c->ping_due) {
+		/* The heartbeat's ping, alone in its callback. */
+		lws_callback_on_writable(c->wsi);
+		return limits_write_ping(c);
+	}
 	conn_fill(srv, c);
 	if (write_frames(srv, c) != 0)
 		return -1;
@@ -607,10 +603,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_ESTABLISHED: return conn_open(srv, c, wsi);
 	case LWS_CALLBACK_RECEIVE: return conn_receive(srv, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE: return conn_writeable(srv, c);
-	case LWS_CALLBACK_RECEIVE_PONG:
-		/* lws has reset the heartbeat; remember when, for the close line. */
-		c->valid_us = util_mono_us();
-		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG: limits_pong(srv, c); return 0;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		c->peer_closed = 1;
 		return 0; /* lws answers the close frame */
@@ -660,6 +653,14 @@ const struct lws_protocols server_protocols[] = {
 		.name = PROTO_SUBPROTOCOL,
 		.callback = callback_chat,
 		.per_session_data_size = sizeof(struct conn),
-		.rx_buffer_size = 65536,
+		/* lws keeps a buffer of this + LWS_PRE + 4 bytes for each
+		 * connection, for its life: 1 KiB, not the 64 KiB it was, of
+		 * which two pages were resident (issue 12: 10.5 KiB per idle
+		 * session, 3.7 now). Messages arrive in pieces of this size at
+		 * most; rx_reserve() puts them together. */
+		.rx_buffer_size = RX_CHUNK,
+		/* Frames go out in writes of up to this, as when the receive
+		 * buffer (which lws uses by default) was 64 KiB. */
+		.tx_packet_size = 65536,
 	},
 	{0}};

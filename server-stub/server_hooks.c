@@ -6,53 +6,107 @@
  * on a link request.  And each device's rate buckets, shared by all its
  * connections.
  *
- * Each is a scan of every connection: fine for a local server; a hash by
- * device is the fix if this ever shows in a profile.
+ * None of these walks every connection (issue 12): an authenticated
+ * connection is found through its device in the device index (devtab.h);
+ * link requests, which live on connections not authenticated yet, are
+ * looked for among those only (srv->unauthed: few, as they have
+ * --auth-timeout to become a device or go).
  */
 #include "server_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The device's shared buckets, created from s's own (what it spent before
- * auth counts); records nobody uses whose buckets are full again are freed on
- * the way. NULL if out of memory (the connection keeps its own). */
-static struct device_rate *
-device_rate_get(struct server *srv, const struct session *s)
-{
-	int64_t now = util_mono_us();
-	struct device_rate **pp = &srv->rates, *d, *found = NULL;
+/* How often an unused device's buckets are looked at until they are full
+ * again and it is forgotten. */
+#define IDLE_CHECK_MS 1000
 
-	while ((d = *pp) != NULL) {
-		if (d->device_id == s->device_id && strcmp(d->user, s->user) == 0) {
-			found = d;
-		} else if (d->refs == 0) {
-			wire_rate_refill(&srv->hooks, &d->pair, now);
-			if (wire_rate_full(&srv->hooks, &d->pair)) {
-				*pp = d->next;
-				free(d);
-				continue;
-			}
-		}
-		pp = &d->next;
+static struct conn *
+conn_of_member(struct dev_member *m)
+{
+	return (struct conn *)((char *)m - offsetof(struct conn, member));
+}
+
+static void
+unlist(struct server *srv, struct conn *c)
+{
+	if (!c->listed)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->unauthed = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	c->listed = 0;
+}
+
+void
+hooks_conn_open(struct server *srv, struct conn *c)
+{
+	c->prev = NULL;
+	c->next = srv->unauthed;
+	if (srv->unauthed)
+		srv->unauthed->prev = c;
+	srv->unauthed = c;
+	c->listed = 1;
+}
+
+/* A device nobody uses: forgotten once its buckets are full again, so that
+ * reconnecting does not refill them. */
+static void
+idle_check(struct wheel *w, struct wheel_node *n, int64_t now_ms)
+{
+	struct dev_entry *e = lws_container_of(n, struct dev_entry, idle);
+	struct server *srv = lws_container_of(w, struct server, wheel);
+
+	wire_rate_refill(&srv->hooks, &e->pair, now_ms * 1000);
+	if (wire_rate_full(&srv->hooks, &e->pair))
+		devtab_remove(&srv->devices, e);
+	else
+		wheel_arm(w, n, now_ms + IDLE_CHECK_MS, idle_check);
+}
+
+void
+hooks_conn_closed(struct server *srv, struct conn *c)
+{
+	struct dev_entry *e = c->dev;
+
+	unlist(srv, c);
+	if (e == NULL)
+		return;
+	devtab_leave(&c->member);
+	if (e->recv == c)
+		e->recv = NULL;
+	c->dev = NULL;
+	c->sess.rate = NULL;
+	if (e->members == NULL)
+		wheel_arm(&srv->wheel, &e->idle, util_mono_us() / 1000, idle_check);
+}
+
+/* c joins its device's entry, made if new; the rate it spent before auth
+ * counts for the device. -1 when out of memory. */
+static int
+join_device(struct server *srv, struct conn *c)
+{
+	struct session *s = &c->sess;
+	struct dev_entry *e = devtab_get(&srv->devices, s->user, s->device_id, 1);
+
+	if (e == NULL)
+		return -1;
+	if (e->members == NULL && !wheel_armed(&e->idle)) {
+		e->pair = s->own; /* new */
+	} else if (s->own.requests.started) {
+		wire_rate_refill(&srv->hooks, &e->pair, util_mono_us());
+		e->pair.requests.tokens -= srv->hooks.rate * WIRE_RATE_BURST - s->own.requests.tokens;
 	}
-	if (found != NULL) {
-		/* The connection's spending before auth joins the device's. */
-		if (s->own.requests.started) {
-			wire_rate_refill(&srv->hooks, &found->pair, now);
-			found->pair.requests.tokens -=
-				srv->hooks.rate * WIRE_RATE_BURST - s->own.requests.tokens;
-		}
-		return found;
-	}
-	if ((d = calloc(1, sizeof *d)) == NULL)
-		return NULL;
-	snprintf(d->user, sizeof d->user, "%s", s->user);
-	d->device_id = s->device_id;
-	d->pair = s->own;
-	d->next = srv->rates;
-	srv->rates = d;
-	return d;
+	wheel_cancel(&srv->wheel, &e->idle);
+	unlist(srv, c);
+	devtab_join(e, &c->member);
+	c->dev = e;
+	s->rate = &e->pair;
+	return 0;
 }
 
 /* A device has one receiving session at a time: the newest wins. Send-only
@@ -63,21 +117,22 @@ hook_authenticated(void *udata, struct session *s)
 	struct server *srv = udata;
 	struct conn *c = conn_of(s), *o;
 
-	if (c->rate == NULL && (c->rate = device_rate_get(srv, s)) != NULL) {
-		c->rate->refs++;
-		s->rate = &c->rate->pair;
+	if (c->dev == NULL && join_device(srv, c) != 0) {
+		srv_log("conn %llu out of memory for its device; closing",
+			(unsigned long long)s->conn_id);
+		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
+		return;
 	}
 	if (s->send_only)
 		return;
-	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o == c || !o->sess.authed || o->sess.send_only || o->close_code ||
-		    o->sess.device_id != s->device_id || strcmp(o->sess.user, s->user) != 0)
-			continue;
+	o = c->dev->recv;
+	if (o != NULL && o != c && !o->close_code) {
 		srv_log("conn %llu replaced by conn %llu device=%s/%u",
 			(unsigned long long)o->sess.conn_id, (unsigned long long)s->conn_id,
 			s->user, (unsigned)s->device_id);
 		conn_close(o, PROTO_CLOSE_REPLACED, "replaced", 1);
 	}
+	c->dev->recv = c;
 	c->cursor = 0;
 	c->inbox_dirty = 1;
 	c->drained_sent = 0;
@@ -87,35 +142,39 @@ hook_authenticated(void *udata, struct session *s)
 	lws_callback_on_writable(c->wsi);
 }
 
+struct conn *
+hooks_receiver(struct server *srv, const char *user, uint32_t device_id)
+{
+	struct dev_entry *e = devtab_get(&srv->devices, user, device_id, 0);
+	struct conn *o = e != NULL ? e->recv : NULL;
+
+	return o != NULL && !o->close_code ? o : NULL;
+}
+
 void
 hook_inbox_changed(void *udata, const char *user, uint32_t device_id)
 {
-	struct server *srv = udata;
-	struct conn *o;
+	struct conn *o = hooks_receiver(udata, user, device_id);
 
-	/* A scan of every connection: fine for a local server; a hash by
-	 * device is the fix if this ever shows in a profile. */
-	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
-		    o->sess.device_id == device_id && strcmp(o->sess.user, user) == 0) {
-			o->inbox_dirty = 1;
-			lws_callback_on_writable(o->wsi);
-		}
+	if (o != NULL) {
+		o->inbox_dirty = 1;
+		lws_callback_on_writable(o->wsi);
 	}
 }
 
-/* Like hook_inbox_changed, a scan of every connection. Online is a receiving
- * session: a send-only one (chatctl send) does not make its user online, as
- * nothing sent to them would be shown then (PROTOCOL.md, "getLastSeen"). */
+/* Online is a receiving session: a send-only one (chatctl send) does not
+ * make its user online, as nothing sent to them would be shown then
+ * (PROTOCOL.md, "getLastSeen"). The user's devices are one chain. */
 int
 hook_online(void *udata, const char *user)
 {
 	struct server *srv = udata;
-	struct conn *o;
+	const struct dev_entry *e = NULL;
 
-	for (o = srv->conns; o != NULL; o = o->next) {
-		if (o->sess.authed && !o->sess.send_only && !o->close_code &&
-		    strcmp(o->sess.user, user) == 0)
+	while ((e = devtab_next_of_user(&srv->devices, user, e)) != NULL) {
+		const struct conn *o = e->recv;
+
+		if (o != NULL && !o->close_code)
 			return 1;
 	}
 	return 0;
@@ -143,7 +202,7 @@ listed_link(struct server *srv, const struct conn *c, const char *user, int64_t 
 	if (c->sess.authed || c->close_code || !l->pending || now >= l->expires_at ||
 	    strcmp(l->user, user) != 0)
 		return 0;
-	for (o = srv->conns; o != NULL; o = o->next)
+	for (o = srv->unauthed; o != NULL; o = o->next)
 		if (o != c && !o->sess.authed && !o->close_code && o->sess.link.pending &&
 		    now < o->sess.link.expires_at && strcmp(o->sess.link.user, user) == 0 &&
 		    memcmp(o->sess.link.identity_key, l->identity_key, sizeof l->identity_key) ==
@@ -155,8 +214,8 @@ listed_link(struct server *srv, const struct conn *c, const char *user, int64_t 
 
 /* The pending link requests live in the sessions of the connections that
  * made them, so a request dies with its connection; expiry is checked here.
- * A scan of every connection (twice, for the rare key asked twice), as for
- * hook_online: link requests are rare. Oldest first. */
+ * A scan of the connections not authenticated yet (twice, for the rare key
+ * asked twice): link requests are rare. Oldest first. */
 size_t
 hook_list_links(void *udata, const char *user, int64_t now, struct session **out, size_t cap)
 {
@@ -164,7 +223,7 @@ hook_list_links(void *udata, const char *user, int64_t now, struct session **out
 	struct conn *o;
 	size_t n = 0;
 
-	for (o = srv->conns; o != NULL; o = o->next) {
+	for (o = srv->unauthed; o != NULL; o = o->next) {
 		size_t i;
 
 		if (!listed_link(srv, o, user, now))
@@ -192,7 +251,7 @@ hook_linked(void *udata, struct session *s)
 	struct conn *c = conn_of(s), *o;
 
 	/* Other requests for the same keys cannot succeed any more. */
-	for (o = srv->conns; o != NULL; o = o->next) {
+	for (o = srv->unauthed; o != NULL; o = o->next) {
 		if (o != c && !o->sess.authed && o->sess.link.pending &&
 		    memcmp(o->sess.link.identity_key, s->link.identity_key,
 			   sizeof s->link.identity_key) == 0)
@@ -211,11 +270,14 @@ void
 hook_device_removed(void *udata, const char *user, uint32_t device_id, const struct session *by)
 {
 	struct server *srv = udata;
-	struct conn *o;
+	struct dev_entry *e = devtab_get(&srv->devices, user, device_id, 0);
+	struct dev_member *m;
 
-	for (o = srv->conns; o != NULL; o = o->next) {
-		if (!o->sess.authed || o->close_code || o->sess.device_id != device_id ||
-		    strcmp(o->sess.user, user) != 0)
+	/* conn_close only marks: the list stays as it is during the walk. */
+	for (m = e != NULL ? e->members : NULL; m != NULL; m = m->next) {
+		struct conn *o = conn_of_member(m);
+
+		if (o->close_code)
 			continue;
 		srv_log("conn %llu closed: device %s/%u removed",
 			(unsigned long long)o->sess.conn_id, user, (unsigned)device_id);

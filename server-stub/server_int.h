@@ -8,10 +8,12 @@
  *   server_conn.c    the libwebsockets callback; a connection's life, the
  *                    frames it reads, its outgoing queue and delivery
  *   server_hooks.c   what the request layer asks of the connections
- *                    (wire_hooks), and each device's rate buckets
+ *                    (wire_hooks), found through the device index
+ *                    (devtab.h), and each device's rate buckets
  *   server_http.c    the blob store over HTTP: uploads and downloads
- *   server_limits.c  the auth deadline, the connection caps, registrations
- *                    per address, open files, the retention purge's timer
+ *   server_limits.c  heartbeats and the auth deadline (one timer wheel,
+ *                    wheel.h), the connection caps, registrations per
+ *                    address, open files, the retention purge's timer
  *   server_batch.c   group commit (one transaction per pass of the loop,
  *                    replies held until its COMMIT) and delivery from memory
  *
@@ -28,11 +30,14 @@
 #include <libwebsockets.h>
 
 #include "db.h"
+#include "devtab.h"
 #include "names.h"
 #include "server.h"
 #include "util.h"
+#include "wheel.h"
 #include "wire.h"
 
+struct ev_loop;    /* libev's loop (server.c) */
 struct frame;      /* an outgoing frame (server_conn.c) */
 struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
@@ -44,8 +49,14 @@ struct inbox_event;
  * protocol is the vhost's first): it uses only xfer. */
 struct conn {
 	struct session sess;      /* first: proto hooks get &sess back */
-	struct lws *wsi;          /* NULL until ESTABLISHED */
-	struct conn *prev, *next; /* server's list of live connections */
+	struct lws *wsi; /* NULL until ESTABLISHED */
+	/* Until it authenticates, in the server's list of such connections
+	 * (listed), where link requests are looked for; after, one of its
+	 * device's connections (server_hooks.c). */
+	struct conn *prev, *next;
+	int listed;
+	struct dev_entry *dev;
+	struct dev_member member;
 	char peer[INET6_ADDRSTRLEN + 8];
 
 	/* The message being reassembled from its fragments. */
@@ -71,19 +82,23 @@ struct conn {
 	const char *close_reason;
 	int close_now;
 
-	struct device_rate *rate; /* the device's buckets, once authenticated */
 	/* Why it closed, for the log: the client sent a close frame, or no pong
 	 * confirmed the connection since valid_us (util_mono_us). */
 	int peer_closed;
 	int64_t valid_us;
+	/* The heartbeat and the auth deadline (server_limits.c): one node in
+	 * the server's wheel, at the next of the two; a ping waits for the
+	 * next WRITEABLE (ping_due), one per silence (ping_out). */
+	struct wheel_node timer;
+	int64_t auth_due_ms; /* util_mono_us / 1000; until authenticated */
+	int ping_due;
+	int ping_out;
 
 	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
 
 	/* HTTP: an upload was cut off; close at the next chance. */
 	int doomed;
 
-	/* Closes the connection if it has not authenticated in time. */
-	lws_sorted_usec_list_t auth_sul;
 	struct server *srv;
 
 	/* Group commit (issue 12, server_batch.c): frames from held
@@ -95,32 +110,29 @@ struct conn {
 	size_t batch_idx;
 };
 
-/* The rate buckets of one device, shared by all its connections (a receiving
- * one and any number of send-only ones), and kept after the last closes until
- * they are full again, so that reconnecting does not refill them. */
-struct device_rate {
-	struct device_rate *next;
-	char user[PROTO_USER_MAX + 1];
-	uint32_t device_id;
-	int refs;
-	struct rate_pair pair;
-};
-
 struct server {
 	struct lws_context *ctx;
+	struct ev_loop *ev; /* --event-loop libev: lws's loop, ours; NULL: poll() */
 	struct db *db;
 	struct wire_hooks hooks;
 	struct server_names names; /* what register, auth and linkDevice may name */
 	size_t max_frame;
 	uint64_t next_conn_id;
-	struct conn *conns;
-	struct device_rate *rates;
+	/* The connections not authenticated yet (few: they have
+	 * --auth-timeout), and every device with connections (devtab.h). */
+	struct conn *unauthed;
+	struct devtab devices;
 	/* Retention: the purge runs on the service thread, from this timer. */
 	lws_sorted_usec_list_t purge_sul;
 	int64_t retention_ms;
 	const char *retention_arg;
-	/* lws keeps a pointer to it: it lives as long as the context. */
-	lws_retry_bo_t heartbeat;
+	/* Heartbeats are ours (server_limits.c): lws's own, per connection, is
+	 * off (a policy with no hangup; lws keeps a pointer to it). */
+	lws_retry_bo_t no_validity;
+	int64_t ping_ms, hangup_ms;
+	/* Every connection's deadline, advanced by one lws timer. */
+	struct wheel wheel;
+	lws_sorted_usec_list_t tick_sul;
 	const char *blobs_dir;
 	const uint8_t *blob_key;
 	int64_t max_blob;
@@ -202,6 +214,15 @@ void conn_inbox_row(void *udata, const char *user, uint32_t device_id,
 
 /* ---- server_hooks.c: the wire_hooks (see wire.h for what each does) ------ */
 
+/* ESTABLISHED: c joins the connections not authenticated yet. Closed: c
+ * leaves its device (or that list); a device with no connections left is
+ * forgotten once its rate buckets are full again. */
+void hooks_conn_open(struct server *srv, struct conn *c);
+void hooks_conn_closed(struct server *srv, struct conn *c);
+/* The device's receiving connection, if it has a live one: O(1), through
+ * the device index. */
+struct conn *hooks_receiver(struct server *srv, const char *user, uint32_t device_id);
+
 void hook_authenticated(void *udata, struct session *s);
 void hook_inbox_changed(void *udata, const char *user, uint32_t device_id);
 int hook_online(void *udata, const char *user);
@@ -230,8 +251,18 @@ int http_blob_file(const struct server *srv, const char *id, const char *suffix,
 
 /* ---- server_limits.c ------------------------------------------------------- */
 
-/* The timer that closes a connection not authenticated in time. */
-void limits_auth_deadline(lws_sorted_usec_list_t *sul);
+/* The wheel and the one lws timer that drives it: start once the context
+ * is made; stop before it is destroyed. */
+void limits_timers_start(struct server *srv);
+void limits_timers_stop(struct server *srv);
+/* ESTABLISHED: the heartbeat and the auth deadline start. */
+void limits_conn_open(struct server *srv, struct conn *c);
+/* Closed: its deadline goes. */
+void limits_conn_close(struct server *srv, struct conn *c);
+/* A pong confirmed the connection. */
+void limits_pong(struct server *srv, struct conn *c);
+/* WRITEABLE with c->ping_due: write the ping. 0, or -1 to close. */
+int limits_write_ping(struct conn *c);
 /* FILTER_NETWORK_CONNECTION: 0 to accept a socket, -1 over a cap. */
 int limits_admit(struct server *srv, const struct lws_filter_network_conn_args *a);
 /* Count a connection from its adoption (SERVER_NEW_CLIENT_INSTANTIATED) to

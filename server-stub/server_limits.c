@@ -24,32 +24,152 @@
  * at once at most. */
 #define REGISTER_BURST(srv) ((srv)->register_rate * 3600.0)
 
-/* ---- authentication timeout -------------------------------------------- */
+/* ---- heartbeats and the authentication timeout ------------------------ */
+
+/*
+ * Each connection has one deadline in the server's timer wheel (wheel.h):
+ * the next of its heartbeat's (a ping due, or the hangup) and, until it
+ * authenticates, its auth deadline.  One lws timer advances the wheel, so
+ * nothing is armed in lws's sorted timer list per connection, and nothing at
+ * all per frame: a pong moves the node, in O(1).
+ *
+ * The heartbeat is PROTOCOL.md's, as lws's validity timer kept it before: a
+ * ping when nothing confirmed the connection for the ping time, and the
+ * connection dropped (no close frame, as lws did) when no pong came for the
+ * hangup time.  Only a pong confirms it.
+ */
+
+static int64_t
+mono_ms(void)
+{
+	return util_mono_us() / 1000;
+}
+
+static void conn_deadline(struct wheel *w, struct wheel_node *n, int64_t now_ms);
+
+/* Arm c's node at the next of its deadlines. */
+static void
+arm_conn(struct server *srv, struct conn *c)
+{
+	int64_t valid_ms = c->valid_us / 1000;
+	int64_t due = valid_ms + (c->ping_out ? srv->hangup_ms : srv->ping_ms);
+
+	if (!c->sess.authed && c->auth_due_ms < due)
+		due = c->auth_due_ms;
+	wheel_arm(&srv->wheel, &c->timer, due, conn_deadline);
+}
 
 /*
  * A connection must authenticate within --auth-timeout (issue 10, item 11),
  * or it holds a socket for nothing. One waiting on a link request is waiting
  * for a person: it gets until the request expires, and the timeout again
- * after that for another request.
+ * after that for another request. 1 if c is closing for it.
  */
-void
-limits_auth_deadline(lws_sorted_usec_list_t *sul)
+static int
+auth_deadline(struct server *srv, struct conn *c, int64_t now_ms)
 {
-	struct conn *c = lws_container_of(sul, struct conn, auth_sul);
-	struct server *srv = c->srv;
 	int64_t now = proto_now_ms();
 
-	if (c->wsi == NULL || c->sess.authed || c->close_code)
-		return;
+	if (c->sess.authed || now_ms < c->auth_due_ms)
+		return 0;
 	if (c->sess.link.pending && now < c->sess.link.expires_at) {
-		lws_sul_schedule(srv->ctx, 0, &c->auth_sul, limits_auth_deadline,
-				 ((c->sess.link.expires_at - now) / 1000 + srv->auth_timeout_s) *
-					 LWS_US_PER_SEC);
-		return;
+		c->auth_due_ms =
+			now_ms + (c->sess.link.expires_at - now) / 1000 * 1000 +
+			(int64_t)srv->auth_timeout_s * 1000;
+		return 0;
 	}
 	srv_log("conn %llu closed: not authenticated within %d s",
 		(unsigned long long)c->sess.conn_id, srv->auth_timeout_s);
 	conn_close(c, PROTO_CLOSE_AUTH_TIMEOUT, "authentication timeout", 0);
+	return 1;
+}
+
+static void
+conn_deadline(struct wheel *w, struct wheel_node *n, int64_t now_ms)
+{
+	struct conn *c = lws_container_of(n, struct conn, timer);
+	struct server *srv = lws_container_of(w, struct server, wheel);
+	int64_t silent = now_ms - c->valid_us / 1000;
+
+	/* Closing: lws's close timeout is the backstop from here. */
+	if (c->wsi == NULL || c->close_code || auth_deadline(srv, c, now_ms))
+		return;
+	if (silent >= srv->hangup_ms) {
+		/* Dropped at once, without a close frame: the peer is not
+		 * there to read one. close_why() tells the log. */
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+		return;
+	}
+	if (silent >= srv->ping_ms && !c->ping_out) {
+		c->ping_out = 1;
+		c->ping_due = 1;
+		lws_callback_on_writable(c->wsi);
+	}
+	arm_conn(srv, c);
+}
+
+void
+limits_conn_open(struct server *srv, struct conn *c)
+{
+	/* The handshake is the first proof the connection works. */
+	c->valid_us = util_mono_us();
+	c->auth_due_ms = c->valid_us / 1000 + (int64_t)srv->auth_timeout_s * 1000;
+	arm_conn(srv, c);
+}
+
+void
+limits_conn_close(struct server *srv, struct conn *c)
+{
+	wheel_cancel(&srv->wheel, &c->timer);
+}
+
+void
+limits_pong(struct server *srv, struct conn *c)
+{
+	c->valid_us = util_mono_us();
+	c->ping_out = 0;
+	if (c->wsi != NULL && !c->close_code)
+		arm_conn(srv, c);
+}
+
+int
+limits_write_ping(struct conn *c)
+{
+	static const char payload[] = "hb";
+	unsigned char buf[LWS_PRE + sizeof payload];
+
+	c->ping_due = 0;
+	/* Not empty: lws tells us of a pong only if it carries something
+	 * (libwebsockets 4.1, ops-ws.c); and text, as the pong echoes it and
+	 * lws checks control payloads as UTF-8 (--validate-utf8 is on). */
+	memcpy(buf + LWS_PRE, payload, sizeof payload - 1);
+	if (lws_write(c->wsi, buf + LWS_PRE, sizeof payload - 1, LWS_WRITE_PING) < 0) {
+		srv_log("conn %llu write failed", (unsigned long long)c->sess.conn_id);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, tick_sul);
+
+	wheel_advance(&srv->wheel, mono_ms());
+	lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick, WHEEL_TICK_MS * LWS_US_PER_MS);
+}
+
+void
+limits_timers_start(struct server *srv)
+{
+	wheel_init(&srv->wheel, mono_ms());
+	lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, tick, WHEEL_TICK_MS * LWS_US_PER_MS);
+}
+
+void
+limits_timers_stop(struct server *srv)
+{
+	lws_sul_cancel(&srv->tick_sul);
 }
 
 /* ---- connection caps --------------------------------------------------- */
