@@ -538,6 +538,36 @@ set_up(struct store *s)
 	return exec(s, sql);
 }
 
+/*
+ * What every connection sets, none of which writes to a store that has it
+ * already: journal_mode is persistent in the file, so it is set only on a new
+ * store (setting it costs a write lock). No checkpoint on close: a cold
+ * command would otherwise pay for copying the WAL into the database and
+ * deleting it (fsyncs of both) on every run; the WAL stays for the next
+ * connection, and SQLite checkpoints it as it grows (wal_autocheckpoint).
+ */
+static int
+configure(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0, rc;
+
+	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+		return store_fail(s, "configure");
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "read journal mode");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		wal = sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	(void)sqlite3_finalize(st); /* the step's error, if any, is told below */
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "read journal mode");
+	if (!wal && exec(s, "PRAGMA journal_mode=WAL;") != 0)
+		return -1;
+	return exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+}
+
 int
 store_open(struct store *s, const char *path)
 {
@@ -559,9 +589,13 @@ store_open(struct store *s, const char *path)
 		store_close(s);
 		return -1;
 	}
-	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
-	    exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-	    store_begin(s) != 0 || set_up(s) != 0 || store_commit(s) != 0) {
+	/* A store at the current version is used as it is: reading its version
+	 * takes no write lock and no fsync. Anything else is created or migrated
+	 * under a write transaction, which reads the version again (another
+	 * process may have done it meanwhile). */
+	if (configure(s) != 0 || (rc = user_version(s)) < 0 ||
+	    (rc != STORE_SCHEMA_VERSION &&
+	     (store_begin(s) != 0 || set_up(s) != 0 || store_commit(s) != 0))) {
 		char why[256];
 
 		memcpy(why, s->err, sizeof why);

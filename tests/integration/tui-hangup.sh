@@ -1,6 +1,6 @@
 # chat-tui when its terminal goes away: `tmux kill-session` under `make run`
 # ends chat-tui at once (no process left behind spinning on the dead
-# terminal; its store closed, so the database's WAL is gone), and the
+# terminal; its store closed: no sanitizer report of a leaked connection), and the
 # chat-server that scripts/run.sh started is nobody's child: it keeps running
 # for the next terminal, and run.sh stop still stops it. A SIGHUP or SIGTERM
 # sent to chat-tui ends it cleanly too (exit 0, no sanitizer report).
@@ -41,7 +41,9 @@ alive "$server" || fail "no chat-server running"
 [ "$(ppid "$server")" != "$tui" ] || fail "chat-server is chat-tui's child"
 [ -e "$T/run/homes/alice/store.db-wal" ] || fail "no WAL while chat-tui runs (store file renamed?)"
 
-# gone PID HOME: chat-tui PID ends within 5 s, its store closed.
+# gone PID HOME: chat-tui PID ends within 5 s. (The store keeps its WAL on
+# close, so its files do not tell a clean close; ASan's logs, checked at the
+# end, tell a store left open.)
 gone() {
 	i=0
 	while alive "$1"; do
@@ -53,7 +55,6 @@ gone() {
 		fi
 		sleep 0.05
 	done
-	[ -e "$2/store.db-wal" ] && fail "chat-tui left its store open (a WAL remains)"
 }
 
 # The terminal goes away.
