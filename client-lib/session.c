@@ -362,6 +362,12 @@ session_on_frame(struct chat_client *c, char *buf, size_t len)
 		cJSON_Delete(msg);
 		return;
 	}
+	c->frames_in++;
+	/* Only newMessage pushes join the received messages held for one
+	 * commit; anything else comes after they are committed and handed on. */
+	if (bad != 0 || cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL ||
+	    (type = proto_get_str(msg, "type")) == NULL || strcmp(type, "newMessage") != 0)
+		c->hooks->settle(c);
 	if (bad != 0)
 		on_bad_strings(c, msg, bad);
 	else if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL)
@@ -400,6 +406,9 @@ session_on_writable(struct chat_client *c)
 {
 	struct request *r;
 
+	/* Nothing goes out (an ack above all) before what it may depend on is
+	 * committed. */
+	c->hooks->settle(c);
 	if (c->state == CHAT_STATE_ONLINE)
 		c->hooks->on_writable(c);
 	r = next_frame(c);
@@ -465,6 +474,7 @@ session_on_closed(struct chat_client *c, int err)
 	char saved[sizeof c->errmsg], saved_user[sizeof c->err_user];
 	int retrying;
 
+	c->hooks->settle(c); /* stored before the connection went: handed over */
 	c->has_conn = 0;
 	c->closing = 0;
 	c->linking = 0;
@@ -644,6 +654,17 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 	}
 	if (c->transport->service(c, timeout_ms) != 0)
 		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+	/* A burst (a drain of the inbox) is read a buffer at a time: what is
+	 * ready now joins the same commit, within the batch's bounds. */
+	while (c->hooks->batching(c)) {
+		uint64_t before = c->frames_in;
+
+		if (c->transport->service(c, 0) != 0)
+			return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+		if (c->frames_in == before)
+			break;
+	}
+	c->hooks->settle(c);
 	check_deadlines(c);
 	c->hooks->on_tick(c);
 	return CHAT_OK;

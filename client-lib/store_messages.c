@@ -70,6 +70,10 @@ run_unsynced(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc;
 
+	/* In a transaction, its commit decides (and the setting cannot be
+	 * changed in one). */
+	if (!sqlite3_get_autocommit(s->db))
+		return store_run(s, st, what);
 	if (pragma(s, ST_SYNC_NORMAL) != 0) {
 		store_done(s, st);
 		return -1;
