@@ -122,4 +122,5 @@ const struct session_hooks client_hooks = {
 	.on_tick = media_poll,
 	.batching = receive_batching,
 	.settle = receive_settle,
+	.holding = receive_holding,
 };

@@ -165,6 +165,7 @@ struct chat_client {
 	size_t n_batch, cap_batch;
 	int64_t batch_started; /* session clock */
 	uint64_t frames_in;    /* frames received so far (session.c) */
+	int streak;            /* the last pass of the loop received frames */
 	int receipts_due;    /* the store may owe receipts: look when online */
 	int64_t receipts_at; /* not before then (session clock): batching */
 	/* Frames waiting for their senders' listings (directory_hold), and the
@@ -305,8 +306,14 @@ void receive_receipt(struct chat_client *c, const cJSON *msg);
  * messages, and the first of them waits a bounded time to be shown. */
 #define RECEIVE_BATCH_MAX 1024
 #define RECEIVE_BATCH_MS  200
+/* Once frames come in a stream, how long a pass waits for the next before
+ * it commits what it has: about the time a frame of a server's drain takes
+ * to come. */
+#define RECEIVE_LINGER_MS 3
 /* 1 while the pass's batch is open and can take more. */
 int receive_batching(const struct chat_client *c);
+/* 1 while it is open at all. */
+int receive_holding(const struct chat_client *c);
 /* Commits the pass's batch, then hands over each of its messages and queues
  * its ack, in order; if the commit fails, none is acked (they come again).
  * Nothing if no batch is open. */

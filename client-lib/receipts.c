@@ -189,7 +189,10 @@ receipts_flush(struct chat_client *c)
 	struct op *op;
 	int rc;
 
-	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
+	/* Not while received messages wait for their commit: the delivered
+	 * receipts they owe are not durable yet (receive_settle calls again). */
+	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL ||
+	    c->store.batch)
 		return;
 	if (session_now(c) < c->receipts_at) {
 		/* Timers may fire a little early: look again when it is due. */

@@ -172,6 +172,12 @@ receive_batching(const struct chat_client *c)
 	       session_now(c) - c->batch_started < RECEIVE_BATCH_MS;
 }
 
+int
+receive_holding(const struct chat_client *c)
+{
+	return c->store.batch;
+}
+
 static int
 hand_over(void *arg, const struct chat_message *m)
 {
@@ -230,6 +236,7 @@ receive_settle(struct chat_client *c)
 		for (size_t i = 0; i < n; i++)
 			settle_one(c, &b[i]);
 	}
+	session_release_held(c);
 	for (size_t i = 0; i < n; i++)
 		free(b[i].why);
 	free(b);

@@ -753,19 +753,46 @@ test_ack_after_commit(void **state)
 {
 	static const char id[] = "abcdefabcdefabcdefabcdefabcdef02";
 	struct fixture *f = open_handle(0);
-	char path[128];
+	char path[128], sent[CHAT_MESSAGE_ID_LEN + 1];
+	struct done d = {0};
 
 	(void)state;
 	go_online(f);
 	snprintf(path, sizeof path, "%s/store.db", f->home);
 	f->fake.check_acks_in = path;
-	/* Something else is due to be written in the same pass. */
-	session_want_write(f->c);
+	/* A send is due to be written in the same pass as the message comes. */
+	assert_int_equal(chat_send_text(f->c, CHAT, "hi", 2, sent, on_done, &d), CHAT_OK);
 	arrive(f, new_message(f, id, "hello"));
+	pass(f);
+	expect_send(f, sent);
+	assert_null(next_frame(f));
+	assert_int_equal(f->messages, 1);
 	pass(f);
 	expect_ack(f, id);
 	assert_int_equal(f->fake.acks_checked, 1);
-	assert_int_equal(f->messages, 1);
+	close_handle(f);
+}
+
+/* A request made while received messages wait for their commit (here: the
+ * members of a chat first seen in one) is held until that commit. */
+static void
+test_request_held_for_commit(void **state)
+{
+	static const char id[] = "abcdefabcdefabcdefabcdefabcdef03";
+	struct fixture *f = open_handle(0);
+	cJSON *msg;
+
+	(void)state;
+	go_online(f);
+	msg = new_message(f, id, "hello");
+	cJSON_ReplaceItemInObject(msg, "chatId", cJSON_CreateString("fedcba9876543210"));
+	arrive(f, msg);
+	pass(f);
+	/* Not sealed for that chat: undecryptable, but stored and taken. */
+	assert_null(next_frame(f));
+	pass(f);
+	expect_request(f, "getChat");
+	expect_ack(f, id);
 	close_handle(f);
 }
 
@@ -941,6 +968,7 @@ main(void)
 		cmocka_unit_test(test_duplicate_push),
 		cmocka_unit_test(test_drain_one_commit),
 		cmocka_unit_test(test_ack_after_commit),
+		cmocka_unit_test(test_request_held_for_commit),
 		cmocka_unit_test(test_send_one_sync),
 		cmocka_unit_test(test_rate_limited_retry),
 		cmocka_unit_test(test_refused_send_store_fails),
