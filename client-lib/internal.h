@@ -294,8 +294,13 @@ int receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
  * malformed (errmsg says how; it is undecryptable: told once and acked), or
  * an error. */
-int receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
-		   const uint8_t *pt, size_t len);
+int receipts_apply(struct chat_client *c, const char *receipt_id, const char *chat_id,
+		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
+/* What a receipt told of one message: its id, and its state after it. */
+struct receipt_news {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	char state[16];
+};
 
 /* receive.c */
 void receive_chat_update(struct chat_client *c, const cJSON *msg);
@@ -318,6 +323,11 @@ int receive_holding(const struct chat_client *c);
  * its ack, in order; if the commit fails, none is acked (they come again).
  * Nothing if no batch is open. */
 void receive_settle(struct chat_client *c);
+/* In a batch: the receipt receipt_id (r: what it says, but for message_id
+ * and state, which news has, n of them) is told to on_receipt and acked once
+ * the batch commits. Takes news (malloc'd), whatever it returns. */
+int receive_defer_receipt(struct chat_client *c, const char *receipt_id,
+			  const struct chat_receipt *r, struct receipt_news *news, size_t n);
 /* Frees the batch's list (the handle goes; closing the store rolls it back). */
 void receive_forget_batch(struct chat_client *c);
 /* Builds the next ack request from queued ids, if any. */

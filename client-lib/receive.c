@@ -13,15 +13,16 @@
  * envelopes"). A message already stored is acked again without being shown
  * again.
  *
- * The messages of one pass of the loop share one commit (a batch, see
- * store.h): a drain of thousands costs a few fsyncs, not one each. Each
- * message is stored in the batch's transaction (with the delivered receipt
- * it owes), and waits in c->batch; receive_settle commits the batch, and
- * only then hands each over and queues its ack, in the order they came. A
- * message is never acked before the commit that makes it durable, and never
- * handed over before it either. Anything but a newMessage settles the batch
- * before it is handled (session.c), so the order of callbacks is the order
- * of the frames.
+ * The messages and receipts of one pass of the loop share one commit (a
+ * batch, see store.h): a drain of thousands costs a few fsyncs, not one
+ * each. Each is stored in the batch's transaction (a message with the
+ * delivered receipt it owes), and waits in c->batch; receive_settle commits
+ * the batch, and only then hands each over (on_message, on_receipt) and
+ * queues its ack, in the order they came. Nothing is acked before the commit
+ * that makes it durable, nor handed over before it. Any other push settles
+ * the batch before it is handled (session.c), so the order of callbacks is
+ * the order of the frames; requests made while a batch is open wait for its
+ * commit (session_release_held).
  */
 #include "internal.h"
 #include "analyzer.h"
@@ -116,16 +117,22 @@ report(struct chat_client *c, const char *message_id, int err)
 
 /* A message of the batch: stored in its transaction, to be handed over
  * (unless it was before) and acked once it commits. */
-enum { RECV_ACK_ONLY, RECV_MESSAGE, RECV_UNDECRYPTABLE };
+enum { RECV_ACK_ONLY, RECV_MESSAGE, RECV_UNDECRYPTABLE, RECV_RECEIPT };
 struct received {
 	char id[CHAT_MESSAGE_ID_LEN + 1];
 	int what;  /* RECV_* */
 	int owed;  /* a delivered receipt was queued with it */
+	int receipt; /* RECV_UNDECRYPTABLE: a receipt's envelope (not stored) */
 	char *why; /* RECV_UNDECRYPTABLE: why, and who sent it */
 	char chat_id[CHAT_CHAT_ID_LEN + 1];
 	char user[CHAT_USER_MAX + 1];
 	uint32_t device;
 	int64_t sent_at;
+	/* RECV_RECEIPT: its status and time, and what it told (n_news). */
+	int status;
+	int64_t at;
+	struct receipt_news *news;
+	size_t n_news;
 };
 
 static struct received *
@@ -204,8 +211,20 @@ settle_one(struct chat_client *c, const struct received *r)
 		return;
 	}
 	if (r->what == RECV_UNDECRYPTABLE)
-		tell_undecryptable(c, r->chat_id, r->id, r->user, r->device, r->sent_at, 0,
-				   r->why);
+		tell_undecryptable(c, r->chat_id, r->id, r->user, r->device, r->sent_at,
+				   r->receipt, r->why);
+	if (r->what == RECV_RECEIPT || r->receipt) {
+		struct chat_receipt t = {r->chat_id, NULL, r->user, r->device, r->status, r->at,
+					 NULL};
+
+		for (size_t i = 0; i < r->n_news && c->cbs.on_receipt; i++) {
+			t.message_id = r->news[i].id;
+			t.state = r->news[i].state;
+			c->cbs.on_receipt(c, c->udata, &t);
+		}
+		(void)receive_queue_ack(c, r->id);
+		return;
+	}
 	/* Handed over now: after this, a delivery again only acks it. */
 	if (r->what != RECV_ACK_ONLY && store_message_handed(&c->store, r->id) != 0) {
 		report(c, r->id, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
@@ -237,19 +256,47 @@ receive_settle(struct chat_client *c)
 			settle_one(c, &b[i]);
 	}
 	session_release_held(c);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(b[i].why);
+		free(b[i].news);
+	}
 	free(b);
 }
 
 void
 receive_forget_batch(struct chat_client *c)
 {
-	for (size_t i = 0; i < c->n_batch; i++)
+	for (size_t i = 0; i < c->n_batch; i++) {
 		free(c->batch[i].why);
+		free(c->batch[i].news);
+	}
 	free(c->batch);
 	c->batch = NULL;
 	c->n_batch = c->cap_batch = 0;
+}
+
+int
+receive_defer_receipt(struct chat_client *c, const char *receipt_id, const struct chat_receipt *r,
+		      struct receipt_news *news, size_t n)
+{
+	struct received *e = batch_find(c, receipt_id);
+
+	if (e != NULL) {
+		free(news); /* twice in one batch: the second told nothing new */
+		return CHAT_OK;
+	}
+	if ((e = batch_add(c, receipt_id, RECV_RECEIPT, NULL)) == NULL) {
+		free(news);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(e->chat_id, sizeof e->chat_id, "%s", r->chat_id);
+	snprintf(e->user, sizeof e->user, "%s", r->user);
+	e->device = r->device;
+	e->status = r->status;
+	e->at = r->at;
+	e->news = news;
+	e->n_news = n;
+	return CHAT_OK;
 }
 
 /* A message taken: its ack now, or, in a batch, once the batch commits
@@ -450,6 +497,7 @@ defer(struct chat_client *c, const struct incoming *in, const char *why, int owe
 	if (r == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	r->owed = owed;
+	r->receipt = in->receipt;
 	snprintf(r->chat_id, sizeof r->chat_id, "%s", in->chat_id);
 	snprintf(r->user, sizeof r->user, "%s", in->user);
 	r->device = (uint32_t)in->device;
@@ -570,7 +618,8 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
 
 	if (rc == CHAT_OK) {
-		rc = receipts_apply(c, in->chat_id, in->user, (uint32_t)in->device, pt, pt_len);
+		rc = receipts_apply(c, in->message_id, in->chat_id, in->user, (uint32_t)in->device,
+				    pt, pt_len);
 		if (rc == 1)
 			snprintf(why, sizeof why, "%s", c->errmsg);
 	}
@@ -578,7 +627,9 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 		sodium_memzero(pt, pt_len);
 		free(pt);
 	}
-	if (rc == 1) {
+	if (rc == 1 && c->store.batch) {
+		rc = defer(c, in, why, 0); /* told in its turn, after the commit */
+	} else if (rc == 1) {
 		tell_undecryptable_in(c, in, why);
 		rc = CHAT_OK;
 	}
@@ -634,23 +685,29 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	sodium_memzero(sender_xk, sizeof sender_xk);
 }
 
-/* Opens the pass's batch if none is (a store that cannot open one, busy
- * with another program, say, takes this message in a commit of its own). */
-void
-receive_new_message(struct chat_client *c, const cJSON *msg)
+/* Takes a message or a receipt into the pass's batch, opening it if none
+ * is (a store that cannot open one, busy with another program, say, takes
+ * it in a commit of its own). */
+static void
+receive_batched(struct chat_client *c, const cJSON *msg, int receipt)
 {
 	if (!c->store.batch && store_batch_begin(&c->store) == 0)
 		c->batch_started = session_now(c);
-	receive_envelope(c, msg, 0);
+	receive_envelope(c, msg, receipt);
 	if (c->store.batch && !receive_batching(c))
 		receive_settle(c); /* full: the batch's bound keeps latency bounded */
 }
 
 void
+receive_new_message(struct chat_client *c, const cJSON *msg)
+{
+	receive_batched(c, msg, 0);
+}
+
+void
 receive_receipt(struct chat_client *c, const cJSON *msg)
 {
-	receive_settle(c);
-	receive_envelope(c, msg, 1);
+	receive_batched(c, msg, 1);
 }
 
 /* ---- chatUpdate ----------------------------------------------------------- */

@@ -379,14 +379,14 @@ session_on_frame(struct chat_client *c, char *buf, size_t len)
 		return;
 	}
 	c->frames_in++;
-	/* Only newMessage pushes join the received messages held for one
-	 * commit; any other push comes after they are committed and handed on.
-	 * Replies are handled inside the batch (what they write joins it, what
-	 * they queue is held for its commit): answers to this device's acks
-	 * come in the middle of a drain. */
+	/* Only newMessage and receipt pushes join the received envelopes held
+	 * for one commit; any other push comes after they are committed and
+	 * handed on. Replies are handled inside the batch (what they write
+	 * joins it, what they queue is held for its commit): answers to this
+	 * device's acks come in the middle of a drain. */
 	if (bad != 0 || (cJSON_GetObjectItemCaseSensitive(msg, "ok") == NULL &&
 			 ((type = proto_get_str(msg, "type")) == NULL ||
-			  strcmp(type, "newMessage") != 0)))
+			  (strcmp(type, "newMessage") != 0 && strcmp(type, "receipt") != 0))))
 		c->hooks->settle(c);
 	if (bad != 0)
 		on_bad_strings(c, msg, bad);

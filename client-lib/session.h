@@ -122,12 +122,12 @@ struct session_hooks {
 	void (*on_state)(struct chat_client *c, enum chat_state st, int err);
 	/* After each pass of the loop. */
 	void (*on_tick)(struct chat_client *c);
-	/* What the client holds for one commit (the received messages of a
-	 * pass): batching says it can take more; settle commits it and hands
-	 * it on. The session settles before anything but a newMessage push is
-	 * handled, before writing, on a close or a timer, and at the end of
-	 * each pass, so nothing leaves and no callback of another kind runs
-	 * before the commit. */
+	/* What the client holds for one commit (the messages and receipts
+	 * received in a pass): batching says it can take more; settle commits
+	 * it and hands it on. The session settles before any other push is
+	 * handled, on a close, and at the end of each pass (after taking what
+	 * keeps coming, within the batch's bounds), so no callback of another
+	 * kind of push runs before the commit. */
 	int (*batching)(const struct chat_client *c);
 	void (*settle)(struct chat_client *c);
 	/* 1 while such a commit is pending: a request queued now is held until

@@ -661,6 +661,17 @@ store_meta_set(struct store *s, const char *key, const char *value)
 	return store_run(s, st, "write setting");
 }
 
+/* ---- durability ---------------------------------------------------------------- */
+
+int
+store_synced(struct store *s, int full)
+{
+	sqlite3_stmt *st = store_stmt(s, full ? ST_SYNC_FULL : ST_SYNC_NORMAL);
+
+	return st == NULL ? store_abandon(s, st, "set synchronous")
+			  : store_run(s, st, "set synchronous");
+}
+
 /* ---- transactions ------------------------------------------------------------
  *
  * Inside a batch (store_batch_begin), a transaction is a savepoint of the

@@ -51,20 +51,8 @@ store_message_received(struct store *s, const char *message_id)
 	return rc;
 }
 
-/* Runs the statement of a pragma that takes no value (ST_SYNC_*). */
-static int
-pragma(struct store *s, enum store_st which)
-{
-	sqlite3_stmt *st = store_stmt(s, which);
-
-	return st == NULL ? store_abandon(s, st, "set synchronous")
-			  : store_run(s, st, "set synchronous");
-}
-
-/* Runs a one-row update without an fsync of its own: in WAL mode a commit at
- * synchronous=NORMAL survives the process dying, only not a power cut (the
- * next synced commit, or a checkpoint, makes it durable). For marks whose
- * loss costs a repetition, never a message. */
+/* Runs a one-row update without an fsync of its own (store_synced): for
+ * marks whose loss costs a repetition, never a message. */
 static int
 run_unsynced(struct store *s, sqlite3_stmt *st, const char *what)
 {
@@ -74,12 +62,12 @@ run_unsynced(struct store *s, sqlite3_stmt *st, const char *what)
 	 * changed in one). */
 	if (!sqlite3_get_autocommit(s->db))
 		return store_run(s, st, what);
-	if (pragma(s, ST_SYNC_NORMAL) != 0) {
+	if (store_synced(s, 0) != 0) {
 		store_done(s, st);
 		return -1;
 	}
 	rc = store_run(s, st, what);
-	if (pragma(s, ST_SYNC_FULL) != 0)
+	if (store_synced(s, 1) != 0)
 		rc = -1;
 	return rc;
 }

@@ -178,4 +178,10 @@ int store_walk_messages(struct store *s, sqlite3_stmt *st, const char *what, cha
 int store_collect_texts(struct store *s, sqlite3_stmt *st, const char *what, char ***out,
 			size_t *n);
 
+/* synchronous=FULL (full 1, the store's setting) or NORMAL (0), for what
+ * may be written without an fsync of its own: in WAL mode a commit at NORMAL
+ * survives the process dying, only not a power cut (the next synced commit,
+ * or a checkpoint, makes it durable). Not inside a transaction. */
+int store_synced(struct store *s, int full);
+
 #endif

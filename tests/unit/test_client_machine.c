@@ -292,6 +292,7 @@ struct fixture {
 	struct fake fake;
 	struct e2e_identity bob;
 	int messages; /* on_message calls */
+	int receipts; /* on_receipt calls */
 	char last_text[64];
 	int send_failed, send_failed_err; /* on_send_failed calls, the last err */
 	int64_t retention;                /* the hello's limits.retention, if not 0 */
@@ -305,6 +306,16 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 	(void)c;
 	f->messages++;
 	snprintf(f->last_text, sizeof f->last_text, "%s", m->text);
+}
+
+static void
+on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
+{
+	struct fixture *f = udata;
+
+	(void)c;
+	(void)r;
+	f->receipts++;
 }
 
 static void
@@ -343,6 +354,7 @@ open_handle(int reconnect)
 	assert_int_equal(
 		chat_client_set_callbacks(
 			c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(.on_message = on_message,
+								       .on_receipt = on_receipt,
 								       .on_send_failed =
 									       on_send_failed)),
 		CHAT_OK);
@@ -640,26 +652,26 @@ test_reconnect_mid_send(void **state)
 	close_handle(f);
 }
 
-/* A newMessage from bob's device 1 to this one, sealed for it. */
+/* A push of type from bob's device 1 to this one, its body sealed for it
+ * under id (named idname). */
 static cJSON *
-new_message(struct fixture *f, const char *id, const char *text)
+sealed_push(struct fixture *f, const char *type, const char *idname, const char *id,
+	    const uint8_t *body, size_t len)
 {
 	struct e2e_header h = {CHAT, id, "bob", 1, "alice", 1};
-	uint8_t body[64], nonce[PROTO_NONCE_BYTES], *ct;
-	size_t len = strlen(text) + 1, ct_len;
+	uint8_t nonce[PROTO_NONCE_BYTES], *ct;
 	cJSON *msg = cJSON_CreateObject(), *sender;
+	size_t ct_len;
 
-	assert_true(len <= sizeof body);
-	body[0] = PROTO_BODY_TEXT;
-	memcpy(body + 1, text, len - 1);
 	assert_non_null(ct = malloc(e2e_sealed_len(len)));
 	assert_int_equal(e2e_seal(ct, &ct_len, nonce, body, len, &h, f->bob.x_sk, f->bob.x_pk,
 				  f->c->id->x_pk),
 			 0);
-	cJSON_AddStringToObject(msg, "type", "newMessage");
+	cJSON_AddStringToObject(msg, "type", type);
 	cJSON_AddStringToObject(msg, "chatId", CHAT);
-	cJSON_AddStringToObject(msg, "messageId", id);
-	cJSON_AddNumberToObject(msg, "seq", 5);
+	cJSON_AddStringToObject(msg, idname, id);
+	if (strcmp(type, "newMessage") == 0)
+		cJSON_AddNumberToObject(msg, "seq", 5);
 	cJSON_AddNumberToObject(msg, "sentAt", 1795000000000.0);
 	sender = cJSON_AddObjectToObject(msg, "sender");
 	cJSON_AddStringToObject(sender, "user", "bob");
@@ -671,6 +683,33 @@ new_message(struct fixture *f, const char *id, const char *text)
 	proto_add_b64(msg, "ciphertext", ct, ct_len);
 	free(ct);
 	return msg;
+}
+
+/* A newMessage from bob's device 1 to this one, sealed for it. */
+static cJSON *
+new_message(struct fixture *f, const char *id, const char *text)
+{
+	uint8_t body[64];
+	size_t len = strlen(text) + 1;
+
+	assert_true(len <= sizeof body);
+	body[0] = PROTO_BODY_TEXT;
+	memcpy(body + 1, text, len - 1);
+	return sealed_push(f, "newMessage", "messageId", id, body, len);
+}
+
+/* bob's device 1 says it stored message_id (a delivered receipt, under
+ * receipt_id). */
+static cJSON *
+delivered(struct fixture *f, const char *receipt_id, const char *message_id)
+{
+	uint8_t body[PROTO_RECEIPT_HEAD + PROTO_RECEIPT_ID_BYTES] = {PROTO_BODY_RECEIPT,
+								     PROTO_RECEIPT_DELIVERED};
+
+	assert_int_equal(sodium_hex2bin(body + PROTO_RECEIPT_HEAD, PROTO_RECEIPT_ID_BYTES,
+					message_id, strlen(message_id), NULL, NULL, NULL),
+			 0);
+	return sealed_push(f, "receipt", "receiptId", receipt_id, body, sizeof body);
 }
 
 /* The ack that follows, which must carry exactly id. */
@@ -793,6 +832,37 @@ test_request_held_for_commit(void **state)
 	pass(f);
 	expect_request(f, "getChat");
 	expect_ack(f, id);
+	close_handle(f);
+}
+
+/* Receipts that come in one pass share one commit too, each told once and
+ * acked after it. */
+static void
+test_receipts_one_commit(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char id[CHAT_MESSAGE_ID_LEN + 1], rid[CHAT_MESSAGE_ID_LEN + 1];
+	const cJSON *ids;
+	int before;
+
+	(void)state;
+	go_online(f);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof id, "0123012301230123012301230123%04d", i);
+		snprintf(rid, sizeof rid, "4567456745674567456745674567%04d", i);
+		store_pending(f, id, "mine");
+		assert_int_equal(store_message_sent(&f->c->store, id, 10 + i, 1), 0);
+		arrive(f, delivered(f, rid, id));
+	}
+	before = syncs;
+	pass(f);
+	assert_int_equal(f->receipts, 20);
+	assert_in_range(syncs - before, 1, 2);
+	assert_string_equal(state_of(f, id), "delivered");
+	pass(f);
+	ids = cJSON_GetObjectItemCaseSensitive(expect_request(f, "ack"), "messageIds");
+	assert_int_equal(cJSON_GetArraySize(ids), 20);
+	assert_null(next_frame(f));
 	close_handle(f);
 }
 
@@ -969,6 +1039,7 @@ main(void)
 		cmocka_unit_test(test_drain_one_commit),
 		cmocka_unit_test(test_ack_after_commit),
 		cmocka_unit_test(test_request_held_for_commit),
+		cmocka_unit_test(test_receipts_one_commit),
 		cmocka_unit_test(test_send_one_sync),
 		cmocka_unit_test(test_rate_limited_retry),
 		cmocka_unit_test(test_refused_send_store_fails),
