@@ -657,6 +657,7 @@ int
 chat_client_loop(struct chat_client *c, int timeout_ms)
 {
 	uint64_t first;
+	int64_t until;
 
 	if (!c->has_conn && c->state == CHAT_STATE_OFFLINE)
 		return CHAT_ERR_NOT_CONNECTED;
@@ -675,17 +676,23 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 			timeout_ms = (int)left;
 	}
 	first = c->frames_in;
+	until = session_now(c) + (timeout_ms > 0 ? timeout_ms : 0);
 	if (c->transport->service(c, timeout_ms) != 0)
 		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
 	/* A burst (a drain of the inbox) is read a buffer at a time, and may
 	 * come a frame at a time: while frames keep coming, the next ones join
 	 * the same commit, within the batch's bounds. What is ready now is
-	 * taken at once; a wait for more (RECEIVE_LINGER_MS) only while frames
-	 * came in the pass before too: a message alone is not held back. */
+	 * taken at once; a wait for more (RECEIVE_LINGER_MS, within the
+	 * caller's timeout) only while frames came in the pass before too: a
+	 * message alone is not held back. */
 	while (c->hooks->batching(c)) {
 		uint64_t before = c->frames_in;
+		int64_t left = until - session_now(c);
+		int wait = c->streak && left > 0 ? (int)(left < RECEIVE_LINGER_MS ? left
+										 : RECEIVE_LINGER_MS)
+						 : 0;
 
-		if (c->transport->service(c, c->streak ? RECEIVE_LINGER_MS : 0) != 0)
+		if (c->transport->service(c, wait) != 0)
 			return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
 		if (c->frames_in == before)
 			break;
