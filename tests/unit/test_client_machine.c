@@ -235,10 +235,14 @@ static struct {
 	sqlite3_io_methods counting;
 } io[4];
 
+static int fail_syncs; /* set: every sync fails, as on a failing disk */
+
 static int
 counting_sync(sqlite3_file *file, int flags)
 {
 	syncs++;
+	if (fail_syncs)
+		return SQLITE_IOERR_FSYNC;
 	for (size_t i = 0; i < sizeof io / sizeof *io; i++)
 		if (file->pMethods == &io[i].counting)
 			return io[i].real->xSync(file, flags);
@@ -295,6 +299,7 @@ struct fixture {
 	struct fake fake;
 	struct e2e_identity bob;
 	int messages; /* on_message calls */
+	int receive_errors; /* on_receive_error calls */
 	int receipts; /* on_receipt calls */
 	char last_text[64];
 	int send_failed, send_failed_err; /* on_send_failed calls, the last err */
@@ -309,6 +314,19 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 	(void)c;
 	f->messages++;
 	snprintf(f->last_text, sizeof f->last_text, "%s", m->text);
+}
+
+static void
+on_receive_error(struct chat_client *c, void *udata, const char *message_id, int err,
+		 const char *detail)
+{
+	struct fixture *f = udata;
+
+	(void)c;
+	(void)message_id;
+	(void)detail;
+	assert_int_equal(err, CHAT_ERR_STORE);
+	f->receive_errors++;
 }
 
 static void
@@ -358,6 +376,8 @@ open_handle(int reconnect)
 		chat_client_set_callbacks(
 			c, &(struct chat_callbacks)CHAT_CALLBACKS_INIT(.on_message = on_message,
 								       .on_receipt = on_receipt,
+								       .on_receive_error =
+									       on_receive_error,
 								       .on_send_failed =
 									       on_send_failed)),
 		CHAT_OK);
@@ -869,6 +889,43 @@ test_receipts_one_commit(void **state)
 	close_handle(f);
 }
 
+/* A batch whose commit fails (the disk refuses to sync) is neither handed
+ * over nor acked: each message is reported as not received, and when the
+ * server delivers them again they are stored, shown and acked. */
+static void
+test_batch_commit_fails(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+
+	(void)state;
+	go_online(f);
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "abcdefabcdefabcdefabcdefabce%04d", i);
+		arrive(f, new_message(f, id, "again"));
+	}
+	fail_syncs = 1;
+	pass(f);
+	fail_syncs = 0;
+	assert_int_equal(f->receive_errors, 3);
+	assert_int_equal(f->messages, 0);
+	assert_int_equal(store_message_exists(&f->c->store, id), 0);
+	pass(f);
+	assert_null(next_frame(f));
+	/* Delivered again. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "abcdefabcdefabcdefabcdefabce%04d", i);
+		arrive(f, new_message(f, id, "again"));
+	}
+	pass(f);
+	assert_int_equal(f->messages, 3);
+	pass(f);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+				 expect_request(f, "ack"), "messageIds")),
+			 3);
+	close_handle(f);
+}
+
 /* A send costs one synced commit: the outbox's, before the message leaves.
  * Marking it sent is not synced (lost to a power cut, it goes again under
  * its id, which the server takes once). */
@@ -1043,6 +1100,7 @@ main(void)
 		cmocka_unit_test(test_ack_after_commit),
 		cmocka_unit_test(test_request_held_for_commit),
 		cmocka_unit_test(test_receipts_one_commit),
+		cmocka_unit_test(test_batch_commit_fails),
 		cmocka_unit_test(test_send_one_sync),
 		cmocka_unit_test(test_rate_limited_retry),
 		cmocka_unit_test(test_refused_send_store_fails),
