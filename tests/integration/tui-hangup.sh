@@ -11,7 +11,12 @@
 # servers of other RUN_DIRs on the address), then lib.sh's cleanup, with the
 # test's status.
 trap 'st=$?; [ -s "$T/run/chat-server.pid" ] && kill "$(cat "$T/run/chat-server.pid")" 2>/dev/null; (exit $st); cleanup' EXIT
-RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run"
+# No leak check for the chat-tui run.sh starts: LeakSanitizer's check at exit
+# (it stops the process's threads under ptrace) was seen to hang for good when
+# that exit races the teardown of the tmux pane, once closing the store got
+# quick (no checkpoint since #12). Its leaks on a hangup are checked below,
+# in the nohup and signal cases.
+RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run:detect_leaks=0"
 
 # alive PID: the process exists and is not a zombie.
 alive() {
