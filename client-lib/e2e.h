@@ -10,6 +10,13 @@
  * successfully (see crypto.h).
  *
  * Functions returning int return 0 on success and -1 on any failure.
+ *
+ * Internal to libchat, but not only libchat's: the unit tests and the
+ * benchmark (bench/crypto-cost.c: e2e_seal per recipient device, e2e_open,
+ * and e2e_verify_exchange_key, which every received envelope's sender key
+ * goes through) include this header (-Iclient-lib -Icommon) and link
+ * build/libchat.a, where these functions are visible; libchat.so does not
+ * export them.
  */
 #ifndef CHAT_E2E_H
 #define CHAT_E2E_H

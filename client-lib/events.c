@@ -84,6 +84,7 @@ events_forget_connection(struct chat_client *c)
 {
 	directory_forget_held(c);
 	receive_forget_acks(c);
+	receive_forget_batch(c);
 }
 
 static void
@@ -119,4 +120,7 @@ const struct session_hooks client_hooks = {
 	.on_closed = on_closed,
 	.on_state = on_state,
 	.on_tick = media_poll,
+	.batching = receive_batching,
+	.settle = receive_settle,
+	.holding = receive_holding,
 };

@@ -159,6 +159,13 @@ struct chat_client {
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	char **acks;         /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
+	/* The messages of this pass, stored in the store's batch and waiting
+	 * for its commit to be handed over and acked (receive.c). */
+	struct received *batch;
+	size_t n_batch, cap_batch;
+	int64_t batch_started; /* session clock */
+	uint64_t frames_in;    /* frames received so far (session.c) */
+	int streak;            /* the last pass of the loop received frames */
 	int receipts_due;    /* the store may owe receipts: look when online */
 	int64_t receipts_at; /* not before then (session clock): batching */
 	/* Frames waiting for their senders' listings (directory_hold), and the
@@ -287,13 +294,42 @@ int receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out);
 /* Applies a decrypted receipt from (user, device): CHAT_OK, 1 if it is
  * malformed (errmsg says how; it is undecryptable: told once and acked), or
  * an error. */
-int receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
-		   const uint8_t *pt, size_t len);
+int receipts_apply(struct chat_client *c, const char *receipt_id, const char *chat_id,
+		   const char *user, uint32_t device, const uint8_t *pt, size_t len);
+/* What a receipt told of one message: its id, and its state after it. */
+struct receipt_news {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	char state[16];
+};
 
 /* receive.c */
 void receive_chat_update(struct chat_client *c, const cJSON *msg);
 void receive_new_message(struct chat_client *c, const cJSON *msg);
 void receive_receipt(struct chat_client *c, const cJSON *msg);
+/* A batch of received messages ends at this many, or this long after its
+ * first, whichever comes first: a drain costs a commit per thousand
+ * messages, and the first of them waits a bounded time to be shown. */
+#define RECEIVE_BATCH_MAX 1024
+#define RECEIVE_BATCH_MS  200
+/* Once frames come in a stream, how long a pass waits for the next before
+ * it commits what it has: about the time a frame of a server's drain takes
+ * to come. */
+#define RECEIVE_LINGER_MS 3
+/* 1 while the pass's batch is open and can take more. */
+int receive_batching(const struct chat_client *c);
+/* 1 while it is open at all. */
+int receive_holding(const struct chat_client *c);
+/* Commits the pass's batch, then hands over each of its messages and queues
+ * its ack, in order; if the commit fails, none is acked (they come again).
+ * Nothing if no batch is open. */
+void receive_settle(struct chat_client *c);
+/* In a batch: the receipt receipt_id (r: what it says, but for message_id
+ * and state, which news has, n of them) is told to on_receipt and acked once
+ * the batch commits. Takes news (malloc'd), whatever it returns. */
+int receive_defer_receipt(struct chat_client *c, const char *receipt_id,
+			  const struct chat_receipt *r, struct receipt_news *news, size_t n);
+/* Frees the batch's list (the handle goes; closing the store rolls it back). */
+void receive_forget_batch(struct chat_client *c);
 /* Builds the next ack request from queued ids, if any. */
 void receive_flush_acks(struct chat_client *c);
 /* Drops the queued acks (the connection is gone). */

@@ -189,7 +189,10 @@ receipts_flush(struct chat_client *c)
 	struct op *op;
 	int rc;
 
-	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL)
+	/* Not while received messages wait for their commit: the delivered
+	 * receipts they owe are not durable yet (receive_settle calls again). */
+	if (!c->receipts_due || c->state != CHAT_STATE_ONLINE || receipt_op(c) != NULL ||
+	    c->store.batch)
 		return;
 	if (session_now(c) < c->receipts_at) {
 		/* Timers may fire a little early: look again when it is due. */
@@ -253,16 +256,12 @@ chat_receipts_pending(struct chat_client *c)
 /* ---- receiving --------------------------------------------------------------- */
 
 /* What a receipt changed, told to the application once it is committed. */
-struct news {
-	char id[CHAT_MESSAGE_ID_LEN + 1];
-	char state[16];
-};
 
 /* One message id of a receipt from (user, device): 1 news (*out filled), 0
  * nothing new, -1 error. */
 static int
 apply_one(struct chat_client *c, const char *chat_id, const char *message_id, const char *user,
-	  uint32_t device, int status, int64_t at, struct news *out)
+	  uint32_t device, int status, int64_t at, struct receipt_news *out)
 {
 	struct store_brief m;
 	int rc = store_message_brief(&c->store, message_id, &m);
@@ -317,12 +316,12 @@ receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
 }
 
 int
-receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uint32_t device,
-	       const uint8_t *pt, size_t len)
+receipts_apply(struct chat_client *c, const char *receipt_id, const char *chat_id,
+	       const char *user, uint32_t device, const uint8_t *pt, size_t len)
 {
 	struct chat_receipt r = {chat_id, NULL, user, device, 0, 0, NULL};
 	struct receipt_body body;
-	struct news *news;
+	struct receipt_news *news;
 	size_t n, n_news = 0;
 	int rc;
 
@@ -354,6 +353,9 @@ receipts_apply(struct chat_client *c, const char *chat_id, const char *user, uin
 		free(news);
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
+	/* In a batch, what it said is told once the batch commits. */
+	if (c->store.batch)
+		return receive_defer_receipt(c, receipt_id, &r, news, n_news);
 	for (size_t i = 0; i < n_news && c->cbs.on_receipt; i++) {
 		r.message_id = news[i].id;
 		r.state = news[i].state;

@@ -12,6 +12,17 @@
  * for the server's whole retention time (PROTOCOL.md, "Undecryptable
  * envelopes"). A message already stored is acked again without being shown
  * again.
+ *
+ * The messages and receipts of one pass of the loop share one commit (a
+ * batch, see store.h): a drain of thousands costs a few fsyncs, not one
+ * each. Each is stored in the batch's transaction (a message with the
+ * delivered receipt it owes), and waits in c->batch; receive_settle commits
+ * the batch, and only then hands each over (on_message, on_receipt) and
+ * queues its ack, in the order they came. Nothing is acked before the commit
+ * that makes it durable, nor handed over before it. Any other push settles
+ * the batch before it is handled (session.c), so the order of callbacks is
+ * the order of the frames; requests made while a batch is open wait for its
+ * commit (session_release_held).
  */
 #include "internal.h"
 #include "analyzer.h"
@@ -100,6 +111,204 @@ report(struct chat_client *c, const char *message_id, int err)
 {
 	if (c->cbs.on_receive_error)
 		c->cbs.on_receive_error(c, c->udata, message_id, err, c->errmsg);
+}
+
+/* ---- the batch -------------------------------------------------------- */
+
+/* A message of the batch: stored in its transaction, to be handed over
+ * (unless it was before) and acked once it commits. */
+enum { RECV_ACK_ONLY, RECV_MESSAGE, RECV_UNDECRYPTABLE, RECV_RECEIPT };
+struct received {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	int what;  /* RECV_* */
+	int owed;  /* a delivered receipt was queued with it */
+	int receipt; /* RECV_UNDECRYPTABLE: a receipt's envelope (not stored) */
+	char *why; /* RECV_UNDECRYPTABLE: why, and who sent it */
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	char user[CHAT_USER_MAX + 1];
+	uint32_t device;
+	int64_t sent_at;
+	/* RECV_RECEIPT: its status and time, and what it told (n_news). */
+	int status;
+	int64_t at;
+	struct receipt_news *news;
+	size_t n_news;
+};
+
+static struct received *
+batch_find(struct chat_client *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_batch; i++)
+		if (strcmp(c->batch[i].id, id) == 0)
+			return &c->batch[i];
+	return NULL;
+}
+
+/* gcc -fanalyzer: no leak; c->batch holds why until receive_settle or
+ * receive_forget_batch frees it (common/analyzer.h). */
+ANALYZER_LEAK_FP_BEGIN
+static struct received *
+batch_add(struct chat_client *c, const char *id, int what, const char *why)
+{
+	struct received *r;
+
+	if (c->n_batch == c->cap_batch) {
+		size_t cap = c->cap_batch ? c->cap_batch * 2 : 64;
+		struct received *p = realloc(c->batch, cap * sizeof *p);
+
+		if (p == NULL)
+			return NULL;
+		c->batch = p;
+		c->cap_batch = cap;
+	}
+	r = &c->batch[c->n_batch];
+	memset(r, 0, sizeof *r);
+	if (why != NULL && (r->why = strdup(why)) == NULL)
+		return NULL;
+	snprintf(r->id, sizeof r->id, "%s", id);
+	r->what = what;
+	c->n_batch++;
+	return r;
+}
+ANALYZER_LEAK_FP_END
+
+int
+receive_batching(const struct chat_client *c)
+{
+	return c->store.batch && c->n_batch < RECEIVE_BATCH_MAX &&
+	       session_now(c) - c->batch_started < RECEIVE_BATCH_MS;
+}
+
+int
+receive_holding(const struct chat_client *c)
+{
+	return c->store.batch;
+}
+
+static int
+hand_over(void *arg, const struct chat_message *m)
+{
+	struct chat_client *c = arg;
+
+	if (c->cbs.on_message)
+		c->cbs.on_message(c, c->udata, m);
+	return 0;
+}
+
+static void tell_undecryptable(struct chat_client *c, const char *chat_id, const char *id,
+			       const char *user, uint32_t device, int64_t sent_at, int receipt,
+			       const char *why);
+
+/* A message of a committed batch: handed over (read back from the store,
+ * as it was committed), then acked. */
+static void
+settle_one(struct chat_client *c, const struct received *r)
+{
+	if (r->what == RECV_MESSAGE && store_message_get(&c->store, r->id, hand_over, c) != 1) {
+		client_fail(c, CHAT_ERR_STORE, "stored, but cannot read it back: %s",
+			    c->store.err);
+		report(c, r->id, CHAT_ERR_STORE);
+		return;
+	}
+	if (r->what == RECV_UNDECRYPTABLE)
+		tell_undecryptable(c, r->chat_id, r->id, r->user, r->device, r->sent_at,
+				   r->receipt, r->why);
+	if (r->what == RECV_RECEIPT || r->receipt) {
+		struct chat_receipt t = {r->chat_id, NULL, r->user, r->device, r->status, r->at,
+					 NULL};
+
+		for (size_t i = 0; i < r->n_news && c->cbs.on_receipt; i++) {
+			t.message_id = r->news[i].id;
+			t.state = r->news[i].state;
+			c->cbs.on_receipt(c, c->udata, &t);
+		}
+		(void)receive_queue_ack(c, r->id);
+		return;
+	}
+	/* Handed over now: after this, a delivery again only acks it. */
+	if (r->what != RECV_ACK_ONLY && store_message_handed(&c->store, r->id) != 0) {
+		report(c, r->id, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
+		return;
+	}
+	if (r->owed)
+		receipts_due(c, RECEIPT_DELAY_MS);
+	(void)receive_queue_ack(c, r->id); /* no memory: it comes again */
+}
+
+void
+receive_settle(struct chat_client *c)
+{
+	struct received *b = c->batch;
+	size_t n = c->n_batch;
+
+	if (!c->store.batch && n == 0)
+		return;
+	/* Taken off the handle first: a callback may receive again. */
+	c->batch = NULL;
+	c->n_batch = c->cap_batch = 0;
+	if (store_batch_end(&c->store) != 0) {
+		/* Nothing of it is stored: not acked, it all comes again. */
+		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		for (size_t i = 0; i < n; i++)
+			report(c, b[i].id, CHAT_ERR_STORE);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			settle_one(c, &b[i]);
+	}
+	session_release_held(c);
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].why);
+		free(b[i].news);
+	}
+	free(b);
+}
+
+void
+receive_forget_batch(struct chat_client *c)
+{
+	for (size_t i = 0; i < c->n_batch; i++) {
+		free(c->batch[i].why);
+		free(c->batch[i].news);
+	}
+	free(c->batch);
+	c->batch = NULL;
+	c->n_batch = c->cap_batch = 0;
+}
+
+int
+receive_defer_receipt(struct chat_client *c, const char *receipt_id, const struct chat_receipt *r,
+		      struct receipt_news *news, size_t n)
+{
+	struct received *e = batch_find(c, receipt_id);
+
+	if (e != NULL) {
+		free(news); /* twice in one batch: the second told nothing new */
+		return CHAT_OK;
+	}
+	if ((e = batch_add(c, receipt_id, RECV_RECEIPT, NULL)) == NULL) {
+		free(news);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(e->chat_id, sizeof e->chat_id, "%s", r->chat_id);
+	snprintf(e->user, sizeof e->user, "%s", r->user);
+	e->device = r->device;
+	e->status = r->status;
+	e->at = r->at;
+	e->news = news;
+	e->n_news = n;
+	return CHAT_OK;
+}
+
+/* A message taken: its ack now, or, in a batch, once the batch commits
+ * (with its hand-over, if it is the batch's already). */
+static int
+receive_done(struct chat_client *c, const char *id)
+{
+	if (!c->store.batch)
+		return receive_queue_ack(c, id);
+	if (batch_find(c, id) != NULL)
+		return CHAT_OK;
+	return batch_add(c, id, RECV_ACK_ONLY, NULL) ? CHAT_OK : CHAT_ERR_NOMEM;
 }
 
 /* The parts of a newMessage, checked for form and size. */
@@ -257,18 +466,43 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 
 /* Tells the application of an envelope it will never see the content of. */
 static void
-tell_undecryptable(struct chat_client *c, const struct incoming *in, const char *why)
+tell_undecryptable(struct chat_client *c, const char *chat_id, const char *id, const char *user,
+		   uint32_t device, int64_t sent_at, int receipt, const char *why)
 {
-	struct chat_undecryptable u = {in->chat_id,     in->message_id, in->user,
-				       (uint32_t)in->device, in->sent_at,    in->receipt,
-				       NULL};
+	struct chat_undecryptable u = {chat_id, id, user, device, sent_at, receipt, NULL};
 
 	client_fail(c, CHAT_ERR_DECRYPT, "%s %s from %s's device %u could not be decrypted: %s",
-		    in->receipt ? "receipt" : "message", in->message_id, in->user,
-		    (unsigned)in->device, why);
+		    receipt ? "receipt" : "message", id, user, (unsigned)device, why);
 	u.reason = c->errmsg;
 	if (c->cbs.on_undecryptable)
 		c->cbs.on_undecryptable(c, c->udata, &u);
+}
+
+static void
+tell_undecryptable_in(struct chat_client *c, const struct incoming *in, const char *why)
+{
+	tell_undecryptable(c, in->chat_id, in->message_id, in->user, (uint32_t)in->device,
+			   in->sent_at, in->receipt, why);
+}
+
+/* In a batch: the message waits for its commit to be handed over and acked. */
+static int
+defer(struct chat_client *c, const struct incoming *in, const char *why, int owed)
+{
+	struct received *r;
+
+	if (batch_find(c, in->message_id) != NULL)
+		return CHAT_OK; /* twice in one batch: handed over once */
+	r = batch_add(c, in->message_id, why ? RECV_UNDECRYPTABLE : RECV_MESSAGE, why);
+	if (r == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	r->owed = owed;
+	r->receipt = in->receipt;
+	snprintf(r->chat_id, sizeof r->chat_id, "%s", in->chat_id);
+	snprintf(r->user, sizeof r->user, "%s", in->user);
+	r->device = (uint32_t)in->device;
+	r->sent_at = in->sent_at;
+	return CHAT_OK;
 }
 
 /* Stores the message (an undecryptable one as such, when why is not NULL);
@@ -316,11 +550,13 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 		store_rollback(&c->store);
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
+	if (c->store.batch)
+		return rc == 1 || unhanded ? defer(c, in, why, rc == 1 && owed) : CHAT_OK;
 	if (rc == 1 && owed)
 		receipts_due(c, RECEIPT_DELAY_MS);
 	if (rc == 1 || unhanded) {
 		if (why != NULL)
-			tell_undecryptable(c, in, why);
+			tell_undecryptable_in(c, in, why);
 		else if (c->cbs.on_message)
 			c->cbs.on_message(c, c->udata, &m);
 		/* Handed over now: after this, a delivery again only acks it. */
@@ -382,7 +618,8 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
 
 	if (rc == CHAT_OK) {
-		rc = receipts_apply(c, in->chat_id, in->user, (uint32_t)in->device, pt, pt_len);
+		rc = receipts_apply(c, in->message_id, in->chat_id, in->user, (uint32_t)in->device,
+				    pt, pt_len);
 		if (rc == 1)
 			snprintf(why, sizeof why, "%s", c->errmsg);
 	}
@@ -390,8 +627,10 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 		sodium_memzero(pt, pt_len);
 		free(pt);
 	}
-	if (rc == 1) {
-		tell_undecryptable(c, in, why);
+	if (rc == 1 && c->store.batch) {
+		rc = defer(c, in, why, 0); /* told in its turn, after the commit */
+	} else if (rc == 1) {
+		tell_undecryptable_in(c, in, why);
 		rc = CHAT_OK;
 	}
 	return rc;
@@ -417,7 +656,7 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		} else if (rc == 1) {
 			/* Delivered before, and the ack was lost: ack again, show nothing. */
-			receive_queue_ack(c, in.message_id);
+			(void)receive_done(c, in.message_id);
 			return;
 		} else {
 			rc = CHAT_OK;
@@ -439,23 +678,36 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	if (rc == CHAT_OK) {
 		/* No memory for the ack only delays it: the server sends the
 		 * message again next session, and the store knows it. */
-		(void)receive_queue_ack(c, in.message_id);
+		(void)receive_done(c, in.message_id);
 	} else if (rc != CHAT_ERR_KEY_CHANGED) {
 		report(c, in.message_id, rc);
 	}
 	sodium_memzero(sender_xk, sizeof sender_xk);
 }
 
+/* Takes a message or a receipt into the pass's batch, opening it if none
+ * is (a store that cannot open one, busy with another program, say, takes
+ * it in a commit of its own). */
+static void
+receive_batched(struct chat_client *c, const cJSON *msg, int receipt)
+{
+	if (!c->store.batch && store_batch_begin(&c->store) == 0)
+		c->batch_started = session_now(c);
+	receive_envelope(c, msg, receipt);
+	if (c->store.batch && !receive_batching(c))
+		receive_settle(c); /* full: the batch's bound keeps latency bounded */
+}
+
 void
 receive_new_message(struct chat_client *c, const cJSON *msg)
 {
-	receive_envelope(c, msg, 0);
+	receive_batched(c, msg, 0);
 }
 
 void
 receive_receipt(struct chat_client *c, const cJSON *msg)
 {
-	receive_envelope(c, msg, 1);
+	receive_batched(c, msg, 1);
 }
 
 /* ---- chatUpdate ----------------------------------------------------------- */
@@ -546,7 +798,10 @@ void
 receive_chat_update(struct chat_client *c, const cJSON *msg)
 {
 	struct chat_update u = {0};
-	int rc = handle_update(c, msg, &u);
+	int rc;
+
+	receive_settle(c);
+	rc = handle_update(c, msg, &u);
 
 	/* Stored now (rc 0), or before (1): either way the server may forget it. */
 	if (rc >= 0)

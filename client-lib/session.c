@@ -95,6 +95,8 @@ next_frame(struct chat_client *c)
 			return NULL;
 		if (r->sent || !(c->state == CHAT_STATE_ONLINE || r->preauth))
 			continue;
+		if (r->held)
+			return NULL; /* session_release_held, after the commit */
 		if (r->not_before > now) {
 			/* Timers may fire a little early: look again when it is due. */
 			session_wake_at(c, r->not_before + 1);
@@ -168,11 +170,25 @@ session_request(struct chat_client *c, cJSON *req, reply_fn fn, struct op *op, i
 	r->fn = fn;
 	r->op = op;
 	r->preauth = preauth;
+	r->held = c->hooks->holding(c);
 	for (tail = &c->reqs; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = r;
 	session_want_write(c);
 	return CHAT_OK;
+}
+
+void
+session_release_held(struct chat_client *c)
+{
+	int any = 0;
+
+	for (struct request *r = c->reqs; r != NULL; r = r->next) {
+		any |= r->held;
+		r->held = 0;
+	}
+	if (any)
+		session_want_write(c);
 }
 
 /* Sets errmsg and server_code from an error reply; CHAT_ERR_REFUSED. */
@@ -362,6 +378,16 @@ session_on_frame(struct chat_client *c, char *buf, size_t len)
 		cJSON_Delete(msg);
 		return;
 	}
+	c->frames_in++;
+	/* Only newMessage and receipt pushes join the received envelopes held
+	 * for one commit; any other push comes after they are committed and
+	 * handed on. Replies are handled inside the batch (what they write
+	 * joins it, what they queue is held for its commit): answers to this
+	 * device's acks come in the middle of a drain. */
+	if (bad != 0 || (cJSON_GetObjectItemCaseSensitive(msg, "ok") == NULL &&
+			 ((type = proto_get_str(msg, "type")) == NULL ||
+			  (strcmp(type, "newMessage") != 0 && strcmp(type, "receipt") != 0))))
+		c->hooks->settle(c);
 	if (bad != 0)
 		on_bad_strings(c, msg, bad);
 	else if (cJSON_GetObjectItemCaseSensitive(msg, "ok") != NULL)
@@ -400,6 +426,9 @@ session_on_writable(struct chat_client *c)
 {
 	struct request *r;
 
+	/* What waits for the batch's commit does not go out before it: the
+	 * acks of its messages are queued only then, and requests made while it
+	 * is open are held (session_request). */
 	if (c->state == CHAT_STATE_ONLINE)
 		c->hooks->on_writable(c);
 	r = next_frame(c);
@@ -465,6 +494,7 @@ session_on_closed(struct chat_client *c, int err)
 	char saved[sizeof c->errmsg], saved_user[sizeof c->err_user];
 	int retrying;
 
+	c->hooks->settle(c); /* stored before the connection went: handed over */
 	c->has_conn = 0;
 	c->closing = 0;
 	c->linking = 0;
@@ -626,6 +656,9 @@ chat_client_state(const struct chat_client *c)
 int
 chat_client_loop(struct chat_client *c, int timeout_ms)
 {
+	uint64_t first;
+	int64_t until;
+
 	if (!c->has_conn && c->state == CHAT_STATE_OFFLINE)
 		return CHAT_ERR_NOT_CONNECTED;
 	if (c->state == CHAT_STATE_WAITING) {
@@ -642,8 +675,30 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 		if (timeout_ms > left)
 			timeout_ms = (int)left;
 	}
+	first = c->frames_in;
+	until = session_now(c) + (timeout_ms > 0 ? timeout_ms : 0);
 	if (c->transport->service(c, timeout_ms) != 0)
 		return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+	/* A burst (a drain of the inbox) is read a buffer at a time, and may
+	 * come a frame at a time: while frames keep coming, the next ones join
+	 * the same commit, within the batch's bounds. What is ready now is
+	 * taken at once; a wait for more (RECEIVE_LINGER_MS, within the
+	 * caller's timeout) only while frames came in the pass before too: a
+	 * message alone is not held back. */
+	while (c->hooks->batching(c)) {
+		uint64_t before = c->frames_in;
+		int64_t left = until - session_now(c);
+		int wait = c->streak && left > 0 ? (int)(left < RECEIVE_LINGER_MS ? left
+										 : RECEIVE_LINGER_MS)
+						 : 0;
+
+		if (c->transport->service(c, wait) != 0)
+			return client_fail(c, CHAT_ERR_CONNECTION_LOST, "network loop failed");
+		if (c->frames_in == before)
+			break;
+	}
+	c->streak = c->frames_in != first;
+	c->hooks->settle(c);
 	check_deadlines(c);
 	c->hooks->on_tick(c);
 	return CHAT_OK;

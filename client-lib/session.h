@@ -122,6 +122,17 @@ struct session_hooks {
 	void (*on_state)(struct chat_client *c, enum chat_state st, int err);
 	/* After each pass of the loop. */
 	void (*on_tick)(struct chat_client *c);
+	/* What the client holds for one commit (the messages and receipts
+	 * received in a pass): batching says it can take more; settle commits
+	 * it and hands it on. The session settles before any other push is
+	 * handled, on a close, and at the end of each pass (after taking what
+	 * keeps coming, within the batch's bounds), so no callback of another
+	 * kind of push runs before the commit. */
+	int (*batching)(const struct chat_client *c);
+	void (*settle)(struct chat_client *c);
+	/* 1 while such a commit is pending: a request queued now is held until
+	 * session_release_held (it may depend on what is not committed yet). */
+	int (*holding)(const struct chat_client *c);
 };
 
 /* ---- the session's calls ------------------------------------------------ */
@@ -142,6 +153,7 @@ struct request {
 	size_t frame_len;
 	int sent;
 	int64_t not_before; /* rate_limited: not again before (session clock) */
+	int held;           /* queued while a commit was pending: waits for it */
 };
 
 /* Connects (CONNECTING), unless a connection exists or is being made. */
@@ -168,6 +180,8 @@ void session_online(struct chat_client *c);
 /* Closes the connection once what is queued has gone (err CHAT_OK), or at
  * once with err as the reason the connection ends. */
 void session_close(struct chat_client *c, int err);
+/* The client's pending commit is done: the requests held for it may go. */
+void session_release_held(struct chat_client *c);
 /* Forgets the requests waiting on op, unanswered (op ends early). */
 void session_drop_op_requests(struct chat_client *c, const struct op *op);
 /* Fails every queued request with err: no reply will come. */

@@ -94,6 +94,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT nested",
+	[ST_RELEASE] = "RELEASE nested",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO nested",
 	[ST_USER_VERSION] = "PRAGMA user_version",
 	[ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
 	[ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
@@ -538,6 +541,36 @@ set_up(struct store *s)
 	return exec(s, sql);
 }
 
+/*
+ * What every connection sets, none of which writes to a store that has it
+ * already: journal_mode is persistent in the file, so it is set only on a new
+ * store (setting it costs a write lock). No checkpoint on close: a cold
+ * command would otherwise pay for copying the WAL into the database and
+ * deleting it (fsyncs of both) on every run; the WAL stays for the next
+ * connection, and SQLite checkpoints it as it grows (wal_autocheckpoint).
+ */
+static int
+configure(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int wal = 0, rc;
+
+	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+		return store_fail(s, "configure");
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "read journal mode");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		wal = sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	(void)sqlite3_finalize(st); /* the step's error, if any, is told below */
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "read journal mode");
+	if (!wal && exec(s, "PRAGMA journal_mode=WAL;") != 0)
+		return -1;
+	return exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+}
+
 int
 store_open(struct store *s, const char *path)
 {
@@ -559,9 +592,13 @@ store_open(struct store *s, const char *path)
 		store_close(s);
 		return -1;
 	}
-	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
-	    exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") ||
-	    store_begin(s) != 0 || set_up(s) != 0 || store_commit(s) != 0) {
+	/* A store at the current version is used as it is: reading its version
+	 * takes no write lock and no fsync. Anything else is created or migrated
+	 * under a write transaction, which reads the version again (another
+	 * process may have done it meanwhile). */
+	if (configure(s) != 0 || (rc = user_version(s)) < 0 ||
+	    (rc != STORE_SCHEMA_VERSION &&
+	     (store_begin(s) != 0 || set_up(s) != 0 || store_commit(s) != 0))) {
 		char why[256];
 
 		memcpy(why, s->err, sizeof why);
@@ -593,8 +630,9 @@ store_close(struct store *s)
 	/* sqlite3_close_v2 defers what it cannot do now; it returns SQLITE_OK
 	 * for any connection it was given. */
 	if (s->db != NULL)
-		(void)sqlite3_close_v2(s->db);
+		(void)sqlite3_close_v2(s->db); /* rolls back a batch still open */
 	s->db = NULL;
+	s->batch = s->nested = 0;
 }
 
 /* ---- settings ------------------------------------------------------------------- */
@@ -623,42 +661,68 @@ store_meta_set(struct store *s, const char *key, const char *value)
 	return store_run(s, st, "write setting");
 }
 
-/* ---- transactions ------------------------------------------------------------ */
+/* ---- durability ---------------------------------------------------------------- */
+
+int
+store_synced(struct store *s, int full)
+{
+	sqlite3_stmt *st = store_stmt(s, full ? ST_SYNC_FULL : ST_SYNC_NORMAL);
+
+	return st == NULL ? store_abandon(s, st, "set synchronous")
+			  : store_run(s, st, "set synchronous");
+}
+
+/* ---- transactions ------------------------------------------------------------
+ *
+ * Inside a batch (store_batch_begin), a transaction is a savepoint of the
+ * batch's: its commit is a RELEASE, its rollback undoes only itself, and what
+ * it wrote is durable with the batch's commit. */
+
+/* Runs one statement of the table that takes no parameters. */
+static int
+run_plain(struct store *s, enum store_st which, const char *what)
+{
+	sqlite3_stmt *st = store_stmt(s, which);
+
+	return st == NULL ? store_abandon(s, st, what) : store_run(s, st, what);
+}
 
 int
 store_begin(struct store *s)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_BEGIN);
-
-	return st == NULL ? store_abandon(s, st, "begin") : store_run(s, st, "begin");
+	if (!s->batch)
+		return run_plain(s, ST_BEGIN, "begin");
+	if (run_plain(s, ST_SAVEPOINT, "begin") != 0)
+		return -1;
+	s->nested++;
+	return 0;
 }
 
 int
 store_commit(struct store *s)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_COMMIT);
-
-	if ((st == NULL ? store_abandon(s, st, "commit") : store_run(s, st, "commit")) == 0)
+	if (run_plain(s, s->nested > 0 ? ST_RELEASE : ST_COMMIT, "commit") == 0) {
+		if (s->nested > 0)
+			s->nested--;
 		return 0;
+	}
 	store_rollback(s);
 	return -1;
 }
 
-/* A failed statement may or may not have ended the transaction (SQLITE_FULL
- * can roll it back by itself): look before rolling back. */
-void
-store_rollback(struct store *s)
+/* Keeps the reason the caller is rolling back for, and adds to it if the
+ * rollback fails too (the transaction is then still open). */
+static void
+roll_back(struct store *s, int nested)
 {
 	char keep[sizeof s->err];
-	sqlite3_stmt *st;
+	int rc;
 
-	if (s->db == NULL || sqlite3_get_autocommit(s->db))
-		return;
-	/* Keep the reason the caller is rolling back for, and add to it if the
-	 * rollback fails too (the transaction is then still open). */
 	memcpy(keep, s->err, sizeof keep);
-	st = store_stmt(s, ST_ROLLBACK);
-	if ((st == NULL ? store_abandon(s, st, "rollback") : store_run(s, st, "rollback")) != 0) {
+	rc = nested ? run_plain(s, ST_ROLLBACK_TO, "rollback") ||
+			      run_plain(s, ST_RELEASE, "rollback")
+		    : run_plain(s, ST_ROLLBACK, "rollback");
+	if (rc != 0) {
 		char why[sizeof s->err];
 
 		memcpy(why, s->err, sizeof why);
@@ -666,4 +730,50 @@ store_rollback(struct store *s)
 		return;
 	}
 	memcpy(s->err, keep, sizeof keep);
+}
+
+/* A failed statement may or may not have ended the transaction (SQLITE_FULL
+ * can roll it back by itself): look before rolling back. In a batch, a
+ * rollback with no savepoint open is the batch's to do (store_batch_end):
+ * the savepoint it follows was rolled back already. */
+void
+store_rollback(struct store *s)
+{
+	if (s->db == NULL || sqlite3_get_autocommit(s->db))
+		return;
+	if (s->nested > 0) {
+		s->nested--;
+		roll_back(s, 1);
+	} else if (!s->batch) {
+		roll_back(s, 0);
+	}
+}
+
+int
+store_batch_begin(struct store *s)
+{
+	if (s->batch)
+		return 0;
+	if (run_plain(s, ST_BEGIN, "begin") != 0)
+		return -1;
+	s->batch = 1;
+	s->nested = 0;
+	return 0;
+}
+
+int
+store_batch_end(struct store *s)
+{
+	if (!s->batch)
+		return 0;
+	s->batch = 0;
+	s->nested = 0;
+	/* An error that rolled the transaction back by itself (SQLITE_FULL,
+	 * an I/O error) took the batch with it: what came after ran in
+	 * autocommit mode, on its own. */
+	if (s->db == NULL || sqlite3_get_autocommit(s->db)) {
+		snprintf(s->err, sizeof s->err, "the batch's transaction was rolled back");
+		return -1;
+	}
+	return store_commit(s);
 }

@@ -28,6 +28,8 @@ struct store {
 	sqlite3 *db; /* NULL once closed */
 	char err[256];
 	struct store_stmts *stmts;
+	int batch;  /* a batch's transaction is open (store_batch_begin) */
+	int nested; /* savepoints open inside it (store_begin) */
 };
 
 int store_open(struct store *s, const char *path);
@@ -152,10 +154,19 @@ int store_message_each(struct store *s, const char *chat_id, int limit, chat_his
 		       void *arg, int *stop);
 
 /* Transactions, for changes that must land together. commit rolls back on
- * failure; rollback keeps err as it was. */
+ * failure; rollback keeps err as it was. Inside a batch they are savepoints
+ * of the batch's transaction: durable only once the batch ends. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A batch: one transaction for many changes (the messages of one pass of
+ * the loop), so that they cost one synced commit. Every write until
+ * store_batch_end goes into it, each store_begin..store_commit a savepoint
+ * that can fail alone. end commits it (0), or rolls it all back (-1, err
+ * says why); either way the batch is over. begin and end are no-ops when
+ * there is (not) one. Closing the store rolls back a batch left open. */
+int store_batch_begin(struct store *s);
+int store_batch_end(struct store *s);
 
 /* Receipts. */
 /* Records that (user, device) reached status (CHAT_RECEIPT_*) for a message:

@@ -51,36 +51,37 @@ store_message_received(struct store *s, const char *message_id)
 	return rc;
 }
 
-/* Runs the statement of a pragma that takes no value (ST_SYNC_*). */
+/* Runs a one-row update without an fsync of its own (store_synced): for
+ * marks whose loss costs a repetition, never a message. */
 static int
-pragma(struct store *s, enum store_st which)
+run_unsynced(struct store *s, sqlite3_stmt *st, const char *what)
 {
-	sqlite3_stmt *st = store_stmt(s, which);
+	int rc;
 
-	return st == NULL ? store_abandon(s, st, "set synchronous")
-			  : store_run(s, st, "set synchronous");
+	/* In a transaction, its commit decides (and the setting cannot be
+	 * changed in one). */
+	if (!sqlite3_get_autocommit(s->db))
+		return store_run(s, st, what);
+	if (store_synced(s, 0) != 0) {
+		store_done(s, st);
+		return -1;
+	}
+	rc = store_run(s, st, what);
+	if (store_synced(s, 1) != 0)
+		rc = -1;
+	return rc;
 }
 
 int
 store_message_handed(struct store *s, const char *message_id)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = store_stmt(s, ST_MESSAGE_HANDED);
 
-	/* Without an fsync of its own: in WAL mode a commit at synchronous=NORMAL
-	 * survives the process dying (what this flag is about), only not a power
-	 * cut, after which a message may be shown twice. It is on every received
+	/* Lost to a power cut, a message is shown twice. It is on every received
 	 * message's path, and an fsync there halves the receive rate. */
-	if (pragma(s, ST_SYNC_NORMAL) != 0)
-		return -1;
-	st = store_stmt(s, ST_MESSAGE_HANDED);
 	if (st == NULL || store_bind_text(s, st, 1, message_id))
-		rc = store_abandon(s, st, "mark message handed over");
-	else
-		rc = store_run(s, st, "mark message handed over");
-	if (pragma(s, ST_SYNC_FULL) != 0)
-		rc = -1;
-	return rc;
+		return store_abandon(s, st, "mark message handed over");
+	return run_unsynced(s, st, "mark message handed over");
 }
 
 int
@@ -88,10 +89,13 @@ store_message_sent(struct store *s, const char *message_id, int64_t seq, int64_t
 {
 	sqlite3_stmt *st = store_stmt(s, ST_MESSAGE_SENT);
 
+	/* Lost to a power cut, the message is pending again and goes again
+	 * under its id, which the server takes once (PROTOCOL.md, sendMessage,
+	 * "Idempotence"): a cold send costs one fsync, the outbox's. */
 	if (st == NULL || store_bind_int(s, st, 1, seq) || store_bind_int(s, st, 2, sent_at) ||
 	    store_bind_text(s, st, 3, message_id))
 		return store_abandon(s, st, "mark message sent");
-	return store_run(s, st, "mark message sent");
+	return run_unsynced(s, st, "mark message sent");
 }
 
 int

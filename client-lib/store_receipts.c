@@ -141,8 +141,8 @@ drop_sent(struct store *s, const char *message_id, int status)
 	return store_run(s, st, "drop sent receipt");
 }
 
-int
-store_receipt_done(struct store *s, const struct store_receipt_batch *b)
+static int
+drop_batch(struct store *s, const struct store_receipt_batch *b)
 {
 	if (store_begin(s) != 0)
 		return -1;
@@ -152,6 +152,22 @@ store_receipt_done(struct store *s, const struct store_receipt_batch *b)
 			return -1;
 		}
 	return store_commit(s);
+}
+
+/* Without an fsync of its own (see store_synced): lost to a power cut, the
+ * receipts are owed again and go again, and their reader takes a status
+ * for a message once. */
+int
+store_receipt_done(struct store *s, const struct store_receipt_batch *b)
+{
+	int own = s->db != NULL && sqlite3_get_autocommit(s->db), rc;
+
+	if (own && store_synced(s, 0) != 0)
+		return -1;
+	rc = drop_batch(s, b);
+	if (own && store_synced(s, 1) != 0)
+		rc = -1;
+	return rc;
 }
 
 int

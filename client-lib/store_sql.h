@@ -43,6 +43,9 @@ enum store_st {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_USER_VERSION,
 	ST_SYNC_NORMAL,
 	ST_SYNC_FULL,
@@ -174,5 +177,11 @@ int store_walk_messages(struct store *s, sqlite3_stmt *st, const char *what, cha
  * malloc'd list (free with store_free_list); gives st back. */
 int store_collect_texts(struct store *s, sqlite3_stmt *st, const char *what, char ***out,
 			size_t *n);
+
+/* synchronous=FULL (full 1, the store's setting) or NORMAL (0), for what
+ * may be written without an fsync of its own: in WAL mode a commit at NORMAL
+ * survives the process dying, only not a power cut (the next synced commit,
+ * or a checkpoint, makes it durable). Not inside a transaction. */
+int store_synced(struct store *s, int full);
 
 #endif

