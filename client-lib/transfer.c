@@ -208,6 +208,9 @@ run(void *arg)
 			 : io.too_big            ? "the server sent more than the blob holds"
 			 : curl_err[0]           ? curl_err
 						 : curl_easy_strerror(rc));
+	else if (t->http_status == 503)
+		snprintf(t->err, sizeof t->err,
+			 "the server is busy with other transfers (HTTP 503); try again in a moment");
 	else if (t->http_status != (t->kind == TRANSFER_PUT ? 201 : 200))
 		snprintf(t->err, sizeof t->err, "the server answered HTTP %ld", t->http_status);
 	else if (t->kind == TRANSFER_GET && fsync(io.fd) != 0)

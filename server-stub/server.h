@@ -73,9 +73,14 @@ struct server_opts {
 #define SERVER_STRANGER_ADDS_DAY_DEFAULT      20
 #define SERVER_STRANGER_ADDS_HOUR_DEFAULT     100
 /* File descriptors kept aside from connections: the database's, the log,
- * libwebsockets' own. Each connection may hold two (its socket and a blob
- * file), so at most (limit - reserve) / 2 connections. */
+ * libwebsockets' own. */
 #define SERVER_FD_RESERVE 32
+/* Blob files open at once (an upload being received, a download being
+ * sent): one eighth of what is left after the reserve, at most this many;
+ * each connection holds one descriptor, its socket, and a transfer takes a
+ * file slot too or is answered 503 (issue 12: a session costs one
+ * descriptor, not two). */
+#define SERVER_FILE_SLOTS_MAX 256
 /* The soft limit is raised to the hard one, but not past this: libwebsockets
  * keeps a table the size of the limit. */
 #define SERVER_FD_CEILING (1 << 20)

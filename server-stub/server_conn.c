@@ -611,6 +611,7 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (c != NULL) {
 			http_xfer_abort(c, c->xfer ? "connection closed" : NULL);
+			limits_file_give(srv, c);
 			conn_release(srv, c);
 		}
 		limits_uncount(srv, wsi);
@@ -636,11 +637,17 @@ callback_chat(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		if (c == NULL || c->xfer == NULL)
 			break;
 		return http_body_done(srv, c, wsi);
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		if (c != NULL)
+			limits_file_give(srv, c);
+		break;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		/* An upload cut off halfway leaves nothing (the blob stays pending,
 		 * and its URL could be used again before it expires). */
-		if (c != NULL)
+		if (c != NULL) {
 			http_xfer_abort(c, c->xfer ? "connection closed" : NULL);
+			limits_file_give(srv, c);
+		}
 		break;
 	default: break;
 	}

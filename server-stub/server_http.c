@@ -71,6 +71,7 @@ http_xfer_abort(struct conn *c, const char *why)
 	if (why != NULL)
 		srv_log("blob %s upload refused: %s after %lld of %lld bytes", x->id, why,
 			(long long)x->got, (long long)x->declared);
+	limits_file_give(x->srv, c);
 	free(x);
 	c->xfer = NULL;
 }
@@ -144,16 +145,20 @@ http_put(struct server *srv, struct conn *c, struct lws *wsi, const char *id, in
 	if (http_blob_file(srv, id, ".part", part, sizeof part) != 0 ||
 	    http_blob_file(srv, id, "", final, sizeof final) != 0)
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
+	if (limits_file_take(srv, c) != 0)
+		return http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, 1);
 	/* Exclusive: a second upload of the same URL while the first runs is
 	 * refused like one after it. */
 	fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		limits_file_give(srv, c);
 		if (errno == EEXIST)
 			return http_status(wsi, HTTP_STATUS_CONFLICT, 1);
 		srv_log("blob %s: cannot create %s: %s", id, part, strerror(errno));
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
 	}
 	if ((c->xfer = calloc(1, sizeof *c->xfer)) == NULL) {
+		limits_file_give(srv, c);
 		close(fd);
 		unlink(part);
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, 1);
@@ -256,13 +261,14 @@ http_body_done(struct server *srv, struct conn *c, struct lws *wsi)
 	}
 	srv_log("blob %s stored size=%lld", x->id, (long long)x->got);
 	lws_sul_cancel(&x->sul);
+	limits_file_give(srv, c);
 	free(x);
 	c->xfer = NULL;
 	return http_status(wsi, 201 /* Created */, 0);
 }
 
 static int
-http_get(struct server *srv, struct lws *wsi, const char *id)
+http_get(struct server *srv, struct conn *c, struct lws *wsi, const char *id)
 {
 	char path[PATH_MAX];
 	struct db_blob b;
@@ -276,12 +282,18 @@ http_get(struct server *srv, struct lws *wsi, const char *id)
 	if (!b.complete || http_blob_file(srv, id, "", path, sizeof path) != 0 ||
 	    access(path, R_OK) != 0)
 		return http_status(wsi, HTTP_STATUS_NOT_FOUND, 0);
+	if (limits_file_take(srv, c) != 0)
+		return http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, 0);
 	n = lws_serve_http_file(wsi, path, "application/octet-stream", NULL, 0);
+	if (n != 0)
+		limits_file_give(srv, c);
 	if (n < 0)
 		return -1;
 	if (n > 0 && lws_http_transaction_completed(wsi))
 		return -1;
-	return 0; /* LWS_CALLBACK_HTTP_FILE_COMPLETION ends it */
+	/* LWS_CALLBACK_HTTP_FILE_COMPLETION ends it and gives the slot back
+	 * (or the close, if it is cut off). */
+	return 0;
 }
 
 /* LWS_CALLBACK_HTTP: 1 if the path is not the blob store's (lws's 404
@@ -325,6 +337,6 @@ http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *ur
 		*rc = http_status(wsi, HTTP_STATUS_FORBIDDEN, put);
 		return 0;
 	}
-	*rc = put ? http_put(srv, c, wsi, id, max) : http_get(srv, wsi, id);
+	*rc = put ? http_put(srv, c, wsi, id, max) : http_get(srv, c, wsi, id);
 	return 0;
 }

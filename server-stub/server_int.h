@@ -95,6 +95,7 @@ struct conn {
 	int ping_out;
 
 	struct xfer *xfer; /* HTTP: the upload being received, or NULL */
+	int holds_file;    /* HTTP: a file slot taken (limits_file_take) */
 
 	/* HTTP: an upload was cut off; close at the next chance. */
 	int doomed;
@@ -142,6 +143,7 @@ struct server {
 	struct addr_table *addrs;
 	int n_conns;
 	int max_conns;
+	int n_files, max_files; /* blob files open (SERVER_FILE_SLOTS_MAX) */
 	int max_per_addr;
 	int auth_timeout_s;
 	double register_rate; /* per second; 0: no limit */
@@ -274,6 +276,11 @@ int64_t limits_register_wait(void *udata, struct session *s, int take);
 /* Raise the limit on open files and set srv->max_conns from it (wanted:
  * --max-connections, 0 for as many as it allows): 0, or -1 logged. */
 int limits_fd(struct server *srv, int wanted);
+/* A file slot for c's blob transfer: 0 (also if c already holds one), or
+ * -1 if every slot is taken (answer 503). limits_file_give returns it;
+ * nothing if c holds none. */
+int limits_file_take(struct server *srv, struct conn *c);
+void limits_file_give(struct server *srv, struct conn *c);
 /* Log the limits in force, once at start. */
 void limits_log(const struct server *srv);
 /* Delete what uploads cut off earlier left, purge once, then every

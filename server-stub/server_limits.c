@@ -385,7 +385,7 @@ limits_fd(struct server *srv, int wanted)
 {
 	struct rlimit rl;
 	rlim_t target;
-	int cap;
+	int cap, avail;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
 		srv_log("cannot read the limit on open files: %s", strerror(errno));
@@ -407,12 +407,45 @@ limits_fd(struct server *srv, int wanted)
 			(unsigned long long)rl.rlim_cur, SERVER_FD_RESERVE + 2);
 		return -1;
 	}
-	cap = (int)((rl.rlim_cur - SERVER_FD_RESERVE) / 2);
+	/* A session holds one descriptor; transfers share a few more. */
+	avail = (int)(rl.rlim_cur - SERVER_FD_RESERVE);
+	srv->max_files = avail / 8 > SERVER_FILE_SLOTS_MAX ? SERVER_FILE_SLOTS_MAX
+			 : avail / 8 < 1			 ? 1
+								 : avail / 8;
+	cap = avail - srv->max_files;
 	if (wanted > cap)
 		srv_log("--max-connections %d is more than %llu open files allow; using %d", wanted,
 			(unsigned long long)rl.rlim_cur, cap);
 	srv->max_conns = wanted > 0 && wanted < cap ? wanted : cap;
 	return 0;
+}
+
+int
+limits_file_take(struct server *srv, struct conn *c)
+{
+	static struct log_limit busy_limit = {.rate = 1, .burst = 5};
+
+	if (c->holds_file)
+		return 0;
+	if (srv->n_files >= srv->max_files) {
+		srv_log_limited(&busy_limit,
+				"refused a blob transfer: %d files open, the most the limit on "
+				"open files allows",
+				srv->n_files);
+		return -1;
+	}
+	srv->n_files++;
+	c->holds_file = 1;
+	return 0;
+}
+
+void
+limits_file_give(struct server *srv, struct conn *c)
+{
+	if (!c->holds_file)
+		return;
+	c->holds_file = 0;
+	srv->n_files--;
 }
 
 /* The limits in force, once at start: so that what applies can be seen. */
@@ -421,9 +454,10 @@ limits_log(const struct server *srv)
 {
 	const struct wire_hooks *h = &srv->hooks;
 
-	srv_log("limits: %d connections, %d per address, %d s to authenticate, %.0f new users "
-		"per address an hour, uploads of %lld bytes a second after %d s",
-		srv->max_conns, srv->max_per_addr, srv->auth_timeout_s, srv->register_rate * 3600,
+	srv_log("limits: %d connections, %d per address, %d blob transfers at once, %d s to "
+		"authenticate, %.0f new users per address an hour, uploads of %lld bytes a second "
+		"after %d s",
+		srv->max_conns, srv->max_per_addr, srv->max_files, srv->auth_timeout_s, srv->register_rate * 3600,
 		(long long)srv->upload_min_rate, srv->upload_grace_s);
 	srv_log("quotas: %lld pending blobs, %lld pending blob bytes, %lld blob bytes per "
 		"device, %lld inbox bytes per device, %d adds by strangers a day per user, %d "
