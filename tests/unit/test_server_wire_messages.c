@@ -264,7 +264,8 @@ test_push_from_memory_is_the_stored_row(void **state)
 	assert_int_equal(p.n, 2);
 	assert_string_equal(p.users[0], "bob");
 	assert_string_equal(p.users[1], "alice");
-	assert_non_null(strstr(p.frames[1], "\"type\":\"receipt\""));
+	/* on_row asserted each frame; "" keeps the analyzer from a NULL. */
+	assert_non_null(strstr(p.frames[1] ? p.frames[1] : "", "\"type\":\"receipt\""));
 	expect_same_as_stored(f, &p, 0, 0);
 	expect_same_as_stored(f, &p, 1, 0);
 	for (i = 0; i < p.n; i++)
