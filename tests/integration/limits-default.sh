@@ -5,7 +5,8 @@
 SERVER_DEFAULT_LIMITS=1
 start_server
 expect_in "$T/server.log" "limits: "
-expect_in "$T/server.log" " connections, 32 per address, 10 s to authenticate, 10 new users per address an hour, uploads of 4096 bytes a second after 30 s"
+expect_in "$T/server.log" " connections, 32 per address, "
+expect_in "$T/server.log" " blob transfers at once, 10 s to authenticate, 10 new users per address an hour, uploads of 4096 bytes a second after 30 s"
 expect_in "$T/server.log" "quotas: 32 pending blobs, 1073741824 pending blob bytes, 10737418240 blob bytes per device, 134217728 inbox bytes per device, 20 adds by strangers a day per user, 100 adds of strangers an hour per user"
 
 # Ten new users from 127.0.0.1 in an hour, not eleven.
