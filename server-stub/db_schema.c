@@ -491,14 +491,7 @@ db_schema_setup(struct db *st, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, inner);
 		return -1;
 	}
-	/* temp_store=MEMORY keeps the statement journal of the batch's
-	 * savepoints (one per request, server_batch.c) in memory: on disk it
-	 * spills past 64 KiB and every page a request touches is then written to
-	 * a temporary file, ~16 page writes per message, more than the WAL's
-	 * own.  It holds only what a rollback to a savepoint needs, never what
-	 * a COMMIT makes durable. */
-	if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;",
-		 "pragmas") != 0) {
+	if (exec(st, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", "pragmas") != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		return -1;
 	}
