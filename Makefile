@@ -301,7 +301,8 @@ $(BUILD)/bench/mqtt-load: bench/mqtt-load.c bench/bench.h
 $(BUILD)/bench/store-commit: bench/store-commit.c bench/bench.h $(SERVER_OBJ) $(BUILD)/libchat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Iclient-lib,$(CFLAGS)) -Iserver-stub $(LDFLAGS) -o $@ $< \
-		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS)
+		$(filter-out $(BUILD)/server-stub/main.o,$(SERVER_OBJ)) $(BUILD)/libchat.a $(LIBS) \
+		$(SERVER_LIBS)
 
 bench:
 	@$(MAKE) --no-print-directory SAN=0 bench-run
