@@ -398,8 +398,8 @@ step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
 chatctl_cold
 # libchat end to end, for context.
 step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" -n "$CB_N" -m "$CB_M"
-# Idle sessions last: when chat-load ends them all at once, the server spends
-# a while on closing them (each close writes last seen today).
+# Idle sessions last: closing tens of thousands of them at the end keeps the
+# server busy for a while.
 # The server holds at most MAX_CONN connections (from its fd limit): "max" is
 # that, less the pair the burst uses and a margin.
 levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
