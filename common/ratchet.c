@@ -301,7 +301,7 @@ skip_keys(struct pending *p, uint8_t ck[32], const uint8_t dh_pub[32], uint32_t 
 	for (i = from; i < until; i++) {
 		struct ratchet_skipped *s;
 
-		if (p->n == p->cap)
+		if (p->k == NULL || p->n >= p->cap)
 			return RATCHET_ERR_ARG; /* sized by the caller; cannot happen */
 		s = &p->k[p->n];
 		memcpy(s->dh, dh_pub, 32);
