@@ -537,6 +537,42 @@ test_tamper_refused(void **state)
 	ratchet_wipe(&b);
 }
 
+/* Malformed input gets its own error and changes nothing: a message shorter
+ * than header + tag, a low-order ratchet key (all zero: DH gives zeros), an
+ * AD field too long for its 2-byte length. */
+static void
+test_bad_header(void **state)
+{
+	struct ratchet_state a, b, before;
+	struct msg m, t;
+	struct ratchet_ad ad = ad_for(1);
+	uint8_t pt[MSG_MAX], out[MSG_MAX];
+	size_t len = 1;
+	static uint8_t big[0x10000];
+
+	(void)state;
+	session(&a, &b);
+	enc(&a, 1, "ok", &m);
+	copy_state(&before, &b);
+	assert_int_equal(ratchet_decrypt(&b, &ad, m.b, RATCHET_OVERHEAD - 1, pt, sizeof pt, &len),
+			 RATCHET_ERR_HEADER);
+	assert_int_equal(len, 0);
+	t = m;
+	memset(t.b, 0, 32);
+	assert_int_equal(dec(&b, 1, &t, NULL), RATCHET_ERR_HEADER);
+	assert_same_state(&b, &before);
+	ad.chat_id = big;
+	ad.chat_id_len = sizeof big;
+	assert_int_equal(ratchet_decrypt(&b, &ad, m.b, m.len, pt, sizeof pt, &len), RATCHET_ERR_ARG);
+	assert_int_equal(ratchet_encrypt(&a, &ad, (const uint8_t *)"x", 1, out, sizeof out, &len),
+			 RATCHET_ERR_ARG);
+	assert_same_state(&b, &before);
+	assert_int_equal(dec(&b, 1, &m, "ok"), RATCHET_OK);
+	ratchet_wipe(&before);
+	ratchet_wipe(&a);
+	ratchet_wipe(&b);
+}
+
 /* Forward secrecy: the receiver's whole state, copied after it read messages
  * 1..n, decrypts none of them. */
 static void
@@ -770,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_stored_keys_bounded),
 		cmocka_unit_test(test_replay_refused),
 		cmocka_unit_test(test_tamper_refused),
+		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_forward_secrecy),
 		cmocka_unit_test(test_healing),
 		cmocka_unit_test(test_serialize_continue),
