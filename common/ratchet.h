@@ -101,7 +101,7 @@ enum ratchet_err {
 	RATCHET_ERR_ARG = -1,       /* bad argument, buffer too small, out of memory */
 	RATCHET_ERR_HEADER = -2,    /* message shorter than header + tag, low-order dh */
 	RATCHET_ERR_TOO_FAR = -3,   /* would skip more than RATCHET_MAX_SKIP keys */
-	RATCHET_ERR_DUPLICATE = -4, /* that message's key was already used (replay) */
+	RATCHET_ERR_DUPLICATE = -4, /* its key was used (replay) or given up (bounds) */
 	RATCHET_ERR_AUTH = -5,      /* AEAD refused: forged, tampered or wrong AD */
 	RATCHET_ERR_NO_CHAIN = -6,  /* Bob cannot send before Alice's first message */
 	RATCHET_ERR_FORMAT = -7,    /* a serialised state that is not version 1's form */
