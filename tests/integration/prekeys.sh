@@ -73,3 +73,6 @@ wait_until 5 'no exhausted log line' grep -q "prekeys: bob/1 exhausted" "$T/serv
 [ "$(grep -c prekeysLow "$T/bob.out")" -eq 1 ] || fail "prekeysLow more than once: $(cat "$T/bob.out")"
 : | raw "$T/bob" "$T/bob2.out"
 expect_in "$T/bob2.out" '{"type":"prekeysLow","count":0}'
+
+# A stage 1 client (today's chatctl) is told too, and ignores the push.
+expect_exit 0 ctl bob recv
