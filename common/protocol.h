@@ -103,11 +103,12 @@
 #define PROTO_MAX_LAST_SEEN    100  /* users per getLastSeen */
 #define PROTO_MAX_ACK          1000 /* ids per ack */
 #define PROTO_MAX_BLOBS        10   /* blobs per sendMessage: attachments in one message */
+/* Envelopes per sendMessage: one per device of every member. */
+#define PROTO_MAX_ENVELOPES (PROTO_MAX_MEMBERS * PROTO_MAX_DEVICES)
+/* Prekeys (PROTOCOL.md, "Prekeys"). */
 #define PROTO_MAX_PREKEYS_UPLOAD 100 /* one-time prekeys per uploadPrekeys */
 #define PROTO_MAX_PREKEYS_STORED 200 /* one-time prekeys the server keeps per device */
 #define PROTO_PREKEYS_LOW        20  /* below this many the device is told (prekeysLow) */
-/* Envelopes per sendMessage: one per device of every member. */
-#define PROTO_MAX_ENVELOPES (PROTO_MAX_MEMBERS * PROTO_MAX_DEVICES)
 
 /* ---- Plaintexts (the first byte says the kind) ---------------------------- */
 

@@ -395,8 +395,8 @@ run_prekeys(const char *home, long req, unsigned long spk_id, unsigned long firs
 		return 1;
 	sodium_memzero(R.sk, sizeof R.sk);
 	sodium_memzero(fake_sk, sizeof fake_sk);
-	printf("{\"id\":%ld,\"type\":\"uploadPrekeys\",\"signedPrekey\":{\"id\":%lu,\"key\":\"", req,
-	       spk_id);
+	printf("{\"id\":%ld,\"type\":\"uploadPrekeys\",\"signedPrekey\":{\"id\":%lu,\"key\":\"",
+	       req, spk_id);
 	print_b64(key, 32);
 	fputs("\",\"sig\":\"", stdout);
 	print_b64(sig, 64);

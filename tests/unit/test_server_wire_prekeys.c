@@ -183,13 +183,15 @@ test_upload_and_bundles(void **state)
 
 	expect_error(call(f, &a, "{\"id\":8,\"type\":\"getPrekeyBundle\",\"user\":\"nobody\"}"),
 		     "unknown_user", 8);
-	expect_error(call(f, &a, "{\"id\":9,\"type\":\"getPrekeyBundle\",\"user\":\"bob\","
-				 "\"deviceId\":2}"),
+	expect_error(call(f, &a,
+			  "{\"id\":9,\"type\":\"getPrekeyBundle\",\"user\":\"bob\","
+			  "\"deviceId\":2}"),
 		     "unknown_device", 9);
 	expect_error(call(f, &a, "{\"id\":10,\"type\":\"getPrekeyBundle\",\"user\":\"Bob!\"}"),
 		     "invalid_user", 10);
-	expect_error(call(f, &a, "{\"id\":11,\"type\":\"getPrekeyBundle\",\"user\":\"bob\","
-				 "\"deviceId\":0}"),
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"getPrekeyBundle\",\"user\":\"bob\","
+			  "\"deviceId\":0}"),
 		     "bad_request", 11);
 }
 
@@ -239,29 +241,38 @@ test_bounds(void **state)
 	expect_error(upload(f, &b, 6, NULL, 500, 1), "quota_exceeded", 6);
 
 	/* Ids are 0 to 2^32-1 integers; keys 32 bytes; signatures 64. */
-	expect_error(call(f, &b, "{\"id\":7,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
-				 "[{\"id\":-1,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
-		     "bad_request", 7);
-	expect_error(call(f, &b, "{\"id\":8,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
-				 "[{\"id\":4294967296,\"key\":"
-				 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
+	expect_error(
+		call(f, &b,
+		     "{\"id\":7,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
+		     "[{\"id\":-1,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
+		"bad_request", 7);
+	expect_error(call(f, &b,
+			  "{\"id\":8,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
+			  "[{\"id\":4294967296,\"key\":"
+			  "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
 		     "bad_request", 8);
-	expect_error(call(f, &b, "{\"id\":9,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
-				 "[{\"id\":1.5,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
-		     "bad_request", 9);
-	expect_error(call(f, &b, "{\"id\":10,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
-				 "[{\"id\":1,\"key\":\"AAAA\"}]}"),
+	expect_error(
+		call(f, &b,
+		     "{\"id\":9,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
+		     "[{\"id\":1.5,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
+		"bad_request", 9);
+	expect_error(call(f, &b,
+			  "{\"id\":10,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
+			  "[{\"id\":1,\"key\":\"AAAA\"}]}"),
 		     "bad_request", 10);
-	expect_error(call(f, &b, "{\"id\":11,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
-				 "[{\"id\":1,\"key\":\"AAAAAAAAAAAAAAAA\\u0000AAAAAAAAAAAAAAAAAAAAAAAAAA=\"}]}"),
+	expect_error(call(f, &b,
+			  "{\"id\":11,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":"
+			  "[{\"id\":1,\"key\":\"AAAAAAAAAAAAAAAA\\u0000AAAAAAAAAAAAAAAAAAAAAAAAAA="
+			  "\"}]}"),
 		     "bad_request", 11);
 	expect_error(call(f, &b, "{\"id\":12,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":[1]}"),
 		     "bad_request", 12);
 	expect_error(call(f, &b, "{\"id\":13,\"type\":\"uploadPrekeys\",\"oneTimePrekeys\":{}}"),
 		     "bad_request", 13);
-	expect_error(call(f, &b, "{\"id\":14,\"type\":\"uploadPrekeys\",\"signedPrekey\":"
-				 "{\"id\":1,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
-				 "\"sig\":\"AAAA\"}}"),
+	expect_error(call(f, &b,
+			  "{\"id\":14,\"type\":\"uploadPrekeys\",\"signedPrekey\":"
+			  "{\"id\":1,\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+			  "\"sig\":\"AAAA\"}}"),
 		     "bad_request", 14);
 	expect_error(call(f, &b, "{\"id\":15,\"type\":\"uploadPrekeys\",\"signedPrekey\":7}"),
 		     "bad_request", 15);
