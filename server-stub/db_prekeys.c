@@ -221,6 +221,8 @@ out:
 	return ret;
 }
 
+/* No transaction: it runs at each auth, outside the batch, and a read alone
+ * should not take the write lock; the one write is a single statement. */
 enum db_status
 db_prekeys_low(struct db *st, const char *user, uint32_t device_id, int always, int *tell,
 	       int64_t *count)
@@ -230,21 +232,15 @@ db_prekeys_low(struct db *st, const char *user, uint32_t device_id, int always, 
 
 	*tell = 0;
 	*count = 0;
-	if (db_tx_begin(st, DB_TX_WRITE) != 0)
-		return DB_INTERNAL;
 	if ((r = spk_get(st, user, device_id, &spk, &told)) < 0 ||
 	    (r == 1 && opk_count(st, user, device_id, count) != 0))
-		goto out;
-	*tell = r == 1 && *count < PROTO_PREKEYS_LOW && (always || !told);
-	if (*tell && !told && set_told(st, user, device_id, 1) != 0)
-		goto out;
-	if (db_tx_end(st, DB_TX_COMMIT) != 0)
-		goto out;
+		return DB_INTERNAL;
+	if (r == 0 || *count >= PROTO_PREKEYS_LOW || (told && !always))
+		return DB_OK;
+	if (!told && set_told(st, user, device_id, 1) != 0)
+		return DB_INTERNAL;
+	*tell = 1;
 	return DB_OK;
-out:
-	*tell = 0;
-	db_tx_end(st, DB_TX_ROLLBACK);
-	return DB_INTERNAL;
 }
 
 uint64_t
