@@ -79,6 +79,9 @@
 #define PROTO_LABEL_AD_V1  "chat-e2e-v1"     /* an envelope's AD: unpadded (open only) */
 #define PROTO_LABEL_AD_V2  "chat-e2e-v2"     /* an envelope's AD: padded */
 #define PROTO_LABEL_SAFETY "chat-safety-v1"  /* a safety number */
+/* Prekeys (PROTOCOL.md, "uploadPrekeys"): an identity key signs a signed
+ * prekey, over the label, its id (4 bytes big-endian) and the key. */
+#define PROTO_LABEL_SPK "chat-spk-v1"
 
 /* ---- Limits ------------------------------------------------------------- */
 
@@ -102,6 +105,10 @@
 #define PROTO_MAX_BLOBS        10   /* blobs per sendMessage: attachments in one message */
 /* Envelopes per sendMessage: one per device of every member. */
 #define PROTO_MAX_ENVELOPES (PROTO_MAX_MEMBERS * PROTO_MAX_DEVICES)
+/* Prekeys (PROTOCOL.md, "Prekeys"). */
+#define PROTO_MAX_PREKEYS_UPLOAD 100 /* one-time prekeys per uploadPrekeys */
+#define PROTO_MAX_PREKEYS_STORED 200 /* one-time prekeys the server keeps per device */
+#define PROTO_PREKEYS_LOW        20  /* below this many the device is told (prekeysLow) */
 
 /* ---- Plaintexts (the first byte says the kind) ---------------------------- */
 

@@ -36,11 +36,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "protocol.h"
 
 #define X3DH_KEY_BYTES 32U
 #define X3DH_SIG_BYTES 64U
 #define X3DH_AD_BYTES  64U
-#define X3DH_LABEL_SPK  "chat-spk-v1"
+#define X3DH_LABEL_SPK  PROTO_LABEL_SPK /* "chat-spk-v1" */
 #define X3DH_LABEL_INFO "chat-x3dh-v1"
 
 enum x3dh_err {

@@ -208,6 +208,26 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " WHERE user = ?1 AND device_id = ?2",
 	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"
 			    " WHERE user = ?1 AND device_id = ?2",
+	/* db_prekeys.c */
+	[ST_SPK_PUT] =
+		"INSERT INTO signed_prekeys (user, device_id, prekey_id, prekey, sig,"
+		" uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (user, device_id) DO UPDATE SET prekey_id = excluded.prekey_id,"
+		" prekey = excluded.prekey, sig = excluded.sig,"
+		" uploaded_at = excluded.uploaded_at",
+	[ST_SPK_GET] = "SELECT prekey_id, prekey, sig, low_told FROM signed_prekeys"
+		       " WHERE user = ?1 AND device_id = ?2",
+	[ST_SPK_SET_LOW] = "UPDATE signed_prekeys SET low_told = ?3"
+			   " WHERE user = ?1 AND device_id = ?2",
+	/* A retried upload sends the same ids again: they are kept as stored. */
+	[ST_OPK_INSERT] =
+		"INSERT OR IGNORE INTO one_time_prekeys (user, device_id, prekey_id, prekey)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[ST_OPK_COUNT] = "SELECT count(*) FROM one_time_prekeys WHERE user = ?1 AND device_id = ?2",
+	/* The oldest, deleted as it is read: the bundle's transaction holds it. */
+	[ST_OPK_TAKE] = "DELETE FROM one_time_prekeys WHERE rowid = (SELECT rowid"
+			" FROM one_time_prekeys WHERE user = ?1 AND device_id = ?2"
+			" ORDER BY rowid LIMIT 1) RETURNING prekey_id, prekey",
 };
 
 /* Where chat ids come from; tests replace it to force a collision. */

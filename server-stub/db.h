@@ -49,7 +49,8 @@ enum db_status {
 	DB_TOO_LARGE,      /* a group over PROTO_MAX_MEMBERS */
 	DB_NO_BLOB,        /* sendMessage: a blob not uploaded in full by the sender */
 	DB_INBOX_FULL,     /* sendMessage: a recipient device's inbox is at its quota */
-	DB_TOO_MANY_ADDS   /* group create or ADD: a stranger added too often */
+	DB_TOO_MANY_ADDS,  /* group create or ADD: a stranger added too often */
+	DB_QUOTA           /* uploadPrekeys: more one-time prekeys than a device may store */
 };
 
 /* ---- open and close ---------------------------------------------------- */
@@ -535,6 +536,66 @@ enum db_status db_missed(struct db *st, const char *user, uint32_t device_id, in
 
 /* Reset the device's missed counter, once the missed push is queued. */
 enum db_status db_missed_reset(struct db *st, const char *user, uint32_t device_id);
+
+/* ---- prekeys (db_prekeys.c) -------------------------------------------- */
+
+struct db_prekey {
+	uint32_t id;
+	uint8_t key[PROTO_KEY_BYTES];
+};
+
+struct db_signed_prekey {
+	uint32_t id;
+	uint8_t key[PROTO_KEY_BYTES];
+	uint8_t sig[PROTO_SIG_BYTES];
+};
+
+/*
+ * A device's upload, in one transaction: spk (NULL: none) replaces its
+ * signed prekey; the n one-time prekeys are added, those whose id the device
+ * has stored already kept as they are (a retried upload).  DB_OK with *count
+ * the one-time prekeys stored now; DB_QUOTA with *count those stored before
+ * if they would be more than max_stored (nothing changed); DB_NOT_FOUND if
+ * one-time prekeys come before any signed prekey (nothing changed).  The
+ * signature is the caller's to check.
+ */
+enum db_status db_prekeys_upload(struct db *st, const char *user, uint32_t device_id,
+				 const struct db_signed_prekey *spk, const struct db_prekey *opks,
+				 size_t n, int64_t max_stored, int64_t now, int64_t *count);
+
+/* One device's bundle (getPrekeyBundle). */
+struct db_bundle {
+	struct db_device dev;
+	int has_spk; /* 0: the device has uploaded no prekeys (stage 1) */
+	struct db_signed_prekey spk;
+	int has_opk; /* 0: none left (or no spk) */
+	struct db_prekey opk;
+	int64_t left; /* one-time prekeys left after this bundle's */
+	int low;      /* this bundle took the device below PROTO_PREKEYS_LOW */
+};
+
+/*
+ * The bundles of user's devices (device_id 0: every device, in id order, at
+ * most cap), each device's oldest one-time prekey taken out in one
+ * transaction: no two calls ever get the same one.  DB_NOT_FOUND if there is
+ * no such user; *n 0 if there is no such device.  Counts the bundles without
+ * a one-time prekey of devices that have a signed prekey
+ * (db_prekeys_exhausted).
+ */
+enum db_status db_prekey_bundles(struct db *st, const char *user, uint32_t device_id,
+				 struct db_bundle *out, size_t cap, size_t *n);
+
+/*
+ * Whether to tell the device it runs low (prekeysLow): *tell 1, with *count,
+ * if it has a signed prekey and fewer than PROTO_PREKEYS_LOW one-time ones,
+ * and always is set (a new session) or it has not been told since it last
+ * had enough; then it is marked told.
+ */
+enum db_status db_prekeys_low(struct db *st, const char *user, uint32_t device_id, int always,
+			      int *tell, int64_t *count);
+
+/* Bundles handed out without a one-time prekey since the store was opened. */
+uint64_t db_prekeys_exhausted(const struct db *st);
 
 /* ---- ids --------------------------------------------------------------- */
 

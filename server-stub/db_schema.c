@@ -311,6 +311,40 @@ static const char migrate_v8_sql[] =
 	" || char(10) || " UPDATE_NAMES("users") " || char(10) || " UPDATE_NAMES("participants")
 	" || char(10) || " UPDATE_NAMES("admins") " WHERE kind = 'update';";
 
+/*
+ * Version 9: prekeys (PROTOCOL.md, "uploadPrekeys", issue 13).
+ *
+ * - signed_prekeys: a device's current signed prekey (one: an upload
+ *   replaces it; the device keeps the old private key itself), and low_told:
+ *   1 once the device has been told it runs low (prekeysLow), back to 0 when
+ *   an upload brings it to PROTO_PREKEYS_LOW or more, so that it is told once
+ *   per crossing.
+ * - one_time_prekeys: handed out once each, oldest (lowest rowid) first, and
+ *   deleted as they are.
+ * Both go with their device (ON DELETE CASCADE: removeDevice deletes the
+ * devices row; foreign keys are on outside migrations).
+ */
+static const char migrate_v9_sql[] =
+	"CREATE TABLE signed_prekeys ("
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  prekey_id INTEGER NOT NULL CHECK (prekey_id BETWEEN 0 AND 4294967295),"
+	"  prekey BLOB NOT NULL CHECK (length(prekey) = 32),"
+	"  sig BLOB NOT NULL CHECK (length(sig) = 64),"
+	"  low_told INTEGER NOT NULL DEFAULT 0 CHECK (low_told IN (0, 1)),"
+	"  uploaded_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user, device_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id)"
+	"    ON DELETE CASCADE);"
+	"CREATE TABLE one_time_prekeys ("
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  prekey_id INTEGER NOT NULL CHECK (prekey_id BETWEEN 0 AND 4294967295),"
+	"  prekey BLOB NOT NULL CHECK (length(prekey) = 32),"
+	"  UNIQUE (user, device_id, prekey_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id)"
+	"    ON DELETE CASCADE);";
+
 /* clang-format on */
 
 static int
@@ -398,7 +432,7 @@ foreign_keys_hold(struct db *st)
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
 					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql,
-					 migrate_v8_sql};
+					 migrate_v8_sql, migrate_v9_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

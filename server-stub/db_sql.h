@@ -22,6 +22,7 @@
  *   db_limits.c     what the store counts for limits: stranger adds, inbox
  *                   quotas
  *   db_retention.c  the retention purge, and what devices missed by it
+ *   db_prekeys.c    the prekey directory: uploads, bundles, running low
  *
  * Receipts have no file of their own: a receipt is a message without a seq
  * (db_send's receipt flag), and the few rules that differ sit on db_send's
@@ -61,9 +62,9 @@
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen,
  * 4: before receipts, 5: before attachments, 6: before tombstones and
- * quotas, 7: updates kept as their push frames) are migrated in place when
- * opened (db_schema.c). */
-#define DB_SCHEMA_VERSION 8
+ * quotas, 7: updates kept as their push frames, 8: before prekeys) are
+ * migrated in place when opened (db_schema.c). */
+#define DB_SCHEMA_VERSION 9
 
 /* The statements, by the file that runs them; their SQL is db.c's
  * stmt_sql[]. */
@@ -143,6 +144,13 @@ enum db_st {
 	ST_PURGE_TOMBSTONES,
 	ST_MISSED_GET,
 	ST_MISSED_RESET,
+	/* db_prekeys.c */
+	ST_SPK_PUT,
+	ST_SPK_GET,
+	ST_SPK_SET_LOW,
+	ST_OPK_INSERT,
+	ST_OPK_COUNT,
+	ST_OPK_TAKE,
 	ST_COUNT
 };
 /* The transactions' statements come first: they are prepared before the
@@ -183,6 +191,9 @@ struct db {
 		uint32_t device_id;
 		struct db_keys keys;
 	} keys_cache[DB_KEYS_CACHE];
+	/* Bundles handed out without a one-time prekey since the start
+	 * (db_prekeys_exhausted). */
+	uint64_t prekeys_exhausted;
 	/* Statements stepped, for the figures of issue 12 (db_statements). */
 	uint64_t steps;
 };

@@ -229,7 +229,7 @@ static int
 wants_fill(const struct conn *c)
 {
 	return c->sess.authed && !c->sess.send_only && !c->close_code &&
-	       (c->inbox_dirty || !c->drained_sent);
+	       (c->inbox_dirty || !c->drained_sent || !c->prekeys_checked);
 }
 
 /*
@@ -261,6 +261,34 @@ check_missed(struct server *srv, struct conn *c)
 }
 
 /*
+ * After auth, and after a bundle took the device below PROTO_PREKEYS_LOW:
+ * queue prekeysLow if it runs low and is to be told (db_prekeys_low: once
+ * per crossing, and at each auth while it stays low).  -1 if the
+ * connection is to be closed.
+ */
+static int
+check_prekeys(struct server *srv, struct conn *c)
+{
+	int64_t count;
+	int tell;
+
+	if (c->prekeys_checked)
+		return 0;
+	if (db_prekeys_low(srv->db, c->sess.user, c->sess.device_id, c->prekeys_always, &tell,
+			   &count) != DB_OK)
+		return -1;
+	if (tell) {
+		if (conn_queue_text(c, wire_prekeys_low(count)) != 0)
+			return -1;
+		srv_log("prekeys: %s/%u %lld left", c->sess.user, (unsigned)c->sess.device_id,
+			(long long)count);
+	}
+	c->prekeys_checked = 1;
+	c->prekeys_always = 0;
+	return 0;
+}
+
+/*
  * Queue the next inbox rows past the cursor, and the drained push the first
  * time there are none left.  Rows pushed but not acked stay in the inbox,
  * and go out again only on the device's next connection (cursor from 0).
@@ -280,8 +308,8 @@ conn_fill(struct server *srv, struct conn *c)
 			conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 1);
 		return;
 	}
-	if (check_missed(srv, c) != 0) {
-		srv_log("conn %llu cannot read the missed counter; closing",
+	if (check_missed(srv, c) != 0 || check_prekeys(srv, c) != 0) {
+		srv_log("conn %llu cannot read the missed counter or the prekeys; closing",
 			(unsigned long long)c->sess.conn_id);
 		conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 		return;

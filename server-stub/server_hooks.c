@@ -137,6 +137,8 @@ hook_authenticated(void *udata, struct session *s)
 	c->inbox_dirty = 1;
 	c->drained_sent = 0;
 	c->missed_checked = 0;
+	c->prekeys_checked = 0;
+	c->prekeys_always = 1;
 	/* The reply is queued after this returns, and rows only load from the
 	 * WRITEABLE callback: the reply goes out before the first push. */
 	lws_callback_on_writable(c->wsi);
@@ -158,6 +160,18 @@ hook_inbox_changed(void *udata, const char *user, uint32_t device_id)
 
 	if (o != NULL) {
 		o->inbox_dirty = 1;
+		lws_callback_on_writable(o->wsi);
+	}
+}
+
+void
+hook_prekeys_low(void *udata, const char *user, uint32_t device_id)
+{
+	struct conn *o = hooks_receiver(udata, user, device_id);
+
+	/* Looked at from the WRITEABLE callback, after the batch's COMMIT. */
+	if (o != NULL) {
+		o->prekeys_checked = 0;
 		lws_callback_on_writable(o->wsi);
 	}
 }

@@ -75,6 +75,11 @@ struct conn {
 	int inbox_dirty;
 	int drained_sent;
 	int missed_checked; /* the missed counter was looked at after auth */
+	/* The prekeys are to be looked at (check_prekeys): 0 after auth and
+	 * after a bundle took the device below PROTO_PREKEYS_LOW; always: a
+	 * new session, told even if it was told before. */
+	int prekeys_checked;
+	int prekeys_always;
 
 	/* Nonzero once the connection is to be closed with this code: after
 	 * the queue is flushed, or at once if close_now. */
@@ -228,6 +233,7 @@ struct conn *hooks_receiver(struct server *srv, const char *user, uint32_t devic
 void hook_authenticated(void *udata, struct session *s);
 void hook_inbox_changed(void *udata, const char *user, uint32_t device_id);
 int hook_online(void *udata, const char *user);
+void hook_prekeys_low(void *udata, const char *user, uint32_t device_id);
 size_t hook_list_links(void *udata, const char *user, int64_t now, struct session **out,
 		       size_t cap);
 void hook_linked(void *udata, struct session *s);

@@ -306,6 +306,9 @@ static const struct handler {
 	/* wire_blobs.c */
 	{"getAttachmentTarget", 0, handle_get_attachment_target},
 	{"getAttachmentDownload", 0, handle_get_attachment_download},
+	/* wire_prekeys.c */
+	{"uploadPrekeys", 0, handle_upload_prekeys},
+	{"getPrekeyBundle", 0, handle_get_prekey_bundle},
 };
 
 static const struct handler *

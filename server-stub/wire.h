@@ -170,6 +170,11 @@ struct wire_hooks {
 	 * device's own): close its connection, after by's reply if it is. */
 	void (*device_removed)(void *udata, const char *user, uint32_t device_id,
 			       const struct session *by);
+	/* A bundle took the device's one-time prekeys below PROTO_PREKEYS_LOW
+	 * (committed by the time the network layer acts on it: after the
+	 * batch): its receiving connection is to look (db_prekeys_low) and push
+	 * prekeysLow.  NULL: nobody is told. */
+	void (*prekeys_low)(void *udata, const char *user, uint32_t device_id);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
 	/* Registrations from s's address (--register-rate): 0 if one may be
@@ -217,5 +222,8 @@ char *wire_missed(int64_t count, int64_t oldest);
 
 /* The drained push. */
 char *wire_drained(void);
+
+/* The prekeysLow push: the device has count one-time prekeys left. */
+char *wire_prekeys_low(int64_t count);
 
 #endif /* CHAT_SERVER_WIRE_H */

@@ -16,6 +16,7 @@
  *   wire_chats.c     createChat, getChat, modifyChatParticipants
  *   wire_messages.c  sendMessage, sendReceipt, ack
  *   wire_blobs.c     getAttachmentTarget, getAttachmentDownload
+ *   wire_prekeys.c   uploadPrekeys, getPrekeyBundle; the prekeysLow push
  *   wire_rate.c      rate limits: the buckets, the gate, rate_limited
  *   wire_push.c      the pushes: hello, newMessage, receipt, chatUpdate,
  *                    linked, missed, drained
@@ -175,5 +176,7 @@ handler_fn handle_create_chat, handle_get_chat, handle_modify;
 handler_fn handle_send, handle_send_receipt, handle_ack;
 /* wire_blobs.c */
 handler_fn handle_get_attachment_target, handle_get_attachment_download;
+/* wire_prekeys.c */
+handler_fn handle_upload_prekeys, handle_get_prekey_bundle;
 
 #endif /* CHAT_SERVER_WIRE_REQ_H */

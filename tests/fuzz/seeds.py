@@ -203,3 +203,21 @@ write("wire", "1-nul-user", '1{"id":1,"type":"getKeys","users":["bob\\u0000x"]}'
 write("wire", "1-surrogate", '1{"id":2,"type":"createChat","name":"\\ud800","participants":["bob"]}')
 write("wire", "0-not-json", "0{\"id\":1,")
 write("wire", "1-deep", "1" + "[" * 2000)
+
+# Prekeys (PROTOCOL.md, "uploadPrekeys"): alice/1's signed prekey, signed by
+# her identity key (or forged, by bob's), and one-time prekeys.
+def spk(sid, signer_tag=1):
+    key = bytes([0x55]) * 32
+    sig = signer(signer_tag).sign(b"chat-spk-v1" + sid.to_bytes(4, "big") + key)
+    return {"id": sid, "key": b64(key), "sig": b64(sig)}
+def opks(first, n): return [{"id": first + i, "key": b64(bytes([i]) * 32)} for i in range(n)]
+upload = {"id": 20, "type": "uploadPrekeys", "signedPrekey": spk(7), "oneTimePrekeys": opks(1, 3)}
+write("wire", "1-prekeys-upload-then-bundles", "1" + j(upload) + "\n" +
+      j({"id": 21, "type": "getPrekeyBundle", "user": "alice"}) + "\n" +
+      j({"id": 22, "type": "getPrekeyBundle", "user": "alice", "deviceId": 1}))
+write("wire", "1-prekeys-forged", "1" + j(dict(upload, signedPrekey=spk(7, 2))))
+write("wire", "1-prekeys-without-spk", "1" + j({"id": 20, "type": "uploadPrekeys",
+                                                  "oneTimePrekeys": opks(1, 2)}))
+write("wire", "1-prekeys-id-2e32", "1" + j({"id": 20, "type": "uploadPrekeys",
+                                              "signedPrekey": dict(spk(7), id=4294967296)}))
+write("wire", "2-prekeys-bundle-device", '2{"id":23,"type":"getPrekeyBundle","user":"bob","deviceId":2}')

@@ -42,6 +42,12 @@
  *       its own. Prints "IK XK XSIG APPROVER APPROVAL" in hex, for sqlite3's
  *       X'..' literals.
  *
+ *   chat-probe prekeys HOME REQID SPKID FIRST N [forge]
+ *       Prints an uploadPrekeys request (id REQID) for HOME's device: a signed
+ *       prekey SPKID, signed by its identity key (with forge, by a fresh key
+ *       of the probe's: what the server must refuse), and N one-time prekeys
+ *       with ids FIRST, FIRST+1, ...; fresh random X25519 keys. No network.
+ *
  *   chat-probe seal HOME CHAT ID HEXBODY
  *       Prints the "envelopes" array of a message ID whose plaintext is HEXBODY
  *       (the kind byte included), sealed and padded as libchat seals any, for
@@ -355,6 +361,55 @@ run_forge_device(const char *user, const char *approver_home)
 	print_hex(approval, 64, "\n");
 	e2e_identity_wipe(&dev);
 	e2e_identity_wipe(&approver);
+	return 0;
+}
+
+static void
+print_b64(const uint8_t *b, size_t n)
+{
+	char out[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+
+	fputs(sodium_bin2base64(out, sizeof out, b, n, sodium_base64_VARIANT_ORIGINAL), stdout);
+}
+
+static int
+run_prekeys(const char *home, long req, unsigned long spk_id, unsigned long first, long n,
+	    int forge)
+{
+	uint8_t key[32], sk[32], sig[64], fake_pk[32], fake_sk[64];
+	uint8_t m[sizeof PROTO_LABEL_SPK - 1 + 4 + 32];
+	size_t len = sizeof PROTO_LABEL_SPK - 1;
+
+	load_home(home);
+	if (forge && crypto_sign_keypair(fake_pk, fake_sk) != 0)
+		return 1;
+	if (crypto_box_keypair(key, sk) != 0)
+		return 1;
+	memcpy(m, PROTO_LABEL_SPK, len);
+	m[len++] = (uint8_t)(spk_id >> 24);
+	m[len++] = (uint8_t)(spk_id >> 16);
+	m[len++] = (uint8_t)(spk_id >> 8);
+	m[len++] = (uint8_t)spk_id;
+	memcpy(m + len, key, 32);
+	if (crypto_sign_detached(sig, NULL, m, sizeof m, forge ? fake_sk : R.sk) != 0)
+		return 1;
+	sodium_memzero(R.sk, sizeof R.sk);
+	sodium_memzero(fake_sk, sizeof fake_sk);
+	printf("{\"id\":%ld,\"type\":\"uploadPrekeys\",\"signedPrekey\":{\"id\":%lu,\"key\":\"",
+	       req, spk_id);
+	print_b64(key, 32);
+	fputs("\",\"sig\":\"", stdout);
+	print_b64(sig, 64);
+	fputs("\"},\"oneTimePrekeys\":[", stdout);
+	for (long i = 0; i < n; i++) {
+		if (crypto_box_keypair(key, sk) != 0)
+			return 1;
+		printf("%s{\"id\":%lu,\"key\":\"", i ? "," : "", first + (unsigned long)i);
+		print_b64(key, 32);
+		fputs("\"}", stdout);
+	}
+	puts("]}");
+	sodium_memzero(sk, sizeof sk);
 	return 0;
 }
 
@@ -676,6 +731,10 @@ main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && strcmp(argv[1], "hold") == 0)
 		return run_hold(atoi(argv[2]), argv[3], atoi(argv[4]), atoi(argv[5]),
 				argc == 7 ? argv[6] : NULL);
+	if ((argc == 7 || argc == 8) && strcmp(argv[1], "prekeys") == 0)
+		return run_prekeys(argv[2], atol(argv[3]), strtoul(argv[4], NULL, 10),
+				   strtoul(argv[5], NULL, 10), atol(argv[6]),
+				   argc == 8 && strcmp(argv[7], "forge") == 0);
 	if (argc == 6 && strcmp(argv[1], "seal") == 0)
 		return run_seal(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"
@@ -686,6 +745,7 @@ main(int argc, char **argv)
 			"       chat-probe forge-device USER [APPROVER_HOME]\n"
 			"       chat-probe hold N HOST PORT MS [SRC]\n"
 			"       chat-probe slow-put HOST PORT PATH SIZE RATE\n"
+			"       chat-probe prekeys HOME REQID SPKID FIRST N [forge]\n"
 			"       chat-probe seal HOME CHAT ID HEXBODY\n");
 	return 1;
 }

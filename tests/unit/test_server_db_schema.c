@@ -193,11 +193,15 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
-/* What version 7 added, taken away again: for the tests that make older
- * versions out of the fixture's database. (Version 8 changed only the bodies
- * of group updates, and the databases made older hold none.) */
+/* What version 9 added (prekeys), taken away again. */
+#define UNDO_V9 "DROP TABLE IF EXISTS one_time_prekeys; DROP TABLE IF EXISTS signed_prekeys;"
+
+/* What version 7 added, taken away again (and version 9's): for the tests
+ * that make older versions out of the fixture's database. (Version 8 changed
+ * only the bodies of group updates, and the databases made older hold
+ * none.) */
 #define UNDO_V7                                                                                    \
-	"DROP TABLE message_tombstones; DROP TRIGGER inbox_bytes_add;"                             \
+	UNDO_V9 "DROP TABLE message_tombstones; DROP TRIGGER inbox_bytes_add;"                             \
 	"DROP TRIGGER inbox_bytes_sub; ALTER TABLE devices DROP COLUMN inbox_bytes;"               \
 	"DROP INDEX blobs_by_device; ALTER TABLE chat_members DROP COLUMN joined_seq;"             \
 	"DROP TABLE chat_activity; DROP TABLE group_adds;"
@@ -449,7 +453,7 @@ test_migrate_v7(void **state)
 			 before.text[i], before.id[i]);
 		raw_sql(f, sql);
 	}
-	raw_sql(f, "PRAGMA user_version = 7");
+	raw_sql(f, UNDO_V9 "PRAGMA user_version = 7");
 	f->db = db_open(f->path, err, sizeof err);
 	assert_non_null(f->db);
 	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
@@ -464,7 +468,7 @@ test_migrate_v7(void **state)
 	f->db = NULL;
 	snprintf(sql, sizeof sql,
 		 "UPDATE messages SET body = '{\"operation\":' WHERE message_id = '%s';"
-		 "PRAGMA user_version = 7",
+		 UNDO_V9 "PRAGMA user_version = 7",
 		 before.id[0]);
 	raw_sql(f, sql);
 	assert_null(db_open(f->path, err, sizeof err));
@@ -473,7 +477,8 @@ test_migrate_v7(void **state)
 	/* Version 8 refuses to push a body it cannot read, rather than guess. */
 	snprintf(sql, sizeof sql,
 		 "UPDATE messages SET body = 'join' || char(10) || 'bob' || char(10) ||"
-		 " 'bob' || char(10) || 'bob' WHERE message_id = '%s'; PRAGMA user_version = 8",
+		 " 'bob' || char(10) || 'bob' WHERE message_id = '%s';" UNDO_V9
+		 "PRAGMA user_version = 8",
 		 before.id[0]);
 	raw_sql(f, sql);
 	f->db = db_open(f->path, err, sizeof err);
