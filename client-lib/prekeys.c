@@ -104,9 +104,9 @@ uploaded(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	    (up_to = (uint32_t)c->prekeys_sent_up_to) == 0)
 		return; /* the keys stay pending: sent again next time */
 	snprintf(buf, sizeof buf, "%" PRId64, count);
-	if (store_opk_uploaded(&c->store, up_to) != 0 ||
-	    store_meta_set(&c->store, META_SERVER_COUNT, buf) != 0)
-		return;
+	/* A failure leaves them pending: sent again, and ignored by the server. */
+	if (store_opk_uploaded(&c->store, up_to) == 0)
+		(void)store_meta_set(&c->store, META_SERVER_COUNT, buf);
 }
 
 static cJSON *
@@ -152,8 +152,6 @@ publish(struct chat_client *c, int want)
 	if (prepare(c, want, &u) != 1 || (req = build(c, &u)) == NULL)
 		return;
 	c->prekeys_sent_up_to = u.n > 0 ? u.ids[u.n - 1] : 0;
-	if (u.n == 0)
-		c->prekeys_sent_up_to = 0;
 	if (session_request(c, req, uploaded, NULL, 0) == CHAT_OK)
 		c->prekeys_busy = 1;
 }
