@@ -1178,6 +1178,51 @@ test_prekeys_published(void **state)
 	close_handle(f);
 }
 
+/* A signed prekey a week old is replaced on the next connection, under a
+ * new id; the one before keeps its secret (late messages), one retired more
+ * than 30 days ago is forgotten. */
+static void
+test_prekeys_rotated(void **state)
+{
+	struct fixture *f = open_handle(0);
+	uint32_t seen[200] = {0};
+	int n_seen = 0;
+	int64_t first, second;
+	uint8_t sk[32];
+	const cJSON *r;
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db, "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, PROTO_MAX_PREKEYS_UPLOAD, seen, &n_seen);
+	assert_int_equal(proto_get_int(cJSON_GetObjectItemCaseSensitive(r, "signedPrekey"), "id",
+				       1, UINT32_MAX, &first), 0);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	fake_drop(f->c);
+
+	assert_int_equal(sqlite3_exec(f->c->store.db,
+				      "UPDATE signed_prekeys SET created_at = created_at - 8 * 86400000;"
+				      "INSERT INTO signed_prekeys VALUES(4000000000, zeroblob(32),"
+				      " zeroblob(32), 1, 2)", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, 0, seen, &n_seen);
+	assert_int_equal(proto_get_int(cJSON_GetObjectItemCaseSensitive(r, "signedPrekey"), "id",
+				       1, UINT32_MAX, &second), 0);
+	assert_true(second > first);
+	assert_true(second > seen[n_seen - 1]); /* the counter: no id of before */
+	assert_int_equal(store_prekey_secret(&f->c->store, 1, (uint32_t)first, sk), 1);
+	assert_int_equal(store_prekey_secret(&f->c->store, 1, 4000000000u, sk), 0);
+	sodium_memzero(sk, sizeof sk);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
 /* A server that does not know uploadPrekeys is not asked again. */
 static void
 test_prekeys_unknown_type(void **state)
@@ -1218,6 +1263,7 @@ main(void)
 		cmocka_unit_test(test_retry_expired_store_fails),
 		cmocka_unit_test(test_expired_outbox_store_fails),
 		cmocka_unit_test(test_prekeys_published),
+		cmocka_unit_test(test_prekeys_rotated),
 		cmocka_unit_test(test_prekeys_unknown_type),
 	};
 
