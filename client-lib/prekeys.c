@@ -100,6 +100,15 @@ uploaded(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		(void)store_meta_set(&c->store, META_UNSUPPORTED, "1");
 		return;
 	}
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "quota_exceeded") == 0 &&
+	    c->prekeys_sent_up_to != 0) {
+		/* The server is full (its store and this home's disagree) and took
+		 * none of them: never in a bundle, they can go, instead of being
+		 * refused again on every connection; prekeysLow asks for more. */
+		if (store_opk_drop(&c->store, c->prekeys_sent_up_to) == 0)
+			(void)store_meta_set(&c->store, META_SERVER_COUNT, "200");
+		return;
+	}
 	if (err != CHAT_OK || proto_get_int(reply, "oneTimePrekeys", 0, INT32_MAX, &count) != 0 ||
 	    (up_to = (uint32_t)c->prekeys_sent_up_to) == 0)
 		return; /* the keys stay pending: sent again next time */

@@ -127,6 +127,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " ORDER BY id LIMIT ?1",
 	[ST_OPK_UPLOADED] = "UPDATE one_time_prekeys SET uploaded = 1"
 			    " WHERE uploaded = 0 AND id <= ?1",
+	[ST_OPK_DROP] = "DELETE FROM one_time_prekeys WHERE uploaded = 0 AND id <= ?1",
 	[ST_OPK_SECRET] = "SELECT secret FROM one_time_prekeys WHERE id = ?1",
 
 	/* store_peers.c */

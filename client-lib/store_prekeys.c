@@ -130,6 +130,16 @@ store_opk_uploaded(struct store *s, uint32_t up_to)
 }
 
 int
+store_opk_drop(struct store *s, uint32_t up_to)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_OPK_DROP);
+
+	if (st == NULL || store_bind_int(s, st, 1, up_to))
+		return store_abandon(s, st, "forget one-time prekeys");
+	return store_run(s, st, "forget one-time prekeys");
+}
+
+int
 store_prekey_secret(struct store *s, int spk, uint32_t id, uint8_t sk[32])
 {
 	sqlite3_stmt *st = store_stmt(s, spk ? ST_SPK_SECRET : ST_OPK_SECRET);

@@ -115,6 +115,7 @@ enum store_st {
 	ST_OPK_PUT,
 	ST_OPK_PENDING,
 	ST_OPK_UPLOADED,
+	ST_OPK_DROP,
 	ST_OPK_SECRET,
 	/* store_attach.c */
 	ST_ATTACH_PUT,

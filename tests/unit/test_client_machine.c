@@ -1223,6 +1223,26 @@ test_prekeys_rotated(void **state)
 	close_handle(f);
 }
 
+/* One-time prekeys a full server refused (quota_exceeded) are not sent again
+ * on every connection. */
+static void
+test_prekeys_quota_exceeded(void **state)
+{
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db, "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	reply_error(f, request_id(expect_request(f, "uploadPrekeys")), "quota_exceeded");
+	pass(f);
+	assert_int_equal(f->c->state, CHAT_STATE_ONLINE);
+	fake_drop(f->c);
+	go_online(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
 /* A server that does not know uploadPrekeys is not asked again. */
 static void
 test_prekeys_unknown_type(void **state)
@@ -1264,6 +1284,7 @@ main(void)
 		cmocka_unit_test(test_expired_outbox_store_fails),
 		cmocka_unit_test(test_prekeys_published),
 		cmocka_unit_test(test_prekeys_rotated),
+		cmocka_unit_test(test_prekeys_quota_exceeded),
 		cmocka_unit_test(test_prekeys_unknown_type),
 	};
 
