@@ -41,6 +41,7 @@ static const struct {
 	{"missed", on_missed, 1},
 	{"drained", on_drained, 0},
 	{"linked", account_on_linked, 0},
+	{"prekeysLow", prekeys_on_low, 0},
 };
 
 static void
@@ -68,6 +69,7 @@ on_online(struct chat_client *c)
 {
 	outbox_resume(c);
 	receipts_due(c, 0); /* whatever the store owes from earlier */
+	prekeys_online(c);
 }
 
 /* Acks and receipts are queued as late as possible, so that one frame

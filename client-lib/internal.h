@@ -154,7 +154,9 @@ struct chat_client {
 	int64_t retention_ms;
 
 	/* The client */
-	int drained; /* the server said the inbox is delivered */
+	int drained;                 /* the server said the inbox is delivered */
+	int prekeys_busy;            /* an uploadPrekeys is in flight (prekeys.c) */
+	uint32_t prekeys_sent_up_to; /* its highest one-time id, 0 if none */
 	struct op *ops;
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	char **acks;         /* message ids stored and not yet acked */
@@ -189,6 +191,11 @@ int client_fail_key(struct chat_client *c, const char *user, const char *fmt, ..
 /* CHAT_OK if this home is a registered device, else CHAT_ERR_NOT_REGISTERED. */
 int client_check_registered(struct chat_client *c);
 int client_ensure_identity(struct chat_client *c);
+
+/* prekeys.c: publishing this device's prekeys (PROTOCOL.md, "Prekeys"). None
+ * of it fails a user's operation: what fails is tried on the next connection. */
+void prekeys_online(struct chat_client *c);
+void prekeys_on_low(struct chat_client *c, const cJSON *msg);
 
 /* events.c */
 /* The client's hooks: what the session's events do. */

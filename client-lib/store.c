@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -82,6 +82,16 @@ static const char *const migrations[] = {
 	"UPDATE peers SET removed_horizon ="
 	"  (SELECT max(p.device_id) FROM peers AS p WHERE p.user = peers.user)"
 	"  WHERE active = 0;",
+	/* 6 -> 7: prekeys (PROTOCOL.md, "Prekeys"): the secrets of this device's
+	 * signed prekeys (the current one, and those retired less than 30 days
+	 * ago, for late messages) and of its one-time prekeys, uploaded 0 until
+	 * the server took them. Ids come from meta prekey_next_id, never reused. */
+	"CREATE TABLE signed_prekeys("
+	"  id INTEGER PRIMARY KEY, secret BLOB NOT NULL, public BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL, retired_at INTEGER);"
+	"CREATE TABLE one_time_prekeys("
+	"  id INTEGER PRIMARY KEY, secret BLOB NOT NULL, public BLOB NOT NULL,"
+	"  uploaded INTEGER NOT NULL DEFAULT 0);",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -103,6 +113,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
 			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+
+	/* store_prekeys.c */
+	[ST_SPK_CURRENT] = "SELECT id, public, created_at FROM signed_prekeys"
+			   " WHERE retired_at IS NULL ORDER BY id DESC LIMIT 1",
+	[ST_SPK_RETIRE] = "UPDATE signed_prekeys SET retired_at = ?1 WHERE retired_at IS NULL",
+	[ST_SPK_EXPIRE] = "DELETE FROM signed_prekeys WHERE retired_at < ?1",
+	[ST_SPK_PUT] = "INSERT INTO signed_prekeys(id, secret, public, created_at)"
+		       " VALUES(?1, ?2, ?3, ?4)",
+	[ST_SPK_SECRET] = "SELECT secret FROM signed_prekeys WHERE id = ?1",
+	[ST_OPK_PUT] = "INSERT INTO one_time_prekeys(id, secret, public) VALUES(?1, ?2, ?3)",
+	[ST_OPK_PENDING] = "SELECT id, public FROM one_time_prekeys WHERE uploaded = 0"
+			   " ORDER BY id LIMIT ?1",
+	[ST_OPK_UPLOADED] = "UPDATE one_time_prekeys SET uploaded = 1"
+			    " WHERE uploaded = 0 AND id <= ?1",
+	[ST_OPK_DROP] = "DELETE FROM one_time_prekeys WHERE uploaded = 0 AND id <= ?1",
+	[ST_OPK_SECRET] = "SELECT secret FROM one_time_prekeys WHERE id = ?1",
 
 	/* store_peers.c */
 	[ST_PEER_GET] = "SELECT " PEER_COLUMNS " FROM peers WHERE user = ?1 AND device_id = ?2",

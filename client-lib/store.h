@@ -221,4 +221,23 @@ int store_attachments(struct store *s, const char *message_id, struct attach_met
 		      char ***paths, size_t *n);
 int store_attachment_set_path(struct store *s, const char *message_id, int idx, const char *path);
 
+/* Prekeys (prekeys.c). Secrets are 32-byte X25519 keys. next_id hands out
+ * ids from a counter of the home that never gives one twice. spk_current: 1
+ * and the current signed prekey, 0 if none. spk_add makes (id, ...) current,
+ * retires the one before at now and forgets those retired before expire_before.
+ * opk_pending: up to max one-time prekeys not yet taken by the server, oldest
+ * first (the count, or -1); opk_uploaded marks those up to id as taken;
+ * opk_drop forgets those up to id that the server did not take.
+ * secret: 1 and the secret of the signed (spk 1) or one-time prekey id, 0 if
+ * unknown. */
+int store_prekey_next_id(struct store *s, uint32_t *id);
+int store_spk_current(struct store *s, uint32_t *id, uint8_t pk[32], int64_t *created_at);
+int store_spk_add(struct store *s, uint32_t id, const uint8_t sk[32], const uint8_t pk[32],
+		  int64_t now, int64_t expire_before);
+int store_opk_add(struct store *s, uint32_t id, const uint8_t sk[32], const uint8_t pk[32]);
+int store_opk_pending(struct store *s, uint32_t *ids, uint8_t (*pks)[32], int max);
+int store_opk_uploaded(struct store *s, uint32_t up_to);
+int store_opk_drop(struct store *s, uint32_t up_to);
+int store_prekey_secret(struct store *s, int spk, uint32_t id, uint8_t sk[32]);
+
 #endif

@@ -7,6 +7,16 @@
 # prekey is refused.
 . "$(dirname "$0")/lib.sh"
 start_server
+# These homes take their prekeys from the frames below alone: each is told
+# beforehand that the server is a stage 1 one (the mark libchat leaves when a
+# server answers uploadPrekeys with unknown_type), so that chatctl publishes
+# none of its own (prekeys-client.sh tests that it does).
+for u in alice bob carol; do
+	mkdir -m 700 "$T/$u"
+	sqlite3 "$T/$u/store.db" "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+		INSERT INTO meta VALUES('prekeys_unsupported', '1');" || fail "sqlite3"
+	chmod 600 "$T/$u/store.db"
+done
 register alice bob carol
 
 raw() { # raw HOME OUT [WAIT]: stdin's frames as HOME's device

@@ -48,6 +48,10 @@
  *       of the probe's: what the server must refuse), and N one-time prekeys
  *       with ids FIRST, FIRST+1, ...; fresh random X25519 keys. No network.
  *
+ *   chat-probe verify-spk IDENTITY SPKID KEY SIG
+ *       Exit 0 if SIG is IDENTITY's signature of the signed prekey (SPKID,
+ *       KEY), all base64 as on the wire (x3dh_verify_spk). No network.
+ *
  *   chat-probe seal HOME CHAT ID HEXBODY
  *       Prints the "envelopes" array of a message ID whose plaintext is HEXBODY
  *       (the kind byte included), sealed and padded as libchat seals any, for
@@ -71,6 +75,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "x3dh.h"
 
 /* The id of the probe's own auth request; scripts use small ids. */
 #define PROBE_AUTH_ID     999999
@@ -370,6 +375,30 @@ print_b64(const uint8_t *b, size_t n)
 	char out[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
 
 	fputs(sodium_bin2base64(out, sizeof out, b, n, sodium_base64_VARIANT_ORIGINAL), stdout);
+}
+
+/* 0 if sig (base64) is identity's (base64) signature of the signed prekey
+ * (id, key): libchat's x3dh_verify_spk, for scripts that check a bundle. */
+static int
+run_verify_spk(const char *identity, const char *id, const char *key, const char *sig)
+{
+	uint8_t ik[64], k[64], s[64];
+	size_t ik_len, k_len, s_len;
+	char *end;
+	unsigned long v = strtoul(id, &end, 10);
+
+	if (*end != '\0' || v > UINT32_MAX || proto_b64_decode(identity, ik, sizeof ik, &ik_len) ||
+	    proto_b64_decode(key, k, sizeof k, &k_len) ||
+	    proto_b64_decode(sig, s, sizeof s, &s_len) || ik_len != 32 || k_len != 32 ||
+	    s_len != 64) {
+		fprintf(stderr, "verify-spk: malformed arguments\n");
+		return 2;
+	}
+	if (x3dh_verify_spk(s, ik, (uint32_t)v, k) != X3DH_OK) {
+		fprintf(stderr, "verify-spk: the signature does not verify\n");
+		return 1;
+	}
+	return 0;
 }
 
 static int
@@ -735,6 +764,8 @@ main(int argc, char **argv)
 		return run_prekeys(argv[2], atol(argv[3]), strtoul(argv[4], NULL, 10),
 				   strtoul(argv[5], NULL, 10), atol(argv[6]),
 				   argc == 8 && strcmp(argv[7], "forge") == 0);
+	if (argc == 6 && strcmp(argv[1], "verify-spk") == 0)
+		return run_verify_spk(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 6 && strcmp(argv[1], "seal") == 0)
 		return run_seal(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"
@@ -746,6 +777,7 @@ main(int argc, char **argv)
 			"       chat-probe hold N HOST PORT MS [SRC]\n"
 			"       chat-probe slow-put HOST PORT PATH SIZE RATE\n"
 			"       chat-probe prekeys HOME REQID SPKID FIRST N [forge]\n"
+			"       chat-probe verify-spk IDENTITY SPKID KEY SIG\n"
 			"       chat-probe seal HOME CHAT ID HEXBODY\n");
 	return 1;
 }

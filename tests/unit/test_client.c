@@ -767,6 +767,20 @@ test_store_migrates_v1(void **state)
 			 0);
 	assert_int_equal(store_mark_read(&s, "cccccccccccccccc", NULL, "alice", 1, 9), 1);
 	assert_int_equal(store_receipts_pending(&s), 1);
+	/* Prekeys (schema 7): ids from the counter, a secret kept under its id. */
+	{
+		uint32_t id1, id2;
+		uint8_t sk[32], pk[32] = {9}, got[32];
+
+		memset(sk, 7, sizeof sk);
+		assert_int_equal(store_prekey_next_id(&s, &id1), 0);
+		assert_int_equal(store_prekey_next_id(&s, &id2), 0);
+		assert_true(id1 >= 1 && id2 == id1 + 1);
+		assert_int_equal(store_opk_add(&s, id2, sk, pk), 0);
+		assert_int_equal(store_prekey_secret(&s, 0, id2, got), 1);
+		assert_memory_equal(got, sk, 32);
+		assert_int_equal(store_prekey_secret(&s, 0, id1, got), 0);
+	}
 	store_close(&s);
 	/* Opening again does not migrate twice. */
 	assert_int_equal(store_open(&s, path), 0);

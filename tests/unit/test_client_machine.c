@@ -17,7 +17,9 @@
  *   - the messages of one pass of the loop are stored in one synced commit,
  *     and none is acked before that commit (a second connection to the
  *     store sees each acked message when its ack is written);
- *   - a send costs one synced commit, the outbox's.
+ *   - a send costs one synced commit, the outbox's;
+ *   - after auth the device publishes a signed prekey and 100 one-time
+ *     prekeys whose secrets it keeps, and tops them up on prekeysLow.
  *
  * The handle is alice's device 1, with bob's device 1 pinned and the direct
  * chat CHAT of the two in its store.
@@ -34,6 +36,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "x3dh.h"
 
 #define CHAT "0123456789abcdef"
 
@@ -390,6 +393,9 @@ open_handle(int reconnect)
 	assert_int_equal(e2e_identity_generate(&f->bob), 0);
 	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
 	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, 1, both, 2, NULL, 0), 0);
+	/* A stage 1 server, as far as this home knows: no uploadPrekeys among
+	 * the frames the other tests look at. The prekeys tests clear it. */
+	assert_int_equal(store_meta_set(&c->store, "prekeys_unsupported", "1"), 0);
 	return f;
 }
 
@@ -1089,6 +1095,175 @@ test_expired_outbox_store_fails(void **state)
 	close_handle(f);
 }
 
+/* Checks an uploadPrekeys: its signed prekey verifies under alice's identity
+ * key and is the public key of the secret stored under its id; it carries n
+ * one-time prekeys, each the public key of its stored secret, none of whose
+ * ids is in seen (nor among its own); adds them to seen. */
+static void
+check_upload(struct fixture *f, const cJSON *r, int n, uint32_t *seen, int *n_seen)
+{
+	const cJSON *spk = cJSON_GetObjectItemCaseSensitive(r, "signedPrekey");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(r, "oneTimePrekeys"), *k;
+	uint8_t pk[32], sig[64], sk[32], derived[32];
+	int64_t id;
+
+	assert_int_equal(proto_get_int(spk, "id", 1, UINT32_MAX, &id), 0);
+	assert_int_equal(proto_get_b64(spk, "key", pk, sizeof pk, sizeof pk, NULL), 0);
+	assert_int_equal(proto_get_b64(spk, "sig", sig, sizeof sig, sizeof sig, NULL), 0);
+	assert_int_equal(x3dh_verify_spk(sig, f->c->id->sign_pk, (uint32_t)id, pk), X3DH_OK);
+	assert_int_equal(store_prekey_secret(&f->c->store, 1, (uint32_t)id, sk), 1);
+	assert_int_equal(crypto_scalarmult_base(derived, sk), 0);
+	assert_memory_equal(derived, pk, 32);
+	assert_int_equal(cJSON_GetArraySize(list), n);
+	cJSON_ArrayForEach(k, list) {
+		assert_int_equal(proto_get_int(k, "id", 1, UINT32_MAX, &id), 0);
+		for (int i = 0; i < *n_seen; i++)
+			assert_true(seen[i] != (uint32_t)id);
+		seen[(*n_seen)++] = (uint32_t)id;
+		assert_int_equal(proto_get_b64(k, "key", pk, sizeof pk, sizeof pk, NULL), 0);
+		assert_int_equal(store_prekey_secret(&f->c->store, 0, (uint32_t)id, sk), 1);
+		assert_int_equal(crypto_scalarmult_base(derived, sk), 0);
+		assert_memory_equal(derived, pk, 32);
+	}
+	sodium_memzero(sk, sizeof sk);
+}
+
+static void
+reply_count(struct fixture *f, int64_t id, int count)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(r, "id", (double)id);
+	cJSON_AddTrueToObject(r, "ok");
+	cJSON_AddNumberToObject(r, "oneTimePrekeys", count);
+	inject(f, r);
+}
+
+/* After auth a new device uploads a signed prekey and 100 one-time prekeys;
+ * the next connection uploads nothing; prekeysLow tops the server up to
+ * 100 with new ids. */
+static void
+test_prekeys_published(void **state)
+{
+	struct fixture *f = open_handle(0);
+	uint32_t seen[300] = {0};
+	int n_seen = 0;
+	const cJSON *r;
+	cJSON *low;
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db,
+				      "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	go_online(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, PROTO_MAX_PREKEYS_UPLOAD, seen, &n_seen);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	assert_null(next_frame(f));
+
+	/* The server hands out 85: it says 15 are left. */
+	low = cJSON_CreateObject();
+	cJSON_AddStringToObject(low, "type", "prekeysLow");
+	cJSON_AddNumberToObject(low, "count", 15);
+	inject(f, low);
+	pass(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, 85, seen, &n_seen);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* A signed prekey a week old is replaced on the next connection, under a
+ * new id; the one before keeps its secret (late messages), one retired more
+ * than 30 days ago is forgotten. */
+static void
+test_prekeys_rotated(void **state)
+{
+	struct fixture *f = open_handle(0);
+	uint32_t seen[200] = {0};
+	int n_seen = 0;
+	int64_t first, second;
+	uint8_t sk[32];
+	const cJSON *r;
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db, "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, PROTO_MAX_PREKEYS_UPLOAD, seen, &n_seen);
+	assert_int_equal(proto_get_int(cJSON_GetObjectItemCaseSensitive(r, "signedPrekey"), "id",
+				       1, UINT32_MAX, &first), 0);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	fake_drop(f->c);
+
+	assert_int_equal(sqlite3_exec(f->c->store.db,
+				      "UPDATE signed_prekeys SET created_at = created_at - 8 * 86400000;"
+				      "INSERT INTO signed_prekeys VALUES(4000000000, zeroblob(32),"
+				      " zeroblob(32), 1, 2)", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	r = expect_request(f, "uploadPrekeys");
+	check_upload(f, r, 0, seen, &n_seen);
+	assert_int_equal(proto_get_int(cJSON_GetObjectItemCaseSensitive(r, "signedPrekey"), "id",
+				       1, UINT32_MAX, &second), 0);
+	assert_true(second > first);
+	assert_true(second > seen[n_seen - 1]); /* the counter: no id of before */
+	assert_int_equal(store_prekey_secret(&f->c->store, 1, (uint32_t)first, sk), 1);
+	assert_int_equal(store_prekey_secret(&f->c->store, 1, 4000000000u, sk), 0);
+	sodium_memzero(sk, sizeof sk);
+	reply_count(f, request_id(r), 100);
+	pass(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* One-time prekeys a full server refused (quota_exceeded) are not sent again
+ * on every connection. */
+static void
+test_prekeys_quota_exceeded(void **state)
+{
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db, "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'", NULL, NULL, NULL), SQLITE_OK);
+	go_online(f);
+	reply_error(f, request_id(expect_request(f, "uploadPrekeys")), "quota_exceeded");
+	pass(f);
+	assert_int_equal(f->c->state, CHAT_STATE_ONLINE);
+	fake_drop(f->c);
+	go_online(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
+/* A server that does not know uploadPrekeys is not asked again. */
+static void
+test_prekeys_unknown_type(void **state)
+{
+	struct fixture *f = open_handle(0);
+
+	(void)state;
+	assert_int_equal(sqlite3_exec(f->c->store.db,
+				      "DELETE FROM meta WHERE key ="
+				      " 'prekeys_unsupported'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	go_online(f);
+	reply_error(f, request_id(expect_request(f, "uploadPrekeys")), "unknown_type");
+	assert_int_equal(f->c->state, CHAT_STATE_ONLINE);
+	fake_drop(f->c);
+	go_online(f);
+	assert_null(next_frame(f));
+	close_handle(f);
+}
+
 int
 main(void)
 {
@@ -1107,6 +1282,10 @@ main(void)
 		cmocka_unit_test(test_removed_device_store_fails),
 		cmocka_unit_test(test_retry_expired_store_fails),
 		cmocka_unit_test(test_expired_outbox_store_fails),
+		cmocka_unit_test(test_prekeys_published),
+		cmocka_unit_test(test_prekeys_rotated),
+		cmocka_unit_test(test_prekeys_quota_exceeded),
+		cmocka_unit_test(test_prekeys_unknown_type),
 	};
 
 	if (sodium_init() < 0)
