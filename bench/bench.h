@@ -68,6 +68,36 @@ bench_put(const char *name, double value)
 	printf("%s %.3f\n", name, value);
 }
 
+/* PREFIX.NAME: one figure of a run whose figures share a prefix. */
+static inline void
+bench_put_in(const char *prefix, const char *name, double value)
+{
+	char key[256];
+
+	snprintf(key, sizeof key, "%s.%s", prefix, name);
+	bench_put(key, value);
+}
+
+/* The latencies v (ms, sorted here): PREFIX.WHAT_p50_ms, _p99_ms and
+ * _max_ms; nothing if there are none. */
+static inline void
+bench_put_latency(const char *prefix, const char *what, double *v, size_t n)
+{
+	static const struct {
+		const char *suffix;
+		double pct;
+	} at[] = {{"p50_ms", 50}, {"p99_ms", 99}, {"max_ms", 100}};
+	char key[128];
+
+	if (n == 0)
+		return;
+	bench_sort(v, n);
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		snprintf(key, sizeof key, "%s_%s", what, at[i].suffix);
+		bench_put_in(prefix, key, bench_pct(v, n, at[i].pct));
+	}
+}
+
 /* A positive count from the command line, or exit(2). */
 static inline long
 bench_count(const char *prog, const char *arg, long max)

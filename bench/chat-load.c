@@ -189,10 +189,7 @@ violation(const struct dev *d, const char *what, uint64_t seq)
 static void
 put(const char *name, double v)
 {
-	char key[128];
-
-	snprintf(key, sizeof key, "%s.%s", L.prefix, name);
-	bench_put(key, v);
+	bench_put_in(L.prefix, name, v);
 }
 
 /* ---- connections ------------------------------------------------------------ */
@@ -1030,22 +1027,6 @@ all_chats(void)
 	return all_quiet();
 }
 
-static void
-put_latency(const char *what, double *v, size_t n)
-{
-	char key[64];
-
-	if (n == 0)
-		return;
-	bench_sort(v, n);
-	snprintf(key, sizeof key, "%s_p50_ms", what);
-	put(key, bench_pct(v, n, 50));
-	snprintf(key, sizeof key, "%s_p99_ms", what);
-	put(key, bench_pct(v, n, 99));
-	snprintf(key, sizeof key, "%s_max_ms", what);
-	put(key, bench_pct(v, n, 100));
-}
-
 /* Sends -c messages from every sender (window or paced) and waits for them. */
 static int
 traffic(size_t senders_step, double *t0)
@@ -1100,7 +1081,7 @@ mode_pairs(void)
 		put("receipts", (double)L.receipts_sent);
 	if (L.rate > 0)
 		put("offered_per_s", L.rate);
-	put_latency("latency", L.lat, L.nlat);
+	bench_put_latency(L.prefix, "latency", L.lat, L.nlat);
 	return 0;
 }
 
@@ -1130,9 +1111,9 @@ mode_group(void)
 	put("deliveries_per_s", (double)L.delivered / ((L.t_last_recv - t0) / 1e6));
 	if (L.receipts)
 		put("receipts", (double)L.receipts_sent);
-	put_latency("latency", L.lat, L.nlat);
+	bench_put_latency(L.prefix, "latency", L.lat, L.nlat);
 	last = L.last_t; /* the latency of each message to its last member */
-	put_latency("last_member", last, (size_t)L.msgs);
+	bench_put_latency(L.prefix, "last_member", last, (size_t)L.msgs);
 	return 0;
 }
 
@@ -1335,7 +1316,7 @@ idle_burst(long level)
 		put(name, (busy - idle * wall > 0 ? busy - idle * wall : 0) / (double)L.burst);
 	}
 	snprintf(name, sizeof name, "s%ld.burst_latency", level);
-	put_latency(name, L.lat, L.nlat);
+	bench_put_latency(L.prefix, name, L.lat, L.nlat);
 	return 0;
 }
 

@@ -84,10 +84,7 @@ qfail(const char *what, const char *detail)
 static void
 put(const char *name, double v)
 {
-	char key[128];
-
-	snprintf(key, sizeof key, "%s.%s", Q.prefix, name);
-	bench_put(key, v);
+	bench_put_in(Q.prefix, name, v);
 }
 
 /* ---- callbacks (run inside mosquitto_loop_*, in this thread) ---------------- */
@@ -382,22 +379,6 @@ subscribe_all(void)
 	return run_until(all_subscribed, "the subscriptions");
 }
 
-static void
-put_latency(const char *what, double *v, size_t n)
-{
-	char key[64];
-
-	if (n == 0)
-		return;
-	bench_sort(v, n);
-	snprintf(key, sizeof key, "%s_p50_ms", what);
-	put(key, bench_pct(v, n, 50));
-	snprintf(key, sizeof key, "%s_p99_ms", what);
-	put(key, bench_pct(v, n, 99));
-	snprintf(key, sizeof key, "%s_max_ms", what);
-	put(key, bench_pct(v, n, 100));
-}
-
 /* Starts every publisher: -c messages each, window or paced. */
 static void
 start_publishers(double t0)
@@ -485,9 +466,9 @@ mode_traffic(const char *tag)
 	if (Q.rate > 0)
 		put("offered_per_s", Q.rate);
 	put("dups", (double)Q.dups);
-	put_latency("latency", Q.lat, Q.nlat);
+	bench_put_latency(Q.prefix, "latency", Q.lat, Q.nlat);
 	if (Q.last != NULL)
-		put_latency("last_member", Q.last, (size_t)Q.msgs);
+		bench_put_latency(Q.prefix, "last_member", Q.last, (size_t)Q.msgs);
 	return 0;
 }
 
