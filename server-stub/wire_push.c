@@ -73,7 +73,9 @@ wire_new_message(const struct db_inbox_row *row)
 	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, PROTO_SIG_BYTES);
 	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, PROTO_KEY_BYTES);
 	j_opt_b64(&oom, snd, "approval", row->sender_approval, PROTO_SIG_BYTES);
-	j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);
+	/* Omitted, not null, for a stage 2 envelope (issue 13), which has none. */
+	if (row->nonce != NULL)
+		j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);
 	/* By reference: the ciphertext can be 87 KB of base64, not worth a
 	 * second copy; ct outlives the print below. */
 	ref = ct ? j_check(&oom, cJSON_CreateStringReference(ct)) : NULL;
