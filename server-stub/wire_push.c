@@ -37,7 +37,9 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	lim = j_check(&oom, cJSON_AddObjectToObject(root, "limits"));
 	j_int(&oom, lim, "maxFrame", (int64_t)h->max_frame);
 	j_int(&oom, lim, "maxText", PROTO_MAX_TEXT);
-	j_int(&oom, lim, "maxCiphertext", PROTO_MAX_CIPHERTEXT);
+	/* What the server takes (stage 2 headers included): a stage 1 client
+	 * still seals at most PROTO_MAX_CIPHERTEXT (its padding is fixed). */
+	j_int(&oom, lim, "maxCiphertext", PROTO_MAX_ENVELOPE);
 	j_int(&oom, lim, "maxDevices", PROTO_MAX_DEVICES);
 	j_int(&oom, lim, "maxMembers", PROTO_MAX_MEMBERS);
 	if (h->max_blob > 0)
