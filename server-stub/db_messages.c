@@ -475,8 +475,7 @@ read_inbox_row(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
 	    !db_col_opt_blob(s, 10, PROTO_KEY_BYTES, &row->sender_approver_key) ||
 	    !db_col_opt_blob(s, 11, PROTO_SIG_BYTES, &row->sender_approval) ||
 	    !db_col_opt_blob(s, 12, PROTO_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
-	    !row->sender_exchange_key || !row->sender_exchange_key_sig ||
-	    !row->ciphertext ||
+	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->ciphertext ||
 	    (row->sender_approver_key == NULL) != (row->sender_approval == NULL))
 		return -1;
 	return 0;

@@ -500,7 +500,7 @@ test_migrate_v7(void **state)
  * version 10's, the rows and the AUTOINCREMENT high-water mark kept. */
 #define INBOX_V9                                                                                   \
 	"CREATE TABLE inbox_v9 (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,"         \
-	" device_id INTEGER NOT NULL, message_id TEXT NOT NULL REFERENCES messages(message_id),"  \
+	" device_id INTEGER NOT NULL, message_id TEXT NOT NULL REFERENCES messages(message_id),"   \
 	" nonce BLOB CHECK (length(nonce) = 24), ciphertext BLOB, created_at INTEGER NOT NULL,"    \
 	" CHECK ((nonce IS NULL) = (ciphertext IS NULL)), UNIQUE (user, device_id, message_id),"   \
 	" FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"                     \

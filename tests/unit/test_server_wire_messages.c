@@ -334,8 +334,14 @@ test_stage2_envelopes(void **state)
 	registered(f, &b, 2, "bob", &ib);
 	assert_int_equal(e2e_identity_generate(&ip), 0);
 	{
-		struct db_new_device d = {"bob", "phone", ip.sign_pk, ip.x_pk, ip.x_sig,
-					  ib.sign_pk, ip.x_sig /* any 64 bytes */, 1};
+		struct db_new_device d = {"bob",
+					  "phone",
+					  ip.sign_pk,
+					  ip.x_pk,
+					  ip.x_sig,
+					  ib.sign_pk,
+					  ip.x_sig /* any 64 bytes */,
+					  1};
 		uint32_t dev;
 
 		assert_int_equal(db_link_device(f->db, &d, &dev), DB_OK);
@@ -347,8 +353,9 @@ test_stage2_envelopes(void **state)
 
 	/* A nonce of 23 bytes, one too many ciphertext bytes: refused, nothing
 	 * stored or pushed. */
-	expect_error(call_frame(f, &a, stage2_frame(1, chat, 1, 16, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")),
-		     "bad_request", 1);
+	expect_error(
+		call_frame(f, &a, stage2_frame(1, chat, 1, 16, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")),
+		"bad_request", 1);
 	expect_error(call_frame(f, &a, stage2_frame(2, chat, 1, PROTO_MAX_ENVELOPE + 1, n24)),
 		     "too_large", 2);
 	assert_int_equal(p.n, 0);
