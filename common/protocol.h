@@ -87,6 +87,11 @@
 
 #define PROTO_MAX_TEXT       65536 /* bytes of text in one message */
 #define PROTO_MAX_CIPHERTEXT 66560 /* bytes of one envelope's ciphertext, decoded */
+/* What the server accepts as one envelope's ciphertext, decoded: a stage 1
+ * one (PROTO_MAX_CIPHERTEXT) or a stage 2 one, whose largest is as much again
+ * and 512 bytes of stage 2 headers (form, X3DH prekey fields, ratchet header,
+ * a group message's sender-key fields). PROTOCOL.md, "sendMessage". */
+#define PROTO_MAX_ENVELOPE (PROTO_MAX_CIPHERTEXT + 512)
 /* Padding (PROTOCOL.md, "Padding"): plaintexts pad to a power of two from
  * PROTO_PAD_MIN, at most to what one envelope holds less its tag. */
 #define PROTO_PAD_MIN          256

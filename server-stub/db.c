@@ -279,6 +279,16 @@ db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v)
 }
 
 int
+db_bind_null(struct db *st, sqlite3_stmt *s, int i)
+{
+	if (sqlite3_bind_null(s, i) != SQLITE_OK) {
+		db_fail(st, "bind");
+		return -1;
+	}
+	return 0;
+}
+
+int
 db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n)
 {
 	/* zeroblob-safe: a zero-length blob with a NULL pointer would bind

@@ -325,9 +325,12 @@ void db_change_result_free(struct db_change_result *res);
 
 /* ---- messages, receipts and the inbox (db_messages.c) ------------------ */
 
-/* One envelope of a sendMessage: the recipient and its sealed copy. */
+/* One envelope of a sendMessage: the recipient and its sealed copy. A stage
+ * 2 envelope (issue 13) has no nonce (no_nonce 1, nonce unused); its row
+ * stores NULL there. */
 struct db_envelope {
 	struct db_addr to;
+	int no_nonce;
 	uint8_t nonce[PROTO_NONCE_BYTES];
 	const uint8_t *ciphertext;
 	size_t ciphertext_len;
@@ -394,7 +397,7 @@ struct db_inbox_row {
 	const uint8_t *sender_exchange_key_sig; /* PROTO_SIG_BYTES */
 	const uint8_t *sender_approver_key;     /* PROTO_KEY_BYTES, NULL for a first device */
 	const uint8_t *sender_approval;         /* PROTO_SIG_BYTES, NULL for a first device */
-	const uint8_t *nonce;                   /* PROTO_NONCE_BYTES */
+	const uint8_t *nonce;                   /* PROTO_NONCE_BYTES, NULL for stage 2 */
 	const uint8_t *ciphertext;
 	size_t ciphertext_len;
 };

@@ -263,7 +263,8 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 
 	if (db_bind_text(st, s, 1, e->to.user) || db_bind_int(st, s, 2, e->to.device_id) ||
 	    db_bind_text(st, s, 3, req->message_id) ||
-	    db_bind_blob(st, s, 4, e->nonce, PROTO_NONCE_BYTES) ||
+	    (e->no_nonce ? db_bind_null(st, s, 4)
+			 : db_bind_blob(st, s, 4, e->nonce, PROTO_NONCE_BYTES)) ||
 	    db_bind_blob(st, s, 5, e->ciphertext, e->ciphertext_len) ||
 	    db_bind_int(st, s, 6, req->now)) {
 		db_done(s);
@@ -474,8 +475,7 @@ read_inbox_row(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
 	    !db_col_opt_blob(s, 10, PROTO_KEY_BYTES, &row->sender_approver_key) ||
 	    !db_col_opt_blob(s, 11, PROTO_SIG_BYTES, &row->sender_approval) ||
 	    !db_col_opt_blob(s, 12, PROTO_NONCE_BYTES, &row->nonce) || !row->sender_identity_key ||
-	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->nonce ||
-	    !row->ciphertext ||
+	    !row->sender_exchange_key || !row->sender_exchange_key_sig || !row->ciphertext ||
 	    (row->sender_approver_key == NULL) != (row->sender_approval == NULL))
 		return -1;
 	return 0;

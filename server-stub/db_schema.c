@@ -345,6 +345,44 @@ static const char migrate_v9_sql[] =
 	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id)"
 	"    ON DELETE CASCADE);";
 
+/*
+ * Version 10: stage 2 envelopes (issue 13) have no nonce.  inbox.nonce may
+ * be NULL beside a ciphertext (a stage 2 row); a row with a nonce still has
+ * exactly 24 bytes of it and a ciphertext; an update's row has neither (its
+ * kind is in messages).  A CHECK cannot change in place, so inbox is copied
+ * as for version 2 (ids and the AUTOINCREMENT high-water mark kept), and its
+ * indexes and version 7's quota triggers are made again (DROP TABLE drops
+ * them, and fires no trigger: devices.inbox_bytes stays as it was).
+ */
+static const char migrate_v10_sql[] =
+	"CREATE TABLE inbox_v10 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL REFERENCES messages(message_id),"
+	"  nonce BLOB CHECK (nonce IS NULL OR length(nonce) = 24),"
+	"  ciphertext BLOB,"
+	"  created_at INTEGER NOT NULL,"
+	"  CHECK (nonce IS NULL OR ciphertext IS NOT NULL),"
+	"  UNIQUE (user, device_id, message_id),"
+	"  FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"
+	"INSERT INTO inbox_v10 (id, user, device_id, message_id, nonce, ciphertext, created_at)"
+	"  SELECT id, user, device_id, message_id, nonce, ciphertext, created_at FROM inbox;"
+	"DELETE FROM sqlite_sequence WHERE name = 'inbox_v10';"
+	"INSERT INTO sqlite_sequence (name, seq)"
+	"  SELECT 'inbox_v10', seq FROM sqlite_sequence WHERE name = 'inbox';"
+	"DROP TABLE inbox;"
+	"ALTER TABLE inbox_v10 RENAME TO inbox;"
+	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);"
+	"CREATE INDEX inbox_by_message ON inbox(message_id);"
+	"CREATE INDEX inbox_by_created ON inbox(created_at);"
+	"CREATE TRIGGER inbox_bytes_add AFTER INSERT ON inbox WHEN new.ciphertext IS NOT NULL"
+	" BEGIN UPDATE devices SET inbox_bytes = inbox_bytes + length(new.ciphertext) + "
+	STR(DB_INBOX_ROW_BYTES) " WHERE user = new.user AND device_id = new.device_id; END;"
+	"CREATE TRIGGER inbox_bytes_sub AFTER DELETE ON inbox WHEN old.ciphertext IS NOT NULL"
+	" BEGIN UPDATE devices SET inbox_bytes = inbox_bytes - length(old.ciphertext) - "
+	STR(DB_INBOX_ROW_BYTES) " WHERE user = old.user AND device_id = old.device_id; END;";
+
 /* clang-format on */
 
 static int
@@ -432,7 +470,7 @@ foreign_keys_hold(struct db *st)
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
 					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql,
-					 migrate_v8_sql, migrate_v9_sql};
+					 migrate_v8_sql, migrate_v9_sql, migrate_v10_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

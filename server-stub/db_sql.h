@@ -62,9 +62,10 @@
 /* The schema version kept in PRAGMA user_version.  Older versions (1: the
  * first revision of the protocol, 2: before retention, 3: before last seen,
  * 4: before receipts, 5: before attachments, 6: before tombstones and
- * quotas, 7: updates kept as their push frames, 8: before prekeys) are
+ * quotas, 7: updates kept as their push frames, 8: before prekeys, 9:
+ * before stage 2 envelopes, which have no nonce) are
  * migrated in place when opened (db_schema.c). */
-#define DB_SCHEMA_VERSION 9
+#define DB_SCHEMA_VERSION 10
 
 /* The statements, by the file that runs them; their SQL is db.c's
  * stmt_sql[]. */
@@ -214,6 +215,7 @@ void db_done(sqlite3_stmt *s);
 int db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v);
 int db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v);
 int db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n);
+int db_bind_null(struct db *st, sqlite3_stmt *s, int i);
 /* sqlite3_step, counting each statement run once (db_statements). */
 int db_step(struct db *st, sqlite3_stmt *s);
 /* Step a statement that returns no rows, and give it back. */

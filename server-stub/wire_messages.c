@@ -42,14 +42,17 @@ read_envelope(struct req *r, const cJSON *o, size_t i, struct db_envelope *e)
 	snprintf(where, sizeof where, "envelopes[%zu].deviceId", i);
 	if (req_device_id(r, o, where, &e->to.device_id) != 0)
 		return -1;
+	/* Optional: a stage 2 envelope (issue 13) has none; a stage 1 one has
+	 * exactly PROTO_NONCE_BYTES. */
 	snprintf(where, sizeof where, "envelopes[%zu].nonce", i);
-	if (req_bytes(r, o, "nonce", where, e->nonce, sizeof e->nonce) != 0)
+	e->no_nonce = req_field(o, "nonce") == NULL;
+	if (!e->no_nonce && req_bytes(r, o, "nonce", where, e->nonce, sizeof e->nonce) != 0)
 		return -1;
 	snprintf(where, sizeof where, "envelopes[%zu].ciphertext", i);
 	if ((ct = req_string(r, o, "ciphertext", where)) == NULL)
 		return -1;
-	if (strlen(ct) > proto_b64_len(PROTO_MAX_CIPHERTEXT)) {
-		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_CIPHERTEXT);
+	if (strlen(ct) > proto_b64_len(PROTO_MAX_ENVELOPE)) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_ENVELOPE);
 		return -1;
 	}
 	/* Base64 is 4 characters per 3 bytes: this is room enough. */
@@ -63,8 +66,8 @@ read_envelope(struct req *r, const cJSON *o, size_t i, struct db_envelope *e)
 		req_fail(r, "bad_request", "%s: not valid base64", where);
 		return -1;
 	}
-	if (e->ciphertext_len > PROTO_MAX_CIPHERTEXT) {
-		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_CIPHERTEXT);
+	if (e->ciphertext_len > PROTO_MAX_ENVELOPE) {
+		req_fail(r, "too_large", "%s: at most %d bytes", where, PROTO_MAX_ENVELOPE);
 		return -1;
 	}
 	/* Nothing shorter than the AEAD tag can ever be opened. */
@@ -161,7 +164,7 @@ tell_recipients(struct req *r, const struct db_send *req, const struct db_send_r
 			.sender_exchange_key_sig = k.exchange_key_sig,
 			.sender_approver_key = k.has_approval ? k.approver_key : NULL,
 			.sender_approval = k.has_approval ? k.approval : NULL,
-			.nonce = e->nonce,
+			.nonce = e->no_nonce ? NULL : e->nonce,
 			.ciphertext = e->ciphertext,
 			.ciphertext_len = e->ciphertext_len,
 		};

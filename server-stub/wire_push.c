@@ -37,7 +37,9 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	lim = j_check(&oom, cJSON_AddObjectToObject(root, "limits"));
 	j_int(&oom, lim, "maxFrame", (int64_t)h->max_frame);
 	j_int(&oom, lim, "maxText", PROTO_MAX_TEXT);
-	j_int(&oom, lim, "maxCiphertext", PROTO_MAX_CIPHERTEXT);
+	/* What the server takes (stage 2 headers included): a stage 1 client
+	 * still seals at most PROTO_MAX_CIPHERTEXT (its padding is fixed). */
+	j_int(&oom, lim, "maxCiphertext", PROTO_MAX_ENVELOPE);
 	j_int(&oom, lim, "maxDevices", PROTO_MAX_DEVICES);
 	j_int(&oom, lim, "maxMembers", PROTO_MAX_MEMBERS);
 	if (h->max_blob > 0)
@@ -73,7 +75,9 @@ wire_new_message(const struct db_inbox_row *row)
 	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, PROTO_SIG_BYTES);
 	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, PROTO_KEY_BYTES);
 	j_opt_b64(&oom, snd, "approval", row->sender_approval, PROTO_SIG_BYTES);
-	j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);
+	/* Omitted, not null, for a stage 2 envelope (issue 13), which has none. */
+	if (row->nonce != NULL)
+		j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);
 	/* By reference: the ciphertext can be 87 KB of base64, not worth a
 	 * second copy; ct outlives the print below. */
 	ref = ct ? j_check(&oom, cJSON_CreateStringReference(ct)) : NULL;

@@ -151,6 +151,8 @@ write("frame", "keys-refused", "3" + j({"id": 1, "ok": False,
 SERVER = "127.0.0.1:8700"
 def env(user, dev, ct=bytes(272)): return {"user": user, "deviceId": dev, "nonce": b64(bytes(24)),
                                            "ciphertext": b64(ct)}
+# A stage 2 envelope (issue 13): no nonce.
+def env2(user, dev, ct=bytes(312)): return {"user": user, "deviceId": dev, "ciphertext": b64(ct)}
 reqs = {
     "0-register": {"id": 1, "type": "register", "user": "dave", "deviceName": "laptop",
                    "server": SERVER, "signature": b64(bytes(64)), **identity(5)},
@@ -174,6 +176,10 @@ reqs = {
                      "envelopes": [env("bob", 1, b"x"), env("bob", 2)]},
     "2-send-group": {"id": 4, "type": "sendMessage", "chatId": GROUP, "messageId": mid(13),
                      "envelopes": [env("alice", 1), env("carol", 1), env("bob", 2)]},
+    "1-send-stage2": {"id": 4, "type": "sendMessage", "chatId": DIRECT, "messageId": mid(15),
+                      "envelopes": [env2("bob", 1), env("bob", 2)]},
+    "1-receipt-stage2": {"id": 5, "type": "sendReceipt", "chatId": DIRECT, "receiptId": mid(16),
+                         "envelopes": [env2("bob", 2)]},
     "1-receipt": {"id": 5, "type": "sendReceipt", "chatId": DIRECT, "receiptId": mid(14),
                   "envelopes": [env("bob", 2)]},
     "2-ack": {"id": 6, "type": "ack", "messageIds": [mid(10), mid(13)]},

@@ -98,6 +98,24 @@ expect_code 1 device_mismatch "$T/raw.out"
 expect_code 2 bad_request "$T/raw.out"
 [ "$(reply 3 "$T/raw.out" | jq -r .acked)" = 0 ] || fail "ack of a message not in the inbox"
 
+# Stage 2 envelopes (issue 13) have no nonce: a ciphertext of 67,073 bytes is
+# too_large; one of 67,072 is stored, and pushed to alice without a nonce.
+zeros() { head -c "$1" /dev/zero | base64 | tr -d '\n'; }
+m4=00000000000000000000000000000004
+cat > "$T/in" <<IN
+{"id":1,"type":"sendMessage","chatId":"$chat2","messageId":"$m4","envelopes":[{"user":"alice","deviceId":1,"ciphertext":"$(zeros 67073)"}]}
+{"id":2,"type":"sendMessage","chatId":"$chat2","messageId":"$m4","envelopes":[{"user":"alice","deviceId":1,"ciphertext":"$(zeros 67072)"}]}
+IN
+"$PROBE" raw --home "$T/carol" "$URL" < "$T/in" > "$T/raw.out" 2>&1 || fail "probe: $(cut -c1-300 "$T/raw.out")"
+expect_code 1 too_large "$T/raw.out"
+[ "$(reply 2 "$T/raw.out" | jq -r .ok)" = true ] || fail "stage 2 envelope: $(reply 2 "$T/raw.out")"
+printf '@sleep 300\n{"id":1,"type":"ack","messageIds":["%s"]}\n' "$m4" |
+	"$PROBE" raw --home "$T/alice" "$URL" > "$T/raw.out" 2>&1 || fail "probe as alice"
+push=$(grep "\"messageId\":\"$m4\"" "$T/raw.out" | head -n 1)
+[ "$(echo "$push" | jq -r '.type, has("nonce"), (.ciphertext | length)' | tr '\n' ' ')" = \
+	"newMessage false 89432 " ] || fail "stage 2 push: $(echo "$push" | cut -c1-300)"
+[ "$(reply 1 "$T/raw.out" | jq -r .acked)" = 1 ] || fail "stage 2 ack: $(reply 1 "$T/raw.out")"
+
 # An ack only ever touches the acker's own inbox.
 expect_exit 0 ctl alice send "$chat" "for bob only"
 mid=$(cat "$T/out")

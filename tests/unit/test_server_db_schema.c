@@ -495,6 +495,96 @@ test_migrate_v7(void **state)
 	free(res);
 }
 
+/* Version 9's inbox (version 2's table, version 3's and 7's index and
+ * triggers), which holds no row without a nonce: made again in place of
+ * version 10's, the rows and the AUTOINCREMENT high-water mark kept. */
+#define INBOX_V9                                                                                   \
+	"CREATE TABLE inbox_v9 (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,"         \
+	" device_id INTEGER NOT NULL, message_id TEXT NOT NULL REFERENCES messages(message_id),"   \
+	" nonce BLOB CHECK (length(nonce) = 24), ciphertext BLOB, created_at INTEGER NOT NULL,"    \
+	" CHECK ((nonce IS NULL) = (ciphertext IS NULL)), UNIQUE (user, device_id, message_id),"   \
+	" FOREIGN KEY (user, device_id) REFERENCES devices(user, device_id));"                     \
+	"INSERT INTO inbox_v9 SELECT id, user, device_id, message_id, nonce, ciphertext,"          \
+	" created_at FROM inbox;"                                                                  \
+	"INSERT INTO sqlite_sequence (name, seq)"                                                  \
+	" SELECT 'inbox_v9', seq FROM sqlite_sequence WHERE name = 'inbox';"                       \
+	"DROP TABLE inbox; ALTER TABLE inbox_v9 RENAME TO inbox;"                                  \
+	"CREATE INDEX inbox_by_device ON inbox(user, device_id, id);"                              \
+	"CREATE INDEX inbox_by_message ON inbox(message_id);"                                      \
+	"CREATE INDEX inbox_by_created ON inbox(created_at);"                                      \
+	"CREATE TRIGGER inbox_bytes_add AFTER INSERT ON inbox WHEN new.ciphertext IS NOT NULL"     \
+	" BEGIN UPDATE devices SET inbox_bytes = inbox_bytes + length(new.ciphertext) + 100"       \
+	" WHERE user = new.user AND device_id = new.device_id; END;"                               \
+	"CREATE TRIGGER inbox_bytes_sub AFTER DELETE ON inbox WHEN old.ciphertext IS NOT NULL"     \
+	" BEGIN UPDATE devices SET inbox_bytes = inbox_bytes - length(old.ciphertext) - 100"       \
+	" WHERE user = old.user AND device_id = old.device_id; END;"
+
+static int
+nonce_of(void *udata, const struct db_inbox_row *row)
+{
+	int *has = udata;
+
+	*has = row->nonce != NULL;
+	return 1;
+}
+
+/*
+ * Version 10 (issue 13): a stage 2 envelope's row has no nonce. A version-9
+ * database keeps its waiting row (id, nonce, what it counts toward the
+ * quota) and then takes a row without a nonce, which counts toward the quota
+ * as any other and gets a later id.
+ */
+static void
+test_migrate_v9(void **state)
+{
+	struct fixture *f = *state;
+	const char *bytes = "SELECT inbox_bytes FROM devices WHERE user = 'bob' AND device_id = 1";
+	const char *stage2 = "SELECT count(*) FROM sqlite_master WHERE name = 'inbox'"
+			     " AND sql LIKE '%nonce IS NULL OR length(nonce) = 24%'";
+	uint8_t ct[40] = {0};
+	struct db_envelope e;
+	struct db_send_result res;
+	char ab[17], err[256];
+	int64_t before, id;
+	size_t n;
+	int has = -1;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	send_to(f->db, ab, M1, "bob", 0, 100);
+	db_close(f->db);
+	f->db = NULL;
+	before = raw_int(f->path, bytes);
+	id = raw_int(f->path, "SELECT id FROM inbox");
+	assert_int_equal(before, sizeof ct + DB_INBOX_ROW_BYTES);
+	raw_sql(f, INBOX_V9 "PRAGMA user_version = 9;");
+	assert_int_equal(raw_int(f->path, stage2), 0);
+
+	f->db = db_open(f->path, err, sizeof err);
+	if (f->db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, stage2), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	assert_int_equal(raw_int(f->path, bytes), before);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, 0, 1, nonce_of, &has, &n), DB_OK);
+	assert_int_equal(has, 1);
+
+	e = env_to("bob", 1, ct, sizeof ct);
+	e.no_nonce = 1;
+	assert_int_equal(send_msg(f->db, ab, M2, "alice", 1, &e, 1, 200, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, bytes), 2 * before);
+	assert_true(raw_int(f->path, "SELECT max(id) FROM inbox") > id);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox WHERE nonce IS NULL"), 1);
+	assert_int_equal(db_inbox_load(f->db, "bob", 1, id, 1, nonce_of, &has, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(has, 0);
+	/* The quota triggers are back on the new table. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
+					  " WHERE type = 'trigger' AND tbl_name = 'inbox'"),
+			 2);
+}
+
 int
 main(void)
 {
@@ -512,6 +602,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v7, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v9, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -272,6 +272,137 @@ test_push_from_memory_is_the_stored_row(void **state)
 		free(p.frames[i]);
 }
 
+/*
+ * Stage 2 envelopes (issue 13) have no nonce: one is accepted beside a
+ * stage 1 one in the same send, stored without a nonce and pushed (from
+ * memory and from the store alike) without one, while the stage 1 one keeps
+ * its nonce; a resend gets the first reply. Its ciphertext may be
+ * PROTO_MAX_ENVELOPE bytes, not one more; a nonce, when there is one, is
+ * still exactly 24 bytes.
+ */
+static char *
+stage2_frame(int id, const char *chat, int mid, size_t ct_len, const char *bob2_nonce)
+{
+	uint8_t *ct = calloc(ct_len, 1);
+	size_t b64_cap = ct_len / 3 * 4 + 8, cap = b64_cap + 512;
+	char *b = malloc(b64_cap), *frame = malloc(cap);
+
+	assert_non_null(ct);
+	assert_non_null(b);
+	assert_non_null(frame);
+	b64(ct, ct_len, b, b64_cap);
+	snprintf(frame, cap,
+		 "{\"id\":%d,\"type\":\"sendMessage\",\"chatId\":\"%s\",\"messageId\":\"%032x\","
+		 "\"envelopes\":[{\"user\":\"bob\",\"deviceId\":1,\"ciphertext\":\"%s\"},"
+		 "{\"user\":\"bob\",\"deviceId\":2,\"nonce\":\"%s\","
+		 "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}]}",
+		 id, chat, mid, b, bob2_nonce);
+	free(b);
+	free(ct);
+	return frame;
+}
+
+static cJSON *
+call_frame(struct fixture *f, struct session *s, char *frame)
+{
+	char *text = wire_handle(&f->hooks, s, frame, strlen(frame));
+	cJSON *reply;
+
+	free(frame);
+	assert_non_null(text);
+	reply = cJSON_Parse(text);
+	assert_non_null(reply);
+	free(text);
+	return reply;
+}
+
+static void
+test_stage2_envelopes(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ip;
+	struct session a, b;
+	struct pushed p = {0};
+	char chat[PROTO_CHAT_ID_LEN + 1];
+	const char *n24 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	cJSON *r, *push;
+	static uint8_t ct[PROTO_MAX_ENVELOPE];
+	size_t i, len;
+	double seq;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	assert_int_equal(e2e_identity_generate(&ip), 0);
+	{
+		struct db_new_device d = {"bob",
+					  "phone",
+					  ip.sign_pk,
+					  ip.x_pk,
+					  ip.x_sig,
+					  ib.sign_pk,
+					  ip.x_sig /* any 64 bytes */,
+					  1};
+		uint32_t dev;
+
+		assert_int_equal(db_link_device(f->db, &d, &dev), DB_OK);
+		assert_int_equal(dev, 2);
+	}
+	direct(f, &a, "bob", chat);
+	f->hooks.inbox_row = on_row;
+	f->hooks_extra = &p;
+
+	/* A nonce of 23 bytes, one too many ciphertext bytes: refused, nothing
+	 * stored or pushed. */
+	expect_error(
+		call_frame(f, &a, stage2_frame(1, chat, 1, 16, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")),
+		"bad_request", 1);
+	expect_error(call_frame(f, &a, stage2_frame(2, chat, 1, PROTO_MAX_ENVELOPE + 1, n24)),
+		     "too_large", 2);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(db_message_count(f), 0);
+
+	/* The largest stage 2 envelope beside a stage 1 one. */
+	r = call_frame(f, &a, stage2_frame(3, chat, 1, PROTO_MAX_ENVELOPE, n24));
+	expect_ok(r, 3);
+	seq = num(r, "seq");
+	cJSON_Delete(r);
+	assert_int_equal(p.n, 2);
+	/* Pushed in the envelopes' order: bob/1's has no nonce and all its
+	 * bytes, bob/2's its nonce; each is what a load from the store makes. */
+	push = cJSON_Parse(p.frames[0]);
+	assert_non_null(push);
+	assert_string_equal(str(push, "type"), "newMessage");
+	assert_null(cJSON_GetObjectItemCaseSensitive(push, "nonce"));
+	assert_int_equal(proto_b64_decode(str(push, "ciphertext"), ct, sizeof ct, &len), 0);
+	assert_int_equal(len, PROTO_MAX_ENVELOPE);
+	cJSON_Delete(push);
+	push = cJSON_Parse(p.frames[1]);
+	assert_non_null(push);
+	assert_string_equal(str(push, "nonce"), n24);
+	cJSON_Delete(push);
+	expect_same_as_stored(f, &p, 0, 0);
+	{
+		struct loaded l = {0};
+
+		assert_int_equal(db_inbox_load(f->db, "bob", 2, 0, 1, load_one, &l, &len), DB_OK);
+		assert_int_equal(len, 1);
+		assert_string_equal(l.frame, p.frames[1]);
+		free(l.frame);
+	}
+
+	/* The resend: the first reply, nothing pushed again. */
+	r = call_frame(f, &a, stage2_frame(4, chat, 1, PROTO_MAX_ENVELOPE, n24));
+	expect_ok(r, 4);
+	assert_true(num(r, "seq") == seq);
+	cJSON_Delete(r);
+	assert_int_equal(p.n, 2);
+	for (i = 0; i < p.n; i++)
+		free(p.frames[i]);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+	e2e_identity_wipe(&ip);
+}
+
 int
 main(void)
 {
@@ -280,6 +411,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_send_and_ack, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_quota, setup_wire, teardown),
+		cmocka_unit_test_setup_teardown(test_stage2_envelopes, setup_wire, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -26,6 +26,8 @@ test_hello(void **state)
 	lim = cJSON_GetObjectItemCaseSensitive(h, "limits");
 	assert_true(num(lim, "maxFrame") == 4096);
 	assert_true(num(lim, "maxText") == 65536);
+	/* What the server takes, stage 2 headers included (issue 13). */
+	assert_true(num(lim, "maxCiphertext") == 67072);
 	assert_true(num(lim, "maxDevices") == 3);
 	assert_true(num(lim, "maxMembers") == 100);
 	assert_true(num(lim, "maxBlob") == 1000000);

@@ -181,12 +181,70 @@ test_receipt_refusals(void **state)
 	e2e_identity_wipe(&ic);
 }
 
+/* A stage 2 receipt (issue 13) has no nonce: accepted, pushed without one,
+ * and a resend answered as the first; beside it a stage 1 receipt keeps its
+ * nonce, and a nonce of 23 bytes is still refused. */
+static void
+test_stage2_receipt(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	struct receipt_pushes got = {0};
+	char chat[PROTO_CHAT_ID_LEN + 1];
+	const char *s2 = "{\"user\":\"alice\",\"deviceId\":1,"
+			 "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}";
+	double sent_at;
+	size_t n;
+	cJSON *r;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	direct(f, &a, "bob", chat);
+	r = send_env(f, &a, 1, chat, 1, envelope("bob", 16));
+	expect_ok(r, 1);
+	cJSON_Delete(r);
+
+	expect_error(send_receipt(f, &b, 2, chat, 7,
+				  "{\"user\":\"alice\",\"deviceId\":1,"
+				  "\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\","
+				  "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}"),
+		     "bad_request", 2);
+	f->n_inbox = 0;
+	r = send_receipt(f, &b, 3, chat, 7, s2);
+	expect_ok(r, 3);
+	sent_at = num(r, "sentAt");
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 1);
+	r = send_receipt(f, &b, 4, chat, 7, s2);
+	expect_ok(r, 4);
+	assert_true(num(r, "sentAt") == sent_at);
+	cJSON_Delete(r);
+	assert_int_equal(f->n_inbox, 1);
+	r = send_receipt(f, &b, 5, chat, 8, envelope("alice", 16));
+	expect_ok(r, 5);
+	cJSON_Delete(r);
+
+	assert_int_equal(db_inbox_load(f->db, "alice", 1, 0, 64, take_push, &got, &n), DB_OK);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(str(got.frame[0], "type"), "receipt");
+	assert_null(cJSON_GetObjectItemCaseSensitive(got.frame[0], "nonce"));
+	assert_string_equal(str(got.frame[0], "ciphertext"), "AAAAAAAAAAAAAAAAAAAAAA==");
+	assert_string_equal(str(got.frame[1], "type"), "receipt");
+	assert_string_equal(str(got.frame[1], "nonce"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	cJSON_Delete(got.frame[0]);
+	cJSON_Delete(got.frame[1]);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_send_receipt, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt_refusals, setup_wire, teardown),
+		cmocka_unit_test_setup_teardown(test_stage2_receipt, setup_wire, teardown),
 	};
 
 	if (sodium_init() < 0)
