@@ -104,3 +104,33 @@ groups = [(bits >> (240 - 20 * (g + 1))) & 0xfffff for g in range(12)]
 print('sha512[:30]', h[:30].hex())
 print('groups20', [hex(g) for g in groups[:2]])
 print('safety', ' '.join('%05d' % (g % 100000) for g in groups))
+
+# Sender keys (common/senderkey.h): key id 0x01020304, iteration 0, chain key
+# 32 x 0x5c, signing seed 32 x 0x5d; AD chat id 16 x 0x11, message id
+# 16 x 0x22, alice device 1; plaintext pad("hello, group") (256 bytes).
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+sk_ck = b'\x5c' * 32
+sk_sign = Ed25519PrivateKey.from_private_bytes(b'\x5d' * 32)
+sk_pk = sk_sign.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+sk_mk = hmac.new(sk_ck, b'\x01', hashlib.sha256).digest()
+sk_ck1 = hmac.new(sk_ck, b'\x02', hashlib.sha256).digest()
+_, sk_kn = hkdf(None, sk_mk, b'chat-sk-v1 msg', 56)
+sk_hdr = struct.pack('>II', 0x01020304, 0)
+SKAD = (b'chat-sk-v1' + struct.pack('>H', 16) + b'\x11' * 16 + struct.pack('>H', 16) + b'\x22' * 16
+        + struct.pack('>H', 5) + b'alice' + struct.pack('>I', 1) + sk_hdr)
+sk_ct = xchacha_encrypt(sk_kn[:32], sk_kn[32:], pad(b'hello, group'), SKAD)
+sk_sig = sk_sign.sign(SKAD + sk_hdr + sk_ct)
+sk_msg = sk_hdr + sk_ct + sk_sig
+print('sk sign pk', sk_pk.hex())
+print('sk distribution', (b'\x04' + sk_hdr + sk_ck + sk_pk).hex())
+print('sk mk0', sk_mk.hex(), 'ck1', sk_ck1.hex())
+print('sk ct[:16]', sk_ct[:16].hex(), 'sig', sk_sig.hex())
+print('sk message', len(sk_msg), 'bytes, sha256', hashlib.sha256(sk_msg).hexdigest())
+# The second message, the same plaintext and AD fields (iteration 1).
+_, sk_kn1 = hkdf(None, hmac.new(sk_ck1, b'\x01', hashlib.sha256).digest(), b'chat-sk-v1 msg', 56)
+sk_hdr1 = struct.pack('>II', 0x01020304, 1)
+SKAD1 = SKAD[:-8] + sk_hdr1
+sk_ct1 = xchacha_encrypt(sk_kn1[:32], sk_kn1[32:], pad(b'hello, group'), SKAD1)
+sk_msg1 = sk_hdr1 + sk_ct1 + sk_sign.sign(SKAD1 + sk_hdr1 + sk_ct1)
+print('sk second message sha256', hashlib.sha256(sk_msg1).hexdigest())
