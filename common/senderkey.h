@@ -171,7 +171,8 @@ void sk_own_wipe(struct sk_own *own);
 
 /* A receiver's state from a distribution body (exactly SK_DIST_BYTES bytes,
  * kind 0x04; SK_ERR_FORMAT otherwise). peer is overwritten: wipe an old one
- * first. */
+ * first. A distribution for a key id already held does not replace a state
+ * at a later iteration: the messages in between would read a second time. */
 int sk_peer_from_distribution(struct sk_peer *peer, const uint8_t *body, size_t len);
 /* The key id of a sender-key message, to find its state; SK_ERR_HEADER if
  * msg is shorter than SK_OVERHEAD. Reads the first 4 bytes only. */

@@ -5,7 +5,8 @@
 # carry real sender keys and get past the key checks. Files are small and
 # named for what they hold; libFuzzer adds its own finds under build/fuzz/.
 # (corpus/ratchet/ is not written here: fuzz-ratchet.c writes it itself, run
-# with RATCHET_WRITE_SEEDS=tests/fuzz/corpus/ratchet, as its seeds are ratchet output.)
+# with RATCHET_WRITE_SEEDS=tests/fuzz/corpus/ratchet, as its seeds are ratchet output;
+# likewise corpus/senderkey/, with SENDERKEY_WRITE_SEEDS=tests/fuzz/corpus/senderkey.)
 import base64, os, json, hashlib
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
