@@ -295,6 +295,11 @@ struct chat_chat {
 /* What a receipt says about a message. */
 #define CHAT_RECEIPT_DELIVERED 1 /* a device of the user has stored it */
 #define CHAT_RECEIPT_READ      2 /* the user has seen it */
+/* The device could not decrypt it (its session state, or this device's, was
+ * lost or restored): it started a new secure session, and the message is
+ * lost to that device unless sent again. Told once; the message's state
+ * does not change. */
+#define CHAT_RECEIPT_UNDECRYPTABLE 3
 
 /* A receipt, as delivered to chat_receipt_cb: user's device says it has stored
  * (or the user has read) a message. Receipts travel end-to-end encrypted, like
@@ -304,7 +309,7 @@ struct chat_receipt {
 	const char *message_id; /* the message it is about */
 	const char *user;       /* who stored or read it */
 	uint32_t device;        /* on which device */
-	int status;             /* CHAT_RECEIPT_DELIVERED or CHAT_RECEIPT_READ */
+	int status;             /* CHAT_RECEIPT_DELIVERED, _READ or _UNDECRYPTABLE */
 	int64_t at;             /* ms since the epoch, by the reader's clock */
 	/* The message's state after this receipt ("sent", "delivered" or "read",
 	 * see struct chat_message). user is this user when another of their own

@@ -324,8 +324,7 @@ e2e_unpad(const uint8_t *buf, size_t len, size_t *n)
 	return 0;
 }
 
-/* A malloc'd copy of pt padded to its bucket (*padded_len); wipe and free it. */
-static uint8_t *
+uint8_t *
 e2e_pad(const uint8_t *pt, size_t pt_len, size_t *padded_len)
 {
 	size_t bucket = e2e_pad_len(pt_len);

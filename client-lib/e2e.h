@@ -92,6 +92,9 @@ size_t e2e_sealed_len(size_t n);
  * the sender's choice, only the form is checked.  Constant time in len.
  */
 int e2e_unpad(const uint8_t *buf, size_t len, size_t *n);
+/* A malloc'd copy of pt padded to its bucket (*padded_len), or NULL (too
+ * long, out of memory); wipe and free it. Stage 2 pads the same way. */
+uint8_t *e2e_pad(const uint8_t *pt, size_t pt_len, size_t *padded_len);
 
 /*
  * Seal pt for one recipient device.

@@ -101,6 +101,9 @@ struct op {
 	struct media_job *media;  /* attachments: the files and their transfer */
 	struct attach_meta *atts; /* send: the files the message carries */
 	size_t n_atts;
+
+	void *sessions; /* send, receipt: waiting for prekey bundles (pairwise.c) */
+	void *given;    /* send, group: devices this try gives the sender key (group.c) */
 };
 
 struct chat_client {
@@ -249,10 +252,57 @@ int chats_fetch(struct chat_client *c, const char *chat_id);
 /* A send op (kind OP_SEND), with what every send does at its end. */
 struct op *send_op_new(struct chat_client *c, chat_done_cb done, void *arg);
 /* Adds to arr one envelope per active pinned device of user (but this one),
- * sealing body under (chat_id, id). A device whose key changed and is not
- * accepted fails with CHAT_ERR_KEY_CHANGED, or is left out if skip_changed. */
+ * encrypting body under (chat_id, id) with the pairwise session of each
+ * (pairwise_encrypt: call it inside a store transaction). A device whose key
+ * changed and is not accepted fails with CHAT_ERR_KEY_CHANGED, or is left
+ * out if skip_changed. */
 int send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
 		   const char *user, const uint8_t *body, size_t len, int skip_changed);
+/*
+ * Pairwise sessions, end-to-end encryption stage 2 (pairwise.c).
+ * pairwise_encrypt: the stage-2 form (0x21, or 0x22 while the peer has not
+ * answered) of pt, padded, for (user, device) whose pinned exchange key is
+ * peer_xk, into *out (malloc'd); the session's new state is written in the
+ * store's current transaction. pairwise_decrypt: the plaintext (unpadded,
+ * malloc'd: wipe and free) of a pairwise form w from (user, device), its
+ * new state written in the current transaction; returns CHAT_OK, 1 when it
+ * does not read (why says why), 2 when no session can read it (the caller
+ * resets: pairwise_reset), 3 when it was read before (a replay), or an error.
+ * pairwise_reset: forgets the sessions with that device and owes it an
+ * undecryptable receipt for msg_id (which starts a new session).
+ * pairwise_ensure: starts sessions (getPrekeyBundle) with every trusted
+ * device of users that has none: 0 when none is missing, 1 when requests
+ * went out (next(c, op, NULL, err) runs once all are in), or an error.
+ */
+struct wire2;
+int pairwise_encrypt(struct chat_client *c, const char *chat_id, const char *msg_id,
+		     const char *user, uint32_t device, const uint8_t peer_xk[32],
+		     const uint8_t *pt, size_t pt_len, uint8_t **out, size_t *out_len);
+int pairwise_decrypt(struct chat_client *c, const char *chat_id, const char *msg_id,
+		     const char *user, uint32_t device, const uint8_t peer_xk[32],
+		     const struct wire2 *w, uint8_t **pt, size_t *pt_len, char *why, size_t cap);
+int pairwise_reset(struct chat_client *c, const char *chat_id, const char *msg_id,
+		   const char *user, uint32_t device);
+int pairwise_ensure(struct chat_client *c, struct op *op, char *const *users, size_t n,
+		    reply_fn next);
+void pairwise_op_free(struct op *op);
+/* Group chats' sender keys (group.c). group_envelopes: one envelope per
+ * device of op's chat (op->users' devices but this one), the message
+ * encrypted once under this device's sender key, which goes along to the
+ * devices that do not have it yet (inside the store's current
+ * transaction, as pairwise_encrypt). group_sent: the server took the
+ * message: those devices have the key now. group_open: a group form (0x23)
+ * from (user, device): its sender key, if it carries one, then its
+ * message; returns as pairwise_decrypt does, or 4 when this device has
+ * not the sender key it is under (an undecryptable receipt asks for it). */
+int group_envelopes(struct chat_client *c, struct op *op, cJSON *arr, const uint8_t *body,
+		    size_t body_len);
+int group_sent(struct chat_client *c, struct op *op);
+void group_op_free(struct op *op);
+int group_open(struct chat_client *c, const char *chat_id, const char *msg_id, const char *user,
+	       uint32_t device, const uint8_t peer_xk[32], const struct wire2 *w, uint8_t **pt,
+	       size_t *pt_len, char *why, size_t cap);
+
 /* The send op of message_id in this handle, or NULL. */
 struct op *send_find(const struct chat_client *c, const char *message_id);
 /* 1 if this handle is sending message_id now (or holds it for the connection). */

@@ -34,6 +34,8 @@ op_free(struct op *op)
 	sodium_memzero(op->secret, sizeof op->secret);
 	sodium_memzero(op->code, sizeof op->code);
 	store_free_list(op->users, op->n_users);
+	pairwise_op_free(op);
+	group_op_free(op);
 	if (op->text != NULL) {
 		sodium_memzero(op->text, op->text_len);
 		free(op->text);

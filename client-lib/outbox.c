@@ -15,17 +15,42 @@
 /* One pending message, in the store's order: this session's own send waiting
  * for the connection, or one of an earlier session (or another program on this
  * home), sent again under its own id, which the server recognises if it has it. */
+/* The sends a walk of the outbox found, in the store's order. */
+struct outbox_walk {
+	struct chat_client *c;
+	char (*ids)[CHAT_MESSAGE_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static int
+walk_add(struct outbox_walk *w, const struct op *op)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		char(*ids)[CHAT_MESSAGE_ID_LEN + 1] = realloc(w->ids, cap * sizeof *ids);
+
+		if (ids == NULL)
+			return 1;
+		w->ids = ids;
+		w->cap = cap;
+	}
+	memcpy(w->ids[w->n++], op->message_id, CHAT_MESSAGE_ID_LEN + 1);
+	return 0;
+}
+
 static int
 outbox_send(void *arg, const struct chat_message *m)
 {
-	struct chat_client *c = arg;
+	struct outbox_walk *w = arg;
+	struct chat_client *c = w->c;
 	struct op *op = send_find(c, m->message_id);
 
-	if (op != NULL) {
-		if (op->held)
-			send_restart(c, op);
-		return 0;
-	}
+	/* Listed, and restarted once the walk is over (outbox_resume): a send
+	 * writes its sessions' states, which cannot be done from inside the
+	 * walk's read of the store (another program on this home may have
+	 * written since it began: SQLite refuses such a write at once). */
+	if (op != NULL)
+		return op->held ? walk_add(w, op) : 0;
 	op = send_op_new(c, NULL, NULL);
 	if (op == NULL || (op->text = malloc(m->text_len + 1)) == NULL ||
 	    store_attachments(&c->store, m->message_id, &op->atts, NULL, &op->n_atts) != 0) {
@@ -38,8 +63,8 @@ outbox_send(void *arg, const struct chat_message *m)
 	op->outbox = 1;
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
 	snprintf(op->message_id, sizeof op->message_id, "%s", m->message_id);
-	send_restart(c, op);
-	return 0;
+	op->held = 1;
+	return walk_add(w, op);
 }
 
 /* "4 days", "12 hours", "90 seconds": a retention in words, in its unit. */
@@ -122,6 +147,7 @@ expire_outbox(struct chat_client *c)
 void
 outbox_resume(struct chat_client *c)
 {
+	struct outbox_walk w = {c, NULL, 0, 0};
 	struct op *op;
 
 	/* A store that fails to say what has expired sends nothing: what is
@@ -130,8 +156,12 @@ outbox_resume(struct chat_client *c)
 		return;
 	/* Everything pending, in the order it was written, so the server numbers
 	 * the messages in that order. */
-	if (store_outbox_each(&c->store, outbox_send, c, NULL) < 0)
+	if (store_outbox_each(&c->store, outbox_send, &w, NULL) < 0)
 		client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	for (size_t i = 0; i < w.n; i++)
+		if ((op = send_find(c, w.ids[i])) != NULL && op->held)
+			send_restart(c, op);
+	free(w.ids);
 	/* Held sends the store no longer lists as pending (another program on
 	 * this home had them confirmed): finish them the same way. */
 	while ((op = c->ops) != NULL) {

@@ -135,7 +135,7 @@ receipt_keys(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 }
 
 static int
-receipt_send(struct chat_client *c, struct op *op)
+receipt_encrypt_send(struct chat_client *c, struct op *op)
 {
 	cJSON *req = request_new("sendReceipt"), *arr;
 	int rc = CHAT_OK;
@@ -144,16 +144,24 @@ receipt_send(struct chat_client *c, struct op *op)
 	if (arr == NULL || !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
 	    !cJSON_AddStringToObject(req, "receiptId", op->message_id))
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	if (rc == CHAT_OK)
+	/* The sessions' states, durable before the request can leave. */
+	if (rc == CHAT_OK && store_begin(&c->store) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	else if (rc == CHAT_OK) {
 		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->user,
-				       (const uint8_t *)op->text, op->text_len, 1);
-	/* This user's other devices get it too: a read makes them show the
-	 * messages read. A delivered one tells them nothing new, but goes all
-	 * the same, so that who gets a receipt (which the server sees) does not
-	 * say which kind it is (which only the devices see). */
-	if (rc == CHAT_OK)
-		rc = send_envelopes(c, arr, op->chat_id, op->message_id, c->user,
-				       (const uint8_t *)op->text, op->text_len, 1);
+				    (const uint8_t *)op->text, op->text_len, 1);
+		/* This user's other devices get it too: a read makes them show
+		 * the messages read. A delivered one tells them nothing new, but
+		 * goes all the same, so that who gets a receipt (which the server
+		 * sees) does not say which kind it is (which only the devices see). */
+		if (rc == CHAT_OK)
+			rc = send_envelopes(c, arr, op->chat_id, op->message_id, c->user,
+					    (const uint8_t *)op->text, op->text_len, 1);
+		if (rc == CHAT_OK && store_commit(&c->store) != 0)
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		else if (rc != CHAT_OK)
+			store_rollback(&c->store);
+	}
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0) {
 		/* Nobody to tell (no device of theirs is trusted): settled. */
 		cJSON_Delete(req);
@@ -169,6 +177,35 @@ receipt_send(struct chat_client *c, struct op *op)
 	}
 	op->attempts++;
 	return session_request(c, req, receipt_sent, op, 0);
+}
+
+/* The sessions are there, or cannot be made: a receipt for devices that
+ * cannot read stage 2 (or whose prekeys are forged) can never go, and is
+ * settled rather than tried for ever. */
+static void
+receipt_sessions(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)reply;
+	if (err == CHAT_OK) {
+		err = receipt_encrypt_send(c, op);
+	} else if (err == CHAT_ERR_UNSUPPORTED || err == CHAT_ERR_BAD_KEY) {
+		if (batch_done(c, op) == CHAT_OK)
+			receipts_due(c, 0);
+	}
+	if (err != CHAT_OK)
+		op_finish(c, op, err, NULL);
+}
+
+/* Sessions with every device it goes to first (pairwise.c), then it goes. */
+static int
+receipt_send(struct chat_client *c, struct op *op)
+{
+	char *users[2] = {op->user, c->user};
+	int rc = pairwise_ensure(c, op, users, 2, receipt_sessions);
+
+	if (rc == 0)
+		return receipt_encrypt_send(c, op);
+	return rc == 1 ? CHAT_OK : rc;
 }
 
 static struct op *
@@ -270,6 +307,18 @@ apply_one(struct chat_client *c, const char *chat_id, const char *message_id, co
 	 * device may have joined after it, or the sender lies). */
 	if (rc <= 0 || strcmp(m.chat_id, chat_id) != 0 || !m.is_text)
 		return rc < 0 ? -1 : 0;
+	/* A device could not read one of our messages: news, but no status
+	 * of the message (it is not less delivered than it was). */
+	if (status == CHAT_RECEIPT_UNDECRYPTABLE) {
+		if (!m.outgoing)
+			return 0;
+		/* In a group, it may lack our sender key: it gets it again. */
+		if (store_sk_sent_del(&c->store, chat_id, user, device) != 0)
+			return -1;
+		memcpy(out->id, message_id, sizeof out->id);
+		memcpy(out->state, m.state, sizeof out->state);
+		return 1;
+	}
 	if (strcmp(user, c->user) != 0) {
 		/* Someone else's receipt for one of our messages. */
 		if (!m.outgoing)
@@ -303,7 +352,8 @@ receipt_body_parse(const uint8_t *pt, size_t len, struct receipt_body *out)
 	    pt[0] != PROTO_BODY_RECEIPT ||
 	    (len - PROTO_RECEIPT_HEAD) % PROTO_RECEIPT_ID_BYTES != 0 ||
 	    (len - PROTO_RECEIPT_HEAD) / PROTO_RECEIPT_ID_BYTES > PROTO_MAX_RECEIPT_IDS ||
-	    (pt[1] != PROTO_RECEIPT_DELIVERED && pt[1] != PROTO_RECEIPT_READ))
+	    (pt[1] != PROTO_RECEIPT_DELIVERED && pt[1] != PROTO_RECEIPT_READ &&
+	     pt[1] != PROTO_RECEIPT_UNDECRYPTABLE))
 		return -1;
 	out->status = pt[1];
 	for (int i = 0; i < 8; i++)

@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "analyzer.h"
 #include "attach.h"
+#include "wire2.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,13 +342,45 @@ parse(struct chat_client *c, const cJSON *msg, int receipt, struct incoming *in)
 	return CHAT_OK;
 }
 
+/* A stage-2 envelope (no nonce, PROTOCOL.md "End-to-end encryption (stage
+ * 2)"): its form, then the pairwise session that reads it. */
+static int
+open_stage2(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
+	    uint8_t **pt, size_t *pt_len, char *why, size_t cap)
+{
+	uint8_t *ct = malloc(PROTO_MAX_ENVELOPE);
+	size_t ct_len = 0;
+	struct wire2 w;
+	int rc;
+
+	if (ct == NULL)
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (proto_get_b64(in->msg, "ciphertext", ct, 0, PROTO_MAX_ENVELOPE, &ct_len) != 0 ||
+	    wire2_parse(ct, ct_len, &w) != 0) {
+		snprintf(why, cap, "its ciphertext is malformed");
+		rc = 1;
+	} else if (w.form == WIRE2_GROUP) {
+		rc = group_open(c, in->chat_id, in->message_id, in->user, (uint32_t)in->device,
+				sender_xk, &w, pt, pt_len, why, cap);
+	} else {
+		rc = pairwise_decrypt(c, in->chat_id, in->message_id, in->user,
+				      (uint32_t)in->device, sender_xk, &w, pt, pt_len, why, cap);
+	}
+	free(ct);
+	return rc;
+}
+
 /*
  * Decrypts the envelope into a malloc'd buffer (*pt, *pt_len; wipe and free it
- * after use). CHAT_OK; 1 if it cannot be read (why says how), which from a
- * sender whose keys are valid makes it undecryptable; or CHAT_ERR_NOMEM. A
- * nonce or ciphertext of the wrong form counts as not decrypting: the server
- * refuses those, so only it could have made them, and nothing here can do
- * better with one than with any other envelope that does not open.
+ * after use), writing what its session learnt in the store's current
+ * transaction. CHAT_OK; 1 if it cannot be read (why says how), which from a
+ * sender whose keys are valid makes it undecryptable; 2 the same, and no
+ * session with that device can read it (the caller resets them); 3 it was
+ * read before (a replay); or an error. A nonce or ciphertext of the wrong
+ * form counts as not decrypting: the server refuses those, so only it could
+ * have made them, and nothing here can do better with one than with any
+ * other envelope that does not open. An envelope with a nonce is stage 1's
+ * (sent before its sender upgraded): it still opens.
  */
 static int
 open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
@@ -355,12 +388,14 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 {
 	struct e2e_header h = {in->chat_id,          in->message_id, in->user,
 			       (uint32_t)in->device, c->user,        c->device_id};
-	uint8_t nonce[PROTO_NONCE_BYTES], *ct = malloc(PROTO_MAX_CIPHERTEXT);
+	uint8_t nonce[PROTO_NONCE_BYTES], *ct;
 	size_t ct_len = 0;
 	int rc = CHAT_OK;
 
 	*pt = NULL;
-	if (ct == NULL)
+	if (cJSON_GetObjectItemCaseSensitive(in->msg, "nonce") == NULL)
+		return open_stage2(c, in, sender_xk, pt, pt_len, why, cap);
+	if ((ct = malloc(PROTO_MAX_CIPHERTEXT)) == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (proto_get_b64(in->msg, "nonce", nonce, sizeof nonce, 0, NULL) != 0 ||
 	    proto_get_b64(in->msg, "ciphertext", ct, 0, PROTO_MAX_CIPHERTEXT, &ct_len) != 0 ||
@@ -584,6 +619,27 @@ note_chat(struct chat_client *c, const char *chat_id)
 
 /* A message from a sender whose keys checked out: read it (or find it
  * undecryptable), store it, hand it over. */
+/* The transaction the session's new state and what it read land in. */
+static int
+take_begin(struct chat_client *c)
+{
+	return store_begin(&c->store) != 0 ? client_fail(c, CHAT_ERR_STORE, "%s", c->store.err)
+					   : CHAT_OK;
+}
+
+static int
+take_end(struct chat_client *c, int rc)
+{
+	if (rc == CHAT_OK && store_commit(&c->store) != 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc != CHAT_OK)
+		store_rollback(&c->store);
+	return rc;
+}
+
+/* A message from a sender whose keys checked out: read it (or find it
+ * undecryptable), store it, hand it over. The session's new state, the
+ * message and (when no session could read it) the reset land together. */
 static int
 take_message(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
 	     int unhanded)
@@ -592,8 +648,18 @@ take_message(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
 	char why[300];
-	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why), unreadable;
+	int rc = take_begin(c), unreadable, reset;
 
+	if (rc != CHAT_OK)
+		return rc;
+	rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+	reset = rc == 2;
+	/* Not given the sender key: its sender is told, and gives it again. */
+	if (rc == 4 && store_receipt_queue(&c->store, in->chat_id, in->user, in->message_id,
+					   CHAT_RECEIPT_UNDECRYPTABLE, proto_now_ms()) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 2 || rc == 3 || rc == 4)
+		rc = 1;
 	if (rc == CHAT_OK)
 		rc = read_body(c, pt, pt_len, &b, why, sizeof why);
 	if (pt != NULL) {
@@ -601,10 +667,38 @@ take_message(struct chat_client *c, const struct incoming *in, const uint8_t sen
 		free(pt);
 	}
 	unreadable = rc == 1;
+	if (reset) {
+		/* Said to the user with the message, and to its sender's device
+		 * by a receipt that starts the new session. */
+		size_t n = strlen(why);
+
+		snprintf(why + n, sizeof why - n,
+			 "; a new secure session was started: ask %s to send it again",
+			 in->user);
+		rc = pairwise_reset(c, in->chat_id, in->message_id, in->user,
+				    (uint32_t)in->device);
+	}
 	if (rc >= 0 && (rc = note_chat(c, in->chat_id)) == CHAT_OK)
 		rc = store_body(c, in, &b, unreadable ? why : NULL, unhanded);
 	body_free(&b);
+	rc = take_end(c, rc);
+	if (rc == CHAT_OK && unreadable)
+		receipts_due(c, 0);
 	return rc;
+}
+
+/* A message stored but never handed over (the program died in between):
+ * handed over now as it was stored. Not decrypted again: its session's
+ * keys moved on with the commit that stored it. */
+static int
+take_unhanded(struct chat_client *c, const struct incoming *in)
+{
+	if (c->store.batch)
+		return defer(c, in, NULL, 0);
+	if (store_message_get(&c->store, in->message_id, hand_over, c) != 1 ||
+	    store_message_handed(&c->store, in->message_id) != 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return CHAT_OK;
 }
 
 /* A receipt from a sender whose keys checked out: apply it, or, if it does
@@ -615,18 +709,41 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
 	char why[sizeof c->errmsg];
-	int rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+	int rc = take_begin(c), unreadable;
 
+	if (rc != CHAT_OK)
+		return rc;
+	rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+	if (rc == 4)
+		rc = 1; /* receipts are pairwise: no sender key to miss */
+	if (rc == 3) {
+		/* Read (and applied) before: its ack was lost. Nothing to tell. */
+		return take_end(c, CHAT_OK);
+	}
 	if (rc == CHAT_OK) {
 		rc = receipts_apply(c, in->message_id, in->chat_id, in->user, (uint32_t)in->device,
 				    pt, pt_len);
 		if (rc == 1)
 			snprintf(why, sizeof why, "%s", c->errmsg);
 	}
+	/* A receipt no session reads: start again, as for a message (the
+	 * receipt that starts the new session names an id its reader has no
+	 * message of, and it ignores it). */
+	if (rc == 2 && (rc = pairwise_reset(c, in->chat_id, in->message_id, in->user,
+					    (uint32_t)in->device)) == CHAT_OK) {
+		receipts_due(c, 0);
+		rc = 1;
+	}
 	if (pt != NULL) {
 		sodium_memzero(pt, pt_len);
 		free(pt);
 	}
+	if (rc < 0)
+		return take_end(c, rc);
+	unreadable = rc == 1;
+	if ((rc = take_end(c, CHAT_OK)) != CHAT_OK)
+		return rc;
+	rc = unreadable;
 	if (rc == 1 && c->store.batch) {
 		rc = defer(c, in, why, 0); /* told in its turn, after the commit */
 	} else if (rc == 1) {
@@ -673,8 +790,9 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	if (rc == CHAT_ERR_KEY_CHANGED && c->cbs.on_key_changed)
 		c->cbs.on_key_changed(c, c->udata, in.user, (uint32_t)in.device);
 	if (rc == CHAT_OK)
-		rc = receipt ? take_receipt(c, &in, sender_xk)
-			     : take_message(c, &in, sender_xk, unhanded);
+		rc = receipt    ? take_receipt(c, &in, sender_xk)
+		     : unhanded ? take_unhanded(c, &in)
+				: take_message(c, &in, sender_xk, 0);
 	if (rc == CHAT_OK) {
 		/* No memory for the ack only delays it: the server sends the
 		 * message again next session, and the store knows it. */

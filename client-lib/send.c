@@ -38,8 +38,7 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 {
 	struct envelope_ctx *e = arg;
 	struct chat_client *c = e->c;
-	struct e2e_header h = {e->chat_id, e->id, c->user, c->device_id, user, device};
-	uint8_t nonce[PROTO_NONCE_BYTES], *ct;
+	uint8_t *ct = NULL;
 	size_t ct_len = 0;
 	cJSON *env;
 
@@ -61,27 +60,18 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 				     e->body_len);
 		return 1;
 	}
-	ct = malloc(e2e_sealed_len(e->body_len));
 	env = cJSON_CreateObject();
-	if (ct == NULL || env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
-		free(ct);
+	if (env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
 		cJSON_Delete(env);
 		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 		return 1;
 	}
-	if (e2e_seal(ct, &ct_len, nonce, e->body, e->body_len, &h, c->id->x_sk, c->id->x_pk,
-		     p->exchange_key) != 0) {
-		free(ct);
-		e->err = client_fail(c, CHAT_ERR_BAD_KEY,
-				     "cannot encrypt for %s's device %u: "
-				     "its key is unusable",
-				     user, device);
-		return 1;
-	}
-	if (!cJSON_AddStringToObject(env, "user", user) ||
-	    !cJSON_AddNumberToObject(env, "deviceId", device) ||
-	    proto_add_b64(env, "nonce", nonce, sizeof nonce) ||
-	    proto_add_b64(env, "ciphertext", ct, ct_len))
+	/* Stage 2: no nonce (the ratchet's message key gives it). */
+	e->err = pairwise_encrypt(c, e->chat_id, e->id, user, device, p->exchange_key, e->body,
+				  e->body_len, &ct, &ct_len);
+	if (e->err == CHAT_OK && (!cJSON_AddStringToObject(env, "user", user) ||
+				  !cJSON_AddNumberToObject(env, "deviceId", device) ||
+				  proto_add_b64(env, "ciphertext", ct, ct_len)))
 		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	free(ct);
 	return e->err != CHAT_OK;
@@ -146,6 +136,8 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 			       proto_get_int(reply, "sentAt", 0, INT64_MAX / 2, &at) != 0))
 		err = client_fail(c, CHAT_ERR_PROTOCOL,
 				  "the server's send reply has no seq or time");
+	if (err == CHAT_OK)
+		err = group_sent(c, op);
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
@@ -179,9 +171,27 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 		if (blobs == NULL)
 			rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
-	for (size_t i = 0; rc == CHAT_OK && i < op->n_users; i++)
-		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->users[i], body,
-				    body_len, 0);
+	/* The sessions' new states land in one transaction, before anything
+	 * encrypted with them can leave (a request waits for the commit). */
+	if (rc == CHAT_OK && store_begin(&c->store) != 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	else if (rc == CHAT_OK) {
+		int group = store_chat_is_group(&c->store, op->chat_id);
+
+		/* A group's message is encrypted once, under this device's
+		 * sender key; a direct chat's, once per device. */
+		if (group < 0)
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		else if (group)
+			rc = group_envelopes(c, op, arr, body, body_len);
+		for (size_t i = 0; !group && rc == CHAT_OK && i < op->n_users; i++)
+			rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->users[i],
+					    body, body_len, 0);
+		if (rc == CHAT_OK && store_commit(&c->store) != 0)
+			rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+		else if (rc != CHAT_OK)
+			store_rollback(&c->store);
+	}
 	/* The server refuses a message with no envelope: say why here. */
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
 		rc = client_fail(c, CHAT_ERR_INVALID,
@@ -221,7 +231,28 @@ oldest_unsent(const struct chat_client *c, const char *chat_id)
  * come, and a message written meanwhile went out before the other pending
  * ones. So a send that is ready waits while an older send of its chat has
  * not gone out, and goes when that one does (or ends).
+ *
+ * In its turn, a send first makes sure of a session with every device it
+ * goes to (pairwise.c; a prekey bundle from the server where there is
+ * none), then is encrypted and goes. Only the send whose turn it is asks
+ * for bundles: the ones after it find the sessions it started.
  */
+static void send_sessions(struct chat_client *c, struct op *op, const cJSON *reply, int err);
+
+/* op's turn: CHAT_OK with op on the wire, or waiting for bundles (not on
+ * the wire, not ready); or an error (the caller ends op). */
+static int
+send_go(struct chat_client *c, struct op *op)
+{
+	int rc = pairwise_ensure(c, op, op->users, op->n_users, send_sessions);
+
+	if (rc == 1)
+		return CHAT_OK;
+	if (rc == 0 && (rc = encrypt_and_send(c, op)) == CHAT_OK)
+		op->on_wire = 1;
+	return rc;
+}
+
 static int
 send_in_turn(struct chat_client *c, struct op *op)
 {
@@ -232,11 +263,24 @@ send_in_turn(struct chat_client *c, struct op *op)
 		return CHAT_OK;
 	}
 	op->ready = 0;
-	if ((rc = encrypt_and_send(c, op)) != CHAT_OK)
+	if ((rc = send_go(c, op)) != CHAT_OK)
 		return rc;
-	op->on_wire = 1;
-	release_ready(c, op->chat_id);
+	if (op->on_wire)
+		release_ready(c, op->chat_id);
 	return CHAT_OK;
+}
+
+/* The bundles op waited for are in (or could not be had): on, in turn. */
+static void
+send_sessions(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	(void)reply;
+	if (err == CHAT_OK && (err = encrypt_and_send(c, op)) == CHAT_OK) {
+		op->on_wire = 1;
+		release_ready(c, op->chat_id);
+		return;
+	}
+	op_finish(c, op, err, NULL);
 }
 
 /* Sends the waiting sends of chat_id that are next in turn. */
@@ -251,10 +295,10 @@ release_ready(struct chat_client *c, const char *chat_id)
 		int rc;
 
 		op->ready = 0;
-		if ((rc = encrypt_and_send(c, op)) == CHAT_OK)
-			op->on_wire = 1;
-		else
+		if ((rc = send_go(c, op)) != CHAT_OK)
 			op_finish(c, op, rc, NULL);
+		else if (!op->on_wire)
+			break; /* waits for its bundles; send_sessions goes on */
 	}
 }
 
@@ -452,18 +496,31 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	m.text_len = len;
 	m.outgoing = 1;
 	m.state = "pending";
-	if (store_message_insert(&c->store, &m) < 0)
-		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
-	else if (message_id != NULL) /* stored: the caller may need it even if
-					   connecting fails (the message is kept) */
-		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
+	/* The message and the sessions' states its envelopes need land in one
+	 * commit, before this returns: the request is written by the loop,
+	 * after it. */
+	if (store_begin(&c->store) != 0)
+		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
+	if (store_message_insert(&c->store, &m) < 0) {
+		store_rollback(&c->store);
+		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
+	}
 	/* Online: send now (the outbox went out when the session began). Not yet:
-	 * wait, so that on connecting everything pending goes out in order. */
-	if (rc == CHAT_OK && c->state == CHAT_STATE_ONLINE) {
+	 * wait, so that on connecting everything pending goes out in order. A
+	 * send refused before anything went out (a key changed) keeps its
+	 * message all the same: it is the user's (send_end marks it failed). */
+	if (c->state == CHAT_STATE_ONLINE) {
 		op->turn = ++c->send_turns;
 		rc = send_step(c, op);
-	} else if (rc == CHAT_OK) {
+	} else {
 		op->held = 1;
+	}
+	if (store_commit(&c->store) != 0) {
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	} else if (message_id != NULL) {
+		/* stored: the caller may need it even if connecting fails (the
+		 * message is kept) */
+		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
 	}
 	return op_launch(c, op, rc);
 }

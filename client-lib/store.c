@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -92,6 +92,31 @@ static const char *const migrations[] = {
 	"CREATE TABLE one_time_prekeys("
 	"  id INTEGER PRIMARY KEY, secret BLOB NOT NULL, public BLOB NOT NULL,"
 	"  uploaded INTEGER NOT NULL DEFAULT 0);",
+	/* 7 -> 8: end-to-end encryption stage 2 (PROTOCOL.md). The pairwise
+	 * sessions with other devices (a few per device: the one in use is the
+	 * last used, the others may still decrypt late or crossing messages):
+	 * who, the exchange key the session was made with, the X3DH base key
+	 * (the initiator's ephemeral key, which names the session in its
+	 * prekey messages), what the initiator's messages carry until the
+	 * first reply (pending), and the Double Ratchet's state; a retired one
+	 * still reads, but sends nothing (a new one is started). Then the
+	 * sender keys of group chats: this device's own per chat (and which
+	 * devices have it), and those other devices sent it. */
+	"CREATE TABLE dr_sessions("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,"
+	"  device_id INTEGER NOT NULL, peer_key BLOB NOT NULL, base_key BLOB NOT NULL,"
+	"  pending BLOB, state BLOB NOT NULL, used_at INTEGER NOT NULL,"
+	"  retired INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX dr_sessions_by_device ON dr_sessions(user, device_id, used_at);"
+	"CREATE TABLE sk_own("
+	"  chat_id TEXT PRIMARY KEY, state BLOB NOT NULL, created_at INTEGER NOT NULL);"
+	"CREATE TABLE sk_own_sent("
+	"  chat_id TEXT NOT NULL, user TEXT NOT NULL, device_id INTEGER NOT NULL,"
+	"  peer_key BLOB NOT NULL, PRIMARY KEY(chat_id, user, device_id));"
+	"CREATE TABLE sk_peer("
+	"  chat_id TEXT NOT NULL, user TEXT NOT NULL, device_id INTEGER NOT NULL,"
+	"  key_id INTEGER NOT NULL, state BLOB NOT NULL, got_at INTEGER NOT NULL,"
+	"  PRIMARY KEY(chat_id, user, device_id, key_id));",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -129,6 +154,48 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " WHERE uploaded = 0 AND id <= ?1",
 	[ST_OPK_DROP] = "DELETE FROM one_time_prekeys WHERE uploaded = 0 AND id <= ?1",
 	[ST_OPK_SECRET] = "SELECT secret FROM one_time_prekeys WHERE id = ?1",
+	[ST_OPK_USED] = "DELETE FROM one_time_prekeys WHERE id = ?1",
+
+	/* store_sessions.c */
+	[ST_DR_EACH] = "SELECT id, peer_key, base_key, pending, state FROM dr_sessions"
+		       " WHERE user = ?1 AND device_id = ?2 ORDER BY used_at DESC, id DESC",
+	[ST_DR_ACTIVE] = "SELECT id, peer_key, base_key, pending, state FROM dr_sessions"
+			 " WHERE user = ?1 AND device_id = ?2 AND retired = 0"
+			 " ORDER BY used_at DESC, id DESC LIMIT 1",
+	[ST_DR_RETIRE] = "UPDATE dr_sessions SET retired = 1 WHERE user = ?1 AND device_id = ?2"
+			 " AND NOT EXISTS (SELECT 1 FROM dr_sessions WHERE user = ?1"
+			 " AND device_id = ?2 AND retired = 0 AND pending IS NOT NULL)",
+	[ST_DR_BY_BASE] = "SELECT id, peer_key, base_key, pending, state FROM dr_sessions"
+			  " WHERE user = ?1 AND device_id = ?2 AND base_key = ?3",
+	[ST_DR_INSERT] = "INSERT INTO dr_sessions(user, device_id, peer_key, base_key, pending,"
+			 " state, used_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_DR_UPDATE] = "UPDATE dr_sessions SET state = ?2, pending = ?3, used_at = ?4"
+			 " WHERE id = ?1",
+	[ST_DR_TRIM] = "DELETE FROM dr_sessions WHERE user = ?1 AND device_id = ?2 AND id NOT IN"
+		       " (SELECT id FROM dr_sessions WHERE user = ?1 AND device_id = ?2"
+		       " ORDER BY used_at DESC, id DESC LIMIT ?3)",
+	[ST_DR_HAS] = "SELECT 1 FROM dr_sessions WHERE user = ?1 AND device_id = ?2"
+		      " AND peer_key = ?3 AND retired = 0 LIMIT 1",
+	[ST_DR_MAX_USED] = "SELECT coalesce(max(used_at), 0) FROM dr_sessions",
+	[ST_SK_OWN_GET] = "SELECT state FROM sk_own WHERE chat_id = ?1",
+	[ST_SK_OWN_PUT] = "INSERT INTO sk_own(chat_id, state, created_at) VALUES(?1, ?2, ?3)"
+			  " ON CONFLICT(chat_id) DO UPDATE SET state = excluded.state,"
+			  " created_at = CASE WHEN ?4 THEN excluded.created_at ELSE created_at END",
+	[ST_SK_SENT_EACH] = "SELECT user, device_id, peer_key FROM sk_own_sent WHERE chat_id = ?1",
+	[ST_SK_SENT_ADD] = "INSERT OR REPLACE INTO sk_own_sent(chat_id, user, device_id, peer_key)"
+			   " VALUES(?1, ?2, ?3, ?4)",
+	[ST_SK_SENT_CLEAR] = "DELETE FROM sk_own_sent WHERE chat_id = ?1",
+	[ST_SK_SENT_DEL] = "DELETE FROM sk_own_sent WHERE chat_id = ?1 AND user = ?2"
+			   " AND device_id = ?3",
+	[ST_SK_PEER_GET] = "SELECT state FROM sk_peer WHERE chat_id = ?1 AND user = ?2"
+			   " AND device_id = ?3 AND key_id = ?4",
+	[ST_SK_PEER_PUT] = "INSERT INTO sk_peer(chat_id, user, device_id, key_id, state, got_at)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id, user, device_id,"
+			   " key_id) DO UPDATE SET state = excluded.state",
+	[ST_SK_PEER_TRIM] = "DELETE FROM sk_peer WHERE chat_id = ?1 AND user = ?2 AND device_id = ?3"
+			    " AND key_id NOT IN (SELECT key_id FROM sk_peer WHERE chat_id = ?1"
+			    " AND user = ?2 AND device_id = ?3 ORDER BY got_at DESC, rowid DESC"
+			    " LIMIT ?4)",
 
 	/* store_peers.c */
 	[ST_PEER_GET] = "SELECT " PEER_COLUMNS " FROM peers WHERE user = ?1 AND device_id = ?2",
@@ -179,6 +246,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MEMBER_EACH] = "SELECT user, admin FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_CHAT_MEMBERS] = "SELECT user FROM chat_members WHERE chat_id = ?1 ORDER BY user",
 	[ST_CHAT_EXISTS] = "SELECT 1 FROM chats WHERE chat_id = ?1",
+	[ST_CHAT_IS_GROUP] = "SELECT 1 FROM chats WHERE chat_id = ?1 AND kind = 'group'",
 	[ST_CHAT_HAS_MEMBERS] = "SELECT 1 FROM chats WHERE chat_id = ?1 AND members_known",
 	[ST_CHAT_EACH] =
 		"SELECT c.chat_id, c.kind, c.name,"
@@ -716,7 +784,9 @@ run_plain(struct store *s, enum store_st which, const char *what)
 int
 store_begin(struct store *s)
 {
-	if (!s->batch)
+	/* Outside a batch and any transaction: a transaction of its own. Inside
+	 * one (a batch, or a caller's store_begin): a savepoint of it. */
+	if (!s->batch && s->nested == 0 && (s->db == NULL || sqlite3_get_autocommit(s->db)))
 		return run_plain(s, ST_BEGIN, "begin");
 	if (run_plain(s, ST_SAVEPOINT, "begin") != 0)
 		return -1;

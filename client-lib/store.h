@@ -29,7 +29,7 @@ struct store {
 	char err[256];
 	struct store_stmts *stmts;
 	int batch;  /* a batch's transaction is open (store_batch_begin) */
-	int nested; /* savepoints open inside it (store_begin) */
+	int nested; /* savepoints open inside it, or inside a store_begin's transaction */
 };
 
 int store_open(struct store *s, const char *path);
@@ -106,6 +106,8 @@ int store_chat_member_each(struct store *s, const char *chat_id, store_member_fn
 			   int *stop);
 /* 1 if the chat is known, 0 if not. */
 int store_chat_exists(struct store *s, const char *chat_id);
+/* 1 if the chat is a group (its messages go by sender keys), 0 not, -1. */
+int store_chat_is_group(struct store *s, const char *chat_id);
 /* 1 if the chat is known and its member list has been filled in, 0 if not. */
 int store_chat_has_members(struct store *s, const char *chat_id);
 /* Members of a chat as a malloc'd array of malloc'd strings; free with store_free_list. */
@@ -154,8 +156,9 @@ int store_message_each(struct store *s, const char *chat_id, int limit, chat_his
 		       void *arg, int *stop);
 
 /* Transactions, for changes that must land together. commit rolls back on
- * failure; rollback keeps err as it was. Inside a batch they are savepoints
- * of the batch's transaction: durable only once the batch ends. */
+ * failure; rollback keeps err as it was. Inside a batch, or inside another
+ * store_begin's transaction, they are savepoints of it: durable only once
+ * the outermost ends. */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
@@ -239,5 +242,64 @@ int store_opk_pending(struct store *s, uint32_t *ids, uint8_t (*pks)[32], int ma
 int store_opk_uploaded(struct store *s, uint32_t up_to);
 int store_opk_drop(struct store *s, uint32_t up_to);
 int store_prekey_secret(struct store *s, int spk, uint32_t id, uint8_t sk[32]);
+/* A one-time prekey a session was started from: its secret is gone for good. */
+int store_opk_used(struct store *s, uint32_t id);
+
+/* Pairwise sessions (store_sessions.c, pairwise.c). pending is what an
+ * initiator's messages carry until the peer's first reply (PROTOCOL.md's
+ * prekey message fields: base key 32, spk id 4, has opk 1, opk id 4). */
+#define STORE_DR_PENDING_BYTES  41
+#define STORE_DR_MAX_PER_DEVICE 10
+struct store_dr {
+	int64_t id;
+	uint8_t peer_key[32]; /* the peer device's exchange key when it began */
+	uint8_t base_key[32]; /* the initiator's ephemeral key: names the session */
+	int has_pending;
+	uint8_t pending[STORE_DR_PENDING_BYTES];
+	uint8_t *state; /* ratchet_serialize's form; malloc'd, secret */
+	size_t state_len;
+};
+void store_dr_free(struct store_dr *d);
+/* Up to max sessions with (user, device), the one in use first: the count,
+ * or -1. max 1: the one that sends (not retired), if any. */
+int store_dr_load(struct store *s, const char *user, uint32_t device, struct store_dr *out,
+		  int max);
+/* 1 and the session with that base key, 0 if none, -1. */
+int store_dr_by_base(struct store *s, const char *user, uint32_t device, const uint8_t base[32],
+		     struct store_dr *out);
+/* A new session, now the one in use (the oldest past STORE_DR_MAX_PER_DEVICE go). */
+int store_dr_insert(struct store *s, const char *user, uint32_t device, const uint8_t peer_key[32],
+		    const uint8_t base_key[32], const uint8_t *pending, const uint8_t *state,
+		    size_t len, int64_t *id);
+/* A session used: its new state (and pending, NULL once answered); now the one in use. */
+int store_dr_update(struct store *s, int64_t id, const uint8_t *state, size_t len,
+		    const uint8_t *pending);
+/* Retires the sessions with (user, device): they still read, a new one will
+ * send. Not while a session this device started waits for its answer (that
+ * one's messages start it on the peer's side anyway). */
+int store_dr_retire(struct store *s, const char *user, uint32_t device);
+/* 1 if a session with (user, device) made with that exchange key sends, 0, -1. */
+int store_dr_has(struct store *s, const char *user, uint32_t device, const uint8_t peer_key[32]);
+
+/* Sender keys of group chats (group.c). States are senderkey.h's blobs,
+ * malloc'd on the way out (wipe and free). own: this device's for a chat
+ * (get: 1, 0 none, -1; put with fresh 1 for a new key). sent: the devices
+ * (and the exchange key each had) that were given this device's current
+ * key; del with user NULL forgets them all. peer: what another device
+ * sent, by key id; put keeps a sender's STORE_SK_KEEP newest keys. */
+#define STORE_SK_KEEP 3
+typedef int (*store_sk_sent_fn)(void *arg, const char *user, uint32_t device,
+				const uint8_t *peer_key);
+int store_sk_own_get(struct store *s, const char *chat_id, uint8_t **state, size_t *len);
+int store_sk_own_put(struct store *s, const char *chat_id, const uint8_t *state, size_t len,
+		     int fresh, int64_t now);
+int store_sk_sent_each(struct store *s, const char *chat_id, store_sk_sent_fn fn, void *arg);
+int store_sk_sent_add(struct store *s, const char *chat_id, const char *user, uint32_t device,
+		      const uint8_t peer_key[32]);
+int store_sk_sent_del(struct store *s, const char *chat_id, const char *user, uint32_t device);
+int store_sk_peer_get(struct store *s, const char *chat_id, const char *user, uint32_t device,
+		      uint32_t key_id, uint8_t **state, size_t *len);
+int store_sk_peer_put(struct store *s, const char *chat_id, const char *user, uint32_t device,
+		      uint32_t key_id, const uint8_t *state, size_t len, int64_t now);
 
 #endif

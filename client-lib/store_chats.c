@@ -89,6 +89,12 @@ store_chat_exists(struct store *s, const char *chat_id)
 }
 
 int
+store_chat_is_group(struct store *s, const char *chat_id)
+{
+	return store_exists(s, ST_CHAT_IS_GROUP, chat_id);
+}
+
+int
 store_chat_has_members(struct store *s, const char *chat_id)
 {
 	return store_exists(s, ST_CHAT_HAS_MEMBERS, chat_id);

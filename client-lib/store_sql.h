@@ -15,6 +15,9 @@
  *   store_outbox.c   what this device wrote and no server confirmed
  *   store_receipts.c receipts received, and receipts owed
  *   store_attach.c   the records of attachments
+ *   store_prekeys.c  the secrets of this device's prekeys
+ *   store_sessions.c the pairwise sessions (Double Ratchet states) and the
+ *                    sender keys of group chats
  *
  * The idiom is chat-server's (server-stub/db.c): a statement comes from the
  * table by its name (store_stmt), every value goes in through a bind helper
@@ -72,6 +75,7 @@ enum store_st {
 	ST_MEMBER_EACH,
 	ST_CHAT_MEMBERS,
 	ST_CHAT_EXISTS,
+	ST_CHAT_IS_GROUP,
 	ST_CHAT_HAS_MEMBERS,
 	ST_CHAT_EACH,
 	ST_CHAT_BY_USER,
@@ -117,6 +121,26 @@ enum store_st {
 	ST_OPK_UPLOADED,
 	ST_OPK_DROP,
 	ST_OPK_SECRET,
+	ST_OPK_USED,
+	/* store_sessions.c */
+	ST_DR_EACH,
+	ST_DR_ACTIVE,
+	ST_DR_RETIRE,
+	ST_DR_BY_BASE,
+	ST_DR_INSERT,
+	ST_DR_UPDATE,
+	ST_DR_TRIM,
+	ST_DR_HAS,
+	ST_DR_MAX_USED,
+	ST_SK_OWN_GET,
+	ST_SK_OWN_PUT,
+	ST_SK_SENT_EACH,
+	ST_SK_SENT_ADD,
+	ST_SK_SENT_CLEAR,
+	ST_SK_SENT_DEL,
+	ST_SK_PEER_GET,
+	ST_SK_PEER_PUT,
+	ST_SK_PEER_TRIM,
 	/* store_attach.c */
 	ST_ATTACH_PUT,
 	ST_ATTACH_LIST,

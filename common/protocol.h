@@ -125,5 +125,7 @@
 #define PROTO_MAX_RECEIPT_IDS   1000                       /* message ids in one receipt */
 #define PROTO_RECEIPT_DELIVERED 1 /* a receipt's status: a device of the user stored it */
 #define PROTO_RECEIPT_READ      2 /* the user has seen it */
+#define PROTO_RECEIPT_UNDECRYPTABLE 3 /* the device could not decrypt it; new session (stage 2) */
+#define PROTO_BODY_SENDER_KEY   0x04 /* stage 2: a sender key of a group chat (inside a 0x23 form) */
 
 #endif /* CHAT_PROTOCOL_H */

@@ -14,9 +14,14 @@ expect_exit 0 ctl alice recv
 # bob writes (with his real key) before anything changes; it waits for alice.
 expect_exit 0 ctl bob send "$chat" "held back"
 
-# Swap in mallory's (validly self-signed) keys for bob's device 1.
+# Swap in mallory's (validly self-signed) keys for bob's device 1, and the
+# prekeys mallory's device published (signed by its identity key).
 sqlite3 "$T/server.db" "
   CREATE TEMP TABLE m AS SELECT identity_key, exchange_key, exchange_key_sig FROM devices WHERE user='mallory';
+  DELETE FROM signed_prekeys WHERE user='bob';
+  DELETE FROM one_time_prekeys WHERE user='bob';
+  UPDATE signed_prekeys SET user='bob' WHERE user='mallory';
+  UPDATE one_time_prekeys SET user='bob' WHERE user='mallory';
   DELETE FROM devices WHERE user='mallory';
   UPDATE devices SET identity_key=(SELECT identity_key FROM m), exchange_key=(SELECT exchange_key FROM m),
     exchange_key_sig=(SELECT exchange_key_sig FROM m) WHERE user='bob';" || fail "sqlite3"

@@ -10,6 +10,11 @@ register mallory bob
 
 expect_exit 0 ctl mallory create bob
 c=$(cat "$T/out")
+# A session first (stage 2): chat-probe seal encrypts with the one mallory's
+# home has, as libchat would. bob reads it, so only what follows is unread.
+expect_exit 0 ctl mallory send "$c" "first contact"
+expect_exit 0 ctl bob recv
+expect_exit 0 ctl bob read "$c"
 
 id() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 b64() { head -c "$1" /dev/urandom | base64 | tr -d '\n'; }

@@ -58,6 +58,14 @@
  *       every device of CHAT's members that HOME has pinned: what a client with
  *       a broken (or hostile) body encoder sends. No network.
  *
+ *   chat-probe try-open HOME USER DEVICE CHAT ID CIPHERTEXT
+ *       What an attacker holding a copy of HOME (its keys and every session
+ *       state) gets from a captured stage-2 envelope (CIPHERTEXT in hex, as
+ *       sqlite3's hex() reads it from the server's inbox) of message ID in CHAT from USER's
+ *       DEVICE: it runs libchat's own decryption (pairwise or group) against
+ *       the home's store, in a transaction it rolls back, and prints
+ *       "opened TEXT" (exit 0) or "refused WHY" (exit 3). No network.
+ *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -75,6 +83,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "wire2.h"
 #include "x3dh.h"
 
 /* The id of the probe's own auth request; scripts use small ids. */
@@ -738,6 +747,54 @@ out:
 	return rc;
 }
 
+static int
+run_try_open(const char *home, const char *user, const char *device, const char *chat,
+	     const char *id, const char *hex)
+{
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
+	struct chat_client *c = chat_client_new(&o, NULL, NULL, NULL, 0);
+	struct store_peer p;
+	struct wire2 w;
+	uint8_t *ct = malloc(PROTO_MAX_ENVELOPE), *pt = NULL;
+	size_t ct_len = 0, pt_len = 0;
+	char why[512] = "";
+	uint32_t dev = (uint32_t)strtoul(device, NULL, 10);
+	int rc = 1, r;
+
+	if (c == NULL || c->id == NULL || ct == NULL ||
+	    sodium_hex2bin(ct, PROTO_MAX_ENVELOPE, hex, strlen(hex), NULL, &ct_len, NULL) != 0 ||
+	    store_peer_get(&c->store, user, dev, &p) != 1 || store_begin(&c->store) != 0) {
+		fprintf(stderr, "chat-probe: try-open: bad home, sender or ciphertext\n");
+		goto out;
+	}
+	if (wire2_parse(ct, ct_len, &w) != 0) {
+		snprintf(why, sizeof why, "not a stage-2 envelope");
+		r = 1;
+	} else if (w.form == WIRE2_GROUP) {
+		r = group_open(c, chat, id, user, dev, p.exchange_key, &w, &pt, &pt_len, why,
+			       sizeof why);
+	} else {
+		r = pairwise_decrypt(c, chat, id, user, dev, p.exchange_key, &w, &pt, &pt_len, why,
+				     sizeof why);
+	}
+	store_rollback(&c->store);
+	if (r == CHAT_OK && pt_len > 0) {
+		printf("opened %.*s\n", (int)(pt_len - 1), (const char *)pt + 1);
+		rc = 0;
+	} else {
+		printf("refused %s\n", r < 0 ? chat_client_errmsg(c) : why);
+		rc = 3;
+	}
+out:
+	if (pt != NULL) {
+		sodium_memzero(pt, pt_len);
+		free(pt);
+	}
+	free(ct);
+	chat_client_destroy(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -766,6 +823,8 @@ main(int argc, char **argv)
 				   argc == 8 && strcmp(argv[7], "forge") == 0);
 	if (argc == 6 && strcmp(argv[1], "verify-spk") == 0)
 		return run_verify_spk(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 8 && strcmp(argv[1], "try-open") == 0)
+		return run_try_open(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	if (argc == 6 && strcmp(argv[1], "seal") == 0)
 		return run_seal(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: chat-probe raw [--home DIR] [--send-only] [--wait MS] URL\n"

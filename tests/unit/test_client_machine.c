@@ -36,6 +36,8 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "ratchet.h"
+#include "wire2.h"
 #include "x3dh.h"
 
 #define CHAT "0123456789abcdef"
@@ -356,6 +358,35 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 	f->send_failed_err = err;
 }
 
+/* A stage-2 session of alice's device with bob's device 1, as a prekey
+ * bundle of bob's (signed prekey only) would have started it: sends to bob
+ * go without asking the server for a bundle. */
+static void
+start_session_with_bob(struct chat_client *c, const struct e2e_identity *bob)
+{
+	struct x3dh_bundle b = {0};
+	struct x3dh_result x;
+	struct ratchet_state st = {0};
+	uint8_t spk_sk[32], fields[WIRE2_PREKEY_FIELDS], blob[4096];
+	size_t len = 0;
+
+	memcpy(b.identity_key, bob->sign_pk, 32);
+	memcpy(b.exchange_key, bob->x_pk, 32);
+	memcpy(b.exchange_key_sig, bob->x_sig, 64);
+	randombytes_buf(spk_sk, sizeof spk_sk);
+	crypto_scalarmult_base(b.spk, spk_sk);
+	b.spk_id = 1;
+	assert_int_equal(x3dh_sign_spk(b.spk_sig, bob->sign_sk, 1, b.spk), X3DH_OK);
+	assert_int_equal(x3dh_initiate(&x, c->id->x_sk, c->id->x_pk, &b, NULL), X3DH_OK);
+	assert_int_equal(ratchet_init_alice(&st, x.sk, x.ad, b.spk, NULL), RATCHET_OK);
+	assert_int_equal(ratchet_serialize(&st, blob, sizeof blob, &len), RATCHET_OK);
+	wire2_prekey_fields(fields, x.ek_pub, 1, 0, 0);
+	assert_int_equal(store_dr_insert(&c->store, "bob", 1, bob->x_pk, x.ek_pub, fields, blob, len,
+					 NULL),
+			 0);
+	ratchet_wipe(&st);
+}
+
 static struct fixture *
 open_handle(int reconnect)
 {
@@ -392,6 +423,7 @@ open_handle(int reconnect)
 			 0);
 	assert_int_equal(e2e_identity_generate(&f->bob), 0);
 	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
+	start_session_with_bob(c, &f->bob);
 	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, 1, both, 2, NULL, 0), 0);
 	/* A stage 1 server, as far as this home knows: no uploadPrekeys among
 	 * the frames the other tests look at. The prekeys tests clear it. */
