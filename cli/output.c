@@ -92,7 +92,9 @@ out_chat_json(const struct chat_chat *ch)
 static const char *
 receipt_status(int status)
 {
-	return status == CHAT_RECEIPT_READ ? "read" : "delivered";
+	return status == CHAT_RECEIPT_READ	       ? "read"
+	       : status == CHAT_RECEIPT_UNDECRYPTABLE ? "undecryptable"
+						      : "delivered";
 }
 
 cJSON *
@@ -122,8 +124,10 @@ out_receipt_text(FILE *f, const struct chat_receipt *r)
 
 	proto_rfc3339(r->at, at, sizeof at);
 	fprintf(f, "%s %s ~ %s %s %.*s [%s]\n", at, r->chat_id, r->user,
-		r->status == CHAT_RECEIPT_READ ? "read" : "received", OUT_SHORT_ID, r->message_id,
-		r->state);
+		r->status == CHAT_RECEIPT_READ		 ? "read"
+		: r->status == CHAT_RECEIPT_UNDECRYPTABLE ? "could not decrypt"
+							  : "received",
+		OUT_SHORT_ID, r->message_id, r->state);
 	fflush(f);
 }
 

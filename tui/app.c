@@ -454,6 +454,12 @@ on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
 	if (strcmp(r->chat_id, a->open) == 0)
 		a->dirty_msgs = 1;
 	a->dirty_chats = 1;
+	/* Its state does not change: say it, or nobody would know. */
+	if (r->status == CHAT_RECEIPT_UNDECRYPTABLE)
+		app_status(a,
+			   "%s's device %u could not decrypt your message %.8s; a new secure "
+			   "session was started: send it again if it mattered",
+			   r->user, (unsigned)r->device, r->message_id);
 }
 
 static void
