@@ -62,9 +62,16 @@
  *       What an attacker holding a copy of HOME (its keys and every session
  *       state) gets from a captured stage-2 envelope (CIPHERTEXT in hex, as
  *       sqlite3's hex() reads it from the server's inbox) of message ID in CHAT from USER's
- *       DEVICE: it runs libchat's own decryption (pairwise or group) against
+ *       DEVICE: it runs libchat's own decryption (pairwise; a group's
+ *       envelope as it is, then its sender-key message alone with the
+ *       sender keys the home holds, whoever the envelope was for) against
  *       the home's store, in a transaction it rolls back, and prints
  *       "opened TEXT" (exit 0) or "refused WHY" (exit 3). No network.
+ *
+ *   chat-probe skip HOME USER DEVICE N
+ *       Uses up N message keys of HOME's session with USER's DEVICE, as N
+ *       messages lost on the way would: the next one HOME sends comes N
+ *       after the last the peer read. No network.
  *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
@@ -771,8 +778,16 @@ run_try_open(const char *home, const char *user, const char *device, const char 
 		snprintf(why, sizeof why, "not a stage-2 envelope");
 		r = 1;
 	} else if (w.form == WIRE2_GROUP) {
+		/* As it is (the sender key it carries, if the home can read it),
+		 * then the message alone, with the sender keys the home holds. */
 		r = group_open(c, chat, id, user, dev, p.exchange_key, &w, &pt, &pt_len, why,
 			       sizeof why);
+		if (r != CHAT_OK && w.dist != NULL) {
+			w.dist = NULL;
+			w.dist_len = 0;
+			r = group_open(c, chat, id, user, dev, p.exchange_key, &w, &pt, &pt_len,
+				       why, sizeof why);
+		}
 	} else {
 		r = pairwise_decrypt(c, chat, id, user, dev, p.exchange_key, &w, &pt, &pt_len, why,
 				     sizeof why);
@@ -791,6 +806,40 @@ out:
 		free(pt);
 	}
 	free(ct);
+	chat_client_destroy(c);
+	return rc;
+}
+
+static int
+run_skip(const char *home, const char *user, const char *device, long n)
+{
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
+	struct chat_client *c = chat_client_new(&o, NULL, NULL, NULL, 0);
+	struct store_peer p;
+	uint32_t dev = (uint32_t)strtoul(device, NULL, 10);
+	uint8_t body[] = {PROTO_BODY_TEXT, 'x'};
+	int rc = 1;
+
+	if (c == NULL || c->id == NULL || store_peer_get(&c->store, user, dev, &p) != 1 ||
+	    store_begin(&c->store) != 0) {
+		fprintf(stderr, "chat-probe: skip: bad home or peer\n");
+		goto out;
+	}
+	for (long i = 0; i < n; i++) {
+		uint8_t *ct = NULL;
+		size_t len = 0;
+
+		if (pairwise_encrypt(c, "0000000000000000", "00000000000000000000000000000000", user,
+				     dev, p.exchange_key, body, sizeof body, &ct,
+				     &len) != CHAT_OK) {
+			fprintf(stderr, "chat-probe: skip: %s\n", chat_client_errmsg(c));
+			store_rollback(&c->store);
+			goto out;
+		}
+		free(ct);
+	}
+	rc = store_commit(&c->store) == 0 ? 0 : 1;
+out:
 	chat_client_destroy(c);
 	return rc;
 }
@@ -823,6 +872,8 @@ main(int argc, char **argv)
 				   argc == 8 && strcmp(argv[7], "forge") == 0);
 	if (argc == 6 && strcmp(argv[1], "verify-spk") == 0)
 		return run_verify_spk(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 6 && strcmp(argv[1], "skip") == 0)
+		return run_skip(argv[2], argv[3], argv[4], strtol(argv[5], NULL, 10));
 	if (argc == 8 && strcmp(argv[1], "try-open") == 0)
 		return run_try_open(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	if (argc == 6 && strcmp(argv[1], "seal") == 0)
