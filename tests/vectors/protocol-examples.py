@@ -134,3 +134,46 @@ SKAD1 = SKAD[:-8] + sk_hdr1
 sk_ct1 = xchacha_encrypt(sk_kn1[:32], sk_kn1[32:], pad(b'hello, group'), SKAD1)
 sk_msg1 = sk_hdr1 + sk_ct1 + sk_sign.sign(SKAD1 + sk_hdr1 + sk_ct1)
 print('sk second message sha256', hashlib.sha256(sk_msg1).hexdigest())
+
+# X3DH and the Double Ratchet (common/x3dh.h, common/ratchet.h): every secret
+# 32 copies of one byte. Alice: IK_A 0x0a, EK_A 0xea, first ratchet key 0xa1;
+# Bob: identityKey seed 0x1b, IK_B 0x0b, SPK 0x5b (id 7), OPK 0x6b (id 42).
+# AD fields as raw bytes: chat id 16 x 0x11, message id 16 x 0x22, alice/1 to
+# bob/2; plaintext "hello, Bob", unpadded (the ratchet alone).
+xpriv = lambda b: X25519PrivateKey.from_private_bytes(bytes([b]) * 32)
+xdh = lambda k, p: k.exchange(X25519PublicKey.from_public_bytes(p))
+dr_ika, dr_eka, dr_dhs = xpriv(0x0a), xpriv(0xea), xpriv(0xa1)
+dr_ikb, dr_spk, dr_opk = xpriv(0x0b), xpriv(0x5b), xpriv(0x6b)
+dr_idb = Ed25519PrivateKey.from_private_bytes(b'\x1b' * 32)
+dr_idb_pk = dr_idb.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+dr_xsig = dr_idb.sign(b'chat-xkey-v1' + raw(dr_ikb))
+dr_spksig = dr_idb.sign(b'chat-spk-v1' + struct.pack('>I', 7) + raw(dr_spk))
+dr_dh = [xdh(dr_ika, raw(dr_spk)), xdh(dr_eka, raw(dr_ikb)), xdh(dr_eka, raw(dr_spk)), xdh(dr_eka, raw(dr_opk))]
+_, dr_sk = hkdf(None, b'\xff' * 32 + b''.join(dr_dh), b'chat-x3dh-v1', 32)
+# Bob's side gives the same SK.
+dr_dhb = [xdh(dr_spk, raw(dr_ika)), xdh(dr_ikb, raw(dr_eka)), xdh(dr_spk, raw(dr_eka)), xdh(dr_opk, raw(dr_eka))]
+assert hkdf(None, b'\xff' * 32 + b''.join(dr_dhb), b'chat-x3dh-v1', 32)[1] == dr_sk
+_, dr_okm = hkdf(dr_sk, xdh(dr_dhs, raw(dr_spk)), b'chat-dr-v1 root', 64)
+dr_rk, dr_cks = dr_okm[:32], dr_okm[32:]
+dr_mk = hmac.new(dr_cks, b'\x01', hashlib.sha256).digest()
+_, dr_kn = hkdf(None, dr_mk, b'chat-dr-v1 msg', 56)
+dr_hdr = raw(dr_dhs) + struct.pack('>II', 0, 0)
+f16 = lambda b: struct.pack('>H', len(b)) + b
+DRAD = (b'chat-dr-v1' + f16(raw(dr_ika) + raw(dr_ikb)) + dr_hdr + f16(b'\x11' * 16) + f16(b'\x22' * 16)
+        + f16(b'alice') + struct.pack('>I', 1) + f16(b'bob') + struct.pack('>I', 2))
+dr_ct = xchacha_encrypt(dr_kn[:32], dr_kn[32:], b'hello, Bob', DRAD)
+# The same message as Alice's first envelope: a 0x22 prekey message.
+dr_env = b'\x22' + raw(dr_eka) + struct.pack('>IBI', 7, 1, 42) + dr_hdr + dr_ct
+print('dr IK_A', raw(dr_ika).hex(), 'EK_A', raw(dr_eka).hex())
+print('dr identityKey_B', dr_idb_pk.hex(), 'IK_B', raw(dr_ikb).hex())
+print('dr exchangeKeySig_B', dr_xsig.hex())
+print('dr SPK', raw(dr_spk).hex(), 'sig', dr_spksig.hex())
+print('dr OPK', raw(dr_opk).hex())
+print('dr SK', dr_sk.hex())
+print('dr RK', dr_rk.hex(), 'CKs', dr_cks.hex())
+print('dr mk0', dr_mk.hex(), 'key', dr_kn[:32].hex(), 'nonce', dr_kn[32:].hex())
+print('dr AD', len(DRAD), DRAD.hex())
+print('dr header', dr_hdr.hex())
+print('dr ct', dr_ct.hex())
+print('dr 0x22 envelope', len(dr_env), dr_env.hex())
+print('dr 0x22 envelope sha256', hashlib.sha256(dr_env).hexdigest())
