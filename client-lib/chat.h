@@ -170,7 +170,8 @@ enum chat_err {
 	CHAT_ERR_TOO_LARGE = -15,       /* text or frame over the protocol's limit */
 	CHAT_ERR_NO_SUCH_CHAT = -16,    /* the chat is not known here or on the server */
 	CHAT_ERR_NOT_CONNECTED = -17,   /* the call needs a connection and there is none */
-	CHAT_ERR_UNSUPPORTED = -18,     /* e.g. a URL scheme this build cannot speak */
+	CHAT_ERR_UNSUPPORTED = -18,     /* a URL scheme this build cannot speak; a peer device or a
+					   server of end-to-end encryption stage 1 */
 	CHAT_ERR_TLS = -19,             /* wss://: the server's certificate was refused */
 	CHAT_ERR_NO_SUCH_MESSAGE = -20, /* no message of the local store has that id (prefix) */
 	CHAT_ERR_EXPIRED = -21          /* a message not sent within the server's retention */
@@ -295,10 +296,12 @@ struct chat_chat {
 /* What a receipt says about a message. */
 #define CHAT_RECEIPT_DELIVERED 1 /* a device of the user has stored it */
 #define CHAT_RECEIPT_READ      2 /* the user has seen it */
-/* The device could not decrypt it (its session state, or this device's, was
- * lost or restored): it started a new secure session, and the message is
- * lost to that device unless sent again. Told once; the message's state
- * does not change. */
+/* The device could not decrypt it: its session state, or this device's, was
+ * lost or restored, or too many messages were lost on the way (it started a
+ * new secure session), or, in a group, it lacked this device's sender key
+ * (libchat gives it the key with the next message). The message is lost to
+ * that device unless sent again. Told once; the message's state does not
+ * change. */
 #define CHAT_RECEIPT_UNDECRYPTABLE 3
 
 /* A receipt, as delivered to chat_receipt_cb: user's device says it has stored

@@ -332,16 +332,25 @@ take_distribution(struct chat_client *c, const char *chat_id, const char *msg_id
 		rc = 1;
 		goto done;
 	}
-	/* A key of that id held already may be further on, with keys of late
-	 * messages kept: keep it. */
+	/* A key of that id held already is kept when it is as far on (with the
+	 * keys of late messages it holds): a distribution again must never take
+	 * it back. One further on replaces it (the sender gave it again after
+	 * this device said it could not read a message too far ahead). */
 	rc = store_sk_peer_get(&c->store, chat_id, user, device, peer.key_id, &old, &old_len);
 	if (rc < 0) {
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 		goto done;
 	}
 	if (rc == 1) {
-		rc = CHAT_OK;
-		goto done;
+		struct sk_peer held = {0};
+		int behind = sk_peer_deserialize(&held, old, old_len) == SK_OK &&
+			     held.iteration < peer.iteration;
+
+		sk_peer_wipe(&held);
+		if (!behind) {
+			rc = CHAT_OK;
+			goto done;
+		}
 	}
 	len = sk_peer_serialized_size(&peer);
 	if ((blob = malloc(len)) == NULL || sk_peer_serialize(&peer, blob, len, &len) != SK_OK)
@@ -409,9 +418,11 @@ group_open(struct chat_client *c, const char *chat_id, const char *msg_id, const
 		rc = 3;
 		goto done;
 	case SK_ERR_TOO_FAR:
+		/* Every later one would be too: the sender is asked for its key
+		 * again, as it is now (take_distribution takes it). */
 		snprintf(why, cap, "it comes more than %u messages after the last one read",
 			 SK_MAX_SKIP);
-		rc = 1;
+		rc = 4;
 		goto done;
 	case SK_ERR_ARG: rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory"); goto done;
 	default:

@@ -251,7 +251,7 @@ pairwise_decrypt(struct chat_client *c, const char *chat_id, const char *msg_id,
 {
 	struct store_dr d[STORE_DR_MAX_PER_DEVICE];
 	struct ratchet_ad ad;
-	int n, rc = 2, dup = 0;
+	int n, rc = 2, dup = 0, too_far = 0;
 
 	*pt = NULL;
 	*pt_len = 0;
@@ -289,17 +289,20 @@ pairwise_decrypt(struct chat_client *c, const char *chat_id, const char *msg_id,
 		} else if (r == RATCHET_ERR_DUPLICATE) {
 			dup = 1;
 		} else if (r == RATCHET_ERR_TOO_FAR) {
-			snprintf(why, cap,
-				 "it comes more than %u messages after the last one read from "
-				 "that device",
-				 RATCHET_MAX_SKIP);
-			rc = 1;
+			too_far = 1;
 		}
 		ratchet_wipe(&st);
 	}
 	for (int i = 0; i < n; i++)
 		store_dr_free(&d[i]);
-	if (rc == 2 && dup) {
+	if (rc == 2 && too_far) {
+		/* Every later message of that chain would be too far as well, and
+		 * only the peer can start another: a new session it is. */
+		snprintf(why, cap,
+			 "it comes more than %u messages after the last one read from that "
+			 "device",
+			 RATCHET_MAX_SKIP);
+	} else if (rc == 2 && dup) {
 		snprintf(why, cap, "it was read before (its key is used up): a replay");
 		rc = 3;
 	} else if (rc == 2) {

@@ -2,7 +2,8 @@
  * prekeys.c - publishing this device's prekeys for X3DH (PROTOCOL.md,
  * "Prekeys"): a signed prekey, rotated weekly (the one before kept 30 days
  * for late messages), and one-time prekeys topped up to 100 on the server.
- * Nothing uses them yet (stage 2); nothing here may fail or hold up what the
+ * Other devices start their sessions with this one from them (pairwise.c,
+ * respond); nothing here may fail or hold up what the
  * user asked for: a failure is tried again on the next connection, and a
  * server that does not know uploadPrekeys is remembered and not asked again.
  */

@@ -85,5 +85,20 @@ expect_exit 0 ctl dave history "$g"
 expect_in "$T/out" "alice, after carol"
 expect_in "$T/out" "bob, after carol"
 expect_not_in "$T/out" "could not be decrypted"
+
+# A gap past the bound in alice's sender key (2001 of her messages lost):
+# dave cannot read the next one and says so; alice gives him her key as it
+# is now, and her next message reads.
+"$PROBE" skip-group "$T/alice" "$g" 2001 || fail "skip-group"
+expect_exit 0 ctl alice send "$g" "after the gap"
+expect_exit 0 ctl dave recv
+expect_in "$T/err" "more than 2000 messages after"
+expect_not_in "$T/out" "after the gap"
+expect_exit 0 ctl alice recv
+expect_in "$T/out" "could not decrypt"
+expect_exit 0 ctl alice send "$g" "dave has my key again"
+expect_exit 0 ctl dave recv
+expect_in "$T/out" "dave has my key again"
+expect_not_in "$T/err" "could not be decrypted"
 stop_server
 exit 0

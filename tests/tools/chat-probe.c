@@ -73,6 +73,10 @@
  *       messages lost on the way would: the next one HOME sends comes N
  *       after the last the peer read. No network.
  *
+ *   chat-probe skip-group HOME CHAT N
+ *       The same for HOME's sender key in the group CHAT: N message keys
+ *       of its chain used up. No network.
+ *
  * Test-only: it links libchat's internals. Exit 0, or 1 with a message.
  */
 #include <errno.h>
@@ -90,6 +94,7 @@
 #include <sodium.h>
 
 #include "internal.h"
+#include "senderkey.h"
 #include "wire2.h"
 #include "x3dh.h"
 
@@ -844,6 +849,36 @@ out:
 	return rc;
 }
 
+static int
+run_skip_group(const char *home, const char *chat, long n)
+{
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
+	struct chat_client *c = chat_client_new(&o, NULL, NULL, NULL, 0);
+	struct sk_own own = {0};
+	struct sk_ad ad = {(const uint8_t *)chat, strlen(chat), (const uint8_t *)"x", 1,
+			   (const uint8_t *)"x", 1, 1};
+	uint8_t *blob = NULL, pt[16] = {0}, out[16 + SK_OVERHEAD], keep[SK_OWN_BLOB_BYTES];
+	size_t len = 0, out_len = 0;
+	int rc = 1;
+
+	if (c == NULL || store_sk_own_get(&c->store, chat, &blob, &len) != 1 ||
+	    sk_own_deserialize(&own, blob, len) != SK_OK) {
+		fprintf(stderr, "chat-probe: skip-group: no sender key for %s\n", chat);
+		goto out;
+	}
+	for (long i = 0; i < n; i++)
+		if (sk_encrypt(&own, &ad, pt, sizeof pt, out, sizeof out, &out_len) != SK_OK)
+			goto out;
+	if (sk_own_serialize(&own, keep, sizeof keep, &len) == SK_OK &&
+	    store_sk_own_put(&c->store, chat, keep, len, 0, 0) == 0)
+		rc = 0;
+out:
+	free(blob);
+	sk_own_wipe(&own);
+	chat_client_destroy(c);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -872,6 +907,8 @@ main(int argc, char **argv)
 				   argc == 8 && strcmp(argv[7], "forge") == 0);
 	if (argc == 6 && strcmp(argv[1], "verify-spk") == 0)
 		return run_verify_spk(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 5 && strcmp(argv[1], "skip-group") == 0)
+		return run_skip_group(argv[2], argv[3], strtol(argv[4], NULL, 10));
 	if (argc == 6 && strcmp(argv[1], "skip") == 0)
 		return run_skip(argv[2], argv[3], argv[4], strtol(argv[5], NULL, 10));
 	if (argc == 8 && strcmp(argv[1], "try-open") == 0)

@@ -781,6 +781,31 @@ test_store_migrates_v1(void **state)
 		assert_memory_equal(got, sk, 32);
 		assert_int_equal(store_prekey_secret(&s, 0, id1, got), 0);
 	}
+	/* Sessions (schema 8): stored, the newest sends, a retired one only
+	 * reads; sender keys kept per chat and device. */
+	{
+		uint8_t key[32] = {1}, base[32] = {2}, base2[32] = {3}, blob8[8] = {4, 5};
+		uint8_t *blob = NULL;
+		size_t len = 0;
+		struct store_dr d[2];
+
+		assert_int_equal(store_dr_insert(&s, "bob", 1, key, base, NULL, blob8, 8, NULL), 0);
+		assert_int_equal(store_dr_insert(&s, "bob", 1, key, base2, NULL, blob8, 8, NULL), 0);
+		assert_int_equal(store_dr_has(&s, "bob", 1, key), 1);
+		assert_int_equal(store_dr_load(&s, "bob", 1, d, 1), 1);
+		assert_memory_equal(d[0].base_key, base2, 32);
+		store_dr_free(&d[0]);
+		assert_int_equal(store_dr_retire(&s, "bob", 1), 0);
+		assert_int_equal(store_dr_has(&s, "bob", 1, key), 0);
+		assert_int_equal(store_dr_load(&s, "bob", 1, d, 1), 0);
+		assert_int_equal(store_dr_load(&s, "bob", 1, d, 2), 2);
+		store_dr_free(&d[0]);
+		store_dr_free(&d[1]);
+		assert_int_equal(store_sk_peer_put(&s, "cccccccccccccccc", "bob", 1, 77, blob8, 8, 1), 0);
+		assert_int_equal(store_sk_peer_get(&s, "cccccccccccccccc", "bob", 1, 77, &blob, &len), 1);
+		assert_int_equal(len, 8);
+		free(blob);
+	}
 	store_close(&s);
 	/* Opening again does not migrate twice. */
 	assert_int_equal(store_open(&s, path), 0);

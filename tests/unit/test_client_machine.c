@@ -65,6 +65,7 @@ struct fake {
 	/* Set: each ack written is checked against this store, through a
 	 * connection of its own (what is committed, nothing else). */
 	const char *check_acks_in;
+	int sessions_checked; /* sendMessage frames checked against committed sessions */
 	int acks_checked; /* message ids found committed when their ack went */
 };
 
@@ -119,6 +120,48 @@ check_acked_committed(struct fake *f, const cJSON *ack)
 	sqlite3_close(db);
 }
 
+/* Every envelope a sendMessage carries was encrypted with a message key the
+ * committed session state has moved past (its Ns, at offset 194 of the
+ * serialised state, ratchet.h, is above the envelope's N): a crash after
+ * the frame left cannot make the next send use that key again. */
+static void
+check_session_committed(struct fake *f, const cJSON *req)
+{
+	const cJSON *env;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(f->check_acks_in, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	cJSON_ArrayForEach(env, cJSON_GetObjectItemCaseSensitive(req, "envelopes"))
+	{
+		uint8_t ct[1024];
+		size_t len = 0, head;
+		uint32_t n, ns;
+		const uint8_t *s;
+		sqlite3_stmt *st;
+
+		assert_int_equal(proto_get_b64(env, "ciphertext", ct, 0, sizeof ct, &len), 0);
+		assert_true(ct[0] == WIRE2_MSG || ct[0] == WIRE2_PREKEY);
+		head = ct[0] == WIRE2_PREKEY ? 1 + WIRE2_PREKEY_FIELDS : 1;
+		assert_true(len > head + 40);
+		n = (uint32_t)ct[head + 36] << 24 | (uint32_t)ct[head + 37] << 16 |
+		    (uint32_t)ct[head + 38] << 8 | ct[head + 39];
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT state FROM dr_sessions WHERE user = 'bob'"
+						    " ORDER BY used_at DESC LIMIT 1",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_true(sqlite3_column_bytes(st, 0) >= 198);
+		s = sqlite3_column_blob(st, 0);
+		ns = (uint32_t)s[194] << 24 | (uint32_t)s[195] << 16 | (uint32_t)s[196] << 8 | s[197];
+		assert_true(ns > n);
+		sqlite3_finalize(st);
+		f->sessions_checked++;
+	}
+	sqlite3_close(db);
+}
+
 static int
 fake_write(struct chat_client *c, const char *frame, size_t len)
 {
@@ -132,6 +175,8 @@ fake_write(struct chat_client *c, const char *frame, size_t len)
 	f->n_frames++;
 	if (f->check_acks_in != NULL && strcmp(proto_get_str(r, "type"), "ack") == 0)
 		check_acked_committed(f, r);
+	if (f->check_acks_in != NULL && strcmp(proto_get_str(r, "type"), "sendMessage") == 0)
+		check_session_committed(f, r);
 	return 0;
 }
 
@@ -873,6 +918,32 @@ test_ack_after_commit(void **state)
 	close_handle(f);
 }
 
+/* A message key is used once, whatever happens: the session state that
+ * moved past it is committed before the envelope it sealed can leave (the
+ * frame is checked against what a second connection to the store sees),
+ * for a message sent at once as for one from the outbox. */
+static void
+test_session_state_before_frame(void **state)
+{
+	struct fixture *f = open_handle(0);
+	char path[128], a[CHAT_MESSAGE_ID_LEN + 1], b[CHAT_MESSAGE_ID_LEN + 1];
+	struct done d = {0};
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/store.db", f->home);
+	f->fake.check_acks_in = path;
+	/* Written offline: it goes with the outbox on connecting. */
+	assert_int_equal(chat_send_text(f->c, CHAT, "queued", 6, a, on_done, &d), CHAT_OK);
+	go_online(f);
+	reply_ok(f, expect_send(f, a), 1);
+	assert_int_equal(chat_send_text(f->c, CHAT, "at once", 7, b, on_done, &d), CHAT_OK);
+	pass(f);
+	reply_ok(f, expect_send(f, b), 2);
+	assert_int_equal(f->fake.sessions_checked, 2);
+	assert_int_equal(d.calls, 2);
+	close_handle(f);
+}
+
 /* A request made while received messages wait for their commit (here: the
  * members of a chat first seen in one) is held until that commit. */
 static void
@@ -1305,6 +1376,7 @@ main(void)
 		cmocka_unit_test(test_duplicate_push),
 		cmocka_unit_test(test_drain_one_commit),
 		cmocka_unit_test(test_ack_after_commit),
+		cmocka_unit_test(test_session_state_before_frame),
 		cmocka_unit_test(test_request_held_for_commit),
 		cmocka_unit_test(test_receipts_one_commit),
 		cmocka_unit_test(test_batch_commit_fails),
