@@ -28,7 +28,9 @@
 #                 idle sessions (1,000, 5,000, up to what the fd limit
 #                 allows, over 8 source addresses) with the server's memory
 #                 per session and CPU per message; chat-bench (libchat end to
-#                 end, one pair); cold chatctl send (wall, CPU, fdatasyncs)
+#                 end, one pair); cold chatctl send (wall, CPU, fdatasyncs);
+#                 cold chatctl send to a group of 100 (the first, with its
+#                 sender key for every device, and the next: client CPU)
 # Then one table (workload | chat-server | reference | ratio) on stdout and
 # every figure as JSON in $BENCH_OUT (default $BIN/bench/results.json).
 # Figures never pass or fail; a VOID one (a message lost, duplicated or out
@@ -240,6 +242,28 @@ chatctl_cold() {
 		fail "chatctl recv: $(cat "$T/ctl.err")"
 }
 
+# A group of GROUP members (chatctl homes; the rest registered two at a
+# time): the client's CPU for a cold chatctl send to it, the first (every
+# other device is given this device's sender key with it) and the next ones
+# (one sender-key message for all). Stage 1 sealed once per device.
+group_cold() {
+	i=1
+	while [ $i -lt "$GROUP" ]; do echo "g$i"; i=$((i + 1)); done >"$T/gnames"
+	"$BIN/chatctl" --home "$T/g0" --server "$URL" register g0 >/dev/null 2>"$T/ctl.err" ||
+		fail "chatctl register g0: $(cat "$T/ctl.err")"
+	xargs -P 2 -I{} sh -c '"$0" --home "$1/{}" --server "$2" register {} >/dev/null' \
+		"$BIN/chatctl" "$T" "$URL" <"$T/gnames" 2>"$T/ctl.err" || fail "registering the group"
+	G=$("$BIN/chatctl" --home "$T/g0" create --name bench $(cat "$T/gnames") 2>"$T/ctl.err") ||
+		fail "chatctl create (group): $(cat "$T/ctl.err")"
+	echo "bench: chatctl send to a group of $GROUP, cold ..." >&2
+	COLD_RUNS_KEEP=$COLD_RUNS
+	COLD_RUNS=1
+	cold group_first "$BIN/chatctl" --home "$T/g0" send "$G" "the first, keys attached"
+	COLD_RUNS=$COLD_RUNS_KEEP
+	cold group_send "$BIN/chatctl" --home "$T/g0" send "$G" "a short text to the group"
+	echo "group_send.members $GROUP" >>"$FIG"
+}
+
 machine() {
 	printf '%s CPUs (%s), Linux %s, %s for the databases, libwebsockets %s, SQLite %s, mosquitto %s' \
 		"$(nproc 2>/dev/null || echo '?')" \
@@ -318,6 +342,11 @@ table() {
 		    (("mosquitto_pub.wall_ms" in f) ? "`mosquitto_pub -q 1`: " n(f["mosquitto_pub.wall_ms"]) " ms" \
 		      : "no mosquitto_pub (apt-get install mosquitto-clients)"),
 		    ratio(f["chatctl_send.wall_ms"], f["mosquitto_pub.wall_ms"]))
+		if ("group_send.cpu_ms" in f)
+			row(sprintf("cold `chatctl send` to a group of %d (mean CPU)", f["group_send.members"]),
+			    "first message (the key to " f["group_send.members"] - 1 " devices): " \
+			      n(f["group_first.cpu_ms"]) " ms; then " n(f["group_send.cpu_ms"]) " ms",
+			    "a 1:1 cold send: " n(f["chatctl_send.cpu_ms"]) " ms", "")
 		row(sprintf("client crypto per message (text of %d bytes)", f["crypto.text_bytes"]),
 		    "seal for one device " n(f["crypto.seal_us"]) " us, open " n(f["crypto.open_us"]) \
 		      " us + sender key check " n(f["crypto.verify_key_us"]) " us",
@@ -406,6 +435,7 @@ step chat-pairs-r $LOAD -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -R -p pairs_r
 step chat-group $LOAD -m group -g "$GROUP" -c "$GROUP_MSGS" -p group
 step chat-drain $LOAD -m drain -c "$DRAIN" -p drain
 chatctl_cold
+group_cold
 # libchat end to end, for context.
 step chat-bench "$BIN/bench/chat-bench" -a "$T/alice" -b "$T/bob" -c "$CHAT" -n "$CB_N" -m "$CB_M"
 # Idle sessions last: closing tens of thousands of them at the end keeps the
