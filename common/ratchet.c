@@ -10,27 +10,13 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "chain.h"
 #include "hkdf.h"
 #include "ratchet.h"
 
 #define AD_LABEL_LEN (sizeof RATCHET_LABEL_AD - 1)
 #define FIXED_BLOB   (1 + 1 + 6 * 32 + 12 + X3DH_AD_BYTES + 1 + 2)
 #define SKIPPED_BLOB (32 + 4 + 32)
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static int
 kdf_rk(uint8_t rk_out[32], uint8_t ck_out[32], const uint8_t rk[32], const uint8_t dh[32])
@@ -47,21 +33,11 @@ kdf_rk(uint8_t rk_out[32], uint8_t ck_out[32], const uint8_t rk[32], const uint8
 	return rc == 0 ? RATCHET_OK : RATCHET_ERR_ARG;
 }
 
-/* mk = HMAC(ck, 0x01), ck = HMAC(ck, 0x02) (in place). */
+/* KDF_CK and the message keys: chain.h. */
 static int
 kdf_ck(uint8_t mk[32], uint8_t ck[32])
 {
-	static const uint8_t one = 0x01, two = 0x02;
-	uint8_t next[32];
-
-	if (crypto_auth_hmacsha256(mk, &one, 1, ck) != 0 ||
-	    crypto_auth_hmacsha256(next, &two, 1, ck) != 0) {
-		sodium_memzero(next, sizeof next);
-		return RATCHET_ERR_ARG;
-	}
-	memcpy(ck, next, 32);
-	sodium_memzero(next, sizeof next);
-	return RATCHET_OK;
+	return chain_kdf_ck(mk, ck) == 0 ? RATCHET_OK : RATCHET_ERR_ARG;
 }
 
 static int
@@ -82,22 +58,6 @@ new_pair(uint8_t sk[32], uint8_t pk[32], const uint8_t *fixed)
 
 /* ---- AD ----------------------------------------------------------------- */
 
-static int
-field_ok(const uint8_t *p, size_t len)
-{
-	return len <= 0xFFFF && (p != NULL || len == 0);
-}
-
-static uint8_t *
-put_field(uint8_t *p, const uint8_t *f, size_t len)
-{
-	*p++ = (uint8_t)(len >> 8);
-	*p++ = (uint8_t)len;
-	if (len > 0)
-		memcpy(p, f, len);
-	return p + len;
-}
-
 /* The AEAD's associated data (ratchet.h); malloc'd, NULL on a bad field. */
 static uint8_t *
 build_ad(const struct ratchet_state *st, const struct ratchet_ad *a, const uint8_t hdr[40],
@@ -106,9 +66,9 @@ build_ad(const struct ratchet_state *st, const struct ratchet_ad *a, const uint8
 	uint8_t *buf, *p;
 	size_t n;
 
-	if (!field_ok(a->chat_id, a->chat_id_len) || !field_ok(a->msg_id, a->msg_id_len) ||
-	    !field_ok(a->sender_user, a->sender_user_len) ||
-	    !field_ok(a->recipient_user, a->recipient_user_len))
+	if (!chain_field_ok(a->chat_id, a->chat_id_len) || !chain_field_ok(a->msg_id, a->msg_id_len) ||
+	    !chain_field_ok(a->sender_user, a->sender_user_len) ||
+	    !chain_field_ok(a->recipient_user, a->recipient_user_len))
 		return NULL;
 	n = AD_LABEL_LEN + 2 + X3DH_AD_BYTES + RATCHET_HEADER_BYTES + 2 + a->chat_id_len + 2 +
 	    a->msg_id_len + 2 + a->sender_user_len + 4 + 2 + a->recipient_user_len + 4;
@@ -116,25 +76,23 @@ build_ad(const struct ratchet_state *st, const struct ratchet_ad *a, const uint8
 	if (buf == NULL)
 		return NULL;
 	memcpy(buf, RATCHET_LABEL_AD, AD_LABEL_LEN);
-	p = put_field(buf + AD_LABEL_LEN, st->ad, X3DH_AD_BYTES);
+	p = chain_put_field(buf + AD_LABEL_LEN, st->ad, X3DH_AD_BYTES);
 	memcpy(p, hdr, RATCHET_HEADER_BYTES);
 	p += RATCHET_HEADER_BYTES;
-	p = put_field(p, a->chat_id, a->chat_id_len);
-	p = put_field(p, a->msg_id, a->msg_id_len);
-	p = put_field(p, a->sender_user, a->sender_user_len);
-	put32(p, a->sender_device);
-	p = put_field(p + 4, a->recipient_user, a->recipient_user_len);
-	put32(p, a->recipient_device);
+	p = chain_put_field(p, a->chat_id, a->chat_id_len);
+	p = chain_put_field(p, a->msg_id, a->msg_id_len);
+	p = chain_put_field(p, a->sender_user, a->sender_user_len);
+	be32_put(p, a->sender_device);
+	p = chain_put_field(p + 4, a->recipient_user, a->recipient_user_len);
+	be32_put(p, a->recipient_device);
 	*len = n;
 	return buf;
 }
 
-/* AEAD key and nonce from a message key. */
 static int
 msg_keys(uint8_t kn[56], const uint8_t mk[32])
 {
-	return chat_hkdf_sha256(kn, 56, NULL, 0, mk, 32, (const uint8_t *)RATCHET_LABEL_MSG,
-				sizeof RATCHET_LABEL_MSG - 1) == 0
+	return chain_msg_keys(kn, mk, RATCHET_LABEL_MSG, sizeof RATCHET_LABEL_MSG - 1) == 0
 		       ? RATCHET_OK
 		       : RATCHET_ERR_ARG;
 }
@@ -228,8 +186,8 @@ static void
 make_header(uint8_t hdr[40], const uint8_t dh_pub[32], uint32_t pn, uint32_t n)
 {
 	memcpy(hdr, dh_pub, 32);
-	put32(hdr + 32, pn);
-	put32(hdr + 36, n);
+	be32_put(hdr + 32, pn);
+	be32_put(hdr + 36, n);
 }
 
 int
@@ -541,8 +499,8 @@ ratchet_decrypt(struct ratchet_state *st, const struct ratchet_ad *a, const uint
 	if (pt_cap < in_len - RATCHET_OVERHEAD)
 		return RATCHET_ERR_ARG;
 	dh_pub = in;
-	pn = get32(in + 32);
-	n = get32(in + 36);
+	pn = be32_get(in + 32);
+	n = be32_get(in + 36);
 	idx = find_skipped(st, dh_pub, n);
 	if (idx >= 0)
 		rc = decrypt_skipped(st, a, (size_t)idx, in, in_len, pt, pt_len);
@@ -600,9 +558,9 @@ ratchet_serialize(const struct ratchet_state *st, uint8_t *buf, size_t cap, size
 	else
 		memset(p + 64, 0, 32);
 	p += 96;
-	put32(p, st->ns);
-	put32(p + 4, st->nr);
-	put32(p + 8, st->pn);
+	be32_put(p, st->ns);
+	be32_put(p + 4, st->nr);
+	be32_put(p + 8, st->pn);
 	p += 12;
 	memcpy(p, st->ad, X3DH_AD_BYTES);
 	p += X3DH_AD_BYTES;
@@ -613,7 +571,7 @@ ratchet_serialize(const struct ratchet_state *st, uint8_t *buf, size_t cap, size
 	*p++ = (uint8_t)st->n_skipped;
 	for (i = 0; i < st->n_skipped; i++, p += SKIPPED_BLOB) {
 		memcpy(p, st->skipped[i].dh, 32);
-		put32(p + 32, st->skipped[i].n);
+		be32_put(p + 32, st->skipped[i].n);
 		memcpy(p + 36, st->skipped[i].mk, 32);
 	}
 	*len = need;
@@ -651,9 +609,9 @@ read_fixed(struct ratchet_state *st, const uint8_t *p)
 	    ((st->flags & RATCHET_HAS_CKR) && !(st->flags & RATCHET_HAS_DHR)))
 		return RATCHET_ERR_FORMAT;
 	p += 96;
-	st->ns = get32(p);
-	st->nr = get32(p + 4);
-	st->pn = get32(p + 8);
+	st->ns = be32_get(p);
+	st->nr = be32_get(p + 4);
+	st->pn = be32_get(p + 8);
 	memcpy(st->ad, p + 12, X3DH_AD_BYTES);
 	return RATCHET_OK;
 }
@@ -698,7 +656,7 @@ ratchet_deserialize(struct ratchet_state *st, const uint8_t *buf, size_t len)
 	}
 	for (i = 0; i < n_skipped; i++, p += SKIPPED_BLOB) {
 		memcpy(st->skipped[i].dh, p, 32);
-		st->skipped[i].n = get32(p + 32);
+		st->skipped[i].n = be32_get(p + 32);
 		memcpy(st->skipped[i].mk, p + 36, 32);
 	}
 	st->n_skipped = n_skipped;

@@ -12,70 +12,26 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "hkdf.h"
+#include "chain.h"
 #include "senderkey.h"
 
 #define AD_LABEL_LEN (sizeof SK_LABEL_AD - 1)
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* mk = HMAC(ck, 0x01), ck = HMAC(ck, 0x02) (in place). */
+/* KDF_CK and the message keys: chain.h. */
 static int
 kdf_ck(uint8_t mk[32], uint8_t ck[32])
 {
-	static const uint8_t one = 0x01, two = 0x02;
-	uint8_t next[32];
-
-	if (crypto_auth_hmacsha256(mk, &one, 1, ck) != 0 ||
-	    crypto_auth_hmacsha256(next, &two, 1, ck) != 0) {
-		sodium_memzero(next, sizeof next);
-		return SK_ERR_ARG;
-	}
-	memcpy(ck, next, 32);
-	sodium_memzero(next, sizeof next);
-	return SK_OK;
+	return chain_kdf_ck(mk, ck) == 0 ? SK_OK : SK_ERR_ARG;
 }
 
-/* AEAD key (0..31) and nonce (32..55) from a message key. */
 static int
 msg_keys(uint8_t kn[56], const uint8_t mk[32])
 {
-	return chat_hkdf_sha256(kn, 56, NULL, 0, mk, 32, (const uint8_t *)SK_LABEL_MSG,
-				sizeof SK_LABEL_MSG - 1) == 0
-		       ? SK_OK
-		       : SK_ERR_ARG;
+	return chain_msg_keys(kn, mk, SK_LABEL_MSG, sizeof SK_LABEL_MSG - 1) == 0 ? SK_OK
+										   : SK_ERR_ARG;
 }
 
 /* ---- AD ----------------------------------------------------------------- */
-
-static int
-field_ok(const uint8_t *p, size_t len)
-{
-	return len <= 0xFFFF && (p != NULL || len == 0);
-}
-
-static uint8_t *
-put_field(uint8_t *p, const uint8_t *f, size_t len)
-{
-	*p++ = (uint8_t)(len >> 8);
-	*p++ = (uint8_t)len;
-	if (len > 0)
-		memcpy(p, f, len);
-	return p + len;
-}
 
 /*
  * A malloc'd buffer of *ad_len + extra bytes that starts with the AD
@@ -89,8 +45,8 @@ build_ad(const struct sk_ad *a, uint32_t key_id, uint32_t iteration, size_t extr
 	uint8_t *buf, *p;
 	size_t n;
 
-	if (!field_ok(a->chat_id, a->chat_id_len) || !field_ok(a->msg_id, a->msg_id_len) ||
-	    !field_ok(a->sender_user, a->sender_user_len))
+	if (!chain_field_ok(a->chat_id, a->chat_id_len) || !chain_field_ok(a->msg_id, a->msg_id_len) ||
+	    !chain_field_ok(a->sender_user, a->sender_user_len))
 		return NULL;
 	n = AD_LABEL_LEN + 2 + a->chat_id_len + 2 + a->msg_id_len + 2 + a->sender_user_len + 4 + 4 +
 	    4;
@@ -100,12 +56,12 @@ build_ad(const struct sk_ad *a, uint32_t key_id, uint32_t iteration, size_t extr
 	if (buf == NULL)
 		return NULL;
 	memcpy(buf, SK_LABEL_AD, AD_LABEL_LEN);
-	p = put_field(buf + AD_LABEL_LEN, a->chat_id, a->chat_id_len);
-	p = put_field(p, a->msg_id, a->msg_id_len);
-	p = put_field(p, a->sender_user, a->sender_user_len);
-	put32(p, a->sender_device);
-	put32(p + 4, key_id);
-	put32(p + 8, iteration);
+	p = chain_put_field(buf + AD_LABEL_LEN, a->chat_id, a->chat_id_len);
+	p = chain_put_field(p, a->msg_id, a->msg_id_len);
+	p = chain_put_field(p, a->sender_user, a->sender_user_len);
+	be32_put(p, a->sender_device);
+	be32_put(p + 4, key_id);
+	be32_put(p + 8, iteration);
 	*ad_len = n;
 	return buf;
 }
@@ -129,7 +85,7 @@ sk_own_new(struct sk_own *own, const uint8_t *fixed)
 		return SK_ERR_ARG;
 	memset(own, 0, sizeof *own);
 	if (fixed != NULL) {
-		own->key_id = get32(fixed);
+		own->key_id = be32_get(fixed);
 		memcpy(own->ck, fixed + 4, 32);
 		memcpy(seed, fixed + 36, 32);
 	} else {
@@ -150,8 +106,8 @@ sk_own_distribution(const struct sk_own *own, uint8_t out[SK_DIST_BYTES])
 	if (own == NULL || out == NULL)
 		return SK_ERR_ARG;
 	out[0] = SK_DIST_KIND;
-	put32(out + 1, own->key_id);
-	put32(out + 5, own->iteration);
+	be32_put(out + 1, own->key_id);
+	be32_put(out + 5, own->iteration);
 	memcpy(out + 9, own->ck, 32);
 	memcpy(out + 41, own->sign_pk, 32);
 	return SK_OK;
@@ -195,8 +151,8 @@ sk_encrypt(struct sk_own *own, const struct sk_ad *a, const uint8_t *pt, size_t 
 		       &adl);
 	if (buf == NULL)
 		return SK_ERR_ARG;
-	put32(buf + adl, own->key_id);
-	put32(buf + adl + 4, own->iteration);
+	be32_put(buf + adl, own->key_id);
+	be32_put(buf + adl + 4, own->iteration);
 	memcpy(ck, own->ck, 32);
 	rc = kdf_ck(mk, ck);
 	if (rc == SK_OK)
@@ -220,8 +176,8 @@ sk_own_serialize(const struct sk_own *own, uint8_t *buf, size_t cap, size_t *len
 	if (own == NULL || buf == NULL || len == NULL || cap < SK_OWN_BLOB_BYTES)
 		return SK_ERR_ARG;
 	buf[0] = SK_VERSION;
-	put32(buf + 1, own->key_id);
-	put32(buf + 5, own->iteration);
+	be32_put(buf + 1, own->key_id);
+	be32_put(buf + 5, own->iteration);
 	memcpy(buf + 9, own->ck, 32);
 	/* The seed alone: the key pair follows from it, so one encoding. */
 	if (crypto_sign_ed25519_sk_to_seed(buf + 41, own->sign_sk) != 0) {
@@ -240,8 +196,8 @@ sk_own_deserialize(struct sk_own *own, const uint8_t *buf, size_t len)
 	memset(own, 0, sizeof *own);
 	if (buf == NULL || len != SK_OWN_BLOB_BYTES || buf[0] != SK_VERSION)
 		return SK_ERR_FORMAT;
-	own->key_id = get32(buf + 1);
-	own->iteration = get32(buf + 5);
+	own->key_id = be32_get(buf + 1);
+	own->iteration = be32_get(buf + 5);
 	memcpy(own->ck, buf + 9, 32);
 	if (crypto_sign_seed_keypair(own->sign_pk, own->sign_sk, buf + 41) != 0) {
 		sk_own_wipe(own);
@@ -274,8 +230,8 @@ sk_peer_from_distribution(struct sk_peer *peer, const uint8_t *body, size_t len)
 	if (body == NULL || len != SK_DIST_BYTES || body[0] != SK_DIST_KIND ||
 	    crypto_core_ed25519_is_valid_point(body + 41) != 1)
 		return SK_ERR_FORMAT;
-	peer->key_id = get32(body + 1);
-	peer->iteration = get32(body + 5);
+	peer->key_id = be32_get(body + 1);
+	peer->iteration = be32_get(body + 5);
 	memcpy(peer->ck, body + 9, 32);
 	memcpy(peer->sign_pk, body + 41, 32);
 	return SK_OK;
@@ -288,7 +244,7 @@ sk_message_key_id(const uint8_t *msg, size_t len, uint32_t *key_id)
 		return SK_ERR_ARG;
 	if (len < SK_OVERHEAD)
 		return SK_ERR_HEADER;
-	*key_id = get32(msg);
+	*key_id = be32_get(msg);
 	return SK_OK;
 }
 
@@ -453,8 +409,8 @@ decrypt_checked(struct sk_peer *peer, const struct sk_ad *a, const uint8_t *msg,
 		return SK_ERR_HEADER;
 	if (pt_cap < len - SK_OVERHEAD)
 		return SK_ERR_ARG;
-	key_id = get32(msg);
-	iteration = get32(msg + 4);
+	key_id = be32_get(msg);
+	iteration = be32_get(msg + 4);
 	if (key_id != peer->key_id || iteration == UINT32_MAX)
 		return SK_ERR_HEADER;
 	signed_len = len - SK_SIG_BYTES;
@@ -515,15 +471,15 @@ sk_peer_serialize(const struct sk_peer *peer, uint8_t *buf, size_t cap, size_t *
 	if (cap < need)
 		return SK_ERR_ARG;
 	buf[0] = SK_VERSION;
-	put32(buf + 1, peer->key_id);
-	put32(buf + 5, peer->iteration);
+	be32_put(buf + 1, peer->key_id);
+	be32_put(buf + 5, peer->iteration);
 	memcpy(buf + 9, peer->ck, 32);
 	memcpy(buf + 41, peer->sign_pk, 32);
 	buf[73] = (uint8_t)(peer->n_skipped >> 8);
 	buf[74] = (uint8_t)peer->n_skipped;
 	p = buf + SK_PEER_BLOB_MIN;
 	for (i = 0; i < peer->n_skipped; i++, p += SK_SKIPPED_BLOB) {
-		put32(p, peer->skipped[i].iteration);
+		be32_put(p, peer->skipped[i].iteration);
 		memcpy(p + 4, peer->skipped[i].mk, 32);
 	}
 	*len = need;
@@ -538,7 +494,7 @@ skipped_canonical(const uint8_t *p, size_t n, uint32_t next)
 	size_t i;
 
 	for (i = 0; i < n; i++, p += SK_SKIPPED_BLOB) {
-		it = get32(p);
+		it = be32_get(p);
 		if (it >= next || (i > 0 && it <= prev))
 			return 0;
 		prev = it;
@@ -560,17 +516,17 @@ sk_peer_deserialize(struct sk_peer *peer, const uint8_t *buf, size_t len)
 	n = (size_t)buf[73] << 8 | buf[74];
 	if (n > SK_MAX_STORED || len != SK_PEER_BLOB_MIN + SK_SKIPPED_BLOB * n ||
 	    crypto_core_ed25519_is_valid_point(buf + 41) != 1 ||
-	    !skipped_canonical(buf + SK_PEER_BLOB_MIN, n, get32(buf + 5)))
+	    !skipped_canonical(buf + SK_PEER_BLOB_MIN, n, be32_get(buf + 5)))
 		return SK_ERR_FORMAT;
 	if (n > 0 && reserve_skipped(peer, n) != SK_OK)
 		return SK_ERR_ARG;
-	peer->key_id = get32(buf + 1);
-	peer->iteration = get32(buf + 5);
+	peer->key_id = be32_get(buf + 1);
+	peer->iteration = be32_get(buf + 5);
 	memcpy(peer->ck, buf + 9, 32);
 	memcpy(peer->sign_pk, buf + 41, 32);
 	p = buf + SK_PEER_BLOB_MIN;
 	for (i = 0; i < n; i++, p += SK_SKIPPED_BLOB) {
-		peer->skipped[i].iteration = get32(p);
+		peer->skipped[i].iteration = be32_get(p);
 		memcpy(peer->skipped[i].mk, p + 4, 32);
 	}
 	peer->n_skipped = n;

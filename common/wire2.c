@@ -2,32 +2,18 @@
  * wire2.c - the forms of a stage-2 envelope (wire2.h).
  */
 #include "wire2.h"
+#include "chain.h"
 
 #include <string.h>
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void
 wire2_prekey_fields(uint8_t out[WIRE2_PREKEY_FIELDS], const uint8_t base_key[32], uint32_t spk_id,
 		    int has_opk, uint32_t opk_id)
 {
 	memcpy(out, base_key, 32);
-	put_u32(out + 32, spk_id);
+	be32_put(out + 32, spk_id);
 	out[36] = has_opk ? 1 : 0;
-	put_u32(out + 37, has_opk ? opk_id : 0);
+	be32_put(out + 37, has_opk ? opk_id : 0);
 }
 
 /* A pairwise form (0x21 or 0x22). */
@@ -43,11 +29,11 @@ parse_pairwise(const uint8_t *b, size_t len, struct wire2 *w)
 			return -1;
 		w->fields = b + 1;
 		w->base_key = b + 1;
-		w->spk_id = get_u32(b + 33);
+		w->spk_id = be32_get(b + 33);
 		if (b[37] > 1)
 			return -1;
 		w->has_opk = b[37];
-		w->opk_id = get_u32(b + 38);
+		w->opk_id = be32_get(b + 38);
 		if (!w->has_opk && w->opk_id != 0)
 			return -1;
 		head += WIRE2_PREKEY_FIELDS;
