@@ -541,11 +541,11 @@ defer(struct chat_client *c, const struct incoming *in, const char *why, int owe
 }
 
 /* Stores the message (an undecryptable one as such, when why is not NULL);
- * on_message (or on_undecryptable) fires if it was new, or stored before but
- * never handed over (the program died in between). */
+ * on_message (or on_undecryptable) fires if it was new. (One stored before
+ * but never handed over is take_unhanded's.) */
 static int
 store_body(struct chat_client *c, const struct incoming *in, const struct body *b,
-	   const char *why, int unhanded)
+	   const char *why)
 {
 	struct chat_message m = {0};
 	struct chat_attachment a[PROTO_MAX_BLOBS];
@@ -586,10 +586,10 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	}
 	if (c->store.batch)
-		return rc == 1 || unhanded ? defer(c, in, why, rc == 1 && owed) : CHAT_OK;
+		return rc == 1 ? defer(c, in, why, owed) : CHAT_OK;
 	if (rc == 1 && owed)
 		receipts_due(c, RECEIPT_DELAY_MS);
-	if (rc == 1 || unhanded) {
+	if (rc == 1) {
 		if (why != NULL)
 			tell_undecryptable_in(c, in, why);
 		else if (c->cbs.on_message)
@@ -641,8 +641,7 @@ take_end(struct chat_client *c, int rc)
  * undecryptable), store it, hand it over. The session's new state, the
  * message and (when no session could read it) the reset land together. */
 static int
-take_message(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32],
-	     int unhanded)
+take_message(struct chat_client *c, const struct incoming *in, const uint8_t sender_xk[32])
 {
 	struct body b = {0};
 	uint8_t *pt = NULL;
@@ -679,7 +678,7 @@ take_message(struct chat_client *c, const struct incoming *in, const uint8_t sen
 				    (uint32_t)in->device);
 	}
 	if (rc >= 0 && (rc = note_chat(c, in->chat_id)) == CHAT_OK)
-		rc = store_body(c, in, &b, unreadable ? why : NULL, unhanded);
+		rc = store_body(c, in, &b, unreadable ? why : NULL);
 	body_free(&b);
 	rc = take_end(c, rc);
 	if (rc == CHAT_OK && unreadable)
@@ -792,7 +791,7 @@ receive_envelope(struct chat_client *c, const cJSON *msg, int receipt)
 	if (rc == CHAT_OK)
 		rc = receipt    ? take_receipt(c, &in, sender_xk)
 		     : unhanded ? take_unhanded(c, &in)
-				: take_message(c, &in, sender_xk, 0);
+				: take_message(c, &in, sender_xk);
 	if (rc == CHAT_OK) {
 		/* No memory for the ack only delays it: the server sends the
 		 * message again next session, and the store knows it. */
