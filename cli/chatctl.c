@@ -34,6 +34,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_verify_entry,
 	&cmd_lastseen_entry,
 	&cmd_privacy_entry,
+	&cmd_typing_entry,
 	&cmd_trust_entry,
 	&cmd_whoami_entry,
 	&cmd_help_entry,

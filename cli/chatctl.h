@@ -65,7 +65,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry, cmd_retry_entry,
+	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry, cmd_retry_entry,
 	cmd_discard_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
@@ -149,6 +149,10 @@ cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);
 /* "<at> <chat> ~ bob read <message id> [state]" */
 void out_receipt_text(FILE *f, const struct chat_receipt *r);
+/* Someone typing (or stopped): {"type": "typing", chatId, user, deviceId,
+ * typing}, or a line "TIME CHAT ~ USER is typing (device N)". */
+cJSON *out_typing_json(const struct chat_typing *t);
+void out_typing_text(FILE *f, const struct chat_typing *t);
 /* What a message that did not decrypt shows in its text's place. */
 #define OUT_UNDECRYPTABLE "[this message could not be decrypted]"
 /* An envelope that did not decrypt (chat_undecryptable_cb), for --json:

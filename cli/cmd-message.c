@@ -312,6 +312,18 @@ on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
 }
 
 static void
+on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_typing_json(t));
+	else
+		out_typing_text(stdout, t);
+}
+
+static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -329,7 +341,7 @@ static const struct chat_callbacks receive_callbacks =
 			    .on_update = on_update, .on_device_change = cli_notice_device_change,
 			    .on_missed = on_missed, .on_receipt = on_receipt,
 			    .on_send_failed = cli_notice_send_failed,
-			    .on_undecryptable = on_undecryptable);
+			    .on_undecryptable = on_undecryptable, .on_typing = on_typing);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 

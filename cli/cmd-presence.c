@@ -77,41 +77,103 @@ const struct cmd_entry cmd_lastseen_entry = {
 		 .too_many = "give one user"},
 	.exec = cmd_lastseen_exec};
 
-#define PRIVACY_NEEDS "give --hide-last-seen on or off"
+#define PRIVACY_NEEDS "give --hide-last-seen on or off, --hide-typing on or off, or both"
+
+/* "on" 1, "off" 0, NULL (not given) -1, anything else -2. */
+static int
+on_off(const char *v)
+{
+	if (v == NULL)
+		return -1;
+	return strcmp(v, "on") == 0 ? 1 : strcmp(v, "off") == 0 ? 0 : -2;
+}
 
 static int
 cmd_privacy_exec(struct cli *cli, struct args *args)
 {
-	const char *v = args_get(args, "hide-last-seen");
-	int hide, rc;
+	int hide = on_off(args_get(args, "hide-last-seen"));
+	int typing = on_off(args_get(args, "hide-typing"));
+	int rc;
 
-	if (v == NULL || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0))
+	if (hide == -2 || typing == -2 || (hide == -1 && typing == -1))
 		return cli_usage(&cmd_privacy_entry, PRIVACY_NEEDS);
-	hide = strcmp(v, "on") == 0;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	rc = chat_set_privacy(cli->c, hide, cli_done_cb, cli_done_reset(cli));
-	if ((rc = cli_await(cli, rc, "privacy")) != EXIT_OK)
-		return rc;
+	/* Typing is this home's own setting: nothing to ask the server. */
+	if (typing >= 0 && (rc = chat_set_typing_privacy(cli->c, typing)) != CHAT_OK)
+		return cli_fail(cli, rc, "privacy");
+	if (hide >= 0) {
+		rc = chat_set_privacy(cli->c, hide, cli_done_cb, cli_done_reset(cli));
+		if ((rc = cli_await(cli, rc, "privacy")) != EXIT_OK)
+			return rc;
+	}
 	if (cli->json) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddBoolToObject(o, "hideLastSeen", hide);
+		if (hide >= 0)
+			cJSON_AddBoolToObject(o, "hideLastSeen", hide);
+		if (typing >= 0)
+			cJSON_AddBoolToObject(o, "hideTyping", typing);
 		out_json(o);
 	} else {
-		printf("last seen %s\n", hide ? "hidden (and others' hidden from you)" : "shown");
+		if (hide >= 0)
+			printf("last seen %s\n",
+			       hide ? "hidden (and others' hidden from you)" : "shown");
+		if (typing >= 0)
+			printf("typing %s\n",
+			       typing ? "hidden both ways (not sent, not shown)" : "shown");
 	}
 	return EXIT_OK;
 }
 
 static const struct args_option privacy_options[] = {
 	{.name = "hide-last-seen", .flags = ARGS_VALUE, .meta = "on|off", .needs = "on or off"},
+	{.name = "hide-typing", .flags = ARGS_VALUE, .meta = "on|off", .needs = "on or off"},
 	{0},
 };
 
+/* typing CHAT [--stop]: tells CHAT's devices connected now that this user is
+ * typing (or stopped), and waits for the server to have relayed it. */
+static int
+cmd_typing_exec(struct cli *cli, struct args *args)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int stop = args_count(args, "stop") > 0, rc;
+
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK ||
+	    (rc = cli_settle(cli, "typing")) != EXIT_OK)
+		return rc;
+	if ((rc = chat_typing(cli->c, chat, !stop)) != CHAT_OK)
+		return cli_fail(cli, rc, "typing");
+	if ((rc = cli_settle(cli, "typing")) != EXIT_OK)
+		return rc;
+	if (cli->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "chatId", chat);
+		cJSON_AddBoolToObject(o, "typing", !stop);
+		out_json(o);
+	}
+	return EXIT_OK;
+}
+
+static const struct args_option typing_options[] = {
+	{.name = "stop", .flags = 0},
+	{0},
+};
+
+const struct cmd_entry cmd_typing_entry = {
+	.name = "typing",
+	.usage = "CHAT [--stop]",
+	.summary = "tell CHAT's members online that you are typing (--stop: no longer)",
+	.args = {.options = typing_options, .min_args = 1, .max_args = 1, .too_few = "give a chat",
+		 .too_many = "give one chat"},
+	.exec = cmd_typing_exec};
+
 const struct cmd_entry cmd_privacy_entry = {
 	.name = "privacy",
-	.usage = "--hide-last-seen on|off",
-	.summary = "hide or show your last seen (hiding it hides others' from you)",
+	.usage = "[--hide-last-seen on|off] [--hide-typing on|off]",
+	.summary = "hide or show your last seen and typing (hiding either hides others' from you)",
 	.args = {.options = privacy_options, .max_args = 0, .too_many = PRIVACY_NEEDS},
 	.exec = cmd_privacy_exec};

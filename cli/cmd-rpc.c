@@ -197,12 +197,20 @@ on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecrypt
 	notify("undecryptable", out_undecryptable_json(u));
 }
 
+static void
+on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
+{
+	(void)c;
+	(void)udata;
+	notify("typing", out_typing_json(t));
+}
+
 static const struct chat_callbacks rpc_callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_update = on_update,
 			    .on_receipt = on_receipt, .on_device_change = on_device_change,
 			    .on_missed = on_missed, .on_send_failed = on_send_failed,
-			    .on_undecryptable = on_undecryptable);
+			    .on_undecryptable = on_undecryptable, .on_typing = on_typing);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -493,6 +501,18 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		cJSON_AddNumberToObject(o, "marked", rc);
 		return reply_result(id, o);
 	}
+	if (strcmp(method, "typing") == 0) {
+		int64_t on = 1;
+		cJSON *o;
+
+		proto_get_int(params, "typing", 0, 1, &on);
+		if ((rc = chat_typing(cli->c, chat, (int)on)) != CHAT_OK)
+			return reply_failure(cli, id, rc);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "chatId", chat);
+		cJSON_AddBoolToObject(o, "typing", on != 0);
+		return reply_result(id, o);
+	}
 	if (strcmp(method, "history") == 0) {
 		cJSON *arr = cJSON_CreateArray();
 		int64_t limit = 0;
@@ -643,6 +663,7 @@ static const struct method methods[] = {
 			       {"attach", P_LIST, 0, 1, CHAT_MAX_ATTACHMENTS, "paths of files"}}},
 	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
 	{"read", method_chat, {CHAT_P}},
+	{"typing", method_chat, {CHAT_P, {"typing", P_INT, 0, 0, 1, "1 typing (default), 0 stopped"}}},
 	{"add", method_chat, {CHAT_P, USERS_P}},
 	{"remove", method_chat, {CHAT_P, USERS_P}},
 	{"leave", method_chat, {CHAT_P}},

@@ -131,6 +131,32 @@ out_receipt_text(FILE *f, const struct chat_receipt *r)
 	fflush(f);
 }
 
+cJSON *
+out_typing_json(const struct chat_typing *t)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "type", "typing");
+	cJSON_AddStringToObject(o, "chatId", t->chat_id);
+	cJSON_AddStringToObject(o, "user", t->user);
+	cJSON_AddNumberToObject(o, "deviceId", t->device);
+	cJSON_AddBoolToObject(o, "typing", t->typing != 0);
+	return o;
+}
+
+void
+out_typing_text(FILE *f, const struct chat_typing *t)
+{
+	char at[32];
+
+	proto_rfc3339(proto_now_ms(), at, sizeof at);
+	fprintf(f, "%s %s ~ %s %s (device %u)\n", at, t->chat_id, t->user,
+		t->typing ? "is typing" : "stopped typing", (unsigned)t->device);
+	fflush(f);
+}
+
 void
 out_safe(FILE *f, const char *s, size_t len, int flags)
 {

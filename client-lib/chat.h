@@ -433,6 +433,19 @@ typedef void (*chat_receipt_cb)(struct chat_client *c, void *udata, const struct
 typedef void (*chat_send_failed_cb)(struct chat_client *c, void *udata, const char *chat_id,
 				    const char *message_id, int err, const char *detail);
 
+/* Someone is typing in a chat, or stopped (typing 0), on one of their
+ * devices; see chat_typing. Nothing of it is stored. A typing 1 that is not
+ * followed by another within CHAT_TYPING_SHOW_MS is over (show it that long
+ * at most). Pointers valid during the callback. */
+struct chat_typing {
+	const char *chat_id;
+	const char *user;
+	uint32_t device;
+	int typing; /* 1 typing, 0 stopped */
+};
+#define CHAT_TYPING_SHOW_MS 6000
+typedef void (*chat_typing_cb)(struct chat_client *c, void *udata, const struct chat_typing *t);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -457,6 +470,7 @@ struct chat_callbacks {
 	chat_receipt_cb on_receipt;
 	chat_send_failed_cb on_send_failed;
 	chat_undecryptable_cb on_undecryptable;
+	chat_typing_cb on_typing; /* since libchat 0.1.0 with issue 14 */
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -866,6 +880,28 @@ CHAT_API int chat_last_seen(struct chat_client *c, const char *user, chat_last_s
  * done gets NULL as id; err CHAT_OK or a session error. */
 CHAT_API int chat_set_privacy(struct chat_client *c, int hide_last_seen, chat_done_cb done,
 			      void *arg);
+
+/*
+ * Tells the chat's other devices that this user is typing in it (typing 1),
+ * or stopped (0): end-to-end encrypted like a message, but relayed by the
+ * server to the devices connected now and stored nowhere, and never sent
+ * again. A device with no session with this one yet does not hear it
+ * (typing never starts one). Call it as the user types: libchat sends at
+ * most one typing 1 a chat every 3 s (the rest are dropped here), and a
+ * typing 0 once; the server relays at most one a chat a second from a
+ * connection (a stop dropped there ends on its own: CHAT_TYPING_SHOW_MS).
+ * Typing is off both ways while chat_set_typing_privacy
+ * hides it: nothing is sent, and on_typing is not called.
+ * Returns CHAT_OK (sent, or dropped as too soon or hidden);
+ * CHAT_ERR_NOT_CONNECTED (not online); CHAT_ERR_INVALID; CHAT_ERR_NO_SUCH_CHAT
+ * (not in the local store); CHAT_ERR_STORE.
+ */
+CHAT_API int chat_typing(struct chat_client *c, const char *chat_id, int typing);
+/* Hides (1) or shows (0) typing both ways on this home (kept in its store),
+ * as hiding last seen does. Returns CHAT_OK or CHAT_ERR_STORE. */
+CHAT_API int chat_set_typing_privacy(struct chat_client *c, int hide);
+/* 1 if this home hides typing, 0 if not, or CHAT_ERR_STORE. */
+CHAT_API int chat_typing_privacy(struct chat_client *c);
 
 #define CHAT_SAFETY_NUMBER_LEN 71 /* 12 groups of 5 digits, spaces between */
 

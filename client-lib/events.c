@@ -42,6 +42,7 @@ static const struct {
 	{"drained", on_drained, 0},
 	{"linked", account_on_linked, 0},
 	{"prekeysLow", prekeys_on_low, 0},
+	{"typing", typing_receive, 1},
 };
 
 static void

@@ -162,6 +162,11 @@ struct chat_client {
 	uint32_t prekeys_sent_up_to; /* its highest one-time id, 0 if none */
 	struct op *ops;
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
+	/* typing.c: the chat of the last typing sent, when (session clock),
+	 * and whether it said typing. */
+	char typing_chat[CHAT_CHAT_ID_LEN + 1];
+	int64_t typing_at;
+	int typing_on;
 	char **acks;         /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
 	/* The messages of this pass, stored in the store's batch and waiting
@@ -286,6 +291,9 @@ int pairwise_reset(struct chat_client *c, const char *chat_id, const char *msg_i
 int pairwise_ensure(struct chat_client *c, struct op *op, char *const *users, size_t n,
 		    reply_fn next);
 void pairwise_op_free(struct op *op);
+/* A typing push (typing.c): told to on_typing, stored nowhere. */
+void typing_receive(struct chat_client *c, const cJSON *msg);
+
 /* Group chats' sender keys (group.c). group_envelopes: one envelope per
  * device of op's chat (op->users' devices but this one), the message
  * encrypted once under this device's sender key, which goes along to the

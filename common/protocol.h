@@ -127,5 +127,10 @@
 #define PROTO_RECEIPT_READ      2 /* the user has seen it */
 #define PROTO_RECEIPT_UNDECRYPTABLE 3 /* the device could not decrypt it; new session (stage 2) */
 #define PROTO_BODY_SENDER_KEY   0x04 /* stage 2: a sender key of a group chat (inside a 0x23 form) */
+#define PROTO_BODY_TYPING       0x07 /* typing: one byte more, 1 typing, 0 stopped (PROTOCOL.md) */
+/* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
+ * this many bytes decoded, and a device sends one a chat at most this often. */
+#define PROTO_MAX_TYPING_CIPHERTEXT 1024
+#define PROTO_TYPING_INTERVAL_MS    1000
 
 #endif /* CHAT_PROTOCOL_H */

@@ -176,6 +176,19 @@ hook_prekeys_low(void *udata, const char *user, uint32_t device_id)
 	}
 }
 
+/* A typing frame: to the device's receiving connection, unless it has a
+ * backlog already (typing is worth nothing late). */
+int
+hook_ephemeral(void *udata, const char *user, uint32_t device_id, const char *frame)
+{
+	struct conn *o = hooks_receiver(udata, user, device_id);
+
+	if (o == NULL || o->q_bytes >= EPHEMERAL_MAX_QUEUED || conn_queue_text(o, strdup(frame)) != 0)
+		return 0;
+	lws_callback_on_writable(o->wsi);
+	return 1;
+}
+
 /* Online is a receiving session: a send-only one (chatctl send) does not
  * make its user online, as nothing sent to them would be shown then
  * (PROTOCOL.md, "getLastSeen"). The user's devices are one chain. */

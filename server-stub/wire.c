@@ -299,6 +299,7 @@ static const struct handler {
 	/* wire_messages.c */
 	{"sendMessage", 0, handle_send},
 	{"sendReceipt", 0, handle_send_receipt},
+	{"typing", 0, handle_typing},
 	{"ack", 0, handle_ack},
 	/* wire_presence.c */
 	{"getLastSeen", 0, handle_get_last_seen},

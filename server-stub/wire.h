@@ -116,6 +116,11 @@ struct session {
 	int64_t rate_hold_us;       /* when it may come again (for retryAfterMs) */
 	int64_t rate_logged_us;     /* the last "rate limited" log line */
 	uint64_t rate_refused;      /* requests refused since that line */
+	/* typing: the chat of the connection's last typing request, and when
+	 * (ms): another for that chat within PROTO_TYPING_INTERVAL_MS is
+	 * refused. */
+	char typing_chat[PROTO_CHAT_ID_LEN + 1];
+	int64_t typing_ms;
 };
 
 struct wire_hooks {
@@ -175,6 +180,10 @@ struct wire_hooks {
 	 * batch): its receiving connection is to look (db_prekeys_low) and push
 	 * prekeysLow.  NULL: nobody is told. */
 	void (*prekeys_low)(void *udata, const char *user, uint32_t device_id);
+	/* An ephemeral frame (typing) for the device's receiving connection,
+	 * if it has one and can take it now; never stored. frame is copied.
+	 * 1 if queued, 0 if not. NULL: nothing is relayed. */
+	int (*ephemeral)(void *udata, const char *user, uint32_t device_id, const char *frame);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
 	/* Registrations from s's address (--register-rate): 0 if one may be
@@ -206,6 +215,10 @@ char *wire_frame_error(const struct session *s, const char *code, const char *me
 
 /* The newMessage push for an inbox row of a message. */
 char *wire_new_message(const struct db_inbox_row *row);
+
+/* The typing push of row's chat, sender, sentAt and ciphertext (nothing
+ * else of row is read); malloc'd JSON or NULL. */
+char *wire_typing(const struct db_inbox_row *row);
 
 /* The push for any inbox row: newMessage, receipt or chatUpdate. */
 char *wire_inbox_push(const struct db_inbox_row *row);

@@ -291,6 +291,109 @@ handle_send_receipt(struct req *r)
 	send_common(r, 1);
 }
 
+/* ---- typing ------------------------------------------------------------ */
+
+/* typing: stage 2 envelopes for some of the chat's members' devices, relayed
+ * to those that have a receiving connection now and stored nowhere (not in
+ * an inbox, not in the database). At most one a chat a second from a
+ * connection: more are dropped (relayed 0). */
+void
+handle_typing(struct req *r)
+{
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
+	const cJSON *list, *v;
+	struct db_chat *chat;
+	struct db_envelope *env;
+	struct db_keys k;
+	int64_t now = proto_now_ms();
+	size_t n = 0, relayed = 0;
+
+	if (req_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
+	    (list = req_array(r, "envelopes", PROTO_MAX_ENVELOPES)) == NULL)
+		return;
+	if ((chat = malloc(sizeof *chat)) == NULL ||
+	    (env = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof *env)) == NULL) {
+		free(chat);
+		r->oom = 1;
+		return;
+	}
+	switch (db_get_chat(r->h->db, chat_id, r->s->user, chat)) {
+	case DB_OK: break;
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
+		goto done;
+	default: req_internal(r); goto done;
+	}
+	cJSON_ArrayForEach(v, list) {
+		int member = 0;
+
+		if (read_envelope(r, v, n, &env[n]) != 0) {
+			n++;
+			goto done;
+		}
+		n++;
+		if (!env[n - 1].no_nonce) {
+			req_fail(r, "bad_request", "envelopes[%zu]: typing is stage 2 only (no nonce)",
+				 n - 1);
+			goto done;
+		}
+		if (env[n - 1].ciphertext_len > PROTO_MAX_TYPING_CIPHERTEXT) {
+			req_fail(r, "too_large", "envelopes[%zu].ciphertext: at most %d bytes", n - 1,
+				 PROTO_MAX_TYPING_CIPHERTEXT);
+			goto done;
+		}
+		for (size_t m = 0; m < chat->n_members && !member; m++)
+			member = strcmp(chat->members[m], env[n - 1].to.user) == 0;
+		if (!member) {
+			req_fail(r, "device_mismatch", "envelopes[%zu].user: %s is not in the chat",
+				 n - 1, env[n - 1].to.user);
+			goto done;
+		}
+	}
+	/* Too soon after the last one for this chat: dropped, not refused (a
+	 * refusal would be retried; typing is worth nothing late). */
+	if (strcmp(r->s->typing_chat, chat_id) == 0 && now - r->s->typing_ms >= 0 &&
+	    now - r->s->typing_ms < PROTO_TYPING_INTERVAL_MS) {
+		req_reply(r);
+		j_int(&r->oom, r->reply, "relayed", 0);
+		goto done;
+	}
+	memcpy(r->s->typing_chat, chat_id, sizeof r->s->typing_chat);
+	r->s->typing_ms = now;
+	if (r->h->ephemeral != NULL &&
+	    db_sender_keys(r->h->db, r->s->user, r->s->device_id, &k) == DB_OK) {
+		for (size_t i = 0; i < n; i++) {
+			struct db_inbox_row row = {
+				.chat_id = chat_id,
+				.sent_at = now,
+				.sender_user = r->s->user,
+				.sender_device = r->s->device_id,
+				.sender_identity_key = k.identity_key,
+				.sender_exchange_key = k.exchange_key,
+				.sender_exchange_key_sig = k.exchange_key_sig,
+				.sender_approver_key = k.has_approval ? k.approver_key : NULL,
+				.sender_approval = k.has_approval ? k.approval : NULL,
+				.ciphertext = env[i].ciphertext,
+				.ciphertext_len = env[i].ciphertext_len,
+			};
+			char *frame = wire_typing(&row);
+
+			if (frame == NULL) {
+				r->oom = 1;
+				goto done;
+			}
+			relayed += (size_t)r->h->ephemeral(r->h->udata, env[i].to.user,
+							   env[i].to.device_id, frame);
+			free(frame);
+		}
+	}
+	req_reply(r);
+	j_int(&r->oom, r->reply, "relayed", (int64_t)relayed);
+done:
+	free_envelopes(env, n);
+	free(chat);
+}
+
 /* ---- ack --------------------------------------------------------------- */
 
 void

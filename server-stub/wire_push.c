@@ -51,10 +51,43 @@ wire_hello(const struct wire_hooks *h, struct session *s)
 	return j_finish(oom, root);
 }
 
+/* The sender's directory entry, as a push carries it. */
+static void
+add_sender(int *oom, cJSON *root, const struct db_inbox_row *row)
+{
+	cJSON *snd = j_check(oom, cJSON_AddObjectToObject(root, "sender"));
+
+	j_str(oom, snd, "user", row->sender_user);
+	j_int(oom, snd, "deviceId", row->sender_device);
+	j_b64(oom, snd, "identityKey", row->sender_identity_key, PROTO_KEY_BYTES);
+	j_b64(oom, snd, "exchangeKey", row->sender_exchange_key, PROTO_KEY_BYTES);
+	j_b64(oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, PROTO_SIG_BYTES);
+	j_opt_b64(oom, snd, "approverKey", row->sender_approver_key, PROTO_KEY_BYTES);
+	j_opt_b64(oom, snd, "approval", row->sender_approval, PROTO_SIG_BYTES);
+}
+
+char *
+wire_typing(const struct db_inbox_row *row)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *ct = proto_b64_encode(row->ciphertext, row->ciphertext_len), *text;
+	int oom = root == NULL || ct == NULL;
+
+	j_str(&oom, root, "type", "typing");
+	j_str(&oom, root, "chatId", row->chat_id);
+	j_int(&oom, root, "sentAt", row->sent_at);
+	add_sender(&oom, root, row);
+	if (ct != NULL)
+		j_str(&oom, root, "ciphertext", ct);
+	text = j_finish(oom, root);
+	free(ct);
+	return text;
+}
+
 char *
 wire_new_message(const struct db_inbox_row *row)
 {
-	cJSON *root = cJSON_CreateObject(), *snd, *ref;
+	cJSON *root = cJSON_CreateObject(), *ref;
 	char *ct = proto_b64_encode(row->ciphertext, row->ciphertext_len);
 	char *text;
 	int oom = root == NULL || ct == NULL;
@@ -67,14 +100,7 @@ wire_new_message(const struct db_inbox_row *row)
 	if (!row->is_receipt)
 		j_int(&oom, root, "seq", row->seq);
 	j_int(&oom, root, "sentAt", row->sent_at);
-	snd = j_check(&oom, cJSON_AddObjectToObject(root, "sender"));
-	j_str(&oom, snd, "user", row->sender_user);
-	j_int(&oom, snd, "deviceId", row->sender_device);
-	j_b64(&oom, snd, "identityKey", row->sender_identity_key, PROTO_KEY_BYTES);
-	j_b64(&oom, snd, "exchangeKey", row->sender_exchange_key, PROTO_KEY_BYTES);
-	j_b64(&oom, snd, "exchangeKeySig", row->sender_exchange_key_sig, PROTO_SIG_BYTES);
-	j_opt_b64(&oom, snd, "approverKey", row->sender_approver_key, PROTO_KEY_BYTES);
-	j_opt_b64(&oom, snd, "approval", row->sender_approval, PROTO_SIG_BYTES);
+	add_sender(&oom, root, row);
 	/* Omitted, not null, for a stage 2 envelope (issue 13), which has none. */
 	if (row->nonce != NULL)
 		j_b64(&oom, root, "nonce", row->nonce, PROTO_NONCE_BYTES);

@@ -173,7 +173,7 @@ handler_fn handle_get_last_seen, handle_set_privacy;
 /* wire_chats.c */
 handler_fn handle_create_chat, handle_get_chat, handle_modify;
 /* wire_messages.c */
-handler_fn handle_send, handle_send_receipt, handle_ack;
+handler_fn handle_send, handle_send_receipt, handle_ack, handle_typing;
 /* wire_blobs.c */
 handler_fn handle_get_attachment_target, handle_get_attachment_download;
 /* wire_prekeys.c */

@@ -99,6 +99,20 @@ expire_status(struct app *a)
 		a->status[0] = '\0';
 		a->redraw = 1;
 	}
+	/* Typing that was not said again is over. */
+	if (a->typing_chat[0] && now_ms() >= a->typing_until) {
+		a->typing_chat[0] = '\0';
+		a->redraw = 1;
+	}
+}
+
+const char *
+app_typing(const struct app *a)
+{
+	return a->typing_chat[0] && strcmp(a->typing_chat, a->open) == 0 &&
+			       now_ms() < a->typing_until
+		       ? a->typing_user
+		       : NULL;
 }
 
 const char *
@@ -463,6 +477,23 @@ on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
 }
 
 static void
+on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (t->typing) {
+		snprintf(a->typing_chat, sizeof a->typing_chat, "%s", t->chat_id);
+		snprintf(a->typing_user, sizeof a->typing_user, "%s", t->user);
+		a->typing_until = now_ms() + CHAT_TYPING_SHOW_MS;
+	} else if (strcmp(a->typing_chat, t->chat_id) == 0 &&
+		   strcmp(a->typing_user, t->user) == 0) {
+		a->typing_chat[0] = '\0';
+	}
+	a->redraw = 1;
+}
+
+static void
 on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 {
 	struct app *a = udata;
@@ -566,7 +597,8 @@ static const struct chat_callbacks callbacks =
 			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
 			    .on_undecryptable = on_undecryptable, .on_update = on_update,
 			    .on_device_change = on_device_change, .on_missed = on_missed,
-			    .on_receipt = on_receipt, .on_send_failed = on_send_failed);
+			    .on_receipt = on_receipt, .on_send_failed = on_send_failed,
+			    .on_typing = on_typing);
 
 /* ---- one home, several programs ------------------------------------------------- */
 
@@ -781,6 +813,9 @@ send_line(struct app *a)
 		rc = chat_send_text(a->c, a->open, text, strlen(text), NULL, sent_done, a);
 		if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
 			app_status(a, "not sent: %s", app_error(a->c));
+		/* Typing is over with the message (best effort). */
+		if (a->state == CHAT_STATE_ONLINE)
+			(void)chat_typing(a->c, a->open, 0);
 		a->scroll = 0;
 		a->more_below = 0;
 		a->dirty_msgs = a->dirty_chats = 1;
@@ -941,6 +976,11 @@ key(struct app *a, int kind, wint_t ch)
 	n = wcrtomb(mb, (wchar_t)ch, &ps);
 	if (n != (size_t)-1 && editor_insert(&a->ed, mb, n) != 0)
 		app_status(a, "the message is at its limit of %d bytes", CHAT_MAX_TEXT);
+	/* Typing a message (not a /command): the chat hears it, at most every
+	 * few seconds (libchat drops the rest); best effort, errors unsaid. */
+	else if (a->open[0] && a->state == CHAT_STATE_ONLINE && a->ed.len > 0 &&
+		 a->ed.buf[0] != '/')
+		(void)chat_typing(a->c, a->open, 1);
 }
 
 /* ---- the loop ---------------------------------------------------------------------- */

@@ -57,6 +57,10 @@ enum app_mode {
 	MODE_REGISTERING /* first start: waiting for the server */
 };
 
+/* The user typing in the open chat (shown in its header), or NULL. */
+struct app;
+const char *app_typing(const struct app *a);
+
 struct app {
 	struct chat_client *c;
 	const char *home, *server, *ca_file, *user_arg;
@@ -89,6 +93,11 @@ struct app {
 	size_t n_notices;
 
 	struct editor ed;
+	/* Someone typing in a chat (libchat's on_typing), shown in its header
+	 * until typing_until (ms, monotonic), or until they stop. */
+	char typing_chat[CHAT_CHAT_ID_LEN + 1];
+	char typing_user[CHAT_USER_MAX + 1];
+	int64_t typing_until;
 	char status[512];  /* the last thing the app said, for the status line */
 	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 

@@ -222,8 +222,21 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	/* The header: the chat's name. */
 	blank(top, x, cols);
 	attron(A_BOLD);
-	if (ch != NULL)
-		put(top, x, ch->title, strlen(ch->title), cols);
+	if (ch != NULL) {
+		const char *who = app_typing(a);
+		int w = put(top, x, ch->title, strlen(ch->title), cols);
+
+		attroff(A_BOLD);
+		if (who != NULL && w < cols) {
+			char say[CHAT_USER_MAX + 16];
+
+			snprintf(say, sizeof say, "  %s is typing...", who);
+			attron(A_DIM);
+			put(top, x + w, say, strlen(say), cols - w);
+			attroff(A_DIM);
+		}
+		attron(A_BOLD);
+	}
 	else if (a->mode == MODE_CHAT && a->open[0] == '\0')
 		put(top, x, "no chat open", 12, cols);
 	else

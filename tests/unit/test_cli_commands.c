@@ -172,7 +172,11 @@ test_command_lines(void **state)
 	assert_string_equal(parse("discard", ""), "give the message(s) to discard");
 	assert_string_equal(parse("retry", "--now"), "unknown option '--now' for retry");
 	assert_string_equal(parse("privacy", "--hide-last-seen on"), "");
-	assert_string_equal(parse("privacy", "on"), "give --hide-last-seen on or off");
+	assert_string_equal(parse("privacy", "on"),
+			    "give --hide-last-seen on or off, --hide-typing on or off, or both");
+	assert_string_equal(parse("privacy", "--hide-typing off"), "");
+	assert_string_equal(parse("typing", "abcd --stop"), "");
+	assert_string_equal(parse("typing", ""), "give a chat");
 	assert_string_equal(parse("help", "a b"), "give one command");
 	assert_string_equal(parse("device", ""), "give list, link, approve or remove");
 	assert_string_equal(parse("device", "link --server ws://h/ --name n bob"), "");

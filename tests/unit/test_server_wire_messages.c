@@ -403,6 +403,114 @@ test_stage2_envelopes(void **state)
 	e2e_identity_wipe(&ip);
 }
 
+/* What the typing test's ephemeral hook was handed. */
+struct relayed {
+	int n;
+	char user[PROTO_USER_MAX + 1];
+	uint32_t device;
+	char frame[4096];
+	int online; /* what the hook answers: 1 the device has a receiving connection */
+};
+
+static int
+ephemeral(void *udata, const char *user, uint32_t device_id, const char *frame)
+{
+	struct relayed *r = ((struct fixture *)udata)->hooks_extra;
+
+	r->n++;
+	snprintf(r->user, sizeof r->user, "%s", user);
+	r->device = device_id;
+	snprintf(r->frame, sizeof r->frame, "%s", frame);
+	return r->online;
+}
+
+/* typing: relayed to the addressed devices as a typing push with the
+ * sender's keys, stored nowhere (no inbox row, no hook of the inbox), one
+ * a chat a second from a connection (more are dropped, relayed 0); stage 2
+ * only; members only; a ciphertext over 1024 bytes is too_large. */
+static void
+test_typing(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib, ic;
+	struct session a, b, c;
+	struct relayed rel = {.online = 1};
+	char chat[17], ct[64], big[2000], nonce[64];
+	uint8_t raw[1100];
+	cJSON *r, *push;
+
+	f->hooks.ephemeral = ephemeral;
+	f->hooks.udata = f;
+	f->hooks_extra = &rel;
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	registered(f, &c, 3, "carol", &ic);
+	direct(f, &a, "bob", chat);
+	randombytes_buf(raw, sizeof raw);
+	b64(raw, 40, ct, sizeof ct);
+	b64(raw, 24, nonce, sizeof nonce);
+	r = call(f, &a,
+		 "{\"id\":1,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"bob\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, ct);
+	expect_ok(r, 1);
+	assert_true(num(r, "relayed") == 1);
+	cJSON_Delete(r);
+	assert_int_equal(rel.n, 1);
+	assert_string_equal(rel.user, "bob");
+	assert_int_equal(rel.device, 1);
+	push = cJSON_Parse(rel.frame);
+	assert_string_equal(str(push, "type"), "typing");
+	assert_string_equal(str(push, "chatId"), chat);
+	assert_string_equal(str(push, "ciphertext"), ct);
+	assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(push, "sender"), "user"), "alice");
+	assert_null(cJSON_GetObjectItemCaseSensitive(push, "nonce"));
+	cJSON_Delete(push);
+	assert_int_equal(f->n_inbox, 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 0);
+	/* Again at once: dropped. */
+	r = call(f, &a,
+		 "{\"id\":2,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"bob\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, ct);
+	expect_ok(r, 2);
+	assert_true(num(r, "relayed") == 0);
+	cJSON_Delete(r);
+	assert_int_equal(rel.n, 1);
+	/* Not a member; a stage 1 envelope; too large. */
+	r = call(f, &c,
+		 "{\"id\":3,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"bob\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, ct);
+	expect_error(r, "no_such_chat", 3);
+	r = call(f, &b,
+		 "{\"id\":4,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"alice\",\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":\"%s\"}]}",
+		 chat, nonce, ct);
+	expect_error(r, "bad_request", 4);
+	b64(raw, 1025, big, sizeof big);
+	r = call(f, &b,
+		 "{\"id\":5,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"alice\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, big);
+	expect_error(r, "too_large", 5);
+	r = call(f, &b,
+		 "{\"id\":6,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"carol\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, ct);
+	expect_error(r, "device_mismatch", 6);
+	/* bob's device is not connected: relayed to nobody, still ok. */
+	rel.online = 0;
+	r = call(f, &b,
+		 "{\"id\":7,\"type\":\"typing\",\"chatId\":\"%s\",\"envelopes\":"
+		 "[{\"user\":\"alice\",\"deviceId\":1,\"ciphertext\":\"%s\"}]}",
+		 chat, ct);
+	expect_ok(r, 7);
+	assert_true(num(r, "relayed") == 0);
+	cJSON_Delete(r);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 0);
+}
+
 int
 main(void)
 {
@@ -412,6 +520,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_and_ack, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_inbox_quota, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_stage2_envelopes, setup_wire, teardown),
+		cmocka_unit_test_setup_teardown(test_typing, setup_wire, teardown),
 	};
 
 	if (sodium_init() < 0)
