@@ -300,7 +300,7 @@ integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 # never rots: only a broken run fails it (a crash, a VOID figure, a hang),
 # never a figure; make check runs it once.
 BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit store-commit ws-echo chat-bench \
-                 chat-load crypto-cost mqtt-load)
+                 chat-load crypto-cost search-cost mqtt-load)
 .PHONY: bench bench-run bench-smoke bench-smoke-run
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a

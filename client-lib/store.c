@@ -319,19 +319,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " WHERE message_id = ?1",
 
 	/* store_search.c. The hits in the index's rowid order, newest stored
-	 * first, which FTS5 walks backwards without sorting, so that a LIMIT
-	 * stops it early however common the words; ?2 NULL: every chat. Only
-	 * the hits kept get their snippet (a correlated lookup by rowid): it
-	 * reads and tokenizes the text again. */
+	 * first, which FTS5 walks backwards itself (no sorter), so that the
+	 * LIMIT stops it early however common the words, and the snippet is
+	 * made only for the rows returned (not for those of other chats). The
+	 * OR keeps the plan the same with ?2 (one chat) or without (NULL). */
 	[ST_MESSAGE_SEARCH] =
-		"SELECT " MESSAGE_COLUMNS ", (SELECT snippet(messages_fts, 0, '[', ']', '...',"
-		"  " STORE_SNIPPET_TOKENS ") FROM messages_fts WHERE messages_fts MATCH ?1"
-		"  AND rowid = h.r) AS snippet"
-		" FROM (SELECT messages_fts.rowid AS r FROM messages_fts"
-		"  JOIN messages m ON m.rowid = messages_fts.rowid"
-		"  WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.chat_id = ?2)"
-		"  ORDER BY messages_fts.rowid DESC LIMIT ?3) AS h"
-		" JOIN messages ON messages.rowid = h.r ORDER BY h.r DESC",
+		"SELECT " MESSAGE_COLUMNS_M ", snippet(messages_fts, 0, '[', ']', '...',"
+		" " STORE_SNIPPET_TOKENS ") AS snippet"
+		" FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid"
+		" WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.chat_id = ?2)"
+		" ORDER BY messages_fts.rowid DESC LIMIT ?3",
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"

@@ -163,6 +163,11 @@ struct store_stmts {
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
 	" outgoing, state, kind"
+/* The same columns of messages as m, in a join with a table that has some of
+ * the same names (the search index's text): keep the two in step. */
+#define MESSAGE_COLUMNS_M                                                                          \
+	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
+	" m.outgoing, m.state, m.kind"
 
 /* Tokens of context a search hit's snippet shows around the words found. */
 #define STORE_SNIPPET_TOKENS "12"
