@@ -518,17 +518,23 @@ static int
 print_hit(void *arg, const struct chat_message *m)
 {
 	struct chat_message hit = *m;
+	char *line = NULL;
 
 	if (arg != NULL) {
 		cJSON_AddItemToArray(arg, out_message_json(m));
 		return 0;
 	}
-	if (m->snippet != NULL) {
-		hit.text = m->snippet;
-		hit.text_len = strlen(m->snippet);
+	/* One line a hit: the snippet's line breaks and tabs as spaces. */
+	if (m->snippet != NULL && (line = strdup(m->snippet)) != NULL) {
+		for (char *p = line; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		hit.text = line;
+		hit.text_len = strlen(line);
 		hit.n_attachments = 0; /* a hit is its words; history shows the rest */
 	}
 	out_message_text(stdout, &hit);
+	free(line);
 	return 0;
 }
 

@@ -15,7 +15,8 @@ expect_exit 0 ctl alice send @bob "Lunch on Friday at the Café?"
 expect_exit 0 ctl alice send @bob "nothing to see"
 echo "holiday pictures" >"$T/beach.txt"
 expect_exit 0 ctl alice send @bob "the photos from Lisbon" --attach "$T/beach.txt"
-expect_exit 0 ctl alice send @carol "lunch with carol, friday too"
+expect_exit 0 ctl alice send @carol "lunch with carol,
+friday too"
 expect_exit 0 ctl bob recv
 expect_exit 0 ctl bob send @alice "friday works"
 expect_exit 0 ctl alice recv
@@ -26,6 +27,8 @@ expect_exit 0 ctl alice search friday
 head -n 1 "$T/out" | grep -q "bob: \[friday\] works" || fail "newest first: $(cat "$T/out")"
 expect_in "$T/out" "alice: Lunch on [Friday] at the Café?"
 expect_in "$T/out" "$cc"
+# One line a hit, the text's line breaks as spaces.
+expect_in "$T/out" "alice: lunch with carol, [friday] too"
 # Prefixes, case and accents; every word needed.
 expect_exit 0 ctl alice --json search LUN cafe
 [ "$(jq length "$T/out")" = 1 ] || fail "LUN cafe: $(cat "$T/out")"
