@@ -400,7 +400,7 @@ show_hit(void *arg, const struct chat_message *m)
 {
 	struct search *s = arg;
 	const char *title = m->chat_id;
-	char when[32] = "not sent";
+	char when[32] = "not sent", *words;
 	time_t t = (time_t)(m->sent_at / 1000);
 	struct tm tm;
 
@@ -414,9 +414,16 @@ show_hit(void *arg, const struct chat_message *m)
 	snprintf(s->a->hits[s->n].chat, sizeof s->a->hits[0].chat, "%s", m->chat_id);
 	snprintf(s->a->hits[s->n].id, sizeof s->a->hits[0].id, "%s", m->message_id);
 	s->a->n_hits = s->n + 1;
-	/* app_notice makes all of it safe for the screen. */
+	/* One line a hit: line breaks and tabs as spaces; app_notice makes the
+	 * rest safe for the screen. */
+	if ((words = strdup(m->snippet ? m->snippet : m->text)) == NULL)
+		return 1;
+	for (char *p = words; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
 	app_notice(s->a, "  %d. %s, %s, %s: %s", ++s->n, title, when,
-		   m->outgoing ? "you" : m->sender, m->snippet ? m->snippet : m->text);
+		   m->outgoing ? "you" : m->sender, words);
+	free(words);
 	return 0;
 }
 
