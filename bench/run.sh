@@ -367,7 +367,8 @@ table() {
 		row(sprintf("search of a home of %d messages (the 50 newest hits)", f["search.messages"]),
 		    "a rare word " n(f["search.rare_ms"]) " ms, a common one " n(f["search.common_ms"]) \
 		      " ms, a prefix " n(f["search.prefix_ms"]) " ms, two words " n(f["search.two_words_ms"]) \
-		      " ms, in one chat of 50 " n(f["search.chat_ms"]) " ms",
+		      " ms, in one chat of 50 " n(f["search.chat_ms"]) " ms (" \
+		      n(f["search.chat_none_ms"]) " ms when that chat has none of its hits)",
 		    sprintf("every hit of the common word (%d): ", f["search.all_common_hits"]) \
 		      n(f["search.all_common_ms"]) " ms; storing " n(f["search.insert_per_s"]) \
 		      " msg/s with the index, " n(f["search.insert_bare_per_s"]) " without", "")
