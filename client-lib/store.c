@@ -126,8 +126,10 @@ static const char *const migrations[] = {
 	 * diacritics are folded (unicode61, remove_diacritics 2). Triggers
 	 * keep it in step with every insert, delete and change of text or
 	 * kind; a change takes the old row out before it puts the new one in,
-	 * in one trigger (two would fire in no set order). Then the messages
-	 * already stored are indexed. FTS5 is in Debian 12's libsqlite3
+	 * in one trigger (two would fire in no set order). Rows of messages
+	 * change by UPDATE and DELETE only: the delete inside an INSERT OR
+	 * REPLACE fires no trigger (recursive_triggers is off) and would leave
+	 * the index behind. Then the messages already stored are indexed. FTS5 is in Debian 12's libsqlite3
 	 * (SQLITE_ENABLE_FTS5); the Makefile refuses to build without it. */
 	"CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages',"
 	"  content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');"
