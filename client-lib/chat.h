@@ -65,12 +65,12 @@
  * ---- Walks
  *
  * chat_list_chats, chat_history, chat_search, chat_outbox, chat_members and
- * chat_devices call each() for one item after another from the local store. One rule for
- * all: each() returns 0 to go on; any other value stops the walk, and the call
- * returns that value as it is (so a program may pass its own code out of a
- * walk; a value that looks like a chat_err is the program's, not libchat's).
- * A walk that ran to its end returns 0, one that failed a chat_err. What
- * each() gets is valid during the call only.
+ * chat_devices call each() for one item after another from the local store.
+ * One rule for all: each() returns 0 to go on; any other value stops the
+ * walk, and the call returns that value as it is (so a program may pass its
+ * own code out of a walk; a value that looks like a chat_err is the
+ * program's, not libchat's). A walk that ran to its end returns 0, one that
+ * failed a chat_err. What each() gets is valid during the call only.
  *
  * ---- Threads and reentrancy
  *
