@@ -305,8 +305,6 @@ load_msgs(struct app *a)
 		return;
 	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
 		app_status(a, "cannot read the chat: %s", app_error(a->c));
-	/* Unread messages older than what is loaded would be marked read with
-	 * the rest, never shown: load back to the first of them. */
 	/* A /goto to a message older than what is loaded: load back to it. */
 	if (a->jump[0] != '\0' && !has_msg(a, a->jump)) {
 		if (a->n_msgs == (size_t)a->limit && a->limit < INT_MAX / 2) {
@@ -316,6 +314,8 @@ load_msgs(struct app *a)
 		}
 		a->jump[0] = '\0'; /* not in this chat (any more) */
 	}
+	/* Unread messages older than what is loaded would be marked read with
+	 * the rest, never shown: load back to the first of them. */
 	ch = chat_of(a, a->open);
 	if (ch != NULL && ch->unread > (int64_t)a->n_unread && a->n_msgs == (size_t)a->limit &&
 	    ch->unread - (int64_t)a->n_unread < INT_MAX - a->limit - HISTORY_PAGE) {
