@@ -56,8 +56,8 @@ next_rand(void)
 static void
 make_word(unsigned i, char *out, size_t cap)
 {
-	static const char *const syl[] = {"ka", "mo", "ri", "ten", "sul", "vo", "pe", "dra",
-					  "ni", "gol", "fa", "zu", "bre", "lo", "mi", "tas"};
+	static const char *const syl[] = {"ka", "mo",  "ri", "ten", "sul", "vo", "pe", "dra",
+					  "ni", "gol", "fa", "zu",  "bre", "lo", "mi", "tas"};
 	size_t used = 0;
 	unsigned n = 2 + i % 3;
 
@@ -131,7 +131,8 @@ bare(struct store *s, const char *path, long n)
 	store_close(s);
 	unlink(path);
 	if (store_open(s, path) != 0 ||
-	    sqlite3_exec(s->db, "DROP TRIGGER messages_fts_insert", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "DROP TRIGGER messages_fts_insert", NULL, NULL, NULL) !=
+		    SQLITE_OK ||
 	    fill(s, n, &per_s) != 0) {
 		fprintf(stderr, "search-cost: %s\n", s->err);
 		return -1;

@@ -718,8 +718,8 @@ CHAT_API int chat_message_get(struct chat_client *c, const char *message_id, cha
  * a bad chat id), CHAT_ERR_NO_SUCH_CHAT (chat_id not in the local store) or
  * CHAT_ERR_STORE. */
 #define CHAT_SEARCH_MAX 1024
-CHAT_API int chat_search(struct chat_client *c, const char *query, const char *chat_id,
-			 int limit, chat_history_cb each, void *arg);
+CHAT_API int chat_search(struct chat_client *c, const char *query, const char *chat_id, int limit,
+			 chat_history_cb each, void *arg);
 
 /* Accepts the current keys of every device of user that changed since they were
  * pinned, and the removed devices of user that the server lists again.

@@ -598,8 +598,8 @@ chat_search(struct chat_client *c, const char *query, const char *chat_id, int l
 	if (query == NULL || strspn(query, " \t\n\r\f\v") == len)
 		return client_fail(c, CHAT_ERR_INVALID, "no words to search for");
 	if (len > CHAT_SEARCH_MAX)
-		return client_fail(c, CHAT_ERR_INVALID,
-				   "the words to search for are over %d bytes", CHAT_SEARCH_MAX);
+		return client_fail(c, CHAT_ERR_INVALID, "the words to search for are over %d bytes",
+				   CHAT_SEARCH_MAX);
 	if (!proto_valid_utf8(query, len))
 		return client_fail(c, CHAT_ERR_INVALID, "the words to search for are not UTF-8");
 	if (chat_id != NULL && (rc = chats_check_local(c, chat_id)) != CHAT_OK)

@@ -436,8 +436,8 @@ run_search(struct app *a, int argc, char **argv)
 	int rc;
 
 	for (int i = 1; i < argc && used < sizeof words; i++)
-		used += (size_t)snprintf(words + used, sizeof words - used, "%s%s", i > 1 ? " " : "",
-					 argv[i]);
+		used += (size_t)snprintf(words + used, sizeof words - used, "%s%s",
+					 i > 1 ? " " : "", argv[i]);
 	if (used >= sizeof words) {
 		app_notice(a, "search: at most %d bytes of words", CHAT_SEARCH_MAX);
 		return;

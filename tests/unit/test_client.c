@@ -773,10 +773,11 @@ put(struct store *s, const char *id2, const char *chat, const char *kind, const 
 static void
 assert_index_consistent(struct store *s)
 {
-	assert_int_equal(sqlite3_exec(s->db,
-				      "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(s->db,
+			     "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 }
 
 static void
@@ -831,8 +832,9 @@ test_search_never_fails(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const odd[] = {
-		"\"foo", "AND", "*", "NEAR(", "foo OR", "(", ")", "\"", "^foo", "text:foo",
-		"-foo", "foo AND", "NOT foo", "\"\"", "'", "foo*and", "{text}: x", "+", "\\",
+		"\"foo", "AND",     "*",         "NEAR(", "foo OR",  "(",       ")",
+		"\"",    "^foo",    "text:foo",  "-foo",  "foo AND", "NOT foo", "\"\"",
+		"'",     "foo*and", "{text}: x", "+",     "\\",
 	};
 
 	put(&f->s, "01", "aaaaaaaaaaaaaaaa", "text", "foo and bar, not near");
@@ -885,7 +887,8 @@ test_search_follows_changes(void **state)
 	assert_index_consistent(&f->s);
 	/* An unsent message discarded (store_unsent_delete's path). */
 	{
-		struct chat_message m = msg("00000000000000000000000000000009", chat, 0, "walrus 9");
+		struct chat_message m =
+			msg("00000000000000000000000000000009", chat, 0, "walrus 9");
 
 		m.outgoing = 1;
 		assert_int_equal(store_message_insert(&f->s, &m), 1);
