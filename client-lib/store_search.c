@@ -14,6 +14,10 @@
  * messages (at punctuation: "e-mail" finds "e-mail" and "e mail" alike), and
  * a word with no letter or digit in it ("*", "--") is no term at all: FTS5
  * drops it from the AND, and a query of such words only finds nothing.
+ *
+ * What the tokenizer (unicode61) does not do: split scripts written without
+ * spaces (a run of Chinese or Japanese is one word, found by its beginning
+ * only), and index symbols (an emoji is punctuation to it: not found).
  */
 #include "store_sql.h"
 
