@@ -110,11 +110,26 @@ $(BUILD)/tui/%.o: tui/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI)) -c $< -o $@
 
-$(BUILD)/libchat.a: $(LIB_OBJ)
+$(BUILD)/libchat.a: $(LIB_OBJ) | $(BUILD)/fts5.ok
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libchat.so: $(LIB_OBJ)
+# libchat's search (client-lib/store_search.c) needs SQLite's FTS5, which
+# Debian 12's libsqlite3 has (SQLITE_ENABLE_FTS5). Without it every home
+# would fail to open at its migration to schema 9: refuse to build instead.
+$(BUILD)/fts5.ok:
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '#include <sqlite3.h>' 'int main(void) { sqlite3 *d; int r;' \
+		'if (sqlite3_open(":memory:", &d) != SQLITE_OK) return 1;' \
+		'r = sqlite3_exec(d, "CREATE VIRTUAL TABLE t USING fts5(x)", 0, 0, 0);' \
+		'sqlite3_close(d); return r != SQLITE_OK; }' >$@.c
+	@$(CC) -o $@.bin $@.c $(shell $(PKG_CONFIG) --cflags --libs sqlite3) && $@.bin || \
+		{ rm -f $@.c $@.bin; echo "libsqlite3 has no FTS5 (SQLITE_ENABLE_FTS5): libchat's" \
+		  "search needs it; Debian 12's libsqlite3-dev has it" >&2; exit 1; }
+	@rm -f $@.c $@.bin
+	@touch $@
+
+$(BUILD)/libchat.so: $(LIB_OBJ) | $(BUILD)/fts5.ok
 	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/chatctl: $(CLI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
@@ -285,7 +300,7 @@ integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 # never rots: only a broken run fails it (a crash, a VOID figure, a hang),
 # never a figure; make check runs it once.
 BENCH_PROGS := $(addprefix $(BUILD)/bench/,sqlite-commit store-commit ws-echo chat-bench \
-                 chat-load crypto-cost mqtt-load)
+                 chat-load crypto-cost search-cost mqtt-load)
 .PHONY: bench bench-run bench-smoke bench-smoke-run
 
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libchat.a

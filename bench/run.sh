@@ -18,7 +18,9 @@
 #                 ws-echo (bare lws round trip, one connection
 #                 and 64), crypto-cost
 #                 (libchat's seal/open per envelope; a group message with
-#                 sender keys: sk_encrypt, sk_decrypt, a distribution)
+#                 sender keys: sk_encrypt, sk_decrypt, a distribution),
+#                 search-cost (libchat's full-text search over a home of
+#                 100,000 messages: storing them, and one search)
 #   mosquitto     started on a loopback port with persistence on; mqtt-load
 #                 at QoS 1: 32 pairs at peak, again at half that rate, fan-out
 #                 to 99, offline drain of 10,000 (persistent session);
@@ -55,12 +57,14 @@ if [ "$SMOKE" -eq 1 ]; then
 	PAIRS=2 PAIR_MSGS=20 GROUP=5 GROUP_MSGS=10 DRAIN=50
 	IDLE_LEVELS=20 IDLE_BURST=10 IDLE_ADDRS=2
 	MQ_PAIR_MSGS=20 MQ_FANOUT=4 COLD_RUNS=3 CB_N=10 CB_M=20
+	SEARCH_N=2000 SEARCH_R=3
 	STEP_TIMEOUT=60
 else
 	COMMITS=${BENCH_COMMITS:-2000} ECHOES=${BENCH_ECHO:-2000} ECHO_CONNS=64 CRYPTO=2000
 	PAIRS=32 PAIR_MSGS=${BENCH_PAIR_MSGS:-200} GROUP=100 GROUP_MSGS=${BENCH_GROUP_MSGS:-100}
 	DRAIN=10000 IDLE_LEVELS=${BENCH_IDLE_LEVELS:-1000,5000,10000,max} IDLE_BURST=100
 	IDLE_ADDRS=8 MQ_PAIR_MSGS=1000 MQ_FANOUT=99 COLD_RUNS=20 CB_N=200 CB_M=1000
+	SEARCH_N=${BENCH_SEARCH_MSGS:-100000} SEARCH_R=50
 	STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-400}
 fi
 
@@ -360,6 +364,14 @@ table() {
 		      n(f["crypto.sk_encrypt_us"] / 1000) " ms now (+ " \
 		      n(99 * f["crypto.sk_dist_us"] / 1000) " ms when all 99 devices need the key)",
 		    ratio(f["crypto.sk_encrypt_us"], 99 * f["crypto.seal_us"]))
+		row(sprintf("search of a home of %d messages (the 50 newest hits)", f["search.messages"]),
+		    "a rare word " n(f["search.rare_ms"]) " ms, a common one " n(f["search.common_ms"]) \
+		      " ms, a prefix " n(f["search.prefix_ms"]) " ms, two words " n(f["search.two_words_ms"]) \
+		      " ms, in one chat of 50 " n(f["search.chat_ms"]) " ms (" \
+		      n(f["search.chat_none_ms"]) " ms when that chat has none of its hits)",
+		    sprintf("every hit of the common word (%d): ", f["search.all_common_hits"]) \
+		      n(f["search.all_common_ms"]) " ms; storing " n(f["search.insert_per_s"]) \
+		      " msg/s with the index, " n(f["search.insert_bare_per_s"]) " without", "")
 		row("libchat end to end, one pair (chat-bench)",
 		    "p50 " n(f["chat.latency.p50_ms"]) " / p99 " n(f["chat.latency.p99_ms"]) " ms; burst " \
 		      n(f["chat.throughput.msgs_per_s"]) " msg/s",
@@ -385,7 +397,7 @@ json() {
 
 [ -x "$SERVER" ] || fail "no $SERVER: build first (make bench does)"
 for prog in chatctl bench/sqlite-commit bench/store-commit bench/ws-echo bench/chat-bench \
-	bench/chat-load bench/mqtt-load bench/crypto-cost; do
+	bench/chat-load bench/mqtt-load bench/crypto-cost bench/search-cost; do
 	[ -x "$BIN/$prog" ] || fail "no $BIN/$prog: build first (make bench does)"
 done
 : >"$FIG"
@@ -398,6 +410,7 @@ step store-commit "$BIN/bench/store-commit" -n "$COMMITS" -d "$T/sqlite"
 step ws-echo "$BIN/bench/ws-echo" -n "$ECHOES"
 step ws-echo-many "$BIN/bench/ws-echo" -n "$((ECHOES * 5))" -k "$ECHO_CONNS"
 step crypto-cost "$BIN/bench/crypto-cost" -n "$CRYPTO"
+step search-cost "$BIN/bench/search-cost" -n "$SEARCH_N" -r "$SEARCH_R" -d "$T/sqlite"
 
 # 2. the peer
 start_mosquitto

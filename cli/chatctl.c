@@ -21,6 +21,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_rpc_entry,
 	&cmd_chats_entry,
 	&cmd_history_entry,
+	&cmd_search_entry,
 	&cmd_read_entry,
 	&cmd_download_entry,
 	&cmd_outbox_entry,

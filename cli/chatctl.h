@@ -68,7 +68,8 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry, cmd_retry_entry,
 	cmd_discard_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
-	cmd_chats_entry, cmd_history_entry, cmd_trust_entry, cmd_whoami_entry, cmd_help_entry;
+	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
+	cmd_help_entry;
 extern const struct cmd_entry *const cmd_table[];
 /* chatctl's own options, before the command (main.c). */
 extern const struct args_spec cli_global_args;

@@ -1,4 +1,4 @@
-/* cmd-message.c - send, recv, history: messages out, in, and from the store. */
+/* cmd-message.c - send, recv, history, search: messages out, in, and from the store. */
 #include "chatctl.h"
 
 #include <errno.h>
@@ -521,6 +521,101 @@ const struct cmd_entry cmd_history_entry = {
 		 .max_args = 1,
 		 .too_few = "give a chat"},
 	.exec = cmd_history_exec};
+
+/* search: the words joined again as the user typed them (libchat's rule
+ * splits them at white space anyway); each hit as history prints it, its
+ * snippet in the text's place, or in --json a message object with its
+ * "snippet". */
+static int
+print_hit(void *arg, const struct chat_message *m)
+{
+	struct chat_message hit = *m;
+	char *line = NULL;
+
+	if (arg != NULL) {
+		cJSON_AddItemToArray(arg, out_message_json(m));
+		return 0;
+	}
+	/* One line a hit: the snippet's line breaks and tabs as spaces. */
+	if (m->snippet != NULL && (line = strdup(m->snippet)) != NULL) {
+		for (char *p = line; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		hit.text = line;
+		hit.text_len = strlen(line);
+		hit.n_attachments = 0; /* a hit is its words; history shows the rest */
+	}
+	out_message_text(stdout, &hit);
+	free(line);
+	return 0;
+}
+
+static int
+cmd_search_exec(struct cli *cli, struct args *args)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1], *words = NULL;
+	const char *spec = args_get(args, "chat");
+	long limit = args_number(args, "limit", 50);
+	size_t len = 0;
+	cJSON *arr = NULL;
+	int rc;
+
+	for (int i = 0; i < args->argc; i++)
+		len += strlen(args->argv[i]) + 1;
+	if (len > CHAT_SEARCH_MAX + 1)
+		return cli_usage(&cmd_search_entry, "at most %d bytes of words", CHAT_SEARCH_MAX);
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if (spec != NULL && (rc = cli_chat_arg(cli, spec, chat)) != EXIT_OK)
+		return rc;
+	if ((words = calloc(1, len + 1)) == NULL ||
+	    (cli->json && (arr = cJSON_CreateArray()) == NULL)) {
+		free(words);
+		return cli_fail(cli, CHAT_ERR_NOMEM, "search");
+	}
+	for (int i = 0; i < args->argc; i++) {
+		if (i > 0)
+			strcat(words, " ");
+		strcat(words, args->argv[i]);
+	}
+	rc = chat_search(cli->c, words, spec ? chat : NULL, (int)limit, print_hit, arr);
+	free(words);
+	if (rc < 0) {
+		cJSON_Delete(arr);
+		/* Words of nothing but white space: the command line's fault. */
+		if (rc == CHAT_ERR_INVALID)
+			return cli_usage(&cmd_search_entry, "%s", chat_client_errmsg(cli->c));
+		return cli_fail(cli, rc, "search");
+	}
+	if (arr != NULL)
+		out_json(arr);
+	return EXIT_OK;
+}
+
+static const struct args_option search_options[] = {
+	{.name = "chat",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "CHAT",
+	 .needs = "a chat (an id, a prefix or @user)"},
+	{.name = "limit",
+	 .flags = ARGS_NUMBER,
+	 .meta = "N",
+	 .needs = "a number",
+	 .min = 1,
+	 .max = 1000000},
+	{0},
+};
+
+const struct cmd_entry cmd_search_entry = {
+	.name = "search",
+	.usage = "[--chat CHAT] [--limit N] WORDS...",
+	.summary = "find messages in the local store with all these words, newest first",
+	.args = {.options = search_options,
+		 .min_args = 1,
+		 .max_args = -1,
+		 .text_from = 1,
+		 .too_few = "give the words to search for"},
+	.exec = cmd_search_exec};
 
 /* read: the user has seen CHAT. Marks it here and tells the senders (and this
  * user's other devices) with read receipts. */

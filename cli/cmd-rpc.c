@@ -653,6 +653,35 @@ method_message(struct rpc *rpc, const cJSON *id, const char *method, const cJSON
 	return start(rpc, id, call, chat_retry(cli->c, msg, call_done, call));
 }
 
+/* search: the local store's full-text search (chatctl search). */
+static int
+method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct cli *cli = rpc->cli;
+	const char *spec = param_str(params, "chat");
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int64_t limit = 50;
+	cJSON *arr;
+	int rc;
+
+	(void)method;
+	if (spec != NULL && (rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
+		return reply_failure(cli, id, rc);
+	proto_get_int(params, "limit", 1, 1000000, &limit);
+	if ((arr = cJSON_CreateArray()) == NULL)
+		return reply_error(id, 1, "out of memory");
+	rc = chat_search(cli->c, param_str(params, "words"), spec ? chat : NULL, (int)limit,
+			 add_message, arr);
+	if (rc < 0) {
+		cJSON_Delete(arr);
+		/* Words of nothing but white space, or too many: the params'. */
+		if (rc == CHAT_ERR_INVALID)
+			return reply_error(id, RPC_INVALID_PARAMS, chat_client_errmsg(cli->c));
+		return reply_failure(cli, id, rc);
+	}
+	return reply_result(id, arr);
+}
+
 #define CHAT_P  {"chat", P_STR, 1, 0, 0, "a chat id, prefix or @user"}
 #define USERS_P {"users", P_LIST, 1, 1, 100, "user names"}
 #define MSG_P   {"message", P_STR, 1, 0, 0, "a message id or a prefix of at least 4 hex digits"}
@@ -662,6 +691,9 @@ static const struct method methods[] = {
 	{"send", method_chat, {CHAT_P, {"text", P_STR, 0, 0, 0, "the message's text"},
 			       {"attach", P_LIST, 0, 1, CHAT_MAX_ATTACHMENTS, "paths of files"}}},
 	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
+	{"search", method_search, {{"words", P_STR, 1, 0, 0, "the words to find"},
+				   {"chat", P_STR, 0, 0, 0, "a chat id, prefix or @user"},
+				   {"limit", P_INT, 0, 1, 1000000, "the newest N hits"}}},
 	{"read", method_chat, {CHAT_P}},
 	{"typing", method_chat, {CHAT_P, {"typing", P_INT, 0, 0, 1, "1 typing (default), 0 stopped"}}},
 	{"add", method_chat, {CHAT_P, USERS_P}},

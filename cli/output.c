@@ -48,6 +48,9 @@ out_message_json(const struct chat_message *m)
 	/* It came, from a valid sender, but did not decrypt: text is "". */
 	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
 		cJSON_AddBoolToObject(o, "undecryptable", 1);
+	/* A search's hit: the words found, in context (chat_search). */
+	if (m->snippet != NULL)
+		cJSON_AddStringToObject(o, "snippet", m->snippet);
 	if (m->n_attachments > 0) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "attachments");
 

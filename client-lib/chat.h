@@ -64,13 +64,13 @@
  *
  * ---- Walks
  *
- * chat_list_chats, chat_history, chat_outbox, chat_members and chat_devices
- * call each() for one item after another from the local store. One rule for
- * all: each() returns 0 to go on; any other value stops the walk, and the call
- * returns that value as it is (so a program may pass its own code out of a
- * walk; a value that looks like a chat_err is the program's, not libchat's).
- * A walk that ran to its end returns 0, one that failed a chat_err. What
- * each() gets is valid during the call only.
+ * chat_list_chats, chat_history, chat_search, chat_outbox, chat_members and
+ * chat_devices call each() for one item after another from the local store.
+ * One rule for all: each() returns 0 to go on; any other value stops the
+ * walk, and the call returns that value as it is (so a program may pass its
+ * own code out of a walk; a value that looks like a chat_err is the
+ * program's, not libchat's). A walk that ran to its end returns 0, one that
+ * failed a chat_err. What each() gets is valid during the call only.
  *
  * ---- Threads and reentrancy
  *
@@ -279,6 +279,10 @@ struct chat_message {
 	const char *kind;
 	const struct chat_attachment *attachments; /* n_attachments files, or NULL */
 	size_t n_attachments;
+	/* A hit of chat_search(): the part of text around the words found, each
+	 * word found between '[' and ']', "..." where text goes on. NULL
+	 * everywhere else (history, events). */
+	const char *snippet;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -708,6 +712,28 @@ CHAT_API int chat_history(struct chat_client *c, const char *chat_id, int limit,
  * CHAT_ERR_STORE. */
 CHAT_API int chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb each,
 			      void *arg);
+
+/* Full-text search of the local store (SQLite FTS5; no server, nothing on
+ * the wire): walks the messages of chat_id (NULL: of every chat) whose text
+ * has every word of query, newest first (in the order this device stored
+ * them: for what arrives, the order it arrived in), at most limit of them
+ * (0: all). Each hit is a struct chat_message as chat_history gives it, with
+ * its snippet set. Texts of messages with attachments are searched too;
+ * membership changes and undecryptable messages are not.
+ * The rule for query, which no input can turn into an error: it is split
+ * into words at white space; each word matches the words of a text that
+ * begin with it ("caf" finds "Café"), case and accents ignored, punctuation
+ * splitting words as it does in the texts ("e-mail" is "e" then "mail");
+ * quotes, '*', AND, OR, NOT, NEAR and parentheses are plain text, never
+ * operators; a word with no letter or digit in it is left out, and a query
+ * of such words only finds nothing. At most CHAT_SEARCH_MAX bytes.
+ * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (query
+ * NULL, empty, all white space, longer than CHAT_SEARCH_MAX or not UTF-8;
+ * a bad chat id), CHAT_ERR_NO_SUCH_CHAT (chat_id not in the local store) or
+ * CHAT_ERR_STORE. */
+#define CHAT_SEARCH_MAX 1024
+CHAT_API int chat_search(struct chat_client *c, const char *query, const char *chat_id, int limit,
+			 chat_history_cb each, void *arg);
 
 /* Accepts the current keys of every device of user that changed since they were
  * pinned, and the removed devices of user that the server lists again.

@@ -589,6 +589,27 @@ chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history
 }
 
 int
+chat_search(struct chat_client *c, const char *query, const char *chat_id, int limit,
+	    chat_history_cb each, void *arg)
+{
+	size_t len = query ? strlen(query) : 0;
+	int stop, rc;
+
+	if (query == NULL || strspn(query, " \t\n\r\f\v") == len)
+		return client_fail(c, CHAT_ERR_INVALID, "no words to search for");
+	if (len > CHAT_SEARCH_MAX)
+		return client_fail(c, CHAT_ERR_INVALID, "the words to search for are over %d bytes",
+				   CHAT_SEARCH_MAX);
+	if (!proto_valid_utf8(query, len))
+		return client_fail(c, CHAT_ERR_INVALID, "the words to search for are not UTF-8");
+	if (chat_id != NULL && (rc = chats_check_local(c, chat_id)) != CHAT_OK)
+		return rc;
+	if (store_message_search(&c->store, query, chat_id, limit, each, arg, &stop) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return stop;
+}
+
+int
 chat_message_get(struct chat_client *c, const char *message_id, chat_history_cb each, void *arg)
 {
 	int rc;

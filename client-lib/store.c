@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -117,6 +117,36 @@ static const char *const migrations[] = {
 	"  chat_id TEXT NOT NULL, user TEXT NOT NULL, device_id INTEGER NOT NULL,"
 	"  key_id INTEGER NOT NULL, state BLOB NOT NULL, got_at INTEGER NOT NULL,"
 	"  PRIMARY KEY(chat_id, user, device_id, key_id));",
+	/* 8 -> 9: full-text search (store_search.c). An FTS5 index over the
+	 * text of the messages of kind 'text' (attachment-carrying ones
+	 * included; not membership events, not undecryptable ones), external
+	 * content: the texts stay in messages only, the index holds their
+	 * tokens by messages' rowid (which nothing renumbers: the store is
+	 * never VACUUMed, and history orders by rowid too). Case and
+	 * diacritics are folded (unicode61, remove_diacritics 2). Triggers
+	 * keep it in step with every insert, delete and change of text or
+	 * kind; a change takes the old row out before it puts the new one in,
+	 * in one trigger (two would fire in no set order). Rows of messages
+	 * change by UPDATE and DELETE only: the delete inside an INSERT OR
+	 * REPLACE fires no trigger (recursive_triggers is off) and would leave
+	 * the index behind. Then the messages already stored are indexed. FTS5 is in Debian 12's libsqlite3
+	 * (SQLITE_ENABLE_FTS5); the Makefile refuses to build without it. */
+	"CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages',"
+	"  content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');"
+	"CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+	"  WHEN new.kind = 'text' BEGIN"
+	"  INSERT INTO messages_fts(rowid, text) VALUES(new.rowid, new.text); END;"
+	"CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages"
+	"  WHEN old.kind = 'text' BEGIN"
+	"  INSERT INTO messages_fts(messages_fts, rowid, text)"
+	"   VALUES('delete', old.rowid, old.text); END;"
+	"CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, kind ON messages BEGIN"
+	"  INSERT INTO messages_fts(messages_fts, rowid, text)"
+	"   SELECT 'delete', old.rowid, old.text WHERE old.kind = 'text';"
+	"  INSERT INTO messages_fts(rowid, text)"
+	"   SELECT new.rowid, new.text WHERE new.kind = 'text'; END;"
+	"INSERT INTO messages_fts(rowid, text)"
+	"  SELECT rowid, text FROM messages WHERE kind = 'text';",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -289,6 +319,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
 			     " WHERE message_id = ?1",
+
+	/* store_search.c. The hits in the index's rowid order, newest stored
+	 * first, which FTS5 walks backwards itself (no sorter), so that the
+	 * LIMIT stops it early however common the words, and the snippet is
+	 * made only for the rows returned (not for those of other chats). The
+	 * OR keeps the plan the same with ?2 (one chat) or without (NULL). */
+	[ST_MESSAGE_SEARCH] =
+		"SELECT " MESSAGE_COLUMNS_M ", snippet(messages_fts, 0, '[', ']', '...',"
+		" " STORE_SNIPPET_TOKENS ") AS snippet"
+		" FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid"
+		" WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.chat_id = ?2)"
+		" ORDER BY messages_fts.rowid DESC LIMIT ?3",
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"

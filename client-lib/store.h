@@ -213,6 +213,17 @@ struct store_brief {
 };
 int store_message_brief(struct store *s, const char *message_id, struct store_brief *b);
 
+/* Full-text search (store_search.c). store_search_query turns what a user
+ * typed into a safe FTS5 query (the rule is at its definition): a malloc'd
+ * string in *out (free it), and the number of words, 0 for none (*out then
+ * NULL); -1 out of memory. store_message_search walks the messages of kind
+ * "text" (of chat_id, or of every chat if NULL) whose text has every word of
+ * words, newest stored first, at most limit of them (0: all), each with its
+ * snippet (struct chat_message's snippet). */
+int store_search_query(const char *words, char **out);
+int store_message_search(struct store *s, const char *words, const char *chat_id, int limit,
+			 chat_history_cb fn, void *arg, int *stop);
+
 /* Attachments (attach.h). put stores one (idx from 0); attachments reads a
  * message's, oldest first, into a malloc'd array (attach_meta_free) and, if
  * paths is not NULL, where each was downloaded (NULL entries if not; free with

@@ -115,8 +115,9 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	struct chat_attachment a[PROTO_MAX_BLOBS];
 	struct attach_meta *metas = NULL;
 	char **paths = NULL;
+	const char *name;
 	size_t n = 0;
-	int rc;
+	int rc, last;
 
 	m.message_id = store_col_text(st, 0);
 	m.chat_id = store_col_text(st, 1);
@@ -129,6 +130,12 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	m.outgoing = sqlite3_column_int(st, 7);
 	m.state = store_col_text(st, 8);
 	m.kind = store_col_text(st, 9);
+	/* A search's hit (store_search.c): its snippet is the last column, by
+	 * name, wherever MESSAGE_COLUMNS ends. */
+	last = sqlite3_column_count(st) - 1;
+	name = last > 9 ? sqlite3_column_name(st, last) : NULL;
+	if (name != NULL && strcmp(name, "snippet") == 0)
+		m.snippet = store_col_text(st, last);
 	/* A message's files, if it has any (never a membership event). A message
 	 * whose files' records cannot be read is shown without them. */
 	if (strcmp(m.kind, "text") == 0 &&

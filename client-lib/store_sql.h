@@ -12,6 +12,8 @@
  *   store_peers.c    the pinned keys of devices: pins, changes, removals
  *   store_chats.c    chats and their members
  *   store_messages.c messages: insert, states, the history
+ *   store_search.c   full-text search of the messages (FTS5), and the rule
+ *                    that turns what a user typed into a query
  *   store_outbox.c   what this device wrote and no server confirmed
  *   store_receipts.c receipts received, and receipts owed
  *   store_attach.c   the records of attachments
@@ -91,6 +93,8 @@ enum store_st {
 	ST_MESSAGE_BY_PREFIX,
 	ST_MESSAGE_HISTORY,
 	ST_MESSAGE_BRIEF,
+	/* store_search.c */
+	ST_MESSAGE_SEARCH,
 	/* store_outbox.c */
 	ST_OUTBOX_EACH,
 	ST_OUTBOX_OLDER,
@@ -159,6 +163,14 @@ struct store_stmts {
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
 	" outgoing, state, kind"
+/* The same columns of messages as m, in a join with a table that has some of
+ * the same names (the search index's text): keep the two in step. */
+#define MESSAGE_COLUMNS_M                                                                          \
+	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
+	" m.outgoing, m.state, m.kind"
+
+/* Tokens of context a search hit's snippet shows around the words found. */
+#define STORE_SNIPPET_TOKENS "12"
 
 /* The columns a pinned device is read from (store_row_to_peer). */
 #define PEER_COLUMNS                                                                               \
@@ -199,7 +211,8 @@ const char *store_col_text(sqlite3_stmt *st, int col);
 void store_col_copy(sqlite3_stmt *st, int col, char *buf, size_t cap);
 
 /* Calls fn with the message of a row whose first columns are MESSAGE_COLUMNS
- * (store_messages.c); returns what fn returned. */
+ * (store_messages.c), and a search hit's snippet if its last column is one
+ * named "snippet"; returns what fn returned. */
 int store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *arg);
 
 /* Steps st (bound) to its end, calling fn for each message row while fn

@@ -296,6 +296,15 @@ chat_of(const struct app *a, const char *id)
 	return NULL;
 }
 
+static int
+has_msg(const struct app *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_msgs; i++)
+		if (strcmp(a->msgs[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 load_msgs(struct app *a)
 {
@@ -310,6 +319,15 @@ load_msgs(struct app *a)
 		return;
 	if (chat_history(a->c, a->open, a->limit, add_msg, a) < 0)
 		app_status(a, "cannot read the chat: %s", app_error(a->c));
+	/* A /goto to a message older than what is loaded: load back to it. */
+	if (a->jump[0] != '\0' && !has_msg(a, a->jump)) {
+		if (a->n_msgs == (size_t)a->limit && a->limit < INT_MAX / 2) {
+			a->limit *= 2;
+			a->dirty_msgs = 1;
+			return;
+		}
+		a->jump[0] = '\0'; /* not in this chat (any more) */
+	}
 	/* Unread messages older than what is loaded would be marked read with
 	 * the rest, never shown: load back to the first of them. */
 	ch = chat_of(a, a->open);
@@ -340,9 +358,18 @@ mark_shown_read(struct app *a)
 }
 
 void
-app_settle_scroll(struct app *a, int total, int rows, int unread_row)
+app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_row)
 {
 	int max = total > rows ? total - rows : 0;
+
+	/* A /goto: the message a few rows below the top, what led to it above
+	 * it; scrolled up, so nothing below it is marked read unseen. */
+	if (a->jump[0] != '\0' && jump_row >= 0) {
+		a->scroll = max - (jump_row > 3 ? jump_row - 3 : 0);
+		a->more_below = a->scroll > 0;
+		a->to_unread = 0;
+		a->jump[0] = '\0';
+	}
 
 	/* Following the newest would push the first unread message off the top:
 	 * stop there instead, and say there is more below. */
@@ -370,6 +397,7 @@ app_open(struct app *a, const char *chat_id)
 		a->scroll = 0;
 		a->more_below = 0;
 		a->to_unread = 1;
+		a->marked[0] = '\0';
 		clear_notices(a);
 	}
 	a->dirty_msgs = a->dirty_chats = 1;

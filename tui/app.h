@@ -49,6 +49,7 @@ struct app_msg {
 /* What the app says to the user itself (command output, errors, notices):
  * lines below the open chat's messages, until the next chat switch. */
 #define APP_NOTICES 200
+#define APP_HITS    20 /* /search shows at most this many hits */
 
 enum app_mode {
 	MODE_CHAT,       /* the normal screen */
@@ -92,6 +93,18 @@ struct app {
 	char *notices[APP_NOTICES];
 	size_t n_notices;
 
+	/* The hits of the last /search, for /goto N (commands.c). */
+	struct app_hit {
+		char chat[CHAT_CHAT_ID_LEN + 1];
+		char id[CHAT_MESSAGE_ID_LEN + 1];
+	} hits[APP_HITS];
+	int n_hits;
+	/* A message to bring into view (/goto): loaded however far back it is,
+	 * drawn a few rows below the top of the pane on the next drawing, and
+	 * in bold (marked) until another chat opens. */
+	char jump[CHAT_MESSAGE_ID_LEN + 1];
+	char marked[CHAT_MESSAGE_ID_LEN + 1];
+
 	struct editor ed;
 	/* Someone typing in a chat (libchat's on_typing), shown in its header
 	 * until typing_until (ms, monotonic), or until they stop. */
@@ -125,9 +138,11 @@ void app_status(struct app *a, const char *fmt, ...) __attribute__((format(print
 void app_open(struct app *a, const char *chat_id);
 /* Called by the view once it has laid out the open chat: total rows, of
  * which the pane shows rows, the first unread message starting at row
- * unread_row (-1: none). Sets where the view stands (a->scroll): never past
- * the first row, and at the first unread message rather than past it. */
-void app_settle_scroll(struct app *a, int total, int rows, int unread_row);
+ * unread_row (-1: none), the message to jump to (a->jump) at jump_row (-1:
+ * none). Sets where the view stands (a->scroll): never past the first row,
+ * at the message jumped to, else at the first unread message rather than
+ * past it. */
+void app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_row);
 /* 1 if name (or @name) is this user's own: there is no chat with yourself
  * (no notes to self), and a lookup of one must not find another chat. */
 int app_is_self(struct app *a, const char *name);

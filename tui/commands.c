@@ -387,6 +387,93 @@ run_download(struct app *a, int argc, char **argv)
 	app_notice(a, "no file to download in this chat");
 }
 
+/* /search: the hits of libchat's full-text search of this device's store,
+ * newest first, as numbered notices: which chat, who, when, and the words
+ * found in their context ([between brackets]); /goto N opens hit N. */
+struct search {
+	struct app *a;
+	int n;
+};
+
+static int
+show_hit(void *arg, const struct chat_message *m)
+{
+	struct search *s = arg;
+	const char *title = m->chat_id;
+	char when[32] = "not sent", *words;
+	time_t t = (time_t)(m->sent_at / 1000);
+	struct tm tm;
+
+	for (size_t i = 0; i < s->a->n_chats; i++)
+		if (strcmp(s->a->chats[i].id, m->chat_id) == 0)
+			title = s->a->chats[i].title;
+	if (m->sent_at > 0)
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+	if (s->n == APP_HITS)
+		return 1;
+	snprintf(s->a->hits[s->n].chat, sizeof s->a->hits[0].chat, "%s", m->chat_id);
+	snprintf(s->a->hits[s->n].id, sizeof s->a->hits[0].id, "%s", m->message_id);
+	s->a->n_hits = s->n + 1;
+	/* One line a hit: line breaks and tabs as spaces; app_notice makes the
+	 * rest safe for the screen. */
+	if ((words = strdup(m->snippet ? m->snippet : m->text)) == NULL)
+		return 1;
+	for (char *p = words; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	app_notice(s->a, "  %d. %s, %s, %s: %s", ++s->n, title, when,
+		   m->outgoing ? "you" : m->sender, words);
+	free(words);
+	return 0;
+}
+
+static void
+run_search(struct app *a, int argc, char **argv)
+{
+	struct search s = {a, 0};
+	char words[CHAT_SEARCH_MAX + 1] = "";
+	size_t used = 0;
+	int rc;
+
+	for (int i = 1; i < argc && used < sizeof words; i++)
+		used += (size_t)snprintf(words + used, sizeof words - used, "%s%s",
+					 i > 1 ? " " : "", argv[i]);
+	if (used >= sizeof words) {
+		app_notice(a, "search: at most %d bytes of words", CHAT_SEARCH_MAX);
+		return;
+	}
+	app_notice(a, "search for %s (newest first; /goto N shows hit N in its chat):", words);
+	a->n_hits = 0;
+	rc = chat_search(a->c, words, NULL, APP_HITS, show_hit, &s);
+	if (rc < 0)
+		app_notice(a, "search failed: %s", app_error(a->c));
+	else if (s.n == 0)
+		app_notice(a, "  no message here has all these words");
+	else if (s.n == APP_HITS)
+		app_notice(a, "  (the newest %d; more words find fewer)", APP_HITS);
+}
+
+/* /goto N: hit N of the last /search, in its chat, with what came before it. */
+static void
+run_goto(struct app *a, int argc, char **argv)
+{
+	char *end;
+	long n = strtol(argv[1], &end, 10);
+
+	(void)argc;
+	if (a->n_hits == 0) {
+		app_notice(a, "no search hits: /search WORDS first");
+		return;
+	}
+	if (*end != '\0' || n < 1 || n > a->n_hits) {
+		app_notice(a, "/goto takes a hit's number, 1 to %d", a->n_hits);
+		return;
+	}
+	app_open(a, a->hits[n - 1].chat);
+	memcpy(a->jump, a->hits[n - 1].id, sizeof a->jump);
+	memcpy(a->marked, a->hits[n - 1].id, sizeof a->marked);
+}
+
 static void
 run_reconnect(struct app *a, int argc, char **argv)
 {
@@ -420,6 +507,8 @@ static const struct command commands[] = {
 	{"group",    "NAME USER...",    "make a group NAME with these users",             2, 100, 0, run_group},
 	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, 1, 0, run_open},
 	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
+	{"search",   "WORDS...",        "find messages with all these words, in every chat", 1, -1, 0, run_search},
+	{"goto",     "N",               "show hit N of the last /search in its chat",      1, 1, 0, run_goto},
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},

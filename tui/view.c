@@ -214,7 +214,7 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
 	const struct app_chat *ch = NULL;
 	const char *hint = a->open[0] ? "" : no_chat_hint(a);
-	int first, y, unread_row = -1;
+	int first, y, unread_row = -1, jump_row = -1;
 
 	for (size_t i = 0; i < a->n_chats; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
@@ -258,11 +258,16 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 			continue;
 		if (a->msgs[i].unread && unread_row < 0)
 			unread_row = (int)r.n;
+		if (a->jump[0] != '\0' && strcmp(a->msgs[i].id, a->jump) == 0)
+			jump_row = (int)r.n;
 		r.base = lines[i];
 		r.attr = a->msgs[i].event                          ? COLOR_PAIR(1)
 			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
 			 : a->msgs[i].outgoing                     ? COLOR_PAIR(2)
 								   : 0;
+		/* The message a /goto went to. */
+		if (strcmp(a->msgs[i].id, a->marked) == 0)
+			r.attr |= A_BOLD;
 		text_wrap(lines[i], strlen(lines[i]), cols, add_row, &r);
 	}
 	for (size_t i = 0; i < a->n_notices; i++) {
@@ -272,7 +277,7 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	}
 	/* The newest rows at the bottom, scroll rows up from there (never past
 	 * the first row, and not past the first unread message). */
-	app_settle_scroll(a, (int)r.n, rows, unread_row);
+	app_settle_scroll(a, (int)r.n, rows, unread_row, jump_row);
 	a->pane_shown = a->open[0] != '\0';
 	first = (int)r.n - rows - a->scroll;
 	if (first < 0)

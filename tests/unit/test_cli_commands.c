@@ -156,6 +156,14 @@ test_command_lines(void **state)
 	assert_string_equal(parse("history", ""), "give a chat");
 	assert_string_equal(parse("history", "C --limit 0"), "--limit needs a number (1-1000000)");
 	assert_string_equal(parse("history", "C D"), "unexpected argument 'D'");
+	/* search: words, whatever they begin with; the options anywhere. */
+	assert_string_equal(parse("search", ""), "give the words to search for");
+	assert_string_equal(parse("search", "--chat @bob"), "give the words to search for");
+	assert_string_equal(parse("search", "-foo NEAR( \"x"), "");
+	assert_string_equal(parse("search", "lunch --chat @bob --limit 5 friday"), "");
+	assert_string_equal(parse("search", "x --limit 0"), "--limit needs a number (1-1000000)");
+	assert_string_equal(parse("search", "x --chat="),
+			    "--chat needs a chat (an id, a prefix or @user)");
 	assert_string_equal(parse("recv", "--wait x"),
 			    "--wait needs a number of seconds (0-86400)");
 	assert_string_equal(parse("recv", "--wait 86400"), "");

@@ -484,15 +484,21 @@ test_closed_store(void **state)
 
 /* ---- the statement cache ---------------------------------------------- */
 
-/* Statements the connection has prepared and not finalized. */
+/* Statements the connection has prepared and not finalized, but FTS5's
+ * own: the search index (store.c, schema 9) keeps statements on its shadow
+ * tables, all of which it names 'main'.'messages_fts_...', for the life of
+ * the connection. */
 static size_t
 live_statements(struct store *s)
 {
 	size_t n = 0;
 
 	for (sqlite3_stmt *st = sqlite3_next_stmt(s->db, NULL); st != NULL;
-	     st = sqlite3_next_stmt(s->db, st))
-		n++;
+	     st = sqlite3_next_stmt(s->db, st)) {
+		const char *sql = sqlite3_sql(st);
+
+		n += sql == NULL || strstr(sql, "'main'.") == NULL;
+	}
 	return n;
 }
 
@@ -714,6 +720,185 @@ test_stmt_cache_close(void **state)
 	store_close(&f->s);
 }
 
+/* ---- search (store_search.c) ---------------------------------------------- */
+
+/* The hits' ids' last two digits, in the order they came. */
+struct hits {
+	char ids[16][3];
+	char snippet[128];
+	int n;
+};
+
+static int
+collect_hit(void *arg, const struct chat_message *m)
+{
+	struct hits *h = arg;
+
+	if (h->n == 0 && m->snippet != NULL)
+		snprintf(h->snippet, sizeof h->snippet, "%s", m->snippet);
+	if (h->n < 16)
+		snprintf(h->ids[h->n++], sizeof h->ids[0], "%s", m->message_id + 30);
+	return 0;
+}
+
+/* The hits of words (in chat, or all), as "01 02 ..." in the order given. */
+static const char *
+search(struct store *s, const char *words, const char *chat, int limit)
+{
+	static char out[64];
+	struct hits h = {0};
+	size_t used = 0;
+
+	out[0] = '\0';
+	assert_int_equal(store_message_search(s, words, chat, limit, collect_hit, &h, NULL), 0);
+	for (int i = 0; i < h.n; i++)
+		used += (size_t)snprintf(out + used, sizeof out - used, "%s%s", i ? " " : "",
+					 h.ids[i]);
+	return out;
+}
+
+static void
+put(struct store *s, const char *id2, const char *chat, const char *kind, const char *text)
+{
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct chat_message m;
+
+	snprintf(id, sizeof id, "000000000000000000000000000000%s", id2);
+	m = msg(id, chat, 1, text);
+	m.kind = kind;
+	assert_int_equal(store_message_insert(s, &m), 1);
+}
+
+/* The index holds exactly what messages hold. */
+static void
+assert_index_consistent(struct store *s)
+{
+	assert_int_equal(
+		sqlite3_exec(s->db,
+			     "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+}
+
+static void
+test_search_query_rule(void **state)
+{
+	char *q = NULL;
+
+	(void)state;
+	assert_int_equal(store_search_query("  lunch \t Friday ", &q), 2);
+	assert_string_equal(q, "\"lunch\"* \"Friday\"*");
+	free(q);
+	assert_int_equal(store_search_query("\"foo NEAR( a\"\"b *", &q), 4);
+	assert_string_equal(q, "\"\"\"foo\"* \"NEAR(\"* \"a\"\"\"\"b\"* \"*\"*");
+	free(q);
+	assert_int_equal(store_search_query(" \t\n", &q), 0);
+	assert_null(q);
+}
+
+/* Words, prefixes, case and accents, every word needed, newest first, one
+ * chat or all, a limit; and the snippet marks the words found. */
+static void
+test_search_finds_words(void **state)
+{
+	struct fixture *f = *state;
+	const char *a = "aaaaaaaaaaaaaaaa", *b = "bbbbbbbbbbbbbbbb";
+	struct hits h = {0};
+
+	put(&f->s, "01", a, "text", "Lunch on Friday at the café?");
+	put(&f->s, "02", b, "text", "no lunch for me");
+	put(&f->s, "03", a, "text", "the e-mail about lunches");
+	put(&f->s, "04", a, "update", "lunch was renamed"); /* an event: not searched */
+	put(&f->s, "05", a, "undecryptable", "");
+	assert_string_equal(search(&f->s, "lunch", NULL, 0), "03 02 01");
+	assert_string_equal(search(&f->s, "LUN", NULL, 0), "03 02 01");
+	assert_string_equal(search(&f->s, "lunch friday", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "cafe", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "e-mail", NULL, 0), "03");
+	assert_string_equal(search(&f->s, "lunch", a, 0), "03 01");
+	assert_string_equal(search(&f->s, "lunch", b, 0), "02");
+	assert_string_equal(search(&f->s, "lunch", NULL, 2), "03 02");
+	assert_string_equal(search(&f->s, "renamed", NULL, 0), "");
+	assert_string_equal(search(&f->s, "dinner", NULL, 0), "");
+	assert_int_equal(store_message_search(&f->s, "friday", NULL, 0, collect_hit, &h, NULL), 0);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.snippet, "Lunch on [Friday] at the café?");
+}
+
+/* What a user types is never an FTS5 error: operators, quotes and
+ * parentheses are words like any other. */
+static void
+test_search_never_fails(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const odd[] = {
+		"\"foo", "AND",     "*",         "NEAR(", "foo OR",  "(",       ")",
+		"\"",    "^foo",    "text:foo",  "-foo",  "foo AND", "NOT foo", "\"\"",
+		"'",     "foo*and", "{text}: x", "+",     "\\",
+	};
+
+	put(&f->s, "01", "aaaaaaaaaaaaaaaa", "text", "foo and bar, not near");
+	for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+		struct hits h = {0};
+
+		assert_int_equal(
+			store_message_search(&f->s, odd[i], NULL, 0, collect_hit, &h, NULL), 0);
+	}
+	/* The words in them still count. */
+	assert_string_equal(search(&f->s, "\"foo", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "AND", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "NEAR(", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "NOT foo", NULL, 0), "01");
+	/* "*" splits words as any punctuation: the phrase "foo and". */
+	assert_string_equal(search(&f->s, "foo*and", NULL, 0), "01");
+	/* No letter or digit: nothing, not everything. */
+	assert_string_equal(search(&f->s, "*", NULL, 0), "");
+	assert_string_equal(search(&f->s, "\"", NULL, 0), "");
+}
+
+/* A message deleted, its text changed, or turned into another kind: the
+ * index follows, and stays consistent. */
+static void
+test_search_follows_changes(void **state)
+{
+	struct fixture *f = *state;
+	const char *chat = "aaaaaaaaaaaaaaaa";
+
+	put(&f->s, "01", chat, "text", "walrus one");
+	put(&f->s, "02", chat, "text", "walrus two");
+	put(&f->s, "03", chat, "text", "walrus three");
+	put(&f->s, "04", chat, "update", "walrus event");
+	assert_string_equal(search(&f->s, "walrus", NULL, 0), "03 02 01");
+	assert_int_equal(sqlite3_exec(f->s.db,
+				      "UPDATE messages SET text = 'pelican one' WHERE message_id"
+				      " = '00000000000000000000000000000001';"
+				      "UPDATE messages SET kind = 'deleted' WHERE message_id"
+				      " = '00000000000000000000000000000002';"
+				      "UPDATE messages SET kind = 'text' WHERE message_id"
+				      " = '00000000000000000000000000000004';"
+				      "UPDATE messages SET state = 'read';"
+				      "DELETE FROM messages WHERE message_id"
+				      " = '00000000000000000000000000000003';",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_string_equal(search(&f->s, "walrus", NULL, 0), "04");
+	assert_string_equal(search(&f->s, "pelican", NULL, 0), "01");
+	assert_string_equal(search(&f->s, "one", NULL, 0), "01");
+	assert_index_consistent(&f->s);
+	/* An unsent message discarded (store_unsent_delete's path). */
+	{
+		struct chat_message m =
+			msg("00000000000000000000000000000009", chat, 0, "walrus 9");
+
+		m.outgoing = 1;
+		assert_int_equal(store_message_insert(&f->s, &m), 1);
+		assert_string_equal(search(&f->s, "walrus", NULL, 0), "09 04");
+		assert_true(store_unsent_delete(&f->s, m.message_id) >= 0);
+		assert_string_equal(search(&f->s, "walrus", NULL, 0), "04");
+	}
+	assert_index_consistent(&f->s);
+}
+
 /* A home made by the first release (schema 1) opens, keeps its messages, and
  * gains what groups need. */
 static void
@@ -760,6 +945,10 @@ test_store_migrates_v1(void **state)
 	assert_int_equal(store_message_each(&s, "cccccccccccccccc", 0, collect, &c, NULL), 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.texts[0], "kept");
+	/* Search (schema 9): what was stored before is indexed too. */
+	assert_string_equal(search(&s, "kept", NULL, 0), "07");
+	assert_string_equal(search(&s, "KEP", "cccccccccccccccc", 0), "07");
+	assert_index_consistent(&s);
 	/* The new columns and tables work. */
 	assert_int_equal(store_chat_put(&s, "cccccccccccccccc", "group", "g", 1,
 					(const char *const[]){"alice", "bob"}, 2,
@@ -995,6 +1184,36 @@ test_resolve_chat_forms(void **state)
 	remove_home(home);
 }
 
+/* chat_search refuses no words, too many bytes, and chats it does not have. */
+static void
+test_search_refuses(void **state)
+{
+	char home[] = "/tmp/test_client_search.XXXXXX", errbuf[256], big[CHAT_SEARCH_MAX + 2];
+	struct chat_client *c;
+	struct hits h = {0};
+	int err = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
+					    &err, errbuf, sizeof errbuf));
+	assert_int_equal(chat_search(c, NULL, NULL, 0, collect_hit, &h), CHAT_ERR_INVALID);
+	assert_int_equal(chat_search(c, " \t ", NULL, 0, collect_hit, &h), CHAT_ERR_INVALID);
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(chat_search(c, big, NULL, 0, collect_hit, &h), CHAT_ERR_INVALID);
+	big[CHAT_SEARCH_MAX] = '\0';
+	assert_int_equal(chat_search(c, big, NULL, 0, collect_hit, &h), 0);
+	assert_int_equal(chat_search(c, "\xff", NULL, 0, collect_hit, &h), CHAT_ERR_INVALID);
+	assert_int_equal(chat_search(c, "x", "abc", 0, collect_hit, &h), CHAT_ERR_INVALID);
+	assert_int_equal(chat_search(c, "x", "0123456789abcdef", 0, collect_hit, &h),
+			 CHAT_ERR_NO_SUCH_CHAT);
+	assert_int_equal(chat_search(c, "NEAR(", NULL, 0, collect_hit, &h), 0);
+	assert_int_equal(h.n, 0);
+	chat_client_destroy(c);
+	remove_home(home);
+}
+
 static int seen_messages;
 
 static void
@@ -1215,12 +1434,20 @@ main(void)
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_every_statement_prepares, store_setup,
 						store_teardown),
+		cmocka_unit_test(test_search_query_rule),
+		cmocka_unit_test_setup_teardown(test_search_finds_words, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_search_never_fails, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_search_follows_changes, store_setup,
+						store_teardown),
 		cmocka_unit_test(test_store_migrates_v1),
 		cmocka_unit_test_setup_teardown(test_store_open_writes_nothing, store_setup,
 						store_teardown),
 		cmocka_unit_test(test_heartbeat),
 		cmocka_unit_test(test_sized_opts),
 		cmocka_unit_test(test_resolve_chat_forms),
+		cmocka_unit_test(test_search_refuses),
 		cmocka_unit_test(test_sized_callbacks),
 		cmocka_unit_test(test_walk_stop_rule),
 	};
