@@ -101,6 +101,12 @@ struct op {
 	struct media_job *media;  /* attachments: the files and their transfer */
 	struct attach_meta *atts; /* send: the files the message carries */
 	size_t n_atts;
+	/* send: a reply (reply_to not ""): what it quotes; a reaction
+	 * (reaction 1): reply_to is the message it is on, text the emoji. */
+	int reaction;
+	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
+	char reply_sender[CHAT_USER_MAX + 1];
+	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
 
 	void *sessions; /* send, receipt: waiting for prekey bundles (pairwise.c) */
 	void *given;    /* send, group: devices this try gives the sender key (group.c) */
@@ -317,6 +323,9 @@ void send_hold_all(struct chat_client *c);
  * not be called (the message is failed, or still pending if the network
  * failed). */
 int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* A send op read back from the store (outbox, retry): its reply quote or
+ * reaction, from the stored message m. */
+void send_op_extra(struct op *op, const struct chat_message *m);
 
 /* outbox.c */
 /* Online again: gives up what is older than the server's retention, then

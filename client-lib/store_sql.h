@@ -145,6 +145,11 @@ enum store_st {
 	ST_ATTACH_PUT,
 	ST_ATTACH_LIST,
 	ST_ATTACH_SET_PATH,
+	ST_UNSENT_DELETE_REACTION,
+	/* store_reactions.c */
+	ST_REACTION_PUT,
+	ST_REACTION_LIST,
+	ST_REACTION_MINE,
 	ST_COUNT
 };
 
@@ -158,7 +163,7 @@ struct store_stmts {
 /* The columns a message is read from (store_emit_message), first in a row. */
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state, kind"
+	" outgoing, state, kind, reply_to, reply_sender, reply_preview"
 
 /* The columns a pinned device is read from (store_row_to_peer). */
 #define PEER_COLUMNS                                                                               \
