@@ -21,6 +21,8 @@ out_json(cJSON *doc)
 	cJSON_Delete(doc);
 }
 
+static cJSON *names(const char *const *list, size_t n);
+
 cJSON *
 out_message_json(const struct chat_message *m)
 {
@@ -64,7 +66,65 @@ out_message_json(const struct chat_message *m)
 			cJSON_AddItemToArray(arr, f);
 		}
 	}
+	if (m->reply_to != NULL) {
+		cJSON *q = cJSON_AddObjectToObject(o, "replyTo");
+
+		cJSON_AddStringToObject(q, "id", m->reply_to);
+		cJSON_AddStringToObject(q, "sender", m->reply_sender);
+		cJSON_AddStringToObject(q, "preview", m->reply_preview);
+	}
+	if (m->kind && strcmp(m->kind, "text") == 0) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "reactions");
+
+		for (size_t i = 0; arr != NULL && i < m->n_reactions; i++) {
+			const struct chat_reaction *r = &m->reactions[i];
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "emoji", r->emoji);
+			cJSON_AddNumberToObject(e, "count", (double)r->count);
+			cJSON_AddItemToObject(e, "users", names(r->users, r->count));
+			cJSON_AddItemToArray(arr, e);
+		}
+	}
 	return o;
+}
+
+cJSON *
+out_reaction_json(const struct chat_reaction_event *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	proto_rfc3339(r->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "reaction");
+	cJSON_AddStringToObject(o, "chatId", r->chat_id);
+	cJSON_AddStringToObject(o, "messageId", r->message_id);
+	cJSON_AddStringToObject(o, "target", r->target);
+	cJSON_AddStringToObject(o, "user", r->user);
+	cJSON_AddNumberToObject(o, "device", r->device);
+	cJSON_AddStringToObject(o, "emoji", r->emoji);
+	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	return o;
+}
+
+void
+out_reaction_text(FILE *f, const struct chat_reaction_event *r)
+{
+	char at[32];
+
+	proto_rfc3339(r->sent_at, at, sizeof at);
+	fprintf(f, "%s %s %.*s ", at, r->chat_id, OUT_SHORT_ID, r->message_id);
+	out_safe(f, r->user, strlen(r->user), 0);
+	if (r->emoji[0] != '\0') {
+		fputs(" reacted ", f);
+		out_safe(f, r->emoji, strlen(r->emoji), 0);
+		fputs(" to ", f);
+	} else {
+		fputs(" took back their reaction to ", f);
+	}
+	fprintf(f, "%.*s\n", OUT_SHORT_ID, r->target);
+	fflush(f);
 }
 
 cJSON *
@@ -183,6 +243,15 @@ out_message_text(FILE *f, const struct chat_message *m)
 	fputs(": ", f);
 	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
 		fputs(OUT_UNDECRYPTABLE, f);
+	/* A reply: the quote on the first line ("> alice: the start of it"),
+	 * the reply under it. */
+	if (m->reply_to != NULL) {
+		fputs("> ", f);
+		out_safe(f, m->reply_sender, strlen(m->reply_sender), 0);
+		fputs(": ", f);
+		out_safe(f, m->reply_preview, strlen(m->reply_preview), 0);
+		fputs("\n    ", f);
+	}
 	out_safe(f, m->text, m->text_len, TERMTEXT_MULTILINE);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		fprintf(f, "%s[file: ", m->text_len || i ? " " : "");
@@ -193,6 +262,12 @@ out_message_text(FILE *f, const struct chat_message *m)
 	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);
+	/* Its reactions, the most used first: "  👍 2 ❤ 1". */
+	for (size_t i = 0; i < m->n_reactions; i++) {
+		fputs(i ? " " : "  ", f);
+		out_safe(f, m->reactions[i].emoji, strlen(m->reactions[i].emoji), 0);
+		fprintf(f, " %zu", m->reactions[i].count);
+	}
 	fputc('\n', f);
 	fflush(f);
 }
