@@ -25,6 +25,9 @@
  *   media.c        attachments: upload and download (attach.c and
  *                  attach_body.c: their crypto and format; transfer.c: HTTP)
  *   presence.c     last seen, and hiding it
+ *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
+ *                  bodies (reply.h); sent by send.c, read by receive.c, kept
+ *                  by store_reactions.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
  *                  store (store.h); termtext.c: text safe for a terminal
  */

@@ -237,11 +237,16 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/test_replies.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
-	if (store_open(&f->s, f->path) != 0)
+	if (store_open(&f->s, f->path) != 0) {
+		rmdir(f->dir);
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
