@@ -32,9 +32,12 @@ out_message_json(const struct chat_message *m)
 	if (o == NULL)
 		return NULL;
 	proto_rfc3339(m->sent_at, at, sizeof at);
-	/* A membership change kept in the history reads as what it is. */
-	cJSON_AddStringToObject(
-		o, "type", m->kind && strcmp(m->kind, "update") == 0 ? "chatUpdate" : "message");
+	/* A membership change kept in the history reads as what it is; so does
+	 * a reaction of this user's not sent yet (the outbox lists them). */
+	cJSON_AddStringToObject(o, "type",
+				m->kind && strcmp(m->kind, "update") == 0     ? "chatUpdate"
+				: m->kind && strcmp(m->kind, "reaction") == 0 ? "reaction"
+									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
 	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
@@ -66,7 +69,11 @@ out_message_json(const struct chat_message *m)
 			cJSON_AddItemToArray(arr, f);
 		}
 	}
-	if (m->reply_to != NULL) {
+	if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
+		/* text is the emoji ("" takes it back), reply_to what it is on */
+		cJSON_AddStringToObject(o, "target", m->reply_to);
+		cJSON_AddStringToObject(o, "emoji", m->text);
+	} else if (m->reply_to != NULL) {
 		cJSON *q = cJSON_AddObjectToObject(o, "replyTo");
 
 		cJSON_AddStringToObject(q, "id", m->reply_to);
@@ -236,6 +243,19 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fputs("* ", f);
 		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
 		fputc('\n', f);
+		fflush(f);
+		return;
+	}
+	if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
+		out_safe(f, m->sender, strlen(m->sender), 0);
+		if (m->text_len > 0) {
+			fputs(" reacts ", f);
+			out_safe(f, m->text, m->text_len, 0);
+			fputs(" to ", f);
+		} else {
+			fputs(" takes back their reaction to ", f);
+		}
+		fprintf(f, "%.*s [%s]\n", OUT_SHORT_ID, m->reply_to, m->state);
 		fflush(f);
 		return;
 	}

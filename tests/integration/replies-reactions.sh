@@ -119,6 +119,34 @@ expect_exit 0 ctl carol2 --json history "$g"
 [ "$(jq -r --arg r "$gr" '.[] | select(.messageId==$r) | .outgoing' "$T/out")" = true ] ||
 	fail "carol2: the reply is not hers: $(cat "$T/out")"
 
+# Written while the server is down: a reply and a change of reaction wait in
+# the outbox (the reaction shows here at once), and go out in order with the
+# next connection; everyone ends with the change.
+stop_server
+expect_exit 3 ctl bob reply "$g" "$gr" "and I'll bring cups"
+expect_exit 3 ctl bob react "$g" "$gm" "🚗"
+expect_exit 0 ctl bob --json outbox
+[ "$(jq -r '.[].type' "$T/out" | tr '\n' ' ')" = "message reaction " ] || fail "bob's outbox: $(cat "$T/out")"
+jq -e --arg m "$gm" '.[] | select(.type=="reaction") | .target == $m and .emoji == "🚗" and
+	.state == "pending"' "$T/out" >/dev/null || fail "bob's pending reaction: $(cat "$T/out")"
+expect_exit 0 ctl bob outbox
+expect_in "$T/out" "bob reacts 🚗 to"
+expect_exit 0 ctl bob --json history "$g"
+[ "$(jq -c --arg m "$gm" '.[] | select(.messageId==$m) | [.reactions[] | [.emoji, .users]]' "$T/out")" = \
+	'[["👍",["carol"]],["🚗",["bob"]]]' ] || fail "bob's own pending reaction: $(cat "$T/out")"
+start_server "$port"
+expect_exit 0 ctl bob recv
+expect_exit 0 ctl bob outbox
+[ "$(count_lines "$T/out")" = 0 ] || fail "bob's outbox after: $(cat "$T/out")"
+for h in alice bob carol carol2; do
+	expect_exit 0 ctl $h recv
+	expect_exit 0 ctl $h --json history "$g"
+	[ "$(jq -c --arg m "$gm" '.[] | select(.messageId==$m) | [.reactions[] | [.emoji, .users]]' "$T/out")" = \
+		'[["👍",["carol"]],["🚗",["bob"]]]' ] || fail "$h after bob's outbox: $(cat "$T/out")"
+	[ "$(jq -r '.[-1] | .text + "/" + .replyTo.sender' "$T/out")" = "and I'll bring cups/carol" ] ||
+		fail "$h's last: $(cat "$T/out")"
+done
+
 # A reaction to a message a device never had (carol3 joins after it): kept,
 # shown nowhere, acked; and carol3 cannot react to what it does not have.
 link_device carol3 carol carol
