@@ -83,6 +83,39 @@ expect_exit 0 ctl bob --json history "$d"
 [ "$(jq -c --arg r "$r1" '.[] | select(.messageId==$r) | .reactions' "$T/out")" = \
 	'[{"emoji":"🎉","count":1,"users":["alice"]}]' ] || fail "bob's r1 after rpc: $(cat "$T/out")"
 
+# ---- bodies made by hand (chat-probe seal, as alice's client would seal them)
+# A reaction that arrives before its message (the server numbered it first)
+# waits for it; malformed replies and reactions are undecryptable: reported
+# once, kept as such, acked.
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+id() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+x=$(id); rx=$(id); b1=$(id); b2=$(id); b3=$(id)
+long=$(head -c 101 /dev/zero | tr '\0' p)
+seal() { "$PROBE" seal "$T/alice" "$d" "$1" "$2" || fail "seal: $1 $2"; }
+{
+	echo "{\"id\":1,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$rx\",\"envelopes\":$(seal "$rx" "06$(hex "{\"target\":\"$x\",\"emoji\":\"🌅\"}")")}"
+	echo "{\"id\":2,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$x\",\"envelopes\":$(seal "$x" "01$(hex "the sun came up")")}"
+	echo "{\"id\":3,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$b1\",\"envelopes\":$(seal "$b1" "06$(hex "{\"target\":\"$x\",\"emoji\":\"123456789012345678901234567890123\"}")")}"
+	echo "{\"id\":4,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$b2\",\"envelopes\":$(seal "$b2" "05$(hex "{\"text\":\"hi\",\"replyTo\":{\"id\":\"$x\",\"sender\":\"bob\",\"preview\":\"$long\"}}")")}"
+	echo "{\"id\":5,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$b3\",\"envelopes\":$(seal "$b3" "06$(hex "{\"target\":\"$x\",\"emoji\":\"a\\u0007\"}")")}"
+} >"$T/in"
+"$PROBE" raw --home "$T/alice" "$URL" <"$T/in" >"$T/raw.out" 2>&1 || fail "probe: $(cat "$T/raw.out")"
+[ "$(grep -c '"ok":true' "$T/raw.out")" = 6 ] || fail "the server refused: $(cat "$T/raw.out")"
+expect_exit 0 ctl bob --json recv
+[ "$(jq -r "select(.type != \"receipt\" and .undecryptable != true) | .type" "$T/out" | tr '\n' ' ')" = \
+	"reaction message " ] || fail "bob got: $(cat "$T/out")"
+for m in "$b1" "$b2" "$b3"; do
+	[ "$(grep -c "$m" "$T/err")" = 1 ] || fail "$m not reported once: $(cat "$T/err")"
+done
+expect_in "$T/err" "its reaction does not read"
+expect_in "$T/err" "its reply does not read"
+expect_exit 0 ctl bob --json history "$d"
+[ "$(jq -c --arg x "$x" '.[] | select(.messageId==$x) | .reactions' "$T/out")" = \
+	'[{"emoji":"🌅","count":1,"users":["alice"]}]' ] || fail "the early reaction: $(cat "$T/out")"
+[ "$(jq '[.[] | select(.undecryptable == true)] | length' "$T/out")" = 3 ] || fail "malformed: $(cat "$T/out")"
+expect_exit 0 ctl bob recv
+[ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "came again: $(cat "$T/out" "$T/err")"
+
 # ---- group, with carol's second device offline --------------------------------
 link_device carol2 carol carol
 expect_exit 0 ctl alice --json create --name trip bob carol
