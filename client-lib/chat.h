@@ -39,7 +39,8 @@
  *   chat_remove_device  chat_refresh_keys   chat_create_chat
  *   chat_create_group   chat_modify_members chat_leave
  *   chat_refresh_chat   chat_send_text      chat_send_files
- *   chat_retry          chat_download       chat_set_privacy
+ *   chat_send_reply     chat_react          chat_retry
+ *   chat_download       chat_set_privacy
  *   chat_last_seen (its callback is a chat_last_seen_cb)
  *
  * Each returns CHAT_OK once the request is queued (connecting first if there
