@@ -152,6 +152,11 @@ expect_exit 0 ctl carol2 --json history "$g"
 [ "$(jq -r --arg r "$gr" '.[] | select(.messageId==$r) | .outgoing' "$T/out")" = true ] ||
 	fail "carol2: the reply is not hers: $(cat "$T/out")"
 
+# A message of another chat is not this chat's to quote or react to.
+expect_exit 2 ctl bob reply "$d" "$gm" "wrong chat"
+expect_in "$T/err" "not in this chat"
+expect_exit 2 ctl bob react "$d" "$gm" "👍"
+
 # Written while the server is down: a reply and a change of reaction wait in
 # the outbox (the reaction shows here at once), and go out in order with the
 # next connection; everyone ends with the change.
