@@ -522,13 +522,12 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	}
 	/* The message and the sessions' states its envelopes need land in one
 	 * commit, before this returns: the request is written by the loop,
-	 * after it. A reaction shows at once (seq 0: this device's own, not
-	 * sent yet). */
+	 * after it. A reaction shows at once, pending until it has a seq. */
 	if (store_begin(&c->store) != 0)
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	if (store_message_insert(&c->store, &m) < 0 ||
-	    (op->reaction && store_reaction_put(&c->store, op->reply_to, c->user, op->chat_id,
-						op->text, 0, op->message_id) != 0)) {
+	    (op->reaction && store_reaction_pending(&c->store, op->reply_to, c->user,
+						    op->chat_id, op->text, op->message_id) != 0)) {
 		store_rollback(&c->store);
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	}

@@ -123,16 +123,19 @@ static const char *const migrations[] = {
 	 * kind 'reaction' (its id deduplicated, acked, replayed by the outbox;
 	 * text is the emoji, reply_to the message it is on) that no history,
 	 * count or unread shows, and one row per person per message in
-	 * reactions: the one of the highest seq (0 while this device's own is
-	 * not sent yet), emoji '' once taken back. A reaction may come before
-	 * its message: it waits there, and shows when the message comes. */
+	 * reactions: the one of the highest seq, emoji '' once taken back
+	 * (seq 0: none yet); and, on this user's rows, the reaction this
+	 * device wrote and has not had a seq for yet (pending_*), shown
+	 * instead until it is sent (then the seq decides) or discarded (then
+	 * the one in force shows again). A reaction may come before its
+	 * message: it waits there, and shows when the message comes. */
 	"ALTER TABLE messages ADD COLUMN reply_to TEXT;"
 	"ALTER TABLE messages ADD COLUMN reply_sender TEXT;"
 	"ALTER TABLE messages ADD COLUMN reply_preview TEXT;"
 	"CREATE TABLE reactions("
 	"  message_id TEXT NOT NULL, user TEXT NOT NULL, chat_id TEXT NOT NULL,"
 	"  emoji TEXT NOT NULL, seq INTEGER NOT NULL, reaction_id TEXT NOT NULL,"
-	"  PRIMARY KEY(message_id, user));",
+	"  pending_emoji TEXT, pending_id TEXT, PRIMARY KEY(message_id, user));",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -328,23 +331,33 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
-	/* An unsent reaction of this user taken away with its message. */
-	[ST_UNSENT_DELETE_REACTION] = "DELETE FROM reactions WHERE reaction_id = ?1 AND seq = 0",
+	/* An unsent reaction of this user taken away with its message: the
+	 * one in force shows again. */
+	[ST_UNSENT_DELETE_REACTION] = "UPDATE reactions SET pending_emoji = NULL, pending_id = NULL"
+				      " WHERE pending_id = ?1",
 
 	/* store_reactions.c */
 	/* One per person per message: the higher seq wins, whatever the order
-	 * of arrival; seq 0 is this device's own, not sent yet, which shows
-	 * at once (the user's latest word) and takes its place by its seq
-	 * once sent. */
+	 * of arrival. This device's own reaction is pending until sent, and
+	 * then takes its place by its seq like any other. */
 	[ST_REACTION_PUT] = "INSERT INTO reactions(message_id, user, chat_id, emoji, seq,"
 			    " reaction_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 			    " ON CONFLICT(message_id, user) DO UPDATE SET chat_id = excluded.chat_id,"
 			    " emoji = excluded.emoji, seq = excluded.seq,"
-			    " reaction_id = excluded.reaction_id"
-			    " WHERE excluded.seq = 0 OR excluded.seq > reactions.seq",
-	[ST_REACTION_LIST] = "SELECT emoji, user FROM reactions WHERE message_id = ?1"
-			     " AND chat_id = ?2 AND emoji <> '' ORDER BY emoji, user LIMIT 1000",
-	[ST_REACTION_MINE] = "SELECT emoji FROM reactions WHERE message_id = ?1 AND user = ?2",
+			    " reaction_id = excluded.reaction_id WHERE excluded.seq > reactions.seq",
+	[ST_REACTION_SETTLE] = "UPDATE reactions SET pending_emoji = NULL, pending_id = NULL"
+			       " WHERE message_id = ?1 AND user = ?2 AND pending_id = ?3",
+	[ST_REACTION_PENDING] = "INSERT INTO reactions(message_id, user, chat_id, emoji, seq,"
+				" reaction_id, pending_emoji, pending_id)"
+				" VALUES(?1, ?2, ?3, '', 0, '', ?4, ?5)"
+				" ON CONFLICT(message_id, user) DO UPDATE SET"
+				" pending_emoji = excluded.pending_emoji,"
+				" pending_id = excluded.pending_id",
+	[ST_REACTION_LIST] = "SELECT coalesce(pending_emoji, emoji) AS e, user FROM reactions"
+			     " WHERE message_id = ?1 AND chat_id = ?2"
+			     " AND coalesce(pending_emoji, emoji) <> '' ORDER BY e, user LIMIT 1000",
+	[ST_REACTION_MINE] = "SELECT coalesce(pending_emoji, emoji) FROM reactions"
+			     " WHERE message_id = ?1 AND user = ?2",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

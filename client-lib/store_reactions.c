@@ -20,6 +20,27 @@ store_reaction_put(struct store *s, const char *message_id, const char *user, co
 	    store_bind_text(s, st, 4, emoji) || store_bind_int(s, st, 5, seq) ||
 	    store_bind_text(s, st, 6, reaction_id))
 		return store_abandon(s, st, "store reaction");
+	if (store_run(s, st, "store reaction") != 0)
+		return -1;
+	/* Sent: it is no longer this device's pending word, whether it won
+	 * (it is in force) or not (a later one of another device is). */
+	st = store_stmt(s, ST_REACTION_SETTLE);
+	if (st == NULL || store_bind_text(s, st, 1, message_id) ||
+	    store_bind_text(s, st, 2, user) || store_bind_text(s, st, 3, reaction_id))
+		return store_abandon(s, st, "store reaction");
+	return store_run(s, st, "store reaction");
+}
+
+int
+store_reaction_pending(struct store *s, const char *message_id, const char *user,
+		       const char *chat_id, const char *emoji, const char *reaction_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REACTION_PENDING);
+
+	if (st == NULL || store_bind_text(s, st, 1, message_id) ||
+	    store_bind_text(s, st, 2, user) || store_bind_text(s, st, 3, chat_id) ||
+	    store_bind_text(s, st, 4, emoji) || store_bind_text(s, st, 5, reaction_id))
+		return store_abandon(s, st, "store reaction");
 	return store_run(s, st, "store reaction");
 }
 

@@ -58,6 +58,20 @@ expect_exit 0 ctl alice --json history "$d"
 [ "$(jq -c --arg m "$m1" '.[] | select(.messageId==$m) | .reactions' "$T/out")" = \
 	'[{"emoji":"👍","count":1,"users":["alice"]}]' ] || fail "after removal: $(cat "$T/out")"
 
+# A reaction written with the server down shows at once; discarded, the one
+# in force shows again.
+stop_server
+expect_exit 3 ctl alice react "$d" "$m1" "🙈"
+expect_exit 0 ctl alice --json history "$d"
+[ "$(jq -c --arg m "$m1" '.[] | select(.messageId==$m) | [.reactions[].emoji]' "$T/out")" = '["🙈"]' ] ||
+	fail "alice's pending reaction: $(cat "$T/out")"
+expect_exit 0 ctl alice --json outbox
+expect_exit 0 ctl alice discard "$(jq -r '.[0].messageId' "$T/out")"
+expect_exit 0 ctl alice --json history "$d"
+[ "$(jq -c --arg m "$m1" '.[] | select(.messageId==$m) | [.reactions[].emoji]' "$T/out")" = '["👍"]' ] ||
+	fail "alice's discarded reaction: $(cat "$T/out")"
+start_server "$port"
+
 # Refused before anything is sent: a message not in the store, a bad emoji.
 expect_exit 4 ctl bob reply "$d" 0123456789abcdef0123456789abcdef "to nothing"
 expect_exit 2 ctl bob react "$d" "$m1" "$(printf 'a\tb')"

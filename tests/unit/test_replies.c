@@ -25,6 +25,7 @@
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define ID_R "cccccccccccccccccccccccccccccccc"
+#define ID_C "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 #define CHAT "0123456789abcdef"
 #define CHAT2 "fedcba9876543210"
 
@@ -382,18 +383,39 @@ static void
 test_own_pending(void **state)
 {
 	struct fx *f = *state;
+	struct chat_message m = {0};
 	struct seen v;
 
 	insert(&f->s, CHAT, ID_A, "text", "hello", 1, NULL);
 	assert_int_equal(store_reaction_put(&f->s, ID_A, "me", CHAT, "👍", 5, ID_R), 0);
-	/* Unsent (seq 0): shows at once, over an older one. */
-	assert_int_equal(store_reaction_put(&f->s, ID_A, "me", CHAT, "❤", 0, ID_B), 0);
+	/* Unsent: shows at once, over the one in force. */
+	assert_int_equal(store_reaction_pending(&f->s, ID_A, "me", CHAT, "❤", ID_B), 0);
 	assert_string_equal(reactions_of(&f->s, ID_A, &v), "❤ 1:me");
 	/* Another device of mine reacted later (seq 9); mine is sent with seq 8:
-	 * the later one stays, on every device. */
+	 * the later one is in force, here as on every device. */
 	assert_int_equal(store_reaction_put(&f->s, ID_A, "me", CHAT, "😂", 9, ID_R), 0);
+	assert_string_equal(reactions_of(&f->s, ID_A, &v), "❤ 1:me");
 	assert_int_equal(store_reaction_put(&f->s, ID_A, "me", CHAT, "❤", 8, ID_B), 0);
 	assert_string_equal(reactions_of(&f->s, ID_A, &v), "😂 1:me");
+	/* A pending one discarded (never sent): the one in force shows again. */
+	m.chat_id = CHAT;
+	m.message_id = "dddddddddddddddddddddddddddddddd";
+	m.sender = "me";
+	m.sender_device = 1;
+	m.text = "🚗";
+	m.text_len = strlen(m.text);
+	m.outgoing = 1;
+	m.state = "pending";
+	m.kind = "reaction";
+	m.reply_to = ID_A;
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_reaction_pending(&f->s, ID_A, "me", CHAT, "🚗", m.message_id), 0);
+	assert_string_equal(reactions_of(&f->s, ID_A, &v), "🚗 1:me");
+	assert_int_equal(store_unsent_delete(&f->s, m.message_id), 1);
+	assert_string_equal(reactions_of(&f->s, ID_A, &v), "😂 1:me");
+	/* Taking it back, pending: none shows. */
+	assert_int_equal(store_reaction_pending(&f->s, ID_A, "me", CHAT, "", ID_C), 0);
+	assert_string_equal(reactions_of(&f->s, ID_A, &v), "");
 }
 
 static int
