@@ -266,10 +266,17 @@ out_message_text(FILE *f, const struct chat_message *m)
 	/* A reply: the quote on the first line ("> alice: the start of it"),
 	 * the reply under it. */
 	if (m->reply_to != NULL) {
+		char preview[CHAT_REPLY_PREVIEW_MAX + 1];
+
+		/* On one line: its line breaks read as spaces. */
+		snprintf(preview, sizeof preview, "%s", m->reply_preview);
+		for (char *p = preview; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
 		fputs("> ", f);
 		out_safe(f, m->reply_sender, strlen(m->reply_sender), 0);
 		fputs(": ", f);
-		out_safe(f, m->reply_preview, strlen(m->reply_preview), 0);
+		out_safe(f, preview, strlen(preview), 0);
 		fputs("\n    ", f);
 	}
 	out_safe(f, m->text, m->text_len, TERMTEXT_MULTILINE);
