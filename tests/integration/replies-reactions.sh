@@ -211,5 +211,14 @@ expect_exit 0 ctl carol3 --json history "$g"
 expect_exit 0 ctl carol3 --json recv
 [ "$(count_lines "$T/out")" = 0 ] || fail "carol3 got it again: $(cat "$T/out")"
 expect_exit 4 ctl carol3 react "$g" "$gm" "👍"
+# A reply to that message shows its quote there all the same.
+expect_exit 0 ctl bob reply "$g" "$gm" "9 is early"
+expect_exit 0 ctl carol3 --json recv
+expect_exit 0 ctl carol3 --json history "$g"
+jq -e --arg m "$gm" '.[-1] | .text == "9 is early" and .replyTo.id == $m and
+	.replyTo.sender == "alice" and .replyTo.preview == "plan: leave at 9"' "$T/out" >/dev/null ||
+	fail "carol3's reply without its message: $(cat "$T/out")"
+expect_exit 0 ctl carol3 history "$g"
+expect_in "$T/out" "bob: > alice: plan: leave at 9"
 
 stop_server
