@@ -48,7 +48,8 @@ cmd_reply_exec(struct cli *cli, struct args *a)
 	struct cli_done *d = cli_done_reset(cli);
 	int rc;
 
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK ||
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK ||
 	    (rc = cli_message_arg(cli, a->argv[1], id)) != EXIT_OK)
 		return rc;
 	rc = chat_send_reply(cli->c, chat, id, text, strlen(text), kept, cli_done_cb, d);
@@ -84,7 +85,8 @@ cmd_react_exec(struct cli *cli, struct args *a)
 	if (!remove && a->argv[2][0] == '\0')
 		return cli_usage(&cmd_react_entry, "give an emoji; --remove takes yours back");
 	d = cli_done_reset(cli);
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK ||
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK ||
 	    (rc = cli_message_arg(cli, a->argv[1], id)) != EXIT_OK)
 		return rc;
 	rc = chat_react(cli->c, chat, id, remove ? "" : a->argv[2], kept, cli_done_cb, d);

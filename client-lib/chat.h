@@ -146,13 +146,13 @@ extern "C" {
 #define CHAT_API
 #endif
 
-#define CHAT_PROTOCOL_VERSION 1
-#define CHAT_CHAT_ID_LEN      16    /* hex digits in a chat id */
-#define CHAT_MESSAGE_ID_LEN   32    /* hex digits in a message id */
-#define CHAT_USER_MAX         32    /* bytes in a user name */
-#define CHAT_MAX_TEXT         65536 /* bytes of text in one message */
-#define CHAT_REPLY_PREVIEW_MAX 100  /* bytes of the quoted text a reply carries */
-#define CHAT_EMOJI_MAX        32    /* bytes of a reaction's emoji */
+#define CHAT_PROTOCOL_VERSION  1
+#define CHAT_CHAT_ID_LEN       16    /* hex digits in a chat id */
+#define CHAT_MESSAGE_ID_LEN    32    /* hex digits in a message id */
+#define CHAT_USER_MAX          32    /* bytes in a user name */
+#define CHAT_MAX_TEXT          65536 /* bytes of text in one message */
+#define CHAT_REPLY_PREVIEW_MAX 100   /* bytes of the quoted text a reply carries */
+#define CHAT_EMOJI_MAX         32    /* bytes of a reaction's emoji */
 
 enum chat_err {
 	CHAT_OK = 0,

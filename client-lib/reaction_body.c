@@ -90,7 +90,8 @@ reaction_body_parse(const uint8_t *body, size_t len, struct reaction_body *r, ch
 	e = proto_get_str(root, "emoji");
 	if (!proto_valid_hex(t, CHAT_MESSAGE_ID_LEN)) {
 		if (err && errlen)
-			snprintf(err, errlen, "reaction body: target is not 32 lowercase hex digits");
+			snprintf(err, errlen,
+				 "reaction body: target is not 32 lowercase hex digits");
 	} else if (e == NULL || !reaction_valid_emoji(e, strnlen(e, REACTION_EMOJI_MAX + 1))) {
 		if (err && errlen)
 			snprintf(err, errlen,

@@ -141,8 +141,9 @@ reply_body_build(const char *text, size_t len, const char *id, const char *sende
 	}
 	if (!valid_text(text, len) || !proto_valid_hex(id, CHAT_MESSAGE_ID_LEN) ||
 	    !proto_valid_user(sender) || !valid_preview(preview)) {
-		say(err, errlen, "a reply needs 1 to %d bytes of UTF-8 text, the quoted "
-				 "message's id, sender and a preview of at most %d bytes",
+		say(err, errlen,
+		    "a reply needs 1 to %d bytes of UTF-8 text, the quoted "
+		    "message's id, sender and a preview of at most %d bytes",
 		    CHAT_MAX_TEXT, REPLY_PREVIEW_MAX);
 		return NULL;
 	}

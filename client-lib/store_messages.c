@@ -25,7 +25,8 @@ store_message_insert(struct store *s, const struct chat_message *m)
 	    store_bind_text(s, st, 11, m->kind ? m->kind : "text") ||
 	    /* What arrives is not handed over until store_message_handed(). */
 	    store_bind_int(s, st, 12, strcmp(m->state, "received") != 0) ||
-	    store_bind_text(s, st, 13, m->reply_to) || store_bind_text(s, st, 14, m->reply_sender) ||
+	    store_bind_text(s, st, 13, m->reply_to) ||
+	    store_bind_text(s, st, 14, m->reply_sender) ||
 	    store_bind_text(s, st, 15, m->reply_preview))
 		return store_abandon(s, st, "store message");
 	if (store_run(s, st, "store message") != 0)

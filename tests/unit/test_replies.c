@@ -22,11 +22,11 @@
 #include "reply.h"
 #include "store.h"
 
-#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define ID_R "cccccccccccccccccccccccccccccccc"
-#define ID_C "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
-#define CHAT "0123456789abcdef"
+#define ID_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID_R  "cccccccccccccccccccccccccccccccc"
+#define ID_C  "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define CHAT  "0123456789abcdef"
 #define CHAT2 "fedcba9876543210"
 
 /* ---- bodies ------------------------------------------------------------ */
@@ -67,8 +67,8 @@ test_reply_round_trip(void **state)
 	struct reply_body r;
 	size_t len;
 	char err[200];
-	uint8_t *b = reply_body_build("sure, \"see\" you\nthere", 21, ID_A, "alice",
-				      "start of it", &len, err, sizeof err);
+	uint8_t *b = reply_body_build("sure, \"see\" you\nthere", 21, ID_A, "alice", "start of it",
+				      &len, err, sizeof err);
 
 	(void)state;
 	assert_non_null(b);
@@ -122,16 +122,19 @@ test_reply_malformed(void **state)
 		"",
 		"[]",
 		"{\"text\":\"t\"}",
-		"{\"text\":\"\",\"replyTo\":{\"id\":\"" ID_A "\",\"sender\":\"b\",\"preview\":\"\"}}",
+		"{\"text\":\"\",\"replyTo\":{\"id\":\"" ID_A
+		"\",\"sender\":\"b\",\"preview\":\"\"}}",
 		"{\"text\":\"t\",\"replyTo\":{\"id\":\"" ID_A "\",\"sender\":\"b\"}}",
 		"{\"text\":\"t\",\"replyTo\":{\"id\":\"AAAA\",\"sender\":\"b\",\"preview\":\"\"}}",
-		"{\"text\":\"t\",\"replyTo\":{\"id\":\"" ID_A "\",\"sender\":\"B B\",\"preview\":\"\"}}",
+		"{\"text\":\"t\",\"replyTo\":{\"id\":\"" ID_A
+		"\",\"sender\":\"B B\",\"preview\":\"\"}}",
 		"{\"text\":\"t\",\"replyTo\":\"" ID_A "\"}",
 		"{\"text\":\"t\",\"text\":\"u\",\"replyTo\":{\"id\":\"" ID_A
 		"\",\"sender\":\"b\",\"preview\":\"\"}}",
 		"{\"text\":\"a\\u0000b\",\"replyTo\":{\"id\":\"" ID_A
 		"\",\"sender\":\"b\",\"preview\":\"\"}}",
-		"{\"text\":\"t\",\"replyTo\":{\"id\":\"" ID_A "\",\"sender\":\"b\",\"preview\":\"\"}} x",
+		"{\"text\":\"t\",\"replyTo\":{\"id\":\"" ID_A
+		"\",\"sender\":\"b\",\"preview\":\"\"}} x",
 		"{\"text\":5,\"replyTo\":{\"id\":\"" ID_A "\",\"sender\":\"b\",\"preview\":\"\"}}",
 	};
 	struct reply_body r;
@@ -216,9 +219,9 @@ test_reaction_bodies(void **state)
 			 REPLY_ERR_FORMAT);
 	assert_int_equal(parse_reaction_str("{\"target\":\"" ID_A "\",\"emoji\":1}", &r),
 			 REPLY_ERR_FORMAT);
-	assert_int_equal(parse_reaction_str("{\"target\":\"" ID_A "\",\"emoji\":\"x\",\"emoji\":\"y\"}",
-					    &r),
-			 REPLY_ERR_FORMAT);
+	assert_int_equal(
+		parse_reaction_str("{\"target\":\"" ID_A "\",\"emoji\":\"x\",\"emoji\":\"y\"}", &r),
+		REPLY_ERR_FORMAT);
 	assert_int_equal(parse_reaction_str("\"x\"", &r), REPLY_ERR_FORMAT);
 	assert_int_equal(reaction_valid_emoji("\xff", 1), 0);
 }
