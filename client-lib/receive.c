@@ -193,7 +193,7 @@ static void
 hand(struct chat_client *c, const struct chat_message *m)
 {
 	if (strcmp(m->kind, "reaction") == 0) {
-		struct chat_reaction_event r = {m->chat_id, m->message_id, m->reply_to,
+		struct chat_reaction_event r = {m->chat_id, m->message_id,    m->reply_to,
 						m->sender,  m->sender_device, m->text,
 						m->seq,     m->sent_at};
 

@@ -104,12 +104,10 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 		if (op->reaction)
 			b = reaction_body_build(op->reply_to, op->text, len, err, sizeof err);
 		else if (op->reply_to[0] != '\0')
-			b = reply_body_build(op->text, op->text_len, op->reply_to,
-					     op->reply_sender, op->reply_preview, len, err,
-					     sizeof err);
+			b = reply_body_build(op->text, op->text_len, op->reply_to, op->reply_sender,
+					     op->reply_preview, len, err, sizeof err);
 		else
-			b = attach_body_build(op->text, op->atts, op->n_atts, len, err,
-					      sizeof err);
+			b = attach_body_build(op->text, op->atts, op->n_atts, len, err, sizeof err);
 		if (b == NULL)
 			client_fail(c, CHAT_ERR_TOO_LARGE, "%s", err);
 		return b;
@@ -526,8 +524,8 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	if (store_begin(&c->store) != 0)
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	if (store_message_insert(&c->store, &m) < 0 ||
-	    (op->reaction && store_reaction_pending(&c->store, op->reply_to, c->user,
-						    op->chat_id, op->text, op->message_id) != 0)) {
+	    (op->reaction && store_reaction_pending(&c->store, op->reply_to, c->user, op->chat_id,
+						    op->text, op->message_id) != 0)) {
 		store_rollback(&c->store);
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	}
@@ -625,8 +623,8 @@ find_quoted(struct chat_client *c, const char *chat_id, const char *id, struct q
 }
 
 int
-chat_send_reply(struct chat_client *c, const char *chat_id, const char *reply_to,
-		const char *text, size_t len, char *message_id, chat_done_cb done, void *arg)
+chat_send_reply(struct chat_client *c, const char *chat_id, const char *reply_to, const char *text,
+		size_t len, char *message_id, chat_done_cb done, void *arg)
 {
 	struct send_extra x = {0};
 	struct quoted q;
