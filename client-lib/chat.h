@@ -300,8 +300,9 @@ struct chat_message {
 	const char *reply_preview;
 	/* The reactions on it now (chat_react): one entry per emoji, the most
 	 * used first (then by emoji), each person counted once, with their
-	 * latest reaction. NULL and 0 when there are none, and in on_message
-	 * (a message's reactions come later; see chat_reaction_cb). */
+	 * latest reaction. NULL and 0 when there are none: in on_message, most
+	 * often (a message's reactions come after it, see chat_reaction_cb;
+	 * only those that arrived before it are there). */
 	const struct chat_reaction *reactions;
 	size_t n_reactions;
 };

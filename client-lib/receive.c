@@ -201,14 +201,8 @@ hand(struct chat_client *c, const struct chat_message *m)
 			c->cbs.on_reaction(c, c->udata, &r);
 		return;
 	}
-	if (c->cbs.on_message) {
-		struct chat_message n = *m;
-
-		/* Reactions come after a message: none with it (chat.h). */
-		n.reactions = NULL;
-		n.n_reactions = 0;
-		c->cbs.on_message(c, c->udata, &n);
-	}
+	if (c->cbs.on_message)
+		c->cbs.on_message(c, c->udata, m);
 }
 
 static int
@@ -659,9 +653,11 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	if (rc == 1 && owed)
 		receipts_due(c, RECEIPT_DELAY_MS);
 	if (rc == 1) {
+		/* Read back, as the batch does: with the reactions that came
+		 * before it. */
 		if (why != NULL)
 			tell_undecryptable_in(c, in, why);
-		else
+		else if (store_message_get(&c->store, m.message_id, hand_over, c) != 1)
 			hand(c, &m);
 		/* Handed over now: after this, a delivery again only acks it. */
 		if (store_message_handed(&c->store, m.message_id) != 0)

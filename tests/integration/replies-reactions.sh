@@ -118,6 +118,8 @@ seal() { "$PROBE" seal "$T/alice" "$d" "$1" "$2" || fail "seal: $1 $2"; }
 expect_exit 0 ctl bob --json recv
 [ "$(jq -r "select(.type != \"receipt\" and .undecryptable != true) | .type" "$T/out" | tr '\n' ' ')" = \
 	"reaction message " ] || fail "bob got: $(cat "$T/out")"
+jq -e -s --arg x "$x" '.[] | select(.messageId==$x) | .reactions == [{"emoji":"🌅","count":1,"users":["alice"]}]' \
+	"$T/out" >/dev/null || fail "the message, when it came: $(cat "$T/out")"
 for m in "$b1" "$b2" "$b3"; do
 	[ "$(grep -c "$m" "$T/err")" = 1 ] || fail "$m not reported once: $(cat "$T/err")"
 done
