@@ -16,6 +16,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_register_entry,
 	&cmd_create_entry,
 	&cmd_send_entry,
+	&cmd_reply_entry,
+	&cmd_react_entry,
 	&cmd_recv_entry,
 	&cmd_listen_entry,
 	&cmd_rpc_entry,

@@ -65,8 +65,8 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry, cmd_retry_entry,
-	cmd_discard_entry;
+	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
+	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -145,6 +145,10 @@ int cli_message_arg(struct cli *cli, const char *spec, char out[CHAT_MESSAGE_ID_
 void out_json(cJSON *doc); /* prints one line, frees doc */
 cJSON *out_message_json(const struct chat_message *m);
 void out_message_text(FILE *f, const struct chat_message *m);
+/* A reaction that arrived: {"type": "reaction", ...} (chatctl(1), recv), or
+ * "<at> <chat> <id> alice reacted 👍 to <message id>". */
+cJSON *out_reaction_json(const struct chat_reaction_event *r);
+void out_reaction_text(FILE *f, const struct chat_reaction_event *r);
 cJSON *out_update_json(const struct chat_update *u);
 cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);

@@ -216,6 +216,18 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 }
 
 static void
+on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event *r)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_reaction_json(r));
+	else
+		out_reaction_text(stdout, r);
+}
+
+static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -341,7 +353,8 @@ static const struct chat_callbacks receive_callbacks =
 			    .on_update = on_update, .on_device_change = cli_notice_device_change,
 			    .on_missed = on_missed, .on_receipt = on_receipt,
 			    .on_send_failed = cli_notice_send_failed,
-			    .on_undecryptable = on_undecryptable, .on_typing = on_typing);
+			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
+			    .on_reaction = on_reaction);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 

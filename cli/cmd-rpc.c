@@ -104,6 +104,14 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 }
 
 static void
+on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event *r)
+{
+	(void)c;
+	(void)udata;
+	notify("reaction", out_reaction_json(r));
+}
+
+static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
 	(void)c;
@@ -210,7 +218,8 @@ static const struct chat_callbacks rpc_callbacks =
 			    .on_key_changed = on_key_changed, .on_update = on_update,
 			    .on_receipt = on_receipt, .on_device_change = on_device_change,
 			    .on_missed = on_missed, .on_send_failed = on_send_failed,
-			    .on_undecryptable = on_undecryptable, .on_typing = on_typing);
+			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
+			    .on_reaction = on_reaction);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -401,7 +410,8 @@ call_done(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct rpc_call *call = arg;
 	struct cli *cli = call->rpc->cli;
-	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0;
+	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0 ||
+		    strcmp(call->method, "reply") == 0 || strcmp(call->method, "react") == 0;
 	cJSON *result;
 
 	(void)c;
@@ -479,6 +489,30 @@ do_send(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
 	return start(rpc, id, call, rc);
 }
 
+/* reply and react: to a message of the chat, by its id or a prefix. */
+static int
+do_answer(struct rpc *rpc, const cJSON *id, const char *chat, const char *method,
+	  const cJSON *params, struct rpc_call *call)
+{
+	struct cli *cli = rpc->cli;
+	char msg[CHAT_MESSAGE_ID_LEN + 1], kept[CHAT_MESSAGE_ID_LEN + 1] = "";
+	const char *text = param_str(params, "text"), *emoji = param_str(params, "emoji");
+	int rc = chat_resolve_message(cli->c, param_str(params, "message"), msg);
+
+	if (rc == CHAT_OK && strcmp(method, "reply") == 0)
+		rc = chat_send_reply(cli->c, chat, msg, text, strlen(text), kept, call_done, call);
+	else if (rc == CHAT_OK)
+		rc = chat_react(cli->c, chat, msg, emoji, kept, call_done, call);
+	if (rc != CHAT_OK && kept[0] != '\0') {
+		/* Stored, then connecting failed: it is kept, and says so. */
+		reply_send_failure(cli, id, rc, kept);
+		cJSON_Delete(call->id);
+		free(call);
+		return 0;
+	}
+	return start(rpc, id, call, rc);
+}
+
 static int
 method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
 {
@@ -531,6 +565,8 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		return reply_error(id, 1, "out of memory");
 	if (strcmp(method, "send") == 0)
 		return do_send(rpc, id, chat, params, call);
+	if (strcmp(method, "reply") == 0 || strcmp(method, "react") == 0)
+		return do_answer(rpc, id, chat, method, params, call);
 	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
 	} else {
@@ -690,6 +726,9 @@ method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON 
 static const struct method methods[] = {
 	{"send", method_chat, {CHAT_P, {"text", P_STR, 0, 0, 0, "the message's text"},
 			       {"attach", P_LIST, 0, 1, CHAT_MAX_ATTACHMENTS, "paths of files"}}},
+	{"reply", method_chat, {CHAT_P, MSG_P, {"text", P_STR, 1, 0, 0, "the reply's text"}}},
+	{"react", method_chat, {CHAT_P, MSG_P, {"emoji", P_STR, 1, 0, 0,
+						"an emoji, or \"\" to take yours back"}}},
 	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
 	{"search", method_search, {{"words", P_STR, 1, 0, 0, "the words to find"},
 				   {"chat", P_STR, 0, 0, 0, "a chat id, prefix or @user"},

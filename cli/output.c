@@ -21,6 +21,8 @@ out_json(cJSON *doc)
 	cJSON_Delete(doc);
 }
 
+static cJSON *names(const char *const *list, size_t n);
+
 cJSON *
 out_message_json(const struct chat_message *m)
 {
@@ -30,9 +32,12 @@ out_message_json(const struct chat_message *m)
 	if (o == NULL)
 		return NULL;
 	proto_rfc3339(m->sent_at, at, sizeof at);
-	/* A membership change kept in the history reads as what it is. */
-	cJSON_AddStringToObject(
-		o, "type", m->kind && strcmp(m->kind, "update") == 0 ? "chatUpdate" : "message");
+	/* A membership change kept in the history reads as what it is; so does
+	 * a reaction of this user's not sent yet (the outbox lists them). */
+	cJSON_AddStringToObject(o, "type",
+				m->kind && strcmp(m->kind, "update") == 0     ? "chatUpdate"
+				: m->kind && strcmp(m->kind, "reaction") == 0 ? "reaction"
+									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
 	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
@@ -67,7 +72,69 @@ out_message_json(const struct chat_message *m)
 			cJSON_AddItemToArray(arr, f);
 		}
 	}
+	if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
+		/* text is the emoji ("" takes it back), reply_to what it is on */
+		cJSON_AddStringToObject(o, "target", m->reply_to);
+		cJSON_AddStringToObject(o, "emoji", m->text);
+	} else if (m->reply_to != NULL) {
+		cJSON *q = cJSON_AddObjectToObject(o, "replyTo");
+
+		cJSON_AddStringToObject(q, "id", m->reply_to);
+		cJSON_AddStringToObject(q, "sender", m->reply_sender);
+		cJSON_AddStringToObject(q, "preview", m->reply_preview);
+	}
+	if (m->kind && strcmp(m->kind, "text") == 0) {
+		cJSON *arr = cJSON_AddArrayToObject(o, "reactions");
+
+		for (size_t i = 0; arr != NULL && i < m->n_reactions; i++) {
+			const struct chat_reaction *r = &m->reactions[i];
+			cJSON *e = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(e, "emoji", r->emoji);
+			cJSON_AddNumberToObject(e, "count", (double)r->count);
+			cJSON_AddItemToObject(e, "users", names(r->users, r->count));
+			cJSON_AddItemToArray(arr, e);
+		}
+	}
 	return o;
+}
+
+cJSON *
+out_reaction_json(const struct chat_reaction_event *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	proto_rfc3339(r->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "reaction");
+	cJSON_AddStringToObject(o, "chatId", r->chat_id);
+	cJSON_AddStringToObject(o, "messageId", r->message_id);
+	cJSON_AddStringToObject(o, "target", r->target);
+	cJSON_AddStringToObject(o, "user", r->user);
+	cJSON_AddNumberToObject(o, "device", r->device);
+	cJSON_AddStringToObject(o, "emoji", r->emoji);
+	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	return o;
+}
+
+void
+out_reaction_text(FILE *f, const struct chat_reaction_event *r)
+{
+	char at[32];
+
+	proto_rfc3339(r->sent_at, at, sizeof at);
+	fprintf(f, "%s %s %.*s ", at, r->chat_id, OUT_SHORT_ID, r->message_id);
+	out_safe(f, r->user, strlen(r->user), 0);
+	if (r->emoji[0] != '\0') {
+		fputs(" reacted ", f);
+		out_safe(f, r->emoji, strlen(r->emoji), 0);
+		fputs(" to ", f);
+	} else {
+		fputs(" took back their reaction to ", f);
+	}
+	fprintf(f, "%.*s\n", OUT_SHORT_ID, r->target);
+	fflush(f);
 }
 
 cJSON *
@@ -208,10 +275,39 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fflush(f);
 		return;
 	}
+	if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
+		out_safe(f, m->sender, strlen(m->sender), 0);
+		if (m->text_len > 0) {
+			fputs(" reacts ", f);
+			out_safe(f, m->text, m->text_len, 0);
+			fputs(" to ", f);
+		} else {
+			fputs(" takes back their reaction to ", f);
+		}
+		fprintf(f, "%.*s [%s]\n", OUT_SHORT_ID, m->reply_to, m->state);
+		fflush(f);
+		return;
+	}
 	out_safe(f, m->sender, strlen(m->sender), 0);
 	fputs(": ", f);
 	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
 		fputs(OUT_UNDECRYPTABLE, f);
+	/* A reply: the quote on the first line ("> alice: the start of it"),
+	 * the reply under it. */
+	if (m->reply_to != NULL) {
+		char preview[CHAT_REPLY_PREVIEW_MAX + 1];
+
+		/* On one line: its line breaks read as spaces. */
+		snprintf(preview, sizeof preview, "%s", m->reply_preview);
+		for (char *p = preview; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		fputs("> ", f);
+		out_safe(f, m->reply_sender, strlen(m->reply_sender), 0);
+		fputs(": ", f);
+		out_safe(f, preview, strlen(preview), 0);
+		fputs("\n    ", f);
+	}
 	out_safe(f, m->text, m->text_len, TERMTEXT_MULTILINE);
 	for (size_t i = 0; i < m->n_attachments; i++) {
 		fprintf(f, "%s[file: ", m->text_len || i ? " " : "");
@@ -222,6 +318,12 @@ out_message_text(FILE *f, const struct chat_message *m)
 	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);
+	/* Its reactions, the most used first: "  👍 2 ❤ 1". */
+	for (size_t i = 0; i < m->n_reactions; i++) {
+		fputs(i ? " " : "  ", f);
+		out_safe(f, m->reactions[i].emoji, strlen(m->reactions[i].emoji), 0);
+		fprintf(f, " %zu", m->reactions[i].count);
+	}
 	fputc('\n', f);
 	fflush(f);
 }

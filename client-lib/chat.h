@@ -39,7 +39,8 @@
  *   chat_remove_device  chat_refresh_keys   chat_create_chat
  *   chat_create_group   chat_modify_members chat_leave
  *   chat_refresh_chat   chat_send_text      chat_send_files
- *   chat_retry          chat_download       chat_set_privacy
+ *   chat_send_reply     chat_react          chat_retry
+ *   chat_download       chat_set_privacy
  *   chat_last_seen (its callback is a chat_last_seen_cb)
  *
  * Each returns CHAT_OK once the request is queued (connecting first if there
@@ -145,11 +146,13 @@ extern "C" {
 #define CHAT_API
 #endif
 
-#define CHAT_PROTOCOL_VERSION 1
-#define CHAT_CHAT_ID_LEN      16    /* hex digits in a chat id */
-#define CHAT_MESSAGE_ID_LEN   32    /* hex digits in a message id */
-#define CHAT_USER_MAX         32    /* bytes in a user name */
-#define CHAT_MAX_TEXT         65536 /* bytes of text in one message */
+#define CHAT_PROTOCOL_VERSION  1
+#define CHAT_CHAT_ID_LEN       16    /* hex digits in a chat id */
+#define CHAT_MESSAGE_ID_LEN    32    /* hex digits in a message id */
+#define CHAT_USER_MAX          32    /* bytes in a user name */
+#define CHAT_MAX_TEXT          65536 /* bytes of text in one message */
+#define CHAT_REPLY_PREVIEW_MAX 100   /* bytes of the quoted text a reply carries */
+#define CHAT_EMOJI_MAX         32    /* bytes of a reaction's emoji */
 
 enum chat_err {
 	CHAT_OK = 0,
@@ -256,6 +259,14 @@ struct chat_attachment {
 
 /* A message, as delivered to chat_message_cb and chat_history(). Every pointer
  * is valid only during the callback; copy what you keep. */
+/* The reactions to a message with one emoji, as struct chat_message lists
+ * them: who put it (users, count of them, in name order). */
+struct chat_reaction {
+	const char *emoji; /* 1 to CHAT_EMOJI_MAX bytes of UTF-8 */
+	size_t count;
+	const char *const *users;
+};
+
 struct chat_message {
 	const char *chat_id;    /* 16 hex digits */
 	const char *message_id; /* 32 hex digits */
@@ -283,6 +294,21 @@ struct chat_message {
 	 * word found between '[' and ']', "..." where text goes on. NULL
 	 * everywhere else (history, events). */
 	const char *snippet;
+	/* A reply (chat_send_reply): the id of the message it quotes, that
+	 * message's sender and the start of its text (at most
+	 * CHAT_REPLY_PREVIEW_MAX bytes), as the replier's device had them: shown
+	 * even when the quoted message is not in this store. NULL for a message
+	 * that is no reply. */
+	const char *reply_to;
+	const char *reply_sender;
+	const char *reply_preview;
+	/* The reactions on it now (chat_react): one entry per emoji, the most
+	 * used first (then by emoji), each person counted once, with their
+	 * latest reaction. NULL and 0 when there are none: in on_message, most
+	 * often (a message's reactions come after it, see chat_reaction_cb;
+	 * only those that arrived before it are there). */
+	const struct chat_reaction *reactions;
+	size_t n_reactions;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -449,6 +475,28 @@ struct chat_typing {
 };
 #define CHAT_TYPING_SHOW_MS 6000
 typedef void (*chat_typing_cb)(struct chat_client *c, void *udata, const struct chat_typing *t);
+/* A reaction, as delivered to chat_reaction_cb. Pointers valid during the
+ * callback. */
+struct chat_reaction_event {
+	const char *chat_id;
+	const char *message_id; /* the reaction's own id */
+	const char *target;     /* the message it is on (maybe not in this store yet) */
+	const char *user;       /* who reacted (this user: from another of their devices) */
+	uint32_t device;
+	const char *emoji; /* "" when they took their reaction back */
+	int64_t seq;       /* its place in the chat: the highest seq of a person's wins */
+	int64_t sent_at;
+};
+
+/* Called for each new reaction (chat_react on any device of a member, this
+ * user's other devices included), after it is stored and before it is
+ * acknowledged. A reaction is no message: on_message does not get it, and
+ * neither chat_history nor the chat's counts show it; the message it is on
+ * lists the reactions in force (struct chat_message's reactions). One that
+ * arrives after a newer one of the same person (a higher seq) changes
+ * nothing, but is still reported. */
+typedef void (*chat_reaction_cb)(struct chat_client *c, void *udata,
+				 const struct chat_reaction_event *r);
 
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
@@ -475,6 +523,7 @@ struct chat_callbacks {
 	chat_send_failed_cb on_send_failed;
 	chat_undecryptable_cb on_undecryptable;
 	chat_typing_cb on_typing; /* since libchat 0.1.0 with issue 14 */
+	chat_reaction_cb on_reaction;
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -631,6 +680,32 @@ CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, s
  * server's retention), CHAT_ERR_STORE. */
 CHAT_API int chat_send_text(struct chat_client *c, const char *chat_id, const char *text,
 			    size_t len, char *message_id, chat_done_cb done, void *arg);
+
+/* Sends text as a reply to the message reply_to (a full message id) of the
+ * chat, as chat_send_text sends (same store, outbox, order and
+ * encryption): the reply carries the quoted message's sender and the start
+ * of its text (CHAT_REPLY_PREVIEW_MAX bytes, cut at a character boundary),
+ * taken from the local store, so that every receiver can show the quote.
+ * Returns what chat_send_text returns, and CHAT_ERR_INVALID when reply_to is
+ * not 32 hex digits, or is no message (text or files) of this chat in the
+ * local store: nothing is sent then. done gets what chat_send_text's gets. */
+CHAT_API int chat_send_reply(struct chat_client *c, const char *chat_id, const char *reply_to,
+			     const char *text, size_t len, char *message_id, chat_done_cb done,
+			     void *arg);
+
+/* Puts this user's reaction emoji (1 to CHAT_EMOJI_MAX bytes of UTF-8, no
+ * control character) on message message_id of the chat, replacing the one
+ * they had on it; "" takes it back. It travels as a message (its id written
+ * to reaction_id, if not NULL, as chat_send_text writes message_id; outbox,
+ * order, encryption as for text) to every member and this user's other
+ * devices; it shows here at once (struct chat_message's reactions), and on
+ * each device once it arrives there. Whatever order reactions arrive in,
+ * every device keeps for each person the one the server numbered last.
+ * Returns what chat_send_text returns, and CHAT_ERR_INVALID when message_id
+ * is no message (text or files) of this chat in the local store, or emoji
+ * breaks the rules. done gets what chat_send_text's gets. */
+CHAT_API int chat_react(struct chat_client *c, const char *chat_id, const char *message_id,
+			const char *emoji, char *reaction_id, chat_done_cb done, void *arg);
 
 /* Marks every incoming message of chat_id that is not read yet as read, and
  * queues a read receipt for each to its sender's devices (and to this user's

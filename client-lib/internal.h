@@ -25,6 +25,9 @@
  *   media.c        attachments: upload and download (attach.c and
  *                  attach_body.c: their crypto and format; transfer.c: HTTP)
  *   presence.c     last seen, and hiding it
+ *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
+ *                  bodies (reply.h); sent by send.c, read by receive.c, kept
+ *                  by store_reactions.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
  *                  store (store.h); termtext.c: text safe for a terminal
  */
@@ -101,6 +104,12 @@ struct op {
 	struct media_job *media;  /* attachments: the files and their transfer */
 	struct attach_meta *atts; /* send: the files the message carries */
 	size_t n_atts;
+	/* send: a reply (reply_to not ""): what it quotes; a reaction
+	 * (reaction 1): reply_to is the message it is on, text the emoji. */
+	int reaction;
+	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
+	char reply_sender[CHAT_USER_MAX + 1];
+	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
 
 	void *sessions; /* send, receipt: waiting for prekey bundles (pairwise.c) */
 	void *given;    /* send, group: devices this try gives the sender key (group.c) */
@@ -325,6 +334,9 @@ void send_hold_all(struct chat_client *c);
  * not be called (the message is failed, or still pending if the network
  * failed). */
 int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done, void *arg);
+/* A send op read back from the store (outbox, retry): its reply quote or
+ * reaction, from the stored message m. */
+void send_op_extra(struct op *op, const struct chat_message *m);
 
 /* outbox.c */
 /* Online again: gives up what is older than the server's retention, then

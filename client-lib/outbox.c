@@ -60,6 +60,7 @@ outbox_send(void *arg, const struct chat_message *m)
 	}
 	memcpy(op->text, m->text, m->text_len + 1);
 	op->text_len = m->text_len;
+	send_op_extra(op, m);
 	op->outbox = 1;
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
 	snprintf(op->message_id, sizeof op->message_id, "%s", m->message_id);

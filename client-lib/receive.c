@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "analyzer.h"
 #include "attach.h"
+#include "reply.h"
 #include "wire2.h"
 
 #include <stdio.h>
@@ -186,13 +187,28 @@ receive_holding(const struct chat_client *c)
 	return c->store.batch;
 }
 
+/* Hands a message over: a reaction to on_reaction (it is no message the
+ * application shows), anything else to on_message. */
+static void
+hand(struct chat_client *c, const struct chat_message *m)
+{
+	if (strcmp(m->kind, "reaction") == 0) {
+		struct chat_reaction_event r = {m->chat_id, m->message_id,    m->reply_to,
+						m->sender,  m->sender_device, m->text,
+						m->seq,     m->sent_at};
+
+		if (c->cbs.on_reaction && r.target != NULL)
+			c->cbs.on_reaction(c, c->udata, &r);
+		return;
+	}
+	if (c->cbs.on_message)
+		c->cbs.on_message(c, c->udata, m);
+}
+
 static int
 hand_over(void *arg, const struct chat_message *m)
 {
-	struct chat_client *c = arg;
-
-	if (c->cbs.on_message)
-		c->cbs.on_message(c, c->udata, m);
+	hand(arg, m);
 	return 0;
 }
 
@@ -425,12 +441,16 @@ open_envelope(struct chat_client *c, const struct incoming *in, const uint8_t se
 	return rc;
 }
 
-/* A message's plaintext, read: text (malloc'd, wipe it) and its files. */
+/* A message's plaintext, read: text (malloc'd, wipe it) and its files; or
+ * a reply's text and quote; or a reaction (text its emoji, reply.id the
+ * message it is on). */
 struct body {
 	char *text;
 	size_t text_len;
 	struct attach_meta *atts;
 	size_t n_atts;
+	int reply, reaction;
+	struct reply_body quote; /* its text is moved to text */
 };
 
 static void
@@ -440,6 +460,7 @@ body_free(struct body *b)
 		sodium_memzero(b->text, b->text_len);
 	free(b->text);
 	attach_meta_free(b->atts, b->n_atts);
+	reply_body_free(&b->quote);
 	memset(b, 0, sizeof *b);
 }
 
@@ -485,6 +506,37 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 			return 1;
 		}
 		b->text_len = strlen(b->text);
+		return CHAT_OK;
+	}
+	case PROTO_BODY_REPLY: {
+		char err[200];
+		int rc = reply_body_parse(pt, len, &b->quote, err, sizeof err);
+
+		if (rc == REPLY_ERR_NOMEM)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		if (rc != REPLY_OK) {
+			snprintf(why, cap, "its reply does not read: %s", err);
+			return 1;
+		}
+		b->reply = 1;
+		b->text = b->quote.text;
+		b->text_len = b->quote.text_len;
+		b->quote.text = NULL;
+		return CHAT_OK;
+	}
+	case PROTO_BODY_REACTION: {
+		char err[200];
+		struct reaction_body r;
+
+		if (reaction_body_parse(pt, len, &r, err, sizeof err) != REPLY_OK) {
+			snprintf(why, cap, "its reaction does not read: %s", err);
+			return 1;
+		}
+		if ((b->text = strdup(r.emoji)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		b->reaction = 1;
+		b->text_len = strlen(r.emoji);
+		memcpy(b->quote.id, r.target, sizeof b->quote.id);
 		return CHAT_OK;
 	}
 	case PROTO_BODY_RECEIPT:
@@ -566,9 +618,15 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
-	m.kind = why ? "undecryptable" : "text";
-	/* What did not decrypt is not acknowledged to its sender as delivered. */
-	owed = !m.outgoing && why == NULL;
+	m.kind = why ? "undecryptable" : b->reaction ? "reaction" : "text";
+	if (why == NULL && (b->reply || b->reaction)) {
+		m.reply_to = b->quote.id;
+		m.reply_sender = b->reply ? b->quote.sender : NULL;
+		m.reply_preview = b->reply ? b->quote.preview : NULL;
+	}
+	/* What did not decrypt is not acknowledged to its sender as delivered;
+	 * nor is a reaction (no message to its sender's eyes). */
+	owed = !m.outgoing && why == NULL && !b->reaction;
 	/* The message and the delivered receipt this device now owes its sender
 	 * land together: a crash cannot leave one without the other. */
 	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
@@ -579,6 +637,11 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	for (size_t i = 0; rc == 1 && i < b->n_atts; i++)
 		if (store_attachment_put(&c->store, m.message_id, (int)i, &b->atts[i]) != 0)
 			rc = -1;
+	/* A reaction, new: in force if it is the person's latest (seq). */
+	if (rc == 1 && why == NULL && b->reaction &&
+	    store_reaction_put(&c->store, b->quote.id, in->user, in->chat_id, b->text, in->seq,
+			       in->message_id) != 0)
+		rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;
 	if (rc < 0) {
@@ -590,10 +653,12 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	if (rc == 1 && owed)
 		receipts_due(c, RECEIPT_DELAY_MS);
 	if (rc == 1) {
+		/* Read back, as the batch does: with the reactions that came
+		 * before it. */
 		if (why != NULL)
 			tell_undecryptable_in(c, in, why);
-		else if (c->cbs.on_message)
-			c->cbs.on_message(c, c->udata, &m);
+		else if (store_message_get(&c->store, m.message_id, hand_over, c) != 1)
+			hand(c, &m);
 		/* Handed over now: after this, a delivery again only acks it. */
 		if (store_message_handed(&c->store, m.message_id) != 0)
 			return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);

@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 #include "attach.h"
+#include "reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,16 +90,24 @@ send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const cha
 }
 
 /* The plaintext of a text message: kind 0x01, then the UTF-8 text; with files,
- * kind 0x03 and the JSON that carries their keys (PROTOCOL.md). */
+ * kind 0x03 and the JSON that carries their keys; a reply, 0x05, a reaction,
+ * 0x06, JSON too (PROTOCOL.md). NULL with the reason said (CHAT_ERR_TOO_LARGE)
+ * when a JSON body cannot be built. */
 static uint8_t *
 message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
 	uint8_t *b;
 
-	if (op->n_atts > 0) {
+	if (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0') {
 		char err[256];
 
-		b = attach_body_build(op->text, op->atts, op->n_atts, len, err, sizeof err);
+		if (op->reaction)
+			b = reaction_body_build(op->reply_to, op->text, len, err, sizeof err);
+		else if (op->reply_to[0] != '\0')
+			b = reply_body_build(op->text, op->text_len, op->reply_to, op->reply_sender,
+					     op->reply_preview, len, err, sizeof err);
+		else
+			b = attach_body_build(op->text, op->atts, op->n_atts, len, err, sizeof err);
 		if (b == NULL)
 			client_fail(c, CHAT_ERR_TOO_LARGE, "%s", err);
 		return b;
@@ -141,6 +150,12 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
+	/* A reaction takes its place among the others by the seq it got. */
+	if (err == CHAT_OK && op->reaction &&
+	    store_reaction_put(&c->store, op->reply_to, c->user, op->chat_id, op->text, seq,
+			       op->message_id) != 0)
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
+				  c->store.err);
 	err = chats_no_such(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
@@ -154,7 +169,7 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	int rc = CHAT_OK;
 
 	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
-	if (body == NULL && op->n_atts > 0)
+	if (body == NULL && (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0'))
 		rc = CHAT_ERR_TOO_LARGE; /* message_body said why */
 	else if (arr == NULL || body == NULL ||
 		 !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
@@ -453,28 +468,23 @@ send_hold_all(struct chat_client *c)
 		}
 }
 
-int
-chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
-	       char *message_id, chat_done_cb done, void *arg)
+/* What a new message is besides its text: a reply's quote, or a reaction. */
+struct send_extra {
+	int reaction;
+	const char *reply_to, *reply_sender, *reply_preview;
+};
+
+/* A new message of this user: stored (pending) and sent, or held for the
+ * connection. text (len bytes) was checked by the caller. */
+static int
+send_new(struct chat_client *c, const char *chat_id, const char *text, size_t len,
+	 const struct send_extra *x, char *message_id, chat_done_cb done, void *arg)
 {
 	uint8_t raw[CHAT_MESSAGE_ID_LEN / 2];
 	struct chat_message m = {0};
 	struct op *op;
-	int rc = client_check_registered(c);
+	int rc;
 
-	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
-		return rc;
-	if (text == NULL || len == 0)
-		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
-	if (len > CHAT_MAX_TEXT)
-		return client_fail(c, CHAT_ERR_TOO_LARGE,
-				   "message of %zu bytes is over the limit of "
-				   "%d bytes; nothing was sent",
-				   len, CHAT_MAX_TEXT);
-	if (!proto_valid_utf8(text, len))
-		return client_fail(c, CHAT_ERR_INVALID,
-				   "message is not valid UTF-8 text (or contains "
-				   "a NUL byte); nothing was sent");
 	op = send_op_new(c, done, arg);
 	if (op == NULL || (op->text = malloc(len + 1)) == NULL) {
 		if (op)
@@ -496,12 +506,26 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 	m.text_len = len;
 	m.outgoing = 1;
 	m.state = "pending";
+	if (x != NULL) {
+		op->reaction = x->reaction;
+		snprintf(op->reply_to, sizeof op->reply_to, "%s", x->reply_to);
+		snprintf(op->reply_sender, sizeof op->reply_sender, "%s",
+			 x->reply_sender ? x->reply_sender : "");
+		snprintf(op->reply_preview, sizeof op->reply_preview, "%s",
+			 x->reply_preview ? x->reply_preview : "");
+		m.kind = x->reaction ? "reaction" : "text";
+		m.reply_to = op->reply_to;
+		m.reply_sender = x->reaction ? NULL : op->reply_sender;
+		m.reply_preview = x->reaction ? NULL : op->reply_preview;
+	}
 	/* The message and the sessions' states its envelopes need land in one
 	 * commit, before this returns: the request is written by the loop,
-	 * after it. */
+	 * after it. A reaction shows at once, pending until it has a seq. */
 	if (store_begin(&c->store) != 0)
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
-	if (store_message_insert(&c->store, &m) < 0) {
+	if (store_message_insert(&c->store, &m) < 0 ||
+	    (op->reaction && store_reaction_pending(&c->store, op->reply_to, c->user, op->chat_id,
+						    op->text, op->message_id) != 0)) {
 		store_rollback(&c->store);
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	}
@@ -514,6 +538,7 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 		rc = send_step(c, op);
 	} else {
 		op->held = 1;
+		rc = CHAT_OK;
 	}
 	if (store_commit(&c->store) != 0) {
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
@@ -523,6 +548,120 @@ chat_send_text(struct chat_client *c, const char *chat_id, const char *text, siz
 		memcpy(message_id, op->message_id, CHAT_MESSAGE_ID_LEN + 1);
 	}
 	return op_launch(c, op, rc);
+}
+
+/* Checks a message's text as chat_send_text takes it. */
+static int
+check_text(struct chat_client *c, const char *text, size_t len)
+{
+	if (text == NULL || len == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "empty message; nothing was sent");
+	if (len > CHAT_MAX_TEXT)
+		return client_fail(c, CHAT_ERR_TOO_LARGE,
+				   "message of %zu bytes is over the limit of "
+				   "%d bytes; nothing was sent",
+				   len, CHAT_MAX_TEXT);
+	if (!proto_valid_utf8(text, len))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message is not valid UTF-8 text (or contains "
+				   "a NUL byte); nothing was sent");
+	return CHAT_OK;
+}
+
+int
+chat_send_text(struct chat_client *c, const char *chat_id, const char *text, size_t len,
+	       char *message_id, chat_done_cb done, void *arg)
+{
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK ||
+	    (rc = check_text(c, text, len)) != CHAT_OK)
+		return rc;
+	return send_new(c, chat_id, text, len, NULL, message_id, done, arg);
+}
+
+/* What a reply quotes, or a reaction is on: a message (text or files) of
+ * the chat in the store; its sender and preview. */
+struct quoted {
+	const char *chat_id;
+	int found;
+	char sender[CHAT_USER_MAX + 1];
+	char preview[CHAT_REPLY_PREVIEW_MAX + 1];
+};
+
+static int
+copy_quoted(void *arg, const struct chat_message *m)
+{
+	struct quoted *q = arg;
+	size_t n = reply_preview_len(m->text, m->text_len);
+
+	if (strcmp(m->chat_id, q->chat_id) != 0 || strcmp(m->kind, "text") != 0)
+		return 0;
+	q->found = 1;
+	snprintf(q->sender, sizeof q->sender, "%s", m->sender);
+	memcpy(q->preview, m->text, n);
+	q->preview[n] = '\0';
+	return 0;
+}
+
+static int
+find_quoted(struct chat_client *c, const char *chat_id, const char *id, struct quoted *q)
+{
+	memset(q, 0, sizeof *q);
+	q->chat_id = chat_id;
+	if (!proto_valid_hex(id, CHAT_MESSAGE_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "a message id is 32 lowercase hex digits; nothing was sent");
+	if (store_message_get(&c->store, id, copy_quoted, q) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (!q->found)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s is not in this chat's local history; nothing "
+				   "was sent",
+				   id);
+	return CHAT_OK;
+}
+
+int
+chat_send_reply(struct chat_client *c, const char *chat_id, const char *reply_to, const char *text,
+		size_t len, char *message_id, chat_done_cb done, void *arg)
+{
+	struct send_extra x = {0};
+	struct quoted q;
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK ||
+	    (rc = check_text(c, text, len)) != CHAT_OK ||
+	    (rc = find_quoted(c, chat_id, reply_to, &q)) != CHAT_OK)
+		return rc;
+	x.reply_to = reply_to;
+	x.reply_sender = q.sender;
+	x.reply_preview = q.preview;
+	rc = send_new(c, chat_id, text, len, &x, message_id, done, arg);
+	sodium_memzero(&q, sizeof q);
+	return rc;
+}
+
+int
+chat_react(struct chat_client *c, const char *chat_id, const char *message_id, const char *emoji,
+	   char *reaction_id, chat_done_cb done, void *arg)
+{
+	struct send_extra x = {1, message_id, NULL, NULL};
+	struct quoted q;
+	size_t len = emoji ? strnlen(emoji, CHAT_EMOJI_MAX + 1) : 0;
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
+		return rc;
+	if (emoji == NULL || !reaction_valid_emoji(emoji, len))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "a reaction is 1 to %d bytes of UTF-8 with no control "
+				   "character (or \"\" to take it back); nothing was sent",
+				   CHAT_EMOJI_MAX);
+	if ((rc = find_quoted(c, chat_id, message_id, &q)) != CHAT_OK)
+		return rc;
+	sodium_memzero(&q, sizeof q);
+	return send_new(c, chat_id, emoji, len, &x, reaction_id, done, arg);
 }
 
 static int
@@ -535,7 +674,19 @@ copy_stored(void *arg, const struct chat_message *m)
 	memcpy(op->text, m->text, m->text_len + 1);
 	op->text_len = m->text_len;
 	snprintf(op->chat_id, sizeof op->chat_id, "%s", m->chat_id);
+	send_op_extra(op, m);
 	return 0;
+}
+
+void
+send_op_extra(struct op *op, const struct chat_message *m)
+{
+	op->reaction = strcmp(m->kind, "reaction") == 0;
+	if (m->reply_to != NULL) {
+		snprintf(op->reply_to, sizeof op->reply_to, "%s", m->reply_to);
+		snprintf(op->reply_sender, sizeof op->reply_sender, "%s", m->reply_sender);
+		snprintf(op->reply_preview, sizeof op->reply_preview, "%s", m->reply_preview);
+	}
 }
 
 /* Sends a message already in the store as pending (one whose files are all

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -147,6 +147,25 @@ static const char *const migrations[] = {
 	"   SELECT new.rowid, new.text WHERE new.kind = 'text'; END;"
 	"INSERT INTO messages_fts(rowid, text)"
 	"  SELECT rowid, text FROM messages WHERE kind = 'text';",
+	/* 9 -> 10: replies and reactions (PROTOCOL.md, "Replies and reactions").
+	 * A reply keeps what it quotes as its sender wrote it (the quoted
+	 * message may never reach this device); a reaction is a message row of
+	 * kind 'reaction' (its id deduplicated, acked, replayed by the outbox;
+	 * text is the emoji, reply_to the message it is on) that no history,
+	 * count or unread shows, and one row per person per message in
+	 * reactions: the one of the highest seq, emoji '' once taken back
+	 * (seq 0: none yet); and, on this user's rows, the reaction this
+	 * device wrote and has not had a seq for yet (pending_*), shown
+	 * instead until it is sent (then the seq decides) or discarded (then
+	 * the one in force shows again). A reaction may come before its
+	 * message: it waits there, and shows when the message comes. */
+	"ALTER TABLE messages ADD COLUMN reply_to TEXT;"
+	"ALTER TABLE messages ADD COLUMN reply_sender TEXT;"
+	"ALTER TABLE messages ADD COLUMN reply_preview TEXT;"
+	"CREATE TABLE reactions("
+	"  message_id TEXT NOT NULL, user TEXT NOT NULL, chat_id TEXT NOT NULL,"
+	"  emoji TEXT NOT NULL, seq INTEGER NOT NULL, reaction_id TEXT NOT NULL,"
+	"  pending_emoji TEXT, pending_id TEXT, PRIMARY KEY(message_id, user));",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -281,8 +300,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHAT_EACH] =
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
-		"           FROM messages m WHERE m.chat_id = c.chat_id), c.created_at) AS last,"
-		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id),"
+		"           FROM messages m WHERE m.chat_id = c.chat_id AND m.kind <> 'reaction'),"
+		"          c.created_at) AS last,"
+		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
+		"   AND m.kind <> 'reaction'),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
 		" FROM chats c ORDER BY last DESC, c.chat_id",
@@ -297,7 +318,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* store_messages.c */
 	[ST_MESSAGE_INSERT] = "INSERT OR IGNORE INTO messages(message_id, chat_id, seq, sender,"
 			      " sender_device, sent_at, text, outgoing, state, stored_at, kind,"
-			      " handed) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			      " handed, reply_to, reply_sender, reply_preview)"
+			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+			      " ?15)",
 	[ST_MESSAGE_EXISTS] = "SELECT 1 FROM messages WHERE message_id = ?1",
 	[ST_MESSAGE_RECEIVED] = "SELECT handed FROM messages WHERE message_id = ?1",
 	[ST_MESSAGE_HANDED] = "UPDATE messages SET handed = 1 WHERE message_id = ?1",
@@ -314,7 +337,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
-			       "  rowid AS r FROM messages WHERE chat_id = ?1"
+			       "  rowid AS r FROM messages WHERE chat_id = ?1 AND kind <> 'reaction'"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -334,22 +357,49 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind = 'text' ORDER BY rowid",
+			   " AND state = 'pending' AND kind IN ('text', 'reaction') ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind = 'text' AND stored_at < ?1"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction') AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'"
+			   " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction')"
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-			    " AND kind = 'text'",
+			    " AND kind IN ('text', 'reaction')",
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
-			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind = 'text'",
+			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
+	/* An unsent reaction of this user taken away with its message: the
+	 * one in force shows again. */
+	[ST_UNSENT_DELETE_REACTION] = "UPDATE reactions SET pending_emoji = NULL, pending_id = NULL"
+				      " WHERE pending_id = ?1",
+
+	/* store_reactions.c */
+	/* One per person per message: the higher seq wins, whatever the order
+	 * of arrival. This device's own reaction is pending until sent, and
+	 * then takes its place by its seq like any other. */
+	[ST_REACTION_PUT] = "INSERT INTO reactions(message_id, user, chat_id, emoji, seq,"
+			    " reaction_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+			    " ON CONFLICT(message_id, user) DO UPDATE SET chat_id = excluded.chat_id,"
+			    " emoji = excluded.emoji, seq = excluded.seq,"
+			    " reaction_id = excluded.reaction_id WHERE excluded.seq > reactions.seq",
+	[ST_REACTION_SETTLE] = "UPDATE reactions SET pending_emoji = NULL, pending_id = NULL"
+			       " WHERE message_id = ?1 AND user = ?2 AND pending_id = ?3",
+	[ST_REACTION_PENDING] = "INSERT INTO reactions(message_id, user, chat_id, emoji, seq,"
+				" reaction_id, pending_emoji, pending_id)"
+				" VALUES(?1, ?2, ?3, '', 0, '', ?4, ?5)"
+				" ON CONFLICT(message_id, user) DO UPDATE SET"
+				" pending_emoji = excluded.pending_emoji,"
+				" pending_id = excluded.pending_id",
+	[ST_REACTION_LIST] = "SELECT coalesce(pending_emoji, emoji) AS e, user FROM reactions"
+			     " WHERE message_id = ?1 AND chat_id = ?2"
+			     " AND coalesce(pending_emoji, emoji) <> '' ORDER BY e, user LIMIT 1000",
+	[ST_REACTION_MINE] = "SELECT coalesce(pending_emoji, emoji) FROM reactions"
+			     " WHERE message_id = ?1 AND user = ?2",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

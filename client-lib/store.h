@@ -151,6 +151,32 @@ int store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MES
 /* Calls fn for the message with that id (its return is not used); 1 found,
  * 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
+/* Reactions (store_reactions.c). put records user's reaction reaction_id
+ * to message_id (emoji "" taken back) with its seq (1 or more) under the rule
+ * of the reactions table (store.c, migration 8 -> 9): it replaces theirs if
+ * seq is higher; and it is no longer pending if it was this device's.
+ * pending records this device's own, not sent yet: shown at once, instead
+ * of the one in force. 0 or -1. */
+int store_reaction_put(struct store *s, const char *message_id, const char *user,
+		       const char *chat_id, const char *emoji, int64_t seq,
+		       const char *reaction_id);
+int store_reaction_pending(struct store *s, const char *message_id, const char *user,
+			   const char *chat_id, const char *emoji, const char *reaction_id);
+/* The reactions in force on a message of a chat, grouped by emoji, the most
+ * used first: one malloc'd block (store_reactions_free). 0 or -1. */
+struct store_reactions {
+	struct chat_reaction *list;
+	size_t n;
+	void *block; /* the users' arrays and strings */
+};
+int store_reactions_of(struct store *s, const char *message_id, const char *chat_id,
+		       struct store_reactions *out);
+void store_reactions_free(struct store_reactions *r);
+/* This user's reaction on message_id into emoji (cap bytes; "" none): 1 one
+ * is recorded, 0 none, -1 error. */
+int store_reaction_mine(struct store *s, const char *message_id, const char *user, char *emoji,
+			size_t cap);
+
 /* Walks the newest limit messages of a chat (0: all), oldest first. */
 int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,
 		       void *arg, int *stop);

@@ -24,7 +24,10 @@ store_message_insert(struct store *s, const struct chat_message *m)
 	    store_bind_int(s, st, 10, proto_now_ms()) ||
 	    store_bind_text(s, st, 11, m->kind ? m->kind : "text") ||
 	    /* What arrives is not handed over until store_message_handed(). */
-	    store_bind_int(s, st, 12, strcmp(m->state, "received") != 0))
+	    store_bind_int(s, st, 12, strcmp(m->state, "received") != 0) ||
+	    store_bind_text(s, st, 13, m->reply_to) ||
+	    store_bind_text(s, st, 14, m->reply_sender) ||
+	    store_bind_text(s, st, 15, m->reply_preview))
 		return store_abandon(s, st, "store message");
 	if (store_run(s, st, "store message") != 0)
 		return -1;
@@ -114,6 +117,7 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	struct chat_message m = {0};
 	struct chat_attachment a[PROTO_MAX_BLOBS];
 	struct attach_meta *metas = NULL;
+	struct store_reactions sum = {0};
 	char **paths = NULL;
 	const char *name;
 	size_t n = 0;
@@ -130,6 +134,11 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	m.outgoing = sqlite3_column_int(st, 7);
 	m.state = store_col_text(st, 8);
 	m.kind = store_col_text(st, 9);
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+		m.reply_to = store_col_text(st, 10);
+		m.reply_sender = store_col_text(st, 11);
+		m.reply_preview = store_col_text(st, 12);
+	}
 	/* A search's hit (store_search.c): its snippet is the last column, by
 	 * name, wherever MESSAGE_COLUMNS ends. */
 	last = sqlite3_column_count(st) - 1;
@@ -137,7 +146,8 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	if (name != NULL && strcmp(name, "snippet") == 0)
 		m.snippet = store_col_text(st, last);
 	/* A message's files, if it has any (never a membership event). A message
-	 * whose files' records cannot be read is shown without them. */
+	 * whose files' records cannot be read is shown without them; so is one
+	 * whose reactions cannot be. */
 	if (strcmp(m.kind, "text") == 0 &&
 	    store_attachments(s, m.message_id, &metas, &paths, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
@@ -146,9 +156,15 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 		m.attachments = n ? a : NULL;
 		m.n_attachments = n;
 	}
+	if (strcmp(m.kind, "text") == 0 &&
+	    store_reactions_of(s, m.message_id, m.chat_id, &sum) == 0) {
+		m.reactions = sum.n ? sum.list : NULL;
+		m.n_reactions = sum.n;
+	}
 	rc = fn(arg, &m);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
+	store_reactions_free(&sum);
 	return rc;
 }
 

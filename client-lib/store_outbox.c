@@ -78,7 +78,8 @@ store_unsent_delete(struct store *s, const char *message_id)
 	/* Not a message of the outbox: nothing else to delete. */
 	if ((n = sqlite3_changes(s->db)) > 0 &&
 	    (delete_step(s, ST_UNSENT_DELETE_ATTACHMENTS, message_id) != 0 ||
-	     delete_step(s, ST_UNSENT_DELETE_RECEIPTS, message_id) != 0))
+	     delete_step(s, ST_UNSENT_DELETE_RECEIPTS, message_id) != 0 ||
+	     delete_step(s, ST_UNSENT_DELETE_REACTION, message_id) != 0))
 		goto fail;
 	if (store_commit(s) != 0)
 		return -1;

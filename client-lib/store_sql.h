@@ -149,6 +149,13 @@ enum store_st {
 	ST_ATTACH_PUT,
 	ST_ATTACH_LIST,
 	ST_ATTACH_SET_PATH,
+	ST_UNSENT_DELETE_REACTION,
+	/* store_reactions.c */
+	ST_REACTION_PUT,
+	ST_REACTION_SETTLE,
+	ST_REACTION_PENDING,
+	ST_REACTION_LIST,
+	ST_REACTION_MINE,
 	ST_COUNT
 };
 
@@ -162,12 +169,12 @@ struct store_stmts {
 /* The columns a message is read from (store_emit_message), first in a row. */
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state, kind"
+	" outgoing, state, kind, reply_to, reply_sender, reply_preview"
 /* The same columns of messages as m, in a join with a table that has some of
  * the same names (the search index's text): keep the two in step. */
 #define MESSAGE_COLUMNS_M                                                                          \
 	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
-	" m.outgoing, m.state, m.kind"
+	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview"
 
 /* Tokens of context a search hit's snippet shows around the words found. */
 #define STORE_SNIPPET_TOKENS "12"

@@ -127,6 +127,10 @@
 #define PROTO_RECEIPT_READ      2 /* the user has seen it */
 #define PROTO_RECEIPT_UNDECRYPTABLE 3 /* the device could not decrypt it; new session (stage 2) */
 #define PROTO_BODY_SENDER_KEY   0x04 /* stage 2: a sender key of a group chat (inside a 0x23 form) */
+#define PROTO_BODY_REPLY        0x05 /* text quoting an earlier message, JSON (client-lib/reply.h) */
+#define PROTO_BODY_REACTION     0x06 /* one emoji on a message, or none, JSON (client-lib/reply.h) */
+#define PROTO_REPLY_PREVIEW_MAX 100 /* bytes of the quoted text a reply carries */
+#define PROTO_EMOJI_MAX         32  /* bytes of a reaction's emoji */
 #define PROTO_BODY_TYPING       0x07 /* typing: one byte more, 1 typing, 0 stopped (PROTOCOL.md) */
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */

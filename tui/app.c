@@ -228,10 +228,34 @@ free_msgs(struct app *a)
 	for (size_t i = 0; i < a->n_msgs; i++) {
 		free(a->msgs[i].sender);
 		free(a->msgs[i].text);
+		free(a->msgs[i].quote);
+		free(a->msgs[i].reactions);
 	}
 	free(a->msgs);
 	a->msgs = NULL;
 	a->n_msgs = 0;
+}
+
+/* A reply's quote, on one line, and the message's reactions, both safe for
+ * the screen (NULL when it has none, or memory ran out: shown without). */
+static void
+add_answers(struct app_msg *p, const struct chat_message *m)
+{
+	char buf[1024];
+	size_t o = 0;
+
+	if (m->reply_to != NULL) {
+		snprintf(buf, sizeof buf, "> %s: %s", m->reply_sender, m->reply_preview);
+		for (char *s = buf; *s; s++)
+			if (*s == '\n' || *s == '\t')
+				*s = ' ';
+		p->quote = safe_dup(buf, strlen(buf));
+	}
+	for (size_t i = 0; i < m->n_reactions && o < sizeof buf; i++)
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s %zu", i ? " " : "",
+				      m->reactions[i].emoji, m->reactions[i].count);
+	if (m->n_reactions > 0 && o < sizeof buf)
+		p->reactions = safe_dup(buf, o);
 }
 
 static int
@@ -274,9 +298,12 @@ add_msg(void *arg, const struct chat_message *m)
 		p->files++;
 		p->files_fetched += f->path != NULL;
 	}
+	add_answers(p, m);
 	if (p->sender == NULL || p->text == NULL) {
 		free(p->sender);
 		free(p->text);
+		free(p->quote);
+		free(p->reactions);
 		return 1;
 	}
 	if (p->outgoing && strcmp(p->state, "pending") == 0)
@@ -476,6 +503,17 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 		beep();
 }
 
+/* A reaction: the message it is on is drawn again, if it is in sight. */
+static void
+on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event *r)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (strcmp(r->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+}
+
 static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
@@ -626,7 +664,7 @@ static const struct chat_callbacks callbacks =
 			    .on_undecryptable = on_undecryptable, .on_update = on_update,
 			    .on_device_change = on_device_change, .on_missed = on_missed,
 			    .on_receipt = on_receipt, .on_send_failed = on_send_failed,
-			    .on_typing = on_typing);
+			    .on_typing = on_typing, .on_reaction = on_reaction);
 
 /* ---- one home, several programs ------------------------------------------------- */
 

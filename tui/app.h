@@ -43,7 +43,9 @@ struct app_msg {
 	int event; /* a membership change */
 	char state[12];
 	int files, files_fetched; /* attachments, and how many are downloaded */
-	int unread;               /* incoming and not marked read */
+	char *quote;     /* a reply: "> alice: the start of it" (safe, one line), or NULL */
+	char *reactions; /* "👍 2 ❤ 1" (safe), or NULL */
+	int unread;      /* incoming and not marked read */
 };
 
 /* What the app says to the user itself (command output, errors, notices):

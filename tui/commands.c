@@ -474,6 +474,84 @@ run_goto(struct app *a, int argc, char **argv)
 	memcpy(a->marked, a->hits[n - 1].id, sizeof a->marked);
 }
 
+/* The message N of /reply and /react: 1 the newest of the open chat, 2 the
+ * one before... (membership events are not counted). NULL, said why, if
+ * there is none such. */
+static const struct app_msg *
+nth_message(struct app *a, const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10), k = 0;
+
+	if (*arg == '\0' || *end != '\0' || n < 1) {
+		app_notice(a, "N is a message counted from the newest: 1, 2...");
+		return NULL;
+	}
+	for (size_t i = a->n_msgs; i-- > 0;)
+		if (!a->msgs[i].event && ++k == n)
+			return &a->msgs[i];
+	app_notice(a, "no message %ld in this chat (it has %ld)", n, k);
+	return NULL;
+}
+
+static void
+answered(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct app *a = chat_client_udata(c);
+
+	(void)id;
+	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_CONNECT &&
+	    err != CHAT_ERR_TIMEOUT)
+		app_notice(a, "%s failed: %s", (const char *)arg, app_why(c, err));
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+/* /reply N TEXT: TEXT (the rest of the line, words joined by one space)
+ * quoting message N. */
+static void
+run_reply(struct app *a, int argc, char **argv)
+{
+	const struct app_msg *m = nth_message(a, argv[1]);
+	size_t len = 0;
+	char *text;
+	int rc;
+
+	if (m == NULL)
+		return;
+	for (int i = 2; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((text = malloc(len + 1)) == NULL)
+		return;
+	text[0] = '\0';
+	for (int i = 2; i < argc; i++) {
+		if (i > 2)
+			strcat(text, " ");
+		strcat(text, argv[i]);
+	}
+	rc = chat_send_reply(a->c, a->open, m->id, text, strlen(text), NULL, answered, "reply");
+	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+		app_notice(a, "reply: %s", app_error(a->c));
+	free(text);
+	a->scroll = 0;
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+/* /react N EMOJI, or /react N - to take yours back. */
+static void
+run_react(struct app *a, int argc, char **argv)
+{
+	const struct app_msg *m = nth_message(a, argv[1]);
+	const char *emoji = argc > 2 && strcmp(argv[2], "-") != 0 ? argv[2] : "";
+	int rc;
+
+	if (m == NULL)
+		return;
+	rc = chat_react(a->c, a->open, m->id, emoji, NULL, answered, "react");
+	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+		app_notice(a, "react: %s", app_error(a->c));
+	a->dirty_msgs = 1;
+}
+
 static void
 run_reconnect(struct app *a, int argc, char **argv)
 {
@@ -520,6 +598,8 @@ static const struct command commands[] = {
 	{"lastseen", "USER",            "when USER was last online",                      1, 1, 0, run_lastseen},
 	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
 	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
+	{"reply",    "N TEXT",          "reply to message N (1 the newest) quoting it",   2, -1, 1, run_reply},
+	{"react",    "N EMOJI|-",       "react to message N (1 the newest); - takes it back", 2, 2, 1, run_react},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},

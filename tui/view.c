@@ -184,13 +184,19 @@ message_line(const struct app_msg *m)
 
 	if (m->sent_at > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof when, "%H:%M", &tm);
-	len = strlen(when) + strlen(m->sender) + strlen(m->text) + 32;
+	len = strlen(when) + strlen(m->sender) + strlen(m->text) + 32 +
+	      (m->quote ? strlen(m->quote) + 8 : 0) + (m->reactions ? strlen(m->reactions) + 8 : 0);
 	if ((s = malloc(len)) == NULL)
 		return NULL;
 	if (m->event)
 		snprintf(s, len, "%s * %s", when, m->text);
 	else
-		snprintf(s, len, "%s %s: %s%s", when, m->sender, m->text, state_word(m));
+		/* A reply: its quote on a row of its own, above the text; the
+		 * reactions after the text: "12:04 bob: sure (read)  [👍 2 ❤ 1]". */
+		snprintf(s, len, "%s %s: %s%s%s%s%s%s%s", when, m->sender, m->quote ? m->quote : "",
+			 m->quote ? "\n      " : "", m->text, state_word(m),
+			 m->reactions ? "  [" : "", m->reactions ? m->reactions : "",
+			 m->reactions ? "]" : "");
 	return s;
 }
 

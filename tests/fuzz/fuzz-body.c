@@ -2,7 +2,7 @@
  * fuzz-body.c - libFuzzer target: the plaintext of an envelope, as it comes
  * out of decryption (PROTOCOL.md, "End-to-end encryption"): the padding, then
  * the body of each kind: text (0x01), receipt (0x02), text and attachments
- * (0x03). The input is taken both as a padded plaintext and as a body.
+ * (0x03), reply (0x05), reaction (0x06). The input is taken both as a padded plaintext and as a body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "attach.h"
 #include "e2e.h"
 #include "internal.h"
+#include "reply.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +30,8 @@ body(const uint8_t *p, size_t len)
 {
 	struct receipt_body r;
 	struct attach_meta *atts = NULL;
+	struct reply_body rb;
+	struct reaction_body ra;
 	size_t n = 0;
 	char *text = NULL, err[256];
 
@@ -50,6 +53,18 @@ body(const uint8_t *p, size_t len)
 			free(text);
 			attach_meta_free(atts, n);
 		}
+		break;
+	case PROTO_BODY_REPLY:
+		if (reply_body_parse(p, len, &rb, err, sizeof err) == REPLY_OK) {
+			if (rb.text_len == 0 || rb.text_len > CHAT_MAX_TEXT)
+				abort();
+			reply_body_free(&rb);
+		}
+		break;
+	case PROTO_BODY_REACTION:
+		if (reaction_body_parse(p, len, &ra, err, sizeof err) == REPLY_OK &&
+		    strlen(ra.emoji) > REACTION_EMOJI_MAX)
+			abort();
 		break;
 	}
 }

@@ -152,6 +152,15 @@ test_command_lines(void **state)
 	assert_string_equal(parse("send", "--bogus @bob hi"), "unknown option '--bogus' for send");
 	assert_string_equal(parse("send", "@bob hi --attach"), "--attach needs a file");
 	assert_string_equal(parse("send", ""), "give a chat and a text (or -)");
+	/* reply: the third word is the text, whatever it begins with. */
+	assert_string_equal(parse("reply", "@bob 1a2b -5 degrees"),
+			    "give one text; quote it if it has spaces");
+	assert_string_equal(parse("reply", "@bob 1a2b -5"), "");
+	assert_string_equal(parse("reply", "@bob 1a2b"), "give a chat, a message id and a text");
+	assert_string_equal(parse("react", "@bob"),
+			    "give a chat, a message id and an emoji (or --remove)");
+	assert_string_equal(parse("react", "--remove @bob 1a2b"), "");
+	assert_string_equal(parse("react", "@bob 1a2b x y"), "unexpected argument 'y'");
 	/* The rest is each command's own. */
 	assert_string_equal(parse("history", ""), "give a chat");
 	assert_string_equal(parse("history", "C --limit 0"), "--limit needs a number (1-1000000)");
