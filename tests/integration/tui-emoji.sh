@@ -22,6 +22,18 @@ screen() {
 	tui_screen "$1" | sed -e "s/$ZWJ//g" -e 's/ *$//'
 }
 
+# input_is NAME TEXT: until the input line (row 30) is TEXT; fails after 10 s.
+# (A keystroke may take a moment: the first one of a message tells the chat
+# that its user is typing, which commits a session's state.)
+input_is() {
+	i=0
+	until [ "$(screen "$1" | sed -n 30p)" = "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
+
 # wait_row NAME TEXT: until a row of the screen (as screen() has it) ends
 # with TEXT: nothing drawn after it, no stale characters.
 wait_row() {
@@ -47,8 +59,7 @@ wait_row alice "bob: a 👨👩👧 b"
 # Typed: the input line holds it with no gap, the cursor right after it.
 tui_type alice "x $FAMILY y"
 tui_type alice " z"
-[ "$(screen alice | sed -n 30p)" = "x 👨👩👧 y z" ] ||
-	{ tui_screen alice >&2; fail "the input line is garbled"; }
+input_is alice "x 👨👩👧 y z" || { tui_screen alice >&2; fail "the input line is garbled"; }
 [ "$($TMUX_CMD display -p -t alice '#{cursor_x}')" = 12 ] ||
 	fail "the cursor is at $($TMUX_CMD display -p -t alice '#{cursor_x}'), not 12"
 tui_keys alice Enter
@@ -76,8 +87,7 @@ tui_keys dave M-1
 wait_row dave "bob: h ❤ t 👍 f FR z 👨👩👧 end"
 tui_screen dave | grep -q "$VS16" && fail "a VS16 was drawn"
 tui_type dave "$KINDS"
-[ "$(screen dave | sed -n 30p)" = "h ❤ t 👍 f FR z" ] ||
-	{ tui_screen dave >&2; fail "dave's input line is garbled"; }
+input_is dave "h ❤ t 👍 f FR z" || { tui_screen dave >&2; fail "dave's input line is garbled"; }
 
 # Keys typed while the terminal is measured are not lost.
 $TMUX_CMD new-session -d -s early -x 100 -y 30 \
