@@ -486,6 +486,7 @@ chat_client_destroy(struct chat_client *c)
 		e2e_identity_wipe(c->id);
 		sodium_free(c->id);
 	}
+	typing_free(c);
 	free(c->home);
 	free(c->server_url);
 	free(c->ca_file);

@@ -176,6 +176,10 @@ struct chat_client {
 	char typing_chat[CHAT_CHAT_ID_LEN + 1];
 	int64_t typing_at;
 	int typing_on;
+	/* Typing envelopes sent to a device since anything was read from it
+	 * (each uses up one of the session's message keys; see typing.c). */
+	struct typing_unheard *unheard;
+	size_t n_unheard;
 	char **acks;         /* message ids stored and not yet acked */
 	size_t n_acks, cap_acks;
 	/* The messages of this pass, stored in the store's batch and waiting
@@ -302,6 +306,9 @@ int pairwise_ensure(struct chat_client *c, struct op *op, char *const *users, si
 void pairwise_op_free(struct op *op);
 /* A typing push (typing.c): told to on_typing, stored nowhere. */
 void typing_receive(struct chat_client *c, const cJSON *msg);
+/* Something was read from (user, device): typing may go to it again. */
+void typing_heard(struct chat_client *c, const char *user, uint32_t device);
+void typing_free(struct chat_client *c);
 
 /* Group chats' sender keys (group.c). group_envelopes: one envelope per
  * device of op's chat (op->users' devices but this one), the message

@@ -277,6 +277,7 @@ pairwise_decrypt(struct chat_client *c, const char *chat_id, const char *msg_id,
 		if (r == RATCHET_OK) {
 			/* Answered: the session is the peer's too, prekeys no more. */
 			rc = save_state(c, d[i].id, &st, NULL);
+			typing_heard(c, user, device);
 			if (rc != CHAT_OK) {
 				blob_free(*pt, *pt_len);
 				*pt = NULL;

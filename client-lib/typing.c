@@ -14,6 +14,53 @@
 
 /* A typing 1 again for the same chat is dropped within this time. */
 #define TYPING_RESEND_MS 3000
+/* Each typing envelope uses up a message key of its session, and one for a
+ * device that is not connected is dropped by the server: its receiver will
+ * skip that key. Past this many sent to a device without a word read from
+ * it, it gets no more typing (until something comes from it), so that
+ * typing alone never takes a session near RATCHET_MAX_SKIP. */
+#define TYPING_UNHEARD_MAX 50
+
+struct typing_unheard {
+	char user[CHAT_USER_MAX + 1];
+	uint32_t device;
+	int n;
+};
+
+static struct typing_unheard *
+unheard(struct chat_client *c, const char *user, uint32_t device, int add)
+{
+	struct typing_unheard *u;
+
+	for (size_t i = 0; i < c->n_unheard; i++)
+		if (c->unheard[i].device == device && strcmp(c->unheard[i].user, user) == 0)
+			return &c->unheard[i];
+	if (!add || (u = realloc(c->unheard, (c->n_unheard + 1) * sizeof *u)) == NULL)
+		return NULL;
+	c->unheard = u;
+	u = &c->unheard[c->n_unheard++];
+	snprintf(u->user, sizeof u->user, "%s", user);
+	u->device = device;
+	u->n = 0;
+	return u;
+}
+
+void
+typing_heard(struct chat_client *c, const char *user, uint32_t device)
+{
+	struct typing_unheard *u = unheard(c, user, device, 0);
+
+	if (u != NULL)
+		u->n = 0;
+}
+
+void
+typing_free(struct chat_client *c)
+{
+	free(c->unheard);
+	c->unheard = NULL;
+	c->n_unheard = 0;
+}
 #define TYPING_HIDDEN    "typing_hidden"
 
 int
@@ -49,12 +96,16 @@ add_typing(void *arg, const char *user, uint32_t device, const struct store_peer
 {
 	struct typing_ctx *t = arg;
 	struct chat_client *c = t->c;
+	struct typing_unheard *u;
 	uint8_t *ct = NULL;
 	size_t len = 0;
 	cJSON *env;
 	int rc;
 
 	if ((strcmp(user, c->user) == 0 && device == c->device_id) || p->has_pending)
+		return 0;
+	u = unheard(c, user, device, 1);
+	if (u != NULL && u->n >= TYPING_UNHEARD_MAX)
 		return 0;
 	rc = store_dr_has(&c->store, user, device, p->exchange_key);
 	if (rc != 1) {
@@ -65,6 +116,8 @@ add_typing(void *arg, const char *user, uint32_t device, const struct store_peer
 	/* The id slot of the AD holds 32 zeros: typing has no message id. */
 	t->err = pairwise_encrypt(c, t->chat_id, "00000000000000000000000000000000", user, device,
 				  p->exchange_key, t->body, sizeof t->body, &ct, &len);
+	if (t->err == CHAT_OK && u != NULL)
+		u->n++;
 	if (t->err == CHAT_OK &&
 	    ((env = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(t->arr, env) ||
 	     !cJSON_AddStringToObject(env, "user", user) ||
