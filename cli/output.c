@@ -362,6 +362,8 @@ out_update_json(const struct chat_update *u)
 	cJSON_AddItemToObject(o, "users", names(u->users, u->n_users));
 	cJSON_AddItemToObject(o, "participants", names(u->participants, u->n_participants));
 	cJSON_AddItemToObject(o, "admins", names(u->admins, u->n_admins));
+	if (u->description != NULL) /* a "describe" update */
+		cJSON_AddStringToObject(o, "description", u->description);
 	return o;
 }
 
