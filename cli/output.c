@@ -156,6 +156,8 @@ out_chat_json(const struct chat_chat *ch)
 	cJSON_AddStringToObject(o, "lastActivity", at);
 	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
 	cJSON_AddNumberToObject(o, "unread", (double)ch->n_unread);
+	if (strcmp(ch->kind, "group") == 0)
+		cJSON_AddStringToObject(o, "description", ch->description ? ch->description : "");
 	return o;
 }
 

@@ -109,3 +109,26 @@ expect_exit 0 ctl carol recv
 expect_in "$T/out" "bob removed the description"
 expect_exit 0 ctl carol --json members "$g"
 [ "$(jq -r .description "$T/out")" = "" ] || fail "description not removed: $(cat "$T/out")"
+
+# The same through rpc: bob (an admin) promotes carol and renames; dave (not
+# one) is refused with the server's code; carol's phone hears both as events.
+cat > "$T/in" <<IN
+{"jsonrpc":"2.0","id":1,"method":"promote","params":{"chat":"$g","users":["carol"]}}
+{"jsonrpc":"2.0","id":2,"method":"rename","params":{"chat":"$g","name":"readers"}}
+{"jsonrpc":"2.0","id":3,"method":"describe","params":{"chat":"$g","description":"all welcome"}}
+IN
+(cat "$T/in"; sleep 1) | ctl bob rpc >"$T/out" 2>"$T/err" || fail "rpc: $(cat "$T/err")"
+r() { grep "\"id\":$1[,}]" "$T/out" | head -n 1; }
+for i in 1 2 3; do
+	[ "$(r $i | jq -r .result.chatId)" = "$g" ] || fail "rpc $i: $(cat "$T/out")"
+done
+printf '{"jsonrpc":"2.0","id":1,"method":"demote","params":{"chat":"%s","users":["bob"]}}\n' "$g" |
+	ctl dave rpc >"$T/out" 2>"$T/err"
+[ "$(r 1 | jq -r .error.code)" = 4 ] || fail "dave's demote: $(cat "$T/out")"
+expect_in "$T/out" "not_admin"
+expect_exit 0 ctl phone --json recv
+[ "$(jq -r 'select(.type == "chatUpdate") | .operation' "$T/out" | tr '\n' ' ')" = "describe promote rename describe " ] ||
+	fail "phone after rpc: $(cat "$T/out")"
+printf '{"jsonrpc":"2.0","id":1,"method":"chats"}\n' | ctl phone rpc >"$T/out" 2>"$T/err"
+[ "$(r 1 | jq -r ".result[] | select(.chatId == \"$g\") | .name + \"/\" + .description")" = "readers/all welcome" ] ||
+	fail "phone's chats: $(cat "$T/out")"
