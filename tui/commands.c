@@ -674,7 +674,7 @@ static const struct command commands[] = {
 	{"promote",  "USER...",         "make members of this group admins (admins)",     1, 99, 1, run_promote},
 	{"demote",   "USER...",         "make admins of this group members (admins)",     1, 99, 1, run_demote},
 	{"rename",   "NAME",            "rename this group (admins)",                     1, -1, 1, run_rename},
-	{"describe", "[TEXT]",          "set this group's description; none removes it (admins)", 0, -1, 1, run_describe},
+	{"describe", "[TEXT]",          "set this group's description, none to remove (admins)", 0, -1, 1, run_describe},
 	{"verify",   "USER",            "the safety number to compare with USER",         1, 1, 0, run_verify},
 	{"trust",    "USER",            "accept USER's changed key (after /verify)",       1, 1, 0, run_trust},
 	{"devices",  "",                "your devices",                                   0, 0, 0, run_devices},
