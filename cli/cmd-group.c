@@ -254,6 +254,7 @@ const struct cmd_entry cmd_rename_entry = {.name = "rename",
 					   .summary = "rename a group (admins only)",
 					   .args = {.min_args = 2,
 						    .max_args = 2,
+						    .text_from = 2,
 						    .too_few = "give a chat and its new name",
 						    .too_many = "give a chat and its new name (quote it)"},
 					   .exec = cmd_rename_exec};
@@ -264,6 +265,7 @@ const struct cmd_entry cmd_describe_entry = {
 	.summary = "set a group's description, \"\" to remove it (admins only)",
 	.args = {.min_args = 2,
 		 .max_args = 2,
+		 .text_from = 2,
 		 .too_few = "give a chat and the description",
 		 .too_many = "give a chat and the description (quote it)"},
 	.exec = cmd_describe_exec};
