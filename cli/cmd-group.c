@@ -249,15 +249,16 @@ cmd_describe_exec(struct cli *cli, struct args *args)
 	return edit(cli, &cmd_describe_entry, args, 0);
 }
 
-const struct cmd_entry cmd_rename_entry = {.name = "rename",
-					   .usage = "CHAT NAME",
-					   .summary = "rename a group (admins only)",
-					   .args = {.min_args = 2,
-						    .max_args = 2,
-						    .text_from = 2,
-						    .too_few = "give a chat and its new name",
-						    .too_many = "give a chat and its new name (quote it)"},
-					   .exec = cmd_rename_exec};
+const struct cmd_entry cmd_rename_entry = {
+	.name = "rename",
+	.usage = "CHAT NAME",
+	.summary = "rename a group (admins only)",
+	.args = {.min_args = 2,
+		 .max_args = 2,
+		 .text_from = 2,
+		 .too_few = "give a chat and its new name",
+		 .too_many = "give a chat and its new name (quote it)"},
+	.exec = cmd_rename_exec};
 
 const struct cmd_entry cmd_describe_entry = {
 	.name = "describe",

@@ -357,12 +357,12 @@ struct chat_receipt {
  * during the callback. */
 struct chat_update {
 	const char *chat_id;
-	const char *update_id;    /* 32 hex digits, unique like a message id */
-	int64_t seq;              /* place in the chat's sequence, with its messages */
-	int64_t sent_at;          /* ms since the epoch, server time */
-	const char *kind;         /* "group" or "direct" */
-	const char *name;         /* the group's name, or NULL */
-	const char *actor;        /* who made the change */
+	const char *update_id; /* 32 hex digits, unique like a message id */
+	int64_t seq;           /* place in the chat's sequence, with its messages */
+	int64_t sent_at;       /* ms since the epoch, server time */
+	const char *kind;      /* "group" or "direct" */
+	const char *name;      /* the group's name, or NULL */
+	const char *actor;     /* who made the change */
 	/* "create", "add", "remove", "leave"; "promote", "demote" (users became
 	 * admins, or are no longer); "rename" (name is the new name);
 	 * "describe" (description is the new one) */

@@ -98,9 +98,8 @@ chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *
 	proto_get_int(reply, "createdAt", 0, INT64_MAX / 2, &created);
 	if (rc == CHAT_OK &&
 	    store_chat_put(&c->store, chat_id, kind, name, description,
-			   created ? created : proto_now_ms(),
-			   (const char *const *)*members, *n, (const char *const *)admins,
-			   n_admins) != 0)
+			   created ? created : proto_now_ms(), (const char *const *)*members, *n,
+			   (const char *const *)admins, n_admins) != 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	store_free_list(admins, n_admins);
 	if (rc != CHAT_OK) {
@@ -408,7 +407,8 @@ plain_text(const char *s, size_t len, int newlines)
 static void
 group_updated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
-	const char *name = proto_get_str(reply, "name"), *desc = proto_get_str(reply, "description");
+	const char *name = proto_get_str(reply, "name"),
+		   *desc = proto_get_str(reply, "description");
 
 	err = chats_no_such(c, err, op->chat_id);
 	if (err == CHAT_OK && store_chat_put(&c->store, op->chat_id, "group", name, desc,
@@ -437,12 +437,12 @@ chat_update_group(struct chat_client *c, const char *chat_id, const char *name,
 				 "control characters",
 				 PROTO_GROUP_NAME_MAX);
 	if (rc == CHAT_OK && description != NULL &&
-	    ((len = strlen(description)) > PROTO_GROUP_DESCRIPTION_MAX ||
+	    ((len = strlen(description)) > PROTO_GROUP_DESC_MAX        ||
 	     !plain_text(description, len, 1)))
 		rc = client_fail(c, CHAT_ERR_INVALID,
 				 "a description is at most %d bytes of UTF-8 text without control "
 				 "characters (line breaks allowed)",
-				 PROTO_GROUP_DESCRIPTION_MAX);
+				 PROTO_GROUP_DESC_MAX);
 	if (rc != CHAT_OK)
 		return rc;
 	req = request_new("updateChat");

@@ -676,8 +676,8 @@ note_chat(struct chat_client *c, const char *chat_id)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == 1)
 		return CHAT_OK;
-	if (store_chat_put(&c->store, chat_id, "direct", NULL, NULL, proto_now_ms(), NULL, 0, NULL, 0) !=
-	    0)
+	if (store_chat_put(&c->store, chat_id, "direct", NULL, NULL, proto_now_ms(), NULL, 0, NULL,
+			   0) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return chats_fetch(c, chat_id);
 }
@@ -899,6 +899,7 @@ static void
 describe(const struct chat_update *u, char *buf, size_t cap)
 {
 	int promote = strcmp(u->operation, "promote") == 0;
+	const char *verb = "removed";
 	size_t o;
 
 	if (strcmp(u->operation, "create") == 0) {
@@ -924,10 +925,11 @@ describe(const struct chat_update *u, char *buf, size_t cap)
 	}
 	/* add: "added"; promote: "made ... an admin"; remove, demote:
 	 * "removed", demote adding " as admin". */
-	o = (size_t)snprintf(buf, cap, "%s %s ", u->actor,
-			     promote ? "made"
-			     : strcmp(u->operation, "add") == 0 ? "added"
-								 : "removed");
+	if (promote)
+		verb = "made";
+	else if (strcmp(u->operation, "add") == 0)
+		verb = "added";
+	o = (size_t)snprintf(buf, cap, "%s %s ", u->actor, verb);
 	for (size_t i = 0; i < u->n_users && o < cap; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", u->users[i]);
 	if (o < cap && promote)

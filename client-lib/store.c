@@ -287,11 +287,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PEER_COUNT] = "SELECT count(*) FROM peers WHERE user = ?1 AND active = 1",
 
 	/* store_chats.c */
-	[ST_CHAT_PUT] = "INSERT INTO chats(chat_id, kind, name, created_at, members_known,"
-			" description) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id) DO UPDATE"
-			" SET kind = excluded.kind, name = excluded.name,"
-			" description = coalesce(excluded.description, chats.description),"
-			" members_known = max(members_known, excluded.members_known)",
+	[ST_CHAT_PUT] =
+		"INSERT INTO chats(chat_id, kind, name, created_at, members_known,"
+		" description) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id) DO UPDATE"
+		" SET kind = excluded.kind, name = excluded.name,"
+		" description = coalesce(excluded.description, chats.description),"
+		" members_known = max(members_known, excluded.members_known)",
 	[ST_MEMBERS_CLEAR] = "DELETE FROM chat_members WHERE chat_id = ?1",
 	[ST_MEMBER_ADD] = "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?1, ?2)",
 	[ST_MEMBER_SET_ADMIN] =

@@ -208,10 +208,10 @@ enum db_update_op {
 	DB_OP_ADD,
 	DB_OP_REMOVE,
 	DB_OP_LEAVE,
-	DB_OP_PROMOTE,  /* users became admins */
-	DB_OP_DEMOTE,   /* users are admins no longer */
-	DB_OP_RENAME,   /* text: the new name */
-	DB_OP_DESCRIBE  /* text: the new description ("" none) */
+	DB_OP_PROMOTE, /* users became admins */
+	DB_OP_DEMOTE,  /* users are admins no longer */
+	DB_OP_RENAME,  /* text: the new name */
+	DB_OP_DESCRIBE /* text: the new description ("" none) */
 };
 
 struct db_chat {
@@ -219,7 +219,7 @@ struct db_chat {
 	char kind[16];
 	int has_name;
 	char name[128];
-	char description[PROTO_GROUP_DESCRIPTION_MAX + 1]; /* "" none */
+	char description[PROTO_GROUP_DESC_MAX        + 1]; /* "" none */
 	int64_t created_at;
 	size_t n_members; /* members sorted by name */
 	char members[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
@@ -285,15 +285,15 @@ struct db_group_edit {
 	const char *actor;
 	uint32_t actor_device;
 	const char *name;        /* 1..PROTO_GROUP_NAME_MAX bytes, or NULL */
-	const char *description; /* 0..PROTO_GROUP_DESCRIPTION_MAX bytes, or NULL */
+	const char *description; /* 0..PROTO_GROUP_DESC_MAX        bytes, or NULL */
 	int64_t now;
 };
 
 struct db_change_result {
 	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	int has_name;
-	char name[128]; /* the group's name */
-	char description[PROTO_GROUP_DESCRIPTION_MAX + 1]; /* the group's, "" none */
+	char name[128];                                    /* the group's name */
+	char description[PROTO_GROUP_DESC_MAX        + 1]; /* the group's, "" none */
 	char update_id[PROTO_MESSAGE_ID_LEN + 1];
 	int64_t seq;
 	int64_t sent_at;

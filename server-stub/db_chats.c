@@ -289,14 +289,9 @@ db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
  * back into a struct db_update; the request layer makes the push. */
 
 static const char *const update_ops[] = {
-	[DB_OP_CREATE] = "create",
-	[DB_OP_ADD] = "add",
-	[DB_OP_REMOVE] = "remove",
-	[DB_OP_LEAVE] = "leave",
-	[DB_OP_PROMOTE] = "promote",
-	[DB_OP_DEMOTE] = "demote",
-	[DB_OP_RENAME] = "rename",
-	[DB_OP_DESCRIBE] = "describe",
+	[DB_OP_CREATE] = "create", [DB_OP_ADD] = "add",           [DB_OP_REMOVE] = "remove",
+	[DB_OP_LEAVE] = "leave",   [DB_OP_PROMOTE] = "promote",   [DB_OP_DEMOTE] = "demote",
+	[DB_OP_RENAME] = "rename", [DB_OP_DESCRIBE] = "describe",
 };
 
 /* The operations whose body has the fifth part, their text. */
@@ -824,8 +819,8 @@ db_change_admins(struct db *st, const struct db_group_change *req, int promote,
 		if (db_step_done(st, s, promote ? "promote" : "demote") != 0)
 			goto out;
 	}
-	if (write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users, 0,
-			 NULL, req->now, res) != 0 ||
+	if (write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users, 0, NULL,
+			 req->now, res) != 0 ||
 	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	free(chat);

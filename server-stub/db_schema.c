@@ -476,10 +476,9 @@ foreign_keys_hold(struct db *st)
 }
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
-static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql,
-					 migrate_v8_sql, migrate_v9_sql, migrate_v10_sql,
-					 migrate_v11_sql};
+static const char *const migrations[] = {
+	migrate_v2_sql, migrate_v3_sql, migrate_v4_sql, migrate_v5_sql,  migrate_v6_sql,
+	migrate_v7_sql, migrate_v8_sql, migrate_v9_sql, migrate_v10_sql, migrate_v11_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

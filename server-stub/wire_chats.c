@@ -257,8 +257,7 @@ fail_change(struct req *r, enum db_status st, const char *chat_id, const char *w
 
 /* PROMOTE and DEMOTE (PROTOCOL.md, "modifyChatParticipants"). */
 static void
-change_admins(struct req *r, struct db_group_change *req, int promote,
-	      struct db_change_result *res)
+change_admins(struct req *r, struct db_group_change *req, int promote, struct db_change_result *res)
 {
 	enum db_status st = db_change_admins(r->h->db, req, promote, res);
 
@@ -391,7 +390,7 @@ out:
 }
 
 /* A group's new name or description from updateChat: 1..PROTO_GROUP_NAME_MAX
- * (name) or 0..PROTO_GROUP_DESCRIPTION_MAX (description) bytes of UTF-8
+ * (name) or 0..PROTO_GROUP_DESC_MAX        (description) bytes of UTF-8
  * without control characters, a description's line breaks excepted.  NULL
  * (refused) if it is not. */
 static const char *
@@ -452,7 +451,7 @@ handle_update_chat(struct req *r)
 	    (req.name = get_text(r, name_f, "name", 1, PROTO_GROUP_NAME_MAX, 0)) == NULL)
 		return;
 	if (desc_f != NULL && (req.description = get_text(r, desc_f, "description", 0,
-							  PROTO_GROUP_DESCRIPTION_MAX, 1)) == NULL)
+							  PROTO_GROUP_DESC_MAX, 1)) == NULL)
 		return;
 	if ((res = malloc(sizeof *res)) == NULL) {
 		r->oom = 1;

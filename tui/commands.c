@@ -180,8 +180,8 @@ static void
 run_promote(struct app *a, int argc, char **argv)
 {
 	int rc = chat_modify_admins(a->c, a->open, CHAT_ADMINS_PROMOTE,
-				    (const char *const *)argv + 1, (size_t)argc - 1, app_done_notice,
-				    "promote");
+				    (const char *const *)argv + 1, (size_t)argc - 1,
+				    app_done_notice, "promote");
 
 	if (rc != CHAT_OK)
 		app_notice(a, "promote failed: %s", app_error(a->c));
@@ -190,9 +190,9 @@ run_promote(struct app *a, int argc, char **argv)
 static void
 run_demote(struct app *a, int argc, char **argv)
 {
-	int rc = chat_modify_admins(a->c, a->open, CHAT_ADMINS_DEMOTE,
-				    (const char *const *)argv + 1, (size_t)argc - 1, app_done_notice,
-				    "demote");
+	int rc =
+		chat_modify_admins(a->c, a->open, CHAT_ADMINS_DEMOTE, (const char *const *)argv + 1,
+				   (size_t)argc - 1, app_done_notice, "demote");
 
 	if (rc != CHAT_OK)
 		app_notice(a, "demote failed: %s", app_error(a->c));

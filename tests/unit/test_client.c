@@ -195,9 +195,11 @@ test_resolve(void **state)
 	char out[CHAT_CHAT_ID_LEN + 1];
 
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000001", "direct", NULL, NULL, 1, ab, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000001", "direct", NULL, NULL, 1, ab, 2, NULL, 0),
+		0);
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000002", "direct", NULL, NULL, 1, ac, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000002", "direct", NULL, NULL, 1, ac, 2, NULL, 0),
+		0);
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@bob", out), 1);
 	assert_string_equal(out, "abcd000000000001");
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@carol", out), 1);
@@ -208,11 +210,13 @@ test_resolve(void **state)
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "ffff", out), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000001"), 1);
 	/* A chat first seen in a message has no members yet; a later put fills them. */
-	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, NULL, 0,
+					NULL, 0),
+			 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 0);
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, ab, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, ab, 2, NULL, 0),
+		0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 1);
 }
 
@@ -239,7 +243,8 @@ test_receipt_states(void **state)
 	m.sender = "alice";
 	m.outgoing = 1;
 	m.state = "sent";
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0),
+			 0);
 	assert_int_equal(store_message_insert(&f->s, &m), 1);
 	assert_int_equal(store_receipt_put(&f->s, id, "bob", 2, CHAT_RECEIPT_DELIVERED, 5), 1);
 	assert_int_equal(store_message_refresh_state(&f->s, id, "alice"), 0);
@@ -276,7 +281,8 @@ test_mark_read_and_owed(void **state)
 	o.sender = "alice";
 	o.outgoing = 1;
 	o.state = "sent";
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0),
+			 0);
 	store_message_insert(&f->s, &a);
 	store_message_insert(&f->s, &b);
 	store_message_insert(&f->s, &o);
@@ -373,7 +379,8 @@ test_bind_failure_refuses(void **state)
 	memset(long_name, 'n', sizeof long_name - 1);
 	long_name[sizeof long_name - 1] = '\0';
 
-	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0), -1);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0),
+			 -1);
 	assert_non_null(strstr(f->s.err, "store chat"));
 	assert_non_null(strstr(f->s.err, "bind parameter 3"));
 	assert_non_null(strstr(f->s.err, "too big"));
@@ -388,7 +395,8 @@ test_bind_failure_refuses(void **state)
 
 	/* What fits goes through on the same statements. */
 	sqlite3_limit(f->s.db, SQLITE_LIMIT_LENGTH, 1000000);
-	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0),
+			 0);
 	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, long_name), 0);
 	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
 	assert_int_equal(strncmp(p.name, long_name, sizeof p.name - 1), 0);
@@ -449,7 +457,8 @@ test_disk_full_loses_nothing(void **state)
 	assert_int_equal(history_count(&f->s, chat), stored);
 
 	/* A hundred members need room: all of them or none. */
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, many, 100, many, 1), -1);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, many, 100, many, 1),
+			 -1);
 	assert_non_null(strstr(f->s.err, "full"));
 	assert_int_equal(store_chat_member_each(&f->s, chat, collect_member, &m, NULL), 0);
 	assert_int_equal(m.n, 2);
@@ -1292,7 +1301,8 @@ test_walk_stop_rule(void **state)
 	assert_non_null(mkdtemp(home));
 	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
 					    NULL, NULL, 0));
-	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, NULL, 1, two, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, NULL, 1, two, 2, NULL, 0),
+			 0);
 	assert_int_equal(store_message_insert(&c->store, &m), 1);
 	for (int i = 0; i < 3; i++) {
 		stop = (int[]){7, -7, CHAT_ERR_STORE}[i];

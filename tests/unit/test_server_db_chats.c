@@ -281,14 +281,12 @@ test_group_admins(void **state)
 	assert_int_equal(change_admins(f->db, g, "bob", 1, &bob, 1, 2000, res), DB_NOT_ADMIN);
 	assert_int_equal(change_admins(f->db, g, "alice", 1, &dave, 1, 2000, res), DB_NOT_MEMBER);
 	assert_string_equal(res->bad_user, "dave");
-	assert_int_equal(change_admins(f->db, g, "alice", 1, &zed, 1, 2000, res),
-			 DB_UNKNOWN_USER);
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &zed, 1, 2000, res), DB_UNKNOWN_USER);
 	assert_int_equal(change_admins(f->db, g, "alice", 1, &alice, 1, 2000, res), DB_ROLE_SAME);
 	assert_int_equal(change_admins(f->db, g, "alice", 0, &bob, 1, 2000, res), DB_ROLE_SAME);
 	assert_string_equal(res->bad_user, "bob");
 	/* The last admin cannot go, alone or with others. */
-	assert_int_equal(change_admins(f->db, g, "alice", 0, &alice, 1, 2000, res),
-			 DB_LAST_ADMIN);
+	assert_int_equal(change_admins(f->db, g, "alice", 0, &alice, 1, 2000, res), DB_LAST_ADMIN);
 	assert_int_equal(change_admins(f->db, g, "dave", 1, &dave, 1, 2000, res), DB_NOT_FOUND);
 	chat_of(f->db, "alice", "bob", direct_id, 1);
 	assert_int_equal(change_admins(f->db, direct_id, "alice", 1, &bob, 1, 2000, res),
@@ -305,8 +303,7 @@ test_group_admins(void **state)
 	db_change_result_free(res);
 	members_are(f->db, g, "carol", "alice,bob,carol", "alice,bob");
 	assert_int_equal(change_ok(f->db, g, "bob", 1, "dave", 4000, DB_OP_ADD), 3);
-	assert_int_equal(change_admins(f->db, g, "bob", 0, alice_bob, 2, 5000, res),
-			 DB_LAST_ADMIN);
+	assert_int_equal(change_admins(f->db, g, "bob", 0, alice_bob, 2, 5000, res), DB_LAST_ADMIN);
 	assert_int_equal(change_admins(f->db, g, "bob", 0, &alice, 1, 5000, res), DB_OK);
 	assert_int_equal(res->seq, 4);
 	db_change_result_free(res);

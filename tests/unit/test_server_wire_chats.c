@@ -529,10 +529,12 @@ test_group_admin(void **state)
 			  g, big),
 		     "too_large", 20);
 	expect_error(call(f, &a,
-			  "{\"id\":21,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}", g),
+			  "{\"id\":21,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}",
+			  g),
 		     "not_admin", 21);
 	expect_error(call(f, &a,
-			  "{\"id\":22,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}", d),
+			  "{\"id\":22,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}",
+			  d),
 		     "bad_request", 22);
 	r = call(f, &b, "{\"id\":23,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"books\"}",
 		 g);
