@@ -132,3 +132,18 @@ expect_exit 0 ctl phone --json recv
 printf '{"jsonrpc":"2.0","id":1,"method":"chats"}\n' | ctl phone rpc >"$T/out" 2>"$T/err"
 [ "$(r 1 | jq -r ".result[] | select(.chatId == \"$g\") | .name + \"/\" + .description")" = "readers/all welcome" ] ||
 	fail "phone's chats: $(cat "$T/out")"
+
+# Live: dave listens while bob renames; the event comes as it happens, in
+# text, and a description that starts with a dash is text, not an option.
+ctl dave listen >"$T/listen.out" 2>"$T/listen.err" &
+listener=$!
+wait_until 10 'dave never connected: $(cat "$T/listen.err")' \
+	grep -q "auth device=dave/1 via=auth$" "$T/server.log"
+sleep 0.3
+expect_exit 0 ctl bob rename "$g" "climbers"
+expect_exit 0 ctl bob describe "$g" "-- rules: none --"
+wait_until 10 'listen showed: $(cat "$T/listen.out")' \
+	grep -q 'bob changed the description to "-- rules: none --"' "$T/listen.out"
+expect_in "$T/listen.out" 'bob renamed the group to "climbers"'
+kill $listener
+wait $listener 2>/dev/null || :
