@@ -1,4 +1,5 @@
-/* cmd-group.c - members, add, remove, leave: who is in a chat. */
+/* cmd-group.c - members, add, remove, leave: who is in a chat; promote,
+ * demote, rename, describe: a group's admins, name and description. */
 #include "chatctl.h"
 
 #include <string.h>
@@ -20,18 +21,50 @@ print_member(void *arg, const char *user, int admin)
 	return 0;
 }
 
-/* Prints the members of chat as stored now. */
+/* A group's name and description, as print_members shows them. */
+struct about {
+	cJSON *doc;
+};
+
+static int
+print_about(void *arg, const struct chat_chat *ch)
+{
+	struct about *a = arg;
+
+	if (strcmp(ch->kind, "group") != 0)
+		return 0;
+	if (a->doc != NULL) {
+		cJSON_AddStringToObject(a->doc, "name", ch->name ? ch->name : "");
+		cJSON_AddStringToObject(a->doc, "description",
+					ch->description ? ch->description : "");
+		return 0;
+	}
+	printf("group: %s\n", ch->name ? ch->name : "");
+	if (ch->description != NULL && ch->description[0] != '\0')
+		printf("description: %s\n", ch->description);
+	return 0;
+}
+
+/* Prints the members of chat as stored now (a group's name and description
+ * first). */
 static int
 print_members(struct cli *cli, const char *chat)
 {
 	cJSON *doc = NULL, *arr = NULL;
+	struct about about;
 	int rc;
 
 	if (cli->json) {
 		doc = cJSON_CreateObject();
 		cJSON_AddStringToObject(doc, "chatId", chat);
-		arr = cJSON_AddArrayToObject(doc, "participants");
 	}
+	about.doc = doc;
+	if ((rc = chat_get_chat(cli->c, chat, print_about, &about)) < 0) {
+		cJSON_Delete(doc);
+		return cli_fail(cli, rc, "members");
+	}
+	if (doc != NULL)
+		arr = cJSON_AddArrayToObject(doc, "participants");
 	rc = chat_members(cli->c, chat, print_member, arr);
 	if (rc < 0) {
 		cJSON_Delete(doc);
@@ -142,3 +175,98 @@ const struct cmd_entry cmd_leave_entry = {.name = "leave",
 						   .too_few = "give one chat",
 						   .too_many = "give one chat"},
 					  .exec = cmd_leave_exec};
+
+/* promote/demote CHAT USER... */
+static int
+admins(struct cli *cli, const struct cmd_entry *e, int op, struct args *args)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	int rc;
+
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
+		return rc;
+	rc = chat_modify_admins(cli->c, chat, op, (const char *const *)args->argv + 1,
+				(size_t)args->argc - 1, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, e->name)) != EXIT_OK)
+		return rc;
+	return print_members(cli, chat);
+}
+
+static int
+cmd_promote_exec(struct cli *cli, struct args *args)
+{
+	return admins(cli, &cmd_promote_entry, CHAT_ADMINS_PROMOTE, args);
+}
+
+static int
+cmd_demote_exec(struct cli *cli, struct args *args)
+{
+	return admins(cli, &cmd_demote_entry, CHAT_ADMINS_DEMOTE, args);
+}
+
+const struct cmd_entry cmd_promote_entry = {
+	.name = "promote",
+	.usage = "CHAT USER...",
+	.summary = "make members of a group admins (admins only); prints the members",
+	.args = {.min_args = 2, .max_args = -1, .too_few = "give a chat and at least one user"},
+	.exec = cmd_promote_exec};
+
+const struct cmd_entry cmd_demote_entry = {
+	.name = "demote",
+	.usage = "CHAT USER...",
+	.summary = "make admins of a group members again (admins only; one admin stays)",
+	.args = {.min_args = 2, .max_args = -1, .too_few = "give a chat and at least one user"},
+	.exec = cmd_demote_exec};
+
+/* rename CHAT NAME, describe CHAT TEXT */
+static int
+edit(struct cli *cli, const struct cmd_entry *e, struct args *args, int name)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	const char *v = args->argv[1];
+	int rc;
+
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, args->argv[0], chat)) != EXIT_OK)
+		return rc;
+	rc = chat_update_group(cli->c, chat, name ? v : NULL, name ? NULL : v, cli_done_cb,
+			       cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, e->name)) != EXIT_OK)
+		return rc;
+	return print_members(cli, chat);
+}
+
+static int
+cmd_rename_exec(struct cli *cli, struct args *args)
+{
+	return edit(cli, &cmd_rename_entry, args, 1);
+}
+
+static int
+cmd_describe_exec(struct cli *cli, struct args *args)
+{
+	return edit(cli, &cmd_describe_entry, args, 0);
+}
+
+const struct cmd_entry cmd_rename_entry = {
+	.name = "rename",
+	.usage = "CHAT NAME",
+	.summary = "rename a group (admins only)",
+	.args = {.min_args = 2,
+		 .max_args = 2,
+		 .text_from = 2,
+		 .too_few = "give a chat and its new name",
+		 .too_many = "give a chat and its new name (quote it)"},
+	.exec = cmd_rename_exec};
+
+const struct cmd_entry cmd_describe_entry = {
+	.name = "describe",
+	.usage = "CHAT TEXT",
+	.summary = "set a group's description, \"\" to remove it (admins only)",
+	.args = {.min_args = 2,
+		 .max_args = 2,
+		 .text_from = 2,
+		 .too_few = "give a chat and the description",
+		 .too_many = "give a chat and the description (quote it)"},
+	.exec = cmd_describe_exec};

@@ -569,6 +569,20 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		return do_answer(rpc, id, chat, method, params, call);
 	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
+	} else if (strcmp(method, "rename") == 0 || strcmp(method, "describe") == 0) {
+		rc = method[0] == 'r'
+			     ? chat_update_group(cli->c, chat, param_str(params, "name"), NULL,
+						 call_done, call)
+			     : chat_update_group(cli->c, chat, NULL,
+						 param_str(params, "description"), call_done, call);
+	} else if (strcmp(method, "promote") == 0 || strcmp(method, "demote") == 0) {
+		users = param_list(params, "users", &n);
+		rc = users == NULL ? CHAT_ERR_NOMEM
+				   : chat_modify_admins(cli->c, chat,
+							method[0] == 'p' ? CHAT_ADMINS_PROMOTE
+									 : CHAT_ADMINS_DEMOTE,
+							users, n, call_done, call);
+		free(users);
 	} else {
 		users = param_list(params, "users", &n);
 		rc = users == NULL ? CHAT_ERR_NOMEM
@@ -738,6 +752,11 @@ static const struct method methods[] = {
 	{"add", method_chat, {CHAT_P, USERS_P}},
 	{"remove", method_chat, {CHAT_P, USERS_P}},
 	{"leave", method_chat, {CHAT_P}},
+	{"promote", method_chat, {CHAT_P, USERS_P}},
+	{"demote", method_chat, {CHAT_P, USERS_P}},
+	{"rename", method_chat, {CHAT_P, {"name", P_STR, 1, 0, 0, "the group's new name"}}},
+	{"describe", method_chat, {CHAT_P, {"description", P_STR, 1, 0, 0,
+					    "the group's description, \"\" to remove it"}}},
 	{"create", method_create, {{"users", P_LIST, 1, 1, 99, "user names"},
 				   {"name", P_STR, 0, 0, 0, "a group's name"}}},
 	{"chats", method_chats, {{0}}},

@@ -156,6 +156,8 @@ out_chat_json(const struct chat_chat *ch)
 	cJSON_AddStringToObject(o, "lastActivity", at);
 	cJSON_AddNumberToObject(o, "messages", (double)ch->n_messages);
 	cJSON_AddNumberToObject(o, "unread", (double)ch->n_unread);
+	if (strcmp(ch->kind, "group") == 0)
+		cJSON_AddStringToObject(o, "description", ch->description ? ch->description : "");
 	return o;
 }
 
@@ -362,6 +364,8 @@ out_update_json(const struct chat_update *u)
 	cJSON_AddItemToObject(o, "users", names(u->users, u->n_users));
 	cJSON_AddItemToObject(o, "participants", names(u->participants, u->n_participants));
 	cJSON_AddItemToObject(o, "admins", names(u->admins, u->n_admins));
+	if (u->description != NULL) /* a "describe" update */
+		cJSON_AddStringToObject(o, "description", u->description);
 	return o;
 }
 

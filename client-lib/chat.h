@@ -321,6 +321,9 @@ struct chat_chat {
 	int64_t last_activity; /* ms since epoch of the newest message, or creation */
 	int64_t n_messages;    /* in the local store */
 	int64_t n_unread;      /* incoming messages not marked read (chat_mark_read) */
+	/* Since store schema 11: a group's description ("" none), or NULL when
+	 * the server has not described it to this device yet (a direct chat). */
+	const char *description;
 };
 
 /* What a receipt says about a message. */
@@ -354,19 +357,25 @@ struct chat_receipt {
  * during the callback. */
 struct chat_update {
 	const char *chat_id;
-	const char *update_id;    /* 32 hex digits, unique like a message id */
-	int64_t seq;              /* place in the chat's sequence, with its messages */
-	int64_t sent_at;          /* ms since the epoch, server time */
-	const char *kind;         /* "group" or "direct" */
-	const char *name;         /* the group's name, or NULL */
-	const char *actor;        /* who made the change */
-	const char *operation;    /* "create", "add", "remove" or "leave" */
+	const char *update_id; /* 32 hex digits, unique like a message id */
+	int64_t seq;           /* place in the chat's sequence, with its messages */
+	int64_t sent_at;       /* ms since the epoch, server time */
+	const char *kind;      /* "group" or "direct" */
+	const char *name;      /* the group's name, or NULL */
+	const char *actor;     /* who made the change */
+	/* "create", "add", "remove", "leave"; "promote", "demote" (users became
+	 * admins, or are no longer); "rename" (name is the new name);
+	 * "describe" (description is the new one) */
+	const char *operation;
 	const char *const *users; /* who was added or removed (for create: everyone) */
 	size_t n_users;
 	const char *const *participants; /* the members after the change */
 	size_t n_participants;
 	const char *const *admins;
 	size_t n_admins;
+	/* Added with group administration (at the end: older programs never
+	 * read it): the new description for "describe" ("" removed), else NULL. */
+	const char *description;
 };
 
 /* A device of a user, as listed by chat_devices(). */
@@ -888,6 +897,43 @@ CHAT_API int chat_create_group(struct chat_client *c, const char *name, const ch
 CHAT_API int chat_modify_members(struct chat_client *c, const char *chat_id, int operation,
 				 const char *const *users, size_t n_users, chat_done_cb done,
 				 void *arg);
+
+#define CHAT_ADMINS_PROMOTE 1
+#define CHAT_ADMINS_DEMOTE  2
+
+/* Makes members of a group admins (CHAT_ADMINS_PROMOTE) or takes that away
+ * (CHAT_ADMINS_DEMOTE); admins only. A group keeps at least one admin: a
+ * demote that would leave none is refused ("last_admin"). Nothing changes
+ * unless every user listed can be changed. Every member's devices get a
+ * chat update ("promote" or "demote") in the chat's history.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
+ * operation or user name, no user); CHAT_ERR_TOO_LARGE (over 99 users); the
+ * session errors.
+ * done gets the chat id; or a session error (CHAT_ERR_REFUSED: "not_admin",
+ * "not_member", "already_admin", "not_an_admin", "last_admin", "bad_request"
+ * for a direct chat), CHAT_ERR_NO_SUCH_CHAT, CHAT_ERR_STORE. */
+CHAT_API int chat_modify_admins(struct chat_client *c, const char *chat_id, int operation,
+				const char *const *users, size_t n_users, chat_done_cb done,
+				void *arg);
+
+/* Renames a group (name: 1 to 64 bytes of UTF-8, no control characters) or
+ * sets its description (0 to 512 bytes of UTF-8, no control characters but
+ * line breaks; "" removes it): exactly one of name and description, the
+ * other NULL; admins only. Every member's devices get a chat update
+ * ("rename" or "describe") in the chat's history.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
+ * name or description, both or neither); the session errors.
+ * done gets the chat id; or a session error (CHAT_ERR_REFUSED: "not_admin",
+ * "bad_request" for a direct chat), CHAT_ERR_NO_SUCH_CHAT, CHAT_ERR_STORE. */
+CHAT_API int chat_update_group(struct chat_client *c, const char *chat_id, const char *name,
+			       const char *description, chat_done_cb done, void *arg);
+
+/* Calls each() once with chat_id as chat_list_chats() would list it (its
+ * name, members and description as this device's store knows them).
+ * Returns what each() returned, CHAT_ERR_INVALID (a bad chat id),
+ * CHAT_ERR_NO_SUCH_CHAT (not in the local store) or CHAT_ERR_STORE. */
+CHAT_API int chat_get_chat(struct chat_client *c, const char *chat_id, chat_chat_cb each,
+			   void *arg);
 
 /* Leaves a group: chat_modify_members with this user; returns and reports as
  * it does. */

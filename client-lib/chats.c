@@ -81,6 +81,8 @@ chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *
 {
 	const char *chat_id = proto_get_str(reply, "chatId"), *kind = proto_get_str(reply, "kind");
 	const char *name = proto_get_str(reply, "name");
+	/* In a getChat or updateChat reply and a describe update only. */
+	const char *description = proto_get_str(reply, "description");
 	const cJSON *admins_j = cJSON_GetObjectItemCaseSensitive(reply, "admins");
 	char **admins = NULL;
 	size_t n_admins = 0;
@@ -95,9 +97,9 @@ chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *
 		rc = client_fail(c, CHAT_ERR_PROTOCOL, "the server sent a malformed chat");
 	proto_get_int(reply, "createdAt", 0, INT64_MAX / 2, &created);
 	if (rc == CHAT_OK &&
-	    store_chat_put(&c->store, chat_id, kind, name, created ? created : proto_now_ms(),
-			   (const char *const *)*members, *n, (const char *const *)admins,
-			   n_admins) != 0)
+	    store_chat_put(&c->store, chat_id, kind, name, description,
+			   created ? created : proto_now_ms(), (const char *const *)*members, *n,
+			   (const char *const *)admins, n_admins) != 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	store_free_list(admins, n_admins);
 	if (rc != CHAT_OK) {
@@ -352,4 +354,141 @@ chat_members(struct chat_client *c, const char *chat_id, chat_member_cb each, vo
 	if (store_chat_member_each(&c->store, chat_id, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return stop;
+}
+
+int
+chat_modify_admins(struct chat_client *c, const char *chat_id, int operation,
+		   const char *const *users, size_t n_users, chat_done_cb done, void *arg)
+{
+	struct op *op;
+	cJSON *req;
+	int rc = client_check_registered(c);
+
+	if (rc == CHAT_OK)
+		rc = chats_check_id(c, chat_id);
+	if (rc == CHAT_OK && operation != CHAT_ADMINS_PROMOTE && operation != CHAT_ADMINS_DEMOTE)
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "operation must be CHAT_ADMINS_PROMOTE or _DEMOTE");
+	if (rc == CHAT_OK)
+		rc = check_users(c, users, n_users, PROTO_MAX_MODIFY);
+	if (rc != CHAT_OK)
+		return rc;
+	req = request_new("modifyChatParticipants");
+	if (req == NULL || !cJSON_AddStringToObject(req, "chatId", chat_id) ||
+	    !cJSON_AddStringToObject(req, "operation",
+				     operation == CHAT_ADMINS_PROMOTE ? "PROMOTE" : "DEMOTE") ||
+	    add_users(req, "users", users, n_users) != 0 ||
+	    (op = op_new(c, OP_MODIFY, done, arg)) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
+	return op_launch(c, op, session_request(c, req, chats_fetched, op, 0));
+}
+
+/* 1 if s[0..len) is UTF-8 without control characters (line breaks allowed
+ * when newlines is set), as updateChat takes a name or description. */
+static int
+plain_text(const char *s, size_t len, int newlines)
+{
+	if (!proto_valid_utf8(s, len))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if ((ch < 0x20 && !(newlines && ch == '\n')) || ch == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* An updateChat reply: the chat's kind, name and description now (members
+ * come with the chatUpdate); stored like a getChat reply but for members. */
+static void
+group_updated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
+{
+	const char *name = proto_get_str(reply, "name"),
+		   *desc = proto_get_str(reply, "description");
+
+	err = chats_no_such(c, err, op->chat_id);
+	if (err == CHAT_OK && store_chat_put(&c->store, op->chat_id, "group", name, desc,
+					     proto_now_ms(), NULL, 0, NULL, 0) != 0)
+		err = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	op_finish(c, op, err, op->chat_id);
+}
+
+int
+chat_update_group(struct chat_client *c, const char *chat_id, const char *name,
+		  const char *description, chat_done_cb done, void *arg)
+{
+	struct op *op;
+	cJSON *req;
+	size_t len;
+	int rc = client_check_registered(c);
+
+	if (rc == CHAT_OK)
+		rc = chats_check_id(c, chat_id);
+	if (rc == CHAT_OK && (name == NULL) == (description == NULL))
+		rc = client_fail(c, CHAT_ERR_INVALID, "give a new name or a new description");
+	if (rc == CHAT_OK && name != NULL &&
+	    ((len = strlen(name)) == 0 || len > PROTO_GROUP_NAME_MAX || !plain_text(name, len, 0)))
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "a group needs a name of 1 to %d bytes of UTF-8 text without "
+				 "control characters",
+				 PROTO_GROUP_NAME_MAX);
+	if (rc == CHAT_OK && description != NULL &&
+	    ((len = strlen(description)) > PROTO_GROUP_DESC_MAX        ||
+	     !plain_text(description, len, 1)))
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "a description is at most %d bytes of UTF-8 text without control "
+				 "characters (line breaks allowed)",
+				 PROTO_GROUP_DESC_MAX);
+	if (rc != CHAT_OK)
+		return rc;
+	req = request_new("updateChat");
+	if (req == NULL || !cJSON_AddStringToObject(req, "chatId", chat_id) ||
+	    (name != NULL && !cJSON_AddStringToObject(req, "name", name)) ||
+	    (description != NULL && !cJSON_AddStringToObject(req, "description", description)) ||
+	    (op = op_new(c, OP_MODIFY, done, arg)) == NULL) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	snprintf(op->chat_id, sizeof op->chat_id, "%s", chat_id);
+	return op_launch(c, op, session_request(c, req, group_updated, op, 0));
+}
+
+/* chat_get_chat's walk: the one chat asked for. */
+struct get_chat {
+	const char *chat_id;
+	chat_chat_cb each;
+	void *arg;
+	int found, rc;
+};
+
+static int
+get_chat_one(void *arg, const struct chat_chat *ch)
+{
+	struct get_chat *g = arg;
+
+	if (strcmp(ch->chat_id, g->chat_id) != 0)
+		return 0;
+	g->found = 1;
+	g->rc = g->each(g->arg, ch);
+	return 1; /* found: stop the walk */
+}
+
+int
+chat_get_chat(struct chat_client *c, const char *chat_id, chat_chat_cb each, void *arg)
+{
+	struct get_chat g = {.chat_id = chat_id, .each = each, .arg = arg};
+	int rc = chats_check_local(c, chat_id);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (each == NULL)
+		return client_fail(c, CHAT_ERR_INVALID, "no callback");
+	rc = chat_list_chats(c, get_chat_one, &g);
+	if (rc < 0 && !g.found)
+		return rc;
+	return g.found ? g.rc : client_fail(c, CHAT_ERR_NO_SUCH_CHAT, "no chat %s", chat_id);
 }

@@ -676,8 +676,8 @@ note_chat(struct chat_client *c, const char *chat_id)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == 1)
 		return CHAT_OK;
-	if (store_chat_put(&c->store, chat_id, "direct", NULL, proto_now_ms(), NULL, 0, NULL, 0) !=
-	    0)
+	if (store_chat_put(&c->store, chat_id, "direct", NULL, NULL, proto_now_ms(), NULL, 0, NULL,
+			   0) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return chats_fetch(c, chat_id);
 }
@@ -898,6 +898,8 @@ receive_receipt(struct chat_client *c, const cJSON *msg)
 static void
 describe(const struct chat_update *u, char *buf, size_t cap)
 {
+	int promote = strcmp(u->operation, "promote") == 0;
+	const char *verb = "removed";
 	size_t o;
 
 	if (strcmp(u->operation, "create") == 0) {
@@ -908,10 +910,32 @@ describe(const struct chat_update *u, char *buf, size_t cap)
 		snprintf(buf, cap, "%s left", u->actor);
 		return;
 	}
-	o = (size_t)snprintf(buf, cap, "%s %s ", u->actor,
-			     strcmp(u->operation, "add") == 0 ? "added" : "removed");
+	if (strcmp(u->operation, "rename") == 0) {
+		snprintf(buf, cap, "%s renamed the group to \"%s\"", u->actor,
+			 u->name ? u->name : "");
+		return;
+	}
+	if (strcmp(u->operation, "describe") == 0) {
+		if (u->description == NULL || u->description[0] == '\0')
+			snprintf(buf, cap, "%s removed the description", u->actor);
+		else
+			snprintf(buf, cap, "%s changed the description to \"%s\"", u->actor,
+				 u->description);
+		return;
+	}
+	/* add: "added"; promote: "made ... an admin"; remove, demote:
+	 * "removed", demote adding " as admin". */
+	if (promote)
+		verb = "made";
+	else if (strcmp(u->operation, "add") == 0)
+		verb = "added";
+	o = (size_t)snprintf(buf, cap, "%s %s ", u->actor, verb);
 	for (size_t i = 0; i < u->n_users && o < cap; i++)
 		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", u->users[i]);
+	if (o < cap && promote)
+		snprintf(buf + o, cap - o, "%s", u->n_users == 1 ? " an admin" : " admins");
+	else if (o < cap && strcmp(u->operation, "demote") == 0)
+		snprintf(buf + o, cap - o, "%s", u->n_users == 1 ? " as admin" : " as admins");
 }
 
 static int
@@ -945,6 +969,7 @@ handle_update(struct chat_client *c, const cJSON *msg, struct chat_update *u)
 		u->chat_id = proto_get_str(msg, "chatId");
 		u->kind = proto_get_str(msg, "kind");
 		u->name = proto_get_str(msg, "name");
+		u->description = proto_get_str(msg, "description");
 		u->users = (const char *const *)users;
 		u->n_users = n_users;
 		u->participants = (const char *const *)members;

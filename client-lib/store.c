@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -166,6 +166,9 @@ static const char *const migrations[] = {
 	"  message_id TEXT NOT NULL, user TEXT NOT NULL, chat_id TEXT NOT NULL,"
 	"  emoji TEXT NOT NULL, seq INTEGER NOT NULL, reaction_id TEXT NOT NULL,"
 	"  pending_emoji TEXT, pending_id TEXT, PRIMARY KEY(message_id, user));",
+	/* 10 -> 11: a group's description (PROTOCOL.md, "updateChat"), as the
+	 * server last described it; NULL until it has. */
+	"ALTER TABLE chats ADD COLUMN description TEXT;",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -284,10 +287,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PEER_COUNT] = "SELECT count(*) FROM peers WHERE user = ?1 AND active = 1",
 
 	/* store_chats.c */
-	[ST_CHAT_PUT] = "INSERT INTO chats(chat_id, kind, name, created_at, members_known)"
-			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(chat_id) DO UPDATE SET"
-			" kind = excluded.kind, name = excluded.name,"
-			" members_known = max(members_known, excluded.members_known)",
+	[ST_CHAT_PUT] =
+		"INSERT INTO chats(chat_id, kind, name, created_at, members_known,"
+		" description) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id) DO UPDATE"
+		" SET kind = excluded.kind, name = excluded.name,"
+		" description = coalesce(excluded.description, chats.description),"
+		" members_known = max(members_known, excluded.members_known)",
 	[ST_MEMBERS_CLEAR] = "DELETE FROM chat_members WHERE chat_id = ?1",
 	[ST_MEMBER_ADD] = "INSERT OR IGNORE INTO chat_members(chat_id, user) VALUES(?1, ?2)",
 	[ST_MEMBER_SET_ADMIN] =
@@ -305,7 +310,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.kind <> 'reaction'),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
+		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'),"
+		" c.description"
 		" FROM chats c ORDER BY last DESC, c.chat_id",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"

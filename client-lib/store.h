@@ -96,10 +96,10 @@ int store_peer_count(struct store *s, const char *user);
 
 /* Chats. */
 /* Stores a chat. members NULL keeps the members known (none for a chat first seen
- * in a message); admins may be NULL. */
+ * in a message); admins may be NULL; description NULL keeps the one known. */
 int store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-		   int64_t created_at, const char *const *members, size_t n_members,
-		   const char *const *admins, size_t n_admins);
+		   const char *description, int64_t created_at, const char *const *members,
+		   size_t n_members, const char *const *admins, size_t n_admins);
 /* Walks the members by name; admin is 1 for an admin. */
 typedef int (*store_member_fn)(void *arg, const char *user, int admin);
 int store_chat_member_each(struct store *s, const char *chat_id, store_member_fn fn, void *arg,

@@ -40,8 +40,8 @@ put_members(struct store *s, const char *chat_id, const char *const *members, si
 
 int
 store_chat_put(struct store *s, const char *chat_id, const char *kind, const char *name,
-	       int64_t created_at, const char *const *members, size_t n_members,
-	       const char *const *admins, size_t n_admins)
+	       const char *description, int64_t created_at, const char *const *members,
+	       size_t n_members, const char *const *admins, size_t n_admins)
 {
 	sqlite3_stmt *st;
 
@@ -50,7 +50,7 @@ store_chat_put(struct store *s, const char *chat_id, const char *kind, const cha
 	st = store_stmt(s, ST_CHAT_PUT);
 	if (st == NULL || store_bind_text(s, st, 1, chat_id) || store_bind_text(s, st, 2, kind) ||
 	    store_bind_text(s, st, 3, name) || store_bind_int(s, st, 4, created_at) ||
-	    store_bind_int(s, st, 5, members != NULL)) {
+	    store_bind_int(s, st, 5, members != NULL) || store_bind_text(s, st, 6, description)) {
 		store_abandon(s, st, "store chat");
 		store_rollback(s);
 		return -1;
@@ -128,6 +128,7 @@ emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *ha
 	ch.last_activity = sqlite3_column_int64(st, 3);
 	ch.n_messages = sqlite3_column_int64(st, 4);
 	ch.n_unread = sqlite3_column_int64(st, 5);
+	ch.description = (const char *)sqlite3_column_text(st, 6); /* NULL: none known */
 	if (store_chat_members(s, ch.chat_id, &members, &n) != 0)
 		return -1;
 	ch.members = (const char *const *)members;

@@ -101,6 +101,7 @@
 #define PROTO_MAX_MEMBERS      100                     /* per group, the creator included */
 #define PROTO_MAX_MODIFY       (PROTO_MAX_MEMBERS - 1) /* users per modifyChatParticipants */
 #define PROTO_GROUP_NAME_MAX   64                      /* bytes of UTF-8 */
+#define PROTO_GROUP_DESC_MAX   512                     /* bytes of UTF-8 (updateChat) */
 #define PROTO_DEVICE_NAME_MAX  64                      /* bytes */
 #define PROTO_LINK_LIFETIME_MS (10 * 60 * 1000)
 #define PROTO_MAX_LINKS        5    /* link requests waiting per user */

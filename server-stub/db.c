@@ -81,7 +81,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    " ORDER BY joined_at, user LIMIT 1",
 	[ST_MEMBER_SET_JOINED] = "UPDATE chat_members SET joined_seq = ?3"
 				 " WHERE chat_id = ?1 AND user = ?2",
-	[ST_CHAT_GET] = "SELECT c.kind, c.name, c.created_at FROM chats c"
+	[ST_CHAT_SET_NAME] = "UPDATE chats SET name = ?2 WHERE chat_id = ?1",
+	[ST_CHAT_SET_DESCRIPTION] = "UPDATE chats SET description = ?2 WHERE chat_id = ?1",
+	[ST_CHAT_GET] = "SELECT c.kind, c.name, c.created_at, c.description FROM chats c"
 			" JOIN chat_members m ON m.chat_id = c.chat_id AND m.user = ?2"
 			" WHERE c.chat_id = ?1",
 	[ST_CHAT_MEMBERS] = "SELECT user, role FROM chat_members WHERE chat_id = ?1 ORDER BY user",

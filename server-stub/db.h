@@ -50,7 +50,9 @@ enum db_status {
 	DB_NO_BLOB,        /* sendMessage: a blob not uploaded in full by the sender */
 	DB_INBOX_FULL,     /* sendMessage: a recipient device's inbox is at its quota */
 	DB_TOO_MANY_ADDS,  /* group create or ADD: a stranger added too often */
-	DB_QUOTA           /* uploadPrekeys: more one-time prekeys than a device may store */
+	DB_QUOTA,          /* uploadPrekeys: more one-time prekeys than a device may store */
+	DB_LAST_ADMIN,     /* DEMOTE of every admin the group has */
+	DB_ROLE_SAME       /* PROMOTE of an admin, DEMOTE of a member who is not one */
 };
 
 /* ---- open and close ---------------------------------------------------- */
@@ -201,13 +203,23 @@ enum db_status db_set_hide_last_seen(struct db *st, const char *user, int hide);
  * the update says as data and hands it back with the inbox rows
  * (db_inbox_row.update); the request layer makes the push of it.
  */
-enum db_update_op { DB_OP_CREATE, DB_OP_ADD, DB_OP_REMOVE, DB_OP_LEAVE };
+enum db_update_op {
+	DB_OP_CREATE,
+	DB_OP_ADD,
+	DB_OP_REMOVE,
+	DB_OP_LEAVE,
+	DB_OP_PROMOTE, /* users became admins */
+	DB_OP_DEMOTE,  /* users are admins no longer */
+	DB_OP_RENAME,  /* text: the new name */
+	DB_OP_DESCRIBE /* text: the new description ("" none) */
+};
 
 struct db_chat {
 	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	char kind[16];
 	int has_name;
 	char name[128];
+	char description[PROTO_GROUP_DESC_MAX        + 1]; /* "" none */
 	int64_t created_at;
 	size_t n_members; /* members sorted by name */
 	char members[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
@@ -231,6 +243,8 @@ struct db_update {
 	size_t n_participants;
 	const char (*admins)[PROTO_USER_MAX + 1];
 	size_t n_admins;
+	const char *text; /* DB_OP_RENAME: the new name; DB_OP_DESCRIBE: the
+			   * new description; otherwise NULL */
 };
 
 /*
@@ -265,10 +279,21 @@ struct db_group_change {
 	struct db_add_limits limits;
 };
 
+/* A new name or description of a group: exactly one of the two set. */
+struct db_group_edit {
+	const char *chat_id;
+	const char *actor;
+	uint32_t actor_device;
+	const char *name;        /* 1..PROTO_GROUP_NAME_MAX bytes, or NULL */
+	const char *description; /* 0..PROTO_GROUP_DESC_MAX        bytes, or NULL */
+	int64_t now;
+};
+
 struct db_change_result {
 	char chat_id[PROTO_CHAT_ID_LEN + 1];
 	int has_name;
-	char name[128]; /* the group's name */
+	char name[128];                                    /* the group's name */
+	char description[PROTO_GROUP_DESC_MAX        + 1]; /* the group's, "" none */
 	char update_id[PROTO_MESSAGE_ID_LEN + 1];
 	int64_t seq;
 	int64_t sent_at;
@@ -322,6 +347,25 @@ enum db_status db_create_group(struct db *st, const struct db_group_create *req,
 enum db_status db_change_group(struct db *st, const struct db_group_change *req,
 			       struct db_change_result *res);
 void db_change_result_free(struct db_change_result *res);
+
+/*
+ * Make members of a group admins (promote 1) or not (promote 0), all or
+ * nothing, and store the update (DB_OP_PROMOTE, DB_OP_DEMOTE).  Uses req's
+ * chat_id, actor, actor_device, users, n_users and now.  DB_NOT_FOUND,
+ * DB_WRONG_KIND, DB_NOT_ADMIN (the actor is not an admin), DB_UNKNOWN_USER /
+ * DB_NOT_MEMBER / DB_ROLE_SAME with bad_user, DB_LAST_ADMIN if no admin
+ * would be left.
+ */
+enum db_status db_change_admins(struct db *st, const struct db_group_change *req, int promote,
+				struct db_change_result *res);
+
+/*
+ * Set a group's name or description and store the update (DB_OP_RENAME,
+ * DB_OP_DESCRIBE; its text the new value).  DB_NOT_FOUND, DB_WRONG_KIND,
+ * DB_NOT_ADMIN.  The caller checks the value's length and form.
+ */
+enum db_status db_edit_group(struct db *st, const struct db_group_edit *req,
+			     struct db_change_result *res);
 
 /* ---- messages, receipts and the inbox (db_messages.c) ------------------ */
 

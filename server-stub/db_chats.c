@@ -205,6 +205,9 @@ chat_as_member(struct db *st, const char *chat_id, const char *user, struct db_c
 	if (r == 0 && out->has_name)
 		r = db_col_text(s, 1, out->name, sizeof out->name);
 	out->created_at = sqlite3_column_int64(s, 2);
+	out->description[0] = '\0';
+	if (r == 0 && sqlite3_column_type(s, 3) != SQLITE_NULL)
+		r = db_col_text(s, 3, out->description, sizeof out->description);
 	db_done(s);
 	if (r != 0) {
 		srv_log("db: chat %s has a malformed kind or name", chat_id);
@@ -280,15 +283,23 @@ db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
  *
  * The body of an update's row (db_schema.c, version 8): its operation, then
  * the users it names, the members after it and the admins after it, four
- * lines, each list its names separated by spaces.  db_inbox_load reads it
+ * lines, each list its names separated by spaces.  A rename's or describe's
+ * (version 11) goes on after the admins' line: its text, the new name or
+ * description, to the end (a description may hold line breaks).  db_inbox_load reads it
  * back into a struct db_update; the request layer makes the push. */
 
 static const char *const update_ops[] = {
-	[DB_OP_CREATE] = "create",
-	[DB_OP_ADD] = "add",
-	[DB_OP_REMOVE] = "remove",
-	[DB_OP_LEAVE] = "leave",
+	[DB_OP_CREATE] = "create", [DB_OP_ADD] = "add",           [DB_OP_REMOVE] = "remove",
+	[DB_OP_LEAVE] = "leave",   [DB_OP_PROMOTE] = "promote",   [DB_OP_DEMOTE] = "demote",
+	[DB_OP_RENAME] = "rename", [DB_OP_DESCRIBE] = "describe",
 };
+
+/* The operations whose body has the fifth part, their text. */
+static int
+op_has_text(enum db_update_op op)
+{
+	return op == DB_OP_RENAME || op == DB_OP_DESCRIBE;
+}
 
 /* Write n names separated by spaces at p, then end; returns past it. */
 static char *
@@ -311,7 +322,8 @@ static char *
 update_body(const struct db_update *u)
 {
 	size_t n = u->n_users + u->n_participants + u->n_admins;
-	char *body = malloc(16 + n * (PROTO_USER_MAX + 1)), *p = body;
+	size_t text_len = op_has_text(u->op) && u->text != NULL ? strlen(u->text) : 0;
+	char *body = malloc(16 + n * (PROTO_USER_MAX + 1) + text_len), *p = body;
 	size_t len = strlen(update_ops[u->op]);
 
 	if (body == NULL)
@@ -320,7 +332,13 @@ update_body(const struct db_update *u)
 	p[len] = '\n';
 	p = put_names(p + len + 1, u->users, u->n_users, '\n');
 	p = put_names(p, u->participants, u->n_participants, '\n');
-	(void)put_names(p, u->admins, u->n_admins, '\0');
+	if (!op_has_text(u->op)) {
+		(void)put_names(p, u->admins, u->n_admins, '\0');
+		return body;
+	}
+	p = put_names(p, u->admins, u->n_admins, '\n');
+	memcpy(p, u->text != NULL ? u->text : "", text_len);
+	p[text_len] = '\0';
 	return body;
 }
 
@@ -373,8 +391,11 @@ db_update_parse(struct db *st, const char *body, struct db_update *u)
 	body = nl + 1;
 	if (take_names(&body, '\n', l->users, PROTO_MAX_MEMBERS, &u->n_users) != 0 ||
 	    take_names(&body, '\n', l->participants, PROTO_MAX_MEMBERS, &u->n_participants) != 0 ||
-	    take_names(&body, '\0', l->admins, PROTO_MAX_MEMBERS, &u->n_admins) != 0)
+	    take_names(&body, op_has_text(u->op) ? '\n' : '\0', l->admins, PROTO_MAX_MEMBERS,
+		       &u->n_admins) != 0)
 		return -1;
+	/* The text, to the end: what the server stored, so within bounds. */
+	u->text = op_has_text(u->op) ? body : NULL;
 	u->users = (const char(*)[PROTO_USER_MAX + 1]) l->users;
 	u->participants = (const char(*)[PROTO_USER_MAX + 1]) l->participants;
 	u->admins = (const char(*)[PROTO_USER_MAX + 1]) l->admins;
@@ -430,13 +451,13 @@ update_recipients(struct db *st, struct db_change_result *res)
 /*
  * Store the update of a change already written to chat_members: read the
  * members and admins after it into res, take the next seq, store what it
- * says and one inbox row for every device of every member and of every user
- * in removed.  Inside the caller's transaction; 0 or -1.
+ * says (text: a rename's or describe's, else NULL) and one inbox row for
+ * every device of every member and of every user in removed.  Inside the caller's transaction; 0 or -1.
  */
 static int
 write_update(struct db *st, const struct db_chat *chat, const char *actor, uint32_t actor_device,
-	     const char (*users)[PROTO_USER_MAX + 1], size_t n_users, int removed, int64_t now,
-	     struct db_change_result *res)
+	     const char (*users)[PROTO_USER_MAX + 1], size_t n_users, int removed, const char *text,
+	     int64_t now, struct db_change_result *res)
 {
 	char(*sorted)[PROTO_USER_MAX + 1] = NULL;
 	uint8_t raw[PROTO_MESSAGE_ID_LEN / 2];
@@ -455,10 +476,12 @@ write_update(struct db *st, const struct db_chat *chat, const char *actor, uint3
 	snprintf(res->chat_id, sizeof res->chat_id, "%s", chat->chat_id);
 	res->has_name = chat->has_name;
 	snprintf(res->name, sizeof res->name, "%s", chat->has_name ? chat->name : "");
+	snprintf(res->description, sizeof res->description, "%s", chat->description);
 	res->sent_at = now;
 	if ((sorted = malloc((n_users ? n_users : 1) * sizeof *sorted)) == NULL)
 		goto out;
-	memcpy(sorted, users, n_users * sizeof *sorted);
+	if (n_users > 0)
+		memcpy(sorted, users, n_users * sizeof *sorted);
 	qsort(sorted, n_users, sizeof *sorted, name_cmp);
 	u = (struct db_update){
 		.chat_id = chat->chat_id,
@@ -475,6 +498,7 @@ write_update(struct db *st, const struct db_chat *chat, const char *actor, uint3
 		.n_participants = res->n_participants,
 		.admins = (const char(*)[PROTO_USER_MAX + 1]) res->admins,
 		.n_admins = res->n_admins,
+		.text = text,
 	};
 	if ((body = update_body(&u)) == NULL) {
 		srv_log("db: out of memory storing an update");
@@ -573,7 +597,7 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 	}
 	if (write_update(st, &chat, req->creator, req->creator_device,
-			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, req->now, res) != 0 ||
+			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, NULL, req->now, res) != 0 ||
 	    set_joined(st, chat.chat_id, (const char(*)[PROTO_USER_MAX + 1]) all, n, res->seq) !=
 		    0 ||
 	    db_note_activity(st, chat.chat_id, req->creator) != 0 ||
@@ -707,7 +731,7 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 	}
 	if ((!req->add && keep_an_admin(st, req->chat_id) != 0) ||
 	    write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users,
-			 !req->add, req->now, res) != 0 ||
+			 !req->add, NULL, req->now, res) != 0 ||
 	    (req->add && (set_joined(st, req->chat_id, req->users, req->n_users, res->seq) != 0 ||
 			  db_note_activity(st, req->chat_id, req->actor) != 0)) ||
 	    db_tx_end(st, DB_TX_COMMIT) != 0)
@@ -720,5 +744,135 @@ out:
 	db_change_result_free(res);
 	if (ret != DB_OK)
 		res->seq = 0;
+	return ret;
+}
+
+/* The group chat_id as its member actor sees it, into chat, for a change
+ * that needs an admin: DB_OK, or the status that refuses it. */
+static enum db_status
+admin_group(struct db *st, const char *chat_id, const char *actor, struct db_chat *chat)
+{
+	int r;
+
+	if ((r = chat_as_member(st, chat_id, actor, chat)) <= 0)
+		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
+	if (strcmp(chat->kind, "group") != 0)
+		return DB_WRONG_KIND;
+	if ((r = db_member_role(st, chat_id, actor)) < 0)
+		return DB_INTERNAL;
+	return r == 1 ? DB_OK : DB_NOT_ADMIN;
+}
+
+enum db_status
+db_change_admins(struct db *st, const struct db_group_change *req, int promote,
+		 struct db_change_result *res)
+{
+	struct db_chat *chat = malloc(sizeof *chat);
+	enum db_status ret = DB_INTERNAL;
+	size_t i, n_members;
+	int r;
+
+	memset(res, 0, sizeof *res);
+	res->op = promote ? DB_OP_PROMOTE : DB_OP_DEMOTE;
+	if (chat == NULL)
+		return DB_INTERNAL;
+	if (db_tx_begin(st, DB_TX_WRITE) != 0) {
+		free(chat);
+		return DB_INTERNAL;
+	}
+	/* Checks first, in the order of PROTOCOL.md. */
+	if ((ret = admin_group(st, req->chat_id, req->actor, chat)) != DB_OK)
+		goto out;
+	ret = DB_INTERNAL;
+	for (i = 0; i < req->n_users; i++) {
+		if ((r = db_find_user(st, req->users[i])) < 0)
+			goto out;
+		if (r == 0)
+			ret = DB_UNKNOWN_USER;
+		else if ((r = db_member_role(st, req->chat_id, req->users[i])) == -1)
+			goto out;
+		else if (r == -2)
+			ret = DB_NOT_MEMBER;
+		else if (r == promote)
+			ret = DB_ROLE_SAME;
+		if (ret != DB_INTERNAL) {
+			snprintf(res->bad_user, sizeof res->bad_user, "%s", req->users[i]);
+			goto out;
+		}
+	}
+	if (chat_members(st, req->chat_id, chat->members, &n_members, chat->admins,
+			 &chat->n_admins) != 0)
+		goto out;
+	/* The users are distinct admins: demoting them all leaves none. */
+	if (!promote && req->n_users >= chat->n_admins) {
+		ret = DB_LAST_ADMIN;
+		goto out;
+	}
+	for (i = 0; i < req->n_users; i++) {
+		sqlite3_stmt *s = db_stmt(st, ST_MEMBER_SET_ROLE);
+
+		if (db_bind_text(st, s, 1, req->chat_id) || db_bind_text(st, s, 2, req->users[i]) ||
+		    db_bind_text(st, s, 3, promote ? "admin" : "member")) {
+			db_done(s);
+			goto out;
+		}
+		if (db_step_done(st, s, promote ? "promote" : "demote") != 0)
+			goto out;
+	}
+	if (write_update(st, chat, req->actor, req->actor_device, req->users, req->n_users, 0, NULL,
+			 req->now, res) != 0 ||
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
+		goto out;
+	free(chat);
+	return DB_OK;
+out:
+	db_tx_end(st, DB_TX_ROLLBACK);
+	free(chat);
+	db_change_result_free(res);
+	res->seq = 0;
+	return ret;
+}
+
+enum db_status
+db_edit_group(struct db *st, const struct db_group_edit *req, struct db_change_result *res)
+{
+	struct db_chat *chat = malloc(sizeof *chat);
+	const char *text = req->name != NULL ? req->name : req->description;
+	enum db_status ret;
+
+	memset(res, 0, sizeof *res);
+	res->op = req->name != NULL ? DB_OP_RENAME : DB_OP_DESCRIBE;
+	if (chat == NULL || text == NULL) {
+		free(chat);
+		return DB_INTERNAL;
+	}
+	if (db_tx_begin(st, DB_TX_WRITE) != 0) {
+		free(chat);
+		return DB_INTERNAL;
+	}
+	if ((ret = admin_group(st, req->chat_id, req->actor, chat)) != DB_OK)
+		goto out;
+	ret = DB_INTERNAL;
+	if (db_text_step(st, req->name != NULL ? ST_CHAT_SET_NAME : ST_CHAT_SET_DESCRIPTION,
+			 req->chat_id, text, 0, "edit group") != 0)
+		goto out;
+	/* write_update reports the chat as it is now. */
+	if (req->name != NULL) {
+		chat->has_name = 1;
+		snprintf(chat->name, sizeof chat->name, "%s", req->name);
+	} else {
+		snprintf(chat->description, sizeof chat->description, "%s", req->description);
+	}
+	if (write_update(st, chat, req->actor, req->actor_device, NULL, 0, 0, text, req->now,
+			 res) != 0 ||
+	    db_tx_end(st, DB_TX_COMMIT) != 0)
+		goto out;
+	free(chat);
+	return DB_OK;
+out:
+	db_tx_end(st, DB_TX_ROLLBACK);
+	free(chat);
+	db_change_result_free(res);
+	res->seq = 0;
 	return ret;
 }

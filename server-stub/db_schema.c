@@ -383,6 +383,14 @@ static const char migrate_v10_sql[] =
 	" BEGIN UPDATE devices SET inbox_bytes = inbox_bytes - length(old.ciphertext) - "
 	STR(DB_INBOX_ROW_BYTES) " WHERE user = old.user AND device_id = old.device_id; END;";
 
+/*
+ * Version 11: a group's description (PROTOCOL.md, "updateChat"), NULL or ""
+ * when it has none.  Updates of the new operations (promote, demote, rename,
+ * describe) need no change: a rename's or describe's body has a fifth part,
+ * the new name or description, after the admins' line (db_chats.c).
+ */
+static const char migrate_v11_sql[] = "ALTER TABLE chats ADD COLUMN description TEXT;";
+
 /* clang-format on */
 
 static int
@@ -468,9 +476,9 @@ foreign_keys_hold(struct db *st)
 }
 
 /* migrations[i] takes a database from version i + 1 to i + 2. */
-static const char *const migrations[] = {migrate_v2_sql, migrate_v3_sql, migrate_v4_sql,
-					 migrate_v5_sql, migrate_v6_sql, migrate_v7_sql,
-					 migrate_v8_sql, migrate_v9_sql, migrate_v10_sql};
+static const char *const migrations[] = {
+	migrate_v2_sql, migrate_v3_sql, migrate_v4_sql, migrate_v5_sql,  migrate_v6_sql,
+	migrate_v7_sql, migrate_v8_sql, migrate_v9_sql, migrate_v10_sql, migrate_v11_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

@@ -65,7 +65,7 @@
  * quotas, 7: updates kept as their push frames, 8: before prekeys, 9:
  * before stage 2 envelopes, which have no nonce) are
  * migrated in place when opened (db_schema.c). */
-#define DB_SCHEMA_VERSION 10
+#define DB_SCHEMA_VERSION 11
 
 /* The statements, by the file that runs them; their SQL is db.c's
  * stmt_sql[]. */
@@ -105,6 +105,8 @@ enum db_st {
 	ST_MEMBER_SET_ROLE,
 	ST_MEMBER_FIRST,
 	ST_MEMBER_SET_JOINED,
+	ST_CHAT_SET_NAME,
+	ST_CHAT_SET_DESCRIPTION,
 	ST_CHAT_GET,
 	ST_CHAT_MEMBERS,
 	ST_MEMBER_ROLE,

@@ -296,6 +296,7 @@ static const struct handler {
 	{"createChat", 0, handle_create_chat},
 	{"getChat", 0, handle_get_chat},
 	{"modifyChatParticipants", 0, handle_modify},
+	{"updateChat", 0, handle_update_chat},
 	/* wire_messages.c */
 	{"sendMessage", 0, handle_send},
 	{"sendReceipt", 0, handle_send_receipt},

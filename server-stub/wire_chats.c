@@ -1,7 +1,8 @@
 /*
  * wire_chats.c - chats and groups (PROTOCOL.md, "Chats" and "Groups"):
- * createChat (direct, or a group when named), getChat and
- * modifyChatParticipants.  The chatUpdate each group change leaves for its
+ * createChat (direct, or a group when named), getChat,
+ * modifyChatParticipants (members and admins) and updateChat (name and
+ * description).  The chatUpdate each group change leaves for its
  * devices is pushed from the inbox (wire_push.c).
  */
 #include "wire_req.h"
@@ -228,6 +229,8 @@ handle_get_chat(struct req *r)
 		j_names(&r->oom, r->reply, "admins", (const char(*)[PROTO_USER_MAX + 1]) c->admins,
 			c->n_admins);
 		j_int(&r->oom, r->reply, "createdAt", c->created_at);
+		if (strcmp(c->kind, "group") == 0)
+			j_str(&r->oom, r->reply, "description", c->description);
 		break;
 	case DB_NOT_FOUND:
 		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
@@ -235,6 +238,60 @@ handle_get_chat(struct req *r)
 	default: req_internal(r); break;
 	}
 	free(c);
+}
+
+/* The refusals common to every change of a group, by status. */
+static void
+fail_change(struct req *r, enum db_status st, const char *chat_id, const char *what)
+{
+	switch (st) {
+	case DB_NOT_FOUND:
+		req_fail(r, "no_such_chat", "no chat %s that you are in", chat_id);
+		break;
+	case DB_WRONG_KIND:
+		req_fail(r, "bad_request", "chat %s is a direct chat: %s", chat_id, what);
+		break;
+	default: req_internal(r); break;
+	}
+}
+
+/* PROMOTE and DEMOTE (PROTOCOL.md, "modifyChatParticipants"). */
+static void
+change_admins(struct req *r, struct db_group_change *req, int promote, struct db_change_result *res)
+{
+	enum db_status st = db_change_admins(r->h->db, req, promote, res);
+
+	switch (st) {
+	case DB_OK:
+		reply_change(r, res, req->n_users);
+		j_str(&r->oom, r->reply, "kind", "group");
+		j_opt_str(&r->oom, r->reply, "name", res->has_name ? res->name : NULL);
+		j_int(&r->oom, r->reply, "seq", res->seq);
+		reply_members(r, res);
+		break;
+	case DB_NOT_ADMIN:
+		req_fail(r, "not_admin", "only an admin of the group makes or unmakes admins");
+		break;
+	case DB_UNKNOWN_USER:
+		req_fail(r, "unknown_user", "no user named '%s'", res->bad_user);
+		break;
+	case DB_NOT_MEMBER:
+		req_fail(r, "not_member", "'%s' is not in the group", res->bad_user);
+		break;
+	case DB_ROLE_SAME:
+		if (promote)
+			req_fail(r, "already_admin", "'%s' is already an admin of the group",
+				 res->bad_user);
+		else
+			req_fail(r, "not_an_admin", "'%s' is not an admin of the group",
+				 res->bad_user);
+		break;
+	case DB_LAST_ADMIN:
+		req_fail(r, "last_admin",
+			 "a group keeps at least one admin: promote another member first");
+		break;
+	default: fail_change(r, st, req->chat_id, "it has no admins"); break;
+	}
 }
 
 void
@@ -247,16 +304,18 @@ handle_modify(struct req *r)
 	const cJSON *list;
 	const char *op;
 	size_t n = 0;
-	int add;
+	int add, admins;
 
 	if (req_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0 ||
 	    (op = req_string(r, r->msg, "operation", "operation")) == NULL)
 		return;
-	if (strcmp(op, "ADD") != 0 && strcmp(op, "REMOVE") != 0) {
-		req_fail(r, "bad_request", "operation: must be ADD or REMOVE");
+	if (strcmp(op, "ADD") != 0 && strcmp(op, "REMOVE") != 0 && strcmp(op, "PROMOTE") != 0 &&
+	    strcmp(op, "DEMOTE") != 0) {
+		req_fail(r, "bad_request", "operation: must be ADD, REMOVE, PROMOTE or DEMOTE");
 		return;
 	}
-	add = op[0] == 'A';
+	add = op[0] == 'A' || op[0] == 'P'; /* ADD, PROMOTE */
+	admins = op[0] == 'P' || op[0] == 'D';
 	if ((list = req_array(r, "users", PROTO_MAX_MODIFY)) == NULL)
 		return;
 	if (cJSON_GetArraySize(list) == 0) {
@@ -281,6 +340,11 @@ handle_modify(struct req *r)
 		.now = proto_now_ms(),
 		.limits = r->h->add_limits,
 	};
+	if (admins) {
+		change_admins(r, &req, add, res);
+		db_change_result_free(res);
+		goto out;
+	}
 	switch (db_change_group(r->h->db, &req, res)) {
 	case DB_OK:
 		/* kind and name too, beyond PROTOCOL.md's example: the reply then
@@ -323,4 +387,89 @@ handle_modify(struct req *r)
 out:
 	free(res);
 	free(users);
+}
+
+/* A group's new name or description from updateChat: 1..PROTO_GROUP_NAME_MAX
+ * (name) or 0..PROTO_GROUP_DESC_MAX        (description) bytes of UTF-8
+ * without control characters, a description's line breaks excepted.  NULL
+ * (refused) if it is not. */
+static const char *
+get_text(struct req *r, const cJSON *v, const char *field, size_t min, size_t max, int newlines)
+{
+	size_t len, i;
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL) {
+		req_fail(r, "bad_request", "%s: must be a string", field);
+		return NULL;
+	}
+	len = strlen(v->valuestring);
+	if (len < min) {
+		req_fail(r, "bad_request", "%s: must not be empty", field);
+		return NULL;
+	}
+	if (len > max) {
+		req_fail(r, "too_large", "%s: at most %zu bytes", field, max);
+		return NULL;
+	}
+	if (!proto_valid_utf8(v->valuestring, len)) {
+		req_fail(r, "bad_request", "%s: must be valid UTF-8", field);
+		return NULL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v->valuestring[i];
+
+		if ((c < 0x20 && !(newlines && c == '\n')) || c == 0x7f) {
+			req_fail(r, "bad_request", "%s: must not hold control characters", field);
+			return NULL;
+		}
+	}
+	return v->valuestring;
+}
+
+void
+handle_update_chat(struct req *r)
+{
+	char chat_id[PROTO_CHAT_ID_LEN + 1];
+	const cJSON *name_f = req_field(r->msg, "name"), *desc_f = req_field(r->msg, "description");
+	struct db_change_result *res;
+	struct db_group_edit req;
+	enum db_status st;
+
+	if (req_hex(r, r->msg, "chatId", PROTO_CHAT_ID_LEN, chat_id) != 0)
+		return;
+	if ((name_f == NULL) == (desc_f == NULL)) {
+		req_fail(r, "bad_request", "exactly one of name and description");
+		return;
+	}
+	req = (struct db_group_edit){
+		.chat_id = chat_id,
+		.actor = r->s->user,
+		.actor_device = r->s->device_id,
+		.now = proto_now_ms(),
+	};
+	if (name_f != NULL &&
+	    (req.name = get_text(r, name_f, "name", 1, PROTO_GROUP_NAME_MAX, 0)) == NULL)
+		return;
+	if (desc_f != NULL && (req.description = get_text(r, desc_f, "description", 0,
+							  PROTO_GROUP_DESC_MAX, 1)) == NULL)
+		return;
+	if ((res = malloc(sizeof *res)) == NULL) {
+		r->oom = 1;
+		return;
+	}
+	switch ((st = db_edit_group(r->h->db, &req, res))) {
+	case DB_OK:
+		reply_change(r, res, 0);
+		j_str(&r->oom, r->reply, "kind", "group");
+		j_opt_str(&r->oom, r->reply, "name", res->has_name ? res->name : NULL);
+		j_str(&r->oom, r->reply, "description", res->description);
+		j_int(&r->oom, r->reply, "seq", res->seq);
+		break;
+	case DB_NOT_ADMIN:
+		req_fail(r, "not_admin", "only an admin of the group renames or describes it");
+		break;
+	default: fail_change(r, st, chat_id, "it has no name or description"); break;
+	}
+	db_change_result_free(res);
+	free(res);
 }

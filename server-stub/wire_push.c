@@ -19,6 +19,10 @@ wire_op_name(enum db_update_op op)
 	case DB_OP_ADD: return "add";
 	case DB_OP_REMOVE: return "remove";
 	case DB_OP_LEAVE: return "leave";
+	case DB_OP_PROMOTE: return "promote";
+	case DB_OP_DEMOTE: return "demote";
+	case DB_OP_RENAME: return "rename";
+	case DB_OP_DESCRIBE: return "describe";
 	}
 	return "?";
 }
@@ -134,7 +138,10 @@ wire_chat_update(const struct db_update *u)
 	j_int(&oom, root, "seq", u->seq);
 	j_int(&oom, root, "sentAt", u->sent_at);
 	j_str(&oom, root, "kind", u->kind);
-	j_opt_str(&oom, root, "name", u->name);
+	/* A rename's name is the one it gave, not the chat's latest. */
+	j_opt_str(&oom, root, "name", u->op == DB_OP_RENAME ? u->text : u->name);
+	if (u->op == DB_OP_DESCRIBE)
+		j_str(&oom, root, "description", u->text);
 	j_str(&oom, root, "actor", u->actor);
 	j_str(&oom, root, "operation", wire_op_name(u->op));
 	j_names(&oom, root, "users", u->users, u->n_users);

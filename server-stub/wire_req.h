@@ -171,7 +171,7 @@ handler_fn handle_register, handle_auth, handle_get_keys, handle_link_device, ha
 /* wire_presence.c */
 handler_fn handle_get_last_seen, handle_set_privacy;
 /* wire_chats.c */
-handler_fn handle_create_chat, handle_get_chat, handle_modify;
+handler_fn handle_create_chat, handle_get_chat, handle_modify, handle_update_chat;
 /* wire_messages.c */
 handler_fn handle_send, handle_send_receipt, handle_ack, handle_typing;
 /* wire_blobs.c */

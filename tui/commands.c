@@ -176,6 +176,84 @@ run_leave(struct app *a, int argc, char **argv)
 		app_notice(a, "leave failed: %s", app_error(a->c));
 }
 
+static void
+run_promote(struct app *a, int argc, char **argv)
+{
+	int rc = chat_modify_admins(a->c, a->open, CHAT_ADMINS_PROMOTE,
+				    (const char *const *)argv + 1, (size_t)argc - 1,
+				    app_done_notice, "promote");
+
+	if (rc != CHAT_OK)
+		app_notice(a, "promote failed: %s", app_error(a->c));
+}
+
+static void
+run_demote(struct app *a, int argc, char **argv)
+{
+	int rc =
+		chat_modify_admins(a->c, a->open, CHAT_ADMINS_DEMOTE, (const char *const *)argv + 1,
+				   (size_t)argc - 1, app_done_notice, "demote");
+
+	if (rc != CHAT_OK)
+		app_notice(a, "demote failed: %s", app_error(a->c));
+}
+
+/* The words argv[1..argc) joined by one space (malloc'd), or NULL. */
+static char *
+rest_of_line(int argc, char **argv)
+{
+	size_t len = 1;
+	char *text;
+
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((text = malloc(len)) == NULL)
+		return NULL;
+	text[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		if (i > 1)
+			strcat(text, " ");
+		strcat(text, argv[i]);
+	}
+	return text;
+}
+
+/* /rename NAME..., /describe TEXT... (none: removes the description). */
+static void
+edit_group(struct app *a, int argc, char **argv, int name)
+{
+	char *text = rest_of_line(argc, argv);
+	int rc;
+
+	if (text == NULL)
+		return;
+	rc = chat_update_group(a->c, a->open, name ? text : NULL, name ? NULL : text,
+			       app_done_notice, name ? "rename" : "describe");
+	if (rc != CHAT_OK)
+		app_notice(a, "%s failed: %s", name ? "rename" : "describe", app_error(a->c));
+	free(text);
+}
+
+static void
+run_rename(struct app *a, int argc, char **argv)
+{
+	edit_group(a, argc, argv, 1);
+}
+
+static void
+run_describe(struct app *a, int argc, char **argv)
+{
+	edit_group(a, argc, argv, 0);
+}
+
+static int
+show_about(void *arg, const struct chat_chat *ch)
+{
+	if (strcmp(ch->kind, "group") == 0 && ch->description != NULL && ch->description[0])
+		app_notice(arg, "description: %s", ch->description);
+	return 0;
+}
+
 static int
 show_member(void *arg, const char *user, int admin)
 {
@@ -188,6 +266,8 @@ run_members(struct app *a, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	if (chat_get_chat(a->c, a->open, show_about, a) < 0)
+		app_notice(a, "cannot read the chat: %s", app_error(a->c));
 	app_notice(a, "members:");
 	if (chat_members(a->c, a->open, show_member, a) < 0)
 		app_notice(a, "cannot read the members: %s", app_error(a->c));
@@ -590,7 +670,11 @@ static const struct command commands[] = {
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},
-	{"members",  "",                "this chat's members",                            0, 0, 1, run_members},
+	{"members",  "",                "this chat's description and members",            0, 0, 1, run_members},
+	{"promote",  "USER...",         "make members of this group admins (admins)",     1, 99, 1, run_promote},
+	{"demote",   "USER...",         "make admins of this group members (admins)",     1, 99, 1, run_demote},
+	{"rename",   "NAME",            "rename this group (admins)",                     1, -1, 1, run_rename},
+	{"describe", "[TEXT]",          "set this group's description, none to remove (admins)", 0, -1, 1, run_describe},
 	{"verify",   "USER",            "the safety number to compare with USER",         1, 1, 0, run_verify},
 	{"trust",    "USER",            "accept USER's changed key (after /verify)",       1, 1, 0, run_trust},
 	{"devices",  "",                "your devices",                                   0, 0, 0, run_devices},

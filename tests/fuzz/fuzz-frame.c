@@ -231,9 +231,10 @@ fill_store(void)
 	static const char *const admins[] = {"alice"};
 
 	repin();
-	if (store_chat_put(&c->store, FUZZ_DIRECT, "direct", NULL, 1000, two, 2, NULL, 0) != 0 ||
-	    store_chat_put(&c->store, FUZZ_GROUP, "group", "climbing", 1000, three, 3, admins, 1) !=
-		    0)
+	if (store_chat_put(&c->store, FUZZ_DIRECT, "direct", NULL, NULL, 1000, two, 2, NULL, 0) !=
+		    0 ||
+	    store_chat_put(&c->store, FUZZ_GROUP, "group", "climbing", NULL, 1000, three, 3, admins,
+			   1) != 0)
 		die("chats");
 	add_message("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "alice", 0, "received");
 	add_message("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "bob", 1, "sent");

@@ -8,7 +8,7 @@ start_server
 register bob carol
 
 # An empty home and --user: registers without asking.
-tui_start alice 100x30 --user alice
+tui_start alice 100x40 --user alice
 tui_wait alice "registered as alice"
 tui_wait alice "[online] alice"
 

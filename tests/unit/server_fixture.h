@@ -295,7 +295,8 @@ link_dev(struct db *db, const char *user, uint8_t seed, uint32_t *id)
 
 /* What an update says, as one line: "op seq actor users=a,b members=a,b,c
  * admins=a". */
-static const char *const op_names[] = {"create", "add", "remove", "leave"};
+static const char *const op_names[] = {"create",  "add",    "remove", "leave",
+				       "promote", "demote", "rename", "describe"};
 
 static inline void
 join_names(char *out, size_t cap, const char (*names)[PROTO_USER_MAX + 1], size_t n)
@@ -317,6 +318,10 @@ update_text(const struct db_update *u, char *out, size_t cap)
 	join_names(out, cap, u->participants, u->n_participants);
 	strncat(out, " admins=", cap - strlen(out) - 1);
 	join_names(out, cap, u->admins, u->n_admins);
+	if (u->text != NULL) { /* rename, describe */
+		strncat(out, " text=", cap - strlen(out) - 1);
+		strncat(out, u->text, cap - strlen(out) - 1);
+	}
 }
 
 static inline enum db_status
@@ -363,6 +368,27 @@ change(struct db *db, const char *chat, const char *actor, int add, const char *
 	for (i = 0; i < n; i++)
 		snprintf(names[i], sizeof names[i], "%s", users[i]);
 	return db_change_group(db, &req, res);
+}
+
+/* PROMOTE (promote 1) or DEMOTE of users. */
+static inline enum db_status
+change_admins(struct db *db, const char *chat, const char *actor, int promote,
+	      const char *const *users, size_t n, int64_t now, struct db_change_result *res)
+{
+	name_t names[8];
+	struct db_group_change req = {
+		.chat_id = chat,
+		.actor = actor,
+		.actor_device = 1,
+		.users = (const name_t *)names,
+		.n_users = n,
+		.now = now,
+	};
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		snprintf(names[i], sizeof names[i], "%s", users[i]);
+	return db_change_admins(db, &req, promote, res);
 }
 
 /* A change that must succeed; returns its seq. */

@@ -161,6 +161,16 @@ test_command_lines(void **state)
 			    "give a chat, a message id and an emoji (or --remove)");
 	assert_string_equal(parse("react", "--remove @bob 1a2b"), "");
 	assert_string_equal(parse("react", "@bob 1a2b x y"), "unexpected argument 'y'");
+	/* rename, describe: the word after the chat is the text, whatever it
+	 * begins with; one word (quoted). */
+	assert_string_equal(parse("describe", "@g --rules--"), "");
+	assert_string_equal(parse("describe", "@g -5"), "");
+	assert_string_equal(parse("describe", "@g"), "give a chat and the description");
+	assert_string_equal(parse("describe", "@g a b"),
+			    "give a chat and the description (quote it)");
+	assert_string_equal(parse("rename", "@g -x"), "");
+	assert_string_equal(parse("promote", "@g"), "give a chat and at least one user");
+	assert_string_equal(parse("demote", "@g bob carol"), "");
 	/* The rest is each command's own. */
 	assert_string_equal(parse("history", ""), "give a chat");
 	assert_string_equal(parse("history", "C --limit 0"), "--limit needs a number (1-1000000)");

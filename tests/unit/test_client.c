@@ -195,9 +195,11 @@ test_resolve(void **state)
 	char out[CHAT_CHAT_ID_LEN + 1];
 
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000001", "direct", NULL, 1, ab, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000001", "direct", NULL, NULL, 1, ab, 2, NULL, 0),
+		0);
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000002", "direct", NULL, 1, ac, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000002", "direct", NULL, NULL, 1, ac, 2, NULL, 0),
+		0);
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@bob", out), 1);
 	assert_string_equal(out, "abcd000000000001");
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "@carol", out), 1);
@@ -208,11 +210,13 @@ test_resolve(void **state)
 	assert_int_equal(store_chat_resolve(&f->s, "alice", "ffff", out), 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000001"), 1);
 	/* A chat first seen in a message has no members yet; a later put fills them. */
-	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, NULL, 0,
+					NULL, 0),
+			 0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 0);
 	assert_int_equal(
-		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, 1, ab, 2, NULL, 0), 0);
+		store_chat_put(&f->s, "abcd000000000003", "direct", NULL, NULL, 1, ab, 2, NULL, 0),
+		0);
 	assert_int_equal(store_chat_has_members(&f->s, "abcd000000000003"), 1);
 }
 
@@ -239,7 +243,8 @@ test_receipt_states(void **state)
 	m.sender = "alice";
 	m.outgoing = 1;
 	m.state = "sent";
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, members, 3, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0),
+			 0);
 	assert_int_equal(store_message_insert(&f->s, &m), 1);
 	assert_int_equal(store_receipt_put(&f->s, id, "bob", 2, CHAT_RECEIPT_DELIVERED, 5), 1);
 	assert_int_equal(store_message_refresh_state(&f->s, id, "alice"), 0);
@@ -276,7 +281,8 @@ test_mark_read_and_owed(void **state)
 	o.sender = "alice";
 	o.outgoing = 1;
 	o.state = "sent";
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, members, 3, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, members, 3, NULL, 0),
+			 0);
 	store_message_insert(&f->s, &a);
 	store_message_insert(&f->s, &b);
 	store_message_insert(&f->s, &o);
@@ -367,13 +373,14 @@ test_bind_failure_refuses(void **state)
 
 	memset(ik, 1, 32);
 	memset(xk, 2, 32);
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "old", 1, ab, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "old", NULL, 1, ab, 2, NULL, 0), 0);
 	/* Longer than the connection takes: SQLITE_TOOBIG at bind time. */
 	sqlite3_limit(f->s.db, SQLITE_LIMIT_LENGTH, 100);
 	memset(long_name, 'n', sizeof long_name - 1);
 	long_name[sizeof long_name - 1] = '\0';
 
-	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, 1, ac, 2, NULL, 0), -1);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0),
+			 -1);
 	assert_non_null(strstr(f->s.err, "store chat"));
 	assert_non_null(strstr(f->s.err, "bind parameter 3"));
 	assert_non_null(strstr(f->s.err, "too big"));
@@ -388,7 +395,8 @@ test_bind_failure_refuses(void **state)
 
 	/* What fits goes through on the same statements. */
 	sqlite3_limit(f->s.db, SQLITE_LIMIT_LENGTH, 1000000);
-	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, 1, ac, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", long_name, NULL, 1, ac, 2, NULL, 0),
+			 0);
 	assert_int_equal(store_peer_pin(&f->s, "bob", 1, ik, xk, long_name), 0);
 	assert_int_equal(store_peer_get(&f->s, "bob", 1, &p), 1);
 	assert_int_equal(strncmp(p.name, long_name, sizeof p.name - 1), 0);
@@ -436,7 +444,7 @@ test_disk_full_loses_nothing(void **state)
 		snprintf(names[i], sizeof names[i], "member-%025d", i);
 		many[i] = names[i];
 	}
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, two, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, two, 2, NULL, 0), 0);
 	assert_int_equal(sqlite3_exec(f->s.db, "PRAGMA max_page_count = 40", NULL, NULL, NULL),
 			 SQLITE_OK);
 	/* Fill it up, to the last small gap. */
@@ -449,7 +457,8 @@ test_disk_full_loses_nothing(void **state)
 	assert_int_equal(history_count(&f->s, chat), stored);
 
 	/* A hundred members need room: all of them or none. */
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, many, 100, many, 1), -1);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, many, 100, many, 1),
+			 -1);
 	assert_non_null(strstr(f->s.err, "full"));
 	assert_int_equal(store_chat_member_each(&f->s, chat, collect_member, &m, NULL), 0);
 	assert_int_equal(m.n, 2);
@@ -459,7 +468,7 @@ test_disk_full_loses_nothing(void **state)
 	/* Room again: the store works as before, on the same connection. */
 	assert_int_equal(sqlite3_exec(f->s.db, "PRAGMA max_page_count = 100000", NULL, NULL, NULL),
 			 SQLITE_OK);
-	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", 1, many, 100, many, 1), 0);
+	assert_int_equal(store_chat_put(&f->s, chat, "group", "g", NULL, 1, many, 100, many, 1), 0);
 	stored += fill_some(&f->s, chat, &next);
 	assert_int_equal(history_count(&f->s, chat), stored);
 }
@@ -950,7 +959,7 @@ test_store_migrates_v1(void **state)
 	assert_string_equal(search(&s, "KEP", "cccccccccccccccc", 0), "07");
 	assert_index_consistent(&s);
 	/* The new columns and tables work. */
-	assert_int_equal(store_chat_put(&s, "cccccccccccccccc", "group", "g", 1,
+	assert_int_equal(store_chat_put(&s, "cccccccccccccccc", "group", "g", NULL, 1,
 					(const char *const[]){"alice", "bob"}, 2,
 					(const char *const[]){"alice"}, 1),
 			 0);
@@ -1292,7 +1301,8 @@ test_walk_stop_rule(void **state)
 	assert_non_null(mkdtemp(home));
 	assert_non_null(c = chat_client_new(&(struct chat_opts)CHAT_OPTS_INIT(.home = home), NULL,
 					    NULL, NULL, 0));
-	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, 1, two, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&c->store, chat, "direct", NULL, NULL, 1, two, 2, NULL, 0),
+			 0);
 	assert_int_equal(store_message_insert(&c->store, &m), 1);
 	for (int i = 0; i < 3; i++) {
 		stop = (int[]){7, -7, CHAT_ERR_STORE}[i];
@@ -1407,11 +1417,128 @@ test_dispatch_bad_strings(void **state)
 	rmdir(home);
 }
 
+/* What test_admin_updates saw: the updates handed over, the history. */
+static char seen_desc[64];
+static int seen_updates;
+
+static void
+note_update(struct chat_client *c, void *udata, const struct chat_update *u)
+{
+	(void)c;
+	(void)udata;
+	seen_updates++;
+	snprintf(seen_desc, sizeof seen_desc, "%s", u->description ? u->description : "(null)");
+}
+
+static int
+join_history(void *arg, const struct chat_message *m)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	snprintf(out + len, 1024 - len, "%s|", m->text);
+	return 0;
+}
+
+static int
+note_chat(void *arg, const struct chat_chat *ch)
+{
+	snprintf(arg, 128, "%s/%s", ch->name ? ch->name : "(null)",
+		 ch->description ? ch->description : "(null)");
+	return 0;
+}
+
+static int
+join_admins(void *arg, const char *user, int admin)
+{
+	if (admin)
+		strcat(arg, user);
+	return 0;
+}
+
+/*
+ * The updates of group administration (issue 14): promote, demote, rename
+ * and describe are stored as history events worded for people, the chat
+ * keeps its latest name and description (a later update without one keeps
+ * it), and on_update gets the description of a describe only.
+ */
+static void
+test_admin_updates(void **state)
+{
+	char home[] = "/tmp/test_client_admin.XXXXXX", p[128], hist[1024] = "", about[128];
+	char admins[64] = "";
+	struct chat_opts o = CHAT_OPTS_INIT(.home = home);
+	struct chat_client *c;
+	int err;
+	static const char update[] =
+		"{\"type\":\"chatUpdate\",\"chatId\":\"0123456789abcdef\","
+		"\"updateId\":\"00112233445566778899aabbccddee%02d\",\"seq\":%d,\"sentAt\":5,"
+		"\"kind\":\"group\",\"name\":\"%s\",\"actor\":\"%s\",\"operation\":\"%s\","
+		"\"users\":[%s],\"participants\":[\"alice\",\"bob\",\"carol\"],"
+		"\"admins\":[%s]%s}";
+	char frame[1024];
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	c = chat_client_new(&o, NULL, &err, NULL, 0);
+	assert_non_null(c);
+	c->cbs.on_update = note_update;
+	snprintf(c->user, sizeof c->user, "alice");
+	c->state = CHAT_STATE_ONLINE;
+
+	snprintf(frame, sizeof frame, update, 1, 1, "club", "alice", "create",
+		 "\"alice\",\"bob\",\"carol\"", "\"alice\"", "");
+	feed(c, frame);
+	snprintf(frame, sizeof frame, update, 2, 2, "club", "alice", "promote", "\"bob\",\"carol\"",
+		 "\"alice\",\"bob\",\"carol\"", "");
+	feed(c, frame);
+	assert_string_equal(seen_desc, "(null)");
+	snprintf(frame, sizeof frame, update, 3, 3, "club", "bob", "demote", "\"alice\"",
+		 "\"bob\",\"carol\"", "");
+	feed(c, frame);
+	snprintf(frame, sizeof frame, update, 4, 4, "book club", "bob", "rename", "",
+		 "\"bob\",\"carol\"", "");
+	feed(c, frame);
+	snprintf(frame, sizeof frame, update, 5, 5, "book club", "carol", "describe", "",
+		 "\"bob\",\"carol\"", ",\"description\":\"we read\"");
+	feed(c, frame);
+	assert_string_equal(seen_desc, "we read");
+	/* A later update without a description keeps the one known. */
+	snprintf(frame, sizeof frame, update, 6, 6, "book club", "carol", "promote", "\"alice\"",
+		 "\"alice\",\"bob\",\"carol\"", "");
+	feed(c, frame);
+	assert_int_equal(seen_updates, 6);
+	assert_int_equal(c->n_acks, 6);
+
+	assert_int_equal(chat_history(c, "0123456789abcdef", 0, join_history, hist), 0);
+	assert_string_equal(hist, "alice created the group \"club\"|"
+				  "alice made bob, carol admins|"
+				  "bob removed alice as admin|"
+				  "bob renamed the group to \"book club\"|"
+				  "carol changed the description to \"we read\"|"
+				  "carol made alice an admin|");
+	assert_int_equal(chat_get_chat(c, "0123456789abcdef", note_chat, about), 0);
+	assert_string_equal(about, "book club/we read");
+	assert_int_equal(chat_members(c, "0123456789abcdef", join_admins, admins), 0);
+	assert_string_equal(admins, "alicebobcarol");
+	assert_int_equal(chat_get_chat(c, "0123456789abcdee", note_chat, about),
+			 CHAT_ERR_NO_SUCH_CHAT);
+	chat_client_destroy(c);
+	for (const char *const *f =
+		     (const char *const[]){"store.db", "store.db-wal", "store.db-shm", NULL};
+	     *f != NULL; f++) {
+		snprintf(p, sizeof p, "%s/%s", home, *f);
+		unlink(p);
+	}
+	rmdir(home);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dispatch_bad_strings),
+		cmocka_unit_test(test_admin_updates),
 		cmocka_unit_test_setup_teardown(test_message_stored_once, store_setup,
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_history_order_and_limit, store_setup,

@@ -469,7 +469,8 @@ open_handle(int reconnect)
 	assert_int_equal(e2e_identity_generate(&f->bob), 0);
 	assert_int_equal(store_peer_pin(&c->store, "bob", 1, f->bob.sign_pk, f->bob.x_pk, NULL), 0);
 	start_session_with_bob(c, &f->bob);
-	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, 1, both, 2, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&c->store, CHAT, "direct", NULL, NULL, 1, both, 2, NULL, 0),
+			 0);
 	/* A stage 1 server, as far as this home knows: no uploadPrekeys among
 	 * the frames the other tests look at. The prekeys tests clear it. */
 	assert_int_equal(store_meta_set(&c->store, "prekeys_unsupported", "1"), 0);

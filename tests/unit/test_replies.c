@@ -436,7 +436,7 @@ test_history_skips_reactions(void **state)
 	struct seen v;
 	int n = 0;
 
-	assert_int_equal(store_chat_put(&f->s, CHAT, "direct", NULL, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(store_chat_put(&f->s, CHAT, "direct", NULL, NULL, 1, NULL, 0, NULL, 0), 0);
 	insert(&f->s, CHAT, ID_A, "text", "hello", 1, NULL);
 	insert(&f->s, CHAT, ID_R, "reaction", "👍", 2, ID_A);
 	insert(&f->s, CHAT, ID_B, "text", "answer", 3, ID_A);

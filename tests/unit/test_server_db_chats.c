@@ -259,6 +259,146 @@ test_group_admin_promotion(void **state)
 	free(res);
 }
 
+/* Several admins: only admins promote and demote, a group keeps one, every
+ * refusal changes nothing and takes no seq; each change is an update to
+ * every member's devices. */
+static void
+test_group_admins(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bc[] = {"bob", "carol"}, *bob = "bob", *carol = "carol", *alice = "alice";
+	const char *dave = "dave", *zed = "zed", *alice_bob[] = {"alice", "bob"};
+	char g[17], direct_id[17];
+	struct rows rows;
+
+	assert_non_null(res);
+	reg(f->db, "dave", NULL, 4, DB_OK, 1);
+	assert_int_equal(group(f->db, "alice", bc, 2, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+
+	assert_int_equal(change_admins(f->db, g, "bob", 1, &bob, 1, 2000, res), DB_NOT_ADMIN);
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &dave, 1, 2000, res), DB_NOT_MEMBER);
+	assert_string_equal(res->bad_user, "dave");
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &zed, 1, 2000, res), DB_UNKNOWN_USER);
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &alice, 1, 2000, res), DB_ROLE_SAME);
+	assert_int_equal(change_admins(f->db, g, "alice", 0, &bob, 1, 2000, res), DB_ROLE_SAME);
+	assert_string_equal(res->bad_user, "bob");
+	/* The last admin cannot go, alone or with others. */
+	assert_int_equal(change_admins(f->db, g, "alice", 0, &alice, 1, 2000, res), DB_LAST_ADMIN);
+	assert_int_equal(change_admins(f->db, g, "dave", 1, &dave, 1, 2000, res), DB_NOT_FOUND);
+	chat_of(f->db, "alice", "bob", direct_id, 1);
+	assert_int_equal(change_admins(f->db, direct_id, "alice", 1, &bob, 1, 2000, res),
+			 DB_WRONG_KIND);
+	db_change_result_free(res);
+	members_are(f->db, g, "bob", "alice,bob,carol", "alice");
+
+	/* bob becomes an admin (seq 2, after the create), adds dave, and
+	 * takes alice's role away; both at once would leave none. */
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &bob, 1, 3000, res), DB_OK);
+	assert_int_equal(res->seq, 2);
+	assert_int_equal(res->op, DB_OP_PROMOTE);
+	assert_int_equal(res->n_recipients, 3);
+	db_change_result_free(res);
+	members_are(f->db, g, "carol", "alice,bob,carol", "alice,bob");
+	assert_int_equal(change_ok(f->db, g, "bob", 1, "dave", 4000, DB_OP_ADD), 3);
+	assert_int_equal(change_admins(f->db, g, "bob", 0, alice_bob, 2, 5000, res), DB_LAST_ADMIN);
+	assert_int_equal(change_admins(f->db, g, "bob", 0, &alice, 1, 5000, res), DB_OK);
+	assert_int_equal(res->seq, 4);
+	db_change_result_free(res);
+	members_are(f->db, g, "alice", "alice,bob,carol,dave", "bob");
+	/* alice is a plain member now. */
+	assert_int_equal(change_admins(f->db, g, "alice", 1, &carol, 1, 6000, res), DB_NOT_ADMIN);
+	db_change_result_free(res);
+
+	load_all(f->db, "carol", 1, &rows);
+	assert_int_equal(rows.n, 4);
+	assert_string_equal(rows.body[1],
+			    "promote 2 alice users=bob members=alice,bob,carol admins=alice,bob");
+	assert_string_equal(rows.body[3], "demote 4 bob users=alice members=alice,bob,carol,dave "
+					  "admins=bob");
+	load_all(f->db, "dave", 1, &rows);
+	assert_int_equal(rows.n, 2); /* the add that let him in, the demote */
+	free(res);
+}
+
+static enum db_status
+edit(struct db *db, const char *chat, const char *actor, const char *name, const char *desc,
+     int64_t now, struct db_change_result *res)
+{
+	struct db_group_edit req = {.chat_id = chat,
+				    .actor = actor,
+				    .actor_device = 1,
+				    .name = name,
+				    .description = desc,
+				    .now = now};
+
+	return db_edit_group(db, &req, res);
+}
+
+/* Rename and describe: admins only, an update each with its text (a
+ * description's line breaks kept), getChat the latest. */
+static void
+test_group_rename_describe(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	const char *bob = "bob";
+	struct db_chat *c = malloc(sizeof *c);
+	char g[17], direct_id[17];
+	struct rows rows;
+
+	assert_non_null(res);
+	assert_non_null(c);
+	assert_int_equal(group(f->db, "alice", &bob, 1, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	assert_int_equal(db_get_chat(f->db, g, "bob", c), DB_OK);
+	assert_string_equal(c->description, "");
+
+	assert_int_equal(edit(f->db, g, "bob", "mine", NULL, 2000, res), DB_NOT_ADMIN);
+	assert_int_equal(edit(f->db, g, "carol", "mine", NULL, 2000, res), DB_NOT_FOUND);
+	chat_of(f->db, "alice", "bob", direct_id, 1);
+	assert_int_equal(edit(f->db, direct_id, "alice", NULL, "x", 2000, res), DB_WRONG_KIND);
+	db_change_result_free(res);
+
+	assert_int_equal(edit(f->db, g, "alice", "ropes", NULL, 3000, res), DB_OK);
+	assert_int_equal(res->seq, 2);
+	assert_int_equal(res->op, DB_OP_RENAME);
+	assert_string_equal(res->name, "ropes");
+	db_change_result_free(res);
+	assert_int_equal(edit(f->db, g, "alice", NULL, "line one\nline two", 4000, res), DB_OK);
+	assert_int_equal(res->seq, 3);
+	assert_string_equal(res->description, "line one\nline two");
+	db_change_result_free(res);
+	assert_int_equal(edit(f->db, g, "alice", "knots", NULL, 5000, res), DB_OK);
+	db_change_result_free(res);
+	assert_int_equal(db_get_chat(f->db, g, "bob", c), DB_OK);
+	assert_string_equal(c->name, "knots");
+	assert_string_equal(c->description, "line one\nline two");
+
+	/* Each update keeps the text it set, not the chat's latest. */
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 4);
+	assert_string_equal(rows.body[1], "rename 2 alice users= members=alice,bob admins=alice "
+					  "text=ropes");
+	assert_string_equal(rows.body[2], "describe 3 alice users= members=alice,bob "
+					  "admins=alice text=line one\nline two");
+	assert_string_equal(rows.body[3], "rename 4 alice users= members=alice,bob admins=alice "
+					  "text=knots");
+	/* An empty description removes it, and is an update too. */
+	assert_int_equal(edit(f->db, g, "alice", NULL, "", 6000, res), DB_OK);
+	db_change_result_free(res);
+	load_all(f->db, "bob", 1, &rows);
+	assert_string_equal(rows.body[4], "describe 5 alice users= members=alice,bob admins=alice "
+					  "text=");
+	assert_int_equal(db_get_chat(f->db, g, "bob", c), DB_OK);
+	assert_string_equal(c->description, "");
+	free(c);
+	free(res);
+}
+
 /* Messages and updates share the chat's one sequence, and each device gets
  * them in commit order. */
 static void
@@ -393,6 +533,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_create_limits, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_change_rules, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_admin_promotion, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_group_admins, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_group_rename_describe, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_shared_sequence, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_removed_members, setup_store, teardown),
 	};

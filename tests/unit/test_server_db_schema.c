@@ -193,8 +193,12 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
-/* What version 9 added (prekeys), taken away again. */
-#define UNDO_V9 "DROP TABLE IF EXISTS one_time_prekeys; DROP TABLE IF EXISTS signed_prekeys;"
+/* What version 11 added (a group's description), taken away again. */
+#define UNDO_V11 "ALTER TABLE chats DROP COLUMN description;"
+
+/* What version 9 added (prekeys), taken away again; UNDO_V9 version 11's too. */
+#define UNDO_V9_ONLY "DROP TABLE IF EXISTS one_time_prekeys; DROP TABLE IF EXISTS signed_prekeys;"
+#define UNDO_V9      UNDO_V11 UNDO_V9_ONLY
 
 /* What version 7 added, taken away again (and version 9's): for the tests
  * that make older versions out of the fixture's database. (Version 8 changed
@@ -477,8 +481,8 @@ test_migrate_v7(void **state)
 	/* Version 8 refuses to push a body it cannot read, rather than guess. */
 	snprintf(sql, sizeof sql,
 		 "UPDATE messages SET body = 'join' || char(10) || 'bob' || char(10) ||"
-		 " 'bob' || char(10) || 'bob' WHERE message_id = '%s';" UNDO_V9
-		 "PRAGMA user_version = 8",
+		 " 'bob' || char(10) || 'bob' WHERE message_id = '%s';" UNDO_V9_ONLY
+		 "PRAGMA user_version = 8", /* the failed open left version 7: no v11 */
 		 before.id[0]);
 	raw_sql(f, sql);
 	f->db = db_open(f->path, err, sizeof err);
@@ -556,7 +560,7 @@ test_migrate_v9(void **state)
 	before = raw_int(f->path, bytes);
 	id = raw_int(f->path, "SELECT id FROM inbox");
 	assert_int_equal(before, sizeof ct + DB_INBOX_ROW_BYTES);
-	raw_sql(f, INBOX_V9 "PRAGMA user_version = 9;");
+	raw_sql(f, UNDO_V11 INBOX_V9 "PRAGMA user_version = 9;");
 	assert_int_equal(raw_int(f->path, stage2), 0);
 
 	f->db = db_open(f->path, err, sizeof err);
@@ -585,6 +589,49 @@ test_migrate_v9(void **state)
 			 2);
 }
 
+/*
+ * Version 11 (issue 14): a group's description. A version-10 database keeps
+ * its group, whose description is then "" (none), and takes a new one.
+ */
+static void
+test_migrate_v10(void **state)
+{
+	struct fixture *f = *state;
+	struct db_change_result *res = malloc(sizeof *res);
+	struct db_chat *c = malloc(sizeof *c);
+	struct db_group_edit edit = {.actor = "alice", .actor_device = 1, .now = 3000};
+	const char *bob = "bob";
+	char g[17], err[256];
+
+	assert_non_null(res);
+	assert_non_null(c);
+	assert_int_equal(group(f->db, "alice", &bob, 1, 1000, res), DB_OK);
+	memcpy(g, res->chat_id, sizeof g);
+	db_change_result_free(res);
+	db_close(f->db);
+	f->db = NULL;
+	raw_sql(f, UNDO_V11 "PRAGMA user_version = 10;");
+
+	f->db = db_open(f->path, err, sizeof err);
+	if (f->db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM chats WHERE description IS NULL"),
+			 1);
+	assert_int_equal(db_get_chat(f->db, g, "bob", c), DB_OK);
+	assert_string_equal(c->name, "climbing");
+	assert_string_equal(c->description, "");
+	edit.chat_id = g;
+	edit.description = "now with one";
+	assert_int_equal(db_edit_group(f->db, &edit, res), DB_OK);
+	assert_int_equal(res->seq, 2);
+	db_change_result_free(res);
+	assert_int_equal(db_get_chat(f->db, g, "bob", c), DB_OK);
+	assert_string_equal(c->description, "now with one");
+	free(c);
+	free(res);
+}
+
 int
 main(void)
 {
@@ -603,6 +650,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v7, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v9, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v10, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -1,7 +1,8 @@
 /*
  * test_server_wire_chats.c - chat-server's requests of chats and groups
  * (server-stub/wire_chats.c): direct chats, groups and their changes with the
- * chatUpdate each leaves, the size of a group, and adds of strangers.
+ * chatUpdate each leaves, the size of a group, and adds of strangers;
+ * admins (PROMOTE, DEMOTE) and a group's name and description (updateChat).
  */
 #include "server_fixture.h"
 
@@ -409,6 +410,178 @@ test_stranger_adds(void **state)
 	e2e_identity_wipe(&iv);
 }
 
+/* PROMOTE and DEMOTE, updateChat: their forms, rules and errors, the
+ * replies, the pushes every member's device gets, getChat's description. */
+static void
+test_group_admin(void **state)
+{
+	struct fixture *f = *state;
+	struct e2e_identity ia, ib;
+	struct session a, b;
+	char g[17], d[17], big[600];
+	cJSON *r, *pushes, *u;
+
+	registered(f, &a, 1, "alice", &ia);
+	registered(f, &b, 2, "bob", &ib);
+	quick_user(f, "carol");
+	r = call(f, &a,
+		 "{\"id\":2,\"type\":\"createChat\",\"name\":\"club\","
+		 "\"participants\":[\"bob\",\"carol\"]}");
+	expect_ok(r, 2);
+	snprintf(g, sizeof g, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":3,\"type\":\"createChat\",\"participants\":[\"bob\"]}");
+	expect_ok(r, 3);
+	snprintf(d, sizeof d, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+
+	/* getChat: a group has a description, "" until set; a direct chat none. */
+	r = call(f, &b, "{\"id\":4,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	expect_ok(r, 4);
+	assert_string_equal(str(r, "description"), "");
+	cJSON_Delete(r);
+	r = call(f, &b, "{\"id\":5,\"type\":\"getChat\",\"chatId\":\"%s\"}", d);
+	expect_ok(r, 5);
+	assert_null(cJSON_GetObjectItemCaseSensitive(r, "description"));
+	cJSON_Delete(r);
+
+	/* PROMOTE/DEMOTE refusals, each with its code. */
+	expect_error(call(f, &b,
+			  "{\"id\":6,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"PROMOTE\",\"users\":[\"bob\"]}",
+			  g),
+		     "not_admin", 6);
+	expect_error(call(f, &a,
+			  "{\"id\":7,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"DEMOTE\",\"users\":[\"alice\"]}",
+			  g),
+		     "last_admin", 7);
+	expect_error(call(f, &a,
+			  "{\"id\":8,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"DEMOTE\",\"users\":[\"bob\"]}",
+			  g),
+		     "not_an_admin", 8);
+	expect_error(call(f, &a,
+			  "{\"id\":9,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"PROMOTE\",\"users\":[\"alice\"]}",
+			  g),
+		     "already_admin", 9);
+	expect_error(call(f, &a,
+			  "{\"id\":10,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"PROMOTE\",\"users\":[\"bob\"]}",
+			  d),
+		     "bad_request", 10);
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"promote\",\"users\":[\"bob\"]}",
+			  g),
+		     "bad_request", 11);
+	assert_int_equal(f->n_inbox, 3); /* the create's only */
+
+	r = call(f, &a,
+		 "{\"id\":12,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"PROMOTE\",\"users\":[\"bob\"]}",
+		 g);
+	expect_ok(r, 12);
+	assert_true(num(r, "seq") == 2);
+	names_are(r, "admins", "alice,bob");
+	cJSON_Delete(r);
+	/* A retry is refused: the change is made once. */
+	expect_error(call(f, &a,
+			  "{\"id\":13,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+			  "\"operation\":\"PROMOTE\",\"users\":[\"bob\"]}",
+			  g),
+		     "already_admin", 13);
+	r = call(f, &b,
+		 "{\"id\":14,\"type\":\"modifyChatParticipants\",\"chatId\":\"%s\","
+		 "\"operation\":\"DEMOTE\",\"users\":[\"alice\"]}",
+		 g);
+	expect_ok(r, 14);
+	names_are(r, "admins", "bob");
+	cJSON_Delete(r);
+
+	/* updateChat: forms and limits, then the rules. */
+	expect_error(call(f, &b, "{\"id\":15,\"type\":\"updateChat\",\"chatId\":\"%s\"}", g),
+		     "bad_request", 15);
+	expect_error(call(f, &b,
+			  "{\"id\":16,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\","
+			  "\"description\":\"y\"}",
+			  g),
+		     "bad_request", 16);
+	expect_error(call(f, &b,
+			  "{\"id\":17,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"\"}", g),
+		     "bad_request", 17);
+	expect_error(call(f, &b,
+			  "{\"id\":18,\"type\":\"updateChat\",\"chatId\":\"%s\","
+			  "\"name\":\"a\\nb\"}",
+			  g),
+		     "bad_request", 18);
+	expect_error(call(f, &b,
+			  "{\"id\":19,\"type\":\"updateChat\",\"chatId\":\"%s\","
+			  "\"description\":\"bell\\u0007\"}",
+			  g),
+		     "bad_request", 19);
+	memset(big, 'x', 513);
+	big[513] = '\0';
+	expect_error(call(f, &b,
+			  "{\"id\":20,\"type\":\"updateChat\",\"chatId\":\"%s\","
+			  "\"description\":\"%s\"}",
+			  g, big),
+		     "too_large", 20);
+	expect_error(call(f, &a,
+			  "{\"id\":21,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}",
+			  g),
+		     "not_admin", 21);
+	expect_error(call(f, &a,
+			  "{\"id\":22,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"x\"}",
+			  d),
+		     "bad_request", 22);
+	r = call(f, &b, "{\"id\":23,\"type\":\"updateChat\",\"chatId\":\"%s\",\"name\":\"books\"}",
+		 g);
+	expect_ok(r, 23);
+	assert_string_equal(str(r, "name"), "books");
+	assert_true(num(r, "seq") == 4);
+	cJSON_Delete(r);
+	big[512] = '\0'; /* the most a description may be */
+	memcpy(big, "two\\nlines", 10);
+	r = call(f, &b,
+		 "{\"id\":24,\"type\":\"updateChat\",\"chatId\":\"%s\",\"description\":\"%s\"}", g,
+		 big);
+	expect_ok(r, 24);
+	assert_int_equal(strlen(str(r, "description")), 511); /* "\n" is one byte */
+	assert_true(num(r, "seq") == 5);
+	cJSON_Delete(r);
+	r = call(f, &a, "{\"id\":25,\"type\":\"getChat\",\"chatId\":\"%s\"}", g);
+	expect_ok(r, 25);
+	assert_string_equal(str(r, "name"), "books");
+	assert_int_equal(strncmp(str(r, "description"), "two\nlines", 9), 0);
+	cJSON_Delete(r);
+
+	/* carol's device gets every change as a chatUpdate, in order. */
+	pushes = pushes_of(f, "carol", 1, 5);
+	u = cJSON_GetArrayItem(pushes, 1);
+	assert_string_equal(str(u, "operation"), "promote");
+	assert_string_equal(str(u, "actor"), "alice");
+	names_are(u, "users", "bob");
+	names_are(u, "admins", "alice,bob");
+	u = cJSON_GetArrayItem(pushes, 2);
+	assert_string_equal(str(u, "operation"), "demote");
+	names_are(u, "users", "alice");
+	names_are(u, "admins", "bob");
+	u = cJSON_GetArrayItem(pushes, 3);
+	assert_string_equal(str(u, "operation"), "rename");
+	assert_string_equal(str(u, "name"), "books");
+	names_are(u, "users", "");
+	assert_null(cJSON_GetObjectItemCaseSensitive(u, "description"));
+	u = cJSON_GetArrayItem(pushes, 4);
+	assert_string_equal(str(u, "operation"), "describe");
+	assert_true(num(u, "seq") == 5);
+	assert_int_equal(strncmp(str(u, "description"), "two\nlines", 9), 0);
+	cJSON_Delete(pushes);
+	e2e_identity_wipe(&ia);
+	e2e_identity_wipe(&ib);
+}
+
 int
 main(void)
 {
@@ -417,6 +590,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_groups, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_group_limit, setup_wire, teardown),
 		cmocka_unit_test_setup_teardown(test_stranger_adds, setup_wire, teardown),
+		cmocka_unit_test_setup_teardown(test_group_admin, setup_wire, teardown),
 	};
 
 	if (sodium_init() < 0)
