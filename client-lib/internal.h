@@ -107,6 +107,9 @@ struct op {
 	/* send: a reply (reply_to not ""): what it quotes; a reaction
 	 * (reaction 1): reply_to is the message it is on, text the emoji. */
 	int reaction;
+	/* an edit or delete (PROTO_BODY_EDIT, PROTO_BODY_DELETE; 0 none):
+	 * reply_to is the message it changes, text an edit's new text. */
+	int change;
 	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
 	char reply_sender[CHAT_USER_MAX + 1];
 	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
@@ -337,6 +340,10 @@ int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
 /* A send op read back from the store (outbox, retry): its reply quote or
  * reaction, from the stored message m. */
 void send_op_extra(struct op *op, const struct chat_message *m);
+/* changes.c: applies the edits and deletes in the store to message target
+ * (store_changes_apply), removing the downloaded files under the home of a
+ * message it deletes. What store_changes_apply returns. */
+int changes_apply(struct chat_client *c, const char *target);
 
 /* outbox.c */
 /* Online again: gives up what is older than the server's retention, then

@@ -1,0 +1,184 @@
+/*
+ * changes.c - edits and deletes (PROTOCOL.md, "Edits and deletes") as the
+ * handle sees them: applying them to a message with its files (the rules
+ * are store_changes.c's), delete for me, a message's edit history. Sending
+ * an edit or delete for everyone is send.c's (chat_edit,
+ * chat_delete_for_everyone); receiving one, receive.c's.
+ */
+#include "internal.h"
+#include "attach.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+/* Removes a message's downloaded files, those under the home only (a file
+ * the user saved elsewhere is theirs). */
+static void
+remove_files(struct chat_client *c, char **paths, size_t n)
+{
+	size_t hl = strlen(c->home);
+
+	for (size_t i = 0; i < n; i++)
+		if (paths[i] != NULL && strncmp(paths[i], c->home, hl) == 0 &&
+		    paths[i][hl] == '/' && strstr(paths[i], "/../") == NULL)
+			(void)unlink(paths[i]);
+}
+
+int
+changes_apply(struct chat_client *c, const char *target)
+{
+	struct attach_meta *metas = NULL;
+	char **paths = NULL;
+	size_t n = 0;
+	int rc;
+
+	/* Read before: a delete takes the records with it. (Removed before the
+	 * commit: a rollback then leaves records of files that are gone, which
+	 * the next apply removes.) */
+	if (store_attachments(&c->store, target, &metas, &paths, &n) != 0)
+		n = 0;
+	rc = store_changes_apply(&c->store, target);
+	if (rc > 0 && (rc & STORE_CHANGE_DELETED) && (rc & STORE_CHANGE_NEW))
+		remove_files(c, paths, n);
+	attach_meta_free(metas, n);
+	store_free_list(paths, n);
+	return rc;
+}
+
+int
+chat_delete_for_me(struct chat_client *c, const char *message_id)
+{
+	struct attach_meta *metas = NULL;
+	char **paths = NULL;
+	size_t n = 0;
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (message_id == NULL || !proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "a message id is 32 lowercase hex digits");
+	if (send_busy(c, message_id))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s is being sent; delete it once it is sent or "
+				   "failed",
+				   message_id);
+	if (store_attachments(&c->store, message_id, &metas, &paths, &n) != 0)
+		n = 0;
+	rc = store_forget_message(&c->store, message_id);
+	if (rc == 1)
+		remove_files(c, paths, n);
+	attach_meta_free(metas, n);
+	store_free_list(paths, n);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == 0)
+		return client_fail(c, CHAT_ERR_INVALID, "message %s is not in the local store",
+				   message_id);
+	return CHAT_OK;
+}
+
+/* Gathers the downloaded files of a chat's messages, to remove once their
+ * records are gone. */
+struct chat_files {
+	struct chat_client *c;
+	char **paths;
+	size_t n, cap;
+};
+
+static int
+gather_files(void *arg, const struct chat_message *m)
+{
+	struct chat_files *f = arg;
+
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		if (m->attachments[i].path == NULL)
+			continue;
+		if (f->n == f->cap) {
+			size_t ncap = f->cap ? f->cap * 2 : 16;
+			char **p = realloc(f->paths, ncap * sizeof *p);
+
+			if (p == NULL)
+				return 0;
+			f->paths = p;
+			f->cap = ncap;
+		}
+		if ((f->paths[f->n] = strdup(m->attachments[i].path)) != NULL)
+			f->n++;
+	}
+	return 0;
+}
+
+int
+chat_delete_chat_for_me(struct chat_client *c, const char *chat_id)
+{
+	struct chat_files f = {c, NULL, 0, 0};
+	int rc = chats_check_local(c, chat_id), stop;
+
+	if (rc != CHAT_OK)
+		return rc;
+	(void)store_message_each(&c->store, chat_id, -1, gather_files, &f, &stop);
+	rc = store_forget_chat(&c->store, chat_id);
+	if (rc >= 0)
+		remove_files(c, f.paths, f.n);
+	store_free_list(f.paths, f.n);
+	if (rc < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return rc;
+}
+
+/* chat_edits: the edited message's sender and chat, then each edit. */
+struct edits_walk {
+	chat_edit_cb fn;
+	void *arg;
+	const char *target;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	char sender[CHAT_USER_MAX + 1];
+	int found, stop;
+};
+
+static int
+edits_target(void *arg, const struct chat_message *m)
+{
+	struct edits_walk *w = arg;
+
+	if (strcmp(m->kind, "text") != 0)
+		return 0;
+	w->found = 1;
+	snprintf(w->chat, sizeof w->chat, "%s", m->chat_id);
+	snprintf(w->sender, sizeof w->sender, "%s", m->sender);
+	return 0;
+}
+
+static int
+edits_one(void *arg, const char *id, const char *text, size_t len, int64_t seq, int64_t sent_at)
+{
+	struct edits_walk *w = arg;
+	struct chat_edit e = {w->target, id, text, len, seq, sent_at};
+
+	return w->stop = w->fn(w->arg, &e);
+}
+
+int
+chat_edits(struct chat_client *c, const char *message_id, chat_edit_cb each, void *arg)
+{
+	struct edits_walk w = {each, arg, message_id, "", "", 0, 0};
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK)
+		return rc;
+	if (each == NULL || message_id == NULL ||
+	    !proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID, "a message id is 32 lowercase hex digits");
+	if (store_message_get(&c->store, message_id, edits_target, &w) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (!w.found)
+		return client_fail(c, CHAT_ERR_INVALID, "message %s is not in the local store",
+				   message_id);
+	if (store_edits_each(&c->store, message_id, w.chat, w.sender, edits_one, &w) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return w.stop;
+}
