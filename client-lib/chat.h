@@ -520,10 +520,12 @@ struct chat_change_event {
 	size_t text_len;
 	int64_t seq;
 	int64_t sent_at;
-	/* What it does here now: "applied" (target shows it), "waiting"
-	 * (target not here yet: applied when it comes), "refused" (target
-	 * was written by someone else: never applied), "ignored" (a later
-	 * edit shows, target is deleted, or a delete past the window). */
+	/* What it does here as it is handed over: "applied" (an edit counts:
+	 * target shows it unless an edit of a higher seq came; a delete:
+	 * target is deleted), "waiting" (target not here yet: applied when
+	 * it comes), "refused" (target was written by someone else: never
+	 * applied, never shown), "ignored" (an edit of a deleted message, a
+	 * delete past the window). */
 	const char *status;
 };
 

@@ -447,7 +447,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " WHEN t.kind <> 'text' OR t.sender <> c.sender OR t.chat_id <> c.chat_id"
 			     "  THEN 2"
 			     " WHEN c.kind = 'delete' AND t.deleted THEN 1"
-			     " WHEN c.kind = 'edit' AND NOT t.deleted AND t.text = c.text THEN 1"
+			     " WHEN c.kind = 'edit' AND NOT t.deleted THEN 1"
 			     " ELSE 3 END FROM messages c LEFT JOIN messages t"
 			     " ON t.message_id = c.reply_to WHERE c.message_id = ?1",
 	/* Delete for me: the message, what hangs on it, and the changes and

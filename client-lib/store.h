@@ -160,8 +160,9 @@ int store_message_get(struct store *s, const char *message_id, chat_history_cb f
 enum { STORE_CHANGE_EDITED = 1, STORE_CHANGE_DELETED = 2, STORE_CHANGE_NEW = 4 };
 int store_changes_apply(struct store *s, const char *target);
 /* What the edit or delete change_id does now: 0 waits for its message, 1
- * applied, 2 refused (the message is someone else's), 3 ignored (a later
- * edit shows, the message is deleted, or a delete past the window); -1. */
+ * applied (an edit: it counts, and shows if it is the latest; a delete: the
+ * message is deleted), 2 refused (the message is someone else's), 3 ignored
+ * (an edit of a deleted message, a delete past the window); -1. */
 int store_change_status(struct store *s, const char *change_id);
 /* Calls fn for each edit of target by sender in chat_id, oldest first (its
  * return, not 0, stops). 0 or -1. */
