@@ -49,9 +49,20 @@ changes_apply(struct chat_client *c, const char *target)
 	return rc;
 }
 
+/* 1 if the row is a message or event of the history (not an edit, delete
+ * or reaction, which go with what they change). */
+static int
+is_shown(void *arg, const struct chat_message *m)
+{
+	*(int *)arg = strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
+		      strcmp(m->kind, "reaction") != 0;
+	return 0;
+}
+
 int
 chat_delete_for_me(struct chat_client *c, const char *message_id)
 {
+	int shown = 0;
 	struct attach_meta *metas = NULL;
 	char **paths = NULL;
 	size_t n = 0;
@@ -61,6 +72,13 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 		return rc;
 	if (message_id == NULL || !proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
 		return client_fail(c, CHAT_ERR_INVALID, "a message id is 32 lowercase hex digits");
+	if (store_message_get(&c->store, message_id, is_shown, &shown) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (!shown)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "%s is no message of the history here (an edit, delete or "
+				   "reaction goes with its message, or is discarded unsent)",
+				   message_id);
 	if (send_busy(c, message_id))
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "message %s is being sent; delete it once it is sent or "

@@ -774,7 +774,9 @@ CHAT_API int chat_edit(struct chat_client *c, const char *chat_id, const char *m
 /* Deletes message message_id of the chat for everyone: like chat_edit (its
  * own id into delete_id), and refused likewise (CHAT_ERR_INVALID), and also
  * past the window: 48 hours after the message's sentAt (receivers judge by
- * the delete's sentAt). Every device then shows the message as deleted
+ * the delete's sentAt). This device shows it deleted once the server has the
+ * delete (until then chat_discard takes it back; a discarded edit likewise
+ * gives back the text before it). Every device then shows the message as deleted
  * (struct chat_message's deleted: no text, quote or files; its files, and
  * their copies downloaded under the home, are removed) for good. */
 CHAT_API int chat_delete_for_everyone(struct chat_client *c, const char *chat_id,

@@ -182,7 +182,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE messages ADD COLUMN original TEXT;"
-	"CREATE INDEX messages_changes ON messages(reply_to) WHERE kind IN ('edit', 'delete');"
+	"CREATE INDEX messages_by_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;"
 	"CREATE VIEW edits AS SELECT reply_to AS target, message_id AS edit_id, chat_id, sender,"
 	"  seq, text, sent_at AS at FROM messages WHERE kind = 'edit';",
 };
@@ -422,11 +422,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_changes.c: the rules of PROTOCOL.md, "Edits and deletes", the
 	 * message's chat and sender (?2, ?3) being those of the change. An own
-	 * change not sent yet (seq 0, sent_at 0) counts at once, as the newest. */
+	 * edit not sent yet (seq 0, sent_at 0) counts at once, as the newest; an
+	 * own delete, final, only once the server has it (until then it can be
+	 * discarded). (reply_to = ?1 implies the index's reply_to IS NOT NULL.) */
 	[ST_CHANGE_TARGET] = "SELECT chat_id, sender, sent_at, deleted FROM messages"
 			     " WHERE message_id = ?1 AND kind = 'text'",
 	[ST_CHANGE_DELETE_VALID] = "SELECT 1 FROM messages WHERE kind = 'delete' AND reply_to = ?1"
-				   " AND chat_id = ?2 AND sender = ?3 AND (sent_at = 0 OR ?4 = 0"
+				   " AND chat_id = ?2 AND sender = ?3 AND sent_at > 0 AND (?4 = 0"
 				   " OR sent_at <= ?4 + ?5) LIMIT 1",
 	[ST_CHANGE_LATEST_EDIT] = "SELECT text, CASE WHEN sent_at > 0 THEN sent_at ELSE stored_at END"
 				  " FROM messages WHERE kind = 'edit' AND reply_to = ?1 AND chat_id = ?2"
@@ -434,8 +436,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHANGE_SET_DELETED] = "UPDATE messages SET deleted = 1, text = '', original = NULL,"
 				  " edited_at = 0, reply_to = NULL, reply_sender = NULL,"
 				  " reply_preview = NULL WHERE message_id = ?1 AND deleted = 0",
+	/* Not an own edit still to be sent (its text goes, then the delete). */
 	[ST_CHANGE_WIPE_EDITS] = "UPDATE messages SET text = '' WHERE kind = 'edit'"
-				 " AND reply_to = ?1 AND sender = ?2",
+				 " AND reply_to = ?1 AND sender = ?2 AND seq > 0 AND text <> ''",
+	/* No edit counts (the one shown was discarded): the first text again. */
+	[ST_CHANGE_UNEDIT] = "UPDATE messages SET text = original, original = NULL, edited_at = 0"
+			     " WHERE message_id = ?1 AND original IS NOT NULL AND deleted = 0",
 	[ST_CHANGE_SET_EDITED] = "UPDATE messages SET original = coalesce(original, text), text = ?2,"
 				 " edited_at = ?3 WHERE message_id = ?1 AND deleted = 0"
 				 " AND (text <> ?2 OR edited_at <> ?3)",

@@ -31,8 +31,14 @@ store_changes_apply(struct store *s, const char *target)
 	store_done(s, st);
 	if (rc != 1)
 		return rc; /* not here (yet), or no text: nothing to apply */
-	if (deleted)
-		return STORE_CHANGE_DELETED; /* for good: later edits and deletes change nothing */
+	if (deleted) {
+		/* For good: later edits change nothing, and their texts go. */
+		st = store_stmt(s, ST_CHANGE_WIPE_EDITS);
+		if (st == NULL || store_bind_text(s, st, 1, target) ||
+		    store_bind_text(s, st, 2, sender))
+			return store_abandon(s, st, "apply a delete");
+		return store_run(s, st, "apply a delete") != 0 ? -1 : STORE_CHANGE_DELETED;
+	}
 	st = store_stmt(s, ST_CHANGE_DELETE_VALID);
 	if (st == NULL || store_bind_text(s, st, 1, target) || store_bind_text(s, st, 2, chat) ||
 	    store_bind_text(s, st, 3, sender) || store_bind_int(s, st, 4, sent_at) ||
@@ -79,9 +85,17 @@ store_changes_apply(struct store *s, const char *target)
 		rc = store_run(s, up, "apply an edit");
 		result = rc == 0 ? STORE_CHANGE_EDITED | (sqlite3_changes(s->db) > 0 ? STORE_CHANGE_NEW : 0)
 				 : -1;
+		store_done(s, st);
+		return rc < 0 ? -1 : result;
 	}
 	store_done(s, st);
-	return rc < 0 ? -1 : result;
+	if (rc < 0)
+		return -1;
+	/* No edit counts: the text as first written, if an edit showed. */
+	st = store_stmt(s, ST_CHANGE_UNEDIT);
+	if (st == NULL || store_bind_text(s, st, 1, target))
+		return store_abandon(s, st, "apply an edit");
+	return store_run(s, st, "apply an edit") != 0 ? -1 : 0;
 }
 
 int

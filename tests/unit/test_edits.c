@@ -450,6 +450,57 @@ test_delete_takes_attachments(void **state)
 	attach_meta_free(got, n);
 }
 
+/* This device's own edit or delete, not sent yet (seq 0, sent_at 0). */
+static void
+put_pending(struct store *s, const char *id, const char *kind, const char *text,
+	    const char *target)
+{
+	struct chat_message m = {0};
+
+	m.chat_id = CHAT;
+	m.message_id = id;
+	m.sender = "alice";
+	m.sender_device = 1;
+	m.text = text;
+	m.text_len = strlen(text);
+	m.outgoing = 1;
+	m.state = "pending";
+	m.kind = kind;
+	m.reply_to = target;
+	assert_int_equal(store_message_insert(s, &m), 1);
+	assert_true(store_changes_apply(s, target) >= 0);
+}
+
+static void
+test_own_pending(void **state)
+{
+	struct fx *f = *state;
+
+	put(&f->s, ID_A, "alice", "text", "first", 1, 1000, NULL);
+	put(&f->s, ID_E1, "alice", "edit", "second", 2, 2000, ID_A);
+	/* An own edit shows at once, as the newest... */
+	put_pending(&f->s, ID_E2, "edit", "third", ID_A);
+	assert_string_equal(seen(&f->s, ID_A).text, "third");
+	/* ...and discarded, the one in force shows again; with none, the first. */
+	assert_int_equal(store_unsent_delete(&f->s, ID_E2), 1);
+	assert_true(store_changes_apply(&f->s, ID_A) >= 0);
+	assert_string_equal(seen(&f->s, ID_A).text, "second");
+	put(&f->s, ID_B, "alice", "text", "plain", 3, 3000, NULL);
+	put_pending(&f->s, ID_E2, "edit", "plainer", ID_B);
+	assert_int_equal(store_unsent_delete(&f->s, ID_E2), 1);
+	assert_true(store_changes_apply(&f->s, ID_B) >= 0);
+	assert_string_equal(seen(&f->s, ID_B).text, "plain");
+	assert_int_equal(seen(&f->s, ID_B).edited_at, 0);
+	assert_int_equal(hits(&f->s, "plainer"), 0);
+	assert_int_equal(hits(&f->s, "plain"), 1);
+	/* An own delete counts once the server has it (it is final). */
+	put_pending(&f->s, ID_D1, "delete", "", ID_A);
+	assert_int_equal(seen(&f->s, ID_A).deleted, 0);
+	assert_int_equal(store_message_sent(&f->s, ID_D1, 4, 4000), 0);
+	assert_true(store_changes_apply(&f->s, ID_A) >= 0);
+	assert_int_equal(seen(&f->s, ID_A).deleted, 1);
+}
+
 static void
 test_delete_for_me(void **state)
 {
@@ -499,6 +550,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_search_follows_edits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_takes_attachments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_for_me, setup, teardown),
 	};
 
