@@ -26,7 +26,7 @@ expect_exit 0 ctl alice edit "$d" "$m1" "see you at 9 at the lighthouse"
 expect_exit 0 ctl bob --json recv
 [ "$(jq -r 'select(.type != "receipt") | .type + ":" + .status' "$T/out" | tr '\n' ' ')" = \
 	"edit:applied edit:applied " ] || fail "bob's events: $(cat "$T/out")"
-jq -e -s --arg m "$m1" --arg e "$e1" '.[0] | .target == $m and .messageId == $e and .user == "alice"
+jq -e -s --arg m "$m1" --arg e "$e1" '[.[] | select(.type == "edit")][0] | .target == $m and .messageId == $e and .user == "alice"
 	and .text == "see you at 9 at the harbour"' "$T/out" >/dev/null || fail "the edit event: $(cat "$T/out")"
 for h in alice bob; do
 	expect_exit 0 ctl $h --json history "$d"
@@ -231,7 +231,9 @@ expect_exit 0 ctl alice send "$g" "still there?"
 expect_exit 0 ctl bob recv
 expect_exit 0 ctl bob --json history "$g"
 [ "$(jq -r '.[].text' "$T/out")" = "still there?" ] || fail "bob's group after a new message: $(cat "$T/out")"
+expect_exit 0 ctl carol recv
 expect_exit 0 ctl carol --json history "$g"
-[ "$(jq '[.[] | select(.type=="message")] | length' "$T/out")" -ge 4 ] || fail "carol lost history: $(cat "$T/out")"
+[ "$(jq -r '[.[] | select(.type=="message") | .text] | join("|")' "$T/out")" = \
+	"plan: leave at 11||bus then, 10:15||still there?" ] || fail "carol's group: $(cat "$T/out")"
 
 stop_server
