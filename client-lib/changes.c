@@ -99,51 +99,32 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 	return CHAT_OK;
 }
 
-/* Gathers the downloaded files of a chat's messages, to remove once their
- * records are gone. */
-struct chat_files {
-	struct chat_client *c;
-	char **paths;
-	size_t n, cap;
-};
-
+/* Removes the downloaded files (under the home) of a chat's messages, one
+ * message at a time, before their records go (a failure after leaves
+ * records of files that are gone, as a download removed by hand does). */
 static int
-gather_files(void *arg, const struct chat_message *m)
+remove_message_files(void *arg, const struct chat_message *m)
 {
-	struct chat_files *f = arg;
+	struct chat_client *c = arg;
 
-	for (size_t i = 0; i < m->n_attachments; i++) {
-		if (m->attachments[i].path == NULL)
-			continue;
-		if (f->n == f->cap) {
-			size_t ncap = f->cap ? f->cap * 2 : 16;
-			char **p = realloc(f->paths, ncap * sizeof *p);
+	for (size_t i = 0; i < m->n_attachments; i++)
+		if (m->attachments[i].path != NULL) {
+			char *p = (char *)m->attachments[i].path;
 
-			if (p == NULL)
-				return 0;
-			f->paths = p;
-			f->cap = ncap;
+			remove_files(c, &p, 1);
 		}
-		if ((f->paths[f->n] = strdup(m->attachments[i].path)) != NULL)
-			f->n++;
-	}
 	return 0;
 }
 
 int
 chat_delete_chat_for_me(struct chat_client *c, const char *chat_id)
 {
-	struct chat_files f = {c, NULL, 0, 0};
 	int rc = chats_check_local(c, chat_id), stop;
 
 	if (rc != CHAT_OK)
 		return rc;
-	(void)store_message_each(&c->store, chat_id, -1, gather_files, &f, &stop);
-	rc = store_forget_chat(&c->store, chat_id);
-	if (rc >= 0)
-		remove_files(c, f.paths, f.n);
-	store_free_list(f.paths, f.n);
-	if (rc < 0)
+	if (store_message_each(&c->store, chat_id, -1, remove_message_files, c, &stop) < 0 ||
+	    (rc = store_forget_chat(&c->store, chat_id)) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return rc;
 }

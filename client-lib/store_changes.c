@@ -18,7 +18,7 @@ store_changes_apply(struct store *s, const char *target)
 	sqlite3_stmt *st = store_stmt(s, ST_CHANGE_TARGET);
 	char chat[CHAT_CHAT_ID_LEN + 1], sender[CHAT_USER_MAX + 1];
 	int64_t sent_at = 0;
-	int rc, deleted = 0, result = 0;
+	int rc, deleted = 0, result;
 
 	if (st == NULL || store_bind_text(s, st, 1, target))
 		return store_abandon(s, st, "apply an edit");
