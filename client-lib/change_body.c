@@ -14,8 +14,8 @@
 #include <string.h>
 
 uint8_t *
-change_body_build(uint8_t kind, const char *target, const char *text, size_t len,
-		  size_t *out_len, char *err, size_t errlen)
+change_body_build(uint8_t kind, const char *target, const char *text, size_t len, size_t *out_len,
+		  char *err, size_t errlen)
 {
 	cJSON *root = NULL;
 	char *json = NULL, *t = NULL;
@@ -27,8 +27,8 @@ change_body_build(uint8_t kind, const char *target, const char *text, size_t len
 		*out_len = 0;
 	if (out_len == NULL || (kind != PROTO_BODY_EDIT && kind != PROTO_BODY_DELETE) ||
 	    !proto_valid_hex(target, CHAT_MESSAGE_ID_LEN) ||
-	    (edit && (text == NULL || len == 0 || len > CHAT_MAX_TEXT ||
-		      !proto_valid_utf8(text, len)))) {
+	    (edit &&
+	     (text == NULL || len == 0 || len > CHAT_MAX_TEXT || !proto_valid_utf8(text, len)))) {
 		if (err && errlen)
 			snprintf(err, errlen,
 				 "an edit is a message id and 1 to %d bytes of UTF-8 text; a "
@@ -91,8 +91,7 @@ change_body_free(struct change_body *ch)
 }
 
 int
-change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, char *err,
-		  size_t errlen)
+change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, char *err, size_t errlen)
 {
 	cJSON *root = NULL;
 	const char *t, *x = NULL;
@@ -104,7 +103,8 @@ change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, char 
 	memset(ch, 0, sizeof *ch);
 	if (err && errlen)
 		err[0] = '\0';
-	if (body == NULL || len == 0 || (body[0] != PROTO_BODY_EDIT && body[0] != PROTO_BODY_DELETE)) {
+	if (body == NULL || len == 0 ||
+	    (body[0] != PROTO_BODY_EDIT && body[0] != PROTO_BODY_DELETE)) {
 		if (err && errlen)
 			snprintf(err, errlen, "not an edit or delete body");
 		return REPLY_ERR_FORMAT;
@@ -126,8 +126,8 @@ change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, char 
 		if (err && errlen)
 			snprintf(err, errlen, "%s body: target is not 32 lowercase hex digits",
 				 edit ? "edit" : "delete");
-	} else if (edit && (x == NULL || xlen == 0 || xlen > CHAT_MAX_TEXT ||
-			    !proto_valid_utf8(x, xlen))) {
+	} else if (edit &&
+		   (x == NULL || xlen == 0 || xlen > CHAT_MAX_TEXT || !proto_valid_utf8(x, xlen))) {
 		if (err && errlen)
 			snprintf(err, errlen,
 				 "edit body: text missing, empty, over %d bytes or not UTF-8",

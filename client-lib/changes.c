@@ -169,8 +169,7 @@ chat_edits(struct chat_client *c, const char *message_id, chat_edit_cb each, voi
 
 	if (rc != CHAT_OK)
 		return rc;
-	if (each == NULL || message_id == NULL ||
-	    !proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
+	if (each == NULL || message_id == NULL || !proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
 		return client_fail(c, CHAT_ERR_INVALID, "a message id is 32 lowercase hex digits");
 	if (store_message_get(&c->store, message_id, edits_target, &w) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);

@@ -309,8 +309,7 @@ chat_retry(struct chat_client *c, const char *message_id, chat_done_cb done, voi
 static int
 change_target(void *arg, const struct chat_message *m)
 {
-	if ((strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) &&
-	    m->reply_to != NULL)
+	if ((strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) && m->reply_to != NULL)
 		snprintf(arg, CHAT_MESSAGE_ID_LEN + 1, "%s", m->reply_to);
 	return 0;
 }

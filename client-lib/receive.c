@@ -469,7 +469,7 @@ struct body {
 	struct attach_meta *atts;
 	size_t n_atts;
 	int reply, reaction;
-	int change; /* PROTO_BODY_EDIT or PROTO_BODY_DELETE: quote.id its target */
+	int change;              /* PROTO_BODY_EDIT or PROTO_BODY_DELETE: quote.id its target */
 	struct reply_body quote; /* its text is moved to text */
 };
 
@@ -662,11 +662,11 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
-	m.kind = why			       ? "undecryptable"
+	m.kind = why                              ? "undecryptable"
 		 : b->change == PROTO_BODY_EDIT   ? "edit"
 		 : b->change == PROTO_BODY_DELETE ? "delete"
-		 : b->reaction			       ? "reaction"
-						       : "text";
+		 : b->reaction                    ? "reaction"
+						  : "text";
 	if (why == NULL && (b->reply || b->reaction || b->change)) {
 		m.reply_to = b->quote.id;
 		m.reply_sender = b->reply ? b->quote.sender : NULL;

@@ -161,8 +161,7 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 				  c->store.err);
 	/* An edit or delete, sent: its sentAt judges it now (the window). */
 	if (err == CHAT_OK && op->change && changes_apply(c, op->reply_to) < 0)
-		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s",
-				  c->store.err);
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s", c->store.err);
 	err = chats_no_such(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
@@ -811,8 +810,7 @@ int
 chat_edit(struct chat_client *c, const char *chat_id, const char *message_id, const char *text,
 	  size_t len, char *edit_id, chat_done_cb done, void *arg)
 {
-	return send_change(c, PROTO_BODY_EDIT, chat_id, message_id, text, len, edit_id, done,
-			   arg);
+	return send_change(c, PROTO_BODY_EDIT, chat_id, message_id, text, len, edit_id, done, arg);
 }
 
 int

@@ -319,7 +319,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHAT_EACH] =
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
-		"           FROM messages m WHERE m.chat_id = c.chat_id AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
+		"           FROM messages m WHERE m.chat_id = c.chat_id"
+		"            AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
 		"          c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
@@ -356,7 +357,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
-			       "  rowid AS r FROM messages WHERE chat_id = ?1 AND kind NOT IN ('reaction', 'edit', 'delete')"
+			       "  rowid AS r FROM messages WHERE chat_id = ?1"
+			       "  AND kind NOT IN ('reaction', 'edit', 'delete')"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -376,12 +378,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete') ORDER BY rowid",
+			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			   " ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete') AND stored_at < ?1"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			    " AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			   " AND seq = 0 AND state IN ('pending', 'failed')"
+			   " AND kind IN ('text', 'reaction', 'edit', 'delete')"
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
@@ -389,7 +394,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
-			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction', 'edit', 'delete')",
+			     " AND seq = 0 AND state IN ('pending', 'failed')"
+			     " AND kind IN ('text', 'reaction', 'edit', 'delete')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
 	/* An unsent reaction of this user taken away with its message: the

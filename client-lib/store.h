@@ -167,8 +167,8 @@ int store_change_status(struct store *s, const char *change_id);
 /* Calls fn for each edit of target by sender in chat_id, oldest first (its
  * return, not 0, stops). 0 or -1. */
 int store_edits_each(struct store *s, const char *target, const char *chat_id, const char *sender,
-		     int (*fn)(void *arg, const char *id, const char *text, size_t len,
-			       int64_t seq, int64_t sent_at),
+		     int (*fn)(void *arg, const char *id, const char *text, size_t len, int64_t seq,
+			       int64_t sent_at),
 		     void *arg);
 /* Delete for me: a message with its attachments' records, receipts,
  * reactions and the edits, deletes and reactions to it (1 done, 0 no such

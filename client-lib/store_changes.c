@@ -83,7 +83,8 @@ store_changes_apply(struct store *s, const char *target)
 			return store_abandon(s, up, "apply an edit");
 		}
 		rc = store_run(s, up, "apply an edit");
-		result = rc == 0 ? STORE_CHANGE_EDITED | (sqlite3_changes(s->db) > 0 ? STORE_CHANGE_NEW : 0)
+		result = rc == 0 ? STORE_CHANGE_EDITED |
+					   (sqlite3_changes(s->db) > 0 ? STORE_CHANGE_NEW : 0)
 				 : -1;
 		store_done(s, st);
 		return rc < 0 ? -1 : result;

@@ -190,7 +190,7 @@ struct store_stmts {
  * the same names (the search index's text): keep the two in step. */
 #define MESSAGE_COLUMNS_M                                                                          \
 	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
-	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview, m.edited_at,"     \
+	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview, m.edited_at,"  \
 	" m.deleted"
 
 /* Tokens of context a search hit's snippet shows around the words found. */

@@ -163,7 +163,8 @@ test_command_lines(void **state)
 	assert_string_equal(parse("react", "@bob 1a2b x y"), "unexpected argument 'y'");
 	/* edit: like reply; delete: --for-everyone anywhere, two arguments. */
 	assert_string_equal(parse("edit", "@bob 1a2b -5"), "");
-	assert_string_equal(parse("edit", "@bob 1a2b"), "give a chat, a message id and the new text");
+	assert_string_equal(parse("edit", "@bob 1a2b"),
+			    "give a chat, a message id and the new text");
 	assert_string_equal(parse("delete", "@bob 1a2b"), "");
 	assert_string_equal(parse("delete", "@bob 1a2b --for-everyone"), "");
 	assert_string_equal(parse("delete", "--for-everyone @bob"), "give a chat and a message id");

@@ -95,7 +95,8 @@ test_bodies_limits(void **state)
 	big[CHAT_MAX_TEXT + 1] = '\0';
 	/* The builder refuses what the parser would. */
 	assert_null(change_body_build(PROTO_BODY_EDIT, ID_A, "", 0, &len, NULL, 0));
-	assert_null(change_body_build(PROTO_BODY_EDIT, ID_A, big, CHAT_MAX_TEXT + 1, &len, NULL, 0));
+	assert_null(
+		change_body_build(PROTO_BODY_EDIT, ID_A, big, CHAT_MAX_TEXT + 1, &len, NULL, 0));
 	assert_null(change_body_build(PROTO_BODY_EDIT, "ABCD", "x", 1, &len, NULL, 0));
 	assert_null(change_body_build(PROTO_BODY_EDIT, ID_A, "\xff", 1, &len, NULL, 0));
 	assert_null(change_body_build(PROTO_BODY_REACTION, ID_A, "x", 1, &len, NULL, 0));
@@ -117,10 +118,12 @@ test_bodies_malformed(void **state)
 	uint8_t one = PROTO_BODY_EDIT;
 
 	(void)state;
-	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"ok\"}", &ch),
-			 REPLY_OK);
+	assert_int_equal(
+		parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"ok\"}", &ch),
+		REPLY_OK);
 	change_body_free(&ch);
-	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\"}", &ch), REPLY_ERR_FORMAT);
+	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\"}", &ch),
+			 REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"\"}", &ch),
 			 REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":7}", &ch),
@@ -128,15 +131,18 @@ test_bodies_malformed(void **state)
 	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"AAAA\",\"text\":\"x\"}", &ch),
 			 REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"text\":\"x\"}", &ch), REPLY_ERR_FORMAT);
-	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"a\\u0000b\"}", &ch),
-			 REPLY_ERR_FORMAT);
-	assert_int_equal(parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"x\"} x", &ch),
-			 REPLY_ERR_FORMAT);
+	assert_int_equal(
+		parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"a\\u0000b\"}", &ch),
+		REPLY_ERR_FORMAT);
+	assert_int_equal(
+		parse_str(PROTO_BODY_EDIT, "{\"target\":\"" ID_A "\",\"text\":\"x\"} x", &ch),
+		REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_EDIT, "[\"" ID_A "\"]", &ch), REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_DELETE, "{\"target\":\"" ID_A "\"}", &ch), REPLY_OK);
 	change_body_free(&ch);
-	assert_int_equal(parse_str(PROTO_BODY_DELETE, "{\"target\":\"" ID_A "\",\"text\":\"x\"}", &ch),
-			 REPLY_ERR_FORMAT);
+	assert_int_equal(
+		parse_str(PROTO_BODY_DELETE, "{\"target\":\"" ID_A "\",\"text\":\"x\"}", &ch),
+		REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_DELETE, "{\"target\":\"" ID_A "0\"}", &ch),
 			 REPLY_ERR_FORMAT);
 	assert_int_equal(parse_str(PROTO_BODY_REACTION, "{\"target\":\"" ID_A "\"}", &ch),
@@ -452,8 +458,7 @@ test_delete_takes_attachments(void **state)
 
 /* This device's own edit or delete, not sent yet (seq 0, sent_at 0). */
 static void
-put_pending(struct store *s, const char *id, const char *kind, const char *text,
-	    const char *target)
+put_pending(struct store *s, const char *id, const char *kind, const char *text, const char *target)
 {
 	struct chat_message m = {0};
 
