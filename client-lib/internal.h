@@ -28,6 +28,9 @@
  *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c
+ *   change_body.c  the edit (0x08) and delete (0x09) bodies (reply.h);
+ *   changes.c      applying them (rules: store_changes.c), delete for me,
+ *                  a message's edits; sent by send.c, read by receive.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
  *                  store (store.h); termtext.c: text safe for a terminal
  */
