@@ -325,7 +325,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received')"
+		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'"
+		"   AND m.deleted = 0)"
 		" FROM chats c ORDER BY last DESC, c.chat_id",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"

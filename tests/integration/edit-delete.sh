@@ -89,6 +89,8 @@ expect_exit 0 ctl bob send "$d" "bob's own words"
 m2=$(cat "$T/out")
 expect_exit 0 ctl alice recv
 f1=$(id); f2=$(id); x=$(id); ex=$(id); y=$(id); dy=$(id); bad=$(id)
+expect_exit 0 ctl bob --json chats
+unread=$(jq -r --arg d "$d" '.[] | select(.chatId==$d) | .unread' "$T/out")
 seal() { "$PROBE" seal "$T/alice" "$d" "$1" "$2" || fail "seal: $1 $2"; }
 send() { echo "{\"id\":$1,\"type\":\"sendMessage\",\"chatId\":\"$d\",\"messageId\":\"$2\",\"envelopes\":$(seal "$2" "$3")}"; }
 {
@@ -116,6 +118,10 @@ jq -e --arg m "$m2" '.[] | select(.messageId==$m) | .text == "bob'"'"'s own word
 	and .deleted == false' "$T/out" >/dev/null || fail "bob's m2 after the forgery: $(cat "$T/out")"
 expect_exit 0 ctl bob recv
 [ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "came again: $(cat "$T/out" "$T/err")"
+# Unread: x, not y (deleted), nor the edits, deletes or the malformed one.
+expect_exit 0 ctl bob --json chats
+[ "$(jq -r --arg d "$d" '.[] | select(.chatId==$d) | .unread' "$T/out")" = $((unread + 1)) ] ||
+	fail "bob's unread, $unread before: $(cat "$T/out")"
 
 # ---- a deleted message's file is removed from the receiver's store -----------
 head -c 20000 /dev/urandom >"$T/photo.jpg"
