@@ -67,7 +67,8 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
 	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
 	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
-	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry;
+	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
+	cmd_delete_chat_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -150,6 +151,10 @@ void out_message_text(FILE *f, const struct chat_message *m);
  * "<at> <chat> <id> alice reacted 👍 to <message id>". */
 cJSON *out_reaction_json(const struct chat_reaction_event *r);
 void out_reaction_text(FILE *f, const struct chat_reaction_event *r);
+/* An edit or delete that arrived: {"type": "edit" | "delete", ...}
+ * (chatctl(1), recv), or "<at> <chat> <id> alice edited <message id>: text". */
+cJSON *out_change_json(const struct chat_change_event *e);
+void out_change_text(FILE *f, const struct chat_change_event *e);
 cJSON *out_update_json(const struct chat_update *u);
 cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);
@@ -161,6 +166,10 @@ cJSON *out_typing_json(const struct chat_typing *t);
 void out_typing_text(FILE *f, const struct chat_typing *t);
 /* What a message that did not decrypt shows in its text's place. */
 #define OUT_UNDECRYPTABLE "[this message could not be decrypted]"
+/* What history shows for a message deleted for everyone, and after an
+ * edited one's text. */
+#define OUT_DELETED "message deleted"
+#define OUT_EDITED  "(edited)"
 /* An envelope that did not decrypt (chat_undecryptable_cb), for --json:
  * {"type": "message" or "receipt", ..., "undecryptable": true, "reason"}. */
 cJSON *out_undecryptable_json(const struct chat_undecryptable *u);

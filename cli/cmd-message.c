@@ -228,6 +228,18 @@ on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event
 }
 
 static void
+on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_change_json(e));
+	else
+		out_change_text(stdout, e);
+}
+
+static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -354,7 +366,7 @@ static const struct chat_callbacks receive_callbacks =
 			    .on_missed = on_missed, .on_receipt = on_receipt,
 			    .on_send_failed = cli_notice_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
-			    .on_reaction = on_reaction);
+			    .on_reaction = on_reaction, .on_message_changed = on_message_changed);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 
@@ -478,15 +490,51 @@ const struct cmd_entry cmd_listen_entry = {
 	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_listen_exec};
 
+/* history --json: the array, and the handle to read an edited message's
+ * edits with. */
+struct history_out {
+	cJSON *arr;
+	struct chat_client *c;
+};
+
+static int
+add_edit(void *arg, const struct chat_edit *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	cJSON_AddStringToObject(o, "messageId", e->edit_id);
+	cJSON_AddStringToObject(o, "text", e->text);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	if (e->sent_at > 0) {
+		proto_rfc3339(e->sent_at, at, sizeof at);
+		cJSON_AddStringToObject(o, "sentAt", at);
+	} else {
+		cJSON_AddNullToObject(o, "sentAt");
+	}
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
 static int
 print_history(void *arg, const struct chat_message *m)
 {
-	cJSON *arr = arg;
+	struct history_out *h = arg;
 
-	if (arr != NULL)
-		cJSON_AddItemToArray(arr, out_message_json(m));
-	else
+	if (h->arr != NULL) {
+		cJSON *o = out_message_json(m);
+
+		/* An edited message's edits, oldest first. */
+		if (o != NULL && m->edited_at > 0 && !m->deleted) {
+			cJSON *edits = cJSON_AddArrayToObject(o, "edits");
+
+			if (edits != NULL)
+				(void)chat_edits(h->c, m->message_id, add_edit, edits);
+		}
+		cJSON_AddItemToArray(h->arr, o);
+	} else {
 		out_message_text(stdout, m);
+	}
 	return 0;
 }
 
@@ -496,6 +544,7 @@ cmd_history_exec(struct cli *cli, struct args *args)
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	const char *spec = args->argv[0];
 	cJSON *arr = NULL;
+	struct history_out h;
 	long limit = args_number(args, "limit", 0);
 	int rc;
 
@@ -505,7 +554,9 @@ cmd_history_exec(struct cli *cli, struct args *args)
 		return rc;
 	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
 		return cli_fail(cli, CHAT_ERR_NOMEM, "history");
-	rc = chat_history(cli->c, chat, (int)limit, print_history, arr);
+	h.arr = arr;
+	h.c = cli->c;
+	rc = chat_history(cli->c, chat, (int)limit, print_history, &h);
 	if (rc < 0) {
 		cJSON_Delete(arr);
 		return cli_fail(cli, rc, "history");

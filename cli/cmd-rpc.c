@@ -112,6 +112,14 @@ on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event
 }
 
 static void
+on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
+{
+	(void)c;
+	(void)udata;
+	notify(e->kind, out_change_json(e)); /* "edit" or "delete" */
+}
+
+static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
 	(void)c;
@@ -219,7 +227,7 @@ static const struct chat_callbacks rpc_callbacks =
 			    .on_receipt = on_receipt, .on_device_change = on_device_change,
 			    .on_missed = on_missed, .on_send_failed = on_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
-			    .on_reaction = on_reaction);
+			    .on_reaction = on_reaction, .on_message_changed = on_message_changed);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -411,7 +419,8 @@ call_done(struct chat_client *c, void *arg, int err, const char *id)
 	struct rpc_call *call = arg;
 	struct cli *cli = call->rpc->cli;
 	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0 ||
-		    strcmp(call->method, "reply") == 0 || strcmp(call->method, "react") == 0;
+		    strcmp(call->method, "reply") == 0 || strcmp(call->method, "react") == 0 ||
+		    strcmp(call->method, "edit") == 0 || strcmp(call->method, "delete") == 0;
 	cJSON *result;
 
 	(void)c;
@@ -501,6 +510,10 @@ do_answer(struct rpc *rpc, const cJSON *id, const char *chat, const char *method
 
 	if (rc == CHAT_OK && strcmp(method, "reply") == 0)
 		rc = chat_send_reply(cli->c, chat, msg, text, strlen(text), kept, call_done, call);
+	else if (rc == CHAT_OK && strcmp(method, "edit") == 0)
+		rc = chat_edit(cli->c, chat, msg, text, strlen(text), kept, call_done, call);
+	else if (rc == CHAT_OK && strcmp(method, "delete") == 0)
+		rc = chat_delete_for_everyone(cli->c, chat, msg, kept, call_done, call);
 	else if (rc == CHAT_OK)
 		rc = chat_react(cli->c, chat, msg, emoji, kept, call_done, call);
 	if (rc != CHAT_OK && kept[0] != '\0') {
@@ -547,6 +560,30 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		cJSON_AddBoolToObject(o, "typing", on != 0);
 		return reply_result(id, o);
 	}
+	/* Delete for me: local, answered at once. */
+	if (strcmp(method, "delete") == 0 || strcmp(method, "deleteChat") == 0) {
+		int64_t everyone = 0;
+		char msg[CHAT_MESSAGE_ID_LEN + 1];
+		cJSON *o;
+
+		proto_get_int(params, "forEveryone", 0, 1, &everyone);
+		if (strcmp(method, "delete") == 0 && everyone)
+			goto everyone;
+		if (strcmp(method, "deleteChat") == 0)
+			rc = chat_delete_chat_for_me(cli->c, chat);
+		else if ((rc = chat_resolve_message(cli->c, param_str(params, "message"), msg)) ==
+			 CHAT_OK)
+			rc = chat_delete_for_me(cli->c, msg);
+		if (rc < 0)
+			return reply_failure(cli, id, rc);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "chatId", chat);
+		if (strcmp(method, "delete") == 0)
+			cJSON_AddStringToObject(o, "messageId", msg);
+		cJSON_AddBoolToObject(o, "deleted", 1);
+		return reply_result(id, o);
+	}
+everyone:
 	if (strcmp(method, "history") == 0) {
 		cJSON *arr = cJSON_CreateArray();
 		int64_t limit = 0;
@@ -565,7 +602,8 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		return reply_error(id, 1, "out of memory");
 	if (strcmp(method, "send") == 0)
 		return do_send(rpc, id, chat, params, call);
-	if (strcmp(method, "reply") == 0 || strcmp(method, "react") == 0)
+	if (strcmp(method, "reply") == 0 || strcmp(method, "react") == 0 ||
+	    strcmp(method, "edit") == 0 || strcmp(method, "delete") == 0)
 		return do_answer(rpc, id, chat, method, params, call);
 	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
@@ -743,6 +781,10 @@ static const struct method methods[] = {
 	{"reply", method_chat, {CHAT_P, MSG_P, {"text", P_STR, 1, 0, 0, "the reply's text"}}},
 	{"react", method_chat, {CHAT_P, MSG_P, {"emoji", P_STR, 1, 0, 0,
 						"an emoji, or \"\" to take yours back"}}},
+	{"edit", method_chat, {CHAT_P, MSG_P, {"text", P_STR, 1, 0, 0, "the new text"}}},
+	{"delete", method_chat, {CHAT_P, MSG_P, {"forEveryone", P_INT, 0, 0, 1,
+						 "1: for everyone (yours, within 48 h); 0: here only"}}},
+	{"deleteChat", method_chat, {CHAT_P}},
 	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
 	{"search", method_search, {{"words", P_STR, 1, 0, 0, "the words to find"},
 				   {"chat", P_STR, 0, 0, 0, "a chat id, prefix or @user"},

@@ -37,6 +37,8 @@ out_message_json(const struct chat_message *m)
 	cJSON_AddStringToObject(o, "type",
 				m->kind && strcmp(m->kind, "update") == 0     ? "chatUpdate"
 				: m->kind && strcmp(m->kind, "reaction") == 0 ? "reaction"
+				: m->kind && strcmp(m->kind, "edit") == 0     ? "edit"
+				: m->kind && strcmp(m->kind, "delete") == 0   ? "delete"
 									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
@@ -72,7 +74,11 @@ out_message_json(const struct chat_message *m)
 			cJSON_AddItemToArray(arr, f);
 		}
 	}
-	if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
+	if (m->kind && (strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) &&
+	    m->reply_to != NULL) {
+		/* this user's edit or delete not sent yet: text the new text */
+		cJSON_AddStringToObject(o, "target", m->reply_to);
+	} else if (m->kind && strcmp(m->kind, "reaction") == 0 && m->reply_to != NULL) {
 		/* text is the emoji ("" takes it back), reply_to what it is on */
 		cJSON_AddStringToObject(o, "target", m->reply_to);
 		cJSON_AddStringToObject(o, "emoji", m->text);
@@ -82,6 +88,18 @@ out_message_json(const struct chat_message *m)
 		cJSON_AddStringToObject(q, "id", m->reply_to);
 		cJSON_AddStringToObject(q, "sender", m->reply_sender);
 		cJSON_AddStringToObject(q, "preview", m->reply_preview);
+	}
+	if (m->kind && strcmp(m->kind, "text") == 0) {
+		char eat[32];
+
+		/* Edited (the text is the latest edit's) or deleted for
+		 * everyone (text "", no quote, no files). */
+		cJSON_AddBoolToObject(o, "edited", m->edited_at > 0);
+		if (m->edited_at > 0) {
+			proto_rfc3339(m->edited_at, eat, sizeof eat);
+			cJSON_AddStringToObject(o, "editedAt", eat);
+		}
+		cJSON_AddBoolToObject(o, "deleted", m->deleted != 0);
 	}
 	if (m->kind && strcmp(m->kind, "text") == 0) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "reactions");
@@ -116,6 +134,47 @@ out_reaction_json(const struct chat_reaction_event *r)
 	cJSON_AddNumberToObject(o, "seq", (double)r->seq);
 	cJSON_AddStringToObject(o, "sentAt", at);
 	return o;
+}
+
+cJSON *
+out_change_json(const struct chat_change_event *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	proto_rfc3339(e->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", e->kind); /* "edit" or "delete" */
+	cJSON_AddStringToObject(o, "chatId", e->chat_id);
+	cJSON_AddStringToObject(o, "messageId", e->message_id);
+	cJSON_AddStringToObject(o, "target", e->target);
+	cJSON_AddStringToObject(o, "user", e->user);
+	cJSON_AddNumberToObject(o, "device", e->device);
+	if (strcmp(e->kind, "edit") == 0)
+		cJSON_AddStringToObject(o, "text", e->text);
+	cJSON_AddStringToObject(o, "status", e->status);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	return o;
+}
+
+void
+out_change_text(FILE *f, const struct chat_change_event *e)
+{
+	char at[32];
+	int edit = strcmp(e->kind, "edit") == 0;
+
+	proto_rfc3339(e->sent_at, at, sizeof at);
+	fprintf(f, "%s %s %.*s ", at, e->chat_id, OUT_SHORT_ID, e->message_id);
+	out_safe(f, e->user, strlen(e->user), 0);
+	fprintf(f, edit ? " edited %.*s" : " deleted %.*s for everyone", OUT_SHORT_ID, e->target);
+	if (strcmp(e->status, "applied") != 0)
+		fprintf(f, " [%s]", e->status);
+	if (edit) {
+		fputs(": ", f);
+		out_safe(f, e->text, e->text_len, TERMTEXT_MULTILINE);
+	}
+	fputc('\n', f);
+	fflush(f);
 }
 
 void
@@ -290,8 +349,27 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fflush(f);
 		return;
 	}
+	if (m->kind && (strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) &&
+	    m->reply_to != NULL) {
+		out_safe(f, m->sender, strlen(m->sender), 0);
+		fprintf(f, " %s %.*s", strcmp(m->kind, "edit") == 0 ? "edits" : "deletes",
+			OUT_SHORT_ID, m->reply_to);
+		if (strcmp(m->kind, "edit") == 0) {
+			fputs(": ", f);
+			out_safe(f, m->text, m->text_len, 0);
+		}
+		fprintf(f, " [%s]\n", m->state);
+		fflush(f);
+		return;
+	}
 	out_safe(f, m->sender, strlen(m->sender), 0);
 	fputs(": ", f);
+	if (m->deleted) {
+		fputs(OUT_DELETED, f);
+		fputc('\n', f);
+		fflush(f);
+		return;
+	}
 	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
 		fputs(OUT_UNDECRYPTABLE, f);
 	/* A reply: the quote on the first line ("> alice: the start of it"),
@@ -317,6 +395,8 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fprintf(f, ", %lld bytes%s]", (long long)m->attachments[i].size,
 			m->attachments[i].path ? ", downloaded" : "");
 	}
+	if (m->edited_at > 0)
+		fputs(" " OUT_EDITED, f);
 	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);

@@ -40,6 +40,7 @@
  *   chat_create_group   chat_modify_members chat_leave
  *   chat_refresh_chat   chat_send_text      chat_send_files
  *   chat_send_reply     chat_react          chat_retry
+ *   chat_edit           chat_delete_for_everyone
  *   chat_download       chat_set_privacy
  *   chat_last_seen (its callback is a chat_last_seen_cb)
  *
@@ -309,6 +310,14 @@ struct chat_message {
 	 * only those that arrived before it are there). */
 	const struct chat_reaction *reactions;
 	size_t n_reactions;
+	/* Since issue 14's edits (chat_edit): the sentAt (ms) of the edit whose
+	 * text shows now (its sender's edit of the highest seq), 0 if it was
+	 * never edited; text is then the edited text (chat_edits lists the
+	 * history). deleted 1: its sender deleted it for everyone
+	 * (chat_delete_for_everyone): text is "", it has no quote, no
+	 * attachments; show "message deleted". */
+	int64_t edited_at;
+	int deleted;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -507,6 +516,48 @@ struct chat_reaction_event {
 typedef void (*chat_reaction_cb)(struct chat_client *c, void *udata,
 				 const struct chat_reaction_event *r);
 
+/* An edit or delete for everyone, as delivered to chat_change_cb. Pointers
+ * valid during the callback. */
+struct chat_change_event {
+	const char *chat_id;
+	const char *message_id; /* the edit's or delete's own id */
+	const char *target;     /* the message it changes (maybe not in this store yet) */
+	const char *user;       /* who sent it (this user: from another of their devices) */
+	uint32_t device;
+	const char *kind; /* "edit" or "delete" */
+	const char *text; /* an edit's new text; "" for a delete */
+	size_t text_len;
+	int64_t seq;
+	int64_t sent_at;
+	/* What it does here as it is handed over: "applied" (an edit counts:
+	 * target shows it unless an edit of a higher seq came; a delete:
+	 * target is deleted), "waiting" (target not here yet: applied when
+	 * it comes), "refused" (target was written by someone else: never
+	 * applied, never shown), "ignored" (an edit of a deleted message, a
+	 * delete past the window). */
+	const char *status;
+};
+
+/* Called for each new edit or delete for everyone (chat_edit,
+ * chat_delete_for_everyone on any device of a member, this user's other
+ * devices included), after it is stored and applied, before it is
+ * acknowledged. Like a reaction it is no message: on_message does not get
+ * it; the message it changes reads changed (chat_history, struct
+ * chat_message's edited_at and deleted). */
+typedef void (*chat_change_cb)(struct chat_client *c, void *udata,
+			       const struct chat_change_event *e);
+
+/* One edit of a message, as chat_edits lists them. */
+struct chat_edit {
+	const char *target;  /* the message edited */
+	const char *edit_id; /* the edit's own id */
+	const char *text;    /* the text it gave ("" once the message is deleted) */
+	size_t text_len;
+	int64_t seq;     /* 0: this device's, not sent yet */
+	int64_t sent_at; /* 0 likewise */
+};
+typedef int (*chat_edit_cb)(void *arg, const struct chat_edit *e);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -533,6 +584,7 @@ struct chat_callbacks {
 	chat_undecryptable_cb on_undecryptable;
 	chat_typing_cb on_typing; /* since libchat 0.1.0 with issue 14 */
 	chat_reaction_cb on_reaction;
+	chat_change_cb on_message_changed; /* since issue 14's edits and deletes */
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -715,6 +767,50 @@ CHAT_API int chat_send_reply(struct chat_client *c, const char *chat_id, const c
  * breaks the rules. done gets what chat_send_text's gets. */
 CHAT_API int chat_react(struct chat_client *c, const char *chat_id, const char *message_id,
 			const char *emoji, char *reaction_id, chat_done_cb done, void *arg);
+
+/* Edits message message_id of the chat, one this user wrote (from any of
+ * their devices): its new text is text (len bytes, as chat_send_text's).
+ * The edit travels as a message (its id into edit_id, if not NULL; outbox,
+ * order, encryption as for text) to every member and this user's other
+ * devices; it shows here at once, on each device once it arrives. Every
+ * device shows the edit the server numbered last, and keeps every edit
+ * (chat_edits). Returns what chat_send_text returns, and CHAT_ERR_INVALID
+ * when message_id is not a message (text or files) of this chat in the local
+ * store, was written by someone else, or is deleted. */
+CHAT_API int chat_edit(struct chat_client *c, const char *chat_id, const char *message_id,
+		       const char *text, size_t len, char *edit_id, chat_done_cb done, void *arg);
+
+/* Deletes message message_id of the chat for everyone: like chat_edit (its
+ * own id into delete_id), and refused likewise (CHAT_ERR_INVALID), and also
+ * past the window: 48 hours after the message's sentAt (receivers judge by
+ * the delete's sentAt). This device shows it deleted once the server has the
+ * delete (until then chat_discard takes it back; a discarded edit likewise
+ * gives back the text before it). Every device then shows the message as deleted
+ * (struct chat_message's deleted: no text, quote or files; its files, and
+ * their copies downloaded under the home, are removed) for good. */
+CHAT_API int chat_delete_for_everyone(struct chat_client *c, const char *chat_id,
+				      const char *message_id, char *delete_id, chat_done_cb done,
+				      void *arg);
+
+/* Deletes a message (any, anyone's) from this device's store only: gone
+ * from history, search and counts, with its files (those downloaded under
+ * the home), receipts, reactions and edits. No other device hears of it.
+ * CHAT_OK; CHAT_ERR_INVALID (a bad id, not in the store, or being sent
+ * now); CHAT_ERR_NOT_REGISTERED; CHAT_ERR_STORE. */
+CHAT_API int chat_delete_for_me(struct chat_client *c, const char *message_id);
+
+/* Deletes a whole chat's history from this device's store, as
+ * chat_delete_for_me deletes a message; the chat itself stays (its members,
+ * its keys), empty, and new messages land in it. Returns how many rows went
+ * (0 or more), or chat_history's errors. */
+CHAT_API int chat_delete_chat_for_me(struct chat_client *c, const char *chat_id);
+
+/* Calls each for every edit of message message_id in the store (its
+ * sender's, applied or not), oldest first; each's return, not 0, stops the
+ * walk and is returned. 0 when done; CHAT_ERR_INVALID (a bad id, not in the
+ * store); CHAT_ERR_STORE. */
+CHAT_API int chat_edits(struct chat_client *c, const char *message_id, chat_edit_cb each,
+			void *arg);
 
 /* Marks every incoming message of chat_id that is not read yet as read, and
  * queues a read receipt for each to its sender's devices (and to this user's

@@ -28,6 +28,9 @@
  *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c
+ *   change_body.c  the edit (0x08) and delete (0x09) bodies (reply.h);
+ *   changes.c      applying them (rules: store_changes.c), delete for me,
+ *                  a message's edits; sent by send.c, read by receive.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
  *                  store (store.h); termtext.c: text safe for a terminal
  */
@@ -107,6 +110,9 @@ struct op {
 	/* send: a reply (reply_to not ""): what it quotes; a reaction
 	 * (reaction 1): reply_to is the message it is on, text the emoji. */
 	int reaction;
+	/* an edit or delete (PROTO_BODY_EDIT, PROTO_BODY_DELETE; 0 none):
+	 * reply_to is the message it changes, text an edit's new text. */
+	int change;
 	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
 	char reply_sender[CHAT_USER_MAX + 1];
 	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
@@ -344,6 +350,10 @@ int send_stored(struct chat_client *c, const char *message_id, chat_done_cb done
 /* A send op read back from the store (outbox, retry): its reply quote or
  * reaction, from the stored message m. */
 void send_op_extra(struct op *op, const struct chat_message *m);
+/* changes.c: applies the edits and deletes in the store to message target
+ * (store_changes_apply), removing the downloaded files under the home of a
+ * message it deletes. What store_changes_apply returns. */
+int changes_apply(struct chat_client *c, const char *target);
 
 /* outbox.c */
 /* Online again: gives up what is older than the server's retention, then

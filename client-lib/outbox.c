@@ -305,10 +305,19 @@ chat_retry(struct chat_client *c, const char *message_id, chat_done_cb done, voi
 	return outbox_retry(c, message_id, done, arg);
 }
 
+/* The message an edit or delete changes, into arg ("" for anything else). */
+static int
+change_target(void *arg, const struct chat_message *m)
+{
+	if ((strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) && m->reply_to != NULL)
+		snprintf(arg, CHAT_MESSAGE_ID_LEN + 1, "%s", m->reply_to);
+	return 0;
+}
+
 int
 chat_discard(struct chat_client *c, const char *message_id)
 {
-	char state[16];
+	char state[16], target[CHAT_MESSAGE_ID_LEN + 1] = "";
 	int rc = check_unsent(c, message_id, state, sizeof state);
 
 	if (rc != CHAT_OK)
@@ -318,7 +327,13 @@ chat_discard(struct chat_client *c, const char *message_id)
 				   "message %s is being sent now; discard it once this program "
 				   "is offline",
 				   message_id);
+	/* An edit or delete: the message it changes shows again what the
+	 * others say (an edit shows at once, and goes with its discard). */
+	if (store_message_get(&c->store, message_id, change_target, target) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	rc = store_unsent_delete(&c->store, message_id);
+	if (rc == 1 && target[0] != '\0' && changes_apply(c, target) < 0)
+		rc = -1;
 	if (rc < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	/* Sent or confirmed meanwhile, by another program of the home. */

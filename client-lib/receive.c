@@ -192,6 +192,25 @@ receive_holding(const struct chat_client *c)
 static void
 hand(struct chat_client *c, const struct chat_message *m)
 {
+	if (strcmp(m->kind, "edit") == 0 || strcmp(m->kind, "delete") == 0) {
+		static const char *const names[] = {"waiting", "applied", "refused", "ignored"};
+		int st = store_change_status(&c->store, m->message_id);
+		struct chat_change_event e = {m->chat_id,
+					      m->message_id,
+					      m->reply_to,
+					      m->sender,
+					      m->sender_device,
+					      m->kind,
+					      m->text,
+					      m->text_len,
+					      m->seq,
+					      m->sent_at,
+					      names[st >= 0 && st <= 3 ? st : 0]};
+
+		if (c->cbs.on_message_changed && e.target != NULL)
+			c->cbs.on_message_changed(c, c->udata, &e);
+		return;
+	}
 	if (strcmp(m->kind, "reaction") == 0) {
 		struct chat_reaction_event r = {m->chat_id, m->message_id,    m->reply_to,
 						m->sender,  m->sender_device, m->text,
@@ -450,6 +469,7 @@ struct body {
 	struct attach_meta *atts;
 	size_t n_atts;
 	int reply, reaction;
+	int change;              /* PROTO_BODY_EDIT or PROTO_BODY_DELETE: quote.id its target */
 	struct reply_body quote; /* its text is moved to text */
 };
 
@@ -539,6 +559,30 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 		memcpy(b->quote.id, r.target, sizeof b->quote.id);
 		return CHAT_OK;
 	}
+	case PROTO_BODY_EDIT:
+	case PROTO_BODY_DELETE: {
+		char err[200];
+		struct change_body ch;
+		int rc = change_body_parse(pt, len, &ch, err, sizeof err);
+
+		if (rc == REPLY_ERR_NOMEM)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		if (rc != REPLY_OK) {
+			snprintf(why, cap, "its %s does not read: %s",
+				 pt[0] == PROTO_BODY_EDIT ? "edit" : "delete", err);
+			return 1;
+		}
+		b->change = ch.kind;
+		memcpy(b->quote.id, ch.target, sizeof b->quote.id);
+		if (ch.text != NULL) {
+			b->text = ch.text;
+			b->text_len = ch.text_len;
+			ch.text = NULL;
+		} else if ((b->text = strdup("")) == NULL) {
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		}
+		return CHAT_OK;
+	}
 	case PROTO_BODY_RECEIPT:
 		snprintf(why, cap, "it is a receipt sent as a message");
 		return 1;
@@ -618,15 +662,19 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
-	m.kind = why ? "undecryptable" : b->reaction ? "reaction" : "text";
-	if (why == NULL && (b->reply || b->reaction)) {
+	m.kind = why                              ? "undecryptable"
+		 : b->change == PROTO_BODY_EDIT   ? "edit"
+		 : b->change == PROTO_BODY_DELETE ? "delete"
+		 : b->reaction                    ? "reaction"
+						  : "text";
+	if (why == NULL && (b->reply || b->reaction || b->change)) {
 		m.reply_to = b->quote.id;
 		m.reply_sender = b->reply ? b->quote.sender : NULL;
 		m.reply_preview = b->reply ? b->quote.preview : NULL;
 	}
 	/* What did not decrypt is not acknowledged to its sender as delivered;
 	 * nor is a reaction (no message to its sender's eyes). */
-	owed = !m.outgoing && why == NULL && !b->reaction;
+	owed = !m.outgoing && why == NULL && !b->reaction && !b->change;
 	/* The message and the delivered receipt this device now owes its sender
 	 * land together: a crash cannot leave one without the other. */
 	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
@@ -641,6 +689,10 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	if (rc == 1 && why == NULL && b->reaction &&
 	    store_reaction_put(&c->store, b->quote.id, in->user, in->chat_id, b->text, in->seq,
 			       in->message_id) != 0)
+		rc = -1;
+	/* An edit or delete applies to its message if it is here and the rules
+	 * allow; a message applies the changes that came before it. */
+	if (rc == 1 && why == NULL && changes_apply(c, b->change ? b->quote.id : m.message_id) < 0)
 		rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;

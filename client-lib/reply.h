@@ -63,6 +63,27 @@ uint8_t *reaction_body_build(const char *target, const char *emoji, size_t *out_
 int reaction_body_parse(const uint8_t *body, size_t len, struct reaction_body *r, char *err,
 			size_t errlen);
 
+/* An edit (kind PROTO_BODY_EDIT: text malloc'd, text_len bytes) or a delete
+ * for everyone (PROTO_BODY_DELETE: text NULL) of message target, as read
+ * (change_body.c). Wipe and free with change_body_free. */
+struct change_body {
+	uint8_t kind;
+	char target[CHAT_MESSAGE_ID_LEN + 1];
+	char *text;
+	size_t text_len;
+};
+
+/* Builds a 0x08 (text 1..CHAT_MAX_TEXT bytes of UTF-8) or 0x09 (text
+ * ignored) body, as reply_body_build builds its own. */
+uint8_t *change_body_build(uint8_t kind, const char *target, const char *text, size_t len,
+			   size_t *out_len, char *err, size_t errlen);
+/* Reads either kind (body[0] says which): strict JSON, "target" 32
+ * lowercase hex digits, an edit's "text" 1..CHAT_MAX_TEXT bytes of UTF-8, a
+ * delete with no "text". */
+int change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, char *err,
+		      size_t errlen);
+void change_body_free(struct change_body *ch);
+
 /* The strict JSON of a body of kind `kind`: body[0] is kind, the rest one
  * JSON object (nothing after it but white space, no U+0000 or lone
  * surrogate, at most 32 members, all named differently). *root gets it (free

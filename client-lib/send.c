@@ -101,7 +101,10 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 	if (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0') {
 		char err[256];
 
-		if (op->reaction)
+		if (op->change)
+			b = change_body_build((uint8_t)op->change, op->reply_to, op->text,
+					      op->text_len, len, err, sizeof err);
+		else if (op->reaction)
 			b = reaction_body_build(op->reply_to, op->text, len, err, sizeof err);
 		else if (op->reply_to[0] != '\0')
 			b = reply_body_build(op->text, op->text_len, op->reply_to, op->reply_sender,
@@ -156,6 +159,9 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 			       op->message_id) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
+	/* An edit or delete, sent: its sentAt judges it now (the window). */
+	if (err == CHAT_OK && op->change && changes_apply(c, op->reply_to) < 0)
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s", c->store.err);
 	err = chats_no_such(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
@@ -471,6 +477,7 @@ send_hold_all(struct chat_client *c)
 /* What a new message is besides its text: a reply's quote, or a reaction. */
 struct send_extra {
 	int reaction;
+	int change; /* PROTO_BODY_EDIT or PROTO_BODY_DELETE, or 0 */
 	const char *reply_to, *reply_sender, *reply_preview;
 };
 
@@ -508,15 +515,19 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	m.state = "pending";
 	if (x != NULL) {
 		op->reaction = x->reaction;
+		op->change = x->change;
 		snprintf(op->reply_to, sizeof op->reply_to, "%s", x->reply_to);
 		snprintf(op->reply_sender, sizeof op->reply_sender, "%s",
 			 x->reply_sender ? x->reply_sender : "");
 		snprintf(op->reply_preview, sizeof op->reply_preview, "%s",
 			 x->reply_preview ? x->reply_preview : "");
-		m.kind = x->reaction ? "reaction" : "text";
+		m.kind = x->change == PROTO_BODY_EDIT     ? "edit"
+			 : x->change == PROTO_BODY_DELETE ? "delete"
+			 : x->reaction                    ? "reaction"
+							  : "text";
 		m.reply_to = op->reply_to;
-		m.reply_sender = x->reaction ? NULL : op->reply_sender;
-		m.reply_preview = x->reaction ? NULL : op->reply_preview;
+		m.reply_sender = x->reaction || x->change ? NULL : op->reply_sender;
+		m.reply_preview = x->reaction || x->change ? NULL : op->reply_preview;
 	}
 	/* The message and the sessions' states its envelopes need land in one
 	 * commit, before this returns: the request is written by the loop,
@@ -525,7 +536,8 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	if (store_message_insert(&c->store, &m) < 0 ||
 	    (op->reaction && store_reaction_pending(&c->store, op->reply_to, c->user, op->chat_id,
-						    op->text, op->message_id) != 0)) {
+						    op->text, op->message_id) != 0) ||
+	    (op->change && changes_apply(c, op->reply_to) < 0)) {
 		store_rollback(&c->store);
 		return op_launch(c, op, client_fail(c, CHAT_ERR_STORE, "%s", c->store.err));
 	}
@@ -646,7 +658,7 @@ int
 chat_react(struct chat_client *c, const char *chat_id, const char *message_id, const char *emoji,
 	   char *reaction_id, chat_done_cb done, void *arg)
 {
-	struct send_extra x = {1, message_id, NULL, NULL};
+	struct send_extra x = {1, 0, message_id, NULL, NULL};
 	struct quoted q;
 	size_t len = emoji ? strnlen(emoji, CHAT_EMOJI_MAX + 1) : 0;
 	int rc = client_check_registered(c);
@@ -682,6 +694,9 @@ void
 send_op_extra(struct op *op, const struct chat_message *m)
 {
 	op->reaction = strcmp(m->kind, "reaction") == 0;
+	op->change = strcmp(m->kind, "edit") == 0     ? PROTO_BODY_EDIT
+		     : strcmp(m->kind, "delete") == 0 ? PROTO_BODY_DELETE
+						      : 0;
 	if (m->reply_to != NULL) {
 		snprintf(op->reply_to, sizeof op->reply_to, "%s", m->reply_to);
 		snprintf(op->reply_sender, sizeof op->reply_sender, "%s", m->reply_sender);
@@ -724,4 +739,84 @@ int
 send_busy(const struct chat_client *c, const char *message_id)
 {
 	return send_find(c, message_id) != NULL;
+}
+
+/* What an edit or delete for everyone may change: a message (text or files)
+ * of the chat in the store, written by this user, not deleted. */
+struct own_target {
+	const char *chat_id;
+	const char *user;
+	int found, mine, deleted;
+	int64_t sent_at;
+};
+
+static int
+copy_target(void *arg, const struct chat_message *m)
+{
+	struct own_target *t = arg;
+
+	if (strcmp(m->chat_id, t->chat_id) != 0 || strcmp(m->kind, "text") != 0)
+		return 0;
+	t->found = 1;
+	t->mine = strcmp(m->sender, t->user) == 0;
+	t->deleted = m->deleted;
+	t->sent_at = m->sent_at;
+	return 0;
+}
+
+static int
+send_change(struct chat_client *c, int change, const char *chat_id, const char *message_id,
+	    const char *text, size_t len, char *change_id, chat_done_cb done, void *arg)
+{
+	struct send_extra x = {0, change, message_id, NULL, NULL};
+	struct own_target t = {chat_id, c->user, 0, 0, 0, 0};
+	const char *what = change == PROTO_BODY_EDIT ? "edit" : "delete";
+	int rc = client_check_registered(c);
+
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
+		return rc;
+	if (change == PROTO_BODY_EDIT && (rc = check_text(c, text, len)) != CHAT_OK)
+		return rc;
+	if (!proto_valid_hex(message_id, CHAT_MESSAGE_ID_LEN))
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "a message id is 32 lowercase hex digits; nothing was sent");
+	if (store_message_get(&c->store, message_id, copy_target, &t) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (!t.found)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s is not in this chat's local history; nothing "
+				   "was sent",
+				   message_id);
+	if (!t.mine)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s is not yours: only its sender can %s it for "
+				   "everyone; nothing was sent",
+				   message_id, what);
+	if (t.deleted)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s is deleted already; nothing was sent", message_id);
+	if (change == PROTO_BODY_DELETE && t.sent_at > 0 &&
+	    proto_now_ms() > t.sent_at + PROTO_DELETE_WINDOW_MS)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "message %s was sent over 48 hours ago: it can be deleted "
+				   "for everyone only within 48 hours (delete it for you "
+				   "instead); nothing was sent",
+				   message_id);
+	return send_new(c, chat_id, change == PROTO_BODY_EDIT ? text : "",
+			change == PROTO_BODY_EDIT ? len : 0, &x, change_id, done, arg);
+}
+
+int
+chat_edit(struct chat_client *c, const char *chat_id, const char *message_id, const char *text,
+	  size_t len, char *edit_id, chat_done_cb done, void *arg)
+{
+	return send_change(c, PROTO_BODY_EDIT, chat_id, message_id, text, len, edit_id, done, arg);
+}
+
+int
+chat_delete_for_everyone(struct chat_client *c, const char *chat_id, const char *message_id,
+			 char *delete_id, chat_done_cb done, void *arg)
+{
+	return send_change(c, PROTO_BODY_DELETE, chat_id, message_id, NULL, 0, delete_id, done,
+			   arg);
 }

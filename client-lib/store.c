@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -169,6 +169,25 @@ static const char *const migrations[] = {
 	/* 10 -> 11: a group's description (PROTOCOL.md, "updateChat"), as the
 	 * server last described it; NULL until it has. */
 	"ALTER TABLE chats ADD COLUMN description TEXT;",
+	/* 11 -> 12: edits and deletes for everyone (PROTOCOL.md, "Edits and
+	 * deletes"). Each is a message row, like a reaction (kind 'edit' or
+	 * 'delete', reply_to the message it changes, an edit's text its new
+	 * text; deduplicated by id, acked, replayed by the outbox, shown by no
+	 * history, count or search), kept whether or not it applies, and
+	 * whatever came first: store_changes.c applies to a message what its
+	 * sender's rows say each time one of them or the message arrives. The
+	 * message then shows the text of its sender's edit of the highest seq
+	 * (original keeps what was first written; edited_at is that edit's
+	 * sentAt, 0 if none), or, once its sender deleted it within the window,
+	 * deleted 1, text '' (and the texts of its edits ''). Its row changes
+	 * by UPDATE only: the search index follows. edits lists an edit
+	 * history (every edit, applied or not). */
+	"ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN original TEXT;"
+	"CREATE INDEX messages_by_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;"
+	"CREATE VIEW edits AS SELECT reply_to AS target, message_id AS edit_id, chat_id, sender,"
+	"  seq, text, sent_at AS at FROM messages WHERE kind = 'edit';",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -305,12 +324,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHAT_EACH] =
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
-		"           FROM messages m WHERE m.chat_id = c.chat_id AND m.kind <> 'reaction'),"
+		"           FROM messages m WHERE m.chat_id = c.chat_id"
+		"            AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
 		"          c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.kind <> 'reaction'),"
+		"   AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'),"
+		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'"
+		"   AND m.deleted = 0),"
 		" c.description"
 		" FROM chats c ORDER BY last DESC, c.chat_id",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
@@ -343,7 +364,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Server order (seq); messages not yet confirmed (seq 0) after all others,
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
-			       "  rowid AS r FROM messages WHERE chat_id = ?1 AND kind <> 'reaction'"
+			       "  rowid AS r FROM messages WHERE chat_id = ?1"
+			       "  AND kind NOT IN ('reaction', 'edit', 'delete')"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -363,20 +385,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind IN ('text', 'reaction') ORDER BY rowid",
+			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			   " ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind IN ('text', 'reaction') AND stored_at < ?1"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			    " AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction')"
+			   " AND seq = 0 AND state IN ('pending', 'failed')"
+			   " AND kind IN ('text', 'reaction', 'edit', 'delete')"
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-			    " AND kind IN ('text', 'reaction')",
+			    " AND kind IN ('text', 'reaction', 'edit', 'delete')",
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
-			     " AND seq = 0 AND state IN ('pending', 'failed') AND kind IN ('text', 'reaction')",
+			     " AND seq = 0 AND state IN ('pending', 'failed')"
+			     " AND kind IN ('text', 'reaction', 'edit', 'delete')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
 	/* An unsent reaction of this user taken away with its message: the
@@ -406,6 +432,55 @@ static const char *const stmt_sql[ST_COUNT] = {
 			     " AND coalesce(pending_emoji, emoji) <> '' ORDER BY e, user LIMIT 1000",
 	[ST_REACTION_MINE] = "SELECT coalesce(pending_emoji, emoji) FROM reactions"
 			     " WHERE message_id = ?1 AND user = ?2",
+
+	/* store_changes.c: the rules of PROTOCOL.md, "Edits and deletes", the
+	 * message's chat and sender (?2, ?3) being those of the change. An own
+	 * edit not sent yet (seq 0, sent_at 0) counts at once, as the newest; an
+	 * own delete, final, only once the server has it (until then it can be
+	 * discarded). (reply_to = ?1 implies the index's reply_to IS NOT NULL.) */
+	[ST_CHANGE_TARGET] = "SELECT chat_id, sender, sent_at, deleted FROM messages"
+			     " WHERE message_id = ?1 AND kind = 'text'",
+	[ST_CHANGE_DELETE_VALID] = "SELECT 1 FROM messages WHERE kind = 'delete' AND reply_to = ?1"
+				   " AND chat_id = ?2 AND sender = ?3 AND sent_at > 0 AND (?4 = 0"
+				   " OR sent_at <= ?4 + ?5) LIMIT 1",
+	[ST_CHANGE_LATEST_EDIT] = "SELECT text, CASE WHEN sent_at > 0 THEN sent_at ELSE stored_at END"
+				  " FROM messages WHERE kind = 'edit' AND reply_to = ?1 AND chat_id = ?2"
+				  " AND sender = ?3 ORDER BY seq = 0 DESC, seq DESC, rowid DESC LIMIT 1",
+	[ST_CHANGE_SET_DELETED] = "UPDATE messages SET deleted = 1, text = '', original = NULL,"
+				  " edited_at = 0, reply_to = NULL, reply_sender = NULL,"
+				  " reply_preview = NULL WHERE message_id = ?1 AND deleted = 0",
+	/* Not an own edit still to be sent (its text goes, then the delete). */
+	[ST_CHANGE_WIPE_EDITS] = "UPDATE messages SET text = '' WHERE kind = 'edit'"
+				 " AND reply_to = ?1 AND sender = ?2 AND seq > 0 AND text <> ''",
+	/* No edit counts (the one shown was discarded): the first text again. */
+	[ST_CHANGE_UNEDIT] = "UPDATE messages SET text = original, original = NULL, edited_at = 0"
+			     " WHERE message_id = ?1 AND original IS NOT NULL AND deleted = 0",
+	[ST_CHANGE_SET_EDITED] = "UPDATE messages SET original = coalesce(original, text), text = ?2,"
+				 " edited_at = ?3 WHERE message_id = ?1 AND deleted = 0"
+				 " AND (text <> ?2 OR edited_at <> ?3)",
+	[ST_CHANGE_EDIT_LIST] = "SELECT message_id, text, seq, sent_at FROM messages"
+				" WHERE kind = 'edit' AND reply_to = ?1 AND chat_id = ?2 AND sender = ?3"
+				" ORDER BY seq = 0, seq, rowid",
+	/* What an edit or delete does now (store_change_status). */
+	[ST_CHANGE_STATUS] = "SELECT CASE WHEN t.message_id IS NULL THEN 0"
+			     " WHEN t.kind <> 'text' OR t.sender <> c.sender OR t.chat_id <> c.chat_id"
+			     "  THEN 2"
+			     " WHEN c.kind = 'delete' AND t.deleted THEN 1"
+			     " WHEN c.kind = 'edit' AND NOT t.deleted THEN 1"
+			     " ELSE 3 END FROM messages c LEFT JOIN messages t"
+			     " ON t.message_id = c.reply_to WHERE c.message_id = ?1",
+	/* Delete for me: the message, what hangs on it, and the changes and
+	 * reactions to it (they would apply to nothing). */
+	[ST_FORGET_MESSAGE] = "DELETE FROM messages WHERE message_id = ?1 OR (reply_to = ?1"
+			      " AND kind IN ('reaction', 'edit', 'delete'))",
+	[ST_FORGET_MESSAGE_REACTIONS] = "DELETE FROM reactions WHERE message_id = ?1",
+	[ST_FORGET_MESSAGE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
+	[ST_FORGET_CHAT_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id IN"
+				       " (SELECT message_id FROM messages WHERE chat_id = ?1)",
+	[ST_FORGET_CHAT_RECEIPTS] = "DELETE FROM receipts WHERE message_id IN"
+				    " (SELECT message_id FROM messages WHERE chat_id = ?1)",
+	[ST_FORGET_CHAT_REACTIONS] = "DELETE FROM reactions WHERE chat_id = ?1",
+	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

@@ -151,6 +151,30 @@ int store_message_resolve(struct store *s, const char *prefix, char out[CHAT_MES
 /* Calls fn for the message with that id (its return is not used); 1 found,
  * 0 not, -1 error. */
 int store_message_get(struct store *s, const char *message_id, chat_history_cb fn, void *arg);
+/* Edits and deletes (store_changes.c). apply makes message target show what
+ * its sender's edits and deletes in the store say (PROTOCOL.md, "Edits and
+ * deletes"): -1 error, 0 nothing to apply (no such message, or unchanged by
+ * any), else STORE_CHANGE_EDITED or STORE_CHANGE_DELETED, with
+ * STORE_CHANGE_NEW if this call changed it. A delete removes the records of
+ * its attachments (the caller removes their files). */
+enum { STORE_CHANGE_EDITED = 1, STORE_CHANGE_DELETED = 2, STORE_CHANGE_NEW = 4 };
+int store_changes_apply(struct store *s, const char *target);
+/* What the edit or delete change_id does now: 0 waits for its message, 1
+ * applied (an edit: it counts, and shows if it is the latest; a delete: the
+ * message is deleted), 2 refused (the message is someone else's), 3 ignored
+ * (an edit of a deleted message, a delete past the window); -1. */
+int store_change_status(struct store *s, const char *change_id);
+/* Calls fn for each edit of target by sender in chat_id, oldest first (its
+ * return, not 0, stops). 0 or -1. */
+int store_edits_each(struct store *s, const char *target, const char *chat_id, const char *sender,
+		     int (*fn)(void *arg, const char *id, const char *text, size_t len, int64_t seq,
+			       int64_t sent_at),
+		     void *arg);
+/* Delete for me: a message with its attachments' records, receipts,
+ * reactions and the edits, deletes and reactions to it (1 done, 0 no such
+ * message, -1); a chat's whole history (how many rows went, or -1). */
+int store_forget_message(struct store *s, const char *message_id);
+int store_forget_chat(struct store *s, const char *chat_id);
 /* Reactions (store_reactions.c). put records user's reaction reaction_id
  * to message_id (emoji "" taken back) with its seq (1 or more) under the rule
  * of the reactions table (store.c, migration 8 -> 9): it replaces theirs if

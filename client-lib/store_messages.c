@@ -139,6 +139,8 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 		m.reply_sender = store_col_text(st, 11);
 		m.reply_preview = store_col_text(st, 12);
 	}
+	m.edited_at = sqlite3_column_int64(st, 13);
+	m.deleted = sqlite3_column_int(st, 14);
 	/* A search's hit (store_search.c): its snippet is the last column, by
 	 * name, wherever MESSAGE_COLUMNS ends. */
 	last = sqlite3_column_count(st) - 1;

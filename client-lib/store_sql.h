@@ -156,6 +156,22 @@ enum store_st {
 	ST_REACTION_PENDING,
 	ST_REACTION_LIST,
 	ST_REACTION_MINE,
+	ST_CHANGE_TARGET,
+	ST_CHANGE_DELETE_VALID,
+	ST_CHANGE_LATEST_EDIT,
+	ST_CHANGE_SET_DELETED,
+	ST_CHANGE_WIPE_EDITS,
+	ST_CHANGE_SET_EDITED,
+	ST_CHANGE_UNEDIT,
+	ST_CHANGE_EDIT_LIST,
+	ST_CHANGE_STATUS,
+	ST_FORGET_MESSAGE,
+	ST_FORGET_MESSAGE_REACTIONS,
+	ST_FORGET_MESSAGE_RECEIPTS,
+	ST_FORGET_CHAT_ATTACHMENTS,
+	ST_FORGET_CHAT_RECEIPTS,
+	ST_FORGET_CHAT_REACTIONS,
+	ST_FORGET_CHAT,
 	ST_COUNT
 };
 
@@ -169,12 +185,13 @@ struct store_stmts {
 /* The columns a message is read from (store_emit_message), first in a row. */
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state, kind, reply_to, reply_sender, reply_preview"
+	" outgoing, state, kind, reply_to, reply_sender, reply_preview, edited_at, deleted"
 /* The same columns of messages as m, in a join with a table that has some of
  * the same names (the search index's text): keep the two in step. */
 #define MESSAGE_COLUMNS_M                                                                          \
 	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
-	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview"
+	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview, m.edited_at,"  \
+	" m.deleted"
 
 /* Tokens of context a search hit's snippet shows around the words found. */
 #define STORE_SNIPPET_TOKENS "12"

@@ -133,6 +133,12 @@
 #define PROTO_REPLY_PREVIEW_MAX 100 /* bytes of the quoted text a reply carries */
 #define PROTO_EMOJI_MAX         32  /* bytes of a reaction's emoji */
 #define PROTO_BODY_TYPING       0x07 /* typing: one byte more, 1 typing, 0 stopped (PROTOCOL.md) */
+/* Edits and deletes (PROTOCOL.md): an earlier message of the sender's, its new
+ * text (0x08) or deleted for everyone (0x09), JSON (client-lib/reply.h); a
+ * delete counts up to PROTO_DELETE_WINDOW_MS after its target's sentAt. */
+#define PROTO_BODY_EDIT        0x08
+#define PROTO_BODY_DELETE      0x09
+#define PROTO_DELETE_WINDOW_MS (48LL * 3600 * 1000)
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */
 #define PROTO_MAX_TYPING_CIPHERTEXT 1024

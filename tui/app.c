@@ -277,8 +277,19 @@ add_msg(void *arg, const struct chat_message *m)
 	p->sender = safe_dup(m->sender, strlen(m->sender));
 	if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
 		p->text = strdup("[this message could not be decrypted]");
+	else if (m->deleted)
+		p->text = strdup("message deleted");
 	else
 		p->text = safe_dup(m->text, m->text_len);
+	/* Edited: said after the text (and its files). */
+	if (p->text != NULL && m->edited_at > 0 && !m->deleted) {
+		char *t = realloc(p->text, strlen(p->text) + sizeof " (edited)");
+
+		if (t != NULL) {
+			p->text = t;
+			strcat(p->text, " (edited)");
+		}
+	}
 	/* Files: "[file: photo.jpg, 1.2 MB]" after the text (safe names). */
 	for (size_t i = 0; p->text != NULL && i < m->n_attachments; i++) {
 		const struct chat_attachment *f = &m->attachments[i];
@@ -514,6 +525,18 @@ on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event
 		a->dirty_msgs = 1;
 }
 
+/* An edit or delete: the message it changes is drawn again, changed. */
+static void
+on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (strcmp(e->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+	a->dirty_chats = 1;
+}
+
 static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
@@ -664,7 +687,8 @@ static const struct chat_callbacks callbacks =
 			    .on_undecryptable = on_undecryptable, .on_update = on_update,
 			    .on_device_change = on_device_change, .on_missed = on_missed,
 			    .on_receipt = on_receipt, .on_send_failed = on_send_failed,
-			    .on_typing = on_typing, .on_reaction = on_reaction);
+			    .on_typing = on_typing, .on_reaction = on_reaction,
+			    .on_message_changed = on_message_changed);
 
 /* ---- one home, several programs ------------------------------------------------- */
 

@@ -632,6 +632,63 @@ run_react(struct app *a, int argc, char **argv)
 	a->dirty_msgs = 1;
 }
 
+/* The words of argv from i on, joined by one space: malloc'd, or NULL. */
+static char *
+join_words(int argc, char **argv, int from)
+{
+	size_t len = 0;
+	char *text;
+
+	for (int i = from; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((text = malloc(len + 1)) == NULL)
+		return NULL;
+	text[0] = '\0';
+	for (int i = from; i < argc; i++) {
+		if (i > from)
+			strcat(text, " ");
+		strcat(text, argv[i]);
+	}
+	return text;
+}
+
+/* /edit N TEXT: message N (one of yours) now reads TEXT, on every device. */
+static void
+run_edit(struct app *a, int argc, char **argv)
+{
+	const struct app_msg *m = nth_message(a, argv[1]);
+	char *text;
+	int rc;
+
+	if (m == NULL || (text = join_words(argc, argv, 2)) == NULL)
+		return;
+	rc = chat_edit(a->c, a->open, m->id, text, strlen(text), NULL, answered, "edit");
+	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+		app_notice(a, "edit: %s", app_error(a->c));
+	free(text);
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+/* /delete N: message N from this device only; /delete! N: one of yours, for
+ * everyone (within 48 hours). */
+static void
+run_delete(struct app *a, int argc, char **argv)
+{
+	const struct app_msg *m = nth_message(a, argv[1]);
+	int everyone = strcmp(argv[0], "delete!") == 0, rc;
+
+	(void)argc;
+	if (m == NULL)
+		return;
+	if (everyone)
+		rc = chat_delete_for_everyone(a->c, a->open, m->id, NULL, answered, "delete!");
+	else
+		rc = chat_delete_for_me(a->c, m->id);
+	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+		app_notice(a, "%s: %s", argv[0], app_error(a->c));
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
 static void
 run_reconnect(struct app *a, int argc, char **argv)
 {
@@ -684,6 +741,9 @@ static const struct command commands[] = {
 	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
 	{"reply",    "N TEXT",          "reply to message N (1 the newest) quoting it",   2, -1, 1, run_reply},
 	{"react",    "N EMOJI|-",       "react to message N (1 the newest); - takes it back", 2, 2, 1, run_react},
+	{"edit",     "N TEXT",          "change your message N (1 the newest) to TEXT, everywhere", 2, -1, 1, run_edit},
+	{"delete",   "N",               "delete message N (1 the newest) from this device", 1, 1, 1, run_delete},
+	{"delete!",  "N",               "delete your message N for everyone (within 48 hours)", 1, 1, 1, run_delete},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},

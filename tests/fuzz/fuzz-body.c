@@ -2,7 +2,7 @@
  * fuzz-body.c - libFuzzer target: the plaintext of an envelope, as it comes
  * out of decryption (PROTOCOL.md, "End-to-end encryption"): the padding, then
  * the body of each kind: text (0x01), receipt (0x02), text and attachments
- * (0x03), reply (0x05), reaction (0x06). The input is taken both as a padded plaintext and as a body.
+ * (0x03), reply (0x05), reaction (0x06), edit (0x08), delete (0x09). The input is taken both as a padded plaintext and as a body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +32,7 @@ body(const uint8_t *p, size_t len)
 	struct attach_meta *atts = NULL;
 	struct reply_body rb;
 	struct reaction_body ra;
+	struct change_body ch;
 	size_t n = 0;
 	char *text = NULL, err[256];
 
@@ -65,6 +66,15 @@ body(const uint8_t *p, size_t len)
 		if (reaction_body_parse(p, len, &ra, err, sizeof err) == REPLY_OK &&
 		    strlen(ra.emoji) > REACTION_EMOJI_MAX)
 			abort();
+		break;
+	case PROTO_BODY_EDIT:
+	case PROTO_BODY_DELETE:
+		if (change_body_parse(p, len, &ch, err, sizeof err) == REPLY_OK) {
+			if (ch.kind != p[0] || ch.text_len > CHAT_MAX_TEXT ||
+			    (ch.kind == PROTO_BODY_EDIT) != (ch.text != NULL))
+				abort();
+			change_body_free(&ch);
+		}
 		break;
 	}
 }

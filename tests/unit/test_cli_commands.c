@@ -171,6 +171,15 @@ test_command_lines(void **state)
 	assert_string_equal(parse("rename", "@g -x"), "");
 	assert_string_equal(parse("promote", "@g"), "give a chat and at least one user");
 	assert_string_equal(parse("demote", "@g bob carol"), "");
+	/* edit: like reply; delete: --for-everyone anywhere, two arguments. */
+	assert_string_equal(parse("edit", "@bob 1a2b -5"), "");
+	assert_string_equal(parse("edit", "@bob 1a2b"),
+			    "give a chat, a message id and the new text");
+	assert_string_equal(parse("delete", "@bob 1a2b"), "");
+	assert_string_equal(parse("delete", "@bob 1a2b --for-everyone"), "");
+	assert_string_equal(parse("delete", "--for-everyone @bob"), "give a chat and a message id");
+	assert_string_equal(parse("delete", "@bob 1a2b 3c4d"), "give a chat and one message id");
+	assert_string_equal(parse("delete-chat", ""), "give a chat");
 	/* The rest is each command's own. */
 	assert_string_equal(parse("history", ""), "give a chat");
 	assert_string_equal(parse("history", "C --limit 0"), "--limit needs a number (1-1000000)");

@@ -1004,6 +1004,29 @@ test_store_migrates_v1(void **state)
 		assert_int_equal(len, 8);
 		free(blob);
 	}
+	/* Edits (schema 12): a message stored before is edited by its sender,
+	 * and search follows its text. */
+	{
+		struct chat_message e = {0};
+
+		e.chat_id = "cccccccccccccccc";
+		e.message_id = "00000000000000000000000000000008";
+		e.sender = "bob";
+		e.sender_device = 1;
+		e.seq = 2;
+		e.sent_at = 6;
+		e.text = "renewed";
+		e.text_len = 7;
+		e.state = "received";
+		e.kind = "edit";
+		e.reply_to = "00000000000000000000000000000007";
+		assert_int_equal(store_message_insert(&s, &e), 1);
+		assert_int_equal(store_changes_apply(&s, e.reply_to),
+				 STORE_CHANGE_EDITED | STORE_CHANGE_NEW);
+		assert_string_equal(search(&s, "renewed", NULL, 0), "07");
+		assert_string_equal(search(&s, "kept", NULL, 0), "");
+		assert_index_consistent(&s);
+	}
 	store_close(&s);
 	/* Opening again does not migrate twice. */
 	assert_int_equal(store_open(&s, path), 0);
