@@ -10,7 +10,9 @@ for t in "$dir"/*.sh; do
 	name=$(basename "$t" .sh)
 	case $name in lib|run|tui) continue ;; esac
 	log=$(mktemp)
-	if BIN=$BIN timeout 120 sh "$t" >"$log" 2>&1; then
+	# 120 s a script, or what its own "# timeout: N" line says.
+	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	if BIN=$BIN timeout "${limit:-120}" sh "$t" >"$log" 2>&1; then
 		echo "ok   $name"
 		pass=$((pass + 1))
 	else
