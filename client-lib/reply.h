@@ -90,8 +90,7 @@ void change_body_free(struct change_body *ch);
  * NULL with err; the parser REPLY_OK with *seconds, or REPLY_ERR_FORMAT
  * (strict JSON, "seconds" a whole number in range; other members ignored). */
 uint8_t *timer_body_build(long long seconds, size_t *out_len, char *err, size_t errlen);
-int timer_body_parse(const uint8_t *body, size_t len, long long *seconds, char *err,
-		     size_t errlen);
+int timer_body_parse(const uint8_t *body, size_t len, long long *seconds, char *err, size_t errlen);
 /* Whether seconds is a timer the wire allows. */
 int timer_seconds_valid(long long seconds);
 
