@@ -29,6 +29,9 @@
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c
  *   change_body.c  the edit (0x08) and delete (0x09) bodies (reply.h);
+ *   timer_body.c   the disappearing-timer (0x0a) body (reply.h);
+ *   store_timer.c  a chat's timer and its messages' expiries, the expiry sweep's
+ *                  list (store.h); not yet run by receive.c or the loop
  *   changes.c      applying them (rules: store_changes.c), delete for me,
  *                  a message's edits; sent by send.c, read by receive.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite

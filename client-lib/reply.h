@@ -84,6 +84,16 @@ int change_body_parse(const uint8_t *body, size_t len, struct change_body *ch, c
 		      size_t errlen);
 void change_body_free(struct change_body *ch);
 
+/* A disappearing-timer change (kind PROTO_BODY_TIMER, 0x0a): the chat's
+ * new timer in seconds, 0 (off) or PROTO_TIMER_MIN_S..PROTO_TIMER_MAX_S
+ * (timer_body.c). The builder returns a malloc'd body (*out_len bytes) or
+ * NULL with err; the parser REPLY_OK with *seconds, or REPLY_ERR_FORMAT
+ * (strict JSON, "seconds" a whole number in range; other members ignored). */
+uint8_t *timer_body_build(long long seconds, size_t *out_len, char *err, size_t errlen);
+int timer_body_parse(const uint8_t *body, size_t len, long long *seconds, char *err, size_t errlen);
+/* Whether seconds is a timer the wire allows. */
+int timer_seconds_valid(long long seconds);
+
 /* The strict JSON of a body of kind `kind`: body[0] is kind, the rest one
  * JSON object (nothing after it but white space, no U+0000 or lone
  * surrogate, at most 32 members, all named differently). *root gets it (free

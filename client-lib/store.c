@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -188,6 +188,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_by_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;"
 	"CREATE VIEW edits AS SELECT reply_to AS target, message_id AS edit_id, chat_id, sender,"
 	"  seq, text, sent_at AS at FROM messages WHERE kind = 'edit';",
+	/* 12 -> 13: disappearing messages (PROTOCOL.md, "Disappearing
+	 * messages"; store_timer.c). A timer change is a message row of kind
+	 * 'timer' (text its seconds, "0" off), stored only once accepted (a
+	 * group's admin, any member of a direct chat); chats.disappear_seconds
+	 * is that of the change of the highest seq. messages.expires_at (ms,
+	 * NULL never) is a text message's sentAt + the timer of the change of
+	 * the highest seq below its own: a message sent before a change keeps
+	 * no expiry. The expiry sweep deletes rows past it (DELETE, so the
+	 * search index follows). */
+	"ALTER TABLE chats ADD COLUMN disappear_seconds INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
+	"CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -481,6 +493,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 				    " (SELECT message_id FROM messages WHERE chat_id = ?1)",
 	[ST_FORGET_CHAT_REACTIONS] = "DELETE FROM reactions WHERE chat_id = ?1",
 	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1",
+
+	/* store_timer.c */
+	[ST_TIMER_CHAT] = "UPDATE chats SET disappear_seconds = coalesce((SELECT"
+			  " CAST(text AS INTEGER) FROM messages WHERE chat_id = ?1"
+			  " AND kind = 'timer' AND seq > 0 ORDER BY seq DESC LIMIT 1), 0)"
+			  " WHERE chat_id = ?1",
+	[ST_TIMER_MESSAGES] = "UPDATE messages SET expires_at = (SELECT CASE WHEN"
+			      " CAST(t.text AS INTEGER) > 0 THEN messages.sent_at +"
+			      " CAST(t.text AS INTEGER) * 1000 END FROM messages t"
+			      " WHERE t.chat_id = ?1 AND t.kind = 'timer' AND t.seq > 0"
+			      " AND t.seq < messages.seq ORDER BY t.seq DESC LIMIT 1)"
+			      " WHERE chat_id = ?1 AND kind = 'text' AND seq > 0",
+	[ST_TIMER_GET] = "SELECT disappear_seconds FROM chats WHERE chat_id = ?1",
+	[ST_EXPIRED] = "SELECT message_id FROM messages WHERE expires_at IS NOT NULL"
+		       " AND expires_at <= ?1 ORDER BY expires_at LIMIT 100",
+	[ST_EXPIRE_NEXT] = "SELECT min(expires_at) FROM messages WHERE expires_at IS NOT NULL",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

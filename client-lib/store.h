@@ -175,6 +175,18 @@ int store_edits_each(struct store *s, const char *target, const char *chat_id, c
  * message, -1); a chat's whole history (how many rows went, or -1). */
 int store_forget_message(struct store *s, const char *message_id);
 int store_forget_chat(struct store *s, const char *chat_id);
+/* Disappearing messages (store_timer.c; store.c, migration 12 -> 13).
+ * refresh sets the chat's timer and its text messages' expiries from its
+ * accepted timer changes (rows of kind 'timer'): run it whenever one of them
+ * or a message of the chat is stored or gets its seq. timer gives the chat's
+ * timer in seconds (0 off; -1 on error). expired fills ids (at most cap) with
+ * messages whose expiry is at or before now (ms): how many, or -1; the caller
+ * removes their files, then store_forget_message each. next_expiry: the
+ * earliest expiry (ms), 0 if none, -1 on error. */
+int store_timer_refresh(struct store *s, const char *chat_id);
+int64_t store_timer_get(struct store *s, const char *chat_id);
+int store_expired(struct store *s, int64_t now, char (*ids)[CHAT_MESSAGE_ID_LEN + 1], int cap);
+int64_t store_next_expiry(struct store *s);
 /* Reactions (store_reactions.c). put records user's reaction reaction_id
  * to message_id (emoji "" taken back) with its seq (1 or more) under the rule
  * of the reactions table (store.c, migration 8 -> 9): it replaces theirs if

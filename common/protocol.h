@@ -139,6 +139,12 @@
 #define PROTO_BODY_EDIT        0x08
 #define PROTO_BODY_DELETE      0x09
 #define PROTO_DELETE_WINDOW_MS (48LL * 3600 * 1000)
+/* Disappearing messages (PROTOCOL.md, "Disappearing messages"): a chat's
+ * timer, JSON {"seconds": N} (client-lib/reply.h); 0 turns it off, else
+ * PROTO_TIMER_MIN_S .. PROTO_TIMER_MAX_S (30 seconds .. 90 days). */
+#define PROTO_BODY_TIMER  0x0a
+#define PROTO_TIMER_MIN_S 30LL
+#define PROTO_TIMER_MAX_S (90LL * 24 * 3600)
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */
 #define PROTO_MAX_TYPING_CIPHERTEXT 1024

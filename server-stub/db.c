@@ -121,8 +121,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " approver_key, approval FROM retired_devices"
 			   " WHERE user = ?1 AND device_id = ?2 LIMIT 1",
 	[ST_MESSAGE_INSERT] = "INSERT INTO messages (message_id, chat_id, kind, sender_user,"
-			      " sender_device, seq, sent_at)"
-			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6)",
+			      " sender_device, seq, sent_at, expires_at)"
+			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8)",
 	[ST_INBOX_INSERT] = "INSERT INTO inbox (user, device_id, message_id, nonce, ciphertext,"
 			    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	/* clang-format off */
@@ -206,6 +206,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PURGE_MESSAGES] = "DELETE FROM messages WHERE sent_at < ?1 AND NOT EXISTS"
 			      " (SELECT 1 FROM inbox i WHERE i.message_id = messages.message_id)",
 	[ST_PURGE_TOMBSTONES] = "DELETE FROM message_tombstones WHERE sent_at < ?1",
+	/* Disappearing messages: the inbox rows of those past their expiry. */
+	[ST_EXPIRE_INBOX] = "DELETE FROM inbox WHERE message_id IN (SELECT message_id FROM messages"
+			    " WHERE expires_at IS NOT NULL AND expires_at <= ?1)",
 	[ST_MISSED_GET] = "SELECT missed_count, coalesce(missed_oldest, 0) FROM devices"
 			  " WHERE user = ?1 AND device_id = ?2",
 	[ST_MISSED_RESET] = "UPDATE devices SET missed_count = 0, missed_oldest = NULL"

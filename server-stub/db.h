@@ -398,6 +398,9 @@ struct db_send {
 	/* The most a recipient device's inbox may hold, in bytes (each row
 	 * counts its ciphertext and DB_INBOX_ROW_BYTES); 0: no limit. */
 	int64_t max_inbox_bytes;
+	/* Disappearing messages: 0, or the message's inbox rows go ttl_ms after
+	 * now (db_expire); ignored for a receipt. */
+	int64_t ttl_ms;
 };
 
 /* What an inbox row costs besides its ciphertext, toward the quota: so that
@@ -575,6 +578,13 @@ struct db_purge_result {
  */
 enum db_status db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff,
 			struct db_purge_result *res);
+
+/* Disappearing messages: delete the inbox rows of messages whose expiry
+ * (sent_at + their ttl) is at or before now (ms); *rows, how many. Their
+ * messages rows (metadata: no ciphertext) stay for the retention purge, so
+ * that a late resend is still recognised. Not counted as missed: the sender
+ * asked for them to go. */
+enum db_status db_expire(struct db *st, int64_t now, int64_t *rows);
 
 /* The device's missed counter: *count 0 (and *oldest 0) if nothing was
  * lost since it was last reset. */

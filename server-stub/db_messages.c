@@ -248,7 +248,9 @@ insert_message(struct db *st, const struct db_send *req, int64_t seq)
 	    db_bind_text(st, s, 3, req->sender_user) || db_bind_int(st, s, 4, req->sender_device) ||
 	    /* A receipt leaves ?5 unbound: NULL, it has no seq. */
 	    (!req->receipt && db_bind_int(st, s, 5, seq)) || db_bind_int(st, s, 6, req->now) ||
-	    db_bind_text(st, s, 7, req->receipt ? "receipt" : "message")) {
+	    db_bind_text(st, s, 7, req->receipt ? "receipt" : "message") ||
+	    /* No ttl leaves ?8 unbound: NULL, the message never expires. */
+	    (!req->receipt && req->ttl_ms > 0 && db_bind_int(st, s, 8, req->now + req->ttl_ms))) {
 		db_done(s);
 		return -1;
 	}

@@ -2,7 +2,8 @@
  * db_retention.c - the retention purge (see db.h): inbox rows older than the
  * retention time go, acked or not, each device counting what it lost until it
  * is told (the missed push); messages no inbox row refers to any more go too,
- * leaving a tombstone so that a late resend is still recognised.
+ * leaving a tombstone so that a late resend is still recognised. And the
+ * expiry of disappearing messages' inbox rows (db_expire).
  */
 #include "db_sql.h"
 
@@ -26,6 +27,14 @@ db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_res
 		return DB_INTERNAL;
 	}
 	return DB_OK;
+}
+
+enum db_status
+db_expire(struct db *st, int64_t now, int64_t *rows)
+{
+	*rows = 0;
+	return db_cutoff_step(st, ST_EXPIRE_INBOX, now, "expire: inbox", rows) == 0 ? DB_OK
+										   : DB_INTERNAL;
 }
 
 enum db_status

@@ -391,6 +391,16 @@ static const char migrate_v10_sql[] =
  */
 static const char migrate_v11_sql[] = "ALTER TABLE chats ADD COLUMN description TEXT;";
 
+/*
+ * Version 12: disappearing messages (PROTOCOL.md, "Disappearing messages").
+ * messages.expires_at (ms, NULL: never) is sentAt + the message's "ttl"; the
+ * expiry sweep (db_expire) deletes the inbox rows of messages past it. The
+ * partial index keeps that sweep a lookup of the few messages that have one.
+ */
+static const char migrate_v12_sql[] =
+	"ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
+	"CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;";
+
 /* clang-format on */
 
 static int
@@ -478,7 +488,8 @@ foreign_keys_hold(struct db *st)
 /* migrations[i] takes a database from version i + 1 to i + 2. */
 static const char *const migrations[] = {
 	migrate_v2_sql, migrate_v3_sql, migrate_v4_sql, migrate_v5_sql,  migrate_v6_sql,
-	migrate_v7_sql, migrate_v8_sql, migrate_v9_sql, migrate_v10_sql, migrate_v11_sql};
+	migrate_v7_sql, migrate_v8_sql, migrate_v9_sql, migrate_v10_sql, migrate_v11_sql,
+	migrate_v12_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

@@ -65,7 +65,7 @@
  * quotas, 7: updates kept as their push frames, 8: before prekeys, 9:
  * before stage 2 envelopes, which have no nonce) are
  * migrated in place when opened (db_schema.c). */
-#define DB_SCHEMA_VERSION 11
+#define DB_SCHEMA_VERSION 12
 
 /* The statements, by the file that runs them; their SQL is db.c's
  * stmt_sql[]. */
@@ -145,6 +145,7 @@ enum db_st {
 	ST_PURGE_TOMB,
 	ST_PURGE_MESSAGES,
 	ST_PURGE_TOMBSTONES,
+	ST_EXPIRE_INBOX,
 	ST_MISSED_GET,
 	ST_MISSED_RESET,
 	/* db_prekeys.c */

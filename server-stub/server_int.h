@@ -130,6 +130,7 @@ struct server {
 	struct devtab devices;
 	/* Retention: the purge runs on the service thread, from this timer. */
 	lws_sorted_usec_list_t purge_sul;
+	lws_sorted_usec_list_t expire_sul; /* disappearing messages (server_limits.c) */
 	int64_t retention_ms;
 	const char *retention_arg;
 	/* Heartbeats are ours (server_limits.c): lws's own, per connection, is

@@ -345,6 +345,34 @@ purge(struct server *srv)
 	purge_blobs(srv);
 }
 
+/* Disappearing messages: their inbox rows go once past their expiry, on a
+ * timer of its own (EXPIRE_INTERVAL_MS), far shorter than the purge's: the
+ * query is a lookup on an index of the few messages that have one. */
+#define EXPIRE_INTERVAL_MS 2000
+
+static void
+expire(struct server *srv)
+{
+	int64_t rows;
+
+	server_batch_end(srv);
+	if (db_expire(srv->db, proto_now_ms(), &rows) != DB_OK)
+		srv_log("expiry: the sweep failed; trying again later");
+	else if (rows > 0)
+		srv_log("expiry: deleted %lld inbox rows of disappearing messages",
+			(long long)rows);
+}
+
+static void
+expire_timer(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, expire_sul);
+
+	expire(srv);
+	lws_sul_schedule(srv->ctx, 0, &srv->expire_sul, expire_timer,
+			 EXPIRE_INTERVAL_MS * LWS_US_PER_MS);
+}
+
 static void
 purge_timer(lws_sorted_usec_list_t *sul)
 {
@@ -363,12 +391,16 @@ limits_purge_start(struct server *srv)
 	purge(srv);
 	lws_sul_schedule(srv->ctx, 0, &srv->purge_sul, purge_timer,
 			 server_purge_interval_ms(srv->retention_ms) * LWS_US_PER_MS);
+	expire(srv);
+	lws_sul_schedule(srv->ctx, 0, &srv->expire_sul, expire_timer,
+			 EXPIRE_INTERVAL_MS * LWS_US_PER_MS);
 }
 
 void
 limits_purge_stop(struct server *srv)
 {
 	lws_sul_cancel(&srv->purge_sul);
+	lws_sul_cancel(&srv->expire_sul);
 }
 
 /* ---- open files, and the limits in force --------------------------------- */

@@ -185,6 +185,7 @@ send_common(struct req *r, int receipt)
 	char chat_id[PROTO_CHAT_ID_LEN + 1], message_id[PROTO_MESSAGE_ID_LEN + 1];
 	char blobs[PROTO_MAX_BLOBS][PROTO_MESSAGE_ID_LEN + 1];
 	size_t n_blobs = 0;
+	int64_t ttl_ms = 0;
 	const cJSON *list, *v;
 	struct db_envelope *env = NULL;
 	struct db_send req;
@@ -220,6 +221,18 @@ send_common(struct req *r, int receipt)
 			memcpy(blobs[n_blobs++], v->valuestring, PROTO_MESSAGE_ID_LEN + 1);
 		}
 	}
+	/* Optional, and only on messages: a disappearing message's timer, in
+	 * seconds (PROTOCOL.md, "Disappearing messages"); the server deletes its
+	 * inbox rows that long after sentAt. Any whole number up to the longest
+	 * timer is taken (clients send 30 s or more; a test may send less). */
+	if (!receipt && (v = req_field(r->msg, "ttl")) != NULL) {
+		if (!cJSON_IsNumber(v) || !proto_is_integer(v->valuedouble, 1, PROTO_TIMER_MAX_S)) {
+			req_fail(r, "bad_request", "ttl: must be an integer from 1 to %lld",
+				 PROTO_TIMER_MAX_S);
+			return;
+		}
+		ttl_ms = (int64_t)v->valuedouble * 1000;
+	}
 	/* At least one, as checked above: env is never NULL past here. */
 	if ((env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
 		r->oom = 1;
@@ -244,6 +257,7 @@ send_common(struct req *r, int receipt)
 		.blobs = (const char(*)[PROTO_MESSAGE_ID_LEN + 1]) blobs,
 		.n_blobs = n_blobs,
 		.max_inbox_bytes = r->h->max_inbox_bytes,
+		.ttl_ms = ttl_ms,
 	};
 	switch (db_send(r->h->db, &req, &res)) {
 	case DB_OK:

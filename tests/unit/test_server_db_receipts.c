@@ -25,7 +25,7 @@ test_receipts(void **state)
 	db_send_result_free(&res);
 
 	/* bob tells alice/1 only (a subset is fine); no seq is taken. */
-	struct db_send rq = {g, R1, "bob", 1, env, 1, 2000, 1, NULL, 0, 0};
+	struct db_send rq = {g, R1, "bob", 1, env, 1, 2000, 1, NULL, 0, 0, 0};
 	env[0] = env_to("alice", 1, ct, sizeof ct);
 	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
 	assert_int_equal(res.seq, 0);

@@ -1,7 +1,8 @@
 /*
  * test_server_db_retention.c - chat-server's store: the retention purge
  * (server-stub/db_retention.c), the missed counters, and the tombstones that
- * keep a late resend from being stored twice.
+ * keep a late resend from being stored twice; the expiry of disappearing
+ * messages' inbox rows (db_expire).
  */
 #include "server_fixture.h"
 
@@ -133,12 +134,82 @@ test_purge_keeps_tombstones(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM message_tombstones"), 0);
 }
 
+/*
+ * Disappearing messages (PROTOCOL.md, "Disappearing messages"): a message
+ * sent with a ttl has its inbox rows deleted by db_expire once sentAt + ttl
+ * is reached, acked or not, not before, and not counted as missed; a message
+ * without one (sent before the timer was set) stays whatever the time; the
+ * messages row stays, so that a resend is still answered as the first send.
+ */
+static void
+test_expire_by_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct db_send_result res;
+	char ab[17];
+	uint8_t ct[40] = {0};
+	struct db_envelope e[2] = {env_to("bob", 1, ct, sizeof ct), env_to("bob", 2, ct, sizeof ct)};
+	struct db_send req = {
+		.message_id = M1,
+		.sender_user = "alice",
+		.sender_device = 1,
+		.envelopes = e,
+		.n_envelopes = 2,
+		.now = 1000,
+		.ttl_ms = 30000,
+	};
+	struct rows rows;
+	int64_t n;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	add_device(f, "bob", 2);
+	send_to(f->db, ab, M2, "bob", 1, 900); /* before the timer: no ttl */
+	req.chat_id = ab;
+	assert_int_equal(db_send(f->db, &req, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT expires_at FROM messages WHERE message_id = "
+					  "'0123456789abcdef0123456789abcdef'"),
+			 31000);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 4);
+
+	/* Not yet. */
+	assert_int_equal(db_expire(f->db, 30999, &n), DB_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 4);
+	/* At its expiry: both of bob's rows of M1 go, M2's stay. */
+	assert_int_equal(db_expire(f->db, 31000, &n), DB_OK);
+	assert_int_equal(n, 2);
+	load_all(f->db, "bob", 1, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.mid[0], M2);
+	load_all(f->db, "bob", 2, &rows);
+	assert_int_equal(rows.n, 1);
+	assert_string_equal(rows.mid[0], M2);
+	expect_missed(f->db, "bob", 1, 0, 0);
+	/* Much later, the message without a ttl is still there. */
+	assert_int_equal(db_expire(f->db, 1000000000, &n), DB_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 2);
+	/* The resend of M1 is the first send's answer, stored nowhere. */
+	req.now = 40000;
+	assert_int_equal(db_send(f->db, &req, &res), DB_OK);
+	assert_true(res.replayed);
+	assert_int_equal(res.sent_at, 1000);
+	db_send_result_free(&res);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 2);
+	/* Only the message sent with a ttl has an expiry. */
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE expires_at IS "
+					  "NOT NULL"),
+			 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_purge_retention, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_keeps_tombstones, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_by_ttl, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

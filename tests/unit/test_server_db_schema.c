@@ -193,8 +193,11 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
-/* What version 11 added (a group's description), taken away again. */
-#define UNDO_V11 "ALTER TABLE chats DROP COLUMN description;"
+/* What version 12 added (disappearing messages' expiry), taken away again. */
+#define UNDO_V12 "DROP INDEX messages_by_expiry; ALTER TABLE messages DROP COLUMN expires_at;"
+
+/* What version 11 added (a group's description), taken away again; and 12's. */
+#define UNDO_V11 UNDO_V12 "ALTER TABLE chats DROP COLUMN description;"
 
 /* What version 9 added (prekeys), taken away again; UNDO_V9 version 11's too. */
 #define UNDO_V9_ONLY "DROP TABLE IF EXISTS one_time_prekeys; DROP TABLE IF EXISTS signed_prekeys;"
@@ -334,9 +337,12 @@ test_migrate_v4(void **state)
 		   " sender_user TEXT NOT NULL, sender_device INTEGER NOT NULL,"
 		   " seq INTEGER NOT NULL, sent_at INTEGER NOT NULL,"
 		   " body TEXT CHECK ((kind = 'update') = (body IS NOT NULL)),"
+		   /* version 12's, for UNDO_V7 to take away again */
+		   " expires_at INTEGER,"
 		   " UNIQUE (chat_id, seq));"
 		   "INSERT INTO m4 SELECT * FROM messages; DROP TABLE messages;"
 		   "ALTER TABLE m4 RENAME TO messages;"
+		   "CREATE INDEX messages_by_expiry ON messages(expires_at);"
 		   "CREATE INDEX messages_by_sent ON messages(sent_at);" UNDO_V7
 		   "DROP TABLE message_blobs; DROP TABLE blobs;"
 		   "PRAGMA user_version = 4;");
@@ -348,7 +354,7 @@ test_migrate_v4(void **state)
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.seq[0], 1);
 	/* And receipts can be stored now. */
-	struct db_send rq = {g, R1, "bob", 1, &env, 1, 2000, 1, NULL, 0, 0};
+	struct db_send rq = {g, R1, "bob", 1, &env, 1, 2000, 1, NULL, 0, 0, 0};
 	env = env_to("alice", 1, ct, sizeof ct);
 	assert_int_equal(db_send(f->db, &rq, &res), DB_OK);
 	db_send_result_free(&res);
@@ -632,6 +638,42 @@ test_migrate_v10(void **state)
 	free(res);
 }
 
+/*
+ * Version 12 (issue 14): disappearing messages. A version-11 database keeps
+ * its messages, none of which expires, and takes one with a ttl.
+ */
+static void
+test_migrate_v11(void **state)
+{
+	struct fixture *f = *state;
+	struct db_send_result res;
+	char ab[17], err[256];
+	uint8_t ct[40] = {0};
+	struct db_envelope e = env_to("bob", 1, ct, sizeof ct);
+	struct db_send req = {.message_id = M2, .sender_user = "alice", .sender_device = 1,
+			      .envelopes = &e, .n_envelopes = 1, .now = 2000, .ttl_ms = 60000};
+	int64_t n;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	send_to(f->db, ab, M1, "bob", 0, 1000);
+	db_close(f->db);
+	f->db = NULL;
+	raw_sql(f, UNDO_V12 "PRAGMA user_version = 11;");
+
+	f->db = db_open(f->path, err, sizeof err);
+	if (f->db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE expires_at IS NULL"),
+			 1);
+	req.chat_id = ab;
+	assert_int_equal(db_send(f->db, &req, &res), DB_OK);
+	db_send_result_free(&res);
+	assert_int_equal(db_expire(f->db, 62000, &n), DB_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
+}
+
 int
 main(void)
 {
@@ -651,6 +693,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v7, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v9, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v10, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v11, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)

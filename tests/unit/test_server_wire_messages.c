@@ -62,6 +62,23 @@ test_send_and_ack(void **state)
 	expect_error(r, "device_mismatch", 9);
 	assert_int_equal(f->n_inbox, 0);
 
+	/* A disappearing message's ttl: a whole number of seconds, 1 .. 90 days. */
+	{
+		static const char *const bad_ttl[] = {"0", "-5", "1.5", "\"60\"", "7776001",
+						      "null"};
+		size_t i;
+
+		for (i = 0; i < sizeof bad_ttl / sizeof bad_ttl[0]; i++)
+			expect_error(call(f, &a,
+					  "{\"id\":30,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+					  "\"messageId\":\"%s\",\"ttl\":%s,\"envelopes\":[{\"user\":"
+					  "\"bob\",\"deviceId\":1,\"nonce\":\"%s\",\"ciphertext\":"
+					  "\"%s\"}]}",
+					  chat, mid, bad_ttl[i], nonce, ct),
+				     "bad_request", 30);
+		assert_int_equal(f->n_inbox, 0);
+	}
+
 	r = call(f, &a,
 		 "{\"id\":10,\"type\":\"sendMessage\",\"chatId\":\"%s\","
 		 "\"messageId\":\"%s\",\"envelopes\":[{\"user\":\"bob\","
