@@ -318,6 +318,16 @@ struct chat_message {
 	 * attachments; show "message deleted". */
 	int64_t edited_at;
 	int deleted;
+	/* Since issue 14's mentions: the chat's members its text names as
+	 * "@name" (the rule: libchat(3), MENTIONS), each once, in the order
+	 * of their first mention, and mentions_me 1 when this user is one of
+	 * them. Found by this device in the text against the chat's members
+	 * as it knows them when the message is handed over or read back (no
+	 * wire change): a member who left is no longer found. NULL, 0 and 0
+	 * for a message that names no member, and for any kind but "text". */
+	int mentions_me;
+	const char *const *mentions;
+	size_t n_mentions;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */

@@ -273,6 +273,7 @@ add_msg(void *arg, const struct chat_message *m)
 	snprintf(p->state, sizeof p->state, "%s", m->state ? m->state : "");
 	p->sent_at = m->sent_at;
 	p->outgoing = m->outgoing;
+	p->mention = m->mentions_me && !m->outgoing;
 	p->event = m->kind != NULL && strcmp(m->kind, "update") == 0;
 	p->sender = safe_dup(m->sender, strlen(m->sender));
 	if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
@@ -501,6 +502,14 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 
 	(void)c;
 	a->dirty_chats = 1;
+	/* A message that names this user ("@name") rings in any chat, the
+	 * open one too, and even with the bell off for other messages
+	 * (/bell off): the one thing that gets through, as a muted group's
+	 * mention does on a phone. --no-bell silences it too. */
+	if (m->mentions_me && !m->outgoing && (a->bell || a->bell_mentions))
+		beep();
+	else if (strcmp(m->chat_id, a->open) != 0 && a->bell && !m->outgoing)
+		beep();
 	if (strcmp(m->chat_id, a->open) == 0) {
 		a->dirty_msgs = 1;
 		if (a->scroll > 0)
@@ -509,9 +518,7 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 			a->to_unread = 1; /* a burst bigger than the pane stops at its start */
 		return;
 	}
-	/* Another chat: its unread count goes up (the list), and the bell rings. */
-	if (a->bell && !m->outgoing)
-		beep();
+	/* Another chat: its unread count goes up (the list); the bell rang above. */
 }
 
 /* A reaction: the message it is on is drawn again, if it is in sight. */

@@ -46,6 +46,7 @@ struct app_msg {
 	char *quote;     /* a reply: "> alice: the start of it" (safe, one line), or NULL */
 	char *reactions; /* "👍 2 ❤ 1" (safe), or NULL */
 	int unread;      /* incoming and not marked read */
+	int mention;     /* its text names this user ("@name"): highlighted */
 };
 
 /* What the app says to the user itself (command output, errors, notices):
@@ -67,7 +68,8 @@ const char *app_typing(const struct app *a);
 struct app {
 	struct chat_client *c;
 	const char *home, *server, *ca_file, *user_arg;
-	int bell;
+	int bell;          /* ring for messages in other chats (/bell) */
+	int bell_mentions; /* ring for a message that names this user, bell off or not */
 	int probe; /* measure the terminal at start (else assume the worst) */
 	int running;
 	int exit_code;

@@ -397,7 +397,8 @@ run_bell(struct app *a, int argc, char **argv)
 	(void)argc;
 	/* commands_run checked the word. */
 	a->bell = strcmp(argv[1], "on") == 0;
-	app_notice(a, "bell %s for messages in other chats", argv[1]);
+	app_notice(a, "bell %s for messages in other chats%s", argv[1],
+		   a->bell_mentions ? " (a message that mentions you rings all the same)" : "");
 }
 
 static void
