@@ -57,6 +57,20 @@ test_direct_chats(void **state)
 	cJSON_Delete(r);
 	expect_error(call(f, &b, "{\"id\":6,\"type\":\"getChat\",\"chatId\":\"%s\"}", self),
 		     "no_such_chat", 6);
+	/* alice's only device: a note goes with no envelope, and gets its seq;
+	 * bob, no member, cannot write to it. */
+	r = call(f, &a,
+		 "{\"id\":6,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		 "\"messageId\":\"00112233445566778899aabbccddeeff\",\"envelopes\":[]}",
+		 self);
+	expect_ok(r, 6);
+	assert_true(num(r, "seq") >= 1);
+	cJSON_Delete(r);
+	expect_error(call(f, &b,
+			  "{\"id\":6,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			  "\"messageId\":\"00112233445566778899aabbccddee00\",\"envelopes\":[]}",
+			  self),
+		     "no_such_chat", 6);
 	expect_error(call(f, &a, "{\"id\":6,\"type\":\"createChat\",\"participants\":[]}"),
 		     "bad_participants", 6);
 	r = call(f, &a, "{\"id\":7,\"type\":\"getChat\",\"chatId\":\"%s\"}", chat);
