@@ -147,11 +147,9 @@ void app_open(struct app *a, const char *chat_id);
  * at the message jumped to, else at the first unread message rather than
  * past it. */
 void app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_row);
-/* 1 if name (or @name) is this user's own: there is no chat with yourself
- * (no notes to self), and a lookup of one must not find another chat. */
+/* 1 if name (or @name) is this user's own, or is "@me": their notes to self
+ * (a lookup of one must not find another chat). */
 int app_is_self(struct app *a, const char *name);
-/* Says so (status line) when name is this user's own; returns 1 then. */
-int app_refuse_self(struct app *a, const char *name);
 /* Resolves what a user typed for a chat: an id, a prefix, @user, a user, or a
  * group's name. 0 and out set, or -1 (with a notice). */
 int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);
