@@ -43,8 +43,8 @@ member_of(const char *word, size_t wlen, const char *const *members, size_t n)
 }
 
 size_t
-mention_scan(const char *text, size_t len, const char *const *members, size_t n,
-	     const char *me, int *mentions_me, const char **out, size_t cap)
+mention_scan(const char *text, size_t len, const char *const *members, size_t n, const char *me,
+	     int *mentions_me, const char **out, size_t cap)
 {
 	size_t found = 0;
 

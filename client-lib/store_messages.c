@@ -174,9 +174,9 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	    (named = calloc(n_members, sizeof *named)) != NULL) {
 		if (store_meta_get(s, "user", me, sizeof me) != 1)
 			me[0] = '\0';
-		m.n_mentions = mention_scan(m.text, m.text_len, (const char *const *)members,
-					    n_members, me[0] ? me : NULL, &m.mentions_me, named,
-					    n_members);
+		m.n_mentions =
+			mention_scan(m.text, m.text_len, (const char *const *)members, n_members,
+				     me[0] ? me : NULL, &m.mentions_me, named, n_members);
 		m.mentions = m.n_mentions ? named : NULL;
 	}
 	rc = fn(arg, &m);

@@ -70,7 +70,7 @@ struct app {
 	const char *home, *server, *ca_file, *user_arg;
 	int bell;          /* ring for messages in other chats (/bell) */
 	int bell_mentions; /* ring for a message that names this user, bell off or not */
-	int probe; /* measure the terminal at start (else assume the worst) */
+	int probe;         /* measure the terminal at start (else assume the worst) */
 	int running;
 	int exit_code;
 	enum app_mode mode;

@@ -50,7 +50,7 @@ test_boundaries(void **state)
 	check("hi\n@bob", "bob");
 	check("(@bob)", "bob");
 	check("hi,@bob", "bob");
-	check("bob@bob.example", "");   /* an address, no mention */
+	check("bob@bob.example", ""); /* an address, no mention */
 	check("x@bob", "");
 	check("@@bob", "");
 	check("@ bob", "");
@@ -86,7 +86,7 @@ test_prefixes(void **state)
 	check("@ali", "");
 	check("@alicex", "");
 	check("@bob.smith", "bob.smith");
-	check("@bob.smithy", "");       /* not bob either: one word */
+	check("@bob.smithy", ""); /* not bob either: one word */
 	check("@bob.smith.", "bob.smith");
 	check("@carol", "");
 	check("@alice @al @alice", "alice,al"); /* each once, first mention first */
@@ -96,8 +96,8 @@ static void
 test_utf8(void **state)
 {
 	(void)state;
-	check("@bob\xc3\xa9", "");             /* "@bobé": a longer word */
-	check("\xc3\xa9@bob", "");             /* after a letter */
+	check("@bob\xc3\xa9", ""); /* "@bobé": a longer word */
+	check("\xc3\xa9@bob", ""); /* after a letter */
 	check("caf\xc3\xa9 @bob \xe2\x9c\x93", "bob");
 	check("\xe2\x80\x94 @alice", "alice"); /* after a space, after a dash */
 	check("@\xc3\xa9", "");
@@ -118,7 +118,8 @@ test_me(void **state)
 	{
 		int m = 0;
 
-		assert_int_equal(mention_scan("@al x", 5, members, N_MEMBERS, "al", &m, NULL, 0), 0);
+		assert_int_equal(mention_scan("@al x", 5, members, N_MEMBERS, "al", &m, NULL, 0),
+				 0);
 		assert_int_equal(m, 1);
 	}
 	/* a non-member's name mentions no one, even "me" when not a member */

@@ -50,7 +50,8 @@ test_direct_chats(void **state)
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "created")));
 	snprintf(self, sizeof self, "%s", str(r, "chatId"));
 	cJSON_Delete(r);
-	r = call(f, &a, "{\"id\":6,\"type\":\"createChat\",\"participants\":[\"alice\",\"alice\"]}");
+	r = call(f, &a,
+		 "{\"id\":6,\"type\":\"createChat\",\"participants\":[\"alice\",\"alice\"]}");
 	expect_ok(r, 6);
 	assert_string_equal(str(r, "chatId"), self);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "created")));
