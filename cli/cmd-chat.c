@@ -38,7 +38,7 @@ cmd_create_exec(struct cli *cli, struct args *args)
 	/* "@me" is the user (their notes to self); "@bob" is bob, as the
 	 * chat arguments take them. */
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(users[i], CHAT_SELF_SPEC) == 0)
+		if (strcmp(users[i], CHAT_SELF_SPEC) == 0 && chat_client_user(cli->c) != NULL)
 			users[i] = (char *)chat_client_user(cli->c);
 		else if (users[i][0] == '@')
 			users[i]++;
