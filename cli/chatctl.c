@@ -441,7 +441,22 @@ int
 cli_chat_arg(struct cli *cli, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
 {
 	int rc = chat_resolve_chat(cli->c, spec, out);
+	const char *me = chat_client_user(cli->c); /* NULL before register */
 
+	/* The user's notes to self, not on this device yet: made (or found
+	 * on the server, where it is one chat per user) on first use. */
+	if (rc == CHAT_ERR_NO_SUCH_CHAT && spec != NULL && me != NULL &&
+	    (strcmp(spec, CHAT_SELF_SPEC) == 0 || (spec[0] == '@' && strcmp(spec + 1, me) == 0))) {
+		struct cli_done *d = cli_done_reset(cli);
+
+		rc = chat_create_chat(cli->c, &me, 1, cli_done_cb, d);
+		if ((rc = cli_await(cli, rc, "chat")) != EXIT_OK)
+			return rc;
+		memcpy(out, d->id, CHAT_CHAT_ID_LEN);
+		out[CHAT_CHAT_ID_LEN] = '\0';
+		(void)cli_done_reset(cli); /* the caller's wait starts afresh */
+		return EXIT_OK;
+	}
 	return rc == CHAT_OK ? EXIT_OK : cli_fail(cli, rc, "chat");
 }
 

@@ -170,6 +170,9 @@ void out_typing_text(FILE *f, const struct chat_typing *t);
  * edited one's text. */
 #define OUT_DELETED "message deleted"
 #define OUT_EDITED  "(edited)"
+/* After a text that names this user as "@name" (struct chat_message
+ * mentions_me). */
+#define OUT_MENTION "[mention]"
 /* An envelope that did not decrypt (chat_undecryptable_cb), for --json:
  * {"type": "message" or "receipt", ..., "undecryptable": true, "reason"}. */
 cJSON *out_undecryptable_json(const struct chat_undecryptable *u);

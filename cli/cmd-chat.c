@@ -35,6 +35,13 @@ cmd_create_exec(struct cli *cli, struct args *args)
 						    "give it a --name");
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	/* "@me" is the user (their notes to self); "@bob" is bob, as the
+	 * chat arguments take them. */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(users[i], CHAT_SELF_SPEC) == 0 && chat_client_user(cli->c) != NULL)
+			users[i] = (char *)chat_client_user(cli->c);
+		else if (users[i][0] == '@')
+			users[i]++;
 	if (name != NULL)
 		rc = chat_create_group(cli->c, name, (const char *const *)users, n, cli_done_cb, d);
 	else
@@ -88,7 +95,9 @@ print_chat(void *arg, const struct chat_chat *ch)
 		out_safe(stdout, ch->name, strlen(ch->name), 0);
 		fputs(": ", stdout);
 	}
-	for (size_t i = 0; i < ch->n_members; i++)
+	if (strcmp(ch->kind, "self") == 0)
+		fputs("notes to self", stdout);
+	for (size_t i = 0; strcmp(ch->kind, "self") != 0 && i < ch->n_members; i++)
 		printf("%s%s", i ? "," : "", out_esc(ch->members[i]));
 	if (ch->n_members == 0)
 		fputs("(members not known yet)", stdout);

@@ -100,6 +100,9 @@ out_message_json(const struct chat_message *m)
 			cJSON_AddStringToObject(o, "editedAt", eat);
 		}
 		cJSON_AddBoolToObject(o, "deleted", m->deleted != 0);
+		/* The members its text names as "@name" (libchat(3), MENTIONS). */
+		cJSON_AddBoolToObject(o, "mentionsMe", m->mentions_me != 0);
+		cJSON_AddItemToObject(o, "mentions", names(m->mentions, m->n_mentions));
 	}
 	if (m->kind && strcmp(m->kind, "text") == 0) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "reactions");
@@ -397,6 +400,9 @@ out_message_text(FILE *f, const struct chat_message *m)
 	}
 	if (m->edited_at > 0)
 		fputs(" " OUT_EDITED, f);
+	/* It names this user ("@name"): what a muted group still shows. */
+	if (m->mentions_me)
+		fputs(" " OUT_MENTION, f);
 	/* Ours: how far it got (sent is the norm, and says nothing). */
 	if (m->outgoing && strcmp(m->state, "sent") != 0 && strcmp(m->state, "received") != 0)
 		fprintf(f, " [%s]", m->state);

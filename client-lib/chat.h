@@ -151,6 +151,9 @@ extern "C" {
 #define CHAT_CHAT_ID_LEN       16    /* hex digits in a chat id */
 #define CHAT_MESSAGE_ID_LEN    32    /* hex digits in a message id */
 #define CHAT_USER_MAX          32    /* bytes in a user name */
+/* chat_resolve_chat's name for the user's notes to self (the direct chat
+ * whose only member is the user), as is "@" and their own name. */
+#define CHAT_SELF_SPEC "@me"
 #define CHAT_MAX_TEXT          65536 /* bytes of text in one message */
 #define CHAT_REPLY_PREVIEW_MAX 100   /* bytes of the quoted text a reply carries */
 #define CHAT_EMOJI_MAX         32    /* bytes of a reaction's emoji */
@@ -318,12 +321,24 @@ struct chat_message {
 	 * attachments; show "message deleted". */
 	int64_t edited_at;
 	int deleted;
+	/* Since issue 14's mentions: the chat's members its text names as
+	 * "@name" (the rule: libchat(3), MENTIONS), each once, in the order
+	 * of their first mention, and mentions_me 1 when this user is one of
+	 * them. Found by this device in the text against the chat's members
+	 * as it knows them when the message is handed over or read back (no
+	 * wire change): a member who left is no longer found. NULL, 0 and 0
+	 * for a message that names no member, and for any kind but "text". */
+	int mentions_me;
+	const char *const *mentions;
+	size_t n_mentions;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
 struct chat_chat {
 	const char *chat_id;
-	const char *kind;           /* "direct" or "group" */
+	/* "direct", "group", or "self": the user's notes to self, a direct
+	 * chat whose only member is the user (CHAT_SELF_SPEC). */
+	const char *kind;
 	const char *name;           /* NULL for a direct chat */
 	const char *const *members; /* user names, n_members of them */
 	size_t n_members;

@@ -110,15 +110,6 @@ chats_store(struct chat_client *c, const cJSON *reply, char ***members, size_t *
 	return rc;
 }
 
-int
-chats_self(struct chat_client *c, const char *user)
-{
-	return client_fail(c, CHAT_ERR_INVALID,
-			   "%s is you: notes to yourself are not supported yet; name "
-			   "another user",
-			   user);
-}
-
 /* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
 int
 chats_no_such(struct chat_client *c, int err, const char *chat_id)
@@ -178,8 +169,8 @@ chat_create_chat(struct chat_client *c, const char *const *users, size_t n_users
 		if (!proto_valid_user(users[i]))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   users[i]);
-	if (n_users == 1 && strcmp(users[0], c->user) == 0)
-		return chats_self(c, users[0]);
+	/* The user alone: their notes to self (the server makes a direct chat
+	 * of one member, PROTOCOL.md "Notes to self"). */
 	req = request_new("createChat");
 	arr = req ? cJSON_AddArrayToObject(req, "participants") : NULL;
 	for (size_t i = 0; arr != NULL && i < n_users; i++)

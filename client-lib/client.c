@@ -646,6 +646,7 @@ chat_trust(struct chat_client *c, const char *user)
 int
 chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 {
+	char self[CHAT_USER_MAX + 2];
 	size_t n;
 	int rc;
 
@@ -656,9 +657,13 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 		if (!proto_valid_user(spec + 1))
 			return client_fail(c, CHAT_ERR_INVALID, "'%s' is not a valid user name",
 					   spec + 1);
-		/* Every direct chat has this user in it: "@self" would match them all. */
-		if (strcmp(spec + 1, c->user) == 0)
-			return chats_self(c, spec + 1);
+		/* "@me", or the user's own name: their notes to self
+		 * (store_chat_resolve). */
+		if (strcmp(spec, CHAT_SELF_SPEC) == 0) {
+			snprintf(self, sizeof self, "@%s", c->user);
+			spec = self;
+			n = strlen(spec);
+		}
 	} else if (n < 4 || n > CHAT_CHAT_ID_LEN || !proto_valid_hex(spec, n)) {
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "'%s' is not a chat id (16 hex digits, a prefix "
@@ -677,6 +682,11 @@ chat_resolve_chat(struct chat_client *c, const char *spec, char *out)
 			memcpy(out, spec, CHAT_CHAT_ID_LEN + 1);
 			return CHAT_OK;
 		}
+		if (strcmp(spec + 1, c->user) == 0)
+			return client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
+					   "no notes to self on this device yet (%s is you): "
+					   "create the chat with yourself first",
+					   spec + 1);
 		return client_fail(c, CHAT_ERR_NO_SUCH_CHAT,
 				   "no chat matches '%s' in this device's store", spec);
 	}

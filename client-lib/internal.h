@@ -269,7 +269,6 @@ int chats_store(struct chat_client *c, const cJSON *reply, char ***members, size
 /* A refusal with no_such_chat becomes CHAT_ERR_NO_SUCH_CHAT, with a message. */
 int chats_no_such(struct chat_client *c, int err, const char *chat_id);
 /* A direct chat with this user itself (no notes to self yet): CHAT_ERR_INVALID. */
-int chats_self(struct chat_client *c, const char *user);
 /* Sends getChat for chat_id; the reply goes to fn (with op, which may be NULL). */
 int chats_request(struct chat_client *c, const char *chat_id, reply_fn fn, struct op *op);
 /* Asks for a chat first seen in a message, for the store alone. */

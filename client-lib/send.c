@@ -213,10 +213,12 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 		else if (rc != CHAT_OK)
 			store_rollback(&c->store);
 	}
-	/* The server refuses a message with no envelope: say why here. */
-	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0)
+	/* No other device in the chat (notes to self on the user's only
+	 * device): the server takes the message with no envelope, for its
+	 * place in the chat; not with files, which nobody could fetch. */
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0 && op->n_atts > 0)
 		rc = client_fail(c, CHAT_ERR_INVALID,
-				 "nobody else in this chat: the message was not sent");
+				 "nobody else in this chat to send files to: the message was not sent");
 	if (body != NULL) {
 		sodium_memzero(body, body_len);
 		free(body);

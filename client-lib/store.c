@@ -351,6 +351,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 			    "  AND m.user = ?1)"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
 			    "  AND m.user = ?2) LIMIT 2",
+	/* The user's notes to self: the direct chat whose only member is ?1. */
+	[ST_CHAT_SELF] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
+			 " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
+			 "  AND m.user = ?1)"
+			 " AND NOT EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
+			 "  AND m.user != ?1) LIMIT 2",
 	/* A prefix is made of hex digits only, so it cannot carry LIKE wildcards. */
 	[ST_CHAT_BY_PREFIX] = "SELECT chat_id FROM chats WHERE chat_id LIKE ?1 || '%' LIMIT 2",
 

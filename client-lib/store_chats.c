@@ -5,6 +5,7 @@
  */
 #include "store_sql.h"
 
+#include <string.h>
 
 /* Runs a statement that takes (chat_id, user) as ?1 and ?2. */
 static int
@@ -119,6 +120,7 @@ static int
 emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *halt)
 {
 	struct chat_chat ch = {0};
+	char me[CHAT_USER_MAX + 1];
 	char **members;
 	size_t n;
 
@@ -133,6 +135,10 @@ emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *ha
 		return -1;
 	ch.members = (const char *const *)members;
 	ch.n_members = n;
+	/* A direct chat of the user alone: their notes to self. */
+	if (strcmp(ch.kind, "direct") == 0 && n == 1 &&
+	    store_meta_get(s, "user", me, sizeof me) == 1 && strcmp(members[0], me) == 0)
+		ch.kind = "self";
 	*halt = fn(arg, &ch);
 	store_free_list(members, n);
 	return 0;
@@ -164,11 +170,16 @@ store_chat_resolve(struct store *s, const char *self, const char *spec,
 		   char out[CHAT_CHAT_ID_LEN + 1])
 {
 	int by_user = spec[0] == '@';
-	sqlite3_stmt *st = store_stmt(s, by_user ? ST_CHAT_BY_USER : ST_CHAT_BY_PREFIX);
+	/* "@" and the user's own name: their notes to self (every direct chat
+	 * has them in it). */
+	int to_self = by_user && self != NULL && strcmp(spec + 1, self) == 0;
+	sqlite3_stmt *st = store_stmt(s, to_self   ? ST_CHAT_SELF
+					 : by_user ? ST_CHAT_BY_USER
+						   : ST_CHAT_BY_PREFIX);
 	int rc, found = 0;
 
 	if (st == NULL || store_bind_text(s, st, 1, by_user ? spec + 1 : spec) ||
-	    (by_user && store_bind_text(s, st, 2, self ? self : "")))
+	    (by_user && !to_self && store_bind_text(s, st, 2, self ? self : "")))
 		return store_abandon(s, st, "find chat");
 	while ((rc = store_step(s, st, "find chat")) == 1)
 		if (found++ == 0)

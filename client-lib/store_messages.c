@@ -5,7 +5,9 @@
  */
 #include "store_sql.h"
 #include "attach.h"
+#include "mention.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -118,9 +120,11 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	struct chat_attachment a[PROTO_MAX_BLOBS];
 	struct attach_meta *metas = NULL;
 	struct store_reactions sum = {0};
-	char **paths = NULL;
+	char **paths = NULL, **members = NULL;
+	const char **named = NULL;
+	char me[PROTO_USER_MAX + 1];
 	const char *name;
-	size_t n = 0;
+	size_t n = 0, n_members = 0;
 	int rc, last;
 
 	m.message_id = store_col_text(st, 0);
@@ -163,7 +167,21 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 		m.reactions = sum.n ? sum.list : NULL;
 		m.n_reactions = sum.n;
 	}
+	/* Its mentions (mention.h), looked for only in a text with an '@'.
+	 * One whose members cannot be read is shown without them. */
+	if (strcmp(m.kind, "text") == 0 && !m.deleted && memchr(m.text, '@', m.text_len) != NULL &&
+	    store_chat_members(s, m.chat_id, &members, &n_members) == 0 && n_members > 0 &&
+	    (named = calloc(n_members, sizeof *named)) != NULL) {
+		if (store_meta_get(s, "user", me, sizeof me) != 1)
+			me[0] = '\0';
+		m.n_mentions =
+			mention_scan(m.text, m.text_len, (const char *const *)members, n_members,
+				     me[0] ? me : NULL, &m.mentions_me, named, n_members);
+		m.mentions = m.n_mentions ? named : NULL;
+	}
 	rc = fn(arg, &m);
+	free(named);
+	store_free_list(members, n_members);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
 	store_reactions_free(&sum);

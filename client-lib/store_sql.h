@@ -81,6 +81,7 @@ enum store_st {
 	ST_CHAT_HAS_MEMBERS,
 	ST_CHAT_EACH,
 	ST_CHAT_BY_USER,
+	ST_CHAT_SELF,
 	ST_CHAT_BY_PREFIX,
 	/* store_messages.c */
 	ST_MESSAGE_INSERT,

@@ -136,9 +136,12 @@ db_direct_chat(struct db *st, const char *creator, const char *other, int64_t no
 		goto out;
 	/* Both members of a direct chat are plain members: it has no admins.
 	 * Asking for it, new or not, is taking part in it. */
+	/* A user's chat with themself (notes to self, PROTOCOL.md "Notes to
+	 * self"): one member, its key "user\nuser", which no pair can have. */
 	if ((r == 0 && (insert_chat(st, creator, key, NULL, now, chat_id) != 0 ||
 			insert_member(st, chat_id, users[0], "member", now) != 0 ||
-			insert_member(st, chat_id, users[1], "member", now) != 0)) ||
+			(strcmp(users[0], users[1]) != 0 &&
+			 insert_member(st, chat_id, users[1], "member", now) != 0))) ||
 	    db_note_activity(st, chat_id, creator) != 0 || db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	*created = r == 0;

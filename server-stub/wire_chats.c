@@ -179,7 +179,11 @@ handle_create_chat(struct req *r)
 	memcpy(names[0], r->s->user, sizeof names[0]);
 	if (req_users(r, list, "participants", names, &n, PROTO_MAX_MEMBERS + 1, 1) != 0)
 		return;
-	if (n != 2) {
+	/* The creator alone (participants [self]): notes to self, a direct
+	 * chat whose only member is its creator. [] is still refused. */
+	if (n == 1 && cJSON_GetArraySize(list) > 0)
+		memcpy(names[1], names[0], sizeof names[1]);
+	else if (n != 2) {
 		req_fail(r, "bad_participants",
 			 "a direct chat has exactly two "
 			 "users, the creator included; this request names %zu",
@@ -203,7 +207,7 @@ handle_create_chat(struct req *r)
 	req_reply(r);
 	j_str(&r->oom, r->reply, "chatId", chat_id);
 	j_str(&r->oom, r->reply, "kind", "direct");
-	reply_participants(r, names, 2);
+	reply_participants(r, names, n == 1 ? 1 : 2);
 	j_check(&r->oom, cJSON_AddBoolToObject(r->reply, "created", created));
 }
 

@@ -196,12 +196,16 @@ send_common(struct req *r, int receipt)
 	    req_hex(r, r->msg, id_field, PROTO_MESSAGE_ID_LEN, message_id) != 0 ||
 	    (list = req_array(r, "envelopes", PROTO_MAX_ENVELOPES)) == NULL)
 		return;
-	/* Nobody to deliver to: a message with no envelope would only keep its
-	 * blobs on the server for nothing. */
-	if (cJSON_GetArraySize(list) == 0) {
+	/* Nobody to deliver to: a receipt goes nowhere, and a message with
+	 * files would only keep its blobs on the server for nothing. A plain
+	 * message with none is taken when the chat has no device but the
+	 * sender's (check_devices: notes to self on a user's only device,
+	 * PROTOCOL.md "Notes to self"): it gets its seq, its place. */
+	if (cJSON_GetArraySize(list) == 0 && (receipt || req_field(r->msg, "blobs") != NULL)) {
 		req_fail(r, "bad_request",
 			 "envelopes: at least one (a chat with no other device cannot be sent "
-			 "to)");
+			 "%s)",
+			 receipt ? "a receipt" : "files");
 		return;
 	}
 	/* Optional, and only on messages: the attachments' blobs. */
@@ -233,8 +237,9 @@ send_common(struct req *r, int receipt)
 		}
 		ttl_ms = (int64_t)v->valuedouble * 1000;
 	}
-	/* At least one, as checked above: env is never NULL past here. */
-	if ((env = calloc((size_t)cJSON_GetArraySize(list), sizeof *env)) == NULL) {
+	/* Room for one at least (there may be none, see above): env is never
+	 * NULL past here. */
+	if ((env = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof *env)) == NULL) {
 		r->oom = 1;
 		return;
 	}

@@ -178,6 +178,8 @@ chat_title(const struct chat_chat *ch, const char *self)
 
 	if (ch->name != NULL)
 		return safe_dup(ch->name, strlen(ch->name));
+	if (strcmp(ch->kind, "self") == 0)
+		return strdup("notes to self");
 	for (size_t i = 0; i < ch->n_members; i++)
 		if (self == NULL || strcmp(ch->members[i], self) != 0)
 			return safe_dup(ch->members[i], strlen(ch->members[i]));
@@ -273,6 +275,7 @@ add_msg(void *arg, const struct chat_message *m)
 	snprintf(p->state, sizeof p->state, "%s", m->state ? m->state : "");
 	p->sent_at = m->sent_at;
 	p->outgoing = m->outgoing;
+	p->mention = m->mentions_me && !m->outgoing;
 	p->event = m->kind != NULL && strcmp(m->kind, "update") == 0;
 	p->sender = safe_dup(m->sender, strlen(m->sender));
 	if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
@@ -446,17 +449,8 @@ app_is_self(struct app *a, const char *name)
 {
 	const char *me = a->c ? chat_client_user(a->c) : NULL;
 
-	return me != NULL && strcmp(name[0] == '@' ? name + 1 : name, me) == 0;
-}
-
-int
-app_refuse_self(struct app *a, const char *name)
-{
-	if (!app_is_self(a, name))
-		return 0;
-	app_status(a, "%s is you: there is no chat with yourself (no notes to self yet)",
-		   chat_client_user(a->c));
-	return 1;
+	return me != NULL && (strcmp(name, CHAT_SELF_SPEC) == 0 ||
+			      strcmp(name[0] == '@' ? name + 1 : name, me) == 0);
 }
 
 int
@@ -464,16 +458,19 @@ app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1])
 {
 	char at[CHAT_USER_MAX + 2];
 
-	/* Your own name: only a group can be called that. Checked here, not
-	 * left to the lookups below, which could find a chat with someone else
-	 * (both members of any direct chat "match" you). */
+	/* Your own name or @me: a group of that name, else your notes to
+	 * self. Checked here, not left to the lookups below, which could find
+	 * a chat with someone else (both members of any direct chat "match"
+	 * you). */
 	if (app_is_self(a, spec)) {
 		for (size_t i = 0; i < a->n_chats; i++)
 			if (a->chats[i].group && strcmp(a->chats[i].title, spec) == 0) {
 				memcpy(out, a->chats[i].id, CHAT_CHAT_ID_LEN + 1);
 				return 0;
 			}
-		app_refuse_self(a, spec);
+		if (chat_resolve_chat(a->c, CHAT_SELF_SPEC, out) == CHAT_OK)
+			return 0;
+		app_notice(a, "no notes to self here yet: /create @me starts them");
 		return -1;
 	}
 	/* An id, a prefix or @user, as chatctl takes them. */
@@ -501,6 +498,14 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 
 	(void)c;
 	a->dirty_chats = 1;
+	/* A message that names this user ("@name") rings in any chat, the
+	 * open one too, and even with the bell off for other messages
+	 * (/bell off): the one thing that gets through, as a muted group's
+	 * mention does on a phone. --no-bell silences it too. */
+	if (m->mentions_me && !m->outgoing && (a->bell || a->bell_mentions))
+		beep();
+	else if (strcmp(m->chat_id, a->open) != 0 && a->bell && !m->outgoing)
+		beep();
 	if (strcmp(m->chat_id, a->open) == 0) {
 		a->dirty_msgs = 1;
 		if (a->scroll > 0)
@@ -509,9 +514,7 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 			a->to_unread = 1; /* a burst bigger than the pane stops at its start */
 		return;
 	}
-	/* Another chat: its unread count goes up (the list), and the bell rings. */
-	if (a->bell && !m->outgoing)
-		beep();
+	/* Another chat: its unread count goes up (the list); the bell rang above. */
 }
 
 /* A reaction: the message it is on is drawn again, if it is in sight. */

@@ -46,6 +46,7 @@ struct app_msg {
 	char *quote;     /* a reply: "> alice: the start of it" (safe, one line), or NULL */
 	char *reactions; /* "👍 2 ❤ 1" (safe), or NULL */
 	int unread;      /* incoming and not marked read */
+	int mention;     /* its text names this user ("@name"): highlighted */
 };
 
 /* What the app says to the user itself (command output, errors, notices):
@@ -67,8 +68,9 @@ const char *app_typing(const struct app *a);
 struct app {
 	struct chat_client *c;
 	const char *home, *server, *ca_file, *user_arg;
-	int bell;
-	int probe; /* measure the terminal at start (else assume the worst) */
+	int bell;          /* ring for messages in other chats (/bell) */
+	int bell_mentions; /* ring for a message that names this user, bell off or not */
+	int probe;         /* measure the terminal at start (else assume the worst) */
 	int running;
 	int exit_code;
 	enum app_mode mode;
@@ -145,11 +147,9 @@ void app_open(struct app *a, const char *chat_id);
  * at the message jumped to, else at the first unread message rather than
  * past it. */
 void app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_row);
-/* 1 if name (or @name) is this user's own: there is no chat with yourself
- * (no notes to self), and a lookup of one must not find another chat. */
+/* 1 if name (or @name) is this user's own, or is "@me": their notes to self
+ * (a lookup of one must not find another chat). */
 int app_is_self(struct app *a, const char *name);
-/* Says so (status line) when name is this user's own; returns 1 then. */
-int app_refuse_self(struct app *a, const char *name);
 /* Resolves what a user typed for a chat: an id, a prefix, @user, a user, or a
  * group's name. 0 and out set, or -1 (with a notice). */
 int app_find_chat(struct app *a, const char *spec, char out[CHAT_CHAT_ID_LEN + 1]);

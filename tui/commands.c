@@ -74,10 +74,15 @@ run_create(struct app *a, int argc, char **argv)
 	int rc;
 
 	(void)argc;
-	if (app_refuse_self(a, argv[1]))
-		return;
-	/* Already there: just open it. */
-	if (argv[1][0] != '@') {
+	/* Yourself (@me, or your name): your notes to self, made once. */
+	if (app_is_self(a, argv[1])) {
+		if (chat_resolve_chat(a->c, CHAT_SELF_SPEC, id) == CHAT_OK) {
+			app_open(a, id);
+			return;
+		}
+		users[0] = chat_client_user(a->c);
+	} else if (argv[1][0] != '@') {
+		/* Already there: just open it. */
 		char at[CHAT_USER_MAX + 2];
 
 		snprintf(at, sizeof at, "@%s", argv[1]);
@@ -86,7 +91,7 @@ run_create(struct app *a, int argc, char **argv)
 			return;
 		}
 	}
-	if (argv[1][0] == '@')
+	if (argv[1][0] == '@' && !app_is_self(a, argv[1]))
 		users[0] = argv[1] + 1;
 	rc = chat_create_chat(a->c, users, 1, opened, "create");
 	if (rc != CHAT_OK)
@@ -397,7 +402,8 @@ run_bell(struct app *a, int argc, char **argv)
 	(void)argc;
 	/* commands_run checked the word. */
 	a->bell = strcmp(argv[1], "on") == 0;
-	app_notice(a, "bell %s for messages in other chats", argv[1]);
+	app_notice(a, "bell %s for messages in other chats%s", argv[1],
+		   a->bell_mentions ? " (a message that mentions you rings all the same)" : "");
 }
 
 static void

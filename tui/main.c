@@ -78,7 +78,7 @@ parse_options(struct app *a, int argc, char **argv, int *rc)
 		if (args_get(&args, "user") != NULL)
 			a->user_arg = args_get(&args, "user");
 		if (args_count(&args, "no-bell") > 0)
-			a->bell = 0;
+			a->bell = a->bell_mentions = 0;
 		done = 0;
 	}
 	args_free(&args);
@@ -92,12 +92,12 @@ main(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof a);
-	a.bell = 1;
+	a.bell = a.bell_mentions = 1;
 	a.server = getenv("CHATCTL_SERVER");
 	if (a.server != NULL && *a.server == '\0')
 		a.server = NULL;
 	if (getenv("CHAT_TUI_BELL") != NULL && strcmp(getenv("CHAT_TUI_BELL"), "0") == 0)
-		a.bell = 0;
+		a.bell = a.bell_mentions = 0;
 	a.probe = !(getenv("CHAT_TUI_PROBE") != NULL && strcmp(getenv("CHAT_TUI_PROBE"), "0") == 0);
 	if (parse_options(&a, argc, argv, &rc) != 0)
 		return rc;

@@ -271,6 +271,9 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
 			 : a->msgs[i].outgoing                     ? COLOR_PAIR(2)
 								   : 0;
+		/* A message that names this user: in the notices' colour, bold. */
+		if (a->msgs[i].mention)
+			r.attr = COLOR_PAIR(3) | A_BOLD;
 		/* The message a /goto went to. */
 		if (strcmp(a->msgs[i].id, a->marked) == 0)
 			r.attr |= A_BOLD;

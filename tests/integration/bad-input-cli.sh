@@ -23,7 +23,7 @@ expect_exit 2 sh -c "\"$CHATCTL\" --home \"$T/alice\" send $chat - < \"$T/bin\""
 expect_in "$T/err" "UTF-8"
 
 expect_exit 4 ctl alice create nobody;         expect_in "$T/err" "unknown_user"
-expect_exit 2 ctl alice create alice;          expect_in "$T/err" "notes to yourself"
+# (create alice, as alice, is her notes to self: tests/integration/notes-to-self.sh)
 expect_exit 4 ctl carol send "$chat" "let me in"; expect_in "$T/err" "not in it"
 expect_exit 4 ctl alice send ffffffffffffffff "into the void"
 expect_exit 4 ctl alice history ffffffffffffffff

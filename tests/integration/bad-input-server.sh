@@ -74,7 +74,9 @@ expect_code 2 no_such_chat "$T/raw.out"
 expect_code 3 unknown_user "$T/raw.out"
 reply 3 "$T/raw.out" | grep -q nobody || fail "unknown_user does not name the user"
 expect_code 4 bad_participants "$T/raw.out"
-expect_code 5 bad_participants "$T/raw.out"
+# carol alone: her notes to self (PROTOCOL.md, "Notes to self").
+[ "$(reply 5 "$T/raw.out" | jq -c '[.kind, .participants]')" = '["direct",["carol"]]' ] ||
+	fail "createChat of carol alone: $(reply 5 "$T/raw.out")"
 expect_code 6 already_authenticated "$T/raw.out"
 expect_code 7 bad_request "$T/raw.out"
 [ "$(reply 8 "$T/raw.out" | jq -r '.users[0].devices[0].deviceId')" = 1 ] || fail "getKeys after errors"

@@ -14,7 +14,7 @@ test_direct_chats(void **state)
 	struct fixture *f = *state;
 	struct e2e_identity ia, ib, ic;
 	struct session a, b, c;
-	char chat[17];
+	char chat[17], self[17];
 	cJSON *r, *u;
 
 	registered(f, &a, 1, "alice", &ia);
@@ -38,9 +38,41 @@ test_direct_chats(void **state)
 	assert_string_equal(str(r, "chatId"), chat);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "created")));
 	cJSON_Delete(r);
-	expect_error(call(f, &a,
-			  "{\"id\":6,\"type\":\"createChat\","
-			  "\"participants\":[\"alice\"]}"),
+	/* Herself alone: notes to self, a direct chat of one member, the same
+	 * one every time; not the chat with bob. [] names no one. */
+	r = call(f, &a, "{\"id\":6,\"type\":\"createChat\",\"participants\":[\"alice\"]}");
+	expect_ok(r, 6);
+	assert_string_equal(str(r, "kind"), "direct");
+	assert_string_not_equal(str(r, "chatId"), chat);
+	u = cJSON_GetObjectItemCaseSensitive(r, "participants");
+	assert_int_equal(cJSON_GetArraySize(u), 1);
+	assert_string_equal(cJSON_GetArrayItem(u, 0)->valuestring, "alice");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "created")));
+	snprintf(self, sizeof self, "%s", str(r, "chatId"));
+	cJSON_Delete(r);
+	r = call(f, &a,
+		 "{\"id\":6,\"type\":\"createChat\",\"participants\":[\"alice\",\"alice\"]}");
+	expect_ok(r, 6);
+	assert_string_equal(str(r, "chatId"), self);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "created")));
+	cJSON_Delete(r);
+	expect_error(call(f, &b, "{\"id\":6,\"type\":\"getChat\",\"chatId\":\"%s\"}", self),
+		     "no_such_chat", 6);
+	/* alice's only device: a note goes with no envelope, and gets its seq;
+	 * bob, no member, cannot write to it. */
+	r = call(f, &a,
+		 "{\"id\":6,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+		 "\"messageId\":\"00112233445566778899aabbccddeeff\",\"envelopes\":[]}",
+		 self);
+	expect_ok(r, 6);
+	assert_true(num(r, "seq") >= 1);
+	cJSON_Delete(r);
+	expect_error(call(f, &b,
+			  "{\"id\":6,\"type\":\"sendMessage\",\"chatId\":\"%s\","
+			  "\"messageId\":\"00112233445566778899aabbccddee00\",\"envelopes\":[]}",
+			  self),
+		     "no_such_chat", 6);
+	expect_error(call(f, &a, "{\"id\":6,\"type\":\"createChat\",\"participants\":[]}"),
 		     "bad_participants", 6);
 	r = call(f, &a, "{\"id\":7,\"type\":\"getChat\",\"chatId\":\"%s\"}", chat);
 	expect_ok(r, 7);

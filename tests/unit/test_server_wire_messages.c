@@ -94,12 +94,18 @@ test_send_and_ack(void **state)
 	assert_string_equal(f->inbox_user, "bob");
 	assert_int_equal(f->inbox_device, 1);
 
-	/* The retry: same reply, no new push. (No envelope at all is refused
-	 * first, as a malformed request is.) */
+	/* The retry: same reply, no new push. (No envelope at all, in a chat
+	 * with another device, is refused: bob's is missing. Only a chat of
+	 * the sender's devices alone takes none, notes to self.) */
 	expect_error(call(f, &a,
 			  "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
-			  "\"messageId\":\"%s\",\"envelopes\":[]}",
-			  chat, mid),
+			  "\"messageId\":\"f%.31s\",\"envelopes\":[]}",
+			  chat, mid + 1),
+		     "device_mismatch", 11);
+	expect_error(call(f, &a,
+			  "{\"id\":11,\"type\":\"sendReceipt\",\"chatId\":\"%s\","
+			  "\"receiptId\":\"f%.31s\",\"envelopes\":[]}",
+			  chat, mid + 1),
 		     "bad_request", 11);
 	r = call(f, &a,
 		 "{\"id\":11,\"type\":\"sendMessage\",\"chatId\":\"%s\","
