@@ -219,6 +219,13 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0 && op->n_atts > 0)
 		rc = client_fail(c, CHAT_ERR_INVALID,
 				 "nobody else in this chat to send files to: the message was not sent");
+	/* Any other chat with nobody to send to (a group everyone else left)
+	 * is refused here, with why, as before notes to self. */
+	if (rc == CHAT_OK && cJSON_GetArraySize(arr) == 0 &&
+	    !(op->n_users == 1 && strcmp(op->users[0], c->user) == 0 &&
+	      store_chat_is_group(&c->store, op->chat_id) == 0))
+		rc = client_fail(c, CHAT_ERR_INVALID,
+				 "nobody else in this chat: the message was not sent");
 	if (body != NULL) {
 		sodium_memzero(body, body_len);
 		free(body);
