@@ -898,6 +898,8 @@ send_line(struct app *a)
 	if (line[0] == '/' && line[1] != '/') {
 		commands_run(a, line);
 	} else if (a->open[0] == '\0') {
+		/* Kept in the input line: nothing typed is lost for want of a chat. */
+		(void)editor_set(&a->ed, line);
 		app_status(a, "no chat open: /create USER opens one, Tab goes to the next");
 	} else {
 		/* "//text" sends "/text". */

@@ -31,10 +31,19 @@ tui_keys bob Enter
 tui_wait bob "no notes to self here yet"
 tui_keys bob C-l
 
-# /create bob: the notes; a note typed there stays out of alice's chat.
+# A line typed with no chat open is kept in the input, not thrown away.
+tui_type bob "remember the keys"
+tui_keys bob Enter
+tui_wait bob "no chat open: /create USER opens one"
+tui_screen bob | tail -n 1 | grep -q "^remember the keys" || { tui_screen bob >&2; fail "the line typed with no chat open was lost"; }
+tui_keys bob C-u
+tui_wait_gone bob "remember the keys"
+
+# /create bob: the notes; a note typed there stays out of alice's chat. The
+# chat is listed before it opens: wait for its header in the right pane.
 tui_type bob "/create bob"
 tui_keys bob Enter
-tui_wait bob "notes to self"
+tui_wait bob "│ notes to self"
 tui_type bob "remember the keys"
 tui_keys bob Enter
 tui_wait bob "bob: remember the keys"
