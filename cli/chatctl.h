@@ -160,6 +160,9 @@ cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);
 /* "<at> <chat> ~ bob read <message id> [state]" */
 void out_receipt_text(FILE *f, const struct chat_receipt *r);
+/* What a send prints with --json once the server has the message
+ * ({chatId, messageId, seq, sentAt}); a chat_history_cb (arg unused). */
+int out_sent(void *arg, const struct chat_message *m);
 /* Someone typing (or stopped): {"type": "typing", chatId, user, deviceId,
  * typing}, or a line "TIME CHAT ~ USER is typing (device N)". */
 cJSON *out_typing_json(const struct chat_typing *t);

@@ -30,22 +30,6 @@ read_stdin(size_t *len)
 	return buf;
 }
 
-static int
-print_sent(void *arg, const struct chat_message *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	char at[32];
-
-	(void)arg;
-	proto_rfc3339(m->sent_at, at, sizeof at);
-	cJSON_AddStringToObject(o, "chatId", m->chat_id);
-	cJSON_AddStringToObject(o, "messageId", m->message_id);
-	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
-	cJSON_AddStringToObject(o, "sentAt", at);
-	out_json(o);
-	return 0;
-}
-
 /* A progress bar on standard error, only for a person at a terminal. */
 static void
 progress_bar(struct chat_client *c, void *arg, int64_t done, int64_t total)
@@ -134,7 +118,7 @@ cmd_send_exec(struct cli *cli, struct args *a)
 	if ((rc = cli_await(cli, rc, "send")) != EXIT_OK)
 		return cli_kept(cli, kept[0] ? kept : d->id, rc);
 	if (cli->json)
-		chat_message_get(cli->c, d->id, print_sent, NULL);
+		chat_message_get(cli->c, d->id, out_sent, NULL);
 	else
 		printf("%s\n", d->id);
 	return EXIT_OK;

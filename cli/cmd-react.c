@@ -8,22 +8,6 @@
 
 #include "proto.h"
 
-static int
-print_sent(void *arg, const struct chat_message *m)
-{
-	cJSON *o = cJSON_CreateObject();
-	char at[32];
-
-	(void)arg;
-	proto_rfc3339(m->sent_at, at, sizeof at);
-	cJSON_AddStringToObject(o, "chatId", m->chat_id);
-	cJSON_AddStringToObject(o, "messageId", m->message_id);
-	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
-	cJSON_AddStringToObject(o, "sentAt", at);
-	out_json(o);
-	return 0;
-}
-
 /* The end of a send of either: the id, or what became of the message. */
 static int
 sent(struct cli *cli, int rc, const char *kept, const char *what)
@@ -33,7 +17,7 @@ sent(struct cli *cli, int rc, const char *kept, const char *what)
 	if ((rc = cli_await(cli, rc, what)) != EXIT_OK)
 		return cli_kept(cli, kept[0] ? kept : d->id, rc);
 	if (cli->json)
-		chat_message_get(cli->c, d->id, print_sent, NULL);
+		chat_message_get(cli->c, d->id, out_sent, NULL);
 	else
 		printf("%s\n", d->id);
 	return EXIT_OK;

@@ -265,6 +265,22 @@ out_receipt_text(FILE *f, const struct chat_receipt *r)
 	fflush(f);
 }
 
+int
+out_sent(void *arg, const struct chat_message *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	(void)arg;
+	proto_rfc3339(m->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "chatId", m->chat_id);
+	cJSON_AddStringToObject(o, "messageId", m->message_id);
+	cJSON_AddNumberToObject(o, "seq", (double)m->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	out_json(o);
+	return 0;
+}
+
 cJSON *
 out_typing_json(const struct chat_typing *t)
 {

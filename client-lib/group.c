@@ -172,24 +172,17 @@ add_envelope(struct chat_client *c, cJSON *arr, const struct gdev *d, const uint
 {
 	size_t len = 3 + dist_len + skm_len;
 	uint8_t *b = malloc(len);
-	cJSON *env = cJSON_CreateObject();
-	int rc = CHAT_OK;
+	int rc;
 
-	if (b == NULL || env == NULL || !cJSON_AddItemToArray(arr, env)) {
-		free(b);
-		cJSON_Delete(env);
+	if (b == NULL)
 		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	}
 	b[0] = WIRE2_GROUP;
 	b[1] = (uint8_t)(dist_len >> 8);
 	b[2] = (uint8_t)dist_len;
 	if (dist_len > 0)
 		memcpy(b + 3, dist, dist_len);
 	memcpy(b + 3 + dist_len, skm, skm_len);
-	if (!cJSON_AddStringToObject(env, "user", d->user) ||
-	    !cJSON_AddNumberToObject(env, "deviceId", d->device) ||
-	    proto_add_b64(env, "ciphertext", b, len))
-		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	rc = send_add_envelope(c, arr, d->user, d->device, b, len);
 	free(b);
 	return rc;
 }

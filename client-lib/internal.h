@@ -282,6 +282,9 @@ struct op *send_op_new(struct chat_client *c, chat_done_cb done, void *arg);
  * (pairwise_encrypt: call it inside a store transaction). A device whose key
  * changed and is not accepted fails with CHAT_ERR_KEY_CHANGED, or is left
  * out if skip_changed. */
+/* Adds {"user", "deviceId", "ciphertext"} (a stage-2 envelope: no nonce) to arr. */
+int send_add_envelope(struct chat_client *c, cJSON *arr, const char *user, uint32_t device,
+		      const uint8_t *ct, size_t len);
 int send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
 		   const char *user, const uint8_t *body, size_t len, int skip_changed);
 /*

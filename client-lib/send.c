@@ -23,6 +23,24 @@
 static int send_step(struct chat_client *c, struct op *op);
 static void release_ready(struct chat_client *c, const char *chat_id);
 
+int
+send_add_envelope(struct chat_client *c, cJSON *arr, const char *user, uint32_t device,
+		  const uint8_t *ct, size_t len)
+{
+	cJSON *env = cJSON_CreateObject();
+
+	/* Stage 2: no nonce (the ratchet's or the sender key's message key gives it). */
+	if (env == NULL || !cJSON_AddItemToArray(arr, env)) {
+		cJSON_Delete(env);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	}
+	if (!cJSON_AddStringToObject(env, "user", user) ||
+	    !cJSON_AddNumberToObject(env, "deviceId", device) ||
+	    proto_add_b64(env, "ciphertext", ct, len))
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	return CHAT_OK;
+}
+
 /* Builds one envelope per active device of a user, but ours. */
 struct envelope_ctx {
 	struct chat_client *c;
@@ -41,7 +59,6 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 	struct chat_client *c = e->c;
 	uint8_t *ct = NULL;
 	size_t ct_len = 0;
-	cJSON *env;
 
 	if (strcmp(user, c->user) == 0 && device == c->device_id)
 		return 0;
@@ -61,19 +78,10 @@ add_envelope(void *arg, const char *user, uint32_t device, const struct store_pe
 				     e->body_len);
 		return 1;
 	}
-	env = cJSON_CreateObject();
-	if (env == NULL || !cJSON_AddItemToArray(e->arr, env)) {
-		cJSON_Delete(env);
-		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-		return 1;
-	}
-	/* Stage 2: no nonce (the ratchet's message key gives it). */
 	e->err = pairwise_encrypt(c, e->chat_id, e->id, user, device, p->exchange_key, e->body,
 				  e->body_len, &ct, &ct_len);
-	if (e->err == CHAT_OK && (!cJSON_AddStringToObject(env, "user", user) ||
-				  !cJSON_AddNumberToObject(env, "deviceId", device) ||
-				  proto_add_b64(env, "ciphertext", ct, ct_len)))
-		e->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (e->err == CHAT_OK)
+		e->err = send_add_envelope(c, e->arr, user, device, ct, ct_len);
 	free(ct);
 	return e->err != CHAT_OK;
 }

@@ -99,7 +99,6 @@ add_typing(void *arg, const char *user, uint32_t device, const struct store_peer
 	struct typing_unheard *u;
 	uint8_t *ct = NULL;
 	size_t len = 0;
-	cJSON *env;
 	int rc;
 
 	if ((strcmp(user, c->user) == 0 && device == c->device_id) || p->has_pending)
@@ -118,12 +117,8 @@ add_typing(void *arg, const char *user, uint32_t device, const struct store_peer
 				  p->exchange_key, t->body, sizeof t->body, &ct, &len);
 	if (t->err == CHAT_OK && u != NULL)
 		u->n++;
-	if (t->err == CHAT_OK &&
-	    ((env = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(t->arr, env) ||
-	     !cJSON_AddStringToObject(env, "user", user) ||
-	     !cJSON_AddNumberToObject(env, "deviceId", device) ||
-	     proto_add_b64(env, "ciphertext", ct, len)))
-		t->err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	if (t->err == CHAT_OK)
+		t->err = send_add_envelope(c, t->arr, user, device, ct, len);
 	free(ct);
 	return t->err != CHAT_OK;
 }
@@ -147,8 +142,6 @@ chat_typing(struct chat_client *c, const char *chat_id, int typing)
 		return rc;
 	if (c->state != CHAT_STATE_ONLINE)
 		return client_fail(c, CHAT_ERR_NOT_CONNECTED, "not online: typing is not sent");
-	if ((rc = chat_typing_privacy(c)) != 0)
-		return rc < 0 ? rc : CHAT_OK;
 	same = strcmp(c->typing_chat, chat_id) == 0;
 	if (typing && same && c->typing_on && session_now(c) - c->typing_at < TYPING_RESEND_MS)
 		return CHAT_OK;
@@ -158,6 +151,9 @@ chat_typing(struct chat_client *c, const char *chat_id, int typing)
 		return CHAT_OK;
 	if (!typing && same && !c->typing_on)
 		return CHAT_OK; /* said stopped there already */
+	/* Read from the store only for what would go out: not each keystroke. */
+	if ((rc = chat_typing_privacy(c)) != 0)
+		return rc < 0 ? rc : CHAT_OK;
 	if (store_chat_members(&c->store, chat_id, &users, &n) != 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	req = request_new("typing");
