@@ -288,7 +288,8 @@ db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
  * the users it names, the members after it and the admins after it, four
  * lines, each list its names separated by spaces.  A rename's or describe's
  * (version 11) goes on after the admins' line: its text, the new name or
- * description, to the end (a description may hold line breaks).  db_inbox_load reads it
+ * description, to the end (a description may hold line breaks); so does a
+ * creation's, the group's first name (older creations have none).  db_inbox_load reads it
  * back into a struct db_update; the request layer makes the push. */
 
 static const char *const update_ops[] = {
@@ -297,11 +298,13 @@ static const char *const update_ops[] = {
 	[DB_OP_RENAME] = "rename", [DB_OP_DESCRIBE] = "describe",
 };
 
-/* The operations whose body has the fifth part, their text. */
+/* The operations whose body has the fifth part, their text: a rename's name,
+ * a description, and a creation's first name (a creation stored by an
+ * older server has no fifth part, and reads back with no text). */
 static int
 op_has_text(enum db_update_op op)
 {
-	return op == DB_OP_RENAME || op == DB_OP_DESCRIBE;
+	return op == DB_OP_RENAME || op == DB_OP_DESCRIBE || op == DB_OP_CREATE;
 }
 
 /* Write n names separated by spaces at p, then end; returns past it. */
@@ -382,6 +385,7 @@ db_update_parse(struct db *st, const char *body, struct db_update *u)
 	struct db_update_lists *l = &st->lists;
 	const char *nl = strchr(body, '\n');
 	size_t op;
+	int text;
 
 	for (op = 0; nl != NULL && op < sizeof update_ops / sizeof *update_ops; op++) {
 		if (strlen(update_ops[op]) == (size_t)(nl - body) &&
@@ -393,12 +397,14 @@ db_update_parse(struct db *st, const char *body, struct db_update *u)
 	u->op = (enum db_update_op)op;
 	body = nl + 1;
 	if (take_names(&body, '\n', l->users, PROTO_MAX_MEMBERS, &u->n_users) != 0 ||
-	    take_names(&body, '\n', l->participants, PROTO_MAX_MEMBERS, &u->n_participants) != 0 ||
-	    take_names(&body, op_has_text(u->op) ? '\n' : '\0', l->admins, PROTO_MAX_MEMBERS,
-		       &u->n_admins) != 0)
+	    take_names(&body, '\n', l->participants, PROTO_MAX_MEMBERS, &u->n_participants) != 0)
+		return -1;
+	/* Names hold no line break: one after the admins starts the text. */
+	text = op_has_text(u->op) && (u->op != DB_OP_CREATE || strchr(body, '\n') != NULL);
+	if (take_names(&body, text ? '\n' : '\0', l->admins, PROTO_MAX_MEMBERS, &u->n_admins) != 0)
 		return -1;
 	/* The text, to the end: what the server stored, so within bounds. */
-	u->text = op_has_text(u->op) ? body : NULL;
+	u->text = text ? body : NULL;
 	u->users = (const char(*)[PROTO_USER_MAX + 1]) l->users;
 	u->participants = (const char(*)[PROTO_USER_MAX + 1]) l->participants;
 	u->admins = (const char(*)[PROTO_USER_MAX + 1]) l->admins;
@@ -454,7 +460,7 @@ update_recipients(struct db *st, struct db_change_result *res)
 /*
  * Store the update of a change already written to chat_members: read the
  * members and admins after it into res, take the next seq, store what it
- * says (text: a rename's or describe's, else NULL) and one inbox row for
+ * says (text: a rename's, describe's or creation's name, else NULL) and one inbox row for
  * every device of every member and of every user in removed.  Inside the caller's transaction; 0 or -1.
  */
 static int
@@ -600,7 +606,8 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 	}
 	if (write_update(st, &chat, req->creator, req->creator_device,
-			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, NULL, req->now, res) != 0 ||
+			 (const char(*)[PROTO_USER_MAX + 1]) all, n, 0, chat.has_name ? chat.name : "",
+			 req->now, res) != 0 ||
 	    set_joined(st, chat.chat_id, (const char(*)[PROTO_USER_MAX + 1]) all, n, res->seq) !=
 		    0 ||
 	    db_note_activity(st, chat.chat_id, req->creator) != 0 ||

@@ -138,8 +138,11 @@ wire_chat_update(const struct db_update *u)
 	j_int(&oom, root, "seq", u->seq);
 	j_int(&oom, root, "sentAt", u->sent_at);
 	j_str(&oom, root, "kind", u->kind);
-	/* A rename's name is the one it gave, not the chat's latest. */
-	j_opt_str(&oom, root, "name", u->op == DB_OP_RENAME ? u->text : u->name);
+	/* A rename's or a creation's name is the one it gave, not the chat's
+	 * latest (a creation stored by an older server has no text). */
+	j_opt_str(&oom, root, "name",
+		  u->op == DB_OP_RENAME || (u->op == DB_OP_CREATE && u->text != NULL) ? u->text
+										  : u->name);
 	if (u->op == DB_OP_DESCRIBE)
 		j_str(&oom, root, "description", u->text);
 	j_str(&oom, root, "actor", u->actor);

@@ -5,6 +5,8 @@
  */
 #include "server_fixture.h"
 
+#include "db_sql.h" /* db_update_parse */
+
 static void
 members_are(struct db *db, const char *chat, const char *viewer, const char *members,
 	    const char *admins)
@@ -337,6 +339,27 @@ edit(struct db *db, const char *chat, const char *actor, const char *name, const
 	return db_edit_group(db, &req, res);
 }
 
+/* A stored creation reads back with its name, and one stored before it
+ * kept the name (no fifth part) still reads, with no text. */
+static void
+test_update_parse_create(void **state)
+{
+	struct fixture *f = *state;
+	struct db_update u;
+
+	memset(&u, 0, sizeof u);
+	assert_int_equal(db_update_parse(f->db, "create\nalice bob\nalice bob\nalice", &u), 0);
+	assert_int_equal(u.op, DB_OP_CREATE);
+	assert_int_equal(u.n_admins, 1);
+	assert_null(u.text);
+	assert_int_equal(db_update_parse(f->db, "create\nalice bob\nalice bob\nalice\nrope club", &u),
+			 0);
+	assert_int_equal(u.n_admins, 1);
+	assert_string_equal(u.text, "rope club");
+	/* add never had a text: a fifth part is malformed as before. */
+	assert_int_equal(db_update_parse(f->db, "add\nbob\nalice bob\nalice\nx", &u), -1);
+}
+
 /* Rename and describe: admins only, an update each with its text (a
  * description's line breaks kept), getChat the latest. */
 static void
@@ -378,9 +401,13 @@ test_group_rename_describe(void **state)
 	assert_string_equal(c->name, "knots");
 	assert_string_equal(c->description, "line one\nline two");
 
-	/* Each update keeps the text it set, not the chat's latest. */
+	/* Each update keeps the text it set, not the chat's latest: the
+	 * creation its first name too (a device that catches up later shows
+	 * "created the group "climbing"", then the renames). */
 	load_all(f->db, "bob", 1, &rows);
 	assert_int_equal(rows.n, 4);
+	assert_string_equal(rows.body[0], "create 1 alice users=alice,bob members=alice,bob "
+					  "admins=alice text=climbing");
 	assert_string_equal(rows.body[1], "rename 2 alice users= members=alice,bob admins=alice "
 					  "text=ropes");
 	assert_string_equal(rows.body[2], "describe 3 alice users= members=alice,bob "
@@ -535,6 +562,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_admin_promotion, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_admins, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_rename_describe, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_update_parse_create, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_shared_sequence, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_group_removed_members, setup_store, teardown),
 	};

@@ -142,6 +142,18 @@ test_pushes(void **state)
 			"\"actor\":\"alice\",\"operation\":\"add\",\"users\":[\"carol\"],"
 			"\"participants\":[\"alice\",\"bob\",\"carol\"],\"admins\":[\"alice\"]}");
 		free(text);
+		/* A creation names the group as it was made, not as it is now. */
+		u.op = DB_OP_CREATE;
+		u.text = "first name";
+		text = wire_chat_update(&u);
+		assert_non_null(strstr(text, "\"name\":\"first name\",\"actor\":\"alice\","
+					     "\"operation\":\"create\""));
+		free(text);
+		/* Stored before the creation kept its name (no text): the latest. */
+		u.text = NULL;
+		text = wire_chat_update(&u);
+		assert_non_null(strstr(text, "\"name\":\"climbing\""));
+		free(text);
 		/* No name is null; a leave of the last member leaves empty lists. */
 		u.name = NULL;
 		u.op = DB_OP_LEAVE;
