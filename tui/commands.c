@@ -140,14 +140,36 @@ run_chats(struct app *a, int argc, char **argv)
 	}
 }
 
+/* The words of argv from i on, joined by one space: malloc'd, or NULL. */
+static char *
+join_words(int argc, char **argv, int from)
+{
+	size_t len = 0;
+	char *text;
+
+	for (int i = from; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((text = malloc(len + 1)) == NULL)
+		return NULL;
+	text[0] = '\0';
+	for (int i = from; i < argc; i++) {
+		if (i > from)
+			strcat(text, " ");
+		strcat(text, argv[i]);
+	}
+	return text;
+}
+
+/* /open CHAT: a group's name of several words needs no quotes. */
 static void
 run_open(struct app *a, int argc, char **argv)
 {
 	char id[CHAT_CHAT_ID_LEN + 1];
+	char *name = join_words(argc, argv, 1);
 
-	(void)argc;
-	if (app_find_chat(a, argv[1], id) == 0)
+	if (name != NULL && app_find_chat(a, name, id) == 0)
 		app_open(a, id);
+	free(name);
 }
 
 static void
@@ -203,31 +225,11 @@ run_demote(struct app *a, int argc, char **argv)
 		app_notice(a, "demote failed: %s", app_error(a->c));
 }
 
-/* The words argv[1..argc) joined by one space (malloc'd), or NULL. */
-static char *
-rest_of_line(int argc, char **argv)
-{
-	size_t len = 1;
-	char *text;
-
-	for (int i = 1; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	if ((text = malloc(len)) == NULL)
-		return NULL;
-	text[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		if (i > 1)
-			strcat(text, " ");
-		strcat(text, argv[i]);
-	}
-	return text;
-}
-
 /* /rename NAME..., /describe TEXT... (none: removes the description). */
 static void
 edit_group(struct app *a, int argc, char **argv, int name)
 {
-	char *text = rest_of_line(argc, argv);
+	char *text = join_words(argc, argv, 1);
 	int rc;
 
 	if (text == NULL)
@@ -638,26 +640,6 @@ run_react(struct app *a, int argc, char **argv)
 	a->dirty_msgs = 1;
 }
 
-/* The words of argv from i on, joined by one space: malloc'd, or NULL. */
-static char *
-join_words(int argc, char **argv, int from)
-{
-	size_t len = 0;
-	char *text;
-
-	for (int i = from; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	if ((text = malloc(len + 1)) == NULL)
-		return NULL;
-	text[0] = '\0';
-	for (int i = from; i < argc; i++) {
-		if (i > from)
-			strcat(text, " ");
-		strcat(text, argv[i]);
-	}
-	return text;
-}
-
 /* /edit N TEXT: message N (one of yours) now reads TEXT, on every device. */
 static void
 run_edit(struct app *a, int argc, char **argv)
@@ -726,7 +708,7 @@ static const struct command commands[] = {
 	{"help",     "[COMMAND]",       "the commands and keys, or one command's usage", 0, 1, 0, run_help},
 	{"create",   "USER",            "open the chat with USER (made if new)",         1, 1, 0, run_create},
 	{"group",    "NAME USER...",    "make a group NAME with these users",             2, 100, 0, run_group},
-	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, 1, 0, run_open},
+	{"open",     "CHAT",            "go to a chat: a user, a group's name, or an id", 1, -1, 0, run_open},
 	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
 	{"search",   "WORDS...",        "find messages with all these words, in every chat", 1, -1, 0, run_search},
 	{"goto",     "N",               "show hit N of the last /search in its chat",      1, 1, 0, run_goto},
