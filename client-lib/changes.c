@@ -17,8 +17,8 @@
 
 /* Removes a message's downloaded files, those under the home only (a file
  * the user saved elsewhere is theirs). */
-static void
-remove_files(struct chat_client *c, char **paths, size_t n)
+void
+changes_remove_files(struct chat_client *c, char **paths, size_t n)
 {
 	size_t hl = strlen(c->home);
 
@@ -43,7 +43,7 @@ changes_apply(struct chat_client *c, const char *target)
 		n = 0;
 	rc = store_changes_apply(&c->store, target);
 	if (rc > 0 && (rc & STORE_CHANGE_DELETED) && (rc & STORE_CHANGE_NEW))
-		remove_files(c, paths, n);
+		changes_remove_files(c, paths, n);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
 	return rc;
@@ -55,7 +55,7 @@ static int
 is_shown(void *arg, const struct chat_message *m)
 {
 	*(int *)arg = strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
-		      strcmp(m->kind, "reaction") != 0;
+		      strcmp(m->kind, "reaction") != 0 && strcmp(m->kind, "timer-refused") != 0;
 	return 0;
 }
 
@@ -88,7 +88,7 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 		n = 0;
 	rc = store_forget_message(&c->store, message_id);
 	if (rc == 1)
-		remove_files(c, paths, n);
+		changes_remove_files(c, paths, n);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
 	if (rc < 0)
@@ -111,7 +111,7 @@ remove_message_files(void *arg, const struct chat_message *m)
 		if (m->attachments[i].path != NULL) {
 			char *p = (char *)m->attachments[i].path;
 
-			remove_files(c, &p, 1);
+			changes_remove_files(c, &p, 1);
 		}
 	return 0;
 }
