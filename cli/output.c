@@ -436,9 +436,8 @@ out_message_text(FILE *f, const struct chat_message *m)
 		char words[160];
 
 		fputs("* ", f);
-		out_safe(f, out_timer_words(m->sender, strtoll(m->text, NULL, 10), words,
-					    sizeof words),
-			 strlen(words), 0);
+		out_timer_words(m->sender, strtoll(m->text, NULL, 10), words, sizeof words);
+		out_safe(f, words, strlen(words), 0);
 		if (m->outgoing && strcmp(m->state, "sent") != 0)
 			fprintf(f, " [%s]", m->state);
 		fputc('\n', f);
