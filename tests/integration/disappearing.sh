@@ -81,11 +81,13 @@ expect_exit 0 ctl carol --json chats
 [ "$(jq -r --arg g "$g" '.[] | select(.chatId==$g) | .disappearingSeconds' "$T/out")" = 0 ] ||
 	fail "carol's refused change applied: $(cat "$T/out")"
 # carol's client, forged: a 0x0a sealed by hand. bob's devices refuse it.
+# (A message of hers first: her home pins the others' devices.)
+expect_exit 0 ctl carol send "$g" "hello all"
 f=$(id)
 env=$("$PROBE" seal "$T/carol" "$g" "$f" "0a$(hex '{"seconds":60}')") || fail "seal"
 echo "{\"id\":1,\"type\":\"sendMessage\",\"chatId\":\"$g\",\"messageId\":\"$f\",\"envelopes\":$env}" >"$T/in"
 "$PROBE" raw --home "$T/carol" "$URL" <"$T/in" >"$T/raw.out" 2>&1 || fail "probe: $(cat "$T/raw.out")"
-expect_in "$T/raw.out" '"ok":true'
+[ "$(grep -c '"ok":true' "$T/raw.out")" = 2 ] || fail "the server refused: $(cat "$T/raw.out")"
 expect_exit 0 ctl bob --json recv
 jq -e -s --arg f "$f" '.[] | select(.messageId==$f) | .type == "timer" and .status == "refused"' \
 	"$T/out" >/dev/null || fail "bob's forged change: $(cat "$T/out")"
@@ -130,7 +132,8 @@ expect_exit 0 ctl bob disappear "$d" off
 expect_exit 0 ctl bob send "$d" "here to stay"
 m3=$(cat "$T/out")
 expect_exit 0 ctl alice --json recv
-jq -e -s '[.[] | select(.type == "timer")][0] | .seconds == 0 and .user == "bob"' "$T/out" >/dev/null ||
+jq -e -s --arg d "$d" '[.[] | select(.type == "timer" and .chatId == $d)][0] | .seconds == 0
+	and .user == "bob" and .status == "applied"' "$T/out" >/dev/null ||
 	fail "alice's off event: $(cat "$T/out")"
 expect_exit 0 ctl alice history "$d"
 expect_in "$T/out" "* bob turned off disappearing messages"
