@@ -184,7 +184,7 @@ chat_duration_parse(const char *text, long long *seconds)
 		return 0;
 	}
 	/* At most 9 digits: no unit takes it past a long long. */
-	for (; isdigit((unsigned char)text[i]) && i < 10; i++)
+	for (; i < 10 && isdigit((unsigned char)text[i]); i++)
 		v = v * 10 + (text[i] - '0');
 	if (i == 0 || i > 9)
 		return -1;
