@@ -27,7 +27,8 @@ cmd_disappear_exec(struct cli *cli, struct args *a)
 				 "%lld seconds)",
 				 out_esc(a->argv[1]), seconds);
 	d = cli_done_reset(cli);
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK)
 		return rc;
 	rc = chat_set_disappearing(cli->c, chat, seconds, kept, cli_done_cb, d);
 	if ((rc = cli_await(cli, rc, "disappear")) != EXIT_OK)
