@@ -50,12 +50,13 @@ changes_apply(struct chat_client *c, const char *target)
 }
 
 /* 1 if the row is a message or event of the history (not an edit, delete
- * or reaction, which go with what they change). */
+ * or reaction, which go with what they change); 2 a timer change. */
 static int
 is_shown(void *arg, const struct chat_message *m)
 {
-	*(int *)arg = strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
-		      strcmp(m->kind, "reaction") != 0 && strcmp(m->kind, "timer-refused") != 0;
+	*(int *)arg = strcmp(m->kind, "timer") == 0 ? 2
+		      : strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
+			strcmp(m->kind, "reaction") != 0 && strcmp(m->kind, "timer-refused") != 0;
 	return 0;
 }
 
@@ -78,6 +79,13 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "%s is no message of the history here (an edit, delete or "
 				   "reaction goes with its message, or is discarded unsent)",
+				   message_id);
+	/* A timer change rules the chat's messages here as on every other
+	 * device: it stays (a pending one is discarded, chat_discard). */
+	if (shown == 2)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "%s changes the chat's disappearing timer: it stays in the "
+				   "history (set the timer again to change it)",
 				   message_id);
 	if (send_busy(c, message_id))
 		return client_fail(c, CHAT_ERR_INVALID,

@@ -891,14 +891,16 @@ CHAT_API const char *chat_duration_format(long long seconds, int short_form, cha
 /* Deletes a message (any, anyone's) from this device's store only: gone
  * from history, search and counts, with its files (those downloaded under
  * the home), receipts, reactions and edits. No other device hears of it.
- * CHAT_OK; CHAT_ERR_INVALID (a bad id, not in the store, or being sent
- * now); CHAT_ERR_NOT_REGISTERED; CHAT_ERR_STORE. */
+ * CHAT_OK; CHAT_ERR_INVALID (a bad id, not in the store, being sent now,
+ * or a change of the disappearing timer, which stays); CHAT_ERR_NOT_REGISTERED;
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_delete_for_me(struct chat_client *c, const char *message_id);
 
 /* Deletes a whole chat's history from this device's store, as
  * chat_delete_for_me deletes a message; the chat itself stays (its members,
- * its keys), empty, and new messages land in it. Returns how many rows went
- * (0 or more), or chat_history's errors. */
+ * its keys), empty, and new messages land in it; so do the changes of its
+ * disappearing timer, which rule the messages to come. Returns how many rows
+ * went (0 or more), or chat_history's errors. */
 CHAT_API int chat_delete_chat_for_me(struct chat_client *c, const char *chat_id);
 
 /* Calls each for every edit of message message_id in the store (its

@@ -498,7 +498,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FORGET_CHAT_RECEIPTS] = "DELETE FROM receipts WHERE message_id IN"
 				    " (SELECT message_id FROM messages WHERE chat_id = ?1)",
 	[ST_FORGET_CHAT_REACTIONS] = "DELETE FROM reactions WHERE chat_id = ?1",
-	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1",
+	/* Not the timer changes: they rule the messages to come, as on the
+	 * other devices (PROTOCOL.md, "Disappearing messages"). */
+	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1 AND kind <> 'timer'",
 
 	/* store_timer.c */
 	[ST_TIMER_CHAT] = "UPDATE chats SET disappear_seconds = coalesce((SELECT"

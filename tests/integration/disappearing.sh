@@ -142,4 +142,7 @@ jq -e --arg m "$m3" '.[] | select(.messageId==$m) | .expiresAt == null' "$T/out"
 	fail "m3 expires: $(cat "$T/out")"
 [ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id = '$m3' AND expires_at IS NULL")" = 1 ] ||
 	fail "m3 was sent with a ttl"
+# A change stays in the history: delete for me refuses it.
+expect_exit 2 ctl alice delete "$d" "$t1"
+expect_in "$T/err" "stays in the history"
 echo "ok"

@@ -418,6 +418,26 @@ test_ttl_for_send(void **state)
 	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_B), 0);
 }
 
+/* Deleting a chat's history here keeps its timer changes: the timer still
+ * rules what comes, as on the other devices. */
+static void
+test_forget_chat_keeps_the_timer(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	put(&f->s, ID_T, "timer", "30", 1, 1000, NULL);
+	put(&f->s, ID_A, "text", "gone with the chat", 2, 2000, NULL);
+	assert_int_equal(store_forget_chat(&f->s, CHAT), 1);
+	assert_int_equal(exists(&f->s, ID_T), 1);
+	assert_int_equal(store_timer_refresh(&f->s, CHAT), 0);
+	assert_int_equal(store_timer_get(&f->s, CHAT), 30);
+	put(&f->s, ID_B, "text", "still disappears", 3, 3000, NULL);
+	assert_int_equal(store_next_expiry(&f->s), 33000);
+	assert_int_equal(store_message_each(&f->s, CHAT, 0, count, &n, NULL), 0);
+	assert_int_equal(n, 2);
+}
+
 /* Durations as chatctl and chat-tui take and show them (chat.h). */
 static void
 test_durations(void **state)
@@ -464,6 +484,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_message_and_latest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_for_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_chat_keeps_the_timer, setup, teardown),
 		cmocka_unit_test(test_durations),
 	};
 
