@@ -21,6 +21,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_edit_entry,
 	&cmd_delete_entry,
 	&cmd_delete_chat_entry,
+	&cmd_disappear_entry,
 	&cmd_recv_entry,
 	&cmd_listen_entry,
 	&cmd_rpc_entry,

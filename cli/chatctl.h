@@ -68,7 +68,7 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
 	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
 	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
-	cmd_delete_chat_entry;
+	cmd_delete_chat_entry, cmd_disappear_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -156,6 +156,13 @@ void out_reaction_text(FILE *f, const struct chat_reaction_event *r);
 cJSON *out_change_json(const struct chat_change_event *e);
 void out_change_text(FILE *f, const struct chat_change_event *e);
 cJSON *out_update_json(const struct chat_update *u);
+/* Disappearing messages: "alice set disappearing messages to 1 hour" (or
+ * "... turned off ...") into buf; a timer change as listen prints it; a
+ * message that vanished ({"type":"expired"} or "CHAT ID disappeared"). */
+const char *out_timer_words(const char *user, long long seconds, char *buf, size_t cap);
+cJSON *out_timer_json(const struct chat_timer_event *e);
+void out_timer_text(FILE *f, const struct chat_timer_event *e);
+void out_expired(int json, const char *chat_id, const char *message_id);
 cJSON *out_chat_json(const struct chat_chat *ch);
 cJSON *out_receipt_json(const struct chat_receipt *r);
 /* "<at> <chat> ~ bob read <message id> [state]" */

@@ -104,6 +104,12 @@ print_chat(void *arg, const struct chat_chat *ch)
 	printf("  %lld message%s", (long long)ch->n_messages, ch->n_messages == 1 ? "" : "s");
 	if (ch->n_unread > 0)
 		printf(" (%lld unread)", (long long)ch->n_unread);
+	if (ch->disappearing_s > 0) {
+		char d[48];
+
+		printf("  disappearing %s",
+		       chat_duration_format(ch->disappearing_s, 1, d, sizeof d));
+	}
 	printf("  %s\n", at);
 	return 0;
 }

@@ -31,6 +31,13 @@ print_about(void *arg, const struct chat_chat *ch)
 {
 	struct about *a = arg;
 
+	char d[48];
+
+	if (a->doc != NULL)
+		cJSON_AddNumberToObject(a->doc, "disappearingSeconds", (double)ch->disappearing_s);
+	if (strcmp(ch->kind, "group") != 0 && a->doc == NULL && ch->disappearing_s > 0)
+		printf("disappearing messages: %s\n",
+		       chat_duration_format(ch->disappearing_s, 0, d, sizeof d));
 	if (strcmp(ch->kind, "group") != 0)
 		return 0;
 	if (a->doc != NULL) {
@@ -42,6 +49,9 @@ print_about(void *arg, const struct chat_chat *ch)
 	printf("group: %s\n", ch->name ? ch->name : "");
 	if (ch->description != NULL && ch->description[0] != '\0')
 		printf("description: %s\n", ch->description);
+	if (ch->disappearing_s > 0)
+		printf("disappearing messages: %s\n",
+		       chat_duration_format(ch->disappearing_s, 0, d, sizeof d));
 	return 0;
 }
 

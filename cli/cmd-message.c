@@ -224,6 +224,25 @@ on_message_changed(struct chat_client *c, void *udata, const struct chat_change_
 }
 
 static void
+on_timer(struct chat_client *c, void *udata, const struct chat_timer_event *e)
+{
+	struct cli *cli = udata;
+
+	(void)c;
+	if (cli->json)
+		out_json(out_timer_json(e));
+	else
+		out_timer_text(stdout, e);
+}
+
+static void
+on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *message_id)
+{
+	(void)c;
+	out_expired(((struct cli *)udata)->json, chat_id, message_id);
+}
+
+static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -350,7 +369,8 @@ static const struct chat_callbacks receive_callbacks =
 			    .on_missed = on_missed, .on_receipt = on_receipt,
 			    .on_send_failed = cli_notice_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
-			    .on_reaction = on_reaction, .on_message_changed = on_message_changed);
+			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
+			    .on_timer = on_timer, .on_expired = on_expired);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 

@@ -120,6 +120,26 @@ on_message_changed(struct chat_client *c, void *udata, const struct chat_change_
 }
 
 static void
+on_timer(struct chat_client *c, void *udata, const struct chat_timer_event *e)
+{
+	(void)c;
+	(void)udata;
+	notify("timer", out_timer_json(e));
+}
+
+static void
+on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *message_id)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	(void)c;
+	(void)udata;
+	cJSON_AddStringToObject(p, "chatId", chat_id);
+	cJSON_AddStringToObject(p, "messageId", message_id);
+	notify("expired", p);
+}
+
+static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
 	(void)c;
@@ -227,7 +247,8 @@ static const struct chat_callbacks rpc_callbacks =
 			    .on_receipt = on_receipt, .on_device_change = on_device_change,
 			    .on_missed = on_missed, .on_send_failed = on_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
-			    .on_reaction = on_reaction, .on_message_changed = on_message_changed);
+			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
+			    .on_timer = on_timer, .on_expired = on_expired);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -420,7 +441,8 @@ call_done(struct chat_client *c, void *arg, int err, const char *id)
 	struct cli *cli = call->rpc->cli;
 	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0 ||
 		    strcmp(call->method, "reply") == 0 || strcmp(call->method, "react") == 0 ||
-		    strcmp(call->method, "edit") == 0 || strcmp(call->method, "delete") == 0;
+		    strcmp(call->method, "edit") == 0 || strcmp(call->method, "delete") == 0 ||
+		    strcmp(call->method, "disappear") == 0;
 	cJSON *result;
 
 	(void)c;
@@ -526,6 +548,35 @@ do_answer(struct rpc *rpc, const cJSON *id, const char *chat, const char *method
 	return start(rpc, id, call, rc);
 }
 
+/* disappear: the chat's timer, a duration as chatctl disappear takes it. */
+static int
+do_disappear(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
+	     struct rpc_call *call)
+{
+	struct cli *cli = rpc->cli;
+	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
+	long long seconds;
+	int rc;
+
+	if (chat_duration_parse(param_str(params, "duration"), &seconds) != 0 ||
+	    (seconds != 0 && (seconds < CHAT_DISAPPEAR_MIN_S || seconds > CHAT_DISAPPEAR_MAX_S))) {
+		cJSON_Delete(call->id);
+		free(call);
+		return reply_error(id, RPC_INVALID_PARAMS,
+				   "params.duration: off, or 30s to 90d (30s, 5m, 1h, 1d, 1w, or "
+				   "seconds)");
+	}
+	rc = chat_set_disappearing(cli->c, chat, seconds, kept, call_done, call);
+	if (rc != CHAT_OK && kept[0] != '\0') {
+		/* Stored, then connecting failed: it is kept, and says so. */
+		reply_send_failure(cli, id, rc, kept);
+		cJSON_Delete(call->id);
+		free(call);
+		return 0;
+	}
+	return start(rpc, id, call, rc);
+}
+
 static int
 method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
 {
@@ -605,6 +656,8 @@ everyone:
 	if (strcmp(method, "reply") == 0 || strcmp(method, "react") == 0 ||
 	    strcmp(method, "edit") == 0 || strcmp(method, "delete") == 0)
 		return do_answer(rpc, id, chat, method, params, call);
+	if (strcmp(method, "disappear") == 0)
+		return do_disappear(rpc, id, chat, params, call);
 	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
 	} else if (strcmp(method, "rename") == 0 || strcmp(method, "describe") == 0) {
@@ -785,6 +838,8 @@ static const struct method methods[] = {
 	{"delete", method_chat, {CHAT_P, MSG_P, {"forEveryone", P_INT, 0, 0, 1,
 						 "1: for everyone (yours, within 48 h); 0: here only"}}},
 	{"deleteChat", method_chat, {CHAT_P}},
+	{"disappear", method_chat, {CHAT_P, {"duration", P_STR, 1, 0, 0,
+					     "off, or 30s to 90d (30s, 5m, 1h, 1d, 1w, seconds)"}}},
 	{"history", method_chat, {CHAT_P, {"limit", P_INT, 0, 1, 1000000, "the newest N"}}},
 	{"search", method_search, {{"words", P_STR, 1, 0, 0, "the words to find"},
 				   {"chat", P_STR, 0, 0, 0, "a chat id, prefix or @user"},

@@ -39,6 +39,7 @@ out_message_json(const struct chat_message *m)
 				: m->kind && strcmp(m->kind, "reaction") == 0 ? "reaction"
 				: m->kind && strcmp(m->kind, "edit") == 0     ? "edit"
 				: m->kind && strcmp(m->kind, "delete") == 0   ? "delete"
+				: m->kind && strcmp(m->kind, "timer") == 0    ? "timer"
 									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
@@ -52,6 +53,18 @@ out_message_json(const struct chat_message *m)
 		cJSON_AddNullToObject(o, "sentAt");
 	cJSON_AddBoolToObject(o, "outgoing", m->outgoing);
 	cJSON_AddStringToObject(o, "state", m->state);
+	/* A change of the chat's disappearing timer: its seconds, 0 off. */
+	if (m->kind && strcmp(m->kind, "timer") == 0)
+		cJSON_AddNumberToObject(o, "seconds", (double)strtoll(m->text, NULL, 10));
+	/* A disappearing message: when it vanishes (null: never). */
+	if (m->kind && strcmp(m->kind, "text") == 0 && m->expires_at > 0) {
+		char eat[32];
+
+		proto_rfc3339(m->expires_at, eat, sizeof eat);
+		cJSON_AddStringToObject(o, "expiresAt", eat);
+	} else if (m->kind && strcmp(m->kind, "text") == 0) {
+		cJSON_AddNullToObject(o, "expiresAt");
+	}
 	/* It came, from a valid sender, but did not decrypt: text is "". */
 	if (m->kind && strcmp(m->kind, "undecryptable") == 0)
 		cJSON_AddBoolToObject(o, "undecryptable", 1);
@@ -199,6 +212,69 @@ out_reaction_text(FILE *f, const struct chat_reaction_event *r)
 	fflush(f);
 }
 
+const char *
+out_timer_words(const char *user, long long seconds, char *buf, size_t cap)
+{
+	char d[48];
+
+	if (seconds == 0)
+		snprintf(buf, cap, "%s turned off disappearing messages", user);
+	else
+		snprintf(buf, cap, "%s set disappearing messages to %s", user,
+			 chat_duration_format(seconds, 0, d, sizeof d));
+	return buf;
+}
+
+cJSON *
+out_timer_json(const struct chat_timer_event *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	proto_rfc3339(e->sent_at, at, sizeof at);
+	cJSON_AddStringToObject(o, "type", "timer");
+	cJSON_AddStringToObject(o, "chatId", e->chat_id);
+	cJSON_AddStringToObject(o, "messageId", e->message_id);
+	cJSON_AddStringToObject(o, "user", e->user);
+	cJSON_AddNumberToObject(o, "device", e->device);
+	cJSON_AddNumberToObject(o, "seconds", (double)e->seconds);
+	cJSON_AddStringToObject(o, "status", e->status);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	cJSON_AddStringToObject(o, "sentAt", at);
+	return o;
+}
+
+void
+out_timer_text(FILE *f, const struct chat_timer_event *e)
+{
+	char at[32], words[160];
+
+	proto_rfc3339(e->sent_at, at, sizeof at);
+	fprintf(f, "%s %s %.*s * ", at, e->chat_id, OUT_SHORT_ID, e->message_id);
+	out_timer_words(e->user, e->seconds, words, sizeof words);
+	out_safe(f, words, strlen(words), 0);
+	if (strcmp(e->status, "applied") != 0)
+		fprintf(f, " [%s]", e->status);
+	fputc('\n', f);
+	fflush(f);
+}
+
+void
+out_expired(int json, const char *chat_id, const char *message_id)
+{
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "type", "expired");
+		cJSON_AddStringToObject(o, "chatId", chat_id);
+		cJSON_AddStringToObject(o, "messageId", message_id);
+		out_json(o);
+		return;
+	}
+	printf("%s %.*s disappeared\n", chat_id, OUT_SHORT_ID, message_id);
+	fflush(stdout);
+}
+
 cJSON *
 out_chat_json(const struct chat_chat *ch)
 {
@@ -220,6 +296,7 @@ out_chat_json(const struct chat_chat *ch)
 	cJSON_AddNumberToObject(o, "unread", (double)ch->n_unread);
 	if (strcmp(ch->kind, "group") == 0)
 		cJSON_AddStringToObject(o, "description", ch->description ? ch->description : "");
+	cJSON_AddNumberToObject(o, "disappearingSeconds", (double)ch->disappearing_s);
 	return o;
 }
 
@@ -351,6 +428,18 @@ out_message_text(FILE *f, const struct chat_message *m)
 	if (m->kind && strcmp(m->kind, "update") == 0) {
 		fputs("* ", f);
 		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
+		fputc('\n', f);
+		fflush(f);
+		return;
+	}
+	if (m->kind && strcmp(m->kind, "timer") == 0) {
+		char words[160];
+
+		fputs("* ", f);
+		out_timer_words(m->sender, strtoll(m->text, NULL, 10), words, sizeof words);
+		out_safe(f, words, strlen(words), 0);
+		if (m->outgoing && strcmp(m->state, "sent") != 0)
+			fprintf(f, " [%s]", m->state);
 		fputc('\n', f);
 		fflush(f);
 		return;

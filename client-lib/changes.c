@@ -17,8 +17,8 @@
 
 /* Removes a message's downloaded files, those under the home only (a file
  * the user saved elsewhere is theirs). */
-static void
-remove_files(struct chat_client *c, char **paths, size_t n)
+void
+changes_remove_files(struct chat_client *c, char **paths, size_t n)
 {
 	size_t hl = strlen(c->home);
 
@@ -43,19 +43,20 @@ changes_apply(struct chat_client *c, const char *target)
 		n = 0;
 	rc = store_changes_apply(&c->store, target);
 	if (rc > 0 && (rc & STORE_CHANGE_DELETED) && (rc & STORE_CHANGE_NEW))
-		remove_files(c, paths, n);
+		changes_remove_files(c, paths, n);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
 	return rc;
 }
 
 /* 1 if the row is a message or event of the history (not an edit, delete
- * or reaction, which go with what they change). */
+ * or reaction, which go with what they change); 2 a timer change. */
 static int
 is_shown(void *arg, const struct chat_message *m)
 {
-	*(int *)arg = strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
-		      strcmp(m->kind, "reaction") != 0;
+	*(int *)arg = strcmp(m->kind, "timer") == 0 ? 2
+		      : strcmp(m->kind, "edit") != 0 && strcmp(m->kind, "delete") != 0 &&
+			strcmp(m->kind, "reaction") != 0 && strcmp(m->kind, "timer-refused") != 0;
 	return 0;
 }
 
@@ -79,6 +80,13 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 				   "%s is no message of the history here (an edit, delete or "
 				   "reaction goes with its message, or is discarded unsent)",
 				   message_id);
+	/* A timer change rules the chat's messages here as on every other
+	 * device: it stays (a pending one is discarded, chat_discard). */
+	if (shown == 2)
+		return client_fail(c, CHAT_ERR_INVALID,
+				   "%s changes the chat's disappearing timer: it stays in the "
+				   "history (set the timer again to change it)",
+				   message_id);
 	if (send_busy(c, message_id))
 		return client_fail(c, CHAT_ERR_INVALID,
 				   "message %s is being sent; delete it once it is sent or "
@@ -88,7 +96,7 @@ chat_delete_for_me(struct chat_client *c, const char *message_id)
 		n = 0;
 	rc = store_forget_message(&c->store, message_id);
 	if (rc == 1)
-		remove_files(c, paths, n);
+		changes_remove_files(c, paths, n);
 	attach_meta_free(metas, n);
 	store_free_list(paths, n);
 	if (rc < 0)
@@ -111,7 +119,7 @@ remove_message_files(void *arg, const struct chat_message *m)
 		if (m->attachments[i].path != NULL) {
 			char *p = (char *)m->attachments[i].path;
 
-			remove_files(c, &p, 1);
+			changes_remove_files(c, &p, 1);
 		}
 	return 0;
 }

@@ -331,6 +331,13 @@ struct chat_message {
 	int mentions_me;
 	const char *const *mentions;
 	size_t n_mentions;
+	/* Since issue 14's disappearing messages: when it vanishes from this
+	 * device's store (ms since the epoch, by this device's clock; 0
+	 * never): its sentAt + the chat's timer in force at its seq
+	 * (chat_set_disappearing). Kind "timer" is a change of the chat's
+	 * timer, kept in the history: sender set it, text is its seconds in
+	 * decimal ("0": turned off; chat_duration_format words it). */
+	int64_t expires_at;
 };
 
 /* A chat, as listed by chat_list_chats(). Pointers valid during the callback. */
@@ -348,6 +355,9 @@ struct chat_chat {
 	/* Since store schema 11: a group's description ("" none), or NULL when
 	 * the server has not described it to this device yet (a direct chat). */
 	const char *description;
+	/* Since issue 14's disappearing messages: the chat's timer in
+	 * seconds, 0 off (chat_set_disappearing). */
+	int64_t disappearing_s;
 };
 
 /* What a receipt says about a message. */
@@ -562,6 +572,39 @@ struct chat_change_event {
 typedef void (*chat_change_cb)(struct chat_client *c, void *udata,
 			       const struct chat_change_event *e);
 
+/* A change of a chat's disappearing timer (chat_set_disappearing), as
+ * delivered to chat_timer_cb. Pointers valid during the callback. */
+struct chat_timer_event {
+	const char *chat_id;
+	const char *message_id; /* the change's own id */
+	const char *user;       /* who set it (this user: from another of their devices) */
+	uint32_t device;
+	int64_t seconds; /* 0: turned off */
+	int64_t seq;
+	int64_t sent_at;
+	/* What it does here: "applied" (it is the chat's timer now), "older"
+	 * (a change of a higher seq came first: it rules only the messages
+	 * between the two), "refused" (in a group, from a member who is no
+	 * admin as this device knows the group: never applied, not in the
+	 * history). */
+	const char *status;
+};
+
+/* Called for each new timer change from another device (this user's other
+ * devices included), after it is stored and applied, before it is
+ * acknowledged. No message: on_message does not get it; chat_history shows
+ * an accepted one in its place, kind "timer". */
+typedef void (*chat_timer_cb)(struct chat_client *c, void *udata,
+			      const struct chat_timer_event *e);
+
+/* Called for each message that vanished from the store at its expires_at
+ * (struct chat_message), with its reactions, edits and downloaded files:
+ * show it no more. Runs inside chat_client_loop (offline too), at most a
+ * second or so late; chat_history, chat_search and chat_list_chats never
+ * show one past its time, whether or not this has run yet. */
+typedef void (*chat_expired_cb)(struct chat_client *c, void *udata, const char *chat_id,
+				const char *message_id);
+
 /* One edit of a message, as chat_edits lists them. */
 struct chat_edit {
 	const char *target;  /* the message edited */
@@ -600,6 +643,8 @@ struct chat_callbacks {
 	chat_typing_cb on_typing; /* since libchat 0.1.0 with issue 14 */
 	chat_reaction_cb on_reaction;
 	chat_change_cb on_message_changed; /* since issue 14's edits and deletes */
+	chat_timer_cb on_timer;            /* since issue 14's disappearing messages */
+	chat_expired_cb on_expired;        /* likewise */
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -807,17 +852,55 @@ CHAT_API int chat_delete_for_everyone(struct chat_client *c, const char *chat_id
 				      const char *message_id, char *delete_id, chat_done_cb done,
 				      void *arg);
 
+/* Sets the chat's disappearing timer to seconds: 0 turns it off, else
+ * CHAT_DISAPPEAR_MIN_S to CHAT_DISAPPEAR_MAX_S (30 seconds to 90 days).
+ * Every message sent in the chat after the change (by its seq) vanishes from
+ * every device's store at its sentAt + seconds, and the server holds it no
+ * longer than that; messages sent before stay. In a direct chat either member
+ * may set it; in a group only an admin (as this device knows the group). The
+ * change travels as a message (its id into change_id, if not NULL; outbox,
+ * order, encryption as for text) to every member and this user's other
+ * devices, and is kept in the history (kind "timer"). It applies here once
+ * the server has numbered it (done with CHAT_OK); chat_disappearing and
+ * struct chat_chat's disappearing_s then say the new timer.
+ * Returns what chat_send_text returns (but CHAT_ERR_TOO_LARGE), and
+ * CHAT_ERR_INVALID for seconds out of range, or in a group when this user is
+ * no admin: nothing is sent then. done gets what chat_send_text's gets. */
+#define CHAT_DISAPPEAR_MIN_S 30LL
+#define CHAT_DISAPPEAR_MAX_S (90LL * 24 * 3600)
+CHAT_API int chat_set_disappearing(struct chat_client *c, const char *chat_id, long long seconds,
+				   char *change_id, chat_done_cb done, void *arg);
+
+/* The chat's disappearing timer in seconds (0 off), from the local store;
+ * or CHAT_ERR_INVALID, CHAT_ERR_NO_SUCH_CHAT, CHAT_ERR_STORE. */
+CHAT_API long long chat_disappearing(struct chat_client *c, const char *chat_id);
+
+/* Reads a duration as people write it: "off" or "0" (0), a whole number of
+ * seconds, or one followed by s, m, h, d or w ("30s", "5m", "1h", "1d",
+ * "1w"). 0 with *seconds set, or -1 (malformed or over a year): it does not
+ * check the timer's range (chat_set_disappearing does). */
+CHAT_API int chat_duration_parse(const char *text, long long *seconds);
+
+/* Words a timer for people: "off", "30 seconds", "5 minutes", "1 hour",
+ * "1 day", "2 weeks"; units that do not divide it evenly give a longer
+ * form ("90 minutes"). short_form 1: "off", "30s", "90m", "1h", "1d",
+ * "2w". Writes at most cap bytes (NUL included); returns buf. */
+CHAT_API const char *chat_duration_format(long long seconds, int short_form, char *buf,
+					  size_t cap);
+
 /* Deletes a message (any, anyone's) from this device's store only: gone
  * from history, search and counts, with its files (those downloaded under
  * the home), receipts, reactions and edits. No other device hears of it.
- * CHAT_OK; CHAT_ERR_INVALID (a bad id, not in the store, or being sent
- * now); CHAT_ERR_NOT_REGISTERED; CHAT_ERR_STORE. */
+ * CHAT_OK; CHAT_ERR_INVALID (a bad id, not in the store, being sent now,
+ * or a change of the disappearing timer, which stays); CHAT_ERR_NOT_REGISTERED;
+ * CHAT_ERR_STORE. */
 CHAT_API int chat_delete_for_me(struct chat_client *c, const char *message_id);
 
 /* Deletes a whole chat's history from this device's store, as
  * chat_delete_for_me deletes a message; the chat itself stays (its members,
- * its keys), empty, and new messages land in it. Returns how many rows went
- * (0 or more), or chat_history's errors. */
+ * its keys), empty, and new messages land in it; so do the changes of its
+ * disappearing timer, which rule the messages to come. Returns how many rows
+ * went (0 or more), or chat_history's errors. */
 CHAT_API int chat_delete_chat_for_me(struct chat_client *c, const char *chat_id);
 
 /* Calls each for every edit of message message_id in the store (its

@@ -461,6 +461,10 @@ chat_client_new(const struct chat_opts *given, void *udata, int *err, char *errb
 		rc = load_identity(c);
 	if (rc == CHAT_OK)
 		rc = open_store(c);
+	/* What expired while no program ran goes before anything reads it (a
+	 * store busy now is swept by the next read or the loop). */
+	if (rc == CHAT_OK)
+		(void)disappear_sweep(c, 0);
 	if (rc != CHAT_OK) {
 		if (err)
 			*err = rc;
@@ -574,6 +578,7 @@ chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg)
 {
 	int stop;
 
+	(void)disappear_sweep(c, 0); /* nothing past its time is counted */
 	if (store_chat_each(&c->store, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return stop;
@@ -586,6 +591,7 @@ chat_history(struct chat_client *c, const char *chat_id, int limit, chat_history
 
 	if (rc != CHAT_OK)
 		return rc;
+	(void)disappear_sweep(c, 0); /* nothing past its time is shown */
 	if (store_message_each(&c->store, chat_id, limit, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return stop;
@@ -607,6 +613,7 @@ chat_search(struct chat_client *c, const char *query, const char *chat_id, int l
 		return client_fail(c, CHAT_ERR_INVALID, "the words to search for are not UTF-8");
 	if (chat_id != NULL && (rc = chats_check_local(c, chat_id)) != CHAT_OK)
 		return rc;
+	(void)disappear_sweep(c, 0);
 	if (store_message_search(&c->store, query, chat_id, limit, each, arg, &stop) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	return stop;

@@ -31,7 +31,8 @@
  *   change_body.c  the edit (0x08) and delete (0x09) bodies (reply.h);
  *   timer_body.c   the disappearing-timer (0x0a) body (reply.h);
  *   store_timer.c  a chat's timer and its messages' expiries, the expiry sweep's
- *                  list (store.h); not yet run by receive.c or the loop
+ *                  list (store.h); disappear.c: setting a timer, who may,
+ *                  the sweep the loop runs
  *   changes.c      applying them (rules: store_changes.c), delete for me,
  *                  a message's edits; sent by send.c, read by receive.c
  *   e2e.c          the envelope's crypto (e2e.h); store*.c: the local SQLite
@@ -116,6 +117,7 @@ struct op {
 	/* an edit or delete (PROTO_BODY_EDIT, PROTO_BODY_DELETE; 0 none):
 	 * reply_to is the message it changes, text an edit's new text. */
 	int change;
+	int timer; /* a disappearing-timer change: text its seconds */
 	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
 	char reply_sender[CHAT_USER_MAX + 1];
 	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
@@ -206,6 +208,12 @@ struct chat_client {
 	size_t n_held;
 	const char *listing_user;
 
+	/* disappear.c: the next look for expired messages (ms since the
+	 * epoch), and a sweep under way (the reads it runs before never nest
+	 * one). */
+	int64_t expire_look_at;
+	int sweeping;
+
 	char errmsg[512];
 	char server_code[64];
 	char err_user[CHAT_USER_MAX + 1]; /* chat_client_error_user */
@@ -285,6 +293,10 @@ struct op *send_op_new(struct chat_client *c, chat_done_cb done, void *arg);
 /* Adds {"user", "deviceId", "ciphertext"} (a stage-2 envelope: no nonce) to arr. */
 int send_add_envelope(struct chat_client *c, cJSON *arr, const char *user, uint32_t device,
 		      const uint8_t *ct, size_t len);
+/* A disappearing-timer change (seconds checked by the caller) of this user,
+ * stored and sent as chat_send_text's message: disappear.c's. */
+int send_timer(struct chat_client *c, const char *chat_id, long long seconds, char *change_id,
+	       chat_done_cb done, void *arg);
 int send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,
 		   const char *user, const uint8_t *body, size_t len, int skip_changed);
 /*
@@ -359,6 +371,18 @@ void send_op_extra(struct op *op, const struct chat_message *m);
  * (store_changes_apply), removing the downloaded files under the home of a
  * message it deletes. What store_changes_apply returns. */
 int changes_apply(struct chat_client *c, const char *target);
+/* Removes downloaded files, those under the home only (NULL entries skipped). */
+void changes_remove_files(struct chat_client *c, char **paths, size_t n);
+
+/* disappear.c (PROTOCOL.md, "Disappearing messages"). accepts: 1 if user
+ * may set chat_id's timer as this store knows the chat (any member of a
+ * direct chat, an admin of a group), 0 not, -1 store error. sweep: deletes
+ * every expired message with what hangs on it and its files under the home,
+ * telling on_expired of each if tell; how many went, or -1. tick: the loop's
+ * sweep, at most once a second. */
+int disappear_accepts(struct chat_client *c, const char *chat_id, const char *user);
+int disappear_sweep(struct chat_client *c, int tell);
+void disappear_tick(struct chat_client *c);
 
 /* outbox.c */
 /* Online again: gives up what is older than the server's retention, then

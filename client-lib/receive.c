@@ -187,8 +187,27 @@ receive_holding(const struct chat_client *c)
 	return c->store.batch;
 }
 
+/* A timer change to on_timer: "applied" if the chat's timer is now its. */
+static void
+hand_timer(struct chat_client *c, const struct chat_message *m)
+{
+	long long seconds = strtoll(m->text, NULL, 10);
+	char latest[CHAT_MESSAGE_ID_LEN + 1];
+	struct chat_timer_event e = {m->chat_id, m->message_id, m->sender, m->sender_device,
+				     seconds,    m->seq,        m->sent_at,  "refused"};
+
+	if (strcmp(m->kind, "timer") == 0)
+		e.status = store_timer_latest(&c->store, m->chat_id, latest) == 1 &&
+					   strcmp(latest, m->message_id) == 0
+				   ? "applied"
+				   : "older";
+	if (c->cbs.on_timer)
+		c->cbs.on_timer(c, c->udata, &e);
+}
+
 /* Hands a message over: a reaction to on_reaction (it is no message the
- * application shows), anything else to on_message. */
+ * application shows), a timer change to on_timer, anything else to
+ * on_message. */
 static void
 hand(struct chat_client *c, const struct chat_message *m)
 {
@@ -211,6 +230,14 @@ hand(struct chat_client *c, const struct chat_message *m)
 			c->cbs.on_message_changed(c, c->udata, &e);
 		return;
 	}
+	if (strcmp(m->kind, "timer") == 0 || strcmp(m->kind, "timer-refused") == 0) {
+		hand_timer(c, m);
+		return;
+	}
+	/* Past its time already (a device long offline): the sweep takes it
+	 * at once; shown, it would vanish as it appears. */
+	if (m->expires_at > 0 && m->expires_at <= proto_now_ms())
+		return;
 	if (strcmp(m->kind, "reaction") == 0) {
 		struct chat_reaction_event r = {m->chat_id, m->message_id,    m->reply_to,
 						m->sender,  m->sender_device, m->text,
@@ -470,6 +497,7 @@ struct body {
 	size_t n_atts;
 	int reply, reaction;
 	int change;              /* PROTO_BODY_EDIT or PROTO_BODY_DELETE: quote.id its target */
+	int timer;               /* PROTO_BODY_TIMER: text its seconds in decimal */
 	struct reply_body quote; /* its text is moved to text */
 };
 
@@ -583,6 +611,21 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 		}
 		return CHAT_OK;
 	}
+	case PROTO_BODY_TIMER: {
+		char err[200], num[24];
+		long long seconds;
+
+		if (timer_body_parse(pt, len, &seconds, err, sizeof err) != REPLY_OK) {
+			snprintf(why, cap, "its disappearing timer does not read: %s", err);
+			return 1;
+		}
+		snprintf(num, sizeof num, "%lld", seconds);
+		if ((b->text = strdup(num)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		b->text_len = strlen(num);
+		b->timer = 1;
+		return CHAT_OK;
+	}
 	case PROTO_BODY_RECEIPT:
 		snprintf(why, cap, "it is a receipt sent as a message");
 		return 1;
@@ -645,7 +688,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 {
 	struct chat_message m = {0};
 	struct chat_attachment a[PROTO_MAX_BLOBS];
-	int rc, owed;
+	int rc, owed, accepted = 1;
 
 	for (size_t i = 0; i < b->n_atts; i++)
 		a[i] = (struct chat_attachment){b->atts[i].name, b->atts[i].type,
@@ -662,7 +705,13 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	m.text_len = why ? 0 : b->text_len;
 	m.outgoing = strcmp(in->user, c->user) == 0;
 	m.state = "received";
+	/* A timer change from one who may not set it (a group's non-admin, as
+	 * this store knows the group now) is kept, acked, and never applied. */
+	if (why == NULL && b->timer &&
+	    (accepted = disappear_accepts(c, in->chat_id, in->user)) < 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	m.kind = why                              ? "undecryptable"
+		 : b->timer                       ? (accepted ? "timer" : "timer-refused")
 		 : b->change == PROTO_BODY_EDIT   ? "edit"
 		 : b->change == PROTO_BODY_DELETE ? "delete"
 		 : b->reaction                    ? "reaction"
@@ -674,7 +723,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	}
 	/* What did not decrypt is not acknowledged to its sender as delivered;
 	 * nor is a reaction (no message to its sender's eyes). */
-	owed = !m.outgoing && why == NULL && !b->reaction && !b->change;
+	owed = !m.outgoing && why == NULL && !b->reaction && !b->change && !b->timer;
 	/* The message and the delivered receipt this device now owes its sender
 	 * land together: a crash cannot leave one without the other. */
 	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
@@ -693,6 +742,15 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	/* An edit or delete applies to its message if it is here and the rules
 	 * allow; a message applies the changes that came before it. */
 	if (rc == 1 && why == NULL && changes_apply(c, b->change ? b->quote.id : m.message_id) < 0)
+		rc = -1;
+	/* A timer change rules the chat's messages from its seq on (those that
+	 * came before it included); a message expires by the change in force
+	 * at its seq, whenever that came. */
+	if (rc == 1 && why == NULL && b->timer && accepted &&
+	    store_timer_refresh(&c->store, in->chat_id) != 0)
+		rc = -1;
+	if (rc == 1 && why == NULL && !b->timer &&
+	    store_timer_message(&c->store, in->chat_id, in->message_id) != 0)
 		rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;

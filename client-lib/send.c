@@ -106,6 +106,14 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
 	uint8_t *b;
 
+	if (op->timer) {
+		char err[256];
+
+		b = timer_body_build(strtoll(op->text, NULL, 10), len, err, sizeof err);
+		if (b == NULL)
+			client_fail(c, CHAT_ERR_INVALID, "%s", err);
+		return b;
+	}
 	if (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0') {
 		char err[256];
 
@@ -167,6 +175,13 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 			       op->message_id) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
+	/* A timer change rules the chat from its seq on; a message expires by
+	 * the change in force at its seq. */
+	if (err == CHAT_OK &&
+	    (op->timer ? store_timer_refresh(&c->store, op->chat_id)
+		       : store_timer_message(&c->store, op->chat_id, op->message_id)) != 0)
+		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
+				  c->store.err);
 	/* An edit or delete, sent: its sentAt judges it now (the window). */
 	if (err == CHAT_OK && op->change && changes_apply(c, op->reply_to) < 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s", c->store.err);
@@ -182,12 +197,23 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 	uint8_t *body = message_body(c, op, &body_len);
 	int rc = CHAT_OK;
 
+	int64_t ttl = 0;
+
 	arr = req ? cJSON_AddArrayToObject(req, "envelopes") : NULL;
-	if (body == NULL && (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0'))
+	if (body == NULL && op->timer)
+		rc = CHAT_ERR_INVALID; /* message_body said why */
+	else if (body == NULL && (op->n_atts > 0 || op->reaction || op->reply_to[0] != '\0'))
 		rc = CHAT_ERR_TOO_LARGE; /* message_body said why */
 	else if (arr == NULL || body == NULL ||
 		 !cJSON_AddStringToObject(req, "chatId", op->chat_id) ||
 		 !cJSON_AddStringToObject(req, "messageId", op->message_id))
+		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+	/* In a chat with a timer, the server keeps it no longer than that. Not a
+	 * timer change: a device offline longer must still learn of it. */
+	if (rc == CHAT_OK && !op->timer &&
+	    (ttl = store_timer_for_send(&c->store, op->chat_id, op->message_id)) < 0)
+		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	if (rc == CHAT_OK && ttl > 0 && !cJSON_AddNumberToObject(req, "ttl", (double)ttl))
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	/* The blobs it refers to: the server checks they arrived, and lets the
 	 * chat's members fetch them. */
@@ -494,6 +520,7 @@ send_hold_all(struct chat_client *c)
 /* What a new message is besides its text: a reply's quote, or a reaction. */
 struct send_extra {
 	int reaction;
+	int timer; /* a timer change: text its seconds */
 	int change; /* PROTO_BODY_EDIT or PROTO_BODY_DELETE, or 0 */
 	const char *reply_to, *reply_sender, *reply_preview;
 };
@@ -532,17 +559,19 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	m.state = "pending";
 	if (x != NULL) {
 		op->reaction = x->reaction;
+		op->timer = x->timer;
 		op->change = x->change;
 		snprintf(op->reply_to, sizeof op->reply_to, "%s", x->reply_to);
 		snprintf(op->reply_sender, sizeof op->reply_sender, "%s",
 			 x->reply_sender ? x->reply_sender : "");
 		snprintf(op->reply_preview, sizeof op->reply_preview, "%s",
 			 x->reply_preview ? x->reply_preview : "");
-		m.kind = x->change == PROTO_BODY_EDIT     ? "edit"
+		m.kind = x->timer                         ? "timer"
+			 : x->change == PROTO_BODY_EDIT   ? "edit"
 			 : x->change == PROTO_BODY_DELETE ? "delete"
 			 : x->reaction                    ? "reaction"
 							  : "text";
-		m.reply_to = op->reply_to;
+		m.reply_to = op->reply_to[0] ? op->reply_to : NULL;
 		m.reply_sender = x->reaction || x->change ? NULL : op->reply_sender;
 		m.reply_preview = x->reaction || x->change ? NULL : op->reply_preview;
 	}
@@ -675,7 +704,7 @@ int
 chat_react(struct chat_client *c, const char *chat_id, const char *message_id, const char *emoji,
 	   char *reaction_id, chat_done_cb done, void *arg)
 {
-	struct send_extra x = {1, 0, message_id, NULL, NULL};
+	struct send_extra x = {1, 0, 0, message_id, NULL, NULL};
 	struct quoted q;
 	size_t len = emoji ? strnlen(emoji, CHAT_EMOJI_MAX + 1) : 0;
 	int rc = client_check_registered(c);
@@ -711,6 +740,7 @@ void
 send_op_extra(struct op *op, const struct chat_message *m)
 {
 	op->reaction = strcmp(m->kind, "reaction") == 0;
+	op->timer = strcmp(m->kind, "timer") == 0;
 	op->change = strcmp(m->kind, "edit") == 0     ? PROTO_BODY_EDIT
 		     : strcmp(m->kind, "delete") == 0 ? PROTO_BODY_DELETE
 						      : 0;
@@ -785,7 +815,7 @@ static int
 send_change(struct chat_client *c, int change, const char *chat_id, const char *message_id,
 	    const char *text, size_t len, char *change_id, chat_done_cb done, void *arg)
 {
-	struct send_extra x = {0, change, message_id, NULL, NULL};
+	struct send_extra x = {0, 0, change, message_id, NULL, NULL};
 	struct own_target t = {chat_id, c->user, 0, 0, 0, 0};
 	const char *what = change == PROTO_BODY_EDIT ? "edit" : "delete";
 	int rc = client_check_registered(c);
@@ -836,4 +866,17 @@ chat_delete_for_everyone(struct chat_client *c, const char *chat_id, const char 
 {
 	return send_change(c, PROTO_BODY_DELETE, chat_id, message_id, NULL, 0, delete_id, done,
 			   arg);
+}
+
+int
+send_timer(struct chat_client *c, const char *chat_id, long long seconds, char *change_id,
+	   chat_done_cb done, void *arg)
+{
+	struct send_extra x = {0};
+	char text[24];
+	int n = snprintf(text, sizeof text, "%lld", seconds);
+
+	x.timer = 1;
+	x.reply_to = "";
+	return send_new(c, chat_id, text, (size_t)n, &x, change_id, done, arg);
 }

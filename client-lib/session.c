@@ -659,6 +659,8 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 	uint64_t first;
 	int64_t until;
 
+	/* Disappearing messages vanish on time, online or not. */
+	disappear_tick(c);
 	if (!c->has_conn && c->state == CHAT_STATE_OFFLINE)
 		return CHAT_ERR_NOT_CONNECTED;
 	if (c->state == CHAT_STATE_WAITING) {

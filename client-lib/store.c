@@ -337,14 +337,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
 		"           FROM messages m WHERE m.chat_id = c.chat_id"
-		"            AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
+		"            AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')),"
 		"          c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.kind NOT IN ('reaction', 'edit', 'delete')),"
+		"   AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'"
 		"   AND m.deleted = 0),"
-		" c.description"
+		" c.description, c.disappear_seconds"
 		" FROM chats c ORDER BY last DESC, c.chat_id",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
@@ -383,7 +383,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
 			       "  rowid AS r FROM messages WHERE chat_id = ?1"
-			       "  AND kind NOT IN ('reaction', 'edit', 'delete')"
+			       "  AND kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -403,24 +403,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
 			   " ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
 			    " AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
 			   " AND seq = 0 AND state IN ('pending', 'failed')"
-			   " AND kind IN ('text', 'reaction', 'edit', 'delete')"
+			   " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-			    " AND kind IN ('text', 'reaction', 'edit', 'delete')",
+			    " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')",
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
 			     " AND seq = 0 AND state IN ('pending', 'failed')"
-			     " AND kind IN ('text', 'reaction', 'edit', 'delete')",
+			     " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
 	/* An unsent reaction of this user taken away with its message: the
@@ -498,7 +498,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FORGET_CHAT_RECEIPTS] = "DELETE FROM receipts WHERE message_id IN"
 				    " (SELECT message_id FROM messages WHERE chat_id = ?1)",
 	[ST_FORGET_CHAT_REACTIONS] = "DELETE FROM reactions WHERE chat_id = ?1",
-	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1",
+	/* Not the timer changes: they rule the messages to come, as on the
+	 * other devices (PROTOCOL.md, "Disappearing messages"). */
+	[ST_FORGET_CHAT] = "DELETE FROM messages WHERE chat_id = ?1 AND kind <> 'timer'",
 
 	/* store_timer.c */
 	[ST_TIMER_CHAT] = "UPDATE chats SET disappear_seconds = coalesce((SELECT"
@@ -511,10 +513,27 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      " WHERE t.chat_id = ?1 AND t.kind = 'timer' AND t.seq > 0"
 			      " AND t.seq < messages.seq ORDER BY t.seq DESC LIMIT 1)"
 			      " WHERE chat_id = ?1 AND kind = 'text' AND seq > 0",
+	[ST_TIMER_LATEST] = "SELECT message_id FROM messages WHERE chat_id = ?1 AND kind = 'timer'"
+			    " AND seq > 0 ORDER BY seq DESC LIMIT 1",
 	[ST_TIMER_GET] = "SELECT disappear_seconds FROM chats WHERE chat_id = ?1",
 	[ST_EXPIRED] = "SELECT message_id FROM messages WHERE expires_at IS NOT NULL"
 		       " AND expires_at <= ?1 ORDER BY expires_at LIMIT 100",
 	[ST_EXPIRE_NEXT] = "SELECT min(expires_at) FROM messages WHERE expires_at IS NOT NULL",
+	/* ST_TIMER_MESSAGES for one message: what a new one costs. */
+	[ST_TIMER_ONE] = "UPDATE messages SET expires_at = (SELECT CASE WHEN"
+			 " CAST(t.text AS INTEGER) > 0 THEN messages.sent_at +"
+			 " CAST(t.text AS INTEGER) * 1000 END FROM messages t"
+			 " WHERE t.chat_id = ?1 AND t.kind = 'timer' AND t.seq > 0"
+			 " AND t.seq < messages.seq ORDER BY t.seq DESC LIMIT 1)"
+			 " WHERE message_id = ?2 AND chat_id = ?1 AND kind = 'text' AND seq > 0",
+	/* The ttl of a message this device sends: the timer of the chat's
+	 * change of the highest seq, unless this device wrote one before the
+	 * message that has no seq yet (it will have a higher one): the newest
+	 * of those. */
+	[ST_TIMER_FOR_SEND] = "SELECT CAST(text AS INTEGER) FROM messages WHERE chat_id = ?1"
+			      " AND kind = 'timer' AND (seq > 0 OR (state = 'pending' AND rowid <"
+			      " (SELECT rowid FROM messages WHERE message_id = ?2)))"
+			      " ORDER BY seq = 0 DESC, seq DESC, rowid DESC LIMIT 1",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

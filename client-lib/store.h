@@ -184,6 +184,17 @@ int store_forget_chat(struct store *s, const char *chat_id);
  * removes their files, then store_forget_message each. next_expiry: the
  * earliest expiry (ms), 0 if none, -1 on error. */
 int store_timer_refresh(struct store *s, const char *chat_id);
+/* A change refused (a group's non-admin) is stored as kind 'timer-refused':
+ * no rule reads it, no history shows it. message sets the expiry of one
+ * text message just stored or given its seq (what refresh does for all of
+ * them, at the cost of one). for_send: the ttl (seconds, 0 none, -1 error)
+ * of message_id, this device's, as it goes out: the chat's timer, or that
+ * of a change this device wrote before it and has not had a seq for yet. */
+int store_timer_message(struct store *s, const char *chat_id, const char *message_id);
+/* latest: 1 and the id of the chat's change in force (the accepted one of
+ * the highest seq), 0 none, -1. */
+int store_timer_latest(struct store *s, const char *chat_id, char id[CHAT_MESSAGE_ID_LEN + 1]);
+int64_t store_timer_for_send(struct store *s, const char *chat_id, const char *message_id);
 int64_t store_timer_get(struct store *s, const char *chat_id);
 int store_expired(struct store *s, int64_t now, char (*ids)[CHAT_MESSAGE_ID_LEN + 1], int cap);
 int64_t store_next_expiry(struct store *s);

@@ -131,6 +131,7 @@ emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *ha
 	ch.n_messages = sqlite3_column_int64(st, 4);
 	ch.n_unread = sqlite3_column_int64(st, 5);
 	ch.description = (const char *)sqlite3_column_text(st, 6); /* NULL: none known */
+	ch.disappearing_s = sqlite3_column_int64(st, 7);
 	if (store_chat_members(s, ch.chat_id, &members, &n) != 0)
 		return -1;
 	ch.members = (const char *const *)members;

@@ -145,6 +145,7 @@ store_emit_message(struct store *s, sqlite3_stmt *st, chat_history_cb fn, void *
 	}
 	m.edited_at = sqlite3_column_int64(st, 13);
 	m.deleted = sqlite3_column_int(st, 14);
+	m.expires_at = sqlite3_column_int64(st, 15); /* NULL: 0, never */
 	/* A search's hit (store_search.c): its snippet is the last column, by
 	 * name, wherever MESSAGE_COLUMNS ends. */
 	last = sqlite3_column_count(st) - 1;

@@ -179,6 +179,9 @@ enum store_st {
 	ST_TIMER_GET,
 	ST_EXPIRED,
 	ST_EXPIRE_NEXT,
+	ST_TIMER_ONE,
+	ST_TIMER_FOR_SEND,
+	ST_TIMER_LATEST,
 	ST_COUNT
 };
 
@@ -192,13 +195,14 @@ struct store_stmts {
 /* The columns a message is read from (store_emit_message), first in a row. */
 #define MESSAGE_COLUMNS                                                                            \
 	"message_id, chat_id, seq, sender, sender_device, sent_at, text,"                          \
-	" outgoing, state, kind, reply_to, reply_sender, reply_preview, edited_at, deleted"
+	" outgoing, state, kind, reply_to, reply_sender, reply_preview, edited_at, deleted,"        \
+	" expires_at"
 /* The same columns of messages as m, in a join with a table that has some of
  * the same names (the search index's text): keep the two in step. */
 #define MESSAGE_COLUMNS_M                                                                          \
 	"m.message_id, m.chat_id, m.seq, m.sender, m.sender_device, m.sent_at, m.text,"            \
 	" m.outgoing, m.state, m.kind, m.reply_to, m.reply_sender, m.reply_preview, m.edited_at,"  \
-	" m.deleted"
+	" m.deleted, m.expires_at"
 
 /* Tokens of context a search hit's snippet shows around the words found. */
 #define STORE_SNIPPET_TOKENS "12"

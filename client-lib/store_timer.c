@@ -38,6 +38,47 @@ fail:
 	return -1;
 }
 
+int
+store_timer_message(struct store *s, const char *chat_id, const char *message_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIMER_ONE);
+
+	if (st == NULL || store_bind_text(s, st, 1, chat_id) ||
+	    store_bind_text(s, st, 2, message_id))
+		return store_abandon(s, st, "set a message's expiry");
+	return store_run(s, st, "set a message's expiry");
+}
+
+int
+store_timer_latest(struct store *s, const char *chat_id, char id[CHAT_MESSAGE_ID_LEN + 1])
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIMER_LATEST);
+	int rc;
+
+	if (st == NULL || store_bind_text(s, st, 1, chat_id))
+		return store_abandon(s, st, "read a chat's timer");
+	if ((rc = store_step(s, st, "read a chat's timer")) == 1)
+		store_col_copy(st, 0, id, CHAT_MESSAGE_ID_LEN + 1);
+	store_done(s, st);
+	return rc;
+}
+
+int64_t
+store_timer_for_send(struct store *s, const char *chat_id, const char *message_id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIMER_FOR_SEND);
+	int64_t v = 0;
+	int rc;
+
+	if (st == NULL || store_bind_text(s, st, 1, chat_id) ||
+	    store_bind_text(s, st, 2, message_id))
+		return store_abandon(s, st, "read a chat's timer");
+	if ((rc = store_step(s, st, "read a chat's timer")) == 1)
+		v = sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return rc < 0 ? -1 : v;
+}
+
 int64_t
 store_timer_get(struct store *s, const char *chat_id)
 {

@@ -207,6 +207,7 @@ add_chat(void *arg, const struct chat_chat *ch)
 	p->group = strcmp(ch->kind, "group") == 0;
 	p->unread = ch->n_unread;
 	p->last = ch->last_activity;
+	p->disappearing = ch->disappearing_s;
 	if (p->title == NULL)
 		return 1;
 	a->n_chats++;
@@ -276,9 +277,20 @@ add_msg(void *arg, const struct chat_message *m)
 	p->sent_at = m->sent_at;
 	p->outgoing = m->outgoing;
 	p->mention = m->mentions_me && !m->outgoing;
-	p->event = m->kind != NULL && strcmp(m->kind, "update") == 0;
+	p->event = m->kind != NULL &&
+		   (strcmp(m->kind, "update") == 0 || strcmp(m->kind, "timer") == 0);
 	p->sender = safe_dup(m->sender, strlen(m->sender));
-	if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
+	if (m->kind != NULL && strcmp(m->kind, "timer") == 0) {
+		/* "alice set disappearing messages to 1 hour" */
+		long long s = strtoll(m->text, NULL, 10);
+		char d[48], buf[CHAT_USER_MAX + 96];
+		int n = s == 0 ? snprintf(buf, sizeof buf, "%s turned off disappearing messages",
+					  m->sender)
+			       : snprintf(buf, sizeof buf, "%s set disappearing messages to %s",
+					  m->sender, chat_duration_format(s, 0, d, sizeof d));
+
+		p->text = safe_dup(buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
+	} else if (m->kind != NULL && strcmp(m->kind, "undecryptable") == 0)
 		p->text = strdup("[this message could not be decrypted]");
 	else if (m->deleted)
 		p->text = strdup("message deleted");
@@ -528,6 +540,31 @@ on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event
 		a->dirty_msgs = 1;
 }
 
+/* A timer change: the header and the history say it. */
+static void
+on_timer(struct chat_client *c, void *udata, const struct chat_timer_event *e)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (strcmp(e->chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+	a->dirty_chats = 1;
+}
+
+/* A message past its time is gone from the store: from the screen too. */
+static void
+on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *message_id)
+{
+	struct app *a = udata;
+
+	(void)c;
+	(void)message_id;
+	if (strcmp(chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+	a->dirty_chats = 1;
+}
+
 /* An edit or delete: the message it changes is drawn again, changed. */
 static void
 on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
@@ -691,7 +728,8 @@ static const struct chat_callbacks callbacks =
 			    .on_device_change = on_device_change, .on_missed = on_missed,
 			    .on_receipt = on_receipt, .on_send_failed = on_send_failed,
 			    .on_typing = on_typing, .on_reaction = on_reaction,
-			    .on_message_changed = on_message_changed);
+			    .on_message_changed = on_message_changed, .on_timer = on_timer,
+			    .on_expired = on_expired);
 
 /* ---- one home, several programs ------------------------------------------------- */
 

@@ -31,6 +31,7 @@ struct app_chat {
 	int group;
 	int64_t unread;
 	int64_t last;
+	int64_t disappearing; /* its timer in seconds, 0 off (the header shows it) */
 };
 
 /* A message of the open chat, as the view draws it. */

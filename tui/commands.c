@@ -677,6 +677,26 @@ run_delete(struct app *a, int argc, char **argv)
 	a->dirty_msgs = a->dirty_chats = 1;
 }
 
+/* /disappear DURATION|off: this chat's messages from now on vanish that
+ * long after they are sent, on every device. */
+static void
+run_disappear(struct app *a, int argc, char **argv)
+{
+	long long s;
+	int rc;
+
+	(void)argc;
+	if (chat_duration_parse(argv[1], &s) != 0 ||
+	    (s != 0 && (s < CHAT_DISAPPEAR_MIN_S || s > CHAT_DISAPPEAR_MAX_S))) {
+		app_notice(a, "disappear: give off, or 30s to 90d (30s, 5m, 1h, 1d, 1w)");
+		return;
+	}
+	rc = chat_set_disappearing(a->c, a->open, s, NULL, answered, "disappear");
+	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
+		app_notice(a, "disappear: %s", app_error(a->c));
+	a->dirty_msgs = a->dirty_chats = 1;
+}
+
 static void
 run_reconnect(struct app *a, int argc, char **argv)
 {
@@ -732,6 +752,7 @@ static const struct command commands[] = {
 	{"edit",     "N TEXT",          "change your message N (1 the newest) to TEXT, everywhere", 2, -1, 1, run_edit},
 	{"delete",   "N",               "delete message N (1 the newest) from this device", 1, 1, 1, run_delete},
 	{"delete!",  "N",               "delete your message N for everyone (within 48 hours)", 1, 1, 1, run_delete},
+	{"disappear", "DURATION|off",   "messages from now on vanish DURATION (30s..90d) after sending", 1, 1, 1, run_disappear},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},

@@ -233,6 +233,14 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		int w = put(top, x, ch->title, strlen(ch->title), cols);
 
 		attroff(A_BOLD);
+		/* Disappearing messages: the timer, "⏱ 1h". */
+		if (ch->disappearing > 0 && w < cols) {
+			char d[32], say[48];
+
+			snprintf(say, sizeof say, "  \u23f1 %s",
+				 chat_duration_format(ch->disappearing, 1, d, sizeof d));
+			w += put(top, x + w, say, strlen(say), cols - w);
+		}
 		if (who != NULL && w < cols) {
 			char say[CHAT_USER_MAX + 16];
 

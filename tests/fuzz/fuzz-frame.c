@@ -218,7 +218,7 @@ add_message(const char *id, const char *sender, int outgoing, const char *state)
 {
 	struct chat_message m = {FUZZ_DIRECT, id,    sender, 1,    1, 1000, "hi", 2,
 				 outgoing,    state, "text", NULL, 0, NULL, NULL, NULL,
-				 NULL,        NULL,  0,      0,    0, 0,    NULL, 0};
+				 NULL,        NULL,  0,      0,    0, 0,    NULL, 0, 0};
 
 	if (store_message_insert(&c->store, &m) != 1 || store_message_handed(&c->store, id) != 0)
 		die("a message");

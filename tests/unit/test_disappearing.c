@@ -306,6 +306,170 @@ test_sweep_takes_what_hangs_on(void **state)
 	attach_meta_free(got, n);
 }
 
+/* A change refused (a group's non-admin, receive.c) is kept as kind
+ * 'timer-refused': it sets no timer, no expiry, and no history shows it. */
+static void
+test_refused_change_ignored(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	put(&f->s, ID_T, "timer-refused", "60", 1, 1000, NULL);
+	put(&f->s, ID_A, "text", "after a refused change", 2, 2000, NULL);
+	assert_int_equal(store_timer_get(&f->s, CHAT), 0);
+	assert_int_equal(store_next_expiry(&f->s), 0);
+	assert_int_equal(store_message_each(&f->s, CHAT, 0, count, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(sweep(&f->s, 1000000000), 0);
+}
+
+/* The same change twice (delivered again after a lost ack): stored once,
+ * nothing moves. */
+static void
+test_duplicate_change(void **state)
+{
+	struct fx *f = *state;
+	struct chat_message m = {0};
+
+	put(&f->s, ID_T, "timer", "30", 1, 1000, NULL);
+	put(&f->s, ID_A, "text", "ruled by it", 2, 2000, NULL);
+	m.chat_id = CHAT;
+	m.message_id = ID_T;
+	m.sender = "bob";
+	m.seq = 1;
+	m.sent_at = 1000;
+	m.text = "3600";
+	m.text_len = 4;
+	m.state = "received";
+	m.kind = "timer";
+	assert_int_equal(store_message_insert(&f->s, &m), 0);
+	assert_int_equal(store_timer_refresh(&f->s, CHAT), 0);
+	assert_int_equal(store_timer_get(&f->s, CHAT), 30);
+	assert_int_equal(store_next_expiry(&f->s), 32000);
+}
+
+/* A message that comes after the change: its own expiry only
+ * (store_timer_message); one of another chat is not touched. And the
+ * change in force is the one of the highest seq, whatever came last. */
+static void
+test_one_message_and_latest(void **state)
+{
+	struct fx *f = *state;
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+	struct chat_message m = {0};
+
+	assert_int_equal(store_timer_latest(&f->s, CHAT, id), 0);
+	put(&f->s, ID_O, "timer", "60", 5, 5000, NULL);
+	put(&f->s, ID_T, "timer", "30", 2, 2000, NULL);
+	assert_int_equal(store_timer_latest(&f->s, CHAT, id), 1);
+	assert_string_equal(id, ID_O);
+	assert_int_equal(store_timer_get(&f->s, CHAT), 60);
+	m.chat_id = CHAT;
+	m.message_id = ID_A;
+	m.sender = "bob";
+	m.seq = 3;
+	m.sent_at = 3000;
+	m.text = "between the two";
+	m.text_len = strlen(m.text);
+	m.state = "received";
+	m.kind = "text";
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_timer_message(&f->s, CHAT, ID_A), 0);
+	/* By the change at seq 2 (30 s), not the chat's (60 s). */
+	assert_int_equal(store_next_expiry(&f->s), 33000);
+}
+
+/* The ttl a message of this device goes with: the chat's timer, or that of
+ * a change this device wrote before it and that has no seq yet; not one
+ * written after it. */
+static void
+test_ttl_for_send(void **state)
+{
+	struct fx *f = *state;
+	struct chat_message m = {0};
+
+	m.chat_id = CHAT;
+	m.sender = "alice";
+	m.outgoing = 1;
+	m.state = "pending";
+	m.kind = "text";
+	m.message_id = ID_A;
+	m.text = "written first";
+	m.text_len = strlen(m.text);
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_A), 0);
+	m.message_id = ID_T;
+	m.kind = "timer";
+	m.text = "300";
+	m.text_len = 3;
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	m.message_id = ID_B;
+	m.kind = "text";
+	m.text = "written after the change";
+	m.text_len = strlen(m.text);
+	assert_int_equal(store_message_insert(&f->s, &m), 1);
+	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_A), 0);
+	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_B), 300);
+	/* The change sent (seq 4), then bob's of seq 5 came: the chat's. */
+	assert_int_equal(store_message_sent(&f->s, ID_T, 4, 4000), 0);
+	assert_int_equal(store_timer_refresh(&f->s, CHAT), 0);
+	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_B), 300);
+	put(&f->s, ID_O, "timer", "0", 5, 5000, NULL);
+	assert_int_equal(store_timer_for_send(&f->s, CHAT, ID_B), 0);
+}
+
+/* Deleting a chat's history here keeps its timer changes: the timer still
+ * rules what comes, as on the other devices. */
+static void
+test_forget_chat_keeps_the_timer(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	put(&f->s, ID_T, "timer", "30", 1, 1000, NULL);
+	put(&f->s, ID_A, "text", "gone with the chat", 2, 2000, NULL);
+	assert_int_equal(store_forget_chat(&f->s, CHAT), 1);
+	assert_int_equal(exists(&f->s, ID_T), 1);
+	assert_int_equal(store_timer_refresh(&f->s, CHAT), 0);
+	assert_int_equal(store_timer_get(&f->s, CHAT), 30);
+	put(&f->s, ID_B, "text", "still disappears", 3, 3000, NULL);
+	assert_int_equal(store_next_expiry(&f->s), 33000);
+	assert_int_equal(store_message_each(&f->s, CHAT, 0, count, &n, NULL), 0);
+	assert_int_equal(n, 2);
+}
+
+/* Durations as chatctl and chat-tui take and show them (chat.h). */
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *in;
+		long long s;
+	} ok[] = {{"off", 0}, {"0", 0}, {"30", 30}, {"30s", 30}, {"5m", 300}, {"1h", 3600},
+		  {"1d", 86400}, {"1w", 604800}, {"90d", 7776000}};
+	static const char *const bad[] = {"", "s", "1x", "1hh", "-5", "1.5h", " 1h", "1h ",
+					  "9999999999", "OFF"};
+	char buf[48];
+	long long s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		s = -1;
+		assert_int_equal(chat_duration_parse(ok[i].in, &s), 0);
+		assert_int_equal(s, ok[i].s);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(chat_duration_parse(bad[i], &s), -1);
+	assert_int_equal(chat_duration_parse(NULL, &s), -1);
+	assert_string_equal(chat_duration_format(0, 0, buf, sizeof buf), "off");
+	assert_string_equal(chat_duration_format(30, 0, buf, sizeof buf), "30 seconds");
+	assert_string_equal(chat_duration_format(3600, 0, buf, sizeof buf), "1 hour");
+	assert_string_equal(chat_duration_format(5400, 0, buf, sizeof buf), "90 minutes");
+	assert_string_equal(chat_duration_format(14 * 86400, 0, buf, sizeof buf), "2 weeks");
+	assert_string_equal(chat_duration_format(86400, 1, buf, sizeof buf), "1d");
+	assert_string_equal(chat_duration_format(90, 1, buf, sizeof buf), "90s");
+}
+
 int
 main(void)
 {
@@ -316,6 +480,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_old_message_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_any_order_and_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_takes_what_hangs_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_change_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_message_and_latest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttl_for_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_chat_keeps_the_timer, setup, teardown),
+		cmocka_unit_test(test_durations),
 	};
 
 	if (sodium_init() < 0)
