@@ -13,6 +13,7 @@
  *   wire_accounts.c  register, auth, getKeys; linkDevice, getLink,
  *                    approveLink, removeDevice
  *   wire_presence.c  getLastSeen, setPrivacy
+ *   wire_blocks.c    block, unblock, listBlocked; the blocked push
  *   wire_chats.c     createChat, getChat, modifyChatParticipants
  *   wire_messages.c  sendMessage, sendReceipt, ack
  *   wire_blobs.c     getAttachmentTarget, getAttachmentDownload
@@ -170,6 +171,8 @@ handler_fn handle_register, handle_auth, handle_get_keys, handle_link_device, ha
 	handle_approve_link, handle_remove_device;
 /* wire_presence.c */
 handler_fn handle_get_last_seen, handle_set_privacy;
+/* wire_blocks.c */
+handler_fn handle_block, handle_unblock, handle_list_blocked;
 /* wire_chats.c */
 handler_fn handle_create_chat, handle_get_chat, handle_modify, handle_update_chat;
 /* wire_messages.c */
