@@ -45,6 +45,9 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_lastseen_entry,
 	&cmd_privacy_entry,
 	&cmd_typing_entry,
+	&cmd_block_entry,
+	&cmd_unblock_entry,
+	&cmd_blocked_entry,
 	&cmd_trust_entry,
 	&cmd_whoami_entry,
 	&cmd_help_entry,
@@ -224,6 +227,8 @@ hint(struct cli *cli, int err, char *buf, size_t cap)
 			 user);
 	else if (err == CHAT_ERR_NOT_REGISTERED)
 		snprintf(buf, cap, "run: chatctl register USER");
+	else if (err == CHAT_ERR_BLOCKED && user[0] != '\0')
+		snprintf(buf, cap, "to write to them again: chatctl unblock %s", user);
 	else if (err == CHAT_ERR_REFUSED && cli->c != NULL &&
 		 strcmp(chat_client_server_code(cli->c), "unknown_device") == 0)
 		snprintf(buf, cap, "see: chatctl device list");

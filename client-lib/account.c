@@ -166,7 +166,11 @@ static void
 authenticated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	(void)op;
-	(void)reply;
+	/* The block list first: the inbox's pushes follow this reply, and
+	 * what a blocked user sent is thrown away (block.c). A copy that
+	 * cannot be kept in step would drop or show the wrong messages. */
+	if (err == CHAT_OK)
+		err = blocks_on_auth(c, reply);
 	if (err == CHAT_OK) {
 		session_online(c);
 		return;

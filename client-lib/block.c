@@ -14,12 +14,13 @@
 /* Most names a list from the server may hold (the server's limit). */
 #define BLOCKED_MAX 10000
 
-/* Reads a reply's or push's "users" into the store's copy: CHAT_OK (and
- * on_blocked_changed if it changed), or an error. */
+/* Reads a list of names (a reply's or push's "users", the auth reply's
+ * "blocked") into the store's copy: CHAT_OK (and on_blocked_changed if it
+ * changed), or an error. */
 static int
-take_list(struct chat_client *c, const cJSON *msg)
+take_names(struct chat_client *c, const cJSON *arr)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(msg, "users"), *u;
+	const cJSON *u;
 	const char **names;
 	size_t n = 0;
 	int rc;
@@ -43,6 +44,12 @@ take_list(struct chat_client *c, const cJSON *msg)
 	if (rc == 1 && c->cbs.on_blocked_changed)
 		c->cbs.on_blocked_changed(c, c->udata);
 	return CHAT_OK;
+}
+
+static int
+take_list(struct chat_client *c, const cJSON *msg)
+{
+	return take_names(c, cJSON_GetObjectItemCaseSensitive(msg, "users"));
 }
 
 static void
@@ -142,10 +149,13 @@ blocks_check_send(struct chat_client *c, const char *chat_id)
 	if (store_chat_members(&c->store, chat_id, &users, &n) != 0)
 		return CHAT_OK;
 	for (size_t i = 0; i < n && rc == CHAT_OK; i++)
-		if (blocks_has(c, users[i]))
+		if (blocks_has(c, users[i])) {
 			rc = client_fail(c, CHAT_ERR_BLOCKED,
 					 "you blocked %s: unblock them to send; nothing was sent",
 					 users[i]);
+			/* For the front ends' own hint (chat_client_error_user). */
+			snprintf(c->err_user, sizeof c->err_user, "%s", users[i]);
+		}
 	store_free_list(users, n);
 	return rc;
 }
@@ -159,14 +169,30 @@ fetched(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		c->cbs.on_receive_error(c, c->udata, NULL, CHAT_ERR_PROTOCOL, c->errmsg);
 }
 
+int
+blocks_on_auth(struct chat_client *c, const cJSON *reply)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "blocked");
+
+	/* A server without blocking: nothing to keep in step with. */
+	c->blocks_fresh = arr != NULL;
+	return arr == NULL ? CHAT_OK : take_names(c, arr);
+}
+
 void
 blocks_online(struct chat_client *c)
 {
-	cJSON *req = request_new("listBlocked");
+	cJSON *req;
 
-	/* Out of memory: the copy stays as it was until the next connection. */
-	if (req != NULL)
-		(void)session_request(c, req, fetched, NULL, 0);
+	/* Given with the auth reply: nothing to ask. Else (a device that came
+	 * in by a link, whose auth it was) asked now. */
+	if (c->blocks_fresh) {
+		c->blocks_fresh = 0;
+		return;
+	}
+	if ((req = request_new("listBlocked")) == NULL)
+		return;
+	(void)session_request(c, req, fetched, NULL, 0);
 }
 
 void

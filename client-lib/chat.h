@@ -653,8 +653,8 @@ CHAT_API const char *chat_client_server_code(const struct chat_client *c);
 
 /* For CHAT_ERR_KEY_CHANGED: the user whose device has a key this device has
  * not accepted (changed, or a removed device listed again): what chat_trust()
- * takes once the user has checked it. "" after any other failure. Valid as
- * chat_client_errmsg. */
+ * takes once the user has checked it. For CHAT_ERR_BLOCKED: the user blocked.
+ * "" after any other failure. Valid as chat_client_errmsg. */
 CHAT_API const char *chat_client_error_user(const struct chat_client *c);
 
 /* The registered user name, or NULL when the home is not registered. */

@@ -184,6 +184,9 @@ struct chat_client {
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	/* typing.c: the chat of the last typing sent, when (session clock),
 	 * and whether it said typing. */
+	/* block.c: the auth reply of this connection carried the block list
+	 * (else on_online asks for it). */
+	int blocks_fresh;
 	char typing_chat[CHAT_CHAT_ID_LEN + 1];
 	int64_t typing_at;
 	int typing_on;
@@ -325,6 +328,9 @@ int blocks_has(struct chat_client *c, const char *user);
  * this one blocked. */
 int blocks_check_send(struct chat_client *c, const char *chat_id);
 void blocks_online(struct chat_client *c);
+/* The auth reply's "blocked" (if any) into the copy, before any push of
+ * the inbox is read: CHAT_OK or an error (the session then closes). */
+int blocks_on_auth(struct chat_client *c, const cJSON *reply);
 void blocks_on_push(struct chat_client *c, const cJSON *msg);
 /* A typing push (typing.c): told to on_typing, stored nowhere. */
 void typing_receive(struct chat_client *c, const cJSON *msg);

@@ -29,6 +29,27 @@ add_list(struct req *r, cJSON *o, char (*names)[PROTO_USER_MAX + 1])
 	return 0;
 }
 
+int
+wire_auth_blocked(struct req *r)
+{
+	char(*names)[PROTO_USER_MAX + 1] = malloc(DB_MAX_BLOCKED * sizeof *names);
+	size_t n;
+
+	if (names == NULL) {
+		r->oom = 1;
+		return -1;
+	}
+	if (db_blocked_list(r->h->db, r->s->user, names, DB_MAX_BLOCKED, &n) != DB_OK) {
+		free(names);
+		req_internal(r);
+		return -1;
+	}
+	if (r->reply != NULL)
+		j_names(&r->oom, r->reply, "blocked", (const char(*)[PROTO_USER_MAX + 1]) names, n);
+	free(names);
+	return 0;
+}
+
 char *
 wire_blocked(const char (*names)[PROTO_USER_MAX + 1], size_t n)
 {

@@ -31,6 +31,7 @@ struct app_chat {
 	int group;
 	int64_t unread;
 	int64_t last;
+	int blocked; /* a direct chat with a user this user blocked */
 };
 
 /* A message of the open chat, as the view draws it. */

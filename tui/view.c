@@ -233,6 +233,11 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		int w = put(top, x, ch->title, strlen(ch->title), cols);
 
 		attroff(A_BOLD);
+		if (ch->blocked && w < cols) {
+			attron(A_REVERSE);
+			w += put(top, x + w, "  blocked", 9, cols - w);
+			attroff(A_REVERSE);
+		}
 		if (who != NULL && w < cols) {
 			char say[CHAT_USER_MAX + 16];
 
