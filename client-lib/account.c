@@ -133,6 +133,7 @@ account_on_linked(struct chat_client *c, const cJSON *msg)
 			NULL);
 		return;
 	}
+	c->blocks_fetch = 1; /* no auth reply brings the block list */
 	become_device(c, op, user, (uint32_t)dev);
 }
 

@@ -175,7 +175,6 @@ blocks_on_auth(struct chat_client *c, const cJSON *reply)
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "blocked");
 
 	/* A server without blocking: nothing to keep in step with. */
-	c->blocks_fresh = arr != NULL;
 	return arr == NULL ? CHAT_OK : take_names(c, arr);
 }
 
@@ -184,12 +183,11 @@ blocks_online(struct chat_client *c)
 {
 	cJSON *req;
 
-	/* Given with the auth reply: nothing to ask. Else (a device that came
-	 * in by a link, whose auth it was) asked now. */
-	if (c->blocks_fresh) {
-		c->blocks_fresh = 0;
+	/* An auth reply gives it; a device that came in by a link has had
+	 * none, and asks. */
+	if (!c->blocks_fetch)
 		return;
-	}
+	c->blocks_fetch = 0;
 	if ((req = request_new("listBlocked")) == NULL)
 		return;
 	(void)session_request(c, req, fetched, NULL, 0);

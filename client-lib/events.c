@@ -72,7 +72,7 @@ on_online(struct chat_client *c)
 	outbox_resume(c);
 	receipts_due(c, 0); /* whatever the store owes from earlier */
 	prekeys_online(c);
-	blocks_online(c); /* unless the auth reply brought it */
+	blocks_online(c); /* after a link: no auth reply brought the block list */
 }
 
 /* Acks and receipts are queued as late as possible, so that one frame

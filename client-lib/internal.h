@@ -184,9 +184,9 @@ struct chat_client {
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	/* typing.c: the chat of the last typing sent, when (session clock),
 	 * and whether it said typing. */
-	/* block.c: the auth reply of this connection carried the block list
-	 * (else on_online asks for it). */
-	int blocks_fresh;
+	/* block.c: this connection was authenticated by a link, not by an
+	 * auth whose reply carries the block list: on_online asks for it. */
+	int blocks_fetch;
 	char typing_chat[CHAT_CHAT_ID_LEN + 1];
 	int64_t typing_at;
 	int typing_on;
