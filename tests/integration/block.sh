@@ -39,6 +39,9 @@ expect_exit 4 ctl bob block nobody;  expect_in "$T/err" "unknown_user"
 expect_exit 0 ctl bob --json blocked
 [ "$(cat "$T/out")" = "[]" ] || fail "blocked before: $(cat "$T/out")"
 
+# Waiting in bob/1's inbox when he blocks her: his client drops it.
+expect_exit 0 ctl alice send "$chat" "sent before the block"
+before=$(cat "$T/out")
 expect_exit 0 ctl bob block alice
 expect_in "$T/out" "blocked alice"
 expect_exit 0 ctl bob block alice # again: no error, no change
@@ -55,10 +58,13 @@ expect_exit 0 ctl alice send "$g" "group while blocked"
 expect_exit 0 ctl alice typing "$chat"
 expect_exit 0 ctl alice read "$chat" # a read receipt for "hi back"
 [ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox i JOIN messages m USING (message_id)
-	WHERE i.user = 'bob' AND m.sender_user = 'alice'")" -eq 0 ] ||
+	WHERE i.user = 'bob' AND m.sender_user = 'alice' AND m.message_id != '$before'")" -eq 0 ] ||
 	fail "the server kept rows from alice for bob"
 expect_exit 0 ctl bob --json recv
 expect_not_in "$T/out" "while blocked"
+expect_not_in "$T/out" "sent before the block"
+[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob' AND device_id = 1")" -eq 0 ] ||
+	fail "bob/1 did not ack what he dropped"
 expect_exit 0 ctl bob --json history "$chat"
 expect_not_in "$T/out" "while blocked"
 [ "$(jq -r '.[] | select(.text == "hi back") | .state' "$T/out")" = delivered ] ||
@@ -80,6 +86,14 @@ expect_exit 0 ctl carol promote "$g2" alice
 expect_exit 4 ctl alice add "$g2" bob
 expect_in "$T/err" "blocked"
 expect_exit 0 ctl carol add "$g2" bob
+
+# bob reads the chat on bob2, which has "sent before the block": no read
+# receipt goes to alice.
+expect_exit 0 ctl alice recv
+expect_exit 0 ctl bob2 read "$chat"
+expect_exit 0 ctl alice --json history "$chat"
+[ "$(jq -r '.[] | select(.text == "sent before the block") | .state' "$T/out")" = delivered ] ||
+	fail "a read receipt reached alice: $(cat "$T/out")"
 
 # Neither sees the other's last seen.
 expect_exit 0 ctl alice lastseen bob
