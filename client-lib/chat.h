@@ -41,7 +41,8 @@
  *   chat_refresh_chat   chat_send_text      chat_send_files
  *   chat_send_reply     chat_react          chat_retry
  *   chat_edit           chat_delete_for_everyone
- *   chat_download       chat_set_privacy
+ *   chat_download       chat_set_privacy    chat_block_user
+ *   chat_unblock_user   chat_refresh_blocked
  *   chat_last_seen (its callback is a chat_last_seen_cb)
  *
  * Each returns CHAT_OK once the request is queued (connecting first if there
