@@ -50,11 +50,12 @@ test_block_limit(void **state)
 	char sql[512];
 	int changed;
 
-	snprintf(sql, sizeof sql,
-		 "PRAGMA foreign_keys=OFF;"
-		 "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
-		 " INSERT INTO blocks (user, blocked, created_at) SELECT 'bob', 'u' || i, 1 FROM k;",
-		 DB_MAX_BLOCKED - 1);
+	snprintf(
+		sql, sizeof sql,
+		"PRAGMA foreign_keys=OFF;"
+		"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
+		" INSERT INTO blocks (user, blocked, created_at) SELECT 'bob', 'u' || i, 1 FROM k;",
+		DB_MAX_BLOCKED - 1);
 	raw_sql(f, sql);
 	assert_int_equal(db_block(f->db, "bob", "alice", 1, &changed), DB_OK);
 	assert_int_equal(db_block(f->db, "bob", "carol", 1, &changed), DB_TOO_MANY);
@@ -94,29 +95,40 @@ test_send_dropped(void **state)
 	db_send_result_free(&res);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox i JOIN messages m"
 					  " USING (message_id) WHERE i.user = 'bob'"
-					  " AND m.sender_user = 'alice' AND m.kind != 'update'"), 0);
+					  " AND m.sender_user = 'alice' AND m.kind != 'update'"),
+			 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox i JOIN messages m"
 					  " USING (message_id) WHERE i.user = 'carol'"
-					  " AND m.kind != 'update'"), 1);
+					  " AND m.kind != 'update'"),
+			 1);
 	/* Still a device_mismatch without bob's: the sender addresses everyone. */
 	assert_int_equal(send_msg(f->db, cr->chat_id, M2, "alice", 1, env + 2, 1, 2000, &res),
 			 DB_MISMATCH);
 	db_send_result_free(&res);
 	/* A receipt of alice's to bob: dropped too. */
-	req = (struct db_send){.chat_id = cr->chat_id, .message_id = R1, .sender_user = "alice",
-			       .sender_device = 1, .envelopes = env, .n_envelopes = 1,
-			       .now = 3000, .receipt = 1};
+	req = (struct db_send){.chat_id = cr->chat_id,
+			       .message_id = R1,
+			       .sender_user = "alice",
+			       .sender_device = 1,
+			       .envelopes = env,
+			       .n_envelopes = 1,
+			       .now = 3000,
+			       .receipt = 1};
 	assert_int_equal(db_send(f->db, &req, &res), DB_OK);
 	assert_int_equal(res.inbox_ids[0], 0);
 	db_send_result_free(&res);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox i JOIN messages m"
 					  " USING (message_id) WHERE i.user = 'bob'"
-					  " AND m.sender_user = 'alice' AND m.kind != 'update'"), 0);
+					  " AND m.sender_user = 'alice' AND m.kind != 'update'"),
+			 0);
 	/* bob's to alice go through (alice did not block him), and once he
 	 * unblocks her, hers do again. */
-	assert_int_equal(send_msg(f->db, cr->chat_id, M3, "bob", 2, (struct db_envelope[]){
-		env_to("alice", 1, ct, sizeof ct), env_to("bob", 1, ct, sizeof ct),
-		env_to("carol", 1, ct, sizeof ct)}, 3, 4000, &res), DB_OK);
+	assert_int_equal(send_msg(f->db, cr->chat_id, M3, "bob", 2,
+				  (struct db_envelope[]){env_to("alice", 1, ct, sizeof ct),
+							 env_to("bob", 1, ct, sizeof ct),
+							 env_to("carol", 1, ct, sizeof ct)},
+				  3, 4000, &res),
+			 DB_OK);
 	assert_true(res.inbox_ids[0] > 0 && res.inbox_ids[1] > 0);
 	db_send_result_free(&res);
 	assert_int_equal(db_unblock(f->db, "bob", "alice", &changed), DB_OK);
@@ -143,9 +155,14 @@ test_dropped_no_quota(void **state)
 
 	chat_of(f->db, "alice", "bob", chat, 1);
 	assert_int_equal(db_block(f->db, "bob", "alice", 1, &changed), DB_OK);
-	req = (struct db_send){.chat_id = chat, .message_id = M1, .sender_user = "alice",
-			       .sender_device = 1, .envelopes = &e, .n_envelopes = 1,
-			       .now = 3000, .max_inbox_bytes = 10};
+	req = (struct db_send){.chat_id = chat,
+			       .message_id = M1,
+			       .sender_user = "alice",
+			       .sender_device = 1,
+			       .envelopes = &e,
+			       .n_envelopes = 1,
+			       .now = 3000,
+			       .max_inbox_bytes = 10};
 	assert_int_equal(db_send(f->db, &req, &res), DB_OK);
 	db_send_result_free(&res);
 }

@@ -48,7 +48,8 @@ names_of(const cJSON *r, const char *k)
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(r, k)) {
 		if (out[0] != '\0')
 			strncat(out, ",", sizeof out - strlen(out) - 1);
-		strncat(out, cJSON_IsString(v) ? v->valuestring : "?", sizeof out - strlen(out) - 1);
+		strncat(out, cJSON_IsString(v) ? v->valuestring : "?",
+			sizeof out - strlen(out) - 1);
 	}
 	return out;
 }
@@ -83,8 +84,8 @@ test_requests(void **state)
 		     1);
 	expect_error(call(f, &b, "{\"id\":2,\"type\":\"block\",\"user\":\"nobody\"}"),
 		     "unknown_user", 2);
-	expect_error(call(f, &b, "{\"id\":3,\"type\":\"block\",\"user\":\"Bad!\"}"),
-		     "invalid_user", 3);
+	expect_error(call(f, &b, "{\"id\":3,\"type\":\"block\",\"user\":\"Bad!\"}"), "invalid_user",
+		     3);
 	expect_error(call(f, &b, "{\"id\":4,\"type\":\"block\"}"), "bad_request", 4);
 	expect_error(call(f, &b, "{\"id\":5,\"type\":\"unblock\",\"user\":7}"), "bad_request", 5);
 	expect_error(call(f, &b, "{\"id\":6,\"type\":\"unblock\",\"user\":\"nobody\"}"),
@@ -191,11 +192,13 @@ test_enforced(void **state)
 	assert_true(num(r, "relayed") == 1);
 	cJSON_Delete(r);
 
-	r = call(f, &a, "{\"id\":4,\"type\":\"createChat\",\"name\":\"g\","
-			"\"participants\":[\"carol\",\"bob\"]}");
+	r = call(f, &a,
+		 "{\"id\":4,\"type\":\"createChat\",\"name\":\"g\","
+		 "\"participants\":[\"carol\",\"bob\"]}");
 	expect_error(r, "blocked", 4);
-	r = call(f, &c, "{\"id\":5,\"type\":\"createChat\",\"name\":\"g\","
-			"\"participants\":[\"alice\",\"bob\"]}");
+	r = call(f, &c,
+		 "{\"id\":5,\"type\":\"createChat\",\"name\":\"g\","
+		 "\"participants\":[\"alice\",\"bob\"]}");
 	expect_ok(r, 5);
 	cJSON_Delete(r);
 
