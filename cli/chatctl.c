@@ -46,6 +46,9 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_lastseen_entry,
 	&cmd_privacy_entry,
 	&cmd_typing_entry,
+	&cmd_block_entry,
+	&cmd_unblock_entry,
+	&cmd_blocked_entry,
 	&cmd_trust_entry,
 	&cmd_whoami_entry,
 	&cmd_help_entry,
@@ -203,6 +206,7 @@ cli_exit_code(int err)
 	case CHAT_ERR_REFUSED:
 	case CHAT_ERR_NO_SUCH_CHAT:
 	case CHAT_ERR_NO_SUCH_MESSAGE:
+	case CHAT_ERR_BLOCKED:
 	case CHAT_ERR_EXPIRED: return EXIT_REFUSED;
 	case CHAT_ERR_KEY_CHANGED:
 	case CHAT_ERR_BAD_KEY: return EXIT_KEY_CHANGED;
@@ -224,6 +228,8 @@ hint(struct cli *cli, int err, char *buf, size_t cap)
 			 user);
 	else if (err == CHAT_ERR_NOT_REGISTERED)
 		snprintf(buf, cap, "run: chatctl register USER");
+	else if (err == CHAT_ERR_BLOCKED && user[0] != '\0')
+		snprintf(buf, cap, "to write to them again: chatctl unblock %s", user);
 	else if (err == CHAT_ERR_REFUSED && cli->c != NULL &&
 		 strcmp(chat_client_server_code(cli->c), "unknown_device") == 0)
 		snprintf(buf, cap, "see: chatctl device list");

@@ -68,7 +68,8 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
 	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
 	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
-	cmd_delete_chat_entry, cmd_disappear_entry;
+	cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry, cmd_unblock_entry,
+	cmd_blocked_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;

@@ -38,6 +38,7 @@ struct rpc_call {
 	struct rpc *rpc;
 	cJSON *id;
 	char method[16];
+	char user[CHAT_USER_MAX + 1]; /* block, unblock: whom */
 };
 
 static void
@@ -241,6 +242,28 @@ on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
 	notify("typing", out_typing_json(t));
 }
 
+static int
+add_name(void *arg, const char *user)
+{
+	cJSON_AddItemToArray(arg, cJSON_CreateString(user));
+	return 0;
+}
+
+/* The block list changed (another device, or a connection that found it
+ * changed): the whole list, as method blocked answers it. */
+static void
+on_blocked_changed(struct chat_client *c, void *udata)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "users");
+
+	(void)udata;
+	if (arr == NULL || chat_blocked_users(c, add_name, arr) < 0) {
+		cJSON_Delete(o);
+		return;
+	}
+	notify("blocked", o);
+}
+
 static const struct chat_callbacks rpc_callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_update = on_update,
@@ -248,7 +271,8 @@ static const struct chat_callbacks rpc_callbacks =
 			    .on_missed = on_missed, .on_send_failed = on_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
 			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
-			    .on_timer = on_timer, .on_expired = on_expired);
+			    .on_timer = on_timer, .on_expired = on_expired,
+			    .on_blocked_changed = on_blocked_changed);
 
 /* ---- params ------------------------------------------------------------------------ */
 
@@ -794,6 +818,58 @@ method_message(struct rpc *rpc, const cJSON *id, const char *method, const cJSON
 	return start(rpc, id, call, chat_retry(cli->c, msg, call_done, call));
 }
 
+/* block and unblock: the answer says what the user is now, as chatctl
+ * --json does; blocked: the list, by name, fetched from the server. */
+static void
+block_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct rpc_call *call = arg;
+	struct cli *cli = call->rpc->cli;
+	cJSON *result;
+
+	(void)id;
+	call->rpc->pending--;
+	if (err != CHAT_OK) {
+		reply_failure(cli, call->id, err);
+	} else if (strcmp(call->method, "blocked") == 0) {
+		result = cJSON_CreateArray();
+		if (result == NULL || chat_blocked_users(c, add_name, result) < 0) {
+			cJSON_Delete(result);
+			reply_failure(cli, call->id, CHAT_ERR_STORE);
+		} else {
+			reply_result(call->id, result);
+		}
+	} else {
+		result = cJSON_CreateObject();
+		cJSON_AddStringToObject(result, "user", call->user);
+		cJSON_AddBoolToObject(result, "blocked", strcmp(call->method, "block") == 0);
+		reply_result(call->id, result);
+	}
+	cJSON_Delete(call->id);
+	free(call);
+}
+
+static int
+method_block(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct cli *cli = rpc->cli;
+	const char *user = param_str(params, "user");
+	struct rpc_call *call;
+	int rc;
+
+	if ((call = new_call(rpc, id, method)) == NULL)
+		return reply_error(id, 1, "out of memory");
+	if (user != NULL)
+		snprintf(call->user, sizeof call->user, "%s", user);
+	if (strcmp(method, "block") == 0)
+		rc = chat_block_user(cli->c, user, block_done, call);
+	else if (strcmp(method, "unblock") == 0)
+		rc = chat_unblock_user(cli->c, user, block_done, call);
+	else
+		rc = chat_refresh_blocked(cli->c, block_done, call);
+	return start(rpc, id, call, rc);
+}
+
 /* search: the local store's full-text search (chatctl search). */
 static int
 method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
@@ -859,6 +935,9 @@ static const struct method methods[] = {
 	{"chats", method_chats, {{0}}},
 	{"whoami", method_whoami, {{0}}},
 	{"trust", method_trust, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"block", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"unblock", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"blocked", method_block, {{0}}},
 	{"outbox", method_outbox, {{0}}},
 	{"retry", method_message, {MSG_P}},
 	{"discard", method_message, {MSG_P}},

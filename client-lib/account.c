@@ -133,6 +133,7 @@ account_on_linked(struct chat_client *c, const cJSON *msg)
 			NULL);
 		return;
 	}
+	c->blocks_fetch = 1; /* no auth reply brings the block list */
 	become_device(c, op, user, (uint32_t)dev);
 }
 
@@ -166,7 +167,11 @@ static void
 authenticated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	(void)op;
-	(void)reply;
+	/* The block list first: the inbox's pushes follow this reply, and
+	 * what a blocked user sent is thrown away (block.c). A copy that
+	 * cannot be kept in step would drop or show the wrong messages. */
+	if (err == CHAT_OK)
+		err = blocks_on_auth(c, reply);
 	if (err == CHAT_OK) {
 		session_online(c);
 		return;

@@ -41,7 +41,8 @@
  *   chat_refresh_chat   chat_send_text      chat_send_files
  *   chat_send_reply     chat_react          chat_retry
  *   chat_edit           chat_delete_for_everyone
- *   chat_download       chat_set_privacy
+ *   chat_download       chat_set_privacy    chat_block_user
+ *   chat_unblock_user   chat_refresh_blocked
  *   chat_last_seen (its callback is a chat_last_seen_cb)
  *
  * Each returns CHAT_OK once the request is queued (connecting first if there
@@ -181,7 +182,8 @@ enum chat_err {
 					   server of end-to-end encryption stage 1 */
 	CHAT_ERR_TLS = -19,             /* wss://: the server's certificate was refused */
 	CHAT_ERR_NO_SUCH_MESSAGE = -20, /* no message of the local store has that id (prefix) */
-	CHAT_ERR_EXPIRED = -21          /* a message not sent within the server's retention */
+	CHAT_ERR_EXPIRED = -21,         /* a message not sent within the server's retention */
+	CHAT_ERR_BLOCKED = -22          /* a send to a direct chat with a user this user blocked */
 };
 
 /* A static English description of err. Never NULL. */
@@ -616,6 +618,12 @@ struct chat_edit {
 };
 typedef int (*chat_edit_cb)(void *arg, const struct chat_edit *e);
 
+/* Called when this device's copy of the user's block list changed: a change
+ * made on another device (its push), one found on connecting (the list is
+ * fetched on every connection), or chat_block_user / chat_unblock_user here
+ * (before their done). Read the list with chat_blocked_users. */
+typedef void (*chat_blocked_cb)(struct chat_client *c, void *udata);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -645,6 +653,7 @@ struct chat_callbacks {
 	chat_change_cb on_message_changed; /* since issue 14's edits and deletes */
 	chat_timer_cb on_timer;            /* since issue 14's disappearing messages */
 	chat_expired_cb on_expired;        /* likewise */
+	chat_blocked_cb on_blocked_changed; /* since issue 14's blocking */
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -690,8 +699,8 @@ CHAT_API const char *chat_client_server_code(const struct chat_client *c);
 
 /* For CHAT_ERR_KEY_CHANGED: the user whose device has a key this device has
  * not accepted (changed, or a removed device listed again): what chat_trust()
- * takes once the user has checked it. "" after any other failure. Valid as
- * chat_client_errmsg. */
+ * takes once the user has checked it. For CHAT_ERR_BLOCKED: the user blocked.
+ * "" after any other failure. Valid as chat_client_errmsg. */
 CHAT_API const char *chat_client_error_user(const struct chat_client *c);
 
 /* The registered user name, or NULL when the home is not registered. */
@@ -791,7 +800,9 @@ CHAT_API int chat_create_chat(struct chat_client *c, const char *const *users, s
  * still pending if the network failed).
  * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad chat id,
  * empty text, text that is not UTF-8 or holds a NUL); CHAT_ERR_TOO_LARGE (over
- * CHAT_MAX_TEXT bytes); CHAT_ERR_STORE; when online, what fails before
+ * CHAT_MAX_TEXT bytes); CHAT_ERR_BLOCKED (a direct chat with a user this user
+ * blocked: nothing stored, nothing sent; so for every send, reply, reaction,
+ * edit and file); CHAT_ERR_STORE; when online, what fails before
  * anything goes out (CHAT_ERR_KEY_CHANGED, CHAT_ERR_BAD_KEY, CHAT_ERR_INVALID:
  * nobody else in the chat); the session errors.
  * done gets the message id, on success and on failure; err is CHAT_OK once the
@@ -1243,6 +1254,48 @@ CHAT_API int chat_typing(struct chat_client *c, const char *chat_id, int typing)
 CHAT_API int chat_set_typing_privacy(struct chat_client *c, int hide);
 /* 1 if this home hides typing, 0 if not, or CHAT_ERR_STORE. */
 CHAT_API int chat_typing_privacy(struct chat_client *c);
+
+/*
+ * Blocking (PROTOCOL.md, "Blocking"). The block list is the user's, kept by
+ * the server and shared by all their devices; each device keeps a copy,
+ * fetched on every connection and updated by the server's push when another
+ * device changes it. From a user on it, nothing reaches this user: the
+ * server drops their messages and receipts (direct and group chats alike),
+ * relays no typing, refuses their adding this user to a group, and shows
+ * neither their last seen to the other; and libchat, whatever the server
+ * does, reads (so that the sessions stay in step) and throws away every
+ * message, reaction, edit, receipt and typing of theirs that still comes:
+ * on_message and the others are not called, nothing is stored, it is
+ * acknowledged. Group updates they make are still applied (the group's
+ * state must stay right). A send to a direct chat with a blocked user
+ * fails with CHAT_ERR_BLOCKED ("you blocked alice: unblock them to send");
+ * in a group both are in, what this user sends still reaches them, as in
+ * WhatsApp: a block hides them from this user, not this user from a group.
+ * After an unblock, what they sent meanwhile stays lost; what they send
+ * from then on arrives (a group's sender key that moved on meanwhile is
+ * recovered as any missing one is, PROTOCOL.md "Recovery").
+ *
+ * chat_block_user and chat_unblock_user change the list on the server (at
+ * once idempotent: blocking twice is fine), then the copy; done gets NULL
+ * as id. chat_refresh_blocked fetches the list into the copy.
+ * Returns CHAT_OK; CHAT_ERR_NOT_REGISTERED; CHAT_ERR_INVALID (a bad user
+ * name, or this user); the session errors. done gets CHAT_OK, or
+ * CHAT_ERR_REFUSED with chat_client_server_code() "unknown_user" (no such
+ * user) or "quota_exceeded" (10,000 users blocked already), or a session
+ * error.
+ */
+CHAT_API int chat_block_user(struct chat_client *c, const char *user, chat_done_cb done,
+			     void *arg);
+CHAT_API int chat_unblock_user(struct chat_client *c, const char *user, chat_done_cb done,
+			       void *arg);
+CHAT_API int chat_refresh_blocked(struct chat_client *c, chat_done_cb done, void *arg);
+/* Walks the copy of the block list, by name (see "Walks"): each gets a user
+ * name. Returns 0, each's non-zero value, or CHAT_ERR_STORE. */
+CHAT_API int chat_blocked_users(struct chat_client *c, int (*each)(void *arg, const char *user),
+				void *arg);
+/* 1 if user is on the copy of the block list, 0 if not (or not a valid
+ * name), or CHAT_ERR_STORE. */
+CHAT_API int chat_is_blocked(struct chat_client *c, const char *user);
 
 #define CHAT_SAFETY_NUMBER_LEN 71 /* 12 groups of 5 digits, spaces between */
 

@@ -67,6 +67,7 @@ chat_strerror(int err)
 	case CHAT_ERR_TLS: return "the server's certificate was refused";
 	case CHAT_ERR_NO_SUCH_MESSAGE: return "no such message";
 	case CHAT_ERR_EXPIRED: return "not sent within the server's retention";
+	case CHAT_ERR_BLOCKED: return "the recipient is blocked";
 	}
 	return "unknown error";
 }

@@ -43,6 +43,7 @@ static const struct {
 	{"linked", account_on_linked, 0},
 	{"prekeysLow", prekeys_on_low, 0},
 	{"typing", typing_receive, 1},
+	{"blocked", blocks_on_push, 0},
 };
 
 static void
@@ -71,6 +72,7 @@ on_online(struct chat_client *c)
 	outbox_resume(c);
 	receipts_due(c, 0); /* whatever the store owes from earlier */
 	prekeys_online(c);
+	blocks_online(c); /* after a link: no auth reply brought the block list */
 }
 
 /* Acks and receipts are queued as late as possible, so that one frame

@@ -25,6 +25,8 @@
  *   media.c        attachments: upload and download (attach.c and
  *                  attach_body.c: their crypto and format; transfer.c: HTTP)
  *   presence.c     last seen, and hiding it
+ *   block.c        blocking users: the requests, the push, the local copy
+ *                  that receive.c, typing.c and send.c ask
  *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c
@@ -184,6 +186,9 @@ struct chat_client {
 	uint64_t send_turns; /* sends started in this session (send_in_turn) */
 	/* typing.c: the chat of the last typing sent, when (session clock),
 	 * and whether it said typing. */
+	/* block.c: this connection was authenticated by a link, not by an
+	 * auth whose reply carries the block list: on_online asks for it. */
+	int blocks_fetch;
 	char typing_chat[CHAT_CHAT_ID_LEN + 1];
 	int64_t typing_at;
 	int typing_on;
@@ -327,6 +332,18 @@ int pairwise_reset(struct chat_client *c, const char *chat_id, const char *msg_i
 int pairwise_ensure(struct chat_client *c, struct op *op, char *const *users, size_t n,
 		    reply_fn next);
 void pairwise_op_free(struct op *op);
+/* Blocking (block.c): 1 if this user has blocked user (never oneself; 0
+ * when the store cannot say, the server enforcing too); the list fetched on
+ * each connection; the blocked push. */
+int blocks_has(struct chat_client *c, const char *user);
+/* CHAT_OK, or CHAT_ERR_BLOCKED (said why) for a direct chat with a user
+ * this one blocked. */
+int blocks_check_send(struct chat_client *c, const char *chat_id);
+void blocks_online(struct chat_client *c);
+/* The auth reply's "blocked" (if any) into the copy, before any push of
+ * the inbox is read: CHAT_OK or an error (the session then closes). */
+int blocks_on_auth(struct chat_client *c, const cJSON *reply);
+void blocks_on_push(struct chat_client *c, const cJSON *msg);
 /* A typing push (typing.c): told to on_typing, stored nowhere. */
 void typing_receive(struct chat_client *c, const cJSON *msg);
 /* Something was read from (user, device): typing may go to it again. */

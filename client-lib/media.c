@@ -294,7 +294,8 @@ chat_send_files(struct chat_client *c, const char *chat_id, const char *text,
 	char err[512];
 	int rc = client_check_registered(c);
 
-	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK)
+	if (rc != CHAT_OK || (rc = chats_check_id(c, chat_id)) != CHAT_OK ||
+	    (rc = blocks_check_send(c, chat_id)) != CHAT_OK)
 		return rc;
 	if (paths == NULL || n == 0 || n > PROTO_MAX_BLOBS)
 		return client_fail(c, CHAT_ERR_INVALID, "attach 1 to %d files", PROTO_MAX_BLOBS);

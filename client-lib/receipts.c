@@ -148,8 +148,11 @@ receipt_encrypt_send(struct chat_client *c, struct op *op)
 	if (rc == CHAT_OK && store_begin(&c->store) != 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	else if (rc == CHAT_OK) {
-		rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->user,
-				    (const uint8_t *)op->text, op->text_len, 1);
+		/* None to a user this one blocked (PROTOCOL.md, "Blocking"):
+		 * a read of their older messages tells them nothing. */
+		if (!blocks_has(c, op->user))
+			rc = send_envelopes(c, arr, op->chat_id, op->message_id, op->user,
+					    (const uint8_t *)op->text, op->text_len, 1);
 		/* This user's other devices get it too: a read makes them show
 		 * the messages read. A delivered one tells them nothing new, but
 		 * goes all the same, so that who gets a receipt (which the server

@@ -812,6 +812,24 @@ take_end(struct chat_client *c, int rc)
 	return rc;
 }
 
+/*
+ * A message (or reaction, edit...) of a user this one has blocked
+ * (PROTOCOL.md, "Blocking"), opened by open_envelope with result rc: read
+ * so that the session's state moves on with its sender's, then thrown
+ * away. Nothing is stored or shown but its id, so that one delivered again
+ * is acked without a word; nothing goes back to its sender, not even a
+ * receipt for one that did not decrypt, nor a new session.
+ */
+static int
+drop_blocked(struct chat_client *c, const struct incoming *in, int rc)
+{
+	if (rc < 0)
+		return rc;
+	if (store_dropped_add(&c->store, in->message_id, proto_now_ms()) != 0)
+		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
+	return CHAT_OK;
+}
+
 /* A message from a sender whose keys checked out: read it (or find it
  * undecryptable), store it, hand it over. The session's new state, the
  * message and (when no session could read it) the reset land together. */
@@ -827,6 +845,13 @@ take_message(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	if (rc != CHAT_OK)
 		return rc;
 	rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+	if (blocks_has(c, in->user)) {
+		if (pt != NULL) {
+			sodium_memzero(pt, pt_len);
+			free(pt);
+		}
+		return take_end(c, drop_blocked(c, in, rc));
+	}
 	reset = rc == 2;
 	/* Not given the sender key: its sender is told, and gives it again. */
 	if (rc == 4 && store_receipt_queue(&c->store, in->chat_id, in->user, in->message_id,
@@ -888,6 +913,14 @@ take_receipt(struct chat_client *c, const struct incoming *in, const uint8_t sen
 	if (rc != CHAT_OK)
 		return rc;
 	rc = open_envelope(c, in, sender_xk, &pt, &pt_len, why, sizeof why);
+	/* From a blocked user: read (the session moves on), not applied. */
+	if (blocks_has(c, in->user)) {
+		if (pt != NULL) {
+			sodium_memzero(pt, pt_len);
+			free(pt);
+		}
+		return take_end(c, rc < 0 ? rc : CHAT_OK);
+	}
 	if (rc == 4)
 		rc = 1; /* receipts are pairwise: no sender key to miss */
 	if (rc == 3) {

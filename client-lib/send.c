@@ -536,6 +536,8 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	struct op *op;
 	int rc;
 
+	if ((rc = blocks_check_send(c, chat_id)) != CHAT_OK)
+		return rc;
 	op = send_op_new(c, done, arg);
 	if (op == NULL || (op->text = malloc(len + 1)) == NULL) {
 		if (op)

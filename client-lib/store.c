@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -200,6 +200,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE chats ADD COLUMN disappear_seconds INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
 	"CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;",
+	/* 13 -> 14: blocking (PROTOCOL.md, "Blocking"; store_blocks.c). blocked
+	 * is this device's copy of the user's block list, as the server last
+	 * gave it; dropped the ids of envelopes from a blocked user that were
+	 * decrypted (their sessions kept in step) and thrown away, so that one
+	 * delivered again (its ack lost) is acked again without a word; kept
+	 * for twice the longest retention, then pruned. */
+	"CREATE TABLE blocked(user TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE dropped(message_id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -367,7 +375,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 			      " ?15)",
 	[ST_MESSAGE_EXISTS] = "SELECT 1 FROM messages WHERE message_id = ?1",
-	[ST_MESSAGE_RECEIVED] = "SELECT handed FROM messages WHERE message_id = ?1",
+	/* A dropped envelope (store_blocks.c) counts as one handed over. */
+	[ST_MESSAGE_RECEIVED] = "SELECT handed FROM messages WHERE message_id = ?1"
+				" UNION ALL SELECT 1 FROM dropped WHERE message_id = ?1 LIMIT 1",
 	[ST_MESSAGE_HANDED] = "UPDATE messages SET handed = 1 WHERE message_id = ?1",
 	/* A receipt may have come first (the reply was lost): keep what it said. */
 	[ST_MESSAGE_SENT] = "UPDATE messages SET seq = ?1, sent_at = ?2,"
@@ -534,6 +544,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      " AND kind = 'timer' AND (seq > 0 OR (state = 'pending' AND rowid <"
 			      " (SELECT rowid FROM messages WHERE message_id = ?2)))"
 			      " ORDER BY seq = 0 DESC, seq DESC, rowid DESC LIMIT 1",
+	/* store_blocks.c */
+	[ST_BLOCKED_EACH] = "SELECT user FROM blocked ORDER BY user",
+	[ST_BLOCKED_HAS] = "SELECT 1 FROM blocked WHERE user = ?1",
+	[ST_BLOCKED_CLEAR] = "DELETE FROM blocked",
+	[ST_BLOCKED_ADD] = "INSERT OR IGNORE INTO blocked(user) VALUES (?1)",
+	[ST_DROPPED_ADD] = "INSERT OR IGNORE INTO dropped(message_id, at) VALUES (?1, ?2)",
+	[ST_DROPPED_PRUNE] = "DELETE FROM dropped WHERE at < ?1",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

@@ -198,6 +198,16 @@ int64_t store_timer_for_send(struct store *s, const char *chat_id, const char *m
 int64_t store_timer_get(struct store *s, const char *chat_id);
 int store_expired(struct store *s, int64_t now, char (*ids)[CHAT_MESSAGE_ID_LEN + 1], int cap);
 int64_t store_next_expiry(struct store *s);
+/* Blocking (store_blocks.c; store.c, migration 13 -> 14). set replaces the
+ * copy of the block list with users (n, sorted or not): 1 if it changed, 0
+ * if not, -1. has: 1 if user is on it, 0 not, -1. each calls fn for each
+ * user, by name, while fn returns 0: 0, fn's non-zero, or -1. dropped
+ * records that an envelope of a blocked user was thrown away (and forgets
+ * those older than 60 days): 0 or -1. */
+int store_blocked_set(struct store *s, char *const *users, size_t n);
+int store_blocked_has(struct store *s, const char *user);
+int store_blocked_each(struct store *s, int (*fn)(void *arg, const char *user), void *arg);
+int store_dropped_add(struct store *s, const char *message_id, int64_t now);
 /* Reactions (store_reactions.c). put records user's reaction reaction_id
  * to message_id (emoji "" taken back) with its seq (1 or more) under the rule
  * of the reactions table (store.c, migration 8 -> 9): it replaces theirs if

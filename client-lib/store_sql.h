@@ -20,6 +20,8 @@
  *   store_prekeys.c  the secrets of this device's prekeys
  *   store_sessions.c the pairwise sessions (Double Ratchet states) and the
  *                    sender keys of group chats
+ *   store_blocks.c   the copy of the user's block list, and the envelopes
+ *                    of blocked users thrown away
  *
  * The idiom is chat-server's (server-stub/db.c): a statement comes from the
  * table by its name (store_stmt), every value goes in through a bind helper
@@ -182,6 +184,13 @@ enum store_st {
 	ST_TIMER_ONE,
 	ST_TIMER_FOR_SEND,
 	ST_TIMER_LATEST,
+	/* store_blocks.c */
+	ST_BLOCKED_EACH,
+	ST_BLOCKED_HAS,
+	ST_BLOCKED_CLEAR,
+	ST_BLOCKED_ADD,
+	ST_DROPPED_ADD,
+	ST_DROPPED_PRUNE,
 	ST_COUNT
 };
 

@@ -213,7 +213,8 @@ typing_receive(struct chat_client *c, const cJSON *msg)
 			      (uint32_t)device, xk, &w, &pt, &pt_len, why, sizeof why);
 	if (rc != CHAT_OK || store_commit(&c->store) != 0) {
 		store_rollback(&c->store);
-	} else if (pt_len == 2 && pt[0] == PROTO_BODY_TYPING && pt[1] <= 1 && c->cbs.on_typing) {
+	} else if (pt_len == 2 && pt[0] == PROTO_BODY_TYPING && pt[1] <= 1 && c->cbs.on_typing &&
+		   !blocks_has(c, user)) { /* read, for the session; not shown */
 		struct chat_typing t = {chat_id, user, (uint32_t)device, pt[1]};
 
 		c->cbs.on_typing(c, c->udata, &t);

@@ -233,6 +233,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OPK_TAKE] = "DELETE FROM one_time_prekeys WHERE rowid = (SELECT rowid"
 			" FROM one_time_prekeys WHERE user = ?1 AND device_id = ?2"
 			" ORDER BY rowid LIMIT 1) RETURNING prekey_id, prekey",
+	/* db_blocks.c */
+	[ST_BLOCK_INSERT] = "INSERT OR IGNORE INTO blocks (user, blocked, created_at)"
+			    " VALUES (?1, ?2, ?3)",
+	[ST_BLOCK_DELETE] = "DELETE FROM blocks WHERE user = ?1 AND blocked = ?2",
+	[ST_BLOCK_COUNT] = "SELECT count(*) FROM blocks WHERE user = ?1",
+	[ST_BLOCK_LIST] = "SELECT blocked FROM blocks WHERE user = ?1 ORDER BY blocked",
+	[ST_IS_BLOCKED] = "SELECT 1 FROM blocks WHERE user = ?1 AND blocked = ?2",
 };
 
 /* Where chat ids come from; tests replace it to force a collision. */

@@ -52,7 +52,8 @@ enum db_status {
 	DB_TOO_MANY_ADDS,  /* group create or ADD: a stranger added too often */
 	DB_QUOTA,          /* uploadPrekeys: more one-time prekeys than a device may store */
 	DB_LAST_ADMIN,     /* DEMOTE of every admin the group has */
-	DB_ROLE_SAME       /* PROMOTE of an admin, DEMOTE of a member who is not one */
+	DB_ROLE_SAME,      /* PROMOTE of an admin, DEMOTE of a member who is not one */
+	DB_BLOCKED         /* group create or ADD: a member has blocked the actor */
 };
 
 /* ---- open and close ---------------------------------------------------- */
@@ -192,6 +193,28 @@ enum db_status db_last_seen(struct db *st, const char *user, int *hide, int64_t 
 /* Set whether the user hides their last seen; DB_NOT_FOUND if no user. */
 enum db_status db_set_hide_last_seen(struct db *st, const char *user, int hide);
 
+/* ---- block lists (db_blocks.c) ------------------------------------------
+ *
+ * A user's block list is the user's, not a device's: every device of the
+ * user sees and changes the same one.  Names are valid user names. */
+
+/* Most users one user may block (PROTOCOL.md, "Blocking"). */
+#define DB_MAX_BLOCKED 10000
+
+/* Add blocked to user's list (idempotent: *added 0 if it was there).
+ * DB_NOT_FOUND if blocked is not a user, DB_TOO_MANY if the list holds
+ * DB_MAX_BLOCKED already. The caller refuses blocking oneself. */
+enum db_status db_block(struct db *st, const char *user, const char *blocked, int64_t now,
+			int *added);
+/* Take blocked off user's list (idempotent: *removed 0 if it was not
+ * there). DB_NOT_FOUND if blocked is not a user. */
+enum db_status db_unblock(struct db *st, const char *user, const char *blocked, int *removed);
+/* User's list sorted by name, at most cap names into out (*n of them). */
+enum db_status db_blocked_list(struct db *st, const char *user,
+			       char (*out)[PROTO_USER_MAX + 1], size_t cap, size_t *n);
+/* DB_OK if blocker has blocked user, DB_NOT_FOUND if not. */
+enum db_status db_is_blocked(struct db *st, const char *blocker, const char *user);
+
 /* ---- chats and groups (db_chats.c) ----------------------------------------
  *
  * A chat as a member sees it, and how direct chats and groups are made.
@@ -302,7 +325,8 @@ struct db_change_result {
 	char participants[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
 	size_t n_admins;
 	char admins[PROTO_MAX_MEMBERS][PROTO_USER_MAX + 1];
-	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS:
+	/* DB_UNKNOWN_USER, DB_ALREADY_MEMBER, DB_NOT_MEMBER, DB_TOO_MANY_ADDS,
+	 * DB_BLOCKED:
 	 * the first user (in request order) that is wrong. */
 	char bad_user[PROTO_USER_MAX + 1];
 	/* DB_TOO_MANY_ADDS: 1 if the adder's hourly limit was reached, 0 if
@@ -415,7 +439,8 @@ struct db_send_result {
 	struct db_addr full;
 	/* DB_OK, not replayed: the inbox id of each envelope's row, in the
 	 * order of the envelopes (malloc'd), so that the rows can be pushed
-	 * without reading them back. */
+	 * without reading them back; 0 for an envelope dropped because its
+	 * recipient has blocked the sender (no row was written). */
 	int64_t *inbox_ids;
 	/* DB_MISMATCH only; malloc'd, sorted by (user, device id). */
 	struct db_addr *missing;

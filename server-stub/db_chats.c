@@ -588,6 +588,12 @@ db_create_group(struct db *st, const struct db_group_create *req, struct db_chan
 			goto out;
 		}
 	}
+	if ((r = db_check_blocked_adds(st, req->creator,
+				       (const char(*)[PROTO_USER_MAX + 1]) all + 1, n - 1, res)) != 0) {
+		if (r == 1)
+			ret = DB_BLOCKED;
+		goto out;
+	}
 	if ((r = db_check_adds(st, req->creator, (const char(*)[PROTO_USER_MAX + 1]) all + 1, n - 1,
 			       &req->limits, req->now, res)) != 0) {
 		if (r == 1)
@@ -722,6 +728,13 @@ db_change_group(struct db *st, const struct db_group_change *req, struct db_chan
 		goto out;
 	if (req->add && n_members + req->n_users > PROTO_MAX_MEMBERS) {
 		ret = DB_TOO_LARGE;
+		goto out;
+	}
+	/* Before the stranger limits: a refused add must not count. */
+	if (req->add &&
+	    (r = db_check_blocked_adds(st, req->actor, req->users, req->n_users, res)) != 0) {
+		if (r == 1)
+			ret = DB_BLOCKED;
 		goto out;
 	}
 	if (req->add && (r = db_check_adds(st, req->actor, req->users, req->n_users, &req->limits,

@@ -75,10 +75,12 @@ db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_USER_M
 }
 
 /* 0 if every recipient device's inbox has room for its envelope (quota
- * req->max_inbox_bytes), 1 if one has not (res->full), -1 on error. */
+ * req->max_inbox_bytes), 1 if one has not (res->full), -1 on error.
+ * Envelopes dropped[i] (the recipient blocked the sender; may be NULL) take
+ * no room: a full inbox of a blocker must not tell the blocked sender. */
 int
 db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const int64_t *bytes,
-		 size_t n_devs, struct db_send_result *res)
+		 size_t n_devs, const unsigned char *dropped, struct db_send_result *res)
 {
 	const struct db_addr *d;
 	size_t i;
@@ -88,6 +90,8 @@ db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const in
 	for (i = 0; i < req->n_envelopes; i++) {
 		const struct db_envelope *e = &req->envelopes[i];
 
+		if (dropped != NULL && dropped[i])
+			continue;
 		d = bsearch(&e->to, devs, n_devs, sizeof *devs, db_addr_cmp);
 		if (d == NULL)
 			continue; /* no such device: check_devices said so already */

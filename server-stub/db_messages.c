@@ -239,6 +239,37 @@ out:
 	return rc;
 }
 
+/*
+ * Which envelopes go to a user who has blocked the sender (PROTOCOL.md,
+ * "Blocking"): dropped[i] 1 for those.  One lookup per distinct recipient
+ * user; envelopes come grouped by user in practice, so the last answer is
+ * kept.  0, or -1 on error.
+ */
+static int
+find_dropped(struct db *st, const struct db_send *req, unsigned char *dropped)
+{
+	const char *last = NULL;
+	int r = 0;
+	size_t i;
+
+	for (i = 0; i < req->n_envelopes; i++) {
+		const char *to = req->envelopes[i].to.user;
+
+		/* The sender's own devices: nobody blocks themselves. */
+		if (strcmp(to, req->sender_user) == 0) {
+			dropped[i] = 0;
+			continue;
+		}
+		if (last == NULL || strcmp(last, to) != 0) {
+			if ((r = db_find_blocked(st, to, req->sender_user)) < 0)
+				return -1;
+			last = to;
+		}
+		dropped[i] = (unsigned char)r;
+	}
+	return 0;
+}
+
 static int
 insert_message(struct db *st, const struct db_send *req, int64_t seq)
 {
@@ -282,13 +313,19 @@ enum db_status
 db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
 	enum db_status ret = DB_INTERNAL;
+	unsigned char *dropped = NULL;
 	struct chat_devs devs;
 	size_t i;
 	int r;
 
 	memset(res, 0, sizeof *res);
-	if (db_tx_begin(st, DB_TX_WRITE) != 0)
+	memset(&devs, 0, sizeof devs);
+	if ((dropped = calloc(req->n_envelopes ? req->n_envelopes : 1, 1)) == NULL)
 		return DB_INTERNAL;
+	if (db_tx_begin(st, DB_TX_WRITE) != 0) {
+		free(dropped);
+		return DB_INTERNAL;
+	}
 	if (chat_devices(st, req, &devs) != 0)
 		goto out;
 	if (!devs.member) {
@@ -316,7 +353,11 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 			ret = DB_NO_BLOB;
 		goto out;
 	}
-	if (db_check_inboxes(req, devs.v, devs.bytes, devs.n, res) != 0) {
+	/* After the device check: a blocked sender must address every device
+	 * as anyone else does, and is answered as anyone else is. */
+	if (find_dropped(st, req, dropped) != 0)
+		goto out;
+	if (db_check_inboxes(req, devs.v, devs.bytes, devs.n, dropped, res) != 0) {
 		ret = DB_INBOX_FULL;
 		goto out;
 	}
@@ -326,7 +367,7 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	    insert_message(st, req, res->seq) != 0)
 		goto out;
 	for (i = 0; i < req->n_envelopes; i++) {
-		if (insert_inbox(st, req, &req->envelopes[i], &res->inbox_ids[i]) != 0)
+		if (!dropped[i] && insert_inbox(st, req, &req->envelopes[i], &res->inbox_ids[i]) != 0)
 			goto out;
 	}
 	for (i = 0; i < req->n_blobs; i++) {
@@ -338,10 +379,12 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	    db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto out;
 	chat_devs_free(&devs);
+	free(dropped);
 	res->sent_at = req->now;
 	return DB_OK;
 out:
 	chat_devs_free(&devs);
+	free(dropped);
 	db_tx_end(st, DB_TX_ROLLBACK);
 	if (ret != DB_MISMATCH)
 		db_send_result_free(res);

@@ -401,6 +401,19 @@ static const char migrate_v12_sql[] =
 	"ALTER TABLE messages ADD COLUMN expires_at INTEGER;"
 	"CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;";
 
+/*
+ * Version 13: block lists (PROTOCOL.md, "Blocking"). One row per (user,
+ * blocked user), shared by all the user's devices; db_send drops the
+ * envelopes a blocker's devices would get from a user they blocked, a
+ * lookup of this primary key per recipient user.
+ */
+static const char migrate_v13_sql[] =
+	"CREATE TABLE blocks ("
+	"  user TEXT NOT NULL REFERENCES users(user),"
+	"  blocked TEXT NOT NULL REFERENCES users(user),"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user, blocked)) WITHOUT ROWID;";
+
 /* clang-format on */
 
 static int
@@ -489,7 +502,7 @@ foreign_keys_hold(struct db *st)
 static const char *const migrations[] = {
 	migrate_v2_sql, migrate_v3_sql, migrate_v4_sql, migrate_v5_sql,  migrate_v6_sql,
 	migrate_v7_sql, migrate_v8_sql, migrate_v9_sql, migrate_v10_sql, migrate_v11_sql,
-	migrate_v12_sql};
+	migrate_v12_sql, migrate_v13_sql};
 _Static_assert(sizeof migrations / sizeof *migrations == DB_SCHEMA_VERSION - 1,
 	       "one migration per schema version after the first");
 

@@ -23,6 +23,7 @@
  *                   quotas
  *   db_retention.c  the retention purge, and what devices missed by it
  *   db_prekeys.c    the prekey directory: uploads, bundles, running low
+ *   db_blocks.c     block lists: who a user has blocked
  *
  * Receipts have no file of their own: a receipt is a message without a seq
  * (db_send's receipt flag), and the few rules that differ sit on db_send's
@@ -63,9 +64,9 @@
  * first revision of the protocol, 2: before retention, 3: before last seen,
  * 4: before receipts, 5: before attachments, 6: before tombstones and
  * quotas, 7: updates kept as their push frames, 8: before prekeys, 9:
- * before stage 2 envelopes, which have no nonce) are
+ * before stage 2 envelopes, which have no nonce; 12: before block lists) are
  * migrated in place when opened (db_schema.c). */
-#define DB_SCHEMA_VERSION 12
+#define DB_SCHEMA_VERSION 13
 
 /* The statements, by the file that runs them; their SQL is db.c's
  * stmt_sql[]. */
@@ -155,6 +156,12 @@ enum db_st {
 	ST_OPK_INSERT,
 	ST_OPK_COUNT,
 	ST_OPK_TAKE,
+	/* db_blocks.c */
+	ST_BLOCK_INSERT,
+	ST_BLOCK_DELETE,
+	ST_BLOCK_COUNT,
+	ST_BLOCK_LIST,
+	ST_IS_BLOCKED,
 	ST_COUNT
 };
 /* The transactions' statements come first: they are prepared before the
@@ -308,7 +315,15 @@ int db_check_adds(struct db *st, const char *actor, const char (*users)[PROTO_US
 		  size_t n, const struct db_add_limits *lim, int64_t now,
 		  struct db_change_result *res);
 int db_check_inboxes(const struct db_send *req, const struct db_addr *devs, const int64_t *bytes,
-		     size_t n_devs, struct db_send_result *res);
+		     size_t n_devs, const unsigned char *dropped, struct db_send_result *res);
+
+/* db_blocks.c: 1 if blocker has blocked user, 0 not, -1 error; the first
+ * of users (n) who has blocked actor into res->bad_user: 1 one has, 0 none,
+ * -1 error. */
+int db_find_blocked(struct db *st, const char *blocker, const char *user);
+int db_check_blocked_adds(struct db *st, const char *actor,
+			  const char (*users)[PROTO_USER_MAX + 1], size_t n,
+			  struct db_change_result *res);
 
 /* db_blobs.c: 0 if every blob of req is complete and the sending device's,
  * 1 if one is not, -1 error; record that a message refers to a blob (once):

@@ -258,6 +258,7 @@ server_run(const struct server_opts *opts)
 		.linked = hook_linked,
 		.device_removed = hook_device_removed,
 		.online = hook_online,
+		.user_push = hook_user_push,
 		.ephemeral = hook_ephemeral,
 		.prekeys_low = hook_prekeys_low,
 		.register_wait = limits_register_wait,

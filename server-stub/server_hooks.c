@@ -189,6 +189,28 @@ hook_ephemeral(void *udata, const char *user, uint32_t device_id, const char *fr
 	return 1;
 }
 
+/* The blocked push: to every receiving connection of the user. A frame
+ * that cannot be queued is not retried: the device asks for the list on
+ * its next connection. */
+void
+hook_user_push(void *udata, const char *user, const char *frame)
+{
+	struct server *srv = udata;
+	const struct dev_entry *e = NULL;
+
+	while ((e = devtab_next_of_user(&srv->devices, user, e)) != NULL) {
+		struct conn *o = e->recv;
+
+		if (o == NULL || o->close_code)
+			continue;
+		if (conn_queue_text(o, strdup(frame)) != 0)
+			srv_log("conn %llu: out of memory for a push",
+				(unsigned long long)o->sess.conn_id);
+		else
+			lws_callback_on_writable(o->wsi);
+	}
+}
+
 /* Online is a receiving session: a send-only one (chatctl send) does not
  * make its user online, as nothing sent to them would be shown then
  * (PROTOCOL.md, "getLastSeen"). The user's devices are one chain. */

@@ -234,6 +234,7 @@ struct conn *hooks_receiver(struct server *srv, const char *user, uint32_t devic
 void hook_authenticated(void *udata, struct session *s);
 void hook_inbox_changed(void *udata, const char *user, uint32_t device_id);
 int hook_online(void *udata, const char *user);
+void hook_user_push(void *udata, const char *user, const char *frame);
 /* Typing frames are dropped for a connection with this much queued. */
 #define EPHEMERAL_MAX_QUEUED (256 * 1024)
 int hook_ephemeral(void *udata, const char *user, uint32_t device_id, const char *frame);

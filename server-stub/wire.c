@@ -305,6 +305,9 @@ static const struct handler {
 	/* wire_presence.c */
 	{"getLastSeen", 0, handle_get_last_seen},
 	{"setPrivacy", 0, handle_set_privacy},
+	{"block", 0, handle_block},
+	{"unblock", 0, handle_unblock},
+	{"listBlocked", 0, handle_list_blocked},
 	/* wire_blobs.c */
 	{"getAttachmentTarget", 0, handle_get_attachment_target},
 	{"getAttachmentDownload", 0, handle_get_attachment_download},

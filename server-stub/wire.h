@@ -184,6 +184,10 @@ struct wire_hooks {
 	 * if it has one and can take it now; never stored. frame is copied.
 	 * 1 if queued, 0 if not. NULL: nothing is relayed. */
 	int (*ephemeral)(void *udata, const char *user, uint32_t device_id, const char *frame);
+	/* A frame for the receiving connection of every device of user that
+	 * has one (the blocked push), held as replies are until the batch's
+	 * COMMIT; frame is copied. NULL: nobody is told. */
+	void (*user_push)(void *udata, const char *user, const char *frame);
 	/* 1 if an authenticated connection of user is live (NULL: never). */
 	int (*online)(void *udata, const char *user);
 	/* Registrations from s's address (--register-rate): 0 if one may be
@@ -235,6 +239,8 @@ char *wire_missed(int64_t count, int64_t oldest);
 
 /* The drained push. */
 char *wire_drained(void);
+/* The blocked push: a user's whole block list (PROTOCOL.md, "Blocking"). */
+char *wire_blocked(const char (*names)[PROTO_USER_MAX + 1], size_t n);
 
 /* The prekeysLow push: the device has count one-time prekeys left. */
 char *wire_prekeys_low(int64_t count);

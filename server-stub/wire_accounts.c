@@ -243,6 +243,7 @@ handle_auth(struct req *r)
 	r->s->send_only = cJSON_IsFalse(receive);
 	become(r, user, device_id, "auth");
 	reply_device(r);
+	(void)wire_auth_blocked(r);
 }
 
 /* ---- getKeys ----------------------------------------------------------- */

@@ -90,6 +90,16 @@ fail_too_many_adds(struct req *r, const struct db_change_result *res)
 			 res->bad_user, r->h->add_limits.per_target_day);
 }
 
+/* blocked: a user named for a group has blocked the adder (PROTOCOL.md,
+ * "Blocking"). It tells the adder so; WhatsApp says as much ("couldn't
+ * add"), and leaving the member out silently would show it anyway. */
+static void
+fail_blocked(struct req *r, const struct db_change_result *res)
+{
+	req_fail(r, "blocked", "'%s' does not accept being added to groups by you; nothing changed",
+		 res->bad_user);
+}
+
 static void
 fail_group_too_large(struct req *r)
 {
@@ -151,6 +161,7 @@ create_group(struct req *r, const cJSON *name_field)
 		break;
 	case DB_TOO_LARGE: fail_group_too_large(r); break;
 	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
+	case DB_BLOCKED: fail_blocked(r, res); break;
 	default: req_internal(r); break;
 	}
 	db_change_result_free(res);
@@ -385,6 +396,7 @@ handle_modify(struct req *r)
 			 PROTO_MAX_MEMBERS);
 		break;
 	case DB_TOO_MANY_ADDS: fail_too_many_adds(r, res); break;
+	case DB_BLOCKED: fail_blocked(r, res); break;
 	default: req_internal(r); break;
 	}
 	db_change_result_free(res);

@@ -169,6 +169,9 @@ tell_recipients(struct req *r, const struct db_send *req, const struct db_send_r
 			.ciphertext_len = e->ciphertext_len,
 		};
 
+		/* Dropped: the recipient has blocked the sender; no row. */
+		if (res->inbox_ids != NULL && res->inbox_ids[i] == 0)
+			continue;
 		if (rows && res->inbox_ids != NULL)
 			h->inbox_row(h->udata, e->to.user, e->to.device_id, &row);
 		else if (h->inbox_changed)
@@ -312,6 +315,20 @@ handle_send_receipt(struct req *r)
 
 /* ---- typing ------------------------------------------------------------ */
 
+/* 1 if to has blocked the sender (no typing for them), 0 not, -1 with the
+ * request failed. */
+static int
+typing_blocked(struct req *r, const char *to)
+{
+	if (strcmp(to, r->s->user) == 0)
+		return 0;
+	switch (db_is_blocked(r->h->db, to, r->s->user)) {
+	case DB_OK: return 1;
+	case DB_NOT_FOUND: return 0;
+	default: req_internal(r); return -1;
+	}
+}
+
 /* typing: stage 2 envelopes for some of the chat's members' devices, relayed
  * to those that have a receiving connection now and stored nowhere (not in
  * an inbox, not in the database). At most one a chat a second from a
@@ -382,6 +399,12 @@ handle_typing(struct req *r)
 	if (r->h->ephemeral != NULL &&
 	    db_sender_keys(r->h->db, r->s->user, r->s->device_id, &k) == DB_OK) {
 		for (size_t i = 0; i < n; i++) {
+			int b = typing_blocked(r, env[i].to.user);
+
+			if (b < 0)
+				goto done;
+			if (b) /* not counted: the sender learns nothing */
+				continue;
 			struct db_inbox_row row = {
 				.chat_id = chat_id,
 				.sent_at = now,

@@ -1,12 +1,27 @@
 /*
  * wire_presence.c - getLastSeen and setPrivacy (PROTOCOL.md, "Last seen"):
  * a user's last seen is shown to contacts only, and only between users who
- * both show theirs.
+ * both show theirs, and not between a blocker and whom they blocked.
  */
 #include "wire_req.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* 1 if this user and other have blocked one or the other, 0 not, -1 with
+ * the request failed. */
+static int
+blocked_between(struct req *r, const char *other)
+{
+	enum db_status a = db_is_blocked(r->h->db, other, r->s->user);
+	enum db_status b = a == DB_NOT_FOUND ? db_is_blocked(r->h->db, r->s->user, other) : a;
+
+	if (a == DB_INTERNAL || b == DB_INTERNAL) {
+		req_internal(r);
+		return -1;
+	}
+	return a == DB_OK || b == DB_OK;
+}
 
 void
 handle_get_last_seen(struct req *r)
@@ -15,7 +30,7 @@ handle_get_last_seen(struct req *r)
 	const cJSON *users = req_array(r, "users", PROTO_MAX_LAST_SEEN);
 	cJSON *out;
 	size_t n = 0, i;
-	int self_hide, hide, contact;
+	int self_hide, hide, contact, blocked = 0;
 	int64_t last;
 
 	if (users == NULL)
@@ -46,11 +61,15 @@ handle_get_last_seen(struct req *r)
 		}
 		if ((contact = req_contact(r, names[i])) < 0)
 			return;
+		/* Between a blocker and the user they blocked, either way
+		 * (PROTOCOL.md, "Blocking"). */
+		if (!own && (blocked = blocked_between(r, names[i])) < 0)
+			return;
 		u = j_obj_in_array(&r->oom, out);
 		j_str(&r->oom, u, "user", names[i]);
 		/* Shown to contacts only, and only between users who both show
 		 * theirs. */
-		if (!own && (hide || self_hide || !contact)) {
+		if (!own && (hide || self_hide || !contact || blocked)) {
 			j_check(&r->oom, cJSON_AddNullToObject(u, "online"));
 			j_check(&r->oom, cJSON_AddNullToObject(u, "lastSeen"));
 			continue;

@@ -13,6 +13,7 @@
  *   wire_accounts.c  register, auth, getKeys; linkDevice, getLink,
  *                    approveLink, removeDevice
  *   wire_presence.c  getLastSeen, setPrivacy
+ *   wire_blocks.c    block, unblock, listBlocked; the blocked push
  *   wire_chats.c     createChat, getChat, modifyChatParticipants
  *   wire_messages.c  sendMessage, sendReceipt, ack
  *   wire_blobs.c     getAttachmentTarget, getAttachmentDownload
@@ -170,6 +171,12 @@ handler_fn handle_register, handle_auth, handle_get_keys, handle_link_device, ha
 	handle_approve_link, handle_remove_device;
 /* wire_presence.c */
 handler_fn handle_get_last_seen, handle_set_privacy;
+/* wire_blocks.c */
+handler_fn handle_block, handle_unblock, handle_list_blocked;
+/* The user's block list as "blocked" in the auth reply begun in r->reply
+ * (PROTOCOL.md, "Blocking"), so that a device knows it before the first
+ * push of its inbox: 0, or -1 with the request failed. */
+int wire_auth_blocked(struct req *r);
 /* wire_chats.c */
 handler_fn handle_create_chat, handle_get_chat, handle_modify, handle_update_chat;
 /* wire_messages.c */

@@ -205,6 +205,11 @@ add_chat(void *arg, const struct chat_chat *ch)
 	snprintf(p->id, sizeof p->id, "%s", ch->chat_id);
 	p->title = chat_title(ch, chat_client_user(a->c));
 	p->group = strcmp(ch->kind, "group") == 0;
+	/* The header says so (view.c): sending there fails until /unblock. */
+	for (size_t i = 0; !p->group && i < ch->n_members; i++)
+		if (strcmp(ch->members[i], chat_client_user(a->c)) != 0 &&
+		    chat_is_blocked(a->c, ch->members[i]) == 1)
+			p->blocked = 1;
 	p->unread = ch->n_unread;
 	p->last = ch->last_activity;
 	p->disappearing = ch->disappearing_s;
@@ -721,6 +726,18 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 	a->dirty_msgs = 1;
 }
 
+/* The block list changed (here, on another device, or found on
+ * connecting): the headers say who is blocked. */
+static void
+on_blocked_changed(struct chat_client *c, void *udata)
+{
+	struct app *a = udata;
+
+	(void)c;
+	a->dirty_chats = 1;
+	a->redraw = 1;
+}
+
 static const struct chat_callbacks callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
@@ -729,7 +746,8 @@ static const struct chat_callbacks callbacks =
 			    .on_receipt = on_receipt, .on_send_failed = on_send_failed,
 			    .on_typing = on_typing, .on_reaction = on_reaction,
 			    .on_message_changed = on_message_changed, .on_timer = on_timer,
-			    .on_expired = on_expired);
+			    .on_expired = on_expired,
+			    .on_blocked_changed = on_blocked_changed);
 
 /* ---- one home, several programs ------------------------------------------------- */
 

@@ -32,6 +32,7 @@ struct app_chat {
 	int64_t unread;
 	int64_t last;
 	int64_t disappearing; /* its timer in seconds, 0 off (the header shows it) */
+	int blocked; /* a direct chat with a user this user blocked */
 };
 
 /* A message of the open chat, as the view draws it. */

@@ -399,6 +399,54 @@ run_lastseen(struct app *a, int argc, char **argv)
 }
 
 static void
+run_block(struct app *a, int argc, char **argv)
+{
+	int block = strcmp(argv[0], "block") == 0;
+	int rc;
+
+	(void)argc;
+	rc = block ? chat_block_user(a->c, argv[1], app_done_notice, "block")
+		   : chat_unblock_user(a->c, argv[1], app_done_notice, "unblock");
+	if (rc != CHAT_OK)
+		app_notice(a, "%s failed: %s", argv[0], app_error(a->c));
+}
+
+struct blocked_list {
+	char text[1024];
+	size_t len, n;
+};
+
+static int
+add_blocked(void *arg, const char *user)
+{
+	struct blocked_list *l = arg;
+
+	if (l->len < sizeof l->text)
+		l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, "%s%s",
+					   l->n ? ", " : "", user);
+	l->n++;
+	return 0;
+}
+
+/* The copy the device keeps (fetched on every connection, pushed on every
+ * change), so it answers offline too. */
+static void
+run_blocked(struct app *a, int argc, char **argv)
+{
+	struct blocked_list l = {.len = 0};
+
+	(void)argc;
+	(void)argv;
+	if (chat_blocked_users(a->c, add_blocked, &l) < 0)
+		app_notice(a, "blocked failed: %s", app_error(a->c));
+	else if (l.n == 0)
+		app_notice(a, "you have blocked nobody");
+	else
+		app_notice(a, "blocked (%zu): %s%s", l.n, l.text,
+			   l.len >= sizeof l.text ? "..." : "");
+}
+
+static void
 run_bell(struct app *a, int argc, char **argv)
 {
 	(void)argc;
@@ -745,6 +793,9 @@ static const struct command commands[] = {
 	{"devices",  "",                "your devices",                                   0, 0, 0, run_devices},
 	{"approve",  "CODE",            "approve a new device showing CODE",              1, 1, 0, run_approve},
 	{"lastseen", "USER",            "when USER was last online",                      1, 1, 0, run_lastseen},
+	{"block",    "USER",            "block USER on all your devices: nothing of theirs reaches you", 1, 1, 0, run_block},
+	{"unblock",  "USER",            "unblock USER",                                   1, 1, 0, run_block},
+	{"blocked",  "",                "the users you blocked",                          0, 0, 0, run_blocked},
 	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
 	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
 	{"reply",    "N TEXT",          "reply to message N (1 the newest) quoting it",   2, -1, 1, run_reply},

@@ -241,6 +241,11 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 				 chat_duration_format(ch->disappearing, 1, d, sizeof d));
 			w += put(top, x + w, say, strlen(say), cols - w);
 		}
+		if (ch->blocked && w < cols) {
+			attron(A_REVERSE);
+			w += put(top, x + w, "  blocked", 9, cols - w);
+			attroff(A_REVERSE);
+		}
 		if (who != NULL && w < cols) {
 			char say[CHAT_USER_MAX + 16];
 

@@ -1,7 +1,7 @@
 /*
  * fuzz-frame.c - libFuzzer target: libchat's handling of what the server
  * sends (session.c's frames and everything a frame reaches: replies,
- * hello, newMessage, receipt, chatUpdate, missed, drained, linked), with no
+ * hello, newMessage, receipt, chatUpdate, missed, drained, linked, blocked), with no
  * network. The handle is bob's device 1 (keys of fuzz-keys.h), online, with
  * an in-memory store that knows alice/1, bob/2 and carol/1, the direct chat
  * 1010101010101010 (alice, bob), the group 1111111111111111 (alice, bob,

@@ -193,8 +193,13 @@ test_migrate_v1_fails_whole(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('users')"), 2);
 }
 
-/* What version 12 added (disappearing messages' expiry), taken away again. */
-#define UNDO_V12 "DROP INDEX messages_by_expiry; ALTER TABLE messages DROP COLUMN expires_at;"
+/* What version 13 added (block lists), taken away again. */
+#define UNDO_V13 "DROP TABLE blocks;"
+
+/* What version 12 added (disappearing messages' expiry), taken away again;
+ * and 13's. */
+#define UNDO_V12                                                                                   \
+	UNDO_V13 "DROP INDEX messages_by_expiry; ALTER TABLE messages DROP COLUMN expires_at;"
 
 /* What version 11 added (a group's description), taken away again; and 12's. */
 #define UNDO_V11 UNDO_V12 "ALTER TABLE chats DROP COLUMN description;"
@@ -674,6 +679,31 @@ test_migrate_v11(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
 }
 
+/* 12 -> 13: block lists, empty; a block then drops as it should. */
+static void
+test_migrate_v12(void **state)
+{
+	struct fixture *f = *state;
+	char ab[17], err[256];
+	int changed;
+
+	chat_of(f->db, "alice", "bob", ab, 1);
+	send_to(f->db, ab, M1, "bob", 0, 1000);
+	db_close(f->db);
+	f->db = NULL;
+	raw_sql(f, UNDO_V13 "PRAGMA user_version = 12;");
+
+	f->db = db_open(f->path, err, sizeof err);
+	if (f->db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blocks"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
+	assert_int_equal(db_block(f->db, "bob", "alice", 2000, &changed), DB_OK);
+	send_to(f->db, ab, M2, "bob", 0, 3000);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM inbox"), 1);
+}
+
 int
 main(void)
 {
@@ -694,6 +724,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v9, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v10, setup_store, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v11, setup_store, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v12, setup_store, teardown),
 	};
 
 	if (sodium_init() < 0)
