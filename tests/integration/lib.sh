@@ -23,6 +23,16 @@ check_server_log() {
 	return 0
 }
 
+# test_procs: the pids of the processes (but this shell) whose command line
+# names this test's directory: its programs, their homes, its tmux server.
+test_procs() {
+	for f in $(grep -laF -- "$T/" /proc/[0-9]*/cmdline 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" != $$ ] && [ -r "/proc/$p/stat" ] && ! dead "$p" && echo "$p"
+	done
+}
+
 cleanup() {
 	status=$?
 	if [ -n "$SERVER_PID" ]; then
@@ -35,8 +45,32 @@ cleanup() {
 	# this is its first process only: start what must be stopped on its own.
 	jobs -p >"$T/jobs" 2>/dev/null
 	for p in $(cat "$T/jobs" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	# chat-tui tests run their terminals in a tmux server of their own.
-	[ -S "$T/tmux.sock" ] && tmux -S "$T/tmux.sock" kill-server 2>/dev/null
+	# chat-tui tests run their terminals in a tmux server of their own. Each
+	# chat-tui is stopped first, while its terminal lives: one hung up by the
+	# kill-server was seen, under ASan, to spin for good in LeakSanitizer's
+	# exit check, and to slow every later test of the run.
+	if [ -S "$T/tmux.sock" ]; then
+		tuis=$(for p in $(test_procs); do
+			grep -qa chat-tui "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done)
+		[ -n "$tuis" ] && kill $tuis 2>/dev/null
+		i=0
+		while [ -n "$tuis" ] && [ $i -lt 100 ]; do
+			left=""
+			for p in $tuis; do dead "$p" || left="$left $p"; done
+			tuis=$left
+			i=$((i + 1))
+			sleep 0.05
+		done
+		tmux -S "$T/tmux.sock" kill-server 2>/dev/null
+	fi
+	# Whatever still runs on this test's files goes now, not on in the
+	# background of the next tests.
+	left=$(test_procs)
+	[ -n "$left" ] && kill $left 2>/dev/null && sleep 0.5
+	for p in $(test_procs); do
+		echo "cleanup: killed what was left running: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
+		kill -9 "$p" 2>/dev/null
+	done
 	check_server_log || status=1
 	rm -rf "$T"
 	exit $status
