@@ -108,7 +108,10 @@ expect_in "$T/out" "disappearing 1h"
 left=$((sent + 31 - $(date +%s)))
 [ $left -gt 0 ] && sleep $left
 # The server's sweep (every 2 s) took bob2's inbox rows of m1 and m2.
-wait_until 5 "bob2's inbox rows of m1 are still there" [ "$(inbox "$m1")" = 0 ]
+# (m1's row on the server, and the time, if not: sent_at, expires_at, inbox rows)
+m1_row() { sqlite3 "$T/server.db" "SELECT sent_at, expires_at, (SELECT count(*) FROM inbox i
+	WHERE i.message_id = m.message_id) FROM messages m WHERE message_id = '$m1'"; }
+wait_until 10 "bob2's inbox rows of m1 are still there: \$(m1_row) at \$(date +%s)" [ "$(inbox "$m1")" = 0 ]
 for h in alice bob; do
 	expect_exit 0 ctl $h --json history "$d"
 	jq -e --arg m0 "$m0" --arg t "$t1" '[.[].messageId] == [$m0, $t]' "$T/out" >/dev/null ||

@@ -137,6 +137,7 @@ expect_exit 0 ctl carol promote "$g" bob
 expect_exit 0 ctl bob recv
 expect_exit 0 ctl bob rename "$g" "friday crew"
 expect_exit 0 ctl bob describe "$g" "who brings what"
+tui_wait alice "friday crew" # the rename reached alice's chat list
 tui_type alice "/open friday crew"
 tui_keys alice Enter
 tui_wait alice "carol: plans for friday?"
