@@ -1,26 +1,49 @@
 #!/bin/sh
-# Runs every integration test (tests/integration/*.sh but lib.sh and run.sh),
-# each in its own process with its own server, and prints one line per test and
-# a closing "N passed, N failed" line. Exit status 1 if any failed.
+# Runs every integration test (tests/integration/*.sh but lib.sh, run.sh and
+# tui.sh), each in its own process with its own server, JOBS at a time (1 by
+# default: on two cores the suite is CPU-bound, JOBS=2 was slower), and prints one line per test, in
+# name order, with its seconds, then "N passed, N failed". A failed test's
+# output follows its line. Exit status 1 if any failed.
+#
+# Each script may say "# timeout: N" (seconds; 120 if not). The longest are
+# started first, so two workers finish together.
 : "${BIN:?BIN must point at the build directory}"
 dir=$(dirname "$0")
+
+# sh run.sh --one OUTDIR SCRIPT: one test, its result in OUTDIR/NAME.{log,rc,s}.
+if [ "${1:-}" = --one ]; then
+	name=$(basename "$3" .sh)
+	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$3" | head -n 1)
+	start=$(date +%s)
+	BIN=$BIN timeout "${limit:-120}" sh "$3" >"$2/$name.log" 2>&1
+	echo $? >"$2/$name.rc"
+	echo $(($(date +%s) - start)) >"$2/$name.s"
+	exit 0
+fi
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT INT TERM
+for t in "$dir"/*.sh; do
+	name=$(basename "$t" .sh)
+	case $name in lib | run | tui) continue ;; esac
+	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	echo "${limit:-120} $t"
+done | sort -k1,1nr -k2 | cut -d' ' -f2- |
+	BIN=$BIN xargs -n 1 -P "${JOBS:-1}" sh "$0" --one "$out"
+
 pass=0
 failed=0
 for t in "$dir"/*.sh; do
 	name=$(basename "$t" .sh)
-	case $name in lib|run|tui) continue ;; esac
-	log=$(mktemp)
-	# 120 s a script, or what its own "# timeout: N" line says.
-	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
-	if BIN=$BIN timeout "${limit:-120}" sh "$t" >"$log" 2>&1; then
-		echo "ok   $name"
+	case $name in lib | run | tui) continue ;; esac
+	if [ "$(cat "$out/$name.rc" 2>/dev/null)" = 0 ]; then
+		echo "ok   $name ($(cat "$out/$name.s") s)"
 		pass=$((pass + 1))
 	else
-		echo "FAIL $name"
-		sed 's/^/     /' "$log"
+		echo "FAIL $name (exit $(cat "$out/$name.rc" 2>/dev/null || echo "?: never ran"))"
+		sed 's/^/     /' "$out/$name.log" 2>/dev/null
 		failed=$((failed + 1))
 	fi
-	rm -f "$log"
 done
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]
