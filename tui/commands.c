@@ -33,6 +33,51 @@ usage_of(struct app *a, const struct command *cmd)
 
 /* ---- the commands --------------------------------------------------------------- */
 
+/* /help's overview: the commands by topic, usage only, so the whole list
+ * fits on a small terminal (each one's summary is /help COMMAND's). */
+static const char *const help_topics[][2] = {
+	{"chats", "create group open chats search goto"},
+	{"messages", "reply react edit delete delete! disappear attach download"},
+	{"groups", "members add remove leave promote demote rename describe"},
+	{"people", "verify trust lastseen block unblock blocked devices approve"},
+	{"chat-tui", "help bell reconnect quit"},
+};
+
+static int
+in_topic(const char *names, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = names; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == names || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* One topic's line: the commands named in names, or with names NULL the
+ * commands no topic names (so a new command is never missing from /help). */
+static void
+help_line(struct app *a, const char *topic, const char *names)
+{
+	char line[512];
+	size_t len = (size_t)snprintf(line, sizeof line, "  %s:", topic), n = 0;
+
+	for (const struct command *c = commands; c->name != NULL; c++) {
+		int listed = 0;
+
+		for (size_t i = 0; names == NULL && i < sizeof help_topics / sizeof help_topics[0]; i++)
+			listed |= in_topic(help_topics[i][1], c->name);
+		if (names != NULL ? !in_topic(names, c->name) : listed)
+			continue;
+		if (len < sizeof line)
+			len += (size_t)snprintf(line + len, sizeof line - len, "  /%s%s%s", c->name,
+						c->usage[0] ? " " : "", c->usage);
+		n++;
+	}
+	if (n > 0)
+		app_notice(a, "%s", line);
+}
+
 static void
 run_help(struct app *a, int argc, char **argv)
 {
@@ -47,10 +92,10 @@ run_help(struct app *a, int argc, char **argv)
 		app_notice(a, "no command /%s; /help lists them", argv[1]);
 		return;
 	}
-	app_notice(a, "commands (Tab completes them):");
-	for (c = commands; c->name != NULL; c++)
-		app_notice(a, "  /%s%s%s - %s", c->name, c->usage[0] ? " " : "", c->usage,
-			   c->summary);
+	app_notice(a, "commands (/help COMMAND tells what one does; Tab completes them):");
+	for (size_t i = 0; i < sizeof help_topics / sizeof help_topics[0]; i++)
+		help_line(a, help_topics[i][0], help_topics[i][1]);
+	help_line(a, "other", NULL);
 	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
 		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
 		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");

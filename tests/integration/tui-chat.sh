@@ -61,7 +61,12 @@ tui_wait alice "bob: hello alice"
 # Commands: help from the table, a wrong argument shows the usage, an unknown one says so.
 tui_type alice "/help"
 tui_keys alice Enter
-tui_wait alice "/group NAME USER... - make a group NAME with these users"
+tui_wait alice "chats:  /create USER  /group NAME USER...  /open CHAT"
+tui_wait alice "chat-tui:  /help [COMMAND]  /bell on|off  /reconnect  /quit"
+tui_wait alice "keys: Enter sends"
+tui_type alice "/help group"
+tui_keys alice Enter
+tui_wait alice "usage: /group NAME USER...  (make a group NAME with these users)"
 tui_type alice "/add"
 tui_keys alice Enter
 tui_wait alice "usage: /add USER..."
