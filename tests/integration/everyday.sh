@@ -8,8 +8,9 @@
 #   carol: carol (chatctl)    carol2 (chatctl, offline until the very end)
 #
 # Replies, reactions, typing, edits, delete for everyone and for me, mentions,
-# group administration, notes to self and search; each one done on one program
-# and seen on the others, and the offline devices catch up on all of it.
+# group administration, notes to self, search, disappearing messages and
+# blocking; each one done on one program and seen on the others, and the
+# offline devices catch up on all of it.
 # timeout: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
@@ -208,6 +209,65 @@ jq -e --arg g "$g" '.[] | select(.chatId==$g) | .name == "friday crew"' "$T/out"
 expect_exit 0 "$CHATCTL" --home "$T/carol2" --json members "$g"
 jq -e '[.participants[] | select(.admin) | .user] | sort == ["bob","carol"]' "$T/out" >/dev/null ||
 	fail "carol2's admins: $(cat "$T/out")"
+
+### Disappearing messages, turned on in chat-tui: chatctl and the other
+### device keep the timer, and a message vanishes from every screen and
+### history; bob turns it off from chatctl.
+tui_wait alice "[online] alice" 40 # back after the restart
+tui_wait bob2 "[online] bob" 40
+tui_type alice "/open bob"
+tui_keys alice Enter
+tui_type alice "/disappear 30s"
+tui_keys alice Enter
+tui_wait alice "* alice set disappearing messages to 30 seconds"
+tui_wait alice "⏱ 30s"
+expect_exit 0 ctl bob recv
+expect_exit 0 ctl bob chats
+expect_in "$T/out" "disappearing 30s"
+tui_type bob2 "/open alice"
+tui_keys bob2 Enter
+tui_wait bob2 "* alice set disappearing messages to 30 seconds"
+expect_exit 0 ctl bob send "$d" "this one vanishes"
+sent=$(date +%s)
+tui_wait alice "bob: this one vanishes"
+tui_wait bob2 "bob: this one vanishes"
+left=$((sent + 30 - $(date +%s)))
+[ $left -gt 0 ] && sleep $left
+tui_wait_gone alice "this one vanishes"
+tui_wait_gone bob2 "this one vanishes"
+hist bob "$d"
+expect_not_in "$T/out" "this one vanishes"
+expect_in "$T/out" "lunch at one?" # what came before the timer stays
+expect_exit 0 ctl bob disappear "$d" off
+tui_wait alice "* bob turned off disappearing messages"
+tui_wait_gone alice "⏱"
+
+### Blocking: bob blocks carol from chatctl; his chat-tui device knows at
+### once, and nothing of hers reaches either of his devices while the others
+### get it; he unblocks her from chat-tui, and her next message comes.
+expect_exit 0 ctl bob block carol
+tui_type bob2 "/blocked"
+tui_keys bob2 Enter
+tui_wait bob2 "blocked (1): carol"
+expect_exit 0 ctl carol send "$g" "anyone for tennis?"
+expect_exit 0 ctl alice2 recv
+expect_in "$T/out" "anyone for tennis?"
+expect_exit 0 ctl bob recv
+expect_not_in "$T/out" "anyone for tennis?"
+tui_type bob2 "/open friday crew"
+tui_keys bob2 Enter
+tui_wait bob2 "alice: @carol can you book for four? (edited)"
+sleep 0.5
+tui_screen bob2 >"$T/screen"
+expect_not_in "$T/screen" "anyone for tennis?"
+tui_type bob2 "/unblock carol"
+tui_keys bob2 Enter
+tui_wait bob2 "unblock: done"
+expect_exit 0 ctl carol send "$g" "tennis at five, then"
+tui_wait bob2 "carol: tennis at five, then"
+expect_exit 0 ctl bob recv
+expect_in "$T/out" "tennis at five, then"
+expect_not_in "$T/out" "anyone for tennis?"
 
 tui_keys alice C-c
 tui_keys bob2 C-c
