@@ -545,41 +545,39 @@ on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event
 		a->dirty_msgs = 1;
 }
 
+/* Something changed in chat_id: its messages (if open) and the list are
+ * drawn again. */
+static void
+chat_changed(struct app *a, const char *chat_id)
+{
+	if (strcmp(chat_id, a->open) == 0)
+		a->dirty_msgs = 1;
+	a->dirty_chats = 1;
+}
+
 /* A timer change: the header and the history say it. */
 static void
 on_timer(struct chat_client *c, void *udata, const struct chat_timer_event *e)
 {
-	struct app *a = udata;
-
 	(void)c;
-	if (strcmp(e->chat_id, a->open) == 0)
-		a->dirty_msgs = 1;
-	a->dirty_chats = 1;
+	chat_changed(udata, e->chat_id);
 }
 
 /* A message past its time is gone from the store: from the screen too. */
 static void
 on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *message_id)
 {
-	struct app *a = udata;
-
 	(void)c;
 	(void)message_id;
-	if (strcmp(chat_id, a->open) == 0)
-		a->dirty_msgs = 1;
-	a->dirty_chats = 1;
+	chat_changed(udata, chat_id);
 }
 
 /* An edit or delete: the message it changes is drawn again, changed. */
 static void
 on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
 {
-	struct app *a = udata;
-
 	(void)c;
-	if (strcmp(e->chat_id, a->open) == 0)
-		a->dirty_msgs = 1;
-	a->dirty_chats = 1;
+	chat_changed(udata, e->chat_id);
 }
 
 static void
