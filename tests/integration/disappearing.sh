@@ -111,7 +111,10 @@ left=$((sent + 31 - $(date +%s)))
 # (m1's row on the server, and the time, if not: sent_at, expires_at, inbox rows)
 m1_row() { sqlite3 "$T/server.db" "SELECT sent_at, expires_at, (SELECT count(*) FROM inbox i
 	WHERE i.message_id = m.message_id) FROM messages m WHERE message_id = '$m1'"; }
-wait_until 10 "bob2's inbox rows of m1 are still there: \$(m1_row) at \$(date +%s)" [ "$(inbox "$m1")" = 0 ]
+# (a function, so that each try counts again: "$(inbox ...)" as an argument
+# would be counted once, when wait_until is called)
+m1_gone() { [ "$(inbox "$m1")" = 0 ]; }
+wait_until 10 "bob2's inbox rows of m1 are still there: \$(m1_row) at \$(date +%s)" m1_gone
 for h in alice bob; do
 	expect_exit 0 ctl $h --json history "$d"
 	jq -e --arg m0 "$m0" --arg t "$t1" '[.[].messageId] == [$m0, $t]' "$T/out" >/dev/null ||
