@@ -39,6 +39,12 @@ cands_add(struct cands *c, const char *s, int dir)
 		c->dir[c->n++] = dir;
 }
 
+static int
+by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 static size_t
 common_prefix(const struct cands *c)
 {
@@ -57,15 +63,26 @@ common_prefix(const struct cands *c)
 	return n;
 }
 
+/* In name order (a directory's is arbitrary); dir[] goes with v[]. */
 static void
-list(struct app *a, const struct cands *c)
+list(struct app *a, struct cands *c)
 {
 	char line[400] = "";
 	size_t used = 0;
 
+	for (size_t i = 0; i < c->n; i++) {
+		char *d = c->dir[i] ? realloc(c->v[i], strlen(c->v[i]) + 2) : NULL;
+
+		if (d != NULL) {
+			c->v[i] = d;
+			strcat(d, "/");
+		}
+	}
+	qsort(c->v, c->n, sizeof c->v[0], by_name);
+
 	for (size_t i = 0; i < c->n && used < sizeof line - 1; i++)
-		used += (size_t)snprintf(line + used, sizeof line - used, "%s%s ", c->v[i],
-					 c->dir[i] ? "/" : "");
+		used += (size_t)snprintf(line + used, sizeof line - used, "%s ",
+					 c->v[i]);
 	if (used >= sizeof line - 1 || c->more)
 		app_status(a, "%s...", line);
 	else
@@ -186,12 +203,13 @@ complete_path(struct app *a)
 		char *done;
 
 		cl = common_prefix(&c);
-		quote = quoted || strchr(c.v[0], ' ') != NULL || strchr(dir, ' ') != NULL;
 		done = malloc(strlen(dir) + cl + 2);
 		if (done != NULL) {
 			sprintf(done, "%s%.*s", dir, (int)cl, c.v[0]);
 			if (c.n == 1 && c.dir[0])
 				strcat(done, "/");
+			/* A space in what the word becomes: quoted, as split() reads. */
+			quote = quoted || strchr(done, ' ') != NULL;
 			if (c.n == 1)
 				put_word(a, start, done, quote, c.dir[0] ? "" : quote ? "\" " : " ");
 			else if (cl > bl || (quote && !quoted))
