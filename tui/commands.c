@@ -100,6 +100,8 @@ run_help(struct app *a, int argc, char **argv)
 	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
 		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
 		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");
+	app_notice(a, "messages: Alt-s (or a click) selects one: r reply, e edit, d delete, "
+		      "+ react, o open its file; Alt-i shows ids (#ID for MSG)");
 }
 
 /* A chat was made: open it. */
