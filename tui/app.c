@@ -456,6 +456,7 @@ app_open(struct app *a, const char *chat_id)
 		a->more_below = 0;
 		a->to_unread = 1;
 		a->marked[0] = '\0';
+		a->selected[0] = '\0'; /* the selection mode is about one chat */
 		clear_notices(a);
 	}
 	a->dirty_msgs = a->dirty_chats = 1;

@@ -23,7 +23,6 @@ struct command {
 };
 
 static const struct command commands[];
-static const struct command *find(const char *name);
 
 static void
 usage_of(struct app *a, const struct command *cmd)
@@ -543,7 +542,7 @@ run_attach(struct app *a, int argc, char **argv)
 		n++;
 	}
 	if (n == 0) {
-		usage_of(a, find("attach"));
+		app_notice(a, "usage: /attach FILE... [-- CAPTION]");
 		goto done;
 	}
 	if (i < argc && (caption = join_words(argc, argv, i + 1)) == NULL)
@@ -783,7 +782,7 @@ static void
 run_ids(struct app *a, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0) {
-		usage_of(a, find("ids"));
+		app_notice(a, "usage: /ids [on|off]");
 		return;
 	}
 	a->show_ids = argc > 1 ? strcmp(argv[1], "on") == 0 : !a->show_ids;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analyzer.h"
 #include "app.h"
 
 #define CANDS 256 /* names kept; a longer listing is cut */
@@ -28,6 +29,9 @@ cands_free(struct cands *c)
 		free(c->v[i]);
 }
 
+/* The copy goes into c->v, which cands_free() frees: the analyzer loses it
+ * when c came through a callback's void pointer (add_member). */
+ANALYZER_LEAK_FP_BEGIN
 static void
 cands_add(struct cands *c, const char *s, int dir)
 {
@@ -38,6 +42,7 @@ cands_add(struct cands *c, const char *s, int dir)
 	if ((c->v[c->n] = strdup(s)) != NULL)
 		c->dir[c->n++] = dir;
 }
+ANALYZER_LEAK_FP_END
 
 static int
 by_name(const void *x, const void *y)
@@ -122,7 +127,7 @@ word_start(const struct app *a, int *quoted)
 		else if (!in && (a->ed.buf[i] == ' ' || a->ed.buf[i] == '\n'))
 			start = i + 1;
 	}
-	*quoted = a->ed.buf[start] == '"';
+	*quoted = start < a->ed.cursor && a->ed.buf[start] == '"';
 	return start;
 }
 

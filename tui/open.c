@@ -168,16 +168,15 @@ files_of(struct app *a, const char *id, int idx, struct files *f)
 	return 0;
 }
 
-struct pending_open {
-	struct app *a;
-	int open; /* open it once downloaded */
-};
+/* The download's arg is what the status line says of it: OPENING for one
+ * that goes on to open the file it saved. */
+#define FETCHING "downloading"
+#define OPENING  "downloading to open"
 
 static void
 progress(struct chat_client *c, void *arg, int64_t done, int64_t total)
 {
-	(void)arg;
-	app_status(chat_client_udata(c), "downloading: %d%%",
+	app_status(chat_client_udata(c), "%s: %d%%", (const char *)arg,
 		   total > 0 ? (int)(done * 100 / total) : 100);
 }
 
@@ -185,7 +184,7 @@ static void
 fetched(struct chat_client *c, void *arg, int err, const char *path)
 {
 	struct app *a = chat_client_udata(c);
-	int then_open = arg != NULL;
+	int then_open = strcmp(arg, OPENING) == 0;
 
 	if (err != CHAT_OK)
 		app_notice(a, "download failed: %s", app_why(c, err));
@@ -196,15 +195,11 @@ fetched(struct chat_client *c, void *arg, int err, const char *path)
 	a->dirty_msgs = 1;
 }
 
-/* A download that goes on to open what it saved passes a non-NULL arg; any
- * static address will do, there is nothing to free. */
-static char then_open_tag;
-
 static void
 fetch(struct app *a, const char *id, int idx, const char *out, int then_open)
 {
 	if (chat_download(a->c, id, (size_t)idx, out, progress, fetched,
-			  then_open ? &then_open_tag : NULL) != CHAT_OK)
+			  then_open ? OPENING : FETCHING) != CHAT_OK)
 		app_notice(a, "download: %s", app_error(a->c));
 	else
 		app_status(a, "downloading...");
@@ -286,7 +281,7 @@ open_command(struct app *a, int argc, char **argv)
 void
 download_command(struct app *a, int argc, char **argv)
 {
-	char id[CHAT_MESSAGE_ID_LEN + 1], *args[3], *out = NULL;
+	char id[CHAT_MESSAGE_ID_LEN + 1], *args[2] = {NULL, NULL}, *out = NULL;
 	int n = 0, idx = -1;
 	struct files f;
 

@@ -236,7 +236,7 @@ select_mouse(struct app *a)
 	if (chat >= 0) {
 		a->selected[0] = '\0';
 		app_open(a, a->chats[chat].id);
-	} else if (msg >= 0 && !a->msgs[msg].event) {
+	} else if (msg >= 0 && (size_t)msg < a->n_msgs && !a->msgs[msg].event) {
 		select_at(a, (size_t)msg);
 	}
 	return 0;
