@@ -111,5 +111,26 @@ tui_wait alice "attach:"
 
 tui_keys alice C-c
 tui_wait alice "[exit 0]"
+
+# No opener ($OPENER unset, no xdg-open on PATH): said, with the path. The
+# tmux server's environment, which a new window gets, changed for it (a
+# session kept meanwhile, or the server would end with alice's).
+mkdir -p "$T/bin"
+ln -s "$(command -v env)" "$T/bin/env"
+ln -s "$(command -v sleep)" "$T/bin/sleep"
+$TMUX_CMD new-session -d -s keep "sleep 120"
+$TMUX_CMD kill-session -t alice
+$TMUX_CMD set-environment -g -u OPENER
+$TMUX_CMD set-environment -g PATH "$T/bin"
+tui_start alice 120x30
+tui_wait alice "[online] alice"
+tui_keys alice M-1
+tui_wait alice "bob: third"
+tui_type alice "/openfile 3"
+tui_keys alice Enter
+tui_wait alice "no opener (\$OPENER is not set, no xdg-open): the file is"
+tui_wait alice "$HOME/b-copy.bin"
+tui_keys alice C-c
+tui_wait alice "[exit 0]"
 tui_check_asan
 stop_server

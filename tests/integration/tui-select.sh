@@ -17,6 +17,13 @@ click() {
 	tui_keys "$1" -l "$(printf '\033[M %s%s\033[M#%s%s' "$cx" "$cy" "$cx" "$cy")"
 }
 
+# wheel_up NAME X Y: the wheel turned up once there (button 4: 32 + 64).
+wheel_up() {
+	cx=$(printf "\\$(printf %o $((33 + $2)))")
+	cy=$(printf "\\$(printf %o $((33 + $3)))")
+	tui_keys "$1" -l "$(printf '\033[M`%s%s' "$cx" "$cy")"
+}
+
 # row NAME TEXT: the screen row (from 0) showing TEXT.
 row() {
 	r=$(tui_screen "$1" | grep -nF -- "$2" | head -1 | cut -d: -f1)
@@ -102,6 +109,24 @@ tui_wait_gone alice "selected #"
 tui_type alice "hello"
 tui_wait alice "hello"
 tui_keys alice C-u
+
+# Tab on an @word in a message: a member of the open chat.
+tui_type alice "thanks @b"
+tui_keys alice Tab
+tui_wait alice "thanks @bob"
+tui_keys alice C-u
+
+# The wheel scrolls (an xterm report of button 4: 32 + 64).
+i=0
+while [ $i -lt 30 ]; do
+	i=$((i + 1))
+	expect_exit 0 ctl bob send "$c" "line $i"
+done
+tui_wait alice "bob: line 30"
+wheel_up alice 40 10
+tui_wait alice "scrolled up"
+tui_keys alice Escape
+tui_wait_gone alice "scrolled up"
 tui_keys alice C-c
 tui_wait alice "[exit 0]"
 
@@ -110,8 +135,8 @@ $TMUX_CMD kill-session -t alice
 tui_start alice 100x30 --no-mouse
 tui_wait alice "[online] alice"
 tui_keys alice M-1
-tui_wait alice "yes two"
-click alice 40 "$(row alice "bob: two")"
+tui_wait alice "bob: line 30"
+click alice 40 "$(row alice "bob: line 29")"
 sleep 0.5
 tui_screen alice | grep -qF "selected #" && fail "--no-mouse: a click selected a message"
 tui_keys alice C-c
