@@ -310,24 +310,13 @@ add_msg(void *arg, const struct chat_message *m)
 			strcat(p->text, " (edited)");
 		}
 	}
-	/* Files: "[file: photo.jpg, 1.2 MB]" after the text (safe names). */
-	for (size_t i = 0; p->text != NULL && i < m->n_attachments; i++) {
-		const struct chat_attachment *f = &m->attachments[i];
-		double sz = (double)f->size;
-		const char *unit = sz >= 1048576 ? "MB" : sz >= 1024 ? "KB" : "bytes";
-		char buf[512], *name = safe_dup(f->name, strlen(f->name)), *t;
+	/* Files: "[file: photo.jpg, 1.2 MB]", the text under them: their
+	 * caption (open.c). */
+	if (p->text != NULL && m->n_attachments > 0) {
+		char *t = open_files_text(m, p->text, &p->files, &p->files_fetched);
 
-		sz = sz >= 1048576 ? sz / 1048576 : sz >= 1024 ? sz / 1024 : sz;
-		snprintf(buf, sizeof buf, "%s[file: %s, %.*f %s%s]", p->text[0] ? " " : "",
-			 name ? name : "?", unit[0] == 'b' ? 0 : 1, sz, unit,
-			 f->path ? ", downloaded" : "");
-		free(name);
-		if ((t = realloc(p->text, strlen(p->text) + strlen(buf) + 1)) != NULL) {
-			p->text = t;
-			strcat(p->text, buf);
-		}
-		p->files++;
-		p->files_fetched += f->path != NULL;
+		free(p->text);
+		p->text = t;
 	}
 	add_answers(p, m);
 	if (p->sender == NULL || p->text == NULL) {

@@ -213,6 +213,10 @@ void open_file(struct app *a, const char *id, int idx);
  * table runs them). */
 void open_command(struct app *a, int argc, char **argv);
 void download_command(struct app *a, int argc, char **argv);
+/* What a message with files shows: "[file: NAME, SIZE(, downloaded)]" for
+ * each, and under them its text (safe, as given), their caption; counts its
+ * files and those downloaded. Malloc'd, NULL when out of memory. */
+char *open_files_text(const struct chat_message *m, const char *text, int *files, int *fetched);
 /* A path with ~ or ~/ at its start expanded: malloc'd (NULL: no memory). */
 char *open_expand(const char *path);
 

@@ -20,6 +20,39 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "text.h"
+
+char *
+open_files_text(const struct chat_message *m, const char *text, int *files, int *fetched)
+{
+	size_t len = strlen(text) + 2, used = 0;
+	char *out;
+
+	/* Room for each file's words and a size of up to 20 digits. */
+	len += m->n_attachments * (sizeof "[file: , 1023.9 bytes, downloaded] " + 20);
+	for (size_t i = 0; i < m->n_attachments; i++)
+		len += text_sanitize(m->attachments[i].name, strlen(m->attachments[i].name), NULL,
+				     0);
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < m->n_attachments; i++) {
+		const struct chat_attachment *f = &m->attachments[i];
+		double sz = (double)f->size;
+		const char *unit = sz >= 1048576 ? "MB" : sz >= 1024 ? "KB" : "bytes";
+
+		sz = sz >= 1048576 ? sz / 1048576 : sz >= 1024 ? sz / 1024 : sz;
+		used += (size_t)snprintf(out + used, len - used, "%s[file: ", i ? " " : "");
+		used += text_sanitize(f->name, strlen(f->name), out + used, len - used);
+		used += (size_t)snprintf(out + used, len - used, ", %.*f %s%s]",
+					 unit[0] == 'b' ? 0 : 1, sz, unit,
+					 f->path ? ", downloaded" : "");
+		++*files;
+		*fetched += f->path != NULL;
+	}
+	if (text[0] != '\0')
+		snprintf(out + used, len - used, "\n%s", text);
+	return out;
+}
 
 char *
 open_expand(const char *path)

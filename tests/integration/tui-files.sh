@@ -1,7 +1,8 @@
 # chat-tui and files, beyond tui-media.sh: /download of a chosen message (an
 # older one, by N; another by #ID with --out ~/PATH), /openfile handing the
 # file to $OPENER (a script recording its argv) and downloading it first when
-# needed, /attach with ~ paths, a quoted name with spaces and a caption, and
+# needed, /attach with ~ paths, a quoted name with spaces and a caption (drawn
+# under the files), and
 # Tab completing file names (a unique one whole, quoted; several listed).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
@@ -39,7 +40,7 @@ expect_exit 0 ctl bob send "$c" "second" --attach "$T/b.bin"
 m2=$(cat "$T/out")
 tui_wait alice "bob (2)"
 tui_keys alice M-1
-tui_wait alice "bob: second [file: b.bin"
+tui_wait alice "bob: [file: b.bin"
 
 # /download 2: the older message's file, not the newest's.
 tui_type alice "/download 2"
@@ -67,7 +68,7 @@ tui_screen alice | grep -qF "must not reach" && fail "the opener's output is on 
 # Not downloaded yet: fetched, then opened.
 head -c 5000 /dev/urandom >"$T/c.bin"
 expect_exit 0 ctl bob send "$c" "third" --attach "$T/c.bin"
-tui_wait alice "bob: third [file: c.bin"
+tui_wait alice "bob: [file: c.bin"
 tui_type alice "/openfile"
 tui_keys alice Enter
 tui_wait alice "saved $T/alice/downloads/c.bin" 20
@@ -93,7 +94,10 @@ tui_wait alice '/attach "~/docs/my notes.txt" ~/docs/plan.txt'
 # (tui_type would give tmux an argument starting with -, an option to it)
 tui_keys alice -l -- "-- two files for you"
 tui_keys alice Enter
-tui_wait alice "alice: two files for you [file: my notes.txt" 20
+tui_wait alice "alice: [file: my notes.txt, 9 bytes] [file: plan.txt, 9 bytes]" 20
+# The caption on the row under the files.
+tui_screen alice | grep -A1 -F "alice: [file: my notes.txt" | tail -1 |
+	grep -qF "two files for you" || fail "the caption is not under the files: $(tui_screen alice)"
 i=0
 until ctl bob --json recv >"$T/bob.out" 2>/dev/null && cat "$T/bob.out" >>"$T/bob.all" &&
 	grep -q '"plan.txt"' "$T/bob.all"; do
@@ -125,7 +129,7 @@ $TMUX_CMD set-environment -g PATH "$T/bin"
 tui_start alice 120x30
 tui_wait alice "[online] alice"
 tui_keys alice M-1
-tui_wait alice "bob: third"
+tui_wait alice "bob: [file: c.bin"
 tui_type alice "/openfile 3"
 tui_keys alice Enter
 tui_wait alice "no opener (\$OPENER is not set, no xdg-open): the file is"
