@@ -108,6 +108,16 @@ m=$(jq -r 'select(.type == "message" and .text == "two files for you") | .messag
 expect_exit 0 ctl bob download "$m" --index 1 --out "$T/notes-bob.txt"
 cmp -s "$T/notes-bob.txt" "$HOME/docs/my notes.txt" || fail "bob's notes differ"
 
+# Tab after --out in /download, and on a command's name.
+tui_type alice "/download 1 1 --out ~/do"
+tui_keys alice Tab
+tui_wait alice "/download 1 1 --out ~/docs/"
+tui_keys alice C-u
+tui_type alice "/openf"
+tui_keys alice Tab
+tui_wait alice "/openfile"
+tui_keys alice C-u
+
 # A path that is not there: said, nothing sent.
 tui_type alice "/attach ~/nothing.txt"
 tui_keys alice Enter
