@@ -150,14 +150,38 @@ step(struct app *a, int dir)
 		hint(a);
 }
 
+/* The text /edit starts from: the message's own, when /edit's words give
+ * it back as it is (one line, no quotes, single spaces), else nothing. */
+static int
+edit_text(void *arg, const struct chat_message *m)
+{
+	char **out = arg;
+
+	if (m->outgoing && m->text_len > 0 && memchr(m->text, '\n', m->text_len) == NULL &&
+	    memchr(m->text, '"', m->text_len) == NULL && strstr(m->text, "  ") == NULL &&
+	    strlen(m->text) == m->text_len)
+		*out = strdup(m->text);
+	return 0;
+}
+
 /* The command for the selected message, in the input line to finish. */
 static void
 prefill(struct app *a, const char *cmd)
 {
-	char line[64];
+	char line[64], *text = NULL, *full;
 
 	snprintf(line, sizeof line, "/%s #%.*s ", cmd, ID_TYPED, a->selected);
-	editor_set(&a->ed, line);
+	if (strcmp(cmd, "edit") == 0)
+		(void)chat_message_get(a->c, a->selected, edit_text, &text);
+	if (text != NULL && (full = malloc(strlen(line) + strlen(text) + 1)) != NULL) {
+		strcpy(full, line);
+		strcat(full, text);
+		editor_set(&a->ed, full);
+		free(full);
+	} else {
+		editor_set(&a->ed, line);
+	}
+	free(text);
 	leave(a);
 	app_status(a, "Enter runs it");
 }

@@ -31,6 +31,11 @@ row() {
 	echo $((r - 1))
 }
 
+# input_has TEXT: alice's input line (the screen's last row) holds TEXT.
+input_has() {
+	tui_screen alice | tail -1 | grep -qF -- "$1"
+}
+
 # bob_got JQ: bob's chatctl receives a message matching JQ (with $m1...).
 bob_got() {
 	i=0
@@ -85,6 +90,17 @@ tui_type alice "yes two"
 tui_keys alice Enter
 tui_wait alice "> bob: two"
 bob_got ".[] | select(.type == \"message\" and .text == \"yes two\" and .replyTo.id == \"$m2\")"
+
+# e writes /edit with the text to change.
+tui_keys alice M-s
+tui_wait alice "selected #"
+tui_keys alice e
+wait_until 10 "e wrote no /edit" input_has "/edit #"
+input_has " yes two" || fail "e wrote: $(tui_screen alice | tail -1)"
+tui_keys alice BSpace BSpace BSpace BSpace BSpace BSpace BSpace
+tui_type alice "yes 2"
+tui_keys alice Enter
+tui_wait alice "yes 2 (edited)"
 
 # + reacts, d deletes (from this device): each after Enter.
 tui_keys alice M-s Up Up
