@@ -86,8 +86,7 @@ list(struct app *a, struct cands *c)
 	qsort(c->v, c->n, sizeof c->v[0], by_name);
 
 	for (size_t i = 0; i < c->n && used < sizeof line - 1; i++)
-		used += (size_t)snprintf(line + used, sizeof line - used, "%s ",
-					 c->v[i]);
+		used += (size_t)snprintf(line + used, sizeof line - used, "%s ", c->v[i]);
 	if (used >= sizeof line - 1 || c->more)
 		app_status(a, "%s...", line);
 	else
@@ -203,7 +202,7 @@ complete_path(struct app *a)
 	if (c.n == 0) {
 		app_status(a, "no file name starts so");
 	} else {
-		const char *base = slash ? slash + 1 : word;
+		const char *base = slash ? slash + 1 : word, *end;
 		size_t bl = strlen(base);
 		char *done;
 
@@ -215,8 +214,10 @@ complete_path(struct app *a)
 				strcat(done, "/");
 			/* A space in what the word becomes: quoted, as split() reads. */
 			quote = quoted || strchr(done, ' ') != NULL;
+			/* A whole name ends its word; a directory's goes on. */
+			end = c.dir[0] ? "" : quote ? "\" " : " ";
 			if (c.n == 1)
-				put_word(a, start, done, quote, c.dir[0] ? "" : quote ? "\" " : " ");
+				put_word(a, start, done, quote, end);
 			else if (cl > bl || (quote && !quoted))
 				put_word(a, start, done, quote, "");
 			else

@@ -60,8 +60,9 @@ app_msg_spec(struct app *a, const char *spec, char id[CHAT_MESSAGE_ID_LEN + 1])
 	/* An id: "#3fa9c1" as /ids shows it, or a prefix with a letter in it
 	 * (all digits is a count: "1234" is the 1234th newest, "#1234" an id). */
 	if (chat_resolve_message(a->c, spec + (spec[0] == '#'), id) != CHAT_OK) {
-		app_notice(a, "no message %s here: %s (MSG is N, 1 the newest, or #ID as /ids "
-			      "shows it)",
+		app_notice(a,
+			   "no message %s here: %s (MSG is N, 1 the newest, or #ID as /ids "
+			   "shows it)",
 			   spec, app_error(a->c));
 		return -1;
 	}
@@ -98,8 +99,9 @@ index_of(const struct app *a, const char *id)
 static void
 hint(struct app *a)
 {
-	app_status(a, "selected #%.*s: r reply, e edit, d delete, + react, o open, "
-		      "Up/Down, Esc leaves",
+	app_status(a,
+		   "selected #%.*s: r reply, e edit, d delete, + react, o open, "
+		   "Up/Down, Esc leaves",
 		   APP_ID_SHOWN, a->selected);
 }
 

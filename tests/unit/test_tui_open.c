@@ -48,10 +48,15 @@ static void
 test_files_text(void **state)
 {
 	struct chat_attachment f[3] = {
-		{.name = "photo.jpg", .type = "image/jpeg", .size = 1258291, .path = "/d/photo.jpg"},
+		{.name = "photo.jpg",
+		 .type = "image/jpeg",
+		 .size = 1258291,
+		 .path = "/d/photo.jpg"},
 		{.name = "notes.txt", .type = "text/plain", .size = 900, .path = NULL},
-		{.name = "big.iso", .type = "application/x-iso9660-image",
-		 .size = INT64_MAX, .path = NULL},
+		{.name = "big.iso",
+		 .type = "application/x-iso9660-image",
+		 .size = INT64_MAX,
+		 .path = NULL},
 	};
 	struct chat_message m;
 	int files = 0, fetched = 0;
