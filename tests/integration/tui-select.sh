@@ -82,6 +82,10 @@ tui_keys alice M-s
 tui_wait alice "selected #"
 tui_keys alice Up
 tui_wait alice "selected #$(echo "$m3" | cut -c1-6)"
+# Drawn reversed (SGR 7), the others not.
+$TMUX_CMD capture-pane -e -p -t alice >"$T/attrs"
+grep -F "bob: three" "$T/attrs" | grep -qF "$(printf '\033[7m')" || fail "the selection is not reversed"
+grep -F "bob: two" "$T/attrs" | grep -qF "$(printf '\033[7m')" && fail "another message is reversed"
 tui_keys alice Up
 tui_wait alice "selected #$(echo "$m2" | cut -c1-6)"
 tui_keys alice r
