@@ -310,24 +310,13 @@ add_msg(void *arg, const struct chat_message *m)
 			strcat(p->text, " (edited)");
 		}
 	}
-	/* Files: "[file: photo.jpg, 1.2 MB]" after the text (safe names). */
-	for (size_t i = 0; p->text != NULL && i < m->n_attachments; i++) {
-		const struct chat_attachment *f = &m->attachments[i];
-		double sz = (double)f->size;
-		const char *unit = sz >= 1048576 ? "MB" : sz >= 1024 ? "KB" : "bytes";
-		char buf[512], *name = safe_dup(f->name, strlen(f->name)), *t;
+	/* Files: "[file: photo.jpg, 1.2 MB]", the text under them: their
+	 * caption (open.c). */
+	if (p->text != NULL && m->n_attachments > 0) {
+		char *t = open_files_text(m, p->text, &p->files, &p->files_fetched);
 
-		sz = sz >= 1048576 ? sz / 1048576 : sz >= 1024 ? sz / 1024 : sz;
-		snprintf(buf, sizeof buf, "%s[file: %s, %.*f %s%s]", p->text[0] ? " " : "",
-			 name ? name : "?", unit[0] == 'b' ? 0 : 1, sz, unit,
-			 f->path ? ", downloaded" : "");
-		free(name);
-		if ((t = realloc(p->text, strlen(p->text) + strlen(buf) + 1)) != NULL) {
-			p->text = t;
-			strcat(p->text, buf);
-		}
-		p->files++;
-		p->files_fetched += f->path != NULL;
+		free(p->text);
+		p->text = t;
 	}
 	add_answers(p, m);
 	if (p->sender == NULL || p->text == NULL) {
@@ -456,6 +445,7 @@ app_open(struct app *a, const char *chat_id)
 		a->more_below = 0;
 		a->to_unread = 1;
 		a->marked[0] = '\0';
+		a->selected[0] = '\0'; /* the selection mode is about one chat */
 		clear_notices(a);
 	}
 	a->dirty_msgs = a->dirty_chats = 1;
@@ -997,11 +987,12 @@ switch_chat(struct app *a, int delta, int unread_only)
 		app_status(a, "nothing unread");
 }
 
+/* Scrolls by rows (a page: 0), up or down. */
 static void
-page(struct app *a, int up)
+page(struct app *a, int up, int rows)
 {
-	int rows = view_pane_rows() - 2;
-
+	if (rows == 0)
+		rows = view_pane_rows() - 2;
 	if (rows < 1)
 		rows = 1;
 	if (up) {
@@ -1040,6 +1031,10 @@ alt_key(struct app *a, wint_t ch)
 		editor_word_right(&a->ed);
 	} else if (ch == '\r' || ch == '\n') {
 		editor_insert(&a->ed, "\n", 1);
+	} else if (ch == 's') {
+		select_enter(a); /* the selection mode (select.c) */
+	} else if (ch == 'i') {
+		a->show_ids = !a->show_ids;
 	}
 }
 
@@ -1054,6 +1049,9 @@ key(struct app *a, int kind, wint_t ch)
 	/* The status line's notice was about what came before this key. */
 	if (a->mode == MODE_CHAT && !(kind == KEY_CODE_YES && ch == KEY_RESIZE))
 		a->status[0] = '\0';
+	/* The selection mode takes its keys first (select.c). */
+	if (a->mode == MODE_CHAT && select_key(a, kind, (unsigned)ch))
+		return;
 	if (kind == KEY_CODE_YES) {
 		switch (ch) {
 		case KEY_RESIZE: break;
@@ -1066,8 +1064,17 @@ key(struct app *a, int kind, wint_t ch)
 		case KEY_END: editor_end(&a->ed); break;
 		case KEY_UP: editor_history_prev(&a->ed); break;
 		case KEY_DOWN: editor_history_next(&a->ed); break;
-		case KEY_PPAGE: page(a, 1); break;
-		case KEY_NPAGE: page(a, 0); break;
+		case KEY_PPAGE: page(a, 1, 0); break;
+		case KEY_NPAGE: page(a, 0, 0); break;
+		case KEY_MOUSE: {
+			/* A click opens a chat or selects a message (select.c); the
+			 * wheel scrolls three rows. */
+			int wheel = select_mouse(a);
+
+			if (wheel != 0)
+				page(a, wheel > 0, 3);
+			break;
+		}
 		case KEY_BTAB: switch_chat(a, -1, 0); break;
 		default: break;
 		}
@@ -1079,7 +1086,7 @@ key(struct app *a, int kind, wint_t ch)
 	case '\t':
 		if (a->ed.len > 0 && a->ed.buf[0] == '/')
 			commands_complete(a);
-		else
+		else if (!complete_mention(a))
 			switch_chat(a, 1, 0);
 		return;
 	case 1: editor_home(&a->ed); return; /* Ctrl-A */
@@ -1261,6 +1268,7 @@ app_run(struct app *a)
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
 	probe_terminal(a);
+	view_mouse(a->mouse);
 	start(a);
 	while (a->running) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
@@ -1290,6 +1298,7 @@ app_run(struct app *a)
 				a->redraw = 1;
 		}
 		expire_status(a);
+		open_reap(a);
 		if (a->mode == MODE_CHAT)
 			lock_home(a);
 	}

@@ -7,6 +7,9 @@
  *   commands.c  the /commands: one table that runs them, completes and helps
  *   text.c      widths, clusters, wrapping, the safe form of others' text
  *   editor.c    the input line
+ *   select.c    message ids on screen, MSG arguments, the selection mode
+ *   open.c      /openfile and /download: which files, and the desktop's opener
+ *   complete.c  Tab in a /command: file names, and @mentions in a message
  *
  * Everything that touches the network or the store goes through libchat,
  * exactly as chatctl does; chat-tui has no protocol code of its own.
@@ -128,6 +131,15 @@ struct app {
 	int dirty_chats, dirty_msgs, redraw;
 	int members_unknown; /* a chat in the list has no members yet */
 	int pending_shown;   /* a message of ours on screen is not sent yet */
+
+	/* Files, ids, selection, mouse (open.c, select.c, complete.c). */
+	int show_ids; /* each message drawn with its short id (/ids, Alt-i) */
+	int mouse;    /* clicks select messages and open chats (--no-mouse: 0) */
+	/* The selection mode: the message selected ("" none), keys act on it. */
+	char selected[CHAT_MESSAGE_ID_LEN + 1];
+	/* Openers started and not reaped yet (open.c). */
+	long openers[8];
+	int n_openers;
 };
 
 /* app.c */
@@ -170,6 +182,57 @@ void view_end(void);
 void view_draw(struct app *a);
 /* Rows the message pane has now (for paging). */
 int view_pane_rows(void);
+
+/* select.c */
+#define APP_ID_SHOWN 6 /* hex digits of a message id shown by /ids */
+/* Resolves a MSG argument for the open chat: N counts from the newest (1, 2...,
+ * membership events not counted), #ID or an id prefix of 4+ hex digits (with a
+ * letter in it, or after '#') names a message by its id. 0 and id set, or -1
+ * (with a notice). */
+int app_msg_spec(struct app *a, const char *spec, char id[CHAT_MESSAGE_ID_LEN + 1]);
+/* The short id drawn before a message when a->show_ids ("" otherwise). */
+void select_id_prefix(const struct app *a, const struct app_msg *m, char *out, size_t size);
+/* The selection mode: enter (on the newest message), and a key while in it;
+ * returns 1 if the key was the mode's, 0 to let it through. */
+void select_enter(struct app *a);
+int select_key(struct app *a, int kind, unsigned ch);
+/* A mouse event (KEY_MOUSE): a click on a chat opens it, on a message
+ * selects it. Returns 1 for the wheel up, -1 down (the caller scrolls), 0. */
+int select_mouse(struct app *a);
+/* After a drawing's layout: scroll so the selected message (rows first to
+ * last of total) is in the pane of rows. */
+void select_settle(struct app *a, int total, int rows, int first, int last);
+
+/* open.c */
+/* Reaps openers that ended; says so if one failed. In the loop. */
+void open_reap(struct app *a);
+/* Opens attachment idx of message id with the desktop's opener, downloading
+ * it first if needed. */
+void open_file(struct app *a, const char *id, int idx);
+/* /openfile [MSG] [N] and /download [MSG] [N] [--out PATH] (commands.c's
+ * table runs them). */
+void open_command(struct app *a, int argc, char **argv);
+void download_command(struct app *a, int argc, char **argv);
+/* What a message with files shows: "[file: NAME, SIZE(, downloaded)]" for
+ * each, and under them its text (safe, as given), their caption; counts its
+ * files and those downloaded. Malloc'd, NULL when out of memory. */
+char *open_files_text(const struct chat_message *m, const char *text, int *files, int *fetched);
+/* A path with ~ or ~/ at its start expanded: malloc'd (NULL: no memory). */
+char *open_expand(const char *path);
+
+/* complete.c */
+/* Tab in a /command whose word under the cursor is a file name (/attach,
+ * /download --out): 1 if it was one (and completed or listed), else 0. */
+int complete_path(struct app *a);
+/* Tab on an @word in a message: the open chat's members. 1 if it was. */
+int complete_mention(struct app *a);
+
+/* view.c: what is at screen row y, column x after the last drawing: a chat of
+ * the list (*chat its index), a message of the pane (*msg its index), or
+ * neither (both -1). */
+void view_hit(int y, int x, int *chat, int *msg);
+/* Asks the terminal for clicks and the wheel (on), after view_init. */
+void view_mouse(int on);
 
 /* commands.c */
 /* Runs a line that starts with '/'. */

@@ -37,7 +37,7 @@ usage_of(struct app *a, const struct command *cmd)
  * fits on a small terminal (each one's summary is /help COMMAND's). */
 static const char *const help_topics[][2] = {
 	{"chats", "create group open chats search goto"},
-	{"messages", "reply react edit delete delete! disappear attach download"},
+	{"messages", "reply react edit delete delete! disappear attach download openfile ids"},
 	{"groups", "members add remove leave promote demote rename describe"},
 	{"people", "verify trust lastseen block unblock blocked devices approve"},
 	{"chat-tui", "help bell reconnect quit"},
@@ -99,6 +99,8 @@ run_help(struct app *a, int argc, char **argv)
 	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
 		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
 		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");
+	app_notice(a, "messages: Alt-s (or a click) selects one: r reply, e edit, d delete, "
+		      "+ react, o open its file; Alt-i shows ids (#ID for MSG)");
 }
 
 /* A chat was made: open it. */
@@ -522,50 +524,39 @@ attached(struct chat_client *c, void *arg, int err, const char *id)
 	a->dirty_msgs = a->dirty_chats = 1;
 }
 
+/* /attach FILE... [-- CAPTION]: the files, ~ and ~/ expanded, and the
+ * words after -- as the message's text (its caption). */
 static void
 run_attach(struct app *a, int argc, char **argv)
 {
-	int rc = chat_send_files(a->c, a->open, NULL, (const char *const *)argv + 1,
-				 (size_t)argc - 1, transfer_progress, attached, "uploading");
+	char *paths[CHAT_MAX_ATTACHMENTS], *caption = NULL;
+	int n = 0, i, rc = CHAT_OK;
 
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (n == CHAT_MAX_ATTACHMENTS) {
+			app_notice(a, "attach: at most %d files a message", CHAT_MAX_ATTACHMENTS);
+			goto done;
+		}
+		if ((paths[n] = open_expand(argv[i])) == NULL)
+			goto done;
+		n++;
+	}
+	if (n == 0) {
+		app_notice(a, "usage: /attach FILE... [-- CAPTION]");
+		goto done;
+	}
+	if (i < argc && (caption = join_words(argc, argv, i + 1)) == NULL)
+		goto done;
+	rc = chat_send_files(a->c, a->open, caption, (const char *const *)paths, (size_t)n,
+			     transfer_progress, attached, "uploading");
 	if (rc != CHAT_OK)
 		app_notice(a, "attach: %s", app_error(a->c));
 	else
 		app_status(a, "uploading...");
-}
-
-static void
-downloaded(struct chat_client *c, void *arg, int err, const char *path)
-{
-	struct app *a = chat_client_udata(c);
-
-	(void)arg;
-	if (err != CHAT_OK)
-		app_notice(a, "download failed: %s", app_why(c, err));
-	else
-		app_notice(a, "saved %s", path);
-	a->dirty_msgs = 1;
-}
-
-/* /download: every file of the newest message in the open chat that has files
- * not downloaded yet. */
-static void
-run_download(struct app *a, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	for (size_t i = a->n_msgs; i-- > 0;) {
-		struct app_msg *m = &a->msgs[i];
-
-		if (m->files == 0 || m->files_fetched == m->files)
-			continue;
-		for (int k = 0; k < m->files; k++)
-			if (chat_download(a->c, m->id, (size_t)k, NULL, transfer_progress,
-					  downloaded, "downloading") != CHAT_OK)
-				app_notice(a, "download: %s", app_error(a->c));
-		return;
-	}
-	app_notice(a, "no file to download in this chat");
+done:
+	while (n > 0)
+		free(paths[--n]);
+	free(caption);
 }
 
 /* /search: the hits of libchat's full-text search of this device's store,
@@ -655,24 +646,16 @@ run_goto(struct app *a, int argc, char **argv)
 	memcpy(a->marked, a->hits[n - 1].id, sizeof a->marked);
 }
 
-/* The message N of /reply and /react: 1 the newest of the open chat, 2 the
- * one before... (membership events are not counted). NULL, said why, if
- * there is none such. */
-static const struct app_msg *
-nth_message(struct app *a, const char *arg)
-{
-	char *end;
-	long n = strtol(arg, &end, 10), k = 0;
+/* The message MSG of /reply, /react, /edit, /delete: N counted from the
+ * newest, or #ID (select.c). NULL, said why, if there is none such. */
+struct msg_ref {
+	char id[CHAT_MESSAGE_ID_LEN + 1];
+};
 
-	if (*arg == '\0' || *end != '\0' || n < 1) {
-		app_notice(a, "N is a message counted from the newest: 1, 2...");
-		return NULL;
-	}
-	for (size_t i = a->n_msgs; i-- > 0;)
-		if (!a->msgs[i].event && ++k == n)
-			return &a->msgs[i];
-	app_notice(a, "no message %ld in this chat (it has %ld)", n, k);
-	return NULL;
+static const struct msg_ref *
+nth_message(struct app *a, const char *arg, struct msg_ref *ref)
+{
+	return app_msg_spec(a, arg, ref->id) == 0 ? ref : NULL;
 }
 
 static void
@@ -692,7 +675,8 @@ answered(struct chat_client *c, void *arg, int err, const char *id)
 static void
 run_reply(struct app *a, int argc, char **argv)
 {
-	const struct app_msg *m = nth_message(a, argv[1]);
+	struct msg_ref ref;
+	const struct msg_ref *m = nth_message(a, argv[1], &ref);
 	size_t len = 0;
 	char *text;
 	int rc;
@@ -721,7 +705,8 @@ run_reply(struct app *a, int argc, char **argv)
 static void
 run_react(struct app *a, int argc, char **argv)
 {
-	const struct app_msg *m = nth_message(a, argv[1]);
+	struct msg_ref ref;
+	const struct msg_ref *m = nth_message(a, argv[1], &ref);
 	const char *emoji = argc > 2 && strcmp(argv[2], "-") != 0 ? argv[2] : "";
 	int rc;
 
@@ -737,7 +722,8 @@ run_react(struct app *a, int argc, char **argv)
 static void
 run_edit(struct app *a, int argc, char **argv)
 {
-	const struct app_msg *m = nth_message(a, argv[1]);
+	struct msg_ref ref;
+	const struct msg_ref *m = nth_message(a, argv[1], &ref);
 	char *text;
 	int rc;
 
@@ -755,7 +741,8 @@ run_edit(struct app *a, int argc, char **argv)
 static void
 run_delete(struct app *a, int argc, char **argv)
 {
-	const struct app_msg *m = nth_message(a, argv[1]);
+	struct msg_ref ref;
+	const struct msg_ref *m = nth_message(a, argv[1], &ref);
 	int everyone = strcmp(argv[0], "delete!") == 0, rc;
 
 	(void)argc;
@@ -788,6 +775,20 @@ run_disappear(struct app *a, int argc, char **argv)
 	if (rc != CHAT_OK && rc != CHAT_ERR_CONNECT)
 		app_notice(a, "disappear: %s", app_error(a->c));
 	a->dirty_msgs = a->dirty_chats = 1;
+}
+
+/* /ids [on|off]: each message drawn with its short id, for MSG arguments. */
+static void
+run_ids(struct app *a, int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0) {
+		app_notice(a, "usage: /ids [on|off]");
+		return;
+	}
+	a->show_ids = argc > 1 ? strcmp(argv[1], "on") == 0 : !a->show_ids;
+	app_status(a, "message ids %s%s", a->show_ids ? "shown" : "hidden",
+		   a->show_ids ? ": /reply #ID... takes them (Alt-i toggles)" : "");
+	a->redraw = 1;
 }
 
 static void
@@ -841,13 +842,15 @@ static const struct command commands[] = {
 	{"block",    "USER",            "block USER on all your devices: nothing of theirs reaches you", 1, 1, 0, run_block},
 	{"unblock",  "USER",            "unblock USER",                                   1, 1, 0, run_block},
 	{"blocked",  "",                "the users you blocked",                          0, 0, 0, run_blocked},
-	{"attach",   "FILE...",         "send files to this chat (end-to-end encrypted)", 1, 10, 1, run_attach},
-	{"download", "",                "fetch the newest files of this chat",            0, 0, 1, run_download},
-	{"reply",    "N TEXT",          "reply to message N (1 the newest) quoting it",   2, -1, 1, run_reply},
-	{"react",    "N EMOJI|-",       "react to message N (1 the newest); - takes it back", 2, 2, 1, run_react},
-	{"edit",     "N TEXT",          "change your message N (1 the newest) to TEXT, everywhere", 2, -1, 1, run_edit},
-	{"delete",   "N",               "delete message N (1 the newest) from this device", 1, 1, 1, run_delete},
-	{"delete!",  "N",               "delete your message N for everyone (within 48 hours)", 1, 1, 1, run_delete},
+	{"attach",   "FILE... [-- CAPTION]", "send files (~ is your home) to this chat, CAPTION as their text", 1, -1, 1, run_attach},
+	{"download", "[MSG] [N] [--out PATH]", "fetch MSG's files (the newest not fetched), or its file N", 0, 4, 1, download_command},
+	{"openfile", "[MSG] [N]",       "open MSG's file N (the newest file) with $OPENER or xdg-open", 0, 2, 1, open_command},
+	{"ids",      "[on|off]",        "show each message's short id (#ID) for MSG (also Alt-i)", 0, 1, 0, run_ids},
+	{"reply",    "MSG TEXT",        "reply to MSG (N: 1 the newest; or #ID) quoting it", 2, -1, 1, run_reply},
+	{"react",    "MSG EMOJI|-",     "react to MSG (1 the newest, or #ID); - takes it back", 2, 2, 1, run_react},
+	{"edit",     "MSG TEXT",        "change your message MSG (1 the newest, or #ID) to TEXT, everywhere", 2, -1, 1, run_edit},
+	{"delete",   "MSG",             "delete MSG (1 the newest, or #ID) from this device", 1, 1, 1, run_delete},
+	{"delete!",  "MSG",             "delete your message MSG for everyone (within 48 hours)", 1, 1, 1, run_delete},
 	{"disappear", "DURATION|off",   "messages from now on vanish DURATION (30s..90d) after sending", 1, 1, 1, run_disappear},
 	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
@@ -939,6 +942,9 @@ commands_complete(struct app *a)
 	size_t n = 0, wlen;
 	char out[512];
 
+	/* A file name under the cursor (complete.c). */
+	if (complete_path(a))
+		return;
 	if (word == NULL) {
 		/* The command's name. */
 		wlen = strlen(buf + 1);

@@ -2,6 +2,7 @@
  * main.c - chat-tui: an ncurses terminal UI for the chat, on libchat.
  *
  *   chat-tui [--home DIR] [--server URL] [--ca-file FILE] [--user NAME] [--no-bell]
+ *            [--no-mouse]
  *
  * The options and environment are chatctl's (CHATCTL_HOME, CHATCTL_SERVER,
  * CHAT_CA_FILE...), so both share a device home. See chat-tui(1).
@@ -25,6 +26,7 @@ static const struct args_option options[] = {
 	 .meta = "NAME",
 	 .needs = "a user name"},
 	{.name = "no-bell"},
+	{.name = "no-mouse"},
 	{.name = "help", .letter = 'h', .flags = ARGS_HIDDEN},
 	{.name = "version", .flags = ARGS_HIDDEN},
 	{0},
@@ -79,6 +81,8 @@ parse_options(struct app *a, int argc, char **argv, int *rc)
 			a->user_arg = args_get(&args, "user");
 		if (args_count(&args, "no-bell") > 0)
 			a->bell = a->bell_mentions = 0;
+		if (args_count(&args, "no-mouse") > 0)
+			a->mouse = 0;
 		done = 0;
 	}
 	args_free(&args);
@@ -93,6 +97,7 @@ main(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.bell = a.bell_mentions = 1;
+	a.mouse = 1;
 	a.server = getenv("CHATCTL_SERVER");
 	if (a.server != NULL && *a.server == '\0')
 		a.server = NULL;

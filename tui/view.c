@@ -19,6 +19,13 @@
 
 static int pane_rows; /* of the message pane, as last drawn */
 
+/* What the last drawing put where, for a click (view_hit): the list's
+ * width and rows, and the message (index in a->msgs, -1 none) on each row
+ * of the pane from pane_top. */
+#define HIT_ROWS 512
+static int hit_list_w, hit_list_rows, hit_pane_top, hit_pane_x, hit_pane_rows;
+static int hit_msg[HIT_ROWS];
+
 void
 view_init(void)
 {
@@ -128,6 +135,7 @@ struct row {
 	const char *s;
 	size_t n;
 	int attr;
+	int msg; /* its message's index, -1 none */
 };
 
 struct rows {
@@ -135,6 +143,7 @@ struct rows {
 	size_t n, cap;
 	const char *base;
 	int attr;
+	int msg;
 };
 
 static void
@@ -151,7 +160,7 @@ add_row(void *arg, size_t off, size_t n)
 		r->v = p;
 		r->cap = cap;
 	}
-	r->v[r->n++] = (struct row){r->base + off, n, r->attr};
+	r->v[r->n++] = (struct row){r->base + off, n, r->attr, r->msg};
 }
 
 static const char *
@@ -172,11 +181,12 @@ state_word(const struct app_msg *m)
 	return "";
 }
 
-/* "12:04 bob: text (delivered)", or "12:04 * alice added carol". Malloc'd. */
+/* "12:04 bob: text (delivered)", or "12:04 * alice added carol"; with /ids,
+ * "#3fa9c1 12:04 bob: text". Malloc'd. */
 static char *
-message_line(const struct app_msg *m)
+message_line(const struct app *a, const struct app_msg *m)
 {
-	char when[16] = "--:--";
+	char when[16 + APP_ID_SHOWN + 4] = "--:--", id[APP_ID_SHOWN + 4];
 	time_t t = (time_t)(m->sent_at / 1000);
 	struct tm tm;
 	size_t len;
@@ -184,6 +194,11 @@ message_line(const struct app_msg *m)
 
 	if (m->sent_at > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof when, "%H:%M", &tm);
+	select_id_prefix(a, m, id, sizeof id);
+	if (id[0] != '\0') {
+		memmove(when + strlen(id), when, strlen(when) + 1);
+		memcpy(when, id, strlen(id));
+	}
 	len = strlen(when) + strlen(m->sender) + strlen(m->text) + 32 +
 	      (m->quote ? strlen(m->quote) + 8 : 0) + (m->reactions ? strlen(m->reactions) + 8 : 0);
 	if ((s = malloc(len)) == NULL)
@@ -220,7 +235,7 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
 	const struct app_chat *ch = NULL;
 	const char *hint = a->open[0] ? "" : no_chat_hint(a);
-	int first, y, unread_row = -1, jump_row = -1;
+	int first, y, unread_row = -1, jump_row = -1, sel_first = -1, sel_last = -1;
 
 	for (size_t i = 0; i < a->n_chats; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
@@ -267,13 +282,14 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		free(lines);
 		return;
 	}
+	r.msg = -1;
 	if (hint[0]) {
 		r.base = hint;
 		r.attr = 0;
 		text_wrap(hint, strlen(hint), cols, add_row, &r);
 	}
 	for (size_t i = 0; i < a->n_msgs; i++) {
-		if ((lines[i] = message_line(&a->msgs[i])) == NULL)
+		if ((lines[i] = message_line(a, &a->msgs[i])) == NULL)
 			continue;
 		if (a->msgs[i].unread && unread_row < 0)
 			unread_row = (int)r.n;
@@ -290,8 +306,17 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		/* The message a /goto went to. */
 		if (strcmp(a->msgs[i].id, a->marked) == 0)
 			r.attr |= A_BOLD;
+		/* The selection mode's message (select.c). */
+		if (strcmp(a->msgs[i].id, a->selected) == 0) {
+			r.attr |= A_REVERSE;
+			sel_first = (int)r.n;
+		}
+		r.msg = (int)i;
 		text_wrap(lines[i], strlen(lines[i]), cols, add_row, &r);
+		if (sel_first >= 0 && sel_last < 0)
+			sel_last = (int)r.n - 1;
 	}
+	r.msg = -1;
 	for (size_t i = 0; i < a->n_notices; i++) {
 		r.base = a->notices[i];
 		r.attr = COLOR_PAIR(3);
@@ -300,14 +325,20 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	/* The newest rows at the bottom, scroll rows up from there (never past
 	 * the first row, and not past the first unread message). */
 	app_settle_scroll(a, (int)r.n, rows, unread_row, jump_row);
+	select_settle(a, (int)r.n, rows, sel_first, sel_last);
 	a->pane_shown = a->open[0] != '\0';
 	first = (int)r.n - rows - a->scroll;
 	if (first < 0)
 		first = 0;
+	hit_pane_top = top;
+	hit_pane_x = x;
+	hit_pane_rows = rows < HIT_ROWS ? rows : HIT_ROWS;
 	for (y = 0; y < rows; y++) {
 		size_t i = (size_t)(first + y);
 
 		blank(top + y, x, cols);
+		if (y < HIT_ROWS)
+			hit_msg[y] = i < r.n ? r.v[i].msg : -1;
 		if (i >= r.n)
 			continue;
 		attron(r.v[i].attr);
@@ -459,6 +490,7 @@ view_draw(struct app *a)
 
 	erase();
 	a->pane_shown = 0;
+	hit_list_rows = hit_pane_rows = 0;
 	if (cols < APP_MIN_COLS || lines < APP_MIN_ROWS) {
 		draw_too_small(cols, lines);
 		return;
@@ -470,6 +502,8 @@ view_draw(struct app *a)
 	list_w = cols / 4 < 14 ? 14 : cols / 4 > 26 ? 26 : cols / 4;
 	pane_rows = status_y - 1;
 	draw_list(a, status_y, list_w);
+	hit_list_w = list_w;
+	hit_list_rows = status_y < (int)a->n_chats ? status_y : (int)a->n_chats;
 	for (int y = 0; y < status_y; y++)
 		mvaddch(y, list_w, ACS_VLINE);
 	draw_chat(a, 0, list_w + 2, status_y, cols - list_w - 2);
@@ -478,4 +512,30 @@ view_draw(struct app *a)
 	move(cy, cx);
 	curs_set(1);
 	refresh();
+}
+
+void
+view_hit(int y, int x, int *chat, int *msg)
+{
+	*chat = *msg = -1;
+	if (x < hit_list_w && y >= 0 && y < hit_list_rows)
+		*chat = y;
+	else if (x >= hit_pane_x && y >= hit_pane_top && y < hit_pane_top + hit_pane_rows)
+		*msg = hit_msg[y - hit_pane_top];
+}
+
+void
+view_mouse(int on)
+{
+	/* Clicks and the wheel; the terminal's own selection stays on
+	 * Shift+drag (xterm, VTE, kitty, tmux...). */
+	if (on) {
+		mousemask(BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+				  | BUTTON5_PRESSED
+#endif
+			  ,
+			  NULL);
+		mouseinterval(200);
+	}
 }

@@ -14,7 +14,8 @@ head -c 2200000 /dev/urandom >"$T/report.pdf"
 expect_exit 0 ctl bob send "$c" "the report" --attach "$T/report.pdf"
 tui_wait alice "bob (1)"
 tui_keys alice M-1
-tui_wait alice "bob: the report [file: report.pdf, 2.1 MB]"
+tui_wait alice "bob: [file: report.pdf, 2.1 MB]"
+tui_wait alice "the report"
 tui_type alice "/download"
 tui_keys alice Enter
 tui_wait alice "saved $T/alice/downloads/report.pdf" 20
