@@ -64,7 +64,8 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
-	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
+	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_daemon_entry,
+	cmd_lastseen_entry,
 	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
 	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
 	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
@@ -128,6 +129,14 @@ void cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
 int cli_parse_int(const char *s, long min, long max, long *out);
+/* "did you mean": the candidate closest to word (Damerau-Levenshtein), or
+ * NULL when none is close enough for a likely typo: at most 1 edit for a
+ * word of up to 4 letters, 2 up to 8, 3 beyond (suggest.c). */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+/* An unknown command (of parent, a command with subcommands, or NULL):
+ * "did you mean" when one is close, else the usage. Returns EXIT_USAGE. */
+int cli_unknown_command(const struct cmd_entry *const *table, const struct cmd_entry *parent,
+			const char *name);
 /* Connects and runs the loop until online with nothing left to do (requests
  * answered, acks and receipts out), or fails with the exit code. */
 int cli_settle(struct cli *cli, const char *what);

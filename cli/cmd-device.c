@@ -298,7 +298,8 @@ cmd_device_exec(struct cli *cli, struct args *args)
 	const struct cmd_entry *e = cli_find_cmd(device_table, args->argv[0]);
 
 	if (e == NULL)
-		return cli_usage(&cmd_device_entry, "unknown device command '%s'", args->argv[0]);
+		return cli_unknown_command(cmd_device_entry.subcommands, &cmd_device_entry,
+					   args->argv[0]);
 	return cli_run(cli, e, args->argc - 1, args->argv + 1);
 }
 
