@@ -238,7 +238,13 @@ $(BUILD)/tests/tls-relay: tests/tools/tls-relay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs openssl)
 
-TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay
+# Test-only line client for chatctl daemon's sockets (daemon.sh): socat is no dependency.
+$(BUILD)/tests/rpc-client: tests/tools/rpc-client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay \
+	      $(BUILD)/tests/rpc-client
 
 # Fuzz targets (tests/fuzz/fuzz-NAME.c): one per parser of bytes from the
 # network. Each links the server's objects (all but main) and libchat. For

@@ -310,14 +310,16 @@ cmd_daemon_exec(struct cli *cli, struct args *args)
 	cli->receives = 1;
 	cli->reconnect = 1;
 	cli->json = 1;
-	/* The home first: a home that does not open starts no listener. */
-	if ((rc = cli_open(cli)) != EXIT_OK)
-		return rc;
-	if ((rc = cli_set_callbacks(cli, &rpc_callbacks)) != EXIT_OK)
-		return rc;
+	/* The sockets first: a second daemon on the same socket must not
+	 * connect at all, as its session would take the device's over. */
 	if (listen_unix(&d, path) != 0 || (port > 0 && listen_tcp(&d, (int)port) != 0)) {
 		close_listeners(&d);
 		return EXIT_FAIL;
+	}
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_set_callbacks(cli, &rpc_callbacks)) != EXIT_OK) {
+		close_listeners(&d);
+		return rc;
 	}
 	cli->cmd_state = &d.rpc;
 	if ((rc = chat_client_connect(cli->c)) != CHAT_OK) {
