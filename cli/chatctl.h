@@ -214,4 +214,19 @@ void out_safe(FILE *f, const char *s, size_t len, int flags);
  * buffer that the fourth call after this one reuses; cut at 4 KiB. */
 const char *out_esc(const char *s);
 
+/* The --json objects of commands that rpc answers with too, built once for
+ * both (chatctl(1) shows them). members: {chatId, disappearingSeconds,
+ * [name, description,] participants: [{user, admin}]}; device list: {user,
+ * devices: [{deviceId, name, thisDevice}]}: NULL with *err on a failure. */
+cJSON *out_members_json(struct chat_client *c, const char *chat, int *err);
+cJSON *out_devices_json(struct chat_client *c, const char *user, int *err);
+/* lastseen: {user, online (null: hidden), lastSeen (null: hidden or never)}. */
+cJSON *out_lastseen_json(const char *user, int online, int64_t at);
+/* privacy: {hideLastSeen, hideTyping}, each only if set (>= 0). */
+cJSON *out_privacy_json(int hide_last_seen, int hide_typing);
+cJSON *out_safety_json(const char *user, const char *number); /* verify */
+cJSON *out_approved_json(const char *user, long device_id);    /* device approve */
+cJSON *out_removed_json(long device_id);                       /* device remove */
+cJSON *out_download_json(size_t index, const char *path);      /* download, each file */
+
 #endif

@@ -778,11 +778,7 @@ cmd_download_exec(struct cli *cli, struct args *args)
 			return rc;
 		}
 		if (arr != NULL) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddNumberToObject(o, "index", (double)k + 1);
-			cJSON_AddStringToObject(o, "path", d->id);
-			cJSON_AddItemToArray(arr, o);
+			cJSON_AddItemToArray(arr, out_download_json(k + 1, d->id));
 		} else {
 			/* The path ends in the name the sender gave the file. */
 			out_safe(stdout, d->id, strlen(d->id), 0);

@@ -30,6 +30,17 @@ struct rpc_call {
 	int64_t deadline;             /* recv: when it gives up catching up */
 	int64_t wait_ms, until;       /* recv: how long after catching up; until when */
 	struct rpc_call *next;        /* recv: in rpc->waiting */
+	/* A call of several steps (refresh, then answer): what runs when
+	 * libchat's part is done (step_done); it starts the next step, or
+	 * answers and ends the call. */
+	void (*finish)(struct rpc_call *call, int err, const char *id);
+	char chat[CHAT_CHAT_ID_LEN + 1];   /* members */
+	char msg[CHAT_MESSAGE_ID_LEN + 1]; /* download */
+	long number;                       /* deviceRemove: the device; privacy: hideLastSeen */
+	int flag;                          /* deviceRemove: force; privacy: hideTyping */
+	size_t k, end;                     /* download: this file, the end */
+	char *out;                         /* download: where to (malloc'd) */
+	cJSON *acc;                        /* download: the answer so far */
 };
 
 /* ---- peers ----------------------------------------------------------------------- */
@@ -453,6 +464,7 @@ enum ptype {
 	P_STR,  /* a string */
 	P_INT,  /* an integer from min to max */
 	P_LIST, /* an array of min to max strings */
+	P_BOOL, /* true or false */
 };
 
 struct pspec {
@@ -478,6 +490,8 @@ type_error(const struct pspec *p, char *buf, size_t cap)
 	if (p->type == P_INT)
 		snprintf(buf, cap, "params.%s must be an integer from %lld to %lld (%s)", p->name,
 			 (long long)p->min, (long long)p->max, p->what);
+	else if (p->type == P_BOOL)
+		snprintf(buf, cap, "params.%s must be true or false (%s)", p->name, p->what);
 	else if (p->type == P_LIST)
 		snprintf(buf, cap, "params.%s must be an array of %lld to %lld strings (%s)",
 			 p->name, (long long)p->min, (long long)p->max, p->what);
@@ -493,6 +507,7 @@ type_ok(const struct pspec *p, const cJSON *v)
 
 	switch (p->type) {
 	case P_STR: return cJSON_IsString(v);
+	case P_BOOL: return cJSON_IsBool(v);
 	case P_INT:
 		/* The range first: converting a double out of int64_t's range is UB. */
 		return cJSON_IsNumber(v) && v->valuedouble >= (double)p->min &&
@@ -780,11 +795,10 @@ do_disappear(struct rpc_peer *peer, const cJSON *id, const char *chat, const cJS
 	return start(peer, id, call, rc);
 }
 
-/* delete-chat, chatctl's name; deleteChat, the name rpc had first. */
 static int
 is_delete_chat(const char *method)
 {
-	return strcmp(method, "deleteChat") == 0 || strcmp(method, "delete-chat") == 0;
+	return strcmp(method, "deleteChat") == 0;
 }
 
 static int
@@ -1182,6 +1196,325 @@ recv_tick(struct rpc *rpc)
 	}
 }
 
+/* ---- the commands rpc lacked: members, lastseen, privacy, verify, device
+ * list/approve/remove, download (same JSON as chatctl --json: output.c) ---- */
+
+static void
+step_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct rpc_call *call = arg;
+
+	(void)c;
+	call->finish(call, err, id);
+}
+
+/* Starts a call of several steps: finish runs when libchat's part is done. */
+static struct rpc_call *
+new_step_call(struct rpc_peer *peer, const cJSON *id, const char *method,
+	      void (*finish)(struct rpc_call *, int, const char *))
+{
+	struct rpc_call *call = new_call(peer, id, method);
+
+	if (call == NULL)
+		reply_error(peer, id, 1, "out of memory");
+	else
+		call->finish = finish;
+	return call;
+}
+
+/* Answers with doc, or with err's failure if doc is NULL; ends the call. */
+static void
+answer(struct rpc_call *call, cJSON *doc, int err)
+{
+	if (doc != NULL)
+		reply_result(call->peer, call->id, doc);
+	else
+		reply_failure(call->peer, call->id, err);
+	call_end(call);
+}
+
+static void
+members_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_members_json(call->peer->rpc->cli->c, call->chat, &err)
+				    : NULL,
+	       err);
+}
+
+/* members: asks the server first, as chatctl members does. */
+static int
+method_members(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	struct rpc_call *call;
+	int rc;
+
+	if ((rc = chat_resolve_chat(c, param_str(params, "chat"), chat)) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if ((call = new_step_call(peer, id, method, members_finish)) == NULL)
+		return 0;
+	memcpy(call->chat, chat, sizeof chat);
+	return start(peer, id, call, chat_refresh_chat(c, chat, step_done, call));
+}
+
+static void
+seen_done(struct chat_client *c, void *arg, int err, const char *user, int online, int64_t at)
+{
+	(void)c;
+	answer(arg, err == CHAT_OK ? out_lastseen_json(user, online, at) : NULL, err);
+}
+
+static int
+method_lastseen(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc_call *call = new_call(peer, id, method);
+
+	if (call == NULL)
+		return reply_error(peer, id, 1, "out of memory");
+	return start(peer, id, call,
+		     chat_last_seen(peer->rpc->cli->c, param_str(params, "user"), seen_done, call));
+}
+
+static void
+privacy_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_privacy_json((int)call->number, call->flag) : NULL, err);
+}
+
+/* privacy: hideTyping is this home's own (at once); hideLastSeen asks the server. */
+static int
+method_privacy(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	const cJSON *hide = cJSON_GetObjectItemCaseSensitive(params, "hideLastSeen");
+	const cJSON *typing = cJSON_GetObjectItemCaseSensitive(params, "hideTyping");
+	struct chat_client *c = peer->rpc->cli->c;
+	struct rpc_call *call;
+	int rc;
+
+	if (hide == NULL && typing == NULL)
+		return reply_error(peer, id, RPC_INVALID_PARAMS,
+				   "params.hideLastSeen or params.hideTyping is required");
+	if (typing != NULL && (rc = chat_set_typing_privacy(c, cJSON_IsTrue(typing))) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if ((call = new_step_call(peer, id, method, privacy_finish)) == NULL)
+		return 0;
+	call->number = hide == NULL ? -1 : cJSON_IsTrue(hide);
+	call->flag = typing == NULL ? -1 : cJSON_IsTrue(typing);
+	if (hide == NULL) {
+		/* Nothing for the server: answered at once, through the same end. */
+		peer->pending++;
+		peer->rpc->pending++;
+		privacy_finish(call, CHAT_OK, NULL);
+		return 0;
+	}
+	return start(peer, id, call, chat_set_privacy(c, (int)call->number, step_done, call));
+}
+
+static void
+verify_finish(struct rpc_call *call, int err, const char *id)
+{
+	char number[CHAT_SAFETY_NUMBER_LEN + 1];
+
+	(void)id;
+	if (err == CHAT_OK)
+		err = chat_safety_number(call->peer->rpc->cli->c, call->user, number);
+	answer(call, err == CHAT_OK ? out_safety_json(call->user, number) : NULL, err);
+}
+
+static void
+devices_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+
+	(void)id;
+	answer(call, err == CHAT_OK ? out_devices_json(c, chat_client_user(c), &err) : NULL, err);
+}
+
+/* verify and deviceList: against the directory as it is now (a changed key
+ * shows up), as chatctl's do. */
+static int
+method_keys(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *users[2] = {chat_client_user(c), param_str(params, "user")};
+	int verify = strcmp(method, "verify") == 0;
+	struct rpc_call *call;
+
+	if (users[0] == NULL)
+		return reply_failure(peer, id, CHAT_ERR_NOT_REGISTERED);
+	if ((call = new_step_call(peer, id, method, verify ? verify_finish : devices_finish)) ==
+	    NULL)
+		return 0;
+	if (verify)
+		snprintf(call->user, sizeof call->user, "%s", users[1]);
+	return start(peer, id, call,
+		     chat_refresh_keys(c, users, verify ? 2 : 1, step_done, call));
+}
+
+static void
+approve_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+
+	answer(call,
+	       err == CHAT_OK ? out_approved_json(chat_client_user(c), id ? atol(id) : 0) : NULL,
+	       err);
+}
+
+static int
+method_approve(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc_call *call = new_step_call(peer, id, method, approve_finish);
+
+	if (call == NULL)
+		return 0;
+	return start(peer, id, call,
+		     chat_approve_device(peer->rpc->cli->c, param_str(params, "code"), step_done,
+					 call));
+}
+
+static void
+removed_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_removed_json(call->number) : NULL, err);
+}
+
+struct device_count {
+	uint32_t id;
+	int n, found;
+};
+
+static int
+count_device(void *arg, const struct chat_device *d)
+{
+	struct device_count *dc = arg;
+
+	dc->n++;
+	dc->found |= d->device_id == dc->id;
+	return 0;
+}
+
+/* Not the last device, unless forced: as chatctl device remove. */
+static void
+remove_checked(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	struct device_count dc = {(uint32_t)call->number, 0, 0};
+	char msg[300];
+	int rc;
+
+	(void)id;
+	if (err != CHAT_OK) {
+		answer(call, NULL, err);
+		return;
+	}
+	chat_devices(c, chat_client_user(c), count_device, &dc);
+	if (dc.found && dc.n <= 1) {
+		snprintf(msg, sizeof msg,
+			 "device %ld is %s's last device: removing it locks %s out for good; "
+			 "give force: true if that is what you want",
+			 call->number, chat_client_user(c), chat_client_user(c));
+		reply_error(call->peer, call->id, EXIT_USAGE, msg);
+		call_end(call);
+		return;
+	}
+	call->finish = removed_finish;
+	if ((rc = chat_remove_device(c, (uint32_t)call->number, step_done, call)) != CHAT_OK)
+		answer(call, NULL, rc);
+}
+
+static int
+method_remove_device(struct rpc_peer *peer, const cJSON *id, const char *method,
+		     const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *me[1] = {chat_client_user(c)};
+	int64_t device = 0;
+	struct rpc_call *call;
+
+	proto_get_int(params, "deviceId", 1, PROTO_DEVICE_ID_MAX, &device);
+	if ((call = new_step_call(peer, id, method, remove_checked)) == NULL)
+		return 0;
+	call->number = (long)device;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "force")) || me[0] == NULL) {
+		call->finish = removed_finish;
+		return start(peer, id, call,
+			     chat_remove_device(c, (uint32_t)device, step_done, call));
+	}
+	return start(peer, id, call, chat_refresh_keys(c, me, 1, step_done, call));
+}
+
+static int
+count_files(void *arg, const struct chat_message *m)
+{
+	*(size_t *)arg = m->n_attachments;
+	return 0;
+}
+
+/* Each file in turn, as chatctl download fetches them. */
+static void
+download_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	int rc;
+
+	if (err != CHAT_OK) {
+		answer(call, NULL, err);
+		return;
+	}
+	cJSON_AddItemToArray(call->acc, out_download_json(call->k + 1, id ? id : ""));
+	if (++call->k == call->end) {
+		cJSON *doc = call->acc;
+
+		call->acc = NULL;
+		answer(call, doc, CHAT_OK);
+		return;
+	}
+	if ((rc = chat_download(c, call->msg, call->k, call->out, NULL, step_done, call)) !=
+	    CHAT_OK)
+		answer(call, NULL, rc);
+}
+
+static int
+method_download(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *out = param_str(params, "out");
+	char msg[CHAT_MESSAGE_ID_LEN + 1], why[300];
+	int64_t index = 0;
+	size_t n = 0;
+	struct rpc_call *call;
+	int rc;
+
+	proto_get_int(params, "index", 1, CHAT_MAX_ATTACHMENTS, &index);
+	if ((rc = chat_resolve_message(c, param_str(params, "message"), msg)) != CHAT_OK ||
+	    (rc = chat_message_get(c, msg, count_files, &n)) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if (n == 0 || (size_t)index > n) {
+		snprintf(why, sizeof why, "download: message %s has %zu file%s", msg, n,
+			 n == 1 ? "" : "s");
+		return reply_error(peer, id, EXIT_REFUSED, why);
+	}
+	if (out != NULL && n > 1 && index == 0) {
+		snprintf(why, sizeof why, "the message has %zu files: give params.index with params.out",
+			 n);
+		return reply_error(peer, id, RPC_INVALID_PARAMS, why);
+	}
+	if ((call = new_step_call(peer, id, method, download_finish)) == NULL)
+		return 0;
+	memcpy(call->msg, msg, sizeof msg);
+	call->k = index ? (size_t)index - 1 : 0;
+	call->end = index ? (size_t)index : n;
+	call->acc = cJSON_CreateArray();
+	if (call->acc == NULL || (out != NULL && (call->out = strdup(out)) == NULL))
+		return start(peer, id, call, CHAT_ERR_NOMEM);
+	return start(peer, id, call, chat_download(c, msg, call->k, call->out, NULL, step_done, call));
+}
+
 #define CHAT_P  {"chat", P_STR, 1, 0, 0, "a chat id, prefix or @user"}
 #define USERS_P {"users", P_LIST, 1, 1, 100, "user names"}
 #define MSG_P   {"message", P_STR, 1, 0, 0, "a message id or a prefix of at least 4 hex digits"}
@@ -1228,7 +1561,21 @@ static const struct method methods[] = {
 	{"subscribe", method_subscribe, {{"events", P_LIST, 0, 0, 32, "notification names"}}},
 	{"unsubscribe", method_subscribe, {{0}}},
 	{"recv", method_recv, {{"wait", P_INT, 0, 0, 86400, "seconds to wait after catching up"}}},
-	{"delete-chat", method_chat, {CHAT_P}},
+	{"members", method_members, {CHAT_P}},
+	{"lastseen", method_lastseen, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"privacy", method_privacy, {{"hideLastSeen", P_BOOL, 0, 0, 0, "hide your last seen"},
+				     {"hideTyping", P_BOOL, 0, 0, 0, "hide typing both ways"}}},
+	{"verify", method_keys, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"deviceList", method_keys, {{0}}},
+	{"deviceApprove", method_approve, {{"code", P_STR, 1, 0, 0,
+					    "the link code the new device shows"}}},
+	{"deviceRemove", method_remove_device, {{"deviceId", P_INT, 1, 1, PROTO_DEVICE_ID_MAX,
+						 "a device id (deviceList)"},
+						{"force", P_BOOL, 0, 0, 0,
+						 "true: even the last device"}}},
+	{"download", method_download, {MSG_P, {"index", P_INT, 0, 1, CHAT_MAX_ATTACHMENTS,
+					       "which file, from 1 (default: all)"},
+				       {"out", P_STR, 0, 0, 0, "where to (one file only)"}}},
 };
 /* clang-format on */
 
