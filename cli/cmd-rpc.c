@@ -1778,3 +1778,46 @@ const struct cmd_entry cmd_rpc_entry = {
 	.summary = "JSON-RPC 2.0 on stdin/stdout: commands as methods, events as notifications",
 	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_rpc_exec};
+
+/* ---- coverage: every chatctl command is a method, or here with why ------------- */
+
+const struct rpc_no_method rpc_not_methods[] = {
+	{"register", "makes the home that rpc and the daemon run on: chatctl register first"},
+	{"device link", "makes a new home, on the new device: chatctl device link there"},
+	{"listen", "rpc's and the daemon's notifications are what listen prints"},
+	{"rpc", "it is this protocol, over stdin and stdout"},
+	{"daemon", "it is this protocol, over sockets"},
+	{"help", "chatctl(1) lists the methods; an unknown one's error names the nearest"},
+	{NULL, NULL},
+};
+
+const char *
+rpc_method_name(const struct cmd_entry *e, char *buf, size_t cap)
+{
+	char words[64];
+	size_t n = 0;
+	int up = 0;
+
+	/* chatctl's words joined in camelCase: delete-chat deleteChat, device
+	 * list deviceList. */
+	cli_cmd_name(e, words, sizeof words);
+	for (const char *s = words; *s != '\0' && n + 1 < cap; s++) {
+		if (*s == '-' || *s == ' ') {
+			up = 1;
+			continue;
+		}
+		buf[n++] = up && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+		up = 0;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+rpc_method_exists(const char *name)
+{
+	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return 1;
+	return 0;
+}

@@ -89,4 +89,16 @@ void rpc_tick(struct rpc *rpc);
 /* At the end, after the handle is destroyed (its calls answered): every peer. */
 void rpc_free_peers(struct rpc *rpc);
 
+/* chatctl's commands that are no rpc method, and why (chatctl(1) says so too);
+ * NULL-terminated. Every other command is one: tests/unit/test_cli_rpc.c. */
+struct rpc_no_method {
+	const char *command; /* "device link" */
+	const char *why;
+};
+extern const struct rpc_no_method rpc_not_methods[];
+/* The method for a command: its words in camelCase ("device list" deviceList,
+ * delete-chat deleteChat). */
+const char *rpc_method_name(const struct cmd_entry *e, char *buf, size_t cap);
+int rpc_method_exists(const char *name);
+
 #endif
