@@ -647,8 +647,11 @@ reply_send_failure(struct rpc_peer *peer, const cJSON *id, int err, const char *
 static void
 call_end(struct rpc_call *call)
 {
+	call->peer->pending--;
 	call->peer->rpc->pending--;
 	cJSON_Delete(call->id);
+	cJSON_Delete(call->acc);
+	free(call->out);
 	free(call);
 }
 
@@ -701,6 +704,8 @@ start(struct rpc_peer *peer, const cJSON *id, struct rpc_call *call, int rc)
 	if (rc != CHAT_OK) {
 		reply_failure(peer, id, rc);
 		cJSON_Delete(call->id);
+		cJSON_Delete(call->acc);
+		free(call->out);
 		free(call);
 		return 0;
 	}
