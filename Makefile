@@ -176,7 +176,10 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/include/chat.h $(BUILD)/$(SONAME) \
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< \
 		$$(PKG_CONFIG_PATH=$(EXAMPLE_PC) $(PKG_CONFIG) --cflags --libs libchat) \
-		-Wl,-rpath,'$$ORIGIN/..'
+		$(EXAMPLE_EXTRA) -Wl,-rpath,'$$ORIGIN/..'
+
+# daemon-bot speaks JSON-RPC to chatctl daemon: cJSON, not libchat.
+$(BUILD)/examples/daemon-bot: EXAMPLE_EXTRA = $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 # Installed as sources, where libchat(3) says they are.
 DOCDIR ?= $(PREFIX)/share/doc/libchat

@@ -49,8 +49,11 @@ LD_LIBRARY_PATH="$root$prefix/lib" ldd "$root/use" | grep -q "$root$prefix/lib/l
 # each with the one header and the one library, nothing of the source tree.
 for src in "$root$prefix"/share/doc/libchat/examples/*.c; do
 	ex="$root/$(basename "$src" .c)"
+	# daemon-bot talks to chatctl daemon with cJSON, as its header says.
+	extra=""
+	grep -q '^#include <cjson/cJSON.h>' "$src" && extra=$(pkg-config --cflags --libs libcjson)
 	cc -std=c11 -Wall -Wextra -Werror $(PKG_CONFIG_PATH="$pc" pkg-config --cflags libchat) \
-		"$src" -o "$ex" $(PKG_CONFIG_PATH="$pc" pkg-config --libs libchat) ||
+		"$src" -o "$ex" $(PKG_CONFIG_PATH="$pc" pkg-config --libs libchat) $extra ||
 		{ echo "install-check: $src does not build against the installed libchat" >&2; exit 1; }
 done
 # One of them run: a home not registered is refused with libchat's words.
