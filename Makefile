@@ -267,6 +267,11 @@ $(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/standalone.c $(FUZZ_DEPS)
 $(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DEPS)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
 
+# rpcline: chatctl's JSON-RPC framing and request parsing (cli/rpc-frame.c),
+# what chatctl daemon reads from its socket clients.
+$(BUILD)/tests/fuzz-rpcline $(BUILD)/fuzz-rpcline: $(BUILD)/cli/rpc-frame.o
+$(BUILD)/tests/fuzz-rpcline $(BUILD)/fuzz-rpcline: FUZZ_LINK += $(BUILD)/cli/rpc-frame.o
+
 # A test is rebuilt when a header it includes changes (a fixture header, say).
 -include $(UNIT_BIN:=.d) $(FUZZ_REPLAY:=.d)
 

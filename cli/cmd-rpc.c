@@ -45,55 +45,6 @@ struct rpc_call {
 
 /* ---- peers ----------------------------------------------------------------------- */
 
-int
-rpc_frame_feed(struct rpc_frame *f, const char *buf, size_t n,
-	       void (*line)(void *arg, char *line, size_t len), void (*too_long)(void *arg),
-	       void *arg)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			if (!f->skipping)
-				line(arg, f->line, f->len);
-			f->skipping = 0;
-			f->len = 0;
-			continue;
-		}
-		if (f->skipping)
-			continue;
-		if (f->len == f->max) {
-			too_long(arg);
-			f->skipping = 1;
-			continue;
-		}
-		if (f->len == f->cap) {
-			/* Grown as lines need it: 64 idle clients cost little. */
-			size_t cap = f->cap ? f->cap * 2 : 4096;
-			char *p;
-
-			if (cap > f->max)
-				cap = f->max;
-			if ((p = realloc(f->line, cap)) == NULL) {
-				f->skipping = 1;
-				rc = -1;
-				continue;
-			}
-			f->line = p;
-			f->cap = cap;
-		}
-		f->line[f->len++] = buf[i];
-	}
-	return rc;
-}
-
-void
-rpc_frame_free(struct rpc_frame *f)
-{
-	free(f->line);
-	memset(f, 0, sizeof *f);
-}
-
 struct rpc_peer *
 rpc_peer_new(struct rpc *rpc, int fd, const char *name, int all_events)
 {
@@ -1603,19 +1554,11 @@ dispatch(struct rpc_peer *peer, const cJSON *req)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
 	const char *method = proto_get_str(req, "method");
-	const char *version = proto_get_str(req, "jsonrpc");
 	const char *near;
 	char msg[300];
 	cJSON *none = NULL;
 	int rc = 0;
 
-	if (version == NULL || strcmp(version, "2.0") != 0 || method == NULL ||
-	    (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id)))
-		return reply_error(peer, id, RPC_INVALID_REQUEST,
-				   "a request is {\"jsonrpc\":\"2.0\",\"id\":N,\"method\":...,"
-				   "\"params\":{...}}");
-	if (params != NULL && !cJSON_IsObject(params))
-		return reply_error(peer, id, RPC_INVALID_PARAMS, "params must be an object");
 	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
 		if (strcmp(method, methods[i].name) != 0)
 			continue;
@@ -1639,21 +1582,14 @@ static void
 handle_line(void *arg, char *line, size_t len)
 {
 	struct rpc_peer *peer = arg;
-	cJSON *req;
-	unsigned bad;
+	const char *why;
+	cJSON *req = NULL;
+	int code;
 
 	if (len == 0 || peer->gone)
 		return;
-	/* cJSON would cut a string at U+0000 ("a\u0000b" sent as "a"): the
-	 * protocol's own rule refuses such a string whole, with the request's id. */
-	bad = proto_json_scrub(line, len);
-	req = cJSON_ParseWithLength(line, len);
-	if (req == NULL || !cJSON_IsObject(req))
-		reply_error(peer, NULL, req == NULL ? RPC_PARSE_ERROR : RPC_INVALID_REQUEST,
-			    req == NULL ? "not JSON" : "a request is a JSON object");
-	else if (bad != 0)
-		reply_error(peer, cJSON_GetObjectItemCaseSensitive(req, "id"), RPC_INVALID_PARAMS,
-			    proto_scrub_reason(bad));
+	if ((code = rpc_request_parse(line, len, &req, &why)) != 0)
+		reply_error(peer, cJSON_GetObjectItemCaseSensitive(req, "id"), code, why);
 	else
 		dispatch(peer, req);
 	cJSON_Delete(req);

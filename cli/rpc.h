@@ -42,6 +42,11 @@ int rpc_frame_feed(struct rpc_frame *f, const char *buf, size_t n,
 		   void (*line)(void *arg, char *line, size_t len), void (*too_long)(void *arg),
 		   void *arg);
 void rpc_frame_free(struct rpc_frame *f);
+/* One line (rewritten in place: see proto_json_scrub) into *req: 0, or a
+ * JSON-RPC error code with *why; *req is then the request to take the id
+ * of for the error (its id removed if it is not one), or NULL. The caller
+ * deletes *req in both cases. */
+int rpc_request_parse(char *line, size_t len, cJSON **req, const char **why);
 
 /* One client: its input's framing, its output queue, its subscription. */
 struct rpc_peer {

@@ -5,8 +5,9 @@
  *
  *	rpc-client [-q] [-t SECONDS] SOCKET-PATH | HOST:PORT
  *
- * At the end of standard input it waits until every request sent (a line
- * with an "id") has had its answer (a line without "method"), then exits 0;
+ * At the end of standard input it waits until every line sent (each gets
+ * one answer, a line without "method", even one that is not JSON) has had
+ * its answer, then exits 0;
  * 1 if the daemon closed first or SECONDS (default 30) passed. -q: exits at
  * the end of standard input at once, closing the socket (a client that goes
  * away in the middle of its calls).
@@ -82,7 +83,7 @@ count(const char *line, size_t len, int sent, long *requests, long *answers)
 
 	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf - 1 ? len : sizeof buf - 1),
 		 line);
-	if (sent && strstr(buf, "\"id\"") != NULL)
+	if (sent && buf[strspn(buf, " \t\r\n")] != '\0')
 		(*requests)++;
 	if (!sent && strstr(buf, "\"method\"") == NULL)
 		(*answers)++;
