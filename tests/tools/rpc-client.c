@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: rpc-client [-q] [-t SECONDS] SOCKET-PATH | HOST:PORT\n");
 		return 2;
 	}
+	/* A daemon that closes at once (too many clients) is read, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((fd = dial(argv[optind])) < 0) {
 		fprintf(stderr, "rpc-client: %s: %s\n", argv[optind], strerror(errno));
 		return 1;
@@ -146,8 +149,12 @@ main(int argc, char **argv)
 			for (ssize_t off = 0; off < n;) {
 				ssize_t w = write(fd, buf + off, (size_t)(n - off));
 
-				if (w <= 0)
-					return 1;
+				if (w <= 0) {
+					/* Closed on us: what it said before is still to read. */
+					in_open = 0;
+					deadline = now_ms() + timeout * 1000;
+					break;
+				}
 				off += w;
 			}
 		}
