@@ -297,7 +297,9 @@ close_listeners(struct daemon *d)
 static int
 cmd_daemon_exec(struct cli *cli, struct args *args)
 {
-	static struct daemon d; /* the peers' calls outlive no frame: see the end */
+	/* Static: cli->cmd_state points at it while it runs (set back to NULL
+	 * before this returns, after the handle and its calls are gone). */
+	static struct daemon d;
 	const char *path = args_get(args, "socket");
 	long port = args_number(args, "tcp", 0);
 	int rc;
