@@ -65,12 +65,11 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
 	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_daemon_entry,
-	cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
-	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
-	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
-	cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry, cmd_unblock_entry,
-	cmd_blocked_entry;
+	cmd_lastseen_entry, cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry,
+	cmd_outbox_entry, cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry,
+	cmd_promote_entry, cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry,
+	cmd_delete_entry, cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry,
+	cmd_unblock_entry, cmd_blocked_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -225,8 +224,8 @@ cJSON *out_lastseen_json(const char *user, int online, int64_t at);
 /* privacy: {hideLastSeen, hideTyping}, each only if set (>= 0). */
 cJSON *out_privacy_json(int hide_last_seen, int hide_typing);
 cJSON *out_safety_json(const char *user, const char *number); /* verify */
-cJSON *out_approved_json(const char *user, long device_id);    /* device approve */
-cJSON *out_removed_json(long device_id);                       /* device remove */
-cJSON *out_download_json(size_t index, const char *path);      /* download, each file */
+cJSON *out_approved_json(const char *user, long device_id);   /* device approve */
+cJSON *out_removed_json(long device_id);                      /* device remove */
+cJSON *out_download_json(size_t index, const char *path);     /* download, each file */
 
 #endif

@@ -49,7 +49,7 @@ set_nonblock(int fd)
 static int
 check_dir(const char *path)
 {
-	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char dir[sizeof((struct sockaddr_un *)0)->sun_path];
 	const char *slash = strrchr(path, '/');
 	struct stat st;
 
@@ -81,9 +81,9 @@ check_existing(const char *path, const struct sockaddr_un *sa)
 	int fd, rc;
 
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : (cli_error("daemon: %s: %s", out_esc(path),
-							strerror(errno)),
-					      -1);
+		return errno == ENOENT
+			       ? 0
+			       : (cli_error("daemon: %s: %s", out_esc(path), strerror(errno)), -1);
 	if (!S_ISSOCK(st.st_mode)) {
 		cli_error("daemon: %s exists and is not a socket: not removed", out_esc(path));
 		return -1;
@@ -117,8 +117,7 @@ listen_unix(struct daemon *d, const char *path)
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sa.sun_path) {
-		cli_error("daemon: --socket: a path of at most %zu bytes",
-			  sizeof sa.sun_path - 1);
+		cli_error("daemon: --socket: a path of at most %zu bytes", sizeof sa.sun_path - 1);
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -220,7 +219,8 @@ accept_clients(struct daemon *d, int lfd, int is_unix)
 		if (d->rpc.npeers >= DAEMON_MAX_CLIENTS) {
 			static const char busy[] =
 				"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32000,"
-				"\"message\":\"too many clients: the daemon serves 64 at once\"}}\n";
+				"\"message\":\"too many clients: the daemon serves 64 at "
+				"once\"}}\n";
 
 			/* Said once, then closed: it is a new socket, with room for this. */
 			if (write(fd, busy, sizeof busy - 1) < 0)
@@ -266,7 +266,8 @@ serve_once(struct daemon *d)
 		if (p->gone)
 			continue;
 		who[np++] = p;
-		pf[n++] = (struct pollfd){p->fd, POLLIN | (rpc_peer_wants_write(p) ? POLLOUT : 0), 0};
+		pf[n++] =
+			(struct pollfd){p->fd, POLLIN | (rpc_peer_wants_write(p) ? POLLOUT : 0), 0};
 	}
 	if (poll(pf, (nfds_t)n, d->rpc.waiting ? 100 : 500) < 0 && errno != EINTR)
 		return;

@@ -98,7 +98,8 @@ rpc_request_parse(char *line, size_t len, cJSON **req, const char **why)
 		return RPC_INVALID_PARAMS;
 	}
 	if (version == NULL || strcmp(version, "2.0") != 0 || method == NULL) {
-		*why = "a request is {\"jsonrpc\":\"2.0\",\"id\":N,\"method\":...,\"params\":{...}}";
+		*why = "a request is "
+		       "{\"jsonrpc\":\"2.0\",\"id\":N,\"method\":...,\"params\":{...}}";
 		return RPC_INVALID_REQUEST;
 	}
 	if (params != NULL && !cJSON_IsObject(params)) {

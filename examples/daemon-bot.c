@@ -126,47 +126,59 @@ answer_for(const char *text, char *buf, size_t cap)
 
 static int next_id = 1;
 
+/* o's string member name, or NULL. */
+static const char *
+str(const cJSON *o, const char *name)
+{
+	return cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+/* A message notification's params: a reply if it is a command. */
+static int
+on_message(int fd, const cJSON *m)
+{
+	const char *text = str(m, "text"), *chat = str(m, "chatId");
+	const char *msg = str(m, "messageId"), *answer;
+	cJSON *params;
+	char buf[64];
+
+	/* Its own messages (sent by this user, here or elsewhere) too
+	 * come as notifications: never answered. */
+	if (cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(m, "outgoing")))
+		return 0;
+	if (text == NULL || chat == NULL || msg == NULL ||
+	    (answer = answer_for(text, buf, sizeof buf)) == NULL)
+		return 0;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "chat", chat);
+	cJSON_AddStringToObject(params, "message", msg);
+	cJSON_AddStringToObject(params, "text", answer);
+	printf("%s %s\n", msg, answer);
+	fflush(stdout);
+	return call(fd, next_id++, "reply", params);
+}
+
 /* One line from the daemon: a notification, or an answer. */
 static int
 handle(int fd, const char *line, size_t len)
 {
 	cJSON *o = cJSON_ParseWithLength(line, len);
-	const cJSON *p, *err;
-	const char *method, *text, *chat, *msg;
-	char buf[64];
+	const cJSON *err;
+	const char *method;
 	int rc = 0;
 
 	if (o == NULL)
 		return 0;
-	method = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(o, "method"));
-	p = cJSON_GetObjectItemCaseSensitive(o, "params");
+	method = str(o, "method");
 	err = cJSON_GetObjectItemCaseSensitive(o, "error");
-	if (method == NULL && err != NULL) {
+	if (method == NULL && err != NULL)
 		fprintf(stderr, "daemon-bot: call failed: %s\n",
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-				err, "message")));
-	} else if (method != NULL && strcmp(method, "message") == 0 &&
-		   !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-			   p, "outgoing"))) {
-		text = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(p, "text"));
-		chat = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(p, "chatId"));
-		msg = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(p, "messageId"));
-		if (text != NULL && chat != NULL && msg != NULL &&
-		    (text = answer_for(text, buf, sizeof buf)) != NULL) {
-			cJSON *params = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(params, "chat", chat);
-			cJSON_AddStringToObject(params, "message", msg);
-			cJSON_AddStringToObject(params, "text", text);
-			rc = call(fd, next_id++, "reply", params);
-			printf("%s %s\n", msg, text);
-			fflush(stdout);
-		}
-	}
+			str(err, "message"));
+	else if (method != NULL && strcmp(method, "message") == 0)
+		rc = on_message(fd, cJSON_GetObjectItemCaseSensitive(
+					    o, "params"));
 	cJSON_Delete(o);
 	return rc;
 }
@@ -209,13 +221,15 @@ main(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "daemon-bot: the daemon went away\n");
+			fprintf(stderr,
+				"daemon-bot: the daemon went away\n");
 			close(fd);
 			return 1;
 		}
 		for (ssize_t i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
-				if (!skipping && handle(fd, line, len) != 0)
+				if (!skipping &&
+				    handle(fd, line, len) != 0)
 					stop = 1;
 				len = 0;
 				skipping = 0;

@@ -82,8 +82,7 @@ count(const char *line, size_t len, int sent, long *requests, long *answers)
 {
 	char buf[8192];
 
-	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf - 1 ? len : sizeof buf - 1),
-		 line);
+	snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf - 1 ? len : sizeof buf - 1), line);
 	if (sent && buf[strspn(buf, " \t\r\n")] != '\0')
 		(*requests)++;
 	if (!sent && strstr(buf, "\"method\"") == NULL)

@@ -81,8 +81,7 @@ test_method_names(void **state)
 	char buf[64];
 
 	(void)state;
-	assert_string_equal(rpc_method_name(&cmd_delete_chat_entry, buf, sizeof buf),
-			    "deleteChat");
+	assert_string_equal(rpc_method_name(&cmd_delete_chat_entry, buf, sizeof buf), "deleteChat");
 	assert_string_equal(rpc_method_name(&cmd_send_entry, buf, sizeof buf), "send");
 	assert_true(rpc_method_exists("deviceList"));
 	assert_true(rpc_method_exists("subscribe"));
@@ -96,8 +95,8 @@ test_suggest(void **state)
 	size_t n = sizeof names / sizeof *names;
 
 	(void)state;
-	assert_string_equal(cli_suggest("sned", names, n), "send");     /* a swap */
-	assert_string_equal(cli_suggest("sen", names, n), "send");      /* one missing */
+	assert_string_equal(cli_suggest("sned", names, n), "send"); /* a swap */
+	assert_string_equal(cli_suggest("sen", names, n), "send");  /* one missing */
 	assert_string_equal(cli_suggest("histroy", names, n), "history");
 	assert_string_equal(cli_suggest("membres", names, n), "members");
 	assert_string_equal(cli_suggest("devicelist", names, n), "deviceList");
