@@ -227,5 +227,10 @@ cJSON *out_safety_json(const char *user, const char *number); /* verify */
 cJSON *out_approved_json(const char *user, long device_id);   /* device approve */
 cJSON *out_removed_json(long device_id);                      /* device remove */
 cJSON *out_download_json(size_t index, const char *path);     /* download, each file */
+/* create: the chat's object as chats prints it (NULL if not stored); leave:
+ * {chatId, left: true}. add, remove, promote, demote, rename and describe
+ * answer with members' object. */
+cJSON *out_chat_by_id_json(struct chat_client *c, const char *chat_id);
+cJSON *out_left_json(const char *chat_id);
 
 #endif

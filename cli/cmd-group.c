@@ -136,11 +136,7 @@ cmd_leave_exec(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "leave")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "chatId", chat);
-		cJSON_AddBoolToObject(o, "left", 1);
-		out_json(o);
+		out_json(out_left_json(chat));
 	} else {
 		printf("left %s\n", chat);
 	}

@@ -616,6 +616,29 @@ call_end(struct rpc_call *call)
 }
 ANALYZER_LEAK_FP_END
 
+/* A chat's call done: what chatctl --json prints for the same command (the
+ * chat for create; {chatId, left} for leave; the members for the others), or
+ * {chatId} if the store cannot say. */
+static void
+reply_chat_done(struct rpc_call *call, const char *chat)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	cJSON *result = NULL;
+	int err;
+
+	if (strcmp(call->method, "create") == 0)
+		result = out_chat_by_id_json(c, chat);
+	else if (strcmp(call->method, "leave") == 0)
+		result = out_left_json(chat);
+	else
+		result = out_members_json(c, chat, &err);
+	if (result == NULL) {
+		result = cJSON_CreateObject();
+		cJSON_AddStringToObject(result, "chatId", chat);
+	}
+	reply_result(call->peer, call->id, result);
+}
+
 static void
 call_done(struct chat_client *c, void *arg, int err, const char *id)
 {
@@ -638,9 +661,7 @@ call_done(struct chat_client *c, void *arg, int err, const char *id)
 		chat_message_get(cli->c, id, copy_message, &result);
 		reply_result(peer, call->id, result);
 	} else {
-		result = cJSON_CreateObject();
-		cJSON_AddStringToObject(result, "chatId", id ? id : "");
-		reply_result(peer, call->id, result);
+		reply_chat_done(call, id ? id : "");
 	}
 	call_end(call);
 }

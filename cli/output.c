@@ -768,3 +768,38 @@ out_download_json(size_t index, const char *path)
 	cJSON_AddStringToObject(o, "path", path);
 	return o;
 }
+
+struct chat_by_id {
+	const char *chat_id;
+	cJSON *found;
+};
+
+static int
+find_chat(void *arg, const struct chat_chat *ch)
+{
+	struct chat_by_id *f = arg;
+
+	if (strcmp(ch->chat_id, f->chat_id) != 0)
+		return 0;
+	f->found = out_chat_json(ch);
+	return 1;
+}
+
+cJSON *
+out_chat_by_id_json(struct chat_client *c, const char *chat_id)
+{
+	struct chat_by_id f = {chat_id, NULL};
+
+	chat_list_chats(c, find_chat, &f);
+	return f.found;
+}
+
+cJSON *
+out_left_json(const char *chat_id)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "chatId", chat_id);
+	cJSON_AddBoolToObject(o, "left", 1);
+	return o;
+}

@@ -9,7 +9,8 @@ make --no-print-directory -s install PREFIX=$prefix DESTDIR="$root" >/dev/null
 for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.1 \
          include/chat.h lib/pkgconfig/libchat.pc share/man/man1/chatctl.1 \
          share/man/man3/libchat.3 share/man/man8/chat-server.8 \
-         share/doc/libchat/examples/send-lines.c share/doc/libchat/examples/echo-bot.c; do
+         share/doc/libchat/examples/send-lines.c share/doc/libchat/examples/echo-bot.c \
+         share/doc/libchat/examples/daemon-bot.c; do
 	[ -e "$root$prefix/$f" ] || { echo "install-check: $f not installed" >&2; exit 1; }
 done
 cat > "$root/use.c" <<'C'

@@ -58,6 +58,29 @@ r 9 | grep -q "last device" || fail "$(r 9)"
 [ "$(r 11 | jq -c .result)" = '{"drained":true}' ] || fail "recv: $(r 11)"
 r 12 | grep -q "did you mean 'members'" || fail "no hint: $(r 12)"
 
+# Group calls answer as chatctl --json does: create the chat object, add,
+# rename (and remove, promote, demote, describe) the members object, leave
+# {chatId, left}.
+register carol
+rpc '{"jsonrpc":"2.0","id":1,"method":"create","params":{"users":["bob"],"name":"g"}}'
+g=$(r 1 | jq -r .result.chatId)
+[ "$(r 1 | jq -r .result.kind)" = group ] || fail "create: $(r 1)"
+expect_exit 0 ctl alice --json chats
+jq -c "select(.chatId == \"$g\")" "$T/out" >"$T/chat.json" 2>/dev/null ||
+	jq -c ".[] | select(.chatId == \"$g\")" "$T/out" >"$T/chat.json"
+[ "$(r 1 | jq -S -c '.result | del(.lastActivity, .unread)')" = \
+	"$(jq -S -c 'del(.lastActivity, .unread)' "$T/chat.json")" ] ||
+	fail "create: $(r 1) is not chats' $(cat "$T/chat.json")"
+rpc '{"jsonrpc":"2.0","id":2,"method":"add","params":{"chat":"'"$g"'","users":["carol"]}}' \
+	'{"jsonrpc":"2.0","id":3,"method":"rename","params":{"chat":"'"$g"'","name":"h"}}'
+expect_exit 0 ctl alice --json members "$g"
+same 3 "$T/out"
+[ "$(r 2 | jq -r '.result.participants | length')" = 3 ] || fail "add: $(r 2)"
+expect_exit 0 ctl bob recv
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"leave","params":{"chat":"'"$g"'"}}' |
+	ctl bob rpc >"$T/rpc.out" 2>"$T/rpc.err" || fail "bob's rpc: $(cat "$T/rpc.err")"
+[ "$(r 1 | jq -c .result)" = "{\"chatId\":\"$g\",\"left\":true}" ] || fail "leave: $(r 1)"
+
 # A new device approved through rpc, listed, then removed through rpc.
 ctl alice2 --json device link alice >"$T/link.out" 2>"$T/link.err" &
 link=$!
