@@ -232,5 +232,8 @@ cJSON *out_download_json(size_t index, const char *path);     /* download, each 
  * answer with members' object. */
 cJSON *out_chat_by_id_json(struct chat_client *c, const char *chat_id);
 cJSON *out_left_json(const char *chat_id);
+/* A message as history --json shows it: out_message_json, and an edited
+ * one's "edits" (oldest first). */
+cJSON *out_history_json(struct chat_client *c, const struct chat_message *m);
 
 #endif

@@ -565,6 +565,21 @@ add_message(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* history: as chatctl history --json, an edited message with its edits. */
+struct history_arr {
+	cJSON *arr;
+	struct chat_client *c;
+};
+
+static int
+add_history(void *arg, const struct chat_message *m)
+{
+	struct history_arr *h = arg;
+
+	cJSON_AddItemToArray(h->arr, out_history_json(h->c, m));
+	return 0;
+}
+
 static int
 copy_message(void *arg, const struct chat_message *m)
 {
@@ -847,11 +862,12 @@ method_chat(struct rpc_peer *peer, const cJSON *id, const char *method, const cJ
 	}
 everyone:
 	if (strcmp(method, "history") == 0) {
-		cJSON *arr = cJSON_CreateArray();
+		struct history_arr h = {cJSON_CreateArray(), cli->c};
+		cJSON *arr = h.arr;
 		int64_t limit = 0;
 
 		proto_get_int(params, "limit", 1, 1000000, &limit);
-		if ((rc = chat_history(cli->c, chat, (int)limit, add_message, arr)) < 0) {
+		if ((rc = chat_history(cli->c, chat, (int)limit, add_history, &h)) < 0) {
 			cJSON_Delete(arr);
 			return reply_failure(peer, id, rc);
 		}

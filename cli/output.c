@@ -803,3 +803,37 @@ out_left_json(const char *chat_id)
 	cJSON_AddBoolToObject(o, "left", 1);
 	return o;
 }
+
+static int
+add_edit(void *arg, const struct chat_edit *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	cJSON_AddStringToObject(o, "messageId", e->edit_id);
+	cJSON_AddStringToObject(o, "text", e->text);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	if (e->sent_at > 0) {
+		proto_rfc3339(e->sent_at, at, sizeof at);
+		cJSON_AddStringToObject(o, "sentAt", at);
+	} else {
+		cJSON_AddNullToObject(o, "sentAt");
+	}
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+cJSON *
+out_history_json(struct chat_client *c, const struct chat_message *m)
+{
+	cJSON *o = out_message_json(m);
+
+	/* An edited message's edits, oldest first. */
+	if (o != NULL && m->edited_at > 0 && !m->deleted) {
+		cJSON *edits = cJSON_AddArrayToObject(o, "edits");
+
+		if (edits != NULL)
+			(void)chat_edits(c, m->message_id, add_edit, edits);
+	}
+	return o;
+}

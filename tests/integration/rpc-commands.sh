@@ -58,6 +58,17 @@ r 9 | grep -q "last device" || fail "$(r 9)"
 [ "$(r 11 | jq -c .result)" = '{"drained":true}' ] || fail "recv: $(r 11)"
 r 12 | grep -q "did you mean 'members'" || fail "no hint: $(r 12)"
 
+# history: as chatctl history --json, an edited message with its edits.
+expect_exit 0 ctl alice --json send "$chat" "teh typo"
+typo=$(jq -r .messageId "$T/out")
+expect_exit 0 ctl alice edit "$chat" "$typo" "the typo"
+expect_exit 0 ctl alice --json history "$chat"
+cp "$T/out" "$T/history.json"
+jq -e '.[] | select(.edits | length == 1)' "$T/history.json" >/dev/null ||
+	fail "no edits in history: $(cat "$T/history.json")"
+rpc '{"jsonrpc":"2.0","id":1,"method":"history","params":{"chat":"'"$chat"'"}}'
+same 1 "$T/history.json"
+
 # Group calls answer as chatctl --json does: create the chat object, add,
 # rename (and remove, promote, demote, describe) the members object, leave
 # {chatId, left}.
