@@ -935,29 +935,20 @@ method_chats(struct rpc_peer *peer, const cJSON *id, const char *method, const c
 static int
 method_whoami(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct chat_client *c = peer->rpc->cli->c;
-	cJSON *o = cJSON_CreateObject();
-
 	(void)method;
 	(void)params;
-	cJSON_AddStringToObject(o, "user", chat_client_user(c));
-	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(c));
-	cJSON_AddStringToObject(o, "server", chat_client_server_url(c));
-	return reply_result(peer, id, o);
+	return reply_result(peer, id, out_identity_json(peer->rpc->cli->c));
 }
 
 static int
 method_trust(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
 	int n = chat_trust(peer->rpc->cli->c, param_str(params, "user"));
-	cJSON *o;
 
 	(void)method;
 	if (n < 0)
 		return reply_failure(peer, id, n);
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "accepted", n);
-	return reply_result(peer, id, o);
+	return reply_result(peer, id, out_trust_json(param_str(params, "user"), n));
 }
 
 static int

@@ -837,3 +837,25 @@ out_history_json(struct chat_client *c, const struct chat_message *m)
 	}
 	return o;
 }
+
+cJSON *
+out_identity_json(struct chat_client *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", chat_client_user(c));
+	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(c));
+	cJSON_AddStringToObject(o, "server", chat_client_server_url(c));
+	cJSON_AddStringToObject(o, "home", chat_client_home(c));
+	return o;
+}
+
+cJSON *
+out_trust_json(const char *user, int accepted)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddNumberToObject(o, "accepted", accepted);
+	return o;
+}

@@ -58,6 +58,14 @@ r 9 | grep -q "last device" || fail "$(r 9)"
 [ "$(r 11 | jq -c .result)" = '{"drained":true}' ] || fail "recv: $(r 11)"
 r 12 | grep -q "did you mean 'members'" || fail "no hint: $(r 12)"
 
+# whoami and trust, as the commands print them.
+expect_exit 0 ctl alice --json whoami;     cp "$T/out" "$T/whoami.json"
+expect_exit 0 ctl alice --json trust bob;  cp "$T/out" "$T/trust.json"
+rpc '{"jsonrpc":"2.0","id":1,"method":"whoami"}' \
+	'{"jsonrpc":"2.0","id":2,"method":"trust","params":{"user":"bob"}}'
+same 1 "$T/whoami.json"
+same 2 "$T/trust.json"
+
 # history: as chatctl history --json, an edited message with its edits.
 expect_exit 0 ctl alice --json send "$chat" "teh typo"
 typo=$(jq -r .messageId "$T/out")
