@@ -234,7 +234,7 @@ cJSON *out_chat_by_id_json(struct chat_client *c, const char *chat_id);
 cJSON *out_left_json(const char *chat_id);
 /* A message as history --json shows it: out_message_json, and an edited
  * one's "edits" (oldest first). */
-cJSON *out_history_json(struct chat_client *c, const struct chat_message *m);
+cJSON *out_history_message_json(struct chat_client *c, const struct chat_message *m);
 /* whoami and register: {user, deviceId, server, home}; trust: {user, accepted}. */
 cJSON *out_identity_json(struct chat_client *c);
 cJSON *out_trust_json(const char *user, int accepted);

@@ -507,7 +507,7 @@ print_history(void *arg, const struct chat_message *m)
 	struct history_out *h = arg;
 
 	if (h->arr != NULL)
-		cJSON_AddItemToArray(h->arr, out_history_json(h->c, m));
+		cJSON_AddItemToArray(h->arr, out_history_message_json(h->c, m));
 	else
 		out_message_text(stdout, m);
 	return 0;

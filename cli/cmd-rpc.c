@@ -576,7 +576,7 @@ add_history(void *arg, const struct chat_message *m)
 {
 	struct history_arr *h = arg;
 
-	cJSON_AddItemToArray(h->arr, out_history_json(h->c, m));
+	cJSON_AddItemToArray(h->arr, out_history_message_json(h->c, m));
 	return 0;
 }
 

@@ -824,7 +824,7 @@ add_edit(void *arg, const struct chat_edit *e)
 }
 
 cJSON *
-out_history_json(struct chat_client *c, const struct chat_message *m)
+out_history_message_json(struct chat_client *c, const struct chat_message *m)
 {
 	cJSON *o = out_message_json(m);
 
