@@ -243,9 +243,15 @@ read_client(struct rpc_peer *p)
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
-	if (n <= 0) {
-		/* Its calls under way still finish; their answers go nowhere. */
+	if (n < 0) {
+		/* Gone (reset): its calls under way still finish, answering nobody. */
 		rpc_peer_drop(p, NULL);
+		return;
+	}
+	if (n == 0) {
+		/* The end of what it sends, maybe not of what it reads (echo ... |
+		 * socat): its answers still go out, then it is closed (close_done). */
+		p->eof = 1;
 		return;
 	}
 	rpc_peer_input(p, buf, (size_t)n);
@@ -266,8 +272,10 @@ serve_once(struct daemon *d)
 		if (p->gone)
 			continue;
 		who[np++] = p;
-		pf[n++] =
-			(struct pollfd){p->fd, POLLIN | (rpc_peer_wants_write(p) ? POLLOUT : 0), 0};
+		pf[n++] = (struct pollfd){
+			p->fd,
+			(short)((p->eof ? 0 : POLLIN) | (rpc_peer_wants_write(p) ? POLLOUT : 0)),
+			0};
 	}
 	if (poll(pf, (nfds_t)n, d->rpc.waiting ? 100 : 500) < 0 && errno != EINTR)
 		return;
@@ -279,9 +287,20 @@ serve_once(struct daemon *d)
 
 		if (re & POLLOUT)
 			rpc_peer_flush(who[i]);
-		if (re & (POLLIN | POLLHUP | POLLERR))
+		if (who[i]->eof && (re & (POLLHUP | POLLERR)))
+			rpc_peer_drop(who[i], NULL); /* nobody reads any more either */
+		else if (re & (POLLIN | POLLHUP | POLLERR))
 			read_client(who[i]);
 	}
+}
+
+/* Clients that have said all they will, with every answer written: closed. */
+static void
+close_done(struct daemon *d)
+{
+	for (struct rpc_peer *p = d->rpc.peers; p != NULL; p = p->next)
+		if (!p->gone && p->eof && p->pending == 0 && !rpc_peer_wants_write(p))
+			rpc_peer_drop(p, NULL);
 }
 
 static void
@@ -344,6 +363,7 @@ cmd_daemon_exec(struct cli *cli, struct args *args)
 			break;
 		}
 		rpc_tick(&d.rpc);
+		close_done(&d);
 	}
 	/* No new clients; the acks of what was stored go out, as rpc's do. */
 	close_listeners(&d);

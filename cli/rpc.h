@@ -61,6 +61,7 @@ struct rpc_peer {
 	uint32_t events; /* which: a bit per rpc_event_names entry */
 	int pending;     /* calls under way whose answers come here */
 	int gone;        /* left or dropped: answers are dropped; freed once pending is 0 */
+	int eof; /* sent all it will (half-closed): answered, then closed */
 };
 
 struct rpc {

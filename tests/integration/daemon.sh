@@ -113,6 +113,15 @@ r 4 | grep -q "params.limit" || fail "the param is not named: $(r 4)"
 r 5 | grep -q "did you mean 'message'" || fail "no event hint: $(r 5)"
 grep -q '"code":-32700' "$T/e.out" || fail "no parse error: $(cat "$T/e.out")"
 
+# A client that sends its requests and shuts its sending side (as
+# echo ... | socat does) still gets every answer, then the daemon closes.
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"whoami"}' \
+	'{"jsonrpc":"2.0","id":2,"method":"recv"}' |
+	"$RC" -s -t 30 "$SOCK" >"$T/half.out" 2>"$T/half.err" ||
+	fail "half-closed client: $(cat "$T/half.out" "$T/half.err")"
+grep -q '"id":1,"result":{"user":"alice"' "$T/half.out" || fail "half: $(cat "$T/half.out")"
+grep -q '"id":2,"result":{"drained":true}' "$T/half.out" || fail "half: $(cat "$T/half.out")"
+
 # A client that leaves in the middle of its call (recv waits 3 s after
 # catching up) breaks neither the daemon nor the others.
 echo '{"jsonrpc":"2.0","id":1,"method":"recv","params":{"wait":3}}' |

@@ -3,14 +3,16 @@
  * a dependency): standard input's lines go to the socket, the socket's lines
  * to standard output, each flushed as it comes.
  *
- *	rpc-client [-q] [-t SECONDS] SOCKET-PATH | HOST:PORT
+ *	rpc-client [-q | -s] [-t SECONDS] SOCKET-PATH | HOST:PORT
  *
  * At the end of standard input it waits until every line sent (each gets
  * one answer, a line without "method", even one that is not JSON) has had
  * its answer, then exits 0;
  * 1 if the daemon closed first or SECONDS (default 30) passed. -q: exits at
  * the end of standard input at once, closing the socket (a client that goes
- * away in the middle of its calls).
+ * away in the middle of its calls). -s: at the end of standard input, shuts
+ * down its sending side (as socat and nc do) and waits for the daemon to
+ * close the connection once it has answered; exits 0 then.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -93,20 +95,23 @@ int
 main(int argc, char **argv)
 {
 	long requests = 0, answers = 0, deadline = -1, timeout = 30;
-	int quit = 0, in_open = 1, fd, opt;
+	int quit = 0, half = 0, in_open = 1, fd, opt;
 	static char in_line[1 << 20], out_line[1 << 20];
 	size_t in_len = 0, out_len = 0;
 
-	while ((opt = getopt(argc, argv, "qt:")) != -1) {
+	while ((opt = getopt(argc, argv, "qst:")) != -1) {
 		if (opt == 'q')
 			quit = 1;
+		else if (opt == 's')
+			half = 1;
 		else if (opt == 't')
 			timeout = atol(optarg);
 		else
 			return 2;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: rpc-client [-q] [-t SECONDS] SOCKET-PATH | HOST:PORT\n");
+		fprintf(stderr,
+			"usage: rpc-client [-q | -s] [-t SECONDS] SOCKET-PATH | HOST:PORT\n");
 		return 2;
 	}
 	/* A daemon that closes at once (too many clients) is read, not a death. */
@@ -120,7 +125,7 @@ main(int argc, char **argv)
 		char buf[65536];
 		ssize_t n;
 
-		if (!in_open && answers >= requests)
+		if (!in_open && answers >= requests && !half)
 			return 0;
 		if (deadline >= 0 && now_ms() >= deadline) {
 			fprintf(stderr, "rpc-client: %ld of %ld answers in %ld s\n", answers,
@@ -135,6 +140,8 @@ main(int argc, char **argv)
 				in_open = 0;
 				if (quit)
 					return 0;
+				if (half)
+					shutdown(fd, SHUT_WR);
 				deadline = now_ms() + timeout * 1000;
 			}
 			for (ssize_t i = 0; i < n; i++) {
@@ -159,6 +166,8 @@ main(int argc, char **argv)
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(fd, buf, sizeof buf);
+			if (n <= 0 && half && !in_open && answers >= requests)
+				return 0; /* answered, then closed: as it should */
 			if (n <= 0) {
 				fprintf(stderr, "rpc-client: the daemon closed the connection\n");
 				return 1;
