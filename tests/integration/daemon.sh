@@ -16,14 +16,22 @@ SOCK=$T/daemon.sock
 "$RC" -q "$SOCK" </dev/null 2>/dev/null && fail "connected to nothing"
 perl -e 'use Socket; socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die; bind($s, pack_sockaddr_un($ARGV[0])) or die' "$SOCK"
 [ -S "$SOCK" ] || fail "no stale socket made"
-port=$((20000 + $$ % 30000))
-# Not through ctl: $! must be chatctl itself, for the SIGTERM below.
-"$CHATCTL" --home "$T/alice" --server "$URL" daemon --socket "$SOCK" --tcp "$port" \
-	2>"$T/daemon.err" &
-daemon=$!
-wait_until 30 'the daemon never listened: $(cat "$T/daemon.err")' \
-	grep -q "listening on" "$T/daemon.err"
-expect_in "$T/daemon.err" "removed the stale socket"
+# A port that may be taken by another test: another one then.
+up() { grep -q "listening on" "$T/daemon.err" || dead "$daemon"; }
+for try in 1 2 3 4 5; do
+	port=$((20000 + ($$ * 7 + try * 1009) % 30000))
+	# Not through ctl: $! must be chatctl itself, for the SIGTERM below.
+	"$CHATCTL" --home "$T/alice" --server "$URL" daemon --socket "$SOCK" --tcp "$port" \
+		2>"$T/daemon.err" &
+	daemon=$!
+	wait_until 30 'the daemon never listened: $(cat "$T/daemon.err")' up
+	grep -q "listening on" "$T/daemon.err" && break
+	grep -q "Address already in use" "$T/daemon.err" || fail "daemon: $(cat "$T/daemon.err")"
+	cp "$T/daemon.err" "$T/daemon.err.$try"
+done
+grep -q "listening on" "$T/daemon.err" || fail "no free port: $(cat "$T/daemon.err")"
+grep -q "removed the stale socket" "$T/daemon.err" "$T"/daemon.err.1 2>/dev/null ||
+	fail "the stale socket was not said removed: $(cat "$T/daemon.err")"
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode $(stat -c %a "$SOCK")"
 
 # A second daemon on the same socket is refused, and leaves it be.
