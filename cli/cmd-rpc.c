@@ -80,7 +80,8 @@ rpc_peer_drop(struct rpc_peer *p, const char *why)
 	free(p->out);
 	p->out = NULL;
 	p->out_len = p->out_off = p->out_cap = 0;
-	rpc_frame_free(&p->in);
+	/* Not its input buffer: this may run inside rpc_frame_feed on it (an
+	 * answer that overflowed the queue); freed with the peer. */
 }
 
 int
@@ -1660,6 +1661,7 @@ rpc_tick(struct rpc *rpc)
 			continue;
 		}
 		*pp = p->next;
+		rpc_frame_free(&p->in);
 		free(p);
 	}
 }
@@ -1679,6 +1681,7 @@ rpc_free_peers(struct rpc *rpc)
 
 		rpc->peers = p->next;
 		rpc_peer_drop(p, NULL);
+		rpc_frame_free(&p->in);
 		free(p);
 	}
 }
