@@ -55,6 +55,17 @@ echo '{"jsonrpc":"2.0","id":1,"method":"history","params":{"chat":"@alice","limi
 	"$BIN/tests/rpc-client" "$SOCK" >"$T/h.out" || fail "history"
 jq -r '.result[].messageId' "$T/h.out" | grep -qx "$early" || fail "lost: $(cat "$T/h.out")"
 
+# Through a restart of the server: the daemon reconnects as listen does, and
+# the bot, connected to the daemon all along, answers again.
+restart_server
+expect_exit 0 ctl alice --json send "$chat" "!ping"
+ping2=$(jq -r .messageId "$T/out")
+pong2() {
+	ctl alice --json recv >>"$T/got" 2>>"$T/recv.err" || return 1
+	[ "$(jq -r "select(.sender == \"bot\" and .replyTo.id == \"$ping2\") | .text" "$T/got")" = pong ]
+}
+wait_until 60 'no pong after the restart: $(cat "$T/bot.err" "$T/daemon.err")' pong2
+
 kill -TERM "$bot"
 wait "$bot" || fail "the bot exited $? on SIGTERM: $(cat "$T/bot.err")"
 "$BOT" "$SOCK" >/dev/null 2>"$T/bot2.err" &
