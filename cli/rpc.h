@@ -61,7 +61,7 @@ struct rpc_peer {
 	uint32_t events; /* which: a bit per rpc_event_names entry */
 	int pending;     /* calls under way whose answers come here */
 	int gone;        /* left or dropped: answers are dropped; freed once pending is 0 */
-	int eof; /* sent all it will (half-closed): answered, then closed */
+	int eof;         /* sent all it will (half-closed): answered, then closed */
 };
 
 struct rpc {
@@ -82,6 +82,10 @@ extern const struct chat_callbacks rpc_callbacks;
 struct rpc_peer *rpc_peer_new(struct rpc *rpc, int fd, const char *name, int all_events);
 /* Frames bytes read from the peer into lines and handles each. */
 void rpc_peer_input(struct rpc_peer *p, const char *buf, size_t n);
+/* One line (s, n bytes, without its '\n') for p: queued and written as far
+ * as the socket takes it; a peer whose queue would pass RPC_MAX_QUEUE is
+ * dropped instead. For stdout (fd -1), written at once. */
+void rpc_peer_write(struct rpc_peer *p, const char *s, size_t n);
 /* Writes what is queued, as much as the socket takes. -1 if the peer is gone. */
 int rpc_peer_flush(struct rpc_peer *p);
 /* Something waits to be written to p. */
