@@ -176,7 +176,10 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/include/chat.h $(BUILD)/$(SONAME) \
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< \
 		$$(PKG_CONFIG_PATH=$(EXAMPLE_PC) $(PKG_CONFIG) --cflags --libs libchat) \
-		-Wl,-rpath,'$$ORIGIN/..'
+		$(EXAMPLE_EXTRA) -Wl,-rpath,'$$ORIGIN/..'
+
+# daemon-bot speaks JSON-RPC to chatctl daemon: cJSON, not libchat.
+$(BUILD)/examples/daemon-bot: EXAMPLE_EXTRA = $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 # Installed as sources, where libchat(3) says they are.
 DOCDIR ?= $(PREFIX)/share/doc/libchat
@@ -238,7 +241,13 @@ $(BUILD)/tests/tls-relay: tests/tools/tls-relay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs openssl)
 
-TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay
+# Test-only line client for chatctl daemon's sockets (daemon.sh): socat is no dependency.
+$(BUILD)/tests/rpc-client: tests/tools/rpc-client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+TEST_TOOLS := $(BUILD)/tests/chat-probe $(BUILD)/tests/blackhole-proxy $(BUILD)/tests/tls-relay \
+	      $(BUILD)/tests/rpc-client
 
 # Fuzz targets (tests/fuzz/fuzz-NAME.c): one per parser of bytes from the
 # network. Each links the server's objects (all but main) and libchat. For
@@ -257,6 +266,11 @@ $(BUILD)/tests/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/standalone.c $(FUZZ_DEPS)
 
 $(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DEPS)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+# rpcline: chatctl's JSON-RPC framing and request parsing (cli/rpc-frame.c),
+# what chatctl daemon reads from its socket clients.
+$(BUILD)/tests/fuzz-rpcline $(BUILD)/fuzz-rpcline: $(BUILD)/cli/rpc-frame.o
+$(BUILD)/tests/fuzz-rpcline $(BUILD)/fuzz-rpcline: FUZZ_LINK += $(BUILD)/cli/rpc-frame.o
 
 # A test is rebuilt when a header it includes changes (a fixture header, say).
 -include $(UNIT_BIN:=.d) $(FUZZ_REPLAY:=.d)

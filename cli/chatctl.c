@@ -25,6 +25,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_recv_entry,
 	&cmd_listen_entry,
 	&cmd_rpc_entry,
+	&cmd_daemon_entry,
 	&cmd_chats_entry,
 	&cmd_history_entry,
 	&cmd_search_entry,
@@ -561,6 +562,26 @@ cli_run(struct cli *cli, const struct cmd_entry *e, int argc, char **argv)
 	return rc;
 }
 
+/* An unknown command name: "did you mean" when one is close, else the
+ * whole usage. Returns EXIT_USAGE. */
+int
+cli_unknown_command(const struct cmd_entry *const *table, const struct cmd_entry *parent,
+		    const char *name)
+{
+	const char *names[64];
+	const char *near;
+	size_t n = 0;
+
+	for (const struct cmd_entry *const *e = table; *e != NULL && n < 64; e++)
+		names[n++] = (*e)->name;
+	if ((near = cli_suggest(name, names, n)) == NULL)
+		return parent ? cli_usage(parent, "unknown %s command '%s'", parent->name, name)
+			      : cli_usage(NULL, "unknown command '%s'", name);
+	cli_error("unknown %s%scommand \"%s\"; did you mean \"%s\"?", parent ? parent->name : "",
+		  parent ? " " : "", out_esc(name), near);
+	return EXIT_USAGE;
+}
+
 /* help [COMMAND] */
 static int
 cmd_help_exec(struct cli *cli, struct args *args)
@@ -574,7 +595,7 @@ cmd_help_exec(struct cli *cli, struct args *args)
 	}
 	e = cli_find_cmd(cmd_table, args->argv[0]);
 	if (e == NULL)
-		return cli_usage(NULL, "unknown command '%s'", args->argv[0]);
+		return cli_unknown_command(cmd_table, NULL, args->argv[0]);
 	cli_usage_one(e);
 	return EXIT_OK;
 }

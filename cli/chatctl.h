@@ -64,12 +64,12 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry, cmd_leave_entry,
-	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_lastseen_entry,
-	cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry, cmd_outbox_entry,
-	cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry, cmd_promote_entry,
-	cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry, cmd_delete_entry,
-	cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry, cmd_unblock_entry,
-	cmd_blocked_entry;
+	cmd_device_entry, cmd_verify_entry, cmd_listen_entry, cmd_rpc_entry, cmd_daemon_entry,
+	cmd_lastseen_entry, cmd_privacy_entry, cmd_typing_entry, cmd_read_entry, cmd_download_entry,
+	cmd_outbox_entry, cmd_retry_entry, cmd_discard_entry, cmd_reply_entry, cmd_react_entry,
+	cmd_promote_entry, cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry,
+	cmd_delete_entry, cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry,
+	cmd_unblock_entry, cmd_blocked_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -128,6 +128,14 @@ void cli_notice_send_failed(struct chat_client *c, void *udata, const char *chat
 struct cli_done *cli_done_reset(struct cli *cli);
 void cli_done_cb(struct chat_client *c, void *arg, int err, const char *id);
 int cli_parse_int(const char *s, long min, long max, long *out);
+/* "did you mean": the candidate closest to word (Damerau-Levenshtein), or
+ * NULL when none is close enough for a likely typo: at most 1 edit for a
+ * word of up to 4 letters, 2 up to 8, 3 beyond (suggest.c). */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+/* An unknown command (of parent, a command with subcommands, or NULL):
+ * "did you mean" when one is close, else the usage. Returns EXIT_USAGE. */
+int cli_unknown_command(const struct cmd_entry *const *table, const struct cmd_entry *parent,
+			const char *name);
 /* Connects and runs the loop until online with nothing left to do (requests
  * answered, acks and receipts out), or fails with the exit code. */
 int cli_settle(struct cli *cli, const char *what);
@@ -204,5 +212,31 @@ void out_safe(FILE *f, const char *s, size_t len, int flags);
 /* s made safe as by out_safe (one line), for a printf argument: in a static
  * buffer that the fourth call after this one reuses; cut at 4 KiB. */
 const char *out_esc(const char *s);
+
+/* The --json objects of commands that rpc answers with too, built once for
+ * both (chatctl(1) shows them). members: {chatId, disappearingSeconds,
+ * [name, description,] participants: [{user, admin}]}; device list: {user,
+ * devices: [{deviceId, name, thisDevice}]}: NULL with *err on a failure. */
+cJSON *out_members_json(struct chat_client *c, const char *chat, int *err);
+cJSON *out_devices_json(struct chat_client *c, const char *user, int *err);
+/* lastseen: {user, online (null: hidden), lastSeen (null: hidden or never)}. */
+cJSON *out_lastseen_json(const char *user, int online, int64_t at);
+/* privacy: {hideLastSeen, hideTyping}, each only if set (>= 0). */
+cJSON *out_privacy_json(int hide_last_seen, int hide_typing);
+cJSON *out_safety_json(const char *user, const char *number); /* verify */
+cJSON *out_approved_json(const char *user, long device_id);   /* device approve */
+cJSON *out_removed_json(long device_id);                      /* device remove */
+cJSON *out_download_json(size_t index, const char *path);     /* download, each file */
+/* create: the chat's object as chats prints it (NULL if not stored); leave:
+ * {chatId, left: true}. add, remove, promote, demote, rename and describe
+ * answer with members' object. */
+cJSON *out_chat_by_id_json(struct chat_client *c, const char *chat_id);
+cJSON *out_left_json(const char *chat_id);
+/* A message as history --json shows it: out_message_json, and an edited
+ * one's "edits" (oldest first). */
+cJSON *out_history_message_json(struct chat_client *c, const struct chat_message *m);
+/* whoami and register: {user, deviceId, server, home}; trust: {user, accepted}. */
+cJSON *out_identity_json(struct chat_client *c);
+cJSON *out_trust_json(const char *user, int accepted);
 
 #endif

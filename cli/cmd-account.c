@@ -7,13 +7,7 @@
 static void
 print_identity_json(struct cli *cli)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
-	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(cli->c));
-	cJSON_AddStringToObject(o, "server", chat_client_server_url(cli->c));
-	cJSON_AddStringToObject(o, "home", chat_client_home(cli->c));
-	out_json(o);
+	out_json(out_identity_json(cli->c));
 }
 
 static int
@@ -98,11 +92,7 @@ cmd_trust_exec(struct cli *cli, struct args *args)
 	if (n < 0)
 		return cli_fail(cli, n, "trust");
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", user);
-		cJSON_AddNumberToObject(o, "accepted", n);
-		out_json(o);
+		out_json(out_trust_json(user, n));
 	} else if (n == 0) {
 		printf("no changed key of %s to accept\n", user);
 	} else {

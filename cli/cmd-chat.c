@@ -5,22 +5,6 @@
 
 #include "proto.h"
 
-struct find_chat {
-	const char *chat_id;
-	cJSON *found;
-};
-
-static int
-find_chat(void *arg, const struct chat_chat *ch)
-{
-	struct find_chat *f = arg;
-
-	if (strcmp(ch->chat_id, f->chat_id) != 0)
-		return 0;
-	f->found = out_chat_json(ch);
-	return 1;
-}
-
 static int
 cmd_create_exec(struct cli *cli, struct args *args)
 {
@@ -49,10 +33,7 @@ cmd_create_exec(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "create")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		struct find_chat f = {d->id, NULL};
-
-		chat_list_chats(cli->c, find_chat, &f);
-		out_json(f.found);
+		out_json(out_chat_by_id_json(cli->c, d->id));
 	} else {
 		printf("%s\n", d->id);
 	}

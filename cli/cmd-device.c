@@ -16,20 +16,10 @@ static const struct cmd_entry cmd_device_approve_entry, cmd_device_remove_entry;
 static int
 print_device(void *arg, const struct chat_device *d)
 {
-	cJSON *arr = arg;
-
-	if (arr != NULL) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "deviceId", d->device_id);
-		cJSON_AddStringToObject(o, "name", d->name);
-		cJSON_AddBoolToObject(o, "thisDevice", d->this_device);
-		cJSON_AddItemToArray(arr, o);
-	} else {
-		printf("%-4u %-20s%s%s\n", d->device_id, d->name[0] ? out_esc(d->name) : "-",
-		       d->this_device ? " (this device)" : "",
-		       d->key_changed ? " (KEY CHANGED, not accepted)" : "");
-	}
+	(void)arg;
+	printf("%-4u %-20s%s%s\n", d->device_id, d->name[0] ? out_esc(d->name) : "-",
+	       d->this_device ? " (this device)" : "",
+	       d->key_changed ? " (KEY CHANGED, not accepted)" : "");
 	return 0;
 }
 
@@ -37,7 +27,6 @@ static int
 device_list(struct cli *cli, struct args *args)
 {
 	const char *me[1];
-	cJSON *doc = NULL, *arr = NULL;
 	int rc;
 
 	(void)args;
@@ -50,17 +39,15 @@ device_list(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "device list")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "user", me[0]);
-		arr = cJSON_AddArrayToObject(doc, "devices");
-	}
-	rc = chat_devices(cli->c, me[0], print_device, arr);
-	if (rc < 0) {
-		cJSON_Delete(doc);
-		return cli_fail(cli, rc, "device list");
-	}
-	if (doc != NULL)
+		cJSON *doc = out_devices_json(cli->c, me[0], &rc);
+
+		if (doc == NULL)
+			return cli_fail(cli, rc, "device list");
 		out_json(doc);
+		return EXIT_OK;
+	}
+	if ((rc = chat_devices(cli->c, me[0], print_device, NULL)) < 0)
+		return cli_fail(cli, rc, "device list");
 	return EXIT_OK;
 }
 
@@ -156,11 +143,7 @@ device_approve(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", chat_client_user(cli->c));
-		cJSON_AddNumberToObject(o, "deviceId", atoi(cli->done.id));
-		out_json(o);
+		out_json(out_approved_json(chat_client_user(cli->c), atol(cli->done.id)));
 	} else {
 		printf("approved: %s's device %s\n", chat_client_user(cli->c), cli->done.id);
 	}
@@ -218,11 +201,7 @@ device_remove(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "device remove")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "deviceId", (double)id);
-		cJSON_AddBoolToObject(o, "removed", 1);
-		out_json(o);
+		out_json(out_removed_json(id));
 	} else {
 		printf("removed device %ld\n", id);
 	}
@@ -298,7 +277,8 @@ cmd_device_exec(struct cli *cli, struct args *args)
 	const struct cmd_entry *e = cli_find_cmd(device_table, args->argv[0]);
 
 	if (e == NULL)
-		return cli_usage(&cmd_device_entry, "unknown device command '%s'", args->argv[0]);
+		return cli_unknown_command(cmd_device_entry.subcommands, &cmd_device_entry,
+					   args->argv[0]);
 	return cli_run(cli, e, args->argc - 1, args->argv + 1);
 }
 
@@ -332,11 +312,7 @@ cmd_verify_exec(struct cli *cli, struct args *args)
 	if ((rc = chat_safety_number(cli->c, args->argv[0], number)) != CHAT_OK)
 		return cli_fail(cli, rc, "verify");
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", args->argv[0]);
-		cJSON_AddStringToObject(o, "safetyNumber", number);
-		out_json(o);
+		out_json(out_safety_json(args->argv[0], number));
 	} else {
 		printf("%s\n", number);
 		fprintf(stderr,

@@ -7,43 +7,22 @@
 static int
 print_member(void *arg, const char *user, int admin)
 {
-	cJSON *arr = arg;
-
-	if (arr != NULL) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", user);
-		cJSON_AddBoolToObject(o, "admin", admin);
-		cJSON_AddItemToArray(arr, o);
-	} else {
-		printf("%s%s\n", user, admin ? " (admin)" : "");
-	}
+	(void)arg;
+	printf("%s%s\n", user, admin ? " (admin)" : "");
 	return 0;
 }
 
 /* A group's name and description, as print_members shows them. */
-struct about {
-	cJSON *doc;
-};
-
 static int
 print_about(void *arg, const struct chat_chat *ch)
 {
-	struct about *a = arg;
-
 	char d[48];
 
-	if (a->doc != NULL)
-		cJSON_AddNumberToObject(a->doc, "disappearingSeconds", (double)ch->disappearing_s);
-	if (strcmp(ch->kind, "group") != 0 && a->doc == NULL && ch->disappearing_s > 0)
-		printf("disappearing messages: %s\n",
-		       chat_duration_format(ch->disappearing_s, 0, d, sizeof d));
-	if (strcmp(ch->kind, "group") != 0)
-		return 0;
-	if (a->doc != NULL) {
-		cJSON_AddStringToObject(a->doc, "name", ch->name ? ch->name : "");
-		cJSON_AddStringToObject(a->doc, "description",
-					ch->description ? ch->description : "");
+	(void)arg;
+	if (strcmp(ch->kind, "group") != 0) {
+		if (ch->disappearing_s > 0)
+			printf("disappearing messages: %s\n",
+			       chat_duration_format(ch->disappearing_s, 0, d, sizeof d));
 		return 0;
 	}
 	printf("group: %s\n", ch->name ? ch->name : "");
@@ -56,32 +35,23 @@ print_about(void *arg, const struct chat_chat *ch)
 }
 
 /* Prints the members of chat as stored now (a group's name and description
- * first). */
+ * first); --json: out_members_json, which rpc's members answers with too. */
 static int
 print_members(struct cli *cli, const char *chat)
 {
-	cJSON *doc = NULL, *arr = NULL;
-	struct about about;
 	int rc;
 
 	if (cli->json) {
-		doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "chatId", chat);
-	}
-	about.doc = doc;
-	if ((rc = chat_get_chat(cli->c, chat, print_about, &about)) < 0) {
-		cJSON_Delete(doc);
-		return cli_fail(cli, rc, "members");
-	}
-	if (doc != NULL)
-		arr = cJSON_AddArrayToObject(doc, "participants");
-	rc = chat_members(cli->c, chat, print_member, arr);
-	if (rc < 0) {
-		cJSON_Delete(doc);
-		return cli_fail(cli, rc, "members");
-	}
-	if (doc != NULL)
+		cJSON *doc = out_members_json(cli->c, chat, &rc);
+
+		if (doc == NULL)
+			return cli_fail(cli, rc, "members");
 		out_json(doc);
+		return EXIT_OK;
+	}
+	if ((rc = chat_get_chat(cli->c, chat, print_about, NULL)) < 0 ||
+	    (rc = chat_members(cli->c, chat, print_member, NULL)) < 0)
+		return cli_fail(cli, rc, "members");
 	return EXIT_OK;
 }
 
@@ -166,11 +136,7 @@ cmd_leave_exec(struct cli *cli, struct args *args)
 	if ((rc = cli_await(cli, rc, "leave")) != EXIT_OK)
 		return rc;
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "chatId", chat);
-		cJSON_AddBoolToObject(o, "left", 1);
-		out_json(o);
+		out_json(out_left_json(chat));
 	} else {
 		printf("left %s\n", chat);
 	}

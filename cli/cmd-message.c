@@ -502,43 +502,14 @@ struct history_out {
 };
 
 static int
-add_edit(void *arg, const struct chat_edit *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	char at[32];
-
-	cJSON_AddStringToObject(o, "messageId", e->edit_id);
-	cJSON_AddStringToObject(o, "text", e->text);
-	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
-	if (e->sent_at > 0) {
-		proto_rfc3339(e->sent_at, at, sizeof at);
-		cJSON_AddStringToObject(o, "sentAt", at);
-	} else {
-		cJSON_AddNullToObject(o, "sentAt");
-	}
-	cJSON_AddItemToArray(arg, o);
-	return 0;
-}
-
-static int
 print_history(void *arg, const struct chat_message *m)
 {
 	struct history_out *h = arg;
 
-	if (h->arr != NULL) {
-		cJSON *o = out_message_json(m);
-
-		/* An edited message's edits, oldest first. */
-		if (o != NULL && m->edited_at > 0 && !m->deleted) {
-			cJSON *edits = cJSON_AddArrayToObject(o, "edits");
-
-			if (edits != NULL)
-				(void)chat_edits(h->c, m->message_id, add_edit, edits);
-		}
-		cJSON_AddItemToArray(h->arr, o);
-	} else {
+	if (h->arr != NULL)
+		cJSON_AddItemToArray(h->arr, out_history_message_json(h->c, m));
+	else
 		out_message_text(stdout, m);
-	}
 	return 0;
 }
 
@@ -778,11 +749,7 @@ cmd_download_exec(struct cli *cli, struct args *args)
 			return rc;
 		}
 		if (arr != NULL) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddNumberToObject(o, "index", (double)k + 1);
-			cJSON_AddStringToObject(o, "path", d->id);
-			cJSON_AddItemToArray(arr, o);
+			cJSON_AddItemToArray(arr, out_download_json(k + 1, d->id));
 		} else {
 			/* The path ends in the name the sender gave the file. */
 			out_safe(stdout, d->id, strlen(d->id), 0);

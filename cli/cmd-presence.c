@@ -43,18 +43,7 @@ cmd_lastseen_exec(struct cli *cli, struct args *args)
 		return rc;
 	proto_rfc3339(a.at, at, sizeof at);
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "user", a.user);
-		if (a.online < 0)
-			cJSON_AddNullToObject(o, "online");
-		else
-			cJSON_AddBoolToObject(o, "online", a.online);
-		if (a.at < 0)
-			cJSON_AddNullToObject(o, "lastSeen");
-		else
-			cJSON_AddStringToObject(o, "lastSeen", at);
-		out_json(o);
+		out_json(out_lastseen_json(a.user, a.online, a.at));
 	} else if (a.online < 0) {
 		printf("%s: hidden\n", a.user);
 	} else if (a.online) {
@@ -108,13 +97,7 @@ cmd_privacy_exec(struct cli *cli, struct args *args)
 			return rc;
 	}
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		if (hide >= 0)
-			cJSON_AddBoolToObject(o, "hideLastSeen", hide);
-		if (typing >= 0)
-			cJSON_AddBoolToObject(o, "hideTyping", typing);
-		out_json(o);
+		out_json(out_privacy_json(hide, typing));
 	} else {
 		if (hide >= 0)
 			printf("last seen %s\n",

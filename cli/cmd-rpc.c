@@ -1,13 +1,17 @@
 /*
- * cmd-rpc.c - chatctl rpc: JSON-RPC 2.0 over stdin and stdout, one object a line.
+ * cmd-rpc.c - JSON-RPC 2.0, one object a line: the methods (chatctl's
+ * commands, same names and JSON shapes as --json), the notifications, and
+ * chatctl rpc, which speaks it over stdin and stdout. chatctl daemon
+ * (cmd-daemon.c) speaks it to socket clients, with the same code.
  *
  * Requests name chatctl's commands as methods; what arrives (messages, chat
  * updates, device changes, connection states, missed messages) comes out as
- * notifications, each acknowledged to the server once written. The session
- * stays up and reconnects, as with listen. End of input ends it, after the
- * calls under way have answered.
+ * notifications to the peers subscribed. libchat stores each message before
+ * it acks it: a client not connected when one came finds it with history.
+ * The session stays up and reconnects, as with listen. End of input ends
+ * chatctl rpc, after the calls under way have answered.
  */
-#include "chatctl.h"
+#include "rpc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,52 +19,58 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyzer.h"
 #include "proto.h"
-
-#define RPC_MAX_LINE (1024 * 1024)
-
-/* JSON-RPC's own error codes; failures of a call use chatctl's exit codes (1-5). */
-#define RPC_PARSE_ERROR      -32700
-#define RPC_INVALID_REQUEST  -32600
-#define RPC_METHOD_NOT_FOUND -32601
-#define RPC_INVALID_PARAMS   -32602
-
-struct rpc {
-	struct cli *cli;
-	char *line;
-	size_t len;
-	int skipping; /* the current line is over the limit: drop to its end */
-	int pending;  /* calls under way */
-};
 
 /* One asynchronous call: what its answer needs. */
 struct rpc_call {
-	struct rpc *rpc;
+	struct rpc_peer *peer; /* answered there, unless it is gone */
 	cJSON *id;
 	char method[16];
 	char user[CHAT_USER_MAX + 1]; /* block, unblock: whom */
+	int64_t deadline;             /* recv: when it gives up catching up */
+	int64_t wait_ms, until;       /* recv: how long after catching up; until when */
+	struct rpc_call *next;        /* recv: in rpc->waiting */
+	/* A call of several steps (refresh, then answer): what runs when
+	 * libchat's part is done (step_done); it starts the next step, or
+	 * answers and ends the call. */
+	void (*finish)(struct rpc_call *call, int err, const char *id);
+	char chat[CHAT_CHAT_ID_LEN + 1];   /* members */
+	char msg[CHAT_MESSAGE_ID_LEN + 1]; /* download */
+	long number;                       /* deviceRemove: the device; privacy: hideLastSeen */
+	int flag;                          /* deviceRemove: force; privacy: hideTyping */
+	size_t k, end;                     /* download: this file, the end */
+	char *out;                         /* download: where to (malloc'd) */
+	cJSON *acc;                        /* download: the answer so far */
 };
 
+/* ---- answers ----------------------------------------------------------------------- */
+
 static void
-emit(cJSON *o)
+emit(struct rpc_peer *p, cJSON *o)
 {
-	out_json(o);
+	char *s = o && !p->gone ? cJSON_PrintUnformatted(o) : NULL;
+
+	if (s != NULL)
+		rpc_peer_write(p, s, strlen(s));
+	cJSON_free(s);
+	cJSON_Delete(o);
 }
 
 static int
-reply_result(const cJSON *id, cJSON *result)
+reply_result(struct rpc_peer *peer, const cJSON *id, cJSON *result)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
 	cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "result", result ? result : cJSON_CreateObject());
-	emit(o);
+	emit(peer, o);
 	return 0;
 }
 
 static int
-reply_error(const cJSON *id, int code, const char *message)
+reply_error(struct rpc_peer *peer, const cJSON *id, int code, const char *message)
 {
 	cJSON *o = cJSON_CreateObject(), *e = cJSON_CreateObject();
 
@@ -69,30 +79,63 @@ reply_error(const cJSON *id, int code, const char *message)
 	cJSON_AddNumberToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", message);
 	cJSON_AddItemToObject(o, "error", e);
-	emit(o);
+	emit(peer, o);
 	return 0;
 }
 
 /* A failed libchat call, as a JSON-RPC error with chatctl's exit code. */
 static int
-reply_failure(struct cli *cli, const cJSON *id, int err)
+reply_failure(struct rpc_peer *peer, const cJSON *id, int err)
 {
 	char msg[1024];
 
-	reply_error(id, cli_exit_code(err), cli_detail(cli, err, msg, sizeof msg));
+	reply_error(peer, id, cli_exit_code(err),
+		    cli_detail(peer->rpc->cli, err, msg, sizeof msg));
 	return 0;
 }
 
+/* The notifications, in the order of their bits in rpc_peer.events (at most
+ * 32). A new notification goes here, so that subscribe can name it. */
+const char *const rpc_event_names[] = {
+	"message", "reaction", "edit", "delete", "timer", "expired", "chatUpdate", "deviceChange",
+	"state", "missed", "keyChanged", "receipt", "sendFailed", "undecryptable", "typing",
+	"blocked", NULL};
+
+static int
+event_bit(const char *name)
+{
+	for (int i = 0; rpc_event_names[i] != NULL; i++)
+		if (strcmp(rpc_event_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* To every peer subscribed to method: printed once, queued for each. */
 static void
-notify(const char *method, cJSON *params)
+notify_from(struct rpc *rpc, const char *method, cJSON *params)
 {
 	cJSON *o = cJSON_CreateObject();
+	int bit = event_bit(method);
+	char *s;
 
 	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
 	cJSON_AddStringToObject(o, "method", method);
 	cJSON_AddItemToObject(o, "params", params);
-	emit(o);
+	if (rpc != NULL && (s = cJSON_PrintUnformatted(o)) != NULL) {
+		size_t n = strlen(s);
+
+		for (struct rpc_peer *p = rpc->peers; p != NULL; p = p->next)
+			/* A notification not in rpc_event_names yet still reaches
+			 * those subscribed to all (rpc's stdin among them). */
+			if (p->subscribed && (bit >= 0 ? (p->events & (UINT32_C(1) << bit)) != 0
+						       : p->events == UINT32_MAX))
+				rpc_peer_write(p, s, n);
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
 }
+
+#define notify(method, params) notify_from(((struct cli *)udata)->cmd_state, method, params)
 
 /* ---- notifications ----------------------------------------------------------- */
 
@@ -100,7 +143,6 @@ static void
 on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 {
 	(void)c;
-	(void)udata;
 	notify("message", out_message_json(m));
 }
 
@@ -108,7 +150,6 @@ static void
 on_reaction(struct chat_client *c, void *udata, const struct chat_reaction_event *r)
 {
 	(void)c;
-	(void)udata;
 	notify("reaction", out_reaction_json(r));
 }
 
@@ -116,7 +157,6 @@ static void
 on_message_changed(struct chat_client *c, void *udata, const struct chat_change_event *e)
 {
 	(void)c;
-	(void)udata;
 	notify(e->kind, out_change_json(e)); /* "edit" or "delete" */
 }
 
@@ -124,7 +164,6 @@ static void
 on_timer(struct chat_client *c, void *udata, const struct chat_timer_event *e)
 {
 	(void)c;
-	(void)udata;
 	notify("timer", out_timer_json(e));
 }
 
@@ -134,7 +173,6 @@ on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *
 	cJSON *p = cJSON_CreateObject();
 
 	(void)c;
-	(void)udata;
 	cJSON_AddStringToObject(p, "chatId", chat_id);
 	cJSON_AddStringToObject(p, "messageId", message_id);
 	notify("expired", p);
@@ -144,7 +182,6 @@ static void
 on_update(struct chat_client *c, void *udata, const struct chat_update *u)
 {
 	(void)c;
-	(void)udata;
 	notify("chatUpdate", out_update_json(u));
 }
 
@@ -154,7 +191,6 @@ on_device_change(struct chat_client *c, void *udata, const char *user, uint32_t 
 	cJSON *p = cJSON_CreateObject();
 
 	(void)c;
-	(void)udata;
 	cJSON_AddStringToObject(p, "user", user);
 	cJSON_AddNumberToObject(p, "deviceId", device);
 	cJSON_AddStringToObject(p, "change", added ? "added" : "removed");
@@ -168,7 +204,6 @@ on_state(struct chat_client *c, void *udata, enum chat_state state, int err)
 					    "reconnecting"};
 	cJSON *p;
 
-	(void)udata;
 	(void)err;
 	if (state == CHAT_STATE_CONNECTING || state == CHAT_STATE_AUTHENTICATING)
 		return;
@@ -186,7 +221,6 @@ on_missed(struct chat_client *c, void *udata, int64_t count, int64_t oldest)
 	char at[32];
 
 	(void)c;
-	(void)udata;
 	proto_rfc3339(oldest, at, sizeof at);
 	cJSON_AddNumberToObject(p, "count", (double)count);
 	cJSON_AddStringToObject(p, "oldest", at);
@@ -211,7 +245,6 @@ static void
 on_receipt(struct chat_client *c, void *udata, const struct chat_receipt *r)
 {
 	(void)c;
-	(void)udata;
 	notify("receipt", out_receipt_json(r));
 }
 
@@ -220,7 +253,6 @@ on_send_failed(struct chat_client *c, void *udata, const char *chat_id, const ch
 	       int err, const char *detail)
 {
 	(void)c;
-	(void)udata;
 	notify("sendFailed", out_send_failed_json(chat_id, message_id, err, detail));
 }
 
@@ -230,7 +262,6 @@ static void
 on_undecryptable(struct chat_client *c, void *udata, const struct chat_undecryptable *u)
 {
 	(void)c;
-	(void)udata;
 	notify("undecryptable", out_undecryptable_json(u));
 }
 
@@ -238,7 +269,6 @@ static void
 on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
 {
 	(void)c;
-	(void)udata;
 	notify("typing", out_typing_json(t));
 }
 
@@ -256,7 +286,6 @@ on_blocked_changed(struct chat_client *c, void *udata)
 {
 	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "users");
 
-	(void)udata;
 	if (arr == NULL || chat_blocked_users(c, add_name, arr) < 0) {
 		cJSON_Delete(o);
 		return;
@@ -264,7 +293,7 @@ on_blocked_changed(struct chat_client *c, void *udata)
 	notify("blocked", o);
 }
 
-static const struct chat_callbacks rpc_callbacks =
+const struct chat_callbacks rpc_callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_update = on_update,
 			    .on_receipt = on_receipt, .on_device_change = on_device_change,
@@ -284,6 +313,7 @@ enum ptype {
 	P_STR,  /* a string */
 	P_INT,  /* an integer from min to max */
 	P_LIST, /* an array of min to max strings */
+	P_BOOL, /* true or false */
 };
 
 struct pspec {
@@ -298,7 +328,7 @@ struct pspec {
 
 struct method {
 	const char *name;
-	int (*fn)(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params);
+	int (*fn)(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params);
 	struct pspec params[MAX_PARAMS];
 };
 
@@ -309,6 +339,8 @@ type_error(const struct pspec *p, char *buf, size_t cap)
 	if (p->type == P_INT)
 		snprintf(buf, cap, "params.%s must be an integer from %lld to %lld (%s)", p->name,
 			 (long long)p->min, (long long)p->max, p->what);
+	else if (p->type == P_BOOL)
+		snprintf(buf, cap, "params.%s must be true or false (%s)", p->name, p->what);
 	else if (p->type == P_LIST)
 		snprintf(buf, cap, "params.%s must be an array of %lld to %lld strings (%s)",
 			 p->name, (long long)p->min, (long long)p->max, p->what);
@@ -324,6 +356,7 @@ type_ok(const struct pspec *p, const cJSON *v)
 
 	switch (p->type) {
 	case P_STR: return cJSON_IsString(v);
+	case P_BOOL: return cJSON_IsBool(v);
 	case P_INT:
 		/* The range first: converting a double out of int64_t's range is UB. */
 		return cJSON_IsNumber(v) && v->valuedouble >= (double)p->min &&
@@ -352,7 +385,7 @@ find_param(const struct method *m, const char *name)
 
 /* 1 if params suit m; else replies -32602 saying why, and returns 0. */
 static int
-check_params(const struct method *m, const cJSON *id, const cJSON *params)
+check_params(struct rpc_peer *peer, const struct method *m, const cJSON *id, const cJSON *params)
 {
 	char msg[300];
 	const cJSON *v;
@@ -372,12 +405,12 @@ check_params(const struct method *m, const cJSON *id, const cJSON *params)
 			if (n < sizeof msg)
 				snprintf(msg + n, sizeof msg - n, "%s",
 					 m->params[0].name ? ")" : " (it takes none)");
-			reply_error(id, RPC_INVALID_PARAMS, msg);
+			reply_error(peer, id, RPC_INVALID_PARAMS, msg);
 			return 0;
 		}
 		if (!type_ok(p, v)) {
 			type_error(p, msg, sizeof msg);
-			reply_error(id, RPC_INVALID_PARAMS, msg);
+			reply_error(peer, id, RPC_INVALID_PARAMS, msg);
 			return 0;
 		}
 	}
@@ -386,7 +419,7 @@ check_params(const struct method *m, const cJSON *id, const cJSON *params)
 		    cJSON_GetObjectItemCaseSensitive(params, m->params[i].name) == NULL) {
 			snprintf(msg, sizeof msg, "params.%s is required (%s)", m->params[i].name,
 				 m->params[i].what);
-			reply_error(id, RPC_INVALID_PARAMS, msg);
+			reply_error(peer, id, RPC_INVALID_PARAMS, msg);
 			return 0;
 		}
 	return 1;
@@ -425,6 +458,21 @@ add_message(void *arg, const struct chat_message *m)
 	return 0;
 }
 
+/* history: as chatctl history --json, an edited message with its edits. */
+struct history_arr {
+	cJSON *arr;
+	struct chat_client *c;
+};
+
+static int
+add_history(void *arg, const struct chat_message *m)
+{
+	struct history_arr *h = arg;
+
+	cJSON_AddItemToArray(h->arr, out_history_message_json(h->c, m));
+	return 0;
+}
+
 static int
 copy_message(void *arg, const struct chat_message *m)
 {
@@ -436,15 +484,16 @@ copy_message(void *arg, const struct chat_message *m)
  * carries the message's id and state in its data, so that a program does
  * not send it twice (pending: it goes out later; failed: retry or discard). */
 static void
-reply_send_failure(struct cli *cli, const cJSON *id, int err, const char *message_id)
+reply_send_failure(struct rpc_peer *peer, const cJSON *id, int err, const char *message_id)
 {
+	struct cli *cli = peer->rpc->cli;
 	cJSON *msg = NULL, *o, *e;
 	char detail[1024];
 
 	if (message_id != NULL)
 		chat_message_get(cli->c, message_id, copy_message, &msg);
 	if (msg == NULL) {
-		reply_failure(cli, id, err);
+		reply_failure(peer, id, err);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -455,14 +504,55 @@ reply_send_failure(struct cli *cli, const cJSON *id, int err, const char *messag
 	cJSON_AddStringToObject(e, "message", cli_detail(cli, err, detail, sizeof detail));
 	cJSON_AddItemToObject(e, "data", msg);
 	cJSON_AddItemToObject(o, "error", e);
-	emit(o);
+	emit(peer, o);
+}
+
+/* A call answered (or its peer gone): counted out, freed.
+ * gcc -fanalyzer: no leak; the peer's output queue (peer_write) stays with
+ * the peer, on rpc->peers, until rpc_peer_drop or rpc_free_peers frees it;
+ * the analyzer loses it through call->peer (common/analyzer.h). */
+ANALYZER_LEAK_FP_BEGIN
+static void
+call_end(struct rpc_call *call)
+{
+	call->peer->pending--;
+	call->peer->rpc->pending--;
+	cJSON_Delete(call->id);
+	cJSON_Delete(call->acc);
+	free(call->out);
+	free(call);
+}
+ANALYZER_LEAK_FP_END
+
+/* A chat's call done: what chatctl --json prints for the same command (the
+ * chat for create; {chatId, left} for leave; the members for the others), or
+ * {chatId} if the store cannot say. */
+static void
+reply_chat_done(struct rpc_call *call, const char *chat)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	cJSON *result = NULL;
+	int err;
+
+	if (strcmp(call->method, "create") == 0)
+		result = out_chat_by_id_json(c, chat);
+	else if (strcmp(call->method, "leave") == 0)
+		result = out_left_json(chat);
+	else
+		result = out_members_json(c, chat, &err);
+	if (result == NULL) {
+		result = cJSON_CreateObject();
+		cJSON_AddStringToObject(result, "chatId", chat);
+	}
+	reply_result(call->peer, call->id, result);
 }
 
 static void
 call_done(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct rpc_call *call = arg;
-	struct cli *cli = call->rpc->cli;
+	struct rpc_peer *peer = call->peer;
+	struct cli *cli = call->peer->rpc->cli;
 	int sends = strcmp(call->method, "send") == 0 || strcmp(call->method, "retry") == 0 ||
 		    strcmp(call->method, "reply") == 0 || strcmp(call->method, "react") == 0 ||
 		    strcmp(call->method, "edit") == 0 || strcmp(call->method, "delete") == 0 ||
@@ -470,32 +560,28 @@ call_done(struct chat_client *c, void *arg, int err, const char *id)
 	cJSON *result;
 
 	(void)c;
-	call->rpc->pending--;
 	if (err != CHAT_OK && sends) {
-		reply_send_failure(cli, call->id, err, id);
+		reply_send_failure(peer, call->id, err, id);
 	} else if (err != CHAT_OK) {
-		reply_failure(cli, call->id, err);
+		reply_failure(peer, call->id, err);
 	} else if (sends) {
 		result = NULL;
 		chat_message_get(cli->c, id, copy_message, &result);
-		reply_result(call->id, result);
+		reply_result(peer, call->id, result);
 	} else {
-		result = cJSON_CreateObject();
-		cJSON_AddStringToObject(result, "chatId", id ? id : "");
-		reply_result(call->id, result);
+		reply_chat_done(call, id ? id : "");
 	}
-	cJSON_Delete(call->id);
-	free(call);
+	call_end(call);
 }
 
 static struct rpc_call *
-new_call(struct rpc *rpc, const cJSON *id, const char *method)
+new_call(struct rpc_peer *peer, const cJSON *id, const char *method)
 {
 	struct rpc_call *call = calloc(1, sizeof *call);
 
 	if (call == NULL)
 		return NULL;
-	call->rpc = rpc;
+	call->peer = peer;
 	call->id = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
 	snprintf(call->method, sizeof call->method, "%s", method);
 	return call;
@@ -503,24 +589,27 @@ new_call(struct rpc *rpc, const cJSON *id, const char *method)
 
 /* Starts an asynchronous call; its answer comes from call_done. */
 static int
-start(struct rpc *rpc, const cJSON *id, struct rpc_call *call, int rc)
+start(struct rpc_peer *peer, const cJSON *id, struct rpc_call *call, int rc)
 {
 	if (rc != CHAT_OK) {
-		reply_failure(rpc->cli, id, rc);
+		reply_failure(peer, id, rc);
 		cJSON_Delete(call->id);
+		cJSON_Delete(call->acc);
+		free(call->out);
 		free(call);
 		return 0;
 	}
-	rpc->pending++;
+	peer->pending++;
+	peer->rpc->pending++;
 	return 0;
 }
 
 /* send: text, files, or both. */
 static int
-do_send(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
+do_send(struct rpc_peer *peer, const cJSON *id, const char *chat, const cJSON *params,
 	struct rpc_call *call)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	const char *text = param_str(params, "text"), **files;
 	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
 	size_t n = 0;
@@ -530,26 +619,26 @@ do_send(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
 		rc = chat_send_text(cli->c, chat, text, strlen(text), kept, call_done, call);
 		if (rc != CHAT_OK && kept[0] != '\0') {
 			/* Stored, then connecting failed: it is kept, and says so. */
-			reply_send_failure(cli, id, rc, kept);
+			reply_send_failure(peer, id, rc, kept);
 			cJSON_Delete(call->id);
 			free(call);
 			return 0;
 		}
-		return start(rpc, id, call, rc);
+		return start(peer, id, call, rc);
 	}
 	if ((files = param_list(params, "attach", &n)) == NULL)
-		return start(rpc, id, call, CHAT_ERR_NOMEM);
+		return start(peer, id, call, CHAT_ERR_NOMEM);
 	rc = chat_send_files(cli->c, chat, text, files, n, NULL, call_done, call);
 	free(files);
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 /* reply and react: to a message of the chat, by its id or a prefix. */
 static int
-do_answer(struct rpc *rpc, const cJSON *id, const char *chat, const char *method,
+do_answer(struct rpc_peer *peer, const cJSON *id, const char *chat, const char *method,
 	  const cJSON *params, struct rpc_call *call)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	char msg[CHAT_MESSAGE_ID_LEN + 1], kept[CHAT_MESSAGE_ID_LEN + 1] = "";
 	const char *text = param_str(params, "text"), *emoji = param_str(params, "emoji");
 	int rc = chat_resolve_message(cli->c, param_str(params, "message"), msg);
@@ -564,20 +653,20 @@ do_answer(struct rpc *rpc, const cJSON *id, const char *chat, const char *method
 		rc = chat_react(cli->c, chat, msg, emoji, kept, call_done, call);
 	if (rc != CHAT_OK && kept[0] != '\0') {
 		/* Stored, then connecting failed: it is kept, and says so. */
-		reply_send_failure(cli, id, rc, kept);
+		reply_send_failure(peer, id, rc, kept);
 		cJSON_Delete(call->id);
 		free(call);
 		return 0;
 	}
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 /* disappear: the chat's timer, a duration as chatctl disappear takes it. */
 static int
-do_disappear(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *params,
+do_disappear(struct rpc_peer *peer, const cJSON *id, const char *chat, const cJSON *params,
 	     struct rpc_call *call)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	char kept[CHAT_MESSAGE_ID_LEN + 1] = "";
 	long long seconds;
 	int rc;
@@ -586,25 +675,31 @@ do_disappear(struct rpc *rpc, const cJSON *id, const char *chat, const cJSON *pa
 	    (seconds != 0 && (seconds < CHAT_DISAPPEAR_MIN_S || seconds > CHAT_DISAPPEAR_MAX_S))) {
 		cJSON_Delete(call->id);
 		free(call);
-		return reply_error(id, RPC_INVALID_PARAMS,
+		return reply_error(peer, id, RPC_INVALID_PARAMS,
 				   "params.duration: off, or 30s to 90d (30s, 5m, 1h, 1d, 1w, or "
 				   "seconds)");
 	}
 	rc = chat_set_disappearing(cli->c, chat, seconds, kept, call_done, call);
 	if (rc != CHAT_OK && kept[0] != '\0') {
 		/* Stored, then connecting failed: it is kept, and says so. */
-		reply_send_failure(cli, id, rc, kept);
+		reply_send_failure(peer, id, rc, kept);
 		cJSON_Delete(call->id);
 		free(call);
 		return 0;
 	}
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 static int
-method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+is_delete_chat(const char *method)
 {
-	struct cli *cli = rpc->cli;
+	return strcmp(method, "deleteChat") == 0;
+}
+
+static int
+method_chat(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct cli *cli = peer->rpc->cli;
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	const char *spec = param_str(params, "chat"), **users = NULL;
 	struct rpc_call *call;
@@ -612,16 +707,16 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 	int rc;
 
 	if ((rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
-		return reply_failure(cli, id, rc);
+		return reply_failure(peer, id, rc);
 	if (strcmp(method, "read") == 0) {
 		cJSON *o;
 
 		if ((rc = chat_mark_read(cli->c, chat)) < 0)
-			return reply_failure(cli, id, rc);
+			return reply_failure(peer, id, rc);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "chatId", chat);
 		cJSON_AddNumberToObject(o, "marked", rc);
-		return reply_result(id, o);
+		return reply_result(peer, id, o);
 	}
 	if (strcmp(method, "typing") == 0) {
 		int64_t on = 1;
@@ -629,14 +724,14 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 
 		proto_get_int(params, "typing", 0, 1, &on);
 		if ((rc = chat_typing(cli->c, chat, (int)on)) != CHAT_OK)
-			return reply_failure(cli, id, rc);
+			return reply_failure(peer, id, rc);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "chatId", chat);
 		cJSON_AddBoolToObject(o, "typing", on != 0);
-		return reply_result(id, o);
+		return reply_result(peer, id, o);
 	}
 	/* Delete for me: local, answered at once. */
-	if (strcmp(method, "delete") == 0 || strcmp(method, "deleteChat") == 0) {
+	if (strcmp(method, "delete") == 0 || is_delete_chat(method)) {
 		int64_t everyone = 0;
 		char msg[CHAT_MESSAGE_ID_LEN + 1];
 		cJSON *o;
@@ -644,44 +739,45 @@ method_chat(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *p
 		proto_get_int(params, "forEveryone", 0, 1, &everyone);
 		if (strcmp(method, "delete") == 0 && everyone)
 			goto everyone;
-		if (strcmp(method, "deleteChat") == 0)
+		if (is_delete_chat(method))
 			rc = chat_delete_chat_for_me(cli->c, chat);
 		else if ((rc = chat_resolve_message(cli->c, param_str(params, "message"), msg)) ==
 			 CHAT_OK)
 			rc = chat_delete_for_me(cli->c, msg);
 		if (rc < 0)
-			return reply_failure(cli, id, rc);
+			return reply_failure(peer, id, rc);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "chatId", chat);
 		if (strcmp(method, "delete") == 0)
 			cJSON_AddStringToObject(o, "messageId", msg);
 		cJSON_AddBoolToObject(o, "deleted", 1);
-		return reply_result(id, o);
+		return reply_result(peer, id, o);
 	}
 everyone:
 	if (strcmp(method, "history") == 0) {
-		cJSON *arr = cJSON_CreateArray();
+		struct history_arr h = {cJSON_CreateArray(), cli->c};
+		cJSON *arr = h.arr;
 		int64_t limit = 0;
 
 		proto_get_int(params, "limit", 1, 1000000, &limit);
-		if ((rc = chat_history(cli->c, chat, (int)limit, add_message, arr)) < 0) {
+		if ((rc = chat_history(cli->c, chat, (int)limit, add_history, &h)) < 0) {
 			cJSON_Delete(arr);
-			return reply_failure(cli, id, rc);
+			return reply_failure(peer, id, rc);
 		}
-		return reply_result(id, arr);
+		return reply_result(peer, id, arr);
 	}
 	if (strcmp(method, "send") == 0 && param_str(params, "text") == NULL &&
 	    cJSON_GetObjectItemCaseSensitive(params, "attach") == NULL)
-		return reply_error(id, RPC_INVALID_PARAMS, "params.text or params.attach is required");
-	if ((call = new_call(rpc, id, method)) == NULL)
-		return reply_error(id, 1, "out of memory");
+		return reply_error(peer, id, RPC_INVALID_PARAMS, "params.text or params.attach is required");
+	if ((call = new_call(peer, id, method)) == NULL)
+		return reply_error(peer, id, 1, "out of memory");
 	if (strcmp(method, "send") == 0)
-		return do_send(rpc, id, chat, params, call);
+		return do_send(peer, id, chat, params, call);
 	if (strcmp(method, "reply") == 0 || strcmp(method, "react") == 0 ||
 	    strcmp(method, "edit") == 0 || strcmp(method, "delete") == 0)
-		return do_answer(rpc, id, chat, method, params, call);
+		return do_answer(peer, id, chat, method, params, call);
 	if (strcmp(method, "disappear") == 0)
-		return do_disappear(rpc, id, chat, params, call);
+		return do_disappear(peer, id, chat, params, call);
 	if (strcmp(method, "leave") == 0) {
 		rc = chat_leave(cli->c, chat, call_done, call);
 	} else if (strcmp(method, "rename") == 0 || strcmp(method, "describe") == 0) {
@@ -708,7 +804,7 @@ everyone:
 							 users, n, call_done, call);
 		free(users);
 	}
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 static int
@@ -719,103 +815,94 @@ add_chat(void *arg, const struct chat_chat *ch)
 }
 
 static int
-method_chats(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_chats(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
 	cJSON *arr = cJSON_CreateArray();
 
 	(void)method;
 	(void)params;
-	chat_list_chats(rpc->cli->c, add_chat, arr);
-	return reply_result(id, arr);
+	chat_list_chats(peer->rpc->cli->c, add_chat, arr);
+	return reply_result(peer, id, arr);
 }
 
 static int
-method_whoami(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_whoami(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct chat_client *c = rpc->cli->c;
-	cJSON *o = cJSON_CreateObject();
-
 	(void)method;
 	(void)params;
-	cJSON_AddStringToObject(o, "user", chat_client_user(c));
-	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(c));
-	cJSON_AddStringToObject(o, "server", chat_client_server_url(c));
-	return reply_result(id, o);
+	return reply_result(peer, id, out_identity_json(peer->rpc->cli->c));
 }
 
 static int
-method_trust(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_trust(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	int n = chat_trust(rpc->cli->c, param_str(params, "user"));
-	cJSON *o;
+	int n = chat_trust(peer->rpc->cli->c, param_str(params, "user"));
 
 	(void)method;
 	if (n < 0)
-		return reply_failure(rpc->cli, id, n);
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "accepted", n);
-	return reply_result(id, o);
+		return reply_failure(peer, id, n);
+	return reply_result(peer, id, out_trust_json(param_str(params, "user"), n));
 }
 
 static int
-method_create(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_create(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	const char *name = param_str(params, "name"), **users;
 	struct rpc_call *call;
 	size_t n;
 	int rc;
 
 	if ((users = param_list(params, "users", &n)) == NULL)
-		return reply_error(id, 1, "out of memory");
-	if ((call = new_call(rpc, id, method)) == NULL) {
+		return reply_error(peer, id, 1, "out of memory");
+	if ((call = new_call(peer, id, method)) == NULL) {
 		free(users);
-		return reply_error(id, 1, "out of memory");
+		return reply_error(peer, id, 1, "out of memory");
 	}
 	rc = name ? chat_create_group(cli->c, name, users, n, call_done, call)
 		  : chat_create_chat(cli->c, users, n, call_done, call);
 	free(users);
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 static int
-method_outbox(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_outbox(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
 	cJSON *arr = cJSON_CreateArray();
-	int rc = chat_outbox(rpc->cli->c, add_message, arr);
+	int rc = chat_outbox(peer->rpc->cli->c, add_message, arr);
 
 	(void)method;
 	(void)params;
 	if (rc < 0) {
 		cJSON_Delete(arr);
-		return reply_failure(rpc->cli, id, rc);
+		return reply_failure(peer, id, rc);
 	}
-	return reply_result(id, arr);
+	return reply_result(peer, id, arr);
 }
 
 /* retry and discard: a message of the outbox, by its id or a prefix. */
 static int
-method_message(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_message(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	char msg[CHAT_MESSAGE_ID_LEN + 1];
 	struct rpc_call *call;
 	cJSON *o;
 	int rc;
 
 	if ((rc = chat_resolve_message(cli->c, param_str(params, "message"), msg)) != CHAT_OK)
-		return reply_failure(cli, id, rc);
+		return reply_failure(peer, id, rc);
 	if (strcmp(method, "discard") == 0) {
 		if ((rc = chat_discard(cli->c, msg)) != CHAT_OK)
-			return reply_failure(cli, id, rc);
+			return reply_failure(peer, id, rc);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "messageId", msg);
 		cJSON_AddBoolToObject(o, "discarded", 1);
-		return reply_result(id, o);
+		return reply_result(peer, id, o);
 	}
-	if ((call = new_call(rpc, id, method)) == NULL)
-		return reply_error(id, 1, "out of memory");
-	return start(rpc, id, call, chat_retry(cli->c, msg, call_done, call));
+	if ((call = new_call(peer, id, method)) == NULL)
+		return reply_error(peer, id, 1, "out of memory");
+	return start(peer, id, call, chat_retry(cli->c, msg, call_done, call));
 }
 
 /* block and unblock: the answer says what the user is now, as chatctl
@@ -824,41 +911,39 @@ static void
 block_done(struct chat_client *c, void *arg, int err, const char *id)
 {
 	struct rpc_call *call = arg;
-	struct cli *cli = call->rpc->cli;
+	struct rpc_peer *peer = call->peer;
 	cJSON *result;
 
 	(void)id;
-	call->rpc->pending--;
 	if (err != CHAT_OK) {
-		reply_failure(cli, call->id, err);
+		reply_failure(peer, call->id, err);
 	} else if (strcmp(call->method, "blocked") == 0) {
 		result = cJSON_CreateArray();
 		if (result == NULL || chat_blocked_users(c, add_name, result) < 0) {
 			cJSON_Delete(result);
-			reply_failure(cli, call->id, CHAT_ERR_STORE);
+			reply_failure(peer, call->id, CHAT_ERR_STORE);
 		} else {
-			reply_result(call->id, result);
+			reply_result(peer, call->id, result);
 		}
 	} else {
 		result = cJSON_CreateObject();
 		cJSON_AddStringToObject(result, "user", call->user);
 		cJSON_AddBoolToObject(result, "blocked", strcmp(call->method, "block") == 0);
-		reply_result(call->id, result);
+		reply_result(peer, call->id, result);
 	}
-	cJSON_Delete(call->id);
-	free(call);
+	call_end(call);
 }
 
 static int
-method_block(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_block(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	const char *user = param_str(params, "user");
 	struct rpc_call *call;
 	int rc;
 
-	if ((call = new_call(rpc, id, method)) == NULL)
-		return reply_error(id, 1, "out of memory");
+	if ((call = new_call(peer, id, method)) == NULL)
+		return reply_error(peer, id, 1, "out of memory");
 	if (user != NULL)
 		snprintf(call->user, sizeof call->user, "%s", user);
 	if (strcmp(method, "block") == 0)
@@ -867,14 +952,14 @@ method_block(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *
 		rc = chat_unblock_user(cli->c, user, block_done, call);
 	else
 		rc = chat_refresh_blocked(cli->c, block_done, call);
-	return start(rpc, id, call, rc);
+	return start(peer, id, call, rc);
 }
 
 /* search: the local store's full-text search (chatctl search). */
 static int
-method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+method_search(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct cli *cli = rpc->cli;
+	struct cli *cli = peer->rpc->cli;
 	const char *spec = param_str(params, "chat");
 	char chat[CHAT_CHAT_ID_LEN + 1];
 	int64_t limit = 50;
@@ -883,20 +968,438 @@ method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON 
 
 	(void)method;
 	if (spec != NULL && (rc = chat_resolve_chat(cli->c, spec, chat)) != CHAT_OK)
-		return reply_failure(cli, id, rc);
+		return reply_failure(peer, id, rc);
 	proto_get_int(params, "limit", 1, 1000000, &limit);
 	if ((arr = cJSON_CreateArray()) == NULL)
-		return reply_error(id, 1, "out of memory");
+		return reply_error(peer, id, 1, "out of memory");
 	rc = chat_search(cli->c, param_str(params, "words"), spec ? chat : NULL, (int)limit,
 			 add_message, arr);
 	if (rc < 0) {
 		cJSON_Delete(arr);
 		/* Words of nothing but white space, or too many: the params'. */
 		if (rc == CHAT_ERR_INVALID)
-			return reply_error(id, RPC_INVALID_PARAMS, chat_client_errmsg(cli->c));
-		return reply_failure(cli, id, rc);
+			return reply_error(peer, id, RPC_INVALID_PARAMS, chat_client_errmsg(cli->c));
+		return reply_failure(peer, id, rc);
 	}
-	return reply_result(id, arr);
+	return reply_result(peer, id, arr);
+}
+
+/* subscribe: notifications from now on, all of them or those named in
+ * params.events; unsubscribe: none. chatctl rpc's peer is subscribed to all
+ * from the start, as it always was. */
+static int
+method_subscribe(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(params, "events"), *e;
+	uint32_t events = 0;
+	cJSON *o, *arr;
+
+	if (strcmp(method, "unsubscribe") == 0) {
+		peer->subscribed = 0;
+		peer->events = 0;
+		return reply_result(peer, id, cJSON_CreateObject());
+	}
+	cJSON_ArrayForEach(e, list) {
+		int bit = event_bit(e->valuestring);
+
+		if (bit < 0) {
+			char msg[300];
+			size_t n = 0;
+			const char *near;
+
+			while (rpc_event_names[n] != NULL)
+				n++;
+			near = cli_suggest(e->valuestring, rpc_event_names, n);
+			snprintf(msg, sizeof msg, "params.events: no event '%s'%s%s%s (see chatctl(1))",
+				 out_esc(e->valuestring), near ? "; did you mean '" : "",
+				 near ? near : "", near ? "'?" : "");
+			return reply_error(peer, id, RPC_INVALID_PARAMS, msg);
+		}
+		events |= UINT32_C(1) << bit;
+	}
+	peer->subscribed = 1;
+	peer->events = list != NULL ? events : UINT32_MAX;
+	o = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(o, "events");
+	for (int i = 0; rpc_event_names[i] != NULL; i++)
+		if (peer->events & (UINT32_C(1) << i))
+			cJSON_AddItemToArray(arr, cJSON_CreateString(rpc_event_names[i]));
+	return reply_result(peer, id, o);
+}
+
+/* recv: answered once everything the server held for this device has been
+ * received, stored and acked (chatctl recv's "drained"), or after params.wait
+ * seconds more; what came went out as notifications to the subscribed and is
+ * in history. A failure (code 3) if it could not catch up within the
+ * timeout (chatctl --timeout, else 30 s). */
+static int
+method_recv(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc *rpc = peer->rpc;
+	struct rpc_call *call = new_call(peer, id, method);
+	int64_t wait = 0;
+
+	if (call == NULL)
+		return reply_error(peer, id, 1, "out of memory");
+	proto_get_int(params, "wait", 0, 86400, &wait);
+	call->deadline = proto_mono_ms() +
+			 (rpc->cli->timeout_ms > 0 ? rpc->cli->timeout_ms : 30000);
+	call->wait_ms = wait * 1000;
+	call->next = rpc->waiting;
+	rpc->waiting = call;
+	peer->pending++;
+	rpc->pending++;
+	return 0;
+}
+
+/* Answers the recv calls that have caught up (or given up). */
+static void
+recv_tick(struct rpc *rpc)
+{
+	struct chat_client *c = rpc->cli->c;
+	int caught_up = chat_client_drained(c) && chat_client_idle(c) &&
+			chat_client_state(c) == CHAT_STATE_ONLINE;
+	int64_t now = proto_mono_ms();
+
+	for (struct rpc_call **pp = &rpc->waiting; *pp != NULL;) {
+		struct rpc_call *call = *pp;
+
+		if (call->until == 0 && caught_up)
+			call->until = now + call->wait_ms;
+		if (call->until == 0 ? now < call->deadline : now < call->until) {
+			pp = &call->next;
+			continue;
+		}
+		*pp = call->next;
+		if (call->until != 0) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(o, "drained", 1);
+			reply_result(call->peer, call->id, o);
+		} else {
+			reply_failure(call->peer, call->id, CHAT_ERR_TIMEOUT);
+		}
+		call_end(call);
+	}
+}
+
+/* ---- the commands rpc lacked: members, lastseen, privacy, verify, device
+ * list/approve/remove, download (same JSON as chatctl --json: output.c) ---- */
+
+static void
+step_done(struct chat_client *c, void *arg, int err, const char *id)
+{
+	struct rpc_call *call = arg;
+
+	(void)c;
+	call->finish(call, err, id);
+}
+
+/* Starts a call of several steps: finish runs when libchat's part is done. */
+static struct rpc_call *
+new_step_call(struct rpc_peer *peer, const cJSON *id, const char *method,
+	      void (*finish)(struct rpc_call *, int, const char *))
+{
+	struct rpc_call *call = new_call(peer, id, method);
+
+	if (call == NULL)
+		reply_error(peer, id, 1, "out of memory");
+	else
+		call->finish = finish;
+	return call;
+}
+
+/* Answers with doc, or with err's failure if doc is NULL; ends the call. */
+static void
+answer(struct rpc_call *call, cJSON *doc, int err)
+{
+	if (doc != NULL)
+		reply_result(call->peer, call->id, doc);
+	else
+		reply_failure(call->peer, call->id, err);
+	call_end(call);
+}
+
+static void
+members_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_members_json(call->peer->rpc->cli->c, call->chat, &err)
+				    : NULL,
+	       err);
+}
+
+/* members: asks the server first, as chatctl members does. */
+static int
+method_members(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	struct rpc_call *call;
+	int rc;
+
+	if ((rc = chat_resolve_chat(c, param_str(params, "chat"), chat)) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if ((call = new_step_call(peer, id, method, members_finish)) == NULL)
+		return 0;
+	memcpy(call->chat, chat, sizeof chat);
+	return start(peer, id, call, chat_refresh_chat(c, chat, step_done, call));
+}
+
+static void
+seen_done(struct chat_client *c, void *arg, int err, const char *user, int online, int64_t at)
+{
+	(void)c;
+	answer(arg, err == CHAT_OK ? out_lastseen_json(user, online, at) : NULL, err);
+}
+
+static int
+method_lastseen(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc_call *call = new_call(peer, id, method);
+
+	if (call == NULL)
+		return reply_error(peer, id, 1, "out of memory");
+	return start(peer, id, call,
+		     chat_last_seen(peer->rpc->cli->c, param_str(params, "user"), seen_done, call));
+}
+
+static void
+privacy_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_privacy_json((int)call->number, call->flag) : NULL, err);
+}
+
+/* privacy: hideTyping is this home's own (at once); hideLastSeen asks the server. */
+static int
+method_privacy(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	const cJSON *hide = cJSON_GetObjectItemCaseSensitive(params, "hideLastSeen");
+	const cJSON *typing = cJSON_GetObjectItemCaseSensitive(params, "hideTyping");
+	struct chat_client *c = peer->rpc->cli->c;
+	struct rpc_call *call;
+	int rc;
+
+	if (hide == NULL && typing == NULL)
+		return reply_error(peer, id, RPC_INVALID_PARAMS,
+				   "params.hideLastSeen or params.hideTyping is required");
+	if (typing != NULL && (rc = chat_set_typing_privacy(c, cJSON_IsTrue(typing))) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if ((call = new_step_call(peer, id, method, privacy_finish)) == NULL)
+		return 0;
+	call->number = hide == NULL ? -1 : cJSON_IsTrue(hide);
+	call->flag = typing == NULL ? -1 : cJSON_IsTrue(typing);
+	if (hide == NULL) {
+		/* Nothing for the server: answered at once, through the same end. */
+		peer->pending++;
+		peer->rpc->pending++;
+		privacy_finish(call, CHAT_OK, NULL);
+		return 0;
+	}
+	return start(peer, id, call, chat_set_privacy(c, (int)call->number, step_done, call));
+}
+
+static void
+verify_finish(struct rpc_call *call, int err, const char *id)
+{
+	char number[CHAT_SAFETY_NUMBER_LEN + 1];
+
+	(void)id;
+	if (err == CHAT_OK)
+		err = chat_safety_number(call->peer->rpc->cli->c, call->user, number);
+	answer(call, err == CHAT_OK ? out_safety_json(call->user, number) : NULL, err);
+}
+
+static void
+devices_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+
+	(void)id;
+	answer(call, err == CHAT_OK ? out_devices_json(c, chat_client_user(c), &err) : NULL, err);
+}
+
+/* verify and deviceList: against the directory as it is now (a changed key
+ * shows up), as chatctl's do. */
+static int
+method_keys(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *users[2] = {chat_client_user(c), param_str(params, "user")};
+	int verify = strcmp(method, "verify") == 0;
+	struct rpc_call *call;
+
+	if (users[0] == NULL)
+		return reply_failure(peer, id, CHAT_ERR_NOT_REGISTERED);
+	if ((call = new_step_call(peer, id, method, verify ? verify_finish : devices_finish)) ==
+	    NULL)
+		return 0;
+	if (verify)
+		snprintf(call->user, sizeof call->user, "%s", users[1]);
+	return start(peer, id, call,
+		     chat_refresh_keys(c, users, verify ? 2 : 1, step_done, call));
+}
+
+static void
+approve_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+
+	answer(call,
+	       err == CHAT_OK ? out_approved_json(chat_client_user(c), id ? atol(id) : 0) : NULL,
+	       err);
+}
+
+static int
+method_approve(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc_call *call = new_step_call(peer, id, method, approve_finish);
+
+	if (call == NULL)
+		return 0;
+	return start(peer, id, call,
+		     chat_approve_device(peer->rpc->cli->c, param_str(params, "code"), step_done,
+					 call));
+}
+
+static void
+removed_finish(struct rpc_call *call, int err, const char *id)
+{
+	(void)id;
+	answer(call, err == CHAT_OK ? out_removed_json(call->number) : NULL, err);
+}
+
+struct device_count {
+	uint32_t id;
+	int n, found;
+};
+
+static int
+count_device(void *arg, const struct chat_device *d)
+{
+	struct device_count *dc = arg;
+
+	dc->n++;
+	dc->found |= d->device_id == dc->id;
+	return 0;
+}
+
+/* Not the last device, unless forced: as chatctl device remove. */
+static void
+remove_checked(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	struct device_count dc = {(uint32_t)call->number, 0, 0};
+	char msg[300];
+	int rc;
+
+	(void)id;
+	if (err != CHAT_OK) {
+		answer(call, NULL, err);
+		return;
+	}
+	chat_devices(c, chat_client_user(c), count_device, &dc);
+	if (dc.found && dc.n <= 1) {
+		snprintf(msg, sizeof msg,
+			 "device %ld is %s's last device: removing it locks %s out for good; "
+			 "give force: true if that is what you want",
+			 call->number, chat_client_user(c), chat_client_user(c));
+		reply_error(call->peer, call->id, EXIT_USAGE, msg);
+		call_end(call);
+		return;
+	}
+	call->finish = removed_finish;
+	if ((rc = chat_remove_device(c, (uint32_t)call->number, step_done, call)) != CHAT_OK)
+		answer(call, NULL, rc);
+}
+
+static int
+method_remove_device(struct rpc_peer *peer, const cJSON *id, const char *method,
+		     const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *me[1] = {chat_client_user(c)};
+	int64_t device = 0;
+	struct rpc_call *call;
+
+	proto_get_int(params, "deviceId", 1, PROTO_DEVICE_ID_MAX, &device);
+	if ((call = new_step_call(peer, id, method, remove_checked)) == NULL)
+		return 0;
+	call->number = (long)device;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "force")) || me[0] == NULL) {
+		call->finish = removed_finish;
+		return start(peer, id, call,
+			     chat_remove_device(c, (uint32_t)device, step_done, call));
+	}
+	return start(peer, id, call, chat_refresh_keys(c, me, 1, step_done, call));
+}
+
+static int
+count_files(void *arg, const struct chat_message *m)
+{
+	*(size_t *)arg = m->n_attachments;
+	return 0;
+}
+
+/* Each file in turn, as chatctl download fetches them. */
+static void
+download_finish(struct rpc_call *call, int err, const char *id)
+{
+	struct chat_client *c = call->peer->rpc->cli->c;
+	int rc;
+
+	if (err != CHAT_OK) {
+		answer(call, NULL, err);
+		return;
+	}
+	cJSON_AddItemToArray(call->acc, out_download_json(call->k + 1, id ? id : ""));
+	if (++call->k == call->end) {
+		cJSON *doc = call->acc;
+
+		call->acc = NULL;
+		answer(call, doc, CHAT_OK);
+		return;
+	}
+	if ((rc = chat_download(c, call->msg, call->k, call->out, NULL, step_done, call)) !=
+	    CHAT_OK)
+		answer(call, NULL, rc);
+}
+
+static int
+method_download(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct chat_client *c = peer->rpc->cli->c;
+	const char *out = param_str(params, "out");
+	char msg[CHAT_MESSAGE_ID_LEN + 1], why[300];
+	int64_t index = 0;
+	size_t n = 0;
+	struct rpc_call *call;
+	int rc;
+
+	proto_get_int(params, "index", 1, CHAT_MAX_ATTACHMENTS, &index);
+	if ((rc = chat_resolve_message(c, param_str(params, "message"), msg)) != CHAT_OK ||
+	    (rc = chat_message_get(c, msg, count_files, &n)) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if (n == 0 || (size_t)index > n) {
+		snprintf(why, sizeof why, "download: message %s has %zu file%s", msg, n,
+			 n == 1 ? "" : "s");
+		return reply_error(peer, id, EXIT_REFUSED, why);
+	}
+	if (out != NULL && n > 1 && index == 0) {
+		snprintf(why, sizeof why, "the message has %zu files: give params.index with params.out",
+			 n);
+		return reply_error(peer, id, RPC_INVALID_PARAMS, why);
+	}
+	if ((call = new_step_call(peer, id, method, download_finish)) == NULL)
+		return 0;
+	memcpy(call->msg, msg, sizeof msg);
+	call->k = index ? (size_t)index - 1 : 0;
+	call->end = index ? (size_t)index : n;
+	call->acc = cJSON_CreateArray();
+	if (call->acc == NULL || (out != NULL && (call->out = strdup(out)) == NULL))
+		return start(peer, id, call, CHAT_ERR_NOMEM);
+	return start(peer, id, call, chat_download(c, msg, call->k, call->out, NULL, step_done, call));
 }
 
 #define CHAT_P  {"chat", P_STR, 1, 0, 0, "a chat id, prefix or @user"}
@@ -941,66 +1444,143 @@ static const struct method methods[] = {
 	{"outbox", method_outbox, {{0}}},
 	{"retry", method_message, {MSG_P}},
 	{"discard", method_message, {MSG_P}},
+	/* i15-daemon: subscriptions, recv, and the commands rpc lacked. */
+	{"subscribe", method_subscribe, {{"events", P_LIST, 0, 0, 32, "notification names"}}},
+	{"unsubscribe", method_subscribe, {{0}}},
+	{"recv", method_recv, {{"wait", P_INT, 0, 0, 86400, "seconds to wait after catching up"}}},
+	{"members", method_members, {CHAT_P}},
+	{"lastseen", method_lastseen, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"privacy", method_privacy, {{"hideLastSeen", P_BOOL, 0, 0, 0, "hide your last seen"},
+				     {"hideTyping", P_BOOL, 0, 0, 0, "hide typing both ways"}}},
+	{"verify", method_keys, {{"user", P_STR, 1, 0, 0, "a user name"}}},
+	{"deviceList", method_keys, {{0}}},
+	{"deviceApprove", method_approve, {{"code", P_STR, 1, 0, 0,
+					    "the link code the new device shows"}}},
+	{"deviceRemove", method_remove_device, {{"deviceId", P_INT, 1, 1, PROTO_DEVICE_ID_MAX,
+						 "a device id (deviceList)"},
+						{"force", P_BOOL, 0, 0, 0,
+						 "true: even the last device"}}},
+	{"download", method_download, {MSG_P, {"index", P_INT, 0, 1, CHAT_MAX_ATTACHMENTS,
+					       "which file, from 1 (default: all)"},
+				       {"out", P_STR, 0, 0, 0, "where to (one file only)"}}},
 };
 /* clang-format on */
 
+/* The method names, for "did you mean". */
+static const char *method_names[sizeof methods / sizeof *methods];
+
+static const char *
+near_method(const char *name)
+{
+	size_t n = sizeof methods / sizeof *methods;
+
+	for (size_t i = 0; i < n; i++)
+		method_names[i] = methods[i].name;
+	return cli_suggest(name, method_names, n);
+}
+
 static int
-dispatch(struct rpc *rpc, const cJSON *req)
+dispatch(struct rpc_peer *peer, const cJSON *req)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
 	const char *method = proto_get_str(req, "method");
-	const char *version = proto_get_str(req, "jsonrpc");
+	const char *near;
+	char msg[300];
 	cJSON *none = NULL;
 	int rc = 0;
 
-	if (version == NULL || strcmp(version, "2.0") != 0 || method == NULL ||
-	    (id != NULL && !cJSON_IsNumber(id) && !cJSON_IsString(id) && !cJSON_IsNull(id)))
-		return reply_error(id, RPC_INVALID_REQUEST,
-				   "a request is {\"jsonrpc\":\"2.0\",\"id\":N,\"method\":...,"
-				   "\"params\":{...}}");
-	if (params != NULL && !cJSON_IsObject(params))
-		return reply_error(id, RPC_INVALID_PARAMS, "params must be an object");
 	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
 		if (strcmp(method, methods[i].name) != 0)
 			continue;
 		if (params == NULL)
 			params = none = cJSON_CreateObject();
-		if (check_params(&methods[i], id, params))
-			rc = methods[i].fn(rpc, id, method, params);
+		if (check_params(peer, &methods[i], id, params))
+			rc = methods[i].fn(peer, id, method, params);
 		cJSON_Delete(none);
 		return rc;
 	}
-	reply_error(id, RPC_METHOD_NOT_FOUND, "unknown method; see chatctl(1), rpc");
+	if ((near = near_method(method)) != NULL)
+		snprintf(msg, sizeof msg, "unknown method '%s'; did you mean '%s'? (chatctl(1), rpc)",
+			 out_esc(method), near);
+	else
+		snprintf(msg, sizeof msg, "unknown method '%s'; see chatctl(1), rpc", out_esc(method));
+	reply_error(peer, id, RPC_METHOD_NOT_FOUND, msg);
 	return 0;
 }
 
 static void
-handle_line(struct rpc *rpc, char *line, size_t len)
+handle_line(void *arg, char *line, size_t len)
 {
-	cJSON *req;
-	unsigned bad;
+	struct rpc_peer *peer = arg;
+	const char *why;
+	cJSON *req = NULL;
+	int code;
 
-	if (len == 0)
+	if (len == 0 || peer->gone)
 		return;
-	/* cJSON would cut a string at U+0000 ("a\u0000b" sent as "a"): the
-	 * protocol's own rule refuses such a string whole, with the request's id. */
-	bad = proto_json_scrub(line, len);
-	req = cJSON_ParseWithLength(line, len);
-	if (req == NULL || !cJSON_IsObject(req))
-		reply_error(NULL, req == NULL ? RPC_PARSE_ERROR : RPC_INVALID_REQUEST,
-			    req == NULL ? "not JSON" : "a request is a JSON object");
-	else if (bad != 0)
-		reply_error(cJSON_GetObjectItemCaseSensitive(req, "id"), RPC_INVALID_PARAMS,
-			    proto_scrub_reason(bad));
+	if ((code = rpc_request_parse(line, len, &req, &why)) != 0)
+		reply_error(peer, cJSON_GetObjectItemCaseSensitive(req, "id"), code, why);
 	else
-		dispatch(rpc, req);
+		dispatch(peer, req);
 	cJSON_Delete(req);
 }
 
-/* Reads what stdin has; handles each complete line. Returns 0 at end of input. */
+static void
+line_too_long(void *arg)
+{
+	reply_error(arg, NULL, RPC_INVALID_REQUEST, "request line over 1 MiB");
+}
+
+void
+rpc_peer_input(struct rpc_peer *p, const char *buf, size_t n)
+{
+	if (p->gone)
+		return;
+	if (rpc_frame_feed(&p->in, buf, n, handle_line, line_too_long, p) < 0)
+		reply_error(p, NULL, RPC_INVALID_REQUEST, "out of memory for a request line");
+}
+
+void
+rpc_tick(struct rpc *rpc)
+{
+	recv_tick(rpc);
+	for (struct rpc_peer **pp = &rpc->peers; *pp != NULL;) {
+		struct rpc_peer *p = *pp;
+
+		if (!p->gone || p->pending > 0) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		rpc_frame_free(&p->in);
+		free(p);
+	}
+}
+
+void
+rpc_free_peers(struct rpc *rpc)
+{
+	/* The recv calls still waiting: their peers go, so do they. */
+	while (rpc->waiting != NULL) {
+		struct rpc_call *call = rpc->waiting;
+
+		rpc->waiting = call->next;
+		call_end(call);
+	}
+	while (rpc->peers != NULL) {
+		struct rpc_peer *p = rpc->peers;
+
+		rpc->peers = p->next;
+		rpc_peer_drop(p, NULL);
+		rpc_frame_free(&p->in);
+		free(p);
+	}
+}
+
+/* Reads what stdin has. Returns 0 at end of input. */
 static int
-read_input(struct rpc *rpc)
+read_input(struct rpc_peer *peer)
 {
 	char buf[65536];
 	ssize_t n = read(0, buf, sizeof buf);
@@ -1009,30 +1589,15 @@ read_input(struct rpc *rpc)
 		return errno == EINTR || errno == EAGAIN ? 1 : 0;
 	if (n == 0)
 		return 0;
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n') {
-			if (!rpc->skipping)
-				handle_line(rpc, rpc->line, rpc->len);
-			rpc->skipping = 0;
-			rpc->len = 0;
-			continue;
-		}
-		if (rpc->skipping)
-			continue;
-		if (rpc->len == RPC_MAX_LINE) {
-			reply_error(NULL, RPC_INVALID_REQUEST, "request line over 1 MiB");
-			rpc->skipping = 1;
-			continue;
-		}
-		rpc->line[rpc->len++] = buf[i];
-	}
+	rpc_peer_input(peer, buf, (size_t)n);
 	return 1;
 }
 
 static int
 cmd_rpc_exec(struct cli *cli, struct args *args)
 {
-	struct rpc rpc = {cli, NULL, 0, 0, 0};
+	struct rpc rpc = {.cli = cli};
+	struct rpc_peer *peer;
 	int open_input = 1, rc;
 	int64_t grace;
 
@@ -1044,36 +1609,39 @@ cmd_rpc_exec(struct cli *cli, struct args *args)
 		return rc;
 	if ((rc = cli_set_callbacks(cli, &rpc_callbacks)) != EXIT_OK)
 		return rc;
-	rpc.line = malloc(RPC_MAX_LINE);
-	if (rpc.line == NULL)
+	if ((peer = rpc_peer_new(&rpc, -1, "stdin", 1)) == NULL)
 		return cli_fail(cli, CHAT_ERR_NOMEM, "rpc");
+	cli->cmd_state = &rpc;
 	rc = chat_client_connect(cli->c);
 	if (rc != CHAT_OK) {
-		free(rpc.line);
+		cli->cmd_state = NULL;
+		rpc_free_peers(&rpc);
 		return cli_fail(cli, rc, "rpc");
 	}
 	while (open_input && !cli_interrupted()) {
 		struct pollfd p[2] = {{0, POLLIN, 0}, {chat_client_fd(cli->c), POLLIN, 0}};
 
-		if (poll(p, 2, 500) < 0 && errno != EINTR)
+		if (poll(p, 2, rpc.waiting ? 100 : 500) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & (POLLIN | POLLHUP))
-			open_input = read_input(&rpc);
+			open_input = read_input(peer);
 		if (chat_client_loop(cli->c, 0) != CHAT_OK)
 			break; /* the device was refused: nothing more will work */
+		rpc_tick(&rpc);
 	}
 	/* End of input: let the calls under way answer, and the acks go out. */
 	grace = proto_mono_ms() + 10000;
 	while ((rpc.pending > 0 || !chat_client_idle(cli->c)) && proto_mono_ms() < grace &&
 	       chat_client_loop(cli->c, 100) == CHAT_OK)
-		;
+		rpc_tick(&rpc);
 	/* Calls still under way end with the handle (a send stays pending, for
 	 * this home's next connection), and their answers need rpc and its
 	 * calls: close it here, not in main() once this frame is gone. */
 	chat_client_disconnect(cli->c);
 	chat_client_destroy(cli->c);
 	cli->c = NULL;
-	free(rpc.line);
+	cli->cmd_state = NULL;
+	rpc_free_peers(&rpc);
 	return EXIT_OK;
 }
 
@@ -1083,3 +1651,46 @@ const struct cmd_entry cmd_rpc_entry = {
 	.summary = "JSON-RPC 2.0 on stdin/stdout: commands as methods, events as notifications",
 	.args = {.max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_rpc_exec};
+
+/* ---- coverage: every chatctl command is a method, or here with why ------------- */
+
+const struct rpc_no_method rpc_not_methods[] = {
+	{"register", "makes the home that rpc and the daemon run on: chatctl register first"},
+	{"device link", "makes a new home, on the new device: chatctl device link there"},
+	{"listen", "rpc's and the daemon's notifications are what listen prints"},
+	{"rpc", "it is this protocol, over stdin and stdout"},
+	{"daemon", "it is this protocol, over sockets"},
+	{"help", "chatctl(1) lists the methods; an unknown one's error names the nearest"},
+	{NULL, NULL},
+};
+
+const char *
+rpc_method_name(const struct cmd_entry *e, char *buf, size_t cap)
+{
+	char words[64];
+	size_t n = 0;
+	int up = 0;
+
+	/* chatctl's words joined in camelCase: delete-chat deleteChat, device
+	 * list deviceList. */
+	cli_cmd_name(e, words, sizeof words);
+	for (const char *s = words; *s != '\0' && n + 1 < cap; s++) {
+		if (*s == '-' || *s == ' ') {
+			up = 1;
+			continue;
+		}
+		buf[n++] = up && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+		up = 0;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+rpc_method_exists(const char *name)
+{
+	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return 1;
+	return 0;
+}

@@ -51,7 +51,7 @@ run_command(struct cli *cli, const struct args *a)
 	int rc;
 
 	if (e == NULL)
-		return cli_finish(cli, NULL, cli_usage(NULL, "unknown command '%s'", a->argv[0]));
+		return cli_finish(cli, NULL, cli_unknown_command(cmd_table, NULL, a->argv[0]));
 	/* CMD --help (or -h) anywhere among its words, before a "--": that
 	 * command's usage, as help CMD. A text or a file name that is exactly
 	 * --help goes after "--" (send), where options end. */

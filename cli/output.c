@@ -624,3 +624,238 @@ out_undecryptable_json(const struct chat_undecryptable *u)
 	cJSON_AddStringToObject(o, "reason", u->reason);
 	return o;
 }
+
+/* ---- The --json objects of commands that rpc answers with too (i15-daemon) ---- */
+
+static int
+add_member(void *arg, const char *user, int admin)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddBoolToObject(o, "admin", admin);
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+static int
+add_about(void *arg, const struct chat_chat *ch)
+{
+	cJSON *doc = arg;
+
+	cJSON_AddNumberToObject(doc, "disappearingSeconds", (double)ch->disappearing_s);
+	if (strcmp(ch->kind, "group") != 0)
+		return 0;
+	cJSON_AddStringToObject(doc, "name", ch->name ? ch->name : "");
+	cJSON_AddStringToObject(doc, "description", ch->description ? ch->description : "");
+	return 0;
+}
+
+cJSON *
+out_members_json(struct chat_client *c, const char *chat, int *err)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+
+	cJSON_AddStringToObject(doc, "chatId", chat);
+	if ((*err = chat_get_chat(c, chat, add_about, doc)) < 0) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	arr = cJSON_AddArrayToObject(doc, "participants");
+	if ((*err = chat_members(c, chat, add_member, arr)) < 0) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	*err = CHAT_OK;
+	return doc;
+}
+
+static int
+add_device(void *arg, const struct chat_device *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "deviceId", d->device_id);
+	cJSON_AddStringToObject(o, "name", d->name);
+	cJSON_AddBoolToObject(o, "thisDevice", d->this_device);
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+cJSON *
+out_devices_json(struct chat_client *c, const char *user, int *err)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+
+	cJSON_AddStringToObject(doc, "user", user);
+	arr = cJSON_AddArrayToObject(doc, "devices");
+	if ((*err = chat_devices(c, user, add_device, arr)) < 0) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	*err = CHAT_OK;
+	return doc;
+}
+
+cJSON *
+out_lastseen_json(const char *user, int online, int64_t at)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[32];
+
+	cJSON_AddStringToObject(o, "user", user);
+	if (online < 0)
+		cJSON_AddNullToObject(o, "online");
+	else
+		cJSON_AddBoolToObject(o, "online", online);
+	if (at < 0) {
+		cJSON_AddNullToObject(o, "lastSeen");
+	} else {
+		proto_rfc3339(at, when, sizeof when);
+		cJSON_AddStringToObject(o, "lastSeen", when);
+	}
+	return o;
+}
+
+cJSON *
+out_privacy_json(int hide_last_seen, int hide_typing)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (hide_last_seen >= 0)
+		cJSON_AddBoolToObject(o, "hideLastSeen", hide_last_seen);
+	if (hide_typing >= 0)
+		cJSON_AddBoolToObject(o, "hideTyping", hide_typing);
+	return o;
+}
+
+cJSON *
+out_safety_json(const char *user, const char *number)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddStringToObject(o, "safetyNumber", number);
+	return o;
+}
+
+cJSON *
+out_approved_json(const char *user, long device_id)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddNumberToObject(o, "deviceId", (double)device_id);
+	return o;
+}
+
+cJSON *
+out_removed_json(long device_id)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "deviceId", (double)device_id);
+	cJSON_AddBoolToObject(o, "removed", 1);
+	return o;
+}
+
+cJSON *
+out_download_json(size_t index, const char *path)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "index", (double)index);
+	cJSON_AddStringToObject(o, "path", path);
+	return o;
+}
+
+struct chat_by_id {
+	const char *chat_id;
+	cJSON *found;
+};
+
+static int
+find_chat(void *arg, const struct chat_chat *ch)
+{
+	struct chat_by_id *f = arg;
+
+	if (strcmp(ch->chat_id, f->chat_id) != 0)
+		return 0;
+	f->found = out_chat_json(ch);
+	return 1;
+}
+
+cJSON *
+out_chat_by_id_json(struct chat_client *c, const char *chat_id)
+{
+	struct chat_by_id f = {chat_id, NULL};
+
+	chat_list_chats(c, find_chat, &f);
+	return f.found;
+}
+
+cJSON *
+out_left_json(const char *chat_id)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "chatId", chat_id);
+	cJSON_AddBoolToObject(o, "left", 1);
+	return o;
+}
+
+static int
+add_edit(void *arg, const struct chat_edit *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char at[32];
+
+	cJSON_AddStringToObject(o, "messageId", e->edit_id);
+	cJSON_AddStringToObject(o, "text", e->text);
+	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
+	if (e->sent_at > 0) {
+		proto_rfc3339(e->sent_at, at, sizeof at);
+		cJSON_AddStringToObject(o, "sentAt", at);
+	} else {
+		cJSON_AddNullToObject(o, "sentAt");
+	}
+	cJSON_AddItemToArray(arg, o);
+	return 0;
+}
+
+cJSON *
+out_history_message_json(struct chat_client *c, const struct chat_message *m)
+{
+	cJSON *o = out_message_json(m);
+
+	/* An edited message's edits, oldest first. */
+	if (o != NULL && m->edited_at > 0 && !m->deleted) {
+		cJSON *edits = cJSON_AddArrayToObject(o, "edits");
+
+		if (edits != NULL)
+			(void)chat_edits(c, m->message_id, add_edit, edits);
+	}
+	return o;
+}
+
+cJSON *
+out_identity_json(struct chat_client *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", chat_client_user(c));
+	cJSON_AddNumberToObject(o, "deviceId", chat_client_device_id(c));
+	cJSON_AddStringToObject(o, "server", chat_client_server_url(c));
+	cJSON_AddStringToObject(o, "home", chat_client_home(c));
+	return o;
+}
+
+cJSON *
+out_trust_json(const char *user, int accepted)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "user", user);
+	cJSON_AddNumberToObject(o, "accepted", accepted);
+	return o;
+}

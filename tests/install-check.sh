@@ -9,7 +9,8 @@ make --no-print-directory -s install PREFIX=$prefix DESTDIR="$root" >/dev/null
 for f in bin/chatctl bin/chat-tui share/man/man1/chat-tui.1 sbin/chat-server lib/libchat.a lib/libchat.so lib/libchat.so.1 \
          include/chat.h lib/pkgconfig/libchat.pc share/man/man1/chatctl.1 \
          share/man/man3/libchat.3 share/man/man8/chat-server.8 \
-         share/doc/libchat/examples/send-lines.c share/doc/libchat/examples/echo-bot.c; do
+         share/doc/libchat/examples/send-lines.c share/doc/libchat/examples/echo-bot.c \
+         share/doc/libchat/examples/daemon-bot.c; do
 	[ -e "$root$prefix/$f" ] || { echo "install-check: $f not installed" >&2; exit 1; }
 done
 cat > "$root/use.c" <<'C'
@@ -49,8 +50,11 @@ LD_LIBRARY_PATH="$root$prefix/lib" ldd "$root/use" | grep -q "$root$prefix/lib/l
 # each with the one header and the one library, nothing of the source tree.
 for src in "$root$prefix"/share/doc/libchat/examples/*.c; do
 	ex="$root/$(basename "$src" .c)"
+	# daemon-bot talks to chatctl daemon with cJSON, as its header says.
+	extra=""
+	grep -q '^#include <cjson/cJSON.h>' "$src" && extra=$(pkg-config --cflags --libs libcjson)
 	cc -std=c11 -Wall -Wextra -Werror $(PKG_CONFIG_PATH="$pc" pkg-config --cflags libchat) \
-		"$src" -o "$ex" $(PKG_CONFIG_PATH="$pc" pkg-config --libs libchat) ||
+		"$src" -o "$ex" $(PKG_CONFIG_PATH="$pc" pkg-config --libs libchat) $extra ||
 		{ echo "install-check: $src does not build against the installed libchat" >&2; exit 1; }
 done
 # One of them run: a home not registered is refused with libchat's words.

@@ -1,7 +1,7 @@
 # chatctl CMD --help and chatctl help CMD print that command's usage and
 # exit 0, before anything else is checked (no home, no server needed).
 . "$(dirname "$0")/lib.sh"
-for cmd in send recv history search download outbox retry discard device rpc; do
+for cmd in send recv history search download outbox retry discard device rpc daemon; do
 	expect_exit 0 "$CHATCTL" --home "$T/none" "$cmd" --help
 	expect_in "$T/out" "usage: chatctl $cmd "
 	cp "$T/out" "$T/help1"
