@@ -36,7 +36,7 @@ usage_of(struct app *a, const struct command *cmd)
 /* /help's overview: the commands by topic, usage only, so the whole list
  * fits on a small terminal (each one's summary is /help COMMAND's). */
 static const char *const help_topics[][2] = {
-	{"chats", "create group open chats search goto"},
+	{"chats", "create group open chats search goto unread"},
 	{"messages", "reply react edit delete delete! disappear attach download"},
 	{"groups", "members add remove leave promote demote rename describe"},
 	{"people", "verify trust lastseen block unblock blocked devices approve"},
@@ -655,6 +655,15 @@ run_goto(struct app *a, int argc, char **argv)
 	memcpy(a->marked, a->hits[n - 1].id, sizeof a->marked);
 }
 
+/* i15-tuilook: the first message that was unread when the chat opened. */
+static void
+run_unread(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	live_to_divider(a);
+}
+
 /* The message N of /reply and /react: 1 the newest of the open chat, 2 the
  * one before... (membership events are not counted). NULL, said why, if
  * there is none such. */
@@ -825,6 +834,8 @@ static const struct command commands[] = {
 	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
 	{"search",   "WORDS...",        "find messages with all these words, in every chat", 1, -1, 0, run_search},
 	{"goto",     "N",               "show hit N of the last /search in its chat",      1, 1, 0, run_goto},
+	/* i15-tuilook */
+	{"unread",   "",                "jump to the unread divider (also Alt-u)",         0, 0, 1, run_unread},
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},

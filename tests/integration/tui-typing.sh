@@ -1,5 +1,5 @@
 # chat-tui and typing: another user's typing shows in the open chat's header
-# ("bob is typing...") and goes when they stop; typing in chat-tui tells the
+# ("typing…") and goes when they stop; typing in chat-tui tells the
 # other side (seen by chatctl listen), and a /command typed does not.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
@@ -20,9 +20,9 @@ tui_wait alice "alice: hi (sent)"
 expect_exit 0 ctl bob recv
 
 expect_exit 0 ctl bob typing "$c"
-tui_wait alice "bob is typing..."
+tui_wait alice "typing…"
 expect_exit 0 ctl bob typing --stop "$c"
-tui_wait_gone alice "bob is typing..."
+tui_wait_gone alice "typing…"
 
 "$CHATCTL" --home "$T/bob" --server "$URL" --json listen >"$T/listen.out" 2>"$T/listen.err" &
 listener=$!
