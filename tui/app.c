@@ -456,7 +456,10 @@ app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_r
 	/* Following the newest would push the first unread message off the top:
 	 * stop there instead, and say there is more below. */
 	if (a->to_unread && a->scroll == 0 && unread_row >= 0 && unread_row < max) {
-		a->scroll = max - unread_row;
+		/* A few rows of what came before it above it (the unread
+		 * divider and the day's separator are rows too): where the
+		 * reading left off. */
+		a->scroll = max - (unread_row > 3 ? unread_row - 3 : 0);
 		a->more_below = 1;
 	}
 	a->to_unread = 0;
