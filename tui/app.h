@@ -2,6 +2,7 @@
  * app.h - chat-tui's state and the calls between its parts:
  *
  *   main.c      options, environment, locale; runs the app
+ *   live.c      drafts, the unread divider, presence, configured keys, notifications
  *   app.c       the loop (terminal and libchat), keys, what is shown and why
  *   view.c      drawing it with ncursesw
  *   commands.c  the /commands: one table that runs them, completes and helps
