@@ -98,7 +98,9 @@ run_help(struct app *a, int argc, char **argv)
 	help_line(a, "other", NULL);
 	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
 		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
-		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");
+		      "Alt-u the unread divider, PgUp/PgDn scroll, Up/Down sent lines, "
+		      "Ctrl-A/E/W/U/K edit, Ctrl-C quits (the defaults: the configuration "
+		      "file can bind others, see chat-tui(1))");
 }
 
 /* A chat was made: open it. */
@@ -860,7 +862,7 @@ static const struct command commands[] = {
 	{"delete",   "N",               "delete message N (1 the newest) from this device", 1, 1, 1, run_delete},
 	{"delete!",  "N",               "delete your message N for everyone (within 48 hours)", 1, 1, 1, run_delete},
 	{"disappear", "DURATION|off",   "messages from now on vanish DURATION (30s..90d) after sending", 1, 1, 1, run_disappear},
-	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
+	{"bell",     "on|off",          "notify (or ring) for messages in other chats",   1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},

@@ -66,6 +66,8 @@ draft_of(const struct app *a, const char *chat_id)
 	return NULL;
 }
 
+static void write_drafts(struct app *a);
+
 static void
 drop_draft(struct app *a, struct app_draft *d)
 {
@@ -125,6 +127,9 @@ live_switch(struct app *a, const char *chat_id)
 		keep_draft(a, a->open, a->ed.buf ? a->ed.buf : "", a->ed.cursor);
 		(void)editor_set(&a->ed, "");
 	}
+	/* Written at each switch as well as at the end: a chat-tui killed
+	 * (or a machine that stops) loses at most the open chat's. */
+	write_drafts(a);
 	if ((d = draft_of(a, chat_id)) != NULL && a->ed.len == 0 &&
 	    editor_set(&a->ed, d->text) == 0) {
 		/* The cursor where it was (a cluster boundary then, and the
@@ -143,18 +148,17 @@ live_switch(struct app *a, const char *chat_id)
 }
 
 /* The drafts file: one line a draft, "CHAT_ID CURSOR TEXT", the text with
- * '\\' and '\n' escaped; written whole to a temporary file, then renamed. */
-void
-live_save_drafts(struct app *a)
+ * '\\' and '\n' escaped; written whole to a temporary file, then renamed.
+ * The open chat's draft is the editor's: not in a->drafts until kept. */
+static void
+write_drafts(struct app *a)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
 	int fd;
 
-	if (!a->cfg.persist_drafts || a->c == NULL)
+	if (!a->cfg.persist_drafts || a->c == NULL || chat_client_user(a->c) == NULL)
 		return;
-	if (a->open[0] != '\0' && !(a->ed.len > 0 && a->ed.buf[0] == '/'))
-		keep_draft(a, a->open, a->ed.buf ? a->ed.buf : "", a->ed.cursor);
 	snprintf(path, sizeof path, "%s/" DRAFTS_FILE, chat_client_home(a->c));
 	if (a->n_drafts == 0) {
 		(void)unlink(path);
@@ -182,6 +186,14 @@ live_save_drafts(struct app *a)
 		(void)rename(tmp, path);
 	else
 		(void)unlink(tmp);
+}
+
+void
+live_save_drafts(struct app *a)
+{
+	if (a->open[0] != '\0' && !(a->ed.len > 0 && a->ed.buf[0] == '/'))
+		keep_draft(a, a->open, a->ed.buf ? a->ed.buf : "", a->ed.cursor);
+	write_drafts(a);
 }
 
 void

@@ -14,13 +14,18 @@
 #include "notify.h"
 
 static pid_t children[NOTIFY_CHILDREN];
+/* notify-send's path, as found on PATH by notify_resolve: run as found,
+ * not looked up again (execvp would also try PATH's empty entries, the
+ * current directory). */
+static char notify_send[PATH_MAX];
 
-/* 1 if an executable name is in one of $PATH's directories. */
+/* 1 if an executable name is in one of $PATH's directories (its path in
+ * notify_send). */
 static int
 on_path(const char *name)
 {
 	const char *path = getenv("PATH"), *p;
-	char file[PATH_MAX];
+	char *file = notify_send;
 
 	if (path == NULL)
 		return 0;
@@ -29,12 +34,15 @@ on_path(const char *name)
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 
 		/* An empty entry is the current directory: not trusted here. */
-		if (n > 0 && snprintf(file, sizeof file, "%.*s/%s", (int)n, p, name) <
-				     (int)sizeof file &&
+		if (n > 0 && p[0] == '/' &&
+		    snprintf(file, sizeof notify_send, "%.*s/%s", (int)n, p, name) <
+			    (int)sizeof notify_send &&
 		    access(file, X_OK) == 0)
 			return 1;
-		if (end == NULL)
+		if (end == NULL) {
+			file[0] = '\0';
 			return 0;
+		}
 		p = end;
 	}
 }
@@ -150,7 +158,7 @@ spawn(const char *title, const char *body)
 	for (int i = 0; i < NOTIFY_CHILDREN; i++)
 		if (children[i] == 0)
 			slot = i;
-	if (slot < 0)
+	if (slot < 0 || notify_send[0] == '\0')
 		return -1; /* a desktop that does not answer must not pile them up */
 	if ((pid = fork()) < 0)
 		return -1;
@@ -169,7 +177,7 @@ spawn(const char *title, const char *body)
 			if (fd > 2)
 				close(fd);
 		}
-		execvp(argv[0], argv);
+		execv(notify_send, argv);
 		_exit(127);
 	}
 	children[slot] = pid;
