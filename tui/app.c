@@ -432,6 +432,9 @@ mark_shown_read(struct app *a)
 {
 	const struct app_chat *ch = chat_of(a, a->open);
 
+	/* A terminal that said it lost the focus is not being looked at. */
+	if (!a->focused)
+		return;
 	if (a->mode != MODE_CHAT || !a->pane_shown || a->scroll != 0 || a->dirty_msgs ||
 	    a->n_unread == 0 || ch == NULL || ch->unread > (int64_t)a->n_unread)
 		return;

@@ -317,6 +317,9 @@ void
 live_focus(struct app *a, int in)
 {
 	a->focused = in;
+	/* Back: what the screen shows now is seen (marked read after the
+	 * drawing, which waited for this). */
+	a->redraw = 1;
 }
 
 /* ---- notifications ------------------------------------------------------------------ */

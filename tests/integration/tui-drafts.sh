@@ -46,6 +46,9 @@ tui_wait alice "alice: half a thouXght"
 tui_keys alice C-c
 tui_wait alice "[exit 0]"
 [ -f "$T/alice/chat-tui.drafts" ] || fail "no drafts file in the home"
+# A second session keeps tmux's server up meanwhile (the last one's end
+# stops it, and a new session can race its going).
+$TMUX_CMD new-session -d -s keep "sleep 300"
 $TMUX_CMD kill-session -t alice
 tui_start alice 100x30
 tui_wait alice "[online] alice"

@@ -65,6 +65,9 @@ tui_keys alice C-c
 tui_wait alice "[exit 0]"
 
 # NO_COLOR: no colour at all, the rest the same.
+# A second session keeps tmux's server up meanwhile (the last one's end
+# stops it, and a new session can race its going).
+$TMUX_CMD new-session -d -s keep "sleep 300"
 $TMUX_CMD kill-session -t alice
 TUI="env NO_COLOR=1 $BIN/chat-tui"
 tui_start alice 100x30

@@ -3,7 +3,9 @@
 # session (here a fake one that writes down its arguments), with the
 # sender (and the group) as the title and the text, cleaned of control
 # characters, as the body; the open chat does not notify; /bell off leaves
-# only mentions. With "notify = osc" in the configuration the terminal
+# only mentions; an unfocused terminal (focus reports) notifies for the
+# open chat too, and marks nothing read until it has the focus back. With
+# "notify = osc" in the configuration the terminal
 # gets an OSC 777 notification (read from the pane's raw output).
 # Muted chats (i15-prefs' muted_until) are not covered here yet: see
 # chat_is_muted in tui/live.c.
@@ -58,8 +60,31 @@ sleep 1.1
 expect_exit 0 ctl carol send "$g" "@alice bring the map"
 wait_until 10 "the mention was not notified: $(cat "$T/notify.log")" grep -qF "|carol in trip|@alice bring the map|" "$T/notify.log"
 grep -q "not important" "$T/notify.log" && fail "/bell off still notified a plain message"
+tui_type alice "/bell on"
+tui_keys alice Enter
+tui_wait alice "bell on"
+
+# The terminal says it lost the focus (CSI O, as tmux passes it on): the
+# open chat notifies, and what arrives is not marked read until the focus
+# comes back (CSI I).
+tui_type alice "/open bob"
+tui_keys alice Enter
+tui_wait alice "bob: you see this one"
+tui_type alice "$(printf '\033[O')"
+sleep 1.1
+expect_exit 0 ctl bob send "$b" "while you were away"
+tui_wait alice "bob: while you were away"
+wait_until 10 "the open chat of an unfocused terminal did not notify: $(cat "$T/notify.log")" \
+	grep -qF "|bob|while you were away|" "$T/notify.log"
+tui_wait alice "bob (1)"
+tui_type alice "$(printf '\033[I')"
+tui_wait_gone alice "bob (1)"
+tui_screen alice | tail -1 | grep -q "[[IO]" && fail "a focus report was typed into the input line"
 tui_keys alice C-c
 tui_wait alice "[exit 0]"
+# A second session keeps tmux's server up meanwhile (the last one's end
+# stops it, and a new session can race its going).
+$TMUX_CMD new-session -d -s keep "sleep 300"
 $TMUX_CMD kill-session -t alice
 
 # The terminal's own notification: OSC 777, seen in the pane's raw output.
