@@ -335,17 +335,22 @@ no_chat_hint(const struct app *a)
 /* The colours of a message line's parts: its time, its sender (their own
  * colour; the self colour for ours), its state word. n: how many set. */
 static int
-line_segments(const struct app_msg *m, const char *line, struct seg *segs)
+line_segments(const struct app_msg *m, const char *line, int64_t now, struct seg *segs)
 {
-	const char *sp = strchr(line, ' '), *st = state_word(m);
+	const char *st = state_word(m);
+	char when[32];
+	size_t wlen;
 	int n = 0;
 
-	if (sp == NULL)
+	/* The time as message_line wrote it ("Tue 14:03" has a space too). */
+	look_time(m->sent_at, now, when, sizeof when);
+	wlen = strlen(when);
+	if (strncmp(line, when, wlen) != 0 || line[wlen] != ' ')
 		return 0;
-	segs[n++] = (struct seg){0, (size_t)(sp - line), role(LOOK_TIME)};
+	segs[n++] = (struct seg){0, wlen, role(LOOK_TIME)};
 	if (m->event)
 		return n;
-	segs[n++] = (struct seg){(size_t)(sp - line) + 1, strlen(m->sender),
+	segs[n++] = (struct seg){wlen + 1, strlen(m->sender),
 				 m->outgoing ? role(LOOK_SELF) | (int)A_BOLD : sender_attr(m->sender)};
 	if (st[0] != '\0') {
 		/* Where message_line put it: before the reactions, if any. */
@@ -507,7 +512,7 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 			jump_row = divider_row >= 0 ? divider_row : (int)r.n;
 		r.base = lines[i];
 		r.segs = &segs[i * LINE_SEGS];
-		r.n_segs = line_segments(&a->msgs[i], lines[i], &segs[i * LINE_SEGS]);
+		r.n_segs = line_segments(&a->msgs[i], lines[i], now, &segs[i * LINE_SEGS]);
 		r.attr = a->msgs[i].event                          ? role(LOOK_EVENT)
 			 : strcmp(a->msgs[i].state, "failed") == 0 ? role(LOOK_FAILED)
 			 : a->msgs[i].outgoing                     ? role(LOOK_SELF)

@@ -46,6 +46,11 @@ tui_screen alice | grep -qF "── $(date -u -d "@$yday" +"%A, %Y-%m-%d") ─�
 	fail "no date separator for the day before: $(tui_screen alice)"
 tui_screen alice | grep -qF "$(date -u -d "@$yday" +"%a %H:%M") bob: read long ago" ||
 	fail "a time of another day without its day: $(tui_screen alice)"
+# The sender's colour starts at the name, after a time with a day in it.
+esc=$(printf '\033')
+$TMUX_CMD capture-pane -e -p -t alice >"$T/screen"
+grep "read long ago" "$T/screen" | grep -q "${esc}\[[0-9;]*3[0-7]mbob" ||
+	fail "bob's name is not in its colour: $(grep 'read long ago' "$T/screen" | od -c | head -8)"
 # Today's messages: under today's separator, times alone.
 today=$(date -u +"%A, %Y-%m-%d")
 tui_screen alice | grep -qF "── $today ──" || fail "no separator for today"
