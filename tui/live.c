@@ -20,6 +20,7 @@
 #include "app.h"
 #include "look.h"
 #include "notify.h"
+#include "text.h"
 
 #define SEEN_EVERY_MS  60000 /* the open chat's last seen, asked again */
 #define NOTIFY_GAP_MS  1000  /* one notification a second at most (a catch-up burst) */
@@ -132,10 +133,20 @@ live_switch(struct app *a, const char *chat_id)
 	write_drafts(a);
 	if ((d = draft_of(a, chat_id)) != NULL && a->ed.len == 0 &&
 	    editor_set(&a->ed, d->text) == 0) {
-		/* The cursor where it was (a cluster boundary then, and the
-		 * text is the same). */
-		if (d->cursor <= a->ed.len)
-			a->ed.cursor = d->cursor;
+		/* The cursor where it was, if that is a cluster boundary of
+		 * the text (the file may have been edited): else at the end. */
+		size_t at = 0;
+		int w;
+
+		while (at < d->cursor && at < a->ed.len) {
+			size_t n = text_cluster(a->ed.buf + at, a->ed.len - at, &w);
+
+			if (n == 0)
+				break;
+			at += n;
+		}
+		if (at == d->cursor)
+			a->ed.cursor = at;
 		drop_draft(a, d);
 	}
 	a->divider[0] = '\0';
