@@ -35,7 +35,8 @@ struct app_chat {
 	int64_t last;
 	int64_t disappearing; /* its timer in seconds, 0 off (the header shows it) */
 	int blocked; /* a direct chat with a user this user blocked */
-	char peer[CHAT_USER_MAX + 1]; /* a direct chat's other member (raw), else "" */
+	/* A direct chat's other member (raw, for chat_last_seen), else "". */
+	char peer[CHAT_USER_MAX + 1];
 };
 
 /* A message of the open chat, as the view draws it. */
@@ -160,9 +161,9 @@ struct app {
 	int divider_pending; /* opened: set it at the next load */
 	/* The open direct chat's peer: online, or last seen (ms), as asked. */
 	char seen_user[CHAT_USER_MAX + 1];
-	int seen_online;      /* 1, 0, -1 hidden or not known */
-	int64_t seen_at;      /* ms since the epoch, or -1 */
-	int64_t seen_asked;   /* ms, monotonic: asked again each minute */
+	int seen_online;    /* 1, 0, -1 hidden or not known */
+	int64_t seen_at;    /* ms since the epoch, or -1 */
+	int64_t seen_asked; /* ms, monotonic: asked again each minute */
 };
 
 /* app.c */

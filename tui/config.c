@@ -13,17 +13,20 @@
 #include "config.h"
 
 static const char *const role_names[LOOK_ROLES] = {
-	[LOOK_SELF] = "self",           [LOOK_MENTION] = "mention", [LOOK_EVENT] = "event",
-	[LOOK_NOTICE] = "notice",       [LOOK_TIME] = "time",       [LOOK_DATE] = "date",
-	[LOOK_DIVIDER] = "divider",     [LOOK_HEADER] = "header",   [LOOK_PRESENCE] = "presence",
-	[LOOK_SENDING] = "sending",     [LOOK_SENT] = "sent",       [LOOK_DELIVERED] = "delivered",
-	[LOOK_READ] = "read",           [LOOK_FAILED] = "failed",
+	[LOOK_SELF] = "self",       [LOOK_MENTION] = "mention", [LOOK_EVENT] = "event",
+	[LOOK_NOTICE] = "notice",   [LOOK_TIME] = "time",       [LOOK_DATE] = "date",
+	[LOOK_DIVIDER] = "divider", [LOOK_HEADER] = "header",   [LOOK_PRESENCE] = "presence",
+	[LOOK_SENDING] = "sending", [LOOK_SENT] = "sent",       [LOOK_DELIVERED] = "delivered",
+	[LOOK_READ] = "read",       [LOOK_FAILED] = "failed",
 };
 
 static const char *const action_names[KEY_ACTIONS] = {
-	[KEY_NEXT_CHAT] = "next_chat",       [KEY_PREV_CHAT] = "prev_chat",
-	[KEY_NEXT_UNREAD] = "next_unread",   [KEY_FIRST_UNREAD] = "first_unread",
-	[KEY_PAGE_UP] = "page_up",           [KEY_PAGE_DOWN] = "page_down",
+	[KEY_NEXT_CHAT] = "next_chat",
+	[KEY_PREV_CHAT] = "prev_chat",
+	[KEY_NEXT_UNREAD] = "next_unread",
+	[KEY_FIRST_UNREAD] = "first_unread",
+	[KEY_PAGE_UP] = "page_up",
+	[KEY_PAGE_DOWN] = "page_down",
 	[KEY_QUIT] = "quit",
 };
 
@@ -204,8 +207,8 @@ config_parse_key(const char *s, int *out)
 static int
 parse_bool(const char *v, int *out)
 {
-	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
-	    strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0)
+	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcmp(v, "1") == 0)
 		*out = 1;
 	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0 ||
 		 strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0)
@@ -288,9 +291,11 @@ config_line(struct config *c, const char *line, char *err, size_t errlen)
 		struct look l;
 
 		if ((i = find_name(role_names, LOOK_ROLES, key + 6)) < 0) {
-			snprintf(err, errlen, "unknown colour role '%.40s' (self, mention, event, "
+			snprintf(err, errlen,
+				 "unknown colour role '%.40s' (self, mention, event, "
 				 "notice, time, date, divider, header, presence, sending, sent, "
-				 "delivered, read, failed)", key + 6);
+				 "delivered, read, failed)",
+				 key + 6);
 			return -1;
 		}
 		if (config_parse_look(val, &l) != 0)
@@ -311,13 +316,16 @@ config_line(struct config *c, const char *line, char *err, size_t errlen)
 		int keys[CONFIG_KEYS] = {0};
 
 		if ((i = find_name(action_names, KEY_ACTIONS, key + 4)) < 0) {
-			snprintf(err, errlen, "unknown key action '%.40s' (next_chat, prev_chat, "
-				 "next_unread, first_unread, page_up, page_down, quit)", key + 4);
+			snprintf(err, errlen,
+				 "unknown key action '%.40s' (next_chat, prev_chat, "
+				 "next_unread, first_unread, page_up, page_down, quit)",
+				 key + 4);
 			return -1;
 		}
 		if (strcasecmp(val, "none") != 0 &&
 		    parse_list(val, CONFIG_KEYS, one_key, keys, &n) != 0) {
-			snprintf(err, errlen, "'%.60s' is not a key, or a list of up to %d keys "
+			snprintf(err, errlen,
+				 "'%.60s' is not a key, or a list of up to %d keys "
 				 "(C-x, M-x, Tab, S-Tab, PgUp, PgDn, Up, Down, Home, End, F1..F12)",
 				 val, CONFIG_KEYS);
 			return -1;
@@ -326,14 +334,16 @@ config_line(struct config *c, const char *line, char *err, size_t errlen)
 		return 0;
 	}
 	if (strcmp(key, "notify") == 0) {
-		static const char *const modes[] = {"auto", "desktop", "osc777", "osc9",
-						    "bell", "off"};
+		static const char *const modes[] = {"auto", "desktop", "osc777",
+						    "osc9", "bell",    "off"};
 
 		if (strcmp(val, "osc") == 0)
 			i = NOTIFY_OSC777;
 		else if ((i = find_name(modes, 6, val)) < 0) {
-			snprintf(err, errlen, "notify is auto, desktop, osc (osc777), osc9, bell or "
-				 "off, not '%.40s'", val);
+			snprintf(err, errlen,
+				 "notify is auto, desktop, osc (osc777), osc9, bell or "
+				 "off, not '%.40s'",
+				 val);
 			return -1;
 		}
 		c->notify = (enum notify_mode)i;
@@ -354,7 +364,8 @@ config_line(struct config *c, const char *line, char *err, size_t errlen)
 	snprintf(err, errlen, "unknown key '%.60s'", key);
 	return -1;
 bad_colour:
-	snprintf(err, errlen, "'%.60s' is not a colour: [bold|dim|underline|reverse|italic] "
+	snprintf(err, errlen,
+		 "'%.60s' is not a colour: [bold|dim|underline|reverse|italic] "
 		 "[black|red|green|yellow|blue|magenta|cyan|white|bright<colour>|colorN|default]",
 		 val);
 	return -1;
@@ -380,8 +391,10 @@ config_load(struct config *c, const char *path, int missing_ok,
 		int too_long = len > 0 && line[len - 1] != '\n' && !feof(f);
 
 		if (++lineno > CONFIG_LINES_MAX) {
-			snprintf(msg, sizeof msg, "%s:%d: the file is longer than %d lines; the rest "
-				 "is not read", path, lineno, CONFIG_LINES_MAX);
+			snprintf(msg, sizeof msg,
+				 "%s:%d: the file is longer than %d lines; the rest "
+				 "is not read",
+				 path, lineno, CONFIG_LINES_MAX);
 			warn(arg, msg);
 			errors++;
 			break;

@@ -32,16 +32,16 @@ struct look {
 
 /* The roles that have a colour. */
 enum look_role {
-	LOOK_SELF,      /* your own messages */
-	LOOK_MENTION,   /* a message that names you */
-	LOOK_EVENT,     /* membership changes and timers */
-	LOOK_NOTICE,    /* what chat-tui says */
-	LOOK_TIME,      /* the time before each message */
-	LOOK_DATE,      /* the date separators */
-	LOOK_DIVIDER,   /* the unread divider */
-	LOOK_HEADER,    /* the open chat's header (its name) */
-	LOOK_PRESENCE,  /* online / last seen / typing in the header */
-	LOOK_SENDING,   /* states of your messages */
+	LOOK_SELF,     /* your own messages */
+	LOOK_MENTION,  /* a message that names you */
+	LOOK_EVENT,    /* membership changes and timers */
+	LOOK_NOTICE,   /* what chat-tui says */
+	LOOK_TIME,     /* the time before each message */
+	LOOK_DATE,     /* the date separators */
+	LOOK_DIVIDER,  /* the unread divider */
+	LOOK_HEADER,   /* the open chat's header (its name) */
+	LOOK_PRESENCE, /* online / last seen / typing in the header */
+	LOOK_SENDING,  /* states of your messages */
 	LOOK_SENT,
 	LOOK_DELIVERED,
 	LOOK_READ,
@@ -92,9 +92,9 @@ struct config {
 	int n_palette;
 	int keys[KEY_ACTIONS][CONFIG_KEYS];
 	enum notify_mode notify;
-	int notify_bell;  /* also ring the bell with a notification */
-	int notify_body;  /* show the message's text (else only who and where) */
-	int color;        /* 0: no colours at all (attributes still) */
+	int notify_bell;    /* also ring the bell with a notification */
+	int notify_body;    /* show the message's text (else only who and where) */
+	int color;          /* 0: no colours at all (attributes still) */
 	int persist_drafts; /* keep drafts across restarts (in the home) */
 };
 

@@ -22,10 +22,10 @@
 #include "notify.h"
 #include "text.h"
 
-#define SEEN_EVERY_MS  60000 /* the open chat's last seen, asked again */
-#define NOTIFY_GAP_MS  1000  /* one notification a second at most (a catch-up burst) */
-#define DRAFTS_MAX     1000  /* drafts kept (read from the file at most) */
-#define DRAFTS_FILE    "chat-tui.drafts"
+#define SEEN_EVERY_MS 60000 /* the open chat's last seen, asked again */
+#define NOTIFY_GAP_MS 1000  /* one notification a second at most (a catch-up burst) */
+#define DRAFTS_MAX    1000  /* drafts kept (read from the file at most) */
+#define DRAFTS_FILE   "chat-tui.drafts"
 
 /* ---- the configuration ---------------------------------------------------------- */
 
@@ -356,8 +356,8 @@ live_message(struct app *a, const struct chat_message *m)
 	size_t body_len;
 	int64_t now = app_now_ms();
 
-	if (m->outgoing || (m->kind != NULL && (strcmp(m->kind, "update") == 0 ||
-						strcmp(m->kind, "timer") == 0)))
+	if (m->outgoing ||
+	    (m->kind != NULL && (strcmp(m->kind, "update") == 0 || strcmp(m->kind, "timer") == 0)))
 		return;
 	/* The open chat on a focused terminal is seen already, except a
 	 * mention, which rings there too (as before notifications). */

@@ -87,8 +87,11 @@ notify_clean(const char *s, size_t n, int semicolon, char *out, size_t max)
 	if (max == 0)
 		return out;
 	while (i < n && p[i] != '\0') {
-		size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3
-					 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = p[i] < 0x80             ? 1
+			     : (p[i] & 0xe0) == 0xc0 ? 2
+			     : (p[i] & 0xf0) == 0xe0 ? 3
+			     : (p[i] & 0xf8) == 0xf0 ? 4
+						     : 0;
 		int ok = len > 0 && i + len <= n;
 
 		for (size_t k = 1; ok && k < len; k++)
@@ -96,11 +99,12 @@ notify_clean(const char *s, size_t n, int semicolon, char *out, size_t max)
 		/* Overlong forms, surrogates and beyond U+10FFFF are not text. */
 		if (ok && len == 2 && p[i] < 0xc2)
 			ok = 0;
-		if (ok && len == 3 && ((p[i] == 0xe0 && p[i + 1] < 0xa0) ||
-				       (p[i] == 0xed && p[i + 1] >= 0xa0)))
+		if (ok && len == 3 &&
+		    ((p[i] == 0xe0 && p[i + 1] < 0xa0) || (p[i] == 0xed && p[i + 1] >= 0xa0)))
 			ok = 0;
-		if (ok && len == 4 && ((p[i] == 0xf0 && p[i + 1] < 0x90) || p[i] > 0xf4 ||
-				       (p[i] == 0xf4 && p[i + 1] >= 0x90)))
+		if (ok && len == 4 &&
+		    ((p[i] == 0xf0 && p[i + 1] < 0x90) || p[i] > 0xf4 ||
+		     (p[i] == 0xf4 && p[i + 1] >= 0x90)))
 			ok = 0;
 		if (!ok) {
 			if (o + 1 >= max)
@@ -166,8 +170,8 @@ spawn(const char *title, const char *body)
 		/* No shell: the text goes as arguments as it is ("--" ends the
 		 * options, a body may start with '-'), and the child has
 		 * nothing of the terminal's. */
-		char *argv[] = {"notify-send", "-a", "chat-tui", "--", (char *)title, (char *)body,
-				NULL};
+		char *argv[] = {"notify-send", "-a",         "chat-tui", "--",
+				(char *)title, (char *)body, NULL};
 
 		signal(SIGPIPE, SIG_DFL);
 		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
@@ -193,8 +197,7 @@ notify_reap(void)
 }
 
 enum notify_mode
-notify_show(enum notify_mode mode, int bell, const char *title, const char *body,
-	    size_t body_len)
+notify_show(enum notify_mode mode, int bell, const char *title, const char *body, size_t body_len)
 {
 	char t[NOTIFY_TEXT_MAX], b[NOTIFY_TEXT_MAX], seq[2 * NOTIFY_TEXT_MAX + 32];
 	size_t n;

@@ -37,8 +37,8 @@ size_t notify_osc(enum notify_mode mode, const char *title, const char *body, ch
 /* Shows title and body (raw: cleaned here) as mode says (resolved); with
  * bell, the bell rings too. Returns the mode used (desktop may fall back to
  * the bell when too many are still running or fork fails). */
-enum notify_mode notify_show(enum notify_mode mode, int bell, const char *title,
-			     const char *body, size_t body_len);
+enum notify_mode notify_show(enum notify_mode mode, int bell, const char *title, const char *body,
+			     size_t body_len);
 
 /* Collects the notify-send children that have ended (non-blocking). */
 void notify_reap(void);

@@ -27,8 +27,8 @@ static int pane_rows; /* of the message pane, as last drawn */
  * terminal without them, or with NO_COLOR or "color = no": only the
  * attributes (bold, dim...) stay. */
 static const struct config *view_cfg;
-static int colours;       /* colours are drawn */
-static short pairs[257];  /* a foreground's pair (fg + 1), 0 not made yet */
+static int colours;      /* colours are drawn */
+static short pairs[257]; /* a foreground's pair (fg + 1), 0 not made yet */
 static short next_pair = 1;
 
 static int
@@ -208,7 +208,7 @@ struct row {
 	const char *s;
 	size_t n;
 	int attr;
-	const char *line;     /* the line the row is of, for its segments */
+	const char *line; /* the line the row is of, for its segments */
 	const struct seg *segs;
 	int n_segs;
 };
@@ -350,8 +350,9 @@ line_segments(const struct app_msg *m, const char *line, int64_t now, struct seg
 	segs[n++] = (struct seg){0, wlen, role(LOOK_TIME)};
 	if (m->event)
 		return n;
-	segs[n++] = (struct seg){wlen + 1, strlen(m->sender),
-				 m->outgoing ? role(LOOK_SELF) | (int)A_BOLD : sender_attr(m->sender)};
+	segs[n++] =
+		(struct seg){wlen + 1, strlen(m->sender),
+			     m->outgoing ? role(LOOK_SELF) | (int)A_BOLD : sender_attr(m->sender)};
 	if (st[0] != '\0') {
 		/* Where message_line put it: before the reactions, if any. */
 		size_t end = strlen(line) - (m->reactions ? strlen(m->reactions) + 4 : 0);
@@ -359,8 +360,10 @@ line_segments(const struct app_msg *m, const char *line, int64_t now, struct seg
 		static const struct {
 			const char *state;
 			enum look_role role;
-		} states[] = {{"pending", LOOK_SENDING},     {"sent", LOOK_SENT},
-			      {"delivered", LOOK_DELIVERED}, {"read", LOOK_READ},
+		} states[] = {{"pending", LOOK_SENDING},
+			      {"sent", LOOK_SENT},
+			      {"delivered", LOOK_DELIVERED},
+			      {"read", LOOK_READ},
 			      {"failed", LOOK_FAILED}};
 
 		for (size_t i = 0; at != NULL && i < sizeof states / sizeof *states; i++)
@@ -481,8 +484,7 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		attroff(A_BOLD);
 		draw_header(a, ch, top, x, cols);
 		attron(A_BOLD);
-	}
-	else if (a->mode == MODE_CHAT && a->open[0] == '\0')
+	} else if (a->mode == MODE_CHAT && a->open[0] == '\0')
 		put(top, x, "no chat open", 12, cols);
 	else
 		put(top, x, "chat-tui", 8, cols);

@@ -26,8 +26,11 @@ check(const char *s, size_t max, int semicolon)
 	if (n >= max)
 		abort();
 	while (i < n) {
-		size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3
-					 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = p[i] < 0x80             ? 1
+			     : (p[i] & 0xe0) == 0xc0 ? 2
+			     : (p[i] & 0xf0) == 0xe0 ? 3
+			     : (p[i] & 0xf8) == 0xf0 ? 4
+						     : 0;
 
 		if (len == 0 || i + len > n)
 			abort();

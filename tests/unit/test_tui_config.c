@@ -267,7 +267,9 @@ test_notify_text(void **state)
 	/* Escapes of every kind lose their control characters. */
 	notify_clean("a\033]0;pwned\007b\r\n", 15, 1, out, sizeof out);
 	assert_string_equal(out, "a ]0;pwned b  ");
-	notify_clean("x\xc2\x9b" "2Jy", 6, 1, out, sizeof out); /* C1 CSI */
+	notify_clean("x\xc2\x9b"
+		     "2Jy",
+		     6, 1, out, sizeof out); /* C1 CSI */
 	assert_string_equal(out, "x 2Jy");
 	notify_clean("a;b", 3, 0, out, sizeof out);
 	assert_string_equal(out, "a,b");
@@ -300,8 +302,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_keys),       cmocka_unit_test(test_file),
+		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_keys),         cmocka_unit_test(test_file),
 		cmocka_unit_test(test_default_path), cmocka_unit_test(test_look),
 		cmocka_unit_test(test_notify_text),
 	};
