@@ -51,6 +51,11 @@ esc=$(printf '\033')
 $TMUX_CMD capture-pane -e -p -t alice >"$T/screen"
 grep "read long ago" "$T/screen" | grep -q "${esc}\[[0-9;]*3[0-7]mbob" ||
 	fail "bob's name is not in its colour: $(grep 'read long ago' "$T/screen" | od -c | head -8)"
+# The divider in its colour (bold red by default), the days' in theirs (cyan).
+grep "40 unread" "$T/screen" | grep -q "${esc}\[[0-9;]*31m" ||
+	fail "the divider is not red: $(grep '40 unread' "$T/screen" | od -c | head -4)"
+grep "$(date -u -d "@$yday" +"%A")" "$T/screen" | grep -q "${esc}\[[0-9;]*36m" ||
+	fail "the date separator is not cyan"
 # Today's messages: under today's separator, times alone.
 today=$(date -u +"%A, %Y-%m-%d")
 tui_screen alice | grep -qF "── $today ──" || fail "no separator for today"

@@ -42,6 +42,13 @@ grep "hi bob" "$T/screen" | grep -q "${esc}\[[0-9;]*35m" ||
 	fail "alice's own message is not magenta: $(grep 'hi bob' "$T/screen" | od -c | head -5)"
 grep "hi bob" "$T/screen" | grep -q "${esc}\[1m\|${esc}\[1;" ||
 	fail "alice's own message is not bold"
+# Read by bob: the state in its own colour (blue), the text still magenta.
+expect_exit 0 ctl bob recv
+expect_exit 0 ctl bob read "$b"
+tui_wait alice "alice: hi bob (read)"
+$TMUX_CMD capture-pane -e -p -t alice >"$T/screen"
+grep "hi bob" "$T/screen" | grep -q "${esc}\[[0-9;]*34m\(${esc}\[[0-9;]*m\)*(read)" ||
+	fail "the read state is not blue: $(grep 'hi bob' "$T/screen" | od -c | head -8)"
 
 # Presence: bob listening is online; gone, he was last seen today.
 tui_wait alice "bob  last seen today"
