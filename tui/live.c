@@ -337,7 +337,9 @@ live_focus(struct app *a, int in)
 
 /* i15-prefs: muted_until. Whether chat_id is muted now (struct chat_chat's
  * muted_until, 0 not muted, ms since the epoch, INT64_MAX for ever); until
- * that field is merged, no chat is. The one place that asks. */
+ * that field is merged, no chat is. The one place that asks: once struct
+ * app_chat carries it (copied in app.c's add_chat), this returns
+ * muted_until > the wall clock's ms for the chat found in a->chats. */
 static int
 chat_is_muted(struct app *a, const char *chat_id)
 {
