@@ -67,13 +67,19 @@ app_notice(struct app *a, const char *fmt, ...)
 	a->redraw = 1;
 }
 
-static int64_t
-now_ms(void)
+int64_t
+app_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+now_ms(void)
+{
+	return app_now_ms();
 }
 
 void
@@ -100,19 +106,33 @@ expire_status(struct app *a)
 		a->redraw = 1;
 	}
 	/* Typing that was not said again is over. */
-	if (a->typing_chat[0] && now_ms() >= a->typing_until) {
-		a->typing_chat[0] = '\0';
-		a->redraw = 1;
-	}
+	for (int i = 0; i < APP_TYPERS; i++)
+		if (a->typers[i].chat[0] && now_ms() >= a->typers[i].until) {
+			a->typers[i].chat[0] = '\0';
+			a->redraw = 1;
+		}
 }
 
 const char *
-app_typing(const struct app *a)
+app_typing(const struct app *a, char *buf, size_t len)
 {
-	return a->typing_chat[0] && strcmp(a->typing_chat, a->open) == 0 &&
-			       now_ms() < a->typing_until
-		       ? a->typing_user
-		       : NULL;
+	const char *names[APP_TYPERS];
+	int n = 0;
+	int64_t now = now_ms();
+
+	for (int i = 0; i < APP_TYPERS; i++)
+		if (a->typers[i].chat[0] && strcmp(a->typers[i].chat, a->open) == 0 &&
+		    now < a->typers[i].until)
+			names[n++] = a->typers[i].user;
+	if (n == 0)
+		return NULL;
+	if (n == 1)
+		snprintf(buf, len, "%s", names[0]);
+	else if (n == 2)
+		snprintf(buf, len, "%s and %s", names[0], names[1]);
+	else
+		snprintf(buf, len, "%s, %s and %d more", names[0], names[1], n - 2);
+	return buf;
 }
 
 const char *
@@ -207,9 +227,11 @@ add_chat(void *arg, const struct chat_chat *ch)
 	p->group = strcmp(ch->kind, "group") == 0;
 	/* The header says so (view.c): sending there fails until /unblock. */
 	for (size_t i = 0; !p->group && i < ch->n_members; i++)
-		if (strcmp(ch->members[i], chat_client_user(a->c)) != 0 &&
-		    chat_is_blocked(a->c, ch->members[i]) == 1)
-			p->blocked = 1;
+		if (strcmp(ch->members[i], chat_client_user(a->c)) != 0) {
+			snprintf(p->peer, sizeof p->peer, "%s", ch->members[i]);
+			if (chat_is_blocked(a->c, ch->members[i]) == 1)
+				p->blocked = 1;
+		}
 	p->unread = ch->n_unread;
 	p->last = ch->last_activity;
 	p->disappearing = ch->disappearing_s;
@@ -383,6 +405,8 @@ load_msgs(struct app *a)
 		a->limit += (int)(ch->unread - (int64_t)a->n_unread) + HISTORY_PAGE;
 		a->dirty_msgs = 1;
 	}
+	if (!a->dirty_msgs)
+		live_loaded(a);
 }
 
 /* After a drawing: what it showed of the open chat is read, and the senders
@@ -397,6 +421,9 @@ mark_shown_read(struct app *a)
 {
 	const struct app_chat *ch = chat_of(a, a->open);
 
+	/* A terminal that said it lost the focus is not being looked at. */
+	if (!a->focused)
+		return;
 	if (a->mode != MODE_CHAT || !a->pane_shown || a->scroll != 0 || a->dirty_msgs ||
 	    a->n_unread == 0 || ch == NULL || ch->unread > (int64_t)a->n_unread)
 		return;
@@ -421,7 +448,10 @@ app_settle_scroll(struct app *a, int total, int rows, int unread_row, int jump_r
 	/* Following the newest would push the first unread message off the top:
 	 * stop there instead, and say there is more below. */
 	if (a->to_unread && a->scroll == 0 && unread_row >= 0 && unread_row < max) {
-		a->scroll = max - unread_row;
+		/* A few rows of what came before it above it (the unread
+		 * divider and the day's separator are rows too): where the
+		 * reading left off. */
+		a->scroll = max - (unread_row > 3 ? unread_row - 3 : 0);
 		a->more_below = 1;
 	}
 	a->to_unread = 0;
@@ -439,6 +469,7 @@ void
 app_open(struct app *a, const char *chat_id)
 {
 	if (strcmp(a->open, chat_id) != 0) {
+		live_switch(a, chat_id);
 		snprintf(a->open, sizeof a->open, "%s", chat_id);
 		a->limit = HISTORY_PAGE;
 		a->scroll = 0;
@@ -505,14 +536,8 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 
 	(void)c;
 	a->dirty_chats = 1;
-	/* A message that names this user ("@name") rings in any chat, the
-	 * open one too, and even with the bell off for other messages
-	 * (/bell off): the one thing that gets through, as a muted group's
-	 * mention does on a phone. --no-bell silences it too. */
-	if (m->mentions_me && !m->outgoing && (a->bell || a->bell_mentions))
-		beep();
-	else if (strcmp(m->chat_id, a->open) != 0 && a->bell && !m->outgoing)
-		beep();
+	/* A notification (live.c), or the bell, as the configuration says. */
+	live_message(a, m);
 	if (strcmp(m->chat_id, a->open) == 0) {
 		a->dirty_msgs = 1;
 		if (a->scroll > 0)
@@ -604,14 +629,32 @@ on_typing(struct chat_client *c, void *udata, const struct chat_typing *t)
 	struct app *a = udata;
 
 	(void)c;
-	if (t->typing) {
-		snprintf(a->typing_chat, sizeof a->typing_chat, "%s", t->chat_id);
-		snprintf(a->typing_user, sizeof a->typing_user, "%s", t->user);
-		a->typing_until = now_ms() + CHAT_TYPING_SHOW_MS;
-	} else if (strcmp(a->typing_chat, t->chat_id) == 0 &&
-		   strcmp(a->typing_user, t->user) == 0) {
-		a->typing_chat[0] = '\0';
+	int slot = -1;
+
+	/* The user's slot in this chat, else a free one, else the one that
+	 * ends first (a crowd typing at once shows APP_TYPERS of them). */
+	for (int i = 0; i < APP_TYPERS; i++)
+		if (strcmp(a->typers[i].chat, t->chat_id) == 0 &&
+		    strcmp(a->typers[i].user, t->user) == 0)
+			slot = i;
+	if (!t->typing) {
+		if (slot >= 0)
+			a->typers[slot].chat[0] = '\0';
+		a->redraw = 1;
+		return;
 	}
+	for (int i = 0; slot < 0 && i < APP_TYPERS; i++)
+		if (a->typers[i].chat[0] == '\0')
+			slot = i;
+	if (slot < 0) {
+		slot = 0;
+		for (int i = 1; i < APP_TYPERS; i++)
+			if (a->typers[i].until < a->typers[slot].until)
+				slot = i;
+	}
+	snprintf(a->typers[slot].chat, sizeof a->typers[slot].chat, "%s", t->chat_id);
+	snprintf(a->typers[slot].user, sizeof a->typers[slot].user, "%s", t->user);
+	a->typers[slot].until = now_ms() + CHAT_TYPING_SHOW_MS;
 	a->redraw = 1;
 }
 
@@ -962,9 +1005,8 @@ send_line(struct app *a)
 	free(line);
 }
 
-/* Moves through the list: delta chats on, or the next one with unread messages. */
-static void
-switch_chat(struct app *a, int delta, int unread_only)
+void
+app_switch_chat(struct app *a, int delta, int unread_only)
 {
 	size_t n = a->n_chats, cur;
 
@@ -988,8 +1030,8 @@ switch_chat(struct app *a, int delta, int unread_only)
 }
 
 /* Scrolls by rows (a page: 0), up or down. */
-static void
-page(struct app *a, int up, int rows)
+void
+app_page(struct app *a, int up, int rows)
 {
 	if (rows == 0)
 		rows = view_pane_rows() - 2;
@@ -1013,6 +1055,27 @@ page(struct app *a, int up, int rows)
 	a->redraw = 1;
 }
 
+/* A key as config.h codes it. */
+static int
+key_code(int kind, wint_t ch)
+{
+	if (kind != KEY_CODE_YES)
+		return ch == 27 ? 0 : (int)ch;
+	switch (ch) {
+	case KEY_BTAB: return CONFIG_KEY_NAMED | NAMED_BTAB;
+	case KEY_PPAGE: return CONFIG_KEY_NAMED | NAMED_PGUP;
+	case KEY_NPAGE: return CONFIG_KEY_NAMED | NAMED_PGDN;
+	case KEY_UP: return CONFIG_KEY_NAMED | NAMED_UP;
+	case KEY_DOWN: return CONFIG_KEY_NAMED | NAMED_DOWN;
+	case KEY_HOME: return CONFIG_KEY_NAMED | NAMED_HOME;
+	case KEY_END: return CONFIG_KEY_NAMED | NAMED_END;
+	default:
+		if (ch >= KEY_F(1) && ch <= KEY_F(12))
+			return CONFIG_KEY_NAMED | (NAMED_F1 + (int)(ch - KEY_F(1)));
+		return 0;
+	}
+}
+
 /* Alt+key (ESC then the key). */
 static void
 alt_key(struct app *a, wint_t ch)
@@ -1023,8 +1086,6 @@ alt_key(struct app *a, wint_t ch)
 	} else if (ch == '0') {
 		if (a->n_chats >= 10)
 			app_open(a, a->chats[9].id);
-	} else if (ch == 'a') {
-		switch_chat(a, 1, 1);
 	} else if (ch == 'b') {
 		editor_word_left(&a->ed);
 	} else if (ch == 'f') {
@@ -1049,8 +1110,10 @@ key(struct app *a, int kind, wint_t ch)
 	/* The status line's notice was about what came before this key. */
 	if (a->mode == MODE_CHAT && !(kind == KEY_CODE_YES && ch == KEY_RESIZE))
 		a->status[0] = '\0';
-	/* The selection mode takes its keys first (select.c). */
-	if (a->mode == MODE_CHAT && select_key(a, kind, (unsigned)ch))
+	/* The selection mode takes its keys first (select.c), then the
+	 * configuration's actions (config.h). */
+	if ((a->mode == MODE_CHAT && select_key(a, kind, (unsigned)ch)) ||
+	    live_key(a, key_code(kind, ch)))
 		return;
 	if (kind == KEY_CODE_YES) {
 		switch (ch) {
@@ -1064,18 +1127,15 @@ key(struct app *a, int kind, wint_t ch)
 		case KEY_END: editor_end(&a->ed); break;
 		case KEY_UP: editor_history_prev(&a->ed); break;
 		case KEY_DOWN: editor_history_next(&a->ed); break;
-		case KEY_PPAGE: page(a, 1, 0); break;
-		case KEY_NPAGE: page(a, 0, 0); break;
 		case KEY_MOUSE: {
 			/* A click opens a chat or selects a message (select.c); the
 			 * wheel scrolls three rows. */
 			int wheel = select_mouse(a);
 
 			if (wheel != 0)
-				page(a, wheel > 0, 3);
+				app_page(a, wheel > 0, 3);
 			break;
 		}
-		case KEY_BTAB: switch_chat(a, -1, 0); break;
 		default: break;
 		}
 		return;
@@ -1084,14 +1144,14 @@ key(struct app *a, int kind, wint_t ch)
 	case '\r': send_line(a); return;
 	case '\n': editor_insert(&a->ed, "\n", 1); return; /* Ctrl-J: a new line */
 	case '\t':
+		/* Completion (live_key leaves Tab here on a /command). */
 		if (a->ed.len > 0 && a->ed.buf[0] == '/')
 			commands_complete(a);
-		else if (!complete_mention(a))
-			switch_chat(a, 1, 0);
+		else
+			(void)complete_mention(a);
 		return;
 	case 1: editor_home(&a->ed); return; /* Ctrl-A */
 	case 2: editor_left(&a->ed); return; /* Ctrl-B */
-	case 3: a->running = 0; return;      /* Ctrl-C */
 	case 4:                              /* Ctrl-D: delete, or quit when empty */
 		if (a->ed.len == 0)
 			a->running = 0;
@@ -1102,7 +1162,6 @@ key(struct app *a, int kind, wint_t ch)
 	case 6: editor_right(&a->ed); return;       /* Ctrl-F */
 	case 11: editor_kill_end(&a->ed); return;   /* Ctrl-K */
 	case 12: clearok(curscr, TRUE); return;     /* Ctrl-L */
-	case 14: switch_chat(a, 1, 1); return;      /* Ctrl-N: next unread */
 	case 21: editor_kill_start(&a->ed); return; /* Ctrl-U */
 	case 23: editor_kill_word(&a->ed); return;  /* Ctrl-W */
 	case 8:
@@ -1113,6 +1172,20 @@ key(struct app *a, int kind, wint_t ch)
 		wint_t next;
 		int k = get_wch(&next);
 
+		/* The terminal's focus reports: ESC [ I and ESC [ O. */
+		if (k == OK && next == '[') {
+			wint_t third;
+
+			if (get_wch(&third) == OK) {
+				if (third == 'I' || third == 'O')
+					live_focus(a, third == 'I');
+				else
+					key(a, OK, third);
+			}
+			return;
+		}
+		if (k == OK && live_key(a, CONFIG_KEY_ALT | (int)next))
+			return;
 		if (k == OK) {
 			alt_key(a, next);
 		} else if (a->scroll > 0) {
@@ -1208,6 +1281,7 @@ start(struct app *a)
 		 * read unseen (the pane says how to open one). */
 		a->mode = MODE_CHAT;
 		lock_home(a);
+		live_load_drafts(a);
 		load_chats(a);
 		/* Down is not an error: the store is there, and it keeps trying. */
 		chat_client_connect(a->c);
@@ -1237,6 +1311,7 @@ probe_terminal(struct app *a)
 	else
 		text_set_quirks(TEXT_QUIRK_ALL);
 	view_init();
+	view_colours(&a->cfg);
 	while (n > 0)
 		ungetch((unsigned char)typed[--n]);
 }
@@ -1267,8 +1342,14 @@ app_run(struct app *a)
 	a->lock_fd = -1;
 	a->running = 1;
 	a->limit = HISTORY_PAGE;
+	a->focused = 1;
+	live_config(a);
 	probe_terminal(a);
 	view_mouse(a->mouse);
+	/* Focus reports (ESC [ I, ESC [ O) where the terminal gives them:
+	 * notifications for the open chat too while it is not looked at. */
+	if (write(STDOUT_FILENO, "\033[?1004h", 8) < 0)
+		a->focused = 1;
 	start(a);
 	while (a->running) {
 		struct pollfd p[2] = {{.fd = 0, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
@@ -1299,10 +1380,15 @@ app_run(struct app *a)
 		}
 		expire_status(a);
 		open_reap(a);
+		live_tick(a);
 		if (a->mode == MODE_CHAT)
 			lock_home(a);
 	}
 	view_end();
+	if (write(STDOUT_FILENO, "\033[?1004l", 8) < 0)
+		a->focused = 0;
+	if (a->c != NULL && chat_client_user(a->c) != NULL)
+		live_save_drafts(a);
 	if (a->c != NULL) {
 		chat_client_disconnect(a->c);
 		chat_client_destroy(a->c);
@@ -1310,6 +1396,7 @@ app_run(struct app *a)
 	free_chats(a);
 	free_msgs(a);
 	clear_notices(a);
+	live_free(a);
 	editor_free(&a->ed);
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);

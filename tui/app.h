@@ -2,6 +2,7 @@
  * app.h - chat-tui's state and the calls between its parts:
  *
  *   main.c      options, environment, locale; runs the app
+ *   live.c      drafts, the unread divider, presence, configured keys, notifications
  *   app.c       the loop (terminal and libchat), keys, what is shown and why
  *   view.c      drawing it with ncursesw
  *   commands.c  the /commands: one table that runs them, completes and helps
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "config.h"
 #include "editor.h"
 
 #define APP_MIN_COLS  40 /* below this the screen only says it is too small */
@@ -36,6 +38,8 @@ struct app_chat {
 	int64_t last;
 	int64_t disappearing; /* its timer in seconds, 0 off (the header shows it) */
 	int blocked; /* a direct chat with a user this user blocked */
+	/* A direct chat's other member (raw, for chat_last_seen), else "". */
+	char peer[CHAT_USER_MAX + 1];
 };
 
 /* A message of the open chat, as the view draws it. */
@@ -66,9 +70,19 @@ enum app_mode {
 	MODE_REGISTERING /* first start: waiting for the server */
 };
 
-/* The user typing in the open chat (shown in its header), or NULL. */
+/* Who is typing in the open chat, for its header ("bob", "bob and carol",
+ * "bob, carol and 2 more") into buf, or NULL if nobody. */
 struct app;
-const char *app_typing(const struct app *a);
+const char *app_typing(const struct app *a, char *buf, size_t len);
+
+/* A chat's unsent input, kept while another chat is open (live.c). */
+struct app_draft {
+	char chat[CHAT_CHAT_ID_LEN + 1];
+	char *text;
+	size_t cursor;
+};
+
+#define APP_TYPERS 8 /* people typing at once, tracked */
 
 struct app {
 	struct chat_client *c;
@@ -117,9 +131,11 @@ struct app {
 	struct editor ed;
 	/* Someone typing in a chat (libchat's on_typing), shown in its header
 	 * until typing_until (ms, monotonic), or until they stop. */
-	char typing_chat[CHAT_CHAT_ID_LEN + 1];
-	char typing_user[CHAT_USER_MAX + 1];
-	int64_t typing_until;
+	struct app_typer {
+		char chat[CHAT_CHAT_ID_LEN + 1];
+		char user[CHAT_USER_MAX + 1];
+		int64_t until;
+	} typers[APP_TYPERS];
 	char status[512];  /* the last thing the app said, for the status line */
 	int64_t status_at; /* when (ms, monotonic): it goes after APP_STATUS_MS */
 
@@ -140,6 +156,25 @@ struct app {
 	/* Openers started and not reaped yet (open.c). */
 	long openers[8];
 	int n_openers;
+	/* ---- live.c: what makes the chat one to live in ---- */
+	struct config cfg;       /* the configuration file's, or the defaults */
+	const char *config_path; /* --config FILE, else NULL: the default one */
+	enum notify_mode notify; /* cfg.notify resolved at start (notify.h) */
+	int focused;             /* the terminal has the focus (focus events; 1 if unknown) */
+	int64_t notified_at;     /* the last notification (ms, monotonic): one a second */
+	/* Drafts of the chats not open; the open one's is in the editor. */
+	struct app_draft *drafts;
+	size_t n_drafts;
+	/* The unread divider: before the first message that was unread when
+	 * the chat was opened, with how many there were; until another opens. */
+	char divider[CHAT_MESSAGE_ID_LEN + 1];
+	int64_t divider_n;
+	int divider_pending; /* opened: set it at the next load */
+	/* The open direct chat's peer: online, or last seen (ms), as asked. */
+	char seen_user[CHAT_USER_MAX + 1];
+	int seen_online;    /* 1, 0, -1 hidden or not known */
+	int64_t seen_at;    /* ms since the epoch, or -1 */
+	int64_t seen_asked; /* ms, monotonic: asked again each minute */
 };
 
 /* app.c */
@@ -176,10 +211,46 @@ const char *app_why(struct chat_client *c, int err);
  * name no program): for a key not accepted, /verify and /trust. */
 const char *app_error(struct chat_client *c);
 
+/* Moves through the list: delta chats on, or the next one with unread
+ * messages; and a page of messages up or down. */
+void app_switch_chat(struct app *a, int delta, int unread_only);
+void app_page(struct app *a, int up, int rows);
+int64_t app_now_ms(void);
+
+/* live.c */
+/* Reads the configuration file (saying its errors in the pane, after the
+ * screen is up) and resolves what it asks for. Before view_init. */
+void live_config(struct app *a);
+/* The open chat changes from a->open to chat_id: its draft kept, the new
+ * one's restored, the divider and presence reset. */
+void live_switch(struct app *a, const char *chat_id);
+/* After the open chat's messages are loaded: the divider, if one is due. */
+void live_loaded(struct app *a);
+/* Jumps to the unread divider (the key and /unread). */
+void live_to_divider(struct app *a);
+/* 1 if the chat has a draft (the list marks it). */
+int live_has_draft(const struct app *a, const char *chat_id);
+/* A key (config.h's code): 1 if it is bound to an action, which ran. */
+int live_key(struct app *a, int code);
+/* A new message: a notification if it is due. */
+void live_message(struct app *a, const struct chat_message *m);
+/* Each pass of the loop: presence asked again when due, children reaped. */
+void live_tick(struct app *a);
+/* The header's presence text for the open chat into buf ("" if none). */
+const char *live_presence(struct app *a, char *buf, size_t len);
+/* Drafts to and from the home (chat-tui.drafts), when cfg.persist_drafts. */
+void live_load_drafts(struct app *a);
+void live_save_drafts(struct app *a);
+void live_free(struct app *a);
+/* A focus event from the terminal (CSI I / CSI O). */
+void live_focus(struct app *a, int in);
+
 /* view.c */
 void view_init(void);
 void view_end(void);
 void view_draw(struct app *a);
+/* The configuration's colours (after view_init): kept, not copied. */
+void view_colours(const struct config *cfg);
 /* Rows the message pane has now (for paging). */
 int view_pane_rows(void);
 

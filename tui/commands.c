@@ -36,7 +36,7 @@ usage_of(struct app *a, const struct command *cmd)
 /* /help's overview: the commands by topic, usage only, so the whole list
  * fits on a small terminal (each one's summary is /help COMMAND's). */
 static const char *const help_topics[][2] = {
-	{"chats", "create group open chats search goto"},
+	{"chats", "create group open chats search goto unread"},
 	{"messages", "reply react edit delete delete! disappear attach download openfile ids"},
 	{"groups", "members add remove leave promote demote rename describe"},
 	{"people", "verify trust lastseen block unblock blocked devices approve"},
@@ -98,7 +98,9 @@ run_help(struct app *a, int argc, char **argv)
 	help_line(a, "other", NULL);
 	app_notice(a, "keys: Enter sends, Ctrl-J or Alt-Enter a new line, Tab/Shift-Tab "
 		      "next/previous chat, Alt-1..9 a chat, Alt-a or Ctrl-N the next unread, "
-		      "PgUp/PgDn scroll, Up/Down sent lines, Ctrl-A/E/W/U/K edit, Ctrl-C quits");
+		      "Alt-u the unread divider, PgUp/PgDn scroll, Up/Down sent lines, "
+		      "Ctrl-A/E/W/U/K edit, Ctrl-C quits (the defaults: the configuration "
+		      "file can bind others, see chat-tui(1))");
 	app_notice(a, "messages: Alt-s (or a click) selects one: r reply, e edit, d delete, "
 		      "+ react, o open its file; Alt-i shows ids (#ID for MSG)");
 }
@@ -646,6 +648,15 @@ run_goto(struct app *a, int argc, char **argv)
 	memcpy(a->marked, a->hits[n - 1].id, sizeof a->marked);
 }
 
+/* i15-tuilook: the first message that was unread when the chat opened. */
+static void
+run_unread(struct app *a, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	live_to_divider(a);
+}
+
 /* The message MSG of /reply, /react, /edit, /delete: N counted from the
  * newest, or #ID (select.c). NULL, said why, if there is none such. */
 struct msg_ref {
@@ -826,6 +837,8 @@ static const struct command commands[] = {
 	{"chats",    "",                "list the chats, with their ids",                 0, 0, 0, run_chats},
 	{"search",   "WORDS...",        "find messages with all these words, in every chat", 1, -1, 0, run_search},
 	{"goto",     "N",               "show hit N of the last /search in its chat",      1, 1, 0, run_goto},
+	/* i15-tuilook */
+	{"unread",   "",                "jump to the unread divider (also Alt-u)",         0, 0, 1, run_unread},
 	{"add",      "USER...",         "add users to this group (admins)",               1, 99, 1, run_add},
 	{"remove",   "USER...",         "remove users from this group (admins)",          1, 99, 1, run_remove},
 	{"leave",    "",                "leave this group",                               0, 0, 1, run_leave},
@@ -852,7 +865,7 @@ static const struct command commands[] = {
 	{"delete",   "MSG",             "delete MSG (1 the newest, or #ID) from this device", 1, 1, 1, run_delete},
 	{"delete!",  "MSG",             "delete your message MSG for everyone (within 48 hours)", 1, 1, 1, run_delete},
 	{"disappear", "DURATION|off",   "messages from now on vanish DURATION (30s..90d) after sending", 1, 1, 1, run_disappear},
-	{"bell",     "on|off",          "ring for messages in other chats",               1, 1, 0, run_bell},
+	{"bell",     "on|off",          "notify (or ring) for messages in other chats",   1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},
 	{NULL, NULL, NULL, 0, 0, 0, NULL},

@@ -2,7 +2,7 @@
  * main.c - chat-tui: an ncurses terminal UI for the chat, on libchat.
  *
  *   chat-tui [--home DIR] [--server URL] [--ca-file FILE] [--user NAME] [--no-bell]
- *            [--no-mouse]
+ *            [--no-mouse] [--config FILE]
  *
  * The options and environment are chatctl's (CHATCTL_HOME, CHATCTL_SERVER,
  * CHAT_CA_FILE...), so both share a device home. See chat-tui(1).
@@ -27,6 +27,10 @@ static const struct args_option options[] = {
 	 .needs = "a user name"},
 	{.name = "no-bell"},
 	{.name = "no-mouse"},
+	{.name = "config",
+	 .flags = ARGS_VALUE | ARGS_NONEMPTY,
+	 .meta = "FILE",
+	 .needs = "a configuration file"},
 	{.name = "help", .letter = 'h', .flags = ARGS_HIDDEN},
 	{.name = "version", .flags = ARGS_HIDDEN},
 	{0},
@@ -79,6 +83,8 @@ parse_options(struct app *a, int argc, char **argv, int *rc)
 			a->ca_file = args_get(&args, "ca-file");
 		if (args_get(&args, "user") != NULL)
 			a->user_arg = args_get(&args, "user");
+		if (args_get(&args, "config") != NULL)
+			a->config_path = args_get(&args, "config");
 		if (args_count(&args, "no-bell") > 0)
 			a->bell = a->bell_mentions = 0;
 		if (args_count(&args, "no-mouse") > 0)

@@ -13,6 +13,7 @@
 #include <curses.h>
 
 #include "app.h"
+#include "look.h"
 #include "text.h"
 
 #define INPUT_ROWS_MAX 5
@@ -25,6 +26,67 @@ static int pane_rows; /* of the message pane, as last drawn */
 #define HIT_ROWS 512
 static int hit_list_w, hit_list_rows, hit_pane_top, hit_pane_x, hit_pane_rows;
 static int hit_msg[HIT_ROWS];
+/* ---- colours --------------------------------------------------------------------- */
+
+/* The configuration's colours (config.h) as curses attributes: one colour
+ * pair per foreground, made when first asked for. No colours at all on a
+ * terminal without them, or with NO_COLOR or "color = no": only the
+ * attributes (bold, dim...) stay. */
+static const struct config *view_cfg;
+static int colours;      /* colours are drawn */
+static short pairs[257]; /* a foreground's pair (fg + 1), 0 not made yet */
+static short next_pair = 1;
+
+static int
+look_attr(struct look l)
+{
+	int attr = 0;
+
+	if (l.attrs & LOOK_BOLD)
+		attr |= A_BOLD;
+	if (l.attrs & LOOK_DIM)
+		attr |= A_DIM;
+	if (l.attrs & LOOK_UNDERLINE)
+		attr |= A_UNDERLINE;
+	if (l.attrs & LOOK_REVERSE)
+		attr |= A_REVERSE;
+#ifdef A_ITALIC
+	if (l.attrs & LOOK_ITALIC)
+		attr |= A_ITALIC;
+#endif
+	if (!colours || l.fg < 0 || l.fg > 255)
+		return attr;
+	/* A bright colour on an eight-colour terminal: the plain one. */
+	if (l.fg >= COLORS)
+		l.fg = (short)(l.fg % 8);
+	if (pairs[l.fg + 1] == 0 && next_pair < COLOR_PAIRS) {
+		init_pair(next_pair, l.fg, -1);
+		pairs[l.fg + 1] = next_pair++;
+	}
+	return attr | (pairs[l.fg + 1] ? COLOR_PAIR(pairs[l.fg + 1]) : 0);
+}
+
+static int
+role(enum look_role r)
+{
+	return view_cfg != NULL ? look_attr(view_cfg->role[r]) : 0;
+}
+
+/* A sender's own colour, from the palette (the same name, the same colour). */
+static int
+sender_attr(const char *name)
+{
+	if (view_cfg == NULL || view_cfg->n_palette == 0)
+		return 0;
+	return look_attr(view_cfg->palette[look_sender_colour(name, view_cfg->n_palette)]);
+}
+
+void
+view_colours(const struct config *cfg)
+{
+	view_cfg = cfg;
+	colours = cfg->color && has_colors() && COLORS >= 8;
+}
 
 void
 view_init(void)
@@ -39,10 +101,6 @@ view_init(void)
 	if (has_colors()) {
 		start_color();
 		use_default_colors();
-		init_pair(1, COLOR_CYAN, -1);   /* times and events */
-		init_pair(2, COLOR_GREEN, -1);  /* our own name */
-		init_pair(3, COLOR_YELLOW, -1); /* notices */
-		init_pair(4, COLOR_RED, -1);    /* failures */
 	}
 }
 
@@ -95,6 +153,17 @@ blank(int y, int x, int cols)
 
 /* ---- the chat list ------------------------------------------------------------------ */
 
+/* Marks after a chat's name in the list, appended to count: a draft (i15-
+ * tuilook: the one hook in the list's drawing, which i15-prefs owns). */
+static void
+list_marker(const struct app *a, const struct app_chat *ch, char *count, size_t len)
+{
+	size_t n = strlen(count);
+
+	if (live_has_draft(a, ch->id) && n < len)
+		snprintf(count + n, len - n, " \u270e");
+}
+
 static void
 draw_list(const struct app *a, int rows, int cols)
 {
@@ -111,7 +180,8 @@ draw_list(const struct app *a, int rows, int cols)
 		count[0] = '\0';
 		if (a->chats[i].unread > 0)
 			snprintf(count, sizeof count, " (%lld)", (long long)a->chats[i].unread);
-		cw = (int)strlen(count);
+		list_marker(a, &a->chats[i], count, sizeof count);
+		cw = text_width(count, strlen(count));
 		if (open)
 			attron(A_REVERSE);
 		if (a->chats[i].unread > 0)
@@ -131,11 +201,23 @@ draw_list(const struct app *a, int rows, int cols)
 
 /* ---- the open chat ------------------------------------------------------------------ */
 
+/* Parts of a line in colours of their own (the time, the sender, the
+ * state), by byte offset in the line. */
+struct seg {
+	size_t off, n;
+	int attr;
+};
+
+#define LINE_SEGS 4
+
 struct row {
 	const char *s;
 	size_t n;
 	int attr;
 	int msg; /* its message's index, -1 none */
+	const char *line; /* the line the row is of, for its segments */
+	const struct seg *segs;
+	int n_segs;
 };
 
 struct rows {
@@ -144,6 +226,8 @@ struct rows {
 	const char *base;
 	int attr;
 	int msg;
+	const struct seg *segs;
+	int n_segs;
 };
 
 static void
@@ -160,7 +244,7 @@ add_row(void *arg, size_t off, size_t n)
 		r->v = p;
 		r->cap = cap;
 	}
-	r->v[r->n++] = (struct row){r->base + off, n, r->attr, r->msg};
+	r->v[r->n++] = (struct row){r->base + off, n, r->attr, r->msg, r->base, r->segs, r->n_segs};
 }
 
 static const char *
@@ -181,19 +265,17 @@ state_word(const struct app_msg *m)
 	return "";
 }
 
-/* "12:04 bob: text (delivered)", or "12:04 * alice added carol"; with /ids,
+/* "12:04 bob: text (delivered)", or "12:04 * alice added carol"; a time
+ * not of today says its day ("Tue 12:04", "2026-11-20 12:04"); with /ids,
  * "#3fa9c1 12:04 bob: text". Malloc'd. */
 static char *
-message_line(const struct app *a, const struct app_msg *m)
+message_line(const struct app *a, const struct app_msg *m, int64_t now)
 {
-	char when[16 + APP_ID_SHOWN + 4] = "--:--", id[APP_ID_SHOWN + 4];
-	time_t t = (time_t)(m->sent_at / 1000);
-	struct tm tm;
+	char when[32 + APP_ID_SHOWN + 4], id[APP_ID_SHOWN + 4];
 	size_t len;
 	char *s;
 
-	if (m->sent_at > 0 && localtime_r(&t, &tm) != NULL)
-		strftime(when, sizeof when, "%H:%M", &tm);
+	look_time(m->sent_at, now, when, sizeof when);
 	select_id_prefix(a, m, id, sizeof id);
 	if (id[0] != '\0') {
 		memmove(when + strlen(id), when, strlen(when) + 1);
@@ -215,6 +297,44 @@ message_line(const struct app *a, const struct app_msg *m)
 	return s;
 }
 
+/* Draws a row: its parts in their segments' colours, over the row's. */
+static void
+put_row(const struct row *row, int y, int x, int cols)
+{
+	size_t at = 0;
+	int used = 0;
+
+	if (row->n_segs == 0) {
+		attron(row->attr);
+		put(y, x, row->s, row->n, cols);
+		attroff(row->attr);
+		return;
+	}
+	while (at < row->n && used < cols) {
+		size_t off = (size_t)(row->s - row->line) + at, end = row->n;
+		int attr = row->attr;
+
+		/* The run up to the next segment boundary, in one colour. */
+		for (int k = 0; k < row->n_segs; k++) {
+			const struct seg *sg = &row->segs[k];
+
+			if (off >= sg->off && off < sg->off + sg->n) {
+				/* A selected row stays reversed throughout. */
+				attr = (sg->attr ? sg->attr : row->attr) |
+				       (row->attr & (int)A_REVERSE);
+				if (sg->off + sg->n - (off - at) < end)
+					end = sg->off + sg->n - (off - at);
+			} else if (sg->off > off && sg->off - (off - at) < end) {
+				end = sg->off - (off - at);
+			}
+		}
+		attron(attr);
+		used += put(y, x + used, row->s + at, end - at, cols - used);
+		attroff(attr);
+		at = end;
+	}
+}
+
 /* What the pane says while no chat is open. */
 static const char *
 no_chat_hint(const struct app *a)
@@ -228,11 +348,147 @@ no_chat_hint(const struct app *a)
 	       "/create USER starts one; /help lists the commands.";
 }
 
+/* The colours of a message line's parts: its time, its sender (their own
+ * colour; the self colour for ours), its state word. n: how many set. */
+static int
+line_segments(const struct app *a, const struct app_msg *m, const char *line, int64_t now,
+	      struct seg *segs)
+{
+	const char *st = state_word(m);
+	char when[32], id[APP_ID_SHOWN + 4];
+	size_t wlen, idlen;
+	int n = 0;
+
+	/* The time as message_line wrote it ("Tue 14:03" has a space too),
+	 * after the id with /ids ("#3fa9c1 "), drawn as the time is. */
+	select_id_prefix(a, m, id, sizeof id);
+	idlen = strlen(id);
+	look_time(m->sent_at, now, when, sizeof when);
+	wlen = idlen + strlen(when);
+	if (strncmp(line, id, idlen) != 0 || strncmp(line + idlen, when, wlen - idlen) != 0 ||
+	    line[wlen] != ' ')
+		return 0;
+	segs[n++] = (struct seg){0, wlen, role(LOOK_TIME)};
+	if (m->event)
+		return n;
+	segs[n++] =
+		(struct seg){wlen + 1, strlen(m->sender),
+			     m->outgoing ? role(LOOK_SELF) | (int)A_BOLD : sender_attr(m->sender)};
+	if (st[0] != '\0') {
+		/* Where message_line put it: before the reactions, if any. */
+		size_t end = strlen(line) - (m->reactions ? strlen(m->reactions) + 4 : 0);
+		const char *at = end >= strlen(st) ? line + end - strlen(st) : NULL;
+		static const struct {
+			const char *state;
+			enum look_role role;
+		} states[] = {{"pending", LOOK_SENDING},
+			      {"sent", LOOK_SENT},
+			      {"delivered", LOOK_DELIVERED},
+			      {"read", LOOK_READ},
+			      {"failed", LOOK_FAILED}};
+
+		for (size_t i = 0; at != NULL && i < sizeof states / sizeof *states; i++)
+			if (strcmp(m->state, states[i].state) == 0 &&
+			    (view_cfg == NULL || view_cfg->role[states[i].role].fg >= 0 ||
+			     view_cfg->role[states[i].role].attrs != 0))
+				segs[n++] = (struct seg){(size_t)(at - line) + 1, strlen(st) - 1,
+							 role(states[i].role)};
+	}
+	return n;
+}
+
+/* A separator row, "── TEXT ──" across the pane, kept in *keep (freed by
+ * the caller) and added to r with attr. */
+static void
+add_separator(struct rows *r, const char *text, int attr, int cols, char **keep)
+{
+	size_t len = strlen(text) + 3 * (size_t)(cols > 0 ? cols : 0) + 16;
+	char *s = malloc(len);
+	int w;
+
+	*keep = s;
+	if (s == NULL)
+		return;
+	w = snprintf(s, len, "\u2500\u2500 %s ", text) > 0 ? text_width(s, strlen(s)) : 0;
+	for (; w < cols - 1 && strlen(s) + 4 < len; w++)
+		strcat(s, "\u2500");
+	r->base = s;
+	r->attr = attr;
+	r->segs = NULL;
+	r->n_segs = 0;
+	add_row(r, 0, strlen(s));
+}
+
+/* What goes before message i: a date separator when its day is not the
+ * one before's, and the unread divider before the first message that was
+ * unread when the chat was opened. Its strings kept in keep[0..1]. Returns
+ * the divider's row, or -1. */
+static int
+before_message(struct app *a, size_t i, struct rows *r, int cols, char **keep)
+{
+	const struct app_msg *m = &a->msgs[i];
+	long day = look_day(m->sent_at);
+	int divider_row = -1;
+
+	keep[0] = keep[1] = NULL;
+	if (day >= 0 && (i == 0 || look_day(a->msgs[i - 1].sent_at) != day)) {
+		char label[64];
+
+		look_day_label(m->sent_at, label, sizeof label);
+		add_separator(r, label, role(LOOK_DATE), cols, &keep[0]);
+	}
+	if (a->divider[0] != '\0' && strcmp(m->id, a->divider) == 0) {
+		char say[48];
+
+		snprintf(say, sizeof say, "%lld unread", (long long)a->divider_n);
+		divider_row = (int)r->n;
+		add_separator(r, say, role(LOOK_DIVIDER), cols, &keep[1]);
+	}
+	return divider_row;
+}
+
+/* The header: the chat's name, its timer, blocked, and presence (typing,
+ * online, last seen). */
+static void
+draw_header(struct app *a, const struct app_chat *ch, int top, int x, int cols)
+{
+	char say[CHAT_USER_MAX * 3 + 64];
+	int w;
+
+	attron(role(LOOK_HEADER));
+	w = put(top, x, ch->title, strlen(ch->title), cols);
+	attroff(role(LOOK_HEADER));
+	/* Disappearing messages: the timer, "⏱ 1h". */
+	if (ch->disappearing > 0 && w < cols) {
+		char d[32];
+
+		snprintf(say, sizeof say, "  \u23f1 %s",
+			 chat_duration_format(ch->disappearing, 1, d, sizeof d));
+		w += put(top, x + w, say, strlen(say), cols - w);
+	}
+	if (ch->blocked && w < cols) {
+		attron(A_REVERSE);
+		w += put(top, x + w, "  blocked", 9, cols - w);
+		attroff(A_REVERSE);
+	}
+	if (live_presence(a, say + 2, sizeof say - 2)[0] != '\0' && w < cols) {
+		say[0] = say[1] = ' ';
+		attron(role(LOOK_PRESENCE));
+		put(top, x + w, say, strlen(say), cols - w);
+		attroff(role(LOOK_PRESENCE));
+	}
+}
+
 static void
 draw_chat(struct app *a, int top, int x, int rows, int cols)
 {
 	struct rows r = {0};
 	char **lines = calloc(a->n_msgs + 1, sizeof *lines);
+	/* Each message's separators (date, divider), kept until drawn. */
+	char **seps = calloc(2 * a->n_msgs + 1, sizeof *seps);
+	struct seg *segs = calloc(a->n_msgs + 1, LINE_SEGS * sizeof *segs);
+	struct timespec ts;
+	int64_t now;
 	const struct app_chat *ch = NULL;
 	const char *hint = a->open[0] ? "" : no_chat_hint(a);
 	int first, y, unread_row = -1, jump_row = -1, sel_first = -1, sel_last = -1;
@@ -240,46 +496,26 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 	for (size_t i = 0; i < a->n_chats; i++)
 		if (strcmp(a->chats[i].id, a->open) == 0)
 			ch = &a->chats[i];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	/* The header: the chat's name. */
 	blank(top, x, cols);
 	attron(A_BOLD);
 	if (ch != NULL) {
-		const char *who = app_typing(a);
-		int w = put(top, x, ch->title, strlen(ch->title), cols);
-
 		attroff(A_BOLD);
-		/* Disappearing messages: the timer, "⏱ 1h". */
-		if (ch->disappearing > 0 && w < cols) {
-			char d[32], say[48];
-
-			snprintf(say, sizeof say, "  \u23f1 %s",
-				 chat_duration_format(ch->disappearing, 1, d, sizeof d));
-			w += put(top, x + w, say, strlen(say), cols - w);
-		}
-		if (ch->blocked && w < cols) {
-			attron(A_REVERSE);
-			w += put(top, x + w, "  blocked", 9, cols - w);
-			attroff(A_REVERSE);
-		}
-		if (who != NULL && w < cols) {
-			char say[CHAT_USER_MAX + 16];
-
-			snprintf(say, sizeof say, "  %s is typing...", who);
-			attron(A_DIM);
-			put(top, x + w, say, strlen(say), cols - w);
-			attroff(A_DIM);
-		}
+		draw_header(a, ch, top, x, cols);
 		attron(A_BOLD);
-	}
-	else if (a->mode == MODE_CHAT && a->open[0] == '\0')
+	} else if (a->mode == MODE_CHAT && a->open[0] == '\0')
 		put(top, x, "no chat open", 12, cols);
 	else
 		put(top, x, "chat-tui", 8, cols);
 	attroff(A_BOLD);
 	top++;
 	rows--;
-	if (rows <= 0 || lines == NULL) {
+	if (rows <= 0 || lines == NULL || seps == NULL || segs == NULL) {
 		free(lines);
+		free(seps);
+		free(segs);
 		return;
 	}
 	r.msg = -1;
@@ -289,20 +525,27 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 		text_wrap(hint, strlen(hint), cols, add_row, &r);
 	}
 	for (size_t i = 0; i < a->n_msgs; i++) {
-		if ((lines[i] = message_line(a, &a->msgs[i])) == NULL)
+		int divider_row;
+
+		if ((lines[i] = message_line(a, &a->msgs[i], now)) == NULL)
 			continue;
+		divider_row = before_message(a, i, &r, cols, &seps[2 * i]);
 		if (a->msgs[i].unread && unread_row < 0)
-			unread_row = (int)r.n;
+			unread_row = divider_row >= 0 ? divider_row : (int)r.n;
 		if (a->jump[0] != '\0' && strcmp(a->msgs[i].id, a->jump) == 0)
-			jump_row = (int)r.n;
+			jump_row = divider_row >= 0 ? divider_row : (int)r.n;
 		r.base = lines[i];
-		r.attr = a->msgs[i].event                          ? COLOR_PAIR(1)
-			 : strcmp(a->msgs[i].state, "failed") == 0 ? COLOR_PAIR(4)
-			 : a->msgs[i].outgoing                     ? COLOR_PAIR(2)
+		r.segs = &segs[i * LINE_SEGS];
+		r.n_segs = line_segments(a, &a->msgs[i], lines[i], now, &segs[i * LINE_SEGS]);
+		r.attr = a->msgs[i].event                          ? role(LOOK_EVENT)
+			 : strcmp(a->msgs[i].state, "failed") == 0 ? role(LOOK_FAILED)
+			 : a->msgs[i].outgoing                     ? role(LOOK_SELF)
 								   : 0;
-		/* A message that names this user: in the notices' colour, bold. */
-		if (a->msgs[i].mention)
-			r.attr = COLOR_PAIR(3) | A_BOLD;
+		/* A message that names this user: in the mention colour, whole. */
+		if (a->msgs[i].mention) {
+			r.attr = role(LOOK_MENTION);
+			r.n_segs = 0;
+		}
 		/* The message a /goto went to. */
 		if (strcmp(a->msgs[i].id, a->marked) == 0)
 			r.attr |= A_BOLD;
@@ -317,9 +560,11 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 			sel_last = (int)r.n - 1;
 	}
 	r.msg = -1;
+	r.segs = NULL;
+	r.n_segs = 0;
 	for (size_t i = 0; i < a->n_notices; i++) {
 		r.base = a->notices[i];
-		r.attr = COLOR_PAIR(3);
+		r.attr = role(LOOK_NOTICE);
 		text_wrap(a->notices[i], strlen(a->notices[i]), cols, add_row, &r);
 	}
 	/* The newest rows at the bottom, scroll rows up from there (never past
@@ -341,14 +586,17 @@ draw_chat(struct app *a, int top, int x, int rows, int cols)
 			hit_msg[y] = i < r.n ? r.v[i].msg : -1;
 		if (i >= r.n)
 			continue;
-		attron(r.v[i].attr);
-		put(top + y, x, r.v[i].s, r.v[i].n, cols);
-		attroff(r.v[i].attr);
+		put_row(&r.v[i], top + y, x, cols);
 	}
 	free(r.v);
-	for (size_t i = 0; i < a->n_msgs; i++)
+	for (size_t i = 0; i < a->n_msgs; i++) {
 		free(lines[i]);
+		free(seps[2 * i]);
+		free(seps[2 * i + 1]);
+	}
 	free(lines);
+	free(seps);
+	free(segs);
 }
 
 /* ---- the status and input lines ------------------------------------------------------- */

@@ -68,9 +68,9 @@ tui_wait bob2 "[👍 1]"
 
 # Typing from chatctl, in chat-tui's header; and gone when bob stops.
 expect_exit 0 ctl bob typing "$d"
-tui_wait alice "bob is typing..."
+tui_wait alice "bob  typing…"
 expect_exit 0 ctl bob typing --stop "$d"
-tui_wait_gone alice "bob is typing..."
+tui_wait_gone alice "typing…"
 
 # alice edits her question in chat-tui (message 2: the reply is the newest).
 tui_type alice "/edit 2 lunch at one?"

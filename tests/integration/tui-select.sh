@@ -82,10 +82,18 @@ tui_keys alice M-s
 tui_wait alice "selected #"
 tui_keys alice Up
 tui_wait alice "selected #$(echo "$m3" | cut -c1-6)"
-# Drawn reversed (SGR 7), the others not.
+# Drawn reversed (SGR 7, alone or with others: "ESC[7m", "ESC[1;7m"), the
+# others not. The senders' colours put escapes inside a line: each row is
+# found by its text without them.
 $TMUX_CMD capture-pane -e -p -t alice >"$T/attrs"
-grep -F "bob: three" "$T/attrs" | grep -qF "$(printf '\033[7m')" || fail "the selection is not reversed"
-grep -F "bob: two" "$T/attrs" | grep -qF "$(printf '\033[7m')" && fail "another message is reversed"
+# reversed TEXT: the row showing TEXT has reverse video somewhere.
+reversed() {
+	awk -v want="$1" '{ raw = $0; plain = $0; gsub(/\033\[[0-9;]*m/, "", plain) }
+		index(plain, want) && raw ~ /\033\[([0-9;]*;)?7(;[0-9;]*)?m/ { found = 1 }
+		END { exit !found }' "$T/attrs"
+}
+reversed "bob: three" || fail "the selection is not reversed: $(cat -v "$T/attrs")"
+reversed "bob: two" && fail "another message is reversed: $(cat -v "$T/attrs")"
 tui_keys alice Up
 tui_wait alice "selected #$(echo "$m2" | cut -c1-6)"
 tui_keys alice r

@@ -1,6 +1,6 @@
 # chat-tui and typing: another user's typing shows in the open chat's header
-# ("bob is typing...") and goes when they stop; typing in chat-tui tells the
-# other side (seen by chatctl listen), and a /command typed does not.
+# ("typing…"; in a group, who: "bob and carol typing…") and goes when they
+# stop; typing in chat-tui tells the other side (seen by chatctl listen), and a /command typed does not.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
 start_server
@@ -20,9 +20,9 @@ tui_wait alice "alice: hi (sent)"
 expect_exit 0 ctl bob recv
 
 expect_exit 0 ctl bob typing "$c"
-tui_wait alice "bob is typing..."
+tui_wait alice "typing…"
 expect_exit 0 ctl bob typing --stop "$c"
-tui_wait_gone alice "bob is typing..."
+tui_wait_gone alice "typing…"
 
 "$CHATCTL" --home "$T/bob" --server "$URL" --json listen >"$T/listen.out" 2>"$T/listen.err" &
 listener=$!
@@ -37,5 +37,26 @@ tui_type alice "writing"
 wait_until 10 'bob did not see alice typing: $(cat "$T/listen.out")' grep -q '"user":"alice"' "$T/listen.out"
 kill "$listener"
 wait "$listener" 2>/dev/null
+
+# A group's header says who is typing, two at once too.
+register carol
+expect_exit 0 ctl bob --json create --name trip alice carol
+g=$(jq -r .chatId "$T/out")
+expect_exit 0 ctl bob send "$g" "plans?"
+tui_keys alice C-u
+tui_type alice "/open trip"
+tui_keys alice Enter
+tui_wait alice "bob: plans?"
+# carol writes first: typing goes only where a session is.
+expect_exit 0 ctl carol recv
+expect_exit 0 ctl carol send "$g" "count me in"
+tui_wait alice "carol: count me in"
+expect_exit 0 ctl bob typing "$g"
+tui_wait alice "bob typing…"
+expect_exit 0 ctl carol typing "$g"
+tui_wait alice "bob and carol typing…"
+expect_exit 0 ctl bob typing --stop "$g"
+tui_wait alice "carol typing…"
+tui_wait_gone alice "bob and carol"
 tui_check_asan alice
 exit 0
