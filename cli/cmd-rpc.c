@@ -99,9 +99,11 @@ notify(const char *method, cJSON *params)
 static void
 on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 {
-	(void)c;
+	cJSON *o = out_message_json(m);
+
 	(void)udata;
-	notify("message", out_message_json(m));
+	cli_add_muted(c, o, m->chat_id);
+	notify("message", o);
 }
 
 static void
@@ -870,6 +872,24 @@ method_block(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *
 	return start(rpc, id, call, rc);
 }
 
+/* mute, unmute, pin, unpin, archive, unarchive (cmd-prefs.c): local, answered
+ * at once with the chat as chats lists it. */
+static int
+method_prefs(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1], err[256];
+	int rc = chat_resolve_chat(rpc->cli->c, param_str(params, "chat"), chat);
+
+	if (rc == CHAT_OK)
+		rc = cli_prefs_apply(rpc->cli, method, chat, param_str(params, "duration"), err,
+				     sizeof err);
+	if (rc > 0)
+		return reply_error(id, RPC_INVALID_PARAMS, err);
+	if (rc != CHAT_OK)
+		return reply_failure(rpc->cli, id, rc);
+	return reply_result(id, cli_prefs_json(rpc->cli, chat));
+}
+
 /* search: the local store's full-text search (chatctl search). */
 static int
 method_search(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
@@ -938,6 +958,14 @@ static const struct method methods[] = {
 	{"block", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"unblock", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"blocked", method_block, {{0}}},
+	/* issue 15's chat preferences (cmd-prefs.c) */
+	{"mute", method_prefs, {CHAT_P, {"duration", P_STR, 0, 0, 0,
+					 "forever (the default), or 30s, 5m, 8h, 1d, 1w, seconds"}}},
+	{"unmute", method_prefs, {CHAT_P}},
+	{"pin", method_prefs, {CHAT_P}},
+	{"unpin", method_prefs, {CHAT_P}},
+	{"archive", method_prefs, {CHAT_P}},
+	{"unarchive", method_prefs, {CHAT_P}},
 	{"outbox", method_outbox, {{0}}},
 	{"retry", method_message, {MSG_P}},
 	{"discard", method_message, {MSG_P}},
