@@ -23,8 +23,8 @@ day_number(const struct tm *tm)
 	return era * 146097 + doe - 719468;
 }
 
-const char *
-when_brief(int64_t at_ms, int64_t now_ms, char *buf, size_t cap)
+static const char *
+when_form(int64_t at_ms, int64_t now_ms, int narrow, char *buf, size_t cap)
 {
 	time_t at = (time_t)(at_ms / 1000), now = (time_t)(now_ms / 1000);
 	struct tm tat, tnow;
@@ -40,7 +40,23 @@ when_brief(int64_t at_ms, int64_t now_ms, char *buf, size_t cap)
 		strftime(buf, cap, "%H:%M", &tat);
 	else if (days > 0 && days < 7)
 		strftime(buf, cap, "%a", &tat);
-	else
+	else if (!narrow)
 		strftime(buf, cap, "%Y-%m-%d", &tat);
+	else if (tat.tm_year == tnow.tm_year)
+		strftime(buf, cap, "%d %b", &tat);
+	else
+		strftime(buf, cap, "%Y", &tat);
 	return buf;
+}
+
+const char *
+when_brief(int64_t at_ms, int64_t now_ms, char *buf, size_t cap)
+{
+	return when_form(at_ms, now_ms, 0, buf, cap);
+}
+
+const char *
+when_narrow(int64_t at_ms, int64_t now_ms, char *buf, size_t cap)
+{
+	return when_form(at_ms, now_ms, 1, buf, cap);
 }

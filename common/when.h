@@ -12,5 +12,8 @@
  * earlier (or later than today: a clock ahead). "" for 0. Writes at most cap
  * bytes (11 are enough); returns buf. */
 const char *when_brief(int64_t at_ms, int64_t now_ms, char *buf, size_t cap);
+/* The same for a narrow column (chat-tui's list): an earlier date is
+ * "02 Nov" this year, "2025" before it. */
+const char *when_narrow(int64_t at_ms, int64_t now_ms, char *buf, size_t cap);
 
 #endif

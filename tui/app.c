@@ -163,8 +163,10 @@ app_done_notice(struct chat_client *c, void *arg, int err, const char *id)
 static void
 free_chats(struct app *a)
 {
-	for (size_t i = 0; i < a->n_chats; i++)
+	for (size_t i = 0; i < a->n_chats; i++) {
 		free(a->chats[i].title);
+		free(a->chats[i].preview);
+	}
 	free(a->chats);
 	a->chats = NULL;
 	a->n_chats = 0;
@@ -213,10 +215,48 @@ add_chat(void *arg, const struct chat_chat *ch)
 	p->unread = ch->n_unread;
 	p->last = ch->last_activity;
 	p->disappearing = ch->disappearing_s;
+	p->muted_until = ch->muted_until;
+	p->pinned = ch->pinned_at > 0;
+	p->archived = ch->archived;
+	p->last_at = ch->last_at;
 	if (p->title == NULL)
 		return 1;
+	if (ch->last_text != NULL) {
+		/* Made safe whole: the sender's name is the server's word. */
+		size_t n = strlen(ch->last_sender) + strlen(ch->last_text) + 3;
+		char *raw = malloc(n);
+
+		if (raw != NULL) {
+			snprintf(raw, n, "%s: %s", ch->last_sender, ch->last_text);
+			p->preview = safe_dup(raw, strlen(raw));
+			free(raw);
+		}
+	}
 	a->n_chats++;
 	return 0;
+}
+
+/* The chats the list shows first, in their order (chat_list_chats: pinned
+ * first), then the others: n_shown of them are shown. */
+static void
+partition_chats(struct app *a)
+{
+	struct app_chat *sorted;
+	size_t k = 0;
+
+	a->n_shown = 0;
+	if (a->n_chats == 0 || (sorted = malloc(a->n_chats * sizeof *sorted)) == NULL) {
+		a->n_shown = a->n_chats;
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < a->n_chats; i++)
+			if ((a->chats[i].archived == a->show_archived) == (pass == 0))
+				sorted[k++] = a->chats[i];
+	for (size_t i = 0; i < a->n_chats; i++)
+		a->n_shown += a->chats[i].archived == a->show_archived;
+	memcpy(a->chats, sorted, a->n_chats * sizeof *sorted);
+	free(sorted);
 }
 
 static void
@@ -226,6 +266,7 @@ load_chats(struct app *a)
 	a->members_unknown = 0;
 	if (chat_list_chats(a->c, add_chat, a) < 0)
 		app_status(a, "cannot read the chats: %s", app_error(a->c));
+	partition_chats(a);
 	a->dirty_chats = 0;
 	a->redraw = 1;
 }
@@ -513,7 +554,6 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 {
 	struct app *a = udata;
 
-	(void)c;
 	a->dirty_chats = 1;
 	/* A message that names this user ("@name") rings in any chat, the
 	 * open one too, and even with the bell off for other messages
@@ -521,7 +561,8 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 	 * mention does on a phone. --no-bell silences it too. */
 	if (m->mentions_me && !m->outgoing && (a->bell || a->bell_mentions))
 		beep();
-	else if (strcmp(m->chat_id, a->open) != 0 && a->bell && !m->outgoing)
+	else if (strcmp(m->chat_id, a->open) != 0 && a->bell && !m->outgoing &&
+		 chat_muted_until(c, m->chat_id) <= 0) /* /mute: quiet, but for mentions */
 		beep();
 	if (strcmp(m->chat_id, a->open) == 0) {
 		a->dirty_msgs = 1;
@@ -976,7 +1017,7 @@ send_line(struct app *a)
 static void
 switch_chat(struct app *a, int delta, int unread_only)
 {
-	size_t n = a->n_chats, cur;
+	size_t n = a->n_shown, cur;
 
 	if (n == 0)
 		return;
@@ -1027,10 +1068,10 @@ static void
 alt_key(struct app *a, wint_t ch)
 {
 	if (ch >= '1' && ch <= '9') {
-		if ((size_t)(ch - '1') < a->n_chats)
+		if ((size_t)(ch - '1') < a->n_shown)
 			app_open(a, a->chats[ch - '1'].id);
 	} else if (ch == '0') {
-		if (a->n_chats >= 10)
+		if (a->n_shown >= 10)
 			app_open(a, a->chats[9].id);
 	} else if (ch == 'a') {
 		switch_chat(a, 1, 1);

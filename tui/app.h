@@ -33,6 +33,11 @@ struct app_chat {
 	int64_t last;
 	int64_t disappearing; /* its timer in seconds, 0 off (the header shows it) */
 	int blocked; /* a direct chat with a user this user blocked */
+	/* Issue 15: this device's settings of the chat, and its last message. */
+	int64_t muted_until; /* 0 not muted (chat_set_muted) */
+	int pinned, archived;
+	char *preview; /* "bob: the last message" (safe, one line), or NULL */
+	int64_t last_at;
 };
 
 /* A message of the open chat, as the view draws it. */
@@ -82,6 +87,11 @@ struct app {
 	/* The chat list, and which one is open ("" for none). */
 	struct app_chat *chats;
 	size_t n_chats;
+	/* The list shows the first n_shown of them (Tab and Alt-1..9 move
+	 * through those): the chats not archived, or with /archived the
+	 * archived ones (show_archived); the others follow, for look-ups. */
+	size_t n_shown;
+	int show_archived;
 	char open[CHAT_CHAT_ID_LEN + 1];
 
 	/* The open chat's newest `limit` messages, oldest first. */
@@ -129,6 +139,11 @@ struct app {
 	int members_unknown; /* a chat in the list has no members yet */
 	int pending_shown;   /* a message of ours on screen is not sent yet */
 };
+
+/* prefs.c: /mute [DURATION|forever], /unmute, /pin, /unpin, /archive,
+ * /unarchive on the open chat (argv[0] names which), and /archived. */
+void app_run_prefs(struct app *a, int argc, char **argv);
+void app_run_archived(struct app *a, int argc, char **argv);
 
 /* app.c */
 /* SIGHUP, SIGTERM and SIGINT end the loop as /quit does (the store closed,
