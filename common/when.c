@@ -16,7 +16,7 @@ day_number(const struct tm *tm)
 	long y = tm->tm_year + 1900L - (tm->tm_mon < 2);
 	long era = (y >= 0 ? y : y - 399) / 400;
 	long yoe = y - era * 400;
-	long mp = (tm->tm_mon + 9) % 12;
+	long mp = (tm->tm_mon + 10) % 12; /* March 0 (tm_mon counts from January 0) */
 	long doy = (153 * mp + 2) / 5 + tm->tm_mday - 1;
 	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
