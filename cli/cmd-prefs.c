@@ -70,7 +70,8 @@ cmd_prefs_exec(struct cli *cli, struct args *a, const struct cmd_entry *e)
 	char chat[CHAT_CHAT_ID_LEN + 1], err[256];
 	int rc;
 
-	if ((rc = cli_open(cli)) != EXIT_OK || (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK)
+	if ((rc = cli_open(cli)) != EXIT_OK ||
+	    (rc = cli_chat_arg(cli, a->argv[0], chat)) != EXIT_OK)
 		return rc;
 	rc = cli_prefs_apply(cli, e->name, chat, a->argc > 1 ? a->argv[1] : NULL, err, sizeof err);
 	if (rc > 0)
@@ -97,7 +98,7 @@ cmd_prefs_exec(struct cli *cli, struct args *a, const struct cmd_entry *e)
 }
 
 #define PREFS_EXEC(NAME)                                                                           \
-	static int cmd_##NAME##_exec(struct cli *cli, struct args *a)                               \
+	static int cmd_##NAME##_exec(struct cli *cli, struct args *a)                              \
 	{                                                                                          \
 		return cmd_prefs_exec(cli, a, &cmd_##NAME##_entry);                                \
 	}
@@ -108,7 +109,11 @@ PREFS_EXEC(unpin)
 PREFS_EXEC(archive)
 PREFS_EXEC(unarchive)
 
-#define ONE_CHAT {.min_args = 1, .max_args = 1, .too_few = "name the chat", .too_many = "name one chat"}
+#define ONE_CHAT                                                                                   \
+	{                                                                                          \
+		.min_args = 1, .max_args = 1, .too_few = "name the chat",                          \
+		.too_many = "name one chat"                                                        \
+	}
 
 const struct cmd_entry cmd_mute_entry = {
 	.name = "mute",
@@ -120,24 +125,22 @@ const struct cmd_entry cmd_mute_entry = {
 		 .too_few = "name the chat (and a duration, or forever)",
 		 .too_many = "give a chat and one duration"},
 	.exec = cmd_mute_exec};
-const struct cmd_entry cmd_unmute_entry = {
-	.name = "unmute",
-	.usage = "CHAT",
-	.summary = "unmute CHAT on this device",
-	.args = ONE_CHAT,
-	.exec = cmd_unmute_exec};
+const struct cmd_entry cmd_unmute_entry = {.name = "unmute",
+					   .usage = "CHAT",
+					   .summary = "unmute CHAT on this device",
+					   .args = ONE_CHAT,
+					   .exec = cmd_unmute_exec};
 const struct cmd_entry cmd_pin_entry = {
 	.name = "pin",
 	.usage = "CHAT",
 	.summary = "pin CHAT to the top of the chat list on this device (the newest pin first)",
 	.args = ONE_CHAT,
 	.exec = cmd_pin_exec};
-const struct cmd_entry cmd_unpin_entry = {
-	.name = "unpin",
-	.usage = "CHAT",
-	.summary = "unpin CHAT on this device",
-	.args = ONE_CHAT,
-	.exec = cmd_unpin_exec};
+const struct cmd_entry cmd_unpin_entry = {.name = "unpin",
+					  .usage = "CHAT",
+					  .summary = "unpin CHAT on this device",
+					  .args = ONE_CHAT,
+					  .exec = cmd_unpin_exec};
 const struct cmd_entry cmd_archive_entry = {
 	.name = "archive",
 	.usage = "CHAT",

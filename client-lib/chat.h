@@ -365,7 +365,7 @@ struct chat_chat {
 	int64_t muted_until; /* 0 not muted, else ms since epoch (CHAT_MUTE_FOREVER);
 			      * a mute past its time reads 0 */
 	int64_t pinned_at;   /* 0 not pinned; pinned chats list first, newest pin first */
-	int archived;	     /* 1 archived (still listed: each program decides) */
+	int archived;        /* 1 archived (still listed: each program decides) */
 	/* The newest message (kind "text") of the chat, as a one-line preview:
 	 * its text with every run of white space and control characters made
 	 * one space, cut to CHAT_PREVIEW_MAX bytes (whole UTF-8 characters);
@@ -374,7 +374,7 @@ struct chat_chat {
 	 * text is the sender's: show it as chat_history's texts are shown. */
 	const char *last_text;
 	const char *last_sender; /* its sender's user name */
-	int64_t last_at;	 /* its time (ms): sentAt, or when it was stored */
+	int64_t last_at;         /* its time (ms): sentAt, or when it was stored */
 };
 
 /* What a receipt says about a message. */

@@ -22,8 +22,9 @@ app_run_prefs(struct app *a, int argc, char **argv)
 
 		if (argc > 1 && strcmp(argv[1], "forever") != 0) {
 			if (chat_duration_parse(argv[1], &seconds) != 0 || seconds <= 0) {
-				app_notice(a, "/mute takes a duration (30s, 5m, 8h, 1d, 1w, up to a "
-					      "year) or forever, not '%s'",
+				app_notice(a,
+					   "/mute takes a duration (30s, 5m, 8h, 1d, 1w, up to a "
+					   "year) or forever, not '%s'",
 					   argv[1]);
 				return;
 			}

@@ -121,7 +121,8 @@ see(void *arg, const struct chat_chat *ch)
 		v->chats[v->n].description = NULL;
 		v->chats[v->n].last_text = v->chats[v->n].last_sender = NULL;
 		snprintf(v->id[v->n], sizeof v->id[0], "%s", ch->chat_id);
-		snprintf(v->last[v->n], sizeof v->last[0], "%s", ch->last_text ? ch->last_text : "-");
+		snprintf(v->last[v->n], sizeof v->last[0], "%s",
+			 ch->last_text ? ch->last_text : "-");
 		snprintf(v->sender[v->n], sizeof v->sender[0], "%s",
 			 ch->last_sender ? ch->last_sender : "-");
 	}
@@ -251,8 +252,8 @@ test_last_message(void **state)
 	struct seen v;
 
 	put(&f->s, CHAT_A, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "bob", "older", 100);
-	put(&f->s, CHAT_A, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2", "alice", "  two\nlines\t\x1b[31m here ",
-	    200);
+	put(&f->s, CHAT_A, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2", "alice",
+	    "  two\nlines\t\x1b[31m here ", 200);
 	walk(&f->s, &v);
 	assert_string_equal(v.order, "021");
 	assert_string_equal(v.last[0], "two lines [31m here");
@@ -320,8 +321,10 @@ test_when(void **state)
 	assert_string_equal(when_brief(0, now, buf, sizeof buf), "");
 	assert_string_equal(when_narrow(local_ms(2026, 11, 2, 12, 0), now, buf, sizeof buf),
 			    "02 Nov");
-	assert_string_equal(when_narrow(local_ms(2025, 11, 2, 12, 0), now, buf, sizeof buf), "2025");
-	assert_string_equal(when_narrow(local_ms(2026, 12, 3, 9, 29), now, buf, sizeof buf), "09:29");
+	assert_string_equal(when_narrow(local_ms(2025, 11, 2, 12, 0), now, buf, sizeof buf),
+			    "2025");
+	assert_string_equal(when_narrow(local_ms(2026, 12, 3, 9, 29), now, buf, sizeof buf),
+			    "09:29");
 }
 
 int
