@@ -27,6 +27,8 @@
  *   presence.c     last seen, and hiding it
  *   block.c        blocking users: the requests, the push, the local copy
  *                  that receive.c, typing.c and send.c ask
+ *   prefs.c        this device's mute, pin and archive of each chat (kept and
+ *                  listed by store_prefs.c; no network)
  *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c

@@ -172,3 +172,11 @@ grep '"method":"message"' "$T/rpc" | jq -e 'select(.params.text == "for the rpc"
 expect_exit 0 ctl alice --json chats --all
 jq -e --arg b "$b" --arg d "$d" '(.[0].chatId == $d) and (.[] | select(.chatId == $b) | .archived)' \
 	"$T/out" >/dev/null || fail "after rpc: $(cat "$T/out")"
+
+# --help of the new commands: usage, exit 0, no home needed.
+expect_exit 0 "$CHATCTL" --home "$T/none" mute --help
+expect_in "$T/out" "usage: chatctl mute CHAT [DURATION|forever]"
+expect_exit 0 "$CHATCTL" --home "$T/none" chats --help
+expect_in "$T/out" "[--archived] [--all]"
+expect_exit 2 ctl alice unpin
+expect_in "$T/err" "name the chat"
