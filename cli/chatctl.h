@@ -153,6 +153,14 @@ int cli_prefs_apply(struct cli *cli, const char *what, const char *chat, const c
 		    char *err, size_t cap);
 /* The chat as chats --json lists it (NULL if it is gone): what they print. */
 cJSON *cli_prefs_json(struct cli *cli, const char *chat);
+/* Which chats chats lists: not archived (the default), archived only
+ * (--archived), all (--all); 1 if ch is one of them. */
+#define CLI_CHATS_USUAL	   0
+#define CLI_CHATS_ARCHIVED 1
+#define CLI_CHATS_ALL	   2
+int cli_chat_shown(const struct chat_chat *ch, int which);
+/* rpc's chats: the array of chat objects, params "archived" or "all" 1. */
+cJSON *cli_chats_json(struct cli *cli, const cJSON *params);
 /* Adds "muted": true to a message event o of a chat muted now. */
 void cli_add_muted(struct chat_client *c, cJSON *o, const char *chat_id);
 

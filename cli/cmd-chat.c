@@ -79,7 +79,7 @@ const struct cmd_entry cmd_create_entry = {
 	.exec = cmd_create_exec};
 
 /* What the chat walk prints into: a JSON array, or NULL for text; which
- * chats (archived ones: 0 hidden, 1 only them, 2 all too). */
+ * chats (CLI_CHATS_). */
 struct chats_out {
 	cJSON *arr;
 	int archived;
@@ -92,7 +92,7 @@ print_chat(void *arg, const struct chat_chat *ch)
 	struct chats_out *o = arg;
 	char when[32];
 
-	if (o->archived != 2 && (ch->archived != 0) != (o->archived == 1))
+	if (!cli_chat_shown(ch, o->archived))
 		return 0;
 	if (o->arr != NULL) {
 		cJSON_AddItemToArray(o->arr, out_chat_json(ch));
@@ -144,9 +144,9 @@ cmd_chats_exec(struct cli *cli, struct args *args)
 	int rc;
 
 	if (args_count(args, "all") > 0)
-		o.archived = 2;
+		o.archived = CLI_CHATS_ALL;
 	else if (args_count(args, "archived") > 0)
-		o.archived = 1;
+		o.archived = CLI_CHATS_ARCHIVED;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if (cli->json && (o.arr = cJSON_CreateArray()) == NULL)

@@ -154,3 +154,39 @@ const struct cmd_entry cmd_unarchive_entry = {
 	.summary = "bring an archived CHAT back into the chat list",
 	.args = ONE_CHAT,
 	.exec = cmd_unarchive_exec};
+
+int
+cli_chat_shown(const struct chat_chat *ch, int which)
+{
+	return which == CLI_CHATS_ALL || (ch->archived != 0) == (which == CLI_CHATS_ARCHIVED);
+}
+
+struct chats_json {
+	cJSON *arr;
+	int which;
+};
+
+static int
+add_chat(void *arg, const struct chat_chat *ch)
+{
+	struct chats_json *j = arg;
+
+	if (cli_chat_shown(ch, j->which))
+		cJSON_AddItemToArray(j->arr, out_chat_json(ch));
+	return 0;
+}
+
+cJSON *
+cli_chats_json(struct cli *cli, const cJSON *params)
+{
+	struct chats_json j = {cJSON_CreateArray(), CLI_CHATS_USUAL};
+	int64_t v = 0;
+
+	if (proto_get_int(params, "all", 0, 1, &v) == 0 && v)
+		j.which = CLI_CHATS_ALL;
+	else if (proto_get_int(params, "archived", 0, 1, &v) == 0 && v)
+		j.which = CLI_CHATS_ARCHIVED;
+	if (j.arr != NULL)
+		(void)chat_list_chats(cli->c, add_chat, &j);
+	return j.arr;
+}

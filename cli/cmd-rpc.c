@@ -713,22 +713,13 @@ everyone:
 	return start(rpc, id, call, rc);
 }
 
-static int
-add_chat(void *arg, const struct chat_chat *ch)
-{
-	cJSON_AddItemToArray(arg, out_chat_json(ch));
-	return 0;
-}
-
+/* chats: as chatctl chats lists them; archived ones with archived 1 (only
+ * them) or all 1 (cmd-prefs.c). */
 static int
 method_chats(struct rpc *rpc, const cJSON *id, const char *method, const cJSON *params)
 {
-	cJSON *arr = cJSON_CreateArray();
-
 	(void)method;
-	(void)params;
-	chat_list_chats(rpc->cli->c, add_chat, arr);
-	return reply_result(id, arr);
+	return reply_result(id, cli_chats_json(rpc->cli, params));
 }
 
 static int
@@ -952,7 +943,8 @@ static const struct method methods[] = {
 					    "the group's description, \"\" to remove it"}}},
 	{"create", method_create, {{"users", P_LIST, 1, 1, 99, "user names"},
 				   {"name", P_STR, 0, 0, 0, "a group's name"}}},
-	{"chats", method_chats, {{0}}},
+	{"chats", method_chats, {{"archived", P_INT, 0, 0, 1, "1: only the archived chats"},
+				 {"all", P_INT, 0, 0, 1, "1: every chat, archived ones too"}}},
 	{"whoami", method_whoami, {{0}}},
 	{"trust", method_trust, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"block", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},

@@ -151,6 +151,9 @@ cat >"$T/in" <<IN
 {"jsonrpc":"2.0","id":7,"method":"chats"}
 {"jsonrpc":"2.0","id":8,"method":"mute","params":{"chat":"$c","duration":"forever"}}
 {"jsonrpc":"2.0","id":9,"method":"unpin","params":{"chat":"$d","extra":1}}
+{"jsonrpc":"2.0","id":10,"method":"chats","params":{"all":1}}
+{"jsonrpc":"2.0","id":11,"method":"chats","params":{"archived":true}}
+{"jsonrpc":"2.0","id":12,"method":"chats","params":{"archived":1}}
 IN
 (cat "$T/in"; sleep 2) | ctl alice rpc >"$T/rpc" 2>"$T/err" || fail "rpc exited $?: $(cat "$T/err")"
 r() { grep "\"id\":$1[,}]" "$T/rpc" | head -n 1; }
@@ -162,8 +165,15 @@ r 3 | jq -e '.result.archived == true' >/dev/null || fail "rpc archive: $(r 3)"
 [ "$(r 4 | jq -r .error.code)" = -32602 ] || fail "rpc bad duration: $(r 4)"
 [ "$(r 5 | jq -r .error.code)" = 4 ] || fail "rpc no such chat: $(r 5)"
 [ "$(r 6 | jq -r .error.code)" = -32602 ] || fail "rpc no chat: $(r 6)"
-r 7 | jq -e --arg d "$d" '.result[0].chatId == $d and .result[0].pinned == true
-	and (.result | map(select(.archived)) | length == 1)' >/dev/null || fail "rpc chats: $(r 7)"
+# chats as chatctl lists them: archived ones with all or archived 1.
+r 7 | jq -e --arg d "$d" --arg b "$b" '.result[0].chatId == $d and .result[0].pinned == true
+	and (.result | map(select(.archived or .chatId == $b)) | length == 0)' >/dev/null ||
+	fail "rpc chats: $(r 7)"
+r 10 | jq -e '.result | length == 4 and (map(select(.archived)) | length == 1)' >/dev/null ||
+	fail "rpc chats all: $(r 10)"
+[ "$(r 11 | jq -r .error.code)" = -32602 ] || fail "rpc chats archived:true: $(r 11)"
+r 12 | jq -e --arg b "$b" '.result | length == 1 and .[0].chatId == $b' >/dev/null ||
+	fail "rpc chats archived: $(r 12)"
 r 8 | jq -e '.result.mutedUntil == "forever"' >/dev/null || fail "rpc mute forever: $(r 8)"
 [ "$(r 9 | jq -r .error.code)" = -32602 ] || fail "rpc unknown param: $(r 9)"
 grep '"method":"message"' "$T/rpc" | jq -e 'select(.params.text == "for the rpc") | .params.muted == true' \
