@@ -181,8 +181,9 @@ run_chats(struct app *a, int argc, char **argv)
 
 		if (ch->unread > 0)
 			snprintf(unread, sizeof unread, ", %lld unread", (long long)ch->unread);
-		app_notice(a, "  %zu %s (%s, %s)%s", i + 1, ch->title,
-			   ch->group ? "group" : "direct", ch->id, unread);
+		app_notice(a, "  %zu %s (%s, %s)%s%s", i + 1, ch->title,
+			   ch->group ? "group" : "direct", ch->id, unread,
+			   ch->archived ? ", archived" : "");
 	}
 }
 
