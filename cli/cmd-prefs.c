@@ -64,6 +64,38 @@ cli_add_muted(struct chat_client *c, cJSON *o, const char *chat_id)
 		cJSON_AddBoolToObject(o, "muted", 1);
 }
 
+/* The change went into the user's notes to self for their other devices
+ * (libchat(3), "Chat preferences"): sent now if the server can be reached
+ * within the timeout, else it waits in the outbox for the next command that
+ * connects. Either way the change is made here: no failure, a note. */
+static void
+sync_now(struct cli *cli, const char *what)
+{
+	char self[CHAT_CHAT_ID_LEN + 1];
+	/* --timeout, else 10 s: what connecting may take before it is left
+	 * to the outbox. */
+	int64_t deadline = proto_now_ms() + (cli->timeout_ms > 0 ? cli->timeout_ms : 10000);
+
+	if (chat_resolve_chat(cli->c, CHAT_SELF_SPEC, self) != CHAT_OK)
+		return; /* no notes to self: nothing was sent */
+	if (chat_client_connect(cli->c) == CHAT_OK)
+		while (!cli_interrupted() && proto_now_ms() < deadline) {
+			int st;
+
+			if (chat_client_loop(cli->c, 200) != CHAT_OK)
+				break;
+			st = chat_client_state(cli->c);
+			if (st == CHAT_STATE_ONLINE && chat_client_idle(cli->c))
+				return;
+			if (st == CHAT_STATE_OFFLINE)
+				break;
+		}
+	fprintf(stderr,
+		"chatctl: %s: done on this device; your other devices learn it when chatctl "
+		"next connects\n",
+		what);
+}
+
 static int
 cmd_prefs_exec(struct cli *cli, struct args *a, const struct cmd_entry *e)
 {
@@ -78,6 +110,7 @@ cmd_prefs_exec(struct cli *cli, struct args *a, const struct cmd_entry *e)
 		return cli_usage(e, "%s", err);
 	if (rc != CHAT_OK)
 		return cli_fail(cli, rc, e->name);
+	sync_now(cli, e->name);
 	if (cli->json) {
 		out_json(cli_prefs_json(cli, chat));
 	} else if (strcmp(e->name, "mute") == 0) {

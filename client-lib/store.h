@@ -124,6 +124,17 @@ int store_chat_set_archived(struct store *s, const char *chat_id, int64_t at_ms)
 int64_t store_mute_in_force(int64_t until_ms, int64_t now_ms);
 /* The chat's mute in force at now_ms (0 none, or no such chat), or -1. */
 int64_t store_chat_muted_until(struct store *s, const char *chat_id, int64_t now_ms);
+/* muted_until, pinned_at, archived_at and prefs_at (the time of the last
+ * change, here or on another device of the user) into v: 1, 0 no such
+ * chat (v zeroed), -1. */
+int store_chat_prefs_get(struct store *s, const char *chat_id, int64_t v[4]);
+/* A change here: prefs_at becomes at_ms (or one more than it was, if that
+ * is later). 1, 0 no such chat, -1. */
+int store_chat_prefs_touch(struct store *s, const char *chat_id, int64_t at_ms);
+/* Another device's change, made at at_ms: applied if newer than prefs_at.
+ * 1 applied, 0 not (older, or no such chat here), -1. */
+int store_chat_prefs_apply(struct store *s, const char *chat_id, int64_t muted_until,
+			   int64_t pinned_at, int64_t archived_at, int64_t at_ms);
 /* A chat's newest message (kind "text"), for the chat list. */
 struct store_last {
 	int found;

@@ -140,3 +140,39 @@ store_chat_last(struct store *s, const char *chat_id, struct store_last *last)
 	store_done(s, st);
 	return rc < 0 ? -1 : 0;
 }
+
+int
+store_chat_prefs_get(struct store *s, const char *chat_id, int64_t v[4])
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CHAT_PREFS_GET);
+	int rc;
+
+	if (st == NULL || store_bind_text(s, st, 1, chat_id))
+		return store_abandon(s, st, "read chat settings");
+	rc = store_step(s, st, "read chat settings");
+	for (int i = 0; i < 4; i++)
+		v[i] = rc == 1 ? sqlite3_column_int64(st, i) : 0;
+	store_done(s, st);
+	return rc;
+}
+
+int
+store_chat_prefs_touch(struct store *s, const char *chat_id, int64_t at_ms)
+{
+	return chat_set(s, ST_CHAT_PREFS_TOUCH, chat_id, at_ms, "date chat settings");
+}
+
+int
+store_chat_prefs_apply(struct store *s, const char *chat_id, int64_t muted_until,
+		       int64_t pinned_at, int64_t archived_at, int64_t at_ms)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CHAT_PREFS_APPLY);
+
+	if (st == NULL || store_bind_text(s, st, 1, chat_id) ||
+	    store_bind_int(s, st, 2, muted_until) || store_bind_int(s, st, 3, pinned_at) ||
+	    store_bind_int(s, st, 4, archived_at) || store_bind_int(s, st, 5, at_ms))
+		return store_abandon(s, st, "apply chat settings");
+	if (store_run(s, st, "apply chat settings") != 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}

@@ -190,3 +190,31 @@ expect_exit 0 "$CHATCTL" --home "$T/none" chats --help
 expect_in "$T/out" "[--archived] [--all]"
 expect_exit 2 ctl alice unpin
 expect_in "$T/err" "name the chat"
+
+# Sync: alice's other device learns her settings through her notes to self
+# (PROTOCOL.md, "Chat settings"), the newest change winning; both ways.
+link_device alice2 alice alice
+expect_exit 0 ctl bob send "$b" "for both of alice's devices"
+expect_exit 0 ctl alice2 recv
+expect_exit 0 ctl alice recv
+expect_exit 0 ctl alice2 --json chats --all
+jq -e --arg b "$b" '.[] | select(.chatId == $b) | .pinned == false' "$T/out" >/dev/null ||
+	fail "alice2 before: $(cat "$T/out")"
+expect_exit 0 ctl alice pin "$b"
+[ -s "$T/err" ] && fail "pin: $(cat "$T/err")"
+expect_exit 0 ctl alice mute "$b" 2h
+expect_exit 0 ctl alice2 recv
+expect_not_in "$T/out" "{"
+expect_exit 0 ctl alice2 --json chats --all
+jq -e --arg b "$b" '.[0].chatId == $b and .[0].pinned and .[0].muted and .[0].archived == false
+	and (.[0].mutedUntil | test("Z$"))' "$T/out" >/dev/null || fail "alice2 after: $(cat "$T/out")"
+# The settings are no message: not in the notes' history, not counted.
+expect_exit 0 ctl alice2 --json history @me
+[ "$(jq length "$T/out")" = 0 ] || fail "alice2's notes: $(cat "$T/out")"
+# Back: alice2 unpins and archives; alice gets it.
+expect_exit 0 ctl alice2 unpin "$b"
+expect_exit 0 ctl alice2 archive "$b"
+expect_exit 0 ctl alice recv
+expect_exit 0 ctl alice --json chats --all
+jq -e --arg b "$b" '.[] | select(.chatId == $b) | .pinned == false and .archived and .muted' \
+	"$T/out" >/dev/null || fail "alice after alice2's change: $(cat "$T/out")"
