@@ -361,7 +361,7 @@ struct chat_chat {
 	 * seconds, 0 off (chat_set_disappearing). */
 	int64_t disappearing_s;
 	/* Since issue 15's chat preferences (chat_set_muted, chat_set_pinned,
-	 * chat_set_archived), this device's own, kept in its store: */
+	 * chat_set_archived; the user's other devices' changes applied): */
 	int64_t muted_until; /* 0 not muted, else ms since epoch (CHAT_MUTE_FOREVER);
 			      * a mute past its time reads 0 */
 	int64_t pinned_at;   /* 0 not pinned; pinned chats list first, newest pin first */
@@ -1006,12 +1006,16 @@ typedef int (*chat_history_cb)(void *arg, const struct chat_message *m);
  * Returns 0, what each() stopped the walk with, or CHAT_ERR_STORE. */
 CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg);
 
-/* ---- Chat preferences: mute, pin, archive (this device's store) -----------
+/* ---- Chat preferences: mute, pin, archive ----------------------------------
  *
- * Each is this device's setting of a chat, kept in its store and shown in
- * struct chat_chat; none is sent anywhere (the user's other devices keep
- * their own). What a setting means is the program's to decide, by these
- * rules as chatctl and chat-tui follow them:
+ * The user's settings of a chat, kept in this device's store and shown in
+ * struct chat_chat. Each change also goes, end-to-end encrypted, to the
+ * user's other devices, in the user's notes to self (PROTOCOL.md, "Chat
+ * settings"; sent now if online, else by the outbox), when the notes exist
+ * (chat_create_chat with the user alone makes them); libchat applies theirs
+ * as they come, the newest change winning, and tells the application
+ * nothing (chat_list_chats shows them). What a setting means is the
+ * program's to decide, by these rules as chatctl and chat-tui follow them:
  *
  * - A muted chat's messages raise no notification, but one that mentions
  *   the user (struct chat_message's mentions_me) still does. A mute until a

@@ -163,8 +163,8 @@ store_chat_prefs_touch(struct store *s, const char *chat_id, int64_t at_ms)
 }
 
 int
-store_chat_prefs_apply(struct store *s, const char *chat_id, int64_t muted_until,
-		       int64_t pinned_at, int64_t archived_at, int64_t at_ms)
+store_chat_prefs_apply(struct store *s, const char *chat_id, int64_t muted_until, int64_t pinned_at,
+		       int64_t archived_at, int64_t at_ms)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_CHAT_PREFS_APPLY);
 

@@ -4,7 +4,9 @@
  * first, then the newest activity), a mute that ends by itself, the rule
  * that a message from someone else un-archives a chat unless it is muted
  * (and not one sent before the archiving, nor one of the user's own), the
- * last message's one-line preview; and common/when.c's short times.
+ * last message's one-line preview, another device's settings applied only
+ * when newer; the 0x0b settings body (client-lib/prefs_body.c); and
+ * common/when.c's short times.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "reply.h"
 #include "store.h"
 #include "when.h"
 
@@ -327,6 +330,107 @@ test_when(void **state)
 			    "09:29");
 }
 
+/* Another device's settings: applied whole if newer, never if older or
+ * the same; a change here dates them past what came. */
+static void
+test_newest_wins(void **state)
+{
+	struct fx *f = *state;
+	int64_t v[4];
+
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, INT64_MAX, 5, 6, 100), 1);
+	assert_int_equal(store_chat_prefs_get(&f->s, CHAT_A, v), 1);
+	assert_true(v[0] == INT64_MAX && v[1] == 5 && v[2] == 6 && v[3] == 100);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, 0, 0, 0, 99), 0);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, 0, 0, 0, 100), 0);
+	assert_int_equal(store_chat_prefs_get(&f->s, CHAT_A, v), 1);
+	assert_true(v[0] == INT64_MAX && v[1] == 5 && v[3] == 100);
+	/* A change here at an earlier clock still comes after it. */
+	assert_int_equal(store_chat_prefs_touch(&f->s, CHAT_A, 50), 1);
+	assert_int_equal(store_chat_prefs_get(&f->s, CHAT_A, v), 1);
+	assert_true(v[3] == 101);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, 0, 0, 0, 101), 0);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, 0, 0, 0, 102), 1);
+	assert_int_equal(store_chat_prefs_get(&f->s, CHAT_A, v), 1);
+	assert_true(v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 102);
+	/* A chat not here: nothing. */
+	assert_int_equal(store_chat_prefs_apply(&f->s, "ffffffffffffffff", 0, 0, 0, 500), 0);
+	assert_int_equal(store_chat_prefs_get(&f->s, "ffffffffffffffff", v), 0);
+}
+
+static int
+parse_str(const char *json, struct prefs_body *p)
+{
+	size_t n = strlen(json);
+	uint8_t *b = malloc(n + 1);
+	int rc;
+
+	assert_non_null(b);
+	b[0] = PROTO_BODY_PREFS;
+	memcpy(b + 1, json, n);
+	rc = prefs_body_parse(b, n + 1, p, NULL, 0);
+	free(b);
+	return rc;
+}
+
+/* The 0x0b body: what the builder makes reads back; anything out of shape
+ * or range is malformed; members it does not know are ignored. */
+static void
+test_body(void **state)
+{
+	struct prefs_body p = {"0123456789abcdef", -1, 1764750000000, 0, 1764750000001}, q;
+	char big[700];
+	uint8_t *b;
+	size_t len;
+
+	(void)state;
+	assert_non_null(b = prefs_body_build(&p, &len, NULL, 0));
+	assert_int_equal(b[0], PROTO_BODY_PREFS);
+	assert_int_equal(prefs_body_parse(b, len, &q, NULL, 0), REPLY_OK);
+	assert_memory_equal(&p, &q, sizeof p);
+	free(b);
+	assert_int_equal(parse_str("{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,"
+				   "\"pinnedAt\":0,\"archivedAt\":0,\"at\":1,\"later\":[1]}",
+				   &q),
+			 REPLY_OK);
+	assert_true(q.at == 1);
+	static const char *const bad[] = {
+		"{\"chatId\":\"0123456789ABCDEF\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":0,"
+		"\"at\":1}",
+		"{\"chatId\":\"0123456789abcde\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":0,"
+		"\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":-2,\"pinnedAt\":0,\"archivedAt\":"
+		"0,\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0.5,\"pinnedAt\":0,\"archivedAt\":"
+		"0,\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":-1,\"archivedAt\":"
+		"0,\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":"
+		"1e300,\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":0,"
+		"\"at\":0}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":"
+		"0}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":\"0\",\"pinnedAt\":0,"
+		"\"archivedAt\":0,\"at\":1}",
+		"{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":0,\"archivedAt\":0,"
+		"\"at\":9007199254740992}",
+		"[]",
+		"",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(parse_str(bad[i], &q), REPLY_ERR_FORMAT);
+	/* Over 512 bytes: refused before it is read. */
+	snprintf(big, sizeof big,
+		 "{\"chatId\":\"0123456789abcdef\",\"mutedUntil\":0,\"pinnedAt\":0,"
+		 "\"archivedAt\":0,\"at\":1,\"pad\":\"%0600d\"}",
+		 0);
+	assert_int_equal(parse_str(big, &q), REPLY_ERR_FORMAT);
+	/* The builder refuses what the parser would. */
+	p.at = 0;
+	assert_null(prefs_body_build(&p, &len, NULL, 0));
+}
+
 int
 main(void)
 {
@@ -335,6 +439,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mute_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unarchive_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newest_wins, setup, teardown),
+		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_preview),
 		cmocka_unit_test(test_when),
 	};
