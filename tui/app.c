@@ -267,6 +267,7 @@ load_chats(struct app *a)
 	if (chat_list_chats(a->c, add_chat, a) < 0)
 		app_status(a, "cannot read the chats: %s", app_error(a->c));
 	partition_chats(a);
+	a->chats_at = now_ms();
 	a->dirty_chats = 0;
 	a->redraw = 1;
 }
@@ -1320,7 +1321,10 @@ app_run(struct app *a)
 			break;
 		if (a->c != NULL) {
 			chat_client_loop(a->c, 0);
-			if (a->members_unknown)
+			/* Every 10 s too: a mute that has ended, the settings
+			 * another device of the user sent (no event says
+			 * so), the list's times after midnight. */
+			if (a->members_unknown || now_ms() - a->chats_at >= APP_LIST_MS)
 				a->dirty_chats = 1;
 			/* Messages of the outbox (earlier sessions) have no done
 			 * callback: while one shows as sending, look again. */

@@ -23,6 +23,7 @@
 #define APP_MIN_COLS  40 /* below this the screen only says it is too small */
 #define APP_MIN_ROWS  8
 #define APP_STATUS_MS 5000 /* a notice stays this long in the status line */
+#define APP_LIST_MS   10000 /* the chat list is read again at least this often */
 
 /* A chat in the list, newest activity first (chat_list_chats). */
 struct app_chat {
@@ -92,6 +93,7 @@ struct app {
 	 * archived ones (show_archived); the others follow, for look-ups. */
 	size_t n_shown;
 	int show_archived;
+	int64_t chats_at; /* when the list was read (ms, monotonic) */
 	char open[CHAT_CHAT_ID_LEN + 1];
 
 	/* The open chat's newest `limit` messages, oldest first. */

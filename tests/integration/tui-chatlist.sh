@@ -82,6 +82,15 @@ jq -e --arg b "$bob" '.[0].chatId == $b and .[0].pinned and .[0].muted' "$T/out"
 tui_type alice "/unmute"
 tui_keys alice Enter
 list_wait "^  \* bob: first from bob"
+# A mute for a while ends on the screen too, with nothing else happening.
+tui_type alice "/mute 2s"
+tui_keys alice Enter
+list_wait "^  \* z bob: first from bob"
+i=0
+until list | grep -q "^  \* bob: first from bob"; do
+	i=$((i + 1)); [ $i -gt 400 ] && fail "the 2 s mute stayed on the list: $(list)"
+	sleep 0.05
+done
 tui_type alice "/unpin"
 tui_keys alice Enter
 list_wait "^3 bob"
