@@ -395,10 +395,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      " WHERE chat_id = ?1",
 	[ST_CHAT_PREFS_TOUCH] = "UPDATE chats SET prefs_at = max(prefs_at + 1, ?2)"
 				" WHERE chat_id = ?1",
-	/* Another device's change: only if newer than what this one has. */
-	[ST_CHAT_PREFS_APPLY] = "UPDATE chats SET muted_until = ?2, pinned_at = ?3,"
-				" archived_at = ?4, prefs_at = ?5 WHERE chat_id = ?1"
-				" AND prefs_at < ?5",
+	/* Another device's change: only if newer than what this one has. An
+	 * archiving that a message here (from someone else, sent after it)
+	 * has undone already, as the trigger chats_unarchive would have, is
+	 * not taken: the chat is not muted (?2 is no mute now). */
+	[ST_CHAT_PREFS_APPLY] =
+		"UPDATE chats SET muted_until = ?2, pinned_at = ?3,"
+		" archived_at = CASE WHEN ?4 > 0 AND ?2 != 9223372036854775807"
+		"  AND ?2 <= CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+		"  AND EXISTS(SELECT 1 FROM messages m WHERE m.chat_id = ?1 AND m.outgoing = 0"
+		"   AND m.kind = 'text'"
+		"   AND (CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END) > ?4)"
+		"  THEN 0 ELSE ?4 END,"
+		" prefs_at = ?5 WHERE chat_id = ?1 AND prefs_at < ?5",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
 			    "  AND m.user = ?1)"

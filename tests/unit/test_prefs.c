@@ -353,6 +353,15 @@ test_newest_wins(void **state)
 	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_A, 0, 0, 0, 102), 1);
 	assert_int_equal(store_chat_prefs_get(&f->s, CHAT_A, v), 1);
 	assert_true(v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 102);
+	/* An archiving that a message here has undone already (it came
+	 * first, sent after it) stays undone, unless the chat is muted. */
+	put(&f->s, CHAT_B, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "bob", "later", 1000);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_B, 0, 0, 900, 200), 1);
+	assert_int_equal(archived(&f->s, CHAT_B), 0);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_B, 0, 0, 1100, 201), 1);
+	assert_int_equal(archived(&f->s, CHAT_B), 1);
+	assert_int_equal(store_chat_prefs_apply(&f->s, CHAT_B, INT64_MAX, 0, 900, 202), 1);
+	assert_int_equal(archived(&f->s, CHAT_B), 1);
 	/* A chat not here: nothing. */
 	assert_int_equal(store_chat_prefs_apply(&f->s, "ffffffffffffffff", 0, 0, 0, 500), 0);
 	assert_int_equal(store_chat_prefs_get(&f->s, "ffffffffffffffff", v), 0);
