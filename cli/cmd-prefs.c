@@ -1,6 +1,8 @@
-/* cmd-prefs.c - mute, unmute, pin, unpin, archive, unarchive: this device's
- * settings of a chat (libchat(3), "Chat preferences"), for chatctl and for
- * rpc's methods of the same names (cmd-rpc.c calls cli_prefs_apply). */
+/* cmd-prefs.c - mute, unmute, pin, unpin, archive, unarchive: the user's
+ * settings of a chat (libchat(3), "Chat preferences"), kept in the home and
+ * sent to the user's other devices; for chatctl and for rpc's methods of the
+ * same names (cmd-rpc.c calls cli_prefs_apply), and the chat list's filter
+ * of archived chats that chats and rpc's chats share. */
 #include "chatctl.h"
 
 #include <stdio.h>

@@ -40,6 +40,7 @@ out_message_json(const struct chat_message *m)
 				: m->kind && strcmp(m->kind, "edit") == 0     ? "edit"
 				: m->kind && strcmp(m->kind, "delete") == 0   ? "delete"
 				: m->kind && strcmp(m->kind, "timer") == 0    ? "timer"
+				: m->kind && strcmp(m->kind, "prefs") == 0    ? "settings"
 									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
@@ -459,6 +460,12 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fputs("* ", f);
 		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
 		fputc('\n', f);
+		fflush(f);
+		return;
+	}
+	/* Chat settings for the user's other devices, not sent yet (outbox). */
+	if (m->kind && strcmp(m->kind, "prefs") == 0) {
+		fprintf(f, "* chat settings for your other devices [%s]\n", out_esc(m->state));
 		fflush(f);
 		return;
 	}

@@ -218,3 +218,23 @@ expect_exit 0 ctl alice recv
 expect_exit 0 ctl alice --json chats --all
 jq -e --arg b "$b" '.[] | select(.chatId == $b) | .pinned == false and .archived and .muted' \
 	"$T/out" >/dev/null || fail "alice after alice2's change: $(cat "$T/out")"
+
+# Offline: the change is made here, and waits in the outbox (shown as such)
+# for the next command that connects; alice2 gets it then.
+kill_server
+expect_exit 0 ctl alice --timeout 2 pin "$b"
+expect_in "$T/err" "your other devices learn it when chatctl next connects"
+expect_exit 0 ctl alice --json chats --all
+jq -e --arg b "$b" '.[0].chatId == $b and .[0].pinned' "$T/out" >/dev/null || fail "offline pin: $(cat "$T/out")"
+expect_exit 0 ctl alice --json outbox
+jq -e '.[] | select(.type == "settings") | .state == "pending"' "$T/out" >/dev/null || fail "outbox: $(cat "$T/out")"
+expect_exit 0 ctl alice outbox
+expect_in "$T/out" "* chat settings for your other devices [pending]"
+restart_server
+expect_exit 0 ctl alice recv
+expect_exit 0 ctl alice --json outbox
+[ "$(jq length "$T/out")" = 0 ] || fail "outbox after reconnecting: $(cat "$T/out")"
+expect_exit 0 ctl alice2 recv
+expect_exit 0 ctl alice2 --json chats --all
+jq -e --arg b "$b" '.[0].chatId == $b and .[0].pinned' "$T/out" >/dev/null ||
+	fail "alice2 after the outbox: $(cat "$T/out")"
