@@ -70,6 +70,9 @@ extern const struct cmd_entry cmd_members_entry, cmd_add_entry, cmd_remove_entry
 	cmd_promote_entry, cmd_demote_entry, cmd_rename_entry, cmd_describe_entry, cmd_edit_entry,
 	cmd_delete_entry, cmd_delete_chat_entry, cmd_disappear_entry, cmd_block_entry,
 	cmd_unblock_entry, cmd_blocked_entry;
+/* cmd-prefs.c (issue 15's chat preferences) */
+extern const struct cmd_entry cmd_mute_entry, cmd_unmute_entry, cmd_pin_entry, cmd_unpin_entry,
+	cmd_archive_entry, cmd_unarchive_entry;
 extern const struct cmd_entry cmd_register_entry, cmd_create_entry, cmd_send_entry, cmd_recv_entry,
 	cmd_chats_entry, cmd_history_entry, cmd_search_entry, cmd_trust_entry, cmd_whoami_entry,
 	cmd_help_entry;
@@ -149,6 +152,26 @@ int cli_kept(struct cli *cli, const char *id, int rc);
 /* Resolves a message argument (id, or a prefix of at least 4 hex digits). */
 int cli_message_arg(struct cli *cli, const char *spec, char out[CHAT_MESSAGE_ID_LEN + 1]);
 
+/* cmd-prefs.c */
+/* mute (duration: NULL or "forever" for good, else as chat_duration_parse
+ * reads it), unmute, pin, unpin, archive or unarchive (what) on chat, a full
+ * id: CHAT_OK, a CHAT_ERR_ code, or 1 with err saying what is wrong with
+ * duration. chatctl's commands and rpc's methods of those names. */
+int cli_prefs_apply(struct cli *cli, const char *what, const char *chat, const char *duration,
+		    char *err, size_t cap);
+/* The chat as chats --json lists it (NULL if it is gone): what they print. */
+cJSON *cli_prefs_json(struct cli *cli, const char *chat);
+/* Which chats chats lists: not archived (the default), archived only
+ * (--archived), all (--all); 1 if ch is one of them. */
+#define CLI_CHATS_USUAL	   0
+#define CLI_CHATS_ARCHIVED 1
+#define CLI_CHATS_ALL	   2
+int cli_chat_shown(const struct chat_chat *ch, int which);
+/* rpc's chats: the array of chat objects, params "archived" or "all" 1. */
+cJSON *cli_chats_json(struct cli *cli, const cJSON *params);
+/* Adds "muted": true to a message event o of a chat muted now. */
+void cli_add_muted(struct chat_client *c, cJSON *o, const char *chat_id);
+
 /* output.c */
 /* Hex digits of a message id in text output: a prefix that commands taking a
  * message id accept (the full id is in the JSON). */
@@ -173,6 +196,8 @@ cJSON *out_timer_json(const struct chat_timer_event *e);
 void out_timer_text(FILE *f, const struct chat_timer_event *e);
 void out_expired(int json, const char *chat_id, const char *message_id);
 cJSON *out_chat_json(const struct chat_chat *ch);
+/* "muted": bool and "mutedUntil": null, "forever" or an RFC 3339 time. */
+void out_muted_json(cJSON *o, int64_t until);
 cJSON *out_receipt_json(const struct chat_receipt *r);
 /* "<at> <chat> ~ bob read <message id> [state]" */
 void out_receipt_text(FILE *f, const struct chat_receipt *r);

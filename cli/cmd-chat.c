@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "when.h"
 
 static int
 cmd_create_exec(struct cli *cli, struct args *args)
@@ -58,20 +59,34 @@ const struct cmd_entry cmd_create_entry = {
 		 .too_few = "name the user(s) to chat with"},
 	.exec = cmd_create_exec};
 
-/* What the chat walk prints into: a JSON array, or NULL for text. */
+/* What the chat walk prints into: a JSON array, or NULL for text; which
+ * chats (CLI_CHATS_). */
+struct chats_out {
+	cJSON *arr;
+	int archived;
+	int64_t now;
+};
+
 static int
 print_chat(void *arg, const struct chat_chat *ch)
 {
-	cJSON *arr = arg;
-	char at[32];
+	struct chats_out *o = arg;
+	char when[32];
 
-	if (arr != NULL) {
-		cJSON_AddItemToArray(arr, out_chat_json(ch));
+	if (!cli_chat_shown(ch, o->archived))
+		return 0;
+	if (o->arr != NULL) {
+		cJSON_AddItemToArray(o->arr, out_chat_json(ch));
 		return 0;
 	}
-	proto_rfc3339(ch->last_activity, at, sizeof at);
 	/* The kind and the name are the server's word: escaped as a text. */
 	printf("%s  %-6s  ", ch->chat_id, out_esc(ch->kind));
+	if (ch->pinned_at > 0)
+		fputs("[pinned] ", stdout);
+	if (ch->muted_until > 0)
+		fputs("[muted] ", stdout);
+	if (ch->archived)
+		fputs("[archived] ", stdout);
 	if (ch->name != NULL) {
 		out_safe(stdout, ch->name, strlen(ch->name), 0);
 		fputs(": ", stdout);
@@ -91,34 +106,53 @@ print_chat(void *arg, const struct chat_chat *ch)
 		printf("  disappearing %s",
 		       chat_duration_format(ch->disappearing_s, 1, d, sizeof d));
 	}
-	printf("  %s\n", at);
+	/* Today the clock, this week the day, before that the date. */
+	printf("  %s", when_brief(ch->last_text ? ch->last_at : ch->last_activity, o->now, when,
+				  sizeof when));
+	if (ch->last_text != NULL) {
+		/* The sender's words, on one line already: escaped as texts are. */
+		printf("  %s: ", out_esc(ch->last_sender));
+		out_safe(stdout, ch->last_text, strlen(ch->last_text), 0);
+	}
+	putchar('\n');
 	return 0;
 }
 
 static int
 cmd_chats_exec(struct cli *cli, struct args *args)
 {
-	cJSON *arr = NULL;
+	struct chats_out o = {NULL, 0, proto_now_ms()};
 	int rc;
 
-	(void)args;
+	if (args_count(args, "all") > 0)
+		o.archived = CLI_CHATS_ALL;
+	else if (args_count(args, "archived") > 0)
+		o.archived = CLI_CHATS_ARCHIVED;
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if (cli->json && (arr = cJSON_CreateArray()) == NULL)
+	if (cli->json && (o.arr = cJSON_CreateArray()) == NULL)
 		return cli_fail(cli, CHAT_ERR_NOMEM, "chats");
-	rc = chat_list_chats(cli->c, print_chat, arr);
+	rc = chat_list_chats(cli->c, print_chat, &o);
 	if (rc < 0) {
-		cJSON_Delete(arr);
+		cJSON_Delete(o.arr);
 		return cli_fail(cli, rc, "chats");
 	}
-	if (arr != NULL)
-		out_json(arr);
+	if (o.arr != NULL)
+		out_json(o.arr);
 	return EXIT_OK;
 }
 
+static const struct args_option chats_options[] = {
+	{.name = "archived", .flags = 0},
+	{.name = "all", .flags = 0},
+	{0},
+};
+
 const struct cmd_entry cmd_chats_entry = {
 	.name = "chats",
-	.usage = "",
-	.summary = "list chats from the local store, newest activity first",
-	.args = {.max_args = 0, .too_many = "no arguments expected"},
+	.usage = "[--archived] [--all]",
+	.summary = "list chats from the local store: pinned first, then newest activity first, "
+		   "each with its last message; archived ones only with --archived (only them) "
+		   "or --all",
+	.args = {.options = chats_options, .max_args = 0, .too_many = "no arguments expected"},
 	.exec = cmd_chats_exec};

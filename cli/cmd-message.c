@@ -192,11 +192,14 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 {
 	struct cli *cli = udata;
 
-	(void)c;
-	if (cli->json)
-		out_json(out_message_json(m));
-	else
+	if (cli->json) {
+		cJSON *o = out_message_json(m);
+
+		cli_add_muted(c, o, m->chat_id); /* a bot decides what to wake for */
+		out_json(o);
+	} else {
 		out_message_text(stdout, m);
+	}
 }
 
 static void

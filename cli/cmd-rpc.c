@@ -142,8 +142,10 @@ notify_from(struct rpc *rpc, const char *method, cJSON *params)
 static void
 on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 {
-	(void)c;
-	notify("message", out_message_json(m));
+	cJSON *o = out_message_json(m);
+
+	cli_add_muted(c, o, m->chat_id);
+	notify("message", o);
 }
 
 static void
@@ -807,22 +809,13 @@ everyone:
 	return start(peer, id, call, rc);
 }
 
-static int
-add_chat(void *arg, const struct chat_chat *ch)
-{
-	cJSON_AddItemToArray(arg, out_chat_json(ch));
-	return 0;
-}
-
+/* chats: as chatctl chats lists them; archived ones with archived 1 (only
+ * them) or all 1 (cmd-prefs.c). */
 static int
 method_chats(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	cJSON *arr = cJSON_CreateArray();
-
 	(void)method;
-	(void)params;
-	chat_list_chats(peer->rpc->cli->c, add_chat, arr);
-	return reply_result(peer, id, arr);
+	return reply_result(peer, id, cli_chats_json(peer->rpc->cli, params));
 }
 
 static int
@@ -953,6 +946,24 @@ method_block(struct rpc_peer *peer, const cJSON *id, const char *method, const c
 	else
 		rc = chat_refresh_blocked(cli->c, block_done, call);
 	return start(peer, id, call, rc);
+}
+
+/* mute, unmute, pin, unpin, archive, unarchive (cmd-prefs.c): local, answered
+ * at once with the chat as chats lists it. */
+static int
+method_prefs(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	char chat[CHAT_CHAT_ID_LEN + 1], err[256];
+	int rc = chat_resolve_chat(peer->rpc->cli->c, param_str(params, "chat"), chat);
+
+	if (rc == CHAT_OK)
+		rc = cli_prefs_apply(peer->rpc->cli, method, chat, param_str(params, "duration"), err,
+				     sizeof err);
+	if (rc > 0)
+		return reply_error(peer, id, RPC_INVALID_PARAMS, err);
+	if (rc != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	return reply_result(peer, id, cli_prefs_json(peer->rpc->cli, chat));
 }
 
 /* search: the local store's full-text search (chatctl search). */
@@ -1435,12 +1446,21 @@ static const struct method methods[] = {
 					    "the group's description, \"\" to remove it"}}},
 	{"create", method_create, {{"users", P_LIST, 1, 1, 99, "user names"},
 				   {"name", P_STR, 0, 0, 0, "a group's name"}}},
-	{"chats", method_chats, {{0}}},
+	{"chats", method_chats, {{"archived", P_INT, 0, 0, 1, "1: only the archived chats"},
+				 {"all", P_INT, 0, 0, 1, "1: every chat, archived ones too"}}},
 	{"whoami", method_whoami, {{0}}},
 	{"trust", method_trust, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"block", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"unblock", method_block, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"blocked", method_block, {{0}}},
+	/* issue 15's chat preferences (cmd-prefs.c) */
+	{"mute", method_prefs, {CHAT_P, {"duration", P_STR, 0, 0, 0,
+					 "forever (the default), or 30s, 5m, 8h, 1d, 1w, seconds"}}},
+	{"unmute", method_prefs, {CHAT_P}},
+	{"pin", method_prefs, {CHAT_P}},
+	{"unpin", method_prefs, {CHAT_P}},
+	{"archive", method_prefs, {CHAT_P}},
+	{"unarchive", method_prefs, {CHAT_P}},
 	{"outbox", method_outbox, {{0}}},
 	{"retry", method_message, {MSG_P}},
 	{"discard", method_message, {MSG_P}},

@@ -40,6 +40,7 @@ out_message_json(const struct chat_message *m)
 				: m->kind && strcmp(m->kind, "edit") == 0     ? "edit"
 				: m->kind && strcmp(m->kind, "delete") == 0   ? "delete"
 				: m->kind && strcmp(m->kind, "timer") == 0    ? "timer"
+				: m->kind && strcmp(m->kind, "prefs") == 0    ? "settings"
 									      : "message");
 	cJSON_AddStringToObject(o, "chatId", m->chat_id);
 	cJSON_AddStringToObject(o, "messageId", m->message_id);
@@ -297,7 +298,37 @@ out_chat_json(const struct chat_chat *ch)
 	if (strcmp(ch->kind, "group") == 0)
 		cJSON_AddStringToObject(o, "description", ch->description ? ch->description : "");
 	cJSON_AddNumberToObject(o, "disappearingSeconds", (double)ch->disappearing_s);
+	/* Issue 15's chat preferences: this device's own. */
+	out_muted_json(o, ch->muted_until);
+	cJSON_AddBoolToObject(o, "pinned", ch->pinned_at > 0);
+	cJSON_AddBoolToObject(o, "archived", ch->archived != 0);
+	if (ch->last_text != NULL) {
+		cJSON *l = cJSON_AddObjectToObject(o, "lastMessage");
+
+		proto_rfc3339(ch->last_at, at, sizeof at);
+		cJSON_AddStringToObject(l, "sender", ch->last_sender ? ch->last_sender : "");
+		cJSON_AddStringToObject(l, "text", ch->last_text);
+		cJSON_AddStringToObject(l, "at", at);
+	} else {
+		cJSON_AddNullToObject(o, "lastMessage");
+	}
 	return o;
+}
+
+void
+out_muted_json(cJSON *o, int64_t until)
+{
+	char at[32];
+
+	cJSON_AddBoolToObject(o, "muted", until > 0);
+	if (until == CHAT_MUTE_FOREVER) {
+		cJSON_AddStringToObject(o, "mutedUntil", "forever");
+	} else if (until > 0) {
+		proto_rfc3339(until, at, sizeof at);
+		cJSON_AddStringToObject(o, "mutedUntil", at);
+	} else {
+		cJSON_AddNullToObject(o, "mutedUntil");
+	}
 }
 
 static const char *
@@ -429,6 +460,12 @@ out_message_text(FILE *f, const struct chat_message *m)
 		fputs("* ", f);
 		out_safe(f, m->text, m->text_len, 0); /* it may quote a group's name */
 		fputc('\n', f);
+		fflush(f);
+		return;
+	}
+	/* Chat settings for the user's other devices, not sent yet (outbox). */
+	if (m->kind && strcmp(m->kind, "prefs") == 0) {
+		fprintf(f, "* chat settings for your other devices [%s]\n", out_esc(m->state));
 		fflush(f);
 		return;
 	}

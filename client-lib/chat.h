@@ -360,6 +360,21 @@ struct chat_chat {
 	/* Since issue 14's disappearing messages: the chat's timer in
 	 * seconds, 0 off (chat_set_disappearing). */
 	int64_t disappearing_s;
+	/* Since issue 15's chat preferences (chat_set_muted, chat_set_pinned,
+	 * chat_set_archived; the user's other devices' changes applied): */
+	int64_t muted_until; /* 0 not muted, else ms since epoch (CHAT_MUTE_FOREVER);
+			      * a mute past its time reads 0 */
+	int64_t pinned_at;   /* 0 not pinned; pinned chats list first, newest pin first */
+	int archived;        /* 1 archived (still listed: each program decides) */
+	/* The newest message (kind "text") of the chat, as a one-line preview:
+	 * its text with every run of white space and control characters made
+	 * one space, cut to CHAT_PREVIEW_MAX bytes (whole UTF-8 characters);
+	 * "message deleted" once deleted for everyone; "[file NAME]" for a
+	 * file without text. NULL, NULL and 0 when the chat has none. The
+	 * text is the sender's: show it as chat_history's texts are shown. */
+	const char *last_text;
+	const char *last_sender; /* its sender's user name */
+	int64_t last_at;         /* its time (ms): sentAt, or when it was stored */
 };
 
 /* What a receipt says about a message. */
@@ -985,9 +1000,50 @@ CHAT_API int chat_download(struct chat_client *c, const char *message_id, size_t
 typedef int (*chat_chat_cb)(void *arg, const struct chat_chat *chat);
 typedef int (*chat_history_cb)(void *arg, const struct chat_message *m);
 
-/* Walks every chat, newest activity first.
+/* Walks every chat: the pinned ones first (the newest pin first), then the
+ * others by their newest activity. Archived chats are listed too, with
+ * archived 1: a program that hides them skips them.
  * Returns 0, what each() stopped the walk with, or CHAT_ERR_STORE. */
 CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg);
+
+/* ---- Chat preferences: mute, pin, archive ----------------------------------
+ *
+ * The user's settings of a chat, kept in this device's store and shown in
+ * struct chat_chat. Each change also goes, end-to-end encrypted, to the
+ * user's other devices, in the user's notes to self (PROTOCOL.md, "Chat
+ * settings"; sent now if online, else by the outbox), when the notes exist
+ * (chat_create_chat with the user alone makes them); libchat applies theirs
+ * as they come, the newest change winning, and tells the application
+ * nothing (chat_list_chats shows them). What a setting means is the
+ * program's to decide, by these rules as chatctl and chat-tui follow them:
+ *
+ * - A muted chat's messages raise no notification, but one that mentions
+ *   the user (struct chat_message's mentions_me) still does. A mute until a
+ *   time ends by itself then: muted_until reads 0, chat_muted_until too.
+ * - Pinned chats list first (chat_list_chats), the one pinned last first.
+ * - An archived chat is hidden from the usual list. A message from someone
+ *   else (kind "text") sent after the chat was archived un-archives it,
+ *   unless the chat is muted at that moment: then it stays archived (as
+ *   WhatsApp does with "keep chats archived" off). The store does it as the
+ *   message is stored, whichever program receives it.
+ *
+ * Each returns CHAT_OK; CHAT_ERR_INVALID (a bad chat id, a negative time);
+ * CHAT_ERR_NO_SUCH_CHAT (not in this device's store); CHAT_ERR_STORE. */
+#define CHAT_MUTE_FOREVER INT64_MAX
+#define CHAT_PREVIEW_MAX  120 /* bytes of struct chat_chat's last_text, at most */
+
+/* Mutes the chat until until_ms (ms since the epoch; a time already past
+ * unmutes), CHAT_MUTE_FOREVER for good; 0 unmutes. */
+CHAT_API int chat_set_muted(struct chat_client *c, const char *chat_id, int64_t until_ms);
+/* pinned 1 pins the chat (now: it lists first; pinning a pinned chat again
+ * moves it to the top), 0 unpins it. */
+CHAT_API int chat_set_pinned(struct chat_client *c, const char *chat_id, int pinned);
+/* archived 1 archives the chat, 0 un-archives it. */
+CHAT_API int chat_set_archived(struct chat_client *c, const char *chat_id, int archived);
+/* Until when the chat is muted: 0 not (or no longer), a time in ms, or
+ * CHAT_MUTE_FOREVER; or CHAT_ERR_INVALID, CHAT_ERR_NO_SUCH_CHAT,
+ * CHAT_ERR_STORE. For a program that notifies of a message. */
+CHAT_API int64_t chat_muted_until(struct chat_client *c, const char *chat_id);
 
 /* Walks the newest `limit` messages of chat_id (0: all), oldest first.
  * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (a bad chat

@@ -27,6 +27,10 @@
  *   presence.c     last seen, and hiding it
  *   block.c        blocking users: the requests, the push, the local copy
  *                  that receive.c, typing.c and send.c ask
+ *   prefs.c        the mute, pin and archive of each chat (kept and listed by
+ *                  store_prefs.c), sent to the user's other devices in their
+ *                  notes to self (prefs_body.c: the 0x0b body; receive.c
+ *                  applies theirs)
  *   reply_body.c, reaction_body.c  the reply (0x05) and reaction (0x06)
  *                  bodies (reply.h); sent by send.c, read by receive.c, kept
  *                  by store_reactions.c
@@ -120,6 +124,7 @@ struct op {
 	 * reply_to is the message it changes, text an edit's new text. */
 	int change;
 	int timer; /* a disappearing-timer change: text its seconds */
+	int prefs; /* chat settings (0x0b): text the body's JSON */
 	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
 	char reply_sender[CHAT_USER_MAX + 1];
 	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
@@ -300,6 +305,10 @@ int send_add_envelope(struct chat_client *c, cJSON *arr, const char *user, uint3
 		      const uint8_t *ct, size_t len);
 /* A disappearing-timer change (seconds checked by the caller) of this user,
  * stored and sent as chat_send_text's message: disappear.c's. */
+/* Sends a chat-settings body (the 0x0b JSON, json_len bytes) in the user's
+ * notes to self chat_id, stored as a row of kind "prefs" that no history
+ * shows, to the user's other devices (prefs.c). */
+int send_prefs(struct chat_client *c, const char *chat_id, const char *json, size_t json_len);
 int send_timer(struct chat_client *c, const char *chat_id, long long seconds, char *change_id,
 	       chat_done_cb done, void *arg);
 int send_envelopes(struct chat_client *c, cJSON *arr, const char *chat_id, const char *id,

@@ -234,6 +234,9 @@ hand(struct chat_client *c, const struct chat_message *m)
 		hand_timer(c, m);
 		return;
 	}
+	/* Chat settings from another device: the chat list shows them. */
+	if (strcmp(m->kind, "prefs") == 0)
+		return;
 	/* Past its time already (a device long offline): the sweep takes it
 	 * at once; shown, it would vanish as it appears. */
 	if (m->expires_at > 0 && m->expires_at <= proto_now_ms())
@@ -498,6 +501,8 @@ struct body {
 	int reply, reaction;
 	int change;              /* PROTO_BODY_EDIT or PROTO_BODY_DELETE: quote.id its target */
 	int timer;               /* PROTO_BODY_TIMER: text its seconds in decimal */
+	int prefs;               /* PROTO_BODY_PREFS: text its JSON, prefs its values */
+	struct prefs_body settings;
 	struct reply_body quote; /* its text is moved to text */
 };
 
@@ -626,6 +631,28 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 		b->timer = 1;
 		return CHAT_OK;
 	}
+	case PROTO_BODY_PREFS: {
+		char err[200];
+		uint8_t *again;
+		size_t n;
+
+		if (prefs_body_parse(pt, len, &b->settings, err, sizeof err) != REPLY_OK) {
+			snprintf(why, cap, "its chat settings do not read: %s", err);
+			return 1;
+		}
+		/* Kept as the builder writes it: what it does not know left out. */
+		if ((again = prefs_body_build(&b->settings, &n, err, sizeof err)) == NULL ||
+		    (b->text = malloc(n)) == NULL) {
+			free(again);
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		}
+		memcpy(b->text, again + 1, n - 1);
+		b->text[n - 1] = '\0';
+		b->text_len = n - 1;
+		free(again);
+		b->prefs = 1;
+		return CHAT_OK;
+	}
 	case PROTO_BODY_RECEIPT:
 		snprintf(why, cap, "it is a receipt sent as a message");
 		return 1;
@@ -711,6 +738,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	    (accepted = disappear_accepts(c, in->chat_id, in->user)) < 0)
 		return client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	m.kind = why                              ? "undecryptable"
+		 : b->prefs                       ? "prefs"
 		 : b->timer                       ? (accepted ? "timer" : "timer-refused")
 		 : b->change == PROTO_BODY_EDIT   ? "edit"
 		 : b->change == PROTO_BODY_DELETE ? "delete"
@@ -723,7 +751,7 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	}
 	/* What did not decrypt is not acknowledged to its sender as delivered;
 	 * nor is a reaction (no message to its sender's eyes). */
-	owed = !m.outgoing && why == NULL && !b->reaction && !b->change && !b->timer;
+	owed = !m.outgoing && why == NULL && !b->reaction && !b->change && !b->timer && !b->prefs;
 	/* The message and the delivered receipt this device now owes its sender
 	 * land together: a crash cannot leave one without the other. */
 	rc = store_begin(&c->store) != 0 ? -1 : store_message_insert(&c->store, &m);
@@ -751,6 +779,15 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 		rc = -1;
 	if (rc == 1 && why == NULL && !b->timer &&
 	    store_timer_message(&c->store, in->chat_id, in->message_id) != 0)
+		rc = -1;
+	/* Chat settings: only the user's own devices set the user's (anyone
+	 * else's are kept, acked, and never applied), the newest change wins. */
+	if (rc == 1 && why == NULL && b->prefs && m.outgoing &&
+	    store_chat_prefs_apply(&c->store, b->settings.chat_id,
+				   b->settings.muted_until < 0 ? INT64_MAX
+							       : b->settings.muted_until,
+				   b->settings.pinned_at, b->settings.archived_at,
+				   b->settings.at) < 0)
 		rc = -1;
 	if (rc >= 0 && store_commit(&c->store) != 0)
 		rc = -1;

@@ -94,6 +94,21 @@ int timer_body_parse(const uint8_t *body, size_t len, long long *seconds, char *
 /* Whether seconds is a timer the wire allows. */
 int timer_seconds_valid(long long seconds);
 
+/* The 0x0b chat-settings body (prefs_body.c; PROTOCOL.md, "Chat
+ * settings"): {"chatId", "mutedUntil" (-1 for ever, 0 none, else ms),
+ * "pinnedAt", "archivedAt" (0 none, else ms), "at" (ms of the change, >= 1)},
+ * all whole numbers up to PROTO_PREFS_MAX_MS; members it does not know are
+ * ignored. The parser takes exactly what the builder makes (and such
+ * members); build returns NULL (err says why) for values out of range. */
+struct prefs_body {
+	char chat_id[CHAT_CHAT_ID_LEN + 1];
+	int64_t muted_until; /* -1 for ever */
+	int64_t pinned_at, archived_at, at;
+};
+uint8_t *prefs_body_build(const struct prefs_body *p, size_t *out_len, char *err, size_t errlen);
+int prefs_body_parse(const uint8_t *body, size_t len, struct prefs_body *p, char *err,
+		     size_t errlen);
+
 /* The strict JSON of a body of kind `kind`: body[0] is kind, the rest one
  * JSON object (nothing after it but white space, no U+0000 or lone
  * surrogate, at most 32 members, all named differently). *root gets it (free

@@ -106,6 +106,15 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
 	uint8_t *b;
 
+	if (op->prefs) {
+		/* The JSON prefs.c built (prefs_body_build), as it was stored. */
+		if ((b = malloc(op->text_len + 1)) == NULL)
+			return NULL;
+		b[0] = PROTO_BODY_PREFS;
+		memcpy(b + 1, op->text, op->text_len);
+		*len = op->text_len + 1;
+		return b;
+	}
 	if (op->timer) {
 		char err[256];
 
@@ -523,6 +532,7 @@ struct send_extra {
 	int timer; /* a timer change: text its seconds */
 	int change; /* PROTO_BODY_EDIT or PROTO_BODY_DELETE, or 0 */
 	const char *reply_to, *reply_sender, *reply_preview;
+	int prefs; /* chat settings: text the 0x0b body's JSON */
 };
 
 /* A new message of this user: stored (pending) and sent, or held for the
@@ -562,13 +572,15 @@ send_new(struct chat_client *c, const char *chat_id, const char *text, size_t le
 	if (x != NULL) {
 		op->reaction = x->reaction;
 		op->timer = x->timer;
+		op->prefs = x->prefs;
 		op->change = x->change;
 		snprintf(op->reply_to, sizeof op->reply_to, "%s", x->reply_to);
 		snprintf(op->reply_sender, sizeof op->reply_sender, "%s",
 			 x->reply_sender ? x->reply_sender : "");
 		snprintf(op->reply_preview, sizeof op->reply_preview, "%s",
 			 x->reply_preview ? x->reply_preview : "");
-		m.kind = x->timer                         ? "timer"
+		m.kind = x->prefs                         ? "prefs"
+			 : x->timer                       ? "timer"
 			 : x->change == PROTO_BODY_EDIT   ? "edit"
 			 : x->change == PROTO_BODY_DELETE ? "delete"
 			 : x->reaction                    ? "reaction"
@@ -706,7 +718,7 @@ int
 chat_react(struct chat_client *c, const char *chat_id, const char *message_id, const char *emoji,
 	   char *reaction_id, chat_done_cb done, void *arg)
 {
-	struct send_extra x = {1, 0, 0, message_id, NULL, NULL};
+	struct send_extra x = {1, 0, 0, message_id, NULL, NULL, 0};
 	struct quoted q;
 	size_t len = emoji ? strnlen(emoji, CHAT_EMOJI_MAX + 1) : 0;
 	int rc = client_check_registered(c);
@@ -743,6 +755,7 @@ send_op_extra(struct op *op, const struct chat_message *m)
 {
 	op->reaction = strcmp(m->kind, "reaction") == 0;
 	op->timer = strcmp(m->kind, "timer") == 0;
+	op->prefs = strcmp(m->kind, "prefs") == 0;
 	op->change = strcmp(m->kind, "edit") == 0     ? PROTO_BODY_EDIT
 		     : strcmp(m->kind, "delete") == 0 ? PROTO_BODY_DELETE
 						      : 0;
@@ -817,7 +830,7 @@ static int
 send_change(struct chat_client *c, int change, const char *chat_id, const char *message_id,
 	    const char *text, size_t len, char *change_id, chat_done_cb done, void *arg)
 {
-	struct send_extra x = {0, 0, change, message_id, NULL, NULL};
+	struct send_extra x = {0, 0, change, message_id, NULL, NULL, 0};
 	struct own_target t = {chat_id, c->user, 0, 0, 0, 0};
 	const char *what = change == PROTO_BODY_EDIT ? "edit" : "delete";
 	int rc = client_check_registered(c);
@@ -881,4 +894,14 @@ send_timer(struct chat_client *c, const char *chat_id, long long seconds, char *
 	x.timer = 1;
 	x.reply_to = "";
 	return send_new(c, chat_id, text, (size_t)n, &x, change_id, done, arg);
+}
+
+int
+send_prefs(struct chat_client *c, const char *chat_id, const char *json, size_t json_len)
+{
+	struct send_extra x = {0};
+
+	x.prefs = 1;
+	x.reply_to = "";
+	return send_new(c, chat_id, json, json_len, &x, NULL, NULL, NULL);
 }

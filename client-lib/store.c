@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -208,6 +208,28 @@ static const char *const migrations[] = {
 	 * for twice the longest retention, then pruned. */
 	"CREATE TABLE blocked(user TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE dropped(message_id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 14 -> 15: chat preferences, this device's own (chat.h, "Chat
+	 * preferences"; store_prefs.c). muted_until: ms, 0 not muted,
+	 * INT64_MAX for good (a past time is no mute); pinned_at and
+	 * archived_at: ms of the pin, of the archiving, 0 not. A message
+	 * from someone else sent after the archiving un-archives the chat
+	 * unless it is muted then: a trigger, so that every way a message
+	 * is stored (live, offline, from history) follows the rule; an
+	 * older message (history reaching this device later) does not. */
+	"ALTER TABLE chats ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN archived_at INTEGER NOT NULL DEFAULT 0;"
+	/* prefs_at: ms of the last change of the three, by this device or
+	 * another of the user's (a 0x0b body, PROTOCOL.md "Chat settings"):
+	 * the newest change wins, whichever arrives last. */
+	"ALTER TABLE chats ADD COLUMN prefs_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TRIGGER chats_unarchive AFTER INSERT ON messages"
+	"  WHEN new.outgoing = 0 AND new.kind = 'text' BEGIN"
+	"  UPDATE chats SET archived_at = 0 WHERE chat_id = new.chat_id"
+	"   AND archived_at > 0"
+	"   AND (CASE WHEN new.sent_at > 0 THEN new.sent_at ELSE new.stored_at END) > archived_at"
+	"   AND muted_until <= CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER);"
+	"  END;",
 };
 
 /* ---- the statements -------------------------------------------------------------
@@ -345,15 +367,47 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
 		"           FROM messages m WHERE m.chat_id = c.chat_id"
-		"            AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')),"
+		"            AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')),"
 		"          c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')),"
+		"   AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'"
 		"   AND m.deleted = 0),"
-		" c.description, c.disappear_seconds"
-		" FROM chats c ORDER BY last DESC, c.chat_id",
+		" c.description, c.disappear_seconds, c.muted_until, c.pinned_at,"
+		" c.archived_at"
+		" FROM chats c ORDER BY c.pinned_at DESC, last DESC, c.chat_id",
+	/* The chat's newest message, for its preview: text, sender, time,
+	 * deleted, the name of its first file. */
+	[ST_CHAT_LAST] =
+		"SELECT m.text, m.sender, CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END"
+		"  AS at, m.deleted,"
+		" (SELECT a.name FROM attachments a WHERE a.message_id = m.message_id"
+		"   ORDER BY a.idx LIMIT 1)"
+		" FROM messages m WHERE m.chat_id = ?1 AND m.kind = 'text'"
+		" ORDER BY at DESC, m.rowid DESC LIMIT 1",
+	/* store_prefs.c */
+	[ST_CHAT_SET_MUTED] = "UPDATE chats SET muted_until = ?2 WHERE chat_id = ?1",
+	[ST_CHAT_SET_PINNED] = "UPDATE chats SET pinned_at = ?2 WHERE chat_id = ?1",
+	[ST_CHAT_SET_ARCHIVED] = "UPDATE chats SET archived_at = ?2 WHERE chat_id = ?1",
+	[ST_CHAT_MUTED] = "SELECT muted_until FROM chats WHERE chat_id = ?1",
+	[ST_CHAT_PREFS_GET] = "SELECT muted_until, pinned_at, archived_at, prefs_at FROM chats"
+			      " WHERE chat_id = ?1",
+	[ST_CHAT_PREFS_TOUCH] = "UPDATE chats SET prefs_at = max(prefs_at + 1, ?2)"
+				" WHERE chat_id = ?1",
+	/* Another device's change: only if newer than what this one has. An
+	 * archiving that a message here (from someone else, sent after it)
+	 * has undone already, as the trigger chats_unarchive would have, is
+	 * not taken: the chat is not muted (?2 is no mute now). */
+	[ST_CHAT_PREFS_APPLY] =
+		"UPDATE chats SET muted_until = ?2, pinned_at = ?3,"
+		" archived_at = CASE WHEN ?4 > 0 AND ?2 != 9223372036854775807"
+		"  AND ?2 <= CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+		"  AND EXISTS(SELECT 1 FROM messages m WHERE m.chat_id = ?1 AND m.outgoing = 0"
+		"   AND m.kind = 'text'"
+		"   AND (CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END) > ?4)"
+		"  THEN 0 ELSE ?4 END,"
+		" prefs_at = ?5 WHERE chat_id = ?1 AND prefs_at < ?5",
 	[ST_CHAT_BY_USER] = "SELECT c.chat_id FROM chats c WHERE c.kind = 'direct'"
 			    " AND EXISTS(SELECT 1 FROM chat_members m WHERE m.chat_id = c.chat_id"
 			    "  AND m.user = ?1)"
@@ -393,7 +447,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
 			       "  rowid AS r FROM messages WHERE chat_id = ?1"
-			       "  AND kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused')"
+			       "  AND kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -413,24 +467,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
+			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')"
 			   " ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')"
 			    " AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
 			   " AND seq = 0 AND state IN ('pending', 'failed')"
-			   " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')"
+			   " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')"
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-			    " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')",
+			    " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')",
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
 			     " AND seq = 0 AND state IN ('pending', 'failed')"
-			     " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer')",
+			     " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')",
 	[ST_UNSENT_DELETE_ATTACHMENTS] = "DELETE FROM attachments WHERE message_id = ?1",
 	[ST_UNSENT_DELETE_RECEIPTS] = "DELETE FROM receipts WHERE message_id = ?1",
 	/* An unsent reaction of this user taken away with its message: the

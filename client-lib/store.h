@@ -113,8 +113,40 @@ int store_chat_has_members(struct store *s, const char *chat_id);
 /* Members of a chat as a malloc'd array of malloc'd strings; free with store_free_list. */
 int store_chat_members(struct store *s, const char *chat_id, char ***users, size_t *n);
 void store_free_list(char **list, size_t n);
-/* Walks the chats, newest activity first. */
+/* Walks the chats: pinned first (newest pin first), then newest activity first. */
 int store_chat_each(struct store *s, chat_chat_cb fn, void *arg, int *stop);
+/* This device's settings of a chat (store_prefs.c): 1 set, 0 no such chat,
+ * -1. until_ms and at_ms as struct chat_chat's fields (0: off). */
+int store_chat_set_muted(struct store *s, const char *chat_id, int64_t until_ms);
+int store_chat_set_pinned(struct store *s, const char *chat_id, int64_t at_ms);
+int store_chat_set_archived(struct store *s, const char *chat_id, int64_t at_ms);
+/* A stored muted_until as it reads at now_ms: itself while in force, else 0. */
+int64_t store_mute_in_force(int64_t until_ms, int64_t now_ms);
+/* The chat's mute in force at now_ms (0 none, or no such chat), or -1. */
+int64_t store_chat_muted_until(struct store *s, const char *chat_id, int64_t now_ms);
+/* muted_until, pinned_at, archived_at and prefs_at (the time of the last
+ * change, here or on another device of the user) into v: 1, 0 no such
+ * chat (v zeroed), -1. */
+int store_chat_prefs_get(struct store *s, const char *chat_id, int64_t v[4]);
+/* A change here: prefs_at becomes at_ms (or one more than it was, if that
+ * is later). 1, 0 no such chat, -1. */
+int store_chat_prefs_touch(struct store *s, const char *chat_id, int64_t at_ms);
+/* Another device's change, made at at_ms: applied if newer than prefs_at.
+ * 1 applied, 0 not (older, or no such chat here), -1. */
+int store_chat_prefs_apply(struct store *s, const char *chat_id, int64_t muted_until,
+			   int64_t pinned_at, int64_t archived_at, int64_t at_ms);
+/* A chat's newest message (kind "text"), for the chat list. */
+struct store_last {
+	int found;
+	char text[CHAT_PREVIEW_MAX + 1]; /* the preview (store_preview) */
+	char sender[CHAT_USER_MAX + 1];
+	int64_t at;
+};
+int store_chat_last(struct store *s, const char *chat_id, struct store_last *last);
+/* Makes text a one-line preview in out (cap bytes, NUL included): every run
+ * of white space and control characters (C1 too) one space, none at the
+ * ends, cut before the character that would not fit. */
+void store_preview(const char *text, char *out, size_t cap);
 /* Finds a chat from an id, a prefix of >= 4 hex digits or "@user". 1 found (out
  * gets the id), 0 none, 2 ambiguous, -1 error. */
 int store_chat_resolve(struct store *s, const char *self, const char *spec,

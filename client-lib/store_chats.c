@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "proto.h"
+
 /* Runs a statement that takes (chat_id, user) as ?1 and ?2. */
 static int
 chat_user(struct store *s, enum store_st which, const char *chat_id, const char *user,
@@ -120,6 +122,7 @@ static int
 emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *halt)
 {
 	struct chat_chat ch = {0};
+	struct store_last last;
 	char me[CHAT_USER_MAX + 1];
 	char **members;
 	size_t n;
@@ -132,6 +135,16 @@ emit_chat(struct store *s, sqlite3_stmt *st, chat_chat_cb fn, void *arg, int *ha
 	ch.n_unread = sqlite3_column_int64(st, 5);
 	ch.description = (const char *)sqlite3_column_text(st, 6); /* NULL: none known */
 	ch.disappearing_s = sqlite3_column_int64(st, 7);
+	ch.muted_until = store_mute_in_force(sqlite3_column_int64(st, 8), proto_now_ms());
+	ch.pinned_at = sqlite3_column_int64(st, 9);
+	ch.archived = sqlite3_column_int64(st, 10) > 0;
+	if (store_chat_last(s, ch.chat_id, &last) != 0)
+		return -1;
+	if (last.found) {
+		ch.last_text = last.text;
+		ch.last_sender = last.sender;
+		ch.last_at = last.at;
+	}
 	if (store_chat_members(s, ch.chat_id, &members, &n) != 0)
 		return -1;
 	ch.members = (const char *const *)members;

@@ -11,6 +11,7 @@
  *                    helpers, settings (meta) and transactions
  *   store_peers.c    the pinned keys of devices: pins, changes, removals
  *   store_chats.c    chats and their members
+ *   store_prefs.c    this device's settings of each chat: mute, pin, archive
  *   store_messages.c messages: insert, states, the history
  *   store_search.c   full-text search of the messages (FTS5), and the rule
  *                    that turns what a user typed into a query
@@ -82,6 +83,14 @@ enum store_st {
 	ST_CHAT_IS_GROUP,
 	ST_CHAT_HAS_MEMBERS,
 	ST_CHAT_EACH,
+	ST_CHAT_LAST,
+	ST_CHAT_SET_MUTED,
+	ST_CHAT_SET_PINNED,
+	ST_CHAT_SET_ARCHIVED,
+	ST_CHAT_MUTED,
+	ST_CHAT_PREFS_GET,
+	ST_CHAT_PREFS_TOUCH,
+	ST_CHAT_PREFS_APPLY,
 	ST_CHAT_BY_USER,
 	ST_CHAT_SELF,
 	ST_CHAT_BY_PREFIX,

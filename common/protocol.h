@@ -145,6 +145,13 @@
 #define PROTO_BODY_TIMER  0x0a
 #define PROTO_TIMER_MIN_S 30LL
 #define PROTO_TIMER_MAX_S (90LL * 24 * 3600)
+/* Chat settings (PROTOCOL.md, "Chat settings"): one chat's mute, pin and
+ * archive as a device of the user set them, sent in the user's notes to
+ * self to their other devices; JSON (client-lib/reply.h), at most
+ * PROTO_MAX_PREFS_BODY bytes with the kind byte. */
+#define PROTO_BODY_PREFS     0x0b
+#define PROTO_MAX_PREFS_BODY 512
+#define PROTO_PREFS_MAX_MS   9007199254740991LL /* 2^53 - 1: exact in JSON */
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */
 #define PROTO_MAX_TYPING_CIPHERTEXT 1024

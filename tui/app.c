@@ -183,8 +183,10 @@ app_done_notice(struct chat_client *c, void *arg, int err, const char *id)
 static void
 free_chats(struct app *a)
 {
-	for (size_t i = 0; i < a->n_chats; i++)
+	for (size_t i = 0; i < a->n_chats; i++) {
 		free(a->chats[i].title);
+		free(a->chats[i].preview);
+	}
 	free(a->chats);
 	a->chats = NULL;
 	a->n_chats = 0;
@@ -235,10 +237,48 @@ add_chat(void *arg, const struct chat_chat *ch)
 	p->unread = ch->n_unread;
 	p->last = ch->last_activity;
 	p->disappearing = ch->disappearing_s;
+	p->muted_until = ch->muted_until;
+	p->pinned = ch->pinned_at > 0;
+	p->archived = ch->archived;
+	p->last_at = ch->last_at;
 	if (p->title == NULL)
 		return 1;
+	if (ch->last_text != NULL) {
+		/* Made safe whole: the sender's name is the server's word. */
+		size_t n = strlen(ch->last_sender) + strlen(ch->last_text) + 3;
+		char *raw = malloc(n);
+
+		if (raw != NULL) {
+			snprintf(raw, n, "%s: %s", ch->last_sender, ch->last_text);
+			p->preview = safe_dup(raw, strlen(raw));
+			free(raw);
+		}
+	}
 	a->n_chats++;
 	return 0;
+}
+
+/* The chats the list shows first, in their order (chat_list_chats: pinned
+ * first), then the others: n_shown of them are shown. */
+static void
+partition_chats(struct app *a)
+{
+	struct app_chat *sorted;
+	size_t k = 0;
+
+	a->n_shown = 0;
+	if (a->n_chats == 0 || (sorted = malloc(a->n_chats * sizeof *sorted)) == NULL) {
+		a->n_shown = a->n_chats;
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < a->n_chats; i++)
+			if ((a->chats[i].archived == a->show_archived) == (pass == 0))
+				sorted[k++] = a->chats[i];
+	for (size_t i = 0; i < a->n_chats; i++)
+		a->n_shown += a->chats[i].archived == a->show_archived;
+	memcpy(a->chats, sorted, a->n_chats * sizeof *sorted);
+	free(sorted);
 }
 
 static void
@@ -248,6 +288,8 @@ load_chats(struct app *a)
 	a->members_unknown = 0;
 	if (chat_list_chats(a->c, add_chat, a) < 0)
 		app_status(a, "cannot read the chats: %s", app_error(a->c));
+	partition_chats(a);
+	a->chats_at = now_ms();
 	a->dirty_chats = 0;
 	a->redraw = 1;
 }
@@ -536,7 +578,8 @@ on_message(struct chat_client *c, void *udata, const struct chat_message *m)
 
 	(void)c;
 	a->dirty_chats = 1;
-	/* A notification (live.c), or the bell, as the configuration says. */
+	/* A notification (live.c), or the bell, as the configuration says;
+	 * none for a muted chat, but for a mention. */
 	live_message(a, m);
 	if (strcmp(m->chat_id, a->open) == 0) {
 		a->dirty_msgs = 1;
@@ -1008,7 +1051,7 @@ send_line(struct app *a)
 void
 app_switch_chat(struct app *a, int delta, int unread_only)
 {
-	size_t n = a->n_chats, cur;
+	size_t n = a->n_shown, cur;
 
 	if (n == 0)
 		return;
@@ -1081,10 +1124,10 @@ static void
 alt_key(struct app *a, wint_t ch)
 {
 	if (ch >= '1' && ch <= '9') {
-		if ((size_t)(ch - '1') < a->n_chats)
+		if ((size_t)(ch - '1') < a->n_shown)
 			app_open(a, a->chats[ch - '1'].id);
 	} else if (ch == '0') {
-		if (a->n_chats >= 10)
+		if (a->n_shown >= 10)
 			app_open(a, a->chats[9].id);
 	} else if (ch == 'b') {
 		editor_word_left(&a->ed);
@@ -1368,7 +1411,10 @@ app_run(struct app *a)
 			break;
 		if (a->c != NULL) {
 			chat_client_loop(a->c, 0);
-			if (a->members_unknown)
+			/* Every 10 s too: a mute that has ended, the settings
+			 * another device of the user sent (no event says
+			 * so), the list's times after midnight. */
+			if (a->members_unknown || now_ms() - a->chats_at >= APP_LIST_MS)
 				a->dirty_chats = 1;
 			/* Messages of the outbox (earlier sessions) have no done
 			 * callback: while one shows as sending, look again. */

@@ -28,6 +28,7 @@
 #define APP_MIN_COLS  40 /* below this the screen only says it is too small */
 #define APP_MIN_ROWS  8
 #define APP_STATUS_MS 5000 /* a notice stays this long in the status line */
+#define APP_LIST_MS   10000 /* the chat list is read again at least this often */
 
 /* A chat in the list, newest activity first (chat_list_chats). */
 struct app_chat {
@@ -40,6 +41,11 @@ struct app_chat {
 	int blocked; /* a direct chat with a user this user blocked */
 	/* A direct chat's other member (raw, for chat_last_seen), else "". */
 	char peer[CHAT_USER_MAX + 1];
+	/* Issue 15: this device's settings of the chat, and its last message. */
+	int64_t muted_until; /* 0 not muted (chat_set_muted) */
+	int pinned, archived;
+	char *preview; /* "bob: the last message" (safe, one line), or NULL */
+	int64_t last_at;
 };
 
 /* A message of the open chat, as the view draws it. */
@@ -99,6 +105,12 @@ struct app {
 	/* The chat list, and which one is open ("" for none). */
 	struct app_chat *chats;
 	size_t n_chats;
+	/* The list shows the first n_shown of them (Tab and Alt-1..9 move
+	 * through those): the chats not archived, or with /archived the
+	 * archived ones (show_archived); the others follow, for look-ups. */
+	size_t n_shown;
+	int show_archived;
+	int64_t chats_at; /* when the list was read (ms, monotonic) */
 	char open[CHAT_CHAT_ID_LEN + 1];
 
 	/* The open chat's newest `limit` messages, oldest first. */
@@ -176,6 +188,11 @@ struct app {
 	int64_t seen_at;    /* ms since the epoch, or -1 */
 	int64_t seen_asked; /* ms, monotonic: asked again each minute */
 };
+
+/* prefs.c: /mute [DURATION|forever], /unmute, /pin, /unpin, /archive,
+ * /unarchive on the open chat (argv[0] names which), and /archived. */
+void app_run_prefs(struct app *a, int argc, char **argv);
+void app_run_archived(struct app *a, int argc, char **argv);
 
 /* app.c */
 /* SIGHUP, SIGTERM and SIGINT end the loop as /quit does (the store closed,

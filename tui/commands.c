@@ -40,6 +40,7 @@ static const char *const help_topics[][2] = {
 	{"messages", "reply react edit delete delete! disappear attach download openfile ids"},
 	{"groups", "members add remove leave promote demote rename describe"},
 	{"people", "verify trust lastseen block unblock blocked devices approve"},
+	{"chat list", "mute unmute pin unpin archive unarchive archived"},
 	{"chat-tui", "help bell reconnect quit"},
 };
 
@@ -184,8 +185,9 @@ run_chats(struct app *a, int argc, char **argv)
 
 		if (ch->unread > 0)
 			snprintf(unread, sizeof unread, ", %lld unread", (long long)ch->unread);
-		app_notice(a, "  %zu %s (%s, %s)%s", i + 1, ch->title,
-			   ch->group ? "group" : "direct", ch->id, unread);
+		app_notice(a, "  %zu %s (%s, %s)%s%s", i + 1, ch->title,
+			   ch->group ? "group" : "direct", ch->id, unread,
+			   ch->archived ? ", archived" : "");
 	}
 }
 
@@ -865,6 +867,14 @@ static const struct command commands[] = {
 	{"delete",   "MSG",             "delete MSG (1 the newest, or #ID) from this device", 1, 1, 1, run_delete},
 	{"delete!",  "MSG",             "delete your message MSG for everyone (within 48 hours)", 1, 1, 1, run_delete},
 	{"disappear", "DURATION|off",   "messages from now on vanish DURATION (30s..90d) after sending", 1, 1, 1, run_disappear},
+	/* issue 15's chat preferences (prefs.c) */
+	{"mute",     "[DURATION|forever]", "mute this chat (for ever, or 30s, 8h, 1d, 1w): only mentions notify", 0, 1, 1, app_run_prefs},
+	{"unmute",   "",                "unmute this chat",                               0, 0, 1, app_run_prefs},
+	{"pin",      "",                "pin this chat to the top of the list",           0, 0, 1, app_run_prefs},
+	{"unpin",    "",                "unpin this chat",                                0, 0, 1, app_run_prefs},
+	{"archive",  "",                "hide this chat from the list until a new message (unless muted)", 0, 0, 1, app_run_prefs},
+	{"unarchive", "",               "bring this chat back into the list",             0, 0, 1, app_run_prefs},
+	{"archived", "",                "the list shows the archived chats (again: the others)", 0, 0, 0, app_run_archived},
 	{"bell",     "on|off",          "notify (or ring) for messages in other chats",   1, 1, 0, run_bell},
 	{"reconnect", "",               "connect now (after another program took over)",  0, 0, 0, run_reconnect},
 	{"quit",     "",                "leave chat-tui (also Ctrl-C)",                   0, 0, 0, run_quit},

@@ -343,17 +343,12 @@ live_focus(struct app *a, int in)
 
 /* ---- notifications ------------------------------------------------------------------ */
 
-/* i15-prefs: muted_until. Whether chat_id is muted now (struct chat_chat's
- * muted_until, 0 not muted, ms since the epoch, INT64_MAX for ever); until
- * that field is merged, no chat is. The one place that asks: once struct
- * app_chat carries it (copied in app.c's add_chat), this returns
- * muted_until > the wall clock's ms for the chat found in a->chats. */
+/* Whether chat_id is muted now (/mute; a mute for a while ends by itself):
+ * its messages notify no more, but for mentions. */
 static int
 chat_is_muted(struct app *a, const char *chat_id)
 {
-	(void)a;
-	(void)chat_id;
-	return 0;
+	return chat_muted_until(a->c, chat_id) > 0;
 }
 
 void

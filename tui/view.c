@@ -15,6 +15,7 @@
 #include "app.h"
 #include "look.h"
 #include "text.h"
+#include "when.h"
 
 #define INPUT_ROWS_MAX 5
 
@@ -164,38 +165,83 @@ list_marker(const struct app *a, const struct app_chat *ch, char *count, size_t 
 		snprintf(count + n, len - n, " \u270e");
 }
 
+/* Each chat takes two rows: "N title (unread)" with its time on the right,
+ * then its markers (* pinned, z muted) and its last message, "sender: text",
+ * cut to the width. With /archived the list shows the archived chats under a
+ * heading. */
 static void
 draw_list(const struct app *a, int rows, int cols)
 {
-	for (int y = 0; y < rows; y++) {
-		size_t i = (size_t)y;
-		char num[8], count[24];
-		int used, open, cw;
+	int64_t now = (int64_t)time(NULL) * 1000;
+	size_t i = 0;
+	int y = 0;
+
+	if (a->show_archived && rows > 0) {
+		blank(y, 0, cols);
+		attron(A_BOLD);
+		put(y, 0, "archived:", 9, cols);
+		attroff(A_BOLD);
+		y++;
+		if (a->n_shown == 0 && y < rows) {
+			blank(y, 0, cols);
+			put(y++, 0, "  (none)", 8, cols);
+		}
+	}
+	for (; y < rows; i++) {
+		const struct app_chat *ch = i < a->n_shown ? &a->chats[i] : NULL;
+		char num[8], count[24], when[16], marks[8];
+		int used, open, cw, tw;
 
 		blank(y, 0, cols);
-		if (i >= a->n_chats)
+		if (y + 1 < rows)
+			blank(y + 1, 0, cols);
+		if (ch == NULL) {
+			y += 2;
 			continue;
-		open = strcmp(a->chats[i].id, a->open) == 0;
+		}
+		open = strcmp(ch->id, a->open) == 0;
 		snprintf(num, sizeof num, "%c ", i < 9 ? (char)('1' + i) : ' ');
 		count[0] = '\0';
-		if (a->chats[i].unread > 0)
-			snprintf(count, sizeof count, " (%lld)", (long long)a->chats[i].unread);
-		list_marker(a, &a->chats[i], count, sizeof count);
+		if (ch->unread > 0)
+			snprintf(count, sizeof count, " (%lld)", (long long)ch->unread);
+		list_marker(a, ch, count, sizeof count);
+		when_narrow(ch->preview != NULL ? ch->last_at : ch->last, now, when, sizeof when);
 		cw = text_width(count, strlen(count));
+		tw = when[0] ? (int)strlen(when) + 1 : 0;
+		if (tw > cols / 2)
+			tw = 0, when[0] = '\0';
 		if (open)
 			attron(A_REVERSE);
-		if (a->chats[i].unread > 0)
+		if (ch->unread > 0)
 			attron(A_BOLD);
 		used = put(y, 0, num, strlen(num), cols);
-		used += put(y, used, a->chats[i].title, strlen(a->chats[i].title),
-			    cols - used - cw > 0 ? cols - used - cw : 0);
-		put(y, used, count, strlen(count), cols - used);
-		if (open) {
-			/* The whole row marked, not only the text. */
-			for (int x = used + cw; x < cols; x++)
-				mvaddch(y, x, ' ');
+		used += put(y, used, ch->title, strlen(ch->title),
+			    cols - used - cw - tw > 0 ? cols - used - cw - tw : 0);
+		used += put(y, used, count, strlen(count), cols - used - tw);
+		/* The whole row marked, not only the text. */
+		for (int x = used; open && x < cols; x++)
+			mvaddch(y, x, ' ');
+		if (when[0]) {
+			attron(role(LOOK_TIME));
+			put(y, cols - tw + 1, when, strlen(when), tw - 1);
+			attroff(role(LOOK_TIME));
 		}
-		attroff(A_REVERSE | A_BOLD);
+		attroff(A_BOLD);
+		if (++y >= rows) {
+			attroff(A_REVERSE);
+			break;
+		}
+		snprintf(marks, sizeof marks, "  %s%s", ch->pinned ? "* " : "",
+			 ch->muted_until > 0 ? "z " : "");
+		used = put(y, 0, marks, strlen(marks), cols);
+		if (!open)
+			attron(A_DIM);
+		if (ch->preview != NULL)
+			used += put(y, used, ch->preview, strlen(ch->preview), cols - used);
+		for (int x = used; open && x < cols; x++)
+			mvaddch(y, x, ' ');
+		attroff(A_REVERSE | A_DIM);
+		y++;
 	}
 }
 

@@ -42,7 +42,12 @@ tui_type alice "lunch at noon?"
 tui_keys alice Enter
 tui_wait alice "alice: lunch at noon?"
 
-expect_exit 0 ctl bob --json recv
+# (The chat list shows the message as soon as it is stored, before it is
+# sent: recv until it is there.)
+i=0
+until ctl bob --json recv >"$T/out" 2>"$T/err" && grep -q '"type":"message"' "$T/out"; do
+	i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
+done
 d=$(jq -r 'select(.type=="message") | .chatId' "$T/out")
 m1=$(jq -r 'select(.type=="message") | .messageId' "$T/out")
 [ -n "$d" ] && [ -n "$m1" ] || fail "bob did not get alice's message: $(cat "$T/out")"

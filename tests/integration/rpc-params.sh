@@ -12,7 +12,7 @@ cat > "$T/in" <<IN
 {"jsonrpc":"2.0","id":2,"method":"send","params":{"chat":"@bob","text":"x","attach":"$T/f.txt"}}
 {"jsonrpc":"2.0","id":3,"method":"history","params":{"chat":"@bob","limit":"2"}}
 {"jsonrpc":"2.0","id":4,"method":"history","params":{"chat":"@bob","limit":1.5}}
-{"jsonrpc":"2.0","id":5,"method":"chats","params":{"all":true}}
+{"jsonrpc":"2.0","id":5,"method":"whoami","params":{"all":true}}
 {"jsonrpc":"2.0","id":6,"method":"send","params":{"chat":42,"text":"x"}}
 {"jsonrpc":"2.0","id":7,"method":"add","params":{"chat":"@bob","users":["carol",7]}}
 {"jsonrpc":"2.0","id":8,"method":"history","params":{"chat":"@bob","limit":1e300}}
@@ -31,7 +31,7 @@ code 1 "unknown param 'attachments' for send (it takes: chat, text, attach)"
 code 2 "params.attach must be an array of 1 to 10 strings"
 code 3 "params.limit must be an integer from 1 to 1000000"
 code 4 "params.limit must be an integer"
-code 5 "unknown param 'all' for chats (it takes none)"
+code 5 "unknown param 'all' for whoami (it takes none)"
 code 6 "params.chat must be a string"
 code 7 "params.users must be an array of 1 to 100 strings"
 code 8 "params.limit must be an integer"

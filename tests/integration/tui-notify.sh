@@ -7,8 +7,7 @@
 # open chat too, and marks nothing read until it has the focus back. With
 # "notify = osc" in the configuration the terminal
 # gets an OSC 777 notification (read from the pane's raw output).
-# Muted chats (i15-prefs' muted_until) are not covered here yet: see
-# chat_is_muted in tui/live.c.
+# A muted chat (/mute) notifies no more, but for a mention of the user.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui.sh"
 start_server
@@ -63,6 +62,25 @@ grep -q "not important" "$T/notify.log" && fail "/bell off still notified a plai
 tui_type alice "/bell on"
 tui_keys alice Enter
 tui_wait alice "bell on"
+
+# /mute: carol's chat is quiet, but for a mention.
+tui_type alice "/open carol"
+tui_keys alice Enter
+tui_wait alice "carol: not important"
+tui_type alice "/mute"
+tui_keys alice Enter
+tui_wait alice "muted: only mentions of you ring"
+tui_type alice "/open bob"
+tui_keys alice Enter
+tui_wait alice "bob: you see this one"
+sleep 1.1
+expect_exit 0 ctl carol send "$c" "muted chatter"
+expect_exit 0 ctl bob send "$b" "about the muted one"
+sleep 1.1
+expect_exit 0 ctl carol send "$c" "@alice but this"
+wait_until 10 "the mention in a muted chat was not notified: $(cat "$T/notify.log")" \
+	grep -qF "|carol|@alice but this|" "$T/notify.log"
+grep -q "muted chatter" "$T/notify.log" && fail "a muted chat notified: $(cat "$T/notify.log")"
 
 # The terminal says it lost the focus (CSI O, as tmux passes it on): the
 # open chat notifies, and what arrives is not marked read until the focus

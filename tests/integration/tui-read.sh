@@ -34,7 +34,7 @@ tui_wait alice "[online] alice"
 tui_wait alice "bob (2)"
 tui_wait alice "no chat open"
 sleep 1
-tui_screen alice | grep -q "first from bob" && fail "a chat opened by itself"
+tui_pane alice | grep -q "first from bob" && fail "a chat opened by itself"
 no_read_receipt bob
 
 # A new chat arrives: listed with its count, not opened.
@@ -43,7 +43,7 @@ c=$(cat "$T/out")
 expect_exit 0 ctl carol send "$c" "hello from carol"
 tui_wait alice "carol (1)"
 sleep 1
-tui_screen alice | grep -q "hello from carol" && fail "the new chat opened by itself"
+tui_pane alice | grep -q "hello from carol" && fail "the new chat opened by itself"
 tui_wait alice "bob (2)"
 no_read_receipt carol
 
@@ -66,11 +66,11 @@ tui_keys alice M-1
 tui_wait alice "carol: hello from carol"
 tui_wait alice "new messages below"
 sleep 1
-tui_screen alice | grep -q "carol: line 60" && fail "opened at the newest, not the first unread"
+tui_pane alice | grep -q "carol: line 60" && fail "opened at the newest, not the first unread"
 tui_wait alice "carol (61)"
 no_read_receipt carol
 n=0
-until tui_screen alice | grep -q "carol: line 60"; do
+until tui_pane alice | grep -q "carol: line 60"; do
 	n=$((n + 1)); [ $n -gt 10 ] && fail "PgDn never reached line 60"
 	tui_keys alice PageDown
 	sleep 0.2

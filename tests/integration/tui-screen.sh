@@ -29,8 +29,8 @@ tui_wait alice "bob (80)"
 tui_keys alice M-1
 tui_wait alice "bob: line 1"
 tui_keys alice Escape
-tui_wait alice "bob: line 80"
-tui_screen alice | grep -q "bob: line 1$" && fail "line 1 should be off screen"
+tui_wait_pane alice "bob: line 80"
+tui_pane alice | grep -q "bob: line 1$" && fail "line 1 should be off screen"
 # PgUp until the first line shows; PgDn (or Esc) back to the newest.
 n=0
 until tui_screen alice | grep -q "bob: line 1$"; do
@@ -43,7 +43,7 @@ tui_wait alice "scrolled up"
 # line says so, and Esc goes to it.
 expect_exit 0 ctl bob send "$c" "new while you read"
 tui_wait alice "new messages below"
-tui_screen alice | grep -q "new while you read" && fail "the view moved while scrolled up"
+tui_pane alice | grep -q "new while you read" && fail "the view moved while scrolled up"
 tui_keys alice Escape
 tui_wait alice "bob: new while you read"
 tui_wait_gone alice "new messages below"

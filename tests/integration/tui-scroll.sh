@@ -17,7 +17,7 @@ done | ctl bob rpc >"$T/rpc.out" 2>&1 || fail "rpc: $(cat "$T/rpc.out")"
 tui_wait alice "bob (80)"
 tui_keys alice M-1
 tui_keys alice Escape
-tui_wait alice "bob: line 80"
+tui_wait_pane alice "bob: line 80"
 
 # Up to the first message, then five PgUps more.
 n=0
@@ -35,7 +35,7 @@ tui_screen alice | sed -n 28p | grep -q "bob: line" || { tui_screen alice >&2; f
 tui_keys alice PageDown
 tui_wait_gone alice "bob: line 1"
 tui_keys alice Escape
-tui_wait alice "bob: line 80"
+tui_wait_pane alice "bob: line 80"
 
 tui_keys alice C-c
 tui_wait alice "[exit 0]"

@@ -35,8 +35,8 @@ tui_wait bob "/goto takes a hit's number, 1 to 1"
 tui_type bob "/goto 1"
 tui_keys bob Enter
 tui_wait bob "alice: the needle is in"
-tui_wait bob "hay 3"
-tui_screen bob | grep -q "hay 205" && fail "not at the hit: $(tui_screen bob)"
+tui_wait_pane bob "hay 3"
+tui_pane bob | grep -q "hay 205" && fail "not at the hit: $(tui_screen bob)"
 
 tui_keys bob C-c
 tui_wait bob "[exit 0]"

@@ -47,7 +47,7 @@ tui_wait bob "│ notes to self"
 tui_type bob "remember the keys"
 tui_keys bob Enter
 tui_wait bob "bob: remember the keys"
-tui_screen bob | grep -q "alice: hello bob" && fail "/create bob opened the chat with alice"
+tui_pane bob | grep -q "alice: hello bob" && fail "/create bob opened the chat with alice"
 expect_exit 0 ctl alice --json recv
 expect_not_in "$T/out" "remember the keys"
 
@@ -58,7 +58,7 @@ tui_wait bob "alice: hello bob"
 tui_type bob "/open @me"
 tui_keys bob Enter
 tui_wait bob "bob: remember the keys"
-tui_screen bob | grep -q "alice: hello bob" && fail "/open @me shows alice's chat"
+tui_pane bob | grep -q "alice: hello bob" && fail "/open @me shows alice's chat"
 
 tui_keys bob C-c
 tui_wait bob "[exit 0]"

@@ -36,6 +36,22 @@ tui_screen() {
 	$TMUX_CMD capture-pane -p -t "$1"
 }
 
+# tui_pane NAME: the screen right of the chat list (whose rows show each
+# chat's last message too), for what must be in the open chat itself.
+tui_pane() {
+	tui_screen "$1" | sed 's/^[^│]*│//'
+}
+
+# tui_wait_pane NAME TEXT: until the pane right of the chat list shows TEXT.
+tui_wait_pane() {
+	i=0
+	while ! tui_pane "$1" | grep -qF -- "$2"; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && { tui_screen "$1" >&2; fail "$1's pane never showed '$2'"; }
+		sleep 0.05
+	done
+}
+
 # tui_wait NAME TEXT [SECONDS]: until the screen shows TEXT (fixed string).
 tui_wait() {
 	i=0
