@@ -41,7 +41,7 @@ tui_keys alice Tab
 # Opened at the first unread, below the divider, after the days before.
 tui_wait alice "── 40 unread ──"
 tui_wait alice "bob: news 1"
-tui_screen alice | grep -q "news 40" && fail "opened past the first unread message"
+tui_pane alice | grep -q "news 40" && fail "opened past the first unread message"
 tui_screen alice | grep -qF "── $(date -u -d "@$yday" +"%A, %Y-%m-%d") ──" ||
 	fail "no date separator for the day before: $(tui_screen alice)"
 tui_screen alice | grep -qF "$(date -u -d "@$yday" +"%a %H:%M") bob: read long ago" ||

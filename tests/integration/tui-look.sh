@@ -27,7 +27,7 @@ tui_wait alice "tui.conf:7: 'purple' is not a colour"
 # Tab is no longer the next chat; C-o is.
 tui_keys alice Tab
 sleep 0.3
-tui_screen alice | grep -q "bob: hello alice" && fail "Tab still opens the next chat"
+tui_pane alice | grep -q "bob: hello alice" && fail "Tab still opens the next chat"
 tui_keys alice C-o
 tui_wait alice "bob: hello alice"
 tui_type alice "hi bob"
