@@ -264,6 +264,15 @@ on_blocked_changed(struct chat_client *c, void *udata)
 	notify("blocked", o);
 }
 
+/* History sync progress (issue 15), on either side. */
+static void
+on_history_sync(struct chat_client *c, void *udata, const struct chat_history_sync *h)
+{
+	(void)c;
+	(void)udata;
+	notify("historySync", out_history_json(h));
+}
+
 static const struct chat_callbacks rpc_callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_update = on_update,
@@ -272,7 +281,8 @@ static const struct chat_callbacks rpc_callbacks =
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
 			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
 			    .on_timer = on_timer, .on_expired = on_expired,
-			    .on_blocked_changed = on_blocked_changed);
+			    .on_blocked_changed = on_blocked_changed,
+			    .on_history_sync = on_history_sync);
 
 /* ---- params ------------------------------------------------------------------------ */
 

@@ -106,6 +106,16 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
 	uint8_t *b;
 
+	if (op->history) {
+		/* A history batch (history.c): its JSON was built and bounded
+		 * when it was written. */
+		if ((b = malloc(op->text_len + 1)) == NULL)
+			return NULL;
+		b[0] = PROTO_BODY_HISTORY;
+		memcpy(b + 1, op->text, op->text_len);
+		*len = op->text_len + 1;
+		return b;
+	}
 	if (op->timer) {
 		char err[256];
 
@@ -145,6 +155,7 @@ static void
 sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	int64_t seq, at;
+	int was_pending = 0;
 
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
 	    op->attempts < SEND_ATTEMPTS) {
@@ -166,6 +177,11 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 				  "the server's send reply has no seq or time");
 	if (err == CHAT_OK)
 		err = group_sent(c, op);
+	if (err == CHAT_OK && op->history) {
+		char state[16];
+
+		was_pending = store_unsent_state(&c->store, op->message_id, state, sizeof state) == 1;
+	}
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
@@ -185,6 +201,9 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	/* An edit or delete, sent: its sentAt judges it now (the window). */
 	if (err == CHAT_OK && op->change && changes_apply(c, op->reply_to) < 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s", c->store.err);
+	/* A history batch the server has: the sync's progress. */
+	if (err == CHAT_OK && op->history)
+		history_sent(c, op->message_id, op->text, was_pending);
 	err = chats_no_such(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
@@ -210,7 +229,7 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	/* In a chat with a timer, the server keeps it no longer than that. Not a
 	 * timer change: a device offline longer must still learn of it. */
-	if (rc == CHAT_OK && !op->timer &&
+	if (rc == CHAT_OK && !op->timer && !op->history &&
 	    (ttl = store_timer_for_send(&c->store, op->chat_id, op->message_id)) < 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == CHAT_OK && ttl > 0 && !cJSON_AddNumberToObject(req, "ttl", (double)ttl))
@@ -743,6 +762,7 @@ send_op_extra(struct op *op, const struct chat_message *m)
 {
 	op->reaction = strcmp(m->kind, "reaction") == 0;
 	op->timer = strcmp(m->kind, "timer") == 0;
+	op->history = strcmp(m->kind, "history") == 0;
 	op->change = strcmp(m->kind, "edit") == 0     ? PROTO_BODY_EDIT
 		     : strcmp(m->kind, "delete") == 0 ? PROTO_BODY_DELETE
 						      : 0;

@@ -145,6 +145,15 @@
 #define PROTO_BODY_TIMER  0x0a
 #define PROTO_TIMER_MIN_S 30LL
 #define PROTO_TIMER_MAX_S (90LL * 24 * 3600)
+/* History sync (PROTOCOL.md, "History sync"): a batch of a user's recent
+ * history, sent by the device that approved a new one to it alone, JSON
+ * (client-lib/history.h). Bounds every receiver checks. */
+#define PROTO_BODY_HISTORY        0x0b
+#define PROTO_HISTORY_MAX_JSON    60000  /* bytes of one batch's JSON */
+#define PROTO_HISTORY_MAX_CHATS   64     /* chats described in one batch */
+#define PROTO_HISTORY_MAX_ITEMS   1000   /* messages in one batch */
+#define PROTO_HISTORY_MAX_PARTS   100000 /* batches in one sync */
+#define PROTO_HISTORY_MAX_DAYS    3650   /* the window a sender may be asked for */
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */
 #define PROTO_MAX_TYPING_CIPHERTEXT 1024
