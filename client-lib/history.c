@@ -259,6 +259,12 @@ pack_chat(void *arg, const struct chat_chat *ch)
 	struct history_chat hc;
 	struct admins adm = {NULL, 0};
 	int64_t since = p->now - (int64_t)c->history_days * 86400000;
+	const char *knob = getenv("CHAT_TEST_HISTORY_SINCE_MS");
+
+	/* Tests only: the window's start, in ms since the epoch, so that a
+	 * message seconds old can be outside it. */
+	if (knob != NULL && knob[0] != '\0')
+		since = strtoll(knob, NULL, 10);
 	int rc = 0, stop = 0;
 
 	if (ch->n_members == 0)
@@ -460,6 +466,7 @@ history_sent(struct chat_client *c, const char *message_id, const char *json, in
 	struct chat_history_sync h;
 
 	(void)store_history_wipe(&c->store, message_id);
+	c->history_tries = 0;
 	if (!was_pending || store_meta_get(&c->store, META_OUT, buf, sizeof buf) != 1 ||
 	    sscanf(buf, "%16s %u %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64, sync, &to, &parts,
 		   &total, &parts_sent, &sent) != 6)
@@ -480,6 +487,33 @@ history_sent(struct chat_client *c, const char *message_id, const char *json, in
 		}
 	}
 	cJSON_Delete(root);
+}
+
+/* Tries of a batch that failed, a second apart: a new device uploads its
+ * prekeys right after it is linked, and the first batch may be quicker. */
+#define HISTORY_TRIES 60
+
+int
+history_failed(struct chat_client *c, int err)
+{
+	(void)err;
+	if (c->history_tries >= HISTORY_TRIES)
+		return 0;
+	c->history_tries++;
+	c->history_retry_at = proto_now_ms() + 1000;
+	return 1;
+}
+
+void
+history_tick(struct chat_client *c)
+{
+	if (c->history_retry_at == 0 || proto_now_ms() < c->history_retry_at ||
+	    c->state != CHAT_STATE_ONLINE)
+		return;
+	c->history_retry_at = 0;
+	/* Everything pending without a send under way goes again, the
+	 * batches among it, in order. */
+	outbox_resume(c);
 }
 
 /* ---- receiving ----------------------------------------------------------- */

@@ -225,6 +225,11 @@ struct chat_client {
 	 * the notes-to-self chat it goes by is being made (0 none). */
 	int history_days;
 	uint32_t history_to;
+	/* A batch that could not go (the new device had no prekeys up yet,
+	 * say) stays pending and the outbox goes again then (ms since the
+	 * epoch, 0 none); how many times in a row. */
+	int64_t history_retry_at;
+	int history_tries;
 
 	char errmsg[512];
 	char server_code[64];
@@ -237,6 +242,10 @@ struct chat_client {
 void history_start(struct chat_client *c, uint32_t device);
 void history_sent(struct chat_client *c, const char *message_id, const char *json,
 		  int was_pending);
+/* A batch's send failed with err: 1 if it stays pending for a retry (the
+ * tick runs it), 0 if it is failed for good. */
+int history_failed(struct chat_client *c, int err);
+void history_tick(struct chat_client *c);
 int history_take(struct chat_client *c, const char *message_id, const char *user,
 		 uint32_t device, const uint8_t *body, size_t len, char *why, size_t cap);
 

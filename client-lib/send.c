@@ -396,6 +396,12 @@ release_ready(struct chat_client *c, const char *chat_id)
 static int
 send_end(struct chat_client *c, struct op *op, int err, const char **id)
 {
+	/* A history batch is nobody's message: it waits and goes again
+	 * (history.c), since the new device may not be ready for it yet. */
+	if (op->history && err != CHAT_OK && history_failed(c, err)) {
+		*id = op->message_id;
+		return err;
+	}
 	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_TIMEOUT &&
 	    err != CHAT_ERR_CONNECT &&
 	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
