@@ -128,6 +128,9 @@ struct app {
 	int dirty_chats, dirty_msgs, redraw;
 	int members_unknown; /* a chat in the list has no members yet */
 	int pending_shown;   /* a message of ours on screen is not sent yet */
+	/* History sync (issue 15): a sync arriving on this new device, in the
+	 * status line as "history: 40%" until it is done. */
+	int history_on, history_pct;
 };
 
 /* app.c */
