@@ -209,8 +209,7 @@ device_approve(struct cli *cli, struct args *args)
 		return rc;
 	if ((rc = chat_set_history_days(cli->c, (int)days)) != CHAT_OK)
 		return cli_fail(cli, rc, "device approve");
-	/* cppcheck-suppress autoVariables ; set back to NULL before st goes */
-	cli->cmd_state = &st;
+	cli->cmd_state = &st; /* set back to NULL before st goes */
 	rc = chat_approve_device(cli->c, code, cli_done_cb, cli_done_reset(cli));
 	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK) {
 		cli->cmd_state = NULL;

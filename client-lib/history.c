@@ -344,11 +344,13 @@ enqueue(struct chat_client *c, const char *self, uint32_t to)
 		p.err = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (p.err == CHAT_OK && p.n == 0 && new_batch(&p) == NULL)
 		p.err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
-	if (p.err == CHAT_OK && (ids = calloc(p.n, sizeof *ids)) == NULL)
-		p.err = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	if (p.err != CHAT_OK) {
 		packer_free(&p);
 		return p.err;
+	}
+	if ((ids = calloc(p.n, sizeof *ids)) == NULL) {
+		packer_free(&p);
+		return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	}
 	randombytes_buf(raw, sizeof raw);
 	sodium_bin2hex(hb.sync, sizeof hb.sync, raw, sizeof raw);

@@ -5,6 +5,7 @@
  * anything: the batch comes from the network (history.h).
  */
 #include "history.h"
+#include "analyzer.h"
 #include "reply.h"
 
 #include <stdarg.h>
@@ -286,6 +287,11 @@ opt_str(const cJSON *o, const char *name, size_t max, const char **out)
 	*out = j->valuestring;
 	return 1;
 }
+
+/* From here to the end: what the parsers allocate is stored into the batch
+ * (its lists, chats and items), which history_batch_free frees whole on any
+ * failure; the analyzer loses it through the arrays (common/analyzer.h). */
+ANALYZER_LEAK_FP_BEGIN
 
 /* An array of at most max distinct user names into a malloc'd list. */
 static int
@@ -614,3 +620,4 @@ out:
 		history_batch_free(b);
 	return rc;
 }
+ANALYZER_LEAK_FP_END

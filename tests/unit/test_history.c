@@ -232,7 +232,7 @@ test_malformed(void **state)
 static void
 test_bounds(void **state)
 {
-	struct history_batch b, r;
+	struct history_batch b;
 	struct history_chat chats[2];
 	struct history_item items[3], *many;
 	struct attach_meta att;
@@ -254,7 +254,6 @@ test_bounds(void **state)
 	 * counts first. */
 	body = history_batch_build(&b, &len, err, sizeof err);
 	assert_null(body);
-	(void)r;
 	free(many);
 
 	sample(&b, chats, items, &att);
@@ -262,9 +261,9 @@ test_bounds(void **state)
 	assert_non_null(big);
 	memset(big, 'x', CHAT_MAX_TEXT);
 	big[CHAT_MAX_TEXT] = '\0';
-	items[2].deleted = 0;
-	items[2].text = big;
-	items[2].text_len = CHAT_MAX_TEXT;
+	b.items[2].deleted = 0;
+	b.items[2].text = big;
+	b.items[2].text_len = CHAT_MAX_TEXT;
 	assert_null(history_batch_build(&b, &len, err, sizeof err));
 	assert_non_null(strstr(err, "over"));
 	free(big);
