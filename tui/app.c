@@ -750,6 +750,8 @@ on_history_sync(struct chat_client *c, void *udata, const struct chat_history_sy
 	a->history_pct = h->total > 0 ? (int)(h->done * 100 / h->total) : 100;
 	if (a->history_pct > 100)
 		a->history_pct = 100;
+	if (h->finished)
+		app_status(a, "history: %lld messages received", (long long)h->done);
 	a->dirty_chats = a->dirty_msgs = 1;
 	a->redraw = 1;
 }

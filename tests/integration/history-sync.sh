@@ -36,7 +36,9 @@ a1=$(cat "$T/out")
 
 expect_exit 0 ctl alice --json create --name trip bob carol
 g=$(jq -r .chatId "$T/out")
-expect_exit 0 ctl alice send "$g" "group hello"
+expect_exit 0 ctl alice disappear "$g" 1h
+expect_exit 0 ctl alice send "$g" "group hello, gone in an hour"
+gh=$(cat "$T/out")
 expect_exit 0 ctl carol recv
 expect_exit 0 ctl carol send "$g" "carol here"
 expect_exit 0 ctl bob recv
@@ -96,9 +98,17 @@ expect_not_in "$T/h2.json" "a secret I regret"
 jq -e --arg e "$e1" 'map(select(.messageId == $e)) | .[0].text == "see you at 9"' "$T/h2.json" >/dev/null ||
 	fail "the edit on alice2"
 
+# A disappearing message keeps its time; the group its timer.
+ctl alice --json history "$g" > "$T/ga.json" || fail "alice's group"
+ctl alice2 --json history "$g" > "$T/gb.json" || fail "alice2's group"
+ea=$(jq --arg m "$gh" '.[] | select(.messageId == $m) | .expiresAt' "$T/ga.json")
+eb=$(jq --arg m "$gh" '.[] | select(.messageId == $m) | .expiresAt' "$T/gb.json")
+[ -n "$ea" ] && [ "$ea" != null ] && [ "$ea" = "$eb" ] || fail "expiresAt: alice $ea, alice2 $eb"
+
 # The group's name and members came with it; the file downloads; alice2 writes.
 expect_exit 0 ctl alice2 --json chats
-jq -e --arg g "$g" '.[] | select(.chatId == $g) | .name == "trip" and (.participants | sort) == ["alice","bob","carol"]' \
+jq -e --arg g "$g" '.[] | select(.chatId == $g) | .name == "trip" and .disappearingSeconds == 3600
+	and (.participants | sort) == ["alice","bob","carol"]' \
 	"$T/out" >/dev/null || fail "the group on alice2: $(cat "$T/out")"
 expect_exit 0 ctl alice2 --json download "$a1" --out "$T/photo2.jpg"
 cmp -s "$T/photo.jpg" "$T/photo2.jpg" || fail "alice2's download differs"
