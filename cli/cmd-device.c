@@ -168,6 +168,13 @@ await_history(struct cli *cli, struct approve_state *st)
 	int64_t until = proto_mono_ms() + LINK_WAIT_MS;
 
 	while (!(st->seen && st->last.finished) && proto_mono_ms() < until) {
+		if (st->last.failed) {
+			fprintf(stderr,
+				"chatctl: device approve: a history batch could not be sent, so the "
+				"new device's history stops there: %s\n",
+				out_esc(chat_client_errmsg(cli->c)));
+			return EXIT_FAIL;
+		}
 		if (cli_interrupted() ||
 		    chat_client_loop(cli->c, 200) != CHAT_OK ||
 		    chat_client_state(cli->c) == CHAT_STATE_OFFLINE) {

@@ -290,6 +290,8 @@ out_history_json(const struct chat_history_sync *h)
 	cJSON_AddNumberToObject(o, "batches", (double)h->parts_done);
 	cJSON_AddNumberToObject(o, "ofBatches", (double)h->parts);
 	cJSON_AddBoolToObject(o, "done", h->finished);
+	if (h->failed)
+		cJSON_AddBoolToObject(o, "failed", 1);
 	return o;
 }
 

@@ -53,7 +53,7 @@ chat_history_progress(struct chat_client *c, struct chat_history_sync *h)
 	if (rc == 0 || sscanf(buf, "%16s %u %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64, sync,
 			      &to, &parts, &total, &parts_sent, &sent) != 6)
 		return 0;
-	*h = (struct chat_history_sync){1, to, sent, total, parts_sent, parts, parts_sent >= parts};
+	*h = (struct chat_history_sync){1, to, sent, total, parts_sent, parts, parts_sent >= parts, 0};
 	return 1;
 }
 
@@ -405,7 +405,7 @@ enqueue(struct chat_client *c, const char *self, uint32_t to)
 		store_rollback(&c->store);
 	packer_free(&p);
 	if (rc == CHAT_OK) {
-		struct chat_history_sync h = {1, to, 0, hb.total, 0, hb.parts, 0};
+		struct chat_history_sync h = {1, to, 0, hb.total, 0, hb.parts, 0, 0};
 
 		tell(c, &h);
 		/* Online: out now, in order, each a send of its own; offline, the
@@ -484,7 +484,7 @@ history_sent(struct chat_client *c, const char *message_id, const char *json, in
 			 to, parts, total, parts_sent, sent);
 		if (store_meta_set(&c->store, META_OUT, buf) == 0) {
 			h = (struct chat_history_sync){1, to, sent, total, parts_sent, parts,
-						       parts_sent >= parts};
+						       parts_sent >= parts, 0};
 			tell(c, &h);
 		}
 	}
@@ -498,9 +498,18 @@ history_sent(struct chat_client *c, const char *message_id, const char *json, in
 int
 history_failed(struct chat_client *c, int err)
 {
+	struct chat_history_sync h;
+
 	(void)err;
-	if (c->history_tries >= HISTORY_TRIES)
+	if (c->history_tries >= HISTORY_TRIES) {
+		/* Given up: said, so that nobody waits for the rest. */
+		c->history_tries = 0;
+		if (chat_history_progress(c, &h) == 1) {
+			h.failed = 1;
+			tell(c, &h);
+		}
 		return 0;
+	}
 	c->history_tries++;
 	c->history_retry_at = proto_now_ms() + 1000;
 	return 1;
@@ -634,7 +643,7 @@ progress_in(struct chat_client *c, const struct history_batch *b)
 	snprintf(buf, sizeof buf, "%s %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64, sync, seen,
 		 parts, received, total);
 	(void)store_meta_set(&c->store, META_IN, buf);
-	h = (struct chat_history_sync){0, c->device_id, received, total, seen, parts, seen >= parts};
+	h = (struct chat_history_sync){0, c->device_id, received, total, seen, parts, seen >= parts, 0};
 	tell(c, &h);
 }
 
