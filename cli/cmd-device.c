@@ -170,8 +170,8 @@ await_history(struct cli *cli, struct approve_state *st)
 	while (!(st->seen && st->last.finished) && proto_mono_ms() < until) {
 		if (st->last.failed) {
 			fprintf(stderr,
-				"chatctl: device approve: a history batch could not be sent, so the "
-				"new device's history stops there: %s\n",
+				"chatctl: device approve: approved, but the history could not all "
+				"be sent: %s\n",
 				out_esc(chat_client_errmsg(cli->c)));
 			return EXIT_FAIL;
 		}

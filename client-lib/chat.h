@@ -636,8 +636,9 @@ struct chat_history_sync {
 	int64_t done, total;
 	int64_t parts_done, parts;
 	int finished;
-	/* sending: a batch could not be sent after a minute of tries and is
-	 * failed (chat_client_errmsg says why); the sync stops there. */
+	/* sending: the sync could not start, or a batch could not be sent
+	 * after a minute of tries and is failed (chat_client_errmsg says
+	 * why); the sync stops there. */
 	int failed;
 };
 typedef void (*chat_history_sync_cb)(struct chat_client *c, void *udata,

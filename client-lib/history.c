@@ -418,6 +418,15 @@ enqueue(struct chat_client *c, const char *self, uint32_t to)
 	return rc;
 }
 
+/* A sync that could not start: said, with why in the handle's errmsg. */
+static void
+start_failed(struct chat_client *c, uint32_t to)
+{
+	struct chat_history_sync h = {1, to, 0, 0, 0, 0, 0, 1};
+
+	tell(c, &h);
+}
+
 static void
 self_made(struct chat_client *c, void *arg, int err, const char *id)
 {
@@ -430,9 +439,11 @@ self_made(struct chat_client *c, void *arg, int err, const char *id)
 			    "history was not sent to device %u: no notes-to-self chat to send it "
 			    "by",
 			    (unsigned)to);
+		start_failed(c, to);
 		return;
 	}
-	(void)enqueue(c, id, to);
+	if (enqueue(c, id, to) != CHAT_OK)
+		start_failed(c, to);
 }
 
 void
@@ -447,13 +458,16 @@ history_start(struct chat_client *c, uint32_t device)
 	snprintf(spec, sizeof spec, "@%s", c->user);
 	rc = store_chat_resolve(&c->store, c->user, spec, self);
 	if (rc == 1) {
-		(void)enqueue(c, self, device);
+		if (enqueue(c, self, device) != CHAT_OK)
+			start_failed(c, device);
 		return;
 	}
 	/* No notes to self yet: made first (the server gives its id). */
 	c->history_to = device;
-	if (chat_create_chat(c, users, 1, self_made, NULL) != CHAT_OK)
+	if (chat_create_chat(c, users, 1, self_made, NULL) != CHAT_OK) {
 		c->history_to = 0;
+		start_failed(c, device);
+	}
 }
 
 void
