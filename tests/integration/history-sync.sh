@@ -134,12 +134,16 @@ expect_not_in "$T/out" "FORGED"
 expect_not_in "$T/out" "$forged"
 
 # --history-days 0: the third device gets nothing of the past.
+expect_exit 2 ctl alice device approve --history-days 3651 AAAA-AAAA-AAAA-AAAA
+expect_in "$T/err" "history-days"
+expect_exit 2 ctl alice device approve --history-days -1 AAAA-AAAA-AAAA-AAAA
 : >"$T/link.out"
 ctl alice3 --json device link alice >"$T/link.out" 2>"$T/link.err" &
 link=$!
 wait_until 10 'no link code: $(cat "$T/link.err")' grep -q '"code"' "$T/link.out"
-expect_exit 0 ctl alice device approve --history-days 0 "$(head -n 1 "$T/link.out" | jq -r .code)"
+expect_exit 0 ctl alice --json device approve --history-days 0 "$(head -n 1 "$T/link.out" | jq -r .code)"
 expect_not_in "$T/err" "sending history"
+jq -e '.deviceId == 3 and (has("history") | not)' "$T/out" >/dev/null || fail "approve --json: $(cat "$T/out")"
 wait $link || fail "link of alice3: $(cat "$T/link.err")"
 expect_exit 0 ctl alice3 --json recv --wait 1
 expect_not_in "$T/out" "historySync"
