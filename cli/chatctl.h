@@ -195,6 +195,9 @@ const char *out_timer_words(const char *user, long long seconds, char *buf, size
 cJSON *out_timer_json(const struct chat_timer_event *e);
 void out_timer_text(FILE *f, const struct chat_timer_event *e);
 void out_expired(int json, const char *chat_id, const char *message_id);
+/* History sync progress (issue 15): {"type": "historySync", ...} or a line. */
+cJSON *out_history_json(const struct chat_history_sync *h);
+void out_history(int json, const struct chat_history_sync *h);
 cJSON *out_chat_json(const struct chat_chat *ch);
 /* "muted": bool and "mutedUntil": null, "forever" or an RFC 3339 time. */
 void out_muted_json(cJSON *o, int64_t until);

@@ -119,11 +119,71 @@ device_link(struct cli *cli, struct args *args)
 	return EXIT_OK;
 }
 
+/* The history sync that follows an approval, as the sending side sees it. */
+struct approve_state {
+	struct chat_history_sync last;
+	int seen;
+};
+
+static void
+approve_history(struct chat_client *c, void *udata, const struct chat_history_sync *h)
+{
+	struct cli *cli = udata;
+	struct approve_state *st = cli->cmd_state;
+
+	(void)c;
+	if (st == NULL || !h->sending)
+		return;
+	st->last = *h;
+	st->seen = 1;
+	if (!cli->json)
+		fprintf(stderr, "chatctl: sending history: %lld/%lld messages\n",
+			(long long)h->done, (long long)h->total);
+}
+
+static const struct chat_callbacks approve_callbacks =
+	CHAT_CALLBACKS_INIT(.on_device_change = cli_notice_device_change,
+			    .on_send_failed = cli_notice_send_failed,
+			    .on_history_sync = approve_history);
+
+/* The batches go through the outbox: waited for here so that the user sees
+ * them through, but a cut connection or a Ctrl-C loses nothing (the next
+ * connection of this home sends the rest). */
+static int
+await_history(struct cli *cli, struct approve_state *st)
+{
+	int64_t until = proto_mono_ms() + LINK_WAIT_MS;
+
+	while (!(st->seen && st->last.finished) && proto_mono_ms() < until) {
+		if (st->last.failed) {
+			fprintf(stderr,
+				"chatctl: device approve: approved, but the history could not all "
+				"be sent: %s\n",
+				out_esc(chat_client_errmsg(cli->c)));
+			return EXIT_FAIL;
+		}
+		if (cli_interrupted() ||
+		    chat_client_loop(cli->c, 200) != CHAT_OK ||
+		    chat_client_state(cli->c) == CHAT_STATE_OFFLINE) {
+			fprintf(stderr,
+				"chatctl: device approve: the history was not all sent yet; the rest "
+				"goes the next time this device is connected\n");
+			return EXIT_FAIL;
+		}
+	}
+	if (st->seen && !st->last.finished)
+		fprintf(stderr, "chatctl: device approve: the history is still being sent; the "
+				"rest goes the next time this device is connected\n");
+	return EXIT_OK;
+}
+
 static int
 device_approve(struct cli *cli, struct args *args)
 {
+	struct approve_state st = {0};
 	char code[64] = "";
 	size_t len = 0;
+	long days = args_number(args, "history-days", CHAT_HISTORY_DAYS_DEFAULT);
 	int rc;
 
 	/* The code as a person types it, in one word or in its four groups. */
@@ -139,15 +199,29 @@ device_approve(struct cli *cli, struct args *args)
 	}
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	rc = chat_approve_device(cli->c, code, cli_done_cb, cli_done_reset(cli));
-	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK)
+	if ((rc = cli_set_callbacks(cli, &approve_callbacks)) != EXIT_OK)
 		return rc;
-	if (cli->json) {
-		out_json(out_approved_json(chat_client_user(cli->c), atol(cli->done.id)));
-	} else {
-		printf("approved: %s's device %s\n", chat_client_user(cli->c), cli->done.id);
+	if ((rc = chat_set_history_days(cli->c, (int)days)) != CHAT_OK)
+		return cli_fail(cli, rc, "device approve");
+	cli->cmd_state = &st; /* set back to NULL before st goes */
+	rc = chat_approve_device(cli->c, code, cli_done_cb, cli_done_reset(cli));
+	if ((rc = cli_await(cli, rc, "device approve")) != EXIT_OK) {
+		cli->cmd_state = NULL;
+		return rc;
 	}
-	return EXIT_OK;
+	if (!cli->json)
+		printf("approved: %s's device %s\n", chat_client_user(cli->c), cli->done.id);
+	fflush(stdout);
+	rc = days > 0 ? await_history(cli, &st) : EXIT_OK;
+	cli->cmd_state = NULL;
+	if (cli->json) {
+		cJSON *o = out_approved_json(chat_client_user(cli->c), atol(cli->done.id));
+
+		if (st.seen)
+			cJSON_AddItemToObject(o, "history", out_history_json(&st.last));
+		out_json(o);
+	}
+	return rc;
 }
 
 /* How many devices the user has, and whether one of them is the one named. */
@@ -235,12 +309,23 @@ static const struct cmd_entry cmd_device_link_entry = {
 		 .too_few = "device link needs the user to join"},
 	.exec = device_link};
 
+static const struct args_option approve_options[] = {
+	{.name = "history-days",
+	 .flags = ARGS_NUMBER,
+	 .meta = "DAYS",
+	 .needs = "a number of days (0 sends no history)",
+	 .min = 0,
+	 .max = CHAT_HISTORY_DAYS_MAX},
+	{0},
+};
+
 static const struct cmd_entry cmd_device_approve_entry = {
 	.name = "approve",
-	.usage = "CODE...",
-	.summary = "approve the new device that shows CODE",
+	.usage = "[--history-days DAYS] CODE...",
+	.summary = "approve the new device that shows CODE, and send it the recent history",
 	.parent = &cmd_device_entry,
-	.args = {.min_args = 1,
+	.args = {.options = approve_options,
+		 .min_args = 1,
 		 .max_args = -1,
 		 .too_few = "device approve needs the code the new device shows"},
 	.exec = device_approve};

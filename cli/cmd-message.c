@@ -246,6 +246,13 @@ on_expired(struct chat_client *c, void *udata, const char *chat_id, const char *
 }
 
 static void
+on_history_sync(struct chat_client *c, void *udata, const struct chat_history_sync *h)
+{
+	(void)c;
+	out_history(((struct cli *)udata)->json, h);
+}
+
+static void
 on_key_changed(struct chat_client *c, void *udata, const char *user, uint32_t device)
 {
 	struct recv_state *st = ((struct cli *)udata)->cmd_state;
@@ -373,7 +380,8 @@ static const struct chat_callbacks receive_callbacks =
 			    .on_send_failed = cli_notice_send_failed,
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
 			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
-			    .on_timer = on_timer, .on_expired = on_expired);
+			    .on_timer = on_timer, .on_expired = on_expired,
+			    .on_history_sync = on_history_sync);
 
 static int recv_loop(struct cli *cli, struct recv_state *st, long wait_s);
 

@@ -99,7 +99,7 @@ reply_failure(struct rpc_peer *peer, const cJSON *id, int err)
 const char *const rpc_event_names[] = {
 	"message", "reaction", "edit", "delete", "timer", "expired", "chatUpdate", "deviceChange",
 	"state", "missed", "keyChanged", "receipt", "sendFailed", "undecryptable", "typing",
-	"blocked", NULL};
+	"blocked", "historySync", NULL};
 
 static int
 event_bit(const char *name)
@@ -295,6 +295,14 @@ on_blocked_changed(struct chat_client *c, void *udata)
 	notify("blocked", o);
 }
 
+/* History sync progress (issue 15), on either side. */
+static void
+on_history_sync(struct chat_client *c, void *udata, const struct chat_history_sync *h)
+{
+	(void)c;
+	notify("historySync", out_history_json(h));
+}
+
 const struct chat_callbacks rpc_callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_update = on_update,
@@ -303,7 +311,8 @@ const struct chat_callbacks rpc_callbacks =
 			    .on_undecryptable = on_undecryptable, .on_typing = on_typing,
 			    .on_reaction = on_reaction, .on_message_changed = on_message_changed,
 			    .on_timer = on_timer, .on_expired = on_expired,
-			    .on_blocked_changed = on_blocked_changed);
+			    .on_blocked_changed = on_blocked_changed,
+			    .on_history_sync = on_history_sync);
 
 /* ---- params ------------------------------------------------------------------------ */
 

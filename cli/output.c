@@ -276,6 +276,38 @@ out_expired(int json, const char *chat_id, const char *message_id)
 	fflush(stdout);
 }
 
+/* History sync: the receiving side counts "received", the sending side
+ * "sent"; done once every batch is through. */
+cJSON *
+out_history_json(const struct chat_history_sync *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "type", "historySync");
+	cJSON_AddStringToObject(o, "direction", h->sending ? "sending" : "receiving");
+	cJSON_AddNumberToObject(o, "device", h->device);
+	cJSON_AddNumberToObject(o, h->sending ? "sent" : "received", (double)h->done);
+	cJSON_AddNumberToObject(o, "total", (double)h->total);
+	cJSON_AddNumberToObject(o, "batches", (double)h->parts_done);
+	cJSON_AddNumberToObject(o, "ofBatches", (double)h->parts);
+	cJSON_AddBoolToObject(o, "done", h->finished);
+	if (h->failed)
+		cJSON_AddBoolToObject(o, "failed", 1);
+	return o;
+}
+
+void
+out_history(int json, const struct chat_history_sync *h)
+{
+	if (json) {
+		out_json(out_history_json(h));
+		return;
+	}
+	printf("history: %lld/%lld messages %s%s\n", (long long)h->done, (long long)h->total,
+	       h->sending ? "sent" : "received", h->finished ? ", done" : "");
+	fflush(stdout);
+}
+
 cJSON *
 out_chat_json(const struct chat_chat *ch)
 {

@@ -314,6 +314,10 @@ approved(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 			  NULL);
 		return;
 	}
+	/* Its history goes to it now, in the background (history.c): the
+	 * batches are in the store, so the approval stands whatever becomes
+	 * of them. */
+	history_start(c, (uint32_t)dev);
 	snprintf(buf, sizeof buf, "%u", (unsigned)dev);
 	op_finish(c, op, CHAT_OK, buf);
 }

@@ -156,6 +156,14 @@ uint8_t *attach_body_build(const char *text, const struct attach_meta *atts, siz
 int attach_body_parse(const uint8_t *body, size_t len, char **text, struct attach_meta **atts,
 		      size_t *n, char *err, size_t errlen);
 
+/* One attachment as a member of a JSON object o (the form of the 0x03
+ * body's "attachments", also used by history batches): 0, or -1 out of
+ * memory. parse_one reads one (the i-th, for err) as attach_body_parse
+ * does: 0, or -1 with err. */
+#include <cjson/cJSON.h>
+int attach_meta_json(cJSON *o, const struct attach_meta *m);
+int attach_parse_one(const cJSON *o, size_t i, struct attach_meta *m, char *err, size_t errlen);
+
 /* Wipes (keys included) and frees an array from attach_body_parse(); NULL is fine. */
 void attach_meta_free(struct attach_meta *atts, size_t n);
 /* Wipes one attach_meta (e.g. one filled by attach_encrypt on the stack). */

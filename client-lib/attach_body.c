@@ -80,12 +80,30 @@ attach_valid_text(const char *text)
 	return len <= CHAT_MAX_TEXT && proto_valid_utf8(text, len);
 }
 
+int
+attach_meta_json(cJSON *o, const struct attach_meta *m)
+{
+	char hex[2 * ATTACH_SHA256_BYTES + 1];
+
+	sodium_bin2hex(hex, sizeof hex, m->sha256, sizeof m->sha256);
+	/* Sizes are at most 2^40 + a little: exact as doubles. */
+	if (cJSON_AddStringToObject(o, "blobId", m->blob_id) == NULL ||
+	    cJSON_AddStringToObject(o, "name", m->name) == NULL ||
+	    cJSON_AddStringToObject(o, "type", m->type) == NULL ||
+	    cJSON_AddNumberToObject(o, "size", (double)m->size) == NULL ||
+	    cJSON_AddNumberToObject(o, "encSize", (double)m->enc_size) == NULL ||
+	    proto_add_b64(o, "key", m->key, sizeof m->key) != 0 ||
+	    cJSON_AddStringToObject(o, "sha256", hex) == NULL)
+		return -1;
+	return 0;
+}
+
 uint8_t *
 attach_body_build(const char *text, const struct attach_meta *atts, size_t n, size_t *len,
 		  char *err, size_t errlen)
 {
 	cJSON *root = NULL, *arr, *o;
-	char *json = NULL, hex[2 * ATTACH_SHA256_BYTES + 1];
+	char *json = NULL;
 	uint8_t *body = NULL;
 	size_t jlen;
 
@@ -122,15 +140,7 @@ attach_body_build(const char *text, const struct attach_meta *atts, size_t n, si
 			goto nomem;
 		if (!cJSON_AddItemToArray(arr, o))
 			goto nomem_o;
-		sodium_bin2hex(hex, sizeof hex, m->sha256, sizeof m->sha256);
-		/* Sizes are at most 2^40 + a little: exact as doubles. */
-		if (cJSON_AddStringToObject(o, "blobId", m->blob_id) == NULL ||
-		    cJSON_AddStringToObject(o, "name", m->name) == NULL ||
-		    cJSON_AddStringToObject(o, "type", m->type) == NULL ||
-		    cJSON_AddNumberToObject(o, "size", (double)m->size) == NULL ||
-		    cJSON_AddNumberToObject(o, "encSize", (double)m->enc_size) == NULL ||
-		    proto_add_b64(o, "key", m->key, sizeof m->key) != 0 ||
-		    cJSON_AddStringToObject(o, "sha256", hex) == NULL)
+		if (attach_meta_json(o, m) != 0)
 			goto nomem;
 	}
 	if ((json = cJSON_PrintUnformatted(root)) == NULL)
@@ -184,7 +194,7 @@ attach_members_ok(const cJSON *obj)
 	return 0;
 }
 
-static int
+int
 attach_parse_one(const cJSON *o, size_t i, struct attach_meta *m, char *err, size_t errlen)
 {
 	const char *s;

@@ -639,6 +639,26 @@ typedef int (*chat_edit_cb)(void *arg, const struct chat_edit *e);
  * (before their done). Read the list with chat_blocked_users. */
 typedef void (*chat_blocked_cb)(struct chat_client *c, void *udata);
 
+/* History sync (PROTOCOL.md, "History sync"; since issue 15): the progress
+ * of a sync of the user's recent history, on the device that approved a new
+ * one and sends it (sending 1), and on the new device that receives it
+ * (sending 0). done counts the messages (rows: texts, events, reactions,
+ * edits, deletes) sent or received so far of total; finished is 1 once
+ * every batch is sent (or received). Called after each batch. */
+struct chat_history_sync {
+	int sending;
+	uint32_t device; /* the new device */
+	int64_t done, total;
+	int64_t parts_done, parts;
+	int finished;
+	/* sending: the sync could not start, or a batch could not be sent
+	 * after a minute of tries and is failed (chat_client_errmsg says
+	 * why); the sync stops there. */
+	int failed;
+};
+typedef void (*chat_history_sync_cb)(struct chat_client *c, void *udata,
+				     const struct chat_history_sync *h);
+
 /* For chat_link_device: the code to show the user, to be approved on one of their
  * existing devices. */
 typedef void (*chat_code_cb)(struct chat_client *c, void *arg, const char *code);
@@ -669,6 +689,7 @@ struct chat_callbacks {
 	chat_timer_cb on_timer;            /* since issue 14's disappearing messages */
 	chat_expired_cb on_expired;        /* likewise */
 	chat_blocked_cb on_blocked_changed; /* since issue 14's blocking */
+	chat_history_sync_cb on_history_sync; /* since issue 15's history sync */
 };
 
 /* A struct chat_callbacks with its size set, and the callbacks given. */
@@ -1352,6 +1373,21 @@ CHAT_API int chat_blocked_users(struct chat_client *c, int (*each)(void *arg, co
 /* 1 if user is on the copy of the block list, 0 if not (or not a valid
  * name), or CHAT_ERR_STORE. */
 CHAT_API int chat_is_blocked(struct chat_client *c, const char *user);
+
+/* History sync (PROTOCOL.md, "History sync"). When chat_approve_device
+ * approves a new device, this device then sends it, end to end encrypted and
+ * through the outbox (it resumes on the next connection if cut off), the
+ * user's history of the last `days` days: chats, members, messages, their
+ * files' keys. 0 sends nothing; the default is CHAT_HISTORY_DAYS_DEFAULT, at
+ * most CHAT_HISTORY_DAYS_MAX. Progress comes to on_history_sync, on both
+ * devices. set returns CHAT_OK or CHAT_ERR_INVALID. progress fills *h with
+ * the sending sync of this home (1), or says there is none (0); or
+ * CHAT_ERR_STORE. */
+#define CHAT_HISTORY_DAYS_DEFAULT 30
+#define CHAT_HISTORY_DAYS_MAX     3650
+CHAT_API int chat_set_history_days(struct chat_client *c, int days);
+CHAT_API int chat_history_days(const struct chat_client *c);
+CHAT_API int chat_history_progress(struct chat_client *c, struct chat_history_sync *h);
 
 #define CHAT_SAFETY_NUMBER_LEN 71 /* 12 groups of 5 digits, spaces between */
 

@@ -443,6 +443,7 @@ chat_client_new(const struct chat_opts *given, void *udata, int *err, char *errb
 		return NULL;
 	}
 	c->udata = udata;
+	c->history_days = CHAT_HISTORY_DAYS_DEFAULT;
 	c->transport = &ws_transport;
 	c->hooks = &client_hooks;
 	c->next_req_id = 1;

@@ -125,6 +125,7 @@ struct op {
 	int change;
 	int timer; /* a disappearing-timer change: text its seconds */
 	int prefs; /* chat settings (0x0b): text the body's JSON */
+	int history; /* a history batch (history.c): text its JSON */
 	char reply_to[CHAT_MESSAGE_ID_LEN + 1];
 	char reply_sender[CHAT_USER_MAX + 1];
 	char reply_preview[CHAT_REPLY_PREVIEW_MAX + 1];
@@ -224,10 +225,34 @@ struct chat_client {
 	int64_t expire_look_at;
 	int sweeping;
 
+	/* history.c: the days of history an approval sends the new device
+	 * (chat_set_history_days), and the device a sync waits to go to while
+	 * the notes-to-self chat it goes by is being made (0 none). */
+	int history_days;
+	uint32_t history_to;
+	/* A batch that could not go (the new device had no prekeys up yet,
+	 * say) stays pending and the outbox goes again then (ms since the
+	 * epoch, 0 none); how many times in a row. */
+	int64_t history_retry_at;
+	int history_tries;
+
 	char errmsg[512];
 	char server_code[64];
 	char err_user[CHAT_USER_MAX + 1]; /* chat_client_error_user */
 };
+
+/* history.c: after an approval, send the new device its history; a batch
+ * the server took (was_pending: it was not counted yet); a batch that
+ * arrived (CHAT_OK handled, 1 malformed with why, or an error). */
+void history_start(struct chat_client *c, uint32_t device);
+void history_sent(struct chat_client *c, const char *message_id, const char *json,
+		  int was_pending);
+/* A batch's send failed with err: 1 if it stays pending for a retry (the
+ * tick runs it), 0 if it is failed for good. */
+int history_failed(struct chat_client *c, int err);
+void history_tick(struct chat_client *c);
+int history_take(struct chat_client *c, const char *message_id, const char *user,
+		 uint32_t device, const uint8_t *body, size_t len, char *why, size_t cap);
 
 /* client.c */
 int client_fail(struct chat_client *c, int err, const char *fmt, ...)

@@ -503,6 +503,7 @@ struct body {
 	int timer;               /* PROTO_BODY_TIMER: text its seconds in decimal */
 	int prefs;               /* PROTO_BODY_PREFS: text its JSON, prefs its values */
 	struct prefs_body settings;
+	int history;             /* PROTO_BODY_HISTORY: text the whole body, unread yet */
 	struct reply_body quote; /* its text is moved to text */
 };
 
@@ -653,6 +654,20 @@ read_body(struct chat_client *c, const uint8_t *pt, size_t len, struct body *b, 
 		b->prefs = 1;
 		return CHAT_OK;
 	}
+	case PROTO_BODY_HISTORY:
+		/* Read by history_take, once its sender is known to be one of
+		 * this user's devices (store_body). */
+		if (len > PROTO_HISTORY_MAX_JSON + 1) {
+			snprintf(why, cap, "its history batch is over %d bytes",
+				 PROTO_HISTORY_MAX_JSON);
+			return 1;
+		}
+		if ((b->text = malloc(len)) == NULL)
+			return client_fail(c, CHAT_ERR_NOMEM, "out of memory");
+		memcpy(b->text, pt, len);
+		b->text_len = len;
+		b->history = 1;
+		return CHAT_OK;
 	case PROTO_BODY_RECEIPT:
 		snprintf(why, cap, "it is a receipt sent as a message");
 		return 1;
@@ -717,6 +732,21 @@ store_body(struct chat_client *c, const struct incoming *in, const struct body *
 	struct chat_attachment a[PROTO_MAX_BLOBS];
 	int rc, owed, accepted = 1;
 
+	/* A history batch is no message of the history: applied (or dropped)
+	 * whole, or, malformed, stored as undecryptable like any body. */
+	if (why == NULL && b->history) {
+		char bad[300];
+
+		rc = history_take(c, in->message_id, in->user, (uint32_t)in->device,
+				  (const uint8_t *)b->text, b->text_len, bad, sizeof bad);
+		if (rc != 1)
+			return rc;
+		{
+			struct body none = {0};
+
+			return store_body(c, in, &none, bad);
+		}
+	}
 	for (size_t i = 0; i < b->n_atts; i++)
 		a[i] = (struct chat_attachment){b->atts[i].name, b->atts[i].type,
 						(int64_t)b->atts[i].size, NULL};

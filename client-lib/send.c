@@ -106,11 +106,13 @@ message_body(struct chat_client *c, const struct op *op, size_t *len)
 {
 	uint8_t *b;
 
-	if (op->prefs) {
-		/* The JSON prefs.c built (prefs_body_build), as it was stored. */
+	if (op->prefs || op->history) {
+		/* The JSON prefs.c built (prefs_body_build), as it was stored;
+		 * or a history batch (history.c): its JSON was built and bounded
+		 * when it was written. */
 		if ((b = malloc(op->text_len + 1)) == NULL)
 			return NULL;
-		b[0] = PROTO_BODY_PREFS;
+		b[0] = op->prefs ? PROTO_BODY_PREFS : PROTO_BODY_HISTORY;
 		memcpy(b + 1, op->text, op->text_len);
 		*len = op->text_len + 1;
 		return b;
@@ -154,6 +156,7 @@ static void
 sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 {
 	int64_t seq, at;
+	int was_pending = 0;
 
 	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "device_mismatch") == 0 &&
 	    op->attempts < SEND_ATTEMPTS) {
@@ -175,6 +178,11 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 				  "the server's send reply has no seq or time");
 	if (err == CHAT_OK)
 		err = group_sent(c, op);
+	if (err == CHAT_OK && op->history) {
+		char state[16];
+
+		was_pending = store_unsent_state(&c->store, op->message_id, state, sizeof state) == 1;
+	}
 	if (err == CHAT_OK && store_message_sent(&c->store, op->message_id, seq, at) != 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot record it: %s",
 				  c->store.err);
@@ -194,6 +202,9 @@ sent(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 	/* An edit or delete, sent: its sentAt judges it now (the window). */
 	if (err == CHAT_OK && op->change && changes_apply(c, op->reply_to) < 0)
 		err = client_fail(c, CHAT_ERR_STORE, "sent, but cannot apply it: %s", c->store.err);
+	/* A history batch the server has: the sync's progress. */
+	if (err == CHAT_OK && op->history)
+		history_sent(c, op->message_id, op->text, was_pending);
 	err = chats_no_such(c, err, op->chat_id);
 	op_finish(c, op, err, op->message_id);
 }
@@ -219,7 +230,7 @@ encrypt_and_send(struct chat_client *c, struct op *op)
 		rc = client_fail(c, CHAT_ERR_NOMEM, "out of memory");
 	/* In a chat with a timer, the server keeps it no longer than that. Not a
 	 * timer change: a device offline longer must still learn of it. */
-	if (rc == CHAT_OK && !op->timer &&
+	if (rc == CHAT_OK && !op->timer && !op->history &&
 	    (ttl = store_timer_for_send(&c->store, op->chat_id, op->message_id)) < 0)
 		rc = client_fail(c, CHAT_ERR_STORE, "%s", c->store.err);
 	if (rc == CHAT_OK && ttl > 0 && !cJSON_AddNumberToObject(req, "ttl", (double)ttl))
@@ -386,6 +397,12 @@ release_ready(struct chat_client *c, const char *chat_id)
 static int
 send_end(struct chat_client *c, struct op *op, int err, const char **id)
 {
+	/* A history batch is nobody's message: it waits and goes again
+	 * (history.c), since the new device may not be ready for it yet. */
+	if (op->history && err != CHAT_OK && history_failed(c, err)) {
+		*id = op->message_id;
+		return err;
+	}
 	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_TIMEOUT &&
 	    err != CHAT_ERR_CONNECT &&
 	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
@@ -756,6 +773,7 @@ send_op_extra(struct op *op, const struct chat_message *m)
 	op->reaction = strcmp(m->kind, "reaction") == 0;
 	op->timer = strcmp(m->kind, "timer") == 0;
 	op->prefs = strcmp(m->kind, "prefs") == 0;
+	op->history = strcmp(m->kind, "history") == 0;
 	op->change = strcmp(m->kind, "edit") == 0     ? PROTO_BODY_EDIT
 		     : strcmp(m->kind, "delete") == 0 ? PROTO_BODY_DELETE
 						      : 0;

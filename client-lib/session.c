@@ -661,6 +661,7 @@ chat_client_loop(struct chat_client *c, int timeout_ms)
 
 	/* Disappearing messages vanish on time, online or not. */
 	disappear_tick(c);
+	history_tick(c);
 	if (!c->has_conn && c->state == CHAT_STATE_OFFLINE)
 		return CHAT_ERR_NOT_CONNECTED;
 	if (c->state == CHAT_STATE_WAITING) {

@@ -367,10 +367,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT c.chat_id, c.kind, c.name,"
 		" coalesce((SELECT max(CASE WHEN m.sent_at > 0 THEN m.sent_at ELSE m.stored_at END)"
 		"           FROM messages m WHERE m.chat_id = c.chat_id"
-		"            AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')),"
+		"            AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs',"
+		"             'history')),"
 		"          c.created_at) AS last,"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
-		"   AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')),"
+		"   AND m.kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs',"
+		"    'history')),"
 		" (SELECT count(*) FROM messages m WHERE m.chat_id = c.chat_id"
 		"   AND m.outgoing = 0 AND m.kind = 'text' AND m.state = 'received'"
 		"   AND m.deleted = 0),"
@@ -447,7 +449,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * in the order they were written. The inner query picks the newest ?2. */
 	[ST_MESSAGE_HISTORY] = "SELECT " MESSAGE_COLUMNS " FROM (SELECT *, seq = 0 AS unsent,"
 			       "  rowid AS r FROM messages WHERE chat_id = ?1"
-			       "  AND kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs')"
+			       "  AND kind NOT IN ('reaction', 'edit', 'delete', 'timer-refused', 'prefs',"
+			       "   'history')"
 			       "  ORDER BY unsent DESC, seq DESC, r DESC LIMIT ?2)"
 			       " ORDER BY unsent, seq, r",
 	[ST_MESSAGE_BRIEF] = "SELECT chat_id, sender, outgoing, state, kind FROM messages"
@@ -467,10 +470,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 	/* store_outbox.c */
 	[ST_OUTBOX_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
-			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')"
+			   " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer',"
+			   " 'prefs', 'history')"
 			   " ORDER BY rowid",
 	[ST_OUTBOX_OLDER] = "SELECT message_id FROM messages WHERE outgoing = 1"
-			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')"
+			    " AND state = 'pending' AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer',"
+			    " 'prefs', 'history')"
 			    " AND stored_at < ?1"
 			    " ORDER BY rowid",
 	[ST_UNSENT_EACH] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE outgoing = 1"
@@ -479,7 +484,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " ORDER BY rowid",
 	[ST_UNSENT_STATE] = "SELECT state FROM messages WHERE message_id = ?1 AND"
 			    " outgoing = 1 AND seq = 0 AND state IN ('pending', 'failed')"
-			    " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs')",
+			    " AND kind IN ('text', 'reaction', 'edit', 'delete', 'timer', 'prefs',"
+			    " 'history')",
 	/* Only what no server confirmed: the row's guard decides, and the other
 	 * two follow it in the same transaction. */
 	[ST_UNSENT_DELETE] = "DELETE FROM messages WHERE message_id = ?1 AND outgoing = 1"
@@ -605,6 +611,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOCKED_ADD] = "INSERT OR IGNORE INTO blocked(user) VALUES (?1)",
 	[ST_DROPPED_ADD] = "INSERT OR IGNORE INTO dropped(message_id, at) VALUES (?1, ?2)",
 	[ST_DROPPED_PRUNE] = "DELETE FROM dropped WHERE at < ?1",
+
+	/* store_history.c: a chat's rows a new device gets (PROTOCOL.md,
+	 * "History sync"): what the server numbered (and membership events),
+	 * sent at or after ?2, not yet expired at ?3; every timer change of the
+	 * chat whatever its age, since the expiry of a message in the window
+	 * follows the change in force at its seq. */
+	[ST_HISTORY_ROWS] = "SELECT message_id, chat_id, seq, sender, sender_device, sent_at, text,"
+			    " outgoing, state, kind, reply_to, reply_sender, reply_preview, deleted,"
+			    " expires_at, original FROM messages WHERE chat_id = ?1"
+			    " AND kind IN ('text', 'update', 'reaction', 'edit', 'delete', 'timer')"
+			    " AND (seq > 0 OR kind = 'update')"
+			    " AND state NOT IN ('pending', 'failed')"
+			    " AND (sent_at >= ?2 OR kind = 'timer')"
+			    " AND (expires_at IS NULL OR expires_at = 0 OR expires_at > ?3)"
+			    " ORDER BY seq, rowid",
+	/* A batch the server has: its text is of no use here any more. */
+	[ST_HISTORY_WIPE] = "UPDATE messages SET text = '' WHERE message_id = ?1 AND kind = 'history'",
 
 	/* store_receipts.c */
 	[ST_RECEIPT_PUT] = "INSERT INTO receipts(message_id, user, device_id, status, at)"

@@ -266,6 +266,24 @@ void store_reactions_free(struct store_reactions *r);
 int store_reaction_mine(struct store *s, const char *message_id, const char *user, char *emoji,
 			size_t cap);
 
+/* History sync (store_history.c): rows walks the rows of chat_id a new
+ * device gets (sent at or after since, not expired at now, and every timer
+ * change), by seq, calling fn while it returns 0 (strings valid during the
+ * call; original is the text as first written of an edited message, else
+ * NULL); 0 or -1. wipe empties the text of a batch the server has. */
+struct store_history_row {
+	const char *message_id, *chat_id, *sender, *text, *state, *kind;
+	const char *reply_to, *reply_sender, *reply_preview, *original;
+	size_t text_len, original_len;
+	int64_t seq, sent_at, expires_at;
+	uint32_t sender_device;
+	int outgoing, deleted;
+};
+typedef int (*store_history_fn)(void *arg, const struct store_history_row *r);
+int store_history_rows(struct store *s, const char *chat_id, int64_t since, int64_t now,
+		       store_history_fn fn, void *arg);
+int store_history_wipe(struct store *s, const char *message_id);
+
 /* Walks the newest limit messages of a chat (0: all), oldest first. */
 int store_message_each(struct store *s, const char *chat_id, int limit, chat_history_cb fn,
 		       void *arg, int *stop);

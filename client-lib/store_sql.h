@@ -23,6 +23,7 @@
  *                    sender keys of group chats
  *   store_blocks.c   the copy of the user's block list, and the envelopes
  *                    of blocked users thrown away
+ *   store_history.c  the rows a history sync sends to a new device
  *
  * The idiom is chat-server's (server-stub/db.c): a statement comes from the
  * table by its name (store_stmt), every value goes in through a bind helper
@@ -200,6 +201,9 @@ enum store_st {
 	ST_BLOCKED_ADD,
 	ST_DROPPED_ADD,
 	ST_DROPPED_PRUNE,
+	/* store_history.c */
+	ST_HISTORY_ROWS,
+	ST_HISTORY_WIPE,
 	ST_COUNT
 };
 

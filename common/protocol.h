@@ -152,6 +152,15 @@
 #define PROTO_BODY_PREFS     0x0b
 #define PROTO_MAX_PREFS_BODY 512
 #define PROTO_PREFS_MAX_MS   9007199254740991LL /* 2^53 - 1: exact in JSON */
+/* History sync (PROTOCOL.md, "History sync"): a batch of a user's recent
+ * history, sent by the device that approved a new one to it alone, JSON
+ * (client-lib/history.h). Bounds every receiver checks. */
+#define PROTO_BODY_HISTORY        0x0c
+#define PROTO_HISTORY_MAX_JSON    60000  /* bytes of one batch's JSON */
+#define PROTO_HISTORY_MAX_CHATS   64     /* chats described in one batch */
+#define PROTO_HISTORY_MAX_ITEMS   1000   /* messages in one batch */
+#define PROTO_HISTORY_MAX_PARTS   100000 /* batches in one sync */
+#define PROTO_HISTORY_MAX_DAYS    3650   /* the window a sender may be asked for */
 /* Typing (PROTOCOL.md, "typing"): a typing envelope's ciphertext is at most
  * this many bytes decoded, and a device sends one a chat at most this often. */
 #define PROTO_MAX_TYPING_CIPHERTEXT 1024

@@ -812,6 +812,26 @@ on_blocked_changed(struct chat_client *c, void *udata)
 	a->redraw = 1;
 }
 
+/* History arriving on this new device: its share in the status line; the
+ * chats it brings, in the list. */
+static void
+on_history_sync(struct chat_client *c, void *udata, const struct chat_history_sync *h)
+{
+	struct app *a = udata;
+
+	(void)c;
+	if (h->sending)
+		return;
+	a->history_on = !h->finished;
+	a->history_pct = h->total > 0 ? (int)(h->done * 100 / h->total) : 100;
+	if (a->history_pct > 100)
+		a->history_pct = 100;
+	if (h->finished)
+		app_status(a, "history: %lld messages received", (long long)h->done);
+	a->dirty_chats = a->dirty_msgs = 1;
+	a->redraw = 1;
+}
+
 static const struct chat_callbacks callbacks =
 	CHAT_CALLBACKS_INIT(.on_message = on_message, .on_state = on_state,
 			    .on_key_changed = on_key_changed, .on_receive_error = on_receive_error,
@@ -821,7 +841,8 @@ static const struct chat_callbacks callbacks =
 			    .on_typing = on_typing, .on_reaction = on_reaction,
 			    .on_message_changed = on_message_changed, .on_timer = on_timer,
 			    .on_expired = on_expired,
-			    .on_blocked_changed = on_blocked_changed);
+			    .on_blocked_changed = on_blocked_changed,
+			    .on_history_sync = on_history_sync);
 
 /* ---- one home, several programs ------------------------------------------------- */
 

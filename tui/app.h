@@ -187,6 +187,9 @@ struct app {
 	int seen_online;    /* 1, 0, -1 hidden or not known */
 	int64_t seen_at;    /* ms since the epoch, or -1 */
 	int64_t seen_asked; /* ms, monotonic: asked again each minute */
+	/* History sync (issue 15): a sync arriving on this new device, in the
+	 * status line as "history: 40%" until it is done. */
+	int history_on, history_pct;
 };
 
 /* prefs.c: /mute [DURATION|forever], /unmute, /pin, /unpin, /archive,

@@ -673,6 +673,11 @@ draw_status(const struct app *a, int y, int cols)
 	else
 		snprintf(left, sizeof left, "[%s] %s", state_name(a),
 			 a->c && chat_client_user(a->c) ? chat_client_user(a->c) : "");
+	if (a->history_on) {
+		size_t n = strlen(left);
+
+		snprintf(left + n, sizeof left - n, " [history: %d%%]", a->history_pct);
+	}
 	if (a->more_below)
 		snprintf(right, sizeof right, " -- new messages below (PgDn) --");
 	else if (a->scroll > 0)

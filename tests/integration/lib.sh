@@ -196,6 +196,9 @@ register() {
 
 # link_device NEW USER APPROVER [NAME]: the home NEW joins USER's account as a
 # new device (named NAME), approved from the home APPROVER with the code NEW shows.
+# The approver sends no history (PROTOCOL.md, "History sync") unless
+# HISTORY_DAYS says how many days: the tests that link a device to test
+# something else see only what is sent after the link, as before.
 link_device() {
 	# Emptied here, not only by the background job's redirection: that one may
 	# come after the wait below has read an earlier link's code from the file.
@@ -209,7 +212,8 @@ link_device() {
 	done
 	# LINK_DELAY: seconds a person takes to approve it.
 	[ -n "${LINK_DELAY:-}" ] && sleep "$LINK_DELAY"
-	expect_exit 0 ctl "$3" device approve "$(head -n 1 "$T/link.out" | jq -r .code)"
+	expect_exit 0 ctl "$3" device approve --history-days "${HISTORY_DAYS:-0}" \
+		"$(head -n 1 "$T/link.out" | jq -r .code)"
 	wait $link || fail "link of $1: $(cat "$T/link.err")"
 }
 

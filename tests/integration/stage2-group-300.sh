@@ -24,7 +24,7 @@ while ! grep -q '"code"' "$t/$new.link"; do
 	i=$((i + 1)); [ $i -gt 400 ] && { echo "no code for $new: $(cat "$t/$new.lerr")"; exit 1; }
 	sleep 0.05
 done
-"$c" --home "$t/$user" --server "$url" device approve "$(head -n 1 "$t/$new.link" | jq -r .code)" \
+"$c" --home "$t/$user" --server "$url" device approve --history-days 0 "$(head -n 1 "$t/$new.link" | jq -r .code)" \
 	>/dev/null 2>"$t/$new.aerr" || { echo "approve $new: $(cat "$t/$new.aerr")"; exit 1; }
 wait $pid || { echo "link $new: $(cat "$t/$new.lerr")"; exit 1; }
 EOF2

@@ -107,7 +107,7 @@ test_device_usage_is_its_subcommands(void **state)
 
 	(void)state;
 	assert_string_equal(cli_cmd_usage(&cmd_device_entry, usage, sizeof usage),
-			    "list | link [--server URL] [--name NAME] USER | approve CODE... | "
+			    "list | link [--server URL] [--name NAME] USER | approve [--history-days DAYS] CODE... | "
 			    "remove DEVICE [--force]");
 }
 
