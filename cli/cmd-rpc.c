@@ -1274,9 +1274,15 @@ approve_finish(struct rpc_call *call, int err, const char *id)
 static int
 method_approve(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
 {
-	struct rpc_call *call = new_step_call(peer, id, method, approve_finish);
+	struct rpc_call *call;
+	int64_t days = CHAT_HISTORY_DAYS_DEFAULT;
+	int rc;
 
-	if (call == NULL)
+	/* What history the new device gets (chatctl's --history-days). */
+	proto_get_int(params, "historyDays", 0, CHAT_HISTORY_DAYS_MAX, &days);
+	if ((rc = chat_set_history_days(peer->rpc->cli->c, (int)days)) != CHAT_OK)
+		return reply_failure(peer, id, rc);
+	if ((call = new_step_call(peer, id, method, approve_finish)) == NULL)
 		return 0;
 	return start(peer, id, call,
 		     chat_approve_device(peer->rpc->cli->c, param_str(params, "code"), step_done,
@@ -1484,7 +1490,9 @@ static const struct method methods[] = {
 	{"verify", method_keys, {{"user", P_STR, 1, 0, 0, "a user name"}}},
 	{"deviceList", method_keys, {{0}}},
 	{"deviceApprove", method_approve, {{"code", P_STR, 1, 0, 0,
-					    "the link code the new device shows"}}},
+					    "the link code the new device shows"},
+					   {"historyDays", P_INT, 0, 0, CHAT_HISTORY_DAYS_MAX,
+					    "days of history sent to it (default 30, 0 none)"}}},
 	{"deviceRemove", method_remove_device, {{"deviceId", P_INT, 1, 1, PROTO_DEVICE_ID_MAX,
 						 "a device id (deviceList)"},
 						{"force", P_BOOL, 0, 0, 0,

@@ -105,9 +105,18 @@ ctl alice2 --json device link alice >"$T/link.out" 2>"$T/link.err" &
 link=$!
 wait_until 20 'no link code: $(cat "$T/link.err")' grep -q '"code"' "$T/link.out"
 code=$(head -n 1 "$T/link.out" | jq -r .code)
-rpc '{"jsonrpc":"2.0","id":1,"method":"deviceApprove","params":{"code":"'"$code"'"}}'
-[ "$(r 1 | jq -c .result)" = '{"user":"alice","deviceId":2}' ] || fail "approve: $(r 1)"
+rpc '{"jsonrpc":"2.0","id":1,"method":"deviceApprove","params":{"code":"'"$code"'","historyDays":"30"}}' \
+	'{"jsonrpc":"2.0","id":2,"method":"deviceApprove","params":{"code":"'"$code"'","historyDays":0}}'
+[ "$(r 1 | jq .error.code)" = -32602 ] || fail "historyDays as a string: $(r 1)"
+[ "$(r 2 | jq -c .result)" = '{"user":"alice","deviceId":2}' ] || fail "approve: $(r 2)"
 wait $link || fail "link: $(cat "$T/link.err")"
+# historyDays 0: alice's chats stay hers (with the default, 30 days of them
+# would follow: history-sync.sh; alice's recv sends what her outbox holds).
+expect_exit 0 ctl alice recv
+expect_exit 0 ctl alice2 --json recv
+expect_not_in "$T/out" "historySync"
+expect_exit 0 ctl alice2 --json chats
+[ "$(jq length "$T/out")" = 0 ] || fail "alice2 got chats with historyDays 0: $(cat "$T/out")"
 expect_exit 0 ctl alice --json device list
 cp "$T/out" "$T/devices.json"
 rpc '{"jsonrpc":"2.0","id":1,"method":"deviceList"}' \
