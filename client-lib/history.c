@@ -457,6 +457,8 @@ self_made(struct chat_client *c, void *arg, int err, const char *id)
 	}
 	if (enqueue(c, id, to) != CHAT_OK)
 		start_failed(c, to);
+	/* Settings owed for want of these notes go by them now (prefs.c). */
+	prefs_online(c);
 }
 
 void
