@@ -4,8 +4,10 @@
  * each chat; what they mean (notify or not, hide or not) is each program's
  * to decide, by the rules chat.h gives. Each change goes to the user's other
  * devices as a 0x0b body in their notes to self (PROTOCOL.md, "Chat
- * settings"), when there are notes to self to send it in; receive.c applies
- * what comes from them, the newest change winning.
+ * settings"); with none yet, they are made first (offline: the sync is owed,
+ * kept in the store, and done on the next connection). receive.c applies
+ * what comes from them, the newest change winning; history.c carries each
+ * chat's settings to a newly linked device.
  */
 #include "internal.h"
 #include "reply.h"
