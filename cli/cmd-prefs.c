@@ -78,8 +78,11 @@ sync_now(struct cli *cli, const char *what)
 	 * to the outbox. */
 	int64_t deadline = proto_now_ms() + (cli->timeout_ms > 0 ? cli->timeout_ms : 10000);
 
-	if (chat_resolve_chat(cli->c, CHAT_SELF_SPEC, self) != CHAT_OK)
-		return; /* no notes to self: nothing was sent */
+	/* No notes to self and nothing owed: there is nothing to send. Owed:
+	 * connecting makes the notes and sends the settings by them. */
+	if (chat_resolve_chat(cli->c, CHAT_SELF_SPEC, self) != CHAT_OK &&
+	    chat_prefs_sync_owed(cli->c) != 1)
+		return;
 	if (chat_client_connect(cli->c) == CHAT_OK)
 		while (!cli_interrupted() && proto_now_ms() < deadline) {
 			int st;

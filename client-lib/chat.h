@@ -1032,8 +1032,10 @@ CHAT_API int chat_list_chats(struct chat_client *c, chat_chat_cb each, void *arg
  * The user's settings of a chat, kept in this device's store and shown in
  * struct chat_chat. Each change also goes, end-to-end encrypted, to the
  * user's other devices, in the user's notes to self (PROTOCOL.md, "Chat
- * settings"; sent now if online, else by the outbox), when the notes exist
- * (chat_create_chat with the user alone makes them); libchat applies theirs
+ * settings"; sent now if online, else by the outbox). With no notes to self
+ * yet, libchat makes them (as chat_create_chat with the user alone does)
+ * when online, else on the next connection, and sends the settings then;
+ * history sync carries them to a newly linked device too. libchat applies theirs
  * as they come, the newest change winning, and tells the application
  * nothing (chat_list_chats shows them). What a setting means is the
  * program's to decide, by these rules as chatctl and chat-tui follow them:
@@ -1065,6 +1067,10 @@ CHAT_API int chat_set_archived(struct chat_client *c, const char *chat_id, int a
  * CHAT_MUTE_FOREVER; or CHAT_ERR_INVALID, CHAT_ERR_NO_SUCH_CHAT,
  * CHAT_ERR_STORE. For a program that notifies of a message. */
 CHAT_API int64_t chat_muted_until(struct chat_client *c, const char *chat_id);
+/* 1 if settings changed here wait to go to the user's other devices until
+ * the next connection makes the notes to self they go by (none existed
+ * yet); else 0. For a program that connects only to sync them. */
+CHAT_API int chat_prefs_sync_owed(struct chat_client *c);
 
 /* Walks the newest `limit` messages of chat_id (0: all), oldest first.
  * Returns 0, what each() stopped the walk with, CHAT_ERR_INVALID (a bad chat

@@ -73,6 +73,7 @@ on_online(struct chat_client *c)
 	receipts_due(c, 0); /* whatever the store owes from earlier */
 	prekeys_online(c);
 	blocks_online(c); /* after a link: no auth reply brought the block list */
+	prefs_online(c);  /* settings owed while there were no notes to self */
 }
 
 /* Acks and receipts are queued as late as possible, so that one frame

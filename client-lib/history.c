@@ -285,6 +285,19 @@ pack_chat(void *arg, const struct chat_chat *ch)
 	}
 	hc.admins = adm.list;
 	hc.n_admins = adm.n;
+	/* The user's settings of it, if ever set (here or by another device):
+	 * the new device applies them as it would a 0x0b body. */
+	{
+		int64_t v[4];
+
+		if (store_chat_prefs_get(&c->store, ch->chat_id, v) == 1 && v[3] > 0) {
+			hc.has_prefs = 1;
+			hc.muted_until = v[0] == CHAT_MUTE_FOREVER ? -1 : v[0];
+			hc.pinned_at = v[1];
+			hc.archived_at = v[2];
+			hc.prefs_at = v[3];
+		}
+	}
 	p->chat = history_chat_json(&hc);
 	store_free_list(adm.list, adm.n);
 	if (p->chat == NULL) {
@@ -444,6 +457,8 @@ self_made(struct chat_client *c, void *arg, int err, const char *id)
 	}
 	if (enqueue(c, id, to) != CHAT_OK)
 		start_failed(c, to);
+	/* Settings owed for want of these notes go by them now (prefs.c). */
+	prefs_online(c);
 }
 
 void
@@ -605,6 +620,13 @@ apply_batch(struct chat_client *c, const struct history_batch *b)
 		    store_chat_put(&c->store, ch->id, ch->kind, ch->name, ch->description, now,
 				   (const char *const *)ch->members, ch->n_members,
 				   (const char *const *)ch->admins, ch->n_admins) != 0)
+			return -1;
+		/* The user's settings of it, by the rule of a 0x0b body: the
+		 * newest change wins (one made here since is kept). */
+		if (ch->has_prefs &&
+		    store_chat_prefs_apply(&c->store, ch->id,
+					   ch->muted_until < 0 ? CHAT_MUTE_FOREVER : ch->muted_until,
+					   ch->pinned_at, ch->archived_at, ch->prefs_at) < 0)
 			return -1;
 	}
 	if (b->n_items > 0 && (fresh = calloc(b->n_items, sizeof *fresh)) == NULL)

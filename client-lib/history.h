@@ -39,6 +39,10 @@ struct history_chat {
 	char **admins;
 	size_t n_admins;
 	int64_t timer; /* seconds, 0 off */
+	/* The user's settings of the chat (PROTOCOL.md, "Chat settings"), when
+	 * has_prefs: as a 0x0b body's fields, muted_until -1 for ever. */
+	int has_prefs;
+	int64_t muted_until, pinned_at, archived_at, prefs_at;
 };
 
 /* One message row: a text (with files, a quote, a deleted or edited

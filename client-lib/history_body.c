@@ -69,7 +69,12 @@ history_chat_json(const struct history_chat *ch)
 	     !cJSON_AddStringToObject(o, "description", ch->description)) ||
 	    !cJSON_AddItemToObject(o, "members", m) ||
 	    (m = NULL, !cJSON_AddItemToObject(o, "admins", a)) ||
-	    (a = NULL, !cJSON_AddNumberToObject(o, "timer", (double)ch->timer))) {
+	    (a = NULL, !cJSON_AddNumberToObject(o, "timer", (double)ch->timer)) ||
+	    (ch->has_prefs &&
+	     (!cJSON_AddNumberToObject(o, "mutedUntil", (double)ch->muted_until) ||
+	      !cJSON_AddNumberToObject(o, "pinnedAt", (double)ch->pinned_at) ||
+	      !cJSON_AddNumberToObject(o, "archivedAt", (double)ch->archived_at) ||
+	      !cJSON_AddNumberToObject(o, "settingsAt", (double)ch->prefs_at)))) {
 		cJSON_Delete(o);
 		cJSON_Delete(m);
 		cJSON_Delete(a);
@@ -321,6 +326,33 @@ read_users(const cJSON *o, const char *name, size_t min, size_t max, char ***out
 	return REPLY_OK;
 }
 
+/* The chat's settings: the four members all there or none (a batch from
+ * before them), each bounded as a 0x0b body's fields are. */
+static int
+parse_prefs(const cJSON *o, size_t i, struct history_chat *ch, char *err, size_t errlen)
+{
+	static const char *const names[] = {"mutedUntil", "pinnedAt", "archivedAt", "settingsAt"};
+	size_t there = 0;
+
+	for (size_t k = 0; k < 4; k++)
+		there += cJSON_GetObjectItemCaseSensitive(o, names[k]) != NULL;
+	if (there == 0)
+		return REPLY_OK;
+	if (there != 4 ||
+	    proto_get_int(o, "mutedUntil", -1, PROTO_PREFS_MAX_MS, &ch->muted_until) != 0 ||
+	    proto_get_int(o, "pinnedAt", 0, PROTO_PREFS_MAX_MS, &ch->pinned_at) != 0 ||
+	    proto_get_int(o, "archivedAt", 0, PROTO_PREFS_MAX_MS, &ch->archived_at) != 0 ||
+	    proto_get_int(o, "settingsAt", 1, PROTO_PREFS_MAX_MS, &ch->prefs_at) != 0) {
+		say(err, errlen,
+		    "chat %zu: mutedUntil, pinnedAt, archivedAt and settingsAt are not all whole "
+		    "numbers in range (or all absent)",
+		    i);
+		return REPLY_ERR_FORMAT;
+	}
+	ch->has_prefs = 1;
+	return REPLY_OK;
+}
+
 static int
 parse_chat(const cJSON *o, size_t i, struct history_chat *ch, char *err, size_t errlen)
 {
@@ -372,7 +404,7 @@ parse_chat(const cJSON *o, size_t i, struct history_chat *ch, char *err, size_t 
 		return REPLY_ERR_FORMAT;
 	}
 	ch->timer = v;
-	return REPLY_OK;
+	return parse_prefs(o, i, ch, err, errlen);
 }
 
 /* The rules of an item's text by its kind. */

@@ -236,6 +236,10 @@ struct chat_client {
 	int64_t history_retry_at;
 	int history_tries;
 
+	/* prefs.c: a notes-to-self chat is being made to send owed settings
+	 * by (one request at a time). */
+	int prefs_self_making;
+
 	char errmsg[512];
 	char server_code[64];
 	char err_user[CHAT_USER_MAX + 1]; /* chat_client_error_user */
@@ -251,6 +255,11 @@ void history_sent(struct chat_client *c, const char *message_id, const char *jso
  * tick runs it), 0 if it is failed for good. */
 int history_failed(struct chat_client *c, int err);
 void history_tick(struct chat_client *c);
+
+/* prefs.c: settings changed with no notes to self to send them by are owed
+ * (1) until sent; online, they go (the notes made first if need be). */
+int prefs_owed(struct chat_client *c);
+void prefs_online(struct chat_client *c);
 int history_take(struct chat_client *c, const char *message_id, const char *user,
 		 uint32_t device, const uint8_t *body, size_t len, char *why, size_t cap);
 

@@ -38,6 +38,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b.n_chats > PROTO_HISTORY_MAX_CHATS || b.n_items > PROTO_HISTORY_MAX_ITEMS ||
 	    b.part < 1 || b.part > b.parts || b.parts > PROTO_HISTORY_MAX_PARTS || b.to == 0)
 		abort();
+	/* a chat's settings, when there, as a 0x0b body bounds them */
+	for (size_t i = 0; i < b.n_chats; i++) {
+		const struct history_chat *ch = &b.chats[i];
+
+		if (ch->has_prefs &&
+		    (ch->muted_until < -1 || ch->muted_until > PROTO_PREFS_MAX_MS ||
+		     ch->pinned_at < 0 || ch->pinned_at > PROTO_PREFS_MAX_MS || ch->archived_at < 0 ||
+		     ch->archived_at > PROTO_PREFS_MAX_MS || ch->prefs_at < 1 ||
+		     ch->prefs_at > PROTO_PREFS_MAX_MS))
+			abort();
+		if (!ch->has_prefs && (ch->muted_until || ch->pinned_at || ch->archived_at ||
+				       ch->prefs_at))
+			abort();
+	}
 	for (size_t i = 0; i < b.n_items; i++)
 		if (b.items[i].text == NULL || b.items[i].text_len > CHAT_MAX_TEXT ||
 		    b.items[i].n_atts > PROTO_MAX_BLOBS)
@@ -50,6 +64,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    again.n_chats != b.n_chats || again.n_items != b.n_items ||
 		    strcmp(again.sync, b.sync) != 0)
 			abort();
+		for (size_t i = 0; i < b.n_chats; i++)
+			if (again.chats[i].has_prefs != b.chats[i].has_prefs ||
+			    again.chats[i].muted_until != b.chats[i].muted_until ||
+			    again.chats[i].pinned_at != b.chats[i].pinned_at ||
+			    again.chats[i].archived_at != b.chats[i].archived_at ||
+			    again.chats[i].prefs_at != b.chats[i].prefs_at)
+				abort();
 		history_batch_free(&again);
 		free(body);
 	}

@@ -4,7 +4,8 @@
 # window); alice2 is linked and approved while bob keeps writing; afterwards
 # alice2's history of each chat is alice's (same ids, order, texts; nothing
 # twice, nothing missing, nothing older than the window), alice2 fetches the
-# file and writes in the group. --history-days 0 sends nothing, and a history
+# file and writes in the group; alice's pins, mutes and archives are
+# alice2's too. --history-days 0 sends nothing, and a history
 # body forged by bob is ignored.
 . "$(dirname "$0")/lib.sh"
 start_server
@@ -44,6 +45,12 @@ expect_exit 0 ctl carol send "$g" "carol here"
 expect_exit 0 ctl bob recv
 expect_exit 0 ctl alice recv
 expect_exit 0 ctl alice read "$d"
+
+# Her settings of the chats: the group pinned; the direct chat muted and
+# archived (muted, bob's live messages leave it archived).
+expect_exit 0 ctl alice pin "$g"
+expect_exit 0 ctl alice mute "$d"
+expect_exit 0 ctl alice archive "$d"
 
 # alice2 asks to join; alice approves while bob writes to her.
 : >"$T/link.out"
@@ -104,6 +111,13 @@ ctl alice2 --json history "$g" > "$T/gb.json" || fail "alice2's group"
 ea=$(jq --arg m "$gh" '.[] | select(.messageId == $m) | .expiresAt' "$T/ga.json")
 eb=$(jq --arg m "$gh" '.[] | select(.messageId == $m) | .expiresAt' "$T/gb.json")
 [ -n "$ea" ] && [ "$ea" != null ] && [ "$ea" = "$eb" ] || fail "expiresAt: alice $ea, alice2 $eb"
+
+# The settings came with the chats (alice2 was not there when alice made
+# them: the history carries them).
+expect_exit 0 ctl alice2 --json chats --all
+jq -e --arg g "$g" --arg d "$d" '(.[0].chatId == $g and .[0].pinned and .[0].muted == false
+	and .[0].archived == false) and (.[] | select(.chatId == $d) | .archived and .mutedUntil == "forever"
+	and .pinned == false)' "$T/out" >/dev/null || fail "the settings on alice2: $(cat "$T/out")"
 
 # The group's name and members came with it; the file downloads; alice2 writes.
 expect_exit 0 ctl alice2 --json chats

@@ -238,3 +238,45 @@ expect_exit 0 ctl alice2 recv
 expect_exit 0 ctl alice2 --json chats --all
 jq -e --arg b "$b" '.[0].chatId == $b and .[0].pinned' "$T/out" >/dev/null ||
 	fail "alice2 after the outbox: $(cat "$T/out")"
+
+# No notes to self yet (carol never made them): the first change makes
+# them, and her other device, which learns of the notes only with the
+# settings, applies them.
+link_device carol2 carol carol
+expect_exit 0 ctl alice send "$c" "for both of carol's devices"
+expect_exit 0 ctl carol2 recv
+expect_exit 0 ctl carol recv
+expect_exit 0 ctl carol --json chats --all
+jq -e 'map(select(.kind == "self")) | length == 0' "$T/out" >/dev/null ||
+	fail "carol has notes to self already: $(cat "$T/out")"
+expect_exit 0 ctl carol mute "$c"
+[ -s "$T/err" ] && fail "carol's mute: $(cat "$T/err")"
+expect_exit 0 ctl carol pin "$c"
+[ -s "$T/err" ] && fail "carol's pin: $(cat "$T/err")"
+expect_exit 0 ctl carol2 recv
+expect_exit 0 ctl carol2 --json chats --all
+jq -e --arg c "$c" '.[] | select(.chatId == $c) | .pinned and .mutedUntil == "forever"' \
+	"$T/out" >/dev/null || fail "carol2 after carol's first settings: $(cat "$T/out")"
+expect_exit 0 ctl carol2 --json history @me
+[ "$(jq length "$T/out")" = 0 ] || fail "carol2's notes: $(cat "$T/out")"
+
+# Offline with no notes to self (dave): the change is owed, and the next
+# connection makes the notes and sends it.
+link_device dave2 dave dave
+expect_exit 0 ctl alice send "$d" "for both of dave's devices"
+expect_exit 0 ctl dave2 recv
+expect_exit 0 ctl dave recv
+kill_server
+expect_exit 0 ctl dave --timeout 2 archive "$d"
+expect_in "$T/err" "your other devices learn it when chatctl next connects"
+restart_server
+expect_exit 0 ctl dave recv
+expect_exit 0 ctl dave2 recv
+expect_exit 0 ctl dave2 --json chats --all
+jq -e --arg d "$d" '.[] | select(.chatId == $d) | .archived' "$T/out" >/dev/null ||
+	fail "dave2 after dave's offline archive: $(cat "$T/out")"
+# Sent once: nothing owed any more, no second notes to self.
+expect_exit 0 ctl dave recv
+expect_exit 0 ctl dave --json chats --all
+jq -e 'map(select(.kind == "self")) | length == 1' "$T/out" >/dev/null ||
+	fail "dave's notes to self: $(cat "$T/out")"

@@ -10,6 +10,10 @@
 start_server
 register alice bob carol dave
 
+# Her notes to self first, so the oldest chat, last in the list: the first
+# /pin would make them otherwise (the settings go to her other devices by
+# them), and they would move the rows this test counts.
+expect_exit 0 ctl alice create @me
 for u in bob carol dave; do
 	expect_exit 0 ctl alice create "$u"
 	eval "$u=\$(cat \"\$T/out\")"

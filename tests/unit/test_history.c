@@ -4,7 +4,8 @@
  * device reads back field for field; every bound the parser promises holds
  * (counts, lengths, a message's chat described in its batch, kinds and
  * states from their lists, a deleted message without text); and the
- * builder refuses a batch over the size limit.
+ * builder refuses a batch over the size limit. A chat's settings (mute,
+ * pin, archive and their time) are all four there or none, each bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +55,13 @@ sample(struct history_batch *b, struct history_chat chats[2], struct history_ite
 	chats[1].admins = group_admins;
 	chats[1].n_admins = 1;
 	chats[1].timer = 3600;
+	/* The user's settings of the group (a mute for ever, a pin); the
+	 * direct chat has none, as a batch from before them. */
+	chats[1].has_prefs = 1;
+	chats[1].muted_until = -1;
+	chats[1].pinned_at = 1795000000400;
+	chats[1].archived_at = 0;
+	chats[1].prefs_at = 1795000000500;
 	memset(items, 0, 3 * sizeof *items);
 	memset(att, 0, sizeof *att);
 	strcpy(att->blob_id, "5e1d0000000000000000000000000001");
@@ -140,6 +148,12 @@ test_round_trip(void **state)
 	assert_int_equal(r.chats[1].n_admins, 1);
 	assert_int_equal(r.chats[1].timer, 3600);
 	assert_null(r.chats[0].name);
+	assert_int_equal(r.chats[0].has_prefs, 0);
+	assert_int_equal(r.chats[1].has_prefs, 1);
+	assert_int_equal(r.chats[1].muted_until, -1);
+	assert_int_equal(r.chats[1].pinned_at, 1795000000400);
+	assert_int_equal(r.chats[1].archived_at, 0);
+	assert_int_equal(r.chats[1].prefs_at, 1795000000500);
 	assert_int_equal(r.n_items, 3);
 	assert_string_equal(r.items[0].text, "hi \"alice\"\n");
 	assert_string_equal(r.items[0].reply_to, ID_C);
@@ -224,6 +238,28 @@ test_malformed(void **state)
 	assert_int_equal(parse_with("\"timer\":3600", "\"timer\":5"), REPLY_ERR_FORMAT);
 	assert_int_equal(parse_with("\"encSize\":", "\"encSize\":1,\"x\":"), REPLY_ERR_FORMAT);
 	assert_int_equal(parse_with("\"messages\":[", "\"messages\":[1,"), REPLY_ERR_FORMAT);
+	/* the chat's settings: all four or none, each a whole number in range */
+	assert_int_equal(parse_with(",\"settingsAt\":1795000000500", ""), REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1,", ""), REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1", "\"mutedUntil\":-2"), REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1", "\"mutedUntil\":1.5"), REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1", "\"mutedUntil\":\"-1\""),
+			 REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1", "\"mutedUntil\":9007199254740992"),
+			 REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"mutedUntil\":-1", "\"mutedUntil\":9007199254740991"),
+			 REPLY_OK);
+	assert_int_equal(parse_with("\"pinnedAt\":1795000000400", "\"pinnedAt\":-1"),
+			 REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"archivedAt\":0", "\"archivedAt\":null"),
+			 REPLY_ERR_FORMAT);
+	assert_int_equal(parse_with("\"settingsAt\":1795000000500", "\"settingsAt\":0"),
+			 REPLY_ERR_FORMAT);
+	/* none of them: a batch from before them */
+	assert_int_equal(parse_with("\"mutedUntil\":-1,\"pinnedAt\":1795000000400,"
+				    "\"archivedAt\":0,\"settingsAt\":1795000000500",
+				    "\"x\":0"),
+			 REPLY_OK);
 	/* a duplicate member name */
 	assert_int_equal(parse_with("\"total\":7", "\"total\":7,\"total\":8"), REPLY_ERR_FORMAT);
 }
