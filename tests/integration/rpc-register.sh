@@ -72,10 +72,12 @@ c() { grep "\"id\":\"$1\"" "$T/c1.out" | head -n 1; }
 	fail "not chatctl register --json's object: $(c reg)"
 wait_until 30 'no answer to the second register: $(cat "$T/c1.out")' \
 	grep -q '"id":"reg2","error"' "$T/c1.out"
-c reg2 | grep -Eq "under way|already" || fail "second register: $(c reg2)"
+[ "$(c reg2 | jq -r .error.code)" = 2 ] || fail "second register: $(c reg2)"
+c reg2 | grep -q "under way" || fail "second register: $(c reg2)"
 echo '{"jsonrpc":"2.0","id":"reg3","method":"register","params":{"user":"alice"}}' >&4
 wait_until 30 'no answer to register once registered: $(cat "$T/c1.out")' \
 	grep -q '"id":"reg3","error"' "$T/c1.out"
+[ "$(c reg3 | jq -r .error.code)" = 1 ] || fail "register once registered: $(c reg3)"
 c reg3 | grep -q "device 1 already" || fail "register once registered: $(c reg3)"
 expect_in "$T/daemon.err" "this home is now alice's device 1"
 
