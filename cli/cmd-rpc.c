@@ -1442,6 +1442,14 @@ joined(struct rpc_call *call, int err, const char *id)
 
 	(void)id;
 	rpc->joining = 0;
+	rpc->join_until = 0;
+	if (err != CHAT_OK && rpc->join_lapsed) {
+		/* The server forgot it, silently: said as chatctl device link says it. */
+		rpc->join_lapsed = 0;
+		reply_error(call->peer, call->id, EXIT_FAIL, "device link: not approved within 10 minutes");
+		call_end(call);
+		return;
+	}
 	if (err == CHAT_OK) {
 		/* The handle is this device's session now, online, taking
 		 * delivery: every method works from here on. */
@@ -1469,10 +1477,8 @@ static void
 link_code(struct chat_client *c, void *arg, const char *code)
 {
 	struct rpc_call *call = arg;
-	cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *p = out_link_code_json(c, code);
 
-	(void)c;
-	cJSON_AddStringToObject(p, "code", code);
 	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
 	cJSON_AddStringToObject(o, "method", "linkCode");
 	cJSON_AddItemToObject(o, "params", p);
@@ -1514,8 +1520,14 @@ method_join(struct rpc_peer *peer, const cJSON *id, const char *method, const cJ
 		rc = chat_register(c, user, name, step_done, call);
 	else
 		rc = chat_link_device(c, user, name, link_code, step_done, call);
-	if (rc == CHAT_OK)
+	if (rc == CHAT_OK) {
 		rpc->joining = 1;
+		/* The server forgets a link request after 10 minutes and says
+		 * nothing; libchat waits on: rpc_tick gives up then, as chatctl
+		 * device link does. */
+		if (strcmp(method, "deviceLink") == 0)
+			rpc->join_until = proto_mono_ms() + RPC_LINK_WAIT_MS;
+	}
 	return start(peer, id, call, rc);
 }
 
@@ -1701,6 +1713,12 @@ void
 rpc_tick(struct rpc *rpc)
 {
 	recv_tick(rpc);
+	if (rpc->joining && rpc->join_until != 0 && proto_mono_ms() > rpc->join_until) {
+		/* Completes the link with CHAT_ERR_CONNECTION_LOST: joined() answers. */
+		rpc->join_lapsed = 1;
+		rpc->join_until = 0;
+		chat_client_disconnect(rpc->cli->c);
+	}
 	for (struct rpc_peer **pp = &rpc->peers; *pp != NULL;) {
 		struct rpc_peer *p = *pp;
 

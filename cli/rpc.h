@@ -19,6 +19,9 @@
  * for it is dropped, so that it neither blocks the others nor grows the
  * daemon without bound. */
 #define RPC_MAX_QUEUE (16 * 1024 * 1024)
+/* deviceLink waits this long for the approval, as the server keeps the
+ * request (and chatctl device link waits). */
+#define RPC_LINK_WAIT_MS (10 * 60 * 1000 + 5000)
 
 /* JSON-RPC's own error codes; failures of a call use chatctl's exit codes (1-5). */
 #define RPC_PARSE_ERROR      -32700
@@ -74,7 +77,9 @@ struct rpc {
 	 * register, deviceLink and subscribe work, and there is no session to
 	 * run until one of the first two succeeds (rpc_no_device). */
 	int no_device;
-	int joining; /* a register or deviceLink under way */
+	int joining;        /* a register or deviceLink under way */
+	int64_t join_until; /* deviceLink: given up then (the server forgets it) */
+	int join_lapsed;    /* it was */
 	const char *what; /* "rpc" or "daemon", for messages */
 };
 

@@ -88,14 +88,14 @@ chat=$(cat "$T/out")
 expect_exit 0 ctl bob send "$chat" "hello alice"
 wait_until 30 'client 1 got no message: $(cat "$T/c1.out")' \
 	grep -q '"method":"message".*"hello alice"' "$T/c1.out"
-echo '{"jsonrpc":"2.0","id":"snd","method":"send","params":{"chat":"@bob","text":"hello bob"}}' >&4
+echo '{"jsonrpc":"2.0","id":"snd","method":"send","params":{"chat":"'"$chat"'","text":"hello bob"}}' >&4
 wait_until 30 'no send answer: $(cat "$T/c1.out")' grep -q '"id":"snd","result"' "$T/c1.out"
 expect_exit 0 ctl bob --json recv
 expect_in "$T/out" "hello bob"
 
 # chatctl rpc on another empty home links a device to alice.
 mkfifo "$T/in2"
-"$CHATCTL" --home "$T/alice2" --server "$URL" rpc <"$T/in2" >"$T/l.out" 2>"$T/l.err" &
+"$CHATCTL" --home "$T/alice2" --server "$URL" rpc <"$T/in2" >"$T/l.out" 2>"$T/l.err" 4>&- &
 linker=$!
 exec 5>"$T/in2"
 # An unknown user: refused, and the home can still link.
@@ -109,6 +109,20 @@ wait_until 30 'no linkCode: $(cat "$T/l.out" "$T/l.err")' \
 	grep -q '"method":"linkCode"' "$T/l.out"
 grep -q '"id":"link"' "$T/l.out" && fail "answered before the approval: $(cat "$T/l.out")"
 code=$(grep '"method":"linkCode"' "$T/l.out" | jq -r .params.code)
+grep '"method":"linkCode"' "$T/l.out" | jq -r .params.expiresAt |
+	grep -Eq '^20[0-9-]{8}T[0-9:.]+Z$' || fail "linkCode's expiresAt: $(cat "$T/l.out")"
+# chatctl --json device link prints the same object first.
+: >"$T/cl.out"
+# Not through ctl: $! must be chatctl itself, for the SIGTERM below.
+"$CHATCTL" --home "$T/alice3" --server "$URL" --json device link alice \
+	>"$T/cl.out" 2>"$T/cl.err" 4>&- 5>&- &
+cl=$!
+wait_until 30 'no code from device link: $(cat "$T/cl.err")' grep -q '"code"' "$T/cl.out"
+kill -TERM $cl
+wait $cl
+[ "$(head -n 1 "$T/cl.out" | jq -r 'keys | join(",")')" = "code,expiresAt" ] ||
+	fail "device link --json: $(cat "$T/cl.out")"
+
 echo '{"jsonrpc":"2.0","id":"two","method":"register","params":{"user":"alice"}}' >&5
 wait_until 30 'no answer to register during a link: $(cat "$T/l.out")' \
 	grep -q '"id":"two","error"' "$T/l.out"
@@ -126,7 +140,7 @@ l=$(grep '"id":"link"' "$T/l.out")
 	fail "not chatctl --json device link's object: $l"
 wait_until 60 'no history on the new device: $(cat "$T/l.out")' \
 	grep -q '"method":"historySync".*"done":true' "$T/l.out"
-echo '{"jsonrpc":"2.0","id":"h","method":"history","params":{"chat":"@bob"}}' >&5
+echo '{"jsonrpc":"2.0","id":"h","method":"history","params":{"chat":"'"$chat"'"}}' >&5
 wait_until 30 'no history answer: $(cat "$T/l.out")' grep -q '"id":"h","result"' "$T/l.out"
 grep '"id":"h"' "$T/l.out" | grep -q "hello alice" || fail "history: $(cat "$T/l.out")"
 grep '"id":"h"' "$T/l.out" | grep -q "hello bob" || fail "history: $(cat "$T/l.out")"
