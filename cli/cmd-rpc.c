@@ -1446,7 +1446,8 @@ joined(struct rpc_call *call, int err, const char *id)
 	if (err != CHAT_OK && rpc->join_lapsed) {
 		/* The server forgot it, silently: said as chatctl device link says it. */
 		rpc->join_lapsed = 0;
-		reply_error(call->peer, call->id, EXIT_FAIL, "device link: not approved within 10 minutes");
+		reply_error(call->peer, call->id, EXIT_FAIL,
+			    "device link: not approved within 10 minutes");
 		call_end(call);
 		return;
 	}
