@@ -265,6 +265,8 @@ cJSON *out_left_json(const char *chat_id);
 cJSON *out_history_message_json(struct chat_client *c, const struct chat_message *m);
 /* whoami and register: {user, deviceId, server, home}; trust: {user, accepted}. */
 cJSON *out_identity_json(struct chat_client *c);
+/* device link's code, and when the request lapses (the linkCode notification). */
+cJSON *out_link_code_json(struct chat_client *c, const char *code);
 cJSON *out_trust_json(const char *user, int accepted);
 
 #endif

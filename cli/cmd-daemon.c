@@ -327,6 +327,7 @@ cmd_daemon_exec(struct cli *cli, struct args *args)
 
 	memset(&d, 0, sizeof d);
 	d.rpc.cli = cli;
+	d.rpc.what = "daemon";
 	if (path == NULL)
 		return cli_usage(&cmd_daemon_entry, "--socket PATH is required");
 	cli->receives = 1;
@@ -344,7 +345,8 @@ cmd_daemon_exec(struct cli *cli, struct args *args)
 		return rc;
 	}
 	cli->cmd_state = &d.rpc;
-	if ((rc = chat_client_connect(cli->c)) != CHAT_OK) {
+	/* No device yet: the clients make one (register, deviceLink) first. */
+	if (!rpc_no_device(&d.rpc) && (rc = chat_client_connect(cli->c)) != CHAT_OK) {
 		cli->cmd_state = NULL;
 		close_listeners(&d);
 		return cli_fail(cli, rc, "daemon");
@@ -352,11 +354,16 @@ cmd_daemon_exec(struct cli *cli, struct args *args)
 	fprintf(stderr, "chatctl daemon: listening on %s", out_esc(path));
 	if (port > 0)
 		fprintf(stderr, " and 127.0.0.1/::1 port %ld", port);
+	if (d.rpc.no_device)
+		fprintf(stderr, "; this home has no device yet: waiting for register or "
+				"deviceLink");
 	fprintf(stderr, "\n");
 	rc = EXIT_OK;
 	while (!cli_interrupted()) {
 		serve_once(&d);
-		if (chat_client_loop(cli->c, 0) != CHAT_OK) {
+		/* With no device yet, only a register's or a link's connection
+		 * runs, if any: its end (refused, say) is the call's answer. */
+		if (chat_client_loop(cli->c, 0) != CHAT_OK && !d.rpc.no_device) {
 			/* The device was refused (removed, say): nothing more will work. */
 			cli_error("daemon: %s", chat_client_errmsg(cli->c));
 			rc = EXIT_REFUSED;

@@ -56,12 +56,8 @@ show_code(struct chat_client *c, void *arg, const char *code)
 {
 	struct cli *cli = arg;
 
-	(void)c;
 	if (cli->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "code", code);
-		out_json(o);
+		out_json(out_link_code_json(c, code));
 	} else {
 		printf("%s\n", code);
 		fflush(stdout);

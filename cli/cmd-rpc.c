@@ -1428,6 +1428,130 @@ method_download(struct rpc_peer *peer, const cJSON *id, const char *method, cons
 	return start(peer, id, call, chat_download(c, msg, call->k, call->out, NULL, step_done, call));
 }
 
+/* ---- a home with no device yet: register and deviceLink (issue 15) ---------- */
+
+/* The first step of a home with no device: said to every other method. */
+#define NO_DEVICE_YET "this home has no device yet: call register or deviceLink first"
+
+static void
+joined(struct rpc_call *call, int err, const char *id)
+{
+	struct rpc *rpc = call->peer->rpc;
+	struct chat_client *c = rpc->cli->c;
+	cJSON *doc = NULL;
+
+	(void)id;
+	rpc->joining = 0;
+	rpc->join_until = 0;
+	if (err != CHAT_OK && rpc->join_lapsed) {
+		/* The server forgot it, silently: said as chatctl device link says it. */
+		rpc->join_lapsed = 0;
+		reply_error(call->peer, call->id, EXIT_FAIL,
+			    "device link: not approved within 10 minutes");
+		call_end(call);
+		return;
+	}
+	if (err == CHAT_OK) {
+		/* The handle is this device's session now, online, taking
+		 * delivery: every method works from here on. */
+		rpc->no_device = 0;
+		fprintf(stderr, "chatctl %s: this home is now %s's device %u\n",
+			rpc->what, out_esc(chat_client_user(c)),
+			chat_client_device_id(c));
+		if (strcmp(call->method, "register") == 0) {
+			doc = out_identity_json(c);
+		} else {
+			/* What chatctl --json device link prints once approved. */
+			doc = cJSON_CreateObject();
+			cJSON_AddStringToObject(doc, "user", chat_client_user(c));
+			cJSON_AddNumberToObject(doc, "deviceId", chat_client_device_id(c));
+			cJSON_AddStringToObject(doc, "server", chat_client_server_url(c));
+		}
+	}
+	answer(call, doc, err);
+}
+
+/* deviceLink's code, to the caller alone and before the answer: a person
+ * has to type it on one of the user's devices for the answer to come. The
+ * same object chatctl --json device link prints first. */
+static void
+link_code(struct chat_client *c, void *arg, const char *code)
+{
+	struct rpc_call *call = arg;
+	cJSON *o = cJSON_CreateObject(), *p = out_link_code_json(c, code);
+
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(o, "method", "linkCode");
+	cJSON_AddItemToObject(o, "params", p);
+	emit(call->peer, o);
+}
+
+/* register and deviceLink: this home becomes a device, in this process. */
+static int
+method_join(struct rpc_peer *peer, const cJSON *id, const char *method, const cJSON *params)
+{
+	struct rpc *rpc = peer->rpc;
+	struct chat_client *c = rpc->cli->c;
+	const char *user = param_str(params, "user"), *name = param_str(params, "name");
+	struct rpc_call *call;
+	char msg[300];
+	int rc;
+
+	if (rpc->joining)
+		return reply_error(peer, id, EXIT_USAGE,
+				   "a register or deviceLink is under way already: wait for "
+				   "its answer");
+	if (chat_client_user(c) != NULL) {
+		snprintf(msg, sizeof msg,
+			 "this home is %s's device %u already: %s makes a new device, on a "
+			 "home of its own",
+			 out_esc(chat_client_user(c)), chat_client_device_id(c), method);
+		return reply_error(peer, id, cli_exit_code(CHAT_ERR_REGISTERED), msg);
+	}
+	if (chat_client_server_url(c) == NULL) {
+		snprintf(msg, sizeof msg,
+			 "no server: start chatctl %s with --server ws://HOST:PORT/ (or set "
+			 "CHATCTL_SERVER)",
+			 rpc->what);
+		return reply_error(peer, id, EXIT_USAGE, msg);
+	}
+	if ((call = new_step_call(peer, id, method, joined)) == NULL)
+		return 0;
+	if (strcmp(method, "register") == 0)
+		rc = chat_register(c, user, name, step_done, call);
+	else
+		rc = chat_link_device(c, user, name, link_code, step_done, call);
+	if (rc == CHAT_OK) {
+		rpc->joining = 1;
+		/* The server forgets a link request after 10 minutes and says
+		 * nothing; libchat waits on: rpc_tick gives up then, as chatctl
+		 * device link does. */
+		if (strcmp(method, "deviceLink") == 0)
+			rpc->join_until = proto_mono_ms() + RPC_LINK_WAIT_MS;
+	}
+	return start(peer, id, call, rc);
+}
+
+/* The methods a home with no device yet serves: those that make it one, and
+ * subscribe, so that a client hears the session come up. */
+static int
+empty_home(const char *method)
+{
+	static const char *const ok[] = {"register", "deviceLink", "subscribe", "unsubscribe"};
+
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		if (strcmp(method, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+rpc_no_device(struct rpc *rpc)
+{
+	rpc->no_device = chat_client_user(rpc->cli->c) == NULL;
+	return rpc->no_device;
+}
+
 #define CHAT_P  {"chat", P_STR, 1, 0, 0, "a chat id, prefix or @user"}
 #define USERS_P {"users", P_LIST, 1, 1, 100, "user names"}
 #define MSG_P   {"message", P_STR, 1, 0, 0, "a message id or a prefix of at least 4 hex digits"}
@@ -1500,6 +1624,11 @@ static const struct method methods[] = {
 	{"download", method_download, {MSG_P, {"index", P_INT, 0, 1, CHAT_MAX_ATTACHMENTS,
 					       "which file, from 1 (default: all)"},
 				       {"out", P_STR, 0, 0, 0, "where to (one file only)"}}},
+	/* i15-rpcreg: a home with no device yet becomes one (see empty_home). */
+	{"register", method_join, {{"user", P_STR, 1, 0, 0, "the user name to register"},
+				   {"name", P_STR, 0, 0, 0, "this device's name"}}},
+	{"deviceLink", method_join, {{"user", P_STR, 1, 0, 0, "the user to join"},
+				     {"name", P_STR, 0, 0, 0, "this device's name"}}},
 };
 /* clang-format on */
 
@@ -1530,6 +1659,9 @@ dispatch(struct rpc_peer *peer, const cJSON *req)
 	for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
 		if (strcmp(method, methods[i].name) != 0)
 			continue;
+		if (peer->rpc->no_device && !empty_home(method))
+			return reply_error(peer, id, cli_exit_code(CHAT_ERR_NOT_REGISTERED),
+					   NO_DEVICE_YET);
 		if (params == NULL)
 			params = none = cJSON_CreateObject();
 		if (check_params(peer, &methods[i], id, params))
@@ -1582,6 +1714,12 @@ void
 rpc_tick(struct rpc *rpc)
 {
 	recv_tick(rpc);
+	if (rpc->joining && rpc->join_until != 0 && proto_mono_ms() > rpc->join_until) {
+		/* Completes the link with CHAT_ERR_CONNECTION_LOST: joined() answers. */
+		rpc->join_lapsed = 1;
+		rpc->join_until = 0;
+		chat_client_disconnect(rpc->cli->c);
+	}
 	for (struct rpc_peer **pp = &rpc->peers; *pp != NULL;) {
 		struct rpc_peer *p = *pp;
 
@@ -1633,7 +1771,7 @@ read_input(struct rpc_peer *peer)
 static int
 cmd_rpc_exec(struct cli *cli, struct args *args)
 {
-	struct rpc rpc = {.cli = cli};
+	struct rpc rpc = {.cli = cli, .what = "rpc"};
 	struct rpc_peer *peer;
 	int open_input = 1, rc;
 	int64_t grace;
@@ -1649,7 +1787,8 @@ cmd_rpc_exec(struct cli *cli, struct args *args)
 	if ((peer = rpc_peer_new(&rpc, -1, "stdin", 1)) == NULL)
 		return cli_fail(cli, CHAT_ERR_NOMEM, "rpc");
 	cli->cmd_state = &rpc;
-	rc = chat_client_connect(cli->c);
+	/* No device yet: nothing to connect as until register or deviceLink. */
+	rc = rpc_no_device(&rpc) ? CHAT_OK : chat_client_connect(cli->c);
 	if (rc != CHAT_OK) {
 		cli->cmd_state = NULL;
 		rpc_free_peers(&rpc);
@@ -1662,7 +1801,9 @@ cmd_rpc_exec(struct cli *cli, struct args *args)
 			break;
 		if (p[0].revents & (POLLIN | POLLHUP))
 			open_input = read_input(peer);
-		if (chat_client_loop(cli->c, 0) != CHAT_OK)
+		/* With no device yet, there is only a register's or a link's
+		 * connection to run, if any: its end is no reason to stop. */
+		if (chat_client_loop(cli->c, 0) != CHAT_OK && !rpc.no_device)
 			break; /* the device was refused: nothing more will work */
 		rpc_tick(&rpc);
 	}
@@ -1692,8 +1833,6 @@ const struct cmd_entry cmd_rpc_entry = {
 /* ---- coverage: every chatctl command is a method, or here with why ------------- */
 
 const struct rpc_no_method rpc_not_methods[] = {
-	{"register", "makes the home that rpc and the daemon run on: chatctl register first"},
-	{"device link", "makes a new home, on the new device: chatctl device link there"},
 	{"listen", "rpc's and the daemon's notifications are what listen prints"},
 	{"rpc", "it is this protocol, over stdin and stdout"},
 	{"daemon", "it is this protocol, over sockets"},

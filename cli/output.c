@@ -920,6 +920,21 @@ out_identity_json(struct chat_client *c)
 }
 
 cJSON *
+out_link_code_json(struct chat_client *c, const char *code)
+{
+	cJSON *o = cJSON_CreateObject();
+	int64_t until = chat_client_link_expires(c);
+	char at[32];
+
+	cJSON_AddStringToObject(o, "code", code);
+	if (until > 0) {
+		proto_rfc3339(until, at, sizeof at);
+		cJSON_AddStringToObject(o, "expiresAt", at);
+	}
+	return o;
+}
+
+cJSON *
 out_trust_json(const char *user, int accepted)
 {
 	cJSON *o = cJSON_CreateObject();

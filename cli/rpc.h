@@ -19,6 +19,9 @@
  * for it is dropped, so that it neither blocks the others nor grows the
  * daemon without bound. */
 #define RPC_MAX_QUEUE (16 * 1024 * 1024)
+/* deviceLink waits this long for the approval, as the server keeps the
+ * request (and chatctl device link waits). */
+#define RPC_LINK_WAIT_MS (10 * 60 * 1000 + 5000)
 
 /* JSON-RPC's own error codes; failures of a call use chatctl's exit codes (1-5). */
 #define RPC_PARSE_ERROR      -32700
@@ -70,6 +73,14 @@ struct rpc {
 	int npeers;               /* not gone */
 	int pending;              /* calls under way, all peers */
 	struct rpc_call *waiting; /* recv calls: answered once caught up */
+	/* The home has no device yet (no identity, no registration): only
+	 * register, deviceLink and subscribe work, and there is no session to
+	 * run until one of the first two succeeds (rpc_no_device). */
+	int no_device;
+	int joining;        /* a register or deviceLink under way */
+	int64_t join_until; /* deviceLink: given up then (the server forgets it) */
+	int join_lapsed;    /* it was */
+	const char *what; /* "rpc" or "daemon", for messages */
 };
 
 /* The notifications' method names, NULL-terminated. */
@@ -96,6 +107,10 @@ void rpc_peer_drop(struct rpc_peer *p, const char *why);
 /* Frees the peers that are gone with nothing pending; answers recv calls
  * that have caught up. Call once a loop. */
 void rpc_tick(struct rpc *rpc);
+/* Before serving: 1 if cli->c's home has no device yet (rpc->no_device set;
+ * the transport does not connect, and runs the handle only once a register
+ * or deviceLink has connected it), else 0. */
+int rpc_no_device(struct rpc *rpc);
 /* At the end, after the handle is destroyed (its calls answered): every peer. */
 void rpc_free_peers(struct rpc *rpc);
 

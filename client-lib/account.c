@@ -109,6 +109,7 @@ link_requested(struct chat_client *c, struct op *op, const cJSON *reply, int err
 		return;
 	}
 	c->linking = 1;
+	c->link_expires = expires;
 	if (op->code_cb)
 		op->code_cb(c, op->arg, op->code);
 }
@@ -273,6 +274,12 @@ chat_register(struct chat_client *c, const char *user, const char *device_name, 
 	int rc = new_device_op(c, OP_REGISTER, user, device_name, done, arg, &op);
 
 	return rc != CHAT_OK ? rc : op_launch(c, op, CHAT_OK);
+}
+
+int64_t
+chat_client_link_expires(const struct chat_client *c)
+{
+	return c->linking ? c->link_expires : 0;
 }
 
 int

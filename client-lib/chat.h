@@ -1257,6 +1257,9 @@ CHAT_API int chat_members(struct chat_client *c, const char *chat_id, chat_membe
  * "unknown_user", "too_many_devices", "too_many_links"...), CHAT_ERR_STORE. */
 CHAT_API int chat_link_device(struct chat_client *c, const char *user, const char *device_name,
 			      chat_code_cb code, chat_done_cb done, void *arg);
+/* While chat_link_device's request waits for approval (from its code() on):
+ * when the server drops it, in milliseconds since the epoch; else 0. */
+CHAT_API int64_t chat_client_link_expires(const struct chat_client *c);
 
 /* On an existing device: approves the device that shows code (16 base32
  * characters; case, dashes and spaces do not matter): finds the waiting request

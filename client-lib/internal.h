@@ -161,6 +161,7 @@ struct chat_client {
 	int conn_err; /* why the last connection ended */
 	int closing;  /* session_close: ends once the frames due are out */
 	int linking;  /* a link request waits for approval: no connect deadline */
+	int64_t link_expires; /* then: when the server drops it (ms since the epoch) */
 	int was_online;
 	int user_closed;      /* chat_client_disconnect: do not reconnect */
 	unsigned attempts;    /* failed connection attempts in a row */

@@ -86,6 +86,12 @@ test_method_names(void **state)
 	assert_true(rpc_method_exists("deviceList"));
 	assert_true(rpc_method_exists("subscribe"));
 	assert_false(rpc_method_exists("sned"));
+	/* A bot makes its device over rpc too (i15-rpcreg): no exceptions. */
+	assert_true(rpc_method_exists("register"));
+	assert_true(rpc_method_exists("deviceLink"));
+	for (const struct rpc_no_method *n = rpc_not_methods; n->command != NULL; n++)
+		if (strcmp(n->command, "register") == 0 || strcmp(n->command, "device link") == 0)
+			fail_msg("'%s' is an rpc method now, yet listed as none", n->command);
 }
 
 static void
