@@ -17,12 +17,13 @@ rpc_frame_feed(struct rpc_frame *f, const char *buf, size_t n,
 	       void (*line)(void *arg, char *line, size_t len), void (*too_long)(void *arg),
 	       void *arg)
 {
+	static char none[1]; /* an empty line before any byte of one was kept */
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
 			if (!f->skipping)
-				line(arg, f->line, f->len);
+				line(arg, f->line != NULL ? f->line : none, f->len);
 			f->skipping = 0;
 			f->len = 0;
 			continue;

@@ -33,7 +33,7 @@
 struct rpc_call;
 
 /* Splits bytes into lines of at most max bytes: line() for each whole line
- * (without its '\n'), too_long() once for a line over max, whose rest up to
+ * (without its '\n'; never NULL, an empty one too), too_long() once for a line over max, whose rest up to
  * its '\n' is skipped. Pure: fuzzed by tests/fuzz/fuzz-rpcline.c. */
 struct rpc_frame {
 	char *line; /* grown as needed, up to max */
