@@ -64,7 +64,9 @@ wire2_parse(const uint8_t *b, size_t len, struct wire2 *w)
 	if (len - 3 < dist || len - 3 - dist < WIRE2_SKMSG_MIN)
 		return -1;
 	if (dist > 0) {
-		struct wire2 inner;
+		/* Zeroed: parse_pairwise sets base_key and fields for a prekey
+		 * form only, and a message form's must read NULL, not the stack. */
+		struct wire2 inner = {0};
 
 		if (parse_pairwise(b + 3, dist, &inner) != 0)
 			return -1;
