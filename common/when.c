@@ -23,6 +23,15 @@ day_number(const struct tm *tm)
 	return era * 146097 + doe - 719468;
 }
 
+long
+when_day(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	return ms > 0 && localtime_r(&t, &tm) != NULL ? day_number(&tm) : -1;
+}
+
 static const char *
 when_form(int64_t at_ms, int64_t now_ms, int narrow, char *buf, size_t cap)
 {

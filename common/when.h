@@ -11,6 +11,9 @@
  * "14:05" the same day, "Tue" within the six days before, "2026-11-02"
  * earlier (or later than today: a clock ahead). "" for 0. Writes at most cap
  * bytes (11 are enough); returns buf. */
+/* The local calendar day of ms (ms since the epoch) as days since
+ * 1970-01-01, so that days compare and subtract; -1 for no time (ms <= 0). */
+long when_day(int64_t ms);
 const char *when_brief(int64_t at_ms, int64_t now_ms, char *buf, size_t cap);
 /* The same for a narrow column (chat-tui's list): an earlier date is
  * "02 Nov" this year, "2025" before it. */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "look.h"
+#include "when.h"
 
 static const char *const day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
 					 "Thursday", "Friday", "Saturday"};
@@ -16,30 +17,6 @@ local(int64_t ms, struct tm *tm)
 	time_t t = (time_t)(ms / 1000);
 
 	return ms > 0 && localtime_r(&t, tm) != NULL ? 0 : -1;
-}
-
-long
-look_day(int64_t ms)
-{
-	struct tm tm;
-	long y, m, d;
-
-	if (local(ms, &tm) != 0)
-		return -1;
-	/* Days since a fixed point of the proleptic Gregorian calendar (civil
-	 * from days, inverted): local, so the day changes at local midnight. */
-	y = tm.tm_year + 1900L;
-	m = tm.tm_mon + 1L;
-	d = tm.tm_mday;
-	y -= m <= 2;
-	{
-		long era = (y >= 0 ? y : y - 399) / 400;
-		long yoe = y - era * 400;
-		long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-		long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		return era * 146097 + doe;
-	}
 }
 
 void
@@ -59,7 +36,7 @@ void
 look_time(int64_t ms, int64_t now_ms, char *out, size_t len)
 {
 	struct tm tm;
-	long d = look_day(ms), today = look_day(now_ms);
+	long d = when_day(ms), today = when_day(now_ms);
 
 	if (local(ms, &tm) != 0) {
 		snprintf(out, len, "--:--");
@@ -90,7 +67,7 @@ void
 look_last_seen(int64_t ms, int64_t now_ms, char *out, size_t len)
 {
 	struct tm tm;
-	long d = look_day(ms), today = look_day(now_ms);
+	long d = when_day(ms), today = when_day(now_ms);
 
 	if (local(ms, &tm) != 0)
 		snprintf(out, len, "last seen a while ago");

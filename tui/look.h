@@ -12,9 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The local day of a time (ms since the epoch), as a number that grows by
- * one a day (for comparing), or -1 for a time not known (<= 0). */
-long look_day(int64_t ms);
 
 /* "Tuesday, 2026-12-01": the separator's text for the day of ms. */
 void look_day_label(int64_t ms, char *out, size_t len);

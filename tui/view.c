@@ -473,11 +473,11 @@ static int
 before_message(struct app *a, size_t i, struct rows *r, int cols, char **keep)
 {
 	const struct app_msg *m = &a->msgs[i];
-	long day = look_day(m->sent_at);
+	long day = when_day(m->sent_at);
 	int divider_row = -1;
 
 	keep[0] = keep[1] = NULL;
-	if (day >= 0 && (i == 0 || look_day(a->msgs[i - 1].sent_at) != day)) {
+	if (day >= 0 && (i == 0 || when_day(a->msgs[i - 1].sent_at) != day)) {
 		char label[64];
 
 		look_day_label(m->sent_at, label, sizeof label);

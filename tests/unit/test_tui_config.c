@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "look.h"
+#include "when.h"
 #include "notify.h"
 
 static int
@@ -235,10 +236,10 @@ test_look(void **state)
 	assert_string_equal(buf, "2026-12-02 14:03");
 	look_time(0, TUE, buf, sizeof buf);
 	assert_string_equal(buf, "--:--");
-	assert_int_equal(look_day(TUE + DAY) - look_day(TUE), 1);
-	assert_int_equal(look_day(TUE + 9 * 3600000), look_day(TUE)); /* 23:03 */
-	assert_int_equal(look_day(TUE + 10 * 3600000), look_day(TUE) + 1);
-	assert_int_equal(look_day(-5), -1);
+	assert_int_equal(when_day(TUE + DAY) - when_day(TUE), 1);
+	assert_int_equal(when_day(TUE + 9 * 3600000), when_day(TUE)); /* 23:03 */
+	assert_int_equal(when_day(TUE + 10 * 3600000), when_day(TUE) + 1);
+	assert_int_equal(when_day(-5), -1);
 	look_last_seen(TUE, TUE + 60000, buf, sizeof buf);
 	assert_string_equal(buf, "last seen today 14:03");
 	look_last_seen(TUE, TUE + DAY, buf, sizeof buf);
