@@ -601,6 +601,26 @@ db_batch_commit(struct db *st)
 	return failed ? -1 : 0;
 }
 
+enum db_status
+db_ping(struct db *st)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, "SELECT 1", NULL, NULL, &msg) != SQLITE_OK) {
+		srv_log("db: ping: %s", msg != NULL ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return DB_INTERNAL;
+	}
+	return DB_OK;
+}
+
+const char *
+db_backend(const struct db *st)
+{
+	(void)st;
+	return "sqlite";
+}
+
 /* ---- open and close ---------------------------------------------------- */
 
 /* Prepare the statements of the table from first to before end, kept for

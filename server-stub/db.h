@@ -87,6 +87,14 @@ int db_batch_is_open(const struct db *st);
  * db_batch_commit rolls the batch back and fails.  NULL: never. */
 void db_test_fail_commit(struct db *st, const char *path);
 
+/* Whether the store answers now (a trivial query, outside any batch): DB_OK,
+ * or DB_INTERNAL (logged).  For the health endpoint. */
+enum db_status db_ping(struct db *st);
+
+/* "sqlite" or "postgresql": which backend this handle is, for logs and
+ * /healthz. */
+const char *db_backend(const struct db *st);
+
 /* How many statements the store has run since it was opened (each
  * BEGIN, SAVEPOINT, query, insert... once): for measuring. */
 uint64_t db_statements(const struct db *st);
