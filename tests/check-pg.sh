@@ -9,6 +9,7 @@
 set -u
 : "${BIN:?BIN must point at the build directory}"
 dir=$(dirname "$0")/integration
+ENGINES=$dir/engines
 T=$(mktemp -d "${TMPDIR:-/tmp}/chat-pg.XXXXXX")
 trap 'stop_pg; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM

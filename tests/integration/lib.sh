@@ -36,12 +36,15 @@ cleanup_hook() {
 
 # A sanitizer report in the server's log fails the test: the server's own exit
 # status is not seen when a test ends by killing it.
+# So does one in the log of a cluster's instance ($T/server-NAME.log).
 check_server_log() {
-	if [ -f "$T/server.log" ] && grep -Eq "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T/server.log"; then
-		echo "FAIL: sanitizer report from chat-server:" >&2
-		cat "$T/server.log" >&2
-		return 1
-	fi
+	for csl in "$T/server.log" "$T"/server-*.log; do
+		if [ -f "$csl" ] && grep -Eq "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$csl"; then
+			echo "FAIL: sanitizer report from chat-server in $(basename "$csl"):" >&2
+			cat "$csl" >&2
+			return 1
+		fi
+	done
 	return 0
 }
 
@@ -107,6 +110,11 @@ fail() {
 		echo "--- server log (last 20 lines)" >&2
 		tail -n 20 "$T/server.log" >&2
 	fi
+	for fl in "$T"/server-*.log; do
+		[ -f "$fl" ] || continue
+		echo "--- $(basename "$fl") (last 15 lines)" >&2
+		tail -n 15 "$fl" >&2
+	done
 	exit 1
 }
 

@@ -21,6 +21,10 @@
 # The variables are PG_*, the locals pg_*: nothing of lib.sh's ($port, $i)
 # is touched.
 
+# ENGINES: this directory (set by whoever sources it from elsewhere).
+: "${ENGINES:=$(dirname "$0")/engines}"
+. "$ENGINES/port.sh"
+
 # PG_BIN: PostgreSQL's server programs, not in PATH on Debian; the newest
 # version installed if several are.
 if [ -z "${PG_BIN:-}" ]; then
@@ -87,7 +91,7 @@ EOF
 	pg_n=0
 	while :; do
 		pg_n=$((pg_n + 1))
-		PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		PG_PORT=$(free_port)
 		pg_start_on "$PG_PORT" && break
 		[ $pg_n -lt 8 ] || pg_die "PostgreSQL did not start: $(tail -n 5 "$PG_DIR/log")"
 	done
