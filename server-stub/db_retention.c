@@ -40,7 +40,7 @@ db_expire(struct db *st, int64_t now, int64_t *rows)
 enum db_status
 db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count, int64_t *oldest)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MISSED_GET);
+	struct db_q *s = db_stmt(st, ST_MISSED_GET);
 	int r;
 
 	*count = *oldest = 0;
@@ -51,8 +51,8 @@ db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count, i
 	r = db_step_row(st, s, "missed");
 	if (r <= 0)
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-	*count = sqlite3_column_int64(s, 0);
-	*oldest = sqlite3_column_int64(s, 1);
+	*count = db_col_int64(s, 0);
+	*oldest = db_col_int64(s, 1);
 	db_done(s);
 	return DB_OK;
 }
