@@ -693,6 +693,12 @@ db_tx_end(struct db *st, enum db_tx_end end)
 	return 0;
 }
 
+int
+db_lock_housekeeping(struct db *st, enum db_lock which)
+{
+	return st->pg ? db_pg_xact_lock(st, (int)which) : 0;
+}
+
 /* ---- group commit (db.h) ----------------------------------------------- */
 
 int

@@ -155,6 +155,8 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 	*n = 0;
 	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
+	if (db_lock_housekeeping(st, DB_LOCK_BLOB_PURGE) != 0)
+		goto fail;
 	if (db_bind_int(st, s, 1, cutoff) != 0) {
 		db_done(s);
 		goto fail;

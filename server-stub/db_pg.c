@@ -52,7 +52,7 @@
 
 /* Held (as a transaction's advisory lock) while the schema is made or
  * migrated, so that instances starting at once do it once. */
-#define SCHEMA_LOCK_TEXT "1667785076" /* 0x63686174, "chat" */
+#define SCHEMA_LOCK_TEXT "1667785076" /* 0x63686174, "chat"; with a second key: db_pg_xact_lock */
 
 /* The DDL below is laid out by hand, one clause a line. */
 /* clang-format off */
@@ -235,6 +235,8 @@ static const char *const pg_migrations[] = {NULL};
  * SQLite's would. */
 static const char *const pg_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN",
+	/* Two links of one user on two instances take turns, not one id. */
+	[ST_USER_NEXT_DEVICE] = "SELECT next_device_id FROM users WHERE \"user\" = $1 FOR UPDATE",
 	/* One snapshot for every query of the read, as SQLite's BEGIN. */
 	[ST_BEGIN_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ",
 	/* The oldest, deleted as it is read; one that another instance's
@@ -413,6 +415,20 @@ exec_simple(struct db *st, const char *sql)
 						      : PQerrorMessage(conn(st)));
 	PQclear(r);
 	return ok ? 0 : -1;
+}
+
+int
+db_pg_xact_lock(struct db *st, int key)
+{
+	char sql[96];
+
+	/* Two keys: the schema's (setup) and the housekeeping's. */
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%s, %d)", SCHEMA_LOCK_TEXT, key);
+	if (exec_simple(st, sql) != 0) {
+		srv_log("db: lock %d: %s", key, pg_last_error);
+		return -1;
+	}
+	return 0;
 }
 
 enum db_status

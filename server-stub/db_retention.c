@@ -15,7 +15,8 @@ db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_res
 	memset(res, 0, sizeof *res);
 	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
-	if (db_cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
+	if (db_lock_housekeeping(st, DB_LOCK_PURGE) != 0 ||
+	    db_cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_TOMB, cutoff, "purge: tombstones", NULL) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||

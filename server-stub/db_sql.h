@@ -330,12 +330,21 @@ const void *db_pg_col_bytes(struct db_q *s, int col, size_t *len);
 /* 1 while a transaction is open on the connection (an aborted one too). */
 int db_pg_in_tx(struct db *st);
 const char *db_pg_error(struct db *st);
+int db_pg_xact_lock(struct db *st, int key);
 enum db_status db_pg_ping(struct db *st);
 /* The SQLite text of a statement of the table. */
 const char *db_sql_text(int which);
 /* Rewrite SQLite's SQL of the table into PostgreSQL's: 0, or -1 if it does
  * not fit in cap. */
 int db_pg_translate(const char *in, char *out, size_t cap);
+
+/* Housekeeping that more than one instance runs (the retention purge, the
+ * blob purge) takes this lock first, in its transaction, so that two
+ * instances on one PostgreSQL store do not both count what a device missed:
+ * a PostgreSQL advisory lock to the transaction's end.  SQLite (one writer
+ * at a time): nothing to take.  0, or -1. */
+enum db_lock { DB_LOCK_PURGE = 1, DB_LOCK_BLOB_PURGE = 2 };
+int db_lock_housekeeping(struct db *st, enum db_lock which);
 
 /* ---- db.c: transactions ---------------------------------------------------
  *
