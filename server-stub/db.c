@@ -381,7 +381,14 @@ db_step(struct db *st, struct db_q *s)
 		st->changes = sqlite3_changes(st->db);
 		return DB_DONE;
 	}
+	st->unavailable = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 	return rc == SQLITE_CONSTRAINT_PRIMARYKEY ? DB_DUP : DB_STEP_ERR;
+}
+
+int
+db_unavailable(const struct db *st)
+{
+	return st->unavailable;
 }
 
 uint64_t

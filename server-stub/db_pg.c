@@ -376,6 +376,7 @@ reconnect(struct db *st)
 
 	if (PQstatus(conn(st)) == CONNECTION_OK)
 		return 0;
+	st->unavailable = 1;
 	if (st->pg_retry_ms != 0 && now - st->pg_retry_ms < RECONNECT_MS) {
 		keep_error("the connection to PostgreSQL is down (tried again soon)");
 		return -1;
@@ -404,15 +405,19 @@ db_pg_in_tx(struct db *st)
 }
 
 /* Run SQL without parameters or rows: 0, or -1 with the reason kept. */
+static int transient(struct db *st, PGresult *r);
+
 static int
 exec_simple(struct db *st, const char *sql)
 {
 	PGresult *r = PQexec(conn(st), sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
-	if (!ok)
+	if (!ok) {
 		keep_error(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
 						      : PQerrorMessage(conn(st)));
+		st->unavailable = transient(st, r);
+	}
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -478,14 +483,32 @@ prepare(struct db *st, struct db_q *s, int nparams)
 	snprintf(name, sizeof name, "s%d", s->which);
 	r = PQprepare(conn(st), name, text, nparams, types);
 	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok) {
 		keep_error(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
 						      : PQerrorMessage(conn(st)));
+		st->unavailable = transient(st, r);
+	}
 	PQclear(r);
 	if (!ok)
 		return -1;
 	st->pg_prepared[s->which] = 1;
 	return 0;
+}
+
+/* Whether a failure is the store's being out of reach for now
+ * (db_unavailable): the connection lost, the server shutting down or
+ * starting (57P01-57P03), too many connections (53300), a deadlock or a
+ * serialization failure it broke (40P01, 40001). */
+static int
+transient(struct db *st, PGresult *r)
+{
+	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(conn(st)) != CONNECTION_OK || state == NULL)
+		return 1;
+	return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+	       strcmp(state, "53300") == 0 || strcmp(state, "40P01") == 0 ||
+	       strcmp(state, "40001") == 0;
 }
 
 static int
@@ -547,6 +570,7 @@ execute(struct db *st, struct db_q *s)
 		keep_error(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
 						      : PQerrorMessage(conn(st)));
 		rc = is_dup(r) ? DB_DUP : DB_STEP_ERR;
+		st->unavailable = transient(st, r);
 		PQclear(r);
 		/* A statement prepared on a connection since lost is prepared
 		 * again on the next one. */

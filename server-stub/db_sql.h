@@ -246,6 +246,9 @@ struct db {
 	uint64_t steps;
 	/* Rows changed by the last statement that changed any (db_changes). */
 	int64_t changes;
+	/* The last statement that failed failed for want of the store
+	 * (db_unavailable); set at each failure, either way. */
+	int unavailable;
 	/* PostgreSQL: which statements are prepared on the connection as it
 	 * is now (none after a reconnect), and when a lost connection was
 	 * last tried again (ms, util_mono_us / 1000). */
