@@ -386,6 +386,12 @@ db_step(struct db *st, struct db_q *s)
 }
 
 int
+db_inbox_ids_dense(const struct db *st)
+{
+	return st->pg != NULL;
+}
+
+int
 db_unavailable(const struct db *st)
 {
 	return st->unavailable;
