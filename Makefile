@@ -61,7 +61,7 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_S
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
 # chat-server's event loop (--event-loop libev); libev has no .pc file.
-SERVER_LIBS := -lev
+SERVER_LIBS := -lev $(shell $(PKG_CONFIG) --libs libpq)
 
 # common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
 # crypto both sides check), compiled once, put into libchat and linked into
@@ -142,6 +142,9 @@ $(BUILD)/chat-tui: $(TUI_OBJ) $(ARGS_OBJ) $(BUILD)/libchat.a
 		$(shell $(PKG_CONFIG) --libs $(PKGS_TUI))
 
 # The server links the protocol core, not libchat.
+# The PostgreSQL store is the one file that sees libpq's headers.
+$(BUILD)/server-stub/db_pg.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(SERVER_OBJ) $(COMMON_OBJ) $(LIBS) $(SERVER_LIBS)
 

@@ -3,8 +3,11 @@
  * message costs its database layer (server-stub/db.h, linked in), on the
  * server's schema and settings (db_open: WAL, synchronous=FULL).
  *
- *   store-commit [-n MESSAGES] [-d DIR]
+ *   store-commit [-n MESSAGES] [-d DIR | -u postgresql://...]
  *
+ * With -u, the same on the PostgreSQL store (an empty database: the users
+ * and chat are made in it), its figures named store_pg.*; the database is
+ * left as the run made it.
  * Two users with one device each and their direct chat; then, per message,
  * db_send with one envelope of 272 bytes (a short text's ciphertext) and
  * db_ack of it by the recipient, each its own transaction as the server
@@ -83,21 +86,27 @@ main(int argc, char **argv)
 {
 	char tmpl[4096], path[4200] = "", err[512], chat[PROTO_CHAT_ID_LEN + 1],
 			 missing[PROTO_USER_MAX + 1];
-	const char *dir = NULL;
+	const char *dir = NULL, *url = NULL, *prefix = "store";
+	char name[64];
 	uint8_t ct[CT_BYTES];
 	double *send_us, *ack_us, sum_send = 0, sum_ack = 0;
 	struct db *st = NULL;
 	long n = 2000;
 	int opt, created = 0, rc = 1;
 
-	while ((opt = getopt(argc, argv, "n:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:u:")) != -1) {
 		switch (opt) {
 		case 'n': n = bench_count("store-commit", optarg, 10000000); break;
 		case 'd': dir = optarg; break;
-		default: fprintf(stderr, "usage: store-commit [-n MESSAGES] [-d DIR]\n"); return 2;
+		case 'u': url = optarg; break;
+		default:
+			fprintf(stderr, "usage: store-commit [-n MESSAGES] [-d DIR | -u URL]\n");
+			return 2;
 		}
 	}
-	if (dir == NULL) {
+	if (url != NULL) {
+		prefix = "store_pg";
+	} else if (dir == NULL) {
 		const char *tmp = getenv("TMPDIR");
 
 		snprintf(tmpl, sizeof tmpl, "%s/store-commit.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -107,7 +116,8 @@ main(int argc, char **argv)
 		}
 		dir = tmpl;
 	}
-	snprintf(path, sizeof path, "%s/store.db", dir);
+	if (url == NULL)
+		snprintf(path, sizeof path, "%s/store.db", dir);
 	send_us = malloc((size_t)n * sizeof *send_us);
 	ack_us = malloc((size_t)n * sizeof *ack_us);
 	if (sodium_init() < 0 || send_us == NULL || ack_us == NULL) {
@@ -115,7 +125,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	randombytes_buf(ct, sizeof ct);
-	st = db_open(path, err, sizeof err);
+	st = db_open(url != NULL ? url : path, err, sizeof err);
 	if (st == NULL) {
 		fprintf(stderr, "store-commit: %s\n", err);
 		goto out;
@@ -136,10 +146,12 @@ main(int argc, char **argv)
 	}
 	bench_sort(send_us, (size_t)n);
 	bench_sort(ack_us, (size_t)n);
-	bench_put("store.send_per_s", (double)n / (sum_send / 1e6));
-	bench_put("store.msgs_per_s", (double)n / ((sum_send + sum_ack) / 1e6));
-	bench_put("store.send_p50_us", bench_pct(send_us, (size_t)n, 50));
-	bench_put("store.ack_p50_us", bench_pct(ack_us, (size_t)n, 50));
+#define PUT(what, v) (snprintf(name, sizeof name, "%s." what, prefix), bench_put(name, (v)))
+	PUT("send_per_s", (double)n / (sum_send / 1e6));
+	PUT("msgs_per_s", (double)n / ((sum_send + sum_ack) / 1e6));
+	PUT("send_p50_us", bench_pct(send_us, (size_t)n, 50));
+	PUT("ack_p50_us", bench_pct(ack_us, (size_t)n, 50));
+#undef PUT
 	rc = 0;
 out:
 	db_close(st);

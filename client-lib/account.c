@@ -177,7 +177,11 @@ authenticated(struct chat_client *c, struct op *op, const cJSON *reply, int err)
 		session_online(c);
 		return;
 	}
-	/* Keep the server's reason; the connection is of no use now. */
+	/* Keep the server's reason; the connection is of no use now.  A server
+	 * whose store is out of reach for now (unavailable) is tried again
+	 * later, as a lost connection is; any other refusal would be repeated. */
+	if (err == CHAT_ERR_REFUSED && strcmp(c->server_code, "unavailable") == 0)
+		err = CHAT_ERR_CONNECTION_LOST;
 	session_close(c, err);
 }
 

@@ -389,8 +389,9 @@ release_ready(struct chat_client *c, const char *chat_id)
 /*
  * A send the server never committed (it refused, or we refused to encrypt)
  * is failed; one cut off by the network stays pending: it may have landed.
- * So does one the server only asked to slow down (rate_limited): the outbox
- * sends it again on the next connection. A failed send tells its id all the
+ * So does one the server only asked to slow down (rate_limited), or could
+ * not take for want of its store (unavailable): the outbox sends it again
+ * on the next connection. A failed send tells its id all the
  * same: the message is in the store (pending or failed), and the caller may
  * want to retry or discard it.
  */
@@ -405,7 +406,8 @@ send_end(struct chat_client *c, struct op *op, int err, const char **id)
 	}
 	if (err != CHAT_OK && err != CHAT_ERR_CONNECTION_LOST && err != CHAT_ERR_TIMEOUT &&
 	    err != CHAT_ERR_CONNECT &&
-	    !(err == CHAT_ERR_REFUSED && strcmp(c->server_code, "rate_limited") == 0)) {
+	    !(err == CHAT_ERR_REFUSED && (strcmp(c->server_code, "rate_limited") == 0 ||
+					  strcmp(c->server_code, "unavailable") == 0))) {
 		if (store_message_set_state(&c->store, op->message_id, "failed") != 0) {
 			char why[sizeof c->errmsg];
 

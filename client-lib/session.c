@@ -107,8 +107,9 @@ next_frame(struct chat_client *c)
 	return NULL;
 }
 
-/* A rate_limited answer: send r again (in its place) after the time the
- * server named. There is no count of tries: the server takes it once the
+/* A rate_limited answer, or unavailable (the server's store is out of reach
+ * for now, and nothing was changed): send r again (in its place) after the
+ * time the server named. There is no count of tries: the server takes it once the
  * device's rate allows (a request queued behind a long burst is refused many
  * times over without being at fault). 1 if it will be sent again, 0 if not
  * (the connection is not online). */
@@ -301,7 +302,9 @@ on_reply(struct chat_client *c, const cJSON *msg)
 		return;
 	}
 	err = session_reply_error(c, msg);
-	if (strcmp(c->server_code, "rate_limited") == 0 && retry_later(c, r, msg))
+	if ((strcmp(c->server_code, "rate_limited") == 0 ||
+	     strcmp(c->server_code, "unavailable") == 0) &&
+	    retry_later(c, r, msg))
 		return;
 	complete(c, r, msg, err);
 }

@@ -124,7 +124,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			      " sender_device, seq, sent_at, expires_at)"
 			      " VALUES (?1, ?2, ?7, ?3, ?4, ?5, ?6, ?8)",
 	[ST_INBOX_INSERT] = "INSERT INTO inbox (user, device_id, message_id, nonce, ciphertext,"
-			    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
 	/* clang-format off */
 	[ST_INBOX_LOAD] =
 		"SELECT i.id, m.chat_id, m.message_id, m.seq, m.sent_at,"
@@ -179,7 +179,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOB_PURGE_REFS] = "DELETE FROM message_blobs WHERE NOT EXISTS (SELECT 1"
 			       " FROM messages m WHERE m.message_id = message_blobs.message_id)",
 	[ST_BLOB_DELETE] = "DELETE FROM blobs WHERE blob_id = ?1",
-	[ST_BLOB_USAGE] = "SELECT coalesce(sum(state = 'pending'), 0),"
+	[ST_BLOB_USAGE] = "SELECT coalesce(sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),"
 			  " coalesce(sum(CASE WHEN state = 'pending' THEN max_size END), 0),"
 			  " coalesce(sum(CASE WHEN state = 'complete' THEN size END), 0)"
 			  " FROM blobs WHERE user = ?1 AND device_id = ?2",
@@ -193,7 +193,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   "  UNION ALL SELECT m.sent_at FROM inbox i"
 			   "  JOIN messages m ON m.message_id = i.message_id"
 			   "  WHERE i.user = devices.user AND i.device_id = devices.device_id"
-			   "  AND i.created_at < ?1))"
+			   "  AND i.created_at < ?1) AS t)"
 			   " WHERE EXISTS (SELECT 1 FROM inbox i WHERE i.user = devices.user"
 			   "  AND i.device_id = devices.device_id AND i.created_at < ?1)",
 	[ST_PURGE_INBOX] = "DELETE FROM inbox WHERE created_at < ?1",
@@ -245,34 +245,67 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* Where chat ids come from; tests replace it to force a collision. */
 void (*db_random_fn)(void *buf, size_t len) = randombytes_buf;
 
+const char *
+db_sql_text(int which)
+{
+	return stmt_sql[which];
+}
+
 void
 db_fail(struct db *st, const char *what)
 {
-	srv_log("db: %s: %s", what, sqlite3_errmsg(st->db));
+	srv_log("db: %s: %s", what, st->pg ? db_pg_error(st) : sqlite3_errmsg(st->db));
 }
 
-/* ---- statement helpers (db_sql.h says how they are used) ---------------- */
+/* ---- statement helpers (db_sql.h says how they are used) ----------------
+ *
+ * Each of them is SQLite's, or hands over to db_pg.c when the store is on
+ * PostgreSQL (st->pg): the files of the store never know which. */
 
-sqlite3_stmt *
+struct db_q *
 db_stmt(struct db *st, int which)
 {
-	return st->st[which];
+	return &st->q[which];
 }
 
 void
-db_done(sqlite3_stmt *s)
+db_done(struct db_q *s)
 {
+	if (s->st->pg) {
+		db_pg_done(s);
+		return;
+	}
 	/* The return value of reset repeats the last step's error, which the
 	 * caller has already handled. */
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
+	(void)sqlite3_reset(s->lite);
+	(void)sqlite3_clear_bindings(s->lite);
+}
+
+/* PostgreSQL: parameter i (from 1) is v, of n bytes (fmt 1) or text. */
+static int
+pg_bind(struct db *st, struct db_q *s, int i, const char *v, int n, int fmt)
+{
+	if (i < 1 || i > DB_MAX_PARAMS) {
+		srv_log("db: bind: parameter %d of statement %d out of range", i, s->which);
+		(void)st;
+		return -1;
+	}
+	s->val[i - 1] = v;
+	s->len[i - 1] = n;
+	s->fmt[i - 1] = fmt;
+	if (i > s->nparams)
+		s->nparams = i;
+	return 0;
 }
 
 int
-db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v)
+db_bind_text(struct db *st, struct db_q *s, int i, const char *v)
 {
-	int rc = v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+	int rc;
 
+	if (st->pg)
+		return pg_bind(st, s, i, v, 0, 0);
+	rc = v ? sqlite3_bind_text(s->lite, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s->lite, i);
 	if (rc != SQLITE_OK) {
 		db_fail(st, "bind");
 		return -1;
@@ -281,9 +314,15 @@ db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v)
 }
 
 int
-db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v)
+db_bind_int(struct db *st, struct db_q *s, int i, int64_t v)
 {
-	if (sqlite3_bind_int64(s, i, v) != SQLITE_OK) {
+	if (st->pg) {
+		if (i < 1 || i > DB_MAX_PARAMS)
+			return pg_bind(st, s, i, NULL, 0, 0);
+		snprintf(s->num[i - 1], sizeof s->num[i - 1], "%lld", (long long)v);
+		return pg_bind(st, s, i, s->num[i - 1], 0, 0);
+	}
+	if (sqlite3_bind_int64(s->lite, i, v) != SQLITE_OK) {
 		db_fail(st, "bind");
 		return -1;
 	}
@@ -291,9 +330,11 @@ db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v)
 }
 
 int
-db_bind_null(struct db *st, sqlite3_stmt *s, int i)
+db_bind_null(struct db *st, struct db_q *s, int i)
 {
-	if (sqlite3_bind_null(s, i) != SQLITE_OK) {
+	if (st->pg)
+		return pg_bind(st, s, i, NULL, 0, 0);
+	if (sqlite3_bind_null(s->lite, i) != SQLITE_OK) {
 		db_fail(st, "bind");
 		return -1;
 	}
@@ -301,27 +342,59 @@ db_bind_null(struct db *st, sqlite3_stmt *s, int i)
 }
 
 int
-db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n)
+db_bind_blob(struct db *st, struct db_q *s, int i, const void *v, size_t n)
 {
 	/* zeroblob-safe: a zero-length blob with a NULL pointer would bind
 	 * NULL, which NOT NULL columns refuse; an empty string does not. */
 	static const uint8_t empty[1];
 
-	if (sqlite3_bind_blob64(s, i, n ? v : empty, n, SQLITE_STATIC) != SQLITE_OK) {
+	if (st->pg) {
+		if (n > INT32_MAX) {
+			srv_log("db: bind: %zu bytes is too large", n);
+			return -1;
+		}
+		return pg_bind(st, s, i, n ? v : (const void *)empty, (int)n, 1);
+	}
+	if (sqlite3_bind_blob64(s->lite, i, n ? v : empty, n, SQLITE_STATIC) != SQLITE_OK) {
 		db_fail(st, "bind");
 		return -1;
 	}
 	return 0;
 }
 
-/* sqlite3_step, counted: the first step of a statement is one statement
- * run (the count the issue's "statements per message" is made of). */
+/* Run or advance a statement, counted: the first step of a statement is one
+ * statement run (the count the issue's "statements per message" is made
+ * of). */
 int
-db_step(struct db *st, sqlite3_stmt *s)
+db_step(struct db *st, struct db_q *s)
 {
-	if (!sqlite3_stmt_busy(s))
+	int rc;
+
+	if (st->pg)
+		return db_pg_step(st, s);
+	if (!sqlite3_stmt_busy(s->lite))
 		st->steps++;
-	return sqlite3_step(s);
+	rc = sqlite3_step(s->lite);
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE) {
+		st->changes = sqlite3_changes(st->db);
+		return DB_DONE;
+	}
+	st->unavailable = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+	return rc == SQLITE_CONSTRAINT_PRIMARYKEY ? DB_DUP : DB_STEP_ERR;
+}
+
+int
+db_inbox_ids_dense(const struct db *st)
+{
+	return st->pg != NULL;
+}
+
+int
+db_unavailable(const struct db *st)
+{
+	return st->unavailable;
 }
 
 uint64_t
@@ -330,13 +403,19 @@ db_statements(const struct db *st)
 	return st->steps;
 }
 
+int64_t
+db_changes(const struct db *st)
+{
+	return st->changes;
+}
+
 /* Step a statement that returns no rows; -1 on error. */
 int
-db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
+db_step_done(struct db *st, struct db_q *s, const char *what)
 {
 	int rc = db_step(st, s);
 
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, what);
 		db_done(s);
 		return -1;
@@ -348,37 +427,87 @@ db_step_done(struct db *st, sqlite3_stmt *s, const char *what)
 /* Step for at most one row: 1 row (statement left on it), 0 none, -1 error.
  * The caller calls db_done() after reading a row. */
 int
-db_step_row(struct db *st, sqlite3_stmt *s, const char *what)
+db_step_row(struct db *st, struct db_q *s, const char *what)
 {
 	int rc = db_step(st, s);
 
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		db_fail(st, what);
 	db_done(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
+}
+
+int
+db_col_null(struct db_q *s, int col)
+{
+	if (s->st->pg)
+		return db_pg_col_null(s, col);
+	return sqlite3_column_type(s->lite, col) == SQLITE_NULL;
+}
+
+int64_t
+db_col_int64(struct db_q *s, int col)
+{
+	const char *t;
+
+	if (!s->st->pg)
+		return sqlite3_column_int64(s->lite, col);
+	/* PostgreSQL's text form: a number, or t / f for a boolean. */
+	if ((t = db_pg_col_raw(s, col)) == NULL)
+		return 0;
+	if (t[0] == 't' || t[0] == 'f')
+		return t[0] == 't';
+	return strtoll(t, NULL, 10);
+}
+
+int
+db_col_int(struct db_q *s, int col)
+{
+	return (int)db_col_int64(s, col);
+}
+
+const unsigned char *
+db_col_str(struct db_q *s, int col)
+{
+	if (s->st->pg)
+		return (const unsigned char *)db_pg_col_raw(s, col);
+	return sqlite3_column_text(s->lite, col);
+}
+
+const void *
+db_col_bytes(struct db_q *s, int col, size_t *len)
+{
+	const void *b;
+
+	if (s->st->pg)
+		return db_pg_col_bytes(s, col, len);
+	b = sqlite3_column_blob(s->lite, col);
+	*len = (size_t)sqlite3_column_bytes(s->lite, col);
+	return b;
 }
 
 /* Copy a text column into a fixed buffer; -1 if it does not fit. */
 int
-db_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
+db_col_text(struct db_q *s, int col, char *out, size_t cap)
 {
-	const unsigned char *t = sqlite3_column_text(s, col);
-	size_t n = (size_t)sqlite3_column_bytes(s, col);
+	const unsigned char *t = db_col_str(s, col);
+	size_t n;
 
-	if (t == NULL || n >= cap)
+	if (t == NULL || (n = strlen((const char *)t)) >= cap)
 		return -1;
 	memcpy(out, t, n + 1);
 	return 0;
 }
 
 int
-db_col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len)
+db_col_blob(struct db_q *s, int col, uint8_t *out, size_t len)
 {
-	const void *b = sqlite3_column_blob(s, col);
+	size_t n;
+	const void *b = db_col_bytes(s, col, &n);
 
-	if (b == NULL || (size_t)sqlite3_column_bytes(s, col) != len)
+	if (b == NULL || n != len)
 		return -1;
 	memcpy(out, b, len);
 	return 0;
@@ -387,13 +516,15 @@ db_col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len)
 /* 1 if the column is NULL or a blob of len bytes (*out set, NULL for a
  * NULL), 0 if it is malformed. */
 int
-db_col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out)
+db_col_opt_blob(struct db_q *s, int col, size_t len, const uint8_t **out)
 {
+	size_t n;
+
 	*out = NULL;
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (db_col_null(s, col))
 		return 1;
-	*out = sqlite3_column_blob(s, col);
-	return *out != NULL && (size_t)sqlite3_column_bytes(s, col) == len;
+	*out = db_col_bytes(s, col, &n);
+	return *out != NULL && n == len;
 }
 
 /* One integer of one row (bound to one text parameter): 0, or -1 on error
@@ -401,7 +532,7 @@ db_col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out)
 int
 db_query_text_int(struct db *st, int which, const char *arg, int64_t *out, const char *what)
 {
-	sqlite3_stmt *s = db_stmt(st, which);
+	struct db_q *s = db_stmt(st, which);
 	int r;
 
 	if (db_bind_text(st, s, 1, arg) != 0) {
@@ -413,9 +544,24 @@ db_query_text_int(struct db *st, int which, const char *arg, int64_t *out, const
 			srv_log("db: %s: no row for %s", what, arg);
 		return -1;
 	}
-	*out = sqlite3_column_int64(s, 0);
+	*out = db_col_int64(s, 0);
 	db_done(s);
 	return 0;
+}
+
+/* How many parameters the statement takes (?N in its SQL). */
+static int
+param_count(struct db_q *s)
+{
+	const char *q;
+	int n = 0;
+
+	if (!s->st->pg)
+		return sqlite3_bind_parameter_count(s->lite);
+	for (q = stmt_sql[s->which]; (q = strchr(q, '?')) != NULL; q++)
+		if (atoi(q + 1) > n)
+			n = atoi(q + 1);
+	return n;
 }
 
 /* Run a statement bound to (user, device id[, now]) that returns no rows. */
@@ -423,10 +569,10 @@ int
 db_device_step(struct db *st, int which, const char *user, uint32_t device_id, int64_t now,
 	       const char *what)
 {
-	sqlite3_stmt *s = db_stmt(st, which);
+	struct db_q *s = db_stmt(st, which);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
-	    (sqlite3_bind_parameter_count(s) >= 3 && db_bind_int(st, s, 3, now))) {
+	    (param_count(s) >= 3 && db_bind_int(st, s, 3, now))) {
 		db_done(s);
 		return -1;
 	}
@@ -437,10 +583,10 @@ db_device_step(struct db *st, int which, const char *user, uint32_t device_id, i
 int
 db_text_step(struct db *st, int which, const char *a, const char *b, int64_t n, const char *what)
 {
-	sqlite3_stmt *s = db_stmt(st, which);
+	struct db_q *s = db_stmt(st, which);
 
 	if (db_bind_text(st, s, 1, a) || db_bind_text(st, s, 2, b) ||
-	    (sqlite3_bind_parameter_count(s) >= 3 && db_bind_int(st, s, 3, n))) {
+	    (param_count(s) >= 3 && db_bind_int(st, s, 3, n))) {
 		db_done(s);
 		return -1;
 	}
@@ -450,7 +596,7 @@ db_text_step(struct db *st, int which, const char *a, const char *b, int64_t n, 
 int
 db_cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64_t *changes)
 {
-	sqlite3_stmt *s = db_stmt(st, which);
+	struct db_q *s = db_stmt(st, which);
 
 	if (db_bind_int(st, s, 1, cutoff)) {
 		db_done(s);
@@ -459,7 +605,7 @@ db_cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, int64
 	if (db_step_done(st, s, what) != 0)
 		return -1;
 	if (changes != NULL)
-		*changes = sqlite3_changes(st->db);
+		*changes = db_changes(st);
 	return 0;
 }
 
@@ -499,12 +645,20 @@ db_tx_begin(struct db *st, enum db_tx_kind kind)
 			    "begin");
 }
 
+/* 1 while a transaction is open (PostgreSQL: an aborted one too). */
+static int
+in_tx(struct db *st)
+{
+	return st->pg ? db_pg_in_tx(st) : !sqlite3_get_autocommit(st->db);
+}
+
 /* SQLite ends a transaction by itself on some errors (I/O, full disk, out
- * of memory): then the batch, and every call in it so far, is lost. */
+ * of memory), PostgreSQL when the connection is lost: then the batch, and
+ * every call in it so far, is lost. */
 static void
 batch_check(struct db *st)
 {
-	if (st->batch && sqlite3_get_autocommit(st->db)) {
+	if (st->batch && !in_tx(st)) {
 		srv_log("db: the batch's transaction was rolled back");
 		st->batch_failed = 1;
 	}
@@ -545,11 +699,17 @@ db_tx_end(struct db *st, enum db_tx_end end)
 		return savepoint_end(st, end);
 	if (end == DB_TX_COMMIT)
 		return db_step_done(st, db_stmt(st, ST_COMMIT), "commit");
-	if (!sqlite3_get_autocommit(st->db)) {
+	if (in_tx(st)) {
 		db_keys_forget(st);
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback");
 	}
 	return 0;
+}
+
+int
+db_lock_housekeeping(struct db *st, enum db_lock which)
+{
+	return st->pg ? db_pg_xact_lock(st, (int)which) : 0;
 }
 
 /* ---- group commit (db.h) ----------------------------------------------- */
@@ -596,7 +756,7 @@ db_batch_commit(struct db *st)
 	st->savepoints = 0;
 	if (failed)
 		db_keys_forget(st);
-	if (failed && !sqlite3_get_autocommit(st->db))
+	if (failed && in_tx(st))
 		(void)db_step_done(st, db_stmt(st, ST_ROLLBACK), "rollback batch");
 	return failed ? -1 : 0;
 }
@@ -606,6 +766,8 @@ db_ping(struct db *st)
 {
 	char *msg = NULL;
 
+	if (st->pg)
+		return db_pg_ping(st);
 	if (sqlite3_exec(st->db, "SELECT 1", NULL, NULL, &msg) != SQLITE_OK) {
 		srv_log("db: ping: %s", msg != NULL ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
@@ -617,8 +779,7 @@ db_ping(struct db *st)
 const char *
 db_backend(const struct db *st)
 {
-	(void)st;
-	return "sqlite";
+	return st->pg ? "postgresql" : "sqlite";
 }
 
 /* ---- open and close ---------------------------------------------------- */
@@ -629,8 +790,10 @@ static int
 prepare(struct db *st, int first, int end, char *err, size_t errlen, const char *path)
 {
 	for (int i = first; i < end; i++) {
+		st->q[i].st = st;
+		st->q[i].which = i;
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &st->st[i], NULL) != SQLITE_OK) {
+				       &st->q[i].lite, NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: prepare %s: %s", path, stmt_sql[i],
 				 sqlite3_errmsg(st->db));
 			return -1;
@@ -673,6 +836,10 @@ db_open(const char *path, char *err, size_t errlen)
 {
 	struct db *st = calloc(1, sizeof *st);
 
+	if (db_is_pg_url(path)) {
+		free(st);
+		return db_pg_open(path, err, errlen);
+	}
 	if (st == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -712,8 +879,12 @@ db_close(struct db *st)
 
 	if (st == NULL)
 		return;
+	if (st->pg) {
+		db_pg_close(st);
+		return;
+	}
 	for (i = 0; i < ST_COUNT; i++)
-		(void)sqlite3_finalize(st->st[i]); /* NULL is a no-op */
+		(void)sqlite3_finalize(st->q[i].lite); /* NULL is a no-op */
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		srv_log("db: close: %s", sqlite3_errmsg(st->db));
 	free(st);

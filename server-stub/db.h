@@ -91,6 +91,19 @@ void db_test_fail_commit(struct db *st, const char *path);
  * or DB_INTERNAL (logged).  For the health endpoint. */
 enum db_status db_ping(struct db *st);
 
+/* 1 if the store's last failure was its being out of reach for now, so
+ * that the request is worth sending again as it is: PostgreSQL down,
+ * restarting or refusing connections, a deadlock or serialization failure
+ * it broke; SQLite busy (another process holds its lock).  0 for any other
+ * failure (a bug, a full disk): those stay "internal". */
+int db_unavailable(const struct db *st);
+
+/* 1 if a device's inbox ids are dense: each row committed for it has the
+ * id after the last one committed (PostgreSQL: they are taken from the
+ * device's row, in commit order).  0 on SQLite, whose ids are the table's,
+ * shared by every device (increasing, with gaps). */
+int db_inbox_ids_dense(const struct db *st);
+
 /* "sqlite" or "postgresql": which backend this handle is, for logs and
  * /healthz. */
 const char *db_backend(const struct db *st);

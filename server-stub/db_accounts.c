@@ -15,7 +15,7 @@
 int
 db_find_user(struct db *st, const char *user)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_USER_EXISTS);
+	struct db_q *s = db_stmt(st, ST_USER_EXISTS);
 	int r;
 
 	if (db_bind_text(st, s, 1, user) != 0) {
@@ -40,7 +40,7 @@ db_user_exists(struct db *st, const char *user)
 int
 db_find_contact(struct db *st, const char *viewer, const char *subject)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_IS_CONTACT);
+	struct db_q *s = db_stmt(st, ST_IS_CONTACT);
 	int r;
 
 	if (strcmp(viewer, subject) == 0)
@@ -69,7 +69,7 @@ static int
 key_owner(struct db *st, const uint8_t key[PROTO_KEY_BYTES], char owner[PROTO_USER_MAX + 1],
 	  uint32_t *device_id, int *first)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_DEVICE_BY_KEY);
+	struct db_q *s = db_stmt(st, ST_DEVICE_BY_KEY);
 	int r;
 
 	if (db_bind_blob(st, s, 1, key, PROTO_KEY_BYTES) != 0) {
@@ -80,8 +80,8 @@ key_owner(struct db *st, const uint8_t key[PROTO_KEY_BYTES], char owner[PROTO_US
 	if (r == 1) {
 		if (db_col_text(s, 0, owner, PROTO_USER_MAX + 1) != 0)
 			r = -1;
-		*device_id = (uint32_t)sqlite3_column_int64(s, 1);
-		*first = sqlite3_column_int(s, 2);
+		*device_id = (uint32_t)db_col_int64(s, 1);
+		*first = db_col_int(s, 2);
 		db_done(s);
 	}
 	return r;
@@ -92,7 +92,7 @@ insert_device(struct db *st, const char *user, uint32_t device_id, const char *n
 	      const uint8_t *ik, const uint8_t *xk, const uint8_t *xsig, const uint8_t *approver,
 	      const uint8_t *approval, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_DEVICE_INSERT);
+	struct db_q *s = db_stmt(st, ST_DEVICE_INSERT);
 	int rc = 0;
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
@@ -116,7 +116,7 @@ static int
 insert_user_device(struct db *st, const char *user, const char *name, const uint8_t *ik,
 		   const uint8_t *xk, const uint8_t *xsig, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_USER_INSERT);
+	struct db_q *s = db_stmt(st, ST_USER_INSERT);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, now)) {
 		db_done(s);
@@ -208,7 +208,7 @@ db_link_check(struct db *st, const char *user, const uint8_t identity_key[PROTO_
 enum db_status
 db_link_device(struct db *st, const struct db_new_device *d, uint32_t *device_id)
 {
-	sqlite3_stmt *s;
+	struct db_q *s;
 	enum db_status ret;
 	int64_t next;
 
@@ -267,7 +267,7 @@ enum db_status
 db_device_identity(struct db *st, const char *user, uint32_t device_id,
 		   uint8_t identity_key[PROTO_KEY_BYTES])
 {
-	sqlite3_stmt *s = db_stmt(st, ST_DEVICE_IDENTITY);
+	struct db_q *s = db_stmt(st, ST_DEVICE_IDENTITY);
 	int r;
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
@@ -287,14 +287,14 @@ db_device_identity(struct db *st, const char *user, uint32_t device_id,
 }
 
 static int
-read_device(sqlite3_stmt *s, struct db_device *d)
+read_device(struct db_q *s, struct db_device *d)
 {
-	int64_t id = sqlite3_column_int64(s, 0);
+	int64_t id = db_col_int64(s, 0);
 
 	if (id < 1 || id > PROTO_DEVICE_ID_MAX)
 		return -1;
 	d->device_id = (uint32_t)id;
-	d->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
+	d->has_name = !db_col_null(s, 1);
 	d->name[0] = '\0';
 	if (d->has_name && db_col_text(s, 1, d->name, sizeof d->name) != 0)
 		return -1;
@@ -302,8 +302,8 @@ read_device(sqlite3_stmt *s, struct db_device *d)
 	    db_col_blob(s, 3, d->exchange_key, PROTO_KEY_BYTES) != 0 ||
 	    db_col_blob(s, 4, d->exchange_key_sig, PROTO_SIG_BYTES) != 0)
 		return -1;
-	d->approved = sqlite3_column_type(s, 5) != SQLITE_NULL;
-	if (d->approved != (sqlite3_column_type(s, 6) != SQLITE_NULL))
+	d->approved = !db_col_null(s, 5);
+	if (d->approved != (!db_col_null(s, 6)))
 		return -1;
 	if (d->approved && (db_col_blob(s, 5, d->approver_key, PROTO_KEY_BYTES) != 0 ||
 			    db_col_blob(s, 6, d->approval, PROTO_SIG_BYTES) != 0))
@@ -314,7 +314,7 @@ read_device(sqlite3_stmt *s, struct db_device *d)
 enum db_status
 db_user_devices(struct db *st, const char *user, struct db_device *out, size_t cap, size_t *n)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_USER_DEVICES);
+	struct db_q *s = db_stmt(st, ST_USER_DEVICES);
 	int rc, exists;
 
 	*n = 0;
@@ -326,7 +326,7 @@ db_user_devices(struct db *st, const char *user, struct db_device *out, size_t c
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while ((rc = db_step(st, s)) == SQLITE_ROW && *n < cap) {
+	while ((rc = db_step(st, s)) == DB_ROW && *n < cap) {
 		if (read_device(s, &out[*n]) != 0) {
 			srv_log("db: user %s has a malformed device row", user);
 			db_done(s);
@@ -334,7 +334,7 @@ db_user_devices(struct db *st, const char *user, struct db_device *out, size_t c
 		}
 		(*n)++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_DONE) {
 		db_fail(st, "user devices");
 		db_done(s);
 		return DB_INTERNAL;

@@ -14,7 +14,7 @@ enum db_status
 db_blob_create(struct db *st, const char *blob_id, const char *user, uint32_t device_id,
 	       int64_t max_size, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_INSERT);
+	struct db_q *s = db_stmt(st, ST_BLOB_INSERT);
 	int rc;
 
 	if (db_bind_text(st, s, 1, blob_id) || db_bind_text(st, s, 2, user) ||
@@ -24,18 +24,18 @@ db_blob_create(struct db *st, const char *blob_id, const char *user, uint32_t de
 		return DB_INTERNAL;
 	}
 	rc = db_step(st, s);
-	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (rc != DB_DONE && rc != DB_DUP)
 		db_fail(st, "insert blob");
 	db_done(s);
-	return rc == SQLITE_DONE                    ? DB_OK
-	       : rc == SQLITE_CONSTRAINT_PRIMARYKEY ? DB_DUPLICATE
+	return rc == DB_DONE                    ? DB_OK
+	       : rc == DB_DUP ? DB_DUPLICATE
 						    : DB_INTERNAL;
 }
 
 enum db_status
 db_blob_get(struct db *st, const char *blob_id, struct db_blob *out)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_GET);
+	struct db_q *s = db_stmt(st, ST_BLOB_GET);
 	int r;
 
 	memset(out, 0, sizeof *out);
@@ -50,11 +50,11 @@ db_blob_get(struct db *st, const char *blob_id, struct db_blob *out)
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	out->device_id = (uint32_t)sqlite3_column_int64(s, 1);
-	out->max_size = sqlite3_column_int64(s, 2);
-	out->size = sqlite3_column_int64(s, 3); /* NULL reads as 0 */
-	out->complete = sqlite3_column_int(s, 4);
-	out->created_at = sqlite3_column_int64(s, 5);
+	out->device_id = (uint32_t)db_col_int64(s, 1);
+	out->max_size = db_col_int64(s, 2);
+	out->size = db_col_int64(s, 3); /* NULL reads as 0 */
+	out->complete = db_col_int(s, 4);
+	out->created_at = db_col_int64(s, 5);
 	db_done(s);
 	return DB_OK;
 }
@@ -62,7 +62,7 @@ db_blob_get(struct db *st, const char *blob_id, struct db_blob *out)
 enum db_status
 db_blob_complete(struct db *st, const char *blob_id, int64_t size, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_COMPLETE);
+	struct db_q *s = db_stmt(st, ST_BLOB_COMPLETE);
 
 	if (db_bind_text(st, s, 1, blob_id) || db_bind_int(st, s, 2, size) ||
 	    db_bind_int(st, s, 3, now)) {
@@ -71,13 +71,13 @@ db_blob_complete(struct db *st, const char *blob_id, int64_t size, int64_t now)
 	}
 	if (db_step_done(st, s, "complete blob") != 0)
 		return DB_INTERNAL;
-	return sqlite3_changes(st->db) == 1 ? DB_OK : DB_NOT_FOUND;
+	return db_changes(st) == 1 ? DB_OK : DB_NOT_FOUND;
 }
 
 enum db_status
 db_blob_readable(struct db *st, const char *blob_id, const char *user, int64_t *size)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_READABLE);
+	struct db_q *s = db_stmt(st, ST_BLOB_READABLE);
 	int r;
 
 	*size = 0;
@@ -87,7 +87,7 @@ db_blob_readable(struct db *st, const char *blob_id, const char *user, int64_t *
 	}
 	if ((r = db_step_row(st, s, "blob readable")) <= 0)
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-	*size = sqlite3_column_int64(s, 0);
+	*size = db_col_int64(s, 0);
 	db_done(s);
 	return DB_OK;
 }
@@ -95,7 +95,7 @@ db_blob_readable(struct db *st, const char *blob_id, const char *user, int64_t *
 enum db_status
 db_blob_usage(struct db *st, const char *user, uint32_t device_id, struct db_blob_usage *out)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_USAGE);
+	struct db_q *s = db_stmt(st, ST_BLOB_USAGE);
 
 	memset(out, 0, sizeof *out);
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
@@ -104,9 +104,9 @@ db_blob_usage(struct db *st, const char *user, uint32_t device_id, struct db_blo
 	}
 	if (db_step_row(st, s, "blob usage") != 1)
 		return DB_INTERNAL; /* an aggregate always has its row */
-	out->pending = sqlite3_column_int64(s, 0);
-	out->pending_bytes = sqlite3_column_int64(s, 1);
-	out->stored_bytes = sqlite3_column_int64(s, 2);
+	out->pending = db_col_int64(s, 0);
+	out->pending_bytes = db_col_int64(s, 1);
+	out->stored_bytes = db_col_int64(s, 2);
 	db_done(s);
 	return DB_OK;
 }
@@ -135,7 +135,7 @@ db_check_blobs(struct db *st, const struct db_send *req)
 int
 db_blob_refer(struct db *st, const char *message_id, const char *blob_id)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MESSAGE_BLOB_INSERT);
+	struct db_q *s = db_stmt(st, ST_MESSAGE_BLOB_INSERT);
 
 	if (db_bind_text(st, s, 1, message_id) || db_bind_text(st, s, 2, blob_id)) {
 		db_done(s);
@@ -147,7 +147,7 @@ db_blob_refer(struct db *st, const char *message_id, const char *blob_id)
 enum db_status
 db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_t *n)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOB_PURGE_LIST);
+	struct db_q *s = db_stmt(st, ST_BLOB_PURGE_LIST);
 	char(*ids)[PROTO_MESSAGE_ID_LEN + 1] = NULL, (*nids)[PROTO_MESSAGE_ID_LEN + 1];
 	size_t count = 0, cap = 0, i;
 	int rc;
@@ -155,11 +155,13 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 	*n = 0;
 	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
+	if (db_lock_housekeeping(st, DB_LOCK_BLOB_PURGE) != 0)
+		goto fail;
 	if (db_bind_int(st, s, 1, cutoff) != 0) {
 		db_done(s);
 		goto fail;
 	}
-	while ((rc = db_step(st, s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == DB_ROW) {
 		if (count == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((nids = realloc(ids, cap * sizeof *ids)) == NULL) {
@@ -176,7 +178,7 @@ db_blob_purge(struct db *st, int64_t cutoff, db_blob_fn *fn, void *udata, int64_
 		}
 		count++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, "blob purge list");
 		db_done(s);
 		goto fail;

@@ -14,7 +14,7 @@
 int
 db_find_blocked(struct db *st, const char *blocker, const char *user)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_IS_BLOCKED);
+	struct db_q *s = db_stmt(st, ST_IS_BLOCKED);
 	int r;
 
 	if (db_bind_text(st, s, 1, blocker) || db_bind_text(st, s, 2, user)) {
@@ -102,7 +102,7 @@ db_unblock(struct db *st, const char *user, const char *blocked, int *removed)
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
 	if (db_text_step(st, ST_BLOCK_DELETE, user, blocked, 0, "unblock") != 0)
 		return DB_INTERNAL;
-	*removed = sqlite3_changes(st->db) > 0;
+	*removed = db_changes(st) > 0;
 	return DB_OK;
 }
 
@@ -110,22 +110,22 @@ enum db_status
 db_blocked_list(struct db *st, const char *user, char (*out)[PROTO_USER_MAX + 1], size_t cap,
 		size_t *n)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_BLOCK_LIST);
-	int rc = SQLITE_DONE;
+	struct db_q *s = db_stmt(st, ST_BLOCK_LIST);
+	int rc = DB_DONE;
 
 	*n = 0;
 	if (db_bind_text(st, s, 1, user) != 0) {
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while (*n < cap && (rc = db_step(st, s)) == SQLITE_ROW) {
+	while (*n < cap && (rc = db_step(st, s)) == DB_ROW) {
 		if (db_col_text(s, 0, out[*n], sizeof out[0]) != 0) {
 			db_done(s);
 			return DB_INTERNAL;
 		}
 		(*n)++;
 	}
-	if (*n < cap && rc != SQLITE_DONE) {
+	if (*n < cap && rc != DB_DONE) {
 		db_fail(st, "blocked list");
 		db_done(s);
 		return DB_INTERNAL;

@@ -30,7 +30,7 @@ new_chat_id(char out[PROTO_CHAT_ID_LEN + 1])
 static int
 chat_by_direct_key(struct db *st, const char *key, char chat_id[PROTO_CHAT_ID_LEN + 1])
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_BY_DIRECT_KEY);
+	struct db_q *s = db_stmt(st, ST_CHAT_BY_DIRECT_KEY);
 	int r;
 
 	if (db_bind_text(st, s, 1, key) != 0) {
@@ -54,7 +54,7 @@ static int
 insert_chat(struct db *st, const char *creator, const char *key, const char *name, int64_t now,
 	    char chat_id[PROTO_CHAT_ID_LEN + 1])
 {
-	sqlite3_stmt *s = db_stmt(st, key != NULL ? ST_CHAT_INSERT : ST_GROUP_INSERT);
+	struct db_q *s = db_stmt(st, key != NULL ? ST_CHAT_INSERT : ST_GROUP_INSERT);
 	int attempt, rc;
 
 	for (attempt = 0; attempt < 8; attempt++) {
@@ -65,11 +65,11 @@ insert_chat(struct db *st, const char *creator, const char *key, const char *nam
 			db_done(s);
 			return -1;
 		}
-		rc = sqlite3_step(s);
+		rc = db_step(st, s);
 		db_done(s);
-		if (rc == SQLITE_DONE)
+		if (rc == DB_DONE)
 			return 0;
-		if (sqlite3_extended_errcode(st->db) != SQLITE_CONSTRAINT_PRIMARYKEY) {
+		if (rc != DB_DUP) {
 			db_fail(st, "insert chat");
 			return -1;
 		}
@@ -81,7 +81,7 @@ insert_chat(struct db *st, const char *creator, const char *key, const char *nam
 static int
 insert_member(struct db *st, const char *chat_id, const char *user, const char *role, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MEMBER_INSERT);
+	struct db_q *s = db_stmt(st, ST_MEMBER_INSERT);
 
 	if (db_bind_text(st, s, 1, chat_id) || db_bind_text(st, s, 2, user) ||
 	    db_bind_int(st, s, 3, now) || db_bind_text(st, s, 4, role)) {
@@ -95,7 +95,7 @@ insert_member(struct db *st, const char *chat_id, const char *user, const char *
 int
 db_note_activity(struct db *st, const char *chat_id, const char *user)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_ACTIVITY);
+	struct db_q *s = db_stmt(st, ST_ACTIVITY);
 
 	if (db_bind_text(st, s, 1, chat_id) || db_bind_text(st, s, 2, user)) {
 		db_done(s);
@@ -156,7 +156,7 @@ static int
 chat_members(struct db *st, const char *chat_id, char (*members)[PROTO_USER_MAX + 1],
 	     size_t *n_members, char (*admins)[PROTO_USER_MAX + 1], size_t *n_admins)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_MEMBERS);
+	struct db_q *s = db_stmt(st, ST_CHAT_MEMBERS);
 	const unsigned char *role;
 	int rc;
 
@@ -165,10 +165,10 @@ chat_members(struct db *st, const char *chat_id, char (*members)[PROTO_USER_MAX 
 		db_done(s);
 		return -1;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == DB_ROW) {
 		if (*n_members >= PROTO_MAX_MEMBERS ||
 		    db_col_text(s, 0, members[*n_members], PROTO_USER_MAX + 1) != 0 ||
-		    (role = sqlite3_column_text(s, 1)) == NULL) {
+		    (role = db_col_str(s, 1)) == NULL) {
 			srv_log("db: chat %s has a malformed member list", chat_id);
 			db_done(s);
 			return -1;
@@ -177,7 +177,7 @@ chat_members(struct db *st, const char *chat_id, char (*members)[PROTO_USER_MAX 
 			memcpy(admins[(*n_admins)++], members[*n_members], PROTO_USER_MAX + 1);
 		(*n_members)++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, "chat members");
 		db_done(s);
 		return -1;
@@ -191,7 +191,7 @@ chat_members(struct db *st, const char *chat_id, char (*members)[PROTO_USER_MAX 
 static int
 chat_as_member(struct db *st, const char *chat_id, const char *user, struct db_chat *out)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_GET);
+	struct db_q *s = db_stmt(st, ST_CHAT_GET);
 	int r;
 
 	if (db_bind_text(st, s, 1, chat_id) || db_bind_text(st, s, 2, user)) {
@@ -202,14 +202,14 @@ chat_as_member(struct db *st, const char *chat_id, const char *user, struct db_c
 	if (r <= 0)
 		return r;
 	snprintf(out->chat_id, sizeof out->chat_id, "%s", chat_id);
-	out->has_name = sqlite3_column_type(s, 1) != SQLITE_NULL;
+	out->has_name = !db_col_null(s, 1);
 	out->name[0] = '\0';
 	r = db_col_text(s, 0, out->kind, sizeof out->kind);
 	if (r == 0 && out->has_name)
 		r = db_col_text(s, 1, out->name, sizeof out->name);
-	out->created_at = sqlite3_column_int64(s, 2);
+	out->created_at = db_col_int64(s, 2);
 	out->description[0] = '\0';
-	if (r == 0 && sqlite3_column_type(s, 3) != SQLITE_NULL)
+	if (r == 0 && !db_col_null(s, 3))
 		r = db_col_text(s, 3, out->description, sizeof out->description);
 	db_done(s);
 	if (r != 0) {
@@ -244,7 +244,7 @@ db_get_chat(struct db *st, const char *chat_id, const char *viewer, struct db_ch
 int
 db_member_role(struct db *st, const char *chat_id, const char *user)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MEMBER_ROLE);
+	struct db_q *s = db_stmt(st, ST_MEMBER_ROLE);
 	const unsigned char *role;
 	int r;
 
@@ -254,7 +254,7 @@ db_member_role(struct db *st, const char *chat_id, const char *user)
 	}
 	if ((r = db_step_row(st, s, "member role")) <= 0)
 		return r == 0 ? -2 : -1;
-	role = sqlite3_column_text(s, 0);
+	role = db_col_str(s, 0);
 	r = role != NULL && strcmp((const char *)role, "admin") == 0;
 	db_done(s);
 	return r;
@@ -264,7 +264,7 @@ db_member_role(struct db *st, const char *chat_id, const char *user)
 int
 db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_TAKE_SEQ);
+	struct db_q *s = db_stmt(st, ST_CHAT_TAKE_SEQ);
 	int r;
 
 	if (db_bind_text(st, s, 1, chat_id) != 0) {
@@ -277,7 +277,7 @@ db_take_seq(struct db *st, const char *chat_id, int64_t *seq)
 			srv_log("db: chat %s vanished", chat_id);
 		return -1;
 	}
-	*seq = sqlite3_column_int64(s, 0);
+	*seq = db_col_int64(s, 0);
 	db_done(s);
 	return 0;
 }
@@ -431,7 +431,7 @@ db_change_result_free(struct db_change_result *res)
 static int
 update_recipients(struct db *st, struct db_change_result *res)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_INBOX_RECIPIENTS);
+	struct db_q *s = db_stmt(st, ST_INBOX_RECIPIENTS);
 	struct db_addr a;
 	int rc;
 
@@ -439,7 +439,7 @@ update_recipients(struct db *st, struct db_change_result *res)
 		db_done(s);
 		return -1;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == DB_ROW) {
 		if (db_col_text(s, 0, a.user, sizeof a.user) != 0 ||
 		    db_addr_push(&res->recipients, &res->n_recipients, &a) != 0) {
 			srv_log("db: update recipients: malformed row or out of memory");
@@ -447,10 +447,10 @@ update_recipients(struct db *st, struct db_change_result *res)
 			return -1;
 		}
 		res->recipients[res->n_recipients - 1].device_id =
-			(uint32_t)sqlite3_column_int64(s, 1);
+			(uint32_t)db_col_int64(s, 1);
 	}
 	db_done(s);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, "update recipients");
 		return -1;
 	}
@@ -471,7 +471,7 @@ write_update(struct db *st, const struct db_chat *chat, const char *actor, uint3
 	char(*sorted)[PROTO_USER_MAX + 1] = NULL;
 	uint8_t raw[PROTO_MESSAGE_ID_LEN / 2];
 	struct db_update u;
-	sqlite3_stmt *s;
+	struct db_q *s;
 	char *body = NULL;
 	size_t i;
 	int rc = -1;
@@ -635,7 +635,7 @@ keep_an_admin(struct db *st, const char *chat_id)
 {
 	struct db_chat *c = malloc(sizeof *c);
 	char first[PROTO_USER_MAX + 1];
-	sqlite3_stmt *s;
+	struct db_q *s;
 	int r, rc = -1;
 
 	if (c == NULL)
@@ -832,7 +832,7 @@ db_change_admins(struct db *st, const struct db_group_change *req, int promote,
 		goto out;
 	}
 	for (i = 0; i < req->n_users; i++) {
-		sqlite3_stmt *s = db_stmt(st, ST_MEMBER_SET_ROLE);
+		struct db_q *s = db_stmt(st, ST_MEMBER_SET_ROLE);
 
 		if (db_bind_text(st, s, 1, req->chat_id) || db_bind_text(st, s, 2, req->users[i]) ||
 		    db_bind_text(st, s, 3, promote ? "admin" : "member")) {

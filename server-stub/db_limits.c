@@ -19,7 +19,7 @@
 static int64_t
 count_since(struct db *st, int which, const char *who, int64_t since)
 {
-	sqlite3_stmt *s = db_stmt(st, which);
+	struct db_q *s = db_stmt(st, which);
 	int64_t n;
 
 	if (db_bind_text(st, s, 1, who) || db_bind_int(st, s, 2, since)) {
@@ -28,7 +28,7 @@ count_since(struct db *st, int which, const char *who, int64_t since)
 	}
 	if (db_step_row(st, s, "count adds") != 1)
 		return -1;
-	n = sqlite3_column_int64(s, 0);
+	n = db_col_int64(s, 0);
 	db_done(s);
 	return n;
 }

@@ -100,7 +100,7 @@ db_send_result_free(struct db_send_result *res)
 static int
 prior_message(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MESSAGE_GET);
+	struct db_q *s = db_stmt(st, ST_MESSAGE_GET);
 	const unsigned char *chat, *sender, *kind;
 	int r;
 
@@ -111,18 +111,18 @@ prior_message(struct db *st, const struct db_send *req, struct db_send_result *r
 	r = db_step_row(st, s, "message by id");
 	if (r <= 0)
 		return r;
-	chat = sqlite3_column_text(s, 0);
-	sender = sqlite3_column_text(s, 1);
-	kind = sqlite3_column_text(s, 5);
+	chat = db_col_str(s, 0);
+	sender = db_col_str(s, 1);
+	kind = db_col_str(s, 5);
 	/* An update's id is never a message's, even for its own actor, nor is
 	 * a receipt's a message's. */
 	if (chat && sender && kind &&
 	    strcmp((const char *)kind, req->receipt ? "receipt" : "message") == 0 &&
 	    strcmp((const char *)chat, req->chat_id) == 0 &&
 	    strcmp((const char *)sender, req->sender_user) == 0 &&
-	    sqlite3_column_int64(s, 2) == req->sender_device) {
-		res->seq = sqlite3_column_int64(s, 3);
-		res->sent_at = sqlite3_column_int64(s, 4);
+	    db_col_int64(s, 2) == req->sender_device) {
+		res->seq = db_col_int64(s, 3);
+		res->sent_at = db_col_int64(s, 4);
 		r = 1;
 	} else {
 		r = 2;
@@ -173,7 +173,7 @@ chat_devs_push(struct chat_devs *d, const struct db_addr *a, int64_t bytes)
 static int
 chat_devices(struct db *st, const struct db_send *req, struct chat_devs *d)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_CHAT_DEVICES);
+	struct db_q *s = db_stmt(st, ST_CHAT_DEVICES);
 	struct db_addr a;
 	int rc;
 
@@ -182,18 +182,18 @@ chat_devices(struct db *st, const struct db_send *req, struct chat_devs *d)
 		db_done(s);
 		return -1;
 	}
-	while ((rc = db_step(st, s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == DB_ROW) {
 		if (db_col_text(s, 0, a.user, sizeof a.user) != 0)
 			goto fail;
-		a.device_id = (uint32_t)sqlite3_column_int64(s, 1);
+		a.device_id = (uint32_t)db_col_int64(s, 1);
 		if (strcmp(a.user, req->sender_user) == 0 && a.device_id == req->sender_device) {
 			d->member = 1;
 			continue;
 		}
-		if (chat_devs_push(d, &a, sqlite3_column_int64(s, 2)) != 0)
+		if (chat_devs_push(d, &a, db_col_int64(s, 2)) != 0)
 			goto fail;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, "chat devices");
 		goto fail;
 	}
@@ -273,7 +273,7 @@ find_dropped(struct db *st, const struct db_send *req, unsigned char *dropped)
 static int
 insert_message(struct db *st, const struct db_send *req, int64_t seq)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MESSAGE_INSERT);
+	struct db_q *s = db_stmt(st, ST_MESSAGE_INSERT);
 
 	if (db_bind_text(st, s, 1, req->message_id) || db_bind_text(st, s, 2, req->chat_id) ||
 	    db_bind_text(st, s, 3, req->sender_user) || db_bind_int(st, s, 4, req->sender_device) ||
@@ -292,7 +292,7 @@ static int
 insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope *e,
 	     int64_t *inbox_id)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_INBOX_INSERT);
+	struct db_q *s = db_stmt(st, ST_INBOX_INSERT);
 
 	if (db_bind_text(st, s, 1, e->to.user) || db_bind_int(st, s, 2, e->to.device_id) ||
 	    db_bind_text(st, s, 3, req->message_id) ||
@@ -303,9 +303,12 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 		db_done(s);
 		return -1;
 	}
-	if (db_step_done(st, s, "insert inbox") != 0)
+	/* RETURNING id: on PostgreSQL the id is the device's next (db_pg.c),
+	 * on SQLite the table's next. */
+	if (db_step_row(st, s, "insert inbox") != 1)
 		return -1;
-	*inbox_id = sqlite3_last_insert_rowid(st->db);
+	*inbox_id = db_col_int64(s, 0);
+	db_done(s);
 	return 0;
 }
 
@@ -408,7 +411,7 @@ keys_slot(const char *user, uint32_t device_id)
 }
 
 static int
-read_keys(sqlite3_stmt *s, struct db_keys *k)
+read_keys(struct db_q *s, struct db_keys *k)
 {
 	const uint8_t *approver, *approval;
 
@@ -437,7 +440,7 @@ enum db_status
 db_sender_keys(struct db *st, const char *user, uint32_t device_id, struct db_keys *out)
 {
 	struct db_keys_slot *e = &st->keys_cache[keys_slot(user, device_id)];
-	sqlite3_stmt *s;
+	struct db_q *s;
 	int r;
 
 	if (e->used && e->device_id == device_id && strcmp(e->user, user) == 0) {
@@ -471,10 +474,10 @@ db_sender_keys(struct db *st, const char *user, uint32_t device_id, struct db_ke
 /* The update of an inbox row, from ST_INBOX_LOAD's columns, into
  * st->update: 0, or -1 if it is malformed. */
 static int
-read_update(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
+read_update(struct db *st, struct db_q *s, struct db_inbox_row *row)
 {
 	struct db_update *u = &st->update;
-	const char *body = (const char *)sqlite3_column_text(s, 15);
+	const char *body = (const char *)db_col_str(s, 15);
 
 	memset(u, 0, sizeof *u);
 	u->chat_id = row->chat_id;
@@ -482,8 +485,8 @@ read_update(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
 	u->seq = row->seq;
 	u->sent_at = row->sent_at;
 	u->actor = row->sender_user;
-	u->kind = (const char *)sqlite3_column_text(s, 16);
-	u->name = (const char *)sqlite3_column_text(s, 17); /* NULL: no name */
+	u->kind = (const char *)db_col_str(s, 16);
+	u->name = (const char *)db_col_str(s, 17); /* NULL: no name */
 	if (body == NULL || u->kind == NULL || db_update_parse(st, body, u) != 0)
 		return -1;
 	row->is_update = 1;
@@ -493,26 +496,25 @@ read_update(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
 
 /* Fill a row from ST_INBOX_LOAD's columns; -1 if it is malformed. */
 static int
-read_inbox_row(struct db *st, sqlite3_stmt *s, struct db_inbox_row *row)
+read_inbox_row(struct db *st, struct db_q *s, struct db_inbox_row *row)
 {
-	int64_t dev = sqlite3_column_int64(s, 6);
-	const unsigned char *kind = sqlite3_column_text(s, 14);
+	int64_t dev = db_col_int64(s, 6);
+	const unsigned char *kind = db_col_str(s, 14);
 
 	memset(row, 0, sizeof *row);
-	row->inbox_id = sqlite3_column_int64(s, 0);
-	row->chat_id = (const char *)sqlite3_column_text(s, 1);
-	row->message_id = (const char *)sqlite3_column_text(s, 2);
-	row->seq = sqlite3_column_int64(s, 3);
-	row->sent_at = sqlite3_column_int64(s, 4);
-	row->sender_user = (const char *)sqlite3_column_text(s, 5);
+	row->inbox_id = db_col_int64(s, 0);
+	row->chat_id = (const char *)db_col_str(s, 1);
+	row->message_id = (const char *)db_col_str(s, 2);
+	row->seq = db_col_int64(s, 3);
+	row->sent_at = db_col_int64(s, 4);
+	row->sender_user = (const char *)db_col_str(s, 5);
 	row->sender_device = (uint32_t)dev;
 	if (!row->chat_id || !row->message_id || !row->sender_user || !kind)
 		return -1;
 	if (strcmp((const char *)kind, "update") == 0)
 		return read_update(st, s, row); /* no keys, nonce or ciphertext */
 	row->is_receipt = strcmp((const char *)kind, "receipt") == 0;
-	row->ciphertext = sqlite3_column_blob(s, 13);
-	row->ciphertext_len = (size_t)sqlite3_column_bytes(s, 13);
+	row->ciphertext = db_col_bytes(s, 13, &row->ciphertext_len);
 	if (dev < 1 || dev > PROTO_DEVICE_ID_MAX ||
 	    !db_col_opt_blob(s, 7, PROTO_KEY_BYTES, &row->sender_identity_key) ||
 	    !db_col_opt_blob(s, 8, PROTO_KEY_BYTES, &row->sender_exchange_key) ||
@@ -530,7 +532,7 @@ enum db_status
 db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after_id, size_t max,
 	      db_inbox_fn *fn, void *udata, size_t *n)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_INBOX_LOAD);
+	struct db_q *s = db_stmt(st, ST_INBOX_LOAD);
 	struct db_inbox_row row;
 	int rc;
 
@@ -540,20 +542,20 @@ db_inbox_load(struct db *st, const char *user, uint32_t device_id, int64_t after
 		db_done(s);
 		return DB_INTERNAL;
 	}
-	while ((rc = db_step(st, s)) == SQLITE_ROW) {
+	while ((rc = db_step(st, s)) == DB_ROW) {
 		if (read_inbox_row(st, s, &row) != 0) {
 			srv_log("db: malformed inbox row %lld",
-				(long long)sqlite3_column_int64(s, 0));
+				(long long)db_col_int64(s, 0));
 			db_done(s);
 			return DB_INTERNAL;
 		}
 		(*n)++;
 		if (fn(udata, &row) != 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		db_fail(st, "inbox load");
 		db_done(s);
 		return DB_INTERNAL;
@@ -566,7 +568,7 @@ enum db_status
 db_ack(struct db *st, const char *user, uint32_t device_id,
        const char (*message_ids)[PROTO_MESSAGE_ID_LEN + 1], size_t n, int64_t *acked)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_ACK);
+	struct db_q *s = db_stmt(st, ST_ACK);
 	size_t i;
 
 	*acked = 0;
@@ -582,7 +584,7 @@ db_ack(struct db *st, const char *user, uint32_t device_id,
 		}
 		if (db_step_done(st, s, "ack") != 0)
 			goto fail;
-		*acked += sqlite3_changes(st->db);
+		*acked += db_changes(st);
 	}
 	if (db_tx_end(st, DB_TX_COMMIT) != 0)
 		goto fail;

@@ -16,7 +16,7 @@
 static int
 opk_count(struct db *st, const char *user, uint32_t device_id, int64_t *count)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_OPK_COUNT);
+	struct db_q *s = db_stmt(st, ST_OPK_COUNT);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
 		db_done(s);
@@ -24,7 +24,7 @@ opk_count(struct db *st, const char *user, uint32_t device_id, int64_t *count)
 	}
 	if (db_step_row(st, s, "prekey count") != 1)
 		return -1;
-	*count = sqlite3_column_int64(s, 0);
+	*count = db_col_int64(s, 0);
 	db_done(s);
 	return 0;
 }
@@ -35,7 +35,7 @@ static int
 spk_get(struct db *st, const char *user, uint32_t device_id, struct db_signed_prekey *spk,
 	int *told)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_SPK_GET);
+	struct db_q *s = db_stmt(st, ST_SPK_GET);
 	int r;
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
@@ -44,8 +44,8 @@ spk_get(struct db *st, const char *user, uint32_t device_id, struct db_signed_pr
 	}
 	if ((r = db_step_row(st, s, "signed prekey")) != 1)
 		return r;
-	spk->id = (uint32_t)sqlite3_column_int64(s, 0);
-	*told = sqlite3_column_int(s, 3) != 0;
+	spk->id = (uint32_t)db_col_int64(s, 0);
+	*told = db_col_int(s, 3) != 0;
 	if (db_col_blob(s, 1, spk->key, sizeof spk->key) != 0 ||
 	    db_col_blob(s, 2, spk->sig, sizeof spk->sig) != 0) {
 		srv_log("db: %s/%u has a malformed signed prekey", user, (unsigned)device_id);
@@ -60,7 +60,7 @@ static int
 spk_put(struct db *st, const char *user, uint32_t device_id, const struct db_signed_prekey *spk,
 	int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_SPK_PUT);
+	struct db_q *s = db_stmt(st, ST_SPK_PUT);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
 	    db_bind_int(st, s, 3, spk->id) || db_bind_blob(st, s, 4, spk->key, sizeof spk->key) ||
@@ -74,7 +74,7 @@ spk_put(struct db *st, const char *user, uint32_t device_id, const struct db_sig
 static int
 opk_insert(struct db *st, const char *user, uint32_t device_id, const struct db_prekey *k)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_OPK_INSERT);
+	struct db_q *s = db_stmt(st, ST_OPK_INSERT);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
 	    db_bind_int(st, s, 3, k->id) || db_bind_blob(st, s, 4, k->key, sizeof k->key)) {
@@ -144,7 +144,7 @@ out:
 static int
 opk_take(struct db *st, const char *user, uint32_t device_id, struct db_prekey *k)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_OPK_TAKE);
+	struct db_q *s = db_stmt(st, ST_OPK_TAKE);
 	int r;
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id)) {
@@ -153,7 +153,7 @@ opk_take(struct db *st, const char *user, uint32_t device_id, struct db_prekey *
 	}
 	if ((r = db_step_row(st, s, "take one-time prekey")) != 1)
 		return r;
-	k->id = (uint32_t)sqlite3_column_int64(s, 0);
+	k->id = (uint32_t)db_col_int64(s, 0);
 	if (db_col_blob(s, 1, k->key, sizeof k->key) != 0) {
 		srv_log("db: %s/%u has a malformed one-time prekey", user, (unsigned)device_id);
 		db_done(s);

@@ -8,7 +8,7 @@
 enum db_status
 db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_DEVICE_TOUCH);
+	struct db_q *s = db_stmt(st, ST_DEVICE_TOUCH);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, device_id) ||
 	    db_bind_int(st, s, 3, now)) {
@@ -21,7 +21,7 @@ db_touch_device(struct db *st, const char *user, uint32_t device_id, int64_t now
 enum db_status
 db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_LAST_SEEN);
+	struct db_q *s = db_stmt(st, ST_LAST_SEEN);
 	int rc;
 
 	if (db_bind_text(st, s, 1, user)) {
@@ -30,9 +30,9 @@ db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen)
 	}
 	rc = db_step_row(st, s, "last seen");
 	if (rc == 1) {
-		*hide = sqlite3_column_int64(s, 0) != 0;
+		*hide = db_col_int64(s, 0) != 0;
 		*last_seen =
-			sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 1);
+			db_col_null(s, 1) ? -1 : db_col_int64(s, 1);
 		db_done(s);
 	}
 	return rc < 0 ? DB_INTERNAL : rc == 0 ? DB_NOT_FOUND : DB_OK;
@@ -41,7 +41,7 @@ db_last_seen(struct db *st, const char *user, int *hide, int64_t *last_seen)
 enum db_status
 db_set_hide_last_seen(struct db *st, const char *user, int hide)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_SET_HIDE_LAST_SEEN);
+	struct db_q *s = db_stmt(st, ST_SET_HIDE_LAST_SEEN);
 
 	if (db_bind_text(st, s, 1, user) || db_bind_int(st, s, 2, hide ? 1 : 0)) {
 		db_done(s);
@@ -49,5 +49,5 @@ db_set_hide_last_seen(struct db *st, const char *user, int hide)
 	}
 	if (db_step_done(st, s, "set hide last seen") != 0)
 		return DB_INTERNAL;
-	return sqlite3_changes(st->db) > 0 ? DB_OK : DB_NOT_FOUND;
+	return db_changes(st) > 0 ? DB_OK : DB_NOT_FOUND;
 }

@@ -15,7 +15,8 @@ db_purge(struct db *st, int64_t cutoff, int64_t tomb_cutoff, struct db_purge_res
 	memset(res, 0, sizeof *res);
 	if (db_tx_begin(st, DB_TX_WRITE) != 0)
 		return DB_INTERNAL;
-	if (db_cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
+	if (db_lock_housekeeping(st, DB_LOCK_PURGE) != 0 ||
+	    db_cutoff_step(st, ST_PURGE_COUNT, cutoff, "purge: count", NULL) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_INBOX, cutoff, "purge: inbox", &res->inbox_rows) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_TOMB, cutoff, "purge: tombstones", NULL) != 0 ||
 	    db_cutoff_step(st, ST_PURGE_MESSAGES, cutoff, "purge: messages", &res->messages) != 0 ||
@@ -40,7 +41,7 @@ db_expire(struct db *st, int64_t now, int64_t *rows)
 enum db_status
 db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count, int64_t *oldest)
 {
-	sqlite3_stmt *s = db_stmt(st, ST_MISSED_GET);
+	struct db_q *s = db_stmt(st, ST_MISSED_GET);
 	int r;
 
 	*count = *oldest = 0;
@@ -51,8 +52,8 @@ db_missed(struct db *st, const char *user, uint32_t device_id, int64_t *count, i
 	r = db_step_row(st, s, "missed");
 	if (r <= 0)
 		return r == 0 ? DB_NOT_FOUND : DB_INTERNAL;
-	*count = sqlite3_column_int64(s, 0);
-	*oldest = sqlite3_column_int64(s, 1);
+	*count = db_col_int64(s, 0);
+	*oldest = db_col_int64(s, 1);
 	db_done(s);
 	return DB_OK;
 }

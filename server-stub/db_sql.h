@@ -180,14 +180,51 @@ _Static_assert(PROTO_MAX_MODIFY <= PROTO_MAX_MEMBERS, "an update names at most a
 /* Entries of the cache of senders' keys (a power of two). */
 #define DB_KEYS_CACHE 256
 
+/* What db_step returns: a row, the end, a unique key taken (a primary key on
+ * SQLite, any unique constraint on PostgreSQL), or another failure (logged by
+ * the helpers that say so). */
+enum { DB_STEP_ERR = -1, DB_DONE = 0, DB_ROW = 1, DB_DUP = 2 };
+
+/* The most parameters a statement of the table takes. */
+#define DB_MAX_PARAMS 12
+
+struct pg_conn;   /* libpq's PGconn (db_pg.c) */
+struct pg_result; /* libpq's PGresult */
+
+/*
+ * One statement of the table, as the files of the store hold it: the SQLite
+ * statement, or what db_pg.c needs to run the PostgreSQL one (its
+ * parameters as text or bytes, the result being read and the row reached).
+ * The files of the store only pass it to the helpers below.
+ */
+struct db_q {
+	struct db *st;
+	int which;
+	sqlite3_stmt *lite;
+	/* PostgreSQL: bound parameters (NULL value: SQL NULL), their formats
+	 * (1: bytes) and lengths, the numbers' text; the result and the row
+	 * db_step reached (-1 before the first step); bytea columns decoded
+	 * on demand, one buffer per column, kept until db_done. */
+	const char *val[DB_MAX_PARAMS];
+	int len[DB_MAX_PARAMS], fmt[DB_MAX_PARAMS];
+	char num[DB_MAX_PARAMS][24];
+	int nparams;
+	struct pg_result *res;
+	int row, nrows;
+	unsigned char *bytes[24];
+	size_t nbytes[24];
+};
+
 struct db {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT]; /* all prepared by db_open */
+	sqlite3 *db;                   /* NULL on PostgreSQL */
+	struct pg_conn *pg;            /* NULL on SQLite */
+	struct db_q q[ST_COUNT]; /* SQLite: all prepared by db_open */
 	struct db_update update;
 	struct db_update_lists lists;
 	/* Group commit (db_batch_open): 1 while the loop's transaction is
-	 * open; failed once SQLite has ended it early (an I/O error rolls a
-	 * whole transaction back), so that its COMMIT reports the loss. */
+	 * open; failed once the engine has ended it early (an I/O error rolls a
+	 * whole transaction back, a lost connection to PostgreSQL), so that its
+	 * COMMIT reports the loss. */
 	int batch;
 	int batch_failed;
 	/* Savepoints open in the batch: 0 or 1 (calls do not nest). */
@@ -207,6 +244,17 @@ struct db {
 	uint64_t prekeys_exhausted;
 	/* Statements stepped, for the figures of issue 12 (db_statements). */
 	uint64_t steps;
+	/* Rows changed by the last statement that changed any (db_changes). */
+	int64_t changes;
+	/* The last statement that failed failed for want of the store
+	 * (db_unavailable); set at each failure, either way. */
+	int unavailable;
+	/* PostgreSQL: which statements are prepared on the connection as it
+	 * is now (none after a reconnect), and when a lost connection was
+	 * last tried again (ms, util_mono_us / 1000). */
+	unsigned char pg_prepared[ST_COUNT];
+	int64_t pg_retry_ms;
+	char conninfo[512];
 };
 
 /* ---- db.c: statements -----------------------------------------------------
@@ -214,32 +262,43 @@ struct db {
  * Binds and steps return 0 or -1 (having logged why).  A bind that fails
  * leaves the statement to the caller, who gives it back with db_done(). */
 
-/* Log SQLite's reason for the last failure, after what. */
+/* Log the engine's reason for the last failure, after what. */
 void db_fail(struct db *st, const char *what);
 /* The statement of the table, reset and without bindings. */
-sqlite3_stmt *db_stmt(struct db *st, int which);
+struct db_q *db_stmt(struct db *st, int which);
 /* Give a statement back: reset, bindings cleared. */
-void db_done(sqlite3_stmt *s);
+void db_done(struct db_q *s);
 /* Bind parameter i (from 1). Text NULL binds NULL; a blob of n 0 bytes binds
  * an empty blob, not NULL. */
-int db_bind_text(struct db *st, sqlite3_stmt *s, int i, const char *v);
-int db_bind_int(struct db *st, sqlite3_stmt *s, int i, int64_t v);
-int db_bind_blob(struct db *st, sqlite3_stmt *s, int i, const void *v, size_t n);
-int db_bind_null(struct db *st, sqlite3_stmt *s, int i);
-/* sqlite3_step, counting each statement run once (db_statements). */
-int db_step(struct db *st, sqlite3_stmt *s);
+int db_bind_text(struct db *st, struct db_q *s, int i, const char *v);
+int db_bind_int(struct db *st, struct db_q *s, int i, int64_t v);
+int db_bind_blob(struct db *st, struct db_q *s, int i, const void *v, size_t n);
+int db_bind_null(struct db *st, struct db_q *s, int i);
+/* Run or advance a statement (counting each statement run once,
+ * db_statements): DB_ROW, DB_DONE, DB_DUP or DB_STEP_ERR. */
+int db_step(struct db *st, struct db_q *s);
 /* Step a statement that returns no rows, and give it back. */
-int db_step_done(struct db *st, sqlite3_stmt *s, const char *what);
+int db_step_done(struct db *st, struct db_q *s, const char *what);
 /* Step for at most one row: 1 a row (the statement stays on it: read it,
  * then db_done), 0 none, -1 error (given back either way). */
-int db_step_row(struct db *st, sqlite3_stmt *s, const char *what);
+int db_step_row(struct db *st, struct db_q *s, const char *what);
+/* The columns of the row the statement is on.  A NULL reads as 0, NULL and
+ * 0 bytes; PostgreSQL's booleans as 1 and 0.  Pointers are valid until the
+ * next step or db_done. */
+int db_col_null(struct db_q *s, int col);
+int64_t db_col_int64(struct db_q *s, int col);
+int db_col_int(struct db_q *s, int col);
+const unsigned char *db_col_str(struct db_q *s, int col);
+const void *db_col_bytes(struct db_q *s, int col, size_t *len);
+/* Rows changed by the last statement that changes rows. */
+int64_t db_changes(const struct db *st);
 /* Copy a text column into a fixed buffer, a blob column of exactly len
  * bytes into out: 0, or -1 if it does not fit or is NULL. */
-int db_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
-int db_col_blob(sqlite3_stmt *s, int col, uint8_t *out, size_t len);
+int db_col_text(struct db_q *s, int col, char *out, size_t cap);
+int db_col_blob(struct db_q *s, int col, uint8_t *out, size_t len);
 /* 1 if the column is NULL or a blob of len bytes (*out set, NULL for a
  * NULL), 0 if it is malformed. */
-int db_col_opt_blob(sqlite3_stmt *s, int col, size_t len, const uint8_t **out);
+int db_col_opt_blob(struct db_q *s, int col, size_t len, const uint8_t **out);
 
 /* The shapes of statement the areas share, run whole (bound, stepped, given
  * back): one integer of one row bound to one text; no rows, bound to (user,
@@ -254,6 +313,41 @@ int db_cutoff_step(struct db *st, int which, int64_t cutoff, const char *what, i
 
 /* Append a to the malloc'd array *v of *n: 0, or -1 when out of memory. */
 int db_addr_push(struct db_addr **v, size_t *n, const struct db_addr *a);
+
+/* ---- db_pg.c: the PostgreSQL backend -------------------------------------
+ *
+ * The statements are the SQLite table's (db_sql_text), translated once
+ * (db_pg_translate: ?N to $N, "user" quoted, INSERT OR IGNORE to ON
+ * CONFLICT DO NOTHING), but for those db_pg.c writes in PostgreSQL's own
+ * words; they are prepared on the connection when first run. */
+
+/* 1 if path names a PostgreSQL database (postgresql:// or postgres://). */
+int db_is_pg_url(const char *path);
+struct db *db_pg_open(const char *url, char *err, size_t errlen);
+void db_pg_close(struct db *st);
+int db_pg_step(struct db *st, struct db_q *s);
+void db_pg_done(struct db_q *s);
+int db_pg_col_null(struct db_q *s, int col);
+const char *db_pg_col_raw(struct db_q *s, int col);
+const void *db_pg_col_bytes(struct db_q *s, int col, size_t *len);
+/* 1 while a transaction is open on the connection (an aborted one too). */
+int db_pg_in_tx(struct db *st);
+const char *db_pg_error(struct db *st);
+int db_pg_xact_lock(struct db *st, int key);
+enum db_status db_pg_ping(struct db *st);
+/* The SQLite text of a statement of the table. */
+const char *db_sql_text(int which);
+/* Rewrite SQLite's SQL of the table into PostgreSQL's: 0, or -1 if it does
+ * not fit in cap. */
+int db_pg_translate(const char *in, char *out, size_t cap);
+
+/* Housekeeping that more than one instance runs (the retention purge, the
+ * blob purge) takes this lock first, in its transaction, so that two
+ * instances on one PostgreSQL store do not both count what a device missed:
+ * a PostgreSQL advisory lock to the transaction's end.  SQLite (one writer
+ * at a time): nothing to take.  0, or -1. */
+enum db_lock { DB_LOCK_PURGE = 1, DB_LOCK_BLOB_PURGE = 2 };
+int db_lock_housekeeping(struct db *st, enum db_lock which);
 
 /* ---- db.c: transactions ---------------------------------------------------
  *

@@ -80,6 +80,24 @@ struct inbox_event {
 	char *frame;
 };
 
+/*
+ * Whether a row this instance has just committed is the next of c's device,
+ * so that it may be pushed from memory.  Alone on its store, every row of
+ * the device is this instance's, and one past the cursor is the next.  With
+ * other instances writing too (PostgreSQL), a row another one committed just
+ * before may not have been loaded yet, and pushing this one would move the
+ * cursor past it: only the row right after the cursor is sure to be next,
+ * which a dense store can tell (db_inbox_ids_dense); on SQLite shared by
+ * several instances nothing can, and every row is read from the store.
+ */
+static int
+next_row(struct server *srv, const struct conn *c, int64_t inbox_id)
+{
+	if (db_inbox_ids_dense(srv->db))
+		return inbox_id == c->cursor + 1;
+	return inbox_id > c->cursor && !srv->shared_store;
+}
+
 /* Act on a committed event: queue the push (frame, taken over), or mark
  * the device's inbox as to be loaded. */
 static void
@@ -93,7 +111,7 @@ deliver(struct server *srv, struct inbox_event *ev)
 		free(frame);
 		return;
 	}
-	if (frame != NULL && conn_caught_up(c, strlen(frame)) && ev->inbox_id > c->cursor) {
+	if (frame != NULL && conn_caught_up(c, strlen(frame)) && next_row(srv, c, ev->inbox_id)) {
 		if (conn_queue_text(c, frame) != 0) {
 			conn_close(c, PROTO_CLOSE_INTERNAL, "internal error", 0);
 			return;

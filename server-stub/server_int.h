@@ -168,6 +168,9 @@ struct server {
 	 * after its COMMIT (server_batch.c, delivery from memory). */
 	struct inbox_event *events;
 	size_t n_events, cap_events;
+	/* Other instances write to the store too (--bus): rows may come
+	 * from them at any time (server_batch.c, next_row). */
+	int shared_store;
 };
 
 /* ---- server.c ------------------------------------------------------------ */

@@ -39,10 +39,27 @@ req_failed(const struct req *r)
 	return r->err_code != NULL || r->oom;
 }
 
+/* How long a client is asked to wait before it sends a request the store
+ * could not take (unavailable) again. */
+#define UNAVAILABLE_RETRY_MS 1000
+
 void
 req_internal(struct req *r)
 {
-	req_fail(r, "internal", "the server's database failed; try again");
+	cJSON *extra;
+
+	if (!db_unavailable(r->h->db)) {
+		req_fail(r, "internal", "the server's database failed; try again");
+		return;
+	}
+	/* Nothing was changed, and the same request will do once the store is
+	 * back: the client waits and sends it again, as after rate_limited. */
+	extra = j_check(&r->oom, cJSON_CreateObject());
+	j_int(&r->oom, extra, "retryAfterMs", UNAVAILABLE_RETRY_MS);
+	cJSON_Delete(r->err_extra);
+	r->err_extra = extra;
+	req_fail(r, "unavailable",
+		 "the server's store is out of reach for now; nothing was changed; try again");
 }
 
 const char *
