@@ -5,7 +5,8 @@
 # (lib.sh, CHAT_TEST_STORE=pg) and drops it; the server is stopped and its
 # directory removed at the end, whatever happened. The tests that are about
 # SQLite itself say so ("# store: sqlite (why)") and are listed as skipped.
-# As root, PostgreSQL runs as the postgres system user.
+# As root, PostgreSQL runs as the postgres system user. Script names given
+# (tests/check-pg.sh outbox receipts) run those only.
 set -u
 : "${BIN:?BIN must point at the build directory}"
 dir=$(dirname "$0")/integration
@@ -20,4 +21,4 @@ if ! pg_have; then
 fi
 start_pg
 echo "check-pg: PostgreSQL $("$PG_BIN/postgres" --version | sed 's/.* //') on 127.0.0.1:$PG_PORT"
-CHAT_TEST_STORE=pg CHAT_TEST_PG_URL=$(pg_url "") BIN=$BIN sh "$dir/run.sh"
+CHAT_TEST_STORE=pg CHAT_TEST_PG_URL=$(pg_url "") BIN=$BIN sh "$dir/run.sh" "$@"

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs every integration test (tests/integration/*.sh but lib.sh, run.sh and
-# tui.sh), each in its own process with its own server, JOBS at a time (2 by
-# default: the tests mostly wait, on timers and fsync, so two at a time took
-# the suite from 11 to 6 minutes on two cores), and prints one line per test,
+# tui.sh; or the ones named on its command line), each in its own process
+# with its own server, JOBS at a time (2 by default: the tests mostly wait,
+# on timers and fsync, so two at a time took the suite from 11 to 6 minutes
+# on two cores), and prints one line per test,
 # in name order, with its seconds, then "N passed, N failed" (", N skipped"
 # if any were: see below). A failed test's output follows its line. Exit
 # status 1 if any failed.
@@ -39,9 +40,17 @@ if [ "${1:-}" = --one ]; then
 	exit 0
 fi
 
+# sh run.sh NAME...: those scripts only (names without .sh).
+scripts() {
+	if [ $# -gt 0 ]; then
+		for n in "$@"; do echo "$dir/${n%.sh}.sh"; done
+	else
+		ls "$dir"/*.sh
+	fi
+}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT INT TERM
-for t in "$dir"/*.sh; do
+for t in $(scripts "$@"); do
 	name=$(basename "$t" .sh)
 	case $name in lib | run | tui) continue ;; esac
 	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
@@ -52,7 +61,7 @@ done | sort -k1,1nr -k2 | cut -d' ' -f2- |
 pass=0
 failed=0
 skipped=0
-for t in "$dir"/*.sh; do
+for t in $(scripts "$@"); do
 	name=$(basename "$t" .sh)
 	case $name in lib | run | tui) continue ;; esac
 	if [ -f "$out/$name.skip" ]; then

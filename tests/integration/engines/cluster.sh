@@ -1,6 +1,6 @@
 # engines/cluster.sh - several chat-server instances as one service, for the
 # cluster-*.sh tests, sourced after lib.sh: one PostgreSQL (engines/pg.sh,
-# database "chat"), one Redis (engines/redis.sh), and instances named A, B,
+# database "chat"), one Redis (engines/redis.sh, $REDIS_URL), and instances named A, B,
 # C..., each on its own port with its own log ($T/server-NAME.log, checked
 # for sanitizer reports like server.log), --instance-id NAME, the shared
 # blob directory and key, and --bus. A device signs the name of the address
@@ -31,7 +31,7 @@ LB_URL=""
 cluster_need() {
 	cn_missing=""
 	pg_have || cn_missing="$cn_missing PostgreSQL($PG_BIN)"
-	redis_have || cn_missing="$cn_missing redis-server"
+	command -v redis-server >/dev/null 2>&1 || cn_missing="$cn_missing redis-server"
 	for cn_p in "$@"; do
 		command -v "$cn_p" >/dev/null 2>&1 || cn_missing="$cn_missing $cn_p"
 	done
@@ -79,7 +79,7 @@ start_instance() {
 	(
 		# shellcheck disable=SC2086
 		"$SERVER" --listen "127.0.0.1:$si_port" --db "$CLUSTER_DB" --blobs "$T/blobs" \
-			--blob-key "$T/blob.key" --bus "$(redis_url)" --instance-id "$si_n" \
+			--blob-key "$T/blob.key" --bus "$REDIS_URL" --instance-id "$si_n" \
 			--register-rate 0 $si_names ${CLUSTER_OPTS:-} 2>>"$si_log" &
 		echo $! >"$T/server-$si_n.pid"
 		wait $!

@@ -1,91 +1,89 @@
-# engines/redis.sh - a Redis server of the test's own, sourced by a test after
-# lib.sh: on 127.0.0.1, on a free port, its files and log in $T/redis, no
-# persistence (the bus keeps nothing there that the store does not hold:
-# a restart loses the pub/sub messages in flight, which is what the tests
-# about it want). Stopped by lib.sh's cleanup.
+# engines/redis.sh - a Redis for the cluster tests, sourced after lib.sh:
+# redis-server on 127.0.0.1, on a free port, its files under $T/redis, no
+# persistence (--save "" --appendonly no), in the foreground of a
+# background job whose pid is kept. It stops when the test ends, whatever
+# way it ends.
 #
-#   redis_have         redis-server and redis-cli are installed
-#   start_redis        start; sets REDIS_PORT
-#   stop_redis         stop (SHUTDOWN NOSAVE): every client is cut off
-#   restart_redis      start again on the same port (empty)
-#   redis_url          redis://127.0.0.1:PORT
-#   redis_cli ARGS...  redis-cli on it
-REDIS_DIR=""
-# ENGINES: this directory (set by whoever sources it from elsewhere).
-: "${ENGINES:=$(dirname "$0")/engines}"
-. "$ENGINES/port.sh"
+#   start_redis     start it (a free port the first time, the same port
+#                   after); sets REDIS_PORT, REDIS_PID and REDIS_URL
+#                   (redis://127.0.0.1:PORT)
+#   stop_redis      stop it (SIGTERM, then SIGKILL after 5 s)
+#   restart_redis   stop it and start it again on the same port: a Redis
+#                   that went away and came back, empty
+#   redis_cli ARGS  redis-cli against it
 REDIS_PORT=""
+REDIS_PID=""
+REDIS_URL=""
 
-redis_have() {
-	command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1
-}
+# Redis renames its process ("redis-server 127.0.0.1:PORT"), so lib.sh's
+# cleanup, which looks for $T in command lines, would not find it: it is
+# stopped here first, and lib.sh's cleanup keeps the exit status.
+trap 'redis_rc=$?; stop_redis; (exit $redis_rc); cleanup' EXIT
+trap 'stop_redis; exit 1' INT TERM
 
-redis_die() {
-	if command -v fail >/dev/null 2>&1; then
-		fail "$*"
-	fi
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-redis_cli() {
-	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
-}
-
-# redis_start_on PORT: 1 if it did not come up (the port was taken, say).
-redis_start_on() {
-	rm -f "$REDIS_DIR/redis.pid"
-	: >"$REDIS_DIR/log"
-	redis-server --bind 127.0.0.1 --port "$1" --dir "$REDIS_DIR" --daemonize yes \
-		--pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/log" \
-		--save "" --appendonly no >/dev/null 2>&1 || return 1
-	redis_n=0
-	while [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" != PONG ]; do
-		redis_n=$((redis_n + 1))
-		[ $redis_n -lt 100 ] || return 1
-		grep -q "Address already in use\|Could not create server TCP" "$REDIS_DIR/log" && return 1
+# redis_try PORT: start on PORT; 0 once it accepts connections, 1 if it
+# exited (the port was taken).
+redis_try() {
+	mkdir -p "$T/redis"
+	: >"$T/redis/redis.log"
+	redis-server --bind 127.0.0.1 --port "$1" --save "" --appendonly no \
+		--dir "$T/redis" --daemonize no --logfile "$T/redis/redis.log" &
+	REDIS_PID=$!
+	rt=0
+	while ! grep -q "Ready to accept connections" "$T/redis/redis.log"; do
+		if ! kill -0 "$REDIS_PID" 2>/dev/null; then
+			REDIS_PID=""
+			return 1
+		fi
+		rt=$((rt + 1))
+		[ $rt -gt 200 ] && fail "redis-server did not start: $(tail -n 5 "$T/redis/redis.log")"
 		sleep 0.05
 	done
-	# The one we started answers, not another on that port.
-	[ -s "$REDIS_DIR/redis.pid" ] &&
-		redis-cli -h 127.0.0.1 -p "$1" info server | tr -d '\r' |
-		grep -qx "process_id:$(cat "$REDIS_DIR/redis.pid")"
-}
-
-start_redis() {
-	redis_have || redis_die "Redis is not installed (redis-server, redis-cli)"
-	REDIS_DIR=$T/redis
-	mkdir -p "$REDIS_DIR"
-	redis_n2=0
-	while :; do
-		redis_n2=$((redis_n2 + 1))
-		REDIS_PORT=$(free_port)
-		redis_start_on "$REDIS_PORT" && break
-		[ $redis_n2 -lt 8 ] || redis_die "Redis did not start: $(tail -n 5 "$REDIS_DIR/log")"
-	done
-	command -v cleanup_hook >/dev/null 2>&1 && cleanup_hook stop_redis
+	REDIS_PORT=$1
+	REDIS_URL="redis://127.0.0.1:$1"
 	return 0
 }
 
-stop_redis() {
-	[ -n "$REDIS_DIR" ] && [ -s "$REDIS_DIR/redis.pid" ] || return 0
-	redis_pid=$(cat "$REDIS_DIR/redis.pid")
-	redis_cli shutdown nosave >/dev/null 2>&1 || kill "$redis_pid" 2>/dev/null
-	redis_n=0
-	while kill -0 "$redis_pid" 2>/dev/null; do
-		redis_n=$((redis_n + 1))
-		[ $redis_n -lt 200 ] || { kill -9 "$redis_pid" 2>/dev/null; break; }
-		sleep 0.05
+start_redis() {
+	command -v redis-server >/dev/null || fail "redis-server is not installed (make deps)"
+	if [ -n "$REDIS_PORT" ]; then
+		# The same port again: a restart. The old socket may linger a moment.
+		rs=0
+		until redis_try "$REDIS_PORT"; do
+			rs=$((rs + 1)); [ $rs -gt 50 ] && fail "redis-server did not start again on $REDIS_PORT"
+			sleep 0.1
+		done
+		return
+	fi
+	rn=0
+	while :; do
+		# A port from 20000 to 59999 that nothing listens on (a race with
+		# another process is caught by redis_try and tried again).
+		rp=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		redis_try "$rp" && return
+		rn=$((rn + 1)); [ $rn -gt 20 ] && fail "no free port for redis-server"
 	done
-	rm -f "$REDIS_DIR/redis.pid"
+}
+
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill "$REDIS_PID" 2>/dev/null
+	rk=0
+	while kill -0 "$REDIS_PID" 2>/dev/null && [ $rk -lt 100 ]; do
+		# A zombie of ours: reaped by wait.
+		grep -q '^[0-9]* (.*) Z' "/proc/$REDIS_PID/stat" 2>/dev/null && break
+		rk=$((rk + 1)); sleep 0.05
+	done
+	kill -9 "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=""
 }
 
 restart_redis() {
 	stop_redis
-	redis_start_on "$REDIS_PORT" ||
-		redis_die "Redis did not start again on $REDIS_PORT: $(tail -n 5 "$REDIS_DIR/log")"
+	start_redis
 }
 
-redis_url() {
-	echo "redis://127.0.0.1:$REDIS_PORT"
+redis_cli() {
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
 }
