@@ -20,5 +20,5 @@ if ! pg_have; then
 	exit 1
 fi
 start_pg
-echo "check-pg: PostgreSQL $("$PG_BIN/postgres" --version | sed 's/.* //') on 127.0.0.1:$PG_PORT"
+echo "check-pg: $("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL)/PostgreSQL/') on 127.0.0.1:$PG_PORT"
 CHAT_TEST_STORE=pg CHAT_TEST_PG_URL=$(pg_url "") BIN=$BIN sh "$dir/run.sh" "$@"
