@@ -56,7 +56,12 @@ for i in A B; do
 done
 
 restart_pg
-# alice's next send goes after what waits, in order; carol's goes on its own.
+# The instances connect to it again by themselves, after a short delay of
+# their own: until A has, alice's next connection is answered unavailable
+# too. The first that is not sends what waits, in order; carol's goes on
+# its own.
+back_on_a() { on A ctl alice recv >"$T/back.out" 2>&1; }
+wait_until 20 'A does not use PostgreSQL again: $(cat "$T/back.out")' back_on_a
 on A expect_exit 0 ctl alice send "$ab" "m8"
 wait_until 30 'bob has: $(rpc_texts bob | paste -s -d" ")' rpc_has bob carol-1
 grep '"id":"c1"' "$T/carol.rpc" | jq -e '.result.state == "sent"' >/dev/null ||
