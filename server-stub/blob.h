@@ -27,11 +27,18 @@
 
 /*
  * Read the key at path, or create it (32 random bytes, mode 0600) if there is
- * no file.  Returns 0, or -1 with a reason naming path in err: a file that
- * cannot be read or does not hold exactly 32 bytes is an error, never
- * replaced (every signed path out there would stop working).
+ * no file; created exclusively, so that of instances sharing one key file
+ * (--blob-key) starting at once, the first one's is every one's.  Returns 0,
+ * or -1 with a reason naming path in err: a file that cannot be read, does
+ * not hold exactly 32 bytes, or may be read by others than its owner (any
+ * mode bit for group or others) is an error, never replaced (every signed
+ * path out there would stop working).
  */
 int blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen);
+
+/* blob_key_load without the making: a missing file is an error too (errno
+ * ENOENT then).  For --check-config, which changes nothing. */
+int blob_key_read(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen);
 
 /* The signature of an upload path: lowercase hex HMAC-SHA256 under key of
  * "put\n<blob_id>\n<exp>\n<max>"; out gets BLOB_SIG_LEN digits and a NUL. */
