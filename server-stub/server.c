@@ -25,6 +25,7 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "config.h"
 #include "proto.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -315,6 +316,14 @@ server_run(const struct server_opts *opts)
 		addr_table_free(srv.addrs);
 		devtab_free(&srv.devices);
 		return 1;
+	}
+	/* The default name has the port the kernel picked (--listen HOST:0),
+	 * from this line on. */
+	if (opts->instance_auto && opts->port == 0) {
+		char name[SRV_INSTANCE_MAX + 1];
+
+		config_default_instance(lws_get_vhost_listen_port(vh), name, sizeof name);
+		srv_log_setup(opts->log_format, name, opts->in_cluster);
 	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
 	 * its plain form stays as it always was. */
