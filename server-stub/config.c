@@ -251,13 +251,55 @@ dir_writable(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+void
+config_redact_url(const char *url, char *out, size_t cap)
+{
+	const char *p = strstr(url, "://"), *at, *colon, *end, *pw;
+	size_t o = 0;
+
+	snprintf(out, cap, "%s", url);
+	if (p == NULL)
+		return;
+	end = p + 3 + strcspn(p + 3, "/?#");
+	at = memchr(p + 3, '@', (size_t)(end - (p + 3)));
+	if (at != NULL && (colon = memchr(p + 3, ':', (size_t)(at - (p + 3)))) != NULL)
+		o = (size_t)snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
+	if (o >= cap)
+		o = 0;
+	/* A password in the query (?password=..) too. */
+	if ((pw = strstr(out, "password=")) != NULL) {
+		size_t from = (size_t)(pw - out) + 9, len = strcspn(pw + 9, "&#");
+		char rest[PATH_MAX];
+
+		snprintf(rest, sizeof rest, "%s", out + from + len);
+		snprintf(out + from, cap - from, "***%s", rest);
+	}
+}
+
+/* err with every copy of url in it replaced by redacted. */
+static void
+redact_in(char *err, size_t cap, const char *url, const char *redacted)
+{
+	char copy[PATH_MAX + 300], *hit;
+	size_t n = strlen(url);
+
+	if (n == 0)
+		return;
+	while ((hit = strstr(err, url)) != NULL) {
+		snprintf(copy, sizeof copy, "%.*s%s%s", (int)(hit - err), err, redacted, hit + n);
+		if (strcmp(copy, err) == 0)
+			return;
+		snprintf(err, cap, "%s", copy);
+	}
+}
+
 /* The store: a file that does not exist yet is looked at through its
  * directory (not made); else it is opened and pinged. */
 static int
 check_store(const struct config_check *cc, FILE *out)
 {
 	const char *db = cc->opts->db_path;
-	char err[PATH_MAX + 300], dir[PATH_MAX];
+	char err[PATH_MAX + 300], dir[PATH_MAX], shown[PATH_MAX];
 	struct db *st;
 	struct stat sb;
 	int url = config_db_is_url(db), rc = 0;
@@ -272,18 +314,22 @@ check_store(const struct config_check *cc, FILE *out)
 		fprintf(out, "store: sqlite %s ok (not there yet: made at the start)\n", db);
 		return 0;
 	}
+	/* A URL may hold a password: shown without it. */
+	if (url)
+		config_redact_url(db, shown, sizeof shown);
+	else
+		snprintf(shown, sizeof shown, "%s", db);
 	if ((st = db_open(db, err, sizeof err)) == NULL) {
-		fprintf(out, "store: %s %s: %s\n", url ? "postgresql" : "sqlite", url ? "(--db URL)" : db,
-			err);
+		if (url)
+			redact_in(err, sizeof err, db, shown);
+		fprintf(out, "store: %s %s: %s\n", url ? "postgresql" : "sqlite", shown, err);
 		return 1;
 	}
 	if (db_ping(st) != DB_OK) {
-		fprintf(out, "store: %s %s: opened, but does not answer\n", db_backend(st),
-			url ? "(--db URL)" : db);
+		fprintf(out, "store: %s %s: opened, but does not answer\n", db_backend(st), shown);
 		rc = 1;
 	} else {
-		/* A URL may hold a password: not repeated. */
-		fprintf(out, "store: %s %s ok\n", db_backend(st), url ? "(--db URL)" : db);
+		fprintf(out, "store: %s %s ok\n", db_backend(st), shown);
 	}
 	db_close(st);
 	return rc;
@@ -326,14 +372,16 @@ check_blob_key(const char *path, int cluster, FILE *out)
 	char err[PATH_MAX + 300], dir[PATH_MAX];
 	uint8_t key[BLOB_KEY_BYTES];
 
-	if (blob_key_read(path, key, err, sizeof err) == 0) {
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 || errno != ENOENT) {
+		if (blob_key_read(path, key, err, sizeof err) != 0) {
+			fprintf(out, "blob key: %s\n", err);
+			return 2;
+		}
 		sodium_memzero(key, sizeof key);
 		fprintf(out, "blob key: %s ok\n", path);
 		return 0;
-	}
-	if (errno != ENOENT) {
-		fprintf(out, "blob key: %s\n", err);
-		return 2;
 	}
 	parent_of(path, dir, sizeof dir);
 	if (dir_writable(dir, err, sizeof err) != 0) {

@@ -20,6 +20,10 @@
  * no blob.key nor blobs/ can be "next to" it then. */
 int config_db_is_url(const char *db);
 
+/* url with its password (user:PASSWORD@, ?password=) replaced by ***, into
+ * out: for messages and logs. */
+void config_redact_url(const char *url, char *out, size_t cap);
+
 /* 1 if url is of the form redis://HOST:PORT[/DB] (HOST a name, an IPv4
  * address or an IPv6 one in brackets; PORT 1 to 65535; DB 0 to 9999). */
 int config_bus_url_ok(const char *url);

@@ -303,6 +303,14 @@ test_cluster_options(void **state)
 	assert_true(config_db_is_url("postgres://db/chat"));
 	assert_false(config_db_is_url("/var/lib/chat/server.db"));
 	assert_false(config_db_is_url("postgresql.db"));
+	/* A password never reaches a message. */
+	config_redact_url("postgresql://chat:s3cret@db:5432/chat", name, sizeof name);
+	assert_string_equal(name, "postgresql://chat:***@db:5432/chat");
+	config_redact_url("postgresql://chat@db/chat?sslmode=require&password=s3cret&x=1", name,
+			  sizeof name);
+	assert_string_equal(name, "postgresql://chat@db/chat?sslmode=require&password=***&x=1");
+	config_redact_url("postgres://db/chat", name, sizeof name);
+	assert_string_equal(name, "postgres://db/chat");
 }
 
 int
