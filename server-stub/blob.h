@@ -4,6 +4,30 @@
  * upload and download paths, and the parsing of those paths when they come
  * back over HTTP.  No I/O but the key file; no libwebsockets, so the unit
  * tests drive it directly.
+ *
+ * The seam for another blob store (S3 or the like; issue 16).  What a blob
+ * is and who may read it is the database's (db_blobs.c: rows, owners,
+ * quotas, which message refers to which blob), and the signed paths are
+ * this file's: neither knows where the bytes are.  The bytes are a
+ * directory's (--blobs, shared by the instances of a cluster), touched in
+ * four places only, each by the blob id:
+ *
+ *   put      server_http.c http_put/http_body/http_body_done: <id>.part
+ *            made exclusively, written as the body arrives, fsync'd, then
+ *            renamed to <id> (visible whole or not at all), then the row
+ *            marked complete;
+ *   get      server_http.c http_get: <id> served as a file;
+ *   delete   server_limits.c unlink_blob: after the purge's rows are
+ *            committed;
+ *   sweep    server_limits.c remove_stale_parts: .part files untouched
+ *            for an hour (another instance's upload may be in progress).
+ *
+ * An object store would take those four as calls (begin/append/commit or
+ * abort an upload, open a download, delete, sweep incomplete uploads), or
+ * answer the signed paths itself: the signatures are HMAC-SHA256 over
+ * "put\n<id>\n<exp>\n<max>" and "get\n<id>\n<exp>" (PROTOCOL.md), which
+ * a front that holds the key can check without the server.  Nothing else
+ * in the server opens a blob file.
  */
 #ifndef CHAT_SERVER_BLOB_H
 #define CHAT_SERVER_BLOB_H
