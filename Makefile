@@ -408,6 +408,21 @@ run: deps
 stop:
 	@BIN='$(BUILD)' RUN_DIR='$(RUN_DIR)' RUN_ADDR='$(RUN_ADDR)' sh scripts/run.sh stop
 
+# make cluster: three chat-servers on PostgreSQL and Redis behind HAProxy, on
+# this machine (docs/CLUSTER.md); make cluster-stop stops them, the data stays
+# in CLUSTER_DIR.
+CLUSTER_DIR ?= build/cluster
+.PHONY: cluster cluster-stop cluster-status
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BIN='$(BUILD)' sh scripts/cluster.sh start '$(CLUSTER_DIR)'
+
+cluster-stop:
+	@BIN='$(BUILD)' sh scripts/cluster.sh stop '$(CLUSTER_DIR)'
+
+cluster-status:
+	@BIN='$(BUILD)' sh scripts/cluster.sh status '$(CLUSTER_DIR)'
+
 $(BUILD)/libchat.pc: Makefile
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
