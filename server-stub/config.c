@@ -255,7 +255,6 @@ void
 config_redact_url(const char *url, char *out, size_t cap)
 {
 	const char *p = strstr(url, "://"), *at, *colon, *end, *pw;
-	size_t o = 0;
 
 	snprintf(out, cap, "%s", url);
 	if (p == NULL)
@@ -263,9 +262,7 @@ config_redact_url(const char *url, char *out, size_t cap)
 	end = p + 3 + strcspn(p + 3, "/?#");
 	at = memchr(p + 3, '@', (size_t)(end - (p + 3)));
 	if (at != NULL && (colon = memchr(p + 3, ':', (size_t)(at - (p + 3)))) != NULL)
-		o = (size_t)snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
-	if (o >= cap)
-		o = 0;
+		snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
 	/* A password in the query (?password=..) too. */
 	if ((pw = strstr(out, "password=")) != NULL) {
 		size_t from = (size_t)(pw - out) + 9, len = strcspn(pw + 9, "&#");
@@ -276,20 +273,26 @@ config_redact_url(const char *url, char *out, size_t cap)
 	}
 }
 
-/* err with every copy of url in it replaced by redacted. */
-static void
-redact_in(char *err, size_t cap, const char *url, const char *redacted)
+void
+config_redact_in(char *text, size_t cap, const char *url)
 {
-	char copy[PATH_MAX + 300], *hit;
+	char redacted[PATH_MAX], copy[PATH_MAX + 300], *hit;
 	size_t n = strlen(url);
 
-	if (n == 0)
+	if (n == 0 || !config_db_is_url(url))
 		return;
-	while ((hit = strstr(err, url)) != NULL) {
-		snprintf(copy, sizeof copy, "%.*s%s%s", (int)(hit - err), err, redacted, hit + n);
-		if (strcmp(copy, err) == 0)
-			return;
-		snprintf(err, cap, "%s", copy);
+	config_redact_url(url, redacted, sizeof redacted);
+	if (strcmp(redacted, url) == 0)
+		return;
+	/* From after each replacement: the text put in is never searched. */
+	for (size_t from = 0; from < cap && (hit = strstr(text + from, url)) != NULL;) {
+		size_t at = (size_t)(hit - text);
+
+		snprintf(copy, sizeof copy, "%.*s%s%s", (int)at, text, redacted, hit + n);
+		snprintf(text, cap, "%s", copy);
+		from = at + strlen(redacted);
+		if (from > strlen(text))
+			break;
 	}
 }
 
@@ -320,8 +323,7 @@ check_store(const struct config_check *cc, FILE *out)
 	else
 		snprintf(shown, sizeof shown, "%s", db);
 	if ((st = db_open(db, err, sizeof err)) == NULL) {
-		if (url)
-			redact_in(err, sizeof err, db, shown);
+		config_redact_in(err, sizeof err, db);
 		fprintf(out, "store: %s %s: %s\n", url ? "postgresql" : "sqlite", shown, err);
 		return 1;
 	}

@@ -24,6 +24,10 @@ int config_db_is_url(const char *db);
  * out: for messages and logs. */
 void config_redact_url(const char *url, char *out, size_t cap);
 
+/* Every copy of the database URL url in text (cap bytes) without its
+ * password, as config_redact_url; text unchanged if url is a path. */
+void config_redact_in(char *text, size_t cap, const char *url);
+
 /* 1 if url is of the form redis://HOST:PORT[/DB] (HOST a name, an IPv4
  * address or an IPv6 one in brackets; PORT 1 to 65535; DB 0 to 9999). */
 int config_bus_url_ok(const char *url);

@@ -652,12 +652,17 @@ main(int argc, char **argv)
 		return ch;
 	/* A database URL has no directory for blob.key and blobs/ to be next
 	 * to; and the instances sharing the store must share them. */
-	if (config_db_is_url(opts.db_path) && (opts.blobs_dir == NULL || key_arg == NULL))
+	if (config_db_is_url(opts.db_path) && (opts.blobs_dir == NULL || key_arg == NULL)) {
+		const char *missing = "both missing";
+
+		if (opts.blobs_dir != NULL)
+			missing = "--blob-key missing";
+		else if (key_arg != NULL)
+			missing = "--blobs missing";
 		return usage_error("--db: a database URL needs --blobs DIR and --blob-key FILE "
 				   "(%s), which every instance on that store shares",
-				   opts.blobs_dir == NULL && key_arg == NULL ? "both missing"
-				   : opts.blobs_dir == NULL		     ? "--blobs missing"
-									     : "--blob-key missing");
+				   missing);
+	}
 	if (key_arg != NULL && strlen(key_arg) >= sizeof key_path)
 		return usage_error("--blob-key: '%s' is too long a path", key_arg);
 	if (key_arg != NULL)

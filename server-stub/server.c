@@ -235,7 +235,8 @@ server_run(const struct server_opts *opts)
 	srv.hangup_ms = (int64_t)hangup * 1000;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
-		srv_log("cannot open the database: %s", err);
+		config_redact_in(err, sizeof err, opts->db_path);
+		srv_logl(SRV_ERROR, "cannot open the database: %s", err);
 		addr_table_free(srv.addrs);
 		devtab_free(&srv.devices);
 		return 1;

@@ -311,6 +311,15 @@ test_cluster_options(void **state)
 	assert_string_equal(name, "postgresql://chat@db/chat?sslmode=require&password=***&x=1");
 	config_redact_url("postgres://db/chat", name, sizeof name);
 	assert_string_equal(name, "postgres://db/chat");
+	{
+		char text[200] = "cannot open postgresql://u:pw@h/d: no; again postgresql://u:pw@h/d";
+
+		config_redact_in(text, sizeof text, "postgresql://u:pw@h/d");
+		assert_string_equal(text, "cannot open postgresql://u:***@h/d: no; again "
+					  "postgresql://u:***@h/d");
+		config_redact_in(text, sizeof text, "/var/lib/chat.db");
+		assert_non_null(strstr(text, "u:***@h"));
+	}
 }
 
 int
