@@ -1,5 +1,6 @@
 # Two instances sharing one store (an SQLite file in WAL mode: both write it,
-# busy_timeout waits out the other's COMMIT), one blob directory (--blobs)
+# busy_timeout waits out the other's COMMIT; or the test's PostgreSQL database
+# under CHAT_TEST_STORE=pg), one blob directory (--blobs)
 # and one key (--blob-key): a path one instance signs works on the other
 # (docs/CLUSTER.md, "Blobs"). Upload through A with A's path, download through
 # B with A's path and with B's; a path A signed PUT through B; an instance
@@ -19,7 +20,7 @@ HTTP_A=$(echo "$URL_A" | sed 's|^ws://|http://|; s|/$||')
 # another) key, its log in $T/b.log; sets URL_B, HTTP_B, B_PID.
 start_b() {
 	: >"$T/b.log"
-	"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" --register-rate 0 --instance-id B \
+	"$SERVER" --listen "127.0.0.1:${1:-0}" --db "${STORE_URL:-$T/server.db}" --register-rate 0 --instance-id B \
 		--blobs "$T/shared/blobs" --blob-key "${2:-$T/shared/blob.key}" 2>>"$T/b.log" &
 	B_PID=$!
 	wait_until 10 "instance B did not start: $(cat "$T/b.log")" grep -q "listening on" "$T/b.log"

@@ -32,11 +32,18 @@ expect_in "$T/out" "configuration ok"
 
 # Beside a running server, on its port, database, blobs and key: good.
 start_server
-check --listen "127.0.0.1:$port" --db "$T/server.db" --instance-id node-1 --bus redis://127.0.0.1:6379/0
+if [ "${CHAT_TEST_STORE:-sqlite}" = pg ]; then
+	set -- --db "$STORE_URL" --blobs "$T/blobs" --blob-key "$T/blob.key"
+	store_ok="store: postgresql $STORE_URL ok"
+else
+	set -- --db "$T/server.db"
+	store_ok="store: sqlite $T/server.db ok"
+fi
+check --listen "127.0.0.1:$port" "$@" --instance-id node-1 --bus redis://127.0.0.1:6379/0
 expect_rc 0 "beside the running server"
 expect_in "$T/out" "instance: node-1"
 expect_in "$T/out" "listen: 127.0.0.1:$port ok"
-expect_in "$T/out" "store: sqlite $T/server.db ok"
+expect_in "$T/out" "$store_ok"
 expect_in "$T/out" "blob key: $T/blob.key ok"
 expect_in "$T/out" "bus: redis://127.0.0.1:6379/0 ok"
 expect_not_in "$T/out" "not there yet"
