@@ -118,6 +118,7 @@ start_node() {
 	[ "${CLUSTER_BUS:-}" = none ] || bus="--bus redis://127.0.0.1:$REDIS_PORT"
 	# Clients sign the name they reach the cluster by: the front's, not the
 	# instance's own (chat-server(8), --name).
+	: >>"$dir/node$n.log"
 	# shellcheck disable=SC2086
 	"$BIN/chat-server" --listen "127.0.0.1:$p" --db "$(db_url)" $bus --instance-id "node$n" \
 		--blobs "$dir/blobs" --blob-key "$dir/blob.key" \

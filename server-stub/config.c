@@ -324,6 +324,10 @@ check_store(const struct config_check *cc, FILE *out)
 		snprintf(shown, sizeof shown, "%s", db);
 	if ((st = db_open(db, err, sizeof err)) == NULL) {
 		config_redact_in(err, sizeof err, db);
+		/* One line per part: libpq's messages run over several. */
+		for (char *p = err; *p; p++)
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
 		fprintf(out, "store: %s %s: %s\n", url ? "postgresql" : "sqlite", shown, err);
 		return 1;
 	}
