@@ -79,7 +79,7 @@ config_bus_url_ok(const char *url)
 		return 0;
 	if (slash == end)
 		return 1;
-	return number_in(slash + 1, end, 4, 9999) == 0;
+	return number_in(slash + 1, end, 2, 15) == 0;
 }
 
 void
@@ -182,8 +182,8 @@ config_check_tls(const char *cert, const char *key, char *err, size_t errlen)
 
 	for (int i = 0; i < 2; i++) {
 		if ((f = fopen(files[i], "r")) == NULL) {
-			snprintf(err, errlen, "cannot read %s %s: %s",
-				 i == 0 ? "--cert" : "--key", files[i], strerror(errno));
+			snprintf(err, errlen, "cannot read %s %s: %s", i == 0 ? "--cert" : "--key",
+				 files[i], strerror(errno));
 			return 2;
 		}
 		fclose(f);
@@ -394,8 +394,9 @@ check_blob_key(const char *path, int cluster, FILE *out)
 		fprintf(out, "blob key: %s: not there, and %s: %s\n", path, dir, err);
 		return 2;
 	}
-	fprintf(out, "blob key: %s ok (not there yet: made at the start, 32 random bytes, "
-		     "mode 0600%s)\n",
+	fprintf(out,
+		"blob key: %s ok (not there yet: made at the start, 32 random bytes, "
+		"mode 0600%s)\n",
 		path, cluster ? "; every instance must read the same file" : "");
 	return 0;
 }
@@ -419,8 +420,9 @@ config_check_all(const struct config_check *cc, FILE *out)
 		fprintf(out, "listen: %s: %s\n", cc->listen_arg, err);
 		rc = worse(rc, 1);
 	} else {
-		fprintf(out, "listen: %s ok (%s; not tried: it may be in use by the server "
-			     "this configuration is for)\n",
+		fprintf(out,
+			"listen: %s ok (%s; not tried: it may be in use by the server "
+			"this configuration is for)\n",
 			cc->listen_arg, addr);
 	}
 	if (o->cert_path == NULL) {

@@ -29,7 +29,8 @@ void config_redact_url(const char *url, char *out, size_t cap);
 void config_redact_in(char *text, size_t cap, const char *url);
 
 /* 1 if url is of the form redis://HOST:PORT[/DB] (HOST a name, an IPv4
- * address or an IPv6 one in brackets; PORT 1 to 65535; DB 0 to 9999). */
+ * address or an IPv6 one in brackets; PORT 1 to 65535; DB 0 to 15, the
+ * databases a Redis has by default). */
 int config_bus_url_ok(const char *url);
 
 /* The default --instance-id, "host:port" (the host name cut and made of

@@ -787,8 +787,7 @@ db_ping(struct db *st)
 	}
 	if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, &msg) !=
 	    SQLITE_OK) {
-		srv_log_limited(&limit, "db: ping: %s",
-				msg != NULL ? msg : sqlite3_errmsg(st->db));
+		srv_log_limited(&limit, "db: ping: %s", msg != NULL ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 		return DB_INTERNAL;
 	}

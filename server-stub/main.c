@@ -602,10 +602,11 @@ main(int argc, char **argv)
 			break;
 		case 'Z':
 			if (!config_bus_url_ok(optarg))
-				return usage_error("--bus: '%s' is not redis://HOST:PORT[/DB] (PORT "
-						   "from 1 to 65535, DB from 0 to 9999, an IPv6 "
-						   "HOST in brackets)",
-						   optarg);
+				return usage_error(
+					"--bus: '%s' is not redis://HOST:PORT[/DB] (PORT "
+					"from 1 to 65535, DB from 0 to 15, an IPv6 "
+					"HOST in brackets)",
+					optarg);
 			opts.bus_url = optarg;
 			break;
 		case 'I':
@@ -621,7 +622,8 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "json") == 0)
 				opts.log_format = SRV_LOG_JSON;
 			else
-				return usage_error("--log-format: '%s' is not text or json", optarg);
+				return usage_error("--log-format: '%s' is not text or json",
+						   optarg);
 			break;
 		case 'X': check_only = 1; break;
 		case 'v': srv_verbose = 1; break;
@@ -669,7 +671,8 @@ main(int argc, char **argv)
 		snprintf(key_path, sizeof key_path, "%s", key_arg);
 	else if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0)
 		return usage_error("--db: '%s' is too long a path", opts.db_path);
-	if (opts.blobs_dir == NULL && beside_db(opts.db_path, "blobs", blobs_dir, sizeof blobs_dir) != 0)
+	if (opts.blobs_dir == NULL &&
+	    beside_db(opts.db_path, "blobs", blobs_dir, sizeof blobs_dir) != 0)
 		return usage_error("--db: '%s' is too long a path", opts.db_path);
 	if (opts.blobs_dir == NULL)
 		opts.blobs_dir = blobs_dir;

@@ -59,8 +59,7 @@ util_valid_instance(const char *s)
 		return 0;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' ||
-		      *s == ':'))
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' || *s == ':'))
 			return 0;
 	return 1;
 }
@@ -106,7 +105,8 @@ json_text(char *out, size_t cap, const char *s)
 		} else if (*p < 0x80) {
 			put = (const char *)p;
 			len = seq = 1;
-		} else if ((seq = proto_utf8_seq(p, n - (size_t)(p - (const unsigned char *)s))) > 0) {
+		} else if ((seq = proto_utf8_seq(p, n - (size_t)(p - (const unsigned char *)s))) >
+			   0) {
 			put = (const char *)p;
 			len = seq;
 		} else {
@@ -140,10 +140,12 @@ srv_log_format(char *out, size_t cap, const char *when, enum srv_level level, co
 		json_text(text, sizeof text, msg);
 		json_text(inst, sizeof inst, log_instance);
 		if (dropped > 0)
-			snprintf(note, sizeof note, ",\"dropped\":%llu", (unsigned long long)dropped);
-		n = snprintf(out, cap,
-			     "{\"ts\":\"%s\",\"level\":\"%s\",\"instance\":\"%s\",\"msg\":\"%s\"%s}\n",
-			     when, level_names[level], inst, text, note);
+			snprintf(note, sizeof note, ",\"dropped\":%llu",
+				 (unsigned long long)dropped);
+		n = snprintf(
+			out, cap,
+			"{\"ts\":\"%s\",\"level\":\"%s\",\"instance\":\"%s\",\"msg\":\"%s\"%s}\n",
+			when, level_names[level], inst, text, note);
 	}
 	if (n < 0)
 		n = 0;
