@@ -383,6 +383,9 @@ analyze-gcc: $(ANALYZE_OK)
 build/analyze/tui/%.ok build/analyze/tests/unit/test_tui_%.ok: \
 	ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI))
 
+# The PostgreSQL store sees libpq's, as in the build.
+build/analyze/server-stub/db_pg.ok: ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+
 build/analyze/%.ok: %.c
 	@mkdir -p $(dir $@)
 	$(ANALYZE_CC) $(ANALYZE_FLAGS) -MMD -MP -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
