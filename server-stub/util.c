@@ -132,10 +132,22 @@ srv_log_format(char *out, size_t cap, const char *when, enum srv_level level, co
 	int n;
 
 	if (!log_json) {
+		/* One event, one line: a message that runs over several (libpq's
+		 * do) has its line breaks and other control characters made
+		 * spaces, and none at its end. */
+		size_t len = strlen(msg);
+
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+			len--;
+		if (len >= sizeof text)
+			len = sizeof text - 1;
+		for (size_t i = 0; i < len; i++)
+			text[i] = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? ' ' : msg[i];
+		text[len] = '\0';
 		if (log_show_instance && log_instance[0] != '\0')
-			n = snprintf(out, cap, "%s %s chat-server: %s\n", when, log_instance, msg);
+			n = snprintf(out, cap, "%s %s chat-server: %s\n", when, log_instance, text);
 		else
-			n = snprintf(out, cap, "%s chat-server: %s\n", when, msg);
+			n = snprintf(out, cap, "%s chat-server: %s\n", when, text);
 	} else {
 		json_text(text, sizeof text, msg);
 		json_text(inst, sizeof inst, log_instance);

@@ -244,6 +244,11 @@ test_log_cluster(void **state)
 	assert_string_equal(out, "2026-12-03T10:00:00.000Z h1:8080 chat-server: listening on "
 				 "127.0.0.1:8080\n");
 	assert_string_equal(srv_instance(), "h1:8080");
+	/* One event, one line, whatever the message holds. */
+	srv_log_format(out, sizeof out, when, SRV_INFO,
+		       "db: ping: server closed the connection\n\tThis probably means\n", 0);
+	assert_string_equal(out, "2026-12-03T10:00:00.000Z h1:8080 chat-server: db: ping: server "
+				 "closed the connection  This probably means\n");
 
 	srv_log_setup(SRV_LOG_JSON, "b-2", 0);
 	srv_log_format(out, sizeof out, when, SRV_ERROR,
