@@ -383,6 +383,9 @@ analyze-gcc: $(ANALYZE_OK)
 build/analyze/tui/%.ok build/analyze/tests/unit/test_tui_%.ok: \
 	ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI))
 
+# The PostgreSQL store sees libpq's, as in the build.
+build/analyze/server-stub/db_pg.ok: ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+
 build/analyze/%.ok: %.c
 	@mkdir -p $(dir $@)
 	$(ANALYZE_CC) $(ANALYZE_FLAGS) -MMD -MP -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
@@ -407,6 +410,21 @@ run: deps
 
 stop:
 	@BIN='$(BUILD)' RUN_DIR='$(RUN_DIR)' RUN_ADDR='$(RUN_ADDR)' sh scripts/run.sh stop
+
+# make cluster: three chat-servers on PostgreSQL and Redis behind HAProxy, on
+# this machine (docs/CLUSTER.md); make cluster-stop stops them, the data stays
+# in CLUSTER_DIR.
+CLUSTER_DIR ?= build/cluster
+.PHONY: cluster cluster-stop cluster-status
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BIN='$(BUILD)' sh scripts/cluster.sh start '$(CLUSTER_DIR)'
+
+cluster-stop:
+	@BIN='$(BUILD)' sh scripts/cluster.sh stop '$(CLUSTER_DIR)'
+
+cluster-status:
+	@BIN='$(BUILD)' sh scripts/cluster.sh status '$(CLUSTER_DIR)'
 
 $(BUILD)/libchat.pc: Makefile
 	@mkdir -p $(dir $@)

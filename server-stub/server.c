@@ -25,6 +25,7 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "config.h"
 #include "proto.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -234,7 +235,8 @@ server_run(const struct server_opts *opts)
 	srv.hangup_ms = (int64_t)hangup * 1000;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
-		srv_log("cannot open the database: %s", err);
+		config_redact_in(err, sizeof err, opts->db_path);
+		srv_logl(SRV_ERROR, "cannot open the database: %s", err);
 		addr_table_free(srv.addrs);
 		devtab_free(&srv.devices);
 		return 1;
@@ -315,6 +317,14 @@ server_run(const struct server_opts *opts)
 		addr_table_free(srv.addrs);
 		devtab_free(&srv.devices);
 		return 1;
+	}
+	/* The default name has the port the kernel picked (--listen HOST:0),
+	 * from this line on. */
+	if (opts->instance_auto && opts->port == 0) {
+		char name[SRV_INSTANCE_MAX + 1];
+
+		config_default_instance(lws_get_vhost_listen_port(vh), name, sizeof name);
+		srv_log_setup(opts->log_format, name, opts->in_cluster);
 	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
 	 * its plain form stays as it always was. */
