@@ -6,7 +6,8 @@ set -eu
 pkgs="build-essential pkg-config libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
 libsodium-dev libcjson-dev libncurses-dev libcmocka-dev libssl-dev libev-dev libwebsockets-evlib-ev
 tmux sqlite3 jq openssl
-curl cppcheck mosquitto mosquitto-clients libmosquitto-dev strace"
+curl cppcheck mosquitto mosquitto-clients libmosquitto-dev strace
+libhiredis-dev redis-server"
 
 missing=""
 for p in $pkgs; do

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "blob.h"
+#include "bus.h"
 #include "names.h"
 #include "server.h"
 #include "util.h"
@@ -48,7 +49,8 @@ static const char usage_lines[] =
 	"                   [--max-pending-blobs N] [--max-pending-blob-bytes BYTES]\n"
 	"                   [--max-blob-bytes BYTES] [--max-inbox-bytes BYTES]\n"
 	"                   [--stranger-adds-per-day N] [--stranger-adds-per-hour N]\n"
-	"                   [--name HOST[:PORT]]... [--verbose]\n"
+	"                   [--name HOST[:PORT]]... [--bus redis://HOST:PORT[/DB]]\n"
+	"                   [--bus-poll SECONDS] [--verbose]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -158,6 +160,16 @@ static const char help_text[] =
 	"                      such people one user may add to groups in an hour;\n"
 	"                      over either, too_many_group_adds (default 100;\n"
 	"                      0: no limit)\n"
+	"  --bus redis://HOST:PORT[/DB]\n"
+	"                      several instances on one database: route through\n"
+	"                      this Redis (DB from 0 to 15, default 0) what one\n"
+	"                      instance's requests mean for connections on\n"
+	"                      another: new messages, a device connecting again\n"
+	"                      elsewhere (4001), removed devices, typing, who\n"
+	"                      is online (docs/cluster-routing.md)\n"
+	"  --bus-poll SECONDS  with --bus, load every connected device's inbox\n"
+	"                      this often, the bound on the delay a lost\n"
+	"                      notice costs (default 10, from 1 to 3600)\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
@@ -518,6 +530,8 @@ main(int argc, char **argv)
 		{"max-inbox-bytes", required_argument, NULL, 4},
 		{"stranger-adds-per-day", required_argument, NULL, 5},
 		{"stranger-adds-per-hour", required_argument, NULL, 6},
+		{"bus", required_argument, NULL, 7},
+		{"bus-poll", required_argument, NULL, 8},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -675,6 +689,20 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 7:
+			if (bus_parse_url(optarg, host, sizeof host, &ch, &ch) != 0)
+				return usage_error("--bus: '%s' is not redis://HOST:PORT[/DB] "
+						   "(PORT from 1 to 65535, DB from 0 to 15)",
+						   optarg);
+			opts.bus_url = optarg;
+			break;
+		case 8:
+			if (parse_rate(optarg, BUS_POLL_MAX, &secs) != 0 || secs < BUS_POLL_MIN)
+				return usage_error("--bus-poll: '%s' is not a number of seconds "
+						   "from 1 to 3600",
+						   optarg);
+			opts.bus_poll_s = (int)secs;
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -689,6 +717,8 @@ main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (listen_arg == NULL)
 		return usage_error("%s", "--listen HOST:PORT is required");
+	if (opts.bus_poll_s != 0 && opts.bus_url == NULL)
+		return usage_error("%s", "--bus-poll goes with --bus redis://HOST:PORT[/DB]");
 	if (opts.db_path == NULL || opts.db_path[0] == '\0')
 		return usage_error("%s", "--db PATH is required");
 	if (parse_listen(listen_arg, host, sizeof host, &opts.port) != 0)

@@ -58,6 +58,12 @@ struct server_opts {
 	int64_t max_inbox_bytes;        /* per recipient device */
 	int stranger_adds_per_day;      /* per user added */
 	int stranger_adds_per_hour;     /* per user adding */
+	/* --bus redis://HOST:PORT[/DB]: routing between instances (bus.h);
+	 * NULL: one instance alone, no bus thread.  --bus-poll: seconds
+	 * between the loads of every connected device's inbox (0: the
+	 * default). */
+	const char *bus_url;
+	int bus_poll_s;
 };
 
 /* The defaults of the limits above (chat-server(8), PROTOCOL.md "Limits"). */
