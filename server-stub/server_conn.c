@@ -219,10 +219,15 @@ fill_row(void *udata, const struct db_inbox_row *row)
 	return 0;
 }
 
+/* With --bus, never: another instance may have committed a row for the
+ * device, with a smaller inbox id, whose wake has not arrived yet; a push
+ * from memory would move the cursor past it, and the load the wake asks
+ * for would then skip it.  Loading from the store keeps the order. */
 int
 conn_caught_up(const struct conn *c, size_t len)
 {
-	return c->drained_sent && !c->inbox_dirty && c->q_bytes + len <= FILL_BYTES;
+	return c->srv->bus == NULL && c->drained_sent && !c->inbox_dirty &&
+	       c->q_bytes + len <= FILL_BYTES;
 }
 
 static int

@@ -212,7 +212,8 @@ void conn_queue_clear(struct conn *c);
  * while one is open, c is noted for the batch's end instead). */
 void conn_fill(struct server *srv, struct conn *c);
 /* 1 if c has pushed every row of its device so far and has room for len
- * more bytes: the next row may be pushed from memory. */
+ * more bytes: the next row may be pushed from memory (never with --bus:
+ * rows of other instances may come first). */
 int conn_caught_up(const struct conn *c, size_t len);
 
 /* ---- server_batch.c: group commit, delivery from memory ------------------- */

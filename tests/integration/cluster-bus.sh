@@ -165,8 +165,14 @@ listen_on b bob down.out
 bob=$listener
 stop_redis
 expect_exit 0 on a alice send "$chat" "while redis is down"
+# A message stored through B after one stored through A, whose wake is
+# lost: B must not push its own from memory past the one from A.
+expect_exit 0 on b alice send "$chat" "and through b"
 # Within the poll (2 s), and the time chatctl takes.
 wait_until 5 'not delivered with redis down: $(cat "$T/down.out")' grep -q "while redis is down" "$T/down.out"
+wait_until 5 'not delivered with redis down' grep -q "and through b" "$T/down.out"
+[ "$(texts "$T/down.out" | tr '\n' '|')" = "while redis is down|and through b|" ] ||
+	fail "out of order: $(texts "$T/down.out")"
 expect_in "$T/a.log" "unreachable"
 # Asking who is online falls back to this instance's own knowledge.
 expect_exit 0 on a alice lastseen bob
