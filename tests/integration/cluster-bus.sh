@@ -3,7 +3,8 @@
 # alice on instance A and bob on instance B chat live both ways; typing and
 # "online" cross over; bob's device connecting to A while it listens on B
 # throws the listener off with 4001 "replaced", as on one instance; a device
-# removed through A is closed on B (4002); Redis restarted mid-stream loses
+# removed through A is closed on B (4002); a block through A reaches the
+# user's device on B; Redis restarted mid-stream loses
 # nothing and shows nothing twice, in order; with Redis down, delivery goes
 # on from the store within the safety poll (--bus-poll). SQLite stands in
 # for the shared store (two processes on one WAL file).
@@ -133,6 +134,18 @@ phone=$listener
 expect_exit 0 on a alice device remove 2
 wait_until 10 'the phone on b was not closed: $(cat "$T/phone.out.err")' grep -q "4002" "$T/phone.out.err"
 wait "$phone" 2>/dev/null
+
+# ---- a user's push reaches their device on B: the blocked list ---------------
+eval "URL=\$URL_a"
+link_device tablet alice alice tablet
+expect_exit 0 on a carol register carol
+"$PROBE" raw --home "$T/tablet" --wait 20000 "$URL_b" </dev/null >"$T/tablet.out" 2>&1 &
+probe=$!
+wait_until 10 'the tablet on b never drained' grep -q '"type":"drained"' "$T/tablet.out"
+expect_exit 0 on a alice block carol
+wait_until 5 'no blocked push on b: $(cat "$T/tablet.out")' grep -q '"type":"blocked".*"carol"' "$T/tablet.out"
+kill "$probe" 2>/dev/null
+wait "$probe" 2>/dev/null
 
 # ---- Redis restarted mid-stream ----------------------------------------------
 # bob listens on B while alice sends 20 through A; Redis goes away after the
