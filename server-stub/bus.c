@@ -972,6 +972,15 @@ bus_online_query(struct bus *b, const char *user, const uint32_t *devices, size_
 	if ((q = query_conn(b)) == NULL)
 		return -1;
 	r = redisCommandArgv(q, (int)n + 1, argv, argl);
+	if (r == NULL && q->err) {
+		/* Redis went away since (a restart): once more, on a new
+		 * connection, before this instance's answer stands. */
+		redisFree(q);
+		b->query = NULL;
+		if ((q = query_conn(b)) == NULL)
+			return -1;
+		r = redisCommandArgv(q, (int)n + 1, argv, argl);
+	}
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		if (r != NULL)
 			freeReplyObject(r);

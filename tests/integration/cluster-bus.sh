@@ -193,6 +193,10 @@ start_redis
 wait_until 10 "a never came back on redis" grep -q "bus: back on redis" "$T/a.log"
 expect_exit 0 on a alice send "$chat" "redis is back"
 wait_until 5 'not delivered after redis came back' grep -q "redis is back" "$T/down.out"
+# B set bob's online key again on the new Redis, and A asks it again.
+wait_until 5 'bob not online again after redis came back' \
+	sh -c '"$0" --home "$1/alice" --server "$2" lastseen bob | grep -q "bob: online"' \
+	"$CHATCTL" "$T" "$URL_a"
 kill "$bob" "$alice"
 wait "$bob" 2>/dev/null
 wait "$alice" 2>/dev/null
