@@ -14,7 +14,7 @@
 # A failure shows both instances' logs.
 fail() {
 	echo "FAIL: $*" >&2
-	for n in a b; do
+	for n in a b c; do
 		[ -f "$T/$n.log" ] && { echo "--- instance $n (last 30 lines)"; tail -n 30 "$T/$n.log"; } >&2
 		# KEEP_LOGS=DIR: the whole logs there.
 		[ -n "${KEEP_LOGS:-}" ] && cp "$T/$n.log" "$KEEP_LOGS/" 2>/dev/null
@@ -73,6 +73,14 @@ listen_on() {
 
 texts() { jq -r 'select(.type == "message") | .text' "$1"; }
 has_count() { [ "$(texts "$1" | grep -c "$2")" -ge "$3" ]; }
+
+# Bad options: a clear error, exit 2.
+expect_exit 2 "$SERVER" --listen 127.0.0.1:0 --db "$T/x.db" --bus 127.0.0.1:6379
+expect_in "$T/err" "--bus: '127.0.0.1:6379' is not redis://HOST:PORT[/DB]"
+expect_exit 2 "$SERVER" --listen 127.0.0.1:0 --db "$T/x.db" --bus redis://127.0.0.1:6379/16
+expect_exit 2 "$SERVER" --listen 127.0.0.1:0 --db "$T/x.db" --bus-poll 5
+expect_in "$T/err" "--bus-poll goes with --bus"
+expect_exit 2 "$SERVER" --listen 127.0.0.1:0 --db "$T/x.db" --bus redis://127.0.0.1:6379 --bus-poll 0
 
 start_redis
 # The safety poll is a minute here: what arrives in seconds came by the bus.
@@ -177,6 +185,10 @@ wait_until 10 "b never reached redis" grep -q "bus: on redis" "$T/b.log"
 listen_on b bob down.out
 bob=$listener
 stop_redis
+# An instance that starts while Redis is down serves anyway, and says so.
+start_instance c 0
+wait_until 10 "c did not say redis is unreachable" grep -q "unreachable" "$T/c.log"
+expect_exit 0 on c alice lastseen bob
 expect_exit 0 on a alice send "$chat" "while redis is down"
 # A message stored through B after one stored through A, whose wake is
 # lost: B must not push its own from memory past the one from A.
@@ -201,8 +213,10 @@ kill "$bob" "$alice"
 wait "$bob" 2>/dev/null
 wait "$alice" 2>/dev/null
 
+wait_until 10 "c never reached redis" grep -q "bus: back on redis" "$T/c.log"
 stop_instance a
 stop_instance b
+stop_instance c
 # A stopped instance took its online keys with it.
 [ -z "$(redis_cli --scan --pattern 'chat:o:*')" ] || fail "online keys left: $(redis_cli --scan --pattern 'chat:o:*')"
 exit 0
