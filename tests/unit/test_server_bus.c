@@ -160,6 +160,9 @@ test_channels(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(bus_channel_parse(bad[i], strlen(bad[i]), &c), -1);
+	/* A NUL inside (make fuzz found it read as the name before it). */
+	assert_int_equal(bus_channel_parse("chat:u:b\0ob", 11, &c), -1);
+	assert_int_equal(bus_channel_parse("chat:d:b\0:1", 11, &c), -1);
 }
 
 static void
