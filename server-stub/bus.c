@@ -130,6 +130,7 @@ struct bus {
 	struct evnode *evs, **evs_tail;
 	size_t n_evs;
 	int overflow;
+	int up_shared; /* up, for bus_is_up */
 
 	/* The bus thread's. */
 	redisContext *sub, *pub;
@@ -381,6 +382,25 @@ chan_grow(struct bus *b)
 /* ---- talking to Redis (bus thread) ---------------------------------------- */
 
 static void
+set_up(struct bus *b, int up)
+{
+	pthread_mutex_lock(&b->lock);
+	b->up_shared = up;
+	pthread_mutex_unlock(&b->lock);
+}
+
+int
+bus_is_up(struct bus *b)
+{
+	int up;
+
+	pthread_mutex_lock(&b->lock);
+	up = b->up_shared;
+	pthread_mutex_unlock(&b->lock);
+	return up;
+}
+
+static void
 go_down(struct bus *b, const char *reason)
 {
 	char why[160];
@@ -393,6 +413,7 @@ go_down(struct bus *b, const char *reason)
 		redisFree(b->pub);
 	b->sub = b->pub = NULL;
 	b->up = 0;
+	set_up(b, 0);
 	if (b->was_up != 0)
 		blog(b, "bus: redis %s:%d unreachable (%s); delivery goes on from the store "
 			"(--bus-poll), trying again",
@@ -502,6 +523,7 @@ go_up(struct bus *b)
 	if (sub_flush(b) != 0 || pub_replies(b, n_pub) != 0)
 		return;
 	b->up = 1;
+	set_up(b, 1);
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->refresh_at_ms = now_ms() + BUS_ONLINE_REFRESH_S * 1000;
 	blog(b, "bus: %s redis %s:%d db %d, nonce %s, %d channels", b->was_up < 0 ? "on" : "back on",

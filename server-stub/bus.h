@@ -85,6 +85,10 @@ void bus_event_free(struct bus_event *ev);
  * Redis did not answer in time (or was not asked: see above). */
 int bus_online_query(struct bus *b, const char *user, const uint32_t *devices, size_t n);
 
+/* 1 if the bus thread is connected to Redis now, 0 if not (for a health
+ * check: an instance without the bus still serves, from the store). */
+int bus_is_up(struct bus *b);
+
 /* This instance's nonce. */
 const char *bus_nonce(const struct bus *b);
 

@@ -353,7 +353,11 @@ server_run(const struct server_opts *opts)
 		/* Group commit: what the pass's requests wrote, in one COMMIT;
 		 * then their replies go (server_batch.c). */
 		server_batch_end(&srv);
-		/* What the other instances said (--bus), outside a batch. */
+		/* What the other instances said (--bus), outside a batch. The
+		 * bus thread's lws_cancel_service() only wakes the loop: taken
+		 * here, once a pass, rather than in EVENT_WAIT_CANCELLED, which
+		 * comes once per protocol and vhost, and in the middle of a
+		 * pass, with a batch open. */
 		server_bus_drain(&srv);
 	}
 	live_ctx = NULL;

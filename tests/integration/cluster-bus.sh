@@ -4,7 +4,8 @@
 # "online" cross over; bob's device connecting to A while it listens on B
 # throws the listener off with 4001 "replaced", as on one instance; a device
 # removed through A is closed on B (4002); a block through A reaches the
-# user's device on B; Redis restarted mid-stream loses
+# user's device on B; a group over three instances; Redis restarted
+# mid-stream loses
 # nothing and shows nothing twice, in order; with Redis down, delivery goes
 # on from the store within the safety poll (--bus-poll). SQLite stands in
 # for the shared store (two processes on one WAL file).
@@ -17,7 +18,7 @@ fail() {
 	for n in a b c; do
 		[ -f "$T/$n.log" ] && { echo "--- instance $n (last 30 lines)"; tail -n 30 "$T/$n.log"; } >&2
 		# KEEP_LOGS=DIR: the whole logs there.
-		[ -n "${KEEP_LOGS:-}" ] && cp "$T/$n.log" "$KEEP_LOGS/" 2>/dev/null
+		[ -n "${KEEP_LOGS:-}" ] && cp "$T/$n.log" "$T"/*.out "$T"/*.err "$KEEP_LOGS/" 2>/dev/null
 	done
 	exit 1
 }
@@ -152,6 +153,8 @@ probe=$!
 wait_until 10 'the tablet on b never drained' grep -q '"type":"drained"' "$T/tablet.out"
 expect_exit 0 on a alice block carol
 wait_until 5 'no blocked push on b: $(cat "$T/tablet.out")' grep -q '"type":"blocked".*"carol"' "$T/tablet.out"
+# (carol's messages to alice would be dropped from here on.)
+expect_exit 0 on a alice unblock carol
 kill "$probe" 2>/dev/null
 wait "$probe" 2>/dev/null
 
@@ -209,9 +212,27 @@ wait_until 5 'not delivered after redis came back' grep -q "redis is back" "$T/d
 wait_until 5 'bob not online again after redis came back' \
 	sh -c '"$0" --home "$1/alice" --server "$2" lastseen bob | grep -q "bob: online"' \
 	"$CHATCTL" "$T" "$URL_a"
-kill "$bob" "$alice"
+
+# ---- a group over three instances --------------------------------------------
+# alice on A, bob on B, carol on C: each one's message reaches the two others.
+listen_on c carol carol.out
+carol=$listener
+expect_exit 0 on a alice create --name three bob carol
+g=$(cat "$T/out")
+expect_exit 0 on a alice send "$g" "group from a"
+expect_exit 0 on b bob send "$g" "group from b"
+expect_exit 0 on c carol send "$g" "group from c"
+for who in "bob down.out a c" "alice alice.out b c" "carol carol.out a b"; do
+	set -- $who
+	gname=$1
+	gfile=$2
+	wait_until 10 '$gname missed a group message: $(texts "$T/$gfile")' \
+		sh -c 'grep -q "group from $1" "$0" && grep -q "group from $2" "$0"' "$T/$2" "$3" "$4"
+done
+kill "$bob" "$alice" "$carol"
 wait "$bob" 2>/dev/null
 wait "$alice" 2>/dev/null
+wait "$carol" 2>/dev/null
 
 wait_until 10 "c never reached redis" grep -q "bus: back on redis" "$T/c.log"
 stop_instance a
