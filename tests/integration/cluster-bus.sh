@@ -178,6 +178,13 @@ wait_until 10 "b never came back on redis" grep -q "bus: back on redis" "$T/b.lo
 texts "$T/stream.out" | grep '^stream ' >"$T/got"
 seq 1 20 | sed 's/^/stream /' >"$T/want"
 cmp -s "$T/got" "$T/want" || fail "out of order: $(cat "$T/got")"
+# Sent while Redis is away, and nothing after it: only the load after the
+# resubscription finds it (the poll is a minute away).
+stop_redis
+expect_exit 0 on a alice send "$chat" "while redis was away"
+start_redis
+wait_until 8 'not loaded after the resubscription: $(texts "$T/stream.out")' \
+	grep -q "while redis was away" "$T/stream.out"
 kill "$bob"
 wait "$bob" 2>/dev/null
 
