@@ -280,8 +280,7 @@ ev_push(struct bus *b, struct bus_event *ev)
 }
 ANALYZER_LEAK_FP_END
 
-static void
-blog(struct bus *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void blog(struct bus *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 blog(struct bus *b, const char *fmt, ...)
@@ -415,8 +414,9 @@ go_down(struct bus *b, const char *reason)
 	b->up = 0;
 	set_up(b, 0);
 	if (b->was_up != 0)
-		blog(b, "bus: redis %s:%d unreachable (%s); delivery goes on from the store "
-			"(--bus-poll), trying again",
+		blog(b,
+		     "bus: redis %s:%d unreachable (%s); delivery goes on from the store "
+		     "(--bus-poll), trying again",
 		     b->host, b->port, why);
 	b->was_up = 0;
 	b->retry_at_ms = now_ms() + b->backoff_ms;
@@ -501,7 +501,7 @@ go_up(struct bus *b)
 	b->pub = redisConnectWithTimeout(b->host, b->port, tv_ms(CONNECT_TIMEOUT_MS));
 	if (b->sub == NULL || b->pub == NULL || b->sub->err || b->pub->err) {
 		go_down(b, b->sub == NULL || b->pub == NULL ? "out of memory"
-			   : b->sub->err		    ? b->sub->errstr
+			   : b->sub->err                    ? b->sub->errstr
 							    : b->pub->errstr);
 		return;
 	}
@@ -526,8 +526,8 @@ go_up(struct bus *b)
 	set_up(b, 1);
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->refresh_at_ms = now_ms() + BUS_ONLINE_REFRESH_S * 1000;
-	blog(b, "bus: %s redis %s:%d db %d, nonce %s, %d channels", b->was_up < 0 ? "on" : "back on",
-	     b->host, b->port, b->db, b->nonce, n_sub);
+	blog(b, "bus: %s redis %s:%d db %d, nonce %s, %d channels",
+	     b->was_up < 0 ? "on" : "back on", b->host, b->port, b->db, b->nonce, n_sub);
 	b->was_up = 1;
 }
 
@@ -699,8 +699,7 @@ on_reply(struct bus *b, const redisReply *r)
 		return;
 	if (strcmp(k->str, "message") == 0) {
 		on_message(b, r->element[1], r->element[2]);
-	} else if (strcmp(k->str, "subscribe") == 0 &&
-		   r->element[1]->type == REDIS_REPLY_STRING &&
+	} else if (strcmp(k->str, "subscribe") == 0 && r->element[1]->type == REDIS_REPLY_STRING &&
 		   bus_channel_parse(r->element[1]->str, r->element[1]->len, &ev.chan) == 0 &&
 		   ev.chan.device_id > 0) {
 		ev_push(b, &ev);
@@ -804,8 +803,8 @@ bus_start(const char *url, const char *nonce, void (*wake)(void *), void *wake_a
 		return NULL;
 	}
 	if (bus_parse_url(url, b->host, sizeof b->host, &b->port, &b->db) != 0) {
-		snprintf(err, cap,
-			 "--bus: '%s' is not redis://HOST:PORT[/DB] (DB from 0 to 15)", url);
+		snprintf(err, cap, "--bus: '%s' is not redis://HOST:PORT[/DB] (DB from 0 to 15)",
+			 url);
 		free(b);
 		return NULL;
 	}

@@ -80,8 +80,7 @@ bus_channel_parse(const char *s, size_t len, struct bus_channel *out)
 
 	/* A NUL would end the user name early for proto_valid_user. */
 	if (len < 7 || len > BUS_CHANNEL_MAX || memchr(s, '\0', len) != NULL ||
-	    memcmp(s, "chat:", 5) != 0 ||
-	    (s[5] != 'd' && s[5] != 'u') || s[6] != ':')
+	    memcmp(s, "chat:", 5) != 0 || (s[5] != 'd' && s[5] != 'u') || s[6] != ':')
 		return -1;
 	user = s + 7;
 	colon = memchr(user, ':', len - 7);

@@ -49,9 +49,9 @@ enum bus_kind {
 struct bus_msg {
 	enum bus_kind kind;
 	char nonce[BUS_NONCE_LEN + 1];
-	uint64_t conn_id;   /* takeover */
-	int64_t at_ms;      /* takeover */
-	const char *frame;  /* eph, push: points into the parsed buffer */
+	uint64_t conn_id;  /* takeover */
+	int64_t at_ms;     /* takeover */
+	const char *frame; /* eph, push: points into the parsed buffer */
 	size_t frame_len;
 };
 

@@ -79,8 +79,7 @@ server_bus_start(struct server *srv, const char *url, int poll_s)
 		return -1;
 	}
 	srv->bus_poll_s = poll_s > 0 ? poll_s : BUS_POLL_DEFAULT;
-	srv_log("bus: %s, instance nonce %s, safety poll every %d s", url, nonce,
-		srv->bus_poll_s);
+	srv_log("bus: %s, instance nonce %s, safety poll every %d s", url, nonce, srv->bus_poll_s);
 	lws_sul_schedule(srv->ctx, 0, &srv->bus_poll_sul, poll_timer,
 			 (lws_usec_t)srv->bus_poll_s * LWS_US_PER_SEC);
 	return 0;
@@ -203,9 +202,8 @@ takeover(struct server *srv, const struct bus_event *ev)
 		return;
 	if (o->authed_ms > at ||
 	    (o->authed_ms == at && strcmp(bus_nonce(srv->bus), ev->msg.nonce) > 0)) {
-		struct bus_msg m = {.kind = BUS_TAKEOVER,
-				    .conn_id = o->sess.conn_id,
-				    .at_ms = o->authed_ms};
+		struct bus_msg m = {
+			.kind = BUS_TAKEOVER, .conn_id = o->sess.conn_id, .at_ms = o->authed_ms};
 
 		bus_publish(srv->bus, user, ev->chan.device_id, &m);
 		return;

@@ -158,9 +158,8 @@ hook_authenticated(void *udata, struct session *s)
 	if (srv->bus != NULL) {
 		/* A receiving connection of the device on another instance
 		 * closes (4001), as o did here. */
-		struct bus_msg m = {.kind = BUS_TAKEOVER,
-				    .conn_id = s->conn_id,
-				    .at_ms = c->authed_ms};
+		struct bus_msg m = {
+			.kind = BUS_TAKEOVER, .conn_id = s->conn_id, .at_ms = c->authed_ms};
 
 		bus_publish(srv->bus, s->user, s->device_id, &m);
 		bus_online(srv->bus, s->user, s->device_id, 1);

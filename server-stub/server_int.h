@@ -47,8 +47,8 @@ struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
 /* An inbox row written in the batch (server_batch.c). */
 struct inbox_event;
-struct bus;        /* --bus (bus.h) */
-struct bus_note;   /* a publish held until the COMMIT (server_bus.c) */
+struct bus;      /* --bus (bus.h) */
+struct bus_note; /* a publish held until the COMMIT (server_bus.c) */
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
  * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the

@@ -41,7 +41,8 @@ test_messages_round_trip(void **state)
 	assert_int_equal(got.at_ms, 1795000000123LL);
 	free(text);
 
-	m = (struct bus_msg){.kind = BUS_PUSH, .frame = "{\"type\":\"blocked\",\"users\":[\"a b\"]}"};
+	m = (struct bus_msg){.kind = BUS_PUSH,
+			     .frame = "{\"type\":\"blocked\",\"users\":[\"a b\"]}"};
 	memcpy(m.nonce, NONCE, sizeof m.nonce);
 	text = bus_msg_format(&m);
 	assert_non_null(text);
@@ -154,9 +155,13 @@ test_channels(void **state)
 			 0);
 
 	static const char *const bad[] = {
-		"chat:d:alice", "chat:d:alice:", "chat:d:alice:0", "chat:d:alice:01",
-		"chat:d::1", "chat:u:", "chat:u:alice:1", "chat:x:alice", "chat:d:Alice:1",
-		"chat:d:alice:4294967296", "chat:o:alice:1", "chat:d:alice:1:2", "chat",
+		"chat:d:alice",   "chat:d:alice:",
+		"chat:d:alice:0", "chat:d:alice:01",
+		"chat:d::1",      "chat:u:",
+		"chat:u:alice:1", "chat:x:alice",
+		"chat:d:Alice:1", "chat:d:alice:4294967296",
+		"chat:o:alice:1", "chat:d:alice:1:2",
+		"chat",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(bus_channel_parse(bad[i], strlen(bad[i]), &c), -1);
@@ -176,8 +181,8 @@ test_url(void **state)
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 6379);
 	assert_int_equal(db, 0);
-	assert_int_equal(bus_parse_url("redis://cache.example:7000/15", host, sizeof host, &port, &db),
-			 0);
+	assert_int_equal(
+		bus_parse_url("redis://cache.example:7000/15", host, sizeof host, &port, &db), 0);
 	assert_string_equal(host, "cache.example");
 	assert_int_equal(db, 15);
 	assert_int_equal(bus_parse_url("redis://[::1]:6380/2", host, sizeof host, &port, &db), 0);
@@ -186,9 +191,9 @@ test_url(void **state)
 	assert_int_equal(db, 2);
 
 	static const char *const bad[] = {
-		"127.0.0.1:6379", "redis://127.0.0.1", "redis://127.0.0.1:", "redis://:6379",
-		"redis://h:0", "redis://h:65536", "redis://h:6379/16", "redis://h:6379/",
-		"redis://h:6379/x", "redis://::1:6379", "redis://[::1]6379", "rediss://h:6379",
+		"127.0.0.1:6379",      "redis://127.0.0.1", "redis://127.0.0.1:", "redis://:6379",
+		"redis://h:0",         "redis://h:65536",   "redis://h:6379/16",  "redis://h:6379/",
+		"redis://h:6379/x",    "redis://::1:6379",  "redis://[::1]6379",  "rediss://h:6379",
 		"redis://user@h:6379", "redis://h:63a9",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
