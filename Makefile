@@ -58,8 +58,11 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_S
            $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
-# chat-server's event loop (--event-loop libev); libev has no .pc file.
-SERVER_LIBS := -lev $(shell $(PKG_CONFIG) --libs libpq)
+# chat-server's event loop (--event-loop libev); libev has no .pc file. And
+# hiredis, for --bus (server-stub/bus.c), and libpq, for the PostgreSQL
+# store (db_pg.c): the server's link line only.
+PKGS_SERVER := hiredis libpq
+SERVER_LIBS := -lev $(shell $(PKG_CONFIG) --libs $(PKGS_SERVER))
 
 # common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
 # crypto both sides check), compiled once, put into libchat and linked into

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "blob.h"
+#include "bus.h"
 #include "config.h"
 #include "names.h"
 #include "server.h"
@@ -48,8 +49,8 @@ static const char usage_lines[] =
 	"                   [--stranger-adds-per-day N] [--stranger-adds-per-hour N]\n"
 	"                   [--name HOST[:PORT]]... [--verbose]\n"
 	"                   [--blob-key FILE] [--bus redis://HOST:PORT[/DB]]\n"
-	"                   [--instance-id NAME] [--log-format text|json]\n"
-	"                   [--check-config]\n"
+	"                   [--bus-poll SECONDS] [--instance-id NAME]\n"
+	"                   [--log-format text|json] [--check-config]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -168,8 +169,15 @@ static const char help_text[] =
 	"                      over either, too_many_group_adds (default 100;\n"
 	"                      0: no limit)\n"
 	"  --bus redis://HOST:PORT[/DB]\n"
-	"                      the Redis server through which the instances of a\n"
-	"                      cluster tell each other of new messages\n"
+	"                      several instances on one database: route through\n"
+	"                      this Redis (DB from 0 to 15, default 0) what one\n"
+	"                      instance's requests mean for connections on\n"
+	"                      another: new messages, a device connecting again\n"
+	"                      elsewhere (4001), removed devices, typing, who\n"
+	"                      is online (docs/cluster-routing.md)\n"
+	"  --bus-poll SECONDS  with --bus, load every connected device's inbox\n"
+	"                      this often, the bound on the delay a lost\n"
+	"                      notice costs (default 10, from 1 to 3600)\n"
 	"  --instance-id NAME  this instance's name in a cluster: in every log\n"
 	"                      line and in /healthz (default: the host name and\n"
 	"                      the listening port, e.g. h1:8080); 1 to 64 letters,\n"
@@ -433,10 +441,11 @@ main(int argc, char **argv)
 		{"stranger-adds-per-day", required_argument, NULL, 5},
 		{"stranger-adds-per-hour", required_argument, NULL, 6},
 		{"blob-key", required_argument, NULL, 'K'},
-		{"bus", required_argument, NULL, 'Z'},
 		{"instance-id", required_argument, NULL, 'I'},
 		{"log-format", required_argument, NULL, 'O'},
 		{"check-config", no_argument, NULL, 'X'},
+		{"bus", required_argument, NULL, 7},
+		{"bus-poll", required_argument, NULL, 8},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -600,15 +609,6 @@ main(int argc, char **argv)
 				return usage_error("%s", "--blob-key needs a file name");
 			key_arg = optarg;
 			break;
-		case 'Z':
-			if (!config_bus_url_ok(optarg))
-				return usage_error(
-					"--bus: '%s' is not redis://HOST:PORT[/DB] (PORT "
-					"from 1 to 65535, DB from 0 to 15, an IPv6 "
-					"HOST in brackets)",
-					optarg);
-			opts.bus_url = optarg;
-			break;
 		case 'I':
 			if (!util_valid_instance(optarg))
 				return usage_error("--instance-id: '%s' is not 1 to 64 letters, "
@@ -626,6 +626,20 @@ main(int argc, char **argv)
 						   optarg);
 			break;
 		case 'X': check_only = 1; break;
+		case 7:
+			if (bus_parse_url(optarg, host, sizeof host, &ch, &ch) != 0)
+				return usage_error("--bus: '%s' is not redis://HOST:PORT[/DB] "
+						   "(PORT from 1 to 65535, DB from 0 to 15)",
+						   optarg);
+			opts.bus_url = optarg;
+			break;
+		case 8:
+			if (parse_rate(optarg, BUS_POLL_MAX, &secs) != 0 || secs < BUS_POLL_MIN)
+				return usage_error("--bus-poll: '%s' is not a number of seconds "
+						   "from 1 to 3600",
+						   optarg);
+			opts.bus_poll_s = (int)secs;
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -640,6 +654,8 @@ main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (listen_arg == NULL)
 		return usage_error("%s", "--listen HOST:PORT is required");
+	if (opts.bus_poll_s != 0 && opts.bus_url == NULL)
+		return usage_error("%s", "--bus-poll goes with --bus redis://HOST:PORT[/DB]");
 	if (opts.db_path == NULL || opts.db_path[0] == '\0')
 		return usage_error("%s", "--db PATH|URL is required");
 	if (parse_listen(listen_arg, host, sizeof host, &opts.port) != 0)
@@ -701,11 +717,6 @@ main(int argc, char **argv)
 					  .cluster = opts.in_cluster};
 
 		return config_check_all(&cc, stdout);
-	}
-	/* MERGE (i16-bus): the bus replaces this refusal. */
-	if (opts.bus_url != NULL) {
-		srv_logl(SRV_ERROR, "--bus: this build has no bus yet");
-		return 2;
 	}
 	if (opts.cert_path != NULL &&
 	    (ch = config_check_tls(opts.cert_path, opts.key_path, err, sizeof err)) != 0) {

@@ -13,6 +13,8 @@
  */
 #include "server_int.h"
 
+#include "bus.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "bus.h"
 #include "proto.h"
 
 /* An upload in progress (PUT /blobs/<id>): the body goes to <id>.part as it
@@ -319,13 +322,13 @@ http_healthz(struct server *srv, struct lws *wsi, int head)
 	/* Outside the batch: the ping must see the store as it is. */
 	server_batch_end(srv);
 	ok = db_ping(srv->db) == DB_OK;
-	/* MERGE (i16-bus): the bus's state joins the body here, e.g.
-	 * "bus":"ok"|"down"; a bus that is down delays delivery by at most
-	 * --bus-poll but loses nothing, so it need not make this 503. */
+	/* The bus: none, up or down.  A bus that is down delays delivery by
+	 * at most --bus-poll but loses nothing, so it does not make this 503. */
 	n = snprintf(body, sizeof body,
 		     "{\"status\":\"%s\",\"instance\":\"%s\",\"store\":\"%s\","
-		     "\"connections\":%d}\n",
-		     ok ? "ok" : "unavailable", srv_instance(), db_backend(srv->db), srv->n_conns);
+		     "\"bus\":\"%s\",\"connections\":%d}\n",
+		     ok ? "ok" : "unavailable", srv_instance(), db_backend(srv->db),
+		     srv->bus == NULL ? "none" : bus_is_up(srv->bus) ? "up" : "down", srv->n_conns);
 	if (n < 0 || (size_t)n >= sizeof body)
 		return -1;
 	if (srv_verbose)
