@@ -60,8 +60,11 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_S
            $(shell $(PKG_CONFIG) --cflags $(PKGS_LIB))
 LDFLAGS += $(SANFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS_LIB)) -lpthread
-# chat-server's event loop (--event-loop libev); libev has no .pc file.
-SERVER_LIBS := -lev $(shell $(PKG_CONFIG) --libs libpq)
+# chat-server's event loop (--event-loop libev); libev has no .pc file. And
+# hiredis, for --bus (server-stub/bus.c), and libpq, for the PostgreSQL
+# store (db_pg.c): the server's link line only.
+PKGS_SERVER := hiredis libpq
+SERVER_LIBS := -lev $(shell $(PKG_CONFIG) --libs $(PKGS_SERVER))
 
 # common/: the protocol core (docs/PROTOCOL.md's constants, forms and the
 # crypto both sides check), compiled once, put into libchat and linked into
@@ -396,6 +399,9 @@ analyze-gcc: $(ANALYZE_OK)
 build/analyze/tui/%.ok build/analyze/tests/unit/test_tui_%.ok: \
 	ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_TUI))
 
+# The PostgreSQL store sees libpq's, as in the build.
+build/analyze/server-stub/db_pg.ok: ANALYZE_FLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+
 build/analyze/%.ok: %.c
 	@mkdir -p $(dir $@)
 	$(ANALYZE_CC) $(ANALYZE_FLAGS) -MMD -MP -MF $(@:.ok=.d) -MT $@ -c $< -o /dev/null
@@ -420,6 +426,21 @@ run: deps
 
 stop:
 	@BIN='$(BUILD)' RUN_DIR='$(RUN_DIR)' RUN_ADDR='$(RUN_ADDR)' sh scripts/run.sh stop
+
+# make cluster: three chat-servers on PostgreSQL and Redis behind HAProxy, on
+# this machine (docs/CLUSTER.md); make cluster-stop stops them, the data stays
+# in CLUSTER_DIR.
+CLUSTER_DIR ?= build/cluster
+.PHONY: cluster cluster-stop cluster-status
+cluster: deps
+	@$(MAKE) --no-print-directory all
+	@BIN='$(BUILD)' sh scripts/cluster.sh start '$(CLUSTER_DIR)'
+
+cluster-stop:
+	@BIN='$(BUILD)' sh scripts/cluster.sh stop '$(CLUSTER_DIR)'
+
+cluster-status:
+	@BIN='$(BUILD)' sh scripts/cluster.sh status '$(CLUSTER_DIR)'
 
 $(BUILD)/libchat.pc: Makefile
 	@mkdir -p $(dir $@)

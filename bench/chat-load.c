@@ -36,6 +36,11 @@
  *          CPU per message of a burst of -b messages (200) over one pair
  *          (CPU from /proc/PID/task/x/schedstat, summed over its threads).
  *
+ * Two instances (bench/run.sh's two-instance run): -U URL is a second
+ * server on the same store; the receivers of pairs, the members of a group
+ * and the device of a drain connect to it, the senders to -u, so every
+ * message crosses from one instance to the other.
+ *
  * Options: -w WINDOW (32), -t TEXT_BYTES (64), -p PREFIX for the figure
  * names (default: the mode), -T SECONDS the most a phase may go without
  * progress (60), -X sends one sequence number twice on purpose (the run
@@ -126,6 +131,7 @@ struct dev {
 	double next_at; /* paced mode: when the next send is due */
 	double interval;
 	/* as a receiver */
+	int far;       /* -U: connects to the second server */
 	uint32_t from; /* the index of the one sender it hears */
 	uint64_t expect, received, acked;
 };
@@ -134,6 +140,9 @@ static struct {
 	struct lws_context *ctx;
 	char url[256], host[128], server_name[160];
 	int port;
+	/* -U: the second server (port2 0: none) */
+	char host2[128], server_name2[160];
+	int port2;
 	enum mode mode;
 	const char *prefix;
 	long pairs, msgs, window, group, burst, addrs, stall_s;
@@ -314,12 +323,13 @@ static void
 session_sig(const struct dev *d, const char *label, const unsigned char ch[32], char *out,
 	    size_t cap)
 {
-	size_t ll = strlen(label), nl = strlen(L.server_name);
+	const char *name = d->far ? L.server_name2 : L.server_name;
+	size_t ll = strlen(label), nl = strlen(name);
 	unsigned char msg[32 + 32 + 160 + 1], sig[crypto_sign_BYTES];
 
 	memcpy(msg, label, ll);
 	memcpy(msg + ll, ch, 32);
-	memcpy(msg + ll + 32, L.server_name, nl);
+	memcpy(msg + ll + 32, name, nl);
 	msg[ll + 32 + nl] = 0;
 	crypto_sign_detached(sig, NULL, msg, ll + 32 + nl + 1, d->ik_sk);
 	b64(out, cap, sig, sizeof sig);
@@ -337,7 +347,8 @@ send_hello_answer(struct conn *c)
 		n = snprintf(buf, sizeof buf,
 			     "{\"id\":%lld,\"type\":\"auth\",\"user\":\"%s\",\"deviceId\":%d,"
 			     "\"server\":\"%s\",\"signature\":\"%s\"}",
-			     (long long)c->next_id, d->user, (int)d->device_id, L.server_name, sig);
+			     (long long)c->next_id, d->user, (int)d->device_id,
+			     d->far ? L.server_name2 : L.server_name, sig);
 		return conn_send(c, K_AUTH, buf, (size_t)n);
 	}
 	session_sig(d, "chat-register-v2", c->challenge, sig, sizeof sig);
@@ -348,7 +359,8 @@ send_hello_answer(struct conn *c)
 		     "{\"id\":%lld,\"type\":\"register\",\"user\":\"%s\",\"deviceName\":\"load\","
 		     "\"identityKey\":\"%s\",\"exchangeKey\":\"%s\",\"exchangeKeySig\":\"%s\","
 		     "\"server\":\"%s\",\"signature\":\"%s\"}",
-		     (long long)c->next_id, d->user, ik, xk, xs, L.server_name, sig);
+		     (long long)c->next_id, d->user, ik, xk, xs,
+		     d->far ? L.server_name2 : L.server_name, sig);
 	return conn_send(c, K_REGISTER, buf, (size_t)n);
 }
 
@@ -823,11 +835,11 @@ dev_connect(struct dev *d)
 	c->next_id = 1;
 	memset(&i, 0, sizeof i);
 	i.context = L.ctx;
-	i.address = L.host;
-	i.port = L.port;
+	i.address = d->far ? L.host2 : L.host;
+	i.port = d->far ? L.port2 : L.port;
 	i.path = "/";
-	i.host = L.host;
-	i.origin = L.host;
+	i.host = i.address;
+	i.origin = i.address;
 	i.protocol = SUBPROTOCOL;
 	i.iface = d->src;
 	i.opaque_user_data = c;
@@ -1066,6 +1078,7 @@ mode_pairs(void)
 		if (s == NULL || r == NULL)
 			return -1;
 		r->from = s->index;
+		r->far = L.port2 != 0;
 	}
 	if (bring_up(0, L.ndevs) != 0)
 		return -1;
@@ -1098,6 +1111,7 @@ mode_group(void)
 		if (m == NULL)
 			return -1;
 		m->from = s->index;
+		m->far = L.port2 != 0;
 	}
 	L.last_t = calloc((size_t)L.msgs, sizeof *L.last_t);
 	L.last_n = calloc((size_t)L.msgs, sizeof *L.last_n);
@@ -1146,6 +1160,7 @@ mode_drain(void)
 
 	if (s == NULL || r == NULL)
 		return -1;
+	r->far = L.port2 != 0;
 	r->from = s->index;
 	drainer = r;
 	if (bring_up(0, L.ndevs) != 0 || create_chat(s, &r, 1, NULL) != 0 ||
@@ -1379,15 +1394,14 @@ mode_idle(void)
 /* ---- setup --------------------------------------------------------------------- */
 
 static int
-parse_url(const char *url)
+parse_url(const char *url, char host[128], int *port, char name[160])
 {
-	if (sscanf(url, "ws://%127[0-9.]:%d", L.host, &L.port) != 2 || L.port < 1 ||
-	    L.port > 65535) {
+	if (sscanf(url, "ws://%127[0-9.]:%d", host, port) != 2 || *port < 1 || *port > 65535) {
 		fprintf(stderr, "chat-load: %s: give ws://IPV4:PORT/ (a loopback server)\n", url);
 		return -1;
 	}
 	/* the session signature's serverName: host:port as the URL says */
-	snprintf(L.server_name, sizeof L.server_name, "%s:%d", L.host, L.port);
+	snprintf(name, 160, "%s:%d", host, *port);
 	return 0;
 }
 
@@ -1395,7 +1409,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: chat-load -u ws://127.0.0.1:PORT/ -m pairs|group|drain|idle\n"
+		"usage: chat-load -u ws://127.0.0.1:PORT/ [-U ws://127.0.0.1:PORT2/]\n"
+		"                 -m pairs|group|drain|idle\n"
 		"                 [-n PAIRS] [-c MESSAGES] [-w WINDOW] [-r RATE] [-t TEXT_BYTES]\n"
 		"                 [-g MEMBERS] [-k LEVELS] [-a SOURCE_ADDRS] [-b BURST]\n"
 		"                 [-P SERVER_PID] [-p PREFIX] [-T STALL_SECONDS] [-X] [-R]\n");
@@ -1420,7 +1435,7 @@ int
 main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	const char *mode = NULL, *url = NULL;
+	const char *mode = NULL, *url = NULL, *url2 = NULL;
 	long text = 64;
 	int opt, rc = -1;
 	unsigned char t[3];
@@ -1432,11 +1447,12 @@ main(int argc, char **argv)
 	L.burst = 200;
 	L.addrs = 8;
 	L.stall_s = 60;
-	while ((opt = getopt(argc, argv, "u:m:n:c:w:r:t:g:k:a:b:P:p:T:XR")) != -1) {
+	while ((opt = getopt(argc, argv, "u:U:m:n:c:w:r:t:g:k:a:b:P:p:T:XR")) != -1) {
 		switch (opt) {
 		case 'X': L.inject = 1; break;
 		case 'R': L.receipts = 1; break;
 		case 'u': url = optarg; break;
+		case 'U': url2 = optarg; break;
 		case 'm': mode = optarg; break;
 		case 'n': L.pairs = bench_count("chat-load", optarg, 100000); break;
 		case 'c': L.msgs = bench_count("chat-load", optarg, 100000000); break;
@@ -1453,7 +1469,8 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (url == NULL || mode == NULL || parse_url(url) != 0)
+	if (url == NULL || mode == NULL || parse_url(url, L.host, &L.port, L.server_name) != 0 ||
+	    (url2 != NULL && parse_url(url2, L.host2, &L.port2, L.server_name2) != 0))
 		usage();
 	if (strcmp(mode, "pairs") == 0)
 		L.mode = PAIRS;

@@ -33,6 +33,15 @@
 #                 end, one pair); cold chatctl send (wall, CPU, fdatasyncs);
 #                 cold chatctl send to a group of 100 (the first, with its
 #                 sender key for every device, and the next: client CPU)
+#   two instances two chat-servers on one store (issue 16): 32 pairs at peak
+#                 on one instance of that store, then across two: with a bus
+#                 every sender on A and its receiver on B (each message
+#                 crosses); without one (no redis-server, or a chat-server
+#                 without --bus) half the pairs on each instance, at once.
+#                 BENCH_DB: the store (default a fresh SQLite file both
+#                 share; a postgresql:// URL selects PostgreSQL), BENCH_BUS:
+#                 the bus (default a Redis started here if redis-server is
+#                 installed; "none": no bus)
 # Then one table (workload | chat-server | reference | ratio) on stdout and
 # every figure as JSON in $BENCH_OUT (default $BIN/bench/results.json).
 # Figures never pass or fail; a VOID one (a message lost, duplicated or out
@@ -71,13 +80,16 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/chat-bench.XXXXXX") || exit 1
 SERVER_PID=""
 MQ_PID=""
+A_PID=""
+B_PID=""
+REDIS_PID=""
 FIG="$T/figures"
 VOIDS="$T/voids"
 BROKEN=0
 
 cleanup() {
 	status=$?
-	for pid in $SERVER_PID $MQ_PID; do
+	for pid in $SERVER_PID $MQ_PID $A_PID $B_PID $REDIS_PID; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -188,6 +200,143 @@ stop_server() {
 	kill -9 "$SERVER_PID" 2>/dev/null
 	wait "$SERVER_PID" 2>/dev/null
 	SERVER_PID=""
+}
+
+# start_instance NAME DB [BUS]: a chat-server as start_server's, on the store
+# DB (a file or a URL) with the bus BUS if given, the blob directory and key
+# shared in $T/two; its pid in NAME_PID, its URL in NAME_URL. 1 (nothing
+# left running) if it does not start, such as a build without --bus.
+start_instance() {
+	si_name=$1
+	si_db=$2
+	si_bus=${3:+--bus $3}
+	: >"$T/$si_name.log"
+	mkdir -p "$T/two"
+	# shellcheck disable=SC2086
+	"$SERVER" --listen 127.0.0.1:0 --db "$si_db" --blobs "$T/two/blobs" \
+		--blob-key "$T/two/blob.key" --instance-id "$si_name" $si_bus --rate 0 --rate-bytes 0 \
+		--register-rate 0 --max-connections-per-address 1000000 \
+		--stranger-adds-per-day 0 --stranger-adds-per-hour 0 2>>"$T/$si_name.log" &
+	si_pid=$!
+	eval "${si_name}_PID=$si_pid"
+	i=0
+	while ! grep -q "listening on" "$T/$si_name.log"; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$si_pid" 2>/dev/null; then
+			kill "$si_pid" 2>/dev/null
+			wait "$si_pid" 2>/dev/null
+			eval "${si_name}_PID="
+			return 1
+		fi
+		sleep 0.05
+	done
+	si_port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$T/$si_name.log" | head -n 1)
+	eval "${si_name}_URL=ws://127.0.0.1:$si_port/"
+	return 0
+}
+
+stop_instance() {
+	eval "si_pid=\${${1}_PID}"
+	[ -n "$si_pid" ] || return 0
+	kill "$si_pid" 2>/dev/null
+	wait "$si_pid" 2>/dev/null
+	eval "${1}_PID="
+}
+
+# Redis for the two-instance run, on a free port; sets BUS ("" if none).
+start_redis() {
+	BUS=""
+	[ "${BENCH_BUS:-}" = none ] && return 0
+	if [ -n "${BENCH_BUS:-}" ]; then
+		BUS=$BENCH_BUS
+		return 0
+	fi
+	command -v redis-server >/dev/null 2>&1 || return 0
+	r_port=$(free_port)
+	redis-server --bind 127.0.0.1 --port "$r_port" --save "" --appendonly no \
+		--dir "$T" >"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	i=0
+	until ss -ltn 2>/dev/null | awk '{ print $4 }' | grep -q ":$r_port\$"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$REDIS_PID" 2>/dev/null; then
+			echo "bench: Redis did not start; two instances without a bus" >&2
+			return 0
+		fi
+		sleep 0.05
+	done
+	BUS="redis://127.0.0.1:$r_port"
+}
+
+# Two instances on one store: the same 32 pairs on one instance of the store,
+# then across two (see the top). Figures two.one.*, two.*.
+two_instances() {
+	if [ -n "${BENCH_DB:-}" ]; then
+		db1=$BENCH_DB
+		db2=$BENCH_DB
+		store=$(case $BENCH_DB in postgres*) echo postgresql ;; *) echo sqlite ;; esac)
+	else
+		db1="$T/one.db"
+		db2="$T/two.db"
+		store=sqlite
+	fi
+	echo "two.store_$store 1" >>"$FIG"
+	start_instance A "$db1" || fail "chat-server on $db1 did not start: $(tail -n 3 "$T/A.log")"
+	step two-one "$BIN/bench/chat-load" -u "$A_URL" -m pairs -n "$PAIRS" -c "$PAIR_MSGS" -p two.one
+	stop_instance A
+	start_redis
+	cross=0
+	if [ -n "$BUS" ] && start_instance A "$db2" "$BUS"; then
+		start_instance B "$db2" "$BUS" || fail "the second instance did not start: $(tail -n 3 "$T/B.log")"
+		cross=1
+	else
+		start_instance A "$db2" || fail "chat-server on $db2 did not start: $(tail -n 3 "$T/A.log")"
+		start_instance B "$db2" || fail "the second instance did not start: $(tail -n 3 "$T/B.log")"
+	fi
+	echo "two.cross $cross" >>"$FIG"
+	if [ $cross -eq 1 ]; then
+		step two-cross "$BIN/bench/chat-load" -u "$A_URL" -U "$B_URL" -m pairs -n "$PAIRS" \
+			-c "$PAIR_MSGS" -p two
+	else
+		# Without a bus a receiver on the other instance hears of a message
+		# only when it reconnects: each pair stays on one instance, half of
+		# them on each, both loads at once.
+		half=$((PAIRS / 2 > 0 ? PAIRS / 2 : 1))
+		echo "bench: two-split ..." >&2
+		timeout "$STEP_TIMEOUT" "$BIN/bench/chat-load" -u "$A_URL" -m pairs -n "$half" \
+			-c "$PAIR_MSGS" -p two.a >"$T/two.a" 2>"$T/two-a.err" &
+		la=$!
+		timeout "$STEP_TIMEOUT" "$BIN/bench/chat-load" -u "$B_URL" -m pairs -n "$half" \
+			-c "$PAIR_MSGS" -p two.b >"$T/two.b" 2>"$T/two-b.err" &
+		lb=$!
+		wait $la
+		ra=$?
+		wait $lb
+		rb=$?
+		for r in "a $ra" "b $rb"; do
+			set -- $r
+			if [ "$2" -eq 3 ]; then
+				echo "two-split $(grep VOID "$T/two-$1.err" | head -n 1)" >>"$VOIDS"
+				BROKEN=1
+			elif [ "$2" -ne 0 ]; then
+				fail "two-split ($1) failed ($2): $(tail -n 5 "$T/two-$1.err")"
+			fi
+		done
+		cat "$T/two.a" "$T/two.b" >>"$FIG"
+		# Together: the deliveries of both over the longer run; the worse p99.
+		awk '{ f[$1] = $2 } END {
+			print "two.pairs", f["two.a.pairs"] + f["two.b.pairs"]
+			print "two.deliveries_per_s", f["two.a.deliveries_per_s"] + f["two.b.deliveries_per_s"]
+			p = f["two.a.latency_p99_ms"]; if (f["two.b.latency_p99_ms"] > p) p = f["two.b.latency_p99_ms"]
+			print "two.latency_p99_ms", p }' "$T/two.a" "$T/two.b" >>"$FIG"
+	fi
+	stop_instance A
+	stop_instance B
+	if [ -n "$REDIS_PID" ]; then
+		kill "$REDIS_PID" 2>/dev/null
+		wait "$REDIS_PID" 2>/dev/null
+		REDIS_PID=""
+	fi
 }
 
 # half_rate KEY: half the peak deliveries/s measured as KEY, at least 10.
@@ -372,6 +521,16 @@ table() {
 		    sprintf("every hit of the common word (%d): ", f["search.all_common_hits"]) \
 		      n(f["search.all_common_ms"]) " ms; storing " n(f["search.insert_per_s"]) \
 		      " msg/s with the index, " n(f["search.insert_bare_per_s"]) " without", "")
+		if ("two.deliveries_per_s" in f)
+			row(sprintf("two instances on one %s store, 1:1 deliveries/s, %d pairs (%s)",
+			      ("two.store_postgresql" in f) ? "PostgreSQL" : "SQLite", f["two.pairs"],
+			      f["two.cross"] ? "every message from A to B through the bus" \
+			        : "no bus: half the pairs on each instance, at once"),
+			    v(f["two.cross"] ? "two-cross" : "two-split", n(f["two.deliveries_per_s"]) \
+			      " (p99 " n(f["two.latency_p99_ms"]) " ms)"),
+			    v("two-one", "one instance on that store: " n(f["two.one.deliveries_per_s"]) \
+			      " (p99 " n(f["two.one.latency_p99_ms"]) " ms)"),
+			    ratio(f["two.deliveries_per_s"], f["two.one.deliveries_per_s"]) " of one instance")
 		row("libchat end to end, one pair (chat-bench)",
 		    "p50 " n(f["chat.latency.p50_ms"]) " / p99 " n(f["chat.latency.p99_ms"]) " ms; burst " \
 		      n(f["chat.throughput.msgs_per_s"]) " msg/s",
@@ -463,6 +622,9 @@ levels=$(echo "$IDLE_LEVELS" | awk -F, -v cap=$(( ${MAX_CONN:-1000} - 16 )) '{
 step chat-idle $LOAD -m idle -k "$levels" -a "$IDLE_ADDRS" -b "$IDLE_BURST" -P "$SERVER_PID" -p idle
 
 stop_server
+
+# 4. two instances on one store
+two_instances
 echo
 echo "chat benchmark$([ "$SMOKE" -eq 1 ] && echo ' (smoke: tiny counts, the figures mean nothing)'): $(machine)"
 echo

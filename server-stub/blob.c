@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -53,27 +54,31 @@ key_create(const char *path, uint8_t key[BLOB_KEY_BYTES])
 	return close(fd);
 }
 
-int
-blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen)
+/* Read the key from fd (path for messages): 0, or -1 with a reason in err.
+ * The file must be a regular one that only its owner can read: the key
+ * signs every upload and download path, and in a cluster it sits in a
+ * shared place. */
+static int
+key_read_fd(int fd, const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen)
 {
 	uint8_t buf[BLOB_KEY_BYTES + 1];
+	struct stat sb;
 	size_t got = 0;
 	ssize_t n;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (key_create(path, key) == 0)
-			return 0;
-		if (errno != EEXIST) {
-			snprintf(err, errlen, "cannot create the blob key %s: %s", path,
-				 strerror(errno));
-			return -1;
-		}
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0) {
+	if (fstat(fd, &sb) != 0) {
 		snprintf(err, errlen, "cannot read the blob key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "the blob key %s is not a file", path);
+		return -1;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "the blob key %s may be read by others (mode %03o): make it mode 600 "
+			 "(chmod 600 %s)",
+			 path, (unsigned)(sb.st_mode & 0777), path);
 		return -1;
 	}
 	/* One byte more than a key: a longer file is as wrong as a shorter. */
@@ -84,7 +89,6 @@ blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t e
 		if (n < 0) {
 			snprintf(err, errlen, "cannot read the blob key %s: %s", path,
 				 strerror(errno));
-			close(fd);
 			sodium_memzero(buf, sizeof buf);
 			return -1;
 		}
@@ -92,7 +96,6 @@ blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t e
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	if (got != BLOB_KEY_BYTES) {
 		snprintf(err, errlen,
 			 "the blob key %s is not %d bytes long: restore it, or delete it to make "
@@ -104,6 +107,38 @@ blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t e
 	memcpy(key, buf, BLOB_KEY_BYTES);
 	sodium_memzero(buf, sizeof buf);
 	return 0;
+}
+
+int
+blob_key_read(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot read the blob key %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	rc = key_read_fd(fd, path, key, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int
+blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen)
+{
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		if (key_create(path, key) == 0)
+			return 0;
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "cannot create the blob key %s: %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		/* Another instance made it first: theirs it is. */
+	}
+	return blob_key_read(path, key, err, errlen);
 }
 
 /* "Cannot fail" for a 32-byte key; if it ever did, out is empty, which

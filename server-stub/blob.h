@@ -4,6 +4,30 @@
  * upload and download paths, and the parsing of those paths when they come
  * back over HTTP.  No I/O but the key file; no libwebsockets, so the unit
  * tests drive it directly.
+ *
+ * The seam for another blob store (S3 or the like; issue 16).  What a blob
+ * is and who may read it is the database's (db_blobs.c: rows, owners,
+ * quotas, which message refers to which blob), and the signed paths are
+ * this file's: neither knows where the bytes are.  The bytes are a
+ * directory's (--blobs, shared by the instances of a cluster), touched in
+ * four places only, each by the blob id:
+ *
+ *   put      server_http.c http_put/http_body/http_body_done: <id>.part
+ *            made exclusively, written as the body arrives, fsync'd, then
+ *            renamed to <id> (visible whole or not at all), then the row
+ *            marked complete;
+ *   get      server_http.c http_get: <id> served as a file;
+ *   delete   server_limits.c unlink_blob: after the purge's rows are
+ *            committed;
+ *   sweep    server_limits.c remove_stale_parts: .part files untouched
+ *            for an hour (another instance's upload may be in progress).
+ *
+ * An object store would take those four as calls (begin/append/commit or
+ * abort an upload, open a download, delete, sweep incomplete uploads), or
+ * answer the signed paths itself: the signatures are HMAC-SHA256 over
+ * "put\n<id>\n<exp>\n<max>" and "get\n<id>\n<exp>" (PROTOCOL.md), which
+ * a front that holds the key can check without the server.  Nothing else
+ * in the server opens a blob file.
  */
 #ifndef CHAT_SERVER_BLOB_H
 #define CHAT_SERVER_BLOB_H
@@ -27,11 +51,18 @@
 
 /*
  * Read the key at path, or create it (32 random bytes, mode 0600) if there is
- * no file.  Returns 0, or -1 with a reason naming path in err: a file that
- * cannot be read or does not hold exactly 32 bytes is an error, never
- * replaced (every signed path out there would stop working).
+ * no file; created exclusively, so that of instances sharing one key file
+ * (--blob-key) starting at once, the first one's is every one's.  Returns 0,
+ * or -1 with a reason naming path in err: a file that cannot be read, does
+ * not hold exactly 32 bytes, or may be read by others than its owner (any
+ * mode bit for group or others) is an error, never replaced (every signed
+ * path out there would stop working).
  */
 int blob_key_load(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen);
+
+/* blob_key_load without the making: a missing file is an error too (errno
+ * ENOENT then).  For --check-config, which changes nothing. */
+int blob_key_read(const char *path, uint8_t key[BLOB_KEY_BYTES], char *err, size_t errlen);
 
 /* The signature of an upload path: lowercase hex HMAC-SHA256 under key of
  * "put\n<blob_id>\n<exp>\n<max>"; out gets BLOB_SIG_LEN digits and a NUL. */

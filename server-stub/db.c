@@ -761,15 +761,33 @@ db_batch_commit(struct db *st)
 	return failed ? -1 : 0;
 }
 
+/*
+ * "SELECT 1" alone never fails on SQLite: it reads no page.  What does go
+ * wrong under a running server is the file: deleted, renamed or replaced
+ * (a restore copied over it, a volume swapped), after which every write
+ * goes to a file nobody will open again.  So the ping also asks whether
+ * the file at the path is still the one open, and reads the schema, which
+ * touches the file (a read transaction: the WAL's index at least).  At most
+ * a line a minute about it: a load balancer asks every few seconds.
+ */
 enum db_status
 db_ping(struct db *st)
 {
+	static struct log_limit limit = {.rate = 1.0 / 60, .burst = 1};
 	char *msg = NULL;
+	int moved = 0;
 
 	if (st->pg)
 		return db_pg_ping(st);
-	if (sqlite3_exec(st->db, "SELECT 1", NULL, NULL, &msg) != SQLITE_OK) {
-		srv_log("db: ping: %s", msg != NULL ? msg : sqlite3_errmsg(st->db));
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	    moved) {
+		srv_log_limited(&limit, "db: ping: the database file was deleted, moved or "
+					"replaced since it was opened: restart the server");
+		return DB_INTERNAL;
+	}
+	if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, &msg) !=
+	    SQLITE_OK) {
+		srv_log_limited(&limit, "db: ping: %s", msg != NULL ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 		return DB_INTERNAL;
 	}

@@ -226,10 +226,10 @@ static const char pg_schema_v1[] =
 	"  created_at bigint NOT NULL,"
 	"  PRIMARY KEY (\"user\", blocked));";
 
-/* Version n + 1 from version n: pg_migrations[n - 1].  Version 1 is made
- * whole by pg_schema_v1; a later version adds its step here and raises
+/* Version n + 1 from version n: pg_migrations[n] (from 1).  Version 1 is
+ * made whole by pg_schema_v1; a later version adds its step here and raises
  * PG_SCHEMA_VERSION. */
-static const char *const pg_migrations[] = {NULL};
+static const char *const pg_migrations[PG_SCHEMA_VERSION + 1] = {NULL};
 
 /* The statements PostgreSQL words otherwise than the translation of
  * SQLite's would. */
@@ -699,7 +699,8 @@ schema_setup(struct db *st, char *err, size_t errlen)
 		char set[96];
 
 		snprintf(set, sizeof set, "UPDATE schema_version SET version = %ld", version + 1);
-		if (exec_simple(st, pg_migrations[version - 1]) != 0 || exec_simple(st, set) != 0)
+		if (pg_migrations[version] == NULL || exec_simple(st, pg_migrations[version]) != 0 ||
+		    exec_simple(st, set) != 0)
 			goto fail;
 	}
 	if (exec_simple(st, "COMMIT") != 0)

@@ -17,12 +17,11 @@
 #include <limits.h>
 #include <netinet/in.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "blob.h"
+#include "bus.h"
+#include "config.h"
 #include "names.h"
 #include "server.h"
 #include "util.h"
@@ -37,7 +36,7 @@
 #define MAX_NAMES_STR "64"
 
 static const char usage_lines[] =
-	"usage: chat-server --listen HOST:PORT --db PATH [--cert FILE --key FILE]\n"
+	"usage: chat-server --listen HOST:PORT --db PATH|URL [--cert FILE --key FILE]\n"
 	"                   [--max-frame BYTES] [--retention DURATION]\n"
 	"                   [--rate REQUESTS_PER_SECOND] [--rate-bytes BYTES_PER_SECOND]\n"
 	"                   [--heartbeat SECONDS] [--event-loop libev|poll]\n"
@@ -49,6 +48,9 @@ static const char usage_lines[] =
 	"                   [--max-blob-bytes BYTES] [--max-inbox-bytes BYTES]\n"
 	"                   [--stranger-adds-per-day N] [--stranger-adds-per-hour N]\n"
 	"                   [--name HOST[:PORT]]... [--verbose]\n"
+	"                   [--blob-key FILE] [--bus redis://HOST:PORT[/DB]]\n"
+	"                   [--bus-poll SECONDS] [--instance-id NAME]\n"
+	"                   [--log-format text|json] [--check-config]\n"
 	"       chat-server --help | --version\n";
 
 static const char help_text[] =
@@ -62,7 +64,10 @@ static const char help_text[] =
 	"                      the line \"chat-server: listening on HOST:PORT\"\n"
 	"                      (with TLS: \"listening on wss://HOST:PORT/\")\n"
 	"                      on stderr tells\n"
-	"  --db PATH           the database file, created (mode 0600) if missing\n"
+	"  --db PATH|URL       the database file, created (mode 0600) if missing;\n"
+	"                      or a PostgreSQL URL (postgresql://USER@HOST:PORT/DB,\n"
+	"                      also postgres://), which needs --blobs and\n"
+	"                      --blob-key: the store of a cluster (CLUSTER.md)\n"
 	"  --cert FILE         the server's certificate (PEM), followed by any\n"
 	"                      intermediate CA certificates; with --key, the\n"
 	"                      listener speaks TLS only (wss://, https://)\n"
@@ -97,6 +102,11 @@ static const char help_text[] =
 	"                      the --db file).  The key that signs their upload\n"
 	"                      and download paths is blob.key next to the --db\n"
 	"                      file, made (32 random bytes, mode 0600) if missing\n"
+	"  --blob-key FILE     the key that signs blob paths, instead of blob.key\n"
+	"                      next to --db: made the same way if missing; one\n"
+	"                      that others than its owner may read is refused.\n"
+	"                      Instances that share --blobs share it, so that a\n"
+	"                      path one gives out works on any other\n"
 	"  --max-blob BYTES    the largest attachment accepted, announced in hello\n"
 	"                      (default 104857600, from 1 to 1099511627776)\n"
 	"  --name HOST[:PORT]  a name clients reach this server by, as in their\n"
@@ -158,14 +168,40 @@ static const char help_text[] =
 	"                      such people one user may add to groups in an hour;\n"
 	"                      over either, too_many_group_adds (default 100;\n"
 	"                      0: no limit)\n"
+	"  --bus redis://HOST:PORT[/DB]\n"
+	"                      several instances on one database: route through\n"
+	"                      this Redis (DB from 0 to 15, default 0) what one\n"
+	"                      instance's requests mean for connections on\n"
+	"                      another: new messages, a device connecting again\n"
+	"                      elsewhere (4001), removed devices, typing, who\n"
+	"                      is online (docs/cluster-routing.md)\n"
+	"  --bus-poll SECONDS  with --bus, load every connected device's inbox\n"
+	"                      this often, the bound on the delay a lost\n"
+	"                      notice costs (default 10, from 1 to 3600)\n"
+	"  --instance-id NAME  this instance's name in a cluster: in every log\n"
+	"                      line and in /healthz (default: the host name and\n"
+	"                      the listening port, e.g. h1:8080); 1 to 64 letters,\n"
+	"                      digits and . _ - :.  With --bus or --instance-id,\n"
+	"                      text log lines carry it\n"
+	"  --log-format text|json\n"
+	"                      text (the default): \"TIME chat-server: MESSAGE\";\n"
+	"                      json: one object a line, {\"ts\",\"level\",\n"
+	"                      \"instance\",\"msg\"}\n"
+	"  --check-config      check the options, the store (opened and pinged),\n"
+	"                      the blob directory and key, the certificate and\n"
+	"                      key and --bus's form, print what was found and\n"
+	"                      exit (0: all good); nothing is made or listened on\n"
 	"  --verbose           also log every request and libwebsockets notices\n"
 	"  --help              print this help and exit\n"
 	"  --version           print the version and exit\n"
 	"\n"
+	"GET /healthz answers 200 {\"status\":\"ok\",...} while the store answers,\n"
+	"503 when it does not: for a load balancer.\n"
+	"\n"
 	"SIGINT or SIGTERM stops the server cleanly (exit status 0).  Exit status\n"
 	"1: the database, the blob directory or the listening socket could not be\n"
 	"set up; 2: bad arguments, a certificate or key that cannot be used, or a\n"
-	"blob.key that cannot be read or is not 32 bytes.\n";
+	"blob key that cannot be read, is not 32 bytes or may be read by others.\n";
 
 static void
 handle_stop(int sig)
@@ -215,47 +251,6 @@ parse_listen(const char *arg, char *host, size_t cap, int *port)
 	return 0;
 }
 
-/* Resolve host to a numeric address, preferring IPv4 (what "localhost"
- * clients try first); -1 with a message on failure. */
-static int
-resolve(const char *host, char *out, size_t cap, int *ipv6)
-{
-	struct addrinfo hints, *res, *ai, *pick = NULL;
-	const void *addr;
-	int rc;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		srv_log("cannot resolve %s: %s", host, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET) {
-			pick = ai;
-			break;
-		}
-		if (ai->ai_family == AF_INET6 && pick == NULL)
-			pick = ai;
-	}
-	if (pick == NULL) {
-		srv_log("no IPv4 or IPv6 address for %s", host);
-		freeaddrinfo(res);
-		return -1;
-	}
-	*ipv6 = pick->ai_family == AF_INET6;
-	if (*ipv6)
-		addr = &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr;
-	else
-		addr = &((struct sockaddr_in *)pick->ai_addr)->sin_addr;
-	rc = inet_ntop(pick->ai_family, addr, out, (socklen_t)cap) ? 0 : -1;
-	if (rc != 0)
-		srv_log("cannot use the address of %s: %s", host, strerror(errno));
-	freeaddrinfo(res);
-	return rc;
-}
-
 static int
 parse_size(const char *arg, size_t *out)
 {
@@ -287,79 +282,6 @@ parse_rate(const char *arg, unsigned long long max, double *out)
 		return -1;
 	*out = (double)v;
 	return 0;
-}
-
-/* The first OpenSSL error queued, in words, and the queue cleared. */
-static const char *
-ssl_error(void)
-{
-	unsigned long e = ERR_peek_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
-
-	ERR_clear_error();
-	return r ? r : "no reason given";
-}
-
-/* An encrypted key would make OpenSSL ask for its passphrase on the terminal:
- * a server refuses it instead. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
-/*
- * lws loads the certificate and key only when it creates the listener, and
- * says what went wrong only in its log; check them first, as lws will load
- * them, so that a bad pair is a clear message and exit status 2.
- */
-static int
-check_tls_files(const char *cert, const char *key)
-{
-	const char *files[2] = {cert, key};
-	EVP_PKEY *pkey = NULL;
-	SSL_CTX *ctx;
-	FILE *f;
-	int rc = 2;
-
-	for (int i = 0; i < 2; i++) {
-		if ((f = fopen(files[i], "r")) == NULL) {
-			srv_log("cannot read %s %s: %s", i == 0 ? "--cert" : "--key", files[i],
-				strerror(errno));
-			return 2;
-		}
-		fclose(f);
-	}
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL) {
-		srv_log("cannot set up TLS: %s", ssl_error());
-		return 1;
-	}
-	/* The key alone first, so that a file that is no key and a key of
-	 * another certificate get different messages. */
-	if ((f = fopen(key, "r")) != NULL) {
-		pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
-		fclose(f);
-	}
-	ERR_clear_error();
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		srv_log("--cert %s is not a PEM certificate: %s", cert, ssl_error());
-	else if (pkey == NULL)
-		srv_log("--key %s is not a PEM private key without a "
-			"passphrase",
-			key);
-	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		srv_log("--key %s is not the private key of --cert %s (%s)", key, cert,
-			ssl_error());
-	else
-		rc = 0;
-	EVP_PKEY_free(pkey);
-	SSL_CTX_free(ctx);
-	return rc;
 }
 
 /* name in the directory of the database file db ("x.db" -> "./name"). */
@@ -518,6 +440,12 @@ main(int argc, char **argv)
 		{"max-inbox-bytes", required_argument, NULL, 4},
 		{"stranger-adds-per-day", required_argument, NULL, 5},
 		{"stranger-adds-per-hour", required_argument, NULL, 6},
+		{"blob-key", required_argument, NULL, 'K'},
+		{"instance-id", required_argument, NULL, 'I'},
+		{"log-format", required_argument, NULL, 'O'},
+		{"check-config", no_argument, NULL, 'X'},
+		{"bus", required_argument, NULL, 7},
+		{"bus-poll", required_argument, NULL, 8},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -530,10 +458,11 @@ main(int argc, char **argv)
 				   .heartbeat_s = PROTO_HEARTBEAT_DEFAULT,
 				   .max_blob = BLOB_DEFAULT_MAX};
 	char host[256], addr[INET6_ADDRSTRLEN], blobs_dir[PATH_MAX], key_path[PATH_MAX];
-	char err[PATH_MAX + 200];
+	char err[PATH_MAX + 300], instance[SRV_INSTANCE_MAX + 1];
 	uint8_t blob_key[BLOB_KEY_BYTES];
 	int64_t n64;
-	const char *listen_arg = NULL;
+	const char *listen_arg = NULL, *key_arg = NULL;
+	int check_only = 0;
 	const char *name_args[MAX_NAMES];
 	size_t n_name_args = 0;
 	double secs;
@@ -675,6 +604,42 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'K':
+			if (optarg[0] == '\0')
+				return usage_error("%s", "--blob-key needs a file name");
+			key_arg = optarg;
+			break;
+		case 'I':
+			if (!util_valid_instance(optarg))
+				return usage_error("--instance-id: '%s' is not 1 to 64 letters, "
+						   "digits, '.', '_', '-' or ':'",
+						   optarg);
+			opts.instance_id = optarg;
+			break;
+		case 'O':
+			if (strcmp(optarg, "text") == 0)
+				opts.log_format = SRV_LOG_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				opts.log_format = SRV_LOG_JSON;
+			else
+				return usage_error("--log-format: '%s' is not text or json",
+						   optarg);
+			break;
+		case 'X': check_only = 1; break;
+		case 7:
+			if (bus_parse_url(optarg, host, sizeof host, &ch, &ch) != 0)
+				return usage_error("--bus: '%s' is not redis://HOST:PORT[/DB] "
+						   "(PORT from 1 to 65535, DB from 0 to 15)",
+						   optarg);
+			opts.bus_url = optarg;
+			break;
+		case 8:
+			if (parse_rate(optarg, BUS_POLL_MAX, &secs) != 0 || secs < BUS_POLL_MIN)
+				return usage_error("--bus-poll: '%s' is not a number of seconds "
+						   "from 1 to 3600",
+						   optarg);
+			opts.bus_poll_s = (int)secs;
+			break;
 		case 'v': srv_verbose = 1; break;
 		case 'h':
 			fputs(usage_lines, stdout);
@@ -689,8 +654,10 @@ main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (listen_arg == NULL)
 		return usage_error("%s", "--listen HOST:PORT is required");
+	if (opts.bus_poll_s != 0 && opts.bus_url == NULL)
+		return usage_error("%s", "--bus-poll goes with --bus redis://HOST:PORT[/DB]");
 	if (opts.db_path == NULL || opts.db_path[0] == '\0')
-		return usage_error("%s", "--db PATH is required");
+		return usage_error("%s", "--db PATH|URL is required");
 	if (parse_listen(listen_arg, host, sizeof host, &opts.port) != 0)
 		return usage_error("--listen: '%s' is not HOST:PORT (PORT from 0 to "
 				   "65535, an IPv6 HOST in brackets)",
@@ -699,32 +666,77 @@ main(int argc, char **argv)
 		return usage_error("%s", "--cert FILE and --key FILE go together");
 	if (opts.cert_path != NULL && (opts.cert_path[0] == '\0' || opts.key_path[0] == '\0'))
 		return usage_error("%s", "--cert and --key need a file name");
-	if (opts.cert_path != NULL && (ch = check_tls_files(opts.cert_path, opts.key_path)) != 0)
-		return ch;
 	if ((ch = check_names(name_args, n_name_args, opts.cert_path != NULL)) != 0)
 		return ch;
+	/* A database URL has no directory for blob.key and blobs/ to be next
+	 * to; and the instances sharing the store must share them. */
+	if (config_db_is_url(opts.db_path) && (opts.blobs_dir == NULL || key_arg == NULL)) {
+		const char *missing = "both missing";
 
-	if (sodium_init() < 0) {
-		srv_log("cannot initialise libsodium");
-		return 1;
+		if (opts.blobs_dir != NULL)
+			missing = "--blob-key missing";
+		else if (key_arg != NULL)
+			missing = "--blobs missing";
+		return usage_error("--db: a database URL needs --blobs DIR and --blob-key FILE "
+				   "(%s), which every instance on that store shares",
+				   missing);
 	}
-	if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0 ||
-	    (opts.blobs_dir == NULL &&
-	     beside_db(opts.db_path, "blobs", blobs_dir, sizeof blobs_dir) != 0))
+	if (key_arg != NULL && strlen(key_arg) >= sizeof key_path)
+		return usage_error("--blob-key: '%s' is too long a path", key_arg);
+	if (key_arg != NULL)
+		snprintf(key_path, sizeof key_path, "%s", key_arg);
+	else if (beside_db(opts.db_path, "blob.key", key_path, sizeof key_path) != 0)
+		return usage_error("--db: '%s' is too long a path", opts.db_path);
+	if (opts.blobs_dir == NULL &&
+	    beside_db(opts.db_path, "blobs", blobs_dir, sizeof blobs_dir) != 0)
 		return usage_error("--db: '%s' is too long a path", opts.db_path);
 	if (opts.blobs_dir == NULL)
 		opts.blobs_dir = blobs_dir;
+	/* The instance's name: in every line of a cluster's log, and in
+	 * /healthz.  The default's port is the real one once it is known
+	 * (--listen HOST:0: server_run() names it again). */
+	if (opts.instance_id == NULL) {
+		config_default_instance(opts.port, instance, sizeof instance);
+		opts.instance_id = instance;
+		opts.instance_auto = 1;
+	}
+	opts.in_cluster = opts.bus_url != NULL || !opts.instance_auto;
+	srv_log_setup(opts.log_format, opts.instance_id, opts.in_cluster);
+
+	if (sodium_init() < 0) {
+		srv_logl(SRV_ERROR, "cannot initialise libsodium");
+		return 1;
+	}
+	if (check_only) {
+		struct config_check cc = {.opts = &opts,
+					  .listen_arg = listen_arg,
+					  .host = host,
+					  .blob_key_path = key_path,
+					  .bus_url = opts.bus_url,
+					  .instance = opts.instance_id,
+					  .cluster = opts.in_cluster};
+
+		return config_check_all(&cc, stdout);
+	}
+	if (opts.cert_path != NULL &&
+	    (ch = config_check_tls(opts.cert_path, opts.key_path, err, sizeof err)) != 0) {
+		srv_logl(SRV_ERROR, "%s", err);
+		return ch;
+	}
 	if (mkdir(opts.blobs_dir, 0700) != 0 && errno != EEXIST) {
-		srv_log("cannot create the blob directory %s: %s", opts.blobs_dir, strerror(errno));
+		srv_logl(SRV_ERROR, "cannot create the blob directory %s: %s", opts.blobs_dir,
+			 strerror(errno));
 		return 1;
 	}
 	if (blob_key_load(key_path, blob_key, err, sizeof err) != 0) {
-		srv_log("%s", err);
+		srv_logl(SRV_ERROR, "%s", err);
 		return 2;
 	}
 	opts.blob_key = blob_key;
-	if (resolve(host, addr, sizeof addr, &opts.ipv6) != 0)
+	if (config_resolve(host, addr, sizeof addr, &opts.ipv6, err, sizeof err) != 0) {
+		srv_logl(SRV_ERROR, "%s", err);
 		return 1;
+	}
 	opts.host = host;
 	opts.bind_addr = addr;
 	if (install_signals() != 0) {

@@ -25,6 +25,8 @@
 #include <ev.h>
 
 #include "addr.h"
+#include "bus.h"
+#include "config.h"
 #include "proto.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -234,7 +236,8 @@ server_run(const struct server_opts *opts)
 	srv.hangup_ms = (int64_t)hangup * 1000;
 	srv.db = db_open(opts->db_path, err, sizeof err);
 	if (srv.db == NULL) {
-		srv_log("cannot open the database: %s", err);
+		config_redact_in(err, sizeof err, opts->db_path);
+		srv_logl(SRV_ERROR, "cannot open the database: %s", err);
 		addr_table_free(srv.addrs);
 		devtab_free(&srv.devices);
 		return 1;
@@ -316,6 +319,14 @@ server_run(const struct server_opts *opts)
 		devtab_free(&srv.devices);
 		return 1;
 	}
+	/* The default name has the port the kernel picked (--listen HOST:0),
+	 * from this line on. */
+	if (opts->instance_auto && opts->port == 0) {
+		char name[SRV_INSTANCE_MAX + 1];
+
+		config_default_instance(lws_get_vhost_listen_port(vh), name, sizeof name);
+		srv_log_setup(opts->log_format, name, opts->in_cluster);
+	}
 	/* Scripts wait for this line and read the port from it (chat-server(8)):
 	 * its plain form stays as it always was. */
 	srv_log("listening on %s%s%s%s:%d%s", opts->cert_path ? "wss://" : "",
@@ -332,6 +343,14 @@ server_run(const struct server_opts *opts)
 	}
 
 	limits_log(&srv);
+	if (server_bus_start(&srv, opts->bus_url, opts->bus_poll_s) != 0) {
+		destroy_context(&srv);
+		names_free(&srv.names);
+		db_close(srv.db);
+		addr_table_free(srv.addrs);
+		devtab_free(&srv.devices);
+		return 1;
+	}
 	limits_timers_start(&srv);
 	limits_purge_start(&srv);
 
@@ -344,16 +363,28 @@ server_run(const struct server_opts *opts)
 		/* Group commit: what the pass's requests wrote, in one COMMIT;
 		 * then their replies go (server_batch.c). */
 		server_batch_end(&srv);
+		/* What the other instances said (--bus), outside a batch. The
+		 * bus thread's lws_cancel_service() only wakes the loop: taken
+		 * here, once a pass, rather than in EVENT_WAIT_CANCELLED, which
+		 * comes once per protocol and vhost, and in the middle of a
+		 * pass, with a batch open. */
+		server_bus_drain(&srv);
 	}
 	live_ctx = NULL;
 	limits_purge_stop(&srv);
 	limits_timers_stop(&srv);
+	if (srv.bus != NULL) {
+		lws_sul_cancel(&srv.bus_poll_sul);
+		bus_quiet(srv.bus);
+	}
 	/* Closes every connection, each through LWS_CALLBACK_CLOSED, which
 	 * frees its queue before the store goes. */
 	destroy_context(&srv);
 	/* The last seen of the connections just closed. */
 	server_batch_end(&srv);
 	server_batch_free(&srv);
+	/* After the connections' closes, which tell it what goes offline. */
+	server_bus_stop(&srv);
 	db_close(srv.db);
 	names_free(&srv.names);
 	addr_table_free(srv.addrs);

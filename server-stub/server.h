@@ -58,6 +58,20 @@ struct server_opts {
 	int64_t max_inbox_bytes;        /* per recipient device */
 	int stranger_adds_per_day;      /* per user added */
 	int stranger_adds_per_hour;     /* per user adding */
+	/* A cluster (issue 16, docs/CLUSTER.md): the bus's URL (--bus
+	 * redis://HOST:PORT[/DB], bus.h; NULL: one instance alone, no bus
+	 * thread), seconds between the loads of every connected device's
+	 * inbox (--bus-poll; 0: the default), the instance's name
+	 * (--instance-id, or "host:port" made by main: instance_auto, named
+	 * again once the port is known), whether log lines show it
+	 * (in_cluster: --bus or --instance-id given), and their form
+	 * (--log-format: SRV_LOG_TEXT or SRV_LOG_JSON). */
+	const char *bus_url;
+	int bus_poll_s;
+	const char *instance_id;
+	int instance_auto;
+	int in_cluster;
+	int log_format;
 };
 
 /* The defaults of the limits above (chat-server(8), PROTOCOL.md "Limits"). */

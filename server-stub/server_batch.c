@@ -20,6 +20,10 @@
  * at once, from the request's own data.  Any other loads from the store.
  * Rows of a batch are handled in the order written, which is their inbox id
  * order, so a push from memory never overtakes a row still to be loaded.
+ *
+ * With --bus, rows for a device with no receiving connection here wake it
+ * on whichever instance has it (hook_inbox_changed), after the COMMIT; so
+ * does the rest the batch publishes (server_bus_batch_end).
  */
 #include "server_int.h"
 
@@ -88,14 +92,15 @@ struct inbox_event {
  * before may not have been loaded yet, and pushing this one would move the
  * cursor past it: only the row right after the cursor is sure to be next,
  * which a dense store can tell (db_inbox_ids_dense); on SQLite shared by
- * several instances nothing can, and every row is read from the store.
+ * several instances (--bus) nothing can, and every row is read from the
+ * store.
  */
 static int
 next_row(struct server *srv, const struct conn *c, int64_t inbox_id)
 {
 	if (db_inbox_ids_dense(srv->db))
 		return inbox_id == c->cursor + 1;
-	return inbox_id > c->cursor && !srv->shared_store;
+	return inbox_id > c->cursor && srv->bus == NULL;
 }
 
 /* Act on a committed event: queue the push (frame, taken over), or mark
@@ -108,7 +113,9 @@ deliver(struct server *srv, struct inbox_event *ev)
 
 	ev->frame = NULL;
 	if (c == NULL) {
+		/* Closed since: it may be back on another instance. */
 		free(frame);
+		server_bus_note(srv, ev->user, ev->device_id, BUS_WAKE, NULL);
 		return;
 	}
 	if (frame != NULL && conn_caught_up(c, strlen(frame)) && next_row(srv, c, ev->inbox_id)) {
@@ -167,8 +174,13 @@ conn_inbox_row(void *udata, const char *user, uint32_t device_id, const struct d
 	char *frame = NULL;
 	struct inbox_event ev;
 
-	if (c == NULL)
-		return; /* loaded on its next connection */
+	if (c == NULL) {
+		/* Loaded on its next connection, or woken on another instance
+		 * (after the COMMIT). */
+		if (srv->bus != NULL)
+			conn_inbox_changed(udata, user, device_id);
+		return;
+	}
 	/* The push is made only for a connection that may take it (checked
 	 * again after the COMMIT). */
 	if (conn_caught_up(c, 0) && (frame = wire_inbox_push(row)) == NULL)
@@ -249,6 +261,7 @@ server_batch_end(struct server *srv)
 		if (c != NULL)
 			batch_release(srv, c, committed);
 	}
+	server_bus_batch_end(srv, committed);
 	srv->n_batch_conns = 0;
 	srv->batch_reqs = srv->batch_bytes = 0;
 }

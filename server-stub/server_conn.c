@@ -219,6 +219,8 @@ fill_row(void *udata, const struct db_inbox_row *row)
 	return 0;
 }
 
+/* With --bus, other instances' rows may come first: server_batch.c's
+ * next_row says which rows may still go from memory. */
 int
 conn_caught_up(const struct conn *c, size_t len)
 {

@@ -11,11 +11,21 @@
  * link requests, which live on connections not authenticated yet, are
  * looked for among those only (srv->unauthed: few, as they have
  * --auth-timeout to become a device or go).
+ *
+ * With --bus (bus.c), what concerns a device with no receiving connection
+ * here, or every device of a user, is published for the other instances
+ * too (after the batch's COMMIT: server_bus_note), and the bus is told
+ * which devices have connections here (bus_watch) and which receive
+ * (bus_online).  The hooks_*_local functions are the halves that act here
+ * only, for what arrives from the bus.
  */
 #include "server_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "bus.h"
+#include "proto.h"
 
 /* How often an unused device's buckets are looked at until they are full
  * again and it is forgotten. */
@@ -77,12 +87,18 @@ hooks_conn_closed(struct server *srv, struct conn *c)
 	if (e == NULL)
 		return;
 	devtab_leave(&c->member);
-	if (e->recv == c)
+	if (e->recv == c) {
 		e->recv = NULL;
+		if (srv->bus != NULL)
+			bus_online(srv->bus, e->user, e->device_id, 0);
+	}
 	c->dev = NULL;
 	c->sess.rate = NULL;
-	if (e->members == NULL)
+	if (e->members == NULL) {
+		if (srv->bus != NULL)
+			bus_unwatch(srv->bus, e->user, e->device_id);
 		wheel_arm(&srv->wheel, &e->idle, util_mono_us() / 1000, idle_check);
+	}
 }
 
 /* c joins its device's entry, made if new; the rate it spent before auth
@@ -103,6 +119,11 @@ join_device(struct server *srv, struct conn *c)
 	}
 	wheel_cancel(&srv->wheel, &e->idle);
 	unlist(srv, c);
+	/* Its first connection here: the other instances' news of it are
+	 * wanted now (the load after the subscription is confirmed closes
+	 * the window until then: server_bus.c). */
+	if (e->members == NULL && srv->bus != NULL)
+		bus_watch(srv->bus, s->user, s->device_id);
 	devtab_join(e, &c->member);
 	c->dev = e;
 	s->rate = &e->pair;
@@ -133,6 +154,16 @@ hook_authenticated(void *udata, struct session *s)
 		conn_close(o, PROTO_CLOSE_REPLACED, "replaced", 1);
 	}
 	c->dev->recv = c;
+	c->authed_ms = proto_now_ms();
+	if (srv->bus != NULL) {
+		/* A receiving connection of the device on another instance
+		 * closes (4001), as o did here. */
+		struct bus_msg m = {
+			.kind = BUS_TAKEOVER, .conn_id = s->conn_id, .at_ms = c->authed_ms};
+
+		bus_publish(srv->bus, s->user, s->device_id, &m);
+		bus_online(srv->bus, s->user, s->device_id, 1);
+	}
 	c->cursor = 0;
 	c->inbox_dirty = 1;
 	c->drained_sent = 0;
@@ -153,49 +184,108 @@ hooks_receiver(struct server *srv, const char *user, uint32_t device_id)
 	return o != NULL && !o->close_code ? o : NULL;
 }
 
+/* 1 if the device's receiving connection is here (its inbox is to be
+ * loaded again), 0 if not. */
+static int
+reload(struct server *srv, const char *user, uint32_t device_id)
+{
+	struct conn *o = hooks_receiver(srv, user, device_id);
+
+	if (o == NULL)
+		return 0;
+	o->inbox_dirty = 1;
+	lws_callback_on_writable(o->wsi);
+	return 1;
+}
+
+void
+hooks_reload(struct server *srv, const char *user, uint32_t device_id)
+{
+	(void)reload(srv, user, device_id);
+}
+
+/* Called after the batch's COMMIT (or with none open), so a wake published
+ * from here finds the rows there. */
 void
 hook_inbox_changed(void *udata, const char *user, uint32_t device_id)
 {
-	struct conn *o = hooks_receiver(udata, user, device_id);
+	struct server *srv = udata;
 
-	if (o != NULL) {
-		o->inbox_dirty = 1;
-		lws_callback_on_writable(o->wsi);
-	}
+	if (!reload(srv, user, device_id))
+		server_bus_note(srv, user, device_id, BUS_WAKE, NULL);
+}
+
+static int
+prekeys_local(struct server *srv, const char *user, uint32_t device_id)
+{
+	struct conn *o = hooks_receiver(srv, user, device_id);
+
+	/* Looked at from the WRITEABLE callback, after the batch's COMMIT. */
+	if (o == NULL)
+		return 0;
+	o->prekeys_checked = 0;
+	lws_callback_on_writable(o->wsi);
+	return 1;
+}
+
+void
+hooks_prekeys_local(struct server *srv, const char *user, uint32_t device_id)
+{
+	(void)prekeys_local(srv, user, device_id);
 }
 
 void
 hook_prekeys_low(void *udata, const char *user, uint32_t device_id)
 {
-	struct conn *o = hooks_receiver(udata, user, device_id);
+	struct server *srv = udata;
 
-	/* Looked at from the WRITEABLE callback, after the batch's COMMIT. */
-	if (o != NULL) {
-		o->prekeys_checked = 0;
-		lws_callback_on_writable(o->wsi);
-	}
+	if (!prekeys_local(srv, user, device_id))
+		server_bus_note(srv, user, device_id, BUS_PREKEYS, NULL);
 }
 
-/* A typing frame: to the device's receiving connection, unless it has a
- * backlog already (typing is worth nothing late). */
 int
-hook_ephemeral(void *udata, const char *user, uint32_t device_id, const char *frame)
+hooks_ephemeral_local(struct server *srv, const char *user, uint32_t device_id, const char *frame)
 {
-	struct conn *o = hooks_receiver(udata, user, device_id);
+	struct conn *o = hooks_receiver(srv, user, device_id);
 
-	if (o == NULL || o->q_bytes >= EPHEMERAL_MAX_QUEUED || conn_queue_text(o, strdup(frame)) != 0)
+	if (o == NULL)
+		return -1;
+	if (o->q_bytes >= EPHEMERAL_MAX_QUEUED || conn_queue_text(o, strdup(frame)) != 0)
 		return 0;
 	lws_callback_on_writable(o->wsi);
 	return 1;
 }
 
-/* The blocked push: to every receiving connection of the user. A frame
- * that cannot be queued is not retried: the device asks for the list on
- * its next connection. */
+/* A typing frame: to the device's receiving connection, unless it has a
+ * backlog already (typing is worth nothing late).  One on another
+ * instance is sent it over the bus, and not counted: nobody here knows
+ * whether it took it. */
+int
+hook_ephemeral(void *udata, const char *user, uint32_t device_id, const char *frame)
+{
+	struct server *srv = udata;
+	int r = hooks_ephemeral_local(srv, user, device_id, frame);
+
+	if (r < 0)
+		server_bus_note(srv, user, device_id, BUS_EPH, frame);
+	return r > 0;
+}
+
+/* The blocked push: to every receiving connection of the user, here and
+ * (over the bus) elsewhere. A frame that cannot be queued is not retried:
+ * the device asks for the list on its next connection. */
 void
 hook_user_push(void *udata, const char *user, const char *frame)
 {
 	struct server *srv = udata;
+
+	hooks_user_push_local(srv, user, frame);
+	server_bus_note(srv, user, 0, BUS_PUSH, frame);
+}
+
+void
+hooks_user_push_local(struct server *srv, const char *user, const char *frame)
+{
 	const struct dev_entry *e = NULL;
 
 	while ((e = devtab_next_of_user(&srv->devices, user, e)) != NULL) {
@@ -226,7 +316,9 @@ hook_online(void *udata, const char *user)
 		if (o != NULL && !o->close_code)
 			return 1;
 	}
-	return 0;
+	/* Not here: on another instance? (At most BUS_QUERY_TIMEOUT_MS; if
+	 * Redis does not answer, this instance's answer stands.) */
+	return server_bus_online(srv, user);
 }
 
 /* 1 if a's request is the newer of two for one key: later, or (in the same
@@ -313,12 +405,22 @@ hook_linked(void *udata, struct session *s)
 	hook_authenticated(udata, s);
 }
 
-/* Close every connection of a removed device; the one that asked for its
- * own removal gets its reply first. */
+/* Close every connection of a removed device, here and (after the
+ * COMMIT, over the bus) elsewhere. */
 void
 hook_device_removed(void *udata, const char *user, uint32_t device_id, const struct session *by)
 {
 	struct server *srv = udata;
+
+	hooks_close_device(srv, user, device_id, by);
+	server_bus_note(srv, user, device_id, BUS_REMOVED, NULL);
+}
+
+/* The one that asked for its own removal (by) gets its reply first. */
+void
+hooks_close_device(struct server *srv, const char *user, uint32_t device_id,
+		   const struct session *by)
+{
 	struct dev_entry *e = devtab_get(&srv->devices, user, device_id, 0);
 	struct dev_member *m;
 

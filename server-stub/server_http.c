@@ -7,8 +7,13 @@
  * An upload goes to <id>.part as it arrives, never whole in memory, and
  * becomes <id> once every byte is on disk; then the store marks the blob
  * complete.
+ *
+ * GET (or HEAD) /healthz answers whether this instance can serve: for a load
+ * balancer's health check (docs/CLUSTER.md).
  */
 #include "server_int.h"
+
+#include "bus.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "bus.h"
 #include "proto.h"
 
 /* An upload in progress (PUT /blobs/<id>): the body goes to <id>.part as it
@@ -296,6 +302,48 @@ http_get(struct server *srv, struct conn *c, struct lws *wsi, const char *id)
 	return 0;
 }
 
+/*
+ * GET /healthz: 200 {"status":"ok","instance":..,"store":..,"connections":N}
+ * while the store answers (db_ping), else 503 {"status":"unavailable",..},
+ * so that a load balancer sends no new connections to an instance that
+ * would fail their requests.  No auth, nothing secret; cheap (one trivial
+ * query); connections counts every open socket, this one too.  HEAD gets
+ * the same status and headers without the body.  Logged only with
+ * --verbose: a balancer asks every few seconds.
+ */
+static int
+http_healthz(struct server *srv, struct lws *wsi, int head)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+					  *end = buf + sizeof buf;
+	char body[256];
+	int ok, n;
+
+	/* Outside the batch: the ping must see the store as it is. */
+	server_batch_end(srv);
+	ok = db_ping(srv->db) == DB_OK;
+	/* The bus: none, up or down.  A bus that is down delays delivery by
+	 * at most --bus-poll but loses nothing, so it does not make this 503. */
+	n = snprintf(body, sizeof body,
+		     "{\"status\":\"%s\",\"instance\":\"%s\",\"store\":\"%s\","
+		     "\"bus\":\"%s\",\"connections\":%d}\n",
+		     ok ? "ok" : "unavailable", srv_instance(), db_backend(srv->db),
+		     srv->bus == NULL ? "none" : bus_is_up(srv->bus) ? "up" : "down", srv->n_conns);
+	if (n < 0 || (size_t)n >= sizeof body)
+		return -1;
+	if (srv_verbose)
+		srv_log("healthz: %s", ok ? "ok" : "unavailable");
+	if (lws_add_http_common_headers(wsi, ok ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE,
+					"application/json", (lws_filepos_t)n, &p, end) != 0 ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (const unsigned char *)"no-store", 8, &p, end) != 0 ||
+	    lws_finalize_write_http_header(wsi, start, &p, end) != 0)
+		return -1;
+	if (!head && lws_write(wsi, (unsigned char *)body, (size_t)n, LWS_WRITE_HTTP_FINAL) != n)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 /* LWS_CALLBACK_HTTP: 1 if the path is not the blob store's (lws's 404
  * then), else what the callback returns. */
 int
@@ -306,7 +354,12 @@ http_request(struct server *srv, struct conn *c, struct lws *wsi, const char *ur
 	int64_t exp, max = 0;
 	int put = lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0;
 	int get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+	int head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 
+	if (uri != NULL && strcmp(uri, "/healthz") == 0 && (get || head)) {
+		*rc = http_healthz(srv, wsi, head);
+		return 0;
+	}
 	if (uri == NULL || strncmp(uri, "/blobs/", 7) != 0)
 		return 1;
 	if (c == NULL || c->xfer != NULL) {

@@ -16,6 +16,9 @@
  *                    address, open files, the retention purge's timer
  *   server_batch.c   group commit (one transaction per pass of the loop,
  *                    replies held until its COMMIT) and delivery from memory
+ *   server_bus.c     --bus: the service thread's side of the routing
+ *                    between instances (bus.c): what a batch publishes,
+ *                    what arrives, the safety poll
  *
  * Everything runs on the one libwebsockets service thread (server.c says
  * why), so nothing here is locked.
@@ -29,6 +32,7 @@
 
 #include <libwebsockets.h>
 
+#include "bus_msg.h"
 #include "db.h"
 #include "devtab.h"
 #include "names.h"
@@ -43,6 +47,8 @@ struct xfer;       /* an upload in progress (server_http.c) */
 struct addr_table; /* connections and registrations per address (addr.h) */
 /* An inbox row written in the batch (server_batch.c). */
 struct inbox_event;
+struct bus;      /* --bus (bus.h) */
+struct bus_note; /* a publish held until the COMMIT (server_bus.c) */
 
 /* One WebSocket connection; lws allocates it, zeroed, as the per-session
  * data of the chat.v1 protocol.  A plain HTTP connection gets one too (the
@@ -80,6 +86,9 @@ struct conn {
 	 * new session, told even if it was told before. */
 	int prekeys_checked;
 	int prekeys_always;
+	/* When it became its device's receiving connection (ms, wall clock):
+	 * of two on different instances, the older is replaced (--bus). */
+	int64_t authed_ms;
 
 	/* Nonzero once the connection is to be closed with this code: after
 	 * the queue is flushed, or at once if close_now. */
@@ -168,9 +177,14 @@ struct server {
 	 * after its COMMIT (server_batch.c, delivery from memory). */
 	struct inbox_event *events;
 	size_t n_events, cap_events;
-	/* Other instances write to the store too (--bus): rows may come
-	 * from them at any time (server_batch.c, next_row). */
-	int shared_store;
+
+	/* --bus (server_bus.c): the bus, or NULL; the safety poll; what the
+	 * open batch will publish after its COMMIT. */
+	struct bus *bus;
+	int bus_poll_s;
+	lws_sorted_usec_list_t bus_poll_sul;
+	struct bus_note *bus_notes;
+	size_t n_bus_notes, cap_bus_notes;
 };
 
 /* ---- server.c ------------------------------------------------------------ */
@@ -198,7 +212,8 @@ void conn_queue_clear(struct conn *c);
  * while one is open, c is noted for the batch's end instead). */
 void conn_fill(struct server *srv, struct conn *c);
 /* 1 if c has pushed every row of its device so far and has room for len
- * more bytes: the next row may be pushed from memory. */
+ * more bytes: the next row may be pushed from memory (with --bus, if it
+ * is the next: server_batch.c's next_row). */
 int conn_caught_up(const struct conn *c, size_t len);
 
 /* ---- server_batch.c: group commit, delivery from memory ------------------- */
@@ -247,6 +262,37 @@ size_t hook_list_links(void *udata, const char *user, int64_t now, struct sessio
 void hook_linked(void *udata, struct session *s);
 void hook_device_removed(void *udata, const char *user, uint32_t device_id,
 			 const struct session *by);
+
+/* The local halves of the hooks, for what arrives over the bus (which
+ * must not publish it again): reload the device's inbox, look at its
+ * prekeys, a typing frame (-1: no receiving connection here, 0: skipped,
+ * 1: queued), a push to the user's devices, close a removed device's
+ * connections (by: the session that removed it, or NULL). */
+void hooks_reload(struct server *srv, const char *user, uint32_t device_id);
+void hooks_prekeys_local(struct server *srv, const char *user, uint32_t device_id);
+int hooks_ephemeral_local(struct server *srv, const char *user, uint32_t device_id,
+			  const char *frame);
+void hooks_user_push_local(struct server *srv, const char *user, const char *frame);
+void hooks_close_device(struct server *srv, const char *user, uint32_t device_id,
+			const struct session *by);
+
+/* ---- server_bus.c: --bus ---------------------------------------------------- */
+
+/* Start the bus on url (nothing if NULL) with the safety poll every
+ * poll_s seconds (0: BUS_POLL_DEFAULT), once the context is made: 0, or
+ * -1 logged (a malformed URL; an unreachable Redis is no failure). */
+int server_bus_start(struct server *srv, const char *url, int poll_s);
+void server_bus_stop(struct server *srv);
+/* Publish on the device's channel (device_id 0: the user's) once the open
+ * batch commits, at once if none is open; frame is copied. */
+void server_bus_note(struct server *srv, const char *user, uint32_t device_id, enum bus_kind kind,
+		     const char *frame);
+/* The batch has ended: publish what it held, or drop it. */
+void server_bus_batch_end(struct server *srv, int committed);
+/* Act on what arrived; after each pass of the loop, outside a batch. */
+void server_bus_drain(struct server *srv);
+/* 1 if Redis says a device of user is online on some instance. */
+int server_bus_online(struct server *srv, const char *user);
 
 /* ---- server_http.c --------------------------------------------------------- */
 

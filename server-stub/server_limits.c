@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -298,14 +299,22 @@ purge_blobs(struct server *srv)
 		srv_log("retention: deleted %lld blobs no message refers to", (long long)n);
 }
 
-/* Temporary files of uploads a stop or a crash cut off: nothing refers to
- * them (their blobs stay pending). */
+/*
+ * Temporary files of uploads a stop or a crash cut off: nothing refers to
+ * them (their blobs stay pending).  Only those untouched for an hour: the
+ * blob directory may be shared by the instances of a cluster (--blobs), and
+ * a .part written to a moment ago is another instance's upload in progress,
+ * which a restart here must not cut off.  Looked at when the server starts
+ * and at each purge.
+ */
 static void
 remove_stale_parts(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	struct stat sb;
 	char path[PATH_MAX];
+	int64_t now_s = proto_now_ms() / 1000;
 	size_t n;
 
 	if (d == NULL)
@@ -315,8 +324,10 @@ remove_stale_parts(const char *dir)
 		if (n != PROTO_BLOB_ID_LEN + 5 ||
 		    strcmp(e->d_name + PROTO_BLOB_ID_LEN, ".part") != 0)
 			continue;
-		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path &&
-		    unlink(path) == 0)
+		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    stat(path, &sb) != 0 || now_s - (int64_t)sb.st_mtime < BLOB_ORPHAN_MS / 1000)
+			continue;
+		if (unlink(path) == 0)
 			srv_log("blob: deleted %s, an upload cut off earlier", e->d_name);
 	}
 	closedir(d);
@@ -343,6 +354,7 @@ purge(struct server *srv)
 		srv_log("retention: deleted %lld inbox rows (%lld messages) older than %s",
 			(long long)r.inbox_rows, (long long)r.messages, srv->retention_arg);
 	purge_blobs(srv);
+	remove_stale_parts(srv->blobs_dir);
 }
 
 /* Disappearing messages: their inbox rows go once past their expiry, on a
@@ -386,7 +398,6 @@ purge_timer(lws_sorted_usec_list_t *sul)
 void
 limits_purge_start(struct server *srv)
 {
-	remove_stale_parts(srv->blobs_dir);
 	/* Once now, then on the timer. */
 	purge(srv);
 	lws_sul_schedule(srv->ctx, 0, &srv->purge_sul, purge_timer,

@@ -43,11 +43,138 @@ log_take(struct log_limit *l)
 	return 1;
 }
 
-static void
-vlog(struct log_limit *l, const char *fmt, va_list ap)
+/* --instance-id and --log-format (srv_log_setup). */
+static int log_json;
+static int log_show_instance;
+static char log_instance[SRV_INSTANCE_MAX + 1];
+
+static const char *const level_names[] = {"info", "warn", "error"};
+
+int
+util_valid_instance(const char *s)
 {
-	char line[1024], when[64], note[96] = "";
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SRV_INSTANCE_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+void
+srv_log_setup(int format, const char *instance, int show_instance)
+{
+	log_json = format == SRV_LOG_JSON;
+	log_show_instance = show_instance;
+	if (instance != NULL)
+		snprintf(log_instance, sizeof log_instance, "%s", instance);
+}
+
+const char *
+srv_instance(void)
+{
+	return log_instance;
+}
+
+/* s as the inside of a JSON string at out (cap > 0, always terminated):
+ * quotes, backslashes and control characters escaped, a byte that is not
+ * part of valid UTF-8 replaced by U+FFFD, so that a line stays one valid
+ * object whatever a message quoted.  Returns the length written. */
+static size_t
+json_text(char *out, size_t cap, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, n = strlen(s), seq;
+	char esc[8];
+
+	while (*p != '\0') {
+		const char *put = esc;
+		size_t len;
+
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			len = 2;
+			seq = 1;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+			seq = 1;
+		} else if (*p < 0x80) {
+			put = (const char *)p;
+			len = seq = 1;
+		} else if ((seq = proto_utf8_seq(p, n - (size_t)(p - (const unsigned char *)s))) >
+			   0) {
+			put = (const char *)p;
+			len = seq;
+		} else {
+			put = "\\ufffd";
+			len = 6;
+			seq = 1;
+		}
+		if (o + len >= cap)
+			break; /* cut at a whole character */
+		memcpy(out + o, put, len);
+		o += len;
+		p += seq;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t
+srv_log_format(char *out, size_t cap, const char *when, enum srv_level level, const char *msg,
+	       uint64_t dropped)
+{
+	char text[SRV_LOG_LINE * 6 + 1], inst[SRV_INSTANCE_MAX * 6 + 1], note[48] = "";
+	int n;
+
+	if (!log_json) {
+		/* One event, one line: a message that runs over several (libpq's
+		 * do) has its line breaks and other control characters made
+		 * spaces, and none at its end. */
+		size_t len = strlen(msg);
+
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+			len--;
+		if (len >= sizeof text)
+			len = sizeof text - 1;
+		for (size_t i = 0; i < len; i++)
+			text[i] = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? ' ' : msg[i];
+		text[len] = '\0';
+		if (log_show_instance && log_instance[0] != '\0')
+			n = snprintf(out, cap, "%s %s chat-server: %s\n", when, log_instance, text);
+		else
+			n = snprintf(out, cap, "%s chat-server: %s\n", when, text);
+	} else {
+		json_text(text, sizeof text, msg);
+		json_text(inst, sizeof inst, log_instance);
+		if (dropped > 0)
+			snprintf(note, sizeof note, ",\"dropped\":%llu",
+				 (unsigned long long)dropped);
+		n = snprintf(
+			out, cap,
+			"{\"ts\":\"%s\",\"level\":\"%s\",\"instance\":\"%s\",\"msg\":\"%s\"%s}\n",
+			when, level_names[level], inst, text, note);
+	}
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= cap && cap > 1) {
+		/* A line too long for the buffer still ends as a line. */
+		out[cap - 2] = '\n';
+		return cap - 1;
+	}
+	return (size_t)n;
+}
+
+static void
+vlog(struct log_limit *l, enum srv_level level, const char *fmt, va_list ap)
+{
+	char line[SRV_LOG_LINE], when[64], note[96], out[SRV_LOG_LINE * 8];
 	uint64_t dropped;
+	size_t o;
 
 	if (srv_quiet)
 		return;
@@ -55,9 +182,6 @@ vlog(struct log_limit *l, const char *fmt, va_list ap)
 		return;
 	/* Say what was left out, once a line gets through again. */
 	dropped = all_lines.dropped + (l != NULL ? l->dropped : 0);
-	if (dropped > 0)
-		snprintf(note, sizeof note, " (%llu lines like the next were not logged)",
-			 (unsigned long long)dropped);
 	all_lines.dropped = 0;
 	if (l != NULL)
 		l->dropped = 0;
@@ -65,10 +189,16 @@ vlog(struct log_limit *l, const char *fmt, va_list ap)
 	 * two writers of the same stderr (the tests read it as lines). */
 	vsnprintf(line, sizeof line, fmt, ap);
 	proto_rfc3339(proto_now_ms(), when, sizeof when);
-	if (note[0] != '\0')
-		fprintf(stderr, "%s chat-server:%s\n%s chat-server: %s\n", when, note, when, line);
-	else
-		fprintf(stderr, "%s chat-server: %s\n", when, line);
+	o = 0;
+	if (dropped > 0 && !log_json) {
+		/* A line of its own before the one let through, as always (in
+		 * JSON: a field of that one). */
+		snprintf(note, sizeof note, "(%llu lines like the next were not logged)",
+			 (unsigned long long)dropped);
+		o = srv_log_format(out, sizeof out, when, SRV_WARN, note, 0);
+	}
+	o += srv_log_format(out + o, sizeof out - o, when, level, line, dropped);
+	fwrite(out, 1, o, stderr);
 	fflush(stderr);
 }
 
@@ -78,7 +208,17 @@ srv_log(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(NULL, fmt, ap);
+	vlog(NULL, SRV_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+srv_logl(enum srv_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(NULL, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -88,7 +228,7 @@ srv_log_limited(struct log_limit *l, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(l, fmt, ap);
+	vlog(l, SRV_WARN, fmt, ap);
 	va_end(ap);
 }
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "addr.h"
+#include "config.h"
 #include "server.h"
 
 /* --retention's form, and how often the purge runs. */
@@ -219,14 +220,114 @@ test_log_lines(void **state)
 	assert_int_equal(noted, 1);
 }
 
+/*
+ * A cluster's log (issue 16): text lines carry the instance between the time
+ * and "chat-server: " (so "chat-server: listening on" reads the same), and
+ * --log-format json makes each line one JSON object, whatever the message
+ * holds: quotes, control characters, bytes that are not UTF-8.
+ */
+static void
+test_log_cluster(void **state)
+{
+	const char *when = "2026-12-03T10:00:00.000Z";
+	char out[4096];
+	size_t n;
+
+	(void)state;
+	srv_log_setup(SRV_LOG_TEXT, "h1:8080", 0);
+	n = srv_log_format(out, sizeof out, when, SRV_INFO, "listening on 127.0.0.1:8080", 0);
+	assert_string_equal(out, "2026-12-03T10:00:00.000Z chat-server: listening on "
+				 "127.0.0.1:8080\n");
+	assert_int_equal(n, strlen(out));
+	srv_log_setup(SRV_LOG_TEXT, NULL, 1);
+	srv_log_format(out, sizeof out, when, SRV_INFO, "listening on 127.0.0.1:8080", 0);
+	assert_string_equal(out, "2026-12-03T10:00:00.000Z h1:8080 chat-server: listening on "
+				 "127.0.0.1:8080\n");
+	assert_string_equal(srv_instance(), "h1:8080");
+	/* One event, one line, whatever the message holds. */
+	srv_log_format(out, sizeof out, when, SRV_INFO,
+		       "db: ping: server closed the connection\n\tThis probably means\n", 0);
+	assert_string_equal(out, "2026-12-03T10:00:00.000Z h1:8080 chat-server: db: ping: server "
+				 "closed the connection  This probably means\n");
+
+	srv_log_setup(SRV_LOG_JSON, "b-2", 0);
+	srv_log_format(out, sizeof out, when, SRV_ERROR,
+		       "a \"quote\", a \\, a\ttab, \x01, "
+		       "\xc3\xa9 and \xff\xfe",
+		       0);
+	assert_string_equal(out, "{\"ts\":\"2026-12-03T10:00:00.000Z\",\"level\":\"error\","
+				 "\"instance\":\"b-2\",\"msg\":\"a \\\"quote\\\", a \\\\, "
+				 "a\\u0009tab, \\u0001, \xc3\xa9 and \\ufffd\\ufffd\"}\n");
+	srv_log_format(out, sizeof out, when, SRV_WARN, "refused", 7);
+	assert_non_null(strstr(out, "\"level\":\"warn\""));
+	assert_non_null(strstr(out, ",\"dropped\":7}\n"));
+	/* Cut to the buffer, a line still ends in a newline. */
+	n = srv_log_format(out, 40, when, SRV_INFO, "a long message that does not fit", 0);
+	assert_int_equal(n, 39);
+	assert_int_equal(out[38], '\n');
+	srv_log_setup(SRV_LOG_TEXT, "", 0);
+}
+
+/* --instance-id's form, --bus's, and which --db is a URL. */
+static void
+test_cluster_options(void **state)
+{
+	static const char *const good_bus[] = {"redis://127.0.0.1:6379", "redis://localhost:6379/0",
+					       "redis://[::1]:6380/15", "redis://r-1.example:1/0"};
+	static const char *const bad_bus[] = {
+		"redis://x",         "redis://:6379",     "redis://h:0",      "redis://h:65536",
+		"redis://h:6379/",   "redis://h:6379/16", "redis://h:6379/a", "redis://h h:6379",
+		"redis://[::1:6379", "rediss://h:6379",   "http://h:6379",    ""};
+	char name[SRV_INSTANCE_MAX + 1];
+
+	(void)state;
+	assert_true(util_valid_instance("h1:8080"));
+	assert_true(util_valid_instance("chat-a.eu_1"));
+	assert_false(util_valid_instance(""));
+	assert_false(util_valid_instance("a b"));
+	assert_false(util_valid_instance("a\"b"));
+	assert_false(util_valid_instance("\xc3\xa9"));
+	memset(name, 'x', SRV_INSTANCE_MAX);
+	name[SRV_INSTANCE_MAX] = '\0';
+	assert_true(util_valid_instance(name));
+	config_default_instance(65535, name, sizeof name);
+	assert_true(util_valid_instance(name));
+	assert_non_null(strstr(name, ":65535"));
+	for (size_t i = 0; i < sizeof good_bus / sizeof good_bus[0]; i++)
+		assert_true(config_bus_url_ok(good_bus[i]));
+	for (size_t i = 0; i < sizeof bad_bus / sizeof bad_bus[0]; i++)
+		assert_false(config_bus_url_ok(bad_bus[i]));
+	assert_true(config_db_is_url("postgresql://chat@127.0.0.1:5432/chat"));
+	assert_true(config_db_is_url("postgres://db/chat"));
+	assert_false(config_db_is_url("/var/lib/chat/server.db"));
+	assert_false(config_db_is_url("postgresql.db"));
+	/* A password never reaches a message. */
+	config_redact_url("postgresql://chat:s3cret@db:5432/chat", name, sizeof name);
+	assert_string_equal(name, "postgresql://chat:***@db:5432/chat");
+	config_redact_url("postgresql://chat@db/chat?sslmode=require&password=s3cret&x=1", name,
+			  sizeof name);
+	assert_string_equal(name, "postgresql://chat@db/chat?sslmode=require&password=***&x=1");
+	config_redact_url("postgres://db/chat", name, sizeof name);
+	assert_string_equal(name, "postgres://db/chat");
+	{
+		char text[200] =
+			"cannot open postgresql://u:pw@h/d: no; again postgresql://u:pw@h/d";
+
+		config_redact_in(text, sizeof text, "postgresql://u:pw@h/d");
+		assert_string_equal(text, "cannot open postgresql://u:***@h/d: no; again "
+					  "postgresql://u:***@h/d");
+		config_redact_in(text, sizeof text, "/var/lib/chat.db");
+		assert_non_null(strstr(text, "u:***@h"));
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_server_names),
-		cmocka_unit_test(test_addr_table),
-		cmocka_unit_test(test_log_lines),
+		cmocka_unit_test(test_durations),   cmocka_unit_test(test_server_names),
+		cmocka_unit_test(test_addr_table),  cmocka_unit_test(test_log_lines),
+		cmocka_unit_test(test_log_cluster), cmocka_unit_test(test_cluster_options),
 	};
 
 	if (sodium_init() < 0)

@@ -5,6 +5,7 @@
  * members added later.
  */
 #include "server_fixture.h"
+#include <errno.h>
 
 /* Known answers (Python's hmac over the contract's texts), and the paths. */
 static void
@@ -93,7 +94,21 @@ test_blob_key_file(void **state)
 	assert_non_null(strstr(err, "not 32 bytes"));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 33);
+	/* A good key others may read: refused (it signs every path, and in a
+	 * cluster it sits in a shared place), never rewritten. */
+	assert_int_equal(truncate(path, 32), 0);
+	assert_int_equal(blob_key_load(path, k2, err, sizeof err), 0);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(blob_key_load(path, k2, err, sizeof err), -1);
+	assert_non_null(strstr(err, "mode 640"));
+	assert_int_equal(blob_key_read(path, k2, err, sizeof err), -1);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(blob_key_read(path, k2, err, sizeof err), 0);
+	/* blob_key_read makes nothing: a missing key is ENOENT. */
 	unlink(path);
+	assert_int_equal(blob_key_read(path, k2, err, sizeof err), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
 	rmdir(dir);
 }
 
