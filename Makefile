@@ -3,6 +3,8 @@
 #   make                 build everything into build/ (examples/ too)
 #   make check           install missing packages, build with ASan+UBSan into
 #                        build/san/ and run every test
+#   make check-pg        the same build, and the whole integration suite with
+#                        chat-server on PostgreSQL (one started for the run)
 #   make run             install missing packages, build, start a local chat-server
 #                        (once) and open chat-tui on it as $USER (USER=bob: as bob)
 #   make stop            stop that chat-server
@@ -91,7 +93,7 @@ SONAME  := libchat.so.1
 PROGS   := $(BUILD)/chat-server $(BUILD)/chatctl $(BUILD)/chat-tui
 LIBS_OUT := $(BUILD)/libchat.a $(BUILD)/libchat.so
 
-.PHONY: all deps check unit integration run install uninstall clean tests format
+.PHONY: all deps check check-pg unit integration integration-pg run install uninstall clean tests format
 all: $(LIBS_OUT) $(PROGS)
 
 deps:
@@ -312,6 +314,17 @@ fuzz-run: $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
 
 integration: all $(TEST_TOOLS) $(FUZZ_REPLAY)
 	@BIN=$(abspath $(BUILD)) sh tests/integration/run.sh
+
+# make check-pg: every integration test again with the server's store on
+# PostgreSQL (CHAT_TEST_STORE=pg in tests/integration/lib.sh), on a server
+# tests/check-pg.sh starts for the run and stops. Apart from make check, so
+# that it stays as fast as it was.
+check-pg: deps
+	@$(MAKE) --no-print-directory SAN=1 tests
+	@$(MAKE) --no-print-directory SAN=1 integration-pg
+
+integration-pg: all $(TEST_TOOLS) $(FUZZ_REPLAY)
+	@BIN=$(abspath $(BUILD)) sh tests/check-pg.sh
 
 # make bench: speed figures against the machine's limits and the peer
 # (mosquitto), in one run (bench/run.sh): a table, and JSON in

@@ -60,6 +60,19 @@ req_internal(struct req *r)
 	r->err_extra = extra;
 	req_fail(r, "unavailable",
 		 "the server's store is out of reach for now; nothing was changed; try again");
+	/* The connection's requests behind this one wait for it, as behind a
+	 * rate_limited one (wire_rate_gate): taken now, one sent after it would
+	 * overtake it, a send in the same chat say, when two instances' commits
+	 * deadlocked and PostgreSQL broke this one off. */
+	if (r->has_id) {
+		int64_t now_us = util_mono_us();
+
+		if (r->s->rate_hold_id == 0 || r->id < r->s->rate_hold_id) {
+			r->s->rate_hold_id = r->id;
+			r->s->rate_hold_since_us = now_us;
+		}
+		r->s->rate_hold_us = now_us + (int64_t)UNAVAILABLE_RETRY_MS * 1000;
+	}
 }
 
 const char *
@@ -433,7 +446,8 @@ char *
 wire_handle(const struct wire_hooks *h, struct session *s, const char *frame, size_t len)
 {
 	struct req r = {.h = h, .s = s};
-	int64_t now_us = h->rate > 0 || h->rate_bytes > 0 ? util_mono_us() : 0;
+	int64_t now_us =
+		h->rate > 0 || h->rate_bytes > 0 || s->rate_hold_id > 0 ? util_mono_us() : 0;
 	const struct handler *hd = route(&r, frame, len);
 	int64_t wait = now_us ? wire_rate_gate(h, s, r.has_id, r.id, len, now_us) : 0;
 	char *text;

@@ -20,7 +20,7 @@ expect_in "$T/probe.out" "second"
 # is not shown twice, but it is acked now.
 expect_exit 0 ctl bob recv
 [ -s "$T/out" ] && fail "a stored message was shown twice: $(cat "$T/out")"
-rows=$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob'")
+rows=$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'bob'")
 [ "$rows" -eq 0 ] || fail "inbox not emptied by the ack ($rows rows)"
 expect_exit 0 ctl bob --json history "$chat"
 [ "$(jq '[.[] | select(.text == "second")] | length' "$T/out")" -eq 1 ] || fail "stored twice"

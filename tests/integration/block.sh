@@ -59,13 +59,13 @@ expect_exit 0 ctl alice send "$chat" "while blocked"
 expect_exit 0 ctl alice send "$g" "group while blocked"
 expect_exit 0 ctl alice typing "$chat"
 expect_exit 0 ctl alice read "$chat" # a read receipt for "hi back"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox i JOIN messages m USING (message_id)
-	WHERE i.user = 'bob' AND m.sender_user = 'alice' AND m.message_id != '$before'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox i JOIN messages m USING (message_id)
+	WHERE i.\"user\" = 'bob' AND m.sender_user = 'alice' AND m.message_id != '$before'")" -eq 0 ] ||
 	fail "the server kept rows from alice for bob"
 expect_exit 0 ctl bob --json recv
 expect_not_in "$T/out" "while blocked"
 expect_not_in "$T/out" "sent before the block"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob' AND device_id = 1")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'bob' AND device_id = 1")" -eq 0 ] ||
 	fail "bob/1 did not ack what he dropped"
 expect_exit 0 ctl bob --json history "$chat"
 expect_not_in "$T/out" "while blocked"

@@ -227,12 +227,12 @@ done
 # One order, the server's, on every device.
 cmp -s "$T/a.order" "$T/b.order" || fail "a and b differ: $(diff "$T/a.order" "$T/b.order" | head)"
 cmp -s "$T/a.order" "$T/c.order" || fail "a and c differ: $(diff "$T/a.order" "$T/c.order" | head)"
-sqlite3 "$T/server.db" "SELECT seq, message_id FROM messages WHERE chat_id = '$chat'
+server_sql "SELECT seq, message_id FROM messages WHERE chat_id = '$chat'
 	AND kind = 'message' ORDER BY seq" | tr '|' ' ' >"$T/server.order"
 cut -d' ' -f1,2 "$T/a.order" | cmp -s - "$T/server.order" ||
 	fail "the server's messages differ: $(cut -d' ' -f1,2 "$T/a.order" | diff - "$T/server.order" | head)"
 # No message waits in any inbox (receipts sent by the last round may).
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox JOIN messages USING (message_id)
+[ "$(server_sql "SELECT count(*) FROM inbox JOIN messages USING (message_id)
 	WHERE kind <> 'receipt'")" -eq 0 ] || fail "left in an inbox"
 # No client reported a sanitizer error (the server's log is checked on exit).
 for d in a b c; do

@@ -80,7 +80,7 @@ expect_exit 0 ctl bob send "$chat" "after the phone"
 expect_exit 4 ctl phone recv
 expect_exit 0 ctl tablet recv
 expect_in "$T/out" "after the phone"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='alice' AND device_id=2")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\"='alice' AND device_id=2")" -eq 0 ] ||
 	fail "the removed device still has an inbox"
 expect_exit 4 ctl alice device remove 2
 
@@ -91,8 +91,8 @@ expect_in "$T/err" "last device"
 expect_exit 0 ctl carol whoami
 
 # A device the directory shows without a valid approval is refused by others.
-sqlite3 "$T/server.db" "UPDATE devices SET approval = zeroblob(64) WHERE user='alice' AND device_id=3" ||
-	fail "sqlite3"
+server_sql "UPDATE devices SET approval = $(sql_zeros 64) WHERE \"user\"='alice' AND device_id=3" ||
+	fail "server_sql"
 expect_exit 5 ctl carol create alice; expect_in "$T/err" "does not verify"
 # bob pinned that device while its approval was good: he is not affected.
 expect_exit 0 ctl bob send "$chat" "still fine for bob"

@@ -13,7 +13,7 @@ register alice bob carol
 link_device bob2 bob bob
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 id() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-inbox() { sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE message_id = '$1'"; }
+inbox() { server_sql "SELECT count(*) FROM inbox WHERE message_id = '$1'"; }
 
 expect_exit 0 ctl alice --json create bob
 d=$(jq -r .chatId "$T/out")
@@ -41,9 +41,9 @@ head -c 5000 /dev/urandom >"$T/photo.jpg"
 expect_exit 0 ctl alice --json send "$d" "a photo, gone too" --attach "$T/photo.jpg"
 m2=$(jq -r .messageId "$T/out")
 sent=$(date +%s)
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id = '$m1' AND expires_at IS NOT NULL")" = 1 ] ||
+[ "$(server_sql "SELECT count(*) FROM messages WHERE message_id = '$m1' AND expires_at IS NOT NULL")" = 1 ] ||
 	fail "the server has no expiry for m1"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id = '$t1' AND expires_at IS NULL")" = 1 ] ||
+[ "$(server_sql "SELECT count(*) FROM messages WHERE message_id = '$t1' AND expires_at IS NULL")" = 1 ] ||
 	fail "the change itself was sent with a ttl"
 expect_exit 0 ctl alice --json chats
 [ "$(jq -r --arg d "$d" '.[] | select(.chatId==$d) | .disappearingSeconds' "$T/out")" = 30 ] ||
@@ -109,7 +109,7 @@ left=$((sent + 31 - $(date +%s)))
 [ $left -gt 0 ] && sleep $left
 # The server's sweep (every 2 s) took bob2's inbox rows of m1 and m2.
 # (m1's row on the server, and the time, if not: sent_at, expires_at, inbox rows)
-m1_row() { sqlite3 "$T/server.db" "SELECT sent_at, expires_at, (SELECT count(*) FROM inbox i
+m1_row() { server_sql "SELECT sent_at, expires_at, (SELECT count(*) FROM inbox i
 	WHERE i.message_id = m.message_id) FROM messages m WHERE message_id = '$m1'"; }
 # (a function, so that each try counts again: "$(inbox ...)" as an argument
 # would be counted once, when wait_until is called)
@@ -146,7 +146,7 @@ expect_in "$T/out" "* bob turned off disappearing messages"
 expect_exit 0 ctl alice --json history "$d"
 jq -e --arg m "$m3" '.[] | select(.messageId==$m) | .expiresAt == null' "$T/out" >/dev/null ||
 	fail "m3 expires: $(cat "$T/out")"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id = '$m3' AND expires_at IS NULL")" = 1 ] ||
+[ "$(server_sql "SELECT count(*) FROM messages WHERE message_id = '$m3' AND expires_at IS NULL")" = 1 ] ||
 	fail "m3 was sent with a ttl"
 # A change stays in the history: delete for me refuses it.
 expect_exit 2 ctl alice delete "$d" "$t1"

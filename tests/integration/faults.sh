@@ -65,5 +65,5 @@ dups=$(sort "$T/shown" | uniq -d)
 expect_exit 0 ctl bob --json history "$chat"
 [ "$(jq '[.[] | select(.text | startswith("b"))] | length' "$T/out")" -eq $N ] ||
 	fail "bob's store: $(jq -c '[.[].text]' "$T/out")"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='bob'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\"='bob'")" -eq 0 ] ||
 	fail "left in bob's inbox"

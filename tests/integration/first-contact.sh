@@ -10,16 +10,17 @@ register alice carol dave erin
 link_device phone alice alice phone
 pins() { sqlite3 "$T/$1/store.db" "SELECT count(*) FROM peers WHERE user='alice'"; }
 inbox() {
-	sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='alice' AND device_id=$1"
+	server_sql "SELECT count(*) FROM inbox WHERE \"user\"='alice' AND device_id=$1"
 }
 # forge ID: a device of the server's own for alice, approved by a key of its own.
 forge() {
 	forged=$("$PROBE" forge-device alice) || fail "forge-device"
 	set -- $forged
-	sqlite3 "$T/server.db" "INSERT INTO devices (user, device_id, name, identity_key,
+	server_sql "INSERT INTO devices (\"user\", device_id, name, identity_key,
 		exchange_key, exchange_key_sig, created_at, approver_key, approval)
-		VALUES ('alice', $ID, 'forged', X'$1', X'$2', X'$3', 0, X'$4', X'$5')" ||
-		fail "sqlite3"
+		VALUES ('alice', $ID, 'forged', $(sql_bytes $1), $(sql_bytes $2), $(sql_bytes $3), 0,
+			$(sql_bytes $4), $(sql_bytes $5))" ||
+		fail "server_sql"
 }
 
 ID=3 forge
@@ -29,7 +30,7 @@ expect_in "$T/err" "alice's device 3 is approved by a key that does not lead bac
 [ "$(inbox 3)" = 0 ] || fail "something was encrypted to the server's device"
 
 # Without it, the listing is taken, and both real devices get carol's message.
-sqlite3 "$T/server.db" "DELETE FROM devices WHERE user='alice' AND device_id=3" || fail "sqlite3"
+server_sql "DELETE FROM devices WHERE \"user\"='alice' AND device_id=3" || fail "server_sql"
 expect_exit 0 ctl carol create alice
 expect_exit 0 ctl carol send @alice "hello both"
 [ "$(inbox 1)" = 1 ] && [ "$(inbox 2)" = 1 ] || fail "alice's devices got $(inbox 1) and $(inbox 2)"

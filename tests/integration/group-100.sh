@@ -20,7 +20,7 @@ echo $others | tr ' ' '\n' | xargs -P 2 -I{} sh -c \
 # The creator's own device has the create update waiting; then nothing is left.
 expect_exit 0 ctl u1 --json recv
 expect_in "$T/out" '"operation":"create"'
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox")" -eq 0 ] || fail "inbox not drained"
+[ "$(server_sql "SELECT count(*) FROM inbox")" -eq 0 ] || fail "inbox not drained"
 
 register u101
 expect_exit 4 ctl u1 add "$g" u101

@@ -26,7 +26,7 @@ first=$(grep '"id":5' "$T/raw1") || fail "no reply: $(cat "$T/raw1")"
 # Purged unread: the message and its row are gone.
 sleep 4.5
 restart_server
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id='$mid'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM messages WHERE message_id='$mid'")" -eq 0 ] ||
 	fail "not purged"
 # Sent again within twice the retention: the first reply, nothing new for bob.
 frame 6 | "$PROBE" raw --home "$T/alice" "$URL" >"$T/raw2" 2>&1 || fail "probe: $(cat "$T/raw2")"
@@ -34,7 +34,7 @@ again=$(grep '"id":6' "$T/raw2") || fail "no reply: $(cat "$T/raw2")"
 [ $(($(date +%s) - sent)) -lt 8 ] || fail "too slow to test the tombstone"
 [ "$(echo "$first" | jq -c '[.ok, .seq, .sentAt]')" = "$(echo "$again" | jq -c '[.ok, .seq, .sentAt]')" ] ||
 	fail "late resend answered as new: $first / $again"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox")" -eq 0 ] || fail "stored again"
+[ "$(server_sql "SELECT count(*) FROM inbox")" -eq 0 ] || fail "stored again"
 
 # libchat: a message written while the server was away, older than the
 # retention when the connection comes, is marked failed and reported, not sent.
@@ -73,5 +73,5 @@ expect_in "$T/out" "in time"
 
 # The tombstone goes a second retention period later (its purge: a restart).
 restart_server
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM message_tombstones WHERE message_id='$mid'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM message_tombstones WHERE message_id='$mid'")" -eq 0 ] ||
 	fail "tombstone kept past twice the retention"

@@ -11,15 +11,40 @@ PROBE="$BIN/tests/chat-probe"
 T=$(mktemp -d "${TMPDIR:-/tmp}/chat-test.XXXXXX")
 SERVER_PID=""
 URL=""
+LIB_DIR=$(dirname "$0")
+CLEANUP_HOOKS=""
+
+# The server's store: CHAT_TEST_STORE=sqlite (the default: $T/server.db) or
+# pg: a PostgreSQL database of the test's own, made on the server that
+# CHAT_TEST_PG_URL names (postgresql://USER@HOST:PORT/, make check-pg starts
+# one for the whole run), or without it on a PostgreSQL started for this test
+# alone (engines/pg.sh). Tests read and change the store with server_sql.
+CHAT_TEST_STORE=${CHAT_TEST_STORE:-sqlite}
+case $CHAT_TEST_STORE in
+sqlite | pg) ;;
+*) echo "CHAT_TEST_STORE is sqlite or pg, not '$CHAT_TEST_STORE'" >&2; exit 2 ;;
+esac
+STORE_URL=""
+STORE_DB=""
+
+# cleanup_hook FN: cleanup runs FN once the test's chat-server is stopped and
+# before the rest is killed: an engine stops there. The last one added runs
+# first (an instance goes before the database it uses).
+cleanup_hook() {
+	CLEANUP_HOOKS="$1 $CLEANUP_HOOKS"
+}
 
 # A sanitizer report in the server's log fails the test: the server's own exit
 # status is not seen when a test ends by killing it.
+# So does one in the log of a cluster's instance ($T/server-NAME.log).
 check_server_log() {
-	if [ -f "$T/server.log" ] && grep -Eq "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T/server.log"; then
-		echo "FAIL: sanitizer report from chat-server:" >&2
-		cat "$T/server.log" >&2
-		return 1
-	fi
+	for csl in "$T/server.log" "$T"/server-*.log; do
+		if [ -f "$csl" ] && grep -Eq "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$csl"; then
+			echo "FAIL: sanitizer report from chat-server in $(basename "$csl"):" >&2
+			cat "$csl" >&2
+			return 1
+		fi
+	done
 	return 0
 }
 
@@ -63,6 +88,8 @@ cleanup() {
 		done
 		tmux -S "$T/tmux.sock" kill-server 2>/dev/null
 	fi
+	for h in $CLEANUP_HOOKS; do $h; done
+	CLEANUP_HOOKS=""
 	# Whatever still runs on this test's files goes now, not on in the
 	# background of the next tests.
 	left=$(test_procs)
@@ -83,7 +110,91 @@ fail() {
 		echo "--- server log (last 20 lines)" >&2
 		tail -n 20 "$T/server.log" >&2
 	fi
+	for fl in "$T"/server-*.log; do
+		[ -f "$fl" ] || continue
+		echo "--- $(basename "$fl") (last 15 lines)" >&2
+		tail -n 15 "$fl" >&2
+	done
 	exit 1
+}
+
+# store_psql ARGS...: psql on the test's PostgreSQL database, -At output.
+store_psql() {
+	psql -X -q -At -v ON_ERROR_STOP=1 "$@"
+}
+
+# store_prepare: under CHAT_TEST_STORE=pg, the test's database, made once:
+# named after the test and this shell's pid, so that tests running side by
+# side on one PostgreSQL never meet; dropped by cleanup.
+store_prepare() {
+	[ "$CHAT_TEST_STORE" = pg ] && [ -z "$STORE_URL" ] || return 0
+	if [ -n "${CHAT_TEST_PG_URL:-}" ]; then
+		store_base=${CHAT_TEST_PG_URL%/}/
+	else
+		. "$LIB_DIR/engines/pg.sh"
+		start_pg
+		store_base=$(pg_url "")
+	fi
+	STORE_DB=t_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_' | cut -c 1-40)_$$
+	store_psql -d "${store_base}postgres" -c "CREATE DATABASE \"$STORE_DB\"" >/dev/null ||
+		fail "cannot create the database $STORE_DB on $store_base"
+	STORE_URL=$store_base$STORE_DB
+	cleanup_hook store_drop
+}
+
+store_drop() {
+	store_psql -d "${STORE_URL%/*}/postgres" \
+		-c "DROP DATABASE IF EXISTS \"$STORE_DB\" WITH (FORCE)" >/dev/null ||
+		echo "cleanup: could not drop the database $STORE_DB" >&2
+}
+
+# server_sql SQL: runs SQL on the test server's store, whichever it is:
+# sqlite3 on $T/server.db, or psql on the test's database; one line per row,
+# "|" between columns, NULL as nothing, either way. Write SQL both take:
+# "user" quoted (a keyword in PostgreSQL), no 0/1 for booleans (CASE WHEN),
+# and sql_hex, sql_bytes and sql_zeros for what the two spell differently.
+server_sql() {
+	if [ "$CHAT_TEST_STORE" = pg ]; then
+		store_psql -d "$STORE_URL" -c "$1"
+	else
+		sqlite3 "$T/server.db" "$1"
+	fi
+}
+
+# sql_hex EXPR: EXPR's bytes in upper-case hex (SQLite's hex()).
+sql_hex() {
+	if [ "$CHAT_TEST_STORE" = pg ]; then
+		echo "upper(encode($1, 'hex'))"
+	else
+		echo "hex($1)"
+	fi
+}
+
+# sql_bytes HEX: a blob literal.
+sql_bytes() {
+	if [ "$CHAT_TEST_STORE" = pg ]; then
+		echo "decode('$1', 'hex')"
+	else
+		echo "X'$1'"
+	fi
+}
+
+# sql_zeros N: N zero bytes.
+sql_zeros() {
+	if [ "$CHAT_TEST_STORE" = pg ]; then
+		echo "decode(repeat('00', $1), 'hex')"
+	else
+		echo "zeroblob($1)"
+	fi
+}
+
+# server_dump: everything the store holds, as text (a plaintext check greps it).
+server_dump() {
+	if [ "$CHAT_TEST_STORE" = pg ]; then
+		pg_dump --no-owner -d "$STORE_URL"
+	else
+		sqlite3 "$T/server.db" .dump
+	fi
 }
 
 # start_server [PORT]: runs chat-server on 127.0.0.1, on PORT or one the kernel
@@ -96,6 +207,7 @@ fail() {
 # With --cert and --key in it the server serves TLS, and URL is
 # wss://localhost:PORT/ (the name a test certificate is for).
 start_server() {
+	store_prepare
 	: > "$T/server.log"
 	rm -f "$T/server.pid" "$T/server.exit"
 	# A wrapper keeps the server's exit status in a file: the test shell never
@@ -104,8 +216,15 @@ start_server() {
 	(
 		limits="--register-rate 0"
 		[ -n "${SERVER_DEFAULT_LIMITS:-}" ] && limits=""
+		listen=127.0.0.1:${1:-0}
+		# On PostgreSQL, the blob directory and key a URL cannot have beside it.
+		if [ "$CHAT_TEST_STORE" = pg ]; then
+			set -- --db "$STORE_URL" --blobs "$T/blobs" --blob-key "$T/blob.key"
+		else
+			set -- --db "$T/server.db"
+		fi
 		# shellcheck disable=SC2086
-		"$SERVER" --listen "127.0.0.1:${1:-0}" --db "$T/server.db" $limits ${SERVER_OPTS:-} \
+		"$SERVER" --listen "$listen" "$@" $limits ${SERVER_OPTS:-} \
 			2>>"$T/server.log" &
 		echo $! > "$T/server.pid"
 		wait $!

@@ -19,6 +19,6 @@ expect_in "$T/err" "nothing was approved"
 expect_in "$T/err" "invalid_code"
 expect_not_in "$T/server.log" "link approved"
 expect_not_in "$T/server.log" "$code"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM devices WHERE user = 'alice'")" = 1 ] ||
+[ "$(server_sql "SELECT count(*) FROM devices WHERE \"user\" = 'alice'")" = 1 ] ||
 	fail "a device was added to alice"
 kill "$link"

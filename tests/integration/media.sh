@@ -20,7 +20,8 @@ expect_exit 0 ctl bob --json recv
 	"photo.jpg image/jpeg $(wc -c <"$T/photo.jpg") false" ] || fail "recv: $(cat "$T/out")"
 [ "$(jq -r 'select(.type == "message") | .text' "$T/out")" = "the photos" ] || fail "text"
 # The server's blob store holds ciphertext only.
-grep -rq "plaintext marker" "$T"/blobs "$T/server.db" 2>/dev/null && fail "plaintext on the server"
+server_dump >"$T/dump" || fail "cannot dump the store"
+grep -rq "plaintext marker" "$T"/blobs "$T/server.db" "$T/dump" 2>/dev/null && fail "plaintext on the server"
 [ "$(ls "$T"/blobs | wc -l)" -eq 1 ] || fail "blobs: $(ls -la "$T"/blobs)"
 
 expect_exit 0 ctl bob --json download "$m"

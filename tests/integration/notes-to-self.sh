@@ -34,7 +34,7 @@ expect_exit 0 ctl bob create @me
 # alice saw nothing of it.
 expect_exit 0 ctl alice --json recv
 expect_not_in "$T/out" "buy milk"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM chat_members WHERE chat_id='$self'")" = 1 ] ||
+[ "$(server_sql "SELECT count(*) FROM chat_members WHERE chat_id='$self'")" = 1 ] ||
 	fail "members of the self chat on the server"
 
 # A second device: notes go both ways between bob's devices, with --json.

@@ -44,8 +44,8 @@ done
 [ "$(grep -c "could not be decrypted" "$T/err")" = 4 ] || fail "warnings: $(cat "$T/err")"
 expect_in "$T/err" "not UTF-8"
 # All taken: nothing is left in bob's inbox on the server.
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob'")" = 0 ] ||
-	fail "left in bob's inbox: $(sqlite3 "$T/server.db" "SELECT message_id FROM inbox WHERE user = 'bob'")"
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'bob'")" = 0 ] ||
+	fail "left in bob's inbox: $(server_sql "SELECT message_id FROM inbox WHERE \"user\" = 'bob'")"
 
 # The next recv is clean.
 expect_exit 0 ctl bob recv

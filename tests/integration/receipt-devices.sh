@@ -15,12 +15,12 @@ expect_exit 0 ctl alice send "$c" "a longer text, but still well under two hundr
 
 # The devices the server holds envelopes of a receipt for, as user/device lines.
 receipt_devices() {
-	sqlite3 "$T/server.db" "SELECT user || '/' || device_id FROM inbox WHERE message_id = '$1'
-		ORDER BY user, device_id"
+	server_sql "SELECT \"user\" || '/' || device_id FROM inbox WHERE message_id = '$1'
+		ORDER BY \"user\", device_id"
 }
 receipts() {
-	sqlite3 "$T/server.db" "SELECT message_id FROM messages WHERE kind = 'receipt'
-		AND sender_user = 'bob' AND sender_device = 1 ORDER BY rowid"
+	server_sql "SELECT message_id FROM messages WHERE kind = 'receipt'
+		AND sender_user = 'bob' AND sender_device = 1 ORDER BY sent_at, message_id"
 }
 
 # bob's first device stores both messages: it owes alice delivered receipts
@@ -49,8 +49,8 @@ grep -qx "bob/2" "$T/delivered" || fail "bob's tablet got no delivered receipt: 
 # tag), once the session's headers are left out: a ratchet message (0x21)
 # has 41 bytes of them, a prekey message (0x22) 82 (PROTOCOL.md). Which of
 # the two an envelope is, the server may see: not what it holds.
-lengths=$(sqlite3 "$T/server.db" "SELECT DISTINCT length(ciphertext) -
-	CASE hex(substr(ciphertext, 1, 1)) WHEN '21' THEN 41 WHEN '22' THEN 82 ELSE 0 END
+lengths=$(server_sql "SELECT DISTINCT length(ciphertext) -
+	CASE $(sql_hex 'substr(ciphertext, 1, 1)') WHEN '21' THEN 41 WHEN '22' THEN 82 ELSE 0 END
 	FROM inbox WHERE ciphertext IS NOT NULL")
 [ "$lengths" = 272 ] || fail "envelope lengths differ: $(echo $lengths)"
 

@@ -27,7 +27,7 @@ expect_in "$T/err" "wrong_server"
 expect_in "$T/server.log" "code=wrong_server device=-"
 expect_exit 4 via carol register carol
 expect_in "$T/err" "wrong_server"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM users WHERE user = 'carol'")" = 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM users WHERE \"user\" = 'carol'")" = 0 ] ||
 	fail "carol was registered through the relay"
 expect_exit 4 via phone device link alice
 expect_in "$T/err" "wrong_server"

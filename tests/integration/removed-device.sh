@@ -10,7 +10,7 @@ expect_exit 0 ctl alice create bob
 expect_exit 0 ctl bob create alice
 link_device phone alice alice phone
 inbox() {
-	sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user='alice' AND device_id=$1"
+	server_sql "SELECT count(*) FROM inbox WHERE \"user\"='alice' AND device_id=$1"
 }
 
 # bob knows both of alice's devices.
@@ -30,20 +30,21 @@ without_phone=$(cat "$T/out")
 # server may have got hold of with the phone): refused.
 forged=$("$PROBE" forge-device alice "$T/phone") || fail "forge-device"
 set -- $forged
-sqlite3 "$T/server.db" "INSERT INTO devices (user, device_id, name, identity_key, exchange_key,
+server_sql "INSERT INTO devices (\"user\", device_id, name, identity_key, exchange_key,
 	exchange_key_sig, created_at, approver_key, approval)
-	VALUES ('alice', 3, 'forged', X'$1', X'$2', X'$3', 0, X'$4', X'$5')" || fail "sqlite3"
+	VALUES ('alice', 3, 'forged', $(sql_bytes $1), $(sql_bytes $2), $(sql_bytes $3), 0,
+		$(sql_bytes $4), $(sql_bytes $5))" || fail "server_sql"
 expect_exit 5 ctl bob send @alice "to the forged device"
 expect_in "$T/err" "alice's device 3 is approved by alice's device 2, which was removed before it was made"
 [ "$(inbox 3)" = 0 ] || fail "something was encrypted to the forged device"
-sqlite3 "$T/server.db" "DELETE FROM devices WHERE user='alice' AND device_id=3" || fail "sqlite3"
+server_sql "DELETE FROM devices WHERE \"user\"='alice' AND device_id=3" || fail "server_sql"
 
 # The server brings the phone back, keys and approval as they were.
-sqlite3 "$T/server.db" "INSERT INTO devices (user, device_id, name, identity_key, exchange_key,
+server_sql "INSERT INTO devices (\"user\", device_id, name, identity_key, exchange_key,
 	exchange_key_sig, created_at, approver_key, approval)
-	SELECT user, device_id, 'phone', identity_key, exchange_key, exchange_key_sig, created_at,
-	approver_key, approval FROM retired_devices WHERE user='alice' AND device_id=2;
-	DELETE FROM retired_devices WHERE user='alice' AND device_id=2" || fail "sqlite3"
+	SELECT \"user\", device_id, 'phone', identity_key, exchange_key, exchange_key_sig, created_at,
+	approver_key, approval FROM retired_devices WHERE \"user\"='alice' AND device_id=2;
+	DELETE FROM retired_devices WHERE \"user\"='alice' AND device_id=2" || fail "server_sql"
 before=$(inbox 2)
 expect_exit 5 ctl bob send @alice "to the returned phone"
 expect_in "$T/err" "alice's device 2 was removed, and the server lists it again"

@@ -9,13 +9,13 @@ expect_exit 0 ctl alice create bob
 chat=$(cat "$T/out")
 expect_exit 0 ctl alice send "$chat" "old 1"
 expect_exit 0 ctl alice send "$chat" "old 2"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox")" -eq 2 ] || fail "inbox before"
+[ "$(server_sql "SELECT count(*) FROM inbox")" -eq 2 ] || fail "inbox before"
 
 # Past the retention and the next purge (every second for 2 s).
 sleep 3.5
 expect_in "$T/server.log" "retention: deleted 2 inbox rows (2 messages) older than 2s"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox")" -eq 0 ] || fail "inbox rows left"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages")" -eq 0 ] || fail "messages left"
+[ "$(server_sql "SELECT count(*) FROM inbox")" -eq 0 ] || fail "inbox rows left"
+[ "$(server_sql "SELECT count(*) FROM messages")" -eq 0 ] || fail "messages left"
 
 # The missed push, first after the auth reply, once.
 : | "$PROBE" raw --home "$T/bob" "$URL" >"$T/raw1" 2>"$T/err" || fail "probe: $(cat "$T/err")"
@@ -28,7 +28,7 @@ now=$(($(date +%s) * 1000))
 # Before the inbox: drained (the end of it) comes after.
 [ "$(grep -n '"type":"missed"' "$T/raw1" | cut -d: -f1)" -lt \
 	"$(grep -n '"type":"drained"' "$T/raw1" | cut -d: -f1)" ] || fail "order: $(cat "$T/raw1")"
-[ "$(sqlite3 "$T/server.db" "SELECT missed_count FROM devices WHERE user = 'bob'")" -eq 0 ] ||
+[ "$(server_sql "SELECT missed_count FROM devices WHERE \"user\" = 'bob'")" -eq 0 ] ||
 	fail "counter not reset"
 
 : | "$PROBE" raw --home "$T/bob" "$URL" >"$T/raw2" 2>"$T/err" || fail "probe: $(cat "$T/err")"

@@ -23,12 +23,12 @@ r6=$(grep '"id":6' "$T/raw.out") || fail "no reply to the retry"
 [ "$(echo "$r5" | jq -c '[.seq, .sentAt, .messageId]')" = "$(echo "$r6" | jq -c '[.seq, .sentAt, .messageId]')" ] ||
 	fail "retry answered differently: $r5 / $r6"
 grep '"id":7' "$T/raw.out" | grep -q duplicate_message_id || fail "same id in another chat: $(grep '"id":7' "$T/raw.out")"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM messages WHERE message_id='$mid'")" -eq 1 ] || fail "message stored twice"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE message_id='$mid'")" -eq 1 ] || fail "inbox row stored twice"
+[ "$(server_sql "SELECT count(*) FROM messages WHERE message_id='$mid'")" -eq 1 ] || fail "message stored twice"
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE message_id='$mid'")" -eq 1 ] || fail "inbox row stored twice"
 
 # That envelope is garbage to bob: reported once and taken (poison-envelope.sh),
 # still once although it was sent twice.
 expect_exit 0 ctl bob recv
 [ "$(grep -c "could not be decrypted" "$T/err")" = 1 ] || fail "reported: $(cat "$T/err")"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE message_id='$mid'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE message_id='$mid'")" -eq 0 ] ||
 	fail "undecryptable message was not acked"

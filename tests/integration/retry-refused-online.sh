@@ -11,11 +11,11 @@ expect_exit 0 ctl alice create carol
 with_carol=$(cat "$T/out")
 
 # A failed message for bob: his key changed (mallory's keys swapped in).
-sqlite3 "$T/server.db" "
-  CREATE TEMP TABLE m AS SELECT identity_key, exchange_key, exchange_key_sig FROM devices WHERE user='mallory';
-  DELETE FROM devices WHERE user='mallory';
+server_sql "
+  CREATE TEMP TABLE m AS SELECT identity_key, exchange_key, exchange_key_sig FROM devices WHERE \"user\"='mallory';
+  DELETE FROM devices WHERE \"user\"='mallory';
   UPDATE devices SET identity_key=(SELECT identity_key FROM m), exchange_key=(SELECT exchange_key FROM m),
-    exchange_key_sig=(SELECT exchange_key_sig FROM m) WHERE user='bob';" || fail "sqlite3"
+    exchange_key_sig=(SELECT exchange_key_sig FROM m) WHERE \"user\"='bob';" || fail "server_sql"
 expect_exit 5 ctl alice create bob
 expect_exit 5 ctl alice --json send "$with_bob" "for bob"
 for_bob=$(jq -r .messageId "$T/out")

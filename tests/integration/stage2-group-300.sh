@@ -31,8 +31,8 @@ EOF2
 for u in $users; do echo "${u}b $u"; echo "${u}c $u"; done |
 	xargs -P 2 -L 1 sh "$T/link.sh" "$CHATCTL" "$T" "$URL" >"$T/links" 2>&1 ||
 	fail "linking: $(head -n 5 "$T/links")"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM devices")" -eq 300 ] ||
-	fail "$(sqlite3 "$T/server.db" "SELECT count(*) FROM devices") devices, not 300"
+[ "$(server_sql "SELECT count(*) FROM devices")" -eq 300 ] ||
+	fail "$(server_sql "SELECT count(*) FROM devices") devices, not 300"
 
 others=$(echo $users | cut -d' ' -f2-)
 expect_exit 0 ctl u1 create --name "three hundred" $others
@@ -40,7 +40,7 @@ g=$(cat "$T/out")
 expect_exit 0 ctl u1 send "$g" "to 299 devices"
 # One sender-key message for all: every envelope ends in the same 300 bytes
 # (the message's tail and its signature), whatever key it carries before.
-[ "$(sqlite3 "$T/server.db" "SELECT count(DISTINCT substr(ciphertext, -300)), count(*)
+[ "$(server_sql "SELECT count(DISTINCT substr(ciphertext, length(ciphertext) - 299)), count(*)
 	FROM inbox i JOIN messages m USING (message_id) WHERE m.kind = 'message'")" = "1|299" ] ||
 	fail "not one sender-key message in 299 envelopes"
 homes=""
@@ -54,8 +54,8 @@ recv_all() {
 recv_all "to 299 devices"
 expect_exit 0 ctl u1 send "$g" "second, no key attached"
 # Each envelope is the message alone now: 3 bytes of form, no key.
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox i JOIN messages m USING (message_id)
-	WHERE m.kind = 'message' AND hex(substr(ciphertext, 1, 3)) = '230000'")" -eq 299 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox i JOIN messages m USING (message_id)
+	WHERE m.kind = 'message' AND $(sql_hex 'substr(ciphertext, 1, 3)') = '230000'")" -eq 299 ] ||
 	fail "the second message carries keys again"
 recv_all "second, no key attached"
 stop_server

@@ -15,8 +15,8 @@ for u in bob carol; do expect_exit 0 ctl $u recv; done
 
 # capture SENDER TO: "id hex" of SENDER's newest message waiting for TO.
 capture() {
-	sqlite3 "$T/server.db" "SELECT i.message_id || ' ' || hex(i.ciphertext) FROM inbox i
-		JOIN messages m USING (message_id) WHERE i.user = '$2' AND m.kind = 'message'
+	server_sql "SELECT i.message_id || ' ' || $(sql_hex i.ciphertext) FROM inbox i
+		JOIN messages m USING (message_id) WHERE i.\"user\" = '$2' AND m.kind = 'message'
 		AND m.sender_user = '$1' ORDER BY i.id DESC LIMIT 1"
 }
 # opens HOME SENDER ID HEX: exit 0 if HOME reads SENDER's envelope.
@@ -76,7 +76,7 @@ EOF2
 	opens carol $s "$id" "$hex" && fail "carol, removed, read $s's message: $(cat "$T/try.out")"
 	expect_in "$T/try.out" "refused"
 done
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'carol'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'carol'")" -eq 0 ] ||
 	fail "the server still addresses carol"
 for u in alice bob dave; do
 	expect_exit 0 ctl $u recv

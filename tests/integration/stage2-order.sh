@@ -16,12 +16,12 @@ expect_exit 0 ctl alice recv
 # ---- out of order: bob's inbox reversed while the server is down.
 for n in 1 2 3 4 5; do expect_exit 0 ctl alice send "$chat" "m$n"; done
 stop_server
-sqlite3 "$T/server.db" "
+server_sql "
 	CREATE TEMP TABLE r AS SELECT id FROM inbox i JOIN messages m USING (message_id)
-		WHERE i.user = 'bob' AND m.kind = 'message';
+		WHERE i.\"user\" = 'bob' AND m.kind = 'message';
 	UPDATE inbox SET id = -((SELECT min(id) FROM r) + (SELECT max(id) FROM r) - id)
 		WHERE id IN (SELECT id FROM r);
-	UPDATE inbox SET id = -id WHERE id < 0;" || fail "sqlite3"
+	UPDATE inbox SET id = -id WHERE id < 0;" || fail "server_sql"
 restart_server
 expect_exit 0 ctl bob --json recv
 [ "$(jq -r 'select(.type == "message") | .text' "$T/out" | paste -s -d' ')" = "m5 m4 m3 m2 m1" ] ||

@@ -16,17 +16,17 @@ cb=$(cat "$T/out")
 
 # has_opk of the newest envelope for USER from SENDER: byte 38 of a 0x22 form.
 has_opk() {
-	sqlite3 "$T/server.db" "SELECT hex(substr(i.ciphertext, 1, 1)) || ':' ||
-		hex(substr(i.ciphertext, 38, 1)) FROM inbox i JOIN messages m USING (message_id)
-		WHERE i.user = '$1' AND m.sender_user = '$2' AND m.kind = 'message'
+	server_sql "SELECT $(sql_hex 'substr(i.ciphertext, 1, 1)') || ':' ||
+		$(sql_hex 'substr(i.ciphertext, 38, 1)') FROM inbox i JOIN messages m USING (message_id)
+		WHERE i.\"user\" = '$1' AND m.sender_user = '$2' AND m.kind = 'message'
 		ORDER BY i.id DESC LIMIT 1"
 }
 
 # ---- the race: bob keeps one one-time prekey on the server.
 stop_server
-sqlite3 "$T/server.db" "DELETE FROM one_time_prekeys WHERE user = 'bob' AND prekey_id <>
-	(SELECT min(prekey_id) FROM one_time_prekeys WHERE user = 'bob')"
-last=$(sqlite3 "$T/server.db" "SELECT prekey_id FROM one_time_prekeys WHERE user = 'bob'")
+server_sql "DELETE FROM one_time_prekeys WHERE \"user\" = 'bob' AND prekey_id <>
+	(SELECT min(prekey_id) FROM one_time_prekeys WHERE \"user\" = 'bob')"
+last=$(server_sql "SELECT prekey_id FROM one_time_prekeys WHERE \"user\" = 'bob'")
 restart_server
 ctl alice send "$ab" "alice races" >"$T/a.out" 2>"$T/a.err" &
 a=$!
@@ -39,7 +39,7 @@ case "$forms" in
 "22:01 22:00" | "22:00 22:01") ;;
 *) fail "not one prekey message with the one-time prekey and one without: $forms" ;;
 esac
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM one_time_prekeys WHERE user = 'bob'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM one_time_prekeys WHERE \"user\" = 'bob'")" -eq 0 ] ||
 	fail "the last one-time prekey is still on the server"
 grep -q "prekeys: bob/1 exhausted" "$T/server.log" || fail "the server did not log bob's exhaustion"
 [ "$(sqlite3 "$T/bob/store.db" "SELECT count(*) FROM one_time_prekeys WHERE id = $last")" -eq 1 ] ||
@@ -59,12 +59,12 @@ expect_in "$T/out" "bob to alice"
 expect_exit 0 ctl alice create dave
 ad=$(cat "$T/out")
 stop_server
-sqlite3 "$T/server.db" "UPDATE signed_prekeys SET prekey = (SELECT prekey FROM signed_prekeys
-	WHERE user = 'carol') WHERE user = 'dave'"
+server_sql "UPDATE signed_prekeys SET prekey = (SELECT prekey FROM signed_prekeys
+	WHERE \"user\" = 'carol') WHERE \"user\" = 'dave'"
 restart_server
 ctl alice send "$ad" "for dave" >"$T/out" 2>"$T/err" && fail "a send under a forged signed prekey succeeded"
 expect_in "$T/err" "does not verify"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'dave'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'dave'")" -eq 0 ] ||
 	fail "something was sent to dave"
 stop_server
 exit 0

@@ -17,8 +17,8 @@ chat=$(cat "$T/out")
 
 # capture USER: "id hex-ciphertext" of every message (not receipt) waiting for USER.
 capture() {
-	sqlite3 "$T/server.db" "SELECT i.message_id || ' ' || hex(i.ciphertext) FROM inbox i
-		JOIN messages m USING (message_id) WHERE i.user = '$1' AND m.kind = 'message'
+	server_sql "SELECT i.message_id || ' ' || $(sql_hex i.ciphertext) FROM inbox i
+		JOIN messages m USING (message_id) WHERE i.\"user\" = '$1' AND m.kind = 'message'
 		ORDER BY i.id"
 }
 # try HOME ID HEX: what the copy HOME makes of alice's envelope.

@@ -11,15 +11,15 @@ expect_exit 0 ctl alice create bob
 chat=$(cat "$T/out")
 # bob published his prekeys when he registered (his first session).
 opks() {
-	sqlite3 "$T/server.db" "SELECT count(*) FROM one_time_prekeys WHERE user = '$1'"
+	server_sql "SELECT count(*) FROM one_time_prekeys WHERE \"user\" = '$1'"
 }
 before=$(opks bob)
 [ "$before" -ge 20 ] || fail "bob has $before one-time prekeys on the server"
 
 # The form byte of the newest envelope waiting for USER.
 form() {
-	sqlite3 "$T/server.db" "SELECT hex(substr(ciphertext, 1, 1)) || ':' ||
-		coalesce(length(nonce), 'none') FROM inbox WHERE user = '$1'
+	server_sql "SELECT $(sql_hex 'substr(ciphertext, 1, 1)') || ':' ||
+		coalesce(CAST(length(nonce) AS TEXT), 'none') FROM inbox WHERE \"user\" = '$1'
 		ORDER BY id DESC LIMIT 1"
 }
 expect_exit 0 ctl alice send "$chat" "first, from alice"
@@ -49,8 +49,8 @@ n=$(sqlite3 "$T/alice/store.db" "SELECT count(*) FROM dr_sessions WHERE user = '
 # the send is refused, says why, and the message stays in the store as failed.
 register carol
 stop_server
-sqlite3 "$T/server.db" "DELETE FROM one_time_prekeys WHERE user = 'carol';
-	DELETE FROM signed_prekeys WHERE user = 'carol'"
+server_sql "DELETE FROM one_time_prekeys WHERE \"user\" = 'carol';
+	DELETE FROM signed_prekeys WHERE \"user\" = 'carol'"
 restart_server
 expect_exit 0 ctl alice create carol
 chat2=$(cat "$T/out")

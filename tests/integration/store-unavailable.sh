@@ -1,4 +1,5 @@
 # timeout: 90
+# store: sqlite (it holds SQLite's write lock from a second process; on PostgreSQL, cluster-pg-restart.sh stops the database)
 # A store out of reach for now is "unavailable", not "internal": the server
 # says nothing was changed and when to try again, chatctl keeps the message
 # in its outbox (pending, not failed), and it goes out once the store is

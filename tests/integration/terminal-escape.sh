@@ -43,7 +43,7 @@ expect_in "$T/out" 'club\u202ebulc'
 # What only the server says: a device's name (its database edited by hand
 # stands for a hostile server), and a chat's kind, which this server checks
 # in its own database: the local copy edited by hand stands for that.
-sqlite3 "$T/server.db" "UPDATE devices SET name = 'ph${rlo}one${esc}[1m' WHERE user = 'bob';" ||
+server_sql "UPDATE devices SET name = 'ph${rlo}one${esc}[1m' WHERE \"user\" = 'bob';" ||
 	fail "cannot edit the server's database"
 expect_exit 0 ctl bob device list
 raw "$T/out"

@@ -123,7 +123,7 @@ expect_exit 3 ctl alice send @bob "not over an unverified connection"
 expect_in "$T/err" "the server's certificate was refused"
 [ "$(grep -c " open peer=" "$T/server.log")" = "$opens" ] ||
 	fail "a connection reached the server without a verified certificate"
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM users WHERE user = 'carol'")" = 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM users WHERE \"user\" = 'carol'")" = 0 ] ||
 	fail "carol was registered"
 expect_exit 0 ctl bob --ca-file "$T/ca.pem" recv
 expect_not_in "$T/out" "not over an unverified connection"

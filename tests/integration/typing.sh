@@ -22,7 +22,7 @@ wait_until 10 'no typing event: $(cat "$T/listen.out")' grep -q '"type":"typing"
 expect_exit 0 ctl alice typing --stop "$chat"
 wait_until 10 'no stop event' grep -q '"typing":false' "$T/listen.out"
 # Never stored: nothing for bob in the server's inbox or database but messages.
-[ "$(sqlite3 "$T/server.db" "SELECT count(*) FROM inbox WHERE user = 'bob'")" -eq 0 ] ||
+[ "$(server_sql "SELECT count(*) FROM inbox WHERE \"user\" = 'bob'")" -eq 0 ] ||
 	fail "typing left something in bob's inbox"
 # Nobody connected: the server relays it to nobody, and keeps nothing.
 kill "$listener"

@@ -5,6 +5,10 @@
  */
 #include "server_fixture.h"
 
+#include "db_sql.h"   /* the store's unavailable flag, set by hand */
+#include "util.h"     /* util_mono_us */
+#include "wire_req.h" /* req_internal */
+
 /* Token bucket arithmetic, on a clock the test drives. */
 static void
 test_rate_bucket(void **state)
@@ -136,12 +140,39 @@ test_rate_limited(void **state)
 	assert_int_equal(f->n_auth, 0);
 }
 
+/* A request answered unavailable (the store out of reach, or a deadlock
+ * between two instances' commits that PostgreSQL broke off) holds back the
+ * connection's requests behind it, as a rate_limited one does: a send taken
+ * now would overtake it in its chat (issue 16, cluster-live.sh). */
+static void
+test_unavailable_holds(void **state)
+{
+	struct fixture *f = *state;
+	struct session s;
+	struct req r = {.h = &f->hooks, .s = &s, .has_id = 1, .id = 7};
+	int64_t t;
+
+	memset(&s, 0, sizeof s);
+	f->db->unavailable = 1;
+	req_internal(&r);
+	f->db->unavailable = 0;
+	assert_string_equal(r.err_code, "unavailable");
+	t = util_mono_us();
+	/* 8, sent behind 7, waits (about the retryAfterMs); 7 goes, then 8. */
+	assert_true(wire_rate_gate(&f->hooks, &s, 1, 8, 10, t) > 0);
+	assert_true(wire_rate_gate(&f->hooks, &s, 0, 0, 10, t) > 0);
+	assert_int_equal(wire_rate_gate(&f->hooks, &s, 1, 7, 10, t), 0);
+	assert_int_equal(wire_rate_gate(&f->hooks, &s, 1, 8, 10, t), 0);
+	cJSON_Delete(r.err_extra);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rate_bucket),
 		cmocka_unit_test_setup_teardown(test_rate_limited, setup_wire, teardown),
+		cmocka_unit_test_setup_teardown(test_unavailable_holds, setup_wire, teardown),
 	};
 
 	if (sodium_init() < 0)
