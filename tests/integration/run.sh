@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs every integration test (tests/integration/*.sh but lib.sh, run.sh and
 # tui.sh; or the ones named on its command line), each in its own process
-# with its own server, JOBS at a time (2 by default: the tests mostly wait,
+# with its own server, JOBS at a time (3 by default: the tests mostly wait,
 # on timers and fsync, so two at a time took the suite from 11 to 6 minutes
-# on two cores), and prints one line per test,
+# on two cores, and three, with the cluster scripts, from 8.2 to 6), and
+# prints one line per test,
 # in name order, with its seconds, then "N passed, N failed" (", N skipped"
 # if any were: see below). A failed test's output follows its line. Exit
 # status 1 if any failed.
@@ -56,7 +57,7 @@ for t in $(scripts "$@"); do
 	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
 	echo "${limit:-120} $t"
 done | sort -k1,1nr -k2 | cut -d' ' -f2- |
-	BIN=$BIN xargs -n 1 -P "${JOBS:-2}" sh "$0" --one "$out"
+	BIN=$BIN xargs -n 1 -P "${JOBS:-3}" sh "$0" --one "$out"
 
 pass=0
 failed=0
