@@ -717,7 +717,16 @@ db_lock_housekeeping(struct db *st, enum db_lock which)
 int
 db_batch_open(struct db *st)
 {
-	if (st->batch)
+	/* PostgreSQL: no batch, each request commits alone.  Requests of one
+	 * pass lock the rows of their chats and devices in no common order, and
+	 * two instances' batches deadlocked under load (PostgreSQL breaks it
+	 * after a second, failing one request); alone, a request locks its
+	 * chat's row, then its devices' in order (db_send), and two never wait
+	 * on each other in a circle.  Measured on 32 pairs: one instance 664
+	 * deliveries/s alone against 749 batched (each statement is a round
+	 * trip either way), two instances 811/s and no deadlock against
+	 * requests refused. */
+	if (st->batch || st->pg)
 		return 0;
 	if (db_step_done(st, db_stmt(st, ST_BEGIN), "begin batch") != 0)
 		return -1;

@@ -74,6 +74,9 @@ void db_close(struct db *st);
  *
  * db_batch_open begins the batch (BEGIN IMMEDIATE) if none is open: 0, or
  * -1 (the calls then run in transactions of their own, as without a batch).
+ * On PostgreSQL it opens none (0, and db_batch_is_open stays 0): each call
+ * commits alone there, which keeps several instances free of deadlocks
+ * (db.c says why).
  * While it is open, each call of the store that writes runs in a SAVEPOINT
  * of it, so a call that fails (a refused request) undoes only itself.
  * db_batch_commit ends it: 0, or -1 if the COMMIT failed or SQLite had

@@ -312,11 +312,39 @@ insert_inbox(struct db *st, const struct db_send *req, const struct db_envelope 
 	return 0;
 }
 
+/* The envelopes' order by device: qsort's comparison reads them through
+ * this, set for the call (the store runs on one thread). */
+static const struct db_envelope *sort_base;
+
+static int
+envelope_cmp(const void *a, const void *b)
+{
+	return db_addr_cmp(&sort_base[*(const size_t *)a].to, &sort_base[*(const size_t *)b].to);
+}
+
+/* *order: the envelopes' indexes sorted by device (malloc'd): 0, or -1
+ * when out of memory. */
+static int
+sort_envelopes(const struct db_send *req, size_t **order)
+{
+	size_t n = req->n_envelopes ? req->n_envelopes : 1;
+
+	if ((*order = malloc(n * sizeof **order)) == NULL)
+		return -1;
+	for (size_t i = 0; i < req->n_envelopes; i++)
+		(*order)[i] = i;
+	sort_base = req->envelopes;
+	qsort(*order, req->n_envelopes, sizeof **order, envelope_cmp);
+	sort_base = NULL;
+	return 0;
+}
+
 enum db_status
 db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 {
 	enum db_status ret = DB_INTERNAL;
 	unsigned char *dropped = NULL;
+	size_t *order = NULL;
 	struct chat_devs devs;
 	size_t i;
 	int r;
@@ -369,7 +397,14 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 	    (!req->receipt && db_take_seq(st, req->chat_id, &res->seq) != 0) ||
 	    insert_message(st, req, res->seq) != 0)
 		goto out;
-	for (i = 0; i < req->n_envelopes; i++) {
+	/* In the order of the devices (user, then id), whatever the order of
+	 * the envelopes: each row locks its device's row to the COMMIT
+	 * (PostgreSQL: the device's next inbox id), and two sends that took
+	 * them in opposite orders could deadlock. */
+	if (sort_envelopes(req, &order) != 0)
+		goto out;
+	for (size_t k = 0; k < req->n_envelopes; k++) {
+		i = order[k];
 		if (!dropped[i] && insert_inbox(st, req, &req->envelopes[i], &res->inbox_ids[i]) != 0)
 			goto out;
 	}
@@ -383,11 +418,13 @@ db_send(struct db *st, const struct db_send *req, struct db_send_result *res)
 		goto out;
 	chat_devs_free(&devs);
 	free(dropped);
+	free(order);
 	res->sent_at = req->now;
 	return DB_OK;
 out:
 	chat_devs_free(&devs);
 	free(dropped);
+	free(order);
 	db_tx_end(st, DB_TX_ROLLBACK);
 	if (ret != DB_MISMATCH)
 		db_send_result_free(res);

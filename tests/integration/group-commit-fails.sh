@@ -1,3 +1,4 @@
+# store: sqlite (group commit is SQLite's: on PostgreSQL each request commits alone; a COMMIT lost there is cluster-pg-restart.sh)
 # Group commit (issue 12): a reply is sent only after the COMMIT of its
 # batch. When that COMMIT fails (forced here with the hidden
 # --test-fail-commit FILE), no reply of the batch goes out: the connection
