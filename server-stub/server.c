@@ -189,6 +189,19 @@ pick(int64_t v, int64_t dflt)
 	return v == 0 ? dflt : v < 0 ? 0 : v;
 }
 
+/* Undo what server_run set up before it could serve (the context, the
+ * names, the store, the tables): its exit status, 1. */
+static int
+setup_failed(struct server *srv)
+{
+	destroy_context(srv);
+	names_free(&srv->names);
+	db_close(srv->db);
+	addr_table_free(srv->addrs);
+	devtab_free(&srv->devices);
+	return 1;
+}
+
 int
 server_run(const struct server_opts *opts)
 {
@@ -313,11 +326,7 @@ server_run(const struct server_opts *opts)
 	if (vh == NULL) {
 		srv_log("cannot listen on %s%s%s:%d: %s", opts->ipv6 ? "[" : "", opts->host,
 			opts->ipv6 ? "]" : "", opts->port, bind_error(opts));
-		destroy_context(&srv);
-		db_close(srv.db);
-		addr_table_free(srv.addrs);
-		devtab_free(&srv.devices);
-		return 1;
+		return setup_failed(&srv);
 	}
 	/* The default name has the port the kernel picked (--listen HOST:0),
 	 * from this line on. */
@@ -334,22 +343,12 @@ server_run(const struct server_opts *opts)
 		lws_get_vhost_listen_port(vh), opts->cert_path ? "/" : "");
 	if (set_names(&srv, opts, lws_get_vhost_listen_port(vh)) != 0) {
 		srv_log("out of memory for the server's names");
-		destroy_context(&srv);
-		names_free(&srv.names);
-		db_close(srv.db);
-		addr_table_free(srv.addrs);
-		devtab_free(&srv.devices);
-		return 1;
+		return setup_failed(&srv);
 	}
 
 	limits_log(&srv);
 	if (server_bus_start(&srv, opts->bus_url, opts->bus_poll_s) != 0) {
-		destroy_context(&srv);
-		names_free(&srv.names);
-		db_close(srv.db);
-		addr_table_free(srv.addrs);
-		devtab_free(&srv.devices);
-		return 1;
+		return setup_failed(&srv);
 	}
 	limits_timers_start(&srv);
 	limits_purge_start(&srv);
